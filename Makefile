@@ -1,0 +1,56 @@
+# Panel: the two commands are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app panel
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-test chromium migrate demo lint bench clean
+
+run: install migrate demo ## Install, migrate, load demo data once and serve on http://127.0.0.1:5000
+	@$(FLASK) demo-logins
+	@echo "Serving Panel on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-test chromium ## Install test dependencies and run the whole suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Browser tests use Debian's Chromium. As root (CI) we install it; elsewhere the browser
+# tests skip and say why.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else \
+	    echo "NOTE: /usr/bin/chromium is missing and we are not root: browser tests will be skipped."; \
+	  fi; \
+	fi
+
+migrate: install
+	@$(FLASK) db upgrade
+	@$(FLASK) load-reference-data
+
+demo: install
+	@$(FLASK) demo-data
+
+lint: install-test
+	$(BIN)/ruff check panel tests bench config.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache test-artifacts

@@ -1,0 +1,132 @@
+"""Configuration classes for Panel.
+
+Every setting can be overridden by an environment variable named ``PANEL_<SETTING>``.
+The embedded default (Development) runs on SQLite and a local storage folder; Production
+refuses to start without a secret key and a database URL.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _env(name: str, default=None):
+    return os.environ.get(f"PANEL_{name}", default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return default if value in (None, "") else int(value)
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
+    STORAGE_DIR = _env("STORAGE_DIR", str(INSTANCE_DIR / "storage"))
+    REDIS_URL = _env("REDIS_URL")
+    # The public address of this deployment: links in e-mails are built from it, never from
+    # the request's Host header (which an attacker controls).
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+
+    SMTP_HOST = _env("SMTP_HOST")
+    SMTP_PORT = _env_int("SMTP_PORT", 25)
+    SMTP_USER = _env("SMTP_USER")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    SMTP_STARTTLS = _env_bool("SMTP_STARTTLS", False)
+    MAIL_FROM = _env("MAIL_FROM", "Panel <no-reply@panel.invalid>")
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Sessions: the cookie only carries a random session id; the session itself lives in the
+    # database so that logging out, changing a password or deactivating a user ends it everywhere.
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 30))
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=_env_int("SESSION_ABSOLUTE_HOURS", 12))
+    SESSION_COOKIE_NAME = "panel_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+
+    # Login throttling: per account (shared through the database) and per address (limiter).
+    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=_env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
+    LOGIN_LOCKOUT = timedelta(minutes=_env_int("LOGIN_LOCKOUT_MINUTES", 15))
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "30 per minute")
+    RATELIMIT_RESET = _env("RATELIMIT_RESET", "5 per minute")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    PASSWORD_RESET_TTL = timedelta(minutes=_env_int("PASSWORD_RESET_MINUTES", 60))
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 1024
+    TOTP_ISSUER = _env("TOTP_ISSUER", "Panel")
+
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024**3)
+    ALLOW_DEMO_DATA = True
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    """The embedded default: SQLite and files on local disk, demo data allowed."""
+
+    ENV_NAME = "development"
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'panel.sqlite3'}")
+
+
+class TestingConfig(Config):
+    """Used by the test-suite; the fixtures set the database URL and storage folder."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Limits stay on in the tests (so they are exercised) but high; the limiter test lowers one.
+    RATELIMIT_LOGIN = "100000 per minute"
+    RATELIMIT_RESET = "100000 per minute"
+    # Argon2 at full cost makes a suite of hundreds of logins slow; the parameters are still
+    # argon2id, only cheaper.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8 * 1024
+    SMTP_HOST = None
+
+
+class ProductionConfig(Config):
+    """Several gunicorn processes sharing PostgreSQL, a storage volume and Redis."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    ALLOW_DEMO_DATA = False
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """Pick the configuration class named by ``PANEL_ENV`` (development by default)."""
+    return CONFIGS[os.environ.get("PANEL_ENV", "development").lower()]

@@ -1,0 +1,231 @@
+"""People and organisations: centres, panels, users, their roles and their sessions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panel.core.db import UTCDateTime, db, utcnow
+
+
+class PanelRoleKind(enum.StrEnum):
+    MEMBER = "member"
+    CHAIR = "chair"
+    COORDINATOR = "coordinator"
+
+
+class Centre(db.Model):
+    """A children's cancer principal treatment centre (and possibly a trial site)."""
+
+    __tablename__ = "centres"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    city: Mapped[str] = mapped_column(String(120))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    ecmc_panel_code: Mapped[str | None] = mapped_column(String(32))
+
+    def __repr__(self) -> str:
+        return f"<Centre {self.code}>"
+
+
+class Panel(db.Model):
+    """An advisory panel: the national panel (NAP) or a regional ECMC panel."""
+
+    __tablename__ = "panels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(16))
+    remit: Mapped[str] = mapped_column(Text, default="")
+    quorum: Mapped[int] = mapped_column(default=3)
+
+    __table_args__ = (CheckConstraint("scope IN ('national', 'regional')", name="scope"),)
+
+    def __repr__(self) -> str:
+        return f"<Panel {self.code}>"
+
+
+class User(UserMixin, db.Model):
+    """A staff account: a referring doctor, a panel member, a coordinator or an admin.
+
+    Staff names and work e-mails are stored (they are users, not patients).
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"))
+    is_referrer: Mapped[bool] = mapped_column(default=False)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    centre: Mapped[Centre | None] = relationship(lazy="joined")
+    panel_roles: Mapped[list[PanelRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    audit_type = "user"
+
+    # The session row this request was authenticated with (set by the user loader).
+    current_session = None
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+    # Flask-Login: the id in the cookie is the *session* token, not the user id, so a session
+    # can be ended on the server (see panel.accounts.sessions).
+    def get_id(self) -> str | None:
+        return getattr(self, "_session_token", None)
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    def roles_on(self, panel_id: int) -> set[PanelRoleKind]:
+        """The roles this user holds on one panel."""
+        return {r.role for r in self.panel_roles if r.panel_id == panel_id}
+
+    def panel_ids(self, *roles: PanelRoleKind) -> set[int]:
+        """Panels on which the user holds any of ``roles`` (any role when none given)."""
+        wanted = set(roles) or set(PanelRoleKind)
+        return {r.panel_id for r in self.panel_roles if r.role in wanted}
+
+    @property
+    def is_coordinator(self) -> bool:
+        return any(r.role == PanelRoleKind.COORDINATOR for r in self.panel_roles)
+
+    @property
+    def is_chair(self) -> bool:
+        return any(r.role == PanelRoleKind.CHAIR for r in self.panel_roles)
+
+    @property
+    def is_panel_member(self) -> bool:
+        return any(r.role in (PanelRoleKind.MEMBER, PanelRoleKind.CHAIR) for r in self.panel_roles)
+
+    @property
+    def requires_totp(self) -> bool:
+        """Admins, coordinators and chairs must use two-factor authentication."""
+        return self.is_admin or self.is_coordinator or self.is_chair
+
+    @property
+    def role_labels(self) -> list[str]:
+        labels = []
+        if self.is_admin:
+            labels.append("Admin")
+        if self.is_referrer:
+            labels.append("Referrer")
+        for role in sorted(self.panel_roles, key=lambda r: (r.panel.code, r.role.value)):
+            labels.append(f"{role.role.value.capitalize()} · {role.panel.code}")
+        return labels
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return db.session.scalar(select(cls).where(cls.email == normalise_email(email)))
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+class PanelRole(db.Model):
+    """One role of one user on one panel (member, chair or coordinator)."""
+
+    __tablename__ = "panel_roles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id", ondelete="CASCADE"), index=True)
+    role: Mapped[PanelRoleKind] = mapped_column(
+        Enum(PanelRoleKind, name="panel_role_kind", native_enum=False, length=16,
+             values_callable=lambda e: [m.value for m in e])
+    )
+
+    user: Mapped[User] = relationship(back_populates="panel_roles")
+    panel: Mapped[Panel] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("user_id", "panel_id", "role"),)
+
+
+class UserSession(db.Model):
+    """A server-side login session. The cookie carries only a random token whose hash is here.
+
+    A session ends when it is revoked (logout, password change, deactivation), after 30 idle
+    minutes, or 12 hours after login, whichever comes first, in every app process at once.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed logins per account name (a keyed hash of the submitted e-mail).
+
+    Kept for names that have no account too, so lock-outs do not tell whether an account
+    exists; kept in the database so every app process sees the same lock-out.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasswordResetToken(db.Model):
+    """A single-use, expiring password reset (or account invitation) link."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

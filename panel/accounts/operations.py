@@ -1,0 +1,248 @@
+"""Every change to accounts: flush and audit, never commit (the caller commits once)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import pyotp
+from flask import current_app, url_for
+from sqlalchemy import select, update
+
+from panel.accounts.models import (
+    Panel,
+    PanelRole,
+    PanelRoleKind,
+    PasswordResetToken,
+    User,
+    normalise_email,
+)
+from panel.accounts.passwords import hash_password
+from panel.accounts.sessions import end_all_sessions
+from panel.core import audit
+from panel.core.db import db, utcnow
+from panel.core.mail import queue_mail
+
+
+class AccountError(ValueError):
+    """An account change that is not allowed; the message is shown to the user."""
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    centre_id: int | None = None,
+    is_referrer: bool = False,
+    is_admin: bool = False,
+    password: str | None = None,
+    by: User | None = None,
+    is_demo: bool = False,
+) -> User:
+    """Create a staff account. Without a password the user sets one through an invitation."""
+    email = normalise_email(email)
+    if User.by_email(email) is not None:
+        raise AccountError("An account with this e-mail already exists.")
+    user = User(
+        email=email,
+        name=name.strip(),
+        centre_id=centre_id,
+        is_referrer=is_referrer,
+        is_admin=is_admin,
+        is_demo=is_demo,
+    )
+    if password:
+        user.password_hash = hash_password(password)
+        user.password_changed_at = utcnow()
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.created",
+        obj=user,
+        actor=by,
+        details={"email": email, "centre_id": centre_id, "is_referrer": is_referrer, "is_admin": is_admin},
+    )
+    return user
+
+
+def update_user(user: User, *, by: User, **changes) -> dict:
+    """Change a user's name, e-mail, centre or flags; returns the audited diff."""
+    if "email" in changes:
+        changes["email"] = normalise_email(changes["email"])
+        other = User.by_email(changes["email"])
+        if other is not None and other.id != user.id:
+            raise AccountError("An account with this e-mail already exists.")
+    if changes.get("is_admin") is False and user.is_admin:
+        _ensure_another_admin(user)
+    before = {k: getattr(user, k) for k in changes}
+    for key, value in changes.items():
+        setattr(user, key, value)
+    delta = audit.diff(before, changes)
+    if delta:
+        db.session.flush()
+        audit.record("user.updated", obj=user, actor=by, details={"changes": delta})
+    return delta
+
+
+def _ensure_another_admin(user: User) -> None:
+    others = db.session.scalar(
+        select(db.func.count()).select_from(User).where(User.is_admin, User.active, User.id != user.id)
+    )
+    if not others:
+        raise AccountError("Panel needs at least one active administrator.")
+
+
+def set_active(user: User, active: bool, *, by: User) -> None:
+    """Deactivate (every session ends at once) or reactivate an account."""
+    if user.active == active:
+        return
+    if not active:
+        if by.id == user.id:
+            raise AccountError("You cannot deactivate your own account.")
+        if user.is_admin:
+            _ensure_another_admin(user)
+    user.active = active
+    if not active:
+        end_all_sessions(user, "deactivated")
+    db.session.flush()
+    audit.record("user.deactivated" if not active else "user.reactivated", obj=user, actor=by)
+
+
+def add_panel_role(user: User, panel: Panel, role: PanelRoleKind, *, by: User | None) -> PanelRole:
+    """Give ``user`` a role on ``panel``. Chairs are members too."""
+    if role in user.roles_on(panel.id):
+        raise AccountError(f"{user.name} is already {role.value} of {panel.code}.")
+    pr = PanelRole(user=user, panel=panel, role=role)
+    db.session.add(pr)
+    db.session.flush()
+    audit.record(
+        "user.role_added", obj=user, actor=by, panel_id=panel.id,
+        details={"panel": panel.code, "role": role.value},
+    )
+    return pr
+
+
+def remove_panel_role(role: PanelRole, *, by: User) -> None:
+    user, panel = role.user, role.panel
+    db.session.delete(role)
+    db.session.flush()
+    db.session.expire(user, ["panel_roles"])
+    audit.record(
+        "user.role_removed", obj=user, actor=by, panel_id=panel.id,
+        details={"panel": panel.code, "role": role.role.value},
+    )
+
+
+def set_password(user: User, password: str, *, reason: str, keep_token: str | None = None) -> None:
+    """Store a new password and end every earlier session of the user."""
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    ended = end_all_sessions(user, "password_changed", keep_token=keep_token)
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    db.session.flush()
+    audit.record("user.password_changed", obj=user, actor=user, details={"how": reason, "sessions_ended": ended})
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_reset_link(user: User, *, invitation: bool = False, by: User | None = None) -> str:
+    """Create a single-use link and queue the e-mail. The host comes from PANEL_BASE_URL."""
+    token = secrets.token_urlsafe(32)
+    ttl = current_app.config["PASSWORD_RESET_TTL"]
+    if invitation:
+        ttl = max(ttl, timedelta(days=3))
+    db.session.add(
+        PasswordResetToken(token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + ttl)
+    )
+    base = current_app.config["BASE_URL"].rstrip("/")
+    link = base + url_for("accounts.reset_password", token=token)
+    hours = int(ttl.total_seconds() // 3600)
+    if invitation:
+        subject = "Your Panel account"
+        body = (
+            f"Hello {user.name},\n\nAn account on Panel has been created for you.\n"
+            f"Choose your password here (the link works once, for {hours} hours):\n\n{link}\n"
+        )
+    else:
+        subject = "Reset your Panel password"
+        body = (
+            f"Hello {user.name},\n\nSomeone (hopefully you) asked to reset your Panel password.\n"
+            f"The link below works once, for {hours} hour{'s' if hours != 1 else ''}:\n\n{link}\n\n"
+            "If you did not ask for this, ignore this e-mail; your password stays as it is.\n"
+        )
+    queue_mail(user.email, subject, body)
+    db.session.flush()
+    audit.record("user.invited" if invitation else "user.reset_requested", obj=user, actor=by)
+    return token
+
+
+def consume_reset_token(token: str) -> PasswordResetToken | None:
+    """The live reset token for ``token``, or None (unknown, used or expired)."""
+    row = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at < utcnow():
+        return None
+    if not row.user.active:
+        return None
+    return row
+
+
+def begin_totp_enrolment(user: User) -> str:
+    """A new pending secret; the active one (if any) stays in force until the user proves
+    they have the new one."""
+    user.totp_pending_secret = pyotp.random_base32()
+    db.session.flush()
+    return user.totp_pending_secret
+
+
+def totp_uri(user: User) -> str:
+    return pyotp.TOTP(user.totp_pending_secret).provisioning_uri(
+        name=user.email, issuer_name=current_app.config["TOTP_ISSUER"]
+    )
+
+
+def check_totp(user: User, code: str, *, pending: bool = False) -> bool:
+    """Verify a code (one step of clock drift allowed); a code is accepted only once."""
+    secret = user.totp_pending_secret if pending else user.totp_secret
+    if not secret:
+        return False
+    code = "".join(ch for ch in code if ch.isdigit())
+    totp = pyotp.TOTP(secret)
+    now = utcnow()
+    for drift in (0, -1, 1):
+        at = now + timedelta(seconds=30 * drift)
+        step = totp.timecode(at)
+        if totp.verify(code, for_time=at, valid_window=0):
+            if user.totp_last_step is not None and step <= user.totp_last_step:
+                return False
+            user.totp_last_step = step
+            return True
+    return False
+
+
+def confirm_totp_enrolment(user: User) -> None:
+    """Make the pending secret the active one."""
+    user.totp_secret = user.totp_pending_secret
+    user.totp_pending_secret = None
+    user.totp_enabled_at = utcnow()
+    db.session.flush()
+    audit.record("user.totp_enabled", obj=user, actor=user)
+
+
+def disable_totp(user: User, *, by: User) -> None:
+    if user.requires_totp:
+        raise AccountError("Two-factor authentication is required for your roles.")
+    user.totp_secret = None
+    user.totp_pending_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    db.session.flush()
+    audit.record("user.totp_disabled", obj=user, actor=by)

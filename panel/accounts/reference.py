@@ -1,0 +1,35 @@
+"""Reference data shipped with Panel: centres and panels (copied from the domain files)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from sqlalchemy import select
+
+from panel.accounts.models import Centre, Panel
+from panel.core.db import db
+
+
+def _load(name: str) -> dict:
+    return json.loads(resources.files("panel.data").joinpath(name).read_text(encoding="utf-8"))
+
+
+def load_reference_data() -> tuple[int, int]:
+    """Insert or update centres and panels from the packaged JSON. Returns (centres, panels)."""
+    panels = _load("panels.json")["panels"]
+    existing = {p.code: p for p in db.session.scalars(select(Panel))}
+    for item in panels:
+        panel = existing.get(item["code"]) or Panel(code=item["code"])
+        panel.name, panel.scope, panel.remit = item["name"], item["scope"], item.get("remit", "")
+        db.session.add(panel)
+    centres = _load("centres.json")["centres"]
+    existing_c = {c.code: c for c in db.session.scalars(select(Centre))}
+    for item in centres:
+        centre = existing_c.get(item["code"]) or Centre(code=item["code"])
+        centre.name, centre.city = item["name"], item["city"]
+        centre.lat, centre.lon = item["lat"], item["lon"]
+        centre.ecmc_panel_code = item.get("ecmc_panel")
+        db.session.add(centre)
+    db.session.flush()
+    return len(centres), len(panels)

@@ -1,0 +1,91 @@
+"""The home page for each role, the health check and the audit trail browser."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select, text
+
+from panel.accounts.models import Centre, Panel, User
+from panel.core import audit
+from panel.core.auth import roles_required
+from panel.core.db import db
+from panel.core.models import AuditEntry, OutboxMail
+
+bp = Blueprint("core", __name__)
+
+AUDIT_PAGE = 50
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness and database check for load balancers. No authentication and no data."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - any failure means unhealthy
+        db.session.rollback()
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    return jsonify({"status": "ok", "database": "ok"})
+
+
+@bp.route("/")
+@login_required
+def home():
+    ctx: dict = {}
+    if current_user.is_admin:
+        ctx["counts"] = {
+            "users": db.session.scalar(select(func.count()).select_from(User).where(User.active)),
+            "inactive": db.session.scalar(select(func.count()).select_from(User).where(~User.active)),
+            "centres": db.session.scalar(select(func.count()).select_from(Centre)),
+            "panels": db.session.scalar(select(func.count()).select_from(Panel)),
+            "without_2fa": db.session.scalar(
+                select(func.count()).select_from(User).where(User.active, User.totp_enabled_at.is_(None))
+            ),
+        }
+    if current_user.is_coordinator or current_user.is_admin:
+        ctx["mail_failing"] = db.session.scalar(
+            select(func.count()).select_from(OutboxMail).where(
+                OutboxMail.sent_at.is_(None), OutboxMail.last_error.is_not(None)
+            )
+        )
+    return render_template("core/home.html", **ctx)
+
+
+@bp.route("/audit")
+@roles_required("is_coordinator", "is_admin")
+def audit_trail():
+    """Coordinators see their panels' entries and their own; admins see all entries but not
+    the details of clinical ones."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    action = (request.args.get("action") or "").strip()
+    obj = (request.args.get("object") or "").strip()
+    actor = (request.args.get("actor") or "").strip().lower()
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if not current_user.is_admin:
+        stmt = stmt.where(
+            or_(
+                AuditEntry.panel_id.in_(current_user.panel_ids()),
+                AuditEntry.actor_id == current_user.id,
+            )
+        )
+    if action:
+        stmt = stmt.where(AuditEntry.action.like(f"{action}%"))
+    if obj:
+        typ, _, oid = obj.partition(":")
+        stmt = stmt.where(AuditEntry.object_type == typ)
+        if oid:
+            stmt = stmt.where(AuditEntry.object_id == oid)
+    if actor:
+        stmt = stmt.where(AuditEntry.actor_label.like(f"%{actor}%"))
+    rows = db.session.scalars(stmt.limit(AUDIT_PAGE + 1).offset((page - 1) * AUDIT_PAGE)).all()
+    has_next = len(rows) > AUDIT_PAGE
+    audit.record(
+        "audit.viewed", details={"page": page, "action": action, "object": obj, "actor": actor}
+    )
+    db.session.commit()
+    show_clinical = not current_user.is_admin or current_user.is_panel_member or current_user.is_coordinator
+    return render_template(
+        "core/audit.html", rows=rows[:AUDIT_PAGE], page=page, has_next=has_next,
+        action=action, obj=obj, actor=actor, show_clinical=show_clinical,
+    )

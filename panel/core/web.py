@@ -1,0 +1,105 @@
+"""Request-wide behaviour: security headers, error pages, template helpers."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def init_web(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "same-origin"
+        h["X-Frame-Options"] = "DENY"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if not request.path.startswith("/static/"):
+            # Pages can carry clinical content: never kept by a browser or a proxy.
+            h["Cache-Control"] = "no-store"
+            h["Pragma"] = "no-cache"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _error_page(400, "The form had expired or was not sent by Panel. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return _error_page(exc.code or 500, exc.description)
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc):
+        from panel.core.db import db
+
+        db.session.rollback()
+        log.error("database unavailable: %s", type(exc).__name__)
+        return _error_page(503, "Panel cannot reach its database just now. Nothing was saved. Please try again in a minute.")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        from panel.core.db import db
+
+        db.session.rollback()
+        # The exception text can echo user input: log its type and location only.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url_rule)
+        if app.config.get("TESTING") and app.config.get("PROPAGATE_TEST_ERRORS", True):
+            raise exc
+        return _error_page(500, "Something went wrong on our side. Nothing was saved.")
+
+    @app.context_processor
+    def inject_helpers():
+        return {"current_user": current_user}
+
+
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    422: "Check the form",
+    429: "Too many attempts",
+    500: "Error",
+    503: "Unavailable",
+}
+
+
+def _error_page(code: int, description: str | None):
+    title = TITLES.get(code, "Error")
+    if _wants_json():
+        return jsonify({"error": description or title, "field": None}), code
+    return render_template("errors/error.html", code=code, title=title, description=description), code
