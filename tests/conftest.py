@@ -46,7 +46,8 @@ def _sa_url(url: str) -> str:
 def fresh_postgres_database(name: str) -> str:
     """Drop and create database ``name`` next to the test database; return its URL."""
     base = _sa_url(pg_admin_url())
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    # Connect to the server's maintenance database: the named test database may not exist yet.
+    engine = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
@@ -61,6 +62,8 @@ def database_url(backend: str, tmp_path: Path, name: str) -> str:
     """A new, empty database of the given backend."""
     if backend == "postgresql":
         if not pg_admin_url():
+            if os.environ.get("PANEL_REQUIRE_POSTGRES"):
+                pytest.fail("PANEL_REQUIRE_POSTGRES is set but PANEL_TEST_DATABASE_URL is not")
             pytest.skip("PostgreSQL: PANEL_TEST_DATABASE_URL is not set (CI sets it; see .ci/run)")
         return fresh_postgres_database(name)
     return f"sqlite:///{tmp_path / (name + '.sqlite3')}"
@@ -233,6 +236,14 @@ def login(app, db_session):
     return do_login
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 # --------------------------------------------------------------------------- mail
 class _Guard:
     allowed: set[tuple[str, int]] = set()
@@ -268,9 +279,9 @@ def smtp_server():
             return "250 OK"
 
     handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=0)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    port = controller.server.sockets[0].getsockname()[1]
     _Guard.allowed.add(("127.0.0.1", port))
     handler.port = port
     try:

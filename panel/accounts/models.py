@@ -141,6 +141,12 @@ class User(UserMixin, db.Model):
         return self.is_admin or self.is_coordinator or self.is_chair
 
     @property
+    def initials(self) -> str:
+        """Initials for the avatar, without titles such as Dr or Prof."""
+        words = [w for w in self.name.split() if w.rstrip(".").lower() not in {"dr", "prof", "mr", "mrs", "ms", "miss"}]
+        return "".join(w[0] for w in (words[:1] + words[-1:] if len(words) > 1 else words)).upper() or "?"
+
+    @property
     def role_labels(self) -> list[str]:
         labels = []
         if self.is_admin:
