@@ -16,7 +16,7 @@ from panel.accounts.models import Centre, Panel, PanelRoleKind, User
 from panel.accounts.reference import load_reference_data
 from panel.core.db import db, utcnow
 
-DEMO_PASSWORD = "Panel-demo-2026"
+DEMO_PASSWORD = "Panel-demo-2026"  # noqa: S105 - local demo accounts, refused in production
 DEMO_DOMAIN = "demo.example.org"
 
 

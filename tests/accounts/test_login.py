@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pyotp
-import pytest
 from sqlalchemy import select
 
-from panel.accounts.models import LoginThrottle, User, UserSession
+from panel.accounts.models import LoginThrottle, UserSession
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
 from tests.conftest import TEST_PASSWORD, post_form, totp_now
