@@ -1,0 +1,1356 @@
+"""Trial-eligibility rules engine: validation, three-valued evaluation, distance and ranking.
+
+Pure Python with plain data in and out (no Flask, no database), following
+``trial-rules.md`` (rule language, logic, verdicts, distance, order) over cases in the
+``panel-case/1`` format (``case-format.md``), whose field paths and value sets live in
+:mod:`panel.trials.fields`.
+
+The matcher *suggests*; eligibility is confirmed only by screening at the trial site.
+
+Semantics, in short
+-------------------
+* A case value is **unknown** when it is absent, ``null``, one of ``unknown``/``not_tested``/
+  ``not_done``, or when a section on its path is missing or is not an object. A condition on an
+  unknown value is unknown, for every operator including ``exists`` (so learning a value never
+  turns a true/false condition into its opposite). An empty list is known: *none*.
+* A case value of the **wrong type** for its field (``"52"`` for an age, ``true`` for a number,
+  a string where a list is expected, a word outside the field's value set, a non-finite number)
+  is treated as **unknown**, never as "not matching": a malformed case must not silently hide a
+  trial from the panel, it shows up as missing information instead. Inside a list, an element of
+  the wrong type is an *unknown element*: ``contains_any`` is then true if a known element
+  matches, unknown if none does, and false only when every element is known.
+* ``any_of`` / ``all_of`` follow Kleene's strong three-valued logic; a criterion is ``met`` /
+  ``not_met`` / ``unknown`` (an exclusion is met when its condition is false); ``info`` criteria
+  read like inclusions but never decide the verdict.
+* Verdict: ``ineligible`` if any inclusion/exclusion is not met, else ``eligible`` if all are met,
+  else ``possible``.
+* Distance: haversine (R = 6371 km) from ``referring_centre`` to each site, rounded half up to the
+  km; ``sites_mode`` ``any`` takes the nearest site, ``all`` the farthest (unknown if any site has
+  no known position). Unknown referring centre -> distance ``None``.
+* Order: eligible, possible, ineligible; nearest first (unknown distance last); then trial id.
+
+Studies
+-------
+The registry file may hold ``studies`` beside ``trials`` (observational / molecular-profiling
+studies with ``kind`` and ``enrolment`` but no status or sites). :func:`load_trials` returns them
+marked ``"is_study": true``; they are evaluated with the same rules, count as ``open`` unless they
+carry a status, and have no distance (``None``, so they sort last within their verdict). For a
+study whose ``enrolment`` is ``opt_out``, ``TrialMatch.family_opted_out`` reports
+``family.epidemiology_study_opt_out`` (the format's only opt-out flag); it does not change the
+verdict.
+
+The engine never raises on a case: anything unusable is unknown. It does raise
+:class:`TrialDefinitionError` on an invalid *trial* (compile/validate it first).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, Literal, TypeAlias
+
+from panel.trials.fields import (
+    FIELDS,
+    OPERATORS,
+    RULE_FIELDS,
+    TRIAL_VALUE_SETS,
+    UNKNOWN_WORDS,
+    VALUE_SETS,
+    FieldSpec,
+)
+
+__all__ = [
+    "MET",
+    "NOT_MET",
+    "UNKNOWN",
+    "ELIGIBLE",
+    "POSSIBLE",
+    "INELIGIBLE",
+    "VERDICT_ORDER",
+    "EARTH_RADIUS_KM",
+    "TrialDefinitionError",
+    "CaseView",
+    "CompiledCondition",
+    "CompiledCriterion",
+    "CompiledTrial",
+    "CentreIndex",
+    "CriterionResult",
+    "MissingInfo",
+    "SiteDistance",
+    "TrialMatch",
+    "haversine_km",
+    "load_trials",
+    "load_centres",
+    "is_study",
+    "validate_trial",
+    "validate_trials",
+    "validate_condition",
+    "compile_condition",
+    "compile_trial",
+    "compile_trials",
+    "evaluate_condition",
+    "evaluate_trial",
+    "match_case",
+]
+
+Truth: TypeAlias = bool | None
+CriterionOutcome = Literal["met", "not_met", "unknown"]
+Verdict = Literal["eligible", "possible", "ineligible"]
+
+MET: Final = "met"
+NOT_MET: Final = "not_met"
+UNKNOWN: Final = "unknown"
+ELIGIBLE: Final = "eligible"
+POSSIBLE: Final = "possible"
+INELIGIBLE: Final = "ineligible"
+#: Rank of each verdict in the result order.
+VERDICT_ORDER: Final[Mapping[str, int]] = {ELIGIBLE: 0, POSSIBLE: 1, INELIGIBLE: 2}
+EARTH_RADIUS_KM: Final = 6371.0
+
+CRITERION_KINDS: Final = frozenset(TRIAL_VALUE_SETS["criterion_kind"].codes)
+CRITERION_SOURCES: Final = frozenset(TRIAL_VALUE_SETS["criterion_source"].codes)
+TRIAL_STATUSES: Final = frozenset(TRIAL_VALUE_SETS["trial_status"].codes)
+SITES_MODES: Final = frozenset(TRIAL_VALUE_SETS["sites_mode"].codes)
+STUDY_ENROLMENTS: Final = frozenset(TRIAL_VALUE_SETS["study_enrolment"].codes)
+
+_CONDITION_KEYS: Final = frozenset({"field", "op", "value"})
+_GROUP_KEYS: Final = frozenset({"any_of", "all_of"})
+_CRITERION_KEYS: Final = frozenset({"id", "kind", "label", "source"})
+_TRIAL_KEYS: Final = frozenset(
+    {
+        "id",
+        "title",
+        "phase",
+        "summary",
+        "registry_ids",
+        "sponsor",
+        "status",
+        "status_verified_on",
+        "status_source",
+        "sites",
+        "sites_mode",
+        "criteria",
+        "notes",
+        "is_study",
+    }
+)
+_STUDY_KEYS: Final = _TRIAL_KEYS | {"kind", "enrolment"}
+_TRIAL_REQUIRED: Final = ("id", "title", "status", "sites", "sites_mode", "criteria")
+_STUDY_REQUIRED: Final = ("id", "title", "enrolment", "criteria")
+_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+#: The field the opt-out of ``opt_out`` studies is read from.
+OPT_OUT_FIELD: Final = "family.epidemiology_study_opt_out"
+
+
+class TrialDefinitionError(Exception):
+    """A trial (or condition, or registry file) is invalid; ``errors`` lists every problem."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        self.errors: list[str] = list(errors)
+        super().__init__("; ".join(self.errors) or "invalid trial definition")
+
+
+# ============================================================================================
+# Loading
+# ============================================================================================
+
+
+def _data_text(name: str) -> str:
+    return resources.files("panel").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+
+
+def _read_json(path: str | Path | None, default_name: str) -> Any:
+    if path is None:
+        return json.loads(_data_text(default_name))
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def load_centres(path: str | Path | None = None) -> list[dict[str, Any]]:
+    """The centres (``centres.json`` of the package, or ``path``) as a list of dicts.
+
+    Accepts ``{"centres": [...]}`` or a bare list. Raises ``ValueError`` on a malformed file
+    (a centre without a code or with non-numeric coordinates, or duplicate codes).
+    """
+    data = _read_json(path, "centres.json")
+    items = data.get("centres") if isinstance(data, Mapping) else data
+    if not isinstance(items, list):
+        raise ValueError("centres file: expected a list of centres or {'centres': [...]}")
+    seen: set[str] = set()
+    for i, c in enumerate(items):
+        if not isinstance(c, Mapping) or not isinstance(c.get("code"), str) or not c["code"]:
+            raise ValueError(f"centres file: entry {i} has no code")
+        if c["code"] in seen:
+            raise ValueError(f"centres file: duplicate code {c['code']}")
+        seen.add(c["code"])
+        for k in ("lat", "lon"):
+            if not _is_number(c.get(k)):
+                raise ValueError(f"centres file: {c['code']} has no numeric {k}")
+    return [dict(c) for c in items]
+
+
+def _registry_records(data: Any) -> list[dict[str, Any]]:
+    """Flatten a registry document into trial records (studies marked ``is_study``)."""
+    if isinstance(data, list):
+        return [dict(r) if isinstance(r, Mapping) else r for r in data]
+    if not isinstance(data, Mapping):
+        raise TrialDefinitionError(["registry: expected a list of trials or {'trials': [...]}"])
+    unknown = sorted(set(data) - {"_about", "trials", "studies"})
+    errors = [f"registry: unknown key '{k}'" for k in unknown]
+    trials = data.get("trials", [])
+    studies = data.get("studies", [])
+    if not isinstance(trials, list):
+        errors.append("registry: 'trials' must be a list")
+    if not isinstance(studies, list):
+        errors.append("registry: 'studies' must be a list")
+    if errors:
+        raise TrialDefinitionError(errors)
+    out: list[dict[str, Any]] = [dict(t) if isinstance(t, Mapping) else t for t in trials]
+    out.extend({**s, "is_study": True} if isinstance(s, Mapping) else s for s in studies)
+    return out
+
+
+def load_trials(
+    path: str | Path | None = None,
+    *,
+    include_studies: bool = True,
+    centres: Iterable[Mapping[str, Any]] | Mapping[str, Any] | CentreIndex | None = None,
+    validate: bool = True,
+) -> list[dict[str, Any]]:
+    """The trial registry (``trials.json`` of the package, or ``path``) as a list of dicts.
+
+    Accepts ``{"_about", "trials": [...], "studies": [...]}`` or a bare list of records.
+    Studies come after the trials, marked ``"is_study": true`` (left out when
+    ``include_studies`` is false). With ``validate`` (default) the records are checked against
+    ``centres`` (default: :func:`load_centres`) and :class:`TrialDefinitionError` lists every
+    problem.
+    """
+    records = _registry_records(_read_json(path, "trials.json"))
+    if validate:
+        index = CentreIndex.of(centres if centres is not None else load_centres())
+        errors = validate_trials(records, index.codes)
+        if errors:
+            raise TrialDefinitionError(errors)
+    if not include_studies:
+        records = [r for r in records if not is_study(r)]
+    return records
+
+
+def is_study(record: Mapping[str, Any] | CompiledTrial) -> bool:
+    """Whether a registry record is a study (observational / profiling) rather than a trial."""
+    if isinstance(record, CompiledTrial):
+        return record.is_study
+    return isinstance(record, Mapping) and record.get("is_study") is True
+
+
+# ============================================================================================
+# Validation
+# ============================================================================================
+
+
+def _is_number(x: Any) -> bool:
+    return (
+        isinstance(x, (int, float))
+        and not isinstance(x, bool)
+        and (isinstance(x, int) or math.isfinite(x))
+    )
+
+
+def _check_scalar(spec: FieldSpec, v: Any) -> str | None:
+    """Why ``v`` cannot be compared with a value of ``spec``'s (element) type, or ``None``."""
+    t = spec.type
+    if t in ("int", "number"):
+        return None if _is_number(v) else f"expects a number, got {v!r}"
+    if t == "bool":
+        return None if isinstance(v, bool) else f"expects true or false, got {v!r}"
+    if t in ("enum", "enum_list"):
+        vs = VALUE_SETS[spec.value_set or ""]
+        if not isinstance(v, str) or v not in vs:
+            return f"{v!r} is not a value of {vs.name} ({', '.join(vs.codes)})"
+        if v in UNKNOWN_WORDS:
+            return f"{v!r} means unknown and can never match; use exists: false"
+        return None
+    if t in ("text", "text_list", "code"):
+        if not isinstance(v, str) or not v.strip() or v != v.strip():
+            return f"expects non-empty text without surrounding spaces, got {v!r}"
+        if v in UNKNOWN_WORDS:
+            return f"{v!r} means unknown and can never match; use exists: false"
+        return None
+    return f"values of type {t} cannot be compared"
+
+
+def _check_leaf(cond: Mapping[str, Any], where: str, errors: list[str]) -> None:
+    for k in ("field", "op", "value"):
+        if k not in cond:
+            errors.append(f"{where}: missing '{k}'")
+    if "field" not in cond or "op" not in cond:
+        return
+    path, op = cond["field"], cond["op"]
+    spec: FieldSpec | None = None
+    if not isinstance(path, str) or path not in FIELDS:
+        errors.append(f"{where}: unknown field {path!r}")
+    elif path not in RULE_FIELDS:
+        errors.append(f"{where}: field {path!r} cannot be used in rules")
+    else:
+        spec = RULE_FIELDS[path]
+    if not isinstance(op, str) or op not in OPERATORS:
+        errors.append(f"{where}: unknown operator {op!r}")
+        return
+    if spec is None:
+        return
+    if op not in spec.operators:
+        errors.append(
+            f"{where}: operator '{op}' does not apply to {spec.type} field '{path}' "
+            f"(use {', '.join(spec.operators)})"
+        )
+        return
+    if "value" not in cond:
+        return
+    value = cond["value"]
+    shape = OPERATORS[op].value_shape
+    if shape == "bool":
+        if not isinstance(value, bool):
+            errors.append(f"{where}: '{op}' takes true or false, got {value!r}")
+    elif shape == "pair":
+        if not isinstance(value, list) or len(value) != 2:
+            errors.append(f"{where}: 'between' takes exactly two bounds [lo, hi], got {value!r}")
+        elif not all(_is_number(b) for b in value):
+            errors.append(f"{where}: 'between' bounds must be numbers, got {value!r}")
+        elif value[0] > value[1]:
+            errors.append(f"{where}: 'between' bounds out of order ({value[0]} > {value[1]})")
+    elif shape == "list":
+        if not isinstance(value, list) or not value:
+            errors.append(f"{where}: '{op}' takes a non-empty list, got {value!r}")
+        else:
+            for i, v in enumerate(value):
+                problem = _check_scalar(spec, v)
+                if problem:
+                    errors.append(f"{where}: value[{i}] for '{path}' {problem}")
+    else:  # scalar
+        if op in ("gt", "gte", "lt", "lte") and not _is_number(value):
+            errors.append(f"{where}: '{op}' takes a number, got {value!r}")
+            return
+        problem = _check_scalar(spec, value)
+        if problem:
+            errors.append(f"{where}: value for '{path}' {problem}")
+
+
+def _check_condition(
+    cond: Any, where: str, errors: list[str], extra_keys: frozenset[str] = frozenset()
+) -> None:
+    """Append the problems of one condition (leaf or group, recursively) to ``errors``."""
+    if not isinstance(cond, Mapping):
+        errors.append(f"{where}: a condition must be an object, got {type(cond).__name__}")
+        return
+    keys = set(cond) - extra_keys
+    groups = keys & _GROUP_KEYS
+    if groups:
+        unknown = keys - groups
+        if len(groups) > 1:
+            errors.append(f"{where}: use either any_of or all_of, not both")
+        if unknown:
+            errors.append(
+                f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} in a group"
+            )
+        for g in sorted(groups):
+            parts = cond[g]
+            if not isinstance(parts, list) or not parts:
+                errors.append(f"{where}: {g} takes a non-empty list of conditions")
+                continue
+            for i, part in enumerate(parts):
+                _check_condition(part, f"{where} {g}[{i}]", errors)
+        return
+    unknown = keys - _CONDITION_KEYS
+    if unknown:
+        errors.append(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    if not keys & _CONDITION_KEYS:
+        errors.append(f"{where}: needs field/op/value, any_of or all_of")
+        return
+    _check_leaf(cond, where, errors)
+
+
+def validate_condition(cond: Any, where: str = "condition") -> list[str]:
+    """Problems of a bare condition (``{field, op, value}`` or a group); empty when valid."""
+    errors: list[str] = []
+    _check_condition(cond, where, errors)
+    return errors
+
+
+def _check_criterion(crit: Any, where: str, errors: list[str]) -> None:
+    if not isinstance(crit, Mapping):
+        errors.append(f"{where}: a criterion must be an object")
+        return
+    kind = crit.get("kind")
+    if "kind" not in crit:
+        errors.append(f"{where}: missing 'kind'")
+    elif kind not in CRITERION_KINDS:
+        errors.append(f"{where}: bad kind {kind!r} (inclusion, exclusion or info)")
+    label = crit.get("label")
+    if not isinstance(label, str) or not label.strip():
+        errors.append(f"{where}: missing label")
+    source = crit.get("source")
+    if source not in CRITERION_SOURCES:
+        errors.append(f"{where}: bad source {source!r} (factsheet, registry or assumed)")
+    unknown = set(crit) - _CRITERION_KEYS - _CONDITION_KEYS - _GROUP_KEYS
+    if unknown:
+        errors.append(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    _check_condition(crit, where, errors, extra_keys=_CRITERION_KEYS | frozenset(unknown))
+
+
+def validate_trial(trial: Mapping[str, Any], centre_codes: Collection[str]) -> list[str]:
+    """Every problem of one trial (or study) record; empty when valid.
+
+    Each message starts ``trial <id>`` and, for a criterion, ``criterion <id>`` (nested parts add
+    ``any_of[i]`` / ``all_of[i]``).
+    """
+    if not isinstance(trial, Mapping):
+        return ["trial <?>: a trial must be an object"]
+    tid = trial.get("id")
+    name = tid if isinstance(tid, str) and tid else "<no id>"
+    here = f"trial {name}"
+    errors: list[str] = []
+    study = trial.get("is_study") is True
+    allowed = _STUDY_KEYS if study else _TRIAL_KEYS
+    for k in sorted(set(trial) - allowed, key=str):
+        errors.append(f"{here}: unknown key {k!r}")
+    for k in _STUDY_REQUIRED if study else _TRIAL_REQUIRED:
+        if k not in trial:
+            errors.append(f"{here}: missing '{k}'")
+    if "is_study" in trial and not isinstance(trial["is_study"], bool):
+        errors.append(f"{here}: is_study must be true or false")
+    if not isinstance(tid, str) or not _ID_RE.match(tid):
+        errors.append(f"{here}: id must be a short code (letters, digits, _ . -), got {tid!r}")
+    for k in ("title", "phase", "summary", "sponsor", "status_source", "kind"):
+        if k in trial and trial[k] is not None and not isinstance(trial[k], str):
+            errors.append(f"{here}: {k} must be text")
+    if "title" in trial and not (isinstance(trial["title"], str) and trial["title"].strip()):
+        errors.append(f"{here}: title must not be empty")
+    for k in ("registry_ids", "notes"):
+        if k in trial and not (
+            isinstance(trial[k], list) and all(isinstance(x, str) for x in trial[k])
+        ):
+            errors.append(f"{here}: {k} must be a list of text")
+    if "status" in trial and trial["status"] not in TRIAL_STATUSES:
+        errors.append(f"{here}: bad status {trial['status']!r} (open, suspended or closed)")
+    verified = trial.get("status_verified_on")
+    if verified is not None:
+        try:
+            date.fromisoformat(verified)
+        except (TypeError, ValueError):
+            errors.append(f"{here}: status_verified_on must be an ISO date or null")
+    if "sites_mode" in trial and trial["sites_mode"] not in SITES_MODES:
+        errors.append(f"{here}: bad sites_mode {trial['sites_mode']!r} (any or all)")
+    if study and "enrolment" in trial and trial["enrolment"] not in STUDY_ENROLMENTS:
+        errors.append(f"{here}: bad enrolment {trial['enrolment']!r} (opt_out or consent)")
+    if "sites" in trial:
+        sites = trial["sites"]
+        if not isinstance(sites, list) or (not sites and not study):
+            errors.append(f"{here}: sites must be a non-empty list of centre codes")
+        else:
+            seen: set[str] = set()
+            for s in sites:
+                if not isinstance(s, str) or s not in centre_codes:
+                    errors.append(f"{here}: site {s!r} is not a centre")
+                elif s in seen:
+                    errors.append(f"{here}: site {s!r} listed twice")
+                else:
+                    seen.add(s)
+    criteria = trial.get("criteria", [])
+    if not isinstance(criteria, list):
+        errors.append(f"{here}: criteria must be a list")
+        return errors
+    ids: set[str] = set()
+    for i, crit in enumerate(criteria):
+        cid = crit.get("id") if isinstance(crit, Mapping) else None
+        if not isinstance(cid, str) or not cid.strip():
+            where = f"{here}, criterion #{i + 1}"
+            errors.append(f"{where}: missing id")
+        else:
+            where = f"{here}, criterion {cid}"
+            if cid in ids:
+                errors.append(f"{where}: duplicate criterion id {cid!r}")
+            ids.add(cid)
+        _check_criterion(crit, where, errors)
+    return errors
+
+
+def validate_trials(
+    trials: Iterable[Mapping[str, Any]], centre_codes: Collection[str]
+) -> list[str]:
+    """Every problem of a list of trial/study records, including duplicate trial ids."""
+    errors: list[str] = []
+    seen: set[str] = set()
+    for t in trials:
+        errors.extend(validate_trial(t, centre_codes))
+        tid = t.get("id") if isinstance(t, Mapping) else None
+        if isinstance(tid, str):
+            if tid in seen:
+                errors.append(f"trial {tid}: duplicate trial id")
+            seen.add(tid)
+    return errors
+
+
+# ============================================================================================
+# Reading a case
+# ============================================================================================
+
+
+class _UnknownType:
+    """The single *unknown* case value."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+_UNKNOWN_VALUE: Final = _UnknownType()
+_MISSING: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _ListValue:
+    """A known list, reduced to what the list operators need.
+
+    ``known``: the valid elements; ``n_unknown``: how many elements are unknown / invalid;
+    ``exists``: truth of "the list is non-empty" (for a projection: of "some item has a known
+    value", unknown when only unknown items exist).
+    """
+
+    known: frozenset[Any]
+    n_unknown: int
+    exists: Truth
+
+
+def _walk(case: Any, keys: tuple[str, ...]) -> Any:
+    cur = case
+    for k in keys:
+        if not isinstance(cur, Mapping):
+            return _MISSING
+        cur = cur.get(k, _MISSING)
+        if cur is _MISSING:
+            return _MISSING
+    return cur
+
+
+def _element_reader(spec: FieldSpec) -> Callable[[Any], Any]:
+    """A function mapping a raw value to a valid scalar or ``_UNKNOWN_VALUE``."""
+    t = spec.type
+    if t in ("int", "number"):
+        return lambda x: x if _is_number(x) else _UNKNOWN_VALUE
+    if t == "bool":
+        return lambda x: x if isinstance(x, bool) else _UNKNOWN_VALUE
+    if t in ("enum", "enum_list"):
+        known = VALUE_SETS[spec.value_set or ""].known_codes
+        return lambda x: x if isinstance(x, str) and x in known else _UNKNOWN_VALUE
+
+    def read_text(x: Any) -> Any:
+        if isinstance(x, str):
+            s = x.strip()
+            if s and s not in UNKNOWN_WORDS:
+                return s
+        return _UNKNOWN_VALUE
+
+    return read_text
+
+
+def _make_resolver(spec: FieldSpec) -> Callable[[Any], Any]:
+    """A function reading ``spec``'s value out of a case: a scalar, a ``_ListValue`` or unknown."""
+    if spec.container is not None:
+        keys = tuple(spec.container.split("."))
+        item_key = spec.item_key or ""
+        read = _element_reader(spec)
+
+        def resolve_projection(case: Any) -> Any:
+            raw = _walk(case, keys)
+            if not isinstance(raw, list):
+                return _UNKNOWN_VALUE
+            known: set[Any] = set()
+            n_unknown = 0
+            for item in raw:
+                v = read(item.get(item_key)) if isinstance(item, Mapping) else _UNKNOWN_VALUE
+                if v is _UNKNOWN_VALUE:
+                    n_unknown += 1
+                else:
+                    known.add(v)
+            exists: Truth = True if known else (None if n_unknown else False)
+            return _ListValue(frozenset(known), n_unknown, exists)
+
+        return resolve_projection
+
+    keys = tuple(spec.path.split("."))
+    if spec.type == "object_list":
+
+        def resolve_objects(case: Any) -> Any:
+            raw = _walk(case, keys)
+            if not isinstance(raw, list):
+                return _UNKNOWN_VALUE
+            return _ListValue(frozenset(), len(raw), bool(raw))
+
+        return resolve_objects
+
+    read = _element_reader(spec)
+    if spec.is_list:
+
+        def resolve_list(case: Any) -> Any:
+            raw = _walk(case, keys)
+            if not isinstance(raw, list):
+                return _UNKNOWN_VALUE
+            known: set[Any] = set()
+            n_unknown = 0
+            for x in raw:
+                v = read(x)
+                if v is _UNKNOWN_VALUE:
+                    n_unknown += 1
+                else:
+                    known.add(v)
+            return _ListValue(frozenset(known), n_unknown, bool(raw))
+
+        return resolve_list
+
+    def resolve_scalar(case: Any) -> Any:
+        raw = _walk(case, keys)
+        if raw is _MISSING or raw is None:
+            return _UNKNOWN_VALUE
+        return read(raw)
+
+    return resolve_scalar
+
+
+_RESOLVERS: Final[dict[str, Callable[[Any], Any]]] = {
+    path: _make_resolver(spec) for path, spec in FIELDS.items()
+}
+
+
+class CaseView:
+    """A case read once: field values are resolved on first use and cached.
+
+    Create one per case and share it between trials (``match_case`` does). The case is never
+    modified; anything unusable reads as unknown.
+    """
+
+    __slots__ = ("case", "_cache")
+
+    def __init__(self, case: Any) -> None:
+        self.case = case
+        self._cache: dict[str, Any] = {}
+
+    def value(self, path: str) -> Any:
+        """The resolved value of ``path`` (internal representation; unknown is a sentinel)."""
+        try:
+            return self._cache[path]
+        except KeyError:
+            v = self._cache[path] = _RESOLVERS[path](self.case)
+            return v
+
+    def is_unknown(self, path: str) -> bool:
+        """Whether the value of ``path`` is unknown (absent, null, unknown word, wrong type)."""
+        return self.value(path) is _UNKNOWN_VALUE
+
+    def known(self, path: str) -> Any:
+        """The plain value of a scalar field, ``None`` when unknown."""
+        v = self.value(path)
+        return None if v is _UNKNOWN_VALUE or isinstance(v, _ListValue) else v
+
+
+# ============================================================================================
+# Compiling conditions
+# ============================================================================================
+
+Evaluator: TypeAlias = Callable[[CaseView], Truth]
+
+_COMPARE: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def _leaf_evaluator(path: str, spec: FieldSpec, op: str, value: Any) -> Evaluator:
+    """Build the closure for one ``{field, op, value}`` (the rule is already validated)."""
+    U = _UNKNOWN_VALUE
+
+    if op == "exists":
+        want = bool(value)
+        if spec.is_list:
+
+            def ev_exists_list(view: CaseView) -> Truth:
+                x = view.value(path)
+                if x is U:
+                    return None
+                e = x.exists
+                return None if e is None else (e if want else not e)
+
+            return ev_exists_list
+
+        def ev_exists(view: CaseView) -> Truth:
+            return None if view.value(path) is U else want
+
+        return ev_exists
+
+    if op in ("contains_any", "contains_none"):
+        wanted = frozenset(value)
+        negate = op == "contains_none"
+
+        def ev_any(view: CaseView) -> Truth:
+            x = view.value(path)
+            if x is U:
+                return None
+            if not wanted.isdisjoint(x.known):
+                return not negate
+            if x.n_unknown:
+                return None
+            return negate
+
+        return ev_any
+
+    if op == "contains_all":
+        wanted = frozenset(value)
+
+        def ev_all(view: CaseView) -> Truth:
+            x = view.value(path)
+            if x is U:
+                return None
+            if wanted <= x.known:
+                return True
+            return None if x.n_unknown else False
+
+        return ev_all
+
+    if op in ("in", "not_in"):
+        members = frozenset(value)
+        inside = op == "in"
+
+        def ev_in(view: CaseView) -> Truth:
+            x = view.value(path)
+            if x is U:
+                return None
+            return (x in members) is inside
+
+        return ev_in
+
+    if op == "between":
+        lo, hi = value
+
+        def ev_between(view: CaseView) -> Truth:
+            x = view.value(path)
+            return None if x is U else lo <= x <= hi
+
+        return ev_between
+
+    compare: Callable[[Any, Any], bool] = _COMPARE[op]
+    target = value
+
+    def ev_compare(view: CaseView) -> Truth:
+        x = view.value(path)
+        return None if x is U else compare(x, target)
+
+    return ev_compare
+
+
+def _any_of(parts: tuple[Evaluator, ...]) -> Evaluator:
+    def ev(view: CaseView) -> Truth:
+        unknown = False
+        for p in parts:
+            r = p(view)
+            if r is True:
+                return True
+            if r is None:
+                unknown = True
+        return None if unknown else False
+
+    return ev
+
+
+def _all_of(parts: tuple[Evaluator, ...]) -> Evaluator:
+    def ev(view: CaseView) -> Truth:
+        unknown = False
+        for p in parts:
+            r = p(view)
+            if r is False:
+                return False
+            if r is None:
+                unknown = True
+        return None if unknown else True
+
+    return ev
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCondition:
+    """A validated condition ready to evaluate: a leaf (``path``) or a group (``parts``)."""
+
+    kind: Literal["leaf", "any_of", "all_of"]
+    fn: Evaluator = field(repr=False, compare=False)
+    path: str | None = None
+    op: str | None = None
+    value: Any = None
+    parts: tuple[CompiledCondition, ...] = ()
+    #: Every field path the condition reads, in order, without repeats.
+    fields: tuple[str, ...] = ()
+
+    def evaluate(self, case: Any) -> Truth:
+        """``True``/``False``/``None`` (unknown) for a case (a dict or a :class:`CaseView`)."""
+        return self.fn(case if isinstance(case, CaseView) else CaseView(case))
+
+    def unknown_fields(self, view: CaseView) -> tuple[str, ...]:
+        """The fields whose unknown values make this condition unknown (empty if it is known).
+
+        Only parts that are themselves unknown are followed, so a field that an already-decided
+        part of an ``any_of``/``all_of`` reads is not reported.
+        """
+        out: dict[str, None] = {}
+        self._unknown(view, out)
+        return tuple(out)
+
+    def _unknown(self, view: CaseView, out: dict[str, None]) -> None:
+        if self.fn(view) is not None:
+            return
+        if self.path is not None:
+            out[self.path] = None
+        for p in self.parts:
+            p._unknown(view, out)
+
+
+def _compile(cond: Mapping[str, Any]) -> CompiledCondition:
+    """Compile a condition that has been validated."""
+    for g in ("any_of", "all_of"):
+        if g in cond:
+            parts = tuple(_compile(p) for p in cond[g])
+            fns = tuple(p.fn for p in parts)
+            fn = _any_of(fns) if g == "any_of" else _all_of(fns)
+            paths = tuple(dict.fromkeys(f for p in parts for f in p.fields))
+            return CompiledCondition(kind=g, fn=fn, parts=parts, fields=paths)  # type: ignore[arg-type]
+    path, op, value = cond["field"], cond["op"], cond["value"]
+    spec = RULE_FIELDS[path]
+    frozen_value = tuple(value) if isinstance(value, list) else value
+    return CompiledCondition(
+        kind="leaf",
+        fn=_leaf_evaluator(path, spec, op, value),
+        path=path,
+        op=op,
+        value=frozen_value,
+        fields=(path,),
+    )
+
+
+def compile_condition(cond: Mapping[str, Any]) -> CompiledCondition:
+    """Validate and compile a condition (``{field, op, value}`` or an ``any_of``/``all_of`` group).
+
+    A criterion is accepted too: its ``id``/``kind``/``label``/``source`` are ignored.
+    Raises :class:`TrialDefinitionError` when the condition is invalid.
+    """
+    errors: list[str] = []
+    if isinstance(cond, Mapping) and set(cond) & _CRITERION_KEYS:
+        cond = {k: v for k, v in cond.items() if k not in _CRITERION_KEYS}
+    _check_condition(cond, "condition", errors)
+    if errors:
+        raise TrialDefinitionError(errors)
+    return _compile(cond)
+
+
+# ============================================================================================
+# Centres and distance
+# ============================================================================================
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two points in degrees (haversine, R = 6371 km)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _round_km(km: float) -> int:
+    """Round half up to the km."""
+    return int(math.floor(km + 0.5))
+
+
+class CentreIndex:
+    """Centres by code, with memoised rounded distances between them.
+
+    Built from a list of centre dicts, ``{"centres": [...]}``, or a mapping code -> centre. A
+    centre without numeric ``lat``/``lon`` has no position (distances to it are ``None``).
+    """
+
+    __slots__ = ("centres", "_pos", "_memo", "_sites_memo")
+
+    def __init__(self, centres: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> None:
+        items: Iterable[Any]
+        if isinstance(centres, Mapping):
+            inner = centres.get("centres")
+            if isinstance(inner, list):
+                items = inner
+            else:
+                items = (
+                    {"code": k, **v} if isinstance(v, Mapping) else None for k, v in centres.items()
+                )
+        else:
+            items = centres
+        self.centres: dict[str, Mapping[str, Any]] = {}
+        self._pos: dict[str, tuple[float, float]] = {}
+        for c in items:
+            if not isinstance(c, Mapping) or not isinstance(c.get("code"), str):
+                continue
+            self.centres[c["code"]] = c
+            lat, lon = c.get("lat"), c.get("lon")
+            if _is_number(lat) and _is_number(lon):
+                self._pos[c["code"]] = (float(lat), float(lon))
+        self._memo: dict[tuple[str, str], int | None] = {}
+        self._sites_memo: dict[
+            tuple[str | None, tuple[str, ...], str],
+            tuple[tuple[SiteDistance, ...], int | None],
+        ] = {}
+
+    @classmethod
+    def of(cls, centres: Any) -> CentreIndex:
+        """``centres`` itself when it is an index, else a new index of it."""
+        return centres if isinstance(centres, CentreIndex) else cls(centres)
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """The known centre codes."""
+        return frozenset(self.centres)
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, str) and code in self.centres
+
+    def km(self, a: str | None, b: str) -> int | None:
+        """Rounded great-circle km from centre ``a`` to centre ``b`` (``None`` if unknown)."""
+        if a is None:
+            return None
+        key = (a, b)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pa, pb = self._pos.get(a), self._pos.get(b)
+            d = None if pa is None or pb is None else _round_km(haversine_km(*pa, *pb))
+            self._memo[key] = d
+            return d
+
+    def sites_distance(
+        self, origin: str | None, sites: tuple[str, ...], mode: str
+    ) -> tuple[tuple[SiteDistance, ...], int | None]:
+        """Each site with its km (nearest first, unknown last) and the trial's distance.
+
+        ``mode`` ``any``: the nearest known site; ``all``: the farthest site, unknown when any
+        site's distance is unknown. No sites, or no known distance: ``None``.
+        """
+        key = (origin, sites, mode)
+        try:
+            return self._sites_memo[key]
+        except KeyError:
+            pass
+        listed = sorted(
+            (SiteDistance(s, self.km(origin, s)) for s in sites),
+            key=lambda s: (s.distance_km is None, s.distance_km or 0),
+        )
+        known = [s.distance_km for s in listed if s.distance_km is not None]
+        distance: int | None
+        if not known:
+            distance = None
+        elif mode == "all":
+            distance = max(known) if len(known) == len(listed) else None
+        else:
+            distance = min(known)
+        out = (tuple(listed), distance)
+        self._sites_memo[key] = out
+        return out
+
+
+# ============================================================================================
+# Results
+# ============================================================================================
+
+
+@dataclass(slots=True)
+class CriterionResult:
+    """The outcome of one criterion for one case.
+
+    Result objects (this, :class:`MissingInfo`, :class:`TrialMatch`) are read-only by convention;
+    they are not frozen because frozen dataclasses cost several times more to build, and the
+    matcher builds one per criterion per trial per case.
+    """
+
+    id: str
+    kind: str
+    label: str
+    source: str | None
+    result: CriterionOutcome
+    fields: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "result", "label"}`` (the CLI/API shape)."""
+        return {"id": self.id, "result": self.result, "label": self.label}
+
+
+@dataclass(slots=True)
+class MissingInfo:
+    """An inclusion/exclusion criterion that is unknown, and the case fields it needs."""
+
+    criterion_id: str
+    kind: str
+    label: str
+    fields: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, with a label for each field."""
+        return {
+            "criterion": self.criterion_id,
+            "kind": self.kind,
+            "label": self.label,
+            "fields": [
+                {"path": p, "label": FIELDS[p].label if p in FIELDS else p} for p in self.fields
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SiteDistance:
+    """One trial site and its rounded distance from the referring centre (``None``: unknown)."""
+
+    centre: str
+    distance_km: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"centre", "distance_km"}``."""
+        return {"centre": self.centre, "distance_km": self.distance_km}
+
+
+@dataclass(slots=True)
+class TrialMatch:
+    """How one case fits one trial.
+
+    ``beyond_travel_limit`` is ``False`` when the family gave no limit or the record has no sites
+    (a national study), ``True``/``False`` when they did and the distance is known, ``None`` when
+    they did but the distance is unknown.
+    """
+
+    trial_id: str
+    title: str
+    verdict: Verdict
+    distance_km: int | None
+    sites: tuple[SiteDistance, ...]
+    criteria: tuple[CriterionResult, ...]
+    missing: tuple[MissingInfo, ...]
+    beyond_travel_limit: bool | None
+    max_travel_km: float | None
+    referring_centre: str | None
+    is_study: bool
+    status: str
+    sites_mode: str
+    family_opted_out: bool = False
+    trial: CompiledTrial | None = field(default=None, repr=False, compare=False)
+    centres: CentreIndex | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI/API shape: ``{"trial", "verdict", "distance_km", "sites", "criteria"}``."""
+        return {
+            "trial": self.trial_id,
+            "verdict": self.verdict,
+            "distance_km": self.distance_km,
+            "sites": [s.to_dict() for s in self.sites],
+            "criteria": [c.to_dict() for c in self.criteria],
+        }
+
+    def to_display_dict(self) -> dict[str, Any]:
+        """A richer JSON-able view for the matching page."""
+        raw: Mapping[str, Any] = self.trial.raw if self.trial is not None else {}
+        centres = self.centres.centres if self.centres is not None else {}
+        return {
+            "trial": self.trial_id,
+            "title": self.title,
+            "is_study": self.is_study,
+            "phase": raw.get("phase"),
+            "summary": raw.get("summary"),
+            "registry_ids": list(raw.get("registry_ids", [])),
+            "status": self.status,
+            "status_verified_on": raw.get("status_verified_on"),
+            "status_source": raw.get("status_source"),
+            "enrolment": raw.get("enrolment"),
+            "verdict": self.verdict,
+            "referring_centre": self.referring_centre,
+            "distance_km": self.distance_km,
+            "sites_mode": self.sites_mode,
+            "sites": [
+                {
+                    "centre": s.centre,
+                    "name": centres.get(s.centre, {}).get("name", s.centre),
+                    "city": centres.get(s.centre, {}).get("city"),
+                    "distance_km": s.distance_km,
+                }
+                for s in self.sites
+            ],
+            "max_travel_km": self.max_travel_km,
+            "beyond_travel_limit": self.beyond_travel_limit,
+            "family_opted_out": self.family_opted_out,
+            "criteria": [
+                {
+                    "id": c.id,
+                    "kind": c.kind,
+                    "result": c.result,
+                    "label": c.label,
+                    "source": c.source,
+                    "fields": list(c.fields),
+                }
+                for c in self.criteria
+            ],
+            "missing": [m.to_dict() for m in self.missing],
+            "notes": list(raw.get("notes", [])),
+        }
+
+    @property
+    def sort_key(self) -> tuple[int, bool, int, str]:
+        """Verdict rank, unknown distance last, distance, trial id."""
+        d = self.distance_km
+        return (VERDICT_ORDER[self.verdict], d is None, d if d is not None else 0, self.trial_id)
+
+
+# ============================================================================================
+# Compiled trials
+# ============================================================================================
+
+
+#: Criterion outcome by (is exclusion, condition truth).
+_OUTCOMES: Final[Mapping[bool, Mapping[Truth, CriterionOutcome]]] = {
+    False: {True: MET, False: NOT_MET, None: UNKNOWN},
+    True: {True: NOT_MET, False: MET, None: UNKNOWN},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCriterion:
+    """A validated criterion with its compiled condition."""
+
+    id: str
+    kind: str
+    label: str
+    source: str | None
+    condition: CompiledCondition
+
+    @property
+    def deciding(self) -> bool:
+        """Whether the criterion counts for the verdict (inclusion/exclusion, not info)."""
+        return self.kind != "info"
+
+    def outcome(self, view: CaseView) -> CriterionOutcome:
+        """``met`` / ``not_met`` / ``unknown`` for the case."""
+        return _OUTCOMES[self.kind == "exclusion"][self.condition.fn(view)]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTrial:
+    """A validated trial or study, ready to evaluate against many cases."""
+
+    id: str
+    title: str
+    status: str
+    is_study: bool
+    sites: tuple[str, ...]
+    sites_mode: str
+    criteria: tuple[CompiledCriterion, ...]
+    enrolment: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the trial is matched (``status`` open)."""
+        return self.status == "open"
+
+    def evaluate(self, case: Any, centres: Any) -> TrialMatch:
+        """Evaluate against a case (a dict or a :class:`CaseView`); see :func:`evaluate_trial`."""
+        view = case if isinstance(case, CaseView) else CaseView(case)
+        index = CentreIndex.of(centres)
+        return self._evaluate(view, index, _origin(view, index), _travel_limit(view))
+
+    def _evaluate(
+        self, view: CaseView, index: CentreIndex, origin: str | None, limit: float | None
+    ) -> TrialMatch:
+        results: list[CriterionResult] = []
+        missing: list[MissingInfo] = []
+        any_not_met = any_unknown = False
+        for c in self.criteria:
+            cond = c.condition
+            outcome = _OUTCOMES[c.kind == "exclusion"][cond.fn(view)]
+            results.append(CriterionResult(c.id, c.kind, c.label, c.source, outcome, cond.fields))
+            if c.kind == "info":
+                continue
+            if outcome == NOT_MET:
+                any_not_met = True
+            elif outcome == UNKNOWN:
+                any_unknown = True
+                missing.append(MissingInfo(c.id, c.kind, c.label, cond.unknown_fields(view)))
+        verdict: Verdict = INELIGIBLE if any_not_met else POSSIBLE if any_unknown else ELIGIBLE
+
+        site_km, distance = index.sites_distance(origin, self.sites, self.sites_mode)
+        beyond: bool | None
+        if limit is None or not site_km:  # no limit given, or nowhere to travel to (studies)
+            beyond = False
+        elif distance is None:
+            beyond = None
+        else:
+            beyond = distance > limit
+        opted_out = (
+            self.is_study and self.enrolment == "opt_out" and view.known(OPT_OUT_FIELD) is True
+        )
+        return TrialMatch(
+            trial_id=self.id,
+            title=self.title,
+            verdict=verdict,
+            distance_km=distance,
+            sites=site_km,
+            criteria=tuple(results),
+            missing=tuple(missing),
+            beyond_travel_limit=beyond,
+            max_travel_km=limit,
+            referring_centre=origin,
+            is_study=self.is_study,
+            status=self.status,
+            sites_mode=self.sites_mode,
+            family_opted_out=opted_out,
+            trial=self,
+            centres=index,
+        )
+
+
+def compile_trial(
+    trial: Mapping[str, Any] | CompiledTrial, centre_codes: Collection[str] | None = None
+) -> CompiledTrial:
+    """Validate and compile one trial/study record.
+
+    With ``centre_codes`` ``None`` the site codes are not checked against the centres (they must
+    still be text). Raises :class:`TrialDefinitionError` listing every problem.
+    """
+    if isinstance(trial, CompiledTrial):
+        return trial
+    if centre_codes is None:
+        sites = trial.get("sites") if isinstance(trial, Mapping) else None
+        centre_codes = (
+            {s for s in sites if isinstance(s, str)} if isinstance(sites, list) else set()
+        )
+    errors = validate_trial(trial, centre_codes)
+    if errors:
+        raise TrialDefinitionError(errors)
+    criteria = tuple(
+        CompiledCriterion(
+            id=c["id"],
+            kind=c["kind"],
+            label=c["label"],
+            source=c.get("source"),
+            condition=_compile({k: v for k, v in c.items() if k not in _CRITERION_KEYS}),
+        )
+        for c in trial["criteria"]
+    )
+    study = trial.get("is_study") is True
+    return CompiledTrial(
+        id=trial["id"],
+        title=trial["title"],
+        status=trial.get("status", "open"),
+        is_study=study,
+        sites=tuple(trial.get("sites", ())),
+        sites_mode=trial.get("sites_mode", "any"),
+        criteria=criteria,
+        enrolment=trial.get("enrolment"),
+        raw=trial,
+    )
+
+
+def compile_trials(
+    trials: Iterable[Mapping[str, Any] | CompiledTrial],
+    centre_codes: Collection[str] | None = None,
+) -> list[CompiledTrial]:
+    """Validate and compile many records (also refusing duplicate trial ids).
+
+    Raises :class:`TrialDefinitionError` listing the problems of every record.
+    """
+    items = list(trials)
+    errors: list[str] = []
+    seen: set[str] = set()
+    for t in items:
+        if isinstance(t, CompiledTrial):
+            tid: Any = t.id
+        else:
+            if centre_codes is not None:
+                errors.extend(validate_trial(t, centre_codes))
+            tid = t.get("id") if isinstance(t, Mapping) else None
+        if isinstance(tid, str):
+            if tid in seen:
+                errors.append(f"trial {tid}: duplicate trial id")
+            seen.add(tid)
+    if errors:
+        raise TrialDefinitionError(errors)
+    return [compile_trial(t, centre_codes) for t in items]
+
+
+# ============================================================================================
+# Entry points
+# ============================================================================================
+
+
+def _origin(view: CaseView, index: CentreIndex) -> str | None:
+    code = _walk(view.case, ("referring_centre",))
+    return code if isinstance(code, str) and code in index else None
+
+
+def _travel_limit(view: CaseView) -> float | None:
+    limit = view.known("family.max_travel_km")
+    return limit if limit is not None and limit >= 0 else None
+
+
+def evaluate_condition(case: Any, cond: Mapping[str, Any] | CompiledCondition) -> Truth:
+    """``True``, ``False`` or ``None`` (unknown) for one condition on one case.
+
+    ``cond`` is a ``{field, op, value}`` leaf, an ``any_of``/``all_of`` group (nested freely), a
+    whole criterion, or a :class:`CompiledCondition`. Raises :class:`TrialDefinitionError` for an
+    invalid condition, never for the case.
+    """
+    compiled = cond if isinstance(cond, CompiledCondition) else compile_condition(cond)
+    return compiled.evaluate(case)
+
+
+def evaluate_trial(case: Any, trial: Mapping[str, Any] | CompiledTrial, centres: Any) -> TrialMatch:
+    """How ``case`` fits ``trial``, whatever the trial's status.
+
+    ``centres``: a list of centre dicts (:func:`load_centres`), ``{"centres": [...]}``, a mapping
+    code -> centre, or a :class:`CentreIndex`. A raw trial dict is validated against those
+    centres first (:class:`TrialDefinitionError` if invalid).
+    """
+    index = CentreIndex.of(centres)
+    compiled = trial if isinstance(trial, CompiledTrial) else compile_trial(trial, index.codes)
+    return compiled.evaluate(case, index)
+
+
+def match_case(
+    case: Any, trials: Iterable[Mapping[str, Any] | CompiledTrial], centres: Any
+) -> list[TrialMatch]:
+    """Evaluate ``case`` against every **open** trial (studies count as open unless they carry a
+    status), ordered: eligible, possible, ineligible; nearest first, unknown distance last; then
+    trial id.
+
+    Pass :class:`CompiledTrial` objects (:func:`compile_trials`) and a :class:`CentreIndex` to
+    avoid re-validating and re-indexing on every call.
+    """
+    index = CentreIndex.of(centres)
+    view = CaseView(case)
+    origin = _origin(view, index)
+    limit = _travel_limit(view)
+    out: list[TrialMatch] = []
+    for t in trials:
+        compiled = t if isinstance(t, CompiledTrial) else compile_trial(t, index.codes)
+        if compiled.status != "open":
+            continue
+        out.append(compiled._evaluate(view, index, origin, limit))
+    out.sort(key=lambda m: m.sort_key)
+    return out
