@@ -109,8 +109,14 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from panel.accounts import bp as accounts_bp
     from panel.accounts.admin import bp as admin_bp
+    from panel.cases import bp as cases_bp
     from panel.core.views import bp as core_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(cases_bp)
+    from panel import api
+
+    if hasattr(api, "init_app"):
+        api.init_app(app)

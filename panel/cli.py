@@ -20,6 +20,10 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(audit_verify_command)
     app.cli.add_command(send_mail_command)
+    from panel.cases.cli import export_case_command, import_case_command
+
+    app.cli.add_command(import_case_command)
+    app.cli.add_command(export_case_command)
 
 
 @click.command("load-reference-data")

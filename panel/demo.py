@@ -98,6 +98,93 @@ def load_demo_data() -> list[tuple[DemoPerson, User]]:
             user.totp_enabled_at = utcnow()
         created.append((person, user))
     db.session.flush()
+    load_demo_cases()
+    return created
+
+
+def _example(name: str) -> dict:
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("panel.data.demo_cases").joinpath(f"case-example-{name}.json").read_text())
+
+
+def demo_case_documents() -> list[tuple[str, str, dict]]:
+    """(referrer key, target state, panel-case/1 document) for the demo cases."""
+    import copy
+
+    alk = _example("alk")
+    refractory = _example("refractory")
+
+    ref_bham = copy.deepcopy(refractory)
+    ref_bham["referring_centre"] = "BIRMINGHAM"
+
+    north = copy.deepcopy(alk)
+    north.update(panel="ECMC-NORTH", urgency="urgent",
+                 clinical_question="Second relapse after lorlatinib on the NANT trial. Is there an early-phase trial for ALK-resistant disease in the north?")
+    north["status"].update(episode=2, months_diagnosis_to_event=41, months_since_last_treatment=1)
+    north["patient"].update(age_now_months=71)
+    north["treatment"]["prior_alk_inhibitor"] = ["LORLATINIB"]
+    north["treatment"]["lines"].append({"phase": "salvage", "regimen": "LORLATINIB", "cycles": 9, "best_response": "PD"})
+    north["family"]["questions"] = ["Are there any trials left for our child?", "Can treatment be given closer to home?"]
+
+    progressive = copy.deepcopy(refractory)
+    progressive.update(referring_centre="SOUTHAMPTON",
+                       clinical_question="Progression during induction (new liver lesions). Salvage options and trials?")
+    progressive["status"] = {"category": "progressive", "episode": 1, "months_diagnosis_to_event": 3,
+                             "months_since_last_treatment": 0, "relapse_pattern": "combined"}
+    progressive["disease"]["sites"] = ["bone", "bone_marrow", "liver"]
+    progressive["disease"]["measurable"] = True
+    progressive["biology"]["alk"] = {"status": "amplification", "copy_number": 12}
+    progressive["biology"]["profiling_at_relapse"] = "pending"
+
+    draft = {
+        "schema": "panel-case/1", "panel": "NAP", "referring_centre": "SOUTHAMPTON", "urgency": "routine",
+        "clinical_question": "Late isolated relapse in the skull base four years after diagnosis: local therapy or systemic?",
+        "family": {"aware_of_referral": True, "questions": ["Could this be cured with radiotherapy alone?"]},
+        "patient": {"age_at_diagnosis_months": 26, "age_now_months": 75, "sex": "female"},
+        "diagnosis": {"inrg_stage": "M", "risk_group": "high", "primary_site": "adrenal", "mibg": "avid"},
+        "status": {"category": "relapsed", "episode": 1, "months_diagnosis_to_event": 49},
+    }
+
+    info = copy.deepcopy(alk)
+    info["referring_centre"] = "NEWCASTLE"
+    info["clinical_question"] = "Relapse in marrow only with an ALK R1275Q mutation. Which ALK-inhibitor trial is best?"
+    info["biology"]["alk"]["variants"] = [{"protein_change": "R1275Q", "vaf_pct": 8, "origin": "somatic"}]
+    info["family"]["questions"] = ["Is the new treatment given as tablets at home?"]
+
+    return [
+        ("aisha.rahman", "submitted", alk),
+        ("tom.whitfield", "submitted", ref_bham),
+        ("aisha.rahman", "submitted", north),
+        ("priya.natarajan", "submitted", progressive),
+        ("priya.natarajan", "draft", draft),
+        ("aisha.rahman", "info_requested", info),
+    ]
+
+
+def load_demo_cases() -> list:
+    """Create the demo cases through the same operations the app uses."""
+    from panel.cases import operations as case_ops
+
+    created = []
+    coordinators = {p.code: None for p in db.session.scalars(select(Panel))}
+    for person in PEOPLE:
+        for panel_code, role in person.roles:
+            if role == PanelRoleKind.COORDINATOR:
+                coordinators[panel_code] = User.by_email(person.email)
+    for key, state, doc in demo_case_documents():
+        user = User.by_email(f"{key}@{DEMO_DOMAIN}")
+        case = case_ops.create_case(doc, by=user).case
+        if state in ("submitted", "info_requested"):
+            case_ops.submit_case(case, by=user)
+        if state == "info_requested":
+            case_ops.request_information(
+                case, by=coordinators[doc["panel"]],
+                questions=["Please add the bone marrow result from the relapse assessment."],
+            )
+        created.append(case)
+    db.session.flush()
     return created
 
 

@@ -58,7 +58,8 @@ class UTCDateTime(TypeDecorator):
 
 
 def configure_sqlite(engine: Engine) -> None:
-    """Make SQLite behave: real transactions with savepoints, foreign keys, WAL, busy waits.
+    """Make SQLite behave: real transactions with savepoints, foreign keys, WAL, busy waits,
+    one writer at a time.
 
     pysqlite starts transactions lazily and breaks SAVEPOINT; SQLAlchemy's documented recipe
     hands transaction control back to SQLAlchemy.
@@ -77,4 +78,7 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock at the start, so a transaction that reads and then
+        # writes never fails with "database is locked" because another writer committed in
+        # between (SQLite cannot wait for that case). Writers queue on busy_timeout instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

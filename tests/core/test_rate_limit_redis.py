@@ -22,7 +22,18 @@ def _redis_url() -> str:
     return url
 
 
-def test_login_limit_is_shared_through_redis(app, db_session):
+@pytest.fixture
+def own_db(backend, tmp_path):
+    """A database of this test's own: the apps below commit, and must not wait for the
+    rolled-back transaction that other tests run in."""
+    from tests.conftest import database_url, make_app, migrate_and_seed
+
+    url = database_url(backend, tmp_path, "panel_test_redis")
+    migrate_and_seed(make_app(url, tmp_path / "storage"))
+    return url, str(tmp_path / "storage")
+
+
+def test_login_limit_is_shared_through_redis(own_db):
     """Does the per-address limit count sign-in attempts made through any process? Two app
     instances on the same Redis stand for two processes."""
     import redis
@@ -32,7 +43,7 @@ def test_login_limit_is_shared_through_redis(app, db_session):
     url = _redis_url()
     redis.Redis.from_url(url).flushdb()
     apps = [
-        make_app(app.config["SQLALCHEMY_DATABASE_URI"], app.config["STORAGE_DIR"], REDIS_URL=url,
+        make_app(*own_db, REDIS_URL=url,
                  RATELIMIT_STORAGE_URI=None, RATELIMIT_LOGIN="3 per minute")
         for _ in range(2)
     ]
@@ -44,11 +55,11 @@ def test_login_limit_is_shared_through_redis(app, db_session):
     assert codes == [401, 401, 401, 429]
 
 
-def test_app_uses_redis_storage_when_configured(app, db_session, monkeypatch):
+def test_app_uses_redis_storage_when_configured(own_db):
     url = _redis_url()
     from tests.conftest import make_app
 
-    app2 = make_app(app.config["SQLALCHEMY_DATABASE_URI"], app.config["STORAGE_DIR"], REDIS_URL=url,
+    app2 = make_app(*own_db, REDIS_URL=url,
                     RATELIMIT_STORAGE_URI=None, RATELIMIT_LOGIN="2 per minute")
     assert app2.config["RATELIMIT_STORAGE_URI"] == url
     import redis

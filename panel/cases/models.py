@@ -1,0 +1,210 @@
+"""The case: an anonymised referral in the ``panel-case/1`` format, its parents' questions,
+co-referrers and revisions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panel.accounts.models import Centre, Panel, PanelRoleKind, User
+from panel.core.db import UTCDateTime, db, utcnow
+
+
+class CaseStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    INFO_REQUESTED = "info_requested"
+    SCHEDULED = "scheduled"
+    DISCUSSED = "discussed"
+    RECOMMENDATION = "recommendation"
+    FEEDBACK_SENT = "feedback_sent"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {
+    CaseStatus.DRAFT: "Draft",
+    CaseStatus.SUBMITTED: "Submitted",
+    CaseStatus.INFO_REQUESTED: "Information requested",
+    CaseStatus.SCHEDULED: "Scheduled",
+    CaseStatus.DISCUSSED: "Discussed",
+    CaseStatus.RECOMMENDATION: "Recommendation",
+    CaseStatus.FEEDBACK_SENT: "Feedback sent",
+    CaseStatus.CLOSED: "Closed",
+    CaseStatus.WITHDRAWN: "Withdrawn",
+}
+
+#: States in which the referrer may still edit the referral.
+EDITABLE = {CaseStatus.DRAFT, CaseStatus.INFO_REQUESTED}
+#: States before the panel has discussed the case: parents' questions may still change.
+BEFORE_DISCUSSION = {CaseStatus.DRAFT, CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED, CaseStatus.SCHEDULED}
+
+
+def _enum(cls, name):
+    return Enum(cls, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+
+
+class Case(db.Model):
+    """One referral. ``data`` holds the ``panel-case/1`` body without the system fields and
+    without ``family.questions`` (those are :class:`CaseQuestion` rows, each with its own id)."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"), index=True)
+    referring_centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"), default=CaseStatus.DRAFT, index=True)
+    urgency: Mapped[str] = mapped_column(String(16), default="routine")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A key sent with the creating request, so a repeated POST creates one case, not two.
+    creation_key: Mapped[str | None] = mapped_column(String(64))
+
+    panel: Mapped[Panel] = relationship(lazy="joined")
+    referring_centre: Mapped[Centre | None] = relationship(lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    questions: Mapped[list[CaseQuestion]] = relationship(
+        back_populates="case", order_by="CaseQuestion.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+    co_referrers: Mapped[list[CaseReferrer]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("created_by_id", "creation_key"),)
+
+    audit_type = "case"
+
+    @property
+    def audit_id(self) -> str:
+        return self.reference
+
+    @property
+    def audit_panel_id(self) -> int:
+        return self.panel_id
+
+    def __repr__(self) -> str:
+        return f"<Case {self.reference}>"
+
+    # ------------------------------------------------------------------ permissions
+    def is_referrer(self, user: User) -> bool:
+        """The creator or a named co-referrer."""
+        if not getattr(user, "is_authenticated", False) or not user.is_referrer:
+            return False
+        return user.id == self.created_by_id or any(r.user_id == user.id for r in self.co_referrers)
+
+    def panel_roles(self, user: User) -> set[PanelRoleKind]:
+        if not getattr(user, "is_authenticated", False):
+            return set()
+        return user.roles_on(self.panel_id)
+
+    def can_view(self, user: User) -> bool:
+        """Referrers see their own cases; the panel's members, chairs and coordinators see the
+        panel's cases once submitted (never drafts). Admins manage people, not cases."""
+        if self.is_referrer(user):
+            return True
+        if self.status == CaseStatus.DRAFT:
+            return False
+        return bool(self.panel_roles(user))
+
+    def can_edit(self, user: User) -> bool:
+        """Only the referrers edit the referral, and only as a draft or while information is
+        requested."""
+        return self.status in EDITABLE and self.is_referrer(user)
+
+    def can_edit_questions(self, user: User) -> bool:
+        """The referrers may add to, edit and reorder the parents' questions until discussion."""
+        return self.status in BEFORE_DISCUSSION and self.is_referrer(user)
+
+    def can_submit(self, user: User) -> bool:
+        return self.status in EDITABLE and self.is_referrer(user)
+
+    def can_withdraw(self, user: User) -> bool:
+        return self.status in BEFORE_DISCUSSION and self.is_referrer(user)
+
+    def can_request_information(self, user: User) -> bool:
+        return self.status == CaseStatus.SUBMITTED and PanelRoleKind.COORDINATOR in self.panel_roles(user)
+
+    def can_see_revisions(self, user: User) -> bool:
+        return PanelRoleKind.COORDINATOR in self.panel_roles(user) or self.is_referrer(user)
+
+    @property
+    def status_label(self) -> str:
+        return self.status.label
+
+
+class CaseQuestion(db.Model):
+    """One of the parents' own questions. Keeps its identity (and id) through edits and
+    reordering, so the panel's answer can later be attached to it."""
+
+    __tablename__ = "case_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="referral")  # or "family"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="questions")
+
+
+class CaseReferrer(db.Model):
+    """A colleague (another referrer account) named on the case as co-referrer."""
+
+    __tablename__ = "case_referrers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="co_referrers")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+    __table_args__ = (UniqueConstraint("case_id", "user_id"),)
+
+
+class CaseRevision(db.Model):
+    """The referral as it was before a save of a submitted case (and at each submission)."""
+
+    __tablename__ = "case_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    created_by: Mapped[User | None] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+
+
+class ReferenceCounter(db.Model):
+    """The last case number handed out per year; incremented atomically (``UPDATE ...
+    RETURNING``), so two processes submitting at once never get the same reference."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

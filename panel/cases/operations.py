@@ -1,0 +1,424 @@
+"""Every change to a case: validate, guard privacy, flush, audit. Never commit.
+
+The document functions take and give plain ``panel-case/1`` dicts, so the form, the JSON API
+and the command line all go through the same checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from panel.accounts.models import Centre, Panel, User
+from panel.cases import schema
+from panel.cases.models import (
+    BEFORE_DISCUSSION,
+    EDITABLE,
+    Case,
+    CaseQuestion,
+    CaseReferrer,
+    CaseRevision,
+    CaseStatus,
+    ReferenceCounter,
+)
+from panel.core import audit
+from panel.core.db import db, utcnow
+from panel.privacy import find_identifiers
+
+
+# --------------------------------------------------------------------------- errors
+class CaseError(Exception):
+    """A refused case operation; ``status`` is the HTTP status the API answers with."""
+
+    status = 422
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(CaseError):
+    status = 403
+
+
+class Conflict(CaseError):
+    status = 409
+
+
+class InvalidCase(CaseError):
+    """The document is not valid ``panel-case/1``."""
+
+    def __init__(self, problems: list[schema.Problem]):
+        self.problems = problems
+        super().__init__(f"{problems[0].field}: {problems[0].message}", problems[0].field)
+
+
+@dataclass
+class GuardFinding:
+    field: str
+    kind: str
+    severity: str
+    start: int
+    end: int
+    message: str
+
+
+class IdentifiersFound(CaseError):
+    """Free text that contains patient identifiers (hard findings). Nothing was saved."""
+
+    def __init__(self, findings: list[GuardFinding], texts: dict[str, str]):
+        self.findings = findings
+        self.texts = texts
+        first = findings[0]
+        super().__init__(
+            f"{first.field}: looks like it contains a patient identifier ({first.kind.replace('_', ' ')}); remove it before saving",
+            first.field,
+        )
+
+
+@dataclass
+class SaveResult:
+    case: Case
+    warnings: list[GuardFinding] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- privacy guard
+def guard_texts(texts: list[tuple[str, str]]) -> list[GuardFinding]:
+    """Scan free text; raise :class:`IdentifiersFound` for hard findings, return soft ones."""
+    hard: list[GuardFinding] = []
+    soft: list[GuardFinding] = []
+    for path, text in texts:
+        for f in find_identifiers(text):
+            g = GuardFinding(path, f.kind, f.severity, f.start, f.end, getattr(f, "message", f.kind))
+            (hard if f.severity == "hard" else soft).append(g)
+    if hard:
+        raise IdentifiersFound(hard, dict(texts))
+    return soft
+
+
+# --------------------------------------------------------------------------- references
+def allocate_reference(year: int | None = None) -> str:
+    """The next ``NB-<year>-<number>``, unique even when several processes ask at once."""
+    year = year or utcnow().year
+    session = db.session
+    bump = (
+        update(ReferenceCounter)
+        .where(ReferenceCounter.year == year)
+        .values(last=ReferenceCounter.last + 1)
+        .returning(ReferenceCounter.last)
+    )
+    number = session.execute(bump).scalar()
+    if number is None:
+        dialect = session.get_bind().dialect.name
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReferenceCounter)
+        session.execute(ins.values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
+        number = session.execute(bump).scalar()
+    return f"NB-{year}-{number:04d}"
+
+
+# --------------------------------------------------------------------------- documents
+def _codes() -> tuple[set[str], set[str]]:
+    panels = set(db.session.scalars(select(Panel.code)))
+    centres = set(db.session.scalars(select(Centre.code)))
+    return panels, centres
+
+
+def check_document(doc: Any) -> dict[str, Any]:
+    """Validate a ``panel-case/1`` document for saving as a draft; raise :class:`InvalidCase`."""
+    panels, centres = _codes()
+    problems = schema.validate(doc, panels=panels, centres=centres)
+    if problems:
+        raise InvalidCase(problems)
+    return schema.normalise(doc)
+
+
+def to_document(case: Case) -> dict[str, Any]:
+    """The case as ``panel-case/1`` (with its reference), questions in their current order."""
+    doc = dict(case.data)
+    doc = {"schema": schema.SCHEMA, "reference": case.reference, **{k: v for k, v in doc.items() if k != "schema"}}
+    family = dict(doc.get("family") or {})
+    questions = [q.text for q in case.questions]
+    if questions or "questions" in (case.data.get("family") or {}):
+        family["questions"] = questions
+    if family:
+        doc["family"] = family
+    return doc
+
+
+def _split_questions(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
+    """Move ``family.questions`` out of the body; remember that the key was there."""
+    family = doc.get("family")
+    if not isinstance(family, dict) or "questions" not in family:
+        return doc, None
+    questions = list(family.get("questions") or [])
+    family = dict(family)
+    family["questions"] = []  # a marker: the key was present (round-trips as [] or the list)
+    return {**doc, "family": family}, questions
+
+
+def _apply_header(case: Case, doc: dict[str, Any]) -> None:
+    panel_code, centre_code = doc.get("panel"), doc.get("referring_centre")
+    if panel_code:
+        case.panel_id = db.session.scalar(select(Panel.id).where(Panel.code == panel_code))
+    if centre_code:
+        case.referring_centre_id = db.session.scalar(select(Centre.id).where(Centre.code == centre_code))
+    else:
+        case.referring_centre_id = None
+    case.urgency = doc.get("urgency") or "routine"
+
+
+def create_case(doc: dict[str, Any], *, by: User, creation_key: str | None = None) -> SaveResult:
+    """Create a draft from a ``panel-case/1`` document (possibly incomplete)."""
+    if not by.is_referrer:
+        raise NotAllowed("Only referring doctors create cases.")
+    if creation_key:
+        existing = db.session.scalar(
+            select(Case).where(Case.created_by_id == by.id, Case.creation_key == creation_key)
+        )
+        if existing is not None:
+            return SaveResult(existing)
+    doc = check_document(doc)
+    warnings = guard_texts(schema.text_fields(doc))
+    if not doc.get("panel"):
+        raise InvalidCase([schema.Problem("panel", "is required to create a case")])
+    if not doc.get("referring_centre") and by.centre is not None:
+        doc["referring_centre"] = by.centre.code
+    body, questions = _split_questions(doc)
+    case = Case(reference=allocate_reference(), created_by_id=by.id, data=body, creation_key=creation_key)
+    _apply_header(case, body)
+    db.session.add(case)
+    db.session.flush()
+    for i, text in enumerate(questions or []):
+        db.session.add(CaseQuestion(case_id=case.id, position=i, text=text))
+    db.session.flush()
+    db.session.refresh(case, ["questions"])
+    audit.record("case.created", obj=case, actor=by, details={"panel": doc.get("panel")})
+    return SaveResult(case, warnings)
+
+
+def _snapshot(case: Case, reason: str, by: User | None) -> CaseRevision:
+    number = (db.session.scalar(select(func.max(CaseRevision.number)).where(CaseRevision.case_id == case.id)) or 0) + 1
+    rev = CaseRevision(
+        case_id=case.id, number=number, document=to_document(case), status=case.status.value,
+        reason=reason, created_by_id=by.id if by else None,
+    )
+    db.session.add(rev)
+    return rev
+
+
+def update_case(case: Case, doc: dict[str, Any], *, by: User, expected_version: int | None) -> SaveResult:
+    """Replace the referral with ``doc`` (optimistic locking on ``expected_version``)."""
+    if not case.can_edit(by):
+        raise NotAllowed("This case cannot be edited now.")
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict(
+            "Someone else saved this case while you were editing it. Reload to see their changes; "
+            "your version was not saved."
+        )
+    # Workflow status, creator and version are never taken from a document: "status" is the
+    # format's disease-status section (an object) and the others are unknown keys.
+    doc = check_document(doc)
+    warnings = guard_texts(schema.text_fields(doc))
+    if doc.get("panel") and doc["panel"] != case.panel.code and case.status != CaseStatus.DRAFT:
+        raise InvalidCase([schema.Problem("panel", "cannot change after submission (the panel refers it on)")])
+    before = to_document(case)
+    if case.submitted_at is not None:
+        _snapshot(case, "before_edit", by)
+    body, questions = _split_questions(doc)
+    case.data = body
+    _apply_header(case, body)
+    if questions is not None:
+        _replace_questions(case, questions)
+    case.updated_at = utcnow()
+    db.session.flush()
+    changed = [f for f, _, _ in field_diff(before, to_document(case))]
+    audit.record("case.updated", obj=case, actor=by, details={"fields": changed}, clinical=False)
+    return SaveResult(case, warnings)
+
+
+def _replace_questions(case: Case, texts: list[str]) -> None:
+    """Match questions by text where possible so unchanged questions keep their identity."""
+    existing = list(case.questions)
+    remaining = {q.id: q for q in existing}
+    new_list: list[CaseQuestion] = []
+    for text in texts:
+        match = next((q for q in remaining.values() if q.text == text), None)
+        if match is not None:
+            del remaining[match.id]
+            new_list.append(match)
+        else:
+            new_list.append(CaseQuestion(case_id=case.id, text=text, position=0))
+    for q in remaining.values():
+        case.questions.remove(q)
+    for i, q in enumerate(new_list):
+        q.position = i
+        if q not in case.questions:
+            case.questions.append(q)
+    case.questions.sort(key=lambda q: q.position)
+
+
+def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a.b": 1, "c[0]": "x"}`` for comparing two documents field by field."""
+    out: dict[str, Any] = {}
+    if isinstance(doc, dict):
+        if not doc and prefix:
+            out[prefix] = {}
+        for key, value in doc.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else key))
+    elif isinstance(doc, list):
+        if not doc:
+            out[prefix] = []
+        for i, value in enumerate(doc):
+            out.update(flatten(value, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = doc
+    return out
+
+
+def field_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(field, old, new) for every field that differs between two documents."""
+    a, b = flatten(old), flatten(new)
+    return [(k, a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k) and k != "reference"]
+
+
+# --------------------------------------------------------------------------- workflow
+def submit_case(case: Case, *, by: User) -> Case:
+    """Draft (or information requested) -> submitted, when every required field is there.
+    Submitting an already submitted case is a no-op (a double click makes one submission)."""
+    if case.status == CaseStatus.SUBMITTED and case.is_referrer(by):
+        return case
+    if not case.can_submit(by):
+        raise NotAllowed("This case cannot be submitted now.")
+    doc = to_document(case)
+    problems = schema.missing_for_submit(doc)
+    if problems:
+        raise InvalidCase(problems)
+    guard_texts(schema.text_fields(doc))
+    previous = case.status
+    case.status = CaseStatus.SUBMITTED
+    now = utcnow()
+    case.submitted_at = case.submitted_at or now
+    case.updated_at = now
+    db.session.flush()
+    _snapshot(case, "submitted" if previous == CaseStatus.DRAFT else "resubmitted", by)
+    audit.record("case.submitted" if previous == CaseStatus.DRAFT else "case.resubmitted", obj=case, actor=by,
+                 details={"from": previous.value, "to": case.status.value})
+    return case
+
+
+def withdraw_case(case: Case, *, by: User, reason: str = "") -> Case:
+    if not case.can_withdraw(by):
+        raise NotAllowed("This case cannot be withdrawn now.")
+    previous = case.status
+    case.status = CaseStatus.WITHDRAWN
+    case.withdrawn_at = case.updated_at = utcnow()
+    db.session.flush()
+    audit.record("case.withdrawn", obj=case, actor=by, details={"from": previous.value, "to": "withdrawn", "reason": reason[:200]})
+    return case
+
+
+def request_information(case: Case, *, by: User, questions: list[str]) -> Case:
+    """A coordinator sends the case back to the referrer with specific questions."""
+    if not case.can_request_information(by):
+        raise NotAllowed("Only the panel's coordinator can request information on a submitted case.")
+    questions = [q.strip() for q in questions if q and q.strip()]
+    if not questions:
+        raise CaseError("Write at least one question for the referrer.", "questions")
+    guard_texts([(f"questions[{i}]", q) for i, q in enumerate(questions)])
+    case.status = CaseStatus.INFO_REQUESTED
+    case.updated_at = utcnow()
+    db.session.flush()
+    audit.record("case.info_requested", obj=case, actor=by,
+                 details={"from": "submitted", "to": "info_requested", "questions": questions}, clinical=True)
+    return case
+
+
+def add_co_referrer(case: Case, colleague: User, *, by: User) -> CaseReferrer:
+    if not case.is_referrer(by) or case.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED):
+        raise NotAllowed("Only the case's referrers can add a colleague.")
+    if not colleague.is_referrer or not colleague.active:
+        raise CaseError("A co-referrer must be an active referring doctor.", "colleague")
+    if case.is_referrer(colleague):
+        raise CaseError(f"{colleague.name} is already on this case.", "colleague")
+    link = CaseReferrer(case=case, user=colleague, added_by_id=by.id)
+    db.session.add(link)
+    db.session.flush()
+    audit.record("case.co_referrer_added", obj=case, actor=by, details={"user_id": colleague.id})
+    return link
+
+
+# --------------------------------------------------------------------------- questions
+def _check_questions_editable(case: Case, by: User) -> None:
+    if not case.can_edit_questions(by):
+        raise NotAllowed("The parents' questions can no longer be changed on this case.")
+
+
+def add_question(case: Case, text: str, *, by: User | None, source: str = "referral") -> CaseQuestion:
+    if by is not None:
+        _check_questions_editable(case, by)
+    elif case.status not in BEFORE_DISCUSSION | {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED, CaseStatus.DISCUSSED, CaseStatus.RECOMMENDATION}:
+        raise NotAllowed("Questions cannot be added to this case.")
+    text = _clean_question(text)
+    if len(case.questions) >= 20 and source == "referral":
+        raise CaseError("A referral carries at most 20 questions.", "question")
+    guard_texts([("question", text)])
+    q = CaseQuestion(case_id=case.id, text=text, position=len(case.questions), source=source)
+    case.questions.append(q)
+    case.updated_at = utcnow()
+    db.session.flush()
+    audit.record("case.question_added", obj=case, actor=by, details={"question_id": q.id, "source": source})
+    return q
+
+
+def _clean_question(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise CaseError("Write the question.", "question")
+    if len(text) > schema.MAX_QUESTION:
+        raise CaseError(f"A question can be at most {schema.MAX_QUESTION} characters.", "question")
+    return text
+
+
+def edit_question(case: Case, question: CaseQuestion, text: str, *, by: User) -> CaseQuestion:
+    _check_questions_editable(case, by)
+    text = _clean_question(text)
+    guard_texts([("question", text)])
+    question.text = text
+    question.updated_at = case.updated_at = utcnow()
+    db.session.flush()
+    audit.record("case.question_edited", obj=case, actor=by, details={"question_id": question.id})
+    return question
+
+
+def delete_question(case: Case, question: CaseQuestion, *, by: User) -> None:
+    _check_questions_editable(case, by)
+    case.questions.remove(question)
+    for i, q in enumerate(case.questions):
+        q.position = i
+    case.updated_at = utcnow()
+    db.session.flush()
+    audit.record("case.question_removed", obj=case, actor=by, details={"question_id": question.id})
+
+
+def move_question(case: Case, question: CaseQuestion, delta: int, *, by: User) -> None:
+    """Move a question up (-1) or down (+1)."""
+    _check_questions_editable(case, by)
+    order = list(case.questions)
+    i = order.index(question)
+    j = max(0, min(len(order) - 1, i + delta))
+    if i == j:
+        return
+    order.insert(j, order.pop(i))
+    for pos, q in enumerate(order):
+        q.position = pos
+    case.questions.sort(key=lambda q: q.position)
+    case.updated_at = utcnow()
+    db.session.flush()
+    audit.record("case.questions_reordered", obj=case, actor=by, details={"order": [q.id for q in order]})
+
+
+EDITABLE_STATES = EDITABLE

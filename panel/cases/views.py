@@ -1,0 +1,3 @@
+"""Case pages."""
+
+from panel.cases import bp  # noqa: F401

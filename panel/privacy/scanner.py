@@ -1,0 +1,1480 @@
+"""Scan free text for UK patient identifiers (see ``shared/domain/identifiers.md``).
+
+Each detector yields *candidates*; overlapping candidates are then resolved so that the result
+is sorted by position and non-overlapping, keeping the most specific finding (hard before soft,
+then by kind priority, then the longer span).
+
+Rules that matter for precision on clinical text
+------------------------------------------------
+* Ten-digit numbers: any number that passes the Modulus 11 check is a hard finding.  Its kind:
+  a cue "H&C" (or "Health and Care", "HCN") before it -> ``hc_number``; a cue "NHS" ->
+  ``nhs_number``; otherwise ``chi_number`` when the first six digits are a valid DDMMYY date
+  and the context says "CHI" or names no scheme at all; everything else -> ``nhs_number``.
+  A ten-digit number that fails the check is still hard when a cue word (NHS, CHI, H&C, no.,
+  number) stands shortly before it.
+* Dates: a date with a day is hard; month + year ("March 2021"), season + year and day + month
+  without a year are soft; any of them after "DOB", "date of birth", "born" is hard.  Two-digit
+  years are read in UK order only, and "1-8-15" (cycle days) or "3.1.10" (versions) are not dates.
+* District-only postcodes ("LS6") are soft and reported only after a location cue ("postcode",
+  "lives in", "... area"), never for the clinical tokens L1, L2, N7 and friends.
+* Names: family titles (Mr, Mrs, Ms, Miss, Mx, Master) and cue words (mum, dad, sister, named,
+  called, ...) make a hard finding; "Dr" is soft unless the text says the doctor is family;
+  a common first name from :mod:`panel.privacy.names` is hard on its own unless it is part of
+  an institution ("Evelina London", "St George's", "Noah's Ark") or an eponym ("Addison's
+  disease"); near a staff role ("Helen (CNS)") it is soft.
+* Social-media handles and hashtags are reported with kind ``url`` (they point at a page).
+
+Speed
+-----
+Python's regular-expression engine is fast when a pattern starts with a literal or a small
+character class and slow when it starts with a look-behind or ``\\b``.  The scanner therefore:
+lower-cases the text once and looks for cue words in that copy; finds digit *clusters* once and
+runs the number detectors only inside them; skips whole detectors when a cheap substring test
+shows their cue words are absent; and checks word boundaries in Python.  Patterns use bounded or
+possessive repetition, so a scan is linear in the length of the input.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from panel.privacy import names as _names
+
+Severity = Literal["hard", "soft"]
+
+KINDS: tuple[str, ...] = (
+    "nhs_number",
+    "chi_number",
+    "hc_number",
+    "hospital_number",
+    "date",
+    "postcode",
+    "phone",
+    "email",
+    "url",
+    "person_name",
+    "ni_number",
+    "address",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One suspected identifier in a piece of text.
+
+    ``start``/``end`` are character offsets into the scanned text and ``text`` is
+    ``scanned[start:end]``.  ``severity`` is ``"hard"`` (blocks saving) or ``"soft"`` (warns).
+    """
+
+    kind: str
+    start: int
+    end: int
+    severity: Severity
+    text: str
+    message: str
+
+
+# ============================================================================================
+# Messages
+# ============================================================================================
+
+_MESSAGES: dict[str, str] = {
+    "nhs_number": "Looks like an NHS number",
+    "chi_number": "Looks like a CHI number (Scotland)",
+    "hc_number": "Looks like a Health and Care number (Northern Ireland)",
+    "hospital_number": "Looks like a hospital or local patient number",
+    "date": "A date with a day: give an interval instead (e.g. '22 months after diagnosis')",
+    "postcode": "Looks like a postcode",
+    "phone": "Looks like a phone number",
+    "email": "Looks like an e-mail address",
+    "url": "Link to a fundraising or social-media page",
+    "person_name": "Looks like a person's name",
+    "ni_number": "Looks like a National Insurance number",
+    "address": "Looks like a street address",
+}
+_FAILED_CHECK = " (the check digit fails, but a cue word precedes it)"
+_DOB_MESSAGE = "Looks like a date of birth"
+_PARTIAL_DATE_MESSAGE = (
+    "A month and year: consider an interval instead (e.g. '22 months after diagnosis')"
+)
+_DAY_MONTH_MESSAGE = "A day and month: consider an interval instead (e.g. '3 months after relapse')"
+_DISTRICT_MESSAGE = "Looks like a postcode district: small areas can identify a family"
+_LINK_MESSAGE = "A web link: check it does not identify the child or family"
+_HANDLE_MESSAGE = "Looks like a social-media handle"
+_PAGE_MESSAGE = "Names a social-media or fundraising page"
+_HASHTAG_MESSAGE = "A hashtag: check it is not a family's campaign"
+_HASHTAG_NAME_MESSAGE = "A hashtag with a first name: looks like a family's campaign"
+_DOCTOR_MESSAGE = "A name after 'Dr': remove it if this is a family member"
+_STAFF_MESSAGE = "Looks like a name (staff?): names are not needed in case text"
+_PAIR_MESSAGE = "May be a person's name"
+_SCHOOL_MESSAGE = "Names a school: schools can identify a child"
+_PLACE_MESSAGE = "Names where the family lives: small places can identify a child"
+
+
+# ============================================================================================
+# Candidates and overlap resolution
+# ============================================================================================
+
+# Lower number = preferred when two candidates overlap (after hard-before-soft).
+_PRIORITY: dict[str, int] = {
+    "email": 0,
+    "url": 0,
+    "nhs_number": 1,
+    "chi_number": 1,
+    "hc_number": 1,
+    "ni_number": 2,
+    "postcode": 2,
+    "phone": 3,
+    "hospital_number": 4,
+    "date": 5,
+    "address": 6,
+    "person_name": 7,
+}
+
+# (start, end, kind, severity, priority, message)
+_Cand = tuple[int, int, str, str, int, str]
+
+
+def _cand(
+    start: int, end: int, kind: str, severity: str, message: str, priority: int | None = None
+) -> _Cand:
+    return (start, end, kind, severity, _PRIORITY[kind] if priority is None else priority, message)
+
+
+def _resolve(text: str, cands: Iterable[_Cand]) -> list[Finding]:
+    """Keep a non-overlapping subset of candidates, most specific first; sort by start."""
+    ordered = sorted(set(cands), key=lambda c: (c[3] != "hard", c[4], c[0] - c[1], c[0], c[2]))
+    starts: list[int] = []
+    kept: list[_Cand] = []
+    for c in ordered:
+        s, e = c[0], c[1]
+        if e <= s:
+            continue
+        i = bisect.bisect_left(starts, s)
+        if i < len(kept) and kept[i][0] < e:
+            continue
+        if i > 0 and kept[i - 1][1] > s:
+            continue
+        starts.insert(i, s)
+        kept.insert(i, c)
+    return [Finding(c[2], c[0], c[1], c[3], text[c[0] : c[1]], c[5]) for c in kept]  # type: ignore[arg-type]
+
+
+class _Spans:
+    """A sorted list of (start, end) spans with an overlap test."""
+
+    __slots__ = ("_spans",)
+
+    def __init__(self) -> None:
+        self._spans: list[tuple[int, int]] = []
+
+    def add(self, s: int, e: int) -> None:
+        bisect.insort(self._spans, (s, e))
+
+    def overlaps(self, s: int, e: int) -> bool:
+        spans = self._spans
+        j = bisect.bisect_left(spans, (e, -1)) - 1
+        while j >= 0:
+            ss, ee = spans[j]
+            if ee > s:
+                return True
+            if s - ss > 300:  # spans are short: nothing further back can reach s
+                return False
+            j -= 1
+        return False
+
+
+# ============================================================================================
+# Shared pieces
+# ============================================================================================
+
+_CAP = "A-ZÀ-ÖØ-Þ"
+_LOW = "a-zß-öø-ÿ"
+# A capitalised word: "Oliver", "O'Brien", "McDonald", "Mary-Jane".
+_NAME_WORD = (
+    rf"[{_CAP}](?:[{_LOW}]+(?:[{_CAP}][{_LOW}]+)?|['’][{_CAP}][{_LOW}]+)(?:-[{_CAP}][{_LOW}]+)*"
+)
+
+# Runs of digits joined by the separators used inside numbers and dates.
+_CLUSTER_RE = re.compile(r"\d++(?:(?:[ \t]*+[-./][ \t]*+|[ \t]++|[ \t]*+\r?\n[ \t]*+)\d++)*+")
+_NOT_DIGIT_RE = re.compile(r"\D+")
+
+_NOT_A_NAME = _names.COMMON_WORDS | _names.CLINICAL_WORDS
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _starts_word(text: str, i: int) -> bool:
+    """True when position ``i`` is not preceded by a letter, digit or underscore."""
+    return i == 0 or not _word_char(text[i - 1])
+
+
+def _is_plain_word(word: str) -> bool:
+    """True for a capitalised word that is neither a common English nor a clinical word."""
+    low = word.lower()
+    if low in _NOT_A_NAME:
+        return False
+    if low.endswith(("'s", "’s")) and low[:-2] in _NOT_A_NAME:
+        return False
+    return True
+
+
+def _lower_same_length(text: str) -> str:
+    """``text.lower()``, keeping every character in place (a few letters change length)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+
+
+_INSTITUTION_RE = re.compile(
+    "|".join(
+        re.escape(p).replace(r"\ ", r"[ \t]+") + r"(?![\w])"
+        for p in sorted(_names.INSTITUTION_PHRASES, key=len, reverse=True)
+    )
+)
+
+
+class _Text:
+    """The text being scanned, with what several detectors share."""
+
+    __slots__ = ("text", "low", "clusters", "max_cluster_digits", "_institutions")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.low = _lower_same_length(text)
+        clusters = []
+        most = 0
+        for m in _CLUSTER_RE.finditer(text):
+            s, e = m.span()
+            seg = m.group()
+            ndig = len(seg) if seg.isdigit() else len(_NOT_DIGIT_RE.sub("", seg))
+            clusters.append((s, e, ndig))
+            if ndig > most:
+                most = ndig
+        self.clusters: list[tuple[int, int, int]] = clusters
+        self.max_cluster_digits = most
+        self._institutions: _Spans | None = None
+
+    def has(self, *words: str) -> bool:
+        """Cheap gate: does the lower-cased text contain any of ``words``?"""
+        low = self.low
+        for w in words:
+            if w in low:
+                return True
+        return False
+
+    @property
+    def institutions(self) -> _Spans:
+        """Spans of named institutions ("Great Ormond Street", "Noah's Ark"), found lazily."""
+        if self._institutions is None:
+            spans = _Spans()
+            text = self.text
+            for m in _INSTITUTION_RE.finditer(text):
+                if _starts_word(text, m.start()):
+                    spans.add(m.start(), m.end())
+            self._institutions = spans
+        return self._institutions
+
+
+# ============================================================================================
+# NHS / CHI / H&C numbers
+# ============================================================================================
+
+_SEP = r"(?:[ \t]*[-./][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
+_TEN_DIGITS = re.compile(
+    rf"(?:\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{4}}|\d{{6}}{_SEP}\d{{4}}|\d{{10}}|\d{{3,7}}[ \t]*\r?\n[ \t]*\d{{3,7}})"
+    r"(?!\d)(?![-./,]\d)"
+)
+_NATIONAL_CUE = re.compile(
+    r"(?i:\b(?P<nhs>NHS)\b|\b(?P<chi>CHI)\b|(?P<hc>\bH\s*&\s*C\b|\bH\s+and\s+C\b|\bHCN\b|"
+    r"\bhealth\s+(?:and|&)\s+care\b))"
+)
+_GENERIC_CUE = re.compile(r"(?i:\b(?:no|nos|num|number|nbr)\b\.?|#)")
+_HOSPITAL_WORD = re.compile(
+    r"(?i:\b(?:MRN|hospital|hosp|unit|case|PAS|local|record|patient\s+id|K\s*(?:no|number)|RM)\b)"
+)
+_PHONE_PREFIX_END = re.compile(r"(?:\+\d{1,3}|\b00\d{1,3}|\(0\))[ \t-]*$")
+
+
+def mod11_valid(digits: str) -> bool:
+    """The Modulus 11 check used by NHS, CHI and H&C numbers (ten digits)."""
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - (total % 11)
+    if check == 11:
+        check = 0
+    if check == 10:
+        return False
+    return check == int(digits[9])
+
+
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _valid_day_month(day: int, month: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]
+
+
+def _health_numbers(t: _Text) -> Iterator[_Cand]:
+    text = t.text
+    for cs, ce, ndig in t.clusters:
+        if ndig < 10 or (ndig > 10 and ce - cs == ndig):
+            continue  # too short, or one long unbroken run of digits
+        pos = cs
+        while True:
+            m = _TEN_DIGITS.search(text, pos, ce)
+            if m is None:
+                break
+            s, e = m.span()
+            pos = s + 1
+            if s > 0 and (
+                text[s - 1].isdigit() or (s > 1 and text[s - 1] in "-./," and text[s - 2].isdigit())
+            ):
+                continue
+            digits = "".join(ch for ch in m.group() if ch.isdigit())
+            if len(digits) != 10:
+                continue
+            if _PHONE_PREFIX_END.search(text, max(0, s - 8), s):
+                continue  # "+44 141 496 0123", "0044 ...": the digits belong to a phone number
+            pos = e
+            window = text[max(0, s - 40) : s]
+            national = None
+            for cm in _NATIONAL_CUE.finditer(window):
+                national = cm.lastgroup
+            if mod11_valid(digits):
+                if national == "hc":
+                    kind = "hc_number"
+                elif national == "nhs":
+                    kind = "nhs_number"
+                elif national in ("chi", None) and _valid_day_month(
+                    int(digits[:2]), int(digits[2:4])
+                ):
+                    kind = "chi_number"
+                else:
+                    kind = "nhs_number"
+                yield _cand(s, e, kind, "hard", _MESSAGES[kind])
+                continue
+            generic = _GENERIC_CUE.search(window[-25:]) is not None
+            if national is None and not generic:
+                continue
+            if national == "hc":
+                kind = "hc_number"
+            elif national == "chi":
+                kind = "chi_number"
+            elif national is None and _HOSPITAL_WORD.search(window):
+                kind = "hospital_number"
+            else:
+                kind = "nhs_number"
+            # A named scheme is as specific as a valid number; a bare "no."/"number" ranks
+            # below a phone number or a hospital number found by its own cue.
+            yield _cand(s, e, kind, "hard", _MESSAGES[kind] + _FAILED_CHECK, 1 if national else 5)
+
+
+# ============================================================================================
+# Hospital / local numbers
+# ============================================================================================
+
+_HOSPITAL_GATE = (
+    "mrn", "m.r.n", "record", "hosp", "unit", "case", "local", "patient", "pas", "k no", "k-no",
+    "k number", "rm no", "rm number", "cr no", "clinic", "crn", "urn",
+)  # fmt: skip
+# Matched against the lower-cased text.
+_HOSPITAL_CUE_LOW = re.compile(
+    r"(?:mrn|m\.r\.n\.?|medical\s+record\s+(?:no|number|num)|"
+    r"(?:hospital|hosp|unit|case|local|record|patient|pas|k|rm|cr|clinic)\.?\s*"
+    r"(?:no|number|num|nbr|id|identifier|ref|reference)|pas|crn|urn)(?![a-z0-9])\.?"
+    r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
+    r"(?P<tok>[a-z0-9][a-z0-9/-]{3,14}[a-z0-9])(?![\w/-])"
+)
+_PANEL_REFERENCE = re.compile(r"(?i:NB-\d{4}-\d{4})")
+
+
+def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    if t.max_cluster_digits >= 4 and t.has(*_HOSPITAL_GATE):
+        for m in _HOSPITAL_CUE_LOW.finditer(low):
+            if not _starts_word(low, m.start()):
+                continue
+            tok = m.group("tok")
+            ndig = sum(ch.isdigit() for ch in tok)
+            nalnum = sum(ch.isalnum() for ch in tok)
+            if not 5 <= nalnum <= 12 or ndig < 4 or _PANEL_REFERENCE.fullmatch(tok):
+                continue
+            yield _cand(
+                m.start("tok"),
+                m.end("tok"),
+                "hospital_number",
+                "hard",
+                _MESSAGES["hospital_number"],
+            )
+    # "RM123456", "K1234567": local formats recognisable without a cue.
+    for cs, ce, ndig in t.clusters:
+        if not 5 <= ndig <= 9 or ce - cs != ndig:
+            continue
+        if text.startswith("RM", max(0, cs - 2)) and cs >= 2:
+            s = cs - 2
+        elif cs >= 1 and text[cs - 1] == "K":
+            s = cs - 1
+        else:
+            continue
+        if _starts_word(text, s) and (
+            ce == len(text) or not (_word_char(text[ce]) or text[ce] in "/-")
+        ):
+            yield _cand(s, ce, "hospital_number", "hard", _MESSAGES["hospital_number"])
+
+
+# ============================================================================================
+# Dates
+# ============================================================================================
+
+_MONTH_NUM = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+_YEAR4 = r"(?:19|20)\d{2}"
+_ORDINAL_WORDS: dict[str, int] = {
+    w: i + 1
+    for i, w in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split()
+    )
+}
+for _i, _w in enumerate("first second third fourth fifth sixth seventh eighth ninth".split()):
+    _ORDINAL_WORDS[f"twenty-{_w}"] = 21 + _i
+_ORDINAL_WORDS["thirtieth"] = 30
+_ORDINAL_WORDS["thirty-first"] = 31
+_DAY_WORDS = "|".join(
+    sorted((w.replace("-", "[ -]?") for w in _ORDINAL_WORDS), key=len, reverse=True)
+)
+
+# Month words, found in the lower-cased text.
+_MONTH_LOW = re.compile(
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])"
+)
+_MONTH_GATE = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# Around a month word: "12th of ", "twelfth of ", "2015 " before it; ", 2015", " 12, 2015" after.
+_DAY_BEFORE = re.compile(
+    rf"(?i:(?<![\w])(?P<d>[0-3]?\d|{_DAY_WORDS})(?:st|nd|rd|th)?(?:[ \t]+of)?[ \t./-]{{0,3}})$"
+)
+_YEAR_BEFORE = re.compile(rf"(?<![\w./-])(?P<y>{_YEAR4})[ \t]+$")
+_AFTER_MONTH_YEAR = re.compile(rf"\.?,?[ \t./-]{{1,3}}(?P<y>{_YEAR4}|['’]?\d{{2}})(?![\w]|[./-]\d)")
+_AFTER_MONTH_DAY = re.compile(
+    rf"\.?[ \t]+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?(?![\w])(?:,?[ \t]+(?P<y>{_YEAR4})(?![\w]|[./-]\d))?"
+)
+_UNIT_AFTER_DAY = re.compile(r"[.,]?\d|[ \t]*(?i:%|mg|kg|mcg|ml|cm|mm|gy|[-–]|to\b)")
+# Digits: a.b(.c) with one kind of separator; the meaning is decided from the group lengths.
+_NUMERIC_DATE = re.compile(
+    r"(?P<a>\d{1,4})(?P<s>[./-])(?P<b>\d{1,4})(?:(?P=s)(?P<c>\d{1,4}))?(?!\d)"
+)
+_SEASON_GATE = ("spring", "summer", "autumn", "fall", "winter", "christmas", "easter")
+_SEASON_YEAR = re.compile(
+    r"(?i:\b(?:spring|summer|autumn|fall|winter|christmas|easter)[ \t]+(?:of[ \t]+)?(?:19|20)\d{2}\b)"
+)
+_DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob")
+_DOB_CUE_END = re.compile(
+    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+(?:on|in))?)\b\.?)"
+    r"[\s:=\-–(]*(?:(?i:on|the)\s+)*$"
+)
+_DOB_YEAR = re.compile(
+    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|year\s+of\s+birth|YOB|born(?:\s+in)?)\b\.?)[\s:=\-]*"
+    r"(?P<y>(?:19|20)\d{2})\b(?![/.-]\d)"
+)
+_VERSION_CUE_END = re.compile(
+    r"(?i:\b(?:v|ver|version|section|protocol|amendment|appendix|table|figure|fig|criterion|item|step)\.?\s*)$"
+)
+
+
+def _day_of(token: str) -> int:
+    """Day number from "12", "12th", "twelfth" or "twenty first"."""
+    digits = "".join(ch for ch in token if ch.isdigit())
+    if digits:
+        return int(digits)
+    return _ORDINAL_WORDS.get(re.sub(r"[ -]+", "-", token.lower()), 0)
+
+
+def _dates(t: _Text) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    n = len(text)
+    dob_possible = t.has(*_DOB_GATE)
+
+    def date(s: int, e: int, full: bool, soft_message: str = _PARTIAL_DATE_MESSAGE) -> _Cand:
+        if dob_possible and _DOB_CUE_END.search(text, max(0, s - 30), s):
+            return _cand(s, e, "date", "hard", _DOB_MESSAGE)
+        if full:
+            return _cand(s, e, "date", "hard", _MESSAGES["date"])
+        return _cand(s, e, "date", "soft", soft_message)
+
+    # ---- numeric: 12/03/2015, 12.3.15, 2015-03-12, 03/2021
+    for cs, ce, ndig in t.clusters:
+        if ndig < 3 or ce - cs == ndig:
+            continue
+        pos = cs
+        while True:
+            m = _NUMERIC_DATE.search(text, pos, ce)
+            if m is None:
+                break
+            s, e = m.span()
+            pos = e
+            if s > 0 and (_word_char(text[s - 1]) or text[s - 1] in "./-"):
+                continue
+            if e < n:
+                nxt = text[e]
+                iso_time = nxt == "T" and e + 1 < n and text[e + 1].isdigit()
+                if (_word_char(nxt) and not iso_time) or (
+                    nxt in "./-" and e + 1 < n and text[e + 1].isdigit()
+                ):
+                    continue
+            a, b, c = m.group("a"), m.group("b"), m.group("c")
+            if c is None:
+                # Month and year: 03/2021.
+                if len(a) <= 2 and len(b) == 4 and 1 <= int(a) <= 12 and 1900 <= int(b) <= 2099:
+                    yield date(s, e, False)
+                continue
+            if len(a) == 4:
+                if (
+                    1900 <= int(a) <= 2099
+                    and len(b) <= 2
+                    and len(c) <= 2
+                    and _valid_day_month(int(c), int(b))
+                ):
+                    yield date(s, e, True)
+                continue
+            if len(a) > 2 or len(b) > 2 or len(c) not in (2, 4):
+                continue
+            d1, d2 = int(a), int(b)
+            if len(c) == 4:
+                if 1900 <= int(c) <= 2099 and (
+                    _valid_day_month(d1, d2) or _valid_day_month(d2, d1)
+                ):
+                    yield date(s, e, True)
+                continue
+            # Two-digit years: UK order only, and not "1-8-15" (cycle days) or "3.1.10" (versions).
+            if not _valid_day_month(d1, d2) or (len(a) == 1 and len(b) == 1):
+                continue
+            if _VERSION_CUE_END.search(text, max(0, s - 15), s):
+                continue
+            yield date(s, e, True)
+
+    # ---- with a month word: 12 March 2015, March 12, 2015, 2021 Oct 10, March 2021, 4 June
+    if t.has(*_MONTH_GATE):
+        for m in _MONTH_LOW.finditer(low):
+            ms, me = m.span()
+            if ms > 0 and low[ms - 1].isalpha():
+                continue
+            word = text[ms:me]
+            capital = word[0].isupper()
+            lower_ok = word.lower() not in ("may", "mar")  # "may" and "mar" are words too
+            month = _MONTH_NUM[word[:3].lower()]
+            pre = _DAY_BEFORE.search(text, max(0, ms - 32), ms)
+            post_y = _AFTER_MONTH_YEAR.match(text, me)
+            post_d = _AFTER_MONTH_DAY.match(text, me)
+            if (
+                pre
+                and post_y
+                and (capital or lower_ok)
+                and _valid_day_month(_day_of(pre.group("d")), month)
+            ):
+                yield date(pre.start(), post_y.end(), True)
+            elif (
+                post_d
+                and post_d.group("y")
+                and (capital or lower_ok)
+                and _valid_day_month(int(post_d.group("d")), month)
+            ):
+                yield date(ms, post_d.end(), True)
+            elif (
+                post_d
+                and capital
+                and (yb := _YEAR_BEFORE.search(text, max(0, ms - 6), ms))
+                and _valid_day_month(int(post_d.group("d")), month)
+            ):
+                yield date(yb.start(), post_d.end(), True)
+            elif post_y and len(post_y.group("y")) == 4 and (capital or lower_ok):
+                yield date(ms, post_y.end(), False)
+            elif pre and capital and _valid_day_month(_day_of(pre.group("d")), month):
+                end = me + 1 if len(word) <= 4 and text.startswith(".", me) else me  # "4 Oct."
+                yield date(pre.start(), end, False, _DAY_MONTH_MESSAGE)
+            elif (
+                post_d
+                and capital
+                and _valid_day_month(int(post_d.group("d")), month)
+                and not _UNIT_AFTER_DAY.match(text, post_d.end())
+            ):
+                yield date(ms, post_d.end(), False, _DAY_MONTH_MESSAGE)
+
+    if t.clusters and t.has(*_SEASON_GATE):
+        for m in _SEASON_YEAR.finditer(text):
+            yield date(m.start(), m.end(), False)
+    if t.clusters and dob_possible:
+        for m in _DOB_YEAR.finditer(text):
+            yield _cand(m.start("y"), m.end("y"), "date", "hard", _DOB_MESSAGE)
+
+
+# ============================================================================================
+# Postcodes
+# ============================================================================================
+
+_POSTCODE_AREAS = frozenset(
+    """AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT
+    DY E EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD
+    LE LL LN LS LU M ME MK ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK
+    SL SM SN SO SP SR SS ST SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO
+    ZE""".split()
+)
+_OUTWARD = (
+    r"(?:[A-PR-UWYZ][0-9][0-9]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9]?|[A-PR-UWYZ][0-9][A-HJKPSTUW]|"
+    r"[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRV-Y])"
+)
+_OUTWARD_RE = re.compile(_OUTWARD)
+# The inward code (digit + two letters) anchors the search; the outward code is read backwards.
+_INWARD_RE = re.compile(r"[0-9][ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2}(?![A-Za-z0-9_])")
+_OUTWARD_END = re.compile(rf"(?<![A-Za-z0-9_])(?i:{_OUTWARD})$")
+# Inward parts that are units or ordinals unless written in capitals ("L1 2Gy", "S1 2nd").
+_UNIT_INWARD = re.compile(r"(?i:\d(?:st|nd|rd|th|gy|ng|pg|hr|yr|dl|ul|nl|hz))")
+_DISTRICT = r"(?P<d>[A-Z]{1,2}[0-9][0-9A-Z]?)"
+_DISTRICT_RES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    (
+        ("post",),
+        re.compile(
+            r"(?i:\b(?:post\s*-?\s*code|postal\s+district|post\s+town)s?\b"
+            r"(?:\s+(?:area|district|is|of|starts\s+with))*[\s:=\-]*)" + _DISTRICT + r"\b"
+        ),
+    ),
+    (
+        ("live", "living", "resid", "moved", "relocat", "based", "home"),
+        re.compile(
+            r"(?i:\b(?:lives?|living|resident|residing|resides|based|moved|relocated|home)\s+"
+            r"(?:[a-z]+\s+)?(?:in|at|near|to|around)\s+(?:the\s+)?)" + _DISTRICT + r"\b"
+        ),
+    ),
+    (
+        ("area", "district", "postcode"),
+        re.compile(r"(?<![\w-])(?P<d>[A-Z]{2}[0-9][0-9A-Z]?)\s+(?i:area|district|postcode)\b"),
+    ),
+)
+_CLINICAL_TOKENS = frozenset({"L1", "L2", "N7", "N4", "N5", "N6", "N8", "HR1", "R1", "R2"})
+
+
+def _postcode_area(outward: str) -> str:
+    return outward[:2].upper() if len(outward) > 1 and outward[1].isalpha() else outward[:1].upper()
+
+
+def _postcodes(t: _Text) -> Iterator[_Cand]:
+    text = t.text
+    for m in _INWARD_RE.finditer(text):
+        i = m.start()
+        j = i - 1 if i > 0 and text[i - 1] in " \t" else i
+        if j < 1:
+            continue
+        inward = m.group()
+        if (
+            text[max(0, j - 3) : j].upper() == "GIR"
+            and inward.upper() == "0AA"
+            and _starts_word(text, j - 3)
+        ):
+            yield _cand(j - 3, m.end(), "postcode", "hard", _MESSAGES["postcode"])
+            continue
+        out = _OUTWARD_END.search(text, max(0, j - 4), j)
+        if out is None or _postcode_area(out.group()) not in _POSTCODE_AREAS:
+            continue
+        if not inward.isupper() and _UNIT_INWARD.fullmatch(inward):
+            continue
+        yield _cand(out.start(), m.end(), "postcode", "hard", _MESSAGES["postcode"])
+    for gate, rx in _DISTRICT_RES:
+        if not t.has(*gate):
+            continue
+        for m in rx.finditer(text):
+            d = m.group("d").upper()
+            if (
+                d in _CLINICAL_TOKENS
+                or not _OUTWARD_RE.fullmatch(d)
+                or _postcode_area(d) not in _POSTCODE_AREAS
+            ):
+                continue
+            yield _cand(m.start("d"), m.end("d"), "postcode", "soft", _DISTRICT_MESSAGE)
+
+
+# ============================================================================================
+# Phone numbers
+# ============================================================================================
+
+_PHONE_RE = re.compile(
+    r"(?P<intl44>(?:\+|00)44[ \t-]?(?:\(0\)[ \t-]?)?\d{2,5}[ \t-]?\d{3,4}[ \t-]?\d{3,4})"
+    r"|(?P<paren>\(0\d{2,5}\)[ \t]?\d{3,4}[ \t-]?\d{3,4})"
+    r"|(?P<national>0\d{2,5}[ \t-]?\d{3,4}[ \t-]?\d{3,4})"
+    r"|(?P<intl>\+(?!44)[1-9]\d{0,2}[ \t-]?(?:\(\d{1,4}\)[ \t-]?)?\d{2,4}(?:[ \t-]?\d{2,4}){1,4})"
+)
+
+
+def _phones(t: _Text) -> Iterator[_Cand]:
+    text = t.text
+    n = len(text)
+    for cs, ce, _ndig in t.clusters:
+        prev = text[cs - 1] if cs else ""
+        if prev in "+(" and prev:
+            p = cs - 1
+        elif text[cs] == "0" and ce - cs > 1 and text[cs + 1].isdigit():
+            p = cs
+        else:
+            continue
+        if p > 0 and (_word_char(text[p - 1]) or text[p - 1] == "+"):
+            continue
+        m = _PHONE_RE.match(text, p)
+        if m is None:
+            continue
+        e = m.end()
+        if e < n and _word_char(text[e]):
+            continue
+        digits = "".join(ch for ch in m.group() if ch.isdigit())
+        if m.group("intl44"):
+            nat = digits[2:] if digits.startswith("44") else digits[4:]
+            nat = nat[1:] if nat.startswith("0") else nat
+            ok = len(nat) in (9, 10) and nat[0] in "1235789"
+        elif m.group("intl"):
+            ok = 8 <= len(digits) <= 15
+        else:
+            ok = len(digits) in (10, 11) and digits[1] in "1235789"
+        if ok:
+            yield _cand(p, e, "phone", "hard", _MESSAGES["phone"])
+
+
+# ============================================================================================
+# E-mail, URLs, social media
+# ============================================================================================
+
+_EMAIL_LOCAL_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-"
+)
+_EMAIL_DOMAIN = re.compile(r"(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w-])")
+_EMAIL_OBFUSCATED_RE = re.compile(
+    r"(?<![\w.%+-])[\w.%+-]{1,64}[ \t]*(?i:\[at\]|\(at\)|\{at\})[ \t]*[\w-]{1,63}"
+    r"(?:[ \t]*(?i:\.|\[dot\]|\(dot\))[ \t]*[\w-]{1,63}){1,4}"
+)
+_URL_LOW = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]{1,2000}")
+_TLD_LOW = re.compile(
+    r"\.(?:co\.uk|org\.uk|me\.uk|ac\.uk|nhs\.uk|gov\.uk|com|org|net|uk|me|io|info|eu|gov|ie|ly|gl|page|link|app)"
+    r"(?![a-z0-9])"
+)
+_DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+_URL_PATH = re.compile(r"/[^\s<>\"'()\[\]{}]{0,2000}")
+_AT_RE = re.compile(r"@(?=[A-Za-z0-9_])")
+_HASH_RE = re.compile(r"#(?=[A-Za-z])")
+_HANDLE_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{2,29}")
+_PLATFORM_GATE = (
+    "instagram", "insta", "facebook", "fb", "tiktok", "tik tok", "twitter", "snapchat", "youtube",
+    "threads", "justgiving", "just giving", "gofundme", "go fund me", "crowdfunder", "whatsapp",
+)  # fmt: skip
+_PLATFORM_QUOTED_RE = re.compile(
+    r"(?i:\b(?:instagram|insta|facebook|fb|tiktok|tik\s+tok|twitter|snapchat|youtube|threads|"
+    r"justgiving|just\s+giving|gofundme|go\s+fund\s+me|crowdfunder|whatsapp)\b"
+    r"(?:\s+(?:page|group|account|handle|channel|profile|campaign|fundraiser|appeal))?"
+    r"\s*(?:is\s+|called\s+|named\s+|[:\-]\s*)?)"
+    r"(?P<q>[\"“'‘](?:[^\"”'’\n]|['’](?=[a-z])){2,60}[\"”'’])"
+)
+_HASHTAG_TAIL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,49}(?![A-Za-z0-9_])")
+_FRACTURE_TAGS = frozenset(
+    "femur humerus tibia fibula radius ulna skull ribs spine pelvis clavicle wrist ankle neck "
+    "hip vertebra vertebrae scaphoid".split()
+)
+_HASHTAG_NAMES = tuple(
+    sorted({n.lower() for n in _names.FIRST_NAMES if len(n) >= 4 and n.isalpha()})
+)
+_SOCIAL_DOMAINS = (
+    "gofundme.com", "gofund.me", "justgiving.com", "crowdfunder.co.uk", "crowdfunder.com",
+    "facebook.com", "fb.com", "fb.me", "m.me", "instagram.com", "instagr.am", "tiktok.com",
+    "twitter.com", "x.com", "t.co", "youtube.com", "youtu.be", "linkedin.com", "threads.net",
+    "snapchat.com", "pinterest.com", "paypal.me", "paypal.com", "ko-fi.com", "patreon.com",
+    "virginmoneygiving.com", "givealittle.co.nz", "chuffed.org", "donorbox.org", "blogspot.com",
+    "wordpress.com", "wixsite.com", "medium.com", "whatsapp.com", "gofundme.co.uk", "enthuse.com",
+    "givey.com", "localgiving.org", "totalgiving.co.uk", "mydonate.bt.com", "spotfund.com",
+    "kickstarter.com", "indiegogo.com",
+)  # fmt: skip
+_CLINICAL_DOMAINS = (
+    "clinicaltrials.gov", "isrctn.com", "clinicaltrialsregister.eu", "euclinicaltrials.eu",
+    "nice.org.uk", "cclg.org.uk", "nhs.uk", "gov.uk", "doi.org", "nih.gov", "who.int",
+    "siope.eu", "siopen.net", "cancerresearchuk.org", "neuroblastoma.org.uk", "europa.eu",
+    "medicines.org.uk", "cancer.gov", "nejm.org", "thelancet.com", "ascopubs.org", "nature.com",
+    "wiley.com", "sciencedirect.com", "springer.com", "bmj.com", "ac.uk", "nhs.net",
+    "nihr.ac.uk", "cancerresearchuk.org.uk", "macmillan.org.uk", "younglivesvscancer.org.uk",
+    "childrenwithcancer.org.uk", "solvingkidscancer.org.uk", "ecmcnetwork.org.uk",
+)  # fmt: skip
+_TRAILING_PUNCT = ".,;:!?)]}'\"”’"
+
+
+def _host_of(url: str) -> str:
+    u = url.lower()
+    for prefix in ("https://", "http://"):
+        if u.startswith(prefix):
+            u = u[len(prefix) :]
+            break
+    u = u.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    u = u.rsplit("@", 1)[-1].split(":", 1)[0]
+    return u[4:] if u.startswith("www.") else u
+
+
+def _domain_in(host: str, domains: tuple[str, ...]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def _url_candidate(s: int, e: int, url: str) -> _Cand | None:
+    host = _host_of(url)
+    if not host:
+        return None
+    if _domain_in(host, _SOCIAL_DOMAINS):
+        return _cand(s, e, "url", "hard", _MESSAGES["url"])
+    if _domain_in(host, _CLINICAL_DOMAINS):
+        return None
+    return _cand(s, e, "url", "soft", _LINK_MESSAGE)
+
+
+def _trim(text: str, s: int, e: int) -> int:
+    while e > s and text[e - 1] in _TRAILING_PUNCT:
+        e -= 1
+    return e
+
+
+def _web(t: _Text) -> Iterator[_Cand]:
+    """E-mail addresses, URLs, social-media handles and hashtags (handles have kind ``url``)."""
+    text, low = t.text, t.low
+    taken: list[tuple[int, int]] = []  # e-mail and URL spans: no bare domain inside them
+    for am in _AT_RE.finditer(text):
+        at = am.start()
+        # E-mail: the local part is the whole run of allowed characters before "@".
+        s = at
+        while s > 0 and text[s - 1] in _EMAIL_LOCAL_CHARS and at - s <= 64:
+            s -= 1
+        dom = _EMAIL_DOMAIN.match(text, at + 1)
+        if s < at and at - s <= 64 and dom and not (s > 0 and text[s - 1] in _EMAIL_LOCAL_CHARS):
+            taken.append((s, dom.end()))
+            yield _cand(s, dom.end(), "email", "hard", _MESSAGES["email"])
+        elif at == 0 or not (_word_char(text[at - 1]) or text[at - 1] in "@."):
+            h = _HANDLE_TAIL.match(text, at + 1)
+            if h:
+                e = h.end()
+                while text[e - 1] == ".":
+                    e -= 1
+                if e - at > 3 and not (e < len(text) and (_word_char(text[e]) or text[e] == "@")):
+                    yield _cand(at, e, "url", "hard", _HANDLE_MESSAGE)
+    if t.has("(at)", "[at]", "{at}"):
+        for m in _EMAIL_OBFUSCATED_RE.finditer(text):
+            yield _cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"])
+    if t.has("http", "www."):
+        for m in _URL_LOW.finditer(low):
+            s = m.start()
+            if s > 0 and (_word_char(low[s - 1]) or low[s - 1] == "@"):
+                continue
+            e = _trim(text, s, m.end())
+            taken.append((s, e))
+            c = _url_candidate(s, e, text[s:e])
+            if c is not None:
+                yield c
+    if "." in low:
+        for m in _TLD_LOW.finditer(low):
+            ts, te = m.span()
+            if any(a <= ts < b for a, b in taken):
+                continue
+            if te < len(low) and low[te] == "." and te + 1 < len(low) and low[te + 1].isalnum():
+                continue  # the domain goes on ("nhs.uk.example")
+            s = ts
+            while s > 0 and low[s - 1] in _DOMAIN_CHARS:
+                s -= 1
+            while s < ts and low[s] in ".-":
+                s += 1
+            if s == ts or (s > 0 and (_word_char(low[s - 1]) or low[s - 1] in "@/")):
+                continue
+            e = te
+            path = _URL_PATH.match(text, te)
+            if path:
+                e = _trim(text, s, path.end())
+            c = _url_candidate(s, e, text[s:e])
+            if c is not None:
+                yield c
+    if t.has(*_PLATFORM_GATE):
+        for m in _PLATFORM_QUOTED_RE.finditer(text):
+            yield _cand(m.start("q"), m.end("q"), "url", "hard", _PAGE_MESSAGE)
+    for hm in _HASH_RE.finditer(text):
+        hashpos = hm.start()
+        if hashpos == 0 or not (_word_char(text[hashpos - 1]) or text[hashpos - 1] in "&#/"):
+            h = _HASHTAG_TAIL.match(text, hashpos + 1)
+            if h:
+                tag = h.group().lower()
+                if tag not in _FRACTURE_TAGS:
+                    if any(name in tag for name in _HASHTAG_NAMES):
+                        yield _cand(hashpos, h.end(), "url", "hard", _HASHTAG_NAME_MESSAGE)
+                    else:
+                        yield _cand(hashpos, h.end(), "url", "soft", _HASHTAG_MESSAGE)
+
+
+# ============================================================================================
+# National Insurance numbers
+# ============================================================================================
+
+_NI_AT = re.compile(
+    r"(?P<p>[A-Za-z]{2})[ \t]?\d{2}[ \t]?\d{2}[ \t]?\d{2}(?:[ \t]?(?P<s>[A-Da-d]))?(?![A-Za-z0-9_])"
+)
+_NI_FIRST = frozenset("ABCEGHJKLMNOPRSTWXYZ")
+_NI_SECOND = frozenset("ABCEGHJKLMNPRSTWXYZ")
+_NI_BAD_PREFIXES = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
+_NI_CUE_END = re.compile(
+    r"(?i:\b(?:NI|N\.I\.|NINO|national\s+insurance)(?:\s+(?:no|number|num))?\.?[\s:=\-]*)$"
+)
+
+
+def _ni_numbers(t: _Text) -> Iterator[_Cand]:
+    text = t.text
+    for cs, _ce, ndig in t.clusters:
+        if ndig != 6:
+            continue
+        for p in (cs - 3, cs - 2):
+            if p < 0:
+                continue
+            m = _NI_AT.match(text, p)
+            if m is None or not _starts_word(text, p):
+                continue
+            prefix = m.group("p").upper()
+            if (
+                prefix[0] not in _NI_FIRST
+                or prefix[1] not in _NI_SECOND
+                or prefix in _NI_BAD_PREFIXES
+            ):
+                continue
+            written_as_ni = (
+                m.group("p").isupper() and m.group("s") is not None and m.group("s").isupper()
+            )
+            if written_as_ni or _NI_CUE_END.search(text, max(0, p - 30), p):
+                yield _cand(p, m.end(), "ni_number", "hard", _MESSAGES["ni_number"])
+            break
+
+
+# ============================================================================================
+# Addresses, schools, places of residence
+# ============================================================================================
+
+_STREET_TYPES = (
+    r"(?:Road|Rd|Street|Avenue|Ave|Close|Lane|Ln|Drive|Way|Crescent|Cres|Gardens|Gdns|Place|"
+    r"Terrace|Grove|Court|Square|Sq|Mews|Row|Hill|Park|Wynd|Brae|Boulevard|Vale|Croft|Meadows|"
+    r"Walk|Rise|Parade|Green|View|Gate|Fields|Heights|St(?!\.?[ \t]+[A-Z]))"
+)
+# Matched at a house number: "12 Oak Tree Close", "12a Cedar Close", "1-5 Mill Lane".
+_ADDRESS_AT = re.compile(
+    r"\d{1,4}[A-Za-z]?(?:[ \t]*[-–][ \t]*\d{1,4})?,?[ \t]+"
+    rf"(?P<words>(?:{_NAME_WORD}['’]?s?[ \t]+){{1,3}}){_STREET_TYPES}\b"
+)
+_ADDRESS_NOT_WORDS = frozenset(
+    "minute minutes min metre metres meter hour hours day days week weeks month months year years "
+    "cycle cycles dose doses grade stage score gy".split()
+)
+# "3 The Paddocks, Hexham": a house number, "The" and a name, then a town after a comma.
+_NAMED_ADDRESS_AT = re.compile(
+    rf"\d{{1,4}}[A-Za-z]?,?[ \t]+The[ \t]+(?P<words>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?),[ \t]*{_NAME_WORD}"
+)
+_SCHOOL_GATE = ("School", "Academy", "Nursery")
+_SCHOOL_RE = re.compile(
+    rf"(?P<words>(?:{_NAME_WORD}(?:['’]s|s['’])?[ \t]+){{1,4}})"
+    r"(?:(?:Primary|Junior|Infant|Infants|Nursery|Secondary|High|Grammar|Community|Catholic|"
+    r"Church|Free|Prep|Preparatory|Special|C[ \t]+of[ \t]+E|CE|RC)[ \t]+)?(?:School|Academy|Nursery)\b"
+)
+_SCHOOL_NOT_NAMES = frozenset(
+    "medical nursing dental business law graduate summer sunday hospital film art arts music "
+    "veterinary health public private state boarding special sixth form".split()
+)
+_LIVES_GATE = ("live", "living", "resid", "moved", "relocat", "based")
+_LIVES_RE = re.compile(
+    r"(?i:\b(?:(?:lives?|living|resides?|residing|resident|moved|relocated)[ \t]+(?:[a-z]+[ \t]+)?"
+    r"(?:in|at|on|near|to|off|outside)|based[ \t]+(?:in|near))[ \t]+(?:the[ \t]+)?)"
+    rf"(?P<p>{_NAME_WORD}(?:[ \t-]+(?:(?:upon|on|under|le|in|by|the|super)[ \t-]+)?{_NAME_WORD}){{0,3}})"
+)
+_BIG_PLACES = frozenset("england scotland wales ireland northern britain uk london europe".split())
+_WORD_RE = re.compile(rf"{_NAME_WORD}(?![\w])")
+
+
+def _addresses(t: _Text) -> Iterator[_Cand]:
+    text = t.text
+    for cs, _ce, ndig in t.clusters:
+        if ndig > 4 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in "/.,-")):
+            continue
+        m = _ADDRESS_AT.match(text, cs)
+        if m:
+            words = m.group("words").split()
+            if not any(
+                w.lower() in _ADDRESS_NOT_WORDS for w in words
+            ) and not t.institutions.overlaps(m.start("words"), m.end("words")):
+                yield _cand(cs, m.end(), "address", "hard", _MESSAGES["address"])
+            continue
+        m = _NAMED_ADDRESS_AT.match(text, cs)
+        if m and all(_is_plain_word(w) for w in m.group("words").split()):
+            yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
+    if any(w in text for w in _SCHOOL_GATE):
+        for m in _SCHOOL_RE.finditer(text):
+            words = list(_WORD_RE.finditer(text, m.start("words"), m.end("words")))
+            # Drop leading ordinary words ("The", "At"): what is left must name a school.
+            while (
+                words
+                and not _is_plain_word(words[0].group())
+                and words[0].group() not in ("St", "Saint")
+            ):
+                words.pop(0)
+            if not words or not any(_is_plain_word(w.group()) for w in words):
+                continue
+            if words[-1].group().lower() in _SCHOOL_NOT_NAMES:
+                continue
+            # Schools are often named after saints ("St Mary's"): only named institutions count.
+            if _INSTITUTION_RE.search(text, words[0].start(), m.end()):
+                continue
+            yield _cand(words[0].start(), m.end(), "address", "soft", _SCHOOL_MESSAGE)
+    if t.has(*_LIVES_GATE):
+        for m in _LIVES_RE.finditer(text):
+            place = m.group("p")
+            first = place.split()[0]
+            if (first.lower() in _BIG_PLACES and " " not in place) or not _is_plain_word(first):
+                continue
+            if t.institutions.overlaps(m.start("p"), m.end("p")) or _INSTITUTION_AFTER.match(
+                text, m.start("p") + len(first)
+            ):
+                continue
+            yield _cand(m.start("p"), m.end("p"), "address", "soft", _PLACE_MESSAGE)
+
+
+# ============================================================================================
+# Person names
+# ============================================================================================
+
+_NEXT_WORD_RE = re.compile(rf"[ \t]+(?P<w>{_NAME_WORD})(?![\w'’])")
+_PREFIX_BEFORE = re.compile(
+    r"(?<![\w])(?:St|St\.|Saint|Sir|Lady|Dame|Queen|King|Prince|Princess|Royal|Mount|Duchess|Duke)"
+    rf"[ \t]+(?:{_NAME_WORD}(?:['’]s?|s['’])?[ \t]+){{0,2}}$"
+)
+_INSTITUTION_WORDS = (
+    r"Children['’]s|Childrens|Hospital|Hospitals|Infirmary|Ward|Unit|House|Centre|Center|"
+    r"Institute|Clinic|Hospice|Wing|Building|Suite|Place|Medical|Memorial|Library|Lecture|Prize|"
+    r"Award|Station|Research|Laboratory|Health|University|College"
+)
+_AFTER_WORD = rf"(?:['’]s?|s['’])?(?:[ \t]+{_NAME_WORD}(?:['’]s?|s['’])?){{0,2}}[ \t]+"
+# After a word: an institution ("... Children's Hospital") or a street ("... Road").
+_SUFFIX_AFTER = re.compile(
+    _AFTER_WORD + rf"(?:{_INSTITUTION_WORDS}|Road|Street|Avenue|Lane|Drive|Close|Crescent|Square|"
+    r"Gardens|Terrace|Grove|Way)\b"
+)
+_INSTITUTION_AFTER = re.compile(_AFTER_WORD + rf"(?:{_INSTITUTION_WORDS})\b")
+_EPONYM_AFTER = re.compile(
+    rf"(?:['’]s?|s['’])?(?:-{_NAME_WORD})?[ \t]+"
+    r"(?i:disease|syndrome|sign|tumou?r|sarcoma|lymphoma|leukaemia|test|criteria|classification|"
+    r"scale|score|reflex|procedure|operation|incision|manoeuvre|maneuver|method|curve|formula|"
+    r"equation|stage|staging|cells?|triad|phenomenon|palsy|law|catheter|line|anomaly|malformation|"
+    r"ratio|index|bodies|body|granules|stain|staining|regimen|protocol|trial|study|"
+    r"analysis|estimate|estimator|plot)\b"
+)
+_TITLE_GATE = ("Mr", "Ms", "Miss", "Mx", "Master", "mr", "Dr", "Doctor", "Prof")
+_TITLE_RE = re.compile(
+    r"(?P<title>Mrs|Mr|Ms|Miss|Mx|Master|mrs|mr|Dr|Doctor|Prof|Professor)\.?[ \t]+"
+    rf"(?P<name>(?:[A-Z]\.?[ \t]*){{0,3}}(?P<first>{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}})"
+)
+_FAMILY_TITLES = frozenset({"Mrs", "Mr", "Ms", "Miss", "Mx", "mrs", "mr"})
+_STRONG_GATE = ("name", "called", "known as", "goes by")
+_STRONG_CUE_RE = re.compile(
+    r"(?i:\b(?:(?P<thing>trial|study|drug|regimen|protocol|centre|center|hospital|file|panel|"
+    r"meeting|arm|cohort|charity|ward|unit|group|campaign|page)[ \t]+name[ \t]*[:=\-–]|"
+    r"(?:(?:first|sur|last|full|given|child['’]s|patient['’]s|his|her|their|my)[ \t]*)?"
+    r"name(?:[ \t]+is|[ \t]*[:=\-–])|named|nicknamed|known[ \t]+as|goes[ \t]+by|(?P<called>called)))"
+    rf"[ \t]*[\"'“‘(]?[ \t]*(?P<name>{_NAME_WORD})"
+)
+_KIN_GATE = (
+    "mum", "mom", "moth", "dad", "fath", "sist", "broth", "sibl", "twin", "son", "daught",
+    "gran", "nan", "aunt", "uncle", "cousin", "niece", "nephew", "husband", "wife", "friend",
+    "parent", "baby", "step",
+)  # fmt: skip
+# Family words, found in the lower-cased text (written as a trie: much faster to scan).
+_KIN_LOW = re.compile(
+    r"(?:m(?:um(?:my)?|om|other)|d(?:ad(?:dy)?|aughter)|father|s(?:ister|ibling|on|tep-?"
+    r"(?:mum|dad|mother|father|brother|sister))|b(?:rother|oyfriend|aby)|twin|"
+    r"g(?:ran(?:dmother|dma|ny|dfather|ddad|dad|dpa)?|irlfriend)|n(?:an(?:na|ny|a)|iece|ephew)|"
+    r"aunt(?:ie|y)?|uncle|cousin|h(?:usband|alf-?(?:brother|sister))|wife|parent)s?(?![a-z])"
+)
+_KIN_TAIL = re.compile(
+    r"(?i:['’]s[ \t]+name(?:[ \t]+is)?)?[ \t]*(?:[,:(\-–—][ \t]*)?(?:(?i:is|was|called|named)[ \t]+)?"
+    rf"(?P<name>{_NAME_WORD})"
+)
+_FAMILY_CONTEXT_RE = re.compile(
+    r"(?i:\b(?:mum|mummy|mother|dad|daddy|father|parents?|grand(?:mother|father|ma|pa|ad)|"
+    r"granny|aunt|auntie|uncle|sister|brother|sibling|step-?\w+|mum's|dad's)\b)"
+)
+_FAMILY_NOUN_GATE = ("family", "household", "twins", "children", "boys", "girls", "kids")
+_FAMILY_NOUN_LOW = re.compile(
+    r"(?:family|household|twins|children|boys|girls|kids)(?![a-z])(?![ \t]+of\b)"
+)
+_THE_NAME_BEFORE = re.compile(rf"(?<![\w])(?i:the)[ \t]+(?P<name>{_NAME_WORD})[ \t]+$")
+_AND_NAME_RE = re.compile(
+    rf"[ \t]*(?:\)[ \t]*)?(?:,[ \t]*)?(?:and|&)[ \t]+(?P<w>{_NAME_WORD})(?![\w'’])"
+)
+_VERB_AFTER_RE = re.compile(
+    r"[ \t]*(?:,[ \t]*)?(?:is|was|has|had|aged|age|who|turned|presented|relapsed|\([ \t]*(?:\d|aged|age))\b"
+)
+_ROLE_BEFORE_RE = re.compile(
+    r"(?i:\b(?:CNS|nurse|consultant|registrar|SpR|fellow|doctor|surgeon|oncologist|haematologist|"
+    r"radiologist|pathologist|physician|paediatrician|pharmacist|physio(?:therapist)?|dietitian|"
+    r"psychologist|social\s+worker|play\s+specialist|colleague|coordinator|co-ordinator|chair|"
+    r"secretary|presenter|Dr|Prof|Professor|Sister)\b\.?)[ \t]*[,:(]?[ \t]*(?:[A-Z]\.?[ \t]*)?$"
+)
+_ROLE_AFTER_RE = re.compile(
+    r"(?:[ \t]+[A-Z][a-z'’-]+)?[ \t]*[,(][ \t]*(?:the[ \t]+|our[ \t]+|a[ \t]+)?"
+    r"(?i:CNS|nurse|consultant|registrar|SpR|fellow|surgeon|oncologist|haematologist|radiologist|"
+    r"pathologist|physician|paediatrician|pharmacist|physio|dietitian|psychologist|social\s+worker|"
+    r"play\s+specialist|coordinator|co-ordinator|chair|secretary|research\s+nurse|trials?\s+nurse)\b"
+)
+_SENTENCE_SKIP = frozenset(" \t\"'“‘(*•-–>")
+_SENTENCE_END = frozenset(".!?\n\r:;")
+_SURNAMES_STRICT = _names.SURNAMES - _names.AMBIGUOUS_FIRST_NAMES
+_FIRST = _names.FIRST_NAMES
+_AMBIG = _names.AMBIGUOUS_FIRST_NAMES
+_NOT_POSS = _names.NOT_POSSESSIVE_NAMES
+_LOWER_PAIR_RE = re.compile(r"\b(?P<a>[a-z]{3,}+)[ \t]++(?=(?P<b>[a-z]{2,}+)(?![\w'’-]))")
+_UPPER_PAIR_RE = re.compile(
+    r"\b(?P<a>[A-Z]{3,}+)[ \t]++(?=(?P<b>[A-Z]{2,}+|[A-Z][a-z]++)(?![\w'’-]))"
+)
+
+
+def _first_name_kind(word: str) -> str | None:
+    """'known', 'ambiguous' or None for a capitalised word (hyphenated names need every part)."""
+    if word in _FIRST:
+        return "known"
+    if word in _AMBIG:
+        return "ambiguous"
+    if "-" in word and all(p in _FIRST or p in _AMBIG for p in word.split("-")):
+        return "known"
+    return None
+
+
+def _sentence_start(text: str, s: int) -> bool:
+    i = s - 1
+    while i >= 0 and text[i] in _SENTENCE_SKIP:
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_END
+
+
+def _staff_context(text: str, s: int, e: int) -> bool:
+    return bool(_ROLE_BEFORE_RE.search(text, max(0, s - 40), s) or _ROLE_AFTER_RE.match(text, e))
+
+
+class _NameFinder:
+    """Collects person-name candidates; words already explained are not read twice."""
+
+    def __init__(self, t: _Text) -> None:
+        self.t = t
+        self.text = t.text
+        self.consumed = _Spans()
+        self.out: list[_Cand] = []
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def institutional(self, s: int, e: int) -> bool:
+        """Is the word at [s, e) part of an institution, a street name or an eponym?"""
+        text = self.text
+        return (
+            self.t.institutions.overlaps(s, e)
+            or _SUFFIX_AFTER.match(text, e) is not None
+            or _EPONYM_AFTER.match(text, e) is not None
+            or (s > 2 and _PREFIX_BEFORE.search(text, max(0, s - 40), s) is not None)
+        )
+
+    def free(self, s: int, e: int) -> bool:
+        return not self.consumed.overlaps(s, e)
+
+    def surname_end(self, e: int) -> int:
+        """If a plain capitalised word follows at ``e``, the end of it, else ``e``."""
+        m = _NEXT_WORD_RE.match(self.text, e)
+        if m and _is_plain_word(m.group("w")) and not self.institutional(m.start("w"), m.end("w")):
+            return m.end("w")
+        return e
+
+    def report(
+        self, s: int, e: int, severity: str, message: str = _MESSAGES["person_name"]
+    ) -> None:
+        self.out.append(_cand(s, e, "person_name", severity, message))
+        self.consumed.add(s, e)
+        if severity != "hard":
+            return
+        # "Sarah and Piotr", "Mum and Dad (Sarah and Piotr)"
+        m = _AND_NAME_RE.match(self.text, e)
+        if m:
+            ws, we = m.start("w"), m.end("w")
+            if (
+                _is_plain_word(m.group("w"))
+                and self.free(ws, we)
+                and not self.institutional(ws, we)
+            ):
+                we = self.surname_end(we)
+                self.out.append(_cand(ws, we, "person_name", "hard", _MESSAGES["person_name"]))
+                self.consumed.add(ws, we)
+
+    # -- rules ----------------------------------------------------------------------------
+
+    def titles(self) -> None:
+        text = self.text
+        if not any(w in text for w in _TITLE_GATE):
+            return
+        for m in _TITLE_RE.finditer(text):
+            s, e = m.span()
+            title = m.group("title")
+            if not _starts_word(text, s) or self.institutional(m.start("first"), m.end("first")):
+                continue
+            if title in _FAMILY_TITLES:
+                self.report(s, e, "hard")
+            elif title == "Master":  # "Master Jacob", not "Master Protocol"
+                if _first_name_kind(m.group("first")) is not None:
+                    self.report(s, e, "hard")
+            elif title in ("Dr", "Doctor"):
+                before = text[max(0, s - 40) : s]
+                before = before[max(before.rfind("."), before.rfind("\n")) + 1 :]  # this sentence
+                after = text[e : e + 30].split(".")[0]
+                family = _FAMILY_CONTEXT_RE.search(before) or _FAMILY_CONTEXT_RE.search(after)
+                self.report(
+                    s,
+                    e,
+                    "hard" if family else "soft",
+                    _MESSAGES["person_name"] if family else _DOCTOR_MESSAGE,
+                )
+            else:  # Prof / Professor: staff, not reported, and not read again as a first name
+                self.consumed.add(s, e)
+
+    def strong_cues(self) -> None:
+        if not self.t.has(*_STRONG_GATE):
+            return
+        for m in _STRONG_CUE_RE.finditer(self.text):
+            ws, we = m.start("name"), m.end("name")
+            word = m.group("name")
+            if m.group("thing") or not self.free(ws, we) or self.institutional(ws, we):
+                continue
+            known = _first_name_kind(word)
+            if known is None and not _is_plain_word(word):
+                continue
+            we = self.surname_end(we)
+            self.report(ws, we, "soft" if (known is None and m.group("called")) else "hard")
+
+    def kin_cues(self) -> None:
+        t = self.t
+        if not t.has(*_KIN_GATE):
+            return
+        low = t.low
+        for m in _KIN_LOW.finditer(low):
+            if m.start() > 0 and low[m.start() - 1].isalpha():
+                continue
+            tail = _KIN_TAIL.match(self.text, m.end())
+            if tail is None:
+                continue
+            ws, we = tail.start("name"), tail.end("name")
+            word = tail.group("name")
+            if not self.free(ws, we) or self.institutional(ws, we):
+                continue
+            if _first_name_kind(word) is None and not _is_plain_word(word):
+                continue
+            self.report(ws, self.surname_end(we), "hard")
+
+    def family_surnames(self) -> None:
+        t = self.t
+        if not t.has(*_FAMILY_NOUN_GATE):
+            return
+        for m in _FAMILY_NOUN_LOW.finditer(t.low):
+            before = _THE_NAME_BEFORE.search(self.text, max(0, m.start() - 40), m.start())
+            if before is None:
+                continue
+            ws, we = before.start("name"), before.end("name")
+            if (
+                self.free(ws, we)
+                and _is_plain_word(before.group("name"))
+                and not self.institutional(ws, we)
+            ):
+                self.report(ws, we, "hard")
+
+    def words(self) -> None:
+        text = self.text
+        n = len(text)
+        for m in _WORD_RE.finditer(text):
+            s, e = m.span()
+            if s > 0 and (_word_char(text[s - 1]) or text[s - 1] in "'’-"):
+                continue
+            word = m.group()
+            kind = _first_name_kind(word)
+            if kind is None:
+                # Unknown word: only a pair with a known surname, or a sentence-initial pair + verb.
+                if e + 1 >= n or text[e] not in " \t" or not text[e + 1].isupper():
+                    continue
+                if not _is_plain_word(word) or not self.free(s, e):
+                    continue
+                nxt = _NEXT_WORD_RE.match(text, e)
+                if nxt is None:
+                    continue
+                second = nxt.group("w")
+                if second in _SURNAMES_STRICT:
+                    if not self.institutional(s, e):
+                        self.report(s, nxt.end("w"), "hard")
+                elif (
+                    _is_plain_word(second)
+                    and _first_name_kind(second) is None
+                    and _sentence_start(text, s)
+                    and _VERB_AFTER_RE.match(text, nxt.end("w"))
+                    and not self.institutional(s, e)
+                ):
+                    self.report(s, nxt.end("w"), "soft", _PAIR_MESSAGE)
+                continue
+            if not self.free(s, e) or self.institutional(s, e):
+                continue
+            possessive = (
+                e + 1 < n
+                and text[e] in "'’"
+                and text[e + 1] == "s"
+                and (e + 2 == n or not text[e + 2].isalnum())
+            )
+            if kind == "known":
+                end = e if possessive else self.surname_end(e)
+                if _staff_context(text, s, end):
+                    self.report(s, end, "soft", _STAFF_MESSAGE)
+                else:
+                    self.report(s, end, "hard")
+            elif possessive:
+                if word not in _NOT_POSS:
+                    self.report(s, e, "hard")
+            else:
+                nxt = _NEXT_WORD_RE.match(text, e)
+                if nxt is None or self.institutional(nxt.start("w"), nxt.end("w")):
+                    continue
+                second = nxt.group("w")
+                if second in _SURNAMES_STRICT or (
+                    _is_plain_word(second)
+                    and _sentence_start(text, s)
+                    and _VERB_AFTER_RE.match(text, nxt.end("w"))
+                ):
+                    self.report(s, nxt.end("w"), "hard")
+
+    def one_case_pairs(self) -> None:
+        """ "AMELIA JONES" (and, in all-lower-case text, "oliver smith")."""
+        text = self.text
+        rxs = [_UPPER_PAIR_RE]
+        if text.islower():
+            rxs.append(_LOWER_PAIR_RE)
+        for rx in rxs:
+            for m in rx.finditer(text):
+                if not _starts_word(text, m.start()):
+                    continue
+                first, last = m.group("a").capitalize(), m.group("b").capitalize()
+                if first in _FIRST and last in _SURNAMES_STRICT:
+                    s, e = m.start("a"), m.end("b")
+                    if self.free(s, e):
+                        self.report(s, e, "hard")
+
+
+def _person_names(t: _Text) -> list[_Cand]:
+    finder = _NameFinder(t)
+    finder.titles()
+    finder.strong_cues()
+    finder.kin_cues()
+    finder.family_surnames()
+    finder.words()
+    finder.one_case_pairs()
+    return finder.out
+
+
+# ============================================================================================
+# Public interface
+# ============================================================================================
+
+
+def _candidates(text: str) -> list[_Cand]:
+    t = _Text(text)
+    cands: list[_Cand] = []
+    if t.clusters:
+        cands.extend(_health_numbers(t))
+        cands.extend(_hospital_numbers(t))
+        cands.extend(_dates(t))
+        cands.extend(_postcodes(t))
+        cands.extend(_phones(t))
+        cands.extend(_ni_numbers(t))
+    elif t.has(*_MONTH_GATE):
+        cands.extend(_dates(t))  # no digits: only "4th of June"-style dates are possible
+    cands.extend(_web(t))
+    cands.extend(_addresses(t))
+    cands.extend(_person_names(t))
+    return cands
+
+
+def find_identifiers(text: str) -> list[Finding]:
+    """Return the suspected identifiers in ``text``, sorted by start and non-overlapping."""
+    if not text:
+        return []
+    return _resolve(text, _candidates(text))
+
+
+def has_hard_findings(findings: Iterable[Finding] | Mapping[str, Iterable[Finding]]) -> bool:
+    """True when any finding is hard (accepts a list of findings or ``scan_fields`` output)."""
+    if isinstance(findings, Mapping):
+        return any(has_hard_findings(v) for v in findings.values())
+    return any(f.severity == "hard" for f in findings)
+
+
+def scan_fields(mapping: Mapping[str, str | None]) -> dict[str, list[Finding]]:
+    """Scan several named fields; the result holds only the fields with findings."""
+    result: dict[str, list[Finding]] = {}
+    for name, value in mapping.items():
+        if not value:
+            continue
+        found = find_identifiers(value)
+        if found:
+            result[name] = found
+    return result
+
+
+_FILENAME_SEPARATORS = str.maketrans({"_": " ", "-": " ", ".": " "})
+_COMPACT_DATE_RE = re.compile(
+    r"(?<!\d)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"
+)
+_UID_LIKE_RE = re.compile(r"[\d.]+")
+_TOKEN_RE = re.compile(r"[A-Za-z]+")
+_LOWER_FIRST_NAMES = frozenset(n.lower() for n in _FIRST if len(n) >= 4 and n.isalpha())
+_EXTENSION_RE = re.compile(
+    r"(?i:\.(?:dcm|dicom|pdf|docx?|odt|rtf|txt|jpe?g|png|gif|bmp|tiff?|heic|zip|xlsx?|csv|nii|gz|mp4|mov))+$"
+)
+
+
+def scan_filename(name: str) -> list[Finding]:
+    """Scan an uploaded file's name.
+
+    ``_``, ``-`` and ``.`` count as word separators ("Oliver_Smith_CT.dcm"); the name is also
+    scanned as it is and with only ``_`` as a separator, so that e-mail addresses and dates
+    ("CT_2015-03-12.dcm") survive.  In file names, first
+    names are also recognised in lower or upper case ("oliver_smith.dcm"), and compact dates
+    (``20150312``) are reported unless the name is a DICOM UID.  A finding never runs into the
+    file extension.
+    """
+    if not name:
+        return []
+    cands = (
+        _candidates(name)
+        + _candidates(name.translate(_FILENAME_SEPARATORS))
+        + _candidates(name.replace("_", " "))  # keeps "2015-03-12" and "12.03.2015" whole
+    )
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    if not _UID_LIKE_RE.fullmatch(stem):
+        for m in _COMPACT_DATE_RE.finditer(name):
+            cands.append(_cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"]))
+    for m in _TOKEN_RE.finditer(name):
+        if m.group().lower() in _LOWER_FIRST_NAMES:
+            cands.append(_cand(m.start(), m.end(), "person_name", "hard", _MESSAGES["person_name"]))
+    found = _resolve(name, cands)
+    ext = _EXTENSION_RE.search(name)
+    if ext:
+        cut = ext.start()
+        found = [
+            Finding(f.kind, f.start, cut, f.severity, name[f.start : cut], f.message)
+            if f.start < cut < f.end and cut - f.start >= 3
+            else f
+            for f in found
+        ]
+    return found

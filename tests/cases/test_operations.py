@@ -1,0 +1,153 @@
+"""Case operations without HTTP: create, round-trip, submit, revisions, guards."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from panel.cases import operations as ops
+from panel.cases.models import CaseRevision, CaseStatus
+from panel.core.models import AuditEntry
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def example(name: str = "alk") -> dict:
+    return json.loads((DATA / f"case-example-{name}.json").read_text())
+
+
+@pytest.fixture
+def referrer(make_user):
+    return make_user(referrer_at="NEWCASTLE", name="Dr Ref One")
+
+
+@pytest.fixture
+def coordinator(make_user):
+    return make_user(roles=[("NAP", "coordinator")])
+
+
+@pytest.mark.parametrize("name", ["alk", "refractory"])
+def test_import_then_export_gives_the_same_json(app, db_session, make_user, name):
+    """Does a case round-trip exactly (apart from the reference the system adds)?"""
+    doc = example(name)
+    user = make_user(referrer_at=doc["referring_centre"])
+    case = ops.create_case(copy.deepcopy(doc), by=user).case
+    db_session.commit()
+    out = ops.to_document(case)
+    assert out.pop("reference") == case.reference
+    assert out == doc
+    assert [q.text for q in case.questions] == doc["family"]["questions"]
+
+
+def test_references_are_sequential_and_pseudonymous(app, db_session, referrer):
+    a = ops.create_case(example(), by=referrer).case
+    b = ops.create_case(example(), by=referrer).case
+    year = a.created_at.year
+    assert a.reference.startswith(f"NB-{year}-") and len(a.reference) == len(f"NB-{year}-0000")
+    assert int(b.reference[-4:]) == int(a.reference[-4:]) + 1
+
+
+def test_submit_requires_every_required_field(app, db_session, referrer):
+    doc = example()
+    del doc["biology"]["mycn"]
+    doc["disease"].pop("siopen_score")
+    case = ops.create_case(doc, by=referrer).case
+    with pytest.raises(ops.InvalidCase) as err:
+        ops.submit_case(case, by=referrer)
+    fields = {p.field for p in err.value.problems}
+    assert {"biology.mycn", "disease.siopen_score"} <= fields
+    assert case.status == CaseStatus.DRAFT
+
+
+def test_submit_request_information_resubmit_keeps_revisions(app, db_session, referrer, coordinator):
+    case = ops.create_case(example(), by=referrer).case
+    ops.submit_case(case, by=referrer)
+    ops.submit_case(case, by=referrer)  # a double click: still one submission
+    assert case.status == CaseStatus.SUBMITTED
+    ops.request_information(case, by=coordinator, questions=["What was the mIBG response after two cycles?"])
+    assert case.status == CaseStatus.INFO_REQUESTED
+    doc = ops.to_document(case)
+    doc["disease"]["curie_score"] = 9
+    ops.update_case(case, doc, by=referrer, expected_version=case.version)
+    ops.submit_case(case, by=referrer)
+    revs = db_session.scalars(select(CaseRevision).where(CaseRevision.case_id == case.id).order_by(CaseRevision.number)).all()
+    assert [r.reason for r in revs] == ["submitted", "before_edit", "resubmitted"]
+    diff = ops.field_diff(revs[0].document, revs[-1].document)
+    assert diff == [("disease.curie_score", None, 9)]
+    actions = db_session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == case.reference)).all()
+    assert actions == ["case.created", "case.submitted", "case.info_requested", "case.updated", "case.resubmitted"]
+
+
+def test_identifier_in_free_text_blocks_the_save(app, db_session, referrer):
+    doc = example()
+    doc["clinical_question"] = "Relapse in a girl, NHS number 943 476 5919; which trial?"
+    with pytest.raises(ops.IdentifiersFound) as err:
+        ops.create_case(doc, by=referrer)
+    assert err.value.findings[0].field == "clinical_question"
+    assert err.value.findings[0].kind == "nhs_number"
+    from panel.cases.models import Case
+
+    assert db_session.scalar(select(Case).where(Case.created_by_id == referrer.id)) is None
+
+
+def test_conflicting_edit_is_refused(app, db_session, referrer):
+    case = ops.create_case(example(), by=referrer).case
+    seen = case.version
+    doc = ops.to_document(case)
+    doc["urgency"] = "urgent"
+    ops.update_case(case, doc, by=referrer, expected_version=seen)
+    doc["clinical_question"] = "A different question entirely?"
+    with pytest.raises(ops.Conflict):
+        ops.update_case(case, doc, by=referrer, expected_version=seen)
+
+
+@pytest.mark.parametrize("key", ["status", "created_by"])
+def test_mass_assignment_is_refused(app, db_session, referrer, key):
+    case = ops.create_case(example(), by=referrer).case
+    doc = ops.to_document(case)
+    doc[key] = "submitted" if key == "status" else 1
+    with pytest.raises(ops.InvalidCase):
+        ops.update_case(case, doc, by=referrer, expected_version=case.version)
+    with pytest.raises(ops.InvalidCase):
+        ops.create_case(doc, by=referrer)
+
+
+def test_same_creation_key_makes_one_case(app, db_session, referrer):
+    a = ops.create_case(example(), by=referrer, creation_key="k-1").case
+    b = ops.create_case(example(), by=referrer, creation_key="k-1").case
+    assert a.id == b.id
+
+
+def test_access_rules(app, db_session, make_user, referrer, coordinator):
+    other_referrer = make_user(referrer_at="BIRMINGHAM")
+    north_member = make_user(roles=[("ECMC-NORTH", "member")])
+    nap_member = make_user(roles=[("NAP", "member")])
+    admin = make_user(admin=True)
+    case = ops.create_case(example(), by=referrer).case
+    assert case.can_view(referrer) and not case.can_view(other_referrer)
+    assert not case.can_view(nap_member) and not case.can_view(coordinator)  # drafts stay private
+    ops.submit_case(case, by=referrer)
+    assert case.can_view(nap_member) and case.can_view(coordinator)
+    assert not case.can_view(north_member) and not case.can_view(admin) and not case.can_view(other_referrer)
+    ops.add_co_referrer(case, other_referrer, by=referrer)
+    assert case.can_view(other_referrer)
+
+
+def test_questions_keep_identity_through_edits_and_reordering(app, db_session, referrer):
+    case = ops.create_case(example(), by=referrer).case
+    ids = [q.id for q in case.questions]
+    ops.move_question(case, case.questions[2], -2, by=referrer)
+    assert [q.id for q in case.questions] == [ids[2], ids[0], ids[1]]
+    ops.edit_question(case, case.questions[1], "Is there a trial of an ALK inhibitor near us?", by=referrer)
+    assert case.questions[1].id == ids[0]
+    new = ops.add_question(case, "How long would treatment last?", by=referrer)
+    assert case.questions[-1].id == new.id
+    doc = ops.to_document(case)
+    ops.update_case(case, doc, by=referrer, expected_version=case.version)
+    assert [q.id for q in case.questions] == [ids[2], ids[0], ids[1], new.id]
+    with pytest.raises(ops.IdentifiersFound):
+        ops.add_question(case, "Can Amelia's scan be repeated?", by=referrer)
