@@ -11,7 +11,7 @@ PORT   ?= 5000
 run: install migrate demo ## Install, migrate, load demo data once and serve on http://127.0.0.1:5000
 	@$(FLASK) demo-logins
 	@echo "Serving Panel on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	@$(FLASK) run --host $(HOST) --port $(PORT)
+	@PANEL_BIND=$(HOST):$(PORT) PANEL_WORKERS=$${PANEL_WORKERS:-2} $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: install-test chromium ## Install test dependencies and run the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

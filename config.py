@@ -81,7 +81,10 @@ class Config:
     PASSWORD_MAX_LENGTH = 1024
     TOTP_ISSUER = _env("TOTP_ISSUER", "Panel")
 
-    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024**3)
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024**3)  # scan uploads stream to disk
+    # Text fields of an ordinary form: 1 MB is far beyond any referral (the longest field takes
+    # 4000 characters); larger form bodies are refused with 413 before they are parsed.
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
     ALLOW_DEMO_DATA = True
     TESTING = False
     DEBUG = False

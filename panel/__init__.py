@@ -70,8 +70,13 @@ def _check_config(app: Flask) -> None:
         if not key_file.exists():
             import secrets
 
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+            try:  # exclusive create: two processes starting at once agree on one key
+                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_hex(32))
         cfg["SECRET_KEY"] = key_file.read_text().strip()
     uri = cfg.get("SQLALCHEMY_DATABASE_URI") or ""
     if uri.startswith("postgresql://") or uri.startswith("postgres://"):

@@ -145,6 +145,33 @@ def client(app, db_session):
 
 
 # --------------------------------------------------------------------------- helpers
+@pytest.fixture
+def count_queries(app, db_session):
+    """``with count_queries() as n: ...`` then ``n.count``: SQL statements run inside."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counter():
+        class N:
+            count = 0
+            statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):
+            N.count += 1
+            N.statements.append(statement)
+
+        engine = db.engines[None]
+        target = engine.engine if hasattr(engine, "engine") else engine
+        event.listen(target, "before_cursor_execute", before)
+        try:
+            yield N
+        finally:
+            event.remove(target, "before_cursor_execute", before)
+
+    return counter
+
 def csrf_token(app, client) -> str:
     """A valid CSRF token for ``client``'s session (as Flask-WTF makes it)."""
     token = _cv_app.set(None)

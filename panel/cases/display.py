@@ -73,7 +73,7 @@ def _items(spec: FieldSpec, value: list[dict[str, Any]]) -> list[dict[str, str]]
     for item in value or []:
         row = {}
         for ispec in spec.item_fields:
-            row[ispec.label] = _label(ispec, item.get(ispec.path))
+            row[ispec.label.split(" (e.g.")[0]] = _label(ispec, item.get(ispec.path))
         out.append(row)
     return out
 
@@ -92,22 +92,8 @@ def case_sections(doc: dict[str, Any], *, include_empty: bool = False) -> list[S
             if value is None and not include_empty:
                 continue
             if spec.type == "object_list":
-                rows.append(Row(path, spec.label, f"{len(value or [])}", items=_items(spec, value)))
+                rows.append(Row(path, spec.label, "None" if not value else str(len(value)), items=_items(spec, value)))
             else:
                 rows.append(Row(path, spec.label, _label(spec, value), unknown=value in ("unknown", "not_tested", "not_done")))
         sections.append(Section(key, title, rows))
     return sections
-
-
-def section_of(path: str) -> str:
-    """The form section a field belongs to (for links from the 'missing' list)."""
-    for key, _title, prefixes in SECTIONS:
-        if any(path == p or (p.endswith(".") and path.startswith(p)) for p in prefixes):
-            return key
-    return "referral"
-
-
-def field_label(path: str) -> str:
-    base = path.split("[")[0]
-    spec = BASE.get(base)
-    return spec.label if spec else path

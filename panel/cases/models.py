@@ -83,6 +83,9 @@ class Case(db.Model):
     co_referrers: Mapped[list[CaseReferrer]] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="selectin"
     )
+    information_requests: Mapped[list[InformationRequest]] = relationship(
+        order_by="InformationRequest.requested_at", cascade="all, delete-orphan", lazy="select"
+    )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (UniqueConstraint("created_by_id", "creation_key"),)
@@ -146,6 +149,11 @@ class Case(db.Model):
     def status_label(self) -> str:
         return self.status.label
 
+    @property
+    def open_information_request(self) -> InformationRequest | None:
+        """The coordinator's questions still waiting for the referrer, if any."""
+        return next((r for r in reversed(self.information_requests) if r.answered_at is None), None)
+
 
 class CaseQuestion(db.Model):
     """One of the parents' own questions. Keeps its identity (and id) through edits and
@@ -208,3 +216,20 @@ class ReferenceCounter(db.Model):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InformationRequest(db.Model):
+    """Questions a coordinator sends back to the referrer; closed when the case is resubmitted."""
+
+    __tablename__ = "information_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    response: Mapped[str | None] = mapped_column(Text)
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id], lazy="joined")

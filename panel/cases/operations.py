@@ -22,6 +22,7 @@ from panel.cases.models import (
     CaseReferrer,
     CaseRevision,
     CaseStatus,
+    InformationRequest,
     ReferenceCounter,
 )
 from panel.core import audit
@@ -303,6 +304,9 @@ def submit_case(case: Case, *, by: User) -> Case:
     now = utcnow()
     case.submitted_at = case.submitted_at or now
     case.updated_at = now
+    open_request = case.open_information_request
+    if open_request is not None:
+        open_request.answered_at = now
     db.session.flush()
     _snapshot(case, "submitted" if previous == CaseStatus.DRAFT else "resubmitted", by)
     audit.record("case.submitted" if previous == CaseStatus.DRAFT else "case.resubmitted", obj=case, actor=by,
@@ -331,10 +335,30 @@ def request_information(case: Case, *, by: User, questions: list[str]) -> Case:
     guard_texts([(f"questions[{i}]", q) for i, q in enumerate(questions)])
     case.status = CaseStatus.INFO_REQUESTED
     case.updated_at = utcnow()
+    case.information_requests.append(InformationRequest(questions=questions, requested_by_id=by.id))
     db.session.flush()
     audit.record("case.info_requested", obj=case, actor=by,
                  details={"from": "submitted", "to": "info_requested", "questions": questions}, clinical=True)
     return case
+
+
+def respond_to_information_request(case: Case, text: str, *, by: User) -> InformationRequest:
+    """The referrer's written reply to the coordinator's questions (before resubmitting)."""
+    request = case.open_information_request
+    if request is None or case.status != CaseStatus.INFO_REQUESTED or not case.is_referrer(by):
+        raise NotAllowed("There is no open information request on this case for you to answer.")
+    text = (text or "").strip()
+    if not text:
+        raise CaseError("Write your reply.", "response")
+    if len(text) > schema.MAX_TEXT["clinical_question"]:
+        raise CaseError("The reply is too long.", "response")
+    guard_texts([("response", text)])
+    request.response = text
+    request.responded_by_id = by.id
+    case.updated_at = utcnow()
+    db.session.flush()
+    audit.record("case.info_response", obj=case, actor=by, details={"request_id": request.id})
+    return request
 
 
 def add_co_referrer(case: Case, colleague: User, *, by: User) -> CaseReferrer:

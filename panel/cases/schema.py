@@ -298,6 +298,19 @@ def missing_for_submit(doc: dict[str, Any]) -> list[Problem]:
             out.append(Problem(path, "is required"))
         elif spec.type in ("object_list", "enum_list") and path in ("treatment.lines", "disease.sites") and not value:
             out.append(Problem(path, "needs at least one entry"))
+    for path, spec in BASE.items():
+        if spec.type != "object_list":
+            continue
+        items = get_path(doc, path)
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            for ispec in spec.item_fields:
+                value = item.get(ispec.path)
+                if ispec.requirement == "R" and (value is None or (isinstance(value, str) and not value.strip())):
+                    out.append(Problem(f"{path}[{i}].{ispec.path}", "is required"))
     for path, why in _conditional_requirements(doc):
         value = get_path(doc, path)
         if value is None or value == []:

@@ -1,3 +1,187 @@
-"""Case pages."""
+"""Case pages: the case, its parents' questions, co-referrers, revisions and workflow actions."""
 
-from panel.cases import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from panel.accounts.forms import ConfirmForm
+from panel.accounts.models import User
+from panel.cases import bp, operations
+from panel.cases.display import case_sections
+from panel.cases.forms import problem_anchor, problem_label
+from panel.cases.models import CaseQuestion, CaseRevision
+from panel.cases.queries import load_case_or_404
+from panel.core.db import db
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _flash_error(exc: operations.CaseError) -> None:
+    if isinstance(exc, operations.IdentifiersFound):
+        kinds = sorted({f.kind.replace("_", " ") for f in exc.findings})
+        flash(f"Not saved: the text looks like it contains a patient identifier ({', '.join(kinds)}). "
+              "Remove it and try again.", "danger")
+    else:
+        flash(exc.message, "danger")
+
+
+@bp.route("/<ref>")
+@login_required
+def show(ref: str):
+    case = load_case_or_404(ref, _user())
+    doc = operations.to_document(case)
+    return render_template(
+        "cases/show.html",
+        case=case,
+        doc=doc,
+        sections=case_sections(doc),
+        missing=operations.schema.missing_for_submit(doc) if case.can_submit(_user()) else [],
+        confirm=ConfirmForm(),
+        problem_anchor=problem_anchor,
+        problem_label=problem_label,
+    )
+
+
+# --------------------------------------------------------------------------- workflow
+@bp.route("/<ref>/withdraw", methods=["POST"])
+@login_required
+def withdraw(ref: str):
+    case = load_case_or_404(ref, _user(), check="can_withdraw")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    operations.withdraw_case(case, by=_user(), reason=request.form.get("reason", ""))
+    db.session.commit()
+    flash(f"{case.reference} has been withdrawn.", "info")
+    return redirect(url_for("cases.show", ref=case.reference))
+
+
+@bp.route("/<ref>/request-information", methods=["POST"])
+@login_required
+def request_information(ref: str):
+    case = load_case_or_404(ref, _user(), check="can_request_information")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    questions = [q for q in request.form.get("questions", "").splitlines() if q.strip()]
+    try:
+        operations.request_information(case, by=_user(), questions=questions)
+    except operations.CaseError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+        return redirect(url_for("cases.show", ref=case.reference))
+    db.session.commit()
+    flash("The referrer has been asked for more information.", "success")
+    return redirect(url_for("cases.show", ref=case.reference))
+
+
+@bp.route("/<ref>/information-response", methods=["POST"])
+@login_required
+def respond_information(ref: str):
+    case = load_case_or_404(ref, _user())
+    if not case.is_referrer(_user()):
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.respond_to_information_request(case, request.form.get("response", ""), by=_user())
+    except operations.CaseError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+        return redirect(url_for("cases.show", ref=case.reference))
+    db.session.commit()
+    flash("Reply saved. Update the referral if needed, then submit it again.", "success")
+    return redirect(url_for("cases.show", ref=case.reference))
+
+
+# --------------------------------------------------------------------------- questions
+def _question(case, question_id: int) -> CaseQuestion:
+    q = db.session.get(CaseQuestion, question_id)
+    if q is None or q.case_id != case.id:
+        abort(404)
+    return q
+
+
+@bp.route("/<ref>/questions", methods=["POST"])
+@login_required
+def add_question(ref: str):
+    case = load_case_or_404(ref, _user(), check="can_edit_questions")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.add_question(case, request.form.get("text", ""), by=_user())
+    except operations.CaseError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+        return redirect(url_for("cases.show", ref=case.reference, _anchor="questions"))
+    db.session.commit()
+    return redirect(url_for("cases.show", ref=case.reference, _anchor="questions"))
+
+
+@bp.route("/<ref>/questions/<int:question_id>", methods=["POST"])
+@login_required
+def edit_question(ref: str, question_id: int):
+    case = load_case_or_404(ref, _user(), check="can_edit_questions")
+    q = _question(case, question_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    action = request.form.get("action", "save")
+    try:
+        if action == "up":
+            operations.move_question(case, q, -1, by=_user())
+        elif action == "down":
+            operations.move_question(case, q, 1, by=_user())
+        elif action == "delete":
+            operations.delete_question(case, q, by=_user())
+        else:
+            operations.edit_question(case, q, request.form.get("text", ""), by=_user())
+    except operations.CaseError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+        return redirect(url_for("cases.show", ref=case.reference, _anchor="questions"))
+    db.session.commit()
+    return redirect(url_for("cases.show", ref=case.reference, _anchor="questions"))
+
+
+# --------------------------------------------------------------------------- co-referrers
+@bp.route("/<ref>/co-referrers", methods=["POST"])
+@login_required
+def add_co_referrer(ref: str):
+    case = load_case_or_404(ref, _user())
+    if not case.is_referrer(_user()):
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    colleague = User.by_email(request.form.get("email", ""))
+    try:
+        if colleague is None:
+            raise operations.CaseError("No referring doctor has that e-mail address.", "email")
+        operations.add_co_referrer(case, colleague, by=_user())
+    except operations.CaseError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+        return redirect(url_for("cases.show", ref=case.reference))
+    db.session.commit()
+    flash(f"{colleague.name} can now see and edit {case.reference}.", "success")
+    return redirect(url_for("cases.show", ref=case.reference))
+
+
+# --------------------------------------------------------------------------- revisions
+@bp.route("/<ref>/revisions")
+@login_required
+def revisions(ref: str):
+    case = load_case_or_404(ref, _user(), check="can_see_revisions")
+    revs = db.session.scalars(
+        select(CaseRevision).where(CaseRevision.case_id == case.id).order_by(CaseRevision.number)
+    ).all()
+    current = operations.to_document(case)
+    changes = []
+    previous = None
+    for rev in revs:
+        diff = operations.field_diff(previous, rev.document) if previous is not None else []
+        changes.append((rev, diff))
+        previous = rev.document
+    pending = operations.field_diff(previous, current) if previous is not None else []
+    return render_template("cases/revisions.html", case=case, changes=changes, pending=pending)

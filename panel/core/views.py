@@ -49,6 +49,17 @@ def home():
                 OutboxMail.sent_at.is_(None), OutboxMail.last_error.is_not(None)
             )
         )
+    from panel.cases import queries as case_queries
+    from panel.cases.models import CaseStatus
+
+    user = current_user._get_current_object()
+    if user.is_referrer:
+        ctx["my_cases"] = db.session.scalars(case_queries.referrer_cases_stmt(user).limit(100)).all()
+        ctx["waiting_on_me"] = {CaseStatus.DRAFT, CaseStatus.INFO_REQUESTED}
+    if user.is_coordinator:
+        ctx["queue"] = db.session.scalars(case_queries.coordinator_queue_stmt(user).limit(200)).all()
+    if user.is_panel_member:
+        ctx["review"] = db.session.scalars(case_queries.review_cases_stmt(user).limit(200)).all()
     return render_template("core/home.html", **ctx)
 
 

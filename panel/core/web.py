@@ -79,6 +79,10 @@ def init_web(app: Flask) -> None:
             raise exc
         return _error_page(500, "Something went wrong on our side. Nothing was saved.")
 
+    from panel.core.db import utcnow
+
+    app.jinja_env.globals["now_utc"] = utcnow
+
     @app.context_processor
     def inject_helpers():
         return {"current_user": current_user}

@@ -28,11 +28,36 @@ def _totp_secret(live_server, email: str) -> str | None:
         return user.totp_secret if user.totp_enabled else None
 
 
+def _forget_last_totp(live_server, email: str) -> None:
+    """Codes are single-use; earlier tests in the same 30 s step used this account's code."""
+    from panel.accounts.models import User
+    from panel.core.db import db
+
+    with live_server.app_.app_context():
+        User.by_email(email).totp_last_step = None
+        db.session.commit()
+
+
+def sign_in(page, live_server, email: str) -> None:
+    """Sign in through the real pages, with a fresh TOTP code when the account has one."""
+    _forget_last_totp(live_server, email)
+    page.goto(live_server.url + "/login")
+    page.get_by_label("Work e-mail").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    secret = _totp_secret(live_server, email)
+    if secret:
+        page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_test_id("user-menu")).to_be_visible()
+
+
 @pytest.mark.parametrize(("role", "email", "testid", "heading"), ROLES)
 def test_sign_in_see_home_and_sign_out(page, live_server, artifacts_dir, backend, role, email, testid, heading):
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 860})
+    _forget_last_totp(live_server, email)
     page.goto(live_server.url + "/")
     expect(page).to_have_url(live_server.url + "/login?next=%2F")
     if role == "referrer":
@@ -66,18 +91,12 @@ def test_admin_screens_look_right(page, live_server, artifacts_dir, backend):
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 860})
-    page.goto(live_server.url + "/login")
     email = "sam.taylor@demo.example.org"
+    _forget_last_totp(live_server, email)
+    page.goto(live_server.url + "/login")
     page.get_by_label("Work e-mail").fill(email)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    # The previous test used this 30-second step's code, and codes are single-use: forget it.
-    from panel.accounts.models import User
-    from panel.core.db import db
-
-    with live_server.app_.app_context():
-        User.by_email(email).totp_last_step = None
-        db.session.commit()
     secret = _totp_secret(live_server, email)
     page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Verify").click()
