@@ -85,6 +85,8 @@ class Config:
     # Text fields of an ordinary form: 1 MB is far beyond any referral (the longest field takes
     # 4000 characters); larger form bodies are refused with 413 before they are parsed.
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
+    API_RATELIMIT = _env("API_RATELIMIT", "600 per minute")  # per token
+    API_MAX_CONTENT_LENGTH = _env_int("API_MAX_CONTENT_LENGTH", 256 * 1024)
     ALLOW_DEMO_DATA = True
     TESTING = False
     DEBUG = False

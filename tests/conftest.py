@@ -44,8 +44,12 @@ def _sa_url(url: str) -> str:
 
 
 def fresh_postgres_database(name: str) -> str:
-    """Drop and create database ``name`` next to the test database; return its URL."""
+    """Drop and create a database for ``name`` next to the test database; return its URL.
+
+    Its name starts with the test database's own name, so two runs pointed at different test
+    databases never drop each other's."""
     base = _sa_url(pg_admin_url())
+    name = base.rsplit("/", 1)[1].split("?")[0] + "_" + name.removeprefix("panel_test_")
     # Connect to the server's maintenance database: the named test database may not exist yet.
     engine = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

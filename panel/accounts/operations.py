@@ -11,6 +11,7 @@ from flask import current_app, url_for
 from sqlalchemy import select, update
 
 from panel.accounts.models import (
+    ApiToken,
     Panel,
     PanelRole,
     PanelRoleKind,
@@ -105,6 +106,10 @@ def set_active(user: User, active: bool, *, by: User) -> None:
     user.active = active
     if not active:
         end_all_sessions(user, "deactivated")
+        # API tokens end too: reactivating an account does not bring old tokens back.
+        db.session.execute(
+            update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+        )
     db.session.flush()
     audit.record("user.deactivated" if not active else "user.reactivated", obj=user, actor=by)
 

@@ -227,14 +227,15 @@ def update_case(case: Case, doc: dict[str, Any], *, by: User, expected_version: 
     if doc.get("panel") and doc["panel"] != case.panel.code and case.status != CaseStatus.DRAFT:
         raise InvalidCase([schema.Problem("panel", "cannot change after submission (the panel refers it on)")])
     before = to_document(case)
-    if case.submitted_at is not None:
-        _snapshot(case, "before_edit", by)
-    body, questions = _split_questions(doc)
-    case.data = body
-    _apply_header(case, body)
-    if questions is not None:
-        _replace_questions(case, questions)
-    case.updated_at = utcnow()
+    with db.session.no_autoflush:  # one UPDATE of the case (and one version step) per save
+        if case.submitted_at is not None:
+            _snapshot(case, "before_edit", by)
+        body, questions = _split_questions(doc)
+        case.data = body
+        _apply_header(case, body)
+        if questions is not None:
+            _replace_questions(case, questions)
+        case.updated_at = utcnow()
     db.session.flush()
     changed = [f for f, _, _ in field_diff(before, to_document(case))]
     audit.record("case.updated", obj=case, actor=by, details={"fields": changed}, clinical=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +153,8 @@ def _check_value(spec: FieldSpec, path: str, value: Any, out: list[Problem]) -> 
             out.append(Problem(path, "must be text"))
             return
         limit = MAX_TEXT.get(path, DEFAULT_MAX_TEXT)
+        if not _check_text_chars(path, value, out):
+            return
         if len(value) > limit:
             out.append(Problem(path, f"is too long ({len(value)} characters; at most {limit})"))
     elif t == "text_list":
@@ -163,6 +166,8 @@ def _check_value(spec: FieldSpec, path: str, value: Any, out: list[Problem]) -> 
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
                 out.append(Problem(f"{path}[{i}]", "must be non-empty text"))
+            elif not _check_text_chars(f"{path}[{i}]", item, out):
+                continue
             elif len(item) > MAX_QUESTION:
                 out.append(Problem(f"{path}[{i}]", f"is too long ({len(item)} characters; at most {MAX_QUESTION})"))
     elif t == "object_list":
@@ -186,6 +191,17 @@ def _check_value(spec: FieldSpec, path: str, value: Any, out: list[Problem]) -> 
     elif t == "code":
         if not isinstance(value, str):
             out.append(Problem(path, "must be a code"))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_text_chars(path: str, value: str, out: list[Problem]) -> bool:
+    """Refuse control characters (NUL and the like); tabs and line breaks are fine."""
+    if _CONTROL.search(value):
+        out.append(Problem(path, "contains control characters"))
+        return False
+    return True
 
 
 def _check_range(spec: FieldSpec, path: str, value: float, out: list[Problem]) -> None:

@@ -151,3 +151,24 @@ def test_questions_keep_identity_through_edits_and_reordering(app, db_session, r
     assert [q.id for q in case.questions] == [ids[2], ids[0], ids[1], new.id]
     with pytest.raises(ops.IdentifiersFound):
         ops.add_question(case, "Can Amelia's scan be repeated?", by=referrer)
+
+
+def test_one_save_is_one_version_step(app, db_session, referrer):
+    case = ops.create_case(example(), by=referrer).case
+    v = case.version
+    doc = ops.to_document(case)
+    doc["urgency"] = "urgent"
+    ops.update_case(case, doc, by=referrer, expected_version=v)
+    assert case.version == v + 1
+
+
+def test_control_characters_are_refused(app, db_session, referrer):
+    doc = example()
+    doc["family"]["questions"].append("Is there" + chr(0) + " a trial?")
+    doc["clinical_question"] = "Which trial?" + chr(7)
+    with pytest.raises(ops.InvalidCase) as err:
+        ops.create_case(doc, by=referrer)
+    assert {p.field for p in err.value.problems} == {"clinical_question", "family.questions[3]"}
+    doc = example()
+    doc["clinical_question"] = "Line one\nLine two\twith a tab"
+    assert ops.create_case(doc, by=referrer).case.data["clinical_question"].count("\n") == 1

@@ -14,6 +14,7 @@ PUBLIC = {
     "accounts.enrol_totp",
     "accounts.reset_request",
     "accounts.reset_password",
+    "api.openapi",  # the API description is public by design
 }
 
 

@@ -1,0 +1,683 @@
+"""The OpenAPI 3.1 document of the JSON API v1, served at ``/api/v1/openapi.json``.
+
+The ``panel-case/1`` JSON Schema in it is generated from :data:`panel.trials.fields.FIELDS`
+(through the key tree :data:`panel.cases.schema.TREE` that the validator walks), so the
+document and the validator cannot disagree about keys, types, value sets or ranges. What a
+JSON Schema cannot say (cross-field checks such as "age now >= age at diagnosis", configured
+panel and centre codes, and what is required *to submit*) is written in the descriptions and
+in the ``x-requirement`` extension (R, C, O as in ``case-format.md``).
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from panel.accounts.models import PanelRoleKind
+from panel.api import parsing, tokens
+from panel.cases import schema as case_format
+from panel.cases.models import CaseStatus
+from panel.trials.fields import VALUE_SETS, FieldSpec
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1.0.0"
+#: Free text may not hold C0 control characters other than tab, newline and return.
+_ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F]"
+TEXT_PATTERN = rf"^{_ALLOWED}*$"
+#: The same, and not blank (at least one character that is not white space).
+NON_BLANK_TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x00-\x08\x0B\x0C\x0E-\x1F]{_ALLOWED}*$"
+CODE_MAX = 32
+
+_REQUIREMENT = {
+    "R": "Required to submit (a draft may leave it out).",
+    "C": "Required to submit in some cases.",
+    "O": "Optional.",
+    "-": "Set by the system.",
+}
+_SECTIONS = {
+    "family": "What the family knows, asks and can do.",
+    "patient": "Ages in months; no identifiers, ever.",
+    "diagnosis": "The disease at diagnosis.",
+    "status": "The disease status now (refractory, relapsed or progressive): not the workflow "
+    "state of the referral, which is the envelope's `workflow_status`.",
+    "disease": "The extent of the disease now.",
+    "biology": "Tumour biology.",
+    "alk": "ALK status and, when mutated, its variants.",
+    "segmental": "Segmental chromosomal alterations.",
+    "treatment": "Treatment so far, in order.",
+    "response": "Response assessments (INRC 2017).",
+    "end_induction": "Response at the end of induction.",
+    "current": "The current response.",
+    "fitness": "Performance status and organ function.",
+}
+
+#: A complete referral (it can be submitted as it is), shown in the document as an example.
+EXAMPLE_CASE: dict[str, Any] = {
+    "schema": "panel-case/1",
+    "panel": "NAP",
+    "referring_centre": "BRISTOL",
+    "urgency": "routine",
+    "clinical_question": "Poor metastatic response after rapid COJEC: persistent mIBG-avid bone "
+    "disease. Is a trial an option, or another intensification?",
+    "family": {
+        "aware_of_referral": True,
+        "questions": ["Why has the treatment not worked as well as hoped?"],
+        "max_travel_km": None,
+    },
+    "patient": {"age_at_diagnosis_months": 40, "age_now_months": 46, "sex": "male"},
+    "diagnosis": {
+        "inrg_stage": "M",
+        "risk_group": "high",
+        "primary_site": "adrenal",
+        "mibg": "avid",
+        "siopen_score": 24,
+    },
+    "status": {
+        "category": "refractory",
+        "episode": 1,
+        "months_diagnosis_to_event": 5,
+        "months_since_last_treatment": 1,
+    },
+    "disease": {
+        "sites": ["bone", "bone_marrow"],
+        "measurable": False,
+        "bone_marrow_pct": 3,
+        "mibg": "avid",
+        "siopen_score": 9,
+        "fdg_pet": "not_done",
+    },
+    "biology": {
+        "mycn": "amplified",
+        "alk": {"status": "wild_type"},
+        "profiling_at_relapse": "not_done",
+    },
+    "treatment": {
+        "lines": [
+            {"phase": "induction", "regimen": "RAPID_COJEC", "cycles": 8, "best_response": "MR"}
+        ]
+    },
+    "fitness": {"performance_scale": "lansky", "performance_score": 80},
+}
+
+
+# --------------------------------------------------------------------------- panel-case/1
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` that also accepts ``null`` (null means *unknown* in the format)."""
+    schema["type"] = [schema["type"], "null"]
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+def _number(n: float) -> int | float:
+    return int(n) if float(n).is_integer() else n
+
+
+def _describe(spec: FieldSpec) -> dict[str, Any]:
+    note = spec.note
+    if spec.requirement == "C" and note.startswith("required when "):
+        parts = [f"Required to submit {note.removeprefix('required ')}."]
+        note = ""
+    else:
+        parts = [_REQUIREMENT[spec.requirement]]
+    if note:
+        parts.append(note[0].upper() + note[1:] + ".")
+    if spec.nullable_means and "null means" not in note:
+        parts.append(f"null means {spec.nullable_means}.")
+    if spec.source:
+        parts.append(f"A code from {spec.source}.")
+    out: dict[str, Any] = {
+        "title": spec.label,
+        "description": " ".join(parts),
+        "x-requirement": spec.requirement,
+    }
+    if spec.value_set:
+        out["x-enum-labels"] = {c.code: c.label for c in VALUE_SETS[spec.value_set].choices}
+    return out
+
+
+def _value_schema(spec: FieldSpec, path: str) -> dict[str, Any]:
+    """The JSON Schema of one field (``path`` is where it sits, for text length limits)."""
+    t = spec.type
+    schema: dict[str, Any]
+    if t in ("int", "number"):
+        schema = {"type": "integer" if t == "int" else "number"}
+        if spec.minimum is not None:
+            schema["minimum"] = _number(spec.minimum)
+        if spec.maximum is not None:
+            schema["maximum"] = _number(spec.maximum)
+        if spec.step:
+            schema["multipleOf"] = _number(spec.step)
+    elif t == "bool":
+        schema = {"type": "boolean"}
+    elif t == "enum":
+        schema = {"type": "string", "enum": list(VALUE_SETS[spec.value_set].codes)}
+    elif t == "enum_list":
+        schema = {
+            "type": "array",
+            "items": {"type": "string", "enum": list(VALUE_SETS[spec.value_set].codes)},
+            "uniqueItems": True,
+        }
+    elif t == "text":
+        limit = case_format.MAX_TEXT.get(path, case_format.DEFAULT_MAX_TEXT)
+        schema = {"type": "string", "maxLength": limit, "pattern": TEXT_PATTERN}
+    elif t == "text_list":
+        schema = {
+            "type": "array",
+            "items": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": case_format.MAX_QUESTION,
+                "pattern": NON_BLANK_TEXT_PATTERN,
+                "description": "Not blank.",
+            },
+        }
+        if spec.max_items is not None:
+            schema["maxItems"] = spec.max_items
+    elif t == "object_list":
+        schema = {
+            "type": "array",
+            "maxItems": case_format.MAX_LIST_ITEMS,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    item.path: _value_schema(item, f"{path}[].{item.path}")
+                    for item in spec.item_fields
+                },
+            },
+        }
+    elif t == "code":
+        schema = {"type": "string", "maxLength": CODE_MAX, "pattern": TEXT_PATTERN}
+    else:  # pragma: no cover - FIELD_TYPES is closed
+        raise ValueError(f"{path}: no JSON Schema for field type {t!r}")
+    return {**_describe(spec), **_nullable(schema)}
+
+
+def _object_schema(tree: dict[str, Any], prefix: str) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for key, node in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(node, dict):
+            sub = _object_schema(node, path + ".")
+            sub["type"] = ["object", "null"]
+            sub["description"] = _SECTIONS.get(key, "") + " null or absent: unknown."
+            properties[key] = sub
+        else:
+            properties[key] = _value_schema(node, path)
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+@cache
+def _case_schema() -> dict[str, Any]:
+    root = _object_schema(case_format.TREE, "")
+    root["properties"]["schema"] = {
+        "title": "Format",
+        "description": 'Always "panel-case/1".',
+        "type": "string",
+        "const": case_format.SCHEMA,
+    }
+    root["properties"]["reference"].update(
+        description="Assigned by the system (e.g. NB-2026-0007). Ignored when creating a case; "
+        "when replacing one it must be absent, null or the case's own reference.",
+    )
+    root["required"] = ["schema"]
+    root["title"] = "panel-case/1"
+    root["description"] = (
+        "One anonymised referral. Absent or null means unknown; an empty list means none. "
+        "Unknown keys are refused (422, naming the field). Checks a schema cannot express are "
+        "also made: panel and referring_centre must be configured codes, "
+        "patient.age_now_months >= patient.age_at_diagnosis_months, and "
+        "status.months_diagnosis_to_event fits between them. Free text is scanned for patient "
+        "identifiers before it is saved."
+    )
+    return root
+
+
+def case_schema() -> dict[str, Any]:
+    """The JSON Schema of a ``panel-case/1`` document (a fresh copy, safe to change)."""
+    return copy.deepcopy(_case_schema())
+
+
+# --------------------------------------------------------------------------- document
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema, **extra}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, **_json(_ref("Error"))}
+
+
+_DATE_TIME = {"type": "string", "format": "date-time"}
+_CASE_HEADER: dict[str, Any] = {
+    "reference": {"type": "string", "examples": ["NB-2026-0007"]},
+    "workflow_status": _ref("WorkflowStatus"),
+    "version": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Goes up at every change; send it as If-Match when replacing the case.",
+    },
+    "panel": {"type": "string", "description": "Code of the panel the case is referred to."},
+    "referring_centre": {"type": ["string", "null"]},
+    "urgency": {"type": "string", "enum": ["routine", "urgent"]},
+    "created_by": {"type": "string", "description": "E-mail of the referrer who created it."},
+    "created_at": _DATE_TIME,
+    "updated_at": _DATE_TIME,
+    "submitted_at": {"type": ["string", "null"], "format": "date-time"},
+}
+
+
+def _schemas() -> dict[str, Any]:
+    finding = {
+        "type": "object",
+        "description": "Where a possible patient identifier was found (the text is never "
+        "echoed back). `start`/`end` are character offsets into the field's text.",
+        "required": ["field", "kind", "start", "end"],
+        "additionalProperties": False,
+        "properties": {
+            "field": {"type": "string", "examples": ["clinical_question"]},
+            "kind": {"type": "string", "examples": ["nhs_number"]},
+            "start": {"type": "integer", "minimum": 0},
+            "end": {"type": "integer", "minimum": 0},
+        },
+    }
+    return {
+        "PanelCase": case_schema(),
+        "WorkflowStatus": {
+            "type": "string",
+            "enum": [s.value for s in CaseStatus],
+            "description": "Where the referral is in the panel's workflow.",
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error", "field"],
+            "additionalProperties": False,
+            "properties": {
+                "error": {"type": "string", "description": "A sentence for a person."},
+                "field": {
+                    "type": ["string", "null"],
+                    "description": "The field (dotted path), header or parameter at fault.",
+                },
+                "problems": {
+                    "type": "array",
+                    "items": _ref("Problem"),
+                    "description": "Every problem found (invalid document; fields missing "
+                    "for submission).",
+                },
+                "findings": {
+                    "type": "array",
+                    "items": _ref("Finding"),
+                    "description": "Patient identifiers found in free text (nothing was saved).",
+                },
+            },
+        },
+        "Problem": {
+            "type": "object",
+            "required": ["field", "message"],
+            "additionalProperties": False,
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+        },
+        "Finding": finding,
+        "Me": {
+            "type": "object",
+            "required": ["email", "name", "centre", "is_referrer", "is_admin", "roles", "token"],
+            "additionalProperties": False,
+            "properties": {
+                "email": {"type": "string"},
+                "name": {"type": "string"},
+                "centre": {"type": ["string", "null"], "description": "Centre code."},
+                "is_referrer": {"type": "boolean"},
+                "is_admin": {"type": "boolean"},
+                "roles": {
+                    "type": "object",
+                    "description": 'Roles by panel code, e.g. {"NAP": ["member", "chair"]}.',
+                    "additionalProperties": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": [r.value for r in PanelRoleKind]},
+                    },
+                },
+                "token": {
+                    "type": "object",
+                    "required": ["name", "prefix", "created_at"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string"},
+                        "prefix": {"type": "string"},
+                        "created_at": _DATE_TIME,
+                    },
+                    "description": "The token this request was made with.",
+                },
+            },
+        },
+        "CaseSummary": {
+            "type": "object",
+            "required": list(_CASE_HEADER),
+            "additionalProperties": False,
+            "properties": copy.deepcopy(_CASE_HEADER),
+        },
+        "CaseList": {
+            "type": "object",
+            "required": ["cases", "page", "per_page", "total", "pages"],
+            "additionalProperties": False,
+            "properties": {
+                "cases": {"type": "array", "items": _ref("CaseSummary")},
+                "page": {"type": "integer", "minimum": 1},
+                "per_page": {"type": "integer", "minimum": 1, "maximum": parsing.MAX_PER_PAGE},
+                "total": {"type": "integer", "minimum": 0},
+                "pages": {"type": "integer", "minimum": 0},
+            },
+        },
+        "Case": {
+            "type": "object",
+            "description": "A case: its workflow state and version around the panel-case/1 "
+            "document. The document's own `status` member is the disease status section.",
+            "required": [*_CASE_HEADER, "case"],
+            "additionalProperties": False,
+            "properties": {
+                **copy.deepcopy(_CASE_HEADER),
+                "case": _ref("PanelCase"),
+                "warnings": {
+                    "type": "array",
+                    "items": _ref("Finding"),
+                    "description": "After a save: possible identifiers that did not block it. "
+                    "Check them.",
+                },
+            },
+        },
+    }
+
+
+def _parameters() -> dict[str, Any]:
+    return {
+        "Reference": {
+            "name": "ref",
+            "in": "path",
+            "required": True,
+            "description": "The case reference (letters are not case-sensitive).",
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,16}$"},
+            "examples": {"reference": {"value": "NB-2026-0007"}},
+        },
+        "IfMatchRequired": {
+            "name": "If-Match",
+            "in": "header",
+            "required": True,
+            "description": 'The version you read (ETag of GET), e.g. `3` or `"3"`. A '
+            "different current version answers 409 and nothing is saved.",
+            "schema": {"type": "string", "pattern": '^"?[0-9]{1,18}"?$'},
+        },
+        "IfMatchOptional": {
+            "name": "If-Match",
+            "in": "header",
+            "required": False,
+            "description": "Optional: submit only if the case is still at this version.",
+            "schema": {"type": "string", "pattern": '^"?[0-9]{1,18}"?$'},
+        },
+        "IdempotencyKey": {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "A key of your choosing (a UUID) so that a retried POST makes one "
+            "case: a repeat with the same key answers 200 with the case made the first time.",
+            "schema": {"type": "string", "pattern": "^[\\x21-\\x7E]{1,64}$"},
+        },
+        "Page": {
+            "name": "page",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": parsing.MAX_PAGE, "default": 1},
+        },
+        "PerPage": {
+            "name": "per_page",
+            "in": "query",
+            "required": False,
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": parsing.MAX_PER_PAGE,
+                "default": parsing.DEFAULT_PER_PAGE,
+            },
+        },
+    }
+
+
+def _responses() -> dict[str, Any]:
+    return {
+        "BadRequest": _error(
+            "Malformed request: not JSON, wrong content type, bad header or "
+            "parameter (`field` names it)."
+        ),
+        "Unauthorized": {
+            **_error(
+                "No token, or a token that is unknown, revoked or whose account is deactivated."
+            ),
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+        },
+        "Forbidden": _error(
+            "You may see the case but not do this (e.g. you are not its "
+            "referrer; only referrers create cases)."
+        ),
+        "NotFound": _error("No such case, or one you may not see (the same answer)."),
+        "Conflict": _error(
+            "The case's state or version does not allow this now: it was "
+            "changed since you read it (If-Match), or it is no longer a draft."
+        ),
+        "TooLarge": _error("The request body is larger than the API accepts."),
+        "Unprocessable": _error(
+            "The document is not valid panel-case/1 (unknown key, wrong "
+            "type, value out of set or range: `field` and `problems` name "
+            "them), or free text holds a patient identifier (`findings`)."
+        ),
+        "PreconditionRequired": _error("If-Match is missing."),
+        "TooManyRequests": _error(
+            "Rate limit for this token exceeded; retry after the time in the Retry-After header."
+        ),
+    }
+
+
+def _r(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _case_answer(description: str, *, location: bool = False, replayed: bool = False) -> dict:
+    headers: dict[str, Any] = {
+        "ETag": {
+            "description": "The case's version, quoted: send it back as If-Match.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    }
+    if location:
+        headers["Location"] = {
+            "description": "Where the case is.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    if replayed:
+        headers["Idempotent-Replayed"] = {
+            "description": "`true`: this answers a repeated POST with the same Idempotency-Key.",
+            "schema": {"type": "string"},
+        }
+    return {"description": description, "headers": headers, **_json(_ref("Case"))}
+
+
+def _paths() -> dict[str, Any]:
+    body = {
+        "required": True,
+        "description": "A panel-case/1 document (a draft may be incomplete).",
+        **_json(_ref("PanelCase"), examples={"complete": {"value": EXAMPLE_CASE}}),
+    }
+    common = {"401": _r("Unauthorized"), "429": _r("TooManyRequests")}
+    ref = {"$ref": "#/components/parameters/Reference"}
+    return {
+        "/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "tags": ["meta"],
+                "summary": "This document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "The OpenAPI document.",
+                        **_json({"type": "object"}),
+                    }
+                },
+            }
+        },
+        "/me": {
+            "get": {
+                "operationId": "getMe",
+                "tags": ["account"],
+                "summary": "Who the token belongs to",
+                "responses": {"200": {"description": "The caller.", **_json(_ref("Me"))}, **common},
+            }
+        },
+        "/cases": {
+            "get": {
+                "operationId": "listCases",
+                "tags": ["cases"],
+                "summary": "The cases you may see",
+                "description": "Referrers see the cases they created or are co-referrer on; "
+                "panel members, chairs and coordinators see their panels' submitted cases "
+                "(never drafts); administrators see none. Most recently changed first.",
+                "parameters": [
+                    {"$ref": "#/components/parameters/Page"},
+                    {"$ref": "#/components/parameters/PerPage"},
+                ],
+                "responses": {
+                    "200": {"description": "A page of cases.", **_json(_ref("CaseList"))},
+                    "400": _r("BadRequest"),
+                    **common,
+                },
+            },
+            "post": {
+                "operationId": "createCase",
+                "tags": ["cases"],
+                "summary": "Create a draft",
+                "description": "Referrers only. `panel` is needed to create a case; "
+                "`referring_centre` defaults to your centre. The new case is a draft: submit "
+                "it when complete.",
+                "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+                "requestBody": body,
+                "responses": {
+                    "201": _case_answer("The draft was created.", location=True),
+                    "200": _case_answer(
+                        "A repeated POST with the same Idempotency-Key: the case made the "
+                        "first time (no second case).",
+                        location=True,
+                        replayed=True,
+                    ),
+                    "400": _r("BadRequest"),
+                    "403": _r("Forbidden"),
+                    "413": _r("TooLarge"),
+                    "422": _r("Unprocessable"),
+                    **common,
+                },
+            },
+        },
+        "/cases/{ref}": {
+            "parameters": [ref],
+            "get": {
+                "operationId": "getCase",
+                "tags": ["cases"],
+                "summary": "One case",
+                "responses": {
+                    "200": _case_answer("The case."),
+                    "404": _r("NotFound"),
+                    **common,
+                },
+            },
+            "put": {
+                "operationId": "updateCase",
+                "tags": ["cases"],
+                "summary": "Replace a draft's document",
+                "description": "The case's referrers only, while it is a draft or the panel "
+                "has asked for more information. The body is the document alone (the `case` "
+                "member of GET), never the envelope; workflow state, creator and version "
+                "cannot be set through it.",
+                "parameters": [{"$ref": "#/components/parameters/IfMatchRequired"}],
+                "requestBody": body,
+                "responses": {
+                    "200": _case_answer("Saved."),
+                    "400": _r("BadRequest"),
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                    "413": _r("TooLarge"),
+                    "422": _r("Unprocessable"),
+                    "428": _r("PreconditionRequired"),
+                    **common,
+                },
+            },
+        },
+        "/cases/{ref}/submit": {
+            "parameters": [ref],
+            "post": {
+                "operationId": "submitCase",
+                "tags": ["cases"],
+                "summary": "Submit to the panel",
+                "description": "The case's referrers only. Every required field must be there: "
+                "422 lists each missing one in `problems`. Submitting a submitted case again "
+                "changes nothing.",
+                "parameters": [{"$ref": "#/components/parameters/IfMatchOptional"}],
+                "responses": {
+                    "200": _case_answer("Submitted."),
+                    "400": _r("BadRequest"),
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                    "422": _r("Unprocessable"),
+                    **common,
+                },
+            },
+        },
+    }
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Panel API",
+            "version": API_VERSION,
+            "description": (
+                "Cases of the paediatric oncology advisory panels, in the panel-case/1 format. "
+                "Authenticate with a personal API token (`Authorization: Bearer "
+                f"{tokens.TOKEN_PREFIX}...`), made on your account page or with "
+                "`flask --app panel create-token EMAIL`. Every error answers "
+                '`{"error": "...", "field": ... or null}`. Refusals: 404 for cases you may not '
+                "see, 403 for actions you may not take on cases you can see."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "tags": [
+            {"name": "account", "description": "The caller."},
+            {"name": "cases", "description": "Referrals."},
+            {"name": "meta", "description": "About the API."},
+        ],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": f"{tokens.TOKEN_PREFIX} and 43 URL-safe characters",
+                    "description": "A personal API token. It acts as you: keep it secret.",
+                }
+            },
+            "schemas": _schemas(),
+            "parameters": _parameters(),
+            "responses": _responses(),
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole OpenAPI document (a fresh copy)."""
+    return copy.deepcopy(_document())

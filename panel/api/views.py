@@ -1,0 +1,232 @@
+"""The JSON API v1 routes: load -> authorise -> parse -> operate -> commit -> answer.
+
+The rate limit (per token) runs before every route, authentication (bearer token) before
+every route but the OpenAPI document; refusals are raised as :class:`ApiError` or come from the case operations and are
+answered by :mod:`panel.api.errors`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Response, current_app, jsonify, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from panel.accounts.models import User
+from panel.api import bp
+from panel.api.auth import authenticate, current_api_token, current_api_user, rate_limit_key
+from panel.api.documents import case_resource, case_summary, entity_tag, me
+from panel.api.errors import ApiError, register_error_handlers
+from panel.api.openapi import openapi_document
+from panel.api.parsing import (
+    idempotency_key,
+    if_match_version,
+    is_reference,
+    json_body,
+    pagination,
+)
+from panel.cases import operations
+from panel.cases.models import Case, CaseStatus
+from panel.cases.queries import visible_cases_stmt
+from panel.core.db import db
+from panel.core.extensions import limiter
+from panel.core.mail import send_queued_mail
+
+#: Routes anyone may call (no token).
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+#: Largest request body the API reads; a full panel-case/1 document is a few kilobytes.
+DEFAULT_MAX_BODY = 256 * 1024
+NOT_FOUND = "No case with this reference (or you may not see it)."
+
+
+def _api_limit() -> str:
+    return current_app.config.get("API_RATELIMIT", "600 per minute")
+
+
+# One budget per token across every API route.
+limiter.shared_limit(_api_limit, scope="api-v1", key_func=rate_limit_key)(bp)
+register_error_handlers(bp)
+
+
+@bp.before_request
+def _authenticate() -> None:
+    request.max_content_length = current_app.config.get("API_MAX_CONTENT_LENGTH", DEFAULT_MAX_BODY)
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        authenticate()
+
+
+# --------------------------------------------------------------------------- helpers
+def _load_visible_case(ref: str, user: User) -> Case:
+    """The case if ``user`` may see it; 404 otherwise (the same answer whether it exists)."""
+    case = None
+    if is_reference(ref):
+        case = db.session.scalar(select(Case).where(Case.reference == ref.upper()))
+    if case is None or not case.can_view(user):
+        raise ApiError(404, NOT_FOUND)
+    return case
+
+
+def _require(case: Case, user: User, check: str, verb: str, participle: str) -> None:
+    """403 when ``user`` may not ``verb`` the case at all; 409 when they are its referrer but
+    the case's state does not allow it now."""
+    if getattr(case, check)(user):
+        return
+    if case.is_referrer(user):
+        raise ApiError(
+            409,
+            f"This case is {case.status.label.lower()}: it can be {participle} only as a draft "
+            "or while the panel is asking for more information.",
+        )
+    raise ApiError(403, f"You may not {verb} this case.")
+
+
+def _case_response(
+    case: Case, status: int = 200, warnings: list[operations.GuardFinding] | None = None
+) -> Response:
+    response = jsonify(case_resource(case, warnings))
+    response.status_code = status
+    response.headers["ETag"] = entity_tag(case)
+    return response
+
+
+def _reject_envelope(doc: Any) -> None:
+    """A client that sends back GET's whole answer gets told what to send instead."""
+    if isinstance(doc, dict) and isinstance(doc.get("case"), dict) and "workflow_status" in doc:
+        raise ApiError(
+            422,
+            "case: send the panel-case/1 document itself (the 'case' member of the GET answer), "
+            "not the whole answer.",
+            "case",
+        )
+
+
+def _check_reference(doc: Any, case: Case) -> None:
+    """A reference in a replacement document must be the case's own (it cannot be moved)."""
+    given = doc.get("reference") if isinstance(doc, dict) else None
+    if isinstance(given, str) and given.upper() != case.reference:
+        raise ApiError(422, "reference: does not match the case in the URL", "reference")
+
+
+def _case_created_with_key(user: User, key: str) -> Case | None:
+    return db.session.scalar(
+        select(Case).where(Case.created_by_id == user.id, Case.creation_key == key)
+    )
+
+
+def _replay(case: Case) -> Response:
+    """The answer to a repeated create: the case made the first time, 200, not a second case."""
+    response = _case_response(case, 200)
+    response.headers["Location"] = url_for("api.get_case", ref=case.reference)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+# --------------------------------------------------------------------------- routes
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of this API (public: it holds no data)."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/me")
+def get_me() -> Response:
+    """The caller's account, centre and roles per panel."""
+    return jsonify(me(current_api_user(), current_api_token()))
+
+
+@bp.get("/cases")
+def list_cases() -> Response:
+    """The cases the caller may see, most recently changed first, a page at a time."""
+    user = current_api_user()
+    page = pagination()
+    stmt = visible_cases_stmt(user)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    cases: list[Case] = []
+    if page.offset < total:
+        cases = list(
+            db.session.scalars(
+                stmt.order_by(Case.updated_at.desc(), Case.id.desc())
+                .limit(page.size)
+                .offset(page.offset)
+            )
+        )
+    return jsonify(
+        {
+            "cases": [case_summary(c) for c in cases],
+            "page": page.number,
+            "per_page": page.size,
+            "total": total,
+            "pages": math.ceil(total / page.size),
+        }
+    )
+
+
+@bp.post("/cases")
+def create_case() -> Response:
+    """Create a draft from a panel-case/1 document; ``Idempotency-Key`` makes retries safe."""
+    user = current_api_user()
+    key = idempotency_key()
+    if key is not None:
+        existing = _case_created_with_key(user, key)
+        if existing is not None and existing.can_view(user):
+            return _replay(existing)
+    doc = json_body()
+    _reject_envelope(doc)
+    try:
+        result = operations.create_case(doc, by=user, creation_key=key)
+        db.session.commit()
+    except IntegrityError:
+        # The same key raced in from a parallel request: answer with the case it made.
+        db.session.rollback()
+        existing = _case_created_with_key(user, key) if key else None
+        if existing is None:
+            raise
+        return _replay(existing)
+    send_queued_mail()
+    response = _case_response(result.case, 201, result.warnings)
+    response.headers["Location"] = url_for("api.get_case", ref=result.case.reference)
+    return response
+
+
+@bp.get("/cases/<ref>")
+def get_case(ref: str) -> Response:
+    """One case: the envelope with its panel-case/1 document."""
+    return _case_response(_load_visible_case(ref, current_api_user()))
+
+
+@bp.put("/cases/<ref>")
+def update_case(ref: str) -> Response:
+    """Replace the referral of a draft (or a case waiting for information), guarded by
+    ``If-Match: <version>``."""
+    user = current_api_user()
+    case = _load_visible_case(ref, user)
+    _require(case, user, "can_edit", "edit", "edited")
+    expected = if_match_version(required=True)
+    doc = json_body()
+    _reject_envelope(doc)
+    _check_reference(doc, case)
+    result = operations.update_case(case, doc, by=user, expected_version=expected)
+    db.session.commit()
+    send_queued_mail()
+    return _case_response(case, 200, result.warnings)
+
+
+@bp.post("/cases/<ref>/submit")
+def submit_case(ref: str) -> Response:
+    """Submit the case to its panel; 422 lists every field still missing."""
+    user = current_api_user()
+    case = _load_visible_case(ref, user)
+    if not (case.status == CaseStatus.SUBMITTED and case.is_referrer(user)):
+        _require(case, user, "can_submit", "submit", "submitted")
+    expected = if_match_version(required=False)
+    if expected is not None and expected != case.version:
+        raise operations.Conflict(
+            "The case changed since you read it (its version is now "
+            f"{case.version}). Fetch it again before submitting."
+        )
+    operations.submit_case(case, by=user)
+    db.session.commit()
+    send_queued_mail()
+    return _case_response(case)
