@@ -45,6 +45,7 @@ chromium:
 migrate: install
 	@$(FLASK) db upgrade
 	@$(FLASK) load-reference-data
+	@$(FLASK) load-trials --new-only
 
 demo: install
 	@$(FLASK) demo-data

@@ -121,6 +121,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(cases_bp)
+    from panel.trials import bp as trials_bp
+
+    app.register_blueprint(trials_bp)
     from panel import api
 
     if hasattr(api, "init_app"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from flask.cli import with_appcontext
 import pyotp
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -24,9 +25,16 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(import_case_command)
     app.cli.add_command(export_case_command)
+    from panel.imaging.cli import deidentify_command
+
+    app.cli.add_command(deidentify_command)
+    from panel.trials.cli import register_cli as register_trials_cli
+
+    register_trials_cli(app)
 
 
 @click.command("load-reference-data")
+@with_appcontext
 def load_reference_command():
     """Load or update centres and panels from the data shipped with Panel."""
     from panel.accounts.reference import load_reference_data
@@ -37,6 +45,7 @@ def load_reference_command():
 
 
 @click.command("demo-data")
+@with_appcontext
 def demo_data_command():
     """Create demo people (once). Refused in production."""
     from panel.demo import DemoDataRefused, load_demo_data
@@ -53,6 +62,7 @@ def demo_data_command():
 
 
 @click.command("demo-logins")
+@with_appcontext
 def demo_logins_command():
     """Print the demo logins (local use only)."""
     from panel.demo import DEMO_PASSWORD, demo_logins
@@ -73,6 +83,7 @@ def demo_logins_command():
 
 
 @click.command("demo-totp")
+@with_appcontext
 @click.argument("email")
 def demo_totp_command(email):
     """Print the current two-factor code of a *demo* account (never in production)."""
@@ -87,6 +98,7 @@ def demo_totp_command(email):
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--centre", "centre_code", help="Centre code (required for referrers).")
@@ -142,6 +154,7 @@ def create_user_command(email, name, centre_code, referrer, admin, roles, invite
 
 
 @click.command("audit-verify")
+@with_appcontext
 def audit_verify_command():
     """Walk the audit trail's hash chain; name the first row that does not fit."""
     from panel.core.audit import verify_chain
@@ -156,6 +169,7 @@ def audit_verify_command():
 
 
 @click.command("send-mail")
+@with_appcontext
 def send_mail_command():
     """Send (or retry) the e-mails waiting in the outbox."""
     from panel.core.mail import send_queued_mail

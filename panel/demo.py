@@ -75,6 +75,9 @@ def load_demo_data() -> list[tuple[DemoPerson, User]]:
     if not current_app.config.get("ALLOW_DEMO_DATA"):
         raise DemoDataRefused("Demo data is refused in a production configuration.")
     load_reference_data()
+    from panel.trials.registry import load_registry
+
+    load_registry(new_only=True)
     if demo_data_loaded():
         return []
     centres = {c.code: c for c in db.session.scalars(select(Centre))}

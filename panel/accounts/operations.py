@@ -226,7 +226,15 @@ def check_totp(user: User, code: str, *, pending: bool = False) -> bool:
         at = now + timedelta(seconds=30 * drift)
         step = totp.timecode(at)
         if totp.verify(code, for_time=at, valid_window=0):
-            if user.totp_last_step is not None and step <= user.totp_last_step:
+            # Claim the step atomically: two requests racing with one code cannot both win.
+            claimed = db.session.execute(
+                update(User)
+                .where(User.id == user.id)
+                .where((User.totp_last_step.is_(None)) | (User.totp_last_step < step))
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed != 1:
                 return False
             user.totp_last_step = step
             return True

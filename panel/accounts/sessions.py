@@ -62,6 +62,11 @@ def load_session_user(token: str) -> User | None:
     if user is None or not user.active:
         _end(row, "deactivated")
         return None
+    if user.requires_totp and not user.totp_enabled:
+        # A role that needs two-factor authentication was given during this session: sign in
+        # again, which takes the user through enrolment.
+        _end(row, "second_factor_required")
+        return None
     if now - row.last_seen_at > _TOUCH_EVERY:
         row.last_seen_at = now
         # The loader runs before the view (login_required), so this commits nothing else.

@@ -11,7 +11,7 @@ import qrcode
 import qrcode.image.svg
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from panel.accounts import bp, operations, throttle
 from panel.accounts.forms import (
@@ -22,7 +22,7 @@ from panel.accounts.forms import (
     SetPasswordForm,
     TotpForm,
 )
-from panel.accounts.models import User, UserSession
+from panel.accounts.models import PasswordResetToken, User, UserSession
 from panel.accounts.passwords import needs_rehash, verify_password
 from panel.accounts.sessions import end_all_sessions, end_session, start_session
 from panel.core import audit
@@ -141,15 +141,19 @@ def login_totp():
         flash("Please sign in again.", "info")
         return redirect(url_for("accounts.login"))
     form = TotpForm()
+    # Second-factor failures count on their own key, which a correct password does not clear:
+    # re-entering the password cannot buy more guesses at the code.
+    factor_key = f"totp:{user.id}"
     if form.validate_on_submit():
-        if throttle.locked_until(user.email):
+        if throttle.locked_until(user.email) or throttle.locked_until(factor_key):
             session.clear()
             flash(_locked_message(), "danger")
             return redirect(url_for("accounts.login"))
         if operations.check_totp(user, form.code.data):
             throttle.clear(user.email)
+            throttle.clear(factor_key)
             return _complete_login(user, "totp")
-        locked = throttle.register_failure(user.email)
+        locked = throttle.register_failure(factor_key)
         audit.record("login.totp_failure", obj=user, actor=user)
         if locked:
             audit.record("login.lockout", obj=user, actor=user)
@@ -174,7 +178,7 @@ def _enrolment_page(user: User, form: TotpForm, status: int = 200):
     uri = operations.totp_uri(user)
     return render_template(
         "accounts/enrol_totp.html", form=form, qr=_qr_data_uri(uri), secret=user.totp_pending_secret,
-        required=user.requires_totp,
+        required=user.requires_totp, needs_password=current_user.is_authenticated and user.totp_enabled,
     ), status
 
 
@@ -236,7 +240,16 @@ def reset_password(token: str):
         return render_template("accounts/reset_invalid.html"), 404
     form = SetPasswordForm(user=row.user)
     if form.validate_on_submit():
-        row.used_at = utcnow()
+        # Claim the link atomically: two submissions racing with one link cannot both win.
+        claimed = db.session.execute(
+            update(PasswordResetToken)
+            .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            return render_template("accounts/reset_invalid.html"), 404
         operations.set_password(row.user, form.new_password.data, reason="reset link")
         db.session.commit()
         flash("Your password is set. Please sign in.", "success")
@@ -302,6 +315,11 @@ def account_totp():
         operations.begin_totp_enrolment(user)
         db.session.commit()
         return _enrolment_page(user, form)
+    if user.totp_enabled and not verify_password(user.password_hash, request.form.get("password", "")):
+        # Replacing an active second factor needs the password: a borrowed session is not enough.
+        form.validate_on_submit()
+        form.code.errors.append("Enter your current password to move two-factor authentication to a new phone.")
+        return _enrolment_page(user, form, 422)
     if form.validate_on_submit() and operations.check_totp(user, form.code.data, pending=True):
         operations.confirm_totp_enrolment(user)
         db.session.commit()
@@ -316,6 +334,9 @@ def account_totp():
 def disable_totp():
     user = current_user._get_current_object()
     if ConfirmForm().validate_on_submit():
+        if not verify_password(user.password_hash, request.form.get("password", "")):
+            flash("Enter your current password to turn off two-factor authentication.", "danger")
+            return redirect(url_for("accounts.account"))
         try:
             operations.disable_totp(user, by=user)
         except operations.AccountError as exc:

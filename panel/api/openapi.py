@@ -293,6 +293,52 @@ def _schemas() -> dict[str, Any]:
             "enum": [s.value for s in CaseStatus],
             "description": "Where the referral is in the panel's workflow.",
         },
+        "CaseMatches": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["case", "matches"],
+            "properties": {
+                "case": {"type": "string", "description": "The case reference."},
+                "matches": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["trial", "verdict", "distance_km", "sites", "criteria"],
+                        "properties": {
+                            "trial": {"type": "string"},
+                            "verdict": {"type": "string", "enum": ["eligible", "possible", "ineligible"]},
+                            "distance_km": {"type": ["integer", "null"]},
+                            "sites": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["centre", "distance_km"],
+                                    "properties": {
+                                        "centre": {"type": "string"},
+                                        "distance_km": {"type": ["integer", "null"]},
+                                    },
+                                },
+                            },
+                            "criteria": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["id", "result", "label"],
+                                    "properties": {
+                                        "id": {"type": "string"},
+                                        "result": {"type": "string", "enum": ["met", "not_met", "unknown"]},
+                                        "label": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
         "Error": {
             "type": "object",
             "required": ["error", "field"],
@@ -610,6 +656,26 @@ def _paths() -> dict[str, Any]:
                     "413": _r("TooLarge"),
                     "422": _r("Unprocessable"),
                     "428": _r("PreconditionRequired"),
+                    **common,
+                },
+            },
+        },
+        "/cases/{ref}/matches": {
+            "parameters": [ref],
+            "get": {
+                "operationId": "getCaseMatches",
+                "tags": ["cases"],
+                "summary": "Open trials matched against the case",
+                "description": "The same object as `flask --app panel match FILE.json` prints: "
+                "each open trial with its verdict (eligible, possible, ineligible), the distance "
+                "from the referring centre, the sites and every criterion's result. The matcher "
+                "suggests; eligibility is confirmed by the trial site.",
+                "responses": {
+                    "200": {
+                        "description": "The matches.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseMatches"}}},
+                    },
+                    "404": _r("NotFound"),
                     **common,
                 },
             },

@@ -196,6 +196,14 @@ def get_case(ref: str) -> Response:
     return _case_response(_load_visible_case(ref, current_api_user()))
 
 
+@bp.get("/cases/<ref>/matches")
+def case_matches(ref: str) -> Response:
+    """The open trials matched against the case, as ``flask match`` prints them."""
+    from panel.trials.matching import case_matches_payload
+
+    return jsonify(case_matches_payload(_load_visible_case(ref, current_api_user())))
+
+
 @bp.put("/cases/<ref>")
 def update_case(ref: str) -> Response:
     """Replace the referral of a draft (or a case waiting for information), guarded by

@@ -6,6 +6,7 @@ import json
 import sys
 
 import click
+from flask.cli import with_appcontext
 
 from panel.accounts.models import User
 from panel.cases import operations
@@ -13,6 +14,7 @@ from panel.core.db import db
 
 
 @click.command("import-case")
+@with_appcontext
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--referrer", "email", required=True, help="E-mail of the referring doctor who owns the draft.")
 def import_case_command(file, email):
@@ -41,6 +43,7 @@ def import_case_command(file, email):
 
 
 @click.command("export-case")
+@with_appcontext
 @click.argument("reference")
 def export_case_command(reference):
     """Print a case as panel-case/1 JSON."""

@@ -97,8 +97,10 @@ class Case(db.Model):
         return self.reference
 
     @property
-    def audit_panel_id(self) -> int:
-        return self.panel_id
+    def audit_panel_id(self) -> int | None:
+        """Entries about a case belong to its panel once it has been submitted; before that the
+        draft is the referrer's business alone (coordinators do not see its trail)."""
+        return self.panel_id if self.submitted_at is not None else None
 
     def __repr__(self) -> str:
         return f"<Case {self.reference}>"
@@ -120,7 +122,7 @@ class Case(db.Model):
         panel's cases once submitted (never drafts). Admins manage people, not cases."""
         if self.is_referrer(user):
             return True
-        if self.status == CaseStatus.DRAFT:
+        if self.submitted_at is None:  # never submitted: a draft, or a withdrawn draft
             return False
         return bool(self.panel_roles(user))
 

@@ -318,11 +318,15 @@ def submit_case(case: Case, *, by: User) -> Case:
 def withdraw_case(case: Case, *, by: User, reason: str = "") -> Case:
     if not case.can_withdraw(by):
         raise NotAllowed("This case cannot be withdrawn now.")
+    reason = (reason or "").strip()[:500]
+    if reason:
+        guard_texts([("reason", reason)])
     previous = case.status
     case.status = CaseStatus.WITHDRAWN
     case.withdrawn_at = case.updated_at = utcnow()
     db.session.flush()
-    audit.record("case.withdrawn", obj=case, actor=by, details={"from": previous.value, "to": "withdrawn", "reason": reason[:200]})
+    audit.record("case.withdrawn", obj=case, actor=by, details={"from": previous.value, "to": "withdrawn", "reason": reason},
+                 clinical=bool(reason))
     return case
 
 
@@ -362,11 +366,15 @@ def respond_to_information_request(case: Case, text: str, *, by: User) -> Inform
     return request
 
 
+#: One answer for unknown, inactive and non-referrer addresses: it reveals no accounts.
+CO_REFERRER_REFUSED = "A co-referrer must be an active referring doctor on Panel; check the e-mail address."
+
+
 def add_co_referrer(case: Case, colleague: User, *, by: User) -> CaseReferrer:
     if not case.is_referrer(by) or case.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED):
         raise NotAllowed("Only the case's referrers can add a colleague.")
     if not colleague.is_referrer or not colleague.active:
-        raise CaseError("A co-referrer must be an active referring doctor.", "colleague")
+        raise CaseError(CO_REFERRER_REFUSED, "colleague")
     if case.is_referrer(colleague):
         raise CaseError(f"{colleague.name} is already on this case.", "colleague")
     link = CaseReferrer(case=case, user=colleague, added_by_id=by.id)

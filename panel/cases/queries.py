@@ -31,7 +31,7 @@ def visible_cases_stmt(user: User):
         conditions.append(or_(Case.created_by_id == user.id, Case.id.in_(co)))
     panel_ids = user.panel_ids()
     if panel_ids:
-        conditions.append((Case.panel_id.in_(panel_ids)) & (Case.status != CaseStatus.DRAFT))
+        conditions.append((Case.panel_id.in_(panel_ids)) & (Case.submitted_at.is_not(None)))
     if not conditions:
         return select(Case).where(False)
     return (

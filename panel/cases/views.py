@@ -53,7 +53,12 @@ def withdraw(ref: str):
     case = load_case_or_404(ref, _user(), check="can_withdraw")
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    operations.withdraw_case(case, by=_user(), reason=request.form.get("reason", ""))
+    try:
+        operations.withdraw_case(case, by=_user(), reason=request.form.get("reason", ""))
+    except operations.CaseError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+        return redirect(url_for("cases.show", ref=case.reference))
     db.session.commit()
     flash(f"{case.reference} has been withdrawn.", "info")
     return redirect(url_for("cases.show", ref=case.reference))
@@ -157,7 +162,7 @@ def add_co_referrer(ref: str):
     colleague = User.by_email(request.form.get("email", ""))
     try:
         if colleague is None:
-            raise operations.CaseError("No referring doctor has that e-mail address.", "email")
+            raise operations.CaseError(operations.CO_REFERRER_REFUSED, "email")
         operations.add_co_referrer(case, colleague, by=_user())
     except operations.CaseError as exc:
         db.session.rollback()

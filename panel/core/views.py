@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, text
 
-from panel.accounts.models import Centre, Panel, User
+from panel.accounts.models import Centre, Panel, PanelRoleKind, User
 from panel.core import audit
 from panel.core.auth import roles_required
 from panel.core.db import db
@@ -73,10 +73,11 @@ def audit_trail():
     obj = (request.args.get("object") or "").strip()
     actor = (request.args.get("actor") or "").strip().lower()
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    coordinated = current_user.panel_ids(PanelRoleKind.COORDINATOR)
     if not current_user.is_admin:
         stmt = stmt.where(
             or_(
-                AuditEntry.panel_id.in_(current_user.panel_ids()),
+                AuditEntry.panel_id.in_(coordinated),
                 AuditEntry.actor_id == current_user.id,
             )
         )
@@ -95,8 +96,7 @@ def audit_trail():
         "audit.viewed", details={"page": page, "action": action, "object": obj, "actor": actor}
     )
     db.session.commit()
-    show_clinical = not current_user.is_admin or current_user.is_panel_member or current_user.is_coordinator
     return render_template(
         "core/audit.html", rows=rows[:AUDIT_PAGE], page=page, has_next=has_next,
-        action=action, obj=obj, actor=actor, show_clinical=show_clinical,
+        action=action, obj=obj, actor=actor, clinical_panels=coordinated,
     )

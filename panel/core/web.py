@@ -40,7 +40,8 @@ def init_web(app: Flask) -> None:
         h = response.headers
         h.setdefault("Content-Security-Policy", CSP)
         h["X-Content-Type-Options"] = "nosniff"
-        h["Referrer-Policy"] = "same-origin"
+        # A reset link's token must not travel on in Referer headers (e.g. to static files).
+        h["Referrer-Policy"] = "no-referrer" if request.endpoint == "accounts.reset_password" else "same-origin"
         h["X-Frame-Options"] = "DENY"
         h["Cross-Origin-Opener-Policy"] = "same-origin"
         h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"

@@ -240,3 +240,54 @@ def test_rate_limit_on_login_by_address(app, client):
         limiter.reset()
     assert codes[:3] == [401, 401, 401]
     assert codes[3:] == [429, 429]
+
+
+def test_reentering_the_password_does_not_reset_second_factor_failures(app, client, make_user):
+    """Can someone with the password get unlimited TOTP guesses by signing in again? (No.)"""
+    user = make_user(roles=[("NAP", "coordinator")])
+    wrong = "000000" if totp_now(user) != "000000" else "111111"
+    for _ in range(2):
+        post_form(app, client, "/login", {"email": user.email, "password": TEST_PASSWORD})
+        for _ in range(2):
+            post_form(app, client, "/login/verify", {"code": wrong})
+    post_form(app, client, "/login", {"email": user.email, "password": TEST_PASSWORD})
+    resp = post_form(app, client, "/login/verify", {"code": wrong})  # the fifth wrong code
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
+    post_form(app, client, "/login", {"email": user.email, "password": TEST_PASSWORD})
+    locked = post_form(app, client, "/login/verify", {"code": totp_now(user)}, follow_redirects=True)
+    assert "Too many failed sign-in attempts" in locked.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_role_needing_two_factor_given_mid_session_ends_the_session(app, client, make_user, login, db_session):
+    """A referrer made coordinator while signed in must sign in again (and enrol TOTP)."""
+    from panel.accounts import operations
+    from panel.accounts.models import Panel
+
+    user = make_user(referrer_at="LEEDS")
+    login(client, user)
+    assert client.get("/").status_code == 200
+    admin = make_user(admin=True)
+    nap = db_session.scalar(select(Panel).where(Panel.code == "NAP"))
+    operations.add_panel_role(user, nap, operations.PanelRoleKind.COORDINATOR, by=admin)
+    db_session.commit()
+    assert client.get("/audit").status_code == 302
+    resp = post_form(app, client, "/login", {"email": user.email, "password": TEST_PASSWORD})
+    assert resp.headers["Location"].endswith("/login/enrol")
+
+
+def test_turning_off_or_moving_two_factor_needs_the_password(app, client, make_user, login, db_session):
+    user = make_user(referrer_at="LEEDS", totp=True)
+    login(client, user)
+    assert post_form(app, client, "/account/totp/disable", {"password": "not-my-password"}).status_code == 302
+    db_session.refresh(user)
+    assert user.totp_enabled
+    client.get("/account/totp")
+    db_session.refresh(user)
+    code = pyotp.TOTP(user.totp_pending_secret).now()
+    assert post_form(app, client, "/account/totp", {"code": code}).status_code == 422
+    db_session.refresh(user)
+    assert user.totp_pending_secret and user.totp_secret != user.totp_pending_secret
+    assert post_form(app, client, "/account/totp/disable", {"password": TEST_PASSWORD}).status_code == 302
+    db_session.refresh(user)
+    assert not user.totp_enabled

@@ -107,6 +107,9 @@ def test_co_referrer_sees_the_case(app, client, people, draft, login, db_session
     # A panel member cannot be added as co-referrer.
     resp = post_form(app, client, f"/cases/{draft.reference}/co-referrers", {"email": people["nap_member"].email}, follow_redirects=True)
     assert "must be an active referring doctor" in resp.get_data(as_text=True)
+    unknown = post_form(app, client, f"/cases/{draft.reference}/co-referrers", {"email": "nobody@nhs.example.org"}, follow_redirects=True)
+    assert ops.CO_REFERRER_REFUSED in unknown.get_data(as_text=True)
+    assert ops.CO_REFERRER_REFUSED in resp.get_data(as_text=True)
 
 
 def test_coordinator_requests_information_and_referrer_sees_it(app, client, people, submitted, login, db_session):
@@ -210,3 +213,21 @@ def test_referrer_sees_and_answers_the_information_request(app, client, people, 
     c2 = app.test_client()
     login(c2, people["nap_member"])
     assert post_form(app, c2, f"/cases/{submitted.reference}/information-response", {"response": "x"}).status_code == 403
+
+
+def test_withdrawn_draft_stays_private(app, client, people, draft, login, db_session):
+    """A draft withdrawn before it was ever submitted is still invisible to the panel."""
+    login(client, people["owner"])
+    assert post_form(app, client, f"/cases/{draft.reference}/withdraw").status_code == 302
+    c2 = app.test_client()
+    login(c2, people["nap_member"])
+    assert c2.get(f"/cases/{draft.reference}").status_code == 404
+    assert draft.reference not in c2.get("/").get_data(as_text=True)
+
+
+def test_withdrawal_reason_is_scanned(app, client, people, submitted, login, db_session):
+    login(client, people["owner"])
+    resp = post_form(app, client, f"/cases/{submitted.reference}/withdraw", {"reason": "NHS 943 476 5919"}, follow_redirects=True)
+    assert "patient identifier" in resp.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(Case, submitted.id).status == CaseStatus.SUBMITTED

@@ -140,3 +140,23 @@ def test_referrers_and_members_cannot_browse_audit(app, client, make_user, login
         c = app.test_client()
         login(c, user)
         assert c.get("/audit").status_code == 403
+
+
+def test_member_role_does_not_open_another_panels_audit(app, client, make_user, login, db_session):
+    """A coordinator of ECMC-NORTH who is only a member of NAP sees no NAP entries, and an
+    admin who is a panel member sees no clinical details."""
+    from panel.accounts.models import Panel
+
+    nap = db_session.scalar(select(Panel).where(Panel.code == "NAP"))
+    with app.test_request_context():
+        audit.record("case.nap_detail", panel_id=nap.id, object_type="case", object_id="NB-2026-0003",
+                     details={"questions": ["NAP-CLINICAL-MARKER"]}, clinical=True)
+    db_session.commit()
+    coord = make_user(roles=[("ECMC-NORTH", "coordinator"), ("NAP", "member")])
+    login(client, coord)
+    assert "nap_detail" not in client.get("/audit").get_data(as_text=True)
+    admin = make_user(admin=True, roles=[("ECMC-NORTH", "member")])
+    c2 = app.test_client()
+    login(c2, admin)
+    html = c2.get("/audit?action=case").get_data(as_text=True)
+    assert "nap_detail" in html and "NAP-CLINICAL-MARKER" not in html

@@ -20,7 +20,13 @@ PUBLIC = {
 
 def _concrete(rule) -> str:
     """The rule's URL with every variable filled in."""
-    return re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: "1" if m.group(1) in ("int", None) and "id" in m.group(2) else "x", rule.rule)
+    def value(m: re.Match) -> str:
+        converter, name = m.group(1), m.group(2)
+        if converter == "int" or (converter is None and name.endswith("id")):
+            return "1"
+        return "x"
+
+    return re.sub(r"<(?:(\w+):)?(\w+)>", value, rule.rule)
 
 
 def _protected_rules(app):

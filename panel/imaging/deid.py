@@ -1,0 +1,1550 @@
+"""DICOM de-identification for scans uploaded to a case (pure module, no Flask).
+
+Implements DICOM PS3.15 Annex E, the *Basic Application Level Confidentiality Profile*
+(Table E.1-1, shipped as ``panel/data/dicom-basic-profile.json``), with the *Retain
+Longitudinal Temporal Information with Modified Dates* option, as required by the domain
+note "De-identifying scans on upload" (points 1-11 are referenced below).
+
+Entry points
+------------
+* :func:`deidentify_file` de-identifies one file and returns a :class:`DeidResult`.
+* :func:`deidentify_tree` de-identifies a folder as one case.
+* :func:`verify_file` is the independent check run on every output before it is stored.
+* :func:`date_shift_for_case` derives the per-case date offset from the deployment secret.
+
+How the table is read (documented choices)
+------------------------------------------
+Table E.1-1 gives compound actions whose meaning depends on the attribute's *type* in the
+IOD (1, 2 or 3).  The IOD module tables are not available here, so every compound action is
+resolved to the strictest reading that is still valid whatever the type, i.e. that never
+keeps any part of the original value and never breaks a Type 1/2 requirement:
+
+=========  ====================================================================
+``X``      removed.
+``Z``      kept with a zero-length value (sequences: zero items).
+``D``      replaced with a fixed dummy of the element's VR (``ANONYMOUS``, ``0``,
+           ``19000101`` ...); for a sequence, zero items (a generic dummy item cannot be
+           synthesised); for a UID, the keyed replacement UID.
+``X/Z``    emptied (Z): X is only allowed when Type 3, Z is valid for Type 2 and 3.
+``X/D``    dummy (D), valid for Type 1; sequences are removed.
+``Z/D``    dummy (D).
+``X/Z/D``  dummy (D); sequences get zero items.
+``X/Z/U*`` (Referenced/Source Image Sequence) kept, and every item is de-identified
+           recursively with the full table, so UIDs inside are replaced and any other
+           identifying attribute inside is handled.  This keeps links between images.
+``U``      replaced by the keyed UID (below).
+``C``      only claimed for dates/times by the option: ``DA`` and the date part of ``DT``
+           are shifted by the case's whole-day offset; ``TM`` is retained unchanged when
+           :attr:`DeidConfig.retain_times` is true (the default: a whole-day shift keeps
+           times of day meaningful and intervals within a day intact) or else falls back to
+           the basic action.  ``C`` on a non-temporal VR (Timezone Offset From UTC, binary
+           timestamps) falls back to the basic action, which removes them.
+=========  ====================================================================
+
+Outside the table: every private attribute (odd group, including private creators and
+private sequences), curves (50xx), overlays and every other 60xx element, group lengths,
+command/file-meta elements found inside the data set, and *any public tag unknown to the
+pydicom data dictionary* are removed.  Every ``DA``/``DT`` attribute anywhere is shifted;
+every ``UI`` value is replaced unless it is a well-known DICOM UID (``1.2.840.10008.``) or
+the attribute names a class, transfer syntax or coding resource (``*ClassUID``,
+``*SyntaxUID``, ``CodingSchemeUID`` ...).  Unparsable dates and times are emptied.  Patient
+age (``AS``) follows the table (removed).  An explicit-VR element whose VR the dictionary
+does not allow for its tag is treated as damaged (typically a corrupted tag that would move
+a value into a kept attribute) and removed -- or the file is refused when the element is
+needed to read the image.
+
+Refusals and hold-backs (points 1, 8, 9): anything pydicom cannot parse as a Part 10 file
+without ``force`` is "not a DICOM file"; truncation that pydicom tolerates silently is
+detected (short values, pixel data shorter than the image, incomplete encapsulation, image
+attributes without pixel data); objects without pixel data and known non-image SOP classes
+are refused; images declaring burned-in annotation, or lacking the declaration on
+modalities/classes prone to it (US, SC/OT/secondary capture, XA, screen saves ...), are
+stored but *held back* for a coordinator.  Reasons are fixed strings and never quote a
+value from the file.  While a file is processed, pydicom's value validation, Python
+warnings and ``pydicom`` log records of the working thread are suppressed, because pydicom
+quotes offending values in them (see :func:`_quiet_pydicom`).
+
+Verification (point 10): the de-identified file is serialised, then re-parsed from those
+exact bytes and checked independently of the action table (:func:`verify_file`); on any
+problem nothing is stored and the reason names the attribute, never the value.
+
+UIDs
+----
+New UID = ``"2.25." + decimal(first 128 bits of HMAC-SHA256(k_case, original_uid))`` where
+``k_case = HMAC-SHA256(secret, case_reference)``.  The same input UID gives the same output
+within a case, different cases give unrelated UIDs, and the mapping cannot be reversed by a
+dictionary attack without the secret.
+
+Memory and speed
+----------------
+One file is processed at a time and nothing is kept between files, so memory is bounded by
+a small multiple of the largest single file regardless of series length.  The tag -> action
+table is built once at import.  Elements are handled as pydicom's raw (undecoded) elements:
+those needing no action are never decoded and are written back byte-for-byte (which is
+also what keeps pixel data identical); those needing an action get a new raw value built
+from their bytes.  Only sequences are decoded, to walk their items.  Writing the verified
+bytes and hashing them run in a helper thread while verification runs; the hidden
+temporary file becomes the destination by atomic rename only after verification passed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import hmac
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import IntEnum
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import pydicom
+from pydicom import config as pydicom_config
+from pydicom.datadict import DicomDictionary
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset, write_file_meta_info
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.uid import UID
+
+__all__ = [
+    "DeidConfig",
+    "DeidResult",
+    "date_shift_for_case",
+    "deidentify_file",
+    "deidentify_tree",
+    "verify_file",
+    "PROFILE_ROWS",
+    "TABLE_TAGS",
+    "row_tag",
+]
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["stored", "held_back", "refused"]
+
+# ---------------------------------------------------------------------------
+# Constants
+# ---------------------------------------------------------------------------
+
+#: Root of the UIDs that DICOM itself defines (SOP classes, transfer syntaxes, ...).
+DICOM_STANDARD_UID_ROOT = "1.2.840.10008."
+
+_ZERO_PREAMBLE = b"\x00" * 128
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+_PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+_MIN_SHIFT_DAYS = 365
+_MAX_SHIFT_DAYS = 3650
+
+_IMPLEMENTATION_CLASS_UID = "2.25." + str(
+    int.from_bytes(hashlib.sha256(b"panel/imaging/deid implementation").digest()[:16], "big")
+)
+_IMPLEMENTATION_VERSION_NAME = "PANEL_DEID_1"
+DEIDENTIFICATION_METHOD = [
+    "DICOM PS3.15 E.1-1 Basic Profile",
+    "Retain Longitudinal Modified Dates",
+    "Panel deid 1",
+]
+_METHOD_CODES = (
+    ("113100", "Basic Application Confidentiality Profile"),
+    ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+)
+
+#: Dummy value written for action D, by VR.  None means "zero-length value".
+_DUMMY_BY_VR: dict[str, Any] = {
+    "AE": "ANONYMOUS",
+    "AS": "000D",
+    "CS": "ANONYMOUS",
+    "DA": "19000101",
+    "DS": "0",
+    "DT": "19000101000000",
+    "IS": "0",
+    "LO": "ANONYMOUS",
+    "LT": "ANONYMOUS",
+    "PN": "ANONYMOUS",
+    "SH": "ANONYMOUS",
+    "ST": "ANONYMOUS",
+    "TM": "000000",
+    "UC": "ANONYMOUS",
+    "UT": "ANONYMOUS",
+    "US": 0,
+    "SS": 0,
+    "UL": 0,
+    "SL": 0,
+    "UV": 0,
+    "SV": 0,
+    "FL": 0.0,
+    "FD": 0.0,
+}
+#: Values the de-identifier itself writes; an original equal to one of them reveals nothing.
+_DUMMY_STRINGS = frozenset(str(v) for v in _DUMMY_BY_VR.values()) | {"YES", "MODIFIED"}
+
+#: Modalities on which burned-in text is common (domain note, point 8).
+_BURNED_IN_RISK_MODALITIES = frozenset({"US", "SC", "OT", "XA", "ES", "XC", "GM", "SM", "DOC"})
+_SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
+
+#: SOP class UID prefixes of non-image objects, with the name used in refusal messages.
+_NON_IMAGE_CLASSES: tuple[tuple[str, str], ...] = (
+    ("1.2.840.10008.5.1.4.1.1.88.", "structured report"),
+    ("1.2.840.10008.5.1.4.1.1.104.", "encapsulated document"),
+    ("1.2.840.10008.5.1.4.1.1.11.", "presentation state"),
+    ("1.2.840.10008.5.1.4.1.1.481.3", "RT structure set"),
+    ("1.2.840.10008.5.1.4.1.1.481.5", "RT plan"),
+    ("1.2.840.10008.5.1.4.1.1.9.", "waveform"),
+    ("1.2.840.10008.5.1.4.1.1.66", "raw data / spatial object"),
+    ("1.2.840.10008.1.3.10", "DICOMDIR"),
+)
+
+#: Attributes whose original values are direct identifiers.  After de-identification no
+#: element anywhere in the output may *contain* one of them (checked on raw bytes).
+_IDENTIFIER_KEYWORDS = (
+    "PatientID",
+    "OtherPatientIDs",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "PatientTelecomInformation",
+    "MedicalRecordLocator",
+    "AccessionNumber",
+    "AdmissionID",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "ReferringPhysicianAddress",
+    "InstitutionAddress",
+)
+_MIN_IDENTIFIER_LENGTH = 5
+_MIN_NUMERIC_IDENTIFIER_LENGTH = 8
+
+_ALLOWED_META_TAGS = frozenset(
+    {0x00020000, 0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012, 0x00020013}
+)
+
+_CASE_REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_CS_RE = re.compile(r"^[A-Z0-9_ ]{1,16}$")
+_DA_RE = re.compile(r"^(\d{4})\.?(\d{2})\.?(\d{2})$")
+_DT_RE = re.compile(
+    r"^(\d{4})(?:(\d{2})(?:(\d{2})(\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?$"
+)
+_TM_RE = re.compile(
+    r"^(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?|\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)$"
+)
+
+
+class Action(IntEnum):
+    """What the de-identifier does with one data element."""
+
+    KEEP = 0  #: leave the raw bytes untouched
+    REMOVE = 1  #: X
+    EMPTY = 2  #: Z (zero-length value / empty sequence)
+    DUMMY = 3  #: D
+    UID = 4  #: U (keyed replacement of every value)
+    SHIFT = 5  #: DA/DT shifted by the case offset (option C)
+    KEEP_TIME = 6  #: TM retained after format validation (option C)
+    RECURSE = 7  #: sequence kept, every item de-identified
+
+
+# ---------------------------------------------------------------------------
+# Table E.1-1, loaded once at import
+# ---------------------------------------------------------------------------
+
+
+def _load_profile() -> list[dict[str, str]]:
+    """Read Table E.1-1 from the package data (never from outside the project)."""
+    text = (
+        resources.files("panel")
+        .joinpath("data")
+        .joinpath("dicom-basic-profile.json")
+        .read_text(encoding="utf-8")
+    )
+    rows = json.loads(text)["attributes"]
+    if not isinstance(rows, list) or len(rows) < 500:
+        raise RuntimeError("dicom-basic-profile.json does not look like Table E.1-1")
+    return rows
+
+
+PROFILE_ROWS: list[dict[str, str]] = _load_profile()
+_TAG_RE = re.compile(r"^\(([0-9A-F]{4}),([0-9A-F]{4})\)$")
+
+
+def row_tag(row: dict[str, str]) -> int | None:
+    """Return the tag of a row, or None for the pattern rows (50xx, 60xx, private)."""
+    m = _TAG_RE.match(row["tag"])
+    return int(m.group(1) + m.group(2), 16) if m else None
+
+
+def _dictionary_vr(tag: int) -> str | None:
+    entry = DicomDictionary.get(tag)
+    return entry[0] if entry else None
+
+
+def _keyword(tag: int) -> str:
+    """Keyword for messages: never a value, only the attribute's name or tag number."""
+    entry = DicomDictionary.get(tag)
+    if entry and entry[4]:
+        return entry[4]
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _resolve_row(row: dict[str, str], vr: str | None, retain_times: bool) -> Action:
+    """Turn one table row into an :class:`Action` (see the module docstring)."""
+    basic = row["basic"]
+    if row.get("retain_long_modified_dates") == "C":
+        if vr in ("DA", "DT"):
+            return Action.SHIFT
+        if vr == "TM" and retain_times:
+            return Action.KEEP_TIME
+    if basic == "X/Z/U*":
+        return Action.RECURSE
+    if basic == "U" or (vr == "UI" and basic != "X"):
+        return Action.UID
+    if vr == "SQ":
+        return Action.REMOVE if basic in ("X", "X/D") else Action.EMPTY
+    resolved = {
+        "X": Action.REMOVE,
+        "Z": Action.EMPTY,
+        "D": Action.DUMMY,
+        "X/Z": Action.EMPTY,
+        "X/D": Action.DUMMY,
+        "Z/D": Action.DUMMY,
+        "X/Z/D": Action.DUMMY,
+    }.get(basic)
+    if resolved is None:  # an action code this module does not know: be strict
+        return Action.REMOVE
+    return resolved
+
+
+def _uid_is_preserved_attribute(keyword: str) -> bool:
+    """UI attributes naming a class, transfer syntax or coding resource, never an instance."""
+    return (
+        keyword.endswith("ClassUID")
+        or keyword.endswith("SyntaxUID")
+        or keyword.endswith("ClassUIDInFile")
+        or keyword.endswith("SyntaxUIDInFile")
+        or "SOPClasses" in keyword
+        or keyword in ("CodingSchemeUID", "ContextUID", "MappingResourceUID")
+    )
+
+
+def _build_rules(retain_times: bool) -> dict[int, Action]:
+    """Tag -> action for every dictionary tag; tags absent from the result are removed."""
+    rules: dict[int, Action] = {}
+    for tag, entry in DicomDictionary.items():
+        vr, keyword = entry[0], entry[4]
+        if vr == "SQ":
+            rules[tag] = Action.RECURSE
+        elif vr in ("DA", "DT"):
+            rules[tag] = Action.SHIFT
+        elif vr == "UI":
+            rules[tag] = Action.KEEP if _uid_is_preserved_attribute(keyword) else Action.UID
+        else:
+            rules[tag] = Action.KEEP
+    for row in PROFILE_ROWS:
+        tag = row_tag(row)
+        if tag is not None:
+            rules[tag] = _resolve_row(row, _dictionary_vr(tag), retain_times)
+    return rules
+
+
+#: Every tag listed in Table E.1-1 (independent of how its action is resolved).
+TABLE_TAGS: frozenset[int] = frozenset(t for t in map(row_tag, PROFILE_ROWS) if t is not None)
+#: Table TM attributes the modified-dates option lets us retain.
+RETAINED_TIME_TAGS: frozenset[int] = frozenset(
+    t
+    for row in PROFILE_ROWS
+    if (t := row_tag(row)) is not None
+    and row.get("retain_long_modified_dates") == "C"
+    and _dictionary_vr(t) == "TM"
+)
+_RULES_RETAIN_TIMES: dict[int, Action] = _build_rules(retain_times=True)
+_RULES_EMPTY_TIMES: dict[int, Action] = _build_rules(retain_times=False)
+_PRESERVED_UID_TAGS: frozenset[int] = frozenset(
+    tag
+    for tag, entry in DicomDictionary.items()
+    if entry[0] == "UI" and tag not in TABLE_TAGS and _uid_is_preserved_attribute(entry[4])
+)
+_IDENTIFIER_TAGS: frozenset[int] = frozenset(
+    {tag for tag, e in DicomDictionary.items() if e[4] in _IDENTIFIER_KEYWORDS}
+    | {t for t in TABLE_TAGS if _dictionary_vr(t) == "PN"}
+)
+
+
+#: VRs an explicit-VR element may legitimately carry, by tag ("UN" is always allowed).
+_ALLOWED_VRS: dict[int, frozenset[str]] = {
+    tag: frozenset(entry[0].split(" or ")) | {"UN"} for tag, entry in DicomDictionary.items()
+}
+#: Attributes needed to read the image: a damaged one refuses the file instead of being
+#: dropped.
+_ESSENTIAL_TAGS = frozenset(
+    {
+        0x00080005,  # SpecificCharacterSet
+        0x00080016,  # SOPClassUID
+        0x00080018,  # SOPInstanceUID
+        0x00280002,  # SamplesPerPixel
+        0x00280004,  # PhotometricInterpretation
+        0x00280006,  # PlanarConfiguration
+        0x00280008,  # NumberOfFrames
+        0x00280010,  # Rows
+        0x00280011,  # Columns
+        0x00280100,  # BitsAllocated
+        0x00280101,  # BitsStored
+        0x00280102,  # HighBit
+        0x00280103,  # PixelRepresentation
+        *_PIXEL_TAGS,
+    }
+)
+
+
+def _is_structurally_removed(tag: int) -> bool:
+    """Private, curve, overlay, group-length, command and misplaced file-meta elements."""
+    group = tag >> 16
+    return bool(
+        group & 1
+        or 0x5000 <= group <= 0x50FF
+        or 0x6000 <= group <= 0x60FF
+        or group <= 0x0002
+        or (tag & 0xFFFF) == 0
+    )
+
+
+# ---------------------------------------------------------------------------
+# Public configuration and result types
+# ---------------------------------------------------------------------------
+
+
+def date_shift_for_case(secret: bytes, case_reference: str) -> int:
+    """Deterministic, keyed whole-day date offset for a case, in [-3650, -365] (never 0).
+
+    The offset depends only on the deployment secret and the case reference, so every upload
+    to the same case gets the same offset and intervals between scans are preserved, while
+    the offset cannot be guessed without the secret.
+    """
+    if not secret:
+        raise ValueError("secret must not be empty")
+    digest = hmac.new(
+        secret, b"panel/deid/date-shift/v1\x00" + case_reference.encode("utf-8"), hashlib.sha256
+    ).digest()
+    span = _MAX_SHIFT_DAYS - _MIN_SHIFT_DAYS + 1
+    return -(_MIN_SHIFT_DAYS + int.from_bytes(digest[:8], "big") % span)
+
+
+@dataclass(frozen=True)
+class DeidConfig:
+    """Per-case de-identification settings.
+
+    ``secret`` is the per-deployment key (at least 16 bytes), ``case_reference`` the panel's
+    case reference written as Patient Name/ID (letters, digits, ``._-``; at most 64), and
+    ``date_shift_days`` the whole-day offset applied to every date (non-zero; normally
+    :func:`date_shift_for_case`).  ``retain_times`` keeps TM values, as the modified-dates
+    option allows; set it to False to empty/remove them per the basic profile instead.
+    ``fsync`` flushes each output to disk before the atomic rename.
+    """
+
+    secret: bytes
+    case_reference: str
+    date_shift_days: int
+    retain_times: bool = True
+    fsync: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.secret, bytes) or len(self.secret) < 16:
+            raise ValueError("secret must be at least 16 bytes")
+        if not _CASE_REFERENCE_RE.match(self.case_reference or ""):
+            raise ValueError("case_reference must be 1-64 characters of A-Z a-z 0-9 . _ -")
+        if not isinstance(self.date_shift_days, int) or self.date_shift_days == 0:
+            raise ValueError("date_shift_days must be a non-zero whole number of days")
+        if abs(self.date_shift_days) > 36500:
+            raise ValueError("date_shift_days is implausibly large")
+
+    @classmethod
+    def for_case(cls, secret: bytes, case_reference: str, **kwargs: Any) -> DeidConfig:
+        """Config with the keyed date shift of :func:`date_shift_for_case`."""
+        return cls(secret, case_reference, date_shift_for_case(secret, case_reference), **kwargs)
+
+
+@dataclass
+class DeidResult:
+    """Outcome of de-identifying one file.
+
+    ``reason`` is a fixed human-readable message; it never contains a value from the file.
+    The other fields are filled for ``stored`` and ``held_back`` results and describe the
+    *de-identified* output (new UIDs, non-identifying geometry for ordering).
+    """
+
+    status: Status
+    reason: str = ""
+    modality: str | None = None
+    sop_class_uid: str | None = None
+    study_uid: str | None = None
+    series_uid: str | None = None
+    sop_instance_uid: str | None = None
+    rows: int | None = None
+    columns: int | None = None
+    number_of_frames: int | None = None
+    transfer_syntax: str | None = None
+    body_part: str | None = None
+    instance_number: int | None = None
+    slice_location: float | None = None
+    image_position: tuple[float, float, float] | None = None
+    bytes_written: int = 0
+    sha256: str | None = None
+
+    @property
+    def written(self) -> bool:
+        """True when an output file exists (stored, or stored but held back)."""
+        return self.status in ("stored", "held_back")
+
+    @classmethod
+    def refused(cls, reason: str) -> DeidResult:
+        return cls(status="refused", reason=reason)
+
+
+class _Refusal(Exception):
+    """Internal: stop processing and refuse with a fixed, value-free message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ---------------------------------------------------------------------------
+# Byte-level helpers.  Values are handled as the raw bytes pydicom read, so nothing that
+# needs no action is ever decoded and comparisons do not depend on the character set
+# (input and output share the same Specific Character Set).
+# ---------------------------------------------------------------------------
+
+_PAD_STRIP = b" \x00"
+#: VRs whose value is a single text that may legitimately contain a backslash.
+_UNSPLIT_VRS = frozenset({"LT", "ST", "UT", "UR", "OB", "OW", "OD", "OF", "OL", "OV", "UN"})
+_BINARY_DUMMY_SIZE = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "FD": 8, "UV": 8, "SV": 8}
+
+
+def _pad(value: bytes, vr: str) -> bytes:
+    """Pad to even length as PS3.5 requires (NUL for UI, space for other text)."""
+    if len(value) & 1:
+        return value + (b"\x00" if vr == "UI" else b" ")
+    return value
+
+
+def _dummy_bytes(vr: str) -> bytes:
+    """Encoded dummy value (action D) for a VR; empty when no dummy makes sense."""
+    if vr in _BINARY_DUMMY_SIZE:
+        return b"\x00" * _BINARY_DUMMY_SIZE[vr]
+    dummy = _DUMMY_BY_VR.get(vr)
+    if isinstance(dummy, str):
+        return _pad(dummy.encode("ascii"), vr)
+    return b""
+
+
+def _parts(value: bytes, vr: str) -> list[bytes]:
+    """The forms of a raw value that are compared: the whole value and each of its values."""
+    whole = value.strip(_PAD_STRIP)
+    if not whole:
+        return []
+    if vr in _UNSPLIT_VRS or b"\\" not in whole:
+        return [whole]
+    return [whole, *(p for p in (q.strip(_PAD_STRIP) for q in whole.split(b"\\")) if p)]
+
+
+def _date_forms(value: bytes) -> list[bytes]:
+    """The forms under which a DA/DT value is remembered: whole value and date part."""
+    forms = [value]
+    if len(value) >= 10 and value[4:5] == b"." and value[7:8] == b".":
+        forms.append(value[0:4] + value[5:7] + value[8:10])
+    elif len(value) > 8 and value[:8].isdigit():
+        forms.append(value[:8])
+    return forms
+
+
+def _as_bytes_set(items: Iterable[str | bytes]) -> set[bytes]:
+    """Normalise originals given as text or bytes to stripped byte strings."""
+    out: set[bytes] = set()
+    for item in items:
+        if isinstance(item, (bytes, bytearray)):
+            out.add(bytes(item).strip(_PAD_STRIP))
+            continue
+        for codec in ("utf-8", "latin-1"):
+            try:
+                out.add(item.encode(codec).strip(_PAD_STRIP))
+            except UnicodeEncodeError:
+                continue
+    out.discard(b"")
+    return out
+
+
+_DUMMY_BYTES_SET = _as_bytes_set(_DUMMY_STRINGS)
+
+
+def _transform_ascii(value: bytes, fn: Any, vr: str) -> bytes | None:
+    """Apply ``fn`` to each value of an ASCII-only VR (UI, DA, DT, TM).
+
+    Returns the re-encoded, padded value, or None if any value cannot be understood: a
+    value that cannot be parsed cannot be de-identified, so it is dropped, never kept.
+    """
+    try:
+        text = value.decode("ascii").strip(" \x00")
+    except UnicodeDecodeError:
+        return None
+    if not text:
+        return b""
+    out = []
+    for item in text.split("\\"):
+        item = item.strip(" \x00")
+        if not item:
+            out.append("")
+            continue
+        new = fn(item)
+        if new is None:
+            return None
+        out.append(new)
+    return _pad("\\".join(out).encode("ascii"), vr)
+
+
+# ---------------------------------------------------------------------------
+# Value transformations
+# ---------------------------------------------------------------------------
+
+
+def _shift_date_text(text: str, days: int) -> str | None:
+    """Shift a DA value by whole days; None if it is not a valid date."""
+    m = _DA_RE.match(text)
+    if not m:
+        return None
+    try:
+        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3))) + timedelta(days=days)
+    except (ValueError, OverflowError):
+        return None
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
+
+
+def _shift_datetime_text(text: str, days: int) -> str | None:
+    """Shift the date part of a DT value, keeping its precision, time and UTC offset."""
+    m = _DT_RE.match(text)
+    if not m:
+        return None
+    year, month, day, rest, offset = m.groups()
+    try:
+        if day is not None:
+            d = date(int(year), int(month), int(day)) + timedelta(days=days)
+            out = f"{d.year:04d}{d.month:02d}{d.day:02d}{rest or ''}"
+        elif month is not None:
+            d = date(int(year), int(month), 15) + timedelta(days=days)
+            out = f"{d.year:04d}{d.month:02d}"
+        else:
+            years = round(days / 365.2425) or (1 if days > 0 else -1)
+            new_year = int(year) + years
+            if not 1 <= new_year <= 9999:
+                return None
+            out = f"{new_year:04d}"
+    except (ValueError, OverflowError):
+        return None
+    return out + (offset or "")
+
+
+def _valid_time(text: str) -> str | None:
+    return text if _TM_RE.match(text) else None
+
+
+class _UidMapper:
+    """Keyed, deterministic replacement UIDs under the 2.25 root (per-file cache only)."""
+
+    __slots__ = ("_key", "_cache")
+
+    def __init__(self, secret: bytes, case_reference: str) -> None:
+        self._key = hmac.new(
+            secret, b"panel/deid/uid/v1\x00" + case_reference.encode("utf-8"), hashlib.sha256
+        ).digest()
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, uid: str) -> str | None:
+        if uid.startswith(DICOM_STANDARD_UID_ROOT):
+            return uid
+        new = self._cache.get(uid)
+        if new is None:
+            digest = hmac.new(self._key, uid.encode("ascii"), hashlib.sha256).digest()
+            new = "2.25." + str(int.from_bytes(digest[:16], "big"))
+            self._cache[uid] = new
+        return new
+
+
+# ---------------------------------------------------------------------------
+# Originals collected while de-identifying (fed to the independent verification)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Originals:
+    values: set[bytes] = field(default_factory=set)
+    uids: set[bytes] = field(default_factory=set)
+    dates: set[bytes] = field(default_factory=set)
+    identifiers: set[bytes] = field(default_factory=set)
+
+
+class _Context:
+    """State for one file: config, rules, UID mapper and the originals seen."""
+
+    __slots__ = ("config", "rules", "map_uid", "originals", "shift_date", "shift_datetime")
+
+    def __init__(self, config: DeidConfig) -> None:
+        shift = config.date_shift_days
+        self.config = config
+        self.rules = _RULES_RETAIN_TIMES if config.retain_times else _RULES_EMPTY_TIMES
+        self.map_uid = _UidMapper(config.secret, config.case_reference)
+        self.originals = _Originals()
+        self.shift_date = lambda text: _shift_date_text(text, shift)
+        self.shift_datetime = lambda text: _shift_datetime_text(text, shift)
+
+
+def _element_bytes(elem: DataElement) -> bytes:
+    """Bytes of an already-decoded (non-sequence) element, as text (for comparisons)."""
+    value = elem.value
+    if value is None:
+        return b""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    items = value if isinstance(value, (MultiValue, list, tuple)) else (value,)
+    texts = []
+    for item in items:
+        text = getattr(item, "original_string", None)
+        texts.append(str(item) if text is None else str(text))
+    return "\\".join(texts).encode("utf-8", "replace")
+
+
+def _collect(tag: int, vr: str, value: bytes, ctx: _Context) -> None:
+    """Remember the original values of one element for the verification pass.
+
+    Deliberately independent of the action chosen for the element: table attributes,
+    UIDs, dates and direct identifiers are always collected, so a wrong action is caught.
+    """
+    if vr == "SQ" or not value:
+        return
+    parts = _parts(value, vr)
+    if not parts:
+        return
+    originals = ctx.originals
+    if tag in TABLE_TAGS and not (ctx.config.retain_times and tag in RETAINED_TIME_TAGS):
+        originals.values.update(parts)
+    if vr == "UI":
+        if tag not in _PRESERVED_UID_TAGS:
+            originals.uids.update(p for p in parts if not p.startswith(_STANDARD_ROOT_BYTES))
+    elif vr in ("DA", "DT"):
+        for p in parts:
+            originals.dates.update(_date_forms(p))
+    if tag in _IDENTIFIER_TAGS:
+        for p in parts:
+            originals.identifiers.add(p)
+            if vr == "PN":  # components separated by spaces instead of carets
+                originals.identifiers.add(p.replace(b"^", b" ").strip())
+
+
+def _scannable_identifiers(identifiers: set[bytes], case_reference: str) -> set[bytes]:
+    """Identifiers worth a substring scan of the whole output.
+
+    Short or purely numeric strings would match unrelated values by chance (a 4-digit
+    patient number occurs in random UID digits), and anything contained in text the
+    de-identifier writes itself (dummies, method names, the case reference) would always
+    match; both are left to the exact, per-attribute checks instead.
+    """
+    own = b"\n".join(
+        [case_reference.encode("ascii"), *_DUMMY_BYTES_SET, _IMPLEMENTATION_VERSION_NAME.encode()]
+        + [m.encode() for m in DEIDENTIFICATION_METHOD]
+        + [m.encode() for _, m in _METHOD_CODES]
+    ).upper()
+    out = set()
+    for ident in identifiers:
+        has_letter = any(65 <= c <= 90 or 97 <= c <= 122 for c in ident)
+        if len(ident) < (_MIN_IDENTIFIER_LENGTH if has_letter else _MIN_NUMERIC_IDENTIFIER_LENGTH):
+            continue
+        if ident.upper() in own:
+            continue
+        out.add(ident)
+    return out
+
+
+_STANDARD_ROOT_BYTES = DICOM_STANDARD_UID_ROOT.encode("ascii")
+
+
+# ---------------------------------------------------------------------------
+# The walk
+# ---------------------------------------------------------------------------
+
+
+def _apply_profile(ds: Dataset, ctx: _Context) -> None:
+    """De-identify ``ds`` in place, recursing into every kept sequence.
+
+    Works on pydicom's element dictionary directly (``Dataset._dict``, pydicom 3.x): raw,
+    undecoded elements are replaced by new raw elements, so no value is decoded unless an
+    action needs it and untouched elements (pixel data included) are written back
+    byte-for-byte.
+    """
+    elements = ds._dict
+    rules = ctx.rules
+    for tag in list(elements):
+        if _is_structurally_removed(tag):
+            del elements[tag]
+            continue
+        elem = elements[tag]
+        explicit_vr = elem.VR
+        if explicit_vr is not None and explicit_vr not in _ALLOWED_VRS.get(tag, (explicit_vr,)):
+            # A VR the dictionary does not allow for this tag: the element is damaged or
+            # re-tagged (for example a flipped bit turning a patient name into a kept
+            # attribute), so its content cannot be trusted.
+            if tag in _ESSENTIAL_TAGS:
+                raise _Refusal("damaged DICOM file (unexpected value representation)")
+            del elements[tag]
+            continue
+        action = rules.get(tag, Action.REMOVE)
+        if action is Action.KEEP and tag not in TABLE_TAGS:
+            continue
+        entry = DicomDictionary.get(tag)
+        vr = entry[0] if entry else (elem.VR or "UN")
+        if isinstance(elem, RawDataElement) and action is not Action.RECURSE and elem.VR != "SQ":
+            value = elem.value or b""
+            _collect(tag, vr, value, ctx)
+            new = _transform_raw(value, vr, action, ctx)
+            if new is None:
+                del elements[tag]
+            elif new is not value:
+                elements[tag] = elem._replace(value=new, length=len(new))
+        else:
+            _apply_decoded(ds, tag, vr, action, ctx)
+
+
+def _transform_raw(value: bytes, vr: str, action: Action, ctx: _Context) -> bytes | None:
+    """New raw value for an element (None = remove; the same object = unchanged)."""
+    if action is Action.REMOVE:
+        return None
+    if action is Action.EMPTY:
+        return b""
+    if action is Action.DUMMY:
+        if vr == "UI":
+            return _transform_ascii(value, ctx.map_uid, vr) or b""
+        return b"" if vr == "SQ" else _dummy_bytes(vr)
+    if action is Action.UID:
+        return (_transform_ascii(value, ctx.map_uid, vr) or b"") if vr == "UI" else None
+    if action is Action.SHIFT:
+        if vr == "DA":
+            return _transform_ascii(value, ctx.shift_date, vr) or b""
+        if vr == "DT":
+            return _transform_ascii(value, ctx.shift_datetime, vr) or b""
+        return None
+    if action is Action.KEEP_TIME:
+        return (_transform_ascii(value, _valid_time, vr) or b"") if vr == "TM" else None
+    if action is Action.KEEP:
+        return value
+    return None  # RECURSE on a non-sequence value: cannot be walked, so removed
+
+
+def _apply_decoded(ds: Dataset, tag: int, vr: str, action: Action, ctx: _Context) -> None:
+    """Handle sequences and elements pydicom has already decoded."""
+    try:
+        elem = ds[tag]  # decodes a raw sequence into items (whose elements stay raw)
+    except Exception as exc:
+        logger.info("DICOM element decode failed: %s", type(exc).__name__)
+        raise _Refusal("damaged DICOM file (an element could not be decoded)") from None
+    if elem.VR == "SQ":
+        if action in (Action.RECURSE, Action.KEEP):
+            for item in elem.value:
+                _apply_profile(item, ctx)
+        elif action is Action.REMOVE:
+            del ds[tag]
+        else:  # EMPTY, DUMMY, and anything else: zero items
+            elem.value = Sequence()
+        return
+    value = _element_bytes(elem)
+    _collect(tag, vr, value, ctx)
+    new = _transform_raw(value, vr, action, ctx)
+    if new is None:
+        del ds[tag]
+    elif new is value:
+        return
+    elif not new:
+        elem.value = None
+    elif elem.VR in _BINARY_DUMMY_SIZE:
+        elem.value = 0
+    else:
+        elem.value = new.decode("latin-1").rstrip(" \x00")
+
+
+@functools.lru_cache(maxsize=256)
+def _deidentification_elements(case_reference: str) -> tuple[DataElement, ...]:
+    """The elements recording identity removal (PS3.15 E.1.1, CID 7050), built once.
+
+    Patient Name and ID become the case reference.  The returned elements are shared
+    between files and must be treated as read-only.
+    """
+    ds = Dataset()
+    ds.PatientName = case_reference
+    ds.PatientID = case_reference
+    ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = list(DEIDENTIFICATION_METHOD)
+    items = []
+    for code, meaning in _METHOD_CODES:
+        item = Dataset()
+        item.CodeValue = code
+        item.CodingSchemeDesignator = "DCM"
+        item.CodeMeaning = meaning
+        items.append(item)
+    ds.DeidentificationMethodCodeSequence = Sequence(items)
+    ds.LongitudinalTemporalInformationModified = "MODIFIED"
+    return tuple(ds[tag] for tag in ds.keys())
+
+
+def _set_deidentification_attributes(ds: Dataset, config: DeidConfig) -> None:
+    """Patient identity = case reference; record what was done."""
+    elements = ds._dict
+    for elem in _deidentification_elements(config.case_reference):
+        elements[elem.tag] = elem
+
+
+# ---------------------------------------------------------------------------
+# Reading and checking the input
+# ---------------------------------------------------------------------------
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved_mode: int | None = None
+_quiet_filter: tuple[Any, ...] | None = None
+_quiet_local = threading.local()
+
+
+class _DropWhileDeidentifying(logging.Filter):
+    """Drop ``pydicom`` log records emitted by a thread that is de-identifying.
+
+    Several pydicom messages quote values from the file (e.g. an unknown Specific
+    Character Set); none of them may reach the server logs.  Thread-local, so logging
+    from other threads is untouched.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_quiet_local, "active", False)
+
+
+logging.getLogger("pydicom").addFilter(_DropWhileDeidentifying())
+
+
+@contextlib.contextmanager
+def _quiet_pydicom() -> Any:
+    """Keep values from untrusted files out of warnings and logs while handling them.
+
+    * pydicom's value validation is switched off (its warnings quote the offending value);
+    * Python warnings are ignored (pydicom's charset warnings quote the value even when
+      validation is off);
+    * ``pydicom`` log records from this thread are dropped (see the filter above).
+
+    pydicom's validation setting and the warnings filters are process-wide, so they are
+    switched by the first concurrent user and restored by the last one; other threads
+    simply see no pydicom validation warnings in that window.
+    """
+    global _quiet_depth, _quiet_saved_mode, _quiet_filter
+    settings = pydicom_config.settings
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _quiet_saved_mode = settings.reading_validation_mode
+            settings.reading_validation_mode = pydicom_config.IGNORE
+            warnings.filterwarnings("ignore")
+            _quiet_filter = warnings.filters[0]
+        _quiet_depth += 1
+    was_active = getattr(_quiet_local, "active", False)
+    _quiet_local.active = True
+    try:
+        yield
+    finally:
+        _quiet_local.active = was_active
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                if _quiet_saved_mode is not None:
+                    settings.reading_validation_mode = _quiet_saved_mode
+                with contextlib.suppress(ValueError):
+                    warnings.filters.remove(_quiet_filter)
+                    getattr(warnings, "_filters_mutated", lambda: None)()
+                _quiet_filter = None
+
+
+#: Files up to this size are read into memory in one go (faster parsing); larger files
+#: are parsed from disk so memory stays at roughly one copy of the file.
+_IN_MEMORY_LIMIT = 64 * 1024 * 1024
+
+
+def _read(src: str | os.PathLike[str] | IO[bytes]) -> Dataset:
+    """Parse a DICOM Part 10 file without ``force``; refuse anything else."""
+    try:
+        if isinstance(src, (str, os.PathLike)):
+            size = os.path.getsize(src)
+            if size == 0:
+                raise _Refusal("not a DICOM file (empty file)")
+            if size <= _IN_MEMORY_LIMIT:
+                with open(src, "rb") as fh:
+                    return pydicom.dcmread(io.BytesIO(fh.read()))
+            return pydicom.dcmread(src)
+        return pydicom.dcmread(src)
+    except _Refusal:
+        raise
+    except InvalidDicomError:
+        raise _Refusal("not a DICOM file") from None
+    except Exception as exc:  # pydicom raises many types on damaged input
+        logger.info("DICOM parse failed: %s", type(exc).__name__)
+        raise _Refusal("damaged DICOM file (could not be parsed)") from None
+
+
+def _text(ds: Dataset, tag: int) -> str:
+    """An element's value as stripped text without decoding it into the dataset."""
+    elem = ds._dict.get(tag)
+    if elem is None:
+        return ""
+    if isinstance(elem, RawDataElement):
+        value = elem.value
+        if not isinstance(value, (bytes, bytearray)):
+            return ""
+        return bytes(value).decode("latin-1").strip(" \x00")
+    return _element_bytes(elem).decode("utf-8", "replace").strip(" \x00")
+
+
+def _int(text: Any) -> int | None:
+    try:
+        return int(float(str(text).split("\\")[0]))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _us(ds: Dataset, tag: int) -> int | None:
+    """An unsigned short attribute (Rows, Columns, ...) without decoding the dataset."""
+    elem = ds._dict.get(tag)
+    if elem is None:
+        return None
+    if isinstance(elem, RawDataElement):
+        value = elem.value
+        if not isinstance(value, (bytes, bytearray)) or len(value) < 2:
+            return None
+        return int.from_bytes(value[:2], "little" if elem.is_little_endian else "big")
+    try:
+        return int(elem.value)
+    except (TypeError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _transfer_syntax_info(ts: str) -> tuple[bool, bool, bool, bool]:
+    """(is a transfer syntax, encapsulated, implicit VR, little endian) for a TS UID."""
+    uid = UID(ts)
+    if not uid.is_transfer_syntax:
+        return False, False, False, False
+    return True, uid.is_encapsulated, uid.is_implicit_VR, uid.is_little_endian
+
+
+def _check_complete(ds: Dataset) -> str:
+    """Detect truncation/damage that pydicom tolerates silently; return the transfer syntax."""
+    meta = getattr(ds, "file_meta", None)
+    ts = _text(meta, 0x00020010) if meta is not None else ""
+    if not ts or not _UID_RE.match(ts):
+        raise _Refusal("damaged DICOM file (no transfer syntax in the file meta information)")
+    if not _transfer_syntax_info(ts)[0]:
+        raise _Refusal("unsupported transfer syntax")
+    if len(ds._dict) == 0:
+        raise _Refusal("truncated or damaged DICOM file (no data set could be read)")
+    for elem in ds._dict.values():
+        if (
+            isinstance(elem, RawDataElement)
+            and elem.length != _UNDEFINED_LENGTH
+            and isinstance(elem.value, (bytes, bytearray))
+            and len(elem.value) != elem.length
+        ):
+            raise _Refusal("truncated DICOM file (a value ends before its declared length)")
+    return ts
+
+
+def _check_is_image(ds: Dataset) -> str:
+    """Refuse non-image objects (point 9); return the SOP Class UID."""
+    sop_class = _text(ds, 0x00080016)
+    for prefix, name in _NON_IMAGE_CLASSES:
+        if sop_class.startswith(prefix):
+            raise _Refusal(f"not an image ({name}); only images are accepted as scans")
+    if 0x00420011 in ds._dict:
+        raise _Refusal("not an image (encapsulated document); only images are accepted as scans")
+    if not any(tag in ds._dict for tag in _PIXEL_TAGS):
+        if 0x00280010 in ds._dict:
+            raise _Refusal("truncated DICOM file (image attributes present but no pixel data)")
+        raise _Refusal("not an image (no pixel data); only images are accepted as scans")
+    if not sop_class or not _UID_RE.match(sop_class):
+        raise _Refusal("damaged DICOM file (SOP Class UID missing or invalid)")
+    if not _text(ds, 0x00080018):
+        raise _Refusal("damaged DICOM file (SOP Instance UID missing)")
+    return sop_class
+
+
+def _check_pixel_data(ds: Dataset, ts: str) -> None:
+    """Refuse pixel data that is shorter than its image attributes need (truncation)."""
+    raw = ds._dict.get(0x7FE00010)
+    if raw is None:
+        return
+    value = raw.value
+    if not isinstance(value, (bytes, bytearray)):
+        raise _Refusal("damaged DICOM file (pixel data could not be read)")
+    _, encapsulated, _, little_endian = _transfer_syntax_info(ts)
+    if encapsulated:
+        _check_encapsulated(value, little_endian=little_endian)
+        return
+    rows, cols = _us(ds, 0x00280010), _us(ds, 0x00280011)
+    bits = _us(ds, 0x00280100)
+    spp = _us(ds, 0x00280002) or 1
+    frames = _int(_text(ds, 0x00280008)) or 1
+    if not rows or not cols or not bits:
+        raise _Refusal("damaged DICOM image (Rows, Columns or Bits Allocated missing)")
+    pixels = rows * cols * frames
+    if _text(ds, 0x00280004) == "YBR_FULL_422":
+        expected = pixels * 2 * bits // 8
+    elif bits == 1:
+        expected = (pixels * spp + 7) // 8
+    else:
+        expected = pixels * spp * bits // 8
+    if len(value) < expected:
+        raise _Refusal("truncated DICOM file (pixel data shorter than the image size)")
+
+
+def _check_encapsulated(value: bytes, little_endian: bool) -> None:
+    """Encapsulated pixel data must be a clean run of items (offset table + fragments)."""
+    item = b"\xfe\xff\x00\xe0" if little_endian else b"\xff\xfe\xe0\x00"
+    order: Literal["little", "big"] = "little" if little_endian else "big"
+    pos, count, end = 0, 0, len(value)
+    while pos < end:
+        if value[pos : pos + 4] != item or pos + 8 > end:
+            raise _Refusal("damaged DICOM file (encapsulated pixel data is malformed)")
+        length = int.from_bytes(value[pos + 4 : pos + 8], order)
+        pos += 8 + length
+        count += 1
+    if pos != end or count < 2:
+        raise _Refusal("truncated or damaged DICOM file (encapsulated pixel data incomplete)")
+
+
+def _burned_in_hold_reason(ds: Dataset, sop_class: str) -> str | None:
+    """Point 8: a reason to hold the image back for coordinator review, or None."""
+    modality = _text(ds, 0x00080060).upper()
+    burned = _text(ds, 0x00280301).upper()
+    if burned == "YES":
+        return "held back: burned-in annotation declared (Burned In Annotation = YES)"
+    if _text(ds, 0x00280302).upper() == "YES":
+        return "held back: recognizable visual features declared"
+    if burned == "NO":
+        return None
+    if burned:
+        return "held back: Burned In Annotation has an unrecognised value"
+    if sop_class.startswith(_SECONDARY_CAPTURE_PREFIX) or _text(ds, 0x00080064):
+        return "held back: secondary capture without Burned In Annotation"
+    if "SCREEN" in _text(ds, 0x00080008).upper():
+        return "held back: screen save without Burned In Annotation"
+    if modality in _BURNED_IN_RISK_MODALITIES:
+        return f"held back: {modality} image without Burned In Annotation"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Verification (independent second pass over the written bytes)
+# ---------------------------------------------------------------------------
+
+
+#: VRs not scanned for identifiers: their values are digits we generate (UIDs, dates, times).
+_NO_SCAN_VRS = frozenset({"UI", "DA", "DT", "TM"})
+
+
+@dataclass
+class _VerifyState:
+    values: set[bytes]
+    uids: set[bytes]
+    dates: set[bytes]
+    id_bytes: tuple[bytes, ...]
+    retained_tags: frozenset[int]
+    problems: list[str]
+
+
+def verify_file(
+    path: str | os.PathLike[str],
+    original_values: Iterable[str | bytes],
+    original_uids: Iterable[str | bytes],
+    original_dates: Iterable[str | bytes],
+    *,
+    identifiers: Iterable[str | bytes] = (),
+    retained_tags: frozenset[int] = RETAINED_TIME_TAGS,
+) -> list[str]:
+    """Re-read a de-identified file and list every problem found (empty list = clean).
+
+    Checks: zeroed preamble and DICM prefix; the file meta holds only the expected
+    elements and MediaStorageSOPInstanceUID == SOPInstanceUID; at every depth, no private,
+    curve or overlay element, no Table E.1-1 attribute holding an original value (TM
+    attributes in ``retained_tags`` excepted), no UI value equal to an original UID, no
+    DA/DT value equal to an original date, no element whose bytes contain a direct
+    identifier; PatientIdentityRemoved is YES.
+
+    Originals may be given as text or bytes.  Problems name the attribute (keyword or tag)
+    and never include a value.
+    """
+    with open(path, "rb") as fh:
+        data = fh.read()
+    with _quiet_pydicom():
+        return _verify_bytes(
+            data,
+            _as_bytes_set(original_values),
+            _as_bytes_set(original_uids),
+            _as_bytes_set(original_dates),
+            _as_bytes_set(identifiers),
+            retained_tags,
+        )
+
+
+def _verify_bytes(
+    data: bytes,
+    values: set[bytes],
+    uids: set[bytes],
+    dates: set[bytes],
+    identifiers: set[bytes],
+    retained_tags: frozenset[int],
+) -> list[str]:
+    problems: list[str] = []
+    if len(data) < 132 or data[:128] != _ZERO_PREAMBLE:
+        problems.append("preamble: not zeroed")
+    if data[128:132] != b"DICM":
+        problems.append("file: no DICM prefix")
+        return problems
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data))
+    except Exception as exc:
+        return [f"file: cannot be re-read ({type(exc).__name__})"]
+    meta = ds.file_meta
+    for tag in meta.keys():
+        if int(tag) not in _ALLOWED_META_TAGS:
+            problems.append(f"{_keyword(int(tag))}: unexpected file meta element")
+    meta_uid = str(meta.get("MediaStorageSOPInstanceUID", "") or "").strip(" \x00")
+    if meta_uid != _text(ds, 0x00080018):
+        problems.append("MediaStorageSOPInstanceUID: differs from SOPInstanceUID")
+    if meta_uid.encode("ascii", "replace") in uids:
+        problems.append("MediaStorageSOPInstanceUID: original UID")
+    if _text(ds, 0x00120062) != "YES":
+        problems.append("PatientIdentityRemoved: not YES")
+    # Direct identifiers: one fast scan of everything but the pixel data; only on a hit
+    # are elements scanned one by one to name the attribute.
+    header = _without_pixel_data(ds, data)
+    suspects = tuple(i for i in identifiers if i in header)
+    state = _VerifyState(values, uids, dates, suspects, retained_tags, problems)
+    _verify_dataset(ds, state)
+    return list(dict.fromkeys(problems))
+
+
+def _without_pixel_data(ds: Dataset, data: bytes) -> bytes:
+    """The encoded file minus the values of the top-level pixel data elements."""
+    spans = []
+    for tag in _PIXEL_TAGS:
+        raw = ds._dict.get(tag)
+        if isinstance(raw, RawDataElement) and isinstance(raw.value, (bytes, bytearray)):
+            spans.append((raw.value_tell, raw.value_tell + len(raw.value)))
+    if not spans:
+        return data
+    pieces, pos = [], 0
+    for start, end in sorted(spans):
+        pieces.append(data[pos:start])
+        pos = end
+    pieces.append(data[pos:])
+    return b"".join(pieces)
+
+
+def _verify_dataset(ds: Dataset, st: _VerifyState) -> None:
+    problems = st.problems
+    elements = ds._dict
+    for tag in list(elements):
+        elem = elements[tag]
+        group = tag >> 16
+        if group & 1:
+            problems.append(f"({group:04X},{tag & 0xFFFF:04X}): private attribute present")
+            continue
+        if 0x5000 <= group <= 0x50FF or 0x6000 <= group <= 0x60FF:
+            problems.append(f"({group:04X},{tag & 0xFFFF:04X}): curve/overlay present")
+            continue
+        if tag in _PIXEL_TAGS:
+            continue
+        entry = DicomDictionary.get(tag)
+        vr = entry[0] if entry else (elem.VR or "UN")
+        if vr == "SQ" or elem.VR == "SQ" or not isinstance(elem, RawDataElement):
+            try:
+                decoded = ds[tag]
+            except Exception:
+                problems.append(f"{_keyword(tag)}: cannot be decoded")
+                continue
+            if decoded.VR == "SQ":
+                for item in decoded.value:
+                    _verify_dataset(item, st)
+                continue
+            value = _element_bytes(decoded)
+        else:
+            value = elem.value or b""
+        if not value:
+            continue
+        if st.id_bytes and vr not in _NO_SCAN_VRS and any(i in value for i in st.id_bytes):
+            problems.append(f"{_keyword(tag)}: contains a direct identifier")
+        parts = _parts(value, vr)
+        if tag in TABLE_TAGS and not (vr == "TM" and tag in st.retained_tags):
+            if any(p in st.values for p in parts):
+                problems.append(f"{_keyword(tag)}: original value")
+        if vr == "UI":
+            if any(p in st.uids for p in parts):
+                problems.append(f"{_keyword(tag)}: original UID")
+        elif vr in ("DA", "DT"):
+            if any(form in st.dates for p in parts for form in _date_forms(p)):
+                problems.append(f"{_keyword(tag)}: original date")
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+
+def _build_file_meta(sop_class: str, sop_instance: str, ts: str) -> FileMetaDataset:
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_instance
+    meta.TransferSyntaxUID = ts
+    meta.ImplementationClassUID = _IMPLEMENTATION_CLASS_UID
+    meta.ImplementationVersionName = _IMPLEMENTATION_VERSION_NAME
+    return meta
+
+
+def _encode(ds: Dataset, ts: str) -> bytes:
+    """Serialise ``ds`` as a DICOM Part 10 file with pydicom's writer.
+
+    Zeroed preamble, ``DICM``, the rebuilt file meta (group length computed by pydicom,
+    validated to the standard), then the data set in the original transfer syntax.
+    ``dcmwrite`` is used for deflated data sets; otherwise the two pydicom writer steps are
+    called directly, which avoids ``dcmwrite``'s defensive copy of the file meta.
+    """
+    _, _, implicit, little = _transfer_syntax_info(ts)
+    if ts == "1.2.840.10008.1.2.1.99":  # deflated: let dcmwrite compress the data set
+        buffer = io.BytesIO()
+        pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
+        return buffer.getvalue()
+    fp = DicomBytesIO()
+    fp.write(_ZERO_PREAMBLE)
+    fp.write(b"DICM")
+    write_file_meta_info(fp, ds.file_meta, enforce_standard=True)
+    fp.is_implicit_VR, fp.is_little_endian = implicit, little
+    write_dataset(fp, ds)
+    return fp.getvalue()
+
+
+class _StagedWrite:
+    """Write encoded bytes to a hidden temporary file next to the destination.
+
+    The write and the SHA-256 run in a helper thread (both release the GIL) so that disk
+    I/O overlaps with verification.  The temporary file (mode 0600, name ``.deid-*.tmp``)
+    only becomes ``dst`` through :meth:`commit`, an atomic rename done after verification
+    passed; :meth:`discard` removes it in every other case.
+    """
+
+    def __init__(self, data: bytes, directory: Path, fsync: bool) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, self._tmp_path = tempfile.mkstemp(dir=directory, prefix=".deid-", suffix=".tmp")
+        self._tmp: str | None = self._tmp_path
+        self.sha256 = ""
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(fd, data, fsync), name="panel-deid-write", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, fd: int, data: bytes, fsync: bool) -> None:
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                if fsync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            self.sha256 = hashlib.sha256(data).hexdigest()
+        except BaseException as exc:  # reported to the caller by commit()
+            self._error = exc
+
+    def commit(self, dst: Path) -> None:
+        """Wait for the write and rename the temporary file to ``dst``."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._tmp is None:
+            raise RuntimeError("staged write already finished")
+        os.replace(self._tmp, dst)
+        self._tmp = None
+
+    def discard(self) -> None:
+        """Wait for the write and remove the temporary file if it was not committed."""
+        self._thread.join()
+        if self._tmp is not None:
+            try:
+                os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
+            self._tmp = None
+
+
+# ---------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------
+
+
+def _result_fields(ds: Dataset) -> dict[str, Any]:
+    """Non-identifying descriptors of the de-identified image, for listing and ordering."""
+
+    def cs(tag: int) -> str | None:
+        text = _text(ds, tag).upper()
+        return text if _CS_RE.match(text) else None
+
+    def uid(tag: int) -> str | None:
+        text = _text(ds, tag)
+        return text if _UID_RE.match(text) else None
+
+    def floats(tag: int) -> list[float] | None:
+        try:
+            return [float(v) for v in _text(ds, tag).split("\\")]
+        except ValueError:
+            return None
+
+    ipp = floats(0x00200032)
+    location = floats(0x00201041)
+    return {
+        "modality": cs(0x00080060),
+        "sop_class_uid": uid(0x00080016),
+        "study_uid": uid(0x0020000D),
+        "series_uid": uid(0x0020000E),
+        "sop_instance_uid": uid(0x00080018),
+        "rows": _us(ds, 0x00280010),
+        "columns": _us(ds, 0x00280011),
+        "number_of_frames": _int(_text(ds, 0x00280008)) or 1,
+        "body_part": cs(0x00180015),
+        "instance_number": _int(_text(ds, 0x00200013)),
+        "slice_location": location[0] if location and len(location) == 1 else None,
+        "image_position": (ipp[0], ipp[1], ipp[2]) if ipp and len(ipp) == 3 else None,
+    }
+
+
+def deidentify_file(
+    src: str | os.PathLike[str] | IO[bytes],
+    dst_path: str | os.PathLike[str],
+    config: DeidConfig,
+) -> DeidResult:
+    """De-identify one DICOM file to ``dst_path``.
+
+    Returns ``stored`` (safe to show), ``held_back`` (written, but possibly burned-in text:
+    a coordinator must release it) or ``refused`` (nothing written).  Never raises for bad
+    input.  The de-identified file is serialised in memory and re-parsed by the checks of
+    :func:`verify_file`; meanwhile a helper thread writes the same bytes to a hidden
+    temporary file in the destination folder, which is atomically renamed to ``dst_path``
+    only if verification passed.  On any failure nothing is left at ``dst_path`` and the
+    temporary file is removed.
+    """
+    dst = Path(dst_path)
+    try:
+        with _quiet_pydicom():
+            return _deidentify(src, dst, config)
+    except _Refusal as refusal:
+        return DeidResult.refused(refusal.reason)
+    except Exception as exc:  # never leak values through exception text
+        logger.error("de-identification failed with %s", type(exc).__name__)
+        return DeidResult.refused(f"internal error while de-identifying ({type(exc).__name__})")
+
+
+def _deidentify(
+    src: str | os.PathLike[str] | IO[bytes], dst: Path, config: DeidConfig
+) -> DeidResult:
+    """The body of :func:`deidentify_file`; raises :class:`_Refusal` to refuse."""
+    ds = _read(src)
+    ts = _check_complete(ds)
+    sop_class = _check_is_image(ds)
+    _check_pixel_data(ds, ts)
+    hold_reason = _burned_in_hold_reason(ds, sop_class)
+
+    ctx = _Context(config)
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None:  # remember the meta's instance UIDs (raw: the meta may be damaged)
+        for tag in (0x00020003, 0x00020100):
+            value = _text(meta, tag)
+            if value:
+                _collect(0x00080018, "UI", value.encode("latin-1"), ctx)
+    _apply_profile(ds, ctx)
+    _set_deidentification_attributes(ds, config)
+    sop_instance = _text(ds, 0x00080018)
+    if not sop_instance:
+        raise _Refusal("damaged DICOM file (SOP Instance UID missing)")
+    ds.file_meta = _build_file_meta(sop_class, sop_instance, ts)
+    ds.preamble = _ZERO_PREAMBLE
+    fields = _result_fields(ds)
+
+    try:
+        data = _encode(ds, ts)
+    except Exception as exc:
+        logger.info("DICOM write failed: %s", type(exc).__name__)
+        raise _Refusal("could not rewrite the DICOM file") from None
+    del ds  # nothing of the original is needed any more
+
+    originals = ctx.originals
+    case_ref = config.case_reference.encode("ascii")
+    staged = _StagedWrite(data, dst.parent, config.fsync)
+    try:
+        problems = _verify_bytes(
+            data,
+            originals.values - _DUMMY_BYTES_SET - {case_ref},
+            originals.uids,
+            originals.dates,
+            _scannable_identifiers(originals.identifiers, config.case_reference),
+            RETAINED_TIME_TAGS if config.retain_times else frozenset(),
+        )
+        if problems:
+            names = sorted({p.split(":", 1)[0] for p in problems})
+            logger.warning("de-identification verification failed: %s", ", ".join(names))
+            raise _Refusal("verification failed: " + ", ".join(names[:8]))
+        staged.commit(dst)
+    finally:
+        staged.discard()
+    return DeidResult(
+        status="held_back" if hold_reason else "stored",
+        reason=hold_reason or "de-identified",
+        transfer_syntax=ts,
+        bytes_written=len(data),
+        sha256=staged.sha256,
+        **fields,
+    )
+
+
+def deidentify_tree(
+    src_dir: str | os.PathLike[str],
+    dst_dir: str | os.PathLike[str],
+    config: DeidConfig,
+) -> list[tuple[str, DeidResult]]:
+    """De-identify every regular file under ``src_dir`` as one case.
+
+    Each output goes to the same relative path under ``dst_dir``; refused files (including
+    anything that is not DICOM) are not copied.  Symbolic links are skipped.  Files are
+    processed one at a time in sorted order, so memory does not grow with the series.
+    """
+    src_root = Path(src_dir)
+    dst_root = Path(dst_dir)
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(src_root, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            files.append(path)
+    results: list[tuple[str, DeidResult]] = []
+    for path in files:
+        rel = path.relative_to(src_root).as_posix()
+        results.append((rel, deidentify_file(path, dst_root / rel, config)))
+    return results

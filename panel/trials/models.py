@@ -1,0 +1,226 @@
+"""The trial registry in the database: trials (and studies), their change history, the last
+verdict of every open case for every trial, and the "newly matching" records for coordinators.
+
+A trial row holds the same record as ``trials.json`` (``trial-rules.md``): :meth:`Trial.to_record`
+gives it back in that format, so the pure engine (:mod:`panel.trials.engine`) validates and
+evaluates exactly what is stored.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panel.accounts.models import User
+from panel.cases.models import Case
+from panel.core.db import UTCDateTime, db, utcnow
+
+#: A status checked longer ago than this (or never) is flagged on the registry page.
+VERIFY_EVERY_DAYS = 90
+
+
+class TrialStatus(enum.StrEnum):
+    OPEN = "open"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class TrialChangeKind(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+def _enum(cls, name):
+    return Enum(cls, name=name, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class Trial(db.Model):
+    """A trial (or an observational / profiling study) of the registry.
+
+    ``criteria`` is the list of criteria of ``trial-rules.md``, validated by
+    :func:`panel.trials.engine.validate_trial` before every save (see
+    :mod:`panel.trials.registry`). ``version`` is the optimistic lock of the editor.
+    """
+
+    __tablename__ = "trials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    phase: Mapped[str | None] = mapped_column(String(32))
+    summary: Mapped[str | None] = mapped_column(Text)
+    registry_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sponsor: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[TrialStatus] = mapped_column(_enum(TrialStatus, "trial_status"), default=TrialStatus.OPEN, index=True)
+    status_verified_on: Mapped[date | None] = mapped_column(Date)
+    status_source: Mapped[str | None] = mapped_column(String(300))
+    sites: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sites_mode: Mapped[str] = mapped_column(String(8), default="any")
+    criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    notes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_study: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Studies only (trials.json "studies"): e.g. "observational"; "opt_out" or "consent".
+    study_kind: Mapped[str | None] = mapped_column(String(64))
+    enrolment: Mapped[str | None] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    updated_by: Mapped[User | None] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("sites_mode IN ('any', 'all')", name="sites_mode"),
+        CheckConstraint("enrolment IS NULL OR enrolment IN ('opt_out', 'consent')", name="enrolment"),
+    )
+
+    audit_type = "trial"
+
+    @property
+    def audit_id(self) -> str:
+        return self.code
+
+    def __repr__(self) -> str:
+        return f"<Trial {self.code}>"
+
+    # ------------------------------------------------------------------ the registry record
+    def to_record(self) -> dict[str, Any]:
+        """The trial in the ``trials.json`` format (``id`` is the code), for the engine."""
+        rec: dict[str, Any] = {
+            "id": self.code,
+            "title": self.title,
+            "phase": self.phase,
+            "summary": self.summary,
+            "registry_ids": list(self.registry_ids or []),
+            "sponsor": self.sponsor,
+            "status": self.status.value if self.status else "open",
+            "status_verified_on": self.status_verified_on.isoformat() if self.status_verified_on else None,
+            "status_source": self.status_source,
+            "sites": list(self.sites or []),
+            "sites_mode": self.sites_mode or "any",
+            "criteria": [dict(c) for c in (self.criteria or [])],
+            "notes": list(self.notes or []),
+        }
+        if self.is_study:
+            rec["is_study"] = True
+            rec["kind"] = self.study_kind
+            rec["enrolment"] = self.enrolment
+        return rec
+
+    # ------------------------------------------------------------------ display helpers
+    @property
+    def is_open(self) -> bool:
+        return self.status == TrialStatus.OPEN
+
+    def verification_overdue(self, today: date | None = None) -> bool:
+        """Whether the status was never verified, or last verified more than 90 days ago."""
+        if self.status_verified_on is None:
+            return True
+        today = today or utcnow().date()
+        return (today - self.status_verified_on).days > VERIFY_EVERY_DAYS
+
+    def days_since_verified(self, today: date | None = None) -> int | None:
+        if self.status_verified_on is None:
+            return None
+        return ((today or utcnow().date()) - self.status_verified_on).days
+
+
+class TrialChange(db.Model):
+    """One saved version of a trial: who, when, what changed, and the record as saved.
+
+    The record snapshot lets anyone see what a trial said on a given day (a recommendation
+    refers to the trial as it was, never as it is now).
+    """
+
+    __tablename__ = "trial_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[TrialChangeKind] = mapped_column(_enum(TrialChangeKind, "trial_change_kind"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    by_label: Mapped[str] = mapped_column(String(320), default="system")
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    by: Mapped[User | None] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("trial_id", "version"),)
+
+
+class CaseTrialMatch(db.Model):
+    """The last verdict computed for one case and one trial by a re-match.
+
+    Verdicts are ``eligible``, ``possible``, ``ineligible``, or ``not_open`` (the trial was not
+    recruiting when the verdict was recorded).
+    """
+
+    __tablename__ = "case_trial_matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    trial_code: Mapped[str] = mapped_column(String(64), index=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    trial_version: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("case_id", "trial_code"),)
+
+
+class TrialNewMatch(db.Model):
+    """A case that newly matches a trial after the trial opened or its criteria changed.
+
+    Shown to the coordinators of the case's panel until one of them dismisses it.
+    """
+
+    __tablename__ = "trial_new_matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
+    trial_code: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(16))
+    previous_verdict: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    trial_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    trial: Mapped[Trial] = relationship(lazy="joined")
+    case: Mapped[Case] = relationship()
+
+    __table_args__ = (Index("ix_trial_new_matches_open", "dismissed_at", "created_at"),)
+
+    @property
+    def reason_label(self) -> str:
+        return REASON_LABELS.get(self.reason, self.reason)
+
+
+REASON_LABELS = {
+    "added": "added to the registry",
+    "opened": "opened",
+    "criteria_changed": "criteria changed",
+}

@@ -1,0 +1,479 @@
+"""Every change to the trial registry: validate with the engine, flush, record the history,
+audit with a diff, re-match the open cases. Never commit.
+
+The registry is edited by coordinators (of any panel) in the editor, and loaded from a
+``trials.json`` file by ``flask --app panel load-trials``; both go through :func:`save_trial`,
+so a file and a form are held to the same rules (:func:`panel.trials.engine.validate_trial`).
+
+Re-matching
+-----------
+When a trial opens (or is added open) or its criteria change while it is open, every open case
+(submitted, information requested, scheduled; of every panel) is evaluated against the trial as
+it was and as it is now, on the same case data. A case whose verdict improves into ``possible``
+or ``eligible`` (from not open / ineligible, or from possible to eligible) gets a
+:class:`TrialNewMatch` for the coordinators of its panel. The last verdict of every (case, trial)
+pair is kept in :class:`CaseTrialMatch`. Studies are not re-matched (they are not trials).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from panel.accounts.models import Centre, User
+from panel.cases.models import Case, CaseStatus
+from panel.core import audit
+from panel.core.db import db, utcnow
+from panel.trials import engine
+from panel.trials.models import (
+    CaseTrialMatch,
+    Trial,
+    TrialChange,
+    TrialChangeKind,
+    TrialNewMatch,
+    TrialStatus,
+)
+
+#: Case states re-matched when a trial opens or changes.
+OPEN_CASE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED, CaseStatus.SCHEDULED)
+NOT_OPEN = "not_open"
+_RANK = {engine.ELIGIBLE: 0, engine.POSSIBLE: 1, engine.INELIGIBLE: 2, NOT_OPEN: 3, None: 3}
+_FIELDS = (
+    "id", "title", "phase", "summary", "registry_ids", "sponsor", "status", "status_verified_on",
+    "status_source", "sites", "sites_mode", "criteria", "notes",
+)
+_STUDY_FIELDS = ("is_study", "kind", "enrolment")
+
+
+# --------------------------------------------------------------------------- errors
+class TrialError(Exception):
+    """A refused registry change; ``errors`` lists every problem (each names the trial and,
+    where it applies, the criterion)."""
+
+    status = 422
+
+    def __init__(self, errors: str | Iterable[str]):
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("; ".join(self.errors))
+
+
+class TrialConflict(TrialError):
+    status = 409
+
+
+class TrialNotAllowed(TrialError):
+    status = 403
+
+
+# --------------------------------------------------------------------------- permissions
+def can_view_registry(user: Any) -> bool:
+    """Coordinators (of any panel) and admins see the registry: trials are not clinical."""
+    return bool(getattr(user, "is_authenticated", False) and (user.is_coordinator or user.is_admin))
+
+
+def can_edit_registry(user: Any) -> bool:
+    """Only coordinators (of any panel) change the registry."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_coordinator)
+
+
+# --------------------------------------------------------------------------- centres
+def centre_rows() -> list[dict[str, Any]]:
+    """The centres of the database as engine centre dicts (``code``, ``name``, ``city``, ...)."""
+    rows = db.session.execute(
+        select(Centre.code, Centre.name, Centre.city, Centre.lat, Centre.lon).order_by(Centre.code)
+    ).all()
+    return [{"code": r.code, "name": r.name, "city": r.city, "lat": r.lat, "lon": r.lon} for r in rows]
+
+
+def centre_codes() -> frozenset[str]:
+    """The centre codes trial sites may name (the database's; the packaged list if it has none)."""
+    codes = frozenset(db.session.scalars(select(Centre.code)))
+    return codes or frozenset(c["code"] for c in engine.load_centres())
+
+
+# --------------------------------------------------------------------------- records
+def normalise_record(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial record with every field present (defaults filled), as the database stores it."""
+    out = {
+        "id": rec.get("id"),
+        "title": rec.get("title"),
+        "phase": rec.get("phase"),
+        "summary": rec.get("summary"),
+        "registry_ids": list(rec.get("registry_ids") or []),
+        "sponsor": rec.get("sponsor"),
+        "status": rec.get("status") or "open",
+        "status_verified_on": rec.get("status_verified_on"),
+        "status_source": rec.get("status_source"),
+        "sites": list(rec.get("sites") or []),
+        "sites_mode": rec.get("sites_mode") or "any",
+        "criteria": [dict(c) for c in rec.get("criteria") or []],
+        "notes": list(rec.get("notes") or []),
+    }
+    if rec.get("is_study") is True:
+        out.update(is_study=True, kind=rec.get("kind"), enrolment=rec.get("enrolment"))
+    return out
+
+
+def _apply(trial: Trial, rec: Mapping[str, Any]) -> None:
+    trial.code = rec["id"]
+    trial.title = rec["title"].strip()
+    trial.phase = rec["phase"]
+    trial.summary = rec["summary"]
+    trial.registry_ids = list(rec["registry_ids"])
+    trial.sponsor = rec["sponsor"]
+    trial.status = TrialStatus(rec["status"])
+    verified = rec["status_verified_on"]
+    trial.status_verified_on = date.fromisoformat(verified) if verified else None
+    trial.status_source = rec["status_source"]
+    trial.sites = list(rec["sites"])
+    trial.sites_mode = rec["sites_mode"]
+    trial.criteria = [dict(c) for c in rec["criteria"]]
+    trial.notes = list(rec["notes"])
+    trial.is_study = rec.get("is_study") is True
+    trial.study_kind = rec.get("kind") if trial.is_study else None
+    trial.enrolment = rec.get("enrolment") if trial.is_study else None
+
+
+def record_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[str, Any]:
+    """What changed, for the audit trail and the history: ``{field: [old, new]}``; criteria
+    by id: ``{"criteria": {"added": [...], "removed": [...], "changed": {id: [old, new]},
+    "order": [old ids, new ids]}}``."""
+    if before is None:
+        return {"created": True}
+    plain = audit.diff(
+        {k: v for k, v in before.items() if k != "criteria"},
+        {k: v for k, v in after.items() if k != "criteria"},
+    )
+    old = {c.get("id"): c for c in before.get("criteria", [])}
+    new = {c.get("id"): c for c in after.get("criteria", [])}
+    crit: dict[str, Any] = {}
+    added = [k for k in new if k not in old]
+    removed = [k for k in old if k not in new]
+    changed = {k: [old[k], new[k]] for k in new if k in old and old[k] != new[k]}
+    if added:
+        crit["added"] = added
+    if removed:
+        crit["removed"] = removed
+    if changed:
+        crit["changed"] = changed
+    if not crit and list(old) != list(new):
+        crit["order"] = [list(old), list(new)]
+    if crit:
+        plain["criteria"] = crit
+    return plain
+
+
+def validate_record(rec: Mapping[str, Any], codes: Iterable[str] | None = None) -> list[str]:
+    """Every problem of one record (:func:`engine.validate_trial` against the centres)."""
+    return engine.validate_trial(rec, frozenset(codes) if codes is not None else centre_codes())
+
+
+# --------------------------------------------------------------------------- saving
+def _actor_label(by: User | None, actor_label: str | None) -> str:
+    if actor_label:
+        return actor_label
+    return by.email if by is not None else "system"
+
+
+def save_trial(
+    rec: Mapping[str, Any],
+    *,
+    by: User | None,
+    trial: Trial | None = None,
+    expected_version: int | None = None,
+    actor_label: str | None = None,
+    codes: Iterable[str] | None = None,
+    announce: bool = True,
+) -> tuple[Trial, bool]:
+    """Create (``trial`` None) or replace a trial with the record ``rec``.
+
+    Validates with the engine (:class:`TrialError` naming trial and criterion), checks the
+    optimistic lock (:class:`TrialConflict`), writes a :class:`TrialChange` and an audit entry
+    with the diff, and re-matches the open cases when the trial opened or its criteria changed.
+    Returns ``(trial, changed)``; an identical record changes nothing. With ``announce``
+    false the verdicts are recorded but no case is shown as newly matching (the first load of
+    an empty registry is a baseline, not news).
+    """
+    if by is not None and not can_edit_registry(by):
+        raise TrialNotAllowed("Only coordinators change the trial registry.")
+    if trial is not None and expected_version is not None and expected_version != trial.version:
+        raise TrialConflict(
+            f"trial {trial.code}: someone else saved this trial while you were editing it "
+            f"(version {trial.version}, yours {expected_version}). Reload to see their changes; "
+            "yours were not saved."
+        )
+    errors = validate_record(rec, codes)
+    if errors:
+        raise TrialError(errors)
+    after = normalise_record(rec)
+    before = normalise_record(trial.to_record()) if trial is not None else None
+    if trial is not None and after["id"] != trial.code:
+        raise TrialError(f"trial {trial.code}: the code of a trial cannot change")
+    if trial is None:
+        existing = db.session.scalar(select(Trial.id).where(Trial.code == after["id"]))
+        if existing is not None:
+            raise TrialConflict(f"trial {after['id']}: a trial with this code already exists")
+    if before is not None and before == after:
+        return trial, False
+
+    now = utcnow()
+    if trial is None:
+        trial = Trial(created_at=now)
+        db.session.add(trial)
+    _apply(trial, after)
+    trial.updated_at = now
+    trial.updated_by_id = by.id if by is not None else None
+    db.session.flush()  # assigns the id and bumps the version (the optimistic lock)
+    diff = record_diff(before, after)
+    label = _actor_label(by, actor_label)
+    db.session.add(
+        TrialChange(
+            trial_id=trial.id,
+            version=trial.version,
+            kind=TrialChangeKind.CREATED if before is None else TrialChangeKind.UPDATED,
+            at=now,
+            by_id=by.id if by is not None else None,
+            by_label=label,
+            diff=diff,
+            record=after,
+        )
+    )
+    audit.record(
+        "trial.created" if before is None else "trial.updated",
+        obj=trial,
+        actor=by,
+        actor_label=label if by is None else None,
+        details={"version": trial.version, "changes": diff},
+    )
+    rematch_after_change(trial, before, after, announce=announce)
+    db.session.flush()
+    return trial, True
+
+
+def update_trial(
+    trial: Trial, changes: Mapping[str, Any], *, by: User | None, expected_version: int | None
+) -> tuple[Trial, bool]:
+    """Apply ``changes`` (record keys) to ``trial``; see :func:`save_trial`."""
+    rec = {**normalise_record(trial.to_record()), **changes, "id": trial.code}
+    return save_trial(rec, by=by, trial=trial, expected_version=expected_version)
+
+
+def create_trial(rec: Mapping[str, Any], *, by: User | None) -> Trial:
+    """Add a trial to the registry; see :func:`save_trial`."""
+    return save_trial(normalise_record(rec), by=by)[0]
+
+
+def save_criterion(
+    trial: Trial,
+    index: int | None,
+    criterion: Mapping[str, Any],
+    *,
+    by: User | None,
+    expected_version: int | None,
+) -> Trial:
+    """Replace the criterion at ``index`` (or append one when ``index`` is None)."""
+    criteria = [dict(c) for c in trial.criteria or []]
+    if index is None:
+        criteria.append(dict(criterion))
+    else:
+        if not 0 <= index < len(criteria):
+            raise TrialConflict(f"trial {trial.code}: that criterion no longer exists; reload the page")
+        criteria[index] = dict(criterion)
+    return update_trial(trial, {"criteria": criteria}, by=by, expected_version=expected_version)[0]
+
+
+def delete_criterion(trial: Trial, index: int, *, by: User | None, expected_version: int | None) -> Trial:
+    """Remove the criterion at ``index``."""
+    criteria = [dict(c) for c in trial.criteria or []]
+    if not 0 <= index < len(criteria):
+        raise TrialConflict(f"trial {trial.code}: that criterion no longer exists; reload the page")
+    del criteria[index]
+    return update_trial(trial, {"criteria": criteria}, by=by, expected_version=expected_version)[0]
+
+
+def move_criterion(
+    trial: Trial, index: int, delta: int, *, by: User | None, expected_version: int | None
+) -> Trial:
+    """Move the criterion at ``index`` up (-1) or down (+1)."""
+    criteria = [dict(c) for c in trial.criteria or []]
+    if not 0 <= index < len(criteria):
+        raise TrialConflict(f"trial {trial.code}: that criterion no longer exists; reload the page")
+    j = max(0, min(len(criteria) - 1, index + delta))
+    criteria.insert(j, criteria.pop(index))
+    return update_trial(trial, {"criteria": criteria}, by=by, expected_version=expected_version)[0]
+
+
+# --------------------------------------------------------------------------- loading a file
+@dataclass
+class LoadSummary:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    new_matches: int = 0
+
+    def __str__(self) -> str:
+        n = len(self.created) + len(self.updated) + len(self.unchanged) + len(self.skipped)
+        parts = [f"{len(self.created)} created", f"{len(self.updated)} updated", f"{len(self.unchanged)} unchanged"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} already in the registry (left as they are)")
+        text = f"{n} trials and studies: " + ", ".join(parts) + "."
+        if self.new_matches:
+            text += f" {self.new_matches} open cases newly match."
+        return text
+
+
+def load_registry(
+    path: str | Path | None = None,
+    *,
+    by: User | None = None,
+    new_only: bool = False,
+    actor_label: str = "load-trials",
+) -> LoadSummary:
+    """Upsert every trial and study of a ``trials.json`` file (the packaged one by default) by
+    code. The whole file is refused (:class:`TrialError`, every problem named) when any record
+    is invalid; nothing is changed then. With ``new_only``, trials already in the registry are
+    left as they are (so a coordinator's edits survive ``make run``). Loading into an empty
+    registry records the open cases' verdicts without announcing them as new matches."""
+    codes = centre_codes()
+    try:
+        records = engine.load_trials(path, centres=[{"code": c, "lat": 0, "lon": 0} for c in codes])
+    except engine.TrialDefinitionError as exc:
+        raise TrialError(exc.errors) from exc
+    existing = {t.code: t for t in db.session.scalars(select(Trial))}
+    announce = bool(existing)
+    summary = LoadSummary()
+    before_count = _new_match_count()
+    for rec in records:
+        trial = existing.get(rec["id"])
+        if trial is not None and new_only:
+            summary.skipped.append(rec["id"])
+            continue
+        _, changed = save_trial(rec, by=by, trial=trial, actor_label=actor_label, codes=codes, announce=announce)
+        bucket = summary.created if trial is None else summary.updated if changed else summary.unchanged
+        bucket.append(rec["id"])
+    summary.new_matches = _new_match_count() - before_count
+    return summary
+
+
+def _new_match_count() -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count(TrialNewMatch.id))) or 0
+
+
+# --------------------------------------------------------------------------- re-matching
+def _is_open(rec: Mapping[str, Any] | None) -> bool:
+    return rec is not None and (rec.get("status") or "open") == "open"
+
+
+def is_newly_matching(previous: str | None, verdict: str) -> bool:
+    """Whether ``verdict`` is a match (eligible / possible) that is better than ``previous``."""
+    return verdict in (engine.ELIGIBLE, engine.POSSIBLE) and _RANK[verdict] < _RANK.get(previous, 3)
+
+
+def rematch_after_change(
+    trial: Trial, before: Mapping[str, Any] | None, after: Mapping[str, Any], *, announce: bool = True
+) -> list[TrialNewMatch]:
+    """Re-match the open cases when ``trial`` opened or its criteria changed (see the module
+    docstring); record the verdicts and (with ``announce``) the newly matching cases. Returns
+    the new records."""
+    if after.get("is_study") is True:
+        return []
+    was_open, now_open = _is_open(before), _is_open(after)
+    if not now_open:
+        if was_open:
+            _trial_stopped(trial)
+        return []
+    if was_open and before is not None and before.get("criteria") == after.get("criteria"):
+        return []
+    reason = "added" if before is None else ("opened" if not was_open else "criteria_changed")
+
+    from panel.trials.matching import centre_index
+
+    index = centre_index()
+    new_def = engine.compile_trial(after, None)
+    old_def = engine.compile_trial(before, None) if was_open and before is not None else None
+    cases = db.session.execute(
+        select(Case.id, Case.data).where(Case.status.in_(OPEN_CASE_STATUSES)).order_by(Case.id)
+    ).all()
+    if not cases:
+        return []
+    stored = {
+        m.case_id: m
+        for m in db.session.scalars(select(CaseTrialMatch).where(CaseTrialMatch.trial_code == trial.code))
+    }
+    pending = {
+        m.case_id: m
+        for m in db.session.scalars(
+            select(TrialNewMatch).where(TrialNewMatch.trial_id == trial.id, TrialNewMatch.dismissed_at.is_(None))
+        )
+    }
+    now = utcnow()
+    created: list[TrialNewMatch] = []
+    for case_id, data in cases:
+        view = engine.CaseView(data)
+        verdict = new_def.evaluate(view, index).verdict
+        previous = old_def.evaluate(view, index).verdict if old_def is not None else NOT_OPEN
+        row = stored.get(case_id)
+        if row is None:
+            db.session.add(CaseTrialMatch(case_id=case_id, trial_code=trial.code, verdict=verdict,
+                                          trial_version=trial.version, computed_at=now))
+        else:
+            row.verdict, row.trial_version, row.computed_at = verdict, trial.version, now
+        waiting = pending.get(case_id)
+        if not announce:
+            continue
+        if is_newly_matching(previous, verdict):
+            if waiting is not None:  # one waiting record per case and trial: bring it up to date
+                waiting.verdict, waiting.reason, waiting.trial_version = verdict, reason, trial.version
+                waiting.created_at = now
+                continue
+            nm = TrialNewMatch(case_id=case_id, trial_id=trial.id, trial_code=trial.code, verdict=verdict,
+                               previous_verdict=previous, reason=reason, trial_version=trial.version,
+                               created_at=now)
+            db.session.add(nm)
+            created.append(nm)
+        elif waiting is not None and verdict not in (engine.ELIGIBLE, engine.POSSIBLE):
+            waiting.dismissed_at = now  # no longer a match: withdrawn from the coordinators' list
+    db.session.flush()
+    if created:
+        audit.record("trial.rematched", obj=trial, details={"version": trial.version, "reason": reason,
+                                                           "cases": len(cases), "newly_matching": len(created)})
+    return created
+
+
+def _trial_stopped(trial: Trial) -> None:
+    """A trial closed or was suspended: its verdicts read ``not_open``; waiting records go."""
+    now = utcnow()
+    db.session.execute(
+        update(CaseTrialMatch)
+        .where(CaseTrialMatch.trial_code == trial.code)
+        .values(verdict=NOT_OPEN, trial_version=trial.version, computed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(TrialNewMatch)
+        .where(TrialNewMatch.trial_id == trial.id, TrialNewMatch.dismissed_at.is_(None))
+        .values(dismissed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def dismiss_new_match(nm: TrialNewMatch, *, by: User) -> None:
+    """A coordinator of the case's panel has seen a newly matching case."""
+    from panel.accounts.models import PanelRoleKind
+
+    if nm.case.panel_id not in by.panel_ids(PanelRoleKind.COORDINATOR):
+        raise TrialNotAllowed("Only the coordinators of the case's panel dismiss it.")
+    if nm.dismissed_at is None:
+        nm.dismissed_at = utcnow()
+        nm.dismissed_by_id = by.id
+        db.session.flush()
+        audit.record("trial.new_match_dismissed", obj=nm.trial, actor=by, panel_id=nm.case.panel_id,
+                     details={"case": nm.case.reference, "verdict": nm.verdict})

@@ -1,0 +1,357 @@
+"""Trial registry pages (coordinators edit; coordinators and admins read), the criteria editor,
+and the trial suggestions of a case (a partial for the case page, loaded with htmx)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from panel.accounts.forms import ConfirmForm
+from panel.accounts.models import Centre, PanelRoleKind
+from panel.cases import operations as case_operations
+from panel.cases.models import Case
+from panel.cases.queries import load_case_or_404
+from panel.core.auth import roles_required
+from panel.core.db import db, utcnow
+from panel.trials import registry
+from panel.trials.forms import (
+    CriterionForm,
+    TrialForm,
+    describe_condition,
+    editor_metadata,
+    is_simple,
+)
+from panel.trials.matching import case_matching
+from panel.trials.models import Trial, TrialChange, TrialNewMatch
+
+bp = Blueprint("trials", __name__, url_prefix="/trials")
+
+NEW_MATCHES_LIMIT = 50
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _editor_required() -> None:
+    if not registry.can_edit_registry(_user()):
+        abort(403)
+
+
+def _trial_or_404(code: str) -> Trial:
+    trial = db.session.scalar(select(Trial).where(Trial.code == code))
+    if trial is None:
+        abort(404)
+    return trial
+
+
+def _centre_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(select(Centre.code, Centre.name, Centre.city).order_by(Centre.name)).all()
+    return [(r.code, r.name if r.city and r.city in r.name else f"{r.name} ({r.city})") for r in rows]
+
+
+def _centre_names() -> dict[str, str]:
+    return {r.code: r.name for r in db.session.execute(select(Centre.code, Centre.name))}
+
+
+def new_matches_for(user: Any, *, trial: Trial | None = None, limit: int = NEW_MATCHES_LIMIT) -> list[TrialNewMatch]:
+    """Waiting "newly matching" records of the open cases of the panels ``user`` coordinates."""
+    if not getattr(user, "is_authenticated", False) or not user.is_coordinator:
+        return []
+    stmt = (
+        select(TrialNewMatch)
+        .join(TrialNewMatch.case)
+        .where(
+            TrialNewMatch.dismissed_at.is_(None),
+            Case.panel_id.in_(user.panel_ids(PanelRoleKind.COORDINATOR)),
+            Case.status.in_(registry.OPEN_CASE_STATUSES),
+        )
+        .options(joinedload(TrialNewMatch.case))
+        .order_by(TrialNewMatch.created_at.desc(), TrialNewMatch.id.desc())
+        .limit(limit)
+    )
+    if trial is not None:
+        stmt = stmt.where(TrialNewMatch.trial_id == trial.id)
+    return list(db.session.scalars(stmt).unique())
+
+
+@bp.app_template_global("trial_new_matches")
+def _trial_new_matches_global(limit: int = 6) -> list[TrialNewMatch]:
+    return new_matches_for(_user(), limit=limit)
+
+
+def _flash_errors(exc: registry.TrialError) -> None:
+    for message in exc.errors[:20]:
+        flash(message, "danger")
+
+
+# --------------------------------------------------------------------------- the registry
+@bp.route("/")
+@roles_required("is_coordinator", "is_admin")
+def index():
+    trials = db.session.scalars(select(Trial).options(joinedload(Trial.updated_by))).unique().all()
+    order = {"open": 0, "suspended": 1, "closed": 2}
+    trials = sorted(trials, key=lambda t: (t.is_study, order.get(t.status.value, 3), t.code))
+    today = utcnow().date()
+    return render_template(
+        "trials/index.html",
+        trials=trials,
+        today=today,
+        overdue=sum(1 for t in trials if not t.is_study and t.verification_overdue(today)),
+        centre_names=_centre_names(),
+        new_matches=new_matches_for(_user()),
+        can_edit=registry.can_edit_registry(_user()),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/<code>")
+@roles_required("is_coordinator", "is_admin")
+def show(code: str):
+    trial = _trial_or_404(code)
+    history = db.session.scalars(
+        select(TrialChange).where(TrialChange.trial_id == trial.id).order_by(TrialChange.version.desc()).limit(30)
+    ).all()
+    return render_template(
+        "trials/show.html",
+        trial=trial,
+        today=utcnow().date(),
+        centre_names=_centre_names(),
+        criteria=[(c, describe_condition(c)) for c in trial.criteria or []],
+        history=history,
+        new_matches=new_matches_for(_user(), trial=trial),
+        can_edit=registry.can_edit_registry(_user()),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("is_coordinator")
+def new():
+    form = TrialForm(centres=_centre_choices(), creating=True)
+    if request.method == "GET":
+        form.status.data, form.sites_mode.data = "open", "any"
+    if form.validate_on_submit():
+        rec = {"id": form.code.data.strip(), "criteria": [], **form.changes(utcnow().date().isoformat())}
+        try:
+            trial = registry.create_trial(rec, by=_user())
+        except registry.TrialError as exc:
+            db.session.rollback()
+            return render_template("trials/edit.html", form=form, trial=None, errors=exc.errors), exc.status
+        db.session.commit()
+        flash(f"{trial.code} added to the registry. Now add its criteria.", "success")
+        return redirect(url_for("trials.criteria", code=trial.code))
+    status = 422 if form.errors else 200
+    return render_template("trials/edit.html", form=form, trial=None, errors=[]), status
+
+
+@bp.route("/<code>/edit", methods=["GET", "POST"])
+@roles_required("is_coordinator")
+def edit(code: str):
+    trial = _trial_or_404(code)
+    centres = _centre_choices()
+    if request.method == "GET":
+        form = TrialForm.from_trial(trial, centres)
+        return render_template("trials/edit.html", form=form, trial=trial, errors=[])
+    form = TrialForm(centres=centres, is_study=trial.is_study)
+    if not form.validate_on_submit():
+        return render_template("trials/edit.html", form=form, trial=trial, errors=[]), 422
+    try:
+        _, changed = registry.update_trial(
+            trial, form.changes(utcnow().date().isoformat()), by=_user(), expected_version=form.expected_version
+        )
+    except (registry.TrialError, StaleDataError) as exc:
+        db.session.rollback()
+        exc = exc if isinstance(exc, registry.TrialError) else _stale(code)
+        return render_template("trials/edit.html", form=form, trial=_trial_or_404(code), errors=exc.errors), exc.status
+    db.session.commit()
+    flash(f"{trial.code} saved (version {trial.version})." if changed else "Nothing changed.", "success" if changed else "info")
+    return redirect(url_for("trials.show", code=trial.code))
+
+
+def _stale(code: str) -> registry.TrialConflict:
+    return registry.TrialConflict(f"trial {code}: someone else saved this trial at the same moment; reload and try again")
+
+
+# --------------------------------------------------------------------------- criteria
+@bp.route("/<code>/criteria")
+@roles_required("is_coordinator")
+def criteria(code: str):
+    trial = _trial_or_404(code)
+    return render_template(
+        "trials/criteria.html",
+        trial=trial,
+        criteria=[(i, c, describe_condition(c), is_simple(c)) for i, c in enumerate(trial.criteria or [])],
+        confirm=ConfirmForm(),
+    )
+
+
+def _criterion_page(trial: Trial, form: CriterionForm, index: int | None, errors: list[str], status: int = 200):
+    return (
+        render_template(
+            "trials/criterion.html",
+            trial=trial,
+            form=form,
+            index=index,
+            errors=errors,
+            metadata=editor_metadata(),
+        ),
+        status,
+    )
+
+
+def _save_criterion(trial: Trial, index: int | None):
+    form = CriterionForm()
+    if not form.validate_on_submit():
+        return _criterion_page(trial, form, index, [], 422)
+    crit, problems = form.to_criterion()
+    if problems:
+        return _criterion_page(trial, form, index, problems, 422)
+    if index is not None:
+        current = (trial.criteria or [])[index] if index < len(trial.criteria or []) else None
+        if current is None or current.get("id") != form.original_id.data:
+            return _criterion_page(trial, form, index, [f"trial {trial.code}: the criteria changed since you opened this page; reload it"], 409)
+    try:
+        registry.save_criterion(trial, index, crit, by=_user(), expected_version=form.expected_version)
+    except (registry.TrialError, StaleDataError) as exc:
+        db.session.rollback()
+        exc = exc if isinstance(exc, registry.TrialError) else _stale(trial.code)
+        return _criterion_page(_trial_or_404(trial.code), form, index, exc.errors, exc.status)
+    db.session.commit()
+    flash(f"Criterion {crit['id']} saved; {trial.code} is now version {trial.version}.", "success")
+    return redirect(url_for("trials.criteria", code=trial.code))
+
+
+@bp.route("/<code>/criteria/new", methods=["GET", "POST"])
+@roles_required("is_coordinator")
+def criterion_new(code: str):
+    trial = _trial_or_404(code)
+    if request.method == "POST":
+        return _save_criterion(trial, None)
+    ids = {c.get("id") for c in trial.criteria or []}
+    last = (trial.criteria or [{}])[-1].get("id") or ""
+    prefix = "".join(ch for ch in last if ch.isalpha()) if last[:1].isalpha() else ""
+    prefix = prefix or "".join(ch for ch in trial.code if ch.isalpha())[:1] or "C"
+    n = len(ids) + 1
+    while f"{prefix}{n}" in ids:
+        n += 1
+    form = CriterionForm(data={"version": trial.version, "cid": f"{prefix}{n}", "mode": "simple",
+                               "field": "status.category", "op": "in"})
+    form.refresh_value_choices()
+    return _criterion_page(trial, form, None, [])
+
+
+@bp.route("/<code>/criteria/<int:index>", methods=["GET", "POST"])
+@roles_required("is_coordinator")
+def criterion_edit(code: str, index: int):
+    trial = _trial_or_404(code)
+    if not 0 <= index < len(trial.criteria or []):
+        abort(404)
+    if request.method == "POST":
+        return _save_criterion(trial, index)
+    form = CriterionForm.from_criterion(trial.criteria[index], trial.version)
+    return _criterion_page(trial, form, index, [])
+
+
+@bp.route("/<code>/criteria/<int:index>/<action>", methods=["POST"])
+@roles_required("is_coordinator")
+def criterion_action(code: str, index: int, action: str):
+    trial = _trial_or_404(code)
+    if action not in ("delete", "up", "down"):
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        expected = int(request.form.get("version", ""))
+    except ValueError:
+        expected = None
+    try:
+        if action == "delete":
+            removed = (trial.criteria or [])[index].get("id") if index < len(trial.criteria or []) else None
+            registry.delete_criterion(trial, index, by=_user(), expected_version=expected)
+            message = f"Criterion {removed} removed."
+        else:
+            registry.move_criterion(trial, index, -1 if action == "up" else 1, by=_user(), expected_version=expected)
+            message = None
+    except (registry.TrialError, StaleDataError) as exc:
+        db.session.rollback()
+        _flash_errors(exc if isinstance(exc, registry.TrialError) else _stale(code))
+        return redirect(url_for("trials.criteria", code=code))
+    db.session.commit()
+    if message:
+        flash(message, "success")
+    return redirect(url_for("trials.criteria", code=code))
+
+
+# --------------------------------------------------------------------------- newly matching
+@bp.route("/new-matches/<int:match_id>/dismiss", methods=["POST"])
+@login_required
+def dismiss_new_match(match_id: int):
+    nm = db.session.get(TrialNewMatch, match_id)
+    if nm is None or not _user().is_coordinator:
+        abort(404)
+    if nm.case.panel_id not in _user().panel_ids(PanelRoleKind.COORDINATOR):
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    registry.dismiss_new_match(nm, by=_user())
+    db.session.commit()
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("trials.index")
+    return redirect(target)
+
+
+# --------------------------------------------------------------------------- a case's matches
+def _display(match: Any) -> dict[str, Any]:
+    out = match.to_display_dict()
+    out["kind"] = match.trial.raw.get("kind") if match.trial is not None else None
+    return out
+
+
+@bp.route("/case/<ref>")
+@login_required
+def case_matches(ref: str):
+    """The trial suggestions of a case: the partial for htmx, or a page of its own."""
+    case = load_case_or_404(ref, _user())
+    cm = case_matching(case)
+    ctx = {
+        "case": case,
+        "cm": cm,
+        "matches": [_display(m) for m in cm.matches],
+        "studies": [_display(m) for m in cm.studies],
+        "questions": cm.questions() if case.can_request_information(_user()) else [],
+        "confirm": ConfirmForm(),
+    }
+    if request.headers.get("HX-Request"):
+        return render_template("trials/_matches.html", **ctx)
+    return render_template("trials/case_matches.html", **ctx)
+
+
+@bp.route("/case/<ref>/request-information", methods=["POST"])
+@login_required
+def request_missing_information(ref: str):
+    """One step: ask the referrer for what the ``possible`` trials need, one question per
+    unknown criterion."""
+    case = load_case_or_404(ref, _user(), check="can_request_information")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    questions = case_matching(case).questions()
+    if not questions:
+        flash("No trial is waiting for information: nothing was sent.", "info")
+        return redirect(url_for("cases.show", ref=case.reference))
+    try:
+        case_operations.request_information(case, by=_user(), questions=questions)
+    except case_operations.CaseError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("cases.show", ref=case.reference))
+    db.session.commit()
+    flash(f"The referrer has been asked {len(questions)} question{'s' if len(questions) != 1 else ''} "
+          "for the trials that need more information.", "success")
+    return redirect(url_for("cases.show", ref=case.reference))

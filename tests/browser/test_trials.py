@@ -1,0 +1,196 @@
+"""Browser journey of the NAP coordinator through the trial registry: the list with its status
+checks and new matches, a trial, its editor, the criteria editor (whose script swaps the
+operator and value inputs when the field changes) and a case's trial suggestions.
+Screenshots go to test-artifacts/screenshots/{backend}-trials-*.png."""
+
+from __future__ import annotations
+
+import threading
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+from panel.demo import DEMO_PASSWORD
+from tests.conftest import database_url, free_port, make_app, migrate_and_seed
+
+pytestmark = pytest.mark.browser
+
+COORDINATOR = "rachel.moore@demo.example.org"
+
+
+class _Server:
+    def __init__(self, app, url):
+        self.app_ = app
+        self.url = url
+
+
+@pytest.fixture(scope="module")
+def trials_server(live_server, backend, tmp_path_factory):
+    """The shared live server when the app factory registers the trials blueprint; until then
+    a server of its own (a blueprint cannot be added to an app that has served requests).
+    Either way with the demo data and the packaged trials loaded."""
+    from panel.core.db import db
+    from panel.trials.registry import load_registry
+
+    if "trials" in live_server.app_.blueprints:
+        with live_server.app_.app_context():
+            load_registry(new_only=True)
+            _reopen_crisp()
+            db.session.commit()
+        yield live_server
+        return
+
+    from panel.demo import load_demo_data
+    from tests.trials.conftest import ensure_trials_registered
+
+    tmp = tmp_path_factory.mktemp(f"live-trials-{backend}")
+    app = make_app(database_url(backend, tmp, "panel_test_browser_trials"), tmp / "storage")
+    ensure_trials_registered(app)
+    migrate_and_seed(app)
+    with app.app_context():
+        load_demo_data()
+        load_registry(new_only=True)
+        _reopen_crisp()
+        db.session.commit()
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield _Server(app, f"http://127.0.0.1:{port}")
+    finally:
+        server.shutdown()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _reopen_crisp() -> None:
+    """CRISP closes, then reopens: the open cases it suits become new matches."""
+    from sqlalchemy import select
+
+    from panel.accounts.models import User
+    from panel.trials.models import Trial
+    from panel.trials.registry import update_trial
+
+    coordinator = User.by_email(COORDINATOR)
+    crisp = db_session_scalar(select(Trial).where(Trial.code == "CRISP"))
+    if crisp.version > 1:
+        return
+    for status in ("closed", "open"):
+        update_trial(crisp, {"status": status}, by=coordinator, expected_version=crisp.version)
+
+
+def db_session_scalar(stmt):
+    from panel.core.db import db
+
+    return db.session.scalar(stmt)
+
+
+def _sign_in(page, server) -> None:
+    from panel.accounts.models import User
+    from panel.core.db import db
+
+    with server.app_.app_context():
+        user = User.by_email(COORDINATOR)
+        secret = user.totp_secret
+        user.totp_last_step = None  # codes are single-use per 30 s step: forget the last one
+        db.session.commit()
+    page.goto(server.url + "/login")
+    page.get_by_label("Work e-mail").fill(COORDINATOR)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_test_id("user-menu")).to_be_visible()
+
+
+def _alk_case_reference(server) -> str:
+    from sqlalchemy import select
+
+    from panel.accounts.models import Panel
+    from panel.cases.models import Case, CaseStatus
+    from panel.core.db import db
+
+    with server.app_.app_context():
+        return db.session.scalar(
+            select(Case.reference)
+            .join(Panel, Case.panel_id == Panel.id)
+            .where(Panel.code == "NAP", Case.status == CaseStatus.SUBMITTED, Case.data["referring_centre"].as_string() == "NEWCASTLE")
+            .order_by(Case.id)
+        )
+
+
+def test_coordinator_reviews_and_edits_the_registry(page, trials_server, artifacts_dir, backend):
+    shots = artifacts_dir / "screenshots"
+    shots.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _sign_in(page, trials_server)
+
+    # The registry: status badges, the 90-day warnings.
+    page.goto(trials_server.url + "/trials/")
+    expect(page.get_by_role("heading", name="Trial registry")).to_be_visible()
+    expect(page.get_by_test_id("trial-row")).to_have_count(6)
+    expect(page.get_by_test_id("verify-warning").first).to_be_visible()
+    page.screenshot(path=str(shots / f"{backend}-trials-registry.png"), full_page=True)
+
+    # A trial, then its editor.
+    page.get_by_test_id("trials").get_by_role("link", name="NANT-LORLATINIB", exact=True).click()
+    expect(page.get_by_test_id("criteria").get_by_text("ALK mutation or other ALK aberration (incl. amplification)")).to_be_visible()
+    page.screenshot(path=str(shots / f"{backend}-trials-trial.png"), full_page=True)
+    page.get_by_role("link", name="Edit details").click()
+    expect(page.get_by_test_id("trial-form")).to_be_visible()
+    page.get_by_label("I checked the status today (mark verified today)").check()
+    page.get_by_label("Where the status comes from").fill("Trial office, by telephone")
+    page.screenshot(path=str(shots / f"{backend}-trials-edit.png"), full_page=True)
+    page.get_by_test_id("save-trial").click()
+    expect(page.get_by_text("NANT-LORLATINIB saved (version 2).")).to_be_visible()
+
+    # The criteria editor: the script offers the operators and value input of the field.
+    page.get_by_role("link", name="Edit criteria").click()
+    expect(page.get_by_test_id("criterion-row")).to_have_count(5)
+    page.screenshot(path=str(shots / f"{backend}-trials-criteria.png"), full_page=True)
+    page.get_by_test_id("add-criterion").click()
+    expect(page.locator("form.js-enhanced")).to_have_count(1)  # the editor's script is running
+    page.get_by_label("Label (what the panel reads)").fill("Aged 1 to 18 years")
+    page.locator("#field").select_option("patient.age_now_months")
+    expect(page.locator("#op option")).to_have_count(10)
+    page.locator("#op").select_option("between")
+    expect(page.locator("[data-widget=pair]")).to_be_visible()
+    expect(page.locator("[data-widget=multi]")).to_be_hidden()
+    page.get_by_label("From").fill("12")
+    page.get_by_label("To (inclusive)").fill("216")
+    page.screenshot(path=str(shots / f"{backend}-trials-criterion.png"), full_page=True)
+    page.get_by_test_id("save-criterion").click()
+    expect(page.get_by_test_id("criterion-row")).to_have_count(6)
+    expect(page.get_by_text("Aged now (months) is between 12 and 216").or_(page.get_by_text("is between 12 and 216"))).to_be_visible()
+
+    # An enum field: the value list follows the field.
+    page.get_by_test_id("add-criterion").click()
+    expect(page.locator("form.js-enhanced")).to_have_count(1)  # the editor's script is running
+    page.locator("#field").select_option("biology.mycn")
+    expect(page.locator("#op option[value='in']")).to_have_count(1)
+    page.locator("#op").select_option("in")
+    expect(page.locator("[data-widget=multi]")).to_be_visible()
+    expect(page.get_by_label("Amplified", exact=True)).to_be_visible()
+    expect(page.get_by_label("Not tested")).to_have_count(0)
+    page.get_by_role("link", name="Cancel").click()
+
+    # A case's trial suggestions.
+    ref = _alk_case_reference(trials_server)
+    page.goto(trials_server.url + f"/trials/case/{ref}")
+    expect(page.get_by_test_id("match-row")).to_have_count(6)
+    page.locator("details.criteria-details").first.locator("summary").click()
+    page.screenshot(path=str(shots / f"{backend}-trials-case-matches.png"), full_page=True)
+
+    # On the case page itself, once cases/show.html includes trials/_case_slot.html (htmx).
+    page.goto(trials_server.url + f"/cases/{ref}")
+    if page.locator("#trial-suggestions").count():
+        expect(page.locator("#trial-suggestions").get_by_test_id("match-row")).to_have_count(6)
+        page.locator("#trial-suggestions").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"{backend}-trials-case-page.png"), full_page=True)
+    assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
