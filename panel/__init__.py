@@ -124,6 +124,9 @@ def _register_blueprints(app: Flask) -> None:
     from panel.trials import bp as trials_bp
 
     app.register_blueprint(trials_bp)
+    from panel.imaging import bp as imaging_bp
+
+    app.register_blueprint(imaging_bp)
     from panel import api
 
     if hasattr(api, "init_app"):

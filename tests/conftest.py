@@ -251,6 +251,27 @@ def make_user(db_session):
 
 
 @pytest.fixture
+def make_case(db_session):
+    """Factory: ``make_case(referrer, doc=None, submit=False)``, a case made through the
+    operations from the ALK example (or ``doc``)."""
+    import copy
+    import json
+
+    from panel.cases import operations
+
+    example = json.loads((ROOT / "tests" / "data" / "case-example-alk.json").read_text())
+
+    def factory(by, doc=None, *, submit: bool = False):
+        case = operations.create_case(copy.deepcopy(doc or example), by=by).case
+        if submit:
+            operations.submit_case(case, by=by)
+        db_session.commit()
+        return case
+
+    return factory
+
+
+@pytest.fixture
 def login(app, db_session):
     """``login(client, user)``: sign in through the real forms (password, then TOTP)."""
 

@@ -29,6 +29,21 @@ def _flash_error(exc: operations.CaseError) -> None:
         flash(exc.message, "danger")
 
 
+def _attempt(case, action, *, anchor: str | None = None, success: str | None = None):
+    """Run ``action()`` (an operation), commit, and go back to the case page; a refused
+    operation rolls back and is shown as a message. One shape for every small case action."""
+    try:
+        action()
+    except operations.CaseError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    else:
+        db.session.commit()
+        if success:
+            flash(success, "success")
+    return redirect(url_for("cases.show", ref=case.reference, _anchor=anchor))
+
+
 @bp.route("/<ref>")
 @login_required
 def show(ref: str):
@@ -53,15 +68,10 @@ def withdraw(ref: str):
     case = load_case_or_404(ref, _user(), check="can_withdraw")
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        operations.withdraw_case(case, by=_user(), reason=request.form.get("reason", ""))
-    except operations.CaseError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-        return redirect(url_for("cases.show", ref=case.reference))
-    db.session.commit()
-    flash(f"{case.reference} has been withdrawn.", "info")
-    return redirect(url_for("cases.show", ref=case.reference))
+    return _attempt(
+        case, lambda: operations.withdraw_case(case, by=_user(), reason=request.form.get("reason", "")),
+        success=f"{case.reference} has been withdrawn.",
+    )
 
 
 @bp.route("/<ref>/request-information", methods=["POST"])
@@ -71,15 +81,10 @@ def request_information(ref: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     questions = [q for q in request.form.get("questions", "").splitlines() if q.strip()]
-    try:
-        operations.request_information(case, by=_user(), questions=questions)
-    except operations.CaseError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-        return redirect(url_for("cases.show", ref=case.reference))
-    db.session.commit()
-    flash("The referrer has been asked for more information.", "success")
-    return redirect(url_for("cases.show", ref=case.reference))
+    return _attempt(
+        case, lambda: operations.request_information(case, by=_user(), questions=questions),
+        success="The referrer has been asked for more information.",
+    )
 
 
 @bp.route("/<ref>/information-response", methods=["POST"])
@@ -90,15 +95,10 @@ def respond_information(ref: str):
         abort(403)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        operations.respond_to_information_request(case, request.form.get("response", ""), by=_user())
-    except operations.CaseError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-        return redirect(url_for("cases.show", ref=case.reference))
-    db.session.commit()
-    flash("Reply saved. Update the referral if needed, then submit it again.", "success")
-    return redirect(url_for("cases.show", ref=case.reference))
+    return _attempt(
+        case, lambda: operations.respond_to_information_request(case, request.form.get("response", ""), by=_user()),
+        success="Reply saved. Update the referral if needed, then submit it again.",
+    )
 
 
 # --------------------------------------------------------------------------- questions
@@ -115,14 +115,8 @@ def add_question(ref: str):
     case = load_case_or_404(ref, _user(), check="can_edit_questions")
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        operations.add_question(case, request.form.get("text", ""), by=_user())
-    except operations.CaseError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-        return redirect(url_for("cases.show", ref=case.reference, _anchor="questions"))
-    db.session.commit()
-    return redirect(url_for("cases.show", ref=case.reference, _anchor="questions"))
+    return _attempt(case, lambda: operations.add_question(case, request.form.get("text", ""), by=_user()),
+                    anchor="questions")
 
 
 @bp.route("/<ref>/questions/<int:question_id>", methods=["POST"])
@@ -133,7 +127,8 @@ def edit_question(ref: str, question_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     action = request.form.get("action", "save")
-    try:
+
+    def change():
         if action == "up":
             operations.move_question(case, q, -1, by=_user())
         elif action == "down":
@@ -142,12 +137,8 @@ def edit_question(ref: str, question_id: int):
             operations.delete_question(case, q, by=_user())
         else:
             operations.edit_question(case, q, request.form.get("text", ""), by=_user())
-    except operations.CaseError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-        return redirect(url_for("cases.show", ref=case.reference, _anchor="questions"))
-    db.session.commit()
-    return redirect(url_for("cases.show", ref=case.reference, _anchor="questions"))
+
+    return _attempt(case, change, anchor="questions")
 
 
 # --------------------------------------------------------------------------- co-referrers
@@ -160,17 +151,13 @@ def add_co_referrer(ref: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     colleague = User.by_email(request.form.get("email", ""))
-    try:
+
+    def add():
         if colleague is None:
             raise operations.CaseError(operations.CO_REFERRER_REFUSED, "email")
         operations.add_co_referrer(case, colleague, by=_user())
-    except operations.CaseError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-        return redirect(url_for("cases.show", ref=case.reference))
-    db.session.commit()
-    flash(f"{colleague.name} can now see and edit {case.reference}.", "success")
-    return redirect(url_for("cases.show", ref=case.reference))
+
+    return _attempt(case, add, success=f"{colleague.name} can now see and edit {case.reference}." if colleague else None)
 
 
 # --------------------------------------------------------------------------- revisions

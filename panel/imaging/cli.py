@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
 from flask import current_app
+from flask.cli import with_appcontext
 
 
 def deid_secret() -> bytes:

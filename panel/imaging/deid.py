@@ -64,9 +64,9 @@ value from the file.  While a file is processed, pydicom's value validation, Pyt
 warnings and ``pydicom`` log records of the working thread are suppressed, because pydicom
 quotes offending values in them (see :func:`_quiet_pydicom`).
 
-Verification (point 10): the de-identified file is serialised, then re-parsed from those
-exact bytes and checked independently of the action table (:func:`verify_file`); on any
-problem nothing is stored and the reason names the attribute, never the value.
+Verification (point 10): the de-identified file is written, then re-read from disk and
+checked independently of the action table (:func:`verify_file`); on any problem nothing
+is stored and the reason names the attribute, never the value.
 
 UIDs
 ----
@@ -82,9 +82,11 @@ a small multiple of the largest single file regardless of series length.  The ta
 table is built once at import.  Elements are handled as pydicom's raw (undecoded) elements:
 those needing no action are never decoded and are written back byte-for-byte (which is
 also what keeps pixel data identical); those needing an action get a new raw value built
-from their bytes.  Only sequences are decoded, to walk their items.  Writing the verified
-bytes and hashing them run in a helper thread while verification runs; the hidden
-temporary file becomes the destination by atomic rename only after verification passed.
+from their bytes.  Only sequences are decoded, to walk their items.  The output is written
+by pydicom straight into a hidden temporary file (``.deid-*.tmp``, mode 0600) in the
+destination folder, re-parsed from that file for verification without loading its pixel
+data, hashed in streaming fashion, and atomically renamed to the destination only after
+verification passed; on any failure the temporary file is removed.
 """
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ from pydicom.datadict import DicomDictionary
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.filebase import DicomBytesIO
+from pydicom.filebase import DicomBytesIO, DicomFileLike
+from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -636,6 +639,8 @@ def _shift_datetime_text(text: str, days: int) -> str | None:
     if not m:
         return None
     year, month, day, rest, offset = m.groups()
+    if (rest and not _valid_clock(rest)) or (offset and not _valid_utc_offset(offset)):
+        return None
     try:
         if day is not None:
             d = date(int(year), int(month), int(day)) + timedelta(days=days)
@@ -654,8 +659,20 @@ def _shift_datetime_text(text: str, days: int) -> str | None:
     return out + (offset or "")
 
 
+def _valid_clock(text: str) -> bool:
+    """HH[MM[SS[.F]]] (colons tolerated) within 00:00:00-23:59:60."""
+    digits = text.split(".", 1)[0].replace(":", "")
+    limits = (23, 59, 60)
+    return all(int(digits[i : i + 2]) <= limits[i // 2] for i in range(0, len(digits), 2))
+
+
+def _valid_utc_offset(text: str) -> bool:
+    return int(text[1:3]) <= 14 and int(text[3:5]) <= 59
+
+
 def _valid_time(text: str) -> str | None:
-    return text if _TM_RE.match(text) else None
+    """A TM value kept as it is if well formed, else None (dropped)."""
+    return text if _TM_RE.match(text) and _valid_clock(text) else None
 
 
 class _UidMapper:
@@ -792,11 +809,12 @@ def _apply_profile(ds: Dataset, ctx: _Context) -> None:
     """
     elements = ds._dict
     rules = ctx.rules
-    for tag in list(elements):
+    for key in list(elements):
+        tag = int(key)  # plain int: pydicom's BaseTag compares in Python, slowly
         if _is_structurally_removed(tag):
-            del elements[tag]
+            del elements[key]
             continue
-        elem = elements[tag]
+        elem = elements[key]
         explicit_vr = elem.VR
         if explicit_vr is not None and explicit_vr not in _ALLOWED_VRS.get(tag, (explicit_vr,)):
             # A VR the dictionary does not allow for this tag: the element is damaged or
@@ -804,7 +822,7 @@ def _apply_profile(ds: Dataset, ctx: _Context) -> None:
             # attribute), so its content cannot be trusted.
             if tag in _ESSENTIAL_TAGS:
                 raise _Refusal("damaged DICOM file (unexpected value representation)")
-            del elements[tag]
+            del elements[key]
             continue
         action = rules.get(tag, Action.REMOVE)
         if action is Action.KEEP and tag not in TABLE_TAGS:
@@ -816,11 +834,11 @@ def _apply_profile(ds: Dataset, ctx: _Context) -> None:
             _collect(tag, vr, value, ctx)
             new = _transform_raw(value, vr, action, ctx)
             if new is None:
-                del elements[tag]
+                del elements[key]
             elif new is not value:
-                elements[tag] = elem._replace(value=new, length=len(new))
+                elements[key] = elem._replace(value=new, length=len(new))
         else:
-            _apply_decoded(ds, tag, vr, action, ctx)
+            _apply_decoded(ds, key, vr, action, ctx)
 
 
 def _transform_raw(value: bytes, vr: str, action: Action, ctx: _Context) -> bytes | None:
@@ -865,7 +883,7 @@ def _apply_decoded(ds: Dataset, tag: int, vr: str, action: Action, ctx: _Context
             elem.value = Sequence()
         return
     value = _element_bytes(elem)
-    _collect(tag, vr, value, ctx)
+    _collect(int(tag), vr, value, ctx)
     new = _transform_raw(value, vr, action, ctx)
     if new is None:
         del ds[tag]
@@ -880,11 +898,14 @@ def _apply_decoded(ds: Dataset, tag: int, vr: str, action: Action, ctx: _Context
 
 
 @functools.lru_cache(maxsize=256)
-def _deidentification_elements(case_reference: str) -> tuple[DataElement, ...]:
-    """The elements recording identity removal (PS3.15 E.1.1, CID 7050), built once.
+def _deidentification_elements(
+    case_reference: str, implicit_vr: bool, little_endian: bool
+) -> tuple[RawDataElement, ...]:
+    """The elements recording identity removal (PS3.15 E.1.1, CID 7050), encoded once.
 
-    Patient Name and ID become the case reference.  The returned elements are shared
-    between files and must be treated as read-only.
+    Patient Name and ID become the case reference.  The elements are built with pydicom,
+    encoded with pydicom's writer in the data set's encoding and read back as raw
+    elements, so every file can reuse the bytes (raw elements are immutable).
     """
     ds = Dataset()
     ds.PatientName = case_reference
@@ -900,13 +921,28 @@ def _deidentification_elements(case_reference: str) -> tuple[DataElement, ...]:
         items.append(item)
     ds.DeidentificationMethodCodeSequence = Sequence(items)
     ds.LongitudinalTemporalInformationModified = "MODIFIED"
-    return tuple(ds[tag] for tag in ds.keys())
+    fp = DicomBytesIO()
+    fp.is_implicit_VR, fp.is_little_endian = implicit_vr, little_endian
+    write_dataset(fp, ds)
+    encoded = read_dataset(io.BytesIO(fp.getvalue()), implicit_vr, little_endian)
+    return tuple(encoded.get_item(tag) for tag in encoded.keys())
 
 
-def _set_deidentification_attributes(ds: Dataset, config: DeidConfig) -> None:
+_METHOD_CODE_SEQUENCE_TAG = 0x00120064
+#: The encoded De-identification Method Code Sequence values this module writes.
+_METHOD_CODE_SEQUENCE_BYTES = frozenset(
+    elem.value
+    for implicit, little in ((False, True), (True, True), (False, False))
+    for elem in _deidentification_elements("X", implicit, little)
+    if elem.tag == _METHOD_CODE_SEQUENCE_TAG
+)
+
+
+def _set_deidentification_attributes(ds: Dataset, config: DeidConfig, ts: str) -> None:
     """Patient identity = case reference; record what was done."""
+    _, _, implicit, little = _transfer_syntax_info(ts)
     elements = ds._dict
-    for elem in _deidentification_elements(config.case_reference):
+    for elem in _deidentification_elements(config.case_reference, implicit, little):
         elements[elem.tag] = elem
 
 
@@ -975,22 +1011,11 @@ def _quiet_pydicom() -> Any:
                 _quiet_filter = None
 
 
-#: Files up to this size are read into memory in one go (faster parsing); larger files
-#: are parsed from disk so memory stays at roughly one copy of the file.
-_IN_MEMORY_LIMIT = 64 * 1024 * 1024
-
-
 def _read(src: str | os.PathLike[str] | IO[bytes]) -> Dataset:
     """Parse a DICOM Part 10 file without ``force``; refuse anything else."""
     try:
-        if isinstance(src, (str, os.PathLike)):
-            size = os.path.getsize(src)
-            if size == 0:
-                raise _Refusal("not a DICOM file (empty file)")
-            if size <= _IN_MEMORY_LIMIT:
-                with open(src, "rb") as fh:
-                    return pydicom.dcmread(io.BytesIO(fh.read()))
-            return pydicom.dcmread(src)
+        if isinstance(src, (str, os.PathLike)) and os.path.getsize(src) == 0:
+            raise _Refusal("not a DICOM file (empty file)")
         return pydicom.dcmread(src)
     except _Refusal:
         raise
@@ -1156,6 +1181,8 @@ def _burned_in_hold_reason(ds: Dataset, sop_class: str) -> str | None:
 # ---------------------------------------------------------------------------
 
 
+#: VRs whose elements are always checked (sequences are walked).
+_CHECKED_VRS = frozenset({"UI", "DA", "DT", "SQ"})
 #: VRs not scanned for identifiers: their values are digits we generate (UIDs, dates, times).
 _NO_SCAN_VRS = frozenset({"UI", "DA", "DT", "TM"})
 
@@ -1168,6 +1195,7 @@ class _VerifyState:
     id_bytes: tuple[bytes, ...]
     retained_tags: frozenset[int]
     problems: list[str]
+    fh: IO[bytes] | None = None  # the file, for deferred top-level values
 
 
 def verify_file(
@@ -1191,11 +1219,9 @@ def verify_file(
     Originals may be given as text or bytes.  Problems name the attribute (keyword or tag)
     and never include a value.
     """
-    with open(path, "rb") as fh:
-        data = fh.read()
-    with _quiet_pydicom():
-        return _verify_bytes(
-            data,
+    with open(path, "rb") as fh, _quiet_pydicom():
+        return _verify_open(
+            fh,
             _as_bytes_set(original_values),
             _as_bytes_set(original_uids),
             _as_bytes_set(original_dates),
@@ -1204,66 +1230,87 @@ def verify_file(
         )
 
 
-def _verify_bytes(
-    data: bytes,
+#: Values larger than this are skipped when the output is re-parsed for verification and
+#: read from the file only if a check needs them (pixel data never does).
+_VERIFY_DEFER_SIZE = 64 * 1024
+
+
+def _verify_open(
+    fh: IO[bytes],
     values: set[bytes],
     uids: set[bytes],
     dates: set[bytes],
     identifiers: set[bytes],
     retained_tags: frozenset[int],
 ) -> list[str]:
+    """The checks of :func:`verify_file` on an open file (read from its start)."""
     problems: list[str] = []
-    if len(data) < 132 or data[:128] != _ZERO_PREAMBLE:
+    fh.seek(0)
+    head = fh.read(132)
+    if len(head) < 132 or head[:128] != _ZERO_PREAMBLE:
         problems.append("preamble: not zeroed")
-    if data[128:132] != b"DICM":
+    if head[128:132] != b"DICM":
         problems.append("file: no DICM prefix")
         return problems
+    fh.seek(0)
     try:
-        ds = pydicom.dcmread(io.BytesIO(data))
+        ds = pydicom.dcmread(fh, defer_size=_VERIFY_DEFER_SIZE)
     except Exception as exc:
         return [f"file: cannot be re-read ({type(exc).__name__})"]
     meta = ds.file_meta
     for tag in meta.keys():
         if int(tag) not in _ALLOWED_META_TAGS:
             problems.append(f"{_keyword(int(tag))}: unexpected file meta element")
-    meta_uid = str(meta.get("MediaStorageSOPInstanceUID", "") or "").strip(" \x00")
+    meta_uid = _text(meta, 0x00020003)
     if meta_uid != _text(ds, 0x00080018):
         problems.append("MediaStorageSOPInstanceUID: differs from SOPInstanceUID")
-    if meta_uid.encode("ascii", "replace") in uids:
+    if meta_uid.encode("latin-1") in uids:
         problems.append("MediaStorageSOPInstanceUID: original UID")
     if _text(ds, 0x00120062) != "YES":
         problems.append("PatientIdentityRemoved: not YES")
     # Direct identifiers: one fast scan of everything but the pixel data; only on a hit
     # are elements scanned one by one to name the attribute.
-    header = _without_pixel_data(ds, data)
+    header = _without_pixel_data(ds, fh)
     suspects = tuple(i for i in identifiers if i in header)
-    state = _VerifyState(values, uids, dates, suspects, retained_tags, problems)
+    state = _VerifyState(values, uids, dates, suspects, retained_tags, problems, fh)
     _verify_dataset(ds, state)
     return list(dict.fromkeys(problems))
 
 
-def _without_pixel_data(ds: Dataset, data: bytes) -> bytes:
-    """The encoded file minus the values of the top-level pixel data elements."""
+def _raw_value(raw: RawDataElement, fh: IO[bytes] | None) -> bytes:
+    """A top-level raw element's value, reading a deferred value from the file."""
+    if raw.value is not None:
+        return raw.value
+    if raw.length == _UNDEFINED_LENGTH or fh is None:
+        return b""
+    fh.seek(raw.value_tell)
+    return fh.read(raw.length)
+
+
+def _without_pixel_data(ds: Dataset, fh: IO[bytes]) -> bytes:
+    """The whole file except the values of the top-level pixel data elements."""
     spans = []
     for tag in _PIXEL_TAGS:
         raw = ds._dict.get(tag)
-        if isinstance(raw, RawDataElement) and isinstance(raw.value, (bytes, bytearray)):
-            spans.append((raw.value_tell, raw.value_tell + len(raw.value)))
-    if not spans:
-        return data
+        if isinstance(raw, RawDataElement):
+            size = raw.length if raw.value is None else len(raw.value)
+            spans.append((raw.value_tell, raw.value_tell + size))
     pieces, pos = [], 0
     for start, end in sorted(spans):
-        pieces.append(data[pos:start])
+        fh.seek(pos)
+        pieces.append(fh.read(start - pos))
         pos = end
-    pieces.append(data[pos:])
+    fh.seek(pos)
+    pieces.append(fh.read())
     return b"".join(pieces)
 
 
 def _verify_dataset(ds: Dataset, st: _VerifyState) -> None:
     problems = st.problems
     elements = ds._dict
-    for tag in list(elements):
-        elem = elements[tag]
+    for key in list(elements):
+        elem = elements[key]
+        tag = int(key)  # plain int: pydicom's BaseTag compares in Python, slowly
         group = tag >> 16
         if group & 1:
             problems.append(f"({group:04X},{tag & 0xFFFF:04X}): private attribute present")
@@ -1273,11 +1320,26 @@ def _verify_dataset(ds: Dataset, st: _VerifyState) -> None:
             continue
         if tag in _PIXEL_TAGS:
             continue
+        if isinstance(elem, RawDataElement) and elem.value is None and elem.length:
+            # deferred while parsing (large value): take it from the encoded bytes
+            elem = elements[key] = elem._replace(value=_raw_value(elem, st.fh))
+        if tag == _METHOD_CODE_SEQUENCE_TAG and isinstance(elem, RawDataElement):
+            if elem.value in _METHOD_CODE_SEQUENCE_BYTES:
+                continue  # exactly the constant this module writes: nothing to check
         entry = DicomDictionary.get(tag)
         vr = entry[0] if entry else (elem.VR or "UN")
-        if vr == "SQ" or elem.VR == "SQ" or not isinstance(elem, RawDataElement):
+        raw = isinstance(elem, RawDataElement)
+        if (
+            raw
+            and not st.id_bytes
+            and vr not in _CHECKED_VRS
+            and elem.VR not in _CHECKED_VRS
+            and tag not in TABLE_TAGS
+        ):
+            continue  # nothing to check on this element
+        if vr == "SQ" or elem.VR == "SQ" or not raw:
             try:
-                decoded = ds[tag]
+                decoded = ds[key]
             except Exception:
                 problems.append(f"{_keyword(tag)}: cannot be decoded")
                 continue
@@ -1310,88 +1372,44 @@ def _verify_dataset(ds: Dataset, st: _VerifyState) -> None:
 
 
 def _build_file_meta(sop_class: str, sop_instance: str, ts: str) -> FileMetaDataset:
+    """New File Meta Information: nothing of the original meta is carried over.
+
+    The group length is computed here (the meta group is always Explicit VR Little Endian:
+    8 header bytes per element, 12 for OB, values padded to even length) so that pydicom
+    can write the group without encoding it twice; a wrong length would make the output
+    unreadable and be caught by verification.
+    """
     meta = FileMetaDataset()
+    meta.FileMetaInformationGroupLength = 0
     meta.FileMetaInformationVersion = b"\x00\x01"
     meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = sop_instance
     meta.TransferSyntaxUID = ts
     meta.ImplementationClassUID = _IMPLEMENTATION_CLASS_UID
     meta.ImplementationVersionName = _IMPLEMENTATION_VERSION_NAME
+    texts = (sop_class, sop_instance, ts, _IMPLEMENTATION_CLASS_UID, _IMPLEMENTATION_VERSION_NAME)
+    meta.FileMetaInformationGroupLength = (12 + 2) + sum(8 + len(t) + (len(t) & 1) for t in texts)
     return meta
 
 
-def _encode(ds: Dataset, ts: str) -> bytes:
-    """Serialise ``ds`` as a DICOM Part 10 file with pydicom's writer.
+def _encode(ds: Dataset, ts: str, fh: IO[bytes]) -> None:
+    """Write ``ds`` to ``fh`` as a DICOM Part 10 file with pydicom's writer.
 
-    Zeroed preamble, ``DICM``, the rebuilt file meta (group length computed by pydicom,
-    validated to the standard), then the data set in the original transfer syntax.
-    ``dcmwrite`` is used for deflated data sets; otherwise the two pydicom writer steps are
-    called directly, which avoids ``dcmwrite``'s defensive copy of the file meta.
+    Zeroed preamble, ``DICM``, the rebuilt file meta (see :func:`_build_file_meta`), then
+    the data set in the original transfer syntax.  Deflated data sets go through
+    ``dcmwrite``; otherwise pydicom's two writer steps are called directly, which avoids
+    ``dcmwrite``'s defensive copy of the file meta.
     """
+    if ts == "1.2.840.10008.1.2.1.99":
+        pydicom.dcmwrite(fh, ds, enforce_file_format=True)
+        return
     _, _, implicit, little = _transfer_syntax_info(ts)
-    if ts == "1.2.840.10008.1.2.1.99":  # deflated: let dcmwrite compress the data set
-        buffer = io.BytesIO()
-        pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
-        return buffer.getvalue()
-    fp = DicomBytesIO()
+    fp = DicomFileLike(fh)
     fp.write(_ZERO_PREAMBLE)
     fp.write(b"DICM")
-    write_file_meta_info(fp, ds.file_meta, enforce_standard=True)
+    write_file_meta_info(fp, ds.file_meta, enforce_standard=False)
     fp.is_implicit_VR, fp.is_little_endian = implicit, little
     write_dataset(fp, ds)
-    return fp.getvalue()
-
-
-class _StagedWrite:
-    """Write encoded bytes to a hidden temporary file next to the destination.
-
-    The write and the SHA-256 run in a helper thread (both release the GIL) so that disk
-    I/O overlaps with verification.  The temporary file (mode 0600, name ``.deid-*.tmp``)
-    only becomes ``dst`` through :meth:`commit`, an atomic rename done after verification
-    passed; :meth:`discard` removes it in every other case.
-    """
-
-    def __init__(self, data: bytes, directory: Path, fsync: bool) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp_path = tempfile.mkstemp(dir=directory, prefix=".deid-", suffix=".tmp")
-        self._tmp: str | None = self._tmp_path
-        self.sha256 = ""
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(fd, data, fsync), name="panel-deid-write", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, fd: int, data: bytes, fsync: bool) -> None:
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                if fsync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            self.sha256 = hashlib.sha256(data).hexdigest()
-        except BaseException as exc:  # reported to the caller by commit()
-            self._error = exc
-
-    def commit(self, dst: Path) -> None:
-        """Wait for the write and rename the temporary file to ``dst``."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        if self._tmp is None:
-            raise RuntimeError("staged write already finished")
-        os.replace(self._tmp, dst)
-        self._tmp = None
-
-    def discard(self) -> None:
-        """Wait for the write and remove the temporary file if it was not committed."""
-        self._thread.join()
-        if self._tmp is not None:
-            try:
-                os.unlink(self._tmp)
-            except FileNotFoundError:
-                pass
-            self._tmp = None
 
 
 # ---------------------------------------------------------------------------
@@ -1443,11 +1461,10 @@ def deidentify_file(
 
     Returns ``stored`` (safe to show), ``held_back`` (written, but possibly burned-in text:
     a coordinator must release it) or ``refused`` (nothing written).  Never raises for bad
-    input.  The de-identified file is serialised in memory and re-parsed by the checks of
-    :func:`verify_file`; meanwhile a helper thread writes the same bytes to a hidden
-    temporary file in the destination folder, which is atomically renamed to ``dst_path``
-    only if verification passed.  On any failure nothing is left at ``dst_path`` and the
-    temporary file is removed.
+    input.  The de-identified file is written to a hidden temporary file in the destination
+    folder, re-read and checked as :func:`verify_file` does, and atomically renamed to
+    ``dst_path`` only if verification passed.  On any failure nothing is left at
+    ``dst_path`` (an existing file there is untouched) and the temporary file is removed.
     """
     dst = Path(dst_path)
     try:
@@ -1478,7 +1495,7 @@ def _deidentify(
             if value:
                 _collect(0x00080018, "UI", value.encode("latin-1"), ctx)
     _apply_profile(ds, ctx)
-    _set_deidentification_attributes(ds, config)
+    _set_deidentification_attributes(ds, config, ts)
     sop_instance = _text(ds, 0x00080018)
     if not sop_instance:
         raise _Refusal("damaged DICOM file (SOP Instance UID missing)")
@@ -1486,38 +1503,47 @@ def _deidentify(
     ds.preamble = _ZERO_PREAMBLE
     fields = _result_fields(ds)
 
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(dir=dst.parent, prefix=".deid-", suffix=".tmp")
     try:
-        data = _encode(ds, ts)
-    except Exception as exc:
-        logger.info("DICOM write failed: %s", type(exc).__name__)
-        raise _Refusal("could not rewrite the DICOM file") from None
-    del ds  # nothing of the original is needed any more
-
-    originals = ctx.originals
-    case_ref = config.case_reference.encode("ascii")
-    staged = _StagedWrite(data, dst.parent, config.fsync)
-    try:
-        problems = _verify_bytes(
-            data,
-            originals.values - _DUMMY_BYTES_SET - {case_ref},
-            originals.uids,
-            originals.dates,
-            _scannable_identifiers(originals.identifiers, config.case_reference),
-            RETAINED_TIME_TAGS if config.retain_times else frozenset(),
-        )
-        if problems:
-            names = sorted({p.split(":", 1)[0] for p in problems})
-            logger.warning("de-identification verification failed: %s", ", ".join(names))
-            raise _Refusal("verification failed: " + ", ".join(names[:8]))
-        staged.commit(dst)
+        with os.fdopen(fd, "w+b") as fh:
+            try:
+                _encode(ds, ts, fh)
+                fh.flush()
+            except Exception as exc:
+                logger.info("DICOM write failed: %s", type(exc).__name__)
+                raise _Refusal("could not rewrite the DICOM file") from None
+            del ds  # nothing of the original is needed any more
+            originals = ctx.originals
+            problems = _verify_open(
+                fh,
+                originals.values - _DUMMY_BYTES_SET - {config.case_reference.encode("ascii")},
+                originals.uids,
+                originals.dates,
+                _scannable_identifiers(originals.identifiers, config.case_reference),
+                RETAINED_TIME_TAGS if config.retain_times else frozenset(),
+            )
+            if problems:
+                names = sorted({p.split(":", 1)[0] for p in problems})
+                logger.warning("de-identification verification failed: %s", ", ".join(names))
+                raise _Refusal("verification failed: " + ", ".join(names[:8]))
+            fh.seek(0)
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            size = os.fstat(fh.fileno()).st_size
+            if config.fsync:
+                os.fsync(fh.fileno())
+        os.replace(tmp_path, dst)
+        tmp_path = ""
     finally:
-        staged.discard()
+        if tmp_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_path)
     return DeidResult(
         status="held_back" if hold_reason else "stored",
         reason=hold_reason or "de-identified",
         transfer_syntax=ts,
-        bytes_written=len(data),
-        sha256=staged.sha256,
+        bytes_written=size,
+        sha256=digest,
         **fields,
     )
 

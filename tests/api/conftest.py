@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from tests.api.helpers import Api, example
+from tests.api.helpers import Api
 
 
 @pytest.fixture
@@ -37,18 +35,3 @@ def api_as(client, make_token) -> Callable[..., Api]:
 @pytest.fixture
 def referrer(make_user):
     return make_user(referrer_at="NEWCASTLE", name="Dr Ref One")
-
-
-@pytest.fixture
-def make_case(db_session):
-    """``make_case(referrer, doc=None, submit=False)``: a case made through the operations."""
-    from panel.cases import operations
-
-    def factory(by, doc: dict[str, Any] | None = None, *, submit: bool = False):
-        case = operations.create_case(copy.deepcopy(doc or example()), by=by).case
-        if submit:
-            operations.submit_case(case, by=by)
-        db_session.commit()
-        return case
-
-    return factory

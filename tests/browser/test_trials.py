@@ -5,65 +5,29 @@ Screenshots go to test-artifacts/screenshots/{backend}-trials-*.png."""
 
 from __future__ import annotations
 
-import threading
-
 import pyotp
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from panel.demo import DEMO_PASSWORD
-from tests.conftest import database_url, free_port, make_app, migrate_and_seed
 
 pytestmark = pytest.mark.browser
 
 COORDINATOR = "rachel.moore@demo.example.org"
 
 
-class _Server:
-    def __init__(self, app, url):
-        self.app_ = app
-        self.url = url
-
-
 @pytest.fixture(scope="module")
-def trials_server(live_server, backend, tmp_path_factory):
-    """The shared live server when the app factory registers the trials blueprint; until then
-    a server of its own (a blueprint cannot be added to an app that has served requests).
-    Either way with the demo data and the packaged trials loaded."""
+def trials_server(live_server):
+    """The shared live server with the packaged trials loaded (CRISP closed and reopened, so
+    the cases it suits show as new matches)."""
     from panel.core.db import db
     from panel.trials.registry import load_registry
 
-    if "trials" in live_server.app_.blueprints:
-        with live_server.app_.app_context():
-            load_registry(new_only=True)
-            _reopen_crisp()
-            db.session.commit()
-        yield live_server
-        return
-
-    from panel.demo import load_demo_data
-    from tests.trials.conftest import ensure_trials_registered
-
-    tmp = tmp_path_factory.mktemp(f"live-trials-{backend}")
-    app = make_app(database_url(backend, tmp, "panel_test_browser_trials"), tmp / "storage")
-    ensure_trials_registered(app)
-    migrate_and_seed(app)
-    with app.app_context():
-        load_demo_data()
+    with live_server.app_.app_context():
         load_registry(new_only=True)
         _reopen_crisp()
         db.session.commit()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield _Server(app, f"http://127.0.0.1:{port}")
-    finally:
-        server.shutdown()
-        with app.app_context():
-            db.engine.dispose()
+    yield live_server
 
 
 def _reopen_crisp() -> None:

@@ -6,6 +6,10 @@ import re
 
 import pytest
 
+#: Upload views exempt from the global CSRF check so they can set size limits before the body
+#: is parsed; they validate the token themselves.
+CSRF_CHECKED_IN_VIEW = {"imaging.upload"}
+
 PUBLIC = {
     "static",
     "core.healthz",
@@ -62,6 +66,11 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, client, make
         if "POST" not in rule.methods or rule.rule.startswith("/api/"):
             continue
         resp = client.post(_concrete(rule), data={})
+        if rule.endpoint in CSRF_CHECKED_IN_VIEW:
+            # These check access before reading the (possibly huge) body, then the token:
+            # an unknown case answers 404 first (tests/imaging covers the token refusal).
+            assert resp.status_code in (400, 404), rule.rule
+            continue
         assert resp.status_code == 400, rule.rule
     assert client.get("/").status_code == 200  # still signed in: nothing happened
 

@@ -15,6 +15,7 @@ import logging
 import os
 import tempfile
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -252,6 +253,22 @@ def test_preamble_zeroed_and_file_meta_rebuilt(planted):
     assert meta.ImplementationVersionName == "PANEL_DEID_1"
 
 
+@pytest.mark.parametrize("ts", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", synth.JPEG2000_TS])
+@pytest.mark.parametrize("sop", ["2.25.1", "2.25." + "3" * 39])
+def test_file_meta_group_length_matches_pydicom(ts, sop):
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_file_meta_info
+
+    ours, reference = DicomBytesIO(), DicomBytesIO()
+    write_file_meta_info(
+        ours, deid._build_file_meta(synth.CT_IMAGE_STORAGE, sop, ts), enforce_standard=False
+    )
+    meta = deid._build_file_meta(synth.CT_IMAGE_STORAGE, sop, ts)
+    del meta.FileMetaInformationGroupLength
+    write_file_meta_info(reference, meta, enforce_standard=True)
+    assert ours.getvalue() == reference.getvalue()
+
+
 def test_identity_replaced_and_deidentification_recorded(planted):
     _series, _results, outputs, cfg = planted
     ds = pydicom.dcmread(outputs[0])
@@ -432,6 +449,116 @@ def test_jpeg2000_pixel_data_kept_encapsulated(tmp_path):
     assert result.transfer_syntax == synth.JPEG2000_TS
     assert pydicom.dcmread(out).file_meta.TransferSyntaxUID == synth.JPEG2000_TS
     assert pixel_bytes(src) == pixel_bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20160301", "20150302"),  # 2016 is a leap year: 365 days back
+        ("2016.03.01", "20150302"),  # ACR-NEMA style accepted, written as DA
+        ("20160230", None),  # not a date: dropped, never kept
+        ("ZQX0001", None),
+    ],
+)
+def test_date_shift_values(text, expected):
+    assert deid._shift_date_text(text, -365) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20160301101530.123456+0100", "20150302101530.123456+0100"),
+        ("2016030110", "2015030210"),
+        ("201603", "201503"),
+        ("2016", "2015"),
+        ("2016-0100", "2015-0100"),
+        ("2016+1570", None),
+        ("2016030199", None),
+        ("ZQX", None),
+    ],
+)
+def test_datetime_shift_keeps_precision_time_and_offset(text, expected):
+    assert deid._shift_datetime_text(text, -365) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("101530", True),
+        ("101530.123", True),
+        ("10:15", True),
+        ("1015", True),
+        ("2500", False),
+        ("ZQX", False),
+    ],
+)
+def test_retained_times_are_validated(text, kept):
+    assert (deid._valid_time(text) == text) is kept
+
+
+def _retag(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert data.count(old) == 1
+    path.write_bytes(data.replace(old, new))
+
+
+def test_element_with_impossible_vr_is_removed(tmp_path):
+    """A corrupted tag moving a patient name into a kept attribute is caught by its VR."""
+    series = synth.make_ct_series(tmp_path / "src", 1, 16, 16)
+    # Patient Name (0010,0010) PN re-tagged as Compression Code (0028,0060), a CS the
+    # profile keeps: the explicit VR still says PN.
+    _retag(series.paths[0], b"\x10\x00\x10\x00PN", b"\x28\x00\x60\x00PN")
+    out = tmp_path / "out.dcm"
+    result = deidentify_file(series.paths[0], out, config())
+    assert result.status == "stored"
+    assert "CompressionCode" not in pydicom.dcmread(out)
+    assert b"Example^Child" not in out.read_bytes()
+
+
+def test_essential_element_with_impossible_vr_refuses(tmp_path):
+    series = synth.make_ct_series(tmp_path / "src", 1, 16, 16)
+    _retag(series.paths[0], b"\x28\x00\x10\x00US", b"\x28\x00\x10\x00SS")  # Rows as SS
+    dst = tmp_path / "out.dcm"
+    assert_refused(deidentify_file(series.paths[0], dst, config()), dst, "value representation")
+
+
+def test_large_kept_sequence_is_walked_and_verified(tmp_path):
+    """Values larger than the verifier's defer size are still decoded and checked."""
+    series = synth.make_ct_series(tmp_path / "src", 1, 16, 16)
+    ds = pydicom.dcmread(series.paths[0])
+    refs = []
+    for i in range(3000):
+        item = pydicom.Dataset()
+        item.ReferencedSOPClassUID = synth.CT_IMAGE_STORAGE
+        item.ReferencedSOPInstanceUID = f"{synth.PLANT_UID_ROOT}.9{i}"
+        refs.append(item)
+    ds.ReferencedImageSequence = pydicom.Sequence(refs)
+    ds.save_as(series.paths[0])
+    out = tmp_path / "out.dcm"
+    result = deidentify_file(series.paths[0], out, config())
+    assert result.status == "stored", result.reason
+    data = out.read_bytes()
+    assert synth.PLANT_UID_ROOT.encode() not in data
+    assert len(pydicom.dcmread(out).ReferencedImageSequence) == 3000
+
+
+def test_concurrent_use_is_consistent(tmp_path):
+    """Threads share nothing but restore pydicom's settings and warning filters."""
+    series = synth.make_ct_series(tmp_path / "src", 8, 32, 32, plant=True)
+    mode = pydicom.config.settings.reading_validation_mode
+    filters = list(warnings.filters)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(
+                lambda p: deidentify_file(p, tmp_path / "out" / p.name, config()), series.paths
+            )
+        )
+    assert [r.status for r in results] == ["stored"] * 8
+    assert len({r.study_uid for r in results}) == 1
+    assert pydicom.config.settings.reading_validation_mode == mode
+    assert list(warnings.filters) == filters
+    for p in series.paths:
+        assert b"ZQX" not in (tmp_path / "out" / p.name).read_bytes()
 
 
 # ---------------------------------------------------------------------------

@@ -1,12 +1,7 @@
-"""Fixtures for the registry and matching tests: an app with the trials blueprint and CLI.
-
-Until ``panel/__init__.py`` registers ``panel.trials.bp`` (and ``panel/cli.py`` the trials
-commands), this package's own app registers them; afterwards the registration here is a no-op.
-"""
+"""Fixtures for the registry and matching tests (the app and database are the suite's own)."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -15,33 +10,8 @@ import pytest
 from sqlalchemy import event
 
 from panel.core.db import db
-from tests.conftest import IsolatedClient, database_url, make_app, migrate_and_seed
 
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def ensure_trials_registered(app) -> None:
-    """Register the trials blueprint and commands on ``app`` if the app factory did not."""
-    from panel.trials import bp
-    from panel.trials.cli import register_cli
-
-    if "trials" not in app.blueprints:
-        app.register_blueprint(bp)
-    if "match" not in app.cli.commands:
-        register_cli(app)
-
-
-@pytest.fixture(scope="session")
-def app(backend, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"trials-app-{backend}")
-    url = database_url(backend, tmp, "panel_test_trials")
-    app = make_app(url, tmp / "storage")
-    ensure_trials_registered(app)
-    app.test_client_class = IsolatedClient
-    migrate_and_seed(app)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def example(name: str = "alk") -> dict[str, Any]:
@@ -60,18 +30,11 @@ def trials_loaded(db_session):
 
 
 @pytest.fixture
-def make_case(db_session):
-    """``make_case(referrer, doc=None, submit=True)``: a case made through the operations."""
-    from panel.cases import operations
+def make_case(make_case):
+    """The suite's ``make_case``, submitted by default here."""
+    import functools
 
-    def factory(by, doc: dict[str, Any] | None = None, *, submit: bool = True):
-        case = operations.create_case(copy.deepcopy(doc or example()), by=by).case
-        if submit:
-            operations.submit_case(case, by=by)
-        db_session.commit()
-        return case
-
-    return factory
+    return functools.partial(make_case, submit=True)
 
 
 @pytest.fixture

@@ -1,0 +1,141 @@
+"""Checking and cleaning uploaded documents: PDF, PNG and JPEG (no Flask).
+
+The real type comes from the bytes (magic numbers, then a full parse), never from the name.
+Every accepted document is *rewritten*: PDFs page by page without the document information
+dictionary and XMP metadata; images re-encoded from their pixels only (no EXIF, GPS, text
+chunks or comments). Reasons are fixed strings that never quote the file's content.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from panel.privacy import find_identifiers, has_hard_findings
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+ZIP_MAGIC = b"PK\x03\x04"
+#: Largest image accepted, in pixels (a 65535 x 65535 PNG is a "pixel flood").
+DEFAULT_MAX_PIXELS = 50_000_000
+DEFAULT_MAX_PDF_PAGES = 500
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DocResult:
+    status: str  # stored / held_back / refused
+    reason: str = ""
+    content_type: str = ""
+    kind: str = ""
+    extension: str = ""
+
+
+def sniff(path: str | os.PathLike[str]) -> str | None:
+    """``dicom``, ``pdf``, ``png``, ``jpeg``, ``zip`` or None, from the file's first bytes."""
+    with open(path, "rb") as fh:
+        head = fh.read(132)
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "dicom"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(PNG_MAGIC):
+        return "png"
+    if head.startswith(JPEG_MAGIC):
+        return "jpeg"
+    if head.startswith(ZIP_MAGIC):
+        return "zip"
+    return None
+
+
+# ------------------------------------------------------------------------------------ PDF
+def clean_pdf(src: Path, dst: Path, *, max_pages: int = DEFAULT_MAX_PDF_PAGES) -> DocResult:
+    """Parse ``src`` fully, write its pages to ``dst`` without metadata, scan its text.
+
+    Refused when it does not parse, is encrypted or has too many pages; held back when the
+    identifier scanner finds a hard identifier in its text.
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    pdf = DocResult("refused", content_type="application/pdf", kind="pdf", extension=".pdf")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            logging.getLogger("pypdf").disabled = True
+            try:
+                reader = PdfReader(str(src), strict=True)
+                if reader.is_encrypted:
+                    pdf.reason = "encrypted PDFs are not accepted"
+                    return pdf
+                if len(reader.pages) > max_pages:
+                    pdf.reason = f"the PDF has more than {max_pages} pages"
+                    return pdf
+                writer = PdfWriter()
+                text_parts = []
+                for page in reader.pages:
+                    text_parts.append(page.extract_text() or "")
+                    new_page = writer.add_page(page)
+                    for key in ("/Metadata", "/PieceInfo"):
+                        if key in new_page:
+                            del new_page[key]
+                writer._info = None  # no /Info dictionary (author, title, producer ...)
+                if "/Metadata" in writer._root_object:
+                    del writer._root_object["/Metadata"]
+                with open(dst, "wb") as fh:
+                    writer.write(fh)
+            finally:
+                logging.getLogger("pypdf").disabled = False
+    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a usable PDF"
+        logger.info("PDF refused (%s)", type(exc).__name__)
+        pdf.reason = "not a readable PDF file"
+        return pdf
+    findings = find_identifiers("\n".join(text_parts))
+    if has_hard_findings(findings):
+        kinds = sorted({f.kind.replace("_", " ") for f in findings if f.severity == "hard"})
+        pdf.status = "held_back"
+        pdf.reason = "the text may contain patient identifiers (" + ", ".join(kinds) + ")"
+    else:
+        pdf.status = "stored"
+    return pdf
+
+
+# ---------------------------------------------------------------------------------- images
+def clean_image(src: Path, dst: Path, kind: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DocResult:
+    """Check dimensions from the header, decode fully, re-encode pixels only into ``dst``."""
+    from PIL import Image
+
+    fmt = "PNG" if kind == "png" else "JPEG"
+    res = DocResult(
+        "refused",
+        content_type="image/png" if kind == "png" else "image/jpeg",
+        kind="image",
+        extension=".png" if kind == "png" else ".jpg",
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(src, formats=[fmt]) as img:
+                width, height = img.size  # from the header, nothing decoded yet
+                if width <= 0 or height <= 0 or width * height > max_pixels:
+                    res.reason = f"the image is too large ({width} x {height} pixels)"
+                    return res
+                img.load()
+                if img.mode not in ("L", "RGB", "RGBA"):
+                    img = img.convert("RGBA" if "transparency" in img.info or "A" in img.mode else "RGB")
+                if fmt == "JPEG" and img.mode == "RGBA":
+                    img = img.convert("RGB")
+                clean = Image.frombytes(img.mode, img.size, img.tobytes())
+                clean.save(dst, format=fmt, **({"quality": 95} if fmt == "JPEG" else {"optimize": False}))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        res.reason = "the image is too large (decompression bomb)"
+        return res
+    except Exception as exc:  # noqa: BLE001 - truncated / corrupt / not really an image
+        logger.info("image refused (%s)", type(exc).__name__)
+        res.reason = f"not a readable {fmt} image"
+        return res
+    res.status = "stored"
+    return res

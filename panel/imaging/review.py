@@ -1,0 +1,123 @@
+"""The coordinators' review of held-back files: release, mask a rectangle and release, delete.
+
+Operations flush and audit; the view commits. Storage objects are removed only when no other
+row (of any case) still points at the same content.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from panel.accounts.models import PanelRoleKind
+from panel.cases.models import Case
+from panel.core.audit import record
+from panel.core.db import db
+from panel.imaging.models import FileKind, FileStatus, StoredFile
+from panel.imaging.storage import LocalStorage, sha256_file
+
+
+class ReviewError(Exception):
+    """The review action cannot be done (e.g. the pixels cannot be decoded to mask them)."""
+
+
+def held_files_for(user) -> list[tuple[Case, StoredFile]]:
+    """Held-back files of submitted cases on the panels ``user`` coordinates, oldest first."""
+    panel_ids = user.panel_ids(PanelRoleKind.COORDINATOR)
+    if not panel_ids:
+        return []
+    stmt = (
+        select(Case, StoredFile)
+        .join(StoredFile, StoredFile.case_id == Case.id)
+        .where(
+            Case.panel_id.in_(panel_ids),
+            Case.submitted_at.is_not(None),
+            StoredFile.status == FileStatus.HELD_BACK,
+        )
+        .order_by(StoredFile.created_at, StoredFile.id)
+    )
+    return [(c, f) for c, f in db.session.execute(stmt)]
+
+
+def _audit(action: str, case: Case, f: StoredFile, **details) -> None:
+    record(action, obj=f, panel_id=case.panel_id,
+           details={"case": case.reference, "kind": f.kind.value, **details}, clinical=True)
+
+
+def release(case: Case, f: StoredFile) -> list[str]:
+    """Show the held-back file to the panel as it is (nothing to remove from storage)."""
+    reason = f.hold_reason
+    f.status = FileStatus.STORED
+    f.hold_reason = None
+    db.session.flush()
+    _audit("imaging.release", case, f, hold_reason=reason)
+    return []
+
+
+def _unreferenced(key: str, excluding: int) -> bool:
+    n = db.session.scalar(
+        select(func.count()).select_from(StoredFile).where(StoredFile.storage_key == key, StoredFile.id != excluding)
+    )
+    return not n
+
+
+def delete(case: Case, f: StoredFile, storage: LocalStorage) -> list[str]:
+    """Delete the file's row; return the storage keys to remove *after* the commit (bytes no
+    other row points at)."""
+    key, fid = f.storage_key, f.id
+    _audit("imaging.delete", case, f, hold_reason=f.hold_reason)
+    db.session.delete(f)
+    db.session.flush()
+    return [key] if _unreferenced(key, fid) else []
+
+
+def mask_and_release(case: Case, f: StoredFile, storage: LocalStorage, x: int, y: int, w: int, h: int) -> list[str]:
+    """Black out a rectangle on every frame, re-verify the de-identified file, store and release.
+
+    Returns the storage keys to remove after the commit (the unmasked file). The masked file is
+    already stored; if the commit fails the caller removes it (``f.storage_key``)."""
+    from panel.imaging import render
+    from panel.imaging.deid import verify_file
+
+    if f.kind != FileKind.DICOM:
+        raise ReviewError("Only DICOM images can be masked here; delete the document instead.")
+    if not f.decodable:
+        raise ReviewError("This image's pixels cannot be decoded, so it cannot be masked.")
+    if f.rows and f.columns and (x >= f.columns or y >= f.rows):
+        raise ReviewError("The rectangle lies outside the image.")
+    tmp = storage.temp_file(".dcm")
+    try:
+        try:
+            render.mask_rectangle(storage.path(f.storage_key), tmp, x, y, w, h)
+        except Exception as exc:  # noqa: BLE001
+            raise ReviewError(f"The image could not be masked ({type(exc).__name__}).") from exc
+        problems = _verify(verify_file, tmp)
+        if problems:
+            raise ReviewError("The masked file failed the de-identification check; nothing was changed.")
+        old_key = f.storage_key
+        sha = sha256_file(tmp)
+        existed = storage.exists(sha)
+        new_key = storage.put_file(tmp)
+        try:
+            f.storage_key = new_key
+            f.sha256 = sha
+            f.size = Path(tmp).stat().st_size
+            f.status = FileStatus.STORED
+            f.hold_reason = None
+            f.transfer_syntax = "1.2.840.10008.1.2.1" if render.is_compressed(f.transfer_syntax) else f.transfer_syntax
+            db.session.flush()
+            _audit("imaging.mask_release", case, f, rectangle=[x, y, w, h])
+        except BaseException:
+            if not existed:
+                storage.delete(new_key)
+            raise
+        return [old_key] if _unreferenced(old_key, f.id) else []
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _verify(verify_file, path) -> list[str]:
+    """The de-identifier's structural check (no private tags, preamble zeroed, identity removed);
+    the original values were checked when the file was uploaded, and masking changes pixels only."""
+    return list(verify_file(path, (), (), ()))

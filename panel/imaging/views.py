@@ -1,0 +1,331 @@
+"""Imaging pages: upload, the case's images, downloads, frames, the viewer and the review queue.
+
+Thin views: load (404 when the case cannot be seen) -> authorise (403) -> operate -> commit.
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from wtforms import ValidationError
+
+from panel.cases.queries import load_case_or_404
+from panel.core.audit import record
+from panel.core.db import db
+from panel.core.extensions import csrf
+from panel.imaging import bp, render, uploads
+from panel.imaging.models import (
+    FileKind,
+    FileStatus,
+    StoredFile,
+    can_review,
+    can_see_file,
+    can_upload,
+    case_files,
+    group_series,
+    series_files,
+    series_frames,
+)
+from panel.imaging.storage import get_storage
+
+PREFIX = "/cases/<ref>/images"
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json"
+
+
+# --------------------------------------------------------------------------- the case's images
+@bp.route(PREFIX)
+@login_required
+def index(ref: str):
+    case = load_case_or_404(ref, _user())
+    files = case_files(case)
+    return render_template(
+        "imaging/case_images.html",
+        case=case,
+        **_listing(case, files),
+    )
+
+
+def _listing(case, files):
+    user = _user()
+    series = group_series([f for f in files if f.kind == FileKind.DICOM])
+    documents = [f for f in files if f.kind != FileKind.DICOM]
+    return {
+        "series": series,
+        "documents": documents,
+        "may_upload": can_upload(case, user),
+        "may_review": can_review(case, user),
+    }
+
+
+@bp.route(PREFIX + "/_partial")
+@login_required
+def partial(ref: str):
+    """The case-page card (for ``{% include %}``-free embedding with htmx)."""
+    case = load_case_or_404(ref, _user())
+    return render_template("imaging/_case_images.html", case=case, **_listing(case, case_files(case)))
+
+
+# --------------------------------------------------------------------------- upload
+@bp.route(PREFIX + "/upload", methods=["POST"])
+@csrf.exempt  # checked below, after the request limits are set and before anything is processed
+@login_required
+def upload(ref: str):
+    user = _user()
+    case = load_case_or_404(ref, user)
+    if not can_upload(case, user):
+        abort(403)
+    cfg = current_app.config
+    request.max_content_length = cfg.get("IMAGING_MAX_REQUEST", cfg.get("MAX_CONTENT_LENGTH"))
+    request.max_form_parts = cfg.get("IMAGING_MAX_FILES", uploads.DEFAULTS["IMAGING_MAX_FILES"]) + 10
+    try:
+        form, files = request.form, request.files.getlist("files")
+    except RequestEntityTooLarge:
+        return _refuse_request("the upload is too large", 413)
+    except ClientDisconnected:
+        abort(400)
+    try:
+        validate_csrf(form.get("csrf_token"))
+    except ValidationError as exc:
+        raise CSRFError(str(exc)) from exc
+    label = (form.get("label") or "").strip()
+    from panel.privacy import find_identifiers, has_hard_findings
+
+    if has_hard_findings(find_identifiers(label)):
+        return _refuse_request("the label looks like it contains a patient identifier", 422)
+    files = [f for f in files if f.filename or f.content_length]
+    if not files:
+        return _refuse_request("choose at least one file", 422)
+    max_files = cfg.get("IMAGING_MAX_FILES", uploads.DEFAULTS["IMAGING_MAX_FILES"])
+    if len(files) > max_files:
+        return _refuse_request(f"too many files in one upload (at most {max_files})", 413)
+
+    from panel.imaging.cli import deid_secret
+
+    storage = get_storage()
+    batch = None
+    try:
+        batch = uploads.process_upload(
+            case, user, label, ((f.filename or "", f.stream) for f in files),
+            storage=storage, config=cfg, deid_secret=deid_secret(),
+        )
+        batch.store()
+        db.session.commit()
+    except uploads.UploadRefused as exc:
+        db.session.rollback()
+        return _refuse_request(str(exc), 413)
+    except BaseException:
+        db.session.rollback()
+        if batch is not None:
+            batch.discard()
+        raise
+    finally:
+        if batch is not None:
+            batch.cleanup()
+        for f in files:
+            f.close()
+    outcomes = batch.outcomes
+    if _wants_json():
+        return jsonify(
+            upload_id=batch.upload.id,
+            counts=batch.counts,
+            files=[o.as_json() for o in outcomes],
+            next=url_for("imaging.index", ref=case.reference),
+        )
+    return render_template("imaging/results.html", case=case, outcomes=outcomes, counts=batch.counts,
+                           label=batch.upload.label)
+
+
+def _refuse_request(message: str, status: int):
+    if _wants_json():
+        return jsonify(error=message), status
+    return render_template("errors/error.html", code=status, title="Nothing was uploaded", description=message[:1].upper() + message[1:] + "."), status
+
+
+# --------------------------------------------------------------------------- files
+def _load_file(ref: str, file_id: int) -> tuple[object, StoredFile]:
+    user = _user()
+    case = load_case_or_404(ref, user)
+    f = db.session.get(StoredFile, file_id)
+    if f is None or f.case_id != case.id or not can_see_file(case, f, user):
+        abort(404)
+    return case, f
+
+
+@bp.route(PREFIX + "/files/<int:file_id>/download")
+@login_required
+def download(ref: str, file_id: int):
+    case, f = _load_file(ref, file_id)
+    record("imaging.download", obj=f, panel_id=case.audit_panel_id, details={"case": case.reference}, clinical=True)
+    db.session.commit()
+    storage = get_storage()
+    return send_file(
+        storage.path(f.storage_key),
+        mimetype=f.content_type,
+        as_attachment=True,
+        download_name=f"{case.reference}-{f.id}-{f.display_name}",
+        max_age=0,
+    )
+
+
+@bp.route(PREFIX + "/files/<int:file_id>/preview.png")
+@login_required
+def preview(ref: str, file_id: int):
+    """A PNG preview (inline) of a DICOM file or an image document; thumbnails with ?size=."""
+    case, f = _load_file(ref, file_id)
+    size = request.args.get("size", type=int)
+    size = min(max(size, 32), 512) if size else None
+    storage = get_storage()
+    if f.kind == FileKind.DICOM:
+        data = render.cached_render(storage.cache, f.storage_key, storage.path(f.storage_key), 0,
+                                    _preset(), thumb=size)
+    elif f.kind == FileKind.IMAGE:
+        from PIL import Image
+
+        with Image.open(storage.path(f.storage_key)) as img:
+            img.thumbnail((size or 1024, size or 1024))
+            buf = io.BytesIO()
+            img.save(buf, format="PNG")
+        data = buf.getvalue()
+    else:
+        data = render.placeholder_png("PDF document: download it to read it.", (size or 256, size or 256))
+    return _png(data)
+
+
+def _preset() -> str:
+    preset = request.args.get("preset", "auto")
+    return preset if preset in render.PRESET_NAMES else "auto"
+
+
+def _png(data: bytes):
+    resp = current_app.response_class(data, mimetype="image/png")
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    resp.headers["Content-Disposition"] = "inline"
+    return resp
+
+
+# --------------------------------------------------------------------------- series and viewer
+@bp.route(PREFIX + "/series/<series_uid>")
+@login_required
+def viewer(ref: str, series_uid: str):
+    user = _user()
+    case = load_case_or_404(ref, user)
+    files = [f for f in series_files(case, series_uid) if can_see_file(case, f, user)]
+    if not files:
+        abort(404)
+    return render_template("imaging/viewer.html", case=case, files=files, series_uid=series_uid,
+                           count=len(series_frames(files)), presets=render.PRESET_NAMES, first=files[0])
+
+
+@bp.route(PREFIX + "/series/<series_uid>/frames/<int:n>.png")
+@login_required
+def frame(ref: str, series_uid: str, n: int):
+    user = _user()
+    case = load_case_or_404(ref, user)
+    frames = series_frames([f for f in series_files(case, series_uid) if can_see_file(case, f, user)])
+    if not 0 <= n < len(frames):
+        abort(404)
+    f, k = frames[n]
+    storage = get_storage()
+    return _png(render.cached_render(storage.cache, f.storage_key, storage.path(f.storage_key), k, _preset()))
+
+
+# --------------------------------------------------------------------------- review queue
+@bp.route("/imaging/review")
+@login_required
+def review_queue():
+    from panel.imaging.review import held_files_for
+
+    user = _user()
+    if not user.is_coordinator:
+        abort(403)
+    return render_template("imaging/review.html", files=held_files_for(user))
+
+
+@bp.route(PREFIX + "/files/<int:file_id>/review", methods=["POST"])
+@login_required
+def review_action(ref: str, file_id: int):
+    from panel.imaging import review
+
+    case, f = _load_file(ref, file_id)
+    if not can_review(case, _user()) or f.status != FileStatus.HELD_BACK:
+        abort(403)
+    action = request.form.get("action")
+    storage = get_storage()
+    new_key = None
+    try:
+        if action == "release":
+            garbage = review.release(case, f)
+        elif action == "delete":
+            garbage = review.delete(case, f, storage)
+        elif action == "mask":
+            x, y, w, h = (request.form.get(k, type=int) for k in ("x", "y", "w", "h"))
+            if None in (x, y, w, h) or w <= 0 or h <= 0 or x < 0 or y < 0:
+                flash("Give the rectangle as whole numbers: x, y, width and height.", "danger")
+                return redirect(url_for("imaging.review_queue"))
+            old_key = f.storage_key
+            garbage = review.mask_and_release(case, f, storage, x, y, w, h)
+            new_key = f.storage_key if f.storage_key != old_key else None
+        else:
+            abort(400)
+        db.session.commit()
+    except review.ReviewError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("imaging.review_queue"))
+    except BaseException:
+        db.session.rollback()
+        if new_key and not db.session.scalar(
+            db.select(StoredFile.id).where(StoredFile.storage_key == new_key).limit(1)
+        ):
+            storage.delete(new_key)
+        raise
+    for key in garbage:  # only after the commit: a failed commit keeps the old bytes
+        storage.delete(key)
+    flash("Done.", "success")
+    return redirect(url_for("imaging.review_queue"))
+
+
+
+# --------------------------------------------------------------------------- export
+@bp.route(PREFIX + "/export.zip")
+@login_required
+def export(ref: str):
+    """The referrer's (or the panel coordinator's) zip for a second opinion."""
+    from panel.imaging.export import build_export
+
+    user = _user()
+    case = load_case_or_404(ref, user)
+    if not (case.is_referrer(user) or can_review(case, user)):
+        abort(403)
+    storage = get_storage()
+    path = build_export(case, storage)
+    record("imaging.export", obj=case, clinical=True)
+    db.session.commit()
+    fh = open(path, "rb")  # noqa: SIM115 - closed with the response
+    path.unlink()  # the open handle keeps the data until the response is sent
+    resp = send_file(fh, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{case.reference}-images.zip", max_age=0)
+    resp.call_on_close(fh.close)
+    return resp

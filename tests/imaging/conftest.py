@@ -1,0 +1,83 @@
+"""Fixtures for the imaging tests: people, cases and files (the app is the suite's own)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import csrf_token
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def example(name: str = "alk") -> dict[str, Any]:
+    return json.loads((DATA / f"case-example-{name}.json").read_text())
+
+
+@pytest.fixture
+def make_case(make_case):
+    """The suite's ``make_case``, submitted by default here."""
+    import functools
+
+    return functools.partial(make_case, submit=True)
+
+
+@pytest.fixture
+def people(make_user):
+    return {
+        "referrer": make_user(referrer_at="NEWCASTLE", name="Dr Owner"),
+        "other_referrer": make_user(referrer_at="BIRMINGHAM", name="Dr Elsewhere"),
+        "nap_coordinator": make_user(roles=[("NAP", "coordinator")], name="Nap Coordinator"),
+        "north_coordinator": make_user(roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"),
+        "nap_member": make_user(roles=[("NAP", "member")]),
+        "admin": make_user(admin=True),
+    }
+
+
+@pytest.fixture
+def storage_dir(app) -> Path:
+    return Path(app.config["STORAGE_DIR"])
+
+
+@pytest.fixture(autouse=False)
+def clean_storage(storage_dir):
+    """An empty storage folder for the test (objects, tmp and cache)."""
+    import shutil
+
+    for sub in ("objects", "tmp", "cache"):
+        shutil.rmtree(storage_dir / sub, ignore_errors=True)
+        (storage_dir / sub).mkdir(parents=True, exist_ok=True)
+    yield storage_dir
+
+
+def objects_in(storage_dir: Path) -> list[Path]:
+    return sorted(p for p in (storage_dir / "objects").rglob("*") if p.is_file())
+
+
+def temps_in(storage_dir: Path) -> list[Path]:
+    return sorted(p for p in (storage_dir / "tmp").rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def upload(app):
+    """``upload(client, case, [(name, bytes_or_path), ...], label="", json=True)``."""
+
+    def do_upload(client, case, files, *, label="", as_json=True, headers=None):
+        import io
+
+        data: dict[str, Any] = {"label": label, "csrf_token": csrf_token(app, client)}
+        parts = []
+        for name, content in files:
+            if isinstance(content, Path):
+                content = content.read_bytes()
+            parts.append((io.BytesIO(content), name))
+        data["files"] = parts
+        h = {"Accept": "application/json"} if as_json else {"Accept": "text/html"}
+        h.update(headers or {})
+        return client.post(f"/cases/{case.reference}/images/upload", data=data,
+                           content_type="multipart/form-data", headers=h)
+
+    return do_upload
