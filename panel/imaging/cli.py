@@ -19,6 +19,39 @@ def deid_secret() -> bytes:
     return hmac.new(current_app.config["SECRET_KEY"].encode(), b"panel/deid/v1", hashlib.sha256).digest()
 
 
+NAME_REFUSED = "the file name looks like it contains a patient identifier (rename it)"
+
+
+def _identifying(rel: str) -> bool:
+    from panel.privacy import scan_filename
+
+    return any(f.severity == "hard" for part in rel.split("/") for f in scan_filename(part))
+
+
+def _masked(rel: str) -> str:
+    """The path with every identifying stretch replaced, so the report repeats no identifier."""
+    from panel.privacy import scan_filename
+
+    parts = []
+    for part in rel.split("/"):
+        for f in sorted(scan_filename(part), key=lambda f: -f.start):
+            if f.severity == "hard":
+                part = part[: f.start] + "*" * (f.end - f.start) + part[f.end :]
+        parts.append(part)
+    return "/".join(parts)
+
+
+def _refuse_identifying_names(rel, result, dst_root):
+    """Outputs keep their relative paths, so a path that names the patient is not written."""
+    from panel.imaging.deid import DeidResult
+
+    if not _identifying(rel):
+        return rel, result
+    if result.written and dst_root is not None:
+        (dst_root / rel).unlink(missing_ok=True)
+    return _masked(rel), DeidResult.refused(NAME_REFUSED)
+
+
 @click.command("deidentify")
 @with_appcontext
 @click.argument("src", type=click.Path(exists=True, path_type=Path))
@@ -31,7 +64,7 @@ def deidentify_command(src: Path, dst: Path, case_reference: str | None):
     refused or held back for review, naming the file and the reason. Exit 0 when every file was
     written or reported.
     """
-    from panel.imaging.deid import DeidConfig, deidentify_file, deidentify_tree
+    from panel.imaging.deid import DeidConfig, DeidResult, deidentify_file, deidentify_tree
 
     reference = case_reference or f"DEID-{secrets.token_hex(4).upper()}"
     try:
@@ -46,7 +79,12 @@ def deidentify_command(src: Path, dst: Path, case_reference: str | None):
     else:
         target = dst / src.name if dst.is_dir() else dst
         target.parent.mkdir(parents=True, exist_ok=True)
-        results = [(src.name, deidentify_file(src, target, config))]
+        result = deidentify_file(src, target, config)
+        if target.name == src.name and _identifying(src.name) and result.written:
+            target.unlink(missing_ok=True)
+            result = DeidResult.refused(NAME_REFUSED)
+        results = [(src.name, result)]
+    results = [_refuse_identifying_names(rel, result, dst if src.is_dir() else None) for rel, result in results]
     counts = {"stored": 0, "held_back": 0, "refused": 0}
     for rel, result in results:
         counts[result.status] += 1

@@ -36,3 +36,18 @@ def test_deidentify_single_file_cli(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["deidentify", str(src), str(out)])
     assert result.exit_code == 0 and out.exists()
     assert result.stdout == ""
+
+
+def test_identifying_file_names_are_refused_and_not_repeated(app, tmp_path):
+    src = tmp_path / "in"
+    series = synth.make_ct_series(src / "ok", 1, rows=16, cols=16)
+    first = next((src / "ok").iterdir())
+    named = src / "NHS_9434765919_CT.dcm"
+    named.write_bytes(first.read_bytes())
+    dst = tmp_path / "out"
+    result = app.test_cli_runner().invoke(args=["deidentify", str(src), str(dst)])
+    assert result.exit_code == 0
+    assert "9434765919" not in result.stdout
+    assert "refused: NHS_**********_CT.dcm: the file name looks like it contains a patient identifier" in result.stdout
+    assert not (dst / "NHS_9434765919_CT.dcm").exists()
+    assert series is not None
