@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import with_appcontext
 import pyotp
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from panel.core.db import db

@@ -78,13 +78,20 @@ def clean_pdf(src: Path, dst: Path, *, max_pages: int = DEFAULT_MAX_PDF_PAGES) -
                 text_parts = []
                 for page in reader.pages:
                     text_parts.append(page.extract_text() or "")
+                    # Annotations (sticky notes, free text, filled form fields) carry text that
+                    # extract_text() does not see: scan it, then drop the annotations.
+                    text_parts.extend(_annotation_texts(page))
                     new_page = writer.add_page(page)
-                    for key in ("/Metadata", "/PieceInfo"):
+                    for key in ("/Metadata", "/PieceInfo", "/Annots", "/AA"):
                         if key in new_page:
                             del new_page[key]
+                text_parts.extend(_form_texts(reader))
                 writer._info = None  # no /Info dictionary (author, title, producer ...)
-                if "/Metadata" in writer._root_object:
-                    del writer._root_object["/Metadata"]
+                root = writer._root_object
+                # No metadata, forms, attachments, scripts or open actions in what is stored.
+                for key in ("/Metadata", "/AcroForm", "/Names", "/OpenAction", "/AA", "/JavaScript"):
+                    if key in root:
+                        del root[key]
                 with open(dst, "wb") as fh:
                     writer.write(fh)
             finally:
@@ -101,6 +108,32 @@ def clean_pdf(src: Path, dst: Path, *, max_pages: int = DEFAULT_MAX_PDF_PAGES) -
     else:
         pdf.status = "stored"
     return pdf
+
+
+def _annotation_texts(page) -> list[str]:
+    """The text of a page's annotations: contents, titles, field names and values."""
+    out: list[str] = []
+    try:
+        annots = page.get("/Annots")
+        annots = annots.get_object() if annots is not None else []
+        for ref in annots or []:
+            annot = ref.get_object()
+            for key in ("/Contents", "/T", "/TU", "/V", "/RC", "/Subj"):
+                value = annot.get(key)
+                if value is not None:
+                    out.append(str(value))
+    except Exception:  # noqa: BLE001 - a malformed annotation is dropped with the rest
+        logger.info("PDF annotation could not be read")
+    return out
+
+
+def _form_texts(reader) -> list[str]:
+    """Filled form-field values (a referral form's name and NHS number boxes)."""
+    try:
+        fields = reader.get_fields() or {}
+    except Exception:  # noqa: BLE001
+        return []
+    return [str(f.get("/V")) for f in fields.values() if isinstance(f, dict) and f.get("/V") is not None]
 
 
 # ---------------------------------------------------------------------------------- images

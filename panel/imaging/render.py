@@ -47,9 +47,28 @@ def _read(path: Path):
         return pydicom.dcmread(str(path))
 
 
+#: Decoding is refused above this many pixel values per file (rows x columns x frames x
+#: samples): a few megabytes of compressed pixel data could otherwise ask for gigabytes.
+MAX_DECODED_VALUES = 160 * 1024 * 1024
+
+
+class TooLarge(CannotDecode):
+    """The image is larger than Panel decodes (a decompression bomb, or simply too big)."""
+
+
+def declared_values(ds) -> int:
+    rows = int(getattr(ds, "Rows", 0) or 0)
+    cols = int(getattr(ds, "Columns", 0) or 0)
+    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    spp = int(getattr(ds, "SamplesPerPixel", 1) or 1)
+    return rows * cols * max(frames, 1) * max(spp, 1)
+
+
 def frame_array(path: Path, frame: int = 0) -> tuple[np.ndarray, object]:
     """The frame's pixels (rescaled to modality units for greyscale) and the dataset."""
     ds = _read(path)
+    if declared_values(ds) > MAX_DECODED_VALUES:
+        raise TooLarge("image too large to decode")
     pydicom_log = logging.getLogger("pydicom")
     was_disabled = pydicom_log.disabled
     pydicom_log.disabled = True  # decoder failures are reported by the placeholder instead

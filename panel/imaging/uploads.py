@@ -245,8 +245,13 @@ def process_file(proc: _Processor, path: Path, display: str) -> None:
         if not result.written:
             batch.outcomes.append(FileOutcome(display, "refused", result.reason, kind="dicom"))
             return
-        from panel.imaging.render import can_decode
+        from panel.imaging.render import MAX_DECODED_VALUES, can_decode
 
+        frames = result.number_of_frames or 1
+        if (result.rows or 0) * (result.columns or 0) * frames > MAX_DECODED_VALUES:
+            out.unlink(missing_ok=True)
+            batch.outcomes.append(FileOutcome(display, "refused", "the image is larger than Panel can show (too many pixels)", kind="dicom"))
+            return
         decodable = can_decode(out)
         row_fields = {
             "kind": FileKind.DICOM,

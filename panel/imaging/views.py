@@ -69,6 +69,9 @@ def index(ref: str):
 
 def _listing(case, files):
     user = _user()
+    if not (can_review(case, user) or case.is_referrer(user)):
+        # Held-back files are not shown to the panel until a coordinator has released them.
+        files = [f for f in files if can_see_file(case, f, user)]
     series = group_series([f for f in files if f.kind == FileKind.DICOM])
     documents = [f for f in files if f.kind != FileKind.DICOM]
     return {
