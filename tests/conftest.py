@@ -272,6 +272,20 @@ def make_case(db_session):
 
 
 @pytest.fixture
+def people(make_user):
+    """One of each role that the access tests compare: two referrers at different centres,
+    coordinators of two panels, a NAP member and an admin."""
+    return {
+        "referrer": make_user(referrer_at="NEWCASTLE", name="Dr Owner"),
+        "other_referrer": make_user(referrer_at="BIRMINGHAM", name="Dr Elsewhere"),
+        "nap_coordinator": make_user(roles=[("NAP", "coordinator")], name="Nap Coordinator"),
+        "north_coordinator": make_user(roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"),
+        "nap_member": make_user(roles=[("NAP", "member")]),
+        "admin": make_user(admin=True),
+    }
+
+
+@pytest.fixture
 def login(app, db_session):
     """``login(client, user)``: sign in through the real forms (password, then TOTP)."""
 

@@ -37,18 +37,6 @@ def make_case(make_case):
     return functools.partial(make_case, submit=True)
 
 
-@pytest.fixture
-def people(make_user):
-    return {
-        "referrer": make_user(referrer_at="NEWCASTLE", name="Dr Owner"),
-        "other_referrer": make_user(referrer_at="BIRMINGHAM", name="Dr Elsewhere"),
-        "nap_coordinator": make_user(roles=[("NAP", "coordinator")], name="Nap Coordinator"),
-        "north_coordinator": make_user(roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"),
-        "nap_member": make_user(roles=[("NAP", "member")]),
-        "admin": make_user(admin=True),
-    }
-
-
 class QueryCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
