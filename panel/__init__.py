@@ -127,6 +127,15 @@ def _register_blueprints(app: Flask) -> None:
     from panel.imaging import bp as imaging_bp
 
     app.register_blueprint(imaging_bp)
+    from panel.meetings import bp as meetings_bp
+
+    app.register_blueprint(meetings_bp)
+    from panel.feedback import bp as feedback_bp
+
+    app.register_blueprint(feedback_bp)
+    from panel.reports import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
     from panel import api
 
     if hasattr(api, "init_app"):

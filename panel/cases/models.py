@@ -71,6 +71,18 @@ class Case(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Turnaround: when the case first reached each step (kept once set, for the dashboard).
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    discussed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    feedback_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    family_informed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the case returns to triage because its meeting closed without discussing it.
+    rolled_over: Mapped[bool] = mapped_column(default=False)
+    # The family's choice about the epidemiological study (included unless they opt out).
+    study_opt_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A key sent with the creating request, so a repeated POST creates one case, not two.
     creation_key: Mapped[str | None] = mapped_column(String(64))
 

@@ -1,0 +1,102 @@
+"""Notifications: in-app (the bell) and by e-mail, in one call.
+
+Both carry no clinical content: the text names a case reference or a meeting and the link
+points into Panel, where access is checked as usual. The e-mail goes through the outbox in
+the action's own transaction and is sent after the response has gone (``send_after_response``),
+so a slow or broken mail server never delays or breaks the action; failures stay in the outbox,
+are retried and are shown to coordinators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import after_this_request, current_app, has_request_context
+from sqlalchemy import func, select, update
+
+from panel.accounts.models import PanelRole, PanelRoleKind, User
+from panel.core.db import db, utcnow
+from panel.core.mail import queue_mail, send_queued_mail
+from panel.core.models import Notification
+
+
+def notify(
+    users: Iterable[User],
+    *,
+    kind: str,
+    text: str,
+    link: str,
+    exclude: User | None = None,
+    email: bool = True,
+) -> list[Notification]:
+    """Tell each (distinct, active) user about something: a bell item and, unless ``email`` is
+    false, an e-mail with the same text and an absolute link. ``exclude`` is usually the person
+    who did the thing. Never put clinical content in ``text``."""
+    seen: set[int] = set()
+    made: list[Notification] = []
+    base = current_app.config.get("BASE_URL", "").rstrip("/")
+    for user in users:
+        if user is None or user.id in seen or not user.active or (exclude is not None and user.id == exclude.id):
+            continue
+        seen.add(user.id)
+        note = Notification(user_id=user.id, kind=kind, text=text[:300], link=link)
+        db.session.add(note)
+        made.append(note)
+        if email:
+            queue_mail(
+                user.email,
+                f"[Panel] {text[:200]}",
+                f"{text}\n\nOpen it in Panel: {base}{link}\n\n"
+                "This message contains no clinical details. Sign in to Panel to read them.\n",
+            )
+    db.session.flush()
+    if made and email:
+        send_after_response()
+    return made
+
+
+def send_after_response() -> None:
+    """Send the outbox once the current response has been delivered (or at once outside a
+    request, e.g. from the command line)."""
+    if not has_request_context():
+        return
+    app = current_app._get_current_object()
+
+    @after_this_request
+    def _register(response):
+        def _send():
+            with app.app_context():
+                try:
+                    send_queued_mail()
+                except Exception:  # noqa: BLE001 - never let mail break anything
+                    app.logger.exception("sending queued mail failed")
+                    db.session.rollback()
+
+        response.call_on_close(_send)
+        return response
+
+
+def panel_people(panel_id: int, *roles: PanelRoleKind) -> list[User]:
+    """Active people holding any of ``roles`` (all roles when none given) on a panel."""
+    stmt = select(User).join(PanelRole, PanelRole.user_id == User.id).where(PanelRole.panel_id == panel_id, User.active)
+    if roles:
+        stmt = stmt.where(PanelRole.role.in_(roles))
+    return list(db.session.scalars(stmt.distinct()))
+
+
+def case_referrers(case) -> list[User]:
+    """The case's creator and co-referrers."""
+    return [case.created_by, *(r.user for r in case.co_referrers)]
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_read(user: User, ids: Iterable[int] | None = None) -> None:
+    stmt = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if ids is not None:
+        stmt = stmt.where(Notification.id.in_(list(ids)))
+    db.session.execute(stmt.values(read_at=utcnow()))

@@ -1,0 +1,180 @@
+"""The panel's recommendation for a discussed case, the answers to the parents' questions,
+amendments after approval, follow-up actions and family access codes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panel.accounts.models import User
+from panel.cases.models import Case, CaseQuestion, _enum
+from panel.core.db import UTCDateTime, db, utcnow
+
+
+class RecommendationStatus(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"  # locked: later changes are amendments with a reason
+
+
+#: Recommendation categories, in the panel's usual vocabulary (value -> label).
+CATEGORIES = {
+    "trial": "Refer to a clinical trial",
+    "standard_salvage": "Standard salvage treatment off-trial",
+    "further_investigations": "Further investigations (e.g. re-biopsy, molecular profiling)",
+    "molecular_radiotherapy": "Molecular radiotherapy (e.g. mIBG therapy)",
+    "immunotherapy": "Immunotherapy",
+    "local_control": "Local control (surgery or radiotherapy)",
+    "second_opinion": "Second opinion",
+    "palliative": "Palliative / symptom-focused care",
+    "insufficient_information": "Insufficient information: resubmit",
+}
+
+CONSENSUS = {
+    "unanimous": "Unanimous",
+    "majority": "Majority",
+    "no_consensus": "No consensus",
+}
+
+
+class Recommendation(db.Model):
+    """One per discussed case. ``trials`` is frozen at drafting: each suggested trial with its
+    priority, the matching facts, what still needs checking, nearest site and distance, the
+    registry status and its verification date, so a letter never changes when the registry does."""
+
+    __tablename__ = "recommendations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[RecommendationStatus] = mapped_column(
+        _enum(RecommendationStatus, "recommendation_status"), default=RecommendationStatus.DRAFT
+    )
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)  # ordered
+    consensus: Mapped[str] = mapped_column(String(16), default="unanimous")
+    options_considered: Mapped[str] = mapped_column(Text, default="")  # when no consensus
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    trials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    trial_status_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    re_present: Mapped[str] = mapped_column(Text, default="")  # when to bring the case back
+    molecular_profiling: Mapped[str] = mapped_column(String(32), default="")  # status note
+    drafted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    case: Mapped[Case] = relationship(lazy="joined")
+    drafted_by: Mapped[User | None] = relationship(foreign_keys=[drafted_by_id], lazy="joined")
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
+    answers: Mapped[list[QuestionAnswer]] = relationship(
+        back_populates="recommendation", cascade="all, delete-orphan", lazy="selectin"
+    )
+    follow_ups: Mapped[list[FollowUpAction]] = relationship(
+        back_populates="recommendation", order_by="FollowUpAction.position", cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    amendments: Mapped[list[RecommendationAmendment]] = relationship(
+        back_populates="recommendation", order_by="RecommendationAmendment.number", cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    audit_type = "recommendation"
+
+    @property
+    def audit_id(self) -> str:
+        return self.case.reference
+
+    @property
+    def audit_panel_id(self) -> int:
+        return self.case.panel_id
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == RecommendationStatus.APPROVED
+
+
+class QuestionAnswer(db.Model):
+    """The panel's answer to one parents' question: for the clinician and in plain language."""
+
+    __tablename__ = "question_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("case_questions.id", ondelete="CASCADE"), unique=True)
+    clinician_answer: Mapped[str] = mapped_column(Text, default="")
+    family_answer: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    recommendation: Mapped[Recommendation] = relationship(back_populates="answers")
+    question: Mapped[CaseQuestion] = relationship(lazy="joined")
+
+    @property
+    def is_complete(self) -> bool:
+        return bool(self.clinician_answer.strip() and self.family_answer.strip())
+
+
+class FollowUpAction(db.Model):
+    __tablename__ = "follow_up_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(Text)
+    owner_role: Mapped[str] = mapped_column(String(24))  # referrer / coordinator / chair / panel
+    due_in_days: Mapped[int] = mapped_column(Integer)
+    # Set when the letters are sent (the clock starts then); done when the owner ticks it off.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    recommendation: Mapped[Recommendation] = relationship(back_populates="follow_ups")
+
+
+class RecommendationAmendment(db.Model):
+    """A change after approval: what changed (before/after snapshots), the reason, who, when.
+    The letters print the latest amendment."""
+
+    __tablename__ = "recommendation_amendments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    recommendation: Mapped[Recommendation] = relationship(back_populates="amendments")
+    by: Mapped[User | None] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("recommendation_id", "number"),)
+
+
+class FamilyAccessCode(db.Model):
+    """A code the referrer hands to the family. Only its hash is stored; the code is shown once.
+    It opens the family letter of this one case, and lets the family send one question."""
+
+    __tablename__ = "family_access_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(8))  # last characters, to tell codes apart
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    question_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    case: Mapped[Case] = relationship(lazy="joined")
