@@ -127,6 +127,9 @@ def _register_blueprints(app: Flask) -> None:
     from panel.imaging import bp as imaging_bp
 
     app.register_blueprint(imaging_bp)
+    from panel.core.notification_views import bp as notifications_bp
+
+    app.register_blueprint(notifications_bp)
     from panel.meetings import bp as meetings_bp
 
     app.register_blueprint(meetings_bp)
