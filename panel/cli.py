@@ -45,9 +45,14 @@ def load_reference_command():
 
 
 @click.command("demo-data")
+@click.option("--cases", "cases", type=click.IntRange(min=0), default=0,
+              help="Also add this many synthetic cases (for benchmarks), every time it is run.")
+@click.option("--seed", type=int, default=2026, help="Random seed for the synthetic cases.")
 @with_appcontext
-def demo_data_command():
-    """Create demo people (once). Refused in production."""
+def demo_data_command(cases, seed):
+    """Create demo people, cases and meetings (once); --cases N adds N synthetic cases. Refused in production."""
+    import time
+
     from panel.demo import DemoDataRefused, load_demo_data
 
     try:
@@ -59,6 +64,14 @@ def demo_data_command():
         click.echo(f"Demo data loaded: {len(created)} people.")
     else:
         click.echo("Demo data already loaded; nothing to do.")
+    if cases:
+        from panel.volume import add_synthetic_cases
+
+        started = time.perf_counter()
+        counts = add_synthetic_cases(cases, seed=seed)
+        db.session.commit()
+        summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+        click.echo(f"Added {summary} in {time.perf_counter() - started:.1f} s.")
 
 
 @click.command("demo-logins")

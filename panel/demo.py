@@ -102,6 +102,7 @@ def load_demo_data() -> list[tuple[DemoPerson, User]]:
         created.append((person, user))
     db.session.flush()
     load_demo_cases()
+    load_demo_meetings()
     return created
 
 
@@ -189,6 +190,37 @@ def load_demo_cases() -> list:
         created.append(case)
     db.session.flush()
     return created
+
+
+def load_demo_meetings() -> list:
+    """An upcoming video meeting for the national panel and one for ECMC North (UK time), with
+    empty agendas: the coordinators put the submitted demo cases on them."""
+    from datetime import time, timedelta
+
+    from panel.core.uktime import from_uk, uk_today
+    from panel.meetings.models import Meeting
+
+    panels = {p.code: p for p in db.session.scalars(select(Panel))}
+    today = uk_today()
+    made = []
+    for code, weekday, at, title in (
+        ("NAP", 3, time(16, 0), "National Advisory Panel"),
+        ("ECMC-NORTH", 1, time(13, 0), "ECMC North early-phase panel"),
+    ):
+        day = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+        coordinator = db.session.scalar(
+            select(User).join(User.panel_roles).where(
+                User.is_demo, User.panel_roles.any(panel_id=panels[code].id, role=PanelRoleKind.COORDINATOR)
+            )
+        )
+        meeting = Meeting(
+            panel_id=panels[code].id, title=title, starts_at=from_uk(day, at), duration_minutes=120,
+            video_link="https://video.example.org/panel-" + code.lower(), created_by_id=coordinator.id if coordinator else None,
+        )
+        db.session.add(meeting)
+        made.append(meeting)
+    db.session.flush()
+    return made
 
 
 def demo_logins() -> list[tuple[str, str, bool]]:
