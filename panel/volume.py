@@ -113,8 +113,20 @@ def _bump_counter(year: int, count: int) -> int:
 
 def add_synthetic_cases(n: int, *, seed: int = 2026, batch: int = 2000) -> dict[str, int]:
     """Add ``n`` synthetic cases (and what their status implies). Needs the demo people."""
-    from panel.feedback.models import FollowUpAction, QuestionAnswer, Recommendation, RecommendationStatus
-    from panel.meetings.models import AgendaItem, Comment, CommentVisibility, ItemOutcome, Meeting, MeetingStatus
+    from panel.feedback.models import (
+        FollowUpAction,
+        QuestionAnswer,
+        Recommendation,
+        RecommendationStatus,
+    )
+    from panel.meetings.models import (
+        AgendaItem,
+        Comment,
+        CommentVisibility,
+        ItemOutcome,
+        Meeting,
+        MeetingStatus,
+    )
     from panel.trials.models import Trial
 
     rng = random.Random(seed)

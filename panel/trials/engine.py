@@ -255,6 +255,12 @@ def is_study(record: Mapping[str, Any] | CompiledTrial) -> bool:
 # ============================================================================================
 
 
+def _member(value: Any, options: Collection[str]) -> bool:
+    """``value in options`` for text only: a list or object from JSON is never a member (and
+    must not raise because it cannot be hashed)."""
+    return isinstance(value, str) and value in options
+
+
 def _is_number(x: Any) -> bool:
     return (
         isinstance(x, (int, float))
@@ -390,13 +396,13 @@ def _check_criterion(crit: Any, where: str, errors: list[str]) -> None:
     kind = crit.get("kind")
     if "kind" not in crit:
         errors.append(f"{where}: missing 'kind'")
-    elif kind not in CRITERION_KINDS:
+    elif not _member(kind, CRITERION_KINDS):
         errors.append(f"{where}: bad kind {kind!r} (inclusion, exclusion or info)")
     label = crit.get("label")
     if not isinstance(label, str) or not label.strip():
         errors.append(f"{where}: missing label")
     source = crit.get("source")
-    if source not in CRITERION_SOURCES:
+    if not _member(source, CRITERION_SOURCES):
         errors.append(f"{where}: bad source {source!r} (factsheet, registry or assumed)")
     unknown = set(crit) - _CRITERION_KEYS - _CONDITION_KEYS - _GROUP_KEYS
     if unknown:
@@ -437,7 +443,7 @@ def validate_trial(trial: Mapping[str, Any], centre_codes: Collection[str]) -> l
             isinstance(trial[k], list) and all(isinstance(x, str) for x in trial[k])
         ):
             errors.append(f"{here}: {k} must be a list of text")
-    if "status" in trial and trial["status"] not in TRIAL_STATUSES:
+    if "status" in trial and not _member(trial["status"], TRIAL_STATUSES):
         errors.append(f"{here}: bad status {trial['status']!r} (open, suspended or closed)")
     verified = trial.get("status_verified_on")
     if verified is not None:
@@ -445,9 +451,9 @@ def validate_trial(trial: Mapping[str, Any], centre_codes: Collection[str]) -> l
             date.fromisoformat(verified)
         except (TypeError, ValueError):
             errors.append(f"{here}: status_verified_on must be an ISO date or null")
-    if "sites_mode" in trial and trial["sites_mode"] not in SITES_MODES:
+    if "sites_mode" in trial and not _member(trial["sites_mode"], SITES_MODES):
         errors.append(f"{here}: bad sites_mode {trial['sites_mode']!r} (any or all)")
-    if study and "enrolment" in trial and trial["enrolment"] not in STUDY_ENROLMENTS:
+    if study and "enrolment" in trial and not _member(trial["enrolment"], STUDY_ENROLMENTS):
         errors.append(f"{here}: bad enrolment {trial['enrolment']!r} (opt_out or consent)")
     if "sites" in trial:
         sites = trial["sites"]

@@ -1,0 +1,1 @@
+"""Fuzzing harnesses (see fuzz/run.py and docs/operations.md)."""
