@@ -28,6 +28,10 @@ def register_cli(app: Flask) -> None:
     from panel.imaging.cli import deidentify_command
 
     app.cli.add_command(deidentify_command)
+    from panel.ops.cli import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     from panel.trials.cli import register_cli as register_trials_cli
 
     register_trials_cli(app)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -61,13 +63,23 @@ def init_web(app: Flask) -> None:
     def http_error(exc: HTTPException):
         return _error_page(exc.code or 500, exc.description)
 
-    @app.errorhandler(OperationalError)
     def database_down(exc):
-        from panel.core.db import db
-
-        db.session.rollback()
+        # The transaction is rolled back (nothing of the request is kept); the pool's
+        # pre-ping replaces dead connections, so the app recovers without a restart.
+        _rollback_quietly()
         log.error("database unavailable: %s", type(exc).__name__)
-        return _error_page(503, "Panel cannot reach its database just now. Nothing was saved. Please try again in a minute.")
+        return _error_page(503, DB_DOWN, headers={"Retry-After": "60"}, anonymous=True)
+
+    for exc_class in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.register_error_handler(exc_class, database_down)
+
+    @app.errorhandler(OSError)
+    def storage_full(exc: OSError):
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return unexpected(exc)
+        _rollback_quietly()
+        log.error("storage full (%s) on %s %s", errno.errorcode.get(exc.errno), request.method, request.url_rule)
+        return _error_page(507, STORAGE_FULL)
 
     @app.errorhandler(Exception)
     def unexpected(exc):
@@ -89,6 +101,20 @@ def init_web(app: Flask) -> None:
         return {"current_user": current_user}
 
 
+DB_DOWN = "Panel cannot reach its database just now. Nothing was saved. Try again in a minute."
+STORAGE_FULL = ("Panel's file storage is full, so nothing was saved. "
+                "Please tell your Panel administrator, then try again later.")
+
+
+def _rollback_quietly() -> None:
+    from panel.core.db import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool discards it
+        log.warning("rollback failed after a database error")
+
+
 TITLES = {
     400: "Bad request",
     403: "Not allowed",
@@ -100,11 +126,19 @@ TITLES = {
     429: "Too many attempts",
     500: "Error",
     503: "Unavailable",
+    507: "Storage full",
 }
 
 
-def _error_page(code: int, description: str | None):
+def _error_page(code: int, description: str | None, *, headers=None, anonymous: bool = False):
     title = TITLES.get(code, "Error")
     if _wants_json():
-        return jsonify({"error": description or title, "field": None}), code
-    return render_template("errors/error.html", code=code, title=title, description=description), code
+        return jsonify({"error": description or title, "field": None}), code, headers or {}
+    extra = {}
+    if anonymous:
+        # The page must render without the database: no signed-in user, so no menu that queries.
+        from panel.core.extensions import login_manager
+
+        extra["current_user"] = login_manager.anonymous_user()
+    return render_template("errors/error.html", code=code, title=title, description=description,
+                           **extra), code, headers or {}
