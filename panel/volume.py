@@ -37,6 +37,7 @@ STATUS_MIX: tuple[tuple[CaseStatus, float], ...] = (
 )
 REACHED_DISCUSSION = {CaseStatus.DISCUSSED, CaseStatus.RECOMMENDATION, CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
 APPROVED = {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
+AGENDA_SIZE = 15
 
 QUESTIONS = (
     "Is there a trial that fits our child?",
@@ -149,16 +150,26 @@ def add_synthetic_cases(n: int, *, seed: int = 2026, batch: int = 2000) -> dict[
     trials = list(db.session.scalars(select(Trial).where(Trial.is_study.is_(False)).order_by(Trial.id)))
     examples = _examples()
 
-    # One past (closed) and one upcoming meeting per panel hold the agenda items.
-    meetings: dict[int, tuple[int, int]] = {}
-    for p in panels:
-        past = Meeting(panel_id=p.id, title="Synthetic past meeting", starts_at=now - timedelta(days=14),
-                       status=MeetingStatus.CLOSED, closed_at=now - timedelta(days=14), created_by_id=coordinators[p.id])
-        upcoming = Meeting(panel_id=p.id, title="Synthetic upcoming meeting", starts_at=now + timedelta(days=10),
-                           status=MeetingStatus.PUBLISHED, published_at=now, created_by_id=coordinators[p.id])
-        db.session.add_all([past, upcoming])
-        db.session.flush()
-        meetings[p.id] = (past.id, upcoming.id)
+    # Agenda items go onto realistic meetings: at most AGENDA_SIZE cases each, past meetings
+    # (closed) for discussed cases and weekly upcoming ones (published) for scheduled cases.
+    meeting_fill: dict[tuple[int, str], list] = {}
+
+    def meeting_for(panel_id: int, kind: str, when) -> int:
+        slot = meeting_fill.get((panel_id, kind))
+        if slot is None or slot[1] >= AGENDA_SIZE:
+            number = (slot[2] + 1) if slot else 0
+            if kind == "past":
+                m = Meeting(panel_id=panel_id, title="Panel meeting", starts_at=when, status=MeetingStatus.CLOSED,
+                            closed_at=when + timedelta(hours=2), created_by_id=coordinators[panel_id])
+            else:
+                m = Meeting(panel_id=panel_id, title="Panel meeting", starts_at=now + timedelta(days=7 * (number + 1)),
+                            status=MeetingStatus.PUBLISHED, published_at=now, created_by_id=coordinators[panel_id])
+            db.session.add(m)
+            db.session.flush()
+            slot = [m.id, 0, number]
+            meeting_fill[(panel_id, kind)] = slot
+        slot[1] += 1
+        return slot[0]
 
     counts = {"cases": 0, "questions": 0, "comments": 0, "agenda_items": 0, "recommendations": 0}
     done = 0
@@ -222,10 +233,10 @@ def add_synthetic_cases(n: int, *, seed: int = 2026, batch: int = 2000) -> dict[
                                  "visibility": rng.choice(list(CommentVisibility)), "body": rng.choice(COMMENTS),
                                  "created_at": now - timedelta(days=rng.randint(0, 300))})
             if status == CaseStatus.SCHEDULED:
-                items.append({"meeting_id": meetings[panel_id][1], "case_id": case_id, "position": case_id,
+                items.append({"meeting_id": meeting_for(panel_id, "upcoming", now), "case_id": case_id, "position": case_id,
                               "minutes_allotted": 15, "outcome_status": ItemOutcome.PENDING, "added_at": now})
             elif status in REACHED_DISCUSSION:
-                items.append({"meeting_id": meetings[panel_id][0], "case_id": case_id, "position": case_id,
+                items.append({"meeting_id": meeting_for(panel_id, "past", discussed), "case_id": case_id, "position": case_id,
                               "minutes_allotted": 15, "outcome_status": ItemOutcome.DISCUSSED, "added_at": now,
                               "discussion": "Discussed with imaging and biology.", "outcome": "See the recommendation.",
                               "minutes_version": 1, "discussed_at": discussed})

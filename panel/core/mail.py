@@ -22,9 +22,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
-def queue_mail(to_addr: str, subject: str, body: str) -> OutboxMail:
-    """Add a message to the outbox in the current transaction."""
-    mail = OutboxMail(to_addr=to_addr, subject=subject, body=body)
+def queue_mail(to_addr: str, subject: str, body: str, *, panel_id: int | None = None) -> OutboxMail:
+    """Add a message to the outbox in the current transaction (``panel_id``: the panel whose
+    case or meeting it is about, so only that panel's coordinators see it if it fails)."""
+    mail = OutboxMail(to_addr=to_addr, subject=subject, body=body, panel_id=panel_id)
     db.session.add(mail)
     db.session.flush()
     return mail

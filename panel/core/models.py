@@ -51,6 +51,9 @@ class OutboxMail(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The panel whose case or meeting the mail is about (None: account mail such as a password
+    # reset). Coordinators see the failing mail of their own panels only; admins see all.
+    panel_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditChainHead(db.Model):

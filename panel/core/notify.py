@@ -9,6 +9,7 @@ are retried and are shown to coordinators.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from flask import after_this_request, current_app, has_request_context
@@ -35,6 +36,7 @@ def notify(
     seen: set[int] = set()
     made: list[Notification] = []
     base = current_app.config.get("BASE_URL", "").rstrip("/")
+    panel_id = panel_of_link(link) if email else None
     for user in users:
         if user is None or user.id in seen or not user.active or (exclude is not None and user.id == exclude.id):
             continue
@@ -48,11 +50,28 @@ def notify(
                 f"[Panel] {text[:200]}",
                 f"{text}\n\nOpen it in Panel: {base}{link}\n\n"
                 "This message contains no clinical details. Sign in to Panel to read them.\n",
+                panel_id=panel_id,
             )
     db.session.flush()
     if made and email:
         send_after_response()
     return made
+
+
+_CASE_LINK = re.compile(r"^/cases/(NB-\d{4}-\d{4,})\b")
+_MEETING_LINK = re.compile(r"^/meetings/(\d+)\b")
+
+
+def panel_of_link(link: str) -> int | None:
+    """The panel a notification's link belongs to (a case's or a meeting's), if any."""
+    from panel.cases.models import Case
+    from panel.meetings.models import Meeting
+
+    if m := _CASE_LINK.match(link or ""):
+        return db.session.scalar(select(Case.panel_id).where(Case.reference == m.group(1)))
+    if m := _MEETING_LINK.match(link or ""):
+        return db.session.scalar(select(Meeting.panel_id).where(Meeting.id == int(m.group(1))))
+    return None
 
 
 def send_after_response() -> None:

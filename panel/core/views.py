@@ -44,11 +44,12 @@ def home():
             ),
         }
     if current_user.is_coordinator or current_user.is_admin:
-        ctx["mail_failing"] = db.session.scalar(
-            select(func.count()).select_from(OutboxMail).where(
-                OutboxMail.sent_at.is_(None), OutboxMail.last_error.is_not(None)
-            )
+        failing = select(func.count()).select_from(OutboxMail).where(
+            OutboxMail.sent_at.is_(None), OutboxMail.last_error.is_not(None)
         )
+        if not current_user.is_admin:  # coordinators: their own panels' mail only
+            failing = failing.where(OutboxMail.panel_id.in_(list(current_user.panel_ids(PanelRoleKind.COORDINATOR))))
+        ctx["mail_failing"] = db.session.scalar(failing)
     from panel.cases import queries as case_queries
     from panel.cases.models import CaseStatus
 

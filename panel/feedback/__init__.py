@@ -5,5 +5,9 @@ from flask import Blueprint
 
 bp = Blueprint("feedback", __name__)
 
-from panel.feedback import models  # noqa: E402,F401
-from panel.feedback import family_views, letter_views, views  # noqa: E402,F401
+from panel.feedback import (  # noqa: E402,F401
+    family_views,
+    letter_views,
+    models,  # noqa: E402,F401
+    views,
+)

@@ -1,1 +1,197 @@
-"""(being written)"""
+"""The letters (HTML and PDF), sending the feedback, the family informed, closing the case,
+the second-opinion pack, and the feedback banner on the case page.
+
+Who reads the letters: the people of the case's panel (coordinators, chairs, members) as soon as
+a record exists (marked DRAFT until approved); the case's referrers once the feedback has been
+sent (404 before, as if there were no letters yet); everyone else 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import lazyload
+
+from panel.accounts.forms import ConfirmForm
+from panel.cases.models import Case
+from panel.cases.operations import CaseError, IdentifiersFound
+from panel.cases.queries import load_case_or_404
+from panel.core import audit
+from panel.core.db import db
+from panel.feedback import bp, letters, sending
+from panel.feedback.models import Recommendation
+
+KIND = "<kind>"  # clinician | family (checked in the view: the security test fills every variable)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _on_panel(case: Case, user) -> bool:
+    return bool(case.panel_roles(user))
+
+
+def _letters_visible(case: Case, rec: Recommendation | None, user) -> bool:
+    """May ``user`` read this case's letters now?"""
+    if rec is None:
+        return False
+    if _on_panel(case, user):
+        return True
+    return case.is_referrer(user) and sending.feedback_sent(case)
+
+
+def _load_letters(ref: str, kind: str = "clinician") -> tuple[Case, Recommendation]:
+    if kind not in letters.KINDS:
+        abort(404)
+    user = _user()
+    case = load_case_or_404(ref, user)
+    rec = letters.recommendation_for(case)
+    if not _letters_visible(case, rec, user):
+        abort(404)
+    return case, rec
+
+
+def _back(case: Case, *, anchor: str | None = "feedback"):
+    return redirect(url_for("cases.show", ref=case.reference, _anchor=anchor))
+
+
+def _attempt(case: Case, action, *, success: str):
+    """Run an operation, commit and go back to the case page; a refusal rolls back and is
+    shown as a message (nothing else changed)."""
+    try:
+        action()
+    except CaseError as exc:
+        db.session.rollback()
+        if isinstance(exc, IdentifiersFound):
+            flash("Not saved: the text looks like it contains a patient identifier.", "danger")
+        else:
+            flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return _back(case)
+
+
+# --------------------------------------------------------------------------- letters
+@bp.route("/cases/<ref>/letters/" + KIND)
+@login_required
+def letter(ref: str, kind: str):
+    case, rec = _load_letters(ref, kind)
+    return render_template("feedback/letters/page.html", case=case, kind=kind,
+                           letter=letters.letter_context(rec, kind))
+
+
+@bp.route("/cases/<ref>/letters/" + KIND + ".pdf")
+@login_required
+def letter_pdf(ref: str, kind: str):
+    case, rec = _load_letters(ref, kind)
+    pdf = letters.render_letter_pdf(rec, kind)
+    audit.record("letter.downloaded", obj=case, details={"kind": kind, "approved": rec.is_approved})
+    db.session.commit()
+    resp = Response(pdf, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{letters.pdf_filename(case, kind)}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+# --------------------------------------------------------------------------- workflow
+@bp.route("/cases/<ref>/send-feedback", methods=["POST"])
+@login_required
+def send(ref: str):
+    user = _user()
+    case = load_case_or_404(ref, user)
+    if not sending.is_coordinator(user, case):
+        abort(403)
+    rec = letters.recommendation_for(case)
+    if rec is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return _attempt(case, lambda: sending.send_feedback(rec, by=user),
+                    success="The feedback has been sent. The referring team has been told it is ready.")
+
+
+@bp.route("/cases/<ref>/family-informed", methods=["POST"])
+@login_required
+def family_informed(ref: str):
+    user = _user()
+    case = load_case_or_404(ref, user)
+    if not case.is_referrer(user):
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return _attempt(case, lambda: sending.mark_family_informed(case, by=user),
+                    success="Recorded: the family has been informed.")
+
+
+@bp.route("/cases/<ref>/close", methods=["POST"])
+@login_required
+def close(ref: str):
+    user = _user()
+    case = load_case_or_404(ref, user)
+    if not (case.is_referrer(user) or sending.is_coordinator(user, case)):
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return _attempt(case, lambda: sending.close_case(case, by=user), success=f"{case.reference} has been closed.")
+
+
+# --------------------------------------------------------------------------- second-opinion pack
+@bp.route("/cases/<ref>/second-opinion-pack.zip")
+@login_required
+def pack(ref: str):
+    """The clinician letter, the case summary and the de-identified images in one zip."""
+    from panel.feedback.pack import build_pack, pack_filename
+    from panel.imaging.storage import get_storage
+
+    user = _user()
+    case, rec = _load_letters(ref)
+    if not (case.is_referrer(user) or sending.is_coordinator(user, case)):
+        abort(403)
+    storage = get_storage()
+    path = build_pack(rec, storage)
+    audit.record("case.second_opinion_pack", obj=case, details={"approved": rec.is_approved})
+    db.session.commit()
+    fh = open(path, "rb")  # noqa: SIM115 - closed with the response
+    path.unlink()  # the open handle keeps the data until the response is sent
+    resp = send_file(fh, mimetype="application/zip", as_attachment=True, download_name=pack_filename(case), max_age=0)
+    resp.call_on_close(fh.close)
+    return resp
+
+
+# --------------------------------------------------------------------------- case page banner
+@bp.app_template_global()
+def feedback_banner(case: Case) -> dict[str, Any] | None:
+    """What the feedback banner on the case page shows this user (None: nothing). One query
+    (the record), whatever the user."""
+    user = _user()
+    if not getattr(user, "is_authenticated", False):
+        return None
+    is_referrer = case.is_referrer(user)
+    roles = case.panel_roles(user)
+    if not (is_referrer or roles) or case.submitted_at is None:
+        return None
+    rec = db.session.scalar(
+        select(Recommendation).where(Recommendation.case_id == case.id).options(
+            lazyload(Recommendation.answers), lazyload(Recommendation.follow_ups), lazyload(Recommendation.amendments)
+        )
+    )
+    sent = sending.feedback_sent(case)
+    is_coordinator = sending.is_coordinator(user, case)
+    return {
+        "rec": rec,
+        "sent": sent,
+        "is_referrer": is_referrer,
+        "is_coordinator": is_coordinator,
+        "on_panel": bool(roles),
+        "letters": _letters_visible(case, rec, user),
+        "can_send": sending.can_send(rec, user),
+        "can_mark_informed": sending.can_mark_family_informed(case, user),
+        "can_close": sending.can_close(case, user),
+        "can_pack": rec is not None and ((is_referrer and sent) or is_coordinator),
+        "turnaround": sending.turnaround(case) if (is_referrer or is_coordinator) else [],
+    }

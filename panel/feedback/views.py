@@ -1,1 +1,319 @@
-"""(being written)"""
+"""The recommendation record editor: drafting by the coordinator, answers to the parents'
+questions, approval by the chair, amendments after approval, and the study opt-out.
+
+Who sees what: coordinators and chairs of the case's panel edit; members read; anyone else
+(referrers, other panels, admins) gets 404 (referrers read the panel's feedback through the
+letters once sent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from panel.accounts.forms import ConfirmForm
+from panel.cases.models import Case
+from panel.cases.operations import IdentifiersFound
+from panel.cases.queries import load_case_or_404
+from panel.core.db import db
+from panel.feedback import bp, operations
+from panel.feedback.forms import (
+    SPARE_FOLLOW_UP_ROWS,
+    ApproveForm,
+    RecordForm,
+    StudyOptOutForm,
+    data_from_record,
+    record_data,
+)
+from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
+from panel.meetings.access import is_coordinator, on_panel
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _load(ref: str) -> Case:
+    """The case, for people on its panel only (404 for everyone else, referrers included)."""
+    case = load_case_or_404(ref, _user())
+    if not on_panel(_user(), case.panel_id):
+        abort(404)
+    return case
+
+
+def _error_message(exc: operations.CaseError) -> str:
+    if isinstance(exc, IdentifiersFound):
+        where = sorted({_field_label(f.field) for f in exc.findings})
+        kinds = sorted({f.kind.replace("_", " ") for f in exc.findings})
+        return (f"Not saved: the text looks like it contains a patient identifier ({', '.join(kinds)}) "
+                f"in {', '.join(where)}. Remove it and try again.")
+    return exc.message
+
+
+def _field_label(path: str) -> str:
+    if path.startswith("answers["):
+        return "an answer to a parents' question"
+    if path.startswith("follow_ups"):
+        return "a follow-up action"
+    return path.replace("_", " ")
+
+
+def _trial_rows(case: Case, rec: Recommendation | None, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The trials to choose from: the case's current eligible/possible matches, plus trials
+    already in the record that no longer match (shown so they can be removed)."""
+    live = operations.trial_choices(case)
+    chosen = {str(t.get("trial_id")): t.get("priority") for t in values.get("trials", [])}
+    rows = []
+    seen = set()
+    frozen = {t.get("code"): t for t in (rec.trials if rec is not None else [])}
+    for t in live:
+        use = frozen[t["code"]] if rec is not None and rec.is_approved and t["code"] in frozen else t
+        rows.append({"trial": use, "chosen": t["code"] in chosen, "priority": chosen.get(t["code"]),
+                     "live": True})
+        seen.add(t["code"])
+    for code, t in frozen.items():
+        if code not in seen:
+            rows.append({"trial": t, "chosen": code in chosen, "priority": chosen.get(code), "live": False})
+    return rows
+
+
+def _render(case: Case, rec: Recommendation | None, *, values: dict[str, Any] | None = None,
+            mode: str = "view", reason: str = "", status: int = 200, error: str | None = None,
+            error_field: str | None = None):
+    user = _user()
+    if rec is not None and values is None:
+        values = data_from_record(rec)
+    values = values or {}
+    editing = mode in ("edit", "amend")
+    follow_ups = list(values.get("follow_ups", []))
+    if editing:
+        follow_ups += [{"description": "", "owner_role": "", "due_in_days": ""}] * SPARE_FOLLOW_UP_ROWS
+    answers = values.get("answers", {})
+    questions = list(case.questions)
+    unanswered = operations.unanswered_questions(rec) if rec is not None else questions
+    order = {k: i + 1 for i, k in enumerate(values.get("categories", []))}
+    template = "feedback/amend.html" if mode == "amend" else "feedback/record.html"
+    return render_template(
+        template,
+        case=case,
+        rec=rec,
+        mode=mode,
+        values=values,
+        category_order=order,
+        categories=CATEGORIES,
+        consensus_choices=CONSENSUS,
+        profiling_choices=operations.PROFILING,
+        owner_roles=operations.OWNER_ROLES,
+        follow_ups=follow_ups,
+        answers=answers,
+        questions=questions,
+        unanswered=unanswered,
+        answered_count=len(questions) - len(unanswered),
+        trial_rows=_trial_rows(case, rec, values) if rec is not None else [],
+        studies=operations.studies_status(case, rec),
+        can_edit=rec is not None and operations.can_edit_record(case, user),
+        can_approve=rec is not None and operations.can_approve(case, user),
+        can_start=operations.can_start(case, user) and rec is None,
+        can_opt_out=case.is_referrer(user) or is_coordinator(user, case.panel_id),
+        form=RecordForm(formdata=None, version=rec.version if rec is not None else ""),
+        approve_form=ApproveForm(formdata=None, version=rec.version if rec is not None else ""),
+        confirm=ConfirmForm(),
+        reason=reason,
+        error=error,
+        error_field=error_field,
+    ), status
+
+
+# --------------------------------------------------------------------------- the record
+@bp.route("/cases/<ref>/recommendation", methods=["GET", "POST"])
+@login_required
+def record(ref: str):
+    """The record editor (coordinators and chairs), read-only for members."""
+    case = _load(ref)
+    rec = operations.recommendation_for(case)
+    user = _user()
+    editable = rec is not None and operations.can_edit_record(case, user)
+    if request.method == "GET":
+        mode = "edit" if editable and not rec.is_approved else "view"
+        return _render(case, rec, mode=mode)
+    if not editable:
+        abort(403 if rec is not None else 404)
+    form = RecordForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if rec.is_approved:
+        # A locked record changes only through the amendment form (with its reason).
+        reason = request.form.get("reason", "")
+    else:
+        reason = None
+    values = record_data(request.form, case.questions)
+    approve_too = request.form.get("action") == "approve"
+    try:
+        operations.save_record(rec, values, by=user, expected_version=_version(form.version.data), reason=reason)
+    except operations.CaseError as exc:
+        db.session.rollback()
+        rec = operations.recommendation_for(case)
+        return _render(case, rec, values=values, mode="amend" if rec.is_approved else "edit",
+                       reason=reason or "", status=exc.status, error=_error_message(exc), error_field=exc.field)
+    if approve_too:
+        # "Save and approve": the save stands even when the approval is refused.
+        savepoint = db.session.begin_nested()
+        try:
+            operations.approve(rec, by=user, expected_version=rec.version)
+        except operations.CaseError as exc:
+            savepoint.rollback()
+            db.session.commit()
+            flash(f"Saved, but not approved: {_error_message(exc)}", "warning")
+            return redirect(url_for("feedback.record", ref=case.reference))
+    db.session.commit()
+    flash("The recommendation has been approved and is now locked." if approve_too else "Recommendation saved.",
+          "success")
+    return redirect(url_for("feedback.record", ref=case.reference))
+
+
+def _version(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.route("/cases/<ref>/recommendation/start", methods=["POST"])
+@login_required
+def start(ref: str):
+    """A coordinator opens the draft of a discussed case."""
+    case = _load(ref)
+    if not operations.can_start(case, _user()):
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.start_recommendation(case, by=_user())
+    except operations.CaseError as exc:
+        db.session.rollback()
+        flash(_error_message(exc), "danger")
+        return redirect(url_for("cases.show", ref=case.reference))
+    db.session.commit()
+    flash("Draft recommendation started.", "success")
+    return redirect(url_for("feedback.record", ref=case.reference))
+
+
+@bp.route("/cases/<ref>/recommendation/approve", methods=["POST"])
+@login_required
+def approve(ref: str):
+    """The chair approves (and locks) the record."""
+    case = _load(ref)
+    rec = operations.recommendation_for(case)
+    if rec is None:
+        abort(404)
+    if not operations.can_approve(case, _user()):
+        abort(403)
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        operations.approve(rec, by=_user(), expected_version=_version(form.version.data))
+    except operations.CaseError as exc:
+        db.session.rollback()
+        flash(_error_message(exc), "danger")
+        return redirect(url_for("feedback.record", ref=case.reference))
+    db.session.commit()
+    flash("The recommendation has been approved and is now locked.", "success")
+    return redirect(url_for("feedback.record", ref=case.reference))
+
+
+@bp.route("/cases/<ref>/recommendation/amend", methods=["GET", "POST"])
+@login_required
+def amend(ref: str):
+    """Change an approved record: the same form plus a mandatory reason (a numbered amendment)."""
+    case = _load(ref)
+    rec = operations.recommendation_for(case)
+    if rec is None:
+        abort(404)
+    if not operations.can_edit_record(case, _user()):
+        abort(403)
+    if not rec.is_approved:
+        return redirect(url_for("feedback.record", ref=case.reference))
+    if request.method == "GET":
+        return _render(case, rec, mode="amend")
+    form = RecordForm()
+    if not form.validate_on_submit():
+        abort(400)
+    values = record_data(request.form, case.questions)
+    reason = request.form.get("reason", "")
+    try:
+        operations.save_record(rec, values, by=_user(), expected_version=_version(form.version.data), reason=reason)
+    except operations.CaseError as exc:
+        db.session.rollback()
+        rec = operations.recommendation_for(case)
+        return _render(case, rec, values=values, mode="amend", reason=reason, status=exc.status,
+                       error=_error_message(exc), error_field=exc.field)
+    db.session.commit()
+    flash(f"Amendment {rec.amendments[-1].number} recorded.", "success")
+    return redirect(url_for("feedback.record", ref=case.reference, _anchor="amendments"))
+
+
+# --------------------------------------------------------------------------- studies
+@bp.route("/cases/<ref>/study-opt-out", methods=["POST"])
+@login_required
+def study_opt_out(ref: str):
+    """The family's choice about the epidemiological study (``opted_out`` 1 or 0)."""
+    user = _user()
+    case = load_case_or_404(ref, user)
+    if not (case.is_referrer(user) or is_coordinator(user, case.panel_id)):
+        abort(403)
+    form = StudyOptOutForm()
+    if not form.validate_on_submit() or form.opted_out.data not in ("0", "1"):
+        abort(400)
+    opted_out = form.opted_out.data == "1"
+    try:
+        operations.set_study_opt_out(case, opted_out, by=user)
+    except operations.CaseError as exc:
+        db.session.rollback()
+        flash(_error_message(exc), "danger")
+    else:
+        db.session.commit()
+        flash("The family's opt-out of the epidemiological study is recorded." if opted_out
+              else "The family is included in the epidemiological study again.", "success")
+    if on_panel(user, case.panel_id) and operations.recommendation_for(case) is not None:
+        return redirect(url_for("feedback.record", ref=case.reference, _anchor="studies"))
+    return redirect(url_for("cases.show", ref=case.reference))
+
+
+# --------------------------------------------------------------------------- case page
+@bp.app_template_global("case_study_choice")
+def case_study_choice(case: Case) -> dict[str, Any] | None:
+    """For the case's referrers (not on its panel): the family's epidemiological-study choice,
+    with the button to record or withdraw the opt-out (else ``None``)."""
+    user = _user()
+    if not case.is_referrer(user) or on_panel(user, case.panel_id) or case.submitted_at is None:
+        return None
+    if case.status.value in ("withdrawn", "closed"):
+        return None
+    return {"opted_out": operations.is_opted_out(case), "recorded": case.study_opt_out_at is not None,
+            "at": case.study_opt_out_at}
+
+
+@bp.app_template_global("case_record")
+def case_record(case: Case) -> dict[str, Any] | None:
+    """The case-page summary of the record, for people on the case's panel (else ``None``)."""
+    user = _user()
+    if not on_panel(user, case.panel_id):
+        return None
+    rec = operations.recommendation_for(case)
+    can_start = operations.can_start(case, user) and rec is None
+    if rec is None and not can_start:
+        return None
+    questions = len(case.questions)
+    unanswered = len(operations.unanswered_questions(rec)) if rec is not None else questions
+    return {
+        "rec": rec,
+        "categories": operations.category_labels(rec.categories if rec is not None else []),
+        "questions": questions,
+        "unanswered": unanswered,
+        "can_start": can_start,
+        "can_edit": operations.can_edit_record(case, user),
+        "confirm": ConfirmForm(),
+    }

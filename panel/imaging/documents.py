@@ -139,7 +139,11 @@ def _form_texts(reader) -> list[str]:
 # ---------------------------------------------------------------------------------- images
 def clean_image(src: Path, dst: Path, kind: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DocResult:
     """Check dimensions from the header, decode fully, re-encode pixels only into ``dst``."""
-    from PIL import Image
+    from PIL import Image, ImageFile
+
+    # WeasyPrint (the letters) sets this process-wide flag to True when it is imported, which
+    # would let a truncated upload through padded with grey. A truncated file is refused here.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     fmt = "PNG" if kind == "png" else "JPEG"
     res = DocResult(

@@ -5,5 +5,11 @@ from flask import Blueprint
 
 bp = Blueprint("meetings", __name__)
 
-from panel.meetings import models  # noqa: E402,F401
-from panel.meetings import comment_views, minutes_views, review_views, triage_views, views  # noqa: E402,F401
+from panel.meetings import (  # noqa: E402,F401
+    comment_views,
+    minutes_views,
+    models,  # noqa: E402,F401
+    review_views,
+    triage_views,
+    views,
+)

@@ -1,1 +1,468 @@
-"""(being written)"""
+"""Meeting pages: the list, planning a meeting, the agenda (add, order, time, remove, publish),
+attendance and quorum, closing, the calendar file and the agenda as PDF; plus the agenda box
+on the case page.
+
+Who may use what:
+* list, agenda page, agenda PDF: anyone holding a role on the meeting's panel (members and
+  chairs read only); anyone else, referrers and admins included: 404;
+* planning, agenda changes, publishing, attendance, closing: the panel's coordinators (others
+  on the panel: 403);
+* the ``.ics`` file: the panel's people, and the referrers of a case listed on the published
+  agenda (who see only their own case references); anyone else: 404.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from panel.accounts.models import Panel, PanelRoleKind
+from panel.cases.models import Case
+from panel.cases.operations import CaseError, IdentifiersFound
+from panel.core.db import db, utcnow
+from panel.core.notify import panel_people
+from panel.core.uktime import to_uk, uk_label
+from panel.meetings import bp, operations
+from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
+from panel.meetings.forms import EditMeetingForm, MeetingForm
+from panel.meetings.ics import meeting_calendar
+from panel.meetings.models import AgendaItem, Meeting, MeetingStatus
+from panel.meetings.pdf import case_summary
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _message(exc: CaseError) -> str:
+    if isinstance(exc, IdentifiersFound):
+        return ("Not saved: the text looks like it contains a patient identifier. "
+                "Remove it and try again.")
+    return exc.message
+
+
+def _safe_next(value: str | None) -> str | None:
+    """A local path to go back to (``/triage``), never another site."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ch in value for ch in "\r\n\t") or ":" in value.split("?", 1)[0]:
+        return None
+    return value
+
+
+def _attempt(meeting: Meeting, action, *, success: str | None = None, anchor: str | None = None,
+             next_url: str | None = None):
+    """Run an operation, commit, and go back to the agenda (or ``next_url``); a refusal rolls
+    back and is shown as a message."""
+    try:
+        action()
+    except CaseError as exc:
+        db.session.rollback()
+        flash(_message(exc), "danger")
+    else:
+        db.session.commit()
+        if success:
+            flash(success, "success")
+    return redirect(next_url or url_for("meetings.show", meeting_id=meeting.id, _anchor=anchor))
+
+
+def _item(meeting: Meeting, item_id: int) -> AgendaItem:
+    item = next((i for i in meeting.items if i.id == item_id), None)
+    if item is None:
+        abort(404)
+    return item
+
+
+def _panel_people_rows(meeting: Meeting) -> list[dict]:
+    """The panel's people for the attendance list, chairs first, then members, coordinators."""
+    order = {"chair": 0, "member": 1, "coordinator": 2}
+    rows = []
+    for person in panel_people(meeting.panel_id):
+        role = operations.attendance_role(person, meeting.panel_id)
+        rows.append({"user": person, "role": role})
+    rows.sort(key=lambda r: (order.get(r["role"], 9), r["user"].name.lower()))
+    return rows
+
+
+# --------------------------------------------------------------------------- list
+@bp.route("/meetings")
+@login_required
+def index():
+    user = _user()
+    panel_ids = user.panel_ids()
+    if not panel_ids:
+        abort(404)
+    meetings = list(db.session.scalars(
+        select(Meeting).where(Meeting.panel_id.in_(panel_ids)).order_by(Meeting.starts_at.desc()).limit(200)
+    ))
+    now = utcnow()
+    upcoming = sorted(
+        (m for m in meetings if m.status in operations.OPEN_STATUSES and m.ends_at > now), key=lambda m: m.starts_at
+    )
+    past = [m for m in meetings if m not in upcoming]
+    coordinated = user.panel_ids(PanelRoleKind.COORDINATOR)
+    return render_template(
+        "meetings/index.html", upcoming=upcoming, past=past, can_plan=bool(coordinated),
+        coordinated=coordinated, uk_label=uk_label,
+    )
+
+
+# --------------------------------------------------------------------------- plan / edit
+def _zone_hint() -> str:
+    return "UK time (GMT in winter, BST in summer)"
+
+
+@bp.route("/meetings/new", methods=["GET", "POST"])
+@login_required
+def new():
+    user = _user()
+    coordinated = user.panel_ids(PanelRoleKind.COORDINATOR)
+    if not coordinated:
+        abort(404 if not user.panel_ids() else 403)
+    panels = list(db.session.scalars(select(Panel).where(Panel.id.in_(coordinated)).order_by(Panel.scope, Panel.code)))
+    form = MeetingForm()
+    form.panel_id.choices = [(p.id, f"{p.name} ({p.code})") for p in panels]
+    if request.method == "GET" and request.args.get("panel", type=int) in coordinated:
+        form.panel_id.data = request.args.get("panel", type=int)
+    status = 200
+    if form.validate_on_submit():
+        panel = next(p for p in panels if p.id == form.panel_id.data)
+        try:
+            meeting = operations.create_meeting(
+                panel, day=form.day.data, at=form.at.data, duration_minutes=form.duration_minutes.data,
+                video_link=form.video_link.data or "", title=form.title.data or "", by=user,
+            )
+        except CaseError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(f"Meeting planned for {uk_label(meeting.starts_at)}. Now add cases to its agenda.", "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "meetings/form.html", form=form, meeting=None, panels=panels, zone_hint=_zone_hint(),
+    ), status
+
+
+def _field_error(form, exc: CaseError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    message = _message(exc)
+    if field is not None:
+        field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+    else:
+        flash(message, "danger")
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(meeting_id: int):
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, coordinator=True)
+    if meeting.status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):
+        flash("This meeting is closed and can no longer change.", "warning")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    form = EditMeetingForm()
+    status = 200
+    if request.method == "GET":
+        local = to_uk(meeting.starts_at)
+        form.day.data, form.at.data = local.date(), local.time().replace(tzinfo=None)
+        form.duration_minutes.data = meeting.duration_minutes
+        form.video_link.data, form.title.data = meeting.video_link, meeting.title
+        form.version.data = str(meeting.version)
+    elif form.validate_on_submit():
+        try:
+            operations.update_meeting(
+                meeting, day=form.day.data, at=form.at.data, duration_minutes=form.duration_minutes.data,
+                video_link=form.video_link.data or "", title=form.title.data or "", by=user,
+                expected_version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+            )
+        except CaseError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash("Meeting updated.", "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    else:
+        status = 422
+    return render_template(
+        "meetings/form.html", form=form, meeting=meeting, panels=[meeting.panel], zone_hint=_zone_hint(),
+    ), status
+
+
+# --------------------------------------------------------------------------- the agenda page
+@bp.route("/meetings/<int:meeting_id>")
+@login_required
+def show(meeting_id: int):
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user)
+    coordinator = is_coordinator(user, meeting.panel_id)
+    editable = coordinator and meeting.status in operations.OPEN_STATUSES
+    now = utcnow()
+    items = meeting.active_items
+    attending = {a.user_id: a for a in meeting.attendance}
+    return render_template(
+        "meetings/show.html",
+        meeting=meeting,
+        items=items,
+        slots=operations.slot_times(meeting),
+        summaries={i.id: case_summary(i.case) for i in items},
+        coordinator=coordinator,
+        editable=editable,
+        over=meeting.ends_at <= now,
+        started=meeting.starts_at <= now,
+        candidates=operations.cases_to_schedule(meeting) if editable and meeting.ends_at > now else [],
+        people=_panel_people_rows(meeting) if coordinator else [],
+        attending=attending,
+        next_meeting=operations.next_meeting_after(meeting) if editable else None,
+        uk_label=uk_label,
+        to_uk=to_uk,
+        present_url=_present_url(meeting),
+    )
+
+
+def _present_url(meeting: Meeting) -> str | None:
+    if "meetings.present" in current_app.view_functions:
+        return url_for("meetings.present", meeting_id=meeting.id)
+    return None
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda", methods=["POST"])
+@login_required
+def add_item(meeting_id: int):
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, coordinator=True)
+    next_url = _safe_next(request.form.get("next"))
+    reference = (request.form.get("case") or "").strip().upper()
+    case = db.session.scalar(select(Case).where(Case.reference == reference)) if reference else None
+    minutes = request.form.get("minutes") or 15
+
+    def add():
+        if case is None or not case.can_view(user):
+            raise CaseError(f"There is no case {reference or '(none chosen)'} for this panel." if reference
+                            else "Choose a case to add.", "case")
+        operations.add_case(meeting, case, by=user, minutes=minutes)
+
+    return _attempt(meeting, add, anchor="agenda", next_url=next_url,
+                    success=f"{reference} added to the agenda of the {operations.meeting_label(meeting)}.")
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/move", methods=["POST"])
+@login_required
+def move_item(meeting_id: int, item_id: int):
+    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    item = _item(meeting, item_id)
+    direction = request.form.get("direction")
+    if direction not in ("up", "down"):
+        abort(400)
+    return _attempt(meeting, lambda: operations.move_item(item, -1 if direction == "up" else 1, by=_user()),
+                    anchor=f"item-{item.id}")
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/remove", methods=["POST"])
+@login_required
+def remove_item(meeting_id: int, item_id: int):
+    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    item = _item(meeting, item_id)
+    reference = item.case.reference
+    return _attempt(meeting, lambda: operations.remove_case(item, by=_user()), anchor="agenda",
+                    success=f"{reference} was taken off the agenda and is back in triage.")
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/time", methods=["POST"])
+@login_required
+def item_minutes(meeting_id: int, item_id: int):
+    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    item = _item(meeting, item_id)
+    return _attempt(meeting, lambda: operations.set_item_minutes(item, request.form.get("minutes"), by=_user()),
+                    anchor=f"item-{item.id}")
+
+
+@bp.route("/meetings/<int:meeting_id>/reorder", methods=["POST"])
+@login_required
+def reorder(meeting_id: int):
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, coordinator=True)
+    raw = request.form.get("order", "")
+    ids = [x.strip() for x in raw.split(",") if x.strip()]
+    if not _wants_json():
+        return _attempt(meeting, lambda: operations.reorder(meeting, ids, by=user), anchor="agenda",
+                        success="Agenda order saved.")
+    try:
+        operations.reorder(meeting, ids, by=user)
+    except CaseError as exc:
+        db.session.rollback()
+        return jsonify({"error": _message(exc)}), exc.status
+    db.session.commit()
+    slots = operations.slot_times(meeting)
+    return jsonify({
+        "ok": True,
+        "order": [i.id for i in meeting.active_items],
+        "slots": {str(k): f"{to_uk(v):%H:%M}" for k, v in slots.items()},
+    })
+
+
+@bp.route("/meetings/<int:meeting_id>/publish", methods=["POST"])
+@login_required
+def publish(meeting_id: int):
+    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    again = meeting.status == MeetingStatus.PUBLISHED
+    return _attempt(
+        meeting, lambda: operations.publish(meeting, by=_user()),
+        success=("Agenda published again: the panel and the referrers have been told about the changes." if again
+                 else "Agenda published: the panel and the referrers of the listed cases have been told."),
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
+@login_required
+def attendance(meeting_id: int):
+    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    ids = request.form.getlist("attendee")
+
+    def record():
+        operations.set_attendance(meeting, ids, by=_user())
+        state = "quorum reached" if meeting.quorum_met else f"no quorum ({meeting.voting_attendance} of {meeting.panel.quorum})"
+        flash(f"Attendance saved: {len(meeting.attendance)} attending, {state}.",
+              "success" if meeting.quorum_met else "warning")
+
+    return _attempt(meeting, record, anchor="attendance")
+
+
+@bp.route("/meetings/<int:meeting_id>/close", methods=["POST"])
+@login_required
+def close(meeting_id: int):
+    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+
+    def do_close():
+        pending = len(operations.pending_items(meeting))
+        operations.close_meeting(meeting, by=_user())
+        if pending:
+            flash(f"Meeting closed. {pending} case{'s' if pending != 1 else ''} not discussed "
+                  f"{'were' if pending != 1 else 'was'} rolled over.", "success")
+        else:
+            flash("Meeting closed.", "success")
+
+    return _attempt(meeting, do_close)
+
+
+# --------------------------------------------------------------------------- files
+def _referrer_cases_on(meeting: Meeting, user) -> list[Case]:
+    if meeting.status != MeetingStatus.PUBLISHED or not getattr(user, "is_referrer", False):
+        return []
+    return [i.case for i in meeting.active_items if i.case.is_referrer(user)]
+
+
+@bp.route("/meetings/<int:meeting_id>.ics")
+@login_required
+def ics(meeting_id: int):
+    user = _user()
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    if on_panel(user, meeting.panel_id):
+        references = [i.case.reference for i in meeting.active_items]
+        link = url_for("meetings.show", meeting_id=meeting.id)
+    else:
+        own = _referrer_cases_on(meeting, user)
+        if not own:
+            abort(404)
+        references = [c.reference for c in own]
+        link = url_for("cases.show", ref=own[0].reference)
+    body = meeting_calendar(meeting, base_url=current_app.config.get("BASE_URL") or request.host_url,
+                            references=references, link=link)
+    day = to_uk(meeting.starts_at)
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="panel-{meeting.panel.code.lower()}-{day:%Y-%m-%d}.ics"',
+    })
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda.pdf")
+@login_required
+def agenda_pdf(meeting_id: int):
+    from panel.meetings.pdf import render_agenda_pdf
+
+    meeting = load_meeting_or_404(meeting_id, _user())
+    body = render_agenda_pdf(meeting)
+    day = to_uk(meeting.starts_at)
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="agenda-{meeting.panel.code.lower()}-{day:%Y-%m-%d}.pdf"',
+    })
+
+
+# --------------------------------------------------------------------------- case page box
+def _may_see_agenda_box(case: Case, item: AgendaItem | None = None) -> str | None:
+    """"panel" for the case's panel people, "referrer" for its referrers, else None."""
+    user = _user()
+    if not getattr(user, "is_authenticated", False) or not case.can_view(user):
+        return None
+    if on_panel(user, case.panel_id):
+        return "panel"
+    if case.is_referrer(user):
+        return "referrer"
+    return None
+
+
+@bp.app_template_global()
+def case_agenda_item(case: Case) -> AgendaItem | None:
+    """The agenda item the case waits on, if this user may know about it (referrers only once
+    the agenda is published)."""
+    who = _may_see_agenda_box(case)
+    if who is None or case.status.value not in ("scheduled", "submitted"):
+        return None
+    item = operations.pending_item_for(case)
+    if item is None or item.meeting.status not in operations.OPEN_STATUSES:
+        return None
+    if who == "referrer" and item.meeting.status != MeetingStatus.PUBLISHED:
+        return None
+    return item
+
+
+@bp.app_template_global()
+def case_last_rollover(case: Case) -> AgendaItem | None:
+    """The item at which the case was last not reached, while it still waits (rolled over to
+    a later agenda or back in triage); None once it has been discussed."""
+    if case.status.value not in ("scheduled", "submitted") or _may_see_agenda_box(case) is None:
+        return None
+    if case.status.value == "submitted" and not case.rolled_over:
+        return None
+    return operations.last_rollover(case)
+
+
+@bp.app_template_global()
+def agenda_slot_label(item: AgendaItem) -> str:
+    """``16:30`` (UK time) for the planned start of an item."""
+    at = operations.slot_times(item.meeting).get(item.id)
+    return f"{to_uk(at):%H:%M}" if at else ""
+
+
+@bp.app_template_global()
+def meeting_when(moment) -> str:
+    """``Thu 3 Dec 2026, 16:00 GMT``."""
+    return uk_label(moment)
+
+
+@bp.app_template_global()
+def meeting_on_panel(panel_id: int) -> bool:
+    """Whether the current user holds a role on the panel (sees its agendas)."""
+    return on_panel(_user(), panel_id)
+

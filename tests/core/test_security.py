@@ -19,18 +19,26 @@ PUBLIC = {
     "accounts.reset_request",
     "accounts.reset_password",
     "api.openapi",  # the API description is public by design
+    # Family access: no account; the access code (held in the session) is the key.
+    "feedback.family_enter",
+    "feedback.family_letter",
+    "feedback.family_letter_pdf",
+    "feedback.family_question",
+    "feedback.family_leave",
 }
 
 
 def _concrete(rule) -> str:
     """The rule's URL with every variable filled in."""
     def value(m: re.Match) -> str:
-        converter, name = m.group(1), m.group(2)
+        converter, args, name = m.group(1), m.group(2), m.group(3)
+        if converter == "any":  # <any(a, b):kind>: the first choice
+            return args.split(",")[0].strip().strip("'\"")
         if converter == "int" or (converter is None and name.endswith("id")):
             return "1"
         return "x"
 
-    return re.sub(r"<(?:(\w+):)?(\w+)>", value, rule.rule)
+    return re.sub(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>", value, rule.rule)
 
 
 def _protected_rules(app):

@@ -408,3 +408,15 @@ def test_truncated_png_and_jpeg_are_refused(app, db_session, ref_client, case, u
     jpeg = _jpeg_with_exif()
     resp = upload(ref_client, case, [("a.png", png[: len(png) // 2]), ("b.jpg", jpeg[:200])])
     assert [f["status"] for f in resp.get_json()["files"]] == ["refused", "refused"]
+
+
+def test_truncated_images_are_refused_even_after_weasyprint_is_imported(app, db_session, ref_client, case, upload):
+    """WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES when imported: is a truncated PNG
+    still refused afterwards?"""
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # what importing WeasyPrint does
+    png = _png(64, 64)
+    resp = upload(ref_client, case, [("a.png", png[: len(png) // 2])])
+    assert [f["status"] for f in resp.get_json()["files"]] == ["refused"]

@@ -1,0 +1,429 @@
+"""The two letters made from one recommendation record: the clinician letter for the referring
+team and the plain-language family letter, as HTML and as PDF (WeasyPrint).
+
+``clinician_context`` and ``family_context`` turn the record into plain data that the templates
+render. Everything typed by people is rendered escaped (Jinja autoescape), so HTML in an answer
+prints as literal text in the page and in the PDF. The family letter carries placeholders
+(``[child's name]``, ``[treating consultant]``, ``[hospital]``) that the treating team fills in,
+so no name ever enters Panel; it names no staff member and no e-mail address.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, render_template
+from markupsafe import Markup
+from sqlalchemy import select
+
+from panel.core.db import db, utcnow
+from panel.core.uktime import to_uk
+from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
+
+KINDS = ("clinician", "family")
+KIND_TITLES = {"clinician": "Clinician letter", "family": "Family letter"}
+
+#: Filled in by the treating team (constants, so they render exactly as written).
+PLACEHOLDERS = {
+    "child": Markup("[child's name]"),
+    "consultant": Markup("[treating consultant]"),
+    "hospital": Markup("[hospital]"),
+}
+
+DISCLAIMER_CLINICIAN = (
+    "The panel's advice supports, and does not replace, the clinical judgement of the treating team, "
+    "who remain responsible for the patient's care and for discussing the options with the family. "
+    "The panel has not examined the patient and relied on the anonymised information supplied."
+)
+DISCLAIMER_FAMILY = (
+    "This advice supports, and does not replace, your child's own doctors. The team treating your "
+    "child knows your child best and will decide with you what is right for your child."
+)
+
+#: The categories in plain words for the family letter.
+FAMILY_CATEGORIES = {
+    "trial": "The panel suggests looking at a clinical trial for your child.",
+    "standard_salvage": "The panel suggests treatment outside a trial, chosen to suit your child (salvage treatment).",
+    "further_investigations": "The panel suggests more tests first, such as a new biopsy (re-biopsy) or tests on "
+                              "the tumour's genes (molecular profiling).",
+    "molecular_radiotherapy": "The panel suggests thinking about molecular radiotherapy, such as mIBG therapy.",
+    "immunotherapy": "The panel suggests thinking about immunotherapy.",
+    "local_control": "The panel suggests treatment aimed at one place of disease, such as surgery or radiotherapy "
+                     "(local control).",
+    "second_opinion": "The panel suggests asking another specialist team for a second opinion.",
+    "palliative": "The panel suggests care that puts your child's comfort and quality of life first "
+                  "(palliative care).",
+    "insufficient_information": "The panel needs more information before it can give advice. Your child's doctor "
+                                "will send it, and the panel will look at your child's case again.",
+}
+
+FAMILY_CONSENSUS = {
+    "unanimous": "All the panel members agreed on this advice.",
+    "majority": "Most of the panel members agreed on this advice.",
+    "no_consensus": "The panel members did not all agree. Your child's doctor will talk with you about the "
+                    "options the panel discussed.",
+}
+
+VERDICTS = {
+    "eligible": "Likely eligible",
+    "possible": "Possibly eligible: checks needed",
+    "ineligible": "Not eligible",
+}
+
+REGISTRY_STATUS = {
+    "open": "Open to recruitment",
+    "recruiting": "Open to recruitment",
+    "suspended": "Recruitment suspended",
+    "closed": "Closed to recruitment",
+    "not_yet_open": "Not yet open",
+    "opening": "Opening soon",
+}
+
+PROFILING = {
+    "": "",
+    "done": "Molecular profiling at relapse has been done.",
+    "requested": "Molecular profiling has been requested.",
+    "recommended": "The panel recommends molecular profiling of the tumour at relapse (for example through SMPaeds).",
+    "in_progress": "Molecular profiling is in progress.",
+    "pending": "Molecular profiling results are awaited.",
+    "not_needed": "The panel does not think further molecular profiling is needed now.",
+    "not_possible": "Molecular profiling is not possible at present.",
+    "failed": "Molecular profiling was attempted but gave no result.",
+}
+
+FAMILY_PROFILING = {
+    "done": "Tests on the genes of your child's tumour (molecular profiling) have been done, and the panel "
+            "used the results.",
+    "requested": "Tests on the genes of your child's tumour (molecular profiling) have been asked for.",
+    "recommended": "The panel suggests tests on the genes of your child's tumour (molecular profiling). In the UK "
+                   "this is done in a national study called SMPaeds (Stratified Medicine Paediatrics). The results "
+                   "may show a medicine that targets a change in the tumour.",
+    "in_progress": "Tests on the genes of your child's tumour (molecular profiling) are under way.",
+    "pending": "The results of tests on the genes of your child's tumour (molecular profiling) are awaited.",
+}
+
+OWNER_ROLES = {
+    "referrer": "Referring team",
+    "coordinator": "Panel coordinator",
+    "chair": "Panel chair",
+    "panel": "Panel",
+}
+
+
+# --------------------------------------------------------------------------- small helpers
+def uk_date(moment: datetime | None) -> str:
+    """``3 March 2026`` in UK time ('' for none)."""
+    if moment is None:
+        return ""
+    return to_uk(moment).strftime("%-d %B %Y")
+
+
+def _as_list(value: Any) -> list[str]:
+    """Facts / checks as a list of strings, whatever shape they were frozen in."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [line.strip(" -•\t") for line in value.splitlines() if line.strip(" -•\t")]
+    out = []
+    for item in value if isinstance(value, list | tuple) else [value]:
+        if isinstance(item, dict):
+            text = item.get("label") or item.get("question") or item.get("text") or item.get("field") or ""
+            if text:
+                out.append(str(text))
+        elif item not in (None, ""):
+            out.append(str(item))
+    return out
+
+
+def _phase_label(phase: Any) -> str:
+    if phase in (None, ""):
+        return ""
+    text = str(phase).strip()
+    if text.lower().startswith("phase"):
+        return text[0].upper() + text[1:]
+    return f"Phase {text.upper() if text.lower() in ('i', 'ii', 'iii', 'i/ii') else text}"
+
+
+def trial_view(raw: dict[str, Any]) -> dict[str, Any]:
+    """One frozen trial suggestion as the letters print it (tolerant of key spellings)."""
+    site = raw.get("nearest_site") or raw.get("site") or raw.get("nearest_site_name")
+    site_name, distance = "", raw.get("distance_km")
+    if isinstance(site, dict):
+        site_name = site.get("name") or site.get("centre") or ""
+        if distance is None:
+            distance = site.get("distance_km")
+    elif site:
+        site_name = str(site)
+    status = raw.get("registry_status") or raw.get("status") or ""
+    verified = raw.get("verified_on") or raw.get("status_verified_on") or raw.get("verified") or ""
+    priority = raw.get("priority")
+    return {
+        "id": str(raw.get("trial_id") or raw.get("id") or raw.get("code") or ""),
+        "title": str(raw.get("title") or raw.get("trial_id") or raw.get("id") or ""),
+        "phase": _phase_label(raw.get("phase")),
+        "priority": priority,
+        "verdict": raw.get("verdict") or "",
+        "verdict_label": VERDICTS.get(str(raw.get("verdict") or ""), str(raw.get("verdict") or "")),
+        "facts": _as_list(raw.get("facts") or raw.get("matching_facts")),
+        "to_check": _as_list(raw.get("to_check") if raw.get("to_check") is not None else raw.get("missing")),
+        "site": site_name,
+        "distance_km": distance if isinstance(distance, int | float) else None,
+        "status": status,
+        "status_label": REGISTRY_STATUS.get(str(status), str(status).replace("_", " ").capitalize()),
+        "verified_on": _date_text(verified),
+        "note": str(raw.get("note") or raw.get("comment") or ""),
+    }
+
+
+def _date_text(value: Any) -> str:
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        return uk_date(value)
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%-d %B %Y")
+    except ValueError:
+        return str(value)
+
+
+def _sorted_trials(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    views = [trial_view(t) for t in trials or [] if isinstance(t, dict)]
+
+    def key(v):
+        p = v["priority"]
+        return (not isinstance(p, int | float), p if isinstance(p, int | float) else 0)
+
+    return sorted(views, key=key)  # stable: the drafted order within the same priority
+
+
+def _discussion(case) -> tuple[datetime | None, str]:
+    """When the panel discussed the case, and the meeting's title (one query)."""
+    from panel.meetings.models import AgendaItem, Meeting
+
+    row = db.session.execute(
+        select(AgendaItem.discussed_at, Meeting.starts_at, Meeting.title)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(AgendaItem.case_id == case.id, AgendaItem.discussed_at.is_not(None))
+        .order_by(AgendaItem.discussed_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return case.discussed_at, ""
+    return row.starts_at or row.discussed_at, row.title or ""
+
+
+@lru_cache(maxsize=1)
+def _glossary_data() -> dict[str, Any]:
+    return json.loads(resources.files("panel.data").joinpath("glossary.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _compiled_terms() -> list[tuple[dict[str, str], re.Pattern[str]]]:
+    out = []
+    for entry in _glossary_data()["terms"]:
+        pattern = r"(?<![\w-])(?:" + "|".join(entry["patterns"]) + r")(?![\w-])"
+        out.append((entry, re.compile(pattern, re.IGNORECASE)))
+    return out
+
+
+def glossary_for(text: str) -> list[dict[str, str]]:
+    """The glossary entries whose word appears in ``text``, in alphabetical order, each once."""
+    found = [{"term": e["term"], "plain": e["plain"]} for e, rx in _compiled_terms() if rx.search(text)]
+    return sorted(found, key=lambda e: e["term"].lower())
+
+
+def support_organisations() -> list[dict[str, str]]:
+    return list(_glossary_data()["support_organisations"])
+
+
+def recommendation_for(case) -> Recommendation | None:
+    return db.session.scalar(select(Recommendation).where(Recommendation.case_id == case.id))
+
+
+# --------------------------------------------------------------------------- contexts
+def _common(rec: Recommendation, kind: str) -> dict[str, Any]:
+    case = rec.case
+    discussed, meeting_title = _discussion(case)
+    letter_moment = case.feedback_sent_at or rec.approved_at or utcnow()
+    as_of = rec.trial_status_as_of or rec.approved_at or rec.updated_at
+    answers_by_question = {a.question_id: a for a in rec.answers}
+    amendments = [
+        {"number": a.number, "date": uk_date(a.at), "reason": a.reason}
+        for a in sorted(rec.amendments, key=lambda a: a.number)
+    ]
+    return {
+        "kind": kind,
+        "title": KIND_TITLES[kind],
+        "reference": case.reference,
+        "panel_name": case.panel.name,
+        "panel_code": case.panel.code,
+        "panel_remit": case.panel.remit,
+        "date": uk_date(letter_moment),
+        "meeting_date": uk_date(discussed),
+        "meeting_title": meeting_title,
+        "approved": rec.is_approved,
+        "approved_date": uk_date(rec.approved_at),
+        "trial_status_as_of": uk_date(as_of),
+        "placeholders": PLACEHOLDERS,
+        "amendments": amendments,
+        "latest_amendment": amendments[-1] if amendments else None,
+        "_answers_by_question": answers_by_question,
+        "re_present": rec.re_present.strip(),
+        "study_included": case.study_opt_out_at is None,
+        "consensus": rec.consensus,
+    }
+
+
+def clinician_context(rec: Recommendation) -> dict[str, Any]:
+    """What the clinician letter prints, as plain data."""
+    from panel.cases.display import case_sections
+    from panel.cases.operations import to_document
+
+    case = rec.case
+    ctx = _common(rec, "clinician")
+    by_q = ctx.pop("_answers_by_question")
+    doc = to_document(case)
+    summary = [
+        {"title": s.title, "rows": [(r.label, r.value) for r in s.rows if not r.items]}
+        for s in case_sections(doc) if s.key in ("patient", "diagnosis", "disease", "biology") and s.rows
+    ]
+    centre = case.referring_centre
+    ctx.update(
+        addressee={
+            "name": case.created_by.name,
+            "centre": centre.name if centre is not None else "",
+        },
+        copies=[r.user.name for r in case.co_referrers],
+        signatory=rec.approved_by.name if rec.approved_by is not None else "",
+        clinical_question=(doc.get("clinical_question") or "").strip(),
+        summary=summary,
+        categories=[{"code": c, "label": CATEGORIES.get(c, c)} for c in rec.categories or []],
+        consensus_label=CONSENSUS.get(rec.consensus, rec.consensus),
+        options_considered=rec.options_considered.strip(),
+        rationale=rec.rationale.strip(),
+        trials=_sorted_trials(rec.trials),
+        molecular_profiling=PROFILING.get(rec.molecular_profiling, rec.molecular_profiling.replace("_", " ")),
+        answers=[
+            {
+                "number": i,
+                "question": q.text,
+                "source": q.source,
+                "answer": (by_q[q.id].clinician_answer.strip() if q.id in by_q else ""),
+            }
+            for i, q in enumerate(case.questions, start=1)
+        ],
+        follow_ups=[
+            {
+                "description": f.description,
+                "owner": OWNER_ROLES.get(f.owner_role, f.owner_role.capitalize()),
+                "due_in_days": f.due_in_days,
+                "due_date": uk_date(f.due_at),
+                "done": f.done_at is not None,
+            }
+            for f in rec.follow_ups
+        ],
+        disclaimer=DISCLAIMER_CLINICIAN,
+        glossary=[],
+    )
+    return ctx
+
+
+def family_context(rec: Recommendation) -> dict[str, Any]:
+    """What the family letter prints, as plain data: no staff names, no e-mail addresses, and
+    the glossary of the medical words that the letter uses."""
+    ctx = _common(rec, "family")
+    by_q = ctx.pop("_answers_by_question")
+    case = rec.case
+    trials = _sorted_trials(rec.trials)
+    ctx.update(
+        categories=[
+            {"code": c, "label": CATEGORIES.get(c, c), "plain": FAMILY_CATEGORIES.get(c, CATEGORIES.get(c, c))}
+            for c in rec.categories or []
+        ],
+        consensus_plain=FAMILY_CONSENSUS.get(rec.consensus, ""),
+        trials=[
+            {k: t[k] for k in ("id", "title", "phase", "site", "distance_km", "status_label")}
+            for t in trials if t["verdict"] != "ineligible"
+        ],
+        molecular_profiling=FAMILY_PROFILING.get(rec.molecular_profiling, ""),
+        answers=[
+            {
+                "number": i,
+                "question": q.text,
+                "answer": (by_q[q.id].family_answer.strip() if q.id in by_q else ""),
+            }
+            for i, q in enumerate(case.questions, start=1)
+        ],
+        organisations=support_organisations(),
+        disclaimer=DISCLAIMER_FAMILY,
+        glossary=[],
+    )
+    # Explain each medical word the letter uses: render the body once, then look the words up.
+    text = _visible_text(render_template("feedback/letters/_family_body.html", letter=ctx))
+    ctx["glossary"] = glossary_for(text)
+    return ctx
+
+
+def _visible_text(html: str) -> str:
+    import html as html_lib
+
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def letter_context(rec: Recommendation, kind: str) -> dict[str, Any]:
+    if kind == "clinician":
+        return clinician_context(rec)
+    if kind == "family":
+        return family_context(rec)
+    raise ValueError(f"unknown letter kind {kind!r}")
+
+
+# --------------------------------------------------------------------------- rendering
+def render_letter_html(rec: Recommendation, kind: str, *, for_pdf: bool = False) -> str:
+    """The letter as HTML: the sheet alone (for the app's page) or, with ``for_pdf``, a whole
+    document with the print stylesheet, page footer and (before approval) a DRAFT watermark."""
+    letter = letter_context(rec, kind)
+    return render_template(f"feedback/letters/{kind}.html", letter=letter, for_pdf=for_pdf)
+
+
+def _static_root() -> Path:
+    return Path(current_app.static_folder).resolve()
+
+
+def _fetcher(root: Path):
+    """A URL fetcher that reads only files under the static folder: a letter never makes
+    WeasyPrint reach the network or the rest of the disk."""
+    from weasyprint.urls import URLFetcher
+
+    class StaticOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            from urllib.parse import unquote, urlsplit
+
+            parts = urlsplit(url)
+            if parts.scheme != "file":
+                raise ValueError(f"letters load local files only: {url}")
+            path = Path(unquote(parts.path)).resolve()
+            if not path.is_relative_to(root):
+                raise ValueError(f"letters load static files only: {url}")
+            return super().fetch(url, headers)
+
+    return StaticOnly()
+
+
+def render_letter_pdf(rec: Recommendation, kind: str) -> bytes:
+    """The letter as an A4 PDF."""
+    from weasyprint import HTML
+
+    root = _static_root()
+    html = render_letter_html(rec, kind, for_pdf=True)
+    return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=_fetcher(root)).write_pdf()
+
+
+def pdf_filename(case, kind: str) -> str:
+    return f"{case.reference}-{kind}-letter.pdf"

@@ -1,0 +1,98 @@
+"""The second-opinion pack: the clinician letter, the case summary and the de-identified images
+in one zip for the referrer, to send to another team.
+
+It reuses the imaging export (released de-identified images and checked documents plus
+``case.json`` in the ``panel-case/1`` format) and adds the two PDFs and a README. Nothing in it
+identifies the patient: the referral never held identifiers, images were de-identified on upload,
+files held back for review are left out, and the family letter (with its placeholders) is not
+included.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from flask import current_app, render_template
+
+from panel.cases.models import Case
+from panel.feedback.letters import _fetcher, _static_root, render_letter_pdf, uk_date
+from panel.feedback.models import Recommendation
+from panel.imaging.storage import LocalStorage
+
+README = """Second-opinion pack: case {reference}
+{panel}
+Prepared {date}{draft}
+
+Contents
+  clinician-letter.pdf   the panel's recommendation for the referring team
+  case-summary.pdf       the anonymised referral as the panel saw it
+  case.json              the same referral in the panel-case/1 format (machine readable)
+  images/                de-identified DICOM images (PS3.15 basic profile, dates shifted)
+  documents/             checked reports and documents
+
+The referral holds no patient identifiers: ages are in months and clinical times are
+intervals. Images were de-identified when they were uploaded; files held back for review
+are not included. Add the patient's details for the receiving team through your own
+hospital's secure channels.
+
+The panel's advice supports, and does not replace, the treating team's clinical judgement.
+Trial availability as of {as_of}.
+"""
+
+
+def render_case_summary_pdf(case: Case) -> bytes:
+    """The anonymised referral (every field with its label) as an A4 PDF."""
+    from weasyprint import HTML
+
+    from panel.cases.display import case_sections
+    from panel.cases.operations import to_document
+
+    doc = to_document(case)
+    html = render_template(
+        "feedback/letters/case_summary.html",
+        case=case,
+        doc=doc,
+        sections=[s for s in case_sections(doc) if s.rows],
+        date=uk_date(case.feedback_sent_at or case.submitted_at),
+    )
+    root = _static_root()
+    return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=_fetcher(root)).write_pdf()
+
+
+def build_pack(rec: Recommendation, storage: LocalStorage) -> Path:
+    """Write the pack to a temporary file in the storage's temp folder; the caller removes it."""
+    from panel.imaging.export import build_export
+
+    case = rec.case
+    images = build_export(case, storage)
+    out = storage.temp_file(".zip")
+    try:
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("clinician-letter.pdf", render_letter_pdf(rec, "clinician"))
+            zf.writestr("case-summary.pdf", render_case_summary_pdf(case))
+            with zipfile.ZipFile(images) as src:
+                for info in src.infolist():
+                    if info.filename == "README.txt" or info.is_dir():
+                        continue
+                    with src.open(info) as fh, zf.open(info.filename, "w") as dst:
+                        while chunk := fh.read(1 << 20):
+                            dst.write(chunk)
+            zf.writestr("README.txt", README.format(
+                reference=case.reference,
+                panel=case.panel.name,
+                date=uk_date(case.feedback_sent_at or rec.approved_at or rec.updated_at) or "",
+                draft="" if rec.is_approved else " (DRAFT: the recommendation is not approved yet)",
+                as_of=uk_date(rec.trial_status_as_of or rec.approved_at or rec.updated_at) or "the meeting",
+            ))
+    except Exception:
+        out.unlink(missing_ok=True)
+        raise
+    finally:
+        images.unlink(missing_ok=True)
+    current_app.logger.debug("second-opinion pack for %s: %s bytes", case.reference, out.stat().st_size)
+    return out
+
+
+def pack_filename(case: Case) -> str:
+    return f"{case.reference}-second-opinion-pack.zip"

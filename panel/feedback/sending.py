@@ -1,0 +1,150 @@
+"""Sending the panel's feedback, the family being informed, closing the case, and the
+turnaround timestamps.
+
+The coordinator sends the approved letters: the case moves to ``feedback_sent``, the follow-up
+clocks start and the referrers are told (bell + e-mail, no clinical content: the reference and a
+link). The referrer reads both letters in Panel, marks the family as informed, and the case can
+be closed. Every step is audited; operations flush and never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import has_request_context, url_for
+
+from panel.accounts.models import PanelRoleKind, User
+from panel.cases.models import Case, CaseStatus
+from panel.cases.operations import CaseError, Conflict, NotAllowed
+from panel.core import audit
+from panel.core.db import db, utcnow
+from panel.core.notify import case_referrers, notify
+from panel.feedback.models import Recommendation
+
+#: After sending, the referrers may read the letters; before, only the panel's people.
+SENT_STATES = {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
+
+
+def _case_link(case: Case) -> str:
+    if has_request_context():
+        return url_for("cases.show", ref=case.reference)
+    return f"/cases/{case.reference}"
+
+
+def is_coordinator(user: User, case: Case) -> bool:
+    return PanelRoleKind.COORDINATOR in case.panel_roles(user)
+
+
+def feedback_sent(case: Case) -> bool:
+    return case.feedback_sent_at is not None and case.status in SENT_STATES
+
+
+def can_send(rec: Recommendation | None, user: User) -> bool:
+    """The coordinator of the case's panel, once the record is approved and not yet sent."""
+    return (
+        rec is not None
+        and rec.is_approved
+        and rec.case.status == CaseStatus.RECOMMENDATION
+        and is_coordinator(user, rec.case)
+    )
+
+
+def can_mark_family_informed(case: Case, user: User) -> bool:
+    return case.is_referrer(user) and case.status == CaseStatus.FEEDBACK_SENT and case.family_informed_at is None
+
+
+def can_close(case: Case, user: User) -> bool:
+    return case.status == CaseStatus.FEEDBACK_SENT and (case.is_referrer(user) or is_coordinator(user, case))
+
+
+def send_feedback(rec: Recommendation, *, by: User) -> Case:
+    """Recommendation -> feedback sent: stamps the case, starts the follow-up clocks and tells
+    the referrers that the feedback is ready (no clinical content in the message)."""
+    case = rec.case
+    if not is_coordinator(by, case):
+        raise NotAllowed("Only the panel's coordinator can send the feedback.")
+    if case.status in SENT_STATES or case.feedback_sent_at is not None:
+        raise Conflict("The feedback for this case has already been sent.")
+    if not rec.is_approved:
+        raise CaseError("The chair has to approve the recommendation before the feedback can be sent.")
+    if case.status != CaseStatus.RECOMMENDATION:
+        raise CaseError(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
+    now = utcnow()
+    previous = case.status
+    case.status = CaseStatus.FEEDBACK_SENT
+    case.feedback_sent_at = case.feedback_sent_at or now
+    case.updated_at = now
+    for action in rec.follow_ups:
+        if action.due_at is None and action.done_at is None:
+            action.due_at = now + timedelta(days=max(int(action.due_in_days or 0), 0))
+    db.session.flush()
+    audit.record(
+        "case.feedback_sent", obj=case, actor=by,
+        details={"from": previous.value, "to": case.status.value, "recommendation_version": rec.version,
+                 "amendments": len(rec.amendments), "follow_ups": len(rec.follow_ups)},
+    )
+    notify(
+        case_referrers(case),
+        kind="feedback.sent",
+        text=f"The panel's feedback on case {case.reference} is ready to read in Panel.",
+        link=_case_link(case),
+        exclude=by,
+    )
+    return case
+
+
+def mark_family_informed(case: Case, *, by: User) -> Case:
+    """A referrer records that the family has been told about the panel's advice."""
+    if not case.is_referrer(by):
+        raise NotAllowed("Only the referring team can mark the family as informed.")
+    if case.family_informed_at is not None:
+        return case  # a double click records it once
+    if case.status != CaseStatus.FEEDBACK_SENT:
+        raise CaseError("The family can be marked as informed once the panel's feedback has been sent.")
+    case.family_informed_at = case.updated_at = utcnow()
+    db.session.flush()
+    audit.record("case.family_informed", obj=case, actor=by, details={"status": case.status.value})
+    return case
+
+
+def close_case(case: Case, *, by: User) -> Case:
+    """Feedback sent -> closed, by the referrer or the panel's coordinator."""
+    if case.status == CaseStatus.CLOSED:
+        raise Conflict("The case is already closed.")
+    if not (case.is_referrer(by) or is_coordinator(by, case)):
+        raise NotAllowed("Only the referring team or the panel's coordinator can close the case.")
+    if case.status != CaseStatus.FEEDBACK_SENT:
+        raise CaseError("A case can be closed once the panel's feedback has been sent.")
+    previous = case.status
+    now = utcnow()
+    case.status = CaseStatus.CLOSED
+    case.closed_at = case.closed_at or now
+    case.updated_at = now
+    db.session.flush()
+    audit.record("case.closed", obj=case, actor=by,
+                 details={"from": previous.value, "to": case.status.value,
+                          "family_informed": case.family_informed_at is not None})
+    return case
+
+
+TURNAROUND_STEPS = [
+    ("Submitted", "submitted_at"),
+    ("Triaged", "triaged_at"),
+    ("Scheduled", "scheduled_at"),
+    ("Discussed", "discussed_at"),
+    ("Approved", "approved_at"),
+    ("Feedback sent", "feedback_sent_at"),
+    ("Family informed", "family_informed_at"),
+    ("Closed", "closed_at"),
+]
+
+
+def turnaround(case: Case) -> list[tuple[str, datetime | None]]:
+    """Each step of the case's road with the moment it was first reached (None: not yet)."""
+    return [(label, getattr(case, attr)) for label, attr in TURNAROUND_STEPS]
+
+
+def days_between(a: datetime | None, b: datetime | None) -> int | None:
+    if a is None or b is None:
+        return None
+    return max((b - a).days, 0)

@@ -1,0 +1,546 @@
+"""Meetings and their agendas: create and move a meeting, put cases on the agenda, order them,
+publish the agenda, record who attended and close the meeting (rolling over what was not
+discussed). Every function checks who may act, flushes and writes the audit trail; none commits.
+
+Times are taken in UK time and stored in UTC (``panel.core.uktime``); the hour the clocks skip
+in March and the hour they repeat in October are refused rather than guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from panel.accounts.models import Panel, PanelRoleKind, User
+from panel.cases.models import Case, CaseStatus
+from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts
+from panel.core import audit
+from panel.core.db import db, utcnow
+from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.uktime import UKTimeError, from_uk, uk_label
+from panel.meetings import access
+from panel.meetings.models import AgendaItem, Attendance, ItemOutcome, Meeting, MeetingStatus
+
+MIN_DURATION, MAX_DURATION = 15, 8 * 60
+MIN_ITEM_MINUTES, MAX_ITEM_MINUTES = 1, 120
+OPEN_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.PUBLISHED)
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s<>\"']*$", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- helpers
+def _path(endpoint: str, **values) -> str:
+    """A site-relative link that also builds outside a request (CLI, tests)."""
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def meeting_label(meeting: Meeting) -> str:
+    """``NAP meeting Thu 3 Dec 2026, 16:00 GMT``: no clinical content, safe for e-mail."""
+    return f"{meeting.panel.code} meeting {uk_label(meeting.starts_at)}"
+
+
+def _require_coordinator(meeting_or_panel_id: Meeting | int, by: User, what: str) -> None:
+    panel_id = meeting_or_panel_id.panel_id if isinstance(meeting_or_panel_id, Meeting) else meeting_or_panel_id
+    if not access.is_coordinator(by, panel_id):
+        raise NotAllowed(f"Only the panel's coordinators {what}.")
+
+
+def _require_open(meeting: Meeting) -> None:
+    if meeting.status == MeetingStatus.CLOSED:
+        raise CaseError("This meeting is closed; its agenda can no longer change.")
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise CaseError("This meeting was cancelled.")
+
+
+def _require_not_over(meeting: Meeting) -> None:
+    if meeting.ends_at <= utcnow():
+        raise CaseError("This meeting has already taken place; plan a new one instead.")
+
+
+def _starts_at(day: date, at: time) -> datetime:
+    if day is None or at is None:
+        raise CaseError("Enter the date and the start time (UK time).", "day")
+    try:
+        moment = from_uk(day, at)
+    except UKTimeError as exc:
+        raise CaseError(str(exc), "at") from exc
+    if moment <= utcnow():
+        raise CaseError(
+            f"{uk_label(moment)} is in the past. A meeting must start in the future.", "day"
+        )
+    return moment
+
+
+def _clean_details(title: str, video_link: str, duration_minutes: int) -> tuple[str, str, int]:
+    title = " ".join((title or "").split())[:200]
+    video_link = (video_link or "").strip()
+    if video_link and (len(video_link) > 500 or not _URL.match(video_link)):
+        raise CaseError("The video link must be a web address starting with https://", "video_link")
+    try:
+        duration = int(duration_minutes)
+    except (TypeError, ValueError) as exc:
+        raise CaseError("Enter the length of the meeting in minutes.", "duration_minutes") from exc
+    if not MIN_DURATION <= duration <= MAX_DURATION:
+        raise CaseError(
+            f"A meeting lasts between {MIN_DURATION} minutes and {MAX_DURATION // 60} hours.", "duration_minutes"
+        )
+    if title:
+        guard_texts([("title", title)])
+    return title, video_link, duration
+
+
+def _snapshot(meeting: Meeting) -> dict:
+    return {
+        "starts_at": meeting.starts_at.isoformat() if meeting.starts_at else None,
+        "duration_minutes": meeting.duration_minutes,
+        "video_link": meeting.video_link,
+        "title": meeting.title,
+    }
+
+
+# --------------------------------------------------------------------------- meetings
+def create_meeting(
+    panel: Panel, *, day: date, at: time, duration_minutes: int, video_link: str, title: str, by: User
+) -> Meeting:
+    """Plan a meeting of ``panel`` at a UK wall-clock time (coordinators of that panel only)."""
+    _require_coordinator(panel.id, by, "plan its meetings")
+    starts_at = _starts_at(day, at)
+    title, video_link, duration = _clean_details(title, video_link, duration_minutes)
+    meeting = Meeting(
+        panel_id=panel.id, panel=panel, title=title, starts_at=starts_at, duration_minutes=duration,
+        video_link=video_link, status=MeetingStatus.PLANNED, created_by_id=by.id,
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    audit.record("meeting.created", obj=meeting, actor=by, details=_snapshot(meeting))
+    return meeting
+
+
+def update_meeting(
+    meeting: Meeting, *, day: date, at: time, duration_minutes: int, video_link: str, title: str, by: User,
+    expected_version: int | None,
+) -> Meeting:
+    """Change the time, length, link or title. A stale form (``expected_version``) is refused
+    with :class:`Conflict`; a published meeting's calendar event gets a new SEQUENCE and the
+    panel is told when the time changes."""
+    _require_coordinator(meeting, by, "change its meetings")
+    _require_open(meeting)
+    if expected_version is not None and int(expected_version) != meeting.version:
+        raise Conflict(
+            "Someone else changed this meeting while you were editing it. Reload to see their changes; "
+            "yours were not saved."
+        )
+    if day is None or at is None:
+        raise CaseError("Enter the date and the start time (UK time).", "day")
+    try:
+        wanted = from_uk(day, at)
+    except UKTimeError as exc:
+        raise CaseError(str(exc), "at") from exc
+    # An unchanged start may already be in the past (fixing the link during the meeting).
+    new_start = meeting.starts_at if wanted == meeting.starts_at else _starts_at(day, at)
+    title, video_link, duration = _clean_details(title, video_link, duration_minutes)
+    before = _snapshot(meeting)
+    moved = new_start != meeting.starts_at
+    meeting.starts_at, meeting.duration_minutes = new_start, duration
+    meeting.video_link, meeting.title = video_link, title
+    changes = audit.diff(before, _snapshot(meeting))
+    if not changes:
+        return meeting
+    if meeting.status == MeetingStatus.PUBLISHED:
+        meeting.sequence = (meeting.sequence or 0) + 1
+    db.session.flush()
+    audit.record("meeting.updated", obj=meeting, actor=by, details={"changes": changes})
+    if moved and meeting.status == MeetingStatus.PUBLISHED:
+        notify(
+            panel_people(meeting.panel_id), kind="meeting.moved",
+            text=f"Meeting moved: {meeting_label(meeting)}", link=_path("meetings.show", meeting_id=meeting.id),
+            exclude=by,
+        )
+        for item in pending_items(meeting):
+            notify(
+                case_referrers(item.case), kind="meeting.moved",
+                text=f"{item.case.reference} is now on the agenda of the {meeting_label(meeting)}",
+                link=_path("cases.show", ref=item.case.reference), exclude=by,
+            )
+    return meeting
+
+
+def upcoming_meetings(panel_ids: Iterable[int]) -> list[Meeting]:
+    """Planned or published meetings of these panels that start in the future, soonest first."""
+    ids = list(panel_ids)
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(Meeting)
+        .where(Meeting.panel_id.in_(ids), Meeting.status.in_(OPEN_STATUSES), Meeting.starts_at > utcnow())
+        .order_by(Meeting.starts_at)
+    ))
+
+
+def pending_items(meeting: Meeting) -> list[AgendaItem]:
+    return [i for i in meeting.active_items if i.outcome_status == ItemOutcome.PENDING]
+
+
+def pending_item_for(case: Case) -> AgendaItem | None:
+    """The agenda item the case is waiting on, if any (at most one: a unique index says so)."""
+    return db.session.scalar(
+        select(AgendaItem).where(AgendaItem.case_id == case.id, AgendaItem.outcome_status == ItemOutcome.PENDING)
+    )
+
+
+def slot_times(meeting: Meeting) -> dict[int, datetime]:
+    """The planned start (UTC) of each item on the agenda: the meeting start plus the minutes
+    allotted to the items before it."""
+    out: dict[int, datetime] = {}
+    at = meeting.starts_at
+    for item in _agenda(meeting):
+        out[item.id] = at
+        at = at + timedelta(minutes=item.minutes_allotted or 0)
+    return out
+
+
+def _check_minutes(minutes) -> int:
+    try:
+        value = int(minutes)
+    except (TypeError, ValueError) as exc:
+        raise CaseError("Enter the minutes for the case as a number.", "minutes") from exc
+    if not MIN_ITEM_MINUTES <= value <= MAX_ITEM_MINUTES:
+        raise CaseError(f"Give a case between {MIN_ITEM_MINUTES} and {MAX_ITEM_MINUTES} minutes.", "minutes")
+    return value
+
+
+def _agenda(meeting: Meeting) -> list[AgendaItem]:
+    """The active items in their current order (positions may have changed since loading)."""
+    return sorted(meeting.active_items, key=lambda i: (i.position, i.id or 0))
+
+
+def _renumber(meeting: Meeting, items: list[AgendaItem]) -> None:
+    for n, item in enumerate(items):
+        item.position = n
+    # Keep the loaded collection in the new order too (it is sorted by position on loading).
+    meeting.items.sort(key=lambda i: (i.outcome_status == ItemOutcome.REMOVED, i.position, i.id or 0))
+
+
+def _in_savepoint(case: Case, change) -> None:
+    """Make an agenda change and flush it inside a savepoint, so the database's own refusal
+    (the unique partial index: one pending item per case) turns into a message instead of a
+    broken transaction. Pending changes are flushed before the savepoint starts."""
+    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            change()
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{case.reference} is already on an agenda; reload the page.") from exc
+
+
+def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> AgendaItem:
+    """Put a submitted case of the meeting's panel at the end of the agenda. A case waits on
+    one agenda at a time: scheduling it twice is a :class:`Conflict` naming the other meeting."""
+    _require_coordinator(meeting, by, "put cases on the agenda")
+    _require_open(meeting)
+    _require_not_over(meeting)
+    minutes = _check_minutes(minutes)
+    if case.panel_id != meeting.panel_id:
+        raise CaseError(f"{case.reference} belongs to another panel; it cannot go on this agenda.", "case")
+    existing = pending_item_for(case)
+    if existing is not None:
+        where = "this agenda" if existing.meeting_id == meeting.id else f"the agenda of the {meeting_label(existing.meeting)}"
+        raise Conflict(f"{case.reference} is already on {where}. Take it off there first.", "case")
+    if case.status != CaseStatus.SUBMITTED:
+        raise CaseError(
+            f"{case.reference} is {case.status_label.lower()}; only submitted cases can go on an agenda.", "case"
+        )
+    position = max((i.position for i in meeting.active_items), default=-1) + 1
+    holder: list[AgendaItem] = []
+
+    def put_on_agenda():
+        # The same case may have been taken off this agenda earlier: put that item back.
+        item = next((i for i in meeting.items if i.case_id == case.id), None)
+        if item is None:
+            item = AgendaItem(meeting=meeting, case_id=case.id, case=case)
+            db.session.add(item)
+        item.position, item.minutes_allotted = position, minutes
+        item.outcome_status, item.rolled_over_from_id = ItemOutcome.PENDING, None
+        item.added_by_id, item.added_at = by.id, utcnow()
+        now = utcnow()
+        case.status = CaseStatus.SCHEDULED
+        case.scheduled_at = case.scheduled_at or now
+        case.triaged_at = case.triaged_at or now
+        case.rolled_over = False
+        case.updated_at = now
+        holder.append(item)
+
+    _in_savepoint(case, put_on_agenda)
+    item = holder[0]
+    audit.record("case.scheduled", obj=case, actor=by,
+                 details={"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat(), "minutes": minutes})
+    if meeting.status == MeetingStatus.PUBLISHED:
+        notify(
+            case_referrers(case), kind="case.scheduled",
+            text=f"{case.reference} is on the agenda of the {meeting_label(meeting)}",
+            link=_path("cases.show", ref=case.reference), exclude=by,
+        )
+    return item
+
+
+def _item_action_checks(item: AgendaItem, by: User) -> Meeting:
+    meeting = item.meeting
+    _require_coordinator(meeting, by, "change the agenda")
+    _require_open(meeting)
+    if item.outcome_status == ItemOutcome.REMOVED:
+        raise CaseError(f"{item.case.reference} is no longer on this agenda.")
+    return meeting
+
+
+def remove_case(item: AgendaItem, *, by: User) -> None:
+    """Take a case off the agenda before it is discussed; it goes back to triage (submitted)."""
+    meeting = _item_action_checks(item, by)
+    if item.outcome_status != ItemOutcome.PENDING:
+        raise CaseError(f"{item.case.reference} has already been discussed at this meeting.")
+    case = item.case
+    item.outcome_status = ItemOutcome.REMOVED
+    if case.status == CaseStatus.SCHEDULED:
+        case.status = CaseStatus.SUBMITTED
+        case.updated_at = utcnow()
+    _renumber(meeting, _agenda(meeting))
+    db.session.flush()
+    audit.record("case.unscheduled", obj=case, actor=by, details={"meeting_id": meeting.id})
+    if meeting.status == MeetingStatus.PUBLISHED:
+        notify(
+            case_referrers(case), kind="case.unscheduled",
+            text=f"{case.reference} has been taken off the agenda of the {meeting_label(meeting)}",
+            link=_path("cases.show", ref=case.reference), exclude=by,
+        )
+
+
+def move_item(item: AgendaItem, delta: int, *, by: User) -> None:
+    """Move an item up (``delta`` < 0) or down the agenda by one place."""
+    meeting = _item_action_checks(item, by)
+    items = _agenda(meeting)
+    index = items.index(item)
+    target = index + (1 if delta > 0 else -1)
+    if delta == 0 or not 0 <= target < len(items):
+        return
+    items[index], items[target] = items[target], items[index]
+    _renumber(meeting, items)
+    db.session.flush()
+    audit.record("meeting.agenda_reordered", obj=meeting, actor=by,
+                 details={"order": [i.case.reference for i in items]})
+
+
+def reorder(meeting: Meeting, item_ids: list[int], *, by: User) -> None:
+    """Put the agenda in the given order; ``item_ids`` must be exactly the items on it."""
+    _require_coordinator(meeting, by, "change the agenda")
+    _require_open(meeting)
+    items = {i.id: i for i in meeting.active_items}
+    try:
+        ids = [int(x) for x in item_ids]
+    except (TypeError, ValueError) as exc:
+        raise CaseError("The new order could not be read.") from exc
+    if len(ids) != len(items) or set(ids) != set(items):
+        raise Conflict("The agenda changed while you were reordering it. Reload the page and try again.")
+    ordered = [items[i] for i in ids]
+    _renumber(meeting, ordered)
+    db.session.flush()
+    audit.record("meeting.agenda_reordered", obj=meeting, actor=by,
+                 details={"order": [i.case.reference for i in ordered]})
+
+
+def set_item_minutes(item: AgendaItem, minutes: int, *, by: User) -> None:
+    """Change the time allotted to one case (1 to 120 minutes)."""
+    meeting = _item_action_checks(item, by)
+    value = _check_minutes(minutes)
+    if value == item.minutes_allotted:
+        return
+    before = item.minutes_allotted
+    item.minutes_allotted = value
+    db.session.flush()
+    audit.record("meeting.item_minutes", obj=meeting, actor=by,
+                 details={"case": item.case.reference, "minutes": [before, value]})
+
+
+def publish(meeting: Meeting, *, by: User) -> Meeting:
+    """Publish (or re-publish) the agenda: the panel's people and the referrers of the listed
+    cases are told, by bell and e-mail, with no clinical content."""
+    _require_coordinator(meeting, by, "publish the agenda")
+    _require_open(meeting)
+    _require_not_over(meeting)
+    listed = pending_items(meeting)
+    if not listed:
+        raise CaseError("Put at least one case on the agenda before publishing it.")
+    again = meeting.status == MeetingStatus.PUBLISHED
+    meeting.status = MeetingStatus.PUBLISHED
+    meeting.published_at = utcnow()
+    meeting.sequence = (meeting.sequence or 0) + 1
+    db.session.flush()
+    audit.record("meeting.published", obj=meeting, actor=by,
+                 details={"cases": [i.case.reference for i in listed], "sequence": meeting.sequence,
+                          "republished": again})
+    label = meeting_label(meeting)
+    notify(
+        panel_people(meeting.panel_id), kind="meeting.published",
+        text=f"Agenda {'updated' if again else 'published'}: {label}",
+        link=_path("meetings.show", meeting_id=meeting.id), exclude=by,
+    )
+    for item in listed:
+        notify(
+            case_referrers(item.case), kind="case.scheduled",
+            text=f"{item.case.reference} is on the agenda of the {label}",
+            link=_path("cases.show", ref=item.case.reference), exclude=by,
+        )
+    return meeting
+
+
+def attendance_role(user: User, panel_id: int) -> str | None:
+    roles = access.roles(user, panel_id)
+    if PanelRoleKind.CHAIR in roles:
+        return "chair"
+    if PanelRoleKind.MEMBER in roles:
+        return "member"
+    if PanelRoleKind.COORDINATOR in roles:
+        return "coordinator"
+    return None
+
+
+def set_attendance(meeting: Meeting, user_ids: Iterable[int], *, by: User) -> Meeting:
+    """Record who attended (the panel's people only), each with the role they attended in.
+    The quorum is the number of attending members and chairs (``panel.quorum``)."""
+    _require_coordinator(meeting, by, "record attendance")
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise CaseError("This meeting was cancelled.")
+    if meeting.status == MeetingStatus.CLOSED:
+        raise CaseError("This meeting is closed; its attendance can no longer change.")
+    try:
+        wanted = {int(u) for u in user_ids}
+    except (TypeError, ValueError) as exc:
+        raise CaseError("The attendance list could not be read.") from exc
+    people = {u.id: u for u in panel_people(meeting.panel_id)}
+    strangers = wanted - set(people)
+    if strangers:
+        raise CaseError("Only the panel's members, chairs and coordinators can be recorded as attending.")
+    current = {a.user_id: a for a in meeting.attendance}
+    for user_id, row in list(current.items()):
+        if user_id not in wanted:
+            meeting.attendance.remove(row)
+    now = utcnow()
+    for user_id in wanted:
+        role = attendance_role(people[user_id], meeting.panel_id)
+        row = current.get(user_id)
+        if row is None:
+            meeting.attendance.append(Attendance(user_id=user_id, user=people[user_id], role=role,
+                                                 recorded_by_id=by.id, recorded_at=now))
+        elif row.role != role:
+            row.role = role
+    db.session.flush()
+    audit.record("meeting.attendance", obj=meeting, actor=by, details={
+        "attending": len(meeting.attendance), "voting": meeting.voting_attendance,
+        "quorum": meeting.panel.quorum, "quorum_met": meeting.quorum_met,
+    })
+    return meeting
+
+
+def next_meeting_after(meeting: Meeting) -> Meeting | None:
+    """The panel's next planned or published meeting after this one (still to come)."""
+    return db.session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.panel_id == meeting.panel_id, Meeting.id != meeting.id, Meeting.status.in_(OPEN_STATUSES),
+            Meeting.starts_at > meeting.starts_at, Meeting.starts_at > utcnow(),
+        )
+        .order_by(Meeting.starts_at)
+        .limit(1)
+    )
+
+
+def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
+    """Close a meeting that has started. Cases not discussed roll over to the panel's next
+    meeting (flagged), or, when none is planned, go back to triage with ``rolled_over`` set."""
+    _require_coordinator(meeting, by, "close meetings")
+    _require_open(meeting)
+    if meeting.starts_at > utcnow():
+        raise CaseError("This meeting has not started yet; it can be closed once it has taken place.")
+    leftover = pending_items(meeting)
+    for item in leftover:
+        item.outcome_status = ItemOutcome.NOT_DISCUSSED
+    db.session.flush()  # free the cases for another agenda (unique pending index)
+    target = next_meeting_after(meeting) if leftover else None
+    rolled, triaged = [], []
+    label = meeting_label(meeting)
+    for item in leftover:
+        case = item.case
+        if case.status != CaseStatus.SCHEDULED:  # e.g. withdrawn while on the agenda
+            continue
+        if target is not None:
+            def roll(case=case, item=item):
+                new = next((i for i in target.items if i.case_id == case.id), None)
+                if new is None:
+                    new = AgendaItem(meeting=target, case_id=case.id, case=case)
+                    db.session.add(new)
+                new.position = max((i.position for i in target.active_items if i is not new), default=-1) + 1
+                new.minutes_allotted = item.minutes_allotted
+                new.outcome_status = ItemOutcome.PENDING
+                new.rolled_over_from_id = item.id
+                new.added_by_id, new.added_at = by.id, utcnow()
+                case.updated_at = utcnow()
+
+            _in_savepoint(case, roll)
+            rolled.append(case.reference)
+            audit.record("case.rolled_over", obj=case, actor=by,
+                         details={"from_meeting": meeting.id, "to_meeting": target.id})
+            text = f"{case.reference} was not reached at the {label}; it moves to the {meeting_label(target)}"
+        else:
+            case.status = CaseStatus.SUBMITTED
+            case.rolled_over = True
+            case.updated_at = utcnow()
+            triaged.append(case.reference)
+            db.session.flush()
+            audit.record("case.returned_to_triage", obj=case, actor=by,
+                         details={"from_meeting": meeting.id, "reason": "not discussed"})
+            text = f"{case.reference} was not reached at the {label}; it will be scheduled for a later meeting"
+        notify(case_referrers(case), kind="case.rolled_over", text=text,
+               link=_path("cases.show", ref=case.reference), exclude=by)
+    meeting.status = MeetingStatus.CLOSED
+    meeting.closed_at = utcnow()
+    meeting.closed_by_id = by.id
+    db.session.flush()
+    audit.record("meeting.closed", obj=meeting, actor=by, details={
+        "not_discussed": [i.case.reference for i in leftover], "rolled_over_to": target.id if target and rolled else None,
+        "rolled_over": rolled, "back_to_triage": triaged, "quorum_met": meeting.quorum_met,
+        "voting_attendance": meeting.voting_attendance,
+    })
+    return meeting
+
+
+def last_rollover(case: Case) -> AgendaItem | None:
+    """The most recent agenda item at which the case was not discussed (the meeting closed)."""
+    return db.session.scalar(
+        select(AgendaItem)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(AgendaItem.case_id == case.id, AgendaItem.outcome_status == ItemOutcome.NOT_DISCUSSED)
+        .order_by(Meeting.starts_at.desc())
+        .limit(1)
+    )
+
+
+def cases_to_schedule(meeting: Meeting) -> list[Case]:
+    """The panel's submitted cases that wait on no agenda, longest-waiting (and urgent) first."""
+    pending = select(AgendaItem.case_id).where(AgendaItem.outcome_status == ItemOutcome.PENDING)
+    return list(db.session.scalars(
+        select(Case)
+        .where(Case.panel_id == meeting.panel_id, Case.status == CaseStatus.SUBMITTED, Case.id.not_in(pending))
+        .order_by(Case.urgency.desc(), Case.rolled_over.desc(), Case.submitted_at.asc())
+        .limit(200)  # the picker lists the head of the queue; triage has the rest
+    ))
+
+
+__all__ = [
+    "CaseError", "Conflict", "NotAllowed", "add_case", "attendance_role", "cases_to_schedule", "close_meeting",
+    "create_meeting", "last_rollover", "meeting_label", "move_item", "next_meeting_after", "pending_item_for",
+    "pending_items", "publish", "remove_case", "reorder", "set_attendance", "set_item_minutes", "slot_times",
+    "update_meeting", "upcoming_meetings",
+]

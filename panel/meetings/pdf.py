@@ -1,0 +1,78 @@
+"""The agenda as an A4 PDF (WeasyPrint), for the panel's people to print or read offline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, render_template
+
+from panel.cases.schema import BASE
+from panel.core.uktime import to_uk, uk_label
+from panel.meetings.models import Meeting
+from panel.meetings.operations import slot_times
+from panel.trials.fields import VALUE_SETS
+
+
+def _label(path: str, value: Any) -> str:
+    if value in (None, ""):
+        return "—"
+    spec = BASE.get(path)
+    if spec is not None and spec.type == "enum" and spec.value_set:
+        try:
+            return VALUE_SETS[spec.value_set].label_of(value)
+        except (KeyError, AttributeError):
+            pass
+    return str(value).replace("_", " ")
+
+
+def age_text(months: Any) -> str:
+    """``52`` -> ``4 y 4 m``; under two years in months only."""
+    if not isinstance(months, int) or isinstance(months, bool):
+        return "—"
+    if months < 24:
+        return f"{months} m"
+    years, rest = divmod(months, 12)
+    return f"{years} y {rest} m" if rest else f"{years} y"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def case_summary(case) -> dict[str, str]:
+    """The few facts the agenda shows for a case: age, disease status and key biology."""
+    data = case.data or {}
+    patient, status, biology = data.get("patient") or {}, data.get("status") or {}, data.get("biology") or {}
+    disease = _label("status.category", status.get("category"))
+    episode = status.get("episode")
+    if isinstance(episode, int) and episode > 0 and status.get("category") in ("relapsed", "refractory", "progressive"):
+        disease = f"{disease} ({_ordinal(episode)})"
+    alk = biology.get("alk") or {}
+    alk_text = _label("biology.alk.status", alk.get("status"))
+    variants = [v.get("protein_change") for v in alk.get("variants") or [] if v.get("protein_change")]
+    if variants:
+        alk_text += " " + ", ".join(variants)
+    return {
+        "age": age_text(patient.get("age_now_months")),
+        "disease": disease,
+        "mycn": _label("biology.mycn", biology.get("mycn")),
+        "alk": alk_text,
+        "questions": str(len(case.questions)),
+    }
+
+
+def render_agenda_pdf(meeting: Meeting) -> bytes:
+    from weasyprint import HTML
+
+    slots = slot_times(meeting)
+    html = render_template(
+        "meetings/agenda_pdf.html",
+        meeting=meeting,
+        items=meeting.active_items,
+        slots=slots,
+        summaries={i.id: case_summary(i.case) for i in meeting.active_items},
+        to_uk=to_uk,
+        uk_label=uk_label,
+    )
+    return HTML(string=html, base_url=current_app.static_folder + "/").write_pdf()

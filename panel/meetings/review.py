@@ -1,0 +1,236 @@
+"""Urgent virtual review: an urgent case decided without a meeting.
+
+The coordinator proposes the outcome; the panel's chairs and members record whether they
+agree. Once at least one chair and at least two other members agree, the review is agreed and
+the case counts as discussed (as if at a meeting). Every step is audited; operations flush but
+never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from panel.accounts.models import PanelRoleKind, User
+from panel.cases.models import Case, CaseStatus
+from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts
+from panel.core import audit
+from panel.core.db import db, utcnow
+from panel.core.notify import case_referrers, notify, panel_people
+from panel.meetings.models import VirtualReview, VirtualReviewStatus, VirtualReviewVote
+from panel.meetings.triage import path_for
+
+#: Agreement needed: this many chairs and this many other (non-chair) members.
+CHAIRS_NEEDED = 1
+MEMBERS_NEEDED = 2
+MAX_PROPOSAL = 4000
+MAX_NOTE = 2000
+
+
+def _roles(user: User, panel_id: int) -> set[PanelRoleKind]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return user.roles_on(panel_id)
+
+
+def can_open(case: Case, user: User) -> bool:
+    return (
+        PanelRoleKind.COORDINATOR in _roles(user, case.panel_id)
+        and case.urgency == "urgent"
+        and case.status == CaseStatus.SUBMITTED
+    )
+
+
+def can_vote(review: VirtualReview, user: User) -> bool:
+    """Members and chairs of the case's panel who have not voted yet, while the review is open."""
+    if review.status != VirtualReviewStatus.OPEN:
+        return False
+    if not _roles(user, review.case.panel_id) & {PanelRoleKind.MEMBER, PanelRoleKind.CHAIR}:
+        return False
+    return not any(v.user_id == user.id for v in review.votes)
+
+
+@dataclass(frozen=True)
+class Progress:
+    chairs: int
+    members: int
+    disagree: int
+
+    @property
+    def chair_ok(self) -> bool:
+        return self.chairs >= CHAIRS_NEEDED
+
+    @property
+    def members_ok(self) -> bool:
+        return self.members >= MEMBERS_NEEDED
+
+    @property
+    def agreed(self) -> bool:
+        return self.chair_ok and self.members_ok
+
+    @property
+    def label(self) -> str:
+        chair = "chair \u2713" if self.chair_ok else "chair awaited"
+        return f"{chair}, members {min(self.members, MEMBERS_NEEDED)} of {MEMBERS_NEEDED}"
+
+
+def progress(review: VirtualReview) -> Progress:
+    """How far the review is from agreement: agreeing chairs, agreeing non-chair members."""
+    agree = [v for v in review.votes if v.agrees]
+    return Progress(
+        chairs=sum(1 for v in agree if v.as_chair),
+        members=sum(1 for v in agree if not v.as_chair),
+        disagree=sum(1 for v in review.votes if not v.agrees),
+    )
+
+
+def open_review_of(case: Case) -> VirtualReview | None:
+    return db.session.scalar(
+        select(VirtualReview).where(VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN)
+    )
+
+
+def _link(case: Case) -> str:
+    return path_for("cases.show", ref=case.reference, _anchor="virtual-review")
+
+
+def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:
+    """The coordinator opens a virtual review of an urgent submitted case with a proposed
+    outcome; the panel's chairs and members are asked for their agreement."""
+    if PanelRoleKind.COORDINATOR not in _roles(by, case.panel_id):
+        raise NotAllowed("Only the panel's coordinator can open a virtual review.")
+    if case.urgency != "urgent":
+        raise Conflict("Only an urgent case can be reviewed without a meeting: mark it urgent first.")
+    if case.status != CaseStatus.SUBMITTED:
+        raise Conflict("A virtual review needs a submitted case that is not on a meeting's agenda.")
+    if open_review_of(case) is not None:
+        raise Conflict("A virtual review is already open on this case.")
+    proposal = (proposal or "").strip()
+    if not proposal:
+        raise CaseError("Write the proposed outcome the panel is asked to agree to.", "proposal")
+    if len(proposal) > MAX_PROPOSAL:
+        raise CaseError(f"The proposal can be at most {MAX_PROPOSAL} characters.", "proposal")
+    guard_texts([("proposal", proposal)])
+    review = VirtualReview(case_id=case.id, proposal=proposal, opened_by_id=by.id, opened_at=utcnow())
+    review.case = case
+    db.session.add(review)
+    case.triaged_at = case.triaged_at or review.opened_at
+    db.session.flush()
+    audit.record("case.virtual_review_opened", obj=case, actor=by,
+                 details={"review_id": review.id, "proposal": proposal}, clinical=True)
+    notify(
+        panel_people(case.panel_id, PanelRoleKind.CHAIR, PanelRoleKind.MEMBER), kind="review.opened",
+        text=f"Urgent virtual review of {case.reference}: your agreement is requested.",
+        link=_link(case), exclude=by,
+    )
+    return review
+
+
+def vote(review: VirtualReview, *, agrees: bool, note: str = "", by: User) -> VirtualReviewVote:
+    """A chair or member records agreement (or not) once; the review is agreed (and the case
+    discussed) as soon as a chair and two other members agree."""
+    case = review.case
+    roles = _roles(by, case.panel_id)
+    if not roles & {PanelRoleKind.MEMBER, PanelRoleKind.CHAIR}:
+        raise NotAllowed("Only the panel's chairs and members take part in a virtual review.")
+    if review.status != VirtualReviewStatus.OPEN:
+        raise Conflict("This virtual review is closed.")
+    if case.status != CaseStatus.SUBMITTED:
+        raise Conflict(f"The case is {case.status.label.lower()} now: the coordinator should cancel this review.")
+    already = "You have already recorded your view on this review."
+    if any(v.user_id == by.id for v in review.votes) or db.session.scalar(
+        select(VirtualReviewVote.id).where(VirtualReviewVote.review_id == review.id, VirtualReviewVote.user_id == by.id)
+    ):
+        raise Conflict(already)
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise CaseError(f"The note can be at most {MAX_NOTE} characters.", "note")
+    if note:
+        guard_texts([("note", note)])
+    ballot = VirtualReviewVote(
+        review_id=review.id, user_id=by.id, as_chair=PanelRoleKind.CHAIR in roles, agrees=bool(agrees), note=note,
+        at=utcnow(),
+    )
+    ballot.user = by
+    try:
+        with db.session.begin_nested():  # a double click racing itself: the second is a conflict
+            review.votes.append(ballot)
+            db.session.flush()
+    except IntegrityError as exc:
+        if ballot in review.votes:
+            review.votes.remove(ballot)
+        raise Conflict(already) from exc
+    audit.record("case.virtual_review_vote", obj=case, actor=by,
+                 details={"review_id": review.id, "agrees": bool(agrees), "as_chair": ballot.as_chair, "note": note},
+                 clinical=bool(note))
+    if progress(review).agreed:
+        _conclude(review, by=by)
+    return ballot
+
+
+def _conclude(review: VirtualReview, *, by: User) -> None:
+    case = review.case
+    now = utcnow()
+    review.status = VirtualReviewStatus.AGREED
+    review.decided_at = now
+    previous = case.status
+    case.status = CaseStatus.DISCUSSED
+    case.discussed_at = case.discussed_at or now
+    case.updated_at = now
+    db.session.flush()
+    p = progress(review)
+    audit.record("case.virtual_review_agreed", obj=case, actor=by,
+                 details={"review_id": review.id, "chairs": p.chairs, "members": p.members, "disagree": p.disagree})
+    audit.record("case.discussed", obj=case, actor=by,
+                 details={"via": "virtual review", "review_id": review.id, "from": previous.value, "to": "discussed"})
+    notify(
+        panel_people(case.panel_id, PanelRoleKind.COORDINATOR), kind="review.agreed",
+        text=f"The virtual review of {case.reference} is agreed: the case is discussed.",
+        link=_link(case), exclude=None,
+    )
+    notify(
+        case_referrers(case), kind="review.agreed",
+        text=f"The panel has discussed your urgent referral {case.reference}.",
+        link=path_for("cases.show", ref=case.reference), exclude=None,
+    )
+
+
+def cancel_review(review: VirtualReview, *, by: User, why: str = "") -> VirtualReview:
+    """The coordinator withdraws an open virtual review (e.g. to discuss the case at a
+    meeting instead)."""
+    case = review.case
+    if PanelRoleKind.COORDINATOR not in _roles(by, case.panel_id):
+        raise NotAllowed("Only the panel's coordinator can cancel a virtual review.")
+    if review.status != VirtualReviewStatus.OPEN:
+        raise Conflict("This virtual review is not open.")
+    review.status = VirtualReviewStatus.CANCELLED
+    review.decided_at = utcnow()
+    db.session.flush()
+    audit.record("case.virtual_review_cancelled", obj=case, actor=by, details={"review_id": review.id, "why": why})
+    voters = [v.user for v in review.votes]
+    if voters:
+        notify(voters, kind="review.cancelled", text=f"The virtual review of {case.reference} was cancelled.",
+               link=path_for("cases.show", ref=case.reference), exclude=by)
+    return review
+
+
+def reviews_of(case: Case) -> list[VirtualReview]:
+    """Every virtual review of the case, newest first."""
+    return list(db.session.scalars(
+        select(VirtualReview).where(VirtualReview.case_id == case.id).order_by(VirtualReview.opened_at.desc(), VirtualReview.id.desc())
+    ))
+
+
+def open_reviews_for(user: User) -> list[VirtualReview]:
+    """Open reviews on the panels where ``user`` holds any role, oldest first."""
+    panel_ids = user.panel_ids() if getattr(user, "is_authenticated", False) else set()
+    if not panel_ids:
+        return []
+    return list(db.session.scalars(
+        select(VirtualReview)
+        .join(Case, Case.id == VirtualReview.case_id)
+        .where(VirtualReview.status == VirtualReviewStatus.OPEN, Case.panel_id.in_(list(panel_ids)))
+        .order_by(VirtualReview.opened_at.asc(), VirtualReview.id.asc())
+    ))

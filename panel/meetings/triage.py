@@ -1,0 +1,436 @@
+"""Triage: the coordinator's work queue, urgency, and referring a case on to another panel.
+
+The queue lists the submitted cases (and those waiting on the referrer) of the panels a
+coordinator coordinates, with how long each has waited and what is still incomplete: missing
+fields, trial criteria that cannot be decided on what the referral says, images held back for
+review. It runs a fixed number of SQL queries however long it is (aggregates are correlated
+subqueries; collections are ``selectin`` loads; trial matching is pure Python over the compiled
+registry).
+
+Every change here is an operation: it checks who may do it, validates, changes rows, writes the
+audit entry and notifies; it flushes but never commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app, url_for
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import selectinload
+
+from panel.accounts.models import Panel, PanelRoleKind, User
+from panel.cases import schema
+from panel.cases.models import BEFORE_DISCUSSION, Case, CaseStatus
+from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts, to_document
+from panel.core import audit
+from panel.core.db import db, utcnow
+from panel.core.notify import case_referrers, notify, panel_people
+from panel.meetings.models import (
+    AgendaItem,
+    CaseTransfer,
+    ItemOutcome,
+    Meeting,
+    MeetingStatus,
+    VirtualReview,
+    VirtualReviewStatus,
+)
+from panel.trials.fields import FIELDS
+
+#: Optional fields the panel nearly always needs to give advice: shown as "missing" in triage
+#: when empty (they do not stop a submission; the required ones do).
+RECOMMENDED_FIELDS: tuple[str, ...] = (
+    "diagnosis.inss_stage",
+    "diagnosis.histology",
+    "biology.segmental.del_1p36",
+    "biology.segmental.del_11q",
+    "biology.segmental.gain_17q",
+    "treatment.prior_hdc",
+    "treatment.prior_anti_gd2",
+    "treatment.prior_mibg_therapy",
+    "response.end_induction.overall",
+    "response.current.overall",
+    "fitness.life_expectancy_months",
+    "fitness.organ_function_adequate",
+)
+
+#: Statuses a coordinator triages (the queue) and from which a case may be referred on.
+QUEUE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED)
+REFERABLE = {CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED, CaseStatus.DISCUSSED}
+MAX_REASON = 2000
+
+
+# --------------------------------------------------------------------------- helpers
+def path_for(endpoint: str, **values: Any) -> str:
+    """A site-relative link that also builds outside a request (CLI, tests)."""
+    anchor = values.pop("_anchor", None)
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return f"{path}#{anchor}" if anchor else path
+
+
+def field_label(path: str) -> str:
+    """The human label of a field path (list items by their list's label)."""
+    base = path.split("[", 1)[0]
+    spec = FIELDS.get(path) or FIELDS.get(base)
+    return spec.label if spec else path
+
+
+def humanise_wait(delta: timedelta) -> str:
+    """``"3 days"``, ``"5 hours"``, ``"under an hour"``, ``"4 weeks"``."""
+    seconds = max(int(delta.total_seconds()), 0)
+    hours, days = seconds // 3600, seconds // 86400
+    if hours < 1:
+        return "under an hour"
+    if days < 1:
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    if days < 21:
+        return "1 day" if days == 1 else f"{days} days"
+    weeks = days // 7
+    return f"{weeks} weeks"
+
+
+def missing_fields(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, label) of the required fields still missing (possible while information is
+    requested) and of the recommended fields left empty."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for problem in schema.missing_for_submit(doc):
+        if problem.field not in seen:
+            seen.add(problem.field)
+            out.append((problem.field, field_label(problem.field)))
+    for path in RECOMMENDED_FIELDS:
+        value = schema.get_path(doc, path)
+        if path not in seen and (value is None or (isinstance(value, str) and not value.strip())):
+            seen.add(path)
+            out.append((path, field_label(path)))
+    return out
+
+
+def is_coordinator_of(user: User, panel_id: int) -> bool:
+    return getattr(user, "is_authenticated", False) and PanelRoleKind.COORDINATOR in user.roles_on(panel_id)
+
+
+def pending_agenda_item(case: Case) -> AgendaItem | None:
+    """The agenda item on which the case waits to be discussed, if any."""
+    return db.session.scalar(
+        select(AgendaItem).where(AgendaItem.case_id == case.id, AgendaItem.outcome_status == ItemOutcome.PENDING)
+    )
+
+
+def upcoming_meetings_for(panel_ids: set[int] | list[int]) -> list[Meeting]:
+    """Planned or published meetings still to come of the given panels, soonest first (helper
+    A's ``upcoming_meetings`` when available; the same query otherwise)."""
+    panel_ids = list(panel_ids)
+    if not panel_ids:
+        return []
+    try:
+        from panel.meetings.operations import upcoming_meetings  # written by another area
+    except ImportError:
+        upcoming_meetings = None
+    if upcoming_meetings is not None:
+        return list(upcoming_meetings(panel_ids))
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.panel_id.in_(panel_ids),
+                Meeting.status.in_([MeetingStatus.PLANNED, MeetingStatus.PUBLISHED]),
+                Meeting.starts_at >= utcnow(),
+            )
+            .order_by(Meeting.starts_at)
+        )
+    )
+
+
+def agenda_url(meeting_id: int) -> str:
+    """Where the "schedule" form posts (the agenda endpoint of the meetings area)."""
+    try:
+        return url_for("meetings.add_item", meeting_id=meeting_id)
+    except Exception:  # noqa: BLE001 - the endpoint lives in another module; same path either way
+        return f"/meetings/{meeting_id}/agenda"
+
+
+# --------------------------------------------------------------------------- the queue
+@dataclass
+class TriageRow:
+    """One case in the coordinator's queue, with everything the row shows."""
+
+    case: Case
+    waited: timedelta
+    waited_label: str
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    unknown_criteria: list[str] = field(default_factory=list)
+    held_images: int = 0
+    info_open: bool = False
+    questions: int = 0
+    review_open: bool = False
+    transfers: int = 0
+    meetings: list[Meeting] = field(default_factory=list)
+
+    @property
+    def urgent(self) -> bool:
+        return self.case.urgency == "urgent"
+
+    @property
+    def rolled_over(self) -> bool:
+        return bool(self.case.rolled_over)
+
+    @property
+    def status(self) -> CaseStatus:
+        return self.case.status
+
+    @property
+    def panel(self) -> Panel:
+        return self.case.panel
+
+    @property
+    def missing_count(self) -> int:
+        return len(self.missing)
+
+    @property
+    def unknown_count(self) -> int:
+        return len(self.unknown_criteria)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.unknown_criteria and not self.held_images
+
+    @property
+    def wait_level(self) -> str:
+        """``ok`` / ``long`` (two weeks or more) / ``overdue`` (four weeks or more)."""
+        days = self.waited.days
+        return "overdue" if days >= 28 else "long" if days >= 14 else "ok"
+
+
+def triage_stmt(panel_ids: set[int] | list[int]):
+    """The queue's one SELECT: cases with their held-back image count, open-review flag and
+    number of transfers as correlated subqueries."""
+    from panel.imaging.models import FileStatus, StoredFile
+
+    held = (
+        select(func.count(StoredFile.id))
+        .where(StoredFile.case_id == Case.id, StoredFile.status == FileStatus.HELD_BACK)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    review_open = exists().where(
+        VirtualReview.case_id == Case.id, VirtualReview.status == VirtualReviewStatus.OPEN
+    ).correlate(Case)
+    transfers = (
+        select(func.count(CaseTransfer.id)).where(CaseTransfer.case_id == Case.id).correlate(Case).scalar_subquery()
+    )
+    return (
+        select(Case, held.label("held"), review_open.label("review_open"), transfers.label("transfers"))
+        .where(Case.panel_id.in_(list(panel_ids)), Case.status.in_(QUEUE_STATUSES))
+        .options(selectinload(Case.questions), selectinload(Case.information_requests))
+        .order_by((Case.urgency == "urgent").desc(), Case.submitted_at.asc(), Case.id.asc())
+    )
+
+
+#: Rows shown at once: a real queue is a few dozen cases; a backlog shows its head.
+QUEUE_LIMIT = 100
+
+
+def queue_totals(user: User, panel_ids: set[int] | None = None) -> tuple[int, int]:
+    """(cases in the queue, of which urgent) for the panels ``user`` coordinates: one query."""
+    coordinated = user.panel_ids(PanelRoleKind.COORDINATOR)
+    if panel_ids is not None:
+        coordinated &= set(panel_ids)
+    if not coordinated:
+        return 0, 0
+    total, urgent = db.session.execute(
+        select(func.count(Case.id), func.count(Case.id).filter(Case.urgency == "urgent"))
+        .where(Case.panel_id.in_(list(coordinated)), Case.status.in_(QUEUE_STATUSES))
+    ).one()
+    return int(total or 0), int(urgent or 0)
+
+
+def _unknown_criteria(case: Case, registry: Any, centres: Any) -> list[str]:
+    """Labels of the unknown criteria of the open trials the case may fit ("possible")."""
+    from panel.trials import engine
+    from panel.trials.matching import case_data
+
+    try:
+        matches = engine.match_case(case_data(case), registry.trials, centres)
+    except Exception:  # noqa: BLE001 - the queue must show even if matching fails on a case
+        return []
+    out: list[str] = []
+    for m in matches:
+        if m.verdict != engine.POSSIBLE:
+            continue
+        out.extend(f"{m.trial_id}: {mi.label}" for mi in m.missing)
+    return out
+
+
+def triage_rows(user: User, panel_ids: set[int] | None = None, limit: int | None = QUEUE_LIMIT) -> list[TriageRow]:
+    """The queue of the panels ``user`` coordinates (optionally only ``panel_ids`` of them):
+    urgent cases first, then the longest waiting. A fixed number of queries."""
+    coordinated = user.panel_ids(PanelRoleKind.COORDINATOR) if getattr(user, "is_authenticated", False) else set()
+    if panel_ids is not None:
+        coordinated &= set(panel_ids)
+    if not coordinated:
+        return []
+    stmt = triage_stmt(coordinated)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    result = db.session.execute(stmt).all()
+    if not result:
+        return []
+    from panel.trials.matching import centre_index, current_registry
+
+    registry, centres = current_registry(), centre_index()
+    meetings = upcoming_meetings_for(coordinated)
+    by_panel: dict[int, list[Meeting]] = {}
+    for m in meetings:
+        by_panel.setdefault(m.panel_id, []).append(m)
+    now = utcnow()
+    rows: list[TriageRow] = []
+    for case, held, review_open, transfers in result:
+        waited = now - (case.submitted_at or case.created_at)
+        rows.append(
+            TriageRow(
+                case=case,
+                waited=waited,
+                waited_label=humanise_wait(waited),
+                missing=missing_fields(to_document(case)),
+                unknown_criteria=_unknown_criteria(case, registry, centres),
+                held_images=int(held or 0),
+                info_open=any(r.answered_at is None for r in case.information_requests),
+                questions=len(case.questions),
+                review_open=bool(review_open),
+                transfers=int(transfers or 0),
+                meetings=by_panel.get(case.panel_id, []),
+            )
+        )
+    rows.sort(key=lambda r: (not r.urgent, -r.waited.total_seconds(), r.case.id))
+    return rows
+
+
+# --------------------------------------------------------------------------- urgency
+def set_urgency(case: Case, urgent: bool, *, by: User, reason: str = "") -> Case:
+    """A coordinator of the case's panel marks it urgent (for a virtual review or an early
+    meeting) or routine again."""
+    if case.submitted_at is None or not is_coordinator_of(by, case.panel_id):
+        raise NotAllowed("Only the panel's coordinator can change a case's urgency.")
+    if case.status not in BEFORE_DISCUSSION or case.status == CaseStatus.DRAFT:
+        raise Conflict("The urgency can only change before the panel has discussed the case.")
+    reason = (reason or "").strip()
+    if len(reason) > 500:
+        raise CaseError("The reason can be at most 500 characters.", "reason")
+    if reason:
+        guard_texts([("reason", reason)])
+    new = "urgent" if urgent else "routine"
+    previous = case.urgency or "routine"
+    if new == previous:
+        return case
+    if not urgent and db.session.scalar(
+        select(VirtualReview.id).where(VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN)
+    ):
+        raise Conflict("A virtual review is open on this case: cancel it before marking the case routine.")
+    now = utcnow()
+    case.urgency = new
+    data = dict(case.data or {})
+    data["urgency"] = new
+    case.data = data
+    case.triaged_at = case.triaged_at or now
+    case.updated_at = now
+    db.session.flush()
+    audit.record("case.urgency", obj=case, actor=by, details={"from": previous, "to": new, "reason": reason},
+                 clinical=bool(reason))
+    return case
+
+
+# --------------------------------------------------------------------------- refer on
+def referable_panels(case: Case) -> list[Panel]:
+    """The panels a case may be referred on to: every panel but its own."""
+    return list(db.session.scalars(select(Panel).where(Panel.id != case.panel_id).order_by(Panel.scope, Panel.code)))
+
+
+def can_refer_on(case: Case, user: User) -> bool:
+    return case.status in REFERABLE and is_coordinator_of(user, case.panel_id)
+
+
+def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTransfer:
+    """Refer a case on to another panel (e.g. NAP -> the regional ECMC panel for an
+    early-phase trial). The case keeps its reference, record and history; it joins the new
+    panel's triage queue and leaves the old panel's view. Both panels' trails show the move."""
+    if case.submitted_at is None or not is_coordinator_of(by, case.panel_id):
+        raise NotAllowed("Only the coordinator of the case's panel can refer it on.")
+    item = pending_agenda_item(case)
+    if item is not None:
+        raise Conflict(
+            "This case is on the agenda of an upcoming meeting: take it off the agenda before "
+            "referring it on to another panel."
+        )
+    if case.status not in REFERABLE:
+        raise Conflict(f"A case that is {case.status.label.lower()} cannot be referred on.")
+    if to_panel is None or to_panel.id == case.panel_id:
+        raise CaseError("Choose another panel to refer the case on to.", "panel")
+    reason = (reason or "").strip()
+    if not reason:
+        raise CaseError("Give the reason for referring the case on.", "reason")
+    if len(reason) > MAX_REASON:
+        raise CaseError(f"The reason can be at most {MAX_REASON} characters.", "reason")
+    guard_texts([("reason", reason)])
+
+    from panel.meetings import review as review_ops
+
+    open_review = db.session.scalar(
+        select(VirtualReview).where(VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN)
+    )
+    if open_review is not None:
+        review_ops.cancel_review(open_review, by=by, why="referred on")
+
+    old_panel = case.panel
+    old_panel_id = case.panel_id
+    now = utcnow()
+    previous = case.status
+    transfer = CaseTransfer(
+        case_id=case.id, from_panel_id=old_panel_id, to_panel_id=to_panel.id, reason=reason, by_id=by.id, at=now
+    )
+    db.session.add(transfer)
+    case.panel_id = to_panel.id
+    case.panel = to_panel
+    data = dict(case.data or {})
+    data["panel"] = to_panel.code
+    case.data = data
+    # Questions still open with the referrer stay open: the new panel waits for the same answers.
+    if case.status != CaseStatus.INFO_REQUESTED or case.open_information_request is None:
+        case.status = CaseStatus.SUBMITTED
+    case.triaged_at = case.triaged_at or now
+    case.updated_at = now
+    db.session.flush()
+    details = {
+        "from_panel": old_panel.code, "to_panel": to_panel.code, "transfer_id": transfer.id,
+        "from": previous.value, "to": case.status.value, "reason": reason,
+    }
+    audit.record("case.referred_on", obj=case, actor=by, panel_id=old_panel_id, details=details, clinical=True)
+    audit.record("case.received", obj=case, actor=by, panel_id=to_panel.id, details=details, clinical=True)
+    link = path_for("cases.show", ref=case.reference)
+    notify(
+        panel_people(to_panel.id, PanelRoleKind.COORDINATOR), kind="case.referred_on",
+        text=f"{case.reference} was referred on to {to_panel.code} by {old_panel.code}: it is in your triage queue.",
+        link=link, exclude=by,
+    )
+    notify(
+        case_referrers(case), kind="case.referred_on",
+        text=f"Your referral {case.reference} has been referred on from {old_panel.code} to {to_panel.code}.",
+        link=link, exclude=by,
+    )
+    return transfer
+
+
+def transfers_of(case: Case) -> list[CaseTransfer]:
+    """The case's moves between panels, oldest first."""
+    return list(db.session.scalars(select(CaseTransfer).where(CaseTransfer.case_id == case.id).order_by(CaseTransfer.at, CaseTransfer.id)))
+
+
+def when_label(dt: datetime | None, short: bool = False) -> str:
+    """A UK-time label for the screens (``short``: without the year, for selects)."""
+    from panel.core.uktime import uk_label
+
+    if dt is None:
+        return "\u2014"
+    return uk_label(dt, "%a %-d %b, %H:%M") if short else uk_label(dt)
