@@ -184,6 +184,8 @@ def create_case() -> Response:
         if existing is None:
             raise
         return _replay(existing)
+    if result.replayed:  # the same key's first request committed between our two looks
+        return _replay(result.case)
     send_queued_mail()
     response = _case_response(result.case, 201, result.warnings)
     response.headers["Location"] = url_for("api.get_case", ref=result.case.reference)

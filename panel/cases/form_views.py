@@ -182,6 +182,15 @@ def _submit_and_redirect(case: Case, *, just_created: bool = False):
     except operations.NotAllowed:
         db.session.rollback()
         abort(403)
+    except StaleDataError:
+        # A parallel request (a double click) changed the case first: show where it stands.
+        db.session.rollback()
+        case = db.session.get(Case, case.id)
+        if case.status == CaseStatus.SUBMITTED:
+            flash(f"{case.reference} has been submitted to {case.panel.code}.", "success")
+        else:
+            flash("The case changed while it was being submitted. Check it and submit again if needed.", "warning")
+        return redirect(_show_url(case.reference))
     db.session.commit()
     flash(f"{case.reference} has been submitted to {case.panel.code}.", "success")
     return redirect(_show_url(case.reference))

@@ -85,6 +85,7 @@ class IdentifiersFound(CaseError):
 class SaveResult:
     case: Case
     warnings: list[GuardFinding] = field(default_factory=list)
+    replayed: bool = False  # create_case found the case made earlier with the same creation key
 
 
 # --------------------------------------------------------------------------- privacy guard
@@ -181,7 +182,7 @@ def create_case(doc: dict[str, Any], *, by: User, creation_key: str | None = Non
             select(Case).where(Case.created_by_id == by.id, Case.creation_key == creation_key)
         )
         if existing is not None:
-            return SaveResult(existing)
+            return SaveResult(existing, replayed=True)
     doc = check_document(doc)
     warnings = guard_texts(schema.text_fields(doc))
     if not doc.get("panel"):

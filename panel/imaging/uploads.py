@@ -355,7 +355,11 @@ def process_upload(
     upload.stored_count = counts["stored"]
     upload.held_count = counts["held_back"]
     upload.refused_count = counts["refused"]
-    db.session.flush()
+    try:
+        db.session.flush()  # a parallel upload of the same files to the case fails here
+    except BaseException:
+        batch.cleanup()
+        raise
     for index, row in getattr(batch, "_rows", []):
         batch.outcomes[index].file_id = row.id
     record(

@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from wtforms import ValidationError
 
@@ -138,6 +139,14 @@ def upload(ref: str):
     except uploads.UploadRefused as exc:
         db.session.rollback()
         return _refuse_request(str(exc), 413)
+    except IntegrityError:
+        # Another upload of the same files to this case (a second tab) was saved first.
+        db.session.rollback()
+        if batch is not None:
+            batch.discard()
+        return _refuse_request(
+            "another upload of the same files to this case was saved at the same time, so nothing "
+            "from this one was stored; reload the images page and upload again anything missing", 409)
     except BaseException:
         db.session.rollback()
         if batch is not None:
