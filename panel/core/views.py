@@ -15,6 +15,8 @@ from panel.core.models import AuditEntry, OutboxMail
 bp = Blueprint("core", __name__)
 
 AUDIT_PAGE = 50
+#: Cases listed on a home page (most recent or longest waiting first); triage has the full queue.
+HOME_LIST = 50
 
 
 @bp.route("/healthz")
@@ -55,12 +57,12 @@ def home():
 
     user = current_user._get_current_object()
     if user.is_referrer:
-        ctx["my_cases"] = db.session.scalars(case_queries.referrer_cases_stmt(user).limit(100)).all()
+        ctx["my_cases"] = db.session.scalars(case_queries.referrer_cases_stmt(user).limit(HOME_LIST)).all()
         ctx["waiting_on_me"] = {CaseStatus.DRAFT, CaseStatus.INFO_REQUESTED}
     if user.is_coordinator:
-        ctx["queue"] = db.session.scalars(case_queries.coordinator_queue_stmt(user).limit(200)).all()
+        ctx["queue"] = db.session.scalars(case_queries.coordinator_queue_stmt(user).limit(HOME_LIST)).all()
     if user.is_panel_member:
-        ctx["review"] = db.session.scalars(case_queries.review_cases_stmt(user).limit(200)).all()
+        ctx["review"] = db.session.scalars(case_queries.review_cases_stmt(user).limit(HOME_LIST)).all()
     return render_template("core/home.html", **ctx)
 
 

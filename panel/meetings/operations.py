@@ -534,7 +534,7 @@ def cases_to_schedule(meeting: Meeting) -> list[Case]:
         select(Case)
         .where(Case.panel_id == meeting.panel_id, Case.status == CaseStatus.SUBMITTED, Case.id.not_in(pending))
         .order_by(Case.urgency.desc(), Case.rolled_over.desc(), Case.submitted_at.asc())
-        .limit(200)  # the picker lists the head of the queue; triage has the rest
+        .limit(50)  # the picker lists the head of the queue; triage has the rest
     ))
 
 

@@ -230,7 +230,7 @@ def triage_stmt(panel_ids: set[int] | list[int]):
 
 
 #: Rows shown at once: a real queue is a few dozen cases; a backlog shows its head.
-QUEUE_LIMIT = 100
+QUEUE_LIMIT = 50
 
 
 def queue_totals(user: User, panel_ids: set[int] | None = None) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -214,7 +214,30 @@ class Overdue:
     days_overdue: int
 
 
-def overdue_actions(panel_ids: Sequence[int], now: datetime | None = None) -> list[Overdue]:
+def _overdue_where(panel_ids: Sequence[int], now: datetime):
+    return (
+        Case.panel_id.in_(list(panel_ids)),
+        FollowUpAction.due_at.is_not(None),
+        FollowUpAction.due_at < now,
+        FollowUpAction.done_at.is_(None),
+    )
+
+
+#: Overdue actions listed at once (oldest first); the badge counts all of them.
+OVERDUE_LIMIT = 50
+
+
+def overdue_count(panel_ids: Sequence[int], now: datetime | None = None) -> int:
+    now = now or utcnow()
+    return db.session.scalar(
+        select(func.count(FollowUpAction.id))
+        .join(Recommendation, Recommendation.id == FollowUpAction.recommendation_id)
+        .join(Case, Case.id == Recommendation.case_id)
+        .where(*_overdue_where(panel_ids, now))
+    ) or 0
+
+
+def overdue_actions(panel_ids: Sequence[int], now: datetime | None = None, limit: int | None = OVERDUE_LIMIT) -> list[Overdue]:
     """Follow-up actions past their due date and not done, oldest first."""
     now = now or utcnow()
     stmt = (
@@ -223,14 +246,11 @@ def overdue_actions(panel_ids: Sequence[int], now: datetime | None = None) -> li
         .join(Recommendation, Recommendation.id == FollowUpAction.recommendation_id)
         .join(Case, Case.id == Recommendation.case_id)
         .join(Panel, Panel.id == Case.panel_id)
-        .where(
-            Case.panel_id.in_(list(panel_ids)),
-            FollowUpAction.due_at.is_not(None),
-            FollowUpAction.due_at < now,
-            FollowUpAction.done_at.is_(None),
-        )
+        .where(*_overdue_where(panel_ids, now))
         .order_by(FollowUpAction.due_at, Case.reference)
     )
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [
         Overdue(ref, code, desc, role, due, int((now - due).total_seconds() // 86400))
         for ref, code, desc, role, due in db.session.execute(stmt)
@@ -263,12 +283,14 @@ def count_trials(trial_lists: Iterable[Sequence[dict[str, Any]] | None]) -> list
     return [TrialCount(k, titles[k], n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], titles[kv[0]].lower()))]
 
 
-def trials_suggested(panel_ids: Sequence[int], limit: int = 10) -> list[TrialCount]:
-    """Trials suggested most often in approved records of these panels."""
+def trials_suggested(panel_ids: Sequence[int], limit: int = 10, now: datetime | None = None, days: int = 365) -> list[TrialCount]:
+    """Trials suggested most often in the records of these panels approved in the last year."""
+    since = (now or utcnow()) - timedelta(days=days)
     stmt = (
         select(Recommendation.trials)
         .join(Case, Case.id == Recommendation.case_id)
-        .where(Case.panel_id.in_(list(panel_ids)), Recommendation.status == RecommendationStatus.APPROVED)
+        .where(Case.panel_id.in_(list(panel_ids)), Recommendation.status == RecommendationStatus.APPROVED,
+               Recommendation.approved_at >= since)
     )
     return count_trials(db.session.scalars(stmt))[:limit]
 

@@ -40,7 +40,8 @@ def dashboard():
         months=months,
         chart=queries.turnaround_chart(months),
         overdue=queries.overdue_actions(panel_ids, now),
-        trials=queries.trials_suggested(panel_ids),
+        overdue_total=queries.overdue_count(panel_ids, now),
+        trials=queries.trials_suggested(panel_ids, now=now),
         now=now,
     )
 

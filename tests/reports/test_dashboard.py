@@ -41,7 +41,8 @@ def rows(db_session, people):
 
 
 def _rec(db_session, case, *, trials=(), status=RecommendationStatus.APPROVED):
-    rec = Recommendation(case_id=case.id, status=status, categories=["trial"], trials=list(trials))
+    rec = Recommendation(case_id=case.id, status=status, categories=["trial"], trials=list(trials),
+                         approved_at=utcnow() if status == RecommendationStatus.APPROVED else None)
     db_session.add(rec)
     db_session.flush()
     return rec
@@ -146,6 +147,8 @@ def test_dashboard_numbers(app, client, people, login, rows, db_session):
         (a.reference, "Repeat MIBG scan", "referrer", 3)
     ]
     assert "Repeat MIBG scan" in html and f'href="/cases/{a.reference}"' in html
+    assert queries.overdue_count([nap.id], now) == 1 and 'data-testid="overdue-total">1<' in html
+    assert queries.overdue_actions([nap.id], now, limit=0) == []  # the list is bounded; the badge counts all
     assert "North action" not in html and "Done already" not in html and "Not yet due" not in html
 
     trials = queries.trials_suggested([nap.id])
