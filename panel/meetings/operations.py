@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
 from panel.cases.models import Case, CaseStatus
@@ -169,16 +170,21 @@ def update_meeting(
     return meeting
 
 
-def upcoming_meetings(panel_ids: Iterable[int]) -> list[Meeting]:
-    """Planned or published meetings of these panels that start in the future, soonest first."""
+def upcoming_meetings(panel_ids: Iterable[int], limit: int | None = 12) -> list[Meeting]:
+    """Planned or published meetings of these panels that start in the future, soonest first
+    (the next ``limit``: what a "schedule on" picker offers). Agendas are not loaded."""
     ids = list(panel_ids)
     if not ids:
         return []
-    return list(db.session.scalars(
+    stmt = (
         select(Meeting)
         .where(Meeting.panel_id.in_(ids), Meeting.status.in_(OPEN_STATUSES), Meeting.starts_at > utcnow())
+        .options(lazyload(Meeting.items), lazyload(Meeting.attendance))
         .order_by(Meeting.starts_at)
-    ))
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
 
 
 def pending_items(meeting: Meeting) -> list[AgendaItem]:

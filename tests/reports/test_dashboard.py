@@ -101,10 +101,11 @@ def test_dashboard_numbers(app, client, people, login, rows, db_session):
     north = rows(panel="ECMC-NORTH", status=CaseStatus.FEEDBACK_SENT)
     crisp = {"trial_id": "CRISP", "code": "CRISP", "title": "Crizotinib study"}
     lorla = {"trial_id": "LORLA", "code": "LORLA", "title": "Lorlatinib study"}
-    rec_a = _rec(db_session, a, trials=[crisp, lorla])
-    _rec(db_session, b, trials=[crisp])
+    rec_a = _rec(db_session, a, trials=[crisp, lorla, crisp])  # a trial counts once per record
+    _rec(db_session, b, trials=[crisp, "not an object", 5])
     _rec(db_session, rows(status=CaseStatus.RECOMMENDATION), trials=[lorla], status=RecommendationStatus.DRAFT)
     rec_north = _rec(db_session, north, trials=[lorla])
+    rec_north.trials = {"not": "a list"}  # another panel's, and not a list: neither counted nor an error
     db_session.add_all([
         FollowUpAction(recommendation_id=rec_a.id, position=0, description="Repeat MIBG scan", owner_role="referrer",
                        due_in_days=10, due_at=now - timedelta(days=3, hours=1)),
