@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import time
-from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -29,6 +28,7 @@ from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.extensions import limiter
 from panel.core.mail import send_queued_mail
+from panel.core.web import safe_next
 
 PENDING_TTL = 300  # seconds between the password step and the second factor
 BAD_LOGIN = "E-mail or password is incorrect."
@@ -43,17 +43,6 @@ def _reset_limit() -> str:
     return current_app.config["RATELIMIT_RESET"]
 
 
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None (no open redirects)."""
-    if not target:
-        return None
-    target = target.strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    return target
 
 
 def _locked_message() -> str:

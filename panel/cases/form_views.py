@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,14 +23,14 @@ from panel.cases import bp, forms, operations, schema
 from panel.cases.forms import CaseFormData
 from panel.cases.models import Case, CaseStatus
 from panel.cases.queries import load_case_or_404
+from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.privacy import find_identifiers
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def _show_url(ref: str) -> str:

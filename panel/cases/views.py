@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 
 from panel.accounts.forms import ConfirmForm
@@ -13,11 +13,10 @@ from panel.cases.display import case_sections
 from panel.cases.forms import problem_anchor, problem_label
 from panel.cases.models import CaseQuestion, CaseRevision
 from panel.cases.queries import load_case_or_404
+from panel.core.auth import signed_in_user
 from panel.core.db import db
 
-
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def _flash_error(exc: operations.CaseError) -> None:

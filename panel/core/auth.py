@@ -37,3 +37,10 @@ def roles_required(*checks: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def signed_in_user():
+    """The signed-in user itself (not Flask-Login's proxy): what operations take as ``by``."""
+    from flask_login import current_user
+
+    return current_user._get_current_object()

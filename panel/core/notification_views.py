@@ -13,11 +13,12 @@ from sqlalchemy import or_, select, update
 
 from panel.accounts.models import PanelRoleKind
 from panel.core import audit
-from panel.core.auth import roles_required
+from panel.core.auth import roles_required, signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.mail import MAX_ATTEMPTS, send_queued_mail
 from panel.core.models import Notification, OutboxMail
 from panel.core.notify import mark_read, unread_count
+from panel.core.web import safe_next
 
 bp = Blueprint("notifications", __name__)
 
@@ -25,8 +26,7 @@ LATEST = 100
 OUTBOX_ROWS = 200
 
 
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 @bp.app_template_global()
@@ -41,9 +41,7 @@ def unread_notifications() -> int:
 
 def is_local_link(link: str | None) -> bool:
     """Only paths inside Panel: "/cases/NB-..." yes; "//host", "/\\host", "https://..." no."""
-    if not link or not link.startswith("/") or link.startswith("//"):
-        return False
-    return "\\" not in link and not any(ord(ch) < 32 for ch in link)
+    return safe_next(link) is not None
 
 
 @bp.route("/notifications")

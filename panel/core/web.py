@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
@@ -142,3 +143,16 @@ def _error_page(code: int, description: str | None, *, headers=None, anonymous: 
         extra["current_user"] = login_manager.anonymous_user()
     return render_template("errors/error.html", code=code, title=title, description=description,
                            **extra), code, headers or {}
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target:
+        return None
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target

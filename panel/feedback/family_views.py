@@ -31,6 +31,7 @@ from wtforms.validators import DataRequired, Length
 from panel.cases.operations import CaseError, IdentifiersFound
 from panel.cases.queries import load_case_or_404
 from panel.core import audit
+from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.extensions import limiter
 from panel.feedback import bp, family
@@ -244,8 +245,7 @@ def family_leave():
 
 
 # --------------------------------------------------------------------------- referrer side
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 @bp.route("/cases/<ref>/family-codes", methods=["POST"])

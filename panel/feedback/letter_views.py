@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, send_file, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
@@ -20,6 +20,7 @@ from panel.cases.models import Case
 from panel.cases.operations import CaseError, IdentifiersFound
 from panel.cases.queries import load_case_or_404
 from panel.core import audit
+from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.feedback import bp, letters, sending
 from panel.feedback.models import Recommendation
@@ -27,8 +28,7 @@ from panel.feedback.models import Recommendation
 KIND = "<kind>"  # clinician | family (checked in the view: the security test fills every variable)
 
 
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def _on_panel(case: Case, user) -> bool:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from panel.accounts.forms import ConfirmForm
 from panel.cases.models import Case
 from panel.cases.operations import IdentifiersFound
 from panel.cases.queries import load_case_or_404
+from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.feedback import bp, operations
 from panel.feedback.forms import (
@@ -30,9 +31,7 @@ from panel.feedback.forms import (
 from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
 from panel.meetings.access import is_coordinator, on_panel
 
-
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def _load(ref: str) -> Case:

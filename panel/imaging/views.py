@@ -18,7 +18,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
@@ -26,6 +26,7 @@ from wtforms import ValidationError
 
 from panel.cases.queries import load_case_or_404
 from panel.core.audit import record
+from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.extensions import csrf
 from panel.imaging import bp, render, uploads
@@ -46,8 +47,7 @@ from panel.imaging.storage import get_storage
 PREFIX = "/cases/<ref>/images"
 
 
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def _wants_json() -> bool:

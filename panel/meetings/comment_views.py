@@ -6,19 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import abort, flash, g, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from panel.accounts.models import User
 from panel.cases import operations
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
+from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.meetings import bp, comments
 from panel.meetings.models import Comment, CommentVisibility
 
-
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 @dataclass

@@ -17,15 +17,17 @@ from datetime import timedelta
 from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, lazyload, selectinload
 
 from panel.cases.display import case_sections
 from panel.cases.operations import CaseError, IdentifiersFound, to_document
 from panel.cases.schema import get_path
+from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.uktime import uk_label
+from panel.core.web import safe_next
 from panel.meetings import bp, minutes
 from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus, MinutesAmendment
@@ -33,8 +35,7 @@ from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatu
 ITEM = "/meetings/<int:meeting_id>/items/<int:item_id>"
 
 
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def _wants_json() -> bool:
@@ -74,10 +75,7 @@ def meeting_url(meeting: Meeting) -> str | None:
 
 
 def _safe_next(default: str) -> str:
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return default
+    return safe_next(request.form.get("next")) or default
 
 
 # --------------------------------------------------------------------------- the minutes editor

@@ -4,19 +4,18 @@ reviews waiting for the panel's people."""
 from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from panel.accounts.models import PanelRoleKind
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
+from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.meetings import bp, review
 from panel.meetings.models import VirtualReview
 from panel.meetings.triage_views import attempt
 
-
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def _case_url(case: Case) -> str:

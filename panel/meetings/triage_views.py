@@ -4,23 +4,22 @@ the triage box on the case page."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from panel.accounts.models import Panel, PanelRoleKind
-from panel.accounts.views import safe_next
 from panel.cases import operations as case_ops
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
+from panel.core.auth import signed_in_user
 from panel.core.db import db
+from panel.core.web import safe_next
 from panel.meetings import bp, triage
 
-
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def flash_error(exc: case_ops.CaseError) -> None:

@@ -24,15 +24,17 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 
 from panel.accounts.models import Panel, PanelRoleKind
 from panel.cases.models import Case
 from panel.cases.operations import CaseError, IdentifiersFound
+from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.notify import panel_people
 from panel.core.uktime import to_uk, uk_label
+from panel.core.web import safe_next
 from panel.meetings import bp, operations
 from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
 from panel.meetings.forms import EditMeetingForm, MeetingForm
@@ -40,9 +42,7 @@ from panel.meetings.ics import meeting_calendar
 from panel.meetings.models import AgendaItem, Meeting, MeetingStatus
 from panel.meetings.pdf import case_summary
 
-
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def _wants_json() -> bool:
@@ -58,11 +58,9 @@ def _message(exc: CaseError) -> str:
 
 def _safe_next(value: str | None) -> str | None:
     """A local path to go back to (``/triage``), never another site."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    if value and ":" in value.split("?", 1)[0]:
         return None
-    if any(ch in value for ch in "\r\n\t") or ":" in value.split("?", 1)[0]:
-        return None
-    return value
+    return safe_next(value)
 
 
 def _attempt(meeting: Meeting, action, *, success: str | None = None, anchor: str | None = None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,8 +16,9 @@ from panel.accounts.models import Centre, PanelRoleKind
 from panel.cases import operations as case_operations
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
-from panel.core.auth import roles_required
+from panel.core.auth import roles_required, signed_in_user
 from panel.core.db import db, utcnow
+from panel.core.web import safe_next
 from panel.trials import registry
 from panel.trials.forms import (
     CriterionForm,
@@ -34,8 +35,7 @@ bp = Blueprint("trials", __name__, url_prefix="/trials")
 NEW_MATCHES_LIMIT = 50
 
 
-def _user():
-    return current_user._get_current_object()
+_user = signed_in_user
 
 
 def _editor_required() -> None:
@@ -301,10 +301,7 @@ def dismiss_new_match(match_id: int):
         abort(400)
     registry.dismiss_new_match(nm, by=_user())
     db.session.commit()
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("trials.index")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next")) or url_for("trials.index"))
 
 
 # --------------------------------------------------------------------------- a case's matches

@@ -129,3 +129,21 @@ def test_unknown_page_is_a_friendly_404(client):
 @pytest.mark.parametrize("path", ["/login?next=%0d%0aSet-Cookie:x=y", "/login?next=" + "a" * 5000])
 def test_odd_next_values_do_not_break_login_page(client, path):
     assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/cases/NB-2026-0001#comments", "/cases/NB-2026-0001#comments"),
+    ("/triage?panel=NAP", "/triage?panel=NAP"),
+    ("//evil.example/x", None),
+    ("/\\evil.example", None),
+    ("https://evil.example/", None),
+    ("/\tevil.example", None),
+    ("", None),
+    (None, None),
+])
+def test_one_check_for_redirect_targets(target, expected):
+    """Is every "go back to" target (login, meetings, minutes, triage, trials, notifications)
+    checked by the one function that refuses other sites?"""
+    from panel.core.web import safe_next
+
+    assert safe_next(target) == expected
