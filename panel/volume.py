@@ -17,7 +17,7 @@ from datetime import timedelta
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from panel.accounts.models import Centre, Panel, PanelRoleKind, User
 from panel.cases.models import Case, CaseQuestion, CaseStatus, ReferenceCounter
@@ -296,4 +296,7 @@ def add_synthetic_cases(n: int, *, seed: int = 2026, batch: int = 2000) -> dict[
         db.session.flush()
         done += size
     audit.record("demo.volume_loaded", actor_label="demo-data", details=counts)
+    # Fresh planner statistics after a bulk load (PostgreSQL's autovacuum would get there later;
+    # SQLite never gathers them by itself).
+    db.session.execute(text("ANALYZE"))
     return counts

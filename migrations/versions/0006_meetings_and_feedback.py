@@ -310,6 +310,7 @@ def upgrade():
         batch_op.add_column(sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('rolled_over', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('study_opt_out_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_cases_panel_id_status', ['panel_id', 'status'], unique=False)
 
     with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
         batch_op.add_column(sa.Column('panel_id', sa.Integer(), nullable=True))
@@ -323,6 +324,7 @@ def downgrade():
         batch_op.drop_column('panel_id')
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_panel_id_status')
         batch_op.drop_column('study_opt_out_at')
         batch_op.drop_column('rolled_over')
         batch_op.drop_column('closed_at')

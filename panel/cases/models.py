@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.accounts.models import Centre, Panel, PanelRoleKind, User
@@ -100,7 +100,11 @@ class Case(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (UniqueConstraint("created_by_id", "creation_key"),)
+    __table_args__ = (
+        UniqueConstraint("created_by_id", "creation_key"),
+        # The queues (triage, home pages, dashboard): a panel's cases in some statuses.
+        Index("ix_cases_panel_id_status", "panel_id", "status"),
+    )
 
     audit_type = "case"
 
