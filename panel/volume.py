@@ -119,6 +119,8 @@ def add_synthetic_cases(n: int, *, seed: int = 2026, batch: int = 2000) -> dict[
         QuestionAnswer,
         Recommendation,
         RecommendationStatus,
+        RecommendationTrial,
+        trial_rows,
     )
     from panel.meetings.models import (
         AgendaItem,
@@ -269,6 +271,11 @@ def add_synthetic_cases(n: int, *, seed: int = 2026, batch: int = 2000) -> dict[
             made = db.session.execute(insert(Recommendation).returning(Recommendation.id, Recommendation.case_id,
                                                                        Recommendation.status), recs).all()
             counts["recommendations"] += len(made)
+            trials_of = {r["case_id"]: r["trials"] for r in recs}
+            narrow = [{"recommendation_id": rec_id, "code": code, "title": title}
+                      for rec_id, case_id, _ in made for code, title in trial_rows(trials_of[case_id])]
+            if narrow:
+                db.session.execute(insert(RecommendationTrial), narrow)
             qids: dict[int, list[int]] = {}
             for qid, qcase in db.session.execute(
                 select(CaseQuestion.id, CaseQuestion.case_id).where(CaseQuestion.case_id.in_([m.case_id for m in made]))

@@ -7,8 +7,18 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    event,
+    insert,
+)
+from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relationship
 
 from panel.accounts.models import User
 from panel.cases.models import Case, CaseQuestion, _enum
@@ -97,6 +107,48 @@ class Recommendation(db.Model):
     @property
     def is_approved(self) -> bool:
         return self.status == RecommendationStatus.APPROVED
+
+
+class RecommendationTrial(db.Model):
+    """One suggested trial of a record, by code: a narrow copy of ``Recommendation.trials``
+    kept in step on every flush, so the dashboard counts suggestions with a plain GROUP BY
+    instead of parsing every record's frozen JSON."""
+
+    __tablename__ = "recommendation_trials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+
+    __table_args__ = (UniqueConstraint("recommendation_id", "code"),)
+
+
+def trial_rows(trials: Any) -> list[tuple[str, str]]:
+    """(code, title) of each suggested trial in a record's ``trials`` list, once each."""
+    out: dict[str, str] = {}
+    for t in trials if isinstance(trials, list) else []:
+        if not isinstance(t, dict):
+            continue
+        code = str(t.get("trial_id") or t.get("code") or t.get("title") or "").strip()[:64]
+        if code and code not in out:
+            out[code] = str(t.get("title") or code)[:300]
+    return list(out.items())
+
+
+@event.listens_for(Session, "after_flush")
+def _sync_recommendation_trials(session, _context) -> None:
+    """Rewrite the narrow rows of every record whose ``trials`` changed in this flush (ids
+    exist by now; the attribute history is still that of the flush)."""
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Recommendation):
+            continue
+        if obj not in session.new and not attributes.get_history(obj, "trials").has_changes():
+            continue
+        session.execute(delete(RecommendationTrial).where(RecommendationTrial.recommendation_id == obj.id))
+        rows = [{"recommendation_id": obj.id, "code": code, "title": title} for code, title in trial_rows(obj.trials)]
+        if rows:
+            session.execute(insert(RecommendationTrial), rows)
 
 
 class QuestionAnswer(db.Model):

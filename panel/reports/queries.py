@@ -15,12 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select
 
 from panel.accounts.models import Panel
 from panel.cases.models import Case, CaseStatus
-from panel.core.db import UTCDateTime, db, utcnow
-from panel.feedback.models import FollowUpAction, Recommendation, RecommendationStatus
+from panel.core.db import db, utcnow
+from panel.feedback.models import (
+    FollowUpAction,
+    Recommendation,
+    RecommendationStatus,
+    RecommendationTrial,
+)
 
 #: Statuses a coordinator sees (drafts are the referrer's business), in workflow order.
 STATUSES = [s for s in CaseStatus if s != CaseStatus.DRAFT]
@@ -288,29 +293,17 @@ def trials_suggested(panel_ids: Sequence[int], limit: int = 10, now: datetime | 
     since = (now or utcnow()) - timedelta(days=days)
     if not panel_ids:
         return []
-    # Counted in the database (the frozen trial lists are JSON): a trial counts once per record.
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        elements = ("json_array_elements(CASE WHEN json_typeof(r.trials) = 'array' THEN r.trials ELSE '[]'::json END) AS e",
-                    "json_typeof(e) = 'object'", "e->>'{key}'")
-    else:
-        elements = ("json_each(CASE WHEN json_type(r.trials) = 'array' THEN r.trials ELSE '[]' END) AS e",
-                    "e.type = 'object'", "json_extract(e.value, '$.{key}')")
-    source, is_object, field = elements
-    key = f"COALESCE({field.format(key='trial_id')}, {field.format(key='code')}, {field.format(key='title')})"
-    # The f-string parts are the constant SQL fragments above; every value is a bound parameter.
-    sql = (
-        f"SELECT {key} AS k, MIN({field.format(key='title')}) AS title, COUNT(DISTINCT r.id) AS n "  # noqa: S608
-        f"FROM recommendations r JOIN cases c ON c.id = r.case_id, {source} "
-        f"WHERE c.panel_id IN :panels AND r.status = :approved AND r.approved_at >= :since AND {is_object} "
-        f"GROUP BY k HAVING {key} IS NOT NULL"
+    # Counted from the narrow copy of each record's suggestions (RecommendationTrial).
+    stmt = (
+        select(RecommendationTrial.code, func.min(RecommendationTrial.title),
+               func.count(func.distinct(RecommendationTrial.recommendation_id)).label("n"))
+        .join(Recommendation, Recommendation.id == RecommendationTrial.recommendation_id)
+        .join(Case, Case.id == Recommendation.case_id)
+        .where(Case.panel_id.in_(list(panel_ids)), Recommendation.status == RecommendationStatus.APPROVED,
+               Recommendation.approved_at >= since)
+        .group_by(RecommendationTrial.code)
     )
-    stmt = text(sql).bindparams(
-        bindparam("panels", expanding=True), bindparam("since", type_=UTCDateTime()),
-    )
-    rows = db.session.execute(stmt, {"panels": list(panel_ids), "approved": RecommendationStatus.APPROVED.value,
-                                     "since": since}).all()
-    counts = [TrialCount(str(k).strip(), str(title or k), int(n)) for k, title, n in rows if str(k).strip()]
+    counts = [TrialCount(code, title or code, int(n)) for code, title, n in db.session.execute(stmt)]
     counts.sort(key=lambda c: (-c.count, c.title.lower()))
     return counts[:limit]
 

@@ -42,6 +42,11 @@ def test_synthetic_cases_are_valid_varied_and_consistent(app, db_session):
         n_questions = db.session.scalar(select(func.count()).select_from(CaseQuestion).where(CaseQuestion.case_id == rec.case_id))
         n_answers = db.session.scalar(select(func.count()).select_from(QuestionAnswer).where(QuestionAnswer.recommendation_id == rec.id))
         assert n_questions == n_answers > 0
+    # The dashboard's narrow copy of the suggested trials matches the records' lists.
+    from panel.feedback.models import RecommendationTrial, trial_rows
+
+    expected = sum(len(trial_rows(r.trials)) for r in db.session.scalars(select(Recommendation)))
+    assert db.session.scalar(select(func.count()).select_from(RecommendationTrial)) == expected > 0
     # A second run adds more without reusing a reference.
     add_synthetic_cases(50, seed=8)
     db_session.commit()

@@ -225,3 +225,29 @@ def test_cases_csv(app, client, people, login, rows, db_session):
     assert list(table[0]) == [label for _, label in queries.CSV_COLUMNS] + ["days_to_feedback"]
     entry = db_session.scalar(select(AuditEntry).where(AuditEntry.action == "report.cases_csv"))
     assert entry is not None and entry.details["rows"] == 2
+
+
+def test_suggested_trials_are_kept_in_step_with_the_record(rows, db_session):
+    """Does the narrow copy of a record's suggested trials follow every change of its list?"""
+    from panel.feedback.models import RecommendationTrial
+
+    def narrow(rec):
+        db_session.flush()
+        return sorted(db_session.execute(
+            select(RecommendationTrial.code, RecommendationTrial.title).where(RecommendationTrial.recommendation_id == rec.id)
+        ).all())
+
+    crisp = {"trial_id": "CRISP", "title": "Crizotinib study"}
+    rec = _rec(db_session, rows(status=CaseStatus.FEEDBACK_SENT), trials=[crisp, crisp, "junk"])
+    assert narrow(rec) == [("CRISP", "Crizotinib study")]
+    rec.trials = [{"code": "LORLA", "title": "Lorlatinib study"}, {"title": "Untitled code"}]
+    assert narrow(rec) == [("LORLA", "Lorlatinib study"), ("Untitled code", "Untitled code")]
+    rec.trials = {"not": "a list"}
+    assert narrow(rec) == []
+    rec.rationale = "A change that leaves the trials alone."
+    rec.trials = [crisp]
+    db_session.commit()
+    assert narrow(rec) == [("CRISP", "Crizotinib study")]
+    db_session.delete(rec)
+    db_session.commit()
+    assert db_session.scalar(select(RecommendationTrial.id).where(RecommendationTrial.recommendation_id == rec.id)) is None
