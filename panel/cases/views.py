@@ -19,28 +19,33 @@ from panel.core.db import db
 _user = signed_in_user
 
 
-def _flash_error(exc: operations.CaseError) -> None:
+def refusal_message(exc: operations.CaseError) -> str:
+    """A refused operation as a message the user can act on (identifier hits name their kinds)."""
     if isinstance(exc, operations.IdentifiersFound):
         kinds = sorted({f.kind.replace("_", " ") for f in exc.findings})
-        flash(f"Not saved: the text looks like it contains a patient identifier ({', '.join(kinds)}). "
-              "Remove it and try again.", "danger")
-    else:
-        flash(exc.message, "danger")
+        return (f"Not saved: the text looks like it contains a patient identifier ({', '.join(kinds)}). "
+                "Remove it and try again.")
+    return exc.message
 
 
-def _attempt(case, action, *, anchor: str | None = None, success: str | None = None):
-    """Run ``action()`` (an operation), commit, and go back to the case page; a refused
-    operation rolls back and is shown as a message. One shape for every small case action."""
+def attempt(action, *, target: str, success: str | None = None, message=refusal_message):
+    """Run ``action()`` (an operation), commit, and go to ``target``; a refused operation rolls
+    back and is flashed (``message(exc)``). One shape for every small POST action."""
     try:
         action()
     except operations.CaseError as exc:
         db.session.rollback()
-        _flash_error(exc)
+        flash(message(exc), "danger")
     else:
         db.session.commit()
         if success:
             flash(success, "success")
-    return redirect(url_for("cases.show", ref=case.reference, _anchor=anchor))
+    return redirect(target)
+
+
+def _attempt(case, action, *, anchor: str | None = None, success: str | None = None):
+    """:func:`attempt`, back to the case page."""
+    return attempt(action, target=url_for("cases.show", ref=case.reference, _anchor=anchor), success=success)
 
 
 @bp.route("/<ref>")

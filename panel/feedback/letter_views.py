@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, send_file, url_for
+from flask import Response, abort, render_template, send_file, url_for
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
 from panel.accounts.forms import ConfirmForm
 from panel.cases.models import Case
-from panel.cases.operations import CaseError, IdentifiersFound
 from panel.cases.queries import load_case_or_404
+from panel.cases.views import attempt
 from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db
@@ -55,25 +55,10 @@ def _load_letters(ref: str, kind: str = "clinician") -> tuple[Case, Recommendati
     return case, rec
 
 
-def _back(case: Case, *, anchor: str | None = "feedback"):
-    return redirect(url_for("cases.show", ref=case.reference, _anchor=anchor))
-
-
 def _attempt(case: Case, action, *, success: str):
     """Run an operation, commit and go back to the case page; a refusal rolls back and is
     shown as a message (nothing else changed)."""
-    try:
-        action()
-    except CaseError as exc:
-        db.session.rollback()
-        if isinstance(exc, IdentifiersFound):
-            flash("Not saved: the text looks like it contains a patient identifier.", "danger")
-        else:
-            flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
-    return _back(case)
+    return attempt(action, target=url_for("cases.show", ref=case.reference, _anchor="feedback"), success=success)
 
 
 # --------------------------------------------------------------------------- letters

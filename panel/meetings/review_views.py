@@ -9,11 +9,11 @@ from flask_login import login_required
 from panel.accounts.models import PanelRoleKind
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
+from panel.cases.views import attempt
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.meetings import bp, review
 from panel.meetings.models import VirtualReview
-from panel.meetings.triage_views import attempt
 
 _user = signed_in_user
 

@@ -14,36 +14,13 @@ from panel.accounts.models import Panel, PanelRoleKind
 from panel.cases import operations as case_ops
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
+from panel.cases.views import attempt
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.web import safe_next
 from panel.meetings import bp, triage
 
 _user = signed_in_user
-
-
-def flash_error(exc: case_ops.CaseError) -> None:
-    """A refused operation as a message the user can act on."""
-    if isinstance(exc, case_ops.IdentifiersFound):
-        kinds = sorted({f.kind.replace("_", " ") for f in exc.findings})
-        flash(f"Not saved: the text looks like it contains a patient identifier ({', '.join(kinds)}). "
-              "Remove it and try again.", "danger")
-    else:
-        flash(exc.message, "danger")
-
-
-def attempt(action, *, target: str, success: str | None = None):
-    """Run an operation, commit, and go to ``target``; a refusal rolls back and is flashed."""
-    try:
-        action()
-    except case_ops.CaseError as exc:
-        db.session.rollback()
-        flash_error(exc)
-    else:
-        db.session.commit()
-        if success:
-            flash(success, "success")
-    return redirect(target)
 
 
 def _back(case: Case, anchor: str | None = "triage") -> str:

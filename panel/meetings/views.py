@@ -30,6 +30,7 @@ from sqlalchemy import select
 from panel.accounts.models import Panel, PanelRoleKind
 from panel.cases.models import Case
 from panel.cases.operations import CaseError, IdentifiersFound
+from panel.cases.views import attempt
 from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.notify import panel_people
@@ -67,16 +68,8 @@ def _attempt(meeting: Meeting, action, *, success: str | None = None, anchor: st
              next_url: str | None = None):
     """Run an operation, commit, and go back to the agenda (or ``next_url``); a refusal rolls
     back and is shown as a message."""
-    try:
-        action()
-    except CaseError as exc:
-        db.session.rollback()
-        flash(_message(exc), "danger")
-    else:
-        db.session.commit()
-        if success:
-            flash(success, "success")
-    return redirect(next_url or url_for("meetings.show", meeting_id=meeting.id, _anchor=anchor))
+    return attempt(action, target=next_url or url_for("meetings.show", meeting_id=meeting.id, _anchor=anchor),
+                   success=success, message=_message)
 
 
 def _item(meeting: Meeting, item_id: int) -> AgendaItem:
