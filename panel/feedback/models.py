@@ -230,3 +230,19 @@ class FamilyAccessCode(db.Model):
     question_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case] = relationship(lazy="joined")
+
+
+class FamilySession(db.Model):
+    """A family's signed-in browser: the cookie carries a random token whose hash is here.
+    "Leave" ends it on the server, so a saved cookie stops working at once."""
+
+    __tablename__ = "family_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("family_access_codes.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    code: Mapped[FamilyAccessCode] = relationship()
