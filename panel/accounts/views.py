@@ -275,7 +275,7 @@ def change_password():
             start_session(user)
             login_user(user)
             db.session.commit()
-            flash("Password changed. Every other session has been signed out.", "success")
+            flash("Password changed. Every other session has been signed out and any API tokens you had are revoked.", "success")
             return redirect(url_for("accounts.account"))
         form.current_password.errors.append("This is not your current password.")
     sessions = []
