@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from datetime import timedelta
@@ -10,6 +11,7 @@ import pyotp
 from flask import current_app, url_for
 from sqlalchemy import select, update
 
+from panel.accounts import throttle
 from panel.accounts.models import (
     ApiToken,
     Panel,
@@ -19,7 +21,7 @@ from panel.accounts.models import (
     User,
     normalise_email,
 )
-from panel.accounts.passwords import hash_password
+from panel.accounts.passwords import hash_password, verify_password
 from panel.accounts.sessions import end_all_sessions
 from panel.core import audit
 from panel.core.db import db, utcnow
@@ -189,6 +191,37 @@ def revoke_api_tokens(user: User, *, reason: str, by: User | None) -> int:
         .order_by(ApiToken.id)
     ).all()
     return sum(revoke_api_token(token, by=by, reason=reason) for token in live)
+
+
+class PasswordCheck(enum.Enum):
+    """The answer to a signed-in user's re-entered password."""
+
+    OK = "ok"
+    WRONG = "wrong"
+    #: Locked out (by this failure or earlier ones): the caller ends the session.
+    LOCKED = "locked"
+
+
+def check_current_password(user: User, password: str | None, *, action: str) -> PasswordCheck:
+    """Check the current password that a signed-in user typed to ``action`` (change the
+    password, turn two-factor authentication on or off).
+
+    Failures count on the sign-in lock-out of the account's e-mail (the same counter as the
+    sign-in form), so a borrowed session gives no extra guesses. While a lock-out is in force
+    the password is not even checked: a right one does not lift it. Audited.
+    """
+    if throttle.locked_until(user.email):
+        audit.record("account.password_refused_locked", obj=user, actor=user, details={"action": action})
+        return PasswordCheck.LOCKED
+    if verify_password(user.password_hash, password or ""):
+        throttle.clear(user.email)
+        return PasswordCheck.OK
+    locked = throttle.register_failure(user.email)
+    audit.record("account.password_failure", obj=user, actor=user, details={"action": action})
+    if locked:
+        audit.record("login.lockout", obj=user, actor=user, details={"action": action})
+        return PasswordCheck.LOCKED
+    return PasswordCheck.WRONG
 
 
 def _token_hash(token: str) -> str:
