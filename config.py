@@ -87,6 +87,8 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
     API_RATELIMIT = _env("API_RATELIMIT", "600 per minute")  # per token
     API_MAX_CONTENT_LENGTH = _env_int("API_MAX_CONTENT_LENGTH", 256 * 1024)
+    # How long a new API token lives unless its maker chooses (1 to 365 days).
+    API_TOKEN_DAYS = _env_int("API_TOKEN_DAYS", 90)
     ALLOW_DEMO_DATA = True
     TESTING = False
     DEBUG = False

@@ -56,6 +56,9 @@ def create_app(config: dict | type | str | None = None) -> Flask:
 
 def _check_config(app: Flask) -> None:
     cfg = app.config
+    days = cfg.get("API_TOKEN_DAYS")
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+        raise ConfigurationError("PANEL_API_TOKEN_DAYS must be a whole number of days from 1 to 365.")
     if cfg.get("ENV_NAME") == "production":
         missing = [n for n in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI") if not cfg.get(n)]
         if missing:

@@ -27,6 +27,11 @@ class PanelRoleKind(enum.StrEnum):
     CHAIR = "chair"
     COORDINATOR = "coordinator"
 
+    @property
+    def needs_two_factor(self) -> bool:
+        """Chairs and coordinators must use two-factor authentication (members need not)."""
+        return self in (PanelRoleKind.CHAIR, PanelRoleKind.COORDINATOR)
+
 
 class Centre(db.Model):
     """A children's cancer principal treatment centre (and possibly a trial site)."""
@@ -138,7 +143,13 @@ class User(UserMixin, db.Model):
     @property
     def requires_totp(self) -> bool:
         """Admins, coordinators and chairs must use two-factor authentication."""
-        return self.is_admin or self.is_coordinator or self.is_chair
+        return self.is_admin or any(r.role.needs_two_factor for r in self.panel_roles)
+
+    @property
+    def lacks_required_totp(self) -> bool:
+        """Needs two-factor authentication and has not enrolled: no session and no API token
+        is accepted until the user signs in and enrols."""
+        return self.requires_totp and not self.totp_enabled
 
     @property
     def initials(self) -> str:
@@ -256,3 +267,32 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+    def is_expired(self, now: datetime) -> bool:
+        """Past its expiry (a row without one counts as expired: every token gets one)."""
+        return self.expires_at is None or self.expires_at <= now
+
+    def refusal(self, now: datetime) -> TokenRefusal | None:
+        """Why this token may not be used at ``now``, or None when it may."""
+        if self.revoked_at is not None:
+            return TokenRefusal.REVOKED
+        if not self.user.active:
+            return TokenRefusal.ACCOUNT_INACTIVE
+        if self.is_expired(now):
+            return TokenRefusal.EXPIRED
+        if self.user.lacks_required_totp:
+            return TokenRefusal.SECOND_FACTOR_REQUIRED
+        return None
+
+    def is_usable(self, now: datetime) -> bool:
+        """May this token authenticate a request at ``now``? (The one rule: API and pages.)"""
+        return self.refusal(now) is None
+
+
+class TokenRefusal(enum.StrEnum):
+    """Why an API token is refused (the API words each one for the caller)."""
+
+    REVOKED = "revoked"
+    ACCOUNT_INACTIVE = "account_inactive"
+    EXPIRED = "expired"
+    SECOND_FACTOR_REQUIRED = "second_factor_required"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from datetime import timedelta
@@ -10,6 +11,7 @@ import pyotp
 from flask import current_app, url_for
 from sqlalchemy import select, update
 
+from panel.accounts import throttle
 from panel.accounts.models import (
     ApiToken,
     Panel,
@@ -19,7 +21,7 @@ from panel.accounts.models import (
     User,
     normalise_email,
 )
-from panel.accounts.passwords import hash_password
+from panel.accounts.passwords import hash_password, verify_password
 from panel.accounts.sessions import end_all_sessions
 from panel.core import audit
 from panel.core.db import db, utcnow
@@ -83,6 +85,8 @@ def update_user(user: User, *, by: User, **changes) -> dict:
     if delta:
         db.session.flush()
         audit.record("user.updated", obj=user, actor=by, details={"changes": delta})
+        if changes.get("is_admin") and not before.get("is_admin"):
+            revoke_api_tokens(user, reason=GAINED_TWO_FACTOR_ROLE, by=by)
     return delta
 
 
@@ -106,12 +110,11 @@ def set_active(user: User, active: bool, *, by: User) -> None:
     user.active = active
     if not active:
         end_all_sessions(user, "deactivated")
-        # API tokens end too: reactivating an account does not bring old tokens back.
-        db.session.execute(
-            update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
-        )
     db.session.flush()
     audit.record("user.deactivated" if not active else "user.reactivated", obj=user, actor=by)
+    if not active:
+        # API tokens end too: reactivating an account does not bring old tokens back.
+        revoke_api_tokens(user, reason="deactivated", by=by)
 
 
 def add_panel_role(user: User, panel: Panel, role: PanelRoleKind, *, by: User | None) -> PanelRole:
@@ -125,6 +128,8 @@ def add_panel_role(user: User, panel: Panel, role: PanelRoleKind, *, by: User | 
         "user.role_added", obj=user, actor=by, panel_id=panel.id,
         details={"panel": panel.code, "role": role.value},
     )
+    if role.needs_two_factor:
+        revoke_api_tokens(user, reason=GAINED_TWO_FACTOR_ROLE, by=by)
     return pr
 
 
@@ -140,7 +145,8 @@ def remove_panel_role(role: PanelRole, *, by: User) -> None:
 
 
 def set_password(user: User, password: str, *, reason: str, keep_token: str | None = None) -> None:
-    """Store a new password and end every earlier session of the user."""
+    """Store a new password, end every earlier session of the user and revoke their API
+    tokens (a token made by whoever knew the old password must not outlive it)."""
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     ended = end_all_sessions(user, "password_changed", keep_token=keep_token)
@@ -151,6 +157,71 @@ def set_password(user: User, password: str, *, reason: str, keep_token: str | No
     )
     db.session.flush()
     audit.record("user.password_changed", obj=user, actor=user, details={"how": reason, "sessions_ended": ended})
+    revoke_api_tokens(user, reason="password_changed", by=user)
+
+
+#: Why tokens are revoked when someone is made admin, chair or coordinator: a token made for
+#: lesser access must not silently gain the new powers (nor skip the two-factor enrolment).
+GAINED_TWO_FACTOR_ROLE = "gained_role_needing_two_factor"
+
+
+def revoke_api_token(token: ApiToken, *, by: User | None, reason: str) -> bool:
+    """Revoke one API token (refused from the next request on, in every process), audited.
+    Returns False when it was already revoked."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    db.session.flush()
+    audit.record(
+        "api_token.revoked",
+        object_type="api_token",
+        object_id=token.id,
+        actor=by,
+        details={"user_id": token.user_id, "name": token.name, "prefix": token.prefix, "reason": reason},
+    )
+    return True
+
+
+def revoke_api_tokens(user: User, *, reason: str, by: User | None) -> int:
+    """Revoke every API token of ``user`` that is not yet revoked (each one audited, with
+    ``reason``); returns how many."""
+    live = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id)
+    ).all()
+    return sum(revoke_api_token(token, by=by, reason=reason) for token in live)
+
+
+class PasswordCheck(enum.Enum):
+    """The answer to a signed-in user's re-entered password."""
+
+    OK = "ok"
+    WRONG = "wrong"
+    #: Locked out (by this failure or earlier ones): the caller ends the session.
+    LOCKED = "locked"
+
+
+def check_current_password(user: User, password: str | None, *, action: str) -> PasswordCheck:
+    """Check the current password that a signed-in user typed to ``action`` (change the
+    password, turn two-factor authentication on or off).
+
+    Failures count on the sign-in lock-out of the account's e-mail (the same counter as the
+    sign-in form), so a borrowed session gives no extra guesses. While a lock-out is in force
+    the password is not even checked: a right one does not lift it. Audited.
+    """
+    if throttle.locked_until(user.email):
+        audit.record("account.password_refused_locked", obj=user, actor=user, details={"action": action})
+        return PasswordCheck.LOCKED
+    if verify_password(user.password_hash, password or ""):
+        throttle.clear(user.email)
+        return PasswordCheck.OK
+    locked = throttle.register_failure(user.email)
+    audit.record("account.password_failure", obj=user, actor=user, details={"action": action})
+    if locked:
+        audit.record("login.lockout", obj=user, actor=user, details={"action": action})
+        return PasswordCheck.LOCKED
+    return PasswordCheck.WRONG
 
 
 def _token_hash(token: str) -> str:

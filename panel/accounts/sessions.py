@@ -62,7 +62,7 @@ def load_session_user(token: str) -> User | None:
     if user is None or not user.active:
         _end(row, "deactivated")
         return None
-    if user.requires_totp and not user.totp_enabled:
+    if user.lacks_required_totp:
         # A role that needs two-factor authentication was given during this session: sign in
         # again, which takes the user through enrolment.
         _end(row, "second_factor_required")

@@ -50,6 +50,25 @@ def _locked_message() -> str:
     return LOCKED.format(minutes=minutes)
 
 
+ACCOUNT_LOCKED = (
+    "Too many wrong passwords for this account: you have been signed out. "
+    "Sign in again in {minutes} minutes, or reset your password."
+)
+
+
+def _signed_out_after_lockout(user: User):
+    """The account page's answer to a password lock-out: end this server-side session,
+    sign the browser out and say why (the failures are already counted and audited)."""
+    end_session(user.get_id(), "password_lockout")
+    audit.record("logout", obj=user, actor=user, details={"reason": "password_lockout"})
+    db.session.commit()
+    logout_user()
+    session.clear()
+    minutes = int(current_app.config["LOGIN_LOCKOUT"].total_seconds() // 60)
+    flash(ACCOUNT_LOCKED.format(minutes=minutes), "danger")
+    return redirect(url_for("accounts.login"))
+
+
 def _complete_login(user: User, how: str):
     next_url = safe_next(session.get("login_next"))
     session.clear()  # no state from before the login survives it (fixation)
@@ -266,7 +285,10 @@ def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm(user=user)
     if form.validate_on_submit():
-        if verify_password(user.password_hash, form.current_password.data):
+        check = operations.check_current_password(user, form.current_password.data, action="change_password")
+        if check is operations.PasswordCheck.LOCKED:
+            return _signed_out_after_lockout(user)
+        if check is operations.PasswordCheck.OK:
             old_token = user.get_id()
             operations.set_password(user, form.new_password.data, reason="account page")
             # Every earlier cookie, this browser's included, is now useless: start afresh.
@@ -275,8 +297,9 @@ def change_password():
             start_session(user)
             login_user(user)
             db.session.commit()
-            flash("Password changed. Every other session has been signed out.", "success")
+            flash("Password changed. Every other session has been signed out and any API tokens you had are revoked.", "success")
             return redirect(url_for("accounts.account"))
+        db.session.commit()  # the counted failure
         form.current_password.errors.append("This is not your current password.")
     sessions = []
     return render_template("accounts/account.html", password_form=form, sessions=sessions, confirm=ConfirmForm()), 422
@@ -304,11 +327,16 @@ def account_totp():
         operations.begin_totp_enrolment(user)
         db.session.commit()
         return _enrolment_page(user, form)
-    if user.totp_enabled and not verify_password(user.password_hash, request.form.get("password", "")):
+    if user.totp_enabled:
         # Replacing an active second factor needs the password: a borrowed session is not enough.
-        form.validate_on_submit()
-        form.code.errors.append("Enter your current password to move two-factor authentication to a new phone.")
-        return _enrolment_page(user, form, 422)
+        check = operations.check_current_password(user, request.form.get("password"), action="replace_totp")
+        if check is operations.PasswordCheck.LOCKED:
+            return _signed_out_after_lockout(user)
+        if check is not operations.PasswordCheck.OK:
+            db.session.commit()  # the counted failure
+            form.validate_on_submit()
+            form.code.errors.append("Enter your current password to move two-factor authentication to a new phone.")
+            return _enrolment_page(user, form, 422)
     if form.validate_on_submit() and operations.check_totp(user, form.code.data, pending=True):
         operations.confirm_totp_enrolment(user)
         db.session.commit()
@@ -323,7 +351,11 @@ def account_totp():
 def disable_totp():
     user = current_user._get_current_object()
     if ConfirmForm().validate_on_submit():
-        if not verify_password(user.password_hash, request.form.get("password", "")):
+        check = operations.check_current_password(user, request.form.get("password"), action="disable_totp")
+        if check is operations.PasswordCheck.LOCKED:
+            return _signed_out_after_lockout(user)
+        if check is not operations.PasswordCheck.OK:
+            db.session.commit()  # the counted failure
             flash("Enter your current password to turn off two-factor authentication.", "danger")
             return redirect(url_for("accounts.account"))
         try:

@@ -16,6 +16,7 @@ account_bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
 def init_app(app: Flask) -> None:
     """Register the blueprints, the ``create-token`` command and the template helper."""
     from panel.api.cli import create_token_command
+    from panel.api.forms import lifetime_choices
     from panel.api.tokens import active_tokens
     from panel.core.extensions import csrf
 
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.cli.add_command(create_token_command)
     app.add_template_global(active_tokens, "api_tokens_of")
+    app.add_template_global(lifetime_choices, "api_token_lifetimes")
 
 
 from panel.api import account_views, views  # noqa: E402,F401

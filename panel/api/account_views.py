@@ -35,7 +35,7 @@ def create():
                 flash(f"No token made: {message}", "danger")
         return _back()
     try:
-        new = tokens.create_token(user, form.name.data, by=user)
+        new = tokens.create_token(user, form.name.data, by=user, days=form.days.data)
     except tokens.TokenError as exc:
         db.session.rollback()
         flash(str(exc), "danger")

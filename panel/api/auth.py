@@ -2,7 +2,9 @@
 
 The API never looks at the cookie session, so a browser that is signed in cannot be made to
 call it (and CSRF does not apply). Unknown, revoked and deactivated-account tokens all get the
-same 401, so the answer does not tell which of them a guessed token is.
+same 401, so the answer does not tell which of them a guessed token is. An expired token, and
+the token of an account that must use two-factor authentication but has not enrolled, get a
+401 that says so (only the token's holder can send it, so it tells a guesser nothing).
 """
 
 from __future__ import annotations
@@ -12,13 +14,21 @@ import hashlib
 from flask import g, request
 from flask_limiter.util import get_remote_address
 
-from panel.accounts.models import ApiToken, User
+from panel.accounts.models import ApiToken, TokenRefusal, User
 from panel.api import tokens
 from panel.api.errors import ApiError
 from panel.core.db import db
 
 MISSING = "Authentication required: send your API token as 'Authorization: Bearer <token>'."
 INVALID = "The API token is not valid: it is unknown or revoked, or its account is deactivated."
+EXPIRED = (
+    "The API token has expired. Make a new one on your account page (My account -> API tokens)."
+)
+SECOND_FACTOR = (
+    "Your account's roles need two-factor authentication, which is not set up: API tokens are "
+    "refused until you sign in to Panel in a browser and enrol."
+)
+_MESSAGES = {TokenRefusal.EXPIRED: EXPIRED, TokenRefusal.SECOND_FACTOR_REQUIRED: SECOND_FACTOR}
 
 
 def bearer_secret() -> str | None:
@@ -46,11 +56,11 @@ def authenticate() -> User:
     secret = bearer_secret()
     if secret is None:
         raise ApiError(401, MISSING, headers={"WWW-Authenticate": 'Bearer realm="panel"'})
-    token = tokens.find_usable_token(secret)
+    token, why = tokens.find_usable_token(secret)
     if token is None:
         raise ApiError(
             401,
-            INVALID,
+            _MESSAGES.get(why, INVALID),
             headers={"WWW-Authenticate": 'Bearer realm="panel", error="invalid_token"'},
         )
     if tokens.touch(token):

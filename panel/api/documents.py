@@ -41,7 +41,12 @@ def me(user: User, token: ApiToken) -> dict[str, Any]:
         "is_referrer": user.is_referrer,
         "is_admin": user.is_admin,
         "roles": roles,
-        "token": {"name": token.name, "prefix": token.prefix, "created_at": iso(token.created_at)},
+        "token": {
+            "name": token.name,
+            "prefix": token.prefix,
+            "created_at": iso(token.created_at),
+            "expires_at": iso(token.expires_at),
+        },
     }
 
 

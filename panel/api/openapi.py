@@ -389,12 +389,13 @@ def _schemas() -> dict[str, Any]:
                 },
                 "token": {
                     "type": "object",
-                    "required": ["name", "prefix", "created_at"],
+                    "required": ["name", "prefix", "created_at", "expires_at"],
                     "additionalProperties": False,
                     "properties": {
                         "name": {"type": "string"},
                         "prefix": {"type": "string"},
                         "created_at": _DATE_TIME,
+                        "expires_at": _DATE_TIME,
                     },
                     "description": "The token this request was made with.",
                 },
@@ -499,7 +500,8 @@ def _responses() -> dict[str, Any]:
         ),
         "Unauthorized": {
             **_error(
-                "No token, or a token that is unknown, revoked or whose account is deactivated."
+                "No token, or a token that is unknown, revoked, expired, or whose account is "
+                "deactivated or must enrol in two-factor authentication first."
             ),
             "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
         },

@@ -12,10 +12,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from panel.accounts.models import ApiToken, User
+from panel.accounts import operations as account_operations
+from panel.accounts.models import ApiToken, TokenRefusal, User
 from panel.core import audit
 from panel.core.db import db, utcnow
 
@@ -30,6 +32,8 @@ MAX_ACTIVE_TOKENS = 20
 TOUCH_EVERY = timedelta(seconds=60)
 #: A token is ``pnl_`` and 43 URL-safe characters; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 128
+#: The longest life a token may be given (the default is the ``API_TOKEN_DAYS`` setting).
+MAX_DAYS = 365
 
 
 class TokenError(ValueError):
@@ -61,8 +65,27 @@ def clean_name(name: str | None) -> str:
     return name
 
 
+def default_days() -> int:
+    """How long a new token lives unless told otherwise (``API_TOKEN_DAYS``, 90 by default)."""
+    return int(current_app.config["API_TOKEN_DAYS"])
+
+
+def clean_days(days: int | str | None) -> int:
+    """A token's life in whole days, 1 to :data:`MAX_DAYS`; None means the default."""
+    if days is None or (isinstance(days, str) and not days.strip()):
+        return default_days()
+    try:
+        value = int(days)
+    except (TypeError, ValueError):
+        raise TokenError("A token's life is a whole number of days.") from None
+    if not 1 <= value <= MAX_DAYS:
+        raise TokenError(f"A token can live from 1 to {MAX_DAYS} days.")
+    return value
+
+
 def active_tokens(user: User) -> list[ApiToken]:
-    """The user's tokens that are not revoked, newest first (for the account page)."""
+    """The user's tokens that are not revoked, newest first (for the account page; expired
+    ones are listed too, marked, until they are revoked)."""
     if not getattr(user, "is_authenticated", False):
         return []
     return list(
@@ -74,15 +97,29 @@ def active_tokens(user: User) -> list[ApiToken]:
     )
 
 
-def create_token(user: User, name: str | None, *, by: User | None) -> NewToken:
-    """Make a token for ``user``. ``by`` is who asked (the user, or None from the command line)."""
+def create_token(
+    user: User, name: str | None, *, by: User | None, days: int | str | None = None
+) -> NewToken:
+    """Make a token for ``user`` that expires after ``days`` (default ``API_TOKEN_DAYS``).
+    ``by`` is who asked (the user, or None from the command line)."""
     if not user.active:
         raise TokenError("This account is deactivated: it cannot have API tokens.")
+    if user.lacks_required_totp:
+        raise TokenError(
+            "This account's roles need two-factor authentication, which is not set up yet: "
+            "sign in to Panel in a browser and enrol first."
+        )
     name = clean_name(name)
+    days = clean_days(days)
+    now = utcnow()
     live = db.session.scalar(
         select(func.count())
         .select_from(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+        )
     )
     if live >= MAX_ACTIVE_TOKENS:
         raise TokenError(
@@ -90,7 +127,12 @@ def create_token(user: User, name: str | None, *, by: User | None) -> NewToken:
         )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=user.id, name=name, token_hash=hash_token(secret), prefix=secret[:DISPLAY_LENGTH]
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(secret),
+        prefix=secret[:DISPLAY_LENGTH],
+        created_at=now,
+        expires_at=now + timedelta(days=days),
     )
     db.session.add(token)
     db.session.flush()
@@ -99,39 +141,40 @@ def create_token(user: User, name: str | None, *, by: User | None) -> NewToken:
         object_type="api_token",
         object_id=token.id,
         actor=by,
-        details={"user_id": user.id, "name": name, "prefix": token.prefix},
+        details={
+            "user_id": user.id,
+            "name": name,
+            "prefix": token.prefix,
+            "expires_at": token.expires_at.isoformat(),
+        },
     )
     return NewToken(token, secret)
 
 
 def revoke_token(token: ApiToken, *, by: User | None) -> None:
     """Revoke a token; it is refused from the next request on, in every process."""
-    if token.revoked_at is not None:
-        return
-    token.revoked_at = utcnow()
-    db.session.flush()
-    audit.record(
-        "api_token.revoked",
-        object_type="api_token",
-        object_id=token.id,
-        actor=by,
-        details={"user_id": token.user_id, "name": token.name, "prefix": token.prefix},
-    )
+    account_operations.revoke_api_token(token, by=by, reason="revoked")
 
 
-def find_usable_token(secret: str) -> ApiToken | None:
-    """The live token for ``secret`` whose account is active, or None for any other case
-    (unknown, revoked, deactivated account): callers answer all of them the same way."""
+def find_token(secret: str) -> ApiToken | None:
+    """The stored token for ``secret`` (usable or not), or None when there is none."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > MAX_TOKEN_LENGTH:
         return None
-    token = db.session.scalar(
+    return db.session.scalar(
         select(ApiToken)
         .where(ApiToken.token_hash == hash_token(secret))
         .options(joinedload(ApiToken.user))
     )
-    if token is None or token.revoked_at is not None or not token.user.active:
-        return None
-    return token
+
+
+def find_usable_token(secret: str) -> tuple[ApiToken | None, TokenRefusal | None]:
+    """``(token, None)`` when ``secret`` may authenticate a request now, else ``(None, why)``;
+    ``why`` is None for an unknown token (callers answer it as they answer a revoked one)."""
+    token = find_token(secret)
+    if token is None:
+        return None, None
+    why = token.refusal(utcnow())
+    return (token, None) if why is None else (None, why)
 
 
 def touch(token: ApiToken) -> bool:
