@@ -343,6 +343,8 @@ def _check_file(proc: _Processor, path: Path, out: Path, display: str) -> None:
             "content_type": doc.content_type,
             "status": FileStatus(status),
             "hold_reason": reason if status == "held_back" else None,
+            "rows": doc.height,  # images: pixel size for the review queue's mask rectangle
+            "columns": doc.width,
         }
     if row_fields["status"] == FileStatus.HELD_BACK and not row_fields["hold_reason"]:
         row_fields["hold_reason"] = "held back for review"
