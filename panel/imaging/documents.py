@@ -196,18 +196,22 @@ def _save_pixels_only(img, dst: Path, fmt: str) -> None:
     clean.save(dst, format=fmt, **({"quality": 95} if fmt == "JPEG" else {"optimize": False}))
 
 
+class MaskOutside(ValueError):
+    """The mask rectangle lies outside the image."""
+
+
 def mask_image(src: Path, dst: Path, kind: str, x: int, y: int, w: int, h: int) -> None:
     """Black out the rectangle (clipped to the image) of a stored PNG/JPEG and write the pixels
     only to ``dst``. The pixels are replaced before encoding, so nothing under the rectangle
-    survives (JPEG is re-encoded from the masked pixels). ValueError when the rectangle lies
-    outside the image."""
+    survives (JPEG is re-encoded from the masked pixels). :class:`MaskOutside` when the
+    rectangle lies outside the image."""
     from PIL import Image, ImageDraw
 
     fmt = "PNG" if kind == "png" else "JPEG"
     with Image.open(src, formats=[fmt]) as img:
         img.load()
         if x >= img.width or y >= img.height:
-            raise ValueError("the rectangle lies outside the image")
+            raise MaskOutside("the rectangle lies outside the image")
         if img.mode not in ("L", "RGB", "RGBA"):
             img = img.convert("RGB")
         black = {"L": 0, "RGB": (0, 0, 0), "RGBA": (0, 0, 0, 255)}[img.mode]

@@ -98,7 +98,7 @@ def mask_and_release(case: Case, f: StoredFile, storage: LocalStorage, x: int, y
             else:
                 kind = "png" if f.content_type == "image/png" else "jpeg"
                 documents.mask_image(storage.path(f.storage_key), tmp, kind, x, y, w, h)
-        except ValueError as exc:
+        except documents.MaskOutside as exc:
             raise ReviewError("The rectangle lies outside the image.") from exc
         except Exception as exc:  # noqa: BLE001
             raise ReviewError(f"The image could not be masked ({type(exc).__name__}).") from exc
