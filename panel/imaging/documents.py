@@ -22,6 +22,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 #: Largest image accepted, in pixels (a 65535 x 65535 PNG is a "pixel flood").
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_PDF_PAGES = 500
+#: PNG and JPEG uploads are held back for a coordinator until pixel text can be checked: photos
+#: of a film on a lightbox, screenshots of a PACS viewer and phone pictures of a letter often show
+#: the child's name, hospital number or the hospital's label in the pixels themselves.
+IMAGE_HOLD_REASON = "photos and screenshots can show names in the image; check before release"
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +37,8 @@ class DocResult:
     content_type: str = ""
     kind: str = ""
     extension: str = ""
+    width: int | None = None
+    height: int | None = None
 
 
 def sniff(path: str | os.PathLike[str]) -> str | None:
@@ -138,7 +144,10 @@ def _form_texts(reader) -> list[str]:
 
 # ---------------------------------------------------------------------------------- images
 def clean_image(src: Path, dst: Path, kind: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DocResult:
-    """Check dimensions from the header, decode fully, re-encode pixels only into ``dst``."""
+    """Check dimensions from the header, decode fully, re-encode pixels only into ``dst``.
+
+    A readable image is *held back* (:data:`IMAGE_HOLD_REASON`), never stored for the panel at
+    once: nothing reads the text in its pixels yet."""
     from PIL import Image, ImageFile
 
     # WeasyPrint (the letters) sets this process-wide flag to True when it is imported, which
@@ -157,16 +166,12 @@ def clean_image(src: Path, dst: Path, kind: str, *, max_pixels: int = DEFAULT_MA
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(src, formats=[fmt]) as img:
                 width, height = img.size  # from the header, nothing decoded yet
+                res.width, res.height = width, height
                 if width <= 0 or height <= 0 or width * height > max_pixels:
                     res.reason = f"the image is too large ({width} x {height} pixels)"
                     return res
                 img.load()
-                if img.mode not in ("L", "RGB", "RGBA"):
-                    img = img.convert("RGBA" if "transparency" in img.info or "A" in img.mode else "RGB")
-                if fmt == "JPEG" and img.mode == "RGBA":
-                    img = img.convert("RGB")
-                clean = Image.frombytes(img.mode, img.size, img.tobytes())
-                clean.save(dst, format=fmt, **({"quality": 95} if fmt == "JPEG" else {"optimize": False}))
+                _save_pixels_only(img, dst, fmt)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         res.reason = "the image is too large (decompression bomb)"
         return res
@@ -174,5 +179,42 @@ def clean_image(src: Path, dst: Path, kind: str, *, max_pixels: int = DEFAULT_MA
         logger.info("image refused (%s)", type(exc).__name__)
         res.reason = f"not a readable {fmt} image"
         return res
-    res.status = "stored"
+    res.status = "held_back"
+    res.reason = IMAGE_HOLD_REASON
     return res
+
+
+def _save_pixels_only(img, dst: Path, fmt: str) -> None:
+    """Write ``img``'s pixels (L, RGB or RGBA) to ``dst`` as a new file: no EXIF, text or comments."""
+    from PIL import Image
+
+    if img.mode not in ("L", "RGB", "RGBA"):
+        img = img.convert("RGBA" if "transparency" in img.info or "A" in img.mode else "RGB")
+    if fmt == "JPEG" and img.mode == "RGBA":
+        img = img.convert("RGB")
+    clean = Image.frombytes(img.mode, img.size, img.tobytes())
+    clean.save(dst, format=fmt, **({"quality": 95} if fmt == "JPEG" else {"optimize": False}))
+
+
+class MaskOutside(ValueError):
+    """The mask rectangle lies outside the image."""
+
+
+def mask_image(src: Path, dst: Path, kind: str, x: int, y: int, w: int, h: int) -> None:
+    """Black out the rectangle (clipped to the image) of a stored PNG/JPEG and write the pixels
+    only to ``dst``. The pixels are replaced before encoding, so nothing under the rectangle
+    survives (JPEG is re-encoded from the masked pixels). :class:`MaskOutside` when the
+    rectangle lies outside the image."""
+    from PIL import Image, ImageDraw
+
+    fmt = "PNG" if kind == "png" else "JPEG"
+    with Image.open(src, formats=[fmt]) as img:
+        img.load()
+        if x >= img.width or y >= img.height:
+            raise MaskOutside("the rectangle lies outside the image")
+        if img.mode not in ("L", "RGB", "RGBA"):
+            img = img.convert("RGB")
+        black = {"L": 0, "RGB": (0, 0, 0), "RGBA": (0, 0, 0, 255)}[img.mode]
+        x1, y1 = min(x + w, img.width) - 1, min(y + h, img.height) - 1
+        ImageDraw.Draw(img).rectangle((x, y, x1, y1), fill=black)
+        _save_pixels_only(img, dst, fmt)

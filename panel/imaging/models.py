@@ -99,6 +99,13 @@ class StoredFile(db.Model):
     def label(self) -> str:
         return self.upload.label if self.upload else ""
 
+    @property
+    def maskable(self) -> bool:
+        """Is it a kind a reviewer can black out a rectangle of? DICOM and PNG/JPEG images;
+        PDFs cannot (their text is not pixels: delete them instead). Masking still needs pixels
+        that can be decoded (``decodable``)."""
+        return self.kind in (FileKind.DICOM, FileKind.IMAGE)
+
 
 # --------------------------------------------------------------------------- permissions
 _UPLOAD_STATES = {"draft", "info_requested", "submitted", "scheduled"}

@@ -73,30 +73,42 @@ def delete(case: Case, f: StoredFile, storage: LocalStorage) -> list[str]:
 
 
 def mask_and_release(case: Case, f: StoredFile, storage: LocalStorage, x: int, y: int, w: int, h: int) -> list[str]:
-    """Black out a rectangle on every frame, re-verify the de-identified file, store and release.
+    """Black out a rectangle (every frame of a DICOM file; a PNG/JPEG's pixels), check the
+    result, store it under its new hash and release it.
 
-    Returns the storage keys to remove after the commit (the unmasked file). The masked file is
-    already stored; if the commit fails the caller removes it (``f.storage_key``)."""
-    from panel.imaging import render
+    DICOM files are checked again with the de-identifier's structural check; PNG/JPEG files are
+    re-encoded from the masked pixels only (no metadata). Returns the storage keys to remove
+    after the commit (the unmasked file). The masked file is already stored; if the commit fails
+    the caller removes it (``f.storage_key``)."""
+    from panel.imaging import documents, render
     from panel.imaging.deid import verify_file
 
-    if f.kind != FileKind.DICOM:
-        raise ReviewError("Only DICOM images can be masked here; delete the document instead.")
+    if not f.maskable:
+        raise ReviewError("Only images can be masked here; delete the document instead.")
     if not f.decodable:
         raise ReviewError("This image's pixels cannot be decoded, so it cannot be masked.")
     if f.rows and f.columns and (x >= f.columns or y >= f.rows):
         raise ReviewError("The rectangle lies outside the image.")
-    tmp = storage.temp_file(".dcm")
+    is_dicom = f.kind == FileKind.DICOM
+    tmp = storage.temp_file(".dcm" if is_dicom else "")
     try:
         try:
-            render.mask_rectangle(storage.path(f.storage_key), tmp, x, y, w, h)
+            if is_dicom:
+                render.mask_rectangle(storage.path(f.storage_key), tmp, x, y, w, h)
+            else:
+                kind = "png" if f.content_type == "image/png" else "jpeg"
+                documents.mask_image(storage.path(f.storage_key), tmp, kind, x, y, w, h)
+        except documents.MaskOutside as exc:
+            raise ReviewError("The rectangle lies outside the image.") from exc
         except Exception as exc:  # noqa: BLE001
             raise ReviewError(f"The image could not be masked ({type(exc).__name__}).") from exc
-        problems = _verify(verify_file, tmp)
-        if problems:
+        if is_dicom and _verify(verify_file, tmp):
             raise ReviewError("The masked file failed the de-identification check; nothing was changed.")
         old_key = f.storage_key
         sha = sha256_file(tmp)
+        if db.session.scalar(select(StoredFile.id).where(
+                StoredFile.case_id == f.case_id, StoredFile.sha256 == sha, StoredFile.id != f.id).limit(1)):
+            raise ReviewError("The masked image is identical to another file of this case; delete this one instead.")
         existed = storage.exists(sha)
         new_key = storage.put_file(tmp)
         try:
@@ -105,7 +117,8 @@ def mask_and_release(case: Case, f: StoredFile, storage: LocalStorage, x: int, y
             f.size = Path(tmp).stat().st_size
             f.status = FileStatus.STORED
             f.hold_reason = None
-            f.transfer_syntax = "1.2.840.10008.1.2.1" if render.is_compressed(f.transfer_syntax) else f.transfer_syntax
+            if is_dicom and render.is_compressed(f.transfer_syntax):
+                f.transfer_syntax = "1.2.840.10008.1.2.1"
             db.session.flush()
             _audit("imaging.mask_release", case, f, rectangle=[x, y, w, h])
         except BaseException:

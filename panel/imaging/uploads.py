@@ -38,7 +38,9 @@ DEFAULTS = {
     "IMAGING_MAX_FILES": 2000,  # files (parts plus zip entries) in one request
     "IMAGING_ZIP_MAX_ENTRIES": 5000,
     "IMAGING_ZIP_MAX_UNCOMPRESSED": 4 * 1024**3,
-    "IMAGING_ZIP_MAX_RATIO": 200,  # uncompressed/compressed per entry (a zip bomb is > 1000)
+    "IMAGING_ZIP_MAX_RATIO": 200,  # uncompressed/compressed, per entry and over the whole zip (a bomb is > 1000)
+    # Entries and whole zips that expand to no more than this are never refused for their ratio.
+    "IMAGING_ZIP_RATIO_FLOOR": 1024 * 1024,
     "IMAGING_MAX_PIXELS": documents.DEFAULT_MAX_PIXELS,
 }
 
@@ -103,6 +105,14 @@ class UploadBatch:
         for key in self.written:
             self.storage.delete(key)
         self.written.clear()
+
+    def drop(self, path: Path) -> None:
+        """Remove one temporary file now (an entry once it is processed, an unused output)."""
+        path.unlink(missing_ok=True)
+        try:
+            self.temps.remove(path)
+        except ValueError:
+            pass
 
     def cleanup(self) -> None:
         for path in self.temps:
@@ -169,13 +179,16 @@ class _Processor:
             self.batch.outcomes.append(FileOutcome(f"file-{index}", "refused", reason))
             return
         tmp = self.batch.temp()
-        with open(tmp, "wb") as out:
-            shutil.copyfileobj(stream, out, 1024 * 1024)
-        if documents.sniff(tmp) == "zip":
-            self.count -= 1  # the zip itself is not a file of the case
-            self.add_zip(tmp, display)
-        else:
-            process_file(self, tmp, display)
+        try:
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(stream, out, 1024 * 1024)
+            if documents.sniff(tmp) == "zip":
+                self.count -= 1  # the zip itself is not a file of the case
+                self.add_zip(tmp, display)
+            else:
+                process_file(self, tmp, display)
+        finally:
+            self.batch.drop(tmp)
 
     def add_zip(self, path: Path, display: str) -> None:
         try:
@@ -185,20 +198,7 @@ class _Processor:
             return
         with zf:
             infos = zf.infolist()
-            problem = None
-            if len(infos) > setting(self.config, "IMAGING_ZIP_MAX_ENTRIES"):
-                problem = "the zip has too many entries"
-            elif sum(i.file_size for i in infos) > setting(self.config, "IMAGING_ZIP_MAX_UNCOMPRESSED"):
-                problem = "the zip would expand to more than the upload limit"
-            else:
-                for info in infos:
-                    problem = _unsafe_zip_entry(info)
-                    if problem:
-                        break
-                    ratio = info.file_size / max(info.compress_size, 1)
-                    if info.file_size > 1024 * 1024 and ratio > setting(self.config, "IMAGING_ZIP_MAX_RATIO"):
-                        problem = "the zip looks like a decompression bomb"
-                        break
+            problem = zip_problem(infos, self.config)
             if problem:  # refuse the whole zip: nothing of it is processed
                 self.batch.outcomes.append(FileOutcome(display, "refused", problem))
                 return
@@ -212,31 +212,77 @@ class _Processor:
                     continue
                 tmp = self.batch.temp()
                 try:
-                    with zf.open(info) as src, open(tmp, "wb") as out:
-                        left = info.file_size
-                        while chunk := src.read(1024 * 1024):
-                            left -= len(chunk)
-                            if left < 0:
-                                raise zipfile.BadZipFile("entry larger than declared")
-                            out.write(chunk)
-                except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
-                    self.batch.outcomes.append(FileOutcome(shown, "refused", "the zip entry cannot be read"))
-                    continue
-                if documents.sniff(tmp) == "zip":
-                    self.batch.outcomes.append(FileOutcome(shown, "refused", "zips inside zips are not accepted"))
-                    continue
-                process_file(self, tmp, shown)
+                    self._add_entry(zf, info, tmp, shown)
+                finally:
+                    # One extracted entry on disk at a time, whatever the size of the zip.
+                    self.batch.drop(tmp)
+
+    def _add_entry(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, tmp: Path, shown: str) -> None:
+        try:
+            with zf.open(info) as src, open(tmp, "wb") as out:
+                left = info.file_size
+                while chunk := src.read(1024 * 1024):
+                    left -= len(chunk)
+                    if left < 0:
+                        raise zipfile.BadZipFile("entry larger than declared")
+                    out.write(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+            self.batch.outcomes.append(FileOutcome(shown, "refused", "the zip entry cannot be read"))
+            return
+        if documents.sniff(tmp) == "zip":
+            self.batch.outcomes.append(FileOutcome(shown, "refused", "zips inside zips are not accepted"))
+            return
+        process_file(self, tmp, shown)
+
+
+def zip_problem(infos: list[zipfile.ZipInfo], config: dict[str, Any]) -> str | None:
+    """Why the whole zip is refused before anything is extracted, or None.
+
+    Declared sizes can be trusted as upper bounds: extraction stops at an entry's declared size.
+    The compression ratio is checked per entry *and* over the whole zip: many entries that each
+    stay under the floor (1 MiB of zeros is about 1000:1) must not add up to a bomb.
+    """
+    max_ratio = setting(config, "IMAGING_ZIP_MAX_RATIO")
+    floor = setting(config, "IMAGING_ZIP_RATIO_FLOOR")
+    if len(infos) > setting(config, "IMAGING_ZIP_MAX_ENTRIES"):
+        return "the zip has too many entries"
+    total = sum(i.file_size for i in infos)
+    if total > setting(config, "IMAGING_ZIP_MAX_UNCOMPRESSED"):
+        return "the zip would expand to more than the upload limit"
+    for info in infos:
+        problem = _unsafe_zip_entry(info)
+        if problem:
+            return problem
+        if info.file_size > floor and info.file_size / max(info.compress_size, 1) > max_ratio:
+            return "the zip looks like a decompression bomb"
+    compressed = sum(i.compress_size for i in infos)
+    if total > floor and total / max(compressed, 1) > max_ratio:
+        return (f"the zip looks like a decompression bomb (as a whole it would expand to more than "
+                f"{max_ratio} times its compressed size)")
+    return None
 
 
 def process_file(proc: _Processor, path: Path, display: str) -> None:
-    """Check, de-identify or clean one file; record its outcome (and a pending row)."""
+    """Check, de-identify or clean one file; record its outcome (and a pending row).
+
+    The output waits in the temp folder only when it became a pending row; the output of a
+    refused or duplicate file is removed at once."""
     batch = proc.batch
-    kind = documents.sniff(path)
     if path.stat().st_size == 0:
         batch.outcomes.append(FileOutcome(display, "refused", "the file is empty"))
         return
-    row_fields: dict[str, Any] = {}
     out = batch.temp()
+    try:
+        _check_file(proc, path, out, display)
+    finally:
+        if not (batch.pending and batch.pending[-1].path == out):
+            batch.drop(out)
+
+
+def _check_file(proc: _Processor, path: Path, out: Path, display: str) -> None:
+    batch = proc.batch
+    kind = documents.sniff(path)
+    row_fields: dict[str, Any] = {}
     if kind == "dicom":
         from panel.imaging.deid import deidentify_file
 
@@ -297,6 +343,8 @@ def process_file(proc: _Processor, path: Path, display: str) -> None:
             "content_type": doc.content_type,
             "status": FileStatus(status),
             "hold_reason": reason if status == "held_back" else None,
+            "rows": doc.height,  # images: pixel size for the review queue's mask rectangle
+            "columns": doc.width,
         }
     if row_fields["status"] == FileStatus.HELD_BACK and not row_fields["hold_reason"]:
         row_fields["hold_reason"] = "held back for review"

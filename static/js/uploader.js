@@ -10,13 +10,13 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
-  var LABELS = { stored: "stored", held_back: "held back for review", refused: "refused", duplicate: "already uploaded" };
+  var LABELS = { stored: "stored", held_back: "awaiting review", refused: "refused", duplicate: "already uploaded" };
   var BADGES = { stored: "success", held_back: "warning", refused: "danger", duplicate: "secondary" };
 
   function renderResults(box, data) {
     var c = data.counts || {};
     var html = '<p data-testid="upload-counts">' + (c.stored || 0) + " stored, " + (c.held_back || 0) +
-      " held back for review, " + (c.refused || 0) + " refused" +
+      " awaiting review, " + (c.refused || 0) + " refused" +
       (c.duplicate ? ", " + c.duplicate + " already uploaded" : "") + ".</p>";
     html += '<table class="table table-sm imaging-results" data-testid="upload-results"><thead><tr><th>File</th><th>Result</th><th>Reason</th></tr></thead><tbody>';
     (data.files || []).forEach(function (f) {

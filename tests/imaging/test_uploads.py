@@ -124,7 +124,8 @@ def test_zip_of_a_series_and_documents(app, db_session, ref_client, case, ct, up
                                      ("chart.png", _png(pnginfo=_pnginfo()))], label="Relapse")
     assert resp.status_code == 200
     results = _by_name(resp)
-    assert resp.get_json()["counts"] == {"stored": 6, "held_back": 0, "refused": 0, "duplicate": 0}, results
+    # Photos and screenshots wait for a coordinator (issue 12, item 10).
+    assert resp.get_json()["counts"] == {"stored": 4, "held_back": 2, "refused": 0, "duplicate": 0}, results
     docs = {r.display_name: r for r in _files(case) if r.kind.value != "dicom"}
     storage = app.extensions["panel_storage"]
     pdf = storage.path(docs["letter.pdf"].storage_key).read_bytes()

@@ -123,8 +123,8 @@ def test_held_back_files_only_for_coordinators(app, db_session, client, login, p
         login(client, people[who])
         assert [client.get(u).status_code for u in urls] == [404, 404, 404]
         html = client.get(f"/cases/{case.reference}/images").get_data(as_text=True)
-        # The referrer who uploaded it is told it is held back; the panel does not see it listed.
-        assert ("held back for review" in html) is (who == "referrer")
+        # The referrer who uploaded it is told it awaits review; the panel does not see it listed.
+        assert ("awaiting review" in html) is (who == "referrer")
     client = app.test_client()
     login(client, people["nap_coordinator"])
     assert [client.get(u).status_code for u in urls] == [200, 200, 200]

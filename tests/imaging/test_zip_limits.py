@@ -1,0 +1,140 @@
+"""Issue 12, item 7: the compression ratio is checked over the whole zip, and each entry's
+temporary file is removed as soon as it is processed."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+from panel.core.db import db
+from panel.imaging import synth
+from panel.imaging.models import Upload
+from tests.imaging.conftest import objects_in, temps_in
+from tests.imaging.test_uploads import _files, _zip
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def case(people, make_case):
+    return make_case(people["referrer"])
+
+
+@pytest.fixture
+def ref_client(client, login, people):
+    login(client, people["referrer"])
+    return client
+
+
+def _many_zero_entries(n: int = 200) -> bytes:
+    """n entries of exactly 1 MiB of zeros: each about 1000:1, each just under the per-entry floor."""
+    buf = io.BytesIO()
+    zeros = b"\x00" * MIB
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(n):
+            zf.writestr(f"series/IM{i:04d}.dcm", zeros)
+    return buf.getvalue()
+
+
+def test_many_small_bomb_entries_are_refused_as_a_whole(app, db_session, ref_client, case, upload, clean_storage):
+    """Is a zip of 200 entries of 1 MiB of zeros (each passing the per-entry check) refused
+    before anything is extracted, with a clear message and nothing left behind?"""
+    archive = _many_zero_entries()
+    assert len(archive) < 400_000  # 200 MiB declared
+    resp = upload(ref_client, case, [("series.zip", archive)])
+    assert resp.status_code == 200
+    files = resp.get_json()["files"]
+    assert len(files) == 1, files  # one line for the zip, none for its entries
+    assert files[0]["status"] == "refused"
+    assert "decompression bomb" in files[0]["reason"] and "as a whole" in files[0]["reason"]
+    assert resp.get_json()["counts"] == {"stored": 0, "held_back": 0, "refused": 1, "duplicate": 0}
+    assert not _files(case)
+    assert not objects_in(clean_storage) and not temps_in(clean_storage)
+
+
+def test_whole_zip_ratio_limits_come_from_config(app, db_session, ref_client, case, upload, monkeypatch):
+    """Are the ratio and its floor settings (IMAGING_ZIP_MAX_RATIO, IMAGING_ZIP_RATIO_FLOOR)?"""
+    archive = _zip({f"f{i}.bin": b"\x00" * 64_000 for i in range(4)})  # 256 kB, far above 200:1
+    reason = upload(ref_client, case, [("a.zip", archive)]).get_json()["files"][0]["reason"]
+    assert "bomb" not in reason  # under the 1 MiB floor: a tiny zip is never refused for its ratio
+    monkeypatch.setitem(app.config, "IMAGING_ZIP_RATIO_FLOOR", 100_000)
+    reason = upload(ref_client, case, [("a.zip", archive)]).get_json()["files"][0]["reason"]
+    assert "bomb" in reason and "200 times" in reason
+    monkeypatch.setitem(app.config, "IMAGING_ZIP_MAX_RATIO", 100_000)
+    reason = upload(ref_client, case, [("a.zip", archive)]).get_json()["files"][0]["reason"]
+    assert "bomb" not in reason
+
+
+def test_bomb_beside_good_files_stores_only_the_good_ones(app, db_session, ref_client, case, upload, clean_storage, tmp_path):
+    """A bomb zip next to a real series in one request: is the series stored and nothing of the
+    zip (no rows, no objects, no temporary files)?"""
+    ct = synth.make_ct_series(tmp_path / "ct", 2, rows=32, cols=32)
+    resp = upload(ref_client, case, [(p.name, p) for p in ct.paths] + [("bomb.zip", _many_zero_entries(50))])
+    assert resp.get_json()["counts"] == {"stored": 2, "held_back": 0, "refused": 1, "duplicate": 0}
+    assert len(_files(case)) == 2
+    assert len(objects_in(clean_storage)) == 2 and not temps_in(clean_storage)
+
+
+def test_normal_zip_of_dicom_files_is_accepted(app, db_session, ref_client, case, upload, clean_storage, tmp_path):
+    """Is an ordinary zip of a DICOM series (deflated, several MiB) still accepted?"""
+    ct = synth.make_ct_series(tmp_path / "ct", 12, rows=256, cols=256)
+    archive = _zip({f"series/{p.name}": p.read_bytes() for p in ct.paths})
+    total = sum(p.stat().st_size for p in ct.paths)
+    assert total > MIB  # above the floor: the whole-zip ratio is really checked
+    resp = upload(ref_client, case, [("series.zip", archive)])
+    assert resp.get_json()["counts"]["stored"] == 12, resp.get_json()
+    assert len(_files(case)) == 12 and not temps_in(clean_storage)
+
+
+def test_each_entry_is_removed_before_the_next_is_processed(app, db_session, ref_client, case, upload, clean_storage,
+                                                             tmp_path, monkeypatch):
+    """Does the temp folder hold one extracted entry at a time (plus the zip and the outputs
+    waiting to be stored), not the whole archive?"""
+    from panel.imaging import uploads
+
+    ct = synth.make_ct_series(tmp_path / "ct", 3, rows=32, cols=32)
+    entries = {f"series/{p.name}": p.read_bytes() for p in ct.paths}
+    entries.update({f"notes/junk{i}.txt": b"not an image %d" % i * 100 for i in range(4)})
+    archive = _zip(entries)
+    real = uploads.process_file
+    seen: list = []
+
+    def observed(proc, path, display):
+        for earlier in seen:
+            assert not earlier.exists(), "an earlier entry is still on disk"
+        # The uploaded zip's copy, this entry, and the de-identified outputs awaiting the store.
+        assert len(temps_in(clean_storage)) == 2 + len(proc.batch.pending)
+        seen.append(path)
+        return real(proc, path, display)
+
+    monkeypatch.setattr(uploads, "process_file", observed)
+    resp = upload(ref_client, case, [("series.zip", archive)])
+    assert len(seen) == 7
+    assert resp.get_json()["counts"] == {"stored": 3, "held_back": 0, "refused": 4, "duplicate": 0}
+    assert not temps_in(clean_storage)
+
+
+def test_failure_inside_a_zip_leaves_nothing(app, db_session, ref_client, case, upload, clean_storage, tmp_path, monkeypatch):
+    """When processing fails half-way through a zip, are there no rows, objects or temp files?"""
+    from panel.imaging import uploads
+
+    ct = synth.make_ct_series(tmp_path / "ct", 3, rows=32, cols=32)
+    archive = _zip({f"series/{p.name}": p.read_bytes() for p in ct.paths})
+    real = uploads.process_file
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk on fire")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(uploads, "process_file", flaky)
+    with pytest.raises(RuntimeError):
+        upload(ref_client, case, [("series.zip", archive)])
+    assert not _files(case)
+    assert not db.session.scalar(select(func.count()).select_from(Upload).where(Upload.case_id == case.id))
+    assert not objects_in(clean_storage) and not temps_in(clean_storage)
