@@ -71,6 +71,17 @@ class Config:
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_FAILURE_WINDOW = timedelta(minutes=_env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
     LOGIN_LOCKOUT = timedelta(minutes=_env_int("LOGIN_LOCKOUT_MINUTES", 15))
+    # Family access codes (panel/feedback/family.py, where the same defaults live): a lock-out
+    # per address (an IPv6 /64 counts as one address), and over all addresses a slow-down that
+    # never refuses a right code: from SLOWDOWN_AFTER failures in the window every attempt waits
+    # SLOWDOWN_STEP seconds more per failure, at most SLOWDOWN_MAX seconds.
+    FAMILY_MAX_FAILURES = _env_int("FAMILY_MAX_FAILURES", 5)
+    FAMILY_FAILURE_WINDOW = timedelta(minutes=_env_int("FAMILY_FAILURE_WINDOW_MINUTES", 15))
+    FAMILY_LOCKOUT = timedelta(minutes=_env_int("FAMILY_LOCKOUT_MINUTES", 15))
+    FAMILY_SLOWDOWN_AFTER = _env_int("FAMILY_SLOWDOWN_AFTER", 50)
+    FAMILY_SLOWDOWN_STEP = float(_env("FAMILY_SLOWDOWN_STEP", "0.1"))
+    FAMILY_SLOWDOWN_MAX = float(_env("FAMILY_SLOWDOWN_MAX", "3"))
+    FAMILY_SESSION_TTL = timedelta(hours=_env_int("FAMILY_SESSION_HOURS", 2))
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "30 per minute")
     RATELIMIT_RESET = _env("RATELIMIT_RESET", "5 per minute")

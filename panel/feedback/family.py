@@ -2,21 +2,35 @@
 
 A code is long and random (25 characters from an alphabet without look-alikes, about 124
 bits), shown once and stored only as an HMAC keyed with the app's secret. It opens the family
-letter of one case and lets the family send one follow-up question. Failed attempts are
-counted per client address (and over all addresses) in the database, so every app process
-sees the same lock-out; every attempt is audited without the code itself.
+letter of one case and lets the family send one follow-up question.
+
+Guessing: failed attempts are counted in the database (so every app process sees the same
+counts) per client address, an IPv6 address counted with its whole /64 (one household or
+host usually holds a whole /64), and over all addresses together. Too many from one address
+lock that address out for a while. Many over all addresses never lock anyone out (that would
+let a guesser lock every family out): every attempt, right or wrong, then waits a short,
+bounded delay before it is checked, so mass guessing is slowed and a right code still works.
+Every attempt is audited without the code itself.
+
+A typed code opens a family session: a server-side row (:class:`FamilySession`) whose random
+token the browser holds in its signed Flask session; only the token's SHA-256 is stored. The
+session ends when the family leaves, when the code is revoked, and after 2 hours, so a saved
+cookie is refused after any of these.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import LoginThrottle, PanelRoleKind, User
 from panel.cases.models import Case, CaseQuestion, CaseStatus
@@ -24,7 +38,7 @@ from panel.cases.operations import CaseError, Conflict, NotAllowed, add_question
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.notify import case_referrers, notify, panel_people
-from panel.feedback.models import FamilyAccessCode
+from panel.feedback.models import FamilyAccessCode, FamilySession
 
 #: No 0/O, 1/I/L: easy to read aloud and to type from paper.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -39,9 +53,18 @@ DEFAULTS = {
     "FAMILY_MAX_FAILURES": 5,
     "FAMILY_FAILURE_WINDOW": timedelta(minutes=15),
     "FAMILY_LOCKOUT": timedelta(minutes=15),
-    # Over all addresses together: a distributed guesser is slowed down too.
-    "FAMILY_GLOBAL_MAX_FAILURES": 200,
+    # Over all addresses together (same window): from this many failures on, every attempt
+    # waits FAMILY_SLOWDOWN_STEP seconds more per failure, at most FAMILY_SLOWDOWN_MAX seconds,
+    # before it is checked. Never a refusal: a distributed guesser must not lock families out.
+    "FAMILY_SLOWDOWN_AFTER": 50,
+    "FAMILY_SLOWDOWN_STEP": 0.1,
+    "FAMILY_SLOWDOWN_MAX": 3.0,
+    # How long a family session lasts after the code was typed.
+    "FAMILY_SESSION_TTL": timedelta(hours=2),
 }
+
+#: How the slow-down waits (tests replace it, so they never really sleep).
+sleep = time.sleep
 
 
 def _cfg(name: str):
@@ -114,15 +137,24 @@ def create_code(case: Case, *, by: User, days: int = DEFAULT_DAYS) -> tuple[Fami
 
 
 def revoke_code(code: FamilyAccessCode, *, by: User) -> FamilyAccessCode:
-    """Stop a code from working (at once, for every browser that used it)."""
+    """Stop a code from working (at once, for every browser that used it): its family
+    sessions end too."""
     if not can_manage_codes(code.case, by):
         raise NotAllowed("Only the case's referrers can revoke a family access code.")
     if code.revoked_at is not None:
         raise Conflict("This code has already been revoked.")
-    code.revoked_at = utcnow()
+    now = utcnow()
+    code.revoked_at = now
     code.revoked_by_id = by.id
     db.session.flush()
-    audit.record("family_code.revoked", obj=code.case, actor=by, details={"code_id": code.id, "hint": code.hint})
+    ended = db.session.execute(
+        update(FamilySession)
+        .where(FamilySession.code_id == code.id, FamilySession.ended_at.is_(None), FamilySession.expires_at > now)
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    audit.record("family_code.revoked", obj=code.case, actor=by,
+                 details={"code_id": code.id, "hint": code.hint, "sessions_ended": ended})
     return code
 
 
@@ -157,19 +189,20 @@ def check(plain: str) -> Attempt:
     return Attempt(code, "ok")
 
 
-def attempt(plain: str) -> Attempt:
+def attempt(plain: str, *, delay: float = 0.0) -> Attempt:
     """Try a typed code: on success count the use; either way write the audit entry (the
-    reason kind only, never the code)."""
+    reason kind only, never the code; ``delay``, the slow-down the attempt waited, if any)."""
     result = check(plain)
     code = result.code
+    slowed = {"delay_ms": round(delay * 1000)} if delay > 0 else {}
     if result.reason == "ok":
         code.uses = (code.uses or 0) + 1
         code.last_used_at = utcnow()
         db.session.flush()
         audit.record("family_code.used", obj=code.case, actor_label=_family_label(code),
-                     details={"code_id": code.id, "hint": code.hint})
+                     details={"code_id": code.id, "hint": code.hint, **slowed})
     else:
-        details = {"reason": result.reason}
+        details = {"reason": result.reason, **slowed}
         if code is not None:
             details["code_id"] = code.id
         audit.record("family_code.failed", obj=code.case if code is not None else None,
@@ -184,18 +217,102 @@ def redeem(plain: str) -> FamilyAccessCode | None:
     return result.code if result.reason == "ok" else None
 
 
-def live_code(code_id: int | None) -> FamilyAccessCode | None:
-    """The code held by a family session, if it still works (not revoked, not expired)."""
-    if not code_id:
-        return None
-    code = db.session.get(FamilyAccessCode, int(code_id))
-    return code if code is not None and is_usable(code) else None
+# --------------------------------------------------------------------------- family sessions
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(code: FamilyAccessCode) -> str:
+    """Open a family session on a code that was just typed; returns the random token for the
+    browser's (signed) Flask session. Only its SHA-256 is stored, with the code and the expiry."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = FamilySession(token_hash=_token_hash(token), code_id=code.id, created_at=now,
+                        expires_at=now + _cfg("FAMILY_SESSION_TTL"))
+    db.session.add(row)
+    db.session.flush()
+    audit.record("family_session.started", obj=code.case, actor_label=_family_label(code),
+                 details={"code_id": code.id, "session_id": row.id, "expires_at": row.expires_at.isoformat()})
+    return token
+
+
+@dataclass
+class SessionCheck:
+    session: FamilySession | None
+    reason: str  # "ok", "unknown", "inactive" (code revoked or expired), "ended", "timeout"
+
+    @property
+    def code(self) -> FamilyAccessCode | None:
+        return self.session.code if self.reason == "ok" else None
+
+
+def check_session(token: str | None) -> SessionCheck:
+    """The family session of ``token`` and whether it still opens the letter: its code still
+    works, it was not ended (left, or the code revoked) and its 2 hours are not over. Reads only."""
+    if not token or not isinstance(token, str):
+        return SessionCheck(None, "unknown")
+    row = db.session.scalar(
+        select(FamilySession).options(joinedload(FamilySession.code)).where(FamilySession.token_hash == _token_hash(token))
+    )
+    if row is None:
+        return SessionCheck(None, "unknown")
+    if not is_usable(row.code):
+        return SessionCheck(row, "inactive")
+    if row.ended_at is not None:
+        return SessionCheck(row, "ended")
+    if row.expires_at <= utcnow():
+        return SessionCheck(row, "timeout")
+    return SessionCheck(row, "ok")
+
+
+def end_session(token: str | None, *, reason: str = "left") -> bool:
+    """End the family session of ``token`` on the server (the family left), so a saved copy of
+    the cookie no longer works; True when it was open. Audited."""
+    if not token or not isinstance(token, str):
+        return False
+    row = db.session.scalar(select(FamilySession).where(FamilySession.token_hash == _token_hash(token)))
+    if row is None:
+        return False
+    now = utcnow()
+    ended = db.session.execute(
+        update(FamilySession)
+        .where(FamilySession.id == row.id, FamilySession.ended_at.is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if ended != 1:
+        return False
+    db.session.refresh(row)
+    code = row.code
+    audit.record("family_session.ended", obj=code.case, actor_label=_family_label(code),
+                 details={"code_id": code.id, "session_id": row.id, "reason": reason})
+    return True
 
 
 # --------------------------------------------------------------------------- throttle
+def address_group(ip: str | None) -> str:
+    """The unit the per-address limit counts: an IPv4 address itself (also when written as
+    IPv4-mapped IPv6), an IPv6 address's /64 (a host or household can pick any address in
+    it), anything unparsable as it is."""
+    try:
+        addr = ipaddress.ip_address((ip or "").split("%", 1)[0])
+    except ValueError:
+        return ip or "unknown"
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(addr) >> 64 << 64, 64)))
+    return str(addr)
+
+
+def limiter_key() -> str:
+    """Flask-Limiter's key for the family forms: the client's address group."""
+    return "family:" + address_group(request.remote_addr)
+
+
 def _ip_key(ip: str | None) -> str:
     secret = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(secret, b"family-ip:" + (ip or "unknown").encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(secret, b"family-ip:" + address_group(ip).encode(), hashlib.sha256).hexdigest()
     # Login keys are bare hex digests: the prefix keeps the two kinds apart (the column is 64).
     return "family:" + digest[:57]
 
@@ -204,14 +321,49 @@ GLOBAL_KEY = "family:all"
 
 
 def locked_until(ip: str | None) -> datetime | None:
-    """When the lock-out for this address (or for everyone) ends, or None."""
+    """When the lock-out of this address (group) ends, or None. There is no lock-out for
+    everyone: see :func:`global_delay`."""
+    row = db.session.get(LoginThrottle, _ip_key(ip))
     now = utcnow()
-    rows = db.session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_([_ip_key(ip), GLOBAL_KEY])))
-    ends = [r.locked_until for r in rows if r.locked_until and r.locked_until > now]
-    return max(ends) if ends else None
+    return row.locked_until if row is not None and row.locked_until and row.locked_until > now else None
 
 
-def _count(key: str, limit: int) -> bool:
+def record_locked_attempt() -> None:
+    """Audit an attempt refused because its address is locked out (the code is not checked)."""
+    audit.record("family_code.failed", object_type="family_code", actor_label=_family_label(None),
+                 details={"reason": "locked"})
+
+
+def delay_for(failures: int) -> float:
+    """Seconds every attempt waits when ``failures`` codes failed over all addresses in the
+    window: none below FAMILY_SLOWDOWN_AFTER, then FAMILY_SLOWDOWN_STEP more per failure, at
+    most FAMILY_SLOWDOWN_MAX."""
+    start = int(_cfg("FAMILY_SLOWDOWN_AFTER"))
+    if failures < start:
+        return 0.0
+    return min(float(_cfg("FAMILY_SLOWDOWN_MAX")), float(_cfg("FAMILY_SLOWDOWN_STEP")) * (failures - start + 1))
+
+
+def global_failures() -> int:
+    """Failed attempts over all addresses in the current window."""
+    row = db.session.get(LoginThrottle, GLOBAL_KEY)
+    if row is None or utcnow() - row.window_started_at > _cfg("FAMILY_FAILURE_WINDOW"):
+        return 0
+    return row.failures or 0
+
+
+def global_delay() -> float:
+    """The slow-down the next attempt waits (0 while few codes fail)."""
+    return delay_for(global_failures())
+
+
+def wait(seconds: float) -> None:
+    """Wait out the slow-down (outside any database transaction: the view commits first)."""
+    if seconds > 0:
+        sleep(seconds)
+
+
+def _count(key: str) -> LoginThrottle:
     now = utcnow()
     row = db.session.scalar(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update())
     if row is None:
@@ -221,23 +373,27 @@ def _count(key: str, limit: int) -> bool:
         row.failures = 0
         row.window_started_at = now
     row.failures = (row.failures or 0) + 1
-    locked = row.failures >= limit
-    if locked:
-        row.locked_until = now + _cfg("FAMILY_LOCKOUT")
-        row.failures = 0
-        row.window_started_at = now
-    db.session.flush()
-    return locked
+    return row
 
 
 def register_failure(ip: str | None) -> bool:
-    """Count a failed attempt from ``ip`` (and overall); True when it locked the address.
+    """Count a failed attempt from ``ip`` (its address group) and overall; True when it
+    locked the address group. The overall count never locks anyone out; reaching the
+    slow-down threshold is audited once per window.
 
     A success does not clear the count: one good code must not buy unlimited guesses."""
-    locked = _count(_ip_key(ip), int(_cfg("FAMILY_MAX_FAILURES")))
-    if _count(GLOBAL_KEY, int(_cfg("FAMILY_GLOBAL_MAX_FAILURES"))):
-        audit.record("family_code.global_lockout", object_type="family_code", actor_label=_family_label(None))
-        locked = True
+    row = _count(_ip_key(ip))
+    locked = row.failures >= int(_cfg("FAMILY_MAX_FAILURES"))
+    if locked:
+        row.locked_until = utcnow() + _cfg("FAMILY_LOCKOUT")
+        row.failures = 0
+        row.window_started_at = utcnow()
+    overall = _count(GLOBAL_KEY)
+    overall.locked_until = None  # a lock-out for everyone from an older version no longer applies
+    db.session.flush()
+    if overall.failures == int(_cfg("FAMILY_SLOWDOWN_AFTER")):
+        audit.record("family_code.global_slowdown", object_type="family_code", actor_label=_family_label(None),
+                     details={"failures": overall.failures, "delay_ms": round(delay_for(overall.failures) * 1000)})
     return locked
 
 

@@ -1,15 +1,14 @@
 """Family access pages (public: no account, no e-mail, no name) and the referrer's codes.
 
-The family side never carries a case id or reference in a URL: the Flask session holds only
-the id of the access code that was typed (and an expiry), and every request checks that code
-again in the database, so a revoked or expired code stops working at once. That session key
-is not a login: staff pages still need a signed-in user (Flask-Login), and signing in clears it.
+The family side never carries a case id or reference in a URL or in the Flask session: the
+session holds only the random token of a server-side family session (``FamilySession``, its
+SHA-256 stored), and every request checks that session and its code again in the database, so
+leaving, a revoked or expired code and the 2-hour limit stop it at once, also for a saved copy
+of the cookie. That session key is not a login: staff pages still need a signed-in user
+(Flask-Login), and signing in clears it.
 """
 
 from __future__ import annotations
-
-import time
-from datetime import timedelta
 
 from flask import (
     Response,
@@ -30,7 +29,6 @@ from wtforms.validators import DataRequired, Length
 
 from panel.cases.operations import CaseError, IdentifiersFound
 from panel.cases.queries import load_case_or_404
-from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.extensions import limiter
@@ -38,11 +36,14 @@ from panel.feedback import bp, family
 from panel.feedback.models import FamilyAccessCode, Recommendation, RecommendationStatus
 
 SESSION_KEY = "family_access"
-SESSION_TTL = timedelta(hours=2)
 
 BAD_CODE = "This code did not work. Check it against the paper from your child's doctor and try again."
 INACTIVE_CODE = "This code is no longer active. Please ask your child's doctor for a new one."
 LOCKED = "Too many codes that did not work were tried from here. Please wait {minutes} minutes and try again."
+CLOSED = {
+    "timeout": "For your privacy the page closed after a while. Please type your code again.",
+    "ended": "This page was closed. Please type your code again.",
+}
 IDENTIFIERS = ("Your question was not sent: it seems to contain a name, a date, a number or an address. "
                "Please leave those out (the panel does not need them) and send it again.")
 
@@ -68,9 +69,15 @@ class NewCodeForm(FlaskForm):
 
 
 # --------------------------------------------------------------------------- the family session
-def _start_family_session(code: FamilyAccessCode) -> None:
+def _start_family_session(token: str) -> None:
     session.pop(SESSION_KEY, None)
-    session[SESSION_KEY] = {"id": code.id, "until": time.time() + SESSION_TTL.total_seconds()}
+    session[SESSION_KEY] = {"token": token}
+
+
+def _session_token() -> str | None:
+    data = session.get(SESSION_KEY)
+    token = data.get("token") if isinstance(data, dict) else None
+    return token if isinstance(token, str) else None
 
 
 def _end_family_session() -> None:
@@ -78,22 +85,18 @@ def _end_family_session() -> None:
 
 
 def _family_code(reasons: list[str] | None = None) -> FamilyAccessCode | None:
-    """The live code of this browser's family session, or None (and the session is ended);
-    ``reasons`` receives "timeout" or "inactive" when a session existed but is over."""
-    data = session.get(SESSION_KEY)
-    if not isinstance(data, dict):
+    """The live code of this browser's family session, or None (and the session key is
+    dropped); ``reasons`` receives "inactive", "ended" or "timeout" when a session existed
+    but is over."""
+    if session.get(SESSION_KEY) is None:
         return None
-    if time.time() > float(data.get("until") or 0):
+    result = family.check_session(_session_token())
+    if result.reason != "ok":
         _end_family_session()
-        if reasons is not None:
-            reasons.append("timeout")
+        if reasons is not None and result.reason != "unknown":
+            reasons.append(result.reason)
         return None
-    code = family.live_code(data.get("id"))
-    if code is None:
-        _end_family_session()
-        if reasons is not None:
-            reasons.append("inactive")
-    return code
+    return result.code
 
 
 def _require_family():
@@ -103,8 +106,8 @@ def _require_family():
     if code is None:
         if "inactive" in reasons:
             flash(INACTIVE_CODE, "warning")
-        elif "timeout" in reasons:
-            flash("For your privacy the page closed after a while. Please type your code again.", "info")
+        elif reasons:
+            flash(CLOSED[reasons[0]], "info")
         return None, redirect(url_for("feedback.family_enter"))
     return code, None
 
@@ -128,7 +131,7 @@ def _letter_context(rec: Recommendation | None):
 
 # --------------------------------------------------------------------------- public pages
 @bp.route("/family", methods=["GET", "POST"])
-@limiter.limit(_family_limit, methods=["POST"])
+@limiter.limit(_family_limit, methods=["POST"], key_func=family.limiter_key)
 def family_enter():
     form = FamilyCodeForm()
     if request.method == "GET":
@@ -138,15 +141,19 @@ def family_enter():
 
     ip = request.remote_addr
     if family.locked_until(ip):
-        audit.record("family_code.failed", object_type="family_code", actor_label="(family access form)",
-                     details={"reason": "locked"})
+        family.record_locked_attempt()
         db.session.commit()
         flash(LOCKED.format(minutes=family.lockout_minutes()), "danger")
         return render_template("feedback/family/enter.html", form=form, locked=True), 429
     if not form.validate_on_submit():
         return render_template("feedback/family/enter.html", form=form), 422
 
-    result = family.attempt(form.code.data)
+    # Many failures everywhere: every attempt waits a little, right or wrong (never refused).
+    delay = family.global_delay()
+    db.session.commit()  # hold no transaction (SQLite's write lock) and no connection while waiting
+    family.wait(delay)
+
+    result = family.attempt(form.code.data, delay=delay)
     if result.reason != "ok":
         locked = family.register_failure(ip)
         db.session.commit()
@@ -157,8 +164,9 @@ def family_enter():
         form.code.data = ""
         return render_template("feedback/family/enter.html", form=form), 401
 
-    _start_family_session(result.code)
+    token = family.start_session(result.code)
     db.session.commit()
+    _start_family_session(token)
     return redirect(url_for("feedback.family_letter"))
 
 
@@ -203,7 +211,7 @@ def family_letter_pdf():
 
 
 @bp.route("/family/question", methods=["POST"])
-@limiter.limit(_family_limit)
+@limiter.limit(_family_limit, key_func=family.limiter_key)
 def family_question():
     code, away = _require_family()
     if away:
@@ -239,6 +247,8 @@ def family_question():
 
 @bp.route("/family/leave", methods=["POST"])
 def family_leave():
+    if family.end_session(_session_token(), reason="left"):
+        db.session.commit()
     _end_family_session()
     flash("You have left the page. Use your code again to come back.", "info")
     return redirect(url_for("feedback.family_enter"))

@@ -3,6 +3,7 @@ guessing, revocation and the referrer's side."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from panel.core.models import AuditEntry, Notification
 from panel.feedback import family
 from panel.feedback.models import (
     FamilyAccessCode,
+    FamilySession,
     QuestionAnswer,
     Recommendation,
     RecommendationStatus,
@@ -176,6 +178,14 @@ def test_family_reads_only_their_letter_without_an_account(app, client, people, 
     with client.session_transaction() as sess:
         assert set(sess) <= {"family_access", "csrf_token", "_flashes"}
         assert "_user_id" not in sess
+        held = sess["family_access"]
+    # The cookie holds a random token only: no case, no code id; the server keeps its SHA-256.
+    assert set(held) == {"token"} and len(held["token"]) >= 40
+    row = db_session.scalar(select(FamilySession))
+    assert row.token_hash == hashlib.sha256(held["token"].encode()).hexdigest()
+    assert row.code.case_id == case.id and row.ended_at is None
+    assert timedelta(hours=2) - (row.expires_at - row.created_at) < timedelta(seconds=5)
+    assert len(_audits(db_session, "family_session.started")) == 1
 
 
 def test_family_session_grants_no_staff_page(app, client, people, sent_case, db_session):
@@ -232,21 +242,81 @@ def test_revoked_code_in_a_session_sends_the_family_back(app, client, people, se
 
 
 def test_expired_family_session_closes(app, client, people, sent_case, db_session):
+    """Does a family session end 2 hours after the code was typed (on the server's clock)?"""
     case = sent_case()
     _, plain = _make_code(case, people["referrer"], db_session)
     _enter(app, client, plain)
-    with client.session_transaction() as sess:
-        sess["family_access"] = {**sess["family_access"], "until": 0}
+    assert client.get("/family/letter").status_code == 200
+    row = db_session.scalar(select(FamilySession))
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db_session.commit()
     resp = client.get("/family/letter")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/family")
+    assert "closed after a while" in client.get("/family").get_data(as_text=True)
 
 
-def test_leave_clears_the_family_session(app, client, people, sent_case, db_session):
+def _saved_cookie(app, client) -> str:
+    return client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session")).value
+
+
+def _replay(app, cookie: str):
+    """A new browser carrying a saved copy of a session cookie."""
+    other = app.test_client()
+    other.set_cookie(app.config.get("SESSION_COOKIE_NAME", "session"), cookie)
+    return other
+
+
+def test_leave_ends_the_session_so_a_saved_cookie_is_refused(app, client, people, sent_case, db_session):
+    """After "Leave", is a saved copy of the family's cookie refused (back to the code page),
+    because the session ended on the server, and is the ending audited?"""
     case = sent_case()
-    _, plain = _make_code(case, people["referrer"], db_session)
+    code, plain = _make_code(case, people["referrer"], db_session)
     _enter(app, client, plain)
+    cookie = _saved_cookie(app, client)
+    assert _replay(app, cookie).get("/family/letter").status_code == 200  # the copy works before
+
     assert post_form(app, client, "/family/leave").status_code == 302
     assert client.get("/family/letter").status_code == 302
+    replayed = _replay(app, cookie)
+    resp = replayed.get("/family/letter")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/family")
+    assert "Your letter from the panel" not in replayed.get("/family", follow_redirects=True).get_data(as_text=True)
+    assert post_form(app, _replay(app, cookie), "/family/question",
+                     {"text": "A question sent with an old saved cookie"}).status_code == 302
+    assert db_session.scalar(select(CaseQuestion).where(CaseQuestion.source == "family")) is None
+
+    db_session.expire_all()
+    assert db_session.scalar(select(FamilySession)).ended_at is not None
+    ended = _audits(db_session, "family_session.ended")
+    assert len(ended) == 1 and ended[0].details["reason"] == "left" and ended[0].details["code_id"] == code.id
+    # The code itself still works: typing it again opens a new session.
+    assert _enter(app, client, plain).status_code == 302
+    assert client.get("/family/letter").status_code == 200
+
+
+def test_revoking_a_code_ends_its_sessions(app, client, people, sent_case, db_session):
+    """Does revoking a code end every family session opened with it (a saved cookie is refused
+    even if the code were somehow usable again), and only those?"""
+    case = sent_case()
+    code, plain = _make_code(case, people["referrer"], db_session)
+    _, other_plain = _make_code(case, people["referrer"], db_session)
+    _enter(app, client, plain)
+    second = app.test_client()
+    _enter(app, second, plain)
+    third = app.test_client()
+    _enter(app, third, other_plain)
+    cookie = _saved_cookie(app, client)
+
+    family.revoke_code(code, by=people["referrer"])
+    db_session.commit()
+    rows = list(db_session.scalars(select(FamilySession).order_by(FamilySession.id)))
+    assert [r.ended_at is not None for r in rows] == [True, True, False]
+    assert _audits(db_session, "family_code.revoked")[-1].details["sessions_ended"] == 2
+    assert third.get("/family/letter").status_code == 200
+
+    code.revoked_at = None  # even un-revoked, the ended sessions stay ended
+    db_session.commit()
+    assert _replay(app, cookie).get("/family/letter").status_code == 302
 
 
 def test_family_letter_pdf(app, client, people, sent_case, db_session):
@@ -287,17 +357,89 @@ def test_guessed_codes_are_throttled_per_address_and_audited(app, client, people
     assert _enter(app, other, plain, ip="10.1.2.3").status_code == 302
 
 
-def test_global_throttle_slows_distributed_guessing(app, client, people, sent_case, db_session):
+@pytest.fixture
+def sleeps(monkeypatch):
+    """The slow-down's waits, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(family, "sleep", waited.append, raising=False)
+    return waited
+
+
+def test_distributed_guessing_is_slowed_but_never_locks_families_out(app, client, people, sent_case, db_session,
+                                                                     sleeps):
+    """After 240 wrong codes from 60 addresses (4 each: none locks itself out), does a right
+    code from another address still get in, after a bounded wait, with every attempt from the
+    threshold on slowed and the slow-down audited once?"""
+    case = sent_case()
+    code, plain = _make_code(case, people["referrer"], db_session)
+    statuses = [_enter(app, client, family.format_code(family._new_code()), ip=f"10.9.0.{i % 60 + 1}").status_code
+                for i in range(240)]
+    assert statuses == [401] * 240
+    # No wait below 50 failures in the window, then 0.1 s more per failure, at most 3 s.
+    assert sleeps == pytest.approx([min(3.0, 0.1 * (n - 49)) for n in range(50, 240)])
+
+    resp = _enter(app, app.test_client(), plain, ip="192.0.2.77")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/family/letter")
+    assert sleeps[-1] == 3.0
+    assert code.uses == 1
+    assert _audits(db_session, "family_code.used")[-1].details["delay_ms"] == 3000
+    slowdown = _audits(db_session, "family_code.global_slowdown")
+    assert len(slowdown) == 1 and slowdown[0].details["failures"] == 50
+    assert not _audits(db_session, "family_code.global_lockout")
+
+
+def test_slow_down_is_bounded_and_configurable(app, client, people, sent_case, db_session, sleeps, monkeypatch):
+    """Is the wait capped (a few seconds), and do the thresholds come from the config?"""
+    assert family.delay_for(0) == 0 and family.delay_for(49) == 0
+    assert family.delay_for(50) == pytest.approx(0.1)
+    assert family.delay_for(10**6) == 3.0
     case = sent_case()
     _, plain = _make_code(case, people["referrer"], db_session)
-    app.config["FAMILY_GLOBAL_MAX_FAILURES"] = 3
-    try:
-        codes = [_enter(app, client, "WRONG-CODE", ip=f"10.9.0.{i}").status_code for i in range(3)]
-        assert codes == [401, 401, 429]
-        assert _enter(app, client, plain, ip="10.9.1.1").status_code == 429
-    finally:
-        app.config.pop("FAMILY_GLOBAL_MAX_FAILURES")
-    assert len(_audits(db_session, "family_code.global_lockout")) == 1
+    for key, value in {"FAMILY_SLOWDOWN_AFTER": 2, "FAMILY_SLOWDOWN_STEP": 5, "FAMILY_SLOWDOWN_MAX": 7}.items():
+        monkeypatch.setitem(app.config, key, value)
+    for i in range(4):
+        assert _enter(app, client, "WRONG-CODE", ip=f"10.8.0.{i}").status_code == 401
+    assert _enter(app, client, plain, ip="10.8.1.1").status_code == 302
+    assert sleeps == [5, 7, 7]
+
+
+@pytest.mark.parametrize("ip, group", [
+    ("192.0.2.7", "192.0.2.7"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),
+    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
+    ("fe80::1%eth0", "fe80::/64"),
+    ("not-an-address", "not-an-address"),
+    (None, "unknown"),
+])
+def test_address_groups(ip, group):
+    """Is an IPv6 address counted with its /64, an IPv4 (also IPv4-mapped) address as itself?"""
+    assert family.address_group(ip) == group
+
+
+def test_wrong_codes_from_one_ipv6_64_lock_that_64(app, people, sent_case, db_session):
+    """Do wrong codes from many addresses in one IPv6 /64 count together (the /64 is locked,
+    even for a right code), while the next /64 is not?"""
+    case = sent_case()
+    code, plain = _make_code(case, people["referrer"], db_session)
+    statuses = [_enter(app, app.test_client(), "WRONG-CODE", ip=f"2001:db8:1:2::{i + 1:x}").status_code
+                for i in range(5)]
+    assert statuses == [401, 401, 401, 401, 429]
+    resp = _enter(app, app.test_client(), plain, ip="2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert resp.status_code == 429 and "wait 15 minutes" in resp.get_data(as_text=True)
+    assert _enter(app, app.test_client(), plain, ip="2001:db8:1:3::1").status_code == 302
+    assert code.uses == 1
+
+
+def test_ipv4_limit_is_per_address_and_counts_mapped_ipv6(app, people, sent_case, db_session):
+    """Does an IPv4 address stay itself (a neighbour is not locked) and count the same when it
+    comes as IPv4-mapped IPv6?"""
+    case = sent_case()
+    _, plain = _make_code(case, people["referrer"], db_session)
+    ips = ["10.6.0.5", "::ffff:10.6.0.5"] * 2 + ["10.6.0.5"]
+    assert [_enter(app, app.test_client(), "WRONG-CODE", ip=ip).status_code for ip in ips] == [401] * 4 + [429]
+    assert _enter(app, app.test_client(), plain, ip="::ffff:10.6.0.5").status_code == 429
+    assert _enter(app, app.test_client(), plain, ip="10.6.0.6").status_code == 302
 
 
 def test_code_reused_after_revocation_is_refused(app, client, people, sent_case, db_session):
@@ -320,6 +462,9 @@ def test_flask_limiter_caps_posts_per_address(app, client):
     app.config["RATELIMIT_FAMILY"] = "3 per minute"
     limiter.reset()
     codes = [_enter(app, client, "nope", ip="10.7.7.7").status_code for _ in range(4)]
+    assert codes[:3] == [401, 401, 401] and codes[3] == 429
+    # IPv6: one /64 is one address for this limit too.
+    codes = [_enter(app, client, "nope", ip=f"2001:db8:7::{i + 1}").status_code for i in range(4)]
     assert codes[:3] == [401, 401, 401] and codes[3] == 429
 
 
