@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 
 from panel.cases.schema import BASE
+from panel.core.pdf import html_to_pdf
 from panel.core.uktime import to_uk, uk_label
 from panel.meetings.models import Meeting
 from panel.meetings.operations import slot_times
@@ -63,8 +64,6 @@ def case_summary(case) -> dict[str, str]:
 
 
 def render_agenda_pdf(meeting: Meeting) -> bytes:
-    from weasyprint import HTML
-
     slots = slot_times(meeting)
     html = render_template(
         "meetings/agenda_pdf.html",
@@ -75,4 +74,4 @@ def render_agenda_pdf(meeting: Meeting) -> bytes:
         to_uk=to_uk,
         uk_label=uk_label,
     )
-    return HTML(string=html, base_url=current_app.static_folder + "/").write_pdf()
+    return html_to_pdf(html)
