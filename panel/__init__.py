@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -22,7 +25,7 @@ def create_app(config: dict | type | str | None = None) -> Flask:
     ``config`` may be a config class, the name of one ("development", "testing",
     "production"), or a dict of overrides applied on top of the environment's class.
     """
-    import config as config_module
+    config_module = _config_module()
 
     app = Flask(
         __name__,
@@ -52,6 +55,22 @@ def create_app(config: dict | type | str | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _config_module() -> ModuleType:
+    """The top-level ``config.py`` beside the package, loaded by its path: ``flask --app panel``
+    works from any folder (and never picks up some other ``config.py`` from the working
+    directory). It is registered as ``config``, so ``import config`` finds the same module."""
+    path = ROOT / "config.py"
+    loaded = sys.modules.get("config")
+    if loaded is not None and Path(getattr(loaded, "__file__", None) or "").resolve() == path:
+        return loaded
+    spec = importlib.util.spec_from_file_location("config", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if loaded is None:
+        sys.modules["config"] = module
+    return module
 
 
 def _check_config(app: Flask) -> None:

@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 import pyotp
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select, update
 
 from panel.accounts import throttle
@@ -26,6 +26,7 @@ from panel.accounts.sessions import end_all_sessions
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.mail import queue_mail
+from panel.core.web import external_url
 
 
 class AccountError(ValueError):
@@ -237,8 +238,7 @@ def issue_reset_link(user: User, *, invitation: bool = False, by: User | None = 
     db.session.add(
         PasswordResetToken(token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + ttl)
     )
-    base = current_app.config["BASE_URL"].rstrip("/")
-    link = base + url_for("accounts.reset_password", token=token)
+    link = external_url("accounts.reset_password", token=token)
     hours = int(ttl.total_seconds() // 3600)
     if invitation:
         subject = "Your Panel account"

@@ -78,6 +78,7 @@ def _render(
     missing = submit_problems if submit_problems is not None else schema.missing_for_submit(doc)
     applicable = schema.applicable_conditionals(doc)
     panel_locked = case is not None and case.status != CaseStatus.DRAFT
+    urgency_locked = case is not None and not case.can_set_urgency(_user())
     ctx = {
         "case": case,
         "data": data,
@@ -94,6 +95,7 @@ def _render(
         "alert": alert,
         "submit_refused": submit_problems is not None,
         "panel_locked": panel_locked,
+        "urgency_locked": urgency_locked,
         "show_url": _show_url(case.reference) if case else None,
         "action_url": url_for("cases.edit", ref=case.reference) if case else url_for("cases.new"),
         "schema_limits": schema.MAX_TEXT,
@@ -260,6 +262,8 @@ def edit(ref: str):
     data = CaseFormData.from_request(request.form)
     if case.status != CaseStatus.DRAFT:
         data.values["panel"] = case.panel.code  # refers on only through the panel, not the form
+    if not case.can_set_urgency(_user()):
+        data.values["urgency"] = case.urgency  # the coordinator's since submission: shown, not posted
     version = _read_version()
     row_op = request.form.get("row_op")
     if row_op:

@@ -154,6 +154,14 @@ class Case(db.Model):
     def can_submit(self, user: User) -> bool:
         return self.status in EDITABLE and self.is_referrer(user)
 
+    def can_set_urgency(self, user: User) -> bool:
+        """Before the first submission the referrers choose the urgency with the referral; from
+        then on it is the panel coordinators' decision (until the panel has discussed the case).
+        A referrer's later edits keep the stored urgency."""
+        if self.submitted_at is None:
+            return self.status == CaseStatus.DRAFT and self.is_referrer(user)
+        return self.status in BEFORE_DISCUSSION and PanelRoleKind.COORDINATOR in self.panel_roles(user)
+
     def can_withdraw(self, user: User) -> bool:
         return self.status in BEFORE_DISCUSSION and self.is_referrer(user)
 

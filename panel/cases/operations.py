@@ -227,6 +227,15 @@ def update_case(case: Case, doc: dict[str, Any], *, by: User, expected_version: 
     warnings = guard_texts(schema.text_fields(doc))
     if doc.get("panel") and doc["panel"] != case.panel.code and case.status != CaseStatus.DRAFT:
         raise InvalidCase([schema.Problem("panel", "cannot change after submission (the panel refers it on)")])
+    if not case.can_set_urgency(by):
+        # After submission the urgency is the coordinator's: a document that leaves it out (or
+        # repeats the stored value) keeps it; one that changes it is refused, naming the field.
+        if doc.get("urgency") not in (None, case.urgency):
+            raise InvalidCase([schema.Problem(
+                "urgency", f"is set by the panel's coordinator after submission (it is {case.urgency}); "
+                           "leave it out or send the stored value",
+            )])
+        doc = {**doc, "urgency": case.urgency}
     before = to_document(case)
     with db.session.no_autoflush:  # one UPDATE of the case (and one version step) per save
         if case.submitted_at is not None:

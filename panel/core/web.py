@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,32 @@ CSP = "; ".join(
 )
 
 
+#: Database ids are PostgreSQL ``integer`` columns (signed 32-bit).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` for every route: a number no id column can hold does not match the
+    route (404), instead of reaching the database (PostgreSQL: "integer out of range")."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise ValidationError()
+        return number
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for e-mails and other things read outside Panel: built from
+    ``PANEL_BASE_URL`` (never from a request's Host header), and so also outside a request
+    (the CLI, jobs)."""
+    from flask import current_app
+
+    base = urlsplit(current_app.config["BASE_URL"].rstrip("/"))
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json"
@@ -38,6 +65,9 @@ def _wants_json() -> bool:
 
 
 def init_web(app: Flask) -> None:
+    # Before any blueprint adds its rules: they take the converter when they are added.
+    app.url_map.converters["int"] = IdConverter
+
     @app.after_request
     def security_headers(response):
         h = response.headers

@@ -15,14 +15,14 @@ import re
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 from markupsafe import Markup
 from sqlalchemy import select
 
 from panel.core.db import db, utcnow
+from panel.core.pdf import html_to_pdf
 from panel.core.uktime import to_uk
 from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
 
@@ -392,37 +392,9 @@ def render_letter_html(rec: Recommendation, kind: str, *, for_pdf: bool = False)
     return render_template(f"feedback/letters/{kind}.html", letter=letter, for_pdf=for_pdf)
 
 
-def _static_root() -> Path:
-    return Path(current_app.static_folder).resolve()
-
-
-def _fetcher(root: Path):
-    """A URL fetcher that reads only files under the static folder: a letter never makes
-    WeasyPrint reach the network or the rest of the disk."""
-    from weasyprint.urls import URLFetcher
-
-    class StaticOnly(URLFetcher):
-        def fetch(self, url, headers=None):
-            from urllib.parse import unquote, urlsplit
-
-            parts = urlsplit(url)
-            if parts.scheme != "file":
-                raise ValueError(f"letters load local files only: {url}")
-            path = Path(unquote(parts.path)).resolve()
-            if not path.is_relative_to(root):
-                raise ValueError(f"letters load static files only: {url}")
-            return super().fetch(url, headers)
-
-    return StaticOnly()
-
-
 def render_letter_pdf(rec: Recommendation, kind: str) -> bytes:
     """The letter as an A4 PDF."""
-    from weasyprint import HTML
-
-    root = _static_root()
-    html = render_letter_html(rec, kind, for_pdf=True)
-    return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=_fetcher(root)).write_pdf()
+    return html_to_pdf(render_letter_html(rec, kind, for_pdf=True))
 
 
 def pdf_filename(case, kind: str) -> str:

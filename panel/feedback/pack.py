@@ -16,7 +16,8 @@ from pathlib import Path
 from flask import current_app, render_template
 
 from panel.cases.models import Case
-from panel.feedback.letters import _fetcher, _static_root, render_letter_pdf, uk_date
+from panel.core.pdf import html_to_pdf
+from panel.feedback.letters import render_letter_pdf, uk_date
 from panel.feedback.models import Recommendation
 from panel.imaging.storage import LocalStorage
 
@@ -43,8 +44,6 @@ Trial availability as of {as_of}.
 
 def render_case_summary_pdf(case: Case) -> bytes:
     """The anonymised referral (every field with its label) as an A4 PDF."""
-    from weasyprint import HTML
-
     from panel.cases.display import case_sections
     from panel.cases.operations import to_document
 
@@ -56,8 +55,7 @@ def render_case_summary_pdf(case: Case) -> bytes:
         sections=[s for s in case_sections(doc) if s.rows],
         date=uk_date(case.feedback_sent_at or case.submitted_at),
     )
-    root = _static_root()
-    return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=_fetcher(root)).write_pdf()
+    return html_to_pdf(html)
 
 
 def build_pack(rec: Recommendation, storage: LocalStorage) -> Path:

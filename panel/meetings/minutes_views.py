@@ -384,13 +384,16 @@ def present_item(meeting_id: int, position: int):
         abort(404)
     item = items[position - 1]
     case = item.case
-    if not case.can_view(user):
-        abort(404)
     start, end = _slot(meeting, items, position - 1)
+    # A case referred on to another panel keeps its place on the old agenda: its reference
+    # alone, nothing the viewer may no longer see (the template asks ``can_view`` too).
+    visible = case.can_view(user)
     return render_template(
         "meetings/present.html",
-        meeting=meeting, item=item, case=case, position=position, total=len(items),
-        summary=present_summary(case), matches=_present_matches(case), images=_present_images(case, user),
+        meeting=meeting, item=item, case=case, position=position, total=len(items), viewer=user,
+        summary=present_summary(case) if visible else None,
+        matches=_present_matches(case) if visible else [],
+        images=_present_images(case, user) if visible else [],
         slot_start=start, slot_end=end, uk_label=uk_label,
         coordinator=is_coordinator(user, meeting.panel_id), meeting_url=meeting_url(meeting),
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 
+from panel.accounts.models import User
 from panel.cases.schema import BASE
+from panel.core.pdf import html_to_pdf
 from panel.core.uktime import to_uk, uk_label
 from panel.meetings.models import Meeting
 from panel.meetings.operations import slot_times
@@ -62,17 +64,24 @@ def case_summary(case) -> dict[str, str]:
     }
 
 
-def render_agenda_pdf(meeting: Meeting) -> bytes:
-    from weasyprint import HTML
+def agenda_summaries(items, viewer) -> dict[int, dict[str, str]]:
+    """The agenda's case summaries by item id, only for the cases ``viewer`` may see
+    (``Case.can_view``): a case referred on to another panel stays on the old agenda as its
+    reference alone. The templates ask the same method before showing anything else."""
+    return {i.id: case_summary(i.case) for i in items if i.case.can_view(viewer)}
 
+
+def render_agenda_pdf(meeting: Meeting, viewer: User) -> bytes:
+    """The agenda as ``viewer`` may see it, as an A4 PDF."""
     slots = slot_times(meeting)
     html = render_template(
         "meetings/agenda_pdf.html",
         meeting=meeting,
         items=meeting.active_items,
         slots=slots,
-        summaries={i.id: case_summary(i.case) for i in meeting.active_items},
+        summaries=agenda_summaries(meeting.active_items, viewer),
+        viewer=viewer,
         to_uk=to_uk,
         uk_label=uk_label,
     )
-    return HTML(string=html, base_url=current_app.static_folder + "/").write_pdf()
+    return html_to_pdf(html)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
 from panel.cases import schema
-from panel.cases.models import BEFORE_DISCUSSION, Case, CaseStatus
+from panel.cases.models import Case, CaseStatus
 from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts, to_document
 from panel.core import audit
 from panel.core.db import db, utcnow
@@ -312,10 +312,10 @@ def triage_rows(user: User, panel_ids: set[int] | None = None, limit: int | None
 def set_urgency(case: Case, urgent: bool, *, by: User, reason: str = "") -> Case:
     """A coordinator of the case's panel marks it urgent (for a virtual review or an early
     meeting) or routine again."""
-    if case.submitted_at is None or not is_coordinator_of(by, case.panel_id):
+    if not case.can_set_urgency(by):
+        if case.submitted_at is not None and is_coordinator_of(by, case.panel_id):
+            raise Conflict("The urgency can only change before the panel has discussed the case.")
         raise NotAllowed("Only the panel's coordinator can change a case's urgency.")
-    if case.status not in BEFORE_DISCUSSION or case.status == CaseStatus.DRAFT:
-        raise Conflict("The urgency can only change before the panel has discussed the case.")
     reason = (reason or "").strip()
     if len(reason) > 500:
         raise CaseError("The reason can be at most 500 characters.", "reason")

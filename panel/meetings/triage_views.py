@@ -158,7 +158,7 @@ def case_triage(case: Case) -> dict | None:
         if case.status.value == "submitted" and ctx["pending"] is None:
             ctx["meetings"] = triage.upcoming_meetings_for({case.panel_id})
         ctx["can_refer"] = triage.can_refer_on(case, user) and ctx["pending"] is None
-        ctx["can_urgency"] = case.status.value in ("submitted", "info_requested", "scheduled")
+        ctx["can_urgency"] = case.can_set_urgency(user)
     return ctx
 
 

@@ -41,7 +41,7 @@ from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
 from panel.meetings.forms import EditMeetingForm, MeetingForm
 from panel.meetings.ics import meeting_calendar
 from panel.meetings.models import AgendaItem, Meeting, MeetingStatus
-from panel.meetings.pdf import case_summary
+from panel.meetings.pdf import agenda_summaries
 
 _user = signed_in_user
 
@@ -216,7 +216,8 @@ def show(meeting_id: int):
         meeting=meeting,
         items=items,
         slots=operations.slot_times(meeting),
-        summaries={i.id: case_summary(i.case) for i in items},
+        summaries=agenda_summaries(items, user),
+        viewer=user,
         coordinator=coordinator,
         editable=editable,
         over=meeting.ends_at <= now,
@@ -392,8 +393,9 @@ def ics(meeting_id: int):
 def agenda_pdf(meeting_id: int):
     from panel.meetings.pdf import render_agenda_pdf
 
-    meeting = load_meeting_or_404(meeting_id, _user())
-    body = render_agenda_pdf(meeting)
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user)
+    body = render_agenda_pdf(meeting, user)
     day = to_uk(meeting.starts_at)
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="agenda-{meeting.panel.code.lower()}-{day:%Y-%m-%d}.pdf"',

@@ -414,3 +414,30 @@ def test_unknown_api_routes_answer_json(app, api_as, referrer):
     assert resp.status_code == 404 and resp.get_json()["field"] is None
     resp = api.client.delete(CASES, headers={"Authorization": f"Bearer {api.token}"})
     assert resp.status_code == 405 and "error" in resp.get_json()
+
+
+def test_put_after_submission_cannot_undo_the_coordinators_urgency(
+    app, db_session, make_user, api_as, referrer, make_case
+):
+    """Through PUT, can a referrer answering an information request reset the urgency the
+    coordinator set (by sending 'routine', or by leaving urgency out)?"""
+    from panel.meetings import triage
+
+    coordinator = make_user(roles=[("NAP", "coordinator")])
+    case = make_case(referrer, submit=True)
+    triage.set_urgency(case, True, by=coordinator)
+    operations.request_information(case, by=coordinator, questions=["What was the mIBG response?"])
+    db_session.commit()
+    api = api_as(referrer)
+    got = api.get(_case_url(case.reference))
+    doc = got.get_json()["case"]
+    assert doc["urgency"] == "urgent"
+    doc["urgency"] = "routine"
+    body = _error(api.put(_case_url(case.reference), json=doc, headers={"If-Match": got.headers["ETag"]}), 422)
+    assert body["field"] == "urgency" and "coordinator" in body["error"]
+    del doc["urgency"]
+    put = api.put(_case_url(case.reference), json=doc, headers={"If-Match": got.headers["ETag"]})
+    assert put.status_code == 200, put.get_data(as_text=True)
+    assert put.get_json()["case"]["urgency"] == "urgent"
+    db_session.expire_all()
+    assert db_session.get(Case, case.id).urgency == "urgent"

@@ -654,3 +654,29 @@ def test_information_requested_can_be_edited_and_resubmitted_but_not_moved_to_an
     case = load(db_session, ref)
     assert case.status == CaseStatus.SUBMITTED and case.panel.code == "NAP"
     assert case.data["disease"]["curie_score"] == 9
+
+
+# --------------------------------------------------------------------------- urgency after submission
+def test_editing_after_an_information_request_keeps_the_coordinators_urgency(
+    app, db_session, ref_client, referrer, make_user
+):
+    """After submission, does the form show the urgency read-only (no input to post) and keep
+    the coordinator's 'urgent' even when a posted form says 'routine'?"""
+    from panel.meetings import triage
+
+    coordinator = make_user(roles=[("NAP", "coordinator")])
+    ref = create_draft(app, ref_client, ALK_FORM)
+    assert "urgency" in form_names(ref_client.get(f"/cases/{ref}/edit").get_data(as_text=True))
+    assert post(app, ref_client, f"/cases/{ref}/submit", []).status_code == 302
+    case = load(db_session, ref)
+    triage.set_urgency(case, True, by=coordinator)
+    operations.request_information(case, by=coordinator, questions=["What was the mIBG response?"])
+    db_session.commit()
+    html = ref_client.get(f"/cases/{ref}/edit").get_data(as_text=True)
+    assert "urgency" not in form_names(html)
+    assert "the panel&#39;s coordinator sets the urgency" in html or "the panel's coordinator sets the urgency" in html
+    resp = save(app, ref_client, ref, changed(clinical_question="Which trial now?", urgency="routine"))
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    case = load(db_session, ref)
+    assert case.data["clinical_question"] == "Which trial now?"
+    assert case.urgency == "urgent" and case.data["urgency"] == "urgent"

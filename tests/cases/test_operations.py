@@ -172,3 +172,64 @@ def test_control_characters_are_refused(app, db_session, referrer):
     doc = example()
     doc["clinical_question"] = "Line one\nLine two\twith a tab"
     assert ops.create_case(doc, by=referrer).case.data["clinical_question"].count("\n") == 1
+
+
+# --------------------------------------------------------------------------- urgency after submission
+def _urgent_after_information_request(db_session, referrer, coordinator):
+    """A submitted routine case that the coordinator marked urgent, then sent back with a
+    question (so the referrer may edit it again)."""
+    from panel.meetings import triage
+
+    case = ops.create_case(example(), by=referrer).case
+    ops.submit_case(case, by=referrer)
+    triage.set_urgency(case, True, by=coordinator, reason="progressing")
+    ops.request_information(case, by=coordinator, questions=["What was the mIBG response?"])
+    db_session.commit()
+    return case
+
+
+def test_who_may_set_the_urgency(app, db_session, referrer, coordinator):
+    """Does the urgency belong to the referrer until the first submission and to the panel's
+    coordinator afterwards (also while the referrer edits after an information request)?"""
+    case = ops.create_case(example(), by=referrer).case
+    assert case.can_set_urgency(referrer) and not case.can_set_urgency(coordinator)
+    ops.submit_case(case, by=referrer)
+    assert not case.can_set_urgency(referrer) and case.can_set_urgency(coordinator)
+    ops.request_information(case, by=coordinator, questions=["What was the mIBG response?"])
+    assert case.can_edit(referrer) and not case.can_set_urgency(referrer)
+    assert case.can_set_urgency(coordinator)
+
+
+def test_referrer_edits_after_submission_keep_the_coordinators_urgency(app, db_session, referrer, coordinator):
+    """Does an edit after an information request that leaves urgency out, or repeats it, keep
+    the coordinator's 'urgent', and is a change refused naming the field (nothing saved)?"""
+    case = _urgent_after_information_request(db_session, referrer, coordinator)
+    doc = ops.to_document(case)
+    doc.pop("urgency")
+    doc["clinical_question"] = "Which trial now?"
+    ops.update_case(case, doc, by=referrer, expected_version=case.version)
+    assert case.urgency == "urgent" and case.data["urgency"] == "urgent"
+    doc["urgency"] = "urgent"
+    ops.update_case(case, doc, by=referrer, expected_version=case.version)
+    assert case.urgency == "urgent"
+    db_session.commit()
+    doc["urgency"] = "routine"
+    version = case.version
+    with pytest.raises(ops.InvalidCase) as err:
+        ops.update_case(case, doc, by=referrer, expected_version=version)
+    assert [p.field for p in err.value.problems] == ["urgency"]
+    assert "coordinator" in err.value.problems[0].message
+    db_session.rollback()
+    db_session.refresh(case)
+    assert case.urgency == "urgent" and case.version == version
+
+
+def test_referrer_still_sets_urgency_before_the_first_submission(app, db_session, referrer):
+    case = ops.create_case(example(), by=referrer).case
+    doc = ops.to_document(case)
+    doc["urgency"] = "urgent"
+    ops.update_case(case, doc, by=referrer, expected_version=case.version)
+    assert case.urgency == "urgent"
+    doc.pop("urgency")
+    ops.update_case(case, doc, by=referrer, expected_version=case.version)
+    assert case.urgency == "routine"  # a draft's document is the referrer's whole answer

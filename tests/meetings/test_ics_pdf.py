@@ -154,3 +154,75 @@ def test_agenda_pdf_shows_the_rolled_over_flag(app, client, staff, login, db_ses
     resp = client.get(f"/meetings/{following.id}/agenda.pdf")
     text = _pdf_text(resp.data)
     assert submitted[0].reference in text and "Rolled over" in text
+
+
+def test_agenda_pdf_reaches_no_network_and_no_file_outside_static(
+    app, client, staff, login, db_session, meeting, submitted, monkeypatch
+):
+    """Does the agenda PDF use the letters' static-only fetcher: an image on another host is
+    never requested, and a file outside the static folder is never read?"""
+    import socket
+    import threading
+
+    import panel.core.pdf as core_pdf
+    import panel.meetings.pdf as agenda_pdf
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    connections: list[object] = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            connections.append(conn)
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    refused: list[str] = []
+    real_fetcher = core_pdf.static_only_fetcher
+
+    def watching_fetcher(root):
+        fetcher = real_fetcher(root)
+        original = fetcher.fetch
+
+        def fetch(url, headers=None):
+            try:
+                return original(url, headers)
+            except ValueError:
+                refused.append(url)
+                raise
+
+        fetcher.fetch = fetch
+        return fetcher
+
+    monkeypatch.setattr(core_pdf, "static_only_fetcher", watching_fetcher)
+    real_render = agenda_pdf.render_template
+
+    def render_with_outside_links(*args, **kwargs):
+        html = real_render(*args, **kwargs)
+        return html.replace(
+            "</body>",
+            f'<img src="http://127.0.0.1:{port}/x.png"><img src="file:///etc/hostname"></body>',
+        )
+
+    monkeypatch.setattr(agenda_pdf, "render_template", render_with_outside_links)
+    ops.add_case(meeting, submitted[0], by=staff["nap_coordinator"])
+    db_session.commit()
+    login(client, staff["nap_chair"])
+    try:
+        resp = client.get(f"/meetings/{meeting.id}/agenda.pdf")
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
+    assert connections == []
+    assert f"http://127.0.0.1:{port}/x.png" in refused and "file:///etc/hostname" in refused
