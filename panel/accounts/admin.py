@@ -12,6 +12,7 @@ from panel.accounts.models import Centre, Panel, PanelRole, PanelRoleKind, User
 from panel.core.auth import admin_required
 from panel.core.db import db
 from panel.core.mail import send_queued_mail
+from panel.core.web import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,7 +33,7 @@ def _panel_choices() -> list[tuple[int, str]]:
 @admin_required
 def users():
     q = (request.args.get("q") or "").strip()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     stmt = select(User).order_by(User.active.desc(), User.name)
     if q:
         like = f"%{q.lower()}%"

@@ -11,6 +11,7 @@ from panel.core import audit
 from panel.core.auth import roles_required
 from panel.core.db import db
 from panel.core.models import AuditEntry, OutboxMail
+from panel.core.web import page_arg
 
 bp = Blueprint("core", __name__)
 
@@ -71,7 +72,7 @@ def home():
 def audit_trail():
     """Coordinators see their panels' entries and their own; admins see all entries but not
     the details of clinical ones."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     action = (request.args.get("action") or "").strip()
     obj = (request.args.get("object") or "").strip()
     actor = (request.args.get("actor") or "").strip().lower()

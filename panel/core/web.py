@@ -47,6 +47,25 @@ class IdConverter(IntegerConverter):
         return number
 
 
+def int_arg(source, name: str, default: int | None = None, *, lowest: int = 0, highest: int = MAX_ID) -> int | None:
+    """A whole number from a query string or form (``request.args``/``request.form``), or
+    ``default`` when it is missing, not a number, or outside ``lowest..highest``: a value no
+    column can hold never reaches the database (PostgreSQL: "integer out of range")."""
+    value = source.get(name, type=int)
+    if value is None or not lowest <= value <= highest:
+        return default
+    return value
+
+
+#: The highest page number a list accepts (far beyond any real list; keeps OFFSET in range).
+MAX_PAGE = 100_000
+
+
+def page_arg() -> int:
+    """``?page=`` of a list: 1 when missing or out of range."""
+    return int_arg(request.args, "page", 1, lowest=1, highest=MAX_PAGE)
+
+
 def external_url(endpoint: str, **values) -> str:
     """An absolute link for e-mails and other things read outside Panel: built from
     ``PANEL_BASE_URL`` (never from a request's Host header), and so also outside a request

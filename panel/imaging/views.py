@@ -29,6 +29,7 @@ from panel.core.audit import record
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.extensions import csrf
+from panel.core.web import int_arg
 from panel.imaging import bp, render, uploads
 from panel.imaging.models import (
     FileKind,
@@ -292,7 +293,7 @@ def review_action(ref: str, file_id: int):
         elif action == "delete":
             garbage = review.delete(case, f, storage)
         elif action == "mask":
-            x, y, w, h = (request.form.get(k, type=int) for k in ("x", "y", "w", "h"))
+            x, y, w, h = (int_arg(request.form, k) for k in ("x", "y", "w", "h"))
             if None in (x, y, w, h) or w <= 0 or h <= 0 or x < 0 or y < 0:
                 flash("Give the rectangle as whole numbers: x, y, width and height.", "danger")
                 return redirect(url_for("imaging.review_queue"))

@@ -14,6 +14,7 @@ from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
+from panel.core.web import int_arg
 from panel.meetings import bp, comments
 from panel.meetings.models import Comment, CommentVisibility
 
@@ -87,7 +88,7 @@ def add_comment(ref: str):
     if not comments.can_post(case, user):
         abort(403)
     parent = None
-    parent_id = request.form.get("parent_id", type=int)
+    parent_id = int_arg(request.form, "parent_id")
     if parent_id:
         parent = db.session.get(Comment, parent_id)
         if parent is None or not comments.can_view_comment(parent, case, user):

@@ -27,7 +27,7 @@ from panel.cases.schema import get_path
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.uktime import uk_label
-from panel.core.web import safe_next
+from panel.core.web import int_arg, safe_next
 from panel.meetings import bp, minutes
 from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus, MinutesAmendment
@@ -116,9 +116,8 @@ def minutes_editor(meeting_id: int, item_id: int):
 
     discussion = request.form.get("discussion", "")
     outcome = request.form.get("outcome", "")
-    try:
-        expected = int(request.form.get("version", ""))
-    except ValueError:
+    expected = int_arg(request.form, "version")
+    if expected is None:
         abort(400)
     action = request.form.get("action", "save")
     json_wanted = _wants_json()

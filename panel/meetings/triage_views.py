@@ -17,7 +17,7 @@ from panel.cases.queries import load_case_or_404
 from panel.cases.views import attempt
 from panel.core.auth import signed_in_user
 from panel.core.db import db
-from panel.core.web import safe_next
+from panel.core.web import int_arg, safe_next
 from panel.meetings import bp, triage
 
 _user = signed_in_user
@@ -63,7 +63,7 @@ def triage_schedule():
     the method and body) to that meeting's agenda, which checks and adds the case."""
     if not _user().panel_ids(PanelRoleKind.COORDINATOR):
         abort(403)
-    meeting_id = request.form.get("meeting", type=int)
+    meeting_id = int_arg(request.form, "meeting")
     if not meeting_id:
         flash("Choose a meeting.", "danger")
         return redirect(safe_next(request.form.get("next")) or url_for("meetings.triage"))

@@ -35,7 +35,7 @@ from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.notify import panel_people
 from panel.core.uktime import to_uk, uk_label
-from panel.core.web import safe_next
+from panel.core.web import int_arg, safe_next
 from panel.meetings import bp, operations
 from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
 from panel.meetings.forms import EditMeetingForm, MeetingForm
@@ -128,8 +128,8 @@ def new():
     panels = list(db.session.scalars(select(Panel).where(Panel.id.in_(coordinated)).order_by(Panel.scope, Panel.code)))
     form = MeetingForm()
     form.panel_id.choices = [(p.id, f"{p.name} ({p.code})") for p in panels]
-    if request.method == "GET" and request.args.get("panel", type=int) in coordinated:
-        form.panel_id.data = request.args.get("panel", type=int)
+    if request.method == "GET" and int_arg(request.args, "panel") in coordinated:
+        form.panel_id.data = int_arg(request.args, "panel")
     status = 200
     if form.validate_on_submit():
         panel = next(p for p in panels if p.id == form.panel_id.data)
