@@ -30,15 +30,20 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# Browser tests use Debian's Chromium. As root (CI) we install it; elsewhere the browser
-# tests skip and say why.
+# System packages the suite uses: Debian's Chromium (browser tests) and poppler-utils (the
+# letters rendered to images). As root (CI) we install what is missing; elsewhere those tests
+# skip and say why.
+SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/pdftoppm:poppler-utils
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  [ -x "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian's chromium for the browser tests..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	    echo "Installing Debian packages for the tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing fonts-dejavu-core >/dev/null; \
 	  else \
-	    echo "NOTE: /usr/bin/chromium is missing and we are not root: browser tests will be skipped."; \
+	    echo "NOTE: missing$$missing and we are not root: the tests that need them will be skipped."; \
 	  fi; \
 	fi
 
