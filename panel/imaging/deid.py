@@ -53,6 +53,13 @@ does not allow for its tag is treated as damaged (typically a corrupted tag that
 a value into a kept attribute) and removed -- or the file is refused when the element is
 needed to read the image.
 
+Kept text: after the table has been applied, every kept text element (CS, LO, LT, PN, SH,
+ST, UC, UR, UT) at any depth is checked by one rule (:func:`_kept_text_kinds`): a part of
+the patient's own name in any case or order (:func:`panel.privacy.name_parts`), a hard
+finding of the free-text scanner (NHS number, a parent's name ...), or a direct identifier
+(Patient ID, address ...).  Such an element is emptied and the file stored; the reason names
+the attributes and the kinds, never the value.  Verification applies the same rule.
+
 Refusals and hold-backs (points 1, 8, 9): anything pydicom cannot parse as a Part 10 file
 without ``force`` is "not a DICOM file"; truncation that pydicom tolerates silently is
 detected (short values, pixel data shorter than the image, incomplete encapsulation, image
@@ -65,7 +72,7 @@ warnings and ``pydicom`` log records of the working thread are suppressed, becau
 quotes offending values in them (see :func:`_quiet_pydicom`).
 
 Verification (point 10): the de-identified file is written, then re-read from disk and
-checked independently of the action table (:func:`verify_file`); on any problem nothing
+checked independently of the action table (:func:`verify_file`), kept text included; on any problem nothing
 is stored and the reason names the attribute, never the value.
 
 UIDs
@@ -857,11 +864,20 @@ def _free_text(value: bytes) -> str:
 
 def _patient_name_parts(names: Iterable[str], case_reference: str) -> frozenset[str]:
     """Parts of the patient's names looked for in kept text (see :mod:`panel.privacy.known`)."""
-    return name_parts(names, ignore=(*_OWN_TEXTS, case_reference))
+    return _name_parts_cached(frozenset(names), case_reference)
+
+
+@functools.lru_cache(maxsize=64)
+def _name_parts_cached(names: frozenset[str], case_reference: str) -> frozenset[str]:
+    return name_parts(sorted(names), ignore=(*_OWN_TEXTS, case_reference))
+
+
+#: Kept values up to this size have their verdict cached (they repeat across a series).
+_KEPT_TEXT_CACHE_SIZE = 1024
 
 
 def _kept_text_kinds(
-    value: bytes, names: frozenset[str], identifiers: Iterable[bytes] = ()
+    value: bytes, names: frozenset[str], identifiers: tuple[bytes, ...] = ()
 ) -> tuple[str, ...]:
     """The rule for kept text, applied when de-identifying and again when verifying.
 
@@ -869,12 +885,23 @@ def _kept_text_kinds(
     order), whatever the free-text scanner reports as a hard finding (NHS number, a parent's
     name ...), and any of the direct ``identifiers`` (patient ID, address ...) as bytes.
     """
+    if len(value) <= _KEPT_TEXT_CACHE_SIZE:
+        return _kept_text_kinds_cached(value, names, identifiers)
+    return _kept_text_kinds_uncached(value, names, identifiers)
+
+
+def _kept_text_kinds_uncached(
+    value: bytes, names: frozenset[str], identifiers: tuple[bytes, ...]
+) -> tuple[str, ...]:
     if not value.strip(_PAD_STRIP):
         return ()
     kinds = identifier_kinds(_free_text(value), names)
     if any(i in value for i in identifiers):
         kinds = (*kinds, _DIRECT_IDENTIFIER)
     return kinds
+
+
+_kept_text_kinds_cached = functools.lru_cache(maxsize=8192)(_kept_text_kinds_uncached)
 
 
 def _kinds_text(kinds: Iterable[str]) -> str:
@@ -895,7 +922,7 @@ def _blank_kept_text(
     redaction could leave the rest of a name or number behind.  An element needed to read
     the image that holds an identifier refuses the file.
     """
-    identifiers = tuple(identifiers)
+    identifiers = tuple(sorted(identifiers))
     blanked: list[tuple[str, tuple[str, ...]]] = []
     for ds, key in ctx.kept_texts:
         elem = ds._dict.get(key)
