@@ -9,7 +9,7 @@ DICOM file carries it), it is also looked for however it is written:
   components (``SMITH^OLIVER^^``) are ignored;
 * the order does not matter: **each name part of three letters or more counts on its own**,
   as a whole word ("SMITH" matches "Dr Smith's list" but not "SMITHFIELD"); an apostrophe may
-  be dropped (``O'BRIEN`` = ``OBRIEN``).
+  be dropped (``O'BRIEN`` = ``OBRIEN``; ``BRIEN`` is a part too).
 
 :func:`identifier_kinds` applies both rules to one text and is what the DICOM de-identifier
 and its verification use.  Pure Python (no Flask).
