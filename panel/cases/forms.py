@@ -36,6 +36,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from panel.cases import schema
+from panel.privacy import KIND_LABELS, kind_label  # noqa: F401  (re-exported for the case pages)
 from panel.trials.fields import FIELDS, VALUE_SETS, FieldSpec, value_set_choices
 
 NONE_WORD = "__none__"
@@ -208,24 +209,7 @@ CONDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "biology.alk.copy_number": ("biology.alk.status", ("amplification",)),
 }
 
-KIND_LABELS = {
-    "nhs_number": "NHS number",
-    "chi_number": "CHI number",
-    "hc_number": "H&C number",
-    "hospital_number": "Hospital number",
-    "date": "Date",
-    "postcode": "Postcode",
-    "phone": "Phone number",
-    "email": "E-mail address",
-    "url": "Web address or handle",
-    "person_name": "Name",
-    "ni_number": "National Insurance number",
-    "address": "Address",
-}
-
-
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+# KIND_LABELS and kind_label live in panel.privacy (one list for every page and the imaging).
 
 
 # --------------------------------------------------------------------------- helpers

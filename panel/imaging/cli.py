@@ -41,15 +41,33 @@ def _masked(rel: str) -> str:
     return "/".join(parts)
 
 
-def _refuse_identifying_names(rel, result, dst_root):
+def _refuse_identifying_names(rel, result, dst_root, held_root):
     """Outputs keep their relative paths, so a path that names the patient is not written."""
     from panel.imaging.deid import DeidResult
 
     if not _identifying(rel):
         return rel, result
-    if result.written and dst_root is not None:
-        (dst_root / rel).unlink(missing_ok=True)
+    root = held_root if result.status == "held_back" else dst_root
+    if result.written and root is not None:
+        (root / rel).unlink(missing_ok=True)
     return _masked(rel), DeidResult.refused(NAME_REFUSED)
+
+
+def _held_folder(dst: Path, held: Path | None) -> Path:
+    """Where held-back files go: ``--held``, else ``<DST>.held`` beside DST; never inside DST
+    (whoever shares DST would share them)."""
+    if held is None:
+        resolved = dst.resolve()
+        if not resolved.name:
+            raise click.ClickException("give --held DIR: DST has no name to put '.held' after.")
+        held = resolved.with_name(resolved.name + ".held")
+    if held.resolve().is_relative_to(dst.resolve()) or dst.resolve().is_relative_to(held.resolve()):
+        raise click.ClickException(
+            "--held must be a folder outside DST: held-back files must not be shared with the clean ones."
+        )
+    if held.exists() and not held.is_dir():
+        raise click.ClickException(f"{held} is a file; --held needs a folder.")
+    return held
 
 
 @click.command("deidentify")
@@ -57,12 +75,21 @@ def _refuse_identifying_names(rel, result, dst_root):
 @click.argument("src", type=click.Path(exists=True, path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
 @click.option("--case", "case_reference", help="Case reference to write as Patient Name/ID (default: a new random one).")
-def deidentify_command(src: Path, dst: Path, case_reference: str | None):
+@click.option(
+    "--held",
+    "held_dir",
+    type=click.Path(path_type=Path),
+    help="Folder for files held back for review (default: <DST>.held beside DST; never inside DST).",
+)
+def deidentify_command(src: Path, dst: Path, case_reference: str | None, held_dir: Path | None):
     """De-identify SRC (a DICOM file or a folder tree, as one case) into DST.
 
-    Each result goes to the same relative path under DST. One line is printed per file that was
-    refused or held back for review, naming the file and the reason. Exit 0 when every file was
-    written or reported.
+    Each result goes to the same relative path under DST; files held back for review (possible
+    burned-in text) go to the same relative path under the --held folder instead, so DST holds
+    only files that may be shared. One line is printed per file that was refused or held back,
+    naming the file and the reason, and one per stored file whose kept text held an identifier
+    (that attribute was emptied); the summary names the held-back folder. Exit 0 when every
+    file was written or reported.
     """
     from panel.imaging.deid import DeidConfig, DeidResult, deidentify_file, deidentify_tree
 
@@ -74,17 +101,23 @@ def deidentify_command(src: Path, dst: Path, case_reference: str | None):
     if src.is_dir():
         if dst.exists() and not dst.is_dir():
             raise click.ClickException(f"{dst} is a file; give a folder for a folder of scans.")
+        held = _held_folder(dst, held_dir)
         dst.mkdir(parents=True, exist_ok=True)
-        results = deidentify_tree(src, dst, config)
+        results = deidentify_tree(src, dst, config, held_dir=held)
     else:
         target = dst / src.name if dst.is_dir() else dst
+        held = _held_folder(target if target is dst else dst, held_dir)
+        held_target = held / target.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        result = deidentify_file(src, target, config)
+        result = deidentify_file(src, target, config, held_path=held_target)
         if target.name == src.name and _identifying(src.name) and result.written:
-            target.unlink(missing_ok=True)
+            (held_target if result.status == "held_back" else target).unlink(missing_ok=True)
             result = DeidResult.refused(NAME_REFUSED)
         results = [(src.name, result)]
-    results = [_refuse_identifying_names(rel, result, dst if src.is_dir() else None) for rel, result in results]
+    results = [
+        _refuse_identifying_names(rel, result, dst if src.is_dir() else None, held if src.is_dir() else None)
+        for rel, result in results
+    ]
     counts = {"stored": 0, "held_back": 0, "refused": 0}
     for rel, result in results:
         counts[result.status] += 1
@@ -92,9 +125,11 @@ def deidentify_command(src: Path, dst: Path, case_reference: str | None):
             click.echo(f"refused: {rel}: {result.reason}")
         elif result.status == "held_back":
             click.echo(f"held back for review: {rel}: {result.reason}")
+        elif result.blanked:
+            click.echo(f"stored with text emptied: {rel}: {result.reason}")
     click.echo(
-        f"{counts['stored']} stored, {counts['held_back']} held back, {counts['refused']} refused "
-        f"(case {reference}).",
+        f"{counts['stored']} stored, {counts['held_back']} held back (in {held}), "
+        f"{counts['refused']} refused (case {reference}).",
         err=True,
     )
     sys.stdout.flush()

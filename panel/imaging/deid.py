@@ -53,6 +53,13 @@ does not allow for its tag is treated as damaged (typically a corrupted tag that
 a value into a kept attribute) and removed -- or the file is refused when the element is
 needed to read the image.
 
+Kept text: after the table has been applied, every kept text element (CS, LO, LT, PN, SH,
+ST, UC, UR, UT) at any depth is checked by one rule (:func:`_kept_text_kinds`): a part of
+the patient's own name in any case or order (:func:`panel.privacy.name_parts`), a hard
+finding of the free-text scanner (NHS number, a parent's name ...), or a direct identifier
+(Patient ID, address ...).  Such an element is emptied and the file stored; the reason names
+the attributes and the kinds, never the value.  Verification applies the same rule.
+
 Refusals and hold-backs (points 1, 8, 9): anything pydicom cannot parse as a Part 10 file
 without ``force`` is "not a DICOM file"; truncation that pydicom tolerates silently is
 detected (short values, pixel data shorter than the image, incomplete encapsulation, image
@@ -65,7 +72,7 @@ warnings and ``pydicom`` log records of the working thread are suppressed, becau
 quotes offending values in them (see :func:`_quiet_pydicom`).
 
 Verification (point 10): the de-identified file is written, then re-read from disk and
-checked independently of the action table (:func:`verify_file`); on any problem nothing
+checked independently of the action table (:func:`verify_file`), kept text included; on any problem nothing
 is stored and the reason names the attribute, never the value.
 
 UIDs
@@ -123,6 +130,8 @@ from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
+
+from panel.privacy import identifier_kinds, kind_label, name_parts
 
 __all__ = [
     "DeidConfig",
@@ -504,6 +513,8 @@ class DeidResult:
     image_position: tuple[float, float, float] | None = None
     bytes_written: int = 0
     sha256: str | None = None
+    #: Kept text attributes emptied because they held an identifier (keywords, no values).
+    blanked: tuple[str, ...] = ()
 
     @property
     def written(self) -> bool:
@@ -708,12 +719,21 @@ class _Originals:
     uids: set[bytes] = field(default_factory=set)
     dates: set[bytes] = field(default_factory=set)
     identifiers: set[bytes] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)  #: the patient's names, as text
 
 
 class _Context:
     """State for one file: config, rules, UID mapper and the originals seen."""
 
-    __slots__ = ("config", "rules", "map_uid", "originals", "shift_date", "shift_datetime")
+    __slots__ = (
+        "config",
+        "rules",
+        "map_uid",
+        "originals",
+        "shift_date",
+        "shift_datetime",
+        "kept_texts",
+    )
 
     def __init__(self, config: DeidConfig) -> None:
         shift = config.date_shift_days
@@ -721,6 +741,8 @@ class _Context:
         self.rules = _RULES_RETAIN_TIMES if config.retain_times else _RULES_EMPTY_TIMES
         self.map_uid = _UidMapper(config.secret, config.case_reference)
         self.originals = _Originals()
+        #: (data set, tag) of every kept text element, checked once the walk is done
+        self.kept_texts: list[tuple[Dataset, int]] = []
         self.shift_date = lambda text: _shift_date_text(text, shift)
         self.shift_datetime = lambda text: _shift_datetime_text(text, shift)
 
@@ -760,6 +782,8 @@ def _collect(tag: int, vr: str, value: bytes, ctx: _Context) -> None:
     elif vr in ("DA", "DT"):
         for p in parts:
             originals.dates.update(_date_forms(p))
+    if tag in _PATIENT_NAME_TAGS:
+        originals.names.add(_free_text(value))
     if tag in _IDENTIFIER_TAGS:
         for p in parts:
             originals.identifiers.add(p)
@@ -795,6 +819,138 @@ _STANDARD_ROOT_BYTES = DICOM_STANDARD_UID_ROOT.encode("ascii")
 
 
 # ---------------------------------------------------------------------------
+# Kept free text: identifiers in attributes the table keeps
+# ---------------------------------------------------------------------------
+
+#: VRs of text that is checked for identifiers wherever the table keeps it (any depth).
+#: Coded strings (CS) are included: they are short, repeat across a series (so the check is
+#: cached) and some devices put free text in them.  AE titles, numbers (DS, IS), UIDs, dates
+#: and times are not free text.
+_FREE_TEXT_VRS = frozenset({"CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
+_FREE_TEXT_TAGS: frozenset[int] = frozenset(
+    tag for tag, entry in DicomDictionary.items() if _FREE_TEXT_VRS.intersection(entry[0].split(" or "))
+)
+#: Attributes holding the patient's own names; their parts are looked for in kept text.
+_PATIENT_NAME_KEYWORDS = (
+    "PatientName",
+    "OtherPatientNames",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "ResponsiblePerson",
+)
+_PATIENT_NAME_TAGS: frozenset[int] = frozenset(
+    tag for tag, entry in DicomDictionary.items() if entry[4] in _PATIENT_NAME_KEYWORDS
+)
+#: Kind reported for a patient ID, address, accession number ... copied into kept text.
+_DIRECT_IDENTIFIER = "patient_identifier"
+#: Text this module writes itself: never taken for part of a patient's name.
+_OWN_TEXTS: tuple[str, ...] = (
+    *sorted(_DUMMY_STRINGS),
+    _IMPLEMENTATION_VERSION_NAME,
+    *DEIDENTIFICATION_METHOD,
+    *(meaning for _, meaning in _METHOD_CODES),
+)
+
+
+def _free_text(value: bytes) -> str:
+    """A raw text value as the scanner reads it: ``^`` (between the components of a person
+    name) becomes a space and ``\\`` (between values) a semicolon."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        text = value.decode("latin-1")
+    return text.strip(" \x00").replace("^", " ").replace("\\", "; ")
+
+
+def _patient_name_parts(names: Iterable[str], case_reference: str) -> frozenset[str]:
+    """Parts of the patient's names looked for in kept text (see :mod:`panel.privacy.known`)."""
+    return _name_parts_cached(frozenset(names), case_reference)
+
+
+@functools.lru_cache(maxsize=64)
+def _name_parts_cached(names: frozenset[str], case_reference: str) -> frozenset[str]:
+    return name_parts(sorted(names), ignore=(*_OWN_TEXTS, case_reference))
+
+
+#: Kept values up to this size have their verdict cached (they repeat across a series).
+_KEPT_TEXT_CACHE_SIZE = 1024
+
+
+def _kept_text_kinds(
+    value: bytes, names: frozenset[str], identifiers: tuple[bytes, ...] = ()
+) -> tuple[str, ...]:
+    """The rule for kept text, applied when de-identifying and again when verifying.
+
+    Kinds of identifier in one raw text value: a part of the patient's name (any case or
+    order), whatever the free-text scanner reports as a hard finding (NHS number, a parent's
+    name ...), and any of the direct ``identifiers`` (patient ID, address ...) as bytes.
+    """
+    if len(value) <= _KEPT_TEXT_CACHE_SIZE:
+        return _kept_text_kinds_cached(value, names, identifiers)
+    return _kept_text_kinds_uncached(value, names, identifiers)
+
+
+def _kept_text_kinds_uncached(
+    value: bytes, names: frozenset[str], identifiers: tuple[bytes, ...]
+) -> tuple[str, ...]:
+    if not value.strip(_PAD_STRIP):
+        return ()
+    kinds = identifier_kinds(_free_text(value), names)
+    if any(i in value for i in identifiers):
+        kinds = (*kinds, _DIRECT_IDENTIFIER)
+    return kinds
+
+
+_kept_text_kinds_cached = functools.lru_cache(maxsize=8192)(_kept_text_kinds_uncached)
+
+
+def _kinds_text(kinds: Iterable[str]) -> str:
+    """``patient name, NHS number``: the kinds, never the values."""
+    labels = []
+    for kind in dict.fromkeys(kinds):
+        label = kind_label(kind)
+        labels.append(label if label[:2].isupper() else label[0].lower() + label[1:])
+    return ", ".join(labels)
+
+
+def _blank_kept_text(
+    ctx: _Context, names: frozenset[str], identifiers: Iterable[bytes]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Empty every kept text element holding an identifier; return (keyword, kinds) of each.
+
+    The whole value is emptied (zero length, valid for Type 2 and 3 attributes): a partial
+    redaction could leave the rest of a name or number behind.  An element needed to read
+    the image that holds an identifier refuses the file.
+    """
+    identifiers = tuple(sorted(identifiers))
+    blanked: list[tuple[str, tuple[str, ...]]] = []
+    for ds, key in ctx.kept_texts:
+        elem = ds._dict.get(key)
+        if elem is None:
+            continue
+        if isinstance(elem, RawDataElement):
+            value = elem.value
+            if not isinstance(value, (bytes, bytearray)):
+                continue
+        elif elem.VR == "SQ":
+            continue
+        else:
+            value = _element_bytes(elem)
+        kinds = _kept_text_kinds(bytes(value), names, identifiers)
+        if not kinds:
+            continue
+        tag = int(key)
+        if tag in _ESSENTIAL_TAGS:
+            raise _Refusal("an attribute needed to read the image holds a patient identifier")
+        if isinstance(elem, RawDataElement):
+            ds._dict[key] = elem._replace(value=b"", length=0)
+        else:
+            elem.value = None
+        blanked.append((_keyword(tag), kinds))
+    return blanked
+
+
+# ---------------------------------------------------------------------------
 # The walk
 # ---------------------------------------------------------------------------
 
@@ -825,8 +981,11 @@ def _apply_profile(ds: Dataset, ctx: _Context) -> None:
             del elements[key]
             continue
         action = rules.get(tag, Action.REMOVE)
-        if action is Action.KEEP and tag not in TABLE_TAGS:
-            continue
+        if action is Action.KEEP:
+            if tag in _FREE_TEXT_TAGS:
+                ctx.kept_texts.append((ds, key))
+            if tag not in TABLE_TAGS:
+                continue
         entry = DicomDictionary.get(tag)
         vr = entry[0] if entry else (elem.VR or "UN")
         if isinstance(elem, RawDataElement) and action is not Action.RECURSE and elem.VR != "SQ":
@@ -1196,6 +1355,7 @@ class _VerifyState:
     retained_tags: frozenset[int]
     problems: list[str]
     fh: IO[bytes] | None = None  # the file, for deferred top-level values
+    names: frozenset[str] = frozenset()  # parts of the patient's names
 
 
 def verify_file(
@@ -1206,6 +1366,8 @@ def verify_file(
     *,
     identifiers: Iterable[str | bytes] = (),
     retained_tags: frozenset[int] = RETAINED_TIME_TAGS,
+    patient_names: Iterable[str] = (),
+    case_reference: str = "",
 ) -> list[str]:
     """Re-read a de-identified file and list every problem found (empty list = clean).
 
@@ -1214,7 +1376,10 @@ def verify_file(
     curve or overlay element, no Table E.1-1 attribute holding an original value (TM
     attributes in ``retained_tags`` excepted), no UI value equal to an original UID, no
     DA/DT value equal to an original date, no element whose bytes contain a direct
-    identifier; PatientIdentityRemoved is YES.
+    identifier, no text element holding an identifier by the kept-text rule (a part of one of
+    ``patient_names`` in any case or order, or a hard finding of the free-text scanner);
+    PatientIdentityRemoved is YES.  ``case_reference`` is what the file was de-identified for
+    (its words are never taken for a name part).
 
     Originals may be given as text or bytes.  Problems name the attribute (keyword or tag)
     and never include a value.
@@ -1227,6 +1392,7 @@ def verify_file(
             _as_bytes_set(original_dates),
             _as_bytes_set(identifiers),
             retained_tags,
+            _patient_name_parts(patient_names, case_reference),
         )
 
 
@@ -1242,6 +1408,7 @@ def _verify_open(
     dates: set[bytes],
     identifiers: set[bytes],
     retained_tags: frozenset[int],
+    names: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The checks of :func:`verify_file` on an open file (read from its start)."""
     problems: list[str] = []
@@ -1272,7 +1439,7 @@ def _verify_open(
     # are elements scanned one by one to name the attribute.
     header = _without_pixel_data(ds, fh)
     suspects = tuple(i for i in identifiers if i in header)
-    state = _VerifyState(values, uids, dates, suspects, retained_tags, problems, fh)
+    state = _VerifyState(values, uids, dates, suspects, retained_tags, problems, fh, names)
     _verify_dataset(ds, state)
     return list(dict.fromkeys(problems))
 
@@ -1335,6 +1502,8 @@ def _verify_dataset(ds: Dataset, st: _VerifyState) -> None:
             and vr not in _CHECKED_VRS
             and elem.VR not in _CHECKED_VRS
             and tag not in TABLE_TAGS
+            and tag not in _FREE_TEXT_TAGS
+            and elem.VR not in _FREE_TEXT_VRS
         ):
             continue  # nothing to check on this element
         if vr == "SQ" or elem.VR == "SQ" or not raw:
@@ -1354,6 +1523,10 @@ def _verify_dataset(ds: Dataset, st: _VerifyState) -> None:
             continue
         if st.id_bytes and vr not in _NO_SCAN_VRS and any(i in value for i in st.id_bytes):
             problems.append(f"{_keyword(tag)}: contains a direct identifier")
+        if vr in _FREE_TEXT_VRS or elem.VR in _FREE_TEXT_VRS:
+            kinds = _kept_text_kinds(value, st.names)
+            if kinds:
+                problems.append(f"{_keyword(tag)}: holds an identifier ({_kinds_text(kinds)})")
         parts = _parts(value, vr)
         if tag in TABLE_TAGS and not (vr == "TM" and tag in st.retained_tags):
             if any(p in st.values for p in parts):
@@ -1456,8 +1629,11 @@ def deidentify_file(
     src: str | os.PathLike[str] | IO[bytes],
     dst_path: str | os.PathLike[str],
     config: DeidConfig,
+    *,
+    held_path: str | os.PathLike[str] | None = None,
 ) -> DeidResult:
-    """De-identify one DICOM file to ``dst_path``.
+    """De-identify one DICOM file to ``dst_path`` (to ``held_path`` instead, when given, if
+    the file is held back, so a held-back file never appears next to the clean ones).
 
     Returns ``stored`` (safe to show), ``held_back`` (written, but possibly burned-in text:
     a coordinator must release it) or ``refused`` (nothing written).  Never raises for bad
@@ -1467,9 +1643,10 @@ def deidentify_file(
     ``dst_path`` (an existing file there is untouched) and the temporary file is removed.
     """
     dst = Path(dst_path)
+    held = Path(held_path) if held_path is not None else None
     try:
         with _quiet_pydicom():
-            return _deidentify(src, dst, config)
+            return _deidentify(src, dst, config, held)
     except _Refusal as refusal:
         return DeidResult.refused(refusal.reason)
     except Exception as exc:  # never leak values through exception text
@@ -1478,7 +1655,7 @@ def deidentify_file(
 
 
 def _deidentify(
-    src: str | os.PathLike[str] | IO[bytes], dst: Path, config: DeidConfig
+    src: str | os.PathLike[str] | IO[bytes], dst: Path, config: DeidConfig, held: Path | None
 ) -> DeidResult:
     """The body of :func:`deidentify_file`; raises :class:`_Refusal` to refuse."""
     ds = _read(src)
@@ -1486,6 +1663,8 @@ def _deidentify(
     sop_class = _check_is_image(ds)
     _check_pixel_data(ds, ts)
     hold_reason = _burned_in_hold_reason(ds, sop_class)
+    if hold_reason and held is not None:
+        dst = held
 
     ctx = _Context(config)
     meta = getattr(ds, "file_meta", None)
@@ -1495,6 +1674,15 @@ def _deidentify(
             if value:
                 _collect(0x00080018, "UI", value.encode("latin-1"), ctx)
     _apply_profile(ds, ctx)
+    originals = ctx.originals
+    names = _patient_name_parts(originals.names, config.case_reference)
+    identifiers = _scannable_identifiers(originals.identifiers, config.case_reference)
+    blanked = _blank_kept_text(ctx, names, identifiers)
+    if blanked:
+        logger.info(
+            "kept text emptied: %s",
+            "; ".join(f"{kw} ({_kinds_text(kinds)})" for kw, kinds in blanked),
+        )
     _set_deidentification_attributes(ds, config, ts)
     sop_instance = _text(ds, 0x00080018)
     if not sop_instance:
@@ -1514,14 +1702,14 @@ def _deidentify(
                 logger.info("DICOM write failed: %s", type(exc).__name__)
                 raise _Refusal("could not rewrite the DICOM file") from None
             del ds  # nothing of the original is needed any more
-            originals = ctx.originals
             problems = _verify_open(
                 fh,
                 originals.values - _DUMMY_BYTES_SET - {config.case_reference.encode("ascii")},
                 originals.uids,
                 originals.dates,
-                _scannable_identifiers(originals.identifiers, config.case_reference),
+                identifiers,
                 RETAINED_TIME_TAGS if config.retain_times else frozenset(),
+                names,
             )
             if problems:
                 names = sorted({p.split(":", 1)[0] for p in problems})
@@ -1540,23 +1728,36 @@ def _deidentify(
                 os.unlink(tmp_path)
     return DeidResult(
         status="held_back" if hold_reason else "stored",
-        reason=hold_reason or "de-identified",
+        reason=hold_reason or _stored_reason(blanked),
         transfer_syntax=ts,
         bytes_written=size,
         sha256=digest,
+        blanked=tuple(kw for kw, _ in blanked),
         **fields,
     )
+
+
+def _stored_reason(blanked: list[tuple[str, tuple[str, ...]]]) -> str:
+    """The reason of a stored file: says which kept attributes were emptied, and why."""
+    if not blanked:
+        return "de-identified"
+    keywords = ", ".join(kw for kw, _ in blanked)
+    kinds = _kinds_text(k for _, ks in blanked for k in ks)
+    return f"de-identified; emptied {keywords} (identifier found: {kinds})"
 
 
 def deidentify_tree(
     src_dir: str | os.PathLike[str],
     dst_dir: str | os.PathLike[str],
     config: DeidConfig,
+    *,
+    held_dir: str | os.PathLike[str] | None = None,
 ) -> list[tuple[str, DeidResult]]:
     """De-identify every regular file under ``src_dir`` as one case.
 
-    Each output goes to the same relative path under ``dst_dir``; refused files (including
-    anything that is not DICOM) are not copied.  Symbolic links are skipped.  Files are
+    Each output goes to the same relative path under ``dst_dir`` -- or under ``held_dir``,
+    when given, if it is held back; refused files (including anything that is not DICOM)
+    are not copied.  Symbolic links are skipped.  Files are
     processed one at a time in sorted order, so memory does not grow with the series.
     """
     src_root = Path(src_dir)
@@ -1572,5 +1773,6 @@ def deidentify_tree(
     results: list[tuple[str, DeidResult]] = []
     for path in files:
         rel = path.relative_to(src_root).as_posix()
-        results.append((rel, deidentify_file(path, dst_root / rel, config)))
+        held = Path(held_dir) / rel if held_dir is not None else None
+        results.append((rel, deidentify_file(path, dst_root / rel, config, held_path=held)))
     return results

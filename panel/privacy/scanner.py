@@ -61,6 +61,29 @@ KINDS: tuple[str, ...] = (
     "address",
 )
 
+#: How each kind is named to people (messages name the kind, never the text found).
+KIND_LABELS: dict[str, str] = {
+    "nhs_number": "NHS number",
+    "chi_number": "CHI number",
+    "hc_number": "H&C number",
+    "hospital_number": "Hospital number",
+    "date": "Date",
+    "postcode": "Postcode",
+    "phone": "Phone number",
+    "email": "E-mail address",
+    "url": "Web address or handle",
+    "person_name": "Name",
+    "ni_number": "National Insurance number",
+    "address": "Address",
+    "patient_name": "Patient name",
+}
+
+
+def kind_label(kind: str) -> str:
+    """The label of a kind of identifier ("NHS number", "Name", ...)."""
+    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
