@@ -7,7 +7,7 @@ Run from anywhere: ``python bench/matching.py`` (options: ``--cases``, ``--trial
     with pre-compiled trials (how the app should call it), with raw trial dicts (validated and
     compiled on every call), and including ``to_dict()`` serialisation;
 (b) N random-but-valid ``panel-case/1`` cases against M random-but-valid trials built from the
-    field table (``panel.trials.fields``): total time, per case and per case-trial pair.
+    field table (``panel.caseformat.fields``): total time, per case and per case-trial pair.
 
 The goal is under 1 ms per case-trial pair.
 """
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from panel.trials import fields as F  # noqa: E402
+from panel.caseformat import fields as F  # noqa: E402
 from panel.trials.engine import (  # noqa: E402
     CentreIndex,
     compile_trials,

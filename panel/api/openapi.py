@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the JSON API v1, served at ``/api/v1/openapi.json``.
 
-The ``panel-case/1`` JSON Schema in it is generated from :data:`panel.trials.fields.FIELDS`
-(through the key tree :data:`panel.cases.schema.TREE` that the validator walks), so the
+The ``panel-case/1`` JSON Schema in it is generated from :data:`panel.caseformat.fields.FIELDS`
+(through the key tree :data:`panel.caseformat.schema.TREE` that the validator walks), so the
 document and the validator cannot disagree about keys, types, value sets or ranges. What a
 JSON Schema cannot say (cross-field checks such as "age now >= age at diagnosis", configured
 panel and centre codes, and what is required *to submit*) is written in the descriptions and
@@ -16,9 +16,9 @@ from typing import Any
 
 from panel.accounts.models import PanelRoleKind
 from panel.api import parsing, tokens
-from panel.cases import schema as case_format
+from panel.caseformat import schema as case_format
+from panel.caseformat.fields import VALUE_SETS, FieldSpec
 from panel.cases.models import CaseStatus
-from panel.trials.fields import VALUE_SETS, FieldSpec
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from panel.cases.schema import BASE, get_path
-from panel.trials.fields import VALUE_SETS, FieldSpec
+from panel.caseformat.fields import VALUE_SETS, FieldSpec
+from panel.caseformat.schema import BASE, get_path
 
 SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("referral", "Panel and question", ("panel", "referring_centre", "urgency", "clinical_question")),

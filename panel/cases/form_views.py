@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from panel.accounts.models import Centre, Panel
-from panel.cases import bp, forms, operations, schema
+from panel.caseformat import schema
+from panel.cases import bp, forms, operations
 from panel.cases.forms import CaseFormData
 from panel.cases.models import Case, CaseStatus
 from panel.cases.queries import load_case_or_404

@@ -2,7 +2,7 @@
 ``panel-case/1`` document.
 
 The form is not a set of hand-written WTForms classes: it is built from the format's field
-table (:data:`panel.trials.fields.FIELDS`) and value sets, so it cannot drift from the format.
+table (:data:`panel.caseformat.fields.FIELDS`) and value sets, so it cannot drift from the format.
 This module only adds what a field table cannot say: which section a field sits in, which
 fields share a row, a human help text where the format's note is written for developers, and
 units. CSRF is enforced globally (``CSRFProtect``), the templates send ``csrf_token()``.
@@ -35,9 +35,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from panel.cases import schema
+from panel.caseformat import schema
+from panel.caseformat.fields import FIELDS, VALUE_SETS, FieldSpec, value_set_choices
 from panel.privacy import KIND_LABELS, kind_label  # noqa: F401  (re-exported for the case pages)
-from panel.trials.fields import FIELDS, VALUE_SETS, FieldSpec, value_set_choices
 
 NONE_WORD = "__none__"
 YES, NO = "yes", "no"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from panel.accounts.models import Centre, Panel, User
-from panel.cases import schema
+from panel.caseformat import schema
 from panel.cases.models import (
     BEFORE_DISCUSSION,
     EDITABLE,

@@ -21,9 +21,9 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, lazyload, selectinload
 
+from panel.caseformat.schema import get_path
 from panel.cases.display import case_sections
 from panel.cases.operations import CaseError, IdentifiersFound, to_document
-from panel.cases.schema import get_path
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.uktime import uk_label

@@ -7,12 +7,12 @@ from typing import Any
 from flask import render_template
 
 from panel.accounts.models import User
-from panel.cases.schema import BASE
+from panel.caseformat.fields import VALUE_SETS
+from panel.caseformat.schema import BASE
 from panel.core.pdf import html_to_pdf
 from panel.core.uktime import to_uk, uk_label
 from panel.meetings.models import Meeting
 from panel.meetings.operations import slot_times
-from panel.trials.fields import VALUE_SETS
 
 
 def _label(path: str, value: Any) -> str:

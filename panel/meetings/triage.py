@@ -22,7 +22,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
-from panel.cases import schema
+from panel.caseformat import schema
+from panel.caseformat.fields import FIELDS
 from panel.cases.models import Case, CaseStatus
 from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts, to_document
 from panel.core import audit
@@ -37,7 +38,6 @@ from panel.meetings.models import (
     VirtualReview,
     VirtualReviewStatus,
 )
-from panel.trials.fields import FIELDS
 
 #: Optional fields the panel nearly always needs to give advice: shown as "missing" in triage
 #: when empty (they do not stop a submission; the required ones do).

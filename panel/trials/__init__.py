@@ -1,6 +1,6 @@
 """Trials: the registry (database), the pure rules engine, matching views and the CLI.
 
-``panel.trials.engine`` and ``panel.trials.fields`` are plain Python (no Flask): importing this
+``panel.trials.engine`` (and the case format it reads, ``panel.caseformat``) is plain Python: importing this
 package does not import Flask. The blueprint is built on first use of ``panel.trials.bp``::
 
     from panel.trials import bp

@@ -3,7 +3,7 @@
 Pure Python with plain data in and out (no Flask, no database), following
 ``trial-rules.md`` (rule language, logic, verdicts, distance, order) over cases in the
 ``panel-case/1`` format (``case-format.md``), whose field paths and value sets live in
-:mod:`panel.trials.fields`.
+:mod:`panel.caseformat.fields`.
 
 The matcher *suggests*; eligibility is confirmed only by screening at the trial site.
 
@@ -56,7 +56,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
 
-from panel.trials.fields import (
+from panel.caseformat.fields import (
     FIELDS,
     OPERATORS,
     RULE_FIELDS,

@@ -25,7 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from panel.trials.fields import OPERATORS, RULE_FIELDS, value_label, value_set_choices
+from panel.caseformat.fields import OPERATORS, RULE_FIELDS, value_label, value_set_choices
 
 # --------------------------------------------------------------------------- field picker
 #: Sections of the field picker, by the first part of the path.

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
+from panel.caseformat.fields import FIELDS
 from panel.core.db import db, utcnow
 from panel.trials import engine
-from panel.trials.fields import FIELDS
 from panel.trials.models import Trial
 from panel.trials.registry import centre_rows
 

@@ -13,8 +13,8 @@ import pytest
 
 from panel.api.openapi import EXAMPLE_CASE, case_schema
 from panel.api.parsing import loads
-from panel.cases import schema as case_format
-from panel.trials.fields import FIELDS, VALUE_SETS, FieldSpec
+from panel.caseformat import schema as case_format
+from panel.caseformat.fields import FIELDS, VALUE_SETS, FieldSpec
 from tests.api.helpers import example
 
 PANELS = {"NAP", "ECMC-NORTH"}

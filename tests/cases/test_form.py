@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from panel.cases import forms, operations, schema
+from panel.caseformat import schema
+from panel.caseformat.fields import FIELDS, VALUE_SETS
+from panel.cases import forms, operations
 from panel.cases.models import Case, CaseStatus
-from panel.trials.fields import FIELDS, VALUE_SETS
 from tests.conftest import csrf_token
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -6,7 +6,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from panel.cases import schema
+from panel.caseformat import schema
 from panel.cases.models import Case, CaseQuestion, CaseStatus
 from panel.core import audit
 from panel.core.db import db

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from panel.trials import fields as F
+from panel.caseformat import fields as F
 from panel.trials.engine import (
     CentreIndex,
     CompiledTrial,

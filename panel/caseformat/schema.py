@@ -6,7 +6,7 @@ lists what is still missing before the case may be submitted (required fields an
 conditional ones that apply). Every problem names its field by dotted path, e.g.
 ``biology.alk.variants[0].vaf_pct``.
 
-The field table is :data:`panel.trials.fields.FIELDS`, the single source of the format.
+The field table is :data:`panel.caseformat.fields.FIELDS`, the single source of the format.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from panel.trials.fields import FIELDS, VALUE_SETS, FieldSpec
+from panel.caseformat.fields import FIELDS, VALUE_SETS, FieldSpec
 
 SCHEMA = "panel-case/1"
 SYSTEM_KEYS = ("reference",)
