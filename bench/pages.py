@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pages.py                       # SQLite and PostgreSQL, 20,000 cases
     .venv/bin/python bench/pages.py --backend sqlite --cases 5000 --requests 100
+    .venv/bin/python bench/pages.py --pages "case page,presentation mode"   # a subset (and /healthz)
 
 For each backend it creates a fresh database, loads the demo data plus ``--cases`` synthetic
 cases (``demo-data --cases N``), starts gunicorn (``gunicorn.conf.py``, ``--workers`` processes)
@@ -262,7 +263,7 @@ def run(backend: str, args) -> list[tuple]:
                         "coordinator": sign_in(base, url, COORDINATOR), "member": sign_in(base, url, MEMBER),
                         "api": requests.Session()}
             sessions["api"].headers["Authorization"] = f"Bearer {token}"
-            plan = pages(t)
+            plan = [p for p in pages(t) if not args.pages or p[0] == "/healthz" or p[0] in args.pages]
             times = measure(base, sessions, plan, args.requests)
         finally:
             proc.terminate()
@@ -292,7 +293,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=20000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pages", type=lambda v: {p.strip() for p in v.split(",") if p.strip()}, default=set(),
+                        help="only these pages (labels as printed, comma-separated); /healthz always runs")
     args = parser.parse_args()
+    unknown = args.pages - {label for label, _, _ in pages({"ref": "", "meeting": ""})}
+    if unknown:
+        parser.error(f"unknown pages: {', '.join(sorted(unknown))}")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     rows = []
     for backend in backends:

@@ -30,6 +30,7 @@ from panel.api.parsing import (
 from panel.cases import operations
 from panel.cases.models import Case, CaseStatus
 from panel.cases.queries import visible_cases_stmt
+from panel.core.audit import record_read
 from panel.core.db import db
 from panel.core.extensions import limiter
 from panel.core.mail import send_queued_mail
@@ -195,7 +196,10 @@ def create_case() -> Response:
 @bp.get("/cases/<ref>")
 def get_case(ref: str) -> Response:
     """One case: the envelope with its panel-case/1 document."""
-    return _case_response(_load_visible_case(ref, current_api_user()))
+    user = current_api_user()
+    case = _load_visible_case(ref, user)
+    record_read("case.viewed", obj=case, actor=user, details={"via": "api"})
+    return _case_response(case)
 
 
 @bp.get("/cases/<ref>/matches")
@@ -203,7 +207,10 @@ def case_matches(ref: str) -> Response:
     """The open trials matched against the case, as ``flask match`` prints them."""
     from panel.trials.matching import case_matches_payload
 
-    return jsonify(case_matches_payload(_load_visible_case(ref, current_api_user())))
+    user = current_api_user()
+    case = _load_visible_case(ref, user)
+    record_read("case.matches_viewed", obj=case, actor=user, details={"via": "api"})
+    return jsonify(case_matches_payload(case))
 
 
 @bp.put("/cases/<ref>")

@@ -13,6 +13,7 @@ from panel.cases.display import case_sections
 from panel.cases.forms import problem_anchor, problem_label
 from panel.cases.models import CaseQuestion, CaseRevision
 from panel.cases.queries import load_case_or_404
+from panel.core.audit import record_read
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 
@@ -53,6 +54,7 @@ def _attempt(case, action, *, anchor: str | None = None, success: str | None = N
 def show(ref: str):
     case = load_case_or_404(ref, _user())
     doc = operations.to_document(case)
+    record_read("case.viewed", obj=case, details={"via": "page"})
     return render_template(
         "cases/show.html",
         case=case,
@@ -180,4 +182,5 @@ def revisions(ref: str):
         changes.append((rev, diff))
         previous = rev.document
     pending = operations.field_diff(previous, current) if previous is not None else []
+    record_read("case.revisions_viewed", obj=case)
     return render_template("cases/revisions.html", case=case, changes=changes, pending=pending)

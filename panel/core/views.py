@@ -71,11 +71,13 @@ def home():
 @roles_required("is_coordinator", "is_admin")
 def audit_trail():
     """Coordinators see their panels' entries and their own; admins see all entries but not
-    the details of clinical ones."""
+    the details of clinical ones. Reads (who viewed a case, a letter, images) are left out
+    unless asked for (``reads=1``, or an action filter naming a read action)."""
     page = page_arg()
     action = (request.args.get("action") or "").strip()
     obj = (request.args.get("object") or "").strip()
     actor = (request.args.get("actor") or "").strip().lower()
+    reads = request.args.get("reads") == "1" or action in audit.READ_ACTIONS
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
     coordinated = current_user.panel_ids(PanelRoleKind.COORDINATOR)
     if not current_user.is_admin:
@@ -94,13 +96,17 @@ def audit_trail():
             stmt = stmt.where(AuditEntry.object_id == oid)
     if actor:
         stmt = stmt.where(AuditEntry.actor_label.like(f"%{actor}%"))
+    if not reads:
+        stmt = stmt.where(AuditEntry.action.not_in(audit.READ_ACTIONS))
     rows = db.session.scalars(stmt.limit(AUDIT_PAGE + 1).offset((page - 1) * AUDIT_PAGE)).all()
     has_next = len(rows) > AUDIT_PAGE
     audit.record(
-        "audit.viewed", details={"page": page, "action": action, "object": obj, "actor": actor}
+        "audit.viewed",
+        details={"page": page, "action": action, "object": obj, "actor": actor, "reads": reads},
     )
     db.session.commit()
     return render_template(
         "core/audit.html", rows=rows[:AUDIT_PAGE], page=page, has_next=has_next,
-        action=action, obj=obj, actor=actor, clinical_panels=coordinated,
+        action=action, obj=obj, actor=actor, reads=reads, clinical_panels=coordinated,
+        read_actions=audit.READ_ACTIONS,
     )

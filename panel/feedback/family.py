@@ -168,6 +168,9 @@ def _family_label(code: FamilyAccessCode | None) -> str:
     return f"(family, code …{code.hint})" if code is not None else "(family access form)"
 
 
+actor_label = _family_label  # the audit trail's actor for what a family (no account) does
+
+
 @dataclass
 class Attempt:
     code: FamilyAccessCode | None

@@ -117,6 +117,11 @@ def _recommendation(code: FamilyAccessCode) -> Recommendation | None:
     return rec if rec is not None and rec.status == RecommendationStatus.APPROVED else None
 
 
+def _family_read(code: FamilyAccessCode, action: str, details: dict) -> None:
+    """The family read its letter: recorded with the code as the actor (no account)."""
+    audit.record_read(action, obj=code.case, actor_label=family.actor_label(code), details=details)
+
+
 def _letter_context(rec: Recommendation | None):
     """E's ``family_context`` when it is available (imported lazily)."""
     if rec is None:
@@ -176,6 +181,8 @@ def family_letter():
     if away:
         return away
     rec = _recommendation(code)
+    if rec is not None:
+        _family_read(code, "letter.viewed", {"kind": "family", "code_id": code.id})
     return render_template(
         "feedback/family/letter.html",
         code=code,
@@ -201,6 +208,7 @@ def family_letter_pdf():
     except ImportError:  # pragma: no cover
         abort(404)
     pdf = render_letter_pdf(rec, "family")
+    _family_read(code, "letter.downloaded", {"kind": "family", "code_id": code.id})
     if isinstance(pdf, Response):
         return pdf
     return Response(

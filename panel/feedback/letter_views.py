@@ -66,6 +66,7 @@ def _attempt(case: Case, action, *, success: str):
 @login_required
 def letter(ref: str, kind: str):
     case, rec = _load_letters(ref, kind)
+    audit.record_read("letter.viewed", obj=case, details={"kind": kind, "approved": rec.is_approved})
     return render_template("feedback/letters/page.html", case=case, kind=kind,
                            letter=letters.letter_context(rec, kind))
 

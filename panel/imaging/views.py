@@ -25,7 +25,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from wtforms import ValidationError
 
 from panel.cases.queries import load_case_or_404
-from panel.core.audit import record
+from panel.core.audit import record, record_read
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.extensions import csrf
@@ -209,6 +209,7 @@ def preview(ref: str, file_id: int):
     case, f = _load_file(ref, file_id)
     size = request.args.get("size", type=int)
     size = min(max(size, 32), 512) if size else None
+    _viewed(case, f.series_uid if f.kind == FileKind.DICOM and f.series_uid else None, f)
     storage = get_storage()
     if f.kind == FileKind.DICOM:
         data = render.cached_render(storage.cache, f.storage_key, storage.path(f.storage_key), 0,
@@ -239,6 +240,14 @@ def _png(data: bytes):
 
 
 # --------------------------------------------------------------------------- series and viewer
+def _viewed(case, series_uid: str | None, document: StoredFile | None = None) -> None:
+    """Record that the user saw a series (viewer, frames, thumbnails) or a document's preview:
+    once per series (or document) per sign-in session, however many frames are loaded."""
+    key = f"series:{series_uid}" if series_uid else f"file:{document.id}"
+    details = {"series": series_uid} if series_uid else {"file": document.id}
+    record_read("images.viewed", obj=case, details=details, clinical=True, once_per_session=key)
+
+
 @bp.route(PREFIX + "/series/<series_uid>")
 @login_required
 def viewer(ref: str, series_uid: str):
@@ -247,6 +256,7 @@ def viewer(ref: str, series_uid: str):
     files = [f for f in series_files(case, series_uid) if can_see_file(case, f, user)]
     if not files:
         abort(404)
+    _viewed(case, series_uid)
     return render_template("imaging/viewer.html", case=case, files=files, series_uid=series_uid,
                            count=len(series_frames(files)), presets=render.PRESET_NAMES, first=files[0])
 
@@ -260,6 +270,7 @@ def frame(ref: str, series_uid: str, n: int):
     if not 0 <= n < len(frames):
         abort(404)
     f, k = frames[n]
+    _viewed(case, series_uid)
     storage = get_storage()
     return _png(render.cached_render(storage.cache, f.storage_key, storage.path(f.storage_key), k, _preset()))
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import contains_eager, joinedload, lazyload, selectinload
 from panel.caseformat.schema import get_path
 from panel.cases.display import case_sections
 from panel.cases.operations import CaseError, IdentifiersFound, to_document
+from panel.core.audit import record_read
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.uktime import uk_label
@@ -387,6 +388,8 @@ def present_item(meeting_id: int, position: int):
     # A case referred on to another panel keeps its place on the old agenda: its reference
     # alone, nothing the viewer may no longer see (the template asks ``can_view`` too).
     visible = case.can_view(user)
+    if visible:
+        record_read("case.viewed", obj=case, details={"via": "presentation", "meeting_id": meeting.id})
     return render_template(
         "meetings/present.html",
         meeting=meeting, item=item, case=case, position=position, total=len(items), viewer=user,

@@ -16,6 +16,7 @@ from panel.accounts.models import Centre, PanelRoleKind
 from panel.cases import operations as case_operations
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
+from panel.core.audit import record_read
 from panel.core.auth import roles_required, signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.web import safe_next
@@ -326,7 +327,8 @@ def case_matches(ref: str):
         "confirm": ConfirmForm(),
     }
     if request.headers.get("HX-Request"):
-        return render_template("trials/_matches.html", **ctx)
+        return render_template("trials/_matches.html", **ctx)  # a part of the case page (recorded there)
+    record_read("case.matches_viewed", obj=case, details={"via": "page"})
     return render_template("trials/case_matches.html", **ctx)
 
 

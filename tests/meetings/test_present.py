@@ -228,3 +228,22 @@ def _demo_meeting(outcome: ItemOutcome = ItemOutcome.NOT_DISCUSSED) -> int:
         db.session.add(AgendaItem(meeting_id=meeting.id, case_id=c.id, position=i + 1, outcome_status=outcome))
     db.session.commit()
     return meeting.id
+
+
+def test_presenting_a_case_is_recorded_as_a_read(app, client, login, agenda, db_session):
+    """Does showing a case in presentation mode write a ``case.viewed`` entry (via presentation,
+    the meeting) once the response has been sent, and a position past the agenda none?"""
+    from panel.core.models import AuditEntry
+
+    login(client, agenda["nap_member"])
+    missing = client.get(_url(agenda, 9))
+    assert missing.status_code == 404
+    missing.close()
+    resp = client.get(_url(agenda, 2))
+    assert resp.status_code == 200
+    resp.close()
+    db_session.expire_all()
+    [entry] = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "case.viewed")).all()
+    assert entry.object_id == agenda["refractory"].reference and entry.actor_id == agenda["nap_member"].id
+    assert entry.details == {"via": "presentation", "meeting_id": agenda["meeting"].id}
+    assert entry.panel_id == agenda["refractory"].panel_id
