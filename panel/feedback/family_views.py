@@ -29,6 +29,7 @@ from wtforms.validators import DataRequired, Length
 
 from panel.cases.operations import CaseError, IdentifiersFound
 from panel.cases.queries import load_case_or_404
+from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.extensions import limiter
