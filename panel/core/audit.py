@@ -131,18 +131,20 @@ def _append(*, action: str, actor_id: int | None, actor_label: str, object_type:
     """Append one entry at the end of the chain, in the current transaction (flushed)."""
     session = db.session
     # Take the chain's lock first: on PostgreSQL a row lock, on SQLite the database write lock.
-    result = session.execute(
+    # One statement claims the next number and reads the previous hash (RETURNING: SQLite 3.35+).
+    head = session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)
         .values(last_seq=AuditChainHead.last_seq + 1)
+        .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 0:
+    ).one_or_none()
+    if head is None:
         session.add(AuditChainHead(id=1, last_seq=1, last_hash=GENESIS_HASH))
         session.flush()
-    head = session.execute(
-        select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
-    ).one()
+        head = session.execute(
+            select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
+        ).one()
 
     entry = AuditEntry(
         id=head.last_seq,
