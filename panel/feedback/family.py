@@ -33,12 +33,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import LoginThrottle, PanelRoleKind, User
-from panel.cases.models import Case, CaseQuestion, CaseStatus
+from panel.cases.models import Case, CaseQuestion
 from panel.cases.operations import CaseError, Conflict, NotAllowed, add_question
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.notify import case_referrers, notify, panel_people
 from panel.feedback.models import FamilyAccessCode, FamilySession
+from panel.feedback.sending import feedback_sent
 
 #: No 0/O, 1/I/L: easy to read aloud and to type from paper.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -90,10 +91,6 @@ def code_hash(plain: str) -> str:
 
 def _new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LEN))
-
-
-def feedback_sent(case: Case) -> bool:
-    return case.feedback_sent_at is not None or case.status in (CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED)
 
 
 def can_manage_codes(case: Case, user: User) -> bool:

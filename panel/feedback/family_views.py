@@ -33,7 +33,7 @@ from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.extensions import limiter
-from panel.feedback import bp, family
+from panel.feedback import bp, family, sending
 from panel.feedback.models import FamilyAccessCode, Recommendation, RecommendationStatus
 
 SESSION_KEY = "family_access"
@@ -322,7 +322,7 @@ def family_access(case):
     user = current_user._get_current_object() if current_user else None
     if user is None or not getattr(user, "is_authenticated", False) or not family.can_manage_codes(case, user):
         return None
-    if not family.feedback_sent(case):
+    if not sending.feedback_sent(case):
         return None
     codes, now = family.codes_for(case), utcnow()
     return {"codes": codes, "active": sum(family.is_usable(c, now) for c in codes), "form": NewCodeForm(), "now": now}

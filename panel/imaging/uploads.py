@@ -44,7 +44,7 @@ DEFAULTS = {
     "IMAGING_MAX_PIXELS": documents.DEFAULT_MAX_PIXELS,
 }
 
-NAME_REFUSED = "the file name looks like it contains a patient identifier"
+NAME_REFUSED = "the file name looks like it contains a patient identifier (rename it)"
 _SAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
