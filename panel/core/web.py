@@ -138,7 +138,7 @@ def init_web(app: Flask) -> None:
         db.session.rollback()
         # The exception text can echo user input: log its type and location only.
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url_rule)
-        if app.config.get("TESTING") and app.config.get("PROPAGATE_TEST_ERRORS", True):
+        if app.config.get("TESTING") and app.config["PROPAGATE_TEST_ERRORS"]:
             raise exc
         return _error_page(500, "Something went wrong on our side. Nothing was saved.")
 

@@ -49,27 +49,13 @@ DEFAULT_DAYS = 90
 MAX_DAYS = 365
 QUESTION_MIN, QUESTION_MAX = 10, 1000  # the panel-case/1 format caps a question at 1000
 
-#: Throttle defaults (overridable in the app config).
-DEFAULTS = {
-    "FAMILY_MAX_FAILURES": 5,
-    "FAMILY_FAILURE_WINDOW": timedelta(minutes=15),
-    "FAMILY_LOCKOUT": timedelta(minutes=15),
-    # Over all addresses together (same window): from this many failures on, every attempt
-    # waits FAMILY_SLOWDOWN_STEP seconds more per failure, at most FAMILY_SLOWDOWN_MAX seconds,
-    # before it is checked. Never a refusal: a distributed guesser must not lock families out.
-    "FAMILY_SLOWDOWN_AFTER": 50,
-    "FAMILY_SLOWDOWN_STEP": 0.1,
-    "FAMILY_SLOWDOWN_MAX": 3.0,
-    # How long a family session lasts after the code was typed.
-    "FAMILY_SESSION_TTL": timedelta(hours=2),
-}
-
 #: How the slow-down waits (tests replace it, so they never really sleep).
 sleep = time.sleep
 
 
 def _cfg(name: str):
-    return current_app.config.get(name, DEFAULTS[name])
+    """A ``FAMILY_*`` throttle setting (defaults in config.py)."""
+    return current_app.config[name]
 
 
 # --------------------------------------------------------------------------- codes

@@ -50,7 +50,7 @@ IDENTIFIERS = ("Your question was not sent: it seems to contain a name, a date, 
 
 
 def _family_limit() -> str:
-    return current_app.config.get("RATELIMIT_FAMILY", "20 per minute")
+    return current_app.config["RATELIMIT_FAMILY"]
 
 
 class FamilyCodeForm(FlaskForm):
