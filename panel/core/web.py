@@ -145,6 +145,9 @@ def init_web(app: Flask) -> None:
     from panel.core.db import utcnow
 
     app.jinja_env.globals["now_utc"] = utcnow
+    from panel.core import uktime
+
+    uktime.init_app(app)  # the |uk_date and |uk_datetime filters
 
     @app.context_processor
     def inject_helpers():
