@@ -71,10 +71,10 @@ class Config:
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_FAILURE_WINDOW = timedelta(minutes=_env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
     LOGIN_LOCKOUT = timedelta(minutes=_env_int("LOGIN_LOCKOUT_MINUTES", 15))
-    # Family access codes (panel/feedback/family.py, where the same defaults live): a lock-out
-    # per address (an IPv6 /64 counts as one address), and over all addresses a slow-down that
-    # never refuses a right code: from SLOWDOWN_AFTER failures in the window every attempt waits
-    # SLOWDOWN_STEP seconds more per failure, at most SLOWDOWN_MAX seconds.
+    # Family access codes (panel/feedback/family.py): a lock-out per address (an IPv6 /64
+    # counts as one address), and over all addresses a slow-down that never refuses a right
+    # code: from SLOWDOWN_AFTER failures in the window every attempt waits SLOWDOWN_STEP
+    # seconds more per failure, at most SLOWDOWN_MAX seconds.
     FAMILY_MAX_FAILURES = _env_int("FAMILY_MAX_FAILURES", 5)
     FAMILY_FAILURE_WINDOW = timedelta(minutes=_env_int("FAMILY_FAILURE_WINDOW_MINUTES", 15))
     FAMILY_LOCKOUT = timedelta(minutes=_env_int("FAMILY_LOCKOUT_MINUTES", 15))
@@ -85,6 +85,8 @@ class Config:
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "30 per minute")
     RATELIMIT_RESET = _env("RATELIMIT_RESET", "5 per minute")
+    # The family's forms (code entry, follow-up question), per address (an IPv6 /64 is one).
+    RATELIMIT_FAMILY = _env("RATELIMIT_FAMILY", "20 per minute")
     RATELIMIT_HEADERS_ENABLED = True
 
     PASSWORD_RESET_TTL = timedelta(minutes=_env_int("PASSWORD_RESET_MINUTES", 60))
@@ -93,13 +95,29 @@ class Config:
     TOTP_ISSUER = _env("TOTP_ISSUER", "Panel")
 
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024**3)  # scan uploads stream to disk
+    # Scan uploads (panel/imaging/uploads.py). The request limit is set before the body is read.
+    IMAGING_MAX_REQUEST = _env_int("IMAGING_MAX_REQUEST", MAX_CONTENT_LENGTH)
+    IMAGING_MAX_FILES = _env_int("IMAGING_MAX_FILES", 2000)  # files (parts plus zip entries) in one request
+    IMAGING_ZIP_MAX_ENTRIES = _env_int("IMAGING_ZIP_MAX_ENTRIES", 5000)
+    IMAGING_ZIP_MAX_UNCOMPRESSED = _env_int("IMAGING_ZIP_MAX_UNCOMPRESSED", 4 * 1024**3)
+    # Uncompressed/compressed, per entry and over the whole zip (a zip bomb is > 1000).
+    IMAGING_ZIP_MAX_RATIO = _env_int("IMAGING_ZIP_MAX_RATIO", 200)
+    # Entries and whole zips that expand to no more than this are never refused for their ratio.
+    IMAGING_ZIP_RATIO_FLOOR = _env_int("IMAGING_ZIP_RATIO_FLOOR", 1024 * 1024)
+    # Largest PNG/JPEG (width x height) that is decoded and re-encoded.
+    IMAGING_MAX_PIXELS = _env_int("IMAGING_MAX_PIXELS", 50_000_000)
     # Text fields of an ordinary form: 1 MB is far beyond any referral (the longest field takes
     # 4000 characters); larger form bodies are refused with 413 before they are parsed.
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
     API_RATELIMIT = _env("API_RATELIMIT", "600 per minute")  # per token
+    # Largest request body the API reads; a full panel-case/1 document is a few kilobytes.
     API_MAX_CONTENT_LENGTH = _env_int("API_MAX_CONTENT_LENGTH", 256 * 1024)
     # How long a new API token lives unless its maker chooses (1 to 365 days).
     API_TOKEN_DAYS = _env_int("API_TOKEN_DAYS", 90)
+    # Behind a reverse proxy (one hop): trust its X-Forwarded-For and X-Forwarded-Proto.
+    PROXY_FIX = _env_bool("PROXY_FIX", False)
+    # Tests only: let unexpected errors propagate to the test client (a 500 page otherwise).
+    PROPAGATE_TEST_ERRORS = _env_bool("PROPAGATE_TEST_ERRORS", True)
     ALLOW_DEMO_DATA = True
     TESTING = False
     DEBUG = False

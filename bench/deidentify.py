@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
 import pydicom  # noqa: E402
 
 from panel.imaging.deid import DeidConfig, deidentify_file  # noqa: E402
-from panel.imaging.synth import make_ct_series  # noqa: E402
+from tests.support.synth import make_ct_series  # noqa: E402
 
 
 def plain_one(path: Path, out: Path) -> None:

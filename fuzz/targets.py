@@ -37,7 +37,7 @@ def scanner(data: bytes) -> None:
 @lru_cache(maxsize=1)
 def dicom_seed() -> tuple[bytes, frozenset[bytes]]:
     """A small planted CT slice (every table attribute holds a marker) and its markers."""
-    from panel.imaging import synth
+    from tests.support import synth
 
     with tempfile.TemporaryDirectory() as tmp:
         series = synth.make_ct_series(Path(tmp), 1, 16, 16, plant=True, noise=False)

@@ -43,7 +43,7 @@ def create_app(config: dict | type | str | None = None) -> Flask:
             app.config.update(config)
     _check_config(app)
 
-    if app.config.get("PROXY_FIX", os.environ.get("PANEL_PROXY_FIX")):
+    if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -37,13 +37,11 @@ from panel.core.mail import send_queued_mail
 
 #: Routes anyone may call (no token).
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
-#: Largest request body the API reads; a full panel-case/1 document is a few kilobytes.
-DEFAULT_MAX_BODY = 256 * 1024
 NOT_FOUND = "No case with this reference (or you may not see it)."
 
 
 def _api_limit() -> str:
-    return current_app.config.get("API_RATELIMIT", "600 per minute")
+    return current_app.config["API_RATELIMIT"]
 
 
 # One budget per token across every API route.
@@ -53,7 +51,7 @@ register_error_handlers(bp)
 
 @bp.before_request
 def _authenticate() -> None:
-    request.max_content_length = current_app.config.get("API_MAX_CONTENT_LENGTH", DEFAULT_MAX_BODY)
+    request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
     if request.endpoint not in PUBLIC_ENDPOINTS:
         authenticate()
 

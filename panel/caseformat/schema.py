@@ -55,15 +55,6 @@ class Problem:
         return {"field": self.field, "message": self.message}
 
 
-class CaseFormatError(ValueError):
-    """A document that is not valid ``panel-case/1``; ``.problems`` names each field."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        first = problems[0]
-        super().__init__(f"{first.field}: {first.message}")
-
-
 # --------------------------------------------------------------------------- path helpers
 def get_path(doc: dict[str, Any], path: str, default: Any = None) -> Any:
     node: Any = doc

@@ -52,8 +52,33 @@ def uk_label(moment: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
     return f"{local.strftime(fmt)} {local.tzname()}"
 
 
+def uk_date(moment: datetime | date | None, fmt: str = "%-d %b %Y") -> str:
+    """The day of ``moment`` in the UK, e.g. ``1 Jul 2026`` ('' for none): the ``|uk_date``
+    filter. A stored instant (UTC, naive counts as UTC) is turned into UK time first, so 23:30
+    UTC on 30 June is 1 July; a plain date is shown as it is."""
+    if moment is None or moment == "":
+        return ""
+    if not isinstance(moment, datetime):
+        return moment.strftime(fmt)
+    return to_uk(moment).strftime(fmt)
+
+
+def uk_datetime(moment: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
+    """Day and time of ``moment`` in UK time ('' for none): the ``|uk_datetime`` filter. The
+    format may end with ``%Z`` for the zone's name (GMT or BST)."""
+    if moment is None or moment == "":
+        return ""
+    return to_uk(moment).strftime(fmt)
+
+
+def init_app(app) -> None:
+    """Dates are shown to people only through these two filters (registered once, here)."""
+    app.jinja_env.filters["uk_date"] = uk_date
+    app.jinja_env.filters["uk_datetime"] = uk_datetime
+
+
 def uk_today() -> date:
     return datetime.now(UK).date()
 
 
-__all__ = ["UK", "UKTimeError", "from_uk", "to_uk", "uk_label", "uk_today", "timedelta"]
+__all__ = ["UK", "UKTimeError", "from_uk", "to_uk", "uk_date", "uk_datetime", "uk_label", "uk_today", "timedelta"]

@@ -138,13 +138,16 @@ def init_web(app: Flask) -> None:
         db.session.rollback()
         # The exception text can echo user input: log its type and location only.
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url_rule)
-        if app.config.get("TESTING") and app.config.get("PROPAGATE_TEST_ERRORS", True):
+        if app.config.get("TESTING") and app.config["PROPAGATE_TEST_ERRORS"]:
             raise exc
         return _error_page(500, "Something went wrong on our side. Nothing was saved.")
 
     from panel.core.db import utcnow
 
     app.jinja_env.globals["now_utc"] = utcnow
+    from panel.core import uktime
+
+    uktime.init_app(app)  # the |uk_date and |uk_datetime filters
 
     @app.context_processor
     def inject_helpers():

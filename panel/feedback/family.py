@@ -33,12 +33,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import LoginThrottle, PanelRoleKind, User
-from panel.cases.models import Case, CaseQuestion, CaseStatus
+from panel.cases.models import Case, CaseQuestion
 from panel.cases.operations import CaseError, Conflict, NotAllowed, add_question
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.notify import case_referrers, notify, panel_people
 from panel.feedback.models import FamilyAccessCode, FamilySession
+from panel.feedback.sending import feedback_sent
 
 #: No 0/O, 1/I/L: easy to read aloud and to type from paper.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -48,27 +49,13 @@ DEFAULT_DAYS = 90
 MAX_DAYS = 365
 QUESTION_MIN, QUESTION_MAX = 10, 1000  # the panel-case/1 format caps a question at 1000
 
-#: Throttle defaults (overridable in the app config).
-DEFAULTS = {
-    "FAMILY_MAX_FAILURES": 5,
-    "FAMILY_FAILURE_WINDOW": timedelta(minutes=15),
-    "FAMILY_LOCKOUT": timedelta(minutes=15),
-    # Over all addresses together (same window): from this many failures on, every attempt
-    # waits FAMILY_SLOWDOWN_STEP seconds more per failure, at most FAMILY_SLOWDOWN_MAX seconds,
-    # before it is checked. Never a refusal: a distributed guesser must not lock families out.
-    "FAMILY_SLOWDOWN_AFTER": 50,
-    "FAMILY_SLOWDOWN_STEP": 0.1,
-    "FAMILY_SLOWDOWN_MAX": 3.0,
-    # How long a family session lasts after the code was typed.
-    "FAMILY_SESSION_TTL": timedelta(hours=2),
-}
-
 #: How the slow-down waits (tests replace it, so they never really sleep).
 sleep = time.sleep
 
 
 def _cfg(name: str):
-    return current_app.config.get(name, DEFAULTS[name])
+    """A ``FAMILY_*`` throttle setting (defaults in config.py)."""
+    return current_app.config[name]
 
 
 # --------------------------------------------------------------------------- codes
@@ -90,10 +77,6 @@ def code_hash(plain: str) -> str:
 
 def _new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LEN))
-
-
-def feedback_sent(case: Case) -> bool:
-    return case.feedback_sent_at is not None or case.status in (CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED)
 
 
 def can_manage_codes(case: Case, user: User) -> bool:

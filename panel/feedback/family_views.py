@@ -33,7 +33,7 @@ from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.extensions import limiter
-from panel.feedback import bp, family
+from panel.feedback import bp, family, sending
 from panel.feedback.models import FamilyAccessCode, Recommendation, RecommendationStatus
 
 SESSION_KEY = "family_access"
@@ -50,7 +50,7 @@ IDENTIFIERS = ("Your question was not sent: it seems to contain a name, a date, 
 
 
 def _family_limit() -> str:
-    return current_app.config.get("RATELIMIT_FAMILY", "20 per minute")
+    return current_app.config["RATELIMIT_FAMILY"]
 
 
 class FamilyCodeForm(FlaskForm):
@@ -322,7 +322,7 @@ def family_access(case):
     user = current_user._get_current_object() if current_user else None
     if user is None or not getattr(user, "is_authenticated", False) or not family.can_manage_codes(case, user):
         return None
-    if not family.feedback_sent(case):
+    if not sending.feedback_sent(case):
         return None
     codes, now = family.codes_for(case), utcnow()
     return {"codes": codes, "active": sum(family.is_usable(c, now) for c in codes), "form": NewCodeForm(), "now": now}

@@ -21,9 +21,9 @@ from flask import render_template
 from markupsafe import Markup
 from sqlalchemy import select
 
+from panel.core import uktime
 from panel.core.db import db, utcnow
 from panel.core.pdf import html_to_pdf
-from panel.core.uktime import to_uk
 from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
 
 KINDS = ("clinician", "family")
@@ -119,9 +119,7 @@ OWNER_ROLES = {
 # --------------------------------------------------------------------------- small helpers
 def uk_date(moment: datetime | None) -> str:
     """``3 March 2026`` in UK time ('' for none)."""
-    if moment is None:
-        return ""
-    return to_uk(moment).strftime("%-d %B %Y")
+    return uktime.uk_date(moment, "%-d %B %Y")
 
 
 def _as_list(value: Any) -> list[str]:
@@ -187,7 +185,8 @@ def _date_text(value: Any) -> str:
     if isinstance(value, datetime):
         return uk_date(value)
     try:
-        return datetime.fromisoformat(str(value)).strftime("%-d %B %Y")
+        parsed = datetime.fromisoformat(str(value))
+        return uktime.uk_date(parsed if len(str(value)) > 10 else parsed.date(), "%-d %B %Y")
     except ValueError:
         return str(value)
 

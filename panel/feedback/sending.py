@@ -143,8 +143,3 @@ def turnaround(case: Case) -> list[tuple[str, datetime | None]]:
     """Each step of the case's road with the moment it was first reached (None: not yet)."""
     return [(label, getattr(case, attr)) for label, attr in TURNAROUND_STEPS]
 
-
-def days_between(a: datetime | None, b: datetime | None) -> int | None:
-    if a is None or b is None:
-        return None
-    return max((b - a).days, 0)

@@ -12,14 +12,14 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from panel.imaging.uploads import NAME_REFUSED  # one text for the CLI and the upload page
+
 
 def deid_secret() -> bytes:
     """The per-deployment de-identification key, derived from the app's secret key (so UID
     replacements and date shifts cannot be reversed without it)."""
     return hmac.new(current_app.config["SECRET_KEY"].encode(), b"panel/deid/v1", hashlib.sha256).digest()
 
-
-NAME_REFUSED = "the file name looks like it contains a patient identifier (rename it)"
 
 
 def _identifying(rel: str) -> bool:

@@ -34,22 +34,13 @@ from panel.privacy import has_hard_findings, scan_filename
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {
-    "IMAGING_MAX_FILES": 2000,  # files (parts plus zip entries) in one request
-    "IMAGING_ZIP_MAX_ENTRIES": 5000,
-    "IMAGING_ZIP_MAX_UNCOMPRESSED": 4 * 1024**3,
-    "IMAGING_ZIP_MAX_RATIO": 200,  # uncompressed/compressed, per entry and over the whole zip (a bomb is > 1000)
-    # Entries and whole zips that expand to no more than this are never refused for their ratio.
-    "IMAGING_ZIP_RATIO_FLOOR": 1024 * 1024,
-    "IMAGING_MAX_PIXELS": documents.DEFAULT_MAX_PIXELS,
-}
-
-NAME_REFUSED = "the file name looks like it contains a patient identifier"
+NAME_REFUSED = "the file name looks like it contains a patient identifier (rename it)"
 _SAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def setting(config: dict[str, Any], name: str) -> Any:
-    return config.get(name, DEFAULTS[name])
+    """An ``IMAGING_*`` limit from ``config`` (the app's config; its defaults are in config.py)."""
+    return config[name]
 
 
 @dataclass

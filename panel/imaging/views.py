@@ -102,8 +102,8 @@ def upload(ref: str):
     if not can_upload(case, user):
         abort(403)
     cfg = current_app.config
-    request.max_content_length = cfg.get("IMAGING_MAX_REQUEST", cfg.get("MAX_CONTENT_LENGTH"))
-    request.max_form_parts = cfg.get("IMAGING_MAX_FILES", uploads.DEFAULTS["IMAGING_MAX_FILES"]) + 10
+    request.max_content_length = cfg["IMAGING_MAX_REQUEST"]
+    request.max_form_parts = cfg["IMAGING_MAX_FILES"] + 10
     try:
         form, files = request.form, request.files.getlist("files")
     except RequestEntityTooLarge:
@@ -122,7 +122,7 @@ def upload(ref: str):
     files = [f for f in files if f.filename or f.content_length]
     if not files:
         return _refuse_request("choose at least one file", 422)
-    max_files = cfg.get("IMAGING_MAX_FILES", uploads.DEFAULTS["IMAGING_MAX_FILES"])
+    max_files = cfg["IMAGING_MAX_FILES"]
     if len(files) > max_files:
         return _refuse_request(f"too many files in one upload (at most {max_files})", 413)
 

@@ -25,11 +25,6 @@ def is_chair(user: User, panel_id: int) -> bool:
     return PanelRoleKind.CHAIR in roles(user, panel_id)
 
 
-def is_voting_member(user: User, panel_id: int) -> bool:
-    """Members and chairs (not coordinators) give opinions and count towards a quorum."""
-    return bool(roles(user, panel_id) & {PanelRoleKind.MEMBER, PanelRoleKind.CHAIR})
-
-
 def on_panel(user: User, panel_id: int) -> bool:
     return bool(roles(user, panel_id))
 

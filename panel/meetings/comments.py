@@ -144,14 +144,6 @@ def mention_spans(body: str, people: list[tuple[User, str]]) -> list[tuple[int, 
     return spans
 
 
-def find_mentions(body: str, people: list[tuple[User, str]]) -> list[User]:
-    """The distinct people mentioned in ``body``, among ``people``."""
-    found: dict[int, User] = {}
-    for _, _, user in mention_spans(body, people):
-        found.setdefault(user.id, user)
-    return list(found.values())
-
-
 def _without_mentions(body: str, spans: list[tuple[int, int, User]]) -> str:
     """``body`` with resolved mentions blanked (same length), for the identifier scan: a
     colleague's handle (``@ada.lovelace``) is staff, not patient, data and would otherwise read

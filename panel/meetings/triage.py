@@ -30,14 +30,13 @@ from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.notify import case_referrers, notify, panel_people
 from panel.meetings.models import (
-    AgendaItem,
     CaseTransfer,
-    ItemOutcome,
     Meeting,
     MeetingStatus,
     VirtualReview,
     VirtualReviewStatus,
 )
+from panel.meetings.operations import pending_item_for
 
 #: Optional fields the panel nearly always needs to give advice: shown as "missing" in triage
 #: when empty (they do not stop a submission; the required ones do).
@@ -110,13 +109,6 @@ def missing_fields(doc: dict[str, Any]) -> list[tuple[str, str]]:
 
 def is_coordinator_of(user: User, panel_id: int) -> bool:
     return getattr(user, "is_authenticated", False) and PanelRoleKind.COORDINATOR in user.roles_on(panel_id)
-
-
-def pending_agenda_item(case: Case) -> AgendaItem | None:
-    """The agenda item on which the case waits to be discussed, if any."""
-    return db.session.scalar(
-        select(AgendaItem).where(AgendaItem.case_id == case.id, AgendaItem.outcome_status == ItemOutcome.PENDING)
-    )
 
 
 def upcoming_meetings_for(panel_ids: set[int] | list[int]) -> list[Meeting]:
@@ -358,7 +350,7 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     panel's triage queue and leaves the old panel's view. Both panels' trails show the move."""
     if case.submitted_at is None or not is_coordinator_of(by, case.panel_id):
         raise NotAllowed("Only the coordinator of the case's panel can refer it on.")
-    item = pending_agenda_item(case)
+    item = pending_item_for(case)
     if item is not None:
         raise Conflict(
             "This case is on the agenda of an upcoming meeting: take it off the agenda before "

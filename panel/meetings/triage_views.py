@@ -18,7 +18,7 @@ from panel.cases.views import attempt
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.web import int_arg, safe_next
-from panel.meetings import bp, triage
+from panel.meetings import bp, operations, triage
 
 _user = signed_in_user
 
@@ -106,7 +106,7 @@ def refer_on(ref: str):
     form = ReferOnForm()
     form.panel.choices = [(0, "Choose a panel…")] + [(p.id, f"{p.code} · {p.name}") for p in targets]
     blocked = None
-    if triage.pending_agenda_item(case) is not None:
+    if operations.pending_item_for(case) is not None:
         blocked = "This case is on the agenda of an upcoming meeting: take it off the agenda before referring it on."
     elif case.status not in triage.REFERABLE:
         blocked = f"A case that is {case.status.label.lower()} cannot be referred on."
@@ -154,7 +154,7 @@ def case_triage(case: Case) -> dict | None:
         return None
     ctx: dict = {"history": history, "coordinator": coordinator, "meetings": [], "pending": None}
     if coordinator:
-        ctx["pending"] = triage.pending_agenda_item(case)
+        ctx["pending"] = operations.pending_item_for(case)
         if case.status.value == "submitted" and ctx["pending"] is None:
             ctx["meetings"] = triage.upcoming_meetings_for({case.panel_id})
         ctx["can_refer"] = triage.can_refer_on(case, user) and ctx["pending"] is None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -268,24 +267,6 @@ class TrialCount:
     code: str
     title: str
     count: int
-
-
-def count_trials(trial_lists: Iterable[Sequence[dict[str, Any]] | None]) -> list[TrialCount]:
-    """How many records suggest each trial (a trial counts once per record), most first."""
-    counts: Counter[str] = Counter()
-    titles: dict[str, str] = {}
-    for trials in trial_lists:
-        seen: set[str] = set()
-        for t in trials or []:
-            if not isinstance(t, dict):
-                continue
-            key = str(t.get("trial_id") or t.get("code") or t.get("title") or "").strip()
-            if not key or key in seen:
-                continue
-            seen.add(key)
-            counts[key] += 1
-            titles.setdefault(key, str(t.get("title") or key))
-    return [TrialCount(k, titles[k], n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], titles[kv[0]].lower()))]
 
 
 def trials_suggested(panel_ids: Sequence[int], limit: int = 10, now: datetime | None = None, days: int = 365) -> list[TrialCount]:

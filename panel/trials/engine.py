@@ -656,10 +656,6 @@ class CaseView:
             v = self._cache[path] = _RESOLVERS[path](self.case)
             return v
 
-    def is_unknown(self, path: str) -> bool:
-        """Whether the value of ``path`` is unknown (absent, null, unknown word, wrong type)."""
-        return self.value(path) is _UNKNOWN_VALUE
-
     def known(self, path: str) -> Any:
         """The plain value of a scalar field, ``None`` when unknown."""
         v = self.value(path)

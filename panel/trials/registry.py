@@ -71,11 +71,6 @@ class TrialNotAllowed(TrialError):
 
 
 # --------------------------------------------------------------------------- permissions
-def can_view_registry(user: Any) -> bool:
-    """Coordinators (of any panel) and admins see the registry: trials are not clinical."""
-    return bool(getattr(user, "is_authenticated", False) and (user.is_coordinator or user.is_admin))
-
-
 def can_edit_registry(user: Any) -> bool:
     """Only coordinators (of any panel) change the registry."""
     return bool(getattr(user, "is_authenticated", False) and user.is_coordinator)

@@ -39,11 +39,6 @@ NEW_MATCHES_LIMIT = 50
 _user = signed_in_user
 
 
-def _editor_required() -> None:
-    if not registry.can_edit_registry(_user()):
-        abort(403)
-
-
 def _trial_or_404(code: str) -> Trial:
     trial = db.session.scalar(select(Trial).where(Trial.code == code))
     if trial is None:

@@ -10,9 +10,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from panel.imaging import synth
 from tests.browser.test_login_journey import sign_in
 from tests.conftest import database_url, free_port, make_app, migrate_and_seed
+from tests.support import synth
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from panel.imaging import synth
+from tests.support import synth
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).with_name("flask")

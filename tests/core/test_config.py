@@ -78,3 +78,79 @@ def test_demo_data_loads_once(app, db_session):
     for u in users.values():
         if u.is_demo and u.requires_totp:
             assert u.totp_enabled
+
+
+def _settings(module) -> dict[str, object]:
+    """Every setting of every configuration class, as ``Class.NAME -> value``."""
+    return {
+        f"{cls.__name__}.{name}": getattr(cls, name)
+        for cls in (module.Config, *module.CONFIGS.values())
+        for name in dir(cls)
+        if name.isupper()
+    }
+
+
+def test_every_panel_variable_in_config_changes_a_setting(monkeypatch):
+    """Is each ``PANEL_*`` variable that config.py reads honoured, i.e. does setting it change
+    a setting (none is read and then ignored)?"""
+    import importlib
+    import re
+
+    import config
+
+    names = sorted(set(re.findall(r'_env(?:_int|_bool)?\("([A-Z0-9_]+)"', open(config.__file__).read())))
+    assert {"IMAGING_MAX_FILES", "IMAGING_ZIP_MAX_RATIO", "FAMILY_SLOWDOWN_MAX", "RATELIMIT_FAMILY"} <= set(names)
+    before = _settings(config)
+    try:
+        for name in names:
+            changed = False
+            for value in ("7", "yes", "no"):
+                monkeypatch.setenv(f"PANEL_{name}", value)
+                changed = _settings(importlib.reload(config)) != before
+                if changed:
+                    break
+            monkeypatch.delenv(f"PANEL_{name}")
+            assert changed, f"PANEL_{name} changes no setting"
+    finally:
+        importlib.reload(config)
+
+
+def test_documented_app_variables_are_read_by_config():
+    """Does config.py read every ``PANEL_*`` variable the documentation gives for the app (the
+    gunicorn, test-suite and API-client variables are read elsewhere)?"""
+    import re
+
+    import config
+    from panel import ROOT
+
+    read = set(re.findall(r'_env(?:_int|_bool)?\("([A-Z0-9_]+)"', open(config.__file__).read())) | {"ENV"}
+    elsewhere = {"BIND", "WORKERS", "THREADS", "WORKER_TIMEOUT", "ACCESS_LOG", "FORWARDED_ALLOW_IPS",
+                 "TEST_DATABASE_URL", "TOKEN"}
+    documented = set()
+    for doc in [*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]:
+        if doc.exists():
+            documented |= set(re.findall(r"PANEL_([A-Z][A-Z0-9_]*[A-Z0-9])", doc.read_text()))
+    assert documented - elsewhere - read == set()
+
+
+def test_imaging_and_family_settings_come_from_the_environment(monkeypatch):
+    """Can ``PANEL_IMAGING_MAX_FILES`` and a family throttle setting be set for a running app
+    (they used to have their defaults inside their modules)?"""
+    import importlib
+
+    import config
+
+    monkeypatch.setenv("PANEL_IMAGING_MAX_FILES", "17")
+    monkeypatch.setenv("PANEL_FAMILY_SLOWDOWN_MAX", "1.5")
+    monkeypatch.setenv("PANEL_RATELIMIT_FAMILY", "9 per minute")
+    reloaded = importlib.reload(config)
+    try:
+        app = create_app(reloaded.TestingConfig)
+        assert app.config["IMAGING_MAX_FILES"] == 17
+        assert app.config["FAMILY_SLOWDOWN_MAX"] == 1.5
+        assert app.config["RATELIMIT_FAMILY"] == "9 per minute"
+    finally:
+        monkeypatch.delenv("PANEL_IMAGING_MAX_FILES")
+        monkeypatch.delenv("PANEL_FAMILY_SLOWDOWN_MAX")
+        monkeypatch.delenv("PANEL_RATELIMIT_FAMILY")
+        importlib.reload(config)

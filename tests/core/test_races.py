@@ -270,8 +270,8 @@ def test_two_uploads_of_one_series_at_once(race_app, tmp_path):
     from panel.accounts.models import User
     from panel.cases import operations
     from panel.core.db import db
-    from panel.imaging import synth
     from panel.imaging.models import StoredFile, Upload
+    from tests.support import synth
 
     with app.app_context():
         email = "race.uploader@nhs.example.org"

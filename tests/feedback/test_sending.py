@@ -187,7 +187,7 @@ def test_banner_for_each_viewer(app, client, login, sent, feedback_people):
 
 # --------------------------------------------------------------------------- second-opinion pack
 def _upload_planted_ct(app, client, case, tmp_path):
-    from panel.imaging import synth
+    from tests.support import synth
 
     ct = synth.make_ct_series(tmp_path / "ct", 2, rows=32, cols=32, plant=True, noise=False)
     data = {"label": "CT", "csrf_token": csrf_token(app, client),

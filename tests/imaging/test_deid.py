@@ -1,6 +1,6 @@
 """Tests for panel.imaging.deid (DICOM de-identification, PS3.15 E.1-1 + modified dates).
 
-Identifying markers are planted by panel.imaging.synth into every Table E.1-1 attribute
+Identifying markers are planted by tests.support.synth into every Table E.1-1 attribute
 with a plantable VR (top level, depth 1 and depth 2 of kept sequences, and inside removed
 sequences), private blocks (including a private sequence and a block after the pixel
 data), an overlay, a curve, the file meta and an executable preamble.  The outputs are
@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from panel.imaging import deid, synth
+from panel.imaging import deid
 from panel.imaging.deid import (
     Action,
     DeidConfig,
@@ -34,6 +34,7 @@ from panel.imaging.deid import (
     deidentify_tree,
     verify_file,
 )
+from tests.support import synth
 
 SECRET = b"test-secret-0123456789abcdef-panel"
 CASE = "PNL-2024-0042"

@@ -16,8 +16,9 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from panel.imaging import deid, synth
+from panel.imaging import deid
 from panel.imaging.deid import DeidConfig, deidentify_file, deidentify_tree, verify_file
+from tests.support import synth
 
 SECRET = b"test-secret-0123456789abcdef-panel"
 CASE = "NB-2026-0042"

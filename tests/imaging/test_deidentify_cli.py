@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pydicom
 
-from panel.imaging import synth
+from tests.support import synth
 
 
 def test_deidentify_tree_cli(app, tmp_path):

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from panel.core.models import AuditEntry
-from panel.imaging import synth
 from panel.imaging.models import StoredFile
+from tests.support import synth
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@ def test_clean_annotation_is_removed_but_pdf_stored(tmp_path):
 def test_render_refuses_images_that_would_decode_too_large(tmp_path, monkeypatch):
     import pytest
 
-    from panel.imaging import render, synth
+    from panel.imaging import render
+    from tests.support import synth
 
     synth.make_ct_series(tmp_path / "s", 1, rows=64, cols=64)
     path = next((tmp_path / "s").iterdir())
@@ -49,8 +50,8 @@ def test_render_refuses_images_that_would_decode_too_large(tmp_path, monkeypatch
 
 
 def test_panel_members_do_not_see_held_back_files_listed(app, client, db_session, make_user, login, make_case, tmp_path):
-    from panel.imaging import synth
     from tests.conftest import csrf_token
+    from tests.support import synth
 
     referrer = make_user(referrer_at="NEWCASTLE")
     case = make_case(referrer)

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from panel.core.db import db
 from panel.core.models import AuditEntry
-from panel.imaging import synth
 from panel.imaging.models import StoredFile, Upload
 from tests.imaging.conftest import objects_in, temps_in
+from tests.support import synth
 
 NHS_NAME = "scan_9434765919.dcm"  # a valid NHS number (mod 11)
 

@@ -11,8 +11,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from panel.core.db import db
-from panel.imaging import render, synth
+from panel.imaging import render
 from panel.imaging.models import StoredFile
+from tests.support import synth
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from panel.core.db import db
-from panel.imaging import synth
 from panel.imaging.models import Upload
 from tests.imaging.conftest import objects_in, temps_in
 from tests.imaging.test_uploads import _files, _zip
+from tests.support import synth
 
 MIB = 1024 * 1024
 

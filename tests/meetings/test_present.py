@@ -141,7 +141,7 @@ def test_empty_agenda(app, client, login, agenda, db_session):
 def test_images_in_presentation(app, login, agenda, tmp_path, db_session):
     """Does an uploaded CT series appear with a frame viewer (frames served by the imaging
     views) and a link to the full viewer?"""
-    from panel.imaging import synth
+    from tests.support import synth
 
     ct = synth.make_ct_series(tmp_path / "ct", 3, rows=32, cols=32, noise=False)
     up = app.test_client()

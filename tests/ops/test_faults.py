@@ -274,7 +274,7 @@ def _upload_rows(case) -> tuple[int, int, int]:
 
 @pytest.fixture
 def scans(tmp_path):
-    from panel.imaging import synth
+    from tests.support import synth
 
     ct = synth.make_ct_series(tmp_path / "ct", 3, rows=32, cols=32)
     return [(p.name, p.read_bytes()) for p in ct.paths] + [("letter.pdf", pdf_bytes())]
