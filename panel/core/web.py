@@ -6,13 +6,15 @@ import errno
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, ValidationError
+
+from panel.core.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,29 @@ def external_url(endpoint: str, **values) -> str:
     base = urlsplit(current_app.config["BASE_URL"].rstrip("/"))
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
+
+
+def refusal_message(exc: Refused) -> str:
+    """A refused operation as a message the user can act on (identifier findings name their
+    kinds: :func:`panel.privacy.guard.identifiers_message`)."""
+    return exc.user_message
+
+
+def attempt(action, *, target: str, success: str | None = None, message=refusal_message):
+    """Run ``action()`` (an operation), commit, and go to ``target``; a refused operation rolls
+    back and is flashed (``message(exc)``). One shape for every small POST action."""
+    from panel.core.db import db
+
+    try:
+        action()
+    except Refused as exc:
+        db.session.rollback()
+        flash(message(exc), "danger")
+    else:
+        db.session.commit()
+        if success:
+            flash(success, "success")
+    return redirect(target)
 
 
 def _wants_json() -> bool:

@@ -34,9 +34,10 @@ from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import LoginThrottle, PanelRoleKind, User
 from panel.cases.models import Case, CaseQuestion, CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed, add_question
+from panel.cases.operations import add_question
 from panel.core import audit
 from panel.core.db import db, utcnow
+from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.notify import case_referrers, notify, panel_people
 from panel.feedback.models import FamilyAccessCode, FamilySession
 
@@ -115,7 +116,7 @@ def create_code(case: Case, *, by: User, days: int = DEFAULT_DAYS) -> tuple[Fami
     if not feedback_sent(case):
         raise Conflict("A family access code can be made once the panel's feedback has been sent.")
     if not 1 <= int(days) <= MAX_DAYS:
-        raise CaseError(f"A code can be valid for 1 to {MAX_DAYS} days.", "days")
+        raise Refused(f"A code can be valid for 1 to {MAX_DAYS} days.", "days")
     plain = _new_code()
     now = utcnow()
     code = FamilyAccessCode(
@@ -412,9 +413,9 @@ def send_question(code: FamilyAccessCode, text: str) -> CaseQuestion:
     if code.question_sent_at is not None:
         raise Conflict("A question has already been sent with this code. Please ask your child's doctor.")
     if len(text) < QUESTION_MIN:
-        raise CaseError(f"Please write your question (at least {QUESTION_MIN} characters).", "question")
+        raise Refused(f"Please write your question (at least {QUESTION_MIN} characters).", "question")
     if len(text) > QUESTION_MAX:
-        raise CaseError(f"Please keep your question to {QUESTION_MAX} characters or fewer.", "question")
+        raise Refused(f"Please keep your question to {QUESTION_MAX} characters or fewer.", "question")
     # Claim the one question atomically: two tabs sending at once create one question.
     claimed = db.session.execute(
         update(FamilyAccessCode)

@@ -27,11 +27,11 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from panel.cases.operations import CaseError, IdentifiersFound
 from panel.cases.queries import load_case_or_404
 from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
+from panel.core.errors import IdentifiersFound, Refused
 from panel.core.extensions import limiter
 from panel.feedback import bp, family
 from panel.feedback.models import FamilyAccessCode, Recommendation, RecommendationStatus
@@ -233,7 +233,7 @@ def family_question():
         except IdentifiersFound:
             db.session.rollback()
             flash(IDENTIFIERS, "danger")
-        except CaseError as exc:
+        except Refused as exc:
             db.session.rollback()
             flash(exc.message, "danger")
         else:
@@ -278,7 +278,7 @@ def family_code_create(ref: str):
         abort(400)
     try:
         code, plain = family.create_code(case, by=_user(), days=int(form.days.data))
-    except CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         flash(exc.message, "danger")
         return redirect(url_for("cases.show", ref=case.reference, _anchor="family-access"))
@@ -306,7 +306,7 @@ def family_code_revoke(ref: str, code_id: int):
         abort(404)
     try:
         family.revoke_code(code, by=_user())
-    except CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         flash(exc.message, "danger")
     else:

@@ -15,9 +15,9 @@ from flask import has_request_context, url_for
 
 from panel.accounts.models import PanelRoleKind, User
 from panel.cases.models import Case, CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed
 from panel.core import audit
 from panel.core.db import db, utcnow
+from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.notify import case_referrers, notify
 from panel.feedback.models import Recommendation
 
@@ -66,9 +66,9 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
     if case.status in SENT_STATES or case.feedback_sent_at is not None:
         raise Conflict("The feedback for this case has already been sent.")
     if not rec.is_approved:
-        raise CaseError("The chair has to approve the recommendation before the feedback can be sent.")
+        raise Refused("The chair has to approve the recommendation before the feedback can be sent.")
     if case.status != CaseStatus.RECOMMENDATION:
-        raise CaseError(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
+        raise Refused(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
     now = utcnow()
     previous = case.status
     case.status = CaseStatus.FEEDBACK_SENT
@@ -100,7 +100,7 @@ def mark_family_informed(case: Case, *, by: User) -> Case:
     if case.family_informed_at is not None:
         return case  # a double click records it once
     if case.status != CaseStatus.FEEDBACK_SENT:
-        raise CaseError("The family can be marked as informed once the panel's feedback has been sent.")
+        raise Refused("The family can be marked as informed once the panel's feedback has been sent.")
     case.family_informed_at = case.updated_at = utcnow()
     db.session.flush()
     audit.record("case.family_informed", obj=case, actor=by, details={"status": case.status.value})
@@ -114,7 +114,7 @@ def close_case(case: Case, *, by: User) -> Case:
     if not (case.is_referrer(by) or is_coordinator(by, case)):
         raise NotAllowed("Only the referring team or the panel's coordinator can close the case.")
     if case.status != CaseStatus.FEEDBACK_SENT:
-        raise CaseError("A case can be closed once the panel's feedback has been sent.")
+        raise Refused("A case can be closed once the panel's feedback has been sent.")
     previous = case.status
     now = utcnow()
     case.status = CaseStatus.CLOSED

@@ -21,11 +21,12 @@ from sqlalchemy import func, or_, select
 
 from panel.accounts.models import PanelRoleKind, User
 from panel.cases.models import Case, CaseStatus
-from panel.cases.operations import CaseError, IdentifiersFound, NotAllowed, guard_texts
 from panel.core import audit
 from panel.core.db import db
+from panel.core.errors import IdentifiersFound, NotAllowed, Refused
 from panel.core.notify import case_referrers, notify, panel_people
 from panel.meetings.models import Comment, CommentMention, CommentVisibility
+from panel.privacy.guard import guard_texts
 
 MAX_BODY = 5000
 
@@ -221,7 +222,7 @@ def _guard(body: str, resolved: list[tuple[int, int, User]]) -> None:
             if m.start() in known:
                 continue
             if any(f.start <= m.start() < f.end or m.start() <= f.start < m.end() for f in exc.findings):
-                raise CaseError(
+                raise Refused(
                     f"{m.group(0)} is not anyone on Panel. Check the handle against the list of people you can "
                     "mention; other @handles (such as social-media accounts) are identifiers and cannot be saved.",
                     "body",
@@ -260,9 +261,9 @@ def add_comment(
         raise NotAllowed("This case is not open for comments.")
     if parent is not None:
         if parent.case_id != case.id:
-            raise CaseError("That comment is not on this case.", "parent")
+            raise Refused("That comment is not on this case.", "parent")
         if parent.parent_id is not None:
-            raise CaseError("Reply to the first comment of the thread.", "parent")
+            raise Refused("Reply to the first comment of the thread.", "parent")
     if not panel:
         if parent is None or parent.visibility != CommentVisibility.SHARED:
             raise NotAllowed("Referrers can reply to comments the panel has shared with them.")
@@ -272,13 +273,13 @@ def add_comment(
     try:
         visibility = CommentVisibility(visibility)
     except ValueError:
-        raise CaseError("Choose who can read the comment.", "visibility") from None
+        raise Refused("Choose who can read the comment.", "visibility") from None
 
     body = (body or "").replace("\r\n", "\n").strip()
     if not body:
-        raise CaseError("Write a comment first.", "body")
+        raise Refused("Write a comment first.", "body")
     if len(body) > MAX_BODY:
-        raise CaseError(f"A comment can be at most {MAX_BODY} characters (this one has {len(body)}).", "body")
+        raise Refused(f"A comment can be at most {MAX_BODY} characters (this one has {len(body)}).", "body")
     spans = mention_spans(body, mentionable(case, visibility))
     _guard(body, spans)
     mentioned = list({u.id: u for _, _, u in spans if u.id != by.id}.values())

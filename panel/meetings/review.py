@@ -15,12 +15,13 @@ from sqlalchemy.exc import IntegrityError
 
 from panel.accounts.models import PanelRoleKind, User
 from panel.cases.models import Case, CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts
 from panel.core import audit
 from panel.core.db import db, utcnow
+from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.notify import case_referrers, notify, panel_people
 from panel.meetings.models import VirtualReview, VirtualReviewStatus, VirtualReviewVote
 from panel.meetings.triage import path_for
+from panel.privacy.guard import guard_texts
 
 #: Agreement needed: this many chairs and this many other (non-chair) members.
 CHAIRS_NEEDED = 1
@@ -109,9 +110,9 @@ def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:
         raise Conflict("A virtual review is already open on this case.")
     proposal = (proposal or "").strip()
     if not proposal:
-        raise CaseError("Write the proposed outcome the panel is asked to agree to.", "proposal")
+        raise Refused("Write the proposed outcome the panel is asked to agree to.", "proposal")
     if len(proposal) > MAX_PROPOSAL:
-        raise CaseError(f"The proposal can be at most {MAX_PROPOSAL} characters.", "proposal")
+        raise Refused(f"The proposal can be at most {MAX_PROPOSAL} characters.", "proposal")
     guard_texts([("proposal", proposal)])
     review = VirtualReview(case_id=case.id, proposal=proposal, opened_by_id=by.id, opened_at=utcnow())
     review.case = case
@@ -146,7 +147,7 @@ def vote(review: VirtualReview, *, agrees: bool, note: str = "", by: User) -> Vi
         raise Conflict(already)
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise CaseError(f"The note can be at most {MAX_NOTE} characters.", "note")
+        raise Refused(f"The note can be at most {MAX_NOTE} characters.", "note")
     if note:
         guard_texts([("note", note)])
     ballot = VirtualReviewVote(

@@ -25,9 +25,10 @@ from panel.accounts.models import Panel, PanelRoleKind, User
 from panel.caseformat import schema
 from panel.caseformat.fields import FIELDS
 from panel.cases.models import Case, CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts, to_document
+from panel.cases.operations import to_document
 from panel.core import audit
 from panel.core.db import db, utcnow
+from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.notify import case_referrers, notify, panel_people
 from panel.meetings.models import (
     AgendaItem,
@@ -38,6 +39,7 @@ from panel.meetings.models import (
     VirtualReview,
     VirtualReviewStatus,
 )
+from panel.privacy.guard import guard_texts
 
 #: Optional fields the panel nearly always needs to give advice: shown as "missing" in triage
 #: when empty (they do not stop a submission; the required ones do).
@@ -318,7 +320,7 @@ def set_urgency(case: Case, urgent: bool, *, by: User, reason: str = "") -> Case
         raise NotAllowed("Only the panel's coordinator can change a case's urgency.")
     reason = (reason or "").strip()
     if len(reason) > 500:
-        raise CaseError("The reason can be at most 500 characters.", "reason")
+        raise Refused("The reason can be at most 500 characters.", "reason")
     if reason:
         guard_texts([("reason", reason)])
     new = "urgent" if urgent else "routine"
@@ -367,12 +369,12 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     if case.status not in REFERABLE:
         raise Conflict(f"A case that is {case.status.label.lower()} cannot be referred on.")
     if to_panel is None or to_panel.id == case.panel_id:
-        raise CaseError("Choose another panel to refer the case on to.", "panel")
+        raise Refused("Choose another panel to refer the case on to.", "panel")
     reason = (reason or "").strip()
     if not reason:
-        raise CaseError("Give the reason for referring the case on.", "reason")
+        raise Refused("Give the reason for referring the case on.", "reason")
     if len(reason) > MAX_REASON:
-        raise CaseError(f"The reason can be at most {MAX_REASON} characters.", "reason")
+        raise Refused(f"The reason can be at most {MAX_REASON} characters.", "reason")
     guard_texts([("reason", reason)])
 
     from panel.meetings import review as review_ops

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from panel.core.errors import Conflict
 from tests.conftest import ROOT, TEST_PASSWORD, database_url, make_app, migrate_and_seed
 
 N = 20
@@ -243,7 +244,7 @@ def test_two_chairs_approving_at_once_one_wins(race_app, backend):
                 operations.approve(rec, by=me, expected_version=version)
                 db.session.commit()
                 return "approved"
-            except case_ops.Conflict as exc:
+            except Conflict as exc:
                 db.session.rollback()
                 return "conflict: " + exc.message
             finally:
