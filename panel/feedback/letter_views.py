@@ -131,8 +131,8 @@ def close(ref: str):
 @login_required
 def pack(ref: str):
     """The clinician letter, the case summary and the de-identified images in one zip."""
+    from panel.core.storage import get_storage
     from panel.feedback.pack import build_pack, pack_filename
-    from panel.imaging.storage import get_storage
 
     user = _user()
     case, rec = _load_letters(ref)

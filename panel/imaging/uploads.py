@@ -27,9 +27,9 @@ from sqlalchemy import select
 
 from panel.core.audit import record
 from panel.core.db import db
+from panel.core.storage import LocalStorage, sha256_file
 from panel.imaging import documents
 from panel.imaging.models import FileKind, FileStatus, StoredFile, Upload
-from panel.imaging.storage import LocalStorage, sha256_file
 from panel.privacy import has_hard_findings, scan_filename
 
 logger = logging.getLogger(__name__)

@@ -319,7 +319,7 @@ def test_two_uploads_of_one_series_at_once(race_app, tmp_path):
         uploads = db.session.scalars(select(Upload).where(Upload.case_id == case_id)).all()
         assert len(uploads) == len(ok)  # a refused upload leaves no Upload row
         assert _audit_count("imaging.upload") == len(ok)
-        from panel.imaging.storage import LocalStorage
+        from panel.core.storage import LocalStorage
 
         objects = [p for p in (storage / "objects").rglob("*") if p.is_file()]
         assert len(objects) == len(files), objects  # one copy of the series, no orphans
