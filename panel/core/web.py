@@ -6,7 +6,16 @@ import errno
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import (
+    Flask,
+    flash,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -68,12 +77,27 @@ def page_arg() -> int:
     return int_arg(request.args, "page", 1, lowest=1, highest=MAX_PAGE)
 
 
+def path_for(endpoint: str, **values) -> str:
+    """The path of an endpoint inside Panel (no host), for links stored in notifications:
+    ``url_for`` in a request, built from the URL map outside one (the CLI, jobs, tests)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    from flask import current_app
+
+    anchor = values.pop("_anchor", None)
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return f"{path}#{anchor}" if anchor else path
+
+
 def external_url(endpoint: str, **values) -> str:
     """An absolute link for e-mails and other things read outside Panel: built from
     ``PANEL_BASE_URL`` (never from a request's Host header), and so also outside a request
-    (the CLI, jobs)."""
+    (the CLI, jobs). ``endpoint`` may also be a path inside Panel (``/cases/NB-...``, as
+    :func:`path_for` gives), which is put after ``PANEL_BASE_URL``."""
     from flask import current_app
 
+    if endpoint.startswith("/"):
+        return current_app.config["BASE_URL"].rstrip("/") + endpoint
     base = urlsplit(current_app.config["BASE_URL"].rstrip("/"))
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)

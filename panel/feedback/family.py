@@ -33,12 +33,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import LoginThrottle, PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case, CaseQuestion, CaseStatus
 from panel.cases.operations import add_question
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.notify import case_referrers, notify
 from panel.feedback.models import FamilyAccessCode, FamilySession
 
 #: No 0/O, 1/I/L: easy to read aloud and to type from paper.
@@ -433,7 +434,7 @@ def send_question(code: FamilyAccessCode, text: str) -> CaseQuestion:
     coordinators = panel_people(case.panel_id, PanelRoleKind.COORDINATOR)
     notify(
         [*coordinators, *case_referrers(case)],
-        kind="family_question",
+        panel_id=case.panel_id, kind="family_question",
         text=f"A family follow-up question arrived on {case.reference}.",
         link=url_for("cases.show", ref=case.reference, _anchor="questions"),
     )

@@ -33,6 +33,7 @@ from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.errors import IdentifiersFound, Refused
 from panel.core.extensions import limiter
+from panel.core.web import external_url
 from panel.feedback import bp, family
 from panel.feedback.models import FamilyAccessCode, Recommendation, RecommendationStatus
 
@@ -283,11 +284,10 @@ def family_code_create(ref: str):
         flash(exc.message, "danger")
         return redirect(url_for("cases.show", ref=case.reference, _anchor="family-access"))
     db.session.commit()
-    base = current_app.config.get("BASE_URL", "").rstrip("/") or request.host_url.rstrip("/")
     # Rendered in the POST response, never stored or redirected to: it cannot be shown again.
     resp = Response(render_template(
         "feedback/family/code.html", case=case, code=code, plain=plain,
-        groups=plain.split("-"), family_url=base + url_for("feedback.family_enter"),
+        groups=plain.split("-"), family_url=external_url("feedback.family_enter"),
     ))
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -31,16 +31,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import has_request_context, url_for
 from sqlalchemy import select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from panel.accounts.models import PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case, CaseQuestion, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.notify import case_referrers, notify
+from panel.core.web import path_for
 from panel.feedback.models import (
     CATEGORIES,
     CONSENSUS,
@@ -560,12 +561,6 @@ def save_answer(rec: Recommendation, question: CaseQuestion, *, clinician_answer
 
 
 # --------------------------------------------------------------------------- approval
-def _link(endpoint: str, fallback: str, **values: Any) -> str:
-    if has_request_context():
-        return url_for(endpoint, **values)
-    return fallback
-
-
 def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> Recommendation:
     """The chair approves and locks the record. Refused while a parents' question is
     unanswered or the record has no category or rationale. Of two approvals sent with the
@@ -610,9 +605,9 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     case.updated_at = now
     db.session.flush()
     audit.record("recommendation.approved", obj=rec, actor=by, details={"version": rec.version})
-    notify(panel_people(case.panel_id, PanelRoleKind.COORDINATOR), kind="recommendation.approved",
+    notify(panel_people(case.panel_id, PanelRoleKind.COORDINATOR), panel_id=case.panel_id, kind="recommendation.approved",
            text=f"The recommendation for {case.reference} has been approved.",
-           link=_link("feedback.record", f"/cases/{case.reference}/recommendation", ref=case.reference),
+           link=path_for("feedback.record", ref=case.reference),
            exclude=by)
     return rec
 
@@ -620,13 +615,13 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
 def _notify_amended(rec: Recommendation, amendment: RecommendationAmendment, by: User) -> None:
     case = rec.case
     people = panel_people(case.panel_id, PanelRoleKind.COORDINATOR, PanelRoleKind.CHAIR)
-    notify(people, kind="recommendation.amended",
+    notify(people, panel_id=case.panel_id, kind="recommendation.amended",
            text=f"The approved recommendation for {case.reference} was amended (amendment {amendment.number}).",
-           link=_link("feedback.record", f"/cases/{case.reference}/recommendation", ref=case.reference), exclude=by)
+           link=path_for("feedback.record", ref=case.reference), exclude=by)
     if case.feedback_sent_at is not None:
-        notify(case_referrers(case), kind="recommendation.amended",
+        notify(case_referrers(case), panel_id=case.panel_id, kind="recommendation.amended",
                text=f"The panel amended its recommendation for {case.reference} after the letters were sent.",
-               link=_link("cases.show", f"/cases/{case.reference}", ref=case.reference), exclude=by)
+               link=path_for("cases.show", ref=case.reference), exclude=by)
 
 
 # --------------------------------------------------------------------------- studies

@@ -11,24 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import has_request_context, url_for
-
 from panel.accounts.models import PanelRoleKind, User
 from panel.cases.models import Case, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.notify import case_referrers, notify
+from panel.core.web import path_for
 from panel.feedback.models import Recommendation
 
 #: After sending, the referrers may read the letters; before, only the panel's people.
 SENT_STATES = {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
-
-
-def _case_link(case: Case) -> str:
-    if has_request_context():
-        return url_for("cases.show", ref=case.reference)
-    return f"/cases/{case.reference}"
 
 
 def is_coordinator(user: User, case: Case) -> bool:
@@ -85,9 +78,9 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
     )
     notify(
         case_referrers(case),
-        kind="feedback.sent",
+        panel_id=case.panel_id, kind="feedback.sent",
         text=f"The panel's feedback on case {case.reference} is ready to read in Panel.",
-        link=_case_link(case),
+        link=path_for("cases.show", ref=case.reference),
         exclude=by,
     )
     return case

@@ -15,16 +15,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flask import has_request_context, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 
 from panel.accounts.models import PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case, CaseStatus
 from panel.core import audit
 from panel.core.db import db
 from panel.core.errors import IdentifiersFound, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.notify import case_referrers, notify
+from panel.core.web import path_for
 from panel.meetings.models import Comment, CommentMention, CommentVisibility
 from panel.privacy.guard import guard_texts
 
@@ -231,13 +232,6 @@ def _guard(body: str, resolved: list[tuple[int, int, User]]) -> None:
 
 
 # --------------------------------------------------------------------------- writing
-def _case_link(case: Case) -> str:
-    """The discussion on the case page, as a path inside Panel (also from the command line)."""
-    if has_request_context():
-        return url_for("cases.show", ref=case.reference, _anchor="comments")
-    return f"/cases/{case.reference}#comments"
-
-
 def add_comment(
     case: Case,
     *,
@@ -296,11 +290,11 @@ def add_comment(
         "mentions": [u.id for u in mentioned],
     })
 
-    link = _case_link(case)
+    link = path_for("cases.show", ref=case.reference, _anchor="comments")
     ref = case.reference
     mentioned_ids = {u.id for u in mentioned}
     if mentioned:
-        notify(mentioned, kind="comment.mention", text=f"You were mentioned on {ref}", link=link, exclude=by)
+        notify(mentioned, panel_id=case.panel_id, kind="comment.mention", text=f"You were mentioned on {ref}", link=link, exclude=by)
     recipients: list[User] = []
     if visibility == CommentVisibility.SHARED:
         recipients += [u for u in case_referrers(case) if u is not None]
@@ -310,5 +304,5 @@ def add_comment(
     recipients = [u for u in recipients if u.id not in mentioned_ids]
     if recipients:
         text = f"New reply from the referrer on {ref}" if not panel else f"New comment from the panel on {ref}"
-        notify(recipients, kind="comment.added", text=text, link=link, exclude=by)
+        notify(recipients, panel_id=case.panel_id, kind="comment.added", text=text, link=link, exclude=by)
     return comment

@@ -29,12 +29,13 @@ from flask import url_for
 from sqlalchemy import func, select, update
 
 from panel.accounts.models import PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.models import AuditEntry
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.notify import case_referrers, notify
 from panel.core.uktime import to_uk, uk_label
 from panel.meetings.access import is_coordinator
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus, MinutesAmendment
@@ -234,14 +235,14 @@ def record_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
     link = url_for("cases.show", ref=case.reference)
     notify(
         panel_people(meeting.panel_id, PanelRoleKind.COORDINATOR),
-        kind="case.discussed",
+        panel_id=case.panel_id, kind="case.discussed",
         text=f"{case.reference} was discussed at the panel meeting on {when}: the recommendation can be drafted.",
         link=link,
         exclude=by,
     )
     notify(
         case_referrers(case),
-        kind="case.discussed",
+        panel_id=case.panel_id, kind="case.discussed",
         text=f"The panel discussed {case.reference} at its meeting on {when}. The recommendation will follow.",
         link=link,
         exclude=by,

@@ -12,18 +12,19 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.notify import case_referrers, notify
 from panel.core.uktime import UKTimeError, from_uk, uk_label
+from panel.core.web import path_for
 from panel.meetings import access
 from panel.meetings.models import AgendaItem, Attendance, ItemOutcome, Meeting, MeetingStatus
 from panel.privacy.guard import guard_texts
@@ -35,11 +36,6 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s<>\"']*$", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- helpers
-def _path(endpoint: str, **values) -> str:
-    """A site-relative link that also builds outside a request (CLI, tests)."""
-    return current_app.url_map.bind("localhost").build(endpoint, values)
-
-
 def meeting_label(meeting: Meeting) -> str:
     """``NAP meeting Thu 3 Dec 2026, 16:00 GMT``: no clinical content, safe for e-mail."""
     return f"{meeting.panel.code} meeting {uk_label(meeting.starts_at)}"
@@ -158,15 +154,15 @@ def update_meeting(
     audit.record("meeting.updated", obj=meeting, actor=by, details={"changes": changes})
     if moved and meeting.status == MeetingStatus.PUBLISHED:
         notify(
-            panel_people(meeting.panel_id), kind="meeting.moved",
-            text=f"Meeting moved: {meeting_label(meeting)}", link=_path("meetings.show", meeting_id=meeting.id),
+            panel_people(meeting.panel_id), panel_id=meeting.panel_id, kind="meeting.moved",
+            text=f"Meeting moved: {meeting_label(meeting)}", link=path_for("meetings.show", meeting_id=meeting.id),
             exclude=by,
         )
         for item in pending_items(meeting):
             notify(
-                case_referrers(item.case), kind="meeting.moved",
+                case_referrers(item.case), panel_id=item.case.panel_id, kind="meeting.moved",
                 text=f"{item.case.reference} is now on the agenda of the {meeting_label(meeting)}",
-                link=_path("cases.show", ref=item.case.reference), exclude=by,
+                link=path_for("cases.show", ref=item.case.reference), exclude=by,
             )
     return meeting
 
@@ -288,9 +284,9 @@ def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> Ag
                  details={"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat(), "minutes": minutes})
     if meeting.status == MeetingStatus.PUBLISHED:
         notify(
-            case_referrers(case), kind="case.scheduled",
+            case_referrers(case), panel_id=case.panel_id, kind="case.scheduled",
             text=f"{case.reference} is on the agenda of the {meeting_label(meeting)}",
-            link=_path("cases.show", ref=case.reference), exclude=by,
+            link=path_for("cases.show", ref=case.reference), exclude=by,
         )
     return item
 
@@ -319,9 +315,9 @@ def remove_case(item: AgendaItem, *, by: User) -> None:
     audit.record("case.unscheduled", obj=case, actor=by, details={"meeting_id": meeting.id})
     if meeting.status == MeetingStatus.PUBLISHED:
         notify(
-            case_referrers(case), kind="case.unscheduled",
+            case_referrers(case), panel_id=case.panel_id, kind="case.unscheduled",
             text=f"{case.reference} has been taken off the agenda of the {meeting_label(meeting)}",
-            link=_path("cases.show", ref=case.reference), exclude=by,
+            link=path_for("cases.show", ref=case.reference), exclude=by,
         )
 
 
@@ -390,15 +386,15 @@ def publish(meeting: Meeting, *, by: User) -> Meeting:
                           "republished": again})
     label = meeting_label(meeting)
     notify(
-        panel_people(meeting.panel_id), kind="meeting.published",
+        panel_people(meeting.panel_id), panel_id=meeting.panel_id, kind="meeting.published",
         text=f"Agenda {'updated' if again else 'published'}: {label}",
-        link=_path("meetings.show", meeting_id=meeting.id), exclude=by,
+        link=path_for("meetings.show", meeting_id=meeting.id), exclude=by,
     )
     for item in listed:
         notify(
-            case_referrers(item.case), kind="case.scheduled",
+            case_referrers(item.case), panel_id=item.case.panel_id, kind="case.scheduled",
             text=f"{item.case.reference} is on the agenda of the {label}",
-            link=_path("cases.show", ref=item.case.reference), exclude=by,
+            link=path_for("cases.show", ref=item.case.reference), exclude=by,
         )
     return meeting
 
@@ -509,8 +505,8 @@ def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
             audit.record("case.returned_to_triage", obj=case, actor=by,
                          details={"from_meeting": meeting.id, "reason": "not discussed"})
             text = f"{case.reference} was not reached at the {label}; it will be scheduled for a later meeting"
-        notify(case_referrers(case), kind="case.rolled_over", text=text,
-               link=_path("cases.show", ref=case.reference), exclude=by)
+        notify(case_referrers(case), panel_id=case.panel_id, kind="case.rolled_over", text=text,
+               link=path_for("cases.show", ref=case.reference), exclude=by)
     meeting.status = MeetingStatus.CLOSED
     meeting.closed_at = utcnow()
     meeting.closed_by_id = by.id

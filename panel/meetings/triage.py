@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.caseformat import schema
 from panel.caseformat.fields import FIELDS
 from panel.cases.models import Case, CaseStatus
@@ -29,7 +30,8 @@ from panel.cases.operations import to_document
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.notify import case_referrers, notify
+from panel.core.web import path_for
 from panel.meetings.models import (
     AgendaItem,
     CaseTransfer,
@@ -65,13 +67,6 @@ MAX_REASON = 2000
 
 
 # --------------------------------------------------------------------------- helpers
-def path_for(endpoint: str, **values: Any) -> str:
-    """A site-relative link that also builds outside a request (CLI, tests)."""
-    anchor = values.pop("_anchor", None)
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return f"{path}#{anchor}" if anchor else path
-
-
 def field_label(path: str) -> str:
     """The human label of a field path (list items by their list's label)."""
     base = path.split("[", 1)[0]
@@ -412,12 +407,12 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     audit.record("case.received", obj=case, actor=by, panel_id=to_panel.id, details=details, clinical=True)
     link = path_for("cases.show", ref=case.reference)
     notify(
-        panel_people(to_panel.id, PanelRoleKind.COORDINATOR), kind="case.referred_on",
+        panel_people(to_panel.id, PanelRoleKind.COORDINATOR), panel_id=case.panel_id, kind="case.referred_on",
         text=f"{case.reference} was referred on to {to_panel.code} by {old_panel.code}: it is in your triage queue.",
         link=link, exclude=by,
     )
     notify(
-        case_referrers(case), kind="case.referred_on",
+        case_referrers(case), panel_id=case.panel_id, kind="case.referred_on",
         text=f"Your referral {case.reference} has been referred on from {old_panel.code} to {to_panel.code}.",
         link=link, exclude=by,
     )

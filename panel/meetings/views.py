@@ -28,13 +28,13 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from panel.accounts.models import Panel, PanelRoleKind
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case
 from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.errors import Refused
-from panel.core.notify import panel_people
 from panel.core.uktime import to_uk, uk_label
-from panel.core.web import attempt, int_arg, refusal_message, safe_next
+from panel.core.web import attempt, external_url, int_arg, refusal_message, safe_next
 from panel.meetings import bp, operations
 from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
 from panel.meetings.forms import EditMeetingForm, MeetingForm
@@ -372,7 +372,7 @@ def ics(meeting_id: int):
             abort(404)
         references = [c.reference for c in own]
         link = url_for("cases.show", ref=own[0].reference)
-    body = meeting_calendar(meeting, base_url=current_app.config.get("BASE_URL") or request.host_url,
+    body = meeting_calendar(meeting, base_url=external_url("/"),
                             references=references, link=link)
     day = to_uk(meeting.starts_at)
     return Response(body, mimetype="text/calendar", headers={
