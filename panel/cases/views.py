@@ -17,6 +17,7 @@ from panel.core.audit import record_read
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.errors import Refused
+from panel.core.views import HOME_LIST, home_section
 from panel.core.web import attempt
 
 _user = signed_in_user
@@ -162,3 +163,21 @@ def revisions(ref: str):
     pending = operations.field_diff(previous, current) if previous is not None else []
     record_read("case.revisions_viewed", obj=case)
     return render_template("cases/revisions.html", case=case, changes=changes, pending=pending)
+
+
+@home_section
+def home_lists(user) -> dict:
+    """The case lists on the home page: a referrer's cases, a coordinator's queue, a member's
+    cases to review (each the first ``HOME_LIST``)."""
+    from panel.cases import queries as case_queries
+    from panel.cases.models import CaseStatus
+
+    ctx: dict = {}
+    if user.is_referrer:
+        ctx["my_cases"] = db.session.scalars(case_queries.referrer_cases_stmt(user).limit(HOME_LIST)).all()
+        ctx["waiting_on_me"] = {CaseStatus.DRAFT, CaseStatus.INFO_REQUESTED}
+    if user.is_coordinator:
+        ctx["queue"] = db.session.scalars(case_queries.coordinator_queue_stmt(user).limit(HOME_LIST)).all()
+    if user.is_panel_member:
+        ctx["review"] = db.session.scalars(case_queries.review_cases_stmt(user).limit(HOME_LIST)).all()
+    return ctx

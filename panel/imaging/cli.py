@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-
-def deid_secret() -> bytes:
-    """The per-deployment de-identification key, derived from the app's secret key (so UID
-    replacements and date shifts cannot be reversed without it)."""
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"panel/deid/v1", hashlib.sha256).digest()
-
+from panel.imaging.uploads import deid_secret
 
 NAME_REFUSED = "the file name looks like it contains a patient identifier (rename it)"
 

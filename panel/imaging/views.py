@@ -126,7 +126,7 @@ def upload(ref: str):
     if len(files) > max_files:
         return _refuse_request(f"too many files in one upload (at most {max_files})", 413)
 
-    from panel.imaging.cli import deid_secret
+    from panel.imaging.uploads import deid_secret
 
     storage = get_storage()
     batch = None

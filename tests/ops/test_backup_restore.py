@@ -38,7 +38,7 @@ def _populate(app, tmp_path: Path) -> None:
     from panel.cases import operations as cases
     from panel.core.storage import get_storage
     from panel.imaging import synth, uploads
-    from panel.imaging.cli import deid_secret
+    from panel.imaging.uploads import deid_secret
     from tests.ops.helpers import small_pdf
 
     with app.test_request_context():  # the invitation e-mail builds a link
