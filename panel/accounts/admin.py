@@ -12,6 +12,7 @@ from panel.accounts.models import Centre, Panel, PanelRole, PanelRoleKind, User
 from panel.core.auth import admin_required
 from panel.core.db import db
 from panel.core.mail import send_queued_mail
+from panel.core.views import home_section
 from panel.core.web import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -210,3 +211,19 @@ def panels():
     for r in roles:
         by_panel.setdefault(r.panel_id, []).append(r)
     return render_template("admin/panels.html", panels=panels, counts=counts, by_panel=by_panel)
+
+
+@home_section
+def admin_counts(user) -> dict:
+    """The admin's home page counts (people, centres, panels, accounts without 2FA)."""
+    if not user.is_admin:
+        return {}
+    return {"counts": {
+        "users": db.session.scalar(select(func.count()).select_from(User).where(User.active)),
+        "inactive": db.session.scalar(select(func.count()).select_from(User).where(~User.active)),
+        "centres": db.session.scalar(select(func.count()).select_from(Centre)),
+        "panels": db.session.scalar(select(func.count()).select_from(Panel)),
+        "without_2fa": db.session.scalar(
+            select(func.count()).select_from(User).where(User.active, User.totp_enabled_at.is_(None))
+        ),
+    }}

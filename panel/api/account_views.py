@@ -6,7 +6,7 @@ page) through the ``api_tokens_of(user)`` template global.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -15,6 +15,7 @@ from panel.accounts.models import ApiToken
 from panel.api import account_bp, tokens
 from panel.api.forms import NewTokenForm
 from panel.core.db import db
+from panel.core.web import external_url
 
 SECTION = "api-tokens"
 
@@ -41,9 +42,8 @@ def create():
         flash(str(exc), "danger")
         return _back()
     db.session.commit()
-    base = current_app.config.get("BASE_URL", "").rstrip("/")
     return render_template(
-        "api/token_created.html", token=new.token, secret=new.secret, api_base=f"{base}/api/v1"
+        "api/token_created.html", token=new.token, secret=new.secret, api_base=external_url("/api/v1")
     )
 
 

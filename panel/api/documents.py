@@ -18,6 +18,7 @@ from panel.accounts.models import ApiToken, PanelRoleKind, User
 from panel.api.errors import finding_json
 from panel.cases import operations
 from panel.cases.models import Case
+from panel.privacy.guard import GuardFinding
 
 _ROLE_ORDER = {role: i for i, role in enumerate(PanelRoleKind)}
 
@@ -71,7 +72,7 @@ def case_summary(case: Case) -> dict[str, Any]:
 
 
 def case_resource(
-    case: Case, warnings: list[operations.GuardFinding] | None = None
+    case: Case, warnings: list[GuardFinding] | None = None
 ) -> dict[str, Any]:
     """The case envelope with its ``panel-case/1`` document; ``warnings`` are soft identifier
     findings of the save just made (possible identifiers that did not block it)."""

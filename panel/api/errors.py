@@ -1,6 +1,6 @@
 """The API's error answers: always ``{"error": "...", "field": "..." or null}`` (plus details).
 
-Refusals from the case operations (:class:`panel.cases.operations.CaseError`) carry their own
+Refusals from the case operations (:class:`panel.cases.Refused`) carry their own
 HTTP status; they are turned into this shape here, so views only call operations and commit.
 Nothing a client sent is echoed back from free text: identifier findings give the kind and the
 position, never the matched text.
@@ -17,6 +17,8 @@ from werkzeug.exceptions import HTTPException
 
 from panel.cases import operations
 from panel.core.db import db
+from panel.core.errors import IdentifiersFound, Refused
+from panel.privacy.guard import GuardFinding
 
 CONCURRENT_EDIT = (
     "Someone else saved this case at the same moment. Fetch it again and re-apply your change."
@@ -59,7 +61,7 @@ def error_response(
     return response
 
 
-def finding_json(finding: operations.GuardFinding) -> dict[str, Any]:
+def finding_json(finding: GuardFinding) -> dict[str, Any]:
     """Where an identifier was found: field, kind and offsets; never the text itself."""
     return {
         "field": finding.field,
@@ -69,9 +71,9 @@ def finding_json(finding: operations.GuardFinding) -> dict[str, Any]:
     }
 
 
-def case_error_response(exc: operations.CaseError) -> Response:
+def case_error_response(exc: Refused) -> Response:
     """A refused case operation as an API error (its status comes from the exception class)."""
-    if isinstance(exc, operations.IdentifiersFound):
+    if isinstance(exc, IdentifiersFound):
         return error_response(
             exc.status, exc.message, exc.field, findings=[finding_json(f) for f in exc.findings]
         )
@@ -89,8 +91,8 @@ def register_error_handlers(bp: Blueprint) -> None:
         db.session.rollback()
         return error_response(exc.status, exc.message, exc.field, headers=exc.headers, **exc.extra)
 
-    @bp.errorhandler(operations.CaseError)
-    def case_error(exc: operations.CaseError) -> Response:
+    @bp.errorhandler(Refused)
+    def case_error(exc: Refused) -> Response:
         db.session.rollback()
         return case_error_response(exc)
 

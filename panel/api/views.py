@@ -32,8 +32,10 @@ from panel.cases.models import Case, CaseStatus
 from panel.cases.queries import visible_cases_stmt
 from panel.core.audit import record_read
 from panel.core.db import db
+from panel.core.errors import Conflict
 from panel.core.extensions import limiter
 from panel.core.mail import send_queued_mail
+from panel.privacy.guard import GuardFinding
 
 #: Routes anyone may call (no token).
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
@@ -82,7 +84,7 @@ def _require(case: Case, user: User, check: str, verb: str, participle: str) -> 
 
 
 def _case_response(
-    case: Case, status: int = 200, warnings: list[operations.GuardFinding] | None = None
+    case: Case, status: int = 200, warnings: list[GuardFinding] | None = None
 ) -> Response:
     response = jsonify(case_resource(case, warnings))
     response.status_code = status
@@ -237,7 +239,7 @@ def submit_case(ref: str) -> Response:
         _require(case, user, "can_submit", "submit", "submitted")
     expected = if_match_version(required=False)
     if expected is not None and expected != case.version:
-        raise operations.Conflict(
+        raise Conflict(
             "The case changed since you read it (its version is now "
             f"{case.version}). Fetch it again before submitting."
         )

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from panel.accounts.models import User
 from panel.cases import operations
 from panel.core.db import db
+from panel.core.errors import IdentifiersFound, Refused
 
 
 @click.command("import-case")
@@ -31,10 +32,10 @@ def import_case_command(file, email):
     except operations.InvalidCase as exc:
         lines = "\n".join(f"  {p.field or '(document)'}: {p.message}" for p in exc.problems)
         raise click.ClickException(f"The case was not imported:\n{lines}") from exc
-    except operations.IdentifiersFound as exc:
+    except IdentifiersFound as exc:
         lines = "\n".join(f"  {f.field}: {f.kind.replace('_', ' ')} at characters {f.start}-{f.end}" for f in exc.findings)
         raise click.ClickException(f"The case was not imported: free text contains patient identifiers:\n{lines}") from exc
-    except operations.CaseError as exc:
+    except Refused as exc:
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     for w in result.warnings:

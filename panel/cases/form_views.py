@@ -26,7 +26,9 @@ from panel.cases.models import Case, CaseStatus
 from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
+from panel.core.errors import Conflict, IdentifiersFound, NotAllowed, Refused
 from panel.privacy import find_identifiers
+from panel.privacy.guard import GuardFinding, guard_texts
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -53,7 +55,7 @@ def _texts_notes(doc: dict[str, Any]) -> dict[str, forms.GuardNote]:
     texts = dict(schema.text_fields(doc))
     for path, text in texts.items():
         for f in find_identifiers(text):
-            findings.append(operations.GuardFinding(path, f.kind, f.severity, f.start, f.end, f.message))
+            findings.append(GuardFinding(path, f.kind, f.severity, f.start, f.end, f.message))
     return forms.guard_notes(findings, texts)
 
 
@@ -111,10 +113,10 @@ def _read_version() -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _refused(exc: operations.CaseError, data: CaseFormData, case: Case | None, **kw):
+def _refused(exc: Refused, data: CaseFormData, case: Case | None, **kw):
     """Re-render after an operation refused the document (nothing was saved)."""
     db.session.rollback()
-    if isinstance(exc, operations.IdentifiersFound):
+    if isinstance(exc, IdentifiersFound):
         notes = forms.guard_notes(exc.findings, exc.texts)
         n = len(exc.findings)
         message = (f"Not saved: {n} possible patient identifiers (highlighted below). Remove them and save again."
@@ -123,7 +125,7 @@ def _refused(exc: operations.CaseError, data: CaseFormData, case: Case | None, *
     if isinstance(exc, operations.InvalidCase):
         return _render(data, case=case, status=422, problems=exc.problems,
                        alert=("danger", "Not saved: check the fields marked below."), **kw)
-    if isinstance(exc, operations.NotAllowed):
+    if isinstance(exc, NotAllowed):
         abort(403)
     return _render(data, case=case, status=exc.status, alert=("danger", exc.message), **kw)
 
@@ -141,14 +143,14 @@ def _check_form(data: CaseFormData, case: Case | None, **kw):
     problems += [p for p in schema.validate(doc, panels=panels, centres=centres) if p.field not in seen]
     notes: dict[str, forms.GuardNote] = {}
     try:
-        operations.guard_texts(schema.text_fields(doc))
-    except operations.IdentifiersFound as exc:
+        guard_texts(schema.text_fields(doc))
+    except IdentifiersFound as exc:
         notes = forms.guard_notes(exc.findings, exc.texts)
     return doc, _render(data, case=case, status=422, problems=problems, notes=notes, doc=doc,
                         alert=("danger", "Not saved: check the fields marked below."), **kw)
 
 
-def _saved_message(case: Case, warnings: list[operations.GuardFinding]) -> None:
+def _saved_message(case: Case, warnings: list[GuardFinding]) -> None:
     flash(f"Draft {case.reference} saved.", "success")
     if len(warnings) == 1:
         flash("1 possible identifier to check: highlighted under its field below. Remove it if it "
@@ -180,9 +182,9 @@ def _submit_and_redirect(case: Case, *, just_created: bool = False):
         if just_created:
             return redirect(url_for("cases.edit", ref=case.reference, submit="refused"))
         return _refused_submission(case, exc.problems, 422)
-    except operations.IdentifiersFound as exc:
+    except IdentifiersFound as exc:
         return _refused(exc, CaseFormData.from_document(operations.to_document(case)), case)
-    except operations.NotAllowed:
+    except NotAllowed:
         db.session.rollback()
         abort(403)
     except StaleDataError:
@@ -231,7 +233,7 @@ def new():
     try:
         result = operations.create_case(doc, by=user, creation_key=token)
         db.session.commit()
-    except operations.CaseError as exc:
+    except Refused as exc:
         return _refused(exc, data, None, form_token=token)
     except IntegrityError:
         # The same form posted twice at the same moment: the other request made the case.
@@ -279,11 +281,11 @@ def edit(ref: str):
     try:
         result = operations.update_case(case, doc, by=_user(), expected_version=version)
         db.session.commit()
-    except operations.Conflict:
+    except Conflict:
         return _conflict(data, case, version)
     except StaleDataError:
         return _conflict(data, db.session.get(Case, case.id), version)
-    except operations.CaseError as exc:
+    except Refused as exc:
         return _refused(exc, data, case, version=version)
     if request.form.get("action") == "submit":
         return _submit_and_redirect(case)

@@ -27,30 +27,12 @@ from panel.cases.models import (
 )
 from panel.core import audit
 from panel.core.db import db, utcnow
-from panel.privacy import find_identifiers
+from panel.core.errors import Conflict, NotAllowed, Refused
+from panel.privacy.guard import GuardFinding, guard_texts
 
 
 # --------------------------------------------------------------------------- errors
-class CaseError(Exception):
-    """A refused case operation; ``status`` is the HTTP status the API answers with."""
-
-    status = 422
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class NotAllowed(CaseError):
-    status = 403
-
-
-class Conflict(CaseError):
-    status = 409
-
-
-class InvalidCase(CaseError):
+class InvalidCase(Refused):
     """The document is not valid ``panel-case/1``."""
 
     def __init__(self, problems: list[schema.Problem]):
@@ -59,47 +41,10 @@ class InvalidCase(CaseError):
 
 
 @dataclass
-class GuardFinding:
-    field: str
-    kind: str
-    severity: str
-    start: int
-    end: int
-    message: str
-
-
-class IdentifiersFound(CaseError):
-    """Free text that contains patient identifiers (hard findings). Nothing was saved."""
-
-    def __init__(self, findings: list[GuardFinding], texts: dict[str, str]):
-        self.findings = findings
-        self.texts = texts
-        first = findings[0]
-        super().__init__(
-            f"{first.field}: looks like it contains a patient identifier ({first.kind.replace('_', ' ')}); remove it before saving",
-            first.field,
-        )
-
-
-@dataclass
 class SaveResult:
     case: Case
     warnings: list[GuardFinding] = field(default_factory=list)
     replayed: bool = False  # create_case found the case made earlier with the same creation key
-
-
-# --------------------------------------------------------------------------- privacy guard
-def guard_texts(texts: list[tuple[str, str]]) -> list[GuardFinding]:
-    """Scan free text; raise :class:`IdentifiersFound` for hard findings, return soft ones."""
-    hard: list[GuardFinding] = []
-    soft: list[GuardFinding] = []
-    for path, text in texts:
-        for f in find_identifiers(text):
-            g = GuardFinding(path, f.kind, f.severity, f.start, f.end, getattr(f, "message", f.kind))
-            (hard if f.severity == "hard" else soft).append(g)
-    if hard:
-        raise IdentifiersFound(hard, dict(texts))
-    return soft
 
 
 # --------------------------------------------------------------------------- references
@@ -346,7 +291,7 @@ def request_information(case: Case, *, by: User, questions: list[str]) -> Case:
         raise NotAllowed("Only the panel's coordinator can request information on a submitted case.")
     questions = [q.strip() for q in questions if q and q.strip()]
     if not questions:
-        raise CaseError("Write at least one question for the referrer.", "questions")
+        raise Refused("Write at least one question for the referrer.", "questions")
     guard_texts([(f"questions[{i}]", q) for i, q in enumerate(questions)])
     case.status = CaseStatus.INFO_REQUESTED
     case.updated_at = utcnow()
@@ -364,9 +309,9 @@ def respond_to_information_request(case: Case, text: str, *, by: User) -> Inform
         raise NotAllowed("There is no open information request on this case for you to answer.")
     text = (text or "").strip()
     if not text:
-        raise CaseError("Write your reply.", "response")
+        raise Refused("Write your reply.", "response")
     if len(text) > schema.MAX_TEXT["clinical_question"]:
-        raise CaseError("The reply is too long.", "response")
+        raise Refused("The reply is too long.", "response")
     guard_texts([("response", text)])
     request.response = text
     request.responded_by_id = by.id
@@ -384,9 +329,9 @@ def add_co_referrer(case: Case, colleague: User, *, by: User) -> CaseReferrer:
     if not case.is_referrer(by) or case.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED):
         raise NotAllowed("Only the case's referrers can add a colleague.")
     if not colleague.is_referrer or not colleague.active:
-        raise CaseError(CO_REFERRER_REFUSED, "colleague")
+        raise Refused(CO_REFERRER_REFUSED, "colleague")
     if case.is_referrer(colleague):
-        raise CaseError(f"{colleague.name} is already on this case.", "colleague")
+        raise Refused(f"{colleague.name} is already on this case.", "colleague")
     link = CaseReferrer(case=case, user=colleague, added_by_id=by.id)
     db.session.add(link)
     db.session.flush()
@@ -407,7 +352,7 @@ def add_question(case: Case, text: str, *, by: User | None, source: str = "refer
         raise NotAllowed("Questions cannot be added to this case.")
     text = _clean_question(text)
     if len(case.questions) >= 20 and source == "referral":
-        raise CaseError("A referral carries at most 20 questions.", "question")
+        raise Refused("A referral carries at most 20 questions.", "question")
     guard_texts([("question", text)])
     q = CaseQuestion(case_id=case.id, text=text, position=len(case.questions), source=source)
     case.questions.append(q)
@@ -420,9 +365,9 @@ def add_question(case: Case, text: str, *, by: User | None, source: str = "refer
 def _clean_question(text: str) -> str:
     text = (text or "").strip()
     if not text:
-        raise CaseError("Write the question.", "question")
+        raise Refused("Write the question.", "question")
     if len(text) > schema.MAX_QUESTION:
-        raise CaseError(f"A question can be at most {schema.MAX_QUESTION} characters.", "question")
+        raise Refused(f"A question can be at most {schema.MAX_QUESTION} characters.", "question")
     return text
 
 

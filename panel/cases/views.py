@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -16,32 +16,11 @@ from panel.cases.queries import load_case_or_404
 from panel.core.audit import record_read
 from panel.core.auth import signed_in_user
 from panel.core.db import db
+from panel.core.errors import Refused
+from panel.core.views import HOME_LIST, home_section
+from panel.core.web import attempt
 
 _user = signed_in_user
-
-
-def refusal_message(exc: operations.CaseError) -> str:
-    """A refused operation as a message the user can act on (identifier hits name their kinds)."""
-    if isinstance(exc, operations.IdentifiersFound):
-        kinds = sorted({f.kind.replace("_", " ") for f in exc.findings})
-        return (f"Not saved: the text looks like it contains a patient identifier ({', '.join(kinds)}). "
-                "Remove it and try again.")
-    return exc.message
-
-
-def attempt(action, *, target: str, success: str | None = None, message=refusal_message):
-    """Run ``action()`` (an operation), commit, and go to ``target``; a refused operation rolls
-    back and is flashed (``message(exc)``). One shape for every small POST action."""
-    try:
-        action()
-    except operations.CaseError as exc:
-        db.session.rollback()
-        flash(message(exc), "danger")
-    else:
-        db.session.commit()
-        if success:
-            flash(success, "success")
-    return redirect(target)
 
 
 def _attempt(case, action, *, anchor: str | None = None, success: str | None = None):
@@ -160,7 +139,7 @@ def add_co_referrer(ref: str):
 
     def add():
         if colleague is None:
-            raise operations.CaseError(operations.CO_REFERRER_REFUSED, "email")
+            raise Refused(operations.CO_REFERRER_REFUSED, "email")
         operations.add_co_referrer(case, colleague, by=_user())
 
     return _attempt(case, add, success=f"{colleague.name} can now see and edit {case.reference}." if colleague else None)
@@ -184,3 +163,21 @@ def revisions(ref: str):
     pending = operations.field_diff(previous, current) if previous is not None else []
     record_read("case.revisions_viewed", obj=case)
     return render_template("cases/revisions.html", case=case, changes=changes, pending=pending)
+
+
+@home_section
+def home_lists(user) -> dict:
+    """The case lists on the home page: a referrer's cases, a coordinator's queue, a member's
+    cases to review (each the first ``HOME_LIST``)."""
+    from panel.cases import queries as case_queries
+    from panel.cases.models import CaseStatus
+
+    ctx: dict = {}
+    if user.is_referrer:
+        ctx["my_cases"] = db.session.scalars(case_queries.referrer_cases_stmt(user).limit(HOME_LIST)).all()
+        ctx["waiting_on_me"] = {CaseStatus.DRAFT, CaseStatus.INFO_REQUESTED}
+    if user.is_coordinator:
+        ctx["queue"] = db.session.scalars(case_queries.coordinator_queue_stmt(user).limit(HOME_LIST)).all()
+    if user.is_panel_member:
+        ctx["review"] = db.session.scalars(case_queries.review_cases_stmt(user).limit(HOME_LIST)).all()
+    return ctx

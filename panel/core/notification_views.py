@@ -11,13 +11,13 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select, update
 
-from panel.accounts.models import PanelRoleKind
 from panel.core import audit
 from panel.core.auth import roles_required, signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.mail import MAX_ATTEMPTS, send_queued_mail
 from panel.core.models import Notification, OutboxMail
 from panel.core.notify import mark_read, unread_count
+from panel.core.views import COORDINATOR
 from panel.core.web import safe_next
 
 bp = Blueprint("notifications", __name__)
@@ -87,7 +87,7 @@ def _pending_stmt():
     stmt = select(OutboxMail).where(OutboxMail.sent_at.is_(None))
     user = _user()
     if not user.is_admin:
-        stmt = stmt.where(OutboxMail.panel_id.in_(list(user.panel_ids(PanelRoleKind.COORDINATOR))))
+        stmt = stmt.where(OutboxMail.panel_id.in_(list(user.panel_ids(COORDINATOR))))
     return stmt
 
 

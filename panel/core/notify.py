@@ -9,34 +9,36 @@ are retried and are shown to coordinators.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+from typing import Any
 
 from flask import after_this_request, current_app, has_request_context
 from sqlalchemy import func, select, update
 
-from panel.accounts.models import PanelRole, PanelRoleKind, User
 from panel.core.db import db, utcnow
 from panel.core.mail import queue_mail, send_queued_mail
 from panel.core.models import Notification
+from panel.core.web import external_url
 
 
 def notify(
-    users: Iterable[User],
+    users: Iterable[Any],
     *,
+    panel_id: int | None,
     kind: str,
     text: str,
     link: str,
-    exclude: User | None = None,
+    exclude: Any | None = None,
     email: bool = True,
 ) -> list[Notification]:
     """Tell each (distinct, active) user about something: a bell item and, unless ``email`` is
     false, an e-mail with the same text and an absolute link. ``exclude`` is usually the person
-    who did the thing. Never put clinical content in ``text``."""
+    who did the thing. ``panel_id`` is the panel the thing belongs to (a case's or a meeting's):
+    the outbox shows that panel's coordinators the mail. Never put clinical content in ``text``.
+
+    ``users`` are :class:`~panel.accounts.models.User` rows (core does not import accounts)."""
     seen: set[int] = set()
     made: list[Notification] = []
-    base = current_app.config.get("BASE_URL", "").rstrip("/")
-    panel_id = panel_of_link(link) if email else None
     for user in users:
         if user is None or user.id in seen or not user.active or (exclude is not None and user.id == exclude.id):
             continue
@@ -48,7 +50,7 @@ def notify(
             queue_mail(
                 user.email,
                 f"[Panel] {text[:200]}",
-                f"{text}\n\nOpen it in Panel: {base}{link}\n\n"
+                f"{text}\n\nOpen it in Panel: {external_url(link)}\n\n"
                 "This message contains no clinical details. Sign in to Panel to read them.\n",
                 panel_id=panel_id,
             )
@@ -56,22 +58,6 @@ def notify(
     if made and email:
         send_after_response()
     return made
-
-
-_CASE_LINK = re.compile(r"^/cases/(NB-\d{4}-\d{4,})\b")
-_MEETING_LINK = re.compile(r"^/meetings/(\d+)\b")
-
-
-def panel_of_link(link: str) -> int | None:
-    """The panel a notification's link belongs to (a case's or a meeting's), if any."""
-    from panel.cases.models import Case
-    from panel.meetings.models import Meeting
-
-    if m := _CASE_LINK.match(link or ""):
-        return db.session.scalar(select(Case.panel_id).where(Case.reference == m.group(1)))
-    if m := _MEETING_LINK.match(link or ""):
-        return db.session.scalar(select(Meeting.panel_id).where(Meeting.id == int(m.group(1))))
-    return None
 
 
 def send_after_response() -> None:
@@ -95,26 +81,18 @@ def send_after_response() -> None:
         return response
 
 
-def panel_people(panel_id: int, *roles: PanelRoleKind) -> list[User]:
-    """Active people holding any of ``roles`` (all roles when none given) on a panel."""
-    stmt = select(User).join(PanelRole, PanelRole.user_id == User.id).where(PanelRole.panel_id == panel_id, User.active)
-    if roles:
-        stmt = stmt.where(PanelRole.role.in_(roles))
-    return list(db.session.scalars(stmt.distinct()))
-
-
-def case_referrers(case) -> list[User]:
+def case_referrers(case) -> list[Any]:
     """The case's creator and co-referrers."""
     return [case.created_by, *(r.user for r in case.co_referrers)]
 
 
-def unread_count(user: User) -> int:
+def unread_count(user: Any) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     ) or 0
 
 
-def mark_read(user: User, ids: Iterable[int] | None = None) -> None:
+def mark_read(user: Any, ids: Iterable[int] | None = None) -> None:
     stmt = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     if ids is not None:
         stmt = stmt.where(Notification.id.in_(list(ids)))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, text
 
-from panel.accounts.models import Centre, Panel, PanelRoleKind, User
 from panel.core import audit
 from panel.core.auth import roles_required
 from panel.core.db import db
@@ -14,6 +15,21 @@ from panel.core.models import AuditEntry, OutboxMail
 from panel.core.web import page_arg
 
 bp = Blueprint("core", __name__)
+
+#: Panels coordinated by a user: ``user.panel_ids(COORDINATOR)`` (the value of
+#: ``PanelRoleKind.COORDINATOR``; core does not import accounts).
+COORDINATOR = "coordinator"
+
+#: What each domain adds to the home page: ``fn(user) -> dict`` of template variables,
+#: registered with :func:`home_section` (accounts: the admin's counts; cases: the case lists).
+HOME_SECTIONS: list[Callable[[object], dict]] = []
+
+
+def home_section(fn: Callable[[object], dict]) -> Callable[[object], dict]:
+    """Register ``fn(user)`` as a part of the home page (core imports no domain)."""
+    if fn not in HOME_SECTIONS:
+        HOME_SECTIONS.append(fn)
+    return fn
 
 AUDIT_PAGE = 50
 #: Cases listed on a home page (most recent or longest waiting first); triage has the full queue.
@@ -36,34 +52,16 @@ def healthz():
 @login_required
 def home():
     ctx: dict = {}
-    if current_user.is_admin:
-        ctx["counts"] = {
-            "users": db.session.scalar(select(func.count()).select_from(User).where(User.active)),
-            "inactive": db.session.scalar(select(func.count()).select_from(User).where(~User.active)),
-            "centres": db.session.scalar(select(func.count()).select_from(Centre)),
-            "panels": db.session.scalar(select(func.count()).select_from(Panel)),
-            "without_2fa": db.session.scalar(
-                select(func.count()).select_from(User).where(User.active, User.totp_enabled_at.is_(None))
-            ),
-        }
     if current_user.is_coordinator or current_user.is_admin:
         failing = select(func.count()).select_from(OutboxMail).where(
             OutboxMail.sent_at.is_(None), OutboxMail.last_error.is_not(None)
         )
         if not current_user.is_admin:  # coordinators: their own panels' mail only
-            failing = failing.where(OutboxMail.panel_id.in_(list(current_user.panel_ids(PanelRoleKind.COORDINATOR))))
+            failing = failing.where(OutboxMail.panel_id.in_(list(current_user.panel_ids(COORDINATOR))))
         ctx["mail_failing"] = db.session.scalar(failing)
-    from panel.cases import queries as case_queries
-    from panel.cases.models import CaseStatus
-
     user = current_user._get_current_object()
-    if user.is_referrer:
-        ctx["my_cases"] = db.session.scalars(case_queries.referrer_cases_stmt(user).limit(HOME_LIST)).all()
-        ctx["waiting_on_me"] = {CaseStatus.DRAFT, CaseStatus.INFO_REQUESTED}
-    if user.is_coordinator:
-        ctx["queue"] = db.session.scalars(case_queries.coordinator_queue_stmt(user).limit(HOME_LIST)).all()
-    if user.is_panel_member:
-        ctx["review"] = db.session.scalars(case_queries.review_cases_stmt(user).limit(HOME_LIST)).all()
+    for section in HOME_SECTIONS:
+        ctx.update(section(user))
     return render_template("core/home.html", **ctx)
 
 
@@ -79,7 +77,7 @@ def audit_trail():
     actor = (request.args.get("actor") or "").strip().lower()
     reads = request.args.get("reads") == "1" or action in audit.READ_ACTIONS
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
-    coordinated = current_user.panel_ids(PanelRoleKind.COORDINATOR)
+    coordinated = current_user.panel_ids(COORDINATOR)
     if not current_user.is_admin:
         stmt = stmt.where(
             or_(

@@ -6,13 +6,24 @@ import errno
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, render_template, request
+from flask import (
+    Flask,
+    flash,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, ValidationError
+
+from panel.core.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +77,53 @@ def page_arg() -> int:
     return int_arg(request.args, "page", 1, lowest=1, highest=MAX_PAGE)
 
 
+def path_for(endpoint: str, **values) -> str:
+    """The path of an endpoint inside Panel (no host), for links stored in notifications:
+    ``url_for`` in a request, built from the URL map outside one (the CLI, jobs, tests)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    from flask import current_app
+
+    anchor = values.pop("_anchor", None)
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return f"{path}#{anchor}" if anchor else path
+
+
 def external_url(endpoint: str, **values) -> str:
     """An absolute link for e-mails and other things read outside Panel: built from
     ``PANEL_BASE_URL`` (never from a request's Host header), and so also outside a request
-    (the CLI, jobs)."""
+    (the CLI, jobs). ``endpoint`` may also be a path inside Panel (``/cases/NB-...``, as
+    :func:`path_for` gives), which is put after ``PANEL_BASE_URL``."""
     from flask import current_app
 
+    if endpoint.startswith("/"):
+        return current_app.config["BASE_URL"].rstrip("/") + endpoint
     base = urlsplit(current_app.config["BASE_URL"].rstrip("/"))
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
+
+
+def refusal_message(exc: Refused) -> str:
+    """A refused operation as a message the user can act on (identifier findings name their
+    kinds: :func:`panel.privacy.guard.identifiers_message`)."""
+    return exc.user_message
+
+
+def attempt(action, *, target: str, success: str | None = None, message=refusal_message):
+    """Run ``action()`` (an operation), commit, and go to ``target``; a refused operation rolls
+    back and is flashed (``message(exc)``). One shape for every small POST action."""
+    from panel.core.db import db
+
+    try:
+        action()
+    except Refused as exc:
+        db.session.rollback()
+        flash(message(exc), "danger")
+    else:
+        db.session.commit()
+        if success:
+            flash(success, "success")
+    return redirect(target)
 
 
 def _wants_json() -> bool:

@@ -33,11 +33,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import LoginThrottle, PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case, CaseQuestion
-from panel.cases.operations import CaseError, Conflict, NotAllowed, add_question
+from panel.cases.operations import add_question
 from panel.core import audit
 from panel.core.db import db, utcnow
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.errors import Conflict, NotAllowed, Refused
+from panel.core.notify import case_referrers, notify
 from panel.feedback.models import FamilyAccessCode, FamilySession
 from panel.feedback.sending import feedback_sent
 
@@ -98,7 +100,7 @@ def create_code(case: Case, *, by: User, days: int = DEFAULT_DAYS) -> tuple[Fami
     if not feedback_sent(case):
         raise Conflict("A family access code can be made once the panel's feedback has been sent.")
     if not 1 <= int(days) <= MAX_DAYS:
-        raise CaseError(f"A code can be valid for 1 to {MAX_DAYS} days.", "days")
+        raise Refused(f"A code can be valid for 1 to {MAX_DAYS} days.", "days")
     plain = _new_code()
     now = utcnow()
     code = FamilyAccessCode(
@@ -395,9 +397,9 @@ def send_question(code: FamilyAccessCode, text: str) -> CaseQuestion:
     if code.question_sent_at is not None:
         raise Conflict("A question has already been sent with this code. Please ask your child's doctor.")
     if len(text) < QUESTION_MIN:
-        raise CaseError(f"Please write your question (at least {QUESTION_MIN} characters).", "question")
+        raise Refused(f"Please write your question (at least {QUESTION_MIN} characters).", "question")
     if len(text) > QUESTION_MAX:
-        raise CaseError(f"Please keep your question to {QUESTION_MAX} characters or fewer.", "question")
+        raise Refused(f"Please keep your question to {QUESTION_MAX} characters or fewer.", "question")
     # Claim the one question atomically: two tabs sending at once create one question.
     claimed = db.session.execute(
         update(FamilyAccessCode)
@@ -415,7 +417,7 @@ def send_question(code: FamilyAccessCode, text: str) -> CaseQuestion:
     coordinators = panel_people(case.panel_id, PanelRoleKind.COORDINATOR)
     notify(
         [*coordinators, *case_referrers(case)],
-        kind="family_question",
+        panel_id=case.panel_id, kind="family_question",
         text=f"A family follow-up question arrived on {case.reference}.",
         link=url_for("cases.show", ref=case.reference, _anchor="questions"),
     )

@@ -27,12 +27,13 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from panel.cases.operations import CaseError, IdentifiersFound
 from panel.cases.queries import load_case_or_404
 from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
+from panel.core.errors import IdentifiersFound, Refused
 from panel.core.extensions import limiter
+from panel.core.web import external_url
 from panel.feedback import bp, family, sending
 from panel.feedback.models import FamilyAccessCode, Recommendation, RecommendationStatus
 
@@ -233,7 +234,7 @@ def family_question():
         except IdentifiersFound:
             db.session.rollback()
             flash(IDENTIFIERS, "danger")
-        except CaseError as exc:
+        except Refused as exc:
             db.session.rollback()
             flash(exc.message, "danger")
         else:
@@ -278,16 +279,15 @@ def family_code_create(ref: str):
         abort(400)
     try:
         code, plain = family.create_code(case, by=_user(), days=int(form.days.data))
-    except CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         flash(exc.message, "danger")
         return redirect(url_for("cases.show", ref=case.reference, _anchor="family-access"))
     db.session.commit()
-    base = current_app.config.get("BASE_URL", "").rstrip("/") or request.host_url.rstrip("/")
     # Rendered in the POST response, never stored or redirected to: it cannot be shown again.
     resp = Response(render_template(
         "feedback/family/code.html", case=case, code=code, plain=plain,
-        groups=plain.split("-"), family_url=base + url_for("feedback.family_enter"),
+        groups=plain.split("-"), family_url=external_url("feedback.family_enter"),
     ))
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -306,7 +306,7 @@ def family_code_revoke(ref: str, code_id: int):
         abort(404)
     try:
         family.revoke_code(code, by=_user())
-    except CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         flash(exc.message, "danger")
     else:

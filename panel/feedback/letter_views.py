@@ -18,10 +18,10 @@ from sqlalchemy.orm import lazyload
 from panel.accounts.forms import ConfirmForm
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
-from panel.cases.views import attempt
 from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db
+from panel.core.web import attempt
 from panel.feedback import bp, letters, sending
 from panel.feedback.models import Recommendation
 
@@ -131,8 +131,8 @@ def close(ref: str):
 @login_required
 def pack(ref: str):
     """The clinician letter, the case summary and the de-identified images in one zip."""
+    from panel.core.storage import get_storage
     from panel.feedback.pack import build_pack, pack_filename
-    from panel.imaging.storage import get_storage
 
     user = _user()
     case, rec = _load_letters(ref)

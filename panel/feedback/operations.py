@@ -31,16 +31,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import has_request_context, url_for
 from sqlalchemy import select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from panel.accounts.models import PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case, CaseQuestion, CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts
 from panel.core import audit
 from panel.core.db import db, utcnow
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.errors import Conflict, NotAllowed, Refused
+from panel.core.notify import case_referrers, notify
+from panel.core.web import path_for
 from panel.feedback.models import (
     CATEGORIES,
     CONSENSUS,
@@ -50,9 +51,10 @@ from panel.feedback.models import (
     RecommendationAmendment,
     RecommendationStatus,
 )
+from panel.privacy.guard import guard_texts
 
 __all__ = [
-    "CaseError", "Conflict", "NotAllowed", "PROFILING", "OWNER_ROLES",
+    "Refused", "Conflict", "NotAllowed", "PROFILING", "OWNER_ROLES",
     "start_recommendation", "unanswered_questions", "save_record", "save_answer", "approve",
     "set_study_opt_out", "record_snapshot", "recommendation_for", "trial_choices", "studies_status",
     "can_edit_record", "can_approve", "can_start", "is_opted_out",
@@ -126,7 +128,7 @@ def start_recommendation(case: Case, *, by: User) -> Recommendation:
     if existing is not None:
         return existing
     if case.status not in (CaseStatus.DISCUSSED, CaseStatus.RECOMMENDATION):
-        raise CaseError("The recommendation is drafted once the panel has discussed the case.")
+        raise Refused("The recommendation is drafted once the panel has discussed the case.")
     rec = Recommendation(case=case, case_id=case.id, drafted_by_id=by.id, categories=[], trials=[])
     db.session.add(rec)
     for q in case.questions:
@@ -260,24 +262,24 @@ def _chosen_trials(rec: Recommendation, items: Any) -> tuple[list[dict[str, Any]
     if items is None:
         items = []
     if not isinstance(items, list):
-        raise CaseError("Choose the trials as a list.", "trials")
+        raise Refused("Choose the trials as a list.", "trials")
     if len(items) > MAX_TRIALS:
-        raise CaseError(f"Suggest at most {MAX_TRIALS} trials.", "trials")
+        raise Refused(f"Suggest at most {MAX_TRIALS} trials.", "trials")
     chosen: list[tuple[str, int]] = []
     for item in items:
         if not isinstance(item, Mapping):
-            raise CaseError("Each suggested trial needs its registry code and a priority.", "trials")
+            raise Refused("Each suggested trial needs its registry code and a priority.", "trials")
         code = _trial_code(item)
         if not code:
-            raise CaseError("Each suggested trial needs its registry code.", "trials")
+            raise Refused("Each suggested trial needs its registry code.", "trials")
         try:
             priority = int(item.get("priority") if item.get("priority") not in (None, "") else len(chosen) + 1)
         except (TypeError, ValueError):
-            raise CaseError(f"The priority of {code} must be a whole number.", "trials") from None
+            raise Refused(f"The priority of {code} must be a whole number.", "trials") from None
         if not 1 <= priority <= 99:
-            raise CaseError(f"The priority of {code} must be between 1 and 99.", "trials")
+            raise Refused(f"The priority of {code} must be between 1 and 99.", "trials")
         if any(c == code for c, _ in chosen):
-            raise CaseError(f"{code} is chosen twice.", "trials")
+            raise Refused(f"{code} is chosen twice.", "trials")
         chosen.append((code, priority))
     chosen.sort(key=lambda cp: cp[1])
     kept = {t.get("code"): t for t in (rec.trials or [])}
@@ -292,7 +294,7 @@ def _chosen_trials(rec: Recommendation, items: Any) -> tuple[list[dict[str, Any]
         elif code in live:
             entry = dict(live[code])
         else:
-            raise CaseError(
+            raise Refused(
                 f"{code} is not among the trials this case currently matches (eligible or possible); "
                 "only matching, open trials can be suggested.", "trials")
         entry["priority"] = priority
@@ -306,25 +308,25 @@ def _text(data: Mapping[str, Any], key: str, limit: int = MAX_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise CaseError(f"{key.replace('_', ' ').capitalize()} must be text.", key)
+        raise Refused(f"{key.replace('_', ' ').capitalize()} must be text.", key)
     value = value.replace("\r\n", "\n").strip()
     if len(value) > limit:
-        raise CaseError(f"{key.replace('_', ' ').capitalize()} can be at most {limit} characters.", key)
+        raise Refused(f"{key.replace('_', ' ').capitalize()} can be at most {limit} characters.", key)
     return value
 
 
 def _categories(value: Any) -> list[str]:
     if not isinstance(value, list | tuple):
-        raise CaseError("Choose at least one recommendation category.", "categories")
+        raise Refused("Choose at least one recommendation category.", "categories")
     out: list[str] = []
     for key in value:
         if key not in CATEGORIES:
-            raise CaseError(f"Unknown recommendation category: {str(key)[:40]}.", "categories")
+            raise Refused(f"Unknown recommendation category: {str(key)[:40]}.", "categories")
         if key in out:
-            raise CaseError(f"The category \u201c{CATEGORIES[key]}\u201d is chosen twice.", "categories")
+            raise Refused(f"The category \u201c{CATEGORIES[key]}\u201d is chosen twice.", "categories")
         out.append(key)
     if not out:
-        raise CaseError("Choose at least one recommendation category.", "categories")
+        raise Refused("Choose at least one recommendation category.", "categories")
     return out
 
 
@@ -332,26 +334,26 @@ def _follow_ups(value: Any) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise CaseError("Follow-up actions must be a list.", "follow_ups")
+        raise Refused("Follow-up actions must be a list.", "follow_ups")
     out = []
     for i, item in enumerate(value, 1):
         if not isinstance(item, Mapping):
-            raise CaseError(f"Follow-up action {i} is not valid.", "follow_ups")
+            raise Refused(f"Follow-up action {i} is not valid.", "follow_ups")
         description = _text(item, "description", MAX_SHORT)
         if not description:
-            raise CaseError(f"Follow-up action {i}: describe the action.", "follow_ups")
+            raise Refused(f"Follow-up action {i}: describe the action.", "follow_ups")
         role = item.get("owner_role")
         if role not in OWNER_ROLES:
-            raise CaseError(f"Follow-up action {i}: choose who owns it.", "follow_ups")
+            raise Refused(f"Follow-up action {i}: choose who owns it.", "follow_ups")
         try:
             days = int(item.get("due_in_days"))
         except (TypeError, ValueError):
-            raise CaseError(f"Follow-up action {i}: give the number of days it is due in.", "follow_ups") from None
+            raise Refused(f"Follow-up action {i}: give the number of days it is due in.", "follow_ups") from None
         if not 1 <= days <= 365:
-            raise CaseError(f"Follow-up action {i}: due in 1 to 365 days.", "follow_ups")
+            raise Refused(f"Follow-up action {i}: due in 1 to 365 days.", "follow_ups")
         out.append({"description": description, "owner_role": role, "due_in_days": days})
     if len(out) > MAX_FOLLOW_UPS:
-        raise CaseError(f"At most {MAX_FOLLOW_UPS} follow-up actions.", "follow_ups")
+        raise Refused(f"At most {MAX_FOLLOW_UPS} follow-up actions.", "follow_ups")
     return out
 
 
@@ -360,18 +362,18 @@ def _answers(rec: Recommendation, value: Any) -> dict[int, tuple[str, str]]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise CaseError("Answers must be given per question.", "answers")
+        raise Refused("Answers must be given per question.", "answers")
     ids = {q.id for q in rec.case.questions}
     out = {}
     for key, item in value.items():
         try:
             qid = int(key)
         except (TypeError, ValueError):
-            raise CaseError("Unknown question.", "answers") from None
+            raise Refused("Unknown question.", "answers") from None
         if qid not in ids:
-            raise CaseError("That question is not one of this case's questions.", "answers")
+            raise Refused("That question is not one of this case's questions.", "answers")
         if not isinstance(item, Mapping):
-            raise CaseError("Each answer needs a clinician answer and a plain-language answer.", "answers")
+            raise Refused("Each answer needs a clinician answer and a plain-language answer.", "answers")
         out[qid] = (_text(item, "clinician"), _text(item, "family"))
     return out
 
@@ -381,7 +383,7 @@ def _check_can_change(rec: Recommendation, by: User) -> None:
     if not can_edit_record(rec.case, by):
         raise NotAllowed("Only the panel's coordinator or chair can change the recommendation.")
     if rec.case.status not in RECORD_STATES:
-        raise CaseError("The recommendation of this case can no longer be changed.")
+        raise Refused("The recommendation of this case can no longer be changed.")
 
 
 def _check_version(rec: Recommendation, expected_version: int | None) -> None:
@@ -397,9 +399,9 @@ def _check_reason(rec: Recommendation, reason: str | None) -> str | None:
         return None
     reason = (reason or "").strip()
     if not reason:
-        raise CaseError("The recommendation is approved and locked: give a reason for the amendment.", "reason")
+        raise Refused("The recommendation is approved and locked: give a reason for the amendment.", "reason")
     if len(reason) > MAX_SHORT:
-        raise CaseError(f"The reason can be at most {MAX_SHORT} characters.", "reason")
+        raise Refused(f"The reason can be at most {MAX_SHORT} characters.", "reason")
     return reason
 
 
@@ -462,7 +464,7 @@ def _finish_change(rec: Recommendation, before: dict[str, Any], *, by: User, rea
     amendment = None
     if rec.is_approved:
         if not new:
-            raise CaseError("Nothing was changed, so no amendment was recorded.")
+            raise Refused("Nothing was changed, so no amendment was recorded.")
         number = len(rec.amendments) + 1
         amendment = RecommendationAmendment(number=number, reason=reason, before=old, after=new, by_id=by.id)
         rec.amendments.append(amendment)
@@ -488,17 +490,17 @@ def save_record(rec: Recommendation, data: Mapping[str, Any], *, by: User, expec
     categories = _categories(data.get("categories"))
     consensus = data.get("consensus") or "unanimous"
     if consensus not in CONSENSUS:
-        raise CaseError("Choose how the panel agreed.", "consensus")
+        raise Refused("Choose how the panel agreed.", "consensus")
     options = _text(data, "options_considered")
     if consensus == "no_consensus" and not options:
-        raise CaseError("Without a consensus, describe the options the panel considered.", "options_considered")
+        raise Refused("Without a consensus, describe the options the panel considered.", "options_considered")
     rationale = _text(data, "rationale")
     if not rationale:
-        raise CaseError("Write the rationale for the recommendation.", "rationale")
+        raise Refused("Write the rationale for the recommendation.", "rationale")
     re_present = _text(data, "re_present", MAX_SHORT)
     profiling = data.get("molecular_profiling") or ""
     if profiling not in PROFILING:
-        raise CaseError("Choose the molecular profiling status.", "molecular_profiling")
+        raise Refused("Choose the molecular profiling status.", "molecular_profiling")
     follow_ups = _follow_ups(data.get("follow_ups"))
     answers = _answers(rec, data.get("answers"))
     texts = [("options_considered", options), ("rationale", rationale), ("re_present", re_present)]
@@ -537,7 +539,7 @@ def save_answer(rec: Recommendation, question: CaseQuestion, *, clinician_answer
     _check_can_change(rec, by)
     _check_version(rec, expected_version)
     if question.case_id != rec.case_id:
-        raise CaseError("That question is not one of this case's questions.", "answers")
+        raise Refused("That question is not one of this case's questions.", "answers")
     reason = _check_reason(rec, reason)
     texts = _answers(rec, {question.id: {"clinician": clinician_answer, "family": family_answer}})[question.id]
     guard = [("clinician_answer", texts[0]), ("family_answer", texts[1])]
@@ -559,12 +561,6 @@ def save_answer(rec: Recommendation, question: CaseQuestion, *, clinician_answer
 
 
 # --------------------------------------------------------------------------- approval
-def _link(endpoint: str, fallback: str, **values: Any) -> str:
-    if has_request_context():
-        return url_for(endpoint, **values)
-    return fallback
-
-
 def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> Recommendation:
     """The chair approves and locks the record. Refused while a parents' question is
     unanswered or the record has no category or rationale. Of two approvals sent with the
@@ -575,20 +571,20 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     if rec.is_approved:
         raise Conflict("This recommendation has already been approved.")
     if case.status not in RECORD_STATES:
-        raise CaseError("The recommendation of this case can no longer be approved.")
+        raise Refused("The recommendation of this case can no longer be approved.")
     _check_version(rec, expected_version)
     missing = unanswered_questions(rec)
     if missing:
         listed = "; ".join(f"{i}. {q.text[:80]}" for i, q in ((case.questions.index(q) + 1, q) for q in missing))
-        raise CaseError(
+        raise Refused(
             f"{len(missing)} of the parents' questions still need a clinician answer and a "
             f"plain-language answer: {listed}", "answers")
     if not rec.categories:
-        raise CaseError("Choose at least one recommendation category before approving.", "categories")
+        raise Refused("Choose at least one recommendation category before approving.", "categories")
     if not (rec.rationale or "").strip():
-        raise CaseError("Write the rationale before approving.", "rationale")
+        raise Refused("Write the rationale before approving.", "rationale")
     if rec.consensus == "no_consensus" and not (rec.options_considered or "").strip():
-        raise CaseError("Without a consensus, describe the options considered before approving.", "options_considered")
+        raise Refused("Without a consensus, describe the options considered before approving.", "options_considered")
     _flush()
     now = utcnow()
     version = rec.version if expected_version is None else int(expected_version)
@@ -609,9 +605,9 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     case.updated_at = now
     db.session.flush()
     audit.record("recommendation.approved", obj=rec, actor=by, details={"version": rec.version})
-    notify(panel_people(case.panel_id, PanelRoleKind.COORDINATOR), kind="recommendation.approved",
+    notify(panel_people(case.panel_id, PanelRoleKind.COORDINATOR), panel_id=case.panel_id, kind="recommendation.approved",
            text=f"The recommendation for {case.reference} has been approved.",
-           link=_link("feedback.record", f"/cases/{case.reference}/recommendation", ref=case.reference),
+           link=path_for("feedback.record", ref=case.reference),
            exclude=by)
     return rec
 
@@ -619,13 +615,13 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
 def _notify_amended(rec: Recommendation, amendment: RecommendationAmendment, by: User) -> None:
     case = rec.case
     people = panel_people(case.panel_id, PanelRoleKind.COORDINATOR, PanelRoleKind.CHAIR)
-    notify(people, kind="recommendation.amended",
+    notify(people, panel_id=case.panel_id, kind="recommendation.amended",
            text=f"The approved recommendation for {case.reference} was amended (amendment {amendment.number}).",
-           link=_link("feedback.record", f"/cases/{case.reference}/recommendation", ref=case.reference), exclude=by)
+           link=path_for("feedback.record", ref=case.reference), exclude=by)
     if case.feedback_sent_at is not None:
-        notify(case_referrers(case), kind="recommendation.amended",
+        notify(case_referrers(case), panel_id=case.panel_id, kind="recommendation.amended",
                text=f"The panel amended its recommendation for {case.reference} after the letters were sent.",
-               link=_link("cases.show", f"/cases/{case.reference}", ref=case.reference), exclude=by)
+               link=path_for("cases.show", ref=case.reference), exclude=by)
 
 
 # --------------------------------------------------------------------------- studies
@@ -641,7 +637,7 @@ def set_study_opt_out(case: Case, opted_out: bool, *, by: User) -> Case:
     if not (case.is_referrer(by) or PanelRoleKind.COORDINATOR in _roles(by, case)):
         raise NotAllowed("Only the case's referrers or the panel's coordinator record the study opt-out.")
     if case.status == CaseStatus.WITHDRAWN or case.submitted_at is None:
-        raise CaseError("The study opt-out is recorded on a submitted case.")
+        raise Refused("The study opt-out is recorded on a submitted case.")
     previous = case.study_opt_out_at is not None
     if previous == bool(opted_out):
         return case

@@ -17,9 +17,9 @@ from flask import current_app, render_template
 
 from panel.cases.models import Case
 from panel.core.pdf import html_to_pdf
+from panel.core.storage import LocalStorage
 from panel.feedback.letters import render_letter_pdf, uk_date
 from panel.feedback.models import Recommendation
-from panel.imaging.storage import LocalStorage
 
 README = """Second-opinion pack: case {reference}
 {panel}

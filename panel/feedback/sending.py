@@ -11,24 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import has_request_context, url_for
-
 from panel.accounts.models import PanelRoleKind, User
 from panel.cases.models import Case, CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed
 from panel.core import audit
 from panel.core.db import db, utcnow
+from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.notify import case_referrers, notify
+from panel.core.web import path_for
 from panel.feedback.models import Recommendation
 
 #: After sending, the referrers may read the letters; before, only the panel's people.
 SENT_STATES = {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
-
-
-def _case_link(case: Case) -> str:
-    if has_request_context():
-        return url_for("cases.show", ref=case.reference)
-    return f"/cases/{case.reference}"
 
 
 def is_coordinator(user: User, case: Case) -> bool:
@@ -66,9 +59,9 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
     if case.status in SENT_STATES or case.feedback_sent_at is not None:
         raise Conflict("The feedback for this case has already been sent.")
     if not rec.is_approved:
-        raise CaseError("The chair has to approve the recommendation before the feedback can be sent.")
+        raise Refused("The chair has to approve the recommendation before the feedback can be sent.")
     if case.status != CaseStatus.RECOMMENDATION:
-        raise CaseError(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
+        raise Refused(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
     now = utcnow()
     previous = case.status
     case.status = CaseStatus.FEEDBACK_SENT
@@ -85,9 +78,9 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
     )
     notify(
         case_referrers(case),
-        kind="feedback.sent",
+        panel_id=case.panel_id, kind="feedback.sent",
         text=f"The panel's feedback on case {case.reference} is ready to read in Panel.",
-        link=_case_link(case),
+        link=path_for("cases.show", ref=case.reference),
         exclude=by,
     )
     return case
@@ -100,7 +93,7 @@ def mark_family_informed(case: Case, *, by: User) -> Case:
     if case.family_informed_at is not None:
         return case  # a double click records it once
     if case.status != CaseStatus.FEEDBACK_SENT:
-        raise CaseError("The family can be marked as informed once the panel's feedback has been sent.")
+        raise Refused("The family can be marked as informed once the panel's feedback has been sent.")
     case.family_informed_at = case.updated_at = utcnow()
     db.session.flush()
     audit.record("case.family_informed", obj=case, actor=by, details={"status": case.status.value})
@@ -114,7 +107,7 @@ def close_case(case: Case, *, by: User) -> Case:
     if not (case.is_referrer(by) or is_coordinator(by, case)):
         raise NotAllowed("Only the referring team or the panel's coordinator can close the case.")
     if case.status != CaseStatus.FEEDBACK_SENT:
-        raise CaseError("A case can be closed once the panel's feedback has been sent.")
+        raise Refused("A case can be closed once the panel's feedback has been sent.")
     previous = case.status
     now = utcnow()
     case.status = CaseStatus.CLOSED

@@ -15,10 +15,10 @@ from flask_login import login_required
 
 from panel.accounts.forms import ConfirmForm
 from panel.cases.models import Case
-from panel.cases.operations import IdentifiersFound
 from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
+from panel.core.errors import IdentifiersFound, Refused
 from panel.feedback import bp, operations
 from panel.feedback.forms import (
     SPARE_FOLLOW_UP_ROWS,
@@ -30,6 +30,7 @@ from panel.feedback.forms import (
 )
 from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
 from panel.meetings.access import is_coordinator, on_panel
+from panel.privacy.guard import identifiers_message
 
 _user = signed_in_user
 
@@ -42,12 +43,9 @@ def _load(ref: str) -> Case:
     return case
 
 
-def _error_message(exc: operations.CaseError) -> str:
+def _error_message(exc: Refused) -> str:
     if isinstance(exc, IdentifiersFound):
-        where = sorted({_field_label(f.field) for f in exc.findings})
-        kinds = sorted({f.kind.replace("_", " ") for f in exc.findings})
-        return (f"Not saved: the text looks like it contains a patient identifier ({', '.join(kinds)}) "
-                f"in {', '.join(where)}. Remove it and try again.")
+        return identifiers_message(exc.findings, where=_field_label)
     return exc.message
 
 
@@ -151,7 +149,7 @@ def record(ref: str):
     approve_too = request.form.get("action") == "approve"
     try:
         operations.save_record(rec, values, by=user, expected_version=_version(form.version.data), reason=reason)
-    except operations.CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         rec = operations.recommendation_for(case)
         return _render(case, rec, values=values, mode="amend" if rec.is_approved else "edit",
@@ -161,7 +159,7 @@ def record(ref: str):
         savepoint = db.session.begin_nested()
         try:
             operations.approve(rec, by=user, expected_version=rec.version)
-        except operations.CaseError as exc:
+        except Refused as exc:
             savepoint.rollback()
             db.session.commit()
             flash(f"Saved, but not approved: {_error_message(exc)}", "warning")
@@ -190,7 +188,7 @@ def start(ref: str):
         abort(400)
     try:
         operations.start_recommendation(case, by=_user())
-    except operations.CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         flash(_error_message(exc), "danger")
         return redirect(url_for("cases.show", ref=case.reference))
@@ -214,7 +212,7 @@ def approve(ref: str):
         abort(400)
     try:
         operations.approve(rec, by=_user(), expected_version=_version(form.version.data))
-    except operations.CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         flash(_error_message(exc), "danger")
         return redirect(url_for("feedback.record", ref=case.reference))
@@ -244,7 +242,7 @@ def amend(ref: str):
     reason = request.form.get("reason", "")
     try:
         operations.save_record(rec, values, by=_user(), expected_version=_version(form.version.data), reason=reason)
-    except operations.CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         rec = operations.recommendation_for(case)
         return _render(case, rec, values=values, mode="amend", reason=reason, status=exc.status,
@@ -269,7 +267,7 @@ def study_opt_out(ref: str):
     opted_out = form.opted_out.data == "1"
     try:
         operations.set_study_opt_out(case, opted_out, by=user)
-    except operations.CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         flash(_error_message(exc), "danger")
     else:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from panel.imaging.uploads import NAME_REFUSED  # one text for the CLI and the upload page
-
-
-def deid_secret() -> bytes:
-    """The per-deployment de-identification key, derived from the app's secret key (so UID
-    replacements and date shifts cannot be reversed without it)."""
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"panel/deid/v1", hashlib.sha256).digest()
-
+from panel.imaging.uploads import (  # one text for the CLI and the upload page
+    NAME_REFUSED,
+    deid_secret,
+)
 
 
 def _identifying(rel: str) -> bool:

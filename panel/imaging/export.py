@@ -7,8 +7,8 @@ import json
 import zipfile
 from pathlib import Path
 
+from panel.core.storage import LocalStorage
 from panel.imaging.models import FileKind, FileStatus, StoredFile, case_files
-from panel.imaging.storage import LocalStorage
 
 
 def export_name(f: StoredFile) -> str:

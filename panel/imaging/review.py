@@ -14,8 +14,8 @@ from panel.accounts.models import PanelRoleKind
 from panel.cases.models import Case
 from panel.core.audit import record
 from panel.core.db import db
+from panel.core.storage import LocalStorage, sha256_file
 from panel.imaging.models import FileKind, FileStatus, StoredFile
-from panel.imaging.storage import LocalStorage, sha256_file
 
 
 class ReviewError(Exception):

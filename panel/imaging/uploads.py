@@ -13,6 +13,8 @@ Original names are never stored or logged when they look like they carry an iden
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
 import shutil
@@ -23,19 +25,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from panel.core.audit import record
 from panel.core.db import db
+from panel.core.storage import LocalStorage, sha256_file
 from panel.imaging import documents
 from panel.imaging.models import FileKind, FileStatus, StoredFile, Upload
-from panel.imaging.storage import LocalStorage, sha256_file
 from panel.privacy import has_hard_findings, scan_filename
 
 logger = logging.getLogger(__name__)
 
 NAME_REFUSED = "the file name looks like it contains a patient identifier (rename it)"
 _SAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def deid_secret() -> bytes:
+    """The per-deployment de-identification key, derived from the app's secret key (so UID
+    replacements and date shifts cannot be reversed without it)."""
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"panel/deid/v1", hashlib.sha256).digest()
 
 
 def setting(config: dict[str, Any], name: str) -> Any:

@@ -29,6 +29,7 @@ from panel.core.audit import record, record_read
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.extensions import csrf
+from panel.core.storage import get_storage
 from panel.core.web import int_arg
 from panel.imaging import bp, render, uploads
 from panel.imaging.models import (
@@ -43,7 +44,6 @@ from panel.imaging.models import (
     series_files,
     series_frames,
 )
-from panel.imaging.storage import get_storage
 
 PREFIX = "/cases/<ref>/images"
 
@@ -126,7 +126,7 @@ def upload(ref: str):
     if len(files) > max_files:
         return _refuse_request(f"too many files in one upload (at most {max_files})", 413)
 
-    from panel.imaging.cli import deid_secret
+    from panel.imaging.uploads import deid_secret
 
     storage = get_storage()
     batch = None

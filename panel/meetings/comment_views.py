@@ -9,14 +9,15 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_login import login_required
 
 from panel.accounts.models import User
-from panel.cases import operations
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
+from panel.core.errors import IdentifiersFound, NotAllowed, Refused
 from panel.core.web import int_arg
 from panel.meetings import bp, comments
 from panel.meetings.models import Comment, CommentVisibility
+from panel.privacy.guard import identifiers_message
 
 _user = signed_in_user
 
@@ -97,15 +98,14 @@ def add_comment(ref: str):
     visibility = request.form.get("visibility", CommentVisibility.INTERNAL.value)
     try:
         comment = comments.add_comment(case, body=body, visibility=visibility, by=user, parent=parent)
-    except operations.NotAllowed:
+    except NotAllowed:
         db.session.rollback()
         abort(403)
-    except operations.CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
-        if isinstance(exc, operations.IdentifiersFound):
-            kinds = sorted({f.kind.replace("_", " ") for f in exc.findings})
-            flash(f"Comment not posted: the text looks like it contains a patient identifier "
-                  f"({', '.join(kinds)}). Remove it and post again.", "danger")
+        if isinstance(exc, IdentifiersFound):
+            flash(identifiers_message(exc.findings, what="Comment not posted", again="Remove it and post again."),
+                  "danger")
         else:
             flash(f"Comment not posted: {exc.message}", "danger")
         g.comment_draft = {"body": body, "visibility": visibility, "parent_id": parent_id}

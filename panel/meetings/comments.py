@@ -15,17 +15,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flask import has_request_context, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 
 from panel.accounts.models import PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case, CaseStatus
-from panel.cases.operations import CaseError, IdentifiersFound, NotAllowed, guard_texts
 from panel.core import audit
 from panel.core.db import db
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.errors import IdentifiersFound, NotAllowed, Refused
+from panel.core.notify import case_referrers, notify
+from panel.core.web import path_for
 from panel.meetings.models import Comment, CommentMention, CommentVisibility
+from panel.privacy.guard import guard_texts
 
 MAX_BODY = 5000
 
@@ -213,7 +215,7 @@ def _guard(body: str, resolved: list[tuple[int, int, User]]) -> None:
             if m.start() in known:
                 continue
             if any(f.start <= m.start() < f.end or m.start() <= f.start < m.end() for f in exc.findings):
-                raise CaseError(
+                raise Refused(
                     f"{m.group(0)} is not anyone on Panel. Check the handle against the list of people you can "
                     "mention; other @handles (such as social-media accounts) are identifiers and cannot be saved.",
                     "body",
@@ -222,13 +224,6 @@ def _guard(body: str, resolved: list[tuple[int, int, User]]) -> None:
 
 
 # --------------------------------------------------------------------------- writing
-def _case_link(case: Case) -> str:
-    """The discussion on the case page, as a path inside Panel (also from the command line)."""
-    if has_request_context():
-        return url_for("cases.show", ref=case.reference, _anchor="comments")
-    return f"/cases/{case.reference}#comments"
-
-
 def add_comment(
     case: Case,
     *,
@@ -252,9 +247,9 @@ def add_comment(
         raise NotAllowed("This case is not open for comments.")
     if parent is not None:
         if parent.case_id != case.id:
-            raise CaseError("That comment is not on this case.", "parent")
+            raise Refused("That comment is not on this case.", "parent")
         if parent.parent_id is not None:
-            raise CaseError("Reply to the first comment of the thread.", "parent")
+            raise Refused("Reply to the first comment of the thread.", "parent")
     if not panel:
         if parent is None or parent.visibility != CommentVisibility.SHARED:
             raise NotAllowed("Referrers can reply to comments the panel has shared with them.")
@@ -264,13 +259,13 @@ def add_comment(
     try:
         visibility = CommentVisibility(visibility)
     except ValueError:
-        raise CaseError("Choose who can read the comment.", "visibility") from None
+        raise Refused("Choose who can read the comment.", "visibility") from None
 
     body = (body or "").replace("\r\n", "\n").strip()
     if not body:
-        raise CaseError("Write a comment first.", "body")
+        raise Refused("Write a comment first.", "body")
     if len(body) > MAX_BODY:
-        raise CaseError(f"A comment can be at most {MAX_BODY} characters (this one has {len(body)}).", "body")
+        raise Refused(f"A comment can be at most {MAX_BODY} characters (this one has {len(body)}).", "body")
     spans = mention_spans(body, mentionable(case, visibility))
     _guard(body, spans)
     mentioned = list({u.id: u for _, _, u in spans if u.id != by.id}.values())
@@ -287,11 +282,11 @@ def add_comment(
         "mentions": [u.id for u in mentioned],
     })
 
-    link = _case_link(case)
+    link = path_for("cases.show", ref=case.reference, _anchor="comments")
     ref = case.reference
     mentioned_ids = {u.id for u in mentioned}
     if mentioned:
-        notify(mentioned, kind="comment.mention", text=f"You were mentioned on {ref}", link=link, exclude=by)
+        notify(mentioned, panel_id=case.panel_id, kind="comment.mention", text=f"You were mentioned on {ref}", link=link, exclude=by)
     recipients: list[User] = []
     if visibility == CommentVisibility.SHARED:
         recipients += [u for u in case_referrers(case) if u is not None]
@@ -301,5 +296,5 @@ def add_comment(
     recipients = [u for u in recipients if u.id not in mentioned_ids]
     if recipients:
         text = f"New reply from the referrer on {ref}" if not panel else f"New comment from the panel on {ref}"
-        notify(recipients, kind="comment.added", text=text, link=link, exclude=by)
+        notify(recipients, panel_id=case.panel_id, kind="comment.added", text=text, link=link, exclude=by)
     return comment

@@ -29,15 +29,17 @@ from flask import url_for
 from sqlalchemy import func, select, update
 
 from panel.accounts.models import PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts
 from panel.core import audit
 from panel.core.db import db, utcnow
+from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.models import AuditEntry
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.notify import case_referrers, notify
 from panel.core.uktime import to_uk, uk_label
 from panel.meetings.access import is_coordinator
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus, MinutesAmendment
+from panel.privacy.guard import guard_texts
 
 #: An autosave by the same person within this time of the last audited save is not audited again.
 AUDIT_COALESCE = timedelta(minutes=10)
@@ -92,22 +94,22 @@ def _check_coordinator(meeting: Meeting, by: User) -> None:
 
 def _check_open(meeting: Meeting) -> None:
     if meeting.status == MeetingStatus.CANCELLED:
-        raise CaseError("This meeting was cancelled: it has no minutes.")
+        raise Refused("This meeting was cancelled: it has no minutes.")
     if meeting.is_closed:
-        raise CaseError(
+        raise Refused(
             "The meeting is closed and its minutes are locked. To change them, record an amendment with a reason."
         )
 
 
 def _check_item_open(item: AgendaItem) -> None:
     if item.outcome_status not in (ItemOutcome.PENDING, ItemOutcome.DISCUSSED):
-        raise CaseError("This case is no longer on the agenda: its minutes cannot be written.")
+        raise Refused("This case is no longer on the agenda: its minutes cannot be written.")
 
 
 def _clean(text: str | None, label: str) -> str:
     text = (text or "").replace("\r\n", "\n").strip()
     if len(text) > MAX_TEXT:
-        raise CaseError(f"The {label} is too long ({len(text)} characters; at most {MAX_TEXT}).", label)
+        raise Refused(f"The {label} is too long ({len(text)} characters; at most {MAX_TEXT}).", label)
     return text
 
 
@@ -202,19 +204,19 @@ def record_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
     _check_coordinator(meeting, by)
     _check_open(meeting)
     if item.outcome_status == ItemOutcome.DISCUSSED:
-        raise CaseError("This case is already marked as discussed.")
+        raise Refused("This case is already marked as discussed.")
     if item.outcome_status != ItemOutcome.PENDING:
-        raise CaseError("This case is no longer on the agenda.")
+        raise Refused("This case is no longer on the agenda.")
     case = item.case
     if case.status not in (CaseStatus.SCHEDULED, CaseStatus.DISCUSSED):
-        raise CaseError(f"{case.reference} is {case.status.label.lower()}: it cannot be marked as discussed.")
+        raise Refused(f"{case.reference} is {case.status.label.lower()}: it cannot be marked as discussed.")
     if not meeting.quorum_met:
-        raise CaseError(
+        raise Refused(
             f"The quorum is not met: {meeting.voting_attendance} of {meeting.panel.quorum} members or chairs "
             "recorded as attending. Record the attendance first."
         )
     if not (item.outcome or "").strip():
-        raise CaseError("Write the outcome before marking the case as discussed.", "outcome")
+        raise Refused("Write the outcome before marking the case as discussed.", "outcome")
 
     now = utcnow()
     item.outcome_status = ItemOutcome.DISCUSSED
@@ -233,14 +235,14 @@ def record_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
     link = url_for("cases.show", ref=case.reference)
     notify(
         panel_people(meeting.panel_id, PanelRoleKind.COORDINATOR),
-        kind="case.discussed",
+        panel_id=case.panel_id, kind="case.discussed",
         text=f"{case.reference} was discussed at the panel meeting on {when}: the recommendation can be drafted.",
         link=link,
         exclude=by,
     )
     notify(
         case_referrers(case),
-        kind="case.discussed",
+        panel_id=case.panel_id, kind="case.discussed",
         text=f"The panel discussed {case.reference} at its meeting on {when}. The recommendation will follow.",
         link=link,
         exclude=by,
@@ -255,10 +257,10 @@ def reopen_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
     _check_coordinator(meeting, by)
     _check_open(meeting)
     if item.outcome_status != ItemOutcome.DISCUSSED:
-        raise CaseError("This case is not marked as discussed.")
+        raise Refused("This case is not marked as discussed.")
     case = item.case
     if case.status != CaseStatus.DISCUSSED:
-        raise CaseError(f"{case.reference} has moved on ({case.status.label.lower()}): the discussion cannot be reopened.")
+        raise Refused(f"{case.reference} has moved on ({case.status.label.lower()}): the discussion cannot be reopened.")
     if case.discussed_at is not None and case.discussed_at == item.discussed_at:
         case.discussed_at = None  # set by this discussion: the case has not been discussed yet
     item.outcome_status = ItemOutcome.PENDING
@@ -280,17 +282,17 @@ def amend_minutes(item: AgendaItem, *, discussion: str, outcome: str, reason: st
     meeting = item.meeting
     _check_coordinator(meeting, by)
     if not meeting.is_closed:
-        raise CaseError("The meeting is still open: edit the minutes directly.")
+        raise Refused("The meeting is still open: edit the minutes directly.")
     if item.outcome_status == ItemOutcome.REMOVED:
-        raise CaseError("This case was taken off the agenda: it has no minutes.")
+        raise Refused("This case was taken off the agenda: it has no minutes.")
     discussion = _clean(discussion, "discussion")
     outcome = _clean(outcome, "outcome")
     reason = _clean(reason, "reason")
     if not reason:
-        raise CaseError("Give the reason for the amendment.", "reason")
+        raise Refused("Give the reason for the amendment.", "reason")
     guard_texts([("discussion", discussion), ("outcome", outcome), ("reason", reason)])
     if discussion == (item.discussion or "") and outcome == (item.outcome or ""):
-        raise CaseError("Nothing was changed: edit the discussion or the outcome to amend them.")
+        raise Refused("Nothing was changed: edit the discussion or the outcome to amend them.")
 
     number = (
         db.session.scalar(select(func.max(MinutesAmendment.number)).where(MinutesAmendment.item_id == item.id)) or 0

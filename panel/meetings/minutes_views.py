@@ -23,15 +23,17 @@ from sqlalchemy.orm import contains_eager, joinedload, lazyload, selectinload
 
 from panel.caseformat.schema import get_path
 from panel.cases.display import case_sections
-from panel.cases.operations import CaseError, IdentifiersFound, to_document
+from panel.cases.operations import to_document
 from panel.core.audit import record_read
 from panel.core.auth import signed_in_user
 from panel.core.db import db
+from panel.core.errors import IdentifiersFound, Refused
 from panel.core.uktime import uk_label
 from panel.core.web import int_arg, safe_next
 from panel.meetings import bp, minutes
 from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus, MinutesAmendment
+from panel.privacy.guard import identifiers_message
 
 ITEM = "/meetings/<int:meeting_id>/items/<int:item_id>"
 
@@ -57,14 +59,9 @@ def _load(meeting_id: int, item_id: int, *, coordinator: bool = False) -> tuple[
     return meeting, item
 
 
-def _error_text(exc: CaseError) -> str:
+def _error_text(exc: Refused) -> str:
     if isinstance(exc, IdentifiersFound):
-        kinds = sorted({f.kind.replace("_", " ") for f in exc.findings})
-        fields = sorted({f.field for f in exc.findings})
-        return (
-            f"Not saved: the {' and the '.join(fields)} looks like it contains a patient identifier "
-            f"({', '.join(kinds)}). Remove it and save again; your text is kept below."
-        )
+        return identifiers_message(exc.findings, where=str, again="Remove it and save again; your text is kept below.")
     return exc.message
 
 
@@ -136,18 +133,18 @@ def minutes_editor(meeting_id: int, item_id: int):
             }), 409
         return _editor(meeting, item, discussion=discussion, outcome=outcome,
                        version=exc.current.version, conflict=exc.current, error=exc.message, status=409)
-    except CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         if json_wanted:
             return jsonify({"error": _error_text(exc), "field": exc.field}), exc.status
         return _editor(meeting, item, discussion=discussion, outcome=outcome, version=expected,
                        error=_error_text(exc), status=exc.status)
-    refused: CaseError | None = None
+    refused: Refused | None = None
     if action == "discussed":
         try:
             with db.session.begin_nested():  # the text stays saved even if marking is refused
                 minutes.record_outcome(item, by=user)
-        except CaseError as exc:
+        except Refused as exc:
             refused = exc
     db.session.commit()
     if json_wanted:
@@ -174,7 +171,7 @@ def _item_action(meeting_id: int, item_id: int, operation, success: str):
     meeting, item = _load(meeting_id, item_id, coordinator=True)
     try:
         operation(item, by=_user())
-    except CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         flash(_error_text(exc), "danger")
     else:
@@ -221,7 +218,7 @@ def amend(meeting_id: int, item_id: int):
     reason = request.form.get("reason", "")
     try:
         amendment = minutes.amend_minutes(item, discussion=discussion, outcome=outcome, reason=reason, by=_user())
-    except CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         return _amend_page(meeting, item, discussion=discussion, outcome=outcome, reason=reason,
                            error=_error_text(exc), status=exc.status)

@@ -12,20 +12,22 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case, CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts
 from panel.core import audit
 from panel.core.db import db, utcnow
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.errors import Conflict, NotAllowed, Refused
+from panel.core.notify import case_referrers, notify
 from panel.core.uktime import UKTimeError, from_uk, uk_label
+from panel.core.web import path_for
 from panel.meetings import access
 from panel.meetings.models import AgendaItem, Attendance, ItemOutcome, Meeting, MeetingStatus
+from panel.privacy.guard import guard_texts
 
 MIN_DURATION, MAX_DURATION = 15, 8 * 60
 MIN_ITEM_MINUTES, MAX_ITEM_MINUTES = 1, 120
@@ -34,11 +36,6 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s<>\"']*$", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- helpers
-def _path(endpoint: str, **values) -> str:
-    """A site-relative link that also builds outside a request (CLI, tests)."""
-    return current_app.url_map.bind("localhost").build(endpoint, values)
-
-
 def meeting_label(meeting: Meeting) -> str:
     """``NAP meeting Thu 3 Dec 2026, 16:00 GMT``: no clinical content, safe for e-mail."""
     return f"{meeting.panel.code} meeting {uk_label(meeting.starts_at)}"
@@ -52,25 +49,25 @@ def _require_coordinator(meeting_or_panel_id: Meeting | int, by: User, what: str
 
 def _require_open(meeting: Meeting) -> None:
     if meeting.status == MeetingStatus.CLOSED:
-        raise CaseError("This meeting is closed; its agenda can no longer change.")
+        raise Refused("This meeting is closed; its agenda can no longer change.")
     if meeting.status == MeetingStatus.CANCELLED:
-        raise CaseError("This meeting was cancelled.")
+        raise Refused("This meeting was cancelled.")
 
 
 def _require_not_over(meeting: Meeting) -> None:
     if meeting.ends_at <= utcnow():
-        raise CaseError("This meeting has already taken place; plan a new one instead.")
+        raise Refused("This meeting has already taken place; plan a new one instead.")
 
 
 def _starts_at(day: date, at: time) -> datetime:
     if day is None or at is None:
-        raise CaseError("Enter the date and the start time (UK time).", "day")
+        raise Refused("Enter the date and the start time (UK time).", "day")
     try:
         moment = from_uk(day, at)
     except UKTimeError as exc:
-        raise CaseError(str(exc), "at") from exc
+        raise Refused(str(exc), "at") from exc
     if moment <= utcnow():
-        raise CaseError(
+        raise Refused(
             f"{uk_label(moment)} is in the past. A meeting must start in the future.", "day"
         )
     return moment
@@ -80,13 +77,13 @@ def _clean_details(title: str, video_link: str, duration_minutes: int) -> tuple[
     title = " ".join((title or "").split())[:200]
     video_link = (video_link or "").strip()
     if video_link and (len(video_link) > 500 or not _URL.match(video_link)):
-        raise CaseError("The video link must be a web address starting with https://", "video_link")
+        raise Refused("The video link must be a web address starting with https://", "video_link")
     try:
         duration = int(duration_minutes)
     except (TypeError, ValueError) as exc:
-        raise CaseError("Enter the length of the meeting in minutes.", "duration_minutes") from exc
+        raise Refused("Enter the length of the meeting in minutes.", "duration_minutes") from exc
     if not MIN_DURATION <= duration <= MAX_DURATION:
-        raise CaseError(
+        raise Refused(
             f"A meeting lasts between {MIN_DURATION} minutes and {MAX_DURATION // 60} hours.", "duration_minutes"
         )
     if title:
@@ -136,11 +133,11 @@ def update_meeting(
             "yours were not saved."
         )
     if day is None or at is None:
-        raise CaseError("Enter the date and the start time (UK time).", "day")
+        raise Refused("Enter the date and the start time (UK time).", "day")
     try:
         wanted = from_uk(day, at)
     except UKTimeError as exc:
-        raise CaseError(str(exc), "at") from exc
+        raise Refused(str(exc), "at") from exc
     # An unchanged start may already be in the past (fixing the link during the meeting).
     new_start = meeting.starts_at if wanted == meeting.starts_at else _starts_at(day, at)
     title, video_link, duration = _clean_details(title, video_link, duration_minutes)
@@ -157,15 +154,15 @@ def update_meeting(
     audit.record("meeting.updated", obj=meeting, actor=by, details={"changes": changes})
     if moved and meeting.status == MeetingStatus.PUBLISHED:
         notify(
-            panel_people(meeting.panel_id), kind="meeting.moved",
-            text=f"Meeting moved: {meeting_label(meeting)}", link=_path("meetings.show", meeting_id=meeting.id),
+            panel_people(meeting.panel_id), panel_id=meeting.panel_id, kind="meeting.moved",
+            text=f"Meeting moved: {meeting_label(meeting)}", link=path_for("meetings.show", meeting_id=meeting.id),
             exclude=by,
         )
         for item in pending_items(meeting):
             notify(
-                case_referrers(item.case), kind="meeting.moved",
+                case_referrers(item.case), panel_id=item.case.panel_id, kind="meeting.moved",
                 text=f"{item.case.reference} is now on the agenda of the {meeting_label(meeting)}",
-                link=_path("cases.show", ref=item.case.reference), exclude=by,
+                link=path_for("cases.show", ref=item.case.reference), exclude=by,
             )
     return meeting
 
@@ -213,9 +210,9 @@ def _check_minutes(minutes) -> int:
     try:
         value = int(minutes)
     except (TypeError, ValueError) as exc:
-        raise CaseError("Enter the minutes for the case as a number.", "minutes") from exc
+        raise Refused("Enter the minutes for the case as a number.", "minutes") from exc
     if not MIN_ITEM_MINUTES <= value <= MAX_ITEM_MINUTES:
-        raise CaseError(f"Give a case between {MIN_ITEM_MINUTES} and {MAX_ITEM_MINUTES} minutes.", "minutes")
+        raise Refused(f"Give a case between {MIN_ITEM_MINUTES} and {MAX_ITEM_MINUTES} minutes.", "minutes")
     return value
 
 
@@ -252,13 +249,13 @@ def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> Ag
     _require_not_over(meeting)
     minutes = _check_minutes(minutes)
     if case.panel_id != meeting.panel_id:
-        raise CaseError(f"{case.reference} belongs to another panel; it cannot go on this agenda.", "case")
+        raise Refused(f"{case.reference} belongs to another panel; it cannot go on this agenda.", "case")
     existing = pending_item_for(case)
     if existing is not None:
         where = "this agenda" if existing.meeting_id == meeting.id else f"the agenda of the {meeting_label(existing.meeting)}"
         raise Conflict(f"{case.reference} is already on {where}. Take it off there first.", "case")
     if case.status != CaseStatus.SUBMITTED:
-        raise CaseError(
+        raise Refused(
             f"{case.reference} is {case.status_label.lower()}; only submitted cases can go on an agenda.", "case"
         )
     position = max((i.position for i in meeting.active_items), default=-1) + 1
@@ -287,9 +284,9 @@ def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> Ag
                  details={"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat(), "minutes": minutes})
     if meeting.status == MeetingStatus.PUBLISHED:
         notify(
-            case_referrers(case), kind="case.scheduled",
+            case_referrers(case), panel_id=case.panel_id, kind="case.scheduled",
             text=f"{case.reference} is on the agenda of the {meeting_label(meeting)}",
-            link=_path("cases.show", ref=case.reference), exclude=by,
+            link=path_for("cases.show", ref=case.reference), exclude=by,
         )
     return item
 
@@ -299,7 +296,7 @@ def _item_action_checks(item: AgendaItem, by: User) -> Meeting:
     _require_coordinator(meeting, by, "change the agenda")
     _require_open(meeting)
     if item.outcome_status == ItemOutcome.REMOVED:
-        raise CaseError(f"{item.case.reference} is no longer on this agenda.")
+        raise Refused(f"{item.case.reference} is no longer on this agenda.")
     return meeting
 
 
@@ -307,7 +304,7 @@ def remove_case(item: AgendaItem, *, by: User) -> None:
     """Take a case off the agenda before it is discussed; it goes back to triage (submitted)."""
     meeting = _item_action_checks(item, by)
     if item.outcome_status != ItemOutcome.PENDING:
-        raise CaseError(f"{item.case.reference} has already been discussed at this meeting.")
+        raise Refused(f"{item.case.reference} has already been discussed at this meeting.")
     case = item.case
     item.outcome_status = ItemOutcome.REMOVED
     if case.status == CaseStatus.SCHEDULED:
@@ -318,9 +315,9 @@ def remove_case(item: AgendaItem, *, by: User) -> None:
     audit.record("case.unscheduled", obj=case, actor=by, details={"meeting_id": meeting.id})
     if meeting.status == MeetingStatus.PUBLISHED:
         notify(
-            case_referrers(case), kind="case.unscheduled",
+            case_referrers(case), panel_id=case.panel_id, kind="case.unscheduled",
             text=f"{case.reference} has been taken off the agenda of the {meeting_label(meeting)}",
-            link=_path("cases.show", ref=case.reference), exclude=by,
+            link=path_for("cases.show", ref=case.reference), exclude=by,
         )
 
 
@@ -347,7 +344,7 @@ def reorder(meeting: Meeting, item_ids: list[int], *, by: User) -> None:
     try:
         ids = [int(x) for x in item_ids]
     except (TypeError, ValueError) as exc:
-        raise CaseError("The new order could not be read.") from exc
+        raise Refused("The new order could not be read.") from exc
     if len(ids) != len(items) or set(ids) != set(items):
         raise Conflict("The agenda changed while you were reordering it. Reload the page and try again.")
     ordered = [items[i] for i in ids]
@@ -378,7 +375,7 @@ def publish(meeting: Meeting, *, by: User) -> Meeting:
     _require_not_over(meeting)
     listed = pending_items(meeting)
     if not listed:
-        raise CaseError("Put at least one case on the agenda before publishing it.")
+        raise Refused("Put at least one case on the agenda before publishing it.")
     again = meeting.status == MeetingStatus.PUBLISHED
     meeting.status = MeetingStatus.PUBLISHED
     meeting.published_at = utcnow()
@@ -389,15 +386,15 @@ def publish(meeting: Meeting, *, by: User) -> Meeting:
                           "republished": again})
     label = meeting_label(meeting)
     notify(
-        panel_people(meeting.panel_id), kind="meeting.published",
+        panel_people(meeting.panel_id), panel_id=meeting.panel_id, kind="meeting.published",
         text=f"Agenda {'updated' if again else 'published'}: {label}",
-        link=_path("meetings.show", meeting_id=meeting.id), exclude=by,
+        link=path_for("meetings.show", meeting_id=meeting.id), exclude=by,
     )
     for item in listed:
         notify(
-            case_referrers(item.case), kind="case.scheduled",
+            case_referrers(item.case), panel_id=item.case.panel_id, kind="case.scheduled",
             text=f"{item.case.reference} is on the agenda of the {label}",
-            link=_path("cases.show", ref=item.case.reference), exclude=by,
+            link=path_for("cases.show", ref=item.case.reference), exclude=by,
         )
     return meeting
 
@@ -418,17 +415,17 @@ def set_attendance(meeting: Meeting, user_ids: Iterable[int], *, by: User) -> Me
     The quorum is the number of attending members and chairs (``panel.quorum``)."""
     _require_coordinator(meeting, by, "record attendance")
     if meeting.status == MeetingStatus.CANCELLED:
-        raise CaseError("This meeting was cancelled.")
+        raise Refused("This meeting was cancelled.")
     if meeting.status == MeetingStatus.CLOSED:
-        raise CaseError("This meeting is closed; its attendance can no longer change.")
+        raise Refused("This meeting is closed; its attendance can no longer change.")
     try:
         wanted = {int(u) for u in user_ids}
     except (TypeError, ValueError) as exc:
-        raise CaseError("The attendance list could not be read.") from exc
+        raise Refused("The attendance list could not be read.") from exc
     people = {u.id: u for u in panel_people(meeting.panel_id)}
     strangers = wanted - set(people)
     if strangers:
-        raise CaseError("Only the panel's members, chairs and coordinators can be recorded as attending.")
+        raise Refused("Only the panel's members, chairs and coordinators can be recorded as attending.")
     current = {a.user_id: a for a in meeting.attendance}
     for user_id, row in list(current.items()):
         if user_id not in wanted:
@@ -469,7 +466,7 @@ def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
     _require_coordinator(meeting, by, "close meetings")
     _require_open(meeting)
     if meeting.starts_at > utcnow():
-        raise CaseError("This meeting has not started yet; it can be closed once it has taken place.")
+        raise Refused("This meeting has not started yet; it can be closed once it has taken place.")
     leftover = pending_items(meeting)
     for item in leftover:
         item.outcome_status = ItemOutcome.NOT_DISCUSSED
@@ -508,8 +505,8 @@ def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
             audit.record("case.returned_to_triage", obj=case, actor=by,
                          details={"from_meeting": meeting.id, "reason": "not discussed"})
             text = f"{case.reference} was not reached at the {label}; it will be scheduled for a later meeting"
-        notify(case_referrers(case), kind="case.rolled_over", text=text,
-               link=_path("cases.show", ref=case.reference), exclude=by)
+        notify(case_referrers(case), panel_id=case.panel_id, kind="case.rolled_over", text=text,
+               link=path_for("cases.show", ref=case.reference), exclude=by)
     meeting.status = MeetingStatus.CLOSED
     meeting.closed_at = utcnow()
     meeting.closed_by_id = by.id
@@ -545,7 +542,7 @@ def cases_to_schedule(meeting: Meeting) -> list[Case]:
 
 
 __all__ = [
-    "CaseError", "Conflict", "NotAllowed", "add_case", "attendance_role", "cases_to_schedule", "close_meeting",
+    "Refused", "Conflict", "NotAllowed", "add_case", "attendance_role", "cases_to_schedule", "close_meeting",
     "create_meeting", "last_rollover", "meeting_label", "move_item", "next_meeting_after", "pending_item_for",
     "pending_items", "publish", "remove_case", "reorder", "set_attendance", "set_item_minutes", "slot_times",
     "update_meeting", "upcoming_meetings",

@@ -14,13 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from panel.accounts.models import PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case, CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts
 from panel.core import audit
 from panel.core.db import db, utcnow
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.errors import Conflict, NotAllowed, Refused
+from panel.core.notify import case_referrers, notify
+from panel.core.web import path_for
 from panel.meetings.models import VirtualReview, VirtualReviewStatus, VirtualReviewVote
-from panel.meetings.triage import path_for
+from panel.privacy.guard import guard_texts
 
 #: Agreement needed: this many chairs and this many other (non-chair) members.
 CHAIRS_NEEDED = 1
@@ -109,9 +111,9 @@ def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:
         raise Conflict("A virtual review is already open on this case.")
     proposal = (proposal or "").strip()
     if not proposal:
-        raise CaseError("Write the proposed outcome the panel is asked to agree to.", "proposal")
+        raise Refused("Write the proposed outcome the panel is asked to agree to.", "proposal")
     if len(proposal) > MAX_PROPOSAL:
-        raise CaseError(f"The proposal can be at most {MAX_PROPOSAL} characters.", "proposal")
+        raise Refused(f"The proposal can be at most {MAX_PROPOSAL} characters.", "proposal")
     guard_texts([("proposal", proposal)])
     review = VirtualReview(case_id=case.id, proposal=proposal, opened_by_id=by.id, opened_at=utcnow())
     review.case = case
@@ -121,7 +123,7 @@ def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:
     audit.record("case.virtual_review_opened", obj=case, actor=by,
                  details={"review_id": review.id, "proposal": proposal}, clinical=True)
     notify(
-        panel_people(case.panel_id, PanelRoleKind.CHAIR, PanelRoleKind.MEMBER), kind="review.opened",
+        panel_people(case.panel_id, PanelRoleKind.CHAIR, PanelRoleKind.MEMBER), panel_id=case.panel_id, kind="review.opened",
         text=f"Urgent virtual review of {case.reference}: your agreement is requested.",
         link=_link(case), exclude=by,
     )
@@ -146,7 +148,7 @@ def vote(review: VirtualReview, *, agrees: bool, note: str = "", by: User) -> Vi
         raise Conflict(already)
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise CaseError(f"The note can be at most {MAX_NOTE} characters.", "note")
+        raise Refused(f"The note can be at most {MAX_NOTE} characters.", "note")
     if note:
         guard_texts([("note", note)])
     ballot = VirtualReviewVote(
@@ -186,12 +188,12 @@ def _conclude(review: VirtualReview, *, by: User) -> None:
     audit.record("case.discussed", obj=case, actor=by,
                  details={"via": "virtual review", "review_id": review.id, "from": previous.value, "to": "discussed"})
     notify(
-        panel_people(case.panel_id, PanelRoleKind.COORDINATOR), kind="review.agreed",
+        panel_people(case.panel_id, PanelRoleKind.COORDINATOR), panel_id=case.panel_id, kind="review.agreed",
         text=f"The virtual review of {case.reference} is agreed: the case is discussed.",
         link=_link(case), exclude=None,
     )
     notify(
-        case_referrers(case), kind="review.agreed",
+        case_referrers(case), panel_id=case.panel_id, kind="review.agreed",
         text=f"The panel has discussed your urgent referral {case.reference}.",
         link=path_for("cases.show", ref=case.reference), exclude=None,
     )
@@ -211,7 +213,7 @@ def cancel_review(review: VirtualReview, *, by: User, why: str = "") -> VirtualR
     audit.record("case.virtual_review_cancelled", obj=case, actor=by, details={"review_id": review.id, "why": why})
     voters = [v.user for v in review.votes]
     if voters:
-        notify(voters, kind="review.cancelled", text=f"The virtual review of {case.reference} was cancelled.",
+        notify(voters, panel_id=case.panel_id, kind="review.cancelled", text=f"The virtual review of {case.reference} was cancelled.",
                link=path_for("cases.show", ref=case.reference), exclude=by)
     return review
 

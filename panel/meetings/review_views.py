@@ -9,9 +9,9 @@ from flask_login import login_required
 from panel.accounts.models import PanelRoleKind
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
-from panel.cases.views import attempt
 from panel.core.auth import signed_in_user
 from panel.core.db import db
+from panel.core.web import attempt
 from panel.meetings import bp, review
 from panel.meetings.models import VirtualReview
 

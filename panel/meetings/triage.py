@@ -17,18 +17,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
+from panel.accounts.queries import panel_people
 from panel.caseformat import schema
 from panel.caseformat.fields import FIELDS
 from panel.cases.models import Case, CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed, guard_texts, to_document
+from panel.cases.operations import to_document
 from panel.core import audit
 from panel.core.db import db, utcnow
-from panel.core.notify import case_referrers, notify, panel_people
+from panel.core.errors import Conflict, NotAllowed, Refused
+from panel.core.notify import case_referrers, notify
+from panel.core.web import path_for
 from panel.meetings.models import (
     CaseTransfer,
     Meeting,
@@ -37,6 +40,7 @@ from panel.meetings.models import (
     VirtualReviewStatus,
 )
 from panel.meetings.operations import pending_item_for
+from panel.privacy.guard import guard_texts
 
 #: Optional fields the panel nearly always needs to give advice: shown as "missing" in triage
 #: when empty (they do not stop a submission; the required ones do).
@@ -62,13 +66,6 @@ MAX_REASON = 2000
 
 
 # --------------------------------------------------------------------------- helpers
-def path_for(endpoint: str, **values: Any) -> str:
-    """A site-relative link that also builds outside a request (CLI, tests)."""
-    anchor = values.pop("_anchor", None)
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return f"{path}#{anchor}" if anchor else path
-
-
 def field_label(path: str) -> str:
     """The human label of a field path (list items by their list's label)."""
     base = path.split("[", 1)[0]
@@ -310,7 +307,7 @@ def set_urgency(case: Case, urgent: bool, *, by: User, reason: str = "") -> Case
         raise NotAllowed("Only the panel's coordinator can change a case's urgency.")
     reason = (reason or "").strip()
     if len(reason) > 500:
-        raise CaseError("The reason can be at most 500 characters.", "reason")
+        raise Refused("The reason can be at most 500 characters.", "reason")
     if reason:
         guard_texts([("reason", reason)])
     new = "urgent" if urgent else "routine"
@@ -359,12 +356,12 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     if case.status not in REFERABLE:
         raise Conflict(f"A case that is {case.status.label.lower()} cannot be referred on.")
     if to_panel is None or to_panel.id == case.panel_id:
-        raise CaseError("Choose another panel to refer the case on to.", "panel")
+        raise Refused("Choose another panel to refer the case on to.", "panel")
     reason = (reason or "").strip()
     if not reason:
-        raise CaseError("Give the reason for referring the case on.", "reason")
+        raise Refused("Give the reason for referring the case on.", "reason")
     if len(reason) > MAX_REASON:
-        raise CaseError(f"The reason can be at most {MAX_REASON} characters.", "reason")
+        raise Refused(f"The reason can be at most {MAX_REASON} characters.", "reason")
     guard_texts([("reason", reason)])
 
     from panel.meetings import review as review_ops
@@ -402,12 +399,12 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     audit.record("case.received", obj=case, actor=by, panel_id=to_panel.id, details=details, clinical=True)
     link = path_for("cases.show", ref=case.reference)
     notify(
-        panel_people(to_panel.id, PanelRoleKind.COORDINATOR), kind="case.referred_on",
+        panel_people(to_panel.id, PanelRoleKind.COORDINATOR), panel_id=case.panel_id, kind="case.referred_on",
         text=f"{case.reference} was referred on to {to_panel.code} by {old_panel.code}: it is in your triage queue.",
         link=link, exclude=by,
     )
     notify(
-        case_referrers(case), kind="case.referred_on",
+        case_referrers(case), panel_id=case.panel_id, kind="case.referred_on",
         text=f"Your referral {case.reference} has been referred on from {old_panel.code} to {to_panel.code}.",
         link=link, exclude=by,
     )

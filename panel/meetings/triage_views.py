@@ -11,13 +11,12 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from panel.accounts.models import Panel, PanelRoleKind
-from panel.cases import operations as case_ops
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
-from panel.cases.views import attempt
 from panel.core.auth import signed_in_user
 from panel.core.db import db
-from panel.core.web import int_arg, safe_next
+from panel.core.errors import IdentifiersFound, Refused
+from panel.core.web import attempt, int_arg, safe_next
 from panel.meetings import bp, operations, triage
 
 _user = signed_in_user
@@ -115,12 +114,12 @@ def refer_on(ref: str):
         to_panel = next((p for p in targets if p.id == form.panel.data), None)
         try:
             if to_panel is None:
-                raise case_ops.CaseError("Choose another panel to refer the case on to.", "panel")
+                raise Refused("Choose another panel to refer the case on to.", "panel")
             triage.refer_on(case, to_panel, reason=form.reason.data, by=user)
-        except case_ops.CaseError as exc:
+        except Refused as exc:
             db.session.rollback()
             status = exc.status
-            if isinstance(exc, case_ops.IdentifiersFound):
+            if isinstance(exc, IdentifiersFound):
                 form.reason.errors = [exc.message]
             else:
                 (form.panel if exc.field == "panel" else form.reason).errors = [exc.message]

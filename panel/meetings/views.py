@@ -28,14 +28,13 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from panel.accounts.models import Panel, PanelRoleKind
+from panel.accounts.queries import panel_people
 from panel.cases.models import Case
-from panel.cases.operations import CaseError, IdentifiersFound
-from panel.cases.views import attempt
 from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
-from panel.core.notify import panel_people
+from panel.core.errors import Refused
 from panel.core.uktime import to_uk, uk_label
-from panel.core.web import int_arg, safe_next
+from panel.core.web import attempt, external_url, int_arg, refusal_message, safe_next
 from panel.meetings import bp, operations
 from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
 from panel.meetings.forms import EditMeetingForm, MeetingForm
@@ -50,13 +49,6 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def _message(exc: CaseError) -> str:
-    if isinstance(exc, IdentifiersFound):
-        return ("Not saved: the text looks like it contains a patient identifier. "
-                "Remove it and try again.")
-    return exc.message
-
-
 def _safe_next(value: str | None) -> str | None:
     """A local path to go back to (``/triage``), never another site."""
     if value and ":" in value.split("?", 1)[0]:
@@ -69,7 +61,7 @@ def _attempt(meeting: Meeting, action, *, success: str | None = None, anchor: st
     """Run an operation, commit, and go back to the agenda (or ``next_url``); a refusal rolls
     back and is shown as a message."""
     return attempt(action, target=next_url or url_for("meetings.show", meeting_id=meeting.id, _anchor=anchor),
-                   success=success, message=_message)
+                   success=success)
 
 
 def _item(meeting: Meeting, item_id: int) -> AgendaItem:
@@ -138,7 +130,7 @@ def new():
                 panel, day=form.day.data, at=form.at.data, duration_minutes=form.duration_minutes.data,
                 video_link=form.video_link.data or "", title=form.title.data or "", by=user,
             )
-        except CaseError as exc:
+        except Refused as exc:
             db.session.rollback()
             _field_error(form, exc)
             status = exc.status
@@ -153,9 +145,9 @@ def new():
     ), status
 
 
-def _field_error(form, exc: CaseError) -> None:
+def _field_error(form, exc: Refused) -> None:
     field = getattr(form, exc.field, None) if exc.field else None
-    message = _message(exc)
+    message = refusal_message(exc)
     if field is not None:
         field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
     else:
@@ -185,7 +177,7 @@ def edit(meeting_id: int):
                 video_link=form.video_link.data or "", title=form.title.data or "", by=user,
                 expected_version=int(form.version.data) if (form.version.data or "").isdigit() else None,
             )
-        except CaseError as exc:
+        except Refused as exc:
             db.session.rollback()
             _field_error(form, exc)
             status = exc.status
@@ -250,7 +242,7 @@ def add_item(meeting_id: int):
 
     def add():
         if case is None or not case.can_view(user):
-            raise CaseError(f"There is no case {reference or '(none chosen)'} for this panel." if reference
+            raise Refused(f"There is no case {reference or '(none chosen)'} for this panel." if reference
                             else "Choose a case to add.", "case")
         operations.add_case(meeting, case, by=user, minutes=minutes)
 
@@ -301,9 +293,9 @@ def reorder(meeting_id: int):
                         success="Agenda order saved.")
     try:
         operations.reorder(meeting, ids, by=user)
-    except CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
-        return jsonify({"error": _message(exc)}), exc.status
+        return jsonify({"error": refusal_message(exc)}), exc.status
     db.session.commit()
     slots = operations.slot_times(meeting)
     return jsonify({
@@ -380,7 +372,7 @@ def ics(meeting_id: int):
             abort(404)
         references = [c.reference for c in own]
         link = url_for("cases.show", ref=own[0].reference)
-    body = meeting_calendar(meeting, base_url=current_app.config.get("BASE_URL") or request.host_url,
+    body = meeting_calendar(meeting, base_url=external_url("/"),
                             references=references, link=link)
     day = to_uk(meeting.starts_at)
     return Response(body, mimetype="text/calendar", headers={

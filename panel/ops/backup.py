@@ -62,12 +62,11 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from panel.core.db import db
+from panel.core.storage import CHUNK, LocalStorage, get_storage, is_key, key_path, sha256_file
 
 FORMAT = "panel-backup/1"
 MANIFEST = "manifest.json"
-CHUNK = 1024 * 1024
 BATCH = 500
-_HEX = set("0123456789abcdef")
 # Tables whose rows the schema itself creates (migration 0001 writes the audit chain's head).
 _SEEDED_BY_MIGRATIONS = {"audit_chain_head"}
 
@@ -140,18 +139,6 @@ def _dumps(row: dict[str, Any]) -> bytes:
 
 
 # --------------------------------------------------------------------------- helpers
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _is_key(name: str) -> bool:
-    return len(name) == 64 and set(name) <= _HEX
-
-
 def _tables() -> list[Table]:
     return list(db.metadata.sorted_tables)
 
@@ -179,10 +166,9 @@ def _current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def _storage_root() -> Path:
-    from flask import current_app
-
-    return Path(current_app.config["STORAGE_DIR"]).resolve()
+def _storage() -> LocalStorage:
+    """This deployment's storage (``STORAGE_DIR``): its layout is :mod:`panel.core.storage`'s."""
+    return get_storage()
 
 
 def _snapshot_engine() -> tuple[Engine, bool]:
@@ -276,13 +262,14 @@ def _make_backup(target: Path, echo: Echo) -> BackupResult:
         if dispose:
             engine.dispose()
 
-    files = _copy_objects(_storage_root() / "objects", target / "files" / "objects")
+    storage = _storage()
+    files = _copy_objects(storage, target / "files")
     present = {Path(f["path"]).name for f in files}
     missing = sorted(referenced - present)
     if missing:
         raise BackupError(
             f"{len(missing)} stored file(s) that the database refers to are missing from "
-            f"{_storage_root() / 'objects'} (first: {missing[0]}). The backup is incomplete; "
+            f"{storage.objects} (first: {missing[0]}). The backup is incomplete; "
             "check the storage volume, then run the backup again."
         )
     manifest = {
@@ -331,23 +318,20 @@ def _dump_tables(conn: Connection, folder: Path, echo: Echo) -> tuple[dict[str, 
     return tables, referenced
 
 
-def _copy_objects(src: Path, dst: Path) -> list[dict[str, Any]]:
+def _copy_objects(storage: LocalStorage, dst: Path) -> list[dict[str, Any]]:
+    """Copy every stored file to ``dst/objects/ab/cd/<sha>`` (the storage's own layout)."""
     files: list[dict[str, Any]] = []
-    if not src.is_dir():
-        return files
-    for path in sorted(src.rglob("*")):
-        if not path.is_file() or not _is_key(path.name):
-            continue  # ".put-*" files are writes in progress, not stored files
-        rel = path.relative_to(src.parent)  # objects/ab/cd/<sha>
-        out = dst.parent / rel
+    for key, path in storage.stored():  # ".put-*" files are writes in progress, not stored files
+        rel = key_path(key)  # objects/ab/cd/<sha>
+        out = dst / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         digest, size = _copy_hashing(path, out)
-        if digest != path.name:
+        if digest != key:
             raise BackupError(
                 f"The stored file {rel} does not match its checksum (the storage is damaged). "
                 "Restore that file from an earlier backup, then run the backup again."
             )
-        files.append({"path": rel.as_posix(), "sha256": digest, "size": size})
+        files.append({"path": rel, "sha256": digest, "size": size})
     return files
 
 
@@ -432,8 +416,7 @@ def verify_backup(source: str | os.PathLike[str], manifest: dict[str, Any] | Non
             problems.append(f"table {name} has {lines} rows, the manifest says {info['rows']}")
     for f in manifest["files"]:
         rel = f["path"]
-        parts = Path(rel).parts
-        if len(parts) != 4 or parts[0] != "objects" or not _is_key(parts[3]) or parts[3] != f["sha256"]:
+        if not is_key(str(f["sha256"])) or rel != key_path(f["sha256"]):
             problems.append(f"file entry {rel!r} is not a stored-file path")
             continue
         try:
@@ -532,9 +515,9 @@ def restore_backup(source: str | os.PathLike[str], *, echo: Echo | None = None) 
 
     # 3. Files first: should loading the rows fail, what is left are unreferenced
     #    content-addressed files, never rows that point at missing files.
-    objects = _storage_root() / "objects"
+    storage = _storage()
     for f in manifest["files"]:
-        dst = _storage_root() / f["path"]
+        dst = storage.path(f["sha256"])  # verified above: f["path"] is its key's place
         if dst.is_file() and sha256_file(dst) == f["sha256"]:
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -542,7 +525,7 @@ def restore_backup(source: str | os.PathLike[str], *, echo: Echo | None = None) 
         if digest != f["sha256"]:
             dst.unlink(missing_ok=True)
             raise BackupError(f"The file {f['path']} changed while it was being restored; nothing was restored.")
-    echo(f"Files: {len(manifest['files'])} copied into {objects}.")
+    echo(f"Files: {len(manifest['files'])} copied into {storage.objects}.")
 
     # 4. Rows, all in one transaction.
     result = RestoreResult(tables=len(manifest["tables"]), files=len(manifest["files"]))
@@ -564,7 +547,7 @@ def restore_backup(source: str | os.PathLike[str], *, echo: Echo | None = None) 
         if counts.get(name) != info["rows"]:
             result.problems.append(f"table {name} has {counts.get(name)} rows, the backup {info['rows']}")
     for f in manifest["files"]:
-        dst = _storage_root() / f["path"]
+        dst = storage.path(f["sha256"])
         if not dst.is_file() or sha256_file(dst) != f["sha256"]:
             result.problems.append(f"restored file {f['path']} does not match its checksum")
     from panel.core.audit import verify_chain

@@ -70,7 +70,7 @@ def _fail(message: str) -> None:
 
 
 def _db_centres() -> list[dict[str, Any]]:
-    from panel.trials.registry import centre_rows
+    from panel.trials.matching import centre_rows
 
     try:
         return centre_rows()

@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
+from panel.accounts.models import Centre
 from panel.caseformat.fields import FIELDS
 from panel.core.db import db, utcnow
 from panel.trials import engine
 from panel.trials.models import Trial
-from panel.trials.registry import centre_rows
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,14 @@ def current_registry() -> Registry:
     with _lock:
         _registries[where] = reg
     return reg
+
+
+def centre_rows() -> list[dict[str, Any]]:
+    """The centres of the database as engine centre dicts (``code``, ``name``, ``city``, ...)."""
+    rows = db.session.execute(
+        select(Centre.code, Centre.name, Centre.city, Centre.lat, Centre.lon).order_by(Centre.code)
+    ).all()
+    return [{"code": r.code, "name": r.name, "city": r.city, "lat": r.lat, "lon": r.lon} for r in rows]
 
 
 def centre_index() -> engine.CentreIndex:

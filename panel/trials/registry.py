@@ -30,6 +30,7 @@ from panel.cases.models import Case, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.trials import engine
+from panel.trials.matching import centre_index
 from panel.trials.models import (
     CaseTrialMatch,
     Trial,
@@ -77,14 +78,6 @@ def can_edit_registry(user: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- centres
-def centre_rows() -> list[dict[str, Any]]:
-    """The centres of the database as engine centre dicts (``code``, ``name``, ``city``, ...)."""
-    rows = db.session.execute(
-        select(Centre.code, Centre.name, Centre.city, Centre.lat, Centre.lon).order_by(Centre.code)
-    ).all()
-    return [{"code": r.code, "name": r.name, "city": r.city, "lat": r.lat, "lon": r.lon} for r in rows]
-
-
 def centre_codes() -> frozenset[str]:
     """The centre codes trial sites may name (the database's; the packaged list if it has none)."""
     codes = frozenset(db.session.scalars(select(Centre.code)))
@@ -388,8 +381,6 @@ def rematch_after_change(
     if was_open and before is not None and before.get("criteria") == after.get("criteria"):
         return []
     reason = "added" if before is None else ("opened" if not was_open else "criteria_changed")
-
-    from panel.trials.matching import centre_index
 
     index = centre_index()
     new_def = engine.compile_trial(after, None)

@@ -19,6 +19,7 @@ from panel.cases.queries import load_case_or_404
 from panel.core.audit import record_read
 from panel.core.auth import roles_required, signed_in_user
 from panel.core.db import db, utcnow
+from panel.core.errors import Refused
 from panel.core.web import safe_next
 from panel.trials import registry
 from panel.trials.forms import (
@@ -341,7 +342,7 @@ def request_missing_information(ref: str):
         return redirect(url_for("cases.show", ref=case.reference))
     try:
         case_operations.request_information(case, by=_user(), questions=questions)
-    except case_operations.CaseError as exc:
+    except Refused as exc:
         db.session.rollback()
         flash(exc.message, "danger")
         return redirect(url_for("cases.show", ref=case.reference))

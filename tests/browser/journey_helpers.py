@@ -108,8 +108,8 @@ def discuss(meeting, case, *, discussion: str, outcome: str) -> None:
     """Schedule ``case`` on ``meeting``, let the meeting start (moved to half an hour ago, so the
     letters carry a realistic date), record a quorate attendance, write the minutes and mark the
     case as discussed: all as the demo coordinator, through the operations."""
+    from panel.accounts.queries import panel_people
     from panel.core.db import db, utcnow
-    from panel.core.notify import panel_people
     from panel.meetings import minutes, operations
 
     coordinator = user(COORDINATOR)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from panel.cases import operations as ops
 from panel.cases.models import CaseRevision, CaseStatus
+from panel.core.errors import Conflict, IdentifiersFound
 from panel.core.models import AuditEntry
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -85,7 +86,7 @@ def test_submit_request_information_resubmit_keeps_revisions(app, db_session, re
 def test_identifier_in_free_text_blocks_the_save(app, db_session, referrer):
     doc = example()
     doc["clinical_question"] = "Relapse in a girl, NHS number 943 476 5919; which trial?"
-    with pytest.raises(ops.IdentifiersFound) as err:
+    with pytest.raises(IdentifiersFound) as err:
         ops.create_case(doc, by=referrer)
     assert err.value.findings[0].field == "clinical_question"
     assert err.value.findings[0].kind == "nhs_number"
@@ -101,7 +102,7 @@ def test_conflicting_edit_is_refused(app, db_session, referrer):
     doc["urgency"] = "urgent"
     ops.update_case(case, doc, by=referrer, expected_version=seen)
     doc["clinical_question"] = "A different question entirely?"
-    with pytest.raises(ops.Conflict):
+    with pytest.raises(Conflict):
         ops.update_case(case, doc, by=referrer, expected_version=seen)
 
 
@@ -149,7 +150,7 @@ def test_questions_keep_identity_through_edits_and_reordering(app, db_session, r
     doc = ops.to_document(case)
     ops.update_case(case, doc, by=referrer, expected_version=case.version)
     assert [q.id for q in case.questions] == [ids[2], ids[0], ids[1], new.id]
-    with pytest.raises(ops.IdentifiersFound):
+    with pytest.raises(IdentifiersFound):
         ops.add_question(case, "Can Amelia's scan be repeated?", by=referrer)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from panel.core.errors import Conflict
 from tests.conftest import ROOT, TEST_PASSWORD, database_url, make_app, migrate_and_seed
 
 N = 20
@@ -243,7 +244,7 @@ def test_two_chairs_approving_at_once_one_wins(race_app, backend):
                 operations.approve(rec, by=me, expected_version=version)
                 db.session.commit()
                 return "approved"
-            except case_ops.Conflict as exc:
+            except Conflict as exc:
                 db.session.rollback()
                 return "conflict: " + exc.message
             finally:
@@ -318,7 +319,7 @@ def test_two_uploads_of_one_series_at_once(race_app, tmp_path):
         uploads = db.session.scalars(select(Upload).where(Upload.case_id == case_id)).all()
         assert len(uploads) == len(ok)  # a refused upload leaves no Upload row
         assert _audit_count("imaging.upload") == len(ok)
-        from panel.imaging.storage import LocalStorage
+        from panel.core.storage import LocalStorage
 
         objects = [p for p in (storage / "objects").rglob("*") if p.is_file()]
         assert len(objects) == len(files), objects  # one copy of the series, no orphans

@@ -12,6 +12,7 @@ from sqlalchemy import inspect, select
 
 from panel.cases.models import CaseQuestion, CaseStatus
 from panel.core.db import utcnow
+from panel.core.errors import Conflict
 from panel.core.models import AuditEntry, Notification
 from panel.feedback import family
 from panel.feedback.models import (
@@ -554,7 +555,7 @@ def test_no_code_before_feedback_is_sent(app, client, people, sent_case, login, 
     resp = post_form(app, client, f"/cases/{case.reference}/family-codes", {"days": "90"}, follow_redirects=True)
     assert "feedback has been sent" in resp.get_data(as_text=True)
     assert db_session.scalar(select(FamilyAccessCode)) is None
-    with pytest.raises(family.Conflict):
+    with pytest.raises(Conflict):
         family.create_code(case, by=people["referrer"])
 
 

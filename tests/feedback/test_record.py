@@ -12,6 +12,7 @@ from sqlalchemy import select
 from panel.cases import operations as case_ops
 from panel.cases.models import CaseStatus
 from panel.core.db import db
+from panel.core.errors import Conflict, IdentifiersFound, NotAllowed, Refused
 from panel.core.models import AuditEntry, Notification
 from panel.feedback import operations as ops
 from panel.feedback.models import Recommendation, RecommendationStatus
@@ -149,7 +150,7 @@ def test_coordinator_cannot_approve(app, client, login, draft_recommendation, fe
     ops.save_record(rec, full_record_data(answers=answers_for(rec.case)), by=coordinator,
                     expected_version=rec.version)
     db.session.commit()
-    with pytest.raises(ops.NotAllowed):
+    with pytest.raises(NotAllowed):
         ops.approve(rec, by=coordinator, expected_version=rec.version)
     db.session.rollback()
     login(client, coordinator)
@@ -159,7 +160,7 @@ def test_coordinator_cannot_approve(app, client, login, draft_recommendation, fe
 
 
 def test_chair_of_another_panel_cannot_approve(draft_recommendation, feedback_people):
-    with pytest.raises(ops.NotAllowed):
+    with pytest.raises(NotAllowed):
         ops.approve(draft_recommendation, by=feedback_people["north_chair"], expected_version=None)
 
 
@@ -175,7 +176,7 @@ def test_approval_refused_listing_the_unanswered_question(app, client, login, dr
                     expected_version=rec.version)
     db.session.commit()
     assert ops.unanswered_questions(rec) == [last]
-    with pytest.raises(ops.CaseError) as err:
+    with pytest.raises(Refused) as err:
         ops.approve(rec, by=feedback_people["chair"], expected_version=rec.version)
     assert last.text[:40] in err.value.message and "1 of the parents' questions" in err.value.message
     db.session.rollback()
@@ -193,7 +194,7 @@ def test_question_added_by_the_family_later_needs_an_answer(approved_recommendat
     q = case_ops.add_question(rec.case, "Can we stay together on the ward?", by=None, source="family")
     assert ops.unanswered_questions(rec) == [q]
     chair = feedback_people["chair"]
-    with pytest.raises(ops.CaseError, match="reason"):
+    with pytest.raises(Refused, match="reason"):
         ops.save_answer(rec, q, clinician_answer="Yes, parents can stay.", family_answer="Yes, you can stay.",
                         by=chair)
     ops.save_answer(rec, q, clinician_answer="Yes, parents can stay.", family_answer="Yes, you can stay.",
@@ -210,7 +211,7 @@ def test_approval_refused_without_categories_or_rationale(discussed_case, feedba
     for q in discussed_case.questions:
         ops.save_answer(rec, q, clinician_answer="Clinical answer.", family_answer="Plain answer.",
                         by=feedback_people["nap_coordinator"])
-    with pytest.raises(ops.CaseError, match="category"):
+    with pytest.raises(Refused, match="category"):
         ops.approve(rec, by=feedback_people["chair"], expected_version=rec.version)
 
 
@@ -223,7 +224,7 @@ def test_editing_after_approval_needs_a_reason_and_makes_an_amendment(app, clien
     coordinator = feedback_people["nap_coordinator"]
     data = full_record_data(rationale="Revised: the trial slot at Leeds is confirmed.")
     for reason in (None, "", "   "):
-        with pytest.raises(ops.CaseError, match="reason"):
+        with pytest.raises(Refused, match="reason"):
             ops.save_record(rec, data, by=coordinator, expected_version=rec.version, reason=reason)
         db.session.rollback()
     rec = reload(rec)
@@ -255,7 +256,7 @@ def test_editing_after_approval_needs_a_reason_and_makes_an_amendment(app, clien
     ops.save_record(rec, full_record_data(rationale=data["rationale"], re_present="In three months."),
                     by=feedback_people["chair"], expected_version=rec.version, reason="Timing agreed")
     assert [a.number for a in rec.amendments] == [1, 2]
-    with pytest.raises(ops.CaseError, match="Nothing was changed"):
+    with pytest.raises(Refused, match="Nothing was changed"):
         ops.save_record(rec, full_record_data(rationale=data["rationale"], re_present="In three months."),
                         by=feedback_people["chair"], expected_version=rec.version, reason="Again")
 
@@ -298,7 +299,7 @@ def test_a_trial_that_does_not_match_is_refused(draft_recommendation, feedback_p
     rec = draft_recommendation
     version = rec.version
     for code in ("ESMART", "NO-SUCH-TRIAL", "NB-EPIDEMIOLOGY"):
-        with pytest.raises(ops.CaseError, match="not among the trials"):
+        with pytest.raises(Refused, match="not among the trials"):
             ops.save_record(rec, full_record_data(trials=[{"trial_id": code, "priority": 1}]),
                             by=feedback_people["nap_coordinator"], expected_version=version)
         db.session.rollback()
@@ -330,7 +331,7 @@ def test_a_trial_chosen_by_its_database_id(draft_recommendation, feedback_people
     ({"trials": [{"trial_id": "CRISP", "priority": 1}, {"trial_id": "CRISP", "priority": 2}]}, "twice"),
 ])
 def test_bad_record_input_is_refused(draft_recommendation, feedback_people, change, message):
-    with pytest.raises(ops.CaseError, match=message):
+    with pytest.raises(Refused, match=message):
         ops.save_record(draft_recommendation, full_record_data(**change), by=feedback_people["nap_coordinator"],
                         expected_version=draft_recommendation.version)
 
@@ -346,11 +347,11 @@ def test_identifiers_are_refused_and_nothing_is_saved(app, client, login, draft_
     """Is a patient identifier in an answer or the rationale refused, with the text kept on the page?"""
     rec = draft_recommendation
     qid = rec.case.questions[0].id
-    with pytest.raises(case_ops.IdentifiersFound):
+    with pytest.raises(IdentifiersFound):
         ops.save_record(rec, full_record_data(rationale="Seen at clinic, NHS number 943 476 5919."),
                         by=feedback_people["nap_coordinator"], expected_version=rec.version)
     db.session.rollback()
-    with pytest.raises(case_ops.IdentifiersFound):
+    with pytest.raises(IdentifiersFound):
         ops.save_answer(rec, rec.case.questions[0], clinician_answer="NHS number 943 476 5919",
                         family_answer="Plain.", by=feedback_people["nap_coordinator"])
     db.session.rollback()
@@ -390,7 +391,7 @@ def test_stale_version_is_a_conflict(app, client, login, draft_recommendation, f
     ops.save_record(rec, full_record_data(rationale="Saved by the chair first."), by=feedback_people["chair"],
                     expected_version=stale)
     db.session.commit()
-    with pytest.raises(ops.Conflict):
+    with pytest.raises(Conflict):
         ops.save_record(rec, full_record_data(), by=feedback_people["nap_coordinator"], expected_version=stale)
     db.session.rollback()
     login(client, feedback_people["nap_coordinator"])
@@ -405,7 +406,7 @@ def test_stale_version_is_a_conflict(app, client, login, draft_recommendation, f
 def test_two_approvals_with_the_same_version(approved_recommendation, feedback_people):
     """A second approval sent with the same (now stale) version gets a conflict."""
     rec = approved_recommendation
-    with pytest.raises(ops.Conflict):
+    with pytest.raises(Conflict):
         ops.approve(rec, by=feedback_people["nap_chair2"], expected_version=rec.version - 1)
     assert rec.approved_by_id == feedback_people["chair"].id
 
@@ -423,7 +424,7 @@ def test_conditional_update_refuses_a_stale_version(draft_recommendation, feedba
     db_session.execute(update(Recommendation).where(Recommendation.id == rec.id).values(
         status=RecommendationStatus.APPROVED, version=Recommendation.version + 1
     ).execution_options(synchronize_session=False))
-    with pytest.raises(ops.Conflict):
+    with pytest.raises(Conflict):
         ops.approve(rec, by=feedback_people["chair"], expected_version=version)
 
 
@@ -479,7 +480,7 @@ def test_simultaneous_approvals_one_wins(backend, tmp_path):
                     ops.approve(mine, by=me, expected_version=version)
                     db.session.commit()
                     outcomes.append("approved")
-                except ops.Conflict:
+                except Conflict:
                     db.session.rollback()
                     outcomes.append("conflict")
         except BaseException as exc:  # noqa: BLE001
@@ -539,10 +540,10 @@ def test_anonymous_is_sent_to_login(client, draft_recommendation):
 
 def test_only_the_coordinator_starts_and_only_after_discussion(app, client, login, feedback_people, make_case,
                                                                discussed_case, db_session):
-    with pytest.raises(ops.NotAllowed):
+    with pytest.raises(NotAllowed):
         ops.start_recommendation(discussed_case, by=feedback_people["chair"])
     submitted = make_case(feedback_people["referrer"], submit=True)
-    with pytest.raises(ops.CaseError, match="discussed"):
+    with pytest.raises(Refused, match="discussed"):
         ops.start_recommendation(submitted, by=feedback_people["nap_coordinator"])
     login(client, feedback_people["nap_member"])
     assert post_form(app, client, url(discussed_case, "/start")).status_code == 403

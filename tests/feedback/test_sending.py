@@ -96,9 +96,9 @@ def test_send_refusals(app, client, login, rec, draft_recommendation, feedback_p
 
 def test_draft_cannot_be_sent(app, draft_recommendation, feedback_people, db_session):
     """Is sending a record the chair has not approved refused, with nothing changed?"""
-    from panel.cases.operations import CaseError
+    from panel.core.errors import Refused
 
-    with pytest.raises(CaseError, match="approve"):
+    with pytest.raises(Refused, match="approve"):
         sending.send_feedback(draft_recommendation, by=feedback_people["nap_coordinator"])
     db_session.rollback()
     case = _reload(db_session, draft_recommendation.case)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from panel.imaging.storage import LocalStorage, StorageError, get_storage, sha256_file
+from panel.core.storage import LocalStorage, StorageError, get_storage, sha256_file
 
 
 def test_put_open_delete(tmp_path):

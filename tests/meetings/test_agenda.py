@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from panel.cases.models import CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed
 from panel.core.db import db, utcnow
+from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.models import AuditEntry, Notification, OutboxMail
 from panel.core.uktime import to_uk, uk_today
 from panel.meetings import operations as ops
@@ -101,10 +101,10 @@ def test_case_of_another_panel_or_not_submitted_is_refused(staff, db_session, me
     north_doc = json.loads((Path(__file__).resolve().parents[1] / "data" / "case-example-alk.json").read_text())
     north_doc["panel"] = "ECMC-NORTH"
     north_case = make_case(staff["referrer"], doc=north_doc, submit=True)
-    with pytest.raises(CaseError, match="belongs to another panel"):
+    with pytest.raises(Refused, match="belongs to another panel"):
         ops.add_case(meeting, north_case, by=coord)
     draft = make_case(staff["referrer"])
-    with pytest.raises(CaseError, match="only submitted cases"):
+    with pytest.raises(Refused, match="only submitted cases"):
         ops.add_case(meeting, draft, by=coord)
     with pytest.raises(NotAllowed):
         ops.add_case(meeting, draft, by=staff["nap_member"])
@@ -114,13 +114,13 @@ def test_case_of_another_panel_or_not_submitted_is_refused(staff, db_session, me
 
 @pytest.mark.parametrize("minutes", [0, 121, "x"])
 def test_minutes_out_of_range_are_refused(staff, db_session, meeting, submitted, minutes):
-    with pytest.raises(CaseError, match="minutes"):
+    with pytest.raises(Refused, match="minutes"):
         ops.add_case(meeting, submitted[0], by=staff["nap_coordinator"], minutes=minutes)
 
 
 def test_no_cases_added_to_a_meeting_that_took_place(staff, db_session, meeting, submitted):
     move_to_past(db_session, meeting, hours=5)
-    with pytest.raises(CaseError, match="already taken place"):
+    with pytest.raises(Refused, match="already taken place"):
         ops.add_case(meeting, submitted[0], by=staff["nap_coordinator"])
 
 
@@ -155,9 +155,9 @@ def test_reorder_must_name_exactly_the_agenda(staff, db_session, meeting, submit
     a, b = (ops.add_case(meeting, case, by=coord) for case in submitted[:2])
     db_session.commit()
     for bad in ([a.id], [a.id, b.id, b.id + 100], [a.id, a.id], ["x", "y"]):
-        with pytest.raises(CaseError):
+        with pytest.raises(Refused):
             ops.reorder(meeting, bad, by=coord)
-    with pytest.raises(CaseError):
+    with pytest.raises(Refused):
         ops.set_item_minutes(a, 500, by=coord)
 
 
@@ -241,7 +241,7 @@ def test_publish_notifies_the_panel_and_the_referrers(staff, db_session, meeting
     the listed cases told (link to the case), and nobody else?"""
     coord = staff["nap_coordinator"]
     empty = plan(db_session, coord, day=WINTER_DAY)
-    with pytest.raises(CaseError, match="at least one case"):  # nothing to publish yet
+    with pytest.raises(Refused, match="at least one case"):  # nothing to publish yet
         ops.publish(empty, by=coord)
     db_session.rollback()
     ops.add_case(meeting, submitted[0], by=coord)
@@ -276,7 +276,7 @@ def test_publish_refused_for_past_or_by_members(staff, db_session, meeting, subm
     with pytest.raises(NotAllowed):
         ops.publish(meeting, by=staff["nap_chair"])
     move_to_past(db_session, meeting, hours=5)
-    with pytest.raises(CaseError, match="already taken place"):
+    with pytest.raises(Refused, match="already taken place"):
         ops.publish(meeting, by=staff["nap_coordinator"])
 
 

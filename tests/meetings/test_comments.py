@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from panel.cases import operations as case_ops
 from panel.core.db import utcnow
+from panel.core.errors import NotAllowed
 from panel.core.mail import send_queued_mail
 from panel.core.models import AuditEntry, Notification, OutboxMail
 from panel.meetings import comments
@@ -81,7 +82,7 @@ def test_draft_has_no_discussion(app, client, people, make_case, login, db_sessi
     html = client.get(f"/cases/{draft.reference}").get_data(as_text=True)
     assert 'data-testid="comments"' not in html
     assert post_form(app, client, _url(draft), {"body": "hello"}).status_code == 403
-    with pytest.raises(case_ops.NotAllowed):
+    with pytest.raises(NotAllowed):
         comments.add_comment(draft, body="hello", visibility="shared", by=people["referrer"])
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from panel.accounts.models import Panel
 from panel.cases.models import CaseStatus
-from panel.cases.operations import CaseError, Conflict, NotAllowed
 from panel.core.db import utcnow
+from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.models import AuditEntry
 from panel.core.uktime import uk_today
 from panel.meetings import operations as ops
@@ -100,7 +100,7 @@ def test_winter_and_summer_times_are_stored_in_utc(staff, db_session):
 @pytest.mark.parametrize(("day", "words"), [(MARCH_CHANGE, "does not exist"), (OCTOBER_CHANGE, "happens twice")])
 def test_clocks_change_hour_is_refused_with_a_message(staff, db_session, day, words):
     """Is 01:30 on the day the clocks change refused (March: skipped; October: repeated)?"""
-    with pytest.raises(CaseError) as exc:
+    with pytest.raises(Refused) as exc:
         ops.create_meeting(panel(db_session), day=day, at=time(1, 30), duration_minutes=60, video_link="",
                            title="", by=staff["nap_coordinator"])
     assert words in exc.value.message and "clocks" in exc.value.message
@@ -126,14 +126,14 @@ def test_clocks_change_hour_refused_on_the_form(app, client, staff, login, db_se
 
 
 def test_meeting_in_the_past_is_refused(staff, db_session):
-    with pytest.raises(CaseError, match="in the past"):
+    with pytest.raises(Refused, match="in the past"):
         ops.create_meeting(panel(db_session), day=uk_today() - timedelta(days=1), at=time(10, 0),
                            duration_minutes=60, video_link="", title="", by=staff["nap_coordinator"])
 
 
 @pytest.mark.parametrize("bad", ["javascript:alert(1)", "meet.example.org", "https://exa mple.org"])
 def test_video_link_must_be_a_web_address(staff, db_session, bad):
-    with pytest.raises(CaseError, match="video link"):
+    with pytest.raises(Refused, match="video link"):
         ops.create_meeting(panel(db_session), day=WINTER_DAY, at=time(10, 0), duration_minutes=60,
                            video_link=bad, title="", by=staff["nap_coordinator"])
 
@@ -174,7 +174,7 @@ def test_plan_a_meeting_through_the_form(app, client, staff, login, db_session):
 
 
 def test_title_with_patient_identifier_is_refused(staff, db_session):
-    from panel.cases.operations import IdentifiersFound
+    from panel.core.errors import IdentifiersFound
 
     with pytest.raises(IdentifiersFound):
         ops.create_meeting(panel(db_session), day=WINTER_DAY, at=time(10, 0), duration_minutes=60,
@@ -232,7 +232,7 @@ def test_closed_meeting_cannot_be_changed(staff, db_session, meeting):
     move_to_past(db_session, meeting)
     ops.close_meeting(meeting, by=staff["nap_coordinator"])
     db_session.commit()
-    with pytest.raises(CaseError, match="closed"):
+    with pytest.raises(Refused, match="closed"):
         ops.update_meeting(meeting, day=WINTER_DAY, at=time(9, 0), duration_minutes=60, video_link="", title="",
                            by=staff["nap_coordinator"], expected_version=meeting.version)
 
@@ -355,9 +355,9 @@ def test_quorum_is_configurable_per_panel(staff, db_session, meeting):
 
 
 def test_attendance_refuses_people_of_other_panels(staff, db_session, meeting):
-    with pytest.raises(CaseError, match="Only the panel's"):
+    with pytest.raises(Refused, match="Only the panel's"):
         ops.set_attendance(meeting, [staff["north_member"].id], by=staff["nap_coordinator"])
-    with pytest.raises(CaseError):
+    with pytest.raises(Refused):
         ops.set_attendance(meeting, ["x"], by=staff["nap_coordinator"])
     with pytest.raises(NotAllowed):
         ops.set_attendance(meeting, [staff["nap_member"].id], by=staff["nap_chair"])
@@ -404,7 +404,7 @@ def test_close_rolls_undiscussed_cases_over_to_the_next_meeting(staff, db_sessio
     assert "case.rolled_over" in audit_actions(db_session, "case", case.reference)
     assert "meeting.closed" in audit_actions(db_session, "meeting", meeting.id)
     # A closed meeting's agenda no longer changes.
-    with pytest.raises(CaseError, match="closed"):
+    with pytest.raises(Refused, match="closed"):
         ops.add_case(closed, submitted[2], by=coord)
 
 
@@ -435,7 +435,7 @@ def test_close_without_a_next_meeting_returns_cases_to_triage(app, client, staff
 
 
 def test_a_meeting_cannot_close_before_it_starts(staff, db_session, meeting):
-    with pytest.raises(CaseError, match="not started"):
+    with pytest.raises(Refused, match="not started"):
         ops.close_meeting(meeting, by=staff["nap_coordinator"])
     with pytest.raises(NotAllowed):
         ops.close_meeting(meeting, by=staff["nap_member"])

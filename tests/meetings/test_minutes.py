@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from panel.accounts.models import Panel
 from panel.cases.models import CaseStatus
-from panel.cases.operations import CaseError, IdentifiersFound, NotAllowed
 from panel.core.db import db, utcnow
+from panel.core.errors import IdentifiersFound, NotAllowed, Refused
 from panel.core.models import AuditEntry, Notification
 from panel.meetings import minutes
 from panel.meetings.models import (
@@ -201,7 +201,7 @@ def test_removed_item_cannot_take_minutes(app, meeting_setup, db_session):
     s = meeting_setup
     s["item"].outcome_status = ItemOutcome.REMOVED
     db_session.flush()
-    with pytest.raises(CaseError, match="no longer on the agenda"):
+    with pytest.raises(Refused, match="no longer on the agenda"):
         minutes.save_minutes(s["item"], discussion="x", outcome="", expected_version=0, by=s["nap_coordinator"])
 
 
@@ -224,12 +224,12 @@ def test_record_outcome_quorum_outcome_and_effects(app, meeting_setup, make_user
     _attend(db_session, meeting, members)
     _attend(db_session, meeting, [coordinator], role="coordinator")  # does not count
     with app.test_request_context():
-        with pytest.raises(CaseError) as exc:
+        with pytest.raises(Refused) as exc:
             minutes.record_outcome(item, by=coordinator)
         assert exc.value.message.startswith("The quorum is not met: 2 of 3 members or chairs recorded as attending")
         _attend(db_session, meeting, [chair], role="chair")
         db_session.expire(meeting, ["attendance"])
-        with pytest.raises(CaseError, match="Write the outcome"):
+        with pytest.raises(Refused, match="Write the outcome"):
             minutes.record_outcome(item, by=coordinator)
         minutes.save_minutes(item, discussion="Long talk", outcome="Recommend trial X", expected_version=0, by=coordinator)
         with pytest.raises(NotAllowed):
@@ -247,7 +247,7 @@ def test_record_outcome_quorum_outcome_and_effects(app, meeting_setup, make_user
     assert s["north_coordinator"].id not in to
     assert all("Recommend" not in n.text and "Long talk" not in n.text for n in notes)
     assert all(case.reference in n.text for n in notes)
-    with app.test_request_context(), pytest.raises(CaseError, match="already"):
+    with app.test_request_context(), pytest.raises(Refused, match="already"):
         minutes.record_outcome(item, by=coordinator)
 
 
@@ -282,7 +282,7 @@ def test_closed_meeting_locks_minutes_and_amendments(app, client, login, meeting
     s = meeting_setup
     coordinator = s["nap_coordinator"]
     item = s["item"]
-    with pytest.raises(CaseError, match="still open"):
+    with pytest.raises(Refused, match="still open"):
         minutes.amend_minutes(item, discussion="x", outcome="", reason="r", by=coordinator)
     minutes.save_minutes(item, discussion="Original", outcome="Advice A", expected_version=0, by=coordinator)
     s["meeting"].status = MeetingStatus.CLOSED
@@ -317,7 +317,7 @@ def test_closed_meeting_locks_minutes_and_amendments(app, client, login, meeting
     assert [e.details["amendment"] for e in entries] == [1, 2]
     page = client.get(_url(s, "amend")).get_data(as_text=True)
     assert "Amendment 2" in page and "Dr Amender" in page and "Completed the notes" in page
-    with pytest.raises(CaseError, match="Nothing was changed"):
+    with pytest.raises(Refused, match="Nothing was changed"):
         minutes.amend_minutes(item, discussion=item.discussion, outcome=item.outcome, reason="again", by=coordinator)
     with pytest.raises(IdentifiersFound):
         minutes.amend_minutes(item, discussion="x", outcome="y", reason="NHS 943 476 5919", by=coordinator)

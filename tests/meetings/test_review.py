@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from panel.cases import operations as case_ops
 from panel.cases.models import Case, CaseStatus
+from panel.core.errors import Conflict, IdentifiersFound, NotAllowed, Refused
 from panel.core.models import AuditEntry, Notification
 from panel.meetings import review, triage
 from panel.meetings.models import VirtualReview, VirtualReviewStatus, VirtualReviewVote
@@ -83,16 +83,16 @@ def test_coordinator_opens_a_review_of_an_urgent_case(app, db_session, team, urg
 
 def test_a_routine_case_cannot_be_reviewed_without_a_meeting(db_session, team, make_case):
     case = make_case(team["referrer"], submit=True)
-    with pytest.raises(case_ops.Conflict, match="urgent"):
+    with pytest.raises(Conflict, match="urgent"):
         review.open_review(case, proposal="Proceed", by=team["nap_coordinator"])
 
 
 def test_opening_refusals(app, db_session, team, urgent_case, client_for):
-    with pytest.raises(case_ops.NotAllowed):
+    with pytest.raises(NotAllowed):
         review.open_review(urgent_case, proposal="Proceed", by=team["chair"])
-    with pytest.raises(case_ops.CaseError, match="proposed outcome"):
+    with pytest.raises(Refused, match="proposed outcome"):
         review.open_review(urgent_case, proposal=" ", by=team["nap_coordinator"])
-    with pytest.raises(case_ops.IdentifiersFound):
+    with pytest.raises(IdentifiersFound):
         review.open_review(urgent_case, proposal="Call her at 07700 900123 or NHS 943 476 5919", by=team["nap_coordinator"])
     db_session.rollback()
     assert client_for(team["chair"]).post(f"/cases/{urgent_case.reference}/virtual-review").status_code in (400, 403)
@@ -160,7 +160,7 @@ def test_a_second_vote_is_refused(app, db_session, team, urgent_case, open_one, 
     assert "already recorded" in resp.get_data(as_text=True)
     votes = db_session.scalars(select(VirtualReviewVote).where(VirtualReviewVote.review_id == open_one.id)).all()
     assert len(votes) == 1 and votes[0].agrees is True
-    with pytest.raises(case_ops.Conflict):  # even with a stale list of votes in memory
+    with pytest.raises(Conflict):  # even with a stale list of votes in memory
         review.vote(open_one, agrees=True, note="", by=team["nap_member"])
 
 
@@ -218,7 +218,7 @@ def test_urgent_submitted_case_offers_the_open_review_form(db_session, team, urg
 
 
 def test_marking_routine_is_refused_while_a_review_is_open(db_session, team, urgent_case, open_one):
-    with pytest.raises(case_ops.Conflict, match="virtual review"):
+    with pytest.raises(Conflict, match="virtual review"):
         triage.set_urgency(urgent_case, False, by=team["nap_coordinator"])
 
 

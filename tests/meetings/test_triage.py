@@ -14,6 +14,7 @@ from panel.accounts.models import Panel
 from panel.cases import operations as case_ops
 from panel.cases.models import Case, CaseRevision, CaseStatus
 from panel.core.db import utcnow
+from panel.core.errors import Conflict, IdentifiersFound, NotAllowed, Refused
 from panel.core.models import AuditEntry, Notification
 from panel.meetings import triage
 from panel.meetings.models import AgendaItem, CaseTransfer, Meeting, MeetingStatus
@@ -318,13 +319,13 @@ def test_refer_on_refusals(app, client, db_session, team, login):
     case = _submitted(db_session, team["referrer"])
     coord = team["nap_coordinator"]
     nap, north = _panel(db_session, "NAP"), _panel(db_session, "ECMC-NORTH")
-    with pytest.raises(case_ops.CaseError, match="another panel"):
+    with pytest.raises(Refused, match="another panel"):
         triage.refer_on(case, nap, reason="Because", by=coord)
-    with pytest.raises(case_ops.CaseError, match="reason"):
+    with pytest.raises(Refused, match="reason"):
         triage.refer_on(case, north, reason="  ", by=coord)
-    with pytest.raises(case_ops.IdentifiersFound):
+    with pytest.raises(IdentifiersFound):
         triage.refer_on(case, north, reason="NHS number 943 476 5919", by=coord)
-    with pytest.raises(case_ops.NotAllowed):
+    with pytest.raises(NotAllowed):
         triage.refer_on(case, north, reason="Trial", by=team["nap_member"])
     db_session.rollback()
 
@@ -347,7 +348,7 @@ def test_refer_on_refusals(app, client, db_session, team, login):
     case = db_session.get(Case, case.id)
     case.status = CaseStatus.SCHEDULED
     db_session.commit()
-    with pytest.raises(case_ops.Conflict, match="agenda"):
+    with pytest.raises(Conflict, match="agenda"):
         triage.refer_on(case, north, reason="Trial", by=coord)
     db_session.rollback()
     page = client.get(f"/cases/{case.reference}/refer-on").get_data(as_text=True)
@@ -392,5 +393,5 @@ def test_scheduling_from_the_queue_puts_the_case_on_the_agenda(app, client, db_s
     assert case.status == CaseStatus.SCHEDULED
     html = resp.get_data(as_text=True)
     assert "added to the agenda" in html and f'data-ref="{case.reference}"' not in html
-    with pytest.raises(case_ops.Conflict, match="agenda"):
+    with pytest.raises(Conflict, match="agenda"):
         triage.refer_on(case, _panel(db_session, "ECMC-NORTH"), reason="Trial", by=team["nap_coordinator"])

@@ -36,9 +36,9 @@ def _populate(app, tmp_path: Path) -> None:
     from panel.accounts import operations as accounts
     from panel.accounts.models import Centre, Panel, PanelRoleKind
     from panel.cases import operations as cases
+    from panel.core.storage import get_storage
     from panel.imaging import uploads
-    from panel.imaging.cli import deid_secret
-    from panel.imaging.storage import get_storage
+    from panel.imaging.uploads import deid_secret
     from tests.ops.helpers import small_pdf
     from tests.support import synth
 

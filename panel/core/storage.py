@@ -5,6 +5,10 @@ configurable root (``STORAGE_DIR``), sharded as ``objects/ab/cd/<sha256>``; writ
 (a temporary file in the same folder, fsynced, then renamed), so a reader never sees half a
 file. Temporary upload files live under ``<root>/tmp`` (same file system, so ``rename`` works),
 rendered previews under ``<root>/cache``. The root is refused when it lies under ``static/``.
+
+Imaging stores uploads here, feedback builds its packs in its temp folder, and the backup
+(``panel/ops/backup.py``) copies and restores ``objects/`` through :meth:`LocalStorage.stored`,
+:func:`key_path` and :meth:`LocalStorage.path`, so the layout is written down once.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -25,7 +30,7 @@ class StorageError(RuntimeError):
 
 
 class Storage(Protocol):
-    """What the imaging code needs from a storage backend."""
+    """What the domains need from a storage backend."""
 
     def put_file(self, path: str | os.PathLike[str]) -> str: ...
     def open(self, key: str) -> IO[bytes]: ...
@@ -43,11 +48,22 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def is_key(name: str) -> bool:
+    """Whether ``name`` is a storage key (a lower-case hex SHA-256)."""
+    return len(name) == 64 and set(name) <= _HEX
+
+
 def check_key(key: str) -> str:
     """``key`` if it is a lower-case hex SHA-256, else :class:`StorageError` (no path tricks)."""
-    if len(key) != 64 or not set(key) <= _HEX:
+    if not is_key(key):
         raise StorageError("malformed storage key")
     return key
+
+
+def key_path(key: str) -> str:
+    """Where a stored file lives relative to the storage root: ``objects/ab/cd/<key>``."""
+    key = check_key(key)
+    return f"objects/{key[:2]}/{key[2:4]}/{key}"
 
 
 class LocalStorage:
@@ -68,8 +84,16 @@ class LocalStorage:
     # ----------------------------------------------------------------- keys and paths
     def path(self, key: str) -> Path:
         """Where the file for ``key`` lives (whether or not it exists)."""
-        key = check_key(key)
-        return self.objects / key[:2] / key[2:4] / key
+        return self.root / key_path(key)
+
+    def stored(self) -> Iterator[tuple[str, Path]]:
+        """Every stored file as ``(key, path)``, in key order; writes in progress (``.put-*``)
+        and anything else that is not a key are left out."""
+        if not self.objects.is_dir():
+            return
+        for path in sorted(self.objects.rglob("*")):
+            if path.is_file() and is_key(path.name):
+                yield path.name, path
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
