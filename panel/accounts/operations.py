@@ -183,9 +183,17 @@ def revoke_api_token(token: ApiToken, *, by: User | None, reason: str) -> bool:
     return True
 
 
+def lock_account(user: User) -> None:
+    """Hold ``user``'s row until the transaction ends (PostgreSQL: a row lock; SQLite
+    transactions already hold the write lock), so that making a token and revoking all of them
+    cannot interleave: a token made while a password changes is either revoked or made after."""
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
 def revoke_api_tokens(user: User, *, reason: str, by: User | None) -> int:
     """Revoke every API token of ``user`` that is not yet revoked (each one audited, with
     ``reason``); returns how many."""
+    lock_account(user)
     live = db.session.scalars(
         select(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
