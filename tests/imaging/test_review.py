@@ -11,7 +11,7 @@ from panel.core.db import db
 from panel.core.models import AuditEntry
 from panel.imaging import synth
 from panel.imaging.models import FileStatus, StoredFile
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 
 @pytest.fixture

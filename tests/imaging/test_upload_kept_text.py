@@ -11,7 +11,7 @@ from sqlalchemy import select
 from panel.core.db import db
 from panel.imaging import synth
 from panel.imaging.models import StoredFile
-from tests.imaging.conftest import objects_in
+from tests.support.data import objects_in
 
 
 @pytest.fixture

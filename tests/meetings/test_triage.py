@@ -17,7 +17,7 @@ from panel.core.db import utcnow
 from panel.core.models import AuditEntry, Notification
 from panel.meetings import triage
 from panel.meetings.models import AgendaItem, CaseTransfer, Meeting, MeetingStatus
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
