@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app panel
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-test chromium migrate demo lint bench clean
+.PHONY: run test test-fast install install-test chromium migrate demo lint format format-check bench clean
 
 run: install migrate demo ## Install, migrate, load demo data once and serve on http://127.0.0.1:5000
 	@$(FLASK) demo-logins
@@ -15,6 +15,13 @@ run: install migrate demo ## Install, migrate, load demo data once and serve on 
 
 test: install-test chromium ## Install test dependencies and run the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everyday lane: everything except the browser journeys and the tests that start other
+# processes (gunicorn, the CLI from another folder, the atheris runner); see the markers in
+# pyproject.toml. `make test` (and CI) still runs everything.
+FAST := not browser and not multiprocess
+test-fast: install-test ## The suite without browser and multi-process tests
+	$(BIN)/python -m pytest -m "$(FAST)" $(PYTEST_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,8 +62,17 @@ migrate: install
 demo: install
 	@$(FLASK) demo-data
 
-lint: install-test
-	$(BIN)/ruff check panel tests bench config.py
+# What lint and format cover (migrations are generated and trimmed by hand: left out).
+LINT_PATHS := panel tests bench fuzz config.py gunicorn.conf.py
+
+lint: install-test ## ruff check (CI runs it before the tests)
+	$(BIN)/ruff check $(LINT_PATHS)
+
+format-check: install-test ## ruff format --check (CI runs it; `make test` does not, so local runs never fail on layout)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+format: install-test ## Reformat the code with ruff
+	$(BIN)/ruff format $(LINT_PATHS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts

@@ -13,7 +13,8 @@ from panel.accounts.models import LoginThrottle, User, UserSession
 from panel.accounts.passwords import verify_password
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
-from tests.conftest import TEST_PASSWORD, post_form
+from tests.support.factories import TEST_PASSWORD
+from tests.support.web import post_form
 
 NEW = "saffron-glacier-compass-88"
 WRONG = "not-my-password-at-all"

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from panel.accounts.models import Centre, Panel, PanelRoleKind, User
 from panel.core.models import AuditEntry, OutboxMail
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from panel.accounts.models import LoginThrottle, UserSession
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
-from tests.conftest import TEST_PASSWORD, post_form, totp_now
+from tests.support.factories import TEST_PASSWORD
+from tests.support.web import post_form, totp_now
 
 
 def _actions(db_session) -> list[str]:

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from panel.accounts.models import PasswordResetToken
 from panel.core.db import utcnow
 from panel.core.models import OutboxMail
-from tests.conftest import TEST_PASSWORD, post_form
+from tests.support.factories import TEST_PASSWORD
+from tests.support.web import post_form
 
 
 @pytest.mark.parametrize(
@@ -117,9 +118,9 @@ def test_reset_ends_existing_sessions(app, make_user, login, db_session):
 
 def test_smtp_down_does_not_break_the_action(app, client, make_user, db_session):
     """With the mail server down, does the reset still answer normally and keep the mail queued?"""
-    from tests.conftest import _Guard
+    from tests.support.mail import MailGuard
 
-    _Guard.allowed.add(("127.0.0.1", 9))  # discard port: nothing listens there
+    MailGuard.allowed.add(("127.0.0.1", 9))  # discard port: nothing listens there
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=9)
     try:
         user = make_user(referrer_at="LEEDS")
@@ -130,7 +131,7 @@ def test_smtp_down_does_not_break_the_action(app, client, make_user, db_session)
         assert mail.sent_at is None and mail.attempts == 1 and mail.last_error
     finally:
         app.config.update(SMTP_HOST=None)
-        _Guard.allowed.discard(("127.0.0.1", 9))
+        MailGuard.allowed.discard(("127.0.0.1", 9))
 
 
 def test_change_password_refuses_wrong_current_password(app, client, make_user, login):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.api.helpers import Api
+from tests.support.web import Api
 
 
 @pytest.fixture

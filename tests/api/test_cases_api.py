@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from panel.cases import operations
 from panel.cases.models import Case, CaseStatus
 from panel.core.models import AuditEntry
-from tests.api.helpers import example
+from tests.support.factories import example
 
 CASES = "/api/v1/cases"
 

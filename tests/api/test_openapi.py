@@ -15,7 +15,7 @@ from panel.api.openapi import EXAMPLE_CASE, case_schema
 from panel.api.parsing import loads
 from panel.caseformat import schema as case_format
 from panel.caseformat.fields import FIELDS, VALUE_SETS, FieldSpec
-from tests.api.helpers import example
+from tests.support.factories import example
 
 PANELS = {"NAP", "ECMC-NORTH"}
 CENTRES = {"NEWCASTLE", "BRISTOL", "LEEDS"}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import count_queries, example
+from tests.support.factories import example
+from tests.support.queries import count_queries
 
 
 def _list(api) -> list[str]:

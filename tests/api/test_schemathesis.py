@@ -21,7 +21,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.helpers import example, isolated_wsgi
+from tests.support.factories import example
+from tests.support.web import isolated_wsgi
 
 CHECKS = [
     not_a_server_error,

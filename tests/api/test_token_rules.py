@@ -13,8 +13,8 @@ from panel.accounts.models import ApiToken, Panel, PanelRoleKind, TokenRefusal
 from panel.api import auth, tokens
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
-from tests.api.helpers import Api
-from tests.conftest import TEST_PASSWORD, post_form
+from tests.support.factories import TEST_PASSWORD
+from tests.support.web import Api, post_form
 
 ME = "/api/v1/me"
 

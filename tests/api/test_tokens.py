@@ -15,8 +15,7 @@ from panel.accounts.models import ApiToken
 from panel.api import tokens
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
-from tests.api.helpers import Api
-from tests.conftest import extract_csrf, post_form
+from tests.support.web import Api, extract_csrf, post_form
 
 ME = "/api/v1/me"
 

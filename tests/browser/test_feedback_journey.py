@@ -16,7 +16,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.journey_helpers import (
+from tests.support.journeys import (
     CHAIR,
     COORDINATOR,
     REFERRER,
@@ -29,8 +29,8 @@ from tests.browser.journey_helpers import (
     other_person,
     prepare,
     shots_dir,
+    sign_in,
 )
-from tests.browser.test_login_journey import sign_in
 
 pytestmark = pytest.mark.browser
 

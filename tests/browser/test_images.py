@@ -3,44 +3,14 @@ member scrolls through it in the viewer. Screenshots go to test-artifacts/screen
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from tests.browser.test_login_journey import sign_in
-from tests.conftest import database_url, free_port, make_app, migrate_and_seed
 from tests.support import synth
+from tests.support.journeys import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def live_server(backend, tmp_path_factory):
-    """A live server like tests/browser/conftest.py's, with demo data of its own (the journey
-    needs a submitted case that other browser tests have not moved on)."""
-    from panel.core.db import db
-    from panel.demo import load_demo_data
-
-    tmp = tmp_path_factory.mktemp(f"live-img-{backend}")
-    app = make_app(database_url(backend, tmp, "panel_test_browser_img"), tmp / "storage")
-    migrate_and_seed(app)
-    with app.app_context():
-        load_demo_data()
-        db.session.commit()
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.app_ = app
-    server.url = f"http://127.0.0.1:{server.server_port}"
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        with app.app_context():
-            db.engine.dispose()
 
 
 def _aisha_nap_case(live_server) -> str:

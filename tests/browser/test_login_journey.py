@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from panel.demo import DEMO_PASSWORD
+from tests.support.journeys import forget_last_totp, totp_secret
 
 pytestmark = pytest.mark.browser
 
@@ -20,44 +21,12 @@ ROLES = [
 ]
 
 
-def _totp_secret(live_server, email: str) -> str | None:
-    from panel.accounts.models import User
-
-    with live_server.app_.app_context():
-        user = User.by_email(email)
-        return user.totp_secret if user.totp_enabled else None
-
-
-def _forget_last_totp(live_server, email: str) -> None:
-    """Codes are single-use; earlier tests in the same 30 s step used this account's code."""
-    from panel.accounts.models import User
-    from panel.core.db import db
-
-    with live_server.app_.app_context():
-        User.by_email(email).totp_last_step = None
-        db.session.commit()
-
-
-def sign_in(page, live_server, email: str) -> None:
-    """Sign in through the real pages, with a fresh TOTP code when the account has one."""
-    _forget_last_totp(live_server, email)
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Work e-mail").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    secret = _totp_secret(live_server, email)
-    if secret:
-        page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
-
-
 @pytest.mark.parametrize(("role", "email", "testid", "heading"), ROLES)
 def test_sign_in_see_home_and_sign_out(page, live_server, artifacts_dir, backend, role, email, testid, heading):
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 860})
-    _forget_last_totp(live_server, email)
+    forget_last_totp(live_server, email)
     page.goto(live_server.url + "/")
     expect(page).to_have_url(live_server.url + "/login?next=%2F")
     if role == "referrer":
@@ -66,7 +35,7 @@ def test_sign_in_see_home_and_sign_out(page, live_server, artifacts_dir, backend
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
-    secret = _totp_secret(live_server, email)
+    secret = totp_secret(live_server, email)
     if secret:
         expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
         if role == "coordinator":
@@ -92,12 +61,12 @@ def test_admin_screens_look_right(page, live_server, artifacts_dir, backend):
     shots.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 860})
     email = "sam.taylor@demo.example.org"
-    _forget_last_totp(live_server, email)
+    forget_last_totp(live_server, email)
     page.goto(live_server.url + "/login")
     page.get_by_label("Work e-mail").fill(email)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    secret = _totp_secret(live_server, email)
+    secret = totp_secret(live_server, email)
     page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Verify").click()
     page.goto(live_server.url + "/admin/users")

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.journey_helpers import (
+from tests.support.journeys import (
     COORDINATOR,
     MEMBERS,
     OTHER_REFERRER,
@@ -22,9 +22,9 @@ from tests.browser.journey_helpers import (
     other_person,
     prepare,
     shots_dir,
+    sign_in,
     user,
 )
-from tests.browser.test_login_journey import sign_in
 
 pytestmark = pytest.mark.browser
 

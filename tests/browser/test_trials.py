@@ -16,10 +16,10 @@ pytestmark = pytest.mark.browser
 COORDINATOR = "rachel.moore@demo.example.org"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def trials_server(live_server):
-    """The shared live server with the packaged trials loaded (CRISP closed and reopened, so
-    the cases it suits show as new matches)."""
+    """The journey's live server with the packaged trials loaded (CRISP closed and reopened,
+    so the cases it suits show as new matches)."""
     from panel.core.db import db
     from panel.trials.registry import load_registry
 

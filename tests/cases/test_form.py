@@ -19,7 +19,7 @@ from panel.caseformat import schema
 from panel.caseformat.fields import FIELDS, VALUE_SETS
 from panel.cases import forms, operations
 from panel.cases.models import Case, CaseStatus
-from tests.conftest import csrf_token
+from tests.support.web import csrf_token
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 EXAMPLE = json.loads((DATA / "case-example-alk.json").read_text())

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -13,12 +11,7 @@ from panel.cases import operations as ops
 from panel.cases.models import CaseRevision, CaseStatus
 from panel.core.errors import Conflict, IdentifiersFound
 from panel.core.models import AuditEntry
-
-DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-def example(name: str = "alk") -> dict:
-    return json.loads((DATA / f"case-example-{name}.json").read_text())
+from tests.support.factories import example
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from panel.cases import operations as ops
-from tests.cases.test_operations import example
+from tests.support.factories import example
 
 
 def _make_cases(user, n, db_session, submit=False):

@@ -6,8 +6,8 @@ import threading
 
 from sqlalchemy import select
 
-from tests.cases.test_operations import example
-from tests.conftest import TEST_PASSWORD, database_url, make_app, migrate_and_seed
+from tests.support.db import database_url, make_app, migrate_and_seed
+from tests.support.factories import TEST_PASSWORD, example
 
 
 def test_concurrent_creations_get_distinct_references(backend, tmp_path):

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from panel.cases import operations as ops
 from panel.cases.models import Case, CaseStatus
-from tests.cases.test_operations import DATA, example
-from tests.conftest import post_form
+from tests.support.factories import DATA, example
+from tests.support.web import post_form
 
 
 @pytest.fixture

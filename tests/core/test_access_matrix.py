@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from panel.core.db import utcnow
-from tests.conftest import csrf_token, post_form
+from tests.support.web import csrf_token, post_form
 
 #: What each policy kind means (who may get anything but a refusal).
 KINDS = {
@@ -242,7 +242,7 @@ def test_every_route_has_a_declared_policy(app):
         if kind == "family":
             assert not rule.arguments, rule.endpoint  # a family URL never names a case
     # The anonymous test (tests/core/test_security.py) exempts exactly the unsigned routes.
-    from tests.core.test_security import PUBLIC
+    from tests.support.data import PUBLIC
 
     assert {e for e, k in POLICY.items() if k in UNSIGNED} == PUBLIC
 
@@ -265,7 +265,7 @@ def world(app, db_session, make_user, make_case):
     from panel.trials.matching import clear_cache
     from panel.trials.models import Trial, TrialNewMatch
     from panel.trials.registry import load_registry
-    from tests.feedback.conftest import answers_for, full_record_data
+    from tests.support.data import answers_for, full_record_data
 
     load_registry()
     db_session.commit()

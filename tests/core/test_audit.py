@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 
 from panel.core import audit
 from panel.core.models import AuditEntry
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 
 def _disable_guard(db_session):

@@ -10,10 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import synth
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).with_name("flask")
+
+pytestmark = pytest.mark.multiprocess  # each test runs the CLI in new processes
 
 
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

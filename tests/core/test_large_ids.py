@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 HUGE = "99999999999999999999"
 JUST_OVER = str(2**31)

@@ -12,7 +12,7 @@ from panel.accounts.models import Panel
 from panel.cases.models import CaseStatus
 from panel.core.db import utcnow
 from panel.meetings.models import AgendaItem, Meeting, MeetingStatus
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 HUGE = "99999999999999999999"
 OVER_BIGINT = str(2**63)

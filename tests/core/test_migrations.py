@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from tests.conftest import database_url, make_app
+from tests.support.db import database_url, make_app
 
 
 def test_upgrade_on_empty_database_then_check_is_clean(backend, tmp_path):

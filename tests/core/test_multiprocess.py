@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT, TEST_PASSWORD, database_url, free_port, make_app, migrate_and_seed
+from tests.support.db import ROOT, database_url, make_app, migrate_and_seed
+from tests.support.factories import TEST_PASSWORD
+from tests.support.web import free_port
 
 pytestmark = pytest.mark.multiprocess
 

@@ -12,7 +12,7 @@ from panel.core.db import utcnow
 from panel.core.mail import MAX_ATTEMPTS
 from panel.core.models import AuditEntry, Notification, OutboxMail
 from panel.core.notification_views import is_local_link
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 
 def _note(db_session, user, text="Agenda published for Thu 3 Dec", link="/cases/NB-2026-0003#comments", read=False):

@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import func, select
 
 from panel.core.errors import Conflict
-from tests.conftest import ROOT, TEST_PASSWORD, database_url, make_app, migrate_and_seed
+from tests.support.db import ROOT, database_url, make_app, migrate_and_seed
+from tests.support.factories import TEST_PASSWORD
 
 N = 20
 EXAMPLE = json.loads((ROOT / "tests" / "data" / "case-example-alk.json").read_text())
@@ -103,7 +104,7 @@ def _chain_intact() -> None:
 
 def _signed_in_cookie(app, email: str) -> tuple[str, str]:
     """Sign a (non-TOTP) account in through the real form; (session cookie, CSRF token)."""
-    from tests.conftest import csrf_token, post_form
+    from tests.support.web import csrf_token, post_form
 
     client = app.test_client()
     resp = post_form(app, client, "/login", {"email": email, "password": TEST_PASSWORD})
@@ -204,7 +205,7 @@ def test_two_chairs_approving_at_once_one_wins(race_app, backend):
     from panel.core.db import db, utcnow
     from panel.feedback import operations
     from panel.feedback.models import Recommendation, RecommendationStatus
-    from tests.feedback.conftest import answers_for, full_record_data
+    from tests.support.data import answers_for, full_record_data
 
     with app.app_context():
         from panel.trials.matching import clear_cache

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 
 def _redis_url() -> str:
@@ -26,7 +26,7 @@ def _redis_url() -> str:
 def own_db(backend, tmp_path):
     """A database of this test's own: the apps below commit, and must not wait for the
     rolled-back transaction that other tests run in."""
-    from tests.conftest import database_url, make_app, migrate_and_seed
+    from tests.support.db import database_url, make_app, migrate_and_seed
 
     url = database_url(backend, tmp_path, "panel_test_redis")
     migrate_and_seed(make_app(url, tmp_path / "storage"))
@@ -38,7 +38,7 @@ def test_login_limit_is_shared_through_redis(own_db):
     instances on the same Redis stand for two processes."""
     import redis
 
-    from tests.conftest import make_app
+    from tests.support.db import make_app
 
     url = _redis_url()
     redis.Redis.from_url(url).flushdb()
@@ -57,7 +57,7 @@ def test_login_limit_is_shared_through_redis(own_db):
 
 def test_app_uses_redis_storage_when_configured(own_db):
     url = _redis_url()
-    from tests.conftest import make_app
+    from tests.support.db import make_app
 
     app2 = make_app(*own_db, REDIS_URL=url,
                     RATELIMIT_STORAGE_URI=None, RATELIMIT_LOGIN="2 per minute")

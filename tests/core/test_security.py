@@ -6,27 +6,11 @@ import re
 
 import pytest
 
+from tests.support.data import PUBLIC
+
 #: Upload views exempt from the global CSRF check so they can set size limits before the body
 #: is parsed; they validate the token themselves.
 CSRF_CHECKED_IN_VIEW = {"imaging.upload"}
-
-PUBLIC = {
-    "static",
-    "core.healthz",
-    "accounts.login",
-    "accounts.login_totp",
-    "accounts.enrol_totp",
-    "accounts.reset_request",
-    "accounts.reset_password",
-    "api.openapi",  # the API description is public by design
-    # Family access: no account; the access code (held in the session) is the key.
-    "feedback.family_enter",
-    "feedback.family_letter",
-    "feedback.family_letter_pdf",
-    "feedback.family_question",
-    "feedback.family_leave",
-}
-
 
 def _concrete(rule) -> str:
     """The rule's URL with every variable filled in."""

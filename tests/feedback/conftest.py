@@ -11,7 +11,7 @@ rolled-back transaction (see tests/conftest.py), so it disappears after each tes
   ``feedback_people["referrer"]`` to NAP and marked discussed (status ``discussed``,
   ``discussed_at`` set).
 * ``draft_recommendation``: ``discussed_case`` with a draft record started by the NAP
-  coordinator and saved with :func:`full_record_data` (answers NOT filled).
+  coordinator and saved with :func:`tests.support.data.full_record_data` (answers NOT filled).
 * ``approved_recommendation``: the same record with every question answered
   (:func:`answers_for`) and approved by ``feedback_people["chair"]``; returns the
   :class:`~panel.feedback.models.Recommendation` (``.case``, ``.approved_by``, ``.drafted_by``).
@@ -19,45 +19,11 @@ rolled-back transaction (see tests/conftest.py), so it disappears after each tes
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from panel.cases.models import CaseStatus
 from panel.core.db import utcnow
-
-TRIAL_CHOICES = [{"trial_id": "CRISP", "priority": 1}, {"trial_id": "NAXITAMAB-201", "priority": 2}]
-
-
-def full_record_data(**overrides: Any) -> dict[str, Any]:
-    """A complete ``save_record`` data dict for the ALK example (no answers)."""
-    data: dict[str, Any] = {
-        "categories": ["trial", "further_investigations"],
-        "consensus": "unanimous",
-        "options_considered": "",
-        "rationale": "ALK F1174L mutation with progressive disease after induction: an ALK inhibitor "
-                     "trial is the preferred option. Re-biopsy for molecular profiling is advised.",
-        "re_present": "After two cycles, with restaging scans.",
-        "molecular_profiling": "requested",
-        "trials": [dict(t) for t in TRIAL_CHOICES],
-        "follow_ups": [
-            {"description": "Contact the CRISP trial team about a slot", "owner_role": "referrer", "due_in_days": 14},
-            {"description": "Check the biopsy sample is suitable", "owner_role": "coordinator", "due_in_days": 7},
-        ],
-    }
-    data.update(overrides)
-    return data
-
-
-def answers_for(case) -> dict[int, dict[str, str]]:
-    """A complete answer (clinician + plain language) to each of the case's questions."""
-    return {
-        q.id: {
-            "clinician": f"Clinical answer to question {i}: discussed by the panel with the evidence.",
-            "family": f"Plain answer to question {i}: your doctor will explain what this means.",
-        }
-        for i, q in enumerate(case.questions, 1)
-    }
+from tests.support.data import answers_for, full_record_data
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from panel.feedback.models import (
     Recommendation,
     RecommendationStatus,
 )
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 
 @pytest.fixture(autouse=True)
@@ -321,7 +321,6 @@ def test_revoking_a_code_ends_its_sessions(app, client, people, sent_case, db_se
 
 
 def test_family_letter_pdf(app, client, people, sent_case, db_session):
-    pytest.importorskip("weasyprint")
     case = sent_case()
     _, plain = _make_code(case, people["referrer"], db_session)
     _enter(app, client, plain)

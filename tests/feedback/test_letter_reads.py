@@ -11,7 +11,7 @@ from panel.cases.models import CaseStatus
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
 from panel.feedback import family
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,8 @@ from pypdf import PdfReader
 
 from panel.feedback import letters, operations
 from panel.feedback.models import CATEGORIES
-from tests.conftest import ARTIFACTS
-from tests.feedback.conftest import answers_for, full_record_data
+from tests.support.data import answers_for, full_record_data
+from tests.support.db import ARTIFACTS
 
 INJECTED = "<script>alert(1)</script><b>x</b>"
 
@@ -254,10 +254,49 @@ def test_anonymous_is_sent_to_login(app, client, rec):
 
 
 # --------------------------------------------------------------------------- the rendered pages
+def _need_pdftoppm() -> None:
+    """pdftoppm comes from poppler-utils, which ``make test`` installs as root: as root its
+    absence is a failure; elsewhere the test skips and says why."""
+    if shutil.which("pdftoppm"):
+        return
+    if os.geteuid() == 0:
+        pytest.fail("pdftoppm (poppler-utils) is missing although we are root: run `make test`")
+    pytest.skip("pdftoppm (poppler-utils) is not installed")
+
+
+def _render(pdf: Path, prefix: Path, first: int, last: int) -> list[Path]:
+    """Pages ``first``..``last`` of ``pdf`` as PNGs named ``prefix-N.png`` (old ones removed)."""
+    for old in prefix.parent.glob(prefix.name + "-*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-png", "-r", os.environ.get("LETTER_DPI", "70"), "-f", str(first), "-l", str(last),
+                    str(pdf), str(prefix)], check=True)
+    return sorted(prefix.parent.glob(prefix.name + "-*.png"))
+
+
+def _assert_real_pages(pdf: Path, pngs: list[Path], first: int, last: int) -> None:
+    """One PNG per rendered page, each the page's size at the DPI and with ink on it."""
+    from PIL import Image
+
+    reader = PdfReader(str(pdf))
+    expected = min(last, len(reader.pages)) - first + 1
+    assert len(pngs) == expected, (pngs, len(reader.pages))
+    dpi = int(os.environ.get("LETTER_DPI", "70"))
+    for index, png in enumerate(pngs, start=first - 1):
+        box = reader.pages[index].mediabox
+        width, height = float(box.width) * dpi / 72, float(box.height) * dpi / 72
+        with Image.open(png) as img:
+            assert img.format == "PNG"
+            assert abs(img.width - width) <= 2 and abs(img.height - height) <= 2, (img.size, width, height)
+            grey = img.convert("L")
+            dark = sum(grey.histogram()[:200])  # pixels clearly darker than paper white
+            assert dark > 0.005 * img.width * img.height, f"{png.name} is (nearly) blank"
+            assert grey.getextrema()[0] < 100, f"{png.name} has no text-dark pixel"
+
+
 def test_render_pages_as_images(app, rec, feedback_people, db_session):
-    """Render page 1 and 2 of each PDF to PNG in test-artifacts/letters (for a person to look at)."""
-    if not shutil.which("pdftoppm"):
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    """Render page 1 and 2 of each PDF to PNG in test-artifacts/letters (for a person to look
+    at); each image is a whole page at the DPI, with content on it."""
+    _need_pdftoppm()
     from panel.feedback import sending
 
     _amend(rec, feedback_people, db_session)
@@ -270,20 +309,20 @@ def test_render_pages_as_images(app, rec, feedback_people, db_session):
         for kind in ("clinician", "family"):
             pdf = out / f"{kind}-{backend}.pdf"
             pdf.write_bytes(letters.render_letter_pdf(rec, kind))
-            subprocess.run(["pdftoppm", "-png", "-r", os.environ.get("LETTER_DPI", "70"), "-f", "1", "-l", "2",
-                            str(pdf), str(out / f"{kind}-{backend}")], check=True)
+            pngs = _render(pdf, out / f"{kind}-{backend}", 1, 2)
+            _assert_real_pages(pdf, pngs, 1, 2)
     assert list(Path(out).glob("*.png"))
 
 
 def test_render_draft_page_as_image(app, draft_recommendation, db_session):
-    """Render page 1 of the draft clinician letter (DRAFT watermark) to PNG."""
-    if not shutil.which("pdftoppm"):
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    """Render page 1 of the draft clinician letter (DRAFT watermark) to PNG: one whole page
+    with content on it."""
+    _need_pdftoppm()
     out = ARTIFACTS / "letters"
     out.mkdir(parents=True, exist_ok=True)
     backend = db_session.get_bind().dialect.name
     with app.test_request_context():
         pdf = out / f"draft-clinician-{backend}.pdf"
         pdf.write_bytes(letters.render_letter_pdf(draft_recommendation, "clinician"))
-    subprocess.run(["pdftoppm", "-png", "-r", os.environ.get("LETTER_DPI", "70"), "-f", "1", "-l", "1",
-                    str(pdf), str(out / f"draft-clinician-{backend}")], check=True)
+    pngs = _render(pdf, out / f"draft-clinician-{backend}", 1, 1)
+    _assert_real_pages(pdf, pngs, 1, 1)

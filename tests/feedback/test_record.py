@@ -16,8 +16,10 @@ from panel.core.errors import Conflict, IdentifiersFound, NotAllowed, Refused
 from panel.core.models import AuditEntry, Notification
 from panel.feedback import operations as ops
 from panel.feedback.models import Recommendation, RecommendationStatus
-from tests.conftest import TEST_PASSWORD, database_url, make_app, migrate_and_seed, post_form
-from tests.feedback.conftest import answers_for, full_record_data
+from tests.support.data import answers_for, full_record_data
+from tests.support.db import database_url, make_app, migrate_and_seed
+from tests.support.factories import TEST_PASSWORD
+from tests.support.web import post_form
 
 
 def url(case, tail: str = "") -> str:
@@ -437,7 +439,7 @@ def test_simultaneous_approvals_one_wins(backend, tmp_path):
     from panel.accounts import operations as account_ops
     from panel.accounts.models import Centre, Panel, PanelRoleKind, User
     from panel.cases.models import Case
-    from tests.conftest import ROOT
+    from tests.support.db import ROOT
 
     with app.app_context():
         centre = db.session.scalar(select(Centre).where(Centre.code == "NEWCASTLE"))

@@ -13,7 +13,7 @@ from panel.cases.models import CaseStatus
 from panel.core.db import db
 from panel.core.models import AuditEntry, Notification
 from panel.feedback import sending
-from tests.conftest import csrf_token, post_form
+from tests.support.web import csrf_token, post_form
 
 
 def _actions(db_session, case) -> list[str]:

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import csrf_token
-
-DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-def example(name: str = "alk") -> dict[str, Any]:
-    return json.loads((DATA / f"case-example-{name}.json").read_text())
+from tests.support.web import csrf_token
 
 
 @pytest.fixture
@@ -39,14 +32,6 @@ def clean_storage(storage_dir):
         shutil.rmtree(storage_dir / sub, ignore_errors=True)
         (storage_dir / sub).mkdir(parents=True, exist_ok=True)
     yield storage_dir
-
-
-def objects_in(storage_dir: Path) -> list[Path]:
-    return sorted(p for p in (storage_dir / "objects").rglob("*") if p.is_file())
-
-
-def temps_in(storage_dir: Path) -> list[Path]:
-    return sorted(p for p in (storage_dir / "tmp").rglob("*") if p.is_file())
 
 
 @pytest.fixture

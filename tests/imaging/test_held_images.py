@@ -13,7 +13,7 @@ from sqlalchemy import select
 from panel.core.db import db
 from panel.core.models import AuditEntry
 from panel.imaging.models import FileStatus, StoredFile
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 PLAIN_REASON = "photos and screenshots can show names in the image; check before release"
 
@@ -158,10 +158,10 @@ def test_delete_a_held_image(app, db_session, login, people, case, uploaded):
 
 def test_pdf_is_not_offered_a_mask(app, db_session, login, people, case, upload):
     """PDFs are held for their text, not pixels: the queue offers no mask and the action refuses."""
-    from tests.imaging.test_uploads import _pdf
+    from tests.support.data import pdf_with_info
 
     client = _client(app, login, people["referrer"])
-    upload(client, case, [("letter.pdf", _pdf("NHS number 943 476 5919"))])
+    upload(client, case, [("letter.pdf", pdf_with_info("NHS number 943 476 5919"))])
     f = db.session.scalar(select(StoredFile).where(StoredFile.case_id == case.id))
     coordinator = _client(app, login, people["nap_coordinator"])
     assert 'value="mask"' not in coordinator.get("/imaging/review").get_data(as_text=True)

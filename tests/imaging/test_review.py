@@ -10,8 +10,8 @@ from sqlalchemy import select
 from panel.core.db import db
 from panel.core.models import AuditEntry
 from panel.imaging.models import FileStatus, StoredFile
-from tests.conftest import post_form
 from tests.support import synth
+from tests.support.web import post_form
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from panel.core.db import db
 from panel.imaging.models import StoredFile
-from tests.imaging.conftest import objects_in
 from tests.support import synth
+from tests.support.data import objects_in
 
 
 @pytest.fixture

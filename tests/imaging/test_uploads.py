@@ -13,15 +13,14 @@ from sqlalchemy import func, select
 
 from panel.core.db import db
 from panel.core.models import AuditEntry
-from panel.imaging.models import StoredFile, Upload
-from tests.imaging.conftest import objects_in, temps_in
+from panel.imaging.models import Upload
 from tests.support import synth
+from tests.support.data import objects_in, temps_in
+from tests.support.data import pdf_with_info as _pdf
+from tests.support.data import stored_files as _files
+from tests.support.data import zip_bytes as _zip
 
 NHS_NAME = "scan_9434765919.dcm"  # a valid NHS number (mod 11)
-
-
-def _files(case) -> list[StoredFile]:
-    return list(db.session.scalars(select(StoredFile).where(StoredFile.case_id == case.id)))
 
 
 def _by_name(resp):
@@ -44,40 +43,12 @@ def _jpeg_with_exif() -> bytes:
     return buf.getvalue()
 
 
-def _pdf(text: str, author: str = "Dr Secret Author") -> bytes:
-    """A small valid PDF with one page of text and an /Info dictionary."""
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
-
-    w = PdfWriter()
-    page = w.add_blank_page(300, 200)
-    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-                             NameObject("/BaseFont"): NameObject("/Helvetica")})
-    page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): w._add_object(font)})})
-    stream = DecodedStreamObject()
-    stream.set_data(f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode())
-    page[NameObject("/Contents")] = w._add_object(stream)
-    w.add_metadata({"/Author": author, "/Title": "Letter about the child"})
-    buf = io.BytesIO()
-    w.write(buf)
-    return buf.getvalue()
-
-
 def _flood_png(w=65535, h=65535) -> bytes:
     """A PNG header claiming w x h pixels (a pixel flood), with a tiny IDAT."""
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
-
-
-def _zip(entries: dict[str, bytes], *, compression=zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -302,7 +273,7 @@ def test_commit_failure_removes_stored_objects(app, db_session, ref_client, case
 
 def test_client_abort_half_way(app, db_session, ref_client, case, clean_storage):
     """A client that disconnects half-way: a 400, no rows, no files."""
-    from tests.conftest import csrf_token
+    from tests.support.web import csrf_token
 
     boundary = "XyZ"
     body = (
@@ -342,7 +313,7 @@ def test_coordinator_may_upload_and_html_results(app, db_session, client, login,
 def test_referrer_cannot_upload_to_a_withdrawn_case(app, db_session, client, login, people, case, upload):
     from panel.cases import operations
 
-    operations.withdraw_case(case, by=people["referrer"]) if hasattr(operations, "withdraw_case") else pytest.skip()
+    operations.withdraw_case(case, by=people["referrer"])
     db_session.commit()
     login(client, people["referrer"])
     assert upload(client, case, [("a.png", _png())]).status_code == 403

@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 
 from panel.core.db import db
 from panel.imaging.models import Upload
-from tests.imaging.conftest import objects_in, temps_in
-from tests.imaging.test_uploads import _files, _zip
 from tests.support import synth
+from tests.support.data import objects_in, stored_files, temps_in, zip_bytes
 
 MIB = 1024 * 1024
 
@@ -51,13 +50,13 @@ def test_many_small_bomb_entries_are_refused_as_a_whole(app, db_session, ref_cli
     assert files[0]["status"] == "refused"
     assert "decompression bomb" in files[0]["reason"] and "as a whole" in files[0]["reason"]
     assert resp.get_json()["counts"] == {"stored": 0, "held_back": 0, "refused": 1, "duplicate": 0}
-    assert not _files(case)
+    assert not stored_files(case)
     assert not objects_in(clean_storage) and not temps_in(clean_storage)
 
 
 def test_whole_zip_ratio_limits_come_from_config(app, db_session, ref_client, case, upload, monkeypatch):
     """Are the ratio and its floor settings (IMAGING_ZIP_MAX_RATIO, IMAGING_ZIP_RATIO_FLOOR)?"""
-    archive = _zip({f"f{i}.bin": b"\x00" * 64_000 for i in range(4)})  # 256 kB, far above 200:1
+    archive = zip_bytes({f"f{i}.bin": b"\x00" * 64_000 for i in range(4)})  # 256 kB, far above 200:1
     reason = upload(ref_client, case, [("a.zip", archive)]).get_json()["files"][0]["reason"]
     assert "bomb" not in reason  # under the 1 MiB floor: a tiny zip is never refused for its ratio
     monkeypatch.setitem(app.config, "IMAGING_ZIP_RATIO_FLOOR", 100_000)
@@ -74,19 +73,19 @@ def test_bomb_beside_good_files_stores_only_the_good_ones(app, db_session, ref_c
     ct = synth.make_ct_series(tmp_path / "ct", 2, rows=32, cols=32)
     resp = upload(ref_client, case, [(p.name, p) for p in ct.paths] + [("bomb.zip", _many_zero_entries(50))])
     assert resp.get_json()["counts"] == {"stored": 2, "held_back": 0, "refused": 1, "duplicate": 0}
-    assert len(_files(case)) == 2
+    assert len(stored_files(case)) == 2
     assert len(objects_in(clean_storage)) == 2 and not temps_in(clean_storage)
 
 
 def test_normal_zip_of_dicom_files_is_accepted(app, db_session, ref_client, case, upload, clean_storage, tmp_path):
     """Is an ordinary zip of a DICOM series (deflated, several MiB) still accepted?"""
     ct = synth.make_ct_series(tmp_path / "ct", 12, rows=256, cols=256)
-    archive = _zip({f"series/{p.name}": p.read_bytes() for p in ct.paths})
+    archive = zip_bytes({f"series/{p.name}": p.read_bytes() for p in ct.paths})
     total = sum(p.stat().st_size for p in ct.paths)
     assert total > MIB  # above the floor: the whole-zip ratio is really checked
     resp = upload(ref_client, case, [("series.zip", archive)])
     assert resp.get_json()["counts"]["stored"] == 12, resp.get_json()
-    assert len(_files(case)) == 12 and not temps_in(clean_storage)
+    assert len(stored_files(case)) == 12 and not temps_in(clean_storage)
 
 
 def test_each_entry_is_removed_before_the_next_is_processed(app, db_session, ref_client, case, upload, clean_storage,
@@ -98,7 +97,7 @@ def test_each_entry_is_removed_before_the_next_is_processed(app, db_session, ref
     ct = synth.make_ct_series(tmp_path / "ct", 3, rows=32, cols=32)
     entries = {f"series/{p.name}": p.read_bytes() for p in ct.paths}
     entries.update({f"notes/junk{i}.txt": b"not an image %d" % i * 100 for i in range(4)})
-    archive = _zip(entries)
+    archive = zip_bytes(entries)
     real = uploads.process_file
     seen: list = []
 
@@ -122,7 +121,7 @@ def test_failure_inside_a_zip_leaves_nothing(app, db_session, ref_client, case, 
     from panel.imaging import uploads
 
     ct = synth.make_ct_series(tmp_path / "ct", 3, rows=32, cols=32)
-    archive = _zip({f"series/{p.name}": p.read_bytes() for p in ct.paths})
+    archive = zip_bytes({f"series/{p.name}": p.read_bytes() for p in ct.paths})
     real = uploads.process_file
     calls = {"n": 0}
 
@@ -135,6 +134,6 @@ def test_failure_inside_a_zip_leaves_nothing(app, db_session, ref_client, case, 
     monkeypatch.setattr(uploads, "process_file", flaky)
     with pytest.raises(RuntimeError):
         upload(ref_client, case, [("series.zip", archive)])
-    assert not _files(case)
+    assert not stored_files(case)
     assert not db.session.scalar(select(func.count()).select_from(Upload).where(Upload.case_id == case.id))
     assert not objects_in(clean_storage) and not temps_in(clean_storage)

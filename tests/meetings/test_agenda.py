@@ -18,17 +18,9 @@ from panel.core.models import AuditEntry, Notification, OutboxMail
 from panel.core.uktime import to_uk, uk_today
 from panel.meetings import operations as ops
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus
-from tests.conftest import _Guard, free_port, post_form
-from tests.meetings import test_meetings as base
-from tests.meetings.test_meetings import (
-    WINTER_DAY,
-    audit_actions,
-    move_to_past,
-    plan,
-)
-
-# Shared fixtures (pytest finds them as module attributes).
-meeting, staff, submitted = base.meeting, base.staff, base.submitted
+from tests.support.data import WINTER_DAY, audit_actions, move_to_past, plan
+from tests.support.mail import MailGuard
+from tests.support.web import free_port, post_form
 
 CLINICAL_BITS = ("F1174L", "ALK-inhibitor", "salvage chemotherapy", "Metastatic relapse", "adrenal")
 
@@ -325,7 +317,7 @@ def test_publish_succeeds_with_the_mail_server_down(app, client, staff, login, d
     ops.add_case(meeting, submitted[0], by=staff["nap_coordinator"])
     db_session.commit()
     closed = free_port()
-    _Guard.allowed.add(("127.0.0.1", closed))
+    MailGuard.allowed.add(("127.0.0.1", closed))
     try:
         smtp_config(closed)
         login(client, staff["nap_coordinator"])
@@ -333,7 +325,7 @@ def test_publish_succeeds_with_the_mail_server_down(app, client, staff, login, d
         assert resp.status_code == 302
         resp.close()
     finally:
-        _Guard.allowed.discard(("127.0.0.1", closed))
+        MailGuard.allowed.discard(("127.0.0.1", closed))
     db_session.expire_all()
     assert db_session.get(Meeting, meeting.id).status == MeetingStatus.PUBLISHED
     mails = list(db_session.scalars(select(OutboxMail)))

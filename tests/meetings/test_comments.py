@@ -14,7 +14,8 @@ from panel.core.mail import send_queued_mail
 from panel.core.models import AuditEntry, Notification, OutboxMail
 from panel.meetings import comments
 from panel.meetings.models import Comment, CommentMention, CommentVisibility
-from tests.conftest import _Guard, free_port, post_form
+from tests.support.mail import MailGuard
+from tests.support.web import free_port, post_form
 
 INTERNAL_TEXT = "Internal view: MIBG avidity makes the theranostic arm worth a look"
 SHARED_TEXT = "Shared question: could you upload the latest bone marrow report"
@@ -325,7 +326,7 @@ def test_mail_server_down_does_not_break_the_comment(app, client, people, case, 
     """With the mail server unreachable, is the comment still saved, the failure kept in the
     outbox with its error and a later retry time, and is it delivered once the server is back?"""
     closed = free_port()
-    _Guard.allowed.add(("127.0.0.1", closed))
+    MailGuard.allowed.add(("127.0.0.1", closed))
     try:
         smtp_config(closed)
         login(client, people["nap_member"])
@@ -333,7 +334,7 @@ def test_mail_server_down_does_not_break_the_comment(app, client, people, case, 
         assert resp.status_code == 302
         resp.close()
     finally:
-        _Guard.allowed.discard(("127.0.0.1", closed))
+        MailGuard.allowed.discard(("127.0.0.1", closed))
     db_session.expire_all()
     assert db_session.scalar(select(Comment)).body == SHARED_TEXT
     mail = db_session.scalar(select(OutboxMail))

@@ -10,8 +10,7 @@ from icalendar import Calendar
 from pypdf import PdfReader
 
 from panel.meetings import operations as ops
-from tests.meetings import test_meetings as base
-from tests.meetings.test_meetings import (
+from tests.support.data import (
     FUTURE_YEAR,
     MARCH_CHANGE,
     OCTOBER_CHANGE,
@@ -19,9 +18,6 @@ from tests.meetings.test_meetings import (
     WINTER_DAY,
     plan,
 )
-
-# Shared fixtures (pytest finds them as module attributes).
-meeting, staff, submitted = base.meeting, base.staff, base.submitted
 
 
 def event_of(resp):
@@ -141,7 +137,7 @@ def test_agenda_pdf(app, client, staff, login, db_session, meeting, submitted, t
 
 
 def test_agenda_pdf_shows_the_rolled_over_flag(app, client, staff, login, db_session, meeting, submitted):
-    from tests.meetings.test_meetings import move_to_past
+    from tests.support.data import move_to_past
 
     coord = staff["nap_coordinator"]
     following = plan(db_session, coord, day=date(FUTURE_YEAR, 1, 14))

@@ -3,86 +3,29 @@ meeting, who sees which meeting, attendance and quorum, closing with roll-over."
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from panel.accounts.models import Panel
 from panel.cases.models import CaseStatus
-from panel.core.db import utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.models import AuditEntry
 from panel.core.uktime import uk_today
 from panel.meetings import operations as ops
 from panel.meetings.models import AgendaItem, Attendance, ItemOutcome, Meeting, MeetingStatus
-from tests.conftest import post_form
-
-
-# --------------------------------------------------------------------------- helpers
-def last_sunday(year: int, month: int) -> date:
-    d = date(year, month + 1, 1) - timedelta(days=1) if month < 12 else date(year, 12, 31)
-    return d - timedelta(days=(d.weekday() + 1) % 7)
-
-
-FUTURE_YEAR = uk_today().year + 2
-WINTER_DAY = date(FUTURE_YEAR, 12, 3)
-SUMMER_DAY = date(FUTURE_YEAR, 6, 11)
-MARCH_CHANGE = last_sunday(FUTURE_YEAR, 3)
-OCTOBER_CHANGE = last_sunday(FUTURE_YEAR, 10)
-
-
-def panel(db_session, code: str = "NAP") -> Panel:
-    return db_session.scalar(select(Panel).where(Panel.code == code))
-
-
-def audit_actions(db_session, object_type: str | None = None, object_id: str | None = None) -> list[str]:
-    stmt = select(AuditEntry.action).order_by(AuditEntry.id)
-    if object_type:
-        stmt = stmt.where(AuditEntry.object_type == object_type)
-    if object_id is not None:
-        stmt = stmt.where(AuditEntry.object_id == str(object_id))
-    return list(db_session.scalars(stmt))
-
-
-def plan(db_session, by, *, code: str = "NAP", day: date | None = None, at: time = time(16, 0),
-         minutes: int = 120, link: str = "https://meet.example.org/nap") -> Meeting:
-    meeting = ops.create_meeting(
-        panel(db_session, code), day=day or (uk_today() + timedelta(days=14)), at=at, duration_minutes=minutes,
-        video_link=link, title="", by=by,
-    )
-    db_session.commit()
-    return meeting
-
-
-def move_to_past(db_session, meeting: Meeting, hours: int = 3) -> None:
-    """Meetings cannot be planned in the past; tests that need a meeting that took place move
-    one there directly."""
-    meeting.starts_at = utcnow() - timedelta(hours=hours)
-    db_session.commit()
-
-
-# --------------------------------------------------------------------------- fixtures
-@pytest.fixture
-def staff(people, make_user):
-    return {
-        **people,
-        "nap_chair": make_user(roles=[("NAP", "chair")], name="Prof Chair"),
-        "nap_member2": make_user(roles=[("NAP", "member")], name="Dr Second Member"),
-        "nap_member3": make_user(roles=[("NAP", "member")], name="Dr Third Member"),
-        "north_member": make_user(roles=[("ECMC-NORTH", "member")], name="Dr North Member"),
-    }
-
-
-@pytest.fixture
-def submitted(staff, make_case):
-    """Three submitted NAP cases of the referrer."""
-    return [make_case(staff["referrer"], submit=True) for _ in range(3)]
-
-
-@pytest.fixture
-def meeting(staff, db_session):
-    return plan(db_session, staff["nap_coordinator"])
+from tests.support.data import (
+    FUTURE_YEAR,
+    MARCH_CHANGE,
+    OCTOBER_CHANGE,
+    SUMMER_DAY,
+    WINTER_DAY,
+    audit_actions,
+    move_to_past,
+    panel,
+    plan,
+)
+from tests.support.web import post_form
 
 
 # --------------------------------------------------------------------------- UK time

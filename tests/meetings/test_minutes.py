@@ -22,7 +22,7 @@ from panel.meetings.models import (
     MeetingStatus,
     MinutesAmendment,
 )
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 JSON = {"Accept": "application/json"}
 

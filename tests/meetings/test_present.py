@@ -18,8 +18,7 @@ from panel.cases.models import CaseStatus
 from panel.core.db import utcnow
 from panel.meetings.minutes_views import short_age
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus
-from tests.browser.conftest import live_server  # noqa: F401 - the live server fixture
-from tests.conftest import csrf_token
+from tests.support.web import csrf_token
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -165,10 +164,10 @@ def test_images_in_presentation(app, login, agenda, tmp_path, db_session):
 
 
 @pytest.mark.browser
-def test_presentation_screenshot(live_server, page, artifacts_dir, backend):  # noqa: F811 - the imported fixture
+def test_presentation_screenshot(live_server, page, artifacts_dir, backend):
     """The presentation in a real browser on the demo data: no console errors, the right arrow
     moves to the next case, screenshots for a human to look at."""
-    from tests.browser.test_login_journey import sign_in
+    from tests.support.journeys import sign_in
 
     app = live_server.app_
     with app.app_context():
@@ -190,10 +189,10 @@ def test_presentation_screenshot(live_server, page, artifacts_dir, backend):  # 
 
 
 @pytest.mark.browser
-def test_minutes_autosave_in_browser(live_server, page, artifacts_dir, backend):  # noqa: F811 - the imported fixture
+def test_minutes_autosave_in_browser(live_server, page, artifacts_dir, backend):
     """The coordinator types into the minutes editor: the page autosaves by itself and says so."""
     from panel.core.db import db
-    from tests.browser.test_login_journey import sign_in
+    from tests.support.journeys import sign_in
 
     with live_server.app_.app_context():
         meeting_id = _demo_meeting(ItemOutcome.PENDING)

@@ -15,10 +15,6 @@ from panel.cases.models import CaseStatus
 from panel.meetings import operations as ops
 from panel.meetings import triage
 from panel.meetings.models import ItemOutcome
-from tests.meetings import test_meetings as base
-
-# Shared fixtures (pytest finds them as module attributes).
-meeting, staff, submitted = base.meeting, base.staff, base.submitted
 
 SUMMARY = ("4 y 4 m", "Relapsed", "Amplified", "F1174L")
 

@@ -11,7 +11,7 @@ from panel.core.errors import Conflict, IdentifiersFound, NotAllowed, Refused
 from panel.core.models import AuditEntry, Notification
 from panel.meetings import review, triage
 from panel.meetings.models import VirtualReview, VirtualReviewStatus, VirtualReviewVote
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from panel.core.errors import Conflict, IdentifiersFound, NotAllowed, Refused
 from panel.core.models import AuditEntry, Notification
 from panel.meetings import triage
 from panel.meetings.models import AgendaItem, CaseTransfer, Meeting, MeetingStatus
-from tests.conftest import post_form
+from tests.support.web import post_form
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -17,7 +17,8 @@ from sqlalchemy import func, insert, inspect, select
 
 from panel.core.db import db, utcnow
 from panel.ops import backup as ops_backup
-from tests.conftest import ROOT, TEST_PASSWORD, database_url, make_app, migrate_and_seed
+from tests.support.db import ROOT, database_url, make_app, migrate_and_seed
+from tests.support.factories import TEST_PASSWORD
 
 EXAMPLE = json.loads((ROOT / "tests" / "data" / "case-example-alk.json").read_text())
 
@@ -39,8 +40,8 @@ def _populate(app, tmp_path: Path) -> None:
     from panel.core.storage import get_storage
     from panel.imaging import uploads
     from panel.imaging.uploads import deid_secret
-    from tests.ops.helpers import small_pdf
     from tests.support import synth
+    from tests.support.data import small_pdf
 
     with app.test_request_context():  # the invitation e-mail builds a link
         centre = db.session.scalar(select(Centre).where(Centre.code == "NEWCASTLE"))

@@ -21,19 +21,11 @@ from panel.api.tokens import TOKEN_PREFIX
 from panel.core.db import db, utcnow
 from panel.core.models import AuditEntry, OutboxMail
 from panel.core.web import DB_DOWN, STORAGE_FULL
-from tests.conftest import (
-    TEST_PASSWORD,
-    _Guard,
-    _sa_url,
-    csrf_token,
-    database_url,
-    free_port,
-    make_app,
-    migrate_and_seed,
-    pg_admin_url,
-    post_form,
-)
-from tests.ops.helpers import pdf_bytes
+from tests.support.data import pdf_bytes
+from tests.support.db import database_url, make_app, migrate_and_seed, pg_admin_url, sa_url
+from tests.support.factories import TEST_PASSWORD
+from tests.support.mail import MailGuard
+from tests.support.web import csrf_token, free_port, post_form
 
 
 def _login_attempt(app, client, email="nobody@nhs.example.org", password="wrong-password-123"):  # noqa: S107 - a test login
@@ -130,7 +122,7 @@ def pg_app(tmp_path):
 
 def _terminate_all(url: str) -> int:
     name = url.rsplit("/", 1)[1]
-    admin = create_engine(_sa_url(pg_admin_url()).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    admin = create_engine(sa_url(pg_admin_url()).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             return len(conn.execute(text(
@@ -321,7 +313,7 @@ def test_password_reset_with_smtp_down_succeeds_and_mail_is_retried(app, db_sess
     once the server is back?"""
     user = people["nap_member"]
     dead_port = free_port()
-    _Guard.allowed.add(("127.0.0.1", dead_port))  # a closed local port: connection refused
+    MailGuard.allowed.add(("127.0.0.1", dead_port))  # a closed local port: connection refused
     old = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
     app.config["SMTP_HOST"], app.config["SMTP_PORT"] = "127.0.0.1", dead_port
     try:
@@ -345,4 +337,4 @@ def test_password_reset_with_smtp_down_succeeds_and_mail_is_retried(app, db_sess
         assert [m["To"] for m in smtp_server.messages] == [user.email]
     finally:
         app.config["SMTP_HOST"], app.config["SMTP_PORT"] = old
-        _Guard.allowed.discard(("127.0.0.1", dead_port))
+        MailGuard.allowed.discard(("127.0.0.1", dead_port))

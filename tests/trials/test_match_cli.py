@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.trials.conftest import DATA, example
+from tests.support.factories import DATA, example
 
 ALK = str(DATA / "case-example-alk.json")
 REFRACTORY = str(DATA / "case-example-refractory.json")

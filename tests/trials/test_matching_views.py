@@ -12,8 +12,8 @@ from sqlalchemy import select
 from panel.cases.models import CaseStatus
 from panel.core.models import AuditEntry
 from panel.trials.models import Trial
-from tests.conftest import post_form
-from tests.trials.conftest import example
+from tests.support.factories import example
+from tests.support.web import post_form
 
 HX = {"HX-Request": "true"}
 
@@ -209,14 +209,14 @@ def test_case_matches_payload_is_the_cli_shape(app, db_session, people, trials_l
     ]
 
 
-def test_compiled_registry_is_reused_until_a_trial_changes(app, db_session, people, trials_loaded, query_counter, make_case):
+def test_compiled_registry_is_reused_until_a_trial_changes(app, db_session, people, trials_loaded, count_queries, make_case):
     """Is the registry compiled once and then only checked with one cheap query per call?"""
     from panel.trials import matching
     from panel.trials.registry import update_trial
 
     case = make_case(people["referrer"])
     first = matching.current_registry()
-    with query_counter() as q:
+    with count_queries() as q:
         again = matching.current_registry()
     assert again is first and len(q) == 1
     crisp = db_session.scalar(select(Trial).where(Trial.code == "CRISP"))

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
 from panel.trials.models import CaseTrialMatch, Trial, TrialChange, TrialNewMatch
-from tests.conftest import post_form
-from tests.trials.conftest import example
+from tests.support.factories import example
+from tests.support.web import post_form
 
 PACKAGED = Path(__file__).resolve().parents[2] / "panel" / "data" / "trials.json"
 
@@ -480,7 +480,7 @@ def test_coordinator_dismisses_a_new_match(app, client, people, trials_loaded, m
 
 
 # --------------------------------------------------------------------------- query count
-def test_registry_page_query_count_does_not_grow_with_trials(app, client, people, trials_loaded, make_case, login, db_session, query_counter):
+def test_registry_page_query_count_does_not_grow_with_trials(app, client, people, trials_loaded, make_case, login, db_session, count_queries):
     """Does the registry page (trials, their last editors, new matches) cost the same number
     of queries for 8 trials as for 28?"""
     from panel.trials.registry import create_trial, update_trial
@@ -489,7 +489,7 @@ def test_registry_page_query_count_does_not_grow_with_trials(app, client, people
     _close_then_open(app, db_session, people, "CRISP")
     login(client, people["nap_coordinator"])
     client.get("/trials/")  # warm up
-    with query_counter() as few:
+    with count_queries() as few:
         assert client.get("/trials/").status_code == 200
     editors = [people["nap_coordinator"], people["north_coordinator"]]
     for i in range(20):
@@ -503,7 +503,7 @@ def test_registry_page_query_count_does_not_grow_with_trials(app, client, people
     html = client.get("/trials/").get_data(as_text=True)
     assert html.count('data-testid="trial-row"') == 26
     assert html.count('data-testid="new-match"') == 21
-    with query_counter() as many:
+    with count_queries() as many:
         assert client.get("/trials/").status_code == 200
     assert len(many) == len(few), "\n".join(many.statements)
 

@@ -1,6 +1,8 @@
-"""Shared helpers of the meeting and feedback browser journeys: screenshots, extra browser
-contexts (a second person, or a family with no login), and set-up done with the app's own
-operations inside the live server's process (the server runs in a thread of this process)."""
+"""Helpers of the browser journeys (Playwright): signing in through the real pages with a
+fresh TOTP code, screenshots, extra browser contexts (a second person, or a family with no
+login), and set-up done with the app's own operations inside the live server's process (the
+server runs in a thread of this process)."""
+
 
 from __future__ import annotations
 
@@ -8,9 +10,43 @@ from contextlib import contextmanager
 from datetime import time, timedelta
 from pathlib import Path
 
+import pyotp
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_login_journey import sign_in
+from panel.demo import DEMO_PASSWORD
+
+
+def totp_secret(live_server, email: str) -> str | None:
+    from panel.accounts.models import User
+
+    with live_server.app_.app_context():
+        user = User.by_email(email)
+        return user.totp_secret if user.totp_enabled else None
+
+
+def forget_last_totp(live_server, email: str) -> None:
+    """Codes are single-use; earlier tests in the same 30 s step used this account's code."""
+    from panel.accounts.models import User
+    from panel.core.db import db
+
+    with live_server.app_.app_context():
+        User.by_email(email).totp_last_step = None
+        db.session.commit()
+
+
+def sign_in(page, live_server, email: str) -> None:
+    """Sign in through the real pages, with a fresh TOTP code when the account has one."""
+    forget_last_totp(live_server, email)
+    page.goto(live_server.url + "/login")
+    page.get_by_label("Work e-mail").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    secret = totp_secret(live_server, email)
+    if secret:
+        page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_test_id("user-menu")).to_be_visible()
+
 
 VIEWPORT = {"width": 1366, "height": 860}
 DEMO = "demo.example.org"
