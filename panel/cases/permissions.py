@@ -34,11 +34,9 @@ EDITABLE_STATES = frozenset({_DRAFT, _INFO})
 #: States before the panel has discussed the case.
 BEFORE_DISCUSSION_STATES = frozenset({_DRAFT, _SUBMITTED, _INFO, _SCHEDULED})
 #: States from which a case may be referred on to another panel.
-REFERABLE_STATES = frozenset({_SUBMITTED, _INFO, _SCHEDULED})
+REFERABLE_STATES = frozenset({_SUBMITTED, _INFO, _DISCUSSED})
 #: States in which the referrers may upload scans and documents.
 REFERRER_UPLOAD_STATES = frozenset({_DRAFT, _INFO, _SUBMITTED, _SCHEDULED})
-#: States in which a recommendation may be started.
-START_RECORD_STATES = frozenset({_DISCUSSED, _RECOMMENDATION})
 #: After sending, the referrers may read the letters.
 SENT_STATES = frozenset({_SENT, _CLOSED})
 
@@ -125,8 +123,9 @@ class CasePermissions:
 
     # ------------------------------------------------------------------ triage
     def can_refer_on(self, user: User) -> bool:
-        """The panel's coordinators refer a submitted case on to another panel, before it is
-        discussed (not while it waits on an agenda: the operation says so)."""
+        """The panel's coordinators refer a submitted case on to another panel while it is
+        submitted, waiting for information or discussed (not while it waits on an agenda: the
+        operation refuses that with a message)."""
         return (self.submitted_at is not None and self._state in REFERABLE_STATES
                 and self.is_coordinated_by(user))
 
@@ -166,9 +165,10 @@ class CasePermissions:
 
     # ------------------------------------------------------------------ the recommendation
     def can_start_recommendation(self, user: User) -> bool:
-        """The panel's coordinators, once the case has been discussed (starting again opens the
+        """The panel's coordinators, once the case has been discussed and before the record is
+        started (starting moves the case on to ``recommendation``; a double click opens the
         record already started)."""
-        return self.is_coordinated_by(user) and self._state in START_RECORD_STATES
+        return self.is_coordinated_by(user) and self._state == _DISCUSSED
 
     def can_edit_recommendation(self, user: User) -> bool:
         """The panel's coordinators and chairs write the record (members read it)."""

@@ -44,6 +44,21 @@ def attempt(action, *, target: str, success: str | None = None, message=refusal_
     return redirect(target)
 
 
+def forbidding(action):
+    """``action`` with a ``NotAllowed`` refusal turned into 403: the operation asks the case's
+    rule (``case.can_x``) and says whether the person may not act at all (403) or the moment
+    is wrong (a message, through :func:`attempt`)."""
+
+    def run():
+        try:
+            return action()
+        except operations.NotAllowed:
+            db.session.rollback()
+            abort(403)
+
+    return run
+
+
 def _attempt(case, action, *, anchor: str | None = None, success: str | None = None):
     """:func:`attempt`, back to the case page."""
     return attempt(action, target=url_for("cases.show", ref=case.reference, _anchor=anchor), success=success)

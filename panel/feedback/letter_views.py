@@ -17,9 +17,8 @@ from sqlalchemy.orm import lazyload
 
 from panel.accounts.forms import ConfirmForm
 from panel.cases.models import Case
-from panel.cases.operations import NotAllowed
 from panel.cases.queries import load_case_or_404
-from panel.cases.views import attempt
+from panel.cases.views import attempt, forbidding
 from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db
@@ -61,15 +60,7 @@ def _attempt(case: Case, action, *, success: str):
     state rolls back and is shown as a message (nothing else changed). The operation asks the
     case's rule (``case.can_x``); when the person may not do this at all (``NotAllowed``) the
     answer is 403."""
-
-    def run():
-        try:
-            action()
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-
-    return attempt(run, target=url_for("cases.show", ref=case.reference, _anchor="feedback"), success=success)
+    return attempt(forbidding(action), target=url_for("cases.show", ref=case.reference, _anchor="feedback"), success=success)
 
 
 # --------------------------------------------------------------------------- letters

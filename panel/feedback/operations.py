@@ -100,10 +100,10 @@ def start_recommendation(case: Case, *, by: User) -> Recommendation:
     if not case.can_start_recommendation(by):
         if not case.is_coordinated_by(by):
             raise NotAllowed("Only the panel's coordinator drafts the recommendation.")
+        existing = recommendation_for(case)
+        if existing is not None:
+            return existing  # a double click opens the record already started
         raise CaseError("The recommendation is drafted once the panel has discussed the case.")
-    existing = recommendation_for(case)
-    if existing is not None:
-        return existing
     rec = Recommendation(case=case, case_id=case.id, drafted_by_id=by.id, categories=[], trials=[])
     db.session.add(rec)
     for q in case.questions:

@@ -118,7 +118,7 @@ def _render(case: Case, rec: Recommendation | None, *, values: dict[str, Any] | 
         studies=operations.studies_status(case, rec),
         can_edit=rec is not None and rec.can_edit(user),
         can_approve=rec is not None and case.can_approve(user),
-        can_start=case.can_start_recommendation(user) and rec is None,
+        can_start=case.can_start_recommendation(user),
         can_opt_out=case.can_record_study_choice(user),
         form=RecordForm(formdata=None, version=rec.version if rec is not None else ""),
         approve_form=ApproveForm(formdata=None, version=rec.version if rec is not None else ""),
@@ -187,11 +187,14 @@ def _version(value: Any) -> int | None:
 @login_required
 def start(ref: str):
     """A coordinator opens the draft of a discussed case."""
-    case = _load(ref, check="can_start_recommendation")
+    case = _load(ref)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    try:  # case.can_start_recommendation, asked by the operation
         operations.start_recommendation(case, by=_user())
+    except operations.NotAllowed:
+        db.session.rollback()
+        abort(403)
     except operations.CaseError as exc:
         db.session.rollback()
         flash(_error_message(exc), "danger")
@@ -284,10 +287,11 @@ def study_opt_out(ref: str):
 # --------------------------------------------------------------------------- case page
 @bp.app_template_global("case_study_choice")
 def case_study_choice(case: Case) -> dict[str, Any] | None:
-    """For the case's referrers (not on its panel): the family's epidemiological-study choice,
-    with the button to record or withdraw the opt-out (else ``None``)."""
+    """For those who may record it (``Case.can_record_study_choice``: the case's referrers and
+    its panel's coordinators): the family's epidemiological-study choice, with the button to
+    record or withdraw the opt-out (else ``None``)."""
     user = _user()
-    if not case.is_referrer(user) or on_panel(user, case.panel_id) or not case.can_record_study_choice(user):
+    if not case.can_record_study_choice(user):
         return None
     return {"opted_out": operations.is_opted_out(case), "recorded": case.study_opt_out_at is not None,
             "at": case.study_opt_out_at}
@@ -300,7 +304,7 @@ def case_record(case: Case) -> dict[str, Any] | None:
     if not on_panel(user, case.panel_id):
         return None
     rec = operations.recommendation_for(case)
-    can_start = case.can_start_recommendation(user) and rec is None
+    can_start = case.can_start_recommendation(user)
     if rec is None and not can_start:
         return None
     questions = len(case.questions)

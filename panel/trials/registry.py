@@ -70,17 +70,6 @@ class TrialNotAllowed(TrialError):
     status = 403
 
 
-# --------------------------------------------------------------------------- permissions
-def can_view_registry(user: Any) -> bool:
-    """Coordinators (of any panel) and admins see the registry: trials are not clinical."""
-    return bool(getattr(user, "is_authenticated", False) and (user.is_coordinator or user.is_admin))
-
-
-def can_edit_registry(user: Any) -> bool:
-    """Only coordinators (of any panel) change the registry."""
-    return bool(getattr(user, "is_authenticated", False) and user.is_coordinator)
-
-
 # --------------------------------------------------------------------------- centres
 def centre_rows() -> list[dict[str, Any]]:
     """The centres of the database as engine centre dicts (``code``, ``name``, ``city``, ...)."""
@@ -199,7 +188,7 @@ def save_trial(
     false the verdicts are recorded but no case is shown as newly matching (the first load of
     an empty registry is a baseline, not news).
     """
-    if by is not None and not can_edit_registry(by):
+    if by is not None and not Trial.can_edit(by):
         raise TrialNotAllowed("Only coordinators change the trial registry.")
     if trial is not None and expected_version is not None and expected_version != trial.version:
         raise TrialConflict(

@@ -39,11 +39,6 @@ NEW_MATCHES_LIMIT = 50
 _user = signed_in_user
 
 
-def _editor_required() -> None:
-    if not registry.can_edit_registry(_user()):
-        abort(403)
-
-
 def _trial_or_404(code: str) -> Trial:
     trial = db.session.scalar(select(Trial).where(Trial.code == code))
     if trial is None:
@@ -106,7 +101,7 @@ def index():
         overdue=sum(1 for t in trials if not t.is_study and t.verification_overdue(today)),
         centre_names=_centre_names(),
         new_matches=new_matches_for(_user()),
-        can_edit=registry.can_edit_registry(_user()),
+        can_edit=Trial.can_edit(_user()),
         confirm=ConfirmForm(),
     )
 
@@ -126,7 +121,7 @@ def show(code: str):
         criteria=[(c, describe_condition(c)) for c in trial.criteria or []],
         history=history,
         new_matches=new_matches_for(_user(), trial=trial),
-        can_edit=registry.can_edit_registry(_user()),
+        can_edit=Trial.can_edit(_user()),
         confirm=ConfirmForm(),
     )
 
