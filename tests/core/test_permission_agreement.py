@@ -136,8 +136,8 @@ def build(db_session, make_case, cast):
             case.status, case.discussed_at = CaseStatus.DISCUSSED, utcnow()
             if state != "discussed":
                 rec = feedback_ops.start_recommendation(case, by=coordinator)
-                feedback_ops.save_record(rec, full_record_data(answers=answers_for(case)), by=coordinator,
-                                         expected_version=rec.version)
+                data = full_record_data(answers=answers_for(case), categories=["further_investigations"], trials=[])
+                feedback_ops.save_record(rec, data, by=coordinator, expected_version=rec.version)
                 feedback_ops.approve(rec, by=chair, expected_version=rec.version)
                 if state == "feedback_sent":
                     sending.send_feedback(rec, by=coordinator)
