@@ -128,8 +128,14 @@ class User(UserMixin, db.Model):
         wanted = set(roles) or set(PanelRoleKind)
         return {r.panel_id for r in self.panel_roles if r.role in wanted}
 
+    def coordinates(self, panel_id: int) -> bool:
+        """Is this user a coordinator of panel ``panel_id``? The one meaning of "coordinator"
+        wherever a panel, meeting or case is in question."""
+        return PanelRoleKind.COORDINATOR in self.roles_on(panel_id)
+
     @property
     def is_coordinator(self) -> bool:
+        """Coordinates some panel: the coarse role flag, for menus and role-only pages."""
         return any(r.role == PanelRoleKind.COORDINATOR for r in self.panel_roles)
 
     @property

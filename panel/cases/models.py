@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from panel.accounts.models import Centre, Panel, PanelRoleKind, User
+from panel.accounts.models import Centre, Panel, User
+from panel.cases.permissions import CasePermissions
 from panel.core.db import UTCDateTime, db, utcnow
 
 
@@ -52,7 +53,7 @@ def _enum(cls, name):
     return Enum(cls, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
 
 
-class Case(db.Model):
+class Case(CasePermissions, db.Model):
     """One referral. ``data`` holds the ``panel-case/1`` body without the system fields and
     without ``family.questions`` (those are :class:`CaseQuestion` rows, each with its own id)."""
 
@@ -120,56 +121,6 @@ class Case(db.Model):
 
     def __repr__(self) -> str:
         return f"<Case {self.reference}>"
-
-    # ------------------------------------------------------------------ permissions
-    def is_referrer(self, user: User) -> bool:
-        """The creator or a named co-referrer."""
-        if not getattr(user, "is_authenticated", False) or not user.is_referrer:
-            return False
-        return user.id == self.created_by_id or any(r.user_id == user.id for r in self.co_referrers)
-
-    def panel_roles(self, user: User) -> set[PanelRoleKind]:
-        if not getattr(user, "is_authenticated", False):
-            return set()
-        return user.roles_on(self.panel_id)
-
-    def can_view(self, user: User) -> bool:
-        """Referrers see their own cases; the panel's members, chairs and coordinators see the
-        panel's cases once submitted (never drafts). Admins manage people, not cases."""
-        if self.is_referrer(user):
-            return True
-        if self.submitted_at is None:  # never submitted: a draft, or a withdrawn draft
-            return False
-        return bool(self.panel_roles(user))
-
-    def can_edit(self, user: User) -> bool:
-        """Only the referrers edit the referral, and only as a draft or while information is
-        requested."""
-        return self.status in EDITABLE and self.is_referrer(user)
-
-    def can_edit_questions(self, user: User) -> bool:
-        """The referrers may add to, edit and reorder the parents' questions until discussion."""
-        return self.status in BEFORE_DISCUSSION and self.is_referrer(user)
-
-    def can_submit(self, user: User) -> bool:
-        return self.status in EDITABLE and self.is_referrer(user)
-
-    def can_set_urgency(self, user: User) -> bool:
-        """Before the first submission the referrers choose the urgency with the referral; from
-        then on it is the panel coordinators' decision (until the panel has discussed the case).
-        A referrer's later edits keep the stored urgency."""
-        if self.submitted_at is None:
-            return self.status == CaseStatus.DRAFT and self.is_referrer(user)
-        return self.status in BEFORE_DISCUSSION and PanelRoleKind.COORDINATOR in self.panel_roles(user)
-
-    def can_withdraw(self, user: User) -> bool:
-        return self.status in BEFORE_DISCUSSION and self.is_referrer(user)
-
-    def can_request_information(self, user: User) -> bool:
-        return self.status == CaseStatus.SUBMITTED and PanelRoleKind.COORDINATOR in self.panel_roles(user)
-
-    def can_see_revisions(self, user: User) -> bool:
-        return PanelRoleKind.COORDINATOR in self.panel_roles(user) or self.is_referrer(user)
 
     @property
     def status_label(self) -> str:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Flask,
+    abort,
     flash,
     has_request_context,
     jsonify,
@@ -23,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, ValidationError
 
-from panel.core.errors import Refused
+from panel.core.errors import NotAllowed, Refused
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,23 @@ def external_url(endpoint: str, **values) -> str:
     base = urlsplit(current_app.config["BASE_URL"].rstrip("/"))
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
+
+
+def forbidding(action):
+    """``action`` with a ``NotAllowed`` refusal turned into 403: the operation asks the case's
+    rule (``case.can_x``) and says whether the person may not act at all (403) or the moment
+    is wrong (a message, through :func:`attempt`)."""
+
+    def run():
+        from panel.core.db import db
+
+        try:
+            return action()
+        except NotAllowed:
+            db.session.rollback()
+            abort(403)
+
+    return run
 
 
 def refusal_message(exc: Refused) -> str:

@@ -81,9 +81,6 @@ def _new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LEN))
 
 
-def can_manage_codes(case: Case, user: User) -> bool:
-    """The case's referrers (creator and co-referrers) hand codes to the family."""
-    return case.is_referrer(user)
 
 
 def is_usable(code: FamilyAccessCode, now: datetime | None = None) -> bool:
@@ -95,7 +92,7 @@ def create_code(case: Case, *, by: User, days: int = DEFAULT_DAYS) -> tuple[Fami
     """Make a new family access code for ``case``; returns the row and the plain code, which
     is never stored and must be shown to the referrer now. Only a referrer of the case, and
     only once feedback has been sent."""
-    if not can_manage_codes(case, by):
+    if not case.can_manage_family_codes(by):
         raise NotAllowed("Only the case's referrers can give the family an access code.")
     if not feedback_sent(case):
         raise Conflict("A family access code can be made once the panel's feedback has been sent.")
@@ -124,7 +121,7 @@ def create_code(case: Case, *, by: User, days: int = DEFAULT_DAYS) -> tuple[Fami
 def revoke_code(code: FamilyAccessCode, *, by: User) -> FamilyAccessCode:
     """Stop a code from working (at once, for every browser that used it): its family
     sessions end too."""
-    if not can_manage_codes(code.case, by):
+    if not code.case.can_manage_family_codes(by):
         raise NotAllowed("Only the case's referrers can revoke a family access code.")
     if code.revoked_at is not None:
         raise Conflict("This code has already been revoked.")

@@ -271,9 +271,7 @@ _user = signed_in_user
 @bp.route("/cases/<ref>/family-codes", methods=["POST"])
 @login_required
 def family_code_create(ref: str):
-    case = load_case_or_404(ref, _user())
-    if not family.can_manage_codes(case, _user()):
-        abort(403)
+    case = load_case_or_404(ref, _user(), check="can_manage_family_codes")
     form = NewCodeForm()
     if not form.validate_on_submit():
         abort(400)
@@ -296,9 +294,7 @@ def family_code_create(ref: str):
 @bp.route("/cases/<ref>/family-codes/<int:code_id>/revoke", methods=["POST"])
 @login_required
 def family_code_revoke(ref: str, code_id: int):
-    case = load_case_or_404(ref, _user())
-    if not family.can_manage_codes(case, _user()):
-        abort(403)
+    case = load_case_or_404(ref, _user(), check="can_manage_family_codes")
     code = db.session.scalar(
         select(FamilyAccessCode).where(FamilyAccessCode.id == code_id, FamilyAccessCode.case_id == case.id)
     )
@@ -320,7 +316,7 @@ def family_access(case):
     """What the case page's "Family access" card needs, or None for people who may not see it
     (only the case's referrers, once feedback has been sent)."""
     user = current_user._get_current_object() if current_user else None
-    if user is None or not getattr(user, "is_authenticated", False) or not family.can_manage_codes(case, user):
+    if user is None or not getattr(user, "is_authenticated", False) or not case.can_manage_family_codes(user):
         return None
     if not sending.feedback_sent(case):
         return None

@@ -21,7 +21,7 @@ from panel.cases.queries import load_case_or_404
 from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db
-from panel.core.web import attempt
+from panel.core.web import attempt, forbidding
 from panel.feedback import bp, letters, sending
 from panel.feedback.models import Recommendation
 
@@ -56,9 +56,11 @@ def _load_letters(ref: str, kind: str = "clinician") -> tuple[Case, Recommendati
 
 
 def _attempt(case: Case, action, *, success: str):
-    """Run an operation, commit and go back to the case page; a refusal rolls back and is
-    shown as a message (nothing else changed)."""
-    return attempt(action, target=url_for("cases.show", ref=case.reference, _anchor="feedback"), success=success)
+    """Run an operation, commit and go back to the case page; a refusal because of the case's
+    state rolls back and is shown as a message (nothing else changed). The operation asks the
+    case's rule (``case.can_x``); when the person may not do this at all (``NotAllowed``) the
+    answer is 403."""
+    return attempt(forbidding(action), target=url_for("cases.show", ref=case.reference, _anchor="feedback"), success=success)
 
 
 # --------------------------------------------------------------------------- letters
@@ -90,13 +92,13 @@ def letter_pdf(ref: str, kind: str):
 def send(ref: str):
     user = _user()
     case = load_case_or_404(ref, user)
-    if not sending.is_coordinator(user, case):
-        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
     rec = letters.recommendation_for(case)
     if rec is None:
         abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    # case.can_send_feedback, asked by the operation: 403 for anyone but the panel's
+    # coordinators, a message when it is too early or already sent.
     return _attempt(case, lambda: sending.send_feedback(rec, by=user),
                     success="The feedback has been sent. The referring team has been told it is ready.")
 
@@ -106,10 +108,9 @@ def send(ref: str):
 def family_informed(ref: str):
     user = _user()
     case = load_case_or_404(ref, user)
-    if not case.is_referrer(user):
-        abort(403)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    # case.can_mark_family_informed, asked by the operation (403 for anyone but the referrers).
     return _attempt(case, lambda: sending.mark_family_informed(case, by=user),
                     success="Recorded: the family has been informed.")
 
@@ -119,10 +120,9 @@ def family_informed(ref: str):
 def close(ref: str):
     user = _user()
     case = load_case_or_404(ref, user)
-    if not (case.is_referrer(user) or sending.is_coordinator(user, case)):
-        abort(403)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    # case.can_close, asked by the operation (403 for anyone but the referrers and coordinators).
     return _attempt(case, lambda: sending.close_case(case, by=user), success=f"{case.reference} has been closed.")
 
 
@@ -136,7 +136,7 @@ def pack(ref: str):
 
     user = _user()
     case, rec = _load_letters(ref)
-    if not (case.is_referrer(user) or sending.is_coordinator(user, case)):
+    if not case.is_referrer_or_coordinator(user):
         abort(403)
     storage = get_storage()
     path = build_pack(rec, storage)
@@ -167,7 +167,7 @@ def feedback_banner(case: Case) -> dict[str, Any] | None:
         )
     )
     sent = sending.feedback_sent(case)
-    is_coordinator = sending.is_coordinator(user, case)
+    is_coordinator = case.is_coordinated_by(user)
     return {
         "rec": rec,
         "sent": sent,
@@ -175,9 +175,9 @@ def feedback_banner(case: Case) -> dict[str, Any] | None:
         "is_coordinator": is_coordinator,
         "on_panel": bool(roles),
         "letters": _letters_visible(case, rec, user),
-        "can_send": sending.can_send(rec, user),
-        "can_mark_informed": sending.can_mark_family_informed(case, user),
-        "can_close": sending.can_close(case, user),
+        "can_send": case.can_send_feedback(user),
+        "can_mark_informed": case.can_mark_family_informed(user),
+        "can_close": case.can_close(user),
         "can_pack": rec is not None and ((is_referrer and sent) or is_coordinator),
         "turnaround": sending.turnaround(case) if (is_referrer or is_coordinator) else [],
     }

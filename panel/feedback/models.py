@@ -96,6 +96,12 @@ class Recommendation(db.Model):
 
     audit_type = "recommendation"
 
+    def can_edit(self, user: User) -> bool:
+        """Coordinators and chairs of the case's panel change the record (members read it);
+        ``Case.can_edit_recommendation``. The operation also refuses once the case has left the
+        record states (withdrawn)."""
+        return self.case.can_edit_recommendation(user)
+
     @property
     def audit_id(self) -> str:
         return self.case.reference

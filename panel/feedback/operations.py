@@ -57,7 +57,7 @@ __all__ = [
     "Refused", "Conflict", "NotAllowed", "PROFILING", "OWNER_ROLES",
     "start_recommendation", "unanswered_questions", "save_record", "save_answer", "approve",
     "set_study_opt_out", "record_snapshot", "recommendation_for", "trial_choices", "studies_status",
-    "can_edit_record", "can_approve", "can_start", "is_opted_out",
+    "is_opted_out",
 ]
 
 #: Molecular profiling status (value -> label).
@@ -90,29 +90,6 @@ PROFILING_STUDY = "SMPAEDS"
 RECORD_STATES = {CaseStatus.DISCUSSED, CaseStatus.RECOMMENDATION, CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
 
 
-# --------------------------------------------------------------------------- permissions
-def _roles(user: User, case: Case) -> set[PanelRoleKind]:
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    return user.roles_on(case.panel_id)
-
-
-def can_start(case: Case, user: User) -> bool:
-    """A coordinator of the case's panel, once the case has been discussed."""
-    return PanelRoleKind.COORDINATOR in _roles(user, case) and case.status in (
-        CaseStatus.DISCUSSED, CaseStatus.RECOMMENDATION)
-
-
-def can_edit_record(case: Case, user: User) -> bool:
-    """Coordinators and chairs of the case's panel (members read only)."""
-    return bool(_roles(user, case) & {PanelRoleKind.COORDINATOR, PanelRoleKind.CHAIR})
-
-
-def can_approve(case: Case, user: User) -> bool:
-    """Only a chair of the case's panel approves."""
-    return PanelRoleKind.CHAIR in _roles(user, case)
-
-
 def recommendation_for(case: Case) -> Recommendation | None:
     """The case's record, if one has been started."""
     return db.session.scalar(select(Recommendation).where(Recommendation.case_id == case.id))
@@ -122,12 +99,12 @@ def recommendation_for(case: Case) -> Recommendation | None:
 def start_recommendation(case: Case, *, by: User) -> Recommendation:
     """Open the draft record of a discussed case (one answer row per parents' question) and
     move the case to ``recommendation``. Starting an already started record returns it."""
-    if PanelRoleKind.COORDINATOR not in _roles(by, case):
-        raise NotAllowed("Only the panel's coordinator drafts the recommendation.")
-    existing = recommendation_for(case)
-    if existing is not None:
-        return existing
-    if case.status not in (CaseStatus.DISCUSSED, CaseStatus.RECOMMENDATION):
+    if not case.can_start_recommendation(by):
+        if not case.is_coordinated_by(by):
+            raise NotAllowed("Only the panel's coordinator drafts the recommendation.")
+        existing = recommendation_for(case)
+        if existing is not None:
+            return existing  # a double click opens the record already started
         raise Refused("The recommendation is drafted once the panel has discussed the case.")
     rec = Recommendation(case=case, case_id=case.id, drafted_by_id=by.id, categories=[], trials=[])
     db.session.add(rec)
@@ -380,7 +357,7 @@ def _answers(rec: Recommendation, value: Any) -> dict[int, tuple[str, str]]:
 
 # --------------------------------------------------------------------------- saving
 def _check_can_change(rec: Recommendation, by: User) -> None:
-    if not can_edit_record(rec.case, by):
+    if not rec.can_edit(by):
         raise NotAllowed("Only the panel's coordinator or chair can change the recommendation.")
     if rec.case.status not in RECORD_STATES:
         raise Refused("The recommendation of this case can no longer be changed.")
@@ -566,7 +543,7 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     unanswered or the record has no category or rationale. Of two approvals sent with the
     same version, exactly one succeeds; the other gets :class:`Conflict`."""
     case = rec.case
-    if not can_approve(case, by):
+    if not case.can_approve(by):
         raise NotAllowed("Only the panel's chair can approve the recommendation.")
     if rec.is_approved:
         raise Conflict("This recommendation has already been approved.")
@@ -634,10 +611,10 @@ def is_opted_out(case: Case) -> bool:
 
 def set_study_opt_out(case: Case, opted_out: bool, *, by: User) -> Case:
     """Record (or withdraw) the family's opt-out of the epidemiological study."""
-    if not (case.is_referrer(by) or PanelRoleKind.COORDINATOR in _roles(by, case)):
-        raise NotAllowed("Only the case's referrers or the panel's coordinator record the study opt-out.")
-    if case.status == CaseStatus.WITHDRAWN or case.submitted_at is None:
-        raise Refused("The study opt-out is recorded on a submitted case.")
+    if not case.can_record_study_choice(by):
+        if not case.is_referrer_or_coordinator(by):
+            raise NotAllowed("Only the case's referrers or the panel's coordinator record the study opt-out.")
+        raise Refused("The study opt-out is recorded on a submitted case that is neither withdrawn nor closed.")
     previous = case.study_opt_out_at is not None
     if previous == bool(opted_out):
         return case

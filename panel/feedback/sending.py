@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from panel.accounts.models import PanelRoleKind, User
+from panel.accounts.models import User
 from panel.cases.models import Case, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
@@ -24,43 +24,23 @@ from panel.feedback.models import Recommendation
 SENT_STATES = {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
 
 
-def is_coordinator(user: User, case: Case) -> bool:
-    return PanelRoleKind.COORDINATOR in case.panel_roles(user)
 
 
 def feedback_sent(case: Case) -> bool:
     return case.feedback_sent_at is not None and case.status in SENT_STATES
 
 
-def can_send(rec: Recommendation | None, user: User) -> bool:
-    """The coordinator of the case's panel, once the record is approved and not yet sent."""
-    return (
-        rec is not None
-        and rec.is_approved
-        and rec.case.status == CaseStatus.RECOMMENDATION
-        and is_coordinator(user, rec.case)
-    )
-
-
-def can_mark_family_informed(case: Case, user: User) -> bool:
-    return case.is_referrer(user) and case.status == CaseStatus.FEEDBACK_SENT and case.family_informed_at is None
-
-
-def can_close(case: Case, user: User) -> bool:
-    return case.status == CaseStatus.FEEDBACK_SENT and (case.is_referrer(user) or is_coordinator(user, case))
-
-
 def send_feedback(rec: Recommendation, *, by: User) -> Case:
     """Recommendation -> feedback sent: stamps the case, starts the follow-up clocks and tells
     the referrers that the feedback is ready (no clinical content in the message)."""
     case = rec.case
-    if not is_coordinator(by, case):
-        raise NotAllowed("Only the panel's coordinator can send the feedback.")
-    if case.status in SENT_STATES or case.feedback_sent_at is not None:
-        raise Conflict("The feedback for this case has already been sent.")
-    if not rec.is_approved:
-        raise Refused("The chair has to approve the recommendation before the feedback can be sent.")
-    if case.status != CaseStatus.RECOMMENDATION:
+    if not case.can_send_feedback(by):
+        if not case.is_coordinated_by(by):
+            raise NotAllowed("Only the panel's coordinator can send the feedback.")
+        if case.status in SENT_STATES or case.feedback_sent_at is not None:
+            raise Conflict("The feedback for this case has already been sent.")
+        if not rec.is_approved:
+            raise Refused("The chair has to approve the recommendation before the feedback can be sent.")
         raise Refused(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
     now = utcnow()
     previous = case.status
@@ -88,11 +68,11 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
 
 def mark_family_informed(case: Case, *, by: User) -> Case:
     """A referrer records that the family has been told about the panel's advice."""
-    if not case.is_referrer(by):
-        raise NotAllowed("Only the referring team can mark the family as informed.")
-    if case.family_informed_at is not None:
-        return case  # a double click records it once
-    if case.status != CaseStatus.FEEDBACK_SENT:
+    if not case.can_mark_family_informed(by):
+        if not case.is_referrer(by):
+            raise NotAllowed("Only the referring team can mark the family as informed.")
+        if case.family_informed_at is not None:
+            return case  # a double click records it once
         raise Refused("The family can be marked as informed once the panel's feedback has been sent.")
     case.family_informed_at = case.updated_at = utcnow()
     db.session.flush()
@@ -102,11 +82,11 @@ def mark_family_informed(case: Case, *, by: User) -> Case:
 
 def close_case(case: Case, *, by: User) -> Case:
     """Feedback sent -> closed, by the referrer or the panel's coordinator."""
-    if case.status == CaseStatus.CLOSED:
-        raise Conflict("The case is already closed.")
-    if not (case.is_referrer(by) or is_coordinator(by, case)):
-        raise NotAllowed("Only the referring team or the panel's coordinator can close the case.")
-    if case.status != CaseStatus.FEEDBACK_SENT:
+    if not case.can_close(by):
+        if case.status == CaseStatus.CLOSED:
+            raise Conflict("The case is already closed.")
+        if not case.is_referrer_or_coordinator(by):
+            raise NotAllowed("Only the referring team or the panel's coordinator can close the case.")
         raise Refused("A case can be closed once the panel's feedback has been sent.")
     previous = case.status
     now = utcnow()

@@ -18,7 +18,7 @@ from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
-from panel.core.errors import IdentifiersFound, Refused
+from panel.core.errors import IdentifiersFound, NotAllowed, Refused
 from panel.feedback import bp, operations
 from panel.feedback.forms import (
     SPARE_FOLLOW_UP_ROWS,
@@ -29,17 +29,21 @@ from panel.feedback.forms import (
     record_data,
 )
 from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
-from panel.meetings.access import is_coordinator, on_panel
+from panel.meetings.access import on_panel
 from panel.privacy.guard import identifiers_message
 
 _user = signed_in_user
 
 
-def _load(ref: str) -> Case:
-    """The case, for people on its panel only (404 for everyone else, referrers included)."""
-    case = load_case_or_404(ref, _user())
-    if not on_panel(_user(), case.panel_id):
+def _load(ref: str, check: str = "can_view") -> Case:
+    """The case, for people on its panel only (404 for everyone else, referrers included);
+    403 when the case's rule ``check`` refuses."""
+    user = _user()
+    case = load_case_or_404(ref, user)
+    if not case.panel_roles(user):
         abort(404)
+    if not getattr(case, check)(user):
+        abort(403)
     return case
 
 
@@ -110,10 +114,10 @@ def _render(case: Case, rec: Recommendation | None, *, values: dict[str, Any] | 
         answered_count=len(questions) - len(unanswered),
         trial_rows=_trial_rows(case, rec, values) if rec is not None else [],
         studies=operations.studies_status(case, rec),
-        can_edit=rec is not None and operations.can_edit_record(case, user),
-        can_approve=rec is not None and operations.can_approve(case, user),
-        can_start=operations.can_start(case, user) and rec is None,
-        can_opt_out=case.is_referrer(user) or is_coordinator(user, case.panel_id),
+        can_edit=rec is not None and rec.can_edit(user),
+        can_approve=rec is not None and case.can_approve(user),
+        can_start=case.can_start_recommendation(user),
+        can_opt_out=case.can_record_study_choice(user),
         form=RecordForm(formdata=None, version=rec.version if rec is not None else ""),
         approve_form=ApproveForm(formdata=None, version=rec.version if rec is not None else ""),
         confirm=ConfirmForm(),
@@ -131,7 +135,7 @@ def record(ref: str):
     case = _load(ref)
     rec = operations.recommendation_for(case)
     user = _user()
-    editable = rec is not None and operations.can_edit_record(case, user)
+    editable = rec is not None and rec.can_edit(user)
     if request.method == "GET":
         mode = "edit" if editable and not rec.is_approved else "view"
         return _render(case, rec, mode=mode)
@@ -182,12 +186,13 @@ def _version(value: Any) -> int | None:
 def start(ref: str):
     """A coordinator opens the draft of a discussed case."""
     case = _load(ref)
-    if not operations.can_start(case, _user()):
-        abort(403)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    try:  # case.can_start_recommendation, asked by the operation
         operations.start_recommendation(case, by=_user())
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
     except Refused as exc:
         db.session.rollback()
         flash(_error_message(exc), "danger")
@@ -205,7 +210,7 @@ def approve(ref: str):
     rec = operations.recommendation_for(case)
     if rec is None:
         abort(404)
-    if not operations.can_approve(case, _user()):
+    if not case.can_approve(_user()):
         abort(403)
     form = ApproveForm()
     if not form.validate_on_submit():
@@ -229,7 +234,7 @@ def amend(ref: str):
     rec = operations.recommendation_for(case)
     if rec is None:
         abort(404)
-    if not operations.can_edit_record(case, _user()):
+    if not rec.can_edit(_user()):
         abort(403)
     if not rec.is_approved:
         return redirect(url_for("feedback.record", ref=case.reference))
@@ -258,9 +263,7 @@ def amend(ref: str):
 def study_opt_out(ref: str):
     """The family's choice about the epidemiological study (``opted_out`` 1 or 0)."""
     user = _user()
-    case = load_case_or_404(ref, user)
-    if not (case.is_referrer(user) or is_coordinator(user, case.panel_id)):
-        abort(403)
+    case = load_case_or_404(ref, user, check="can_record_study_choice")
     form = StudyOptOutForm()
     if not form.validate_on_submit() or form.opted_out.data not in ("0", "1"):
         abort(400)
@@ -282,12 +285,11 @@ def study_opt_out(ref: str):
 # --------------------------------------------------------------------------- case page
 @bp.app_template_global("case_study_choice")
 def case_study_choice(case: Case) -> dict[str, Any] | None:
-    """For the case's referrers (not on its panel): the family's epidemiological-study choice,
-    with the button to record or withdraw the opt-out (else ``None``)."""
+    """For those who may record it (``Case.can_record_study_choice``: the case's referrers and
+    its panel's coordinators): the family's epidemiological-study choice, with the button to
+    record or withdraw the opt-out (else ``None``)."""
     user = _user()
-    if not case.is_referrer(user) or on_panel(user, case.panel_id) or case.submitted_at is None:
-        return None
-    if case.status.value in ("withdrawn", "closed"):
+    if not case.can_record_study_choice(user):
         return None
     return {"opted_out": operations.is_opted_out(case), "recorded": case.study_opt_out_at is not None,
             "at": case.study_opt_out_at}
@@ -300,7 +302,7 @@ def case_record(case: Case) -> dict[str, Any] | None:
     if not on_panel(user, case.panel_id):
         return None
     rec = operations.recommendation_for(case)
-    can_start = operations.can_start(case, user) and rec is None
+    can_start = case.can_start_recommendation(user)
     if rec is None and not can_start:
         return None
     questions = len(case.questions)
@@ -311,6 +313,6 @@ def case_record(case: Case) -> dict[str, Any] | None:
         "questions": questions,
         "unanswered": unanswered,
         "can_start": can_start,
-        "can_edit": operations.can_edit_record(case, user),
+        "can_edit": rec is not None and rec.can_edit(user),
         "confirm": ConfirmForm(),
     }

@@ -99,47 +99,24 @@ class StoredFile(db.Model):
     def label(self) -> str:
         return self.upload.label if self.upload else ""
 
+    def can_view(self, user, case=None) -> bool:
+        """Whoever may see the case sees its released files; held-back files only those who
+        review them (``Case.can_review_files``). Pass the already loaded ``case`` to spare a
+        query."""
+        if case is None:
+            from panel.cases.models import Case
+
+            case = db.session.get(Case, self.case_id)
+        if case is None or case.id != self.case_id or not case.can_view(user):
+            return False
+        return self.status == FileStatus.STORED or case.can_review_files(user)
+
     @property
     def maskable(self) -> bool:
         """Is it a kind a reviewer can black out a rectangle of? DICOM and PNG/JPEG images;
         PDFs cannot (their text is not pixels: delete them instead). Masking still needs pixels
         that can be decoded (``decodable``)."""
         return self.kind in (FileKind.DICOM, FileKind.IMAGE)
-
-
-# --------------------------------------------------------------------------- permissions
-_UPLOAD_STATES = {"draft", "info_requested", "submitted", "scheduled"}
-
-
-def can_upload(case, user) -> bool:
-    """May ``user`` upload scans and documents to ``case``? Its referrers while it is a draft,
-    waiting for information, submitted or scheduled; the coordinators of its panel while it is
-    open (submitted and neither withdrawn nor closed)."""
-    from panel.accounts.models import PanelRoleKind
-
-    status = case.status.value
-    if case.is_referrer(user) and status in _UPLOAD_STATES:
-        return True
-    return (
-        case.submitted_at is not None
-        and status not in ("withdrawn", "closed")
-        and PanelRoleKind.COORDINATOR in case.panel_roles(user)
-    )
-
-
-def can_review(case, user) -> bool:
-    """May ``user`` look at, release, mask or delete the case's held-back files? Coordinators
-    of the case's panel, once the case was submitted."""
-    from panel.accounts.models import PanelRoleKind
-
-    return case.submitted_at is not None and PanelRoleKind.COORDINATOR in case.panel_roles(user)
-
-
-def can_see_file(case, stored: StoredFile, user) -> bool:
-    """Whoever may see the case sees its released files; held-back files only reviewers."""
-    if not case.can_view(user):
-        return False
-    return stored.status == FileStatus.STORED or can_review(case, user)
 
 
 # --------------------------------------------------------------------------- queries

@@ -36,9 +36,6 @@ from panel.imaging.models import (
     FileKind,
     FileStatus,
     StoredFile,
-    can_review,
-    can_see_file,
-    can_upload,
     case_files,
     group_series,
     series_files,
@@ -71,16 +68,16 @@ def index(ref: str):
 
 def _listing(case, files):
     user = _user()
-    if not (can_review(case, user) or case.is_referrer(user)):
+    if not (case.can_review_files(user) or case.is_referrer(user)):
         # Held-back files are not shown to the panel until a coordinator has released them.
-        files = [f for f in files if can_see_file(case, f, user)]
+        files = [f for f in files if f.can_view(user, case)]
     series = group_series([f for f in files if f.kind == FileKind.DICOM])
     documents = [f for f in files if f.kind != FileKind.DICOM]
     return {
         "series": series,
         "documents": documents,
-        "may_upload": can_upload(case, user),
-        "may_review": can_review(case, user),
+        "may_upload": case.can_upload(user),
+        "may_review": case.can_review_files(user),
     }
 
 
@@ -98,9 +95,7 @@ def partial(ref: str):
 @login_required
 def upload(ref: str):
     user = _user()
-    case = load_case_or_404(ref, user)
-    if not can_upload(case, user):
-        abort(403)
+    case = load_case_or_404(ref, user, check="can_upload")
     cfg = current_app.config
     request.max_content_length = cfg["IMAGING_MAX_REQUEST"]
     request.max_form_parts = cfg["IMAGING_MAX_FILES"] + 10
@@ -181,7 +176,7 @@ def _load_file(ref: str, file_id: int) -> tuple[object, StoredFile]:
     user = _user()
     case = load_case_or_404(ref, user)
     f = db.session.get(StoredFile, file_id)
-    if f is None or f.case_id != case.id or not can_see_file(case, f, user):
+    if f is None or f.case_id != case.id or not f.can_view(user, case):
         abort(404)
     return case, f
 
@@ -253,7 +248,7 @@ def _viewed(case, series_uid: str | None, document: StoredFile | None = None) ->
 def viewer(ref: str, series_uid: str):
     user = _user()
     case = load_case_or_404(ref, user)
-    files = [f for f in series_files(case, series_uid) if can_see_file(case, f, user)]
+    files = [f for f in series_files(case, series_uid) if f.can_view(user, case)]
     if not files:
         abort(404)
     _viewed(case, series_uid)
@@ -266,7 +261,7 @@ def viewer(ref: str, series_uid: str):
 def frame(ref: str, series_uid: str, n: int):
     user = _user()
     case = load_case_or_404(ref, user)
-    frames = series_frames([f for f in series_files(case, series_uid) if can_see_file(case, f, user)])
+    frames = series_frames([f for f in series_files(case, series_uid) if f.can_view(user, case)])
     if not 0 <= n < len(frames):
         abort(404)
     f, k = frames[n]
@@ -293,7 +288,7 @@ def review_action(ref: str, file_id: int):
     from panel.imaging import review
 
     case, f = _load_file(ref, file_id)
-    if not can_review(case, _user()) or f.status != FileStatus.HELD_BACK:
+    if not case.can_review_files(_user()) or f.status != FileStatus.HELD_BACK:
         abort(403)
     action = request.form.get("action")
     storage = get_storage()
@@ -341,7 +336,7 @@ def export(ref: str):
 
     user = _user()
     case = load_case_or_404(ref, user)
-    if not (case.is_referrer(user) or can_review(case, user)):
+    if not (case.is_referrer(user) or case.can_review_files(user)):
         abort(403)
     storage = get_storage()
     path = build_export(case, storage)

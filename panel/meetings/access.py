@@ -17,24 +17,17 @@ def roles(user: User, panel_id: int) -> set[PanelRoleKind]:
     return user.roles_on(panel_id)
 
 
-def is_coordinator(user: User, panel_id: int) -> bool:
-    return PanelRoleKind.COORDINATOR in roles(user, panel_id)
-
-
-def is_chair(user: User, panel_id: int) -> bool:
-    return PanelRoleKind.CHAIR in roles(user, panel_id)
-
-
 def on_panel(user: User, panel_id: int) -> bool:
+    """Holds any role on the panel (member, chair or coordinator)."""
     return bool(roles(user, panel_id))
 
 
-def load_meeting_or_404(meeting_id: int, user: User, *, coordinator: bool = False) -> Meeting:
-    """The meeting if ``user`` holds a role on its panel (else 404); with ``coordinator=True``
-    someone on the panel who is not its coordinator gets 403."""
+def load_meeting_or_404(meeting_id: int, user: User, check: str = "can_view") -> Meeting:
+    """The meeting if ``user`` holds a role on its panel (``Meeting.can_view``; else 404); if
+    they may see it but ``check`` (e.g. "can_manage") fails, 403."""
     meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id))
-    if meeting is None or not on_panel(user, meeting.panel_id):
+    if meeting is None or not meeting.can_view(user):
         abort(404)
-    if coordinator and not is_coordinator(user, meeting.panel_id):
+    if check != "can_view" and not getattr(meeting, check)(user):
         abort(403)
     return meeting

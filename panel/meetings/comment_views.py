@@ -52,10 +52,10 @@ def case_comments(case: Case) -> CaseComments | None:
     """The discussion of ``case`` as the signed-in user may see it, or None when they may not
     see any (then the card is not shown)."""
     user = _user()
-    if not getattr(user, "is_authenticated", False) or not comments.can_see_comments(case, user):
+    if not getattr(user, "is_authenticated", False) or not case.can_see_comments(user):
         return None
-    panel = comments.is_panel_person(case, user)
-    is_open = comments.is_open_for_comments(case)
+    panel = case.is_panel_person(user)
+    is_open = case.is_open_for_comments()
     people: list[Mentionable] = []
     if is_open:
         referrer_ids = {u.id for u in comments.case_referrers(case) if u is not None}
@@ -85,14 +85,12 @@ def add_comment(ref: str):
     """Post a comment (panel people) or a reply (panel people; referrers in shared threads).
     A refused text is shown again on the case page with the reason (status 422)."""
     user = _user()
-    case = load_case_or_404(ref, user)
-    if not comments.can_post(case, user):
-        abort(403)
+    case = load_case_or_404(ref, user, check="can_post_comment")
     parent = None
     parent_id = int_arg(request.form, "parent_id")
     if parent_id:
         parent = db.session.get(Comment, parent_id)
-        if parent is None or not comments.can_view_comment(parent, case, user):
+        if parent is None or not parent.can_view(user, case):
             abort(404)
     body = request.form.get("body", "")
     visibility = request.form.get("visibility", CommentVisibility.INTERNAL.value)

@@ -20,7 +20,7 @@ from sqlalchemy import func, or_, select
 
 from panel.accounts.models import PanelRoleKind, User
 from panel.accounts.queries import panel_people
-from panel.cases.models import Case, CaseStatus
+from panel.cases.models import Case
 from panel.core import audit
 from panel.core.db import db
 from panel.core.errors import IdentifiersFound, NotAllowed, Refused
@@ -39,35 +39,6 @@ MENTION_RE = re.compile(
 )
 
 
-# --------------------------------------------------------------------------- permissions
-def is_panel_person(case: Case, user: User) -> bool:
-    """A member, chair or coordinator of the case's panel, on a submitted case."""
-    return case.submitted_at is not None and bool(case.panel_roles(user))
-
-
-def can_see_comments(case: Case, user: User) -> bool:
-    """Panel people and (for shared comments) the case's referrers, once the case was
-    submitted. Drafts have no discussion."""
-    if case.submitted_at is None or case.status == CaseStatus.DRAFT:
-        return False
-    return is_panel_person(case, user) or case.is_referrer(user)
-
-
-def is_open_for_comments(case: Case) -> bool:
-    return case.submitted_at is not None and case.status not in (CaseStatus.DRAFT, CaseStatus.WITHDRAWN)
-
-
-def can_post(case: Case, user: User) -> bool:
-    """May ``user`` write on this case at all (a panel person), or reply (a referrer)?"""
-    return is_open_for_comments(case) and (is_panel_person(case, user) or case.is_referrer(user))
-
-
-def can_view_comment(comment: Comment, case: Case, user: User) -> bool:
-    if comment.case_id != case.id or not can_see_comments(case, user):
-        return False
-    return is_panel_person(case, user) or comment.visibility == CommentVisibility.SHARED
-
-
 # --------------------------------------------------------------------------- reading
 @dataclass
 class Thread:
@@ -78,10 +49,10 @@ class Thread:
 def visible_comments(case: Case, user: User) -> list[Thread]:
     """The threads ``user`` may read on ``case``, oldest first, each with its replies (oldest
     first). One query for the comments, one for their mentions."""
-    if not can_see_comments(case, user):
+    if not case.can_see_comments(user):
         return []
     stmt = select(Comment).where(Comment.case_id == case.id).order_by(Comment.created_at, Comment.id)
-    panel = is_panel_person(case, user)
+    panel = case.is_panel_person(user)
     if not panel:
         stmt = stmt.where(Comment.visibility == CommentVisibility.SHARED)
     comments = db.session.scalars(stmt).all()
@@ -239,11 +210,11 @@ def add_comment(
     shared). Shared comments notify the referrers; a referrer's reply notifies the author of the
     comment it answers and the panel's coordinators; mentions notify the people mentioned who
     can read the comment. Nothing is saved when the text contains a patient identifier."""
-    panel = is_panel_person(case, by)
+    panel = case.is_panel_person(by)
     referrer = case.is_referrer(by)
-    if not (panel or referrer):
-        raise NotAllowed("Only the panel and the case's referrers can comment on this case.")
-    if not is_open_for_comments(case):
+    if not case.can_post_comment(by):
+        if not (panel or referrer):
+            raise NotAllowed("Only the panel and the case's referrers can comment on this case.")
         raise NotAllowed("This case is not open for comments.")
     if parent is not None:
         if parent.case_id != case.id:

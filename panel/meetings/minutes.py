@@ -37,7 +37,6 @@ from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.models import AuditEntry
 from panel.core.notify import case_referrers, notify
 from panel.core.uktime import to_uk, uk_label
-from panel.meetings.access import is_coordinator
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus, MinutesAmendment
 from panel.privacy.guard import guard_texts
 
@@ -87,11 +86,6 @@ class MinutesConflict(Conflict):
 
 
 # --------------------------------------------------------------------------- checks
-def _check_coordinator(meeting: Meeting, by: User) -> None:
-    if not is_coordinator(by, meeting.panel_id):
-        raise NotAllowed("Only the panel's coordinators write the minutes.")
-
-
 def _check_open(meeting: Meeting) -> None:
     if meeting.status == MeetingStatus.CANCELLED:
         raise Refused("This meeting was cancelled: it has no minutes.")
@@ -148,7 +142,8 @@ def save_minutes(item: AgendaItem, *, discussion: str, outcome: str, expected_ve
     the agenda, when the text holds a patient identifier, and (:class:`MinutesConflict`) when
     someone saved a newer version since ``expected_version``."""
     meeting = item.meeting
-    _check_coordinator(meeting, by)
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators write the minutes.")
     _check_open(meeting)
     _check_item_open(item)
     discussion = _clean(discussion, "discussion")
@@ -201,7 +196,8 @@ def record_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
     case moves to *discussed*; the coordinators are told the recommendation can be drafted and
     the referrers that the panel has discussed the case (no clinical text in either)."""
     meeting = item.meeting
-    _check_coordinator(meeting, by)
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators write the minutes.")
     _check_open(meeting)
     if item.outcome_status == ItemOutcome.DISCUSSED:
         raise Refused("This case is already marked as discussed.")
@@ -254,7 +250,8 @@ def reopen_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
     """Undo "Mark as discussed" while the meeting is still open: the item is pending again and
     the case back to *scheduled* (refused once the case has moved on, e.g. a recommendation)."""
     meeting = item.meeting
-    _check_coordinator(meeting, by)
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators write the minutes.")
     _check_open(meeting)
     if item.outcome_status != ItemOutcome.DISCUSSED:
         raise Refused("This case is not marked as discussed.")
@@ -280,7 +277,8 @@ def amend_minutes(item: AgendaItem, *, discussion: str, outcome: str, reason: st
     """Change the minutes of a closed meeting: a numbered amendment with the reason, both
     texts before and after, who and when."""
     meeting = item.meeting
-    _check_coordinator(meeting, by)
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators write the minutes.")
     if not meeting.is_closed:
         raise Refused("The meeting is still open: edit the minutes directly.")
     if item.outcome_status == ItemOutcome.REMOVED:

@@ -31,7 +31,7 @@ from panel.core.errors import IdentifiersFound, Refused
 from panel.core.uktime import uk_label
 from panel.core.web import int_arg, safe_next
 from panel.meetings import bp, minutes
-from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
+from panel.meetings.access import load_meeting_or_404, on_panel
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus, MinutesAmendment
 from panel.privacy.guard import identifiers_message
 
@@ -46,15 +46,15 @@ def _wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def _load(meeting_id: int, item_id: int, *, coordinator: bool = False) -> tuple[Meeting, AgendaItem]:
+def _load(meeting_id: int, item_id: int, *, check: str = "can_view") -> tuple[Meeting, AgendaItem]:
     """The meeting and one of its items: 404 unless the user is on the meeting's panel (and may
-    see the case); 403 for a panel member who is not its coordinator when ``coordinator``."""
+    see the case); 403 when the meeting's rule ``check`` (e.g. "can_manage") refuses."""
     user = _user()
     meeting = load_meeting_or_404(meeting_id, user)
     item = next((i for i in meeting.items if i.id == item_id), None)
     if item is None or not item.case.can_view(user):
         abort(404)
-    if coordinator and not is_coordinator(user, meeting.panel_id):
+    if not getattr(meeting, check)(user):
         abort(403)
     return meeting, item
 
@@ -108,7 +108,7 @@ def _editor(meeting: Meeting, item: AgendaItem, *, discussion: str | None = None
 def minutes_editor(meeting_id: int, item_id: int):
     """The coordinator types the discussion and outcome of one case; the page autosaves (JSON)
     and works as a plain form without JavaScript."""
-    meeting, item = _load(meeting_id, item_id, coordinator=True)
+    meeting, item = _load(meeting_id, item_id, check="can_manage")
     if request.method == "GET":
         return _editor(meeting, item)
 
@@ -168,7 +168,7 @@ def minutes_editor(meeting_id: int, item_id: int):
 
 
 def _item_action(meeting_id: int, item_id: int, operation, success: str):
-    meeting, item = _load(meeting_id, item_id, coordinator=True)
+    meeting, item = _load(meeting_id, item_id, check="can_manage")
     try:
         operation(item, by=_user())
     except Refused as exc:
@@ -210,7 +210,7 @@ def _amend_page(meeting, item, *, discussion=None, outcome=None, reason="", erro
 @login_required
 def amend(meeting_id: int, item_id: int):
     """Amend the locked minutes of a closed meeting (reason required); shows the history."""
-    meeting, item = _load(meeting_id, item_id, coordinator=True)
+    meeting, item = _load(meeting_id, item_id, check="can_manage")
     if request.method == "GET":
         return _amend_page(meeting, item)
     discussion = request.form.get("discussion", "")
@@ -338,9 +338,9 @@ def _present_matches(case) -> list[dict[str, Any]]:
 
 
 def _present_images(case, user) -> list[dict[str, Any]]:
-    from panel.imaging.models import FileKind, can_see_file, case_files, group_series, series_frames
+    from panel.imaging.models import FileKind, case_files, group_series, series_frames
 
-    files = [f for f in case_files(case) if f.kind == FileKind.DICOM and can_see_file(case, f, user)]
+    files = [f for f in case_files(case) if f.kind == FileKind.DICOM and f.can_view(user, case)]
     out = []
     for s in group_series(files):
         shown = [f for f in s.files if f.decodable]
@@ -394,7 +394,7 @@ def present_item(meeting_id: int, position: int):
         matches=_present_matches(case) if visible else [],
         images=_present_images(case, user) if visible else [],
         slot_start=start, slot_end=end, uk_label=uk_label,
-        coordinator=is_coordinator(user, meeting.panel_id), meeting_url=meeting_url(meeting),
+        coordinator=meeting.can_manage(user), meeting_url=meeting_url(meeting),
     )
 
 
@@ -441,6 +441,3 @@ def minutes_meeting_url(meeting: Meeting) -> str | None:
     return meeting_url(meeting)
 
 
-@bp.app_template_global("minutes_coordinator")
-def minutes_coordinator(meeting: Meeting) -> bool:
-    return is_coordinator(_user(), meeting.panel_id)

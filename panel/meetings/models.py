@@ -61,6 +61,15 @@ class Meeting(db.Model):
 
     audit_type = "meeting"
 
+    def can_manage(self, user: User) -> bool:
+        """The coordinators of the meeting's panel plan it, keep its agenda, attendance and
+        minutes, publish and close it."""
+        return bool(getattr(user, "is_authenticated", False) and user.coordinates(self.panel_id))
+
+    def can_view(self, user: User) -> bool:
+        """Anyone holding a role on the meeting's panel."""
+        return bool(getattr(user, "is_authenticated", False) and user.roles_on(self.panel_id))
+
     @property
     def audit_id(self) -> str:
         return str(self.id)
@@ -205,6 +214,14 @@ class Comment(db.Model):
     case: Mapped[Case] = relationship(lazy="select")
     mentions: Mapped[list[CommentMention]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
+    def can_view(self, user: User, case: Case | None = None) -> bool:
+        """The case's panel people read every comment; its referrers the shared ones (pass the
+        already loaded ``case`` to spare a query)."""
+        case = case if case is not None else self.case
+        if self.case_id != case.id or not case.can_see_comments(user):
+            return False
+        return case.is_panel_person(user) or self.visibility == CommentVisibility.SHARED
+
 
 class CommentMention(db.Model):
     __tablename__ = "comment_mentions"
@@ -244,6 +261,22 @@ class VirtualReview(db.Model):
     votes: Mapped[list[VirtualReviewVote]] = relationship(
         back_populates="review", cascade="all, delete-orphan", lazy="selectin", order_by="VirtualReviewVote.at"
     )
+
+    def is_voter(self, user: User) -> bool:
+        """Members and chairs of the case's panel take part (coordinators run the review)."""
+        from panel.accounts.models import PanelRoleKind
+
+        return bool(self.case.panel_roles(user) & {PanelRoleKind.MEMBER, PanelRoleKind.CHAIR})
+
+    def can_vote(self, user: User) -> bool:
+        """Members and chairs of the case's panel who have not voted yet, while the review is open."""
+        if self.status != VirtualReviewStatus.OPEN or not self.is_voter(user):
+            return False
+        return not any(v.user_id == user.id for v in self.votes)
+
+    def can_manage(self, user: User) -> bool:
+        """The coordinators of the case's panel cancel the review."""
+        return self.case.is_coordinated_by(user)
 
     __table_args__ = (
         Index(

@@ -41,12 +41,6 @@ def meeting_label(meeting: Meeting) -> str:
     return f"{meeting.panel.code} meeting {uk_label(meeting.starts_at)}"
 
 
-def _require_coordinator(meeting_or_panel_id: Meeting | int, by: User, what: str) -> None:
-    panel_id = meeting_or_panel_id.panel_id if isinstance(meeting_or_panel_id, Meeting) else meeting_or_panel_id
-    if not access.is_coordinator(by, panel_id):
-        raise NotAllowed(f"Only the panel's coordinators {what}.")
-
-
 def _require_open(meeting: Meeting) -> None:
     if meeting.status == MeetingStatus.CLOSED:
         raise Refused("This meeting is closed; its agenda can no longer change.")
@@ -105,7 +99,8 @@ def create_meeting(
     panel: Panel, *, day: date, at: time, duration_minutes: int, video_link: str, title: str, by: User
 ) -> Meeting:
     """Plan a meeting of ``panel`` at a UK wall-clock time (coordinators of that panel only)."""
-    _require_coordinator(panel.id, by, "plan its meetings")
+    if not by.coordinates(panel.id):
+        raise NotAllowed("Only the panel's coordinators plan its meetings.")
     starts_at = _starts_at(day, at)
     title, video_link, duration = _clean_details(title, video_link, duration_minutes)
     meeting = Meeting(
@@ -125,7 +120,8 @@ def update_meeting(
     """Change the time, length, link or title. A stale form (``expected_version``) is refused
     with :class:`Conflict`; a published meeting's calendar event gets a new SEQUENCE and the
     panel is told when the time changes."""
-    _require_coordinator(meeting, by, "change its meetings")
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators change its meetings.")
     _require_open(meeting)
     if expected_version is not None and int(expected_version) != meeting.version:
         raise Conflict(
@@ -244,7 +240,8 @@ def _in_savepoint(case: Case, change) -> None:
 def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> AgendaItem:
     """Put a submitted case of the meeting's panel at the end of the agenda. A case waits on
     one agenda at a time: scheduling it twice is a :class:`Conflict` naming the other meeting."""
-    _require_coordinator(meeting, by, "put cases on the agenda")
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators put cases on the agenda.")
     _require_open(meeting)
     _require_not_over(meeting)
     minutes = _check_minutes(minutes)
@@ -293,7 +290,8 @@ def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> Ag
 
 def _item_action_checks(item: AgendaItem, by: User) -> Meeting:
     meeting = item.meeting
-    _require_coordinator(meeting, by, "change the agenda")
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators change the agenda.")
     _require_open(meeting)
     if item.outcome_status == ItemOutcome.REMOVED:
         raise Refused(f"{item.case.reference} is no longer on this agenda.")
@@ -338,7 +336,8 @@ def move_item(item: AgendaItem, delta: int, *, by: User) -> None:
 
 def reorder(meeting: Meeting, item_ids: list[int], *, by: User) -> None:
     """Put the agenda in the given order; ``item_ids`` must be exactly the items on it."""
-    _require_coordinator(meeting, by, "change the agenda")
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators change the agenda.")
     _require_open(meeting)
     items = {i.id: i for i in meeting.active_items}
     try:
@@ -370,7 +369,8 @@ def set_item_minutes(item: AgendaItem, minutes: int, *, by: User) -> None:
 def publish(meeting: Meeting, *, by: User) -> Meeting:
     """Publish (or re-publish) the agenda: the panel's people and the referrers of the listed
     cases are told, by bell and e-mail, with no clinical content."""
-    _require_coordinator(meeting, by, "publish the agenda")
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators publish the agenda.")
     _require_open(meeting)
     _require_not_over(meeting)
     listed = pending_items(meeting)
@@ -413,7 +413,8 @@ def attendance_role(user: User, panel_id: int) -> str | None:
 def set_attendance(meeting: Meeting, user_ids: Iterable[int], *, by: User) -> Meeting:
     """Record who attended (the panel's people only), each with the role they attended in.
     The quorum is the number of attending members and chairs (``panel.quorum``)."""
-    _require_coordinator(meeting, by, "record attendance")
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators record attendance.")
     if meeting.status == MeetingStatus.CANCELLED:
         raise Refused("This meeting was cancelled.")
     if meeting.status == MeetingStatus.CLOSED:
@@ -463,7 +464,8 @@ def next_meeting_after(meeting: Meeting) -> Meeting | None:
 def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
     """Close a meeting that has started. Cases not discussed roll over to the panel's next
     meeting (flagged), or, when none is planned, go back to triage with ``rolled_over`` set."""
-    _require_coordinator(meeting, by, "close meetings")
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators close meetings.")
     _require_open(meeting)
     if meeting.starts_at > utcnow():
         raise Refused("This meeting has not started yet; it can be closed once it has taken place.")

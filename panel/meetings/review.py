@@ -31,29 +31,6 @@ MAX_PROPOSAL = 4000
 MAX_NOTE = 2000
 
 
-def _roles(user: User, panel_id: int) -> set[PanelRoleKind]:
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    return user.roles_on(panel_id)
-
-
-def can_open(case: Case, user: User) -> bool:
-    return (
-        PanelRoleKind.COORDINATOR in _roles(user, case.panel_id)
-        and case.urgency == "urgent"
-        and case.status == CaseStatus.SUBMITTED
-    )
-
-
-def can_vote(review: VirtualReview, user: User) -> bool:
-    """Members and chairs of the case's panel who have not voted yet, while the review is open."""
-    if review.status != VirtualReviewStatus.OPEN:
-        return False
-    if not _roles(user, review.case.panel_id) & {PanelRoleKind.MEMBER, PanelRoleKind.CHAIR}:
-        return False
-    return not any(v.user_id == user.id for v in review.votes)
-
-
 @dataclass(frozen=True)
 class Progress:
     chairs: int
@@ -101,11 +78,11 @@ def _link(case: Case) -> str:
 def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:
     """The coordinator opens a virtual review of an urgent submitted case with a proposed
     outcome; the panel's chairs and members are asked for their agreement."""
-    if PanelRoleKind.COORDINATOR not in _roles(by, case.panel_id):
-        raise NotAllowed("Only the panel's coordinator can open a virtual review.")
-    if case.urgency != "urgent":
-        raise Conflict("Only an urgent case can be reviewed without a meeting: mark it urgent first.")
-    if case.status != CaseStatus.SUBMITTED:
+    if not case.can_open_review(by):
+        if not case.is_coordinated_by(by):
+            raise NotAllowed("Only the panel's coordinator can open a virtual review.")
+        if case.urgency != "urgent":
+            raise Conflict("Only an urgent case can be reviewed without a meeting: mark it urgent first.")
         raise Conflict("A virtual review needs a submitted case that is not on a meeting's agenda.")
     if open_review_of(case) is not None:
         raise Conflict("A virtual review is already open on this case.")
@@ -134,11 +111,13 @@ def vote(review: VirtualReview, *, agrees: bool, note: str = "", by: User) -> Vi
     """A chair or member records agreement (or not) once; the review is agreed (and the case
     discussed) as soon as a chair and two other members agree."""
     case = review.case
-    roles = _roles(by, case.panel_id)
-    if not roles & {PanelRoleKind.MEMBER, PanelRoleKind.CHAIR}:
-        raise NotAllowed("Only the panel's chairs and members take part in a virtual review.")
-    if review.status != VirtualReviewStatus.OPEN:
-        raise Conflict("This virtual review is closed.")
+    roles = case.panel_roles(by)
+    if not review.can_vote(by):
+        if not review.is_voter(by):
+            raise NotAllowed("Only the panel's chairs and members take part in a virtual review.")
+        if review.status != VirtualReviewStatus.OPEN:
+            raise Conflict("This virtual review is closed.")
+        raise Conflict("You have already recorded your view on this review.")
     if case.status != CaseStatus.SUBMITTED:
         raise Conflict(f"The case is {case.status.label.lower()} now: the coordinator should cancel this review.")
     already = "You have already recorded your view on this review."
@@ -203,7 +182,7 @@ def cancel_review(review: VirtualReview, *, by: User, why: str = "") -> VirtualR
     """The coordinator withdraws an open virtual review (e.g. to discuss the case at a
     meeting instead)."""
     case = review.case
-    if PanelRoleKind.COORDINATOR not in _roles(by, case.panel_id):
+    if not review.can_manage(by):
         raise NotAllowed("Only the panel's coordinator can cancel a virtual review.")
     if review.status != VirtualReviewStatus.OPEN:
         raise Conflict("This virtual review is not open.")

@@ -6,12 +6,11 @@ from __future__ import annotations
 from flask import abort, render_template, request, url_for
 from flask_login import login_required
 
-from panel.accounts.models import PanelRoleKind
 from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
-from panel.core.web import attempt
+from panel.core.web import attempt, forbidding
 from panel.meetings import bp, review
 from panel.meetings.models import VirtualReview
 
@@ -34,10 +33,9 @@ def _review_or_404(case: Case, review_id: int) -> VirtualReview:
 def open_review(ref: str):
     user = _user()
     case = load_case_or_404(ref, user)
-    if PanelRoleKind.COORDINATOR not in case.panel_roles(user):
-        abort(403)
+    # case.can_open_review, asked by the operation: 403 for anyone but the panel's coordinators.
     return attempt(
-        lambda: review.open_review(case, proposal=request.form.get("proposal", ""), by=user),
+        forbidding(lambda: review.open_review(case, proposal=request.form.get("proposal", ""), by=user)),
         target=_case_url(case),
         success="Virtual review opened: the panel's chairs and members have been asked for their agreement.",
     )
@@ -49,7 +47,7 @@ def review_vote(ref: str, review_id: int):
     user = _user()
     case = load_case_or_404(ref, user)
     found = _review_or_404(case, review_id)
-    if not case.panel_roles(user) & {PanelRoleKind.MEMBER, PanelRoleKind.CHAIR}:
+    if not found.is_voter(user):
         abort(403)
     agrees = request.form.get("agrees") in ("1", "yes", "true", "on")
     return attempt(
@@ -65,7 +63,7 @@ def cancel_review(ref: str, review_id: int):
     user = _user()
     case = load_case_or_404(ref, user)
     found = _review_or_404(case, review_id)
-    if PanelRoleKind.COORDINATOR not in case.panel_roles(user):
+    if not found.can_manage(user):
         abort(403)
     return attempt(lambda: review.cancel_review(found, by=user), target=_case_url(case),
                    success="The virtual review was cancelled.")
@@ -84,9 +82,9 @@ def reviews():
             "review": r,
             "case": r.case,
             "progress": review.progress(r),
-            "mine": review.can_vote(r, user),
+            "mine": r.can_vote(user),
             "my_vote": next((v for v in r.votes if v.user_id == user.id), None),
-            "coordinator": PanelRoleKind.COORDINATOR in user.roles_on(r.case.panel_id),
+            "coordinator": r.can_manage(user),
         })
     items.sort(key=lambda i: (not i["mine"], i["review"].opened_at))
     return render_template("meetings/reviews.html", items=items)
@@ -101,17 +99,17 @@ def case_review(case: Case) -> dict | None:
         return None
     roles = case.panel_roles(user)
     all_reviews = review.reviews_of(case)
-    can_open = review.can_open(case, user) and not any(r.status.value == "open" for r in all_reviews)
+    can_open = case.can_open_review(user) and not any(r.status.value == "open" for r in all_reviews)
     if not roles:
         return None
     if not all_reviews and not can_open:
         return None
     return {
         "reviews": [
-            {"review": r, "progress": review.progress(r), "can_vote": review.can_vote(r, user)} for r in all_reviews
+            {"review": r, "progress": review.progress(r), "can_vote": r.can_vote(user)} for r in all_reviews
         ],
         "can_open": can_open,
-        "coordinator": PanelRoleKind.COORDINATOR in roles,
+        "coordinator": case.is_coordinated_by(user),
         "chairs_needed": review.CHAIRS_NEEDED,
         "members_needed": review.MEMBERS_NEEDED,
     }

@@ -27,6 +27,7 @@ from panel.caseformat import schema
 from panel.caseformat.fields import FIELDS
 from panel.cases.models import Case, CaseStatus
 from panel.cases.operations import to_document
+from panel.cases.permissions import REFERABLE_STATES
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
@@ -61,7 +62,7 @@ RECOMMENDED_FIELDS: tuple[str, ...] = (
 
 #: Statuses a coordinator triages (the queue) and from which a case may be referred on.
 QUEUE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED)
-REFERABLE = {CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED, CaseStatus.DISCUSSED}
+REFERABLE = REFERABLE_STATES  # Case.can_refer_on
 MAX_REASON = 2000
 
 
@@ -104,8 +105,6 @@ def missing_fields(doc: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def is_coordinator_of(user: User, panel_id: int) -> bool:
-    return getattr(user, "is_authenticated", False) and PanelRoleKind.COORDINATOR in user.roles_on(panel_id)
 
 
 def upcoming_meetings_for(panel_ids: set[int] | list[int]) -> list[Meeting]:
@@ -302,7 +301,7 @@ def set_urgency(case: Case, urgent: bool, *, by: User, reason: str = "") -> Case
     """A coordinator of the case's panel marks it urgent (for a virtual review or an early
     meeting) or routine again."""
     if not case.can_set_urgency(by):
-        if case.submitted_at is not None and is_coordinator_of(by, case.panel_id):
+        if case.submitted_at is not None and case.is_coordinated_by(by):
             raise Conflict("The urgency can only change before the panel has discussed the case.")
         raise NotAllowed("Only the panel's coordinator can change a case's urgency.")
     reason = (reason or "").strip()
@@ -337,15 +336,12 @@ def referable_panels(case: Case) -> list[Panel]:
     return list(db.session.scalars(select(Panel).where(Panel.id != case.panel_id).order_by(Panel.scope, Panel.code)))
 
 
-def can_refer_on(case: Case, user: User) -> bool:
-    return case.status in REFERABLE and is_coordinator_of(user, case.panel_id)
-
-
 def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTransfer:
     """Refer a case on to another panel (e.g. NAP -> the regional ECMC panel for an
     early-phase trial). The case keeps its reference, record and history; it joins the new
     panel's triage queue and leaves the old panel's view. Both panels' trails show the move."""
-    if case.submitted_at is None or not is_coordinator_of(by, case.panel_id):
+    allowed = case.can_refer_on(by)
+    if not allowed and (case.submitted_at is None or not case.is_coordinated_by(by)):
         raise NotAllowed("Only the coordinator of the case's panel can refer it on.")
     item = pending_item_for(case)
     if item is not None:
@@ -353,7 +349,7 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
             "This case is on the agenda of an upcoming meeting: take it off the agenda before "
             "referring it on to another panel."
         )
-    if case.status not in REFERABLE:
+    if not allowed:
         raise Conflict(f"A case that is {case.status.label.lower()} cannot be referred on.")
     if to_panel is None or to_panel.id == case.panel_id:
         raise Refused("Choose another panel to refer the case on to.", "panel")

@@ -16,7 +16,7 @@ from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.errors import IdentifiersFound, Refused
-from panel.core.web import attempt, int_arg, safe_next
+from panel.core.web import attempt, forbidding, int_arg, safe_next
 from panel.meetings import bp, operations, triage
 
 _user = signed_in_user
@@ -75,11 +75,11 @@ def triage_schedule():
 def set_urgency(ref: str):
     user = _user()
     case = load_case_or_404(ref, user)
-    if not triage.is_coordinator_of(user, case.panel_id):
-        abort(403)
     urgent = request.form.get("urgent") == "1"
+    # case.can_set_urgency, asked by the operation: 403 for anyone who may not set it at all,
+    # a message for the panel's coordinator once the case has been discussed.
     return attempt(
-        lambda: triage.set_urgency(case, urgent, by=user, reason=request.form.get("reason", "")),
+        forbidding(lambda: triage.set_urgency(case, urgent, by=user, reason=request.form.get("reason", ""))),
         target=_back(case),
         success=f"{case.reference} is now {'urgent' if urgent else 'routine'}.",
     )
@@ -99,7 +99,7 @@ class ReferOnForm(FlaskForm):
 def refer_on(ref: str):
     user = _user()
     case = load_case_or_404(ref, user)
-    if not triage.is_coordinator_of(user, case.panel_id):
+    if not case.is_coordinated_by(user):  # the page is the coordinators'; Case.can_refer_on says when
         abort(403)
     targets = triage.referable_panels(case)
     form = ReferOnForm()
@@ -148,7 +148,7 @@ def case_triage(case: Case) -> dict | None:
     if not getattr(user, "is_authenticated", False) or not case.can_view(user):
         return None
     history = triage.transfers_of(case) if case.submitted_at is not None else []
-    coordinator = triage.is_coordinator_of(user, case.panel_id) and case.submitted_at is not None
+    coordinator = case.is_coordinated_by(user) and case.submitted_at is not None
     if not coordinator and not history:
         return None
     ctx: dict = {"history": history, "coordinator": coordinator, "meetings": [], "pending": None}
@@ -156,7 +156,7 @@ def case_triage(case: Case) -> dict | None:
         ctx["pending"] = operations.pending_item_for(case)
         if case.status.value == "submitted" and ctx["pending"] is None:
             ctx["meetings"] = triage.upcoming_meetings_for({case.panel_id})
-        ctx["can_refer"] = triage.can_refer_on(case, user) and ctx["pending"] is None
+        ctx["can_refer"] = case.can_refer_on(user) and ctx["pending"] is None
         ctx["can_urgency"] = case.can_set_urgency(user)
     return ctx
 

@@ -36,7 +36,7 @@ from panel.core.errors import Refused
 from panel.core.uktime import to_uk, uk_label
 from panel.core.web import attempt, external_url, int_arg, refusal_message, safe_next
 from panel.meetings import bp, operations
-from panel.meetings.access import is_coordinator, load_meeting_or_404, on_panel
+from panel.meetings.access import load_meeting_or_404, on_panel
 from panel.meetings.forms import EditMeetingForm, MeetingForm
 from panel.meetings.ics import meeting_calendar
 from panel.meetings.models import AgendaItem, Meeting, MeetingStatus
@@ -158,7 +158,7 @@ def _field_error(form, exc: Refused) -> None:
 @login_required
 def edit(meeting_id: int):
     user = _user()
-    meeting = load_meeting_or_404(meeting_id, user, coordinator=True)
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
     if meeting.status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):
         flash("This meeting is closed and can no longer change.", "warning")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
@@ -198,7 +198,7 @@ def edit(meeting_id: int):
 def show(meeting_id: int):
     user = _user()
     meeting = load_meeting_or_404(meeting_id, user)
-    coordinator = is_coordinator(user, meeting.panel_id)
+    coordinator = meeting.can_manage(user)
     editable = coordinator and meeting.status in operations.OPEN_STATUSES
     now = utcnow()
     items = meeting.active_items
@@ -234,7 +234,7 @@ def _present_url(meeting: Meeting) -> str | None:
 @login_required
 def add_item(meeting_id: int):
     user = _user()
-    meeting = load_meeting_or_404(meeting_id, user, coordinator=True)
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
     next_url = _safe_next(request.form.get("next"))
     reference = (request.form.get("case") or "").strip().upper()
     case = db.session.scalar(select(Case).where(Case.reference == reference)) if reference else None
@@ -253,7 +253,7 @@ def add_item(meeting_id: int):
 @bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/move", methods=["POST"])
 @login_required
 def move_item(meeting_id: int, item_id: int):
-    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
     item = _item(meeting, item_id)
     direction = request.form.get("direction")
     if direction not in ("up", "down"):
@@ -265,7 +265,7 @@ def move_item(meeting_id: int, item_id: int):
 @bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/remove", methods=["POST"])
 @login_required
 def remove_item(meeting_id: int, item_id: int):
-    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
     item = _item(meeting, item_id)
     reference = item.case.reference
     return _attempt(meeting, lambda: operations.remove_case(item, by=_user()), anchor="agenda",
@@ -275,7 +275,7 @@ def remove_item(meeting_id: int, item_id: int):
 @bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/time", methods=["POST"])
 @login_required
 def item_minutes(meeting_id: int, item_id: int):
-    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
     item = _item(meeting, item_id)
     return _attempt(meeting, lambda: operations.set_item_minutes(item, request.form.get("minutes"), by=_user()),
                     anchor=f"item-{item.id}")
@@ -285,7 +285,7 @@ def item_minutes(meeting_id: int, item_id: int):
 @login_required
 def reorder(meeting_id: int):
     user = _user()
-    meeting = load_meeting_or_404(meeting_id, user, coordinator=True)
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
     raw = request.form.get("order", "")
     ids = [x.strip() for x in raw.split(",") if x.strip()]
     if not _wants_json():
@@ -308,7 +308,7 @@ def reorder(meeting_id: int):
 @bp.route("/meetings/<int:meeting_id>/publish", methods=["POST"])
 @login_required
 def publish(meeting_id: int):
-    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
     again = meeting.status == MeetingStatus.PUBLISHED
     return _attempt(
         meeting, lambda: operations.publish(meeting, by=_user()),
@@ -320,7 +320,7 @@ def publish(meeting_id: int):
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
 @login_required
 def attendance(meeting_id: int):
-    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
     ids = request.form.getlist("attendee")
 
     def record():
@@ -335,7 +335,7 @@ def attendance(meeting_id: int):
 @bp.route("/meetings/<int:meeting_id>/close", methods=["POST"])
 @login_required
 def close(meeting_id: int):
-    meeting = load_meeting_or_404(meeting_id, _user(), coordinator=True)
+    meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
 
     def do_close():
         pending = len(operations.pending_items(meeting))

@@ -97,6 +97,12 @@ class Trial(db.Model):
 
     audit_type = "trial"
 
+    @staticmethod
+    def can_edit(user) -> bool:
+        """Only coordinators (of any panel) change the registry; coordinators and admins read
+        it (``@roles_required("is_coordinator", "is_admin")``): trials are not clinical."""
+        return bool(getattr(user, "is_authenticated", False) and user.is_coordinator)
+
     @property
     def audit_id(self) -> str:
         return self.code

@@ -71,12 +71,6 @@ class TrialNotAllowed(TrialError):
     status = 403
 
 
-# --------------------------------------------------------------------------- permissions
-def can_edit_registry(user: Any) -> bool:
-    """Only coordinators (of any panel) change the registry."""
-    return bool(getattr(user, "is_authenticated", False) and user.is_coordinator)
-
-
 # --------------------------------------------------------------------------- centres
 def centre_codes() -> frozenset[str]:
     """The centre codes trial sites may name (the database's; the packaged list if it has none)."""
@@ -187,7 +181,7 @@ def save_trial(
     false the verdicts are recorded but no case is shown as newly matching (the first load of
     an empty registry is a baseline, not news).
     """
-    if by is not None and not can_edit_registry(by):
+    if by is not None and not Trial.can_edit(by):
         raise TrialNotAllowed("Only coordinators change the trial registry.")
     if trial is not None and expected_version is not None and expected_version != trial.version:
         raise TrialConflict(

@@ -102,7 +102,7 @@ def index():
         overdue=sum(1 for t in trials if not t.is_study and t.verification_overdue(today)),
         centre_names=_centre_names(),
         new_matches=new_matches_for(_user()),
-        can_edit=registry.can_edit_registry(_user()),
+        can_edit=Trial.can_edit(_user()),
         confirm=ConfirmForm(),
     )
 
@@ -122,7 +122,7 @@ def show(code: str):
         criteria=[(c, describe_condition(c)) for c in trial.criteria or []],
         history=history,
         new_matches=new_matches_for(_user(), trial=trial),
-        can_edit=registry.can_edit_registry(_user()),
+        can_edit=Trial.can_edit(_user()),
         confirm=ConfirmForm(),
     )
 

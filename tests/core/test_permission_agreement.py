@@ -1,0 +1,223 @@
+"""Do the view, the operation and the page agree with each case rule (issue 13)?
+
+Generated from two tables: ``PROBES`` (one row per rule ``Case.can_x``: the route that does it,
+the operation behind it, and the control that offers it on a page) and ``STATES`` (a case built
+with the models and operations in each state of its road). For every rule, role and state:
+
+- the rule: ``case.can_x(user)``;
+- the operation, inside a savepoint that is rolled back: did it act (no refusal, and an audit
+  entry written)?
+- the view: a POST by that person: did it act (not 403/404, and an audit entry written)? A
+  refusal because of the moment is a message on the page; one because of the person is 403/404;
+- the page: does the case page (or, for the record's rules, the record page) show the control?
+
+The four answers must be equal. A rule whose view, operation or template drifts from the method
+fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from panel.accounts.models import Panel
+from panel.cases import operations as case_ops
+from panel.cases.models import Case, CaseStatus
+from panel.core.db import utcnow
+from panel.core.errors import Refused
+from panel.core.models import AuditEntry
+from panel.feedback import operations as feedback_ops
+from panel.feedback import sending
+from panel.meetings import review as review_ops
+from panel.meetings import triage
+from tests.support.data import answers_for, full_record_data
+from tests.support.web import csrf_token
+
+ROLES = ("referrer", "other_referrer", "coordinator", "north_coordinator", "member", "chair", "admin")
+STATES = ("draft", "submitted", "info_requested", "scheduled", "discussed", "approved", "feedback_sent")
+
+
+@dataclass(frozen=True)
+class Probe:
+    rule: str
+    path: str  # under /cases/<ref>
+    form: dict[str, str]
+    operation: Callable[[Any], object]  # (ctx) -> None; ctx has .case, .user, .rec, .north
+    #: Where the control is offered: (page under /cases/<ref>, "" = the case page; what the
+    #: page shows then, "{ref}" filled in). Shown = shown on any of them.
+    shown: tuple[tuple[str, str], ...]
+
+
+def _send(ctx):
+    rec = feedback_ops.recommendation_for(ctx.case)
+    if rec is None:  # nothing to send (the view answers 404)
+        raise Refused("No recommendation yet.")
+    return sending.send_feedback(rec, by=ctx.user)
+
+
+PROBES = [
+    Probe("can_submit", "/submit", {},
+          lambda c: case_ops.submit_case(c.case, by=c.user),
+          (("/edit", 'data-testid="save-submit"'),)),
+    Probe("can_withdraw", "/withdraw", {},
+          lambda c: case_ops.withdraw_case(c.case, by=c.user),
+          (("", 'action="/cases/{ref}/withdraw"'),)),
+    Probe("can_request_information", "/request-information", {"questions": "Which MYCN result?"},
+          lambda c: case_ops.request_information(c.case, by=c.user, questions=["Which MYCN result?"]),
+          (("", 'action="/cases/{ref}/request-information"'),)),
+    Probe("can_set_urgency", "/urgency", {"urgent": "0"},
+          lambda c: triage.set_urgency(c.case, False, by=c.user),
+          (("", 'data-testid="urgency-form"'), ("/edit", 'name="urgency"'))),
+    Probe("can_refer_on", "/refer-on", {"panel": "{north}", "reason": "An early-phase trial"},
+          lambda c: triage.refer_on(c.case, c.north, reason="An early-phase trial", by=c.user),
+          (("", 'data-testid="refer-on-link"'),)),
+    Probe("can_open_review", "/virtual-review", {"proposal": "Offer the ALK inhibitor trial."},
+          lambda c: review_ops.open_review(c.case, proposal="Offer the ALK inhibitor trial.", by=c.user),
+          (("", 'data-testid="open-review-form"'),)),
+    Probe("can_start_recommendation", "/recommendation/start", {},
+          lambda c: feedback_ops.start_recommendation(c.case, by=c.user),
+          (("", 'data-testid="start-record"'), ("/recommendation", 'action="/cases/{ref}/recommendation/start"'))),
+    Probe("can_record_study_choice", "/study-opt-out", {"opted_out": "1"},
+          lambda c: feedback_ops.set_study_opt_out(c.case, True, by=c.user),
+          (("", 'action="/cases/{ref}/study-opt-out"'), ("/recommendation", 'action="/cases/{ref}/study-opt-out"'))),
+    Probe("can_send_feedback", "/send-feedback", {},
+          _send,
+          (("", 'action="/cases/{ref}/send-feedback"'),)),
+    Probe("can_mark_family_informed", "/family-informed", {},
+          lambda c: sending.mark_family_informed(c.case, by=c.user),
+          (("", 'action="/cases/{ref}/family-informed"'),)),
+    Probe("can_close", "/close", {},
+          lambda c: sending.close_case(c.case, by=c.user),
+          (("", 'action="/cases/{ref}/close"'),)),
+]
+
+
+@dataclass
+class Ctx:
+    case: Case
+    user: Any
+    north: Panel
+
+
+@pytest.fixture
+def cast(make_user):
+    return {
+        "referrer": make_user(referrer_at="NEWCASTLE", name="Dr Owner"),
+        "other_referrer": make_user(referrer_at="BIRMINGHAM", name="Dr Elsewhere"),
+        "coordinator": make_user(roles=[("NAP", "coordinator")], name="Nap Coordinator"),
+        "north_coordinator": make_user(roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"),
+        "member": make_user(roles=[("NAP", "member")], name="Nap Member"),
+        "chair": make_user(roles=[("NAP", "chair")], name="Nap Chair"),
+        "admin": make_user(admin=True, name="Plain Admin"),
+    }
+
+
+@pytest.fixture
+def build(db_session, make_case, cast):
+    """``build(state)``: a new NAP case of the referrer in ``state``, made with the operations
+    (and the models where a meeting would be needed). Submitted cases are urgent."""
+    from panel.trials.registry import load_registry
+
+    load_registry()
+    db_session.commit()
+    coordinator, chair, referrer = cast["coordinator"], cast["chair"], cast["referrer"]
+
+    def make(state: str) -> Case:
+        case = make_case(referrer, submit=state != "draft")
+        case.urgency = "urgent"
+        if state == "info_requested":
+            case_ops.request_information(case, by=coordinator, questions=["Which MYCN result?"])
+        elif state == "scheduled":
+            case.status = CaseStatus.SCHEDULED
+        elif state in ("discussed", "approved", "feedback_sent"):
+            case.status, case.discussed_at = CaseStatus.DISCUSSED, utcnow()
+            if state != "discussed":
+                rec = feedback_ops.start_recommendation(case, by=coordinator)
+                data = full_record_data(answers=answers_for(case), categories=["further_investigations"], trials=[])
+                feedback_ops.save_record(rec, data, by=coordinator, expected_version=rec.version)
+                feedback_ops.approve(rec, by=chair, expected_version=rec.version)
+                if state == "feedback_sent":
+                    sending.send_feedback(rec, by=coordinator)
+        db_session.commit()
+        return case
+
+    return make
+
+
+def _entries(db_session, case: Case) -> int:
+    return db_session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.object_id == case.reference))
+
+
+def _operation_acts(db_session, probe: Probe, ctx: Ctx) -> bool:
+    """Does the operation act (no refusal, an audit entry written)? Rolled back either way."""
+    before = _entries(db_session, ctx.case)
+    savepoint = db_session.begin_nested()
+    try:
+        probe.operation(ctx)
+        db_session.flush()
+        acted = _entries(db_session, ctx.case) > before
+    except Refused:
+        acted = False
+    finally:
+        savepoint.rollback()
+        db_session.expire_all()
+    return acted
+
+
+def _view_acts(app, db_session, client, probe: Probe, ctx: Ctx) -> tuple[bool, int]:
+    before = _entries(db_session, ctx.case)
+    form = {k: v.replace("{north}", str(ctx.north.id)) for k, v in probe.form.items()}
+    form["csrf_token"] = csrf_token(app, client)
+    status = client.post(f"/cases/{ctx.case.reference}{probe.path}", data=form).status_code
+    db_session.expire_all()
+    return status not in (403, 404) and _entries(db_session, ctx.case) > before, status
+
+
+def _shown(client, probe: Probe, case: Case, pages: dict[str, str]) -> bool:
+    """Does a page offer the control? Each page is fetched once per case and person."""
+    for page, marker in probe.shown:
+        url = f"/cases/{case.reference}{page}"
+        if url not in pages:
+            resp = client.get(url)
+            pages[url] = resp.get_data(as_text=True) if resp.status_code == 200 else ""
+        if marker.replace("{ref}", case.reference) in pages[url]:
+            return True
+    return False
+
+
+def test_views_operations_and_pages_agree_with_the_case_rules(app, db_session, cast, build, login):
+    """For every rule x role x state: rule == operation == view == control on the page."""
+    north = db_session.scalar(select(Panel).where(Panel.code == "ECMC-NORTH"))
+    clients = {}
+    for who in ROLES:
+        clients[who] = app.test_client()
+        login(clients[who], cast[who])
+    wrong: list[tuple] = []
+    checked, allowed = 0, set()
+    for state in STATES:
+        case = build(state)
+        for who in ROLES:
+            user, client, pages = cast[who], clients[who], {}
+            for probe in PROBES:
+                ctx = Ctx(case, user, north)
+                rule = bool(getattr(case, probe.rule)(user))
+                operation = _operation_acts(db_session, probe, ctx)
+                page = _shown(client, probe, case, pages)
+                view, status = _view_acts(app, db_session, client, probe, ctx)
+                checked += 1
+                if rule:
+                    allowed.add(probe.rule)
+                if not rule == operation == view == page:
+                    wrong.append((probe.rule, who, state, f"rule={rule}", f"operation={operation}",
+                                  f"view={view} ({status})", f"page={page}"))
+                if view:  # the view acted: the next probes need the case as it was
+                    case = build(state)
+                    pages = {}
+    assert checked == len(STATES) * len(ROLES) * len(PROBES)
+    assert not wrong, "\n".join(map(str, wrong))
+    # The table is not vacuous: every rule allows someone in some state.
+    assert allowed == {p.rule for p in PROBES}
