@@ -191,11 +191,8 @@ class CasePermissions:
         and only once."""
         if not (self._state == _RECOMMENDATION and self.feedback_sent_at is None and self.is_coordinated_by(user)):
             return False
-        from panel.core.db import db
-        from panel.feedback.models import Recommendation, RecommendationStatus
-
-        status = db.session.scalar(db.select(Recommendation.status).where(Recommendation.case_id == self.id))
-        return status == RecommendationStatus.APPROVED
+        rec = getattr(self, "recommendation", None)  # the feedback package's backref
+        return rec is not None and rec.is_approved
 
     def can_mark_family_informed(self, user: User) -> bool:
         """The referrers record, once, that the family has been told, after sending."""

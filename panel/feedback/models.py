@@ -18,7 +18,7 @@ from sqlalchemy import (
     event,
     insert,
 )
-from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, attributes, backref, mapped_column, relationship
 
 from panel.accounts.models import User
 from panel.cases.models import Case, CaseQuestion, _enum
@@ -77,7 +77,11 @@ class Recommendation(db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    case: Mapped[Case] = relationship(lazy="joined")
+    # ``Case.recommendation`` (the backref) lets the case's own rules ask about its record
+    # without the cases package importing feedback.
+    case: Mapped[Case] = relationship(
+        lazy="joined", backref=backref("recommendation", uselist=False, lazy="select", passive_deletes=True)
+    )
     drafted_by: Mapped[User | None] = relationship(foreign_keys=[drafted_by_id], lazy="joined")
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
     answers: Mapped[list[QuestionAnswer]] = relationship(
