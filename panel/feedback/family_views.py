@@ -22,10 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from panel.cases.operations import CaseError, IdentifiersFound
 from panel.cases.queries import load_case_or_404
@@ -34,6 +31,7 @@ from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.extensions import limiter
 from panel.feedback import bp, family
+from panel.feedback.forms import FamilyCodeForm, FamilyQuestionForm, NewCodeForm
 from panel.feedback.models import FamilyAccessCode, Recommendation, RecommendationStatus
 
 SESSION_KEY = "family_access"
@@ -51,22 +49,6 @@ IDENTIFIERS = ("Your question was not sent: it seems to contain a name, a date, 
 
 def _family_limit() -> str:
     return current_app.config.get("RATELIMIT_FAMILY", "20 per minute")
-
-
-class FamilyCodeForm(FlaskForm):
-    code = StringField("Your access code", validators=[DataRequired("Type the code from your letter."), Length(max=64)])
-
-
-class FamilyQuestionForm(FlaskForm):
-    text = TextAreaField("Your question", validators=[DataRequired("Please write your question.")])
-
-
-class NewCodeForm(FlaskForm):
-    days = SelectField(
-        "Valid for",
-        choices=[("30", "30 days"), ("90", "90 days"), ("180", "6 months"), ("365", "1 year")],
-        default="90",
-    )
 
 
 # --------------------------------------------------------------------------- the family session

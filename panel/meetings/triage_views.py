@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from panel.accounts.models import Panel, PanelRoleKind
 from panel.cases import operations as case_ops
@@ -19,6 +16,7 @@ from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.web import int_arg, safe_next
 from panel.meetings import bp, triage
+from panel.meetings.forms import ReferOnForm
 
 _user = signed_in_user
 
@@ -87,14 +85,6 @@ def set_urgency(ref: str):
 
 
 # --------------------------------------------------------------------------- refer on
-class ReferOnForm(FlaskForm):
-    panel = SelectField("Refer on to", coerce=int, validators=[DataRequired(message="Choose a panel.")])
-    reason = TextAreaField(
-        "Why this panel?",
-        validators=[DataRequired(message="Give the reason for referring the case on."), Length(max=triage.MAX_REASON)],
-    )
-
-
 @bp.route("/cases/<ref>/refer-on", methods=["GET", "POST"])
 @login_required
 def refer_on(ref: str):
