@@ -297,7 +297,6 @@ def family_code_revoke(ref: str, code_id: int):
     return redirect(url_for("cases.show", ref=case.reference, _anchor="family-access"))
 
 
-@bp.app_template_global()
 def family_access(case):
     """What the case page's "Family access" card needs, or None for people who may not see it
     (only the case's referrers, once feedback has been sent)."""

@@ -402,7 +402,6 @@ def present_item(meeting_id: int, position: int):
 
 
 # --------------------------------------------------------------------------- the case page
-@bp.app_template_global("case_minutes")
 def case_minutes(case) -> list[AgendaItem]:
     """The case's minutes from every meeting whose panel the user is on (items with something
     written or decided), oldest meeting first; empty for everyone else (referrers, admins).
@@ -444,6 +443,10 @@ def minutes_meeting_url(meeting: Meeting) -> str | None:
     return meeting_url(meeting)
 
 
-@bp.app_template_global("minutes_coordinator")
-def minutes_coordinator(meeting: Meeting) -> bool:
-    return is_coordinator(_user(), meeting.panel_id)
+def minutes_panel(case, user, state) -> dict | None:
+    """The case page's minutes card: the items (see :func:`case_minutes`) and the panels whose
+    coordinator the user is (they get the edit and amend buttons), or None to show nothing."""
+    items = case_minutes(case)
+    if not items:
+        return None
+    return {"items": items, "coordinator_of": {i.meeting.panel_id for i in items if is_coordinator(user, i.meeting.panel_id)}}

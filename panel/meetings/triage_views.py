@@ -130,7 +130,6 @@ def refer_on(ref: str):
 
 
 # --------------------------------------------------------------------------- case page box
-@bp.app_template_global()
 def case_triage(case: Case) -> dict | None:
     """What the triage box on the case page shows to this user, or None to show nothing:
     coordinators of the case's panel get the controls; anyone who sees the case sees where it

@@ -11,7 +11,14 @@ from sqlalchemy import select
 from panel.accounts.models import Panel
 from panel.core.db import utcnow
 from panel.imaging.models import FileKind, FileStatus, StoredFile, Upload
-from panel.meetings.models import AgendaItem, Comment, CommentVisibility, ItemOutcome, Meeting, MeetingStatus
+from panel.meetings.models import (
+    AgendaItem,
+    Comment,
+    CommentVisibility,
+    ItemOutcome,
+    Meeting,
+    MeetingStatus,
+)
 from panel.trials.models import CaseTrialMatch
 
 
