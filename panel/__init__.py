@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
 import os
@@ -13,6 +14,20 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: The domain packages, in the order their ``init_app(app)`` is called.
+DOMAINS = (
+    "panel.core",
+    "panel.accounts",
+    "panel.cases",
+    "panel.trials",
+    "panel.imaging",
+    "panel.meetings",
+    "panel.feedback",
+    "panel.reports",
+    "panel.api",
+    "panel.ops",
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -49,11 +64,7 @@ def create_app(config: dict | type | str | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     _init_extensions(app)
-    _register_blueprints(app)
-
-    from panel.cli import register_cli
-
-    register_cli(app)
+    _init_domains(app)
     return app
 
 
@@ -133,35 +144,12 @@ def _init_extensions(app: Flask) -> None:
     init_web(app)
 
 
-def _register_blueprints(app: Flask) -> None:
-    from panel.accounts import bp as accounts_bp
-    from panel.accounts.admin import bp as admin_bp
-    from panel.cases import bp as cases_bp
-    from panel.core.views import bp as core_bp
-
-    app.register_blueprint(core_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(cases_bp)
-    from panel.trials import bp as trials_bp
-
-    app.register_blueprint(trials_bp)
-    from panel.imaging import bp as imaging_bp
-
-    app.register_blueprint(imaging_bp)
-    from panel.core.notification_views import bp as notifications_bp
-
-    app.register_blueprint(notifications_bp)
-    from panel.meetings import bp as meetings_bp
-
-    app.register_blueprint(meetings_bp)
-    from panel.feedback import bp as feedback_bp
-
-    app.register_blueprint(feedback_bp)
-    from panel.reports import bp as reports_bp
-
-    app.register_blueprint(reports_bp)
-    from panel import api
-
-    if hasattr(api, "init_app"):
-        api.init_app(app)
+def _init_domains(app: Flask) -> None:
+    """Each domain registers its blueprints, commands and case-page panels in its ``init_app``.
+    A domain without one is an error: nothing of it is silently left out."""
+    for name in DOMAINS:
+        module = importlib.import_module(name)
+        init = getattr(module, "init_app", None)
+        if not callable(init):
+            raise ConfigurationError(f"{name} has no init_app(app): its pages and commands would be missing.")
+        init(app)

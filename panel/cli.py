@@ -13,7 +13,9 @@ from sqlalchemy import select
 from panel.core.db import db
 
 
-def register_cli(app: Flask) -> None:
+def init_app(app: Flask) -> None:
+    """Register the application-wide commands (the domains register their own in their
+    ``init_app``)."""
     app.cli.add_command(load_reference_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(demo_logins_command)
@@ -21,20 +23,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(audit_verify_command)
     app.cli.add_command(send_mail_command)
-    from panel.cases.cli import export_case_command, import_case_command
-
-    app.cli.add_command(import_case_command)
-    app.cli.add_command(export_case_command)
-    from panel.imaging.cli import deidentify_command
-
-    app.cli.add_command(deidentify_command)
-    from panel.ops.cli import backup_command, restore_command
-
-    app.cli.add_command(backup_command)
-    app.cli.add_command(restore_command)
-    from panel.trials.cli import register_cli as register_trials_cli
-
-    register_trials_cli(app)
 
 
 @click.command("load-reference-data")

@@ -14,7 +14,7 @@ account_bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprints, the ``create-token`` command and the template helper."""
+    """Register the blueprints, the ``create-token`` command and the account page's helpers."""
     from panel.api.cli import create_token_command
     from panel.api.forms import lifetime_choices
     from panel.api.tokens import active_tokens

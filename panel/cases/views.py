@@ -9,9 +9,8 @@ from sqlalchemy import select
 from panel.accounts.forms import ConfirmForm
 from panel.accounts.models import User
 from panel.cases import bp, operations
-from panel.cases.display import case_sections
-from panel.cases.forms import problem_anchor, problem_label
 from panel.cases.models import CaseQuestion, CaseRevision
+from panel.cases.page import render_case_page
 from panel.cases.queries import load_case_or_404
 from panel.core.audit import record_read
 from panel.core.auth import signed_in_user
@@ -32,18 +31,7 @@ def _attempt(case, action, *, anchor: str | None = None, success: str | None = N
 @login_required
 def show(ref: str):
     case = load_case_or_404(ref, _user())
-    doc = operations.to_document(case)
-    record_read("case.viewed", obj=case, details={"via": "page"})
-    return render_template(
-        "cases/show.html",
-        case=case,
-        doc=doc,
-        sections=case_sections(doc),
-        missing=operations.schema.missing_for_submit(doc) if case.can_submit(_user()) else [],
-        confirm=ConfirmForm(),
-        problem_anchor=problem_anchor,
-        problem_label=problem_label,
-    )
+    return render_case_page(case, _user())
 
 
 # --------------------------------------------------------------------------- workflow

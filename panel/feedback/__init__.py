@@ -1,9 +1,26 @@
 """Feedback: the recommendation record, answers to the parents' questions, the clinician and
 family letters (HTML and PDF), sending, family access codes and the second-opinion pack."""
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("feedback", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Register the feedback pages (record, letters, family access) and the case page's feedback
+    banner, recommendation card and family access card."""
+    from panel.core.casepage import register_panel
+    from panel.feedback.family_views import family_access
+    from panel.feedback.letter_views import feedback_banner
+    from panel.feedback.views import record_panel
+
+    app.register_blueprint(bp)
+    register_panel(app, "feedback.banner", "feedback/_case_banner.html",
+                   lambda case, user, state: feedback_banner(case), slot="top", order=10)
+    register_panel(app, "feedback.record", "feedback/_case_record.html", record_panel, slot="main", order=10)
+    register_panel(app, "feedback.family", "feedback/_case_family.html",
+                   lambda case, user, state: family_access(case), slot="side", order=30)
+
 
 from panel.feedback import (  # noqa: E402,F401
     family_views,

@@ -22,10 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from panel.cases.queries import load_case_or_404
 from panel.core import audit
@@ -35,6 +32,7 @@ from panel.core.errors import IdentifiersFound, Refused
 from panel.core.extensions import limiter
 from panel.core.web import external_url
 from panel.feedback import bp, family, sending
+from panel.feedback.forms import FamilyCodeForm, FamilyQuestionForm, NewCodeForm
 from panel.feedback.models import FamilyAccessCode, Recommendation, RecommendationStatus
 
 SESSION_KEY = "family_access"
@@ -52,22 +50,6 @@ IDENTIFIERS = ("Your question was not sent: it seems to contain a name, a date, 
 
 def _family_limit() -> str:
     return current_app.config["RATELIMIT_FAMILY"]
-
-
-class FamilyCodeForm(FlaskForm):
-    code = StringField("Your access code", validators=[DataRequired("Type the code from your letter."), Length(max=64)])
-
-
-class FamilyQuestionForm(FlaskForm):
-    text = TextAreaField("Your question", validators=[DataRequired("Please write your question.")])
-
-
-class NewCodeForm(FlaskForm):
-    days = SelectField(
-        "Valid for",
-        choices=[("30", "30 days"), ("90", "90 days"), ("180", "6 months"), ("365", "1 year")],
-        default="90",
-    )
 
 
 # --------------------------------------------------------------------------- the family session
@@ -311,7 +293,6 @@ def family_code_revoke(ref: str, code_id: int):
     return redirect(url_for("cases.show", ref=case.reference, _anchor="family-access"))
 
 
-@bp.app_template_global()
 def family_access(case):
     """What the case page's "Family access" card needs, or None for people who may not see it
     (only the case's referrers, once feedback has been sent)."""

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from panel.feedback.models import CATEGORIES
 
@@ -112,3 +113,19 @@ def data_from_record(rec: Any) -> dict[str, Any]:
         "answers": {a.question_id: {"clinician": a.clinician_answer or "", "family": a.family_answer or ""}
                     for a in rec.answers},
     }
+
+
+class FamilyCodeForm(FlaskForm):
+    code = StringField("Your access code", validators=[DataRequired("Type the code from your letter."), Length(max=64)])
+
+
+class FamilyQuestionForm(FlaskForm):
+    text = TextAreaField("Your question", validators=[DataRequired("Please write your question.")])
+
+
+class NewCodeForm(FlaskForm):
+    days = SelectField(
+        "Valid for",
+        choices=[("30", "30 days"), ("90", "90 days"), ("180", "6 months"), ("365", "1 year")],
+        default="90",
+    )

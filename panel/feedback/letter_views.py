@@ -150,7 +150,6 @@ def pack(ref: str):
 
 
 # --------------------------------------------------------------------------- case page banner
-@bp.app_template_global()
 def feedback_banner(case: Case) -> dict[str, Any] | None:
     """What the feedback banner on the case page shows this user (None: nothing). One query
     (the record), whatever the user."""

@@ -283,7 +283,6 @@ def study_opt_out(ref: str):
 
 
 # --------------------------------------------------------------------------- case page
-@bp.app_template_global("case_study_choice")
 def case_study_choice(case: Case) -> dict[str, Any] | None:
     """For those who may record it (``Case.can_record_study_choice``: the case's referrers and
     its panel's coordinators): the family's epidemiological-study choice, with the button to
@@ -295,7 +294,6 @@ def case_study_choice(case: Case) -> dict[str, Any] | None:
             "at": case.study_opt_out_at}
 
 
-@bp.app_template_global("case_record")
 def case_record(case: Case) -> dict[str, Any] | None:
     """The case-page summary of the record, for people on the case's panel (else ``None``)."""
     user = _user()
@@ -316,3 +314,12 @@ def case_record(case: Case) -> dict[str, Any] | None:
         "can_edit": rec is not None and rec.can_edit(user),
         "confirm": ConfirmForm(),
     }
+
+
+def record_panel(case: Case, user: Any, state: dict) -> dict[str, Any] | None:
+    """The case page's recommendation card (panel people) and study choice (referrers), or
+    None when this user gets neither."""
+    record, study = case_record(case), case_study_choice(case)
+    if record is None and study is None:
+        return None
+    return {"record": record, "study": study}

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import login_required
 
 from panel.accounts.models import User
 from panel.cases.models import Case
+from panel.cases.page import render_case_page
 from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
@@ -47,8 +48,7 @@ class CaseComments:
         return self.open and (self.panel or thread.comment.visibility == CommentVisibility.SHARED)
 
 
-@bp.app_template_global()
-def case_comments(case: Case) -> CaseComments | None:
+def case_comments(case: Case, draft: dict | None = None) -> CaseComments | None:
     """The discussion of ``case`` as the signed-in user may see it, or None when they may not
     see any (then the card is not shown)."""
     user = _user()
@@ -69,8 +69,13 @@ def case_comments(case: Case) -> CaseComments | None:
         panel=panel,
         open=is_open,
         people=people,
-        draft=g.get("comment_draft") or {},
+        draft=draft or {},
     )
+
+
+def comments_panel(case: Case, user: User, state: dict) -> CaseComments | None:
+    """The case page's discussion card; ``state["comment_draft"]`` is a refused post's text."""
+    return case_comments(case, draft=state.get("comment_draft"))
 
 
 @bp.app_template_global("render_comment")
@@ -106,10 +111,8 @@ def add_comment(ref: str):
                   "danger")
         else:
             flash(f"Comment not posted: {exc.message}", "danger")
-        g.comment_draft = {"body": body, "visibility": visibility, "parent_id": parent_id}
-        from panel.cases.views import show
-
-        return show(case.reference), 422
+        draft = {"body": body, "visibility": visibility, "parent_id": parent_id}
+        return render_case_page(case, user, status=422, comment_draft=draft)
     db.session.commit()
     flash("Reply posted." if parent is not None else "Comment posted.", "success")
     return redirect(url_for("cases.show", ref=case.reference, _anchor=f"comment-{comment.id}"))

@@ -4,10 +4,19 @@ and refuses the clocks-change hours."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TimeField
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from panel.meetings.operations import MAX_DURATION, MIN_DURATION
+from panel.meetings.triage import MAX_REASON
 
 
 class MeetingForm(FlaskForm):
@@ -34,3 +43,11 @@ class EditMeetingForm(MeetingForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         del self.panel_id
+
+
+class ReferOnForm(FlaskForm):
+    panel = SelectField("Refer on to", coerce=int, validators=[DataRequired(message="Choose a panel.")])
+    reason = TextAreaField(
+        "Why this panel?",
+        validators=[DataRequired(message="Give the reason for referring the case on."), Length(max=MAX_REASON)],
+    )

@@ -399,7 +399,6 @@ def present_item(meeting_id: int, position: int):
 
 
 # --------------------------------------------------------------------------- the case page
-@bp.app_template_global("case_minutes")
 def case_minutes(case) -> list[AgendaItem]:
     """The case's minutes from every meeting whose panel the user is on (items with something
     written or decided), oldest meeting first; empty for everyone else (referrers, admins).
@@ -441,3 +440,8 @@ def minutes_meeting_url(meeting: Meeting) -> str | None:
     return meeting_url(meeting)
 
 
+def minutes_panel(case, user, state) -> dict | None:
+    """The case page's minutes card: the items (see :func:`case_minutes`), or None to show
+    nothing. The card asks ``Meeting.can_manage`` for its edit and amend buttons."""
+    items = case_minutes(case)
+    return {"items": items} if items else None

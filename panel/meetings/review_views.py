@@ -90,7 +90,6 @@ def reviews():
     return render_template("meetings/reviews.html", items=items)
 
 
-@bp.app_template_global()
 def case_review(case: Case) -> dict | None:
     """The virtual-review box of the case page for this user, or None to show nothing: only
     the panel's people see it (the referrers learn the outcome from the case status)."""

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from panel.accounts.models import Panel, PanelRoleKind
 from panel.cases.models import Case
@@ -18,6 +15,7 @@ from panel.core.db import db
 from panel.core.errors import IdentifiersFound, Refused
 from panel.core.web import attempt, forbidding, int_arg, safe_next
 from panel.meetings import bp, operations, triage
+from panel.meetings.forms import ReferOnForm
 
 _user = signed_in_user
 
@@ -86,14 +84,6 @@ def set_urgency(ref: str):
 
 
 # --------------------------------------------------------------------------- refer on
-class ReferOnForm(FlaskForm):
-    panel = SelectField("Refer on to", coerce=int, validators=[DataRequired(message="Choose a panel.")])
-    reason = TextAreaField(
-        "Why this panel?",
-        validators=[DataRequired(message="Give the reason for referring the case on."), Length(max=triage.MAX_REASON)],
-    )
-
-
 @bp.route("/cases/<ref>/refer-on", methods=["GET", "POST"])
 @login_required
 def refer_on(ref: str):
@@ -139,7 +129,6 @@ def refer_on(ref: str):
 
 
 # --------------------------------------------------------------------------- case page box
-@bp.app_template_global()
 def case_triage(case: Case) -> dict | None:
     """What the triage box on the case page shows to this user, or None to show nothing:
     coordinators of the case's panel get the controls; anyone who sees the case sees where it

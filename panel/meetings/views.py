@@ -407,7 +407,6 @@ def _may_see_agenda_box(case: Case, item: AgendaItem | None = None) -> str | Non
     return None
 
 
-@bp.app_template_global()
 def case_agenda_item(case: Case) -> AgendaItem | None:
     """The agenda item the case waits on, if this user may know about it (referrers only once
     the agenda is published)."""
@@ -422,7 +421,6 @@ def case_agenda_item(case: Case) -> AgendaItem | None:
     return item
 
 
-@bp.app_template_global()
 def case_last_rollover(case: Case) -> AgendaItem | None:
     """The item at which the case was last not reached, while it still waits (rolled over to
     a later agenda or back in triage); None once it has been discussed."""
@@ -433,7 +431,6 @@ def case_last_rollover(case: Case) -> AgendaItem | None:
     return operations.last_rollover(case)
 
 
-@bp.app_template_global()
 def agenda_slot_label(item: AgendaItem) -> str:
     """``16:30`` (UK time) for the planned start of an item."""
     at = operations.slot_times(item.meeting).get(item.id)
@@ -446,8 +443,15 @@ def meeting_when(moment) -> str:
     return uk_label(moment)
 
 
-@bp.app_template_global()
-def meeting_on_panel(panel_id: int) -> bool:
-    """Whether the current user holds a role on the panel (sees its agendas)."""
-    return on_panel(_user(), panel_id)
+def agenda_status_panel(case: Case, user, state) -> dict | None:
+    """The case page's agenda box: the item the case waits on (with its planned start and
+    whether the user may open the agenda), else its last roll-over; None to show nothing."""
+    item = case_agenda_item(case)
+    if item is not None:
+        return {"item": item, "slot_label": agenda_slot_label(item), "last_roll": None,
+                "on_panel": on_panel(user, item.meeting.panel_id)}
+    last_roll = case_last_rollover(case)
+    if last_roll is None:
+        return None
+    return {"item": None, "slot_label": "", "last_roll": last_roll, "on_panel": False}
 

@@ -2,3 +2,15 @@
 
 The logic lives in :mod:`panel.ops.backup`; the click commands in :mod:`panel.ops.cli`.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the ``backup`` and ``restore`` commands."""
+    from panel.ops.cli import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

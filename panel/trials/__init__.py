@@ -12,6 +12,24 @@ from __future__ import annotations
 from typing import Any
 
 
+def _suggestions_panel(case: Any, user: Any, state: dict) -> bool | None:
+    """The trial suggestions card (loaded by htmx) while the case is open."""
+    return None if case.status.value in ("withdrawn", "closed") else True
+
+
+def init_app(app: Any) -> None:
+    """Register the trial pages, the ``load-trials`` and ``match`` commands and the case page's
+    trial suggestions card."""
+    from panel.core.casepage import register_panel
+    from panel.trials.cli import load_trials_command, match_command
+    from panel.trials.views import bp
+
+    app.register_blueprint(bp)
+    app.cli.add_command(load_trials_command)
+    app.cli.add_command(match_command)
+    register_panel(app, "trials.suggestions", "trials/_case_slot.html", _suggestions_panel, slot="main", order=30)
+
+
 def __getattr__(name: str) -> Any:
     if name == "bp":
         from panel.trials.views import bp

@@ -8,17 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from panel.core.db import db
 from panel.trials import engine
-
-
-def register_cli(app: Flask) -> None:
-    app.cli.add_command(load_trials_command)
-    app.cli.add_command(match_command)
 
 
 @click.command("load-trials")
