@@ -97,7 +97,9 @@ class Config:
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024**3)  # scan uploads stream to disk
     # Scan uploads (panel/imaging/uploads.py). The request limit is set before the body is read.
     IMAGING_MAX_REQUEST = _env_int("IMAGING_MAX_REQUEST", MAX_CONTENT_LENGTH)
-    IMAGING_MAX_FILES = _env_int("IMAGING_MAX_FILES", 2000)  # files (parts plus zip entries) in one request
+    IMAGING_MAX_FILES = _env_int(
+        "IMAGING_MAX_FILES", 2000
+    )  # files (parts plus zip entries) in one request
     IMAGING_ZIP_MAX_ENTRIES = _env_int("IMAGING_ZIP_MAX_ENTRIES", 5000)
     IMAGING_ZIP_MAX_UNCOMPRESSED = _env_int("IMAGING_ZIP_MAX_UNCOMPRESSED", 4 * 1024**3)
     # Uncompressed/compressed, per entry and over the whole zip (a zip bomb is > 1000).

@@ -51,7 +51,14 @@ import requests  # noqa: E402
 DOMAIN = "demo.example.org"
 REFERRERS = ["aisha.rahman", "tom.whitfield", "priya.natarajan"]
 COORDINATORS = ["rachel.moore", "daniel.price"]
-MEMBERS = ["james.okafor", "sophie.lindqvist", "ben.ashworth", "chloe.evans", "helen.carter", "fiona.macleod"]
+MEMBERS = [
+    "james.okafor",
+    "sophie.lindqvist",
+    "ben.ashworth",
+    "chloe.evans",
+    "helen.carter",
+    "fiona.macleod",
+]
 # Share of the simulated users per role (the rest are members).
 MIX = {"referrer": 0.4, "coordinator": 0.2}
 COMMENTS = [
@@ -60,8 +67,10 @@ COMMENTS = [
     "The MIBG response looks partial; restaging after two more cycles would help.",
     "Could the biopsy be sent for ALK sequencing before we decide?",
 ]
-MINUTES = ("Panel reviewed the imaging and biology. Response to induction is partial; "
-           "the options of an ALK inhibitor trial and further chemotherapy were discussed.")
+MINUTES = (
+    "Panel reviewed the imaging and biology. Response to induction is partial; "
+    "the options of an ALK inhibitor trial and further chemotherapy were discussed."
+)
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
 
@@ -76,7 +85,9 @@ class Account:
     own_cases: list[str] = field(default_factory=list)  # referrer: their cases
     cases: list[str] = field(default_factory=list)  # staff: open cases of their panels
     meetings: list[tuple[int, int]] = field(default_factory=list)  # (meeting id, number of items)
-    items: list[tuple[int, int]] = field(default_factory=list)  # coordinator: (meeting, item) to minute
+    items: list[tuple[int, int]] = field(
+        default_factory=list
+    )  # coordinator: (meeting, item) to minute
 
     @property
     def email(self) -> str:
@@ -90,28 +101,56 @@ def load_targets(url: str, accounts: list[Account]) -> None:
     engine = create_engine(url)
     with engine.connect() as conn:
         for acc in accounts:
-            uid = conn.execute(text("SELECT id FROM users WHERE email = :e"), {"e": acc.email}).scalar()
+            uid = conn.execute(
+                text("SELECT id FROM users WHERE email = :e"), {"e": acc.email}
+            ).scalar()
             if acc.role == "referrer":
-                acc.own_cases = list(conn.execute(text(
-                    "SELECT reference FROM cases WHERE created_by_id = :u ORDER BY updated_at DESC LIMIT 200"
-                ), {"u": uid}).scalars())
+                acc.own_cases = list(
+                    conn.execute(
+                        text(
+                            "SELECT reference FROM cases WHERE created_by_id = :u ORDER BY updated_at DESC LIMIT 200"
+                        ),
+                        {"u": uid},
+                    ).scalars()
+                )
                 continue
-            panels = list(conn.execute(text(
-                "SELECT DISTINCT panel_id FROM panel_roles WHERE user_id = :u"), {"u": uid}).scalars())
+            panels = list(
+                conn.execute(
+                    text("SELECT DISTINCT panel_id FROM panel_roles WHERE user_id = :u"), {"u": uid}
+                ).scalars()
+            )
             params = {"p": panels}
-            acc.cases = list(conn.execute(text(
-                "SELECT reference FROM cases WHERE panel_id = ANY(:p) AND status IN "
-                "('submitted', 'scheduled', 'discussed', 'recommendation') ORDER BY updated_at DESC LIMIT 300"
-            ), params).scalars())
-            acc.meetings = [tuple(r) for r in conn.execute(text(
-                "SELECT m.id, count(a.id) FROM meetings m JOIN agenda_items a ON a.meeting_id = m.id "
-                "WHERE m.panel_id = ANY(:p) AND m.status = 'published' GROUP BY m.id ORDER BY m.starts_at LIMIT 5"
-            ), params)]
+            acc.cases = list(
+                conn.execute(
+                    text(
+                        "SELECT reference FROM cases WHERE panel_id = ANY(:p) AND status IN "
+                        "('submitted', 'scheduled', 'discussed', 'recommendation') ORDER BY updated_at DESC LIMIT 300"
+                    ),
+                    params,
+                ).scalars()
+            )
+            acc.meetings = [
+                tuple(r)
+                for r in conn.execute(
+                    text(
+                        "SELECT m.id, count(a.id) FROM meetings m JOIN agenda_items a ON a.meeting_id = m.id "
+                        "WHERE m.panel_id = ANY(:p) AND m.status = 'published' GROUP BY m.id ORDER BY m.starts_at LIMIT 5"
+                    ),
+                    params,
+                )
+            ]
             if acc.role == "coordinator":
-                acc.items = [tuple(r) for r in conn.execute(text(
-                    "SELECT a.meeting_id, a.id FROM agenda_items a JOIN meetings m ON m.id = a.meeting_id "
-                    "WHERE m.panel_id = ANY(:p) AND m.status = 'published' AND a.outcome_status = 'pending' "
-                    "ORDER BY a.id LIMIT 100"), params)]
+                acc.items = [
+                    tuple(r)
+                    for r in conn.execute(
+                        text(
+                            "SELECT a.meeting_id, a.id FROM agenda_items a JOIN meetings m ON m.id = a.meeting_id "
+                            "WHERE m.panel_id = ANY(:p) AND m.status = 'published' AND a.outcome_status = 'pending' "
+                            "ORDER BY a.id LIMIT 100"
+                        ),
+                        params,
+                    )
+                ]
     engine.dispose()
     for acc in accounts:
         have = acc.own_cases if acc.role == "referrer" else acc.cases
@@ -137,9 +176,24 @@ class Stats:
 
 
 class User:
-    def __init__(self, n: int, acc: Account, base: str, stats: Stats, deadline: float, think: float,
-                 item: tuple[int, int] | None) -> None:
-        self.n, self.acc, self.base, self.stats, self.deadline, self.think = n, acc, base, stats, deadline, think
+    def __init__(
+        self,
+        n: int,
+        acc: Account,
+        base: str,
+        stats: Stats,
+        deadline: float,
+        think: float,
+        item: tuple[int, int] | None,
+    ) -> None:
+        self.n, self.acc, self.base, self.stats, self.deadline, self.think = (
+            n,
+            acc,
+            base,
+            stats,
+            deadline,
+            think,
+        )
         self.rng = random.Random(n)
         self.s = requests.Session()
         self.s.cookies.update(acc.cookies)
@@ -148,7 +202,9 @@ class User:
         self.csrf: str | None = None
 
     # one request, timed and checked
-    def call(self, kind: str, method: str, path: str, *, expect_json: bool = False, **kw) -> requests.Response | None:
+    def call(
+        self, kind: str, method: str, path: str, *, expect_json: bool = False, **kw
+    ) -> requests.Response | None:
         t0 = time.perf_counter()
         error = None
         r = None
@@ -176,9 +232,22 @@ class User:
         acc = self.acc
         return [
             (4, lambda: self.call("referrer dashboard", "GET", "/")),
-            (4, lambda: self.call("referrer case page", "GET", f"/cases/{self.pick(acc.own_cases)}")),
-            (2, lambda: self.call("API case list", "GET", f"/api/v1/cases?page={self.rng.randint(1, 3)}",
-                                  headers={"Authorization": f"Bearer {acc.token}"}, expect_json=True)),
+            (
+                4,
+                lambda: self.call(
+                    "referrer case page", "GET", f"/cases/{self.pick(acc.own_cases)}"
+                ),
+            ),
+            (
+                2,
+                lambda: self.call(
+                    "API case list",
+                    "GET",
+                    f"/api/v1/cases?page={self.rng.randint(1, 3)}",
+                    headers={"Authorization": f"Bearer {acc.token}"},
+                    expect_json=True,
+                ),
+            ),
         ]
 
     def coordinator_actions(self):
@@ -196,7 +265,9 @@ class User:
 
         def present():
             mid, count = self.meeting()
-            return self.call("presentation mode", "GET", f"/meetings/{mid}/present/{self.rng.randint(1, count)}")
+            return self.call(
+                "presentation mode", "GET", f"/meetings/{mid}/present/{self.rng.randint(1, count)}"
+            )
 
         return [
             (3, lambda: self.call("member review list", "GET", "/")),
@@ -214,8 +285,16 @@ class User:
         if not match:
             self.stats.add("POST comment", 0, f"no CSRF token on /cases/{ref}")
             return
-        self.call("POST comment", "POST", f"/cases/{ref}/comments",
-                  data={"csrf_token": match.group(1), "body": self.pick(COMMENTS), "visibility": "internal"})
+        self.call(
+            "POST comment",
+            "POST",
+            f"/cases/{ref}/comments",
+            data={
+                "csrf_token": match.group(1),
+                "body": self.pick(COMMENTS),
+                "visibility": "internal",
+            },
+        )
 
     def autosave_minutes(self):
         if self.item is None:
@@ -228,10 +307,20 @@ class User:
                 return None
             self.csrf = CSRF.search(page.text).group(1)
             self.minutes_version = int(VERSION.search(page.text).group(1))
-        r = self.call("POST minutes autosave", "POST", path, expect_json=True,
-                      headers={"Accept": "application/json", "X-CSRFToken": self.csrf},
-                      data={"csrf_token": self.csrf, "version": self.minutes_version, "action": "save",
-                            "discussion": f"{MINUTES} (draft {self.rng.randint(1, 999)})", "outcome": ""})
+        r = self.call(
+            "POST minutes autosave",
+            "POST",
+            path,
+            expect_json=True,
+            headers={"Accept": "application/json", "X-CSRFToken": self.csrf},
+            data={
+                "csrf_token": self.csrf,
+                "version": self.minutes_version,
+                "action": "save",
+                "discussion": f"{MINUTES} (draft {self.rng.randint(1, 999)})",
+                "outcome": "",
+            },
+        )
         if r is not None:
             self.minutes_version = r.json()["version"]
         else:
@@ -239,8 +328,11 @@ class User:
         return r
 
     def run(self) -> None:
-        actions = {"referrer": self.referrer_actions, "coordinator": self.coordinator_actions,
-                   "member": self.member_actions}[self.acc.role]()
+        actions = {
+            "referrer": self.referrer_actions,
+            "coordinator": self.coordinator_actions,
+            "member": self.member_actions,
+        }[self.acc.role]()
         weights = [w for w, _ in actions]
         time.sleep(self.rng.uniform(0, min(2.0, self.think * 4)))  # people do not all start at once
         while time.monotonic() < self.deadline:
@@ -253,16 +345,24 @@ def report(stats: Stats, seconds: float) -> int:
     rows = sorted(stats.times.items(), key=lambda kv: -len(kv[1]))
     everything = [ms for _, values in rows for ms in values]
     errors = sum(stats.errors.values())
-    print(f"\n{'request':<24}{'count':>7}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(
+        f"\n{'request':<24}{'count':>7}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    )
     for kind, values in rows:
-        print(f"{kind:<24}{len(values):>7}{len(values) / seconds:>8.1f}{pages.pct(values, 50):>9.1f}"
-              f"{pages.pct(values, 95):>9.1f}{pages.pct(values, 99):>9.1f}{stats.errors[kind]:>8}")
-    print(f"{'all':<24}{len(everything):>7}{len(everything) / seconds:>8.1f}{pages.pct(everything, 50):>9.1f}"
-          f"{pages.pct(everything, 95):>9.1f}{pages.pct(everything, 99):>9.1f}{errors:>8}")
+        print(
+            f"{kind:<24}{len(values):>7}{len(values) / seconds:>8.1f}{pages.pct(values, 50):>9.1f}"
+            f"{pages.pct(values, 95):>9.1f}{pages.pct(values, 99):>9.1f}{stats.errors[kind]:>8}"
+        )
+    print(
+        f"{'all':<24}{len(everything):>7}{len(everything) / seconds:>8.1f}{pages.pct(everything, 50):>9.1f}"
+        f"{pages.pct(everything, 95):>9.1f}{pages.pct(everything, 99):>9.1f}{errors:>8}"
+    )
     for sample in stats.samples:
         print("  error:", sample)
-    print(f"\n{len(everything)} requests in {seconds:.1f} s, {len(everything) / seconds:.1f} req/s, "
-          f"{errors} errors ({'goal met' if errors == 0 else 'GOAL MISSED: zero errors'}).")
+    print(
+        f"\n{len(everything)} requests in {seconds:.1f} s, {len(everything) / seconds:.1f} req/s, "
+        f"{errors} errors ({'goal met' if errors == 0 else 'GOAL MISSED: zero errors'})."
+    )
     return errors
 
 
@@ -272,15 +372,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--cases", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--think", type=float, default=0.25, help="mean think time between requests (s)")
+    parser.add_argument(
+        "--think", type=float, default=0.25, help="mean think time between requests (s)"
+    )
     args = parser.parse_args()
-    print(f"== load: {args.users} users for {args.seconds:.0f} s, gunicorn {args.workers} workers, PostgreSQL, "
-          f"{args.cases} synthetic cases")
+    print(
+        f"== load: {args.users} users for {args.seconds:.0f} s, gunicorn {args.workers} workers, PostgreSQL, "
+        f"{args.cases} synthetic cases"
+    )
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         url = pages.prepare("postgresql", tmp, args.cases)
-        accounts = ([Account(k, "referrer") for k in REFERRERS] + [Account(k, "coordinator") for k in COORDINATORS]
-                    + [Account(k, "member") for k in MEMBERS])
+        accounts = (
+            [Account(k, "referrer") for k in REFERRERS]
+            + [Account(k, "coordinator") for k in COORDINATORS]
+            + [Account(k, "member") for k in MEMBERS]
+        )
         load_targets(url, accounts)
         for acc in accounts:
             if acc.role == "referrer":
@@ -289,8 +396,12 @@ def main() -> None:
         proc = pages.start_server(url, tmp, port, args.workers, secrets.token_urlsafe(48))
         base = f"http://127.0.0.1:{port}"
         server_log: list[str] = []  # drain gunicorn's stderr so a full pipe never blocks it
-        drain = threading.Thread(target=lambda: server_log.extend(
-            line.decode(errors="replace") for line in iter(proc.stderr.readline, b"")), daemon=True)
+        drain = threading.Thread(
+            target=lambda: server_log.extend(
+                line.decode(errors="replace") for line in iter(proc.stderr.readline, b"")
+            ),
+            daemon=True,
+        )
         drain.start()
         try:
             for acc in accounts:  # one sign-in per account; its simulated people share the cookies
@@ -300,7 +411,11 @@ def main() -> None:
                 by_role[acc.role].append(acc)
             n_ref = round(args.users * MIX["referrer"])
             n_coord = round(args.users * MIX["coordinator"])
-            roles = ["referrer"] * n_ref + ["coordinator"] * n_coord + ["member"] * (args.users - n_ref - n_coord)
+            roles = (
+                ["referrer"] * n_ref
+                + ["coordinator"] * n_coord
+                + ["member"] * (args.users - n_ref - n_coord)
+            )
             stats = Stats()
             started = time.monotonic()
             deadline = started + args.seconds
@@ -308,11 +423,17 @@ def main() -> None:
             for n, role in enumerate(roles):
                 acc = by_role[role][seen[role] % len(by_role[role])]
                 # Each coordinator person minutes its own agenda item (no two autosave one item).
-                item = acc.items[(seen[role] // len(by_role[role])) % len(acc.items)] if acc.items else None
+                item = (
+                    acc.items[(seen[role] // len(by_role[role])) % len(acc.items)]
+                    if acc.items
+                    else None
+                )
                 seen[role] += 1
                 people.append(User(n, acc, base, stats, deadline, args.think, item))
             threads = [threading.Thread(target=p.run, daemon=True) for p in people]
-            print(f"  {len(people)} users: {dict(Counter(roles))}; running {args.seconds:.0f} s ...")
+            print(
+                f"  {len(people)} users: {dict(Counter(roles))}; running {args.seconds:.0f} s ..."
+            )
             for t in threads:
                 t.start()
             for t in threads:

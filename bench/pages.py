@@ -47,7 +47,9 @@ def free_port() -> int:
 
 
 def sa_url(url: str) -> str:
-    return "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
+    return (
+        "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
+    )
 
 
 def prepare(backend: str, tmp: Path, cases: int) -> str:
@@ -57,9 +59,13 @@ def prepare(backend: str, tmp: Path, cases: int) -> str:
     else:
         from sqlalchemy import create_engine, text
 
-        base = os.environ.get("PANEL_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/panel_bench")
+        base = os.environ.get(
+            "PANEL_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/panel_bench"
+        )
         name = base.rsplit("/", 1)[1]
-        admin = create_engine(sa_url(base.rsplit("/", 1)[0] + "/postgres"), isolation_level="AUTOCOMMIT")
+        admin = create_engine(
+            sa_url(base.rsplit("/", 1)[0] + "/postgres"), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -67,27 +73,44 @@ def prepare(backend: str, tmp: Path, cases: int) -> str:
         url = sa_url(base)
     env = {**os.environ, "PANEL_DATABASE_URL": url, "PANEL_STORAGE_DIR": str(tmp / "storage")}
     flask = [sys.executable, "-m", "flask", "--app", "panel"]
-    for args in (["db", "upgrade"], ["load-reference-data"], ["load-trials", "--new-only"],
-                 ["demo-data", "--cases", str(cases)]):
+    for args in (
+        ["db", "upgrade"],
+        ["load-reference-data"],
+        ["load-trials", "--new-only"],
+        ["demo-data", "--cases", str(cases)],
+    ):
         started = time.perf_counter()
         proc = subprocess.run(flask + args, cwd=ROOT, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr[-3000:]}")
         if args[0] == "demo-data":
-            print(f"  {proc.stdout.strip().splitlines()[-1]} (wall {time.perf_counter() - started:.1f} s)")
+            print(
+                f"  {proc.stdout.strip().splitlines()[-1]} (wall {time.perf_counter() - started:.1f} s)"
+            )
     return url
 
 
 def start_server(url: str, tmp: Path, port: int, workers: int, secret: str) -> subprocess.Popen:
     env = {
-        **os.environ, "PANEL_ENV": "production", "PANEL_DATABASE_URL": url, "PANEL_SECRET_KEY": secret,
-        "PANEL_STORAGE_DIR": str(tmp / "storage"), "PANEL_SESSION_COOKIE_SECURE": "false",
-        "PANEL_BIND": f"127.0.0.1:{port}", "PANEL_WORKERS": str(workers), "PANEL_ACCESS_LOG": "/dev/null",
+        **os.environ,
+        "PANEL_ENV": "production",
+        "PANEL_DATABASE_URL": url,
+        "PANEL_SECRET_KEY": secret,
+        "PANEL_STORAGE_DIR": str(tmp / "storage"),
+        "PANEL_SESSION_COOKIE_SECURE": "false",
+        "PANEL_BIND": f"127.0.0.1:{port}",
+        "PANEL_WORKERS": str(workers),
+        "PANEL_ACCESS_LOG": "/dev/null",
         "PANEL_API_RATELIMIT": "100000 per minute",
     }
     env.pop("PANEL_REDIS_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -107,7 +130,9 @@ def totp_code(url: str, email: str) -> str | None:
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        secret = conn.execute(text("SELECT totp_secret FROM users WHERE email = :e"), {"e": email}).scalar()
+        secret = conn.execute(
+            text("SELECT totp_secret FROM users WHERE email = :e"), {"e": email}
+        ).scalar()
         conn.execute(text("UPDATE users SET totp_last_step = NULL WHERE email = :e"), {"e": email})
         conn.commit()
     engine.dispose()
@@ -115,16 +140,26 @@ def totp_code(url: str, email: str) -> str | None:
 
 
 def csrf(session: requests.Session, page: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', session.get(page, timeout=10).text).group(1)
+    return re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"', session.get(page, timeout=10).text
+    ).group(1)
 
 
 def sign_in(base: str, url: str, email: str) -> requests.Session:
     s = requests.Session()
-    r = s.post(base + "/login", data={"csrf_token": csrf(s, base + "/login"), "email": email, "password": PASSWORD},
-               allow_redirects=False, timeout=10)
+    r = s.post(
+        base + "/login",
+        data={"csrf_token": csrf(s, base + "/login"), "email": email, "password": PASSWORD},
+        allow_redirects=False,
+        timeout=10,
+    )
     if r.status_code == 302 and "/login/verify" in r.headers.get("Location", ""):
-        r = s.post(base + "/login/verify", data={"csrf_token": csrf(s, base + "/login/verify"),
-                                                  "code": totp_code(url, email)}, allow_redirects=False, timeout=10)
+        r = s.post(
+            base + "/login/verify",
+            data={"csrf_token": csrf(s, base + "/login/verify"), "code": totp_code(url, email)},
+            allow_redirects=False,
+            timeout=10,
+        )
     if r.status_code != 302:
         raise SystemExit(f"could not sign in as {email}: {r.status_code}")
     return s
@@ -137,13 +172,19 @@ def targets(url: str) -> dict[str, object]:
     engine = create_engine(url)
     with engine.connect() as conn:
         nap = conn.execute(text("SELECT id FROM panels WHERE code = 'NAP'")).scalar()
-        ref = conn.execute(text(
-            "SELECT reference FROM cases WHERE panel_id = :p AND status = 'scheduled' ORDER BY id DESC LIMIT 1"
-        ), {"p": nap}).scalar()
-        meeting = conn.execute(text(
-            "SELECT m.id FROM meetings m JOIN agenda_items a ON a.meeting_id = m.id WHERE m.panel_id = :p "
-            "AND a.outcome_status = 'pending' GROUP BY m.id ORDER BY count(*) DESC LIMIT 1"
-        ), {"p": nap}).scalar()
+        ref = conn.execute(
+            text(
+                "SELECT reference FROM cases WHERE panel_id = :p AND status = 'scheduled' ORDER BY id DESC LIMIT 1"
+            ),
+            {"p": nap},
+        ).scalar()
+        meeting = conn.execute(
+            text(
+                "SELECT m.id FROM meetings m JOIN agenda_items a ON a.meeting_id = m.id WHERE m.panel_id = :p "
+                "AND a.outcome_status = 'pending' GROUP BY m.id ORDER BY count(*) DESC LIMIT 1"
+            ),
+            {"p": nap},
+        ).scalar()
     engine.dispose()
     return {"ref": ref, "meeting": meeting}
 
@@ -181,7 +222,9 @@ def pages(t: dict[str, object]) -> list[tuple[str, str, str]]:
     ]
 
 
-def measure(base: str, sessions: dict[str, requests.Session], plan, n: int) -> dict[str, list[float]]:
+def measure(
+    base: str, sessions: dict[str, requests.Session], plan, n: int
+) -> dict[str, list[float]]:
     times: dict[str, list[float]] = defaultdict(list)
     for _label, who, path in plan:
         s = sessions[who]
@@ -204,7 +247,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-def explain(url: str, plan, emails: dict[str, str]) -> dict[str, tuple[int, list[tuple[float, str]]]]:
+def explain(
+    url: str, plan, emails: dict[str, str]
+) -> dict[str, tuple[int, list[tuple[float, str]]]]:
     """Per page: number of SQL statements and the three slowest, from an in-process request."""
     from sqlalchemy import event
 
@@ -222,7 +267,12 @@ def explain(url: str, plan, emails: dict[str, str]) -> dict[str, tuple[int, list
             conn.info.setdefault("t0", []).append(time.perf_counter())
 
         def after(conn, cursor, statement, params, context, many):
-            log.append(((time.perf_counter() - conn.info["t0"].pop()) * 1000, " ".join(statement.split())[:150]))
+            log.append(
+                (
+                    (time.perf_counter() - conn.info["t0"].pop()) * 1000,
+                    " ".join(statement.split())[:150],
+                )
+            )
 
         event.listen(engine, "before_cursor_execute", before)
         event.listen(engine, "after_cursor_execute", after)
@@ -249,7 +299,9 @@ def explain(url: str, plan, emails: dict[str, str]) -> dict[str, tuple[int, list
 
 
 def run(backend: str, args) -> list[tuple]:
-    print(f"\n== {backend}: {args.cases} synthetic cases, gunicorn {args.workers} workers, {args.requests} requests per page")
+    print(
+        f"\n== {backend}: {args.cases} synthetic cases, gunicorn {args.workers} workers, {args.requests} requests per page"
+    )
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         url = prepare(backend, tmp, args.cases)
@@ -259,26 +311,38 @@ def run(backend: str, args) -> list[tuple]:
         proc = start_server(url, tmp, port, args.workers, secrets.token_urlsafe(48))
         base = f"http://127.0.0.1:{port}"
         try:
-            sessions = {"anon": requests.Session(), "referrer": sign_in(base, url, REFERRER),
-                        "coordinator": sign_in(base, url, COORDINATOR), "member": sign_in(base, url, MEMBER),
-                        "api": requests.Session()}
+            sessions = {
+                "anon": requests.Session(),
+                "referrer": sign_in(base, url, REFERRER),
+                "coordinator": sign_in(base, url, COORDINATOR),
+                "member": sign_in(base, url, MEMBER),
+                "api": requests.Session(),
+            }
             sessions["api"].headers["Authorization"] = f"Bearer {token}"
-            plan = [p for p in pages(t) if not args.pages or p[0] == "/healthz" or p[0] in args.pages]
+            plan = [
+                p for p in pages(t) if not args.pages or p[0] == "/healthz" or p[0] in args.pages
+            ]
             times = measure(base, sessions, plan, args.requests)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        explained = explain(url, plan, {"referrer": REFERRER, "coordinator": COORDINATOR, "member": MEMBER})
+        explained = explain(
+            url, plan, {"referrer": REFERRER, "coordinator": COORDINATOR, "member": MEMBER}
+        )
     health95 = pct(times["/healthz"], 95)
     rows = []
-    print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x healthz':>11}{'queries':>9}  p95<100ms  p95<=5x healthz")
+    print(
+        f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x healthz':>11}{'queries':>9}  p95<100ms  p95<=5x healthz"
+    )
     for label, _, _ in plan:
         p50, p95 = pct(times[label], 50), pct(times[label], 95)
         ratio = p95 / health95 if health95 else 0
         ok = label == "/healthz" or (p95 <= 5 * health95 and p95 < 100)
         q = explained.get(label, (None, []))[0]
-        print(f"{label:<22}{p50:>9.1f}{p95:>9.1f}{ratio:>11.1f}{q if q is not None else '-':>9}"
-              f"  {'yes' if p95 < 100 else 'NO':<9}  {'yes' if ratio <= 5 else 'NO'}")
+        print(
+            f"{label:<22}{p50:>9.1f}{p95:>9.1f}{ratio:>11.1f}{q if q is not None else '-':>9}"
+            f"  {'yes' if p95 < 100 else 'NO':<9}  {'yes' if ratio <= 5 else 'NO'}"
+        )
         rows.append((backend, label, p50, p95, ratio, q, ok))
     print("slowest statements per page (warm, in-process):")
     for label, (count, slow) in explained.items():
@@ -293,8 +357,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=20000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--pages", type=lambda v: {p.strip() for p in v.split(",") if p.strip()}, default=set(),
-                        help="only these pages (labels as printed, comma-separated); /healthz always runs")
+    parser.add_argument(
+        "--pages",
+        type=lambda v: {p.strip() for p in v.split(",") if p.strip()},
+        default=set(),
+        help="only these pages (labels as printed, comma-separated); /healthz always runs",
+    )
     args = parser.parse_args()
     unknown = args.pages - {label for label, _, _ in pages({"ref": "", "meeting": ""})}
     if unknown:
@@ -304,8 +372,10 @@ def main() -> None:
     for backend in backends:
         rows += run(backend, args)
     over = [r for r in rows if not r[-1]]
-    print(f"\n{len(rows) - len(over)} of {len(rows)} page/backend figures meet the goal"
-          + ("; over it: " + ", ".join(f"{b} {label}" for b, label, *_ in over) if over else "."))
+    print(
+        f"\n{len(rows) - len(over)} of {len(rows)} page/backend figures meet the goal"
+        + ("; over it: " + ", ".join(f"{b} {label}" for b, label, *_ in over) if over else ".")
+    )
 
 
 if __name__ == "__main__":

@@ -51,16 +51,16 @@ def mutate(seed: bytes, data: bytes) -> bytes:
     out = bytearray(seed)
     i = 0
     while i + 3 <= len(data) and len(out) > 0:
-        pos = int.from_bytes(data[i:i + 2], "little") % len(out)
+        pos = int.from_bytes(data[i : i + 2], "little") % len(out)
         op = data[i + 2] % 4
-        chunk = data[i + 3:i + 3 + (1 + data[i + 2] % 8)]
+        chunk = data[i + 3 : i + 3 + (1 + data[i + 2] % 8)]
         i += 3 + len(chunk)
         if op == 0:
-            out[pos:pos + len(chunk)] = chunk
+            out[pos : pos + len(chunk)] = chunk
         elif op == 1:
             out[pos:pos] = chunk
         elif op == 2:
-            del out[pos:pos + max(1, len(chunk))]
+            del out[pos : pos + max(1, len(chunk))]
         else:
             del out[pos:]
     return bytes(out)
@@ -81,7 +81,9 @@ def dicom(data: bytes) -> None:
         assert not any(m in result.reason.encode() for m in markers)
         if result.status == "refused":
             assert not dst.exists()
-            leftovers = [p for p in (Path(tmp) / "out").glob("*")] if (Path(tmp) / "out").exists() else []
+            leftovers = (
+                [p for p in (Path(tmp) / "out").glob("*")] if (Path(tmp) / "out").exists() else []
+            )
             assert not leftovers, leftovers
             return
         out = dst.read_bytes()
@@ -89,7 +91,11 @@ def dicom(data: bytes) -> None:
         ds = pydicom.dcmread(io.BytesIO(out), force=True)
         for elem in ds.iterall():
             if elem.tag in deid.TABLE_TAGS and elem.VR not in ("SQ",):
-                value = elem.value if isinstance(elem.value, bytes) else str(elem.value).encode("utf-8", "replace")
+                value = (
+                    elem.value
+                    if isinstance(elem.value, bytes)
+                    else str(elem.value).encode("utf-8", "replace")
+                )
                 assert not any(m in value for m in markers), f"marker kept in {elem.tag}"
 
 
@@ -106,7 +112,9 @@ def _centres() -> tuple[list[str], object]:
 def _example_case() -> dict:
     from importlib import resources
 
-    return json.loads(resources.files("panel.data.demo_cases").joinpath("case-example-alk.json").read_text())
+    return json.loads(
+        resources.files("panel.data.demo_cases").joinpath("case-example-alk.json").read_text()
+    )
 
 
 def trial_rules(data: bytes) -> None:
@@ -116,15 +124,39 @@ def trial_rules(data: bytes) -> None:
         trial = json.loads(data.decode("utf-8", "replace"))
     except ValueError:
         # Not JSON: build a rule from the bytes instead, so the validator sees structure.
-        fields = ["biology.mycn", "patient.age_now_months", "status.category", "disease.sites", "nope"]
+        fields = [
+            "biology.mycn",
+            "patient.age_now_months",
+            "status.category",
+            "disease.sites",
+            "nope",
+        ]
         ops = ["eq", "in", "lt", "gte", "contains", "exists", "bogus"]
-        trial = {"id": "FUZZ", "title": "Fuzz", "status": "open", "sites": ["NEWCASTLE"], "criteria": [
-            {"id": f"c{i}", "kind": ["inclusion", "exclusion", "x"][b % 3], "text": "t",
-             "condition": {"field": fields[b % len(fields)], "op": ops[b % len(ops)], "value": [b, str(b)][b % 2]}}
-            for i, b in enumerate(data[:6])
-        ]}
+        trial = {
+            "id": "FUZZ",
+            "title": "Fuzz",
+            "status": "open",
+            "sites": ["NEWCASTLE"],
+            "criteria": [
+                {
+                    "id": f"c{i}",
+                    "kind": ["inclusion", "exclusion", "x"][b % 3],
+                    "text": "t",
+                    "condition": {
+                        "field": fields[b % len(fields)],
+                        "op": ops[b % len(ops)],
+                        "value": [b, str(b)][b % 2],
+                    },
+                }
+                for i, b in enumerate(data[:6])
+            ],
+        }
     codes, centres = _centres()
-    errors = engine.validate_trial(trial, codes) if isinstance(trial, dict) else engine.validate_trial({}, codes)
+    errors = (
+        engine.validate_trial(trial, codes)
+        if isinstance(trial, dict)
+        else engine.validate_trial({}, codes)
+    )
     assert isinstance(errors, list) and all(isinstance(e, str) for e in errors)
     if not errors:
         compiled = engine.compile_trial(trial, codes)
@@ -149,4 +181,9 @@ def upload_names(data: bytes) -> None:
     assert not [f for f in scan_filename(safe) if f.severity == "hard"], safe
 
 
-TARGETS = {"scanner": scanner, "dicom": dicom, "trial_rules": trial_rules, "upload_names": upload_names}
+TARGETS = {
+    "scanner": scanner,
+    "dicom": dicom,
+    "trial_rules": trial_rules,
+    "upload_names": upload_names,
+}

@@ -61,7 +61,9 @@ def create_app(config: dict | type | str | None = None) -> Flask:
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     _init_extensions(app)
     _init_domains(app)
@@ -88,11 +90,15 @@ def _check_config(app: Flask) -> None:
     cfg = app.config
     days = cfg.get("API_TOKEN_DAYS")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
-        raise ConfigurationError("PANEL_API_TOKEN_DAYS must be a whole number of days from 1 to 365.")
+        raise ConfigurationError(
+            "PANEL_API_TOKEN_DAYS must be a whole number of days from 1 to 365."
+        )
     if cfg.get("ENV_NAME") == "production":
         missing = [n for n in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI") if not cfg.get(n)]
         if missing:
-            names = ", ".join("PANEL_" + ("DATABASE_URL" if n.startswith("SQLALCHEMY") else n) for n in missing)
+            names = ", ".join(
+                "PANEL_" + ("DATABASE_URL" if n.startswith("SQLALCHEMY") else n) for n in missing
+            )
             raise ConfigurationError(f"Production needs {names}: refusing to start.")
         if len(cfg["SECRET_KEY"]) < 32:
             raise ConfigurationError("PANEL_SECRET_KEY must be at least 32 characters.")
@@ -132,7 +138,9 @@ def _init_extensions(app: Flask) -> None:
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
                 configure_sqlite(engine)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -151,5 +159,7 @@ def _init_domains(app: Flask) -> None:
         module = importlib.import_module(name)
         init = getattr(module, "init_app", None)
         if not callable(init):
-            raise ConfigurationError(f"{name} has no init_app(app): its pages and commands would be missing.")
+            raise ConfigurationError(
+                f"{name} has no init_app(app): its pages and commands would be missing."
+            )
         init(app)

@@ -37,8 +37,13 @@ def load_reference_command():
 
 
 @click.command("demo-data")
-@click.option("--cases", "cases", type=click.IntRange(min=0), default=0,
-              help="Also add this many synthetic cases (for benchmarks), every time it is run.")
+@click.option(
+    "--cases",
+    "cases",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Also add this many synthetic cases (for benchmarks), every time it is run.",
+)
 @click.option("--seed", type=int, default=2026, help="Random seed for the synthetic cases.")
 @with_appcontext
 def demo_data_command(cases, seed):
@@ -98,7 +103,9 @@ def demo_totp_command(email):
         raise click.ClickException("Refused in a production configuration.")
     user = User.by_email(email)
     if user is None or not user.is_demo or not user.totp_secret:
-        raise click.ClickException("No demo account with two-factor authentication has that e-mail.")
+        raise click.ClickException(
+            "No demo account with two-factor authentication has that e-mail."
+        )
     click.echo(pyotp.TOTP(user.totp_secret).now())
 
 
@@ -109,8 +116,12 @@ def demo_totp_command(email):
 @click.option("--centre", "centre_code", help="Centre code (required for referrers).")
 @click.option("--referrer", is_flag=True, help="A referring doctor.")
 @click.option("--admin", is_flag=True, help="An administrator.")
-@click.option("--role", "roles", multiple=True, help="PANEL:ROLE, e.g. NAP:coordinator (repeatable).")
-@click.option("--invite", is_flag=True, help="E-mail a link to set the password instead of asking for it.")
+@click.option(
+    "--role", "roles", multiple=True, help="PANEL:ROLE, e.g. NAP:coordinator (repeatable)."
+)
+@click.option(
+    "--invite", is_flag=True, help="E-mail a link to set the password instead of asking for it."
+)
 def create_user_command(email, name, centre_code, referrer, admin, roles, invite):
     """Create a real staff account."""
     from panel.accounts import operations
@@ -134,7 +145,9 @@ def create_user_command(email, name, centre_code, referrer, admin, roles, invite
         try:
             parsed.append((panel, PanelRoleKind(role.lower())))
         except ValueError as exc:
-            raise click.ClickException(f"Unknown role {role!r}: member, chair or coordinator.") from exc
+            raise click.ClickException(
+                f"Unknown role {role!r}: member, chair or coordinator."
+            ) from exc
     password = None
     if not invite:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -143,8 +156,12 @@ def create_user_command(email, name, centre_code, referrer, admin, roles, invite
             raise click.ClickException(" ".join(problems))
     try:
         user = operations.create_user(
-            email=email, name=name, centre_id=centre.id if centre else None,
-            is_referrer=referrer, is_admin=admin, password=password,
+            email=email,
+            name=name,
+            centre_id=centre.id if centre else None,
+            is_referrer=referrer,
+            is_admin=admin,
+            password=password,
         )
         for panel, role in parsed:
             operations.add_panel_role(user, panel, role, by=None)
@@ -168,8 +185,10 @@ def audit_verify_command():
     if problem is None:
         click.echo(f"Audit trail intact: {checked} entries verified.")
         return
-    click.echo(f"Audit trail BROKEN at entry {problem.entry_id}: {problem.reason} "
-               f"({checked} entries verified before it).")
+    click.echo(
+        f"Audit trail BROKEN at entry {problem.entry_id}: {problem.reason} "
+        f"({checked} entries verified before it)."
+    )
     sys.exit(1)
 
 

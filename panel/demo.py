@@ -54,7 +54,9 @@ PEOPLE: tuple[DemoPerson, ...] = (
     DemoPerson("james.okafor", "Dr James Okafor", "MANCHESTER", roles=(("NAP", M),)),
     DemoPerson("sophie.lindqvist", "Dr Sophie Lindqvist", "ROYAL_MARSDEN", roles=(("NAP", M),)),
     DemoPerson("rachel.moore", "Rachel Moore", None, roles=(("NAP", K),)),
-    DemoPerson("fiona.macleod", "Dr Fiona MacLeod", "GLASGOW", roles=(("ECMC-NORTH", C), ("ECMC-NORTH", M))),
+    DemoPerson(
+        "fiona.macleod", "Dr Fiona MacLeod", "GLASGOW", roles=(("ECMC-NORTH", C), ("ECMC-NORTH", M))
+    ),
     DemoPerson("ben.ashworth", "Dr Ben Ashworth", "LEEDS", roles=(("ECMC-NORTH", M),)),
     DemoPerson("chloe.evans", "Dr Chloe Evans", "NEWCASTLE", roles=(("ECMC-NORTH", M), ("NAP", M))),
     DemoPerson("daniel.price", "Daniel Price", None, roles=(("ECMC-NORTH", K),)),
@@ -110,7 +112,9 @@ def _example(name: str) -> dict:
     import json
     from importlib import resources
 
-    return json.loads(resources.files("panel.data.demo_cases").joinpath(f"case-example-{name}.json").read_text())
+    return json.loads(
+        resources.files("panel.data.demo_cases").joinpath(f"case-example-{name}.json").read_text()
+    )
 
 
 def demo_case_documents() -> list[tuple[str, str, dict]]:
@@ -124,37 +128,67 @@ def demo_case_documents() -> list[tuple[str, str, dict]]:
     ref_bham["referring_centre"] = "BIRMINGHAM"
 
     north = copy.deepcopy(alk)
-    north.update(panel="ECMC-NORTH", urgency="urgent",
-                 clinical_question="Second relapse after lorlatinib on the NANT trial. Is there an early-phase trial for ALK-resistant disease in the north?")
+    north.update(
+        panel="ECMC-NORTH",
+        urgency="urgent",
+        clinical_question="Second relapse after lorlatinib on the NANT trial. Is there an early-phase trial for ALK-resistant disease in the north?",
+    )
     north["status"].update(episode=2, months_diagnosis_to_event=41, months_since_last_treatment=1)
     north["patient"].update(age_now_months=71)
     north["treatment"]["prior_alk_inhibitor"] = ["LORLATINIB"]
-    north["treatment"]["lines"].append({"phase": "salvage", "regimen": "LORLATINIB", "cycles": 9, "best_response": "PD"})
-    north["family"]["questions"] = ["Are there any trials left for our child?", "Can treatment be given closer to home?"]
+    north["treatment"]["lines"].append(
+        {"phase": "salvage", "regimen": "LORLATINIB", "cycles": 9, "best_response": "PD"}
+    )
+    north["family"]["questions"] = [
+        "Are there any trials left for our child?",
+        "Can treatment be given closer to home?",
+    ]
 
     progressive = copy.deepcopy(refractory)
-    progressive.update(referring_centre="SOUTHAMPTON",
-                       clinical_question="Progression during induction (new liver lesions). Salvage options and trials?")
-    progressive["status"] = {"category": "progressive", "episode": 1, "months_diagnosis_to_event": 3,
-                             "months_since_last_treatment": 0, "relapse_pattern": "combined"}
+    progressive.update(
+        referring_centre="SOUTHAMPTON",
+        clinical_question="Progression during induction (new liver lesions). Salvage options and trials?",
+    )
+    progressive["status"] = {
+        "category": "progressive",
+        "episode": 1,
+        "months_diagnosis_to_event": 3,
+        "months_since_last_treatment": 0,
+        "relapse_pattern": "combined",
+    }
     progressive["disease"]["sites"] = ["bone", "bone_marrow", "liver"]
     progressive["disease"]["measurable"] = True
     progressive["biology"]["alk"] = {"status": "amplification", "copy_number": 12}
     progressive["biology"]["profiling_at_relapse"] = "pending"
 
     draft = {
-        "schema": "panel-case/1", "panel": "NAP", "referring_centre": "SOUTHAMPTON", "urgency": "routine",
+        "schema": "panel-case/1",
+        "panel": "NAP",
+        "referring_centre": "SOUTHAMPTON",
+        "urgency": "routine",
         "clinical_question": "Late isolated relapse in the skull base four years after diagnosis: local therapy or systemic?",
-        "family": {"aware_of_referral": True, "questions": ["Could this be cured with radiotherapy alone?"]},
+        "family": {
+            "aware_of_referral": True,
+            "questions": ["Could this be cured with radiotherapy alone?"],
+        },
         "patient": {"age_at_diagnosis_months": 26, "age_now_months": 75, "sex": "female"},
-        "diagnosis": {"inrg_stage": "M", "risk_group": "high", "primary_site": "adrenal", "mibg": "avid"},
+        "diagnosis": {
+            "inrg_stage": "M",
+            "risk_group": "high",
+            "primary_site": "adrenal",
+            "mibg": "avid",
+        },
         "status": {"category": "relapsed", "episode": 1, "months_diagnosis_to_event": 49},
     }
 
     info = copy.deepcopy(alk)
     info["referring_centre"] = "NEWCASTLE"
-    info["clinical_question"] = "Relapse in marrow only with an ALK R1275Q mutation. Which ALK-inhibitor trial is best?"
-    info["biology"]["alk"]["variants"] = [{"protein_change": "R1275Q", "vaf_pct": 8, "origin": "somatic"}]
+    info["clinical_question"] = (
+        "Relapse in marrow only with an ALK R1275Q mutation. Which ALK-inhibitor trial is best?"
+    )
+    info["biology"]["alk"]["variants"] = [
+        {"protein_change": "R1275Q", "vaf_pct": 8, "origin": "somatic"}
+    ]
     info["family"]["questions"] = ["Is the new treatment given as tablets at home?"]
 
     return [
@@ -184,7 +218,8 @@ def load_demo_cases() -> list:
             case_ops.submit_case(case, by=user)
         if state == "info_requested":
             case_ops.request_information(
-                case, by=coordinators[doc["panel"]],
+                case,
+                by=coordinators[doc["panel"]],
                 questions=["Please add the bone marrow result from the relapse assessment."],
             )
         created.append(case)
@@ -209,13 +244,20 @@ def load_demo_meetings() -> list:
     ):
         day = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
         coordinator = db.session.scalar(
-            select(User).join(User.panel_roles).where(
-                User.is_demo, User.panel_roles.any(panel_id=panels[code].id, role=PanelRoleKind.COORDINATOR)
+            select(User)
+            .join(User.panel_roles)
+            .where(
+                User.is_demo,
+                User.panel_roles.any(panel_id=panels[code].id, role=PanelRoleKind.COORDINATOR),
             )
         )
         meeting = Meeting(
-            panel_id=panels[code].id, title=title, starts_at=from_uk(day, at), duration_minutes=120,
-            video_link="https://video.example.org/panel-" + code.lower(), created_by_id=coordinator.id if coordinator else None,
+            panel_id=panels[code].id,
+            title=title,
+            starts_at=from_uk(day, at),
+            duration_minutes=120,
+            video_link="https://video.example.org/panel-" + code.lower(),
+            created_by_id=coordinator.id if coordinator else None,
         )
         db.session.add(meeting)
         made.append(meeting)

@@ -132,7 +132,9 @@ def pytest_collection_modifyitems(config, items):
         if "live_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
     if not os.path.exists(CHROMIUM):
-        skip = pytest.mark.skip(reason=f"browser tests need Debian's Chromium at {CHROMIUM} (make test installs it as root)")
+        skip = pytest.mark.skip(
+            reason=f"browser tests need Debian's Chromium at {CHROMIUM} (make test installs it as root)"
+        )
         for item in items:
             if "browser" in item.keywords:
                 item.add_marker(skip)
@@ -165,8 +167,13 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": CHROMIUM,
         "headless": True,
         "args": [
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
         ],
     }
 

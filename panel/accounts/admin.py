@@ -70,7 +70,10 @@ def new_user():
                 operations.issue_reset_link(user, invitation=True, by=current_user)
                 db.session.commit()
                 send_queued_mail()
-                flash(f"Account created for {user.name}; an invitation to set a password has been e-mailed.", "success")
+                flash(
+                    f"Account created for {user.name}; an invitation to set a password has been e-mailed.",
+                    "success",
+                )
                 return redirect(url_for("admin.edit_user", user_id=user.id))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/user_form.html", form=form, user=None), status
@@ -167,7 +170,10 @@ def set_active(user_id: int):
         flash(str(exc), "danger")
         return redirect(url_for("admin.edit_user", user_id=user.id))
     db.session.commit()
-    flash(f"{user.name} {'reactivated' if active else 'deactivated; every session has ended'}.", "success")
+    flash(
+        f"{user.name} {'reactivated' if active else 'deactivated; every session has ended'}.",
+        "success",
+    )
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
@@ -201,7 +207,9 @@ def panels():
     panels = db.session.scalars(select(Panel).order_by(Panel.scope, Panel.code)).all()
     counts = dict(
         db.session.execute(
-            select(PanelRole.panel_id, func.count(func.distinct(PanelRole.user_id))).group_by(PanelRole.panel_id)
+            select(PanelRole.panel_id, func.count(func.distinct(PanelRole.user_id))).group_by(
+                PanelRole.panel_id
+            )
         ).all()
     )
     roles = db.session.scalars(
@@ -218,12 +226,18 @@ def admin_counts(user) -> dict:
     """The admin's home page counts (people, centres, panels, accounts without 2FA)."""
     if not user.is_admin:
         return {}
-    return {"counts": {
-        "users": db.session.scalar(select(func.count()).select_from(User).where(User.active)),
-        "inactive": db.session.scalar(select(func.count()).select_from(User).where(~User.active)),
-        "centres": db.session.scalar(select(func.count()).select_from(Centre)),
-        "panels": db.session.scalar(select(func.count()).select_from(Panel)),
-        "without_2fa": db.session.scalar(
-            select(func.count()).select_from(User).where(User.active, User.totp_enabled_at.is_(None))
-        ),
-    }}
+    return {
+        "counts": {
+            "users": db.session.scalar(select(func.count()).select_from(User).where(User.active)),
+            "inactive": db.session.scalar(
+                select(func.count()).select_from(User).where(~User.active)
+            ),
+            "centres": db.session.scalar(select(func.count()).select_from(Centre)),
+            "panels": db.session.scalar(select(func.count()).select_from(Panel)),
+            "without_2fa": db.session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.active, User.totp_enabled_at.is_(None))
+            ),
+        }
+    }

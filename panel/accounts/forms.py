@@ -18,7 +18,12 @@ class LoginForm(FlaskForm):
 class TotpForm(FlaskForm):
     code = StringField(
         "6-digit code",
-        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="Enter the 6 digits from your authenticator app.")],
+        validators=[
+            DataRequired(),
+            Regexp(
+                r"^\s*\d{3}\s?\d{3}\s*$", message="Enter the 6 digits from your authenticator app."
+            ),
+        ],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True},
     )
 
@@ -34,12 +39,20 @@ class _NewPasswordMixin:
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField("Work e-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)])
+    email = EmailField(
+        "Work e-mail",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)],
+    )
 
 
 class SetPasswordForm(_NewPasswordMixin, FlaskForm):
-    new_password = PasswordField("New password", validators=[DataRequired()], render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Repeat the new password", validators=[DataRequired(), EqualTo("new_password", message="The two passwords differ.")])
+    new_password = PasswordField(
+        "New password", validators=[DataRequired()], render_kw={"autocomplete": "new-password"}
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new_password", message="The two passwords differ.")],
+    )
 
     def __init__(self, *args, user: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,14 +65,21 @@ class SetPasswordForm(_NewPasswordMixin, FlaskForm):
 
 
 class ChangePasswordForm(SetPasswordForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"})
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class UserForm(FlaskForm):
     """Create or edit a staff account (admins only)."""
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("Work e-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)])
+    email = EmailField(
+        "Work e-mail",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)],
+    )
     centre_id = SelectField("Centre", coerce=int, validate_choice=True)
     is_referrer = BooleanField("Referring doctor (may refer cases from their centre)")
     is_admin = BooleanField("Administrator (manages people; sees no clinical content)")

@@ -160,8 +160,15 @@ class User(UserMixin, db.Model):
     @property
     def initials(self) -> str:
         """Initials for the avatar, without titles such as Dr or Prof."""
-        words = [w for w in self.name.split() if w.rstrip(".").lower() not in {"dr", "prof", "mr", "mrs", "ms", "miss"}]
-        return "".join(w[0] for w in (words[:1] + words[-1:] if len(words) > 1 else words)).upper() or "?"
+        words = [
+            w
+            for w in self.name.split()
+            if w.rstrip(".").lower() not in {"dr", "prof", "mr", "mrs", "ms", "miss"}
+        ]
+        return (
+            "".join(w[0] for w in (words[:1] + words[-1:] if len(words) > 1 else words)).upper()
+            or "?"
+        )
 
     @property
     def role_labels(self) -> list[str]:
@@ -192,8 +199,13 @@ class PanelRole(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id", ondelete="CASCADE"), index=True)
     role: Mapped[PanelRoleKind] = mapped_column(
-        Enum(PanelRoleKind, name="panel_role_kind", native_enum=False, length=16,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            PanelRoleKind,
+            name="panel_role_kind",
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
 
     user: Mapped[User] = relationship(back_populates="panel_roles")

@@ -65,7 +65,12 @@ def create_user(
         "user.created",
         obj=user,
         actor=by,
-        details={"email": email, "centre_id": centre_id, "is_referrer": is_referrer, "is_admin": is_admin},
+        details={
+            "email": email,
+            "centre_id": centre_id,
+            "is_referrer": is_referrer,
+            "is_admin": is_admin,
+        },
     )
     return user
 
@@ -93,7 +98,9 @@ def update_user(user: User, *, by: User, **changes) -> dict:
 
 def _ensure_another_admin(user: User) -> None:
     others = db.session.scalar(
-        select(db.func.count()).select_from(User).where(User.is_admin, User.active, User.id != user.id)
+        select(db.func.count())
+        .select_from(User)
+        .where(User.is_admin, User.active, User.id != user.id)
     )
     if not others:
         raise AccountError("Panel needs at least one active administrator.")
@@ -126,7 +133,10 @@ def add_panel_role(user: User, panel: Panel, role: PanelRoleKind, *, by: User | 
     db.session.add(pr)
     db.session.flush()
     audit.record(
-        "user.role_added", obj=user, actor=by, panel_id=panel.id,
+        "user.role_added",
+        obj=user,
+        actor=by,
+        panel_id=panel.id,
         details={"panel": panel.code, "role": role.value},
     )
     if role.needs_two_factor:
@@ -140,7 +150,10 @@ def remove_panel_role(role: PanelRole, *, by: User) -> None:
     db.session.flush()
     db.session.expire(user, ["panel_roles"])
     audit.record(
-        "user.role_removed", obj=user, actor=by, panel_id=panel.id,
+        "user.role_removed",
+        obj=user,
+        actor=by,
+        panel_id=panel.id,
         details={"panel": panel.code, "role": role.role.value},
     )
 
@@ -157,7 +170,12 @@ def set_password(user: User, password: str, *, reason: str, keep_token: str | No
         .values(used_at=utcnow())
     )
     db.session.flush()
-    audit.record("user.password_changed", obj=user, actor=user, details={"how": reason, "sessions_ended": ended})
+    audit.record(
+        "user.password_changed",
+        obj=user,
+        actor=user,
+        details={"how": reason, "sessions_ended": ended},
+    )
     revoke_api_tokens(user, reason="password_changed", by=user)
 
 
@@ -178,7 +196,12 @@ def revoke_api_token(token: ApiToken, *, by: User | None, reason: str) -> bool:
         object_type="api_token",
         object_id=token.id,
         actor=by,
-        details={"user_id": token.user_id, "name": token.name, "prefix": token.prefix, "reason": reason},
+        details={
+            "user_id": token.user_id,
+            "name": token.name,
+            "prefix": token.prefix,
+            "reason": reason,
+        },
     )
     return True
 
@@ -220,7 +243,9 @@ def check_current_password(user: User, password: str | None, *, action: str) -> 
     the password is not even checked: a right one does not lift it. Audited.
     """
     if throttle.locked_until(user.email):
-        audit.record("account.password_refused_locked", obj=user, actor=user, details={"action": action})
+        audit.record(
+            "account.password_refused_locked", obj=user, actor=user, details={"action": action}
+        )
         return PasswordCheck.LOCKED
     if verify_password(user.password_hash, password or ""):
         throttle.clear(user.email)
@@ -244,7 +269,9 @@ def issue_reset_link(user: User, *, invitation: bool = False, by: User | None = 
     if invitation:
         ttl = max(ttl, timedelta(days=3))
     db.session.add(
-        PasswordResetToken(token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + ttl)
+        PasswordResetToken(
+            token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + ttl
+        )
     )
     link = external_url("accounts.reset_password", token=token)
     hours = int(ttl.total_seconds() // 3600)

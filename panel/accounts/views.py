@@ -43,8 +43,6 @@ def _reset_limit() -> str:
     return current_app.config["RATELIMIT_RESET"]
 
 
-
-
 def _locked_message() -> str:
     minutes = int(current_app.config["LOGIN_LOCKOUT"].total_seconds() // 60)
     return LOCKED.format(minutes=minutes)
@@ -97,7 +95,9 @@ def login():
     if request.method == "GET":
         session["login_next"] = safe_next(request.args.get("next"))
     if not form.validate_on_submit():
-        return render_template("accounts/login.html", form=form), (422 if request.method == "POST" else 200)
+        return render_template("accounts/login.html", form=form), (
+            422 if request.method == "POST" else 200
+        )
 
     email = form.email.data
     if throttle.locked_until(email):
@@ -172,7 +172,9 @@ def login_totp():
             return redirect(url_for("accounts.login"))
         form.code.errors.append("That code is not right (or was already used). Try the next one.")
         return render_template("accounts/totp.html", form=form), 401
-    return render_template("accounts/totp.html", form=form), (422 if request.method == "POST" else 200)
+    return render_template("accounts/totp.html", form=form), (
+        422 if request.method == "POST" else 200
+    )
 
 
 def _qr_data_uri(uri: str) -> str:
@@ -185,8 +187,12 @@ def _qr_data_uri(uri: str) -> str:
 def _enrolment_page(user: User, form: TotpForm, status: int = 200):
     uri = operations.totp_uri(user)
     return render_template(
-        "accounts/enrol_totp.html", form=form, qr=_qr_data_uri(uri), secret=user.totp_pending_secret,
-        required=user.requires_totp, needs_password=current_user.is_authenticated and user.totp_enabled,
+        "accounts/enrol_totp.html",
+        form=form,
+        qr=_qr_data_uri(uri),
+        secret=user.totp_pending_secret,
+        required=user.requires_totp,
+        needs_password=current_user.is_authenticated and user.totp_enabled,
     ), status
 
 
@@ -235,7 +241,10 @@ def reset_request():
             db.session.commit()
             send_queued_mail()
         # The same answer whether or not the account exists.
-        flash("If that address belongs to an account, a reset link is on its way. It works once, for one hour.", "info")
+        flash(
+            "If that address belongs to an account, a reset link is on its way. It works once, for one hour.",
+            "info",
+        )
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_request.html", form=form)
 
@@ -262,7 +271,9 @@ def reset_password(token: str):
         db.session.commit()
         flash("Your password is set. Please sign in.", "success")
         return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset_password.html", form=form, user=row.user), (422 if request.method == "POST" else 200)
+    return render_template("accounts/reset_password.html", form=form, user=row.user), (
+        422 if request.method == "POST" else 200
+    )
 
 
 @bp.route("/account")
@@ -274,7 +285,9 @@ def account():
         .order_by(UserSession.last_seen_at.desc())
     ).all()
     return render_template(
-        "accounts/account.html", password_form=ChangePasswordForm(user=current_user), sessions=sessions,
+        "accounts/account.html",
+        password_form=ChangePasswordForm(user=current_user),
+        sessions=sessions,
         confirm=ConfirmForm(),
     )
 
@@ -285,7 +298,9 @@ def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm(user=user)
     if form.validate_on_submit():
-        check = operations.check_current_password(user, form.current_password.data, action="change_password")
+        check = operations.check_current_password(
+            user, form.current_password.data, action="change_password"
+        )
         if check is operations.PasswordCheck.LOCKED:
             return _signed_out_after_lockout(user)
         if check is operations.PasswordCheck.OK:
@@ -297,12 +312,17 @@ def change_password():
             start_session(user)
             login_user(user)
             db.session.commit()
-            flash("Password changed. Every other session has been signed out and any API tokens you had are revoked.", "success")
+            flash(
+                "Password changed. Every other session has been signed out and any API tokens you had are revoked.",
+                "success",
+            )
             return redirect(url_for("accounts.account"))
         db.session.commit()  # the counted failure
         form.current_password.errors.append("This is not your current password.")
     sessions = []
-    return render_template("accounts/account.html", password_form=form, sessions=sessions, confirm=ConfirmForm()), 422
+    return render_template(
+        "accounts/account.html", password_form=form, sessions=sessions, confirm=ConfirmForm()
+    ), 422
 
 
 @bp.route("/account/sessions/end-others", methods=["POST"])
@@ -329,13 +349,17 @@ def account_totp():
         return _enrolment_page(user, form)
     if user.totp_enabled:
         # Replacing an active second factor needs the password: a borrowed session is not enough.
-        check = operations.check_current_password(user, request.form.get("password"), action="replace_totp")
+        check = operations.check_current_password(
+            user, request.form.get("password"), action="replace_totp"
+        )
         if check is operations.PasswordCheck.LOCKED:
             return _signed_out_after_lockout(user)
         if check is not operations.PasswordCheck.OK:
             db.session.commit()  # the counted failure
             form.validate_on_submit()
-            form.code.errors.append("Enter your current password to move two-factor authentication to a new phone.")
+            form.code.errors.append(
+                "Enter your current password to move two-factor authentication to a new phone."
+            )
             return _enrolment_page(user, form, 422)
     if form.validate_on_submit() and operations.check_totp(user, form.code.data, pending=True):
         operations.confirm_totp_enrolment(user)
@@ -351,7 +375,9 @@ def account_totp():
 def disable_totp():
     user = current_user._get_current_object()
     if ConfirmForm().validate_on_submit():
-        check = operations.check_current_password(user, request.form.get("password"), action="disable_totp")
+        check = operations.check_current_password(
+            user, request.form.get("password"), action="disable_totp"
+        )
         if check is operations.PasswordCheck.LOCKED:
             return _signed_out_after_lockout(user)
         if check is not operations.PasswordCheck.OK:

@@ -43,7 +43,10 @@ def create():
         return _back()
     db.session.commit()
     return render_template(
-        "api/token_created.html", token=new.token, secret=new.secret, api_base=external_url("/api/v1")
+        "api/token_created.html",
+        token=new.token,
+        secret=new.secret,
+        api_base=external_url("/api/v1"),
     )
 
 

@@ -71,9 +71,7 @@ def case_summary(case: Case) -> dict[str, Any]:
     return _header(case)
 
 
-def case_resource(
-    case: Case, warnings: list[GuardFinding] | None = None
-) -> dict[str, Any]:
+def case_resource(case: Case, warnings: list[GuardFinding] | None = None) -> dict[str, Any]:
     """The case envelope with its ``panel-case/1`` document; ``warnings`` are soft identifier
     findings of the save just made (possible identifiers that did not block it)."""
     out = {**_header(case), "case": operations.to_document(case)}

@@ -307,7 +307,10 @@ def _schemas() -> dict[str, Any]:
                         "required": ["trial", "verdict", "distance_km", "sites", "criteria"],
                         "properties": {
                             "trial": {"type": "string"},
-                            "verdict": {"type": "string", "enum": ["eligible", "possible", "ineligible"]},
+                            "verdict": {
+                                "type": "string",
+                                "enum": ["eligible", "possible", "ineligible"],
+                            },
                             "distance_km": {"type": ["integer", "null"]},
                             "sites": {
                                 "type": "array",
@@ -329,7 +332,10 @@ def _schemas() -> dict[str, Any]:
                                     "required": ["id", "result", "label"],
                                     "properties": {
                                         "id": {"type": "string"},
-                                        "result": {"type": "string", "enum": ["met", "not_met", "unknown"]},
+                                        "result": {
+                                            "type": "string",
+                                            "enum": ["met", "not_met", "unknown"],
+                                        },
                                         "label": {"type": "string"},
                                     },
                                 },
@@ -675,7 +681,11 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "The matches.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseMatches"}}},
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/CaseMatches"}
+                            }
+                        },
                     },
                     "404": _r("NotFound"),
                     **common,

@@ -111,7 +111,9 @@ def create_token(
         )
     name = clean_name(name)
     days = clean_days(days)
-    account_operations.lock_account(user)  # no interleaving with a revocation of all the user's tokens
+    account_operations.lock_account(
+        user
+    )  # no interleaving with a revocation of all the user's tokens
     now = utcnow()
     live = db.session.scalar(
         select(func.count())

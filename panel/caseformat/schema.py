@@ -136,7 +136,9 @@ def _check_value(spec: FieldSpec, path: str, value: Any, out: list[Problem]) -> 
             return
         for i, item in enumerate(value):
             if item not in vs:
-                out.append(Problem(f"{path}[{i}]", f"{_show(item)} is not one of: {', '.join(vs.codes)}"))
+                out.append(
+                    Problem(f"{path}[{i}]", f"{_show(item)} is not one of: {', '.join(vs.codes)}")
+                )
         if len(set(map(str, value))) != len(value):
             out.append(Problem(path, "lists a value twice"))
     elif t == "text":
@@ -160,7 +162,12 @@ def _check_value(spec: FieldSpec, path: str, value: Any, out: list[Problem]) -> 
             elif not _check_text_chars(f"{path}[{i}]", item, out):
                 continue
             elif len(item) > MAX_QUESTION:
-                out.append(Problem(f"{path}[{i}]", f"is too long ({len(item)} characters; at most {MAX_QUESTION})"))
+                out.append(
+                    Problem(
+                        f"{path}[{i}]",
+                        f"is too long ({len(item)} characters; at most {MAX_QUESTION})",
+                    )
+                )
     elif t == "object_list":
         if not isinstance(value, list):
             out.append(Problem(path, "must be a list"))
@@ -233,7 +240,9 @@ def _walk(node: dict[str, Any], tree: dict[str, Any], prefix: str, out: list[Pro
 
 
 # --------------------------------------------------------------------------- public API
-def validate(doc: Any, *, panels: set[str] | None = None, centres: set[str] | None = None) -> list[Problem]:
+def validate(
+    doc: Any, *, panels: set[str] | None = None, centres: set[str] | None = None
+) -> list[Problem]:
     """Problems that make ``doc`` unacceptable even as a draft (an empty list when it is fine)."""
     if not isinstance(doc, dict):
         return [Problem("", "a case must be a JSON object")]
@@ -255,7 +264,9 @@ def validate(doc: Any, *, panels: set[str] | None = None, centres: set[str] | No
         out.append(Problem("patient.age_now_months", "cannot be less than the age at diagnosis"))
     to_event = get_path(doc, "status.months_diagnosis_to_event")
     if _is_int(at_dx) and _is_int(now) and _is_int(to_event) and to_event > now - at_dx:
-        out.append(Problem("status.months_diagnosis_to_event", "is longer than the time since diagnosis"))
+        out.append(
+            Problem("status.months_diagnosis_to_event", "is longer than the time since diagnosis")
+        )
     return out
 
 
@@ -283,8 +294,12 @@ def applicable_conditionals(doc: dict[str, Any]) -> set[str]:
 
 
 CONDITIONAL_FIELDS = (
-    "diagnosis.siopen_score", "disease.siopen_score", "disease.fdg_pet", "status.relapse_pattern",
-    "biology.alk.variants", "biology.alk.copy_number",
+    "diagnosis.siopen_score",
+    "disease.siopen_score",
+    "disease.fdg_pet",
+    "status.relapse_pattern",
+    "biology.alk.variants",
+    "biology.alk.copy_number",
 )
 
 
@@ -303,7 +318,11 @@ def missing_for_submit(doc: dict[str, Any]) -> list[Problem]:
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             out.append(Problem(path, "is required"))
-        elif spec.type in ("object_list", "enum_list") and path in ("treatment.lines", "disease.sites") and not value:
+        elif (
+            spec.type in ("object_list", "enum_list")
+            and path in ("treatment.lines", "disease.sites")
+            and not value
+        ):
             out.append(Problem(path, "needs at least one entry"))
     for path, spec in BASE.items():
         if spec.type != "object_list":
@@ -316,7 +335,9 @@ def missing_for_submit(doc: dict[str, Any]) -> list[Problem]:
                 continue
             for ispec in spec.item_fields:
                 value = item.get(ispec.path)
-                if ispec.requirement == "R" and (value is None or (isinstance(value, str) and not value.strip())):
+                if ispec.requirement == "R" and (
+                    value is None or (isinstance(value, str) and not value.strip())
+                ):
                     out.append(Problem(f"{path}[{i}].{ispec.path}", "is required"))
     for path, why in _conditional_requirements(doc):
         value = get_path(doc, path)

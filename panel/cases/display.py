@@ -9,7 +9,11 @@ from panel.caseformat.fields import VALUE_SETS, FieldSpec
 from panel.caseformat.schema import BASE, get_path
 
 SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("referral", "Panel and question", ("panel", "referring_centre", "urgency", "clinical_question")),
+    (
+        "referral",
+        "Panel and question",
+        ("panel", "referring_centre", "urgency", "clinical_question"),
+    ),
     ("patient", "Patient", ("patient.",)),
     ("diagnosis", "Diagnosis", ("diagnosis.",)),
     ("disease", "Current disease", ("status.", "disease.")),
@@ -92,8 +96,22 @@ def case_sections(doc: dict[str, Any], *, include_empty: bool = False) -> list[S
             if value is None and not include_empty:
                 continue
             if spec.type == "object_list":
-                rows.append(Row(path, spec.label, "None" if not value else str(len(value)), items=_items(spec, value)))
+                rows.append(
+                    Row(
+                        path,
+                        spec.label,
+                        "None" if not value else str(len(value)),
+                        items=_items(spec, value),
+                    )
+                )
             else:
-                rows.append(Row(path, spec.label, _label(spec, value), unknown=value in ("unknown", "not_tested", "not_done")))
+                rows.append(
+                    Row(
+                        path,
+                        spec.label,
+                        _label(spec, value),
+                        unknown=value in ("unknown", "not_tested", "not_done"),
+                    )
+                )
         sections.append(Section(key, title, rows))
     return sections

@@ -73,8 +73,11 @@ def _render(
     submit_problems: list[schema.Problem] | None = None,
 ):
     if doc is None:
-        doc, _ = CaseFormData(dict(data.values), {k: list(v) for k, v in data.multi.items()},
-                              {k: [dict(r) for r in v] for k, v in data.rows.items()}).to_document()
+        doc, _ = CaseFormData(
+            dict(data.values),
+            {k: list(v) for k, v in data.multi.items()},
+            {k: [dict(r) for r in v] for k, v in data.rows.items()},
+        ).to_document()
     problems = problems or []
     notes = notes or {}
     errors = forms.errors_by_field(problems)
@@ -119,12 +122,21 @@ def _refused(exc: Refused, data: CaseFormData, case: Case | None, **kw):
     if isinstance(exc, IdentifiersFound):
         notes = forms.guard_notes(exc.findings, exc.texts)
         n = len(exc.findings)
-        message = (f"Not saved: {n} possible patient identifiers (highlighted below). Remove them and save again."
-                   if n != 1 else "Not saved: a possible patient identifier (highlighted below). Remove it and save again.")
+        message = (
+            f"Not saved: {n} possible patient identifiers (highlighted below). Remove them and save again."
+            if n != 1
+            else "Not saved: a possible patient identifier (highlighted below). Remove it and save again."
+        )
         return _render(data, case=case, status=422, notes=notes, alert=("danger", message), **kw)
     if isinstance(exc, operations.InvalidCase):
-        return _render(data, case=case, status=422, problems=exc.problems,
-                       alert=("danger", "Not saved: check the fields marked below."), **kw)
+        return _render(
+            data,
+            case=case,
+            status=422,
+            problems=exc.problems,
+            alert=("danger", "Not saved: check the fields marked below."),
+            **kw,
+        )
     if isinstance(exc, NotAllowed):
         abort(403)
     return _render(data, case=case, status=exc.status, alert=("danger", exc.message), **kw)
@@ -140,34 +152,57 @@ def _check_form(data: CaseFormData, case: Case | None, **kw):
     panels = {code for code, _ in codes["panel"]}
     centres = {code for code, _ in codes["referring_centre"]}
     seen = {p.field for p in problems}
-    problems += [p for p in schema.validate(doc, panels=panels, centres=centres) if p.field not in seen]
+    problems += [
+        p for p in schema.validate(doc, panels=panels, centres=centres) if p.field not in seen
+    ]
     notes: dict[str, forms.GuardNote] = {}
     try:
         guard_texts(schema.text_fields(doc))
     except IdentifiersFound as exc:
         notes = forms.guard_notes(exc.findings, exc.texts)
-    return doc, _render(data, case=case, status=422, problems=problems, notes=notes, doc=doc,
-                        alert=("danger", "Not saved: check the fields marked below."), **kw)
+    return doc, _render(
+        data,
+        case=case,
+        status=422,
+        problems=problems,
+        notes=notes,
+        doc=doc,
+        alert=("danger", "Not saved: check the fields marked below."),
+        **kw,
+    )
 
 
 def _saved_message(case: Case, warnings: list[GuardFinding]) -> None:
     flash(f"Draft {case.reference} saved.", "success")
     if len(warnings) == 1:
-        flash("1 possible identifier to check: highlighted under its field below. Remove it if it "
-              "identifies the child or family.", "warning")
+        flash(
+            "1 possible identifier to check: highlighted under its field below. Remove it if it "
+            "identifies the child or family.",
+            "warning",
+        )
     elif warnings:
-        flash(f"{len(warnings)} possible identifiers to check: highlighted under their fields below. "
-              "Remove any that identify the child or family.", "warning")
+        flash(
+            f"{len(warnings)} possible identifiers to check: highlighted under their fields below. "
+            "Remove any that identify the child or family.",
+            "warning",
+        )
 
 
 def _refused_submission(case: Case, problems: list[schema.Problem], status: int):
     doc = operations.to_document(case)
     n = len(problems)
     return _render(
-        CaseFormData.from_document(doc), case=case, status=status, doc=doc, submit_problems=problems,
+        CaseFormData.from_document(doc),
+        case=case,
+        status=status,
+        doc=doc,
+        submit_problems=problems,
         notes=_texts_notes(doc),
-        alert=("warning", f"Not submitted yet: {n} field{'s are' if n != 1 else ' is'} still missing "
-                          "(listed below). Your draft is saved."),
+        alert=(
+            "warning",
+            f"Not submitted yet: {n} field{'s are' if n != 1 else ' is'} still missing "
+            "(listed below). Your draft is saved.",
+        ),
     )
 
 
@@ -194,7 +229,10 @@ def _submit_and_redirect(case: Case, *, just_created: bool = False):
         if case.status == CaseStatus.SUBMITTED:
             flash(f"{case.reference} has been submitted to {case.panel.code}.", "success")
         else:
-            flash("The case changed while it was being submitted. Check it and submit again if needed.", "warning")
+            flash(
+                "The case changed while it was being submitted. Check it and submit again if needed.",
+                "warning",
+            )
         return redirect(_show_url(case.reference))
     db.session.commit()
     flash(f"{case.reference} has been submitted to {case.panel.code}.", "success")
@@ -222,9 +260,13 @@ def new():
         data.apply_row_op(row_op)
         return _render(data, case=None, form_token=token)
 
-    existing = db.session.scalar(select(Case).where(Case.created_by_id == user.id, Case.creation_key == token))
+    existing = db.session.scalar(
+        select(Case).where(Case.created_by_id == user.id, Case.creation_key == token)
+    )
     if existing is not None:
-        flash(f"This form was already saved as {existing.reference}; you are editing it here.", "info")
+        flash(
+            f"This form was already saved as {existing.reference}; you are editing it here.", "info"
+        )
         return redirect(url_for("cases.edit", ref=existing.reference))
 
     doc, refused = _check_form(data, None, form_token=token)
@@ -238,7 +280,9 @@ def new():
     except IntegrityError:
         # The same form posted twice at the same moment: the other request made the case.
         db.session.rollback()
-        existing = db.session.scalar(select(Case).where(Case.created_by_id == user.id, Case.creation_key == token))
+        existing = db.session.scalar(
+            select(Case).where(Case.created_by_id == user.id, Case.creation_key == token)
+        )
         if existing is None:
             raise
         return redirect(url_for("cases.edit", ref=existing.reference))
@@ -266,7 +310,9 @@ def edit(ref: str):
     if case.status != CaseStatus.DRAFT:
         data.values["panel"] = case.panel.code  # refers on only through the panel, not the form
     if not case.can_set_urgency(_user()):
-        data.values["urgency"] = case.urgency  # the coordinator's since submission: shown, not posted
+        data.values["urgency"] = (
+            case.urgency
+        )  # the coordinator's since submission: shown, not posted
     version = _read_version()
     row_op = request.form.get("row_op")
     if row_op:
@@ -300,13 +346,24 @@ def _conflict(data: CaseFormData, case: Case, version: int | None):
     mine, _ = data.to_document()
     theirs = operations.to_document(case)
     theirs.pop("reference", None)
-    changed = sorted({forms.problem_label(forms.problem_key(f)) for f, _, _ in operations.field_diff(theirs, mine)})
-    message = ("Not saved: someone else saved this referral while you were editing it. What you typed is "
-               "still in the form below, but it was not saved. Open the latest version and enter your "
-               "changes again.")
+    changed = sorted(
+        {
+            forms.problem_label(forms.problem_key(f))
+            for f, _, _ in operations.field_diff(theirs, mine)
+        }
+    )
+    message = (
+        "Not saved: someone else saved this referral while you were editing it. What you typed is "
+        "still in the form below, but it was not saved. Open the latest version and enter your "
+        "changes again."
+    )
     if changed:
-        message += " Fields where your form differs from the saved version: " + "; ".join(changed) + "."
-    return _render(data, case=case, status=409, version=version, doc=mine, alert=("conflict", message))
+        message += (
+            " Fields where your form differs from the saved version: " + "; ".join(changed) + "."
+        )
+    return _render(
+        data, case=case, status=409, version=version, doc=mine, alert=("conflict", message)
+    )
 
 
 @bp.route("/<ref>/submit", methods=["POST"])

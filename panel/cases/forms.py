@@ -42,6 +42,7 @@ from panel.privacy import KIND_LABELS, kind_label  # noqa: F401  (re-exported fo
 NONE_WORD = "__none__"
 YES, NO = "yes", "no"
 
+
 # --------------------------------------------------------------------------- layout
 @dataclass(frozen=True)
 class Section:
@@ -64,17 +65,23 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section(
-        "referral", "Panel & question", "send",
+        "referral",
+        "Panel & question",
+        "send",
         (("panel", "referring_centre", "urgency"), ("clinical_question",)),
         intro="Which panel should discuss the case, and what you ask it.",
     ),
     Section(
-        "patient", "Patient", "person",
+        "patient",
+        "Patient",
+        "person",
         (("patient.age_at_diagnosis_months", "patient.age_now_months", "patient.sex"),),
         intro="Ages only: never a name, date of birth or hospital number.",
     ),
     Section(
-        "diagnosis", "Diagnosis", "clipboard2-pulse",
+        "diagnosis",
+        "Diagnosis",
+        "clipboard2-pulse",
         (
             ("diagnosis.inrg_stage", "diagnosis.inss_stage", "diagnosis.risk_group"),
             ("diagnosis.histology", "diagnosis.primary_site"),
@@ -82,7 +89,9 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section(
-        "disease", "Current disease", "activity",
+        "disease",
+        "Current disease",
+        "activity",
         (
             ("#Disease status",),
             ("status.category", "status.episode", "status.relapse_pattern"),
@@ -94,26 +103,40 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section(
-        "biology", "Tumour biology", "diagram-2",
+        "biology",
+        "Tumour biology",
+        "diagram-2",
         (
             ("biology.mycn", "biology.profiling_at_relapse"),
             ("biology.alk.status", "biology.alk.copy_number"),
             ("biology.alk.variants",),
-            ("biology.segmental.del_1p36", "biology.segmental.del_11q", "biology.segmental.gain_17q"),
+            (
+                "biology.segmental.del_1p36",
+                "biology.segmental.del_11q",
+                "biology.segmental.gain_17q",
+            ),
             ("biology.other_alterations",),
         ),
     ),
     Section(
-        "treatment", "Treatment history", "capsule",
+        "treatment",
+        "Treatment history",
+        "capsule",
         (
             ("treatment.lines",),
             ("treatment.prior_hdc", "treatment.prior_anti_gd2", "treatment.prior_alk_inhibitor"),
-            ("treatment.prior_asct_count", "treatment.prior_mibg_therapy", "treatment.stored_stem_cells_cd34_per_kg"),
+            (
+                "treatment.prior_asct_count",
+                "treatment.prior_mibg_therapy",
+                "treatment.stored_stem_cells_cd34_per_kg",
+            ),
         ),
         intro="Every line of treatment so far, in order.",
     ),
     Section(
-        "response", "Response", "graph-up",
+        "response",
+        "Response",
+        "graph-up",
         (
             ("#At the end of induction",),
             ("response.end_induction.overall", "response.end_induction.bone_marrow"),
@@ -124,16 +147,24 @@ SECTIONS: tuple[Section, ...] = (
         intro="INRC 2017 response criteria. Optional, but it helps the panel.",
     ),
     Section(
-        "fitness", "Fitness", "heart-pulse",
+        "fitness",
+        "Fitness",
+        "heart-pulse",
         (
             ("fitness.performance_scale", "fitness.performance_score"),
             ("fitness.life_expectancy_months", "fitness.organ_function_adequate"),
         ),
     ),
     Section(
-        "family", "Family", "people",
+        "family",
+        "Family",
+        "people",
         (
-            ("family.aware_of_referral", "family.treatment_abroad_interest", "family.epidemiology_study_opt_out"),
+            (
+                "family.aware_of_referral",
+                "family.treatment_abroad_interest",
+                "family.epidemiology_study_opt_out",
+            ),
             ("family.max_travel_km",),
             ("family.questions",),
         ),
@@ -259,7 +290,9 @@ def widget(path: str) -> str:
     return "rows"
 
 
-def choices(path: str, codes: Mapping[str, list[tuple[str, str]]] | None = None) -> list[tuple[str, str]]:
+def choices(
+    path: str, codes: Mapping[str, list[tuple[str, str]]] | None = None
+) -> list[tuple[str, str]]:
     """``(value, label)`` pairs for a select or a check-box group."""
     s = FIELDS.get(path)
     if s is not None and s.type == "code":
@@ -396,7 +429,9 @@ class CaseFormData:
                     data.values[path + "__months"] = str(value % 12)
             elif w == "checks":
                 if isinstance(value, list):
-                    data.multi[path] = [str(v) for v in value] or ([NONE_WORD] if is_optional_list(path) else [])
+                    data.multi[path] = [str(v) for v in value] or (
+                        [NONE_WORD] if is_optional_list(path) else []
+                    )
             elif w == "lines":
                 data.rows[path] = [{"": str(v)} for v in value] if isinstance(value, list) else []
             elif w == "rows":
@@ -466,14 +501,20 @@ class CaseFormData:
                 continue
             w = widget(path)
             if w == "age":
-                value = _read_age(self.value(path + "__years"), self.value(path + "__months"), path, problems)
+                value = _read_age(
+                    self.value(path + "__years"), self.value(path + "__months"), path, problems
+                )
                 if value is not None:
                     schema.set_path(doc, path, value)
             elif w == "checks":
                 ticked = list(dict.fromkeys(self.multi.get(path, [])))
                 if NONE_WORD in ticked:
                     if len(ticked) > 1:
-                        problems.append(schema.Problem(path, "tick either “None” or the items that apply, not both"))
+                        problems.append(
+                            schema.Problem(
+                                path, "tick either “None” or the items that apply, not both"
+                            )
+                        )
                         continue
                     schema.set_path(doc, path, [])
                 elif ticked:
@@ -487,13 +528,21 @@ class CaseFormData:
                 items = self._read_objects(path, s, problems)
                 if items:
                     if self.value(path + "__none"):
-                        problems.append(schema.Problem(path, f"untick “{LIST_NONE.get(path, 'None')}” or remove the rows"))
+                        problems.append(
+                            schema.Problem(
+                                path, f"untick “{LIST_NONE.get(path, 'None')}” or remove the rows"
+                            )
+                        )
                     schema.set_path(doc, path, items)
                 elif self.value(path + "__none") and path in LIST_NONE:
                     schema.set_path(doc, path, [])
             elif path in NULL_CHOICES and self.value(path + "__null"):
                 if self.value(path).strip():
-                    problems.append(schema.Problem(path, f"leave the number empty when “{NULL_CHOICES[path]}” is ticked"))
+                    problems.append(
+                        schema.Problem(
+                            path, f"leave the number empty when “{NULL_CHOICES[path]}” is ticked"
+                        )
+                    )
                 else:
                     schema.set_path(doc, path, None)
             else:
@@ -505,10 +554,16 @@ class CaseFormData:
         dropped = [p for p in schema.CONDITIONAL_FIELDS if p not in applicable]
         for p in dropped:
             schema.delete_path(doc, p)
-        problems = [pr for pr in problems if not any(pr.field == p or pr.field.startswith(p + "[") for p in dropped)]
+        problems = [
+            pr
+            for pr in problems
+            if not any(pr.field == p or pr.field.startswith(p + "[") for p in dropped)
+        ]
         return schema.prune_empty(doc), problems
 
-    def _read_objects(self, path: str, s: FieldSpec, problems: list[schema.Problem]) -> list[dict[str, Any]]:
+    def _read_objects(
+        self, path: str, s: FieldSpec, problems: list[schema.Problem]
+    ) -> list[dict[str, Any]]:
         kept_rows: list[dict[str, str]] = []
         items: list[dict[str, Any]] = []
         for row in self.rows.get(path, []):
@@ -533,7 +588,7 @@ def _read_rows(form: Any, path: str, s: FieldSpec) -> list[dict[str, str]]:
     for name in form.keys():
         if not name.startswith(prefix):
             continue
-        m = re.fullmatch(r"\[(\d{1,3})\](?:\.([a-z_]+))?", name[len(path):])
+        m = re.fullmatch(r"\[(\d{1,3})\](?:\.([a-z_]+))?", name[len(path) :])
         if not m:
             continue
         key = m.group(2) or ""
@@ -597,12 +652,18 @@ def _read_age(years: str, months: str, path: str, problems: list[schema.Problem]
     years, months = (years or "").strip(), (months or "").strip()
     if not years and not months:
         return None
-    if (years and not years.isdigit()) or (months and not months.isdigit()) or len(years + months) > 6:
+    if (
+        (years and not years.isdigit())
+        or (months and not months.isdigit())
+        or len(years + months) > 6
+    ):
         problems.append(schema.Problem(path, "enter whole years and months"))
         return None
     y, m = int(years or 0), int(months or 0)
     if m > 11:
-        problems.append(schema.Problem(path, "months must be 0 to 11 (add whole years to the years box)"))
+        problems.append(
+            schema.Problem(path, "months must be 0 to 11 (add whole years to the years box)")
+        )
         return None
     total = y * 12 + m
     if total > 480:
@@ -633,8 +694,11 @@ def highlight(text: str, spans: Iterable[tuple[int, int, str, str]]) -> Markup:
             continue
         out.append(escape(text[pos:start]))
         cls = "idf idf-hard" if severity == "hard" else "idf idf-soft"
-        out.append(Markup('<mark class="{}">{}<span class="idf-kind">{}</span></mark>').format(
-            cls, text[start:end], kind_label(kind)))
+        out.append(
+            Markup('<mark class="{}">{}<span class="idf-kind">{}</span></mark>').format(
+                cls, text[start:end], kind_label(kind)
+            )
+        )
         pos = end
     out.append(escape(text[pos:]))
     return Markup("").join(out)
@@ -670,7 +734,12 @@ def guard_notes(findings: Iterable[Any], texts: Mapping[str, str]) -> dict[str, 
             continue
         severity = "hard" if any(f.severity == "hard" for f in fs) else "soft"
         messages = list(dict.fromkeys(sentence(f.message) for f in fs))
-        notes[path] = GuardNote(path, severity, highlight(text, [(f.start, f.end, f.kind, f.severity) for f in fs]), messages)
+        notes[path] = GuardNote(
+            path,
+            severity,
+            highlight(text, [(f.start, f.end, f.kind, f.severity) for f in fs]),
+            messages,
+        )
     return notes
 
 
@@ -685,7 +754,9 @@ class SectionStatus:
         return not self.missing and not self.errors
 
 
-def section_statuses(missing: Iterable[schema.Problem], errors: Mapping[str, Any], notes: Mapping[str, Any]) -> list[SectionStatus]:
+def section_statuses(
+    missing: Iterable[schema.Problem], errors: Mapping[str, Any], notes: Mapping[str, Any]
+) -> list[SectionStatus]:
     counts = {s.key: [0, 0] for s in SECTIONS}
     for p in missing:
         s = section_for(p.field)
@@ -724,7 +795,8 @@ def group_missing(problems: Iterable[schema.Problem]) -> list[tuple[Section, lis
         else:
             note = ""
         groups.setdefault(section.key, []).append(
-            MissingItem(p.field, problem_label(p.field), problem_anchor(p.field), note))
+            MissingItem(p.field, problem_label(p.field), problem_anchor(p.field), note)
+        )
     return [(s, groups[s.key]) for s in SECTIONS if s.key in groups]
 
 

@@ -46,11 +46,18 @@ STATUS_LABELS = {
 #: States in which the referrer may still edit the referral.
 EDITABLE = {CaseStatus.DRAFT, CaseStatus.INFO_REQUESTED}
 #: States before the panel has discussed the case: parents' questions may still change.
-BEFORE_DISCUSSION = {CaseStatus.DRAFT, CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED, CaseStatus.SCHEDULED}
+BEFORE_DISCUSSION = {
+    CaseStatus.DRAFT,
+    CaseStatus.SUBMITTED,
+    CaseStatus.INFO_REQUESTED,
+    CaseStatus.SCHEDULED,
+}
 
 
 def _enum(cls, name):
-    return Enum(cls, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Case(CasePermissions, db.Model):
@@ -64,7 +71,9 @@ class Case(CasePermissions, db.Model):
     panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"), index=True)
     referring_centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"), default=CaseStatus.DRAFT, index=True)
+    status: Mapped[CaseStatus] = mapped_column(
+        _enum(CaseStatus, "case_status"), default=CaseStatus.DRAFT, index=True
+    )
     urgency: Mapped[str] = mapped_column(String(16), default="routine")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -91,7 +100,10 @@ class Case(CasePermissions, db.Model):
     referring_centre: Mapped[Centre | None] = relationship(lazy="joined")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
     questions: Mapped[list[CaseQuestion]] = relationship(
-        back_populates="case", order_by="CaseQuestion.position", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="case",
+        order_by="CaseQuestion.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
     )
     co_referrers: Mapped[list[CaseReferrer]] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="selectin"

@@ -62,7 +62,9 @@ def allocate_reference(year: int | None = None) -> str:
     if number is None:
         dialect = session.get_bind().dialect.name
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReferenceCounter)
-        session.execute(ins.values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
+        session.execute(
+            ins.values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"])
+        )
         number = session.execute(bump).scalar()
     return f"NB-{year}-{number:04d}"
 
@@ -86,7 +88,11 @@ def check_document(doc: Any) -> dict[str, Any]:
 def to_document(case: Case) -> dict[str, Any]:
     """The case as ``panel-case/1`` (with its reference), questions in their current order."""
     doc = dict(case.data)
-    doc = {"schema": schema.SCHEMA, "reference": case.reference, **{k: v for k, v in doc.items() if k != "schema"}}
+    doc = {
+        "schema": schema.SCHEMA,
+        "reference": case.reference,
+        **{k: v for k, v in doc.items() if k != "schema"},
+    }
     family = dict(doc.get("family") or {})
     questions = [q.text for q in case.questions]
     if questions or "questions" in (case.data.get("family") or {}):
@@ -112,7 +118,9 @@ def _apply_header(case: Case, doc: dict[str, Any]) -> None:
     if panel_code:
         case.panel_id = db.session.scalar(select(Panel.id).where(Panel.code == panel_code))
     if centre_code:
-        case.referring_centre_id = db.session.scalar(select(Centre.id).where(Centre.code == centre_code))
+        case.referring_centre_id = db.session.scalar(
+            select(Centre.id).where(Centre.code == centre_code)
+        )
     else:
         case.referring_centre_id = None
     case.urgency = doc.get("urgency") or "routine"
@@ -135,7 +143,9 @@ def create_case(doc: dict[str, Any], *, by: User, creation_key: str | None = Non
     if not doc.get("referring_centre") and by.centre is not None:
         doc["referring_centre"] = by.centre.code
     body, questions = _split_questions(doc)
-    case = Case(reference=allocate_reference(), created_by_id=by.id, data=body, creation_key=creation_key)
+    case = Case(
+        reference=allocate_reference(), created_by_id=by.id, data=body, creation_key=creation_key
+    )
     _apply_header(case, body)
     db.session.add(case)
     db.session.flush()
@@ -148,16 +158,27 @@ def create_case(doc: dict[str, Any], *, by: User, creation_key: str | None = Non
 
 
 def _snapshot(case: Case, reason: str, by: User | None) -> CaseRevision:
-    number = (db.session.scalar(select(func.max(CaseRevision.number)).where(CaseRevision.case_id == case.id)) or 0) + 1
+    number = (
+        db.session.scalar(
+            select(func.max(CaseRevision.number)).where(CaseRevision.case_id == case.id)
+        )
+        or 0
+    ) + 1
     rev = CaseRevision(
-        case_id=case.id, number=number, document=to_document(case), status=case.status.value,
-        reason=reason, created_by_id=by.id if by else None,
+        case_id=case.id,
+        number=number,
+        document=to_document(case),
+        status=case.status.value,
+        reason=reason,
+        created_by_id=by.id if by else None,
     )
     db.session.add(rev)
     return rev
 
 
-def update_case(case: Case, doc: dict[str, Any], *, by: User, expected_version: int | None) -> SaveResult:
+def update_case(
+    case: Case, doc: dict[str, Any], *, by: User, expected_version: int | None
+) -> SaveResult:
     """Replace the referral with ``doc`` (optimistic locking on ``expected_version``)."""
     if not case.can_edit(by):
         raise NotAllowed("This case cannot be edited now.")
@@ -171,15 +192,22 @@ def update_case(case: Case, doc: dict[str, Any], *, by: User, expected_version: 
     doc = check_document(doc)
     warnings = guard_texts(schema.text_fields(doc))
     if doc.get("panel") and doc["panel"] != case.panel.code and case.status != CaseStatus.DRAFT:
-        raise InvalidCase([schema.Problem("panel", "cannot change after submission (the panel refers it on)")])
+        raise InvalidCase(
+            [schema.Problem("panel", "cannot change after submission (the panel refers it on)")]
+        )
     if not case.can_set_urgency(by):
         # After submission the urgency is the coordinator's: a document that leaves it out (or
         # repeats the stored value) keeps it; one that changes it is refused, naming the field.
         if doc.get("urgency") not in (None, case.urgency):
-            raise InvalidCase([schema.Problem(
-                "urgency", f"is set by the panel's coordinator after submission (it is {case.urgency}); "
-                           "leave it out or send the stored value",
-            )])
+            raise InvalidCase(
+                [
+                    schema.Problem(
+                        "urgency",
+                        f"is set by the panel's coordinator after submission (it is {case.urgency}); "
+                        "leave it out or send the stored value",
+                    )
+                ]
+            )
         doc = {**doc, "urgency": case.urgency}
     before = to_document(case)
     with db.session.no_autoflush:  # one UPDATE of the case (and one version step) per save
@@ -239,7 +267,11 @@ def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
 def field_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """(field, old, new) for every field that differs between two documents."""
     a, b = flatten(old), flatten(new)
-    return [(k, a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k) and k != "reference"]
+    return [
+        (k, a.get(k), b.get(k))
+        for k in sorted(a.keys() | b.keys())
+        if a.get(k) != b.get(k) and k != "reference"
+    ]
 
 
 # --------------------------------------------------------------------------- workflow
@@ -265,8 +297,12 @@ def submit_case(case: Case, *, by: User) -> Case:
         open_request.answered_at = now
     db.session.flush()
     _snapshot(case, "submitted" if previous == CaseStatus.DRAFT else "resubmitted", by)
-    audit.record("case.submitted" if previous == CaseStatus.DRAFT else "case.resubmitted", obj=case, actor=by,
-                 details={"from": previous.value, "to": case.status.value})
+    audit.record(
+        "case.submitted" if previous == CaseStatus.DRAFT else "case.resubmitted",
+        obj=case,
+        actor=by,
+        details={"from": previous.value, "to": case.status.value},
+    )
     return case
 
 
@@ -280,15 +316,22 @@ def withdraw_case(case: Case, *, by: User, reason: str = "") -> Case:
     case.status = CaseStatus.WITHDRAWN
     case.withdrawn_at = case.updated_at = utcnow()
     db.session.flush()
-    audit.record("case.withdrawn", obj=case, actor=by, details={"from": previous.value, "to": "withdrawn", "reason": reason},
-                 clinical=bool(reason))
+    audit.record(
+        "case.withdrawn",
+        obj=case,
+        actor=by,
+        details={"from": previous.value, "to": "withdrawn", "reason": reason},
+        clinical=bool(reason),
+    )
     return case
 
 
 def request_information(case: Case, *, by: User, questions: list[str]) -> Case:
     """A coordinator sends the case back to the referrer with specific questions."""
     if not case.can_request_information(by):
-        raise NotAllowed("Only the panel's coordinator can request information on a submitted case.")
+        raise NotAllowed(
+            "Only the panel's coordinator can request information on a submitted case."
+        )
     questions = [q.strip() for q in questions if q and q.strip()]
     if not questions:
         raise Refused("Write at least one question for the referrer.", "questions")
@@ -297,8 +340,13 @@ def request_information(case: Case, *, by: User, questions: list[str]) -> Case:
     case.updated_at = utcnow()
     case.information_requests.append(InformationRequest(questions=questions, requested_by_id=by.id))
     db.session.flush()
-    audit.record("case.info_requested", obj=case, actor=by,
-                 details={"from": "submitted", "to": "info_requested", "questions": questions}, clinical=True)
+    audit.record(
+        "case.info_requested",
+        obj=case,
+        actor=by,
+        details={"from": "submitted", "to": "info_requested", "questions": questions},
+        clinical=True,
+    )
     return case
 
 
@@ -322,7 +370,9 @@ def respond_to_information_request(case: Case, text: str, *, by: User) -> Inform
 
 
 #: One answer for unknown, inactive and non-referrer addresses: it reveals no accounts.
-CO_REFERRER_REFUSED = "A co-referrer must be an active referring doctor on Panel; check the e-mail address."
+CO_REFERRER_REFUSED = (
+    "A co-referrer must be an active referring doctor on Panel; check the e-mail address."
+)
 
 
 def add_co_referrer(case: Case, colleague: User, *, by: User) -> CaseReferrer:
@@ -345,10 +395,17 @@ def _check_questions_editable(case: Case, by: User) -> None:
         raise NotAllowed("The parents' questions can no longer be changed on this case.")
 
 
-def add_question(case: Case, text: str, *, by: User | None, source: str = "referral") -> CaseQuestion:
+def add_question(
+    case: Case, text: str, *, by: User | None, source: str = "referral"
+) -> CaseQuestion:
     if by is not None:
         _check_questions_editable(case, by)
-    elif case.status not in BEFORE_DISCUSSION | {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED, CaseStatus.DISCUSSED, CaseStatus.RECOMMENDATION}:
+    elif case.status not in BEFORE_DISCUSSION | {
+        CaseStatus.FEEDBACK_SENT,
+        CaseStatus.CLOSED,
+        CaseStatus.DISCUSSED,
+        CaseStatus.RECOMMENDATION,
+    }:
         raise NotAllowed("Questions cannot be added to this case.")
     text = _clean_question(text)
     if len(case.questions) >= 20 and source == "referral":
@@ -358,7 +415,9 @@ def add_question(case: Case, text: str, *, by: User | None, source: str = "refer
     case.questions.append(q)
     case.updated_at = utcnow()
     db.session.flush()
-    audit.record("case.question_added", obj=case, actor=by, details={"question_id": q.id, "source": source})
+    audit.record(
+        "case.question_added", obj=case, actor=by, details={"question_id": q.id, "source": source}
+    )
     return q
 
 
@@ -406,7 +465,9 @@ def move_question(case: Case, question: CaseQuestion, delta: int, *, by: User) -
     case.questions.sort(key=lambda q: q.position)
     case.updated_at = utcnow()
     db.session.flush()
-    audit.record("case.questions_reordered", obj=case, actor=by, details={"order": [q.id for q in order]})
+    audit.record(
+        "case.questions_reordered", obj=case, actor=by, details={"order": [q.id for q in order]}
+    )
 
 
 EDITABLE_STATES = EDITABLE

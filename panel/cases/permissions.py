@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 # The states are spelt as strings here (the enum lives in models.py, which imports this module).
 _DRAFT, _SUBMITTED, _INFO, _SCHEDULED = "draft", "submitted", "info_requested", "scheduled"
 _DISCUSSED, _RECOMMENDATION, _SENT, _CLOSED, _WITHDRAWN = (
-    "discussed", "recommendation", "feedback_sent", "closed", "withdrawn")
+    "discussed",
+    "recommendation",
+    "feedback_sent",
+    "closed",
+    "withdrawn",
+)
 
 #: States in which the referrer may still edit the referral.
 EDITABLE_STATES = frozenset({_DRAFT, _INFO})
@@ -126,12 +131,17 @@ class CasePermissions:
         """The panel's coordinators refer a submitted case on to another panel while it is
         submitted, waiting for information or discussed (not while it waits on an agenda: the
         operation refuses that with a message)."""
-        return (self.submitted_at is not None and self._state in REFERABLE_STATES
-                and self.is_coordinated_by(user))
+        return (
+            self.submitted_at is not None
+            and self._state in REFERABLE_STATES
+            and self.is_coordinated_by(user)
+        )
 
     def can_open_review(self, user: User) -> bool:
         """The panel's coordinators open an urgent virtual review of an urgent, submitted case."""
-        return self.is_coordinated_by(user) and self.urgency == "urgent" and self._state == _SUBMITTED
+        return (
+            self.is_coordinated_by(user) and self.urgency == "urgent" and self._state == _SUBMITTED
+        )
 
     # ------------------------------------------------------------------ discussion
     def can_see_comments(self, user: User) -> bool:
@@ -147,7 +157,9 @@ class CasePermissions:
     def can_post_comment(self, user: User) -> bool:
         """Panel people write comments and the referrers reply, on a submitted case that is
         not withdrawn."""
-        return self.is_open_for_comments() and (self.is_panel_person(user) or self.is_referrer(user))
+        return self.is_open_for_comments() and (
+            self.is_panel_person(user) or self.is_referrer(user)
+        )
 
     # ------------------------------------------------------------------ files
     def can_upload(self, user: User) -> bool:
@@ -155,8 +167,11 @@ class CasePermissions:
         the coordinators of its panel while it is open (submitted, neither withdrawn nor closed)."""
         if self.is_referrer(user) and self._state in REFERRER_UPLOAD_STATES:
             return True
-        return (self.submitted_at is not None and self._state not in (_WITHDRAWN, _CLOSED)
-                and self.is_coordinated_by(user))
+        return (
+            self.submitted_at is not None
+            and self._state not in (_WITHDRAWN, _CLOSED)
+            and self.is_coordinated_by(user)
+        )
 
     def can_review_files(self, user: User) -> bool:
         """The panel's coordinators look at, release, mask or delete held-back files, once the
@@ -189,7 +204,11 @@ class CasePermissions:
     def can_send_feedback(self, user: User) -> bool:
         """The panel's coordinators send the letters once the chair has approved the record,
         and only once."""
-        if not (self._state == _RECOMMENDATION and self.feedback_sent_at is None and self.is_coordinated_by(user)):
+        if not (
+            self._state == _RECOMMENDATION
+            and self.feedback_sent_at is None
+            and self.is_coordinated_by(user)
+        ):
             return False
         rec = getattr(self, "recommendation", None)  # the feedback package's backref
         return rec is not None and rec.is_approved

@@ -58,7 +58,10 @@ def coordinator_queue_stmt(user: User):
     panel_ids = user.panel_ids(PanelRoleKind.COORDINATOR)
     return (
         select(Case)
-        .where(Case.panel_id.in_(panel_ids), Case.status.in_([CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED]))
+        .where(
+            Case.panel_id.in_(panel_ids),
+            Case.status.in_([CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED]),
+        )
         .options(selectinload(Case.questions), selectinload(Case.co_referrers))
         .order_by(Case.urgency.desc(), Case.submitted_at.asc())
     )
@@ -71,7 +74,14 @@ def review_cases_stmt(user: User):
         select(Case)
         .where(
             Case.panel_id.in_(panel_ids),
-            Case.status.in_([CaseStatus.SUBMITTED, CaseStatus.SCHEDULED, CaseStatus.DISCUSSED, CaseStatus.RECOMMENDATION]),
+            Case.status.in_(
+                [
+                    CaseStatus.SUBMITTED,
+                    CaseStatus.SCHEDULED,
+                    CaseStatus.DISCUSSED,
+                    CaseStatus.RECOMMENDATION,
+                ]
+            ),
         )
         .options(selectinload(Case.questions), selectinload(Case.co_referrers))
         .order_by(Case.urgency.desc(), Case.submitted_at.asc())

@@ -24,7 +24,9 @@ _user = signed_in_user
 
 def _attempt(case, action, *, anchor: str | None = None, success: str | None = None):
     """:func:`attempt`, back to the case page."""
-    return attempt(action, target=url_for("cases.show", ref=case.reference, _anchor=anchor), success=success)
+    return attempt(
+        action, target=url_for("cases.show", ref=case.reference, _anchor=anchor), success=success
+    )
 
 
 @bp.route("/<ref>")
@@ -42,7 +44,8 @@ def withdraw(ref: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return _attempt(
-        case, lambda: operations.withdraw_case(case, by=_user(), reason=request.form.get("reason", "")),
+        case,
+        lambda: operations.withdraw_case(case, by=_user(), reason=request.form.get("reason", "")),
         success=f"{case.reference} has been withdrawn.",
     )
 
@@ -55,7 +58,8 @@ def request_information(ref: str):
         abort(400)
     questions = [q for q in request.form.get("questions", "").splitlines() if q.strip()]
     return _attempt(
-        case, lambda: operations.request_information(case, by=_user(), questions=questions),
+        case,
+        lambda: operations.request_information(case, by=_user(), questions=questions),
         success="The referrer has been asked for more information.",
     )
 
@@ -69,7 +73,10 @@ def respond_information(ref: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return _attempt(
-        case, lambda: operations.respond_to_information_request(case, request.form.get("response", ""), by=_user()),
+        case,
+        lambda: operations.respond_to_information_request(
+            case, request.form.get("response", ""), by=_user()
+        ),
         success="Reply saved. Update the referral if needed, then submit it again.",
     )
 
@@ -88,8 +95,11 @@ def add_question(ref: str):
     case = load_case_or_404(ref, _user(), check="can_edit_questions")
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return _attempt(case, lambda: operations.add_question(case, request.form.get("text", ""), by=_user()),
-                    anchor="questions")
+    return _attempt(
+        case,
+        lambda: operations.add_question(case, request.form.get("text", ""), by=_user()),
+        anchor="questions",
+    )
 
 
 @bp.route("/<ref>/questions/<int:question_id>", methods=["POST"])
@@ -130,7 +140,11 @@ def add_co_referrer(ref: str):
             raise Refused(operations.CO_REFERRER_REFUSED, "email")
         operations.add_co_referrer(case, colleague, by=_user())
 
-    return _attempt(case, add, success=f"{colleague.name} can now see and edit {case.reference}." if colleague else None)
+    return _attempt(
+        case,
+        add,
+        success=f"{colleague.name} can now see and edit {case.reference}." if colleague else None,
+    )
 
 
 # --------------------------------------------------------------------------- revisions
@@ -162,10 +176,16 @@ def home_lists(user) -> dict:
 
     ctx: dict = {}
     if user.is_referrer:
-        ctx["my_cases"] = db.session.scalars(case_queries.referrer_cases_stmt(user).limit(HOME_LIST)).all()
+        ctx["my_cases"] = db.session.scalars(
+            case_queries.referrer_cases_stmt(user).limit(HOME_LIST)
+        ).all()
         ctx["waiting_on_me"] = {CaseStatus.DRAFT, CaseStatus.INFO_REQUESTED}
     if user.is_coordinator:
-        ctx["queue"] = db.session.scalars(case_queries.coordinator_queue_stmt(user).limit(HOME_LIST)).all()
+        ctx["queue"] = db.session.scalars(
+            case_queries.coordinator_queue_stmt(user).limit(HOME_LIST)
+        ).all()
     if user.is_panel_member:
-        ctx["review"] = db.session.scalars(case_queries.review_cases_stmt(user).limit(HOME_LIST)).all()
+        ctx["review"] = db.session.scalars(
+            case_queries.review_cases_stmt(user).limit(HOME_LIST)
+        ).all()
     return ctx

@@ -31,13 +31,15 @@ GENESIS_HASH = "0" * 64
 
 #: Actions that record a read (written by :func:`record_read`); the audit browser hides them
 #: unless asked to show them.
-READ_ACTIONS = frozenset({
-    "case.viewed",            # the case page; the API's GET of a case (details: via)
-    "case.revisions_viewed",  # the revisions page
-    "case.matches_viewed",    # the trial suggestions (page of their own, API)
-    "letter.viewed",          # a letter as HTML, by staff or by the family (details: kind)
-    "images.viewed",          # a series (viewer, frames, thumbnails) or a document preview
-})
+READ_ACTIONS = frozenset(
+    {
+        "case.viewed",  # the case page; the API's GET of a case (details: via)
+        "case.revisions_viewed",  # the revisions page
+        "case.matches_viewed",  # the trial suggestions (page of their own, API)
+        "letter.viewed",  # a letter as HTML, by staff or by the family (details: kind)
+        "images.viewed",  # a series (viewer, frames, thumbnails) or a document preview
+    }
+)
 
 
 def _canonical(entry: Any) -> bytes:
@@ -125,9 +127,18 @@ def _object(obj: Any, object_type: str | None, object_id: Any, panel_id: int | N
     return object_type, str(object_id) if object_id is not None else None, panel_id
 
 
-def _append(*, action: str, actor_id: int | None, actor_label: str, object_type: str | None,
-            object_id: str | None, panel_id: int | None, ip: str | None, details: dict[str, Any],
-            clinical: bool) -> AuditEntry:
+def _append(
+    *,
+    action: str,
+    actor_id: int | None,
+    actor_label: str,
+    object_type: str | None,
+    object_id: str | None,
+    panel_id: int | None,
+    ip: str | None,
+    details: dict[str, Any],
+    clinical: bool,
+) -> AuditEntry:
     """Append one entry at the end of the chain, in the current transaction (flushed)."""
     session = db.session
     # Take the chain's lock first: on PostgreSQL a row lock, on SQLite the database write lock.
@@ -204,7 +215,14 @@ def record_read(
     Outside a request (command line) the entry is written at once, in the current transaction.
     """
     if not has_request_context():
-        record(action, obj=obj, actor=actor, actor_label=actor_label, details=details, clinical=clinical)
+        record(
+            action,
+            obj=obj,
+            actor=actor,
+            actor_label=actor_label,
+            details=details,
+            clinical=clinical,
+        )
         return
     if actor is None:
         actor = _current_actor()
@@ -220,17 +238,22 @@ def record_read(
         after_this_request(_write_after_response)
     if seen is not None and any(p[1] == seen for p in pending):
         return
-    pending.append(({
-        "action": action,
-        "actor_id": actor.id if actor is not None else None,
-        "actor_label": actor_label or (actor.email if actor is not None else "system"),
-        "object_type": object_type,
-        "object_id": object_id,
-        "panel_id": panel_id,
-        "ip": request.remote_addr,
-        "details": details or {},
-        "clinical": clinical,
-    }, seen))
+    pending.append(
+        (
+            {
+                "action": action,
+                "actor_id": actor.id if actor is not None else None,
+                "actor_label": actor_label or (actor.email if actor is not None else "system"),
+                "object_type": object_type,
+                "object_id": object_id,
+                "panel_id": panel_id,
+                "ip": request.remote_addr,
+                "details": details or {},
+                "clinical": clinical,
+            },
+            seen,
+        )
+    )
 
 
 def _session_digest(actor: Any, action: str, object_id: str | None, key: str) -> str | None:
@@ -251,7 +274,9 @@ def _write_after_response(response):
     if digests:
         known = [d for d in (session.get(_SEEN_KEY) or []) if d not in digests]
         session[_SEEN_KEY] = (known + digests)[-_SEEN_MAX:]
-    response.call_on_close(partial(_write_reads, current_app._get_current_object(), [e for e, _ in pending]))
+    response.call_on_close(
+        partial(_write_reads, current_app._get_current_object(), [e for e, _ in pending])
+    )
     return response
 
 
@@ -264,8 +289,11 @@ def _write_reads(app, entries: list[dict[str, Any]]) -> None:
             db.session.commit()
         except Exception as exc:  # noqa: BLE001 - a read must never fail because of its audit entry
             # Actions and the error type only: no case references, users or addresses.
-            log.error("read audit entries not written (%s): %s",
-                      ", ".join(sorted({e["action"] for e in entries})), type(exc).__name__)
+            log.error(
+                "read audit entries not written (%s): %s",
+                ", ".join(sorted({e["action"] for e in entries})),
+                type(exc).__name__,
+            )
             try:
                 db.session.rollback()
             except Exception:  # noqa: BLE001 - the connection may be gone

@@ -45,16 +45,27 @@ class BuiltPanel:
     context: Any
 
 
-def register_panel(app: Flask, name: str, template: str, context_fn: ContextFn, *,
-                   slot: str = "main", order: int = 100) -> None:
+def register_panel(
+    app: Flask,
+    name: str,
+    template: str,
+    context_fn: ContextFn,
+    *,
+    slot: str = "main",
+    order: int = 100,
+) -> None:
     """Add a card to the case page. A name registered twice, an unknown slot or a missing
     template is an error at start-up, not a silently empty card."""
     if slot not in SLOTS:
-        raise ValueError(f"Case page panel {name!r}: unknown slot {slot!r} (one of {', '.join(SLOTS)}).")
+        raise ValueError(
+            f"Case page panel {name!r}: unknown slot {slot!r} (one of {', '.join(SLOTS)})."
+        )
     panels: dict[str, CasePanel] = app.extensions.setdefault("case_panels", {})
     if name in panels:
         raise ValueError(f"Case page panel {name!r} is registered twice.")
-    app.jinja_env.loader.get_source(app.jinja_env, template)  # TemplateNotFound now, not a blank card later
+    app.jinja_env.loader.get_source(
+        app.jinja_env, template
+    )  # TemplateNotFound now, not a blank card later
     panels[name] = CasePanel(name, template, context_fn, slot, order)
 
 

@@ -45,7 +45,9 @@ class IdentifiersFound(Refused):
     (the one sentence for identifier findings, :func:`panel.privacy.guard.identifiers_message`).
     ``message`` names the first field for the API."""
 
-    def __init__(self, findings: list[Any], texts: dict[str, str], *, user_message: str | None = None):
+    def __init__(
+        self, findings: list[Any], texts: dict[str, str], *, user_message: str | None = None
+    ):
         self.findings = findings
         self.texts = texts
         first = findings[0]

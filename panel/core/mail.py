@@ -71,7 +71,9 @@ def send_queued_mail(limit: int = 50) -> tuple[int, int]:
             failed += 1
             mail.last_error = f"{type(exc).__name__}: {exc}"[:500]
             mail.next_attempt_at = utcnow() + timedelta(minutes=2 ** min(mail.attempts, 8))
-            log.warning("mail %s not sent (attempt %s): %s", mail.id, mail.attempts, type(exc).__name__)
+            log.warning(
+                "mail %s not sent (attempt %s): %s", mail.id, mail.attempts, type(exc).__name__
+            )
         else:
             sent += 1
             mail.sent_at = utcnow()

@@ -53,7 +53,9 @@ def index():
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(LATEST)
     ).all()
-    return render_template("core/notifications.html", items=items, unread=sum(1 for n in items if n.read_at is None))
+    return render_template(
+        "core/notifications.html", items=items, unread=sum(1 for n in items if n.read_at is None)
+    )
 
 
 @bp.route("/notifications/<int:id>/open", methods=["POST"])
@@ -96,11 +98,17 @@ def _pending_stmt():
 def outbox():
     """E-mails not sent yet: queued, failing (retried with back-off) and given up."""
     rows = db.session.scalars(
-        _pending_stmt().order_by(OutboxMail.last_error.is_(None), OutboxMail.created_at.desc(), OutboxMail.id.desc())
+        _pending_stmt()
+        .order_by(
+            OutboxMail.last_error.is_(None), OutboxMail.created_at.desc(), OutboxMail.id.desc()
+        )
         .limit(OUTBOX_ROWS)
     ).all()
     return render_template(
-        "core/outbox.html", rows=rows, now=utcnow(), max_attempts=MAX_ATTEMPTS,
+        "core/outbox.html",
+        rows=rows,
+        now=utcnow(),
+        max_attempts=MAX_ATTEMPTS,
         smtp_configured=bool(current_app.config.get("SMTP_HOST")),
     )
 
@@ -125,9 +133,14 @@ def retry_outbox():
     db.session.commit()
     sent, failures = send_queued_mail()
     if not current_app.config.get("SMTP_HOST"):
-        flash("No mail server is configured (PANEL_SMTP_HOST): e-mails stay in the outbox.", "warning")
+        flash(
+            "No mail server is configured (PANEL_SMTP_HOST): e-mails stay in the outbox.", "warning"
+        )
     elif failures:
-        flash(f"{sent} e-mail{'s' if sent != 1 else ''} sent; {failures} failed again and will be retried.", "warning")
+        flash(
+            f"{sent} e-mail{'s' if sent != 1 else ''} sent; {failures} failed again and will be retried.",
+            "warning",
+        )
     else:
         flash(f"{sent} e-mail{'s' if sent != 1 else ''} sent.", "success")
     return redirect(url_for("notifications.outbox"))

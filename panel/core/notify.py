@@ -40,7 +40,12 @@ def notify(
     seen: set[int] = set()
     made: list[Notification] = []
     for user in users:
-        if user is None or user.id in seen or not user.active or (exclude is not None and user.id == exclude.id):
+        if (
+            user is None
+            or user.id in seen
+            or not user.active
+            or (exclude is not None and user.id == exclude.id)
+        ):
             continue
         seen.add(user.id)
         note = Notification(user_id=user.id, kind=kind, text=text[:300], link=link)
@@ -87,13 +92,20 @@ def case_referrers(case) -> list[Any]:
 
 
 def unread_count(user: Any) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def mark_read(user: Any, ids: Iterable[int] | None = None) -> None:
-    stmt = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    stmt = update(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
+    )
     if ids is not None:
         stmt = stmt.where(Notification.id.in_(list(ids)))
     db.session.execute(stmt.values(read_at=utcnow()))

@@ -38,4 +38,6 @@ def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
     root = static_root()
-    return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=static_only_fetcher(root)).write_pdf()
+    return HTML(
+        string=html, base_url=root.as_uri() + "/", url_fetcher=static_only_fetcher(root)
+    ).write_pdf()

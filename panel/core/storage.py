@@ -69,7 +69,9 @@ def key_path(key: str) -> str:
 class LocalStorage:
     """Files in a local (or shared, mounted) folder."""
 
-    def __init__(self, root: str | os.PathLike[str], *, forbidden: list[Path] | None = None) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, forbidden: list[Path] | None = None
+    ) -> None:
         self.root = Path(root).resolve()
         for bad in forbidden or []:
             bad = Path(bad).resolve()

@@ -81,4 +81,14 @@ def uk_today() -> date:
     return datetime.now(UK).date()
 
 
-__all__ = ["UK", "UKTimeError", "from_uk", "to_uk", "uk_date", "uk_datetime", "uk_label", "uk_today", "timedelta"]
+__all__ = [
+    "UK",
+    "UKTimeError",
+    "from_uk",
+    "to_uk",
+    "uk_date",
+    "uk_datetime",
+    "uk_label",
+    "uk_today",
+    "timedelta",
+]

@@ -31,6 +31,7 @@ def home_section(fn: Callable[[object], dict]) -> Callable[[object], dict]:
         HOME_SECTIONS.append(fn)
     return fn
 
+
 AUDIT_PAGE = 50
 #: Cases listed on a home page (most recent or longest waiting first); triage has the full queue.
 HOME_LIST = 50
@@ -53,11 +54,15 @@ def healthz():
 def home():
     ctx: dict = {}
     if current_user.is_coordinator or current_user.is_admin:
-        failing = select(func.count()).select_from(OutboxMail).where(
-            OutboxMail.sent_at.is_(None), OutboxMail.last_error.is_not(None)
+        failing = (
+            select(func.count())
+            .select_from(OutboxMail)
+            .where(OutboxMail.sent_at.is_(None), OutboxMail.last_error.is_not(None))
         )
         if not current_user.is_admin:  # coordinators: their own panels' mail only
-            failing = failing.where(OutboxMail.panel_id.in_(list(current_user.panel_ids(COORDINATOR))))
+            failing = failing.where(
+                OutboxMail.panel_id.in_(list(current_user.panel_ids(COORDINATOR)))
+            )
         ctx["mail_failing"] = db.session.scalar(failing)
     user = current_user._get_current_object()
     for section in HOME_SECTIONS:
@@ -104,7 +109,14 @@ def audit_trail():
     )
     db.session.commit()
     return render_template(
-        "core/audit.html", rows=rows[:AUDIT_PAGE], page=page, has_next=has_next,
-        action=action, obj=obj, actor=actor, reads=reads, clinical_panels=coordinated,
+        "core/audit.html",
+        rows=rows[:AUDIT_PAGE],
+        page=page,
+        has_next=has_next,
+        action=action,
+        obj=obj,
+        actor=actor,
+        reads=reads,
+        clinical_panels=coordinated,
         read_actions=audit.READ_ACTIONS,
     )

@@ -59,7 +59,9 @@ class IdConverter(IntegerConverter):
         return number
 
 
-def int_arg(source, name: str, default: int | None = None, *, lowest: int = 0, highest: int = MAX_ID) -> int | None:
+def int_arg(
+    source, name: str, default: int | None = None, *, lowest: int = 0, highest: int = MAX_ID
+) -> int | None:
     """A whole number from a query string or form (``request.args``/``request.form``), or
     ``default`` when it is missing, not a number, or outside ``lowest..highest``: a value no
     column can hold never reaches the database (PostgreSQL: "integer out of range")."""
@@ -100,7 +102,9 @@ def external_url(endpoint: str, **values) -> str:
     if endpoint.startswith("/"):
         return current_app.config["BASE_URL"].rstrip("/") + endpoint
     base = urlsplit(current_app.config["BASE_URL"].rstrip("/"))
-    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+    )
     return adapter.build(endpoint, values, force_external=True)
 
 
@@ -145,9 +149,7 @@ def attempt(action, *, target: str, success: str | None = None, message=refusal_
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
 def init_web(app: Flask) -> None:
@@ -160,7 +162,9 @@ def init_web(app: Flask) -> None:
         h.setdefault("Content-Security-Policy", CSP)
         h["X-Content-Type-Options"] = "nosniff"
         # A reset link's token must not travel on in Referer headers (e.g. to static files).
-        h["Referrer-Policy"] = "no-referrer" if request.endpoint == "accounts.reset_password" else "same-origin"
+        h["Referrer-Policy"] = (
+            "no-referrer" if request.endpoint == "accounts.reset_password" else "same-origin"
+        )
         h["X-Frame-Options"] = "DENY"
         h["Cross-Origin-Opener-Policy"] = "same-origin"
         h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
@@ -174,7 +178,9 @@ def init_web(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return _error_page(400, "The form had expired or was not sent by Panel. Reload the page and try again.")
+        return _error_page(
+            400, "The form had expired or was not sent by Panel. Reload the page and try again."
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -195,7 +201,12 @@ def init_web(app: Flask) -> None:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             return unexpected(exc)
         _rollback_quietly()
-        log.error("storage full (%s) on %s %s", errno.errorcode.get(exc.errno), request.method, request.url_rule)
+        log.error(
+            "storage full (%s) on %s %s",
+            errno.errorcode.get(exc.errno),
+            request.method,
+            request.url_rule,
+        )
         return _error_page(507, STORAGE_FULL)
 
     @app.errorhandler(Exception)
@@ -222,8 +233,10 @@ def init_web(app: Flask) -> None:
 
 
 DB_DOWN = "Panel cannot reach its database just now. Nothing was saved. Try again in a minute."
-STORAGE_FULL = ("Panel's file storage is full, so nothing was saved. "
-                "Please tell your Panel administrator, then try again later.")
+STORAGE_FULL = (
+    "Panel's file storage is full, so nothing was saved. "
+    "Please tell your Panel administrator, then try again later."
+)
 
 
 def _rollback_quietly() -> None:
@@ -260,8 +273,13 @@ def _error_page(code: int, description: str | None, *, headers=None, anonymous: 
         from panel.core.extensions import login_manager
 
         extra["current_user"] = login_manager.anonymous_user()
-    return render_template("errors/error.html", code=code, title=title, description=description,
-                           **extra), code, headers or {}
+    return (
+        render_template(
+            "errors/error.html", code=code, title=title, description=description, **extra
+        ),
+        code,
+        headers or {},
+    )
 
 
 def safe_next(target: str | None) -> str | None:

@@ -15,11 +15,25 @@ def init_app(app: Flask) -> None:
     from panel.feedback.views import record_panel
 
     app.register_blueprint(bp)
-    register_panel(app, "feedback.banner", "feedback/_case_banner.html",
-                   lambda case, user, state: feedback_banner(case), slot="top", order=10)
-    register_panel(app, "feedback.record", "feedback/_case_record.html", record_panel, slot="main", order=10)
-    register_panel(app, "feedback.family", "feedback/_case_family.html",
-                   lambda case, user, state: family_access(case), slot="side", order=30)
+    register_panel(
+        app,
+        "feedback.banner",
+        "feedback/_case_banner.html",
+        lambda case, user, state: feedback_banner(case),
+        slot="top",
+        order=10,
+    )
+    register_panel(
+        app, "feedback.record", "feedback/_case_record.html", record_panel, slot="main", order=10
+    )
+    register_panel(
+        app,
+        "feedback.family",
+        "feedback/_case_family.html",
+        lambda case, user, state: family_access(case),
+        slot="side",
+        order=30,
+    )
 
 
 from panel.feedback import (  # noqa: E402,F401

@@ -81,8 +81,6 @@ def _new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LEN))
 
 
-
-
 def is_usable(code: FamilyAccessCode, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return code.revoked_at is None and code.expires_at > now
@@ -112,7 +110,9 @@ def create_code(case: Case, *, by: User, days: int = DEFAULT_DAYS) -> tuple[Fami
     db.session.add(code)
     db.session.flush()
     audit.record(
-        "family_code.created", obj=case, actor=by,
+        "family_code.created",
+        obj=case,
+        actor=by,
         details={"code_id": code.id, "hint": code.hint, "expires_at": code.expires_at.isoformat()},
     )
     return code, format_code(plain)
@@ -131,19 +131,31 @@ def revoke_code(code: FamilyAccessCode, *, by: User) -> FamilyAccessCode:
     db.session.flush()
     ended = db.session.execute(
         update(FamilySession)
-        .where(FamilySession.code_id == code.id, FamilySession.ended_at.is_(None), FamilySession.expires_at > now)
+        .where(
+            FamilySession.code_id == code.id,
+            FamilySession.ended_at.is_(None),
+            FamilySession.expires_at > now,
+        )
         .values(ended_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    audit.record("family_code.revoked", obj=code.case, actor=by,
-                 details={"code_id": code.id, "hint": code.hint, "sessions_ended": ended})
+    audit.record(
+        "family_code.revoked",
+        obj=code.case,
+        actor=by,
+        details={"code_id": code.id, "hint": code.hint, "sessions_ended": ended},
+    )
     return code
 
 
 def codes_for(case: Case) -> list[FamilyAccessCode]:
-    return list(db.session.scalars(
-        select(FamilyAccessCode).where(FamilyAccessCode.case_id == case.id).order_by(FamilyAccessCode.created_at.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(FamilyAccessCode)
+            .where(FamilyAccessCode.case_id == case.id)
+            .order_by(FamilyAccessCode.created_at.desc())
+        )
+    )
 
 
 def _family_label(code: FamilyAccessCode | None) -> str:
@@ -164,7 +176,9 @@ def check(plain: str) -> Attempt:
     norm = normalise(plain)
     if len(norm) != CODE_LEN or any(ch not in ALPHABET for ch in norm):
         return Attempt(None, "malformed")
-    code = db.session.scalar(select(FamilyAccessCode).where(FamilyAccessCode.code_hash == code_hash(norm)))
+    code = db.session.scalar(
+        select(FamilyAccessCode).where(FamilyAccessCode.code_hash == code_hash(norm))
+    )
     if code is None:
         return Attempt(None, "unknown")
     if code.revoked_at is not None:
@@ -184,15 +198,23 @@ def attempt(plain: str, *, delay: float = 0.0) -> Attempt:
         code.uses = (code.uses or 0) + 1
         code.last_used_at = utcnow()
         db.session.flush()
-        audit.record("family_code.used", obj=code.case, actor_label=_family_label(code),
-                     details={"code_id": code.id, "hint": code.hint, **slowed})
+        audit.record(
+            "family_code.used",
+            obj=code.case,
+            actor_label=_family_label(code),
+            details={"code_id": code.id, "hint": code.hint, **slowed},
+        )
     else:
         details = {"reason": result.reason, **slowed}
         if code is not None:
             details["code_id"] = code.id
-        audit.record("family_code.failed", obj=code.case if code is not None else None,
-                     object_type=None if code is not None else "family_code",
-                     actor_label=_family_label(None), details=details)
+        audit.record(
+            "family_code.failed",
+            obj=code.case if code is not None else None,
+            object_type=None if code is not None else "family_code",
+            actor_label=_family_label(None),
+            details=details,
+        )
     return result
 
 
@@ -212,12 +234,24 @@ def start_session(code: FamilyAccessCode) -> str:
     browser's (signed) Flask session. Only its SHA-256 is stored, with the code and the expiry."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    row = FamilySession(token_hash=_token_hash(token), code_id=code.id, created_at=now,
-                        expires_at=now + _cfg("FAMILY_SESSION_TTL"))
+    row = FamilySession(
+        token_hash=_token_hash(token),
+        code_id=code.id,
+        created_at=now,
+        expires_at=now + _cfg("FAMILY_SESSION_TTL"),
+    )
     db.session.add(row)
     db.session.flush()
-    audit.record("family_session.started", obj=code.case, actor_label=_family_label(code),
-                 details={"code_id": code.id, "session_id": row.id, "expires_at": row.expires_at.isoformat()})
+    audit.record(
+        "family_session.started",
+        obj=code.case,
+        actor_label=_family_label(code),
+        details={
+            "code_id": code.id,
+            "session_id": row.id,
+            "expires_at": row.expires_at.isoformat(),
+        },
+    )
     return token
 
 
@@ -237,7 +271,9 @@ def check_session(token: str | None) -> SessionCheck:
     if not token or not isinstance(token, str):
         return SessionCheck(None, "unknown")
     row = db.session.scalar(
-        select(FamilySession).options(joinedload(FamilySession.code)).where(FamilySession.token_hash == _token_hash(token))
+        select(FamilySession)
+        .options(joinedload(FamilySession.code))
+        .where(FamilySession.token_hash == _token_hash(token))
     )
     if row is None:
         return SessionCheck(None, "unknown")
@@ -255,7 +291,9 @@ def end_session(token: str | None, *, reason: str = "left") -> bool:
     the cookie no longer works; True when it was open. Audited."""
     if not token or not isinstance(token, str):
         return False
-    row = db.session.scalar(select(FamilySession).where(FamilySession.token_hash == _token_hash(token)))
+    row = db.session.scalar(
+        select(FamilySession).where(FamilySession.token_hash == _token_hash(token))
+    )
     if row is None:
         return False
     now = utcnow()
@@ -269,8 +307,12 @@ def end_session(token: str | None, *, reason: str = "left") -> bool:
         return False
     db.session.refresh(row)
     code = row.code
-    audit.record("family_session.ended", obj=code.case, actor_label=_family_label(code),
-                 details={"code_id": code.id, "session_id": row.id, "reason": reason})
+    audit.record(
+        "family_session.ended",
+        obj=code.case,
+        actor_label=_family_label(code),
+        details={"code_id": code.id, "session_id": row.id, "reason": reason},
+    )
     return True
 
 
@@ -297,7 +339,9 @@ def limiter_key() -> str:
 
 def _ip_key(ip: str | None) -> str:
     secret = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(secret, b"family-ip:" + address_group(ip).encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(
+        secret, b"family-ip:" + address_group(ip).encode(), hashlib.sha256
+    ).hexdigest()
     # Login keys are bare hex digests: the prefix keeps the two kinds apart (the column is 64).
     return "family:" + digest[:57]
 
@@ -310,13 +354,21 @@ def locked_until(ip: str | None) -> datetime | None:
     everyone: see :func:`global_delay`."""
     row = db.session.get(LoginThrottle, _ip_key(ip))
     now = utcnow()
-    return row.locked_until if row is not None and row.locked_until and row.locked_until > now else None
+    return (
+        row.locked_until
+        if row is not None and row.locked_until and row.locked_until > now
+        else None
+    )
 
 
 def record_locked_attempt() -> None:
     """Audit an attempt refused because its address is locked out (the code is not checked)."""
-    audit.record("family_code.failed", object_type="family_code", actor_label=_family_label(None),
-                 details={"reason": "locked"})
+    audit.record(
+        "family_code.failed",
+        object_type="family_code",
+        actor_label=_family_label(None),
+        details={"reason": "locked"},
+    )
 
 
 def delay_for(failures: int) -> float:
@@ -326,7 +378,10 @@ def delay_for(failures: int) -> float:
     start = int(_cfg("FAMILY_SLOWDOWN_AFTER"))
     if failures < start:
         return 0.0
-    return min(float(_cfg("FAMILY_SLOWDOWN_MAX")), float(_cfg("FAMILY_SLOWDOWN_STEP")) * (failures - start + 1))
+    return min(
+        float(_cfg("FAMILY_SLOWDOWN_MAX")),
+        float(_cfg("FAMILY_SLOWDOWN_STEP")) * (failures - start + 1),
+    )
 
 
 def global_failures() -> int:
@@ -377,8 +432,15 @@ def register_failure(ip: str | None) -> bool:
     overall.locked_until = None  # a lock-out for everyone from an older version no longer applies
     db.session.flush()
     if overall.failures == int(_cfg("FAMILY_SLOWDOWN_AFTER")):
-        audit.record("family_code.global_slowdown", object_type="family_code", actor_label=_family_label(None),
-                     details={"failures": overall.failures, "delay_ms": round(delay_for(overall.failures) * 1000)})
+        audit.record(
+            "family_code.global_slowdown",
+            object_type="family_code",
+            actor_label=_family_label(None),
+            details={
+                "failures": overall.failures,
+                "delay_ms": round(delay_for(overall.failures) * 1000),
+            },
+        )
     return locked
 
 
@@ -392,11 +454,17 @@ def send_question(code: FamilyAccessCode, text: str) -> CaseQuestion:
     "family"); the panel's coordinators and the referrers are told (no clinical text)."""
     text = (text or "").strip()
     if code.question_sent_at is not None:
-        raise Conflict("A question has already been sent with this code. Please ask your child's doctor.")
+        raise Conflict(
+            "A question has already been sent with this code. Please ask your child's doctor."
+        )
     if len(text) < QUESTION_MIN:
-        raise Refused(f"Please write your question (at least {QUESTION_MIN} characters).", "question")
+        raise Refused(
+            f"Please write your question (at least {QUESTION_MIN} characters).", "question"
+        )
     if len(text) > QUESTION_MAX:
-        raise Refused(f"Please keep your question to {QUESTION_MAX} characters or fewer.", "question")
+        raise Refused(
+            f"Please keep your question to {QUESTION_MAX} characters or fewer.", "question"
+        )
     # Claim the one question atomically: two tabs sending at once create one question.
     claimed = db.session.execute(
         update(FamilyAccessCode)
@@ -405,16 +473,23 @@ def send_question(code: FamilyAccessCode, text: str) -> CaseQuestion:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        raise Conflict("A question has already been sent with this code. Please ask your child's doctor.")
+        raise Conflict(
+            "A question has already been sent with this code. Please ask your child's doctor."
+        )
     case = code.case
     question = add_question(case, text, by=None, source="family")  # scans for identifiers
     db.session.refresh(code)
-    audit.record("question.added_by_family", obj=case, actor_label=_family_label(code),
-                 details={"question_id": question.id, "code_id": code.id})
+    audit.record(
+        "question.added_by_family",
+        obj=case,
+        actor_label=_family_label(code),
+        details={"question_id": question.id, "code_id": code.id},
+    )
     coordinators = panel_people(case.panel_id, PanelRoleKind.COORDINATOR)
     notify(
         [*coordinators, *case_referrers(case)],
-        panel_id=case.panel_id, kind="family_question",
+        panel_id=case.panel_id,
+        kind="family_question",
         text=f"A family follow-up question arrived on {case.reference}.",
         link=url_for("cases.show", ref=case.reference, _anchor="questions"),
     )

@@ -37,15 +37,19 @@ from panel.feedback.models import FamilyAccessCode, Recommendation, Recommendati
 
 SESSION_KEY = "family_access"
 
-BAD_CODE = "This code did not work. Check it against the paper from your child's doctor and try again."
+BAD_CODE = (
+    "This code did not work. Check it against the paper from your child's doctor and try again."
+)
 INACTIVE_CODE = "This code is no longer active. Please ask your child's doctor for a new one."
 LOCKED = "Too many codes that did not work were tried from here. Please wait {minutes} minutes and try again."
 CLOSED = {
     "timeout": "For your privacy the page closed after a while. Please type your code again.",
     "ended": "This page was closed. Please type your code again.",
 }
-IDENTIFIERS = ("Your question was not sent: it seems to contain a name, a date, a number or an address. "
-               "Please leave those out (the panel does not need them) and send it again.")
+IDENTIFIERS = (
+    "Your question was not sent: it seems to contain a name, a date, a number or an address. "
+    "Please leave those out (the panel does not need them) and send it again."
+)
 
 
 def _family_limit() -> str:
@@ -221,7 +225,10 @@ def family_question():
             flash(exc.message, "danger")
         else:
             db.session.commit()
-            flash("Thank you. Your question has been sent to your child's doctor and the panel.", "success")
+            flash(
+                "Thank you. Your question has been sent to your child's doctor and the panel.",
+                "success",
+            )
             return redirect(url_for("feedback.family_letter", _anchor="question"))
     else:
         flash("Please write your question.", "danger")
@@ -232,8 +239,14 @@ def family_question():
     rec = _recommendation(code)
     return render_template(
         "feedback/family/letter.html",
-        code=code, case=code.case, rec=rec, letter=_letter_context(rec), form=form,
-        question_max=family.QUESTION_MAX, question_min=family.QUESTION_MIN, draft=text,
+        code=code,
+        case=code.case,
+        rec=rec,
+        letter=_letter_context(rec),
+        form=form,
+        question_max=family.QUESTION_MAX,
+        question_min=family.QUESTION_MIN,
+        draft=text,
     ), 422
 
 
@@ -265,10 +278,16 @@ def family_code_create(ref: str):
         return redirect(url_for("cases.show", ref=case.reference, _anchor="family-access"))
     db.session.commit()
     # Rendered in the POST response, never stored or redirected to: it cannot be shown again.
-    resp = Response(render_template(
-        "feedback/family/code.html", case=case, code=code, plain=plain,
-        groups=plain.split("-"), family_url=external_url("feedback.family_enter"),
-    ))
+    resp = Response(
+        render_template(
+            "feedback/family/code.html",
+            case=case,
+            code=code,
+            plain=plain,
+            groups=plain.split("-"),
+            family_url=external_url("feedback.family_enter"),
+        )
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -278,7 +297,9 @@ def family_code_create(ref: str):
 def family_code_revoke(ref: str, code_id: int):
     case = load_case_or_404(ref, _user(), check="can_manage_family_codes")
     code = db.session.scalar(
-        select(FamilyAccessCode).where(FamilyAccessCode.id == code_id, FamilyAccessCode.case_id == case.id)
+        select(FamilyAccessCode).where(
+            FamilyAccessCode.id == code_id, FamilyAccessCode.case_id == case.id
+        )
     )
     if code is None:
         abort(404)
@@ -297,9 +318,18 @@ def family_access(case):
     """What the case page's "Family access" card needs, or None for people who may not see it
     (only the case's referrers, once feedback has been sent)."""
     user = current_user._get_current_object() if current_user else None
-    if user is None or not getattr(user, "is_authenticated", False) or not case.can_manage_family_codes(user):
+    if (
+        user is None
+        or not getattr(user, "is_authenticated", False)
+        or not case.can_manage_family_codes(user)
+    ):
         return None
     if not sending.feedback_sent(case):
         return None
     codes, now = family.codes_for(case), utcnow()
-    return {"codes": codes, "active": sum(family.is_usable(c, now) for c in codes), "form": NewCodeForm(), "now": now}
+    return {
+        "codes": codes,
+        "active": sum(family.is_usable(c, now) for c in codes),
+        "form": NewCodeForm(),
+        "now": now,
+    }

@@ -64,7 +64,9 @@ def record_data(form: Mapping[str, Any], questions: Iterable[Any]) -> dict[str, 
     for code in dict.fromkeys(getlist("trials")):
         if not code:
             continue
-        trials.append({"trial_id": code, "priority": (form.get(f"priority-{code}") or "").strip() or None})
+        trials.append(
+            {"trial_id": code, "priority": (form.get(f"priority-{code}") or "").strip() or None}
+        )
     follow_ups = []
     for i in range(MAX_FOLLOW_UP_ROWS):
         prefix = f"fu-{i}-"
@@ -73,11 +75,13 @@ def record_data(form: Mapping[str, Any], questions: Iterable[Any]) -> dict[str, 
         description = (form.get(prefix + "description") or "").strip()
         if not description:
             continue  # blank rows are ignored (spare rows and removed ones)
-        follow_ups.append({
-            "description": description,
-            "owner_role": form.get(prefix + "owner_role") or "",
-            "due_in_days": (form.get(prefix + "due_in_days") or "").strip(),
-        })
+        follow_ups.append(
+            {
+                "description": description,
+                "owner_role": form.get(prefix + "owner_role") or "",
+                "due_in_days": (form.get(prefix + "due_in_days") or "").strip(),
+            }
+        )
     answers = {}
     for q in questions:
         c, f = f"answer-{q.id}-clinician", f"answer-{q.id}-family"
@@ -105,18 +109,25 @@ def data_from_record(rec: Any) -> dict[str, Any]:
         "rationale": rec.rationale or "",
         "re_present": rec.re_present or "",
         "molecular_profiling": rec.molecular_profiling or "",
-        "trials": [{"trial_id": t.get("code"), "priority": t.get("priority")} for t in rec.trials or []],
+        "trials": [
+            {"trial_id": t.get("code"), "priority": t.get("priority")} for t in rec.trials or []
+        ],
         "follow_ups": [
             {"description": f.description, "owner_role": f.owner_role, "due_in_days": f.due_in_days}
             for f in rec.follow_ups
         ],
-        "answers": {a.question_id: {"clinician": a.clinician_answer or "", "family": a.family_answer or ""}
-                    for a in rec.answers},
+        "answers": {
+            a.question_id: {"clinician": a.clinician_answer or "", "family": a.family_answer or ""}
+            for a in rec.answers
+        },
     }
 
 
 class FamilyCodeForm(FlaskForm):
-    code = StringField("Your access code", validators=[DataRequired("Type the code from your letter."), Length(max=64)])
+    code = StringField(
+        "Your access code",
+        validators=[DataRequired("Type the code from your letter."), Length(max=64)],
+    )
 
 
 class FamilyQuestionForm(FlaskForm):

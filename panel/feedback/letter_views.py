@@ -60,7 +60,11 @@ def _attempt(case: Case, action, *, success: str):
     state rolls back and is shown as a message (nothing else changed). The operation asks the
     case's rule (``case.can_x``); when the person may not do this at all (``NotAllowed``) the
     answer is 403."""
-    return attempt(forbidding(action), target=url_for("cases.show", ref=case.reference, _anchor="feedback"), success=success)
+    return attempt(
+        forbidding(action),
+        target=url_for("cases.show", ref=case.reference, _anchor="feedback"),
+        success=success,
+    )
 
 
 # --------------------------------------------------------------------------- letters
@@ -68,9 +72,12 @@ def _attempt(case: Case, action, *, success: str):
 @login_required
 def letter(ref: str, kind: str):
     case, rec = _load_letters(ref, kind)
-    audit.record_read("letter.viewed", obj=case, details={"kind": kind, "approved": rec.is_approved})
-    return render_template("feedback/letters/page.html", case=case, kind=kind,
-                           letter=letters.letter_context(rec, kind))
+    audit.record_read(
+        "letter.viewed", obj=case, details={"kind": kind, "approved": rec.is_approved}
+    )
+    return render_template(
+        "feedback/letters/page.html", case=case, kind=kind, letter=letters.letter_context(rec, kind)
+    )
 
 
 @bp.route("/cases/<ref>/letters/" + KIND + ".pdf")
@@ -81,7 +88,9 @@ def letter_pdf(ref: str, kind: str):
     audit.record("letter.downloaded", obj=case, details={"kind": kind, "approved": rec.is_approved})
     db.session.commit()
     resp = Response(pdf, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{letters.pdf_filename(case, kind)}"'
+    resp.headers["Content-Disposition"] = (
+        f'attachment; filename="{letters.pdf_filename(case, kind)}"'
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -99,8 +108,11 @@ def send(ref: str):
         abort(404)
     # case.can_send_feedback, asked by the operation: 403 for anyone but the panel's
     # coordinators, a message when it is too early or already sent.
-    return _attempt(case, lambda: sending.send_feedback(rec, by=user),
-                    success="The feedback has been sent. The referring team has been told it is ready.")
+    return _attempt(
+        case,
+        lambda: sending.send_feedback(rec, by=user),
+        success="The feedback has been sent. The referring team has been told it is ready.",
+    )
 
 
 @bp.route("/cases/<ref>/family-informed", methods=["POST"])
@@ -111,8 +123,11 @@ def family_informed(ref: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     # case.can_mark_family_informed, asked by the operation (403 for anyone but the referrers).
-    return _attempt(case, lambda: sending.mark_family_informed(case, by=user),
-                    success="Recorded: the family has been informed.")
+    return _attempt(
+        case,
+        lambda: sending.mark_family_informed(case, by=user),
+        success="Recorded: the family has been informed.",
+    )
 
 
 @bp.route("/cases/<ref>/close", methods=["POST"])
@@ -123,7 +138,11 @@ def close(ref: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     # case.can_close, asked by the operation (403 for anyone but the referrers and coordinators).
-    return _attempt(case, lambda: sending.close_case(case, by=user), success=f"{case.reference} has been closed.")
+    return _attempt(
+        case,
+        lambda: sending.close_case(case, by=user),
+        success=f"{case.reference} has been closed.",
+    )
 
 
 # --------------------------------------------------------------------------- second-opinion pack
@@ -144,7 +163,13 @@ def pack(ref: str):
     db.session.commit()
     fh = open(path, "rb")  # noqa: SIM115 - closed with the response
     path.unlink()  # the open handle keeps the data until the response is sent
-    resp = send_file(fh, mimetype="application/zip", as_attachment=True, download_name=pack_filename(case), max_age=0)
+    resp = send_file(
+        fh,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=pack_filename(case),
+        max_age=0,
+    )
     resp.call_on_close(fh.close)
     return resp
 
@@ -161,8 +186,12 @@ def feedback_banner(case: Case) -> dict[str, Any] | None:
     if not (is_referrer or roles) or case.submitted_at is None:
         return None
     rec = db.session.scalar(
-        select(Recommendation).where(Recommendation.case_id == case.id).options(
-            lazyload(Recommendation.answers), lazyload(Recommendation.follow_ups), lazyload(Recommendation.amendments)
+        select(Recommendation)
+        .where(Recommendation.case_id == case.id)
+        .options(
+            lazyload(Recommendation.answers),
+            lazyload(Recommendation.follow_ups),
+            lazyload(Recommendation.amendments),
         )
     )
     sent = sending.feedback_sent(case)

@@ -51,23 +51,23 @@ FAMILY_CATEGORIES = {
     "trial": "The panel suggests looking at a clinical trial for your child.",
     "standard_salvage": "The panel suggests treatment outside a trial, chosen to suit your child (salvage treatment).",
     "further_investigations": "The panel suggests more tests first, such as a new biopsy (re-biopsy) or tests on "
-                              "the tumour's genes (molecular profiling).",
+    "the tumour's genes (molecular profiling).",
     "molecular_radiotherapy": "The panel suggests thinking about molecular radiotherapy, such as mIBG therapy.",
     "immunotherapy": "The panel suggests thinking about immunotherapy.",
     "local_control": "The panel suggests treatment aimed at one place of disease, such as surgery or radiotherapy "
-                     "(local control).",
+    "(local control).",
     "second_opinion": "The panel suggests asking another specialist team for a second opinion.",
     "palliative": "The panel suggests care that puts your child's comfort and quality of life first "
-                  "(palliative care).",
+    "(palliative care).",
     "insufficient_information": "The panel needs more information before it can give advice. Your child's doctor "
-                                "will send it, and the panel will look at your child's case again.",
+    "will send it, and the panel will look at your child's case again.",
 }
 
 FAMILY_CONSENSUS = {
     "unanimous": "All the panel members agreed on this advice.",
     "majority": "Most of the panel members agreed on this advice.",
     "no_consensus": "The panel members did not all agree. Your child's doctor will talk with you about the "
-                    "options the panel discussed.",
+    "options the panel discussed.",
 }
 
 VERDICTS = {
@@ -99,11 +99,11 @@ PROFILING = {
 
 FAMILY_PROFILING = {
     "done": "Tests on the genes of your child's tumour (molecular profiling) have been done, and the panel "
-            "used the results.",
+    "used the results.",
     "requested": "Tests on the genes of your child's tumour (molecular profiling) have been asked for.",
     "recommended": "The panel suggests tests on the genes of your child's tumour (molecular profiling). In the UK "
-                   "this is done in a national study called SMPaeds (Stratified Medicine Paediatrics). The results "
-                   "may show a medicine that targets a change in the tumour.",
+    "this is done in a national study called SMPaeds (Stratified Medicine Paediatrics). The results "
+    "may show a medicine that targets a change in the tumour.",
     "in_progress": "Tests on the genes of your child's tumour (molecular profiling) are under way.",
     "pending": "The results of tests on the genes of your child's tumour (molecular profiling) are awaited.",
 }
@@ -131,7 +131,13 @@ def _as_list(value: Any) -> list[str]:
     out = []
     for item in value if isinstance(value, list | tuple) else [value]:
         if isinstance(item, dict):
-            text = item.get("label") or item.get("question") or item.get("text") or item.get("field") or ""
+            text = (
+                item.get("label")
+                or item.get("question")
+                or item.get("text")
+                or item.get("field")
+                or ""
+            )
             if text:
                 out.append(str(text))
         elif item not in (None, ""):
@@ -169,11 +175,15 @@ def trial_view(raw: dict[str, Any]) -> dict[str, Any]:
         "verdict": raw.get("verdict") or "",
         "verdict_label": VERDICTS.get(str(raw.get("verdict") or ""), str(raw.get("verdict") or "")),
         "facts": _as_list(raw.get("facts") or raw.get("matching_facts")),
-        "to_check": _as_list(raw.get("to_check") if raw.get("to_check") is not None else raw.get("missing")),
+        "to_check": _as_list(
+            raw.get("to_check") if raw.get("to_check") is not None else raw.get("missing")
+        ),
         "site": site_name,
         "distance_km": distance if isinstance(distance, int | float) else None,
         "status": status,
-        "status_label": REGISTRY_STATUS.get(str(status), str(status).replace("_", " ").capitalize()),
+        "status_label": REGISTRY_STATUS.get(
+            str(status), str(status).replace("_", " ").capitalize()
+        ),
         "verified_on": _date_text(verified),
         "note": str(raw.get("note") or raw.get("comment") or ""),
     }
@@ -219,7 +229,9 @@ def _discussion(case) -> tuple[datetime | None, str]:
 
 @lru_cache(maxsize=1)
 def _glossary_data() -> dict[str, Any]:
-    return json.loads(resources.files("panel.data").joinpath("glossary.json").read_text(encoding="utf-8"))
+    return json.loads(
+        resources.files("panel.data").joinpath("glossary.json").read_text(encoding="utf-8")
+    )
 
 
 @lru_cache(maxsize=1)
@@ -233,7 +245,9 @@ def _compiled_terms() -> list[tuple[dict[str, str], re.Pattern[str]]]:
 
 def glossary_for(text: str) -> list[dict[str, str]]:
     """The glossary entries whose word appears in ``text``, in alphabetical order, each once."""
-    found = [{"term": e["term"], "plain": e["plain"]} for e, rx in _compiled_terms() if rx.search(text)]
+    found = [
+        {"term": e["term"], "plain": e["plain"]} for e, rx in _compiled_terms() if rx.search(text)
+    ]
     return sorted(found, key=lambda e: e["term"].lower())
 
 
@@ -290,7 +304,8 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
     doc = to_document(case)
     summary = [
         {"title": s.title, "rows": [(r.label, r.value) for r in s.rows if not r.items]}
-        for s in case_sections(doc) if s.key in ("patient", "diagnosis", "disease", "biology") and s.rows
+        for s in case_sections(doc)
+        if s.key in ("patient", "diagnosis", "disease", "biology") and s.rows
     ]
     centre = case.referring_centre
     ctx.update(
@@ -307,7 +322,9 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
         options_considered=rec.options_considered.strip(),
         rationale=rec.rationale.strip(),
         trials=_sorted_trials(rec.trials),
-        molecular_profiling=PROFILING.get(rec.molecular_profiling, rec.molecular_profiling.replace("_", " ")),
+        molecular_profiling=PROFILING.get(
+            rec.molecular_profiling, rec.molecular_profiling.replace("_", " ")
+        ),
         answers=[
             {
                 "number": i,
@@ -342,13 +359,18 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
     trials = _sorted_trials(rec.trials)
     ctx.update(
         categories=[
-            {"code": c, "label": CATEGORIES.get(c, c), "plain": FAMILY_CATEGORIES.get(c, CATEGORIES.get(c, c))}
+            {
+                "code": c,
+                "label": CATEGORIES.get(c, c),
+                "plain": FAMILY_CATEGORIES.get(c, CATEGORIES.get(c, c)),
+            }
             for c in rec.categories or []
         ],
         consensus_plain=FAMILY_CONSENSUS.get(rec.consensus, ""),
         trials=[
             {k: t[k] for k in ("id", "title", "phase", "site", "distance_km", "status_label")}
-            for t in trials if t["verdict"] != "ineligible"
+            for t in trials
+            if t["verdict"] != "ineligible"
         ],
         molecular_profiling=FAMILY_PROFILING.get(rec.molecular_profiling, ""),
         answers=[

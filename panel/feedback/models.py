@@ -80,7 +80,8 @@ class Recommendation(db.Model):
     # ``Case.recommendation`` (the backref) lets the case's own rules ask about its record
     # without the cases package importing feedback.
     case: Mapped[Case] = relationship(
-        lazy="joined", backref=backref("recommendation", uselist=False, lazy="select", passive_deletes=True)
+        lazy="joined",
+        backref=backref("recommendation", uselist=False, lazy="select", passive_deletes=True),
     )
     drafted_by: Mapped[User | None] = relationship(foreign_keys=[drafted_by_id], lazy="joined")
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
@@ -88,11 +89,15 @@ class Recommendation(db.Model):
         back_populates="recommendation", cascade="all, delete-orphan", lazy="selectin"
     )
     follow_ups: Mapped[list[FollowUpAction]] = relationship(
-        back_populates="recommendation", order_by="FollowUpAction.position", cascade="all, delete-orphan",
+        back_populates="recommendation",
+        order_by="FollowUpAction.position",
+        cascade="all, delete-orphan",
         lazy="selectin",
     )
     amendments: Mapped[list[RecommendationAmendment]] = relationship(
-        back_populates="recommendation", order_by="RecommendationAmendment.number", cascade="all, delete-orphan",
+        back_populates="recommendation",
+        order_by="RecommendationAmendment.number",
+        cascade="all, delete-orphan",
         lazy="selectin",
     )
 
@@ -127,7 +132,9 @@ class RecommendationTrial(db.Model):
     __tablename__ = "recommendation_trials"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), index=True
+    )
     code: Mapped[str] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(String(300), default="")
 
@@ -155,8 +162,13 @@ def _sync_recommendation_trials(session, _context) -> None:
             continue
         if obj not in session.new and not attributes.get_history(obj, "trials").has_changes():
             continue
-        session.execute(delete(RecommendationTrial).where(RecommendationTrial.recommendation_id == obj.id))
-        rows = [{"recommendation_id": obj.id, "code": code, "title": title} for code, title in trial_rows(obj.trials)]
+        session.execute(
+            delete(RecommendationTrial).where(RecommendationTrial.recommendation_id == obj.id)
+        )
+        rows = [
+            {"recommendation_id": obj.id, "code": code, "title": title}
+            for code, title in trial_rows(obj.trials)
+        ]
         if rows:
             session.execute(insert(RecommendationTrial), rows)
 
@@ -167,8 +179,12 @@ class QuestionAnswer(db.Model):
     __tablename__ = "question_answers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("case_questions.id", ondelete="CASCADE"), unique=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("case_questions.id", ondelete="CASCADE"), unique=True
+    )
     clinician_answer: Mapped[str] = mapped_column(Text, default="")
     family_answer: Mapped[str] = mapped_column(Text, default="")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -186,7 +202,9 @@ class FollowUpAction(db.Model):
     __tablename__ = "follow_up_actions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer, default=0)
     description: Mapped[str] = mapped_column(Text)
     owner_role: Mapped[str] = mapped_column(String(24))  # referrer / coordinator / chair / panel
@@ -206,7 +224,9 @@ class RecommendationAmendment(db.Model):
     __tablename__ = "recommendation_amendments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     before: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -250,7 +270,9 @@ class FamilySession(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    code_id: Mapped[int] = mapped_column(ForeignKey("family_access_codes.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[int] = mapped_column(
+        ForeignKey("family_access_codes.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

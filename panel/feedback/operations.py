@@ -54,9 +54,21 @@ from panel.feedback.models import (
 from panel.privacy.guard import guard_texts
 
 __all__ = [
-    "Refused", "Conflict", "NotAllowed", "PROFILING", "OWNER_ROLES",
-    "start_recommendation", "unanswered_questions", "save_record", "save_answer", "approve",
-    "set_study_opt_out", "record_snapshot", "recommendation_for", "trial_choices", "studies_status",
+    "Refused",
+    "Conflict",
+    "NotAllowed",
+    "PROFILING",
+    "OWNER_ROLES",
+    "start_recommendation",
+    "unanswered_questions",
+    "save_record",
+    "save_answer",
+    "approve",
+    "set_study_opt_out",
+    "record_snapshot",
+    "recommendation_for",
+    "trial_choices",
+    "studies_status",
     "is_opted_out",
 ]
 
@@ -77,7 +89,11 @@ OWNER_ROLES = {
     "panel": "The panel",
 }
 
-VERDICT_LABELS = {"eligible": "eligible", "possible": "possibly eligible", "ineligible": "not eligible"}
+VERDICT_LABELS = {
+    "eligible": "eligible",
+    "possible": "possibly eligible",
+    "ineligible": "not eligible",
+}
 
 MAX_TEXT = 10_000
 MAX_SHORT = 1_000
@@ -87,7 +103,12 @@ EPIDEMIOLOGY_STUDY = "NB-EPIDEMIOLOGY"
 PROFILING_STUDY = "SMPAEDS"
 
 #: Case states in which a record may be started, changed or approved.
-RECORD_STATES = {CaseStatus.DISCUSSED, CaseStatus.RECOMMENDATION, CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
+RECORD_STATES = {
+    CaseStatus.DISCUSSED,
+    CaseStatus.RECOMMENDATION,
+    CaseStatus.FEEDBACK_SENT,
+    CaseStatus.CLOSED,
+}
 
 
 def recommendation_for(case: Case) -> Recommendation | None:
@@ -114,8 +135,12 @@ def start_recommendation(case: Case, *, by: User) -> Recommendation:
     case.status = CaseStatus.RECOMMENDATION
     case.updated_at = utcnow()
     db.session.flush()
-    audit.record("recommendation.started", obj=rec, actor=by,
-                 details={"from": previous.value, "to": case.status.value, "questions": len(case.questions)})
+    audit.record(
+        "recommendation.started",
+        obj=rec,
+        actor=by,
+        details={"from": previous.value, "to": case.status.value, "questions": len(case.questions)},
+    )
     return rec
 
 
@@ -140,7 +165,10 @@ def record_snapshot(rec: Recommendation) -> dict[str, Any]:
     """Every field of the record as plain JSON (the before/after of an amendment)."""
     questions = {q.id: q for q in rec.case.questions}
     answers = {}
-    for a in sorted(rec.answers, key=lambda a: (questions[a.question_id].position if a.question_id in questions else 1e9)):
+    for a in sorted(
+        rec.answers,
+        key=lambda a: questions[a.question_id].position if a.question_id in questions else 1e9,
+    ):
         q = questions.get(a.question_id)
         answers[str(a.question_id)] = {
             "question": q.text if q is not None else "",
@@ -160,14 +188,20 @@ def record_snapshot(rec: Recommendation) -> dict[str, Any]:
     }
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _changes(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only what changed; for ``answers`` only the questions whose answers changed."""
     b: dict[str, Any] = {}
     a: dict[str, Any] = {}
     for key in after:
         if key == "answers":
             keys = set(before.get("answers", {})) | set(after["answers"])
-            old = {k: before["answers"].get(k) for k in keys if before["answers"].get(k) != after["answers"].get(k)}
+            old = {
+                k: before["answers"].get(k)
+                for k in keys
+                if before["answers"].get(k) != after["answers"].get(k)
+            }
             if old:
                 b["answers"] = old
                 a["answers"] = {k: after["answers"].get(k) for k in old}
@@ -183,9 +217,17 @@ def _freeze(match: Any, registry: Any, priority: int | None = None) -> dict[str,
 
     snap = thaw(snapshot(match, registry))
     raw: Mapping[str, Any] = match.trial.raw if match.trial is not None else {}
-    facts = [c["label"] for c in snap["criteria"] if c["result"] == "met" and c["kind"] in ("inclusion", "exclusion")]
+    facts = [
+        c["label"]
+        for c in snap["criteria"]
+        if c["result"] == "met" and c["kind"] in ("inclusion", "exclusion")
+    ]
     to_check = [
-        {"criterion": m["criterion"], "label": m["label"], "fields": [f["label"] for f in m.get("fields", [])]}
+        {
+            "criterion": m["criterion"],
+            "label": m["label"],
+            "fields": [f["label"] for f in m.get("fields", [])],
+        }
         for m in snap["missing"]
     ]
     return {
@@ -250,7 +292,9 @@ def _chosen_trials(rec: Recommendation, items: Any) -> tuple[list[dict[str, Any]
         if not code:
             raise Refused("Each suggested trial needs its registry code.", "trials")
         try:
-            priority = int(item.get("priority") if item.get("priority") not in (None, "") else len(chosen) + 1)
+            priority = int(
+                item.get("priority") if item.get("priority") not in (None, "") else len(chosen) + 1
+            )
         except (TypeError, ValueError):
             raise Refused(f"The priority of {code} must be a whole number.", "trials") from None
         if not 1 <= priority <= 99:
@@ -273,7 +317,9 @@ def _chosen_trials(rec: Recommendation, items: Any) -> tuple[list[dict[str, Any]
         else:
             raise Refused(
                 f"{code} is not among the trials this case currently matches (eligible or possible); "
-                "only matching, open trials can be suggested.", "trials")
+                "only matching, open trials can be suggested.",
+                "trials",
+            )
         entry["priority"] = priority
         out.append(entry)
     return out, bool(need_live)
@@ -288,7 +334,9 @@ def _text(data: Mapping[str, Any], key: str, limit: int = MAX_TEXT) -> str:
         raise Refused(f"{key.replace('_', ' ').capitalize()} must be text.", key)
     value = value.replace("\r\n", "\n").strip()
     if len(value) > limit:
-        raise Refused(f"{key.replace('_', ' ').capitalize()} can be at most {limit} characters.", key)
+        raise Refused(
+            f"{key.replace('_', ' ').capitalize()} can be at most {limit} characters.", key
+        )
     return value
 
 
@@ -300,7 +348,9 @@ def _categories(value: Any) -> list[str]:
         if key not in CATEGORIES:
             raise Refused(f"Unknown recommendation category: {str(key)[:40]}.", "categories")
         if key in out:
-            raise Refused(f"The category \u201c{CATEGORIES[key]}\u201d is chosen twice.", "categories")
+            raise Refused(
+                f"The category \u201c{CATEGORIES[key]}\u201d is chosen twice.", "categories"
+            )
         out.append(key)
     if not out:
         raise Refused("Choose at least one recommendation category.", "categories")
@@ -325,7 +375,9 @@ def _follow_ups(value: Any) -> list[dict[str, Any]]:
         try:
             days = int(item.get("due_in_days"))
         except (TypeError, ValueError):
-            raise Refused(f"Follow-up action {i}: give the number of days it is due in.", "follow_ups") from None
+            raise Refused(
+                f"Follow-up action {i}: give the number of days it is due in.", "follow_ups"
+            ) from None
         if not 1 <= days <= 365:
             raise Refused(f"Follow-up action {i}: due in 1 to 365 days.", "follow_ups")
         out.append({"description": description, "owner_role": role, "due_in_days": days})
@@ -350,7 +402,9 @@ def _answers(rec: Recommendation, value: Any) -> dict[int, tuple[str, str]]:
         if qid not in ids:
             raise Refused("That question is not one of this case's questions.", "answers")
         if not isinstance(item, Mapping):
-            raise Refused("Each answer needs a clinician answer and a plain-language answer.", "answers")
+            raise Refused(
+                "Each answer needs a clinician answer and a plain-language answer.", "answers"
+            )
         out[qid] = (_text(item, "clinician"), _text(item, "family"))
     return out
 
@@ -376,7 +430,9 @@ def _check_reason(rec: Recommendation, reason: str | None) -> str | None:
         return None
     reason = (reason or "").strip()
     if not reason:
-        raise Refused("The recommendation is approved and locked: give a reason for the amendment.", "reason")
+        raise Refused(
+            "The recommendation is approved and locked: give a reason for the amendment.", "reason"
+        )
     if len(reason) > MAX_SHORT:
         raise Refused(f"The reason can be at most {MAX_SHORT} characters.", "reason")
     return reason
@@ -392,7 +448,9 @@ def _flush() -> None:
         ) from None
 
 
-def _apply_answer(rec: Recommendation, question: CaseQuestion, clinician: str, family: str, by: User) -> bool:
+def _apply_answer(
+    rec: Recommendation, question: CaseQuestion, clinician: str, family: str, by: User
+) -> bool:
     answer = _answer_for(rec, question)
     if answer is None:
         if not clinician and not family:
@@ -413,11 +471,22 @@ def _replace_follow_ups(rec: Recommendation, rows: list[dict[str, Any]]) -> None
     existing = list(rec.follow_ups)
     keep: list[FollowUpAction] = []
     for i, row in enumerate(rows):
-        match = next((f for f in existing if f not in keep and f.description == row["description"]
-                      and f.owner_role == row["owner_role"]), None)
+        match = next(
+            (
+                f
+                for f in existing
+                if f not in keep
+                and f.description == row["description"]
+                and f.owner_role == row["owner_role"]
+            ),
+            None,
+        )
         if match is None:
-            match = FollowUpAction(description=row["description"], owner_role=row["owner_role"],
-                                   due_in_days=row["due_in_days"])
+            match = FollowUpAction(
+                description=row["description"],
+                owner_role=row["owner_role"],
+                due_in_days=row["due_in_days"],
+            )
             rec.follow_ups.append(match)
         elif match.due_in_days != row["due_in_days"]:
             match.due_in_days = row["due_in_days"]
@@ -433,8 +502,9 @@ def _replace_follow_ups(rec: Recommendation, rows: list[dict[str, Any]]) -> None
     rec.follow_ups.sort(key=lambda f: f.position)
 
 
-def _finish_change(rec: Recommendation, before: dict[str, Any], *, by: User, reason: str | None,
-                   action: str) -> RecommendationAmendment | None:
+def _finish_change(
+    rec: Recommendation, before: dict[str, Any], *, by: User, reason: str | None, action: str
+) -> RecommendationAmendment | None:
     """Bump the record, and for an approved record write the amendment (or refuse a no-op)."""
     after = record_snapshot(rec)
     old, new = _changes(before, after)
@@ -443,22 +513,35 @@ def _finish_change(rec: Recommendation, before: dict[str, Any], *, by: User, rea
         if not new:
             raise Refused("Nothing was changed, so no amendment was recorded.")
         number = len(rec.amendments) + 1
-        amendment = RecommendationAmendment(number=number, reason=reason, before=old, after=new, by_id=by.id)
+        amendment = RecommendationAmendment(
+            number=number, reason=reason, before=old, after=new, by_id=by.id
+        )
         rec.amendments.append(amendment)
     rec.updated_at = utcnow()
     _flush()
     fields = sorted(new)
     if amendment is not None:
-        audit.record("recommendation.amended", obj=rec, actor=by,
-                     details={"number": amendment.number, "fields": fields, "reason": reason}, clinical=True)
+        audit.record(
+            "recommendation.amended",
+            obj=rec,
+            actor=by,
+            details={"number": amendment.number, "fields": fields, "reason": reason},
+            clinical=True,
+        )
         _notify_amended(rec, amendment, by)
     else:
         audit.record(action, obj=rec, actor=by, details={"fields": fields, "version": rec.version})
     return amendment
 
 
-def save_record(rec: Recommendation, data: Mapping[str, Any], *, by: User, expected_version: int | None,
-                reason: str | None = None) -> Recommendation:
+def save_record(
+    rec: Recommendation,
+    data: Mapping[str, Any],
+    *,
+    by: User,
+    expected_version: int | None,
+    reason: str | None = None,
+) -> Recommendation:
     """Save the record (see the module docstring for ``data``). On an approved record a
     non-blank ``reason`` is required and the change is recorded as a numbered amendment."""
     _check_can_change(rec, by)
@@ -470,7 +553,9 @@ def save_record(rec: Recommendation, data: Mapping[str, Any], *, by: User, expec
         raise Refused("Choose how the panel agreed.", "consensus")
     options = _text(data, "options_considered")
     if consensus == "no_consensus" and not options:
-        raise Refused("Without a consensus, describe the options the panel considered.", "options_considered")
+        raise Refused(
+            "Without a consensus, describe the options the panel considered.", "options_considered"
+        )
     rationale = _text(data, "rationale")
     if not rationale:
         raise Refused("Write the rationale for the recommendation.", "rationale")
@@ -509,8 +594,16 @@ def save_record(rec: Recommendation, data: Mapping[str, Any], *, by: User, expec
     return rec
 
 
-def save_answer(rec: Recommendation, question: CaseQuestion, *, clinician_answer: str, family_answer: str,
-                by: User, reason: str | None = None, expected_version: int | None = None) -> QuestionAnswer:
+def save_answer(
+    rec: Recommendation,
+    question: CaseQuestion,
+    *,
+    clinician_answer: str,
+    family_answer: str,
+    by: User,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> QuestionAnswer:
     """Answer one parents' question, for the clinician and in plain language. After approval
     only with a reason (an amendment)."""
     _check_can_change(rec, by)
@@ -518,7 +611,9 @@ def save_answer(rec: Recommendation, question: CaseQuestion, *, clinician_answer
     if question.case_id != rec.case_id:
         raise Refused("That question is not one of this case's questions.", "answers")
     reason = _check_reason(rec, reason)
-    texts = _answers(rec, {question.id: {"clinician": clinician_answer, "family": family_answer}})[question.id]
+    texts = _answers(rec, {question.id: {"clinician": clinician_answer, "family": family_answer}})[
+        question.id
+    ]
     guard = [("clinician_answer", texts[0]), ("family_answer", texts[1])]
     if reason:
         guard.append(("reason", reason))
@@ -530,8 +625,12 @@ def save_answer(rec: Recommendation, question: CaseQuestion, *, clinician_answer
     else:
         rec.updated_at = utcnow()
         _flush()
-        audit.record("recommendation.answer_saved", obj=rec, actor=by,
-                     details={"question_id": question.id, "complete": bool(texts[0] and texts[1])})
+        audit.record(
+            "recommendation.answer_saved",
+            obj=rec,
+            actor=by,
+            details={"question_id": question.id, "complete": bool(texts[0] and texts[1])},
+        )
     answer = _answer_for(rec, question)
     assert answer is not None
     return answer
@@ -552,53 +651,84 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     _check_version(rec, expected_version)
     missing = unanswered_questions(rec)
     if missing:
-        listed = "; ".join(f"{i}. {q.text[:80]}" for i, q in ((case.questions.index(q) + 1, q) for q in missing))
+        listed = "; ".join(
+            f"{i}. {q.text[:80]}" for i, q in ((case.questions.index(q) + 1, q) for q in missing)
+        )
         raise Refused(
             f"{len(missing)} of the parents' questions still need a clinician answer and a "
-            f"plain-language answer: {listed}", "answers")
+            f"plain-language answer: {listed}",
+            "answers",
+        )
     if not rec.categories:
         raise Refused("Choose at least one recommendation category before approving.", "categories")
     if not (rec.rationale or "").strip():
         raise Refused("Write the rationale before approving.", "rationale")
     if rec.consensus == "no_consensus" and not (rec.options_considered or "").strip():
-        raise Refused("Without a consensus, describe the options considered before approving.", "options_considered")
+        raise Refused(
+            "Without a consensus, describe the options considered before approving.",
+            "options_considered",
+        )
     _flush()
     now = utcnow()
     version = rec.version if expected_version is None else int(expected_version)
     result = db.session.execute(
         update(Recommendation)
-        .where(Recommendation.id == rec.id, Recommendation.status == RecommendationStatus.DRAFT,
-               Recommendation.version == version)
-        .values(status=RecommendationStatus.APPROVED, approved_by_id=by.id, approved_at=now,
-                updated_at=now, version=Recommendation.version + 1)
+        .where(
+            Recommendation.id == rec.id,
+            Recommendation.status == RecommendationStatus.DRAFT,
+            Recommendation.version == version,
+        )
+        .values(
+            status=RecommendationStatus.APPROVED,
+            approved_by_id=by.id,
+            approved_at=now,
+            updated_at=now,
+            version=Recommendation.version + 1,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         db.session.expire(rec)
-        raise Conflict("Someone else approved or changed this recommendation at the same time. Reload to see it.")
+        raise Conflict(
+            "Someone else approved or changed this recommendation at the same time. Reload to see it."
+        )
     db.session.refresh(rec)
     if case.approved_at is None:
         case.approved_at = now
     case.updated_at = now
     db.session.flush()
     audit.record("recommendation.approved", obj=rec, actor=by, details={"version": rec.version})
-    notify(panel_people(case.panel_id, PanelRoleKind.COORDINATOR), panel_id=case.panel_id, kind="recommendation.approved",
-           text=f"The recommendation for {case.reference} has been approved.",
-           link=path_for("feedback.record", ref=case.reference),
-           exclude=by)
+    notify(
+        panel_people(case.panel_id, PanelRoleKind.COORDINATOR),
+        panel_id=case.panel_id,
+        kind="recommendation.approved",
+        text=f"The recommendation for {case.reference} has been approved.",
+        link=path_for("feedback.record", ref=case.reference),
+        exclude=by,
+    )
     return rec
 
 
 def _notify_amended(rec: Recommendation, amendment: RecommendationAmendment, by: User) -> None:
     case = rec.case
     people = panel_people(case.panel_id, PanelRoleKind.COORDINATOR, PanelRoleKind.CHAIR)
-    notify(people, panel_id=case.panel_id, kind="recommendation.amended",
-           text=f"The approved recommendation for {case.reference} was amended (amendment {amendment.number}).",
-           link=path_for("feedback.record", ref=case.reference), exclude=by)
+    notify(
+        people,
+        panel_id=case.panel_id,
+        kind="recommendation.amended",
+        text=f"The approved recommendation for {case.reference} was amended (amendment {amendment.number}).",
+        link=path_for("feedback.record", ref=case.reference),
+        exclude=by,
+    )
     if case.feedback_sent_at is not None:
-        notify(case_referrers(case), panel_id=case.panel_id, kind="recommendation.amended",
-               text=f"The panel amended its recommendation for {case.reference} after the letters were sent.",
-               link=path_for("cases.show", ref=case.reference), exclude=by)
+        notify(
+            case_referrers(case),
+            panel_id=case.panel_id,
+            kind="recommendation.amended",
+            text=f"The panel amended its recommendation for {case.reference} after the letters were sent.",
+            link=path_for("cases.show", ref=case.reference),
+            exclude=by,
+        )
 
 
 # --------------------------------------------------------------------------- studies
@@ -613,16 +743,24 @@ def set_study_opt_out(case: Case, opted_out: bool, *, by: User) -> Case:
     """Record (or withdraw) the family's opt-out of the epidemiological study."""
     if not case.can_record_study_choice(by):
         if not case.is_referrer_or_coordinator(by):
-            raise NotAllowed("Only the case's referrers or the panel's coordinator record the study opt-out.")
-        raise Refused("The study opt-out is recorded on a submitted case that is neither withdrawn nor closed.")
+            raise NotAllowed(
+                "Only the case's referrers or the panel's coordinator record the study opt-out."
+            )
+        raise Refused(
+            "The study opt-out is recorded on a submitted case that is neither withdrawn nor closed."
+        )
     previous = case.study_opt_out_at is not None
     if previous == bool(opted_out):
         return case
     case.study_opt_out_at = utcnow() if opted_out else None
     case.updated_at = utcnow()
     db.session.flush()
-    audit.record("case.study_opt_out" if opted_out else "case.study_opt_in", obj=case, actor=by,
-                 details={"study": EPIDEMIOLOGY_STUDY, "opted_out": bool(opted_out)})
+    audit.record(
+        "case.study_opt_out" if opted_out else "case.study_opt_in",
+        obj=case,
+        actor=by,
+        details={"study": EPIDEMIOLOGY_STUDY, "opted_out": bool(opted_out)},
+    )
     return case
 
 
@@ -660,7 +798,9 @@ def studies_status(case: Case, rec: Recommendation | None = None) -> dict[str, A
             "code": PROFILING_STUDY,
             "title": prof.title if prof is not None else "Molecular profiling",
             "verdict": prof.verdict if prof is not None else None,
-            "verdict_label": VERDICT_LABELS.get(prof.verdict, "") if prof is not None else "not in the registry",
+            "verdict_label": VERDICT_LABELS.get(prof.verdict, "")
+            if prof is not None
+            else "not in the registry",
             "status": profiling,
             "label": PROFILING.get(profiling, profiling),
         },

@@ -76,19 +76,27 @@ def build_pack(rec: Recommendation, storage: LocalStorage) -> Path:
                     with src.open(info) as fh, zf.open(info.filename, "w") as dst:
                         while chunk := fh.read(1 << 20):
                             dst.write(chunk)
-            zf.writestr("README.txt", README.format(
-                reference=case.reference,
-                panel=case.panel.name,
-                date=uk_date(case.feedback_sent_at or rec.approved_at or rec.updated_at) or "",
-                draft="" if rec.is_approved else " (DRAFT: the recommendation is not approved yet)",
-                as_of=uk_date(rec.trial_status_as_of or rec.approved_at or rec.updated_at) or "the meeting",
-            ))
+            zf.writestr(
+                "README.txt",
+                README.format(
+                    reference=case.reference,
+                    panel=case.panel.name,
+                    date=uk_date(case.feedback_sent_at or rec.approved_at or rec.updated_at) or "",
+                    draft=""
+                    if rec.is_approved
+                    else " (DRAFT: the recommendation is not approved yet)",
+                    as_of=uk_date(rec.trial_status_as_of or rec.approved_at or rec.updated_at)
+                    or "the meeting",
+                ),
+            )
     except Exception:
         out.unlink(missing_ok=True)
         raise
     finally:
         images.unlink(missing_ok=True)
-    current_app.logger.debug("second-opinion pack for %s: %s bytes", case.reference, out.stat().st_size)
+    current_app.logger.debug(
+        "second-opinion pack for %s: %s bytes", case.reference, out.stat().st_size
+    )
     return out
 
 

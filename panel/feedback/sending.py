@@ -24,8 +24,6 @@ from panel.feedback.models import Recommendation
 SENT_STATES = {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
 
 
-
-
 def feedback_sent(case: Case) -> bool:
     return case.feedback_sent_at is not None and case.status in SENT_STATES
 
@@ -40,7 +38,9 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
         if case.status in SENT_STATES or case.feedback_sent_at is not None:
             raise Conflict("The feedback for this case has already been sent.")
         if not rec.is_approved:
-            raise Refused("The chair has to approve the recommendation before the feedback can be sent.")
+            raise Refused(
+                "The chair has to approve the recommendation before the feedback can be sent."
+            )
         raise Refused(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
     now = utcnow()
     previous = case.status
@@ -52,13 +52,21 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
             action.due_at = now + timedelta(days=max(int(action.due_in_days or 0), 0))
     db.session.flush()
     audit.record(
-        "case.feedback_sent", obj=case, actor=by,
-        details={"from": previous.value, "to": case.status.value, "recommendation_version": rec.version,
-                 "amendments": len(rec.amendments), "follow_ups": len(rec.follow_ups)},
+        "case.feedback_sent",
+        obj=case,
+        actor=by,
+        details={
+            "from": previous.value,
+            "to": case.status.value,
+            "recommendation_version": rec.version,
+            "amendments": len(rec.amendments),
+            "follow_ups": len(rec.follow_ups),
+        },
     )
     notify(
         case_referrers(case),
-        panel_id=case.panel_id, kind="feedback.sent",
+        panel_id=case.panel_id,
+        kind="feedback.sent",
         text=f"The panel's feedback on case {case.reference} is ready to read in Panel.",
         link=path_for("cases.show", ref=case.reference),
         exclude=by,
@@ -73,7 +81,9 @@ def mark_family_informed(case: Case, *, by: User) -> Case:
             raise NotAllowed("Only the referring team can mark the family as informed.")
         if case.family_informed_at is not None:
             return case  # a double click records it once
-        raise Refused("The family can be marked as informed once the panel's feedback has been sent.")
+        raise Refused(
+            "The family can be marked as informed once the panel's feedback has been sent."
+        )
     case.family_informed_at = case.updated_at = utcnow()
     db.session.flush()
     audit.record("case.family_informed", obj=case, actor=by, details={"status": case.status.value})
@@ -86,7 +96,9 @@ def close_case(case: Case, *, by: User) -> Case:
         if case.status == CaseStatus.CLOSED:
             raise Conflict("The case is already closed.")
         if not case.is_referrer_or_coordinator(by):
-            raise NotAllowed("Only the referring team or the panel's coordinator can close the case.")
+            raise NotAllowed(
+                "Only the referring team or the panel's coordinator can close the case."
+            )
         raise Refused("A case can be closed once the panel's feedback has been sent.")
     previous = case.status
     now = utcnow()
@@ -94,9 +106,16 @@ def close_case(case: Case, *, by: User) -> Case:
     case.closed_at = case.closed_at or now
     case.updated_at = now
     db.session.flush()
-    audit.record("case.closed", obj=case, actor=by,
-                 details={"from": previous.value, "to": case.status.value,
-                          "family_informed": case.family_informed_at is not None})
+    audit.record(
+        "case.closed",
+        obj=case,
+        actor=by,
+        details={
+            "from": previous.value,
+            "to": case.status.value,
+            "family_informed": case.family_informed_at is not None,
+        },
+    )
     return case
 
 
@@ -115,4 +134,3 @@ TURNAROUND_STEPS = [
 def turnaround(case: Case) -> list[tuple[str, datetime | None]]:
     """Each step of the case's road with the moment it was first reached (None: not yet)."""
     return [(label, getattr(case, attr)) for label, attr in TURNAROUND_STEPS]
-

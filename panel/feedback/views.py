@@ -61,7 +61,9 @@ def _field_label(path: str) -> str:
     return path.replace("_", " ")
 
 
-def _trial_rows(case: Case, rec: Recommendation | None, values: dict[str, Any]) -> list[dict[str, Any]]:
+def _trial_rows(
+    case: Case, rec: Recommendation | None, values: dict[str, Any]
+) -> list[dict[str, Any]]:
     """The trials to choose from: the case's current eligible/possible matches, plus trials
     already in the record that no longer match (shown so they can be removed)."""
     live = operations.trial_choices(case)
@@ -70,19 +72,37 @@ def _trial_rows(case: Case, rec: Recommendation | None, values: dict[str, Any]) 
     seen = set()
     frozen = {t.get("code"): t for t in (rec.trials if rec is not None else [])}
     for t in live:
-        use = frozen[t["code"]] if rec is not None and rec.is_approved and t["code"] in frozen else t
-        rows.append({"trial": use, "chosen": t["code"] in chosen, "priority": chosen.get(t["code"]),
-                     "live": True})
+        use = (
+            frozen[t["code"]] if rec is not None and rec.is_approved and t["code"] in frozen else t
+        )
+        rows.append(
+            {
+                "trial": use,
+                "chosen": t["code"] in chosen,
+                "priority": chosen.get(t["code"]),
+                "live": True,
+            }
+        )
         seen.add(t["code"])
     for code, t in frozen.items():
         if code not in seen:
-            rows.append({"trial": t, "chosen": code in chosen, "priority": chosen.get(code), "live": False})
+            rows.append(
+                {"trial": t, "chosen": code in chosen, "priority": chosen.get(code), "live": False}
+            )
     return rows
 
 
-def _render(case: Case, rec: Recommendation | None, *, values: dict[str, Any] | None = None,
-            mode: str = "view", reason: str = "", status: int = 200, error: str | None = None,
-            error_field: str | None = None):
+def _render(
+    case: Case,
+    rec: Recommendation | None,
+    *,
+    values: dict[str, Any] | None = None,
+    mode: str = "view",
+    reason: str = "",
+    status: int = 200,
+    error: str | None = None,
+    error_field: str | None = None,
+):
     user = _user()
     if rec is not None and values is None:
         values = data_from_record(rec)
@@ -90,7 +110,9 @@ def _render(case: Case, rec: Recommendation | None, *, values: dict[str, Any] | 
     editing = mode in ("edit", "amend")
     follow_ups = list(values.get("follow_ups", []))
     if editing:
-        follow_ups += [{"description": "", "owner_role": "", "due_in_days": ""}] * SPARE_FOLLOW_UP_ROWS
+        follow_ups += [
+            {"description": "", "owner_role": "", "due_in_days": ""}
+        ] * SPARE_FOLLOW_UP_ROWS
     answers = values.get("answers", {})
     questions = list(case.questions)
     unanswered = operations.unanswered_questions(rec) if rec is not None else questions
@@ -152,12 +174,22 @@ def record(ref: str):
     values = record_data(request.form, case.questions)
     approve_too = request.form.get("action") == "approve"
     try:
-        operations.save_record(rec, values, by=user, expected_version=_version(form.version.data), reason=reason)
+        operations.save_record(
+            rec, values, by=user, expected_version=_version(form.version.data), reason=reason
+        )
     except Refused as exc:
         db.session.rollback()
         rec = operations.recommendation_for(case)
-        return _render(case, rec, values=values, mode="amend" if rec.is_approved else "edit",
-                       reason=reason or "", status=exc.status, error=_error_message(exc), error_field=exc.field)
+        return _render(
+            case,
+            rec,
+            values=values,
+            mode="amend" if rec.is_approved else "edit",
+            reason=reason or "",
+            status=exc.status,
+            error=_error_message(exc),
+            error_field=exc.field,
+        )
     if approve_too:
         # "Save and approve": the save stands even when the approval is refused.
         savepoint = db.session.begin_nested()
@@ -169,8 +201,12 @@ def record(ref: str):
             flash(f"Saved, but not approved: {_error_message(exc)}", "warning")
             return redirect(url_for("feedback.record", ref=case.reference))
     db.session.commit()
-    flash("The recommendation has been approved and is now locked." if approve_too else "Recommendation saved.",
-          "success")
+    flash(
+        "The recommendation has been approved and is now locked."
+        if approve_too
+        else "Recommendation saved.",
+        "success",
+    )
     return redirect(url_for("feedback.record", ref=case.reference))
 
 
@@ -246,12 +282,22 @@ def amend(ref: str):
     values = record_data(request.form, case.questions)
     reason = request.form.get("reason", "")
     try:
-        operations.save_record(rec, values, by=_user(), expected_version=_version(form.version.data), reason=reason)
+        operations.save_record(
+            rec, values, by=_user(), expected_version=_version(form.version.data), reason=reason
+        )
     except Refused as exc:
         db.session.rollback()
         rec = operations.recommendation_for(case)
-        return _render(case, rec, values=values, mode="amend", reason=reason, status=exc.status,
-                       error=_error_message(exc), error_field=exc.field)
+        return _render(
+            case,
+            rec,
+            values=values,
+            mode="amend",
+            reason=reason,
+            status=exc.status,
+            error=_error_message(exc),
+            error_field=exc.field,
+        )
     db.session.commit()
     flash(f"Amendment {rec.amendments[-1].number} recorded.", "success")
     return redirect(url_for("feedback.record", ref=case.reference, _anchor="amendments"))
@@ -275,8 +321,12 @@ def study_opt_out(ref: str):
         flash(_error_message(exc), "danger")
     else:
         db.session.commit()
-        flash("The family's opt-out of the epidemiological study is recorded." if opted_out
-              else "The family is included in the epidemiological study again.", "success")
+        flash(
+            "The family's opt-out of the epidemiological study is recorded."
+            if opted_out
+            else "The family is included in the epidemiological study again.",
+            "success",
+        )
     if on_panel(user, case.panel_id) and operations.recommendation_for(case) is not None:
         return redirect(url_for("feedback.record", ref=case.reference, _anchor="studies"))
     return redirect(url_for("cases.show", ref=case.reference))
@@ -290,8 +340,11 @@ def case_study_choice(case: Case) -> dict[str, Any] | None:
     user = _user()
     if not case.can_record_study_choice(user):
         return None
-    return {"opted_out": operations.is_opted_out(case), "recorded": case.study_opt_out_at is not None,
-            "at": case.study_opt_out_at}
+    return {
+        "opted_out": operations.is_opted_out(case),
+        "recorded": case.study_opt_out_at is not None,
+        "at": case.study_opt_out_at,
+    }
 
 
 def case_record(case: Case) -> dict[str, Any] | None:

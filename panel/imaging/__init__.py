@@ -18,7 +18,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.cli.add_command(deidentify_command)
-    register_panel(app, "imaging.images", "imaging/_case_slot.html", _images_panel, slot="main", order=40)
+    register_panel(
+        app, "imaging.images", "imaging/_case_slot.html", _images_panel, slot="main", order=40
+    )
 
 
 from panel.imaging import views  # noqa: E402,F401

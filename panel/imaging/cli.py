@@ -67,7 +67,11 @@ def _held_folder(dst: Path, held: Path | None) -> Path:
 @with_appcontext
 @click.argument("src", type=click.Path(exists=True, path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
-@click.option("--case", "case_reference", help="Case reference to write as Patient Name/ID (default: a new random one).")
+@click.option(
+    "--case",
+    "case_reference",
+    help="Case reference to write as Patient Name/ID (default: a new random one).",
+)
 @click.option(
     "--held",
     "held_dir",
@@ -108,7 +112,9 @@ def deidentify_command(src: Path, dst: Path, case_reference: str | None, held_di
             result = DeidResult.refused(NAME_REFUSED)
         results = [(src.name, result)]
     results = [
-        _refuse_identifying_names(rel, result, dst if src.is_dir() else None, held if src.is_dir() else None)
+        _refuse_identifying_names(
+            rel, result, dst if src.is_dir() else None, held if src.is_dir() else None
+        )
         for rel, result in results
     ]
     counts = {"stored": 0, "held_back": 0, "refused": 0}

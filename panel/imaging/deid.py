@@ -828,7 +828,9 @@ _STANDARD_ROOT_BYTES = DICOM_STANDARD_UID_ROOT.encode("ascii")
 #: and times are not free text.
 _FREE_TEXT_VRS = frozenset({"CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
 _FREE_TEXT_TAGS: frozenset[int] = frozenset(
-    tag for tag, entry in DicomDictionary.items() if _FREE_TEXT_VRS.intersection(entry[0].split(" or "))
+    tag
+    for tag, entry in DicomDictionary.items()
+    if _FREE_TEXT_VRS.intersection(entry[0].split(" or "))
 )
 #: Attributes holding the patient's own names; their parts are looked for in kept text.
 _PATIENT_NAME_KEYWORDS = (

@@ -95,7 +95,14 @@ def clean_pdf(src: Path, dst: Path, *, max_pages: int = DEFAULT_MAX_PDF_PAGES) -
                 writer._info = None  # no /Info dictionary (author, title, producer ...)
                 root = writer._root_object
                 # No metadata, forms, attachments, scripts or open actions in what is stored.
-                for key in ("/Metadata", "/AcroForm", "/Names", "/OpenAction", "/AA", "/JavaScript"):
+                for key in (
+                    "/Metadata",
+                    "/AcroForm",
+                    "/Names",
+                    "/OpenAction",
+                    "/AA",
+                    "/JavaScript",
+                ):
                     if key in root:
                         del root[key]
                 with open(dst, "wb") as fh:
@@ -139,11 +146,15 @@ def _form_texts(reader) -> list[str]:
         fields = reader.get_fields() or {}
     except Exception:  # noqa: BLE001
         return []
-    return [str(f.get("/V")) for f in fields.values() if isinstance(f, dict) and f.get("/V") is not None]
+    return [
+        str(f.get("/V")) for f in fields.values() if isinstance(f, dict) and f.get("/V") is not None
+    ]
 
 
 # ---------------------------------------------------------------------------------- images
-def clean_image(src: Path, dst: Path, kind: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DocResult:
+def clean_image(
+    src: Path, dst: Path, kind: str, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> DocResult:
     """Check dimensions from the header, decode fully, re-encode pixels only into ``dst``.
 
     A readable image is *held back* (:data:`IMAGE_HOLD_REASON`), never stored for the panel at

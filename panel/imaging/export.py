@@ -28,9 +28,12 @@ def build_export(case, storage: LocalStorage) -> Path:
         zf.writestr("case.json", json.dumps(to_document(case), indent=2, ensure_ascii=False))
         for f in files:
             zf.write(storage.path(f.storage_key), export_name(f))
-        zf.writestr("README.txt", (
-            f"Case {case.reference}: de-identified images (DICOM PS3.15 basic profile, dates shifted)\n"
-            "and checked documents, with the case summary in case.json (panel-case/1).\n"
-            "Files held back for review are not included.\n"
-        ))
+        zf.writestr(
+            "README.txt",
+            (
+                f"Case {case.reference}: de-identified images (DICOM PS3.15 basic profile, dates shifted)\n"
+                "and checked documents, with the case summary in case.json (panel-case/1).\n"
+                "Files held back for review are not included.\n"
+            ),
+        )
     return out

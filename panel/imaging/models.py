@@ -37,7 +37,9 @@ class FileStatus(enum.StrEnum):
 
 
 def _enum(cls, name):
-    return Enum(cls, name=name, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, name=name, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Upload(db.Model):
@@ -125,7 +127,12 @@ def case_files(case) -> list[StoredFile]:
     stmt = (
         db.select(StoredFile)
         .where(StoredFile.case_id == case.id)
-        .order_by(StoredFile.series_uid, StoredFile.instance_number, StoredFile.slice_location, StoredFile.id)
+        .order_by(
+            StoredFile.series_uid,
+            StoredFile.instance_number,
+            StoredFile.slice_location,
+            StoredFile.id,
+        )
     )
     return list(db.session.scalars(stmt))
 

@@ -172,12 +172,16 @@ def _wrap(text: str, width: int) -> list[str]:
 CANNOT_SHOW = "This image cannot be shown: its pixel data ({}) cannot be decoded here. The file is stored de-identified and can be downloaded."
 
 
-def render_frame(path: Path, frame: int = 0, preset: str = "auto", *, thumb: int | None = None) -> bytes:
+def render_frame(
+    path: Path, frame: int = 0, preset: str = "auto", *, thumb: int | None = None
+) -> bytes:
     """PNG bytes for one frame (a placeholder when it cannot be decoded)."""
     try:
         arr, ds = frame_array(path, frame)
     except CannotDecode as exc:
-        return placeholder_png(CANNOT_SHOW.format(_ts_name(str(exc))), (thumb, thumb) if thumb else (512, 512))
+        return placeholder_png(
+            CANNOT_SHOW.format(_ts_name(str(exc))), (thumb, thumb) if thumb else (512, 512)
+        )
     img = to_uint8(arr, ds, preset)
     if thumb:
         from PIL import Image
@@ -199,7 +203,9 @@ def _ts_name(uid: str) -> str:
         return uid
 
 
-def cached_render(cache_dir: Path, key: str, path: Path, frame: int, preset: str, thumb: int | None = None) -> bytes:
+def cached_render(
+    cache_dir: Path, key: str, path: Path, frame: int, preset: str, thumb: int | None = None
+) -> bytes:
     """:func:`render_frame` through an on-disk LRU cache (atime/mtime touched on every hit)."""
     name = hashlib.sha256(f"{key}:{frame}:{preset}:{thumb}".encode()).hexdigest()
     target = cache_dir / name[:2] / f"{name}.png"

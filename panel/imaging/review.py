@@ -41,8 +41,13 @@ def held_files_for(user) -> list[tuple[Case, StoredFile]]:
 
 
 def _audit(action: str, case: Case, f: StoredFile, **details) -> None:
-    record(action, obj=f, panel_id=case.panel_id,
-           details={"case": case.reference, "kind": f.kind.value, **details}, clinical=True)
+    record(
+        action,
+        obj=f,
+        panel_id=case.panel_id,
+        details={"case": case.reference, "kind": f.kind.value, **details},
+        clinical=True,
+    )
 
 
 def release(case: Case, f: StoredFile) -> list[str]:
@@ -57,7 +62,9 @@ def release(case: Case, f: StoredFile) -> list[str]:
 
 def _unreferenced(key: str, excluding: int) -> bool:
     n = db.session.scalar(
-        select(func.count()).select_from(StoredFile).where(StoredFile.storage_key == key, StoredFile.id != excluding)
+        select(func.count())
+        .select_from(StoredFile)
+        .where(StoredFile.storage_key == key, StoredFile.id != excluding)
     )
     return not n
 
@@ -72,7 +79,9 @@ def delete(case: Case, f: StoredFile, storage: LocalStorage) -> list[str]:
     return [key] if _unreferenced(key, fid) else []
 
 
-def mask_and_release(case: Case, f: StoredFile, storage: LocalStorage, x: int, y: int, w: int, h: int) -> list[str]:
+def mask_and_release(
+    case: Case, f: StoredFile, storage: LocalStorage, x: int, y: int, w: int, h: int
+) -> list[str]:
     """Black out a rectangle (every frame of a DICOM file; a PNG/JPEG's pixels), check the
     result, store it under its new hash and release it.
 
@@ -103,12 +112,19 @@ def mask_and_release(case: Case, f: StoredFile, storage: LocalStorage, x: int, y
         except Exception as exc:  # noqa: BLE001
             raise ReviewError(f"The image could not be masked ({type(exc).__name__}).") from exc
         if is_dicom and _verify(verify_file, tmp):
-            raise ReviewError("The masked file failed the de-identification check; nothing was changed.")
+            raise ReviewError(
+                "The masked file failed the de-identification check; nothing was changed."
+            )
         old_key = f.storage_key
         sha = sha256_file(tmp)
-        if db.session.scalar(select(StoredFile.id).where(
-                StoredFile.case_id == f.case_id, StoredFile.sha256 == sha, StoredFile.id != f.id).limit(1)):
-            raise ReviewError("The masked image is identical to another file of this case; delete this one instead.")
+        if db.session.scalar(
+            select(StoredFile.id)
+            .where(StoredFile.case_id == f.case_id, StoredFile.sha256 == sha, StoredFile.id != f.id)
+            .limit(1)
+        ):
+            raise ReviewError(
+                "The masked image is identical to another file of this case; delete this one instead."
+            )
         existed = storage.exists(sha)
         new_key = storage.put_file(tmp)
         try:

@@ -44,7 +44,9 @@ _SAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 def deid_secret() -> bytes:
     """The per-deployment de-identification key, derived from the app's secret key (so UID
     replacements and date shifts cannot be reversed without it)."""
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"panel/deid/v1", hashlib.sha256).digest()
+    return hmac.new(
+        current_app.config["SECRET_KEY"].encode(), b"panel/deid/v1", hashlib.sha256
+    ).digest()
 
 
 def setting(config: dict[str, Any], name: str) -> Any:
@@ -156,20 +158,27 @@ def _unsafe_zip_entry(info: zipfile.ZipInfo) -> str | None:
 
 
 class _Processor:
-    def __init__(self, batch: UploadBatch, case: Any, config: dict[str, Any], deid_config: Any) -> None:
+    def __init__(
+        self, batch: UploadBatch, case: Any, config: dict[str, Any], deid_config: Any
+    ) -> None:
         self.batch = batch
         self.case = case
         self.config = config
         self.deid_config = deid_config
         self.count = 0
         self.seen: set[str] = {
-            sha for sha in db.session.scalars(select(StoredFile.sha256).where(StoredFile.case_id == case.id))
+            sha
+            for sha in db.session.scalars(
+                select(StoredFile.sha256).where(StoredFile.case_id == case.id)
+            )
         }
 
     def _next_index(self) -> int:
         self.count += 1
         if self.count > setting(self.config, "IMAGING_MAX_FILES"):
-            raise UploadRefused(f"too many files in one upload (at most {setting(self.config, 'IMAGING_MAX_FILES')})")
+            raise UploadRefused(
+                f"too many files in one upload (at most {setting(self.config, 'IMAGING_MAX_FILES')})"
+            )
         return self.count
 
     def add_stream(self, name: str, stream: IO[bytes]) -> None:
@@ -227,10 +236,14 @@ class _Processor:
                         raise zipfile.BadZipFile("entry larger than declared")
                     out.write(chunk)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
-            self.batch.outcomes.append(FileOutcome(shown, "refused", "the zip entry cannot be read"))
+            self.batch.outcomes.append(
+                FileOutcome(shown, "refused", "the zip entry cannot be read")
+            )
             return
         if documents.sniff(tmp) == "zip":
-            self.batch.outcomes.append(FileOutcome(shown, "refused", "zips inside zips are not accepted"))
+            self.batch.outcomes.append(
+                FileOutcome(shown, "refused", "zips inside zips are not accepted")
+            )
             return
         process_file(self, tmp, shown)
 
@@ -257,8 +270,10 @@ def zip_problem(infos: list[zipfile.ZipInfo], config: dict[str, Any]) -> str | N
             return "the zip looks like a decompression bomb"
     compressed = sum(i.compress_size for i in infos)
     if total > floor and total / max(compressed, 1) > max_ratio:
-        return (f"the zip looks like a decompression bomb (as a whole it would expand to more than "
-                f"{max_ratio} times its compressed size)")
+        return (
+            f"the zip looks like a decompression bomb (as a whole it would expand to more than "
+            f"{max_ratio} times its compressed size)"
+        )
     return None
 
 
@@ -296,7 +311,14 @@ def _check_file(proc: _Processor, path: Path, out: Path, display: str) -> None:
         frames = result.number_of_frames or 1
         if (result.rows or 0) * (result.columns or 0) * frames > MAX_DECODED_VALUES:
             out.unlink(missing_ok=True)
-            batch.outcomes.append(FileOutcome(display, "refused", "the image is larger than Panel can show (too many pixels)", kind="dicom"))
+            batch.outcomes.append(
+                FileOutcome(
+                    display,
+                    "refused",
+                    "the image is larger than Panel can show (too many pixels)",
+                    kind="dicom",
+                )
+            )
             return
         decodable = can_decode(out)
         row_fields = {
@@ -323,12 +345,15 @@ def _check_file(proc: _Processor, path: Path, out: Path, display: str) -> None:
         doc = documents.clean_pdf(path, out)
         status, reason = doc.status, doc.reason
     elif kind in ("png", "jpeg"):
-        doc = documents.clean_image(path, out, kind, max_pixels=setting(proc.config, "IMAGING_MAX_PIXELS"))
+        doc = documents.clean_image(
+            path, out, kind, max_pixels=setting(proc.config, "IMAGING_MAX_PIXELS")
+        )
         status, reason = doc.status, doc.reason
     else:
         reason = (
             "not a DICOM file, PDF, PNG or JPEG (checked from its content, not its name)"
-            if kind != "zip" else "not accepted here"
+            if kind != "zip"
+            else "not accepted here"
         )
         batch.outcomes.append(FileOutcome(display, "refused", reason))
         return
@@ -350,7 +375,11 @@ def _check_file(proc: _Processor, path: Path, out: Path, display: str) -> None:
         row_fields["hold_reason"] = "held back for review"
     sha = sha256_file(out)
     if sha in proc.seen:
-        batch.outcomes.append(FileOutcome(display, "duplicate", "already uploaded to this case", kind=row_fields["kind"].value))
+        batch.outcomes.append(
+            FileOutcome(
+                display, "duplicate", "already uploaded to this case", kind=row_fields["kind"].value
+            )
+        )
         return
     proc.seen.add(sha)
     row = StoredFile(
@@ -389,7 +418,9 @@ def process_upload(
     from panel.imaging.deid import DeidConfig
 
     batch = UploadBatch(storage)
-    upload = Upload(case_id=case.id, label=label.strip()[:120], uploaded_by_id=getattr(user, "id", None))
+    upload = Upload(
+        case_id=case.id, label=label.strip()[:120], uploaded_by_id=getattr(user, "id", None)
+    )
     db.session.add(upload)
     batch.upload = upload
     proc = _Processor(batch, case, config, DeidConfig.for_case(deid_secret, case.reference))

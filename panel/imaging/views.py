@@ -86,7 +86,9 @@ def _listing(case, files):
 def partial(ref: str):
     """The case-page card (for ``{% include %}``-free embedding with htmx)."""
     case = load_case_or_404(ref, _user())
-    return render_template("imaging/_case_images.html", case=case, **_listing(case, case_files(case)))
+    return render_template(
+        "imaging/_case_images.html", case=case, **_listing(case, case_files(case))
+    )
 
 
 # --------------------------------------------------------------------------- upload
@@ -127,8 +129,13 @@ def upload(ref: str):
     batch = None
     try:
         batch = uploads.process_upload(
-            case, user, label, ((f.filename or "", f.stream) for f in files),
-            storage=storage, config=cfg, deid_secret=deid_secret(),
+            case,
+            user,
+            label,
+            ((f.filename or "", f.stream) for f in files),
+            storage=storage,
+            config=cfg,
+            deid_secret=deid_secret(),
         )
         batch.store()
         db.session.commit()
@@ -142,7 +149,9 @@ def upload(ref: str):
             batch.discard()
         return _refuse_request(
             "another upload of the same files to this case was saved at the same time, so nothing "
-            "from this one was stored; reload the images page and upload again anything missing", 409)
+            "from this one was stored; reload the images page and upload again anything missing",
+            409,
+        )
     except BaseException:
         db.session.rollback()
         if batch is not None:
@@ -161,14 +170,24 @@ def upload(ref: str):
             files=[o.as_json() for o in outcomes],
             next=url_for("imaging.index", ref=case.reference),
         )
-    return render_template("imaging/results.html", case=case, outcomes=outcomes, counts=batch.counts,
-                           label=batch.upload.label)
+    return render_template(
+        "imaging/results.html",
+        case=case,
+        outcomes=outcomes,
+        counts=batch.counts,
+        label=batch.upload.label,
+    )
 
 
 def _refuse_request(message: str, status: int):
     if _wants_json():
         return jsonify(error=message), status
-    return render_template("errors/error.html", code=status, title="Nothing was uploaded", description=message[:1].upper() + message[1:] + "."), status
+    return render_template(
+        "errors/error.html",
+        code=status,
+        title="Nothing was uploaded",
+        description=message[:1].upper() + message[1:] + ".",
+    ), status
 
 
 # --------------------------------------------------------------------------- files
@@ -185,7 +204,13 @@ def _load_file(ref: str, file_id: int) -> tuple[object, StoredFile]:
 @login_required
 def download(ref: str, file_id: int):
     case, f = _load_file(ref, file_id)
-    record("imaging.download", obj=f, panel_id=case.audit_panel_id, details={"case": case.reference}, clinical=True)
+    record(
+        "imaging.download",
+        obj=f,
+        panel_id=case.audit_panel_id,
+        details={"case": case.reference},
+        clinical=True,
+    )
     db.session.commit()
     storage = get_storage()
     return send_file(
@@ -207,8 +232,9 @@ def preview(ref: str, file_id: int):
     _viewed(case, f.series_uid if f.kind == FileKind.DICOM and f.series_uid else None, f)
     storage = get_storage()
     if f.kind == FileKind.DICOM:
-        data = render.cached_render(storage.cache, f.storage_key, storage.path(f.storage_key), 0,
-                                    _preset(), thumb=size)
+        data = render.cached_render(
+            storage.cache, f.storage_key, storage.path(f.storage_key), 0, _preset(), thumb=size
+        )
     elif f.kind == FileKind.IMAGE:
         from PIL import Image
 
@@ -218,7 +244,9 @@ def preview(ref: str, file_id: int):
             img.save(buf, format="PNG")
         data = buf.getvalue()
     else:
-        data = render.placeholder_png("PDF document: download it to read it.", (size or 256, size or 256))
+        data = render.placeholder_png(
+            "PDF document: download it to read it.", (size or 256, size or 256)
+        )
     return _png(data)
 
 
@@ -252,8 +280,15 @@ def viewer(ref: str, series_uid: str):
     if not files:
         abort(404)
     _viewed(case, series_uid)
-    return render_template("imaging/viewer.html", case=case, files=files, series_uid=series_uid,
-                           count=len(series_frames(files)), presets=render.PRESET_NAMES, first=files[0])
+    return render_template(
+        "imaging/viewer.html",
+        case=case,
+        files=files,
+        series_uid=series_uid,
+        count=len(series_frames(files)),
+        presets=render.PRESET_NAMES,
+        first=files[0],
+    )
 
 
 @bp.route(PREFIX + "/series/<series_uid>/frames/<int:n>.png")
@@ -267,7 +302,11 @@ def frame(ref: str, series_uid: str, n: int):
     f, k = frames[n]
     _viewed(case, series_uid)
     storage = get_storage()
-    return _png(render.cached_render(storage.cache, f.storage_key, storage.path(f.storage_key), k, _preset()))
+    return _png(
+        render.cached_render(
+            storage.cache, f.storage_key, storage.path(f.storage_key), k, _preset()
+        )
+    )
 
 
 # --------------------------------------------------------------------------- review queue
@@ -326,7 +365,6 @@ def review_action(ref: str, file_id: int):
     return redirect(url_for("imaging.review_queue"))
 
 
-
 # --------------------------------------------------------------------------- export
 @bp.route(PREFIX + "/export.zip")
 @login_required
@@ -344,7 +382,12 @@ def export(ref: str):
     db.session.commit()
     fh = open(path, "rb")  # noqa: SIM115 - closed with the response
     path.unlink()  # the open handle keeps the data until the response is sent
-    resp = send_file(fh, mimetype="application/zip", as_attachment=True,
-                     download_name=f"{case.reference}-images.zip", max_age=0)
+    resp = send_file(
+        fh,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{case.reference}-images.zip",
+        max_age=0,
+    )
     resp.call_on_close(fh.close)
     return resp

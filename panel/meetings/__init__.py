@@ -17,13 +17,41 @@ def init_app(app: Flask) -> None:
     from panel.meetings.views import agenda_status_panel
 
     app.register_blueprint(bp)
-    register_panel(app, "meetings.agenda", "meetings/_case_status.html", agenda_status_panel, slot="top", order=20)
-    register_panel(app, "meetings.minutes", "meetings/_case_minutes.html", minutes_panel, slot="main", order=20)
-    register_panel(app, "meetings.comments", "meetings/_case_comments.html", comments_panel, slot="main", order=50)
-    register_panel(app, "meetings.triage", "meetings/_case_triage.html",
-                   lambda case, user, state: case_triage(case), slot="side", order=10)
-    register_panel(app, "meetings.review", "meetings/_case_review.html",
-                   lambda case, user, state: case_review(case), slot="side", order=20)
+    register_panel(
+        app,
+        "meetings.agenda",
+        "meetings/_case_status.html",
+        agenda_status_panel,
+        slot="top",
+        order=20,
+    )
+    register_panel(
+        app, "meetings.minutes", "meetings/_case_minutes.html", minutes_panel, slot="main", order=20
+    )
+    register_panel(
+        app,
+        "meetings.comments",
+        "meetings/_case_comments.html",
+        comments_panel,
+        slot="main",
+        order=50,
+    )
+    register_panel(
+        app,
+        "meetings.triage",
+        "meetings/_case_triage.html",
+        lambda case, user, state: case_triage(case),
+        slot="side",
+        order=10,
+    )
+    register_panel(
+        app,
+        "meetings.review",
+        "meetings/_case_review.html",
+        lambda case, user, state: case_review(case),
+        slot="side",
+        order=20,
+    )
 
 
 from panel.meetings import (  # noqa: E402,F401

@@ -35,7 +35,9 @@ class CaseComments:
     """What the case page's discussion card needs."""
 
     threads: list[comments.Thread]
-    panel: bool  # the viewer is one of the panel's people (sees internal comments, may start threads)
+    panel: (
+        bool  # the viewer is one of the panel's people (sees internal comments, may start threads)
+    )
     open: bool  # the case takes new comments
     people: list[Mentionable] = field(default_factory=list)
     draft: dict = field(default_factory=dict)  # the text of a refused post, to show again
@@ -100,15 +102,21 @@ def add_comment(ref: str):
     body = request.form.get("body", "")
     visibility = request.form.get("visibility", CommentVisibility.INTERNAL.value)
     try:
-        comment = comments.add_comment(case, body=body, visibility=visibility, by=user, parent=parent)
+        comment = comments.add_comment(
+            case, body=body, visibility=visibility, by=user, parent=parent
+        )
     except NotAllowed:
         db.session.rollback()
         abort(403)
     except Refused as exc:
         db.session.rollback()
         if isinstance(exc, IdentifiersFound):
-            flash(identifiers_message(exc.findings, what="Comment not posted", again="Remove it and post again."),
-                  "danger")
+            flash(
+                identifiers_message(
+                    exc.findings, what="Comment not posted", again="Remove it and post again."
+                ),
+                "danger",
+            )
         else:
             flash(f"Comment not posted: {exc.message}", "danger")
         draft = {"body": body, "visibility": visibility, "parent_id": parent_id}

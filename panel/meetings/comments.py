@@ -51,7 +51,9 @@ def visible_comments(case: Case, user: User) -> list[Thread]:
     first). One query for the comments, one for their mentions."""
     if not case.can_see_comments(user):
         return []
-    stmt = select(Comment).where(Comment.case_id == case.id).order_by(Comment.created_at, Comment.id)
+    stmt = (
+        select(Comment).where(Comment.case_id == case.id).order_by(Comment.created_at, Comment.id)
+    )
     panel = case.is_panel_person(user)
     if not panel:
         stmt = stmt.where(Comment.visibility == CommentVisibility.SHARED)
@@ -83,7 +85,9 @@ def mentionable(case: Case, visibility: CommentVisibility | str) -> list[tuple[U
     counts: dict[str, int] = {}
     for u in people.values():
         counts[handle_of(u)] = counts.get(handle_of(u), 0) + 1
-    out = [(u, handle_of(u) if counts[handle_of(u)] == 1 else u.email.lower()) for u in people.values()]
+    out = [
+        (u, handle_of(u) if counts[handle_of(u)] == 1 else u.email.lower()) for u in people.values()
+    ]
     return sorted(out, key=lambda pair: (pair[0].name.lower(), pair[1]))
 
 
@@ -143,9 +147,12 @@ def render_body(comment: Comment) -> Markup:
         user, end = _resolve(m, lookup)
         if user is None:
             continue
-        parts.append(escape(body[pos:m.start()]))
-        parts.append(Markup('<span class="badge rounded-pill text-bg-primary fw-semibold mention" title="{}">{}</span>').format(
-            user.name, body[m.start():end]))
+        parts.append(escape(body[pos : m.start()]))
+        parts.append(
+            Markup(
+                '<span class="badge rounded-pill text-bg-primary fw-semibold mention" title="{}">{}</span>'
+            ).format(user.name, body[m.start() : end])
+        )
         pos = end
     parts.append(escape(body[pos:]))
     return Markup("").join(parts)
@@ -160,7 +167,9 @@ def _staff_spans(body: str, resolved: list[tuple[int, int, User]]) -> list[tuple
         return []
     wanted = {m.group(1).lower() for m in rest}
     users = db.session.scalars(
-        select(User).where(or_(*(func.lower(User.email).startswith(h + "@", autoescape=True) for h in wanted)))
+        select(User).where(
+            or_(*(func.lower(User.email).startswith(h + "@", autoescape=True) for h in wanted))
+        )
     ).all()
     lookup: dict[str, User] = {}
     for u in users:
@@ -185,7 +194,9 @@ def _guard(body: str, resolved: list[tuple[int, int, User]]) -> None:
         for m in MENTION_RE.finditer(body):
             if m.start() in known:
                 continue
-            if any(f.start <= m.start() < f.end or m.start() <= f.start < m.end() for f in exc.findings):
+            if any(
+                f.start <= m.start() < f.end or m.start() <= f.start < m.end() for f in exc.findings
+            ):
                 raise Refused(
                     f"{m.group(0)} is not anyone on Panel. Check the handle against the list of people you can "
                     "mention; other @handles (such as social-media accounts) are identifiers and cannot be saved.",
@@ -236,28 +247,47 @@ def add_comment(
     if not body:
         raise Refused("Write a comment first.", "body")
     if len(body) > MAX_BODY:
-        raise Refused(f"A comment can be at most {MAX_BODY} characters (this one has {len(body)}).", "body")
+        raise Refused(
+            f"A comment can be at most {MAX_BODY} characters (this one has {len(body)}).", "body"
+        )
     spans = mention_spans(body, mentionable(case, visibility))
     _guard(body, spans)
     mentioned = list({u.id: u for _, _, u in spans if u.id != by.id}.values())
-    comment = Comment(case_id=case.id, author_id=by.id, visibility=visibility,
-                      parent_id=parent.id if parent is not None else None, body=body)
+    comment = Comment(
+        case_id=case.id,
+        author_id=by.id,
+        visibility=visibility,
+        parent_id=parent.id if parent is not None else None,
+        body=body,
+    )
     comment.author = by
     comment.mentions = [CommentMention(user_id=u.id, user=u) for u in mentioned]
     db.session.add(comment)
     db.session.flush()
-    audit.record("comment.added", obj=case, actor=by, details={
-        "comment_id": comment.id,
-        "visibility": visibility.value,
-        "parent_id": comment.parent_id,
-        "mentions": [u.id for u in mentioned],
-    })
+    audit.record(
+        "comment.added",
+        obj=case,
+        actor=by,
+        details={
+            "comment_id": comment.id,
+            "visibility": visibility.value,
+            "parent_id": comment.parent_id,
+            "mentions": [u.id for u in mentioned],
+        },
+    )
 
     link = path_for("cases.show", ref=case.reference, _anchor="comments")
     ref = case.reference
     mentioned_ids = {u.id for u in mentioned}
     if mentioned:
-        notify(mentioned, panel_id=case.panel_id, kind="comment.mention", text=f"You were mentioned on {ref}", link=link, exclude=by)
+        notify(
+            mentioned,
+            panel_id=case.panel_id,
+            kind="comment.mention",
+            text=f"You were mentioned on {ref}",
+            link=link,
+            exclude=by,
+        )
     recipients: list[User] = []
     if visibility == CommentVisibility.SHARED:
         recipients += [u for u in case_referrers(case) if u is not None]
@@ -266,6 +296,17 @@ def add_comment(
             recipients += panel_people(case.panel_id, PanelRoleKind.COORDINATOR)
     recipients = [u for u in recipients if u.id not in mentioned_ids]
     if recipients:
-        text = f"New reply from the referrer on {ref}" if not panel else f"New comment from the panel on {ref}"
-        notify(recipients, panel_id=case.panel_id, kind="comment.added", text=text, link=link, exclude=by)
+        text = (
+            f"New reply from the referrer on {ref}"
+            if not panel
+            else f"New comment from the panel on {ref}"
+        )
+        notify(
+            recipients,
+            panel_id=case.panel_id,
+            kind="comment.added",
+            text=text,
+            link=link,
+            exclude=by,
+        )
     return comment

@@ -24,16 +24,27 @@ class MeetingForm(FlaskForm):
     day = DateField("Date", validators=[DataRequired(message="Enter the date of the meeting.")])
     at = TimeField("Start time", validators=[DataRequired(message="Enter the start time.")])
     duration_minutes = IntegerField(
-        "Length (minutes)", default=120,
-        validators=[InputRequired(message="Enter the length in minutes."),
-                    NumberRange(MIN_DURATION, MAX_DURATION, message=f"Between {MIN_DURATION} and {MAX_DURATION} minutes.")],
+        "Length (minutes)",
+        default=120,
+        validators=[
+            InputRequired(message="Enter the length in minutes."),
+            NumberRange(
+                MIN_DURATION,
+                MAX_DURATION,
+                message=f"Between {MIN_DURATION} and {MAX_DURATION} minutes.",
+            ),
+        ],
     )
     video_link = StringField(
-        "Video link", validators=[Optional(), Length(max=500)],
+        "Video link",
+        validators=[Optional(), Length(max=500)],
         render_kw={"placeholder": "https://", "inputmode": "url", "autocomplete": "off"},
     )
-    title = StringField("Title (optional)", validators=[Optional(), Length(max=200)],
-                        render_kw={"placeholder": "e.g. Monthly review"})
+    title = StringField(
+        "Title (optional)",
+        validators=[Optional(), Length(max=200)],
+        render_kw={"placeholder": "e.g. Monthly review"},
+    )
     version = HiddenField()
 
 
@@ -46,8 +57,13 @@ class EditMeetingForm(MeetingForm):
 
 
 class ReferOnForm(FlaskForm):
-    panel = SelectField("Refer on to", coerce=int, validators=[DataRequired(message="Choose a panel.")])
+    panel = SelectField(
+        "Refer on to", coerce=int, validators=[DataRequired(message="Choose a panel.")]
+    )
     reason = TextAreaField(
         "Why this panel?",
-        validators=[DataRequired(message="Give the reason for referring the case on."), Length(max=MAX_REASON)],
+        validators=[
+            DataRequired(message="Give the reason for referring the case on."),
+            Length(max=MAX_REASON),
+        ],
     )

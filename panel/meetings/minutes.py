@@ -103,7 +103,9 @@ def _check_item_open(item: AgendaItem) -> None:
 def _clean(text: str | None, label: str) -> str:
     text = (text or "").replace("\r\n", "\n").strip()
     if len(text) > MAX_TEXT:
-        raise Refused(f"The {label} is too long ({len(text)} characters; at most {MAX_TEXT}).", label)
+        raise Refused(
+            f"The {label} is too long ({len(text)} characters; at most {MAX_TEXT}).", label
+        )
     return text
 
 
@@ -135,7 +137,9 @@ def _last_audited_save(item: AgendaItem) -> AuditEntry | None:
     return next((e for e in rows if (e.details or {}).get("item") == item.id), None)
 
 
-def save_minutes(item: AgendaItem, *, discussion: str, outcome: str, expected_version: int, by: User) -> AgendaItem:
+def save_minutes(
+    item: AgendaItem, *, discussion: str, outcome: str, expected_version: int, by: User
+) -> AgendaItem:
     """Save the discussion and outcome of one agenda item while the meeting is open.
 
     Refused when the meeting is closed (amend instead) or cancelled, when the item was taken off
@@ -175,7 +179,12 @@ def save_minutes(item: AgendaItem, *, discussion: str, outcome: str, expected_ve
         raise MinutesConflict(current_minutes(item))
 
     last = _last_audited_save(item) if previous_version and previous_by == by.id else None
-    if previous_version == 0 or previous_by != by.id or last is None or now - last.at >= AUDIT_COALESCE:
+    if (
+        previous_version == 0
+        or previous_by != by.id
+        or last is None
+        or now - last.at >= AUDIT_COALESCE
+    ):
         audit.record(
             "minutes.saved",
             obj=item.case,
@@ -183,7 +192,9 @@ def save_minutes(item: AgendaItem, *, discussion: str, outcome: str, expected_ve
             details={
                 "meeting": meeting.id,
                 "item": item.id,
-                "from_version": ((last.details or {}).get("version", 0) + 1) if last is not None else previous_version + 1,
+                "from_version": ((last.details or {}).get("version", 0) + 1)
+                if last is not None
+                else previous_version + 1,
                 "version": item.minutes_version,
             },
         )
@@ -205,7 +216,9 @@ def record_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
         raise Refused("This case is no longer on the agenda.")
     case = item.case
     if case.status not in (CaseStatus.SCHEDULED, CaseStatus.DISCUSSED):
-        raise Refused(f"{case.reference} is {case.status.label.lower()}: it cannot be marked as discussed.")
+        raise Refused(
+            f"{case.reference} is {case.status.label.lower()}: it cannot be marked as discussed."
+        )
     if not meeting.quorum_met:
         raise Refused(
             f"The quorum is not met: {meeting.voting_attendance} of {meeting.panel.quorum} members or chairs "
@@ -224,21 +237,29 @@ def record_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
     case.updated_at = now
     db.session.flush()
     audit.record(
-        "case.discussed", obj=case, actor=by,
-        details={"meeting": meeting.id, "item": item.id, "status": [previous.value, case.status.value]},
+        "case.discussed",
+        obj=case,
+        actor=by,
+        details={
+            "meeting": meeting.id,
+            "item": item.id,
+            "status": [previous.value, case.status.value],
+        },
     )
     when = uk_label(meeting.starts_at, "%a %-d %b %Y")
     link = url_for("cases.show", ref=case.reference)
     notify(
         panel_people(meeting.panel_id, PanelRoleKind.COORDINATOR),
-        panel_id=case.panel_id, kind="case.discussed",
+        panel_id=case.panel_id,
+        kind="case.discussed",
         text=f"{case.reference} was discussed at the panel meeting on {when}: the recommendation can be drafted.",
         link=link,
         exclude=by,
     )
     notify(
         case_referrers(case),
-        panel_id=case.panel_id, kind="case.discussed",
+        panel_id=case.panel_id,
+        kind="case.discussed",
         text=f"The panel discussed {case.reference} at its meeting on {when}. The recommendation will follow.",
         link=link,
         exclude=by,
@@ -257,7 +278,9 @@ def reopen_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
         raise Refused("This case is not marked as discussed.")
     case = item.case
     if case.status != CaseStatus.DISCUSSED:
-        raise Refused(f"{case.reference} has moved on ({case.status.label.lower()}): the discussion cannot be reopened.")
+        raise Refused(
+            f"{case.reference} has moved on ({case.status.label.lower()}): the discussion cannot be reopened."
+        )
     if case.discussed_at is not None and case.discussed_at == item.discussed_at:
         case.discussed_at = None  # set by this discussion: the case has not been discussed yet
     item.outcome_status = ItemOutcome.PENDING
@@ -266,14 +289,18 @@ def reopen_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
     case.updated_at = utcnow()
     db.session.flush()
     audit.record(
-        "case.discussion_reopened", obj=case, actor=by,
+        "case.discussion_reopened",
+        obj=case,
+        actor=by,
         details={"meeting": meeting.id, "item": item.id, "status": ["discussed", "scheduled"]},
     )
     return item
 
 
 # --------------------------------------------------------------------------- amendments
-def amend_minutes(item: AgendaItem, *, discussion: str, outcome: str, reason: str, by: User) -> MinutesAmendment:
+def amend_minutes(
+    item: AgendaItem, *, discussion: str, outcome: str, reason: str, by: User
+) -> MinutesAmendment:
     """Change the minutes of a closed meeting: a numbered amendment with the reason, both
     texts before and after, who and when."""
     meeting = item.meeting
@@ -293,17 +320,32 @@ def amend_minutes(item: AgendaItem, *, discussion: str, outcome: str, reason: st
         raise Refused("Nothing was changed: edit the discussion or the outcome to amend them.")
 
     number = (
-        db.session.scalar(select(func.max(MinutesAmendment.number)).where(MinutesAmendment.item_id == item.id)) or 0
+        db.session.scalar(
+            select(func.max(MinutesAmendment.number)).where(MinutesAmendment.item_id == item.id)
+        )
+        or 0
     ) + 1
     now = utcnow()
     amendment = MinutesAmendment(
-        item_id=item.id, number=number, reason=reason,
-        discussion_before=item.discussion or "", discussion_after=discussion,
-        outcome_before=item.outcome or "", outcome_after=outcome,
-        by_id=by.id, at=now,
+        item_id=item.id,
+        number=number,
+        reason=reason,
+        discussion_before=item.discussion or "",
+        discussion_after=discussion,
+        outcome_before=item.outcome or "",
+        outcome_after=outcome,
+        by_id=by.id,
+        at=now,
     )
     db.session.add(amendment)
-    changed = [f for f, old, new in (("discussion", item.discussion or "", discussion), ("outcome", item.outcome or "", outcome)) if old != new]
+    changed = [
+        f
+        for f, old, new in (
+            ("discussion", item.discussion or "", discussion),
+            ("outcome", item.outcome or "", outcome),
+        )
+        if old != new
+    ]
     item.discussion = discussion
     item.outcome = outcome
     item.minutes_version = (item.minutes_version or 0) + 1
@@ -311,7 +353,9 @@ def amend_minutes(item: AgendaItem, *, discussion: str, outcome: str, reason: st
     item.minutes_updated_by_id = by.id
     db.session.flush()
     audit.record(
-        "minutes.amended", obj=item.case, actor=by,
+        "minutes.amended",
+        obj=item.case,
+        actor=by,
         details={"meeting": meeting.id, "item": item.id, "amendment": number, "fields": changed},
     )
     return amendment

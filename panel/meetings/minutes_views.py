@@ -43,7 +43,10 @@ _user = signed_in_user
 
 def _wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def _load(meeting_id: int, item_id: int, *, check: str = "can_view") -> tuple[Meeting, AgendaItem]:
@@ -61,7 +64,9 @@ def _load(meeting_id: int, item_id: int, *, check: str = "can_view") -> tuple[Me
 
 def _error_text(exc: Refused) -> str:
     if isinstance(exc, IdentifiersFound):
-        return identifiers_message(exc.findings, where=str, again="Remove it and save again; your text is kept below.")
+        return identifiers_message(
+            exc.findings, where=str, again="Remove it and save again; your text is kept below."
+        )
     return exc.message
 
 
@@ -77,28 +82,51 @@ def _safe_next(default: str) -> str:
 
 
 # --------------------------------------------------------------------------- the minutes editor
-def _neighbours(meeting: Meeting, item: AgendaItem) -> tuple[int | None, AgendaItem | None, AgendaItem | None, int]:
+def _neighbours(
+    meeting: Meeting, item: AgendaItem
+) -> tuple[int | None, AgendaItem | None, AgendaItem | None, int]:
     items = meeting.active_items
     if item not in items:
         return None, None, None, len(items)
     i = items.index(item)
-    return i + 1, (items[i - 1] if i > 0 else None), (items[i + 1] if i + 1 < len(items) else None), len(items)
+    return (
+        i + 1,
+        (items[i - 1] if i > 0 else None),
+        (items[i + 1] if i + 1 < len(items) else None),
+        len(items),
+    )
 
 
-def _editor(meeting: Meeting, item: AgendaItem, *, discussion: str | None = None, outcome: str | None = None,
-            version: int | None = None, conflict: minutes.CurrentMinutes | None = None,
-            error: str | None = None, status: int = 200):
+def _editor(
+    meeting: Meeting,
+    item: AgendaItem,
+    *,
+    discussion: str | None = None,
+    outcome: str | None = None,
+    version: int | None = None,
+    conflict: minutes.CurrentMinutes | None = None,
+    error: str | None = None,
+    status: int = 200,
+):
     position, prev_item, next_item, total = _neighbours(meeting, item)
     return render_template(
         "meetings/minutes.html",
-        meeting=meeting, item=item, case=item.case,
+        meeting=meeting,
+        item=item,
+        case=item.case,
         discussion=item.discussion if discussion is None else discussion,
         outcome=item.outcome if outcome is None else outcome,
         version=item.minutes_version if version is None else version,
-        conflict=conflict, error=error,
-        position=position, total=total, prev_item=prev_item, next_item=next_item,
-        meeting_url=meeting_url(meeting), uk_label=uk_label,
-        editable=not meeting.is_closed and meeting.status != MeetingStatus.CANCELLED
+        conflict=conflict,
+        error=error,
+        position=position,
+        total=total,
+        prev_item=prev_item,
+        next_item=next_item,
+        meeting_url=meeting_url(meeting),
+        uk_label=uk_label,
+        editable=not meeting.is_closed
+        and meeting.status != MeetingStatus.CANCELLED
         and item.outcome_status in (ItemOutcome.PENDING, ItemOutcome.DISCUSSED),
     ), status
 
@@ -121,24 +149,43 @@ def minutes_editor(meeting_id: int, item_id: int):
     json_wanted = _wants_json()
     user = _user()
     try:
-        minutes.save_minutes(item, discussion=discussion, outcome=outcome, expected_version=expected, by=user)
+        minutes.save_minutes(
+            item, discussion=discussion, outcome=outcome, expected_version=expected, by=user
+        )
     except minutes.MinutesConflict as exc:
         db.session.rollback()
         if json_wanted:
-            return jsonify({
-                "conflict": True,
-                "error": exc.message,
-                "current": exc.current.to_dict(),
-                "yours": {"discussion": discussion, "outcome": outcome},
-            }), 409
-        return _editor(meeting, item, discussion=discussion, outcome=outcome,
-                       version=exc.current.version, conflict=exc.current, error=exc.message, status=409)
+            return jsonify(
+                {
+                    "conflict": True,
+                    "error": exc.message,
+                    "current": exc.current.to_dict(),
+                    "yours": {"discussion": discussion, "outcome": outcome},
+                }
+            ), 409
+        return _editor(
+            meeting,
+            item,
+            discussion=discussion,
+            outcome=outcome,
+            version=exc.current.version,
+            conflict=exc.current,
+            error=exc.message,
+            status=409,
+        )
     except Refused as exc:
         db.session.rollback()
         if json_wanted:
             return jsonify({"error": _error_text(exc), "field": exc.field}), exc.status
-        return _editor(meeting, item, discussion=discussion, outcome=outcome, version=expected,
-                       error=_error_text(exc), status=exc.status)
+        return _editor(
+            meeting,
+            item,
+            discussion=discussion,
+            outcome=outcome,
+            version=expected,
+            error=_error_text(exc),
+            status=exc.status,
+        )
     refused: Refused | None = None
     if action == "discussed":
         try:
@@ -198,11 +245,16 @@ def reopen_outcome(meeting_id: int, item_id: int):
 def _amend_page(meeting, item, *, discussion=None, outcome=None, reason="", error=None, status=200):
     return render_template(
         "meetings/amend.html",
-        meeting=meeting, item=item, case=item.case,
+        meeting=meeting,
+        item=item,
+        case=item.case,
         discussion=item.discussion if discussion is None else discussion,
         outcome=item.outcome if outcome is None else outcome,
-        reason=reason, error=error, amendments=item.amendments,
-        meeting_url=meeting_url(meeting), uk_label=uk_label,
+        reason=reason,
+        error=error,
+        amendments=item.amendments,
+        meeting_url=meeting_url(meeting),
+        uk_label=uk_label,
     ), status
 
 
@@ -217,11 +269,20 @@ def amend(meeting_id: int, item_id: int):
     outcome = request.form.get("outcome", "")
     reason = request.form.get("reason", "")
     try:
-        amendment = minutes.amend_minutes(item, discussion=discussion, outcome=outcome, reason=reason, by=_user())
+        amendment = minutes.amend_minutes(
+            item, discussion=discussion, outcome=outcome, reason=reason, by=_user()
+        )
     except Refused as exc:
         db.session.rollback()
-        return _amend_page(meeting, item, discussion=discussion, outcome=outcome, reason=reason,
-                           error=_error_text(exc), status=exc.status)
+        return _amend_page(
+            meeting,
+            item,
+            discussion=discussion,
+            outcome=outcome,
+            reason=reason,
+            error=_error_text(exc),
+            status=exc.status,
+        )
     db.session.commit()
     flash(f"Amendment {amendment.number} recorded.", "success")
     return redirect(url_for("meetings.amend", meeting_id=meeting.id, item_id=item.id))
@@ -256,11 +317,17 @@ def present_summary(case) -> dict[str, Any]:
     if val("status.relapse_pattern"):
         status_bits.append(f"{val('status.relapse_pattern').lower()} pattern")
     episode = (doc.get("status") or {}).get("episode")
-    if isinstance(episode, int) and (doc.get("status") or {}).get("category") in ("relapsed", "progressive"):
+    if isinstance(episode, int) and (doc.get("status") or {}).get("category") in (
+        "relapsed",
+        "progressive",
+    ):
         status_bits.append(f"episode {episode}")
     status = doc.get("status") or {}
     timing = []
-    for key, text in (("months_diagnosis_to_event", "from diagnosis"), ("months_since_last_treatment", "since last treatment")):
+    for key, text in (
+        ("months_diagnosis_to_event", "from diagnosis"),
+        ("months_since_last_treatment", "since last treatment"),
+    ):
         n = status.get(key)
         if isinstance(n, int) and not isinstance(n, bool):
             timing.append(f"{n} month{'s' if n != 1 else ''} {text}")
@@ -272,46 +339,70 @@ def present_summary(case) -> dict[str, Any]:
     elif alk and val("biology.alk.copy_number"):
         alk = f"{alk} (copy number {val('biology.alk.copy_number')})"
     segmental = [
-        (label, val(path), get_path(doc, path) == "present") for label, path in (
-            ("1p36 del", "biology.segmental.del_1p36"), ("11q del", "biology.segmental.del_11q"),
+        (label, val(path), get_path(doc, path) == "present")
+        for label, path in (
+            ("1p36 del", "biology.segmental.del_1p36"),
+            ("11q del", "biology.segmental.del_11q"),
             ("17q gain", "biology.segmental.gain_17q"),
-        ) if val(path)
+        )
+        if val(path)
     ]
     others = [
-        " ".join(x for x in (a.get("Gene", ""), a.get("Alteration", "")) if x) for a in items("biology.other_alterations")
+        " ".join(x for x in (a.get("Gene", ""), a.get("Alteration", "")) if x)
+        for a in items("biology.other_alterations")
     ]
     response = [
-        (label, val(path)) for label, path in (
-            ("End of induction", "response.end_induction.overall"), ("Now", "response.current.overall"),
-        ) if val(path)
+        (label, val(path))
+        for label, path in (
+            ("End of induction", "response.end_induction.overall"),
+            ("Now", "response.current.overall"),
+        )
+        if val(path)
     ]
     mibg = [
-        (label, val(path) + suffix) for label, path, suffix in (
-            ("mIBG", "disease.mibg", ""), ("SIOPEN", "disease.siopen_score", ""), ("marrow", "disease.bone_marrow_pct", "%"),
-        ) if val(path)
+        (label, val(path) + suffix)
+        for label, path, suffix in (
+            ("mIBG", "disease.mibg", ""),
+            ("SIOPEN", "disease.siopen_score", ""),
+            ("marrow", "disease.bone_marrow_pct", "%"),
+        )
+        if val(path)
     ]
     return {
         "question": doc.get("clinical_question") or "",
         "age": short_age(patient.get("age_now_months")),
         "age_at_diagnosis": short_age(patient.get("age_at_diagnosis_months")),
         "sex": val("patient.sex"),
-        "diagnosis": [v for v in (val("diagnosis.inrg_stage"), val("diagnosis.risk_group"), val("diagnosis.primary_site")) if v],
+        "diagnosis": [
+            v
+            for v in (
+                val("diagnosis.inrg_stage"),
+                val("diagnosis.risk_group"),
+                val("diagnosis.primary_site"),
+            )
+            if v
+        ],
         "status": ", ".join(b for b in status_bits if b),
         "timing": timing,
         "sites": val("disease.sites"),
         "disease": mibg,
         "lines": items("treatment.lines"),
         "prior": [
-            (label, val(path)) for label, path in (
-                ("HDC", "treatment.prior_hdc"), ("Anti-GD2", "treatment.prior_anti_gd2"),
-                ("ALK inhibitor", "treatment.prior_alk_inhibitor"), ("mIBG therapy", "treatment.prior_mibg_therapy"),
-            ) if val(path) and val(path) not in ("None", "No")
+            (label, val(path))
+            for label, path in (
+                ("HDC", "treatment.prior_hdc"),
+                ("Anti-GD2", "treatment.prior_anti_gd2"),
+                ("ALK inhibitor", "treatment.prior_alk_inhibitor"),
+                ("mIBG therapy", "treatment.prior_mibg_therapy"),
+            )
+            if val(path) and val(path) not in ("None", "No")
         ],
         "response": response,
         "mycn": val("biology.mycn"),
         "mycn_amplified": (doc.get("biology") or {}).get("mycn") == "amplified",
         "alk": alk,
-        "alk_altered": (doc.get("biology") or {}).get("alk", {}).get("status") in ("mutation", "amplification"),
+        "alk_altered": (doc.get("biology") or {}).get("alk", {}).get("status")
+        in ("mutation", "amplification"),
         "segmental": segmental,
         "other_alterations": [o for o in others if o],
         "fitness": val("fitness.performance_score"),
@@ -329,11 +420,18 @@ def _present_matches(case) -> list[dict[str, Any]]:
         if m.verdict not in (ELIGIBLE, POSSIBLE):
             continue
         d = m.to_display_dict()
-        out.append({
-            "trial": d["trial"], "title": d["title"], "phase": d.get("phase"), "verdict": d["verdict"],
-            "site": d["sites"][0]["name"] if d["sites"] else None, "km": d["distance_km"],
-            "beyond": d["beyond_travel_limit"], "missing": len(d["missing"]),
-        })
+        out.append(
+            {
+                "trial": d["trial"],
+                "title": d["title"],
+                "phase": d.get("phase"),
+                "verdict": d["verdict"],
+                "site": d["sites"][0]["name"] if d["sites"] else None,
+                "km": d["distance_km"],
+                "beyond": d["beyond_travel_limit"],
+                "missing": len(d["missing"]),
+            }
+        )
     return out
 
 
@@ -346,15 +444,22 @@ def _present_images(case, user) -> list[dict[str, Any]]:
         shown = [f for f in s.files if f.decodable]
         if not shown:
             continue
-        out.append({
-            "uid": s.series_uid, "modality": s.modality, "labels": s.labels,
-            "count": len(series_frames(shown)), "first": shown[0],
-        })
+        out.append(
+            {
+                "uid": s.series_uid,
+                "modality": s.modality,
+                "labels": s.labels,
+                "count": len(series_frames(shown)),
+                "first": shown[0],
+            }
+        )
     return out
 
 
 def _slot(meeting: Meeting, items: list[AgendaItem], index: int):
-    start = meeting.starts_at + timedelta(minutes=sum(i.minutes_allotted or 0 for i in items[:index]))
+    start = meeting.starts_at + timedelta(
+        minutes=sum(i.minutes_allotted or 0 for i in items[:index])
+    )
     end = start + timedelta(minutes=items[index].minutes_allotted or 0)
     return start, end
 
@@ -365,8 +470,14 @@ def present(meeting_id: int):
     """Presentation mode: the first case of the agenda (or a note that there is none)."""
     meeting = load_meeting_or_404(meeting_id, _user())
     if not meeting.active_items:
-        return render_template("meetings/present.html", meeting=meeting, item=None, total=0,
-                               meeting_url=meeting_url(meeting), uk_label=uk_label)
+        return render_template(
+            "meetings/present.html",
+            meeting=meeting,
+            item=None,
+            total=0,
+            meeting_url=meeting_url(meeting),
+            uk_label=uk_label,
+        )
     return present_item(meeting_id, 1)
 
 
@@ -386,15 +497,25 @@ def present_item(meeting_id: int, position: int):
     # alone, nothing the viewer may no longer see (the template asks ``can_view`` too).
     visible = case.can_view(user)
     if visible:
-        record_read("case.viewed", obj=case, details={"via": "presentation", "meeting_id": meeting.id})
+        record_read(
+            "case.viewed", obj=case, details={"via": "presentation", "meeting_id": meeting.id}
+        )
     return render_template(
         "meetings/present.html",
-        meeting=meeting, item=item, case=case, position=position, total=len(items), viewer=user,
+        meeting=meeting,
+        item=item,
+        case=case,
+        position=position,
+        total=len(items),
+        viewer=user,
         summary=present_summary(case) if visible else None,
         matches=_present_matches(case) if visible else [],
         images=_present_images(case, user) if visible else [],
-        slot_start=start, slot_end=end, uk_label=uk_label,
-        coordinator=meeting.can_manage(user), meeting_url=meeting_url(meeting),
+        slot_start=start,
+        slot_end=end,
+        uk_label=uk_label,
+        coordinator=meeting.can_manage(user),
+        meeting_url=meeting_url(meeting),
     )
 
 
@@ -406,27 +527,37 @@ def case_minutes(case) -> list[AgendaItem]:
     user = _user()
     if not getattr(user, "is_authenticated", False) or not user.panel_ids():
         return []
-    rows = db.session.scalars(
-        select(AgendaItem)
-        .join(AgendaItem.meeting)
-        .where(
-            AgendaItem.case_id == case.id,
-            AgendaItem.outcome_status != ItemOutcome.REMOVED,
-            Meeting.panel_id.in_(user.panel_ids()),
+    rows = (
+        db.session.scalars(
+            select(AgendaItem)
+            .join(AgendaItem.meeting)
+            .where(
+                AgendaItem.case_id == case.id,
+                AgendaItem.outcome_status != ItemOutcome.REMOVED,
+                Meeting.panel_id.in_(user.panel_ids()),
+            )
+            .options(
+                contains_eager(AgendaItem.meeting).lazyload(Meeting.items),
+                contains_eager(AgendaItem.meeting).lazyload(Meeting.attendance),
+                lazyload(AgendaItem.case),
+                joinedload(AgendaItem.minutes_updated_by),
+                selectinload(AgendaItem.amendments).joinedload(MinutesAmendment.by),
+            )
+            .order_by(Meeting.starts_at, AgendaItem.id)
         )
-        .options(
-            contains_eager(AgendaItem.meeting).lazyload(Meeting.items),
-            contains_eager(AgendaItem.meeting).lazyload(Meeting.attendance),
-            lazyload(AgendaItem.case),
-            joinedload(AgendaItem.minutes_updated_by),
-            selectinload(AgendaItem.amendments).joinedload(MinutesAmendment.by),
-        )
-        .order_by(Meeting.starts_at, AgendaItem.id)
-    ).unique().all()
+        .unique()
+        .all()
+    )
     return [
-        i for i in rows
+        i
+        for i in rows
         if on_panel(user, i.meeting.panel_id)
-        and (i.discussion or i.outcome or i.outcome_status != ItemOutcome.PENDING or i.meeting.is_closed)
+        and (
+            i.discussion
+            or i.outcome
+            or i.outcome_status != ItemOutcome.PENDING
+            or i.meeting.is_closed
+        )
     ]
 
 

@@ -39,7 +39,9 @@ class Meeting(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     duration_minutes: Mapped[int] = mapped_column(Integer, default=120)
     video_link: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus, "meeting_status"), default=MeetingStatus.PLANNED)
+    status: Mapped[MeetingStatus] = mapped_column(
+        _enum(MeetingStatus, "meeting_status"), default=MeetingStatus.PLANNED
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -51,7 +53,10 @@ class Meeting(db.Model):
 
     panel: Mapped[Panel] = relationship(lazy="joined")
     items: Mapped[list[AgendaItem]] = relationship(
-        back_populates="meeting", order_by="AgendaItem.position", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="meeting",
+        order_by="AgendaItem.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
     )
     attendance: Mapped[list[Attendance]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan", lazy="selectin"
@@ -110,11 +115,15 @@ class AgendaItem(db.Model):
     __tablename__ = "agenda_items"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     minutes_allotted: Mapped[int] = mapped_column(Integer, default=15)
-    outcome_status: Mapped[ItemOutcome] = mapped_column(_enum(ItemOutcome, "item_outcome"), default=ItemOutcome.PENDING)
+    outcome_status: Mapped[ItemOutcome] = mapped_column(
+        _enum(ItemOutcome, "item_outcome"), default=ItemOutcome.PENDING
+    )
     # The item on an earlier meeting this one was rolled over from (shown as a flag).
     rolled_over_from_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id"))
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -131,9 +140,14 @@ class AgendaItem(db.Model):
     meeting: Mapped[Meeting] = relationship(back_populates="items")
     case: Mapped[Case] = relationship(lazy="joined")
     rolled_over_from: Mapped[AgendaItem | None] = relationship(remote_side=[id], lazy="select")
-    minutes_updated_by: Mapped[User | None] = relationship(foreign_keys=[minutes_updated_by_id], lazy="select")
+    minutes_updated_by: Mapped[User | None] = relationship(
+        foreign_keys=[minutes_updated_by_id], lazy="select"
+    )
     amendments: Mapped[list[MinutesAmendment]] = relationship(
-        back_populates="item", order_by="MinutesAmendment.number", cascade="all, delete-orphan", lazy="select"
+        back_populates="item",
+        order_by="MinutesAmendment.number",
+        cascade="all, delete-orphan",
+        lazy="select",
     )
 
     __table_args__ = (
@@ -141,8 +155,11 @@ class AgendaItem(db.Model):
         # A case is waiting on at most one agenda at a time: scheduling it twice is refused
         # by the database as well as by the operation.
         Index(
-            "uq_agenda_items_pending_case", "case_id", unique=True,
-            sqlite_where=text("outcome_status = 'pending'"), postgresql_where=text("outcome_status = 'pending'"),
+            "uq_agenda_items_pending_case",
+            "case_id",
+            unique=True,
+            sqlite_where=text("outcome_status = 'pending'"),
+            postgresql_where=text("outcome_status = 'pending'"),
         ),
     )
 
@@ -157,7 +174,9 @@ class MinutesAmendment(db.Model):
     __tablename__ = "minutes_amendments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     discussion_before: Mapped[str] = mapped_column(Text, default="")
@@ -179,7 +198,9 @@ class Attendance(db.Model):
     __tablename__ = "meeting_attendance"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # chair / member / coordinator / referrer / guest
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -204,15 +225,21 @@ class Comment(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    visibility: Mapped[CommentVisibility] = mapped_column(_enum(CommentVisibility, "comment_visibility"))
+    visibility: Mapped[CommentVisibility] = mapped_column(
+        _enum(CommentVisibility, "comment_visibility")
+    )
     # A referrer's reply (or a reply to a reply) points at the shared comment it answers.
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("case_comments.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_comments.id", ondelete="CASCADE"), index=True
+    )
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     author: Mapped[User] = relationship(lazy="joined")
     case: Mapped[Case] = relationship(lazy="select")
-    mentions: Mapped[list[CommentMention]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    mentions: Mapped[list[CommentMention]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
 
     def can_view(self, user: User, case: Case | None = None) -> bool:
         """The case's panel people read every comment; its referrers the shared ones (pass the
@@ -227,7 +254,9 @@ class CommentMention(db.Model):
     __tablename__ = "comment_mentions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    comment_id: Mapped[int] = mapped_column(ForeignKey("case_comments.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("case_comments.id", ondelete="CASCADE"), index=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
 
     user: Mapped[User] = relationship(lazy="joined")
@@ -259,7 +288,10 @@ class VirtualReview(db.Model):
 
     case: Mapped[Case] = relationship(lazy="joined")
     votes: Mapped[list[VirtualReviewVote]] = relationship(
-        back_populates="review", cascade="all, delete-orphan", lazy="selectin", order_by="VirtualReviewVote.at"
+        back_populates="review",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="VirtualReviewVote.at",
     )
 
     def is_voter(self, user: User) -> bool:
@@ -280,8 +312,11 @@ class VirtualReview(db.Model):
 
     __table_args__ = (
         Index(
-            "uq_virtual_reviews_open_case", "case_id", unique=True,
-            sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'"),
+            "uq_virtual_reviews_open_case",
+            "case_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
         ),
     )
 
@@ -290,7 +325,9 @@ class VirtualReviewVote(db.Model):
     __tablename__ = "virtual_review_votes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    review_id: Mapped[int] = mapped_column(ForeignKey("virtual_reviews.id", ondelete="CASCADE"), index=True)
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("virtual_reviews.id", ondelete="CASCADE"), index=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     as_chair: Mapped[bool] = mapped_column(Boolean, default=False)
     agrees: Mapped[bool] = mapped_column(Boolean)

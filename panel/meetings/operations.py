@@ -78,7 +78,8 @@ def _clean_details(title: str, video_link: str, duration_minutes: int) -> tuple[
         raise Refused("Enter the length of the meeting in minutes.", "duration_minutes") from exc
     if not MIN_DURATION <= duration <= MAX_DURATION:
         raise Refused(
-            f"A meeting lasts between {MIN_DURATION} minutes and {MAX_DURATION // 60} hours.", "duration_minutes"
+            f"A meeting lasts between {MIN_DURATION} minutes and {MAX_DURATION // 60} hours.",
+            "duration_minutes",
         )
     if title:
         guard_texts([("title", title)])
@@ -96,7 +97,14 @@ def _snapshot(meeting: Meeting) -> dict:
 
 # --------------------------------------------------------------------------- meetings
 def create_meeting(
-    panel: Panel, *, day: date, at: time, duration_minutes: int, video_link: str, title: str, by: User
+    panel: Panel,
+    *,
+    day: date,
+    at: time,
+    duration_minutes: int,
+    video_link: str,
+    title: str,
+    by: User,
 ) -> Meeting:
     """Plan a meeting of ``panel`` at a UK wall-clock time (coordinators of that panel only)."""
     if not by.coordinates(panel.id):
@@ -104,8 +112,14 @@ def create_meeting(
     starts_at = _starts_at(day, at)
     title, video_link, duration = _clean_details(title, video_link, duration_minutes)
     meeting = Meeting(
-        panel_id=panel.id, panel=panel, title=title, starts_at=starts_at, duration_minutes=duration,
-        video_link=video_link, status=MeetingStatus.PLANNED, created_by_id=by.id,
+        panel_id=panel.id,
+        panel=panel,
+        title=title,
+        starts_at=starts_at,
+        duration_minutes=duration,
+        video_link=video_link,
+        status=MeetingStatus.PLANNED,
+        created_by_id=by.id,
     )
     db.session.add(meeting)
     db.session.flush()
@@ -114,7 +128,14 @@ def create_meeting(
 
 
 def update_meeting(
-    meeting: Meeting, *, day: date, at: time, duration_minutes: int, video_link: str, title: str, by: User,
+    meeting: Meeting,
+    *,
+    day: date,
+    at: time,
+    duration_minutes: int,
+    video_link: str,
+    title: str,
+    by: User,
     expected_version: int | None,
 ) -> Meeting:
     """Change the time, length, link or title. A stale form (``expected_version``) is refused
@@ -150,15 +171,21 @@ def update_meeting(
     audit.record("meeting.updated", obj=meeting, actor=by, details={"changes": changes})
     if moved and meeting.status == MeetingStatus.PUBLISHED:
         notify(
-            panel_people(meeting.panel_id), panel_id=meeting.panel_id, kind="meeting.moved",
-            text=f"Meeting moved: {meeting_label(meeting)}", link=path_for("meetings.show", meeting_id=meeting.id),
+            panel_people(meeting.panel_id),
+            panel_id=meeting.panel_id,
+            kind="meeting.moved",
+            text=f"Meeting moved: {meeting_label(meeting)}",
+            link=path_for("meetings.show", meeting_id=meeting.id),
             exclude=by,
         )
         for item in pending_items(meeting):
             notify(
-                case_referrers(item.case), panel_id=item.case.panel_id, kind="meeting.moved",
+                case_referrers(item.case),
+                panel_id=item.case.panel_id,
+                kind="meeting.moved",
                 text=f"{item.case.reference} is now on the agenda of the {meeting_label(meeting)}",
-                link=path_for("cases.show", ref=item.case.reference), exclude=by,
+                link=path_for("cases.show", ref=item.case.reference),
+                exclude=by,
             )
     return meeting
 
@@ -171,7 +198,11 @@ def upcoming_meetings(panel_ids: Iterable[int], limit: int | None = 12) -> list[
         return []
     stmt = (
         select(Meeting)
-        .where(Meeting.panel_id.in_(ids), Meeting.status.in_(OPEN_STATUSES), Meeting.starts_at > utcnow())
+        .where(
+            Meeting.panel_id.in_(ids),
+            Meeting.status.in_(OPEN_STATUSES),
+            Meeting.starts_at > utcnow(),
+        )
         .options(lazyload(Meeting.items), lazyload(Meeting.attendance))
         .order_by(Meeting.starts_at)
     )
@@ -187,7 +218,9 @@ def pending_items(meeting: Meeting) -> list[AgendaItem]:
 def pending_item_for(case: Case) -> AgendaItem | None:
     """The agenda item the case is waiting on, if any (at most one: a unique index says so)."""
     return db.session.scalar(
-        select(AgendaItem).where(AgendaItem.case_id == case.id, AgendaItem.outcome_status == ItemOutcome.PENDING)
+        select(AgendaItem).where(
+            AgendaItem.case_id == case.id, AgendaItem.outcome_status == ItemOutcome.PENDING
+        )
     )
 
 
@@ -208,7 +241,9 @@ def _check_minutes(minutes) -> int:
     except (TypeError, ValueError) as exc:
         raise Refused("Enter the minutes for the case as a number.", "minutes") from exc
     if not MIN_ITEM_MINUTES <= value <= MAX_ITEM_MINUTES:
-        raise Refused(f"Give a case between {MIN_ITEM_MINUTES} and {MAX_ITEM_MINUTES} minutes.", "minutes")
+        raise Refused(
+            f"Give a case between {MIN_ITEM_MINUTES} and {MAX_ITEM_MINUTES} minutes.", "minutes"
+        )
     return value
 
 
@@ -221,7 +256,9 @@ def _renumber(meeting: Meeting, items: list[AgendaItem]) -> None:
     for n, item in enumerate(items):
         item.position = n
     # Keep the loaded collection in the new order too (it is sorted by position on loading).
-    meeting.items.sort(key=lambda i: (i.outcome_status == ItemOutcome.REMOVED, i.position, i.id or 0))
+    meeting.items.sort(
+        key=lambda i: (i.outcome_status == ItemOutcome.REMOVED, i.position, i.id or 0)
+    )
 
 
 def _in_savepoint(case: Case, change) -> None:
@@ -246,14 +283,21 @@ def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> Ag
     _require_not_over(meeting)
     minutes = _check_minutes(minutes)
     if case.panel_id != meeting.panel_id:
-        raise Refused(f"{case.reference} belongs to another panel; it cannot go on this agenda.", "case")
+        raise Refused(
+            f"{case.reference} belongs to another panel; it cannot go on this agenda.", "case"
+        )
     existing = pending_item_for(case)
     if existing is not None:
-        where = "this agenda" if existing.meeting_id == meeting.id else f"the agenda of the {meeting_label(existing.meeting)}"
+        where = (
+            "this agenda"
+            if existing.meeting_id == meeting.id
+            else f"the agenda of the {meeting_label(existing.meeting)}"
+        )
         raise Conflict(f"{case.reference} is already on {where}. Take it off there first.", "case")
     if case.status != CaseStatus.SUBMITTED:
         raise Refused(
-            f"{case.reference} is {case.status_label.lower()}; only submitted cases can go on an agenda.", "case"
+            f"{case.reference} is {case.status_label.lower()}; only submitted cases can go on an agenda.",
+            "case",
         )
     position = max((i.position for i in meeting.active_items), default=-1) + 1
     holder: list[AgendaItem] = []
@@ -277,13 +321,24 @@ def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> Ag
 
     _in_savepoint(case, put_on_agenda)
     item = holder[0]
-    audit.record("case.scheduled", obj=case, actor=by,
-                 details={"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat(), "minutes": minutes})
+    audit.record(
+        "case.scheduled",
+        obj=case,
+        actor=by,
+        details={
+            "meeting_id": meeting.id,
+            "starts_at": meeting.starts_at.isoformat(),
+            "minutes": minutes,
+        },
+    )
     if meeting.status == MeetingStatus.PUBLISHED:
         notify(
-            case_referrers(case), panel_id=case.panel_id, kind="case.scheduled",
+            case_referrers(case),
+            panel_id=case.panel_id,
+            kind="case.scheduled",
             text=f"{case.reference} is on the agenda of the {meeting_label(meeting)}",
-            link=path_for("cases.show", ref=case.reference), exclude=by,
+            link=path_for("cases.show", ref=case.reference),
+            exclude=by,
         )
     return item
 
@@ -313,9 +368,12 @@ def remove_case(item: AgendaItem, *, by: User) -> None:
     audit.record("case.unscheduled", obj=case, actor=by, details={"meeting_id": meeting.id})
     if meeting.status == MeetingStatus.PUBLISHED:
         notify(
-            case_referrers(case), panel_id=case.panel_id, kind="case.unscheduled",
+            case_referrers(case),
+            panel_id=case.panel_id,
+            kind="case.unscheduled",
             text=f"{case.reference} has been taken off the agenda of the {meeting_label(meeting)}",
-            link=path_for("cases.show", ref=case.reference), exclude=by,
+            link=path_for("cases.show", ref=case.reference),
+            exclude=by,
         )
 
 
@@ -330,8 +388,12 @@ def move_item(item: AgendaItem, delta: int, *, by: User) -> None:
     items[index], items[target] = items[target], items[index]
     _renumber(meeting, items)
     db.session.flush()
-    audit.record("meeting.agenda_reordered", obj=meeting, actor=by,
-                 details={"order": [i.case.reference for i in items]})
+    audit.record(
+        "meeting.agenda_reordered",
+        obj=meeting,
+        actor=by,
+        details={"order": [i.case.reference for i in items]},
+    )
 
 
 def reorder(meeting: Meeting, item_ids: list[int], *, by: User) -> None:
@@ -345,12 +407,18 @@ def reorder(meeting: Meeting, item_ids: list[int], *, by: User) -> None:
     except (TypeError, ValueError) as exc:
         raise Refused("The new order could not be read.") from exc
     if len(ids) != len(items) or set(ids) != set(items):
-        raise Conflict("The agenda changed while you were reordering it. Reload the page and try again.")
+        raise Conflict(
+            "The agenda changed while you were reordering it. Reload the page and try again."
+        )
     ordered = [items[i] for i in ids]
     _renumber(meeting, ordered)
     db.session.flush()
-    audit.record("meeting.agenda_reordered", obj=meeting, actor=by,
-                 details={"order": [i.case.reference for i in ordered]})
+    audit.record(
+        "meeting.agenda_reordered",
+        obj=meeting,
+        actor=by,
+        details={"order": [i.case.reference for i in ordered]},
+    )
 
 
 def set_item_minutes(item: AgendaItem, minutes: int, *, by: User) -> None:
@@ -362,8 +430,12 @@ def set_item_minutes(item: AgendaItem, minutes: int, *, by: User) -> None:
     before = item.minutes_allotted
     item.minutes_allotted = value
     db.session.flush()
-    audit.record("meeting.item_minutes", obj=meeting, actor=by,
-                 details={"case": item.case.reference, "minutes": [before, value]})
+    audit.record(
+        "meeting.item_minutes",
+        obj=meeting,
+        actor=by,
+        details={"case": item.case.reference, "minutes": [before, value]},
+    )
 
 
 def publish(meeting: Meeting, *, by: User) -> Meeting:
@@ -381,20 +453,33 @@ def publish(meeting: Meeting, *, by: User) -> Meeting:
     meeting.published_at = utcnow()
     meeting.sequence = (meeting.sequence or 0) + 1
     db.session.flush()
-    audit.record("meeting.published", obj=meeting, actor=by,
-                 details={"cases": [i.case.reference for i in listed], "sequence": meeting.sequence,
-                          "republished": again})
+    audit.record(
+        "meeting.published",
+        obj=meeting,
+        actor=by,
+        details={
+            "cases": [i.case.reference for i in listed],
+            "sequence": meeting.sequence,
+            "republished": again,
+        },
+    )
     label = meeting_label(meeting)
     notify(
-        panel_people(meeting.panel_id), panel_id=meeting.panel_id, kind="meeting.published",
+        panel_people(meeting.panel_id),
+        panel_id=meeting.panel_id,
+        kind="meeting.published",
         text=f"Agenda {'updated' if again else 'published'}: {label}",
-        link=path_for("meetings.show", meeting_id=meeting.id), exclude=by,
+        link=path_for("meetings.show", meeting_id=meeting.id),
+        exclude=by,
     )
     for item in listed:
         notify(
-            case_referrers(item.case), panel_id=item.case.panel_id, kind="case.scheduled",
+            case_referrers(item.case),
+            panel_id=item.case.panel_id,
+            kind="case.scheduled",
             text=f"{item.case.reference} is on the agenda of the {label}",
-            link=path_for("cases.show", ref=item.case.reference), exclude=by,
+            link=path_for("cases.show", ref=item.case.reference),
+            exclude=by,
         )
     return meeting
 
@@ -426,7 +511,9 @@ def set_attendance(meeting: Meeting, user_ids: Iterable[int], *, by: User) -> Me
     people = {u.id: u for u in panel_people(meeting.panel_id)}
     strangers = wanted - set(people)
     if strangers:
-        raise Refused("Only the panel's members, chairs and coordinators can be recorded as attending.")
+        raise Refused(
+            "Only the panel's members, chairs and coordinators can be recorded as attending."
+        )
     current = {a.user_id: a for a in meeting.attendance}
     for user_id, row in list(current.items()):
         if user_id not in wanted:
@@ -436,15 +523,29 @@ def set_attendance(meeting: Meeting, user_ids: Iterable[int], *, by: User) -> Me
         role = attendance_role(people[user_id], meeting.panel_id)
         row = current.get(user_id)
         if row is None:
-            meeting.attendance.append(Attendance(user_id=user_id, user=people[user_id], role=role,
-                                                 recorded_by_id=by.id, recorded_at=now))
+            meeting.attendance.append(
+                Attendance(
+                    user_id=user_id,
+                    user=people[user_id],
+                    role=role,
+                    recorded_by_id=by.id,
+                    recorded_at=now,
+                )
+            )
         elif row.role != role:
             row.role = role
     db.session.flush()
-    audit.record("meeting.attendance", obj=meeting, actor=by, details={
-        "attending": len(meeting.attendance), "voting": meeting.voting_attendance,
-        "quorum": meeting.panel.quorum, "quorum_met": meeting.quorum_met,
-    })
+    audit.record(
+        "meeting.attendance",
+        obj=meeting,
+        actor=by,
+        details={
+            "attending": len(meeting.attendance),
+            "voting": meeting.voting_attendance,
+            "quorum": meeting.panel.quorum,
+            "quorum_met": meeting.quorum_met,
+        },
+    )
     return meeting
 
 
@@ -453,8 +554,11 @@ def next_meeting_after(meeting: Meeting) -> Meeting | None:
     return db.session.scalar(
         select(Meeting)
         .where(
-            Meeting.panel_id == meeting.panel_id, Meeting.id != meeting.id, Meeting.status.in_(OPEN_STATUSES),
-            Meeting.starts_at > meeting.starts_at, Meeting.starts_at > utcnow(),
+            Meeting.panel_id == meeting.panel_id,
+            Meeting.id != meeting.id,
+            Meeting.status.in_(OPEN_STATUSES),
+            Meeting.starts_at > meeting.starts_at,
+            Meeting.starts_at > utcnow(),
         )
         .order_by(Meeting.starts_at)
         .limit(1)
@@ -481,12 +585,15 @@ def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
         if case.status != CaseStatus.SCHEDULED:  # e.g. withdrawn while on the agenda
             continue
         if target is not None:
+
             def roll(case=case, item=item):
                 new = next((i for i in target.items if i.case_id == case.id), None)
                 if new is None:
                     new = AgendaItem(meeting=target, case_id=case.id, case=case)
                     db.session.add(new)
-                new.position = max((i.position for i in target.active_items if i is not new), default=-1) + 1
+                new.position = (
+                    max((i.position for i in target.active_items if i is not new), default=-1) + 1
+                )
                 new.minutes_allotted = item.minutes_allotted
                 new.outcome_status = ItemOutcome.PENDING
                 new.rolled_over_from_id = item.id
@@ -495,8 +602,12 @@ def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
 
             _in_savepoint(case, roll)
             rolled.append(case.reference)
-            audit.record("case.rolled_over", obj=case, actor=by,
-                         details={"from_meeting": meeting.id, "to_meeting": target.id})
+            audit.record(
+                "case.rolled_over",
+                obj=case,
+                actor=by,
+                details={"from_meeting": meeting.id, "to_meeting": target.id},
+            )
             text = f"{case.reference} was not reached at the {label}; it moves to the {meeting_label(target)}"
         else:
             case.status = CaseStatus.SUBMITTED
@@ -504,20 +615,38 @@ def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
             case.updated_at = utcnow()
             triaged.append(case.reference)
             db.session.flush()
-            audit.record("case.returned_to_triage", obj=case, actor=by,
-                         details={"from_meeting": meeting.id, "reason": "not discussed"})
+            audit.record(
+                "case.returned_to_triage",
+                obj=case,
+                actor=by,
+                details={"from_meeting": meeting.id, "reason": "not discussed"},
+            )
             text = f"{case.reference} was not reached at the {label}; it will be scheduled for a later meeting"
-        notify(case_referrers(case), panel_id=case.panel_id, kind="case.rolled_over", text=text,
-               link=path_for("cases.show", ref=case.reference), exclude=by)
+        notify(
+            case_referrers(case),
+            panel_id=case.panel_id,
+            kind="case.rolled_over",
+            text=text,
+            link=path_for("cases.show", ref=case.reference),
+            exclude=by,
+        )
     meeting.status = MeetingStatus.CLOSED
     meeting.closed_at = utcnow()
     meeting.closed_by_id = by.id
     db.session.flush()
-    audit.record("meeting.closed", obj=meeting, actor=by, details={
-        "not_discussed": [i.case.reference for i in leftover], "rolled_over_to": target.id if target and rolled else None,
-        "rolled_over": rolled, "back_to_triage": triaged, "quorum_met": meeting.quorum_met,
-        "voting_attendance": meeting.voting_attendance,
-    })
+    audit.record(
+        "meeting.closed",
+        obj=meeting,
+        actor=by,
+        details={
+            "not_discussed": [i.case.reference for i in leftover],
+            "rolled_over_to": target.id if target and rolled else None,
+            "rolled_over": rolled,
+            "back_to_triage": triaged,
+            "quorum_met": meeting.quorum_met,
+            "voting_attendance": meeting.voting_attendance,
+        },
+    )
     return meeting
 
 
@@ -526,7 +655,9 @@ def last_rollover(case: Case) -> AgendaItem | None:
     return db.session.scalar(
         select(AgendaItem)
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
-        .where(AgendaItem.case_id == case.id, AgendaItem.outcome_status == ItemOutcome.NOT_DISCUSSED)
+        .where(
+            AgendaItem.case_id == case.id, AgendaItem.outcome_status == ItemOutcome.NOT_DISCUSSED
+        )
         .order_by(Meeting.starts_at.desc())
         .limit(1)
     )
@@ -535,17 +666,41 @@ def last_rollover(case: Case) -> AgendaItem | None:
 def cases_to_schedule(meeting: Meeting) -> list[Case]:
     """The panel's submitted cases that wait on no agenda, longest-waiting (and urgent) first."""
     pending = select(AgendaItem.case_id).where(AgendaItem.outcome_status == ItemOutcome.PENDING)
-    return list(db.session.scalars(
-        select(Case)
-        .where(Case.panel_id == meeting.panel_id, Case.status == CaseStatus.SUBMITTED, Case.id.not_in(pending))
-        .order_by(Case.urgency.desc(), Case.rolled_over.desc(), Case.submitted_at.asc())
-        .limit(50)  # the picker lists the head of the queue; triage has the rest
-    ))
+    return list(
+        db.session.scalars(
+            select(Case)
+            .where(
+                Case.panel_id == meeting.panel_id,
+                Case.status == CaseStatus.SUBMITTED,
+                Case.id.not_in(pending),
+            )
+            .order_by(Case.urgency.desc(), Case.rolled_over.desc(), Case.submitted_at.asc())
+            .limit(50)  # the picker lists the head of the queue; triage has the rest
+        )
+    )
 
 
 __all__ = [
-    "Refused", "Conflict", "NotAllowed", "add_case", "attendance_role", "cases_to_schedule", "close_meeting",
-    "create_meeting", "last_rollover", "meeting_label", "move_item", "next_meeting_after", "pending_item_for",
-    "pending_items", "publish", "remove_case", "reorder", "set_attendance", "set_item_minutes", "slot_times",
-    "update_meeting", "upcoming_meetings",
+    "Refused",
+    "Conflict",
+    "NotAllowed",
+    "add_case",
+    "attendance_role",
+    "cases_to_schedule",
+    "close_meeting",
+    "create_meeting",
+    "last_rollover",
+    "meeting_label",
+    "move_item",
+    "next_meeting_after",
+    "pending_item_for",
+    "pending_items",
+    "publish",
+    "remove_case",
+    "reorder",
+    "set_attendance",
+    "set_item_minutes",
+    "slot_times",
+    "update_meeting",
+    "upcoming_meetings",
 ]

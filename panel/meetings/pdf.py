@@ -45,14 +45,24 @@ def _ordinal(n: int) -> str:
 def case_summary(case) -> dict[str, str]:
     """The few facts the agenda shows for a case: age, disease status and key biology."""
     data = case.data or {}
-    patient, status, biology = data.get("patient") or {}, data.get("status") or {}, data.get("biology") or {}
+    patient, status, biology = (
+        data.get("patient") or {},
+        data.get("status") or {},
+        data.get("biology") or {},
+    )
     disease = _label("status.category", status.get("category"))
     episode = status.get("episode")
-    if isinstance(episode, int) and episode > 0 and status.get("category") in ("relapsed", "refractory", "progressive"):
+    if (
+        isinstance(episode, int)
+        and episode > 0
+        and status.get("category") in ("relapsed", "refractory", "progressive")
+    ):
         disease = f"{disease} ({_ordinal(episode)})"
     alk = biology.get("alk") or {}
     alk_text = _label("biology.alk.status", alk.get("status"))
-    variants = [v.get("protein_change") for v in alk.get("variants") or [] if v.get("protein_change")]
+    variants = [
+        v.get("protein_change") for v in alk.get("variants") or [] if v.get("protein_change")
+    ]
     if variants:
         alk_text += " " + ", ".join(variants)
     return {

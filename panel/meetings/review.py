@@ -67,7 +67,9 @@ def progress(review: VirtualReview) -> Progress:
 
 def open_review_of(case: Case) -> VirtualReview | None:
     return db.session.scalar(
-        select(VirtualReview).where(VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN)
+        select(VirtualReview).where(
+            VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN
+        )
     )
 
 
@@ -82,7 +84,9 @@ def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:
         if not case.is_coordinated_by(by):
             raise NotAllowed("Only the panel's coordinator can open a virtual review.")
         if case.urgency != "urgent":
-            raise Conflict("Only an urgent case can be reviewed without a meeting: mark it urgent first.")
+            raise Conflict(
+                "Only an urgent case can be reviewed without a meeting: mark it urgent first."
+            )
         raise Conflict("A virtual review needs a submitted case that is not on a meeting's agenda.")
     if open_review_of(case) is not None:
         raise Conflict("A virtual review is already open on this case.")
@@ -92,17 +96,27 @@ def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:
     if len(proposal) > MAX_PROPOSAL:
         raise Refused(f"The proposal can be at most {MAX_PROPOSAL} characters.", "proposal")
     guard_texts([("proposal", proposal)])
-    review = VirtualReview(case_id=case.id, proposal=proposal, opened_by_id=by.id, opened_at=utcnow())
+    review = VirtualReview(
+        case_id=case.id, proposal=proposal, opened_by_id=by.id, opened_at=utcnow()
+    )
     review.case = case
     db.session.add(review)
     case.triaged_at = case.triaged_at or review.opened_at
     db.session.flush()
-    audit.record("case.virtual_review_opened", obj=case, actor=by,
-                 details={"review_id": review.id, "proposal": proposal}, clinical=True)
+    audit.record(
+        "case.virtual_review_opened",
+        obj=case,
+        actor=by,
+        details={"review_id": review.id, "proposal": proposal},
+        clinical=True,
+    )
     notify(
-        panel_people(case.panel_id, PanelRoleKind.CHAIR, PanelRoleKind.MEMBER), panel_id=case.panel_id, kind="review.opened",
+        panel_people(case.panel_id, PanelRoleKind.CHAIR, PanelRoleKind.MEMBER),
+        panel_id=case.panel_id,
+        kind="review.opened",
         text=f"Urgent virtual review of {case.reference}: your agreement is requested.",
-        link=_link(case), exclude=by,
+        link=_link(case),
+        exclude=by,
     )
     return review
 
@@ -119,10 +133,14 @@ def vote(review: VirtualReview, *, agrees: bool, note: str = "", by: User) -> Vi
             raise Conflict("This virtual review is closed.")
         raise Conflict("You have already recorded your view on this review.")
     if case.status != CaseStatus.SUBMITTED:
-        raise Conflict(f"The case is {case.status.label.lower()} now: the coordinator should cancel this review.")
+        raise Conflict(
+            f"The case is {case.status.label.lower()} now: the coordinator should cancel this review."
+        )
     already = "You have already recorded your view on this review."
     if any(v.user_id == by.id for v in review.votes) or db.session.scalar(
-        select(VirtualReviewVote.id).where(VirtualReviewVote.review_id == review.id, VirtualReviewVote.user_id == by.id)
+        select(VirtualReviewVote.id).where(
+            VirtualReviewVote.review_id == review.id, VirtualReviewVote.user_id == by.id
+        )
     ):
         raise Conflict(already)
     note = (note or "").strip()
@@ -131,7 +149,11 @@ def vote(review: VirtualReview, *, agrees: bool, note: str = "", by: User) -> Vi
     if note:
         guard_texts([("note", note)])
     ballot = VirtualReviewVote(
-        review_id=review.id, user_id=by.id, as_chair=PanelRoleKind.CHAIR in roles, agrees=bool(agrees), note=note,
+        review_id=review.id,
+        user_id=by.id,
+        as_chair=PanelRoleKind.CHAIR in roles,
+        agrees=bool(agrees),
+        note=note,
         at=utcnow(),
     )
     ballot.user = by
@@ -143,9 +165,18 @@ def vote(review: VirtualReview, *, agrees: bool, note: str = "", by: User) -> Vi
         if ballot in review.votes:
             review.votes.remove(ballot)
         raise Conflict(already) from exc
-    audit.record("case.virtual_review_vote", obj=case, actor=by,
-                 details={"review_id": review.id, "agrees": bool(agrees), "as_chair": ballot.as_chair, "note": note},
-                 clinical=bool(note))
+    audit.record(
+        "case.virtual_review_vote",
+        obj=case,
+        actor=by,
+        details={
+            "review_id": review.id,
+            "agrees": bool(agrees),
+            "as_chair": ballot.as_chair,
+            "note": note,
+        },
+        clinical=bool(note),
+    )
     if progress(review).agreed:
         _conclude(review, by=by)
     return ballot
@@ -162,19 +193,43 @@ def _conclude(review: VirtualReview, *, by: User) -> None:
     case.updated_at = now
     db.session.flush()
     p = progress(review)
-    audit.record("case.virtual_review_agreed", obj=case, actor=by,
-                 details={"review_id": review.id, "chairs": p.chairs, "members": p.members, "disagree": p.disagree})
-    audit.record("case.discussed", obj=case, actor=by,
-                 details={"via": "virtual review", "review_id": review.id, "from": previous.value, "to": "discussed"})
-    notify(
-        panel_people(case.panel_id, PanelRoleKind.COORDINATOR), panel_id=case.panel_id, kind="review.agreed",
-        text=f"The virtual review of {case.reference} is agreed: the case is discussed.",
-        link=_link(case), exclude=None,
+    audit.record(
+        "case.virtual_review_agreed",
+        obj=case,
+        actor=by,
+        details={
+            "review_id": review.id,
+            "chairs": p.chairs,
+            "members": p.members,
+            "disagree": p.disagree,
+        },
+    )
+    audit.record(
+        "case.discussed",
+        obj=case,
+        actor=by,
+        details={
+            "via": "virtual review",
+            "review_id": review.id,
+            "from": previous.value,
+            "to": "discussed",
+        },
     )
     notify(
-        case_referrers(case), panel_id=case.panel_id, kind="review.agreed",
+        panel_people(case.panel_id, PanelRoleKind.COORDINATOR),
+        panel_id=case.panel_id,
+        kind="review.agreed",
+        text=f"The virtual review of {case.reference} is agreed: the case is discussed.",
+        link=_link(case),
+        exclude=None,
+    )
+    notify(
+        case_referrers(case),
+        panel_id=case.panel_id,
+        kind="review.agreed",
         text=f"The panel has discussed your urgent referral {case.reference}.",
-        link=path_for("cases.show", ref=case.reference), exclude=None,
+        link=path_for("cases.show", ref=case.reference),
+        exclude=None,
     )
 
 
@@ -189,19 +244,34 @@ def cancel_review(review: VirtualReview, *, by: User, why: str = "") -> VirtualR
     review.status = VirtualReviewStatus.CANCELLED
     review.decided_at = utcnow()
     db.session.flush()
-    audit.record("case.virtual_review_cancelled", obj=case, actor=by, details={"review_id": review.id, "why": why})
+    audit.record(
+        "case.virtual_review_cancelled",
+        obj=case,
+        actor=by,
+        details={"review_id": review.id, "why": why},
+    )
     voters = [v.user for v in review.votes]
     if voters:
-        notify(voters, panel_id=case.panel_id, kind="review.cancelled", text=f"The virtual review of {case.reference} was cancelled.",
-               link=path_for("cases.show", ref=case.reference), exclude=by)
+        notify(
+            voters,
+            panel_id=case.panel_id,
+            kind="review.cancelled",
+            text=f"The virtual review of {case.reference} was cancelled.",
+            link=path_for("cases.show", ref=case.reference),
+            exclude=by,
+        )
     return review
 
 
 def reviews_of(case: Case) -> list[VirtualReview]:
     """Every virtual review of the case, newest first."""
-    return list(db.session.scalars(
-        select(VirtualReview).where(VirtualReview.case_id == case.id).order_by(VirtualReview.opened_at.desc(), VirtualReview.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(VirtualReview)
+            .where(VirtualReview.case_id == case.id)
+            .order_by(VirtualReview.opened_at.desc(), VirtualReview.id.desc())
+        )
+    )
 
 
 def open_reviews_for(user: User) -> list[VirtualReview]:
@@ -209,9 +279,13 @@ def open_reviews_for(user: User) -> list[VirtualReview]:
     panel_ids = user.panel_ids() if getattr(user, "is_authenticated", False) else set()
     if not panel_ids:
         return []
-    return list(db.session.scalars(
-        select(VirtualReview)
-        .join(Case, Case.id == VirtualReview.case_id)
-        .where(VirtualReview.status == VirtualReviewStatus.OPEN, Case.panel_id.in_(list(panel_ids)))
-        .order_by(VirtualReview.opened_at.asc(), VirtualReview.id.asc())
-    ))
+    return list(
+        db.session.scalars(
+            select(VirtualReview)
+            .join(Case, Case.id == VirtualReview.case_id)
+            .where(
+                VirtualReview.status == VirtualReviewStatus.OPEN, Case.panel_id.in_(list(panel_ids))
+            )
+            .order_by(VirtualReview.opened_at.asc(), VirtualReview.id.asc())
+        )
+    )

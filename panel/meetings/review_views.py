@@ -35,7 +35,9 @@ def open_review(ref: str):
     case = load_case_or_404(ref, user)
     # case.can_open_review, asked by the operation: 403 for anyone but the panel's coordinators.
     return attempt(
-        forbidding(lambda: review.open_review(case, proposal=request.form.get("proposal", ""), by=user)),
+        forbidding(
+            lambda: review.open_review(case, proposal=request.form.get("proposal", ""), by=user)
+        ),
         target=_case_url(case),
         success="Virtual review opened: the panel's chairs and members have been asked for their agreement.",
     )
@@ -65,8 +67,11 @@ def cancel_review(ref: str, review_id: int):
     found = _review_or_404(case, review_id)
     if not found.can_manage(user):
         abort(403)
-    return attempt(lambda: review.cancel_review(found, by=user), target=_case_url(case),
-                   success="The virtual review was cancelled.")
+    return attempt(
+        lambda: review.cancel_review(found, by=user),
+        target=_case_url(case),
+        success="The virtual review was cancelled.",
+    )
 
 
 @bp.route("/reviews")
@@ -78,14 +83,16 @@ def reviews():
         abort(403)
     items = []
     for r in review.open_reviews_for(user):
-        items.append({
-            "review": r,
-            "case": r.case,
-            "progress": review.progress(r),
-            "mine": r.can_vote(user),
-            "my_vote": next((v for v in r.votes if v.user_id == user.id), None),
-            "coordinator": r.can_manage(user),
-        })
+        items.append(
+            {
+                "review": r,
+                "case": r.case,
+                "progress": review.progress(r),
+                "mine": r.can_vote(user),
+                "my_vote": next((v for v in r.votes if v.user_id == user.id), None),
+                "coordinator": r.can_manage(user),
+            }
+        )
     items.sort(key=lambda i: (not i["mine"], i["review"].opened_at))
     return render_template("meetings/reviews.html", items=items)
 
@@ -94,7 +101,11 @@ def case_review(case: Case) -> dict | None:
     """The virtual-review box of the case page for this user, or None to show nothing: only
     the panel's people see it (the referrers learn the outcome from the case status)."""
     user = _user()
-    if not getattr(user, "is_authenticated", False) or case.submitted_at is None or not case.can_view(user):
+    if (
+        not getattr(user, "is_authenticated", False)
+        or case.submitted_at is None
+        or not case.can_view(user)
+    ):
         return None
     roles = case.panel_roles(user)
     all_reviews = review.reviews_of(case)
@@ -105,7 +116,8 @@ def case_review(case: Case) -> dict | None:
         return None
     return {
         "reviews": [
-            {"review": r, "progress": review.progress(r), "can_vote": r.can_vote(user)} for r in all_reviews
+            {"review": r, "progress": review.progress(r), "can_vote": r.can_vote(user)}
+            for r in all_reviews
         ],
         "can_open": can_open,
         "coordinator": case.is_coordinated_by(user),

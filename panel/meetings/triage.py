@@ -105,8 +105,6 @@ def missing_fields(doc: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-
-
 def upcoming_meetings_for(panel_ids: set[int] | list[int]) -> list[Meeting]:
     """Planned or published meetings still to come of the given panels, soonest first (helper
     A's ``upcoming_meetings`` when available; the same query otherwise)."""
@@ -203,14 +201,21 @@ def triage_stmt(panel_ids: set[int] | list[int]):
         .correlate(Case)
         .scalar_subquery()
     )
-    review_open = exists().where(
-        VirtualReview.case_id == Case.id, VirtualReview.status == VirtualReviewStatus.OPEN
-    ).correlate(Case)
+    review_open = (
+        exists()
+        .where(VirtualReview.case_id == Case.id, VirtualReview.status == VirtualReviewStatus.OPEN)
+        .correlate(Case)
+    )
     transfers = (
-        select(func.count(CaseTransfer.id)).where(CaseTransfer.case_id == Case.id).correlate(Case).scalar_subquery()
+        select(func.count(CaseTransfer.id))
+        .where(CaseTransfer.case_id == Case.id)
+        .correlate(Case)
+        .scalar_subquery()
     )
     return (
-        select(Case, held.label("held"), review_open.label("review_open"), transfers.label("transfers"))
+        select(
+            Case, held.label("held"), review_open.label("review_open"), transfers.label("transfers")
+        )
         .where(Case.panel_id.in_(list(panel_ids)), Case.status.in_(QUEUE_STATUSES))
         .options(selectinload(Case.questions), selectinload(Case.information_requests))
         .order_by((Case.urgency == "urgent").desc(), Case.submitted_at.asc(), Case.id.asc())
@@ -229,8 +234,9 @@ def queue_totals(user: User, panel_ids: set[int] | None = None) -> tuple[int, in
     if not coordinated:
         return 0, 0
     total, urgent = db.session.execute(
-        select(func.count(Case.id), func.count(Case.id).filter(Case.urgency == "urgent"))
-        .where(Case.panel_id.in_(list(coordinated)), Case.status.in_(QUEUE_STATUSES))
+        select(func.count(Case.id), func.count(Case.id).filter(Case.urgency == "urgent")).where(
+            Case.panel_id.in_(list(coordinated)), Case.status.in_(QUEUE_STATUSES)
+        )
     ).one()
     return int(total or 0), int(urgent or 0)
 
@@ -252,10 +258,16 @@ def _unknown_criteria(case: Case, registry: Any, centres: Any) -> list[str]:
     return out
 
 
-def triage_rows(user: User, panel_ids: set[int] | None = None, limit: int | None = QUEUE_LIMIT) -> list[TriageRow]:
+def triage_rows(
+    user: User, panel_ids: set[int] | None = None, limit: int | None = QUEUE_LIMIT
+) -> list[TriageRow]:
     """The queue of the panels ``user`` coordinates (optionally only ``panel_ids`` of them):
     urgent cases first, then the longest waiting. A fixed number of queries."""
-    coordinated = user.panel_ids(PanelRoleKind.COORDINATOR) if getattr(user, "is_authenticated", False) else set()
+    coordinated = (
+        user.panel_ids(PanelRoleKind.COORDINATOR)
+        if getattr(user, "is_authenticated", False)
+        else set()
+    )
     if panel_ids is not None:
         coordinated &= set(panel_ids)
     if not coordinated:
@@ -314,9 +326,13 @@ def set_urgency(case: Case, urgent: bool, *, by: User, reason: str = "") -> Case
     if new == previous:
         return case
     if not urgent and db.session.scalar(
-        select(VirtualReview.id).where(VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN)
+        select(VirtualReview.id).where(
+            VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN
+        )
     ):
-        raise Conflict("A virtual review is open on this case: cancel it before marking the case routine.")
+        raise Conflict(
+            "A virtual review is open on this case: cancel it before marking the case routine."
+        )
     now = utcnow()
     case.urgency = new
     data = dict(case.data or {})
@@ -325,15 +341,24 @@ def set_urgency(case: Case, urgent: bool, *, by: User, reason: str = "") -> Case
     case.triaged_at = case.triaged_at or now
     case.updated_at = now
     db.session.flush()
-    audit.record("case.urgency", obj=case, actor=by, details={"from": previous, "to": new, "reason": reason},
-                 clinical=bool(reason))
+    audit.record(
+        "case.urgency",
+        obj=case,
+        actor=by,
+        details={"from": previous, "to": new, "reason": reason},
+        clinical=bool(reason),
+    )
     return case
 
 
 # --------------------------------------------------------------------------- refer on
 def referable_panels(case: Case) -> list[Panel]:
     """The panels a case may be referred on to: every panel but its own."""
-    return list(db.session.scalars(select(Panel).where(Panel.id != case.panel_id).order_by(Panel.scope, Panel.code)))
+    return list(
+        db.session.scalars(
+            select(Panel).where(Panel.id != case.panel_id).order_by(Panel.scope, Panel.code)
+        )
+    )
 
 
 def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTransfer:
@@ -363,7 +388,9 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     from panel.meetings import review as review_ops
 
     open_review = db.session.scalar(
-        select(VirtualReview).where(VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN)
+        select(VirtualReview).where(
+            VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN
+        )
     )
     if open_review is not None:
         review_ops.cancel_review(open_review, by=by, why="referred on")
@@ -373,7 +400,12 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     now = utcnow()
     previous = case.status
     transfer = CaseTransfer(
-        case_id=case.id, from_panel_id=old_panel_id, to_panel_id=to_panel.id, reason=reason, by_id=by.id, at=now
+        case_id=case.id,
+        from_panel_id=old_panel_id,
+        to_panel_id=to_panel.id,
+        reason=reason,
+        by_id=by.id,
+        at=now,
     )
     db.session.add(transfer)
     case.panel_id = to_panel.id
@@ -388,28 +420,53 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     case.updated_at = now
     db.session.flush()
     details = {
-        "from_panel": old_panel.code, "to_panel": to_panel.code, "transfer_id": transfer.id,
-        "from": previous.value, "to": case.status.value, "reason": reason,
+        "from_panel": old_panel.code,
+        "to_panel": to_panel.code,
+        "transfer_id": transfer.id,
+        "from": previous.value,
+        "to": case.status.value,
+        "reason": reason,
     }
-    audit.record("case.referred_on", obj=case, actor=by, panel_id=old_panel_id, details=details, clinical=True)
-    audit.record("case.received", obj=case, actor=by, panel_id=to_panel.id, details=details, clinical=True)
+    audit.record(
+        "case.referred_on",
+        obj=case,
+        actor=by,
+        panel_id=old_panel_id,
+        details=details,
+        clinical=True,
+    )
+    audit.record(
+        "case.received", obj=case, actor=by, panel_id=to_panel.id, details=details, clinical=True
+    )
     link = path_for("cases.show", ref=case.reference)
     notify(
-        panel_people(to_panel.id, PanelRoleKind.COORDINATOR), panel_id=case.panel_id, kind="case.referred_on",
+        panel_people(to_panel.id, PanelRoleKind.COORDINATOR),
+        panel_id=case.panel_id,
+        kind="case.referred_on",
         text=f"{case.reference} was referred on to {to_panel.code} by {old_panel.code}: it is in your triage queue.",
-        link=link, exclude=by,
+        link=link,
+        exclude=by,
     )
     notify(
-        case_referrers(case), panel_id=case.panel_id, kind="case.referred_on",
+        case_referrers(case),
+        panel_id=case.panel_id,
+        kind="case.referred_on",
         text=f"Your referral {case.reference} has been referred on from {old_panel.code} to {to_panel.code}.",
-        link=link, exclude=by,
+        link=link,
+        exclude=by,
     )
     return transfer
 
 
 def transfers_of(case: Case) -> list[CaseTransfer]:
     """The case's moves between panels, oldest first."""
-    return list(db.session.scalars(select(CaseTransfer).where(CaseTransfer.case_id == case.id).order_by(CaseTransfer.at, CaseTransfer.id)))
+    return list(
+        db.session.scalars(
+            select(CaseTransfer)
+            .where(CaseTransfer.case_id == case.id)
+            .order_by(CaseTransfer.at, CaseTransfer.id)
+        )
+    )
 
 
 def when_label(dt: datetime | None, short: bool = False) -> str:

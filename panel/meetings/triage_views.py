@@ -21,7 +21,9 @@ _user = signed_in_user
 
 
 def _back(case: Case, anchor: str | None = "triage") -> str:
-    return safe_next(request.form.get("next")) or url_for("cases.show", ref=case.reference, _anchor=anchor)
+    return safe_next(request.form.get("next")) or url_for(
+        "cases.show", ref=case.reference, _anchor=anchor
+    )
 
 
 # --------------------------------------------------------------------------- the queue
@@ -33,7 +35,11 @@ def triage_queue():
     coordinated = user.panel_ids(PanelRoleKind.COORDINATOR)
     if not coordinated:
         abort(403)
-    panels = list(db.session.scalars(select(Panel).where(Panel.id.in_(list(coordinated))).order_by(Panel.code)))
+    panels = list(
+        db.session.scalars(
+            select(Panel).where(Panel.id.in_(list(coordinated))).order_by(Panel.code)
+        )
+    )
     chosen = (request.args.get("panel") or "").strip().upper()
     selected = next((p for p in panels if p.code == chosen), None)
     only = {selected.id} if selected else None
@@ -48,7 +54,11 @@ def triage_queue():
         "long": sum(1 for r in rows if r.wait_level != "ok"),
     }
     return render_template(
-        "meetings/triage.html", rows=rows, panels=panels, selected=selected, counts=counts,
+        "meetings/triage.html",
+        rows=rows,
+        panels=panels,
+        selected=selected,
+        counts=counts,
         next_url=request.full_path.rstrip("?"),
     )
 
@@ -77,7 +87,9 @@ def set_urgency(ref: str):
     # case.can_set_urgency, asked by the operation: 403 for anyone who may not set it at all,
     # a message for the panel's coordinator once the case has been discussed.
     return attempt(
-        forbidding(lambda: triage.set_urgency(case, urgent, by=user, reason=request.form.get("reason", ""))),
+        forbidding(
+            lambda: triage.set_urgency(case, urgent, by=user, reason=request.form.get("reason", ""))
+        ),
         target=_back(case),
         success=f"{case.reference} is now {'urgent' if urgent else 'routine'}.",
     )
@@ -89,11 +101,15 @@ def set_urgency(ref: str):
 def refer_on(ref: str):
     user = _user()
     case = load_case_or_404(ref, user)
-    if not case.is_coordinated_by(user):  # the page is the coordinators'; Case.can_refer_on says when
+    if not case.is_coordinated_by(
+        user
+    ):  # the page is the coordinators'; Case.can_refer_on says when
         abort(403)
     targets = triage.referable_panels(case)
     form = ReferOnForm()
-    form.panel.choices = [(0, "Choose a panel…")] + [(p.id, f"{p.code} · {p.name}") for p in targets]
+    form.panel.choices = [(0, "Choose a panel…")] + [
+        (p.id, f"{p.code} · {p.name}") for p in targets
+    ]
     blocked = None
     if operations.pending_item_for(case) is not None:
         blocked = "This case is on the agenda of an upcoming meeting: take it off the agenda before referring it on."
@@ -116,14 +132,20 @@ def refer_on(ref: str):
             case = load_case_or_404(ref, user)
         else:
             db.session.commit()
-            flash(f"{case.reference} has been referred on to {to_panel.code}. Its coordinators have been told.", "success")
+            flash(
+                f"{case.reference} has been referred on to {to_panel.code}. Its coordinators have been told.",
+                "success",
+            )
             return redirect(url_for("meetings.triage"))
     elif request.method == "POST":
         status = 422
         if form.panel.data == 0 and not form.panel.errors:
             form.panel.errors = ["Choose a panel."]
     return render_template(
-        "meetings/refer_on.html", case=case, form=form, blocked=blocked,
+        "meetings/refer_on.html",
+        case=case,
+        form=form,
+        blocked=blocked,
         history=triage.transfers_of(case),
     ), status
 

@@ -56,12 +56,21 @@ def _safe_next(value: str | None) -> str | None:
     return safe_next(value)
 
 
-def _attempt(meeting: Meeting, action, *, success: str | None = None, anchor: str | None = None,
-             next_url: str | None = None):
+def _attempt(
+    meeting: Meeting,
+    action,
+    *,
+    success: str | None = None,
+    anchor: str | None = None,
+    next_url: str | None = None,
+):
     """Run an operation, commit, and go back to the agenda (or ``next_url``); a refusal rolls
     back and is shown as a message."""
-    return attempt(action, target=next_url or url_for("meetings.show", meeting_id=meeting.id, _anchor=anchor),
-                   success=success)
+    return attempt(
+        action,
+        target=next_url or url_for("meetings.show", meeting_id=meeting.id, _anchor=anchor),
+        success=success,
+    )
 
 
 def _item(meeting: Meeting, item_id: int) -> AgendaItem:
@@ -90,18 +99,28 @@ def index():
     panel_ids = user.panel_ids()
     if not panel_ids:
         abort(404)
-    meetings = list(db.session.scalars(
-        select(Meeting).where(Meeting.panel_id.in_(panel_ids)).order_by(Meeting.starts_at.desc()).limit(200)
-    ))
+    meetings = list(
+        db.session.scalars(
+            select(Meeting)
+            .where(Meeting.panel_id.in_(panel_ids))
+            .order_by(Meeting.starts_at.desc())
+            .limit(200)
+        )
+    )
     now = utcnow()
     upcoming = sorted(
-        (m for m in meetings if m.status in operations.OPEN_STATUSES and m.ends_at > now), key=lambda m: m.starts_at
+        (m for m in meetings if m.status in operations.OPEN_STATUSES and m.ends_at > now),
+        key=lambda m: m.starts_at,
     )
     past = [m for m in meetings if m not in upcoming]
     coordinated = user.panel_ids(PanelRoleKind.COORDINATOR)
     return render_template(
-        "meetings/index.html", upcoming=upcoming, past=past, can_plan=bool(coordinated),
-        coordinated=coordinated, uk_label=uk_label,
+        "meetings/index.html",
+        upcoming=upcoming,
+        past=past,
+        can_plan=bool(coordinated),
+        coordinated=coordinated,
+        uk_label=uk_label,
     )
 
 
@@ -117,7 +136,11 @@ def new():
     coordinated = user.panel_ids(PanelRoleKind.COORDINATOR)
     if not coordinated:
         abort(404 if not user.panel_ids() else 403)
-    panels = list(db.session.scalars(select(Panel).where(Panel.id.in_(coordinated)).order_by(Panel.scope, Panel.code)))
+    panels = list(
+        db.session.scalars(
+            select(Panel).where(Panel.id.in_(coordinated)).order_by(Panel.scope, Panel.code)
+        )
+    )
     form = MeetingForm()
     form.panel_id.choices = [(p.id, f"{p.name} ({p.code})") for p in panels]
     if request.method == "GET" and int_arg(request.args, "panel") in coordinated:
@@ -127,8 +150,13 @@ def new():
         panel = next(p for p in panels if p.id == form.panel_id.data)
         try:
             meeting = operations.create_meeting(
-                panel, day=form.day.data, at=form.at.data, duration_minutes=form.duration_minutes.data,
-                video_link=form.video_link.data or "", title=form.title.data or "", by=user,
+                panel,
+                day=form.day.data,
+                at=form.at.data,
+                duration_minutes=form.duration_minutes.data,
+                video_link=form.video_link.data or "",
+                title=form.title.data or "",
+                by=user,
             )
         except Refused as exc:
             db.session.rollback()
@@ -136,12 +164,19 @@ def new():
             status = exc.status
         else:
             db.session.commit()
-            flash(f"Meeting planned for {uk_label(meeting.starts_at)}. Now add cases to its agenda.", "success")
+            flash(
+                f"Meeting planned for {uk_label(meeting.starts_at)}. Now add cases to its agenda.",
+                "success",
+            )
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
     elif request.method == "POST":
         status = 422
     return render_template(
-        "meetings/form.html", form=form, meeting=None, panels=panels, zone_hint=_zone_hint(),
+        "meetings/form.html",
+        form=form,
+        meeting=None,
+        panels=panels,
+        zone_hint=_zone_hint(),
     ), status
 
 
@@ -173,9 +208,16 @@ def edit(meeting_id: int):
     elif form.validate_on_submit():
         try:
             operations.update_meeting(
-                meeting, day=form.day.data, at=form.at.data, duration_minutes=form.duration_minutes.data,
-                video_link=form.video_link.data or "", title=form.title.data or "", by=user,
-                expected_version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+                meeting,
+                day=form.day.data,
+                at=form.at.data,
+                duration_minutes=form.duration_minutes.data,
+                video_link=form.video_link.data or "",
+                title=form.title.data or "",
+                by=user,
+                expected_version=int(form.version.data)
+                if (form.version.data or "").isdigit()
+                else None,
             )
         except Refused as exc:
             db.session.rollback()
@@ -188,7 +230,11 @@ def edit(meeting_id: int):
     else:
         status = 422
     return render_template(
-        "meetings/form.html", form=form, meeting=meeting, panels=[meeting.panel], zone_hint=_zone_hint(),
+        "meetings/form.html",
+        form=form,
+        meeting=meeting,
+        panels=[meeting.panel],
+        zone_hint=_zone_hint(),
     ), status
 
 
@@ -214,7 +260,9 @@ def show(meeting_id: int):
         editable=editable,
         over=meeting.ends_at <= now,
         started=meeting.starts_at <= now,
-        candidates=operations.cases_to_schedule(meeting) if editable and meeting.ends_at > now else [],
+        candidates=operations.cases_to_schedule(meeting)
+        if editable and meeting.ends_at > now
+        else [],
         people=_panel_people_rows(meeting) if coordinator else [],
         attending=attending,
         next_meeting=operations.next_meeting_after(meeting) if editable else None,
@@ -242,12 +290,21 @@ def add_item(meeting_id: int):
 
     def add():
         if case is None or not case.can_view(user):
-            raise Refused(f"There is no case {reference or '(none chosen)'} for this panel." if reference
-                            else "Choose a case to add.", "case")
+            raise Refused(
+                f"There is no case {reference or '(none chosen)'} for this panel."
+                if reference
+                else "Choose a case to add.",
+                "case",
+            )
         operations.add_case(meeting, case, by=user, minutes=minutes)
 
-    return _attempt(meeting, add, anchor="agenda", next_url=next_url,
-                    success=f"{reference} added to the agenda of the {operations.meeting_label(meeting)}.")
+    return _attempt(
+        meeting,
+        add,
+        anchor="agenda",
+        next_url=next_url,
+        success=f"{reference} added to the agenda of the {operations.meeting_label(meeting)}.",
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/move", methods=["POST"])
@@ -258,8 +315,11 @@ def move_item(meeting_id: int, item_id: int):
     direction = request.form.get("direction")
     if direction not in ("up", "down"):
         abort(400)
-    return _attempt(meeting, lambda: operations.move_item(item, -1 if direction == "up" else 1, by=_user()),
-                    anchor=f"item-{item.id}")
+    return _attempt(
+        meeting,
+        lambda: operations.move_item(item, -1 if direction == "up" else 1, by=_user()),
+        anchor=f"item-{item.id}",
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/remove", methods=["POST"])
@@ -268,8 +328,12 @@ def remove_item(meeting_id: int, item_id: int):
     meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
     item = _item(meeting, item_id)
     reference = item.case.reference
-    return _attempt(meeting, lambda: operations.remove_case(item, by=_user()), anchor="agenda",
-                    success=f"{reference} was taken off the agenda and is back in triage.")
+    return _attempt(
+        meeting,
+        lambda: operations.remove_case(item, by=_user()),
+        anchor="agenda",
+        success=f"{reference} was taken off the agenda and is back in triage.",
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/time", methods=["POST"])
@@ -277,8 +341,11 @@ def remove_item(meeting_id: int, item_id: int):
 def item_minutes(meeting_id: int, item_id: int):
     meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
     item = _item(meeting, item_id)
-    return _attempt(meeting, lambda: operations.set_item_minutes(item, request.form.get("minutes"), by=_user()),
-                    anchor=f"item-{item.id}")
+    return _attempt(
+        meeting,
+        lambda: operations.set_item_minutes(item, request.form.get("minutes"), by=_user()),
+        anchor=f"item-{item.id}",
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>/reorder", methods=["POST"])
@@ -289,8 +356,12 @@ def reorder(meeting_id: int):
     raw = request.form.get("order", "")
     ids = [x.strip() for x in raw.split(",") if x.strip()]
     if not _wants_json():
-        return _attempt(meeting, lambda: operations.reorder(meeting, ids, by=user), anchor="agenda",
-                        success="Agenda order saved.")
+        return _attempt(
+            meeting,
+            lambda: operations.reorder(meeting, ids, by=user),
+            anchor="agenda",
+            success="Agenda order saved.",
+        )
     try:
         operations.reorder(meeting, ids, by=user)
     except Refused as exc:
@@ -298,11 +369,13 @@ def reorder(meeting_id: int):
         return jsonify({"error": refusal_message(exc)}), exc.status
     db.session.commit()
     slots = operations.slot_times(meeting)
-    return jsonify({
-        "ok": True,
-        "order": [i.id for i in meeting.active_items],
-        "slots": {str(k): f"{to_uk(v):%H:%M}" for k, v in slots.items()},
-    })
+    return jsonify(
+        {
+            "ok": True,
+            "order": [i.id for i in meeting.active_items],
+            "slots": {str(k): f"{to_uk(v):%H:%M}" for k, v in slots.items()},
+        }
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>/publish", methods=["POST"])
@@ -311,9 +384,13 @@ def publish(meeting_id: int):
     meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
     again = meeting.status == MeetingStatus.PUBLISHED
     return _attempt(
-        meeting, lambda: operations.publish(meeting, by=_user()),
-        success=("Agenda published again: the panel and the referrers have been told about the changes." if again
-                 else "Agenda published: the panel and the referrers of the listed cases have been told."),
+        meeting,
+        lambda: operations.publish(meeting, by=_user()),
+        success=(
+            "Agenda published again: the panel and the referrers have been told about the changes."
+            if again
+            else "Agenda published: the panel and the referrers of the listed cases have been told."
+        ),
     )
 
 
@@ -325,9 +402,15 @@ def attendance(meeting_id: int):
 
     def record():
         operations.set_attendance(meeting, ids, by=_user())
-        state = "quorum reached" if meeting.quorum_met else f"no quorum ({meeting.voting_attendance} of {meeting.panel.quorum})"
-        flash(f"Attendance saved: {len(meeting.attendance)} attending, {state}.",
-              "success" if meeting.quorum_met else "warning")
+        state = (
+            "quorum reached"
+            if meeting.quorum_met
+            else f"no quorum ({meeting.voting_attendance} of {meeting.panel.quorum})"
+        )
+        flash(
+            f"Attendance saved: {len(meeting.attendance)} attending, {state}.",
+            "success" if meeting.quorum_met else "warning",
+        )
 
     return _attempt(meeting, record, anchor="attendance")
 
@@ -341,8 +424,11 @@ def close(meeting_id: int):
         pending = len(operations.pending_items(meeting))
         operations.close_meeting(meeting, by=_user())
         if pending:
-            flash(f"Meeting closed. {pending} case{'s' if pending != 1 else ''} not discussed "
-                  f"{'were' if pending != 1 else 'was'} rolled over.", "success")
+            flash(
+                f"Meeting closed. {pending} case{'s' if pending != 1 else ''} not discussed "
+                f"{'were' if pending != 1 else 'was'} rolled over.",
+                "success",
+            )
         else:
             flash("Meeting closed.", "success")
 
@@ -372,12 +458,15 @@ def ics(meeting_id: int):
             abort(404)
         references = [c.reference for c in own]
         link = url_for("cases.show", ref=own[0].reference)
-    body = meeting_calendar(meeting, base_url=external_url("/"),
-                            references=references, link=link)
+    body = meeting_calendar(meeting, base_url=external_url("/"), references=references, link=link)
     day = to_uk(meeting.starts_at)
-    return Response(body, mimetype="text/calendar", headers={
-        "Content-Disposition": f'attachment; filename="panel-{meeting.panel.code.lower()}-{day:%Y-%m-%d}.ics"',
-    })
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="panel-{meeting.panel.code.lower()}-{day:%Y-%m-%d}.ics"',
+        },
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda.pdf")
@@ -389,14 +478,18 @@ def agenda_pdf(meeting_id: int):
     meeting = load_meeting_or_404(meeting_id, user)
     body = render_agenda_pdf(meeting, user)
     day = to_uk(meeting.starts_at)
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="agenda-{meeting.panel.code.lower()}-{day:%Y-%m-%d}.pdf"',
-    })
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="agenda-{meeting.panel.code.lower()}-{day:%Y-%m-%d}.pdf"',
+        },
+    )
 
 
 # --------------------------------------------------------------------------- case page box
 def _may_see_agenda_box(case: Case, item: AgendaItem | None = None) -> str | None:
-    """"panel" for the case's panel people, "referrer" for its referrers, else None."""
+    """ "panel" for the case's panel people, "referrer" for its referrers, else None."""
     user = _user()
     if not getattr(user, "is_authenticated", False) or not case.can_view(user):
         return None
@@ -448,10 +541,13 @@ def agenda_status_panel(case: Case, user, state) -> dict | None:
     whether the user may open the agenda), else its last roll-over; None to show nothing."""
     item = case_agenda_item(case)
     if item is not None:
-        return {"item": item, "slot_label": agenda_slot_label(item), "last_roll": None,
-                "on_panel": on_panel(user, item.meeting.panel_id)}
+        return {
+            "item": item,
+            "slot_label": agenda_slot_label(item),
+            "last_roll": None,
+            "on_panel": on_panel(user, item.meeting.panel_id),
+        }
     last_roll = case_last_rollover(case)
     if last_roll is None:
         return None
     return {"item": None, "slot_label": "", "last_roll": last_roll, "on_panel": False}
-

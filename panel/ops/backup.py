@@ -85,10 +85,12 @@ def _base_type(coltype: Any) -> Any:
 def _encoder(column: Any) -> Callable[[Any], Any]:
     coltype = column.type
     if isinstance(coltype, Enum):
+
         def enc_enum(v: Any) -> Any:
             if isinstance(v, enum.Enum):
                 return coltype._db_value_for_elem(v)  # the value the database holds
             return v
+
         return enc_enum
     return _encode_value
 
@@ -135,7 +137,9 @@ def _decoder(column: Any) -> Callable[[Any], Any]:
 
 
 def _dumps(row: dict[str, Any]) -> bytes:
-    return (json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    return (
+        json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    ).encode()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -283,8 +287,10 @@ def _make_backup(target: Path, echo: Echo) -> BackupResult:
     }
     _write_atomic(target / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
     result = BackupResult(target, manifest)
-    echo(f"Backup written to {target}: {len(tables)} tables, {result.rows} rows, "
-         f"{result.files} files ({result.bytes} bytes), schema {revision}.")
+    echo(
+        f"Backup written to {target}: {len(tables)} tables, {result.rows} rows, "
+        f"{result.files} files ({result.bytes} bytes), schema {revision}."
+    )
     return result
 
 
@@ -294,7 +300,9 @@ def _dump_tables(conn: Connection, folder: Path, echo: Echo) -> tuple[dict[str, 
     for table in _tables():
         columns = list(table.columns)
         encoders = [(c.name, _encoder(c)) for c in columns]
-        key_columns = [c.name for c in columns if c.name == "storage_key" or c.name.endswith("_storage_key")]
+        key_columns = [
+            c.name for c in columns if c.name == "storage_key" or c.name.endswith("_storage_key")
+        ]
         order = list(table.primary_key.columns) or columns
         stmt = select(table).order_by(*order)
         path = folder / f"{table.name}.jsonl"
@@ -313,7 +321,11 @@ def _dump_tables(conn: Connection, folder: Path, echo: Echo) -> tuple[dict[str, 
                         referenced.add(m[k])
             out.flush()
             os.fsync(out.fileno())
-        tables[table.name] = {"file": f"db/{table.name}.jsonl", "rows": count, "sha256": h.hexdigest()}
+        tables[table.name] = {
+            "file": f"db/{table.name}.jsonl",
+            "rows": count,
+            "sha256": h.hexdigest(),
+        }
     echo(f"Database: {len(tables)} tables read in one transaction.")
     return tables, referenced
 
@@ -372,7 +384,9 @@ def read_manifest(source: str | os.PathLike[str]) -> dict[str, Any]:
     """The manifest of the backup at ``source`` (BackupError when it is missing or unreadable)."""
     path = Path(source) / MANIFEST
     if not path.is_file():
-        raise BackupError(f"{source} has no {MANIFEST}: it is not a Panel backup, or an unfinished one.")
+        raise BackupError(
+            f"{source} has no {MANIFEST}: it is not a Panel backup, or an unfinished one."
+        )
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -393,7 +407,9 @@ def _safe_member(source: Path, rel: str) -> Path:
     return path
 
 
-def verify_backup(source: str | os.PathLike[str], manifest: dict[str, Any] | None = None) -> list[str]:
+def verify_backup(
+    source: str | os.PathLike[str], manifest: dict[str, Any] | None = None
+) -> list[str]:
     """Every problem found by checking each table file and stored file against the manifest."""
     source = Path(source)
     manifest = manifest or read_manifest(source)
@@ -446,7 +462,9 @@ class RestoreResult:
 
 
 def _row_counts(conn: Connection) -> dict[str, int]:
-    return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables()}
+    return {
+        t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables()
+    }
 
 
 def _non_empty(conn: Connection) -> list[str]:
@@ -471,10 +489,16 @@ def restore_backup(source: str | os.PathLike[str], *, echo: Echo | None = None) 
     # 1. Every checksum, before anything is written.
     problems = verify_backup(source, manifest)
     if problems:
-        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise BackupError(f"The backup at {source} fails its checks, nothing was restored: {shown}.")
-    echo(f"Backup checked: {len(manifest['tables'])} table files and {len(manifest['files'])} stored files "
-         "match their checksums.")
+        shown = "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        )
+        raise BackupError(
+            f"The backup at {source} fails its checks, nothing was restored: {shown}."
+        )
+    echo(
+        f"Backup checked: {len(manifest['tables'])} table files and {len(manifest['files'])} stored files "
+        "match their checksums."
+    )
 
     # 2. The same schema, and an empty database.
     head = _script_head()
@@ -495,7 +519,9 @@ def restore_backup(source: str | os.PathLike[str], *, echo: Echo | None = None) 
         existing = set(inspect(conn).get_table_names())
     if current is None:
         if existing:
-            raise BackupError("The target database has tables but no Panel schema: use a new, empty database.")
+            raise BackupError(
+                "The target database has tables but no Panel schema: use a new, empty database."
+            )
         echo("Creating the schema (flask db upgrade)...")
         from flask_migrate import upgrade
 
@@ -509,7 +535,9 @@ def restore_backup(source: str | os.PathLike[str], *, echo: Echo | None = None) 
         busy = _non_empty(conn)
     if busy:
         raise BackupError(
-            "The target database is not empty (rows in: " + ", ".join(busy) + "). Restore only onto a "
+            "The target database is not empty (rows in: "
+            + ", ".join(busy)
+            + "). Restore only onto a "
             "new database that has had `flask db upgrade` and nothing else; nothing was restored."
         )
 
@@ -524,7 +552,9 @@ def restore_backup(source: str | os.PathLike[str], *, echo: Echo | None = None) 
         digest, _size = _copy_hashing(source / "files" / f["path"], dst)
         if digest != f["sha256"]:
             dst.unlink(missing_ok=True)
-            raise BackupError(f"The file {f['path']} changed while it was being restored; nothing was restored.")
+            raise BackupError(
+                f"The file {f['path']} changed while it was being restored; nothing was restored."
+            )
     echo(f"Files: {len(manifest['files'])} copied into {storage.objects}.")
 
     # 4. Rows, all in one transaction.
@@ -545,7 +575,9 @@ def restore_backup(source: str | os.PathLike[str], *, echo: Echo | None = None) 
         counts = _row_counts(conn)
     for name, info in manifest["tables"].items():
         if counts.get(name) != info["rows"]:
-            result.problems.append(f"table {name} has {counts.get(name)} rows, the backup {info['rows']}")
+            result.problems.append(
+                f"table {name} has {counts.get(name)} rows, the backup {info['rows']}"
+            )
     for f in manifest["files"]:
         dst = storage.path(f["sha256"])
         if not dst.is_file() or sha256_file(dst) != f["sha256"]:
@@ -574,7 +606,9 @@ def _load_table(conn: Connection, table: Table, path: Path) -> int:
     for raw in _read_rows(path):
         unknown = set(raw) - set(decoders)
         if unknown:
-            raise BackupError(f"Table {table.name} in the backup has columns this Panel does not know.")
+            raise BackupError(
+                f"Table {table.name} in the backup has columns this Panel does not know."
+            )
         batch.append({name: dec(raw.get(name)) for name, dec in decoders.items() if name in raw})
         if len(batch) >= BATCH:
             conn.execute(table.insert(), batch)
@@ -593,13 +627,16 @@ def _reset_sequences(conn: Connection) -> None:
         for col in table.primary_key.columns:
             if not isinstance(_base_type(col.type), Integer):
                 continue
-            seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": col.name}).scalar()
+            seq = conn.execute(
+                text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": col.name}
+            ).scalar()
             if not seq:
                 continue
             conn.execute(
                 # Names come from the model metadata, quoted; no user input.
-                text(f"SELECT setval(CAST(:s AS regclass), COALESCE((SELECT MAX({quote(col.name)}) "  # noqa: S608
-                     f"FROM {quote(table.name)}), 0) + 1, false)"),
+                text(
+                    f"SELECT setval(CAST(:s AS regclass), COALESCE((SELECT MAX({quote(col.name)}) "  # noqa: S608
+                    f"FROM {quote(table.name)}), 0) + 1, false)"
+                ),
                 {"s": seq},
             )
-

@@ -48,7 +48,9 @@ def guard_texts(texts: list[tuple[str, str]]) -> list[GuardFinding]:
     soft: list[GuardFinding] = []
     for path, text in texts:
         for f in find_identifiers(text):
-            g = GuardFinding(path, f.kind, f.severity, f.start, f.end, getattr(f, "message", f.kind))
+            g = GuardFinding(
+                path, f.kind, f.severity, f.start, f.end, getattr(f, "message", f.kind)
+            )
             (hard if f.severity == "hard" else soft).append(g)
     if hard:
         raise IdentifiersFound(hard, dict(texts), user_message=identifiers_message(hard))

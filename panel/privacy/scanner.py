@@ -84,7 +84,6 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
 
 
-
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One suspected identifier in a piece of text.

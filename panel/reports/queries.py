@@ -54,7 +54,9 @@ def coordinator_panels(panel_ids: Iterable[int]) -> list[Panel]:
     ids = sorted(set(panel_ids))
     if not ids:
         return []
-    return list(db.session.scalars(select(Panel).where(Panel.id.in_(ids)).order_by(Panel.scope, Panel.code)))
+    return list(
+        db.session.scalars(select(Panel).where(Panel.id.in_(ids)).order_by(Panel.scope, Panel.code))
+    )
 
 
 @dataclass
@@ -118,7 +120,9 @@ class MonthTurnaround:
         return datetime(self.year, self.month, 1).strftime("%b")
 
 
-def turnaround_by_month(pairs: Iterable[tuple[datetime, datetime]], now: datetime, months: int = 12) -> list[MonthTurnaround]:
+def turnaround_by_month(
+    pairs: Iterable[tuple[datetime, datetime]], now: datetime, months: int = 12
+) -> list[MonthTurnaround]:
     """Days from submission to feedback sent, grouped by the month feedback was sent (UTC):
     count, median and 90th percentile for each of the last ``months`` months."""
     keys = last_months(now, months)
@@ -129,10 +133,14 @@ def turnaround_by_month(pairs: Iterable[tuple[datetime, datetime]], now: datetim
         key = _month_start(sent)
         if key in buckets:
             buckets[key].append(max(0.0, (sent - submitted).total_seconds() / 86400))
-    return [MonthTurnaround(y, m, len(v), median(v), percentile(v, 90)) for (y, m), v in buckets.items()]
+    return [
+        MonthTurnaround(y, m, len(v), median(v), percentile(v, 90)) for (y, m), v in buckets.items()
+    ]
 
 
-def turnaround(panel_ids: Sequence[int], now: datetime | None = None, months: int = 12) -> list[MonthTurnaround]:
+def turnaround(
+    panel_ids: Sequence[int], now: datetime | None = None, months: int = 12
+) -> list[MonthTurnaround]:
     now = now or utcnow()
     first_y, first_m = last_months(now, months)[0]
     since = datetime(first_y, first_m, 1, tzinfo=now.tzinfo)
@@ -198,12 +206,26 @@ def turnaround_chart(rows: list[MonthTurnaround], width: int = 720, height: int 
                     segments.append([])
                 continue
             label = "Median" if name == "median" else "90th percentile"
-            segments[-1].append((x_at(i), y_at(v), f"{r.label}: {label} {v:.1f} days ({r.count} case{'s' if r.count != 1 else ''})"))
+            segments[-1].append(
+                (
+                    x_at(i),
+                    y_at(v),
+                    f"{r.label}: {label} {v:.1f} days ({r.count} case{'s' if r.count != 1 else ''})",
+                )
+            )
         series[name] = [s for s in segments if s]
     return Chart(
-        width=width, height=height, left=left, right=right, top=top, bottom=bottom, y_max=y_max,
-        y_ticks=ticks, x_labels=[(x_at(i), r.short_label, r.label) for i, r in enumerate(rows)],
-        series=series, has_data=bool(values),
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        y_max=y_max,
+        y_ticks=ticks,
+        x_labels=[(x_at(i), r.short_label, r.label) for i, r in enumerate(rows)],
+        series=series,
+        has_data=bool(values),
     )
 
 
@@ -233,19 +255,30 @@ OVERDUE_LIMIT = 50
 
 def overdue_count(panel_ids: Sequence[int], now: datetime | None = None) -> int:
     now = now or utcnow()
-    return db.session.scalar(
-        select(func.count(FollowUpAction.id))
-        .join(Recommendation, Recommendation.id == FollowUpAction.recommendation_id)
-        .join(Case, Case.id == Recommendation.case_id)
-        .where(*_overdue_where(panel_ids, now))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count(FollowUpAction.id))
+            .join(Recommendation, Recommendation.id == FollowUpAction.recommendation_id)
+            .join(Case, Case.id == Recommendation.case_id)
+            .where(*_overdue_where(panel_ids, now))
+        )
+        or 0
+    )
 
 
-def overdue_actions(panel_ids: Sequence[int], now: datetime | None = None, limit: int | None = OVERDUE_LIMIT) -> list[Overdue]:
+def overdue_actions(
+    panel_ids: Sequence[int], now: datetime | None = None, limit: int | None = OVERDUE_LIMIT
+) -> list[Overdue]:
     """Follow-up actions past their due date and not done, oldest first."""
     now = now or utcnow()
     stmt = (
-        select(Case.reference, Panel.code, FollowUpAction.description, FollowUpAction.owner_role, FollowUpAction.due_at)
+        select(
+            Case.reference,
+            Panel.code,
+            FollowUpAction.description,
+            FollowUpAction.owner_role,
+            FollowUpAction.due_at,
+        )
         .select_from(FollowUpAction)
         .join(Recommendation, Recommendation.id == FollowUpAction.recommendation_id)
         .join(Case, Case.id == Recommendation.case_id)
@@ -269,22 +302,32 @@ class TrialCount:
     count: int
 
 
-def trials_suggested(panel_ids: Sequence[int], limit: int = 10, now: datetime | None = None, days: int = 365) -> list[TrialCount]:
+def trials_suggested(
+    panel_ids: Sequence[int], limit: int = 10, now: datetime | None = None, days: int = 365
+) -> list[TrialCount]:
     """Trials suggested most often in the records of these panels approved in the last year."""
     since = (now or utcnow()) - timedelta(days=days)
     if not panel_ids:
         return []
     # Counted from the narrow copy of each record's suggestions (RecommendationTrial).
     stmt = (
-        select(RecommendationTrial.code, func.min(RecommendationTrial.title),
-               func.count(func.distinct(RecommendationTrial.recommendation_id)).label("n"))
+        select(
+            RecommendationTrial.code,
+            func.min(RecommendationTrial.title),
+            func.count(func.distinct(RecommendationTrial.recommendation_id)).label("n"),
+        )
         .join(Recommendation, Recommendation.id == RecommendationTrial.recommendation_id)
         .join(Case, Case.id == Recommendation.case_id)
-        .where(Case.panel_id.in_(list(panel_ids)), Recommendation.status == RecommendationStatus.APPROVED,
-               Recommendation.approved_at >= since)
+        .where(
+            Case.panel_id.in_(list(panel_ids)),
+            Recommendation.status == RecommendationStatus.APPROVED,
+            Recommendation.approved_at >= since,
+        )
         .group_by(RecommendationTrial.code)
     )
-    counts = [TrialCount(code, title or code, int(n)) for code, title, n in db.session.execute(stmt)]
+    counts = [
+        TrialCount(code, title or code, int(n)) for code, title, n in db.session.execute(stmt)
+    ]
     counts.sort(key=lambda c: (-c.count, c.title.lower()))
     return counts[:limit]
 
@@ -329,9 +372,18 @@ def cases_csv(panel_ids: Sequence[int]) -> str:
     turnaround timestamps (ISO 8601, UTC) and days to feedback. No clinical free text."""
     stmt = (
         select(
-            Case.reference, Panel.code, Case.status, Case.urgency, Case.submitted_at, Case.triaged_at,
-            Case.scheduled_at, Case.discussed_at, Case.approved_at, Case.feedback_sent_at,
-            Case.family_informed_at, Case.closed_at,
+            Case.reference,
+            Panel.code,
+            Case.status,
+            Case.urgency,
+            Case.submitted_at,
+            Case.triaged_at,
+            Case.scheduled_at,
+            Case.discussed_at,
+            Case.approved_at,
+            Case.feedback_sent_at,
+            Case.family_informed_at,
+            Case.closed_at,
         )
         .join(Panel, Panel.id == Case.panel_id)
         .where(Case.panel_id.in_(list(panel_ids)), Case.submitted_at.is_not(None))

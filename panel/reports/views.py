@@ -51,8 +51,12 @@ def dashboard():
 def cases_csv():
     panel_ids = _coordinator_panel_ids()
     body = queries.cases_csv(panel_ids)
-    audit.record("report.cases_csv", object_type="report", object_id="cases.csv",
-                 details={"panel_ids": panel_ids, "rows": max(0, body.count("\r\n") - 1)})
+    audit.record(
+        "report.cases_csv",
+        object_type="report",
+        object_id="cases.csv",
+        details={"panel_ids": panel_ids, "rows": max(0, body.count("\r\n") - 1)},
+    )
     db.session.commit()
     stamp = utcnow().strftime("%Y%m%d")
     return Response(

@@ -27,7 +27,14 @@ def init_app(app: Any) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(load_trials_command)
     app.cli.add_command(match_command)
-    register_panel(app, "trials.suggestions", "trials/_case_slot.html", _suggestions_panel, slot="main", order=30)
+    register_panel(
+        app,
+        "trials.suggestions",
+        "trials/_case_slot.html",
+        _suggestions_panel,
+        slot="main",
+        order=30,
+    )
 
 
 def __getattr__(name: str) -> Any:

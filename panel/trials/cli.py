@@ -34,7 +34,9 @@ def load_trials_command(file: str | None, new_only: bool) -> None:
     except FileNotFoundError as exc:
         raise click.ClickException(f"{file}: no such file") from exc
     except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
+        raise click.ClickException(
+            f"{file}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from exc
     except TrialError as exc:
         db.session.rollback()
         click.echo(f"{file or 'trials.json'}: refused, nothing was loaded:", err=True)
@@ -104,7 +106,9 @@ def match_command(files: tuple[str, ...], trials_file: str | None) -> None:
         except FileNotFoundError:
             _fail(f"{trials_file}: no such file")
         except json.JSONDecodeError as exc:
-            _fail(f"{trials_file}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+            _fail(
+                f"{trials_file}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+            )
         except engine.TrialDefinitionError as exc:
             click.echo(f"Error: {trials_file}: invalid trials:", err=True)
             for error in exc.errors:

@@ -54,7 +54,10 @@ def field_choices() -> dict[str, list[tuple[str, str]]]:
 def _value_choices(spec: Any) -> list[dict[str, str]]:
     if spec.value_set is None:
         return []
-    return [{"code": c, "label": lbl} for c, lbl in value_set_choices(spec.value_set, include_unknown=False)]
+    return [
+        {"code": c, "label": lbl}
+        for c, lbl in value_set_choices(spec.value_set, include_unknown=False)
+    ]
 
 
 def widget_for(path: str | None, op: str | None) -> str:
@@ -152,28 +155,51 @@ class TrialForm(FlaskForm):
     version = HiddenField()
     code = StringField(
         "Code",
-        validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
-                                                           message="Letters, digits, _ . - only.")],
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", message="Letters, digits, _ . - only."),
+        ],
         render_kw={"placeholder": "e.g. NANT-LORLATINIB", "autocomplete": "off"},
     )
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    phase = StringField("Phase", validators=[Optional(), Length(max=32)], render_kw={"placeholder": "e.g. 1, 1/2, 2"})
-    summary = TextAreaField("Summary", validators=[Optional(), Length(max=4000)], render_kw={"rows": 3})
+    phase = StringField(
+        "Phase",
+        validators=[Optional(), Length(max=32)],
+        render_kw={"placeholder": "e.g. 1, 1/2, 2"},
+    )
+    summary = TextAreaField(
+        "Summary", validators=[Optional(), Length(max=4000)], render_kw={"rows": 3}
+    )
     registry_ids = TextAreaField(
-        "Registry identifiers", validators=[Optional(), Length(max=1000)], render_kw={"rows": 2, "placeholder": "One per line, e.g. NCT03107988"}
+        "Registry identifiers",
+        validators=[Optional(), Length(max=1000)],
+        render_kw={"rows": 2, "placeholder": "One per line, e.g. NCT03107988"},
     )
     sponsor = StringField("Sponsor", validators=[Optional(), Length(max=200)])
     status = SelectField("Status", choices=value_set_choices("trial_status"))
-    status_source = StringField("Where the status comes from", validators=[Optional(), Length(max=300)])
+    status_source = StringField(
+        "Where the status comes from", validators=[Optional(), Length(max=300)]
+    )
     mark_verified = BooleanField("I checked the status today (mark verified today)")
     sites = SelectMultipleField("Sites", choices=[], validate_choice=False, render_kw={"size": 10})
     sites_mode = SelectField("Sites mode", choices=value_set_choices("sites_mode"))
-    notes = TextAreaField("Notes for the panel", validators=[Optional(), Length(max=4000)], render_kw={"rows": 3, "placeholder": "One note per line"})
+    notes = TextAreaField(
+        "Notes for the panel",
+        validators=[Optional(), Length(max=4000)],
+        render_kw={"rows": 3, "placeholder": "One note per line"},
+    )
     study_kind = StringField("Kind of study", validators=[Optional(), Length(max=64)])
     enrolment = SelectField("Enrolment", choices=value_set_choices("study_enrolment"))
 
-    def __init__(self, *args: Any, centres: list[tuple[str, str]] | None = None, is_study: bool = False,
-                 creating: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        centres: list[tuple[str, str]] | None = None,
+        is_study: bool = False,
+        creating: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.sites.choices = centres or []
         self.is_study = is_study
@@ -185,21 +211,25 @@ class TrialForm(FlaskForm):
 
     @classmethod
     def from_trial(cls, trial: Any, centres: list[tuple[str, str]]) -> TrialForm:
-        form = cls(centres=centres, is_study=trial.is_study, data={
-            "version": trial.version,
-            "title": trial.title,
-            "phase": trial.phase or "",
-            "summary": trial.summary or "",
-            "registry_ids": "\n".join(trial.registry_ids or []),
-            "sponsor": trial.sponsor or "",
-            "status": trial.status.value,
-            "status_source": trial.status_source or "",
-            "sites": list(trial.sites or []),
-            "sites_mode": trial.sites_mode,
-            "notes": "\n".join(trial.notes or []),
-            "study_kind": trial.study_kind or "",
-            "enrolment": trial.enrolment or "opt_out",
-        })
+        form = cls(
+            centres=centres,
+            is_study=trial.is_study,
+            data={
+                "version": trial.version,
+                "title": trial.title,
+                "phase": trial.phase or "",
+                "summary": trial.summary or "",
+                "registry_ids": "\n".join(trial.registry_ids or []),
+                "sponsor": trial.sponsor or "",
+                "status": trial.status.value,
+                "status_source": trial.status_source or "",
+                "sites": list(trial.sites or []),
+                "sites_mode": trial.sites_mode,
+                "notes": "\n".join(trial.notes or []),
+                "study_kind": trial.study_kind or "",
+                "enrolment": trial.enrolment or "opt_out",
+            },
+        )
         return form
 
     def changes(self, today_iso: str) -> dict[str, Any]:
@@ -236,22 +266,47 @@ class CriterionForm(FlaskForm):
 
     version = HiddenField()
     original_id = HiddenField()
-    cid = StringField("Criterion id", validators=[DataRequired(), Length(max=32)], render_kw={"placeholder": "e.g. L1", "autocomplete": "off"})
+    cid = StringField(
+        "Criterion id",
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"placeholder": "e.g. L1", "autocomplete": "off"},
+    )
     kind = SelectField("Kind", choices=value_set_choices("criterion_kind"))
-    label = StringField("Label (what the panel reads)", validators=[DataRequired(), Length(max=300)])
+    label = StringField(
+        "Label (what the panel reads)", validators=[DataRequired(), Length(max=300)]
+    )
     source = SelectField("Source", choices=value_set_choices("criterion_source"))
-    mode = RadioField("Condition", choices=[("simple", "Simple condition"), ("advanced", "Advanced (any of / all of, as JSON)")], default="simple")
+    mode = RadioField(
+        "Condition",
+        choices=[
+            ("simple", "Simple condition"),
+            ("advanced", "Advanced (any of / all of, as JSON)"),
+        ],
+        default="simple",
+    )
     field = SelectField("Field", choices=[], validate_choice=False)
-    op = SelectField("Operator", choices=[(k, v.label) for k, v in OPERATORS.items()], validate_choice=False)
+    op = SelectField(
+        "Operator", choices=[(k, v.label) for k, v in OPERATORS.items()], validate_choice=False
+    )
     value_enum = SelectField("Value", choices=[], validate_choice=False)
-    value_multi = SelectMultipleField("Values", choices=[], validate_choice=False, render_kw={"size": 6})
+    value_multi = SelectMultipleField(
+        "Values", choices=[], validate_choice=False, render_kw={"size": 6}
+    )
     value_number = StringField("Value", render_kw={"inputmode": "decimal"})
     value_lo = StringField("From", render_kw={"inputmode": "decimal"})
     value_hi = StringField("To (inclusive)", render_kw={"inputmode": "decimal"})
-    value_bool = SelectField("Value", choices=[("true", "Yes"), ("false", "No")], validate_choice=False)
-    value_exists = SelectField("Value", choices=[("true", "is recorded (not empty)"), ("false", "is not recorded (or empty)")], validate_choice=False)
+    value_bool = SelectField(
+        "Value", choices=[("true", "Yes"), ("false", "No")], validate_choice=False
+    )
+    value_exists = SelectField(
+        "Value",
+        choices=[("true", "is recorded (not empty)"), ("false", "is not recorded (or empty)")],
+        validate_choice=False,
+    )
     value_list = StringField("Values (separated by commas)")
-    condition_json = TextAreaField("Condition (JSON)", render_kw={"rows": 10, "spellcheck": "false"})
+    condition_json = TextAreaField(
+        "Condition (JSON)", render_kw={"rows": 10, "spellcheck": "false"}
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -280,7 +335,9 @@ class CriterionForm(FlaskForm):
 
     # ---------------------------------------------------------------- criterion <-> form
     @classmethod
-    def from_criterion(cls, criterion: Mapping[str, Any], version: int, **kwargs: Any) -> CriterionForm:
+    def from_criterion(
+        cls, criterion: Mapping[str, Any], version: int, **kwargs: Any
+    ) -> CriterionForm:
         data: dict[str, Any] = {
             "version": version,
             "original_id": criterion.get("id", ""),
@@ -305,7 +362,9 @@ class CriterionForm(FlaskForm):
             elif widget == "enum":
                 data["value_enum"] = value
             elif widget == "list":
-                data["value_list"] = ", ".join(_num_text(v) for v in value) if isinstance(value, list) else ""
+                data["value_list"] = (
+                    ", ".join(_num_text(v) for v in value) if isinstance(value, list) else ""
+                )
             else:
                 data["value_number"] = _num_text(value)
         else:
@@ -328,7 +387,9 @@ class CriterionForm(FlaskForm):
             try:
                 cond = json.loads(self.condition_json.data or "")
             except json.JSONDecodeError as exc:
-                return None, [f"{where}: the condition is not valid JSON ({exc.msg}, line {exc.lineno})"]
+                return None, [
+                    f"{where}: the condition is not valid JSON ({exc.msg}, line {exc.lineno})"
+                ]
             if not isinstance(cond, dict):
                 return None, [f"{where}: the condition must be a JSON object"]
             stray = sorted(set(cond) - {"field", "op", "value", "any_of", "all_of"})
@@ -341,7 +402,9 @@ class CriterionForm(FlaskForm):
             return None, [f"{where}: choose a field"]
         if op not in RULE_FIELDS[path].operators:
             allowed = ", ".join(OPERATORS[o].label for o in RULE_FIELDS[path].operators)
-            return None, [f"{where}: choose an operator that applies to {RULE_FIELDS[path].label} ({allowed})"]
+            return None, [
+                f"{where}: choose an operator that applies to {RULE_FIELDS[path].label} ({allowed})"
+            ]
         value, problem = self._value(path, op)
         if problem:
             return None, [f"{where}: {problem}"]

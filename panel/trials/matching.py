@@ -116,7 +116,9 @@ def centre_rows() -> list[dict[str, Any]]:
     rows = db.session.execute(
         select(Centre.code, Centre.name, Centre.city, Centre.lat, Centre.lon).order_by(Centre.code)
     ).all()
-    return [{"code": r.code, "name": r.name, "city": r.city, "lat": r.lat, "lon": r.lon} for r in rows]
+    return [
+        {"code": r.code, "name": r.name, "city": r.city, "lat": r.lat, "lon": r.lon} for r in rows
+    ]
 
 
 def centre_index() -> engine.CentreIndex:

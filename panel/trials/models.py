@@ -51,7 +51,9 @@ class TrialChangeKind(enum.StrEnum):
 
 
 def _enum(cls, name):
-    return Enum(cls, name=name, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, name=name, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Trial(db.Model):
@@ -71,7 +73,9 @@ class Trial(db.Model):
     summary: Mapped[str | None] = mapped_column(Text)
     registry_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     sponsor: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[TrialStatus] = mapped_column(_enum(TrialStatus, "trial_status"), default=TrialStatus.OPEN, index=True)
+    status: Mapped[TrialStatus] = mapped_column(
+        _enum(TrialStatus, "trial_status"), default=TrialStatus.OPEN, index=True
+    )
     status_verified_on: Mapped[date | None] = mapped_column(Date)
     status_source: Mapped[str | None] = mapped_column(String(300))
     sites: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -92,7 +96,9 @@ class Trial(db.Model):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         CheckConstraint("sites_mode IN ('any', 'all')", name="sites_mode"),
-        CheckConstraint("enrolment IS NULL OR enrolment IN ('opt_out', 'consent')", name="enrolment"),
+        CheckConstraint(
+            "enrolment IS NULL OR enrolment IN ('opt_out', 'consent')", name="enrolment"
+        ),
     )
 
     audit_type = "trial"
@@ -121,7 +127,9 @@ class Trial(db.Model):
             "registry_ids": list(self.registry_ids or []),
             "sponsor": self.sponsor,
             "status": self.status.value if self.status else "open",
-            "status_verified_on": self.status_verified_on.isoformat() if self.status_verified_on else None,
+            "status_verified_on": self.status_verified_on.isoformat()
+            if self.status_verified_on
+            else None,
             "status_source": self.status_source,
             "sites": list(self.sites or []),
             "sites_mode": self.sites_mode or "any",

@@ -45,8 +45,19 @@ OPEN_CASE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED, CaseStatu
 NOT_OPEN = "not_open"
 _RANK = {engine.ELIGIBLE: 0, engine.POSSIBLE: 1, engine.INELIGIBLE: 2, NOT_OPEN: 3, None: 3}
 _FIELDS = (
-    "id", "title", "phase", "summary", "registry_ids", "sponsor", "status", "status_verified_on",
-    "status_source", "sites", "sites_mode", "criteria", "notes",
+    "id",
+    "title",
+    "phase",
+    "summary",
+    "registry_ids",
+    "sponsor",
+    "status",
+    "status_verified_on",
+    "status_source",
+    "sites",
+    "sites_mode",
+    "criteria",
+    "notes",
 )
 _STUDY_FIELDS = ("is_study", "kind", "enrolment")
 
@@ -264,12 +275,16 @@ def save_criterion(
         criteria.append(dict(criterion))
     else:
         if not 0 <= index < len(criteria):
-            raise TrialConflict(f"trial {trial.code}: that criterion no longer exists; reload the page")
+            raise TrialConflict(
+                f"trial {trial.code}: that criterion no longer exists; reload the page"
+            )
         criteria[index] = dict(criterion)
     return update_trial(trial, {"criteria": criteria}, by=by, expected_version=expected_version)[0]
 
 
-def delete_criterion(trial: Trial, index: int, *, by: User | None, expected_version: int | None) -> Trial:
+def delete_criterion(
+    trial: Trial, index: int, *, by: User | None, expected_version: int | None
+) -> Trial:
     """Remove the criterion at ``index``."""
     criteria = [dict(c) for c in trial.criteria or []]
     if not 0 <= index < len(criteria):
@@ -301,7 +316,11 @@ class LoadSummary:
 
     def __str__(self) -> str:
         n = len(self.created) + len(self.updated) + len(self.unchanged) + len(self.skipped)
-        parts = [f"{len(self.created)} created", f"{len(self.updated)} updated", f"{len(self.unchanged)} unchanged"]
+        parts = [
+            f"{len(self.created)} created",
+            f"{len(self.updated)} updated",
+            f"{len(self.unchanged)} unchanged",
+        ]
         if self.skipped:
             parts.append(f"{len(self.skipped)} already in the registry (left as they are)")
         text = f"{n} trials and studies: " + ", ".join(parts) + "."
@@ -336,8 +355,12 @@ def load_registry(
         if trial is not None and new_only:
             summary.skipped.append(rec["id"])
             continue
-        _, changed = save_trial(rec, by=by, trial=trial, actor_label=actor_label, codes=codes, announce=announce)
-        bucket = summary.created if trial is None else summary.updated if changed else summary.unchanged
+        _, changed = save_trial(
+            rec, by=by, trial=trial, actor_label=actor_label, codes=codes, announce=announce
+        )
+        bucket = (
+            summary.created if trial is None else summary.updated if changed else summary.unchanged
+        )
         bucket.append(rec["id"])
     summary.new_matches = _new_match_count() - before_count
     return summary
@@ -360,7 +383,11 @@ def is_newly_matching(previous: str | None, verdict: str) -> bool:
 
 
 def rematch_after_change(
-    trial: Trial, before: Mapping[str, Any] | None, after: Mapping[str, Any], *, announce: bool = True
+    trial: Trial,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    *,
+    announce: bool = True,
 ) -> list[TrialNewMatch]:
     """Re-match the open cases when ``trial`` opened or its criteria changed (see the module
     docstring); record the verdicts and (with ``announce``) the newly matching cases. Returns
@@ -386,12 +413,16 @@ def rematch_after_change(
         return []
     stored = {
         m.case_id: m
-        for m in db.session.scalars(select(CaseTrialMatch).where(CaseTrialMatch.trial_code == trial.code))
+        for m in db.session.scalars(
+            select(CaseTrialMatch).where(CaseTrialMatch.trial_code == trial.code)
+        )
     }
     pending = {
         m.case_id: m
         for m in db.session.scalars(
-            select(TrialNewMatch).where(TrialNewMatch.trial_id == trial.id, TrialNewMatch.dismissed_at.is_(None))
+            select(TrialNewMatch).where(
+                TrialNewMatch.trial_id == trial.id, TrialNewMatch.dismissed_at.is_(None)
+            )
         )
     }
     now = utcnow()
@@ -402,8 +433,15 @@ def rematch_after_change(
         previous = old_def.evaluate(view, index).verdict if old_def is not None else NOT_OPEN
         row = stored.get(case_id)
         if row is None:
-            db.session.add(CaseTrialMatch(case_id=case_id, trial_code=trial.code, verdict=verdict,
-                                          trial_version=trial.version, computed_at=now))
+            db.session.add(
+                CaseTrialMatch(
+                    case_id=case_id,
+                    trial_code=trial.code,
+                    verdict=verdict,
+                    trial_version=trial.version,
+                    computed_at=now,
+                )
+            )
         else:
             row.verdict, row.trial_version, row.computed_at = verdict, trial.version, now
         waiting = pending.get(case_id)
@@ -411,20 +449,39 @@ def rematch_after_change(
             continue
         if is_newly_matching(previous, verdict):
             if waiting is not None:  # one waiting record per case and trial: bring it up to date
-                waiting.verdict, waiting.reason, waiting.trial_version = verdict, reason, trial.version
+                waiting.verdict, waiting.reason, waiting.trial_version = (
+                    verdict,
+                    reason,
+                    trial.version,
+                )
                 waiting.created_at = now
                 continue
-            nm = TrialNewMatch(case_id=case_id, trial_id=trial.id, trial_code=trial.code, verdict=verdict,
-                               previous_verdict=previous, reason=reason, trial_version=trial.version,
-                               created_at=now)
+            nm = TrialNewMatch(
+                case_id=case_id,
+                trial_id=trial.id,
+                trial_code=trial.code,
+                verdict=verdict,
+                previous_verdict=previous,
+                reason=reason,
+                trial_version=trial.version,
+                created_at=now,
+            )
             db.session.add(nm)
             created.append(nm)
         elif waiting is not None and verdict not in (engine.ELIGIBLE, engine.POSSIBLE):
             waiting.dismissed_at = now  # no longer a match: withdrawn from the coordinators' list
     db.session.flush()
     if created:
-        audit.record("trial.rematched", obj=trial, details={"version": trial.version, "reason": reason,
-                                                           "cases": len(cases), "newly_matching": len(created)})
+        audit.record(
+            "trial.rematched",
+            obj=trial,
+            details={
+                "version": trial.version,
+                "reason": reason,
+                "cases": len(cases),
+                "newly_matching": len(created),
+            },
+        )
     return created
 
 
@@ -455,5 +512,10 @@ def dismiss_new_match(nm: TrialNewMatch, *, by: User) -> None:
         nm.dismissed_at = utcnow()
         nm.dismissed_by_id = by.id
         db.session.flush()
-        audit.record("trial.new_match_dismissed", obj=nm.trial, actor=by, panel_id=nm.case.panel_id,
-                     details={"case": nm.case.reference, "verdict": nm.verdict})
+        audit.record(
+            "trial.new_match_dismissed",
+            obj=nm.trial,
+            actor=by,
+            panel_id=nm.case.panel_id,
+            details={"case": nm.case.reference, "verdict": nm.verdict},
+        )

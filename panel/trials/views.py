@@ -48,15 +48,21 @@ def _trial_or_404(code: str) -> Trial:
 
 
 def _centre_choices() -> list[tuple[str, str]]:
-    rows = db.session.execute(select(Centre.code, Centre.name, Centre.city).order_by(Centre.name)).all()
-    return [(r.code, r.name if r.city and r.city in r.name else f"{r.name} ({r.city})") for r in rows]
+    rows = db.session.execute(
+        select(Centre.code, Centre.name, Centre.city).order_by(Centre.name)
+    ).all()
+    return [
+        (r.code, r.name if r.city and r.city in r.name else f"{r.name} ({r.city})") for r in rows
+    ]
 
 
 def _centre_names() -> dict[str, str]:
     return {r.code: r.name for r in db.session.execute(select(Centre.code, Centre.name))}
 
 
-def new_matches_for(user: Any, *, trial: Trial | None = None, limit: int = NEW_MATCHES_LIMIT) -> list[TrialNewMatch]:
+def new_matches_for(
+    user: Any, *, trial: Trial | None = None, limit: int = NEW_MATCHES_LIMIT
+) -> list[TrialNewMatch]:
     """Waiting "newly matching" records of the open cases of the panels ``user`` coordinates."""
     if not getattr(user, "is_authenticated", False) or not user.is_coordinator:
         return []
@@ -112,7 +118,10 @@ def index():
 def show(code: str):
     trial = _trial_or_404(code)
     history = db.session.scalars(
-        select(TrialChange).where(TrialChange.trial_id == trial.id).order_by(TrialChange.version.desc()).limit(30)
+        select(TrialChange)
+        .where(TrialChange.trial_id == trial.id)
+        .order_by(TrialChange.version.desc())
+        .limit(30)
     ).all()
     return render_template(
         "trials/show.html",
@@ -134,12 +143,18 @@ def new():
     if request.method == "GET":
         form.status.data, form.sites_mode.data = "open", "any"
     if form.validate_on_submit():
-        rec = {"id": form.code.data.strip(), "criteria": [], **form.changes(utcnow().date().isoformat())}
+        rec = {
+            "id": form.code.data.strip(),
+            "criteria": [],
+            **form.changes(utcnow().date().isoformat()),
+        }
         try:
             trial = registry.create_trial(rec, by=_user())
         except registry.TrialError as exc:
             db.session.rollback()
-            return render_template("trials/edit.html", form=form, trial=None, errors=exc.errors), exc.status
+            return render_template(
+                "trials/edit.html", form=form, trial=None, errors=exc.errors
+            ), exc.status
         db.session.commit()
         flash(f"{trial.code} added to the registry. Now add its criteria.", "success")
         return redirect(url_for("trials.criteria", code=trial.code))
@@ -160,19 +175,29 @@ def edit(code: str):
         return render_template("trials/edit.html", form=form, trial=trial, errors=[]), 422
     try:
         _, changed = registry.update_trial(
-            trial, form.changes(utcnow().date().isoformat()), by=_user(), expected_version=form.expected_version
+            trial,
+            form.changes(utcnow().date().isoformat()),
+            by=_user(),
+            expected_version=form.expected_version,
         )
     except (registry.TrialError, StaleDataError) as exc:
         db.session.rollback()
         exc = exc if isinstance(exc, registry.TrialError) else _stale(code)
-        return render_template("trials/edit.html", form=form, trial=_trial_or_404(code), errors=exc.errors), exc.status
+        return render_template(
+            "trials/edit.html", form=form, trial=_trial_or_404(code), errors=exc.errors
+        ), exc.status
     db.session.commit()
-    flash(f"{trial.code} saved (version {trial.version})." if changed else "Nothing changed.", "success" if changed else "info")
+    flash(
+        f"{trial.code} saved (version {trial.version})." if changed else "Nothing changed.",
+        "success" if changed else "info",
+    )
     return redirect(url_for("trials.show", code=trial.code))
 
 
 def _stale(code: str) -> registry.TrialConflict:
-    return registry.TrialConflict(f"trial {code}: someone else saved this trial at the same moment; reload and try again")
+    return registry.TrialConflict(
+        f"trial {code}: someone else saved this trial at the same moment; reload and try again"
+    )
 
 
 # --------------------------------------------------------------------------- criteria
@@ -183,12 +208,16 @@ def criteria(code: str):
     return render_template(
         "trials/criteria.html",
         trial=trial,
-        criteria=[(i, c, describe_condition(c), is_simple(c)) for i, c in enumerate(trial.criteria or [])],
+        criteria=[
+            (i, c, describe_condition(c), is_simple(c)) for i, c in enumerate(trial.criteria or [])
+        ],
         confirm=ConfirmForm(),
     )
 
 
-def _criterion_page(trial: Trial, form: CriterionForm, index: int | None, errors: list[str], status: int = 200):
+def _criterion_page(
+    trial: Trial, form: CriterionForm, index: int | None, errors: list[str], status: int = 200
+):
     return (
         render_template(
             "trials/criterion.html",
@@ -212,9 +241,17 @@ def _save_criterion(trial: Trial, index: int | None):
     if index is not None:
         current = (trial.criteria or [])[index] if index < len(trial.criteria or []) else None
         if current is None or current.get("id") != form.original_id.data:
-            return _criterion_page(trial, form, index, [f"trial {trial.code}: the criteria changed since you opened this page; reload it"], 409)
+            return _criterion_page(
+                trial,
+                form,
+                index,
+                [f"trial {trial.code}: the criteria changed since you opened this page; reload it"],
+                409,
+            )
     try:
-        registry.save_criterion(trial, index, crit, by=_user(), expected_version=form.expected_version)
+        registry.save_criterion(
+            trial, index, crit, by=_user(), expected_version=form.expected_version
+        )
     except (registry.TrialError, StaleDataError) as exc:
         db.session.rollback()
         exc = exc if isinstance(exc, registry.TrialError) else _stale(trial.code)
@@ -237,8 +274,15 @@ def criterion_new(code: str):
     n = len(ids) + 1
     while f"{prefix}{n}" in ids:
         n += 1
-    form = CriterionForm(data={"version": trial.version, "cid": f"{prefix}{n}", "mode": "simple",
-                               "field": "status.category", "op": "in"})
+    form = CriterionForm(
+        data={
+            "version": trial.version,
+            "cid": f"{prefix}{n}",
+            "mode": "simple",
+            "field": "status.category",
+            "op": "in",
+        }
+    )
     form.refresh_value_choices()
     return _criterion_page(trial, form, None, [])
 
@@ -269,11 +313,17 @@ def criterion_action(code: str, index: int, action: str):
         expected = None
     try:
         if action == "delete":
-            removed = (trial.criteria or [])[index].get("id") if index < len(trial.criteria or []) else None
+            removed = (
+                (trial.criteria or [])[index].get("id")
+                if index < len(trial.criteria or [])
+                else None
+            )
             registry.delete_criterion(trial, index, by=_user(), expected_version=expected)
             message = f"Criterion {removed} removed."
         else:
-            registry.move_criterion(trial, index, -1 if action == "up" else 1, by=_user(), expected_version=expected)
+            registry.move_criterion(
+                trial, index, -1 if action == "up" else 1, by=_user(), expected_version=expected
+            )
             message = None
     except (registry.TrialError, StaleDataError) as exc:
         db.session.rollback()
@@ -323,7 +373,9 @@ def case_matches(ref: str):
         "confirm": ConfirmForm(),
     }
     if request.headers.get("HX-Request"):
-        return render_template("trials/_matches.html", **ctx)  # a part of the case page (recorded there)
+        return render_template(
+            "trials/_matches.html", **ctx
+        )  # a part of the case page (recorded there)
     record_read("case.matches_viewed", obj=case, details={"via": "page"})
     return render_template("trials/case_matches.html", **ctx)
 
@@ -347,6 +399,9 @@ def request_missing_information(ref: str):
         flash(exc.message, "danger")
         return redirect(url_for("cases.show", ref=case.reference))
     db.session.commit()
-    flash(f"The referrer has been asked {len(questions)} question{'s' if len(questions) != 1 else ''} "
-          "for the trials that need more information.", "success")
+    flash(
+        f"The referrer has been asked {len(questions)} question{'s' if len(questions) != 1 else ''} "
+        "for the trials that need more information.",
+        "success",
+    )
     return redirect(url_for("cases.show", ref=case.reference))

@@ -21,7 +21,12 @@ WRONG = "not-my-password-at-all"
 
 
 def _change(app, client, current):
-    return post_form(app, client, "/account/password", {"current_password": current, "new_password": NEW, "confirm": NEW})
+    return post_form(
+        app,
+        client,
+        "/account/password",
+        {"current_password": current, "new_password": NEW, "confirm": NEW},
+    )
 
 
 def _disable(app, client, password):
@@ -45,11 +50,19 @@ def _throttle_row(app, db_session, user) -> LoginThrottle | None:
 
 def _live_sessions(db_session, user) -> list[UserSession]:
     db_session.expire_all()
-    return list(db_session.scalars(select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))))
+    return list(
+        db_session.scalars(
+            select(UserSession).where(
+                UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize("action", list(ACTIONS))
-def test_five_wrong_passwords_on_the_account_page_end_the_session(app, client, db_session, make_user, login, action):
+def test_five_wrong_passwords_on_the_account_page_end_the_session(
+    app, client, db_session, make_user, login, action
+):
     """After 5 wrong current passwords, is the browser signed out, its server-side session
     revoked, the account locked like after 5 failed sign-ins, and all of it audited?"""
     user = make_user(referrer_at="LEEDS", totp=True)
@@ -65,18 +78,29 @@ def test_five_wrong_passwords_on_the_account_page_end_the_session(app, client, d
     assert "Too many wrong passwords" in client.get("/login").get_data(as_text=True)
     assert client.get("/account").status_code == 302  # signed out
     assert _live_sessions(db_session, user) == []
-    ended = db_session.scalar(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id.desc()))
+    ended = db_session.scalar(
+        select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id.desc())
+    )
     assert ended.revoked_reason == "password_lockout"
     assert _throttle_row(app, db_session, user).locked_until > utcnow()
     # The sign-in form is locked too, even with the right password.
-    assert post_form(app, app.test_client(), "/login", {"email": user.email, "password": TEST_PASSWORD}).status_code == 429
-    actions = list(db_session.scalars(select(AuditEntry.action).where(AuditEntry.actor_id == user.id)))
+    assert (
+        post_form(
+            app, app.test_client(), "/login", {"email": user.email, "password": TEST_PASSWORD}
+        ).status_code
+        == 429
+    )
+    actions = list(
+        db_session.scalars(select(AuditEntry.action).where(AuditEntry.actor_id == user.id))
+    )
     assert actions.count("account.password_failure") == 5 and "login.lockout" in actions
     db_session.refresh(user)
     assert user.totp_enabled and verify_password(user.password_hash, TEST_PASSWORD)
 
 
-def test_account_page_and_sign_in_failures_share_one_counter(app, client, db_session, make_user, login):
+def test_account_page_and_sign_in_failures_share_one_counter(
+    app, client, db_session, make_user, login
+):
     """Do failures on the three account actions and the sign-in form add up to one lock-out?"""
     user = make_user(referrer_at="LEEDS", totp=True)
     login(client, user)
@@ -84,13 +108,17 @@ def test_account_page_and_sign_in_failures_share_one_counter(app, client, db_ses
     _disable(app, client, WRONG)
     _replace(app, client, WRONG)
     other = app.test_client()
-    assert post_form(app, other, "/login", {"email": user.email, "password": WRONG}).status_code == 401
+    assert (
+        post_form(app, other, "/login", {"email": user.email, "password": WRONG}).status_code == 401
+    )
     fifth = _change(app, client, WRONG)
     assert fifth.headers["Location"].endswith("/login")
     assert client.get("/account").status_code == 302
 
 
-def test_a_right_password_does_not_lift_a_lockout_in_force(app, client, db_session, make_user, login):
+def test_a_right_password_does_not_lift_a_lockout_in_force(
+    app, client, db_session, make_user, login
+):
     """While the account is locked (here by failed sign-ins elsewhere), is the right current
     password refused without changing anything, the lock-out kept, and the session ended?"""
     user = make_user(referrer_at="LEEDS", totp=True)
@@ -104,13 +132,17 @@ def test_a_right_password_does_not_lift_a_lockout_in_force(app, client, db_sessi
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
     db_session.expire_all()
     user = db_session.get(User, user.id)
-    assert verify_password(user.password_hash, TEST_PASSWORD) and not verify_password(user.password_hash, NEW)
+    assert verify_password(user.password_hash, TEST_PASSWORD) and not verify_password(
+        user.password_hash, NEW
+    )
     assert _throttle_row(app, db_session, user).locked_until == locked_until
     assert _live_sessions(db_session, user) == []
     assert "account.password_refused_locked" in db_session.scalars(select(AuditEntry.action)).all()
 
 
-def test_a_right_password_clears_earlier_failures_when_not_locked(app, client, db_session, make_user, login):
+def test_a_right_password_clears_earlier_failures_when_not_locked(
+    app, client, db_session, make_user, login
+):
     user = make_user(referrer_at="LEEDS")
     login(client, user)
     for _ in range(3):
@@ -120,7 +152,9 @@ def test_a_right_password_clears_earlier_failures_when_not_locked(app, client, d
     assert client.get("/account").status_code == 200
 
 
-def test_lockout_expires_and_the_account_page_works_again(app, client, db_session, make_user, login):
+def test_lockout_expires_and_the_account_page_works_again(
+    app, client, db_session, make_user, login
+):
     user = make_user(referrer_at="LEEDS")
     login(client, user)
     for _ in range(5):

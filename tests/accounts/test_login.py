@@ -29,7 +29,9 @@ def test_login_page_renders(client):
 def test_referrer_logs_in_without_second_factor(app, client, make_user, db_session):
     """Can a referrer (2FA optional, not enabled) sign in with a password alone?"""
     user = make_user(referrer_at="NEWCASTLE")
-    resp = post_form(app, client, "/login", {"email": user.email.upper(), "password": TEST_PASSWORD})
+    resp = post_form(
+        app, client, "/login", {"email": user.email.upper(), "password": TEST_PASSWORD}
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
     home = client.get("/")
     assert home.status_code == 200
@@ -41,7 +43,9 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(app, client, make_u
     """Does a wrong password look exactly like an unknown account?"""
     user = make_user(referrer_at="LEEDS")
     a = post_form(app, client, "/login", {"email": user.email, "password": "wrong-password-123"})
-    b = post_form(app, client, "/login", {"email": "nobody@nhs.example.org", "password": "wrong-password-123"})
+    b = post_form(
+        app, client, "/login", {"email": "nobody@nhs.example.org", "password": "wrong-password-123"}
+    )
     assert a.status_code == b.status_code == 401
     text_a = a.get_data(as_text=True).replace(user.email, "X")
     text_b = b.get_data(as_text=True).replace("nobody@nhs.example.org", "X")
@@ -54,7 +58,12 @@ def test_lockout_after_repeated_failures(app, client, make_user, db_session):
     """Is an account locked for a while after 5 failures, even with the right password?"""
     user = make_user(referrer_at="LEEDS")
     for _ in range(4):
-        assert post_form(app, client, "/login", {"email": user.email, "password": "nope-nope-nope"}).status_code == 401
+        assert (
+            post_form(
+                app, client, "/login", {"email": user.email, "password": "nope-nope-nope"}
+            ).status_code
+            == 401
+        )
     fifth = post_form(app, client, "/login", {"email": user.email, "password": "nope-nope-nope"})
     assert fifth.status_code == 429
     assert "Too many failed sign-in attempts" in fifth.get_data(as_text=True)
@@ -65,7 +74,12 @@ def test_lockout_after_repeated_failures(app, client, make_user, db_session):
     for row in db_session.scalars(select(LoginThrottle)):
         row.locked_until = utcnow() - timedelta(seconds=1)
     db_session.commit()
-    assert post_form(app, client, "/login", {"email": user.email, "password": TEST_PASSWORD}).status_code == 302
+    assert (
+        post_form(
+            app, client, "/login", {"email": user.email, "password": TEST_PASSWORD}
+        ).status_code
+        == 302
+    )
 
 
 def test_hundred_bad_logins_do_not_reveal_whether_an_account_exists(app, client, make_user):
@@ -73,8 +87,19 @@ def test_hundred_bad_logins_do_not_reveal_whether_an_account_exists(app, client,
     user = make_user(referrer_at="LEEDS")
     real, fake = [], []
     for i in range(100):
-        real.append(post_form(app, client, "/login", {"email": user.email, "password": f"bad-password-{i:04d}"}).status_code)
-        fake.append(post_form(app, client, "/login", {"email": "ghost@nhs.example.org", "password": f"bad-password-{i:04d}"}).status_code)
+        real.append(
+            post_form(
+                app, client, "/login", {"email": user.email, "password": f"bad-password-{i:04d}"}
+            ).status_code
+        )
+        fake.append(
+            post_form(
+                app,
+                client,
+                "/login",
+                {"email": "ghost@nhs.example.org", "password": f"bad-password-{i:04d}"},
+            ).status_code
+        )
     assert real == fake
     assert set(real) == {401, 429}
 
@@ -93,7 +118,9 @@ def test_coordinator_must_give_a_totp_code(app, client, make_user, db_session):
     resp = post_form(app, client, "/login", {"email": user.email, "password": TEST_PASSWORD})
     assert resp.headers["Location"].endswith("/login/verify")
     assert client.get("/").status_code == 302  # not signed in yet
-    bad = post_form(app, client, "/login/verify", {"code": "000000" if totp_now(user) != "000000" else "111111"})
+    bad = post_form(
+        app, client, "/login/verify", {"code": "000000" if totp_now(user) != "000000" else "111111"}
+    )
     assert bad.status_code == 401
     code = totp_now(user)
     ok = post_form(app, client, "/login/verify", {"code": code})
@@ -116,7 +143,15 @@ def test_chair_without_totp_is_taken_through_enrolment(app, client, make_user, d
     db_session.refresh(user)
     secret = user.totp_pending_secret
     assert secret and secret in html
-    assert post_form(app, client, "/login/enrol", {"code": "123456" if pyotp.TOTP(secret).now() != "123456" else "654321"}).status_code == 422
+    assert (
+        post_form(
+            app,
+            client,
+            "/login/enrol",
+            {"code": "123456" if pyotp.TOTP(secret).now() != "123456" else "654321"},
+        ).status_code
+        == 422
+    )
     ok = post_form(app, client, "/login/enrol", {"code": pyotp.TOTP(secret).now()})
     assert ok.status_code == 302
     db_session.refresh(user)
@@ -169,9 +204,16 @@ def test_password_change_ends_every_earlier_session(app, make_user, login, db_se
     login(b, user)
     old_cookie_a = a.get_cookie("panel_session").value
     new_password = "amber-quartz-meadow-917"
-    resp = post_form(app, a, "/account/password", {
-        "current_password": TEST_PASSWORD, "new_password": new_password, "confirm": new_password,
-    })
+    resp = post_form(
+        app,
+        a,
+        "/account/password",
+        {
+            "current_password": TEST_PASSWORD,
+            "new_password": new_password,
+            "confirm": new_password,
+        },
+    )
     assert resp.status_code == 302
     assert a.get("/").status_code == 200  # this browser got a fresh session
     assert b.get("/").status_code == 302  # the other one is signed out
@@ -205,7 +247,12 @@ def test_idle_and_absolute_timeouts(app, make_user, login, db_session):
 def test_next_parameter_never_leaves_the_site(app, client, make_user):
     """Is ``next=//evil.example`` ignored, while a local path is followed?"""
     user = make_user(referrer_at="LEEDS")
-    for evil in ("//evil.example", "https://evil.example/x", "/\\evil.example", "javascript:alert(1)"):
+    for evil in (
+        "//evil.example",
+        "https://evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ):
         c = app.test_client()
         c.get("/login", query_string={"next": evil})
         resp = post_form(app, c, "/login", {"email": user.email, "password": TEST_PASSWORD})
@@ -233,7 +280,12 @@ def test_rate_limit_on_login_by_address(app, client):
     app.config["RATELIMIT_LOGIN"] = "3 per minute"
     try:
         codes = [
-            post_form(app, client, "/login", {"email": f"x{i}@nhs.example.org", "password": "whatever-pass"}).status_code
+            post_form(
+                app,
+                client,
+                "/login",
+                {"email": f"x{i}@nhs.example.org", "password": "whatever-pass"},
+            ).status_code
             for i in range(5)
         ]
     finally:
@@ -255,12 +307,16 @@ def test_reentering_the_password_does_not_reset_second_factor_failures(app, clie
     resp = post_form(app, client, "/login/verify", {"code": wrong})  # the fifth wrong code
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
     post_form(app, client, "/login", {"email": user.email, "password": TEST_PASSWORD})
-    locked = post_form(app, client, "/login/verify", {"code": totp_now(user)}, follow_redirects=True)
+    locked = post_form(
+        app, client, "/login/verify", {"code": totp_now(user)}, follow_redirects=True
+    )
     assert "Too many failed sign-in attempts" in locked.get_data(as_text=True)
     assert client.get("/").status_code == 302
 
 
-def test_role_needing_two_factor_given_mid_session_ends_the_session(app, client, make_user, login, db_session):
+def test_role_needing_two_factor_given_mid_session_ends_the_session(
+    app, client, make_user, login, db_session
+):
     """A referrer made coordinator while signed in must sign in again (and enrol TOTP)."""
     from panel.accounts import operations
     from panel.accounts.models import Panel
@@ -277,10 +333,15 @@ def test_role_needing_two_factor_given_mid_session_ends_the_session(app, client,
     assert resp.headers["Location"].endswith("/login/enrol")
 
 
-def test_turning_off_or_moving_two_factor_needs_the_password(app, client, make_user, login, db_session):
+def test_turning_off_or_moving_two_factor_needs_the_password(
+    app, client, make_user, login, db_session
+):
     user = make_user(referrer_at="LEEDS", totp=True)
     login(client, user)
-    assert post_form(app, client, "/account/totp/disable", {"password": "not-my-password"}).status_code == 302
+    assert (
+        post_form(app, client, "/account/totp/disable", {"password": "not-my-password"}).status_code
+        == 302
+    )
     db_session.refresh(user)
     assert user.totp_enabled
     client.get("/account/totp")
@@ -289,6 +350,9 @@ def test_turning_off_or_moving_two_factor_needs_the_password(app, client, make_u
     assert post_form(app, client, "/account/totp", {"code": code}).status_code == 422
     db_session.refresh(user)
     assert user.totp_pending_secret and user.totp_secret != user.totp_pending_secret
-    assert post_form(app, client, "/account/totp/disable", {"password": TEST_PASSWORD}).status_code == 302
+    assert (
+        post_form(app, client, "/account/totp/disable", {"password": TEST_PASSWORD}).status_code
+        == 302
+    )
     db_session.refresh(user)
     assert not user.totp_enabled

@@ -66,10 +66,15 @@ def test_password_reset_by_email_is_single_use(app, client, make_user, db_sessio
         weak = post_form(app, client, path, {"new_password": "short", "confirm": "short"})
         assert weak.status_code == 422
         new = "saffron-glacier-compass-88"
-        assert post_form(app, client, path, {"new_password": new, "confirm": new}).status_code == 302
+        assert (
+            post_form(app, client, path, {"new_password": new, "confirm": new}).status_code == 302
+        )
         # Used once: the link is dead now.
         assert client.get(path).status_code == 404
-        assert post_form(app, client, "/login", {"email": user.email, "password": new}).status_code == 302
+        assert (
+            post_form(app, client, "/login", {"email": user.email, "password": new}).status_code
+            == 302
+        )
     finally:
         app.config.update(SMTP_HOST=None)
 
@@ -112,7 +117,10 @@ def test_reset_ends_existing_sessions(app, make_user, login, db_session):
     db_session.commit()
     other = app.test_client()
     new = "saffron-glacier-compass-88"
-    assert post_form(app, other, f"/reset/{token}", {"new_password": new, "confirm": new}).status_code == 302
+    assert (
+        post_form(app, other, f"/reset/{token}", {"new_password": new, "confirm": new}).status_code
+        == 302
+    )
     assert c.get("/").status_code == 302
 
 
@@ -138,7 +146,24 @@ def test_change_password_refuses_wrong_current_password(app, client, make_user, 
     user = make_user(referrer_at="LEEDS")
     login(client, user)
     new = "saffron-glacier-compass-88"
-    resp = post_form(app, client, "/account/password", {"current_password": "not-it-at-all", "new_password": new, "confirm": new})
+    resp = post_form(
+        app,
+        client,
+        "/account/password",
+        {"current_password": "not-it-at-all", "new_password": new, "confirm": new},
+    )
     assert resp.status_code == 422
     assert "not your current password" in resp.get_data(as_text=True)
-    assert post_form(app, client, "/account/password", {"current_password": TEST_PASSWORD, "new_password": "abcdefghijk", "confirm": "abcdefghijk"}).status_code == 422
+    assert (
+        post_form(
+            app,
+            client,
+            "/account/password",
+            {
+                "current_password": TEST_PASSWORD,
+                "new_password": "abcdefghijk",
+                "confirm": "abcdefghijk",
+            },
+        ).status_code
+        == 422
+    )

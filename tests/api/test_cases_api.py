@@ -433,7 +433,9 @@ def test_put_after_submission_cannot_undo_the_coordinators_urgency(
     doc = got.get_json()["case"]
     assert doc["urgency"] == "urgent"
     doc["urgency"] = "routine"
-    body = _error(api.put(_case_url(case.reference), json=doc, headers={"If-Match": got.headers["ETag"]}), 422)
+    body = _error(
+        api.put(_case_url(case.reference), json=doc, headers={"If-Match": got.headers["ETag"]}), 422
+    )
     assert body["field"] == "urgency" and "coordinator" in body["error"]
     del doc["urgency"]
     put = api.put(_case_url(case.reference), json=doc, headers={"If-Match": got.headers["ETag"]})

@@ -20,7 +20,9 @@ ME = "/api/v1/me"
 
 
 def _token_of(db_session, user) -> ApiToken:
-    return db_session.scalar(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
+    return db_session.scalar(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    )
 
 
 def _revocations(db_session, token: ApiToken) -> list[dict]:
@@ -41,7 +43,9 @@ def _nap(db_session) -> Panel:
 
 
 # --------------------------------------------------------------------------- two-factor rule
-def test_token_of_an_account_that_must_enrol_in_two_factor_is_refused(app, client, db_session, make_user, make_token):
+def test_token_of_an_account_that_must_enrol_in_two_factor_is_refused(
+    app, client, db_session, make_user, make_token
+):
     """Does a chair who has not enrolled in 2FA get a clear 401, and the token work once they enrol?"""
     user = make_user(roles=[("NAP", "chair")])
     secret = make_token(user)
@@ -87,7 +91,12 @@ def test_admin_screen_giving_a_role_that_needs_two_factor_revokes_tokens(
     secret = make_token(user)
     assert Api(app.test_client(), secret).get(ME).status_code == 200
     login(client, admin)
-    resp = post_form(app, client, f"/admin/users/{user.id}/roles", {"role-panel_id": _nap(db_session).id, "role-role": role})
+    resp = post_form(
+        app,
+        client,
+        f"/admin/users/{user.id}/roles",
+        {"role-panel_id": _nap(db_session).id, "role-role": role},
+    )
     assert resp.status_code == 302
     assert Api(app.test_client(), secret).get(ME).status_code == 401
     token = _token_of(db_session, user)
@@ -99,15 +108,25 @@ def test_admin_screen_giving_a_role_that_needs_two_factor_revokes_tokens(
     assert entry.actor_id == admin.id
 
 
-def test_admin_screen_making_someone_admin_revokes_their_tokens(app, client, db_session, make_user, make_token, login):
+def test_admin_screen_making_someone_admin_revokes_their_tokens(
+    app, client, db_session, make_user, make_token, login
+):
     admin = make_user(admin=True)
     user = make_user(centre="LEEDS", totp=True)
     secret = make_token(user)
     login(client, admin)
     leeds = user.centre_id
-    resp = post_form(app, client, f"/admin/users/{user.id}", {
-        "name": user.name, "email": user.email, "centre_id": leeds, "is_admin": "y",
-    })
+    resp = post_form(
+        app,
+        client,
+        f"/admin/users/{user.id}",
+        {
+            "name": user.name,
+            "email": user.email,
+            "centre_id": leeds,
+            "is_admin": "y",
+        },
+    )
     assert resp.status_code == 302
     assert Api(app.test_client(), secret).get(ME).status_code == 401
     (details,) = _revocations(db_session, _token_of(db_session, user))
@@ -127,13 +146,20 @@ def test_a_member_role_or_other_edits_leave_tokens_alone(app, db_session, make_u
 
 
 # --------------------------------------------------------------------------- password change
-def test_password_change_on_the_account_page_revokes_tokens(app, client, db_session, make_user, make_token, login):
+def test_password_change_on_the_account_page_revokes_tokens(
+    app, client, db_session, make_user, make_token, login
+):
     user = make_user(referrer_at="LEEDS")
     secret = make_token(user)
     assert Api(app.test_client(), secret).get(ME).status_code == 200
     login(client, user)
     new = "amber-quartz-meadow-917"
-    resp = post_form(app, client, "/account/password", {"current_password": TEST_PASSWORD, "new_password": new, "confirm": new})
+    resp = post_form(
+        app,
+        client,
+        "/account/password",
+        {"current_password": TEST_PASSWORD, "new_password": new, "confirm": new},
+    )
     assert resp.status_code == 302
     assert Api(app.test_client(), secret).get(ME).status_code == 401
     token = _token_of(db_session, user)
@@ -148,7 +174,10 @@ def test_password_reset_revokes_tokens(app, client, db_session, make_user, make_
         link = account_ops.issue_reset_link(user)
     db_session.commit()
     new = "saffron-glacier-compass-88"
-    assert post_form(app, client, f"/reset/{link}", {"new_password": new, "confirm": new}).status_code == 302
+    assert (
+        post_form(app, client, f"/reset/{link}", {"new_password": new, "confirm": new}).status_code
+        == 302
+    )
     assert Api(app.test_client(), secret).get(ME).status_code == 401
     (details,) = _revocations(db_session, _token_of(db_session, user))
     assert details["reason"] == "password_changed"
@@ -193,7 +222,13 @@ def test_settings_outside_one_year_are_refused_at_startup(tmp_path, days, monkey
     from panel import ConfigurationError, create_app
 
     with pytest.raises(ConfigurationError, match="API_TOKEN_DAYS"):
-        create_app({"API_TOKEN_DAYS": days, "SQLALCHEMY_DATABASE_URI": "sqlite://", "STORAGE_DIR": str(tmp_path)})
+        create_app(
+            {
+                "API_TOKEN_DAYS": days,
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "STORAGE_DIR": str(tmp_path),
+            }
+        )
 
 
 def test_cli_sets_the_life_and_refuses_more_than_a_year(app, db_session, make_user):
@@ -236,10 +271,14 @@ def test_account_page_chooses_the_life_and_shows_it(app, client, db_session, mak
 
 
 @pytest.mark.parametrize("days", ["366", "0", "abc", "9999999"])
-def test_account_page_refuses_a_bad_life_with_a_message(app, client, db_session, make_user, login, days):
+def test_account_page_refuses_a_bad_life_with_a_message(
+    app, client, db_session, make_user, login, days
+):
     user = make_user(referrer_at="LEEDS")
     login(client, user)
-    resp = post_form(app, client, "/account/api-tokens", {"name": "x", "days": days}, follow_redirects=True)
+    resp = post_form(
+        app, client, "/account/api-tokens", {"name": "x", "days": days}, follow_redirects=True
+    )
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert "No token made" in html or "days" in html
@@ -249,6 +288,8 @@ def test_account_page_refuses_a_bad_life_with_a_message(app, client, db_session,
 def test_expired_tokens_do_not_count_against_the_limit(app, db_session, make_user):
     user = make_user(referrer_at="LEEDS")
     for i in range(tokens.MAX_ACTIVE_TOKENS):
-        tokens.create_token(user, f"t{i}", by=user).token.expires_at = utcnow() - timedelta(seconds=1)
+        tokens.create_token(user, f"t{i}", by=user).token.expires_at = utcnow() - timedelta(
+            seconds=1
+        )
     db_session.flush()
     assert tokens.create_token(user, "fresh", by=user).token.is_usable(utcnow())

@@ -192,11 +192,14 @@ def test_tokens_of_deactivated_users_are_refused(app, client, db_session, make_u
     assert Api(client, secret).get(ME).status_code == 401
     token = db_session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
     assert token.revoked_at is not None
-    assert db_session.scalar(
-        select(AuditEntry.details).where(
-            AuditEntry.action == "api_token.revoked", AuditEntry.object_id == str(token.id)
-        )
-    )["reason"] == "deactivated"
+    assert (
+        db_session.scalar(
+            select(AuditEntry.details).where(
+                AuditEntry.action == "api_token.revoked", AuditEntry.object_id == str(token.id)
+            )
+        )["reason"]
+        == "deactivated"
+    )
 
 
 def test_a_signed_in_browser_session_is_not_enough(app, client, make_user, login):

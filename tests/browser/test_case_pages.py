@@ -10,7 +10,9 @@ from tests.support.journeys import sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_coordinator_queue_case_page_and_information_request(page, live_server, artifacts_dir, backend):
+def test_coordinator_queue_case_page_and_information_request(
+    page, live_server, artifacts_dir, backend
+):
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 860})
@@ -38,7 +40,9 @@ def test_referrer_dashboard_and_questions(page, live_server, artifacts_dir, back
     expect(page.get_by_test_id("my-cases")).to_be_visible()
     page.screenshot(path=str(shots / f"{backend}-referrer-dashboard.png"), full_page=True)
     page.get_by_test_id("my-cases").get_by_role("link").first.click()
-    page.get_by_label("Add a question in the parents' words").fill("How often would we need to travel?")
+    page.get_by_label("Add a question in the parents' words").fill(
+        "How often would we need to travel?"
+    )
     page.get_by_role("button", name="Add question").click()
     expect(page.get_by_test_id("questions")).to_contain_text("How often would we need to travel?")
     # The question was saved, not only shown: it is still there when the page is loaded again.

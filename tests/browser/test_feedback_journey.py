@@ -34,9 +34,15 @@ from tests.support.journeys import (
 
 pytestmark = pytest.mark.browser
 
-RATIONALE = "The relapse carries an ALK change: a targeted trial offers the best chance of a response."
-CLINICIAN_ANSWER = "Clinician answer {n}: the panel discussed this and explains its reasoning in the letter."
-FAMILY_ANSWER = "Plain answer {n}: your child's doctor will explain what this means for your family."
+RATIONALE = (
+    "The relapse carries an ALK change: a targeted trial offers the best chance of a response."
+)
+CLINICIAN_ANSWER = (
+    "Clinician answer {n}: the panel discussed this and explains its reasoning in the letter."
+)
+FAMILY_ANSWER = (
+    "Plain answer {n}: your child's doctor will explain what this means for your family."
+)
 FAMILY_QUESTION = "How long would each treatment visit take, and can we stay together on the ward?"
 
 
@@ -46,16 +52,21 @@ def _discussed_case(live_server) -> str:
     with in_app(live_server):
         case = new_submitted_case(REFERRER, demo_document("alk"))
         meeting = new_meeting("NAP", 23, "Extra NAP meeting for the feedback journey")
-        discuss(meeting, case,
-                discussion="Relapse with an ALK mutation; the panel favours a targeted trial.",
-                outcome="Recommend an ALK inhibitor trial.")
+        discuss(
+            meeting,
+            case,
+            discussion="Relapse with an ALK mutation; the panel favours a targeted trial.",
+            outcome="Recommend an ALK inhibitor trial.",
+        )
         db.session.commit()
         assert case.status.value == "discussed"
         assert len(case.questions) == 3
         return case.reference
 
 
-def test_draft_approve_send_family_code_and_family_letter(page, browser, live_server, artifacts_dir, backend):
+def test_draft_approve_send_family_code_and_family_letter(
+    page, browser, live_server, artifacts_dir, backend
+):
     shots = shots_dir(artifacts_dir)
     prepare(page)
     errors: list[str] = []
@@ -100,8 +111,11 @@ def test_draft_approve_send_family_code_and_family_letter(page, browser, live_se
     expect(page.get_by_test_id("approve")).to_have_count(0)
     expect(page.get_by_role("button", name="Save and approve")).to_have_count(0)
     token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
-    refused = page.request.post(f"{case_url}/recommendation/approve", form={"csrf_token": token, "version": "1"},
-                                max_redirects=0)
+    refused = page.request.post(
+        f"{case_url}/recommendation/approve",
+        form={"csrf_token": token, "version": "1"},
+        max_redirects=0,
+    )
     assert refused.status == 403
 
     # 3. The chair approves (the prompt is accepted); the record locks.
@@ -127,7 +141,9 @@ def test_draft_approve_send_family_code_and_family_letter(page, browser, live_se
         expect(aisha.locator(".letter-sheet")).to_contain_text(RATIONALE)
         expect(aisha.locator(".letter-sheet")).to_contain_text(trial_code)
         expect(aisha.locator(".letter-sheet")).to_contain_text(CLINICIAN_ANSWER.format(n=1))
-        aisha.screenshot(path=str(shots / f"{backend}-feedback-clinician-letter.png"), full_page=True)
+        aisha.screenshot(
+            path=str(shots / f"{backend}-feedback-clinician-letter.png"), full_page=True
+        )
         pdf_url = aisha.get_by_test_id("download-pdf").get_attribute("href")
         pdf = aisha.request.get(base + pdf_url)
         assert pdf.status == 200
@@ -137,7 +153,9 @@ def test_draft_approve_send_family_code_and_family_letter(page, browser, live_se
         aisha.get_by_role("link", name="Family letter").click()
         for n in range(3):
             expect(aisha.locator(".letter-sheet")).to_contain_text(FAMILY_ANSWER.format(n=n + 1))
-        family_pdf = aisha.request.get(base + aisha.get_by_test_id("download-pdf").get_attribute("href"))
+        family_pdf = aisha.request.get(
+            base + aisha.get_by_test_id("download-pdf").get_attribute("href")
+        )
         assert family_pdf.headers["content-type"] == "application/pdf"
 
         aisha.goto(case_url)
@@ -147,14 +165,18 @@ def test_draft_approve_send_family_code_and_family_letter(page, browser, live_se
         label = aisha.get_by_test_id("family-code").get_attribute("aria-label")
         code = label.removeprefix("Access code ").strip()
         assert re.fullmatch(r"[A-Z0-9]{5}(-[A-Z0-9]{5}){4}", code), code
-        expect(aisha.get_by_test_id("family-url")).to_have_text(re.compile(r"^https?://\S+/family$"))
+        expect(aisha.get_by_test_id("family-url")).to_have_text(
+            re.compile(r"^https?://\S+/family$")
+        )
         aisha.screenshot(path=str(shots / f"{backend}-feedback-family-code.png"), full_page=True)
 
         aisha.get_by_role("link", name=f"I have printed it: back to {ref}").click()
         expect(aisha.get_by_test_id("family-codes")).to_contain_text("Active")
         aisha.get_by_role("button", name="Mark the family as informed").click()
         expect_flash(aisha, "the family has been informed")
-        expect(aisha.get_by_test_id("feedback-banner")).to_contain_text("The family was informed on")
+        expect(aisha.get_by_test_id("feedback-banner")).to_contain_text(
+            "The family was informed on"
+        )
 
     # 6. The family: no login, the code (typed loosely), the letter, one question.
     with other_person(browser, live_server, None) as family_page:
@@ -164,7 +186,9 @@ def test_draft_approve_send_family_code_and_family_letter(page, browser, live_se
         letter = family_page.get_by_test_id("family-letter")
         expect(letter).to_contain_text(FAMILY_ANSWER.format(n=1))
         expect(letter).not_to_contain_text(CLINICIAN_ANSWER.format(n=1))
-        family_page.screenshot(path=str(shots / f"{backend}-feedback-family-letter.png"), full_page=True)
+        family_page.screenshot(
+            path=str(shots / f"{backend}-feedback-family-letter.png"), full_page=True
+        )
         family_page.get_by_label("Your question").fill(FAMILY_QUESTION)
         family_page.get_by_role("button", name="Send my question").click()
         expect_flash(family_page, "Your question has been sent")

@@ -21,13 +21,21 @@ def _aisha_nap_case(live_server) -> str:
     with live_server.app_.app_context():
         aisha = db.session.scalar(select(User).where(User.email == "aisha.rahman@demo.example.org"))
         return db.session.scalar(
-            select(Case.reference).join(Panel, Panel.id == Case.panel_id)
-            .where(Case.created_by_id == aisha.id, Case.status == CaseStatus.SUBMITTED, Panel.code == "NAP")
-            .order_by(Case.id).limit(1)
+            select(Case.reference)
+            .join(Panel, Panel.id == Case.panel_id)
+            .where(
+                Case.created_by_id == aisha.id,
+                Case.status == CaseStatus.SUBMITTED,
+                Panel.code == "NAP",
+            )
+            .order_by(Case.id)
+            .limit(1)
         )
 
 
-def test_upload_series_and_scroll_viewer(page, browser, live_server, artifacts_dir, backend, tmp_path):
+def test_upload_series_and_scroll_viewer(
+    page, browser, live_server, artifacts_dir, backend, tmp_path
+):
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     ref = _aisha_nap_case(live_server)
@@ -65,7 +73,14 @@ def test_upload_series_and_scroll_viewer(page, browser, live_server, artifacts_d
     member.keyboard.press("ArrowDown")
     expect(member.locator("[data-position]")).to_have_text("5 / 12")
     member.get_by_role("button", name="Lung").click()
-    expect(member.locator("[data-frame]")).to_have_attribute("src", "/cases/" + ref + "/images/series/" + member.url.rsplit("/", 1)[1] + "/frames/4.png?preset=lung")
+    expect(member.locator("[data-frame]")).to_have_attribute(
+        "src",
+        "/cases/"
+        + ref
+        + "/images/series/"
+        + member.url.rsplit("/", 1)[1]
+        + "/frames/4.png?preset=lung",
+    )
     _frame_loaded(member)
     member.screenshot(path=str(shots / f"{backend}-images-viewer-lung.png"), full_page=True)
     member.get_by_role("button", name="Soft").click()

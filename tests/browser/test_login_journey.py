@@ -22,7 +22,9 @@ ROLES = [
 
 
 @pytest.mark.parametrize(("role", "email", "testid", "heading"), ROLES)
-def test_sign_in_see_home_and_sign_out(page, live_server, artifacts_dir, backend, role, email, testid, heading):
+def test_sign_in_see_home_and_sign_out(
+    page, live_server, artifacts_dir, backend, role, email, testid, heading
+):
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 860})

@@ -47,8 +47,13 @@ def _journey_cases(live_server) -> tuple[str, str, int]:
         def submitted(email: str, question_start: str, example: str) -> str:
             by = user(email)
             for case in db.session.scalars(
-                select(Case).where(Case.panel_id == nap.id, Case.created_by_id == by.id,
-                                   Case.status == CaseStatus.SUBMITTED).order_by(Case.id)
+                select(Case)
+                .where(
+                    Case.panel_id == nap.id,
+                    Case.created_by_id == by.id,
+                    Case.status == CaseStatus.SUBMITTED,
+                )
+                .order_by(Case.id)
             ):
                 if (case.data.get("clinical_question") or "").startswith(question_start):
                     return case.reference
@@ -60,8 +65,13 @@ def _journey_cases(live_server) -> tuple[str, str, int]:
         alk = submitted(REFERRER, "Metastatic relapse with an ALK", "alk")
         refractory = submitted(OTHER_REFERRER, "Poor metastatic response", "refractory")
         meeting = db.session.scalar(
-            select(Meeting).where(Meeting.panel_id == nap.id, Meeting.title == "National Advisory Panel",
-                                  Meeting.status == MeetingStatus.PLANNED).order_by(Meeting.starts_at)
+            select(Meeting)
+            .where(
+                Meeting.panel_id == nap.id,
+                Meeting.title == "National Advisory Panel",
+                Meeting.status == MeetingStatus.PLANNED,
+            )
+            .order_by(Meeting.starts_at)
         )
         assert meeting is not None, "the demo data has an upcoming NAP meeting"
         db.session.commit()
@@ -81,7 +91,9 @@ def _write_minutes(page, ref: str, discussion: str, outcome: str) -> None:
     expect(page.locator("[data-minutes-status]")).to_contain_text("Saved", timeout=10_000)
 
 
-def test_coordinator_takes_the_demo_cases_to_discussed(page, browser, live_server, artifacts_dir, backend):
+def test_coordinator_takes_the_demo_cases_to_discussed(
+    page, browser, live_server, artifacts_dir, backend
+):
     shots = shots_dir(artifacts_dir)
     prepare(page)
     errors: list[str] = []
@@ -120,7 +132,9 @@ def test_coordinator_takes_the_demo_cases_to_discussed(page, browser, live_serve
     with other_person(browser, live_server, REFERRER) as aisha:
         expect(aisha.get_by_test_id("bell-count")).to_be_visible()
         aisha.get_by_test_id("bell").click()
-        expect(aisha.get_by_test_id("notifications")).to_contain_text(f"{alk} is on the agenda of the NAP meeting")
+        expect(aisha.get_by_test_id("notifications")).to_contain_text(
+            f"{alk} is on the agenda of the NAP meeting"
+        )
         expect(aisha.get_by_test_id("notifications")).not_to_contain_text(refractory)
 
     # 5. Attendance: the chair and two members, so the quorum of 3 is met.
@@ -139,7 +153,9 @@ def test_coordinator_takes_the_demo_cases_to_discussed(page, browser, live_serve
     page.get_by_test_id("present-next").click()
     expect(page.get_by_test_id("present-position")).to_contain_text("Case 2 of 2")
     expect(page.get_by_test_id("present-question")).to_contain_text("ALK")
-    expect(page.get_by_test_id("present-parents-questions")).to_contain_text("targeted drug for the ALK change")
+    expect(page.get_by_test_id("present-parents-questions")).to_contain_text(
+        "targeted drug for the ALK change"
+    )
     page.get_by_test_id("present-prev").click()
     expect(page.get_by_test_id("present-position")).to_contain_text("Case 1 of 2")
     page.screenshot(path=str(shots / f"{backend}-meeting-present.png"))
@@ -149,7 +165,8 @@ def test_coordinator_takes_the_demo_cases_to_discussed(page, browser, live_serve
         page.get_by_role("link", name="Minutes").click()
     editor = prepare(opened.value)
     _write_minutes(
-        editor, refractory,
+        editor,
+        refractory,
         "Persistent bone disease after induction. The panel weighed further intensification against a trial.",
         "Refer for the early-phase trial; re-present with restaging scans after two cycles.",
     )
@@ -161,7 +178,8 @@ def test_coordinator_takes_the_demo_cases_to_discussed(page, browser, live_serve
     # ... then the next case on the agenda, from the editor's own navigation.
     editor.get_by_role("link", name=alk).click()
     _write_minutes(
-        editor, alk,
+        editor,
+        alk,
         "Relapse with an ALK mutation. The panel agreed a targeted approach is the best option.",
         "Recommend an ALK inhibitor trial; salvage chemotherapy only if the trial cannot start soon.",
     )
@@ -180,16 +198,21 @@ def test_coordinator_takes_the_demo_cases_to_discussed(page, browser, live_serve
 
     # 9. Every step is in the coordinator's audit trail.
     expected = [
-        ("case.scheduled", f"case:{alk}"), ("case.scheduled", f"case:{refractory}"),
+        ("case.scheduled", f"case:{alk}"),
+        ("case.scheduled", f"case:{refractory}"),
         ("meeting.agenda_reordered", f"meeting:{meeting_id}"),
         ("meeting.published", f"meeting:{meeting_id}"),
         ("meeting.attendance", f"meeting:{meeting_id}"),
-        ("minutes.saved", f"case:{alk}"), ("minutes.saved", f"case:{refractory}"),
-        ("case.discussed", f"case:{alk}"), ("case.discussed", f"case:{refractory}"),
+        ("minutes.saved", f"case:{alk}"),
+        ("minutes.saved", f"case:{refractory}"),
+        ("case.discussed", f"case:{alk}"),
+        ("case.discussed", f"case:{refractory}"),
     ]
     for action, obj in expected:
         page.goto(f"{base}/audit?action={action}&object={obj}")
-        rows = page.locator("table.audit-table tbody tr").filter(has=page.locator("code", has_text=action))
+        rows = page.locator("table.audit-table tbody tr").filter(
+            has=page.locator("code", has_text=action)
+        )
         expect(rows.first).to_be_visible()
         expect(rows.first).to_contain_text("rachel.moore")
     assert not errors, errors

@@ -16,7 +16,9 @@ from panel.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 
-EXAMPLE = json.loads((Path(__file__).resolve().parent.parent / "data" / "case-example-alk.json").read_text())
+EXAMPLE = json.loads(
+    (Path(__file__).resolve().parent.parent / "data" / "case-example-alk.json").read_text()
+)
 REFERRER = "aisha.rahman@demo.example.org"
 
 
@@ -30,7 +32,9 @@ def sign_in(page, live_server, email=REFERRER):
 
 def shoot(page, shots: Path, backend: str, name: str, section: str | None = None):
     if section:
-        page.evaluate(f"document.getElementById('s-{section}').scrollIntoView({{block: 'start', behavior: 'instant'}})")
+        page.evaluate(
+            f"document.getElementById('s-{section}').scrollIntoView({{block: 'start', behavior: 'instant'}})"
+        )
     page.screenshot(path=str(shots / f"{backend}-form-{name}.png"))
 
 
@@ -64,10 +68,14 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
 
     # 1. Panel & question
     page.get_by_label("Panel", exact=True).select_option("NAP")
-    expect(page.get_by_label("Referring centre")).to_have_value("NEWCASTLE")  # the referrer's centre
+    expect(page.get_by_label("Referring centre")).to_have_value(
+        "NEWCASTLE"
+    )  # the referrer's centre
     page.get_by_label("Urgency").select_option(label="Routine")
     page.get_by_label("Clinical question").fill(EXAMPLE["clinical_question"])
-    expect(page.locator("#f-clinical_question-count")).to_have_text(f"{len(EXAMPLE['clinical_question'])} / 4000")
+    expect(page.locator("#f-clinical_question-count")).to_have_text(
+        f"{len(EXAMPLE['clinical_question'])} / 4000"
+    )
     shoot(page, shots, backend, "1-referral", "referral")
 
     # 2. Patient: ages in years and months
@@ -135,9 +143,11 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
     shoot(page, shots, backend, "5-biology", "biology")
 
     # 6. Treatment history: enter two lines in the wrong order, then move one up
-    lines = [("Induction", "Rapid COJEC", "8", "Partial response (PR)"),
-             ("Maintenance", "Dinutuximab beta", "5", "Complete response (CR)"),
-             ("Consolidation", "BuMel (busulfan, melphalan)", "1", "Complete response (CR)")]
+    lines = [
+        ("Induction", "Rapid COJEC", "8", "Partial response (PR)"),
+        ("Maintenance", "Dinutuximab beta", "5", "Complete response (CR)"),
+        ("Consolidation", "BuMel (busulfan, melphalan)", "1", "Complete response (CR)"),
+    ]
     for n, (phase, regimen, cycles, best) in enumerate(lines, start=1):
         if n > 1:
             page.get_by_role("button", name="Add a treatment line").click()
@@ -148,10 +158,14 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
     page.get_by_role("button", name="Move line 3 up").click()
     expect(page.get_by_label("Phase, line 2")).to_have_value("consolidation")
     expect(page.get_by_label("Phase, line 3")).to_have_value("maintenance")
-    page.get_by_role("group", name="Prior high-dose chemotherapy").get_by_label("BuMel (busulfan, melphalan)").check()
+    page.get_by_role("group", name="Prior high-dose chemotherapy").get_by_label(
+        "BuMel (busulfan, melphalan)"
+    ).check()
     page.get_by_label("Prior autologous stem cell transplants").fill("1")
     yes_no(page, "Prior mIBG therapy", "No")
-    page.get_by_role("group", name="Prior anti-GD2 antibodies").get_by_label("Dinutuximab beta").check()
+    page.get_by_role("group", name="Prior anti-GD2 antibodies").get_by_label(
+        "Dinutuximab beta"
+    ).check()
     page.get_by_role("group", name="Prior ALK inhibitors").get_by_label("None").check()
     shoot(page, shots, backend, "6-treatment", "treatment")
 
@@ -191,7 +205,9 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
     assert errors == []
 
 
-def test_identifier_and_missing_fields_are_shown_where_they_are(page, live_server, artifacts_dir, backend):
+def test_identifier_and_missing_fields_are_shown_where_they_are(
+    page, live_server, artifacts_dir, backend
+):
     """The guard's highlight and the refused submission, as the referrer sees them."""
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
@@ -200,7 +216,8 @@ def test_identifier_and_missing_fields_are_shown_where_they_are(page, live_serve
     page.goto(live_server.url + "/cases/new")
     page.get_by_label("Panel", exact=True).select_option("NAP")
     page.get_by_label("Clinical question").fill(
-        "Relapse at 4 years, NHS number 943 476 5919. Mum asks about <b>trials</b> abroad; which is suitable?")
+        "Relapse at 4 years, NHS number 943 476 5919. Mum asks about <b>trials</b> abroad; which is suitable?"
+    )
     page.get_by_test_id("save-draft").click()
     note = page.get_by_test_id("guard-note")
     expect(note).to_be_visible()
@@ -208,7 +225,9 @@ def test_identifier_and_missing_fields_are_shown_where_they_are(page, live_serve
     expect(page.get_by_label("Clinical question")).to_have_value(re.compile("943 476 5919"))
     page.screenshot(path=str(shots / f"{backend}-form-guard.png"))
 
-    page.get_by_label("Clinical question").fill("Relapse at 4 years. Which early-phase trial is suitable?")
+    page.get_by_label("Clinical question").fill(
+        "Relapse at 4 years. Which early-phase trial is suitable?"
+    )
     page.get_by_test_id("save-submit").click()
     expect(page.get_by_test_id("form-alert")).to_contain_text("Not submitted yet")
     expect(page.get_by_test_id("submit-missing")).to_contain_text("Age at diagnosis")
@@ -231,7 +250,9 @@ def test_identifier_and_missing_fields_are_shown_where_they_are(page, live_serve
     page.get_by_label("Clinical question").fill("My question, typed in the stale tab?")
     page.get_by_test_id("save-draft").click()
     expect(page.get_by_test_id("conflict")).to_contain_text("someone else saved this referral")
-    expect(page.get_by_label("Clinical question")).to_have_value("My question, typed in the stale tab?")
+    expect(page.get_by_label("Clinical question")).to_have_value(
+        "My question, typed in the stale tab?"
+    )
     page.screenshot(path=str(shots / f"{backend}-form-conflict.png"))
     other.close()
 
@@ -240,7 +261,9 @@ def test_the_form_works_without_javascript(browser, live_server, artifacts_dir, 
     """Progressive enhancement: list buttons post the form; conditional fields stay visible."""
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 768})
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1366, "height": 768}
+    )
     page = context.new_page()
     try:
         sign_in(page, live_server)
@@ -250,13 +273,19 @@ def test_the_form_works_without_javascript(browser, live_server, artifacts_dir, 
         page.get_by_label("Clinical question").fill("Which trial suits a second relapse?")
         page.get_by_role("button", name="Add a question").click()
         expect(page.get_by_label("Question 1", exact=True)).to_be_visible()
-        expect(page.get_by_label("Clinical question")).to_have_value("Which trial suits a second relapse?")
+        expect(page.get_by_label("Clinical question")).to_have_value(
+            "Which trial suits a second relapse?"
+        )
         page.get_by_label("Question 1", exact=True).fill("How long would treatment last?")
         page.get_by_role("button", name="Add a treatment line").click()
-        page.get_by_label("Regimen, line 2").select_option(label="TEMIRI (temozolomide, irinotecan)")
+        page.get_by_label("Regimen, line 2").select_option(
+            label="TEMIRI (temozolomide, irinotecan)"
+        )
         page.get_by_role("button", name="Move line 2 up").click()
         expect(page.get_by_label("Regimen, line 1")).to_have_value("TEMIRI")
-        page.evaluate("document.getElementById('s-treatment').scrollIntoView({block: 'start', behavior: 'instant'})")
+        page.evaluate(
+            "document.getElementById('s-treatment').scrollIntoView({block: 'start', behavior: 'instant'})"
+        )
         page.screenshot(path=str(shots / f"{backend}-form-no-js.png"))
         page.get_by_test_id("save-draft").click()
         expect(page).to_have_url(re.compile(r"/cases/NB-\d{4}-\d{4}/edit$"))

@@ -82,7 +82,11 @@ def _alk_case_reference(server) -> str:
         return db.session.scalar(
             select(Case.reference)
             .join(Panel, Case.panel_id == Panel.id)
-            .where(Panel.code == "NAP", Case.status == CaseStatus.SUBMITTED, Case.data["referring_centre"].as_string() == "NEWCASTLE")
+            .where(
+                Panel.code == "NAP",
+                Case.status == CaseStatus.SUBMITTED,
+                Case.data["referring_centre"].as_string() == "NEWCASTLE",
+            )
             .order_by(Case.id)
         )
 
@@ -104,7 +108,11 @@ def test_coordinator_reviews_and_edits_the_registry(page, trials_server, artifac
 
     # A trial, then its editor.
     page.get_by_test_id("trials").get_by_role("link", name="NANT-LORLATINIB", exact=True).click()
-    expect(page.get_by_test_id("criteria").get_by_text("ALK mutation or other ALK aberration (incl. amplification)")).to_be_visible()
+    expect(
+        page.get_by_test_id("criteria").get_by_text(
+            "ALK mutation or other ALK aberration (incl. amplification)"
+        )
+    ).to_be_visible()
     page.screenshot(path=str(shots / f"{backend}-trials-trial.png"), full_page=True)
     page.get_by_role("link", name="Edit details").click()
     expect(page.get_by_test_id("trial-form")).to_be_visible()
@@ -131,7 +139,11 @@ def test_coordinator_reviews_and_edits_the_registry(page, trials_server, artifac
     page.screenshot(path=str(shots / f"{backend}-trials-criterion.png"), full_page=True)
     page.get_by_test_id("save-criterion").click()
     expect(page.get_by_test_id("criterion-row")).to_have_count(6)
-    expect(page.get_by_text("Aged now (months) is between 12 and 216").or_(page.get_by_text("is between 12 and 216"))).to_be_visible()
+    expect(
+        page.get_by_text("Aged now (months) is between 12 and 216").or_(
+            page.get_by_text("is between 12 and 216")
+        )
+    ).to_be_visible()
 
     # An enum field: the value list follows the field.
     page.get_by_test_id("add-criterion").click()

@@ -30,29 +30,66 @@ def _add_rows(db_session, case, author, n: int, start: int) -> None:
     db_session.add(upload)
     db_session.flush()
     for k in range(start, start + n):
-        top = Comment(case_id=case.id, author_id=author.id, visibility=CommentVisibility.SHARED, body=f"Comment {k}")
+        top = Comment(
+            case_id=case.id,
+            author_id=author.id,
+            visibility=CommentVisibility.SHARED,
+            body=f"Comment {k}",
+        )
         db_session.add(top)
         db_session.flush()
-        db_session.add(Comment(case_id=case.id, author_id=case.created_by_id, visibility=CommentVisibility.SHARED,
-                               parent_id=top.id, body=f"Reply {k}"))
-        db_session.add(StoredFile(
-            case_id=case.id, upload_id=upload.id, kind=FileKind.PDF,
-            storage_key=f"{k:064x}", sha256=f"{k:064x}", size=10, content_type="application/pdf",
-            display_name=f"report-{k}.pdf", status=FileStatus.STORED,
-        ))
-        meeting = Meeting(panel_id=nap.id, title=f"Past meeting {k}", starts_at=utcnow() - timedelta(days=7 * (k + 1)),
-                          status=MeetingStatus.CLOSED)
+        db_session.add(
+            Comment(
+                case_id=case.id,
+                author_id=case.created_by_id,
+                visibility=CommentVisibility.SHARED,
+                parent_id=top.id,
+                body=f"Reply {k}",
+            )
+        )
+        db_session.add(
+            StoredFile(
+                case_id=case.id,
+                upload_id=upload.id,
+                kind=FileKind.PDF,
+                storage_key=f"{k:064x}",
+                sha256=f"{k:064x}",
+                size=10,
+                content_type="application/pdf",
+                display_name=f"report-{k}.pdf",
+                status=FileStatus.STORED,
+            )
+        )
+        meeting = Meeting(
+            panel_id=nap.id,
+            title=f"Past meeting {k}",
+            starts_at=utcnow() - timedelta(days=7 * (k + 1)),
+            status=MeetingStatus.CLOSED,
+        )
         db_session.add(meeting)
         db_session.flush()
-        db_session.add(AgendaItem(meeting_id=meeting.id, case_id=case.id, position=1, discussion=f"Discussion {k}",
-                                  outcome_status=ItemOutcome.NOT_DISCUSSED, minutes_updated_by_id=author.id))
-        db_session.add(CaseTrialMatch(case_id=case.id, trial_code=f"TRIAL-{k}", verdict="possible", trial_version=1))
+        db_session.add(
+            AgendaItem(
+                meeting_id=meeting.id,
+                case_id=case.id,
+                position=1,
+                discussion=f"Discussion {k}",
+                outcome_status=ItemOutcome.NOT_DISCUSSED,
+                minutes_updated_by_id=author.id,
+            )
+        )
+        db_session.add(
+            CaseTrialMatch(
+                case_id=case.id, trial_code=f"TRIAL-{k}", verdict="possible", trial_version=1
+            )
+        )
     db_session.commit()
 
 
 @pytest.mark.parametrize("role", ["coordinator", "referrer"])
-def test_case_page_query_count_does_not_grow_with_rows(app, client, make_user, make_case, login, db_session,
-                                                      count_queries, role):
+def test_case_page_query_count_does_not_grow_with_rows(
+    app, client, make_user, make_case, login, db_session, count_queries, role
+):
     """Does the case page cost the same number of queries with 2 and with 12 comments, files,
     agenda items and trial verdicts, for a coordinator and for the referrer?"""
     referrer = make_user(referrer_at="NEWCASTLE")
@@ -70,7 +107,10 @@ def test_case_page_query_count_does_not_grow_with_rows(app, client, make_user, m
     with count_queries() as many:
         html_many = client.get(url).get_data(as_text=True)
 
-    assert html_few.count('data-testid="comment"') == 4 and html_many.count('data-testid="comment"') == 24
+    assert (
+        html_few.count('data-testid="comment"') == 4
+        and html_many.count('data-testid="comment"') == 24
+    )
     if role == "coordinator":
         assert html_few.count('data-testid="case-minutes-item"') == 2
         assert html_many.count('data-testid="case-minutes-item"') == 12

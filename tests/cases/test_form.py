@@ -148,7 +148,9 @@ def new_token(client) -> str:
     return re.search(r'name="form_token" value="([^"]+)"', html).group(1)
 
 
-def create_draft(app, client, pairs=(("panel", "NAP"), ("clinical_question", "Which trial?"))) -> str:
+def create_draft(
+    app, client, pairs=(("panel", "NAP"), ("clinical_question", "Which trial?"))
+) -> str:
     resp = post(app, client, "/cases/new", pairs, form_token=new_token(client), action="save")
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     m = re.fullmatch(r"/cases/(NB-\d{4}-\d{4})/edit", resp.headers["Location"])
@@ -221,7 +223,9 @@ def test_new_form_has_an_input_for_every_field(app, db_session, ref_client):
     for name, _ in ALK_FORM:
         assert re.sub(r"\[\d+\]", "[]", name) in names, name
     for path in set(schema.BASE) - {"schema", "reference"}:
-        assert any(n == path or n.startswith(path + "__") or n.startswith(path + "[") for n in names), path
+        assert any(
+            n == path or n.startswith(path + "__") or n.startswith(path + "[") for n in names
+        ), path
     # Value sets are offered with their human labels, and an empty "not entered" choice.
     assert "L2: localised, with image-defined risk factors" in html
     assert "— not entered —" in html
@@ -248,22 +252,40 @@ def test_create_draft_through_the_form(app, db_session, ref_client, referrer):
 def test_incomplete_draft_saves_and_lists_what_is_missing(app, db_session, ref_client):
     """Can an incomplete draft be saved, and does the page say what is still missing?"""
     ref = create_draft(app, ref_client)
-    resp = save(app, ref_client, ref, [("panel", "NAP"), ("clinical_question", "Which trial?"),
-                                      ("patient.sex", "male"), ("patient.age_now_months__years", "3")])
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        [
+            ("panel", "NAP"),
+            ("clinical_question", "Which trial?"),
+            ("patient.sex", "male"),
+            ("patient.age_now_months__years", "3"),
+        ],
+    )
     assert resp.status_code == 302
     case = load(db_session, ref)
     assert case.data["patient"] == {"sex": "male", "age_now_months": 36}
     html = ref_client.get(f"/cases/{ref}/edit").get_data(as_text=True)
     assert "What is still missing" in html
-    for text in ("Age at diagnosis", "INRG stage", "Treatment lines (in order)", "Performance score"):
+    for text in (
+        "Age at diagnosis",
+        "INRG stage",
+        "Treatment lines (in order)",
+        "Performance score",
+    ):
         assert text in html
     assert 'href="#f-patient-age_at_diagnosis_months__years"' in html  # linked to the field
-    assert 'href="#f-patient-sex"' not in html.split("What is still missing")[1].split("</section>")[0]
+    assert (
+        'href="#f-patient-sex"' not in html.split("What is still missing")[1].split("</section>")[0]
+    )
 
 
 def test_submit_is_refused_until_complete_and_names_each_missing_field(app, db_session, ref_client):
     """Is submission refused (422) with every missing field named, and the case left a draft?"""
-    pairs = changed(**{"biology.mycn": None, "fitness.performance_score": None, "disease.siopen_score": None})
+    pairs = changed(
+        **{"biology.mycn": None, "fitness.performance_score": None, "disease.siopen_score": None}
+    )
     ref = create_draft(app, ref_client, pairs)
     resp = post(app, ref_client, f"/cases/{ref}/submit", [])
     assert resp.status_code == 422
@@ -285,20 +307,36 @@ def test_submit_is_refused_until_complete_and_names_each_missing_field(app, db_s
     assert load(db_session, ref).status == CaseStatus.SUBMITTED
 
 
-def test_save_and_submit_of_an_incomplete_new_form_keeps_the_draft_and_lists_what_is_missing(app, db_session, ref_client):
+def test_save_and_submit_of_an_incomplete_new_form_keeps_the_draft_and_lists_what_is_missing(
+    app, db_session, ref_client
+):
     before = case_count(db_session)
-    resp = post(app, ref_client, "/cases/new", [("panel", "NAP"), ("clinical_question", "Which trial?")],
-                form_token=new_token(ref_client), action="submit")
+    resp = post(
+        app,
+        ref_client,
+        "/cases/new",
+        [("panel", "NAP"), ("clinical_question", "Which trial?")],
+        form_token=new_token(ref_client),
+        action="submit",
+    )
     assert resp.status_code == 302
-    ref = re.fullmatch(r"/cases/(NB-\d{4}-\d{4})/edit\?submit=refused", resp.headers["Location"]).group(1)
+    ref = re.fullmatch(
+        r"/cases/(NB-\d{4}-\d{4})/edit\?submit=refused", resp.headers["Location"]
+    ).group(1)
     assert case_count(db_session) == before + 1 and load(db_session, ref).status == CaseStatus.DRAFT
     html = ref_client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "Not submitted yet" in html and 'data-testid="submit-missing"' in html and "INRG stage" in html
+    assert (
+        "Not submitted yet" in html
+        and 'data-testid="submit-missing"' in html
+        and "INRG stage" in html
+    )
 
 
 def test_the_alk_example_entered_through_the_form_submits_unchanged(app, db_session, ref_client):
     """Does the ALK example, typed field by field, store exactly the example (ages in months)?"""
-    resp = post(app, ref_client, "/cases/new", ALK_FORM, form_token=new_token(ref_client), action="submit")
+    resp = post(
+        app, ref_client, "/cases/new", ALK_FORM, form_token=new_token(ref_client), action="submit"
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]
     ref = resp.headers["Location"].rsplit("/", 1)[1]
     assert resp.headers["Location"] == f"/cases/{ref}"
@@ -325,13 +363,15 @@ def test_a_double_submit_submits_once(app, db_session, ref_client):
 # --------------------------------------------------------------------------- conditional fields and types
 def test_conditional_fields_that_do_not_apply_are_dropped(app, db_session, ref_client):
     """Are SIOPEN, relapse pattern, ALK variants and FDG-PET dropped when they do not apply?"""
-    pairs = changed(**{
-        "diagnosis.mibg": "non_avid",
-        "disease.mibg": "avid",
-        "status.category": "refractory",
-        "biology.alk.status": "wild_type",
-        "biology.alk.copy_number": "7",
-    })
+    pairs = changed(
+        **{
+            "diagnosis.mibg": "non_avid",
+            "disease.mibg": "avid",
+            "status.category": "refractory",
+            "biology.alk.status": "wild_type",
+            "biology.alk.copy_number": "7",
+        }
+    )
     ref = create_draft(app, ref_client, pairs)
     data = load(db_session, ref).data
     assert "siopen_score" not in data["diagnosis"]
@@ -339,15 +379,27 @@ def test_conditional_fields_that_do_not_apply_are_dropped(app, db_session, ref_c
     assert data["biology"]["alk"] == {"status": "wild_type"}
     assert data["disease"]["siopen_score"] == 12 and "fdg_pet" not in data["disease"]
     # And kept when they do apply: FDG-PET when mIBG now is not avid, copy number for amplification.
-    save(app, ref_client, ref, with_values(pairs, **{"disease.mibg": "not_done", "biology.alk.status": "amplification"}))
+    save(
+        app,
+        ref_client,
+        ref,
+        with_values(pairs, **{"disease.mibg": "not_done", "biology.alk.status": "amplification"}),
+    )
     data = load(db_session, ref).data
     assert data["disease"]["fdg_pet"] == "not_done" and "siopen_score" not in data["disease"]
     assert data["biology"]["alk"] == {"status": "amplification", "copy_number": 7}
 
 
-def test_an_invalid_value_in_a_field_that_does_not_apply_does_not_block_the_save(app, db_session, ref_client):
+def test_an_invalid_value_in_a_field_that_does_not_apply_does_not_block_the_save(
+    app, db_session, ref_client
+):
     ref = create_draft(app, ref_client)
-    resp = save(app, ref_client, ref, [("panel", "NAP"), ("diagnosis.mibg", "non_avid"), ("diagnosis.siopen_score", "lots")])
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        [("panel", "NAP"), ("diagnosis.mibg", "non_avid"), ("diagnosis.siopen_score", "lots")],
+    )
     assert resp.status_code == 302
     assert load(db_session, ref).data["diagnosis"] == {"mibg": "non_avid"}
 
@@ -355,30 +407,60 @@ def test_an_invalid_value_in_a_field_that_does_not_apply_does_not_block_the_save
 def test_ages_are_entered_in_years_and_months_and_stored_in_months(app, db_session, ref_client):
     ref = create_draft(app, ref_client)
     base = [("panel", "NAP")]
-    resp = save(app, ref_client, ref, base + [
-        ("patient.age_at_diagnosis_months__years", "1"), ("patient.age_at_diagnosis_months__months", "11"),
-        ("patient.age_now_months__years", ""), ("patient.age_now_months__months", "30"),
-    ])
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        base
+        + [
+            ("patient.age_at_diagnosis_months__years", "1"),
+            ("patient.age_at_diagnosis_months__months", "11"),
+            ("patient.age_now_months__years", ""),
+            ("patient.age_now_months__months", "30"),
+        ],
+    )
     assert resp.status_code == 422  # 30 months is not 0..11
     assert "Months must be 0 to 11" in resp.get_data(as_text=True)
-    resp = save(app, ref_client, ref, base + [
-        ("patient.age_at_diagnosis_months__years", "1"), ("patient.age_at_diagnosis_months__months", "11"),
-        ("patient.age_now_months__years", "40"), ("patient.age_now_months__months", ""),
-    ])
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        base
+        + [
+            ("patient.age_at_diagnosis_months__years", "1"),
+            ("patient.age_at_diagnosis_months__months", "11"),
+            ("patient.age_now_months__years", "40"),
+            ("patient.age_now_months__months", ""),
+        ],
+    )
     assert resp.status_code == 302
-    assert load(db_session, ref).data["patient"] == {"age_at_diagnosis_months": 23, "age_now_months": 480}
+    assert load(db_session, ref).data["patient"] == {
+        "age_at_diagnosis_months": 23,
+        "age_now_months": 480,
+    }
 
 
-@pytest.mark.parametrize(("years", "months", "message"), [
-    ("41", "0", "Must be at most 40 years"),
-    ("-1", "0", "Enter whole years and months"),
-    ("2.5", "", "Enter whole years and months"),
-    ("1", "12", "Months must be 0 to 11"),
-])
+@pytest.mark.parametrize(
+    ("years", "months", "message"),
+    [
+        ("41", "0", "Must be at most 40 years"),
+        ("-1", "0", "Enter whole years and months"),
+        ("2.5", "", "Enter whole years and months"),
+        ("1", "12", "Months must be 0 to 11"),
+    ],
+)
 def test_ages_out_of_range_are_refused(app, db_session, ref_client, years, months, message):
     ref = create_draft(app, ref_client)
-    resp = save(app, ref_client, ref, [("panel", "NAP"), ("patient.age_now_months__years", years),
-                                      ("patient.age_now_months__months", months)])
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        [
+            ("panel", "NAP"),
+            ("patient.age_now_months__years", years),
+            ("patient.age_now_months__months", months),
+        ],
+    )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert message in html
@@ -388,7 +470,12 @@ def test_ages_out_of_range_are_refused(app, db_session, ref_client, years, month
 
 def test_age_now_below_age_at_diagnosis_is_refused(app, db_session, ref_client):
     ref = create_draft(app, ref_client)
-    resp = save(app, ref_client, ref, changed(**{"patient.age_now_months__years": "2", "patient.age_now_months__months": "0"}))
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        changed(**{"patient.age_now_months__years": "2", "patient.age_now_months__months": "0"}),
+    )
     assert resp.status_code == 422
     assert "Cannot be less than the age at diagnosis." in resp.get_data(as_text=True)
     assert "patient" not in load(db_session, ref).data
@@ -404,17 +491,22 @@ def test_a_siopen_score_of_90_is_refused(app, db_session, ref_client):
     assert "disease" not in load(db_session, ref).data
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("patient.sex", "purple", "is not one of"),
-    ("disease.sites", "kneecap", "is not one of"),
-    ("treatment.lines[0].regimen", "MAGIC_BEANS", "is not one of"),
-    ("status.episode", "first", "Must be a whole number"),
-    ("disease.bone_marrow_pct", "ten", "Must be a number"),
-    ("disease.measurable", "maybe", "Must be yes or no"),
-    ("panel", "MARS", "is not a configured panel"),
-    ("fitness.performance_score", "85", "Must be a multiple of 10"),
-])
-def test_bad_values_are_refused_and_nothing_is_saved(app, db_session, ref_client, name, value, message):
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("patient.sex", "purple", "is not one of"),
+        ("disease.sites", "kneecap", "is not one of"),
+        ("treatment.lines[0].regimen", "MAGIC_BEANS", "is not one of"),
+        ("status.episode", "first", "Must be a whole number"),
+        ("disease.bone_marrow_pct", "ten", "Must be a number"),
+        ("disease.measurable", "maybe", "Must be yes or no"),
+        ("panel", "MARS", "is not a configured panel"),
+        ("fitness.performance_score", "85", "Must be a multiple of 10"),
+    ],
+)
+def test_bad_values_are_refused_and_nothing_is_saved(
+    app, db_session, ref_client, name, value, message
+):
     ref = create_draft(app, ref_client)
     before = dict(load(db_session, ref).data)
     resp = save(app, ref_client, ref, changed(**{name: value}))
@@ -424,20 +516,37 @@ def test_bad_values_are_refused_and_nothing_is_saved(app, db_session, ref_client
 
 
 def test_none_in_a_list_is_an_empty_list_and_nothing_ticked_is_unknown(app, db_session, ref_client):
-    ref = create_draft(app, ref_client, changed(**{"treatment.prior_anti_gd2": "__none__", "treatment.prior_hdc": None}))
+    ref = create_draft(
+        app,
+        ref_client,
+        changed(**{"treatment.prior_anti_gd2": "__none__", "treatment.prior_hdc": None}),
+    )
     treatment = load(db_session, ref).data["treatment"]
     assert treatment["prior_anti_gd2"] == [] and "prior_hdc" not in treatment
-    resp = save(app, ref_client, ref, changed(**{"treatment.prior_anti_gd2": None}) + [
-        ("treatment.prior_anti_gd2", "__none__"), ("treatment.prior_anti_gd2", "NAXITAMAB")])
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        changed(**{"treatment.prior_anti_gd2": None})
+        + [("treatment.prior_anti_gd2", "__none__"), ("treatment.prior_anti_gd2", "NAXITAMAB")],
+    )
     assert resp.status_code == 422 and "not both" in resp.get_data(as_text=True)
 
 
 def test_null_choices(app, db_session, ref_client):
     """Bone marrow "not done" and travel "no limit" are stored as null."""
-    ref = create_draft(app, ref_client, changed(**{
-        "disease.bone_marrow_pct": "", "disease.bone_marrow_pct__null": "1",
-        "family.max_travel_km": "", "family.max_travel_km__null": "1",
-    }))
+    ref = create_draft(
+        app,
+        ref_client,
+        changed(
+            **{
+                "disease.bone_marrow_pct": "",
+                "disease.bone_marrow_pct__null": "1",
+                "family.max_travel_km": "",
+                "family.max_travel_km__null": "1",
+            }
+        ),
+    )
     data = load(db_session, ref).data
     assert data["disease"]["bone_marrow_pct"] is None and data["family"]["max_travel_km"] is None
     assert not schema.missing_for_submit(operations.to_document(load(db_session, ref)))
@@ -446,12 +555,23 @@ def test_null_choices(app, db_session, ref_client):
 # --------------------------------------------------------------------------- hostile text
 def test_a_one_megabyte_clinical_question_is_refused(app, db_session, ref_client):
     before = case_count(db_session)
-    resp = post(app, ref_client, "/cases/new", changed(clinical_question="x" * 1_000_000),
-                form_token=new_token(ref_client))
+    resp = post(
+        app,
+        ref_client,
+        "/cases/new",
+        changed(clinical_question="x" * 1_000_000),
+        form_token=new_token(ref_client),
+    )
     assert resp.status_code in (413, 422)
     assert case_count(db_session) == before
     # Just over the format's limit: refused with the field named.
-    resp = post(app, ref_client, "/cases/new", changed(clinical_question="y" * 4001), form_token=new_token(ref_client))
+    resp = post(
+        app,
+        ref_client,
+        "/cases/new",
+        changed(clinical_question="y" * 4001),
+        form_token=new_token(ref_client),
+    )
     assert resp.status_code == 422
     assert "too long (4001 characters; at most 4000)" in resp.get_data(as_text=True)
     assert case_count(db_session) == before
@@ -459,34 +579,61 @@ def test_a_one_megabyte_clinical_question_is_refused(app, db_session, ref_client
 
 def test_html_and_template_syntax_are_stored_verbatim_and_shown_inert(app, db_session, ref_client):
     text = '<script>alert("x")</script> {{ 7*7 }} {% if 1 %}yes{% endif %} <b>bold</b>'
-    ref = create_draft(app, ref_client, changed(clinical_question=text, **{"family.questions[0]": "<img src=x onerror=alert(1)>"}))
+    ref = create_draft(
+        app,
+        ref_client,
+        changed(clinical_question=text, **{"family.questions[0]": "<img src=x onerror=alert(1)>"}),
+    )
     case = load(db_session, ref)
     assert case.data["clinical_question"] == text
     assert case.questions[0].text == "<img src=x onerror=alert(1)>"
     html = ref_client.get(f"/cases/{ref}/edit").get_data(as_text=True)
     assert '<script>alert("x")</script>' not in html and "<img src=x" not in html
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; {{ 7*7 }} {% if 1 %}yes{% endif %} &lt;b&gt;bold&lt;/b&gt;" in html
+    assert (
+        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; {{ 7*7 }} {% if 1 %}yes{% endif %} &lt;b&gt;bold&lt;/b&gt;"
+        in html
+    )
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-def test_an_nhs_number_is_refused_highlighted_and_never_saved_or_logged(app, db_session, ref_client, caplog):
+def test_an_nhs_number_is_refused_highlighted_and_never_saved_or_logged(
+    app, db_session, ref_client, caplog
+):
     caplog.set_level(logging.DEBUG)
     before = case_count(db_session)
     text = f"<b>Relapse</b> in a girl, NHS number {NHS}; which trial?"
-    resp = post(app, ref_client, "/cases/new", changed(clinical_question=text), form_token=new_token(ref_client))
+    resp = post(
+        app,
+        ref_client,
+        "/cases/new",
+        changed(clinical_question=text),
+        form_token=new_token(ref_client),
+    )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert case_count(db_session) == before
     # Highlighted, labelled with its kind, and everything around it escaped.
-    assert f'<mark class="idf idf-hard">{NHS}<span class="idf-kind">NHS number</span></mark>' in html
+    assert (
+        f'<mark class="idf idf-hard">{NHS}<span class="idf-kind">NHS number</span></mark>' in html
+    )
     assert "&lt;b&gt;Relapse&lt;/b&gt; in a girl, NHS number <mark" in html
     assert "<b>Relapse</b>" not in html
     # The user's text is kept in the form.
-    assert f"&lt;b&gt;Relapse&lt;/b&gt; in a girl, NHS number {NHS}; which trial?</textarea>" in html
+    assert (
+        f"&lt;b&gt;Relapse&lt;/b&gt; in a girl, NHS number {NHS}; which trial?</textarea>" in html
+    )
     # On the edit page of an existing draft too, and the stored draft is unchanged.
     ref = create_draft(app, ref_client)
-    resp = save(app, ref_client, ref, [("panel", "NAP"), ("clinical_question", "Which trial?"),
-                                      ("family.questions[0]", f"Can you check {NHS}?")])
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        [
+            ("panel", "NAP"),
+            ("clinical_question", "Which trial?"),
+            ("family.questions[0]", f"Can you check {NHS}?"),
+        ],
+    )
     assert resp.status_code == 422
     assert 'data-field="family.questions[0]"' in resp.get_data(as_text=True)
     assert load(db_session, ref).questions == []
@@ -495,7 +642,12 @@ def test_an_nhs_number_is_refused_highlighted_and_never_saved_or_logged(app, db_
 
 def test_a_soft_finding_is_saved_with_a_warning(app, db_session, ref_client):
     ref = create_draft(app, ref_client)
-    resp = save(app, ref_client, ref, [("panel", "NAP"), ("clinical_question", "Scan in March 2021 showed relapse.")])
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        [("panel", "NAP"), ("clinical_question", "Scan in March 2021 showed relapse.")],
+    )
     assert resp.status_code == 302
     assert load(db_session, ref).data["clinical_question"] == "Scan in March 2021 showed relapse."
     html = ref_client.get(f"/cases/{ref}/edit").get_data(as_text=True)
@@ -514,7 +666,9 @@ def test_a_double_post_of_the_new_case_form_makes_one_case(app, db_session, ref_
     assert case_count(db_session) == before + 1
 
 
-def test_two_people_editing_one_draft_get_a_conflict_not_an_overwrite(app, db_session, referrer, make_user, login):
+def test_two_people_editing_one_draft_get_a_conflict_not_an_overwrite(
+    app, db_session, referrer, make_user, login
+):
     """Optimistic locking: the second save of the same version gets 409 and keeps its values."""
     colleague = make_user(referrer_at="NEWCASTLE", name="Dr Co Referrer")
     a, b = app.test_client(), app.test_client()
@@ -525,8 +679,13 @@ def test_two_people_editing_one_draft_get_a_conflict_not_an_overwrite(app, db_se
     db_session.commit()
     va, vb = edit_version(a, ref), edit_version(b, ref)
     assert va == vb
-    assert save(app, a, ref, changed(clinical_question="Question from A?"), version=va).status_code == 302
-    resp = save(app, b, ref, changed(clinical_question="Question from B?", urgency="urgent"), version=vb)
+    assert (
+        save(app, a, ref, changed(clinical_question="Question from A?"), version=va).status_code
+        == 302
+    )
+    resp = save(
+        app, b, ref, changed(clinical_question="Question from B?", urgency="urgent"), version=vb
+    )
     assert resp.status_code == 409
     html = resp.get_data(as_text=True)
     assert "someone else saved this referral while you were editing it" in html
@@ -543,25 +702,54 @@ def test_two_people_editing_one_draft_get_a_conflict_not_an_overwrite(app, db_se
 
 def test_a_save_without_a_version_is_a_conflict(app, db_session, ref_client):
     ref = create_draft(app, ref_client)
-    resp = post(app, ref_client, f"/cases/{ref}/edit", [("panel", "NAP"), ("clinical_question", "Other?")])
+    resp = post(
+        app, ref_client, f"/cases/{ref}/edit", [("panel", "NAP"), ("clinical_question", "Other?")]
+    )
     assert resp.status_code == 409
     assert load(db_session, ref).data["clinical_question"] == "Which trial?"
 
 
-def test_workflow_status_and_creator_cannot_be_set_through_the_form(app, db_session, ref_client, referrer, make_user):
+def test_workflow_status_and_creator_cannot_be_set_through_the_form(
+    app, db_session, ref_client, referrer, make_user
+):
     other = make_user(referrer_at="NEWCASTLE")
     token = new_token(ref_client)
-    resp = post(app, ref_client, "/cases/new",
-                [("panel", "NAP"), ("status", "submitted"), ("created_by", str(other.id)), ("created_by_id", str(other.id)),
-                 ("reference", "NB-1999-0001"), ("version", "99"), ("submitted_at", "2020-01-01")],
-                form_token=token, action="save")
+    resp = post(
+        app,
+        ref_client,
+        "/cases/new",
+        [
+            ("panel", "NAP"),
+            ("status", "submitted"),
+            ("created_by", str(other.id)),
+            ("created_by_id", str(other.id)),
+            ("reference", "NB-1999-0001"),
+            ("version", "99"),
+            ("submitted_at", "2020-01-01"),
+        ],
+        form_token=token,
+        action="save",
+    )
     assert resp.status_code == 302
     ref = resp.headers["Location"].split("/")[2]
     case = load(db_session, ref)
-    assert case.status == CaseStatus.DRAFT and case.created_by_id == referrer.id and ref != "NB-1999-0001"
+    assert (
+        case.status == CaseStatus.DRAFT
+        and case.created_by_id == referrer.id
+        and ref != "NB-1999-0001"
+    )
     assert case.submitted_at is None
-    resp = save(app, ref_client, ref, [("panel", "NAP"), ("status", "submitted"), ("created_by", str(other.id)),
-                                      ("status.category", "relapsed")])
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        [
+            ("panel", "NAP"),
+            ("status", "submitted"),
+            ("created_by", str(other.id)),
+            ("status.category", "relapsed"),
+        ],
+    )
     assert resp.status_code == 302
     case = load(db_session, ref)
     assert case.status == CaseStatus.DRAFT and case.created_by_id == referrer.id
@@ -578,25 +766,41 @@ def test_a_post_without_the_csrf_token_is_refused(app, db_session, ref_client):
 # --------------------------------------------------------------------------- lists without JavaScript
 def test_list_rows_can_be_added_moved_and_removed_without_javascript(app, db_session, ref_client):
     token = new_token(ref_client)
-    pairs = [("panel", "NAP"), ("treatment.lines[0].regimen", "TVD"), ("treatment.lines[1].regimen", "ICE"),
-             ("family.questions[0]", "First?")]
-    resp = post(app, ref_client, "/cases/new", pairs, form_token=token, row_op="add:family.questions")
+    pairs = [
+        ("panel", "NAP"),
+        ("treatment.lines[0].regimen", "TVD"),
+        ("treatment.lines[1].regimen", "ICE"),
+        ("family.questions[0]", "First?"),
+    ]
+    resp = post(
+        app, ref_client, "/cases/new", pairs, form_token=token, row_op="add:family.questions"
+    )
     assert resp.status_code == 200
     assert 'name="family.questions[1]"' in resp.get_data(as_text=True)
-    resp = post(app, ref_client, "/cases/new", pairs, form_token=token, row_op="up:treatment.lines:1")
+    resp = post(
+        app, ref_client, "/cases/new", pairs, form_token=token, row_op="up:treatment.lines:1"
+    )
     html = resp.get_data(as_text=True)
     assert html.index('value="ICE" selected') < html.index('value="TVD" selected')
-    resp = post(app, ref_client, "/cases/new", pairs, form_token=token, row_op="remove:treatment.lines:0")
+    resp = post(
+        app, ref_client, "/cases/new", pairs, form_token=token, row_op="remove:treatment.lines:0"
+    )
     html = re.sub(r"<template.*?</template>", "", resp.get_data(as_text=True), flags=re.S)
     assert 'value="TVD" selected' not in html and 'value="ICE" selected' in html
-    assert db_session.scalar(select(Case).where(Case.creation_key == token)) is None  # nothing saved
+    assert (
+        db_session.scalar(select(Case).where(Case.creation_key == token)) is None
+    )  # nothing saved
 
 
-def test_parents_questions_keep_their_identity_when_reordered_on_the_form(app, db_session, ref_client):
+def test_parents_questions_keep_their_identity_when_reordered_on_the_form(
+    app, db_session, ref_client
+):
     ref = create_draft(app, ref_client, ALK_FORM)
     ids = [q.id for q in load(db_session, ref).questions]
     qs = EXAMPLE["family"]["questions"]
-    pairs = changed(**{"family.questions[0]": qs[2], "family.questions[1]": qs[0], "family.questions[2]": None})
+    pairs = changed(
+        **{"family.questions[0]": qs[2], "family.questions[1]": qs[0], "family.questions[2]": None}
+    )
     assert save(app, ref_client, ref, pairs).status_code == 302
     case = load(db_session, ref)
     assert [q.text for q in case.questions] == [qs[2], qs[0]]
@@ -605,7 +809,11 @@ def test_parents_questions_keep_their_identity_when_reordered_on_the_form(app, d
 
 # --------------------------------------------------------------------------- who may use the form
 def test_only_referrers_may_start_a_referral(app, db_session, make_user, login):
-    for user in (make_user(roles=[("NAP", "member")]), make_user(roles=[("NAP", "coordinator")]), make_user(admin=True)):
+    for user in (
+        make_user(roles=[("NAP", "member")]),
+        make_user(roles=[("NAP", "coordinator")]),
+        make_user(admin=True),
+    ):
         client = app.test_client()
         login(client, user)
         assert client.get("/cases/new").status_code == 403
@@ -629,28 +837,48 @@ def test_who_may_open_the_edit_page(app, db_session, ref_client, referrer, make_
         login(clients[key], user)
     for key, client in clients.items():
         assert client.get(f"/cases/{ref}/edit").status_code == 404, key
-        assert post(app, client, f"/cases/{ref}/edit", ALK_FORM, version="1").status_code == 404, key
+        assert post(app, client, f"/cases/{ref}/edit", ALK_FORM, version="1").status_code == 404, (
+            key
+        )
         assert post(app, client, f"/cases/{ref}/submit", []).status_code == 404, key
     assert post(app, ref_client, f"/cases/{ref}/submit", []).status_code == 302
-    expected = {"other_referrer": 404, "member": 403, "chair": 403, "coordinator": 403, "admin": 404}
+    expected = {
+        "other_referrer": 404,
+        "member": 403,
+        "chair": 403,
+        "coordinator": 403,
+        "admin": 404,
+    }
     for key, client in clients.items():
         assert client.get(f"/cases/{ref}/edit").status_code == expected[key], key
-        assert post(app, client, f"/cases/{ref}/edit", ALK_FORM, version="1").status_code == expected[key], key
+        assert (
+            post(app, client, f"/cases/{ref}/edit", ALK_FORM, version="1").status_code
+            == expected[key]
+        ), key
     # The referrer's own submitted case is no longer editable either.
     assert ref_client.get(f"/cases/{ref}/edit").status_code == 403
     assert ref_client.get("/cases/NB-2000-9999/edit").status_code == 404
 
 
 def test_information_requested_can_be_edited_and_resubmitted_but_not_moved_to_another_panel(
-        app, db_session, ref_client, referrer, make_user):
+    app, db_session, ref_client, referrer, make_user
+):
     coordinator = make_user(roles=[("NAP", "coordinator")])
     ref = create_draft(app, ref_client, ALK_FORM)
     assert post(app, ref_client, f"/cases/{ref}/submit", []).status_code == 302
-    operations.request_information(load(db_session, ref), by=coordinator, questions=["Curie score now?"])
+    operations.request_information(
+        load(db_session, ref), by=coordinator, questions=["Curie score now?"]
+    )
     db_session.commit()
     page = ref_client.get(f"/cases/{ref}/edit")
     assert page.status_code == 200 and "Save and resubmit" in page.get_data(as_text=True)
-    resp = save(app, ref_client, ref, changed(panel="ECMC-NORTH", **{"disease.curie_score": "9"}), action="submit")
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        changed(panel="ECMC-NORTH", **{"disease.curie_score": "9"}),
+        action="submit",
+    )
     assert resp.status_code == 302
     case = load(db_session, ref)
     assert case.status == CaseStatus.SUBMITTED and case.panel.code == "NAP"
@@ -675,8 +903,13 @@ def test_editing_after_an_information_request_keeps_the_coordinators_urgency(
     db_session.commit()
     html = ref_client.get(f"/cases/{ref}/edit").get_data(as_text=True)
     assert "urgency" not in form_names(html)
-    assert "the panel&#39;s coordinator sets the urgency" in html or "the panel's coordinator sets the urgency" in html
-    resp = save(app, ref_client, ref, changed(clinical_question="Which trial now?", urgency="routine"))
+    assert (
+        "the panel&#39;s coordinator sets the urgency" in html
+        or "the panel's coordinator sets the urgency" in html
+    )
+    resp = save(
+        app, ref_client, ref, changed(clinical_question="Which trial now?", urgency="routine")
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     case = load(db_session, ref)
     assert case.data["clinical_question"] == "Which trial now?"

@@ -57,23 +57,37 @@ def test_submit_requires_every_required_field(app, db_session, referrer):
     assert case.status == CaseStatus.DRAFT
 
 
-def test_submit_request_information_resubmit_keeps_revisions(app, db_session, referrer, coordinator):
+def test_submit_request_information_resubmit_keeps_revisions(
+    app, db_session, referrer, coordinator
+):
     case = ops.create_case(example(), by=referrer).case
     ops.submit_case(case, by=referrer)
     ops.submit_case(case, by=referrer)  # a double click: still one submission
     assert case.status == CaseStatus.SUBMITTED
-    ops.request_information(case, by=coordinator, questions=["What was the mIBG response after two cycles?"])
+    ops.request_information(
+        case, by=coordinator, questions=["What was the mIBG response after two cycles?"]
+    )
     assert case.status == CaseStatus.INFO_REQUESTED
     doc = ops.to_document(case)
     doc["disease"]["curie_score"] = 9
     ops.update_case(case, doc, by=referrer, expected_version=case.version)
     ops.submit_case(case, by=referrer)
-    revs = db_session.scalars(select(CaseRevision).where(CaseRevision.case_id == case.id).order_by(CaseRevision.number)).all()
+    revs = db_session.scalars(
+        select(CaseRevision).where(CaseRevision.case_id == case.id).order_by(CaseRevision.number)
+    ).all()
     assert [r.reason for r in revs] == ["submitted", "before_edit", "resubmitted"]
     diff = ops.field_diff(revs[0].document, revs[-1].document)
     assert diff == [("disease.curie_score", None, 9)]
-    actions = db_session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == case.reference)).all()
-    assert actions == ["case.created", "case.submitted", "case.info_requested", "case.updated", "case.resubmitted"]
+    actions = db_session.scalars(
+        select(AuditEntry.action).where(AuditEntry.object_id == case.reference)
+    ).all()
+    assert actions == [
+        "case.created",
+        "case.submitted",
+        "case.info_requested",
+        "case.updated",
+        "case.resubmitted",
+    ]
 
 
 def test_identifier_in_free_text_blocks_the_save(app, db_session, referrer):
@@ -126,7 +140,11 @@ def test_access_rules(app, db_session, make_user, referrer, coordinator):
     assert not case.can_view(nap_member) and not case.can_view(coordinator)  # drafts stay private
     ops.submit_case(case, by=referrer)
     assert case.can_view(nap_member) and case.can_view(coordinator)
-    assert not case.can_view(north_member) and not case.can_view(admin) and not case.can_view(other_referrer)
+    assert (
+        not case.can_view(north_member)
+        and not case.can_view(admin)
+        and not case.can_view(other_referrer)
+    )
     ops.add_co_referrer(case, other_referrer, by=referrer)
     assert case.can_view(other_referrer)
 
@@ -136,7 +154,9 @@ def test_questions_keep_identity_through_edits_and_reordering(app, db_session, r
     ids = [q.id for q in case.questions]
     ops.move_question(case, case.questions[2], -2, by=referrer)
     assert [q.id for q in case.questions] == [ids[2], ids[0], ids[1]]
-    ops.edit_question(case, case.questions[1], "Is there a trial of an ALK inhibitor near us?", by=referrer)
+    ops.edit_question(
+        case, case.questions[1], "Is there a trial of an ALK inhibitor near us?", by=referrer
+    )
     assert case.questions[1].id == ids[0]
     new = ops.add_question(case, "How long would treatment last?", by=referrer)
     assert case.questions[-1].id == new.id
@@ -194,7 +214,9 @@ def test_who_may_set_the_urgency(app, db_session, referrer, coordinator):
     assert case.can_set_urgency(coordinator)
 
 
-def test_referrer_edits_after_submission_keep_the_coordinators_urgency(app, db_session, referrer, coordinator):
+def test_referrer_edits_after_submission_keep_the_coordinators_urgency(
+    app, db_session, referrer, coordinator
+):
     """Does an edit after an information request that leaves urgency out, or repeats it, keep
     the coordinator's 'urgent', and is a change refused naming the field (nothing saved)?"""
     case = _urgent_after_information_request(db_session, referrer, coordinator)

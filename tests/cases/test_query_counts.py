@@ -17,7 +17,9 @@ def _make_cases(user, n, db_session, submit=False):
 
 
 @pytest.mark.parametrize("role", ["referrer", "coordinator", "member"])
-def test_home_page_query_count_does_not_grow_with_cases(app, client, make_user, login, db_session, count_queries, role):
+def test_home_page_query_count_does_not_grow_with_cases(
+    app, client, make_user, login, db_session, count_queries, role
+):
     referrer = make_user(referrer_at="NEWCASTLE")
     viewer = {
         "referrer": referrer,

@@ -25,8 +25,13 @@ def test_concurrent_creations_get_distinct_references(backend, tmp_path):
         from panel.accounts.models import Centre
 
         centre = db.session.scalar(select(Centre).where(Centre.code == "NEWCASTLE"))
-        user = account_ops.create_user(email="race@nhs.example.org", name="Dr Race", centre_id=centre.id,
-                                       is_referrer=True, password=TEST_PASSWORD)
+        user = account_ops.create_user(
+            email="race@nhs.example.org",
+            name="Dr Race",
+            centre_id=centre.id,
+            is_referrer=True,
+            password=TEST_PASSWORD,
+        )
         db.session.commit()
         user_id = user.id
 

@@ -45,12 +45,27 @@ CAN_SEE_DRAFT = {"owner"}
 CAN_SEE_SUBMITTED = {"owner", "nap_member", "nap_coordinator"}
 
 
-@pytest.mark.parametrize("who", ["owner", "other_referrer", "nap_member", "nap_coordinator", "north_member", "north_coordinator", "admin"])
+@pytest.mark.parametrize(
+    "who",
+    [
+        "owner",
+        "other_referrer",
+        "nap_member",
+        "nap_coordinator",
+        "north_member",
+        "north_coordinator",
+        "admin",
+    ],
+)
 def test_who_sees_a_draft_and_a_submitted_case(app, client, people, draft, submitted, login, who):
     """Is a case shown only to its referrers and (once submitted) its own panel; 404 otherwise?"""
     login(client, people[who])
-    assert client.get(f"/cases/{draft.reference}").status_code == (200 if who in CAN_SEE_DRAFT else 404)
-    assert client.get(f"/cases/{submitted.reference}").status_code == (200 if who in CAN_SEE_SUBMITTED else 404)
+    assert client.get(f"/cases/{draft.reference}").status_code == (
+        200 if who in CAN_SEE_DRAFT else 404
+    )
+    assert client.get(f"/cases/{submitted.reference}").status_code == (
+        200 if who in CAN_SEE_SUBMITTED else 404
+    )
     assert client.get(f"/cases/{submitted.reference}/revisions").status_code == (
         200 if who in {"owner", "nap_coordinator"} else (403 if who in CAN_SEE_SUBMITTED else 404)
     )
@@ -71,16 +86,40 @@ def test_case_page_shows_the_referral_inertly(app, client, people, login, db_ses
 def test_referrer_edits_and_reorders_questions(app, client, people, draft, login, db_session):
     login(client, people["owner"])
     first, second = draft.questions[0], draft.questions[1]
-    assert post_form(app, client, f"/cases/{draft.reference}/questions/{second.id}", {"action": "up"}).status_code == 302
-    assert post_form(app, client, f"/cases/{draft.reference}/questions", {"text": "What does the scan show?"}).status_code == 302
-    assert post_form(app, client, f"/cases/{draft.reference}/questions/{first.id}", {"action": "save", "text": "Is there a trial for the ALK change near us?"}).status_code == 302
+    assert (
+        post_form(
+            app, client, f"/cases/{draft.reference}/questions/{second.id}", {"action": "up"}
+        ).status_code
+        == 302
+    )
+    assert (
+        post_form(
+            app, client, f"/cases/{draft.reference}/questions", {"text": "What does the scan show?"}
+        ).status_code
+        == 302
+    )
+    assert (
+        post_form(
+            app,
+            client,
+            f"/cases/{draft.reference}/questions/{first.id}",
+            {"action": "save", "text": "Is there a trial for the ALK change near us?"},
+        ).status_code
+        == 302
+    )
     db_session.expire_all()
     case = db_session.get(Case, draft.id)
     assert [q.id for q in case.questions][:2] == [second.id, first.id]
     assert case.questions[1].text == "Is there a trial for the ALK change near us?"
     assert case.questions[-1].text == "What does the scan show?"
     # An identifier in a question is refused and nothing changes.
-    resp = post_form(app, client, f"/cases/{draft.reference}/questions", {"text": "Call mum on 07700 900123"}, follow_redirects=True)
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{draft.reference}/questions",
+        {"text": "Call mum on 07700 900123"},
+        follow_redirects=True,
+    )
     assert "patient identifier" in resp.get_data(as_text=True)
     db_session.expire_all()
     assert len(db_session.get(Case, draft.id).questions) == 4
@@ -89,45 +128,91 @@ def test_referrer_edits_and_reorders_questions(app, client, people, draft, login
 def test_others_cannot_touch_questions(app, client, people, submitted, login):
     q = submitted.questions[0]
     login(client, people["nap_member"])
-    assert post_form(app, client, f"/cases/{submitted.reference}/questions", {"text": "x?"}).status_code == 403
-    assert post_form(app, client, f"/cases/{submitted.reference}/questions/{q.id}", {"action": "delete"}).status_code == 403
+    assert (
+        post_form(
+            app, client, f"/cases/{submitted.reference}/questions", {"text": "x?"}
+        ).status_code
+        == 403
+    )
+    assert (
+        post_form(
+            app, client, f"/cases/{submitted.reference}/questions/{q.id}", {"action": "delete"}
+        ).status_code
+        == 403
+    )
     c2 = app.test_client()
     login(c2, people["other_referrer"])
-    assert post_form(app, c2, f"/cases/{submitted.reference}/questions/{q.id}", {"action": "delete"}).status_code == 404
+    assert (
+        post_form(
+            app, c2, f"/cases/{submitted.reference}/questions/{q.id}", {"action": "delete"}
+        ).status_code
+        == 404
+    )
 
 
 def test_co_referrer_sees_the_case(app, client, people, draft, login, db_session):
     login(client, people["owner"])
-    resp = post_form(app, client, f"/cases/{draft.reference}/co-referrers", {"email": people["other_referrer"].email})
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{draft.reference}/co-referrers",
+        {"email": people["other_referrer"].email},
+    )
     assert resp.status_code == 302
     c2 = app.test_client()
     login(c2, people["other_referrer"])
     assert c2.get(f"/cases/{draft.reference}").status_code == 200
     assert draft.reference in c2.get("/").get_data(as_text=True)
     # A panel member cannot be added as co-referrer.
-    resp = post_form(app, client, f"/cases/{draft.reference}/co-referrers", {"email": people["nap_member"].email}, follow_redirects=True)
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{draft.reference}/co-referrers",
+        {"email": people["nap_member"].email},
+        follow_redirects=True,
+    )
     assert "must be an active referring doctor" in resp.get_data(as_text=True)
-    unknown = post_form(app, client, f"/cases/{draft.reference}/co-referrers", {"email": "nobody@nhs.example.org"}, follow_redirects=True)
+    unknown = post_form(
+        app,
+        client,
+        f"/cases/{draft.reference}/co-referrers",
+        {"email": "nobody@nhs.example.org"},
+        follow_redirects=True,
+    )
     assert ops.CO_REFERRER_REFUSED in unknown.get_data(as_text=True)
     assert ops.CO_REFERRER_REFUSED in resp.get_data(as_text=True)
 
 
-def test_coordinator_requests_information_and_referrer_sees_it(app, client, people, submitted, login, db_session):
+def test_coordinator_requests_information_and_referrer_sees_it(
+    app, client, people, submitted, login, db_session
+):
     login(client, people["nap_coordinator"])
     assert submitted.reference in client.get("/").get_data(as_text=True)  # in the queue
-    resp = post_form(app, client, f"/cases/{submitted.reference}/request-information", {"questions": "Bone marrow result?\nCurrent Lansky?"})
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{submitted.reference}/request-information",
+        {"questions": "Bone marrow result?\nCurrent Lansky?"},
+    )
     assert resp.status_code == 302
     db_session.expire_all()
     assert db_session.get(Case, submitted.id).status == CaseStatus.INFO_REQUESTED
     c2 = app.test_client()
     login(c2, people["owner"])
-    assert "asked for more information" in c2.get(f"/cases/{submitted.reference}").get_data(as_text=True)
+    assert "asked for more information" in c2.get(f"/cases/{submitted.reference}").get_data(
+        as_text=True
+    )
     assert "answer the panel" in c2.get("/").get_data(as_text=True)
 
 
 def test_member_cannot_request_information_or_withdraw(app, client, people, submitted, login):
     login(client, people["nap_member"])
-    assert post_form(app, client, f"/cases/{submitted.reference}/request-information", {"questions": "x"}).status_code == 403
+    assert (
+        post_form(
+            app, client, f"/cases/{submitted.reference}/request-information", {"questions": "x"}
+        ).status_code
+        == 403
+    )
     assert post_form(app, client, f"/cases/{submitted.reference}/withdraw").status_code == 403
 
 
@@ -154,7 +239,14 @@ def test_dashboards_list_the_right_cases(app, client, people, draft, submitted, 
 
 def test_cli_import_and_export_round_trip(app, db_session, people):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["import-case", str(DATA / "case-example-alk.json"), "--referrer", people["owner"].email])
+    result = runner.invoke(
+        args=[
+            "import-case",
+            str(DATA / "case-example-alk.json"),
+            "--referrer",
+            people["owner"].email,
+        ]
+    )
     assert result.exit_code == 0, result.output
     ref = result.output.strip().splitlines()[-1]
     out = runner.invoke(args=["export-case", ref])
@@ -173,12 +265,16 @@ def test_cli_import_and_export_round_trip(app, db_session, people):
         (lambda d: d["disease"].update(siopen_score=90), "disease.siopen_score"),
     ],
 )
-def test_cli_import_refuses_bad_documents_naming_the_field(app, db_session, people, tmp_path, mutation, field):
+def test_cli_import_refuses_bad_documents_naming_the_field(
+    app, db_session, people, tmp_path, mutation, field
+):
     doc = example()
     mutation(doc)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(doc))
-    result = app.test_cli_runner().invoke(args=["import-case", str(path), "--referrer", people["owner"].email])
+    result = app.test_cli_runner().invoke(
+        args=["import-case", str(path), "--referrer", people["owner"].email]
+    )
     assert result.exit_code != 0 and field in result.output
     assert db_session.scalar(select(Case).where(Case.created_by_id == people["owner"].id)) is None
 
@@ -188,22 +284,47 @@ def test_cli_import_refuses_identifiers_without_echoing_them(app, db_session, pe
     doc["family"]["questions"].append("Can you email jane.doe@gmail.com?")
     path = tmp_path / "id.json"
     path.write_text(json.dumps(doc))
-    result = app.test_cli_runner().invoke(args=["import-case", str(path), "--referrer", people["owner"].email])
-    assert result.exit_code != 0 and "family.questions[3]" in result.output and "email" in result.output
+    result = app.test_cli_runner().invoke(
+        args=["import-case", str(path), "--referrer", people["owner"].email]
+    )
+    assert (
+        result.exit_code != 0
+        and "family.questions[3]" in result.output
+        and "email" in result.output
+    )
     assert "jane.doe@gmail.com" not in result.output
 
 
-def test_referrer_sees_and_answers_the_information_request(app, client, people, submitted, login, db_session):
+def test_referrer_sees_and_answers_the_information_request(
+    app, client, people, submitted, login, db_session
+):
     """Does the referrer see the coordinator's questions, reply, resubmit, and the request close?"""
-    ops.request_information(submitted, by=people["nap_coordinator"], questions=["Bone marrow result at relapse?"])
+    ops.request_information(
+        submitted, by=people["nap_coordinator"], questions=["Bone marrow result at relapse?"]
+    )
     db_session.commit()
     login(client, people["owner"])
     html = client.get(f"/cases/{submitted.reference}").get_data(as_text=True)
     assert "Bone marrow result at relapse?" in html
-    assert post_form(app, client, f"/cases/{submitted.reference}/information-response",
-                     {"response": "Marrow 10% infiltrated at relapse."}).status_code == 302
-    assert post_form(app, client, f"/cases/{submitted.reference}/information-response",
-                     {"response": "Her NHS number is 943 476 5919"}, follow_redirects=True).status_code == 200
+    assert (
+        post_form(
+            app,
+            client,
+            f"/cases/{submitted.reference}/information-response",
+            {"response": "Marrow 10% infiltrated at relapse."},
+        ).status_code
+        == 302
+    )
+    assert (
+        post_form(
+            app,
+            client,
+            f"/cases/{submitted.reference}/information-response",
+            {"response": "Her NHS number is 943 476 5919"},
+            follow_redirects=True,
+        ).status_code
+        == 200
+    )
     db_session.expire_all()
     case = db_session.get(Case, submitted.id)
     assert case.open_information_request.response == "Marrow 10% infiltrated at relapse."
@@ -212,7 +333,12 @@ def test_referrer_sees_and_answers_the_information_request(app, client, people, 
     assert case.open_information_request is None
     c2 = app.test_client()
     login(c2, people["nap_member"])
-    assert post_form(app, c2, f"/cases/{submitted.reference}/information-response", {"response": "x"}).status_code == 403
+    assert (
+        post_form(
+            app, c2, f"/cases/{submitted.reference}/information-response", {"response": "x"}
+        ).status_code
+        == 403
+    )
 
 
 def test_withdrawn_draft_stays_private(app, client, people, draft, login, db_session):
@@ -227,7 +353,13 @@ def test_withdrawn_draft_stays_private(app, client, people, draft, login, db_ses
 
 def test_withdrawal_reason_is_scanned(app, client, people, submitted, login, db_session):
     login(client, people["owner"])
-    resp = post_form(app, client, f"/cases/{submitted.reference}/withdraw", {"reason": "NHS 943 476 5919"}, follow_redirects=True)
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{submitted.reference}/withdraw",
+        {"reason": "NHS 943 476 5919"},
+        follow_redirects=True,
+    )
     assert "patient identifier" in resp.get_data(as_text=True)
     db_session.expire_all()
     assert db_session.get(Case, submitted.id).status == CaseStatus.SUBMITTED

@@ -183,11 +183,25 @@ UNSIGNED = {"static", "public", "family"}
 
 #: The answer a signed-in user without any panel role gets on "panel_person"/"coordinator"
 #: routes (403 unless listed), as the views do it.
-NO_PANEL_ANSWER = {"meetings.index": 404, "meetings.new": 404, "reports.dashboard": 404, "reports.cases_csv": 404}
+NO_PANEL_ANSWER = {
+    "meetings.index": 404,
+    "meetings.new": 404,
+    "reports.dashboard": 404,
+    "reports.cases_csv": 404,
+}
 
 #: URL variables that stay unknown in the world (no such file/review/series): filled with these.
-UNKNOWN = {"file_id": "1", "review_id": "1", "series_uid": "1.2.3", "n": "0", "position": "1", "index": "0",
-           "action": "up", "kind": "clinician", "token": "x"}
+UNKNOWN = {
+    "file_id": "1",
+    "review_id": "1",
+    "series_uid": "1.2.3",
+    "n": "0",
+    "position": "1",
+    "index": "0",
+    "action": "up",
+    "kind": "clinician",
+    "token": "x",
+}
 
 
 def _methods(rule) -> list[str]:
@@ -207,7 +221,10 @@ def _url(rule, values: dict[str, object]) -> str:
 
 
 def _rules(app, kinds: set[str]):
-    return sorted((r for r in app.url_map.iter_rules() if POLICY.get(r.endpoint) in kinds), key=lambda r: r.rule)
+    return sorted(
+        (r for r in app.url_map.iter_rules() if POLICY.get(r.endpoint) in kinds),
+        key=lambda r: r.rule,
+    )
 
 
 def _request(app, client, method: str, url: str):
@@ -222,8 +239,12 @@ def test_every_route_has_a_declared_policy(app):
     """Does every endpoint have a policy (and no policy name a route that is gone)? A new
     route fails here until it is declared in POLICY (and docs/access.md)."""
     endpoints = {r.endpoint for r in app.url_map.iter_rules()}
-    assert not sorted(endpoints - POLICY.keys()), f"routes without a declared policy: {sorted(endpoints - POLICY.keys())}"
-    assert not sorted(POLICY.keys() - endpoints), f"stale POLICY entries: {sorted(POLICY.keys() - endpoints)}"
+    assert not sorted(endpoints - POLICY.keys()), (
+        f"routes without a declared policy: {sorted(endpoints - POLICY.keys())}"
+    )
+    assert not sorted(POLICY.keys() - endpoints), (
+        f"stale POLICY entries: {sorted(POLICY.keys() - endpoints)}"
+    )
     assert set(POLICY.values()) <= KINDS.keys()
     for rule in app.url_map.iter_rules():
         kind = POLICY[rule.endpoint]
@@ -277,41 +298,76 @@ def world(app, db_session, make_user, make_case):
         "nap_chair": make_user(roles=[("NAP", "chair")], name="Nap Chair"),
         "nap_member": make_user(roles=[("NAP", "member")], name="Nap Member"),
         "north_member": make_user(roles=[("ECMC-NORTH", "member")], name="North Member"),
-        "north_coordinator": make_user(roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"),
+        "north_coordinator": make_user(
+            roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"
+        ),
         "admin": make_user(admin=True, name="Plain Admin"),
     }
     coord = u["nap_coordinator"]
     case = make_case(u["R"], submit=True)
     nap = db_session.scalar(select(Panel).where(Panel.code == "NAP"))
     meeting = meeting_ops.create_meeting(
-        nap, day=uk_today() + timedelta(days=14), at=time(16, 0), duration_minutes=120,
-        video_link="https://meet.example.org/nap", title="", by=coord,
+        nap,
+        day=uk_today() + timedelta(days=14),
+        at=time(16, 0),
+        duration_minutes=120,
+        video_link="https://meet.example.org/nap",
+        title="",
+        by=coord,
     )
     item = meeting_ops.add_case(meeting, case, by=coord)
-    comment = comments.add_comment(case, body="Please look at the latest restaging scans before Thursday.",
-                                   visibility="shared", by=u["nap_member"])
+    comment = comments.add_comment(
+        case,
+        body="Please look at the latest restaging scans before Thursday.",
+        visibility="shared",
+        by=u["nap_member"],
+    )
     db_session.commit()
     case.status = CaseStatus.DISCUSSED
     case.discussed_at = utcnow()
     rec = feedback_ops.start_recommendation(case, by=coord)
-    feedback_ops.save_record(rec, full_record_data(answers=answers_for(case)), by=coord, expected_version=rec.version)
+    feedback_ops.save_record(
+        rec, full_record_data(answers=answers_for(case)), by=coord, expected_version=rec.version
+    )
     feedback_ops.approve(rec, by=u["nap_chair"], expected_version=rec.version)
     sending.send_feedback(rec, by=coord)
     code, plain = family.create_code(case, by=u["R"])
     trial = db_session.scalar(select(Trial).where(Trial.code == "CRISP"))
-    new_match = TrialNewMatch(case_id=case.id, trial_id=trial.id, trial_code=trial.code, verdict="eligible",
-                              reason="criteria_changed", trial_version=trial.version)
+    new_match = TrialNewMatch(
+        case_id=case.id,
+        trial_id=trial.id,
+        trial_code=trial.code,
+        verdict="eligible",
+        reason="criteria_changed",
+        trial_version=trial.version,
+    )
     db_session.add(new_match)
     token = tokens.create_token(u["R"], "matrix", by=u["R"]).token
     db_session.commit()
     note = db_session.scalar(select(Notification).where(Notification.user_id == u["R"].id).limit(1))
     assert note is not None
     values = {
-        "ref": case.reference, "meeting_id": meeting.id, "item_id": item.id, "code_id": code.id,
-        "question_id": case.questions[0].id, "id": note.id, "token_id": token.id, "match_id": new_match.id,
-        "code": trial.code, "kind": "clinician", "user_id": u["R"].id, "role_id": u["nap_coordinator"].panel_roles[0].id,
+        "ref": case.reference,
+        "meeting_id": meeting.id,
+        "item_id": item.id,
+        "code_id": code.id,
+        "question_id": case.questions[0].id,
+        "id": note.id,
+        "token_id": token.id,
+        "match_id": new_match.id,
+        "code": trial.code,
+        "kind": "clinician",
+        "user_id": u["R"].id,
+        "role_id": u["nap_coordinator"].panel_roles[0].id,
     }
-    return {"users": u, "case": case, "meeting": meeting, "comment": comment, "plain_code": plain, "values": values}
+    return {
+        "users": u,
+        "case": case,
+        "meeting": meeting,
+        "comment": comment,
+        "plain_code": plain,
+        "values": values,
+    }
 
 
 def _counts(db_session) -> dict[str, int]:
@@ -349,7 +405,10 @@ def test_objects_of_someone_else_are_not_found(app, db_session, world, signed_in
     assert len(rules) > 60
     # Control: the world's URLs are right; the people the objects belong to do find them.
     known = set(values)
-    owners = [("nap_coordinator", CASE_KINDS | MEETING_KINDS | {"new_match"}), ("R", {"case", "case_referrer", "own"})]
+    owners = [
+        ("nap_coordinator", CASE_KINDS | MEETING_KINDS | {"new_match"}),
+        ("R", {"case", "case_referrer", "own"}),
+    ]
     for who, kinds in owners:
         client = signed_in(u[who])
         for rule in _rules(app, kinds):
@@ -357,7 +416,9 @@ def test_objects_of_someone_else_are_not_found(app, db_session, world, signed_in
                 status = client.get(_url(rule, values)).status_code
                 assert status in (200, 302, 403), (who, rule.rule, status)
 
-    clients = {who: signed_in(u[who]) for who in ("R2", "north_member", "north_coordinator", "admin")}
+    clients = {
+        who: signed_in(u[who]) for who in ("R2", "north_member", "north_coordinator", "admin")
+    }
     before = _counts(db_session)  # after the sign-ins (they are audited)
     wrong = []
     for who, client in clients.items():
@@ -378,8 +439,10 @@ def test_case_scoped_roles_are_refused_on_what_is_not_theirs(app, db_session, wo
     clients = {who: signed_in(u[who]) for who in ("R", "nap_member")}
     before = _counts(db_session)
     wrong = []
-    checks = [("R", _rules(app, {"case_panel"}), {403, 404}),
-              ("nap_member", _rules(app, {"case_referrer"}), {403})]
+    checks = [
+        ("R", _rules(app, {"case_panel"}), {403, 404}),
+        ("nap_member", _rules(app, {"case_referrer"}), {403}),
+    ]
     for who, rules, allowed in checks:
         client = clients[who]
         for rule in rules:
@@ -457,21 +520,40 @@ def generous_family_limit(app):
     limiter.reset()
 
 
-def test_family_session_opens_only_its_own_letter(app, db_session, world, make_case, generous_family_limit):
+def test_family_session_opens_only_its_own_letter(
+    app, db_session, world, make_case, generous_family_limit
+):
     """A family holding a real code is sent to /login on every staff route (API: 401), and the
     family pages show its own case's letter, never another case's."""
     from panel.cases.models import CaseStatus
     from panel.feedback.models import QuestionAnswer, Recommendation, RecommendationStatus
 
     other = make_case(world["users"]["R2"], submit=True)
-    rec = Recommendation(case_id=other.id, status=RecommendationStatus.APPROVED, categories=["trial"],
-                         consensus="unanimous", rationale="OTHER-RATIONALE", trials=[], approved_at=utcnow())
+    rec = Recommendation(
+        case_id=other.id,
+        status=RecommendationStatus.APPROVED,
+        categories=["trial"],
+        consensus="unanimous",
+        rationale="OTHER-RATIONALE",
+        trials=[],
+        approved_at=utcnow(),
+    )
     db_session.add(rec)
     db_session.flush()
     for q in other.questions:
-        db_session.add(QuestionAnswer(recommendation_id=rec.id, question_id=q.id, clinician_answer="OTHER-CLINICAL",
-                                      family_answer="OTHER-FAMILY-ANSWER"))
-    other.status, other.approved_at, other.feedback_sent_at = CaseStatus.FEEDBACK_SENT, utcnow(), utcnow()
+        db_session.add(
+            QuestionAnswer(
+                recommendation_id=rec.id,
+                question_id=q.id,
+                clinician_answer="OTHER-CLINICAL",
+                family_answer="OTHER-FAMILY-ANSWER",
+            )
+        )
+    other.status, other.approved_at, other.feedback_sent_at = (
+        CaseStatus.FEEDBACK_SENT,
+        utcnow(),
+        utcnow(),
+    )
     db_session.commit()
 
     client = app.test_client()
@@ -485,7 +567,11 @@ def test_family_session_opens_only_its_own_letter(app, db_session, world, make_c
         for ref in (world["case"].reference, other.reference):
             url = _url(rule, {**values, "ref": ref})
             for method in _methods(rule):
-                resp = _request(app, client, method, url) if POLICY[rule.endpoint] != "api" else client.open(url, method=method)
+                resp = (
+                    _request(app, client, method, url)
+                    if POLICY[rule.endpoint] != "api"
+                    else client.open(url, method=method)
+                )
                 if POLICY[rule.endpoint] == "api":
                     ok = resp.status_code == 401
                 else:
@@ -495,7 +581,11 @@ def test_family_session_opens_only_its_own_letter(app, db_session, world, make_c
             if "ref" not in rule.arguments:
                 break
     assert not wrong, "should ask for a sign-in:\n" + "\n".join(map(str, wrong))
-    for url in ("/family/letter", f"/family/letter?ref={other.reference}", f"/family/letter?case_id={other.id}"):
+    for url in (
+        "/family/letter",
+        f"/family/letter?ref={other.reference}",
+        f"/family/letter?case_id={other.id}",
+    ):
         resp = client.get(url)
         html = resp.get_data(as_text=True)
         assert resp.status_code == 200, url
@@ -508,8 +598,14 @@ def test_family_session_opens_only_its_own_letter(app, db_session, world, make_c
 #: (actor, endpoint) pairs where a page without an object names case A to someone who may not
 #: see the case, and why that is accepted. Anything else found fails the test.
 KNOWN_EXPOSURES = {
-    ("admin", "core.audit_trail"): "by design: admins read the whole trail, without clinical details",
-    ("admin", "notifications.outbox"): "by design: the mail outbox (subjects name references, no clinical content)",
+    (
+        "admin",
+        "core.audit_trail",
+    ): "by design: admins read the whole trail, without clinical details",
+    (
+        "admin",
+        "notifications.outbox",
+    ): "by design: the mail outbox (subjects name references, no clinical content)",
 }
 
 
@@ -538,7 +634,9 @@ def test_list_pages_do_not_name_cases_of_others(app, db_session, world, signed_i
     u, values = world["users"], world["values"]
     ref = world["case"].reference
     kinds = {"signed_in", "panel_person", "coordinator", "coordinator_or_admin", "referrer"}
-    rules = [r for r in _rules(app, kinds) if "GET" in r.methods and set(r.arguments) <= set(values)]
+    rules = [
+        r for r in _rules(app, kinds) if "GET" in r.methods and set(r.arguments) <= set(values)
+    ]
     found = []
     for who in ("R2", "north_member", "north_coordinator", "admin"):
         client = signed_in(u[who])

@@ -13,7 +13,9 @@ from tests.support.web import post_form
 def _disable_guard(db_session):
     """Play a database administrator who bypasses the append-only triggers."""
     if db_session.get_bind().dialect.name == "postgresql":
-        db_session.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_no_update"))
+        db_session.execute(
+            text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_no_update")
+        )
     else:
         db_session.execute(text("DROP TRIGGER audit_entries_no_update"))
         db_session.execute(text("DROP TRIGGER audit_entries_no_delete"))
@@ -34,7 +36,10 @@ def test_audit_rows_cannot_be_updated_or_deleted(app, db_session):
     with app.test_request_context():
         entry = audit.record("test.append_only")
     db_session.commit()
-    for stmt in ("UPDATE audit_entries SET action = 'x' WHERE id = :i", "DELETE FROM audit_entries WHERE id = :i"):
+    for stmt in (
+        "UPDATE audit_entries SET action = 'x' WHERE id = :i",
+        "DELETE FROM audit_entries WHERE id = :i",
+    ):
         nested = db_session.begin_nested()
         try:
             db_session.execute(text(stmt), {"i": entry.id})
@@ -52,7 +57,10 @@ def test_audit_verify_names_an_edited_row(app, db_session):
         audit.record("test.after")
     db_session.commit()
     _disable_guard(db_session)
-    db_session.execute(text("UPDATE audit_entries SET actor_label = 'someone else' WHERE id = :i"), {"i": victim.id})
+    db_session.execute(
+        text("UPDATE audit_entries SET actor_label = 'someone else' WHERE id = :i"),
+        {"i": victim.id},
+    )
     db_session.expire_all()
     checked, problem = audit.verify_chain()
     assert problem is not None and problem.entry_id == victim.id
@@ -86,7 +94,10 @@ def test_audit_verify_cli(app, db_session):
     ok = runner.invoke(args=["audit-verify"])
     assert ok.exit_code == 0 and "intact" in ok.output
     _disable_guard(db_session)
-    db_session.execute(text("UPDATE audit_entries SET details = '{\"tampered\": true}' WHERE id = :i"), {"i": bad.id})
+    db_session.execute(
+        text("UPDATE audit_entries SET details = '{\"tampered\": true}' WHERE id = :i"),
+        {"i": bad.id},
+    )
     broken = runner.invoke(args=["audit-verify"])
     assert broken.exit_code == 1 and f"entry {bad.id}" in broken.output
 
@@ -97,11 +108,17 @@ def test_logins_failures_and_lockouts_are_audited(app, client, make_user, db_ses
         post_form(app, client, "/login", {"email": user.email, "password": "wrong-wrong-wrong"})
     actions = db_session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions.count("login.failure") >= 5 and "login.lockout" in actions
-    entry = db_session.scalar(select(AuditEntry).where(AuditEntry.action == "login.failure").order_by(AuditEntry.id.desc()))
+    entry = db_session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.action == "login.failure")
+        .order_by(AuditEntry.id.desc())
+    )
     assert entry.ip == "127.0.0.1" and entry.actor_id == user.id
 
 
-def test_coordinator_browses_audit_and_browsing_is_audited(app, client, make_user, login, db_session):
+def test_coordinator_browses_audit_and_browsing_is_audited(
+    app, client, make_user, login, db_session
+):
     coord = make_user(roles=[("NAP", "coordinator")])
     login(client, coord)
     resp = client.get("/audit?action=login")
@@ -117,7 +134,12 @@ def test_coordinator_does_not_see_other_panels_entries(app, client, make_user, l
 
     north = db_session.scalar(select(Panel).where(Panel.code == "ECMC-NORTH"))
     with app.test_request_context():
-        audit.record("case.secret_north_thing", panel_id=north.id, object_type="case", object_id="NB-2026-0001")
+        audit.record(
+            "case.secret_north_thing",
+            panel_id=north.id,
+            object_type="case",
+            object_id="NB-2026-0001",
+        )
     db_session.commit()
     coord = make_user(roles=[("NAP", "coordinator")])
     login(client, coord)
@@ -126,13 +148,22 @@ def test_coordinator_does_not_see_other_panels_entries(app, client, make_user, l
 
 def test_admin_sees_entries_without_clinical_details(app, client, make_user, login, db_session):
     with app.test_request_context():
-        audit.record("case.updated", object_type="case", object_id="NB-2026-0002",
-                     details={"clinical_question": "CLINICAL-MARKER"}, clinical=True)
+        audit.record(
+            "case.updated",
+            object_type="case",
+            object_id="NB-2026-0002",
+            details={"clinical_question": "CLINICAL-MARKER"},
+            clinical=True,
+        )
     db_session.commit()
     admin = make_user(admin=True)
     login(client, admin)
     html = client.get("/audit?action=case").get_data(as_text=True)
-    assert "case.updated" in html and "CLINICAL-MARKER" not in html and "clinical detail hidden" in html
+    assert (
+        "case.updated" in html
+        and "CLINICAL-MARKER" not in html
+        and "clinical detail hidden" in html
+    )
 
 
 def test_referrers_and_members_cannot_browse_audit(app, client, make_user, login):
@@ -149,8 +180,14 @@ def test_member_role_does_not_open_another_panels_audit(app, client, make_user, 
 
     nap = db_session.scalar(select(Panel).where(Panel.code == "NAP"))
     with app.test_request_context():
-        audit.record("case.nap_detail", panel_id=nap.id, object_type="case", object_id="NB-2026-0003",
-                     details={"questions": ["NAP-CLINICAL-MARKER"]}, clinical=True)
+        audit.record(
+            "case.nap_detail",
+            panel_id=nap.id,
+            object_type="case",
+            object_id="NB-2026-0003",
+            details={"questions": ["NAP-CLINICAL-MARKER"]},
+            clinical=True,
+        )
     db_session.commit()
     coord = make_user(roles=[("ECMC-NORTH", "coordinator"), ("NAP", "member")])
     login(client, coord)

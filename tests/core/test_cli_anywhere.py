@@ -38,7 +38,12 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     )
     data = tmp_path / "data"
     return subprocess.run(
-        [str(FLASK), "--app", "panel", *args], cwd=data, env=env, capture_output=True, text=True, timeout=180
+        [str(FLASK), "--app", "panel", *args],
+        cwd=data,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 

@@ -98,8 +98,15 @@ def test_every_panel_variable_in_config_changes_a_setting(monkeypatch):
 
     import config
 
-    names = sorted(set(re.findall(r'_env(?:_int|_bool)?\("([A-Z0-9_]+)"', open(config.__file__).read())))
-    assert {"IMAGING_MAX_FILES", "IMAGING_ZIP_MAX_RATIO", "FAMILY_SLOWDOWN_MAX", "RATELIMIT_FAMILY"} <= set(names)
+    names = sorted(
+        set(re.findall(r'_env(?:_int|_bool)?\("([A-Z0-9_]+)"', open(config.__file__).read()))
+    )
+    assert {
+        "IMAGING_MAX_FILES",
+        "IMAGING_ZIP_MAX_RATIO",
+        "FAMILY_SLOWDOWN_MAX",
+        "RATELIMIT_FAMILY",
+    } <= set(names)
     before = _settings(config)
     try:
         for name in names:
@@ -123,9 +130,19 @@ def test_documented_app_variables_are_read_by_config():
     import config
     from panel import ROOT
 
-    read = set(re.findall(r'_env(?:_int|_bool)?\("([A-Z0-9_]+)"', open(config.__file__).read())) | {"ENV"}
-    elsewhere = {"BIND", "WORKERS", "THREADS", "WORKER_TIMEOUT", "ACCESS_LOG", "FORWARDED_ALLOW_IPS",
-                 "TEST_DATABASE_URL", "TOKEN"}
+    read = set(re.findall(r'_env(?:_int|_bool)?\("([A-Z0-9_]+)"', open(config.__file__).read())) | {
+        "ENV"
+    }
+    elsewhere = {
+        "BIND",
+        "WORKERS",
+        "THREADS",
+        "WORKER_TIMEOUT",
+        "ACCESS_LOG",
+        "FORWARDED_ALLOW_IPS",
+        "TEST_DATABASE_URL",
+        "TOKEN",
+    }
     documented = set()
     for doc in [*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]:
         if doc.exists():

@@ -103,7 +103,9 @@ def test_the_graph_sees_imports_inside_functions():
     """Does the parser find an import written inside a function (triage's suggestions import
     the trial matching inside a function)?"""
     graph = package_graph()
-    assert any(w.startswith("panel/meetings/triage.py") for w in graph["panel.meetings"]["panel.trials"])
+    assert any(
+        w.startswith("panel/meetings/triage.py") for w in graph["panel.meetings"]["panel.trials"]
+    )
 
 
 def test_no_package_imports_another_in_a_circle():
@@ -125,6 +127,15 @@ def test_no_package_imports_another_in_a_circle():
 def test_core_imports_no_domain_package():
     """Does core stay below the domains (domains register with core, core imports none of them)?"""
     graph = package_graph()
-    domains = {"panel.accounts", "panel.cases", "panel.imaging", "panel.trials", "panel.meetings",
-               "panel.feedback", "panel.reports", "panel.api", "panel.ops"}
+    domains = {
+        "panel.accounts",
+        "panel.cases",
+        "panel.imaging",
+        "panel.trials",
+        "panel.meetings",
+        "panel.feedback",
+        "panel.reports",
+        "panel.api",
+        "panel.ops",
+    }
     assert not domains & set(graph.get("panel.core", {})), dict(graph["panel.core"])

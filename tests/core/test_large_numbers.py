@@ -35,8 +35,12 @@ def test_huge_numbers_in_meeting_forms(app, client, db_session, people, make_cas
     nap = db_session.scalar(select(Panel).where(Panel.code == "NAP"))
     case = make_case(people["referrer"], submit=True)
     case.status = CaseStatus.SCHEDULED
-    meeting = Meeting(panel_id=nap.id, title="NAP December", starts_at=utcnow() + timedelta(hours=1),
-                      status=MeetingStatus.PUBLISHED)
+    meeting = Meeting(
+        panel_id=nap.id,
+        title="NAP December",
+        starts_at=utcnow() + timedelta(hours=1),
+        status=MeetingStatus.PUBLISHED,
+    )
     db_session.add(meeting)
     db_session.flush()
     item = AgendaItem(meeting_id=meeting.id, case_id=case.id, position=1)
@@ -47,8 +51,14 @@ def test_huge_numbers_in_meeting_forms(app, client, db_session, people, make_cas
     assert client.get(f"/meetings/new?panel={number}").status_code == 200
     resp = post_form(app, client, "/triage/schedule", {"case": case.reference, "meeting": number})
     assert resp.status_code in (302, 303, 307)
-    resp = post_form(app, client, f"/cases/{case.reference}/comments", {"body": "Reply.", "parent_id": number})
+    resp = post_form(
+        app, client, f"/cases/{case.reference}/comments", {"body": "Reply.", "parent_id": number}
+    )
     assert resp.status_code < 500
-    resp = post_form(app, client, f"/meetings/{meeting.id}/items/{item.id}/minutes",
-                     {"discussion": "x", "outcome": "", "version": number})
+    resp = post_form(
+        app,
+        client,
+        f"/meetings/{meeting.id}/items/{item.id}/minutes",
+        {"discussion": "x", "outcome": "", "version": number},
+    )
     assert resp.status_code == 400

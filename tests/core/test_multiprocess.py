@@ -35,7 +35,10 @@ def _start(url: str, port: int, secret: str, storage: Path) -> subprocess.Popen:
     env.pop("PANEL_REDIS_URL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -59,8 +62,12 @@ def _csrf(session: requests.Session, url: str) -> str:
 
 def _login(session, base, email, password):
     token = _csrf(session, base + "/login")
-    return session.post(base + "/login", data={"csrf_token": token, "email": email, "password": password},
-                        allow_redirects=False, timeout=30)
+    return session.post(
+        base + "/login",
+        data={"csrf_token": token, "email": email, "password": password},
+        allow_redirects=False,
+        timeout=30,
+    )
 
 
 @pytest.fixture
@@ -73,7 +80,9 @@ def two_servers(backend, tmp_path):
     from panel.core.db import db
 
     with app.app_context():
-        operations.create_user(email="dr.shared@nhs.example.org", name="Dr Shared", password=TEST_PASSWORD)
+        operations.create_user(
+            email="dr.shared@nhs.example.org", name="Dr Shared", password=TEST_PASSWORD
+        )
         db.session.commit()
         db.engine.dispose()
     ports = [free_port(), free_port()]
@@ -100,7 +109,12 @@ def test_session_ended_in_one_process_is_refused_by_the_other(two_servers):
     assert replay.get(b + "/", allow_redirects=False, timeout=10).status_code == 200
     # Sign out through A...
     token = _csrf(s, a + "/account")
-    assert s.post(a + "/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10).status_code == 302
+    assert (
+        s.post(
+            a + "/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10
+        ).status_code
+        == 302
+    )
     # ...and the copied cookie is refused by B.
     resp = replay.get(b + "/", allow_redirects=False, timeout=10)
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]

@@ -15,8 +15,16 @@ from panel.core.notification_views import is_local_link
 from tests.support.web import post_form
 
 
-def _note(db_session, user, text="Agenda published for Thu 3 Dec", link="/cases/NB-2026-0003#comments", read=False):
-    note = Notification(user_id=user.id, kind="test", text=text, link=link, read_at=utcnow() if read else None)
+def _note(
+    db_session,
+    user,
+    text="Agenda published for Thu 3 Dec",
+    link="/cases/NB-2026-0003#comments",
+    read=False,
+):
+    note = Notification(
+        user_id=user.id, kind="test", text=text, link=link, read_at=utcnow() if read else None
+    )
     db_session.add(note)
     db_session.commit()
     return note
@@ -31,7 +39,12 @@ def test_bell_counts_unread_and_opening_marks_read(app, client, people, login, d
     """Does the bell show the unread count, and does opening one mark it read and follow its link?"""
     user = people["nap_member"]
     first = _note(db_session, user, text="You were mentioned on NB-2026-0003")
-    _note(db_session, user, text="New comment from the panel on NB-2026-0004", link="/cases/NB-2026-0004#comments")
+    _note(
+        db_session,
+        user,
+        text="New comment from the panel on NB-2026-0004",
+        link="/cases/NB-2026-0004#comments",
+    )
     _note(db_session, user, text="Old news", read=True)
     _note(db_session, people["referrer"], text="Someone else's")
     login(client, user)
@@ -78,7 +91,17 @@ def test_someone_elses_notification_is_404(app, client, people, login, db_sessio
     assert other.read_at is None
 
 
-@pytest.mark.parametrize("link", ["https://evil.example/x", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", "", "evil"])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example/x",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+        "evil",
+    ],
+)
 def test_open_never_redirects_off_site(app, client, people, login, db_session, link):
     """Is a notification link that does not stay inside Panel refused (back to the list)?"""
     note = _note(db_session, people["nap_member"], link=link)
@@ -105,22 +128,45 @@ def failing_mail(db_session):
     from panel.accounts.models import Panel
 
     nap = db_session.scalar(select(Panel.id).where(Panel.code == "NAP"))
-    mail = OutboxMail(to_addr="someone@nhs.example", subject="[Panel] New comment from the panel on NB-2026-0009",
-                      body="x", attempts=2, last_error="ConnectionRefusedError: [Errno 111] Connection refused",
-                      next_attempt_at=utcnow() + timedelta(minutes=4), panel_id=nap)
-    gave_up = OutboxMail(to_addr="old@nhs.example", subject="[Panel] Old", body="x", attempts=MAX_ATTEMPTS,
-                         last_error="SMTPServerDisconnected: gone", next_attempt_at=utcnow() + timedelta(hours=4),
-                         panel_id=nap)
-    sent = OutboxMail(to_addr="done@nhs.example", subject="[Panel] Done", body="x", attempts=1, sent_at=utcnow())
+    mail = OutboxMail(
+        to_addr="someone@nhs.example",
+        subject="[Panel] New comment from the panel on NB-2026-0009",
+        body="x",
+        attempts=2,
+        last_error="ConnectionRefusedError: [Errno 111] Connection refused",
+        next_attempt_at=utcnow() + timedelta(minutes=4),
+        panel_id=nap,
+    )
+    gave_up = OutboxMail(
+        to_addr="old@nhs.example",
+        subject="[Panel] Old",
+        body="x",
+        attempts=MAX_ATTEMPTS,
+        last_error="SMTPServerDisconnected: gone",
+        next_attempt_at=utcnow() + timedelta(hours=4),
+        panel_id=nap,
+    )
+    sent = OutboxMail(
+        to_addr="done@nhs.example", subject="[Panel] Done", body="x", attempts=1, sent_at=utcnow()
+    )
     db_session.add_all([mail, gave_up, sent])
     db_session.commit()
     return mail
 
 
-@pytest.mark.parametrize(("who", "status"), [
-    ("nap_coordinator", 200), ("north_coordinator", 200), ("admin", 200), ("nap_member", 403), ("referrer", 403),
-])
-def test_outbox_is_for_coordinators_and_admins(app, client, people, login, failing_mail, who, status):
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("nap_coordinator", 200),
+        ("north_coordinator", 200),
+        ("admin", 200),
+        ("nap_member", 403),
+        ("referrer", 403),
+    ],
+)
+def test_outbox_is_for_coordinators_and_admins(
+    app, client, people, login, failing_mail, who, status
+):
     """Do coordinators and admins see unsent e-mails with their errors, and others get 403?"""
     login(client, people[who])
     resp = client.get("/outbox")
@@ -139,10 +185,14 @@ def test_outbox_is_for_coordinators_and_admins(app, client, people, login, faili
         link = client.get("/notifications").get_data(as_text=True)
         assert 'data-testid="outbox-link"' in link
     else:
-        assert 'data-testid="outbox-link"' not in client.get("/notifications").get_data(as_text=True)
+        assert 'data-testid="outbox-link"' not in client.get("/notifications").get_data(
+            as_text=True
+        )
 
 
-def test_retry_sends_failed_mail_now(app, client, people, login, db_session, failing_mail, smtp_server):
+def test_retry_sends_failed_mail_now(
+    app, client, people, login, db_session, failing_mail, smtp_server
+):
     """Does 'Send now' deliver failed e-mails at once, including one that had given up?"""
     saved = {k: app.config.get(k) for k in ("SMTP_HOST", "SMTP_PORT")}
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
@@ -150,13 +200,19 @@ def test_retry_sends_failed_mail_now(app, client, people, login, db_session, fai
         login(client, people["nap_coordinator"])
         resp = post_form(app, client, "/outbox/retry")
         assert resp.status_code == 302
-        assert sorted(m["To"] for m in smtp_server.messages) == ["old@nhs.example", "someone@nhs.example"]
+        assert sorted(m["To"] for m in smtp_server.messages) == [
+            "old@nhs.example",
+            "someone@nhs.example",
+        ]
         assert "2 e-mails sent" in client.get("/outbox").get_data(as_text=True)
     finally:
         app.config.update(saved)
     db_session.expire_all()
     assert db_session.scalars(select(OutboxMail).where(OutboxMail.sent_at.is_(None))).all() == []
-    assert db_session.scalar(select(AuditEntry).where(AuditEntry.action == "mail.retry_requested")) is not None
+    assert (
+        db_session.scalar(select(AuditEntry).where(AuditEntry.action == "mail.retry_requested"))
+        is not None
+    )
 
 
 def test_retry_without_a_mail_server_says_so(app, client, people, login, db_session, failing_mail):

@@ -37,8 +37,24 @@ from panel.meetings import triage
 from tests.support.data import answers_for, full_record_data
 from tests.support.web import csrf_token
 
-ROLES = ("referrer", "other_referrer", "coordinator", "north_coordinator", "member", "chair", "admin")
-STATES = ("draft", "submitted", "info_requested", "scheduled", "discussed", "approved", "feedback_sent")
+ROLES = (
+    "referrer",
+    "other_referrer",
+    "coordinator",
+    "north_coordinator",
+    "member",
+    "chair",
+    "admin",
+)
+STATES = (
+    "draft",
+    "submitted",
+    "info_requested",
+    "scheduled",
+    "discussed",
+    "approved",
+    "feedback_sent",
+)
 
 
 @dataclass(frozen=True)
@@ -60,39 +76,91 @@ def _send(ctx):
 
 
 PROBES = [
-    Probe("can_submit", "/submit", {},
-          lambda c: case_ops.submit_case(c.case, by=c.user),
-          (("/edit", 'data-testid="save-submit"'),)),
-    Probe("can_withdraw", "/withdraw", {},
-          lambda c: case_ops.withdraw_case(c.case, by=c.user),
-          (("", 'action="/cases/{ref}/withdraw"'),)),
-    Probe("can_request_information", "/request-information", {"questions": "Which MYCN result?"},
-          lambda c: case_ops.request_information(c.case, by=c.user, questions=["Which MYCN result?"]),
-          (("", 'action="/cases/{ref}/request-information"'),)),
-    Probe("can_set_urgency", "/urgency", {"urgent": "0"},
-          lambda c: triage.set_urgency(c.case, False, by=c.user),
-          (("", 'data-testid="urgency-form"'), ("/edit", 'name="urgency"'))),
-    Probe("can_refer_on", "/refer-on", {"panel": "{north}", "reason": "An early-phase trial"},
-          lambda c: triage.refer_on(c.case, c.north, reason="An early-phase trial", by=c.user),
-          (("", 'data-testid="refer-on-link"'),)),
-    Probe("can_open_review", "/virtual-review", {"proposal": "Offer the ALK inhibitor trial."},
-          lambda c: review_ops.open_review(c.case, proposal="Offer the ALK inhibitor trial.", by=c.user),
-          (("", 'data-testid="open-review-form"'),)),
-    Probe("can_start_recommendation", "/recommendation/start", {},
-          lambda c: feedback_ops.start_recommendation(c.case, by=c.user),
-          (("", 'data-testid="start-record"'), ("/recommendation", 'action="/cases/{ref}/recommendation/start"'))),
-    Probe("can_record_study_choice", "/study-opt-out", {"opted_out": "1"},
-          lambda c: feedback_ops.set_study_opt_out(c.case, True, by=c.user),
-          (("", 'action="/cases/{ref}/study-opt-out"'), ("/recommendation", 'action="/cases/{ref}/study-opt-out"'))),
-    Probe("can_send_feedback", "/send-feedback", {},
-          _send,
-          (("", 'action="/cases/{ref}/send-feedback"'),)),
-    Probe("can_mark_family_informed", "/family-informed", {},
-          lambda c: sending.mark_family_informed(c.case, by=c.user),
-          (("", 'action="/cases/{ref}/family-informed"'),)),
-    Probe("can_close", "/close", {},
-          lambda c: sending.close_case(c.case, by=c.user),
-          (("", 'action="/cases/{ref}/close"'),)),
+    Probe(
+        "can_submit",
+        "/submit",
+        {},
+        lambda c: case_ops.submit_case(c.case, by=c.user),
+        (("/edit", 'data-testid="save-submit"'),),
+    ),
+    Probe(
+        "can_withdraw",
+        "/withdraw",
+        {},
+        lambda c: case_ops.withdraw_case(c.case, by=c.user),
+        (("", 'action="/cases/{ref}/withdraw"'),),
+    ),
+    Probe(
+        "can_request_information",
+        "/request-information",
+        {"questions": "Which MYCN result?"},
+        lambda c: case_ops.request_information(c.case, by=c.user, questions=["Which MYCN result?"]),
+        (("", 'action="/cases/{ref}/request-information"'),),
+    ),
+    Probe(
+        "can_set_urgency",
+        "/urgency",
+        {"urgent": "0"},
+        lambda c: triage.set_urgency(c.case, False, by=c.user),
+        (("", 'data-testid="urgency-form"'), ("/edit", 'name="urgency"')),
+    ),
+    Probe(
+        "can_refer_on",
+        "/refer-on",
+        {"panel": "{north}", "reason": "An early-phase trial"},
+        lambda c: triage.refer_on(c.case, c.north, reason="An early-phase trial", by=c.user),
+        (("", 'data-testid="refer-on-link"'),),
+    ),
+    Probe(
+        "can_open_review",
+        "/virtual-review",
+        {"proposal": "Offer the ALK inhibitor trial."},
+        lambda c: review_ops.open_review(
+            c.case, proposal="Offer the ALK inhibitor trial.", by=c.user
+        ),
+        (("", 'data-testid="open-review-form"'),),
+    ),
+    Probe(
+        "can_start_recommendation",
+        "/recommendation/start",
+        {},
+        lambda c: feedback_ops.start_recommendation(c.case, by=c.user),
+        (
+            ("", 'data-testid="start-record"'),
+            ("/recommendation", 'action="/cases/{ref}/recommendation/start"'),
+        ),
+    ),
+    Probe(
+        "can_record_study_choice",
+        "/study-opt-out",
+        {"opted_out": "1"},
+        lambda c: feedback_ops.set_study_opt_out(c.case, True, by=c.user),
+        (
+            ("", 'action="/cases/{ref}/study-opt-out"'),
+            ("/recommendation", 'action="/cases/{ref}/study-opt-out"'),
+        ),
+    ),
+    Probe(
+        "can_send_feedback",
+        "/send-feedback",
+        {},
+        _send,
+        (("", 'action="/cases/{ref}/send-feedback"'),),
+    ),
+    Probe(
+        "can_mark_family_informed",
+        "/family-informed",
+        {},
+        lambda c: sending.mark_family_informed(c.case, by=c.user),
+        (("", 'action="/cases/{ref}/family-informed"'),),
+    ),
+    Probe(
+        "can_close",
+        "/close",
+        {},
+        lambda c: sending.close_case(c.case, by=c.user),
+        (("", 'action="/cases/{ref}/close"'),),
+    ),
 ]
 
 
@@ -109,7 +177,9 @@ def cast(make_user):
         "referrer": make_user(referrer_at="NEWCASTLE", name="Dr Owner"),
         "other_referrer": make_user(referrer_at="BIRMINGHAM", name="Dr Elsewhere"),
         "coordinator": make_user(roles=[("NAP", "coordinator")], name="Nap Coordinator"),
-        "north_coordinator": make_user(roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"),
+        "north_coordinator": make_user(
+            roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"
+        ),
         "member": make_user(roles=[("NAP", "member")], name="Nap Member"),
         "chair": make_user(roles=[("NAP", "chair")], name="Nap Chair"),
         "admin": make_user(admin=True, name="Plain Admin"),
@@ -137,7 +207,9 @@ def build(db_session, make_case, cast):
             case.status, case.discussed_at = CaseStatus.DISCUSSED, utcnow()
             if state != "discussed":
                 rec = feedback_ops.start_recommendation(case, by=coordinator)
-                data = full_record_data(answers=answers_for(case), categories=["further_investigations"], trials=[])
+                data = full_record_data(
+                    answers=answers_for(case), categories=["further_investigations"], trials=[]
+                )
                 feedback_ops.save_record(rec, data, by=coordinator, expected_version=rec.version)
                 feedback_ops.approve(rec, by=chair, expected_version=rec.version)
                 if state == "feedback_sent":
@@ -149,7 +221,9 @@ def build(db_session, make_case, cast):
 
 
 def _entries(db_session, case: Case) -> int:
-    return db_session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.object_id == case.reference))
+    return db_session.scalar(
+        select(func.count(AuditEntry.id)).where(AuditEntry.object_id == case.reference)
+    )
 
 
 def _operation_acts(db_session, probe: Probe, ctx: Ctx) -> bool:
@@ -212,8 +286,17 @@ def test_views_operations_and_pages_agree_with_the_case_rules(app, db_session, c
                 if rule:
                     allowed.add(probe.rule)
                 if not rule == operation == view == page:
-                    wrong.append((probe.rule, who, state, f"rule={rule}", f"operation={operation}",
-                                  f"view={view} ({status})", f"page={page}"))
+                    wrong.append(
+                        (
+                            probe.rule,
+                            who,
+                            state,
+                            f"rule={rule}",
+                            f"operation={operation}",
+                            f"view={view} ({status})",
+                            f"page={page}",
+                        )
+                    )
                 if view:  # the view acted: the next probes need the case as it was
                     case = build(state)
                     pages = {}

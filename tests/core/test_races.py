@@ -36,7 +36,9 @@ def _example() -> dict[str, Any]:
 @pytest.fixture
 def race_app(backend, tmp_path, request):
     """A new, migrated database (and storage folder) for this test alone."""
-    url = database_url(backend, tmp_path, "panel_test_race_" + request.node.originalname.removeprefix("test_")[:20])
+    url = database_url(
+        backend, tmp_path, "panel_test_race_" + request.node.originalname.removeprefix("test_")[:20]
+    )
     app = make_app(url, tmp_path / "storage")
     migrate_and_seed(app)
     yield app
@@ -53,10 +55,16 @@ def _make_user(email: str, *, referrer_at: str | None = None, roles=()) -> int:
     from panel.accounts.models import Centre, Panel, PanelRoleKind
     from panel.core.db import db
 
-    centre = db.session.scalar(select(Centre).where(Centre.code == referrer_at)) if referrer_at else None
-    user = account_ops.create_user(email=email, name="Dr " + email.split("@")[0].title(),
-                                   centre_id=centre.id if centre else None, is_referrer=bool(referrer_at),
-                                   password=TEST_PASSWORD)
+    centre = (
+        db.session.scalar(select(Centre).where(Centre.code == referrer_at)) if referrer_at else None
+    )
+    user = account_ops.create_user(
+        email=email,
+        name="Dr " + email.split("@")[0].title(),
+        centre_id=centre.id if centre else None,
+        is_referrer=bool(referrer_at),
+        password=TEST_PASSWORD,
+    )
     for code, role in roles:
         panel = db.session.scalar(select(Panel).where(Panel.code == code))
         account_ops.add_panel_role(user, panel, PanelRoleKind(role), by=None)
@@ -91,7 +99,9 @@ def _audit_count(action: str) -> int:
     from panel.core.db import db
     from panel.core.models import AuditEntry
 
-    return db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+    return db.session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+    )
 
 
 def _chain_intact() -> None:
@@ -134,7 +144,11 @@ def test_twenty_identical_api_creations_make_one_case(race_app):
         client = app.test_client()
         barrier.wait()
         resp = client.post("/api/v1/cases", json=doc, headers=headers)
-        return resp.status_code, resp.get_json()["reference"], resp.headers.get("Idempotent-Replayed")
+        return (
+            resp.status_code,
+            resp.get_json()["reference"],
+            resp.headers.get("Idempotent-Replayed"),
+        )
 
     results, errors = _release(N, work)
     assert not errors, errors
@@ -187,7 +201,9 @@ def test_twenty_submits_of_one_draft_make_one_submission(race_app):
     with app.app_context():
         case = db.session.get(Case, case_id)
         assert case.status == CaseStatus.SUBMITTED and case.submitted_at is not None
-        revisions = db.session.scalars(select(CaseRevision).where(CaseRevision.case_id == case_id)).all()
+        revisions = db.session.scalars(
+            select(CaseRevision).where(CaseRevision.case_id == case_id)
+        ).all()
         assert [(r.number, r.reason) for r in revisions] == [(1, "submitted")]
         assert _audit_count("case.submitted") == 1
         assert _audit_count("case.resubmitted") == 0
@@ -214,17 +230,27 @@ def test_two_chairs_approving_at_once_one_wins(race_app, backend):
         load_registry()  # the record suggests trials the case matches
         db.session.commit()
         clear_cache()
-        referrer = db.session.get(User, _make_user("race.ref@nhs.example.org", referrer_at="NEWCASTLE"))
-        coordinator = db.session.get(User, _make_user("race.coord@nhs.example.org", roles=[("NAP", "coordinator")]))
-        chairs = [_make_user(f"race.chair{i}@nhs.example.org", roles=[("NAP", "chair")]) for i in (1, 2)]
+        referrer = db.session.get(
+            User, _make_user("race.ref@nhs.example.org", referrer_at="NEWCASTLE")
+        )
+        coordinator = db.session.get(
+            User, _make_user("race.coord@nhs.example.org", roles=[("NAP", "coordinator")])
+        )
+        chairs = [
+            _make_user(f"race.chair{i}@nhs.example.org", roles=[("NAP", "chair")]) for i in (1, 2)
+        ]
         case = case_ops.create_case(_example(), by=referrer).case
         case_ops.submit_case(case, by=referrer)
         case.status = CaseStatus.DISCUSSED
         case.discussed_at = utcnow()
         db.session.commit()
         rec = operations.start_recommendation(case, by=coordinator)
-        operations.save_record(rec, full_record_data(answers=answers_for(case)), by=coordinator,
-                               expected_version=rec.version)
+        operations.save_record(
+            rec,
+            full_record_data(answers=answers_for(case)),
+            by=coordinator,
+            expected_version=rec.version,
+        )
         db.session.commit()
         rec_id, version = rec.id, rec.version
 
@@ -293,11 +319,18 @@ def test_two_uploads_of_one_series_at_once(race_app, tmp_path):
 
         client = app.test_client()
         client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
-        data = {"label": f"CT tab {i + 1}", "csrf_token": token,
-                "files": [(io.BytesIO(content), name) for name, content in files]}
+        data = {
+            "label": f"CT tab {i + 1}",
+            "csrf_token": token,
+            "files": [(io.BytesIO(content), name) for name, content in files],
+        }
         barrier.wait()
-        resp = client.post(f"/cases/{ref}/images/upload", data=data, content_type="multipart/form-data",
-                           headers={"Accept": "application/json"})
+        resp = client.post(
+            f"/cases/{ref}/images/upload",
+            data=data,
+            content_type="multipart/form-data",
+            headers={"Accept": "application/json"},
+        )
         return resp.status_code, resp.get_json()
 
     results, errors = _release(2, work)

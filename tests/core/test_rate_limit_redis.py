@@ -43,15 +43,21 @@ def test_login_limit_is_shared_through_redis(own_db):
     url = _redis_url()
     redis.Redis.from_url(url).flushdb()
     apps = [
-        make_app(*own_db, REDIS_URL=url,
-                 RATELIMIT_STORAGE_URI=None, RATELIMIT_LOGIN="3 per minute")
+        make_app(*own_db, REDIS_URL=url, RATELIMIT_STORAGE_URI=None, RATELIMIT_LOGIN="3 per minute")
         for _ in range(2)
     ]
     codes = []
     for target in (apps[0], apps[0], apps[1], apps[1]):
         client = target.test_client()
         with target.app_context():
-            codes.append(post_form(target, client, "/login", {"email": "x@nhs.example.org", "password": "nope-nope-nope"}).status_code)
+            codes.append(
+                post_form(
+                    target,
+                    client,
+                    "/login",
+                    {"email": "x@nhs.example.org", "password": "nope-nope-nope"},
+                ).status_code
+            )
     assert codes == [401, 401, 401, 429]
 
 
@@ -59,15 +65,21 @@ def test_app_uses_redis_storage_when_configured(own_db):
     url = _redis_url()
     from tests.support.db import make_app
 
-    app2 = make_app(*own_db, REDIS_URL=url,
-                    RATELIMIT_STORAGE_URI=None, RATELIMIT_LOGIN="2 per minute")
+    app2 = make_app(
+        *own_db, REDIS_URL=url, RATELIMIT_STORAGE_URI=None, RATELIMIT_LOGIN="2 per minute"
+    )
     assert app2.config["RATELIMIT_STORAGE_URI"] == url
     import redis
 
     redis.Redis.from_url(url).flushdb()
     client = app2.test_client()
     with app2.app_context():
-        codes = [post_form(app2, client, "/login", {"email": "x@nhs.example.org", "password": "nope-nope-nope"}).status_code for _ in range(3)]
+        codes = [
+            post_form(
+                app2, client, "/login", {"email": "x@nhs.example.org", "password": "nope-nope-nope"}
+            ).status_code
+            for _ in range(3)
+        ]
     assert codes[-1] == 429
     keys = redis.Redis.from_url(url).keys("*")
     assert keys, "the limiter wrote nothing to Redis"

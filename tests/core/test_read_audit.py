@@ -31,7 +31,9 @@ def get(client, url: str, **kw):
     return resp
 
 
-def test_case_page_view_is_recorded_after_the_response(app, db_session, client, login, people, make_case):
+def test_case_page_view_is_recorded_after_the_response(
+    app, db_session, client, login, people, make_case
+):
     """Does opening a case page write one ``case.viewed`` entry (actor, case, panel, address),
     and only once the response has been sent?"""
     case = make_case(people["referrer"], submit=True)
@@ -70,13 +72,17 @@ def test_revisions_view_is_recorded(app, db_session, client, login, people, make
     assert entry.actor_id == people["nap_coordinator"].id and entry.panel_id == case.panel_id
 
 
-def test_trial_suggestions_page_is_recorded_but_not_its_case_page_part(app, db_session, client, login, people,
-                                                                       make_case):
+def test_trial_suggestions_page_is_recorded_but_not_its_case_page_part(
+    app, db_session, client, login, people, make_case
+):
     """The suggestions as a page of their own are a read; the htmx part of the case page is not
     (the case page recorded that view)."""
     case = make_case(people["referrer"], submit=True)
     login(client, people["nap_coordinator"])
-    assert get(client, f"/trials/case/{case.reference}", headers={"HX-Request": "true"}).status_code == 200
+    assert (
+        get(client, f"/trials/case/{case.reference}", headers={"HX-Request": "true"}).status_code
+        == 200
+    )
     assert reads(db_session, "case.matches_viewed") == []
     assert get(client, f"/trials/case/{case.reference}").status_code == 200
     [entry] = reads(db_session, "case.matches_viewed", case.reference)
@@ -115,15 +121,29 @@ def test_refused_reads_write_nothing(app, db_session, client, login, people, mak
     db_session.commit()
     count = len(reads(db_session, "case.viewed"))
     login(client, other)
-    for url in (f"/cases/{case.reference}", f"/cases/{case.reference}/revisions",
-                f"/trials/case/{case.reference}", f"/cases/{case.reference}/letters/clinician"):
+    for url in (
+        f"/cases/{case.reference}",
+        f"/cases/{case.reference}/revisions",
+        f"/trials/case/{case.reference}",
+        f"/cases/{case.reference}/letters/clinician",
+    ):
         assert get(client, url).status_code == 404, url
-    assert get(client, f"/api/v1/cases/{case.reference}", headers={"Authorization": f"Bearer {secret}"}).status_code == 404
+    assert (
+        get(
+            client, f"/api/v1/cases/{case.reference}", headers={"Authorization": f"Bearer {secret}"}
+        ).status_code
+        == 404
+    )
     member = app.test_client()
     login(member, people["nap_member"])
-    assert get(member, f"/cases/{draft.reference}").status_code == 404  # drafts are invisible to the panel
+    assert (
+        get(member, f"/cases/{draft.reference}").status_code == 404
+    )  # drafts are invisible to the panel
     db_session.expire_all()
-    assert db_session.scalar(select(AuditEntry).where(AuditEntry.action.in_(audit.READ_ACTIONS))) is None
+    assert (
+        db_session.scalar(select(AuditEntry).where(AuditEntry.action.in_(audit.READ_ACTIONS)))
+        is None
+    )
     assert len(reads(db_session, "case.viewed")) == count == 0
 
 
@@ -131,7 +151,11 @@ def test_chain_stays_valid_after_reads(app, db_session, client, login, people, m
     """Are read entries in the same hash chain (``audit-verify`` passes, ids follow on)?"""
     case = make_case(people["referrer"], submit=True)
     login(client, people["nap_coordinator"])
-    for url in (f"/cases/{case.reference}", f"/cases/{case.reference}/revisions", f"/cases/{case.reference}"):
+    for url in (
+        f"/cases/{case.reference}",
+        f"/cases/{case.reference}/revisions",
+        f"/cases/{case.reference}",
+    ):
         assert get(client, url).status_code == 200
     entries = reads(db_session, "case.viewed") + reads(db_session, "case.revisions_viewed")
     assert len(entries) == 3
@@ -141,8 +165,9 @@ def test_chain_stays_valid_after_reads(app, db_session, client, login, people, m
     assert result.exit_code == 0 and "intact" in result.output
 
 
-def test_a_failed_read_entry_is_logged_and_the_page_still_answers(app, db_session, client, login, people,
-                                                                  make_case, monkeypatch, caplog):
+def test_a_failed_read_entry_is_logged_and_the_page_still_answers(
+    app, db_session, client, login, people, make_case, monkeypatch, caplog
+):
     """If the read entry cannot be written, the page is still a 200, the failure is logged
     without identifiers, and the chain is untouched."""
     case = make_case(people["referrer"], submit=True)

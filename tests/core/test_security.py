@@ -12,8 +12,10 @@ from tests.support.data import PUBLIC
 #: is parsed; they validate the token themselves.
 CSRF_CHECKED_IN_VIEW = {"imaging.upload"}
 
+
 def _concrete(rule) -> str:
     """The rule's URL with every variable filled in."""
+
     def value(m: re.Match) -> str:
         converter, args, name = m.group(1), m.group(2), m.group(3)
         if converter == "any":  # <any(a, b):kind>: the first choice
@@ -115,16 +117,19 @@ def test_odd_next_values_do_not_break_login_page(client, path):
     assert client.get(path).status_code == 200
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/cases/NB-2026-0001#comments", "/cases/NB-2026-0001#comments"),
-    ("/triage?panel=NAP", "/triage?panel=NAP"),
-    ("//evil.example/x", None),
-    ("/\\evil.example", None),
-    ("https://evil.example/", None),
-    ("/\tevil.example", None),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/cases/NB-2026-0001#comments", "/cases/NB-2026-0001#comments"),
+        ("/triage?panel=NAP", "/triage?panel=NAP"),
+        ("//evil.example/x", None),
+        ("/\\evil.example", None),
+        ("https://evil.example/", None),
+        ("/\tevil.example", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_one_check_for_redirect_targets(target, expected):
     """Is every "go back to" target (login, meetings, minutes, triage, trials, notifications)
     checked by the one function that refuses other sites?"""

@@ -25,7 +25,12 @@ def test_synthetic_cases_are_valid_varied_and_consistent(app, db_session):
     cases = db.session.scalars(select(Case).order_by(Case.id).offset(before)).all()
     assert len(cases) == 400
     statuses = Counter(c.status for c in cases)
-    assert {CaseStatus.SUBMITTED, CaseStatus.SCHEDULED, CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED} <= set(statuses)
+    assert {
+        CaseStatus.SUBMITTED,
+        CaseStatus.SCHEDULED,
+        CaseStatus.FEEDBACK_SENT,
+        CaseStatus.CLOSED,
+    } <= set(statuses)
     assert len({c.reference for c in cases}) == 400
     assert len({c.panel_id for c in cases}) >= 2
     for case in cases[:60]:
@@ -35,12 +40,22 @@ def test_synthetic_cases_are_valid_varied_and_consistent(app, db_session):
             assert case.submitted_at is not None
         if case.status in (CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED):
             assert case.submitted_at <= case.feedback_sent_at
-    approved = db.session.scalars(select(Recommendation).where(Recommendation.status == RecommendationStatus.APPROVED)).all()
+    approved = db.session.scalars(
+        select(Recommendation).where(Recommendation.status == RecommendationStatus.APPROVED)
+    ).all()
     assert approved
     for rec in approved[:20]:
         # An approved record answers every question of its case.
-        n_questions = db.session.scalar(select(func.count()).select_from(CaseQuestion).where(CaseQuestion.case_id == rec.case_id))
-        n_answers = db.session.scalar(select(func.count()).select_from(QuestionAnswer).where(QuestionAnswer.recommendation_id == rec.id))
+        n_questions = db.session.scalar(
+            select(func.count())
+            .select_from(CaseQuestion)
+            .where(CaseQuestion.case_id == rec.case_id)
+        )
+        n_answers = db.session.scalar(
+            select(func.count())
+            .select_from(QuestionAnswer)
+            .where(QuestionAnswer.recommendation_id == rec.id)
+        )
         assert n_questions == n_answers > 0
     # The dashboard's narrow copy of the suggested trials matches the records' lists.
     from panel.feedback.models import RecommendationTrial, trial_rows

@@ -22,9 +22,16 @@ def test_every_domain_registers_its_case_page_panels(app):
     """Are the case page's cards all registered, each in its slot and order?"""
     names = [p.name for p in registered_panels(app)]
     assert names == [
-        "feedback.banner", "meetings.agenda",
-        "feedback.record", "meetings.minutes", "trials.suggestions", "imaging.images", "meetings.comments",
-        "meetings.triage", "meetings.review", "feedback.family",
+        "feedback.banner",
+        "meetings.agenda",
+        "feedback.record",
+        "meetings.minutes",
+        "trials.suggestions",
+        "imaging.images",
+        "meetings.comments",
+        "meetings.triage",
+        "meetings.review",
+        "feedback.family",
     ]
 
 
@@ -34,7 +41,9 @@ def test_a_misspelt_panel_template_or_a_second_registration_fails_loudly(app):
     with pytest.raises(TemplateNotFound):
         register_panel(scratch, "x.missing", "meetings/_case_comment.html", lambda c, u, s: None)
     with pytest.raises(ValueError, match="slot"):
-        register_panel(scratch, "x.slot", "meetings/_case_comments.html", lambda c, u, s: None, slot="footer")
+        register_panel(
+            scratch, "x.slot", "meetings/_case_comments.html", lambda c, u, s: None, slot="footer"
+        )
     register_panel(scratch, "x.twice", "meetings/_case_comments.html", lambda c, u, s: None)
     with pytest.raises(ValueError, match="twice"):
         register_panel(scratch, "x.twice", "meetings/_case_comments.html", lambda c, u, s: None)

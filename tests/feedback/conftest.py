@@ -78,8 +78,12 @@ def approved_recommendation(draft_recommendation, feedback_people, db_session):
 
     rec = draft_recommendation
     coordinator = feedback_people["nap_coordinator"]
-    operations.save_record(rec, full_record_data(answers=answers_for(rec.case)), by=coordinator,
-                           expected_version=rec.version)
+    operations.save_record(
+        rec,
+        full_record_data(answers=answers_for(rec.case)),
+        by=coordinator,
+        expected_version=rec.version,
+    )
     operations.approve(rec, by=feedback_people["chair"], expected_version=rec.version)
     db_session.commit()
     return rec

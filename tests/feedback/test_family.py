@@ -52,18 +52,25 @@ def sent_case(make_case, people, db_session):
         case = make_case(by, submit=True)
         now = utcnow()
         rec = Recommendation(
-            case_id=case.id, status=RecommendationStatus.APPROVED if sent else RecommendationStatus.DRAFT,
-            categories=["trial"], consensus="unanimous", rationale=f"CLINICIAN-RATIONALE-{case.reference}",
-            trials=[], approved_at=now if sent else None,
+            case_id=case.id,
+            status=RecommendationStatus.APPROVED if sent else RecommendationStatus.DRAFT,
+            categories=["trial"],
+            consensus="unanimous",
+            rationale=f"CLINICIAN-RATIONALE-{case.reference}",
+            trials=[],
+            approved_at=now if sent else None,
         )
         db_session.add(rec)
         db_session.flush()
         for q in case.questions:
-            db_session.add(QuestionAnswer(
-                recommendation_id=rec.id, question_id=q.id,
-                clinician_answer=f"CLINICIAN-ANSWER-{case.reference}",
-                family_answer=f"FAMILY-ANSWER-{case.reference}",
-            ))
+            db_session.add(
+                QuestionAnswer(
+                    recommendation_id=rec.id,
+                    question_id=q.id,
+                    clinician_answer=f"CLINICIAN-ANSWER-{case.reference}",
+                    family_answer=f"FAMILY-ANSWER-{case.reference}",
+                )
+            )
         if sent:
             case.status = CaseStatus.FEEDBACK_SENT
             case.approved_at = now
@@ -86,7 +93,11 @@ def _enter(app, client, plain, ip=None):
 
 
 def _audits(db_session, action):
-    return list(db_session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+    return list(
+        db_session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+    )
 
 
 # --------------------------------------------------------------------------- codes
@@ -103,7 +114,9 @@ def test_code_format_is_long_random_and_readable(app, db_session):
     assert family.normalise(" abcde-fghjk mnpqr\tstuvw-xyz23 ") == "ABCDEFGHJKMNPQRSTUVWXYZ23"
 
 
-def test_code_is_shown_once_and_only_its_hash_is_stored(app, client, people, sent_case, login, db_session):
+def test_code_is_shown_once_and_only_its_hash_is_stored(
+    app, client, people, sent_case, login, db_session
+):
     """Does the referrer see the code once (printable, no-store), while the database and the
     audit trail keep only a keyed hash and a 4-character hint?"""
     case = sent_case()
@@ -136,7 +149,9 @@ def test_code_is_shown_once_and_only_its_hash_is_stored(app, client, people, sen
     assert client.get(f"/cases/{case.reference}/family-codes").status_code == 405
 
 
-def test_redeem_counts_uses_and_refuses_expired_and_revoked_codes(app, people, sent_case, db_session):
+def test_redeem_counts_uses_and_refuses_expired_and_revoked_codes(
+    app, people, sent_case, db_session
+):
     case = sent_case()
     code, plain = _make_code(case, people["referrer"], db_session)
     assert family.redeem(plain.lower().replace("-", " ")) is code
@@ -157,7 +172,9 @@ def test_redeem_counts_uses_and_refuses_expired_and_revoked_codes(app, people, s
 
 
 # --------------------------------------------------------------------------- family pages
-def test_family_reads_only_their_letter_without_an_account(app, client, people, sent_case, db_session):
+def test_family_reads_only_their_letter_without_an_account(
+    app, client, people, sent_case, db_session
+):
     """Does a valid code open the family letter of its own case, with no login, no staff
     navigation and none of the clinician-only content?"""
     case, other = sent_case(), sent_case()
@@ -209,27 +226,48 @@ def test_code_for_case_a_cannot_reach_case_b(app, client, people, sent_case, db_
     _enter(app, client, plain_a)
 
     # No family URL carries a case reference or an id.
-    public = {"feedback.family_enter", "feedback.family_letter", "feedback.family_letter_pdf",
-              "feedback.family_question", "feedback.family_leave"}
+    public = {
+        "feedback.family_enter",
+        "feedback.family_letter",
+        "feedback.family_letter_pdf",
+        "feedback.family_question",
+        "feedback.family_leave",
+    }
     for rule in app.url_map.iter_rules():
         if rule.endpoint in public:
             assert not rule.arguments, rule.rule
     tries = [
-        "/family/letter", f"/family/letter?ref={b.reference}", f"/family/letter?case_id={b.id}",
-        f"/family/letter?code_id={code_b.id}", f"/family/letter/{b.reference}", f"/family/{b.reference}",
+        "/family/letter",
+        f"/family/letter?ref={b.reference}",
+        f"/family/letter?case_id={b.id}",
+        f"/family/letter?code_id={code_b.id}",
+        f"/family/letter/{b.reference}",
+        f"/family/{b.reference}",
     ]
     for url in tries:
         html = client.get(url).get_data(as_text=True)
         assert f"FAMILY-ANSWER-{b.reference}" not in html and b.reference not in html, url
     # A question sent with extra fields lands on case A.
-    resp = post_form(app, client, "/family/question", {
-        "text": "Is there anything we should watch for at home?", "case_id": str(b.id), "ref": b.reference,
-    })
+    resp = post_form(
+        app,
+        client,
+        "/family/question",
+        {
+            "text": "Is there anything we should watch for at home?",
+            "case_id": str(b.id),
+            "ref": b.reference,
+        },
+    )
     assert resp.status_code == 302
-    assert [q.case_id for q in db_session.scalars(select(CaseQuestion).where(CaseQuestion.source == "family"))] == [a.id]
+    assert [
+        q.case_id
+        for q in db_session.scalars(select(CaseQuestion).where(CaseQuestion.source == "family"))
+    ] == [a.id]
 
 
-def test_revoked_code_in_a_session_sends_the_family_back(app, client, people, sent_case, db_session):
+def test_revoked_code_in_a_session_sends_the_family_back(
+    app, client, people, sent_case, db_session
+):
     case = sent_case()
     code, plain = _make_code(case, people["referrer"], db_session)
     _enter(app, client, plain)
@@ -267,7 +305,9 @@ def _replay(app, cookie: str):
     return other
 
 
-def test_leave_ends_the_session_so_a_saved_cookie_is_refused(app, client, people, sent_case, db_session):
+def test_leave_ends_the_session_so_a_saved_cookie_is_refused(
+    app, client, people, sent_case, db_session
+):
     """After "Leave", is a saved copy of the family's cookie refused (back to the code page),
     because the session ended on the server, and is the ending audited?"""
     case = sent_case()
@@ -281,15 +321,28 @@ def test_leave_ends_the_session_so_a_saved_cookie_is_refused(app, client, people
     replayed = _replay(app, cookie)
     resp = replayed.get("/family/letter")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/family")
-    assert "Your letter from the panel" not in replayed.get("/family", follow_redirects=True).get_data(as_text=True)
-    assert post_form(app, _replay(app, cookie), "/family/question",
-                     {"text": "A question sent with an old saved cookie"}).status_code == 302
+    assert "Your letter from the panel" not in replayed.get(
+        "/family", follow_redirects=True
+    ).get_data(as_text=True)
+    assert (
+        post_form(
+            app,
+            _replay(app, cookie),
+            "/family/question",
+            {"text": "A question sent with an old saved cookie"},
+        ).status_code
+        == 302
+    )
     assert db_session.scalar(select(CaseQuestion).where(CaseQuestion.source == "family")) is None
 
     db_session.expire_all()
     assert db_session.scalar(select(FamilySession)).ended_at is not None
     ended = _audits(db_session, "family_session.ended")
-    assert len(ended) == 1 and ended[0].details["reason"] == "left" and ended[0].details["code_id"] == code.id
+    assert (
+        len(ended) == 1
+        and ended[0].details["reason"] == "left"
+        and ended[0].details["code_id"] == code.id
+    )
     # The code itself still works: typing it again opens a new session.
     assert _enter(app, client, plain).status_code == 302
     assert client.get("/family/letter").status_code == 200
@@ -331,7 +384,9 @@ def test_family_letter_pdf(app, client, people, sent_case, db_session):
 
 
 # --------------------------------------------------------------------------- guessing
-def test_guessed_codes_are_throttled_per_address_and_audited(app, client, people, sent_case, db_session):
+def test_guessed_codes_are_throttled_per_address_and_audited(
+    app, client, people, sent_case, db_session
+):
     """After 5 wrong codes in 15 minutes is the address locked (429, even for a right code),
     each attempt audited without the code, while another address still works?"""
     case = sent_case()
@@ -365,15 +420,20 @@ def sleeps(monkeypatch):
     return waited
 
 
-def test_distributed_guessing_is_slowed_but_never_locks_families_out(app, client, people, sent_case, db_session,
-                                                                     sleeps):
+def test_distributed_guessing_is_slowed_but_never_locks_families_out(
+    app, client, people, sent_case, db_session, sleeps
+):
     """After 240 wrong codes from 60 addresses (4 each: none locks itself out), does a right
     code from another address still get in, after a bounded wait, with every attempt from the
     threshold on slowed and the slow-down audited once?"""
     case = sent_case()
     code, plain = _make_code(case, people["referrer"], db_session)
-    statuses = [_enter(app, client, family.format_code(family._new_code()), ip=f"10.9.0.{i % 60 + 1}").status_code
-                for i in range(240)]
+    statuses = [
+        _enter(
+            app, client, family.format_code(family._new_code()), ip=f"10.9.0.{i % 60 + 1}"
+        ).status_code
+        for i in range(240)
+    ]
     assert statuses == [401] * 240
     # No wait below 50 failures in the window, then 0.1 s more per failure, at most 3 s.
     assert sleeps == pytest.approx([min(3.0, 0.1 * (n - 49)) for n in range(50, 240)])
@@ -388,14 +448,20 @@ def test_distributed_guessing_is_slowed_but_never_locks_families_out(app, client
     assert not _audits(db_session, "family_code.global_lockout")
 
 
-def test_slow_down_is_bounded_and_configurable(app, client, people, sent_case, db_session, sleeps, monkeypatch):
+def test_slow_down_is_bounded_and_configurable(
+    app, client, people, sent_case, db_session, sleeps, monkeypatch
+):
     """Is the wait capped (a few seconds), and do the thresholds come from the config?"""
     assert family.delay_for(0) == 0 and family.delay_for(49) == 0
     assert family.delay_for(50) == pytest.approx(0.1)
     assert family.delay_for(10**6) == 3.0
     case = sent_case()
     _, plain = _make_code(case, people["referrer"], db_session)
-    for key, value in {"FAMILY_SLOWDOWN_AFTER": 2, "FAMILY_SLOWDOWN_STEP": 5, "FAMILY_SLOWDOWN_MAX": 7}.items():
+    for key, value in {
+        "FAMILY_SLOWDOWN_AFTER": 2,
+        "FAMILY_SLOWDOWN_STEP": 5,
+        "FAMILY_SLOWDOWN_MAX": 7,
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     for i in range(4):
         assert _enter(app, client, "WRONG-CODE", ip=f"10.8.0.{i}").status_code == 401
@@ -403,15 +469,18 @@ def test_slow_down_is_bounded_and_configurable(app, client, people, sent_case, d
     assert sleeps == [5, 7, 7]
 
 
-@pytest.mark.parametrize("ip, group", [
-    ("192.0.2.7", "192.0.2.7"),
-    ("::ffff:192.0.2.7", "192.0.2.7"),
-    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
-    ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
-    ("fe80::1%eth0", "fe80::/64"),
-    ("not-an-address", "not-an-address"),
-    (None, "unknown"),
-])
+@pytest.mark.parametrize(
+    "ip, group",
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("not-an-address", "not-an-address"),
+        (None, "unknown"),
+    ],
+)
 def test_address_groups(ip, group):
     """Is an IPv6 address counted with its /64, an IPv4 (also IPv4-mapped) address as itself?"""
     assert family.address_group(ip) == group
@@ -422,8 +491,10 @@ def test_wrong_codes_from_one_ipv6_64_lock_that_64(app, people, sent_case, db_se
     even for a right code), while the next /64 is not?"""
     case = sent_case()
     code, plain = _make_code(case, people["referrer"], db_session)
-    statuses = [_enter(app, app.test_client(), "WRONG-CODE", ip=f"2001:db8:1:2::{i + 1:x}").status_code
-                for i in range(5)]
+    statuses = [
+        _enter(app, app.test_client(), "WRONG-CODE", ip=f"2001:db8:1:2::{i + 1:x}").status_code
+        for i in range(5)
+    ]
     assert statuses == [401, 401, 401, 401, 429]
     resp = _enter(app, app.test_client(), plain, ip="2001:db8:1:2:ffff:ffff:ffff:ffff")
     assert resp.status_code == 429 and "wait 15 minutes" in resp.get_data(as_text=True)
@@ -437,7 +508,9 @@ def test_ipv4_limit_is_per_address_and_counts_mapped_ipv6(app, people, sent_case
     case = sent_case()
     _, plain = _make_code(case, people["referrer"], db_session)
     ips = ["10.6.0.5", "::ffff:10.6.0.5"] * 2 + ["10.6.0.5"]
-    assert [_enter(app, app.test_client(), "WRONG-CODE", ip=ip).status_code for ip in ips] == [401] * 4 + [429]
+    assert [_enter(app, app.test_client(), "WRONG-CODE", ip=ip).status_code for ip in ips] == [
+        401
+    ] * 4 + [429]
     assert _enter(app, app.test_client(), plain, ip="::ffff:10.6.0.5").status_code == 429
     assert _enter(app, app.test_client(), plain, ip="10.6.0.6").status_code == 302
 
@@ -485,30 +558,56 @@ def test_family_sends_one_follow_up_question(app, client, people, make_user, sen
     resp = post_form(app, client, "/family/question", {"text": text})
     assert resp.status_code == 302
     db_session.expire_all()
-    questions = list(db_session.scalars(select(CaseQuestion).where(CaseQuestion.case_id == case.id).order_by(CaseQuestion.position)))
+    questions = list(
+        db_session.scalars(
+            select(CaseQuestion)
+            .where(CaseQuestion.case_id == case.id)
+            .order_by(CaseQuestion.position)
+        )
+    )
     assert len(questions) == before + 1
-    assert questions[-1].text == text and questions[-1].source == "family" and questions[-1].position == before
+    assert (
+        questions[-1].text == text
+        and questions[-1].source == "family"
+        and questions[-1].position == before
+    )
     assert db_session.get(FamilyAccessCode, code.id).question_sent_at is not None
-    notes = list(db_session.scalars(select(Notification).where(Notification.kind == "family_question")))
-    assert {n.user_id for n in notes} == {people["referrer"].id, co.id, people["nap_coordinator"].id}
+    notes = list(
+        db_session.scalars(select(Notification).where(Notification.kind == "family_question"))
+    )
+    assert {n.user_id for n in notes} == {
+        people["referrer"].id,
+        co.id,
+        people["nap_coordinator"].id,
+    }
     assert all(text not in n.text and case.reference in n.text for n in notes)
     assert len(_audits(db_session, "question.added_by_family")) == 1
     page = client.get("/family/letter").get_data(as_text=True)
     assert 'data-testid="question-sent"' in page and "Send my question" not in page
 
-    resp = post_form(app, client, "/family/question", {"text": "And one more question about the trial please?"})
+    resp = post_form(
+        app, client, "/family/question", {"text": "And one more question about the trial please?"}
+    )
     assert resp.status_code == 422
     assert "already been sent" in resp.get_data(as_text=True)
-    assert db_session.scalar(select(CaseQuestion).where(CaseQuestion.text.like("And one more%"))) is None
+    assert (
+        db_session.scalar(select(CaseQuestion).where(CaseQuestion.text.like("And one more%")))
+        is None
+    )
 
 
-@pytest.mark.parametrize("text, message", [
-    ("Can Oliver Smith start? NHS number 943 476 5919", "name, a date, a number"),
-    ("Could we start on 12/03/2024?", "name, a date, a number"),
-    ("Why?", "at least 10 characters"),
-    ("x" * 1001, "1000 characters or fewer"),
-])
-def test_bad_questions_are_refused_and_nothing_is_lost(app, client, people, sent_case, db_session, text, message):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("Can Oliver Smith start? NHS number 943 476 5919", "name, a date, a number"),
+        ("Could we start on 12/03/2024?", "name, a date, a number"),
+        ("Why?", "at least 10 characters"),
+        ("x" * 1001, "1000 characters or fewer"),
+    ],
+)
+def test_bad_questions_are_refused_and_nothing_is_lost(
+    app, client, people, sent_case, db_session, text, message
+):
     case = sent_case()
     code, plain = _make_code(case, people["referrer"], db_session)
     _enter(app, client, plain)
@@ -527,38 +626,56 @@ def test_family_pages_need_a_code_not_a_login(app, client):
     assert client.get("/family").status_code == 200
     resp = client.get("/family/letter")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/family")
-    resp = post_form(app, client, "/family/question", {"text": "A question without any code at all"})
+    resp = post_form(
+        app, client, "/family/question", {"text": "A question without any code at all"}
+    )
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/family")
     assert client.post("/family", data={"code": "x"}).status_code == 400  # CSRF protected
 
 
 # --------------------------------------------------------------------------- the referrer's side
-@pytest.mark.parametrize("who, status", [
-    ("other_referrer", 404), ("north_coordinator", 404), ("admin", 404),
-    ("nap_coordinator", 403), ("nap_member", 403),
-])
-def test_only_the_case_referrers_make_codes(app, client, people, sent_case, login, db_session, who, status):
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        ("other_referrer", 404),
+        ("north_coordinator", 404),
+        ("admin", 404),
+        ("nap_coordinator", 403),
+        ("nap_member", 403),
+    ],
+)
+def test_only_the_case_referrers_make_codes(
+    app, client, people, sent_case, login, db_session, who, status
+):
     case = sent_case()
     login(client, people[who])
     resp = post_form(app, client, f"/cases/{case.reference}/family-codes", {"days": "90"})
     assert resp.status_code == status
     assert db_session.scalar(select(FamilyAccessCode)) is None
     if status == 403:
-        assert 'data-testid="family-access"' not in client.get(f"/cases/{case.reference}").get_data(as_text=True)
+        assert 'data-testid="family-access"' not in client.get(f"/cases/{case.reference}").get_data(
+            as_text=True
+        )
 
 
 def test_no_code_before_feedback_is_sent(app, client, people, sent_case, login, db_session):
     case = sent_case(sent=False)
     login(client, people["referrer"])
-    assert 'data-testid="family-access"' not in client.get(f"/cases/{case.reference}").get_data(as_text=True)
-    resp = post_form(app, client, f"/cases/{case.reference}/family-codes", {"days": "90"}, follow_redirects=True)
+    assert 'data-testid="family-access"' not in client.get(f"/cases/{case.reference}").get_data(
+        as_text=True
+    )
+    resp = post_form(
+        app, client, f"/cases/{case.reference}/family-codes", {"days": "90"}, follow_redirects=True
+    )
     assert "feedback has been sent" in resp.get_data(as_text=True)
     assert db_session.scalar(select(FamilyAccessCode)) is None
     with pytest.raises(Conflict):
         family.create_code(case, by=people["referrer"])
 
 
-def test_referrer_revokes_a_code_and_others_cannot(app, client, people, sent_case, login, db_session):
+def test_referrer_revokes_a_code_and_others_cannot(
+    app, client, people, sent_case, login, db_session
+):
     case = sent_case()
     code, plain = _make_code(case, people["referrer"], db_session)
     other_case = sent_case(people["other_referrer"])
@@ -570,7 +687,12 @@ def test_referrer_revokes_a_code_and_others_cannot(app, client, people, sent_cas
     login(other, people["other_referrer"])
     assert post_form(app, other, url).status_code == 404
     # The code id under another case's reference: not found.
-    assert post_form(app, other, f"/cases/{other_case.reference}/family-codes/{code.id}/revoke").status_code == 404
+    assert (
+        post_form(
+            app, other, f"/cases/{other_case.reference}/family-codes/{code.id}/revoke"
+        ).status_code
+        == 404
+    )
 
     owner = app.test_client()
     login(owner, people["referrer"])
@@ -582,7 +704,9 @@ def test_referrer_revokes_a_code_and_others_cannot(app, client, people, sent_cas
     assert family.redeem(plain) is None
 
 
-def test_case_card_lists_codes_with_few_queries(app, client, people, sent_case, login, db_session, count_queries):
+def test_case_card_lists_codes_with_few_queries(
+    app, client, people, sent_case, login, db_session, count_queries
+):
     case = sent_case()
     login(client, people["referrer"])
     _make_code(case, people["referrer"], db_session)

@@ -31,7 +31,11 @@ def generous_limiter(app):
 
 def _reads(db_session, action="letter.viewed"):
     db_session.expire_all()
-    return list(db_session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+    return list(
+        db_session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+    )
 
 
 def _get(client, url):
@@ -40,7 +44,9 @@ def _get(client, url):
     return resp
 
 
-def test_staff_letter_views_are_recorded(app, db_session, client, login, feedback_people, approved_recommendation):
+def test_staff_letter_views_are_recorded(
+    app, db_session, client, login, feedback_people, approved_recommendation
+):
     """Does a coordinator's view of each letter write ``letter.viewed`` with the letter's kind,
     the case and its panel?"""
     case = approved_recommendation.case
@@ -51,12 +57,17 @@ def test_staff_letter_views_are_recorded(app, db_session, client, login, feedbac
     entries = _reads(db_session)
     assert [e.details["kind"] for e in entries] == ["clinician", "family"]
     for e in entries:
-        assert e.actor_id == coordinator.id and e.object_type == "case" and e.object_id == case.reference
+        assert (
+            e.actor_id == coordinator.id
+            and e.object_type == "case"
+            and e.object_id == case.reference
+        )
         assert e.panel_id == case.panel_id and e.details["approved"] is True
 
 
-def test_referrer_refused_before_sending_records_nothing(app, db_session, client, login, feedback_people,
-                                                         approved_recommendation):
+def test_referrer_refused_before_sending_records_nothing(
+    app, db_session, client, login, feedback_people, approved_recommendation
+):
     """The referrer gets a 404 before the feedback is sent: no read is recorded."""
     case = approved_recommendation.case
     login(client, feedback_people["referrer"])
@@ -64,7 +75,9 @@ def test_referrer_refused_before_sending_records_nothing(app, db_session, client
     assert _reads(db_session) == []
 
 
-def test_family_reading_its_letter_is_recorded(app, db_session, client, feedback_people, approved_recommendation):
+def test_family_reading_its_letter_is_recorded(
+    app, db_session, client, feedback_people, approved_recommendation
+):
     """The family (no account) reads its letter and downloads the PDF: recorded with the code as
     the actor, no user id, the case and its panel."""
     case = approved_recommendation.case

@@ -43,17 +43,33 @@ def injected_rec(draft_recommendation, feedback_people, db_session):
     first = next(iter(answers))
     answers[first] = {"clinician": f"Clinician {INJECTED}", "family": f"Family {INJECTED}"}
     coordinator = feedback_people["nap_coordinator"]
-    operations.save_record(rec, full_record_data(answers=answers, rationale=f"Rationale {INJECTED}"),
-                           by=coordinator, expected_version=rec.version)
+    operations.save_record(
+        rec,
+        full_record_data(answers=answers, rationale=f"Rationale {INJECTED}"),
+        by=coordinator,
+        expected_version=rec.version,
+    )
     operations.approve(rec, by=feedback_people["chair"], expected_version=rec.version)
     db_session.commit()
     return rec
 
 
-def _amend(rec, feedback_people, db_session, reason="Restaging showed new bone disease; trial order changed."):
-    data = full_record_data(answers=answers_for(rec.case), rationale="Updated rationale after restaging.")
-    operations.save_record(rec, data, by=feedback_people["nap_coordinator"], expected_version=rec.version,
-                           reason=reason)
+def _amend(
+    rec,
+    feedback_people,
+    db_session,
+    reason="Restaging showed new bone disease; trial order changed.",
+):
+    data = full_record_data(
+        answers=answers_for(rec.case), rationale="Updated rationale after restaging."
+    )
+    operations.save_record(
+        rec,
+        data,
+        by=feedback_people["nap_coordinator"],
+        expected_version=rec.version,
+        reason=reason,
+    )
     db_session.commit()
     return reason
 
@@ -107,13 +123,24 @@ def test_family_letter_plain_language_glossary_and_no_staff(app, rec, feedback_p
     for placeholder in ("[child's name]", "[treating consultant]", "[hospital]"):
         assert placeholder in page
     terms = {g["term"] for g in ctx["glossary"]}
-    assert {"Clinical trial", "Molecular profiling", "Biopsy and re-biopsy", "Second opinion"} <= terms
+    assert {
+        "Clinical trial",
+        "Molecular profiling",
+        "Biopsy and re-biopsy",
+        "Second opinion",
+    } <= terms
     assert "Palliative care" not in terms  # not used in this letter: not explained
     assert "Words used in this letter" in text
     assert "second opinion" in text.lower()
     assert "treatment abroad" in text
-    for org in ("Neuroblastoma UK", "Solving Kids' Cancer", "CCLG", "Children with Cancer UK",
-                "Young Lives vs Cancer", "Macmillan"):
+    for org in (
+        "Neuroblastoma UK",
+        "Solving Kids' Cancer",
+        "CCLG",
+        "Children with Cancer UK",
+        "Young Lives vs Cancer",
+        "Macmillan",
+    ):
         assert org in text
     assert "supports, and does not replace" in text
     assert f"Trial availability as of {ctx['trial_status_as_of']}" in text
@@ -138,7 +165,9 @@ def test_family_body_renders_on_its_own(app, rec):
     from flask import render_template
 
     with app.test_request_context():
-        body = render_template("feedback/letters/_family_body.html", letter=letters.family_context(rec))
+        body = render_template(
+            "feedback/letters/_family_body.html", letter=letters.family_context(rec)
+        )
     assert "What the panel advises" in body and "Words used in this letter" in body
 
 
@@ -183,7 +212,9 @@ def test_amendments_are_shown_in_both_letters(app, rec, feedback_people, db_sess
             assert reason in text, kind
             assert "Amended" in text or "updated" in text
             assert reason in flat(pdf_text(letters.render_letter_pdf(rec, kind)))
-        assert "Updated rationale after restaging." in html.unescape(letters.render_letter_html(rec, "clinician"))
+        assert "Updated rationale after restaging." in html.unescape(
+            letters.render_letter_html(rec, "clinician")
+        )
 
 
 def test_draft_watermark_before_approval(app, draft_recommendation):
@@ -200,7 +231,9 @@ def _url(rec, kind="clinician", pdf=False):
     return f"/cases/{rec.case.reference}/letters/{kind}{'.pdf' if pdf else ''}"
 
 
-def test_panel_people_read_letters_any_time(app, client, login, draft_recommendation, feedback_people):
+def test_panel_people_read_letters_any_time(
+    app, client, login, draft_recommendation, feedback_people
+):
     """Do the panel's coordinator, chair and members read the (draft) letters?"""
     for who in ("nap_coordinator", "chair", "nap_member"):
         c = app.test_client()
@@ -210,7 +243,9 @@ def test_panel_people_read_letters_any_time(app, client, login, draft_recommenda
         assert "Download PDF" in resp.get_data(as_text=True)
 
 
-def test_referrer_reads_letters_only_after_sending(app, client, login, rec, feedback_people, db_session):
+def test_referrer_reads_letters_only_after_sending(
+    app, client, login, rec, feedback_people, db_session
+):
     """Does the referrer get 404 before the feedback is sent and the letters after?"""
     from panel.feedback import sending
 
@@ -224,7 +259,10 @@ def test_referrer_reads_letters_only_after_sending(app, client, login, rec, feed
         assert client.get(_url(rec, kind)).status_code == 200
         resp = client.get(_url(rec, kind, pdf=True))
         assert resp.status_code == 200 and resp.mimetype == "application/pdf"
-        assert f'filename="{rec.case.reference}-{kind}-letter.pdf"' in resp.headers["Content-Disposition"]
+        assert (
+            f'filename="{rec.case.reference}-{kind}-letter.pdf"'
+            in resp.headers["Content-Disposition"]
+        )
         assert resp.data.startswith(b"%PDF")
 
 
@@ -268,8 +306,21 @@ def _render(pdf: Path, prefix: Path, first: int, last: int) -> list[Path]:
     """Pages ``first``..``last`` of ``pdf`` as PNGs named ``prefix-N.png`` (old ones removed)."""
     for old in prefix.parent.glob(prefix.name + "-*.png"):
         old.unlink()
-    subprocess.run(["pdftoppm", "-png", "-r", os.environ.get("LETTER_DPI", "70"), "-f", str(first), "-l", str(last),
-                    str(pdf), str(prefix)], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            os.environ.get("LETTER_DPI", "70"),
+            "-f",
+            str(first),
+            "-l",
+            str(last),
+            str(pdf),
+            str(prefix),
+        ],
+        check=True,
+    )
     return sorted(prefix.parent.glob(prefix.name + "-*.png"))
 
 
@@ -286,7 +337,11 @@ def _assert_real_pages(pdf: Path, pngs: list[Path], first: int, last: int) -> No
         width, height = float(box.width) * dpi / 72, float(box.height) * dpi / 72
         with Image.open(png) as img:
             assert img.format == "PNG"
-            assert abs(img.width - width) <= 2 and abs(img.height - height) <= 2, (img.size, width, height)
+            assert abs(img.width - width) <= 2 and abs(img.height - height) <= 2, (
+                img.size,
+                width,
+                height,
+            )
             grey = img.convert("L")
             dark = sum(grey.histogram()[:200])  # pixels clearly darker than paper white
             assert dark > 0.005 * img.width * img.height, f"{png.name} is (nearly) blank"

@@ -29,10 +29,16 @@ def url(case, tail: str = "") -> str:
 def editor_form(rec, *, answers: dict | None = None, **changes) -> dict:
     """The editor's posted fields for ``full_record_data`` (plus answers)."""
     data = full_record_data(**changes)
-    form: dict = {"version": str(rec.version), "consensus": data["consensus"],
-                  "options_considered": data["options_considered"], "rationale": data["rationale"],
-                  "re_present": data["re_present"], "molecular_profiling": data["molecular_profiling"],
-                  "categories": data["categories"], "trials": [t["trial_id"] for t in data["trials"]]}
+    form: dict = {
+        "version": str(rec.version),
+        "consensus": data["consensus"],
+        "options_considered": data["options_considered"],
+        "rationale": data["rationale"],
+        "re_present": data["re_present"],
+        "molecular_profiling": data["molecular_profiling"],
+        "categories": data["categories"],
+        "trials": [t["trial_id"] for t in data["trials"]],
+    }
     for i, key in enumerate(data["categories"], 1):
         form[f"order-{key}"] = str(i)
     for t in data["trials"]:
@@ -49,8 +55,11 @@ def editor_form(rec, *, answers: dict | None = None, **changes) -> dict:
 
 
 def actions(ref: str) -> list[str]:
-    return list(db.session.scalars(
-        select(AuditEntry.action).where(AuditEntry.object_id == ref).order_by(AuditEntry.id)))
+    return list(
+        db.session.scalars(
+            select(AuditEntry.action).where(AuditEntry.object_id == ref).order_by(AuditEntry.id)
+        )
+    )
 
 
 def reload(rec) -> Recommendation:
@@ -59,7 +68,9 @@ def reload(rec) -> Recommendation:
 
 
 # --------------------------------------------------------------------------- the full flow
-def test_full_flow_draft_answers_approve(app, client, login, discussed_case, feedback_people, db_session):
+def test_full_flow_draft_answers_approve(
+    app, client, login, discussed_case, feedback_people, db_session
+):
     """Can the coordinator draft the record and answer every question through the pages, and
     the chair approve it, locking it and notifying the coordinators?"""
     case = discussed_case
@@ -93,7 +104,10 @@ def test_full_flow_draft_answers_approve(app, client, login, discussed_case, fee
     assert rec.trials[0]["priority"] == 1 and rec.trials[0]["nearest_site"]["distance_km"] == 131
     assert rec.trials[0]["facts"] and rec.trials[0]["status"] == "open"
     assert rec.trial_status_as_of is not None
-    assert [(f.owner_role, f.due_in_days) for f in rec.follow_ups] == [("referrer", 14), ("coordinator", 7)]
+    assert [(f.owner_role, f.due_in_days) for f in rec.follow_ups] == [
+        ("referrer", 14),
+        ("coordinator", 7),
+    ]
     assert len(ops.unanswered_questions(rec)) == 1
     assert "2 of 3 answered" in client.get(url(case)).get_data(as_text=True)
 
@@ -114,9 +128,16 @@ def test_full_flow_draft_answers_approve(app, client, login, discussed_case, fee
     assert rec.case.approved_at == rec.approved_at
     page = chair_client.get(url(case)).get_data(as_text=True)
     assert "Amend" in page and 'name="rationale"' not in page  # read-only now
-    assert actions(case.reference)[-3:] == ["recommendation.saved", "recommendation.saved", "recommendation.approved"]
-    note = db_session.scalar(select(Notification).where(Notification.user_id == coordinator.id,
-                                                        Notification.kind == "recommendation.approved"))
+    assert actions(case.reference)[-3:] == [
+        "recommendation.saved",
+        "recommendation.saved",
+        "recommendation.approved",
+    ]
+    note = db_session.scalar(
+        select(Notification).where(
+            Notification.user_id == coordinator.id, Notification.kind == "recommendation.approved"
+        )
+    )
     assert note is not None and case.reference in note.text and "ALK" not in note.text
 
 
@@ -131,8 +152,9 @@ def test_save_and_approve_in_one_step(app, client, login, draft_recommendation, 
     assert reload(rec).is_approved
 
 
-def test_save_and_approve_keeps_the_save_when_approval_is_refused(app, client, login, draft_recommendation,
-                                                                  feedback_people):
+def test_save_and_approve_keeps_the_save_when_approval_is_refused(
+    app, client, login, draft_recommendation, feedback_people
+):
     """Is the draft saved even when "Save and approve" is refused for an unanswered question?"""
     rec = draft_recommendation
     login(client, feedback_people["chair"])
@@ -149,14 +171,21 @@ def test_coordinator_cannot_approve(app, client, login, draft_recommendation, fe
     """Is approval refused to a coordinator (NotAllowed; 403 through the page)?"""
     rec = draft_recommendation
     coordinator = feedback_people["nap_coordinator"]
-    ops.save_record(rec, full_record_data(answers=answers_for(rec.case)), by=coordinator,
-                    expected_version=rec.version)
+    ops.save_record(
+        rec,
+        full_record_data(answers=answers_for(rec.case)),
+        by=coordinator,
+        expected_version=rec.version,
+    )
     db.session.commit()
     with pytest.raises(NotAllowed):
         ops.approve(rec, by=coordinator, expected_version=rec.version)
     db.session.rollback()
     login(client, coordinator)
-    assert post_form(app, client, url(rec.case, "/approve"), {"version": str(rec.version)}).status_code == 403
+    assert (
+        post_form(app, client, url(rec.case, "/approve"), {"version": str(rec.version)}).status_code
+        == 403
+    )
     assert "Approve and lock" not in client.get(url(rec.case)).get_data(as_text=True)
     assert not reload(rec).is_approved
 
@@ -166,41 +195,65 @@ def test_chair_of_another_panel_cannot_approve(draft_recommendation, feedback_pe
         ops.approve(draft_recommendation, by=feedback_people["north_chair"], expected_version=None)
 
 
-def test_approval_refused_listing_the_unanswered_question(app, client, login, draft_recommendation,
-                                                          feedback_people):
+def test_approval_refused_listing_the_unanswered_question(
+    app, client, login, draft_recommendation, feedback_people
+):
     """Is approval refused while a question is unanswered, naming it?"""
     rec = draft_recommendation
     case = rec.case
     answers = answers_for(case)
     last = case.questions[-1]
     answers[last.id]["family"] = "   "  # only the clinician answer: not complete
-    ops.save_record(rec, full_record_data(answers=answers), by=feedback_people["nap_coordinator"],
-                    expected_version=rec.version)
+    ops.save_record(
+        rec,
+        full_record_data(answers=answers),
+        by=feedback_people["nap_coordinator"],
+        expected_version=rec.version,
+    )
     db.session.commit()
     assert ops.unanswered_questions(rec) == [last]
     with pytest.raises(Refused) as err:
         ops.approve(rec, by=feedback_people["chair"], expected_version=rec.version)
-    assert last.text[:40] in err.value.message and "1 of the parents' questions" in err.value.message
+    assert (
+        last.text[:40] in err.value.message and "1 of the parents' questions" in err.value.message
+    )
     db.session.rollback()
     login(client, feedback_people["chair"])
-    resp = post_form(app, client, url(case, "/approve"), {"version": str(rec.version)}, follow_redirects=True)
+    resp = post_form(
+        app, client, url(case, "/approve"), {"version": str(rec.version)}, follow_redirects=True
+    )
     page = resp.get_data(as_text=True)
     assert "still need a clinician answer" in page and "treatment abroad" in page
     assert not reload(rec).is_approved
 
 
-def test_question_added_by_the_family_later_needs_an_answer(approved_recommendation, feedback_people):
+def test_question_added_by_the_family_later_needs_an_answer(
+    approved_recommendation, feedback_people
+):
     """Does a question the family sends later count as unanswered, and is answering it after
     approval an amendment with a reason?"""
     rec = approved_recommendation
-    q = case_ops.add_question(rec.case, "Can we stay together on the ward?", by=None, source="family")
+    q = case_ops.add_question(
+        rec.case, "Can we stay together on the ward?", by=None, source="family"
+    )
     assert ops.unanswered_questions(rec) == [q]
     chair = feedback_people["chair"]
     with pytest.raises(Refused, match="reason"):
-        ops.save_answer(rec, q, clinician_answer="Yes, parents can stay.", family_answer="Yes, you can stay.",
-                        by=chair)
-    ops.save_answer(rec, q, clinician_answer="Yes, parents can stay.", family_answer="Yes, you can stay.",
-                    by=chair, reason="Answer to the family's follow-up question")
+        ops.save_answer(
+            rec,
+            q,
+            clinician_answer="Yes, parents can stay.",
+            family_answer="Yes, you can stay.",
+            by=chair,
+        )
+    ops.save_answer(
+        rec,
+        q,
+        clinician_answer="Yes, parents can stay.",
+        family_answer="Yes, you can stay.",
+        by=chair,
+        reason="Answer to the family's follow-up question",
+    )
     assert ops.unanswered_questions(rec) == []
     am = rec.amendments[-1]
     assert am.number == 1 and list(am.after) == ["answers"]
@@ -211,15 +264,21 @@ def test_question_added_by_the_family_later_needs_an_answer(approved_recommendat
 def test_approval_refused_without_categories_or_rationale(discussed_case, feedback_people):
     rec = ops.start_recommendation(discussed_case, by=feedback_people["nap_coordinator"])
     for q in discussed_case.questions:
-        ops.save_answer(rec, q, clinician_answer="Clinical answer.", family_answer="Plain answer.",
-                        by=feedback_people["nap_coordinator"])
+        ops.save_answer(
+            rec,
+            q,
+            clinician_answer="Clinical answer.",
+            family_answer="Plain answer.",
+            by=feedback_people["nap_coordinator"],
+        )
     with pytest.raises(Refused, match="category"):
         ops.approve(rec, by=feedback_people["chair"], expected_version=rec.version)
 
 
 # --------------------------------------------------------------------------- amendments
-def test_editing_after_approval_needs_a_reason_and_makes_an_amendment(app, client, login, approved_recommendation,
-                                                                      feedback_people):
+def test_editing_after_approval_needs_a_reason_and_makes_an_amendment(
+    app, client, login, approved_recommendation, feedback_people
+):
     """Is a change to an approved record refused without a reason, and recorded as amendment 1
     (before/after of the changed fields) with one?"""
     rec = approved_recommendation
@@ -236,9 +295,13 @@ def test_editing_after_approval_needs_a_reason_and_makes_an_amendment(app, clien
     login(client, coordinator)
     resp = post_form(app, client, url(rec.case), editor_form(rec, rationale=data["rationale"]))
     assert resp.status_code == 422 and "give a reason" in resp.get_data(as_text=True)
-    resp = post_form(app, client, url(rec.case, "/amend"), editor_form(rec, rationale=data["rationale"]))
+    resp = post_form(
+        app, client, url(rec.case, "/amend"), editor_form(rec, rationale=data["rationale"])
+    )
     assert resp.status_code == 422
-    assert "Revised: the trial slot at Leeds is confirmed." in resp.get_data(as_text=True)  # nothing lost
+    assert "Revised: the trial slot at Leeds is confirmed." in resp.get_data(
+        as_text=True
+    )  # nothing lost
     form = editor_form(rec, rationale=data["rationale"])
     form["reason"] = "The trial team confirmed a slot after the meeting."
     resp = post_form(app, client, url(rec.case, "/amend"), form)
@@ -249,27 +312,50 @@ def test_editing_after_approval_needs_a_reason_and_makes_an_amendment(app, clien
     assert am.number == 1 and am.by_id == coordinator.id
     assert am.reason == "The trial team confirmed a slot after the meeting."
     assert set(am.before) == set(am.after) == {"rationale"}
-    assert am.after["rationale"] == data["rationale"] and am.before["rationale"].startswith("ALK F1174L")
+    assert am.after["rationale"] == data["rationale"] and am.before["rationale"].startswith(
+        "ALK F1174L"
+    )
     page = client.get(url(rec.case)).get_data(as_text=True)
     assert "Amendment 1" in page and "The trial team confirmed a slot" in page
     assert "recommendation.amended" in actions(rec.case.reference)
 
     # A second amendment is numbered 2; an unchanged save records nothing.
-    ops.save_record(rec, full_record_data(rationale=data["rationale"], re_present="In three months."),
-                    by=feedback_people["chair"], expected_version=rec.version, reason="Timing agreed")
+    ops.save_record(
+        rec,
+        full_record_data(rationale=data["rationale"], re_present="In three months."),
+        by=feedback_people["chair"],
+        expected_version=rec.version,
+        reason="Timing agreed",
+    )
     assert [a.number for a in rec.amendments] == [1, 2]
     with pytest.raises(Refused, match="Nothing was changed"):
-        ops.save_record(rec, full_record_data(rationale=data["rationale"], re_present="In three months."),
-                        by=feedback_people["chair"], expected_version=rec.version, reason="Again")
+        ops.save_record(
+            rec,
+            full_record_data(rationale=data["rationale"], re_present="In three months."),
+            by=feedback_people["chair"],
+            expected_version=rec.version,
+            reason="Again",
+        )
 
 
-def test_amendment_keeps_frozen_trials_and_freezes_new_ones(approved_recommendation, feedback_people):
+def test_amendment_keeps_frozen_trials_and_freezes_new_ones(
+    approved_recommendation, feedback_people
+):
     rec = approved_recommendation
     before = [dict(t) for t in rec.trials]
     ops.save_record(
-        rec, full_record_data(trials=[{"trial_id": "NAXITAMAB-201", "priority": 1}, {"trial_id": "CRISP", "priority": 2},
-                                      {"trial_id": "MINIVAN", "priority": 3}]),
-        by=feedback_people["chair"], expected_version=rec.version, reason="MINIVAN added after review")
+        rec,
+        full_record_data(
+            trials=[
+                {"trial_id": "NAXITAMAB-201", "priority": 1},
+                {"trial_id": "CRISP", "priority": 2},
+                {"trial_id": "MINIVAN", "priority": 3},
+            ]
+        ),
+        by=feedback_people["chair"],
+        expected_version=rec.version,
+        reason="MINIVAN added after review",
+    )
     by_code = {t["code"]: t for t in rec.trials}
     assert [t["code"] for t in rec.trials] == ["NAXITAMAB-201", "CRISP", "MINIVAN"]
     assert {**by_code["CRISP"], "priority": 1} == before[0]  # unchanged apart from the priority
@@ -278,8 +364,9 @@ def test_amendment_keeps_frozen_trials_and_freezes_new_ones(approved_recommendat
 
 
 # --------------------------------------------------------------------------- frozen trials
-def test_frozen_trials_do_not_change_with_the_registry(app, client, login, approved_recommendation, feedback_people,
-                                                       db_session):
+def test_frozen_trials_do_not_change_with_the_registry(
+    app, client, login, approved_recommendation, feedback_people, db_session
+):
     """Does the record keep a trial as it was when frozen after the registry row changes?"""
     from panel.trials.models import Trial, TrialStatus
 
@@ -302,8 +389,12 @@ def test_a_trial_that_does_not_match_is_refused(draft_recommendation, feedback_p
     version = rec.version
     for code in ("ESMART", "NO-SUCH-TRIAL", "NB-EPIDEMIOLOGY"):
         with pytest.raises(Refused, match="not among the trials"):
-            ops.save_record(rec, full_record_data(trials=[{"trial_id": code, "priority": 1}]),
-                            by=feedback_people["nap_coordinator"], expected_version=version)
+            ops.save_record(
+                rec,
+                full_record_data(trials=[{"trial_id": code, "priority": 1}]),
+                by=feedback_people["nap_coordinator"],
+                expected_version=version,
+            )
         db.session.rollback()
     assert [t["code"] for t in reload(rec).trials] == ["CRISP", "NAXITAMAB-201"]
 
@@ -313,66 +404,123 @@ def test_a_trial_chosen_by_its_database_id(draft_recommendation, feedback_people
 
     minivan = db_session.scalar(select(Trial).where(Trial.code == "MINIVAN"))
     rec = draft_recommendation
-    ops.save_record(rec, full_record_data(trials=[{"trial_id": minivan.id, "priority": 1}]),
-                    by=feedback_people["nap_coordinator"], expected_version=rec.version)
+    ops.save_record(
+        rec,
+        full_record_data(trials=[{"trial_id": minivan.id, "priority": 1}]),
+        by=feedback_people["nap_coordinator"],
+        expected_version=rec.version,
+    )
     assert [t["code"] for t in rec.trials] == ["MINIVAN"]
 
 
 # --------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize(("change", "message"), [
-    ({"categories": []}, "at least one"),
-    ({"categories": ["trial", "trial"]}, "twice"),
-    ({"categories": ["made_up"]}, "Unknown"),
-    ({"consensus": "no_consensus", "options_considered": ""}, "options"),
-    ({"consensus": "nearly"}, "agreed"),
-    ({"rationale": "  "}, "rationale"),
-    ({"molecular_profiling": "maybe"}, "profiling"),
-    ({"follow_ups": [{"description": "Call", "owner_role": "referrer", "due_in_days": 0}]}, "1 to 365"),
-    ({"follow_ups": [{"description": "Call", "owner_role": "janitor", "due_in_days": 3}]}, "owns"),
-    ({"trials": [{"trial_id": "CRISP", "priority": "first"}]}, "whole number"),
-    ({"trials": [{"trial_id": "CRISP", "priority": 1}, {"trial_id": "CRISP", "priority": 2}]}, "twice"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"categories": []}, "at least one"),
+        ({"categories": ["trial", "trial"]}, "twice"),
+        ({"categories": ["made_up"]}, "Unknown"),
+        ({"consensus": "no_consensus", "options_considered": ""}, "options"),
+        ({"consensus": "nearly"}, "agreed"),
+        ({"rationale": "  "}, "rationale"),
+        ({"molecular_profiling": "maybe"}, "profiling"),
+        (
+            {"follow_ups": [{"description": "Call", "owner_role": "referrer", "due_in_days": 0}]},
+            "1 to 365",
+        ),
+        (
+            {"follow_ups": [{"description": "Call", "owner_role": "janitor", "due_in_days": 3}]},
+            "owns",
+        ),
+        ({"trials": [{"trial_id": "CRISP", "priority": "first"}]}, "whole number"),
+        (
+            {
+                "trials": [
+                    {"trial_id": "CRISP", "priority": 1},
+                    {"trial_id": "CRISP", "priority": 2},
+                ]
+            },
+            "twice",
+        ),
+    ],
+)
 def test_bad_record_input_is_refused(draft_recommendation, feedback_people, change, message):
     with pytest.raises(Refused, match=message):
-        ops.save_record(draft_recommendation, full_record_data(**change), by=feedback_people["nap_coordinator"],
-                        expected_version=draft_recommendation.version)
+        ops.save_record(
+            draft_recommendation,
+            full_record_data(**change),
+            by=feedback_people["nap_coordinator"],
+            expected_version=draft_recommendation.version,
+        )
 
 
 def test_no_consensus_with_options(draft_recommendation, feedback_people):
     rec = draft_recommendation
-    ops.save_record(rec, full_record_data(consensus="no_consensus", options_considered="Trial, or standard salvage."),
-                    by=feedback_people["nap_coordinator"], expected_version=rec.version)
-    assert rec.consensus == "no_consensus" and rec.options_considered == "Trial, or standard salvage."
+    ops.save_record(
+        rec,
+        full_record_data(
+            consensus="no_consensus", options_considered="Trial, or standard salvage."
+        ),
+        by=feedback_people["nap_coordinator"],
+        expected_version=rec.version,
+    )
+    assert (
+        rec.consensus == "no_consensus" and rec.options_considered == "Trial, or standard salvage."
+    )
 
 
-def test_identifiers_are_refused_and_nothing_is_saved(app, client, login, draft_recommendation, feedback_people):
+def test_identifiers_are_refused_and_nothing_is_saved(
+    app, client, login, draft_recommendation, feedback_people
+):
     """Is a patient identifier in an answer or the rationale refused, with the text kept on the page?"""
     rec = draft_recommendation
     qid = rec.case.questions[0].id
     with pytest.raises(IdentifiersFound):
-        ops.save_record(rec, full_record_data(rationale="Seen at clinic, NHS number 943 476 5919."),
-                        by=feedback_people["nap_coordinator"], expected_version=rec.version)
+        ops.save_record(
+            rec,
+            full_record_data(rationale="Seen at clinic, NHS number 943 476 5919."),
+            by=feedback_people["nap_coordinator"],
+            expected_version=rec.version,
+        )
     db.session.rollback()
     with pytest.raises(IdentifiersFound):
-        ops.save_answer(rec, rec.case.questions[0], clinician_answer="NHS number 943 476 5919",
-                        family_answer="Plain.", by=feedback_people["nap_coordinator"])
+        ops.save_answer(
+            rec,
+            rec.case.questions[0],
+            clinician_answer="NHS number 943 476 5919",
+            family_answer="Plain.",
+            by=feedback_people["nap_coordinator"],
+        )
     db.session.rollback()
     login(client, feedback_people["nap_coordinator"])
     answers = {qid: {"clinician": "Her NHS number is 943 476 5919.", "family": "Plain words."}}
     resp = post_form(app, client, url(rec.case), editor_form(rec, answers=answers))
     page = resp.get_data(as_text=True)
-    assert resp.status_code == 422 and "patient identifier" in page and "an answer to a parents" in page
+    assert (
+        resp.status_code == 422
+        and "patient identifier" in page
+        and "an answer to a parents" in page
+    )
     assert "Plain words." in page  # what was typed is still there
     rec = reload(rec)
     assert all(not a.clinician_answer for a in rec.answers)
 
 
-def test_html_in_answers_and_rationale_renders_inert(app, client, login, draft_recommendation, feedback_people):
+def test_html_in_answers_and_rationale_renders_inert(
+    app, client, login, draft_recommendation, feedback_people
+):
     rec = draft_recommendation
     script = "<script>alert(1)</script><b>bold</b>"
-    answers = {q.id: {"clinician": f"Clinical {script}", "family": f"Plain {script}"} for q in rec.case.questions}
-    ops.save_record(rec, full_record_data(rationale=f"Because {script}", answers=answers),
-                    by=feedback_people["nap_coordinator"], expected_version=rec.version)
+    answers = {
+        q.id: {"clinician": f"Clinical {script}", "family": f"Plain {script}"}
+        for q in rec.case.questions
+    }
+    ops.save_record(
+        rec,
+        full_record_data(rationale=f"Because {script}", answers=answers),
+        by=feedback_people["nap_coordinator"],
+        expected_version=rec.version,
+    )
     ops.approve(rec, by=feedback_people["chair"], expected_version=rec.version)
     db.session.commit()
     login(client, feedback_people["nap_member"])
@@ -390,11 +538,17 @@ def test_stale_version_is_a_conflict(app, client, login, draft_recommendation, f
     """Does a save from a stale page get a conflict, keeping what the user typed?"""
     rec = draft_recommendation
     stale = rec.version
-    ops.save_record(rec, full_record_data(rationale="Saved by the chair first."), by=feedback_people["chair"],
-                    expected_version=stale)
+    ops.save_record(
+        rec,
+        full_record_data(rationale="Saved by the chair first."),
+        by=feedback_people["chair"],
+        expected_version=stale,
+    )
     db.session.commit()
     with pytest.raises(Conflict):
-        ops.save_record(rec, full_record_data(), by=feedback_people["nap_coordinator"], expected_version=stale)
+        ops.save_record(
+            rec, full_record_data(), by=feedback_people["nap_coordinator"], expected_version=stale
+        )
     db.session.rollback()
     login(client, feedback_people["nap_coordinator"])
     form = editor_form(rec, rationale="The coordinator's own words.")
@@ -413,19 +567,28 @@ def test_two_approvals_with_the_same_version(approved_recommendation, feedback_p
     assert rec.approved_by_id == feedback_people["chair"].id
 
 
-def test_conditional_update_refuses_a_stale_version(draft_recommendation, feedback_people, db_session):
+def test_conditional_update_refuses_a_stale_version(
+    draft_recommendation, feedback_people, db_session
+):
     """The approval's UPDATE itself checks status and version (not only the in-memory check)."""
     from sqlalchemy import update
 
     rec = draft_recommendation
-    ops.save_record(rec, full_record_data(answers=answers_for(rec.case)), by=feedback_people["nap_coordinator"],
-                    expected_version=rec.version)
+    ops.save_record(
+        rec,
+        full_record_data(answers=answers_for(rec.case)),
+        by=feedback_people["nap_coordinator"],
+        expected_version=rec.version,
+    )
     db_session.commit()
     version = rec.version
     # Another process approves behind this session's back.
-    db_session.execute(update(Recommendation).where(Recommendation.id == rec.id).values(
-        status=RecommendationStatus.APPROVED, version=Recommendation.version + 1
-    ).execution_options(synchronize_session=False))
+    db_session.execute(
+        update(Recommendation)
+        .where(Recommendation.id == rec.id)
+        .values(status=RecommendationStatus.APPROVED, version=Recommendation.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     with pytest.raises(Conflict):
         ops.approve(rec, by=feedback_people["chair"], expected_version=version)
 
@@ -444,15 +607,30 @@ def test_simultaneous_approvals_one_wins(backend, tmp_path):
     with app.app_context():
         centre = db.session.scalar(select(Centre).where(Centre.code == "NEWCASTLE"))
         nap = db.session.scalar(select(Panel).where(Panel.code == "NAP"))
-        referrer = account_ops.create_user(email="ref@nhs.example.org", name="Dr Ref", centre_id=centre.id,
-                                           is_referrer=True, password=TEST_PASSWORD)
-        coord = account_ops.create_user(email="coord@nhs.example.org", name="Coord", centre_id=None,
-                                        is_referrer=False, password=TEST_PASSWORD)
+        referrer = account_ops.create_user(
+            email="ref@nhs.example.org",
+            name="Dr Ref",
+            centre_id=centre.id,
+            is_referrer=True,
+            password=TEST_PASSWORD,
+        )
+        coord = account_ops.create_user(
+            email="coord@nhs.example.org",
+            name="Coord",
+            centre_id=None,
+            is_referrer=False,
+            password=TEST_PASSWORD,
+        )
         account_ops.add_panel_role(coord, nap, PanelRoleKind.COORDINATOR, by=None)
         chairs = []
         for i in range(2):
-            chair = account_ops.create_user(email=f"chair{i}@nhs.example.org", name=f"Dr Chair {i}", centre_id=None,
-                                            is_referrer=False, password=TEST_PASSWORD)
+            chair = account_ops.create_user(
+                email=f"chair{i}@nhs.example.org",
+                name=f"Dr Chair {i}",
+                centre_id=None,
+                is_referrer=False,
+                password=TEST_PASSWORD,
+            )
             account_ops.add_panel_role(chair, nap, PanelRoleKind.CHAIR, by=None)
             chairs.append(chair)
         doc = json.loads((ROOT / "tests" / "data" / "case-example-alk.json").read_text())
@@ -461,8 +639,12 @@ def test_simultaneous_approvals_one_wins(backend, tmp_path):
         case.status = CaseStatus.DISCUSSED
         db.session.flush()
         rec = ops.start_recommendation(case, by=coord)
-        ops.save_record(rec, full_record_data(trials=[], answers=answers_for(case)), by=coord,
-                        expected_version=rec.version)
+        ops.save_record(
+            rec,
+            full_record_data(trials=[], answers=answers_for(case)),
+            by=coord,
+            expected_version=rec.version,
+        )
         db.session.commit()
         rec_id, version, chair_ids, case_id = rec.id, rec.version, [c.id for c in chairs], case.id
 
@@ -499,23 +681,30 @@ def test_simultaneous_approvals_one_wins(backend, tmp_path):
         rec = db.session.get(Recommendation, rec_id)
         assert rec.is_approved and rec.approved_by_id in chair_ids and rec.version == version + 1
         assert db.session.get(Case, case_id).approved_at == rec.approved_at
-        approvals = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "recommendation.approved")).all()
+        approvals = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "recommendation.approved")
+        ).all()
         assert len(approvals) == 1
         db.engine.dispose()
 
 
 # --------------------------------------------------------------------------- access
-@pytest.mark.parametrize(("who", "get", "post"), [
-    ("nap_coordinator", 200, 302),
-    ("chair", 200, 302),
-    ("nap_member", 200, 403),
-    ("north_coordinator", 404, 404),
-    ("north_chair", 404, 404),
-    ("referrer", 404, 404),
-    ("other_referrer", 404, 404),
-    ("admin", 404, 404),
-])
-def test_who_may_open_and_save_the_editor(app, client, login, draft_recommendation, feedback_people, who, get, post):
+@pytest.mark.parametrize(
+    ("who", "get", "post"),
+    [
+        ("nap_coordinator", 200, 302),
+        ("chair", 200, 302),
+        ("nap_member", 200, 403),
+        ("north_coordinator", 404, 404),
+        ("north_chair", 404, 404),
+        ("referrer", 404, 404),
+        ("other_referrer", 404, 404),
+        ("admin", 404, 404),
+    ],
+)
+def test_who_may_open_and_save_the_editor(
+    app, client, login, draft_recommendation, feedback_people, who, get, post
+):
     rec = draft_recommendation
     login(client, feedback_people[who])
     resp = client.get(url(rec.case))
@@ -523,16 +712,30 @@ def test_who_may_open_and_save_the_editor(app, client, login, draft_recommendati
     if get == 200:
         assert "ALK F1174L" in resp.get_data(as_text=True)
     assert post_form(app, client, url(rec.case), editor_form(rec)).status_code == post
-    assert client.get(url(rec.case, "/amend")).status_code in ({200, 302} if who in ("nap_coordinator", "chair")
-                                                               else {403} if who == "nap_member" else {404})
+    assert client.get(url(rec.case, "/amend")).status_code in (
+        {200, 302}
+        if who in ("nap_coordinator", "chair")
+        else {403}
+        if who == "nap_member"
+        else {404}
+    )
     expected_approve = {"chair": 302, "nap_member": 403, "nap_coordinator": 403}.get(who, 404)
-    assert post_form(app, client, url(rec.case, "/approve"), {"version": str(rec.version)}).status_code == expected_approve
+    assert (
+        post_form(app, client, url(rec.case, "/approve"), {"version": str(rec.version)}).status_code
+        == expected_approve
+    )
 
 
-def test_member_reads_the_record_without_forms(app, client, login, draft_recommendation, feedback_people):
+def test_member_reads_the_record_without_forms(
+    app, client, login, draft_recommendation, feedback_people
+):
     login(client, feedback_people["nap_member"])
     page = client.get(url(draft_recommendation.case)).get_data(as_text=True)
-    assert 'data-testid="record-view"' in page and 'name="rationale"' not in page and "Approve and lock" not in page
+    assert (
+        'data-testid="record-view"' in page
+        and 'name="rationale"' not in page
+        and "Approve and lock" not in page
+    )
 
 
 def test_anonymous_is_sent_to_login(client, draft_recommendation):
@@ -540,8 +743,9 @@ def test_anonymous_is_sent_to_login(client, draft_recommendation):
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
 
-def test_only_the_coordinator_starts_and_only_after_discussion(app, client, login, feedback_people, make_case,
-                                                               discussed_case, db_session):
+def test_only_the_coordinator_starts_and_only_after_discussion(
+    app, client, login, feedback_people, make_case, discussed_case, db_session
+):
     with pytest.raises(NotAllowed):
         ops.start_recommendation(discussed_case, by=feedback_people["chair"])
     submitted = make_case(feedback_people["referrer"], submit=True)
@@ -550,7 +754,9 @@ def test_only_the_coordinator_starts_and_only_after_discussion(app, client, logi
     login(client, feedback_people["nap_member"])
     assert post_form(app, client, url(discussed_case, "/start")).status_code == 403
     rec = ops.start_recommendation(discussed_case, by=feedback_people["nap_coordinator"])
-    assert ops.start_recommendation(discussed_case, by=feedback_people["nap_coordinator"]) is rec  # idempotent
+    assert (
+        ops.start_recommendation(discussed_case, by=feedback_people["nap_coordinator"]) is rec
+    )  # idempotent
 
 
 def test_case_page_summary(app, client, login, draft_recommendation, feedback_people):
@@ -558,7 +764,11 @@ def test_case_page_summary(app, client, login, draft_recommendation, feedback_pe
     case = draft_recommendation.case
     login(client, feedback_people["nap_member"])
     page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
-    assert 'data-testid="case-record"' in page and "0 of 3 parents" in page and "Refer to a clinical trial" in page
+    assert (
+        'data-testid="case-record"' in page
+        and "0 of 3 parents" in page
+        and "Refer to a clinical trial" in page
+    )
     assert "Draft the recommendation" not in page
     referrer = app.test_client()
     login(referrer, feedback_people["referrer"])
@@ -592,24 +802,56 @@ def test_study_opt_out(app, client, login, draft_recommendation, feedback_people
     assert actions(case.reference)[-2:] == ["case.study_opt_out", "case.study_opt_in"]
     member = app.test_client()
     login(member, feedback_people["nap_member"])
-    assert post_form(app, member, f"/cases/{case.reference}/study-opt-out", {"opted_out": "1"}).status_code == 403
+    assert (
+        post_form(
+            app, member, f"/cases/{case.reference}/study-opt-out", {"opted_out": "1"}
+        ).status_code
+        == 403
+    )
     other = app.test_client()
     login(other, feedback_people["other_referrer"])
-    assert post_form(app, other, f"/cases/{case.reference}/study-opt-out", {"opted_out": "1"}).status_code == 404
-    assert post_form(app, coord, f"/cases/{case.reference}/study-opt-out", {"opted_out": "maybe"}).status_code == 400
+    assert (
+        post_form(
+            app, other, f"/cases/{case.reference}/study-opt-out", {"opted_out": "1"}
+        ).status_code
+        == 404
+    )
+    assert (
+        post_form(
+            app, coord, f"/cases/{case.reference}/study-opt-out", {"opted_out": "maybe"}
+        ).status_code
+        == 400
+    )
 
 
 # --------------------------------------------------------------------------- audit and snapshot
 def test_audit_trail_and_snapshot(approved_recommendation, feedback_people):
     rec = approved_recommendation
     assert actions(rec.case.reference) == [
-        "case.created", "case.submitted", "recommendation.started", "recommendation.saved",
-        "recommendation.saved", "recommendation.approved",
+        "case.created",
+        "case.submitted",
+        "recommendation.started",
+        "recommendation.saved",
+        "recommendation.saved",
+        "recommendation.approved",
     ]
     snap = ops.record_snapshot(rec)
-    assert set(snap) == {"categories", "consensus", "options_considered", "rationale", "trials", "follow_ups",
-                         "re_present", "molecular_profiling", "answers"}
-    assert len(snap["answers"]) == 3 and all(a["clinician"] and a["family"] for a in snap["answers"].values())
-    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("recommendation.%"))).all()
+    assert set(snap) == {
+        "categories",
+        "consensus",
+        "options_considered",
+        "rationale",
+        "trials",
+        "follow_ups",
+        "re_present",
+        "molecular_profiling",
+        "answers",
+    }
+    assert len(snap["answers"]) == 3 and all(
+        a["clinician"] and a["family"] for a in snap["answers"].values()
+    )
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action.like("recommendation.%"))
+    ).all()
     assert all(e.panel_id == rec.case.panel_id for e in entries)
     assert all("ALK" not in str(e.details) for e in entries if not e.clinical)

@@ -17,9 +17,13 @@ from tests.support.web import csrf_token, post_form
 
 
 def _actions(db_session, case) -> list[str]:
-    return list(db_session.scalars(
-        select(AuditEntry.action).where(AuditEntry.object_id == case.reference).order_by(AuditEntry.id)
-    ))
+    return list(
+        db_session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.object_id == case.reference)
+            .order_by(AuditEntry.id)
+        )
+    )
 
 
 def _reload(db_session, obj):
@@ -41,7 +45,8 @@ def sent(rec, feedback_people, db_session):
 
 # --------------------------------------------------------------------------- sending
 def test_coordinator_sends_feedback_and_referrer_is_told_without_clinical_content(
-        app, client, login, rec, feedback_people, db_session, smtp_server):
+    app, client, login, rec, feedback_people, db_session, smtp_server
+):
     """Does sending move the case to feedback_sent, stamp it, start the follow-up clocks, audit
     it, and e-mail the referrer a message with no clinical content?"""
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
@@ -61,14 +66,18 @@ def test_coordinator_sends_feedback_and_referrer_is_told_without_clinical_conten
             assert f.due_at is not None
             assert abs((f.due_at - case.feedback_sent_at).days - f.due_in_days) <= 1
         assert "case.feedback_sent" in _actions(db_session, case)
-        notes = db_session.scalars(select(Notification).where(Notification.user_id == feedback_people["referrer"].id)).all()
+        notes = db_session.scalars(
+            select(Notification).where(Notification.user_id == feedback_people["referrer"].id)
+        ).all()
         assert any(case.reference in n.text for n in notes)
         mails = [m for m in smtp_server.messages if m["To"] == feedback_people["referrer"].email]
         assert len(mails) == 1
         body = mails[0].get_payload(decode=True).decode() + mails[0]["Subject"]
         assert case.reference in body
         forbidden = [rec.rationale, "ALK", "neuroblastoma", "relapse", "F1174L", "CRISP", "trial"]
-        forbidden += [a.clinician_answer for a in rec.answers] + [a.family_answer for a in rec.answers]
+        forbidden += [a.clinician_answer for a in rec.answers] + [
+            a.family_answer for a in rec.answers
+        ]
         forbidden += [q.text for q in case.questions]
         for text in forbidden:
             assert text.lower() not in body.lower(), text
@@ -80,8 +89,14 @@ def test_send_refusals(app, client, login, rec, draft_recommendation, feedback_p
     """Only the panel's coordinator sends; other panels do not see the case; twice is refused."""
     case = rec.case
     ref = case.reference
-    for who, code in (("nap_member", 403), ("chair", 403), ("referrer", 403), ("north_coordinator", 404),
-                      ("admin", 404), ("other_referrer", 404)):
+    for who, code in (
+        ("nap_member", 403),
+        ("chair", 403),
+        ("referrer", 403),
+        ("north_coordinator", 404),
+        ("admin", 404),
+        ("other_referrer", 404),
+    ):
         c = app.test_client()
         login(c, feedback_people[who])
         assert post_form(app, c, f"/cases/{ref}/send-feedback").status_code == code, who
@@ -110,7 +125,12 @@ def test_referrer_marks_family_informed(app, client, login, sent, feedback_peopl
     """Only a referrer of the case marks the family as informed, once, after sending."""
     case = sent.case
     ref = case.reference
-    for who, code in (("nap_coordinator", 403), ("nap_member", 403), ("other_referrer", 404), ("admin", 404)):
+    for who, code in (
+        ("nap_coordinator", 403),
+        ("nap_member", 403),
+        ("other_referrer", 404),
+        ("admin", 404),
+    ):
         c = app.test_client()
         login(c, feedback_people[who])
         assert post_form(app, c, f"/cases/{ref}/family-informed").status_code == code, who
@@ -120,13 +140,17 @@ def test_referrer_marks_family_informed(app, client, login, sent, feedback_peopl
     assert "The panel&#39;s feedback is ready" in page or "The panel's feedback is ready" in page
     assert "Mark the family as informed" in page
     assert post_form(app, client, f"/cases/{ref}/family-informed").status_code == 302
-    assert post_form(app, client, f"/cases/{ref}/family-informed").status_code == 302  # double click
+    assert (
+        post_form(app, client, f"/cases/{ref}/family-informed").status_code == 302
+    )  # double click
     case = _reload(db_session, case)
     assert case.family_informed_at is not None
     assert _actions(db_session, case).count("case.family_informed") == 1
 
 
-def test_family_informed_before_sending_is_refused(app, client, login, rec, feedback_people, db_session):
+def test_family_informed_before_sending_is_refused(
+    app, client, login, rec, feedback_people, db_session
+):
     case = rec.case
     login(client, feedback_people["referrer"])
     resp = post_form(app, client, f"/cases/{case.reference}/family-informed", follow_redirects=True)
@@ -164,8 +188,16 @@ def test_turnaround_lists_every_step(app, sent, feedback_people, db_session):
     case = sent.case
     sending.mark_family_informed(case, by=feedback_people["referrer"])
     steps = dict(sending.turnaround(case))
-    assert list(steps) == ["Submitted", "Triaged", "Scheduled", "Discussed", "Approved", "Feedback sent",
-                           "Family informed", "Closed"]
+    assert list(steps) == [
+        "Submitted",
+        "Triaged",
+        "Scheduled",
+        "Discussed",
+        "Approved",
+        "Feedback sent",
+        "Family informed",
+        "Closed",
+    ]
     for label in ("Submitted", "Discussed", "Approved", "Feedback sent", "Family informed"):
         assert steps[label] is not None, label
     assert steps["Closed"] is None
@@ -176,7 +208,10 @@ def test_banner_for_each_viewer(app, client, login, sent, feedback_people):
     ref = sent.case.reference
     login(client, feedback_people["referrer"])
     page = client.get(f"/cases/{ref}").get_data(as_text=True)
-    assert f"/cases/{ref}/letters/clinician" in page and f"/cases/{ref}/second-opinion-pack.zip" in page
+    assert (
+        f"/cases/{ref}/letters/clinician" in page
+        and f"/cases/{ref}/second-opinion-pack.zip" in page
+    )
     assert 'data-testid="turnaround"' in page
     member = app.test_client()
     login(member, feedback_people["nap_member"])
@@ -190,10 +225,17 @@ def _upload_planted_ct(app, client, case, tmp_path):
     from tests.support import synth
 
     ct = synth.make_ct_series(tmp_path / "ct", 2, rows=32, cols=32, plant=True, noise=False)
-    data = {"label": "CT", "csrf_token": csrf_token(app, client),
-            "files": [(io.BytesIO(p.read_bytes()), p.name) for p in ct.paths]}
-    resp = client.post(f"/cases/{case.reference}/images/upload", data=data, content_type="multipart/form-data",
-                       headers={"Accept": "application/json"})
+    data = {
+        "label": "CT",
+        "csrf_token": csrf_token(app, client),
+        "files": [(io.BytesIO(p.read_bytes()), p.name) for p in ct.paths],
+    }
+    resp = client.post(
+        f"/cases/{case.reference}/images/upload",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"Accept": "application/json"},
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
     return ct.markers
 
@@ -231,7 +273,12 @@ def test_pack_access(app, client, login, rec, feedback_people, db_session):
     ref = rec.case.reference
     login(client, feedback_people["referrer"])
     assert client.get(f"/cases/{ref}/second-opinion-pack.zip").status_code == 404
-    for who, code in (("nap_coordinator", 200), ("nap_member", 403), ("north_coordinator", 404), ("admin", 404)):
+    for who, code in (
+        ("nap_coordinator", 200),
+        ("nap_member", 403),
+        ("north_coordinator", 404),
+        ("admin", 404),
+    ):
         c = app.test_client()
         login(c, feedback_people[who])
         assert c.get(f"/cases/{ref}/second-opinion-pack.zip").status_code == code, who

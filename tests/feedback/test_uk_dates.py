@@ -19,8 +19,12 @@ def test_a_late_utc_evening_in_summer_is_the_next_day_in_the_uk(app):
     assert uk_date(LATE_JUNE.replace(tzinfo=None)) == "1 Jul 2026"  # naive counts as UTC
     assert uk_datetime(LATE_JUNE, "%-d %b %Y, %H:%M %Z") == "1 Jul 2026, 00:30 BST"
     with app.test_request_context():
-        out = render_template_string("{{ t|uk_date }} · {{ t|uk_datetime }} · {{ d|uk_date('%d %B %Y') }} · {{ n|uk_date }}.",
-                                     t=LATE_JUNE, d=date(2026, 6, 30), n=None)
+        out = render_template_string(
+            "{{ t|uk_date }} · {{ t|uk_datetime }} · {{ d|uk_date('%d %B %Y') }} · {{ n|uk_date }}.",
+            t=LATE_JUNE,
+            d=date(2026, 6, 30),
+            n=None,
+        )
     assert out == "1 Jul 2026 · 1 Jul 2026, 00:30 · 30 June 2026 · ."
 
 
@@ -29,8 +33,9 @@ def test_winter_evenings_keep_their_day():
     assert uk_date(datetime(2026, 12, 30, 23, 30, tzinfo=UTC)) == "30 Dec 2026"
 
 
-def test_the_feedback_banner_shows_the_uk_day_of_sending(app, db_session, client, login, feedback_people,
-                                                        approved_recommendation):
+def test_the_feedback_banner_shows_the_uk_day_of_sending(
+    app, db_session, client, login, feedback_people, approved_recommendation
+):
     """Does the case page say feedback was sent on 1 July when it was sent at 23:30 UTC on
     30 June (it used to print the UTC day)?"""
     case = approved_recommendation.case
@@ -45,8 +50,9 @@ def test_the_feedback_banner_shows_the_uk_day_of_sending(app, db_session, client
     assert "30 Jun 2026" not in page
 
 
-def test_the_letter_page_is_dated_on_the_uk_day(app, db_session, client, login, feedback_people,
-                                                approved_recommendation):
+def test_the_letter_page_is_dated_on_the_uk_day(
+    app, db_session, client, login, feedback_people, approved_recommendation
+):
     """Is the clinician letter of feedback sent at 23:30 UTC on 30 June dated 1 July 2026?"""
     case = approved_recommendation.case
     case.status, case.feedback_sent_at = CaseStatus.FEEDBACK_SENT, LATE_JUNE

@@ -50,7 +50,11 @@ def upload(app):
         data["files"] = parts
         h = {"Accept": "application/json"} if as_json else {"Accept": "text/html"}
         h.update(headers or {})
-        return client.post(f"/cases/{case.reference}/images/upload", data=data,
-                           content_type="multipart/form-data", headers=h)
+        return client.post(
+            f"/cases/{case.reference}/images/upload",
+            data=data,
+            content_type="multipart/form-data",
+            headers=h,
+        )
 
     return do_upload

@@ -94,7 +94,7 @@ def test_patient_name_in_kept_text_is_emptied(tmp_path, patient_name, keyword, k
 
 
 def test_name_parts_are_whole_words_of_three_letters_or_more(tmp_path):
-    """"SMITH" does not empty "SMITHFIELD"; a two-letter part ("LI") is not looked for."""
+    """ "SMITH" does not empty "SMITHFIELD"; a two-letter part ("LI") is not looked for."""
     result, dst = run(
         tmp_path,
         patient_name="SMITH^LI",

@@ -16,7 +16,9 @@ def test_deidentify_tree_cli(app, tmp_path):
     synth.make_secondary_capture(src / "sc.dcm")
     (src / "notes.pdf").write_bytes(b"%PDF-1.4\n%fake\n")
     dst = tmp_path / "out"
-    result = app.test_cli_runner().invoke(args=["deidentify", str(src), str(dst), "--case", "NB-2026-0042"])
+    result = app.test_cli_runner().invoke(
+        args=["deidentify", str(src), str(dst), "--case", "NB-2026-0042"]
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert any(line.startswith("refused: notes.pdf:") for line in lines)
@@ -53,7 +55,10 @@ def test_identifying_file_names_are_refused_and_not_repeated(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["deidentify", str(src), str(dst)])
     assert result.exit_code == 0
     assert "9434765919" not in result.stdout
-    assert "refused: NHS_**********_CT.dcm: the file name looks like it contains a patient identifier" in result.stdout
+    assert (
+        "refused: NHS_**********_CT.dcm: the file name looks like it contains a patient identifier"
+        in result.stdout
+    )
     assert not (dst / "NHS_9434765919_CT.dcm").exists()
     assert series is not None
 
@@ -63,9 +68,13 @@ def test_held_back_files_go_to_the_held_folder(app, tmp_path):
     synth.make_ct_series(src / "ct", 1, rows=16, cols=16)
     synth.make_ultrasound(src / "us" / "one.dcm")
     dst, held = tmp_path / "share", tmp_path / "review"
-    result = app.test_cli_runner().invoke(args=["deidentify", str(src), str(dst), "--held", str(held)])
+    result = app.test_cli_runner().invoke(
+        args=["deidentify", str(src), str(dst), "--held", str(held)]
+    )
     assert result.exit_code == 0, result.output
-    assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file())[0].startswith("ct/")
+    assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file())[
+        0
+    ].startswith("ct/")
     assert not (dst / "us").exists() and (held / "us" / "one.dcm").exists()
     assert "held back for review: us/one.dcm:" in result.stdout
     assert f"(in {held})" in result.stderr

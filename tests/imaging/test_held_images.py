@@ -46,7 +46,9 @@ def uploaded(app, db_session, login, people, case, upload):
         login(client, people["referrer"])
         resp = upload(client, case, [(name, _image(fmt))], label="Photo of the film")
         assert resp.status_code == 200
-        row = db.session.scalar(select(StoredFile).where(StoredFile.case_id == case.id).order_by(StoredFile.id.desc()))
+        row = db.session.scalar(
+            select(StoredFile).where(StoredFile.case_id == case.id).order_by(StoredFile.id.desc())
+        )
         return row, resp.get_json()["files"][0]
 
     return do
@@ -68,7 +70,9 @@ def _audit(action):
 
 
 @pytest.mark.parametrize("kind", ["png", "jpeg"])
-def test_image_upload_is_held_and_hidden_from_the_panel(app, db_session, login, people, case, uploaded, kind):
+def test_image_upload_is_held_and_hidden_from_the_panel(
+    app, db_session, login, people, case, uploaded, kind
+):
     """Is a PNG/JPEG held back with a plain reason, invisible to a panel member, shown to the
     referrer as awaiting review and to the coordinator in the review queue?"""
     f, result = uploaded(kind)
@@ -93,11 +97,18 @@ def test_image_upload_is_held_and_hidden_from_the_panel(app, db_session, login, 
 
 
 @pytest.mark.parametrize("kind", ["png", "jpeg"])
-def test_coordinator_release_makes_the_image_visible(app, db_session, login, people, case, uploaded, kind):
+def test_coordinator_release_makes_the_image_visible(
+    app, db_session, login, people, case, uploaded, kind
+):
     """After a coordinator releases it, does a panel member see the image (and is it audited)?"""
     f, _ = uploaded(kind)
     coordinator = _client(app, login, people["nap_coordinator"])
-    resp = post_form(app, coordinator, f"/cases/{case.reference}/images/files/{f.id}/review", {"action": "release"})
+    resp = post_form(
+        app,
+        coordinator,
+        f"/cases/{case.reference}/images/files/{f.id}/review",
+        {"action": "release"},
+    )
     assert resp.status_code == 302
     db.session.refresh(f)
     assert f.status == FileStatus.STORED and f.hold_reason is None
@@ -115,12 +126,18 @@ def test_mask_and_release_an_image(app, db_session, login, people, case, uploade
     f, _ = uploaded(kind)
     old_key = f.storage_key
     coordinator = _client(app, login, people["nap_coordinator"])
-    resp = post_form(app, coordinator, f"/cases/{case.reference}/images/files/{f.id}/review",
-                     {"action": "mask", "x": "4", "y": "2", "w": "100", "h": "8"})  # clipped at the edge
+    resp = post_form(
+        app,
+        coordinator,
+        f"/cases/{case.reference}/images/files/{f.id}/review",
+        {"action": "mask", "x": "4", "y": "2", "w": "100", "h": "8"},
+    )  # clipped at the edge
     assert resp.status_code == 302
     db.session.expire_all()
     f = db.session.get(StoredFile, f.id)
-    assert f.status == FileStatus.STORED and f.storage_key != old_key and not storage.exists(old_key)
+    assert (
+        f.status == FileStatus.STORED and f.storage_key != old_key and not storage.exists(old_key)
+    )
     with Image.open(storage.path(f.storage_key)) as img:
         assert img.format == ("PNG" if kind == "png" else "JPEG") and img.size == (40, 30)
         assert not img.getexif() and not getattr(img, "text", {})
@@ -138,8 +155,13 @@ def test_mask_and_release_an_image(app, db_session, login, people, case, uploade
 def test_mask_outside_the_image_is_refused_clearly(app, db_session, login, people, case, uploaded):
     f, _ = uploaded("png")
     coordinator = _client(app, login, people["nap_coordinator"])
-    resp = post_form(app, coordinator, f"/cases/{case.reference}/images/files/{f.id}/review",
-                     {"action": "mask", "x": "400", "y": "2", "w": "10", "h": "8"}, follow_redirects=True)
+    resp = post_form(
+        app,
+        coordinator,
+        f"/cases/{case.reference}/images/files/{f.id}/review",
+        {"action": "mask", "x": "400", "y": "2", "w": "10", "h": "8"},
+        follow_redirects=True,
+    )
     assert resp.status_code == 200 and "outside the image" in resp.get_data(as_text=True)
     db.session.refresh(f)
     assert f.status == FileStatus.HELD_BACK
@@ -150,7 +172,9 @@ def test_delete_a_held_image(app, db_session, login, people, case, uploaded):
     f, _ = uploaded("jpeg")
     key, fid = f.storage_key, f.id
     coordinator = _client(app, login, people["nap_coordinator"])
-    post_form(app, coordinator, f"/cases/{case.reference}/images/files/{fid}/review", {"action": "delete"})
+    post_form(
+        app, coordinator, f"/cases/{case.reference}/images/files/{fid}/review", {"action": "delete"}
+    )
     db.session.expire_all()
     assert db.session.get(StoredFile, fid) is None and not storage.exists(key)
     assert _audit("imaging.delete")
@@ -165,8 +189,13 @@ def test_pdf_is_not_offered_a_mask(app, db_session, login, people, case, upload)
     f = db.session.scalar(select(StoredFile).where(StoredFile.case_id == case.id))
     coordinator = _client(app, login, people["nap_coordinator"])
     assert 'value="mask"' not in coordinator.get("/imaging/review").get_data(as_text=True)
-    resp = post_form(app, coordinator, f"/cases/{case.reference}/images/files/{f.id}/review",
-                     {"action": "mask", "x": "1", "y": "1", "w": "5", "h": "5"}, follow_redirects=True)
+    resp = post_form(
+        app,
+        coordinator,
+        f"/cases/{case.reference}/images/files/{f.id}/review",
+        {"action": "mask", "x": "1", "y": "1", "w": "5", "h": "5"},
+        follow_redirects=True,
+    )
     assert "delete the document instead" in resp.get_data(as_text=True)
     db.session.refresh(f)
     assert f.status == FileStatus.HELD_BACK

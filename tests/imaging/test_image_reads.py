@@ -27,7 +27,11 @@ def series(app, db_session, login, people, make_case, upload, tmp_path):
 
 def _reads(db_session):
     db_session.expire_all()
-    return list(db_session.scalars(select(AuditEntry).where(AuditEntry.action == "images.viewed").order_by(AuditEntry.id)))
+    return list(
+        db_session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "images.viewed").order_by(AuditEntry.id)
+        )
+    )
 
 
 def _get(client, url):
@@ -36,7 +40,9 @@ def _get(client, url):
     return resp
 
 
-def test_viewer_and_frames_record_one_entry_per_series_per_session(app, db_session, login, people, series):
+def test_viewer_and_frames_record_one_entry_per_series_per_session(
+    app, db_session, login, people, series
+):
     """The viewer page and two frames: one ``images.viewed`` entry (actor, case, panel, series,
     clinical); a new sign-in session records a new one."""
     case, uid, _ = series
@@ -48,8 +54,16 @@ def test_viewer_and_frames_record_one_entry_per_series_per_session(app, db_sessi
     assert _get(client, f"{base}/frames/0.png").status_code == 200
     assert _get(client, f"{base}/frames/1.png").status_code == 200
     [entry] = _reads(db_session)
-    assert entry.actor_id == member.id and entry.object_type == "case" and entry.object_id == case.reference
-    assert entry.panel_id == case.panel_id and entry.details == {"series": uid} and entry.clinical is True
+    assert (
+        entry.actor_id == member.id
+        and entry.object_type == "case"
+        and entry.object_id == case.reference
+    )
+    assert (
+        entry.panel_id == case.panel_id
+        and entry.details == {"series": uid}
+        and entry.clinical is True
+    )
 
     again = app.test_client()  # another sign-in session
     login(again, member)
@@ -68,7 +82,12 @@ def test_two_frame_requests_record_one_entry(app, db_session, login, people, ser
     assert len(_reads(db_session)) == 1
     # The thumbnail of a file of the same series is the same series: still one entry.
     _, _, file_id = series
-    assert _get(client, f"/cases/{case.reference}/images/files/{file_id}/preview.png?size=64").status_code == 200
+    assert (
+        _get(
+            client, f"/cases/{case.reference}/images/files/{file_id}/preview.png?size=64"
+        ).status_code
+        == 200
+    )
     assert len(_reads(db_session)) == 1
 
 

@@ -28,14 +28,20 @@ def held(app, db_session, login, people, case, upload, tmp_path):
     us = synth.make_ultrasound(tmp_path / "us.dcm")
     resp = upload(client, case, [("sc.dcm", sc), ("us.dcm", us)])
     assert resp.get_json()["counts"]["held_back"] == 2
-    return list(db.session.scalars(select(StoredFile).where(StoredFile.case_id == case.id).order_by(StoredFile.id)))
+    return list(
+        db.session.scalars(
+            select(StoredFile).where(StoredFile.case_id == case.id).order_by(StoredFile.id)
+        )
+    )
 
 
 def _audit(action):
     return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
-def test_queue_lists_held_files_for_the_panels_coordinator(app, db_session, client, login, people, case, held):
+def test_queue_lists_held_files_for_the_panels_coordinator(
+    app, db_session, client, login, people, case, held
+):
     login(client, people["nap_coordinator"])
     html = client.get("/imaging/review").get_data(as_text=True)
     assert html.count('data-testid="review-item"') == 2 and case.reference in html
@@ -50,7 +56,12 @@ def test_other_panels_coordinator_sees_an_empty_queue(app, db_session, client, l
 def test_non_coordinators_cannot_review(app, db_session, client, login, people, case, held, who):
     login(client, people[who])
     assert client.get("/imaging/review").status_code == 403
-    resp = post_form(app, client, f"/cases/{case.reference}/images/files/{held[0].id}/review", {"action": "release"})
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{case.reference}/images/files/{held[0].id}/review",
+        {"action": "release"},
+    )
     assert resp.status_code in (403, 404)
     db.session.refresh(held[0])
     assert held[0].status == FileStatus.HELD_BACK
@@ -58,7 +69,12 @@ def test_non_coordinators_cannot_review(app, db_session, client, login, people, 
 
 def test_release(app, db_session, client, login, people, case, held):
     login(client, people["nap_coordinator"])
-    resp = post_form(app, client, f"/cases/{case.reference}/images/files/{held[0].id}/review", {"action": "release"})
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{case.reference}/images/files/{held[0].id}/review",
+        {"action": "release"},
+    )
     assert resp.status_code == 302
     db.session.refresh(held[0])
     assert held[0].status == FileStatus.STORED and held[0].hold_reason is None
@@ -70,7 +86,9 @@ def test_delete_removes_row_and_bytes(app, db_session, client, login, people, ca
     key = held[1].storage_key
     fid = held[1].id
     login(client, people["nap_coordinator"])
-    post_form(app, client, f"/cases/{case.reference}/images/files/{fid}/review", {"action": "delete"})
+    post_form(
+        app, client, f"/cases/{case.reference}/images/files/{fid}/review", {"action": "delete"}
+    )
     db.session.expire_all()
     assert db.session.get(StoredFile, fid) is None
     assert not storage.exists(key)
@@ -83,8 +101,12 @@ def test_mask_and_release(app, db_session, client, login, people, case, held):
     f = held[0]
     old_key = f.storage_key
     login(client, people["nap_coordinator"])
-    resp = post_form(app, client, f"/cases/{case.reference}/images/files/{f.id}/review",
-                     {"action": "mask", "x": "4", "y": "2", "w": "10", "h": "6"})
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{case.reference}/images/files/{f.id}/review",
+        {"action": "mask", "x": "4", "y": "2", "w": "10", "h": "6"},
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     f = db.session.get(StoredFile, f.id)
@@ -100,6 +122,11 @@ def test_mask_and_release(app, db_session, client, login, people, case, held):
 
 def test_mask_needs_a_rectangle(app, db_session, client, login, people, case, held):
     login(client, people["nap_coordinator"])
-    post_form(app, client, f"/cases/{case.reference}/images/files/{held[0].id}/review", {"action": "mask", "x": "a"})
+    post_form(
+        app,
+        client,
+        f"/cases/{case.reference}/images/files/{held[0].id}/review",
+        {"action": "mask", "x": "a"},
+    )
     db.session.refresh(held[0])
     assert held[0].status == FileStatus.HELD_BACK

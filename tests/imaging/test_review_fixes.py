@@ -15,7 +15,9 @@ def _pdf_with_annotation(path: Path, text: str) -> None:
 
     writer = PdfWriter()
     writer.add_blank_page(width=300, height=300)
-    writer.add_annotation(page_number=0, annotation=FreeText(text=text, rect=RectangleObject((10, 10, 200, 50))))
+    writer.add_annotation(
+        page_number=0, annotation=FreeText(text=text, rect=RectangleObject((10, 10, 200, 50)))
+    )
     with open(path, "wb") as fh:
         writer.write(fh)
 
@@ -49,7 +51,9 @@ def test_render_refuses_images_that_would_decode_too_large(tmp_path, monkeypatch
         render.frame_array(path)
 
 
-def test_panel_members_do_not_see_held_back_files_listed(app, client, db_session, make_user, login, make_case, tmp_path):
+def test_panel_members_do_not_see_held_back_files_listed(
+    app, client, db_session, make_user, login, make_case, tmp_path
+):
     from tests.support import synth
     from tests.support.web import csrf_token
 
@@ -59,9 +63,16 @@ def test_panel_members_do_not_see_held_back_files_listed(app, client, db_session
     sc = tmp_path / "capture.dcm"
     synth.make_secondary_capture(sc)
     with sc.open("rb") as fh:
-        resp = client.post(f"/cases/{case.reference}/images/upload",
-                           data={"csrf_token": csrf_token(app, client), "label": "Screen capture", "files": [(fh, "capture.dcm")]},
-                           headers={"Accept": "application/json"}, content_type="multipart/form-data")
+        resp = client.post(
+            f"/cases/{case.reference}/images/upload",
+            data={
+                "csrf_token": csrf_token(app, client),
+                "label": "Screen capture",
+                "files": [(fh, "capture.dcm")],
+            },
+            headers={"Accept": "application/json"},
+            content_type="multipart/form-data",
+        )
     assert resp.status_code in (200, 201), resp.get_data(as_text=True)[:300]
     member = make_user(roles=[("NAP", "member")])
     c2 = app.test_client()

@@ -45,10 +45,22 @@ def _jpeg_with_exif() -> bytes:
 
 def _flood_png(w=65535, h=65535) -> bytes:
     """A PNG header claiming w x h pixels (a pixel flood), with a tiny IDAT."""
+
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 100))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -68,7 +80,9 @@ def ct(tmp_path):
 
 
 # --------------------------------------------------------------------------- good input
-def test_series_upload_is_deidentified_and_grouped(app, db_session, ref_client, case, ct, upload, clean_storage):
+def test_series_upload_is_deidentified_and_grouped(
+    app, db_session, ref_client, case, ct, upload, clean_storage
+):
     """Does a referrer's CT series get stored de-identified, grouped by its new Series UID?"""
     resp = upload(ref_client, case, [(p.name, p) for p in ct.paths], label="CT chest")
     assert resp.status_code == 200, resp.get_data(as_text=True)
@@ -84,19 +98,41 @@ def test_series_upload_is_deidentified_and_grouped(app, db_session, ref_client, 
     raw = b"".join(p.read_bytes() for p in stored)
     for marker in ct.markers.forbidden():
         assert marker.encode() not in raw
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "imaging.upload")) >= 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "imaging.upload")
+        )
+        >= 1
+    )
 
 
-def test_zip_of_a_series_and_documents(app, db_session, ref_client, case, ct, upload, clean_storage):
+def test_zip_of_a_series_and_documents(
+    app, db_session, ref_client, case, ct, upload, clean_storage
+):
     """Are a zip of a series, a PDF, a PNG and a JPEG accepted and cleaned of metadata?"""
     archive = _zip({f"series/{p.name}": p.read_bytes() for p in ct.paths})
-    resp = upload(ref_client, case, [("series.zip", archive), ("letter.pdf", _pdf("Tumour board summary")),
-                                     ("photo.jpg", _jpeg_with_exif()),
-                                     ("chart.png", _png(pnginfo=_pnginfo()))], label="Relapse")
+    resp = upload(
+        ref_client,
+        case,
+        [
+            ("series.zip", archive),
+            ("letter.pdf", _pdf("Tumour board summary")),
+            ("photo.jpg", _jpeg_with_exif()),
+            ("chart.png", _png(pnginfo=_pnginfo())),
+        ],
+        label="Relapse",
+    )
     assert resp.status_code == 200
     results = _by_name(resp)
     # Photos and screenshots wait for a coordinator (issue 12, item 10).
-    assert resp.get_json()["counts"] == {"stored": 4, "held_back": 2, "refused": 0, "duplicate": 0}, results
+    assert resp.get_json()["counts"] == {
+        "stored": 4,
+        "held_back": 2,
+        "refused": 0,
+        "duplicate": 0,
+    }, results
     docs = {r.display_name: r for r in _files(case) if r.kind.value != "dicom"}
     storage = app.extensions["panel_storage"]
     pdf = storage.path(docs["letter.pdf"].storage_key).read_bytes()
@@ -124,7 +160,9 @@ def test_pdf_with_an_identifier_is_held_back(app, db_session, ref_client, case, 
 
 
 # --------------------------------------------------------------------------- bad input
-def test_bad_inputs_are_refused_with_reasons(app, db_session, ref_client, case, tmp_path, upload, clean_storage):
+def test_bad_inputs_are_refused_with_reasons(
+    app, db_session, ref_client, case, tmp_path, upload, clean_storage
+):
     """Is every listed bad input refused (or held back) with a clear reason, and nothing left?"""
     pdf_as_dcm = _pdf("hello")
     ct = synth.make_ct_series(tmp_path / "one", 1, rows=32, cols=32)
@@ -134,18 +172,22 @@ def test_bad_inputs_are_refused_with_reasons(app, db_session, ref_client, case, 
     assert preamble[:2] == b"MZ"  # the planted file has an executable preamble
     j2k = synth.make_jpeg2000_ct(tmp_path / "j2k.dcm").read_bytes()
     sc = synth.make_secondary_capture(tmp_path / "sc.dcm").read_bytes()
-    resp = upload(ref_client, case, [
-        ("renamed.dcm", pdf_as_dcm),
-        ("truncated.dcm", truncated),
-        ("preamble.dcm", preamble),
-        ("empty.dcm", b""),
-        ("flood.png", _flood_png()),
-        ("page.png", b"<!doctype html><html><script>alert(1)</script></html>"),
-        (NHS_NAME, ct.paths[0].read_bytes()),
-        ("j2k.dcm", j2k),
-        ("capture.dcm", sc),
-        ("encapsulated.dcm", synth.make_encapsulated_pdf(tmp_path / "e.dcm").read_bytes()),
-    ])
+    resp = upload(
+        ref_client,
+        case,
+        [
+            ("renamed.dcm", pdf_as_dcm),
+            ("truncated.dcm", truncated),
+            ("preamble.dcm", preamble),
+            ("empty.dcm", b""),
+            ("flood.png", _flood_png()),
+            ("page.png", b"<!doctype html><html><script>alert(1)</script></html>"),
+            (NHS_NAME, ct.paths[0].read_bytes()),
+            ("j2k.dcm", j2k),
+            ("capture.dcm", sc),
+            ("encapsulated.dcm", synth.make_encapsulated_pdf(tmp_path / "e.dcm").read_bytes()),
+        ],
+    )
     assert resp.status_code == 200
     r = _by_name(resp)
     assert r["renamed.pdf"]["status"] == "stored"  # a real PDF: accepted as a document, by content
@@ -153,7 +195,10 @@ def test_bad_inputs_are_refused_with_reasons(app, db_session, ref_client, case, 
     assert r["preamble.dcm"]["status"] == "stored"
     assert r["empty.dcm"]["status"] == "refused" and "empty" in r["empty.dcm"]["reason"]
     assert r["flood.png"]["status"] == "refused" and "too large" in r["flood.png"]["reason"]
-    assert r["page.png"]["status"] == "refused" and "not a DICOM file, PDF, PNG or JPEG" in r["page.png"]["reason"]
+    assert (
+        r["page.png"]["status"] == "refused"
+        and "not a DICOM file, PDF, PNG or JPEG" in r["page.png"]["reason"]
+    )
     assert "9434765919" not in resp.get_data(as_text=True)
     assert r["file-7"]["status"] == "refused" and "patient identifier" in r["file-7"]["reason"]
     assert r["j2k.dcm"]["status"] == "stored"
@@ -163,7 +208,9 @@ def test_bad_inputs_are_refused_with_reasons(app, db_session, ref_client, case, 
     assert rows["j2k.dcm"].decodable is False
     assert not any("9434765919" in n for n in rows)
     stored = objects_in(clean_storage)
-    assert stored[0].read_bytes()[:128] == b"\x00" * 128 or any(p.read_bytes()[:128] == b"\x00" * 128 for p in stored)
+    assert stored[0].read_bytes()[:128] == b"\x00" * 128 or any(
+        p.read_bytes()[:128] == b"\x00" * 128 for p in stored
+    )
     assert not temps_in(clean_storage)
     assert len(stored) == len(rows)
 
@@ -181,7 +228,11 @@ def test_zip_bomb_is_refused(app, db_session, ref_client, case, upload, clean_st
 def test_zip_size_limit(app, db_session, ref_client, case, upload, monkeypatch):
     """Is a zip refused when its declared uncompressed size exceeds the limit?"""
     monkeypatch.setitem(app.config, "IMAGING_ZIP_MAX_UNCOMPRESSED", 1000)
-    resp = upload(ref_client, case, [("big.zip", _zip({"a.bin": b"x" * 2000}, compression=zipfile.ZIP_STORED))])
+    resp = upload(
+        ref_client,
+        case,
+        [("big.zip", _zip({"a.bin": b"x" * 2000}, compression=zipfile.ZIP_STORED))],
+    )
     assert "expand" in resp.get_json()["files"][0]["reason"]
 
 
@@ -204,7 +255,7 @@ def test_zip_with_a_symlink_is_refused(app, db_session, ref_client, case, upload
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         info = zipfile.ZipInfo("link.dcm")
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         zf.writestr(info, "/etc/passwd")
     resp = upload(ref_client, case, [("series.zip", buf.getvalue())])
     assert "link" in resp.get_json()["files"][0]["reason"]
@@ -236,7 +287,9 @@ def test_same_series_twice_makes_no_duplicates(app, db_session, ref_client, case
     assert len(_files(case)) == 3
 
 
-def test_failure_half_way_leaves_nothing_behind(app, db_session, ref_client, case, ct, upload, clean_storage, monkeypatch):
+def test_failure_half_way_leaves_nothing_behind(
+    app, db_session, ref_client, case, ct, upload, clean_storage, monkeypatch
+):
     """When processing crashes half-way, are there no rows and no files left?"""
     from panel.imaging import uploads
 
@@ -253,11 +306,15 @@ def test_failure_half_way_leaves_nothing_behind(app, db_session, ref_client, cas
     with pytest.raises(RuntimeError):
         upload(ref_client, case, [(p.name, p) for p in ct.paths] + [("x.png", _png())])
     assert not _files(case)
-    assert not db.session.scalar(select(func.count()).select_from(Upload).where(Upload.case_id == case.id))
+    assert not db.session.scalar(
+        select(func.count()).select_from(Upload).where(Upload.case_id == case.id)
+    )
     assert not objects_in(clean_storage) and not temps_in(clean_storage)
 
 
-def test_commit_failure_removes_stored_objects(app, db_session, ref_client, case, ct, upload, clean_storage, monkeypatch):
+def test_commit_failure_removes_stored_objects(
+    app, db_session, ref_client, case, ct, upload, clean_storage, monkeypatch
+):
     """If the commit fails after the files were stored, are the stored objects removed again?"""
     from panel.core.db import db as real_db
 
@@ -277,8 +334,8 @@ def test_client_abort_half_way(app, db_session, ref_client, case, clean_storage)
 
     boundary = "XyZ"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf_token(app, ref_client)}\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.dcm\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf_token(app, ref_client)}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.dcm"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode() + b"\x00" * 700_000
     resp = ref_client.post(
@@ -292,9 +349,15 @@ def test_client_abort_half_way(app, db_session, ref_client, case, clean_storage)
 
 
 # --------------------------------------------------------------------------- permissions
-@pytest.mark.parametrize("who,status", [
-    ("other_referrer", 404), ("admin", 404), ("nap_member", 403), ("north_coordinator", 404),
-])
+@pytest.mark.parametrize(
+    "who,status",
+    [
+        ("other_referrer", 404),
+        ("admin", 404),
+        ("nap_member", 403),
+        ("north_coordinator", 404),
+    ],
+)
 def test_who_may_not_upload(app, db_session, client, login, people, case, upload, who, status):
     """Are uploads refused for people who cannot see the case (404) or may not upload (403)?"""
     login(client, people[who])
@@ -303,14 +366,18 @@ def test_who_may_not_upload(app, db_session, client, login, people, case, upload
     assert not _files(case)
 
 
-def test_coordinator_may_upload_and_html_results(app, db_session, client, login, people, case, upload):
+def test_coordinator_may_upload_and_html_results(
+    app, db_session, client, login, people, case, upload
+):
     login(client, people["nap_coordinator"])
     resp = upload(client, case, [("a.png", _png()), ("b.txt", b"hello")], as_json=False)
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "stored" in html and "refused" in html and "b.txt" in html
 
 
-def test_referrer_cannot_upload_to_a_withdrawn_case(app, db_session, client, login, people, case, upload):
+def test_referrer_cannot_upload_to_a_withdrawn_case(
+    app, db_session, client, login, people, case, upload
+):
     from panel.cases import operations
 
     operations.withdraw_case(case, by=people["referrer"])
@@ -320,8 +387,11 @@ def test_referrer_cannot_upload_to_a_withdrawn_case(app, db_session, client, log
 
 
 def test_upload_needs_csrf(app, db_session, ref_client, case):
-    resp = ref_client.post(f"/cases/{case.reference}/images/upload",
-                           data={"files": [(io.BytesIO(_png()), "a.png")]}, content_type="multipart/form-data")
+    resp = ref_client.post(
+        f"/cases/{case.reference}/images/upload",
+        data={"files": [(io.BytesIO(_png()), "a.png")]},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 400
     assert not _files(case)
 
@@ -337,11 +407,8 @@ def test_images_page_lists_series_and_documents(app, db_session, ref_client, cas
     upload(ref_client, case, [("letter.pdf", _pdf("Summary"))])
     html = ref_client.get(f"/cases/{case.reference}/images").get_data(as_text=True)
     assert "3 slices" in html and "CT chest" in html and "letter.pdf" in html
-    assert 'webkitdirectory' in html and "uploader.js" in html
-    assert "<script>" not in html.replace('<script src', '')
-
-
-
+    assert "webkitdirectory" in html and "uploader.js" in html
+    assert "<script>" not in html.replace("<script src", "")
 
 
 def test_case_page_partial(app, db_session, client, login, people, case):
@@ -363,10 +430,14 @@ def test_case_slot_template_renders(app, db_session, case):
     assert f"/cases/{case.reference}/images/_partial" in html and "uploader.js" in html
 
 
-def test_identifying_folder_names_are_refused_and_never_logged(app, db_session, ref_client, case, ct, upload, caplog):
+def test_identifying_folder_names_are_refused_and_never_logged(
+    app, db_session, ref_client, case, ct, upload, caplog
+):
     """Are files inside a folder (or zip folder) named after the child refused, the name unlogged?"""
     archive = _zip({f"Oliver_Smith/{p.name}": p.read_bytes() for p in ct.paths[:1]})
-    resp = upload(ref_client, case, [("9434765919/IM00002.dcm", ct.paths[1]), ("series.zip", archive)])
+    resp = upload(
+        ref_client, case, [("9434765919/IM00002.dcm", ct.paths[1]), ("series.zip", archive)]
+    )
     files = resp.get_json()["files"]
     assert [f["status"] for f in files] == ["refused", "refused"]
     body = resp.get_data(as_text=True)
@@ -382,7 +453,9 @@ def test_truncated_png_and_jpeg_are_refused(app, db_session, ref_client, case, u
     assert [f["status"] for f in resp.get_json()["files"]] == ["refused", "refused"]
 
 
-def test_truncated_images_are_refused_even_after_weasyprint_is_imported(app, db_session, ref_client, case, upload):
+def test_truncated_images_are_refused_even_after_weasyprint_is_imported(
+    app, db_session, ref_client, case, upload
+):
     """WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES when imported: is a truncated PNG
     still refused afterwards?"""
     import weasyprint  # noqa: F401

@@ -29,7 +29,12 @@ def loaded(app, db_session, login, people, case, upload, tmp_path):
     j2k = synth.make_jpeg2000_ct(tmp_path / "j2k.dcm")
     client = app.test_client()
     login(client, people["referrer"])
-    resp = upload(client, case, [(p.name, p) for p in ct.paths] + [("sc.dcm", sc), ("j2k.dcm", j2k)], label="CT chest")
+    resp = upload(
+        client,
+        case,
+        [(p.name, p) for p in ct.paths] + [("sc.dcm", sc), ("j2k.dcm", j2k)],
+        label="CT chest",
+    )
     assert resp.status_code == 200
     rows = list(db.session.scalars(select(StoredFile).where(StoredFile.case_id == case.id)))
     ct_rows = sorted((r for r in rows if r.rows == 48), key=lambda r: r.instance_number)
@@ -72,19 +77,25 @@ def test_monochrome1_is_inverted():
     assert out[0, 0] == 255 and out[0, 1] == 0
 
 
-def test_undecodable_transfer_syntax_gives_a_placeholder(app, db_session, client, login, people, case, loaded):
+def test_undecodable_transfer_syntax_gives_a_placeholder(
+    app, db_session, client, login, people, case, loaded
+):
     """Does a JPEG 2000 image whose pixels cannot be decoded show a clear placeholder?"""
     login(client, people["nap_member"])
     j2k = loaded["j2k"]
     img = _png(client.get(f"/cases/{case.reference}/images/series/{j2k.series_uid}/frames/0.png"))
     assert img.shape == (512, 512)
-    page = client.get(f"/cases/{case.reference}/images/series/{j2k.series_uid}").get_data(as_text=True)
+    page = client.get(f"/cases/{case.reference}/images/series/{j2k.series_uid}").get_data(
+        as_text=True
+    )
     assert "cannot be decoded" in page
 
 
 def test_viewer_page(app, db_session, client, login, people, case, loaded):
     login(client, people["nap_member"])
-    html = client.get(f"/cases/{case.reference}/images/series/{loaded['series']}").get_data(as_text=True)
+    html = client.get(f"/cases/{case.reference}/images/series/{loaded['series']}").get_data(
+        as_text=True
+    )
     assert 'data-count="4"' in html and "viewer.js" in html and "CT chest" in html
     for preset in ("soft", "lung", "bone", "brain"):
         assert f'data-preset="{preset}"' in html
@@ -92,11 +103,15 @@ def test_viewer_page(app, db_session, client, login, people, case, loaded):
 
 def test_thumbnail_is_small(app, db_session, client, login, people, case, loaded):
     login(client, people["referrer"])
-    img = _png(client.get(f"/cases/{case.reference}/images/files/{loaded['ct'][0].id}/preview.png?size=32"))
+    img = _png(
+        client.get(f"/cases/{case.reference}/images/files/{loaded['ct'][0].id}/preview.png?size=32")
+    )
     assert max(img.shape[:2]) <= 32
 
 
-def test_download_is_an_attachment_and_audited(app, db_session, client, login, people, case, loaded):
+def test_download_is_an_attachment_and_audited(
+    app, db_session, client, login, people, case, loaded
+):
     login(client, people["nap_member"])
     resp = client.get(f"/cases/{case.reference}/images/files/{loaded['ct'][0].id}/download")
     assert resp.status_code == 200
@@ -104,21 +119,30 @@ def test_download_is_an_attachment_and_audited(app, db_session, client, login, p
     assert resp.data[128:132] == b"DICM"
 
 
-@pytest.mark.parametrize("who,status", [("other_referrer", 404), ("admin", 404), ("north_coordinator", 404)])
+@pytest.mark.parametrize(
+    "who,status", [("other_referrer", 404), ("admin", 404), ("north_coordinator", 404)]
+)
 def test_outsiders_see_nothing(app, db_session, client, login, people, case, loaded, who, status):
     login(client, people[who])
     f = loaded["ct"][0]
     assert client.get(f"/cases/{case.reference}/images/files/{f.id}/download").status_code == status
-    assert client.get(f"/cases/{case.reference}/images/series/{f.series_uid}/frames/0.png").status_code == status
+    assert (
+        client.get(f"/cases/{case.reference}/images/series/{f.series_uid}/frames/0.png").status_code
+        == status
+    )
     assert client.get(f"/cases/{case.reference}/images").status_code == status
 
 
-def test_held_back_files_only_for_coordinators(app, db_session, client, login, people, case, loaded):
+def test_held_back_files_only_for_coordinators(
+    app, db_session, client, login, people, case, loaded
+):
     """Are held-back files hidden from panel members and the referrer, but shown to coordinators?"""
     sc = loaded["sc"]
-    urls = [f"/cases/{case.reference}/images/files/{sc.id}/download",
-            f"/cases/{case.reference}/images/files/{sc.id}/preview.png",
-            f"/cases/{case.reference}/images/series/{sc.series_uid}/frames/0.png"]
+    urls = [
+        f"/cases/{case.reference}/images/files/{sc.id}/download",
+        f"/cases/{case.reference}/images/files/{sc.id}/preview.png",
+        f"/cases/{case.reference}/images/series/{sc.series_uid}/frames/0.png",
+    ]
     for who in ("nap_member", "referrer"):
         client = app.test_client()
         login(client, people[who])
@@ -151,7 +175,9 @@ def test_export_zip_for_the_referrer(app, db_session, client, login, people, cas
     zf = zipfile.ZipFile(io.BytesIO(resp.data))
     names = zf.namelist()
     assert json.loads(zf.read("case.json"))["reference"] == case.reference
-    assert len([n for n in names if n.endswith(".dcm")]) == 5  # 4 CT + J2K; the held-back SC is left out
+    assert (
+        len([n for n in names if n.endswith(".dcm")]) == 5
+    )  # 4 CT + J2K; the held-back SC is left out
     assert not list((app.extensions["panel_storage"].tmp).iterdir())
 
 
@@ -160,7 +186,9 @@ def test_panel_member_cannot_export(app, db_session, client, login, people, case
     assert client.get(f"/cases/{case.reference}/images/export.zip").status_code == 403
 
 
-def test_multiframe_file_gives_one_viewer_image_per_frame(app, db_session, client, login, people, case, upload, tmp_path):
+def test_multiframe_file_gives_one_viewer_image_per_frame(
+    app, db_session, client, login, people, case, upload, tmp_path
+):
     """Does a multi-frame file (as nuclear medicine sends) show each frame in the viewer?"""
     ct = synth.make_ct_series(tmp_path / "mf", 1, rows=16, cols=16, noise=False, seed=3)
     ds = pydicom.dcmread(ct.paths[0])
@@ -169,10 +197,14 @@ def test_multiframe_file_gives_one_viewer_image_per_frame(app, db_session, clien
     ds.PixelData = np.stack([arr, arr + 300, arr + 600]).astype(arr.dtype).tobytes()
     ds.save_as(tmp_path / "mf.dcm")
     login(client, people["referrer"])
-    assert upload(client, case, [("mf.dcm", tmp_path / "mf.dcm")]).get_json()["counts"]["stored"] == 1
+    assert (
+        upload(client, case, [("mf.dcm", tmp_path / "mf.dcm")]).get_json()["counts"]["stored"] == 1
+    )
     f = db.session.scalar(select(StoredFile).where(StoredFile.case_id == case.id))
     assert f.frames == 3
-    html = client.get(f"/cases/{case.reference}/images/series/{f.series_uid}").get_data(as_text=True)
+    html = client.get(f"/cases/{case.reference}/images/series/{f.series_uid}").get_data(
+        as_text=True
+    )
     assert 'data-count="3"' in html
     base = f"/cases/{case.reference}/images/series/{f.series_uid}/frames"
     frames = [_png(client.get(f"{base}/{n}.png?preset=bone")) for n in range(3)]

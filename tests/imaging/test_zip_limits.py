@@ -38,7 +38,9 @@ def _many_zero_entries(n: int = 200) -> bytes:
     return buf.getvalue()
 
 
-def test_many_small_bomb_entries_are_refused_as_a_whole(app, db_session, ref_client, case, upload, clean_storage):
+def test_many_small_bomb_entries_are_refused_as_a_whole(
+    app, db_session, ref_client, case, upload, clean_storage
+):
     """Is a zip of 200 entries of 1 MiB of zeros (each passing the per-entry check) refused
     before anything is extracted, with a clear message and nothing left behind?"""
     archive = _many_zero_entries()
@@ -54,9 +56,13 @@ def test_many_small_bomb_entries_are_refused_as_a_whole(app, db_session, ref_cli
     assert not objects_in(clean_storage) and not temps_in(clean_storage)
 
 
-def test_whole_zip_ratio_limits_come_from_config(app, db_session, ref_client, case, upload, monkeypatch):
+def test_whole_zip_ratio_limits_come_from_config(
+    app, db_session, ref_client, case, upload, monkeypatch
+):
     """Are the ratio and its floor settings (IMAGING_ZIP_MAX_RATIO, IMAGING_ZIP_RATIO_FLOOR)?"""
-    archive = zip_bytes({f"f{i}.bin": b"\x00" * 64_000 for i in range(4)})  # 256 kB, far above 200:1
+    archive = zip_bytes(
+        {f"f{i}.bin": b"\x00" * 64_000 for i in range(4)}
+    )  # 256 kB, far above 200:1
     reason = upload(ref_client, case, [("a.zip", archive)]).get_json()["files"][0]["reason"]
     assert "bomb" not in reason  # under the 1 MiB floor: a tiny zip is never refused for its ratio
     monkeypatch.setitem(app.config, "IMAGING_ZIP_RATIO_FLOOR", 100_000)
@@ -67,17 +73,23 @@ def test_whole_zip_ratio_limits_come_from_config(app, db_session, ref_client, ca
     assert "bomb" not in reason
 
 
-def test_bomb_beside_good_files_stores_only_the_good_ones(app, db_session, ref_client, case, upload, clean_storage, tmp_path):
+def test_bomb_beside_good_files_stores_only_the_good_ones(
+    app, db_session, ref_client, case, upload, clean_storage, tmp_path
+):
     """A bomb zip next to a real series in one request: is the series stored and nothing of the
     zip (no rows, no objects, no temporary files)?"""
     ct = synth.make_ct_series(tmp_path / "ct", 2, rows=32, cols=32)
-    resp = upload(ref_client, case, [(p.name, p) for p in ct.paths] + [("bomb.zip", _many_zero_entries(50))])
+    resp = upload(
+        ref_client, case, [(p.name, p) for p in ct.paths] + [("bomb.zip", _many_zero_entries(50))]
+    )
     assert resp.get_json()["counts"] == {"stored": 2, "held_back": 0, "refused": 1, "duplicate": 0}
     assert len(stored_files(case)) == 2
     assert len(objects_in(clean_storage)) == 2 and not temps_in(clean_storage)
 
 
-def test_normal_zip_of_dicom_files_is_accepted(app, db_session, ref_client, case, upload, clean_storage, tmp_path):
+def test_normal_zip_of_dicom_files_is_accepted(
+    app, db_session, ref_client, case, upload, clean_storage, tmp_path
+):
     """Is an ordinary zip of a DICOM series (deflated, several MiB) still accepted?"""
     ct = synth.make_ct_series(tmp_path / "ct", 12, rows=256, cols=256)
     archive = zip_bytes({f"series/{p.name}": p.read_bytes() for p in ct.paths})
@@ -88,8 +100,9 @@ def test_normal_zip_of_dicom_files_is_accepted(app, db_session, ref_client, case
     assert len(stored_files(case)) == 12 and not temps_in(clean_storage)
 
 
-def test_each_entry_is_removed_before_the_next_is_processed(app, db_session, ref_client, case, upload, clean_storage,
-                                                             tmp_path, monkeypatch):
+def test_each_entry_is_removed_before_the_next_is_processed(
+    app, db_session, ref_client, case, upload, clean_storage, tmp_path, monkeypatch
+):
     """Does the temp folder hold one extracted entry at a time (plus the zip and the outputs
     waiting to be stored), not the whole archive?"""
     from panel.imaging import uploads
@@ -116,7 +129,9 @@ def test_each_entry_is_removed_before_the_next_is_processed(app, db_session, ref
     assert not temps_in(clean_storage)
 
 
-def test_failure_inside_a_zip_leaves_nothing(app, db_session, ref_client, case, upload, clean_storage, tmp_path, monkeypatch):
+def test_failure_inside_a_zip_leaves_nothing(
+    app, db_session, ref_client, case, upload, clean_storage, tmp_path, monkeypatch
+):
     """When processing fails half-way through a zip, are there no rows, objects or temp files?"""
     from panel.imaging import uploads
 
@@ -135,5 +150,7 @@ def test_failure_inside_a_zip_leaves_nothing(app, db_session, ref_client, case, 
     with pytest.raises(RuntimeError):
         upload(ref_client, case, [("series.zip", archive)])
     assert not stored_files(case)
-    assert not db.session.scalar(select(func.count()).select_from(Upload).where(Upload.case_id == case.id))
+    assert not db.session.scalar(
+        select(func.count()).select_from(Upload).where(Upload.case_id == case.id)
+    )
     assert not objects_in(clean_storage) and not temps_in(clean_storage)

@@ -31,7 +31,11 @@ def test_add_a_case_schedules_it(staff, db_session, meeting, submitted):
     case = submitted[0]
     item = ops.add_case(meeting, case, by=staff["nap_coordinator"], minutes=25)
     db_session.commit()
-    assert item.position == 0 and item.minutes_allotted == 25 and item.outcome_status == ItemOutcome.PENDING
+    assert (
+        item.position == 0
+        and item.minutes_allotted == 25
+        and item.outcome_status == ItemOutcome.PENDING
+    )
     assert case.status == CaseStatus.SCHEDULED and case.scheduled_at and case.triaged_at
     first_scheduled = case.scheduled_at
     entry = db_session.scalar(select(AuditEntry).where(AuditEntry.action == "case.scheduled"))
@@ -75,7 +79,9 @@ def test_the_database_refuses_a_second_pending_item(staff, db_session, meeting, 
             db_session.flush()
 
 
-def test_the_operation_turns_the_index_refusal_into_a_conflict(staff, db_session, meeting, submitted, monkeypatch):
+def test_the_operation_turns_the_index_refusal_into_a_conflict(
+    staff, db_session, meeting, submitted, monkeypatch
+):
     """If the check is raced (another process added it a moment ago), is it still a clear Conflict?"""
     coord = staff["nap_coordinator"]
     other = plan(db_session, coord, day=WINTER_DAY)
@@ -90,7 +96,9 @@ def test_the_operation_turns_the_index_refusal_into_a_conflict(staff, db_session
 
 def test_case_of_another_panel_or_not_submitted_is_refused(staff, db_session, meeting, make_case):
     coord = staff["nap_coordinator"]
-    north_doc = json.loads((Path(__file__).resolve().parents[1] / "data" / "case-example-alk.json").read_text())
+    north_doc = json.loads(
+        (Path(__file__).resolve().parents[1] / "data" / "case-example-alk.json").read_text()
+    )
     north_doc["panel"] = "ECMC-NORTH"
     north_case = make_case(staff["referrer"], doc=north_doc, submit=True)
     with pytest.raises(Refused, match="belongs to another panel"):
@@ -120,10 +128,17 @@ def test_no_cases_added_to_a_meeting_that_took_place(staff, db_session, meeting,
 def test_order_minutes_and_slot_times(staff, db_session, meeting, submitted):
     """Do the buttons and the drag order change positions, and are slot times cumulative?"""
     coord = staff["nap_coordinator"]
-    a, b, c = (ops.add_case(meeting, case, by=coord, minutes=m) for case, m in zip(submitted, (20, 15, 30), strict=True))
+    a, b, c = (
+        ops.add_case(meeting, case, by=coord, minutes=m)
+        for case, m in zip(submitted, (20, 15, 30), strict=True)
+    )
     db_session.commit()
     slots = ops.slot_times(meeting)
-    assert [slots[i.id] - meeting.starts_at for i in (a, b, c)] == [timedelta(0), timedelta(minutes=20), timedelta(minutes=35)]
+    assert [slots[i.id] - meeting.starts_at for i in (a, b, c)] == [
+        timedelta(0),
+        timedelta(minutes=20),
+        timedelta(minutes=35),
+    ]
     ops.move_item(c, -1, by=coord)
     assert [i.id for i in meeting.active_items] == [a.id, c.id, b.id]
     ops.move_item(a, -1, by=coord)  # already first: nothing happens
@@ -161,24 +176,68 @@ def test_agenda_changes_through_the_page(app, client, staff, login, db_session, 
     for case in submitted:
         assert f'<option value="{case.reference}"' in page
     for case in submitted:
-        resp = post_form(app, client, f"/meetings/{meeting.id}/agenda", {"case": case.reference.lower(), "minutes": "10"})
-        assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/meetings/{meeting.id}#agenda")
-    items = list(db_session.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id).order_by(AgendaItem.position)))
+        resp = post_form(
+            app,
+            client,
+            f"/meetings/{meeting.id}/agenda",
+            {"case": case.reference.lower(), "minutes": "10"},
+        )
+        assert resp.status_code == 302 and resp.headers["Location"].endswith(
+            f"/meetings/{meeting.id}#agenda"
+        )
+    items = list(
+        db_session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting.id)
+            .order_by(AgendaItem.position)
+        )
+    )
     assert [i.case_id for i in items] == [c.id for c in submitted]
     page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "Every submitted case of NAP is already on an agenda" in page
     assert f"{to_uk(meeting.starts_at + timedelta(minutes=20)):%H:%M}" in page  # third slot
     # Scheduling twice through the page: a clear message, nothing changed.
-    resp = post_form(app, client, f"/meetings/{meeting.id}/agenda", {"case": submitted[0].reference})
-    assert "is already on this agenda" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    resp = post_form(
+        app, client, f"/meetings/{meeting.id}/agenda", {"case": submitted[0].reference}
+    )
+    assert "is already on this agenda" in client.get(resp.headers["Location"]).get_data(
+        as_text=True
+    )
     resp = post_form(app, client, f"/meetings/{meeting.id}/agenda", {"case": "NB-1999-0042"})
-    assert "There is no case NB-1999-0042" in client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert post_form(app, client, f"/meetings/{meeting.id}/items/{items[2].id}/move", {"direction": "up"}).status_code == 302
-    assert post_form(app, client, f"/meetings/{meeting.id}/items/{items[0].id}/time", {"minutes": "40"}).status_code == 302
-    resp = post_form(app, client, f"/meetings/{meeting.id}/items/{items[0].id}/time", {"minutes": "0"})
-    assert "between 1 and 120 minutes" in client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert post_form(app, client, f"/meetings/{meeting.id}/items/{items[1].id}/move", {"direction": "sideways"}).status_code == 400
-    assert post_form(app, client, f"/meetings/{meeting.id}/items/{items[1].id}/remove", {}).status_code == 302
+    assert "There is no case NB-1999-0042" in client.get(resp.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert (
+        post_form(
+            app, client, f"/meetings/{meeting.id}/items/{items[2].id}/move", {"direction": "up"}
+        ).status_code
+        == 302
+    )
+    assert (
+        post_form(
+            app, client, f"/meetings/{meeting.id}/items/{items[0].id}/time", {"minutes": "40"}
+        ).status_code
+        == 302
+    )
+    resp = post_form(
+        app, client, f"/meetings/{meeting.id}/items/{items[0].id}/time", {"minutes": "0"}
+    )
+    assert "between 1 and 120 minutes" in client.get(resp.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert (
+        post_form(
+            app,
+            client,
+            f"/meetings/{meeting.id}/items/{items[1].id}/move",
+            {"direction": "sideways"},
+        ).status_code
+        == 400
+    )
+    assert (
+        post_form(app, client, f"/meetings/{meeting.id}/items/{items[1].id}/remove", {}).status_code
+        == 302
+    )
     db_session.expire_all()
     m = db_session.get(Meeting, meeting.id)
     assert [i.case_id for i in m.active_items] == [submitted[0].id, submitted[2].id]
@@ -186,16 +245,38 @@ def test_agenda_changes_through_the_page(app, client, staff, login, db_session, 
     assert submitted[1].status == CaseStatus.SUBMITTED
     # An item of another meeting is not found here.
     other = plan(db_session, coord, day=WINTER_DAY)
-    assert post_form(app, client, f"/meetings/{other.id}/items/{items[0].id}/remove", {}).status_code == 404
+    assert (
+        post_form(app, client, f"/meetings/{other.id}/items/{items[0].id}/remove", {}).status_code
+        == 404
+    )
 
 
-def test_add_returns_to_a_local_next_page_only(app, client, staff, login, db_session, meeting, submitted):
+def test_add_returns_to_a_local_next_page_only(
+    app, client, staff, login, db_session, meeting, submitted
+):
     login(client, staff["nap_coordinator"])
-    resp = post_form(app, client, f"/meetings/{meeting.id}/agenda", {"case": submitted[0].reference, "next": "/triage"})
+    resp = post_form(
+        app,
+        client,
+        f"/meetings/{meeting.id}/agenda",
+        {"case": submitted[0].reference, "next": "/triage"},
+    )
     assert resp.headers["Location"].endswith("/triage")
-    for evil in ("https://evil.example.com/", "//evil.example.com/x", "/\\evil.example.com", "javascript:alert(1)"):
-        resp = post_form(app, client, f"/meetings/{meeting.id}/agenda", {"case": submitted[1].reference, "next": evil})
-        assert "evil" not in resp.headers["Location"] and "javascript" not in resp.headers["Location"]
+    for evil in (
+        "https://evil.example.com/",
+        "//evil.example.com/x",
+        "/\\evil.example.com",
+        "javascript:alert(1)",
+    ):
+        resp = post_form(
+            app,
+            client,
+            f"/meetings/{meeting.id}/agenda",
+            {"case": submitted[1].reference, "next": evil},
+        )
+        assert (
+            "evil" not in resp.headers["Location"] and "javascript" not in resp.headers["Location"]
+        )
         assert resp.headers["Location"].endswith(f"/meetings/{meeting.id}#agenda")
 
 
@@ -207,17 +288,27 @@ def test_drag_reorder_answers_json(app, client, staff, login, db_session, meetin
     db_session.commit()
     login(client, coord)
     headers = {"Accept": "application/json"}
-    resp = post_form(app, client, f"/meetings/{meeting.id}/reorder", {"order": f"{c.id},{a.id},{b.id}"}, headers=headers)
+    resp = post_form(
+        app,
+        client,
+        f"/meetings/{meeting.id}/reorder",
+        {"order": f"{c.id},{a.id},{b.id}"},
+        headers=headers,
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)
     data = resp.get_json()
     assert data["order"] == [c.id, a.id, b.id]
     start = to_uk(meeting.starts_at)
     assert data["slots"][str(c.id)] == f"{start:%H:%M}"
     assert data["slots"][str(b.id)] == f"{start + timedelta(minutes=20):%H:%M}"
-    resp = post_form(app, client, f"/meetings/{meeting.id}/reorder", {"order": f"{c.id},{a.id}"}, headers=headers)
+    resp = post_form(
+        app, client, f"/meetings/{meeting.id}/reorder", {"order": f"{c.id},{a.id}"}, headers=headers
+    )
     assert resp.status_code == 409 and "Reload" in resp.get_json()["error"]
     # Without JSON (no script): a redirect back to the agenda.
-    resp = post_form(app, client, f"/meetings/{meeting.id}/reorder", {"order": f"{a.id},{b.id},{c.id}"})
+    resp = post_form(
+        app, client, f"/meetings/{meeting.id}/reorder", {"order": f"{a.id},{b.id},{c.id}"}
+    )
     assert resp.status_code == 302
     db_session.expire_all()
     assert [i.id for i in db_session.get(Meeting, meeting.id).active_items] == [a.id, b.id, c.id]
@@ -239,14 +330,18 @@ def test_publish_notifies_the_panel_and_the_referrers(staff, db_session, meeting
     ops.add_case(meeting, submitted[0], by=coord)
     ops.publish(meeting, by=coord)
     db_session.commit()
-    assert meeting.status == MeetingStatus.PUBLISHED and meeting.published_at and meeting.sequence == 1
+    assert (
+        meeting.status == MeetingStatus.PUBLISHED and meeting.published_at and meeting.sequence == 1
+    )
     label = ops.meeting_label(meeting)
     for who in ("nap_member", "nap_chair", "nap_member2"):
         notes = _notes(db_session, staff[who])
         assert [n.text for n in notes] == [f"Agenda published: {label}"]
         assert notes[0].link == f"/meetings/{meeting.id}"
     referrer_notes = _notes(db_session, staff["referrer"])
-    assert [n.text for n in referrer_notes] == [f"{submitted[0].reference} is on the agenda of the {label}"]
+    assert [n.text for n in referrer_notes] == [
+        f"{submitted[0].reference} is on the agenda of the {label}"
+    ]
     assert referrer_notes[0].link == f"/cases/{submitted[0].reference}"
     for who in ("nap_coordinator", "north_member", "north_coordinator", "other_referrer", "admin"):
         assert _notes(db_session, staff[who]) == []
@@ -284,8 +379,9 @@ def smtp_config(app):
     app.config.update(saved)
 
 
-def test_publish_sends_real_emails_without_clinical_text(app, client, staff, login, db_session, meeting, submitted,
-                                                         smtp_server, smtp_config):
+def test_publish_sends_real_emails_without_clinical_text(
+    app, client, staff, login, db_session, meeting, submitted, smtp_server, smtp_config
+):
     """Do real e-mails arrive after the response, carrying only a reference or meeting and a link?"""
     coord = staff["nap_coordinator"]
     ops.add_case(meeting, submitted[0], by=coord)
@@ -311,8 +407,9 @@ def test_publish_sends_real_emails_without_clinical_text(app, client, staff, log
             assert bit not in text
 
 
-def test_publish_succeeds_with_the_mail_server_down(app, client, staff, login, db_session, meeting, submitted,
-                                                    smtp_config):
+def test_publish_succeeds_with_the_mail_server_down(
+    app, client, staff, login, db_session, meeting, submitted, smtp_config
+):
     """With the SMTP server unreachable, is the agenda still published and the failure kept?"""
     ops.add_case(meeting, submitted[0], by=staff["nap_coordinator"])
     db_session.commit()
@@ -358,7 +455,9 @@ def test_case_page_shows_the_agenda_slot(app, client, staff, login, db_session, 
     assert f'href="/meetings/{meeting.id}#' not in html  # no link to the agenda page for referrers
 
 
-def test_rolled_over_flag_on_the_next_agenda_and_case_page(app, client, staff, login, db_session, meeting, submitted):
+def test_rolled_over_flag_on_the_next_agenda_and_case_page(
+    app, client, staff, login, db_session, meeting, submitted
+):
     coord = staff["nap_coordinator"]
     following = plan(db_session, coord, day=WINTER_DAY)
     ops.add_case(meeting, submitted[0], by=coord)
@@ -373,7 +472,9 @@ def test_rolled_over_flag_on_the_next_agenda_and_case_page(app, client, staff, l
     assert "Rolled over from the meeting on" in page
 
 
-def test_agenda_page_query_count_does_not_grow(app, client, staff, login, db_session, meeting, make_case, count_queries):
+def test_agenda_page_query_count_does_not_grow(
+    app, client, staff, login, db_session, meeting, make_case, count_queries
+):
     coord = staff["nap_coordinator"]
     login(client, coord)
 

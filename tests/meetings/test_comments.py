@@ -29,8 +29,12 @@ def case(people, make_case):
 @pytest.fixture
 def discussion(case, people, db_session):
     """One internal and one shared top-level comment by the NAP coordinator."""
-    internal = comments.add_comment(case, body=INTERNAL_TEXT, visibility="internal", by=people["nap_coordinator"])
-    shared = comments.add_comment(case, body=SHARED_TEXT, visibility="shared", by=people["nap_coordinator"])
+    internal = comments.add_comment(
+        case, body=INTERNAL_TEXT, visibility="internal", by=people["nap_coordinator"]
+    )
+    shared = comments.add_comment(
+        case, body=SHARED_TEXT, visibility="shared", by=people["nap_coordinator"]
+    )
     db_session.commit()
     return {"internal": internal, "shared": shared}
 
@@ -58,7 +62,9 @@ def _notes(db_session, user, kind=None) -> list[Notification]:
         ("admin", 404, False, False),
     ],
 )
-def test_who_sees_which_comments(app, client, people, case, discussion, login, who, page, sees_internal, sees_shared):
+def test_who_sees_which_comments(
+    app, client, people, case, discussion, login, who, page, sees_internal, sees_shared
+):
     """Does the referrer see only shared comments, the panel all of them, and everyone else
     (another panel, another referrer, an admin) nothing at all (404)?"""
     user = people[who]
@@ -72,7 +78,9 @@ def test_who_sees_which_comments(app, client, people, case, discussion, login, w
     assert (INTERNAL_TEXT in html) is sees_internal
     assert (SHARED_TEXT in html) is sees_shared
     if page == 404:
-        reply = post_form(app, client, _url(case), {"body": "hello", "parent_id": discussion["shared"].id})
+        reply = post_form(
+            app, client, _url(case), {"body": "hello", "parent_id": discussion["shared"].id}
+        )
         assert reply.status_code == 404
 
 
@@ -101,40 +109,76 @@ def test_panel_member_posts_internal_and_shared(app, client, people, case, login
     """Does a member's post land with the chosen visibility, audited without its text, and does
     only the shared one notify the referrer?"""
     login(client, people["nap_member"])
-    resp = post_form(app, client, _url(case), {"body": "Panel only thought", "visibility": "internal"})
+    resp = post_form(
+        app, client, _url(case), {"body": "Panel only thought", "visibility": "internal"}
+    )
     assert resp.status_code == 302 and "#comment-" in resp.headers["Location"]
     assert _notes(db_session, people["referrer"]) == []
     assert _notes(db_session, people["nap_coordinator"]) == []  # internal: nobody but mentions
-    resp = post_form(app, client, _url(case), {"body": "Please send the MRI report", "visibility": "shared"})
+    resp = post_form(
+        app, client, _url(case), {"body": "Please send the MRI report", "visibility": "shared"}
+    )
     assert resp.status_code == 302
-    rows = db_session.scalars(select(Comment).where(Comment.case_id == case.id).order_by(Comment.id)).all()
+    rows = db_session.scalars(
+        select(Comment).where(Comment.case_id == case.id).order_by(Comment.id)
+    ).all()
     assert [(c.visibility, c.author_id) for c in rows] == [
-        (CommentVisibility.INTERNAL, people["nap_member"].id), (CommentVisibility.SHARED, people["nap_member"].id)
+        (CommentVisibility.INTERNAL, people["nap_member"].id),
+        (CommentVisibility.SHARED, people["nap_member"].id),
     ]
     notes = _notes(db_session, people["referrer"], "comment.added")
     assert len(notes) == 1
     assert notes[0].text == f"New comment from the panel on {case.reference}"
     assert notes[0].link == f"/cases/{case.reference}#comments"
     entries = db_session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "comment.added", AuditEntry.object_id == case.reference)
+        select(AuditEntry).where(
+            AuditEntry.action == "comment.added", AuditEntry.object_id == case.reference
+        )
     ).all()
     assert [e.details["visibility"] for e in entries] == ["internal", "shared"]
-    assert all("Panel only thought" not in str(e.details) and "MRI" not in str(e.details) for e in entries)
+    assert all(
+        "Panel only thought" not in str(e.details) and "MRI" not in str(e.details) for e in entries
+    )
     assert {e.details["comment_id"] for e in entries} == {c.id for c in rows}
 
 
-def test_referrer_may_only_reply_to_shared_top_level_comments(app, client, people, case, discussion, login, db_session):
+def test_referrer_may_only_reply_to_shared_top_level_comments(
+    app, client, people, case, discussion, login, db_session
+):
     """Can a referrer reply to a shared comment (telling its author and the coordinators) but not
     start a thread, answer an internal comment (404: they cannot know it) or a reply?"""
-    member_shared = comments.add_comment(case, body="Is there a recent scan?", visibility="shared", by=people["nap_member"])
+    member_shared = comments.add_comment(
+        case, body="Is there a recent scan?", visibility="shared", by=people["nap_member"]
+    )
     db_session.commit()
     login(client, people["referrer"])
-    assert post_form(app, client, _url(case), {"body": "New thread", "visibility": "shared"}).status_code == 403
-    assert post_form(app, client, _url(case), {"body": "Peek", "parent_id": discussion["internal"].id}).status_code == 404
-    assert post_form(app, client, _url(case), {"body": "Reply", "parent_id": 999999}).status_code == 404
+    assert (
+        post_form(
+            app, client, _url(case), {"body": "New thread", "visibility": "shared"}
+        ).status_code
+        == 403
+    )
+    assert (
+        post_form(
+            app, client, _url(case), {"body": "Peek", "parent_id": discussion["internal"].id}
+        ).status_code
+        == 404
+    )
+    assert (
+        post_form(app, client, _url(case), {"body": "Reply", "parent_id": 999999}).status_code
+        == 404
+    )
 
-    resp = post_form(app, client, _url(case), {"body": "Yes, uploaded this morning", "parent_id": member_shared.id,
-                                                "visibility": "internal"})
+    resp = post_form(
+        app,
+        client,
+        _url(case),
+        {
+            "body": "Yes, uploaded this morning",
+            "parent_id": member_shared.id,
+            "visibility": "internal",
+        },
+    )
     assert resp.status_code == 302
     reply = db_session.scalar(select(Comment).where(Comment.parent_id == member_shared.id))
     assert reply.visibility == CommentVisibility.SHARED  # a referrer's reply is always shared
@@ -142,7 +186,9 @@ def test_referrer_may_only_reply_to_shared_top_level_comments(app, client, peopl
     for who in ("nap_member", "nap_coordinator"):
         notes = _notes(db_session, people[who], "comment.added")
         assert [n.text for n in notes] == [f"New reply from the referrer on {case.reference}"], who
-    assert all("reply" not in n.text for n in _notes(db_session, people["referrer"]))  # not for their own reply
+    assert all(
+        "reply" not in n.text for n in _notes(db_session, people["referrer"])
+    )  # not for their own reply
 
     # A reply to a reply is refused (threads are one level deep), nothing saved.
     resp = post_form(app, client, _url(case), {"body": "And another", "parent_id": reply.id})
@@ -156,8 +202,13 @@ def test_referrer_may_only_reply_to_shared_top_level_comments(app, client, peopl
 
 def test_panel_reply_takes_the_thread_visibility(people, case, discussion, db_session):
     """Does a panel member's reply in an internal thread stay internal even if 'shared' is asked?"""
-    reply = comments.add_comment(case, body="Agreed", visibility="shared", by=people["nap_member"],
-                                 parent=discussion["internal"])
+    reply = comments.add_comment(
+        case,
+        body="Agreed",
+        visibility="shared",
+        by=people["nap_member"],
+        parent=discussion["internal"],
+    )
     assert reply.visibility == CommentVisibility.INTERNAL
     assert comments.visible_comments(case, people["referrer"])[0].replies == []
     threads = comments.visible_comments(case, people["nap_member"])
@@ -168,31 +219,51 @@ def test_panel_reply_takes_the_thread_visibility(people, case, discussion, db_se
 @pytest.fixture
 def named(make_user):
     return {
-        "ada": make_user(email="ada.lovelace@nhs.example", name="Dr Ada Lovelace", roles=[("NAP", "member")]),
-        "grace": make_user(email="grace.hopper@nhs.example", name="Dr Grace Hopper", referrer_at="NEWCASTLE"),
-        "outsider": make_user(email="alan.turing@nhs.example", name="Dr Alan Turing", roles=[("ECMC-NORTH", "member")]),
+        "ada": make_user(
+            email="ada.lovelace@nhs.example", name="Dr Ada Lovelace", roles=[("NAP", "member")]
+        ),
+        "grace": make_user(
+            email="grace.hopper@nhs.example", name="Dr Grace Hopper", referrer_at="NEWCASTLE"
+        ),
+        "outsider": make_user(
+            email="alan.turing@nhs.example", name="Dr Alan Turing", roles=[("ECMC-NORTH", "member")]
+        ),
     }
 
 
-def test_mentions_notify_only_people_who_can_read_the_comment(app, client, people, named, make_case, login, db_session):
+def test_mentions_notify_only_people_who_can_read_the_comment(
+    app, client, people, named, make_case, login, db_session
+):
     """Does an internal mention notify a panel member but not the referrer (who cannot read it)
     nor someone from another panel; and does a shared mention reach the referrer once?"""
     case = make_case(named["grace"], submit=True)
     login(client, people["nap_coordinator"])
     body = "@ada.lovelace and @grace.hopper, thoughts?\n@alan.turing"
-    assert post_form(app, client, _url(case), {"body": body, "visibility": "internal"}).status_code == 302
+    assert (
+        post_form(app, client, _url(case), {"body": body, "visibility": "internal"}).status_code
+        == 302
+    )
     comment = db_session.scalar(select(Comment).where(Comment.case_id == case.id))
     assert comment.body == body
     assert [m.user_id for m in db_session.scalars(select(CommentMention))] == [named["ada"].id]
     ada = _notes(db_session, named["ada"])
     assert [(n.kind, n.text, n.link) for n in ada] == [
-        ("comment.mention", f"You were mentioned on {case.reference}", f"/cases/{case.reference}#comments")
+        (
+            "comment.mention",
+            f"You were mentioned on {case.reference}",
+            f"/cases/{case.reference}#comments",
+        )
     ]
     assert _notes(db_session, named["grace"]) == []
     assert _notes(db_session, named["outsider"]) == []
 
     # Shared: the referrer is mentionable; one notification (the mention), not two.
-    resp = post_form(app, client, _url(case), {"body": "@grace.hopper could you add the MYCN result?", "visibility": "shared"})
+    resp = post_form(
+        app,
+        client,
+        _url(case),
+        {"body": "@grace.hopper could you add the MYCN result?", "visibility": "shared"},
+    )
     assert resp.status_code == 302
     assert [n.kind for n in _notes(db_session, named["grace"])] == ["comment.mention"]
 
@@ -211,15 +282,23 @@ def test_ambiguous_handles_need_the_full_address(people, make_user, case, db_ses
     b = make_user(email="sam.lee@other.example", roles=[("NAP", "chair")], totp=False)
     handles = {u.id: h for u, h in comments.mentionable(case, "internal")}
     assert handles[a.id] == "sam.lee@nhs.example" and handles[b.id] == "sam.lee@other.example"
-    c = comments.add_comment(case, body="@sam.lee@other.example please chair. @sam.lee?", visibility="internal",
-                             by=people["nap_coordinator"])
+    c = comments.add_comment(
+        case,
+        body="@sam.lee@other.example please chair. @sam.lee?",
+        visibility="internal",
+        by=people["nap_coordinator"],
+    )
     assert [m.user_id for m in c.mentions] == [b.id]
 
 
 def test_comment_bodies_render_inertly(app, client, people, case, login, db_session, named):
     """Is markup in a comment shown as text, with its line breaks kept?"""
-    comments.add_comment(case, body="<script>alert(1)</script> {{ 7*7 }}\nsecond line @ada.lovelace",
-                         visibility="internal", by=people["nap_member"])
+    comments.add_comment(
+        case,
+        body="<script>alert(1)</script> {{ 7*7 }}\nsecond line @ada.lovelace",
+        visibility="internal",
+        by=people["nap_member"],
+    )
     db_session.commit()
     login(client, people["nap_coordinator"])
     html = client.get(f"/cases/{case.reference}").get_data(as_text=True)
@@ -228,7 +307,9 @@ def test_comment_bodies_render_inertly(app, client, people, case, login, db_sess
 
 
 # --------------------------------------------------------------------------- bad input
-def test_unknown_handle_is_refused_with_a_clear_message(app, client, people, case, login, db_session):
+def test_unknown_handle_is_refused_with_a_clear_message(
+    app, client, people, case, login, db_session
+):
     """Is an @handle that is nobody on Panel (it could be a family's social-media account)
     refused with a message about mentions, and the text kept?"""
     login(client, people["nap_member"])
@@ -257,7 +338,9 @@ def test_identifier_is_refused_and_the_text_kept(app, client, people, case, logi
     assert db_session.scalar(select(AuditEntry).where(AuditEntry.action == "comment.added")) is None
 
 
-@pytest.mark.parametrize(("body", "message"), [("   ", "Write a comment first"), ("x" * 5001, "at most 5000 characters")])
+@pytest.mark.parametrize(
+    ("body", "message"), [("   ", "Write a comment first"), ("x" * 5001, "at most 5000 characters")]
+)
 def test_empty_and_too_long_comments(app, client, people, case, login, db_session, body, message):
     login(client, people["nap_member"])
     resp = post_form(app, client, _url(case), {"body": body})
@@ -266,7 +349,9 @@ def test_empty_and_too_long_comments(app, client, people, case, login, db_sessio
     assert db_session.scalar(select(Comment)) is None
 
 
-def test_comment_card_query_count_does_not_grow(app, client, people, case, login, db_session, count_queries):
+def test_comment_card_query_count_does_not_grow(
+    app, client, people, case, login, db_session, count_queries
+):
     """Does the case page cost the same number of queries with 2 or 12 comments?"""
     login(client, people["nap_coordinator"])
 
@@ -276,8 +361,12 @@ def test_comment_card_query_count_does_not_grow(app, client, people, case, login
         return n.count
 
     for i in range(2):
-        c = comments.add_comment(case, body=f"Thought {i} @user5", visibility="shared", by=people["nap_member"])
-        comments.add_comment(case, body="reply", visibility="shared", by=people["referrer"], parent=c)
+        c = comments.add_comment(
+            case, body=f"Thought {i} @user5", visibility="shared", by=people["nap_member"]
+        )
+        comments.add_comment(
+            case, body="reply", visibility="shared", by=people["referrer"], parent=c
+        )
     db_session.commit()
     few = page_queries()
     for i in range(10):
@@ -299,8 +388,9 @@ def smtp_config(app):
     app.config.update(saved)
 
 
-def test_shared_comment_sends_an_email_without_clinical_text(app, client, people, case, login, db_session,
-                                                             smtp_server, smtp_config):
+def test_shared_comment_sends_an_email_without_clinical_text(
+    app, client, people, case, login, db_session, smtp_server, smtp_config
+):
     """Does the referrer get a real e-mail after the response, with the reference and a link
     but not the comment's text?"""
     smtp_config(smtp_server.port)
@@ -321,8 +411,9 @@ def test_shared_comment_sends_an_email_without_clinical_text(app, client, people
     assert db_session.scalar(select(OutboxMail)).sent_at is not None
 
 
-def test_mail_server_down_does_not_break_the_comment(app, client, people, case, login, db_session,
-                                                     smtp_server, smtp_config):
+def test_mail_server_down_does_not_break_the_comment(
+    app, client, people, case, login, db_session, smtp_server, smtp_config
+):
     """With the mail server unreachable, is the comment still saved, the failure kept in the
     outbox with its error and a later retry time, and is it delivered once the server is back?"""
     closed = free_port()
@@ -348,6 +439,8 @@ def test_mail_server_down_does_not_break_the_comment(app, client, people, case, 
     mail.next_attempt_at = utcnow() - timedelta(seconds=1)
     db_session.commit()
     assert send_queued_mail() == (1, 0)
-    assert len(smtp_server.messages) == 1 and smtp_server.messages[0]["To"] == people["referrer"].email
+    assert (
+        len(smtp_server.messages) == 1 and smtp_server.messages[0]["To"] == people["referrer"].email
+    )
     db_session.refresh(mail)
     assert mail.sent_at is not None and mail.last_error is None and mail.attempts == 2

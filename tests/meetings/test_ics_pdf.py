@@ -23,19 +23,28 @@ from tests.support.data import (
 def event_of(resp):
     assert resp.status_code == 200, resp.status_code
     assert resp.mimetype == "text/calendar"
-    assert "attachment" in resp.headers["Content-Disposition"] and ".ics" in resp.headers["Content-Disposition"]
+    assert (
+        "attachment" in resp.headers["Content-Disposition"]
+        and ".ics" in resp.headers["Content-Disposition"]
+    )
     cal = Calendar.from_ical(resp.data)
     events = cal.walk("VEVENT")
     assert len(events) == 1
     return events[0]
 
 
-@pytest.mark.parametrize(("day", "utc_hour", "zone"), [
-    (WINTER_DAY, 16, "GMT"), (SUMMER_DAY, 15, "BST"),
-    (MARCH_CHANGE, 15, "BST"),  # the afternoon after the clocks go forward
-    (OCTOBER_CHANGE, 16, "GMT"),  # the afternoon after they go back
-])
-def test_calendar_times_are_utc_across_clocks_changes(app, client, staff, login, db_session, day, utc_hour, zone):
+@pytest.mark.parametrize(
+    ("day", "utc_hour", "zone"),
+    [
+        (WINTER_DAY, 16, "GMT"),
+        (SUMMER_DAY, 15, "BST"),
+        (MARCH_CHANGE, 15, "BST"),  # the afternoon after the clocks go forward
+        (OCTOBER_CHANGE, 16, "GMT"),  # the afternoon after they go back
+    ],
+)
+def test_calendar_times_are_utc_across_clocks_changes(
+    app, client, staff, login, db_session, day, utc_hour, zone
+):
     """Is 16:00 UK time written as the right UTC instant (with a Z) on both sides of a change?"""
     m = plan(db_session, staff["nap_coordinator"], day=day, at=time(16, 0), minutes=90)
     login(client, staff["nap_member"])
@@ -61,7 +70,10 @@ def test_calendar_event_contents(app, client, staff, login, db_session, meeting,
     login(client, staff["nap_member"])
     first = event_of(client.get(f"/meetings/{meeting.id}.ics"))
     assert str(first["summary"]) == f"{meeting.panel.name} meeting"
-    assert str(first["location"]) == "https://meet.example.org/nap" and str(first["url"]) == "https://meet.example.org/nap"
+    assert (
+        str(first["location"]) == "https://meet.example.org/nap"
+        and str(first["url"]) == "https://meet.example.org/nap"
+    )
     description = str(first["description"])
     assert submitted[0].reference in description and submitted[1].reference in description
     assert f"https://panel.test.example/meetings/{meeting.id}" in description
@@ -76,7 +88,8 @@ def test_calendar_event_contents(app, client, staff, login, db_session, meeting,
 
 
 def test_referrer_gets_the_calendar_of_a_published_meeting_listing_their_case(
-        app, client, staff, login, db_session, meeting, submitted, make_user, make_case):
+    app, client, staff, login, db_session, meeting, submitted, make_user, make_case
+):
     """404 on the meeting page always; 200 on the .ics once the agenda listing their case is
     published, with only their own references; other referrers 404."""
     coord = staff["nap_coordinator"]
@@ -136,7 +149,9 @@ def test_agenda_pdf(app, client, staff, login, db_session, meeting, submitted, t
     assert "not met" in text  # two attending of a quorum of three
 
 
-def test_agenda_pdf_shows_the_rolled_over_flag(app, client, staff, login, db_session, meeting, submitted):
+def test_agenda_pdf_shows_the_rolled_over_flag(
+    app, client, staff, login, db_session, meeting, submitted
+):
     from tests.support.data import move_to_past
 
     coord = staff["nap_coordinator"]

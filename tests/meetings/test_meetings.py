@@ -34,33 +34,57 @@ def test_winter_and_summer_times_are_stored_in_utc(staff, db_session):
     winter = plan(db_session, staff["nap_coordinator"], day=WINTER_DAY)
     summer = plan(db_session, staff["nap_coordinator"], day=SUMMER_DAY)
     db_session.expire_all()
-    assert db_session.get(Meeting, winter.id).starts_at == datetime(FUTURE_YEAR, 12, 3, 16, 0, tzinfo=UTC)
-    assert db_session.get(Meeting, summer.id).starts_at == datetime(FUTURE_YEAR, 6, 11, 15, 0, tzinfo=UTC)
+    assert db_session.get(Meeting, winter.id).starts_at == datetime(
+        FUTURE_YEAR, 12, 3, 16, 0, tzinfo=UTC
+    )
+    assert db_session.get(Meeting, summer.id).starts_at == datetime(
+        FUTURE_YEAR, 6, 11, 15, 0, tzinfo=UTC
+    )
     assert ops.meeting_label(winter).endswith("16:00 GMT")
     assert ops.meeting_label(summer).endswith("16:00 BST")
 
 
-@pytest.mark.parametrize(("day", "words"), [(MARCH_CHANGE, "does not exist"), (OCTOBER_CHANGE, "happens twice")])
+@pytest.mark.parametrize(
+    ("day", "words"), [(MARCH_CHANGE, "does not exist"), (OCTOBER_CHANGE, "happens twice")]
+)
 def test_clocks_change_hour_is_refused_with_a_message(staff, db_session, day, words):
     """Is 01:30 on the day the clocks change refused (March: skipped; October: repeated)?"""
     with pytest.raises(Refused) as exc:
-        ops.create_meeting(panel(db_session), day=day, at=time(1, 30), duration_minutes=60, video_link="",
-                           title="", by=staff["nap_coordinator"])
+        ops.create_meeting(
+            panel(db_session),
+            day=day,
+            at=time(1, 30),
+            duration_minutes=60,
+            video_link="",
+            title="",
+            by=staff["nap_coordinator"],
+        )
     assert words in exc.value.message and "clocks" in exc.value.message
     db_session.rollback()
     # Just outside the hour is fine, and stored on the right side of the change.
     ok = plan(db_session, staff["nap_coordinator"], day=day, at=time(3, 0))
-    assert ok.starts_at == datetime(day.year, day.month, day.day, 2 if day.month == 3 else 3, 0, tzinfo=UTC)
+    assert ok.starts_at == datetime(
+        day.year, day.month, day.day, 2 if day.month == 3 else 3, 0, tzinfo=UTC
+    )
 
 
 def test_clocks_change_hour_refused_on_the_form(app, client, staff, login, db_session):
     """Does the form show the clocks-change message and keep what was typed?"""
     login(client, staff["nap_coordinator"])
     nap = panel(db_session)
-    resp = post_form(app, client, "/meetings/new", {
-        "panel_id": nap.id, "day": MARCH_CHANGE.isoformat(), "at": "01:30", "duration_minutes": "90",
-        "video_link": "https://meet.example.org/x", "title": "Spring review",
-    })
+    resp = post_form(
+        app,
+        client,
+        "/meetings/new",
+        {
+            "panel_id": nap.id,
+            "day": MARCH_CHANGE.isoformat(),
+            "at": "01:30",
+            "duration_minutes": "90",
+            "video_link": "https://meet.example.org/x",
+            "title": "Spring review",
+        },
+    )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert "does not exist in the UK" in html
@@ -70,22 +94,45 @@ def test_clocks_change_hour_refused_on_the_form(app, client, staff, login, db_se
 
 def test_meeting_in_the_past_is_refused(staff, db_session):
     with pytest.raises(Refused, match="in the past"):
-        ops.create_meeting(panel(db_session), day=uk_today() - timedelta(days=1), at=time(10, 0),
-                           duration_minutes=60, video_link="", title="", by=staff["nap_coordinator"])
+        ops.create_meeting(
+            panel(db_session),
+            day=uk_today() - timedelta(days=1),
+            at=time(10, 0),
+            duration_minutes=60,
+            video_link="",
+            title="",
+            by=staff["nap_coordinator"],
+        )
 
 
 @pytest.mark.parametrize("bad", ["javascript:alert(1)", "meet.example.org", "https://exa mple.org"])
 def test_video_link_must_be_a_web_address(staff, db_session, bad):
     with pytest.raises(Refused, match="video link"):
-        ops.create_meeting(panel(db_session), day=WINTER_DAY, at=time(10, 0), duration_minutes=60,
-                           video_link=bad, title="", by=staff["nap_coordinator"])
+        ops.create_meeting(
+            panel(db_session),
+            day=WINTER_DAY,
+            at=time(10, 0),
+            duration_minutes=60,
+            video_link=bad,
+            title="",
+            by=staff["nap_coordinator"],
+        )
 
 
-@pytest.mark.parametrize("who", ["nap_member", "nap_chair", "north_coordinator", "referrer", "admin"])
+@pytest.mark.parametrize(
+    "who", ["nap_member", "nap_chair", "north_coordinator", "referrer", "admin"]
+)
 def test_only_the_panels_coordinator_plans_its_meetings(staff, db_session, who):
     with pytest.raises(NotAllowed):
-        ops.create_meeting(panel(db_session), day=WINTER_DAY, at=time(10, 0), duration_minutes=60,
-                           video_link="", title="", by=staff[who])
+        ops.create_meeting(
+            panel(db_session),
+            day=WINTER_DAY,
+            at=time(10, 0),
+            duration_minutes=60,
+            video_link="",
+            title="",
+            by=staff[who],
+        )
 
 
 def test_plan_a_meeting_through_the_form(app, client, staff, login, db_session):
@@ -98,10 +145,19 @@ def test_plan_a_meeting_through_the_form(app, client, staff, login, db_session):
     nap, north = panel(db_session), panel(db_session, "ECMC-NORTH")
     assert f'value="{nap.id}"' in html and f'value="{north.id}"' not in html
     assert "UK time" in html and "quorum is 3" in html
-    resp = post_form(app, client, "/meetings/new", {
-        "panel_id": nap.id, "day": SUMMER_DAY.isoformat(), "at": "17:30", "duration_minutes": "90",
-        "video_link": "https://meet.example.org/nap", "title": "June panel",
-    })
+    resp = post_form(
+        app,
+        client,
+        "/meetings/new",
+        {
+            "panel_id": nap.id,
+            "day": SUMMER_DAY.isoformat(),
+            "at": "17:30",
+            "duration_minutes": "90",
+            "video_link": "https://meet.example.org/nap",
+            "title": "June panel",
+        },
+    )
     assert resp.status_code == 302
     meeting = db_session.scalar(select(Meeting))
     assert resp.headers["Location"].endswith(f"/meetings/{meeting.id}")
@@ -109,9 +165,17 @@ def test_plan_a_meeting_through_the_form(app, client, staff, login, db_session):
     assert meeting.status == MeetingStatus.PLANNED and meeting.title == "June panel"
     assert "meeting.created" in audit_actions(db_session, "meeting", meeting.id)
     # Another panel's id in the form is not a choice.
-    resp = post_form(app, client, "/meetings/new", {
-        "panel_id": north.id, "day": SUMMER_DAY.isoformat(), "at": "17:30", "duration_minutes": "90",
-    })
+    resp = post_form(
+        app,
+        client,
+        "/meetings/new",
+        {
+            "panel_id": north.id,
+            "day": SUMMER_DAY.isoformat(),
+            "at": "17:30",
+            "duration_minutes": "90",
+        },
+    )
     assert resp.status_code == 422
     assert db_session.scalar(select(Meeting).where(Meeting.panel_id == north.id)) is None
 
@@ -120,8 +184,15 @@ def test_title_with_patient_identifier_is_refused(staff, db_session):
     from panel.core.errors import IdentifiersFound
 
     with pytest.raises(IdentifiersFound):
-        ops.create_meeting(panel(db_session), day=WINTER_DAY, at=time(10, 0), duration_minutes=60,
-                           video_link="", title="Discuss NHS number 943 476 5919", by=staff["nap_coordinator"])
+        ops.create_meeting(
+            panel(db_session),
+            day=WINTER_DAY,
+            at=time(10, 0),
+            duration_minutes=60,
+            video_link="",
+            title="Discuss NHS number 943 476 5919",
+            by=staff["nap_coordinator"],
+        )
 
 
 def test_new_meeting_page_refusals(app, client, staff, login):
@@ -135,13 +206,29 @@ def test_new_meeting_page_refusals(app, client, staff, login):
 def test_update_meeting_with_stale_version_is_a_conflict(staff, db_session, meeting):
     """Two coordinators editing the same meeting: does the second save get a conflict?"""
     stale = meeting.version
-    ops.update_meeting(meeting, day=WINTER_DAY, at=time(9, 0), duration_minutes=90, video_link="https://a.example.org",
-                       title="", by=staff["nap_coordinator"], expected_version=stale)
+    ops.update_meeting(
+        meeting,
+        day=WINTER_DAY,
+        at=time(9, 0),
+        duration_minutes=90,
+        video_link="https://a.example.org",
+        title="",
+        by=staff["nap_coordinator"],
+        expected_version=stale,
+    )
     db_session.commit()
     assert meeting.starts_at == datetime(FUTURE_YEAR, 12, 3, 9, 0, tzinfo=UTC)
     with pytest.raises(Conflict):
-        ops.update_meeting(meeting, day=WINTER_DAY, at=time(10, 0), duration_minutes=90, video_link="",
-                           title="", by=staff["nap_coordinator"], expected_version=stale)
+        ops.update_meeting(
+            meeting,
+            day=WINTER_DAY,
+            at=time(10, 0),
+            duration_minutes=90,
+            video_link="",
+            title="",
+            by=staff["nap_coordinator"],
+            expected_version=stale,
+        )
     db_session.rollback()
     assert "meeting.updated" in audit_actions(db_session, "meeting", meeting.id)
 
@@ -153,22 +240,47 @@ def test_edit_form_round_trips_uk_time(app, client, staff, login, db_session):
     html = client.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
     assert 'value="16:00"' in html and f'value="{SUMMER_DAY.isoformat()}"' in html
     old_version = meeting.version
-    resp = post_form(app, client, f"/meetings/{meeting.id}/edit", {
-        "day": SUMMER_DAY.isoformat(), "at": "16:15", "duration_minutes": "60",
-        "video_link": "https://meet.example.org/new", "title": "", "version": str(old_version),
-    })
+    resp = post_form(
+        app,
+        client,
+        f"/meetings/{meeting.id}/edit",
+        {
+            "day": SUMMER_DAY.isoformat(),
+            "at": "16:15",
+            "duration_minutes": "60",
+            "video_link": "https://meet.example.org/new",
+            "title": "",
+            "version": str(old_version),
+        },
+    )
     assert resp.status_code == 302
     db_session.expire_all()
     moved = db_session.get(Meeting, meeting.id)
-    assert moved.starts_at == datetime(FUTURE_YEAR, 6, 11, 15, 15, tzinfo=UTC) and moved.duration_minutes == 60
+    assert (
+        moved.starts_at == datetime(FUTURE_YEAR, 6, 11, 15, 15, tzinfo=UTC)
+        and moved.duration_minutes == 60
+    )
     # The same stale version again: 409 and nothing changed.
-    resp = post_form(app, client, f"/meetings/{meeting.id}/edit", {
-        "day": SUMMER_DAY.isoformat(), "at": "18:00", "duration_minutes": "60", "video_link": "", "title": "",
-        "version": str(old_version),
-    })
-    assert resp.status_code == 409 and "Someone else changed this meeting" in resp.get_data(as_text=True)
+    resp = post_form(
+        app,
+        client,
+        f"/meetings/{meeting.id}/edit",
+        {
+            "day": SUMMER_DAY.isoformat(),
+            "at": "18:00",
+            "duration_minutes": "60",
+            "video_link": "",
+            "title": "",
+            "version": str(old_version),
+        },
+    )
+    assert resp.status_code == 409 and "Someone else changed this meeting" in resp.get_data(
+        as_text=True
+    )
     db_session.expire_all()
-    assert db_session.get(Meeting, meeting.id).starts_at == datetime(FUTURE_YEAR, 6, 11, 15, 15, tzinfo=UTC)
+    assert db_session.get(Meeting, meeting.id).starts_at == datetime(
+        FUTURE_YEAR, 6, 11, 15, 15, tzinfo=UTC
+    )
 
 
 def test_closed_meeting_cannot_be_changed(staff, db_session, meeting):
@@ -176,8 +288,16 @@ def test_closed_meeting_cannot_be_changed(staff, db_session, meeting):
     ops.close_meeting(meeting, by=staff["nap_coordinator"])
     db_session.commit()
     with pytest.raises(Refused, match="closed"):
-        ops.update_meeting(meeting, day=WINTER_DAY, at=time(9, 0), duration_minutes=60, video_link="", title="",
-                           by=staff["nap_coordinator"], expected_version=meeting.version)
+        ops.update_meeting(
+            meeting,
+            day=WINTER_DAY,
+            at=time(9, 0),
+            duration_minutes=60,
+            video_link="",
+            title="",
+            by=staff["nap_coordinator"],
+            expected_version=meeting.version,
+        )
 
 
 def test_upcoming_meetings_soonest_first(staff, db_session):
@@ -188,15 +308,27 @@ def test_upcoming_meetings_soonest_first(staff, db_session):
     north = plan(db_session, staff["north_coordinator"], code="ECMC-NORTH")
     nap = panel(db_session)
     assert [m.id for m in ops.upcoming_meetings([nap.id])] == [sooner.id, later.id]
-    assert {m.id for m in ops.upcoming_meetings([nap.id, north.panel_id])} == {sooner.id, later.id, north.id}
+    assert {m.id for m in ops.upcoming_meetings([nap.id, north.panel_id])} == {
+        sooner.id,
+        later.id,
+        north.id,
+    }
     assert ops.upcoming_meetings([]) == []
 
 
 # --------------------------------------------------------------------------- who sees what
-@pytest.mark.parametrize(("who", "status"), [
-    ("nap_coordinator", 200), ("nap_member", 200), ("nap_chair", 200),
-    ("north_coordinator", 404), ("north_member", 404), ("referrer", 404), ("admin", 404),
-])
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("nap_coordinator", 200),
+        ("nap_member", 200),
+        ("nap_chair", 200),
+        ("north_coordinator", 404),
+        ("north_member", 404),
+        ("referrer", 404),
+        ("admin", 404),
+    ],
+)
 def test_who_opens_a_meeting(app, client, staff, login, meeting, who, status):
     """Does a meeting page answer 404 to anyone without a role on its panel?"""
     login(client, staff[who])
@@ -207,19 +339,30 @@ def test_who_opens_a_meeting(app, client, staff, login, meeting, who, status):
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(app, client, meeting):
-    for url in ("/meetings", f"/meetings/{meeting.id}", f"/meetings/{meeting.id}.ics",
-                f"/meetings/{meeting.id}/agenda.pdf", "/meetings/new"):
+    for url in (
+        "/meetings",
+        f"/meetings/{meeting.id}",
+        f"/meetings/{meeting.id}.ics",
+        f"/meetings/{meeting.id}/agenda.pdf",
+        "/meetings/new",
+    ):
         resp = client.get(url)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], url
 
 
-def test_members_see_the_agenda_read_only(app, client, staff, login, meeting, submitted, db_session):
+def test_members_see_the_agenda_read_only(
+    app, client, staff, login, meeting, submitted, db_session
+):
     ops.add_case(meeting, submitted[0], by=staff["nap_coordinator"])
     db_session.commit()
     login(client, staff["nap_member"])
     html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert submitted[0].reference in html
-    assert "Publish the agenda" not in html and "Add to agenda" not in html and "Save attendance" not in html
+    assert (
+        "Publish the agenda" not in html
+        and "Add to agenda" not in html
+        and "Save attendance" not in html
+    )
     assert "agenda.js" not in html
     client = app.test_client()
     login(client, staff["nap_coordinator"])
@@ -229,14 +372,22 @@ def test_members_see_the_agenda_read_only(app, client, staff, login, meeting, su
 
 
 COORDINATOR_POSTS = [
-    ("agenda", {"case": "NB-2000-0001"}), ("items/{item}/move", {"direction": "up"}),
-    ("items/{item}/remove", {}), ("items/{item}/time", {"minutes": "20"}), ("reorder", {"order": "{item}"}),
-    ("publish", {}), ("attendance", {}), ("close", {}), ("edit", {}),
+    ("agenda", {"case": "NB-2000-0001"}),
+    ("items/{item}/move", {"direction": "up"}),
+    ("items/{item}/remove", {}),
+    ("items/{item}/time", {"minutes": "20"}),
+    ("reorder", {"order": "{item}"}),
+    ("publish", {}),
+    ("attendance", {}),
+    ("close", {}),
+    ("edit", {}),
 ]
 
 
 @pytest.mark.parametrize(("path", "data"), COORDINATOR_POSTS)
-def test_coordinator_actions_refused_to_others(app, client, staff, login, meeting, submitted, db_session, path, data):
+def test_coordinator_actions_refused_to_others(
+    app, client, staff, login, meeting, submitted, db_session, path, data
+):
     """Is every agenda action 403 for the panel's own members and 404 for another panel's?"""
     item = ops.add_case(meeting, submitted[0], by=staff["nap_coordinator"])
     db_session.commit()
@@ -261,8 +412,8 @@ def test_meetings_list(app, client, staff, login, db_session):
     north_meeting = plan(db_session, staff["north_coordinator"], code="ECMC-NORTH")
     login(client, staff["nap_member"])
     html = client.get("/meetings").get_data(as_text=True)
-    assert f"/meetings/{nap_meeting.id}\"" in html and f"/meetings/{old.id}\"" in html
-    assert f"/meetings/{north_meeting.id}\"" not in html
+    assert f'/meetings/{nap_meeting.id}"' in html and f'/meetings/{old.id}"' in html
+    assert f'/meetings/{north_meeting.id}"' not in html
     assert "New meeting" not in html and "16:00 GMT" in html
     client = app.test_client()
     login(client, staff["nap_coordinator"])
@@ -277,16 +428,28 @@ def test_meetings_list(app, client, staff, login, db_session):
 def test_attendance_and_quorum(staff, db_session, meeting):
     """Are roles recorded (chair, member, coordinator) and does only members+chairs count?"""
     coord = staff["nap_coordinator"]
-    ops.set_attendance(meeting, [staff["nap_member"].id, staff["nap_member2"].id, coord.id], by=coord)
+    ops.set_attendance(
+        meeting, [staff["nap_member"].id, staff["nap_member2"].id, coord.id], by=coord
+    )
     db_session.commit()
     roles = {a.user_id: a.role for a in meeting.attendance}
-    assert roles == {staff["nap_member"].id: "member", staff["nap_member2"].id: "member", coord.id: "coordinator"}
+    assert roles == {
+        staff["nap_member"].id: "member",
+        staff["nap_member2"].id: "member",
+        coord.id: "coordinator",
+    }
     assert meeting.voting_attendance == 2 and not meeting.quorum_met
-    ops.set_attendance(meeting, [staff["nap_member"].id, staff["nap_member2"].id, staff["nap_chair"].id], by=coord)
+    ops.set_attendance(
+        meeting, [staff["nap_member"].id, staff["nap_member2"].id, staff["nap_chair"].id], by=coord
+    )
     db_session.commit()
     assert {a.role for a in meeting.attendance} == {"member", "chair"}
     assert meeting.voting_attendance == 3 and meeting.quorum_met
-    entry = db_session.scalar(select(AuditEntry).where(AuditEntry.action == "meeting.attendance").order_by(AuditEntry.id.desc()))
+    entry = db_session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.action == "meeting.attendance")
+        .order_by(AuditEntry.id.desc())
+    )
     assert entry.details == {"attending": 3, "voting": 3, "quorum": 3, "quorum_met": True}
 
 
@@ -311,15 +474,24 @@ def test_attendance_form(app, client, staff, login, meeting, db_session):
     html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert staff["nap_chair"].name in html and staff["north_member"].name not in html
     ids = [staff["nap_member"].id, staff["nap_member2"].id, staff["nap_chair"].id]
-    resp = post_form(app, client, f"/meetings/{meeting.id}/attendance", {"attendee": [str(i) for i in ids]})
+    resp = post_form(
+        app, client, f"/meetings/{meeting.id}/attendance", {"attendee": [str(i) for i in ids]}
+    )
     assert resp.status_code == 302
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "quorum reached" in html and "Quorum: 3 of 3" in html
-    assert db_session.scalar(select(Attendance).where(Attendance.user_id == staff["nap_chair"].id)).role == "chair"
+    assert (
+        db_session.scalar(
+            select(Attendance).where(Attendance.user_id == staff["nap_chair"].id)
+        ).role
+        == "chair"
+    )
 
 
 # --------------------------------------------------------------------------- closing
-def test_close_rolls_undiscussed_cases_over_to_the_next_meeting(staff, db_session, meeting, submitted):
+def test_close_rolls_undiscussed_cases_over_to_the_next_meeting(
+    staff, db_session, meeting, submitted
+):
     """Do cases not discussed move to the panel's next meeting, flagged, still scheduled?"""
     coord = staff["nap_coordinator"]
     following = plan(db_session, coord, day=uk_today() + timedelta(days=60))
@@ -335,13 +507,23 @@ def test_close_rolls_undiscussed_cases_over_to_the_next_meeting(staff, db_sessio
     db_session.commit()
     db_session.expire_all()
     closed = db_session.get(Meeting, meeting.id)
-    assert closed.status == MeetingStatus.CLOSED and closed.closed_by_id == coord.id and closed.closed_at
+    assert (
+        closed.status == MeetingStatus.CLOSED
+        and closed.closed_by_id == coord.id
+        and closed.closed_at
+    )
     assert db_session.get(AgendaItem, second.id).outcome_status == ItemOutcome.NOT_DISCUSSED
     assert db_session.get(AgendaItem, first.id).outcome_status == ItemOutcome.DISCUSSED
     moved = db_session.scalar(select(AgendaItem).where(AgendaItem.meeting_id == following.id))
-    assert moved.case_id == submitted[1].id and moved.rolled_over_from_id == second.id and moved.is_rolled_over
+    assert (
+        moved.case_id == submitted[1].id
+        and moved.rolled_over_from_id == second.id
+        and moved.is_rolled_over
+    )
     assert moved.outcome_status == ItemOutcome.PENDING
-    assert db_session.scalar(select(AgendaItem).where(AgendaItem.meeting_id == later_still.id)) is None
+    assert (
+        db_session.scalar(select(AgendaItem).where(AgendaItem.meeting_id == later_still.id)) is None
+    )
     case = moved.case
     assert case.status == CaseStatus.SCHEDULED and not case.rolled_over
     assert "case.rolled_over" in audit_actions(db_session, "case", case.reference)
@@ -351,7 +533,9 @@ def test_close_rolls_undiscussed_cases_over_to_the_next_meeting(staff, db_sessio
         ops.add_case(closed, submitted[2], by=coord)
 
 
-def test_close_without_a_next_meeting_returns_cases_to_triage(app, client, staff, login, db_session, meeting, submitted):
+def test_close_without_a_next_meeting_returns_cases_to_triage(
+    app, client, staff, login, db_session, meeting, submitted
+):
     """With no later meeting, does an undiscussed case go back to triage, flagged rolled over,
     and show so on its page and in the "add a case" list of the next meeting?"""
     coord = staff["nap_coordinator"]

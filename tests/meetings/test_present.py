@@ -32,18 +32,33 @@ def agenda(people, make_case, db_session):
     load_registry()
     nap = db_session.scalar(select(Panel).where(Panel.code == "NAP"))
     alk = make_case(people["referrer"], submit=True)
-    refractory = make_case(people["referrer"], json.loads((DATA / "case-example-refractory.json").read_text()), submit=True)
-    removed = make_case(people["referrer"], copy.deepcopy(json.loads((DATA / "case-example-alk.json").read_text())), submit=True)
+    refractory = make_case(
+        people["referrer"],
+        json.loads((DATA / "case-example-refractory.json").read_text()),
+        submit=True,
+    )
+    removed = make_case(
+        people["referrer"],
+        copy.deepcopy(json.loads((DATA / "case-example-alk.json").read_text())),
+        submit=True,
+    )
     for c in (alk, refractory, removed):
         c.status = CaseStatus.SCHEDULED
     starts = utcnow().replace(hour=12, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    meeting = Meeting(panel_id=nap.id, title="NAP", starts_at=starts, status=MeetingStatus.PUBLISHED)
+    meeting = Meeting(
+        panel_id=nap.id, title="NAP", starts_at=starts, status=MeetingStatus.PUBLISHED
+    )
     db_session.add(meeting)
     db_session.flush()
     items = [
         AgendaItem(meeting_id=meeting.id, case_id=alk.id, position=1, minutes_allotted=15),
-        AgendaItem(meeting_id=meeting.id, case_id=removed.id, position=2, minutes_allotted=20,
-                   outcome_status=ItemOutcome.REMOVED),
+        AgendaItem(
+            meeting_id=meeting.id,
+            case_id=removed.id,
+            position=2,
+            minutes_allotted=20,
+            outcome_status=ItemOutcome.REMOVED,
+        ),
         AgendaItem(meeting_id=meeting.id, case_id=refractory.id, position=3, minutes_allotted=15),
     ]
     db_session.add_all(items)
@@ -147,9 +162,13 @@ def test_images_in_presentation(app, login, agenda, tmp_path, db_session):
     login(up, agenda["referrer"])
     resp = up.post(
         f"/cases/{agenda['alk'].reference}/images/upload",
-        data={"label": "CT chest", "csrf_token": csrf_token(app, up),
-              "files": [(io.BytesIO(p.read_bytes()), p.name) for p in ct.paths]},
-        content_type="multipart/form-data", headers={"Accept": "application/json"},
+        data={
+            "label": "CT chest",
+            "csrf_token": csrf_token(app, up),
+            "files": [(io.BytesIO(p.read_bytes()), p.name) for p in ct.paths],
+        },
+        content_type="multipart/form-data",
+        headers={"Accept": "application/json"},
     )
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
     client = app.test_client()
@@ -196,17 +215,26 @@ def test_minutes_autosave_in_browser(live_server, page, artifacts_dir, backend):
 
     with live_server.app_.app_context():
         meeting_id = _demo_meeting(ItemOutcome.PENDING)
-        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position))
+        item_id = db.session.scalar(
+            select(AgendaItem.id)
+            .where(AgendaItem.meeting_id == meeting_id)
+            .order_by(AgendaItem.position)
+        )
     page.set_viewport_size({"width": 1366, "height": 860})
     sign_in(page, live_server, "rachel.moore@demo.example.org")
     page.goto(f"{live_server.url}/meetings/{meeting_id}/items/{item_id}/minutes")
     page.get_by_label("Discussion").fill("The panel discussed ALK inhibitor options.")
-    expect(page.locator("[data-minutes-status]")).to_have_text(re.compile(r"^\s*Saved \d\d:\d\d"), timeout=10000)
+    expect(page.locator("[data-minutes-status]")).to_have_text(
+        re.compile(r"^\s*Saved \d\d:\d\d"), timeout=10000
+    )
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     page.screenshot(path=str(shots / f"{backend}-minutes-editor.png"), full_page=True)
     page.reload()
-    assert page.get_by_label("Discussion").input_value() == "The panel discussed ALK inhibitor options."
+    assert (
+        page.get_by_label("Discussion").input_value()
+        == "The panel discussed ALK inhibitor options."
+    )
 
 
 def _demo_meeting(outcome: ItemOutcome = ItemOutcome.NOT_DISCUSSED) -> int:
@@ -216,15 +244,24 @@ def _demo_meeting(outcome: ItemOutcome = ItemOutcome.NOT_DISCUSSED) -> int:
 
     nap = db.session.scalar(select(Panel).where(Panel.code == "NAP"))
     cases = db.session.scalars(
-        select(Case).where(Case.panel_id == nap.id, Case.submitted_at.is_not(None)).order_by(Case.id).limit(2)
+        select(Case)
+        .where(Case.panel_id == nap.id, Case.submitted_at.is_not(None))
+        .order_by(Case.id)
+        .limit(2)
     ).all()
     assert len(cases) == 2
-    meeting = Meeting(panel_id=nap.id, title="NAP presentation test", starts_at=utcnow() + timedelta(hours=2),
-                      status=MeetingStatus.PUBLISHED)
+    meeting = Meeting(
+        panel_id=nap.id,
+        title="NAP presentation test",
+        starts_at=utcnow() + timedelta(hours=2),
+        status=MeetingStatus.PUBLISHED,
+    )
     db.session.add(meeting)
     db.session.flush()
     for i, c in enumerate(cases):
-        db.session.add(AgendaItem(meeting_id=meeting.id, case_id=c.id, position=i + 1, outcome_status=outcome))
+        db.session.add(
+            AgendaItem(meeting_id=meeting.id, case_id=c.id, position=i + 1, outcome_status=outcome)
+        )
     db.session.commit()
     return meeting.id
 
@@ -243,6 +280,9 @@ def test_presenting_a_case_is_recorded_as_a_read(app, client, login, agenda, db_
     resp.close()
     db_session.expire_all()
     [entry] = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "case.viewed")).all()
-    assert entry.object_id == agenda["refractory"].reference and entry.actor_id == agenda["nap_member"].id
+    assert (
+        entry.object_id == agenda["refractory"].reference
+        and entry.actor_id == agenda["nap_member"].id
+    )
     assert entry.details == {"via": "presentation", "meeting_id": agenda["meeting"].id}
     assert entry.panel_id == agenda["refractory"].panel_id

@@ -36,7 +36,9 @@ def referred(db_session, staff, meeting, submitted):
 
 
 @pytest.mark.parametrize("who", ["nap_member", "nap_chair", "nap_coordinator"])
-def test_meeting_page_shows_a_referred_on_case_as_its_reference_alone(app, client, staff, login, meeting, referred, who):
+def test_meeting_page_shows_a_referred_on_case_as_its_reference_alone(
+    app, client, staff, login, meeting, referred, who
+):
     """Does the old panel's agenda page show the referred-on case's reference without its age,
     status, MYCN, ALK, urgency or a link, while the case still with the panel keeps them?"""
     gone, kept = referred
@@ -65,7 +67,9 @@ def test_agenda_pdf_is_rendered_for_its_reader(app, client, staff, login, meetin
         assert len(re.findall(re.escape(fact), text)) == 1, fact
 
 
-def test_presentation_shows_a_referred_on_case_as_its_reference_alone(app, client, staff, login, meeting, referred):
+def test_presentation_shows_a_referred_on_case_as_its_reference_alone(
+    app, client, staff, login, meeting, referred
+):
     """Does presentation mode keep the referred-on case's place (so the arrows still work) but
     show nothing of it beyond the reference?"""
     gone, kept = referred
@@ -74,12 +78,18 @@ def test_presentation_shows_a_referred_on_case_as_its_reference_alone(app, clien
     assert first.status_code == 200
     html = first.get_data(as_text=True)
     assert gone.reference in html and 'data-testid="present-not-shown"' in html
-    assert 'data-testid="present-summary"' not in html and 'data-testid="present-question"' not in html
+    assert (
+        'data-testid="present-summary"' not in html and 'data-testid="present-question"' not in html
+    )
     for fact in ("Amplified", "F1174L", gone.data["clinical_question"][:30]):
         assert fact not in html, fact
     assert f"/cases/{gone.reference}" not in html and "/minutes" not in html
     second = client.get(f"/meetings/{meeting.id}/present/2").get_data(as_text=True)
-    assert kept.reference in second and 'data-testid="present-summary"' in second and "Amplified" in second
+    assert (
+        kept.reference in second
+        and 'data-testid="present-summary"' in second
+        and "Amplified" in second
+    )
 
 
 def test_the_new_panel_still_sees_the_whole_case(app, client, staff, login, referred):
@@ -88,8 +98,9 @@ def test_the_new_panel_still_sees_the_whole_case(app, client, staff, login, refe
     assert client.get(f"/cases/{gone.reference}").status_code == 200
 
 
-
-def test_minutes_navigation_does_not_link_to_a_referred_on_case(app, client, staff, login, meeting, referred):
+def test_minutes_navigation_does_not_link_to_a_referred_on_case(
+    app, client, staff, login, meeting, referred
+):
     """Does the minutes page of the next case name the referred-on one without a link to its
     minutes (which would be a 404)?"""
     gone, kept = referred
@@ -100,4 +111,6 @@ def test_minutes_navigation_does_not_link_to_a_referred_on_case(app, client, sta
     html = resp.get_data(as_text=True)
     assert gone.reference in html
     assert f"/meetings/{meeting.id}/items/{items[gone.id].id}" not in html
-    assert client.get(f"/meetings/{meeting.id}/items/{items[gone.id].id}/minutes").status_code == 404
+    assert (
+        client.get(f"/meetings/{meeting.id}/items/{items[gone.id].id}/minutes").status_code == 404
+    )

@@ -50,35 +50,75 @@ def urgent_case(db_session, team, make_case):
 
 @pytest.fixture
 def open_one(db_session, team, urgent_case):
-    r = review.open_review(urgent_case, proposal="Start the ALK inhibitor trial screening now.", by=team["nap_coordinator"])
+    r = review.open_review(
+        urgent_case,
+        proposal="Start the ALK inhibitor trial screening now.",
+        by=team["nap_coordinator"],
+    )
     db_session.commit()
     return r
 
 
 def _actions(db_session, case: Case) -> list[str]:
-    return list(db_session.scalars(
-        select(AuditEntry.action).where(AuditEntry.object_id == case.reference).order_by(AuditEntry.id)
-    ))
+    return list(
+        db_session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.object_id == case.reference)
+            .order_by(AuditEntry.id)
+        )
+    )
 
 
 def _vote(app, client, case, r, agrees="1", note=""):
-    return post_form(app, client, f"/cases/{case.reference}/virtual-review/{r.id}/vote", {"agrees": agrees, "note": note})
+    return post_form(
+        app,
+        client,
+        f"/cases/{case.reference}/virtual-review/{r.id}/vote",
+        {"agrees": agrees, "note": note},
+    )
 
 
-def test_coordinator_opens_a_review_of_an_urgent_case(app, db_session, team, urgent_case, client_for):
+def test_coordinator_opens_a_review_of_an_urgent_case(
+    app, db_session, team, urgent_case, client_for
+):
     """Does opening a review record it, audit it and ask the panel's chairs and members?"""
     c = client_for(team["nap_coordinator"])
-    resp = post_form(app, c, f"/cases/{urgent_case.reference}/virtual-review", {"proposal": "Proceed to trial screening."})
+    resp = post_form(
+        app,
+        c,
+        f"/cases/{urgent_case.reference}/virtual-review",
+        {"proposal": "Proceed to trial screening."},
+    )
     assert resp.status_code == 302
     r = db_session.scalar(select(VirtualReview).where(VirtualReview.case_id == urgent_case.id))
     assert r.status == VirtualReviewStatus.OPEN and r.opened_by_id == team["nap_coordinator"].id
     assert "case.virtual_review_opened" in _actions(db_session, urgent_case)
-    asked = set(db_session.scalars(select(Notification.user_id).where(Notification.kind == "review.opened")))
-    assert {team["chair"].id, team["nap_member"].id, team["member2"].id, team["member3"].id} == asked
+    asked = set(
+        db_session.scalars(select(Notification.user_id).where(Notification.kind == "review.opened"))
+    )
+    assert {
+        team["chair"].id,
+        team["nap_member"].id,
+        team["member2"].id,
+        team["member3"].id,
+    } == asked
     # A second open review on the same case is refused.
-    resp = post_form(app, c, f"/cases/{urgent_case.reference}/virtual-review", {"proposal": "Again"}, follow_redirects=True)
+    resp = post_form(
+        app,
+        c,
+        f"/cases/{urgent_case.reference}/virtual-review",
+        {"proposal": "Again"},
+        follow_redirects=True,
+    )
     assert "already open" in resp.get_data(as_text=True)
-    assert len(db_session.scalars(select(VirtualReview).where(VirtualReview.case_id == urgent_case.id)).all()) == 1
+    assert (
+        len(
+            db_session.scalars(
+                select(VirtualReview).where(VirtualReview.case_id == urgent_case.id)
+            ).all()
+        )
+        == 1
+    )
 
 
 def test_a_routine_case_cannot_be_reviewed_without_a_meeting(db_session, team, make_case):
@@ -93,25 +133,55 @@ def test_opening_refusals(app, db_session, team, urgent_case, client_for):
     with pytest.raises(Refused, match="proposed outcome"):
         review.open_review(urgent_case, proposal=" ", by=team["nap_coordinator"])
     with pytest.raises(IdentifiersFound):
-        review.open_review(urgent_case, proposal="Call her at 07700 900123 or NHS 943 476 5919", by=team["nap_coordinator"])
+        review.open_review(
+            urgent_case,
+            proposal="Call her at 07700 900123 or NHS 943 476 5919",
+            by=team["nap_coordinator"],
+        )
     db_session.rollback()
-    assert client_for(team["chair"]).post(f"/cases/{urgent_case.reference}/virtual-review").status_code in (400, 403)
-    assert post_form(app, client_for(team["chair"]), f"/cases/{urgent_case.reference}/virtual-review",
-                     {"proposal": "x"}).status_code == 403
-    assert post_form(app, client_for(team["north_coordinator"]), f"/cases/{urgent_case.reference}/virtual-review",
-                     {"proposal": "x"}).status_code == 404
+    assert client_for(team["chair"]).post(
+        f"/cases/{urgent_case.reference}/virtual-review"
+    ).status_code in (400, 403)
+    assert (
+        post_form(
+            app,
+            client_for(team["chair"]),
+            f"/cases/{urgent_case.reference}/virtual-review",
+            {"proposal": "x"},
+        ).status_code
+        == 403
+    )
+    assert (
+        post_form(
+            app,
+            client_for(team["north_coordinator"]),
+            f"/cases/{urgent_case.reference}/virtual-review",
+            {"proposal": "x"},
+        ).status_code
+        == 404
+    )
 
 
-def test_chair_and_two_members_agreeing_makes_the_case_discussed(app, db_session, team, urgent_case, open_one, client_for):
+def test_chair_and_two_members_agreeing_makes_the_case_discussed(
+    app, db_session, team, urgent_case, open_one, client_for
+):
     """Is a chair plus one member not enough, and a chair plus two members enough (the case is
     then discussed, audited, and coordinators and referrers are told)?"""
-    assert _vote(app, client_for(team["chair"]), urgent_case, open_one, note="Agree, urgent.").status_code == 302
+    assert (
+        _vote(
+            app, client_for(team["chair"]), urgent_case, open_one, note="Agree, urgent."
+        ).status_code
+        == 302
+    )
     _vote(app, client_for(team["nap_member"]), urgent_case, open_one)
     db_session.expire_all()
     case = db_session.get(Case, urgent_case.id)
     assert case.status == CaseStatus.SUBMITTED
     r = db_session.get(VirtualReview, open_one.id)
-    assert r.status == VirtualReviewStatus.OPEN and review.progress(r).label == "chair \u2713, members 1 of 2"
+    assert (
+        r.status == VirtualReviewStatus.OPEN
+        and review.progress(r).label == "chair \u2713, members 1 of 2"
+    )
     assert [v.as_chair for v in r.votes] == [True, False]
 
     _vote(app, client_for(team["member2"]), urgent_case, open_one)
@@ -121,33 +191,52 @@ def test_chair_and_two_members_agreeing_makes_the_case_discussed(app, db_session
     assert r.status == VirtualReviewStatus.AGREED and r.decided_at is not None
     assert case.status == CaseStatus.DISCUSSED and case.discussed_at is not None
     discussed = db_session.scalar(
-        select(AuditEntry).where(AuditEntry.action == "case.discussed", AuditEntry.object_id == case.reference)
+        select(AuditEntry).where(
+            AuditEntry.action == "case.discussed", AuditEntry.object_id == case.reference
+        )
     )
     assert discussed.details["via"] == "virtual review" and discussed.panel_id == case.panel_id
     actions = _actions(db_session, case)
-    assert actions.count("case.virtual_review_vote") == 3 and "case.virtual_review_agreed" in actions
-    told = set(db_session.scalars(select(Notification.user_id).where(Notification.kind == "review.agreed")))
+    assert (
+        actions.count("case.virtual_review_vote") == 3 and "case.virtual_review_agreed" in actions
+    )
+    told = set(
+        db_session.scalars(select(Notification.user_id).where(Notification.kind == "review.agreed"))
+    )
     assert {team["nap_coordinator"].id, team["referrer"].id} <= told
     # A late vote is refused: the review is closed.
     resp = _vote(app, client_for(team["member3"]), urgent_case, open_one)
     assert resp.status_code == 302
-    assert len(db_session.scalars(select(VirtualReviewVote).where(VirtualReviewVote.review_id == open_one.id)).all()) == 3
+    assert (
+        len(
+            db_session.scalars(
+                select(VirtualReviewVote).where(VirtualReviewVote.review_id == open_one.id)
+            ).all()
+        )
+        == 3
+    )
 
 
 def test_three_members_without_the_chair_are_not_enough(db_session, team, urgent_case, open_one):
     for who in ("nap_member", "member2", "member3"):
         review.vote(open_one, agrees=True, note="", by=team[who])
     db_session.commit()
-    assert open_one.status == VirtualReviewStatus.OPEN and urgent_case.status == CaseStatus.SUBMITTED
+    assert (
+        open_one.status == VirtualReviewStatus.OPEN and urgent_case.status == CaseStatus.SUBMITTED
+    )
     assert review.progress(open_one).label == "chair awaited, members 2 of 2"
     # The chair's agreement completes it.
     review.vote(open_one, agrees=True, note="", by=team["chair"])
-    assert open_one.status == VirtualReviewStatus.AGREED and urgent_case.status == CaseStatus.DISCUSSED
+    assert (
+        open_one.status == VirtualReviewStatus.AGREED and urgent_case.status == CaseStatus.DISCUSSED
+    )
 
 
 def test_disagreement_does_not_count_towards_agreement(db_session, team, urgent_case, open_one):
     review.vote(open_one, agrees=True, note="", by=team["chair"])
-    review.vote(open_one, agrees=False, note="Discuss at the meeting, please.", by=team["nap_member"])
+    review.vote(
+        open_one, agrees=False, note="Discuss at the meeting, please.", by=team["nap_member"]
+    )
     review.vote(open_one, agrees=True, note="", by=team["member2"])
     assert open_one.status == VirtualReviewStatus.OPEN and review.progress(open_one).disagree == 1
 
@@ -155,28 +244,53 @@ def test_disagreement_does_not_count_towards_agreement(db_session, team, urgent_
 def test_a_second_vote_is_refused(app, db_session, team, urgent_case, open_one, client_for):
     c = client_for(team["nap_member"])
     _vote(app, c, urgent_case, open_one)
-    resp = post_form(app, c, f"/cases/{urgent_case.reference}/virtual-review/{open_one.id}/vote",
-                     {"agrees": "0"}, follow_redirects=True)
+    resp = post_form(
+        app,
+        c,
+        f"/cases/{urgent_case.reference}/virtual-review/{open_one.id}/vote",
+        {"agrees": "0"},
+        follow_redirects=True,
+    )
     assert "already recorded" in resp.get_data(as_text=True)
-    votes = db_session.scalars(select(VirtualReviewVote).where(VirtualReviewVote.review_id == open_one.id)).all()
+    votes = db_session.scalars(
+        select(VirtualReviewVote).where(VirtualReviewVote.review_id == open_one.id)
+    ).all()
     assert len(votes) == 1 and votes[0].agrees is True
     with pytest.raises(Conflict):  # even with a stale list of votes in memory
         review.vote(open_one, agrees=True, note="", by=team["nap_member"])
 
 
-@pytest.mark.parametrize("who,status", [
-    ("north_member", 404), ("other_referrer", 404), ("admin", 404), ("referrer", 403), ("nap_coordinator", 403),
-])
+@pytest.mark.parametrize(
+    "who,status",
+    [
+        ("north_member", 404),
+        ("other_referrer", 404),
+        ("admin", 404),
+        ("referrer", 403),
+        ("nap_coordinator", 403),
+    ],
+)
 def test_who_may_not_vote(app, db_session, team, urgent_case, open_one, client_for, who, status):
     assert _vote(app, client_for(team[who]), urgent_case, open_one).status_code == status
-    assert not db_session.scalars(select(VirtualReviewVote).where(VirtualReviewVote.review_id == open_one.id)).all()
+    assert not db_session.scalars(
+        select(VirtualReviewVote).where(VirtualReviewVote.review_id == open_one.id)
+    ).all()
 
 
-def test_a_note_with_an_identifier_is_refused(app, db_session, team, urgent_case, open_one, client_for):
-    resp = post_form(app, client_for(team["chair"]), f"/cases/{urgent_case.reference}/virtual-review/{open_one.id}/vote",
-                     {"agrees": "1", "note": "NHS 943 476 5919"}, follow_redirects=True)
+def test_a_note_with_an_identifier_is_refused(
+    app, db_session, team, urgent_case, open_one, client_for
+):
+    resp = post_form(
+        app,
+        client_for(team["chair"]),
+        f"/cases/{urgent_case.reference}/virtual-review/{open_one.id}/vote",
+        {"agrees": "1", "note": "NHS 943 476 5919"},
+        follow_redirects=True,
+    )
     assert "patient identifier" in resp.get_data(as_text=True)
-    assert not db_session.scalars(select(VirtualReviewVote).where(VirtualReviewVote.review_id == open_one.id)).all()
+    assert not db_session.scalars(
+        select(VirtualReviewVote).where(VirtualReviewVote.review_id == open_one.id)
+    ).all()
 
 
 def test_coordinator_cancels_a_review(app, db_session, team, urgent_case, open_one, client_for):
@@ -187,7 +301,12 @@ def test_coordinator_cancels_a_review(app, db_session, team, urgent_case, open_o
     assert db_session.get(VirtualReview, open_one.id).status == VirtualReviewStatus.CANCELLED
     assert "case.virtual_review_cancelled" in _actions(db_session, urgent_case)
     # A review of another case's id is not found.
-    assert post_form(app, client_for(team["nap_coordinator"]), "/cases/NB-2000-9999/virtual-review/1/cancel").status_code == 404
+    assert (
+        post_form(
+            app, client_for(team["nap_coordinator"]), "/cases/NB-2000-9999/virtual-review/1/cancel"
+        ).status_code
+        == 404
+    )
 
 
 def test_case_page_and_reviews_list(app, db_session, team, urgent_case, open_one, client_for):
@@ -202,18 +321,34 @@ def test_case_page_and_reviews_list(app, db_session, team, urgent_case, open_one
     review.vote(open_one, agrees=True, note="Fine by me.", by=team["nap_member"])
     db_session.commit()
     page = member.get(f"/cases/{urgent_case.reference}").get_data(as_text=True)
-    assert 'data-testid="vote-form"' not in page and "Fine by me." in page and "members 1 of 2" in page
+    assert (
+        'data-testid="vote-form"' not in page and "Fine by me." in page and "members 1 of 2" in page
+    )
     assert 'data-testid="waiting-for-me"' not in member.get("/reviews").get_data(as_text=True)
-    referrer_page = client_for(team["referrer"]).get(f"/cases/{urgent_case.reference}").get_data(as_text=True)
+    referrer_page = (
+        client_for(team["referrer"]).get(f"/cases/{urgent_case.reference}").get_data(as_text=True)
+    )
     assert 'data-testid="case-review"' not in referrer_page
-    coord_page = client_for(team["nap_coordinator"]).get(f"/cases/{urgent_case.reference}").get_data(as_text=True)
+    coord_page = (
+        client_for(team["nap_coordinator"])
+        .get(f"/cases/{urgent_case.reference}")
+        .get_data(as_text=True)
+    )
     assert "Cancel the review" in coord_page and 'data-testid="open-review-form"' not in coord_page
     assert client_for(team["referrer"]).get("/reviews").status_code == 403
-    assert urgent_case.reference not in client_for(team["north_member"]).get("/reviews").get_data(as_text=True)
+    assert urgent_case.reference not in client_for(team["north_member"]).get("/reviews").get_data(
+        as_text=True
+    )
 
 
-def test_urgent_submitted_case_offers_the_open_review_form(db_session, team, urgent_case, client_for):
-    page = client_for(team["nap_coordinator"]).get(f"/cases/{urgent_case.reference}").get_data(as_text=True)
+def test_urgent_submitted_case_offers_the_open_review_form(
+    db_session, team, urgent_case, client_for
+):
+    page = (
+        client_for(team["nap_coordinator"])
+        .get(f"/cases/{urgent_case.reference}")
+        .get_data(as_text=True)
+    )
     assert 'data-testid="open-review-form"' in page
 
 
@@ -226,6 +361,8 @@ def test_referring_on_cancels_an_open_review(db_session, team, urgent_case, open
     from panel.accounts.models import Panel
 
     north = db_session.scalar(select(Panel).where(Panel.code == "ECMC-NORTH"))
-    triage.refer_on(urgent_case, north, reason="Early-phase trial in the North", by=team["nap_coordinator"])
+    triage.refer_on(
+        urgent_case, north, reason="Early-phase trial in the North", by=team["nap_coordinator"]
+    )
     db_session.commit()
     assert open_one.status == VirtualReviewStatus.CANCELLED and urgent_case.panel_id == north.id

@@ -34,7 +34,9 @@ def team(people, make_user):
     return {
         **people,
         "north_member": make_user(roles=[("ECMC-NORTH", "member")]),
-        "both_coordinator": make_user(roles=[("NAP", "coordinator"), ("ECMC-NORTH", "coordinator")], name="Two Panels"),
+        "both_coordinator": make_user(
+            roles=[("NAP", "coordinator"), ("ECMC-NORTH", "coordinator")], name="Two Panels"
+        ),
     }
 
 
@@ -66,15 +68,22 @@ def _submitted(db_session, by, doc=None, *, days_ago: float = 0) -> Case:
 
 
 def _audit(db_session, action: str, case: Case) -> list[AuditEntry]:
-    return list(db_session.scalars(
-        select(AuditEntry).where(AuditEntry.action == action, AuditEntry.object_id == case.reference).order_by(AuditEntry.id)
-    ))
+    return list(
+        db_session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == action, AuditEntry.object_id == case.reference)
+            .order_by(AuditEntry.id)
+        )
+    )
 
 
 def _meeting(db_session, panel_code: str, *, days: int = 7, by=None) -> Meeting:
     m = Meeting(
-        panel_id=_panel(db_session, panel_code).id, title="Monthly panel", starts_at=utcnow() + timedelta(days=days),
-        status=MeetingStatus.PLANNED, created_by_id=by.id if by else None,
+        panel_id=_panel(db_session, panel_code).id,
+        title="Monthly panel",
+        starts_at=utcnow() + timedelta(days=days),
+        status=MeetingStatus.PLANNED,
+        created_by_id=by.id if by else None,
     )
     db_session.add(m)
     db_session.commit()
@@ -100,17 +109,30 @@ def test_queue_holds_own_panels_cases_urgent_first_then_longest_waiting(db_sessi
 
     rows = triage.triage_rows(coord)
     refs = [r.case.reference for r in rows]
-    assert refs == [urgent.reference, oldest.reference, asked.reference, middle.reference, recent.reference]
+    assert refs == [
+        urgent.reference,
+        oldest.reference,
+        asked.reference,
+        middle.reference,
+        recent.reference,
+    ]
     assert draft.reference not in refs and north.reference not in refs
     by_ref = {r.case.reference: r for r in rows}
     assert by_ref[urgent.reference].urgent and not by_ref[oldest.reference].urgent
     assert by_ref[middle.reference].rolled_over and not by_ref[recent.reference].rolled_over
-    assert by_ref[asked.reference].info_open and by_ref[asked.reference].status == CaseStatus.INFO_REQUESTED
+    assert (
+        by_ref[asked.reference].info_open
+        and by_ref[asked.reference].status == CaseStatus.INFO_REQUESTED
+    )
     assert not by_ref[oldest.reference].info_open
     assert by_ref[oldest.reference].waited_label == "10 days"
-    assert by_ref[oldest.reference].questions == 3  # the ALK example carries three parents' questions
+    assert (
+        by_ref[oldest.reference].questions == 3
+    )  # the ALK example carries three parents' questions
     # The North coordinator sees only the North case.
-    assert [r.case.reference for r in triage.triage_rows(team["north_coordinator"])] == [north.reference]
+    assert [r.case.reference for r in triage.triage_rows(team["north_coordinator"])] == [
+        north.reference
+    ]
 
 
 def test_waiting_time_reads_like_a_person_would_say_it():
@@ -137,7 +159,10 @@ def test_completeness_counts_missing_fields_unknown_criteria_and_held_images(db_
     rows = {r.case.reference: r for r in triage.triage_rows(team["nap_coordinator"])}
     base = {p for p, _ in rows[full.reference].missing}
     assert "diagnosis.inss_stage" in base  # the example leaves this recommended field empty
-    assert {p for p, _ in rows[thin.reference].missing} == base | {"fitness.life_expectancy_months", "response.current.overall"}
+    assert {p for p, _ in rows[thin.reference].missing} == base | {
+        "fitness.life_expectancy_months",
+        "response.current.overall",
+    }
     assert rows[thin.reference].missing_count == rows[full.reference].missing_count + 2
     assert all(label for _, label in rows[full.reference].missing)
     assert rows[full.reference].held_images == 0
@@ -147,11 +172,20 @@ def test_completeness_counts_missing_fields_unknown_criteria_and_held_images(db_
     db_session.add(upload)
     db_session.flush()
     for i, status in enumerate([FileStatus.HELD_BACK, FileStatus.HELD_BACK, FileStatus.STORED]):
-        db_session.add(StoredFile(
-            case_id=full.id, upload_id=upload.id, kind=FileKind.PDF, storage_key=f"k{i}", sha256=f"{i:064d}", size=10,
-            content_type="application/pdf", display_name=f"f{i}.pdf", status=status,
-            hold_reason="burned-in text" if status == FileStatus.HELD_BACK else None,
-        ))
+        db_session.add(
+            StoredFile(
+                case_id=full.id,
+                upload_id=upload.id,
+                kind=FileKind.PDF,
+                storage_key=f"k{i}",
+                sha256=f"{i:064d}",
+                size=10,
+                content_type="application/pdf",
+                display_name=f"f{i}.pdf",
+                status=status,
+                hold_reason="burned-in text" if status == FileStatus.HELD_BACK else None,
+            )
+        )
     # Trial criteria that cannot be decided on what the referral says.
     load_registry()
     db_session.commit()
@@ -166,7 +200,9 @@ def test_completeness_counts_missing_fields_unknown_criteria_and_held_images(db_
     assert not rows[full.reference].complete
 
 
-def test_triage_page_runs_a_fixed_number_of_queries(app, client, db_session, team, login, count_queries):
+def test_triage_page_runs_a_fixed_number_of_queries(
+    app, client, db_session, team, login, count_queries
+):
     """Does the queue page run as many SQL statements for 12 cases as for 2?"""
     from panel.trials.registry import load_registry
 
@@ -204,8 +240,15 @@ def test_triage_page_shows_rows_actions_and_schedule_form(app, client, db_sessio
     assert f"/cases/{case.reference}/refer-on" in html
     assert "Mark urgent" in html and "missing field" in html
     # The schedule form hands the post on to the chosen meeting's agenda (307 keeps the body).
-    resp = post_form(app, client, "/triage/schedule", {"meeting": nap_meeting.id, "case": case.reference, "next": "/triage"})
-    assert resp.status_code == 307 and resp.headers["Location"].endswith(f"/meetings/{nap_meeting.id}/agenda")
+    resp = post_form(
+        app,
+        client,
+        "/triage/schedule",
+        {"meeting": nap_meeting.id, "case": case.reference, "next": "/triage"},
+    )
+    assert resp.status_code == 307 and resp.headers["Location"].endswith(
+        f"/meetings/{nap_meeting.id}/agenda"
+    )
     # The case page has the triage box with the same schedule form.
     page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
     assert 'data-testid="case-triage"' in page and f'<option value="{nap_meeting.id}">' in page
@@ -216,12 +259,17 @@ def test_panel_filter_for_a_coordinator_of_several_panels(client, db_session, te
     north = _submitted(db_session, team["referrer"], example(panel="ECMC-NORTH"))
     login(client, team["both_coordinator"])
     html = client.get("/triage").get_data(as_text=True)
-    assert nap.reference in html and north.reference in html and 'data-testid="panel-filter"' in html
+    assert (
+        nap.reference in html and north.reference in html and 'data-testid="panel-filter"' in html
+    )
     html = client.get("/triage?panel=ECMC-NORTH").get_data(as_text=True)
     assert north.reference in html and nap.reference not in html
 
 
-@pytest.mark.parametrize("who,status", [("nap_member", 403), ("referrer", 403), ("admin", 403), ("north_coordinator", 200)])
+@pytest.mark.parametrize(
+    "who,status",
+    [("nap_member", 403), ("referrer", 403), ("admin", 403), ("north_coordinator", 200)],
+)
 def test_who_may_open_the_queue(client, db_session, team, login, who, status):
     """Is the queue for coordinators only (403 for other signed-in people), and does another
     panel's coordinator not see NAP's cases there or on the case page?"""
@@ -245,56 +293,95 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, db_session, team):
 def test_coordinator_marks_a_case_urgent_and_it_is_audited(app, client, db_session, team, login):
     case = _submitted(db_session, team["referrer"])
     login(client, team["nap_coordinator"])
-    resp = post_form(app, client, f"/cases/{case.reference}/urgency", {"urgent": "1", "next": "/triage"})
+    resp = post_form(
+        app, client, f"/cases/{case.reference}/urgency", {"urgent": "1", "next": "/triage"}
+    )
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/triage")
     db_session.refresh(case)
-    assert case.urgency == "urgent" and case.data["urgency"] == "urgent" and case.triaged_at is not None
+    assert (
+        case.urgency == "urgent"
+        and case.data["urgency"] == "urgent"
+        and case.triaged_at is not None
+    )
     entries = _audit(db_session, "case.urgency", case)
     assert len(entries) == 1 and entries[0].details["to"] == "urgent"
-    assert entries[0].panel_id == case.panel_id and entries[0].actor_id == team["nap_coordinator"].id
+    assert (
+        entries[0].panel_id == case.panel_id and entries[0].actor_id == team["nap_coordinator"].id
+    )
     # Back to routine.
     post_form(app, client, f"/cases/{case.reference}/urgency", {"urgent": "0"})
     db_session.refresh(case)
     assert case.urgency == "routine" and len(_audit(db_session, "case.urgency", case)) == 2
 
 
-@pytest.mark.parametrize("who,status", [("nap_member", 403), ("referrer", 403), ("north_coordinator", 404), ("admin", 404)])
-def test_only_the_panels_coordinator_changes_urgency(app, client, db_session, team, login, who, status):
+@pytest.mark.parametrize(
+    "who,status",
+    [("nap_member", 403), ("referrer", 403), ("north_coordinator", 404), ("admin", 404)],
+)
+def test_only_the_panels_coordinator_changes_urgency(
+    app, client, db_session, team, login, who, status
+):
     case = _submitted(db_session, team["referrer"])
     login(client, team[who])
-    assert post_form(app, client, f"/cases/{case.reference}/urgency", {"urgent": "1"}).status_code == status
+    assert (
+        post_form(app, client, f"/cases/{case.reference}/urgency", {"urgent": "1"}).status_code
+        == status
+    )
     db_session.refresh(case)
     assert case.urgency == "routine" and not _audit(db_session, "case.urgency", case)
 
 
 # --------------------------------------------------------------------------- refer on
-def test_refer_on_keeps_one_record_and_moves_the_case(app, client, db_session, team, login, client_for):
+def test_refer_on_keeps_one_record_and_moves_the_case(
+    app, client, db_session, team, login, client_for
+):
     """Does referring NAP -> ECMC-NORTH keep the reference and history, write a transfer row and
     an audit entry on each panel's trail, tell the North coordinators and the referrer, and take
     the case out of NAP's view?"""
     ref, coord = team["referrer"], team["nap_coordinator"]
     case = _submitted(db_session, ref)
     reference, case_id = case.reference, case.id
-    revisions = db_session.scalar(select(func.count(CaseRevision.id)).where(CaseRevision.case_id == case_id))
+    revisions = db_session.scalar(
+        select(func.count(CaseRevision.id)).where(CaseRevision.case_id == case_id)
+    )
     nap, north = _panel(db_session, "NAP"), _panel(db_session, "ECMC-NORTH")
     login(client, coord)
     page = client.get(f"/cases/{reference}/refer-on")
     assert page.status_code == 200 and "ECMC-NORTH" in page.get_data(as_text=True)
-    resp = post_form(app, client, f"/cases/{reference}/refer-on",
-                     {"panel": north.id, "reason": "Early-phase ALK inhibitor trial recruiting in the North."})
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{reference}/refer-on",
+        {"panel": north.id, "reason": "Early-phase ALK inhibitor trial recruiting in the North."},
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
 
     db_session.expire_all()
     case = db_session.get(Case, case_id)
-    assert case.reference == reference and case.panel_id == north.id and case.status == CaseStatus.SUBMITTED
+    assert (
+        case.reference == reference
+        and case.panel_id == north.id
+        and case.status == CaseStatus.SUBMITTED
+    )
     assert case.data["panel"] == "ECMC-NORTH" and case.triaged_at is not None
-    assert db_session.scalar(select(func.count(CaseRevision.id)).where(CaseRevision.case_id == case_id)) == revisions
+    assert (
+        db_session.scalar(
+            select(func.count(CaseRevision.id)).where(CaseRevision.case_id == case_id)
+        )
+        == revisions
+    )
     transfer = db_session.scalar(select(CaseTransfer).where(CaseTransfer.case_id == case_id))
-    assert (transfer.from_panel_id, transfer.to_panel_id, transfer.by_id) == (nap.id, north.id, coord.id)
+    assert (transfer.from_panel_id, transfer.to_panel_id, transfer.by_id) == (
+        nap.id,
+        north.id,
+        coord.id,
+    )
     assert "ALK" in transfer.reason
     assert [e.panel_id for e in _audit(db_session, "case.referred_on", case)] == [nap.id]
     assert [e.panel_id for e in _audit(db_session, "case.received", case)] == [north.id]
-    notes = db_session.scalars(select(Notification).where(Notification.kind == "case.referred_on")).all()
+    notes = db_session.scalars(
+        select(Notification).where(Notification.kind == "case.referred_on")
+    ).all()
     told = {n.user_id for n in notes}
     assert {team["north_coordinator"].id, team["both_coordinator"].id, ref.id} <= told
     assert coord.id not in told and all(reference in n.text for n in notes)
@@ -306,7 +393,10 @@ def test_refer_on_keeps_one_record_and_moves_the_case(app, client, db_session, t
     north_client = client_for(team["north_coordinator"])
     assert reference in north_client.get("/triage").get_data(as_text=True)
     page = north_client.get(f"/cases/{reference}").get_data(as_text=True)
-    assert 'data-testid="transfer-history"' in page and "Referred from <strong>NAP</strong> to <strong>ECMC-NORTH</strong>" in page
+    assert (
+        'data-testid="transfer-history"' in page
+        and "Referred from <strong>NAP</strong> to <strong>ECMC-NORTH</strong>" in page
+    )
     assert 'data-testid="refer-on-link"' in page  # now North's to triage
     # The referrer still sees the case and where it went.
     page = client_for(ref).get(f"/cases/{reference}").get_data(as_text=True)
@@ -330,13 +420,21 @@ def test_refer_on_refusals(app, client, db_session, team, login):
     db_session.rollback()
 
     login(client, coord)
-    resp = post_form(app, client, f"/cases/{case.reference}/refer-on", {"panel": north.id, "reason": ""})
+    resp = post_form(
+        app, client, f"/cases/{case.reference}/refer-on", {"panel": north.id, "reason": ""}
+    )
     assert resp.status_code == 422 and "Give the reason" in resp.get_data(as_text=True)
-    resp = post_form(app, client, f"/cases/{case.reference}/refer-on",
-                     {"panel": north.id, "reason": "Her NHS number is 943 476 5919"})
+    resp = post_form(
+        app,
+        client,
+        f"/cases/{case.reference}/refer-on",
+        {"panel": north.id, "reason": "Her NHS number is 943 476 5919"},
+    )
     assert resp.status_code == 422 and "patient identifier" in resp.get_data(as_text=True)
     assert "943 476 5919" in resp.get_data(as_text=True)  # what was typed is not lost
-    resp = post_form(app, client, f"/cases/{case.reference}/refer-on", {"panel": nap.id, "reason": "Trial"})
+    resp = post_form(
+        app, client, f"/cases/{case.reference}/refer-on", {"panel": nap.id, "reason": "Trial"}
+    )
     assert resp.status_code == 422
     db_session.expire_all()
     assert db_session.get(Case, case.id).panel_id == nap.id
@@ -355,14 +453,21 @@ def test_refer_on_refusals(app, client, db_session, team, login):
     assert 'data-testid="refer-blocked"' in page
 
 
-@pytest.mark.parametrize("who,status", [("nap_member", 403), ("referrer", 403), ("north_coordinator", 404), ("admin", 404)])
+@pytest.mark.parametrize(
+    "who,status",
+    [("nap_member", 403), ("referrer", 403), ("north_coordinator", 404), ("admin", 404)],
+)
 def test_only_the_panels_coordinator_refers_on(app, client, db_session, team, login, who, status):
     case = _submitted(db_session, team["referrer"])
     login(client, team[who])
     assert client.get(f"/cases/{case.reference}/refer-on").status_code == status
     north = _panel(db_session, "ECMC-NORTH")
-    assert post_form(app, client, f"/cases/{case.reference}/refer-on",
-                     {"panel": north.id, "reason": "Trial"}).status_code == status
+    assert (
+        post_form(
+            app, client, f"/cases/{case.reference}/refer-on", {"panel": north.id, "reason": "Trial"}
+        ).status_code
+        == status
+    )
     db_session.expire_all()
     assert db_session.get(Case, case.id).panel.code == "NAP"
 
@@ -370,13 +475,22 @@ def test_only_the_panels_coordinator_refers_on(app, client, db_session, team, lo
 def test_referring_on_a_case_waiting_on_the_referrer_keeps_the_questions_open(db_session, team):
     case = _submitted(db_session, team["referrer"])
     case_ops.request_information(case, by=team["nap_coordinator"], questions=["Which ALK variant?"])
-    triage.refer_on(case, _panel(db_session, "ECMC-NORTH"), reason="Early-phase trial", by=team["nap_coordinator"])
+    triage.refer_on(
+        case,
+        _panel(db_session, "ECMC-NORTH"),
+        reason="Early-phase trial",
+        by=team["nap_coordinator"],
+    )
     db_session.commit()
     assert case.status == CaseStatus.INFO_REQUESTED and case.open_information_request is not None
-    assert [r.case.reference for r in triage.triage_rows(team["north_coordinator"])] == [case.reference]
+    assert [r.case.reference for r in triage.triage_rows(team["north_coordinator"])] == [
+        case.reference
+    ]
 
 
-def test_scheduling_from_the_queue_puts_the_case_on_the_agenda(app, client, db_session, team, login):
+def test_scheduling_from_the_queue_puts_the_case_on_the_agenda(
+    app, client, db_session, team, login
+):
     """Does the queue's schedule form reach the meeting's agenda (through the 307 hand-over) and
     come back to the queue, after which the case cannot be referred on until taken off?"""
     case = _submitted(db_session, team["referrer"])
@@ -394,4 +508,6 @@ def test_scheduling_from_the_queue_puts_the_case_on_the_agenda(app, client, db_s
     html = resp.get_data(as_text=True)
     assert "added to the agenda" in html and f'data-ref="{case.reference}"' not in html
     with pytest.raises(Conflict, match="agenda"):
-        triage.refer_on(case, _panel(db_session, "ECMC-NORTH"), reason="Trial", by=team["nap_coordinator"])
+        triage.refer_on(
+            case, _panel(db_session, "ECMC-NORTH"), reason="Trial", by=team["nap_coordinator"]
+        )

@@ -46,10 +46,22 @@ def _populate(app, tmp_path: Path) -> None:
     with app.test_request_context():  # the invitation e-mail builds a link
         centre = db.session.scalar(select(Centre).where(Centre.code == "NEWCASTLE"))
         nap = db.session.scalar(select(Panel).where(Panel.code == "NAP"))
-        referrer = accounts.create_user(email="ref@nhs.example.org", name="Dr Ops Referrer", centre_id=centre.id,
-                                        is_referrer=True, is_admin=False, password=TEST_PASSWORD)
-        member = accounts.create_user(email="member@nhs.example.org", name="Dr Ops Member", centre_id=None,
-                                      is_referrer=False, is_admin=False, password=TEST_PASSWORD)
+        referrer = accounts.create_user(
+            email="ref@nhs.example.org",
+            name="Dr Ops Referrer",
+            centre_id=centre.id,
+            is_referrer=True,
+            is_admin=False,
+            password=TEST_PASSWORD,
+        )
+        member = accounts.create_user(
+            email="member@nhs.example.org",
+            name="Dr Ops Member",
+            centre_id=None,
+            is_referrer=False,
+            is_admin=False,
+            password=TEST_PASSWORD,
+        )
         accounts.add_panel_role(member, nap, PanelRoleKind.MEMBER, by=None)
         accounts.issue_reset_link(member, invitation=True)  # an outbox row and a reset token
         submitted = cases.create_case(copy.deepcopy(EXAMPLE), by=referrer).case
@@ -58,9 +70,18 @@ def _populate(app, tmp_path: Path) -> None:
         db.session.commit()
 
         ct = synth.make_ct_series(tmp_path / "ct", 2, rows=32, cols=32)
-        parts = [(p.name, p.open("rb")) for p in ct.paths] + [("letter.pdf", open(small_pdf(tmp_path), "rb"))]
-        batch = uploads.process_upload(submitted, referrer, "CT and letter", parts, storage=get_storage(),
-                                       config=app.config, deid_secret=deid_secret())
+        parts = [(p.name, p.open("rb")) for p in ct.paths] + [
+            ("letter.pdf", open(small_pdf(tmp_path), "rb"))
+        ]
+        batch = uploads.process_upload(
+            submitted,
+            referrer,
+            "CT and letter",
+            parts,
+            storage=get_storage(),
+            config=app.config,
+            deid_secret=deid_secret(),
+        )
         batch.store()
         db.session.commit()
         batch.cleanup()
@@ -73,8 +94,10 @@ def _populate(app, tmp_path: Path) -> None:
 def _counts(app) -> dict[str, int]:
     with app.app_context():
         with db.engine.connect() as conn:
-            return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                    for t in db.metadata.sorted_tables}
+            return {
+                t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in db.metadata.sorted_tables
+            }
 
 
 def _contents(app) -> dict[str, list[dict]]:
@@ -167,8 +190,14 @@ def test_backup_and_restore_round_trip(backend, shared, tmp_path):
     from panel.core import audit
 
     with target.app_context():
-        user = accounts.create_user(email="after@nhs.example.org", name="Dr After Restore", centre_id=None,
-                                    is_referrer=False, is_admin=True, password=TEST_PASSWORD)
+        user = accounts.create_user(
+            email="after@nhs.example.org",
+            name="Dr After Restore",
+            centre_id=None,
+            is_referrer=False,
+            is_admin=True,
+            password=TEST_PASSWORD,
+        )
         audit.record("ops.test", object_type="user", object_id=user.id)
         db.session.commit()
         checked, problem = audit.verify_chain()
@@ -221,9 +250,16 @@ def test_backup_reads_one_snapshot(backend, source, tmp_path, monkeypatch):
         if not state["written"]:
             state["written"] = True
             with source.app_context(), db.engine.begin() as conn:  # another writer, committed
-                conn.execute(insert(OutboxMail.__table__).values(
-                    to_addr="late@nhs.example.org", subject="late", body="late", attempts=0,
-                    created_at=utcnow(), next_attempt_at=utcnow()))
+                conn.execute(
+                    insert(OutboxMail.__table__).values(
+                        to_addr="late@nhs.example.org",
+                        subject="late",
+                        body="late",
+                        attempts=0,
+                        created_at=utcnow(),
+                        next_attempt_at=utcnow(),
+                    )
+                )
         return real(column)
 
     monkeypatch.setattr(ops_backup, "_encoder", encoder_that_races)
@@ -266,8 +302,12 @@ def _is_untouched(app) -> bool:
             return not ops_backup._non_empty(conn)
 
 
-@pytest.mark.parametrize("tamper", ["table-row", "stored-file", "missing-file", "row-count", "outside-path"])
-def test_a_changed_backup_is_refused_before_anything_is_written(backend, backup_dir, tmp_path, tamper):
+@pytest.mark.parametrize(
+    "tamper", ["table-row", "stored-file", "missing-file", "row-count", "outside-path"]
+)
+def test_a_changed_backup_is_refused_before_anything_is_written(
+    backend, backup_dir, tmp_path, tamper
+):
     """Is a backup whose table files or stored files do not match the manifest refused, with
     nothing written to the target?"""
     manifest_path = backup_dir / "manifest.json"

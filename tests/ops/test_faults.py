@@ -47,8 +47,14 @@ def _referrer(app) -> None:
 
     with app.app_context():
         centre = db.session.scalar(select(Centre).where(Centre.code == "NEWCASTLE"))
-        accounts.create_user(email="ops-ref@nhs.example.org", name="Dr Fault Referrer", centre_id=centre.id,
-                             is_referrer=True, is_admin=False, password=TEST_PASSWORD)
+        accounts.create_user(
+            email="ops-ref@nhs.example.org",
+            name="Dr Fault Referrer",
+            centre_id=centre.id,
+            is_referrer=True,
+            is_admin=False,
+            password=TEST_PASSWORD,
+        )
         db.session.commit()
         db.session.remove()
 
@@ -62,7 +68,10 @@ def test_postgres_not_listening_gives_a_503_page_and_json(tmp_path):
     app = make_app(f"postgresql://postgres@127.0.0.1:{free_port()}/panel", tmp_path / "storage")
     client = app.test_client()
     _assert_db_down_page(_login_attempt(app, client))
-    resp = client.get("/api/v1/cases", headers={"Authorization": "Bearer " + TOKEN_PREFIX + "0123456789abcdef0123456789abcdef"})
+    resp = client.get(
+        "/api/v1/cases",
+        headers={"Authorization": "Bearer " + TOKEN_PREFIX + "0123456789abcdef0123456789abcdef"},
+    )
     assert resp.status_code == 503 and resp.is_json
     assert resp.get_json()["error"] == DB_DOWN
     resp = client.get("/healthz")
@@ -122,12 +131,19 @@ def pg_app(tmp_path):
 
 def _terminate_all(url: str) -> int:
     name = url.rsplit("/", 1)[1]
-    admin = create_engine(sa_url(pg_admin_url()).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        sa_url(pg_admin_url()).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
+    )
     try:
         with admin.connect() as conn:
-            return len(conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-            ), {"n": name}).all())
+            return len(
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+                    ),
+                    {"n": name},
+                ).all()
+            )
     finally:
         admin.dispose()
 
@@ -163,16 +179,23 @@ def test_connection_lost_mid_request_saves_nothing(pg_app):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OutboxMail)) == mails
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == entries
-        assert db.session.scalar(
-            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "ops.half_done")) == 0
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "ops.half_done")
+            )
+            == 0
+        )
         from panel.core.audit import verify_chain
 
         assert verify_chain()[1] is None
         db.session.remove()
 
 
-def test_case_submit_failing_midway_leaves_no_partial_rows(app, db_session, client, login, people, make_case,
-                                                           monkeypatch):
+def test_case_submit_failing_midway_leaves_no_partial_rows(
+    app, db_session, client, login, people, make_case, monkeypatch
+):
     """The database fails while a submission is half written (status changed, revision
     snapshot added, then the audit entry fails): a 503 page and the case is still a draft,
     with no revision and no audit entry from the attempt."""
@@ -181,13 +204,17 @@ def test_case_submit_failing_midway_leaves_no_partial_rows(app, db_session, clie
 
     referrer = people["referrer"]
     case = make_case(referrer)
-    revisions = db_session.scalar(select(func.count()).select_from(CaseRevision).where(CaseRevision.case_id == case.id))
+    revisions = db_session.scalar(
+        select(func.count()).select_from(CaseRevision).where(CaseRevision.case_id == case.id)
+    )
     login(client, referrer)
     real = audit.record
 
     def failing_record(action, **kwargs):
         if action == "case.submitted":
-            raise OperationalError("INSERT INTO audit_entries", {}, Exception("server closed the connection"))
+            raise OperationalError(
+                "INSERT INTO audit_entries", {}, Exception("server closed the connection")
+            )
         return real(action, **kwargs)
 
     monkeypatch.setattr(audit, "record", failing_record)
@@ -197,10 +224,17 @@ def test_case_submit_failing_midway_leaves_no_partial_rows(app, db_session, clie
     db_session.expire_all()
     case = db_session.get(type(case), case.id)
     assert case.status == CaseStatus.DRAFT and case.submitted_at is None
-    assert db_session.scalar(
-        select(func.count()).select_from(CaseRevision).where(CaseRevision.case_id == case.id)) == revisions
-    assert not db_session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "case.submitted", AuditEntry.object_id == str(case.id)))
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(CaseRevision).where(CaseRevision.case_id == case.id)
+        )
+        == revisions
+    )
+    assert not db_session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "case.submitted", AuditEntry.object_id == str(case.id))
+    )
     # Nothing is stuck: the same submission goes through once the database is back.
     resp = post_form(app, client, f"/cases/{case.reference}/submit", {})
     assert resp.status_code == 302
@@ -247,20 +281,34 @@ def _disk_full_after(monkeypatch, root: Path, where: str, after: int = 0) -> dic
 
 
 def _upload(app, client, case, files, *, as_json=True):
-    data = {"label": "scans", "csrf_token": csrf_token(app, client),
-            "files": [(io.BytesIO(content), name) for name, content in files]}
-    return client.post(f"/cases/{case.reference}/images/upload", data=data, content_type="multipart/form-data",
-                       headers={"Accept": "application/json" if as_json else "text/html"})
+    data = {
+        "label": "scans",
+        "csrf_token": csrf_token(app, client),
+        "files": [(io.BytesIO(content), name) for name, content in files],
+    }
+    return client.post(
+        f"/cases/{case.reference}/images/upload",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"Accept": "application/json" if as_json else "text/html"},
+    )
 
 
 def _upload_rows(case) -> tuple[int, int, int]:
     from panel.imaging.models import StoredFile, Upload
 
     return (
-        db.session.scalar(select(func.count()).select_from(Upload).where(Upload.case_id == case.id)),
-        db.session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.case_id == case.id)),
-        db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "imaging.upload", AuditEntry.object_id == str(case.id))),
+        db.session.scalar(
+            select(func.count()).select_from(Upload).where(Upload.case_id == case.id)
+        ),
+        db.session.scalar(
+            select(func.count()).select_from(StoredFile).where(StoredFile.case_id == case.id)
+        ),
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "imaging.upload", AuditEntry.object_id == str(case.id))
+        ),
     )
 
 
@@ -273,8 +321,9 @@ def scans(tmp_path):
 
 
 @pytest.mark.parametrize("where, after", [("objects", 2), ("objects", 0), ("tmp", 1)])
-def test_disk_full_during_upload_leaves_nothing(app, db_session, client, login, people, make_case, storage_dir,
-                                                monkeypatch, scans, where, after):
+def test_disk_full_during_upload_leaves_nothing(
+    app, db_session, client, login, people, make_case, storage_dir, monkeypatch, scans, where, after
+):
     """The disk fills up while an upload of a series and a PDF is received (tmp) or stored
     (objects): a clear 507 answer, no rows, no audit entry, no file left in objects/ or tmp/."""
     case = make_case(people["referrer"], submit=True)
@@ -293,7 +342,9 @@ def test_disk_full_during_upload_leaves_nothing(app, db_session, client, login, 
     assert _upload_rows(case)[1] == 4
 
 
-def test_disk_full_page_for_a_browser(app, db_session, client, login, people, make_case, storage_dir, monkeypatch):
+def test_disk_full_page_for_a_browser(
+    app, db_session, client, login, people, make_case, storage_dir, monkeypatch
+):
     """A browser upload (no JSON) gets a readable page that says the storage is full."""
     case = make_case(people["referrer"], submit=True)
     login(client, people["referrer"])
@@ -307,7 +358,9 @@ def test_disk_full_page_for_a_browser(app, db_session, client, login, people, ma
 
 
 # --------------------------------------------------------------------------- mail server down
-def test_password_reset_with_smtp_down_succeeds_and_mail_is_retried(app, db_session, client, people, smtp_server):
+def test_password_reset_with_smtp_down_succeeds_and_mail_is_retried(
+    app, db_session, client, people, smtp_server
+):
     """With the SMTP server down, does a reset request still succeed (same answer), leaving
     the mail in the outbox with its error and a retry time; and is it sent by `send-mail`
     once the server is back?"""
@@ -319,8 +372,11 @@ def test_password_reset_with_smtp_down_succeeds_and_mail_is_retried(app, db_sess
     try:
         resp = post_form(app, client, "/reset", {"email": user.email})
         assert resp.status_code == 302 and "/login" in resp.headers["Location"]
-        mail = db_session.scalar(select(OutboxMail).where(OutboxMail.to_addr == user.email)
-                                 .order_by(OutboxMail.id.desc()))
+        mail = db_session.scalar(
+            select(OutboxMail)
+            .where(OutboxMail.to_addr == user.email)
+            .order_by(OutboxMail.id.desc())
+        )
         assert mail is not None and mail.sent_at is None
         assert mail.attempts == 1 and "ConnectionRefused" in (mail.last_error or "")
         assert mail.next_attempt_at > utcnow()

@@ -17,8 +17,16 @@ def test_heldout_recall_and_false_positives():
     positives = [r for r in rows if r["expect_kind"]]
     negatives = [r for r in rows if not r["expect_kind"]]
     assert len(positives) >= 30 and len(negatives) >= 30
-    missed = [r["text"] for r in positives if not any(f.severity == "hard" for f in find_identifiers(r["text"]))]
-    flagged = [r["text"] for r in negatives if any(f.severity == "hard" for f in find_identifiers(r["text"]))]
+    missed = [
+        r["text"]
+        for r in positives
+        if not any(f.severity == "hard" for f in find_identifiers(r["text"]))
+    ]
+    flagged = [
+        r["text"]
+        for r in negatives
+        if any(f.severity == "hard" for f in find_identifiers(r["text"]))
+    ]
     recall = 1 - len(missed) / len(positives)
     print(f"held-out recall {recall:.1%}, false positives {len(flagged)}/{len(negatives)}")
     assert recall >= 0.95, missed

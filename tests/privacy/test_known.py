@@ -15,7 +15,8 @@ def test_name_parts_normalise_case_carets_accents_and_empty_components():
 
 
 @pytest.mark.parametrize(
-    "text", ["Oliver Smith", "SMITH^OLIVER", "smith, oliver", "for OLIVER", "Dr Smith's list", "Olivér"]
+    "text",
+    ["Oliver Smith", "SMITH^OLIVER", "smith, oliver", "for OLIVER", "Dr Smith's list", "Olivér"],
 )
 def test_any_part_in_any_form_is_a_mention(text):
     assert mentions_name(text, name_parts(["SMITH^OLIVER^^"]))

@@ -25,13 +25,26 @@ def rows(db_session, people):
     """Factory for bare case rows (the dashboard reads only columns, not the referral)."""
     panels = {p.code: p for p in db_session.scalars(select(Panel))}
 
-    def make(panel="NAP", status=CaseStatus.SUBMITTED, submitted=None, sent=None, urgency="routine", **cols):
+    def make(
+        panel="NAP",
+        status=CaseStatus.SUBMITTED,
+        submitted=None,
+        sent=None,
+        urgency="routine",
+        **cols,
+    ):
         case = Case(
-            reference=f"NB-2099-{next(_numbers):04d}", panel_id=panels[panel].id,
-            created_by_id=people["referrer"].id, status=status, urgency=urgency,
+            reference=f"NB-2099-{next(_numbers):04d}",
+            panel_id=panels[panel].id,
+            created_by_id=people["referrer"].id,
+            status=status,
+            urgency=urgency,
             data={"clinical_question": "CLINICAL-TEXT-MARKER"},
-            submitted_at=submitted if submitted is not None else (None if status == CaseStatus.DRAFT else utcnow() - timedelta(days=3)),
-            feedback_sent_at=sent, **cols,
+            submitted_at=submitted
+            if submitted is not None
+            else (None if status == CaseStatus.DRAFT else utcnow() - timedelta(days=3)),
+            feedback_sent_at=sent,
+            **cols,
         )
         db_session.add(case)
         db_session.flush()
@@ -41,8 +54,13 @@ def rows(db_session, people):
 
 
 def _rec(db_session, case, *, trials=(), status=RecommendationStatus.APPROVED):
-    rec = Recommendation(case_id=case.id, status=status, categories=["trial"], trials=list(trials),
-                         approved_at=utcnow() if status == RecommendationStatus.APPROVED else None)
+    rec = Recommendation(
+        case_id=case.id,
+        status=status,
+        categories=["trial"],
+        trials=list(trials),
+        approved_at=utcnow() if status == RecommendationStatus.APPROVED else None,
+    )
     db_session.add(rec)
     db_session.flush()
     return rec
@@ -72,11 +90,21 @@ def test_months_and_buckets():
     assert sum(m.count for m in out) == 2
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+1", "'=1+1"), ("+44", "'+44"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("NB-2026-0001", "NB-2026-0001"), ("a=b", "a=b"), (None, ""),
-    (datetime(2026, 3, 1, 10, 0, tzinfo=None), "2026-03-01T10:00:00"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+44", "'+44"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("NB-2026-0001", "NB-2026-0001"),
+        ("a=b", "a=b"),
+        (None, ""),
+        (datetime(2026, 3, 1, 10, 0, tzinfo=None), "2026-03-01T10:00:00"),
+    ],
+)
 def test_csv_cells_escape_spreadsheet_formulas(value, expected):
     assert queries.csv_cell(value) == expected
 
@@ -91,31 +119,82 @@ def test_dashboard_numbers(app, client, people, login, rows, db_session):
     for days in (1, 2, 3, 4, 10):  # this month: median 3, p90 7.6
         rows(status=CaseStatus.FEEDBACK_SENT, sent=now, submitted=now - timedelta(days=days))
     rows(status=CaseStatus.CLOSED, sent=last_month, submitted=last_month - timedelta(days=5))
-    rows(status=CaseStatus.FEEDBACK_SENT, sent=now - timedelta(days=400), submitted=now - timedelta(days=420))
+    rows(
+        status=CaseStatus.FEEDBACK_SENT,
+        sent=now - timedelta(days=400),
+        submitted=now - timedelta(days=420),
+    )
     rows(status=CaseStatus.SCHEDULED)
     rows(status=CaseStatus.DRAFT)  # never counted
-    rows(panel="ECMC-NORTH", status=CaseStatus.FEEDBACK_SENT, sent=now, submitted=now - timedelta(days=90))
+    rows(
+        panel="ECMC-NORTH",
+        status=CaseStatus.FEEDBACK_SENT,
+        sent=now,
+        submitted=now - timedelta(days=90),
+    )
 
-    a = rows(status=CaseStatus.FEEDBACK_SENT, sent=now - timedelta(days=20), submitted=now - timedelta(days=30))
-    b = rows(status=CaseStatus.FEEDBACK_SENT, sent=now - timedelta(days=20), submitted=now - timedelta(days=30))
+    a = rows(
+        status=CaseStatus.FEEDBACK_SENT,
+        sent=now - timedelta(days=20),
+        submitted=now - timedelta(days=30),
+    )
+    b = rows(
+        status=CaseStatus.FEEDBACK_SENT,
+        sent=now - timedelta(days=20),
+        submitted=now - timedelta(days=30),
+    )
     north = rows(panel="ECMC-NORTH", status=CaseStatus.FEEDBACK_SENT)
     crisp = {"trial_id": "CRISP", "code": "CRISP", "title": "Crizotinib study"}
     lorla = {"trial_id": "LORLA", "code": "LORLA", "title": "Lorlatinib study"}
     rec_a = _rec(db_session, a, trials=[crisp, lorla, crisp])  # a trial counts once per record
     _rec(db_session, b, trials=[crisp, "not an object", 5])
-    _rec(db_session, rows(status=CaseStatus.RECOMMENDATION), trials=[lorla], status=RecommendationStatus.DRAFT)
+    _rec(
+        db_session,
+        rows(status=CaseStatus.RECOMMENDATION),
+        trials=[lorla],
+        status=RecommendationStatus.DRAFT,
+    )
     rec_north = _rec(db_session, north, trials=[lorla])
-    rec_north.trials = {"not": "a list"}  # another panel's, and not a list: neither counted nor an error
-    db_session.add_all([
-        FollowUpAction(recommendation_id=rec_a.id, position=0, description="Repeat MIBG scan", owner_role="referrer",
-                       due_in_days=10, due_at=now - timedelta(days=3, hours=1)),
-        FollowUpAction(recommendation_id=rec_a.id, position=1, description="Done already", owner_role="coordinator",
-                       due_in_days=10, due_at=now - timedelta(days=5), done_at=now - timedelta(days=6)),
-        FollowUpAction(recommendation_id=rec_a.id, position=2, description="Not yet due", owner_role="chair",
-                       due_in_days=10, due_at=now + timedelta(days=5)),
-        FollowUpAction(recommendation_id=rec_north.id, position=0, description="North action", owner_role="referrer",
-                       due_in_days=1, due_at=now - timedelta(days=9)),
-    ])
+    rec_north.trials = {
+        "not": "a list"
+    }  # another panel's, and not a list: neither counted nor an error
+    db_session.add_all(
+        [
+            FollowUpAction(
+                recommendation_id=rec_a.id,
+                position=0,
+                description="Repeat MIBG scan",
+                owner_role="referrer",
+                due_in_days=10,
+                due_at=now - timedelta(days=3, hours=1),
+            ),
+            FollowUpAction(
+                recommendation_id=rec_a.id,
+                position=1,
+                description="Done already",
+                owner_role="coordinator",
+                due_in_days=10,
+                due_at=now - timedelta(days=5),
+                done_at=now - timedelta(days=6),
+            ),
+            FollowUpAction(
+                recommendation_id=rec_a.id,
+                position=2,
+                description="Not yet due",
+                owner_role="chair",
+                due_in_days=10,
+                due_at=now + timedelta(days=5),
+            ),
+            FollowUpAction(
+                recommendation_id=rec_north.id,
+                position=0,
+                description="North action",
+                owner_role="referrer",
+                due_in_days=1,
+                due_at=now - timedelta(days=9),
+            ),
+        ]
+    )
     db_session.commit()
 
     login(client, people["nap_coordinator"])
@@ -136,11 +215,16 @@ def test_dashboard_numbers(app, client, people, login, rows, db_session):
     this = months[-1]
     assert this.count == 5 + (2 if (now - timedelta(days=20)).month == now.month else 0)
     only_five = queries.turnaround_by_month(
-        [(now - timedelta(days=d), now) for d in (1, 2, 3, 4, 10)], now)[-1]
+        [(now - timedelta(days=d), now) for d in (1, 2, 3, 4, 10)], now
+    )[-1]
     assert only_five.median == pytest.approx(3) and only_five.p90 == pytest.approx(7.6)
     assert months[-2].count == (1 if (now - timedelta(days=20)).month == now.month else 3)
     assert sum(m.count for m in months) == 8  # the one 400 days ago is outside the window
-    assert 'data-testid="turnaround-chart"' in html and "<polyline" in html and "90th percentile" in html
+    assert (
+        'data-testid="turnaround-chart"' in html
+        and "<polyline" in html
+        and "90th percentile" in html
+    )
     assert "style=" not in html
 
     overdue = queries.overdue_actions([nap.id], now)
@@ -149,17 +233,29 @@ def test_dashboard_numbers(app, client, people, login, rows, db_session):
     ]
     assert "Repeat MIBG scan" in html and f'href="/cases/{a.reference}"' in html
     assert queries.overdue_count([nap.id], now) == 1 and 'data-testid="overdue-total">1<' in html
-    assert queries.overdue_actions([nap.id], now, limit=0) == []  # the list is bounded; the badge counts all
+    assert (
+        queries.overdue_actions([nap.id], now, limit=0) == []
+    )  # the list is bounded; the badge counts all
     assert "North action" not in html and "Done already" not in html and "Not yet due" not in html
 
     trials = queries.trials_suggested([nap.id])
-    assert [(t.code, t.title, t.count) for t in trials] == [("CRISP", "Crizotinib study", 2), ("LORLA", "Lorlatinib study", 1)]
+    assert [(t.code, t.title, t.count) for t in trials] == [
+        ("CRISP", "Crizotinib study", 2),
+        ("LORLA", "Lorlatinib study", 1),
+    ]
     assert 'data-trial="CRISP"' in html
 
 
-@pytest.mark.parametrize("who, status", [
-    ("nap_coordinator", 200), ("north_coordinator", 200), ("nap_member", 403), ("admin", 404), ("referrer", 404),
-])
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        ("nap_coordinator", 200),
+        ("north_coordinator", 200),
+        ("nap_member", 403),
+        ("admin", 404),
+        ("referrer", 404),
+    ],
+)
 def test_dashboard_access(app, client, people, login, who, status):
     login(client, people[who])
     assert client.get("/reports").status_code == status
@@ -171,15 +267,29 @@ def test_dashboard_needs_login(client):
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
 
-def test_dashboard_query_count_does_not_grow(app, client, people, login, rows, db_session, count_queries):
+def test_dashboard_query_count_does_not_grow(
+    app, client, people, login, rows, db_session, count_queries
+):
     now = utcnow()
 
     def add(n):
         for i in range(n):
-            case = rows(status=CaseStatus.FEEDBACK_SENT, sent=now - timedelta(days=i * 20), submitted=now - timedelta(days=i * 20 + 7))
+            case = rows(
+                status=CaseStatus.FEEDBACK_SENT,
+                sent=now - timedelta(days=i * 20),
+                submitted=now - timedelta(days=i * 20 + 7),
+            )
             rec = _rec(db_session, case, trials=[{"trial_id": f"T{i}", "title": f"Trial {i}"}])
-            db_session.add(FollowUpAction(recommendation_id=rec.id, position=0, description=f"Action {i}",
-                                          owner_role="referrer", due_in_days=1, due_at=now - timedelta(days=1)))
+            db_session.add(
+                FollowUpAction(
+                    recommendation_id=rec.id,
+                    position=0,
+                    description=f"Action {i}",
+                    owner_role="referrer",
+                    due_in_days=1,
+                    due_at=now - timedelta(days=1),
+                )
+            )
         db_session.commit()
 
     add(1)
@@ -201,8 +311,13 @@ def test_dashboard_query_count_does_not_grow(app, client, people, login, rows, d
 # --------------------------------------------------------------------------- CSV
 def test_cases_csv(app, client, people, login, rows, db_session):
     now = utcnow().replace(microsecond=0)
-    sent = rows(status=CaseStatus.FEEDBACK_SENT, submitted=now - timedelta(days=10), sent=now,
-                triaged_at=now - timedelta(days=9), urgency="urgent")
+    sent = rows(
+        status=CaseStatus.FEEDBACK_SENT,
+        submitted=now - timedelta(days=10),
+        sent=now,
+        triaged_at=now - timedelta(days=9),
+        urgency="urgent",
+    )
     evil = rows(status=CaseStatus.SUBMITTED, urgency="=1+1")
     rows(status=CaseStatus.DRAFT)
     rows(panel="ECMC-NORTH")
@@ -220,7 +335,9 @@ def test_cases_csv(app, client, people, login, rows, db_session):
     row = by_ref[sent.reference]
     assert row["status"] == "feedback_sent" and row["urgency"] == "urgent"
     assert row["submitted"] == (now - timedelta(days=10)).isoformat().replace("+00:00", "Z")
-    assert row["feedback_sent"].endswith("Z") and row["triaged"].endswith("Z") and row["closed"] == ""
+    assert (
+        row["feedback_sent"].endswith("Z") and row["triaged"].endswith("Z") and row["closed"] == ""
+    )
     assert row["days_to_feedback"] == "10.0"
     assert list(table[0]) == [label for _, label in queries.CSV_COLUMNS] + ["days_to_feedback"]
     entry = db_session.scalar(select(AuditEntry).where(AuditEntry.action == "report.cases_csv"))
@@ -233,9 +350,13 @@ def test_suggested_trials_are_kept_in_step_with_the_record(rows, db_session):
 
     def narrow(rec):
         db_session.flush()
-        return sorted(db_session.execute(
-            select(RecommendationTrial.code, RecommendationTrial.title).where(RecommendationTrial.recommendation_id == rec.id)
-        ).all())
+        return sorted(
+            db_session.execute(
+                select(RecommendationTrial.code, RecommendationTrial.title).where(
+                    RecommendationTrial.recommendation_id == rec.id
+                )
+            ).all()
+        )
 
     crisp = {"trial_id": "CRISP", "title": "Crizotinib study"}
     rec = _rec(db_session, rows(status=CaseStatus.FEEDBACK_SENT), trials=[crisp, crisp, "junk"])
@@ -250,4 +371,9 @@ def test_suggested_trials_are_kept_in_step_with_the_record(rows, db_session):
     assert narrow(rec) == [("CRISP", "Crizotinib study")]
     db_session.delete(rec)
     db_session.commit()
-    assert db_session.scalar(select(RecommendationTrial.id).where(RecommendationTrial.recommendation_id == rec.id)) is None
+    assert (
+        db_session.scalar(
+            select(RecommendationTrial.id).where(RecommendationTrial.recommendation_id == rec.id)
+        )
+        is None
+    )

@@ -18,10 +18,16 @@ def pdf_bytes(text: str = "Panel letter about imaging", *, author: str | None = 
 
     w = PdfWriter()
     page = w.add_blank_page(300, 200)
-    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
     page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): w._add_object(font)})})
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): w._add_object(font)})}
+    )
     stream = DecodedStreamObject()
     stream.set_data(f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode())
     page[NameObject("/Contents")] = w._add_object(stream)
@@ -81,13 +87,21 @@ def full_record_data(**overrides: Any) -> dict[str, Any]:
         "consensus": "unanimous",
         "options_considered": "",
         "rationale": "ALK F1174L mutation with progressive disease after induction: an ALK inhibitor "
-                     "trial is the preferred option. Re-biopsy for molecular profiling is advised.",
+        "trial is the preferred option. Re-biopsy for molecular profiling is advised.",
         "re_present": "After two cycles, with restaging scans.",
         "molecular_profiling": "requested",
         "trials": [dict(t) for t in TRIAL_CHOICES],
         "follow_ups": [
-            {"description": "Contact the CRISP trial team about a slot", "owner_role": "referrer", "due_in_days": 14},
-            {"description": "Check the biopsy sample is suitable", "owner_role": "coordinator", "due_in_days": 7},
+            {
+                "description": "Contact the CRISP trial team about a slot",
+                "owner_role": "referrer",
+                "due_in_days": 14,
+            },
+            {
+                "description": "Check the biopsy sample is suitable",
+                "owner_role": "coordinator",
+                "due_in_days": 7,
+            },
         ],
     }
     data.update(overrides)
@@ -132,7 +146,9 @@ def panel(db_session, code: str = "NAP"):
     return db_session.scalar(select(Panel).where(Panel.code == code))
 
 
-def audit_actions(db_session, object_type: str | None = None, object_id: str | None = None) -> list[str]:
+def audit_actions(
+    db_session, object_type: str | None = None, object_id: str | None = None
+) -> list[str]:
     from sqlalchemy import select
 
     from panel.core.models import AuditEntry
@@ -145,15 +161,28 @@ def audit_actions(db_session, object_type: str | None = None, object_id: str | N
     return list(db_session.scalars(stmt))
 
 
-def plan(db_session, by, *, code: str = "NAP", day: date | None = None, at: time = time(16, 0),
-         minutes: int = 120, link: str = "https://meet.example.org/nap"):
+def plan(
+    db_session,
+    by,
+    *,
+    code: str = "NAP",
+    day: date | None = None,
+    at: time = time(16, 0),
+    minutes: int = 120,
+    link: str = "https://meet.example.org/nap",
+):
     """A meeting planned through the operations (committed)."""
     from panel.core.uktime import uk_today
     from panel.meetings import operations as ops
 
     meeting = ops.create_meeting(
-        panel(db_session, code), day=day or (uk_today() + timedelta(days=14)), at=at, duration_minutes=minutes,
-        video_link=link, title="", by=by,
+        panel(db_session, code),
+        day=day or (uk_today() + timedelta(days=14)),
+        at=at,
+        duration_minutes=minutes,
+        video_link=link,
+        title="",
+        by=by,
     )
     db_session.commit()
     return meeting

@@ -47,8 +47,11 @@ def _pg_admin(statements: list[tuple[str, dict]]) -> None:
 
 
 def _terminate(name: str) -> tuple[str, dict]:
-    return ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = :n AND pid <> pg_backend_pid()", {"n": name})
+    return (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = :n AND pid <> pg_backend_pid()",
+        {"n": name},
+    )
 
 
 def fresh_postgres_database(name: str, *, template: str | None = None) -> str:

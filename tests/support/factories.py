@@ -28,8 +28,19 @@ class UserFactory:
         self.session = session
         self.n = 0
 
-    def __call__(self, *, name=None, email=None, referrer_at=None, centre=None, roles=(), admin=False,
-                 password=TEST_PASSWORD, totp=None, active=True):
+    def __call__(
+        self,
+        *,
+        name=None,
+        email=None,
+        referrer_at=None,
+        centre=None,
+        roles=(),
+        admin=False,
+        password=TEST_PASSWORD,
+        totp=None,
+        active=True,
+    ):
         from panel.accounts import operations
         from panel.accounts.models import Centre, Panel, PanelRoleKind
         from panel.core.db import db, utcnow
@@ -88,7 +99,9 @@ def people(make_user) -> dict[str, Any]:
         "referrer": make_user(referrer_at="NEWCASTLE", name="Dr Owner"),
         "other_referrer": make_user(referrer_at="BIRMINGHAM", name="Dr Elsewhere"),
         "nap_coordinator": make_user(roles=[("NAP", "coordinator")], name="Nap Coordinator"),
-        "north_coordinator": make_user(roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"),
+        "north_coordinator": make_user(
+            roles=[("ECMC-NORTH", "coordinator")], name="North Coordinator"
+        ),
         "nap_member": make_user(roles=[("NAP", "member")]),
         "admin": make_user(admin=True),
     }

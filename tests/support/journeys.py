@@ -3,7 +3,6 @@ fresh TOTP code, screenshots, extra browser contexts (a second person, or a fami
 login), and set-up done with the app's own operations inside the live server's process (the
 server runs in a thread of this process)."""
 
-
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -135,8 +134,13 @@ def new_meeting(panel_code: str, days_ahead: int, title: str):
 
     panel = db.session.scalar(select(Panel).where(Panel.code == panel_code))
     return operations.create_meeting(
-        panel, day=uk_today() + timedelta(days=days_ahead), at=time(10, 0), duration_minutes=90,
-        video_link=f"https://video.example.org/{panel_code.lower()}-extra", title=title, by=user(COORDINATOR),
+        panel,
+        day=uk_today() + timedelta(days=days_ahead),
+        at=time(10, 0),
+        duration_minutes=90,
+        video_link=f"https://video.example.org/{panel_code.lower()}-extra",
+        title=title,
+        by=user(COORDINATOR),
     )
 
 
@@ -154,6 +158,11 @@ def discuss(meeting, case, *, discussion: str, outcome: str) -> None:
     item = operations.add_case(meeting, case, by=coordinator)
     voting = [p.id for p in panel_people(meeting.panel_id) if p.name in MEMBERS]
     operations.set_attendance(meeting, voting, by=coordinator)
-    minutes.save_minutes(item, discussion=discussion, outcome=outcome, expected_version=item.minutes_version or 0,
-                         by=coordinator)
+    minutes.save_minutes(
+        item,
+        discussion=discussion,
+        outcome=outcome,
+        expected_version=item.minutes_version or 0,
+        by=coordinator,
+    )
     minutes.record_outcome(item, by=coordinator)

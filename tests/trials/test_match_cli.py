@@ -64,7 +64,9 @@ def test_two_files_print_an_array_in_the_order_given(app, db_session, trials_loa
     out = json.loads(result.stdout)
     assert isinstance(out, list) and [o["case"] for o in out] == [REFRACTORY, ALK]
     assert _summary(out[1]) == ALK_EXPECTED
-    assert out[0]["matches"][0]["trial"] == "VERITAS" and out[0]["matches"][0]["verdict"] == "eligible"
+    assert (
+        out[0]["matches"][0]["trial"] == "VERITAS" and out[0]["matches"][0]["verdict"] == "eligible"
+    )
 
 
 def test_trials_option_uses_that_file(app, db_session, tmp_path):
@@ -118,11 +120,15 @@ def test_the_database_registry_is_used(app, db_session, trials_loaded, people):
     from panel.trials.registry import update_trial
 
     crisp = db_session.scalar(select(Trial).where(Trial.code == "CRISP"))
-    update_trial(crisp, {"status": "closed"}, by=people["nap_coordinator"], expected_version=crisp.version)
+    update_trial(
+        crisp, {"status": "closed"}, by=people["nap_coordinator"], expected_version=crisp.version
+    )
     db_session.commit()
     result = run(app, "match", ALK)
     assert result.exit_code == 0, result.output
-    assert [m[0] for m in _summary(json.loads(result.stdout))] == [t for t, _, _ in ALK_EXPECTED if t != "CRISP"]
+    assert [m[0] for m in _summary(json.loads(result.stdout))] == [
+        t for t, _, _ in ALK_EXPECTED if t != "CRISP"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -134,7 +140,9 @@ def test_the_database_registry_is_used(app, db_session, trials_loaded, people):
         "{}",
     ],
 )
-def test_bad_case_files_are_matched_with_unknown_values(app, db_session, trials_loaded, tmp_path, content):
+def test_bad_case_files_are_matched_with_unknown_values(
+    app, db_session, trials_loaded, tmp_path, content
+):
     """Is a case file that is valid JSON but not a valid case matched (unknowns), not refused?"""
     path = tmp_path / "odd.json"
     path.write_text(content)
