@@ -99,7 +99,7 @@ def test_every_panel_variable_in_config_changes_a_setting(monkeypatch):
     import config
 
     names = sorted(
-        set(re.findall(r'_env(?:_int|_bool)?\("([A-Z0-9_]+)"', open(config.__file__).read()))
+        set(re.findall(r'_env(?:_int|_bool)?\(\s*"([A-Z0-9_]+)"', open(config.__file__).read()))
     )
     assert {
         "IMAGING_MAX_FILES",
@@ -130,7 +130,7 @@ def test_documented_app_variables_are_read_by_config():
     import config
     from panel import ROOT
 
-    read = set(re.findall(r'_env(?:_int|_bool)?\("([A-Z0-9_]+)"', open(config.__file__).read())) | {
+    read = set(re.findall(r'_env(?:_int|_bool)?\(\s*"([A-Z0-9_]+)"', open(config.__file__).read())) | {
         "ENV"
     }
     elsewhere = {
