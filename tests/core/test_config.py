@@ -130,9 +130,9 @@ def test_documented_app_variables_are_read_by_config():
     import config
     from panel import ROOT
 
-    read = set(re.findall(r'_env(?:_int|_bool)?\(\s*"([A-Z0-9_]+)"', open(config.__file__).read())) | {
-        "ENV"
-    }
+    read = set(
+        re.findall(r'_env(?:_int|_bool)?\(\s*"([A-Z0-9_]+)"', open(config.__file__).read())
+    ) | {"ENV"}
     elsewhere = {
         "BIND",
         "WORKERS",
