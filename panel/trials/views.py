@@ -120,6 +120,7 @@ def show(code: str):
     history = db.session.scalars(
         select(TrialChange)
         .where(TrialChange.trial_id == trial.id)
+        .options(joinedload(TrialChange.by))
         .order_by(TrialChange.version.desc())
         .limit(30)
     ).all()
