@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import url_for
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
 from panel.accounts.queries import panel_people
@@ -217,7 +217,12 @@ def triage_stmt(panel_ids: set[int] | list[int]):
             Case, held.label("held"), review_open.label("review_open"), transfers.label("transfers")
         )
         .where(Case.panel_id.in_(list(panel_ids)), Case.status.in_(QUEUE_STATUSES))
-        .options(selectinload(Case.questions), selectinload(Case.information_requests))
+        .options(
+            joinedload(Case.panel),
+            joinedload(Case.referring_centre),
+            selectinload(Case.questions),
+            selectinload(Case.information_requests),
+        )
         .order_by((Case.urgency == "urgent").desc(), Case.submitted_at.asc(), Case.id.asc())
     )
 
