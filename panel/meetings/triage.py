@@ -125,6 +125,7 @@ def upcoming_meetings_for(panel_ids: set[int] | list[int]) -> list[Meeting]:
                 Meeting.status.in_([MeetingStatus.PLANNED, MeetingStatus.PUBLISHED]),
                 Meeting.starts_at >= utcnow(),
             )
+            .options(joinedload(Meeting.panel))
             .order_by(Meeting.starts_at)
         )
     )
@@ -469,6 +470,11 @@ def transfers_of(case: Case) -> list[CaseTransfer]:
         db.session.scalars(
             select(CaseTransfer)
             .where(CaseTransfer.case_id == case.id)
+            .options(
+                joinedload(CaseTransfer.from_panel),
+                joinedload(CaseTransfer.to_panel),
+                joinedload(CaseTransfer.by),
+            )
             .order_by(CaseTransfer.at, CaseTransfer.id)
         )
     )
