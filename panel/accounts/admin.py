@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from panel.accounts import operations
 from panel.accounts.forms import ConfirmForm, PanelRoleForm, UserForm
@@ -40,7 +41,10 @@ def users():
         like = f"%{q.lower()}%"
         stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique().all()
+    listed = stmt.options(
+        joinedload(User.centre), selectinload(User.panel_roles).joinedload(PanelRole.panel)
+    )
+    rows = db.session.scalars(listed.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique().all()
     return render_template(
         "admin/users.html", users=rows, q=q, page=page, total=total, page_size=PAGE_SIZE
     )

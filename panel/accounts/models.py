@@ -93,7 +93,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    centre: Mapped[Centre | None] = relationship(lazy="joined")
+    centre: Mapped[Centre | None] = relationship()
     panel_roles: Mapped[list[PanelRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -209,7 +209,7 @@ class PanelRole(db.Model):
     )
 
     user: Mapped[User] = relationship(back_populates="panel_roles")
-    panel: Mapped[Panel] = relationship(lazy="joined")
+    panel: Mapped[Panel] = relationship()
 
     __table_args__ = (UniqueConstraint("user_id", "panel_id", "role"),)
 

@@ -96,9 +96,9 @@ class Case(CasePermissions, db.Model):
     # A key sent with the creating request, so a repeated POST creates one case, not two.
     creation_key: Mapped[str | None] = mapped_column(String(64))
 
-    panel: Mapped[Panel] = relationship(lazy="joined")
-    referring_centre: Mapped[Centre | None] = relationship(lazy="joined")
-    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    panel: Mapped[Panel] = relationship()
+    referring_centre: Mapped[Centre | None] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     questions: Mapped[list[CaseQuestion]] = relationship(
         back_populates="case",
         order_by="CaseQuestion.position",
@@ -173,7 +173,7 @@ class CaseReferrer(db.Model):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="co_referrers")
-    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
     __table_args__ = (UniqueConstraint("case_id", "user_id"),)
 
@@ -192,7 +192,7 @@ class CaseRevision(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    created_by: Mapped[User | None] = relationship(lazy="joined")
+    created_by: Mapped[User | None] = relationship()
 
     __table_args__ = (UniqueConstraint("case_id", "number"),)
 
@@ -221,4 +221,4 @@ class InformationRequest(db.Model):
     responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id], lazy="joined")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from flask import abort
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from panel.accounts.models import PanelRoleKind, User
 from panel.cases.models import Case, CaseReferrer, CaseStatus
 from panel.core.db import db
 
 
+def case_row_options() -> tuple:
+    """What a case page or a case list shows of each case: its panel, referring centre, creator,
+    questions and co-referrers (with their users)."""
+    return (
+        joinedload(Case.panel),
+        joinedload(Case.referring_centre),
+        joinedload(Case.created_by),
+        selectinload(Case.questions),
+        selectinload(Case.co_referrers).joinedload(CaseReferrer.user),
+    )
+
+
 def load_case_or_404(reference: str, user: User, check: str = "can_view") -> Case:
     """The case with ``reference`` if ``user`` may see it, else 404; if they may see it but
     ``check`` (e.g. "can_edit") fails, 403."""
-    case = db.session.scalar(select(Case).where(Case.reference == reference.upper()))
+    case = db.session.scalar(
+        select(Case).where(Case.reference == reference.upper()).options(*case_row_options())
+    )
     if case is None or not case.can_view(user):
         abort(404)
     if check != "can_view" and not getattr(case, check)(user):
@@ -34,11 +48,7 @@ def visible_cases_stmt(user: User):
         conditions.append((Case.panel_id.in_(panel_ids)) & (Case.submitted_at.is_not(None)))
     if not conditions:
         return select(Case).where(False)
-    return (
-        select(Case)
-        .where(or_(*conditions))
-        .options(selectinload(Case.questions), selectinload(Case.co_referrers))
-    )
+    return select(Case).where(or_(*conditions)).options(*case_row_options())
 
 
 def referrer_cases_stmt(user: User):
@@ -47,7 +57,7 @@ def referrer_cases_stmt(user: User):
     return (
         select(Case)
         .where(or_(Case.created_by_id == user.id, Case.id.in_(co)))
-        .options(selectinload(Case.questions), selectinload(Case.co_referrers))
+        .options(*case_row_options())
         .order_by(Case.updated_at.desc())
     )
 
@@ -62,7 +72,7 @@ def coordinator_queue_stmt(user: User):
             Case.panel_id.in_(panel_ids),
             Case.status.in_([CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED]),
         )
-        .options(selectinload(Case.questions), selectinload(Case.co_referrers))
+        .options(*case_row_options())
         .order_by(Case.urgency.desc(), Case.submitted_at.asc())
     )
 
@@ -83,6 +93,6 @@ def review_cases_stmt(user: User):
                 ]
             ),
         )
-        .options(selectinload(Case.questions), selectinload(Case.co_referrers))
+        .options(*case_row_options())
         .order_by(Case.urgency.desc(), Case.submitted_at.asc())
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from panel.accounts.forms import ConfirmForm
 from panel.accounts.models import User
@@ -153,7 +154,10 @@ def add_co_referrer(ref: str):
 def revisions(ref: str):
     case = load_case_or_404(ref, _user(), check="can_see_revisions")
     revs = db.session.scalars(
-        select(CaseRevision).where(CaseRevision.case_id == case.id).order_by(CaseRevision.number)
+        select(CaseRevision)
+        .where(CaseRevision.case_id == case.id)
+        .options(joinedload(CaseRevision.created_by))
+        .order_by(CaseRevision.number)
     ).all()
     current = operations.to_document(case)
     changes = []

@@ -177,7 +177,9 @@ def check(plain: str) -> Attempt:
     if len(norm) != CODE_LEN or any(ch not in ALPHABET for ch in norm):
         return Attempt(None, "malformed")
     code = db.session.scalar(
-        select(FamilyAccessCode).where(FamilyAccessCode.code_hash == code_hash(norm))
+        select(FamilyAccessCode)
+        .where(FamilyAccessCode.code_hash == code_hash(norm))
+        .options(joinedload(FamilyAccessCode.case))
     )
     if code is None:
         return Attempt(None, "unknown")
@@ -272,7 +274,7 @@ def check_session(token: str | None) -> SessionCheck:
         return SessionCheck(None, "unknown")
     row = db.session.scalar(
         select(FamilySession)
-        .options(joinedload(FamilySession.code))
+        .options(joinedload(FamilySession.code).joinedload(FamilyAccessCode.case))
         .where(FamilySession.token_hash == _token_hash(token))
     )
     if row is None:

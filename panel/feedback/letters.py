@@ -20,11 +20,18 @@ from typing import Any
 from flask import render_template
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from panel.core import uktime
 from panel.core.db import db, utcnow
 from panel.core.pdf import html_to_pdf
-from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
+from panel.feedback.models import (
+    CATEGORIES,
+    CONSENSUS,
+    QuestionAnswer,
+    Recommendation,
+    RecommendationAmendment,
+)
 
 KINDS = ("clinician", "family")
 KIND_TITLES = {"clinician": "Clinician letter", "family": "Family letter"}
@@ -256,7 +263,16 @@ def support_organisations() -> list[dict[str, str]]:
 
 
 def recommendation_for(case) -> Recommendation | None:
-    return db.session.scalar(select(Recommendation).where(Recommendation.case_id == case.id))
+    return db.session.scalar(
+        select(Recommendation)
+        .where(Recommendation.case_id == case.id)
+        .options(
+            joinedload(Recommendation.drafted_by),
+            joinedload(Recommendation.approved_by),
+            selectinload(Recommendation.answers).joinedload(QuestionAnswer.question),
+            selectinload(Recommendation.amendments).joinedload(RecommendationAmendment.by),
+        )
+    )
 
 
 # --------------------------------------------------------------------------- contexts

@@ -80,11 +80,10 @@ class Recommendation(db.Model):
     # ``Case.recommendation`` (the backref) lets the case's own rules ask about its record
     # without the cases package importing feedback.
     case: Mapped[Case] = relationship(
-        lazy="joined",
         backref=backref("recommendation", uselist=False, lazy="select", passive_deletes=True),
     )
-    drafted_by: Mapped[User | None] = relationship(foreign_keys=[drafted_by_id], lazy="joined")
-    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
+    drafted_by: Mapped[User | None] = relationship(foreign_keys=[drafted_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
     answers: Mapped[list[QuestionAnswer]] = relationship(
         back_populates="recommendation", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -191,7 +190,7 @@ class QuestionAnswer(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     recommendation: Mapped[Recommendation] = relationship(back_populates="answers")
-    question: Mapped[CaseQuestion] = relationship(lazy="joined")
+    question: Mapped[CaseQuestion] = relationship()
 
     @property
     def is_complete(self) -> bool:
@@ -235,7 +234,7 @@ class RecommendationAmendment(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     recommendation: Mapped[Recommendation] = relationship(back_populates="amendments")
-    by: Mapped[User | None] = relationship(lazy="joined")
+    by: Mapped[User | None] = relationship()
 
     __table_args__ = (UniqueConstraint("recommendation_id", "number"),)
 
@@ -259,7 +258,7 @@ class FamilyAccessCode(db.Model):
     uses: Mapped[int] = mapped_column(Integer, default=0)
     question_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    case: Mapped[Case] = relationship(lazy="joined")
+    case: Mapped[Case] = relationship()
 
 
 class FamilySession(db.Model):

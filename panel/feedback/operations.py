@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from panel.accounts.models import PanelRoleKind, User
@@ -113,7 +114,16 @@ RECORD_STATES = {
 
 def recommendation_for(case: Case) -> Recommendation | None:
     """The case's record, if one has been started."""
-    return db.session.scalar(select(Recommendation).where(Recommendation.case_id == case.id))
+    return db.session.scalar(
+        select(Recommendation)
+        .where(Recommendation.case_id == case.id)
+        .options(
+            joinedload(Recommendation.drafted_by),
+            joinedload(Recommendation.approved_by),
+            selectinload(Recommendation.answers).joinedload(QuestionAnswer.question),
+            selectinload(Recommendation.amendments).joinedload(RecommendationAmendment.by),
+        )
+    )
 
 
 # --------------------------------------------------------------------------- start

@@ -20,7 +20,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from panel.core.db import UTCDateTime, db, utcnow
 
@@ -88,7 +88,7 @@ class StoredFile(db.Model):
     decodable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    upload: Mapped[Upload] = relationship(lazy="joined")
+    upload: Mapped[Upload] = relationship()
 
     __table_args__ = (
         UniqueConstraint("case_id", "sha256"),
@@ -126,6 +126,7 @@ def case_files(case) -> list[StoredFile]:
     """Every stored file of the case (with its upload), series in slice order."""
     stmt = (
         db.select(StoredFile)
+        .options(joinedload(StoredFile.upload))
         .where(StoredFile.case_id == case.id)
         .order_by(
             StoredFile.series_uid,

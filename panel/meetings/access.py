@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import PanelRoleKind, User
 from panel.core.db import db
@@ -25,7 +26,9 @@ def on_panel(user: User, panel_id: int) -> bool:
 def load_meeting_or_404(meeting_id: int, user: User, check: str = "can_view") -> Meeting:
     """The meeting if ``user`` holds a role on its panel (``Meeting.can_view``; else 404); if
     they may see it but ``check`` (e.g. "can_manage") fails, 403."""
-    meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id))
+    meeting = db.session.scalar(
+        select(Meeting).where(Meeting.id == meeting_id).options(joinedload(Meeting.panel))
+    )
     if meeting is None or not meeting.can_view(user):
         abort(404)
     if check != "can_view" and not getattr(meeting, check)(user):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from panel.accounts.models import PanelRoleKind, User
 from panel.accounts.queries import panel_people
@@ -52,7 +53,13 @@ def visible_comments(case: Case, user: User) -> list[Thread]:
     if not case.can_see_comments(user):
         return []
     stmt = (
-        select(Comment).where(Comment.case_id == case.id).order_by(Comment.created_at, Comment.id)
+        select(Comment)
+        .where(Comment.case_id == case.id)
+        .options(
+            joinedload(Comment.author),
+            selectinload(Comment.mentions).joinedload(CommentMention.user),
+        )
+        .order_by(Comment.created_at, Comment.id)
     )
     panel = case.is_panel_person(user)
     if not panel:

@@ -539,6 +539,7 @@ def case_minutes(case) -> list[AgendaItem]:
             .options(
                 contains_eager(AgendaItem.meeting).lazyload(Meeting.items),
                 contains_eager(AgendaItem.meeting).lazyload(Meeting.attendance),
+                contains_eager(AgendaItem.meeting).joinedload(Meeting.panel),
                 lazyload(AgendaItem.case),
                 joinedload(AgendaItem.minutes_updated_by),
                 selectinload(AgendaItem.amendments).joinedload(MinutesAmendment.by),

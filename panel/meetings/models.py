@@ -51,7 +51,7 @@ class Meeting(db.Model):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    panel: Mapped[Panel] = relationship(lazy="joined")
+    panel: Mapped[Panel] = relationship()
     items: Mapped[list[AgendaItem]] = relationship(
         back_populates="meeting",
         order_by="AgendaItem.position",
@@ -235,7 +235,7 @@ class Comment(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship()
     case: Mapped[Case] = relationship(lazy="select")
     mentions: Mapped[list[CommentMention]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
@@ -259,7 +259,7 @@ class CommentMention(db.Model):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
 
     __table_args__ = (UniqueConstraint("comment_id", "user_id"),)
 
@@ -335,7 +335,7 @@ class VirtualReviewVote(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     review: Mapped[VirtualReview] = relationship(back_populates="votes")
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
 
     __table_args__ = (UniqueConstraint("review_id", "user_id"),)
 
@@ -354,6 +354,6 @@ class CaseTransfer(db.Model):
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    from_panel: Mapped[Panel] = relationship(foreign_keys=[from_panel_id], lazy="joined")
-    to_panel: Mapped[Panel] = relationship(foreign_keys=[to_panel_id], lazy="joined")
-    by: Mapped[User | None] = relationship(lazy="joined")
+    from_panel: Mapped[Panel] = relationship(foreign_keys=[from_panel_id])
+    to_panel: Mapped[Panel] = relationship(foreign_keys=[to_panel_id])
+    by: Mapped[User | None] = relationship()

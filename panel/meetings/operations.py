@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
 from panel.accounts.queries import panel_people
@@ -203,7 +203,7 @@ def upcoming_meetings(panel_ids: Iterable[int], limit: int | None = 12) -> list[
             Meeting.status.in_(OPEN_STATUSES),
             Meeting.starts_at > utcnow(),
         )
-        .options(lazyload(Meeting.items), lazyload(Meeting.attendance))
+        .options(joinedload(Meeting.panel), lazyload(Meeting.items), lazyload(Meeting.attendance))
         .order_by(Meeting.starts_at)
     )
     if limit is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from panel.accounts.models import PanelRoleKind, User
 from panel.accounts.queries import panel_people
@@ -67,9 +68,9 @@ def progress(review: VirtualReview) -> Progress:
 
 def open_review_of(case: Case) -> VirtualReview | None:
     return db.session.scalar(
-        select(VirtualReview).where(
-            VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN
-        )
+        select(VirtualReview)
+        .where(VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN)
+        .options(selectinload(VirtualReview.votes).joinedload(VirtualReviewVote.user))
     )
 
 
@@ -269,6 +270,7 @@ def reviews_of(case: Case) -> list[VirtualReview]:
         db.session.scalars(
             select(VirtualReview)
             .where(VirtualReview.case_id == case.id)
+            .options(selectinload(VirtualReview.votes).joinedload(VirtualReviewVote.user))
             .order_by(VirtualReview.opened_at.desc(), VirtualReview.id.desc())
         )
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import url_for
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
 from panel.accounts.queries import panel_people
@@ -125,6 +125,7 @@ def upcoming_meetings_for(panel_ids: set[int] | list[int]) -> list[Meeting]:
                 Meeting.status.in_([MeetingStatus.PLANNED, MeetingStatus.PUBLISHED]),
                 Meeting.starts_at >= utcnow(),
             )
+            .options(joinedload(Meeting.panel))
             .order_by(Meeting.starts_at)
         )
     )
@@ -217,7 +218,12 @@ def triage_stmt(panel_ids: set[int] | list[int]):
             Case, held.label("held"), review_open.label("review_open"), transfers.label("transfers")
         )
         .where(Case.panel_id.in_(list(panel_ids)), Case.status.in_(QUEUE_STATUSES))
-        .options(selectinload(Case.questions), selectinload(Case.information_requests))
+        .options(
+            joinedload(Case.panel),
+            joinedload(Case.referring_centre),
+            selectinload(Case.questions),
+            selectinload(Case.information_requests),
+        )
         .order_by((Case.urgency == "urgent").desc(), Case.submitted_at.asc(), Case.id.asc())
     )
 
@@ -464,6 +470,11 @@ def transfers_of(case: Case) -> list[CaseTransfer]:
         db.session.scalars(
             select(CaseTransfer)
             .where(CaseTransfer.case_id == case.id)
+            .options(
+                joinedload(CaseTransfer.from_panel),
+                joinedload(CaseTransfer.to_panel),
+                joinedload(CaseTransfer.by),
+            )
             .order_by(CaseTransfer.at, CaseTransfer.id)
         )
     )

@@ -26,6 +26,7 @@ from flask import (
 )
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import Panel, PanelRoleKind
 from panel.accounts.queries import panel_people
@@ -103,6 +104,7 @@ def index():
         db.session.scalars(
             select(Meeting)
             .where(Meeting.panel_id.in_(panel_ids))
+            .options(joinedload(Meeting.panel))
             .order_by(Meeting.starts_at.desc())
             .limit(200)
         )

@@ -91,7 +91,7 @@ class Trial(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    updated_by: Mapped[User | None] = relationship(lazy="joined")
+    updated_by: Mapped[User | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -179,7 +179,7 @@ class TrialChange(db.Model):
     diff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
 
-    by: Mapped[User | None] = relationship(lazy="joined")
+    by: Mapped[User | None] = relationship()
 
     __table_args__ = (UniqueConstraint("trial_id", "version"),)
 
@@ -223,7 +223,7 @@ class TrialNewMatch(db.Model):
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    trial: Mapped[Trial] = relationship(lazy="joined")
+    trial: Mapped[Trial] = relationship()
     case: Mapped[Case] = relationship()
 
     __table_args__ = (Index("ix_trial_new_matches_open", "dismissed_at", "created_at"),)

@@ -74,7 +74,7 @@ def new_matches_for(
             Case.panel_id.in_(user.panel_ids(PanelRoleKind.COORDINATOR)),
             Case.status.in_(registry.OPEN_CASE_STATUSES),
         )
-        .options(joinedload(TrialNewMatch.case))
+        .options(joinedload(TrialNewMatch.case).joinedload(Case.panel))
         .order_by(TrialNewMatch.created_at.desc(), TrialNewMatch.id.desc())
         .limit(limit)
     )
@@ -120,6 +120,7 @@ def show(code: str):
     history = db.session.scalars(
         select(TrialChange)
         .where(TrialChange.trial_id == trial.id)
+        .options(joinedload(TrialChange.by))
         .order_by(TrialChange.version.desc())
         .limit(30)
     ).all()
