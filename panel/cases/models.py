@@ -222,3 +222,30 @@ class InformationRequest(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+
+class CaseEvent(db.Model):
+    """One entry of the case timeline: a state change or a hand-off, as the people on the case
+    read it. Written by :func:`panel.cases.workflow.apply` (and ``record_event``) in the same
+    transaction as the change itself. ``audience`` says who may read it (comma-separated:
+    ``referrer``, ``panel`` for members and chairs, ``coordinator``); the text is clinical and
+    shown only on the case page and through the API, never in an e-mail."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str | None] = mapped_column(Text)
+    audience: Mapped[str] = mapped_column(String(60), default="referrer,panel,coordinator")
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    by: Mapped[User | None] = relationship(foreign_keys=[by_id], lazy="select")
+
+    __table_args__ = (Index("ix_case_events_case_id_at", "case_id", "at"),)
+
+    @property
+    def audiences(self) -> set[str]:
+        return {a for a in (self.audience or "").split(",") if a}

@@ -81,6 +81,8 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(String(300))
     link: Mapped[str] = mapped_column(String(500), default="")
+    #: The case it is about, by reference (core does not know cases), or None.
+    case_ref: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -87,6 +87,11 @@ class Meeting(db.Model):
     def ends_at(self) -> datetime:
         return self.starts_at + timedelta(minutes=self.duration_minutes)
 
+    def has_started(self, now: datetime | None = None) -> bool:
+        """Whether the meeting's start (stored in UTC, entered in UK time) has passed: nothing
+        that happens *at* a meeting (attendance, discussion, outcome) may be recorded before it."""
+        return (now or utcnow()) >= self.starts_at
+
     @property
     def is_closed(self) -> bool:
         return self.status == MeetingStatus.CLOSED
