@@ -175,6 +175,10 @@ POLICY: dict[str, str] = {
     "api.case_matches": "api",
     "api.update_case": "api",
     "api.submit_case": "api",
+    "api.case_timeline": "api",  # tests/api/test_timeline_api.py: each role and refusal
+    "api.request_information": "api",
+    "api.answer_information_request": "api",
+    "api.list_notifications": "api",
 }
 
 CASE_KINDS = {"case", "case_panel", "case_referrer"}
