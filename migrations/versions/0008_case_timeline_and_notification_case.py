@@ -54,13 +54,15 @@ def upgrade():
         sa.column("details", sa.JSON()),
     )
     bind = op.get_bind()
+    # Typed, so that SQLite's stored text comes back as datetimes the insert accepts.
+    stamp = sa.DateTime(timezone=True)
     everyone = "referrer,panel,coordinator"
     rows = []
     for r in bind.execute(
         sa.text(
             "SELECT id, case_id, number, reason, created_by_id, created_at FROM case_revisions "
             "WHERE reason IN ('submitted', 'resubmitted') ORDER BY id"
-        )
+        ).columns(created_at=stamp)
     ):
         rows.append(
             {
@@ -77,7 +79,7 @@ def upgrade():
         sa.text(
             "SELECT id, case_id, questions, requested_by_id, requested_at, response, "
             "responded_by_id, answered_at FROM information_requests ORDER BY id"
-        )
+        ).columns(requested_at=stamp, answered_at=stamp)
     ):
         questions = r.questions
         if isinstance(questions, str):
@@ -95,12 +97,14 @@ def upgrade():
                 "details": {"request": r.id, "questions": list(questions or [])},
             }
         )
-        if r.response and r.answered_at is not None:
+        # A reply saved on a request still open has no time of its own: it is placed with its
+        # request (it must not be lost from the timeline when the case is resubmitted).
+        if r.response:
             rows.append(
                 {
                     "case_id": r.case_id,
                     "kind": "information_answered",
-                    "at": r.answered_at,
+                    "at": r.answered_at or r.requested_at,
                     "by_id": r.responded_by_id,
                     "text": r.response,
                     "audience": "referrer,coordinator",

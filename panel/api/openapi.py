@@ -442,6 +442,7 @@ def _schemas() -> dict[str, Any]:
                 },
             },
         },
+        **_loop_schemas(),
     }
 
 
@@ -483,6 +484,13 @@ def _parameters() -> dict[str, Any]:
             "in": "query",
             "required": False,
             "schema": {"type": "integer", "minimum": 1, "maximum": parsing.MAX_PAGE, "default": 1},
+        },
+        "RequestId": {
+            "name": "request_id",
+            "in": "path",
+            "required": True,
+            "description": "The information request's `id` (from its POST or the timeline).",
+            "schema": {"type": "integer", "minimum": 0},
         },
         "PerPage": {
             "name": "per_page",
@@ -713,6 +721,261 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        **_loop_paths(common, ref),
+    }
+
+
+# --------------------------------------------------------------------------- the loop
+def _loop_schemas() -> dict[str, Any]:
+    """The timeline, information requests and notifications."""
+    from panel.api.timeline_views import MAX_ANSWER, MAX_QUESTION, MAX_QUESTIONS
+
+    audience = {"type": "string", "enum": ["referrer", "panel", "coordinator"]}
+    question = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_QUESTION,
+        "pattern": NON_BLANK_TEXT_PATTERN,
+    }
+    return {
+        "TimelineEvent": {
+            "type": "object",
+            "required": ["id", "at", "kind", "by", "text", "details", "audience"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer"},
+                "at": _DATE_TIME,
+                "kind": {
+                    "type": "string",
+                    "description": "What happened, e.g. `submitted`, `resubmitted`, "
+                    "`information_requested`, `information_answered`, `triaged`, `scheduled`, "
+                    "`discussed`, `outcome_recorded`, `approved`, `amended`, `letter_sent`, "
+                    "`family_question`, `closed`. New kinds may appear: show unknown ones by "
+                    "their name.",
+                },
+                "by": {
+                    "type": ["string", "null"],
+                    "description": "The name of who did it; null for the system.",
+                },
+                "text": {
+                    "type": ["string", "null"],
+                    "description": "What was said, where there is something: the questions "
+                    "(one per line) of `information_requested`, the reply of "
+                    "`information_answered`.",
+                },
+                "details": {
+                    "type": ["object", "null"],
+                    "description": "More, by kind: `revision` (the version number) of "
+                    "`submitted`/`resubmitted`; `request` (the information request's id) and "
+                    "`questions` of `information_requested`; `request` of "
+                    "`information_answered`; `version` of a letter.",
+                },
+                "audience": {
+                    "type": "array",
+                    "items": audience,
+                    "description": "Who may read the entry: the case's referrers, the panel's "
+                    "members and chairs, its coordinators.",
+                },
+            },
+        },
+        "Timeline": {
+            "type": "object",
+            "required": ["case", "events"],
+            "additionalProperties": False,
+            "properties": {
+                "case": {"type": "string", "description": "The case reference."},
+                "events": {"type": "array", "items": _ref("TimelineEvent")},
+            },
+        },
+        "NewInformationRequest": {
+            "type": "object",
+            "required": ["questions"],
+            "additionalProperties": False,
+            "properties": {
+                "questions": {
+                    "oneOf": [
+                        {
+                            "type": "string",
+                            "minLength": 1,
+                            "pattern": NON_BLANK_TEXT_PATTERN,
+                            "description": "One question per line (blank lines are ignored).",
+                        },
+                        {"type": "array", "minItems": 1, "items": question},
+                    ],
+                    "description": f"At most {MAX_QUESTIONS} questions of at most "
+                    f"{MAX_QUESTION} characters each. Scanned for patient identifiers.",
+                }
+            },
+            "examples": [{"questions": "Bone marrow result at relapse?\nCurrent Lansky score?"}],
+        },
+        "InformationRequestAnswer": {
+            "type": "object",
+            "required": ["answer"],
+            "additionalProperties": False,
+            "properties": {
+                "answer": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_ANSWER,
+                    "pattern": NON_BLANK_TEXT_PATTERN,
+                    "description": "Your answer to the questions. Scanned for patient identifiers.",
+                }
+            },
+            "examples": [{"answer": "Marrow 10% infiltrated at relapse; Lansky 70."}],
+        },
+        "InformationRequest": {
+            "type": "object",
+            "required": [
+                "id",
+                "case",
+                "questions",
+                "requested_at",
+                "answer",
+                "open",
+                "closed_at",
+                "workflow_status",
+            ],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer"},
+                "case": {"type": "string", "description": "The case reference."},
+                "questions": {"type": "array", "items": {"type": "string"}},
+                "requested_at": _DATE_TIME,
+                "answer": {
+                    "type": ["string", "null"],
+                    "description": "The referrer's answer so far (kept after resubmission).",
+                },
+                "open": {
+                    "type": "boolean",
+                    "description": "True until the referrer resubmits the case.",
+                },
+                "closed_at": {"type": ["string", "null"], "format": "date-time"},
+                "workflow_status": _ref("WorkflowStatus"),
+            },
+        },
+        "Notification": {
+            "type": "object",
+            "required": ["id", "kind", "case", "at", "read", "text", "link"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {"type": "string"},
+                "case": {
+                    "type": ["string", "null"],
+                    "description": "The reference of the case it is about, if any.",
+                },
+                "at": _DATE_TIME,
+                "read": {"type": "boolean"},
+                "text": {
+                    "type": "string",
+                    "description": "A short sentence with no clinical content.",
+                },
+                "link": {"type": "string", "description": "A path inside Panel (may be empty)."},
+            },
+        },
+        "NotificationList": {
+            "type": "object",
+            "required": ["notifications", "unread", "page", "per_page", "total", "pages"],
+            "additionalProperties": False,
+            "properties": {
+                "notifications": {"type": "array", "items": _ref("Notification")},
+                "unread": {"type": "integer", "minimum": 0, "description": "All unread ones."},
+                "page": {"type": "integer", "minimum": 1},
+                "per_page": {"type": "integer", "minimum": 1, "maximum": parsing.MAX_PER_PAGE},
+                "total": {"type": "integer", "minimum": 0},
+                "pages": {"type": "integer", "minimum": 0},
+            },
+        },
+    }
+
+
+def _loop_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    request_id = {"$ref": "#/components/parameters/RequestId"}
+    return {
+        "/cases/{ref}/timeline": {
+            "parameters": [ref],
+            "get": {
+                "operationId": "getCaseTimeline",
+                "tags": ["timeline"],
+                "summary": "What happened to the case",
+                "description": "The case's timeline, oldest first, as you may read it: the "
+                "referrers and the panel's coordinators read the information requests and "
+                "their answers; the panel's members and chairs do not. Administrators see no "
+                "case.",
+                "responses": {
+                    "200": {"description": "The timeline.", **_json(_ref("Timeline"))},
+                    "404": _r("NotFound"),
+                    **common,
+                },
+            },
+        },
+        "/cases/{ref}/information-requests": {
+            "parameters": [ref],
+            "post": {
+                "operationId": "requestInformation",
+                "tags": ["timeline"],
+                "summary": "Ask the referrer for information",
+                "description": "The panel's coordinators, while the case is submitted: the "
+                "case goes back to the referrer (`info_requested`).",
+                "requestBody": {"required": True, **_json(_ref("NewInformationRequest"))},
+                "responses": {
+                    "201": {
+                        "description": "Sent; the request's `id` is for its answer.",
+                        **_json(_ref("InformationRequest")),
+                    },
+                    "400": _r("BadRequest"),
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                    "413": _r("TooLarge"),
+                    "422": _r("Unprocessable"),
+                    **common,
+                },
+            },
+        },
+        "/cases/{ref}/information-requests/{request_id}/answer": {
+            "parameters": [ref, request_id],
+            "post": {
+                "operationId": "answerInformationRequest",
+                "tags": ["timeline"],
+                "summary": "Answer the panel's questions",
+                "description": "The case's referrers, while the request is open. Answering "
+                "again replaces the answer. Then update the referral if needed (`PUT`) and "
+                "resubmit it (`submit`): that closes the request; the answer is kept in the "
+                "timeline.",
+                "requestBody": {"required": True, **_json(_ref("InformationRequestAnswer"))},
+                "responses": {
+                    "200": {"description": "Saved.", **_json(_ref("InformationRequest"))},
+                    "400": _r("BadRequest"),
+                    "403": _r("Forbidden"),
+                    "404": _error("No such case or information request (or one you may not see)."),
+                    "409": _r("Conflict"),
+                    "413": _r("TooLarge"),
+                    "422": _r("Unprocessable"),
+                    **common,
+                },
+            },
+        },
+        "/notifications": {
+            "get": {
+                "operationId": "listNotifications",
+                "tags": ["notifications"],
+                "summary": "Your notifications",
+                "description": "Newest first. Reading them here does not mark them read.",
+                "parameters": [
+                    {"$ref": "#/components/parameters/Page"},
+                    {"$ref": "#/components/parameters/PerPage"},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "A page of notifications.",
+                        **_json(_ref("NotificationList")),
+                    },
+                    "400": _r("BadRequest"),
+                    **common,
+                },
+            },
+        },
     }
 
 
@@ -737,6 +1000,12 @@ def _document() -> dict[str, Any]:
         "tags": [
             {"name": "account", "description": "The caller."},
             {"name": "cases", "description": "Referrals."},
+            {
+                "name": "timeline",
+                "description": "What happened to a case, and the questions between the "
+                "panel's coordinator and the referrer.",
+            },
+            {"name": "notifications", "description": "Your notifications (the bell)."},
             {"name": "meta", "description": "About the API."},
         ],
         "paths": _paths(),

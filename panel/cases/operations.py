@@ -25,6 +25,7 @@ from panel.cases.models import (
     InformationRequest,
     ReferenceCounter,
 )
+from panel.cases.timeline import REFERRER_AND_COORDINATOR, record_event
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
@@ -296,7 +297,9 @@ def submit_case(case: Case, *, by: User) -> Case:
     if open_request is not None:
         open_request.answered_at = now
     db.session.flush()
-    _snapshot(case, "submitted" if previous == CaseStatus.DRAFT else "resubmitted", by)
+    kind = "submitted" if previous == CaseStatus.DRAFT else "resubmitted"
+    revision = _snapshot(case, kind, by)
+    record_event(case, kind, by=by, details={"revision": revision.number})
     audit.record(
         "case.submitted" if previous == CaseStatus.DRAFT else "case.resubmitted",
         obj=case,
@@ -338,8 +341,17 @@ def request_information(case: Case, *, by: User, questions: list[str]) -> Case:
     guard_texts([(f"questions[{i}]", q) for i, q in enumerate(questions)])
     case.status = CaseStatus.INFO_REQUESTED
     case.updated_at = utcnow()
-    case.information_requests.append(InformationRequest(questions=questions, requested_by_id=by.id))
+    info = InformationRequest(questions=questions, requested_by_id=by.id)
+    case.information_requests.append(info)
     db.session.flush()
+    record_event(
+        case,
+        "information_requested",
+        by=by,
+        text="\n".join(questions),
+        audience=REFERRER_AND_COORDINATOR,
+        details={"request": info.id, "questions": questions},
+    )
     audit.record(
         "case.info_requested",
         obj=case,
@@ -365,6 +377,14 @@ def respond_to_information_request(case: Case, text: str, *, by: User) -> Inform
     request.responded_by_id = by.id
     case.updated_at = utcnow()
     db.session.flush()
+    record_event(
+        case,
+        "information_answered",
+        by=by,
+        text=text,
+        audience=REFERRER_AND_COORDINATOR,
+        details={"request": request.id},
+    )
     audit.record("case.info_response", obj=case, actor=by, details={"request_id": request.id})
     return request
 

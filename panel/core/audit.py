@@ -36,6 +36,7 @@ READ_ACTIONS = frozenset(
         "case.viewed",  # the case page; the API's GET of a case (details: via)
         "case.revisions_viewed",  # the revisions page
         "case.matches_viewed",  # the trial suggestions (page of their own, API)
+        "case.timeline_viewed",  # the case timeline through the API (the page: case.viewed)
         "letter.viewed",  # a letter as HTML, by staff or by the family (details: kind)
         "images.viewed",  # a series (viewer, frames, thumbnails) or a document preview
     }

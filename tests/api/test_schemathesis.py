@@ -67,6 +67,10 @@ def test_api_conforms_to_its_openapi_document(
         "GET /cases/{ref}",
         "PUT /cases/{ref}",
         "POST /cases/{ref}/submit",
+        "GET /cases/{ref}/timeline",
+        "POST /cases/{ref}/information-requests",
+        "POST /cases/{ref}/information-requests/{request_id}/answer",
+        "GET /notifications",
     }
     for operation in operations:
         fixed = {"ref": draft.reference} if "{ref}" in operation.path else None
@@ -106,3 +110,59 @@ def test_explicit_examples_of_the_document_work(app, db_session, api_schema, mak
         headers=auth, checks=CHECKS
     )
     assert submitted.json()["workflow_status"] == "submitted"
+
+
+def _conforms(operation, headers: dict, fixed: dict) -> None:
+    """Generated requests (valid and invalid by the document) to one operation all conform."""
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
+
+        @given(case=strategy)
+        @settings(
+            max_examples=EXAMPLES_PER_MODE,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case) -> None:
+            case.call_and_validate(headers=headers, checks=CHECKS)
+
+        run()
+
+
+def test_the_information_loop_conforms_to_its_document(
+    app, db_session, api_schema, make_user, make_token, make_case
+):
+    """The loop's operations as the people who may use them: the coordinator asks about a
+    submitted case, its referrer answers the open request, both read the timeline and their
+    notifications (the first run, with the referrer's draft, mostly meets refusals)."""
+    from panel.cases import operations as case_operations
+
+    referrer = make_user(referrer_at="NEWCASTLE")
+    coordinator = make_user(roles=[("NAP", "coordinator")])
+    as_referrer = {"Authorization": f"Bearer {make_token(referrer)}"}
+    as_coordinator = {"Authorization": f"Bearer {make_token(coordinator)}"}
+    to_ask = make_case(referrer, submit=True)
+    to_answer = make_case(referrer, submit=True)
+    case_operations.request_information(to_answer, by=coordinator, questions=["Marrow?"])
+    db_session.commit()
+    request_id = to_answer.information_requests[0].id
+    plan = [
+        ("POST", "/cases/{ref}/information-requests", as_coordinator, {"ref": to_ask.reference}),
+        ("GET", "/cases/{ref}/timeline", as_coordinator, {"ref": to_answer.reference}),
+        (
+            "POST",
+            "/cases/{ref}/information-requests/{request_id}/answer",
+            as_referrer,
+            {"ref": to_answer.reference, "request_id": request_id},
+        ),
+        ("GET", "/cases/{ref}/timeline", as_referrer, {"ref": to_answer.reference}),
+        ("GET", "/notifications", as_coordinator, {}),
+    ]
+    for method, path, headers, fixed in plan:
+        _conforms(api_schema[path][method], headers, fixed)
+    db_session.expire_all()
+    assert to_ask.status.value == "info_requested"  # some generated request was sent
+    assert to_answer.information_requests[0].response  # some generated answer was saved

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from panel.accounts.models import Panel
+from panel.cases.models import CaseEvent
 from panel.core.db import utcnow
 from panel.imaging.models import FileKind, FileStatus, StoredFile, Upload
 from panel.meetings.models import (
@@ -24,7 +25,8 @@ from panel.trials.models import CaseTrialMatch
 
 def _add_rows(db_session, case, author, n: int, start: int) -> None:
     """``n`` more of each: shared comments with a reply, stored files, past agenda items with
-    minutes, and trial verdicts."""
+    minutes, trial verdicts, and timeline entries (an information request, its reply and a
+    resubmission)."""
     nap = db_session.scalar(select(Panel).where(Panel.code == "NAP"))
     upload = Upload(case_id=case.id, label=f"batch {start}", uploaded_by_id=case.created_by_id)
     db_session.add(upload)
@@ -83,6 +85,28 @@ def _add_rows(db_session, case, author, n: int, start: int) -> None:
                 case_id=case.id, trial_code=f"TRIAL-{k}", verdict="possible", trial_version=1
             )
         )
+        exchange = "referrer,coordinator"
+        db_session.add_all(
+            [
+                CaseEvent(
+                    case_id=case.id,
+                    kind="information_requested",
+                    by_id=author.id,
+                    text=f"Question {k}",
+                    audience=exchange,
+                    details={"request": k, "questions": [f"Question {k}"]},
+                ),
+                CaseEvent(
+                    case_id=case.id,
+                    kind="information_answered",
+                    by_id=case.created_by_id,
+                    text=f"Reply {k}",
+                    audience=exchange,
+                    details={"request": k},
+                ),
+                CaseEvent(case_id=case.id, kind="resubmitted", details={"revision": 100 + k}),
+            ]
+        )
     db_session.commit()
 
 
@@ -111,6 +135,9 @@ def test_case_page_query_count_does_not_grow_with_rows(
         html_few.count('data-testid="comment"') == 4
         and html_many.count('data-testid="comment"') == 24
     )
+    # The submission and three entries per round.
+    assert html_few.count('data-testid="timeline-entry"') == 7
+    assert html_many.count('data-testid="timeline-entry"') == 37
     if role == "coordinator":
         assert html_few.count('data-testid="case-minutes-item"') == 2
         assert html_many.count('data-testid="case-minutes-item"') == 12

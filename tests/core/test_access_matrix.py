@@ -175,6 +175,10 @@ POLICY: dict[str, str] = {
     "api.case_matches": "api",
     "api.update_case": "api",
     "api.submit_case": "api",
+    "api.case_timeline": "api",  # tests/api/test_timeline_api.py: each role and refusal
+    "api.request_information": "api",
+    "api.answer_information_request": "api",
+    "api.list_notifications": "api",
 }
 
 CASE_KINDS = {"case", "case_panel", "case_referrer"}
@@ -645,3 +649,43 @@ def test_list_pages_do_not_name_cases_of_others(app, db_session, world, signed_i
             if ref in resp.get_data(as_text=True) and (who, rule.endpoint) not in KNOWN_EXPOSURES:
                 found.append((who, rule.rule, resp.status_code))
     assert not found, "\n".join(map(str, found))
+
+
+def test_api_routes_naming_a_case_are_not_found_by_outsiders(app, db_session, world):
+    """Does every API route naming case A answer 404, for every method, to a bearer token of
+    someone who may not see it (another referrer, another panel's member and coordinator, an
+    admin), and change nothing? The case's panel people and referrer find it (not 404)."""
+    from panel.api import tokens
+    from tests.support.web import Api
+
+    u, values = world["users"], world["values"]
+    rules = [r for r in _rules(app, {"api"}) if "ref" in r.arguments]
+    assert len(rules) >= 7, [r.rule for r in rules]
+
+    def api(who):
+        secret = tokens.create_token(u[who], "matrix", by=u[who]).secret
+        db_session.commit()
+        return Api(app.test_client(), secret)
+
+    def call(client, method, url):
+        return client.client.open(
+            url, method=method, json={}, headers=client._headers(None)
+        ).status_code
+
+    for who in ("R", "nap_member", "nap_coordinator"):
+        client = api(who)
+        for rule in rules:
+            if "GET" in rule.methods:
+                assert call(client, "GET", _url(rule, values)) == 200, (who, rule.rule)
+    clients = {who: api(who) for who in ("R2", "north_member", "north_coordinator", "admin")}
+    before = _counts(db_session)
+    wrong = []
+    for who, client in clients.items():
+        for rule in rules:
+            url = _url(rule, values)
+            for method in _methods(rule):
+                status = call(client, method, url)
+                if status != 404:
+                    wrong.append((who, method, url, status))
+    assert not wrong, "should be 404:\n" + "\n".join(map(str, wrong))
+    assert _counts(db_session) == before

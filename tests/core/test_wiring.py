@@ -29,6 +29,7 @@ def test_every_domain_registers_its_case_page_panels(app):
         "trials.suggestions",
         "imaging.images",
         "meetings.comments",
+        "cases.timeline",
         "meetings.triage",
         "meetings.review",
         "feedback.family",
