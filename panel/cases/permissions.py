@@ -197,15 +197,15 @@ class CasePermissions:
         return self.is_record_writer(user)
 
     def can_mark_record_ready(self, user: User) -> bool:
-        """The record's writers mark a draft ready for the chair's approval, once (the chairs
-        are told, and find it under "Awaiting my approval")."""
+        """The panel's coordinators mark a draft ready for the chair's approval, once (the
+        chairs are told, and find it under "Awaiting my approval"; a chair simply approves)."""
         rec = self._record()
         return (
             rec is not None
             and not rec.is_approved
             and rec.ready_at is None
             and self._state == _RECOMMENDATION
-            and self.is_record_writer(user)
+            and self.is_coordinated_by(user)
         )
 
     def can_approve(self, user: User) -> bool:

@@ -284,8 +284,8 @@ def _common(rec: Recommendation, kind: str) -> dict[str, Any]:
     answers_by_question = {a.question_id: a for a in rec.answers}
     amendments = [
         {"number": a.number, "date": uk_date(a.at), "reason": a.reason}
-        for a in sorted(rec.amendments, key=lambda a: a.number)
-    ]
+        for a in sorted(rec.applied_amendments, key=lambda a: a.number)
+    ]  # a pending or rejected amendment never reaches a letter
     return {
         "kind": kind,
         "title": KIND_TITLES[kind],

@@ -873,8 +873,8 @@ def mark_ready(
     be approved (unanswered questions, no category or rationale); the panel's chairs are told
     and find it under "Awaiting my approval"."""
     case = rec.case
-    if not case.is_record_writer(by):
-        raise NotAllowed("Only the panel's coordinator or chair marks the record ready.")
+    if not case.is_coordinated_by(by):
+        raise NotAllowed("Only the panel's coordinator marks the record ready for the chair.")
     if not case.can_mark_record_ready(by):
         if rec.is_approved:
             raise Conflict("This recommendation has already been approved.")
@@ -1032,9 +1032,7 @@ def reject_amendment(
 def awaiting_approval(user: User, limit: int = 50) -> list[dict[str, Any]]:
     """For a chair: the drafts marked ready for approval and the pending amendments of the
     panels they chair, oldest first (``{"case", "rec", "what", "since", "amendment"}``)."""
-    from panel.accounts.models import PanelRoleKind as Kind
-
-    panels = list(user.panel_ids(Kind.CHAIR.value)) if hasattr(user, "panel_ids") else []
+    panels = list(user.panel_ids(PanelRoleKind.CHAIR)) if hasattr(user, "panel_ids") else []
     if not panels:
         return []
     ready = db.session.execute(
@@ -1046,6 +1044,7 @@ def awaiting_approval(user: User, limit: int = 50) -> list[dict[str, Any]]:
             Recommendation.status == RecommendationStatus.DRAFT,
             Recommendation.ready_at.is_not(None),
         )
+        .options(joinedload(Case.panel))
         .order_by(Recommendation.ready_at)
         .limit(limit)
     ).all()
@@ -1057,6 +1056,7 @@ def awaiting_approval(user: User, limit: int = 50) -> list[dict[str, Any]]:
             Case.panel_id.in_(panels),
             RecommendationAmendment.status == AmendmentStatus.PENDING.value,
         )
+        .options(joinedload(Case.panel))
         .order_by(RecommendationAmendment.at)
         .limit(limit)
     ).all()
