@@ -186,6 +186,7 @@ def trial_view(raw: dict[str, Any]) -> dict[str, Any]:
             raw.get("to_check") if raw.get("to_check") is not None else raw.get("missing")
         ),
         "site": site_name,
+        "every_site": raw.get("sites_mode") == "all",  # the child attends every site
         "distance_km": distance if isinstance(distance, int | float) else None,
         "status": status,
         "status_label": REGISTRY_STATUS.get(
@@ -407,7 +408,18 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
         ],
         consensus_plain=FAMILY_CONSENSUS.get(rec.consensus, ""),
         trials=[
-            {k: t[k] for k in ("id", "title", "phase", "site", "distance_km", "status_label")}
+            {
+                k: t[k]
+                for k in (
+                    "id",
+                    "title",
+                    "phase",
+                    "site",
+                    "every_site",
+                    "distance_km",
+                    "status_label",
+                )
+            }
             for t in trials
             if t["verdict"] != "ineligible"
         ],

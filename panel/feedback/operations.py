@@ -322,6 +322,7 @@ def _freeze(match: Any, registry: Any, priority: int | None = None) -> dict[str,
         "to_check": to_check,
         "nearest_site": snap["nearest_site"],
         "distance_km": snap["distance_km"],
+        "sites_mode": snap["sites_mode"],  # "all": the site is the farthest the child attends
         "beyond_travel_limit": snap["beyond_travel_limit"],
         "status": snap["status"],
         "status_verified_on": snap["status_verified_on"],

@@ -95,6 +95,10 @@ def test_every_surface_shows_the_same_site_and_km(
     assert rec.trials[0]["nearest_site"]["distance_km"] == 450
     assert rec.trials[0]["distance_km"] == 450
     assert _letter_km(client, case, "MINIVAN") == "450"
+    assert rec.trials[0]["sites_mode"] == "all"
+    family = client.get(f"/cases/{case.reference}/letters/family").get_data(as_text=True)
+    assert "the farthest your child would go to is Southampton" in html_lib.unescape(family)
+    assert "450" in family
     api = matching.case_matches_payload(case)
     assert next(m for m in api["matches"] if m["trial"] == "MINIVAN")["distance_km"] == 450
     # A trial with one site near by ("any"): the nearest site, the same km everywhere too.
