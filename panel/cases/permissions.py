@@ -179,19 +179,61 @@ class CasePermissions:
         return self.submitted_at is not None and self.is_coordinated_by(user)
 
     # ------------------------------------------------------------------ the recommendation
+    def is_record_writer(self, user: User) -> bool:
+        """A coordinator or a chair of the case's panel: those who write the record."""
+        return bool(self.panel_roles(user) & {PanelRoleKind.COORDINATOR, PanelRoleKind.CHAIR})
+
+    def _record(self):
+        return getattr(self, "recommendation", None)  # the feedback package's backref
+
     def can_start_recommendation(self, user: User) -> bool:
-        """The panel's coordinators, once the case has been discussed and before the record is
-        started (starting moves the case on to ``recommendation``; a double click opens the
-        record already started)."""
-        return self.is_coordinated_by(user) and self._state == _DISCUSSED
+        """The panel's coordinators and chairs, once the case has been discussed and before the
+        record is started (starting moves the case on to ``recommendation``; a double click
+        opens the record already started)."""
+        return self._state == _DISCUSSED and self.is_record_writer(user)
 
     def can_edit_recommendation(self, user: User) -> bool:
         """The panel's coordinators and chairs write the record (members read it)."""
-        return bool(self.panel_roles(user) & {PanelRoleKind.COORDINATOR, PanelRoleKind.CHAIR})
+        return self.is_record_writer(user)
+
+    def can_mark_record_ready(self, user: User) -> bool:
+        """The panel's coordinators mark a draft ready for the chair's approval, once (the
+        chairs are told, and find it under "Awaiting my approval"; a chair simply approves)."""
+        rec = self._record()
+        return (
+            rec is not None
+            and not rec.is_approved
+            and rec.ready_at is None
+            and self._state == _RECOMMENDATION
+            and self.is_coordinated_by(user)
+        )
 
     def can_approve(self, user: User) -> bool:
         """Only a chair of the case's panel approves the recommendation."""
         return self.is_chaired_by(user)
+
+    def can_amend_record(self, user: User) -> bool:
+        """The record's writers change an approved record through an amendment with a reason,
+        while no other amendment waits for a chair. A change to its clinical content (advice,
+        answers, trials) by a coordinator waits for a chair's approval."""
+        rec = self._record()
+        return (
+            rec is not None
+            and rec.is_approved
+            and rec.pending_amendment is None
+            and self._state in (_RECOMMENDATION, _SENT, _CLOSED)
+            and self.is_record_writer(user)
+        )
+
+    def can_approve_amendment(self, user: User) -> bool:
+        """A chair of the case's panel approves (or rejects) the amendment that waits."""
+        rec = self._record()
+        return (
+            rec is not None
+            and rec.pending_amendment is not None
+            and self._state in (_RECOMMENDATION, _SENT, _CLOSED)
+            and self.is_chaired_by(user)
+        )
 
     def can_record_study_choice(self, user: User) -> bool:
         """The referrers and the panel's coordinators record (or withdraw) the family's opt-out

@@ -186,6 +186,7 @@ def trial_view(raw: dict[str, Any]) -> dict[str, Any]:
             raw.get("to_check") if raw.get("to_check") is not None else raw.get("missing")
         ),
         "site": site_name,
+        "every_site": raw.get("sites_mode") == "all",  # the child attends every site
         "distance_km": distance if isinstance(distance, int | float) else None,
         "status": status,
         "status_label": REGISTRY_STATUS.get(
@@ -284,8 +285,8 @@ def _common(rec: Recommendation, kind: str) -> dict[str, Any]:
     answers_by_question = {a.question_id: a for a in rec.answers}
     amendments = [
         {"number": a.number, "date": uk_date(a.at), "reason": a.reason}
-        for a in sorted(rec.amendments, key=lambda a: a.number)
-    ]
+        for a in sorted(rec.applied_amendments, key=lambda a: a.number)
+    ]  # a pending or rejected amendment never reaches a letter
     return {
         "kind": kind,
         "title": KIND_TITLES[kind],
@@ -309,6 +310,33 @@ def _common(rec: Recommendation, kind: str) -> dict[str, Any]:
     }
 
 
+#: Sections of the case format left out of the clinician letter's annex: the referral header
+#: and question (in the letter itself) and the family's practicalities (not clinical; their
+#: questions are answered in the letter). Every other section, present or future, is printed.
+ANNEX_LEFT_OUT = frozenset({"referral", "family"})
+
+
+def annex_sections(doc: dict[str, Any], sections: Any = None) -> list[dict[str, Any]]:
+    """The whole clinical summary of a case for the clinician letter's annex: every section of
+    the case format's field table (``cases.display.case_sections``, built from
+    ``caseformat.fields``) but the referral and the family, every field that holds a value,
+    lists of objects (treatment lines, ALK variants) with each item's fields."""
+    if sections is None:
+        from panel.cases.display import case_sections as sections
+    return [
+        {
+            "key": s.key,
+            "title": s.title,
+            "rows": [
+                {"path": r.path, "label": r.label, "value": r.value, "entries": r.items}
+                for r in s.rows
+            ],
+        }
+        for s in sections(doc)
+        if s.key not in ANNEX_LEFT_OUT and s.rows
+    ]
+
+
 def clinician_context(rec: Recommendation) -> dict[str, Any]:
     """What the clinician letter prints, as plain data."""
     from panel.cases.display import case_sections
@@ -318,11 +346,7 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
     ctx = _common(rec, "clinician")
     by_q = ctx.pop("_answers_by_question")
     doc = to_document(case)
-    summary = [
-        {"title": s.title, "rows": [(r.label, r.value) for r in s.rows if not r.items]}
-        for s in case_sections(doc)
-        if s.key in ("patient", "diagnosis", "disease", "biology") and s.rows
-    ]
+    summary = annex_sections(doc, case_sections)
     centre = case.referring_centre
     ctx.update(
         addressee={
@@ -384,7 +408,18 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
         ],
         consensus_plain=FAMILY_CONSENSUS.get(rec.consensus, ""),
         trials=[
-            {k: t[k] for k in ("id", "title", "phase", "site", "distance_km", "status_label")}
+            {
+                k: t[k]
+                for k in (
+                    "id",
+                    "title",
+                    "phase",
+                    "site",
+                    "every_site",
+                    "distance_km",
+                    "status_label",
+                )
+            }
             for t in trials
             if t["verdict"] != "ineligible"
         ],

@@ -75,6 +75,10 @@ class Recommendation(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the drafter marks the draft ready for the chair's approval (the chair is told
+    # and finds it under "Awaiting my approval"); cleared by nothing but approval.
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ready_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     # ``Case.recommendation`` (the backref) lets the case's own rules ask about its record
@@ -84,6 +88,7 @@ class Recommendation(db.Model):
     )
     drafted_by: Mapped[User | None] = relationship(foreign_keys=[drafted_by_id])
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    ready_by: Mapped[User | None] = relationship(foreign_keys=[ready_by_id])
     answers: Mapped[list[QuestionAnswer]] = relationship(
         back_populates="recommendation", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -121,6 +126,21 @@ class Recommendation(db.Model):
     @property
     def is_approved(self) -> bool:
         return self.status == RecommendationStatus.APPROVED
+
+    @property
+    def is_ready(self) -> bool:
+        """A draft marked ready for the chair's approval."""
+        return not self.is_approved and self.ready_at is not None
+
+    @property
+    def pending_amendment(self) -> RecommendationAmendment | None:
+        """The amendment waiting for a chair's approval, if any (at most one at a time)."""
+        return next((a for a in self.amendments if a.is_pending), None)
+
+    @property
+    def applied_amendments(self) -> list[RecommendationAmendment]:
+        """The amendments that changed the record (approved by a chair), in order."""
+        return [a for a in self.amendments if a.is_applied]
 
 
 class RecommendationTrial(db.Model):
@@ -216,9 +236,20 @@ class FollowUpAction(db.Model):
     recommendation: Mapped[Recommendation] = relationship(back_populates="follow_ups")
 
 
+class AmendmentStatus(enum.StrEnum):
+    PENDING = "pending"  # proposed; the record still shows the approved text
+    APPROVED = "approved"  # approved by a chair: applied to the record
+    REJECTED = "rejected"  # turned down by a chair: the record never changed
+
+
 class RecommendationAmendment(db.Model):
     """A change after approval: what changed (before/after snapshots), the reason, who, when.
-    The letters print the latest amendment."""
+
+    A change to the clinical content of an approved record (advice, answers, trials) by anyone
+    but a chair of the panel is *pending* until a chair approves it (then applied) or rejects
+    it; the record shows the approved text meanwhile. A chair's own amendment, or one that
+    touches no clinical content, is approved at once. The letters print the latest applied
+    amendment."""
 
     __tablename__ = "recommendation_amendments"
 
@@ -232,11 +263,26 @@ class RecommendationAmendment(db.Model):
     after: Mapped[dict[str, Any]] = mapped_column(JSON)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(
+        String(16), default=AmendmentStatus.APPROVED.value, server_default="approved"
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     recommendation: Mapped[Recommendation] = relationship(back_populates="amendments")
-    by: Mapped[User | None] = relationship()
+    by: Mapped[User | None] = relationship(foreign_keys=[by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     __table_args__ = (UniqueConstraint("recommendation_id", "number"),)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == AmendmentStatus.PENDING
+
+    @property
+    def is_applied(self) -> bool:
+        return self.status == AmendmentStatus.APPROVED
 
 
 class FamilyAccessCode(db.Model):

@@ -46,6 +46,7 @@ from panel.core.web import path_for
 from panel.feedback.models import (
     CATEGORIES,
     CONSENSUS,
+    AmendmentStatus,
     FollowUpAction,
     QuestionAnswer,
     Recommendation,
@@ -61,10 +62,15 @@ __all__ = [
     "PROFILING",
     "OWNER_ROLES",
     "start_recommendation",
+    "minutes_prefill",
     "unanswered_questions",
     "save_record",
     "save_answer",
+    "mark_ready",
     "approve",
+    "approve_amendment",
+    "reject_amendment",
+    "awaiting_approval",
     "set_study_opt_out",
     "record_snapshot",
     "recommendation_for",
@@ -127,17 +133,77 @@ def recommendation_for(case: Case) -> Recommendation | None:
 
 
 # --------------------------------------------------------------------------- start
+def minutes_prefill(case: Case) -> dict[str, Any]:
+    """What the panel said, to start the draft from: the outcome and the discussion notes of
+    the case's latest discussed agenda item, and the proposal of an agreed virtual review.
+    ``{"rationale": str, "sources": [{"kind", "label"}]}`` (empty when there is nothing)."""
+    from panel.core.uktime import uk_date
+    from panel.meetings.models import (
+        AgendaItem,
+        ItemOutcome,
+        Meeting,
+        VirtualReview,
+        VirtualReviewStatus,
+    )
+
+    parts: list[str] = []
+    sources: list[dict[str, str]] = []
+    item = db.session.execute(
+        select(AgendaItem.outcome, AgendaItem.discussion, Meeting.title, Meeting.starts_at)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(
+            AgendaItem.case_id == case.id,
+            AgendaItem.outcome_status == ItemOutcome.DISCUSSED,
+        )
+        .order_by(AgendaItem.discussed_at.desc().nulls_last(), AgendaItem.id.desc())
+        .limit(1)
+    ).first()
+    if item is not None and ((item.outcome or "").strip() or (item.discussion or "").strip()):
+        if (item.outcome or "").strip():
+            parts.append(item.outcome.strip())
+        if (item.discussion or "").strip():
+            parts.append("Discussion: " + item.discussion.strip())
+        when = uk_date(item.starts_at, "%-d %B %Y") if item.starts_at else ""
+        sources.append(
+            {
+                "kind": "minutes",
+                "label": f"the minutes of {item.title or 'the meeting'} {when}".strip(),
+            }
+        )
+    review = db.session.scalar(
+        select(VirtualReview.proposal)
+        .where(VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.AGREED)
+        .order_by(VirtualReview.decided_at.desc().nulls_last(), VirtualReview.id.desc())
+        .limit(1)
+    )
+    if review and review.strip():
+        parts.append("Agreed in the virtual review: " + review.strip())
+        sources.append({"kind": "virtual_review", "label": "the agreed virtual review"})
+    return {"rationale": "\n\n".join(parts)[:MAX_TEXT], "sources": sources}
+
+
 def start_recommendation(case: Case, *, by: User) -> Recommendation:
     """Open the draft record of a discussed case (one answer row per parents' question) and
-    move the case to ``recommendation``. Starting an already started record returns it."""
+    move the case to ``recommendation``. The draft starts from what the panel said: the outcome
+    and the discussion notes of its agenda item, and an agreed virtual review's proposal,
+    prefill the rationale (:func:`minutes_prefill`). Starting an already started record
+    returns it. The panel's coordinators and chairs start it (``Case.can_start_recommendation``)."""
     if not case.can_start_recommendation(by):
-        if not case.is_coordinated_by(by):
-            raise NotAllowed("Only the panel's coordinator drafts the recommendation.")
+        if not case.is_record_writer(by):
+            raise NotAllowed("Only the panel's coordinator or chair drafts the recommendation.")
         existing = recommendation_for(case)
         if existing is not None:
             return existing  # a double click opens the record already started
         raise Refused("The recommendation is drafted once the panel has discussed the case.")
-    rec = Recommendation(case=case, case_id=case.id, drafted_by_id=by.id, categories=[], trials=[])
+    prefill = minutes_prefill(case)
+    rec = Recommendation(
+        case=case,
+        case_id=case.id,
+        drafted_by_id=by.id,
+        categories=[],
+        trials=[],
+        rationale=prefill["rationale"],
+    )
     db.session.add(rec)
     for q in case.questions:
         rec.answers.append(QuestionAnswer(question_id=q.id, question=q, updated_by_id=by.id))
@@ -149,7 +215,12 @@ def start_recommendation(case: Case, *, by: User) -> Recommendation:
         "recommendation.started",
         obj=rec,
         actor=by,
-        details={"from": previous.value, "to": case.status.value, "questions": len(case.questions)},
+        details={
+            "from": previous.value,
+            "to": case.status.value,
+            "questions": len(case.questions),
+            "prefilled_from": [src["kind"] for src in prefill["sources"]],
+        },
     )
     return rec
 
@@ -251,6 +322,7 @@ def _freeze(match: Any, registry: Any, priority: int | None = None) -> dict[str,
         "to_check": to_check,
         "nearest_site": snap["nearest_site"],
         "distance_km": snap["distance_km"],
+        "sites_mode": snap["sites_mode"],  # "all": the site is the farthest the child attends
         "beyond_travel_limit": snap["beyond_travel_limit"],
         "status": snap["status"],
         "status_verified_on": snap["status_verified_on"],
@@ -425,6 +497,12 @@ def _check_can_change(rec: Recommendation, by: User) -> None:
         raise NotAllowed("Only the panel's coordinator or chair can change the recommendation.")
     if rec.case.status not in RECORD_STATES:
         raise Refused("The recommendation of this case can no longer be changed.")
+    pending = rec.pending_amendment if rec.is_approved else None
+    if pending is not None:
+        raise Conflict(
+            f"Amendment {pending.number} is waiting for the chair's approval. The record can be "
+            "amended again once the chair has approved or rejected it."
+        )
 
 
 def _check_version(rec: Recommendation, expected_version: int | None) -> None:
@@ -512,36 +590,130 @@ def _replace_follow_ups(rec: Recommendation, rows: list[dict[str, Any]]) -> None
     rec.follow_ups.sort(key=lambda f: f.position)
 
 
-def _finish_change(
-    rec: Recommendation, before: dict[str, Any], *, by: User, reason: str | None, action: str
-) -> RecommendationAmendment | None:
-    """Bump the record, and for an approved record write the amendment (or refuse a no-op)."""
-    after = record_snapshot(rec)
-    old, new = _changes(before, after)
-    amendment = None
-    if rec.is_approved:
-        if not new:
-            raise Refused("Nothing was changed, so no amendment was recorded.")
-        number = len(rec.amendments) + 1
-        amendment = RecommendationAmendment(
-            number=number, reason=reason, before=old, after=new, by_id=by.id
-        )
-        rec.amendments.append(amendment)
-    rec.updated_at = utcnow()
+#: The clinical content of a record: advice, answers to the parents' questions and trials.
+#: After approval, a change to any of these by anyone but a chair of the panel waits for a
+#: chair's approval (a pending amendment); follow-up actions are not clinical content.
+CLINICAL_FIELDS = frozenset(
+    {
+        "categories",
+        "consensus",
+        "options_considered",
+        "rationale",
+        "re_present",
+        "molecular_profiling",
+        "trials",
+        "answers",
+    }
+)
+
+
+def _proposed_snapshot(
+    rec: Recommendation, fields: Mapping[str, Any], answers: Mapping[int, tuple[str, str]]
+) -> dict[str, Any]:
+    """The record as it would be with ``fields`` (snapshot keys) and ``answers`` changed,
+    without touching the record (what an amendment proposes)."""
+    snap = record_snapshot(rec)
+    snap.update({k: v for k, v in fields.items() if k != "answers"})
+    texts = {q.id: q.text for q in rec.case.questions}
+    for qid, (clinician, family) in answers.items():
+        key = str(qid)
+        if key not in snap["answers"] and not clinician and not family:
+            continue
+        snap["answers"][key] = {
+            "question": texts.get(qid, ""),
+            "clinician": clinician,
+            "family": family,
+        }
+    return snap
+
+
+def _apply_changes(rec: Recommendation, changes: Mapping[str, Any], by: User) -> None:
+    """Write an amendment's ``after`` (only the fields that change) into the record."""
+    with db.session.no_autoflush:
+        for key in ("categories", "trials"):
+            if key in changes:
+                setattr(rec, key, [dict(t) if isinstance(t, dict) else t for t in changes[key]])
+        for key in ("consensus", "options_considered", "rationale", "re_present"):
+            if key in changes:
+                setattr(rec, key, changes[key] or "")
+        if "molecular_profiling" in changes:
+            rec.molecular_profiling = changes["molecular_profiling"] or ""
+        if "trials" in changes:
+            rec.trial_status_as_of = utcnow()
+        if "follow_ups" in changes:
+            _replace_follow_ups(rec, list(changes["follow_ups"] or []))
+        questions = {q.id: q for q in rec.case.questions}
+        for key, answer in (changes.get("answers") or {}).items():
+            question = questions.get(int(key))
+            if question is None:
+                continue
+            answer = answer or {}
+            _apply_answer(rec, question, answer.get("clinician", ""), answer.get("family", ""), by)
+
+
+def _amend(
+    rec: Recommendation, proposed: dict[str, Any], *, by: User, reason: str | None
+) -> RecommendationAmendment:
+    """Record a change to an approved record as amendment n. A change to its clinical content
+    by anyone but a chair of the panel waits for a chair (pending; the record is untouched);
+    otherwise it is applied at once (:func:`_amendment_applied`)."""
+    before = record_snapshot(rec)
+    old, new = _changes(before, proposed)
+    if not new:
+        raise Refused("Nothing was changed, so no amendment was recorded.")
+    clinical = sorted(set(new) & CLINICAL_FIELDS)
+    needs_chair = bool(clinical) and not rec.case.is_chaired_by(by)
+    now = utcnow()
+    amendment = RecommendationAmendment(
+        number=len(rec.amendments) + 1,
+        reason=reason,
+        before=old,
+        after=new,
+        by_id=by.id,
+        at=now,
+        status=(AmendmentStatus.PENDING if needs_chair else AmendmentStatus.APPROVED).value,
+        decided_by_id=None if needs_chair else by.id,
+        decided_at=None if needs_chair else now,
+    )
+    rec.amendments.append(amendment)
+    if not needs_chair:
+        _apply_changes(rec, new, by)
+    rec.updated_at = now  # bumps the record's version: two amendments at once -> Conflict
     _flush()
-    fields = sorted(new)
-    if amendment is not None:
+    if needs_chair:
         audit.record(
-            "recommendation.amended",
+            "recommendation.amendment_proposed",
             obj=rec,
             actor=by,
-            details={"number": amendment.number, "fields": fields, "reason": reason},
+            details={"number": amendment.number, "fields": sorted(new), "reason": reason},
             clinical=True,
         )
-        _notify_amended(rec, amendment, by)
+        _tell("amendment_proposed", rec, by=by, amendment=amendment)
     else:
-        audit.record(action, obj=rec, actor=by, details={"fields": fields, "version": rec.version})
+        _amendment_applied(rec, amendment, by=by)
     return amendment
+
+
+def _amendment_applied(
+    rec: Recommendation, amendment: RecommendationAmendment, *, by: User
+) -> None:
+    """The one event of an amendment taking effect (a chair's own amendment, a non-clinical
+    one, or :func:`approve_amendment`): audited and told. The record now shows it; whoever
+    keeps sent letters ("updated advice, version n") hooks here."""
+    audit.record(
+        "recommendation.amended",
+        obj=rec,
+        actor=by,
+        details={
+            "number": amendment.number,
+            "fields": sorted(amendment.after),
+            "reason": amendment.reason,
+            "proposed_by": amendment.by_id,
+            "approved_by": amendment.decided_by_id,
+        },
+        clinical=True,
+    )
+    _tell("amended", rec, by=by, amendment=amendment)
 
 
 def save_record(
@@ -584,6 +756,20 @@ def save_record(
     guard_texts(texts)
     trials, refrozen = _chosen_trials(rec, data.get("trials"))
 
+    if rec.is_approved:
+        fields = {
+            "categories": categories,
+            "consensus": consensus,
+            "options_considered": options,
+            "rationale": rationale,
+            "re_present": re_present,
+            "molecular_profiling": profiling,
+            "trials": trials,
+            "follow_ups": follow_ups,
+        }
+        _amend(rec, _proposed_snapshot(rec, fields, answers), by=by, reason=reason)
+        return rec
+
     before = record_snapshot(rec)
     with db.session.no_autoflush:
         rec.categories = categories
@@ -600,7 +786,15 @@ def save_record(
         questions = {q.id: q for q in rec.case.questions}
         for qid, (clinician, family) in answers.items():
             _apply_answer(rec, questions[qid], clinician, family, by)
-    _finish_change(rec, before, by=by, reason=reason, action="recommendation.saved")
+    after = record_snapshot(rec)
+    rec.updated_at = utcnow()
+    _flush()
+    audit.record(
+        "recommendation.saved",
+        obj=rec,
+        actor=by,
+        details={"fields": sorted(_changes(before, after)[1]), "version": rec.version},
+    )
     return rec
 
 
@@ -628,25 +822,76 @@ def save_answer(
     if reason:
         guard.append(("reason", reason))
     guard_texts(guard)
-    before = record_snapshot(rec)
-    _apply_answer(rec, question, texts[0], texts[1], by)
     if rec.is_approved:
-        _finish_change(rec, before, by=by, reason=reason, action="recommendation.answer_saved")
-    else:
-        rec.updated_at = utcnow()
-        _flush()
-        audit.record(
-            "recommendation.answer_saved",
-            obj=rec,
-            actor=by,
-            details={"question_id": question.id, "complete": bool(texts[0] and texts[1])},
+        _amend(rec, _proposed_snapshot(rec, {}, {question.id: texts}), by=by, reason=reason)
+        # The answer as it stands (a pending amendment leaves it unchanged until approved).
+        return _answer_for(rec, question) or QuestionAnswer(
+            question_id=question.id, clinician_answer="", family_answer=""
         )
+    _apply_answer(rec, question, texts[0], texts[1], by)
+    rec.updated_at = utcnow()
+    _flush()
+    audit.record(
+        "recommendation.answer_saved",
+        obj=rec,
+        actor=by,
+        details={"question_id": question.id, "complete": bool(texts[0] and texts[1])},
+    )
     answer = _answer_for(rec, question)
     assert answer is not None
     return answer
 
 
 # --------------------------------------------------------------------------- approval
+def _check_complete(rec: Recommendation, doing: str) -> None:
+    """Refuse (naming what is missing) a record that cannot be approved yet."""
+    case = rec.case
+    missing = unanswered_questions(rec)
+    if missing:
+        listed = "; ".join(
+            f"{i}. {q.text[:80]}" for i, q in ((case.questions.index(q) + 1, q) for q in missing)
+        )
+        raise Refused(
+            f"{len(missing)} of the parents' questions still need a clinician answer and a "
+            f"plain-language answer: {listed}",
+            "answers",
+        )
+    if not rec.categories:
+        raise Refused(f"Choose at least one recommendation category before {doing}.", "categories")
+    if not (rec.rationale or "").strip():
+        raise Refused(f"Write the rationale before {doing}.", "rationale")
+    if rec.consensus == "no_consensus" and not (rec.options_considered or "").strip():
+        raise Refused(
+            f"Without a consensus, describe the options considered before {doing}.",
+            "options_considered",
+        )
+
+
+def mark_ready(
+    rec: Recommendation, *, by: User, expected_version: int | None = None
+) -> Recommendation:
+    """The drafter marks the draft ready for the chair's approval: refused while it could not
+    be approved (unanswered questions, no category or rationale); the panel's chairs are told
+    and find it under "Awaiting my approval"."""
+    case = rec.case
+    if not case.is_coordinated_by(by):
+        raise NotAllowed("Only the panel's coordinator marks the record ready for the chair.")
+    if not case.can_mark_record_ready(by):
+        if rec.is_approved:
+            raise Conflict("This recommendation has already been approved.")
+        if rec.ready_at is not None:
+            raise Conflict("This recommendation is already marked ready for the chair.")
+        raise Refused("The recommendation of this case can no longer be changed.")
+    _check_version(rec, expected_version)
+    _check_complete(rec, "marking it ready for the chair")
+    rec.ready_at = utcnow()
+    rec.ready_by_id = by.id
+    _flush()
+    audit.record("recommendation.ready", obj=rec, actor=by, details={"version": rec.version})
+    _tell("ready", rec, by=by)
+    return rec
+
+
 def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> Recommendation:
     """The chair approves and locks the record. Refused while a parents' question is
     unanswered or the record has no category or rationale. Of two approvals sent with the
@@ -659,25 +904,7 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     if case.status not in RECORD_STATES:
         raise Refused("The recommendation of this case can no longer be approved.")
     _check_version(rec, expected_version)
-    missing = unanswered_questions(rec)
-    if missing:
-        listed = "; ".join(
-            f"{i}. {q.text[:80]}" for i, q in ((case.questions.index(q) + 1, q) for q in missing)
-        )
-        raise Refused(
-            f"{len(missing)} of the parents' questions still need a clinician answer and a "
-            f"plain-language answer: {listed}",
-            "answers",
-        )
-    if not rec.categories:
-        raise Refused("Choose at least one recommendation category before approving.", "categories")
-    if not (rec.rationale or "").strip():
-        raise Refused("Write the rationale before approving.", "rationale")
-    if rec.consensus == "no_consensus" and not (rec.options_considered or "").strip():
-        raise Refused(
-            "Without a consensus, describe the options considered before approving.",
-            "options_considered",
-        )
+    _check_complete(rec, "approving")
     _flush()
     now = utcnow()
     version = rec.version if expected_version is None else int(expected_version)
@@ -708,37 +935,234 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     case.updated_at = now
     db.session.flush()
     audit.record("recommendation.approved", obj=rec, actor=by, details={"version": rec.version})
-    notify(
-        panel_people(case.panel_id, PanelRoleKind.COORDINATOR),
-        panel_id=case.panel_id,
-        kind="recommendation.approved",
-        text=f"The recommendation for {case.reference} has been approved.",
-        link=path_for("feedback.record", ref=case.reference),
-        exclude=by,
-    )
+    _tell("approved", rec, by=by)
     return rec
 
 
-def _notify_amended(rec: Recommendation, amendment: RecommendationAmendment, by: User) -> None:
+# --------------------------------------------------------------------------- amendments
+def _decide(
+    rec: Recommendation, amendment: RecommendationAmendment, status: str, by: User, note: str
+):
+    """One chair decides a pending amendment: a conditional UPDATE, so of two decisions at the
+    same moment exactly one wins (the other gets :class:`Conflict`)."""
     case = rec.case
-    people = panel_people(case.panel_id, PanelRoleKind.COORDINATOR, PanelRoleKind.CHAIR)
-    notify(
-        people,
-        panel_id=case.panel_id,
-        kind="recommendation.amended",
-        text=f"The approved recommendation for {case.reference} was amended (amendment {amendment.number}).",
-        link=path_for("feedback.record", ref=case.reference),
-        exclude=by,
-    )
-    if case.feedback_sent_at is not None:
-        notify(
-            case_referrers(case),
-            panel_id=case.panel_id,
-            kind="recommendation.amended",
-            text=f"The panel amended its recommendation for {case.reference} after the letters were sent.",
-            link=path_for("cases.show", ref=case.reference),
-            exclude=by,
+    if amendment.recommendation_id != rec.id:
+        raise Refused("That amendment is not one of this recommendation's.")
+    if not case.is_chaired_by(by):
+        raise NotAllowed("Only a chair of the panel approves or rejects an amendment.")
+    if not amendment.is_pending:
+        raise Conflict(f"Amendment {amendment.number} has already been decided.")
+    if case.status not in RECORD_STATES:
+        raise Refused("The recommendation of this case can no longer be changed.")
+    note = (note or "").replace("\r\n", "\n").strip()
+    if len(note) > MAX_SHORT:
+        raise Refused(f"The note can be at most {MAX_SHORT} characters.", "note")
+    if note:
+        guard_texts([("note", note)])
+    now = utcnow()
+    result = db.session.execute(
+        update(RecommendationAmendment)
+        .where(
+            RecommendationAmendment.id == amendment.id,
+            RecommendationAmendment.status == AmendmentStatus.PENDING.value,
         )
+        .values(status=status, decided_by_id=by.id, decided_at=now, decision_note=note)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.expire(amendment)
+        raise Conflict(
+            f"Someone else decided amendment {amendment.number} at the same time. Reload to see it."
+        )
+    db.session.refresh(amendment)
+    return note
+
+
+def approve_amendment(
+    rec: Recommendation, amendment: RecommendationAmendment, *, by: User, note: str = ""
+) -> RecommendationAmendment:
+    """A chair of the panel approves a pending amendment: its changes are written into the
+    record (which showed the approved text until now). The explicit event of an approved
+    amendment; it ends in :func:`_amendment_applied`."""
+    current = record_snapshot(rec)
+    for key, old in (amendment.before or {}).items():
+        now_value = current.get(key)
+        if key == "answers":
+            stale = any((now_value or {}).get(k) != v for k, v in (old or {}).items())
+        else:
+            stale = now_value != old
+        if stale:
+            raise Conflict(
+                f"The record changed since amendment {amendment.number} was proposed; reject it "
+                "and propose the change again."
+            )
+    _decide(rec, amendment, AmendmentStatus.APPROVED.value, by, note)
+    _apply_changes(rec, amendment.after or {}, by)
+    rec.updated_at = utcnow()
+    _flush()
+    audit.record(
+        "recommendation.amendment_approved",
+        obj=rec,
+        actor=by,
+        details={"number": amendment.number, "fields": sorted(amendment.after or {})},
+        clinical=True,
+    )
+    _amendment_applied(rec, amendment, by=by)
+    return amendment
+
+
+def reject_amendment(
+    rec: Recommendation, amendment: RecommendationAmendment, *, by: User, note: str = ""
+) -> RecommendationAmendment:
+    """A chair of the panel rejects a pending amendment: the record never changed; the person
+    who proposed it and the coordinators are told."""
+    note = _decide(rec, amendment, AmendmentStatus.REJECTED.value, by, note)
+    rec.updated_at = utcnow()
+    _flush()
+    audit.record(
+        "recommendation.amendment_rejected",
+        obj=rec,
+        actor=by,
+        details={"number": amendment.number, "note": note},
+        clinical=True,
+    )
+    _tell("amendment_rejected", rec, by=by, amendment=amendment)
+    return amendment
+
+
+def awaiting_approval(user: User, limit: int = 50) -> list[dict[str, Any]]:
+    """For a chair: the drafts marked ready for approval and the pending amendments of the
+    panels they chair, oldest first (``{"case", "rec", "what", "since", "amendment"}``)."""
+    panels = list(user.panel_ids(PanelRoleKind.CHAIR)) if hasattr(user, "panel_ids") else []
+    if not panels:
+        return []
+    ready = db.session.execute(
+        select(Recommendation, Case)
+        .join(Case, Case.id == Recommendation.case_id)
+        .where(
+            Case.panel_id.in_(panels),
+            Case.status == CaseStatus.RECOMMENDATION,
+            Recommendation.status == RecommendationStatus.DRAFT,
+            Recommendation.ready_at.is_not(None),
+        )
+        .options(joinedload(Case.panel))
+        .order_by(Recommendation.ready_at)
+        .limit(limit)
+    ).all()
+    pending = db.session.execute(
+        select(RecommendationAmendment, Recommendation, Case)
+        .join(Recommendation, Recommendation.id == RecommendationAmendment.recommendation_id)
+        .join(Case, Case.id == Recommendation.case_id)
+        .where(
+            Case.panel_id.in_(panels),
+            RecommendationAmendment.status == AmendmentStatus.PENDING.value,
+        )
+        .options(joinedload(Case.panel))
+        .order_by(RecommendationAmendment.at)
+        .limit(limit)
+    ).all()
+    out = [
+        {
+            "case": c,
+            "rec": r,
+            "what": "Draft ready for approval",
+            "since": r.ready_at,
+            "amendment": None,
+        }
+        for r, c in ready
+    ] + [
+        {
+            "case": c,
+            "rec": r,
+            "what": f"Amendment {a.number} to approve",
+            "since": a.at,
+            "amendment": a,
+        }
+        for a, r, c in pending
+    ]
+    out.sort(key=lambda row: row["since"])
+    return out[:limit]
+
+
+# --------------------------------------------------------------------------- notifications
+def _tell(
+    event: str,
+    rec: Recommendation,
+    *,
+    by: User,
+    amendment: RecommendationAmendment | None = None,
+) -> None:
+    """Every notification of the record, in one place (the workflow table can take them over):
+    ``ready`` and ``amendment_proposed`` tell the panel's chairs; ``approved`` the coordinators;
+    ``amended`` (applied) the coordinators and chairs, and the referrers once the letters were
+    sent; ``amendment_rejected`` the coordinators and the person who proposed it. No clinical
+    content: a reference and a link."""
+    case = rec.case
+    ref = case.reference
+    link = path_for("feedback.record", ref=ref)
+    number = amendment.number if amendment is not None else None
+    chairs = panel_people(case.panel_id, PanelRoleKind.CHAIR)
+    coordinators = panel_people(case.panel_id, PanelRoleKind.COORDINATOR)
+    messages: list[tuple[Iterable[User], str, str, str]] = []
+    if event == "ready":
+        messages.append(
+            (
+                chairs,
+                "recommendation.ready",
+                f"The recommendation for {ref} is ready for your approval.",
+                link,
+            )
+        )
+    elif event == "approved":
+        messages.append(
+            (
+                coordinators,
+                "recommendation.approved",
+                f"The recommendation for {ref} has been approved.",
+                link,
+            )
+        )
+    elif event == "amendment_proposed":
+        messages.append(
+            (
+                chairs,
+                "recommendation.amendment_proposed",
+                f"Amendment {number} to the approved recommendation for {ref} is waiting for your approval.",
+                link,
+            )
+        )
+    elif event == "amended":
+        messages.append(
+            (
+                [*coordinators, *chairs],
+                "recommendation.amended",
+                f"The approved recommendation for {ref} was amended (amendment {number}).",
+                link,
+            )
+        )
+        if case.feedback_sent_at is not None:
+            messages.append(
+                (
+                    case_referrers(case),
+                    "recommendation.amended",
+                    f"The panel amended its recommendation for {ref} after the letters were sent.",
+                    path_for("cases.show", ref=ref),
+                )
+            )
+    elif event == "amendment_rejected":
+        proposer = [amendment.by] if amendment is not None and amendment.by is not None else []
+        messages.append(
+            (
+                [*proposer, *coordinators],
+                "recommendation.amendment_rejected",
+                f"Amendment {number} to the recommendation for {ref} was not approved by the chair.",
+                link,
+            )
+        )
+    else:  # pragma: no cover - a programming error
+        raise ValueError(f"unknown record event {event!r}")
+    for people, kind, text, target in messages:
+        notify(people, panel_id=case.panel_id, kind=kind, text=text, link=target, exclude=by)
 
 
 # --------------------------------------------------------------------------- studies

@@ -59,7 +59,7 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
             "from": previous.value,
             "to": case.status.value,
             "recommendation_version": rec.version,
-            "amendments": len(rec.amendments),
+            "amendments": len(rec.applied_amendments),
             "follow_ups": len(rec.follow_ups),
         },
     )

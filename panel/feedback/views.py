@@ -19,6 +19,7 @@ from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.errors import IdentifiersFound, NotAllowed, Refused
+from panel.core.views import HOME_LIST, home_section
 from panel.feedback import bp, operations
 from panel.feedback.forms import (
     SPARE_FOLLOW_UP_ROWS,
@@ -139,6 +140,10 @@ def _render(
         can_edit=rec is not None and rec.can_edit(user),
         can_approve=rec is not None and case.can_approve(user),
         can_start=case.can_start_recommendation(user),
+        can_mark_ready=rec is not None and case.can_mark_record_ready(user),
+        can_amend=rec is not None and case.can_amend_record(user),
+        can_decide_amendment=rec is not None and case.can_approve_amendment(user),
+        pending=rec.pending_amendment if rec is not None and rec.is_approved else None,
         can_opt_out=case.can_record_study_choice(user),
         form=RecordForm(formdata=None, version=rec.version if rec is not None else ""),
         approve_form=ApproveForm(formdata=None, version=rec.version if rec is not None else ""),
@@ -173,6 +178,7 @@ def record(ref: str):
         reason = None
     values = record_data(request.form, case.questions)
     approve_too = request.form.get("action") == "approve"
+    ready_too = request.form.get("action") == "ready" and not rec.is_approved
     try:
         operations.save_record(
             rec, values, by=user, expected_version=_version(form.version.data), reason=reason
@@ -200,14 +206,37 @@ def record(ref: str):
             db.session.commit()
             flash(f"Saved, but not approved: {_error_message(exc)}", "warning")
             return redirect(url_for("feedback.record", ref=case.reference))
+    if ready_too:
+        # "Save and mark ready": the save stands even when the record is not complete yet.
+        savepoint = db.session.begin_nested()
+        try:
+            operations.mark_ready(rec, by=user)
+        except Refused as exc:
+            savepoint.rollback()
+            db.session.commit()
+            flash(f"Saved, but not marked ready: {_error_message(exc)}", "warning")
+            return redirect(url_for("feedback.record", ref=case.reference))
     db.session.commit()
-    flash(
-        "The recommendation has been approved and is now locked."
-        if approve_too
-        else "Recommendation saved.",
-        "success",
-    )
+    if approve_too:
+        message = "The recommendation has been approved and is now locked."
+    elif ready_too:
+        message = "Saved and marked ready: the chair has been told."
+    elif rec.is_approved:
+        message = _amendment_message(rec)
+    else:
+        message = "Recommendation saved."
+    flash(message, "success")
     return redirect(url_for("feedback.record", ref=case.reference))
+
+
+def _amendment_message(rec: Recommendation) -> str:
+    am = rec.amendments[-1]
+    if am.is_pending:
+        return (
+            f"Amendment {am.number} proposed: it waits for the chair's approval, and the record "
+            "shows the approved text until then."
+        )
+    return f"Amendment {am.number} recorded."
 
 
 def _version(value: Any) -> int | None:
@@ -234,7 +263,13 @@ def start(ref: str):
         flash(_error_message(exc), "danger")
         return redirect(url_for("cases.show", ref=case.reference))
     db.session.commit()
-    flash("Draft recommendation started.", "success")
+    rec = operations.recommendation_for(case)
+    flash(
+        "Draft recommendation started from the minutes: check the rationale."
+        if rec is not None and rec.rationale
+        else "Draft recommendation started.",
+        "success",
+    )
     return redirect(url_for("feedback.record", ref=case.reference))
 
 
@@ -274,6 +309,15 @@ def amend(ref: str):
         abort(403)
     if not rec.is_approved:
         return redirect(url_for("feedback.record", ref=case.reference))
+    if not case.can_amend_record(_user()):  # an amendment waits for the chair
+        pending = rec.pending_amendment
+        if pending is not None:
+            flash(
+                f"Amendment {pending.number} is waiting for the chair's approval: the record "
+                "can be amended again once the chair has decided.",
+                "warning",
+            )
+        return redirect(url_for("feedback.record", ref=case.reference, _anchor="amendments"))
     if request.method == "GET":
         return _render(case, rec, mode="amend")
     form = RecordForm()
@@ -299,7 +343,73 @@ def amend(ref: str):
             error_field=exc.field,
         )
     db.session.commit()
-    flash(f"Amendment {rec.amendments[-1].number} recorded.", "success")
+    flash(_amendment_message(rec), "success")
+    return redirect(url_for("feedback.record", ref=case.reference, _anchor="amendments"))
+
+
+@bp.route("/cases/<ref>/recommendation/ready", methods=["POST"])
+@login_required
+def ready(ref: str):
+    """The drafter marks the draft ready for the chair's approval (``Case.can_mark_record_ready``)."""
+    user = _user()
+    case = _load(ref)
+    rec = operations.recommendation_for(case)
+    if rec is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:  # case.can_mark_record_ready, asked by the operation
+        operations.mark_ready(rec, by=user)
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
+    except Refused as exc:
+        db.session.rollback()
+        flash(_error_message(exc), "danger")
+        return redirect(url_for("feedback.record", ref=case.reference, _anchor="approval"))
+    db.session.commit()
+    flash("Marked ready for approval: the chair has been told.", "success")
+    return redirect(url_for("feedback.record", ref=case.reference))
+
+
+@bp.route("/cases/<ref>/recommendation/amendments/<int:number>", methods=["POST"])
+@login_required
+def decide_amendment(ref: str, number: int):
+    """A chair of the panel approves (``action=approve``) or rejects (``action=reject``) the
+    amendment that waits (``Case.can_approve_amendment``)."""
+    user = _user()
+    case = _load(ref)
+    rec = operations.recommendation_for(case)
+    amendment = (
+        next((a for a in rec.amendments if a.number == number), None) if rec is not None else None
+    )
+    if amendment is None:
+        abort(404)
+    if not case.is_chaired_by(user):
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    action = request.form.get("action")
+    if action not in ("approve", "reject"):
+        abort(400)
+    note = request.form.get("note", "")
+    decide = operations.approve_amendment if action == "approve" else operations.reject_amendment
+    try:
+        decide(rec, amendment, by=user, note=note)
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
+    except Refused as exc:
+        db.session.rollback()
+        flash(_error_message(exc), "danger")
+        return redirect(url_for("feedback.record", ref=case.reference, _anchor="amendments"))
+    db.session.commit()
+    flash(
+        f"Amendment {number} approved: the record now shows it."
+        if action == "approve"
+        else f"Amendment {number} rejected: the record is unchanged.",
+        "success",
+    )
     return redirect(url_for("feedback.record", ref=case.reference, _anchor="amendments"))
 
 
@@ -365,6 +475,9 @@ def case_record(case: Case) -> dict[str, Any] | None:
         "unanswered": unanswered,
         "can_start": can_start,
         "can_edit": rec is not None and rec.can_edit(user),
+        "can_approve": rec is not None and not rec.is_approved and case.can_approve(user),
+        "pending": rec.pending_amendment if rec is not None and rec.is_approved else None,
+        "can_decide_amendment": rec is not None and case.can_approve_amendment(user),
         "confirm": ConfirmForm(),
     }
 
@@ -376,3 +489,12 @@ def record_panel(case: Case, user: Any, state: dict) -> dict[str, Any] | None:
     if record is None and study is None:
         return None
     return {"record": record, "study": study}
+
+
+@home_section
+def awaiting_my_approval(user) -> dict:
+    """The home page's "Awaiting my approval" for chairs: drafts marked ready for approval and
+    amendments waiting for a chair, on the panels they chair (the first ``HOME_LIST``)."""
+    if not getattr(user, "is_chair", False):
+        return {}
+    return {"awaiting_approval": operations.awaiting_approval(user, limit=HOME_LIST)}

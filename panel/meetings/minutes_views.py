@@ -426,7 +426,9 @@ def _present_matches(case) -> list[dict[str, Any]]:
                 "title": d["title"],
                 "phase": d.get("phase"),
                 "verdict": d["verdict"],
-                "site": d["sites"][0]["name"] if d["sites"] else None,
+                # The one site and km of every surface (panel.trials.matching.site_of).
+                "site": d["site"]["name"] if d["site"] else None,
+                "site_label": d["site"]["label"] if d["site"] else "",
                 "km": d["distance_km"],
                 "beyond": d["beyond_travel_limit"],
                 "missing": len(d["missing"]),

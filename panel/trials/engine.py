@@ -70,6 +70,7 @@ __all__ = [
     "MET",
     "NOT_MET",
     "UNKNOWN",
+    "INFO",
     "ELIGIBLE",
     "POSSIBLE",
     "INELIGIBLE",
@@ -107,6 +108,8 @@ Verdict = Literal["eligible", "possible", "ineligible"]
 MET: Final = "met"
 NOT_MET: Final = "not_met"
 UNKNOWN: Final = "unknown"
+#: How an informational criterion is shown (its ``result`` still says whether it holds).
+INFO: Final = "info"
 ELIGIBLE: Final = "eligible"
 POSSIBLE: Final = "possible"
 INELIGIBLE: Final = "ineligible"
@@ -997,6 +1000,17 @@ class CriterionResult:
         """``{"id", "result", "label"}`` (the CLI/API shape)."""
         return {"id": self.id, "result": self.result, "label": self.label}
 
+    @property
+    def informational(self) -> bool:
+        """An ``info`` criterion ("allowed / for information"): shown as information, never
+        as met or failed, and never counted in "N met / N not met"."""
+        return self.kind == "info"
+
+    @property
+    def shown(self) -> str:
+        """What a person is shown: ``info`` for an informational criterion, else the result."""
+        return INFO if self.informational else self.result
+
 
 @dataclass(slots=True)
 class MissingInfo:
@@ -1067,6 +1081,47 @@ class TrialMatch:
             "criteria": [c.to_dict() for c in self.criteria],
         }
 
+    def tally(self) -> dict[str, int]:
+        """``{"met", "not_met", "unknown", "info"}``: the deciding criteria by result, and the
+        number of informational ones (which are never met, not met or unknown to a reader)."""
+        out = {MET: 0, NOT_MET: 0, UNKNOWN: 0, INFO: 0}
+        for c in self.criteria:
+            out[c.shown] += 1
+        return out
+
+    @property
+    def deciding_site(self) -> SiteDistance | None:
+        """The site whose distance is the trial's distance: the nearest site (``sites_mode``
+        ``any``) or the farthest one the child must attend (``all``). Every surface names this
+        site with ``distance_km``, so a site and its km are always shown together. ``None``
+        when the trial lists no site; the first listed site when the distance is unknown."""
+        if not self.sites:
+            return None
+        if self.distance_km is not None:
+            for s in self.sites:
+                if s.distance_km == self.distance_km:
+                    return s
+        return self.sites[0]
+
+    def site_view(self) -> dict[str, Any] | None:
+        """The deciding site as people read it: ``{"centre", "name", "city", "distance_km",
+        "mode", "label"}`` (``label``: "Nearest site" or "Farthest site (attends every site)")."""
+        site = self.deciding_site
+        if site is None:
+            return None
+        centres = self.centres.centres if self.centres is not None else {}
+        info = centres.get(site.centre, {})
+        return {
+            "centre": site.centre,
+            "name": info.get("name", site.centre),
+            "city": info.get("city"),
+            "distance_km": site.distance_km,
+            "mode": self.sites_mode,
+            "label": "Farthest site (attends every site)"
+            if self.sites_mode == "all" and len(self.sites) > 1
+            else "Nearest site",
+        }
+
     def to_display_dict(self) -> dict[str, Any]:
         """A richer JSON-able view for the matching page."""
         raw: Mapping[str, Any] = self.trial.raw if self.trial is not None else {}
@@ -1095,6 +1150,7 @@ class TrialMatch:
                 }
                 for s in self.sites
             ],
+            "site": self.site_view(),
             "max_travel_km": self.max_travel_km,
             "beyond_travel_limit": self.beyond_travel_limit,
             "family_opted_out": self.family_opted_out,
@@ -1103,12 +1159,15 @@ class TrialMatch:
                     "id": c.id,
                     "kind": c.kind,
                     "result": c.result,
+                    "shown": c.shown,
+                    "informational": c.informational,
                     "label": c.label,
                     "source": c.source,
                     "fields": list(c.fields),
                 }
                 for c in self.criteria
             ],
+            "tally": self.tally(),
             "missing": [m.to_dict() for m in self.missing],
             "notes": list(raw.get("notes", [])),
         }

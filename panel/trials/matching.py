@@ -59,6 +59,8 @@ class Registry:
 _lock = threading.Lock()
 _registries: dict[str, Registry] = {}
 _centres: dict[str, tuple[tuple[Any, ...], engine.CentreIndex]] = {}
+#: Centre codes by id, per database (kept with ``_centres``): the case's referring centre.
+_centre_codes: dict[str, dict[int, str]] = {}
 
 
 def _bind_key() -> str:
@@ -114,10 +116,13 @@ def current_registry() -> Registry:
 def centre_rows() -> list[dict[str, Any]]:
     """The centres of the database as engine centre dicts (``code``, ``name``, ``city``, ...)."""
     rows = db.session.execute(
-        select(Centre.code, Centre.name, Centre.city, Centre.lat, Centre.lon).order_by(Centre.code)
+        select(Centre.id, Centre.code, Centre.name, Centre.city, Centre.lat, Centre.lon).order_by(
+            Centre.code
+        )
     ).all()
     return [
-        {"code": r.code, "name": r.name, "city": r.city, "lat": r.lat, "lon": r.lon} for r in rows
+        {"id": r.id, "code": r.code, "name": r.name, "city": r.city, "lat": r.lat, "lon": r.lon}
+        for r in rows
     ]
 
 
@@ -128,12 +133,14 @@ def centre_index() -> engine.CentreIndex:
         rows = engine.load_centres()
     key = tuple(tuple(r.get(k) for k in ("code", "name", "city", "lat", "lon")) for r in rows)
     where = _bind_key()
+    codes = {r["id"]: r["code"] for r in rows if r.get("id") is not None}
     cached = _centres.get(where)
-    if cached is not None and cached[0] == key:
+    if cached is not None and cached[0] == key and _centre_codes.get(where) == codes:
         return cached[1]
     index = engine.CentreIndex(rows)
     with _lock:
         _centres[where] = (key, index)
+        _centre_codes[where] = codes
     return index
 
 
@@ -142,12 +149,24 @@ def clear_cache() -> None:
     with _lock:
         _registries.clear()
         _centres.clear()
+        _centre_codes.clear()
 
 
 # --------------------------------------------------------------------------- one case
 def case_data(case: Any) -> dict[str, Any]:
-    """What the matcher reads of a case: its ``panel-case/1`` body (questions are not rules)."""
-    return dict(case.data or {})
+    """What the matcher reads of a case: its ``panel-case/1`` body (questions are not rules),
+    with ``referring_centre`` the case's referring centre (``Case.referring_centre_id``) when it
+    has one: every distance is from that one centre, whatever the body says."""
+    data = dict(case.data or {})
+    centre_id = getattr(case, "referring_centre_id", None)
+    if centre_id is not None:
+        codes = _centre_codes.get(_bind_key())
+        if codes is None or centre_id not in codes:
+            centre_index()
+            codes = _centre_codes.get(_bind_key(), {})
+        if centre_id in codes:
+            data["referring_centre"] = codes[centre_id]
+    return data
 
 
 def matches_for_case(case: Any, registry: Registry | None = None) -> list[engine.TrialMatch]:
@@ -201,6 +220,26 @@ def case_matches_payload(case: Any) -> dict[str, Any]:
     return payload(case.reference, matches_for_case(case))
 
 
+# --------------------------------------------------------------------------- distance
+def site_of(match: engine.TrialMatch) -> dict[str, Any] | None:
+    """The one site and distance every surface shows for a match (case page, presentation
+    mode, recommendation editor and its frozen entries, letters, API): the site that decides
+    the trial's distance from the case's referring centre (``TrialMatch.site_view``), whose km
+    is always ``match.distance_km`` when known."""
+    return match.site_view()
+
+
+def nearest_site(case: Any, trial: str) -> dict[str, Any] | None:
+    """The site (and km) of ``trial`` (its code) for ``case``, from the case's referring
+    centre, as every surface shows it; ``None`` when the trial is unknown or lists no site."""
+    reg = current_registry()
+    compiled = next((t for t in reg.compiled if t.id == trial), None)
+    if compiled is None:
+        return None
+    index = centre_index()
+    return site_of(compiled.evaluate(case_data(case), index))
+
+
 # --------------------------------------------------------------------------- questions
 def _field_label(path: str) -> str:
     spec = FIELDS.get(path)
@@ -244,8 +283,7 @@ def snapshot(match: engine.TrialMatch, registry: Registry | None = None) -> Mapp
     """A read-only copy of a match, for the recommendation record: later changes to the trial
     never alter it. ``thaw(snapshot(m))`` gives the JSON-able dict."""
     raw: Mapping[str, Any] = match.trial.raw if match.trial is not None else {}
-    centres = match.centres.centres if match.centres is not None else {}
-    nearest = match.sites[0] if match.sites else None
+    site = site_of(match)
     return _freeze(
         {
             "code": match.trial_id,
@@ -261,11 +299,11 @@ def snapshot(match: engine.TrialMatch, registry: Registry | None = None) -> Mapp
             "missing": [mi.to_dict() for mi in match.missing],
             "nearest_site": (
                 {
-                    "centre": nearest.centre,
-                    "name": centres.get(nearest.centre, {}).get("name", nearest.centre),
-                    "distance_km": nearest.distance_km,
+                    "centre": site["centre"],
+                    "name": site["name"],
+                    "distance_km": site["distance_km"],
                 }
-                if nearest is not None
+                if site is not None
                 else None
             ),
             "distance_km": match.distance_km,

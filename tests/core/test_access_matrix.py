@@ -149,6 +149,8 @@ POLICY: dict[str, str] = {
     "feedback.start": "case_panel",
     "feedback.approve": "case_panel",
     "feedback.amend": "case_panel",
+    "feedback.ready": "case_panel",  # the panel's coordinators mark a draft ready for the chair
+    "feedback.decide_amendment": "case_panel",  # a chair of the panel approves or rejects
     "feedback.send": "case_panel",
     "feedback.study_opt_out": "case",  # referrers and the panel's coordinators
     "feedback.letter": "case",  # the panel always; referrers once feedback was sent
@@ -200,6 +202,7 @@ UNKNOWN = {
     "review_id": "1",
     "series_uid": "1.2.3",
     "n": "0",
+    "number": "1",
     "position": "1",
     "index": "0",
     "action": "up",

@@ -52,7 +52,9 @@ STATES = (
     "info_requested",
     "scheduled",
     "discussed",
+    "draft_record",  # a complete draft, not yet marked ready
     "approved",
+    "amendment_pending",  # approved; a coordinator's amendment waits for a chair
     "feedback_sent",
 )
 
@@ -73,6 +75,20 @@ def _send(ctx):
     if rec is None:  # nothing to send (the view answers 404)
         raise Refused("No recommendation yet.")
     return sending.send_feedback(rec, by=ctx.user)
+
+
+def _rec(ctx):
+    rec = feedback_ops.recommendation_for(ctx.case)
+    if rec is None:  # no record (the view answers 404)
+        raise Refused("No recommendation yet.")
+    return rec
+
+
+def _approve_amendment(ctx):
+    rec = _rec(ctx)
+    if rec.pending_amendment is None:  # nothing waits (the view answers 404)
+        raise Refused("No amendment waits.")
+    return feedback_ops.approve_amendment(rec, rec.pending_amendment, by=ctx.user)
 
 
 PROBES = [
@@ -129,6 +145,23 @@ PROBES = [
             ("", 'data-testid="start-record"'),
             ("/recommendation", 'action="/cases/{ref}/recommendation/start"'),
         ),
+    ),
+    Probe(
+        "can_mark_record_ready",
+        "/recommendation/ready",
+        {},
+        lambda c: feedback_ops.mark_ready(_rec(c), by=c.user),
+        (
+            ("/recommendation", 'data-testid="mark-ready"'),
+            ("/recommendation", 'data-testid="save-ready"'),
+        ),
+    ),
+    Probe(
+        "can_approve_amendment",
+        "/recommendation/amendments/1",
+        {"action": "approve"},
+        _approve_amendment,
+        (("/recommendation", 'data-testid="decide-amendment"'),),
     ),
     Probe(
         "can_record_study_choice",
@@ -203,7 +236,13 @@ def build(db_session, make_case, cast):
             case_ops.request_information(case, by=coordinator, questions=["Which MYCN result?"])
         elif state == "scheduled":
             case.status = CaseStatus.SCHEDULED
-        elif state in ("discussed", "approved", "feedback_sent"):
+        elif state in (
+            "discussed",
+            "draft_record",
+            "approved",
+            "amendment_pending",
+            "feedback_sent",
+        ):
             case.status, case.discussed_at = CaseStatus.DISCUSSED, utcnow()
             if state != "discussed":
                 rec = feedback_ops.start_recommendation(case, by=coordinator)
@@ -211,9 +250,19 @@ def build(db_session, make_case, cast):
                     answers=answers_for(case), categories=["further_investigations"], trials=[]
                 )
                 feedback_ops.save_record(rec, data, by=coordinator, expected_version=rec.version)
-                feedback_ops.approve(rec, by=chair, expected_version=rec.version)
+                if state != "draft_record":
+                    feedback_ops.approve(rec, by=chair, expected_version=rec.version)
                 if state == "feedback_sent":
                     sending.send_feedback(rec, by=coordinator)
+                if state == "amendment_pending":
+                    data["rationale"] = "Revised after the meeting."
+                    feedback_ops.save_record(
+                        rec,
+                        data,
+                        by=coordinator,
+                        expected_version=rec.version,
+                        reason="The trial team answered.",
+                    )
         db_session.commit()
         return case
 

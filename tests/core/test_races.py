@@ -290,6 +290,92 @@ def test_two_chairs_approving_at_once_one_wins(race_app, backend):
         _chain_intact()
 
 
+def test_two_chairs_deciding_one_amendment_at_once_one_wins(race_app, backend):
+    """A coordinator's amendment waits; one chair approves it while another rejects it, both
+    having read it pending: is exactly one decision recorded, the other told (Conflict), and
+    the record changed only if the approval won?"""
+    app = race_app
+    from panel.accounts.models import User
+    from panel.cases import operations as case_ops
+    from panel.cases.models import CaseStatus
+    from panel.core.db import db, utcnow
+    from panel.feedback import operations
+    from panel.feedback.models import Recommendation
+    from tests.support.data import answers_for, full_record_data
+
+    with app.app_context():
+        from panel.trials.matching import clear_cache
+        from panel.trials.registry import load_registry
+
+        load_registry()
+        db.session.commit()
+        clear_cache()
+        referrer = db.session.get(
+            User, _make_user("race.ref2@nhs.example.org", referrer_at="NEWCASTLE")
+        )
+        coordinator = db.session.get(
+            User, _make_user("race.coord2@nhs.example.org", roles=[("NAP", "coordinator")])
+        )
+        chairs = [
+            _make_user(f"race.amchair{i}@nhs.example.org", roles=[("NAP", "chair")]) for i in (1, 2)
+        ]
+        case = case_ops.create_case(_example(), by=referrer).case
+        case_ops.submit_case(case, by=referrer)
+        case.status = CaseStatus.DISCUSSED
+        case.discussed_at = utcnow()
+        db.session.commit()
+        rec = operations.start_recommendation(case, by=coordinator)
+        data = full_record_data(answers=answers_for(case))
+        operations.save_record(rec, data, by=coordinator, expected_version=rec.version)
+        operations.approve(rec, by=db.session.get(User, chairs[0]), expected_version=rec.version)
+        approved_text = rec.rationale
+        data["rationale"] = "Revised after the meeting."
+        operations.save_record(
+            rec, data, by=coordinator, expected_version=rec.version, reason="New results"
+        )
+        db.session.commit()
+        rec_id = rec.id
+
+    both_read = threading.Barrier(2, timeout=30) if backend == "postgresql" else None
+
+    def work(i, barrier):
+        with app.app_context():
+            me = db.session.get(User, chairs[i])
+            db.session.commit()
+            barrier.wait()
+            rec = db.session.get(Recommendation, rec_id)
+            amendment = rec.amendments[0]
+            assert amendment.is_pending or both_read is None
+            if both_read is not None:
+                both_read.wait()
+            decide = operations.approve_amendment if i == 0 else operations.reject_amendment
+            try:
+                decide(rec, amendment, by=me)
+                db.session.commit()
+                return "approved" if i == 0 else "rejected"
+            except Conflict as exc:
+                db.session.rollback()
+                return "conflict: " + exc.message
+            finally:
+                db.session.remove()
+
+    results, errors = _release(2, work)
+    assert not errors, errors
+    assert sum(not r.startswith("conflict") for r in results) == 1, results
+    with app.app_context():
+        rec = db.session.get(Recommendation, rec_id)
+        [amendment] = rec.amendments
+        if "approved" in results:
+            assert amendment.is_applied and rec.rationale == "Revised after the meeting."
+        else:
+            assert amendment.status == "rejected" and rec.rationale == approved_text
+        decided = _audit_count("recommendation.amendment_approved") + _audit_count(
+            "recommendation.amendment_rejected"
+        )
+        assert decided == 1
+        _chain_intact()
+
+
 # --------------------------------------------------------------------------- uploads
 def test_two_uploads_of_one_series_at_once(race_app, tmp_path):
     """The referrer uploads the same CT series from two tabs at once: no crash, one stored copy

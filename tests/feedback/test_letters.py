@@ -70,6 +70,8 @@ def _amend(
         expected_version=rec.version,
         reason=reason,
     )
+    # A coordinator's change to the advice waits for a chair's approval (issue 14).
+    operations.approve_amendment(rec, rec.pending_amendment, by=feedback_people["chair"])
     db_session.commit()
     return reason
 

@@ -307,9 +307,16 @@ def test_editing_after_approval_needs_a_reason_and_makes_an_amendment(
     resp = post_form(app, client, url(rec.case, "/amend"), form)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     rec = reload(rec)
+    # A coordinator's change to the advice waits for a chair (issue 14): the approved text stays.
+    assert rec.is_approved and rec.rationale != data["rationale"]
+    [am] = rec.amendments
+    assert am.is_pending
+    ops.approve_amendment(rec, am, by=feedback_people["chair"])
+    db.session.commit()
+    rec = reload(rec)
     assert rec.is_approved and rec.rationale == data["rationale"]
     [am] = rec.amendments
-    assert am.number == 1 and am.by_id == coordinator.id
+    assert am.number == 1 and am.by_id == coordinator.id and am.is_applied
     assert am.reason == "The trial team confirmed a slot after the meeting."
     assert set(am.before) == set(am.after) == {"rationale"}
     assert am.after["rationale"] == data["rationale"] and am.before["rationale"].startswith(
@@ -743,11 +750,14 @@ def test_anonymous_is_sent_to_login(client, draft_recommendation):
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
 
-def test_only_the_coordinator_starts_and_only_after_discussion(
+def test_only_the_coordinator_or_chair_starts_and_only_after_discussion(
     app, client, login, feedback_people, make_case, discussed_case, db_session
 ):
-    with pytest.raises(NotAllowed):
-        ops.start_recommendation(discussed_case, by=feedback_people["chair"])
+    """Issue 14: the chair of the case's panel may start the draft too; members, and chairs of
+    other panels, may not."""
+    for outsider in ("nap_member", "north_chair"):
+        with pytest.raises(NotAllowed):
+            ops.start_recommendation(discussed_case, by=feedback_people[outsider])
     submitted = make_case(feedback_people["referrer"], submit=True)
     with pytest.raises(Refused, match="discussed"):
         ops.start_recommendation(submitted, by=feedback_people["nap_coordinator"])

@@ -305,6 +305,35 @@ def test_info_criterion_is_not_missing(
     assert m.verdict == "eligible"
 
 
+def test_info_criterion_is_information_not_a_failure(
+    registry: list[dict[str, Any]], centres: list[dict[str, Any]], alk_case: dict
+) -> None:
+    """Is an "allowed / for information" criterion shown as information (never ``not_met``)
+    and left out of the met / not met / unknown tally, whatever its condition says?"""
+    m = evaluate_trial(alk_case, _trial(registry, "NANT-LORLATINIB"), centres)
+    l5 = next(c for c in m.criteria if c.id == "L5")
+    assert l5.result == "not_met"  # the condition (a prior ALK inhibitor) is false
+    assert l5.informational and l5.shown == "info"
+    assert m.verdict == "eligible"
+    assert m.tally() == {"met": 4, "not_met": 0, "unknown": 0, "info": 1}
+    shown = {c["id"]: c["shown"] for c in m.to_display_dict()["criteria"]}
+    assert shown["L5"] == "info" and shown["L1"] == "met"
+    assert m.to_display_dict()["tally"]["not_met"] == 0
+
+
+def test_deciding_site_is_the_one_whose_km_is_the_trial_distance(
+    registry: list[dict[str, Any]], centres: list[dict[str, Any]], alk_case: dict
+) -> None:
+    """Does every surface get one site with the trial's km: the farthest site for a trial the
+    child attends at every site (MINIVAN), the nearest for the others?"""
+    minivan = evaluate_trial(alk_case, _trial(registry, "MINIVAN"), centres)
+    assert minivan.site_view()["centre"] == "SOUTHAMPTON"
+    assert minivan.site_view()["distance_km"] == minivan.distance_km == 450
+    crisp = evaluate_trial(alk_case, _trial(registry, "CRISP"), centres)
+    assert crisp.site_view()["distance_km"] == crisp.distance_km
+    assert crisp.site_view()["label"] == "Nearest site"
+
+
 def test_to_dict_shape(
     registry: list[dict[str, Any]], centres: list[dict[str, Any]], alk_case: dict
 ) -> None:

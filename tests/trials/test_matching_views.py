@@ -290,3 +290,21 @@ def test_compiled_registry_is_reused_until_a_trial_changes(
     assert fresh is not first
     assert next(t for t in fresh.trials if t.id == "CRISP").title == "CRISP renamed"
     assert [m.trial_id for m in matching.matches_for_case(case)][0] == "CRISP"
+
+
+def test_info_criterion_is_shown_as_information_on_the_page(
+    app, client, people, trials_loaded, make_case, login
+):
+    """Does the case page show NANT-LORLATINIB's "prior ALK inhibitor (allowed)" with an info
+    icon (not a red cross), and count "0 not met" for the eligible trial?"""
+    case = make_case(people["referrer"])
+    login(client, people["nap_coordinator"])
+    html = client.get(f"/trials/case/{case.reference}", headers=HX).get_data(as_text=True)
+    row = re.search(r'data-trial="NANT-LORLATINIB" data-verdict="eligible">(.*?)</tr>', html, re.S)
+    body = row.group(1)
+    l5 = re.search(r'<li class="([^"]+)"[^>]*data-criterion="L5"[^>]*>(.*?)</li>', body, re.S)
+    assert l5.group(1) == "result-info"
+    assert 'aria-label="for information"' in l5.group(2)
+    assert "result-not-met" not in body
+    tally = re.search(r'data-testid="criteria-tally">([^<]+)<', body).group(1)
+    assert "4 met, 0 not met, 0 unknown, 1 for information" in tally
