@@ -453,13 +453,13 @@ def ics(meeting_id: int):
         abort(404)
     if on_panel(user, meeting.panel_id):
         references = [i.case.reference for i in meeting.active_items]
-        link = url_for("meetings.show", meeting_id=meeting.id)
+        link = external_url("meetings.show", meeting_id=meeting.id)
     else:
         own = _referrer_cases_on(meeting, user)
         if not own:
             abort(404)
         references = [c.reference for c in own]
-        link = url_for("cases.show", ref=own[0].reference)
+        link = external_url("cases.show", ref=own[0].reference)
     body = meeting_calendar(meeting, base_url=external_url("/"), references=references, link=link)
     day = to_uk(meeting.starts_at)
     return Response(
