@@ -262,6 +262,21 @@ def test_dashboard_access(app, client, people, login, who, status):
     assert client.get("/reports/cases.csv").status_code == status
 
 
+def test_dashboard_is_in_the_nav_once(app, client, people, login):
+    """Does the navigation bar on /reports list each item once, with Dashboard marked as the
+    current page (it used to appear twice)?"""
+    import re
+
+    login(client, people["nap_coordinator"])
+    html = client.get("/reports").get_data(as_text=True)
+    nav = html[html.index('<ul class="navbar-nav me-auto">') :]
+    nav = nav[: nav.index("</ul>")]
+    items = re.findall(r'<a class="nav-link[^"]*"[^>]*>([^<]+)</a>', nav)
+    assert items.count("Dashboard") == 1
+    assert len(items) == len(set(items)), items
+    assert re.search(r'class="nav-link active" aria-current="page" href="/reports">Dashboard<', nav)
+
+
 def test_dashboard_needs_login(client):
     resp = client.get("/reports")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
