@@ -430,7 +430,11 @@ def test_refer_on_refusals(app, client, db_session, team, login):
         f"/cases/{case.reference}/refer-on",
         {"panel": north.id, "reason": "Her NHS number is 943 476 5919"},
     )
-    assert resp.status_code == 422 and "patient identifier" in resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert (
+        "Not referred on: the text looks like it contains a patient identifier (NHS number). "
+        "Remove it and try again." in resp.get_data(as_text=True)
+    )
     assert "943 476 5919" in resp.get_data(as_text=True)  # what was typed is not lost
     resp = post_form(
         app, client, f"/cases/{case.reference}/refer-on", {"panel": nap.id, "reason": "Trial"}
