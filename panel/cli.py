@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 import pyotp
 from flask import Flask, current_app
@@ -21,8 +19,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(demo_totp_command)
     app.cli.add_command(create_user_command)
-    app.cli.add_command(audit_verify_command)
-    app.cli.add_command(send_mail_command)
 
 
 @click.command("load-reference-data")
@@ -173,30 +169,3 @@ def create_user_command(email, name, centre_code, referrer, admin, roles, invite
     if invite:
         send_queued_mail()
     click.echo(f"Created {user.email}" + (" (invitation e-mailed)" if invite else "") + ".")
-
-
-@click.command("audit-verify")
-@with_appcontext
-def audit_verify_command():
-    """Walk the audit trail's hash chain; name the first row that does not fit."""
-    from panel.core.audit import verify_chain
-
-    checked, problem = verify_chain()
-    if problem is None:
-        click.echo(f"Audit trail intact: {checked} entries verified.")
-        return
-    click.echo(
-        f"Audit trail BROKEN at entry {problem.entry_id}: {problem.reason} "
-        f"({checked} entries verified before it)."
-    )
-    sys.exit(1)
-
-
-@click.command("send-mail")
-@with_appcontext
-def send_mail_command():
-    """Send (or retry) the e-mails waiting in the outbox."""
-    from panel.core.mail import send_queued_mail
-
-    sent, failed = send_queued_mail(limit=1000)
-    click.echo(f"{sent} sent, {failed} failed (will be retried).")

@@ -7,12 +7,16 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the home/health/audit pages, the notification pages and the application-wide
-    commands (demo data, create-user, audit-verify, send-mail)."""
+    """Register the home/health/audit pages, the notification pages and the commands of the
+    shared mechanics (``audit-verify``, ``send-mail``; :mod:`panel.core.cli`). The remaining
+    application-wide commands (demo data, create-user) are registered by :mod:`panel.cli`."""
     from panel.cli import init_app as init_cli
+    from panel.core.cli import audit_verify_command, send_mail_command
     from panel.core.notification_views import bp as notifications_bp
     from panel.core.views import bp as core_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(notifications_bp)
+    app.cli.add_command(audit_verify_command)
+    app.cli.add_command(send_mail_command)
     init_cli(app)
