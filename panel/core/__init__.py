@@ -8,8 +8,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the home/health/audit pages, the notification pages and the commands of the
-    shared mechanics (``audit-verify``, ``send-mail``; :mod:`panel.core.cli`). The remaining
-    application-wide commands (demo data, create-user) are registered by :mod:`panel.cli`."""
+    shared mechanics (``audit-verify``, ``send-mail``; :mod:`panel.core.cli`). The demo commands
+    are still registered by :mod:`panel.cli`."""
     from panel.cli import init_app as init_cli
     from panel.core.cli import audit_verify_command, send_mail_command
     from panel.core.notification_views import bp as notifications_bp

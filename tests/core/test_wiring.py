@@ -53,6 +53,8 @@ def test_a_misspelt_panel_template_or_a_second_registration_fails_loudly(app):
 COMMAND_HOMES = {
     "audit-verify": "panel.core.cli",
     "send-mail": "panel.core.cli",
+    "load-reference-data": "panel.accounts.cli",
+    "create-user": "panel.accounts.cli",
     "import-case": "panel.cases.cli",
     "export-case": "panel.cases.cli",
     "backup": "panel.ops.cli",
