@@ -8,9 +8,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the home/health/audit pages, the notification pages and the commands of the
-    shared mechanics (``audit-verify``, ``send-mail``; :mod:`panel.core.cli`). The demo commands
-    are still registered by :mod:`panel.cli`."""
-    from panel.cli import init_app as init_cli
+    shared mechanics (``audit-verify``, ``send-mail``; :mod:`panel.core.cli`). Every other
+    command is registered by its domain's ``init_app``."""
     from panel.core.cli import audit_verify_command, send_mail_command
     from panel.core.notification_views import bp as notifications_bp
     from panel.core.views import bp as core_bp
@@ -19,4 +18,3 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.cli.add_command(audit_verify_command)
     app.cli.add_command(send_mail_command)
-    init_cli(app)
