@@ -5,13 +5,16 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app panel
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# The address links in e-mails, the family code sheet and the calendar file point at: the
+# server's own host and port unless PANEL_BASE_URL is already set (e.g. behind a proxy).
+PANEL_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test test-fast install install-test chromium migrate demo lint format format-check bench clean
 
-run: install migrate demo ## Install, migrate, load demo data once and serve on http://127.0.0.1:5000
+run: install migrate demo ## Install, migrate, load demo data once and serve on http://$(HOST):$(PORT)
 	@$(FLASK) demo-logins
-	@echo "Serving Panel on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	@PANEL_BIND=$(HOST):$(PORT) PANEL_WORKERS=$${PANEL_WORKERS:-2} $(BIN)/gunicorn -c gunicorn.conf.py
+	@echo "Serving Panel on http://$(HOST):$(PORT)  (Ctrl-C to stop; links point at $(PANEL_BASE_URL))"
+	@PANEL_BASE_URL='$(PANEL_BASE_URL)' PANEL_BIND=$(HOST):$(PORT) PANEL_WORKERS=$${PANEL_WORKERS:-2} $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: install-test chromium ## Install test dependencies and run the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

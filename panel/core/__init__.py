@@ -7,12 +7,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the home/health/audit pages, the notification pages and the application-wide
-    commands (demo data, create-user, audit-verify, send-mail)."""
-    from panel.cli import init_app as init_cli
+    """Register the home/health/audit pages, the notification pages and the commands of the
+    shared mechanics (``audit-verify``, ``send-mail``; :mod:`panel.core.cli`). Every other
+    command is registered by its domain's ``init_app``."""
+    from panel.core.cli import audit_verify_command, send_mail_command
     from panel.core.notification_views import bp as notifications_bp
     from panel.core.views import bp as core_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(notifications_bp)
-    init_cli(app)
+    app.cli.add_command(audit_verify_command)
+    app.cli.add_command(send_mail_command)

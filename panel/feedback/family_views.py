@@ -332,4 +332,5 @@ def family_access(case):
         "active": sum(family.is_usable(c, now) for c in codes),
         "form": NewCodeForm(),
         "now": now,
+        "family_url": external_url("feedback.family_enter"),
     }

@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from panel.core.audit import record
 from panel.core.db import db
+from panel.core.errors import NotAllowed
 from panel.core.storage import LocalStorage, sha256_file
 from panel.imaging import documents
 from panel.imaging.models import FileKind, FileStatus, StoredFile, Upload
@@ -417,6 +418,8 @@ def process_upload(
     """
     from panel.imaging.deid import DeidConfig
 
+    if not case.can_upload(user):  # the rule the view asks first (Case.can_upload)
+        raise NotAllowed("You cannot add files to this case now.")
     batch = UploadBatch(storage)
     upload = Upload(
         case_id=case.id, label=label.strip()[:120], uploaded_by_id=getattr(user, "id", None)

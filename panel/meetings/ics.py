@@ -29,8 +29,9 @@ def meeting_uid(meeting: Meeting, base_url: str) -> str:
 
 def meeting_calendar(meeting: Meeting, *, base_url: str, references: list[str], link: str) -> bytes:
     """An ``.ics`` file with one VEVENT for ``meeting``. ``references`` are the case references
-    this reader may see; ``link`` is the site-relative address of the meeting (or case)."""
-    base = base_url.rstrip("/")
+    this reader may see; ``link`` is the absolute address of the meeting (or case), built by
+    :func:`panel.core.web.external_url` from ``PANEL_BASE_URL`` like every link read outside
+    Panel. ``base_url`` (``PANEL_BASE_URL``) gives the UID its host."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -57,7 +58,7 @@ def meeting_calendar(meeting: Meeting, *, base_url: str, references: list[str], 
         lines.append("No cases on the agenda yet.")
     if meeting.video_link:
         lines.append(f"Join: {meeting.video_link}")
-    lines.append(f"Agenda in Panel: {base}{link}")
+    lines.append(f"Agenda in Panel: {link}")
     event.add("description", "\n".join(lines))
     cal.add_component(event)
     return cal.to_ical()

@@ -143,7 +143,7 @@ class AgendaItem(db.Model):
     discussed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     meeting: Mapped[Meeting] = relationship(back_populates="items")
-    case: Mapped[Case] = relationship(lazy="joined")
+    case: Mapped[Case] = relationship(lazy="select")
     rolled_over_from: Mapped[AgendaItem | None] = relationship(remote_side=[id], lazy="select")
     minutes_updated_by: Mapped[User | None] = relationship(
         foreign_keys=[minutes_updated_by_id], lazy="select"
@@ -192,7 +192,7 @@ class MinutesAmendment(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     item: Mapped[AgendaItem] = relationship(back_populates="amendments")
-    by: Mapped[User | None] = relationship(lazy="joined")
+    by: Mapped[User | None] = relationship(lazy="select")
 
     __table_args__ = (UniqueConstraint("item_id", "number"),)
 
@@ -212,7 +212,7 @@ class Attendance(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     meeting: Mapped[Meeting] = relationship(back_populates="attendance")
-    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="select")
 
     __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
 
@@ -291,7 +291,7 @@ class VirtualReview(db.Model):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    case: Mapped[Case] = relationship(lazy="joined")
+    case: Mapped[Case] = relationship(lazy="select")
     votes: Mapped[list[VirtualReviewVote]] = relationship(
         back_populates="review",
         cascade="all, delete-orphan",

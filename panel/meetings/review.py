@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from panel.accounts.models import PanelRoleKind, User
 from panel.accounts.queries import panel_people
@@ -288,6 +288,7 @@ def open_reviews_for(user: User) -> list[VirtualReview]:
             .where(
                 VirtualReview.status == VirtualReviewStatus.OPEN, Case.panel_id.in_(list(panel_ids))
             )
+            .options(contains_eager(VirtualReview.case))
             .order_by(VirtualReview.opened_at.asc(), VirtualReview.id.asc())
         )
     )

@@ -16,6 +16,7 @@ from panel.core.errors import IdentifiersFound, Refused
 from panel.core.web import attempt, forbidding, int_arg, safe_next
 from panel.meetings import bp, operations, triage
 from panel.meetings.forms import ReferOnForm
+from panel.privacy.guard import identifiers_message
 
 _user = signed_in_user
 
@@ -126,7 +127,11 @@ def refer_on(ref: str):
             db.session.rollback()
             status = exc.status
             if isinstance(exc, IdentifiersFound):
-                form.reason.errors = [exc.message]
+                form.reason.errors = [
+                    identifiers_message(
+                        exc.findings, what="Not referred on", again="Remove it and try again"
+                    )
+                ]
             else:
                 (form.panel if exc.field == "panel" else form.reason).errors = [exc.message]
             case = load_case_or_404(ref, user)

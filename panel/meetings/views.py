@@ -37,7 +37,7 @@ from panel.core.errors import Refused
 from panel.core.uktime import to_uk, uk_label
 from panel.core.web import attempt, external_url, int_arg, refusal_message, safe_next
 from panel.meetings import bp, operations
-from panel.meetings.access import load_meeting_or_404, on_panel
+from panel.meetings.access import load_meeting_or_404, meeting_page_options, on_panel
 from panel.meetings.forms import EditMeetingForm, MeetingForm
 from panel.meetings.ics import meeting_calendar
 from panel.meetings.models import AgendaItem, Meeting, MeetingStatus
@@ -448,18 +448,20 @@ def _referrer_cases_on(meeting: Meeting, user) -> list[Case]:
 @login_required
 def ics(meeting_id: int):
     user = _user()
-    meeting = db.session.get(Meeting, meeting_id)
+    meeting = db.session.scalar(
+        select(Meeting).where(Meeting.id == meeting_id).options(*meeting_page_options())
+    )
     if meeting is None:
         abort(404)
     if on_panel(user, meeting.panel_id):
         references = [i.case.reference for i in meeting.active_items]
-        link = url_for("meetings.show", meeting_id=meeting.id)
+        link = external_url("meetings.show", meeting_id=meeting.id)
     else:
         own = _referrer_cases_on(meeting, user)
         if not own:
             abort(404)
         references = [c.reference for c in own]
-        link = url_for("cases.show", ref=own[0].reference)
+        link = external_url("cases.show", ref=own[0].reference)
     body = meeting_calendar(meeting, base_url=external_url("/"), references=references, link=link)
     day = to_uk(meeting.starts_at)
     return Response(

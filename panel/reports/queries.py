@@ -11,7 +11,7 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from panel.accounts.models import Panel
 from panel.cases.models import Case, CaseStatus
 from panel.core.db import db, utcnow
+from panel.core.uktime import UK, to_uk
 from panel.feedback.models import (
     FollowUpAction,
     Recommendation,
@@ -88,12 +89,15 @@ def cases_by_status(panels: list[Panel]) -> list[StatusRow]:
 
 # --------------------------------------------------------------------------- turnaround
 def _month_start(dt: datetime) -> tuple[int, int]:
-    return dt.year, dt.month
+    """The UK month of a stored instant (UTC; naive counts as UTC): feedback sent at 23:30 UTC
+    on 31 March (00:30 BST) belongs to April."""
+    local = to_uk(dt)
+    return local.year, local.month
 
 
 def last_months(now: datetime, n: int = 12) -> list[tuple[int, int]]:
-    """``n`` (year, month) pairs ending with the month of ``now``, oldest first."""
-    y, m = now.year, now.month
+    """``n`` (year, month) pairs ending with the UK month of ``now``, oldest first."""
+    y, m = _month_start(now)
     out = []
     for _ in range(n):
         out.append((y, m))
@@ -123,7 +127,7 @@ class MonthTurnaround:
 def turnaround_by_month(
     pairs: Iterable[tuple[datetime, datetime]], now: datetime, months: int = 12
 ) -> list[MonthTurnaround]:
-    """Days from submission to feedback sent, grouped by the month feedback was sent (UTC):
+    """Days from submission to feedback sent, grouped by the month feedback was sent (UK time):
     count, median and 90th percentile for each of the last ``months`` months."""
     keys = last_months(now, months)
     buckets: dict[tuple[int, int], list[float]] = {k: [] for k in keys}
@@ -143,7 +147,9 @@ def turnaround(
 ) -> list[MonthTurnaround]:
     now = now or utcnow()
     first_y, first_m = last_months(now, months)[0]
-    since = datetime(first_y, first_m, 1, tzinfo=now.tzinfo)
+    since = datetime(first_y, first_m, 1, tzinfo=UK).astimezone(now.tzinfo or UTC)
+    if now.tzinfo is None:
+        since = since.replace(tzinfo=None)
     stmt = select(Case.submitted_at, Case.feedback_sent_at).where(
         Case.panel_id.in_(list(panel_ids)),
         Case.submitted_at.is_not(None),
@@ -163,29 +169,62 @@ class Chart:
     top: int
     bottom: int
     y_max: float
-    y_ticks: list[tuple[float, float]]  # (value, y)
+    y_ticks: list[tuple[int, float]]  # (value in ``unit``, y)
     x_labels: list[tuple[float, str, str]]  # (x, short label, full label)
     series: dict[str, list[list[tuple[float, float, str]]]]  # name -> segments of (x, y, title)
     has_data: bool
+    unit: str = "days"  # the y axis: "days", or "hours" when every value is under a day
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 10.0
-    exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * exp:
-            return step * exp
-    return 10 * exp
+#: Tick steps: whole hours that divide a day, and whole days of 1, 2, 5 x 10^n (and 25s).
+HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12)
+MAX_TICKS = 5  # intervals on the y axis: the labels (11 px) stay apart on the 196 px plot
+
+
+def _day_steps():
+    exp = 1
+    while True:
+        for step in (1, 2, 5) if exp < 10 else (1, 2, 2.5, 5):
+            yield int(step * exp)
+        exp *= 10
+
+
+def axis_scale(max_days: float) -> tuple[str, float, list[int]]:
+    """The y axis for a largest value of ``max_days``: its unit ("hours" when every value is
+    under a day, else "days"), the factor from days to that unit, and the ticks: whole numbers
+    from 0, evenly spaced, at most :data:`MAX_TICKS` intervals, the last at or above the value."""
+    if 0 < max_days < 1:
+        unit, factor, value = "hours", 24.0, max_days * 24
+        steps: Iterable[int] = HOUR_STEPS
+    else:
+        unit, factor, value = "days", 1.0, max(max_days, 0.0)
+        steps = _day_steps()
+    for step in steps:
+        if math.ceil(value / step - 1e-9) <= MAX_TICKS:
+            break
+    intervals = max(1, math.ceil(value / step - 1e-9))
+    return unit, factor, [step * k for k in range(intervals + 1)]
+
+
+def _amount(days: float) -> str:
+    """A duration for a tooltip: hours under a day ("5 hours"), else days to one decimal."""
+    if days < 1:
+        hours = round(days * 24)
+        return "under an hour" if hours < 1 else f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{days:.1f} days"
 
 
 def turnaround_chart(rows: list[MonthTurnaround], width: int = 720, height: int = 280) -> Chart:
     """Coordinates for a two-series line chart (median, 90th percentile) drawn as SVG in the
-    template. Months without feedback break the lines (no invented values)."""
-    left, right, top, bottom = 48, 16, 44, 40
+    template. Months without feedback break the lines (no invented values). The y axis is in
+    whole days (whole hours when every value is under a day): see :func:`axis_scale`."""
+    # The left margin holds the tick labels (right-aligned 6 px left of the axis) and, left of
+    # them, the rotated unit label at x = 12: room for 4-digit ticks without the two touching.
+    left, right, top, bottom = 60, 16, 44, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for r in rows for v in (r.median, r.p90) if v is not None]
-    y_max = _nice_max(max(values) if values else 0)
+    unit, factor, ticks = axis_scale(max(values) if values else 0)
+    y_max = ticks[-1]
     n = max(1, len(rows))
     step = plot_w / n
 
@@ -195,7 +234,6 @@ def turnaround_chart(rows: list[MonthTurnaround], width: int = 720, height: int 
     def y_at(v: float) -> float:
         return round(top + plot_h - (v / y_max) * plot_h, 1)
 
-    ticks = [(y_max * k / 4, y_at(y_max * k / 4)) for k in range(5)]
     series: dict[str, list[list[tuple[float, float, str]]]] = {}
     for name in ("median", "p90"):
         segments: list[list[tuple[float, float, str]]] = [[]]
@@ -209,8 +247,8 @@ def turnaround_chart(rows: list[MonthTurnaround], width: int = 720, height: int 
             segments[-1].append(
                 (
                     x_at(i),
-                    y_at(v),
-                    f"{r.label}: {label} {v:.1f} days ({r.count} case{'s' if r.count != 1 else ''})",
+                    y_at(v * factor),
+                    f"{r.label}: {label} {_amount(v)} ({r.count} case{'s' if r.count != 1 else ''})",
                 )
             )
         series[name] = [s for s in segments if s]
@@ -222,10 +260,11 @@ def turnaround_chart(rows: list[MonthTurnaround], width: int = 720, height: int 
         top=top,
         bottom=bottom,
         y_max=y_max,
-        y_ticks=ticks,
+        y_ticks=[(t, y_at(t)) for t in ticks],
         x_labels=[(x_at(i), r.short_label, r.label) for i, r in enumerate(rows)],
         series=series,
         has_data=bool(values),
+        unit=unit,
     )
 
 

@@ -20,6 +20,7 @@ from panel.core.audit import record_read
 from panel.core.auth import roles_required, signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.errors import Refused
+from panel.core.views import home_section
 from panel.core.web import safe_next
 from panel.trials import registry
 from panel.trials.forms import (
@@ -83,9 +84,17 @@ def new_matches_for(
     return list(db.session.scalars(stmt).unique())
 
 
-@bp.app_template_global("trial_new_matches")
-def _trial_new_matches_global(limit: int = 6) -> list[TrialNewMatch]:
-    return new_matches_for(_user(), limit=limit)
+#: New matches listed on a coordinator's home page (the registry page lists more).
+HOME_NEW_MATCHES = 6
+
+
+@home_section
+def home_new_matches(user) -> dict:
+    """The home page's "New matches" card, built with the page's other sections (before the
+    template renders, which runs no query of its own): coordinators only."""
+    if not getattr(user, "is_coordinator", False) or getattr(user, "is_admin", False):
+        return {}
+    return {"home_new_matches": new_matches_for(user, limit=HOME_NEW_MATCHES)}
 
 
 def _flash_errors(exc: registry.TrialError) -> None:

@@ -64,7 +64,9 @@
       } else if (r.status === 409 && r.body.conflict) {
         showConflict(r.body);
       } else {
-        setStatus("Not saved: " + (r.body.error || ("the server answered " + r.status)) + " Your text is still here.", "error");
+        // An identifier refusal is already a whole sentence ("Not saved: ... kept below.").
+        var error = r.body.error || ("the server answered " + r.status);
+        setStatus(/^Not saved/.test(error) ? error : "Not saved: " + error + " Your text is still here.", "error");
       }
     }).catch(function () {
       setStatus("Not saved: no connection. Your text is still here; trying again…", "error");

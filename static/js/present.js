@@ -3,6 +3,22 @@
 // image series (mouse wheel, up/down keys, buttons). The pages work without it.
 (function () {
   "use strict";
+  // Esc leaves presentation mode for the meeting page (data-exit-url on <body>). In full
+  // screen the browser takes the first Esc to leave full screen; the next one leaves.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    var t = e.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return;
+    if (document.fullscreenElement) {
+      document.exitFullscreen();
+      return;
+    }
+    var exit = document.body.dataset.exitUrl;
+    if (exit) {
+      e.preventDefault();
+      window.location.assign(exit);
+    }
+  });
   if (!document.querySelector("[data-present]")) return;
   var viewers = [];
 

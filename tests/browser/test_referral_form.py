@@ -12,22 +12,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from panel.demo import DEMO_PASSWORD
+from tests.support.journeys import REFERRER, sign_in
 
 pytestmark = pytest.mark.browser
 
 EXAMPLE = json.loads(
     (Path(__file__).resolve().parent.parent / "data" / "case-example-alk.json").read_text()
 )
-REFERRER = "aisha.rahman@demo.example.org"
-
-
-def sign_in(page, live_server, email=REFERRER):
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Work e-mail").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
 
 
 def shoot(page, shots: Path, backend: str, name: str, section: str | None = None):
@@ -60,7 +51,7 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_viewport_size({"width": 1366, "height": 768})
-    sign_in(page, live_server)
+    sign_in(page, live_server, REFERRER)
     page.goto(live_server.url + "/cases/new")
     expect(page.get_by_role("heading", name="New referral")).to_be_visible()
     expect(page.get_by_test_id("missing-panel")).to_contain_text("What is still missing")
@@ -212,7 +203,7 @@ def test_identifier_and_missing_fields_are_shown_where_they_are(
     shots = artifacts_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 768})
-    sign_in(page, live_server)
+    sign_in(page, live_server, REFERRER)
     page.goto(live_server.url + "/cases/new")
     page.get_by_label("Panel", exact=True).select_option("NAP")
     page.get_by_label("Clinical question").fill(
@@ -266,7 +257,7 @@ def test_the_form_works_without_javascript(browser, live_server, artifacts_dir, 
     )
     page = context.new_page()
     try:
-        sign_in(page, live_server)
+        sign_in(page, live_server, REFERRER)
         page.goto(live_server.url + "/cases/new")
         expect(page.get_by_label("SIOPEN score at diagnosis")).to_be_visible()
         page.get_by_label("Panel", exact=True).select_option("NAP")

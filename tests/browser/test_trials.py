@@ -5,15 +5,12 @@ Screenshots go to test-artifacts/screenshots/{backend}-trials-*.png."""
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from panel.demo import DEMO_PASSWORD
+from tests.support.journeys import COORDINATOR, sign_in
 
 pytestmark = pytest.mark.browser
-
-COORDINATOR = "rachel.moore@demo.example.org"
 
 
 @pytest.fixture
@@ -52,25 +49,6 @@ def db_session_scalar(stmt):
     return db.session.scalar(stmt)
 
 
-def _sign_in(page, server) -> None:
-    from panel.accounts.models import User
-    from panel.core.db import db
-
-    with server.app_.app_context():
-        user = User.by_email(COORDINATOR)
-        secret = user.totp_secret
-        user.totp_last_step = None  # codes are single-use per 30 s step: forget the last one
-        db.session.commit()
-    page.goto(server.url + "/login")
-    page.get_by_label("Work e-mail").fill(COORDINATOR)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
-
-
 def _alk_case_reference(server) -> str:
     from sqlalchemy import select
 
@@ -97,7 +75,7 @@ def test_coordinator_reviews_and_edits_the_registry(page, trials_server, artifac
     page.set_viewport_size({"width": 1366, "height": 900})
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    _sign_in(page, trials_server)
+    sign_in(page, trials_server, COORDINATOR)
 
     # The registry: status badges, the 90-day warnings.
     page.goto(trials_server.url + "/trials/")

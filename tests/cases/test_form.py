@@ -640,6 +640,25 @@ def test_an_nhs_number_is_refused_highlighted_and_never_saved_or_logged(
     assert NHS not in caplog.text and NHS.replace(" ", "") not in caplog.text
 
 
+def test_the_summary_of_identifiers_has_single_punctuation(app, db_session, ref_client):
+    """Two findings in one field: the alert's summary lists their sentences once punctuated
+    ("... NHS number. Looks like a postcode."), never ".;" or ". ;"."""
+    text = f"NHS number {NHS}, living near NR1 3AB; which trial?"
+    resp = post(
+        app,
+        ref_client,
+        "/cases/new",
+        changed(clinical_question=text),
+        form_token=new_token(ref_client),
+    )
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    summary = html[html.index('<ul class="mb-0 mt-2 small">') :]
+    summary = summary[: summary.index("</ul>")]
+    item = re.search(r"</a>: ([^<]*)</li>", summary).group(1)
+    assert item == "Looks like an NHS number. Looks like a postcode."
+
+
 def test_a_soft_finding_is_saved_with_a_warning(app, db_session, ref_client):
     ref = create_draft(app, ref_client)
     resp = save(

@@ -171,3 +171,38 @@ def test_imaging_and_family_settings_come_from_the_environment(monkeypatch):
         monkeypatch.delenv("PANEL_FAMILY_SLOWDOWN_MAX")
         monkeypatch.delenv("PANEL_RATELIMIT_FAMILY")
         importlib.reload(config)
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "expected"),
+    [
+        ({}, ["PORT=5077"], "PANEL_BASE_URL='http://127.0.0.1:5077'"),
+        ({}, ["HOST=0.0.0.0", "PORT=8080"], "PANEL_BASE_URL='http://0.0.0.0:8080'"),
+        (
+            {"PANEL_BASE_URL": "https://panel.example.org"},
+            ["PORT=5077"],
+            "PANEL_BASE_URL='https://panel.example.org'",
+        ),
+    ],
+)
+def test_make_run_points_links_at_the_port_it_serves(env, args, expected):
+    """Does `make run` on another port give the server a PANEL_BASE_URL with that port (so the
+    links in e-mails, the family code sheet and the .ics work), unless one is already set?"""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[2]
+    clean = {k: v for k, v in os.environ.items() if k != "PANEL_BASE_URL"}
+    out = subprocess.run(
+        ["make", "-n", "-C", str(root), "run", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    serve = next(line for line in out.splitlines() if "gunicorn" in line)
+    assert expected in serve

@@ -12,16 +12,21 @@ with the models and operations in each state of its road). For every rule, role 
 - the page: does the case page (or, for the record's rules, the record page) show the control?
 
 The four answers must be equal. A rule whose view, operation or template drifts from the method
-fails here.
+fails here. A few rules are about the person only (``can_approve``: a chair of the panel;
+``can_manage_family_codes``: a referrer of the case) while the operation also waits for the
+moment (a draft record; feedback sent) and says so in a message: their probes give that
+``moment``, and then rule-and-moment is what the other three must equal.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from panel.accounts.models import Panel
@@ -30,11 +35,13 @@ from panel.cases.models import Case, CaseStatus
 from panel.core.db import utcnow
 from panel.core.errors import Refused
 from panel.core.models import AuditEntry
+from panel.feedback import family, sending
 from panel.feedback import operations as feedback_ops
-from panel.feedback import sending
+from panel.meetings import comments as comment_ops
 from panel.meetings import review as review_ops
 from panel.meetings import triage
-from tests.support.data import answers_for, full_record_data
+from panel.meetings.models import Comment, CommentVisibility
+from tests.support.data import answers_for, full_record_data, pdf_bytes
 from tests.support.web import csrf_token
 
 ROLES = (
@@ -63,11 +70,67 @@ STATES = (
 class Probe:
     rule: str
     path: str  # under /cases/<ref>
-    form: dict[str, str]
-    operation: Callable[[Any], object]  # (ctx) -> None; ctx has .case, .user, .rec, .north
+    #: The POST: "{north}", "{comment}" and "{version}" are filled in; a callable value
+    #: ``(ctx) -> value`` is called (a ``(stream, name)`` file makes it a multipart upload).
+    form: dict[str, Any]
+    operation: Callable[[Any], object]  # (ctx) -> None; ctx has .case, .user, .north
     #: Where the control is offered: (page under /cases/<ref>, "" = the case page; what the
-    #: page shows then, "{ref}" filled in). Shown = shown on any of them.
+    #: page shows then, "{ref}" and "{comment}" filled in). Shown = shown on any of them.
     shown: tuple[tuple[str, str], ...]
+    #: For a rule about the person only: the moment the operation also waits for (else None).
+    moment: Callable[[Any], bool] | None = None
+
+
+def _shared_comment(case: Case) -> Comment | None:
+    """The panel's shared comment that ``build`` adds to every submitted case."""
+    from panel.core.db import db
+
+    return db.session.scalar(
+        select(Comment).where(
+            Comment.case_id == case.id,
+            Comment.parent_id.is_(None),
+            Comment.visibility == CommentVisibility.SHARED,
+        )
+    )
+
+
+def _reply(ctx):
+    return comment_ops.add_comment(
+        ctx.case,
+        body="The MYCN report is attached.",
+        visibility="shared",
+        by=ctx.user,
+        parent=_shared_comment(ctx.case),
+    )
+
+
+def _upload(ctx):
+    from panel.core.storage import get_storage
+    from panel.imaging import uploads
+
+    batch = uploads.process_upload(
+        ctx.case,
+        ctx.user,
+        "Histology report",
+        [("report.pdf", io.BytesIO(pdf_bytes("Histology report")))],
+        storage=get_storage(),
+        config=current_app.config,
+        deid_secret=uploads.deid_secret(),
+    )
+    batch.cleanup()  # rows only (rolled back); nothing is kept on disk
+    return batch
+
+
+def _draft_record(ctx) -> bool:
+    rec = feedback_ops.recommendation_for(ctx.case)
+    return rec is not None and not rec.is_approved
+
+
+def _approve(ctx):
+    rec = feedback_ops.recommendation_for(ctx.case)
+    if rec is None:  # nothing to approve (the view answers 404)
+        raise Refused("No recommendation yet.")
+    return feedback_ops.approve(rec, by=ctx.user, expected_version=rec.version)
 
 
 def _send(ctx):
@@ -188,6 +251,39 @@ PROBES = [
         (("", 'action="/cases/{ref}/family-informed"'),),
     ),
     Probe(
+        "can_post_comment",
+        "/comments",
+        {"body": "The MYCN report is attached.", "parent_id": "{comment}"},
+        _reply,
+        (("", 'id="reply-{comment}"'),),
+    ),
+    Probe(
+        "can_upload",
+        "/images/upload",
+        {
+            "label": "Histology report",
+            "files": lambda c: (io.BytesIO(pdf_bytes("Histology report")), "report.pdf"),
+        },
+        _upload,
+        (("", "data-uploader"), ("/images", "data-uploader")),
+    ),
+    Probe(
+        "can_approve",
+        "/recommendation/approve",
+        {"version": "{version}"},
+        _approve,
+        (("/recommendation", 'data-testid="approve"'),),
+        moment=_draft_record,
+    ),
+    Probe(
+        "can_manage_family_codes",
+        "/family-codes",
+        {"days": "90"},
+        lambda c: family.create_code(c.case, by=c.user, days=90),
+        (("", 'data-testid="family-code-create"'),),
+        moment=lambda c: sending.feedback_sent(c.case),
+    ),
+    Probe(
         "can_close",
         "/close",
         {},
@@ -263,6 +359,10 @@ def build(db_session, make_case, cast):
                         expected_version=rec.version,
                         reason="The trial team answered.",
                     )
+        if state != "draft":  # a thread the panel shares with the referrers (to reply to)
+            comment_ops.add_comment(
+                case, body="Is there a recent MYCN result?", visibility="shared", by=coordinator
+            )
         db_session.commit()
         return case
 
@@ -291,23 +391,34 @@ def _operation_acts(db_session, probe: Probe, ctx: Ctx) -> bool:
     return acted
 
 
+def _fill(text: str, ctx: Ctx) -> str:
+    comment = _shared_comment(ctx.case)
+    rec = feedback_ops.recommendation_for(ctx.case)
+    return (
+        text.replace("{north}", str(ctx.north.id))
+        .replace("{comment}", str(comment.id) if comment else "")
+        .replace("{version}", str(rec.version) if rec else "")
+        .replace("{ref}", ctx.case.reference)
+    )
+
+
 def _view_acts(app, db_session, client, probe: Probe, ctx: Ctx) -> tuple[bool, int]:
     before = _entries(db_session, ctx.case)
-    form = {k: v.replace("{north}", str(ctx.north.id)) for k, v in probe.form.items()}
+    form = {k: v(ctx) if callable(v) else _fill(v, ctx) for k, v in probe.form.items()}
     form["csrf_token"] = csrf_token(app, client)
     status = client.post(f"/cases/{ctx.case.reference}{probe.path}", data=form).status_code
     db_session.expire_all()
     return status not in (403, 404) and _entries(db_session, ctx.case) > before, status
 
 
-def _shown(client, probe: Probe, case: Case, pages: dict[str, str]) -> bool:
+def _shown(client, probe: Probe, ctx: Ctx, pages: dict[str, str]) -> bool:
     """Does a page offer the control? Each page is fetched once per case and person."""
     for page, marker in probe.shown:
-        url = f"/cases/{case.reference}{page}"
+        url = f"/cases/{ctx.case.reference}{page}"
         if url not in pages:
             resp = client.get(url)
             pages[url] = resp.get_data(as_text=True) if resp.status_code == 200 else ""
-        if marker.replace("{ref}", case.reference) in pages[url]:
+        if _fill(marker, ctx) in pages[url]:
             return True
     return False
 
@@ -328,8 +439,10 @@ def test_views_operations_and_pages_agree_with_the_case_rules(app, db_session, c
             for probe in PROBES:
                 ctx = Ctx(case, user, north)
                 rule = bool(getattr(case, probe.rule)(user))
+                if probe.moment is not None:
+                    rule = rule and probe.moment(ctx)
                 operation = _operation_acts(db_session, probe, ctx)
-                page = _shown(client, probe, case, pages)
+                page = _shown(client, probe, ctx, pages)
                 view, status = _view_acts(app, db_session, client, probe, ctx)
                 checked += 1
                 if rule:

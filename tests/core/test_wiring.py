@@ -48,3 +48,29 @@ def test_a_misspelt_panel_template_or_a_second_registration_fails_loudly(app):
     register_panel(scratch, "x.twice", "meetings/_case_comments.html", lambda c, u, s: None)
     with pytest.raises(ValueError, match="twice"):
         register_panel(scratch, "x.twice", "meetings/_case_comments.html", lambda c, u, s: None)
+
+
+#: Where each command of `flask --app panel` is defined: every one by its domain (issue 13).
+COMMAND_HOMES = {
+    "audit-verify": "panel.core.cli",
+    "send-mail": "panel.core.cli",
+    "load-reference-data": "panel.accounts.cli",
+    "create-user": "panel.accounts.cli",
+    "demo-data": "panel.accounts.cli",
+    "demo-logins": "panel.accounts.cli",
+    "demo-totp": "panel.accounts.cli",
+    "import-case": "panel.cases.cli",
+    "export-case": "panel.cases.cli",
+    "backup": "panel.ops.cli",
+    "restore": "panel.ops.cli",
+}
+
+
+def test_commands_are_defined_and_registered_by_their_domains(app):
+    from pathlib import Path
+
+    assert not (Path(panel.__file__).parent / "cli.py").exists()  # no app-wide command module
+    commands = app.cli.list_commands(None)
+    for name, module in COMMAND_HOMES.items():
+        assert name in commands, name
+        assert app.cli.get_command(None, name).callback.__module__ == module, name

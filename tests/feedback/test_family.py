@@ -149,6 +149,22 @@ def test_code_is_shown_once_and_only_its_hash_is_stored(
     assert client.get(f"/cases/{case.reference}/family-codes").status_code == 405
 
 
+def test_code_sheet_and_case_card_give_the_address_from_panel_base_url(
+    app, client, people, sent_case, login, db_session, monkeypatch
+):
+    """On a server started on another port (`make run PORT=5077` sets PANEL_BASE_URL), do the
+    printed code sheet and the case page's card give that address, not port 5000?"""
+    monkeypatch.setitem(app.config, "BASE_URL", "http://127.0.0.1:5077")
+    case = sent_case()
+    login(client, people["referrer"])
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert 'data-testid="family-address">http://127.0.0.1:5077/family</span>' in page
+    resp = post_form(app, client, f"/cases/{case.reference}/family-codes", {"days": "90"})
+    html = resp.get_data(as_text=True)
+    assert 'data-testid="family-url">http://127.0.0.1:5077/family</span>' in html
+    assert ":5000" not in html and ":5000" not in page
+
+
 def test_redeem_counts_uses_and_refuses_expired_and_revoked_codes(
     app, people, sent_case, db_session
 ):

@@ -492,6 +492,36 @@ def test_agenda_page_query_count_does_not_grow(
     assert page_queries() <= few + 1
 
 
+@pytest.mark.parametrize(
+    "page", ["/meetings/{id}", "/meetings/{id}/present/1", "/meetings/{id}.ics"]
+)
+def test_meeting_pages_load_agenda_cases_and_attendees_in_flat_queries(
+    app, client, staff, login, db_session, meeting, make_case, count_queries, page
+):
+    """AgendaItem.case and Attendance.user load lazily by default (issue 13): the meeting
+    loaders ask for them explicitly, so more cases and attendees add no statement."""
+    coord = staff["nap_coordinator"]
+    login(client, coord)
+    url = page.format(id=meeting.id)
+
+    def page_queries():
+        db_session.expire_all()
+        with count_queries() as n:
+            assert client.get(url).status_code == 200
+        return n.count
+
+    ops.add_case(meeting, make_case(staff["referrer"], submit=True), by=coord)
+    ops.set_attendance(meeting, [staff["nap_chair"].id], by=coord)
+    db_session.commit()
+    few = page_queries()
+    for _ in range(4):
+        ops.add_case(meeting, make_case(staff["referrer"], submit=True), by=coord)
+    everyone = ("nap_chair", "nap_member", "nap_member2", "nap_member3")
+    ops.set_attendance(meeting, [staff[k].id for k in everyone], by=coord)
+    db_session.commit()
+    assert page_queries() <= few
+
+
 def test_db_unchanged_by_refused_add(app, client, staff, login, db_session, meeting, submitted):
     """A refused add leaves the case as it was (the operation's changes are rolled back)."""
     coord = staff["nap_coordinator"]

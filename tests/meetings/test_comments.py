@@ -329,7 +329,10 @@ def test_identifier_is_refused_and_the_text_kept(app, client, people, case, logi
     resp = post_form(app, client, _url(case), {"body": body, "visibility": "shared"})
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    assert "Comment not posted" in html and "nhs number" in html
+    assert (
+        "Comment not posted: the text looks like it contains a patient identifier (NHS number). "
+        "Remove it and post again." in html
+    )
     assert f">{body}</textarea>" in html
     assert 'id="vis-shared" value="shared" checked' in html
     assert db_session.scalar(select(Comment)) is None

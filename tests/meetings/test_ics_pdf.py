@@ -87,6 +87,25 @@ def test_calendar_event_contents(app, client, staff, login, db_session, meeting,
     assert int(second["sequence"]) == 2
 
 
+def test_calendar_links_use_panel_base_url(
+    app, client, staff, login, db_session, meeting, submitted, monkeypatch
+):
+    """With PANEL_BASE_URL on port 5077 (as `make run PORT=5077` sets it), do the calendar's
+    link and UID use it (never the request's host, never port 5000)?"""
+    monkeypatch.setitem(app.config, "BASE_URL", "http://127.0.0.1:5077")
+    ops.add_case(meeting, submitted[0], by=staff["nap_coordinator"])
+    ops.publish(meeting, by=staff["nap_coordinator"])
+    db_session.commit()
+    login(client, staff["nap_member"])
+    resp = client.get(f"/meetings/{meeting.id}.ics", base_url="http://localhost:9999")
+    event = event_of(resp)
+    assert str(event["description"]).endswith(
+        f"Agenda in Panel: http://127.0.0.1:5077/meetings/{meeting.id}"
+    )
+    assert str(event["uid"]) == f"meeting-{meeting.id}@127.0.0.1"
+    assert b":5000" not in resp.data and b"9999" not in resp.data
+
+
 def test_referrer_gets_the_calendar_of_a_published_meeting_listing_their_case(
     app, client, staff, login, db_session, meeting, submitted, make_user, make_case
 ):

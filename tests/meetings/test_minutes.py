@@ -248,7 +248,10 @@ def test_identifier_in_minutes_refused(app, client, login, meeting_setup, db_ses
         app, client, _url(s), {"discussion": text, "outcome": "", "version": "0"}, headers=JSON
     )
     assert resp.status_code == 422
-    assert "identifier" in resp.get_json()["error"]
+    assert resp.get_json()["error"] == (
+        "Not saved: the text looks like it contains a patient identifier (NHS number) in "
+        "discussion. Remove it and save again; your text is kept below."
+    )
     resp = post_form(app, client, _url(s), {"discussion": text, "outcome": "", "version": "0"})
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)

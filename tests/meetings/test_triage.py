@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -198,6 +199,37 @@ def test_completeness_counts_missing_fields_unknown_criteria_and_held_images(db_
     assert rows[full.reference].unknown_count == 0 and rows[thin.reference].unknown_count >= 1
     assert any("progressing" in label for label in rows[thin.reference].unknown_criteria)
     assert not rows[full.reference].complete
+
+
+def test_held_back_chip_says_files_not_images(app, client, db_session, team, login):
+    """A PDF held back is not an "image": the queue's chip says "1 file held back"."""
+    from panel.imaging.models import FileKind, FileStatus, StoredFile, Upload
+
+    case = _submitted(db_session, team["referrer"])
+    upload = Upload(case_id=case.id, label="Report", held_count=1, stored_count=0)
+    db_session.add(upload)
+    db_session.flush()
+    db_session.add(
+        StoredFile(
+            case_id=case.id,
+            upload_id=upload.id,
+            kind=FileKind.PDF,
+            storage_key="k-pdf",
+            sha256="f" * 64,
+            size=10,
+            content_type="application/pdf",
+            display_name="report.pdf",
+            status=FileStatus.HELD_BACK,
+            hold_reason="burned-in text",
+        )
+    )
+    db_session.commit()
+    login(client, team["nap_coordinator"])
+    html = client.get("/triage").get_data(as_text=True)
+    row = html[html.index(f'data-ref="{case.reference}"') :]
+    chip = re.search(r'data-testid="held-images"[^>]*>(.*?)</span>', row).group(1)
+    assert chip.endswith("</i>1 file held back")
+    assert "image held back" not in html
 
 
 def test_triage_page_runs_a_fixed_number_of_queries(
@@ -430,7 +462,11 @@ def test_refer_on_refusals(app, client, db_session, team, login):
         f"/cases/{case.reference}/refer-on",
         {"panel": north.id, "reason": "Her NHS number is 943 476 5919"},
     )
-    assert resp.status_code == 422 and "patient identifier" in resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert (
+        "Not referred on: the text looks like it contains a patient identifier (NHS number). "
+        "Remove it and try again." in resp.get_data(as_text=True)
+    )
     assert "943 476 5919" in resp.get_data(as_text=True)  # what was typed is not lost
     resp = post_form(
         app, client, f"/cases/{case.reference}/refer-on", {"panel": nap.id, "reason": "Trial"}

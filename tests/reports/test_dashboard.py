@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -88,6 +88,78 @@ def test_months_and_buckets():
     out = queries.turnaround_by_month(pairs, now)
     assert out[-1].count == 2 and out[-1].median == 17 and out[-1].p90 == pytest.approx(29)
     assert sum(m.count for m in out) == 2
+
+
+def test_feedback_is_counted_in_its_uk_month():
+    """Feedback sent at 23:30 UTC on 31 March (00:30 BST on 1 April) counts for April; at
+    23:30 UTC on 31 January (GMT) it stays in January."""
+    now = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
+    assert queries.last_months(datetime(2026, 3, 31, 23, 30, tzinfo=UTC))[-1] == (2026, 4)
+    pairs = [
+        (datetime(2026, 3, 29, 23, 30, tzinfo=UTC), datetime(2026, 3, 31, 23, 30, tzinfo=UTC)),
+        (datetime(2026, 1, 29, 23, 30, tzinfo=UTC), datetime(2026, 1, 31, 23, 30, tzinfo=UTC)),
+    ]
+    out = {(m.year, m.month): m.count for m in queries.turnaround_by_month(pairs, now)}
+    assert out[(2026, 4)] == 1 and out[(2026, 3)] == 0 and out[(2026, 1)] == 1
+
+
+@pytest.mark.parametrize(
+    ("max_days", "unit", "ticks"),
+    [
+        (0.005, "hours", [0, 1]),  # 7 minutes: the "0.00125 days" ticks of issue 14
+        (0.03, "hours", [0, 1]),
+        (0.3, "hours", [0, 2, 4, 6, 8]),  # 7.2 hours
+        (0.99, "hours", [0, 6, 12, 18, 24]),
+        (1.0, "days", [0, 1]),
+        (1.5, "days", [0, 1, 2]),
+        (4.2, "days", [0, 1, 2, 3, 4, 5]),
+        (17.3, "days", [0, 5, 10, 15, 20]),
+        (40, "days", [0, 10, 20, 30, 40]),
+        (137, "days", [0, 50, 100, 150]),
+        (0, "days", [0, 1]),
+    ],
+)
+def test_axis_ticks_are_whole_days_or_hours(max_days, unit, ticks):
+    got_unit, factor, got = queries.axis_scale(max_days)
+    assert (got_unit, got) == (unit, ticks)
+    assert factor == (24 if unit == "hours" else 1)
+
+
+def test_chart_ticks_are_whole_evenly_spaced_and_apart():
+    """Over a sweep of largest values: whole-number ticks from 0, evenly spaced, covering the
+    largest value, at most 6 labels, at least 30 px apart (11 px labels), and the widest tick
+    label clear of the rotated unit label at x = 12."""
+    for i in range(1, 4000):
+        max_days = i * i / 40000  # 0.000025 .. 400 days
+        rows = [queries.MonthTurnaround(2026, 1, 3, max_days / 2, max_days)]
+        chart = queries.turnaround_chart(rows)
+        values = [v for v, _ in chart.y_ticks]
+        ys = [y for _, y in chart.y_ticks]
+        assert all(isinstance(v, int) for v in values) and values[0] == 0
+        assert len(set(b - a for a, b in zip(values, values[1:], strict=False))) == 1
+        assert values[-1] >= max_days * (24 if chart.unit == "hours" else 1) - 1e-9
+        assert 2 <= len(values) <= 6
+        assert min(a - b for a, b in zip(ys, ys[1:], strict=False)) >= 30
+        widest = max(len(str(v)) for v in values) * 7  # 11 px digits are ~6.1 px wide
+        assert chart.left - 6 - widest > 12 + 8, (max_days, values)
+
+
+def test_small_turnaround_chart_reads_in_hours(app, client, people, login, rows, db_session):
+    """Feedback sent within minutes: the chart's axis is in whole hours, not 0.00125 days."""
+    import re
+
+    now = utcnow()
+    for minutes in (5, 7, 9):
+        rows(status=CaseStatus.FEEDBACK_SENT, sent=now, submitted=now - timedelta(minutes=minutes))
+    login(client, people["nap_coordinator"])
+    html = client.get("/reports").get_data(as_text=True)
+    svg = html[html.index('data-testid="turnaround-chart"') : html.index("</svg>")]
+    ticks = re.findall(
+        r'<text class="chart-tick" x="\d+" y="[\d.]+" text-anchor="end">([^<]*)</text>', svg
+    )
+    assert ticks == ["0", "1"]
+    assert 'data-testid="chart-unit">hours</text>' in svg
+    assert "Median 7 minutes" not in svg and "under an hour" in svg
 
 
 @pytest.mark.parametrize(
@@ -260,6 +332,21 @@ def test_dashboard_access(app, client, people, login, who, status):
     login(client, people[who])
     assert client.get("/reports").status_code == status
     assert client.get("/reports/cases.csv").status_code == status
+
+
+def test_dashboard_is_in_the_nav_once(app, client, people, login):
+    """Does the navigation bar on /reports list each item once, with Dashboard marked as the
+    current page (it used to appear twice)?"""
+    import re
+
+    login(client, people["nap_coordinator"])
+    html = client.get("/reports").get_data(as_text=True)
+    nav = html[html.index('<ul class="navbar-nav me-auto">') :]
+    nav = nav[: nav.index("</ul>")]
+    items = re.findall(r'<a class="nav-link[^"]*"[^>]*>([^<]+)</a>', nav)
+    assert items.count("Dashboard") == 1
+    assert len(items) == len(set(items)), items
+    assert re.search(r'class="nav-link active" aria-current="page" href="/reports">Dashboard<', nav)
 
 
 def test_dashboard_needs_login(client):

@@ -654,6 +654,43 @@ def test_opening_a_closed_trial_shows_the_case_as_newly_matching(
     assert case.reference not in other.get("/trials/").get_data(as_text=True)
 
 
+def test_home_page_new_matches_are_built_before_the_template_renders(
+    app, client, people, trials_loaded, make_case, login, db_session, count_queries
+):
+    """The coordinator's home page lists the new match (its panel's only), built by the trials
+    home section: rendering the home template runs no query but the bell's one COUNT
+    (``unread_notifications``, see docs/notes.md)."""
+    from flask import before_render_template, template_rendered
+
+    case = make_case(people["referrer"])
+    _close_then_open(app, db_session, people, "CRISP")
+    assert "trial_new_matches" not in app.jinja_env.globals
+    login(client, people["nap_coordinator"])
+    during: list[str] = []
+    with count_queries() as q:
+        marks = {}
+
+        def started(sender, template, context, **extra):
+            if template.name == "core/home.html":
+                marks["start"] = len(q.statements)
+
+        def finished(sender, template, context, **extra):
+            if template.name == "core/home.html":
+                during.extend(q.statements[marks["start"] :])
+
+        with (
+            before_render_template.connected_to(started, app),
+            template_rendered.connected_to(finished, app),
+        ):
+            html = client.get("/").get_data(as_text=True)
+    item = re.search(r'data-testid="new-match">(.*?)</li>', html, re.S).group(1)
+    assert case.reference in item and "CRISP" in item
+    assert len(during) == 1 and "notifications" in during[0], during
+    other = app.test_client()
+    login(other, people["north_coordinator"])
+    assert case.reference not in other.get("/").get_data(as_text=True)
+
+
 def test_criteria_changes_record_only_improvements(
     app, db_session, people, trials_loaded, make_case
 ):
