@@ -35,14 +35,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from panel.accounts.models import PanelRoleKind, User
-from panel.accounts.queries import panel_people
+from panel.accounts.models import User
+from panel.cases import workflow
 from panel.cases.models import Case, CaseQuestion, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify
-from panel.core.web import path_for
 from panel.feedback.models import (
     CATEGORIES,
     CONSENSUS,
@@ -52,6 +50,7 @@ from panel.feedback.models import (
     RecommendationAmendment,
     RecommendationStatus,
 )
+from panel.meetings.discussion import discussion_of
 from panel.privacy.guard import guard_texts
 
 __all__ = [
@@ -65,6 +64,7 @@ __all__ = [
     "save_record",
     "save_answer",
     "approve",
+    "mark_ready_for_approval",
     "set_study_opt_out",
     "record_snapshot",
     "recommendation_for",
@@ -141,16 +141,27 @@ def start_recommendation(case: Case, *, by: User) -> Recommendation:
     db.session.add(rec)
     for q in case.questions:
         rec.answers.append(QuestionAnswer(question_id=q.id, question=q, updated_by_id=by.id))
-    previous = case.status
-    case.status = CaseStatus.RECOMMENDATION
-    case.updated_at = utcnow()
     db.session.flush()
-    audit.record(
-        "recommendation.started",
-        obj=rec,
-        actor=by,
-        details={"from": previous.value, "to": case.status.value, "questions": len(case.questions)},
+    workflow.apply(
+        case,
+        "start_recommendation",
+        by=by,
+        details={"questions": len(case.questions)},
+        audit_obj=rec,
     )
+    return rec
+
+
+def mark_ready_for_approval(rec: Recommendation, *, by: User) -> Recommendation:
+    """The coordinator tells the panel's chairs that the draft record is ready for approval."""
+    case = rec.case
+    if not case.can_submit_for_approval(by):
+        if not case.is_coordinated_by(by):
+            raise NotAllowed("Only the panel's coordinator hands the draft to the chair.")
+        raise Refused("Only a draft recommendation can be handed to the chair.")
+    if rec.is_approved:
+        raise Conflict("This recommendation has already been approved.")
+    workflow.apply(case, "draft_ready", by=by, details={"version": rec.version}, audit_obj=rec)
     return rec
 
 
@@ -531,13 +542,6 @@ def _finish_change(
     _flush()
     fields = sorted(new)
     if amendment is not None:
-        audit.record(
-            "recommendation.amended",
-            obj=rec,
-            actor=by,
-            details={"number": amendment.number, "fields": fields, "reason": reason},
-            clinical=True,
-        )
         _notify_amended(rec, amendment, by)
     else:
         audit.record(action, obj=rec, actor=by, details={"fields": fields, "version": rec.version})
@@ -678,6 +682,8 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
             "Without a consensus, describe the options considered before approving.",
             "options_considered",
         )
+    discussion = discussion_of(case)
+    workflow.check(case, "approve", by=by, discussion=discussion)
     _flush()
     now = utcnow()
     version = rec.version if expected_version is None else int(expected_version)
@@ -705,40 +711,36 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     db.session.refresh(rec)
     if case.approved_at is None:
         case.approved_at = now
-    case.updated_at = now
-    db.session.flush()
-    audit.record("recommendation.approved", obj=rec, actor=by, details={"version": rec.version})
-    notify(
-        panel_people(case.panel_id, PanelRoleKind.COORDINATOR),
-        panel_id=case.panel_id,
-        kind="recommendation.approved",
-        text=f"The recommendation for {case.reference} has been approved.",
-        link=path_for("feedback.record", ref=case.reference),
-        exclude=by,
+    workflow.apply(
+        case,
+        "approve",
+        by=by,
+        details={"version": rec.version},
+        checked=True,
+        audit_obj=rec,
+        sent=case.feedback_sent_at is not None,
     )
     return rec
 
 
 def _notify_amended(rec: Recommendation, amendment: RecommendationAmendment, by: User) -> None:
+    """The amendment's effects (audit, timeline, the coordinators, chairs and, after sending,
+    the referrers told) through the workflow."""
     case = rec.case
-    people = panel_people(case.panel_id, PanelRoleKind.COORDINATOR, PanelRoleKind.CHAIR)
-    notify(
-        people,
-        panel_id=case.panel_id,
-        kind="recommendation.amended",
-        text=f"The approved recommendation for {case.reference} was amended (amendment {amendment.number}).",
-        link=path_for("feedback.record", ref=case.reference),
-        exclude=by,
+    workflow.apply(
+        case,
+        "amended",
+        by=by,
+        details={
+            "number": amendment.number,
+            "fields": sorted(amendment.after or {}),
+            "reason": amendment.reason,
+        },
+        audit_obj=rec,
+        clinical=True,
+        number=amendment.number,
+        sent=case.feedback_sent_at is not None,
     )
-    if case.feedback_sent_at is not None:
-        notify(
-            case_referrers(case),
-            panel_id=case.panel_id,
-            kind="recommendation.amended",
-            text=f"The panel amended its recommendation for {case.reference} after the letters were sent.",
-            link=path_for("cases.show", ref=case.reference),
-            exclude=by,
-        )
 
 
 # --------------------------------------------------------------------------- studies
