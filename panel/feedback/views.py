@@ -138,6 +138,7 @@ def _render(
         studies=operations.studies_status(case, rec),
         can_edit=rec is not None and rec.can_edit(user),
         can_approve=rec is not None and case.can_approve(user),
+        can_hand_over=rec is not None and case.can_submit_for_approval(user),
         can_start=case.can_start_recommendation(user),
         can_opt_out=case.can_record_study_choice(user),
         form=RecordForm(formdata=None, version=rec.version if rec is not None else ""),
@@ -259,6 +260,27 @@ def approve(ref: str):
         return redirect(url_for("feedback.record", ref=case.reference))
     db.session.commit()
     flash("The recommendation has been approved and is now locked.", "success")
+    return redirect(url_for("feedback.record", ref=case.reference))
+
+
+@bp.route("/cases/<ref>/recommendation/ready", methods=["POST"])
+@login_required
+def ready(ref: str):
+    """The coordinator tells the panel's chairs that the draft record is ready to approve."""
+    case = _load(ref)
+    rec = operations.recommendation_for(case)
+    if rec is None:
+        abort(404)
+    if not case.can_submit_for_approval(_user()):
+        abort(403)
+    try:
+        operations.mark_ready_for_approval(rec, by=_user())
+    except Refused as exc:
+        db.session.rollback()
+        flash(_error_message(exc), "danger")
+        return redirect(url_for("feedback.record", ref=case.reference))
+    db.session.commit()
+    flash("The panel's chairs have been told that the draft is ready for approval.", "success")
     return redirect(url_for("feedback.record", ref=case.reference))
 
 

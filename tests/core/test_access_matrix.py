@@ -149,6 +149,7 @@ POLICY: dict[str, str] = {
     "feedback.record": "case_panel",
     "feedback.start": "case_panel",
     "feedback.approve": "case_panel",
+    "feedback.ready": "case_panel",
     "feedback.amend": "case_panel",
     "feedback.send": "case_panel",
     "feedback.study_opt_out": "case",  # referrers and the panel's coordinators
