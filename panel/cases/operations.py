@@ -366,6 +366,7 @@ def respond_to_information_request(case: Case, text: str, *, by: User) -> Inform
     guard_texts([("response", text)])
     request.response = text
     request.responded_by_id = by.id
+    case.updated_at = utcnow()
     db.session.flush()
     workflow.apply(
         case,

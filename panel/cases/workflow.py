@@ -113,8 +113,8 @@ class Notice:
     (chairs and members), ``referrers`` or ``voters`` (``context["voters"]``), always of the
     case's current panel and without the actor. ``text`` is formatted with ``ref``, ``panel``
     and the context's strings; no clinical content. ``link``: ``case`` (with ``anchor``),
-    ``triage``, ``record`` (the recommendation editor), ``files`` (the held-back files queue)
-    or ``minutes`` (``context["minutes_link"]``). ``when``: a context key that must be true."""
+    ``triage``, ``record`` (the recommendation editor) or ``minutes``
+    (``context["minutes_link"]``). ``when``: a context key that must be true."""
 
     audience: str
     kind: str
@@ -138,7 +138,7 @@ class Transition:
     #: Who acts: a signed-in ``user``, or the ``family`` (no account: ``by`` is None).
     actor: str = "user"
     doc: str = ""
-    #: Extra details the effects need from the context (checked to be present).
+    #: The context keys the notices' texts need (``apply`` refuses to run without them).
     needs: tuple[str, ...] = field(default=())
 
     @property
@@ -147,6 +147,8 @@ class Transition:
 
 
 def _t(*args, **kwargs) -> Transition:
+    """A row: name, sources, target, permission, audit action, event kind, event audience,
+    preconditions, notices (positional, in this order, to keep the table compact)."""
     return Transition(*args, **kwargs)
 
 
@@ -824,6 +826,9 @@ def apply(
     domain work that changes what the check reads, e.g. the panel of a case referred on).
     """
     t = TRANSITIONS[name]
+    missing = [key for key in t.needs if key not in context]
+    if missing:  # a programming error, not a refusal
+        raise TypeError(f"workflow.apply({name!r}) needs {', '.join(missing)} in its context")
     if not checked:
         check(case, name, by=by, **context)
     details = dict(details or {})
@@ -834,7 +839,7 @@ def apply(
         case.status = target
         details.setdefault("from", previous.value)
         details.setdefault("to", target.value)
-    case.updated_at = now
+        case.updated_at = now  # a hand-off leaves the case row (and its version) alone
     db.session.flush()
     quiet = bool(context.get("quiet"))
     if not quiet:

@@ -73,7 +73,7 @@ def mark_family_informed(case: Case, *, by: User) -> Case:
             "The family can be marked as informed once the panel's feedback has been sent."
         )
     workflow.check(case, "family_informed", by=by)
-    case.family_informed_at = utcnow()
+    case.family_informed_at = case.updated_at = utcnow()
     workflow.apply(
         case, "family_informed", by=by, details={"status": case.status.value}, checked=True
     )
