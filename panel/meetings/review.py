@@ -20,7 +20,6 @@ from panel.cases.models import Case, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.web import path_for
 from panel.meetings.models import VirtualReview, VirtualReviewStatus, VirtualReviewVote
 from panel.privacy.guard import guard_texts
 
@@ -71,10 +70,6 @@ def open_review_of(case: Case) -> VirtualReview | None:
         .where(VirtualReview.case_id == case.id, VirtualReview.status == VirtualReviewStatus.OPEN)
         .options(selectinload(VirtualReview.votes).joinedload(VirtualReviewVote.user))
     )
-
-
-def _link(case: Case) -> str:
-    return path_for("cases.show", ref=case.reference, _anchor="virtual-review")
 
 
 def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:

@@ -423,3 +423,32 @@ def test_submission_tells_the_panels_coordinators(app, cast, make_case, db_sessi
     mails = db_session.scalars(select(OutboxMail)).all()
     assert [m.to_addr for m in mails] == [cast["coordinator"].email]
     assert case.reference in mails[0].subject
+
+
+def test_draft_ready_tells_the_chairs_through_the_page(
+    app, client, login, cast, record_ready, db_session
+):
+    """The coordinator's "Tell the chair it is ready" button: the panel's chairs get a bell item
+    and a mail linking to the recommendation editor; a member may not press it."""
+    from tests.support.web import post_form
+
+    case, rec, _ = record_ready
+    member = app.test_client()
+    login(member, cast["member"])
+    assert (
+        post_form(app, member, f"/cases/{case.reference}/recommendation/ready", {}).status_code
+        == 403
+    )
+    login(client, cast["coordinator"])
+    page = client.get(f"/cases/{case.reference}/recommendation").get_data(as_text=True)
+    assert 'data-testid="ready"' in page
+    resp = post_form(app, client, f"/cases/{case.reference}/recommendation/ready", {})
+    assert resp.status_code == 302
+    notes = db_session.scalars(
+        select(Notification).where(Notification.kind == "recommendation.ready")
+    ).all()
+    assert [(n.user_id, n.link) for n in notes] == [
+        (cast["chair"].id, f"/cases/{case.reference}/recommendation")
+    ]
+    kinds = db_session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
+    assert "draft_ready" in kinds
