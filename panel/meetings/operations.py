@@ -187,6 +187,7 @@ def update_meeting(
                 text=f"{item.case.reference} is now on the agenda of the {meeting_label(meeting)}",
                 link=path_for("cases.show", ref=item.case.reference),
                 exclude=by,
+                case_ref=item.case.reference,
             )
     return meeting
 
@@ -474,6 +475,7 @@ def publish(meeting: Meeting, *, by: User) -> Meeting:
             text=f"{item.case.reference} is on the agenda of the {label}",
             link=path_for("cases.show", ref=item.case.reference),
             exclude=by,
+            case_ref=item.case.reference,
         )
     return meeting
 
