@@ -452,3 +452,21 @@ def test_draft_ready_tells_the_chairs_through_the_page(
     ]
     kinds = db_session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
     assert "draft_ready" in kinds
+
+
+def test_nothing_but_the_workflow_sets_a_case_status():
+    """Every assignment to a case's ``status`` under panel/ is in cases/workflow.py (other
+    objects' statuses, meetings, files, records, are theirs)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "panel"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "workflow.py" and path.parent.name == "cases":
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#")[0]
+            if re.search(r"\b(case|c|item\.case|rec\.case|review\.case)\.status\s*=(?!=)", code):
+                found.append(f"{path.relative_to(root.parent)}:{n}: {line.strip()}")
+    assert not found, found
