@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from panel.accounts.models import Centre, Panel, User
 from panel.caseformat import schema
+from panel.cases import workflow
 from panel.cases.models import (
     BEFORE_DISCUSSION,
     EDITABLE,
@@ -25,7 +26,6 @@ from panel.cases.models import (
     InformationRequest,
     ReferenceCounter,
 )
-from panel.cases.timeline import REFERRER_AND_COORDINATOR, record_event
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
@@ -289,22 +289,30 @@ def submit_case(case: Case, *, by: User) -> Case:
         raise InvalidCase(problems)
     guard_texts(schema.text_fields(doc))
     previous = case.status
-    case.status = CaseStatus.SUBMITTED
     now = utcnow()
     case.submitted_at = case.submitted_at or now
-    case.updated_at = now
     open_request = case.open_information_request
     if open_request is not None:
+        # Resubmission closes the request. A reply written before was recorded (and told) when
+        # it was sent; without one, the timeline still shows that the questions were answered
+        # by the resubmitted referral (the resubmission's notice tells the coordinators).
+        if not open_request.response:
+            workflow.apply(
+                case,
+                "information_answered",
+                by=by,
+                details={"request": open_request.id, "via": "resubmission"},
+                quiet=True,
+            )
         open_request.answered_at = now
     db.session.flush()
     kind = "submitted" if previous == CaseStatus.DRAFT else "resubmitted"
     revision = _snapshot(case, kind, by)
-    record_event(case, kind, by=by, details={"revision": revision.number})
-    audit.record(
-        "case.submitted" if previous == CaseStatus.DRAFT else "case.resubmitted",
-        obj=case,
-        actor=by,
-        details={"from": previous.value, "to": case.status.value},
+    workflow.apply(
+        case,
+        "submit" if previous == CaseStatus.DRAFT else "resubmit",
+        by=by,
+        details={"revision": revision.number},
     )
     return case
 
@@ -315,15 +323,13 @@ def withdraw_case(case: Case, *, by: User, reason: str = "") -> Case:
     reason = (reason or "").strip()[:500]
     if reason:
         guard_texts([("reason", reason)])
-    previous = case.status
-    case.status = CaseStatus.WITHDRAWN
-    case.withdrawn_at = case.updated_at = utcnow()
-    db.session.flush()
-    audit.record(
-        "case.withdrawn",
-        obj=case,
-        actor=by,
-        details={"from": previous.value, "to": "withdrawn", "reason": reason},
+    case.withdrawn_at = utcnow()
+    workflow.apply(
+        case,
+        "withdraw",
+        by=by,
+        text=reason or None,
+        details={"reason": reason},
         clinical=bool(reason),
     )
     return case
@@ -339,24 +345,15 @@ def request_information(case: Case, *, by: User, questions: list[str]) -> Case:
     if not questions:
         raise Refused("Write at least one question for the referrer.", "questions")
     guard_texts([(f"questions[{i}]", q) for i, q in enumerate(questions)])
-    case.status = CaseStatus.INFO_REQUESTED
-    case.updated_at = utcnow()
-    info = InformationRequest(questions=questions, requested_by_id=by.id)
-    case.information_requests.append(info)
+    request = InformationRequest(questions=questions, requested_by_id=by.id)
+    case.information_requests.append(request)
     db.session.flush()
-    record_event(
+    workflow.apply(
         case,
-        "information_requested",
+        "request_information",
         by=by,
         text="\n".join(questions),
-        audience=REFERRER_AND_COORDINATOR,
-        details={"request": info.id, "questions": questions},
-    )
-    audit.record(
-        "case.info_requested",
-        obj=case,
-        actor=by,
-        details={"from": "submitted", "to": "info_requested", "questions": questions},
+        details={"request": request.id, "questions": questions},
         clinical=True,
     )
     return case
@@ -377,15 +374,13 @@ def respond_to_information_request(case: Case, text: str, *, by: User) -> Inform
     request.responded_by_id = by.id
     case.updated_at = utcnow()
     db.session.flush()
-    record_event(
+    workflow.apply(
         case,
         "information_answered",
         by=by,
         text=text,
-        audience=REFERRER_AND_COORDINATOR,
         details={"request": request.id},
     )
-    audit.record("case.info_response", obj=case, actor=by, details={"request_id": request.id})
     return request
 
 

@@ -122,6 +122,10 @@ class CasePermissions:
         """The panel's coordinators send questions back while the case is submitted."""
         return self._state == _SUBMITTED and self.is_coordinated_by(user)
 
+    def can_answer_information_request(self, user: User) -> bool:
+        """The referrers reply to the coordinator's questions while information is requested."""
+        return self._state == _INFO and self.is_referrer(user)
+
     def can_see_revisions(self, user: User) -> bool:
         """The referrers and the panel's coordinators see earlier versions of the referral."""
         return self.is_coordinated_by(user) or self.is_referrer(user)
@@ -143,7 +147,34 @@ class CasePermissions:
             self.is_coordinated_by(user) and self.urgency == "urgent" and self._state == _SUBMITTED
         )
 
+    def can_schedule(self, user: User) -> bool:
+        """The panel's coordinators put a submitted case on a meeting's agenda."""
+        return self._state == _SUBMITTED and self.is_coordinated_by(user)
+
+    def can_unschedule(self, user: User) -> bool:
+        """The panel's coordinators take a scheduled case off the agenda (back to triage), or
+        move it on when its meeting closes without reaching it."""
+        return self._state == _SCHEDULED and self.is_coordinated_by(user)
+
+    def can_take_part_in_review(self, user: User) -> bool:
+        """The panel's chairs and members take part in an urgent virtual review of a submitted
+        case (the review's own rule, ``VirtualReview.can_vote``, adds: open, not yet voted)."""
+        return (
+            self._state == _SUBMITTED
+            and self.submitted_at is not None
+            and bool(self.panel_roles(user) & {PanelRoleKind.CHAIR, PanelRoleKind.MEMBER})
+        )
+
+    def can_cancel_review(self, user: User) -> bool:
+        """The panel's coordinators withdraw an open virtual review (in any state)."""
+        return self.submitted_at is not None and self.is_coordinated_by(user)
+
     # ------------------------------------------------------------------ discussion
+    def can_record_outcome(self, user: User) -> bool:
+        """The panel's coordinators mark a scheduled case as discussed at its meeting (or undo
+        that while the meeting is open); a case discussed before may be discussed again."""
+        return self._state in (_SCHEDULED, _DISCUSSED) and self.is_coordinated_by(user)
+
     def can_see_comments(self, user: User) -> bool:
         """Panel people see every comment and the referrers the shared ones, once the case was
         submitted. Drafts have no discussion."""
@@ -262,6 +293,11 @@ class CasePermissions:
     def can_close(self, user: User) -> bool:
         """The referrers or the panel's coordinators close the case after sending."""
         return self._state == _SENT and (self.is_referrer(user) or self.is_coordinated_by(user))
+
+    def can_receive_family_question(self, user: User | None = None) -> bool:
+        """A family with a valid access code sends one question once the feedback was sent (the
+        family has no account: ``user`` is ignored; the code's own checks are in feedback)."""
+        return self._state in SENT_STATES
 
     def can_manage_family_codes(self, user: User) -> bool:
         """The case's referrers (creator and co-referrers) hand access codes to the family

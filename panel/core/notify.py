@@ -30,13 +30,15 @@ def notify(
     link: str,
     exclude: Any | None = None,
     email: bool = True,
+    case_ref: str | None = None,
 ) -> list[Notification]:
     """Tell each (distinct, active) user about something: a bell item and, unless ``email`` is
-    false, an e-mail with the same text and an absolute link. ``exclude`` is usually the person
-    who did the thing. ``panel_id`` is the panel the thing belongs to (a case's or a meeting's):
-    the outbox shows that panel's coordinators the mail. Never put clinical content in ``text``.
+        false, an e-mail with the same text and an absolute link. ``exclude`` is usually the person
+        who did the thing. ``panel_id`` is the panel the thing belongs to (a case's or a meeting's):
+        the outbox shows that panel's coordinators the mail. ``case_ref`` is the reference of the case
+    it is about (kept on the bell item), if any. Never put clinical content in ``text``.
 
-    ``users`` are :class:`~panel.accounts.models.User` rows (core does not import accounts)."""
+        ``users`` are :class:`~panel.accounts.models.User` rows (core does not import accounts)."""
     seen: set[int] = set()
     made: list[Notification] = []
     for user in users:
@@ -48,7 +50,9 @@ def notify(
         ):
             continue
         seen.add(user.id)
-        note = Notification(user_id=user.id, kind=kind, text=text[:300], link=link)
+        note = Notification(
+            user_id=user.id, kind=kind, text=text[:300], link=link, case_ref=case_ref
+        )
         db.session.add(note)
         made.append(note)
         if email:

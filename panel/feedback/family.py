@@ -28,18 +28,17 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from panel.accounts.models import LoginThrottle, PanelRoleKind, User
-from panel.accounts.queries import panel_people
+from panel.accounts.models import LoginThrottle, User
+from panel.cases import workflow
 from panel.cases.models import Case, CaseQuestion
 from panel.cases.operations import add_question
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify
 from panel.feedback.models import FamilyAccessCode, FamilySession
 from panel.feedback.sending import feedback_sent
 
@@ -481,18 +480,12 @@ def send_question(code: FamilyAccessCode, text: str) -> CaseQuestion:
     case = code.case
     question = add_question(case, text, by=None, source="family")  # scans for identifiers
     db.session.refresh(code)
-    audit.record(
-        "question.added_by_family",
-        obj=case,
-        actor_label=_family_label(code),
+    workflow.apply(
+        case,
+        "family_question",
+        by=None,
+        text=text,
         details={"question_id": question.id, "code_id": code.id},
-    )
-    coordinators = panel_people(case.panel_id, PanelRoleKind.COORDINATOR)
-    notify(
-        [*coordinators, *case_referrers(case)],
-        panel_id=case.panel_id,
-        kind="family_question",
-        text=f"A family follow-up question arrived on {case.reference}.",
-        link=url_for("cases.show", ref=case.reference, _anchor="questions"),
+        actor_label=_family_label(code),
     )
     return question

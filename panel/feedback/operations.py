@@ -36,13 +36,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from panel.accounts.models import PanelRoleKind, User
-from panel.accounts.queries import panel_people
+from panel.cases import workflow
 from panel.cases.models import Case, CaseQuestion, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify
-from panel.core.web import path_for
 from panel.feedback.models import (
     CATEGORIES,
     CONSENSUS,
@@ -53,6 +51,7 @@ from panel.feedback.models import (
     RecommendationAmendment,
     RecommendationStatus,
 )
+from panel.meetings.discussion import discussion_of
 from panel.privacy.guard import guard_texts
 
 __all__ = [
@@ -207,20 +206,16 @@ def start_recommendation(case: Case, *, by: User) -> Recommendation:
     db.session.add(rec)
     for q in case.questions:
         rec.answers.append(QuestionAnswer(question_id=q.id, question=q, updated_by_id=by.id))
-    previous = case.status
-    case.status = CaseStatus.RECOMMENDATION
-    case.updated_at = utcnow()
     db.session.flush()
-    audit.record(
-        "recommendation.started",
-        obj=rec,
-        actor=by,
+    workflow.apply(
+        case,
+        "start_recommendation",
+        by=by,
         details={
-            "from": previous.value,
-            "to": case.status.value,
             "questions": len(case.questions),
             "prefilled_from": [src["kind"] for src in prefill["sources"]],
         },
+        audit_obj=rec,
     )
     return rec
 
@@ -663,6 +658,7 @@ def _amend(
         raise Refused("Nothing was changed, so no amendment was recorded.")
     clinical = sorted(set(new) & CLINICAL_FIELDS)
     needs_chair = bool(clinical) and not rec.case.is_chaired_by(by)
+    workflow.check(rec.case, "amendment_submitted" if needs_chair else "amended", by=by)
     now = utcnow()
     amendment = RecommendationAmendment(
         number=len(rec.amendments) + 1,
@@ -681,39 +677,49 @@ def _amend(
     rec.updated_at = now  # bumps the record's version: two amendments at once -> Conflict
     _flush()
     if needs_chair:
-        audit.record(
-            "recommendation.amendment_proposed",
-            obj=rec,
-            actor=by,
+        workflow.apply(
+            rec.case,
+            "amendment_submitted",
+            by=by,
             details={"number": amendment.number, "fields": sorted(new), "reason": reason},
+            checked=True,
+            audit_obj=rec,
             clinical=True,
+            number=amendment.number,
         )
-        _tell("amendment_proposed", rec, by=by, amendment=amendment)
     else:
         _amendment_applied(rec, amendment, by=by)
     return amendment
 
 
 def _amendment_applied(
-    rec: Recommendation, amendment: RecommendationAmendment, *, by: User
+    rec: Recommendation,
+    amendment: RecommendationAmendment,
+    *,
+    by: User,
 ) -> None:
     """The one event of an amendment taking effect (a chair's own amendment, a non-clinical
-    one, or :func:`approve_amendment`): audited and told. The record now shows it; whoever
-    keeps sent letters ("updated advice, version n") hooks here."""
-    audit.record(
-        "recommendation.amended",
-        obj=rec,
-        actor=by,
+    one, or :func:`approve_amendment`): its workflow transition (audit, timeline, who is told).
+    The record now shows it; whoever keeps sent letters ("updated advice, version n") hooks
+    here. The permission was checked before the change (``checked=True``)."""
+    case = rec.case
+    workflow.apply(
+        case,
+        "amended",
+        by=by,
         details={
             "number": amendment.number,
-            "fields": sorted(amendment.after),
+            "fields": sorted(amendment.after or {}),
             "reason": amendment.reason,
             "proposed_by": amendment.by_id,
             "approved_by": amendment.decided_by_id,
         },
+        checked=True,
+        audit_obj=rec,
         clinical=True,
+        number=amendment.number,
+        sent=case.feedback_sent_at is not None,
     )
-    _tell("amended", rec, by=by, amendment=amendment)
 
 
 def save_record(
@@ -884,11 +890,13 @@ def mark_ready(
         raise Refused("The recommendation of this case can no longer be changed.")
     _check_version(rec, expected_version)
     _check_complete(rec, "marking it ready for the chair")
+    workflow.check(case, "draft_ready", by=by)
     rec.ready_at = utcnow()
     rec.ready_by_id = by.id
     _flush()
-    audit.record("recommendation.ready", obj=rec, actor=by, details={"version": rec.version})
-    _tell("ready", rec, by=by)
+    workflow.apply(
+        case, "draft_ready", by=by, details={"version": rec.version}, checked=True, audit_obj=rec
+    )
     return rec
 
 
@@ -905,6 +913,7 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
         raise Refused("The recommendation of this case can no longer be approved.")
     _check_version(rec, expected_version)
     _check_complete(rec, "approving")
+    workflow.check(case, "approve", by=by, discussion=discussion_of(case))
     _flush()
     now = utcnow()
     version = rec.version if expected_version is None else int(expected_version)
@@ -934,8 +943,15 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
         case.approved_at = now
     case.updated_at = now
     db.session.flush()
-    audit.record("recommendation.approved", obj=rec, actor=by, details={"version": rec.version})
-    _tell("approved", rec, by=by)
+    workflow.apply(
+        case,
+        "approve",
+        by=by,
+        details={"version": rec.version},
+        checked=True,
+        audit_obj=rec,
+        sent=case.feedback_sent_at is not None,
+    )
     return rec
 
 
@@ -954,6 +970,11 @@ def _decide(
         raise Conflict(f"Amendment {amendment.number} has already been decided.")
     if case.status not in RECORD_STATES:
         raise Refused("The recommendation of this case can no longer be changed.")
+    workflow.check(
+        case,
+        "amendment_approved" if status == AmendmentStatus.APPROVED.value else "amendment_rejected",
+        by=by,
+    )
     note = (note or "").replace("\r\n", "\n").strip()
     if len(note) > MAX_SHORT:
         raise Refused(f"The note can be at most {MAX_SHORT} characters.", "note")
@@ -1000,11 +1021,13 @@ def approve_amendment(
     _apply_changes(rec, amendment.after or {}, by)
     rec.updated_at = utcnow()
     _flush()
-    audit.record(
-        "recommendation.amendment_approved",
-        obj=rec,
-        actor=by,
+    workflow.apply(
+        rec.case,
+        "amendment_approved",
+        by=by,
         details={"number": amendment.number, "fields": sorted(amendment.after or {})},
+        checked=True,
+        audit_obj=rec,
         clinical=True,
     )
     _amendment_applied(rec, amendment, by=by)
@@ -1019,14 +1042,17 @@ def reject_amendment(
     note = _decide(rec, amendment, AmendmentStatus.REJECTED.value, by, note)
     rec.updated_at = utcnow()
     _flush()
-    audit.record(
-        "recommendation.amendment_rejected",
-        obj=rec,
-        actor=by,
+    workflow.apply(
+        rec.case,
+        "amendment_rejected",
+        by=by,
         details={"number": amendment.number, "note": note},
+        checked=True,
+        audit_obj=rec,
         clinical=True,
+        number=amendment.number,
+        proposer=[amendment.by] if amendment.by is not None else [],
     )
-    _tell("amendment_rejected", rec, by=by, amendment=amendment)
     return amendment
 
 
@@ -1082,87 +1108,6 @@ def awaiting_approval(user: User, limit: int = 50) -> list[dict[str, Any]]:
     ]
     out.sort(key=lambda row: row["since"])
     return out[:limit]
-
-
-# --------------------------------------------------------------------------- notifications
-def _tell(
-    event: str,
-    rec: Recommendation,
-    *,
-    by: User,
-    amendment: RecommendationAmendment | None = None,
-) -> None:
-    """Every notification of the record, in one place (the workflow table can take them over):
-    ``ready`` and ``amendment_proposed`` tell the panel's chairs; ``approved`` the coordinators;
-    ``amended`` (applied) the coordinators and chairs, and the referrers once the letters were
-    sent; ``amendment_rejected`` the coordinators and the person who proposed it. No clinical
-    content: a reference and a link."""
-    case = rec.case
-    ref = case.reference
-    link = path_for("feedback.record", ref=ref)
-    number = amendment.number if amendment is not None else None
-    chairs = panel_people(case.panel_id, PanelRoleKind.CHAIR)
-    coordinators = panel_people(case.panel_id, PanelRoleKind.COORDINATOR)
-    messages: list[tuple[Iterable[User], str, str, str]] = []
-    if event == "ready":
-        messages.append(
-            (
-                chairs,
-                "recommendation.ready",
-                f"The recommendation for {ref} is ready for your approval.",
-                link,
-            )
-        )
-    elif event == "approved":
-        messages.append(
-            (
-                coordinators,
-                "recommendation.approved",
-                f"The recommendation for {ref} has been approved.",
-                link,
-            )
-        )
-    elif event == "amendment_proposed":
-        messages.append(
-            (
-                chairs,
-                "recommendation.amendment_proposed",
-                f"Amendment {number} to the approved recommendation for {ref} is waiting for your approval.",
-                link,
-            )
-        )
-    elif event == "amended":
-        messages.append(
-            (
-                [*coordinators, *chairs],
-                "recommendation.amended",
-                f"The approved recommendation for {ref} was amended (amendment {number}).",
-                link,
-            )
-        )
-        if case.feedback_sent_at is not None:
-            messages.append(
-                (
-                    case_referrers(case),
-                    "recommendation.amended",
-                    f"The panel amended its recommendation for {ref} after the letters were sent.",
-                    path_for("cases.show", ref=ref),
-                )
-            )
-    elif event == "amendment_rejected":
-        proposer = [amendment.by] if amendment is not None and amendment.by is not None else []
-        messages.append(
-            (
-                [*proposer, *coordinators],
-                "recommendation.amendment_rejected",
-                f"Amendment {number} to the recommendation for {ref} was not approved by the chair.",
-                link,
-            )
-        )
-    else:  # pragma: no cover - a programming error
-        raise ValueError(f"unknown record event {event!r}")
-    for people, kind, text, target in messages:
-        notify(people, panel_id=case.panel_id, kind=kind, text=text, link=target, exclude=by)
 
 
 # --------------------------------------------------------------------------- studies

@@ -12,13 +12,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from panel.accounts.models import User
+from panel.cases import workflow
 from panel.cases.models import Case, CaseStatus
-from panel.core import audit
-from panel.core.db import db, utcnow
+from panel.core.db import utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify
-from panel.core.web import path_for
 from panel.feedback.models import Recommendation
+from panel.meetings.discussion import discussion_of
 
 #: After sending, the referrers may read the letters; before, only the panel's people.
 SENT_STATES = {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
@@ -42,34 +41,23 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
                 "The chair has to approve the recommendation before the feedback can be sent."
             )
         raise Refused(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
+    discussion = discussion_of(case)
+    workflow.check(case, "send_feedback", by=by, discussion=discussion)
     now = utcnow()
-    previous = case.status
-    case.status = CaseStatus.FEEDBACK_SENT
     case.feedback_sent_at = case.feedback_sent_at or now
-    case.updated_at = now
     for action in rec.follow_ups:
         if action.due_at is None and action.done_at is None:
             action.due_at = now + timedelta(days=max(int(action.due_in_days or 0), 0))
-    db.session.flush()
-    audit.record(
-        "case.feedback_sent",
-        obj=case,
-        actor=by,
+    workflow.apply(
+        case,
+        "send_feedback",
+        by=by,
         details={
-            "from": previous.value,
-            "to": case.status.value,
             "recommendation_version": rec.version,
             "amendments": len(rec.applied_amendments),
             "follow_ups": len(rec.follow_ups),
         },
-    )
-    notify(
-        case_referrers(case),
-        panel_id=case.panel_id,
-        kind="feedback.sent",
-        text=f"The panel's feedback on case {case.reference} is ready to read in Panel.",
-        link=path_for("cases.show", ref=case.reference),
-        exclude=by,
+        checked=True,
     )
     return case
 
@@ -84,9 +72,11 @@ def mark_family_informed(case: Case, *, by: User) -> Case:
         raise Refused(
             "The family can be marked as informed once the panel's feedback has been sent."
         )
+    workflow.check(case, "family_informed", by=by)
     case.family_informed_at = case.updated_at = utcnow()
-    db.session.flush()
-    audit.record("case.family_informed", obj=case, actor=by, details={"status": case.status.value})
+    workflow.apply(
+        case, "family_informed", by=by, details={"status": case.status.value}, checked=True
+    )
     return case
 
 
@@ -100,21 +90,9 @@ def close_case(case: Case, *, by: User) -> Case:
                 "Only the referring team or the panel's coordinator can close the case."
             )
         raise Refused("A case can be closed once the panel's feedback has been sent.")
-    previous = case.status
-    now = utcnow()
-    case.status = CaseStatus.CLOSED
-    case.closed_at = case.closed_at or now
-    case.updated_at = now
-    db.session.flush()
-    audit.record(
-        "case.closed",
-        obj=case,
-        actor=by,
-        details={
-            "from": previous.value,
-            "to": case.status.value,
-            "family_informed": case.family_informed_at is not None,
-        },
+    case.closed_at = case.closed_at or utcnow()
+    workflow.apply(
+        case, "close", by=by, details={"family_informed": case.family_informed_at is not None}
     )
     return case
 

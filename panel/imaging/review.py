@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from panel.accounts.models import PanelRoleKind
+from panel.cases import workflow
 from panel.cases.models import Case
-from panel.core.audit import record
 from panel.core.db import db
 from panel.core.storage import LocalStorage, sha256_file
 from panel.imaging.models import FileKind, FileStatus, StoredFile
@@ -41,13 +41,29 @@ def held_files_for(user) -> list[tuple[Case, StoredFile]]:
 
 
 def _audit(action: str, case: Case, f: StoredFile, **details) -> None:
-    record(
-        action,
-        obj=f,
-        panel_id=case.panel_id,
-        details={"case": case.reference, "kind": f.kind.value, **details},
+    """The review's effects through the workflow: ``file_released`` or ``file_deleted`` (audit
+    entry on the file, timeline entry on the case, the referrers told)."""
+    workflow.apply(
+        case,
+        {"imaging.delete": "file_deleted", "imaging.mask_release": "file_masked"}.get(
+            action, "file_released"
+        ),
+        by=_actor(),
+        details={"case": case.reference, "kind": f.kind.value, "action": action, **details},
+        audit_obj=f,
+        audit_panel_id=case.panel_id,
         clinical=True,
     )
+
+
+def _actor():
+    from flask import has_request_context
+    from flask_login import current_user
+
+    if not has_request_context():
+        return None
+    user = current_user._get_current_object()
+    return user if getattr(user, "is_authenticated", False) else None
 
 
 def release(case: Case, f: StoredFile) -> list[str]:

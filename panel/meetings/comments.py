@@ -294,6 +294,7 @@ def add_comment(
             text=f"You were mentioned on {ref}",
             link=link,
             exclude=by,
+            case_ref=ref,
         )
     recipients: list[User] = []
     if visibility == CommentVisibility.SHARED:
@@ -315,5 +316,6 @@ def add_comment(
             text=text,
             link=link,
             exclude=by,
+            case_ref=ref,
         )
     return comment

@@ -28,14 +28,13 @@ from datetime import datetime, timedelta
 from flask import url_for
 from sqlalchemy import func, select, update
 
-from panel.accounts.models import PanelRoleKind, User
-from panel.accounts.queries import panel_people
+from panel.accounts.models import User
+from panel.cases import workflow
 from panel.cases.models import CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.models import AuditEntry
-from panel.core.notify import case_referrers, notify
 from panel.core.uktime import to_uk, uk_label
 from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus, MinutesAmendment
 from panel.privacy.guard import guard_texts
@@ -227,42 +226,27 @@ def record_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
     if not (item.outcome or "").strip():
         raise Refused("Write the outcome before marking the case as discussed.", "outcome")
 
+    problem = workflow.refusal(case, "discuss", by=by, meeting=meeting)
+    if problem is not None:
+        raise problem
     now = utcnow()
     item.outcome_status = ItemOutcome.DISCUSSED
     item.discussed_at = now
     previous = case.status
-    case.status = CaseStatus.DISCUSSED
     if case.discussed_at is None:
         case.discussed_at = now
-    case.updated_at = now
-    db.session.flush()
-    audit.record(
-        "case.discussed",
-        obj=case,
-        actor=by,
+    workflow.apply(
+        case,
+        "discuss",
+        by=by,
         details={
             "meeting": meeting.id,
             "item": item.id,
-            "status": [previous.value, case.status.value],
+            "status": [previous.value, CaseStatus.DISCUSSED.value],
         },
-    )
-    when = uk_label(meeting.starts_at, "%a %-d %b %Y")
-    link = url_for("cases.show", ref=case.reference)
-    notify(
-        panel_people(meeting.panel_id, PanelRoleKind.COORDINATOR),
-        panel_id=case.panel_id,
-        kind="case.discussed",
-        text=f"{case.reference} was discussed at the panel meeting on {when}: the recommendation can be drafted.",
-        link=link,
-        exclude=by,
-    )
-    notify(
-        case_referrers(case),
-        panel_id=case.panel_id,
-        kind="case.discussed",
-        text=f"The panel discussed {case.reference} at its meeting on {when}. The recommendation will follow.",
-        link=link,
-        exclude=by,
+        meeting=meeting,
+        when=uk_label(meeting.starts_at, "%a %-d %b %Y"),
+        minutes_link=url_for("meetings.minutes", meeting_id=meeting.id, item_id=item.id),
     )
     return item
 
@@ -285,13 +269,10 @@ def reopen_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
         case.discussed_at = None  # set by this discussion: the case has not been discussed yet
     item.outcome_status = ItemOutcome.PENDING
     item.discussed_at = None
-    case.status = CaseStatus.SCHEDULED
-    case.updated_at = utcnow()
-    db.session.flush()
-    audit.record(
-        "case.discussion_reopened",
-        obj=case,
-        actor=by,
+    workflow.apply(
+        case,
+        "reopen_discussion",
+        by=by,
         details={"meeting": meeting.id, "item": item.id, "status": ["discussed", "scheduled"]},
     )
     return item

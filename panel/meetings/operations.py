@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
 from panel.accounts.queries import panel_people
+from panel.cases import workflow
 from panel.cases.models import Case, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
@@ -186,6 +187,7 @@ def update_meeting(
                 text=f"{item.case.reference} is now on the agenda of the {meeting_label(meeting)}",
                 link=path_for("cases.show", ref=item.case.reference),
                 exclude=by,
+                case_ref=item.case.reference,
             )
     return meeting
 
@@ -312,7 +314,6 @@ def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> Ag
         item.outcome_status, item.rolled_over_from_id = ItemOutcome.PENDING, None
         item.added_by_id, item.added_at = by.id, utcnow()
         now = utcnow()
-        case.status = CaseStatus.SCHEDULED
         case.scheduled_at = case.scheduled_at or now
         case.triaged_at = case.triaged_at or now
         case.rolled_over = False
@@ -321,25 +322,19 @@ def add_case(meeting: Meeting, case: Case, *, by: User, minutes: int = 15) -> Ag
 
     _in_savepoint(case, put_on_agenda)
     item = holder[0]
-    audit.record(
-        "case.scheduled",
-        obj=case,
-        actor=by,
+    workflow.apply(
+        case,
+        "schedule",
+        by=by,
         details={
             "meeting_id": meeting.id,
             "starts_at": meeting.starts_at.isoformat(),
             "minutes": minutes,
         },
+        meeting=meeting,
+        meeting_label=meeting_label(meeting),
+        published=meeting.status == MeetingStatus.PUBLISHED,
     )
-    if meeting.status == MeetingStatus.PUBLISHED:
-        notify(
-            case_referrers(case),
-            panel_id=case.panel_id,
-            kind="case.scheduled",
-            text=f"{case.reference} is on the agenda of the {meeting_label(meeting)}",
-            link=path_for("cases.show", ref=case.reference),
-            exclude=by,
-        )
     return item
 
 
@@ -360,21 +355,21 @@ def remove_case(item: AgendaItem, *, by: User) -> None:
         raise Refused(f"{item.case.reference} has already been discussed at this meeting.")
     case = item.case
     item.outcome_status = ItemOutcome.REMOVED
-    if case.status == CaseStatus.SCHEDULED:
-        case.status = CaseStatus.SUBMITTED
-        case.updated_at = utcnow()
     _renumber(meeting, _agenda(meeting))
     db.session.flush()
-    audit.record("case.unscheduled", obj=case, actor=by, details={"meeting_id": meeting.id})
-    if meeting.status == MeetingStatus.PUBLISHED:
-        notify(
-            case_referrers(case),
-            panel_id=case.panel_id,
-            kind="case.unscheduled",
-            text=f"{case.reference} has been taken off the agenda of the {meeting_label(meeting)}",
-            link=path_for("cases.show", ref=case.reference),
-            exclude=by,
+    details = {"meeting_id": meeting.id}
+    if case.status == CaseStatus.SCHEDULED:
+        workflow.apply(
+            case,
+            "unschedule",
+            by=by,
+            details=details,
+            meeting=meeting,
+            meeting_label=meeting_label(meeting),
+            published=meeting.status == MeetingStatus.PUBLISHED,
         )
+    else:  # e.g. withdrawn while on the agenda: the item goes, the case's state stays
+        audit.record("case.unscheduled", obj=case, actor=by, details=details)
 
 
 def move_item(item: AgendaItem, delta: int, *, by: User) -> None:
@@ -480,6 +475,7 @@ def publish(meeting: Meeting, *, by: User) -> Meeting:
             text=f"{item.case.reference} is on the agenda of the {label}",
             link=path_for("cases.show", ref=item.case.reference),
             exclude=by,
+            case_ref=item.case.reference,
         )
     return meeting
 
@@ -602,34 +598,27 @@ def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
 
             _in_savepoint(case, roll)
             rolled.append(case.reference)
-            audit.record(
-                "case.rolled_over",
-                obj=case,
-                actor=by,
+            workflow.apply(
+                case,
+                "rolled_over",
+                by=by,
                 details={"from_meeting": meeting.id, "to_meeting": target.id},
+                meeting=meeting,
+                meeting_label=label,
+                next_meeting=target,
+                next_meeting_label=meeting_label(target),
             )
-            text = f"{case.reference} was not reached at the {label}; it moves to the {meeting_label(target)}"
         else:
-            case.status = CaseStatus.SUBMITTED
             case.rolled_over = True
-            case.updated_at = utcnow()
             triaged.append(case.reference)
-            db.session.flush()
-            audit.record(
-                "case.returned_to_triage",
-                obj=case,
-                actor=by,
+            workflow.apply(
+                case,
+                "returned_to_triage",
+                by=by,
                 details={"from_meeting": meeting.id, "reason": "not discussed"},
+                meeting=meeting,
+                meeting_label=label,
             )
-            text = f"{case.reference} was not reached at the {label}; it will be scheduled for a later meeting"
-        notify(
-            case_referrers(case),
-            panel_id=case.panel_id,
-            kind="case.rolled_over",
-            text=text,
-            link=path_for("cases.show", ref=case.reference),
-            exclude=by,
-        )
     meeting.status = MeetingStatus.CLOSED
     meeting.closed_at = utcnow()
     meeting.closed_by_id = by.id

@@ -15,13 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from panel.accounts.models import PanelRoleKind, User
-from panel.accounts.queries import panel_people
+from panel.cases import workflow
 from panel.cases.models import Case, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify
-from panel.core.web import path_for
 from panel.meetings.models import VirtualReview, VirtualReviewStatus, VirtualReviewVote
 from panel.privacy.guard import guard_texts
 
@@ -74,10 +72,6 @@ def open_review_of(case: Case) -> VirtualReview | None:
     )
 
 
-def _link(case: Case) -> str:
-    return path_for("cases.show", ref=case.reference, _anchor="virtual-review")
-
-
 def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:
     """The coordinator opens a virtual review of an urgent submitted case with a proposed
     outcome; the panel's chairs and members are asked for their agreement."""
@@ -104,20 +98,13 @@ def open_review(case: Case, *, proposal: str, by: User) -> VirtualReview:
     db.session.add(review)
     case.triaged_at = case.triaged_at or review.opened_at
     db.session.flush()
-    audit.record(
-        "case.virtual_review_opened",
-        obj=case,
-        actor=by,
+    workflow.apply(
+        case,
+        "open_review",
+        by=by,
+        text=proposal,
         details={"review_id": review.id, "proposal": proposal},
         clinical=True,
-    )
-    notify(
-        panel_people(case.panel_id, PanelRoleKind.CHAIR, PanelRoleKind.MEMBER),
-        panel_id=case.panel_id,
-        kind="review.opened",
-        text=f"Urgent virtual review of {case.reference}: your agreement is requested.",
-        link=_link(case),
-        exclude=by,
     )
     return review
 
@@ -189,15 +176,12 @@ def _conclude(review: VirtualReview, *, by: User) -> None:
     review.status = VirtualReviewStatus.AGREED
     review.decided_at = now
     previous = case.status
-    case.status = CaseStatus.DISCUSSED
     case.discussed_at = case.discussed_at or now
-    case.updated_at = now
-    db.session.flush()
     p = progress(review)
-    audit.record(
-        "case.virtual_review_agreed",
-        obj=case,
-        actor=by,
+    workflow.apply(
+        case,
+        "review_agreed",
+        by=by,
         details={
             "review_id": review.id,
             "chairs": p.chairs,
@@ -216,22 +200,6 @@ def _conclude(review: VirtualReview, *, by: User) -> None:
             "to": "discussed",
         },
     )
-    notify(
-        panel_people(case.panel_id, PanelRoleKind.COORDINATOR),
-        panel_id=case.panel_id,
-        kind="review.agreed",
-        text=f"The virtual review of {case.reference} is agreed: the case is discussed.",
-        link=_link(case),
-        exclude=None,
-    )
-    notify(
-        case_referrers(case),
-        panel_id=case.panel_id,
-        kind="review.agreed",
-        text=f"The panel has discussed your urgent referral {case.reference}.",
-        link=path_for("cases.show", ref=case.reference),
-        exclude=None,
-    )
 
 
 def cancel_review(review: VirtualReview, *, by: User, why: str = "") -> VirtualReview:
@@ -245,22 +213,14 @@ def cancel_review(review: VirtualReview, *, by: User, why: str = "") -> VirtualR
     review.status = VirtualReviewStatus.CANCELLED
     review.decided_at = utcnow()
     db.session.flush()
-    audit.record(
-        "case.virtual_review_cancelled",
-        obj=case,
-        actor=by,
+    workflow.apply(
+        case,
+        "cancel_review",
+        by=by,
+        text=why or None,
         details={"review_id": review.id, "why": why},
+        voters=[v.user for v in review.votes],
     )
-    voters = [v.user for v in review.votes]
-    if voters:
-        notify(
-            voters,
-            panel_id=case.panel_id,
-            kind="review.cancelled",
-            text=f"The virtual review of {case.reference} was cancelled.",
-            link=path_for("cases.show", ref=case.reference),
-            exclude=by,
-        )
     return review
 
 

@@ -22,17 +22,15 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
-from panel.accounts.queries import panel_people
 from panel.caseformat import schema
 from panel.caseformat.fields import FIELDS
+from panel.cases import workflow
 from panel.cases.models import Case, CaseStatus
 from panel.cases.operations import to_document
 from panel.cases.permissions import REFERABLE_STATES
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.core.notify import case_referrers, notify
-from panel.core.web import path_for
 from panel.meetings.models import (
     CaseTransfer,
     Meeting,
@@ -405,6 +403,7 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     old_panel_id = case.panel_id
     now = utcnow()
     previous = case.status
+    workflow.check(case, "refer_on", by=by)  # before the case changes panel
     transfer = CaseTransfer(
         case_id=case.id,
         from_panel_id=old_panel_id,
@@ -420,46 +419,34 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
     data["panel"] = to_panel.code
     case.data = data
     # Questions still open with the referrer stay open: the new panel waits for the same answers.
-    if case.status != CaseStatus.INFO_REQUESTED or case.open_information_request is None:
-        case.status = CaseStatus.SUBMITTED
+    keeps_questions = (
+        case.status == CaseStatus.INFO_REQUESTED and case.open_information_request is not None
+    )
+    target = CaseStatus.INFO_REQUESTED if keeps_questions else CaseStatus.SUBMITTED
     case.triaged_at = case.triaged_at or now
-    case.updated_at = now
     db.session.flush()
     details = {
         "from_panel": old_panel.code,
         "to_panel": to_panel.code,
         "transfer_id": transfer.id,
         "from": previous.value,
-        "to": case.status.value,
+        "to": target.value,
         "reason": reason,
     }
-    audit.record(
-        "case.referred_on",
-        obj=case,
-        actor=by,
-        panel_id=old_panel_id,
+    workflow.apply(
+        case,
+        "refer_on",
+        by=by,
+        text=reason,
         details=details,
+        checked=True,
+        target=target,
+        audit_panel_id=old_panel_id,
         clinical=True,
+        from_panel=old_panel.code,
     )
     audit.record(
         "case.received", obj=case, actor=by, panel_id=to_panel.id, details=details, clinical=True
-    )
-    link = path_for("cases.show", ref=case.reference)
-    notify(
-        panel_people(to_panel.id, PanelRoleKind.COORDINATOR),
-        panel_id=case.panel_id,
-        kind="case.referred_on",
-        text=f"{case.reference} was referred on to {to_panel.code} by {old_panel.code}: it is in your triage queue.",
-        link=link,
-        exclude=by,
-    )
-    notify(
-        case_referrers(case),
-        panel_id=case.panel_id,
-        kind="case.referred_on",
-        text=f"Your referral {case.reference} has been referred on from {old_panel.code} to {to_panel.code}.",
-        link=link,
-        exclude=by,
     )
     return transfer
 

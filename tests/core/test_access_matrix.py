@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from panel.core.db import utcnow
+from tests.support.data import discussed_at_meeting
 from tests.support.web import csrf_token, post_form
 
 #: What each policy kind means (who may get anything but a refusal).
@@ -283,7 +284,6 @@ def world(app, db_session, make_user, make_case):
     notification and an API token. Plus the outsiders."""
     from panel.accounts.models import Panel
     from panel.api import tokens
-    from panel.cases.models import CaseStatus
     from panel.core.models import Notification
     from panel.core.uktime import uk_today
     from panel.feedback import family, sending
@@ -330,8 +330,7 @@ def world(app, db_session, make_user, make_case):
         by=u["nap_member"],
     )
     db_session.commit()
-    case.status = CaseStatus.DISCUSSED
-    case.discussed_at = utcnow()
+    discussed_at_meeting(db_session, case)  # at an earlier meeting, which has started
     rec = feedback_ops.start_recommendation(case, by=coord)
     feedback_ops.save_record(
         rec, full_record_data(answers=answers_for(case)), by=coord, expected_version=rec.version

@@ -32,7 +32,6 @@ from sqlalchemy import func, select
 from panel.accounts.models import Panel
 from panel.cases import operations as case_ops
 from panel.cases.models import Case, CaseStatus
-from panel.core.db import utcnow
 from panel.core.errors import Refused
 from panel.core.models import AuditEntry
 from panel.feedback import family, sending
@@ -41,7 +40,7 @@ from panel.meetings import comments as comment_ops
 from panel.meetings import review as review_ops
 from panel.meetings import triage
 from panel.meetings.models import Comment, CommentVisibility
-from tests.support.data import answers_for, full_record_data, pdf_bytes
+from tests.support.data import answers_for, discussed_at_meeting, full_record_data, pdf_bytes
 from tests.support.web import csrf_token
 
 ROLES = (
@@ -339,7 +338,7 @@ def build(db_session, make_case, cast):
             "amendment_pending",
             "feedback_sent",
         ):
-            case.status, case.discussed_at = CaseStatus.DISCUSSED, utcnow()
+            discussed_at_meeting(db_session, case)
             if state != "discussed":
                 rec = feedback_ops.start_recommendation(case, by=coordinator)
                 data = full_record_data(

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from panel.core.errors import Conflict
+from tests.support.data import discussed_at_meeting
 from tests.support.db import ROOT, database_url, make_app, migrate_and_seed
 from tests.support.factories import TEST_PASSWORD
 
@@ -217,8 +218,7 @@ def test_two_chairs_approving_at_once_one_wins(race_app, backend):
     app = race_app
     from panel.accounts.models import User
     from panel.cases import operations as case_ops
-    from panel.cases.models import CaseStatus
-    from panel.core.db import db, utcnow
+    from panel.core.db import db
     from panel.feedback import operations
     from panel.feedback.models import Recommendation, RecommendationStatus
     from tests.support.data import answers_for, full_record_data
@@ -241,9 +241,7 @@ def test_two_chairs_approving_at_once_one_wins(race_app, backend):
         ]
         case = case_ops.create_case(_example(), by=referrer).case
         case_ops.submit_case(case, by=referrer)
-        case.status = CaseStatus.DISCUSSED
-        case.discussed_at = utcnow()
-        db.session.commit()
+        discussed_at_meeting(db.session, case)
         rec = operations.start_recommendation(case, by=coordinator)
         operations.save_record(
             rec,
@@ -297,8 +295,7 @@ def test_two_chairs_deciding_one_amendment_at_once_one_wins(race_app, backend):
     app = race_app
     from panel.accounts.models import User
     from panel.cases import operations as case_ops
-    from panel.cases.models import CaseStatus
-    from panel.core.db import db, utcnow
+    from panel.core.db import db
     from panel.feedback import operations
     from panel.feedback.models import Recommendation
     from tests.support.data import answers_for, full_record_data
@@ -321,9 +318,7 @@ def test_two_chairs_deciding_one_amendment_at_once_one_wins(race_app, backend):
         ]
         case = case_ops.create_case(_example(), by=referrer).case
         case_ops.submit_case(case, by=referrer)
-        case.status = CaseStatus.DISCUSSED
-        case.discussed_at = utcnow()
-        db.session.commit()
+        discussed_at_meeting(db.session, case)
         rec = operations.start_recommendation(case, by=coordinator)
         data = full_record_data(answers=answers_for(case))
         operations.save_record(rec, data, by=coordinator, expected_version=rec.version)

@@ -8,8 +8,8 @@ rolled-back transaction (see tests/conftest.py), so it disappears after each tes
 * ``feedback_people``: the suite's ``people`` plus ``"chair"`` (a NAP chair) and
   ``"nap_chair2"`` (a second NAP chair), ``"north_chair"`` (chair of ECMC-NORTH).
 * ``discussed_case``: the ALK example (three parents' questions), submitted by
-  ``feedback_people["referrer"]`` to NAP and marked discussed (status ``discussed``,
-  ``discussed_at`` set).
+  ``feedback_people["referrer"]`` to NAP and discussed at a meeting that started an hour ago
+  (status ``discussed``, ``discussed_at`` set; :func:`tests.support.data.discussed_at_meeting`).
 * ``draft_recommendation``: ``discussed_case`` with a draft record started by the NAP
   coordinator and saved with :func:`tests.support.data.full_record_data` (answers NOT filled).
 * ``approved_recommendation``: the same record with every question answered
@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from panel.cases.models import CaseStatus
-from panel.core.db import utcnow
-from tests.support.data import answers_for, full_record_data
+from tests.support.data import answers_for, discussed_at_meeting, full_record_data
 
 
 @pytest.fixture
@@ -51,11 +49,9 @@ def feedback_people(people, make_user):
 
 @pytest.fixture
 def discussed_case(feedback_people, make_case, db_session, registry_trials):
-    """The ALK example submitted to NAP and discussed."""
+    """The ALK example submitted to NAP and discussed at a meeting that has started."""
     case = make_case(feedback_people["referrer"], submit=True)
-    case.status = CaseStatus.DISCUSSED
-    case.discussed_at = utcnow()
-    db_session.commit()
+    discussed_at_meeting(db_session, case)
     return case
 
 

@@ -16,7 +16,7 @@ from panel.core.errors import Conflict, IdentifiersFound, NotAllowed, Refused
 from panel.core.models import AuditEntry, Notification
 from panel.feedback import operations as ops
 from panel.feedback.models import Recommendation, RecommendationStatus
-from tests.support.data import answers_for, full_record_data
+from tests.support.data import answers_for, discussed_at_meeting, full_record_data
 from tests.support.db import database_url, make_app, migrate_and_seed
 from tests.support.factories import TEST_PASSWORD
 from tests.support.web import post_form
@@ -643,8 +643,7 @@ def test_simultaneous_approvals_one_wins(backend, tmp_path):
         doc = json.loads((ROOT / "tests" / "data" / "case-example-alk.json").read_text())
         case = case_ops.create_case(doc, by=referrer).case
         case_ops.submit_case(case, by=referrer)
-        case.status = CaseStatus.DISCUSSED
-        db.session.flush()
+        discussed_at_meeting(db.session, case)
         rec = ops.start_recommendation(case, by=coord)
         ops.save_record(
             rec,

@@ -75,7 +75,7 @@ def _minutes(db_session, case, *, outcome=OUTCOME, discussion=DISCUSSION) -> Age
         outcome_status=ItemOutcome.DISCUSSED,
         outcome=outcome,
         discussion=discussion,
-        discussed_at=utcnow() - timedelta(hours=2),
+        discussed_at=utcnow(),  # the latest discussion of the case
     )
     db_session.add(item)
     db_session.commit()

@@ -29,14 +29,15 @@ JSON = {"Accept": "application/json"}
 
 @pytest.fixture
 def meeting_setup(people, make_case, db_session):
-    """A published NAP meeting with one scheduled case (built with the models directly)."""
+    """A published NAP meeting that started ten minutes ago, with one scheduled case (built with
+    the models directly): a case is marked discussed only once its meeting has started."""
     nap = db_session.scalar(select(Panel).where(Panel.code == "NAP"))
     case = make_case(people["referrer"], submit=True)
     case.status = CaseStatus.SCHEDULED
     meeting = Meeting(
         panel_id=nap.id,
         title="NAP December",
-        starts_at=utcnow() + timedelta(hours=1),
+        starts_at=utcnow() - timedelta(minutes=10),
         status=MeetingStatus.PUBLISHED,
     )
     db_session.add(meeting)

@@ -197,6 +197,39 @@ def move_to_past(db_session, meeting, hours: int = 3) -> None:
     db_session.commit()
 
 
+def discussed_at_meeting(db_session, case, *, hours_ago: float = 1.0):
+    """Mark ``case`` discussed at a NAP-style meeting of its panel that started ``hours_ago``
+    (negative: a meeting still to come), built with the models directly: the workflow approves
+    and sends only after a discussion at a meeting that has started. Returns the meeting."""
+    from panel.cases.models import CaseStatus
+    from panel.core.db import utcnow
+    from panel.meetings.models import AgendaItem, ItemOutcome, Meeting, MeetingStatus
+
+    now = utcnow()
+    meeting = Meeting(
+        panel_id=case.panel_id,
+        title="Discussion",
+        starts_at=now - timedelta(hours=hours_ago),
+        status=MeetingStatus.PUBLISHED,
+    )
+    db_session.add(meeting)
+    db_session.flush()
+    db_session.add(
+        AgendaItem(
+            meeting_id=meeting.id,
+            case_id=case.id,
+            position=0,
+            outcome_status=ItemOutcome.DISCUSSED,
+            outcome="",  # no minutes written: a draft started from it starts empty
+            discussed_at=now,
+        )
+    )
+    case.status = CaseStatus.DISCUSSED
+    case.discussed_at = now
+    db_session.commit()
+    return meeting
+
+
 # --------------------------------------------------------------------------- routes
 #: Endpoints anyone may reach without signing in.
 PUBLIC = {
