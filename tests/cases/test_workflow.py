@@ -142,10 +142,7 @@ def _last(db_session, model) -> int:
 
 @pytest.mark.parametrize(
     ("name", "walked"),
-    [
-        (n, RECORD_FOR.get(n))
-        for n in sorted(workflow.TRANSITIONS)
-    ],
+    [(n, RECORD_FOR.get(n)) for n in sorted(workflow.TRANSITIONS)],
     indirect=["walked"],
 )
 def test_every_transition_for_every_role_in_every_state(app, name, cast, walked, db_session):
@@ -192,7 +189,10 @@ def test_every_transition_for_every_role_in_every_state(app, name, cast, walked,
                 expected = set()
                 for notice in t.notices:
                     roles = AUDIENCE_ROLES[notice.audience] - {role}
-                    if notice.audience not in ("referrers", "voters", "proposer") and state == CaseStatus.DRAFT:
+                    if (
+                        notice.audience not in ("referrers", "voters", "proposer")
+                        and state == CaseStatus.DRAFT
+                    ):
                         roles = set()  # the panel never hears of a draft
                     expected |= {(r, notice.kind) for r in roles}
                 notes = db_session.scalars(
