@@ -251,6 +251,7 @@ def show(meeting_id: int):
     now = utcnow()
     items = meeting.active_items
     attending = {a.user_id: a for a in meeting.attendance}
+    guest_rows = operations.guest_candidates(meeting) if coordinator else {}
     return render_template(
         "meetings/show.html",
         meeting=meeting,
@@ -267,11 +268,32 @@ def show(meeting_id: int):
         else [],
         people=_panel_people_rows(meeting) if coordinator else [],
         attending=attending,
+        apologising={a.user_id for a in meeting.apologies},
+        guest_rows=sorted(guest_rows.values(), key=lambda r: (r["role"], r["user"].name.lower())),
+        guest_access=_guest_access(meeting) if coordinator else [],
+        default_until=_default_until(),
+        centres=operations.presenting_centres(items),
+        can_record_attendance=meeting.can_record_attendance(user, now),
+        can_record_apologies=meeting.can_record_apologies(user),
+        can_cancel=meeting.can_cancel(user),
+        can_invite=meeting.can_invite_guests(user),
         next_meeting=operations.next_meeting_after(meeting) if editable else None,
         uk_label=uk_label,
         to_uk=to_uk,
         present_url=_present_url(meeting),
     )
+
+
+def _guest_access(meeting: Meeting):
+    from panel.meetings.guests import meeting_guest_access
+
+    return meeting_guest_access(meeting)
+
+
+def _default_until():
+    from panel.meetings.guests import default_until
+
+    return default_until()
 
 
 def _present_url(meeting: Meeting) -> str | None:
@@ -399,22 +421,114 @@ def publish(meeting_id: int):
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
 @login_required
 def attendance(meeting_id: int):
-    meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
+    """Attendance (once the meeting has started), guests and apologies, from one form: each
+    person of the panel is "attended", "apologies" or not recorded."""
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
     ids = request.form.getlist("attendee")
+    guests = request.form.getlist("guest")
+    # The form says it carries the apologies (so an older form leaves them as they are).
+    apologies = request.form.getlist("apology") if request.form.get("with_apologies") else None
+    # "attendee-<id>" radios: attended / apologies / none.
+    for key, value in request.form.items():
+        if key.startswith("presence-"):
+            person = key.removeprefix("presence-")
+            if value == "attended":
+                ids.append(person)
+            elif value == "apologies":
+                apologies = [*(apologies or []), person]
 
     def record():
-        operations.set_attendance(meeting, ids, by=_user())
+        operations.set_attendance(meeting, ids, guests=guests, apologies=apologies, by=user)
+        if not meeting.has_started():
+            flash(f"Apologies saved: {len(meeting.apologies)}.", "success")
+            return
         state = (
             "quorum reached"
             if meeting.quorum_met
             else f"no quorum ({meeting.voting_attendance} of {meeting.panel.quorum})"
         )
+        extra = f", {len(meeting.guests)} guest{'s' if len(meeting.guests) != 1 else ''}"
+        extra += f", {len(meeting.apologies)} apolog{'ies' if len(meeting.apologies) != 1 else 'y'}"
         flash(
-            f"Attendance saved: {len(meeting.attendance)} attending, {state}.",
+            f"Attendance saved: {len(meeting.panel_attendance)} attending{extra}, {state}.",
             "success" if meeting.quorum_met else "warning",
         )
 
     return _attempt(meeting, record, anchor="attendance")
+
+
+@bp.route("/meetings/<int:meeting_id>/cancel", methods=["POST"])
+@login_required
+def cancel(meeting_id: int):
+    """Cancel the meeting (``Meeting.can_cancel``; a reason is required)."""
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
+    reason = request.form.get("reason", "")
+    return _attempt(
+        meeting,
+        lambda: operations.cancel_meeting(meeting, reason=reason, by=user),
+        success=(
+            "Meeting cancelled. Its cases are back in triage; the panel and the referrers have "
+            "been told."
+        ),
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/guests", methods=["POST"])
+@login_required
+def invite_guest(meeting_id: int, item_id: int):
+    """Invite an external expert to the case of one agenda item (read-only, until a date)."""
+    from panel.meetings import guests
+
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
+    item = _item(meeting, item_id)
+    until = _date_arg(request.form.get("until"))
+    email = request.form.get("email", "")
+    reference = item.case.reference
+
+    def invite():
+        grant = guests.invite_expert(
+            meeting, item, email=email, name=request.form.get("name", ""), until=until, by=user
+        )
+        flash(
+            f"{grant.user.name} can read {reference} until {uk_label(grant.expires_at)}; "
+            "they have been e-mailed.",
+            "success",
+        )
+
+    return _attempt(meeting, invite, anchor="guests")
+
+
+@bp.route("/meetings/<int:meeting_id>/guests/<int:access_id>/revoke", methods=["POST"])
+@login_required
+def revoke_guest(meeting_id: int, access_id: int):
+    """End an invited expert's access to their case now."""
+    from panel.cases.guests import CaseGuestAccess
+    from panel.meetings import guests
+
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
+    grant = db.session.get(CaseGuestAccess, access_id)
+    if grant is None or grant.meeting_id != meeting.id:
+        abort(404)
+    name = grant.user.name
+    return _attempt(
+        meeting,
+        lambda: guests.revoke_access(grant, by=user),
+        anchor="guests",
+        success=f"The access of {name} has been revoked.",
+    )
+
+
+def _date_arg(value: str | None):
+    from datetime import date
+
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
 
 
 @bp.route("/meetings/<int:meeting_id>/close", methods=["POST"])
