@@ -566,14 +566,20 @@ def ics(meeting_id: int):
     if meeting is None:
         abort(404)
     if on_panel(user, meeting.panel_id):
-        references = [i.case.reference for i in meeting.active_items]
+        listed = meeting.active_items
         link = url_for("meetings.show", meeting_id=meeting.id)
     else:
         own = _referrer_cases_on(meeting, user)
         if not own:
             abort(404)
-        references = [c.reference for c in own]
+        listed = [i for i in meeting.active_items if i.case in own]
         link = url_for("cases.show", ref=own[0].reference)
+    # Each case with the centre presenting it (references and centre names: no clinical content).
+    centres = operations.presenting_centres(listed)
+    references = [
+        f"{i.case.reference} ({centres[i.id]})" if i.id in centres else i.case.reference
+        for i in listed
+    ]
     body = meeting_calendar(meeting, base_url=external_url("/"), references=references, link=link)
     day = to_uk(meeting.starts_at)
     return Response(
