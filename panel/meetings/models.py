@@ -71,7 +71,7 @@ class Meeting(db.Model):
         back_populates="meeting", cascade="all, delete-orphan", lazy="selectin"
     )
     apologies: Mapped[list[Apology]] = relationship(
-        back_populates="meeting", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="meeting", cascade="all, delete-orphan", lazy="select"
     )
 
     __mapper_args__ = {"version_id_col": version}
