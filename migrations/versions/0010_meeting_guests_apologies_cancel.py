@@ -111,7 +111,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_meeting_apologies_meeting_id"))
     op.drop_table("meeting_apologies")
     with op.batch_alter_table("meetings", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_meetings_cancelled_by_id_users"), type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("fk_meetings_cancelled_by_id_users"), type_="foreignkey"
+        )
         batch_op.drop_column("cancel_reason")
         batch_op.drop_column("cancelled_by_id")
         batch_op.drop_column("cancelled_at")
