@@ -35,6 +35,7 @@ from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.errors import Refused
 from panel.core.uktime import to_uk, uk_label
+from panel.core.views import home_section
 from panel.core.web import attempt, external_url, int_arg, refusal_message, safe_next
 from panel.meetings import bp, operations
 from panel.meetings.access import load_meeting_or_404, on_panel
@@ -197,7 +198,10 @@ def edit(meeting_id: int):
     user = _user()
     meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
     if meeting.status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):
-        flash("This meeting is closed and can no longer change.", "warning")
+        flash(
+            f"This meeting is {'closed' if meeting.is_closed else 'cancelled'} and can no longer change.",
+            "warning",
+        )
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     form = EditMeetingForm()
     status = 200
@@ -475,15 +479,16 @@ def cancel(meeting_id: int):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/guests", methods=["POST"])
+@bp.route("/meetings/<int:meeting_id>/guests", methods=["POST"])
 @login_required
-def invite_guest(meeting_id: int, item_id: int):
-    """Invite an external expert to the case of one agenda item (read-only, until a date)."""
+def invite_guest(meeting_id: int):
+    """Invite an external expert to the case of one agenda item (form field ``item``;
+    read-only access until a date)."""
     from panel.meetings import guests
 
     user = _user()
     meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
-    item = _item(meeting, item_id)
+    item = _item(meeting, int_arg(request.form, "item") or 0)
     until = _date_arg(request.form.get("until"))
     email = request.form.get("email", "")
     reference = item.case.reference
@@ -673,3 +678,25 @@ def agenda_status_panel(case: Case, user, state) -> dict | None:
     if last_roll is None:
         return None
     return {"item": None, "slot_label": "", "last_roll": last_roll, "on_panel": False}
+
+
+# --------------------------------------------------------------------------- home page
+@home_section
+def guest_home(user) -> dict:
+    """An invited expert's home page: the cases they may read now, with the end of access.
+    Nothing (and no query) for admins and the panels' people."""
+    from panel.cases.guests import CaseGuestAccess
+
+    if user.is_admin or user.panel_ids():
+        return {}
+    rows = db.session.scalars(
+        select(CaseGuestAccess)
+        .where(
+            CaseGuestAccess.user_id == user.id,
+            CaseGuestAccess.revoked_at.is_(None),
+            CaseGuestAccess.expires_at > utcnow(),
+        )
+        .options(joinedload(CaseGuestAccess.case).joinedload(Case.panel))
+        .order_by(CaseGuestAccess.expires_at)
+    ).all()
+    return {"guest_access": [g for g in rows if g.case.can_view(user)]}

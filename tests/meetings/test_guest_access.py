@@ -265,6 +265,9 @@ def test_expired_revoked_and_other_case_access_are_not_found(
     login(client, expert)
     assert client.get(f"/cases/{ref}").status_code == 200
     assert client.get(f"/cases/{submitted[1].reference}").status_code == 404  # another case
+    home = client.get("/").get_data(as_text=True)
+    assert 'data-testid="home-guest"' in home and ref in home
+    assert submitted[1].reference not in home
     grant.expires_at = utcnow() - timedelta(minutes=1)
     db_session.commit()
     assert client.get(f"/cases/{ref}").status_code == 404  # expired
@@ -279,6 +282,8 @@ def test_expired_revoked_and_other_case_access_are_not_found(
     page = coordinator.get(resp.headers["Location"]).get_data(as_text=True)
     assert "has been revoked" in page and "Revoked" in page
     assert client.get(f"/cases/{ref}").status_code == 404  # revoked
+    home = client.get("/").get_data(as_text=True)
+    assert 'data-testid="home-guest"' not in home and ref not in home
 
 
 # --------------------------------------------------------------------------- the routes
@@ -288,9 +293,9 @@ def test_invite_and_revoke_routes(
     """The coordinator's form invites (the page lists the access); the panel's members get
     403 and another panel's coordinator 404 on invite and revoke, and nothing changes."""
     coord = staff["nap_coordinator"]
-    invite_url = f"/meetings/{meeting.id}/items/{agenda[0].id}/guests"
+    invite_url = f"/meetings/{meeting.id}/guests"
     until = (uk_today() + timedelta(days=7)).isoformat()
-    form = {"email": expert.email, "name": "", "until": until}
+    form = {"item": str(agenda[0].id), "email": expert.email, "name": "", "until": until}
     login(client, staff["nap_member"])
     html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert 'data-testid="invite-form"' not in html
@@ -321,7 +326,5 @@ def test_invite_and_revoke_routes(
     db_session.expire_all()
     assert db_session.get(CaseGuestAccess, grant.id).revoked_at is None
     # An item of another meeting is not found under this one.
-    assert (
-        post_form(app, coordinator, f"/meetings/{meeting.id}/items/999999/guests", form).status_code
-        == 404
-    )
+    assert post_form(app, coordinator, invite_url, {**form, "item": "999999"}).status_code == 404
+    assert post_form(app, coordinator, invite_url, {**form, "item": "x"}).status_code == 404
