@@ -452,12 +452,12 @@ def attendance(meeting_id: int):
             if meeting.quorum_met
             else f"no quorum ({meeting.voting_attendance} of {meeting.panel.quorum})"
         )
-        extra = f", {len(meeting.guests)} guest{'s' if len(meeting.guests) != 1 else ''}"
-        extra += f", {len(meeting.apologies)} apolog{'ies' if len(meeting.apologies) != 1 else 'y'}"
-        flash(
-            f"Attendance saved: {len(meeting.panel_attendance)} attending{extra}, {state}.",
-            "success" if meeting.quorum_met else "warning",
-        )
+        message = f"Attendance saved: {len(meeting.panel_attendance)} attending, {state}."
+        if meeting.guests:
+            message += f" Guests: {len(meeting.guests)}."
+        if meeting.apologies:
+            message += f" Apologies: {len(meeting.apologies)}."
+        flash(message, "success" if meeting.quorum_met else "warning")
 
     return _attempt(meeting, record, anchor="attendance")
 

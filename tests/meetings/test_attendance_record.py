@@ -163,7 +163,7 @@ def test_guests_are_presenting_referrers_and_invited_experts(
         },
     )
     assert resp.status_code == 302
-    assert "2 guests" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Guests: 2." in client.get(resp.headers["Location"]).get_data(as_text=True)
     db_session.expire_all()
     roles = {a.user_id: a.role for a in meeting.attendance}
     assert roles == {staff["nap_member"].id: "member", referrer.id: "referrer", expert.id: "expert"}
