@@ -54,6 +54,15 @@ class CaseGuestAccess(db.Model):
         return self.revoked_at is None and (now or utcnow()) < self.expires_at
 
     @property
+    def last_day(self):
+        """The last UK day of access (access ends at midnight after it)."""
+        from datetime import timedelta
+
+        from panel.core.uktime import to_uk
+
+        return to_uk(self.expires_at - timedelta(seconds=1)).date()
+
+    @property
     def state(self) -> str:
         """``active``, ``revoked`` or ``expired`` (for the pages)."""
         if self.revoked_at is not None:

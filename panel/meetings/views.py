@@ -498,7 +498,8 @@ def invite_guest(meeting_id: int):
             meeting, item, email=email, name=request.form.get("name", ""), until=until, by=user
         )
         flash(
-            f"{grant.user.name} can read {reference} until {uk_label(grant.expires_at)}; "
+            f"{grant.user.name} can read {reference} until the end of "
+            f"{grant.last_day:%-d %b %Y} (UK time); "
             "they have been e-mailed.",
             "success",
         )
