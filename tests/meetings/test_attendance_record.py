@@ -5,6 +5,7 @@ the presenting centre of each case on the agenda, the agenda PDF and the calenda
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -211,3 +212,79 @@ def test_agenda_names_the_presenting_centre(
     event = next(c for c in cal.walk() if c.name == "VEVENT")
     assert f"({centre})" in str(event["description"])
     assert utcnow() < meeting.starts_at
+
+
+# --------------------------------------------------------------------------- one rule, three places
+MOMENTS = ("before_start", "started", "closed", "cancelled")
+
+
+def _meeting_at(moment: str, db_session, coord):
+    from tests.support.data import plan
+
+    meeting = plan(db_session, coord)
+    if moment != "before_start":
+        move_to_past(db_session, meeting)
+    if moment == "closed":
+        ops.close_meeting(meeting, by=coord)
+    elif moment == "cancelled":
+        ops.cancel_meeting(meeting, reason="Clash", by=coord)
+    db_session.commit()
+    return meeting
+
+
+def _operation_acts(db_session, action) -> bool:
+    savepoint = db_session.begin_nested()
+    try:
+        action()
+    except Refused:
+        acted = False
+    else:
+        acted = True
+    savepoint.rollback()
+    return acted
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_attendance_and_cancel_rules_agree_with_operation_view_and_page(
+    app, staff, login, db_session, moment
+):
+    """For each role and moment of a meeting, do ``Meeting.can_record_attendance`` and
+    ``Meeting.can_cancel``, the operations, the views (a POST) and the page's controls give
+    the same answer?"""
+    coord, member = staff["nap_coordinator"], staff["nap_member"]
+    roles = ("nap_coordinator", "nap_member", "nap_chair", "north_coordinator")
+    clients = {}
+    for who in roles:
+        clients[who] = app.test_client()
+        login(clients[who], staff[who])
+    wrong = []
+    for who in roles:
+        user, client = staff[who], clients[who]
+        meeting = _meeting_at(moment, db_session, coord)
+        url = f"/meetings/{meeting.id}"
+        # Attendance.
+        rule = meeting.can_record_attendance(user)
+        operation = _operation_acts(
+            db_session, lambda m=meeting, u=user: ops.set_attendance(m, [member.id], by=u)
+        )
+        html = client.get(url).get_data(as_text=True)
+        radio = re.search(rf'<input[^>]*id="att-{member.id}"[^>]*>', html)
+        page = radio is not None and "disabled" not in radio.group(0)
+        post_form(app, client, f"{url}/attendance", {f"presence-{member.id}": "attended"})
+        db_session.expire_all()
+        view = any(a.user_id == member.id for a in meeting.attendance)
+        if not rule == operation == page == view:
+            wrong.append(("attendance", who, moment, rule, operation, page, view))
+        # Cancelling.
+        rule = meeting.can_cancel(user)
+        operation = _operation_acts(
+            db_session, lambda m=meeting, u=user: ops.cancel_meeting(m, reason="Clash", by=u)
+        )
+        page = 'data-testid="cancel-card"' in client.get(url).get_data(as_text=True)
+        was = meeting.status
+        post_form(app, client, f"{url}/cancel", {"reason": "Clash"})
+        db_session.expire_all()
+        view = was != meeting.status
+        if not rule == operation == page == view:
+            wrong.append(("cancel", who, moment, rule, operation, page, view))
+    assert not wrong, "\n".join(map(str, wrong))

@@ -381,6 +381,8 @@ COORDINATOR_POSTS = [
     ("attendance", {}),
     ("close", {}),
     ("edit", {}),
+    ("cancel", {"reason": "Clash"}),
+    ("guests", {"item": "{item}", "email": "expert@example.org", "name": "Dr Expert"}),
 ]
 
 
