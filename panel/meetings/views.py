@@ -111,8 +111,13 @@ def index():
         )
     )
     now = utcnow()
+    # A cancelled meeting still to come stays in "coming up", marked cancelled.
     upcoming = sorted(
-        (m for m in meetings if m.status in operations.OPEN_STATUSES and m.ends_at > now),
+        (
+            m
+            for m in meetings
+            if (m.is_open or m.status == MeetingStatus.CANCELLED) and m.ends_at > now
+        ),
         key=lambda m: m.starts_at,
     )
     past = [m for m in meetings if m not in upcoming]

@@ -150,6 +150,10 @@ def test_cancelled_meeting_accepts_no_further_change(
     event = next(c for c in cal.walk() if c.name == "VEVENT")
     assert str(event["status"]) == "CANCELLED" and int(event["sequence"]) == 2
     assert client.get(f"/meetings/{meeting.id}/agenda.pdf").status_code == 200
+    # Still listed as coming up, marked cancelled.
+    listing = client.get("/meetings").get_data(as_text=True)
+    coming = listing.split('data-testid="upcoming-meetings"', 1)[1].split("</section>", 1)[0]
+    assert f'/meetings/{meeting.id}"' in coming and "Cancelled" in coming
     db_session.expire_all()
     assert db_session.get(Meeting, meeting.id).cancel_reason == "Clash with a national meeting"
 
