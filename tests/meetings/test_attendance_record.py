@@ -199,6 +199,8 @@ def test_agenda_names_the_presenting_centre(
     html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert 'data-testid="presenting-centre"' in html and str(escape(centre)) in html
     assert centre.split()[0] in _pdf_text(client.get(f"/meetings/{meeting.id}/agenda.pdf").data)
+    present = client.get(f"/meetings/{meeting.id}/present/1").get_data(as_text=True)
+    assert 'data-testid="present-centre"' in present and str(escape(centre)) in present
     cal = Calendar.from_ical(client.get(f"/meetings/{meeting.id}.ics").data)
     event = next(c for c in cal.walk() if c.name == "VEVENT")
     description = str(event["description"])
