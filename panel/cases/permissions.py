@@ -86,12 +86,24 @@ class CasePermissions:
     # ------------------------------------------------------------------ the referral
     def can_view(self, user: User) -> bool:
         """Referrers see their own cases; the panel's members, chairs and coordinators see the
-        panel's cases once submitted (never drafts). Admins manage people, not cases."""
+        panel's cases once submitted (never drafts); an invited expert (``is_guest``) sees this
+        one submitted case, read only, until the access expires or is revoked. Admins manage
+        people, not cases."""
         if self.is_referrer(user):
             return True
         if self.submitted_at is None:  # never submitted: a draft, or a withdrawn draft
             return False
-        return bool(self.panel_roles(user))
+        return bool(self.panel_roles(user)) or self.is_guest(user)
+
+    def is_guest(self, user: User) -> bool:
+        """An external expert with current guest access to this case (``CaseGuestAccess``: not
+        revoked, not expired). Guests read the referral and its files; they see no comments
+        and may do nothing else (every other ``can_*`` rule leaves them out)."""
+        if not getattr(user, "is_authenticated", False) or self.submitted_at is None:
+            return False
+        from panel.cases.guests import current_guest_access
+
+        return current_guest_access(self.id, user.id) is not None
 
     def can_edit(self, user: User) -> bool:
         """Only the referrers edit the referral, and only as a draft or while information is

@@ -287,6 +287,26 @@ _TABLE: list[Transition] = [
         needs=("meeting",),
     ),
     _t(
+        "meeting_cancelled",
+        frozenset({S.SCHEDULED}),
+        S.SUBMITTED,
+        "can_unschedule",
+        "case.unscheduled",
+        "meeting_cancelled",
+        EVERYONE,
+        (),
+        (
+            Notice(
+                "referrers",
+                "meeting.cancelled",
+                "The {meeting} has been cancelled; {ref} goes back to the panel's triage for a "
+                "later meeting",
+            ),
+        ),
+        doc="The meeting the case waited for is cancelled: back to triage, referrers told.",
+        needs=("meeting",),
+    ),
+    _t(
         "rolled_over",
         frozenset({S.SCHEDULED}),
         None,

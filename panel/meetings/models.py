@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.accounts.models import Panel, User
+from panel.cases.guests import CaseGuestAccess  # noqa: F401  (registered with the models)
 from panel.cases.models import Case, _enum
 from panel.core.db import UTCDateTime, db, utcnow
 
@@ -21,11 +22,16 @@ class MeetingStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+#: Attendance roles of guests: the referrer presenting a case, an invited external expert.
+GUEST_ROLES = ("referrer", "expert")
+
+
 class ItemOutcome(enum.StrEnum):
     PENDING = "pending"  # on the agenda, not yet discussed
     DISCUSSED = "discussed"
     NOT_DISCUSSED = "not_discussed"  # meeting closed without discussing it: rolled over
     REMOVED = "removed"  # taken off the agenda before the meeting
+    CANCELLED = "cancelled"  # the meeting was cancelled: the case went back to triage
 
 
 class Meeting(db.Model):
@@ -49,6 +55,9 @@ class Meeting(db.Model):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     panel: Mapped[Panel] = relationship()
@@ -60,6 +69,9 @@ class Meeting(db.Model):
     )
     attendance: Mapped[list[Attendance]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan", lazy="selectin"
+    )
+    apologies: Mapped[list[Apology]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", lazy="select"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -74,6 +86,40 @@ class Meeting(db.Model):
     def can_view(self, user: User) -> bool:
         """Anyone holding a role on the meeting's panel."""
         return bool(getattr(user, "is_authenticated", False) and user.roles_on(self.panel_id))
+
+    @property
+    def is_open(self) -> bool:
+        """Planned or published: neither closed nor cancelled."""
+        return self.status in (MeetingStatus.PLANNED, MeetingStatus.PUBLISHED)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == MeetingStatus.CANCELLED
+
+    def can_record_attendance(self, user: User, now: datetime | None = None) -> bool:
+        """The panel's coordinators record who attended (members, chairs, coordinators and
+        guests) once the meeting has started (UK time: ``has_started``), until it is closed or
+        if it was cancelled. The view answers 403 to anyone else on the panel; a coordinator
+        too early gets the operation's message."""
+        return self.can_manage(user) and self.is_open and self.has_started(now)
+
+    def can_record_apologies(self, user: User) -> bool:
+        """The panel's coordinators record apologies before or during an open meeting."""
+        return self.can_manage(user) and self.is_open
+
+    def can_cancel(self, user: User) -> bool:
+        """The panel's coordinators cancel an open meeting at which nothing has been discussed
+        (a meeting with discussed items took place: close it instead)."""
+        return (
+            self.can_manage(user)
+            and self.is_open
+            and not any(i.outcome_status == ItemOutcome.DISCUSSED for i in self.items)
+        )
+
+    def can_invite_guests(self, user: User) -> bool:
+        """The panel's coordinators invite external experts (to one case on the agenda) and
+        revoke their access, while the meeting is open."""
+        return self.can_manage(user) and self.is_open
 
     @property
     def audit_id(self) -> str:
@@ -100,6 +146,16 @@ class Meeting(db.Model):
     def active_items(self) -> list[AgendaItem]:
         """The agenda as listed: every item not taken off it, in order."""
         return [i for i in self.items if i.outcome_status != ItemOutcome.REMOVED]
+
+    @property
+    def guests(self) -> list[Attendance]:
+        """Attending guests: presenting referrers and invited experts (never in the quorum)."""
+        return [a for a in self.attendance if a.role in GUEST_ROLES]
+
+    @property
+    def panel_attendance(self) -> list[Attendance]:
+        """Attending members, chairs and coordinators."""
+        return [a for a in self.attendance if a.role not in GUEST_ROLES]
 
     @property
     def voting_attendance(self) -> int:
@@ -207,12 +263,34 @@ class Attendance(db.Model):
         ForeignKey("meetings.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))  # chair / member / coordinator / referrer / guest
+    role: Mapped[str] = mapped_column(
+        String(16)
+    )  # chair / member / coordinator / referrer / expert
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     meeting: Mapped[Meeting] = relationship(back_populates="attendance")
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="select")
+
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+
+
+class Apology(db.Model):
+    """A member, chair or coordinator who sent apologies for a meeting: recorded apart from
+    attendance, never counted towards the quorum."""
+
+    __tablename__ = "meeting_apologies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="apologies")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
 
     __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
 

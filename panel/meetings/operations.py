@@ -27,7 +27,14 @@ from panel.core.notify import case_referrers, notify
 from panel.core.uktime import UKTimeError, from_uk, uk_label
 from panel.core.web import path_for
 from panel.meetings import access
-from panel.meetings.models import AgendaItem, Attendance, ItemOutcome, Meeting, MeetingStatus
+from panel.meetings.models import (
+    AgendaItem,
+    Apology,
+    Attendance,
+    ItemOutcome,
+    Meeting,
+    MeetingStatus,
+)
 from panel.privacy.guard import guard_texts
 
 MIN_DURATION, MAX_DURATION = 15, 8 * 60
@@ -235,6 +242,23 @@ def slot_times(meeting: Meeting) -> dict[int, datetime]:
         out[item.id] = at
         at = at + timedelta(minutes=item.minutes_allotted or 0)
     return out
+
+
+def presenting_centres(items: Iterable[AgendaItem]) -> dict[int, str]:
+    """The centre presenting each item's case (its referring centre), by item id, in one
+    query. Centre names are not clinical content."""
+    from panel.accounts.models import Centre
+
+    items = list(items)
+    ids = {i.case.referring_centre_id for i in items if i.case.referring_centre_id}
+    if not ids:
+        return {}
+    names = dict(db.session.execute(select(Centre.id, Centre.name).where(Centre.id.in_(ids))).all())
+    return {
+        i.id: names[i.case.referring_centre_id]
+        for i in items
+        if i.case.referring_centre_id in names
+    }
 
 
 def _check_minutes(minutes) -> int:
@@ -491,57 +515,142 @@ def attendance_role(user: User, panel_id: int) -> str | None:
     return None
 
 
-def set_attendance(meeting: Meeting, user_ids: Iterable[int], *, by: User) -> Meeting:
-    """Record who attended (the panel's people only), each with the role they attended in.
-    The quorum is the number of attending members and chairs (``panel.quorum``)."""
+def guest_candidates(meeting: Meeting) -> dict[int, dict]:
+    """Who may be recorded as a guest of the meeting, by user id: the referrers presenting a
+    case on the agenda (``role`` "referrer") and the experts invited to one of its cases
+    (``role`` "expert", access not revoked). Each with the references they came for. The
+    panel's own people are never guests."""
+    from panel.cases.guests import CaseGuestAccess
+
+    out: dict[int, dict] = {}
+    items = [i for i in meeting.active_items if i.outcome_status != ItemOutcome.CANCELLED]
+    for item in items:
+        for person in case_referrers(item.case):
+            if person is None or access.roles(person, meeting.panel_id):
+                continue
+            row = out.setdefault(person.id, {"user": person, "role": "referrer", "cases": []})
+            row["cases"].append(item.case.reference)
+    case_ids = {i.case_id: i.case for i in items}
+    if case_ids:
+        rows = db.session.scalars(
+            select(CaseGuestAccess).where(
+                CaseGuestAccess.case_id.in_(list(case_ids)),
+                CaseGuestAccess.meeting_id == meeting.id,
+                CaseGuestAccess.revoked_at.is_(None),
+            )
+        )
+        for grant in rows:
+            if grant.user_id in out or access.roles(grant.user, meeting.panel_id):
+                continue
+            out[grant.user_id] = {
+                "user": grant.user,
+                "role": "expert",
+                "cases": [case_ids[grant.case_id].reference],
+            }
+    return out
+
+
+def _ids(values: Iterable | None, what: str) -> set[int]:
+    try:
+        return {int(v) for v in values or ()}
+    except (TypeError, ValueError) as exc:
+        raise Refused(f"The {what} list could not be read.") from exc
+
+
+def set_attendance(
+    meeting: Meeting,
+    user_ids: Iterable[int],
+    *,
+    by: User,
+    guests: Iterable[int] | None = None,
+    apologies: Iterable[int] | None = None,
+) -> Meeting:
+    """Record the meeting's attendance: who of the panel attended (each with the role they
+    attended in), which guests attended (presenting referrers and invited experts, never in
+    the quorum) and, when ``apologies`` is given, who sent apologies (recorded apart, not
+    attending). The quorum is the number of attending members and chairs (``panel.quorum``).
+
+    Attendance is recorded once the meeting has started (UK time; ``Meeting.can_record_attendance``);
+    apologies may be recorded before (``Meeting.can_record_apologies``)."""
     if not meeting.can_manage(by):
         raise NotAllowed("Only the panel's coordinators record attendance.")
     if meeting.status == MeetingStatus.CANCELLED:
         raise Refused("This meeting was cancelled.")
     if meeting.status == MeetingStatus.CLOSED:
         raise Refused("This meeting is closed; its attendance can no longer change.")
-    try:
-        wanted = {int(u) for u in user_ids}
-    except (TypeError, ValueError) as exc:
-        raise Refused("The attendance list could not be read.") from exc
-    people = {u.id: u for u in panel_people(meeting.panel_id)}
-    strangers = wanted - set(people)
-    if strangers:
+    wanted = _ids(user_ids, "attendance")
+    wanted_guests = _ids(guests, "guest")
+    sorry = _ids(apologies, "apologies") if apologies is not None else None
+    started = meeting.can_record_attendance(by)
+    if (wanted or wanted_guests) and not started:
         raise Refused(
-            "Only the panel's members, chairs and coordinators can be recorded as attending."
+            "Attendance can be recorded once the meeting has started "
+            f"({uk_label(meeting.starts_at)}). Apologies can be recorded before."
         )
-    current = {a.user_id: a for a in meeting.attendance}
-    for user_id, row in list(current.items()):
-        if user_id not in wanted:
-            meeting.attendance.remove(row)
+    people = {u.id: u for u in panel_people(meeting.panel_id)}
+    if (wanted | (sorry or set())) - set(people):
+        raise Refused(
+            "Only the panel's members, chairs and coordinators can be recorded as attending "
+            "or sending apologies."
+        )
+    if sorry is not None and wanted & sorry:
+        names = ", ".join(sorted(people[i].name for i in wanted & sorry))
+        raise Refused(f"{names}: recorded as attending, so not as sending apologies.")
+    candidates = guest_candidates(meeting) if started else {}
+    if wanted_guests - set(candidates):
+        raise Refused(
+            "Guests are the referrers presenting a case on this agenda and the experts invited "
+            "to one of its cases."
+        )
     now = utcnow()
-    for user_id in wanted:
-        role = attendance_role(people[user_id], meeting.panel_id)
-        row = current.get(user_id)
-        if row is None:
-            meeting.attendance.append(
-                Attendance(
-                    user_id=user_id,
-                    user=people[user_id],
-                    role=role,
-                    recorded_by_id=by.id,
-                    recorded_at=now,
+    if started:
+        current = {a.user_id: a for a in meeting.attendance}
+        keep = wanted | wanted_guests
+        for user_id, row in list(current.items()):
+            if user_id not in keep:
+                meeting.attendance.remove(row)
+        roles = {u: attendance_role(people[u], meeting.panel_id) for u in wanted}
+        roles.update({u: candidates[u]["role"] for u in wanted_guests})
+        users = {
+            **{u: people[u] for u in wanted},
+            **{u: candidates[u]["user"] for u in wanted_guests},
+        }
+        for user_id, role in roles.items():
+            row = current.get(user_id)
+            if row is None:
+                meeting.attendance.append(
+                    Attendance(
+                        user_id=user_id,
+                        user=users[user_id],
+                        role=role,
+                        recorded_by_id=by.id,
+                        recorded_at=now,
+                    )
+                )
+            elif row.role != role:
+                row.role = role
+    if sorry is not None:
+        had = {a.user_id: a for a in meeting.apologies}
+        for user_id, row in list(had.items()):
+            if user_id not in sorry:
+                meeting.apologies.remove(row)
+        for user_id in sorry - set(had):
+            meeting.apologies.append(
+                Apology(
+                    user_id=user_id, user=people[user_id], recorded_by_id=by.id, recorded_at=now
                 )
             )
-        elif row.role != role:
-            row.role = role
     db.session.flush()
-    audit.record(
-        "meeting.attendance",
-        obj=meeting,
-        actor=by,
-        details={
-            "attending": len(meeting.attendance),
-            "voting": meeting.voting_attendance,
-            "quorum": meeting.panel.quorum,
-            "quorum_met": meeting.quorum_met,
-        },
-    )
+    details = {
+        "attending": len(meeting.panel_attendance),
+        "voting": meeting.voting_attendance,
+        "quorum": meeting.panel.quorum,
+        "quorum_met": meeting.quorum_met,
+        "guests": sorted(a.user_id for a in meeting.guests),
+    }
+    if sorry is not None:
+        details["apologies"] = sorted(sorry)
+    audit.record("meeting.attendance", obj=meeting, actor=by, details=details)
     return meeting
 
 
@@ -639,6 +748,69 @@ def close_meeting(meeting: Meeting, *, by: User) -> Meeting:
     return meeting
 
 
+MAX_REASON = 1000
+
+
+def cancel_meeting(meeting: Meeting, *, reason: str, by: User) -> Meeting:
+    """Cancel an open meeting at which nothing has been discussed (``Meeting.can_cancel``).
+    Its waiting cases go back to triage (submitted; their items marked ``cancelled``); the
+    panel's people and the referrers of those cases are told, by bell and e-mail, with no
+    clinical content (the reason stays in Panel). A cancelled meeting accepts no change."""
+    if not meeting.can_manage(by):
+        raise NotAllowed("Only the panel's coordinators cancel its meetings.")
+    _require_open(meeting)
+    if not meeting.can_cancel(by):
+        raise Refused(
+            "Cases have already been discussed at this meeting: it took place, so close it "
+            "instead of cancelling it."
+        )
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise Refused("Give the reason for cancelling the meeting.", "reason")
+    if len(reason) > MAX_REASON:
+        raise Refused(f"Keep the reason under {MAX_REASON} characters.", "reason")
+    guard_texts([("reason", reason)])
+    waiting = pending_items(meeting)
+    for item in waiting:
+        item.outcome_status = ItemOutcome.CANCELLED
+    returned = [i.case for i in waiting if i.case.status == CaseStatus.SCHEDULED]
+    meeting.status = MeetingStatus.CANCELLED
+    meeting.cancelled_at = utcnow()
+    meeting.cancelled_by_id = by.id
+    meeting.cancel_reason = reason
+    meeting.sequence = (meeting.sequence or 0) + 1  # calendars replace the event
+    db.session.flush()
+    label = meeting_label(meeting)
+    for case in returned:  # back to triage, its referrers told (the workflow's row)
+        workflow.apply(
+            case,
+            "meeting_cancelled",
+            by=by,
+            details={"meeting_id": meeting.id, "reason": "meeting cancelled"},
+            meeting=meeting,
+            meeting_label=label,
+        )
+    audit.record(
+        "meeting.cancelled",
+        obj=meeting,
+        actor=by,
+        details={
+            "reason": reason,
+            "back_to_triage": [c.reference for c in returned],
+            "agenda": [i.case.reference for i in waiting],
+        },
+    )
+    notify(
+        panel_people(meeting.panel_id),
+        panel_id=meeting.panel_id,
+        kind="meeting.cancelled",
+        text=f"Meeting cancelled: {label}",
+        link=path_for("meetings.show", meeting_id=meeting.id),
+        exclude=by,
+    )
+    return meeting
+
+
 def last_rollover(case: Case) -> AgendaItem | None:
     """The most recent agenda item at which the case was not discussed (the meeting closed)."""
     return db.session.scalar(
@@ -675,15 +847,18 @@ __all__ = [
     "NotAllowed",
     "add_case",
     "attendance_role",
+    "cancel_meeting",
     "cases_to_schedule",
     "close_meeting",
     "create_meeting",
+    "guest_candidates",
     "last_rollover",
     "meeting_label",
     "move_item",
     "next_meeting_after",
     "pending_item_for",
     "pending_items",
+    "presenting_centres",
     "publish",
     "remove_case",
     "reorder",

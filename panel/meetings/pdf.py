@@ -12,7 +12,7 @@ from panel.caseformat.schema import BASE
 from panel.core.pdf import html_to_pdf
 from panel.core.uktime import to_uk, uk_label
 from panel.meetings.models import Meeting
-from panel.meetings.operations import slot_times
+from panel.meetings.operations import presenting_centres, slot_times
 
 
 def _label(path: str, value: Any) -> str:
@@ -90,6 +90,7 @@ def render_agenda_pdf(meeting: Meeting, viewer: User) -> bytes:
         items=meeting.active_items,
         slots=slots,
         summaries=agenda_summaries(meeting.active_items, viewer),
+        centres=presenting_centres(meeting.active_items),
         viewer=viewer,
         to_uk=to_uk,
         uk_label=uk_label,

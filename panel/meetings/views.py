@@ -35,6 +35,7 @@ from panel.core.auth import signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.errors import Refused
 from panel.core.uktime import to_uk, uk_label
+from panel.core.views import home_section
 from panel.core.web import attempt, external_url, int_arg, refusal_message, safe_next
 from panel.meetings import bp, operations
 from panel.meetings.access import load_meeting_or_404, meeting_page_options, on_panel
@@ -110,8 +111,13 @@ def index():
         )
     )
     now = utcnow()
+    # A cancelled meeting still to come stays in "coming up", marked cancelled.
     upcoming = sorted(
-        (m for m in meetings if m.status in operations.OPEN_STATUSES and m.ends_at > now),
+        (
+            m
+            for m in meetings
+            if (m.is_open or m.status == MeetingStatus.CANCELLED) and m.ends_at > now
+        ),
         key=lambda m: m.starts_at,
     )
     past = [m for m in meetings if m not in upcoming]
@@ -197,7 +203,10 @@ def edit(meeting_id: int):
     user = _user()
     meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
     if meeting.status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):
-        flash("This meeting is closed and can no longer change.", "warning")
+        flash(
+            f"This meeting is {'closed' if meeting.is_closed else 'cancelled'} and can no longer change.",
+            "warning",
+        )
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     form = EditMeetingForm()
     status = 200
@@ -251,6 +260,7 @@ def show(meeting_id: int):
     now = utcnow()
     items = meeting.active_items
     attending = {a.user_id: a for a in meeting.attendance}
+    guest_rows = operations.guest_candidates(meeting) if coordinator else {}
     return render_template(
         "meetings/show.html",
         meeting=meeting,
@@ -267,11 +277,32 @@ def show(meeting_id: int):
         else [],
         people=_panel_people_rows(meeting) if coordinator else [],
         attending=attending,
+        apologising={a.user_id for a in meeting.apologies},
+        guest_rows=sorted(guest_rows.values(), key=lambda r: (r["role"], r["user"].name.lower())),
+        guest_access=_guest_access(meeting) if coordinator else [],
+        default_until=_default_until(),
+        centres=operations.presenting_centres(items),
+        can_record_attendance=meeting.can_record_attendance(user, now),
+        can_record_apologies=meeting.can_record_apologies(user),
+        can_cancel=meeting.can_cancel(user),
+        can_invite=meeting.can_invite_guests(user),
         next_meeting=operations.next_meeting_after(meeting) if editable else None,
         uk_label=uk_label,
         to_uk=to_uk,
         present_url=_present_url(meeting),
     )
+
+
+def _guest_access(meeting: Meeting):
+    from panel.meetings.guests import meeting_guest_access
+
+    return meeting_guest_access(meeting)
+
+
+def _default_until():
+    from panel.meetings.guests import default_until
+
+    return default_until()
 
 
 def _present_url(meeting: Meeting) -> str | None:
@@ -399,22 +430,116 @@ def publish(meeting_id: int):
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
 @login_required
 def attendance(meeting_id: int):
-    meeting = load_meeting_or_404(meeting_id, _user(), check="can_manage")
+    """Attendance (once the meeting has started), guests and apologies, from one form: each
+    person of the panel is "attended", "apologies" or not recorded."""
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
     ids = request.form.getlist("attendee")
+    guests = request.form.getlist("guest")
+    # The form says it carries the apologies (so an older form leaves them as they are).
+    apologies = request.form.getlist("apology") if request.form.get("with_apologies") else None
+    # "attendee-<id>" radios: attended / apologies / none.
+    for key, value in request.form.items():
+        if key.startswith("presence-"):
+            person = key.removeprefix("presence-")
+            if value == "attended":
+                ids.append(person)
+            elif value == "apologies":
+                apologies = [*(apologies or []), person]
 
     def record():
-        operations.set_attendance(meeting, ids, by=_user())
+        operations.set_attendance(meeting, ids, guests=guests, apologies=apologies, by=user)
+        if not meeting.has_started():
+            flash(f"Apologies saved: {len(meeting.apologies)}.", "success")
+            return
         state = (
             "quorum reached"
             if meeting.quorum_met
             else f"no quorum ({meeting.voting_attendance} of {meeting.panel.quorum})"
         )
-        flash(
-            f"Attendance saved: {len(meeting.attendance)} attending, {state}.",
-            "success" if meeting.quorum_met else "warning",
-        )
+        message = f"Attendance saved: {len(meeting.panel_attendance)} attending, {state}."
+        if meeting.guests:
+            message += f" Guests: {len(meeting.guests)}."
+        if meeting.apologies:
+            message += f" Apologies: {len(meeting.apologies)}."
+        flash(message, "success" if meeting.quorum_met else "warning")
 
     return _attempt(meeting, record, anchor="attendance")
+
+
+@bp.route("/meetings/<int:meeting_id>/cancel", methods=["POST"])
+@login_required
+def cancel(meeting_id: int):
+    """Cancel the meeting (``Meeting.can_cancel``; a reason is required)."""
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
+    reason = request.form.get("reason", "")
+    return _attempt(
+        meeting,
+        lambda: operations.cancel_meeting(meeting, reason=reason, by=user),
+        success=(
+            "Meeting cancelled. Its cases are back in triage; the panel and the referrers have "
+            "been told."
+        ),
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/guests", methods=["POST"])
+@login_required
+def invite_guest(meeting_id: int):
+    """Invite an external expert to the case of one agenda item (form field ``item``;
+    read-only access until a date)."""
+    from panel.meetings import guests
+
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
+    item = _item(meeting, int_arg(request.form, "item") or 0)
+    until = _date_arg(request.form.get("until"))
+    email = request.form.get("email", "")
+    reference = item.case.reference
+
+    def invite():
+        grant = guests.invite_expert(
+            meeting, item, email=email, name=request.form.get("name", ""), until=until, by=user
+        )
+        flash(
+            f"{grant.user.name} can read {reference} until the end of "
+            f"{grant.last_day:%-d %b %Y} (UK time); "
+            "they have been e-mailed.",
+            "success",
+        )
+
+    return _attempt(meeting, invite, anchor="guests")
+
+
+@bp.route("/meetings/<int:meeting_id>/guests/<int:access_id>/revoke", methods=["POST"])
+@login_required
+def revoke_guest(meeting_id: int, access_id: int):
+    """End an invited expert's access to their case now."""
+    from panel.cases.guests import CaseGuestAccess
+    from panel.meetings import guests
+
+    user = _user()
+    meeting = load_meeting_or_404(meeting_id, user, check="can_manage")
+    grant = db.session.get(CaseGuestAccess, access_id)
+    if grant is None or grant.meeting_id != meeting.id:
+        abort(404)
+    name = grant.user.name
+    return _attempt(
+        meeting,
+        lambda: guests.revoke_access(grant, by=user),
+        anchor="guests",
+        success=f"The access of {name} has been revoked.",
+    )
+
+
+def _date_arg(value: str | None):
+    from datetime import date
+
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
 
 
 @bp.route("/meetings/<int:meeting_id>/close", methods=["POST"])
@@ -454,14 +579,20 @@ def ics(meeting_id: int):
     if meeting is None:
         abort(404)
     if on_panel(user, meeting.panel_id):
-        references = [i.case.reference for i in meeting.active_items]
+        listed = meeting.active_items
         link = external_url("meetings.show", meeting_id=meeting.id)
     else:
         own = _referrer_cases_on(meeting, user)
         if not own:
             abort(404)
-        references = [c.reference for c in own]
+        listed = [i for i in meeting.active_items if i.case in own]
         link = external_url("cases.show", ref=own[0].reference)
+    # Each case with the centre presenting it (references and centre names: no clinical content).
+    centres = operations.presenting_centres(listed)
+    references = [
+        f"{i.case.reference} ({centres[i.id]})" if i.id in centres else i.case.reference
+        for i in listed
+    ]
     body = meeting_calendar(meeting, base_url=external_url("/"), references=references, link=link)
     day = to_uk(meeting.starts_at)
     return Response(
@@ -555,3 +686,25 @@ def agenda_status_panel(case: Case, user, state) -> dict | None:
     if last_roll is None:
         return None
     return {"item": None, "slot_label": "", "last_roll": last_roll, "on_panel": False}
+
+
+# --------------------------------------------------------------------------- home page
+@home_section
+def guest_home(user) -> dict:
+    """An invited expert's home page: the cases they may read now, with the end of access.
+    Nothing (and no query) for admins and the panels' people."""
+    from panel.cases.guests import CaseGuestAccess
+
+    if user.is_admin or user.panel_ids():
+        return {}
+    rows = db.session.scalars(
+        select(CaseGuestAccess)
+        .where(
+            CaseGuestAccess.user_id == user.id,
+            CaseGuestAccess.revoked_at.is_(None),
+            CaseGuestAccess.expires_at > utcnow(),
+        )
+        .options(joinedload(CaseGuestAccess.case).joinedload(Case.panel))
+        .order_by(CaseGuestAccess.expires_at)
+    ).all()
+    return {"guest_access": [g for g in rows if g.case.can_view(user)]}

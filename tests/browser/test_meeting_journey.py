@@ -78,6 +78,19 @@ def _journey_cases(live_server) -> tuple[str, str, int]:
         return alk, refractory, meeting.id
 
 
+def _start_now(live_server, meeting_id: int) -> None:
+    """The meeting has just started (moved to five minutes ago, as the clock would)."""
+    from datetime import timedelta
+
+    from panel.core.db import db, utcnow
+    from panel.meetings.models import Meeting
+
+    with in_app(live_server):
+        meeting = db.session.get(Meeting, meeting_id)
+        meeting.starts_at = utcnow() - timedelta(minutes=5)
+        db.session.commit()
+
+
 def _agenda_refs(page) -> list[str]:
     return page.get_by_test_id("agenda-ref").all_inner_texts()
 
@@ -137,10 +150,15 @@ def test_coordinator_takes_the_demo_cases_to_discussed(
         )
         expect(aisha.get_by_test_id("notifications")).not_to_contain_text(refractory)
 
-    # 5. Attendance: the chair and two members, so the quorum of 3 is met.
+    # 5. Attendance waits for the meeting's start (UK time): the form says so until then.
+    expect(page.get_by_test_id("attendance-not-yet")).to_be_visible()
+    _start_now(live_server, meeting_id)
+    page.reload()
+    expect(page.get_by_test_id("attendance-not-yet")).to_have_count(0)
+    # The chair and two members attend, so the quorum of 3 is met.
     attendance = page.get_by_test_id("attendance")
     for name in MEMBERS:
-        attendance.get_by_label(re.compile("^" + re.escape(name))).check()
+        attendance.get_by_label(f"{name} attended").check()
     attendance.get_by_role("button", name="Save attendance").click()
     expect_flash(page, "Attendance saved: 3 attending, quorum reached")
     expect(page.get_by_test_id("quorum")).to_have_text("Quorum: 3 of 3")

@@ -131,6 +131,9 @@ POLICY: dict[str, str] = {
     "meetings.publish": "meeting",
     "meetings.attendance": "meeting",
     "meetings.close": "meeting",
+    "meetings.cancel": "meeting",
+    "meetings.invite_guest": "meeting",
+    "meetings.revoke_guest": "meeting",
     "meetings.agenda_pdf": "meeting",
     "meetings.ics": "meeting_or_referrer",
     "meetings.minutes": "meeting",
@@ -691,3 +694,89 @@ def test_api_routes_naming_a_case_are_not_found_by_outsiders(app, db_session, wo
                     wrong.append((who, method, url, status))
     assert not wrong, "should be 404:\n" + "\n".join(map(str, wrong))
     assert _counts(db_session) == before
+
+
+# --------------------------------------------------------------------------- invited experts
+def test_expert_guests_reach_their_one_case_only_while_their_access_lasts(
+    app, db_session, world, make_user, make_case, signed_in
+):
+    """An expert whose guest access to case A expired, one whose access was revoked, and one
+    invited to another case get 404 on every case and meeting route of A (every method), and
+    nothing changes. An expert with current access reads A, is refused (403) or not found
+    (404) on everything the panel or the referrers do, and never finds the meeting."""
+    from datetime import timedelta as _td
+
+    from panel.cases.guests import CaseGuestAccess
+
+    u, values = world["users"], world["values"]
+    case, coord = world["case"], u["nap_coordinator"]
+    other_case = make_case(u["R2"], submit=True)
+    experts = {
+        name: make_user(name=f"Expert {name}")
+        for name in ("current", "expired", "revoked", "other")
+    }
+    now = utcnow()
+    for name, expert in experts.items():
+        db_session.add(
+            CaseGuestAccess(
+                case_id=other_case.id if name == "other" else case.id,
+                user_id=expert.id,
+                meeting_id=world["meeting"].id,
+                granted_by_id=coord.id,
+                granted_at=now - _td(days=20),
+                expires_at=now - _td(minutes=1) if name == "expired" else now + _td(days=5),
+                revoked_at=now - _td(days=1) if name == "revoked" else None,
+                revoked_by_id=coord.id if name == "revoked" else None,
+            )
+        )
+    db_session.commit()
+    from panel.core.audit import READ_ACTIONS
+    from panel.core.models import AuditEntry
+
+    def state() -> dict[str, int]:  # reads are audited (after the response): count the rest
+        counts = _counts(db_session)
+        counts["audit_entries"] = db_session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action.not_in(list(READ_ACTIONS)))
+        )
+        return counts
+
+    rules = _rules(app, CASE_KINDS | MEETING_KINDS)
+    clients = {name: signed_in(expert) for name, expert in experts.items()}
+    for name, ref in (("current", case.reference), ("other", other_case.reference)):
+        resp = clients[name].get(f"/cases/{ref}")
+        assert resp.status_code == 200, name
+        resp.close()
+    before = state()
+    wrong = []
+    for name in ("expired", "revoked", "other"):
+        for rule in rules:
+            url = _url(rule, values)
+            for method in _methods(rule):
+                status = _request(app, clients[name], method, url).status_code
+                if status != 404:
+                    wrong.append((name, method, url, status))
+    assert state() == before
+    client = clients["current"]
+    for rule in rules:
+        url = _url(rule, values)
+        kind = POLICY[rule.endpoint]
+        for method in _methods(rule):
+            status = _request(app, client, method, url).status_code
+            if kind in MEETING_KINDS:
+                ok = status == 404
+            elif method == "GET" and kind == "case":
+                ok = status in (200, 403, 404)
+            else:
+                ok = status in (302, 400, 403, 404)  # 302: the operation's refusal, flashed
+            if not ok:
+                wrong.append(("current", method, url, status))
+    assert not wrong, "\n".join(map(str, wrong))
+    assert state() == before
+    reads = db_session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "case.viewed", AuditEntry.actor_id == experts["current"].id)
+    )
+    assert reads >= 1  # the expert's reads are in the audit trail

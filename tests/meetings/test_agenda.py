@@ -511,6 +511,7 @@ def test_meeting_pages_load_agenda_cases_and_attendees_in_flat_queries(
         return n.count
 
     ops.add_case(meeting, make_case(staff["referrer"], submit=True), by=coord)
+    meeting.starts_at = utcnow() - timedelta(minutes=10)  # attendance once it has started
     ops.set_attendance(meeting, [staff["nap_chair"].id], by=coord)
     db_session.commit()
     few = page_queries()

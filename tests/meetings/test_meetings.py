@@ -367,7 +367,7 @@ def test_members_see_the_agenda_read_only(
     client = app.test_client()
     login(client, staff["nap_coordinator"])
     html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
-    assert "Publish the agenda" in html and "Add to agenda" in html and "Save attendance" in html
+    assert "Publish the agenda" in html and "Add to agenda" in html and "Save apologies" in html
     assert "agenda.js" in html and "/present" in html
 
 
@@ -381,6 +381,8 @@ COORDINATOR_POSTS = [
     ("attendance", {}),
     ("close", {}),
     ("edit", {}),
+    ("cancel", {"reason": "Clash"}),
+    ("guests", {"item": "{item}", "email": "expert@example.org", "name": "Dr Expert"}),
 ]
 
 
@@ -428,6 +430,7 @@ def test_meetings_list(app, client, staff, login, db_session):
 def test_attendance_and_quorum(staff, db_session, meeting):
     """Are roles recorded (chair, member, coordinator) and does only members+chairs count?"""
     coord = staff["nap_coordinator"]
+    move_to_past(db_session, meeting)
     ops.set_attendance(
         meeting, [staff["nap_member"].id, staff["nap_member2"].id, coord.id], by=coord
     )
@@ -450,10 +453,17 @@ def test_attendance_and_quorum(staff, db_session, meeting):
         .where(AuditEntry.action == "meeting.attendance")
         .order_by(AuditEntry.id.desc())
     )
-    assert entry.details == {"attending": 3, "voting": 3, "quorum": 3, "quorum_met": True}
+    assert entry.details == {
+        "attending": 3,
+        "voting": 3,
+        "quorum": 3,
+        "quorum_met": True,
+        "guests": [],
+    }
 
 
 def test_quorum_is_configurable_per_panel(staff, db_session, meeting):
+    move_to_past(db_session, meeting)
     panel(db_session).quorum = 1
     db_session.commit()
     ops.set_attendance(meeting, [staff["nap_member"].id], by=staff["nap_coordinator"])
@@ -461,6 +471,7 @@ def test_quorum_is_configurable_per_panel(staff, db_session, meeting):
 
 
 def test_attendance_refuses_people_of_other_panels(staff, db_session, meeting):
+    move_to_past(db_session, meeting)
     with pytest.raises(Refused, match="Only the panel's"):
         ops.set_attendance(meeting, [staff["north_member"].id], by=staff["nap_coordinator"])
     with pytest.raises(Refused):
@@ -470,6 +481,7 @@ def test_attendance_refuses_people_of_other_panels(staff, db_session, meeting):
 
 
 def test_attendance_form(app, client, staff, login, meeting, db_session):
+    move_to_past(db_session, meeting)
     login(client, staff["nap_coordinator"])
     html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert staff["nap_chair"].name in html and staff["north_member"].name not in html

@@ -5,7 +5,7 @@ approval. ``recommendation_amendments.status`` (``pending``/``approved``/``rejec
 decided, when and why: a coordinator's change to an approved record's clinical content waits
 for a chair. Amendments recorded before this revision were applied at once: ``approved``.
 
-Revision ID: 0011
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06 07:00:00
 
@@ -14,7 +14,7 @@ Create Date: 2026-12-06 07:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
