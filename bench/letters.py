@@ -37,25 +37,41 @@ if str(ROOT) not in sys.path:
 LETTERS = ("staff HTML", "staff PDF", "family PDF")
 
 
-def database(backend: str, tmp: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / 'bench-letters.sqlite3'}"
+def _pg_base() -> str:
+    return os.environ.get(
+        "PANEL_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/panel_bench_letters"
+    )
+
+
+def _pg_admin(*statements: str) -> None:
     from sqlalchemy import create_engine, text
 
     from tests.support.db import sa_url
 
-    base = os.environ.get(
-        "PANEL_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/panel_bench_letters"
-    )
-    name = base.rsplit("/", 1)[1]
     admin = create_engine(
-        sa_url(base.rsplit("/", 1)[0] + "/postgres"), isolation_level="AUTOCOMMIT"
+        sa_url(_pg_base().rsplit("/", 1)[0] + "/postgres"), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        for statement in statements:
+            conn.execute(text(statement))
     admin.dispose()
-    return sa_url(base)
+
+
+def database(backend: str, tmp: Path) -> str:
+    """A fresh database for ``backend``; its URL."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'bench-letters.sqlite3'}"
+    from tests.support.db import sa_url
+
+    name = _pg_base().rsplit("/", 1)[1]
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    return sa_url(_pg_base())
+
+
+def drop(backend: str) -> None:
+    if backend != "sqlite":
+        name = _pg_base().rsplit("/", 1)[1]
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def prepare(app) -> dict[str, object]:
@@ -108,7 +124,7 @@ def time_get(client, url: str, n: int, warmup: int) -> list[float]:
 
 def run(backend: str, requests: int, warmup: int) -> dict[str, list[float]]:
     from panel.core.db import db
-    from tests.support.db import dispose, drop_database, make_app, migrate_and_seed
+    from tests.support.db import dispose, make_app, migrate_and_seed
     from tests.support.factories import TEST_PASSWORD
     from tests.support.web import IsolatedClient, post_form
 
@@ -142,8 +158,7 @@ def run(backend: str, requests: int, warmup: int) -> dict[str, list[float]]:
                 out[name] = time_get(client, path, requests, warmup)
         finally:
             dispose(app)
-            if backend != "sqlite":
-                drop_database(url)
+            drop(backend)
     return out
 
 
@@ -168,6 +183,7 @@ def main() -> None:
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     for backend in backends:
         report(backend, run(backend, args.requests, args.warmup))
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
