@@ -539,6 +539,11 @@ def _finish_change(
             clinical=True,
         )
         _notify_amended(rec, amendment, by)
+        # After sending, an amendment never rewrites a sent letter: it issues a new document
+        # (an answer addendum, or the updated advice).
+        from panel.feedback.documents import after_amendment
+
+        after_amendment(rec, amendment, by=by)
     else:
         audit.record(action, obj=rec, actor=by, details={"fields": fields, "version": rec.version})
     return amendment

@@ -63,6 +63,10 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
             "follow_ups": len(rec.follow_ups),
         },
     )
+    # The letters are rendered once, now, and served as stored from then on.
+    from panel.feedback.documents import issue_letters
+
+    issue_letters(rec, by=by)
     notify(
         case_referrers(case),
         panel_id=case.panel_id,
