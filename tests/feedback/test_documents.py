@@ -206,9 +206,6 @@ def test_answering_the_follow_up_issues_an_addendum(
     )
     assert "[child's name]" in clinician_text and "blood counts" in clinician_text
     # The family comes back: the answer is listed with its date and announced as waiting.
-    fam2 = app.test_client()
-    from panel.feedback.models import FamilyAccessCode  # noqa: F401 - the code row exists
-
     page = html.unescape(fam.get("/family/letter").get_data(as_text=True))
     assert 'data-testid="new-answer"' in page
     assert "The panel's answer to your question" in page
@@ -216,8 +213,11 @@ def test_answering_the_follow_up_issues_an_addendum(
     doc = by_kind[("family_addendum", "pdf")]
     got = fam.get(f"/family/letter.pdf?document={doc.id}")
     assert got.get_data() == documents.read_bytes(doc)
-    # Another case's document id is refused on the family side.
-    assert fam2.get(f"/family/letter.pdf?document={doc.id}").status_code == 302
+    # Without a code, a document id opens nothing: back to the code page.
+    assert app.test_client().get(f"/family/letter.pdf?document={doc.id}").status_code == 302
+    # A staff-only document (the clinician's addendum) is not the family's to download.
+    clinician = by_kind[("clinician_addendum", "pdf")]
+    assert fam.get(f"/family/letter.pdf?document={clinician.id}").status_code == 404
 
 
 def test_an_amendment_issues_updated_advice_version_2(
