@@ -206,7 +206,11 @@ def _letter_files(rec: Recommendation, audience: str) -> dict[str, bytes]:
 
 
 def issue_letters(
-    rec: Recommendation, *, by: Any, amendment: RecommendationAmendment | None = None
+    rec: Recommendation,
+    *,
+    by: Any,
+    amendment: RecommendationAmendment | None = None,
+    late: bool = False,
 ) -> list[SentDocument]:
     """Render and store both letters (HTML and PDF) as the case's next letter version: version
     1 when the feedback is sent, later versions for updated advice. Audited."""
@@ -234,12 +238,40 @@ def issue_letters(
         details={
             "version": version,
             "amendment": amendment.number if amendment is not None else None,
+            "late": late,
             "documents": [
                 {"id": r.id, "kind": r.kind, "format": r.format, "sha256": r.sha256} for r in rows
             ],
         },
     )
     return rows
+
+
+def store_missing_letters() -> list[str]:
+    """Cases whose feedback was sent before letters were stored (before migration 0009): store
+    their letters now, from the record as it stands (audited with ``"late": true``), so that
+    from now on they too are served as stored and never change. Returns the references."""
+    from panel.cases.models import CaseStatus
+    from panel.feedback.letters import recommendation_for
+    from panel.feedback.models import RecommendationStatus
+
+    stored = select(SentDocument.id).where(SentDocument.case_id == Case.id).exists()
+    cases = db.session.scalars(
+        select(Case)
+        .join(Recommendation, Recommendation.case_id == Case.id)
+        .where(
+            Case.feedback_sent_at.is_not(None),
+            Case.status.in_((CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED)),
+            Recommendation.status == RecommendationStatus.APPROVED,
+            ~stored,
+        )
+        .order_by(Case.id)
+    ).all()
+    done = []
+    for case in cases:
+        issue_letters(recommendation_for(case), by=None, late=True)
+        done.append(case.reference)
+    return done
 
 
 def _addendum_files(

@@ -297,3 +297,28 @@ def test_documents_for_lists_oldest_first(app, sent, feedback_people, db_session
     assert {d.kind for d in docs[4:]} == {"clinician_addendum", "family_addendum"}
     assert all(a.sent_at <= b.sent_at for a, b in zip(docs, docs[1:], strict=False))
     assert db_session.scalar(select(SentDocument.id).where(SentDocument.case_id == case.id))
+
+
+def test_letters_of_cases_sent_before_storing_are_stored_once(
+    app, approved_recommendation, db_session
+):
+    """A case sent before letters were stored (its state set directly, as migration 0009 finds
+    it) is served live until ``flask store-sent-letters`` stores its letters; a second run
+    stores nothing more."""
+    from panel.cases.models import CaseStatus
+    from panel.core.db import utcnow
+
+    case = approved_recommendation.case
+    case.status, case.feedback_sent_at = CaseStatus.FEEDBACK_SENT, utcnow()
+    db_session.commit()
+    assert documents.documents_for(case) == []
+    result = app.test_cli_runner().invoke(args=["store-sent-letters"])
+    assert result.exit_code == 0, result.output
+    assert case.reference in result.output
+    db_session.expire_all()
+    assert len(documents.documents_for(case)) == 4
+    entry = db_session.scalar(select(AuditEntry).where(AuditEntry.action == "letters.stored"))
+    assert entry.details["late"] is True and entry.actor_id is None
+    again = app.test_cli_runner().invoke(args=["store-sent-letters"])
+    assert "of 0 case(s)" in again.output
+    assert len(documents.documents_for(case)) == 4
