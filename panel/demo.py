@@ -105,6 +105,7 @@ def load_demo_data() -> list[tuple[DemoPerson, User]]:
     db.session.flush()
     load_demo_cases()
     load_demo_meetings()
+    load_demo_feedback()
     return created
 
 
@@ -272,4 +273,170 @@ def demo_logins() -> list[tuple[str, str, bool]]:
         user = User.by_email(person.email)
         if user is not None:
             out.append((person.email, person.description, user.totp_enabled))
+    return out
+
+
+# --------------------------------------------------------------------------- later stages
+DEMO_RATIONALE = (
+    "Persistent mIBG-avid bone disease after induction. The panel advises a trial if one is "
+    "open to the child; otherwise standard salvage treatment, with re-assessment after two cycles."
+)
+
+
+def _demo_user(key: str) -> User:
+    return User.by_email(f"{key}@{DEMO_DOMAIN}")
+
+
+def _demo_past_meeting(coordinator: User):
+    """The national panel's meeting that began an hour before the demo was loaded, at which
+    the demo's later-stage cases were discussed: a real meeting (attendance, minutes, outcome)
+    that has started, closed at the end of :func:`load_demo_feedback`."""
+    from datetime import timedelta
+
+    from panel.meetings import operations as meeting_ops
+    from panel.meetings.models import Meeting, MeetingStatus
+
+    title = "National Advisory Panel (earlier session)"
+    meeting = db.session.scalar(select(Meeting).where(Meeting.title == title))
+    if meeting is not None:
+        return meeting
+    nap = db.session.scalar(select(Panel).where(Panel.code == "NAP"))
+    meeting = Meeting(
+        panel_id=nap.id,
+        title=title,
+        starts_at=(utcnow() - timedelta(hours=1)).replace(second=0, microsecond=0),
+        duration_minutes=120,
+        video_link="https://video.example.org/panel-nap",
+        created_by_id=coordinator.id,
+        status=MeetingStatus.PUBLISHED,
+        published_at=utcnow() - timedelta(days=7),
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    attending = [
+        _demo_user(key).id
+        for key in ("helen.carter", "james.okafor", "sophie.lindqvist", "chloe.evans")
+    ]
+    meeting_ops.set_attendance(meeting, attending, by=coordinator)
+    return meeting
+
+
+def _demo_discuss(case, coordinator: User, *, note: str) -> None:
+    """Put ``case`` on that meeting, write its minutes and mark it discussed, as the
+    coordinator does during a meeting."""
+    from panel.meetings import minutes
+    from panel.meetings import operations as meeting_ops
+
+    meeting = _demo_past_meeting(coordinator)
+    item = meeting_ops.add_case(meeting, case, by=coordinator)
+    minutes.save_minutes(
+        item,
+        discussion=(
+            "Persistent mIBG-avid bone disease after induction; the panel reviewed the scans "
+            f"and the tumour biology ({note})."
+        ),
+        outcome=DEMO_RATIONALE,
+        expected_version=item.minutes_version,
+        by=coordinator,
+    )
+    minutes.record_outcome(item, by=coordinator)
+
+
+def _demo_sent_case(doc: dict, referrer: str, *, note: str):
+    """A case through discussion, the record (every question answered), the chair's approval
+    and the coordinator sending the feedback: its letters are rendered and stored once."""
+    from panel.cases import operations as case_ops
+    from panel.feedback import operations as feedback_ops
+    from panel.feedback import sending
+
+    coordinator, chair = _demo_user("rachel.moore"), _demo_user("helen.carter")
+    case = case_ops.create_case(doc, by=_demo_user(referrer)).case
+    case_ops.submit_case(case, by=_demo_user(referrer))
+    _demo_discuss(case, coordinator, note=note)
+    rec = feedback_ops.start_recommendation(case, by=coordinator)  # prefilled from the minutes
+    answers = {
+        q.id: {
+            "clinician": f"The panel discussed this question ({note}); see the rationale above.",
+            "family": "Your child's doctor will explain the panel's answer with you.",
+        }
+        for q in case.questions
+    }
+    feedback_ops.save_record(
+        rec,
+        {
+            "categories": ["trial", "standard_salvage"],
+            "consensus": "unanimous",
+            "rationale": DEMO_RATIONALE,
+            "re_present": "After two cycles, with restaging scans.",
+            "molecular_profiling": "requested",
+            "trials": [],
+            "follow_ups": [
+                {
+                    "description": "Discuss the panel's advice with the family",
+                    "owner_role": "referrer",
+                    "due_in_days": 14,
+                }
+            ],
+            "answers": answers,
+        },
+        by=coordinator,
+        expected_version=rec.version,
+    )
+    feedback_ops.approve(rec, by=chair, expected_version=rec.version)
+    sending.send_feedback(rec, by=coordinator)
+    return case
+
+
+def load_demo_feedback() -> dict:
+    """Cases at the later stages, so a newcomer sees every one (part of the demo, loaded once
+    with it): an information request the referrer has answered; a case whose feedback was sent
+    (letters stored); and a sent case whose family has sent a follow-up question that waits
+    for the panel's answer."""
+    import copy
+
+    from panel.cases import operations as case_ops
+    from panel.feedback import family
+
+    out = {}
+    with current_app.test_request_context("/"):
+        refractory = _example("refractory")
+        answered = copy.deepcopy(refractory)
+        answered.update(
+            referring_centre="BIRMINGHAM",
+            clinical_question="Refractory bone marrow disease after induction: is a trial possible?",
+        )
+        tom = _demo_user("tom.whitfield")
+        case = case_ops.create_case(answered, by=tom).case
+        case_ops.submit_case(case, by=tom)
+        case_ops.request_information(
+            case,
+            by=_demo_user("rachel.moore"),
+            questions=["Please add the result of the latest bone marrow assessment."],
+        )
+        case_ops.respond_to_information_request(
+            case,
+            "The latest bone marrow assessment shows 5% infiltration (down from 20%).",
+            by=tom,
+        )
+        out["information_answered"] = case
+
+        sent = copy.deepcopy(refractory)
+        sent["referring_centre"] = "NEWCASTLE"
+        out["sent"] = _demo_sent_case(sent, "aisha.rahman", note="letters sent")
+
+        waiting = copy.deepcopy(refractory)
+        waiting.update(
+            referring_centre="SOUTHAMPTON",
+            clinical_question="Refractory disease after induction: which salvage regimen?",
+        )
+        case = _demo_sent_case(waiting, "priya.natarajan", note="follow-up waiting")
+        code, _ = family.create_code(case, by=_demo_user("priya.natarajan"))
+        family.send_question(code, "Will the new treatment mean more time in hospital than before?")
+        out["follow_up_waiting"] = case
+        from panel.meetings import operations as meeting_ops
+
+        meeting_ops.close_meeting(
+            _demo_past_meeting(_demo_user("rachel.moore")), by=_demo_user("rachel.moore")
+        )
+    db.session.flush()
     return out

@@ -83,3 +83,20 @@ def case_resource(case: Case, warnings: list[GuardFinding] | None = None) -> dic
 def entity_tag(case: Case) -> str:
     """The ``ETag`` of a case: its version, quoted (send it back as ``If-Match``)."""
     return f'"{case.version}"'
+
+
+def sent_document(case: Case, doc: Any) -> dict[str, Any]:
+    """One sent letter (a :class:`panel.feedback.models.SentDocument`) in the letters list."""
+    from flask import url_for
+
+    return {
+        "id": doc.id,
+        "kind": doc.kind,
+        "format": doc.format,
+        "version": doc.version,
+        "sent_at": iso(doc.sent_at),
+        "sha256": doc.sha256,
+        "size": doc.size,
+        "content_type": doc.content_type,
+        "url": url_for("api.case_letter", ref=case.reference, document_id=doc.id),
+    }

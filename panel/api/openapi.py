@@ -345,6 +345,66 @@ def _schemas() -> dict[str, Any]:
                 },
             },
         },
+        "SentDocument": {
+            "type": "object",
+            "description": "A letter as it was sent: rendered once, stored, never changed. A "
+            "later answer or amendment adds a new document (an addendum or the next version).",
+            "required": [
+                "id",
+                "kind",
+                "format",
+                "version",
+                "sent_at",
+                "sha256",
+                "size",
+                "content_type",
+                "url",
+            ],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer", "minimum": 1},
+                "kind": {
+                    "type": "string",
+                    "enum": [
+                        "clinician_letter",
+                        "family_letter",
+                        "clinician_addendum",
+                        "family_addendum",
+                    ],
+                    "description": "Letters: version 1 is what was sent first, later versions "
+                    "are updated advice. Addenda answer the family's follow-up questions.",
+                },
+                "format": {
+                    "type": "string",
+                    "enum": ["html", "pdf"],
+                    "description": "`html` is the letter sheet (a fragment styled by "
+                    "/static/css/letter.css); `pdf` the printable A4 letter.",
+                },
+                "version": {"type": "integer", "minimum": 1},
+                "sent_at": _DATE_TIME,
+                "sha256": {
+                    "type": "string",
+                    "pattern": "^[0-9a-f]{64}$",
+                    "description": "SHA-256 of the bytes that `url` answers with.",
+                },
+                "size": {"type": "integer", "minimum": 0, "description": "Bytes."},
+                "content_type": {"type": "string"},
+                "url": {"type": "string", "description": "Where to download the exact bytes."},
+            },
+        },
+        "LetterList": {
+            "type": "object",
+            "required": ["case", "letters"],
+            "additionalProperties": False,
+            "properties": {
+                "case": {"type": "string", "description": "The case reference."},
+                "letters": {
+                    "type": "array",
+                    "items": _ref("SentDocument"),
+                    "description": "Oldest first.",
+                },
+            },
+        },
         "Error": {
             "type": "object",
             "required": ["error", "field"],
@@ -700,6 +760,60 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        "/cases/{ref}/letters": {
+            "parameters": [ref],
+            "get": {
+                "operationId": "listCaseLetters",
+                "tags": ["letters"],
+                "summary": "The letters sent for the case",
+                "description": "Every document sent: the clinician and family letters (HTML "
+                "and PDF), answer addenda and updated versions, each with its SHA-256 and a "
+                "download URL. The panel's people may read them once a record exists (the list "
+                "is empty until the feedback is sent); the case's referrers once the feedback "
+                "is sent (404 before, as if there were no letters).",
+                "responses": {
+                    "200": {"description": "The sent documents.", **_json(_ref("LetterList"))},
+                    "404": _r("NotFound"),
+                    **common,
+                },
+            },
+        },
+        "/cases/{ref}/letters/{document_id}": {
+            "parameters": [
+                ref,
+                {
+                    "name": "document_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "The `id` of a document in the letters list.",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                },
+            ],
+            "get": {
+                "operationId": "getCaseLetter",
+                "tags": ["letters"],
+                "summary": "One sent document, byte for byte",
+                "description": "The exact bytes that were sent; they hash to the document's "
+                "`sha256` (also the ETag). Who may read it: as for the list.",
+                "responses": {
+                    "200": {
+                        "description": "The document.",
+                        "headers": {
+                            "ETag": {
+                                "description": "The SHA-256 of the body, quoted.",
+                                "schema": {"type": "string"},
+                            }
+                        },
+                        "content": {
+                            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "404": _r("NotFound"),
+                    **common,
+                },
+            },
+        },
         "/cases/{ref}/submit": {
             "parameters": [ref],
             "post": {
@@ -1006,6 +1120,7 @@ def _document() -> dict[str, Any]:
                 "panel's coordinator and the referrer.",
             },
             {"name": "notifications", "description": "Your notifications (the bell)."},
+            {"name": "letters", "description": "The letters sent, exactly as sent."},
             {"name": "meta", "description": "About the API."},
         ],
         "paths": _paths(),

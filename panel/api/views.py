@@ -247,3 +247,55 @@ def submit_case(ref: str) -> Response:
     db.session.commit()
     send_queued_mail()
     return _case_response(case)
+
+
+# --------------------------------------------------------------------------- letters
+def _letters_case(ref: str, user: User) -> Case:
+    """The case if ``user`` may read its letters (the staff letter view's rule: the panel's
+    people once a record exists, the referrers once the feedback is sent); 404 otherwise."""
+    from panel.feedback.letter_views import letters_visible
+
+    case = _load_visible_case(ref, user)
+    if not letters_visible(case, user):
+        raise ApiError(404, "No letters for this case (or you may not read them).")
+    return case
+
+
+@bp.get("/cases/<ref>/letters")
+def case_letters(ref: str) -> Response:
+    """Every document sent for the case (letters, addenda, updated versions; HTML and PDF),
+    oldest first, each with its SHA-256 and where to download its exact bytes."""
+    from panel.api.documents import sent_document
+    from panel.feedback.documents import documents_for
+
+    user = current_api_user()
+    case = _letters_case(ref, user)
+    docs = documents_for(case)
+    record_read("letters.listed", obj=case, actor=user, details={"via": "api", "count": len(docs)})
+    return jsonify({"case": case.reference, "letters": [sent_document(case, d) for d in docs]})
+
+
+@bp.get("/cases/<ref>/letters/<int:document_id>")
+def case_letter(ref: str, document_id: int) -> Response:
+    """One sent document, byte for byte as it was sent (PDF or the HTML letter sheet)."""
+    from panel.feedback.documents import document_of, read_bytes
+
+    user = current_api_user()
+    case = _letters_case(ref, user)
+    doc = document_of(case, document_id)
+    if doc is None:
+        raise ApiError(404, "No such letter for this case.")
+    record_read(
+        "letter.downloaded",
+        obj=case,
+        actor=user,
+        details={"via": "api", "document_id": doc.id, "kind": doc.kind, "sha256": doc.sha256},
+    )
+    response = Response(read_bytes(doc), content_type=doc.content_type)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["ETag"] = f'"{doc.sha256}"'
+    if doc.format == "pdf":
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{case.reference}-{doc.kind.replace("_", "-")}-{doc.version}.pdf"'
+        )
+    return response

@@ -1,7 +1,9 @@
 """Feedback: the recommendation record, answers to the parents' questions, the clinician and
 family letters (HTML and PDF), sending, family access codes and the second-opinion pack."""
 
+import click
 from flask import Blueprint, Flask
+from flask.cli import with_appcontext
 
 bp = Blueprint("feedback", __name__)
 
@@ -15,6 +17,7 @@ def init_app(app: Flask) -> None:
     from panel.feedback.views import record_panel
 
     app.register_blueprint(bp)
+    app.cli.add_command(store_sent_letters_command)
     register_panel(
         app,
         "feedback.banner",
@@ -34,6 +37,18 @@ def init_app(app: Flask) -> None:
         slot="side",
         order=30,
     )
+
+
+@click.command("store-sent-letters")
+@with_appcontext
+def store_sent_letters_command() -> None:
+    """Store the letters of cases sent before letters were stored (then served as stored)."""
+    from panel.core.db import db
+    from panel.feedback.documents import store_missing_letters
+
+    refs = store_missing_letters()
+    db.session.commit()
+    click.echo(f"Stored the letters of {len(refs)} case(s){': ' if refs else '.'}{', '.join(refs)}")
 
 
 from panel.feedback import (  # noqa: E402,F401

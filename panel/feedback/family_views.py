@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from panel.cases.queries import load_case_or_404
@@ -31,9 +32,14 @@ from panel.core.db import db, utcnow
 from panel.core.errors import IdentifiersFound, Refused
 from panel.core.extensions import limiter
 from panel.core.web import external_url
-from panel.feedback import bp, family, sending
+from panel.feedback import bp, documents, family, sending
 from panel.feedback.forms import FamilyCodeForm, FamilyQuestionForm, NewCodeForm
-from panel.feedback.models import FamilyAccessCode, Recommendation, RecommendationStatus
+from panel.feedback.models import (
+    FamilyAccessCode,
+    FamilySession,
+    Recommendation,
+    RecommendationStatus,
+)
 
 SESSION_KEY = "family_access"
 
@@ -111,15 +117,61 @@ def _family_read(code: FamilyAccessCode, action: str, details: dict) -> None:
 
 
 def _letter_context(rec: Recommendation | None):
-    """E's ``family_context`` when it is available (imported lazily)."""
+    """The family letter rendered from the record: only for a case whose letters were sent
+    before they were stored (every letter sent since is served as stored)."""
     if rec is None:
         return None
-    try:
-        from panel.feedback.letters import family_context
-    except ImportError:  # pragma: no cover - the letters module is part of the app
-        return None
-    # Online the family reads it as it is: no "[treating consultant]" blanks to fill in.
-    return {**family_context(rec), "online": True}
+    from panel.feedback.letters import family_context
+
+    return family_context(rec)
+
+
+def _previous_visit(code: FamilyAccessCode):
+    """When this code's previous family session began (None: this is the first)."""
+    starts = list(
+        db.session.scalars(
+            select(FamilySession.created_at)
+            .where(FamilySession.code_id == code.id)
+            .order_by(FamilySession.created_at.desc())
+            .limit(2)
+        )
+    )
+    return starts[1] if len(starts) > 1 else None
+
+
+def _family_page(code: FamilyAccessCode, rec: Recommendation | None) -> dict:
+    """What the family page shows: the chosen document (``?document=ID``, default the newest
+    letter) byte for byte, the list of every document, a plain notice when a new answer is
+    waiting, and the state of the family's question."""
+    case = code.case
+    sent = documents.documents_for(case)
+    entries = documents.grouped(sent, "family")
+    wanted = request.args.get("document", type=int)
+    doc = next(
+        (d for d in sent if d.id == wanted and d.audience == "family" and d.format == "html"),
+        None,
+    )
+    if doc is None:
+        doc = next((e["html"] for e in entries if e["kind"] == "family_letter" and e["html"]), None)
+    previous = _previous_visit(code)
+    for e in entries:
+        e["new"] = previous is None or e["sent_at"] > previous
+    waiting = [e for e in entries if e["is_addendum"] and e["new"]]
+    states = documents.question_states(case, rec)
+    family_questions = [
+        {"text": q.text, **states[q.id]}
+        for q in case.questions
+        if q.source == "family" and q.id in states
+    ]
+    return {
+        "doc": doc,
+        "sheet": Markup(documents.read_bytes(doc).decode("utf-8")) if doc is not None else None,  # noqa: S704 - rendered by us at sending
+        "letter": _letter_context(rec) if doc is None else None,
+        "entries": entries,
+        "waiting": waiting,
+        "pending_questions": [q for q in family_questions if not q["answered"]],
+        "answered_questions": [q for q in family_questions if q["answered"]],
+    }
 
 
 # --------------------------------------------------------------------------- public pages
@@ -169,14 +221,19 @@ def family_letter():
     if away:
         return away
     rec = _recommendation(code)
+    page = _family_page(code, rec)
     if rec is not None:
-        _family_read(code, "letter.viewed", {"kind": "family", "code_id": code.id})
+        details = {"kind": "family", "code_id": code.id}
+        if page["doc"] is not None:
+            details.update(document_id=page["doc"].id, sha256=page["doc"].sha256)
+        _family_read(code, "letter.viewed", details)
     return render_template(
         "feedback/family/letter.html",
         code=code,
         case=code.case,
         rec=rec,
-        letter=_letter_context(rec),
+        **page,
+        document_title=documents.title,
         form=FamilyQuestionForm(),
         question_max=family.QUESTION_MAX,
         question_min=family.QUESTION_MIN,
@@ -191,18 +248,34 @@ def family_letter_pdf():
     rec = _recommendation(code)
     if rec is None:
         abort(404)
-    try:
+    details = {"kind": "family", "code_id": code.id}
+    wanted = request.args.get("document", type=int)
+    if wanted is not None:
+        doc = documents.document_of(code.case, wanted)
+        if doc is None or doc.audience != "family" or doc.format != "pdf":
+            abort(404)
+    else:
+        doc = documents.latest(code.case, "family_letter", "pdf")
+    if doc is not None:
+        pdf = documents.read_bytes(doc)
+        details.update(document_id=doc.id, sha256=doc.sha256)
+        name = (
+            "letter-from-the-panel.pdf"
+            if doc.kind == "family_letter" and doc.version == 1
+            else f"{doc.kind.replace('_', '-')}-{doc.version}.pdf"
+        )
+    else:  # sent before letters were stored
         from panel.feedback.letters import render_letter_pdf
-    except ImportError:  # pragma: no cover
-        abort(404)
-    pdf = render_letter_pdf(rec, "family")
-    _family_read(code, "letter.downloaded", {"kind": "family", "code_id": code.id})
-    if isinstance(pdf, Response):
-        return pdf
+
+        pdf, name = render_letter_pdf(rec, "family"), "letter-from-the-panel.pdf"
+    _family_read(code, "letter.downloaded", details)
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": 'attachment; filename="letter-from-the-panel.pdf"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -242,7 +315,8 @@ def family_question():
         code=code,
         case=code.case,
         rec=rec,
-        letter=_letter_context(rec),
+        **_family_page(code, rec),
+        document_title=documents.title,
         form=form,
         question_max=family.QUESTION_MAX,
         question_min=family.QUESTION_MIN,

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Response, abort, render_template, send_file, url_for
 from flask_login import login_required
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
@@ -22,8 +23,8 @@ from panel.core import audit
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.web import attempt, forbidding
-from panel.feedback import bp, letters, sending
-from panel.feedback.models import Recommendation
+from panel.feedback import bp, documents, letters, sending
+from panel.feedback.models import Recommendation, SentDocument
 
 KIND = "<kind>"  # clinician | family (checked in the view: the security test fills every variable)
 
@@ -35,7 +36,13 @@ def _on_panel(case: Case, user) -> bool:
     return bool(case.panel_roles(user))
 
 
-def _letters_visible(case: Case, rec: Recommendation | None, user) -> bool:
+def letters_visible(case: Case, user) -> bool:
+    """May ``user`` read this case's letters now (the API asks this too)?"""
+    rec = db.session.scalar(select(Recommendation.id).where(Recommendation.case_id == case.id))
+    return _letters_visible(case, rec, user)
+
+
+def _letters_visible(case: Case, rec: Recommendation | int | None, user) -> bool:
     """May ``user`` read this case's letters now?"""
     if rec is None:
         return False
@@ -68,31 +75,93 @@ def _attempt(case: Case, action, *, success: str):
 
 
 # --------------------------------------------------------------------------- letters
+def _page(case: Case, kind: str, rec: Recommendation, doc: SentDocument | None):
+    """The letter page: a stored letter sheet byte for byte (once sent), else the draft
+    rendered from the record; with the list of the case's sent documents."""
+    sent = documents.documents_for(case)
+    if doc is not None:
+        sheet = Markup(documents.read_bytes(doc).decode("utf-8"))  # noqa: S704 - rendered by us at sending
+        letter = None
+        title = documents.title(doc)
+        doc_pdf = next(
+            (
+                d
+                for d in sent
+                if d.kind == doc.kind and d.version == doc.version and d.format == "pdf"
+            ),
+            None,
+        )
+    else:
+        doc_pdf = None
+        sheet = None
+        letter = letters.letter_context(rec, kind)
+        title = letter["title"]
+    return render_template(
+        "feedback/letters/page.html",
+        case=case,
+        kind=kind,
+        letter=letter,
+        sheet=sheet,
+        doc=doc,
+        doc_pdf=doc_pdf,
+        title=title,
+        approved=doc is not None or rec.is_approved,
+        documents=documents.grouped(sent, "clinician") + documents.grouped(sent, "family"),
+        document_title=documents.title,
+    )
+
+
+def _read_details(kind: str, rec: Recommendation, doc: SentDocument | None) -> dict:
+    details = {"kind": kind, "approved": rec.is_approved}
+    if doc is not None:
+        details.update(document_id=doc.id, version=doc.version, sha256=doc.sha256)
+    return details
+
+
+def _pdf_response(data: bytes, filename: str) -> Response:
+    resp = Response(data, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 @bp.route("/cases/<ref>/letters/" + KIND)
 @login_required
 def letter(ref: str, kind: str):
     case, rec = _load_letters(ref, kind)
-    audit.record_read(
-        "letter.viewed", obj=case, details={"kind": kind, "approved": rec.is_approved}
-    )
-    return render_template(
-        "feedback/letters/page.html", case=case, kind=kind, letter=letters.letter_context(rec, kind)
-    )
+    doc = documents.latest(case, f"{kind}_letter", "html")
+    audit.record_read("letter.viewed", obj=case, details=_read_details(kind, rec, doc))
+    return _page(case, kind, rec, doc)
 
 
 @bp.route("/cases/<ref>/letters/" + KIND + ".pdf")
 @login_required
 def letter_pdf(ref: str, kind: str):
     case, rec = _load_letters(ref, kind)
-    pdf = letters.render_letter_pdf(rec, kind)
-    audit.record("letter.downloaded", obj=case, details={"kind": kind, "approved": rec.is_approved})
+    doc = documents.latest(case, f"{kind}_letter", "pdf")
+    pdf = documents.read_bytes(doc) if doc is not None else letters.render_letter_pdf(rec, kind)
+    audit.record("letter.downloaded", obj=case, details=_read_details(kind, rec, doc))
     db.session.commit()
-    resp = Response(pdf, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = (
-        f'attachment; filename="{letters.pdf_filename(case, kind)}"'
-    )
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return _pdf_response(pdf, letters.pdf_filename(case, kind))
+
+
+@bp.route("/cases/<ref>/documents/<int:document_id>")
+@login_required
+def sent_document(ref: str, document_id: int):
+    """One sent document (any version, addenda too) exactly as stored: a PDF as a download,
+    an HTML letter sheet in the letter page."""
+    case, rec = _load_letters(ref)
+    doc = documents.document_of(case, document_id)
+    if doc is None:
+        abort(404)
+    details = _read_details(doc.audience, rec, doc)
+    if doc.format == "pdf":
+        audit.record("letter.downloaded", obj=case, details=details)
+        db.session.commit()
+        name = f"{case.reference}-{doc.kind.replace('_', '-')}-{doc.version}.pdf"
+        return _pdf_response(documents.read_bytes(doc), name)
+    audit.record_read("letter.viewed", obj=case, details=details)
+    return _page(case, doc.audience, rec, doc)
 
 
 # --------------------------------------------------------------------------- workflow

@@ -3,9 +3,15 @@ team and the plain-language family letter, as HTML and as PDF (WeasyPrint).
 
 ``clinician_context`` and ``family_context`` turn the record into plain data that the templates
 render. Everything typed by people is rendered escaped (Jinja autoescape), so HTML in an answer
-prints as literal text in the page and in the PDF. The family letter carries placeholders
-(``[child's name]``, ``[treating consultant]``, ``[hospital]``) that the treating team fills in,
-so no name ever enters Panel; it names no staff member and no e-mail address.
+prints as literal text in the page and in the PDF. The clinician letter carries placeholders
+(``[child's name]``, ``[hospital]``) that the treating team fills in, so no name ever enters
+Panel. The family letter is the family's own copy (on paper from their doctor, online with an
+access code, and as PDF): it addresses the family ("Dear parent or carer", "your child's
+doctor"), carries no placeholder, and names no staff member and no e-mail address.
+
+Once the feedback is sent, the letters are served as stored (``documents.py``): these
+functions render them at sending, for an addendum or an updated version, and for the panel's
+draft before sending.
 """
 
 from __future__ import annotations
@@ -337,6 +343,16 @@ def annex_sections(doc: dict[str, Any], sections: Any = None) -> list[dict[str, 
     ]
 
 
+def _asked_later(rec: Recommendation, question) -> str:
+    """The date a question was sent to the panel when it came after the record was approved
+    (a family's follow-up question): the panel has not had the chance to answer it in the
+    approved record, so the letters say "sent to the panel on DATE" until it is answered.
+    '' for the questions the approved record had to answer."""
+    if rec.approved_at is None or question.created_at is None:
+        return ""
+    return uk_date(question.created_at) if question.created_at > rec.approved_at else ""
+
+
 def clinician_context(rec: Recommendation) -> dict[str, Any]:
     """What the clinician letter prints, as plain data."""
     from panel.cases.display import case_sections
@@ -371,6 +387,7 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
                 "question": q.text,
                 "source": q.source,
                 "answer": (by_q[q.id].clinician_answer.strip() if q.id in by_q else ""),
+                "asked": _asked_later(rec, q),
             }
             for i, q in enumerate(case.questions, start=1)
         ],
@@ -429,6 +446,7 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
                 "number": i,
                 "question": q.text,
                 "answer": (by_q[q.id].family_answer.strip() if q.id in by_q else ""),
+                "asked": _asked_later(rec, q),
             }
             for i, q in enumerate(case.questions, start=1)
         ],
@@ -467,6 +485,56 @@ def render_letter_html(rec: Recommendation, kind: str, *, for_pdf: bool = False)
 def render_letter_pdf(rec: Recommendation, kind: str) -> bytes:
     """The letter as an A4 PDF."""
     return html_to_pdf(render_letter_html(rec, kind, for_pdf=True))
+
+
+def addendum_context(
+    rec: Recommendation, questions: list, kind: str, *, number: int, at: datetime
+) -> dict[str, Any]:
+    """What an answer addendum prints: the follow-up questions it answers, each with the
+    panel's answer for the clinician or, for the family, in plain language."""
+    case = rec.case
+    ctx = _common(rec, kind)
+    by_q = ctx.pop("_answers_by_question")
+    numbers = {q.id: i for i, q in enumerate(case.questions, start=1)}
+    centre = case.referring_centre
+    ctx.update(
+        title=(
+            f"Answer to the family's follow-up question (addendum {number})"
+            if kind == "clinician"
+            else "The panel's answer to your question"
+        ),
+        addendum_number=number,
+        signatory=rec.approved_by.name if rec.approved_by is not None else "",
+        date=uk_date(at),
+        sent_date=uk_date(case.feedback_sent_at),
+        addressee={
+            "name": case.created_by.name,
+            "centre": centre.name if centre is not None else "",
+        },
+        answers=[
+            {
+                "number": numbers.get(q.id, 0),
+                "question": q.text,
+                "asked": uk_date(q.created_at),
+                "answer": (
+                    (
+                        by_q[q.id].clinician_answer
+                        if kind == "clinician"
+                        else by_q[q.id].family_answer
+                    )
+                    if q.id in by_q
+                    else ""
+                ).strip(),
+            }
+            for q in questions
+        ],
+        disclaimer=DISCLAIMER_CLINICIAN if kind == "clinician" else DISCLAIMER_FAMILY,
+        glossary=[],
+        latest_amendment=None,
+    )
+    if kind == "family":
+        ctx["glossary"] = glossary_for(" ".join(a["answer"] for a in ctx["answers"]))
+    return ctx
 
 
 def pdf_filename(case, kind: str) -> str:

@@ -323,3 +323,46 @@ class FamilySession(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     code: Mapped[FamilyAccessCode] = relationship()
+
+
+class SentDocument(db.Model):
+    """A letter as it was sent: rendered once, its bytes in the content-addressed storage
+    (``storage_key``) and their SHA-256 here, then served byte for byte. Never changed: a later
+    answer or amendment adds new rows (an addendum, or the next version of the letters).
+
+    ``kind`` is ``clinician_letter``, ``family_letter``, ``clinician_addendum`` or
+    ``family_addendum``; ``format`` is ``html`` (the letter sheet, styled by
+    ``static/css/letter.css``) or ``pdf``. ``version`` counts each kind's documents of the case
+    (letters: 1 at sending, 2 for the first updated advice; addenda: 1, 2, ...)."""
+
+    __tablename__ = "sent_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    format: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The ids of the questions whose answers the document carries.
+    question_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    #: The amendment that made this document (None for the letters sent first).
+    amendment_number: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("case_id", "kind", "format", "version"),)
+
+    @property
+    def audience(self) -> str:
+        """``clinician`` or ``family``."""
+        return self.kind.split("_", 1)[0]
+
+    @property
+    def is_addendum(self) -> bool:
+        return self.kind.endswith("_addendum")
+
+    @property
+    def content_type(self) -> str:
+        return "application/pdf" if self.format == "pdf" else "text/html; charset=utf-8"

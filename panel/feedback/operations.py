@@ -720,6 +720,11 @@ def _amendment_applied(
         number=amendment.number,
         sent=case.feedback_sent_at is not None,
     )
+    # After sending, an amendment never rewrites a sent letter: it issues a new document (an
+    # answer addendum, or the updated advice).
+    from panel.feedback.documents import after_amendment
+
+    after_amendment(rec, amendment, by=by)
 
 
 def save_record(

@@ -58,6 +58,14 @@ def render_case_summary_pdf(case: Case) -> bytes:
     return html_to_pdf(html)
 
 
+def _clinician_pdf(rec: Recommendation) -> bytes:
+    """The clinician letter as sent (its newest stored version), or the draft before sending."""
+    from panel.feedback.documents import latest, read_bytes
+
+    doc = latest(rec.case, "clinician_letter", "pdf")
+    return read_bytes(doc) if doc is not None else render_letter_pdf(rec, "clinician")
+
+
 def build_pack(rec: Recommendation, storage: LocalStorage) -> Path:
     """Write the pack to a temporary file in the storage's temp folder; the caller removes it."""
     from panel.imaging.export import build_export
@@ -67,7 +75,7 @@ def build_pack(rec: Recommendation, storage: LocalStorage) -> Path:
     out = storage.temp_file(".zip")
     try:
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("clinician-letter.pdf", render_letter_pdf(rec, "clinician"))
+            zf.writestr("clinician-letter.pdf", _clinician_pdf(rec))
             zf.writestr("case-summary.pdf", render_case_summary_pdf(case))
             with zipfile.ZipFile(images) as src:
                 for info in src.infolist():

@@ -59,6 +59,10 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
         },
         checked=True,
     )
+    # The letters are rendered once, now, and served as stored from then on.
+    from panel.feedback.documents import issue_letters
+
+    issue_letters(rec, by=by)
     return case
 
 

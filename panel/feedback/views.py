@@ -117,6 +117,7 @@ def _render(
     answers = values.get("answers", {})
     questions = list(case.questions)
     unanswered = operations.unanswered_questions(rec) if rec is not None else questions
+    counted, later = question_split(case, rec)
     order = {k: i + 1 for i, k in enumerate(values.get("categories", []))}
     template = "feedback/amend.html" if mode == "amend" else "feedback/record.html"
     return render_template(
@@ -134,7 +135,9 @@ def _render(
         answers=answers,
         questions=questions,
         unanswered=unanswered,
-        answered_count=len(questions) - len(unanswered),
+        counted=counted,
+        later=later,
+        answered_count=sum(q not in unanswered for q in counted),
         trial_rows=_trial_rows(case, rec, values) if rec is not None else [],
         studies=operations.studies_status(case, rec),
         can_edit=rec is not None and rec.can_edit(user),
@@ -152,6 +155,19 @@ def _render(
         error=error,
         error_field=error_field,
     ), status
+
+
+def question_split(case: Case, rec: Recommendation | None) -> tuple[list, list]:
+    """The questions an approved record had to answer (those that existed when it was
+    approved: "N of M answered" counts these) and the follow-up questions asked since, which
+    the panel has not yet had the chance to answer. Before approval: all of them, none."""
+    questions = list(case.questions)
+    if rec is None or rec.approved_at is None:
+        return questions, []
+    return (
+        [q for q in questions if q.created_at <= rec.approved_at],
+        [q for q in questions if q.created_at > rec.approved_at],
+    )
 
 
 # --------------------------------------------------------------------------- the record
@@ -466,13 +482,14 @@ def case_record(case: Case) -> dict[str, Any] | None:
     can_start = case.can_start_recommendation(user)
     if rec is None and not can_start:
         return None
-    questions = len(case.questions)
-    unanswered = len(operations.unanswered_questions(rec)) if rec is not None else questions
+    counted, later = question_split(case, rec)
+    missing = operations.unanswered_questions(rec) if rec is not None else counted
     return {
         "rec": rec,
         "categories": operations.category_labels(rec.categories if rec is not None else []),
-        "questions": questions,
-        "unanswered": unanswered,
+        "questions": len(counted),
+        "unanswered": sum(q in missing for q in counted),
+        "later": [(q, q in missing) for q in later],
         "can_start": can_start,
         "can_edit": rec is not None and rec.can_edit(user),
         "can_approve": rec is not None and not rec.is_approved and case.can_approve(user),

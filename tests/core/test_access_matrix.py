@@ -159,6 +159,7 @@ POLICY: dict[str, str] = {
     "feedback.study_opt_out": "case",  # referrers and the panel's coordinators
     "feedback.letter": "case",  # the panel always; referrers once feedback was sent
     "feedback.letter_pdf": "case",
+    "feedback.sent_document": "case",  # a stored letter, addendum or version: as the letters
     "feedback.pack": "case",  # referrers and the panel's coordinators
     "feedback.close": "case",  # referrers and the panel's coordinators
     "feedback.family_informed": "case_referrer",
@@ -179,6 +180,8 @@ POLICY: dict[str, str] = {
     "api.create_case": "api",
     "api.get_case": "api",
     "api.case_matches": "api",
+    "api.case_letters": "api",  # the letter pages' rule (tests/api/test_letters_api.py)
+    "api.case_letter": "api",
     "api.update_case": "api",
     "api.submit_case": "api",
     "api.case_timeline": "api",  # tests/api/test_timeline_api.py: each role and refusal
@@ -353,6 +356,9 @@ def world(app, db_session, make_user, make_case):
     db_session.add(new_match)
     token = tokens.create_token(u["R"], "matrix", by=u["R"]).token
     db_session.commit()
+    from panel.feedback.documents import documents_for
+
+    sent_pdf = next(d for d in documents_for(case) if d.format == "pdf")
     note = db_session.scalar(select(Notification).where(Notification.user_id == u["R"].id).limit(1))
     assert note is not None
     values = {
@@ -368,6 +374,7 @@ def world(app, db_session, make_user, make_case):
         "kind": "clinician",
         "user_id": u["R"].id,
         "role_id": u["nap_coordinator"].panel_roles[0].id,
+        "document_id": sent_pdf.id,
     }
     return {
         "users": u,

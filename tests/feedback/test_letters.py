@@ -111,7 +111,7 @@ def test_trials_are_in_priority_order_with_facts_and_checks(app, rec):
 
 
 def test_family_letter_plain_language_glossary_and_no_staff(app, rec, feedback_people):
-    """Does the family letter carry the plain answers, placeholders, a glossary of the words it
+    """Does the family letter carry the plain answers, no placeholders, a glossary of the words it
     uses, second opinion, treatment abroad and support organisations, and no staff e-mail?"""
     with app.test_request_context():
         page = letters.render_letter_html(rec, "family")
@@ -122,8 +122,10 @@ def test_family_letter_plain_language_glossary_and_no_staff(app, rec, feedback_p
         assert a.family_answer in text
         assert a.clinician_answer not in text
     assert rec.rationale not in text  # the clinical rationale stays in the clinician letter
+    # The family's own copy addresses the family: no blanks for the treating team (issue 14).
     for placeholder in ("[child's name]", "[treating consultant]", "[hospital]"):
-        assert placeholder in page
+        assert placeholder not in page and placeholder not in pdf_page
+    assert "Dear parent or carer," in text
     terms = {g["term"] for g in ctx["glossary"]}
     assert {
         "Clinical trial",

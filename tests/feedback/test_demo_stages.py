@@ -1,0 +1,42 @@
+"""The demo data shows every stage (issue 14): an answered information request, a case whose
+feedback was sent with its letters stored, and a family follow-up question waiting."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+
+def test_demo_has_every_stage_once(app, db_session):
+    from panel.cases.models import Case, CaseStatus, InformationRequest
+    from panel.demo import load_demo_data
+    from panel.feedback import documents
+    from panel.feedback.models import SentDocument
+
+    assert load_demo_data()
+    answered = db_session.scalars(
+        select(InformationRequest).where(InformationRequest.response.is_not(None))
+    ).all()
+    assert answered
+    sent = db_session.scalars(select(Case).where(Case.status == CaseStatus.FEEDBACK_SENT)).all()
+    assert len(sent) >= 2
+    for case in sent:
+        kinds = {(d.kind, d.format) for d in documents.documents_for(case)}
+        assert kinds == {
+            ("clinician_letter", "html"),
+            ("clinician_letter", "pdf"),
+            ("family_letter", "html"),
+            ("family_letter", "pdf"),
+        }
+    waiting = [
+        q
+        for case in sent
+        for q, state in (
+            (q, documents.question_states(case, case.recommendation).get(q.id))
+            for q in case.questions
+        )
+        if q.source == "family" and state and not state["answered"]
+    ]
+    assert len(waiting) == 1
+    count = db_session.scalar(select(func.count()).select_from(SentDocument))
+    assert load_demo_data() == []  # loads once
+    assert db_session.scalar(select(func.count()).select_from(SentDocument)) == count
