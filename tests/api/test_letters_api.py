@@ -7,9 +7,7 @@ import hashlib
 
 import pytest
 
-from panel.cases.models import CaseStatus
-from panel.core.db import utcnow
-from tests.support.data import answers_for, full_record_data
+from tests.support.data import answers_for, discussed_at_meeting, full_record_data
 
 
 @pytest.fixture
@@ -25,8 +23,7 @@ def approved(make_user, make_case, referrer, db_session):
     coordinator = make_user(roles=[("NAP", "coordinator")], name="Api Coordinator")
     chair = make_user(roles=[("NAP", "chair")], name="Api Chair")
     case = make_case(referrer, submit=True)
-    case.status = CaseStatus.DISCUSSED
-    case.discussed_at = utcnow()
+    discussed_at_meeting(db_session, case)
     rec = operations.start_recommendation(case, by=coordinator)
     operations.save_record(
         rec,

@@ -84,7 +84,18 @@ def _ask(app, fam, db_session, case, text=FOLLOW_UP):
     return next(q for q in case.questions if q.text == text)
 
 
-def _answer(rec, question, by, db_session):
+def _chair_approves(rec, chair, db_session) -> None:
+    """A coordinator's change to an approved record waits for a chair: nothing is issued until
+    the chair approves it (then the amendment takes effect and its document is issued)."""
+    db_session.refresh(rec)
+    pending = rec.pending_amendment
+    assert pending is not None
+    operations.approve_amendment(rec, pending, by=chair)
+    db_session.commit()
+
+
+def _answer(rec, question, by, db_session, chair=None):
+    before = len(documents.documents_for(rec.case))
     operations.save_answer(
         rec,
         question,
@@ -94,6 +105,9 @@ def _answer(rec, question, by, db_session):
         reason="Answer to the family's follow-up question",
     )
     db_session.commit()
+    if chair is not None:  # the coordinator's answer waits for the chair's approval
+        assert len(documents.documents_for(rec.case)) == before
+        _chair_approves(rec, chair, db_session)
 
 
 # --------------------------------------------------------------------------- storing
@@ -187,7 +201,13 @@ def test_answering_the_follow_up_issues_an_addendum(
     before = _fingerprints(db_session, case)
     fam, _ = _family_client(app, case, feedback_people["referrer"], db_session)
     question = _ask(app, fam, db_session, case)
-    _answer(sent, question, feedback_people["nap_coordinator"], db_session)
+    _answer(
+        sent,
+        question,
+        feedback_people["nap_coordinator"],
+        db_session,
+        chair=feedback_people["chair"],
+    )
     after = _fingerprints(db_session, case)
     assert {k: v for k, v in after.items() if k in before} == before
     added = sorted(v[:3] for k, v in after.items() if k not in before)
@@ -240,6 +260,8 @@ def test_an_amendment_issues_updated_advice_version_2(
         reason="Restaging scan reviewed",
     )
     db_session.commit()
+    assert len(documents.documents_for(case)) == len(before)  # waits for the chair
+    _chair_approves(sent, feedback_people["chair"], db_session)
     after = _fingerprints(db_session, case)
     assert {k: v for k, v in after.items() if k in before} == before
     added = sorted(v[:3] for k, v in after.items() if k not in before)
