@@ -339,16 +339,24 @@ def _chosen_trials(rec: Recommendation, items: Any) -> tuple[list[dict[str, Any]
     return out, bool(need_live)
 
 
+_NOT_OPEN = {
+    "closed": "closed",
+    "suspended": "suspended",
+    "not_yet_open": "not yet recruiting",
+    "unknown": "of unknown status",
+}
+
+
 def _refuse_not_recruiting(code: str) -> None:
     """Refuse a trial of the registry that is not recruiting, saying so and where from."""
-    from panel.trials.models import STATUS_LABELS, Trial
+    from panel.trials.models import Trial
 
     trial = db.session.scalar(select(Trial).where(Trial.code == code))
     if trial is None or trial.is_study:
         return
     rec = trial.match_record()
     if rec["status"] != "open":
-        why = STATUS_LABELS.get(rec["status"], rec["status"]).lower()
+        why = _NOT_OPEN.get(rec["status"], rec["status"])
         if trial.status.value == "open":
             why = "not recruiting at any of its sites"
         source = f" ({trial.status_source})" if trial.status_source else ""
@@ -374,7 +382,7 @@ def _checked_trials(rec: Recommendation) -> list[dict[str, Any]]:
     """The record's trials with their live status, source and check date; :class:`Refused`
     naming every trial that is not recruiting, or whose status is unknown or not checked
     within ``TRIAL_STATUS_MAX_AGE_DAYS``."""
-    from panel.trials.models import STATUS_LABELS, Trial, status_note
+    from panel.trials.models import Trial, status_note
 
     entries = [dict(t) for t in rec.trials or []]
     codes = [str(t.get("code") or t.get("trial_id") or "") for t in entries]
@@ -390,7 +398,9 @@ def _checked_trials(rec: Recommendation) -> list[dict[str, Any]]:
             continue
         now = trial.match_record()
         if now["status"] != "open":
-            why = STATUS_LABELS.get(now["status"], now["status"]).lower()
+            why = _NOT_OPEN.get(now["status"], now["status"])
+            if trial.status.value == "open":
+                why = "not recruiting at any of its sites"
             problems.append(f"{code} is {why} ({trial.status_source or 'no source'}): remove it")
             continue
         note = status_note(now)
@@ -767,11 +777,14 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
             "options_considered",
         )
     checked = _checked_trials(rec)
-    if checked != [dict(t) for t in rec.trials or []]:
-        rec.trials = checked  # the status, source and check date the approval relied on
+    refreshed = checked != [dict(t) for t in rec.trials or []]
+    if refreshed:
+        # The status, source and check date the approval relied on. The flush bumps the
+        # version (checked against expected_version above; a concurrent change: Conflict).
+        rec.trials = checked
     _flush()
     now = utcnow()
-    version = rec.version if expected_version is None else int(expected_version)
+    version = rec.version if expected_version is None or refreshed else int(expected_version)
     result = db.session.execute(
         update(Recommendation)
         .where(
