@@ -359,8 +359,9 @@ class HttpSource:
 
 
 class FileSource:
-    """Saved responses: a file or a folder of ``.json`` (a v2 study or ``{"studies": [...]}``)
-    and ``.xml`` (ISRCTN) files. A file that cannot be read is reported, the others are used."""
+    """Saved responses: a file or a folder (searched recursively) of ``.json`` (a v2 study or
+    ``{"studies": [...]}``) and ``.xml`` (ISRCTN) files. A file that cannot be read is reported,
+    the others are used; of several records of one trial, the one updated last counts."""
 
     def __init__(self, path: str | Path, *, today: date) -> None:
         self.path = Path(path)
@@ -369,14 +370,23 @@ class FileSource:
         if not self.path.exists():
             raise FileNotFoundError(str(path))
         files = (
-            sorted(p for p in self.path.rglob("*") if p.is_file())
+            sorted(
+                p
+                for p in self.path.rglob("*")
+                if p.is_file() and p.suffix.lower() in (".json", ".xml")
+            )
             if self.path.is_dir()
             else [self.path]
         )
         for f in files:
             try:
                 for rec in self._read(f, today):
-                    self.records[rec.registry_id] = rec
+                    # Several saved records of one trial: the one the registry updated last.
+                    kept = self.records.get(rec.registry_id)
+                    if kept is None or (rec.updated_on or date.min) >= (
+                        kept.updated_on or date.min
+                    ):
+                        self.records[rec.registry_id] = rec
             except SyncError as exc:
                 self.problems.append(f"{f}: {exc}")
             except (OSError, UnicodeDecodeError) as exc:

@@ -381,6 +381,10 @@ def test_from_a_folder_of_saved_responses(app, db_session, loaded, tmp_path):
     assert lorlatinib.status_fetched_from.endswith("studies-page.json")
     assert lorlatinib.site_statuses[0]["centre"] == "ROYAL_MARSDEN"
 
+    # The whole recordings folder: of three records of NCT03363373 the last updated counts.
+    every = _sync(app, "--from", str(REGISTRY), "--trial", "NAXITAMAB-201")
+    assert "NAXITAMAB-201: open -> closed (COMPLETED)" in every.output
+    assert "README.md" not in every.output  # not a .json or .xml file: not read
     one = _sync(app, "--from", str(REGISTRY / "NCT02914405-unknown.json"), "--trial", "MINIVAN")
     assert one.exit_code == 0 and "MINIVAN: open -> unknown" in one.output
     missing = _sync(app, "--from", str(tmp_path / "nowhere"))
