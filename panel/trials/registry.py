@@ -342,7 +342,8 @@ def load_registry(
     a coordinator has edited keeps its edits, except that the file's "not open" status replaces
     an "open" status nobody has checked within ``TRIAL_STATUS_MAX_AGE_DAYS`` (a closed trial
     must never stay suggestible because of an old edit); trials only ever loaded from a file
-    or synced are brought up to date. Loading into an empty
+    or synced are brought up to date, keeping a status checked on or after the file's date
+    (a sync is never undone by an older file). Loading into an empty
     registry records the open cases' verdicts without announcing them as new matches."""
     if path is None:
         from flask import current_app
@@ -359,12 +360,15 @@ def load_registry(
     before_count = _new_match_count()
     for rec in records:
         trial = existing.get(rec["id"])
-        if trial is not None and new_only and _edited_by_person(trial):
-            safer = _safety_update(trial, rec)
-            if safer is None:
-                summary.skipped.append(rec["id"])
-                continue
-            rec = safer
+        if trial is not None and new_only:
+            if _edited_by_person(trial):
+                safer = _safety_update(trial, rec)
+                if safer is None:
+                    summary.skipped.append(rec["id"])
+                    continue
+                rec = safer
+            else:
+                rec = _keep_newer_status(trial, rec)
         _, changed = save_trial(
             rec, by=by, trial=trial, actor_label=actor_label, codes=codes, announce=announce
         )
@@ -402,6 +406,23 @@ def _safety_update(trial: Trial, rec: Mapping[str, Any]) -> dict[str, Any] | Non
         "status": rec["status"],
         "status_verified_on": rec.get("status_verified_on"),
         "status_source": rec.get("status_source"),
+    }
+
+
+def _keep_newer_status(trial: Trial, rec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The file's record, but with the stored status when it was checked (by the sync) on or
+    after the file's date: a sync is never undone by loading an older file."""
+    stored = trial.status_verified_on
+    if stored is None:
+        return rec
+    theirs = rec.get("status_verified_on")
+    if theirs and date.fromisoformat(str(theirs)[:10]) > stored:
+        return rec
+    return {
+        **rec,
+        "status": trial.status.value,
+        "status_verified_on": stored.isoformat(),
+        "status_source": trial.status_source,
     }
 
 

@@ -494,12 +494,26 @@ def test_loading_the_packaged_registry_updates_existing_rows(
         by=people["nap_coordinator"],
         expected_version=None,
     )
+    # ESMART and MINIVAN as the old packaged file left them: open, never checked.
+    for code in ("ESMART", "MINIVAN"):
+        update_trial(
+            _trial(db_session, code), {"status_verified_on": None}, by=None, expected_version=None
+        )
+    # VERITAS synced today (no person): the file's undated "closed" does not undo the sync.
+    update_trial(
+        _trial(db_session, "VERITAS"),
+        {"status_verified_on": utcnow().date().isoformat(), "status_source": "ClinicalTrials.gov"},
+        by=None,
+        expected_version=None,
+    )
     db_session.commit()
     summary = load_registry(PACKAGED, new_only=True)
     db_session.commit()
     assert sorted(summary.created) == ["BEACON2", "LUDO-N"]
     statuses = {t.code: t.status.value for t in db_session.scalars(select(Trial))}
-    assert statuses["VERITAS"] == "closed" and statuses["ESMART"] == "closed"  # never edited
+    assert statuses["ESMART"] == "closed"  # never edited: the file's status (2025-09-16)
+    assert statuses["VERITAS"] == "open"  # synced today: kept
+    assert _trial(db_session, "VERITAS").notes[-1].startswith("Closed: for refractory")
     assert statuses["MINIVAN"] == "closed"
     assert statuses["CRISP"] == "unknown"  # edited, but its 'open' was checked 60 days ago
     assert statuses["NAXITAMAB-201"] == "unknown"  # edited, never checked
