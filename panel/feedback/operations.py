@@ -893,7 +893,7 @@ def studies_status(case: Case, rec: Recommendation | None = None) -> dict[str, A
     elif verdict == "ineligible":
         state, label = "not_eligible", "Not eligible"
     elif epi is None:
-        state, label = "unknown", "Not in the registry"
+        state, label = "unknown", _study_absent_label(EPIDEMIOLOGY_STUDY)
     else:
         state, label = "included", "Included (the family can opt out)"
     profiling = (rec.molecular_profiling if rec is not None else "") or ""
@@ -914,11 +914,21 @@ def studies_status(case: Case, rec: Recommendation | None = None) -> dict[str, A
             "verdict": prof.verdict if prof is not None else None,
             "verdict_label": VERDICT_LABELS.get(prof.verdict, "")
             if prof is not None
-            else "not in the registry",
+            else _study_absent_label(PROFILING_STUDY).lower(),
             "status": profiling,
             "label": PROFILING.get(profiling, profiling),
         },
     }
+
+
+def _study_absent_label(code: str) -> str:
+    """Why a study is not among the case's studies: not in the registry, or not open."""
+    from panel.trials.models import STATUS_LABELS, Trial
+
+    status = db.session.scalar(select(Trial.status).where(Trial.code == code))
+    if status is None:
+        return "Not in the registry"
+    return f"Study status: {STATUS_LABELS[status.value].lower()} (not suggested)"
 
 
 def category_labels(keys: Iterable[str]) -> list[str]:

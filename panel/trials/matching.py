@@ -49,8 +49,8 @@ class Registry:
 
     @property
     def not_recruiting(self) -> list[engine.CompiledTrial]:
-        """Trials that are closed or suspended (shown as such, never matched)."""
-        return [t for t in self.compiled if not t.is_study and not t.is_open]
+        """Trials and studies that are not open (shown as such, never matched)."""
+        return [t for t in self.compiled if not t.is_open]
 
     def __len__(self) -> int:
         return len(self.compiled)

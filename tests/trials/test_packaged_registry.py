@@ -42,6 +42,21 @@ def test_statuses_follow_the_public_sources(packaged):
     assert packaged["LUDO-N"]["sites"] == [] and packaged["BEACON2"]["sites"] == ["OXFORD"]
 
 
+def test_studies_are_not_presented_as_open():
+    """The epidemiological study is probably closed (unverified), SMPaeds unconfirmed: both
+    unknown, with their sources; neither is matched."""
+    studies = {t["id"]: t for t in load_trials() if t.get("is_study")}
+    assert {k: t["status"] for k, t in studies.items()} == {
+        "NB-EPIDEMIOLOGY": "unknown",
+        "SMPAEDS": "unknown",
+    }
+    assert "probably closed" in studies["NB-EPIDEMIOLOGY"]["status_source"]
+    import json
+
+    doc = json.loads((DATA / "case-example-alk.json").read_text())
+    assert match_case(doc, list(studies.values()), load_centres()) == []
+
+
 def test_every_new_criterion_says_where_it_comes_from(packaged):
     for code in ("BEACON2", "LUDO-N"):
         trial = packaged[code]
@@ -94,3 +109,32 @@ def test_only_open_trials_are_matched_from_the_packaged_registry(packaged):
     # A closed copy of an open trial is never matched.
     closed = copy.deepcopy(packaged["BEACON2"]) | {"status": "closed"}
     assert match_case(doc, [closed], centres) == []
+
+
+def test_the_case_page_with_the_packaged_registry(
+    app, client, db_session, people, make_case, login, monkeypatch
+):
+    """With the true registry, the ALK case is offered BEACON2 and LuDO-N only, each saying its
+    status was not checked recently; every other trial and both studies are listed as not
+    recruiting or unknown, with their sources."""
+    from panel.trials.matching import clear_cache
+    from panel.trials.registry import load_registry
+
+    monkeypatch.setitem(app.config, "TRIAL_STATUS_MAX_AGE_DAYS", 30)
+    load_registry(Path(__file__).resolve().parents[2] / "panel" / "data" / "trials.json")
+    db_session.commit()
+    clear_cache()
+    case = make_case(people["referrer"])
+    login(client, people["nap_coordinator"])
+    html = client.get(f"/trials/case/{case.reference}", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    offered, left_out = html.split('data-testid="not-recruiting"')
+    assert 'data-trial="BEACON2"' not in left_out and "BEACON2" in offered
+    assert "Status not checked since 11 Mar 2025" in offered
+    assert "Status never checked" in offered  # LuDO-N: the source gave only a month
+    for code in EXPECTED_STATUS:
+        if EXPECTED_STATUS[code] != "open":
+            assert f'data-trial="{code}"' in left_out
+    assert 'data-trial="NB-EPIDEMIOLOGY"' in left_out and "probably closed" in left_out
+    assert "VERITAS" not in offered
