@@ -192,11 +192,12 @@ class Trial(db.Model):
         if self.is_study:
             return rec
         if not rec["sites"]:  # no site confirmed by hand: the UK sites the registry lists open
-            rec["sites"] = [
-                s["centre"]
-                for s in self.site_statuses or []
-                if isinstance(s, dict) and s.get("status") == "open" and s.get("centre")
+            listed = [
+                s for s in self.site_statuses or [] if isinstance(s, dict) and s.get("centre")
             ]
+            rec["sites"] = [s["centre"] for s in listed if s.get("status") == "open"]
+            if listed and not rec["sites"] and rec["status"] == "open":
+                rec["status"] = "closed"  # UK sites listed, none recruiting
             return rec
         closed = self.closed_sites()
         if closed:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
-from panel.trials.models import Trial, TrialChange
+from panel.trials.models import Trial, TrialChange, TrialStatus
 from tests.support.factories import example
 
 REGISTRY = Path(__file__).parent / "data" / "registry"
@@ -221,6 +221,20 @@ def test_a_trial_whose_every_site_closed_is_not_listed(app, db_session, loaded):
     clear_cache()
     assert lorlatinib.match_record()["status"] == "closed"
     assert "NANT-LORLATINIB" not in _open_matches()
+
+
+def test_a_trial_without_confirmed_sites_takes_the_open_uk_sites_of_the_registry(db_session):
+    trial = Trial(
+        code="X", title="X", status=TrialStatus.OPEN, sites=[], criteria=[], sites_mode="any"
+    )
+    assert trial.match_record()["sites"] == [] and trial.match_record()["status"] == "open"
+    trial.site_statuses = [
+        {"centre": "OXFORD", "status": "open"},
+        {"centre": "LEEDS", "status": "closed"},
+    ]
+    assert trial.match_record()["sites"] == ["OXFORD"]
+    trial.site_statuses = [{"centre": "LEEDS", "status": "closed"}]
+    assert trial.match_record()["status"] == "closed"
 
 
 # --------------------------------------------------------------------------- unknown status
