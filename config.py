@@ -120,6 +120,17 @@ class Config:
     PROXY_FIX = _env_bool("PROXY_FIX", False)
     # Tests only: let unexpected errors propagate to the test client (a 500 page otherwise).
     PROPAGATE_TEST_ERRORS = _env_bool("PROPAGATE_TEST_ERRORS", True)
+    # The trial registry sync (`flask --app panel sync-trials`, panel/trials/sync.py).
+    CTGOV_API_URL = _env("CTGOV_API_URL", "https://clinicaltrials.gov/api/v2")
+    ISRCTN_API_URL = _env("ISRCTN_API_URL", "https://www.isrctn.com/api")
+    TRIAL_SYNC_TIMEOUT = float(_env("TRIAL_SYNC_TIMEOUT", "20"))  # seconds per request
+    TRIAL_SYNC_RETRIES = _env_int("TRIAL_SYNC_RETRIES", 2)  # extra attempts after a failure
+    TRIAL_SYNC_RETRY_WAIT = float(_env("TRIAL_SYNC_RETRY_WAIT", "2"))  # seconds, doubled each time
+    # A trial whose status is unknown or was last checked longer ago than this carries "status
+    # not checked since DATE" and cannot be approved in a recommendation until it is checked.
+    TRIAL_STATUS_MAX_AGE_DAYS = _env_int("TRIAL_STATUS_MAX_AGE_DAYS", 30)
+    # The trials.json that `load-trials` and the reference/demo data load (None: the packaged one).
+    TRIALS_FILE = _env("TRIALS_FILE")
     ALLOW_DEMO_DATA = True
     TESTING = False
     DEBUG = False

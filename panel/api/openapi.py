@@ -304,9 +304,35 @@ def _schemas() -> dict[str, Any]:
                     "items": {
                         "type": "object",
                         "additionalProperties": False,
-                        "required": ["trial", "verdict", "distance_km", "sites", "criteria"],
+                        "required": [
+                            "trial",
+                            "verdict",
+                            "distance_km",
+                            "sites",
+                            "criteria",
+                            "status",
+                            "status_checked_on",
+                            "status_source",
+                        ],
                         "properties": {
                             "trial": {"type": "string"},
+                            "status": {
+                                "type": "string",
+                                "enum": ["open"],
+                                "description": "The registry status: only trials open at one "
+                                "of their sites or more are listed.",
+                            },
+                            "status_checked_on": {
+                                "type": ["string", "null"],
+                                "format": "date",
+                                "description": "When the status was last checked (by the "
+                                "registry sync or a coordinator), YYYY-MM-DD; null: never.",
+                            },
+                            "status_source": {
+                                "type": ["string", "null"],
+                                "description": "Where the status came from, e.g. "
+                                '"ClinicalTrials.gov NCT03363373".',
+                            },
                             "verdict": {
                                 "type": "string",
                                 "enum": ["eligible", "possible", "ineligible"],
@@ -743,9 +769,11 @@ def _paths() -> dict[str, Any]:
                 "tags": ["cases"],
                 "summary": "Open trials matched against the case",
                 "description": "The same object as `flask --app panel match FILE.json` prints: "
-                "each open trial with its verdict (eligible, possible, ineligible), the distance "
-                "from the referring centre, the sites and every criterion's result. The matcher "
-                "suggests; eligibility is confirmed by the trial site.",
+                "each trial open at one of its sites or more (closed, suspended, not yet "
+                "recruiting and unknown-status trials are left out) with its verdict (eligible, "
+                "possible, ineligible), the distance from the referring centre, the sites, every "
+                "criterion's result, and its status with the date it was last checked and the "
+                "source. The matcher suggests; eligibility is confirmed by the trial site.",
                 "responses": {
                     "200": {
                         "description": "The matches.",

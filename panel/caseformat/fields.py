@@ -413,9 +413,11 @@ TRIAL_VALUE_SETS: Final[Mapping[str, ValueSet]] = MappingProxyType(
             _vs(
                 "trial_status",
                 "Trial status",
-                ("open", "Open"),
+                ("open", "Open (recruiting)"),
+                ("not_yet_open", "Not yet recruiting"),
                 ("suspended", "Suspended"),
-                ("closed", "Closed"),
+                ("closed", "Closed (not recruiting)"),
+                ("unknown", "Unknown"),
             ),
             _vs(
                 "sites_mode",

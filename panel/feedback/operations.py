@@ -321,6 +321,7 @@ def _freeze(match: Any, registry: Any, priority: int | None = None) -> dict[str,
         "beyond_travel_limit": snap["beyond_travel_limit"],
         "status": snap["status"],
         "status_verified_on": snap["status_verified_on"],
+        "status_source": raw.get("status_source"),
         "registry_ids": list(raw.get("registry_ids", []) or []),
         "version": snap["version"],
         "frozen_at": snap["taken_at"],
@@ -391,7 +392,10 @@ def _chosen_trials(rec: Recommendation, items: Any) -> tuple[list[dict[str, Any]
             entry = dict(kept[code])
         elif code in live:
             entry = dict(live[code])
+            if rec.is_approved:  # an amendment adds it: no approval step follows to refuse it
+                _refuse_unchecked_trial(entry)
         else:
+            _refuse_not_recruiting(code)
             raise Refused(
                 f"{code} is not among the trials this case currently matches (eligible or possible); "
                 "only matching, open trials can be suggested.",
@@ -400,6 +404,100 @@ def _chosen_trials(rec: Recommendation, items: Any) -> tuple[list[dict[str, Any]
         entry["priority"] = priority
         out.append(entry)
     return out, bool(need_live)
+
+
+_NOT_OPEN = {
+    "closed": "closed",
+    "suspended": "suspended",
+    "not_yet_open": "not yet recruiting",
+    "unknown": "of unknown status",
+}
+
+
+def _refuse_not_recruiting(code: str) -> None:
+    """Refuse a trial of the registry that is not recruiting, saying so and where from."""
+    from panel.trials.models import Trial
+
+    trial = db.session.scalar(select(Trial).where(Trial.code == code))
+    if trial is None or trial.is_study:
+        return
+    rec = trial.match_record()
+    if rec["status"] != "open":
+        why = _NOT_OPEN.get(rec["status"], rec["status"])
+        if trial.status.value == "open":
+            why = "not recruiting at any of its sites"
+        source = f" ({trial.status_source})" if trial.status_source else ""
+        raise Refused(
+            f"{code} is {why}{source}: a trial that is not recruiting cannot be suggested.",
+            "trials",
+        )
+
+
+def _refuse_unchecked_trial(entry: Mapping[str, Any]) -> None:
+    from panel.trials.models import status_note
+
+    note = status_note(entry)
+    if note:
+        raise Refused(
+            f"{entry.get('code')}: {note}. A coordinator must check its status (trial registry: "
+            "Mark checked) before it is added.",
+            "trials",
+        )
+
+
+def _checked_trials(rec: Recommendation) -> list[dict[str, Any]]:
+    """The record's trials with their live status, source and check date; :class:`Refused`
+    naming every trial that is not recruiting, or whose status is unknown or not checked
+    within ``TRIAL_STATUS_MAX_AGE_DAYS``."""
+    from panel.trials.models import Trial, status_note
+
+    entries = [dict(t) for t in rec.trials or []]
+    codes = [str(t.get("code") or t.get("trial_id") or "") for t in entries]
+    if not codes:
+        return entries
+    live = {t.code: t for t in db.session.scalars(select(Trial).where(Trial.code.in_(codes)))}
+    problems: list[str] = []
+    out = []
+    for code, entry in zip(codes, entries, strict=True):
+        trial = live.get(code)
+        if trial is None:
+            problems.append(f"{code} is no longer in the trial registry")
+            continue
+        now = trial.match_record()
+        if now["status"] != "open":
+            why = _NOT_OPEN.get(now["status"], now["status"])
+            if trial.status.value == "open":
+                why = "not recruiting at any of its sites"
+            problems.append(f"{code} is {why} ({trial.status_source or 'no source'}): remove it")
+            continue
+        note = status_note(now)
+        if note:
+            problems.append(f"{code}: {note}")
+            continue
+        out.append(
+            {
+                **entry,
+                "status": now["status"],
+                "status_verified_on": now["status_verified_on"],
+                "status_source": now["status_source"],
+            }
+        )
+    if problems:
+        raise Refused(
+            "The recommendation cannot be approved until every suggested trial is recruiting and "
+            "its status checked within the last "
+            f"{_max_age()} days (a coordinator checks it in the trial registry: Mark checked): "
+            + "; ".join(problems)
+            + ".",
+            "trials",
+        )
+    return out
+
+
+def _max_age() -> int:
+    from panel.trials.models import status_max_age_days
+
+    return status_max_age_days()
 
 
 # --------------------------------------------------------------------------- validation
@@ -919,9 +1017,15 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     _check_version(rec, expected_version)
     _check_complete(rec, "approving")
     workflow.check(case, "approve", by=by, discussion=discussion_of(case))
+    checked = _checked_trials(rec)
+    refreshed = checked != [dict(t) for t in rec.trials or []]
+    if refreshed:
+        # The status, source and check date the approval relied on. The flush bumps the
+        # version (checked against expected_version above; a concurrent change: Conflict).
+        rec.trials = checked
     _flush()
     now = utcnow()
-    version = rec.version if expected_version is None else int(expected_version)
+    version = rec.version if expected_version is None or refreshed else int(expected_version)
     result = db.session.execute(
         update(Recommendation)
         .where(
@@ -1163,7 +1267,7 @@ def studies_status(case: Case, rec: Recommendation | None = None) -> dict[str, A
     elif verdict == "ineligible":
         state, label = "not_eligible", "Not eligible"
     elif epi is None:
-        state, label = "unknown", "Not in the registry"
+        state, label = "unknown", _study_absent_label(EPIDEMIOLOGY_STUDY)
     else:
         state, label = "included", "Included (the family can opt out)"
     profiling = (rec.molecular_profiling if rec is not None else "") or ""
@@ -1184,11 +1288,21 @@ def studies_status(case: Case, rec: Recommendation | None = None) -> dict[str, A
             "verdict": prof.verdict if prof is not None else None,
             "verdict_label": VERDICT_LABELS.get(prof.verdict, "")
             if prof is not None
-            else "not in the registry",
+            else _study_absent_label(PROFILING_STUDY).lower(),
             "status": profiling,
             "label": PROFILING.get(profiling, profiling),
         },
     }
+
+
+def _study_absent_label(code: str) -> str:
+    """Why a study is not among the case's studies: not in the registry, or not open."""
+    from panel.trials.models import STATUS_LABELS, Trial
+
+    status = db.session.scalar(select(Trial.status).where(Trial.code == code))
+    if status is None:
+        return "Not in the registry"
+    return f"Study status: {STATUS_LABELS[status.value].lower()} (not suggested)"
 
 
 def category_labels(keys: Iterable[str]) -> list[str]:

@@ -414,6 +414,7 @@ def _present_matches(case) -> list[dict[str, Any]]:
     """Eligible and possible open trials, with the nearest site and its distance."""
     from panel.trials.engine import ELIGIBLE, POSSIBLE
     from panel.trials.matching import matches_for_case
+    from panel.trials.models import status_note
 
     out = []
     for m in matches_for_case(case):
@@ -432,6 +433,7 @@ def _present_matches(case) -> list[dict[str, Any]]:
                 "km": d["distance_km"],
                 "beyond": d["beyond_travel_limit"],
                 "missing": len(d["missing"]),
+                "status_note": status_note(d),  # "Status not checked since DATE" or None
             }
         )
     return out

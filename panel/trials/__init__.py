@@ -21,12 +21,15 @@ def init_app(app: Any) -> None:
     """Register the trial pages, the ``load-trials`` and ``match`` commands and the case page's
     trial suggestions card."""
     from panel.core.casepage import register_panel
-    from panel.trials.cli import load_trials_command, match_command
+    from panel.trials.cli import load_trials_command, match_command, sync_trials_command
+    from panel.trials.models import status_note
     from panel.trials.views import bp
 
     app.register_blueprint(bp)
+    app.add_template_global(status_note, "trial_status_note")
     app.cli.add_command(load_trials_command)
     app.cli.add_command(match_command)
+    app.cli.add_command(sync_trials_command)
     register_panel(
         app,
         "trials.suggestions",

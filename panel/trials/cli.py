@@ -47,6 +47,42 @@ def load_trials_command(file: str | None, new_only: bool) -> None:
     click.echo(str(summary))
 
 
+@click.command("sync-trials")
+@click.option(
+    "--from",
+    "from_path",
+    type=click.Path(exists=False),
+    help="Read saved registry responses (a file or a folder: ClinicalTrials.gov v2 study JSON "
+    'or a {"studies": [...]} page; ISRCTN XML) instead of fetching them.',
+)
+@click.option("--trial", "codes", multiple=True, help="Only this trial code (repeatable).")
+@with_appcontext
+def sync_trials_command(from_path: str | None, codes: tuple[str, ...]) -> None:
+    """Fetch every trial's status from ClinicalTrials.gov (NCT ids) and ISRCTN (ISRCTN ids):
+    overall status, UK sites mapped to Panel's centres, the registry's last update. A trial
+    that fails is reported and keeps its last status; the others go on. Exits 1 when any
+    trial failed."""
+    from flask import current_app
+
+    from panel.trials import sync
+    from panel.trials.matching import clear_cache
+
+    if from_path:
+        try:
+            source: Any = sync.FileSource(from_path, today=sync.utcnow().date())
+        except FileNotFoundError:
+            _fail(f"{from_path}: no such file or folder")
+    else:
+        source = sync.source_from_config(current_app.config)
+    summary = sync.sync_trials(source, codes=codes or None)
+    db.session.commit()
+    clear_cache()
+    for line in summary.lines():
+        click.echo(line)
+    if summary.failed:
+        sys.exit(1)
+
+
 def _read_case(path: str) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -447,7 +447,9 @@ def validate_trial(trial: Mapping[str, Any], centre_codes: Collection[str]) -> l
         ):
             errors.append(f"{here}: {k} must be a list of text")
     if "status" in trial and not _member(trial["status"], TRIAL_STATUSES):
-        errors.append(f"{here}: bad status {trial['status']!r} (open, suspended or closed)")
+        errors.append(
+            f"{here}: bad status {trial['status']!r} (" + ", ".join(sorted(TRIAL_STATUSES)) + ")"
+        )
     verified = trial.get("status_verified_on")
     if verified is not None:
         try:
@@ -460,8 +462,9 @@ def validate_trial(trial: Mapping[str, Any], centre_codes: Collection[str]) -> l
         errors.append(f"{here}: bad enrolment {trial['enrolment']!r} (opt_out or consent)")
     if "sites" in trial:
         sites = trial["sites"]
-        if not isinstance(sites, list) or (not sites and not study):
-            errors.append(f"{here}: sites must be a non-empty list of centre codes")
+        # An empty list: no UK site confirmed yet (never guessed); the sync fills it in.
+        if not isinstance(sites, list):
+            errors.append(f"{here}: sites must be a list of centre codes")
         else:
             seen: set[str] = set()
             for s in sites:

@@ -49,8 +49,8 @@ class Registry:
 
     @property
     def not_recruiting(self) -> list[engine.CompiledTrial]:
-        """Trials that are closed or suspended (shown as such, never matched)."""
-        return [t for t in self.compiled if not t.is_study and not t.is_open]
+        """Trials and studies that are not open (shown as such, never matched)."""
+        return [t for t in self.compiled if not t.is_open]
 
     def __len__(self) -> int:
         return len(self.compiled)
@@ -105,7 +105,7 @@ def current_registry() -> Registry:
     ).all()
     reg = Registry(
         key=key,
-        compiled=compile_records([t.to_record() for t in trials]),
+        compiled=compile_records([t.match_record() for t in trials]),
         versions={t.code: t.version for t in trials},
     )
     with _lock:
@@ -210,8 +210,28 @@ def case_matching(case: Any) -> CaseMatching:
 
 
 def payload(name: str, matches: Sequence[engine.TrialMatch]) -> dict[str, Any]:
-    """``{"case": name, "matches": [...]}``: the shape of ``flask match`` and the API."""
-    return {"case": name, "matches": [m.to_dict() for m in matches if not m.is_study]}
+    """``{"case": name, "matches": [...]}``: the shape of ``flask match`` and the API. Only
+    open trials (``match_case`` leaves the others out); each with its status, the date it was
+    last checked and where (``status_source``)."""
+    return {
+        "case": name,
+        "matches": [
+            {**m.to_dict(), **status_fields(m)}
+            for m in matches
+            if not m.is_study and m.status == "open"
+        ],
+    }
+
+
+def status_fields(match: engine.TrialMatch) -> dict[str, Any]:
+    """``status``, ``status_checked_on`` (YYYY-MM-DD or None) and ``status_source``."""
+    raw: Mapping[str, Any] = match.trial.raw if match.trial is not None else {}
+    checked = raw.get("status_verified_on")
+    return {
+        "status": match.status,
+        "status_checked_on": str(checked)[:10] if checked else None,
+        "status_source": raw.get("status_source"),
+    }
 
 
 def case_matches_payload(case: Any) -> dict[str, Any]:

@@ -31,18 +31,43 @@ from panel.accounts.models import User
 from panel.cases.models import Case
 from panel.core.db import UTCDateTime, db, utcnow
 
-#: A status checked longer ago than this (or never) is flagged on the registry page.
-VERIFY_EVERY_DAYS = 90
+#: A status checked longer ago than this (or never) is flagged wherever the trial appears and
+#: cannot be approved in a recommendation (``PANEL_TRIAL_STATUS_MAX_AGE_DAYS`` overrides it).
+VERIFY_EVERY_DAYS = 30
+
+
+def status_max_age_days() -> int:
+    """``TRIAL_STATUS_MAX_AGE_DAYS`` of the running app (30 outside an app context)."""
+    try:
+        from flask import current_app
+
+        return int(current_app.config.get("TRIAL_STATUS_MAX_AGE_DAYS", VERIFY_EVERY_DAYS))
+    except RuntimeError:
+        return VERIFY_EVERY_DAYS
 
 
 class TrialStatus(enum.StrEnum):
+    """Panel's status of a trial. Only ``open`` is matched and may be suggested; the registry's
+    own words are kept beside it (:attr:`Trial.registry_status`)."""
+
     OPEN = "open"
+    NOT_YET_OPEN = "not_yet_open"
     SUSPENDED = "suspended"
     CLOSED = "closed"
+    UNKNOWN = "unknown"
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return STATUS_LABELS[self.value]
+
+
+STATUS_LABELS = {
+    "open": "Open",
+    "not_yet_open": "Not yet recruiting",
+    "suspended": "Suspended",
+    "closed": "Closed",
+    "unknown": "Unknown",
+}
 
 
 class TrialChangeKind(enum.StrEnum):
@@ -78,6 +103,16 @@ class Trial(db.Model):
     )
     status_verified_on: Mapped[date | None] = mapped_column(Date)
     status_source: Mapped[str | None] = mapped_column(String(300))
+    # What the last registry sync found (panel/trials/sync.py); None before the first sync.
+    registry_status: Mapped[str | None] = mapped_column(String(64))
+    registry_updated_on: Mapped[date | None] = mapped_column(Date)
+    status_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_fetched_from: Mapped[str | None] = mapped_column(String(500))
+    # [{"centre", "status", "registry_status", "facility", "city"}] of the UK sites mapped to
+    # Panel's centres; a centre listed here with a status other than open is not matched.
+    site_statuses: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # {"at", "from", "ok", "error", "changes", "unmapped_uk_sites"} of the last sync.
+    last_sync: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     sites: Mapped[list[str]] = mapped_column(JSON, default=list)
     sites_mode: Mapped[str] = mapped_column(String(8), default="any")
     criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -142,17 +177,47 @@ class Trial(db.Model):
             rec["enrolment"] = self.enrolment
         return rec
 
+    def closed_sites(self) -> set[str]:
+        """Centres the last sync found not recruiting (they are left out of matching)."""
+        return {
+            s["centre"]
+            for s in self.site_statuses or []
+            if isinstance(s, dict) and s.get("centre") and s.get("status") != "open"
+        }
+
+    def match_record(self) -> dict[str, Any]:
+        """:meth:`to_record` as the matcher sees it: sites the registry reports not recruiting
+        are left out, and a trial open nowhere among its sites reads ``closed``."""
+        rec = self.to_record()
+        if self.is_study:
+            return rec
+        if not rec["sites"]:  # no site confirmed by hand: the UK sites the registry lists open
+            listed = [
+                s for s in self.site_statuses or [] if isinstance(s, dict) and s.get("centre")
+            ]
+            rec["sites"] = [s["centre"] for s in listed if s.get("status") == "open"]
+            if listed and not rec["sites"] and rec["status"] == "open":
+                rec["status"] = "closed"  # UK sites listed, none recruiting
+            return rec
+        closed = self.closed_sites()
+        if closed:
+            rec["sites"] = [s for s in rec["sites"] if s not in closed]
+            if rec["status"] == "open" and (
+                not rec["sites"] or (rec["sites_mode"] == "all" and set(self.sites) & closed)
+            ):
+                rec["sites"] = list(self.sites or [])
+                rec["status"] = "closed"
+        return rec
+
     # ------------------------------------------------------------------ display helpers
     @property
     def is_open(self) -> bool:
         return self.status == TrialStatus.OPEN
 
     def verification_overdue(self, today: date | None = None) -> bool:
-        """Whether the status was never verified, or last verified more than 90 days ago."""
-        if self.status_verified_on is None:
-            return True
-        today = today or utcnow().date()
-        return (today - self.status_verified_on).days > VERIFY_EVERY_DAYS
+        """Whether the status is unknown, was never checked, or was last checked more than
+        ``TRIAL_STATUS_MAX_AGE_DAYS`` (30) days ago."""
+        return status_unchecked(self.to_record(), today)
 
     def days_since_verified(self, today: date | None = None) -> int | None:
         if self.status_verified_on is None:
@@ -238,3 +303,38 @@ REASON_LABELS = {
     "opened": "opened",
     "criteria_changed": "criteria changed",
 }
+
+
+def status_unchecked(rec: Any, today: date | None = None) -> bool:
+    """Whether a trial record (or a frozen recommendation entry) has an unknown status or one
+    not checked within ``TRIAL_STATUS_MAX_AGE_DAYS``."""
+    status = rec.get("status")
+    checked = rec.get("status_verified_on")
+    if status in (None, "unknown") or not checked:
+        return True
+    if isinstance(checked, str):
+        try:
+            checked = date.fromisoformat(checked[:10])
+        except ValueError:
+            return True
+    today = today or utcnow().date()
+    return (today - checked).days > status_max_age_days()
+
+
+def status_note(rec: Any, today: date | None = None) -> str | None:
+    """ "Status not checked since DATE" (or "never checked") for an unchecked record, else None."""
+    if not status_unchecked(rec, today):
+        return None
+    checked = rec.get("status_verified_on")
+    unknown = rec.get("status") in (None, "unknown")
+    if not checked:
+        return "Status unknown, never confirmed" if unknown else "Status never checked"
+    if isinstance(checked, str):
+        try:
+            checked = date.fromisoformat(checked[:10])
+        except ValueError:
+            return "Status never checked"
+    day = checked.strftime("%d %b %Y").lstrip("0")
+    if unknown:
+        return f"Status unknown, not confirmed since {day}"
+    return f"Status not checked since {day}"

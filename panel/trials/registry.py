@@ -338,9 +338,17 @@ def load_registry(
 ) -> LoadSummary:
     """Upsert every trial and study of a ``trials.json`` file (the packaged one by default) by
     code. The whole file is refused (:class:`TrialError`, every problem named) when any record
-    is invalid; nothing is changed then. With ``new_only``, trials already in the registry are
-    left as they are (so a coordinator's edits survive ``make run``). Loading into an empty
+    is invalid; nothing is changed then. With ``new_only`` (``make run``, the demo data), a trial
+    a coordinator has edited keeps its edits, except that the file's "not open" status replaces
+    an "open" status nobody has checked within ``TRIAL_STATUS_MAX_AGE_DAYS`` (a closed trial
+    must never stay suggestible because of an old edit); trials only ever loaded from a file
+    or synced are brought up to date, keeping a status checked on or after the file's date
+    (a sync is never undone by an older file). Loading into an empty
     registry records the open cases' verdicts without announcing them as new matches."""
+    if path is None:
+        from flask import current_app
+
+        path = current_app.config.get("TRIALS_FILE") or None
     codes = centre_codes()
     try:
         records = engine.load_trials(path, centres=[{"code": c, "lat": 0, "lon": 0} for c in codes])
@@ -353,8 +361,14 @@ def load_registry(
     for rec in records:
         trial = existing.get(rec["id"])
         if trial is not None and new_only:
-            summary.skipped.append(rec["id"])
-            continue
+            if _edited_by_person(trial):
+                safer = _safety_update(trial, rec)
+                if safer is None:
+                    summary.skipped.append(rec["id"])
+                    continue
+                rec = safer
+            else:
+                rec = _keep_newer_status(trial, rec)
         _, changed = save_trial(
             rec, by=by, trial=trial, actor_label=actor_label, codes=codes, announce=announce
         )
@@ -364,6 +378,52 @@ def load_registry(
         bucket.append(rec["id"])
     summary.new_matches = _new_match_count() - before_count
     return summary
+
+
+def _edited_by_person(trial: Trial) -> bool:
+    return (
+        db.session.scalar(
+            select(TrialChange.id)
+            .where(TrialChange.trial_id == trial.id, TrialChange.by_id.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _safety_update(trial: Trial, rec: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stored record with the file's status when the file says "not open" and the stored
+    "open" has not been checked recently; None when nothing needs to change."""
+    from panel.trials.models import status_unchecked
+
+    stored = normalise_record(trial.to_record())
+    if rec.get("status", "open") == "open" or stored["status"] != "open":
+        return None
+    if not status_unchecked(stored):
+        return None
+    return {
+        **stored,
+        "status": rec["status"],
+        "status_verified_on": rec.get("status_verified_on"),
+        "status_source": rec.get("status_source"),
+    }
+
+
+def _keep_newer_status(trial: Trial, rec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The file's record, but with the stored status when it was checked (by the sync) on or
+    after the file's date: a sync is never undone by loading an older file."""
+    stored = trial.status_verified_on
+    if stored is None:
+        return rec
+    theirs = rec.get("status_verified_on")
+    if theirs and date.fromisoformat(str(theirs)[:10]) > stored:
+        return rec
+    return {
+        **rec,
+        "status": trial.status.value,
+        "status_verified_on": stored.isoformat(),
+        "status_source": trial.status_source,
+    }
 
 
 def _new_match_count() -> int:

@@ -31,7 +31,14 @@ from panel.trials.forms import (
     is_simple,
 )
 from panel.trials.matching import case_matching
-from panel.trials.models import Trial, TrialChange, TrialNewMatch
+from panel.trials.models import (
+    STATUS_LABELS,
+    Trial,
+    TrialChange,
+    TrialNewMatch,
+    status_max_age_days,
+)
+from panel.trials.sync import CHECK_STATUSES, mark_checked
 
 bp = Blueprint("trials", __name__, url_prefix="/trials")
 
@@ -107,7 +114,7 @@ def _flash_errors(exc: registry.TrialError) -> None:
 @roles_required("is_coordinator", "is_admin")
 def index():
     trials = db.session.scalars(select(Trial).options(joinedload(Trial.updated_by))).unique().all()
-    order = {"open": 0, "suspended": 1, "closed": 2}
+    order = {"open": 0, "unknown": 1, "not_yet_open": 2, "suspended": 3, "closed": 4}
     trials = sorted(trials, key=lambda t: (t.is_study, order.get(t.status.value, 3), t.code))
     today = utcnow().date()
     return render_template(
@@ -115,6 +122,7 @@ def index():
         trials=trials,
         today=today,
         overdue=sum(1 for t in trials if not t.is_study and t.verification_overdue(today)),
+        max_age=status_max_age_days(),
         centre_names=_centre_names(),
         new_matches=new_matches_for(_user()),
         can_edit=Trial.can_edit(_user()),
@@ -139,6 +147,7 @@ def show(code: str):
         today=utcnow().date(),
         centre_names=_centre_names(),
         criteria=[(c, describe_condition(c)) for c in trial.criteria or []],
+        status_choices=[(v, STATUS_LABELS[v]) for v in CHECK_STATUSES],
         history=history,
         new_matches=new_matches_for(_user(), trial=trial),
         can_edit=Trial.can_edit(_user()),
@@ -202,6 +211,44 @@ def edit(code: str):
         "success" if changed else "info",
     )
     return redirect(url_for("trials.show", code=trial.code))
+
+
+@bp.route("/<code>/check-status", methods=["POST"])
+@roles_required("is_coordinator")
+def check_status(code: str):
+    """A coordinator marks the trial's status checked today (what they found, and where)."""
+    from panel.core.errors import IdentifiersFound
+
+    trial = _trial_or_404(code)
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        mark_checked(
+            trial,
+            status=request.form.get("status", ""),
+            source=request.form.get("source", ""),
+            by=_user(),
+            expected_version=version,
+        )
+    except (registry.TrialError, StaleDataError, IdentifiersFound) as exc:
+        db.session.rollback()
+        if isinstance(exc, IdentifiersFound):
+            flash(
+                "The source looks like it holds a personal identifier; it was not saved.", "danger"
+            )
+        else:
+            exc = exc if isinstance(exc, registry.TrialError) else _stale(code)
+            for error in exc.errors:
+                flash(error, "danger")
+        return redirect(url_for("trials.show", code=code) + "#check-status")
+    db.session.commit()
+    flash(
+        f"{trial.code}: status marked checked today ({STATUS_LABELS[trial.status.value]}).",
+        "success",
+    )
+    return redirect(url_for("trials.show", code=code))
 
 
 def _stale(code: str) -> registry.TrialConflict:

@@ -18,7 +18,17 @@ def test_matches_for_a_visible_case(app, db_session, api_as, referrer, make_case
     assert verdicts["NANT-LORLATINIB"] == ("eligible", 415)
     assert verdicts["ESMART"][0] == "ineligible"
     first = body["matches"][0]
-    assert set(first) == {"trial", "verdict", "distance_km", "sites", "criteria"}
+    assert set(first) == {
+        "trial",
+        "verdict",
+        "distance_km",
+        "sites",
+        "criteria",
+        "status",
+        "status_checked_on",
+        "status_source",
+    }
+    assert first["status"] == "open" and first["status_checked_on"] == "2026-12-01"
     assert set(first["criteria"][0]) == {"id", "result", "label"}
     other = make_user(referrer_at="BIRMINGHAM")
     assert api_as(other).get(f"/api/v1/cases/{case.reference}/matches").status_code == 404

@@ -17,12 +17,17 @@ pytestmark = pytest.mark.browser
 def trials_server(live_server):
     """The journey's live server with the packaged trials loaded (CRISP closed and reopened,
     so the cases it suits show as new matches)."""
+    from sqlalchemy import select
+
     from panel.core.db import db
+    from panel.trials.models import Trial
     from panel.trials.registry import load_registry
 
     with live_server.app_.app_context():
         load_registry(new_only=True)
         _reopen_crisp()
+        # The test registry's statuses are all "checked"; one never checked shows the warning.
+        db.session.scalar(select(Trial).where(Trial.code == "VERITAS")).status_verified_on = None
         db.session.commit()
     yield live_server
 

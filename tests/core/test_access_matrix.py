@@ -112,6 +112,7 @@ POLICY: dict[str, str] = {
     "trials.criterion_new": "coordinator",
     "trials.criterion_edit": "coordinator",
     "trials.criterion_action": "coordinator",
+    "trials.check_status": "coordinator",
     "trials.dismiss_new_match": "new_match",
     "trials.case_matches": "case",
     "trials.request_missing_information": "case_panel",

@@ -286,3 +286,23 @@ def test_presenting_a_case_is_recorded_as_a_read(app, client, login, agenda, db_
     )
     assert entry.details == {"via": "presentation", "meeting_id": agenda["meeting"].id}
     assert entry.panel_id == agenda["refractory"].panel_id
+
+
+def test_a_trial_not_checked_recently_says_so(app, client, login, agenda, db_session, monkeypatch):
+    """Presentation mode carries "Status not checked since DATE" (issue 15)."""
+    from panel.trials.matching import clear_cache
+    from panel.trials.models import Trial
+
+    monkeypatch.setitem(app.config, "TRIAL_STATUS_MAX_AGE_DAYS", 30)
+    crisp = db_session.scalar(select(Trial).where(Trial.code == "CRISP"))
+    crisp.status_verified_on = utcnow().date() - timedelta(days=40)
+    db_session.commit()
+    clear_cache()
+    login(client, agenda["nap_member"])
+    html = client.get(_url(agenda)).get_data(as_text=True)
+    trials = html.split('data-testid="present-trials"')[1].split("</section>")[0]
+    row = trials.split('data-trial="CRISP"')[1].split("</tr>")[0]
+    assert "Status not checked since" in row
+    assert (
+        "Status not checked" not in trials.split('data-trial="NAXITAMAB-201"')[1].split("</tr>")[0]
+    )

@@ -105,6 +105,9 @@ def drop_database(url: str) -> None:
         drop_postgres_database(url)
 
 
+TEST_TRIALS_FILE = Path(__file__).with_name("trials-open.json")
+
+
 def make_app(url: str, storage: Path, **overrides):
     from panel import create_app
 
@@ -112,6 +115,12 @@ def make_app(url: str, storage: Path, **overrides):
         "SQLALCHEMY_DATABASE_URI": url,
         "STORAGE_DIR": str(storage),
         "BASE_URL": "https://panel.test.example",
+        # Tests of other domains need trials to suggest: the six factsheet trials, all open,
+        # checked on a fixed date that never goes stale here (the packaged registry is true
+        # today, with most trials closed). Tests of the registry itself load the packaged file
+        # by its path and lower the age limit.
+        "TRIALS_FILE": str(TEST_TRIALS_FILE),
+        "TRIAL_STATUS_MAX_AGE_DAYS": 36500,
         **overrides,
     }
     return create_app(config)

@@ -47,9 +47,15 @@ def _load(name: str) -> dict[str, Any]:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
+#: The six factsheet trials as first typed in, all open: the hand-worked expectations below
+#: were written for them. The packaged registry (most trials now closed, BEACON2 and LuDO-N
+#: added) is checked in test_packaged_registry.py.
+FACTSHEET_REGISTRY = Path(__file__).parents[1] / "support" / "trials-open.json"
+
+
 @pytest.fixture(scope="module")
 def registry() -> list[dict[str, Any]]:
-    return load_trials()
+    return load_trials(FACTSHEET_REGISTRY)
 
 
 @pytest.fixture(scope="module")
@@ -578,7 +584,7 @@ def test_studies(registry: list[dict[str, Any]], centres: list, alk_case: dict) 
     """Are the registry's studies loaded, flagged and matched, and is an opt-out reported?"""
     studies = [t["id"] for t in registry if is_study(t)]
     assert studies == ["NB-EPIDEMIOLOGY", "SMPAEDS"]
-    assert [t["id"] for t in load_trials(include_studies=False)] == [
+    assert [t["id"] for t in load_trials(FACTSHEET_REGISTRY, include_studies=False)] == [
         "NAXITAMAB-201",
         "VERITAS",
         "ESMART",
@@ -720,7 +726,7 @@ def test_trial_level_validation(registry: list[dict[str, Any]], codes: frozenset
     base = _trial(registry, "CRISP")
     cases = [
         ({**base, "sites": ["ROYAL_MARSDEN", "HOGWARTS"]}, "site 'HOGWARTS' is not a centre"),
-        ({**base, "sites": []}, "non-empty list"),
+        ({**base, "sites": "LEEDS"}, "sites must be a list"),
         ({**base, "sites_mode": "some"}, "bad sites_mode"),
         ({**base, "status": "recruiting"}, "bad status"),
         ({**base, "colour": "blue"}, "unknown key 'colour'"),

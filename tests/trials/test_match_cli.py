@@ -14,6 +14,8 @@ from tests.support.factories import DATA, example
 ALK = str(DATA / "case-example-alk.json")
 REFRACTORY = str(DATA / "case-example-refractory.json")
 PACKAGED = Path(__file__).resolve().parents[2] / "panel" / "data" / "trials.json"
+#: The six factsheet trials, all open (the test configuration's TRIALS_FILE).
+FACTSHEET = Path(__file__).resolve().parents[1] / "support" / "trials-open.json"
 
 #: Worked by hand (see test_engine.py): the ALK case from NEWCASTLE, only open trials.
 ALK_EXPECTED = [
@@ -44,7 +46,18 @@ def test_one_file_prints_one_object_of_open_trials(app, db_session, trials_loade
     assert out["case"] == ALK
     assert _summary(out) == ALK_EXPECTED
     for m in out["matches"]:
-        assert set(m) == {"trial", "verdict", "distance_km", "sites", "criteria"}
+        assert set(m) == {
+            "trial",
+            "verdict",
+            "distance_km",
+            "sites",
+            "criteria",
+            "status",
+            "status_checked_on",
+            "status_source",
+        }
+        assert m["status"] == "open"
+        assert m["status_checked_on"] == "2026-12-01" and m["status_source"] == "test data"
         assert isinstance(m["distance_km"], int)
         for s in m["sites"]:
             assert set(s) == {"centre", "distance_km"} and isinstance(s["distance_km"], int)
@@ -72,7 +85,7 @@ def test_two_files_print_an_array_in_the_order_given(app, db_session, trials_loa
 def test_trials_option_uses_that_file(app, db_session, tmp_path):
     """Does --trials replace the registry (here with a single trial, even with an empty
     database registry)?"""
-    data = json.loads(PACKAGED.read_text())
+    data = json.loads(FACTSHEET.read_text())
     only = {"trials": [t for t in data["trials"] if t["id"] == "NANT-LORLATINIB"]}
     path = tmp_path / "one.json"
     path.write_text(json.dumps(only))
@@ -83,7 +96,7 @@ def test_trials_option_uses_that_file(app, db_session, tmp_path):
 
 
 def test_closed_trials_in_a_trials_file_are_not_listed(app, db_session, tmp_path):
-    data = json.loads(PACKAGED.read_text())
+    data = json.loads(FACTSHEET.read_text())
     for t in data["trials"]:
         if t["id"] == "CRISP":
             t["status"] = "closed"
@@ -96,7 +109,7 @@ def test_closed_trials_in_a_trials_file_are_not_listed(app, db_session, tmp_path
 
 def test_invalid_trials_file_names_trial_and_criterion(app, db_session, tmp_path):
     """Is an invalid --trials file refused with exit 1, naming the trial and the criterion?"""
-    data = json.loads(PACKAGED.read_text())
+    data = json.loads(FACTSHEET.read_text())
     data["trials"][0]["criteria"][1]["op"] = "roughly"
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
@@ -107,11 +120,17 @@ def test_invalid_trials_file_names_trial_and_criterion(app, db_session, tmp_path
 
 
 def test_empty_registry_falls_back_to_the_packaged_trials(app, db_session):
-    """Without --trials and with an empty registry: the packaged file, said on stderr."""
+    """Without --trials and with an empty registry: the packaged file, said on stderr. Of its
+    trials only BEACON2 and LuDO-N are open; the closed and unknown ones are never listed."""
     result = run(app, "match", ALK)
     assert result.exit_code == 0, result.output
     assert "registry in the database is empty" in result.stderr
-    assert _summary(json.loads(result.stdout)) == ALK_EXPECTED
+    out = json.loads(result.stdout)
+    # NEWCASTLE -> OXFORD 359 km; LuDO-N has no confirmed UK site yet (no distance: last).
+    assert _summary(out) == [("BEACON2", "eligible", 359), ("LUDO-N", "eligible", None)]
+    beacon = out["matches"][0]
+    assert beacon["status"] == "open" and beacon["status_checked_on"] == "2025-03-11"
+    assert "ISRCTN12532102" in beacon["status_source"]
 
 
 def test_the_database_registry_is_used(app, db_session, trials_loaded, people):

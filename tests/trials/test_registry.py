@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
-from panel.trials.models import CaseTrialMatch, Trial, TrialChange, TrialNewMatch
+from panel.trials.models import CaseTrialMatch, Trial, TrialChange, TrialNewMatch, TrialStatus
 from tests.support.factories import example
 from tests.support.web import post_form
 
-PACKAGED = Path(__file__).resolve().parents[2] / "panel" / "data" / "trials.json"
+FACTSHEET = Path(__file__).resolve().parents[1] / "support" / "trials-open.json"
 
 
 def _trial(db_session, code: str) -> Trial:
@@ -30,7 +30,9 @@ def _count(db_session, model) -> int:
 
 
 def _packaged() -> dict:
-    return json.loads(PACKAGED.read_text())
+    """The registry file the test configuration loads (TRIALS_FILE: the six factsheet trials,
+    all open); the packaged, true registry is tested in test_packaged_registry.py."""
+    return json.loads(FACTSHEET.read_text())
 
 
 # --------------------------------------------------------------------------- loading files
@@ -85,7 +87,8 @@ def test_load_trials_updates_by_code_and_new_only_leaves_edits(
     db_session.commit()
     runner = app.test_cli_runner()
     kept = runner.invoke(args=["load-trials", "--new-only"])
-    assert kept.exit_code == 0 and "8 already in the registry" in kept.output
+    # CRISP was edited by a person: left as it is; the others were only loaded: brought up to date.
+    assert kept.exit_code == 0 and "7 unchanged, 1 already in the registry" in kept.output
     assert _trial(db_session, "CRISP").status_source == "checked with the sponsor"
 
     data = _packaged()
@@ -269,7 +272,10 @@ def test_coordinator_edits_a_trial_audited_and_versioned(
     assert entry.details["version"] == 2
     assert entry.details["changes"]["status"] == ["open", "suspended"]
     assert entry.details["changes"]["sites"] == [["ROYAL_MARSDEN"], ["ROYAL_MARSDEN", "GOSH"]]
-    assert entry.details["changes"]["status_verified_on"] == [None, utcnow().date().isoformat()]
+    assert entry.details["changes"]["status_verified_on"] == [
+        "2026-12-01",
+        utcnow().date().isoformat(),
+    ]
 
     # The same form again (now stale: version 1) is refused with 409 and changes nothing.
     stale = post_form(app, client, "/trials/NANT-LORLATINIB/edit", {**form, "status": "closed"})
@@ -291,16 +297,16 @@ def test_saving_nothing_changes_nothing(app, client, people, trials_loaded, logi
     assert _trial(db_session, "CRISP").version == 1
 
 
-def test_editor_refuses_an_empty_site_list_naming_the_trial(
+def test_editor_accepts_an_empty_site_list_as_not_confirmed(
     app, client, people, trials_loaded, login, db_session
 ):
+    """No UK site confirmed is stored as an empty list, never a guessed site."""
     login(client, people["nap_coordinator"])
     trial = _trial(db_session, "CRISP")
     resp = post_form(app, client, "/trials/CRISP/edit", _edit_form(trial, sites=[]))
-    assert resp.status_code == 422
-    assert "trial CRISP: sites must be a non-empty list of centre codes" in resp.get_data(
-        as_text=True
-    )
+    assert resp.status_code == 302
+    db_session.expire_all()
+    assert _trial(db_session, "CRISP").sites == []
 
 
 def test_coordinator_adds_a_trial(app, client, people, login, db_session):
@@ -570,15 +576,21 @@ def test_move_and_delete_criteria_are_versioned(
     assert [c["id"] for c in trial.criteria] == ["C2", "C1", "C3"] and trial.version == 3
 
 
-# --------------------------------------------------------------------------- the 90-day warning
-def test_trials_not_verified_in_90_days_are_flagged(
-    app, client, people, trials_loaded, login, db_session
+# --------------------------------------------------------------------------- the age warning
+def test_trials_not_checked_within_the_age_limit_are_flagged(
+    app, client, people, trials_loaded, login, db_session, monkeypatch
 ):
-    """Is a warning shown on every trial never verified or verified more than 90 days ago?"""
+    """Is "status not checked since DATE" shown on every trial never checked, checked more than
+    TRIAL_STATUS_MAX_AGE_DAYS (30) ago, or of unknown status?"""
+    monkeypatch.setitem(app.config, "TRIAL_STATUS_MAX_AGE_DAYS", 30)
     today = utcnow().date()
     recent, old = _trial(db_session, "CRISP"), _trial(db_session, "VERITAS")
-    recent.status_verified_on = today - timedelta(days=90)
-    old.status_verified_on = today - timedelta(days=91)
+    recent.status_verified_on = today - timedelta(days=30)
+    old.status_verified_on = today - timedelta(days=31)
+    for code in ("NAXITAMAB-201", "ESMART", "NANT-LORLATINIB"):
+        _trial(db_session, code).status_verified_on = None
+    unknown = _trial(db_session, "MINIVAN")
+    unknown.status, unknown.status_verified_on = TrialStatus.UNKNOWN, today
     db_session.commit()
     login(client, people["nap_coordinator"])
     html = client.get("/trials/").get_data(as_text=True)
@@ -586,11 +598,14 @@ def test_trials_not_verified_in_90_days_are_flagged(
         re.findall(r'data-testid="(?:trial|study)-row" data-code="([^"]+)">(.*?)</tr>', html, re.S)
     )
     assert "verify-warning" not in rows["CRISP"]
-    assert "Status last checked 91 days ago" in rows["VERITAS"]
-    for code in ("NAXITAMAB-201", "ESMART", "NANT-LORLATINIB", "MINIVAN"):
+    old_day = (today - timedelta(days=31)).strftime("%d %b %Y").lstrip("0")
+    assert f"Status not checked since {old_day}" in rows["VERITAS"]
+    for code in ("NAXITAMAB-201", "ESMART", "NANT-LORLATINIB"):
         assert "Status never checked" in rows[code]
+    assert "Status unknown, not confirmed since" in rows["MINIVAN"]
     assert re.search(
-        r'<div class="stat-value">5</div><div class="small text-body-secondary">status not checked in 90 days',
+        r'<div class="stat-value">5</div><div class="small text-body-secondary">status unknown or '
+        r"not checked in 30 days",
         html,
     )
 
@@ -837,6 +852,6 @@ def test_snapshot_is_frozen_and_survives_trial_changes(
         "name": plain["nearest_site"]["name"],
         "distance_km": 415,
     }
-    assert plain["distance_km"] == 415 and plain["status_verified_on"] is None
+    assert plain["distance_km"] == 415 and plain["status_verified_on"] == "2026-12-01"
     assert [c["id"] for c in plain["criteria"]] == ["L1", "L2", "L3", "L4", "L5"]
     json.dumps(plain)
