@@ -11,7 +11,8 @@ recommendation starts from the minutes (fault 7); marked ready, it reaches the c
 bell and under "Awaiting my approval" on the home page; the chair approves; the coordinator
 sends; the referrer is told, reads the letters and makes a family code; the family reads the
 letter and asks a question, which shows as "sent to the panel on DATE", never "did not answer"
-(fault 4); the stored letters hash the same before and after the question.
+(fault 4); the stored letters (the letters API, each download checked against its SHA-256,
+and the PDFs the pages serve) are the same before and after the question.
 Screenshots: {backend}-road-*.png."""
 
 from __future__ import annotations
@@ -112,6 +113,28 @@ def _sha256(page, url: str) -> str:
     body = response.body()
     assert body.startswith(b"%PDF")
     return hashlib.sha256(body).hexdigest()
+
+
+def _api_token(live_server, email: str) -> str:
+    from panel.api.tokens import create_token
+    from panel.core.db import db
+
+    with in_app(live_server):
+        secret = create_token(user(email), "whole road journey", by=user(email)).secret
+        db.session.commit()
+        return secret
+
+
+def _stored_letters(page, base: str, ref: str, token: str) -> list[dict]:
+    """``GET /api/v1/cases/{ref}/letters``, each download checked against its SHA-256."""
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = page.request.get(f"{base}/api/v1/cases/{ref}/letters", headers=auth)
+    assert listed.status == 200, listed.text()
+    letters = listed.json()["letters"]
+    for doc in letters:
+        body = page.request.get(base + doc["url"], headers=auth).body()
+        assert hashlib.sha256(body).hexdigest() == doc["sha256"], doc
+    return letters
 
 
 def test_one_case_walks_the_whole_road(page, browser, live_server, artifacts_dir, backend):
@@ -281,6 +304,14 @@ def test_one_case_walks_the_whole_road(page, browser, live_server, artifacts_dir
         expect(aisha.locator(".letter-sheet")).to_contain_text(FAMILY_ANSWER.format(n=1))
         family_pdf = base + aisha.get_by_test_id("download-pdf").get_attribute("href")
         before = {url: _sha256(aisha, url) for url in (clinician_pdf, family_pdf)}
+        # The letters were stored when sent, and the pages serve exactly those bytes.
+        token = _api_token(live_server, REFERRER)
+        stored = _stored_letters(aisha, base, ref, token)
+        pdfs = {d["kind"]: d["sha256"] for d in stored if d["format"] == "pdf"}
+        assert pdfs == {
+            "clinician_letter": before[clinician_pdf],
+            "family_letter": before[family_pdf],
+        }, stored
 
         aisha.goto(case_url)
         aisha.get_by_test_id("family-code-create").click()
@@ -307,6 +338,8 @@ def test_one_case_walks_the_whole_road(page, browser, live_server, artifacts_dir
     # 8. The stored letters did not change: same bytes before and after the question (fault 4).
     with other_person(browser, live_server, REFERRER) as aisha:
         after = {url: _sha256(aisha, url) for url in (clinician_pdf, family_pdf)}
+        # A question the panel has not answered yet adds no document and rewrites none.
+        assert _stored_letters(aisha, base, ref, token) == stored
         aisha.goto(case_url)
         expect(aisha.get_by_test_id("questions")).to_contain_text(FAMILY_QUESTION)
     assert after == before
