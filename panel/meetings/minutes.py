@@ -218,6 +218,12 @@ def record_outcome(item: AgendaItem, *, by: User) -> AgendaItem:
         raise Refused(
             f"{case.reference} is {case.status.label.lower()}: it cannot be marked as discussed."
         )
+    if not meeting.has_started():
+        # Say so, with the meeting's date, rather than ask for an attendance that cannot be
+        # recorded before the start (issue 14, fault 3).
+        problem = workflow.refusal(case, "discuss", by=by, meeting=meeting)
+        if problem is not None:
+            raise problem
     if not meeting.quorum_met:
         raise Refused(
             f"The quorum is not met: {meeting.voting_attendance} of {meeting.panel.quorum} members or chairs "

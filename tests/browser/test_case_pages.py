@@ -39,7 +39,10 @@ def test_referrer_dashboard_and_questions(page, live_server, artifacts_dir, back
     sign_in(page, live_server, "aisha.rahman@demo.example.org")
     expect(page.get_by_test_id("my-cases")).to_be_visible()
     page.screenshot(path=str(shots / f"{backend}-referrer-dashboard.png"), full_page=True)
-    page.get_by_test_id("my-cases").get_by_role("link").first.click()
+    # A submitted case (questions can still be added); the demo data also holds cases further
+    # along the road, e.g. one whose feedback was sent, which may be listed first.
+    submitted = page.get_by_test_id("my-cases").get_by_role("row").filter(has_text="Submitted")
+    submitted.get_by_role("link").first.click()
     page.get_by_label("Add a question in the parents' words").fill(
         "How often would we need to travel?"
     )
