@@ -65,6 +65,8 @@ def create_app(config: dict | type | str | None = None) -> Flask:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # WeasyPrint logs each layout step at INFO: a letter sent is seven lines of noise.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     _init_extensions(app)
     _init_domains(app)
     return app
