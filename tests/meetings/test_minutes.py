@@ -610,3 +610,18 @@ def test_case_minutes_is_query_light(app, meeting_setup, db_session, count_queri
     # the items (with meetings and savers), the savers' roles, the amendments (with authors) and
     # their roles: a constant, whatever the number of meetings
     assert one <= 4 and many <= 4
+
+
+def test_the_minutes_editor_says_when_discussion_becomes_possible(
+    client, login, meeting_setup, db_session
+):
+    """Before the meeting starts the editor says that a case can be marked as discussed only
+    once it has started (the workflow refuses it until then); once started, it says nothing."""
+    s = meeting_setup
+    login(client, s["nap_coordinator"])
+    assert 'data-testid="not-started-note"' not in client.get(_url(s)).get_data(as_text=True)
+    s["meeting"].starts_at = utcnow() + timedelta(days=3)
+    db_session.commit()
+    page = client.get(_url(s)).get_data(as_text=True)
+    assert 'data-testid="not-started-note"' in page
+    assert "once it has started" in page
