@@ -121,13 +121,14 @@ def test_invalid_trials_file_names_trial_and_criterion(app, db_session, tmp_path
 
 def test_empty_registry_falls_back_to_the_packaged_trials(app, db_session):
     """Without --trials and with an empty registry: the packaged file, said on stderr. Of its
-    trials only BEACON2 and LuDO-N are open; the closed and unknown ones are never listed."""
+    trials only BEACON2 is open (LuDO-N's status is unknown until checked); the closed and unknown
+    ones are never listed."""
     result = run(app, "match", ALK)
     assert result.exit_code == 0, result.output
     assert "registry in the database is empty" in result.stderr
     out = json.loads(result.stdout)
-    # NEWCASTLE -> OXFORD 359 km; LuDO-N has no confirmed UK site yet (no distance: last).
-    assert _summary(out) == [("BEACON2", "eligible", 359), ("LUDO-N", "eligible", None)]
+    # NEWCASTLE -> OXFORD 359 km.
+    assert _summary(out) == [("BEACON2", "eligible", 359)]
     beacon = out["matches"][0]
     assert beacon["status"] == "open" and beacon["status_checked_on"] == "2025-03-11"
     assert "ISRCTN12532102" in beacon["status_source"]
