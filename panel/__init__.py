@@ -24,6 +24,7 @@ DOMAINS = (
     "panel.imaging",
     "panel.meetings",
     "panel.feedback",
+    "panel.outcomes",
     "panel.reports",
     "panel.api",
     "panel.ops",

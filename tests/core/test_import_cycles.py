@@ -134,6 +134,7 @@ def test_core_imports_no_domain_package():
         "panel.trials",
         "panel.meetings",
         "panel.feedback",
+        "panel.outcomes",
         "panel.reports",
         "panel.api",
         "panel.ops",

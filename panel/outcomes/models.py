@@ -1,0 +1,190 @@
+"""The screening log and the follow-up outcome checks.
+
+A :class:`TrialReferral` is one trial suggested to one case in an approved record, with the
+stage it has reached; each :class:`TrialReferralStep` is one recorded step (dated, with who
+recorded it and when). An :class:`OutcomeCheck` is one follow-up reminder to the referrer (3, 6
+or 12 months after feedback was sent) and, once answered, the short outcome form's answers."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panel.accounts.models import User
+from panel.core.db import UTCDateTime, db, utcnow
+
+
+class ReferralStage(enum.StrEnum):
+    """Where a suggested trial stands for a case. ``suggested`` is the start (no step yet);
+    ``referred`` and ``screened`` are steps on the way; the last four are outcomes."""
+
+    SUGGESTED = "suggested"
+    REFERRED = "referred"  # referred to the trial team
+    SCREENED = "screened"
+    ENROLLED = "enrolled"
+    SCREEN_FAILED = "screen_failed"
+    DECLINED = "declined"  # declined by the family
+    NOT_PURSUED = "not_pursued"
+
+
+#: The stages that end the road of a referral.
+OUTCOME_STAGES = frozenset(
+    {
+        ReferralStage.ENROLLED,
+        ReferralStage.SCREEN_FAILED,
+        ReferralStage.DECLINED,
+        ReferralStage.NOT_PURSUED,
+    }
+)
+
+STAGE_LABELS = {
+    ReferralStage.SUGGESTED: "Suggested",
+    ReferralStage.REFERRED: "Referred to the trial team",
+    ReferralStage.SCREENED: "Screened",
+    ReferralStage.ENROLLED: "Enrolled",
+    ReferralStage.SCREEN_FAILED: "Screen-failed",
+    ReferralStage.DECLINED: "Declined by the family",
+    ReferralStage.NOT_PURSUED: "Not pursued",
+}
+
+#: Why screening failed (value -> label); "other" needs text.
+SCREEN_FAIL_REASONS = {
+    "eligibility_disease": "Disease did not meet the criteria (evaluability, sites, response)",
+    "eligibility_prior_treatment": "Prior treatment excluded the child",
+    "organ_function": "Organ function or blood counts",
+    "performance_status": "Performance status",
+    "age": "Age",
+    "progression": "Progressed before enrolment",
+    "slot_unavailable": "No slot or cohort available",
+    "other": "Other (say why)",
+}
+
+#: Why a suggested trial was not pursued (value -> label); "other" needs text.
+NOT_PURSUED_REASONS = {
+    "trial_closed": "Trial closed or not recruiting at the site",
+    "other_treatment": "Another treatment chosen",
+    "clinical_change": "Child's condition changed",
+    "travel": "Distance or travel",
+    "family_choice": "Family preferred not to",
+    "other": "Other (say why)",
+}
+
+
+class TrialReferral(db.Model):
+    """One trial suggested to one case, and how far it got. ``stage`` is the last recorded
+    step's stage (``suggested`` before any); ``trial_title`` is the title as suggested."""
+
+    __tablename__ = "trial_referrals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    trial_code: Mapped[str] = mapped_column(String(64))
+    trial_title: Mapped[str] = mapped_column(String(300), default="")
+    stage: Mapped[str] = mapped_column(String(24), default=ReferralStage.SUGGESTED.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    steps: Mapped[list[TrialReferralStep]] = relationship(
+        back_populates="referral",
+        order_by="(TrialReferralStep.occurred_on, TrialReferralStep.id)",
+        cascade="all, delete-orphan",
+        lazy="select",
+    )
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "trial_code"),
+        Index("ix_trial_referrals_trial_code_stage", "trial_code", "stage"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+    audit_type = "trial_referral"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.stage in OUTCOME_STAGES
+
+    @property
+    def stage_label(self) -> str:
+        return STAGE_LABELS.get(ReferralStage(self.stage), self.stage)
+
+
+class TrialReferralStep(db.Model):
+    """One step of the screening log: what happened (``step``, a :class:`ReferralStage` other
+    than ``suggested``), on which day (``occurred_on``), why (``reason``, a key of
+    ``SCREEN_FAIL_REASONS`` / ``NOT_PURSUED_REASONS``, plus ``note``), who recorded it and when."""
+
+    __tablename__ = "trial_referral_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        ForeignKey("trial_referrals.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(String(24))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    referral: Mapped[TrialReferral] = relationship(back_populates="steps")
+    recorded_by: Mapped[User | None] = relationship(lazy="select")
+
+
+#: When the referrer is asked how the child is doing, in months after feedback was sent.
+OUTCOME_CHECK_MONTHS = (3, 6, 12)
+
+DISEASE_STATUSES = {
+    "no_evidence_of_disease": "No evidence of disease",
+    "stable": "Stable disease",
+    "responding": "Responding to treatment",
+    "progressing": "Progressing",
+    "died": "Died",
+    "lost_to_follow_up": "Not known (lost to follow-up)",
+}
+
+RESPONSES = {
+    "CR": "Complete response",
+    "PR": "Partial response",
+    "MR": "Minor response",
+    "SD": "Stable disease",
+    "PD": "Progressive disease",
+    "not_assessed": "Not assessed",
+}
+
+ADVICE_FOLLOWED = {"yes": "Yes", "partly": "Partly", "no": "No"}
+
+
+class OutcomeCheck(db.Model):
+    """One follow-up reminder to the referrer, ``months`` after feedback was sent, and its
+    answer. Rows are made when feedback is sent (``due_at``); the reminder job sets
+    ``reminded_at`` once; answering sets the form's fields and ``answered_at``/``answered_by``."""
+
+    __tablename__ = "outcome_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    months: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    disease_status: Mapped[str] = mapped_column(String(32), default="")
+    response: Mapped[str] = mapped_column(String(16), default="")
+    advice_followed: Mapped[str] = mapped_column(String(8), default="")
+    advice_note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    answered_by: Mapped[User | None] = relationship(lazy="select")
+
+    __table_args__ = (UniqueConstraint("case_id", "months"),)
+    __mapper_args__ = {"version_id_col": version}
+
+    audit_type = "outcome_check"
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answered_at is not None
