@@ -277,7 +277,7 @@ class CriterionForm(FlaskForm):
     )
     source = SelectField("Source", choices=value_set_choices("criterion_source"))
     source_text = TextAreaField(
-        "Source text (the words it was written from)",
+        "Source text (the record's own words)",
         validators=[Optional(), Length(max=1000)],
         render_kw={"rows": 3},
     )
