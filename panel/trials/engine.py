@@ -125,7 +125,9 @@ STUDY_ENROLMENTS: Final = frozenset(TRIAL_VALUE_SETS["study_enrolment"].codes)
 
 _CONDITION_KEYS: Final = frozenset({"field", "op", "value"})
 _GROUP_KEYS: Final = frozenset({"any_of", "all_of"})
-_CRITERION_KEYS: Final = frozenset({"id", "kind", "label", "source"})
+_CRITERION_KEYS: Final = frozenset({"id", "kind", "label", "source", "source_text"})
+#: Longest ``source_text`` of a criterion (a short quote of the record it was written from).
+SOURCE_TEXT_MAX: Final = 1000
 _TRIAL_KEYS: Final = frozenset(
     {
         "id",
@@ -407,6 +409,11 @@ def _check_criterion(crit: Any, where: str, errors: list[str]) -> None:
     source = crit.get("source")
     if not _member(source, CRITERION_SOURCES):
         errors.append(f"{where}: bad source {source!r} (factsheet, registry or assumed)")
+    text = crit.get("source_text")
+    if text is not None and not isinstance(text, str):
+        errors.append(f"{where}: source_text must be text")
+    elif isinstance(text, str) and len(text) > SOURCE_TEXT_MAX:
+        errors.append(f"{where}: source_text is limited to {SOURCE_TEXT_MAX} characters")
     unknown = set(crit) - _CRITERION_KEYS - _CONDITION_KEYS - _GROUP_KEYS
     if unknown:
         errors.append(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")

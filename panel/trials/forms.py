@@ -276,6 +276,11 @@ class CriterionForm(FlaskForm):
         "Label (what the panel reads)", validators=[DataRequired(), Length(max=300)]
     )
     source = SelectField("Source", choices=value_set_choices("criterion_source"))
+    source_text = TextAreaField(
+        "Source text (the record's own words)",
+        validators=[Optional(), Length(max=1000)],
+        render_kw={"rows": 3},
+    )
     mode = RadioField(
         "Condition",
         choices=[
@@ -345,6 +350,7 @@ class CriterionForm(FlaskForm):
             "kind": criterion.get("kind", "inclusion"),
             "label": criterion.get("label", ""),
             "source": criterion.get("source", "factsheet"),
+            "source_text": criterion.get("source_text") or "",
             "condition_json": json.dumps(condition_of(criterion), indent=2, ensure_ascii=False),
         }
         if is_simple(criterion):
@@ -383,6 +389,9 @@ class CriterionForm(FlaskForm):
             "label": (self.label.data or "").strip(),
             "source": self.source.data,
         }
+        source_text = (self.source_text.data or "").strip()
+        if source_text:  # optional in the record format: absent rather than empty
+            crit["source_text"] = source_text
         if self.mode.data == "advanced":
             try:
                 cond = json.loads(self.condition_json.data or "")

@@ -113,6 +113,16 @@ class Trial(db.Model):
     site_statuses: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # {"at", "from", "ok", "error", "changes", "unmapped_uk_sites"} of the last sync.
     last_sync: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Eligibility from the registries (panel/trials/eligibility.py): what the registry says now
+    # ({"text", "minimum_age", "maximum_age", "minimum_age_months", "maximum_age_months"}), and
+    # the baseline a coordinator last reviewed the criteria against (the same keys, plus
+    # "reviewed_at", "reviewed_by"). When they differ, coordinators see a proposal.
+    registry_eligibility: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    eligibility_reviewed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    eligibility_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eligibility_reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     sites: Mapped[list[str]] = mapped_column(JSON, default=list)
     sites_mode: Mapped[str] = mapped_column(String(8), default="any")
     criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -126,7 +136,10 @@ class Trial(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    updated_by: Mapped[User | None] = relationship()
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    eligibility_reviewed_by: Mapped[User | None] = relationship(
+        foreign_keys=[eligibility_reviewed_by_id]
+    )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -208,6 +221,13 @@ class Trial(db.Model):
                 rec["sites"] = list(self.sites or [])
                 rec["status"] = "closed"
         return rec
+
+    def eligibility_proposal(self):
+        """The eligibility text / age limits proposal waiting for a coordinator, or None
+        (:func:`panel.trials.eligibility.proposal_for`)."""
+        from panel.trials.eligibility import proposal_for
+
+        return proposal_for(self)
 
     # ------------------------------------------------------------------ display helpers
     @property

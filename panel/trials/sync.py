@@ -43,6 +43,7 @@ from sqlalchemy import select
 
 from panel.core import audit
 from panel.core.db import db, utcnow
+from panel.trials import eligibility as elig
 from panel.trials.models import Trial
 
 CTGOV = "ClinicalTrials.gov"
@@ -95,6 +96,11 @@ class Fetched:
     updated_on: date | None
     sites: list[Site] = field(default_factory=list)
     fetched_from: str = ""
+    # Eligibility text and age limits (:func:`panel.trials.eligibility.eligibility`); None when
+    # the record has none, or a malformed one (``eligibility_problem`` says why: the status
+    # is still applied).
+    eligibility: dict[str, Any] | None = None
+    eligibility_problem: str | None = None
 
     @property
     def source(self) -> str:
@@ -121,6 +127,24 @@ def _date(value: Any) -> date | None:
 def _need(cond: Any, message: str) -> None:
     if not cond:
         raise SyncError(message)
+
+
+def ctgov_eligibility(module: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """``protocolSection.eligibilityModule``: ``eligibilityCriteria`` (text), ``minimumAge``,
+    ``maximumAge`` ("12 Months", "18 Years"). A malformed module is ignored with a problem (the
+    sync goes on)."""
+    if module is None:
+        return None, None
+    if not isinstance(module, Mapping):
+        return None, "eligibility module is not an object: ignored"
+    values = {k: module.get(k) for k in ("eligibilityCriteria", "minimumAge", "maximumAge")}
+    bad = sorted(k for k, v in values.items() if v is not None and not isinstance(v, str))
+    if bad:
+        return None, f"eligibility module: {', '.join(bad)} is not text: ignored"
+    return (
+        elig.eligibility(values["eligibilityCriteria"], values["minimumAge"], values["maximumAge"]),
+        None,
+    )
 
 
 def parse_ctgov(study: Any, *, fetched_from: str = "") -> Fetched:
@@ -155,6 +179,7 @@ def parse_ctgov(study: Any, *, fetched_from: str = "") -> Fetched:
                 status=ctgov_status(raw) if raw else ctgov_status(overall),
             )
         )
+    eligibility, problem = ctgov_eligibility(proto.get("eligibilityModule"))
     return Fetched(
         registry=CTGOV,
         registry_id=nct,
@@ -163,6 +188,8 @@ def parse_ctgov(study: Any, *, fetched_from: str = "") -> Fetched:
         updated_on=updated,
         sites=sites,
         fetched_from=fetched_from,
+        eligibility=eligibility,
+        eligibility_problem=problem,
     )
 
 
@@ -182,6 +209,40 @@ def _child(el: ET.Element | None, name: str) -> ET.Element | None:
 def _text(el: ET.Element | None, name: str) -> str | None:
     c = _child(el, name)
     return c.text.strip() if c is not None and c.text and c.text.strip() else None
+
+
+def _isrctn_age(el: ET.Element | None) -> str | None:
+    """An ISRCTN age limit: ``<lowerAgeLimit value="1.0" unit="Years"/>``, or the words as text
+    ("1 Years"). "Not Specified" is no limit."""
+    if el is None:
+        return None
+    value, unit = el.get("value"), el.get("unit")
+    words = (
+        elig.age_words(value, unit)
+        if value not in (None, "")
+        else (el.text.strip() if el.text and el.text.strip() else None)
+    )
+    if words is None or "not specified" in words.lower():
+        return None
+    return words
+
+
+def isrctn_eligibility(parts: ET.Element | None) -> dict[str, Any] | None:
+    """The participants section's inclusion and exclusion text and its age limits."""
+    if parts is None:
+        return None
+    inclusion = _text(parts, "inclusion") or _text(parts, "participantInclusionCriteria")
+    exclusion = _text(parts, "exclusion") or _text(parts, "participantExclusionCriteria")
+    blocks = []
+    if inclusion:
+        blocks.append("Inclusion criteria:\n" + inclusion)
+    if exclusion:
+        blocks.append("Exclusion criteria:\n" + exclusion)
+    return elig.eligibility(
+        "\n\n".join(blocks) or None,
+        _isrctn_age(_child(parts, "lowerAgeLimit")),
+        _isrctn_age(_child(parts, "upperAgeLimit")),
+    )
 
 
 def isrctn_status(
@@ -264,6 +325,7 @@ def parse_isrctn(text: str | bytes, *, today: date, fetched_from: str = "") -> l
                 updated_on=_date(trial.get("lastUpdated")),
                 sites=sites,
                 fetched_from=fetched_from,
+                eligibility=isrctn_eligibility(parts),
             )
         )
     return out
@@ -570,6 +632,10 @@ def apply_fetched(
     }
     if site_changes:
         changes["sites"] = site_changes
+    # Eligibility: what the registry says now is kept; the criteria are never changed (a
+    # difference from the reviewed baseline is a proposal for coordinators).
+    if fetched.eligibility is not None:
+        changes.update(elig.sync_changes(trial.registry_eligibility, fetched.eligibility))
 
     rec = {
         **normalise_record(trial.to_record()),
@@ -583,6 +649,8 @@ def apply_fetched(
     trial.status_fetched_at = now
     trial.status_fetched_from = fetched.fetched_from[:500]
     trial.site_statuses = sites
+    if fetched.eligibility is not None:
+        trial.registry_eligibility = fetched.eligibility
     trial.last_sync = {
         "at": now.isoformat(timespec="seconds"),
         "from": fetched.fetched_from,
@@ -590,6 +658,7 @@ def apply_fetched(
         "error": None,
         "changes": changes,
         "unmapped_uk_sites": unmapped,
+        "eligibility_problem": fetched.eligibility_problem,
     }
     db.session.flush()
     audit.record(
@@ -613,6 +682,16 @@ def apply_fetched(
         message += "; sites: " + ", ".join(
             f"{c} {a or 'not listed'} -> {b or 'not listed'}" for c, (a, b) in site_changes.items()
         )
+    if "eligibility_text" in changes:
+        message += f"; eligibility text {changes['eligibility_text']}"
+    if "age_limits" in changes:
+        message += (
+            f"; age limits {changes['age_limits'][0] or 'none'} -> {changes['age_limits'][1]}"
+        )
+    if trial.eligibility_proposal() is not None:
+        message += " (eligibility proposal waiting for a coordinator)"
+    if fetched.eligibility_problem:
+        message += f"; warning: {fetched.eligibility_problem}"
     return TrialResult(trial.code, fetched.registry_id, True, message, changes, unmapped)
 
 

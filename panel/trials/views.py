@@ -22,7 +22,7 @@ from panel.core.db import db, utcnow
 from panel.core.errors import Refused
 from panel.core.views import home_section
 from panel.core.web import safe_next
-from panel.trials import registry
+from panel.trials import eligibility, registry
 from panel.trials.forms import (
     CriterionForm,
     TrialForm,
@@ -126,6 +126,7 @@ def index():
         centre_names=_centre_names(),
         new_matches=new_matches_for(_user()),
         can_edit=Trial.can_edit(_user()),
+        proposals=[(t, p) for t in trials if (p := t.eligibility_proposal()) is not None],
         confirm=ConfirmForm(),
     )
 
@@ -151,6 +152,9 @@ def show(code: str):
         history=history,
         new_matches=new_matches_for(_user(), trial=trial),
         can_edit=Trial.can_edit(_user()),
+        proposal=trial.eligibility_proposal(),
+        age_label=eligibility.age_label,
+        describe=describe_condition,
         confirm=ConfirmForm(),
     )
 
@@ -246,6 +250,33 @@ def check_status(code: str):
     db.session.commit()
     flash(
         f"{trial.code}: status marked checked today ({STATUS_LABELS[trial.status.value]}).",
+        "success",
+    )
+    return redirect(url_for("trials.show", code=code))
+
+
+@bp.route("/<code>/eligibility-reviewed", methods=["POST"])
+@roles_required("is_coordinator")
+def eligibility_reviewed(code: str):
+    """A coordinator reviewed the registry's eligibility text and age limits against the
+    criteria: the baseline becomes what the registry says now (audited, in the history)."""
+    trial = _trial_or_404(code)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        eligibility.mark_reviewed(trial, by=_user(), expected_version=version)
+    except (registry.TrialError, StaleDataError) as exc:
+        db.session.rollback()
+        _flash_errors(exc if isinstance(exc, registry.TrialError) else _stale(code))
+        return redirect(url_for("trials.show", code=code) + "#eligibility-proposal")
+    db.session.commit()
+    flash(
+        f"{trial.code}: eligibility text and age limits marked reviewed; the criteria were "
+        "not changed.",
         "success",
     )
     return redirect(url_for("trials.show", code=code))

@@ -34,3 +34,30 @@ def test_matches_for_a_visible_case(app, db_session, api_as, referrer, make_case
     assert api_as(other).get(f"/api/v1/cases/{case.reference}/matches").status_code == 404
     member = make_user(roles=[("NAP", "member")])
     assert api_as(member).get(f"/api/v1/cases/{case.reference}/matches").status_code == 200
+
+
+def test_matches_list_only_trials_open_at_a_site(app, db_session, api_as, referrer, make_case):
+    """A trial closed in the registry, and one open overall but recruiting at none of its
+    sites, are left out of the API's matches, as from `match`; every match says its status,
+    check date and source."""
+    from sqlalchemy import select
+
+    from panel.trials.matching import clear_cache
+    from panel.trials.models import Trial, TrialStatus
+    from panel.trials.registry import load_registry
+
+    load_registry()
+    db_session.commit()
+    lorlatinib = db_session.scalar(select(Trial).where(Trial.code == "NANT-LORLATINIB"))
+    lorlatinib.site_statuses = [{"centre": "ROYAL_MARSDEN", "status": "closed"}]
+    crisp = db_session.scalar(select(Trial).where(Trial.code == "CRISP"))
+    crisp.status = TrialStatus.CLOSED
+    db_session.commit()
+    clear_cache()
+    case = make_case(referrer, submit=True)
+    body = api_as(referrer).get(f"/api/v1/cases/{case.reference}/matches").get_json()
+    listed = {m["trial"] for m in body["matches"]}
+    assert listed and not {"NANT-LORLATINIB", "CRISP"} & listed
+    for m in body["matches"]:
+        assert m["status"] == "open"
+        assert m["status_checked_on"] == "2026-12-01" and m["status_source"] == "test data"

@@ -153,3 +153,57 @@ def test_coordinator_reviews_and_edits_the_registry(page, trials_server, artifac
         page.locator("#trial-suggestions").scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"{backend}-trials-case-page.png"), full_page=True)
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+
+
+def test_coordinator_reviews_an_eligibility_proposal(page, live_server, artifacts_dir, backend):
+    """The registry changed NAXITAMAB-201's eligibility text and maximum age since a coordinator
+    last reviewed it: the registry page points to it, the trial page shows the diff beside the
+    criteria (each with its source text), and "Mark reviewed" clears it."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from panel.accounts.models import User
+    from panel.core.db import db, utcnow
+    from panel.trials.eligibility import mark_reviewed
+    from panel.trials.models import Trial
+    from panel.trials.registry import load_registry
+    from panel.trials.sync import FileSource, sync_trials
+
+    recordings = Path(__file__).resolve().parents[1] / "trials" / "data" / "registry"
+    with live_server.app_.app_context():
+        # The packaged registry: its criteria carry the source text they were written from.
+        load_registry(Path(__file__).resolve().parents[2] / "panel" / "data" / "trials.json")
+        today = utcnow().date()
+        sync_trials(FileSource(recordings / "NCT03363373-eligibility.json", today=today))
+        nax = db.session.scalar(select(Trial).where(Trial.code == "NAXITAMAB-201"))
+        mark_reviewed(nax, by=User.by_email(COORDINATOR))
+        sync_trials(
+            FileSource(recordings / "NCT03363373-eligibility-changed.json", today=today),
+            codes=["NAXITAMAB-201"],
+        )
+        db.session.commit()
+
+    shots = artifacts_dir / "screenshots"
+    shots.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live_server, COORDINATOR)
+    page.goto(live_server.url + "/trials/")
+    expect(page.get_by_test_id("eligibility-proposals")).to_contain_text("NAXITAMAB-201")
+    page.get_by_test_id("proposal-waiting").first.click()
+    proposal = page.get_by_test_id("eligibility-proposal")
+    expect(proposal).to_contain_text("Registry eligibility changed")
+    expect(proposal.locator("ins.diff-added", has_text="Life expectancy")).to_have_count(1)
+    expect(proposal.get_by_test_id("age-limits")).to_contain_text("18 Years")
+    expect(proposal.get_by_test_id("affected-criteria")).to_contain_text("Aged 1 year or over")
+    expect(page.get_by_test_id("criterion-source").first).to_contain_text(
+        "with bone or bone marrow disease"
+    )
+    proposal.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"{backend}-trials-eligibility-proposal.png"), full_page=True)
+    page.get_by_test_id("mark-eligibility-reviewed").click()
+    expect(page.get_by_text("eligibility text and age limits marked reviewed")).to_be_visible()
+    expect(page.get_by_test_id("eligibility-proposal")).to_have_count(0)
+    assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors

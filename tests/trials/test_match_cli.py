@@ -198,3 +198,41 @@ def test_match_agrees_with_the_api_payload(app, db_session, trials_loaded, make_
     cli = json.loads(run(app, "match", ALK).stdout)
     assert payload["case"] == case.reference
     assert payload["matches"] == cli["matches"]
+
+
+def test_after_a_sync_only_trials_open_at_a_site_are_listed_with_their_source(
+    app, db_session, trials_loaded
+):
+    """After `sync-trials` (here from a saved ClinicalTrials.gov record), `match` gives the
+    synced trial's status, check date and source; a trial open overall but recruiting at none
+    of its sites, and a trial the registry closed, are not listed."""
+    from datetime import date
+
+    from panel.core.db import utcnow
+    from panel.trials.matching import clear_cache
+    from panel.trials.models import Trial
+
+    recording = Path(__file__).parent / "data" / "registry" / "NCT03363373-recruiting.json"
+    synced = run(app, "sync-trials", "--from", str(recording), "--trial", "NAXITAMAB-201")
+    assert synced.exit_code == 0, synced.output
+    completed = recording.with_name("NCT03363373-completed.json")
+    lorlatinib = db_session.scalar(select(Trial).where(Trial.code == "NANT-LORLATINIB"))
+    lorlatinib.site_statuses = [{"centre": "ROYAL_MARSDEN", "status": "closed"}]
+    db_session.commit()
+    clear_cache()
+    out = json.loads(run(app, "match", ALK).stdout)
+    listed = {m["trial"]: m for m in out["matches"]}
+    assert "NANT-LORLATINIB" not in listed  # open overall, closed at its only site
+    nax = listed["NAXITAMAB-201"]
+    assert nax["status"] == "open" and nax["status_source"] == "ClinicalTrials.gov NCT03363373"
+    assert date.fromisoformat(nax["status_checked_on"]) == utcnow().date()
+    assert nax["sites"]
+    for m in out["matches"]:
+        assert m["status"] == "open" and {"status_checked_on", "status_source"} <= set(m)
+    # The registry says COMPLETED: closed at once, and no longer listed.
+    assert (
+        run(app, "sync-trials", "--from", str(completed), "--trial", "NAXITAMAB-201").exit_code == 0
+    )
+    clear_cache()
+    out = json.loads(run(app, "match", ALK).stdout)
+    assert "NAXITAMAB-201" not in {m["trial"] for m in out["matches"]}

@@ -138,3 +138,30 @@ def test_the_case_page_with_the_packaged_registry(
             assert f'data-trial="{code}"' in left_out
     assert 'data-trial="NB-EPIDEMIOLOGY"' in left_out and "probably closed" in left_out
     assert "VERITAS" not in offered
+
+
+def test_every_criterion_carries_its_source_and_source_text():
+    """Every criterion of every trial and study says where it comes from and quotes (or closely
+    paraphrases) the text it was written from; where no source read gave the words it says so
+    ("assumed: not in the sources read"), never an invented quote."""
+    prefixes = (
+        "Factsheet",
+        "Public records, read 2025-2026 (trials-status.md)",
+        "assumed: not in the sources read",
+    )
+    seen = 0
+    for trial in load_trials():
+        for c in trial["criteria"]:
+            where = f"{trial['id']} {c['id']}"
+            assert c.get("source") in ("factsheet", "registry", "assumed"), where
+            text = c.get("source_text")
+            assert isinstance(text, str) and text.strip(), where
+            assert text.startswith(prefixes), where
+            if c["source"] == "assumed":
+                assert text.startswith("assumed: not in the sources read"), where
+            if c["source"] == "factsheet":
+                assert text.startswith("Factsheet"), where
+            if not text.startswith("assumed"):
+                assert '"' in text, f"{where}: a quote of the source"
+            seen += 1
+    assert seen == 50
