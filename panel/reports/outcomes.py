@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from panel.accounts.models import Panel
 from panel.cases.models import Case
@@ -226,55 +226,96 @@ def _cohort(panel_ids: Sequence[int], period: Period):
 
 
 def _reached(stages: Sequence[str]):
-    """A referral (``TrialReferral`` in the enclosing query) reached one of ``stages``: its
-    stage is one of them, or one of its steps is; never when it is back at ``suggested``."""
-    step = exists().where(
-        TrialReferralStep.referral_id == TrialReferral.id, TrialReferralStep.step.in_(stages)
-    )
+    """A referral (``TrialReferral``, outer-joined to its steps ``TrialReferralStep``) reached
+    one of ``stages``: its stage is one of them, or the step joined is; never when it is back
+    at ``suggested``."""
     return and_(
         TrialReferral.stage != ReferralStage.SUGGESTED.value,
-        or_(TrialReferral.stage.in_(stages), step),
+        or_(TrialReferral.stage.in_(stages), TrialReferralStep.step.in_(stages)),
     )
 
 
-def _case_reached(case_id, stages: Sequence[str]):
-    """The case has at least one referral that reached one of ``stages``."""
-    return exists().where(TrialReferral.case_id == case_id, _reached(stages))
+def _case_flags(cohort):
+    """Per cohort case with a referral: 1/0 for referred, screened, enrolled, and its number of
+    screen-failed referrals. One pass over the cohort's referrals and their steps (a hash join
+    and a GROUP BY, no subquery per case)."""
+    return (
+        select(
+            TrialReferral.case_id,
+            *(
+                func.max(case((_reached(stages), 1), else_=0)).label(name)
+                for name, stages in (
+                    ("referred", REFERRED),
+                    ("screened", SCREENED),
+                    ("enrolled", ENROLLED),
+                )
+            ),
+            func.count(
+                func.distinct(
+                    case(
+                        (
+                            and_(
+                                TrialReferral.stage != ReferralStage.SUGGESTED.value,
+                                TrialReferralStep.step == ReferralStage.SCREEN_FAILED.value,
+                            ),
+                            TrialReferral.id,
+                        )
+                    )
+                )
+            ).label("screen_failed"),
+        )
+        .join(cohort, cohort.c.case_id == TrialReferral.case_id)
+        .outerjoin(TrialReferralStep, TrialReferralStep.referral_id == TrialReferral.id)
+        .group_by(TrialReferral.case_id)
+        .subquery("flags")
+    )
 
 
-def _flag(condition):
-    return case((condition, 1), else_=0)
+def _funnel(cohort) -> dict[int, tuple[int, int, int, int, int, int]]:
+    """panel id -> (approved, with a trial, referred, screened, enrolled, screen-failed
+    referrals): one statement."""
+    with_trials = (
+        select(RecommendationTrial.recommendation_id.label("rec_id"))
+        .join(cohort, cohort.c.rec_id == RecommendationTrial.recommendation_id)
+        .group_by(RecommendationTrial.recommendation_id)
+        .subquery("with_trials")
+    )
+    flags = _case_flags(cohort)
+    has_trial = with_trials.c.rec_id.is_not(None)
 
+    def among_with_trial(column):
+        return func.sum(case((has_trial, func.coalesce(column, 0)), else_=0))
 
-def _funnel(cohort) -> dict[int, tuple[int, int, int, int, int]]:
-    """panel id -> (approved, with a trial, referred, screened, enrolled): one statement."""
-    has_trial = exists().where(RecommendationTrial.recommendation_id == cohort.c.rec_id)
-    per_case = select(
-        cohort.c.panel_id,
-        _flag(has_trial).label("has_trial"),
-        _flag(and_(has_trial, _case_reached(cohort.c.case_id, REFERRED))).label("referred"),
-        _flag(and_(has_trial, _case_reached(cohort.c.case_id, SCREENED))).label("screened"),
-        _flag(and_(has_trial, _case_reached(cohort.c.case_id, ENROLLED))).label("enrolled"),
-    ).subquery("per_case")
-    stmt = select(
-        per_case.c.panel_id,
-        func.count(),
-        func.sum(per_case.c.has_trial),
-        func.sum(per_case.c.referred),
-        func.sum(per_case.c.screened),
-        func.sum(per_case.c.enrolled),
-    ).group_by(per_case.c.panel_id)
+    stmt = (
+        select(
+            cohort.c.panel_id,
+            func.count(),
+            func.sum(case((has_trial, 1), else_=0)),
+            among_with_trial(flags.c.referred),
+            among_with_trial(flags.c.screened),
+            among_with_trial(flags.c.enrolled),
+            func.sum(func.coalesce(flags.c.screen_failed, 0)),
+        )
+        .select_from(cohort)
+        .outerjoin(with_trials, with_trials.c.rec_id == cohort.c.rec_id)
+        .outerjoin(flags, flags.c.case_id == cohort.c.case_id)
+        .group_by(cohort.c.panel_id)
+    )
     return {
         panel_id: tuple(int(v or 0) for v in values)
         for panel_id, *values in db.session.execute(stmt)
     }
 
 
-def _screen_fail_reasons(cohort) -> tuple[dict[int, dict[str, int]], dict[int, int]]:
-    """panel id -> {reason: screen-failed referrals}, and panel id -> screen-failed referrals
-    (a referral counts once in the total even if two steps gave different reasons)."""
-    base = (
-        select(cohort.c.panel_id, TrialReferral.id.label("referral_id"), TrialReferralStep.reason)
+def _screen_fail_reasons(cohort) -> dict[int, dict[str, int]]:
+    """panel id -> {reason: screen-failed referrals} (the total, a referral counted once even
+    if two of its steps gave different reasons, comes with the funnel)."""
+    stmt = (
+        select(
+            cohort.c.panel_id,
+            TrialReferralStep.reason,
+            func.count(func.distinct(TrialReferral.id)),
+        )
         .select_from(TrialReferralStep)
         .join(TrialReferral, TrialReferral.id == TrialReferralStep.referral_id)
         .join(cohort, cohort.c.case_id == TrialReferral.case_id)
@@ -282,23 +323,12 @@ def _screen_fail_reasons(cohort) -> tuple[dict[int, dict[str, int]], dict[int, i
             TrialReferralStep.step == ReferralStage.SCREEN_FAILED.value,
             TrialReferral.stage != ReferralStage.SUGGESTED.value,
         )
-        .subquery("fails")
+        .group_by(cohort.c.panel_id, TrialReferralStep.reason)
     )
     by_reason: dict[int, dict[str, int]] = defaultdict(dict)
-    stmt = select(
-        base.c.panel_id, base.c.reason, func.count(func.distinct(base.c.referral_id))
-    ).group_by(base.c.panel_id, base.c.reason)
     for panel_id, reason, n in db.session.execute(stmt):
         by_reason[panel_id][reason or ""] = int(n)
-    totals = {
-        panel_id: int(n)
-        for panel_id, n in db.session.execute(
-            select(base.c.panel_id, func.count(func.distinct(base.c.referral_id))).group_by(
-                base.c.panel_id
-            )
-        )
-    }
-    return by_reason, totals
+    return by_reason
 
 
 def _advice(cohort) -> dict[int, dict[str, int]]:
@@ -362,6 +392,13 @@ def _trials_enrolled(cohort) -> dict[int, list[tuple[str, str, int]]]:
             func.count(func.distinct(TrialReferral.case_id)),
         )
         .join(cohort, cohort.c.case_id == TrialReferral.case_id)
+        .outerjoin(
+            TrialReferralStep,
+            and_(
+                TrialReferralStep.referral_id == TrialReferral.id,
+                TrialReferralStep.step.in_(ENROLLED),
+            ),
+        )
         .where(_reached(ENROLLED))
         .group_by(cohort.c.panel_id, TrialReferral.trial_code)
     )
@@ -383,18 +420,20 @@ def reason_label(key: str) -> str:
 
 def trial_outcomes(panels: Sequence[Panel], period: Period) -> list[PanelOutcomes]:
     """Every figure of "Trials after the panel" for each of ``panels`` (in their order) over
-    ``period``: six aggregate statements whatever the number of cases."""
+    ``period``: five aggregate statements whatever the number of cases."""
     if not panels:
         return []
     cohort = _cohort([p.id for p in panels], period)
     funnel = _funnel(cohort)
-    reasons, fails = _screen_fail_reasons(cohort)
+    reasons = _screen_fail_reasons(cohort)
     advice = _advice(cohort)
     suggested = _trials_suggested(cohort)
     enrolled = _trials_enrolled(cohort)
     out = []
     for p in panels:
-        approved, with_trial, referred, screened, enrolled_n = funnel.get(p.id, (0, 0, 0, 0, 0))
+        approved, with_trial, referred, screened, enrolled_n, failed = funnel.get(
+            p.id, (0, 0, 0, 0, 0, 0)
+        )
         row = PanelOutcomes(
             panel=p,
             approved=approved,
@@ -404,7 +443,7 @@ def trial_outcomes(panels: Sequence[Panel], period: Period) -> list[PanelOutcome
             enrolled=Share(enrolled_n, with_trial),
         )
         # Screen failures: every listed reason (zeros too, for a steady table), then any other.
-        row.screen_failed = fails.get(p.id, 0)
+        row.screen_failed = failed
         counts = reasons.get(p.id, {})
         keys = list(SCREEN_FAIL_REASONS) + sorted(k for k in counts if k not in SCREEN_FAIL_REASONS)
         row.reasons = [
