@@ -81,6 +81,10 @@ def _outcomes_filter():
     return panels, form, form.chosen_panels(panels), form.chosen_period(today)
 
 
+#: The query-string fields of the filter (``OutcomesFilterForm``).
+FILTER_FIELDS = ("period", "start", "end", "panel")
+
+
 @bp.route("/reports/trials")
 @login_required
 def trial_outcomes():
@@ -94,6 +98,8 @@ def trial_outcomes():
         period=period,
         rows=rows,
         presets=outcomes.PRESETS,
+        # The export link repeats the filter's own fields only (never "_external" and the like).
+        filter_args={k: v for k in FILTER_FIELDS if (v := request.args.get(k, ""))},
         reason_keys=[r.key for r in rows[0].reasons] if rows else [],
         now=utcnow(),
     ), (200 if period else 400)

@@ -438,6 +438,18 @@ def test_bad_input_is_a_form_error(app, client, people, login, query, message):
         assert "<script>" not in html
 
 
+def test_the_export_link_repeats_only_the_filter(app, client, people, login):
+    """Do unknown query arguments (url_for's "_external", "_scheme") stay out of the export
+    link, and never turn into a 500?"""
+    login(client, people["nap_coordinator"])
+    resp = client.get("/reports/trials?period=3m&_scheme=javascript&_external=1&_anchor=x&other=1")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert 'href="/reports/trials.csv?period=3m"' in html and "javascript" not in html
+    resp = client.get("/reports/trials?_scheme=javascript")
+    assert resp.status_code == 200
+
+
 def test_query_count_does_not_grow(app, client, people, login, world, db_session, count_queries):
     def add(n):
         for k in range(n):
