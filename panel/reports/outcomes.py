@@ -336,7 +336,7 @@ def _advice(cohort) -> dict[int, dict[str, int]]:
     whether the advice was followed."""
     ranked = (
         select(
-            OutcomeCheck.case_id,
+            cohort.c.panel_id,
             OutcomeCheck.advice_followed,
             func.row_number()
             .over(
@@ -353,10 +353,9 @@ def _advice(cohort) -> dict[int, dict[str, int]]:
         .subquery("ranked")
     )
     stmt = (
-        select(cohort.c.panel_id, ranked.c.advice_followed, func.count())
-        .join(ranked, ranked.c.case_id == cohort.c.case_id)
+        select(ranked.c.panel_id, ranked.c.advice_followed, func.count())
         .where(ranked.c.rank == 1)
-        .group_by(cohort.c.panel_id, ranked.c.advice_followed)
+        .group_by(ranked.c.panel_id, ranked.c.advice_followed)
     )
     out: dict[int, dict[str, int]] = defaultdict(dict)
     for panel_id, answer, n in db.session.execute(stmt):
