@@ -173,3 +173,10 @@ def test_trials_after_the_panel(page, live_server, artifacts_dir, backend):
     assert download.suggested_filename.startswith("panel-trial-outcomes-")
     text = open(download.path(), encoding="utf-8-sig").read()
     assert text.startswith("panel,period_from,period_to,measure") and "ECMC-NORTH" not in text
+
+    # Dates the wrong way round: the form says so, no figures.
+    page.goto(live_server.url + "/reports/trials?start=2026-06-01&end=2026-05-01")
+    expect(page.get_by_test_id("filter-errors")).to_be_visible()
+    expect(page.get_by_text("The end date is before the start date.")).to_be_visible()
+    expect(page.get_by_test_id("outcomes-funnel")).to_have_count(0)
+    page.screenshot(path=str(shots_dir(artifacts_dir) / f"{backend}-trial-outcomes-error.png"))
