@@ -189,6 +189,114 @@ def targets(url: str) -> dict[str, object]:
     return {"ref": ref, "meeting": meeting}
 
 
+def screening_log(url: str) -> dict[str, int]:
+    """A screening log and answered follow-up checks for the synthetic cases (the volume loader
+    makes none), so "Trials after the panel" is timed over full tables: one referral per trial
+    suggested in an approved record (stage by its id: suggested, referred, screened, enrolled,
+    screen-failed, declined), its steps, and a 3-month check per approved record (yes, partly,
+    no or not answered). INSERT ... SELECT, skipping rows that exist already."""
+    from datetime import date
+
+    from sqlalchemy import and_, case, exists, func, insert, literal, select
+
+    from panel import create_app
+    from panel.core.db import UTCDateTime, db, utcnow
+    from panel.feedback.models import Recommendation, RecommendationStatus, RecommendationTrial
+    from panel.outcomes.models import OutcomeCheck, TrialReferral, TrialReferralStep
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    stages = ["suggested", "referred", "screened", "enrolled", "screen_failed", "declined"]
+    reasons = ["organ_function", "eligibility_disease", "progression", "age", "other"]
+    counts = {}
+    with app.app_context():
+        now = literal(utcnow(), UTCDateTime())
+        stage = case(
+            *[(RecommendationTrial.id % len(stages) == i, s) for i, s in enumerate(stages)]
+        )
+        approved = (
+            select(Recommendation.case_id, RecommendationTrial.code, RecommendationTrial.title)
+            .join(Recommendation, Recommendation.id == RecommendationTrial.recommendation_id)
+            .where(
+                Recommendation.status == RecommendationStatus.APPROVED,
+                ~exists().where(
+                    TrialReferral.case_id == Recommendation.case_id,
+                    TrialReferral.trial_code == RecommendationTrial.code,
+                ),
+            )
+            .add_columns(stage, now, now, literal(1))
+        )
+        db.session.execute(
+            insert(TrialReferral).from_select(
+                [
+                    "case_id",
+                    "trial_code",
+                    "trial_title",
+                    "stage",
+                    "created_at",
+                    "updated_at",
+                    "version",
+                ],
+                approved,
+            )
+        )
+        day = literal(date(2026, 1, 1))
+        for step, reached in (
+            ("referred", stages[1:5]),
+            ("screened", ["screened", "enrolled", "screen_failed"]),
+            ("enrolled", ["enrolled"]),
+            ("screen_failed", ["screen_failed"]),
+            ("declined", ["declined"]),
+        ):
+            reason = (
+                case(*[(TrialReferral.id % 5 == i, r) for i, r in enumerate(reasons)])
+                if step == "screen_failed"
+                else literal("")
+            )
+            db.session.execute(
+                insert(TrialReferralStep).from_select(
+                    ["referral_id", "step", "occurred_on", "reason", "note", "recorded_at"],
+                    select(TrialReferral.id, literal(step), day, reason, literal(""), now).where(
+                        TrialReferral.stage.in_(reached),
+                        ~exists().where(
+                            and_(
+                                TrialReferralStep.referral_id == TrialReferral.id,
+                                TrialReferralStep.step == step,
+                            )
+                        ),
+                    ),
+                )
+            )
+        advice = case(
+            (Recommendation.id % 4 == 0, "yes"),
+            (Recommendation.id % 4 == 1, "partly"),
+            (Recommendation.id % 4 == 2, "no"),
+            else_="",
+        )
+        db.session.execute(
+            insert(OutcomeCheck).from_select(
+                ["case_id", "months", "due_at", "answered_at", "advice_followed", "version"],
+                select(
+                    Recommendation.case_id,
+                    literal(3),
+                    now,
+                    case((Recommendation.id % 4 == 3, None), else_=now),
+                    advice,
+                    literal(1),
+                ).where(
+                    Recommendation.status == RecommendationStatus.APPROVED,
+                    ~exists().where(
+                        OutcomeCheck.case_id == Recommendation.case_id, OutcomeCheck.months == 3
+                    ),
+                ),
+            )
+        )
+        db.session.commit()
+        for model in (TrialReferral, TrialReferralStep, OutcomeCheck):
+            counts[model.__tablename__] = db.session.scalar(select(func.count()).select_from(model))
+        db.engine.dispose()
+    return counts
+
+
 def api_token(url: str, email: str) -> str:
     os.environ["PANEL_DATABASE_URL"] = url
     from panel import create_app
@@ -217,6 +325,7 @@ def pages(t: dict[str, object]) -> list[tuple[str, str, str]]:
         ("meeting agenda", "coordinator", f"/meetings/{t['meeting']}"),
         ("presentation mode", "member", f"/meetings/{t['meeting']}/present/1"),
         ("reports dashboard", "coordinator", "/reports"),
+        ("trials after the panel", "coordinator", "/reports/trials?period=all"),
         ("member review list", "member", "/"),
         ("API case list", "api", "/api/v1/cases"),
     ]
@@ -305,6 +414,8 @@ def run(backend: str, args) -> list[tuple]:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         url = prepare(backend, tmp, args.cases)
+        log = screening_log(url)
+        print("  screening log: " + ", ".join(f"{n} {table}" for table, n in log.items()))
         t = targets(url)
         token = api_token(url, REFERRER)
         port = free_port()

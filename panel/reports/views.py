@@ -1,15 +1,18 @@
-"""The coordinator dashboard and its CSV export (the coordinator's own panels only)."""
+"""The coordinator dashboard, "Trials after the panel" and their CSV exports (the coordinator's
+own panels only)."""
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template
+from flask import Response, abort, render_template, request
 from flask_login import current_user, login_required
 
 from panel.accounts.models import PanelRoleKind
 from panel.cases.models import STATUS_LABELS
 from panel.core import audit
 from panel.core.db import db, utcnow
-from panel.reports import bp, queries
+from panel.core.uktime import to_uk
+from panel.reports import bp, outcomes, queries
+from panel.reports.forms import OutcomesFilterForm
 
 
 def _coordinator_panel_ids() -> list[int]:
@@ -63,4 +66,68 @@ def cases_csv():
         "\ufeff" + body,  # a byte-order mark, so spreadsheets read the file as UTF-8
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="panel-cases-{stamp}.csv"'},
+    )
+
+
+# --------------------------------------------------------------------------- trials after the panel
+def _outcomes_filter():
+    """The viewer's panels, the filter form read from the query string, and, when it is valid,
+    the panels and the period chosen (else None, None: the page shows the form's errors)."""
+    panels = queries.coordinator_panels(_coordinator_panel_ids())
+    form = OutcomesFilterForm(panels, formdata=request.args)
+    if not form.validate():
+        return panels, form, None, None
+    today = to_uk(utcnow()).date()
+    return panels, form, form.chosen_panels(panels), form.chosen_period(today)
+
+
+#: The query-string fields of the filter (``OutcomesFilterForm``).
+FILTER_FIELDS = ("period", "start", "end", "panel")
+
+
+@bp.route("/reports/trials")
+@login_required
+def trial_outcomes():
+    """What happened to the trials the panel suggested: per panel, over a chosen period."""
+    panels, form, chosen, period = _outcomes_filter()
+    rows = outcomes.trial_outcomes(chosen, period) if period else []
+    return render_template(
+        "reports/trial_outcomes.html",
+        panels=panels,
+        form=form,
+        period=period,
+        rows=rows,
+        presets=outcomes.PRESETS,
+        # The export link repeats the filter's own fields only (never "_external" and the like).
+        filter_args={k: v for k in FILTER_FIELDS if (v := request.args.get(k, ""))},
+        reason_keys=[r.key for r in rows[0].reasons] if rows else [],
+        now=utcnow(),
+    ), (200 if period else 400)
+
+
+@bp.route("/reports/trials.csv")
+@login_required
+def trial_outcomes_csv():
+    """The same figures as CSV (one row per panel x measure), with the same filter."""
+    panels, form, chosen, period = _outcomes_filter()
+    if period is None:
+        return trial_outcomes()
+    body, count = outcomes.outcomes_csv(outcomes.trial_outcomes(chosen, period), period)
+    audit.record(
+        "report.trial_outcomes_csv",
+        object_type="report",
+        object_id="trial-outcomes.csv",
+        details={
+            "panel_ids": [p.id for p in chosen],
+            "from": period.start.isoformat() if period.start else None,
+            "to": period.end.isoformat(),
+            "rows": count,
+        },
+    )
+    db.session.commit()
+    name = f"panel-trial-outcomes-{period.slug}.csv"
+    return Response(
+        "\ufeff" + body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

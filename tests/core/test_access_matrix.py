@@ -174,6 +174,8 @@ POLICY: dict[str, str] = {
     # ------------------------------------------------------------------ reports
     "reports.dashboard": "coordinator",
     "reports.cases_csv": "coordinator",
+    "reports.trial_outcomes": "coordinator",  # only the panels they coordinate (tests/reports)
+    "reports.trial_outcomes_csv": "coordinator",
     # ------------------------------------------------------------------ API (bearer token)
     "api.openapi": "public",
     "api.get_me": "api",
@@ -202,6 +204,8 @@ NO_PANEL_ANSWER = {
     "meetings.new": 404,
     "reports.dashboard": 404,
     "reports.cases_csv": 404,
+    "reports.trial_outcomes": 404,
+    "reports.trial_outcomes_csv": 404,
 }
 
 #: URL variables that stay unknown in the world (no such file/review/series): filled with these.
