@@ -180,6 +180,7 @@ def trial_view(raw: dict[str, Any]) -> dict[str, Any]:
     status = raw.get("registry_status") or raw.get("status") or ""
     verified = raw.get("verified_on") or raw.get("status_verified_on") or raw.get("verified") or ""
     priority = raw.get("priority")
+    source = letter_source(raw.get("status_source"))
     return {
         "id": str(raw.get("trial_id") or raw.get("id") or raw.get("code") or ""),
         "title": str(raw.get("title") or raw.get("trial_id") or raw.get("id") or ""),
@@ -199,8 +200,44 @@ def trial_view(raw: dict[str, Any]) -> dict[str, Any]:
             str(status), str(status).replace("_", " ").capitalize()
         ),
         "verified_on": _date_text(verified),
+        "status_source": source,
+        "availability": availability(str(status), site_name, _date_text(verified), source),
         "note": str(raw.get("note") or raw.get("comment") or ""),
     }
+
+
+_CHECKED_BY = re.compile(r"\s*\(checked by [^)]*\)", re.IGNORECASE)
+_EMAIL = re.compile(r"\S+@\S+")
+
+
+def letter_source(text: Any) -> str:
+    """Where a trial's status was checked, as a letter prints it: the registry and its id
+    ("ClinicalTrials.gov NCT03363373") or what the coordinator wrote, without the "(checked by
+    e-mail)" that ``mark_checked`` adds and without any e-mail address (the family letter names
+    no staff member)."""
+    cleaned = _EMAIL.sub("", _CHECKED_BY.sub("", str(text or ""))).strip(" ,;")
+    return " ".join(cleaned.split())
+
+
+def availability(status: str, site: str, checked: str, source: str) -> str:
+    """ "Recruiting at SITE, checked DATE with SOURCE": the frozen status of one suggested
+    trial, the site the record froze, and the check the approval relied on. A trial with no
+    confirmed site, or a missing date or source, says so plainly."""
+    if status in ("open", "recruiting"):
+        head = f"Recruiting at {site}" if site else "Recruiting, with no UK site confirmed yet"
+    elif status:
+        head = REGISTRY_STATUS.get(status, status.replace("_", " ").capitalize())
+    else:
+        head = "Registry status not recorded"
+    if checked and source:
+        tail = f"checked {checked} with {source}"
+    elif checked:
+        tail = f"checked {checked} (source not recorded)"
+    elif source:
+        tail = f"date of the check not recorded ({source})"
+    else:
+        tail = "no check recorded"
+    return f"{head}, {tail}"
 
 
 def _date_text(value: Any) -> str:
@@ -266,7 +303,17 @@ def glossary_for(text: str) -> list[dict[str, str]]:
 
 
 def support_organisations() -> list[dict[str, str]]:
-    return list(_glossary_data()["support_organisations"])
+    return [{**o, "url": _link(o["web"])} for o in _glossary_data()["support_organisations"]]
+
+
+def trial_finders() -> list[dict[str, Any]]:
+    """The factsheet's four websites for finding a trial (``glossary.json`` "trial_finders",
+    each with its source), for the family letter's further information."""
+    return list(_glossary_data()["trial_finders"])
+
+
+def _link(web: str) -> str:
+    return web if web.startswith(("https://", "http://")) else f"https://{web}"
 
 
 def recommendation_for(case) -> Recommendation | None:
@@ -434,7 +481,11 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
                     "site",
                     "every_site",
                     "distance_km",
+                    "status",
                     "status_label",
+                    "verified_on",
+                    "status_source",
+                    "availability",
                 )
             }
             for t in trials
@@ -451,6 +502,7 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
             for i, q in enumerate(case.questions, start=1)
         ],
         organisations=support_organisations(),
+        trial_finders=trial_finders(),
         disclaimer=DISCLAIMER_FAMILY,
         glossary=[],
     )

@@ -449,6 +449,7 @@ def _checked_trials(rec: Recommendation) -> list[dict[str, Any]]:
     """The record's trials with their live status, source and check date; :class:`Refused`
     naming every trial that is not recruiting, or whose status is unknown or not checked
     within ``TRIAL_STATUS_MAX_AGE_DAYS``."""
+    from panel.trials.matching import nearest_site
     from panel.trials.models import Trial, status_note
 
     entries = [dict(t) for t in rec.trials or []]
@@ -474,12 +475,25 @@ def _checked_trials(rec: Recommendation) -> list[dict[str, Any]]:
         if note:
             problems.append(f"{code}: {note}")
             continue
+        site = nearest_site(rec.case, code)
         out.append(
             {
                 **entry,
                 "status": now["status"],
                 "status_verified_on": now["status_verified_on"],
                 "status_source": now["status_source"],
+                # The nearest site still recruiting at approval (a site the sync found closed
+                # since the draft was saved is not printed as "recruiting at").
+                "nearest_site": (
+                    {
+                        "centre": site["centre"],
+                        "name": site["name"],
+                        "distance_km": site["distance_km"],
+                    }
+                    if site is not None
+                    else None
+                ),
+                "distance_km": site["distance_km"] if site is not None else None,
             }
         )
     if problems:
