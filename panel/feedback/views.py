@@ -20,7 +20,7 @@ from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.errors import IdentifiersFound, NotAllowed, Refused
 from panel.core.views import HOME_LIST, home_section
-from panel.feedback import bp, operations
+from panel.feedback import bp, operations, trial_watch
 from panel.feedback.forms import (
     SPARE_FOLLOW_UP_ROWS,
     ApproveForm,
@@ -140,6 +140,7 @@ def _render(
         answered_count=sum(q not in unanswered for q in counted),
         trial_rows=_trial_rows(case, rec, values) if rec is not None else [],
         studies=operations.studies_status(case, rec),
+        stopped_trials=trial_watch.stopped_trials(rec),
         can_edit=rec is not None and rec.can_edit(user),
         can_approve=rec is not None and case.can_approve(user),
         can_start=case.can_start_recommendation(user),
@@ -495,6 +496,7 @@ def case_record(case: Case) -> dict[str, Any] | None:
         "can_approve": rec is not None and not rec.is_approved and case.can_approve(user),
         "pending": rec.pending_amendment if rec is not None and rec.is_approved else None,
         "can_decide_amendment": rec is not None and case.can_approve_amendment(user),
+        "stopped_trials": trial_watch.stopped_trials(rec),
         "confirm": ConfirmForm(),
     }
 
