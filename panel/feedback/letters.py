@@ -121,6 +121,18 @@ FAMILY_PROFILING = {
     "pending": "The results of tests on the genes of your child's tumour (molecular profiling) are awaited.",
 }
 
+PROFILING_NO_STUDY = (
+    "The panel recommends molecular profiling of the tumour at relapse (SMPaeds is not confirmed "
+    "open)."
+)
+
+#: "recommended" when SMPaeds is not confirmed open: the letter names no study.
+FAMILY_PROFILING_NO_STUDY = (
+    "The panel suggests tests on the genes of your child's tumour (molecular profiling). Your "
+    "child's doctor will tell you where this can be done. The results may show a medicine that "
+    "targets a change in the tumour."
+)
+
 OWNER_ROLES = {
     "referrer": "Referring team",
     "coordinator": "Panel coordinator",
@@ -363,6 +375,58 @@ def _common(rec: Recommendation, kind: str) -> dict[str, Any]:
     }
 
 
+def study_status_line(study: dict[str, Any]) -> str:
+    """A study's status as a letter prints it, with its source: "open, checked 2 December 2026
+    with the study team", "closed, checked ...", "open, not checked since 1 Dec 2026 (...)",
+    "unknown, never confirmed (...)"."""
+    source = letter_source(study.get("source"))
+    checked = _date_text(study.get("checked_on"))
+    status = study.get("status") or "unknown"
+    note = str(study.get("note") or "")
+    note = note[len("Status ") :] if note.startswith("Status ") else note
+    if study.get("confirmed"):
+        return availability_tail("open", checked, source)
+    if status == "open":
+        head = f"open, {note or 'not confirmed'}"
+    elif status == "unknown":
+        head = note or "unknown"
+    else:
+        return availability_tail(status.replace("_", " "), checked, source)
+    return f"{head} ({source})" if source else head
+
+
+def availability_tail(head: str, checked: str, source: str) -> str:
+    if checked and source:
+        return f"{head}, checked {checked} with {source}"
+    if checked:
+        return f"{head}, checked {checked} (source not recorded)"
+    return f"{head} ({source})" if source else head
+
+
+def _studies(rec: Recommendation) -> dict[str, Any]:
+    """The studies the letters speak of, with their status **read now**: the letters are
+    rendered and stored when they are sent, so what the family was told is the stored letter
+    (and ``letters.stored`` in the audit trail lists the statuses it read)."""
+    from panel.feedback.operations import studies_status
+
+    st = studies_status(rec.case, rec)
+    epi, prof = st["epidemiology"], st["profiling"]
+    return {
+        "epidemiology": {
+            "title": epi["title"],
+            "state": epi["state"],
+            "status": epi["study"]["status"],
+            "status_line": study_status_line(epi["study"]),
+        },
+        "profiling": {
+            "title": prof["title"],
+            "confirmed": prof["study"]["confirmed"],
+            "status": prof["study"]["status"],
+            "status_line": study_status_line(prof["study"]),
+        },
+    }
+
+
 #: Sections of the case format left out of the clinician letter's annex: the referral header
 #: and question (in the letter itself) and the family's practicalities (not clinical; their
 #: questions are answered in the letter). Every other section, present or future, is printed.
@@ -410,6 +474,7 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
     by_q = ctx.pop("_answers_by_question")
     doc = to_document(case)
     summary = annex_sections(doc, case_sections)
+    studies = _studies(rec)
     centre = case.referring_centre
     ctx.update(
         addressee={
@@ -425,9 +490,12 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
         options_considered=rec.options_considered.strip(),
         rationale=rec.rationale.strip(),
         trials=_sorted_trials(rec.trials),
-        molecular_profiling=PROFILING.get(
-            rec.molecular_profiling, rec.molecular_profiling.replace("_", " ")
+        molecular_profiling=(
+            PROFILING_NO_STUDY
+            if rec.molecular_profiling == "recommended" and not studies["profiling"]["confirmed"]
+            else PROFILING.get(rec.molecular_profiling, rec.molecular_profiling.replace("_", " "))
         ),
+        studies=studies,
         answers=[
             {
                 "number": i,
@@ -461,6 +529,10 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
     by_q = ctx.pop("_answers_by_question")
     case = rec.case
     trials = _sorted_trials(rec.trials)
+    studies = _studies(rec)
+    profiling_plain = FAMILY_PROFILING.get(rec.molecular_profiling, "")
+    if rec.molecular_profiling == "recommended" and not studies["profiling"]["confirmed"]:
+        profiling_plain = FAMILY_PROFILING_NO_STUDY
     ctx.update(
         categories=[
             {
@@ -491,7 +563,8 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
             for t in trials
             if t["verdict"] != "ineligible"
         ],
-        molecular_profiling=FAMILY_PROFILING.get(rec.molecular_profiling, ""),
+        molecular_profiling=profiling_plain,
+        studies=studies,
         answers=[
             {
                 "number": i,
