@@ -294,3 +294,34 @@ def test_the_family_letter_lists_the_four_trial_finding_websites_as_links(
             if action is not None and action.get("/URI"):
                 links.add(str(action["/URI"]))
     assert set(FINDERS) <= links
+
+
+def test_a_coordinator_checks_a_study_on_its_page_and_the_letter_follows(
+    app, client, login, approved_recommendation, feedback_people
+):
+    """Can a coordinator mark a study's status checked on its page (the form is offered), after
+    which the family letter says the child is included; and is a referrer refused?"""
+    from tests.support.web import post_form
+
+    rec = approved_recommendation
+    _set("NB-EPIDEMIOLOGY", status="unknown", status_verified_on=None, status_source="none")
+    referrer = app.test_client()
+    login(referrer, feedback_people["referrer"])
+    data = {"status": "open", "source": "the study team", "version": "0"}
+    assert post_form(app, referrer, "/trials/NB-EPIDEMIOLOGY/check-status", data).status_code in (
+        403,
+        404,
+    )
+    assert _trial("NB-EPIDEMIOLOGY").status.value == "unknown"
+
+    login(client, feedback_people["nap_coordinator"])
+    page = client.get("/trials/NB-EPIDEMIOLOGY").get_data(as_text=True)
+    assert 'id="check-status"' in page
+    data["version"] = str(_trial("NB-EPIDEMIOLOGY").version)
+    resp = post_form(app, client, "/trials/NB-EPIDEMIOLOGY/check-status", data)
+    assert resp.status_code == 302
+    db.session.expire_all()
+    with app.test_request_context():
+        family = _page(rec, "family")
+    assert INCLUDED in family
+    assert "Study status: open, checked " in family and "with the study team." in family
