@@ -325,3 +325,22 @@ def test_a_coordinator_checks_a_study_on_its_page_and_the_letter_follows(
         family = _page(rec, "family")
     assert INCLUDED in family
     assert "Study status: open, checked " in family and "with the study team." in family
+
+
+def test_the_trials_card_does_not_say_included_for_an_unchecked_study(
+    app, client, login, monkeypatch, approved_recommendation, feedback_people
+):
+    """Does the case page's trial card stop saying "Included in the study" once the study's
+    status is no longer checked recently?"""
+    monkeypatch.setitem(app.config, "TRIAL_STATUS_MAX_AGE_DAYS", 30)
+    ref = approved_recommendation.case.reference
+    login(client, feedback_people["nap_coordinator"])
+    hx = {"HX-Request": "true"}
+    _set("NB-EPIDEMIOLOGY", status_verified_on=utcnow().date().isoformat())
+    card = client.get(f"/trials/case/{ref}", headers=hx).get_data(as_text=True)
+    assert "Included in the Neuroblastoma Epidemiological Study unless" in card
+    old = utcnow().date() - timedelta(days=60)
+    _set("NB-EPIDEMIOLOGY", status_verified_on=old.isoformat())
+    card = client.get(f"/trials/case/{ref}", headers=hx).get_data(as_text=True)
+    assert "Included in the Neuroblastoma Epidemiological Study" not in card
+    assert "Not confirmed open" in card
