@@ -396,6 +396,7 @@ def study_status_line(study: dict[str, Any]) -> str:
 
 
 def availability_tail(head: str, checked: str, source: str) -> str:
+    """``head`` followed by "checked DATE with SOURCE", saying which of the two is missing."""
     if checked and source:
         return f"{head}, checked {checked} with {source}"
     if checked:
