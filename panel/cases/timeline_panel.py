@@ -66,6 +66,9 @@ KINDS: dict[str, Kind] = {
     "recommendation_approved": Kind("Recommendation approved", "patch-check", "success"),
     "amended": Kind("Recommendation amended", "pencil", "warning"),
     "recommendation_amended": Kind("Recommendation amended", "pencil", "warning"),
+    "suggested_trial_closed": Kind(
+        "Suggested trial no longer recruiting", "exclamation-octagon", "danger"
+    ),
     "feedback_sent": Kind("Feedback sent", "envelope-check", "success"),
     "letter_sent": Kind("Letter sent", "envelope-check", "success"),
     "letters_sent": Kind("Letters sent", "envelope-check", "success"),

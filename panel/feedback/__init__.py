@@ -9,15 +9,21 @@ bp = Blueprint("feedback", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Register the feedback pages (record, letters, family access) and the case page's feedback
-    banner, recommendation card and family access card."""
+    """Register the feedback pages (record, letters, family access), the case page's feedback
+    banner, recommendation card and family access card, and the receiver that flags open
+    recommendations whose suggested trial stops recruiting (``feedback.trial_watch``)."""
+    from panel.core import signals
     from panel.core.casepage import register_panel
+    from panel.feedback import trial_watch
     from panel.feedback.family_views import family_access
     from panel.feedback.letter_views import feedback_banner
     from panel.feedback.views import record_panel
 
     app.register_blueprint(bp)
     app.cli.add_command(store_sent_letters_command)
+    # A suggested trial that stops recruiting flags its open recommendations (trials is
+    # below feedback and never imports it: it sends the signal, this app's feedback answers).
+    signals.trial_stopped_recruiting.connect(trial_watch.on_trial_stopped, sender=app)
     register_panel(
         app,
         "feedback.banner",

@@ -237,6 +237,7 @@ def issue_letters(
         actor=by,
         details={
             "version": version,
+            "studies": _study_statuses(),
             "amendment": amendment.number if amendment is not None else None,
             "late": late,
             "documents": [
@@ -245,6 +246,23 @@ def issue_letters(
         },
     )
     return rows
+
+
+def _study_statuses() -> dict[str, Any]:
+    """The statuses of the studies the letters speak of, as read when they were rendered (the
+    letters print them; the audit entry keeps what they relied on)."""
+    from panel.feedback.operations import EPIDEMIOLOGY_STUDY, PROFILING_STUDY, study_status
+
+    out = {}
+    for code in (EPIDEMIOLOGY_STUDY, PROFILING_STUDY):
+        st = study_status(code)
+        out[code] = {
+            "status": st["status"],
+            "checked_on": st["checked_on"].isoformat() if st["checked_on"] else None,
+            "source": st["source"],
+            "confirmed": st["confirmed"],
+        }
+    return out
 
 
 def store_missing_letters() -> list[str]:

@@ -121,6 +121,18 @@ FAMILY_PROFILING = {
     "pending": "The results of tests on the genes of your child's tumour (molecular profiling) are awaited.",
 }
 
+PROFILING_NO_STUDY = (
+    "The panel recommends molecular profiling of the tumour at relapse (SMPaeds is not confirmed "
+    "open)."
+)
+
+#: "recommended" when SMPaeds is not confirmed open: the letter names no study.
+FAMILY_PROFILING_NO_STUDY = (
+    "The panel suggests tests on the genes of your child's tumour (molecular profiling). Your "
+    "child's doctor will tell you where this can be done. The results may show a medicine that "
+    "targets a change in the tumour."
+)
+
 OWNER_ROLES = {
     "referrer": "Referring team",
     "coordinator": "Panel coordinator",
@@ -180,6 +192,7 @@ def trial_view(raw: dict[str, Any]) -> dict[str, Any]:
     status = raw.get("registry_status") or raw.get("status") or ""
     verified = raw.get("verified_on") or raw.get("status_verified_on") or raw.get("verified") or ""
     priority = raw.get("priority")
+    source = letter_source(raw.get("status_source"))
     return {
         "id": str(raw.get("trial_id") or raw.get("id") or raw.get("code") or ""),
         "title": str(raw.get("title") or raw.get("trial_id") or raw.get("id") or ""),
@@ -199,8 +212,44 @@ def trial_view(raw: dict[str, Any]) -> dict[str, Any]:
             str(status), str(status).replace("_", " ").capitalize()
         ),
         "verified_on": _date_text(verified),
+        "status_source": source,
+        "availability": availability(str(status), site_name, _date_text(verified), source),
         "note": str(raw.get("note") or raw.get("comment") or ""),
     }
+
+
+_CHECKED_BY = re.compile(r"\s*\(checked by [^)]*\)", re.IGNORECASE)
+_EMAIL = re.compile(r"\S+@\S+")
+
+
+def letter_source(text: Any) -> str:
+    """Where a trial's status was checked, as a letter prints it: the registry and its id
+    ("ClinicalTrials.gov NCT03363373") or what the coordinator wrote, without the "(checked by
+    e-mail)" that ``mark_checked`` adds and without any e-mail address (the family letter names
+    no staff member)."""
+    cleaned = _EMAIL.sub("", _CHECKED_BY.sub("", str(text or ""))).strip(" ,;")
+    return " ".join(cleaned.split())
+
+
+def availability(status: str, site: str, checked: str, source: str) -> str:
+    """ "Recruiting at SITE, checked DATE with SOURCE": the frozen status of one suggested
+    trial, the site the record froze, and the check the approval relied on. A trial with no
+    confirmed site, or a missing date or source, says so plainly."""
+    if status in ("open", "recruiting"):
+        head = f"Recruiting at {site}" if site else "Recruiting, with no UK site confirmed yet"
+    elif status:
+        head = REGISTRY_STATUS.get(status, status.replace("_", " ").capitalize())
+    else:
+        head = "Registry status not recorded"
+    if checked and source:
+        tail = f"checked {checked} with {source}"
+    elif checked:
+        tail = f"checked {checked} (source not recorded)"
+    elif source:
+        tail = f"date of the check not recorded ({source})"
+    else:
+        tail = "no check recorded"
+    return f"{head}, {tail}"
 
 
 def _date_text(value: Any) -> str:
@@ -266,7 +315,17 @@ def glossary_for(text: str) -> list[dict[str, str]]:
 
 
 def support_organisations() -> list[dict[str, str]]:
-    return list(_glossary_data()["support_organisations"])
+    return [{**o, "url": _link(o["web"])} for o in _glossary_data()["support_organisations"]]
+
+
+def trial_finders() -> list[dict[str, Any]]:
+    """The factsheet's four websites for finding a trial (``glossary.json`` "trial_finders",
+    each with its source), for the family letter's further information."""
+    return list(_glossary_data()["trial_finders"])
+
+
+def _link(web: str) -> str:
+    return web if web.startswith(("https://", "http://")) else f"https://{web}"
 
 
 def recommendation_for(case) -> Recommendation | None:
@@ -313,6 +372,59 @@ def _common(rec: Recommendation, kind: str) -> dict[str, Any]:
         "re_present": rec.re_present.strip(),
         "study_included": case.study_opt_out_at is None,
         "consensus": rec.consensus,
+    }
+
+
+def study_status_line(study: dict[str, Any]) -> str:
+    """A study's status as a letter prints it, with its source: "open, checked 2 December 2026
+    with the study team", "closed, checked ...", "open, not checked since 1 Dec 2026 (...)",
+    "unknown, never confirmed (...)"."""
+    source = letter_source(study.get("source"))
+    checked = _date_text(study.get("checked_on"))
+    status = study.get("status") or "unknown"
+    note = str(study.get("note") or "")
+    note = note[len("Status ") :] if note.startswith("Status ") else note
+    if study.get("confirmed"):
+        return availability_tail("open", checked, source)
+    if status == "open":
+        head = f"open, {note or 'not confirmed'}"
+    elif status == "unknown":
+        head = note or "unknown"
+    else:
+        return availability_tail(status.replace("_", " "), checked, source)
+    return f"{head} ({source})" if source else head
+
+
+def availability_tail(head: str, checked: str, source: str) -> str:
+    """``head`` followed by "checked DATE with SOURCE", saying which of the two is missing."""
+    if checked and source:
+        return f"{head}, checked {checked} with {source}"
+    if checked:
+        return f"{head}, checked {checked} (source not recorded)"
+    return f"{head} ({source})" if source else head
+
+
+def _studies(rec: Recommendation) -> dict[str, Any]:
+    """The studies the letters speak of, with their status **read now**: the letters are
+    rendered and stored when they are sent, so what the family was told is the stored letter
+    (and ``letters.stored`` in the audit trail lists the statuses it read)."""
+    from panel.feedback.operations import studies_status
+
+    st = studies_status(rec.case, rec)
+    epi, prof = st["epidemiology"], st["profiling"]
+    return {
+        "epidemiology": {
+            "title": epi["title"],
+            "state": epi["state"],
+            "status": epi["study"]["status"],
+            "status_line": study_status_line(epi["study"]),
+        },
+        "profiling": {
+            "title": prof["title"],
+            "confirmed": prof["study"]["confirmed"],
+            "status": prof["study"]["status"],
+            "status_line": study_status_line(prof["study"]),
+        },
     }
 
 
@@ -363,6 +475,7 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
     by_q = ctx.pop("_answers_by_question")
     doc = to_document(case)
     summary = annex_sections(doc, case_sections)
+    studies = _studies(rec)
     centre = case.referring_centre
     ctx.update(
         addressee={
@@ -378,9 +491,12 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
         options_considered=rec.options_considered.strip(),
         rationale=rec.rationale.strip(),
         trials=_sorted_trials(rec.trials),
-        molecular_profiling=PROFILING.get(
-            rec.molecular_profiling, rec.molecular_profiling.replace("_", " ")
+        molecular_profiling=(
+            PROFILING_NO_STUDY
+            if rec.molecular_profiling == "recommended" and not studies["profiling"]["confirmed"]
+            else PROFILING.get(rec.molecular_profiling, rec.molecular_profiling.replace("_", " "))
         ),
+        studies=studies,
         answers=[
             {
                 "number": i,
@@ -414,6 +530,10 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
     by_q = ctx.pop("_answers_by_question")
     case = rec.case
     trials = _sorted_trials(rec.trials)
+    studies = _studies(rec)
+    profiling_plain = FAMILY_PROFILING.get(rec.molecular_profiling, "")
+    if rec.molecular_profiling == "recommended" and not studies["profiling"]["confirmed"]:
+        profiling_plain = FAMILY_PROFILING_NO_STUDY
     ctx.update(
         categories=[
             {
@@ -434,13 +554,18 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
                     "site",
                     "every_site",
                     "distance_km",
+                    "status",
                     "status_label",
+                    "verified_on",
+                    "status_source",
+                    "availability",
                 )
             }
             for t in trials
             if t["verdict"] != "ineligible"
         ],
-        molecular_profiling=FAMILY_PROFILING.get(rec.molecular_profiling, ""),
+        molecular_profiling=profiling_plain,
+        studies=studies,
         answers=[
             {
                 "number": i,
@@ -451,6 +576,7 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
             for i, q in enumerate(case.questions, start=1)
         ],
         organisations=support_organisations(),
+        trial_finders=trial_finders(),
         disclaimer=DISCLAIMER_FAMILY,
         glossary=[],
     )

@@ -449,6 +449,7 @@ def _checked_trials(rec: Recommendation) -> list[dict[str, Any]]:
     """The record's trials with their live status, source and check date; :class:`Refused`
     naming every trial that is not recruiting, or whose status is unknown or not checked
     within ``TRIAL_STATUS_MAX_AGE_DAYS``."""
+    from panel.trials.matching import nearest_site
     from panel.trials.models import Trial, status_note
 
     entries = [dict(t) for t in rec.trials or []]
@@ -474,12 +475,25 @@ def _checked_trials(rec: Recommendation) -> list[dict[str, Any]]:
         if note:
             problems.append(f"{code}: {note}")
             continue
+        site = nearest_site(rec.case, code)
         out.append(
             {
                 **entry,
                 "status": now["status"],
                 "status_verified_on": now["status_verified_on"],
                 "status_source": now["status_source"],
+                # The nearest site still recruiting at approval (a site the sync found closed
+                # since the draft was saved is not printed as "recruiting at").
+                "nearest_site": (
+                    {
+                        "centre": site["centre"],
+                        "name": site["name"],
+                        "distance_km": site["distance_km"],
+                    }
+                    if site is not None
+                    else None
+                ),
+                "distance_km": site["distance_km"] if site is not None else None,
             }
         )
     if problems:
@@ -1252,24 +1266,73 @@ def set_study_opt_out(case: Case, opted_out: bool, *, by: User) -> Case:
     return case
 
 
+def study_status(code: str) -> dict[str, Any]:
+    """A study's status as the registry holds it now (studies are not synced: a coordinator
+    checks them): ``status``, ``checked_on`` (a date or None), ``source``, and ``confirmed``
+    (open *and* checked within ``TRIAL_STATUS_MAX_AGE_DAYS``: only then do Panel's pages and
+    letters say that a child is included). A study missing from the registry is unknown."""
+    from panel.trials.models import STATUS_LABELS, Trial, status_note, status_unchecked
+
+    trial = db.session.scalar(select(Trial).where(Trial.code == code))
+    if trial is None:
+        return {
+            "code": code,
+            "status": "unknown",
+            "label": "Not in the registry",
+            "checked_on": None,
+            "source": None,
+            "confirmed": False,
+            "note": "Not in the trial registry",
+        }
+    record = trial.to_record()
+    return {
+        "code": code,
+        "status": trial.status.value,
+        "label": STATUS_LABELS[trial.status.value],
+        "checked_on": trial.status_verified_on,
+        "source": trial.status_source,
+        "confirmed": trial.status.value == "open" and not status_unchecked(record),
+        "note": status_note(record),
+    }
+
+
+#: What the pages say of the epidemiological study, by state.
+EPI_LABELS = {
+    "opted_out": "Opted out by the family",
+    "not_eligible": "Not eligible",
+    "included": "Included (the family can opt out)",
+    "closed": "Study closed: not included",
+    "unconfirmed": "Study not confirmed open: do not tell the family the child is included",
+}
+
+
+def epidemiology_state(opted_out: bool, study: Mapping[str, Any], verdict: str | None) -> str:
+    """``opted_out``, ``closed``, ``unconfirmed`` (unknown, suspended, not yet open, or open
+    but not checked recently), ``not_eligible`` or ``included``: a family is told "your child
+    is included" only for ``included``."""
+    if opted_out:
+        return "opted_out"
+    if not study["confirmed"]:
+        return "closed" if study["status"] == "closed" else "unconfirmed"
+    if verdict == "ineligible":
+        return "not_eligible"
+    return "included"
+
+
 def studies_status(case: Case, rec: Recommendation | None = None) -> dict[str, Any]:
-    """The epidemiological study (included unless the family opted out or the case does not
-    qualify) and molecular profiling (the record's status, and the profiling study's verdict)."""
+    """The epidemiological study (included unless the family opted out, the case does not
+    qualify, or the study is not confirmed open) and molecular profiling (the record's status,
+    and the profiling study's verdict), each with the study's status, source and check date."""
     from panel.trials.matching import case_matching
 
     by_code = {m.trial_id: m for m in case_matching(case).studies}
     epi = by_code.get(EPIDEMIOLOGY_STUDY)
     prof = by_code.get(PROFILING_STUDY)
+    epi_study = study_status(EPIDEMIOLOGY_STUDY)
+    prof_study = study_status(PROFILING_STUDY)
     opted_out = is_opted_out(case)
     verdict = epi.verdict if epi is not None else None
-    if opted_out:
-        state, label = "opted_out", "Opted out by the family"
-    elif verdict == "ineligible":
-        state, label = "not_eligible", "Not eligible"
-    elif epi is None:
-        state, label = "unknown", _study_absent_label(EPIDEMIOLOGY_STUDY)
-    else:
-        state, label = "included", "Included (the family can opt out)"
+    state = epidemiology_state(opted_out, epi_study, verdict)
     profiling = (rec.molecular_profiling if rec is not None else "") or ""
     return {
         "epidemiology": {
@@ -1277,10 +1340,11 @@ def studies_status(case: Case, rec: Recommendation | None = None) -> dict[str, A
             "title": epi.title if epi is not None else "Neuroblastoma Epidemiological Study",
             "verdict": verdict,
             "state": state,
-            "label": label,
+            "label": EPI_LABELS[state],
             "included": state == "included",
             "opted_out": opted_out,
             "opted_out_at": case.study_opt_out_at,
+            "study": epi_study,
         },
         "profiling": {
             "code": PROFILING_STUDY,
@@ -1291,6 +1355,7 @@ def studies_status(case: Case, rec: Recommendation | None = None) -> dict[str, A
             else _study_absent_label(PROFILING_STUDY).lower(),
             "status": profiling,
             "label": PROFILING.get(profiling, profiling),
+            "study": prof_study,
         },
     }
 

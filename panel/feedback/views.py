@@ -20,7 +20,7 @@ from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.errors import IdentifiersFound, NotAllowed, Refused
 from panel.core.views import HOME_LIST, home_section
-from panel.feedback import bp, operations
+from panel.feedback import bp, operations, trial_watch
 from panel.feedback.forms import (
     SPARE_FOLLOW_UP_ROWS,
     ApproveForm,
@@ -29,6 +29,7 @@ from panel.feedback.forms import (
     data_from_record,
     record_data,
 )
+from panel.feedback.letters import study_status_line
 from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
 from panel.meetings.access import on_panel
 from panel.privacy.guard import identifiers_message
@@ -140,6 +141,8 @@ def _render(
         answered_count=sum(q not in unanswered for q in counted),
         trial_rows=_trial_rows(case, rec, values) if rec is not None else [],
         studies=operations.studies_status(case, rec),
+        study_status_line=study_status_line,
+        stopped_trials=trial_watch.stopped_trials(rec),
         can_edit=rec is not None and rec.can_edit(user),
         can_approve=rec is not None and case.can_approve(user),
         can_start=case.can_start_recommendation(user),
@@ -466,10 +469,16 @@ def case_study_choice(case: Case) -> dict[str, Any] | None:
     user = _user()
     if not case.can_record_study_choice(user):
         return None
+    opted_out = operations.is_opted_out(case)
+    study = operations.study_status(operations.EPIDEMIOLOGY_STUDY)
+    state = operations.epidemiology_state(opted_out, study, None)
     return {
-        "opted_out": operations.is_opted_out(case),
+        "opted_out": opted_out,
         "recorded": case.study_opt_out_at is not None,
         "at": case.study_opt_out_at,
+        "state": state,
+        "label": operations.EPI_LABELS[state],
+        "status_line": study_status_line(study),
     }
 
 
@@ -495,6 +504,7 @@ def case_record(case: Case) -> dict[str, Any] | None:
         "can_approve": rec is not None and not rec.is_approved and case.can_approve(user),
         "pending": rec.pending_amendment if rec is not None and rec.is_approved else None,
         "can_decide_amendment": rec is not None and case.can_approve_amendment(user),
+        "stopped_trials": trial_watch.stopped_trials(rec),
         "confirm": ConfirmForm(),
     }
 

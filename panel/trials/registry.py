@@ -215,6 +215,7 @@ def save_trial(
         return trial, False
 
     now = utcnow()
+    recruiting_before = _recruiting(trial)
     if trial is None:
         trial = Trial(created_at=now)
         db.session.add(trial)
@@ -245,7 +246,39 @@ def save_trial(
     )
     rematch_after_change(trial, before, after, announce=announce)
     db.session.flush()
+    announce_if_stopped(trial, recruiting_before, by=by, actor_label=label)
     return trial, True
+
+
+def _recruiting(trial: Trial | None) -> str | None:
+    """The status the matcher sees (``Trial.match_record``: a trial whose every site the
+    registry reports closed reads ``closed``); None for no trial or a study."""
+    if trial is None or trial.is_study:
+        return None
+    return trial.match_record()["status"]
+
+
+def announce_if_stopped(
+    trial: Trial, previous: str | None, *, by: User | None, actor_label: str | None
+) -> bool:
+    """Send ``core.signals.trial_stopped_recruiting`` when ``trial`` was recruiting
+    (``previous`` == "open", as the matcher saw it) and no longer is. The receivers (feedback:
+    the open recommendations that suggest it) run in this transaction. Returns whether it
+    was sent."""
+    from panel.core import signals
+
+    status = _recruiting(trial)
+    if previous != "open" or status in (None, "open"):
+        return False
+    signals.send(
+        signals.trial_stopped_recruiting,
+        trial=trial,
+        previous=previous,
+        status=status,
+        by=by,
+        actor_label=actor_label,
+    )
+    return True
 
 
 def update_trial(

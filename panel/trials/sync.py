@@ -610,7 +610,7 @@ def apply_fetched(
     trial: Trial, fetched: Fetched, *, now: datetime, centres: list[Mapping[str, Any]]
 ) -> TrialResult:
     """Record what the registry said about ``trial`` (see the module docstring)."""
-    from panel.trials.registry import normalise_record, save_trial
+    from panel.trials.registry import announce_if_stopped, normalise_record, save_trial
 
     sites, unmapped = site_rows(fetched, centres)
     before_sites = {s["centre"]: s.get("status") for s in trial.site_statuses or []}
@@ -644,6 +644,7 @@ def apply_fetched(
         "status_source": fetched.source,
     }
     save_trial(rec, by=None, trial=trial, actor_label="sync-trials")
+    recruiting = None if trial.is_study else trial.match_record()["status"]
     trial.registry_status = fetched.registry_status[:64]
     trial.registry_updated_on = fetched.updated_on
     trial.status_fetched_at = now
@@ -661,6 +662,9 @@ def apply_fetched(
         "eligibility_problem": fetched.eligibility_problem,
     }
     db.session.flush()
+    # Open, but none of its sites recruiting any more: stopped as far as the matcher sees it
+    # (a status change was announced by save_trial already).
+    announce_if_stopped(trial, recruiting, by=None, actor_label="sync-trials")
     audit.record(
         "trial.synced",
         obj=trial,
