@@ -14,4 +14,22 @@
     var meta = document.querySelector('input[name="csrf_token"]');
     if (meta) { event.detail.headers["X-CSRFToken"] = meta.value; }
   });
+  // A table that scrolls sideways (a phone, a narrow window) can be scrolled with the keyboard:
+  // its wrapper joins the tab order while, and only while, it overflows (WCAG 2.1.1).
+  function scrollableTables() {
+    document.querySelectorAll(".table-responsive").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        if (!wrap.hasAttribute("tabindex")) {
+          wrap.setAttribute("tabindex", "0");
+          wrap.setAttribute("data-scroll-focus", "");
+        }
+      } else if (wrap.hasAttribute("data-scroll-focus")) {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  window.addEventListener("resize", scrollableTables);
+  document.addEventListener("DOMContentLoaded", scrollableTables);
+  document.addEventListener("htmx:afterSwap", scrollableTables);
 })();

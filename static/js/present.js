@@ -108,6 +108,7 @@
         root().replaceWith(document.importNode(fresh, true));
         document.title = doc.title;
         if (push) history.pushState({ present: url }, "", url);
+        shownPath = window.location.pathname;
         window.scrollTo(0, 0);
         init();
       })
@@ -120,7 +121,12 @@
     e.preventDefault();
     go(a.getAttribute("href"), true);
   });
-  window.addEventListener("popstate", function () { go(window.location.pathname, false); });
+  // Back and forward between cases; a jump within the page (the skip link's #main) is not one.
+  var shownPath = window.location.pathname;
+  window.addEventListener("popstate", function () {
+    if (window.location.pathname === shownPath) return;
+    go(window.location.pathname, false);
+  });
 
   document.addEventListener("keydown", function (e) {
     if (typing(e.target) || e.altKey || e.ctrlKey || e.metaKey) return;
