@@ -171,6 +171,8 @@ POLICY: dict[str, str] = {
     "feedback.family_letter_pdf": "family",
     "feedback.family_question": "family",
     "feedback.family_leave": "family",
+    # ------------------------------------------------------------------ outcomes
+    "outcomes.answer_check": "case",  # referrers and the panel's coordinators, once sent
     # ------------------------------------------------------------------ reports
     "reports.dashboard": "coordinator",
     "reports.cases_csv": "coordinator",
@@ -189,6 +191,8 @@ POLICY: dict[str, str] = {
     "api.request_information": "api",
     "api.answer_information_request": "api",
     "api.list_notifications": "api",
+    "api.list_outcome_checks": "api",
+    "api.answer_outcome_check": "api",
 }
 
 CASE_KINDS = {"case", "case_panel", "case_referrer"}
@@ -376,6 +380,7 @@ def world(app, db_session, make_user, make_case):
         "user_id": u["R"].id,
         "role_id": u["nap_coordinator"].panel_roles[0].id,
         "document_id": sent_pdf.id,
+        "months": 3,
     }
     return {
         "users": u,
