@@ -86,7 +86,8 @@ def _answers(body: Any) -> tuple[dict[str, Any], int | None]:
         ("response", RESPONSES),
         ("advice_followed", ADVICE_FOLLOWED),
     ):
-        if body.get(name) not in allowed:
+        value = body.get(name)
+        if not isinstance(value, str) or value not in allowed:
             raise ApiError(422, f"{name}: one of {', '.join(allowed)}.", name)
     note = body.get("advice_note", "")
     if note is None:

@@ -293,7 +293,7 @@ def _clean(data: dict[str, Any]) -> dict[str, str]:
         ("response", RESPONSES),
         ("advice_followed", ADVICE_FOLLOWED),
     ):
-        if values[name] not in allowed:
+        if not isinstance(values[name], str) or values[name] not in allowed:
             raise Refused(f"{name}: choose one of {', '.join(allowed)}.", name)
     note = values["advice_note"] or ""
     if not isinstance(note, str):

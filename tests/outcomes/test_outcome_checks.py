@@ -250,6 +250,7 @@ def test_answer_checks_values_and_the_reason(cast, sent, db_session):
     referrer = cast["referrer"]
     for bad, field in [
         (answers(disease_status="cured"), "disease_status"),
+        (answers(disease_status=["stable"]), "disease_status"),
         (answers(response=""), "response"),
         (answers(advice_followed="maybe"), "advice_followed"),
         (answers(advice_followed="no", advice_note="  "), "advice_note"),

@@ -103,6 +103,8 @@ def test_coordinator_answers_on_behalf(team, sent, api_as, db_session):
     ("body", "status", "field"),
     [
         (answers(disease_status="cured"), 422, "disease_status"),
+        (answers(disease_status=["stable"]), 422, "disease_status"),
+        (answers(response={"CR": 1}), 422, "response"),
         ({k: v for k, v in answers().items() if k != "response"}, 422, "response"),
         (answers(advice_followed="no", advice_note=""), 422, "advice_note"),
         (answers(advice_note=5), 422, "advice_note"),
