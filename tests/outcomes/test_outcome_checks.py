@@ -295,12 +295,24 @@ def test_form_access_by_role(app, client, login, cast, sent, db_session, who, st
     assert checks_of(db_session, sent)[3].is_answered is (status == 200)
 
 
-def test_the_family_and_anonymous_visitors_are_sent_to_sign_in(app, client, sent):
-    """The family has no account: the form is behind the sign-in like every staff page."""
+def test_the_family_and_anonymous_visitors_are_sent_to_sign_in(app, client, cast, sent, db_session):
+    """The family has no account: with its access code entered (a family session) the form,
+    the API and the case page are still behind the sign-in, and nothing is saved."""
+    from panel.feedback import family
+
+    _, plain = family.create_code(sent, by=cast["referrer"])
+    db_session.commit()
     resp = client.get(_form_url(sent))
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
-    resp = client.post(_form_url(sent), data=answers())
-    assert resp.status_code in (302, 400)
+    assert post_form(app, client, "/family", {"code": plain}).status_code == 302
+    assert client.get("/family/letter").status_code == 200  # the family session is open
+    for url in (_form_url(sent), f"/cases/{sent.reference}"):
+        resp = client.get(url)
+        assert resp.status_code == 302 and "/login" in resp.headers["Location"], url
+    resp = post_form(app, client, _form_url(sent), answers())
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert client.get(f"/api/v1/cases/{sent.reference}/outcome-checks").status_code == 401
+    assert not checks_of(db_session, sent)[3].is_answered
 
 
 def test_referrer_answers_on_the_form(app, client, login, cast, sent, db_session):
