@@ -103,9 +103,12 @@ def _page(case: Case, check, form, blocked, user, status: int):
 # --------------------------------------------------------------------------- case page
 def checks_panel(case: Case, user: Any, state: dict) -> dict[str, Any] | None:
     """The case page's "Follow-up outcomes" card (side column): the checks of a sent case,
-    due or answered, with the answers, for everyone who can see the case; a link to the form
-    for those who may answer. No query for a case that was never sent."""
+    due or answered, with the answers, for its referrers and its panel's people; a link to the form
+    for those who may answer. No query for a case that was never sent. Not for an invited
+    expert (a guest reads the referral, not what happened after it)."""
     if case.feedback_sent_at is None:
+        return None
+    if not (case.is_referrer(user) or case.is_panel_person(user)):
         return None
     rows = checks.checks_for(case)
     if not rows:

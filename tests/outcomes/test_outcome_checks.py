@@ -387,7 +387,7 @@ def test_a_check_not_yet_due_cannot_be_answered(app, client, login, cast, sent, 
 
 
 def test_coordinator_records_on_behalf_and_a_stale_correction_conflicts(
-    app, client, login, cast, sent, db_session, signed_in_as=None
+    app, client, login, cast, sent, db_session
 ):
     """Does a coordinator's answer say "on the referrer's behalf" (audited as the
     coordinator); can the referrer correct it with the version read; and is a correction from
@@ -472,3 +472,35 @@ def test_case_page_card_and_its_query_count(
         page = client.get(url).get_data(as_text=True)
     assert page.count('<span class="badge text-bg-success">Answered</span>') == 3
     assert after.count == before.count, "\n".join(after.statements)
+
+
+def test_an_invited_expert_sees_the_case_but_not_its_follow_up(
+    app, client, login, make_user, cast, sent, db_session
+):
+    """An expert with guest access reads the referral; the follow-up card is not shown, the
+    form is 403 and the API list is 403."""
+    from panel.api import tokens
+    from panel.cases.guests import CaseGuestAccess
+
+    guest = make_user(name="Dr Guest Expert")
+    db_session.add(
+        CaseGuestAccess(
+            case_id=sent.id,
+            user_id=guest.id,
+            granted_by_id=cast["nap_coordinator"].id,
+            expires_at=utcnow() + timedelta(days=7),
+        )
+    )
+    db_session.commit()
+    login(client, guest)
+    page = client.get(f"/cases/{sent.reference}")
+    assert page.status_code == 200
+    assert 'data-testid="outcome-checks"' not in page.get_data(as_text=True)
+    assert client.get(_form_url(sent)).status_code == 403
+    secret = tokens.create_token(guest, "guest", by=guest).secret
+    db_session.commit()
+    resp = client.get(
+        f"/api/v1/cases/{sent.reference}/outcome-checks",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert resp.status_code == 403
