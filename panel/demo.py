@@ -391,7 +391,9 @@ def load_demo_feedback() -> dict:
     """Cases at the later stages, so a newcomer sees every one (part of the demo, loaded once
     with it): an information request the referrer has answered; a case whose feedback was sent
     (letters stored); and a sent case whose family has sent a follow-up question that waits
-    for the panel's answer."""
+    for the panel's answer. Both sent cases have their follow-up outcome checks (made by the
+    sending), due 3, 6 and 12 months after it: ``flask --app panel send-outcome-reminders
+    --now <a date 3 months on>`` shows the reminders and makes the forms answerable."""
     import copy
 
     from panel.cases import operations as case_ops

@@ -529,6 +529,7 @@ def _schemas() -> dict[str, Any]:
             },
         },
         **_loop_schemas(),
+        **_outcome_checks().openapi_schemas(),
     }
 
 
@@ -864,6 +865,7 @@ def _paths() -> dict[str, Any]:
             },
         },
         **_loop_paths(common, ref),
+        **_outcome_checks().openapi_paths(common, ref),
     }
 
 
@@ -1121,6 +1123,13 @@ def _loop_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _outcome_checks():
+    """The follow-up outcome checks' part of the document (kept beside their views)."""
+    from panel.api import outcome_check_views
+
+    return outcome_check_views
+
+
 @cache
 def _document() -> dict[str, Any]:
     return {
@@ -1149,6 +1158,7 @@ def _document() -> dict[str, Any]:
             },
             {"name": "notifications", "description": "Your notifications (the bell)."},
             {"name": "letters", "description": "The letters sent, exactly as sent."},
+            {"name": "outcomes", "description": "Follow-up after the panel's advice."},
             {"name": "meta", "description": "About the API."},
         ],
         "paths": _paths(),

@@ -306,6 +306,15 @@ class CasePermissions:
         """The referrers or the panel's coordinators close the case after sending."""
         return self._state == _SENT and (self.is_referrer(user) or self.is_coordinated_by(user))
 
+    def can_answer_outcome_check(self, user: User) -> bool:
+        """The follow-up outcome form (3, 6 and 12 months after feedback): the case's referrers
+        answer it, and the panel's coordinators may record it on their behalf (audited as
+        themselves), once the feedback was sent and unless the case was withdrawn. Whether a
+        given check is due is the check's own rule (``OutcomeCheck.refusal``)."""
+        if self.feedback_sent_at is None or self._state not in SENT_STATES:
+            return False
+        return self.is_referrer(user) or self.is_coordinated_by(user)
+
     def can_receive_family_question(self, user: User | None = None) -> bool:
         """A family with a valid access code sends one question once the feedback was sent (the
         family has no account: ``user`` is ignored; the code's own checks are in feedback)."""

@@ -11,6 +11,28 @@ bp = Blueprint("outcomes", __name__)
 def init_app(app: Flask) -> None:
     """Register the outcome pages."""
     app.register_blueprint(bp)
+    _init_checks(app)
 
 
-from panel.outcomes import models  # noqa: E402,F401
+def _init_checks(app: Flask) -> None:
+    """The follow-up outcome checks: made when feedback is sent (the feedback package's
+    ``feedback_was_sent`` signal), the reminder command and the case page's card."""
+    from panel.core.casepage import register_panel
+    from panel.feedback.sending import feedback_was_sent
+    from panel.outcomes.check_cli import send_outcome_reminders_command
+    from panel.outcomes.check_views import checks_panel
+    from panel.outcomes.checks import on_feedback_sent
+
+    feedback_was_sent.connect(on_feedback_sent)  # the same receiver once, however many apps
+    app.cli.add_command(send_outcome_reminders_command)
+    register_panel(
+        app,
+        "outcomes.checks",
+        "outcomes/checks/_case_checks.html",
+        checks_panel,
+        slot="side",
+        order=40,
+    )
+
+
+from panel.outcomes import check_views, models  # noqa: E402,F401

@@ -14,7 +14,10 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.accounts.models import User
+from panel.cases.models import Case
 from panel.core.db import UTCDateTime, db, utcnow
+from panel.core.errors import Conflict, NotAllowed, Refused
+from panel.core.uktime import uk_date
 
 
 class ReferralStage(enum.StrEnum):
@@ -156,6 +159,8 @@ RESPONSES = {
 }
 
 ADVICE_FOLLOWED = {"yes": "Yes", "partly": "Partly", "no": "No"}
+#: The answers to "was the advice followed?" that need a reason ("why").
+ADVICE_NEEDS_REASON = frozenset({"partly", "no"})
 
 
 class OutcomeCheck(db.Model):
@@ -179,6 +184,7 @@ class OutcomeCheck(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     answered_by: Mapped[User | None] = relationship(lazy="select")
+    case: Mapped[Case] = relationship(lazy="select")
 
     __table_args__ = (UniqueConstraint("case_id", "months"),)
     __mapper_args__ = {"version_id_col": version}
@@ -188,3 +194,46 @@ class OutcomeCheck(db.Model):
     @property
     def is_answered(self) -> bool:
         return self.answered_at is not None
+
+    @property
+    def label(self) -> str:
+        """ "3-month check" (what people read; no clinical content)."""
+        return f"{self.months}-month check"
+
+    def is_due(self, now: datetime | None = None) -> bool:
+        """A check may be answered from its due date, or from its reminder if that came first
+        (a reminder sent early by hand, or the date moved)."""
+        now = now or utcnow()
+        return self.reminded_at is not None or self.due_at <= now
+
+    def refusal(self, user: User, now: datetime | None = None) -> Refused | None:
+        """Why ``user`` may not answer (or correct) this check now, or None. The people are the
+        case's (:meth:`Case.can_answer_outcome_check`: its referrers and its panel's
+        coordinators, once the feedback was sent); the moment is the check's own: due, or
+        reminded. An answered check may be corrected by the same people."""
+        if not self.case.can_answer_outcome_check(user):
+            return NotAllowed(
+                "Only the case's referrers, or a coordinator of its panel on their behalf, "
+                "record the follow-up outcome."
+            )
+        if not self.is_answered and not self.is_due(now):
+            return Conflict(
+                f"The {self.label} is not due yet: it can be answered from {uk_date(self.due_at)}."
+            )
+        return None
+
+    def can_answer(self, user: User, now: datetime | None = None) -> bool:
+        """May ``user`` answer (or correct) this check now? (:meth:`refusal` is None)."""
+        return self.refusal(user, now) is None
+
+    @property
+    def disease_status_label(self) -> str:
+        return DISEASE_STATUSES.get(self.disease_status, self.disease_status)
+
+    @property
+    def response_label(self) -> str:
+        return RESPONSES.get(self.response, self.response)
+
+    @property
+    def advice_followed_label(self) -> str:
+        return ADVICE_FOLLOWED.get(self.advice_followed, self.advice_followed)

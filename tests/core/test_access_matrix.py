@@ -113,6 +113,7 @@ POLICY: dict[str, str] = {
     "trials.criterion_edit": "coordinator",
     "trials.criterion_action": "coordinator",
     "trials.check_status": "coordinator",
+    "trials.eligibility_reviewed": "coordinator",
     "trials.dismiss_new_match": "new_match",
     "trials.case_matches": "case",
     "trials.request_missing_information": "case_panel",
@@ -171,6 +172,8 @@ POLICY: dict[str, str] = {
     "feedback.family_letter_pdf": "family",
     "feedback.family_question": "family",
     "feedback.family_leave": "family",
+    # ------------------------------------------------------------------ outcomes
+    "outcomes.answer_check": "case",  # referrers and the panel's coordinators, once sent
     # ------------------------------------------------------------------ reports
     "reports.dashboard": "coordinator",
     "reports.cases_csv": "coordinator",
@@ -191,6 +194,8 @@ POLICY: dict[str, str] = {
     "api.request_information": "api",
     "api.answer_information_request": "api",
     "api.list_notifications": "api",
+    "api.list_outcome_checks": "api",
+    "api.answer_outcome_check": "api",
 }
 
 CASE_KINDS = {"case", "case_panel", "case_referrer"}
@@ -380,6 +385,7 @@ def world(app, db_session, make_user, make_case):
         "user_id": u["R"].id,
         "role_id": u["nap_coordinator"].panel_roles[0].id,
         "document_id": sent_pdf.id,
+        "months": 3,
     }
     return {
         "users": u,

@@ -153,6 +153,14 @@ def _approve_amendment(ctx):
     return feedback_ops.approve_amendment(rec, rec.pending_amendment, by=ctx.user)
 
 
+#: A complete follow-up outcome form (``can_answer_outcome_check``).
+OUTCOME_ANSWERS = {
+    "disease_status": "stable",
+    "response": "SD",
+    "advice_followed": "no",
+    "advice_note": "The family chose treatment closer to home.",
+}
+
 PROBES = [
     Probe(
         "can_submit",
@@ -289,6 +297,13 @@ PROBES = [
         lambda c: sending.close_case(c.case, by=c.user),
         (("", 'action="/cases/{ref}/close"'),),
     ),
+    Probe(
+        "can_answer_outcome_check",
+        "/outcome/3",
+        dict(OUTCOME_ANSWERS),
+        lambda c: _answer_outcome_check(c),
+        (("", 'href="/cases/{ref}/outcome/3"'),),
+    ),
 ]
 
 
@@ -349,6 +364,7 @@ def build(db_session, make_case, cast):
                     feedback_ops.approve(rec, by=chair, expected_version=rec.version)
                 if state == "feedback_sent":
                     sending.send_feedback(rec, by=coordinator)
+                    _make_first_outcome_check_due(db_session, case)
                 if state == "amendment_pending":
                     data["rationale"] = "Revised after the meeting."
                     feedback_ops.save_record(
@@ -366,6 +382,26 @@ def build(db_session, make_case, cast):
         return case
 
     return make
+
+
+def _make_first_outcome_check_due(db_session, case: Case) -> None:
+    """As if three months had passed since sending: the 3-month follow-up check is due."""
+    from panel.core.db import utcnow
+    from panel.outcomes.models import OutcomeCheck
+
+    check = db_session.scalar(
+        select(OutcomeCheck).where(OutcomeCheck.case_id == case.id, OutcomeCheck.months == 3)
+    )
+    check.due_at = utcnow()
+
+
+def _answer_outcome_check(ctx):
+    from panel.outcomes import checks
+
+    check = checks.check_of(ctx.case, 3)
+    if check is None:  # never sent: no check (the view answers 403)
+        raise Refused("No follow-up check yet.")
+    return checks.answer_check(check, OUTCOME_ANSWERS, by=ctx.user)
 
 
 def _entries(db_session, case: Case) -> int:

@@ -19,7 +19,15 @@ def test_demo_has_every_stage_once(app, db_session):
     assert answered
     sent = db_session.scalars(select(Case).where(Case.status == CaseStatus.FEEDBACK_SENT)).all()
     assert len(sent) >= 2
+    from panel.outcomes.checks import checks_for
+
     for case in sent:
+        # The follow-up checks made at sending: due 3, 6 and 12 months on (none due yet).
+        assert [(c.months, c.is_due()) for c in checks_for(case)] == [
+            (3, False),
+            (6, False),
+            (12, False),
+        ]
         kinds = {(d.kind, d.format) for d in documents.documents_for(case)}
         assert kinds == {
             ("clinician_letter", "html"),
