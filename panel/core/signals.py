@@ -13,6 +13,12 @@ committed, or rolled back, with the change that caused it.
     status it had as the matcher saw it: ``"open"``), ``status`` (what the matcher sees now),
     ``by`` (the user, or None) and ``actor_label`` (``"sync-trials"``, ``"load-trials"``, ...).
     ``feedback`` subscribes: every open recommendation suggesting the trial is flagged.
+
+``feedback_was_sent``
+    Sent by ``feedback.sending.send_feedback`` inside the sending transaction, after the case
+    moved to ``feedback_sent`` and the letters were issued. Sender: the app. Keyword
+    arguments: ``case``, ``by`` (the user) and ``sent_at``. ``outcomes`` subscribes: the 3-,
+    6- and 12-month follow-up checks are made. A receiver that raises stops the sending.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from flask import current_app
 _signals = Namespace()
 
 trial_stopped_recruiting = _signals.signal("trial-stopped-recruiting")
+feedback_was_sent = _signals.signal("feedback-was-sent")
 
 
 def send(signal: Any, **kwargs: Any) -> None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from blinker import Namespace
-
 from panel.accounts.models import User
 from panel.cases import workflow
 from panel.cases.models import Case, CaseStatus
+from panel.core import signals
 from panel.core.db import utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.feedback.models import Recommendation
@@ -23,14 +22,6 @@ from panel.meetings.discussion import discussion_of
 
 #: After sending, the referrers may read the letters; before, only the panel's people.
 SENT_STATES = {CaseStatus.FEEDBACK_SENT, CaseStatus.CLOSED}
-
-_signals = Namespace()
-#: Fired by :func:`send_feedback` inside the sending transaction, after the case moved to
-#: ``feedback_sent`` and the letters were issued: ``feedback_was_sent.send(case, by=user,
-#: sent_at=datetime)``. Packages above feedback subscribe in their ``init_app`` (outcomes makes
-#: the 3-, 6- and 12-month follow-up checks); what a receiver adds to the session is committed,
-#: or rolled back, with the sending itself. A receiver that raises stops the sending.
-feedback_was_sent = _signals.signal("feedback-was-sent")
 
 
 def feedback_sent(case: Case) -> bool:
@@ -73,7 +64,7 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
     from panel.feedback.documents import issue_letters
 
     issue_letters(rec, by=by)
-    feedback_was_sent.send(case, by=by, sent_at=case.feedback_sent_at)
+    signals.send(signals.feedback_was_sent, case=case, by=by, sent_at=case.feedback_sent_at)
     return case
 
 

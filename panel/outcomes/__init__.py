@@ -16,14 +16,14 @@ def init_app(app: Flask) -> None:
 
 def _init_checks(app: Flask) -> None:
     """The follow-up outcome checks: made when feedback is sent (the feedback package's
-    ``feedback_was_sent`` signal), the reminder command and the case page's card."""
+    ``core.signals.feedback_was_sent``), the reminder command and the case page's card."""
     from panel.core.casepage import register_panel
-    from panel.feedback.sending import feedback_was_sent
+    from panel.core.signals import feedback_was_sent
     from panel.outcomes.check_cli import send_outcome_reminders_command
     from panel.outcomes.check_views import checks_panel
     from panel.outcomes.checks import on_feedback_sent
 
-    feedback_was_sent.connect(on_feedback_sent)  # the same receiver once, however many apps
+    feedback_was_sent.connect(on_feedback_sent, sender=app)
     app.cli.add_command(send_outcome_reminders_command)
     register_panel(
         app,

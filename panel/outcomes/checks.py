@@ -2,7 +2,7 @@
 asked a short outcome form (current status, response, was the advice followed and why).
 
 * :func:`schedule_checks` makes the three rows when feedback is sent (subscribed to
-  :data:`panel.feedback.sending.feedback_was_sent` in ``outcomes.init_app``, so it runs in the
+  :data:`panel.core.signals.feedback_was_sent` in ``outcomes.init_app``, so it runs in the
   sending's own transaction); :func:`backfill_checks` makes them for cases sent before.
 * :func:`send_reminders` (``flask --app panel send-outcome-reminders``) tells the referrers of
   each due, unanswered, not yet reminded check, once: the row is claimed by a conditional UPDATE
@@ -95,8 +95,10 @@ def schedule_checks(
     return made
 
 
-def on_feedback_sent(case: Case, *, by: User | None = None, sent_at=None, **_: Any) -> None:
-    """The receiver of :data:`panel.feedback.sending.feedback_was_sent`."""
+def on_feedback_sent(
+    _app: Any, *, case: Case, by: User | None = None, sent_at=None, **_: Any
+) -> None:
+    """The receiver of :data:`panel.core.signals.feedback_was_sent` (connected per app)."""
     schedule_checks(case, sent_at=sent_at, by=by)
 
 
