@@ -28,4 +28,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lifetime_choices, "api_token_lifetimes")
 
 
-from panel.api import account_views, timeline_views, views  # noqa: E402,F401
+from panel.api import account_views, referral_views, timeline_views, views  # noqa: E402,F401

@@ -9,8 +9,19 @@ bp = Blueprint("outcomes", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Register the outcome pages."""
+    """Register the outcome pages and the case page's screening log card (after the record)."""
+    from panel.core.casepage import register_panel
+    from panel.outcomes.screening_views import screening_log_panel
+
     app.register_blueprint(bp)
+    register_panel(
+        app,
+        "outcomes.screening_log",
+        "outcomes/_case_screening_log.html",
+        screening_log_panel,
+        slot="main",
+        order=15,
+    )
 
 
-from panel.outcomes import models  # noqa: E402,F401
+from panel.outcomes import models, screening_views  # noqa: E402,F401

@@ -171,6 +171,9 @@ POLICY: dict[str, str] = {
     "feedback.family_letter_pdf": "family",
     "feedback.family_question": "family",
     "feedback.family_leave": "family",
+    # ------------------------------------------------------------------ outcomes
+    "outcomes.record_trial_step": "case",  # the panel's coordinators; referrers once sent
+    "outcomes.withdraw_trial_step": "case",  # who recorded the last step, or a coordinator
     # ------------------------------------------------------------------ reports
     "reports.dashboard": "coordinator",
     "reports.cases_csv": "coordinator",
@@ -189,6 +192,8 @@ POLICY: dict[str, str] = {
     "api.request_information": "api",
     "api.answer_information_request": "api",
     "api.list_notifications": "api",
+    "api.list_trial_referrals": "api",  # tests/outcomes/test_screening_api.py
+    "api.record_trial_referral_step": "api",
 }
 
 CASE_KINDS = {"case", "case_panel", "case_referrer"}
