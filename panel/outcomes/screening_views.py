@@ -29,6 +29,9 @@ from panel.privacy.guard import identifiers_message
 
 _user = signed_in_user
 
+EXPIRED = "The form had expired or was not sent by Panel. Reload the page and try again."
+DAY_MISSING = "Give the day it happened (day, month and year)."
+
 
 def screening_log_panel(case: Case, user: Any, state: dict) -> dict[str, Any] | None:
     """The case page's screening log card: for those who may read it, once the approved
@@ -77,21 +80,12 @@ def record_trial_step(ref: str):
     form = TrialStepForm()
     draft = form.draft()
     if not form.validate_on_submit():
-        errors = [e for field in form for e in field.errors if field.name != "csrf_token"]
         if form.csrf_token.errors:
-            abort(
-                400, "The form had expired or was not sent by Panel. Reload the page and try again."
-            )
+            abort(400, EXPIRED)
         field = next((f.name for f in form if f.errors), None)
+        error = DAY_MISSING if field == "on" else "Check the form."
         return render_case_page(
-            case,
-            user,
-            status=422,
-            screening_draft={
-                **draft,
-                "error": errors[0] if errors else "Check the form.",
-                "field": field,
-            },
+            case, user, status=422, screening_draft={**draft, "error": error, "field": field}
         )
     try:
         operations.record_step(
@@ -128,7 +122,7 @@ def withdraw_trial_step(ref: str):
     case = load_case_or_404(ref, user, check="can_view_trial_referrals")
     form = WithdrawStepForm()
     if not form.validate_on_submit():
-        abort(400, "The form had expired or was not sent by Panel. Reload the page and try again.")
+        abort(400, EXPIRED)
     version = _version(form.version.data)
     return attempt(
         forbidding(
