@@ -286,6 +286,10 @@ def test_the_recorder_withdraws_the_last_step(world, db_session):
     assert db_session.scalar(
         select(CaseEvent).where(CaseEvent.kind == "trial_referral_step_withdrawn")
     )
+    told = db_session.scalars(
+        select(Notification.user_id).where(Notification.kind == "trial_referral.step_withdrawn")
+    ).all()
+    assert told == [world["users"]["nap_coordinator"].id]
     # The only step withdrawn too: back to suggested, the row stays.
     referral = ops.withdraw_last_step(case, "CRISP", by=referrer)
     db_session.commit()
@@ -324,3 +328,32 @@ def test_withdrawing_from_an_old_version_is_a_conflict(world, db_session):
     db_session.commit()
     with pytest.raises(Conflict):
         ops.withdraw_last_step(case, "CRISP", by=u["nap_coordinator"], expected_version=1)
+
+
+def test_a_trial_taken_out_by_an_amendment_keeps_its_log_read_only(world, db_session):
+    """When a chair's amendment takes a trial out of the record, its log is still shown (marked
+    no longer suggested) but no step can be added to it."""
+    from panel.feedback import operations as feedback_ops
+    from tests.support.data import answers_for, full_record_data
+
+    case, u = world["case"], world["users"]
+    ops.record_step(case, "NAXITAMAB-201", "referred", uk_today(), by=u["nap_coordinator"])
+    db_session.commit()
+    rec = world["rec"]
+    feedback_ops.save_record(
+        rec,
+        full_record_data(answers=answers_for(case), trials=[{"trial_id": "CRISP", "priority": 1}]),
+        by=u["chair"],
+        expected_version=rec.version,
+        reason="The trial team said there is no slot.",
+    )
+    db_session.commit()
+    rows = {r.code: r for r in screening_log(case, u["nap_coordinator"])}
+    assert list(rows) == ["CRISP", "NAXITAMAB-201"]
+    assert rows["CRISP"].suggested and rows["CRISP"].can_record
+    gone = rows["NAXITAMAB-201"]
+    assert (gone.suggested, gone.can_record, gone.stage) == (False, False, "referred")
+    assert gone.can_withdraw  # a mistake can still be taken back
+    with pytest.raises(Refused) as refused:
+        ops.record_step(case, "NAXITAMAB-201", "screened", uk_today(), by=u["nap_coordinator"])
+    assert refused.value.field == "trial"
