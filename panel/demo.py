@@ -342,9 +342,55 @@ def _demo_discuss(case, coordinator: User, *, note: str) -> None:
     minutes.record_outcome(item, by=coordinator)
 
 
-def _demo_sent_case(doc: dict, referrer: str, *, note: str):
+def _demo_trials(case, coordinator: User) -> list[dict]:
+    """The first open trial the case matches, to suggest in its record: its status checked by
+    the demo coordinator first when it is unknown or stale (a demo check, said so in its
+    source), as a coordinator does before approval. None when the case matches no open trial."""
+    from panel.feedback import operations as feedback_ops
+    from panel.trials.models import Trial, status_note
+    from panel.trials.sync import mark_checked
+
+    for entry in feedback_ops.trial_choices(case):
+        if entry.get("status") != "open":
+            continue
+        if status_note(entry):
+            trial = db.session.scalar(select(Trial).where(Trial.code == entry["code"]))
+            mark_checked(
+                trial,
+                status="open",
+                source="demo data: not a real check, confirm with the trial team",
+                by=coordinator,
+            )
+        return [{"trial_id": entry["code"], "priority": 1}]
+    return []
+
+
+def _demo_screening_log(case, referrer: str) -> None:
+    """The sent case's screening log: its first suggested trial referred to the trial team by
+    the referrer, then screened (recorded by the coordinator)."""
+    from panel.core.uktime import uk_today
+    from panel.outcomes import operations as outcome_ops
+    from panel.outcomes.screening import suggested_trials
+
+    codes = list(suggested_trials(case))
+    if not codes:
+        return
+    today = uk_today()
+    outcome_ops.record_step(
+        case,
+        codes[0],
+        "referred",
+        today,
+        note="Referral sent to the trial team by e-mail.",
+        by=_demo_user(referrer),
+    )
+    outcome_ops.record_step(case, codes[0], "screened", today, by=_demo_user("rachel.moore"))
+
+
+def _demo_sent_case(doc: dict, referrer: str, *, note: str, trials: bool = False):
     """A case through discussion, the record (every question answered), the chair's approval
-    and the coordinator sending the feedback: its letters are rendered and stored once."""
+    and the coordinator sending the feedback: its letters are rendered and stored once. With
+    ``trials``, the record suggests the first open trial the case matches."""
     from panel.cases import operations as case_ops
     from panel.feedback import operations as feedback_ops
     from panel.feedback import sending
@@ -369,7 +415,7 @@ def _demo_sent_case(doc: dict, referrer: str, *, note: str):
             "rationale": DEMO_RATIONALE,
             "re_present": "After two cycles, with restaging scans.",
             "molecular_profiling": "requested",
-            "trials": [],
+            "trials": _demo_trials(case, coordinator) if trials else [],
             "follow_ups": [
                 {
                     "description": "Discuss the panel's advice with the family",
@@ -424,7 +470,8 @@ def load_demo_feedback() -> dict:
 
         sent = copy.deepcopy(refractory)
         sent["referring_centre"] = "NEWCASTLE"
-        out["sent"] = _demo_sent_case(sent, "aisha.rahman", note="letters sent")
+        out["sent"] = _demo_sent_case(sent, "aisha.rahman", note="letters sent", trials=True)
+        _demo_screening_log(out["sent"], "aisha.rahman")
 
         waiting = copy.deepcopy(refractory)
         waiting.update(

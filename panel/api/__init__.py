@@ -28,4 +28,10 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lifetime_choices, "api_token_lifetimes")
 
 
-from panel.api import account_views, outcome_check_views, timeline_views, views  # noqa: E402,F401
+from panel.api import (  # noqa: E402,F401
+    account_views,
+    outcome_check_views,
+    referral_views,
+    timeline_views,
+    views,
+)

@@ -530,6 +530,7 @@ def _schemas() -> dict[str, Any]:
         },
         **_loop_schemas(),
         **_outcome_checks().openapi_schemas(),
+        **_screening_schemas(),
     }
 
 
@@ -866,6 +867,7 @@ def _paths() -> dict[str, Any]:
         },
         **_loop_paths(common, ref),
         **_outcome_checks().openapi_paths(common, ref),
+        **_screening_paths(common, ref),
     }
 
 
@@ -1130,6 +1132,171 @@ def _outcome_checks():
     return outcome_check_views
 
 
+# --------------------------------------------------------------------------- screening log
+def _screening_schemas() -> dict[str, Any]:
+    """The screening log: each suggested trial's stage and steps, and a new step."""
+    from panel.outcomes.models import (
+        MAX_NOTE,
+        NOT_PURSUED_REASONS,
+        SCREEN_FAIL_REASONS,
+        STEPS,
+        ReferralStage,
+    )
+
+    reasons = sorted(set(SCREEN_FAIL_REASONS) | set(NOT_PURSUED_REASONS))
+    step = {"type": "string", "enum": [s.value for s in STEPS]}
+    nullable = {"type": ["string", "null"]}
+    return {
+        "TrialReferralStep": {
+            "type": "object",
+            "required": [
+                "step",
+                "label",
+                "on",
+                "reason",
+                "reason_label",
+                "note",
+                "recorded_by",
+                "recorded_at",
+            ],
+            "additionalProperties": False,
+            "properties": {
+                "step": step,
+                "label": {"type": "string"},
+                "on": {"type": "string", "format": "date", "description": "The day it happened."},
+                "reason": {
+                    **nullable,
+                    "description": "The reason's key (screen-failed, not pursued).",
+                },
+                "reason_label": nullable,
+                "note": nullable,
+                "recorded_by": {**nullable, "description": "The name of who recorded it."},
+                "recorded_at": _DATE_TIME,
+            },
+        },
+        "TrialReferral": {
+            "type": "object",
+            "required": [
+                "trial",
+                "title",
+                "suggested",
+                "stage",
+                "stage_label",
+                "version",
+                "steps",
+                "allowed_next_steps",
+                "can_withdraw_last_step",
+            ],
+            "additionalProperties": False,
+            "properties": {
+                "trial": {"type": "string", "description": "The trial's registry code."},
+                "title": {"type": "string"},
+                "suggested": {
+                    "type": "boolean",
+                    "description": "False for a trial an amendment took out of the record "
+                    "(its log is kept, read only).",
+                },
+                "stage": {"type": "string", "enum": [s.value for s in ReferralStage]},
+                "stage_label": {"type": "string"},
+                "version": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Send it back as `version` to refuse a step if the log "
+                    "changed since (0 before the first step).",
+                },
+                "steps": {"type": "array", "items": _ref("TrialReferralStep")},
+                "allowed_next_steps": {
+                    "type": "array",
+                    "items": step,
+                    "description": "The steps you may record next (empty if you may not "
+                    "record, or after an outcome).",
+                },
+                "can_withdraw_last_step": {"type": "boolean"},
+            },
+        },
+        "TrialReferralList": {
+            "type": "object",
+            "required": ["case", "trials"],
+            "additionalProperties": False,
+            "properties": {
+                "case": {"type": "string", "description": "The case reference."},
+                "trials": {"type": "array", "items": _ref("TrialReferral")},
+            },
+        },
+        "NewTrialReferralStep": {
+            "type": "object",
+            "required": ["trial", "step", "on"],
+            "additionalProperties": False,
+            "properties": {
+                "trial": {"type": "string", "minLength": 1, "pattern": NON_BLANK_TEXT_PATTERN},
+                "step": step,
+                "on": {
+                    "type": "string",
+                    "format": "date",
+                    "description": "YYYY-MM-DD: not in the future, not before the record's "
+                    "approval day or the previous step.",
+                },
+                "reason": {
+                    "type": "string",
+                    "enum": ["", *reasons],
+                    "description": "Required for `screen_failed` and `not_pursued` (from "
+                    "their lists; `other` needs a note); none for the other steps.",
+                },
+                "note": {
+                    "type": "string",
+                    "maxLength": MAX_NOTE,
+                    "description": "Scanned for patient identifiers.",
+                },
+                "version": {"type": "integer", "minimum": 0},
+            },
+            "examples": [{"trial": "CRISP", "step": "referred", "on": "2026-03-02"}],
+        },
+    }
+
+
+def _screening_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "/cases/{ref}/trial-referrals": {
+            "parameters": [ref],
+            "get": {
+                "operationId": "getTrialReferrals",
+                "tags": ["screening"],
+                "summary": "The screening log",
+                "description": "What happened to each trial suggested in the approved record: "
+                "referred, screened, then enrolled, screen-failed, declined by the family or "
+                "not pursued. Read by the panel's members, chairs and coordinators once the "
+                "record is approved, and by the referrers once the letters are sent.",
+                "responses": {
+                    "200": {"description": "The log.", **_json(_ref("TrialReferralList"))},
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                    **common,
+                },
+            },
+            "post": {
+                "operationId": "recordTrialReferralStep",
+                "tags": ["screening"],
+                "summary": "Record the next step of a suggested trial",
+                "description": "The panel's coordinators (once the record is approved) and the "
+                "case's referrers (once the letters are sent), while the case is not "
+                "withdrawn. Only the `allowed_next_steps` of the trial; outcomes are final.",
+                "requestBody": {"required": True, **_json(_ref("NewTrialReferralStep"))},
+                "responses": {
+                    "201": {"description": "Recorded.", **_json(_ref("TrialReferral"))},
+                    "400": _r("BadRequest"),
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                    "413": _r("TooLarge"),
+                    "422": _r("Unprocessable"),
+                    **common,
+                },
+            },
+        },
+    }
+
+
 @cache
 def _document() -> dict[str, Any]:
     return {
@@ -1159,6 +1326,10 @@ def _document() -> dict[str, Any]:
             {"name": "notifications", "description": "Your notifications (the bell)."},
             {"name": "letters", "description": "The letters sent, exactly as sent."},
             {"name": "outcomes", "description": "Follow-up after the panel's advice."},
+            {
+                "name": "screening",
+                "description": "What happened to the trials the panel suggested.",
+            },
             {"name": "meta", "description": "About the API."},
         ],
         "paths": _paths(),

@@ -285,6 +285,33 @@ class CasePermissions:
             return False
         return self.is_referrer(user) or self.is_coordinated_by(user)
 
+    # ------------------------------------------------------------------ the screening log
+    def _has_approved_record(self) -> bool:
+        rec = self._record()
+        return rec is not None and rec.is_approved
+
+    def can_view_trial_referrals(self, user: User) -> bool:
+        """The screening log (what happened to each trial of the approved record) is read by
+        the panel's members, chairs and coordinators once the record is approved, and by the
+        case's referrers once the letters have been sent (they learn the suggestions from
+        them). Guests, admins and the family never read it."""
+        if not self._has_approved_record():
+            return False
+        if self.is_panel_person(user):
+            return True
+        return self.feedback_sent_at is not None and self.is_referrer(user)
+
+    def can_record_trial_referral(self, user: User) -> bool:
+        """The panel's coordinators (once the record is approved) and the case's referrers
+        (once the letters have been sent) record the steps of the screening log, for the
+        trials of the approved record, while the case is not withdrawn. Chairs and members
+        read it. Which step may follow which: ``TrialReferral.allowed_next_steps``."""
+        if self._state == _WITHDRAWN or not self._has_approved_record():
+            return False
+        if self.is_coordinated_by(user):
+            return True
+        return self.feedback_sent_at is not None and self.is_referrer(user)
+
     # ------------------------------------------------------------------ feedback
     def can_send_feedback(self, user: User) -> bool:
         """The panel's coordinators send the letters once the chair has approved the record,

@@ -81,6 +81,11 @@ KINDS: dict[str, Kind] = {
     "family_answered": Kind("Answer to the family", "chat-quote", "success"),
     "family_answer": Kind("Answer to the family", "chat-quote", "success"),
     "closed": Kind("Case closed", "archive"),
+    # the screening log (outcomes)
+    "trial_referral_step": Kind("Screening log", "signpost-split", "info"),
+    "trial_referral_step_withdrawn": Kind(
+        "Screening log: step withdrawn", "arrow-counterclockwise", "warning"
+    ),
     "reopened": Kind("Case reopened", "arrow-counterclockwise", "warning"),
 }
 

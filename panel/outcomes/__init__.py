@@ -9,8 +9,19 @@ bp = Blueprint("outcomes", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Register the outcome pages."""
+    """Register the outcome pages and the case page's screening log card (after the record)."""
+    from panel.core.casepage import register_panel
+    from panel.outcomes.screening_views import screening_log_panel
+
     app.register_blueprint(bp)
+    register_panel(
+        app,
+        "outcomes.screening_log",
+        "outcomes/_case_screening_log.html",
+        screening_log_panel,
+        slot="main",
+        order=15,
+    )
     _init_checks(app)
 
 
@@ -35,4 +46,4 @@ def _init_checks(app: Flask) -> None:
     )
 
 
-from panel.outcomes import check_views, models  # noqa: E402,F401
+from panel.outcomes import check_views, models, screening_views  # noqa: E402,F401

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +19,9 @@ from panel.cases.models import Case
 from panel.core.db import UTCDateTime, db, utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
 from panel.core.uktime import uk_date
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class ReferralStage(enum.StrEnum):
@@ -76,6 +80,73 @@ NOT_PURSUED_REASONS = {
 }
 
 
+#: The screening log's road: which steps may follow each stage. The outcomes have none (they
+#: are final; a mistaken last step is withdrawn instead, see ``can_withdraw_last_step``).
+NEXT_STEPS: dict[ReferralStage, tuple[ReferralStage, ...]] = {
+    ReferralStage.SUGGESTED: (
+        ReferralStage.REFERRED,
+        ReferralStage.DECLINED,
+        ReferralStage.NOT_PURSUED,
+    ),
+    ReferralStage.REFERRED: (
+        ReferralStage.SCREENED,
+        ReferralStage.DECLINED,
+        ReferralStage.NOT_PURSUED,
+    ),
+    ReferralStage.SCREENED: (
+        ReferralStage.ENROLLED,
+        ReferralStage.SCREEN_FAILED,
+        ReferralStage.DECLINED,
+        ReferralStage.NOT_PURSUED,
+    ),
+    ReferralStage.ENROLLED: (),
+    ReferralStage.SCREEN_FAILED: (),
+    ReferralStage.DECLINED: (),
+    ReferralStage.NOT_PURSUED: (),
+}
+
+#: The steps that need a reason from a short list (value -> label); "other" needs a note.
+STEP_REASONS: dict[ReferralStage, dict[str, str]] = {
+    ReferralStage.SCREEN_FAILED: SCREEN_FAIL_REASONS,
+    ReferralStage.NOT_PURSUED: NOT_PURSUED_REASONS,
+}
+
+#: Every step that can be recorded (all stages but the start).
+STEPS = tuple(s for s in ReferralStage if s is not ReferralStage.SUGGESTED)
+
+#: The longest note on a step.
+MAX_NOTE = 1000
+
+
+def stage_label(value: str) -> str:
+    """The label of a stage or step value ('' for none; an unknown value as it is)."""
+    try:
+        return STAGE_LABELS[ReferralStage(value)]
+    except ValueError:
+        return value
+
+
+def reason_label(step: str, reason: str) -> str:
+    """The label of a step's reason ('' for none)."""
+    try:
+        reasons = STEP_REASONS.get(ReferralStage(step), {})
+    except ValueError:
+        reasons = {}
+    return reasons.get(reason, reason)
+
+
+def parse_step(value: object) -> ReferralStage:
+    """A step value sent by a form or the API as a :class:`ReferralStage` other than
+    ``suggested``; :class:`Refused` (field ``step``) for anything else."""
+    try:
+        step = ReferralStage(str(value or "").strip())
+    except ValueError:
+        step = None
+    if step is None or step is ReferralStage.SUGGESTED:
+        raise Refused(f"Choose a step: one of {', '.join(s.value for s in STEPS)}.", "step")
+    return step
+
+
 class TrialReferral(db.Model):
     """One trial suggested to one case, and how far it got. ``stage`` is the last recorded
     step's stage (``suggested`` before any); ``trial_title`` is the title as suggested."""
@@ -104,7 +175,19 @@ class TrialReferral(db.Model):
     )
     __mapper_args__ = {"version_id_col": version}
 
+    # No backref: the case's rules never ask about referrals (cases does not import outcomes).
+    case: Mapped[Case] = relationship(lazy="select")
+
     audit_type = "trial_referral"
+
+    @property
+    def audit_id(self) -> str:
+        """Audit entries name the case (the trial code is in their details)."""
+        return self.case.reference
+
+    @property
+    def audit_panel_id(self) -> int:
+        return self.case.panel_id
 
     @property
     def is_finished(self) -> bool:
@@ -112,7 +195,121 @@ class TrialReferral(db.Model):
 
     @property
     def stage_label(self) -> str:
-        return STAGE_LABELS.get(ReferralStage(self.stage), self.stage)
+        return stage_label(self.stage)
+
+    @property
+    def last_step(self) -> TrialReferralStep | None:
+        return self.steps[-1] if self.steps else None
+
+    # ------------------------------------------------------------------ the rules
+    def allowed_next_steps(self) -> tuple[ReferralStage, ...]:
+        """The steps that may follow the stage reached (none after an outcome)."""
+        return allowed_after(self.stage)
+
+    def check_next_step(
+        self,
+        step: ReferralStage,
+        occurred_on: date,
+        reason: str,
+        note: str,
+        *,
+        approved_on: date,
+        today: date,
+    ) -> tuple[str, str]:
+        """Refuse a next step that does not fit; return the (reason, note) to store.
+
+        * the step must follow the stage reached (:data:`NEXT_STEPS`); after an outcome,
+          :class:`Conflict` (withdraw the last step first);
+        * the day is not in the future (``today``, UK), not before the record's approval day
+          (``approved_on``, UK) and not before the previous step's day;
+        * screen-failed and not pursued need a reason from their short list ("other" needs a
+          note); the other steps take no reason;
+        * the note is at most :data:`MAX_NOTE` characters (its identifiers are the operation's
+          business: ``guard_texts``)."""
+        return check_step(
+            self.stage,
+            step,
+            occurred_on,
+            reason,
+            note,
+            approved_on=approved_on,
+            today=today,
+            previous_on=self.last_step.occurred_on if self.last_step else None,
+        )
+
+    def can_withdraw_last_step(self, user: User) -> bool:
+        """The person who recorded the last step, or a coordinator of the case's panel, may
+        withdraw it (a mistake), while they may still record steps on the case."""
+        last = self.last_step
+        if last is None or not self.case.can_record_trial_referral(user):
+            return False
+        return last.recorded_by_id == user.id or self.case.is_coordinated_by(user)
+
+
+def allowed_after(stage: str) -> tuple[ReferralStage, ...]:
+    """The steps that may follow ``stage`` (a stage value; unknown: none)."""
+    try:
+        return NEXT_STEPS[ReferralStage(stage)]
+    except ValueError:
+        return ()
+
+
+def check_step(
+    stage: str,
+    step: ReferralStage,
+    occurred_on: date,
+    reason: str,
+    note: str,
+    *,
+    approved_on: date,
+    today: date,
+    previous_on: date | None = None,
+) -> tuple[str, str]:
+    """The rules of :meth:`TrialReferral.check_next_step`, for a referral at ``stage`` (also
+    before its row exists: ``suggested``)."""
+    allowed = allowed_after(stage)
+    if step not in allowed:
+        label = stage_label(stage).lower()
+        if not allowed:
+            raise Conflict(
+                f"This trial's screening log has an outcome already ({label}). If the last "
+                "step was a mistake, withdraw it first.",
+                "step",
+            )
+        raise Refused(
+            f"{stage_label(step)} cannot follow {label}; the next step can be "
+            + " or ".join(stage_label(s).lower() for s in allowed)
+            + ".",
+            "step",
+        )
+    if not isinstance(occurred_on, date):
+        raise Refused("Give the day it happened.", "on")
+    if occurred_on > today:
+        raise Refused("The day cannot be in the future.", "on")
+    if occurred_on < approved_on:
+        raise Refused(
+            f"The day cannot be before the recommendation was approved ({approved_on:%-d %b %Y}).",
+            "on",
+        )
+    if previous_on is not None and occurred_on < previous_on:
+        raise Refused(
+            f"The day cannot be before the previous step ({previous_on:%-d %b %Y}).", "on"
+        )
+    reason = (reason or "").strip()
+    note = (note or "").strip()
+    reasons: Mapping[str, str] = STEP_REASONS.get(step, {})
+    if reasons:
+        if reason not in reasons:
+            raise Refused(
+                f"Choose a reason for {stage_label(step).lower()} from the list.", "reason"
+            )
+        if reason == "other" and not note:
+            raise Refused('Say why in the note (the reason is "other").', "note")
+    elif reason:
+        raise Refused(f"{stage_label(step)} takes no reason.", "reason")
+    if len(note) > MAX_NOTE:
+        raise Refused(f"The note can be at most {MAX_NOTE} characters.", "note")
+    return reason, note
 
 
 class TrialReferralStep(db.Model):
@@ -135,6 +332,14 @@ class TrialReferralStep(db.Model):
 
     referral: Mapped[TrialReferral] = relationship(back_populates="steps")
     recorded_by: Mapped[User | None] = relationship(lazy="select")
+
+    @property
+    def label(self) -> str:
+        return stage_label(self.step)
+
+    @property
+    def reason_label(self) -> str:
+        return reason_label(self.step, self.reason)
 
 
 #: When the referrer is asked how the child is doing, in months after feedback was sent.

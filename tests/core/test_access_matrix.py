@@ -174,6 +174,8 @@ POLICY: dict[str, str] = {
     "feedback.family_leave": "family",
     # ------------------------------------------------------------------ outcomes
     "outcomes.answer_check": "case",  # referrers and the panel's coordinators, once sent
+    "outcomes.record_trial_step": "case",  # the panel's coordinators; referrers once sent
+    "outcomes.withdraw_trial_step": "case",  # who recorded the last step, or a coordinator
     # ------------------------------------------------------------------ reports
     "reports.dashboard": "coordinator",
     "reports.cases_csv": "coordinator",
@@ -196,6 +198,8 @@ POLICY: dict[str, str] = {
     "api.list_notifications": "api",
     "api.list_outcome_checks": "api",
     "api.answer_outcome_check": "api",
+    "api.list_trial_referrals": "api",  # tests/outcomes/test_screening_api.py
+    "api.record_trial_referral_step": "api",
 }
 
 CASE_KINDS = {"case", "case_panel", "case_referrer"}

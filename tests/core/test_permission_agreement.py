@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -40,6 +41,7 @@ from panel.meetings import comments as comment_ops
 from panel.meetings import review as review_ops
 from panel.meetings import triage
 from panel.meetings.models import Comment, CommentVisibility
+from panel.outcomes import operations as screening_ops
 from tests.support.data import answers_for, discussed_at_meeting, full_record_data, pdf_bytes
 from tests.support.web import csrf_token
 
@@ -118,6 +120,12 @@ def _upload(ctx):
     )
     batch.cleanup()  # rows only (rolled back); nothing is kept on disk
     return batch
+
+
+def _today() -> str:
+    from panel.core.uktime import uk_today
+
+    return uk_today().isoformat()
 
 
 def _draft_record(ctx) -> bool:
@@ -291,6 +299,15 @@ PROBES = [
         moment=lambda c: sending.feedback_sent(c.case),
     ),
     Probe(
+        "can_record_trial_referral",
+        "/trial-referrals",
+        {"trial": "CRISP", "step": "referred", "on": lambda c: _today()},
+        lambda c: screening_ops.record_step(
+            c.case, "CRISP", "referred", date.fromisoformat(_today()), by=c.user
+        ),
+        (("", 'data-testid="screening-form"'),),
+    ),
+    Probe(
         "can_close",
         "/close",
         {},
@@ -356,9 +373,8 @@ def build(db_session, make_case, cast):
             discussed_at_meeting(db_session, case)
             if state != "discussed":
                 rec = feedback_ops.start_recommendation(case, by=coordinator)
-                data = full_record_data(
-                    answers=answers_for(case), categories=["further_investigations"], trials=[]
-                )
+                # CRISP and NAXITAMAB-201 suggested: the screening log's probe records for CRISP.
+                data = full_record_data(answers=answers_for(case))
                 feedback_ops.save_record(rec, data, by=coordinator, expected_version=rec.version)
                 if state != "draft_record":
                     feedback_ops.approve(rec, by=chair, expected_version=rec.version)

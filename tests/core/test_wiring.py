@@ -25,6 +25,7 @@ def test_every_domain_registers_its_case_page_panels(app):
         "feedback.banner",
         "meetings.agenda",
         "feedback.record",
+        "outcomes.screening_log",
         "meetings.minutes",
         "trials.suggestions",
         "imaging.images",
