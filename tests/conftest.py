@@ -185,4 +185,7 @@ def artifacts_dir() -> Path:
 
 
 def pytest_sessionstart(session):
-    shutil.rmtree(ARTIFACTS / "screenshots", ignore_errors=True)
+    # Once per run: under pytest-xdist only the controller clears the folder (a worker that
+    # starts late would delete what another already wrote).
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(ARTIFACTS / "screenshots", ignore_errors=True)
