@@ -16,7 +16,7 @@ os.environ.setdefault("PANEL_ENV", "testing")
 import pytest  # noqa: E402
 
 from panel.core.db import db  # noqa: E402
-from tests.support import factories, mail, queries  # noqa: E402
+from tests.support import factories, mail, pdf, queries  # noqa: E402
 from tests.support import live_server as live
 from tests.support.db import (  # noqa: E402
     ARTIFACTS,
@@ -124,6 +124,15 @@ def smtp_server():
     """A real SMTP server on localhost (aiosmtpd); ``.messages`` holds what it received."""
     with mail.smtp_server() as handler:
         yield handler
+
+
+# --------------------------------------------------------------------------- documents
+@pytest.fixture(autouse=True)
+def pdf_render_cache():
+    """The same HTML is laid out by WeasyPrint once per test process (see
+    tests/support/pdf.py; ``PANEL_TEST_PDF_CACHE=0`` turns it off)."""
+    pdf.install()
+    yield
 
 
 # --------------------------------------------------------------------------- browser
