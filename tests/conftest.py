@@ -16,7 +16,7 @@ os.environ.setdefault("PANEL_ENV", "testing")
 import pytest  # noqa: E402
 
 from panel.core.db import db  # noqa: E402
-from tests.support import factories, mail, queries  # noqa: E402
+from tests.support import factories, mail, pdf, queries  # noqa: E402
 from tests.support import live_server as live
 from tests.support.db import (  # noqa: E402
     ARTIFACTS,
@@ -126,6 +126,15 @@ def smtp_server():
         yield handler
 
 
+# --------------------------------------------------------------------------- documents
+@pytest.fixture(autouse=True)
+def pdf_render_cache():
+    """The same HTML is laid out by WeasyPrint once per test process (see
+    tests/support/pdf.py; ``PANEL_TEST_PDF_CACHE=0`` turns it off)."""
+    pdf.install()
+    yield
+
+
 # --------------------------------------------------------------------------- browser
 def pytest_collection_modifyitems(config, items):
     for item in items:  # a journey is a browser test even if its module forgot the marker
@@ -185,4 +194,7 @@ def artifacts_dir() -> Path:
 
 
 def pytest_sessionstart(session):
-    shutil.rmtree(ARTIFACTS / "screenshots", ignore_errors=True)
+    # Once per run: under pytest-xdist only the controller clears the folder (a worker that
+    # starts late would delete what another already wrote).
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(ARTIFACTS / "screenshots", ignore_errors=True)

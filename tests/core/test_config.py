@@ -141,6 +141,7 @@ def test_documented_app_variables_are_read_by_config():
         "ACCESS_LOG",
         "FORWARDED_ALLOW_IPS",
         "TEST_DATABASE_URL",
+        "TEST_PDF_CACHE",  # tests/support/pdf.py
         "TOKEN",
     }
     documented = set()

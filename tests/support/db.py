@@ -24,11 +24,19 @@ def sa_url(url: str) -> str:
     return url
 
 
+def worker() -> str:
+    """The pytest-xdist worker running this process ("gw0", "gw1", ...), or "" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 def _pg_name(name: str) -> str:
     """``name`` prefixed with the test database's own name, so two runs pointed at different
-    test databases never drop each other's."""
-    base = sa_url(pg_admin_url())
-    return base.rsplit("/", 1)[1].split("?")[0] + "_" + name.removeprefix("panel_test_")
+    test databases never drop each other's, and with the xdist worker's name, so two workers
+    of one run never do either."""
+    base = sa_url(pg_admin_url()).rsplit("/", 1)[1].split("?")[0]
+    if worker():
+        base += "_" + worker()
+    return base + "_" + name.removeprefix("panel_test_")
 
 
 def _pg_server() -> str:
