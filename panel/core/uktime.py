@@ -55,9 +55,16 @@ def uk_label(moment: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
 def uk_date(moment: datetime | date | None, fmt: str = "%-d %b %Y") -> str:
     """The day of ``moment`` in the UK, e.g. ``1 Jul 2026`` ('' for none): the ``|uk_date``
     filter. A stored instant (UTC, naive counts as UTC) is turned into UK time first, so 23:30
-    UTC on 30 June is 1 July; a plain date is shown as it is."""
+    UTC on 30 June is 1 July; a plain date is shown as it is, and so is an ISO date string (a
+    date kept in JSON, such as a frozen record's check date); any other string is returned
+    unchanged."""
     if moment is None or moment == "":
         return ""
+    if isinstance(moment, str):
+        try:
+            moment = date.fromisoformat(moment[:10])
+        except ValueError:
+            return moment
     if not isinstance(moment, datetime):
         return moment.strftime(fmt)
     return to_uk(moment).strftime(fmt)

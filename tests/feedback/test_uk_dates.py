@@ -63,3 +63,11 @@ def test_the_letter_page_is_dated_on_the_uk_day(
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "1 July 2026" in page and "30 June 2026" not in page
+
+
+def test_an_iso_date_kept_in_json_reads_as_a_uk_date():
+    """A frozen record keeps its trials' check dates as ISO strings: they read like any date,
+    and a string that is not a date is shown as it is."""
+    assert uk_date("2026-03-11") == "11 Mar 2026"
+    assert uk_date("2026-03-11T09:00:00") == "11 Mar 2026"
+    assert uk_date("not checked") == "not checked"
