@@ -162,6 +162,8 @@ def _world(live_server, tmp_path) -> dict:
                 {"ref": sent.reference, "document_id": d} for d in html_docs
             ],
             "imaging.viewer": [{"ref": scheduled.reference, "series_uid": series_uid}],
+            # The 3-month check of the sent case: not due yet, its page says from when.
+            "outcomes.answer_check": [{"ref": sent.reference, "months": 3}],
         }
         rules = {}
         for rule in app.url_map.iter_rules():
