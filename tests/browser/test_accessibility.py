@@ -55,6 +55,7 @@ NOT_PAGES = {
     "static": "static files",
     "core.healthz": "JSON health check",
     "reports.cases_csv": "CSV download",
+    "reports.trial_outcomes_csv": "CSV download",
     "meetings.ics": "calendar file",
     "meetings.agenda_pdf": "PDF (rendered from HTML by WeasyPrint)",
     "feedback.letter_pdf": "PDF",
