@@ -11,6 +11,7 @@ from sqlalchemy import select
 from panel.cases.models import Case, CaseStatus, InformationRequest
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry, Notification
+from tests.support.web import api_error
 
 NHS = "943 476 5919"
 REPLY = "Marrow 10% infiltrated at relapse; Lansky 70."
@@ -18,15 +19,6 @@ REPLY = "Marrow 10% infiltrated at relapse; Lansky 70."
 
 def _url(ref: str, tail: str = "") -> str:
     return f"/api/v1/cases/{ref}" + tail
-
-
-def _error(resp, status: int, field: str | None = None) -> dict:
-    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True)[:500])
-    body = resp.get_json()
-    assert isinstance(body["error"], str) and "field" in body, body
-    if field is not None:
-        assert body["field"] == field, body
-    return body
 
 
 @pytest.fixture
@@ -140,7 +132,7 @@ def test_members_do_not_read_the_exchange_and_admins_read_nothing(
         assert [e["kind"] for e in events] == ["submitted"], who
         assert "Lansky" not in resp.get_data(as_text=True)
     for who in ("admin", "other_referrer", "north_coordinator"):
-        body = _error(api_as(team[who]).get(_url(submitted.reference, "/timeline")), 404)
+        body = api_error(api_as(team[who]).get(_url(submitted.reference, "/timeline")), 404)
         assert "Lansky" not in str(body)
 
 
@@ -149,9 +141,9 @@ def test_a_draft_timeline_is_its_referrers_alone(app, db_session, api_as, team, 
     resp = api_as(team["referrer"]).get(_url(draft.reference, "/timeline"))
     assert resp.status_code == 200 and resp.get_json()["events"] == []
     for who in ("coordinator", "member"):
-        _error(api_as(team[who]).get(_url(draft.reference, "/timeline")), 404)
-    _error(api_as(team["referrer"]).get(_url("NB-1999-9999", "/timeline")), 404)
-    _error(api_as(team["referrer"]).get(_url("not%20a%20ref", "/timeline")), 404)
+        api_error(api_as(team[who]).get(_url(draft.reference, "/timeline")), 404)
+    api_error(api_as(team["referrer"]).get(_url("NB-1999-9999", "/timeline")), 404)
+    api_error(api_as(team["referrer"]).get(_url("not%20a%20ref", "/timeline")), 404)
 
 
 # --------------------------------------------------------------------------- refusals: asking
@@ -161,12 +153,12 @@ def test_who_may_ask(app, db_session, api_as, team, submitted):
     url = _url(submitted.reference, "/information-requests")
     body = {"questions": "Anything?"}
     for who in ("referrer", "member", "chair"):
-        _error(api_as(team[who]).post(url, json=body), 403)
+        api_error(api_as(team[who]).post(url, json=body), 403)
     for who in ("other_referrer", "north_coordinator", "admin"):
-        _error(api_as(team[who]).post(url, json=body), 404)
+        api_error(api_as(team[who]).post(url, json=body), 404)
     assert db_session.scalar(select(InformationRequest.id)) is None
     _ask(api_as, team, submitted)
-    _error(api_as(team["coordinator"]).post(url, json=body), 409)  # already waiting
+    api_error(api_as(team["coordinator"]).post(url, json=body), 409)  # already waiting
     db_session.expire_all()
     assert len(db_session.get(Case, submitted.id).information_requests) == 1
 
@@ -190,7 +182,7 @@ def test_bad_questions_are_refused(app, db_session, api_as, team, submitted, bod
     resp = api_as(team["coordinator"]).post(
         _url(submitted.reference, "/information-requests"), json=body
     )
-    _error(resp, 422, field)
+    api_error(resp, 422, field)
     db_session.expire_all()
     assert db_session.get(Case, submitted.id).status == CaseStatus.SUBMITTED
 
@@ -198,8 +190,8 @@ def test_bad_questions_are_refused(app, db_session, api_as, team, submitted, bod
 def test_malformed_bodies_are_400(app, db_session, api_as, team, submitted):
     api = api_as(team["coordinator"])
     url = _url(submitted.reference, "/information-requests")
-    _error(api.post(url, data="questions=x", content_type="text/plain"), 400)
-    _error(api.post(url, data="{", content_type="application/json"), 400)
+    api_error(api.post(url, data="questions=x", content_type="text/plain"), 400)
+    api_error(api.post(url, data="{", content_type="application/json"), 400)
 
 
 def test_identifiers_in_questions_are_refused_without_echo(
@@ -209,7 +201,7 @@ def test_identifiers_in_questions_are_refused_without_echo(
         _url(submitted.reference, "/information-requests"),
         json={"questions": f"Is this the child with NHS number {NHS}?"},
     )
-    body = _error(resp, 422, "questions[0]")
+    body = api_error(resp, 422, "questions[0]")
     assert NHS not in resp.get_data(as_text=True)
     assert {f["kind"] for f in body["findings"]} == {"nhs_number"}
     db_session.expire_all()
@@ -224,12 +216,12 @@ def test_who_may_answer(app, db_session, api_as, team, submitted):
     url = _url(submitted.reference, f"/information-requests/{asked['id']}/answer")
     body = {"answer": REPLY}
     for who in ("coordinator", "member", "chair"):
-        _error(api_as(team[who]).post(url, json=body), 403)
+        api_error(api_as(team[who]).post(url, json=body), 403)
     for who in ("other_referrer", "north_coordinator", "admin"):
-        _error(api_as(team[who]).post(url, json=body), 404)
+        api_error(api_as(team[who]).post(url, json=body), 404)
     referrer = api_as(team["referrer"])
     for bad in (asked["id"] + 1000, 2**31, 2**63):
-        _error(
+        api_error(
             referrer.post(
                 _url(submitted.reference, f"/information-requests/{bad}/answer"), json=body
             ),
@@ -239,7 +231,7 @@ def test_who_may_answer(app, db_session, api_as, team, submitted):
     assert db_session.get(InformationRequest, asked["id"]).response is None
 
     assert referrer.post(_url(submitted.reference, "/submit")).status_code == 200
-    _error(referrer.post(url, json=body), 409)
+    api_error(referrer.post(url, json=body), 409)
 
 
 def test_an_answer_for_another_case_is_not_found(app, db_session, api_as, team, make_case):
@@ -252,7 +244,7 @@ def test_an_answer_for_another_case_is_not_found(app, db_session, api_as, team, 
         _url(second.reference, f"/information-requests/{asked['id']}/answer"),
         json={"answer": REPLY},
     )
-    _error(resp, 404)
+    api_error(resp, 404)
 
 
 @pytest.mark.parametrize(
@@ -272,7 +264,7 @@ def test_bad_answers_are_refused(app, db_session, api_as, team, submitted, body,
     resp = api_as(team["referrer"]).post(
         _url(submitted.reference, f"/information-requests/{asked['id']}/answer"), json=body
     )
-    _error(resp, 422, field)
+    api_error(resp, 422, field)
 
 
 def test_identifiers_in_an_answer_are_refused_without_echo(
@@ -283,7 +275,7 @@ def test_identifiers_in_an_answer_are_refused_without_echo(
         _url(submitted.reference, f"/information-requests/{asked['id']}/answer"),
         json={"answer": f"Her NHS number is {NHS}."},
     )
-    body = _error(resp, 422, "answer")
+    body = api_error(resp, 422, "answer")
     assert NHS not in resp.get_data(as_text=True)
     assert [(f["field"], f["kind"]) for f in body["findings"]] == [("answer", "nhs_number")]
     db_session.expire_all()
@@ -347,7 +339,7 @@ def test_notifications_newest_first_and_paginated(app, db_session, api_as, team)
     assert api_as(other).get("/api/v1/notifications").get_json()["total"] == 1
     assert api_as(team["admin"]).get("/api/v1/notifications").get_json()["total"] == 0
     for bad in ({"per_page": 0}, {"per_page": 201}, {"page": "x"}):
-        _error(api.get("/api/v1/notifications", query_string=bad), 400)
+        api_error(api.get("/api/v1/notifications", query_string=bad), 400)
 
 
 def test_notifications_need_a_token(app, client):

@@ -10,20 +10,11 @@ from sqlalchemy import select
 from panel.cases.models import CaseStatus
 from panel.core.models import AuditEntry
 from tests.support.outcome_checks import answers, checks_of, mark_sent
-from tests.support.web import Api
+from tests.support.web import Api, api_error
 
 
 def _url(ref: str, tail: str = "") -> str:
     return f"/api/v1/cases/{ref}/outcome-checks" + tail
-
-
-def _error(resp, status: int, field: str | None = None) -> dict:
-    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True)[:500])
-    body = resp.get_json()
-    assert isinstance(body["error"], str) and "field" in body, body
-    if field is not None:
-        assert body["field"] == field, body
-    return body
 
 
 @pytest.fixture
@@ -77,7 +68,9 @@ def test_referrer_answers_then_corrects(team, sent, api_as, db_session):
     version = body["version"]
     resp = api.post(_url(sent.reference, "/3"), json=answers(response="CR", version=version))
     assert resp.status_code == 200 and resp.get_json()["response"] == "CR"
-    _error(api.post(_url(sent.reference, "/3"), json=answers(response="PD", version=version)), 409)
+    api_error(
+        api.post(_url(sent.reference, "/3"), json=answers(response="PD", version=version)), 409
+    )
     assert checks_of(db_session, sent)[3].response == "CR"
     actions = db_session.scalars(
         select(AuditEntry.action)
@@ -117,7 +110,7 @@ def test_coordinator_answers_on_behalf(team, sent, api_as, db_session):
 )
 def test_bad_answers_are_refused(team, sent, api_as, db_session, body, status, field):
     resp = api_as(team["referrer"]).post(_url(sent.reference, "/3"), json=body)
-    _error(resp, status, field)
+    api_error(resp, status, field)
     assert not checks_of(db_session, sent)[3].is_answered
 
 
@@ -125,20 +118,20 @@ def test_refusals(team, sent, make_case, api_as, db_session, client):
     """Not JSON: 400; a month with no check: 404; not due: 409; a member or chair: 403;
     someone who may not see the case: 404; no token: 401; before sending: 403."""
     api = api_as(team["referrer"])
-    _error(api.post(_url(sent.reference, "/3"), data="x", content_type="text/plain"), 400)
-    _error(api.post(_url(sent.reference, "/5"), json=answers()), 404)
-    _error(api.post(_url(sent.reference, "/6"), json=answers()), 409)
+    api_error(api.post(_url(sent.reference, "/3"), data="x", content_type="text/plain"), 400)
+    api_error(api.post(_url(sent.reference, "/5"), json=answers()), 404)
+    api_error(api.post(_url(sent.reference, "/6"), json=answers()), 409)
     for who in ("nap_member", "chair"):
-        _error(api_as(team[who]).post(_url(sent.reference, "/3"), json=answers()), 403)
+        api_error(api_as(team[who]).post(_url(sent.reference, "/3"), json=answers()), 403)
     for who in ("other_referrer", "north_coordinator", "admin"):
         caller = api_as(team[who])
-        _error(caller.get(_url(sent.reference)), 404)
-        _error(caller.post(_url(sent.reference, "/3"), json=answers()), 404)
+        api_error(caller.get(_url(sent.reference)), 404)
+        api_error(caller.post(_url(sent.reference, "/3"), json=answers()), 404)
     assert client.get(_url(sent.reference)).status_code == 401
     draft = make_case(team["referrer"], submit=True)
-    _error(api.post(_url(draft.reference, "/3"), json=answers()), 403)
+    api_error(api.post(_url(draft.reference, "/3"), json=answers()), 403)
     withdrawn = mark_sent(db_session, make_case(team["referrer"], submit=True))
     withdrawn.status = CaseStatus.WITHDRAWN
     db_session.commit()
-    _error(api.post(_url(withdrawn.reference, "/3"), json=answers()), 403)
+    api_error(api.post(_url(withdrawn.reference, "/3"), json=answers()), 403)
     assert not any(c.is_answered for c in checks_of(db_session, sent).values())

@@ -12,7 +12,7 @@ from panel.core.uktime import uk_today
 from panel.outcomes import operations as ops
 from panel.outcomes.models import TrialReferral
 from tests.support.screening import TRIALS, screening_world
-from tests.support.web import Api
+from tests.support.web import Api, api_error
 
 
 @pytest.fixture
@@ -38,15 +38,6 @@ def _url(case) -> str:
 
 def _step(**extra):
     return {"trial": "CRISP", "step": "referred", "on": uk_today().isoformat(), **extra}
-
-
-def _error(resp, status, field=None):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert set(body) >= {"error", "field"} and body["error"]
-    if field is not None:
-        assert body["field"] == field, body
-    return body
 
 
 def _saved(db_session) -> int:
@@ -143,16 +134,16 @@ def test_everyone_else(world, db_session, api_as, who, get, post):
     resp = api.get(_url(world["case"]))
     assert resp.status_code == get
     if get != 200:
-        _error(resp, get)
-    _error(api.post(_url(world["case"]), json=_step()), post)
+        api_error(resp, get)
+    api_error(api.post(_url(world["case"]), json=_step()), post)
     assert _saved(db_session) == 0
 
 
 def test_the_referrer_before_the_letters_is_told_to_wait(db_session, make_user, make_case, api_as):
     world = screening_world(db_session, make_user, make_case, sent=False)
     api = api_as(world["users"]["referrer"])
-    _error(api.get(_url(world["case"])), 409)
-    _error(api.post(_url(world["case"]), json=_step()), 409)
+    api_error(api.get(_url(world["case"])), 409)
+    api_error(api.post(_url(world["case"]), json=_step()), 409)
     coordinator = api_as(world["users"]["nap_coordinator"])
     assert coordinator.post(_url(world["case"]), json=_step()).status_code == 201
 
@@ -160,8 +151,8 @@ def test_the_referrer_before_the_letters_is_told_to_wait(db_session, make_user, 
 def test_no_token_and_unknown_case(world, client, api_as):
     assert client.get(_url(world["case"])).status_code == 401
     api = api_as(world["users"]["nap_coordinator"])
-    _error(api.get("/api/v1/cases/NB-2099-9999/trial-referrals"), 404)
-    _error(api.post("/api/v1/cases/not a ref!/trial-referrals", json=_step()), 404)
+    api_error(api.get("/api/v1/cases/NB-2099-9999/trial-referrals"), 404)
+    api_error(api.post("/api/v1/cases/not a ref!/trial-referrals", json=_step()), 404)
 
 
 @pytest.mark.parametrize(
@@ -188,22 +179,22 @@ def test_no_token_and_unknown_case(world, client, api_as):
 )
 def test_bad_steps_are_422(world, db_session, api_as, body, field):
     api = api_as(world["users"]["nap_coordinator"])
-    _error(api.post(_url(world["case"]), json=body), 422, field)
+    api_error(api.post(_url(world["case"]), json=body), 422, field)
     assert _saved(db_session) == 0
 
 
 def test_malformed_bodies_are_400_or_422(world, db_session, api_as):
     api = api_as(world["users"]["nap_coordinator"])
     url = _url(world["case"])
-    _error(api.post(url, data="{not json", headers={"Content-Type": "application/json"}), 400)
-    _error(api.post(url, json=["CRISP"]), 422)
+    api_error(api.post(url, data="{not json", headers={"Content-Type": "application/json"}), 400)
+    api_error(api.post(url, json=["CRISP"]), 422)
     assert _saved(db_session) == 0
 
 
 def test_identifiers_are_refused_without_echo(world, db_session, api_as):
     api = api_as(world["users"]["nap_coordinator"])
     resp = api.post(_url(world["case"]), json=_step(note="Seen, NHS number 943 476 5919"))
-    body = _error(resp, 422, "note")
+    body = api_error(resp, 422, "note")
     assert "943" not in resp.get_data(as_text=True)
     assert body["findings"] and body["findings"][0]["field"] == "note"
     assert _saved(db_session) == 0
@@ -214,5 +205,5 @@ def test_conflicts_are_409(world, db_session, api_as):
     api = api_as(world["users"]["nap_coordinator"])
     url = _url(world["case"])
     assert api.post(url, json=_step(step="declined", version=0)).status_code == 201
-    _error(api.post(url, json=_step(step="declined", version=0)), 409)
-    _error(api.post(url, json=_step(step="referred")), 409, "step")
+    api_error(api.post(url, json=_step(step="declined", version=0)), 409)
+    api_error(api.post(url, json=_step(step="referred")), 409, "step")

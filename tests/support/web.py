@@ -78,6 +78,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def api_error(resp, status: int, field: str | None = None) -> dict:
+    """The API's error body of ``resp``, after checking its status and shape (a non-empty
+    ``error`` text and a ``field`` key); with ``field``, that the error names it."""
+    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True)[:500])
+    body = resp.get_json()
+    assert isinstance(body["error"], str) and body["error"] and "field" in body, body
+    if field is not None:
+        assert body["field"] == field, body
+    return body
+
+
 class Api:
     """The Flask test client with an ``Authorization: Bearer`` header on every request."""
 
