@@ -523,14 +523,34 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
     return ctx
 
 
-def family_context(rec: Recommendation) -> dict[str, Any]:
+#: The family letter's layouts: the standard letter, large print (16 pt) and easy read.
+FAMILY_LAYOUTS = ("standard", "large_print", "easy_read")
+
+
+def _plain_trials(codes: list[str]) -> dict[str, Any]:
+    """The registry's plain-language title and summary of each trial, by code (one query)."""
+    from panel.trials.models import Trial
+
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        select(Trial.code, Trial.plain_title, Trial.plain_summary).where(Trial.code.in_(codes))
+    )
+    return {code: (title or "", summary or "") for code, title, summary in rows}
+
+
+def family_context(rec: Recommendation, layout: str = "standard") -> dict[str, Any]:
     """What the family letter prints, as plain data: no staff names, no e-mail addresses, and
-    the glossary of the medical words that the letter uses."""
+    the glossary of the medical words that the letter uses. ``layout`` is one of
+    :data:`FAMILY_LAYOUTS`."""
+    if layout not in FAMILY_LAYOUTS:
+        raise ValueError(f"unknown family letter layout {layout!r}")
     ctx = _common(rec, "family")
     by_q = ctx.pop("_answers_by_question")
     case = rec.case
     trials = _sorted_trials(rec.trials)
     studies = _studies(rec)
+    plain = _plain_trials([t["id"] for t in trials if t["id"]])
     profiling_plain = FAMILY_PROFILING.get(rec.molecular_profiling, "")
     if rec.molecular_profiling == "recommended" and not studies["profiling"]["confirmed"]:
         profiling_plain = FAMILY_PROFILING_NO_STUDY
@@ -561,9 +581,17 @@ def family_context(rec: Recommendation) -> dict[str, Any]:
                     "availability",
                 )
             }
+            | {
+                "plain_title": plain.get(t["id"], ("", ""))[0],
+                "plain_summary": plain.get(t["id"], ("", ""))[1],
+            }
             for t in trials
             if t["verdict"] != "ineligible"
         ],
+        layout=layout,
+        family_summary=rec.family_summary.strip(),
+        family_re_present=rec.family_re_present.strip(),
+        translation_notice=None,  # {"language", "text", "dir"} when a translation is needed
         molecular_profiling=profiling_plain,
         studies=studies,
         answers=[
@@ -592,25 +620,28 @@ def _visible_text(html: str) -> str:
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
 
 
-def letter_context(rec: Recommendation, kind: str) -> dict[str, Any]:
+def letter_context(rec: Recommendation, kind: str, layout: str = "standard") -> dict[str, Any]:
     if kind == "clinician":
         return clinician_context(rec)
     if kind == "family":
-        return family_context(rec)
+        return family_context(rec, layout)
     raise ValueError(f"unknown letter kind {kind!r}")
 
 
 # --------------------------------------------------------------------------- rendering
-def render_letter_html(rec: Recommendation, kind: str, *, for_pdf: bool = False) -> str:
+def render_letter_html(
+    rec: Recommendation, kind: str, *, for_pdf: bool = False, layout: str = "standard"
+) -> str:
     """The letter as HTML: the sheet alone (for the app's page) or, with ``for_pdf``, a whole
-    document with the print stylesheet, page footer and (before approval) a DRAFT watermark."""
-    letter = letter_context(rec, kind)
+    document with the print stylesheet, page footer and (before approval) a DRAFT watermark.
+    ``layout`` (family letter only) is one of :data:`FAMILY_LAYOUTS`."""
+    letter = letter_context(rec, kind, layout)
     return render_template(f"feedback/letters/{kind}.html", letter=letter, for_pdf=for_pdf)
 
 
-def render_letter_pdf(rec: Recommendation, kind: str) -> bytes:
+def render_letter_pdf(rec: Recommendation, kind: str, layout: str = "standard") -> bytes:
     """The letter as an A4 PDF."""
-    return html_to_pdf(render_letter_html(rec, kind, for_pdf=True))
+    return html_to_pdf(render_letter_html(rec, kind, for_pdf=True, layout=layout))
 
 
 def addendum_context(

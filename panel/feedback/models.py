@@ -69,6 +69,9 @@ class Recommendation(db.Model):
     trials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     trial_status_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime())
     re_present: Mapped[str] = mapped_column(Text, default="")  # when to bring the case back
+    # Written for the family, in plain words (the family letter never prints the two above).
+    family_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    family_re_present: Mapped[str] = mapped_column(Text, default="", server_default="")
     molecular_profiling: Mapped[str] = mapped_column(String(32), default="")  # status note
     drafted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

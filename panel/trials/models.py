@@ -96,6 +96,9 @@ class Trial(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     phase: Mapped[str | None] = mapped_column(String(32))
     summary: Mapped[str | None] = mapped_column(Text)
+    # For families: required before the trial can appear in a family letter.
+    plain_title: Mapped[str | None] = mapped_column(String(200))
+    plain_summary: Mapped[str | None] = mapped_column(Text)
     registry_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     sponsor: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[TrialStatus] = mapped_column(
