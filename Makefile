@@ -31,6 +31,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python -c "from panel.core.readability import ensure_dictionary; ensure_dictionary()"
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
