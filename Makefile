@@ -16,15 +16,20 @@ run: install migrate demo ## Install, migrate, load demo data once and serve on 
 	@echo "Serving Panel on http://$(HOST):$(PORT)  (Ctrl-C to stop; links point at $(PANEL_BASE_URL))"
 	@PANEL_BASE_URL='$(PANEL_BASE_URL)' PANEL_BIND=$(HOST):$(PORT) PANEL_WORKERS=$${PANEL_WORKERS:-2} $(BIN)/gunicorn -c gunicorn.conf.py
 
+# The suite runs in JOBS processes (pytest-xdist), each test file whole in one process (tests of
+# a file share module fixtures; each process has its own PostgreSQL databases and test folders).
+# JOBS=0 runs it in this process alone (easier to debug with -x / pdb).
+JOBS ?= 2
+XDIST = $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile)
 test: install-test chromium ## Install test dependencies and run the whole suite
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Everyday lane: everything except the browser journeys and the tests that start other
 # processes (gunicorn, the CLI from another folder, the atheris runner); see the markers in
 # pyproject.toml. `make test` (and CI) still runs everything.
 FAST := not browser and not multiprocess
 test-fast: install-test ## The suite without browser and multi-process tests
-	$(BIN)/python -m pytest -m "$(FAST)" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "$(FAST)" $(PYTEST_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
