@@ -67,11 +67,11 @@ FAMILY_CATEGORIES = {
     "chosen to suit your child (salvage treatment).",
     "further_investigations": "The panel suggests more tests. This may be a new biopsy, or "
     "tests on the genes of the tumour (molecular profiling).",
-    "molecular_radiotherapy": "The panel suggests radiotherapy that is given into a vein "
-    "(molecular radiotherapy), such as mIBG therapy.",
-    "immunotherapy": "The panel suggests a medicine that helps your child's own immune system "
-    "fight the tumour (immunotherapy).",
-    "local_control": "The panel suggests treatment aimed at one place in the body, such as "
+    "molecular_radiotherapy": "The panel suggests radiotherapy that goes in through a vein "
+    "(molecular radiotherapy). One kind is mIBG therapy.",
+    "immunotherapy": "The panel suggests a medicine that helps the body fight the tumour "
+    "(immunotherapy).",
+    "local_control": "The panel suggests treatment of one part of the body. This may be "
     "surgery or radiotherapy.",
     "second_opinion": "The panel suggests you ask another team of experts for their view (a "
     "second opinion).",
