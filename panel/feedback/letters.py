@@ -300,9 +300,10 @@ def miles_text(km: float | None) -> str:
     if km is None:
         return ""
     miles = round(km / KM_PER_MILE)
+    kilometres = f"{round(km)} km" if km >= 1 else "under 1 km"
     if miles < 1:
-        return f"less than 1 mile ({round(km)} km)"
-    return f"about {miles} mile{'s' if miles != 1 else ''} ({round(km)} km)"
+        return f"less than 1 mile ({kilometres})"
+    return f"about {miles} mile{'s' if miles != 1 else ''} ({kilometres})"
 
 
 def family_availability(
