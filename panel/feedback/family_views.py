@@ -34,6 +34,8 @@ from panel.core.extensions import limiter
 from panel.core.web import external_url
 from panel.feedback import bp, documents, family, sending
 from panel.feedback.forms import FamilyCodeForm, FamilyQuestionForm, NewCodeForm
+from panel.feedback.letter_views import stored_letter
+from panel.feedback.letters import FAMILY_LAYOUTS
 from panel.feedback.models import (
     FamilyAccessCode,
     FamilySession,
@@ -249,13 +251,18 @@ def family_letter_pdf():
     if rec is None:
         abort(404)
     details = {"kind": "family", "code_id": code.id}
+    layout = request.args.get("layout", "standard")
+    if layout not in FAMILY_LAYOUTS:
+        abort(404)
+    if layout != "standard":
+        details["layout"] = layout
     wanted = request.args.get("document", type=int)
     if wanted is not None:
         doc = documents.document_of(code.case, wanted)
         if doc is None or doc.audience != "family" or doc.format != "pdf":
             abort(404)
     else:
-        doc = documents.latest(code.case, "family_letter", "pdf")
+        doc = stored_letter(code.case, "family", "pdf", layout)
     if doc is not None:
         pdf = documents.read_bytes(doc)
         details.update(document_id=doc.id, sha256=doc.sha256)
@@ -264,10 +271,15 @@ def family_letter_pdf():
             if doc.kind == "family_letter" and doc.version == 1
             else f"{doc.kind.replace('_', '-')}-{doc.version}.pdf"
         )
-    else:  # sent before letters were stored
+    else:  # sent before letters were stored, or a layout not stored: from the record
         from panel.feedback.letters import render_letter_pdf
 
-        pdf, name = render_letter_pdf(rec, "family"), "letter-from-the-panel.pdf"
+        pdf = render_letter_pdf(rec, "family", layout=layout)
+        name = (
+            "letter-from-the-panel.pdf"
+            if layout == "standard"
+            else f"letter-from-the-panel-{layout.replace('_', '-')}.pdf"
+        )
     _family_read(code, "letter.downloaded", details)
     return Response(
         pdf,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template, send_file, url_for
+from flask import Response, abort, render_template, request, send_file, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -75,9 +75,34 @@ def _attempt(case: Case, action, *, success: str):
 
 
 # --------------------------------------------------------------------------- letters
-def _page(case: Case, kind: str, rec: Recommendation, doc: SentDocument | None):
+def _layout(kind: str) -> str:
+    """The family letter's layout asked for (``?layout=large_print``); anything unknown, or a
+    layout for the clinician letter, is 404."""
+    layout = request.args.get("layout", "standard")
+    if layout not in letters.FAMILY_LAYOUTS or (kind != "family" and layout != "standard"):
+        abort(404)
+    return layout
+
+
+def stored_letter(case: Case, kind: str, fmt: str, layout: str) -> SentDocument | None:
+    """The stored letter to serve for ``layout``: the newest one sent, unless another layout is
+    asked for than the one it was stored in (then the letter is rendered from the record)."""
+    doc = documents.latest(case, f"{kind}_letter", fmt)
+    if doc is not None and layout != "standard" and getattr(doc, "layout", None) != layout:
+        return None
+    return doc
+
+
+def _page(
+    case: Case,
+    kind: str,
+    rec: Recommendation,
+    doc: SentDocument | None,
+    layout: str = "standard",
+):
     """The letter page: a stored letter sheet byte for byte (once sent), else the draft
-    rendered from the record; with the list of the case's sent documents."""
+    rendered from the record (the family letter in ``layout``); with the list of the case's
+    sent documents."""
     sent = documents.documents_for(case)
     if doc is not None:
         sheet = Markup(documents.read_bytes(doc).decode("utf-8"))  # noqa: S704 - rendered by us at sending
@@ -94,12 +119,14 @@ def _page(case: Case, kind: str, rec: Recommendation, doc: SentDocument | None):
     else:
         doc_pdf = None
         sheet = None
-        letter = letters.letter_context(rec, kind)
+        letter = letters.letter_context(rec, kind, layout)
         title = letter["title"]
     return render_template(
         "feedback/letters/page.html",
         case=case,
         kind=kind,
+        layout=layout,
+        layouts=LAYOUT_NAMES if kind == "family" else {},
         letter=letter,
         sheet=sheet,
         doc=doc,
@@ -111,8 +138,16 @@ def _page(case: Case, kind: str, rec: Recommendation, doc: SentDocument | None):
     )
 
 
-def _read_details(kind: str, rec: Recommendation, doc: SentDocument | None) -> dict:
+#: The family letter's layouts as the staff letter page offers them.
+LAYOUT_NAMES = {"standard": "Standard", "large_print": "Large print", "easy_read": "Easy read"}
+
+
+def _read_details(
+    kind: str, rec: Recommendation, doc: SentDocument | None, layout: str = "standard"
+) -> dict:
     details = {"kind": kind, "approved": rec.is_approved}
+    if layout != "standard":
+        details["layout"] = layout
     if doc is not None:
         details.update(document_id=doc.id, version=doc.version, sha256=doc.sha256)
     return details
@@ -129,20 +164,26 @@ def _pdf_response(data: bytes, filename: str) -> Response:
 @login_required
 def letter(ref: str, kind: str):
     case, rec = _load_letters(ref, kind)
-    doc = documents.latest(case, f"{kind}_letter", "html")
-    audit.record_read("letter.viewed", obj=case, details=_read_details(kind, rec, doc))
-    return _page(case, kind, rec, doc)
+    layout = _layout(kind)
+    doc = stored_letter(case, kind, "html", layout)
+    audit.record_read("letter.viewed", obj=case, details=_read_details(kind, rec, doc, layout))
+    return _page(case, kind, rec, doc, layout)
 
 
 @bp.route("/cases/<ref>/letters/" + KIND + ".pdf")
 @login_required
 def letter_pdf(ref: str, kind: str):
     case, rec = _load_letters(ref, kind)
-    doc = documents.latest(case, f"{kind}_letter", "pdf")
-    pdf = documents.read_bytes(doc) if doc is not None else letters.render_letter_pdf(rec, kind)
-    audit.record("letter.downloaded", obj=case, details=_read_details(kind, rec, doc))
+    layout = _layout(kind)
+    doc = stored_letter(case, kind, "pdf", layout)
+    pdf = (
+        documents.read_bytes(doc)
+        if doc is not None
+        else letters.render_letter_pdf(rec, kind, layout=layout)
+    )
+    audit.record("letter.downloaded", obj=case, details=_read_details(kind, rec, doc, layout))
     db.session.commit()
-    return _pdf_response(pdf, letters.pdf_filename(case, kind))
+    return _pdf_response(pdf, letters.pdf_filename(case, kind, layout))
 
 
 @bp.route("/cases/<ref>/documents/<int:document_id>")

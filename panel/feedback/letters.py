@@ -55,33 +55,63 @@ DISCLAIMER_CLINICIAN = (
     "The panel has not examined the patient and relied on the anonymised information supplied."
 )
 DISCLAIMER_FAMILY = (
-    "This advice supports, and does not replace, your child's own doctors. The team treating your "
-    "child knows your child best and will decide with you what is right for your child."
+    "This advice is to help your child's own doctors. It does not take their place. The team "
+    "who treat your child know your child best. They will decide with you what is right for "
+    "your child."
 )
 
-#: The categories in plain words for the family letter.
+#: The categories in plain words for the family letter (standard, large print and easy read).
 FAMILY_CATEGORIES = {
-    "trial": "The panel suggests looking at a clinical trial for your child.",
-    "standard_salvage": "The panel suggests treatment outside a trial, chosen to suit your child (salvage treatment).",
-    "further_investigations": "The panel suggests more tests first, such as a new biopsy (re-biopsy) or tests on "
-    "the tumour's genes (molecular profiling).",
-    "molecular_radiotherapy": "The panel suggests thinking about molecular radiotherapy, such as mIBG therapy.",
-    "immunotherapy": "The panel suggests thinking about immunotherapy.",
-    "local_control": "The panel suggests treatment aimed at one place of disease, such as surgery or radiotherapy "
-    "(local control).",
-    "second_opinion": "The panel suggests asking another specialist team for a second opinion.",
-    "palliative": "The panel suggests care that puts your child's comfort and quality of life first "
-    "(palliative care).",
-    "insufficient_information": "The panel needs more information before it can give advice. Your child's doctor "
-    "will send it, and the panel will look at your child's case again.",
+    "trial": "The panel suggests a clinical trial for your child.",
+    "standard_salvage": "The panel suggests treatment that is not part of a trial. It would be "
+    "chosen to suit your child (salvage treatment).",
+    "further_investigations": "The panel suggests more tests. This may be a new biopsy, or "
+    "tests on the genes of the tumour (molecular profiling).",
+    "molecular_radiotherapy": "The panel suggests radiotherapy that goes in through a vein "
+    "(molecular radiotherapy). One kind is mIBG therapy.",
+    "immunotherapy": "The panel suggests a medicine that helps the body fight the tumour "
+    "(immunotherapy).",
+    "local_control": "The panel suggests treatment of one part of the body. This may be "
+    "surgery or radiotherapy.",
+    "second_opinion": "The panel suggests you ask another team of experts for their view (a "
+    "second opinion).",
+    "palliative": "The panel suggests care that puts your child's comfort and quality of life "
+    "first (palliative care).",
+    "insufficient_information": "The panel needs more facts before it can give advice. Your "
+    "child's doctor will send them. Then the panel will talk about your child again.",
+}
+
+#: The order of the family letter's advice: each category's stage. The letter shows the stages
+#: in this order, each with its categories in the panel's own order (``rec.categories``).
+FAMILY_STAGES = {
+    "first": "What happens first",
+    "next": "What happens next",
+    "if_not": "If that does not work",
+}
+CATEGORY_STAGE = {
+    "insufficient_information": "first",
+    "further_investigations": "first",
+    "trial": "first",
+    "standard_salvage": "first",
+    "immunotherapy": "first",
+    "molecular_radiotherapy": "first",
+    "local_control": "next",
+    "second_opinion": "next",
+    "palliative": "if_not",
 }
 
 FAMILY_CONSENSUS = {
-    "unanimous": "All the panel members agreed on this advice.",
-    "majority": "Most of the panel members agreed on this advice.",
-    "no_consensus": "The panel members did not all agree. Your child's doctor will talk with you about the "
-    "options the panel discussed.",
+    "unanimous": "Everyone on the panel agreed with this advice.",
+    "majority": "Most people on the panel agreed with this advice.",
+    "no_consensus": "The people on the panel did not all agree. Your child's doctor will talk "
+    "with you about the choices they discussed.",
 }
+
+#: When the panel wants to talk about the child again but wrote no sentence for the family.
+FAMILY_RE_PRESENT_GENERIC = (
+    "The panel would like to talk about your child again later. Your child's doctor will tell "
+    "you when."
+)
 
 VERDICTS = {
     "eligible": "Likely eligible",
@@ -111,14 +141,17 @@ PROFILING = {
 }
 
 FAMILY_PROFILING = {
-    "done": "Tests on the genes of your child's tumour (molecular profiling) have been done, and the panel "
-    "used the results.",
-    "requested": "Tests on the genes of your child's tumour (molecular profiling) have been asked for.",
-    "recommended": "The panel suggests tests on the genes of your child's tumour (molecular profiling). In the UK "
-    "this is done in a national study called SMPaeds (Stratified Medicine Paediatrics). The results "
-    "may show a medicine that targets a change in the tumour.",
-    "in_progress": "Tests on the genes of your child's tumour (molecular profiling) are under way.",
-    "pending": "The results of tests on the genes of your child's tumour (molecular profiling) are awaited.",
+    "done": "Tests on the genes of your child's tumour have been done (molecular profiling). "
+    "The panel used the results.",
+    "requested": "Tests on the genes of your child's tumour have been asked for (molecular "
+    "profiling).",
+    "recommended": "The panel suggests tests on the genes of your child's tumour (molecular "
+    "profiling). In the UK, a national study called SMPaeds does these tests. The results may "
+    "show a medicine that targets a change in the tumour.",
+    "in_progress": "Tests on the genes of your child's tumour are being done now (molecular "
+    "profiling).",
+    "pending": "The results of tests on the genes of your child's tumour are not back yet "
+    "(molecular profiling).",
 }
 
 PROFILING_NO_STUDY = (
@@ -132,6 +165,16 @@ FAMILY_PROFILING_NO_STUDY = (
     "child's doctor will tell you where this can be done. The results may show a medicine that "
     "targets a change in the tumour."
 )
+
+#: A suggested trial's registry status as the family letter says it.
+FAMILY_STATUS = {
+    "suspended": "This trial has paused. It is not taking new patients now.",
+    "closed": "This trial is not taking new patients now.",
+    "not_yet_open": "This trial is not open yet.",
+    "opening": "This trial will open soon.",
+}
+
+KM_PER_MILE = 1.609344
 
 OWNER_ROLES = {
     "referrer": "Referring team",
@@ -250,6 +293,86 @@ def availability(status: str, site: str, checked: str, source: str) -> str:
     else:
         tail = "no check recorded"
     return f"{head}, {tail}"
+
+
+def miles_text(km: float | None) -> str:
+    """A distance as UK families think of it: "about 40 miles (64 km)" ('' for none)."""
+    if km is None:
+        return ""
+    miles = round(km / KM_PER_MILE)
+    kilometres = f"{round(km)} km" if km >= 1 else "under 1 km"
+    if miles < 1:
+        return f"less than 1 mile ({kilometres})"
+    return f"about {miles} mile{'s' if miles != 1 else ''} ({kilometres})"
+
+
+def family_availability(
+    status: str,
+    site: str,
+    checked: str,
+    source: str,
+    distance: str = "",
+    every_site: bool = False,
+) -> str:
+    """The availability line of :func:`availability` in plain words for the family letter, with
+    the distance when there is one: "Taking new patients at SITE, about 40 miles (64 km) from
+    your child's hospital. Checked on DATE with SOURCE." A missing site, date or source is said
+    plainly."""
+    far = f", {distance} from your child's hospital" if distance else ""
+    if status in ("open", "recruiting"):
+        if site and every_site:
+            head = (
+                "Taking new patients. Your child would go to more than one hospital. "
+                f"The farthest is {site}{far}."
+            )
+        elif site:
+            head = f"Taking new patients at {site}{far}."
+        else:
+            head = (
+                "Taking new patients. No UK hospital is confirmed yet. Your child's doctor will "
+                "ask the trial team where it runs."
+            )
+    else:
+        if status:
+            head = FAMILY_STATUS.get(status, f"Trial status: {status.replace('_', ' ')}.")
+        else:
+            head = "We do not know if this trial is taking new patients."
+        if site:
+            head += f" The nearest hospital for it is {site}{far}."
+    if checked and source:
+        tail = f"Checked on {checked} with {source}."
+    elif checked:
+        tail = f"Checked on {checked}. We did not record where."
+    elif source:
+        tail = f"We did not record the date of the check ({source})."
+    else:
+        tail = "We have no record of a check."
+    return f"{head} {tail}"
+
+
+def family_advice(codes: list[str] | None) -> list[dict[str, Any]]:
+    """The advice as the family letter orders it: the stages of :data:`FAMILY_STAGES` that hold
+    a category, in that order, each with its categories in the panel's order. The first stage
+    shown is always "What happens first" (palliative care alone is what happens first)."""
+    stages: dict[str, list[dict[str, str]]] = {key: [] for key in FAMILY_STAGES}
+    for code in codes or []:
+        stage = CATEGORY_STAGE.get(code, "first")
+        stages[stage].append(
+            {
+                "code": code,
+                "label": CATEGORIES.get(code, code),
+                "plain": FAMILY_CATEGORIES.get(code, CATEGORIES.get(code, code)),
+            }
+        )
+    shown = [(key, items) for key, items in stages.items() if items]
+    return [
+        {
+            "stage": key,
+            "heading": FAMILY_STAGES["first" if i == 0 else key],
+            "categories": items,
+        }
+        for i, (key, items) in enumerate(shown)
+    ]
 
 
 def _date_text(value: Any) -> str:
@@ -555,42 +678,16 @@ def family_context(rec: Recommendation, layout: str = "standard") -> dict[str, A
     if rec.molecular_profiling == "recommended" and not studies["profiling"]["confirmed"]:
         profiling_plain = FAMILY_PROFILING_NO_STUDY
     ctx.update(
-        categories=[
-            {
-                "code": c,
-                "label": CATEGORIES.get(c, c),
-                "plain": FAMILY_CATEGORIES.get(c, CATEGORIES.get(c, c)),
-            }
-            for c in rec.categories or []
-        ],
+        categories=[c for stage in family_advice(rec.categories) for c in stage["categories"]],
+        advice=family_advice(rec.categories),
         consensus_plain=FAMILY_CONSENSUS.get(rec.consensus, ""),
-        trials=[
-            {
-                k: t[k]
-                for k in (
-                    "id",
-                    "title",
-                    "phase",
-                    "site",
-                    "every_site",
-                    "distance_km",
-                    "status",
-                    "status_label",
-                    "verified_on",
-                    "status_source",
-                    "availability",
-                )
-            }
-            | {
-                "plain_title": plain.get(t["id"], ("", ""))[0],
-                "plain_summary": plain.get(t["id"], ("", ""))[1],
-            }
-            for t in trials
-            if t["verdict"] != "ineligible"
-        ],
+        trials=[_family_trial(t, plain) for t in trials if t["verdict"] != "ineligible"],
         layout=layout,
         family_summary=rec.family_summary.strip(),
         family_re_present=rec.family_re_present.strip(),
+        # Never the clinician's text: the family's own sentence, else a plain generic one.
+        re_present=rec.family_re_present.strip()
+        or (FAMILY_RE_PRESENT_GENERIC if rec.re_present.strip() else ""),
         translation_notice=None,  # {"language", "text", "dir"} when a translation is needed
         molecular_profiling=profiling_plain,
         studies=studies,
@@ -609,9 +706,53 @@ def family_context(rec: Recommendation, layout: str = "standard") -> dict[str, A
         glossary=[],
     )
     # Explain each medical word the letter uses: render the body once, then look the words up.
-    text = _visible_text(render_template("feedback/letters/_family_body.html", letter=ctx))
+    text = _visible_text(render_template(family_body(layout), letter=ctx))
     ctx["glossary"] = glossary_for(text)
     return ctx
+
+
+def family_body(layout: str) -> str:
+    """The template of the family letter's body for ``layout`` (easy read has its own)."""
+    if layout == "easy_read":
+        return "feedback/letters/_family_easy_read.html"
+    return "feedback/letters/_family_body.html"
+
+
+def _family_trial(t: dict[str, Any], plain: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """One suggested trial as the family letter prints it: the registry's plain words (the
+    registry title only on a draft before they are written), miles, availability in plain
+    words."""
+    plain_title, plain_summary = plain.get(t["id"], ("", ""))
+    keep = (
+        "id",
+        "title",
+        "phase",
+        "site",
+        "every_site",
+        "distance_km",
+        "status",
+        "status_label",
+        "verified_on",
+        "status_source",
+        "availability",
+    )
+    return {k: t[k] for k in keep} | {
+        "plain_title": plain_title,
+        "plain_summary": plain_summary,
+        "name": plain_title or t["title"],
+        "distance": miles_text(t["distance_km"]),
+        "status_plain": ""
+        if t["status"] in ("open", "recruiting")
+        else FAMILY_STATUS.get(t["status"], "We do not know if this trial is taking new patients."),
+        "family_availability": family_availability(
+            t["status"],
+            t["site"],
+            t["verified_on"],
+            t["status_source"],
+            miles_text(t["distance_km"]),
+            t["every_site"],
+        ),
+    }
 
 
 def _visible_text(html: str) -> str:
@@ -694,5 +835,6 @@ def addendum_context(
     return ctx
 
 
-def pdf_filename(case, kind: str) -> str:
-    return f"{case.reference}-{kind}-letter.pdf"
+def pdf_filename(case, kind: str, layout: str = "standard") -> str:
+    suffix = "" if layout == "standard" else "-" + layout.replace("_", "-")
+    return f"{case.reference}-{kind}-letter{suffix}.pdf"

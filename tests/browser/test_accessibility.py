@@ -189,6 +189,11 @@ def _world(live_server, tmp_path) -> dict:
             urls[endpoint] = [
                 url_for(endpoint, **{k: v for k, v in c.items() if k in args}) for c in combos
             ]
+        # The family letter's large-print and easy-read previews (issue 16), in HTML.
+        urls["feedback.letter"] += [
+            url_for("feedback.letter", ref=sent.reference, kind="family", layout=layout)
+            for layout in ("large_print", "easy_read")
+        ]
         return {"urls": urls, "plain_code": plain_code, "sent": sent.reference}
 
 

@@ -242,7 +242,7 @@ def test_a_sent_letter_is_unchanged_by_a_registry_change(approved_recommendation
     family_html = next(
         after[d.id] for d in docs if d.kind == "family_letter" and d.format == "html"
     ).decode()
-    assert "Recruiting at" in family_html and "closed" not in family_html.lower()
+    assert "Taking new patients at" in family_html and "closed" not in family_html.lower()
 
 
 # --------------------------------------------------------------------------- the sync

@@ -65,9 +65,10 @@ def test_both_letters_print_recruiting_at_site_checked_date_with_source(
     for code in ("CRISP", "NAXITAMAB-201"):
         site = frozen[code]["nearest_site"]["name"]
         line = f"Recruiting at {site}, checked 1 December 2026 with test data"
-        for kind in ("clinician", "family"):
-            assert line in pages[kind], (code, kind)
-            assert line in pdfs[kind], (code, kind)
+        assert line in pages["clinician"] and line in pdfs["clinician"], code
+        # The family letter says the same in plain words.
+        for part in (f"Taking new patients at {site}", "Checked on 1 December 2026 with test data"):
+            assert part in pages["family"] and part in pdfs["family"], (code, part)
 
 
 def test_the_letters_read_the_record_never_the_live_registry(app, approved_recommendation):
@@ -117,11 +118,14 @@ def test_approval_freezes_the_nearest_site_still_recruiting(
     assert approved["nearest_site"]["centre"] == "ROYAL_MARSDEN"
     with app.test_request_context():
         text = _page(rec, "family")
-        crisp_line = next(
-            t["availability"] for t in letters.family_context(rec)["trials"] if t["id"] == "CRISP"
-        )
-    assert crisp_line.startswith(f"Recruiting at {approved['nearest_site']['name']}, checked")
-    assert crisp_line in text
+        crisp = next(t for t in letters.family_context(rec)["trials"] if t["id"] == "CRISP")
+    assert crisp["availability"].startswith(
+        f"Recruiting at {approved['nearest_site']['name']}, checked"
+    )
+    assert crisp["family_availability"].startswith(
+        f"Taking new patients at {approved['nearest_site']['name']}"
+    )
+    assert crisp["family_availability"] in text
 
 
 def test_a_trial_with_no_confirmed_site_says_so(app, approved_recommendation):
@@ -135,8 +139,9 @@ def test_a_trial_with_no_confirmed_site_says_so(app, approved_recommendation):
         family = _page(rec, "family")
         clinician = _page(rec, "clinician")
     line = "Recruiting, with no UK site confirmed yet, checked 1 December 2026 with test data"
-    assert line in family and line in clinician
-    assert "No hospital in the UK is confirmed for it yet" in family
+    assert line in clinician
+    assert "Taking new patients. No UK hospital is confirmed yet." in family
+    assert "Checked on 1 December 2026 with test data" in family
     db.session.rollback()
 
 
@@ -190,8 +195,8 @@ def test_availability_words():
             "closed",
             "The Neuroblastoma Epidemiological Study has closed",
         ),
-        ({"status": "unknown", "days": None}, "unconfirmed", "could not confirm"),
-        ({"status": "open", "days": 400}, "unconfirmed", "could not confirm"),
+        ({"status": "unknown", "days": None}, "unconfirmed", "could not check"),
+        ({"status": "open", "days": 400}, "unconfirmed", "could not check"),
     ],
     ids=["open", "closed", "unknown", "open-but-stale"],
 )
@@ -233,7 +238,7 @@ def test_an_opt_out_is_said_whatever_the_status(app, approved_recommendation, fe
     _set("NB-EPIDEMIOLOGY", status="closed", status_source="the study team")
     with app.test_request_context():
         family = _page(rec, "family")
-    assert "You have chosen not to include your child" in family and INCLUDED not in family
+    assert "You chose not to include your child" in family and INCLUDED not in family
 
 
 def test_the_stored_letter_keeps_the_status_read_at_sending(

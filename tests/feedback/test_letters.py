@@ -146,8 +146,8 @@ def test_family_letter_plain_language_glossary_and_no_staff(app, rec, feedback_p
         "Macmillan",
     ):
         assert org in text
-    assert "supports, and does not replace" in text
-    assert f"Trial availability as of {ctx['trial_status_as_of']}" in text
+    assert "It does not take their place." in text  # the disclaimer, in plain words
+    assert f"We checked the trials on {ctx['trial_status_as_of']}" in text
     for person in feedback_people.values():
         assert person.email not in page and person.email not in pdf_page
         assert person.name not in page
@@ -202,8 +202,12 @@ def test_pdfs_are_valid_a4_letters(app, rec):
             text = flat(pdf_text(data))
             assert rec.case.reference in text
             assert f"Page 1 of {n}" in text
-            assert "supports, and does not replace" in text
-            assert "Trial availability as of" in text
+            if kind == "clinician":
+                assert "supports, and does not replace" in text
+                assert "Trial availability as of" in text
+            else:  # in plain words
+                assert "It does not take their place." in text
+                assert "We checked the trials on" in text
             assert "DRAFT" not in text
 
 

@@ -97,8 +97,8 @@ def test_every_surface_shows_the_same_site_and_km(
     assert _letter_km(client, case, "MINIVAN") == "450"
     assert rec.trials[0]["sites_mode"] == "all"
     family = client.get(f"/cases/{case.reference}/letters/family").get_data(as_text=True)
-    assert "the farthest your child would go to is Southampton" in html_lib.unescape(family)
-    assert "450" in family
+    assert "The farthest is Southampton" in html_lib.unescape(family)
+    assert "about 280 miles (450 km)" in family  # miles for families, the same km in brackets
     api = matching.case_matches_payload(case)
     assert next(m for m in api["matches"] if m["trial"] == "MINIVAN")["distance_km"] == 450
     # A trial with one site near by ("any"): the nearest site, the same km everywhere too.
