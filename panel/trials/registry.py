@@ -455,17 +455,22 @@ def _keep_plain_words(
     return out
 
 
-def packaged_plain_words(code: str, path: str | Path | None = None) -> dict[str, Any] | None:
-    """Where the words for families of trial ``code`` in the registry file (the configured
-    ``TRIALS_FILE``, else the packaged one) come from: ``{"plain_title", "plain_summary",
-    "plain_source", "plain_written_on", "plain_reviewed_by_clinician"}``, or None when the
-    file has no words for it."""
-    if path is None:
-        from flask import current_app
+def packaged_plain_words(trial: Trial) -> dict[str, Any] | None:
+    """Where the trial's words for families come from while they are still a registry file's
+    (the configured ``TRIALS_FILE``, or the packaged one): ``{"plain_title", "plain_summary",
+    "plain_source", "plain_written_on", "plain_reviewed_by_clinician"}``; None once someone
+    has changed them, or when no file has them."""
+    from flask import current_app
 
-        path = current_app.config.get("TRIALS_FILE") or None
-    rec = _file_plain_words(str(path) if path else None).get(code)
-    return dict(rec) if rec else None
+    configured = current_app.config.get("TRIALS_FILE") or None
+    for path in dict.fromkeys([str(configured) if configured else None, None]):
+        rec = _file_plain_words(path).get(trial.code)
+        if rec and (rec["plain_title"], rec["plain_summary"]) == (
+            trial.plain_title,
+            trial.plain_summary,
+        ):
+            return dict(rec)
+    return None
 
 
 @lru_cache(maxsize=4)

@@ -199,15 +199,9 @@ def show(code: str):
 
 
 def _packaged_words(trial: Trial) -> dict[str, Any] | None:
-    """Where the trial's words for families come from, when they are still the registry
-    file's (e.g. not yet checked by a clinician); None once someone has changed them."""
-    words = registry.packaged_plain_words(trial.code)
-    if words is None or (words["plain_title"], words["plain_summary"]) != (
-        trial.plain_title,
-        trial.plain_summary,
-    ):
-        return None
-    return words
+    """Where the trial's words for families come from while they are a registry file's (e.g.
+    not yet checked by a clinician); None once someone has changed them."""
+    return registry.packaged_plain_words(trial)
 
 
 @bp.route("/new", methods=["GET", "POST"])
