@@ -313,9 +313,26 @@ def _schemas() -> dict[str, Any]:
                             "status",
                             "status_checked_on",
                             "status_source",
+                            "plain_title",
+                            "plain_summary",
                         ],
                         "properties": {
                             "trial": {"type": "string"},
+                            "plain_title": {
+                                "type": ["string", "null"],
+                                "maxLength": 90,
+                                "description": "The trial's title for families, in plain "
+                                "language (the family letter prints it, not the registry "
+                                "title); null: not written yet.",
+                            },
+                            "plain_summary": {
+                                "type": ["string", "null"],
+                                "maxLength": 600,
+                                "description": "2-3 short sentences for families: what the "
+                                "trial tests, who it is for, what taking part involves; null: "
+                                "not written yet. A recommendation suggesting a trial without "
+                                "both cannot be approved or sent.",
+                            },
                             "status": {
                                 "type": "string",
                                 "enum": ["open"],
@@ -775,7 +792,8 @@ def _paths() -> dict[str, Any]:
                 "recruiting and unknown-status trials are left out) with its verdict (eligible, "
                 "possible, ineligible), the distance from the referring centre, the sites, every "
                 "criterion's result, and its status with the date it was last checked and the "
-                "source. The matcher suggests; eligibility is confirmed by the trial site.",
+                "source, and its title and summary for families (null until a coordinator "
+                "writes them). The matcher suggests; eligibility is confirmed by the trial site.",
                 "responses": {
                     "200": {
                         "description": "The matches.",

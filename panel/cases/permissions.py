@@ -252,7 +252,10 @@ class CasePermissions:
         )
 
     def can_approve(self, user: User) -> bool:
-        """Only a chair of the case's panel approves the recommendation."""
+        """Only a chair of the case's panel approves the recommendation. The operation also
+        waits for the moment (a complete draft whose suggested trials are recruiting, checked,
+        and have their words for families: ``Recommendation.trials_without_plain_words``), and
+        says so in a message; the record page asks the same rule before offering approval."""
         return self.is_chaired_by(user)
 
     def can_amend_record(self, user: User) -> bool:
@@ -315,7 +318,9 @@ class CasePermissions:
     # ------------------------------------------------------------------ feedback
     def can_send_feedback(self, user: User) -> bool:
         """The panel's coordinators send the letters once the chair has approved the record,
-        and only once."""
+        and only once, when every suggested trial the family letter prints has its words for
+        families (``Recommendation.trials_without_plain_words``; re-asked at sending, as a
+        trial's words may have been cleared since approval)."""
         if not (
             self._state == _RECOMMENDATION
             and self.feedback_sent_at is None
@@ -323,7 +328,7 @@ class CasePermissions:
         ):
             return False
         rec = getattr(self, "recommendation", None)  # the feedback package's backref
-        return rec is not None and rec.is_approved
+        return rec is not None and rec.is_approved and not rec.trials_without_plain_words()
 
     def can_mark_family_informed(self, user: User) -> bool:
         """The referrers record, once, that the family has been told, after sending."""

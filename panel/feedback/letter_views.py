@@ -285,6 +285,12 @@ def pack(ref: str):
 
 
 # --------------------------------------------------------------------------- case page banner
+def _can_edit_trials(user: Any) -> bool:
+    from panel.trials.models import Trial
+
+    return Trial.can_edit(user)
+
+
 def feedback_banner(case: Case) -> dict[str, Any] | None:
     """What the feedback banner on the case page shows this user (None: nothing). One query
     (the record), whatever the user."""
@@ -306,6 +312,7 @@ def feedback_banner(case: Case) -> dict[str, Any] | None:
     )
     sent = sending.feedback_sent(case)
     is_coordinator = case.is_coordinated_by(user)
+    can_send = case.can_send_feedback(user)
     return {
         "rec": rec,
         "sent": sent,
@@ -313,7 +320,15 @@ def feedback_banner(case: Case) -> dict[str, Any] | None:
         "is_coordinator": is_coordinator,
         "on_panel": bool(roles),
         "letters": _letters_visible(case, rec, user),
-        "can_send": case.can_send_feedback(user),
+        "can_send": can_send,
+        # Approved, but a suggested trial has no words for families (cleared since approval):
+        # the coordinator sees which, instead of the send button.
+        "plain_missing": (
+            rec.trials_without_plain_words()
+            if not can_send and is_coordinator and rec is not None and rec.is_approved and not sent
+            else []
+        ),
+        "can_edit_trials": _can_edit_trials(user),
         "can_mark_informed": case.can_mark_family_informed(user),
         "can_close": case.can_close(user),
         "can_pack": rec is not None and ((is_referrer and sent) or is_coordinator),

@@ -145,6 +145,13 @@ class Recommendation(db.Model):
         """The amendments that changed the record (approved by a chair), in order."""
         return [a for a in self.amendments if a.is_applied]
 
+    def trials_without_plain_words(self) -> list[dict[str, Any]]:
+        """The suggested trials the family letter would print that have no title or summary
+        for families in the registry (:func:`trials_without_plain_words`): while any is
+        listed the record cannot be approved and the letters cannot be sent. Asked by the
+        operations (``approve``, ``send_feedback``, amendments), the views and the pages."""
+        return trials_without_plain_words(self.trials)
+
 
 class RecommendationTrial(db.Model):
     """One suggested trial of a record, by code: a narrow copy of ``Recommendation.trials``
@@ -161,6 +168,61 @@ class RecommendationTrial(db.Model):
     title: Mapped[str] = mapped_column(String(300), default="")
 
     __table_args__ = (UniqueConstraint("recommendation_id", "code"),)
+
+
+def trials_without_plain_words(entries: Any) -> list[dict[str, Any]]:
+    """Of a record's frozen ``trials``, those the family letter prints (every verdict but
+    "ineligible", as ``letters.family_context``) whose registry entry lacks a title or a
+    summary for families (``Trial.plain_title``, ``Trial.plain_summary``), in the record's
+    order: ``[{"code", "title", "in_registry"}]`` (one query). A trial no longer in the
+    registry has no words either."""
+    from sqlalchemy import select
+
+    from panel.trials.models import Trial
+
+    wanted: dict[str, str] = {}
+    for t in entries if isinstance(entries, list) else []:
+        if not isinstance(t, dict) or t.get("verdict") == "ineligible":
+            continue
+        code = str(t.get("trial_id") or t.get("id") or t.get("code") or "").strip()
+        if code and code not in wanted:
+            wanted[code] = str(t.get("title") or code)
+    if not wanted:
+        return []
+    rows = db.session.execute(
+        select(Trial.code, Trial.plain_title, Trial.plain_summary).where(
+            Trial.code.in_(list(wanted))
+        )
+    ).all()
+    known = {code for code, _, _ in rows}
+    worded = {
+        code for code, title, summary in rows if (title or "").strip() and (summary or "").strip()
+    }
+    return [
+        {"code": code, "title": title, "in_registry": code in known}
+        for code, title in wanted.items()
+        if code not in worded
+    ]
+
+
+def plain_words_message(missing: list[dict[str, Any]], user: Any, doing: str) -> str:
+    """The refusal for :func:`trials_without_plain_words`: names the trials and says who
+    writes the words (``user`` when they may edit the registry, else a coordinator).
+    ``doing`` completes "The recommendation cannot be ...", e.g. "approved"."""
+    from panel.trials.models import Trial
+
+    names = ", ".join(t["code"] for t in missing)
+    who = (
+        "Write them in the trial registry (the trial's Edit details, \u201cFor families\u201d)"
+        if Trial.can_edit(user)
+        else "A coordinator writes them in the trial registry"
+    )
+    few = "this trial has" if len(missing) == 1 else "these trials have"
+    return (
+        f"The recommendation cannot be {doing} yet: the family letter describes each suggested "
+        f"trial in plain words, and {few} no title or summary for families: {names}. "
+        f"{who}, then try again."
+    )
 
 
 def trial_rows(trials: Any) -> list[tuple[str, str]]:

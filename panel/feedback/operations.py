@@ -50,6 +50,8 @@ from panel.feedback.models import (
     Recommendation,
     RecommendationAmendment,
     RecommendationStatus,
+    plain_words_message,
+    trials_without_plain_words,
 )
 from panel.meetings.discussion import discussion_of
 from panel.privacy.guard import guard_texts
@@ -508,6 +510,26 @@ def _checked_trials(rec: Recommendation) -> list[dict[str, Any]]:
     return out
 
 
+def _refuse_without_plain_words(entries: Any, by: User, doing: str) -> None:
+    """:class:`Refused` naming the trials of ``entries`` the family letter would print without
+    words for families (``Recommendation.trials_without_plain_words``, the one rule)."""
+    missing = trials_without_plain_words(entries)
+    if missing:
+        raise Refused(plain_words_message(missing, by, doing), "trials")
+
+
+def _added_trials(before: Any, after: Any) -> list[dict[str, Any]]:
+    """The entries of ``after`` (a record's trials) whose code ``before`` did not have."""
+    had = {
+        str(t.get("code") or t.get("trial_id") or "") for t in before or [] if isinstance(t, dict)
+    }
+    return [
+        t
+        for t in after or []
+        if isinstance(t, dict) and str(t.get("code") or t.get("trial_id") or "") not in had
+    ]
+
+
 def _max_age() -> int:
     from panel.trials.models import status_max_age_days
 
@@ -768,6 +790,10 @@ def _amend(
     old, new = _changes(before, proposed)
     if not new:
         raise Refused("Nothing was changed, so no amendment was recorded.")
+    if "trials" in new:  # a trial added after approval needs its words for families too
+        _refuse_without_plain_words(
+            _added_trials(old.get("trials"), new["trials"]), by, "amended with that trial"
+        )
     clinical = sorted(set(new) & CLINICAL_FIELDS)
     needs_chair = bool(clinical) and not rec.case.is_chaired_by(by)
     workflow.check(rec.case, "amendment_submitted" if needs_chair else "amended", by=by)
@@ -1032,6 +1058,7 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
     _check_complete(rec, "approving")
     workflow.check(case, "approve", by=by, discussion=discussion_of(case))
     checked = _checked_trials(rec)
+    _refuse_without_plain_words(rec.trials, by, "approved")
     refreshed = checked != [dict(t) for t in rec.trials or []]
     if refreshed:
         # The status, source and check date the approval relied on. The flush bumps the
@@ -1140,6 +1167,12 @@ def approve_amendment(
                 f"The record changed since amendment {amendment.number} was proposed; reject it "
                 "and propose the change again."
             )
+    if "trials" in (amendment.after or {}):  # words cleared since it was proposed
+        _refuse_without_plain_words(
+            _added_trials((amendment.before or {}).get("trials"), amendment.after["trials"]),
+            by,
+            "amended with that trial",
+        )
     _decide(rec, amendment, AmendmentStatus.APPROVED.value, by, note)
     _apply_changes(rec, amendment.after or {}, by)
     rec.updated_at = utcnow()

@@ -17,7 +17,7 @@ from panel.cases.models import Case, CaseStatus
 from panel.core import signals
 from panel.core.db import utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
-from panel.feedback.models import Recommendation
+from panel.feedback.models import Recommendation, plain_words_message
 from panel.meetings.discussion import discussion_of
 
 #: After sending, the referrers may read the letters; before, only the panel's people.
@@ -30,7 +30,9 @@ def feedback_sent(case: Case) -> bool:
 
 def send_feedback(rec: Recommendation, *, by: User) -> Case:
     """Recommendation -> feedback sent: stamps the case, starts the follow-up clocks and tells
-    the referrers that the feedback is ready (no clinical content in the message)."""
+    the referrers that the feedback is ready (no clinical content in the message). Refused
+    while a suggested trial has no words for families (``Case.can_send_feedback`` asks
+    ``Recommendation.trials_without_plain_words``: they may have been cleared since approval)."""
     case = rec.case
     if not case.can_send_feedback(by):
         if not case.is_coordinated_by(by):
@@ -41,6 +43,9 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
             raise Refused(
                 "The chair has to approve the recommendation before the feedback can be sent."
             )
+        missing = rec.trials_without_plain_words()
+        if missing and case.status == CaseStatus.RECOMMENDATION:
+            raise Refused(plain_words_message(missing, by, "sent"), "trials")
         raise Refused(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
     discussion = discussion_of(case)
     workflow.check(case, "send_feedback", by=by, discussion=discussion)

@@ -33,6 +33,7 @@ from panel.feedback.letters import study_status_line
 from panel.feedback.models import CATEGORIES, CONSENSUS, Recommendation
 from panel.meetings.access import on_panel
 from panel.privacy.guard import identifiers_message
+from panel.trials.models import Trial
 
 _user = signed_in_user
 
@@ -145,6 +146,13 @@ def _render(
         stopped_trials=trial_watch.stopped_trials(rec),
         can_edit=rec is not None and rec.can_edit(user),
         can_approve=rec is not None and case.can_approve(user),
+        # The words for families the family letter still needs (before sending only).
+        plain_missing=(
+            rec.trials_without_plain_words()
+            if rec is not None and case.feedback_sent_at is None
+            else []
+        ),
+        can_edit_trials=Trial.can_edit(user),
         can_start=case.can_start_recommendation(user),
         can_mark_ready=rec is not None and case.can_mark_record_ready(user),
         can_amend=rec is not None and case.can_amend_record(user),

@@ -144,8 +144,18 @@ _TRIAL_KEYS: Final = frozenset(
         "criteria",
         "notes",
         "is_study",
+        # For families (the family letter prints them): the plain-language title and summary,
+        # and, in a file, where the words come from and who checked them (not stored).
+        "plain_title",
+        "plain_summary",
+        "plain_source",
+        "plain_written_on",
+        "plain_reviewed_by_clinician",
     }
 )
+#: Longest plain-language title and summary of a trial (the family letter prints them).
+PLAIN_TITLE_MAX: Final = 90
+PLAIN_SUMMARY_MAX: Final = 600
 _STUDY_KEYS: Final = _TRIAL_KEYS | {"kind", "enrolment"}
 _TRIAL_REQUIRED: Final = ("id", "title", "status", "sites", "sites_mode", "criteria")
 _STUDY_REQUIRED: Final = ("id", "title", "enrolment", "criteria")
@@ -443,9 +453,30 @@ def validate_trial(trial: Mapping[str, Any], centre_codes: Collection[str]) -> l
         errors.append(f"{here}: is_study must be true or false")
     if not isinstance(tid, str) or not _ID_RE.match(tid):
         errors.append(f"{here}: id must be a short code (letters, digits, _ . -), got {tid!r}")
-    for k in ("title", "phase", "summary", "sponsor", "status_source", "kind"):
+    for k in (
+        "title",
+        "phase",
+        "summary",
+        "sponsor",
+        "status_source",
+        "kind",
+        "plain_title",
+        "plain_summary",
+        "plain_source",
+    ):
         if k in trial and trial[k] is not None and not isinstance(trial[k], str):
             errors.append(f"{here}: {k} must be text")
+    for k, limit in (("plain_title", PLAIN_TITLE_MAX), ("plain_summary", PLAIN_SUMMARY_MAX)):
+        if isinstance(trial.get(k), str) and len(trial[k].strip()) > limit:
+            errors.append(f"{here}: {k} is limited to {limit} characters")
+    if trial.get("plain_written_on") is not None:
+        try:
+            date.fromisoformat(trial["plain_written_on"])
+        except (TypeError, ValueError):
+            errors.append(f"{here}: plain_written_on must be an ISO date or null")
+    reviewed = trial.get("plain_reviewed_by_clinician")
+    if reviewed is not None and not isinstance(reviewed, bool):
+        errors.append(f"{here}: plain_reviewed_by_clinician must be true or false")
     if "title" in trial and not (isinstance(trial["title"], str) and trial["title"].strip()):
         errors.append(f"{here}: title must not be empty")
     for k in ("registry_ids", "notes"):

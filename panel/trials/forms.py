@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from panel.caseformat.fields import OPERATORS, RULE_FIELDS, value_label, value_set_choices
+from panel.trials.engine import PLAIN_SUMMARY_MAX, PLAIN_TITLE_MAX
 
 # --------------------------------------------------------------------------- field picker
 #: Sections of the field picker, by the first part of the path.
@@ -171,6 +172,19 @@ class TrialForm(FlaskForm):
     summary = TextAreaField(
         "Summary", validators=[Optional(), Length(max=4000)], render_kw={"rows": 3}
     )
+    plain_title = StringField(
+        "Title for families",
+        validators=[Optional(), Length(max=PLAIN_TITLE_MAX)],
+        render_kw={
+            "maxlength": PLAIN_TITLE_MAX,
+            "placeholder": "e.g. A trial of a new medicine for neuroblastoma that has come back",
+        },
+    )
+    plain_summary = TextAreaField(
+        "Summary for families",
+        validators=[Optional(), Length(max=PLAIN_SUMMARY_MAX)],
+        render_kw={"rows": 4, "maxlength": PLAIN_SUMMARY_MAX},
+    )
     registry_ids = TextAreaField(
         "Registry identifiers",
         validators=[Optional(), Length(max=1000)],
@@ -219,6 +233,8 @@ class TrialForm(FlaskForm):
                 "title": trial.title,
                 "phase": trial.phase or "",
                 "summary": trial.summary or "",
+                "plain_title": trial.plain_title or "",
+                "plain_summary": trial.plain_summary or "",
                 "registry_ids": "\n".join(trial.registry_ids or []),
                 "sponsor": trial.sponsor or "",
                 "status": trial.status.value,
@@ -238,6 +254,8 @@ class TrialForm(FlaskForm):
             "title": (self.title.data or "").strip(),
             "phase": _none_if_blank(self.phase.data),
             "summary": _none_if_blank(self.summary.data),
+            "plain_title": _none_if_blank(self.plain_title.data),
+            "plain_summary": _none_if_blank(self.plain_summary.data),
             "registry_ids": _lines(self.registry_ids.data),
             "sponsor": _none_if_blank(self.sponsor.data),
             "status": self.status.data,

@@ -212,11 +212,12 @@ def case_matching(case: Any) -> CaseMatching:
 def payload(name: str, matches: Sequence[engine.TrialMatch]) -> dict[str, Any]:
     """``{"case": name, "matches": [...]}``: the shape of ``flask match`` and the API. Only
     open trials (``match_case`` leaves the others out); each with its status, the date it was
-    last checked and where (``status_source``)."""
+    last checked and where (``status_source``), and its words for families (``plain_title``,
+    ``plain_summary``)."""
     return {
         "case": name,
         "matches": [
-            {**m.to_dict(), **status_fields(m)}
+            {**m.to_dict(), **status_fields(m), **plain_fields(m)}
             for m in matches
             if not m.is_study and m.status == "open"
         ],
@@ -231,6 +232,16 @@ def status_fields(match: engine.TrialMatch) -> dict[str, Any]:
         "status": match.status,
         "status_checked_on": str(checked)[:10] if checked else None,
         "status_source": raw.get("status_source"),
+    }
+
+
+def plain_fields(match: engine.TrialMatch) -> dict[str, Any]:
+    """``plain_title`` and ``plain_summary``: the trial's words for families (None when not
+    written yet; the family letter needs both before the trial can appear in it)."""
+    raw: Mapping[str, Any] = match.trial.raw if match.trial is not None else {}
+    return {
+        "plain_title": raw.get("plain_title") or None,
+        "plain_summary": raw.get("plain_summary") or None,
     }
 
 

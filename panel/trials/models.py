@@ -186,6 +186,8 @@ class Trial(db.Model):
             "sites_mode": self.sites_mode or "any",
             "criteria": [dict(c) for c in (self.criteria or [])],
             "notes": list(self.notes or []),
+            "plain_title": self.plain_title,
+            "plain_summary": self.plain_summary,
         }
         if self.is_study:
             rec["is_study"] = True
@@ -231,6 +233,20 @@ class Trial(db.Model):
         from panel.trials.eligibility import proposal_for
 
         return proposal_for(self)
+
+    # ------------------------------------------------------------------ words for families
+    @property
+    def has_plain_words(self) -> bool:
+        """Whether the trial has both a title and a summary for families: required before it
+        can appear in a family letter (``Recommendation.trials_without_plain_words``)."""
+        return bool((self.plain_title or "").strip() and (self.plain_summary or "").strip())
+
+    def plain_words_score(self):
+        """How easy the title and summary for families are to read
+        (:func:`panel.core.readability.score` of both; ``grade`` None when there are none)."""
+        from panel.core.readability import score
+
+        return score(plain_text(self.plain_title, self.plain_summary))
 
     # ------------------------------------------------------------------ display helpers
     @property
@@ -326,6 +342,15 @@ REASON_LABELS = {
     "opened": "opened",
     "criteria_changed": "criteria changed",
 }
+
+
+def plain_text(title: str | None, summary: str | None) -> str:
+    """The title and summary for families as one text (the title ends as a sentence), as the
+    readability score reads them."""
+    title, summary = (title or "").strip(), (summary or "").strip()
+    if title and title[-1] not in ".!?":
+        title += "."
+    return f"{title} {summary}".strip()
 
 
 def status_unchecked(rec: Any, today: date | None = None) -> bool:

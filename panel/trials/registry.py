@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,11 @@ _FIELDS = (
     "sites_mode",
     "criteria",
     "notes",
+    "plain_title",
+    "plain_summary",
 )
+#: The words for families: a file fills them only where the registry has none.
+PLAIN_FIELDS = ("plain_title", "plain_summary")
 _STUDY_FIELDS = ("is_study", "kind", "enrolment")
 
 
@@ -106,10 +111,18 @@ def normalise_record(rec: Mapping[str, Any]) -> dict[str, Any]:
         "sites_mode": rec.get("sites_mode") or "any",
         "criteria": [dict(c) for c in rec.get("criteria") or []],
         "notes": list(rec.get("notes") or []),
+        "plain_title": _plain(rec.get("plain_title")),
+        "plain_summary": _plain(rec.get("plain_summary")),
     }
     if rec.get("is_study") is True:
         out.update(is_study=True, kind=rec.get("kind"), enrolment=rec.get("enrolment"))
     return out
+
+
+def _plain(text: Any) -> str | None:
+    """Words for families as stored: trimmed, None when blank."""
+    text = text.strip() if isinstance(text, str) else None
+    return text or None
 
 
 def _apply(trial: Trial, rec: Mapping[str, Any]) -> None:
@@ -127,6 +140,8 @@ def _apply(trial: Trial, rec: Mapping[str, Any]) -> None:
     trial.sites_mode = rec["sites_mode"]
     trial.criteria = [dict(c) for c in rec["criteria"]]
     trial.notes = list(rec["notes"])
+    trial.plain_title = rec["plain_title"]
+    trial.plain_summary = rec["plain_summary"]
     trial.is_study = rec.get("is_study") is True
     trial.study_kind = rec.get("kind") if trial.is_study else None
     trial.enrolment = rec.get("enrolment") if trial.is_study else None
@@ -213,6 +228,16 @@ def save_trial(
             raise TrialConflict(f"trial {after['id']}: a trial with this code already exists")
     if before is not None and before == after:
         return trial, False
+    if by is not None:  # a person wrote the words for families: no identifier may be in them
+        written = [
+            (k, after[k])
+            for k in PLAIN_FIELDS
+            if after[k] and (before is None or before[k] != after[k])
+        ]
+        if written:
+            from panel.privacy.guard import guard_texts
+
+            guard_texts(written)
 
     now = utcnow()
     recruiting_before = _recruiting(trial)
@@ -377,7 +402,9 @@ def load_registry(
     must never stay suggestible because of an old edit); trials only ever loaded from a file
     or synced are brought up to date, keeping a status checked on or after the file's date
     (a sync is never undone by an older file). Loading into an empty
-    registry records the open cases' verdicts without announcing them as new matches."""
+    registry records the open cases' verdicts without announcing them as new matches. The
+    words for families (``plain_title``, ``plain_summary``) come from the file only where the
+    registry has none: words a coordinator wrote or edited are never overwritten by a reload."""
     if path is None:
         from flask import current_app
 
@@ -396,12 +423,15 @@ def load_registry(
         if trial is not None and new_only:
             if _edited_by_person(trial):
                 safer = _safety_update(trial, rec)
-                if safer is None:
+                filled = _keep_plain_words(trial, safer or normalise_record(trial.to_record()), rec)
+                if safer is None and filled == normalise_record(trial.to_record()):
                     summary.skipped.append(rec["id"])
                     continue
-                rec = safer
+                rec = filled
             else:
                 rec = _keep_newer_status(trial, rec)
+        if trial is not None:
+            rec = _keep_plain_words(trial, rec, rec)
         _, changed = save_trial(
             rec, by=by, trial=trial, actor_label=actor_label, codes=codes, announce=announce
         )
@@ -411,6 +441,53 @@ def load_registry(
         bucket.append(rec["id"])
     summary.new_matches = _new_match_count() - before_count
     return summary
+
+
+def _keep_plain_words(
+    trial: Trial, rec: Mapping[str, Any], file_rec: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``rec`` with the registry's words for families where it has them, and the file's
+    (``file_rec``) only where the registry has none: a file never overwrites words someone
+    wrote or edited."""
+    out = normalise_record(rec)
+    for key in PLAIN_FIELDS:
+        out[key] = getattr(trial, key) or _plain(file_rec.get(key))
+    return out
+
+
+def packaged_plain_words(trial: Trial) -> dict[str, Any] | None:
+    """Where the trial's words for families come from while they are still a registry file's
+    (the configured ``TRIALS_FILE``, or the packaged one): ``{"plain_title", "plain_summary",
+    "plain_source", "plain_written_on", "plain_reviewed_by_clinician"}``; None once someone
+    has changed them, or when no file has them."""
+    from flask import current_app
+
+    configured = current_app.config.get("TRIALS_FILE") or None
+    for path in dict.fromkeys([str(configured) if configured else None, None]):
+        rec = _file_plain_words(path).get(trial.code)
+        if rec and (rec["plain_title"], rec["plain_summary"]) == (
+            trial.plain_title,
+            trial.plain_summary,
+        ):
+            return dict(rec)
+    return None
+
+
+@lru_cache(maxsize=4)
+def _file_plain_words(path: str | None) -> dict[str, dict[str, Any]]:
+    try:
+        records = engine.load_trials(path, validate=False)
+    except (OSError, ValueError, engine.TrialDefinitionError):
+        return {}
+    keys = ("plain_title", "plain_summary", "plain_source", "plain_written_on")
+    return {
+        r["id"]: {
+            **{k: r.get(k) for k in keys},
+            "plain_reviewed_by_clinician": r.get("plain_reviewed_by_clinician") is True,
+        }
+        for r in records
+        if isinstance(r, Mapping) and r.get("plain_title") and r.get("plain_summary")
+    }
 
 
 def _edited_by_person(trial: Trial) -> bool:

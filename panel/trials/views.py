@@ -19,7 +19,7 @@ from panel.cases.queries import load_case_or_404
 from panel.core.audit import record_read
 from panel.core.auth import roles_required, signed_in_user
 from panel.core.db import db, utcnow
-from panel.core.errors import Refused
+from panel.core.errors import IdentifiersFound, Refused
 from panel.core.views import home_section
 from panel.core.web import safe_next
 from panel.trials import eligibility, registry
@@ -104,6 +104,43 @@ def home_new_matches(user) -> dict:
     return {"home_new_matches": new_matches_for(user, limit=HOME_NEW_MATCHES)}
 
 
+def _plain_words_hint(trial: Trial, before: tuple[str | None, str | None] | None) -> None:
+    """After a save that wrote the words for families: how easy they are to read (the
+    Flesch-Kincaid grade; the sentences to shorten above grade 6). A hint, never a refusal."""
+    from panel.core.readability import TARGET_GRADE
+
+    now = (trial.plain_title, trial.plain_summary)
+    if now == before or not any(now):
+        return
+    result = trial.plain_words_score()
+    if result.grade is None:
+        return
+    target = f"{TARGET_GRADE:g}"
+    if not result.above_target:
+        flash(
+            f"Words for families: reading grade {result.grade:g} (aim: {target} or below). "
+            "Easy to read.",
+            "info",
+        )
+        return
+    hard = "; ".join(f"\u201c{s.text}\u201d ({s.words} words)" for s in result.to_shorten)
+    flash(
+        f"Words for families: reading grade {result.grade:g}; aim for {target} or below. "
+        f"Shorter sentences and everyday words help"
+        + (f": try shortening {hard}." if hard else "."),
+        "warning",
+    )
+
+
+def _words_refused(form: TrialForm, exc: Any) -> None:
+    """The identifier guard refused the words for families: say so on the fields."""
+    message = "This looks like it holds a personal identifier; remove it (nothing was saved)."
+    fields = {f.field for f in getattr(exc, "findings", [])} or {"plain_title", "plain_summary"}
+    for name in ("plain_title", "plain_summary"):
+        if name in fields and getattr(form, name, None) is not None:
+            form[name].errors = [*form[name].errors, message]
+
+
 def _flash_errors(exc: registry.TrialError) -> None:
     for message in exc.errors[:20]:
         flash(message, "danger")
@@ -156,7 +193,15 @@ def show(code: str):
         age_label=eligibility.age_label,
         describe=describe_condition,
         confirm=ConfirmForm(),
+        plain_score=trial.plain_words_score() if trial.has_plain_words else None,
+        packaged_words=_packaged_words(trial),
     )
+
+
+def _packaged_words(trial: Trial) -> dict[str, Any] | None:
+    """Where the trial's words for families come from while they are a registry file's (e.g.
+    not yet checked by a clinician); None once someone has changed them."""
+    return registry.packaged_plain_words(trial)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -178,8 +223,13 @@ def new():
             return render_template(
                 "trials/edit.html", form=form, trial=None, errors=exc.errors
             ), exc.status
+        except IdentifiersFound as exc:
+            db.session.rollback()
+            _words_refused(form, exc)
+            return render_template("trials/edit.html", form=form, trial=None, errors=[]), 422
         db.session.commit()
         flash(f"{trial.code} added to the registry. Now add its criteria.", "success")
+        _plain_words_hint(trial, None)
         return redirect(url_for("trials.criteria", code=trial.code))
     status = 422 if form.errors else 200
     return render_template("trials/edit.html", form=form, trial=None, errors=[]), status
@@ -196,6 +246,7 @@ def edit(code: str):
     form = TrialForm(centres=centres, is_study=trial.is_study)
     if not form.validate_on_submit():
         return render_template("trials/edit.html", form=form, trial=trial, errors=[]), 422
+    words_before = (trial.plain_title, trial.plain_summary)
     try:
         _, changed = registry.update_trial(
             trial,
@@ -209,11 +260,18 @@ def edit(code: str):
         return render_template(
             "trials/edit.html", form=form, trial=_trial_or_404(code), errors=exc.errors
         ), exc.status
+    except IdentifiersFound as exc:
+        db.session.rollback()
+        _words_refused(form, exc)
+        return render_template(
+            "trials/edit.html", form=form, trial=_trial_or_404(code), errors=[]
+        ), 422
     db.session.commit()
     flash(
         f"{trial.code} saved (version {trial.version})." if changed else "Nothing changed.",
         "success" if changed else "info",
     )
+    _plain_words_hint(trial, words_before)
     return redirect(url_for("trials.show", code=trial.code))
 
 
@@ -221,8 +279,6 @@ def edit(code: str):
 @roles_required("is_coordinator")
 def check_status(code: str):
     """A coordinator marks the trial's status checked today (what they found, and where)."""
-    from panel.core.errors import IdentifiersFound
-
     trial = _trial_or_404(code)
     try:
         version = int(request.form.get("version", ""))

@@ -55,6 +55,8 @@ def test_one_file_prints_one_object_of_open_trials(app, db_session, trials_loade
             "status",
             "status_checked_on",
             "status_source",
+            "plain_title",
+            "plain_summary",
         }
         assert m["status"] == "open"
         assert m["status_checked_on"] == "2026-12-01" and m["status_source"] == "test data"

@@ -222,6 +222,8 @@ def _edit_form(trial: Trial, **overrides) -> dict:
         "title": trial.title,
         "phase": trial.phase or "",
         "summary": trial.summary or "",
+        "plain_title": trial.plain_title or "",
+        "plain_summary": trial.plain_summary or "",
         "registry_ids": "\n".join(trial.registry_ids),
         "sponsor": trial.sponsor or "",
         "status": trial.status.value,

@@ -540,3 +540,37 @@ def test_recordings_are_json_or_xml():
     for f in REGISTRY.iterdir():
         if f.suffix == ".json":
             json.loads(f.read_text())
+
+
+def test_the_sync_never_touches_the_words_for_families(
+    app, db_session, loaded, registry_server, people
+):
+    """The registry's status comes and goes; the title and summary for families a coordinator
+    wrote stay as written (issue 16)."""
+    from panel.trials.registry import update_trial
+
+    words = {
+        "plain_title": "An antibody medicine for neuroblastoma in the bones",
+        "plain_summary": "This trial gives two medicines together. Scans show how they work.",
+    }
+    update_trial(
+        _trial(db_session, "NAXITAMAB-201"),
+        words,
+        by=people["nap_coordinator"],
+        expected_version=None,
+    )
+    db_session.commit()
+    for recording in ("NCT03363373-recruiting.json", "NCT03363373-completed.json"):
+        registry_server.study("NCT03363373", recording)
+        result = _sync(app, "--trial", "NAXITAMAB-201")
+        assert result.exit_code == 0, result.output
+        nax = _trial(db_session, "NAXITAMAB-201")
+        assert (nax.plain_title, nax.plain_summary) == tuple(words.values())
+    assert nax.status.value == "closed"
+    change = db_session.scalar(
+        select(TrialChange)
+        .where(TrialChange.trial_id == nax.id)
+        .order_by(TrialChange.version.desc())
+    )
+    assert change.by_label == "sync-trials" and "plain_title" not in change.diff
+    assert change.record["plain_title"] == words["plain_title"]
