@@ -265,15 +265,20 @@ def _tab_to(page: Page, selector: str, where: str, limit: int = 120) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_family_pages_by_keyboard_only(family_world, browser, width):
+def test_family_pages_by_keyboard_only(family_world, browser, artifacts_dir, width):
     """With the keyboard only: every link, button and field of each page is reached with Tab
     and shows a focus indicator; the family types the code and presses Enter, opens another
     letter from the list of documents, writes and sends the question, and leaves."""
     live_server, new_code = family_world
     base = live_server.url
+    shots = shots_dir(artifacts_dir)
     context = browser.new_context(viewport={"width": width, "height": HEIGHT})
     page = context.new_page()
     problems: list[str] = []
+
+    def focus_shot(name: str) -> None:  # what the focus ring looks like (390 px only)
+        if width == 390:
+            page.screenshot(path=str(shots / f"family-focus-{name}-{width}.png"))
 
     page.goto(base + "/family")
     _tab_cycle(page, "code entry", problems)
@@ -281,6 +286,9 @@ def test_family_pages_by_keyboard_only(family_world, browser, width):
     page.goto(base + "/family")
     _tab_to(page, "#code", "code entry")
     page.keyboard.type(new_code())
+    page.keyboard.press("Tab")
+    focus_shot("open-button")
+    page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")
     page.wait_for_url("**/family/letter")
 
@@ -288,6 +296,7 @@ def test_family_pages_by_keyboard_only(family_world, browser, width):
     page.goto(base + "/family/letter")
     _tab_to(page, "#documents a[href*='document=']:not([href*='.pdf'])", "letter")
     target = page.evaluate("() => document.activeElement.getAttribute('href')")
+    focus_shot("read-link")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/family/letter\?document=\d+"))
     assert target in page.url
@@ -296,6 +305,7 @@ def test_family_pages_by_keyboard_only(family_world, browser, width):
     page.goto(base + "/family/letter")
     _tab_to(page, "textarea#text", "letter")
     page.keyboard.type(QUESTION)
+    focus_shot("question")
     _tab_to(page, "#question button[type=submit]", "letter", limit=3)
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("question-pending")).to_be_visible()
@@ -303,6 +313,7 @@ def test_family_pages_by_keyboard_only(family_world, browser, width):
 
     page.goto(base + "/family/letter")
     _tab_to(page, "[data-testid=family-leave]", "letter")
+    focus_shot("leave")
     page.keyboard.press("Enter")
     page.wait_for_url("**/family")
     expect(page.get_by_test_id("family-message")).to_contain_text("You have left the page")
