@@ -277,8 +277,18 @@ def test_family_pages_by_keyboard_only(family_world, browser, artifacts_dir, wid
     problems: list[str] = []
 
     def focus_shot(name: str) -> None:  # what the focus ring looks like (390 px only)
-        if width == 390:
-            page.screenshot(path=str(shots / f"family-focus-{name}-{width}.png"))
+        if width != 390:
+            return
+        box = page.evaluate(
+            "() => { const el = document.activeElement; el.scrollIntoView({block: 'center'});"
+            " const b = el.getBoundingClientRect(); return {y: b.top + window.scrollY}; }"
+        )
+        top = max(0, box["y"] - 150)
+        page.screenshot(
+            path=str(shots / f"family-focus-{name}-{width}.png"),
+            full_page=True,
+            clip={"x": 0, "y": top, "width": width, "height": 320},
+        )
 
     page.goto(base + "/family")
     _tab_cycle(page, "code entry", problems)
