@@ -437,8 +437,26 @@ def glossary_for(text: str) -> list[dict[str, str]]:
     return sorted(found, key=lambda e: e["term"].lower())
 
 
-def support_organisations() -> list[dict[str, str]]:
-    return [{**o, "url": _link(o["web"])} for o in _glossary_data()["support_organisations"]]
+#: How the letter names each place in an organisation's ``covers`` (glossary.json).
+COVERS_WORDS = {"UK": "the UK", "Ireland": "Ireland", "Northern Ireland": "Northern Ireland"}
+
+
+def covers_text(covers: list[str]) -> str:
+    """``["UK"]`` -> "the UK"; ``["Northern Ireland", "Ireland"]`` -> "Northern Ireland and
+    Ireland"; the letter prints "For families in ..."."""
+    words = [COVERS_WORDS.get(c, c) for c in covers or []]
+    return " and ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def support_organisations() -> list[dict[str, Any]]:
+    """The family letter's support organisations (``glossary.json`` "support_organisations"):
+    each with its link, where it serves families (``covers``, and ``covers_text`` for the
+    letter) and the source its one-line description was checked against (for staff: the
+    letter does not print it)."""
+    return [
+        {**o, "url": o.get("url") or _link(o["web"]), "covers_text": covers_text(o["covers"])}
+        for o in _glossary_data()["support_organisations"]
+    ]
 
 
 def trial_finders() -> list[dict[str, Any]]:
