@@ -309,7 +309,7 @@ def record_readability(ref: str):
     types): for those who may edit the record (``Case.can_edit_recommendation``; the panel's
     other people 403, everyone else 404). Changes nothing, audits nothing, logs no text."""
     case = _load(ref, check="can_edit_recommendation")
-    if operations.recommendation_for(case) is None:
+    if getattr(case, "recommendation", None) is None:  # the backref: one small query
         abort(404)
     return hint_response()
 

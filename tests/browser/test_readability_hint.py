@@ -1,7 +1,8 @@
 """Issue 16, plain language checked as it is written: the coordinator types a long, hard
 sentence into a family answer and the warning appears under it without a save (htmx, after a
 pause in typing), listing the sentence; shortening it turns the note into "Easy to read". The
-live region is tied to the textarea. Screenshot: {backend}-readability-hint."""
+live region is tied to the textarea, and the page passes axe with the notes showing.
+Screenshots: {backend}-readability-hint, -readability-easy, -readability-summary."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.accessibility import axe_violations
 from tests.support.journeys import (
     COORDINATOR,
     REFERRER,
@@ -98,4 +100,6 @@ def test_the_family_answer_is_scored_as_it_is_typed(page, live_server, artifacts
         "Try shortening these sentences", timeout=10_000
     )
     page.locator("#family").screenshot(path=str(shots / f"{backend}-readability-summary.png"))
+    # With a warning and an "Easy to read" note showing, the page still meets WCAG 2.2 AA.
+    assert axe_violations(page) == []
     assert not errors, errors
