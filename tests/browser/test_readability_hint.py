@@ -2,7 +2,8 @@
 sentence into a family answer and the warning appears under it without a save (htmx, after a
 pause in typing), listing the sentence; shortening it turns the note into "Easy to read". The
 live region is tied to the textarea, and the page passes axe with the notes showing.
-Screenshots: {backend}-readability-hint, -readability-easy, -readability-summary."""
+Then a save keeps the hard text, flashes a gentle note and shows the notes under the fields
+(server side). Screenshots: {backend}-readability-hint, -easy, -summary, -saved, -saved-family."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.support.journeys import (
     REFERRER,
     demo_document,
     discuss,
+    expect_flash,
     in_app,
     new_meeting,
     new_submitted_case,
@@ -102,4 +104,19 @@ def test_the_family_answer_is_scored_as_it_is_typed(page, live_server, artifacts
     page.locator("#family").screenshot(path=str(shots / f"{backend}-readability-summary.png"))
     # With a warning and an "Easy to read" note showing, the page still meets WCAG 2.2 AA.
     assert axe_violations(page) == []
+
+    # On save (rendered by the server, no script needed): the save stands, with the flash and
+    # the notes under the fields.
+    page.locator("#cat-trial").check()
+    page.get_by_test_id("save").click()
+    expect_flash(
+        page, "Saved. Some family text may be hard to read: see the notes under the fields."
+    )
+    expect(page.locator("#family_summary")).to_have_value(HARD)
+    expect(answer).to_have_value(EASY)
+    summary_hint = page.get_by_test_id("readability-family_summary")
+    expect(summary_hint.get_by_test_id("readability-warning")).to_be_visible()
+    expect(hint.get_by_test_id("readability-ok")).to_be_visible()
+    page.screenshot(path=str(shots / f"{backend}-readability-saved.png"))
+    page.locator("#family").screenshot(path=str(shots / f"{backend}-readability-saved-family.png"))
     assert not errors, errors
