@@ -8,7 +8,8 @@ module never refuses anything, so a refused save re-renders exactly what was typ
 
 Posted field names (plain ``<form>``, works without JavaScript):
 ``categories`` (checkbox, repeated) + ``order-<category>`` (number), ``consensus``,
-``options_considered``, ``rationale``, ``re_present``, ``molecular_profiling``,
+``options_considered``, ``rationale``, ``re_present``, ``family_summary``,
+``family_re_present``, ``molecular_profiling``,
 ``trials`` (checkbox, repeated trial code) + ``priority-<code>``,
 ``fu-<i>-description`` / ``fu-<i>-owner_role`` / ``fu-<i>-due_in_days``,
 ``answer-<question id>-clinician`` / ``answer-<question id>-family``, ``version``, ``reason``.
@@ -28,6 +29,8 @@ from panel.feedback.models import CATEGORIES
 #: Blank follow-up rows offered below the existing ones.
 SPARE_FOLLOW_UP_ROWS = 2
 MAX_FOLLOW_UP_ROWS = 40
+#: The record's own family texts (``operations.FAMILY_FIELDS``).
+FAMILY_TEXTS = ("family_summary", "family_re_present")
 
 
 class RecordForm(FlaskForm):
@@ -87,12 +90,15 @@ def record_data(form: Mapping[str, Any], questions: Iterable[Any]) -> dict[str, 
         c, f = f"answer-{q.id}-clinician", f"answer-{q.id}-family"
         if c in form or f in form:
             answers[q.id] = {"clinician": form.get(c) or "", "family": form.get(f) or ""}
+    # The family texts only when posted: save_record keeps the record's text for an absent key.
+    family = {k: form.get(k) or "" for k in FAMILY_TEXTS if k in form}
     return {
         "categories": categories,
         "consensus": form.get("consensus") or "",
         "options_considered": form.get("options_considered") or "",
         "rationale": form.get("rationale") or "",
         "re_present": form.get("re_present") or "",
+        **family,
         "molecular_profiling": form.get("molecular_profiling") or "",
         "trials": trials,
         "follow_ups": follow_ups,
@@ -108,6 +114,8 @@ def data_from_record(rec: Any) -> dict[str, Any]:
         "options_considered": rec.options_considered or "",
         "rationale": rec.rationale or "",
         "re_present": rec.re_present or "",
+        "family_summary": rec.family_summary or "",
+        "family_re_present": rec.family_re_present or "",
         "molecular_profiling": rec.molecular_profiling or "",
         "trials": [
             {"trial_id": t.get("code"), "priority": t.get("priority")} for t in rec.trials or []

@@ -261,6 +261,8 @@ def record_snapshot(rec: Recommendation) -> dict[str, Any]:
         "trials": [dict(t) for t in (rec.trials or [])],
         "follow_ups": [_follow_up_dict(f) for f in rec.follow_ups],
         "re_present": rec.re_present or "",
+        "family_summary": rec.family_summary or "",
+        "family_re_present": rec.family_re_present or "",
         "molecular_profiling": rec.molecular_profiling or "",
         "answers": answers,
     }
@@ -620,6 +622,20 @@ def _answers(rec: Recommendation, value: Any) -> dict[int, tuple[str, str]]:
     return out
 
 
+#: The record's own texts written for the family (the answers' family halves are the others):
+#: field -> longest length. Both are printed in the family letter, never in the clinician's.
+FAMILY_FIELDS = {"family_summary": MAX_TEXT, "family_re_present": MAX_SHORT}
+
+
+def _family_texts(rec: Recommendation, data: Mapping[str, Any]) -> dict[str, str]:
+    """The family summary and the family's re-presentation sentence from ``data``; a key that
+    is absent keeps the record's text (a caller that predates them does not blank them)."""
+    return {
+        key: _text(data, key, limit) if key in data else (getattr(rec, key) or "")
+        for key, limit in FAMILY_FIELDS.items()
+    }
+
+
 # --------------------------------------------------------------------------- saving
 def _check_can_change(rec: Recommendation, by: User) -> None:
     if not rec.can_edit(by):
@@ -729,6 +745,8 @@ CLINICAL_FIELDS = frozenset(
         "options_considered",
         "rationale",
         "re_present",
+        "family_summary",
+        "family_re_present",
         "molecular_profiling",
         "trials",
         "answers",
@@ -762,7 +780,13 @@ def _apply_changes(rec: Recommendation, changes: Mapping[str, Any], by: User) ->
         for key in ("categories", "trials"):
             if key in changes:
                 setattr(rec, key, [dict(t) if isinstance(t, dict) else t for t in changes[key]])
-        for key in ("consensus", "options_considered", "rationale", "re_present"):
+        for key in (
+            "consensus",
+            "options_considered",
+            "rationale",
+            "re_present",
+            *FAMILY_FIELDS,
+        ):
             if key in changes:
                 setattr(rec, key, changes[key] or "")
         if "molecular_profiling" in changes:
@@ -891,12 +915,14 @@ def save_record(
     if not rationale:
         raise Refused("Write the rationale for the recommendation.", "rationale")
     re_present = _text(data, "re_present", MAX_SHORT)
+    family_texts = _family_texts(rec, data)
     profiling = data.get("molecular_profiling") or ""
     if profiling not in PROFILING:
         raise Refused("Choose the molecular profiling status.", "molecular_profiling")
     follow_ups = _follow_ups(data.get("follow_ups"))
     answers = _answers(rec, data.get("answers"))
     texts = [("options_considered", options), ("rationale", rationale), ("re_present", re_present)]
+    texts += list(family_texts.items())
     texts += [(f"follow_ups[{i}].description", f["description"]) for i, f in enumerate(follow_ups)]
     for qid, (clinician, family) in answers.items():
         texts += [(f"answers[{qid}].clinician", clinician), (f"answers[{qid}].family", family)]
@@ -912,6 +938,7 @@ def save_record(
             "options_considered": options,
             "rationale": rationale,
             "re_present": re_present,
+            **family_texts,
             "molecular_profiling": profiling,
             "trials": trials,
             "follow_ups": follow_ups,
@@ -926,6 +953,8 @@ def save_record(
         rec.options_considered = options
         rec.rationale = rationale
         rec.re_present = re_present
+        rec.family_summary = family_texts["family_summary"]
+        rec.family_re_present = family_texts["family_re_present"]
         rec.molecular_profiling = profiling
         if [dict(t) for t in rec.trials or []] != trials:
             rec.trials = trials

@@ -19,6 +19,7 @@ from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.errors import IdentifiersFound, NotAllowed, Refused
+from panel.core.readability_hint import hint_response, scores_of
 from panel.core.views import HOME_LIST, home_section
 from panel.feedback import bp, operations, trial_watch
 from panel.feedback.forms import (
@@ -36,6 +37,12 @@ from panel.privacy.guard import identifiers_message
 from panel.trials.models import Trial
 
 _user = signed_in_user
+
+#: The record's own family texts, as the page labels them.
+FAMILY_LABELS = {
+    "family_summary": "Summary for the family",
+    "family_re_present": "When the panel would like to see the case again, for the family",
+}
 
 
 def _load(ref: str, check: str = "can_view") -> Case:
@@ -57,8 +64,12 @@ def _error_message(exc: Refused) -> str:
 
 
 def _field_label(path: str) -> str:
+    if path.endswith("].family"):
+        return "an answer for the family"
     if path.startswith("answers["):
         return "an answer to a parents' question"
+    if path in FAMILY_LABELS:
+        return FAMILY_LABELS[path].lower()
     if path.startswith("follow_ups"):
         return "a follow-up action"
     return path.replace("_", " ")
@@ -121,6 +132,7 @@ def _render(
     unanswered = operations.unanswered_questions(rec) if rec is not None else questions
     counted, later = question_split(case, rec)
     order = {k: i + 1 for i, k in enumerate(values.get("categories", []))}
+    can_edit = rec is not None and rec.can_edit(user)
     template = "feedback/amend.html" if mode == "amend" else "feedback/record.html"
     return render_template(
         template,
@@ -144,7 +156,9 @@ def _render(
         studies=operations.studies_status(case, rec),
         study_status_line=study_status_line,
         stopped_trials=trial_watch.stopped_trials(rec),
-        can_edit=rec is not None and rec.can_edit(user),
+        can_edit=can_edit,
+        readability=scores_of(family_texts(values)) if can_edit else {},
+        family_labels=FAMILY_LABELS,
         can_approve=rec is not None and case.can_approve(user),
         # The words for families the family letter still needs (before sending only).
         plain_missing=(
@@ -166,6 +180,23 @@ def _render(
         error=error,
         error_field=error_field,
     ), status
+
+
+def family_texts(values: dict[str, Any]) -> dict[str, str]:
+    """The family-facing texts of the editor's values, by the id of their field: the summary,
+    the family's re-presentation sentence and the family half of each answer."""
+    texts = {key: values.get(key) or "" for key in FAMILY_LABELS}
+    for qid, answer in (values.get("answers") or {}).items():
+        texts[f"answer-{qid}-family"] = (answer or {}).get("family") or ""
+    return texts
+
+
+def _hard_to_read(values: dict[str, Any]) -> bool:
+    """Whether a family text the author saved reads above the target grade."""
+    return any(s.above_target for s in scores_of(family_texts(values)).values())
+
+
+HARD_TO_READ = "Saved. Some family text may be hard to read: see the notes under the fields."
 
 
 def question_split(case: Case, rec: Recommendation | None) -> tuple[list, list]:
@@ -252,7 +283,13 @@ def record(ref: str):
         message = _amendment_message(rec)
     else:
         message = "Recommendation saved."
-    flash(message, "success")
+    if not _hard_to_read(values):  # a note, never a refusal: the save stands
+        flash(message, "success")
+    elif message == "Recommendation saved.":
+        flash(HARD_TO_READ, "info")
+    else:
+        flash(message, "success")
+        flash(HARD_TO_READ, "info")
     return redirect(url_for("feedback.record", ref=case.reference))
 
 
@@ -271,6 +308,18 @@ def _version(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+@bp.route("/cases/<ref>/recommendation/readability", methods=["POST"])
+@login_required
+def record_readability(ref: str):
+    """How easy one family text of the record editor reads (an htmx fragment, as the author
+    types): for those who may edit the record (``Case.can_edit_recommendation``; the panel's
+    other people 403, everyone else 404). Changes nothing, audits nothing, logs no text."""
+    case = _load(ref, check="can_edit_recommendation")
+    if getattr(case, "recommendation", None) is None:  # the backref: one small query
+        abort(404)
+    return hint_response()
 
 
 @bp.route("/cases/<ref>/recommendation/start", methods=["POST"])
@@ -371,6 +420,8 @@ def amend(ref: str):
         )
     db.session.commit()
     flash(_amendment_message(rec), "success")
+    if _hard_to_read(values):
+        flash(HARD_TO_READ, "info")
     return redirect(url_for("feedback.record", ref=case.reference, _anchor="amendments"))
 
 

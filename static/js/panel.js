@@ -14,6 +14,15 @@
     var meta = document.querySelector('input[name="csrf_token"]');
     if (meta) { event.detail.headers["X-CSRFToken"] = meta.value; }
   });
+  // A readability hint shows its refusal too (a text too long to check as it is typed: 413).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var status = event.detail.xhr.status;
+    if (target && target.classList.contains("readability-hint") && (status === 400 || status === 413)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   // A table that scrolls sideways (a phone, a narrow window) can be scrolled with the keyboard:
   // its wrapper joins the tab order while, and only while, it overflows (WCAG 2.1.1).
   function scrollableTables() {

@@ -157,6 +157,7 @@ POLICY: dict[str, str] = {
     "feedback.amend": "case_panel",
     "feedback.ready": "case_panel",  # the panel's coordinators mark a draft ready for the chair
     "feedback.decide_amendment": "case_panel",  # a chair of the panel approves or rejects
+    "feedback.record_readability": "case_panel",  # who may edit the record; others on the panel 403
     "feedback.send": "case_panel",
     "feedback.study_opt_out": "case",  # referrers and the panel's coordinators
     "feedback.letter": "case",  # the panel always; referrers once feedback was sent

@@ -853,6 +853,8 @@ def test_audit_trail_and_snapshot(approved_recommendation, feedback_people):
         "trials",
         "follow_ups",
         "re_present",
+        "family_summary",
+        "family_re_present",
         "molecular_profiling",
         "answers",
     }
