@@ -20,6 +20,7 @@ from panel.core.audit import record_read
 from panel.core.auth import roles_required, signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.errors import IdentifiersFound, Refused
+from panel.core.readability_hint import hint_response
 from panel.core.views import home_section
 from panel.core.web import safe_next
 from panel.trials import eligibility, registry
@@ -273,6 +274,15 @@ def edit(code: str):
     )
     _plain_words_hint(trial, words_before)
     return redirect(url_for("trials.show", code=trial.code))
+
+
+@bp.route("/readability", methods=["POST"])
+@roles_required("is_coordinator")
+def readability():
+    """How easy a trial's words for families read, as the coordinator types them (an htmx
+    fragment; the same hint as the record's family texts). Changes nothing, audits nothing,
+    logs no text; only those who edit the registry (coordinators) may ask."""
+    return hint_response()
 
 
 @bp.route("/<code>/check-status", methods=["POST"])

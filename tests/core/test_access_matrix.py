@@ -114,6 +114,7 @@ POLICY: dict[str, str] = {
     "trials.criterion_action": "coordinator",
     "trials.check_status": "coordinator",
     "trials.eligibility_reviewed": "coordinator",
+    "trials.readability": "coordinator",  # the words-for-families hint of the editor
     "trials.dismiss_new_match": "new_match",
     "trials.case_matches": "case",
     "trials.request_missing_information": "case_panel",

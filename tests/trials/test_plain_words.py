@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from panel.core.models import AuditEntry
 from panel.core.readability import score
@@ -284,3 +284,43 @@ def test_the_engine_refuses_bad_words_in_a_file():
     assert "plain_summary must be text" in errors
     assert "plain_written_on must be an ISO date" in errors
     assert "plain_reviewed_by_clinician must be true or false" in errors
+
+
+def test_the_words_are_scored_as_they_are_typed_for_coordinators_only(
+    app, client, people, trials_loaded, login, db_session
+):
+    """The editor's live hint (POST /trials/readability, the record's hint partial): the grade
+    and the sentences to shorten above grade 6; nothing written; coordinators only."""
+    hard = (
+        "Investigational pharmacological combination evaluating pharmacokinetics, "
+        "tolerability and preliminary antitumour activity in paediatric malignancies."
+    )
+    login(client, people["nap_coordinator"])
+    entries = db_session.scalar(select(func.count()).select_from(AuditEntry))
+    resp = post_form(
+        app, client, "/trials/readability?field=plain_summary", {"plain_summary": hard}
+    )
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'data-testid="readability-warning"' in page
+    assert "Investigational pharmacological" in page
+    easy = {"plain_title": "A new pill for kids"}
+    resp = post_form(app, client, "/trials/readability?field=plain_title", easy)
+    assert resp.status_code == 200 and 'data-testid="readability-ok"' in resp.get_data(as_text=True)
+    resp = post_form(app, client, "/trials/readability?field=plain_title", {})
+    assert resp.status_code == 400
+    resp = post_form(
+        app, client, "/trials/readability?field=plain_summary", {"plain_summary": "a " * 3000}
+    )
+    assert resp.status_code == 413
+    assert db_session.scalar(select(func.count()).select_from(AuditEntry)) == entries
+    # The edit page wires both fields to it.
+    page = client.get("/trials/CRISP/edit").get_data(as_text=True)
+    assert page.count('hx-post="/trials/readability?field=plain_') == 2
+    assert 'aria-describedby="plain_summary-help plain_summary-readability"' in page
+    for who in ("nap_member", "referrer"):
+        other = app.test_client()
+        login(other, people[who])
+        resp = post_form(
+            app, other, "/trials/readability?field=plain_title", {"plain_title": TITLE}
+        )
+        assert resp.status_code in (403, 404), who
