@@ -87,7 +87,10 @@ def _page(case: Case, kind: str, rec: Recommendation, doc: SentDocument | None):
             (
                 d
                 for d in sent
-                if d.kind == doc.kind and d.version == doc.version and d.format == "pdf"
+                if d.kind == doc.kind
+                and d.version == doc.version
+                and d.layout == doc.layout
+                and d.format == "pdf"
             ),
             None,
         )
@@ -158,7 +161,8 @@ def sent_document(ref: str, document_id: int):
     if doc.format == "pdf":
         audit.record("letter.downloaded", obj=case, details=details)
         db.session.commit()
-        name = f"{case.reference}-{doc.kind.replace('_', '-')}-{doc.version}.pdf"
+        layout = "" if doc.layout == "standard" else "-" + doc.layout.replace("_", "-")
+        name = f"{case.reference}-{doc.kind.replace('_', '-')}-{doc.version}{layout}.pdf"
         return _pdf_response(documents.read_bytes(doc), name)
     audit.record_read("letter.viewed", obj=case, details=details)
     return _page(case, doc.audience, rec, doc)

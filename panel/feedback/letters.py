@@ -28,6 +28,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from panel.cases.needs import communication_needs
 from panel.core import uktime
 from panel.core.db import db, utcnow
 from panel.core.pdf import html_to_pdf
@@ -591,7 +592,8 @@ def family_context(rec: Recommendation, layout: str = "standard") -> dict[str, A
         layout=layout,
         family_summary=rec.family_summary.strip(),
         family_re_present=rec.family_re_present.strip(),
-        translation_notice=None,  # {"language", "text", "dir"} when a translation is needed
+        # {"language", "text", "dir"} in the family's language and script (panel/cases/needs.py)
+        translation_notice=communication_needs(case).translation_notice,
         molecular_profiling=profiling_plain,
         studies=studies,
         answers=[
