@@ -179,3 +179,10 @@ def needs_of(doc: dict[str, Any] | None) -> Needs:
 def communication_needs(case: Any) -> Needs:
     """The needs recorded in ``case``'s referral (``Case.data``)."""
     return needs_of(getattr(case, "data", None))
+
+
+def needs_panel(case: Any, user: Any, state: Any) -> Needs | None:
+    """The case page's flag (``core.casepage``, side slot beside the family access card):
+    the needs when any is recorded, for everyone who sees the case. No query."""
+    needs = communication_needs(case)
+    return needs if needs.recorded else None

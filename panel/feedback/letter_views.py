@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template, send_file, url_for
+from flask import Response, abort, render_template, request, send_file, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import lazyload
 
 from panel.accounts.forms import ConfirmForm
 from panel.cases.models import Case
+from panel.cases.needs import communication_needs
 from panel.cases.queries import load_case_or_404
 from panel.core import audit
 from panel.core.auth import signed_in_user
@@ -179,11 +180,13 @@ def send(ref: str):
     rec = letters.recommendation_for(case)
     if rec is None:
         abort(404)
+    arranged = request.form.get("translation_arranged") == "1"
     # case.can_send_feedback, asked by the operation: 403 for anyone but the panel's
-    # coordinators, a message when it is too early or already sent.
+    # coordinators, a message when it is too early or already sent, or when the family's
+    # language is not English and "Translation arranged or not needed" is not ticked.
     return _attempt(
         case,
-        lambda: sending.send_feedback(rec, by=user),
+        lambda: sending.send_feedback(rec, by=user, translation_arranged=arranged),
         success="The feedback has been sent. The referring team has been told it is ready.",
     )
 
@@ -277,6 +280,7 @@ def feedback_banner(case: Case) -> dict[str, Any] | None:
         "on_panel": bool(roles),
         "letters": _letters_visible(case, rec, user),
         "can_send": case.can_send_feedback(user),
+        "needs": communication_needs(case),
         "can_mark_informed": case.can_mark_family_informed(user),
         "can_close": case.can_close(user),
         "can_pack": rec is not None and ((is_referrer and sent) or is_coordinator),
