@@ -237,6 +237,9 @@ HELP = {
     "family.communication.other_format": "Tick each format the family needs.",
     "family.communication.notes": "Anything else that helps. No names or hospital numbers.",
 }
+#: Free text entered on one line (a name, not a paragraph), and textareas shorter than 4 rows.
+SHORT_TEXT = frozenset({"family.communication.language_other"})
+TEXT_ROWS = {"family.communication.notes": 2}
 LIST_NOUNS = {
     "treatment.lines": ("line", "Add a treatment line"),
     "biology.alk.variants": ("variant", "Add a variant"),
