@@ -9,9 +9,9 @@ PORT   ?= 5000
 # server's own host and port unless PANEL_BASE_URL is already set (e.g. behind a proxy).
 PANEL_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-fast install install-test chromium migrate demo lint format format-check bench clean
+.PHONY: run test test-fast install install-test chromium fonts migrate demo lint format format-check bench clean
 
-run: install migrate demo ## Install, migrate, load demo data once and serve on http://$(HOST):$(PORT)
+run: install fonts migrate demo ## Install, migrate, load demo data once and serve on http://$(HOST):$(PORT)
 	@$(FLASK) demo-logins
 	@echo "Serving Panel on http://$(HOST):$(PORT)  (Ctrl-C to stop; links point at $(PANEL_BASE_URL))"
 	@PANEL_BASE_URL='$(PANEL_BASE_URL)' PANEL_BIND=$(HOST):$(PORT) PANEL_WORKERS=$${PANEL_WORKERS:-2} $(BIN)/gunicorn -c gunicorn.conf.py
@@ -21,7 +21,7 @@ run: install migrate demo ## Install, migrate, load demo data once and serve on 
 # JOBS=0 runs it in this process alone (easier to debug with -x / pdb).
 JOBS ?= 2
 XDIST = $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile)
-test: install-test chromium ## Install test dependencies and run the whole suite
+test: install-test chromium fonts ## Install test dependencies and run the whole suite
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Everyday lane: everything except the browser journeys and the tests that start other
@@ -60,6 +60,25 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing fonts-dejavu-core >/dev/null; \
 	  else \
 	    echo "NOTE: missing$$missing and we are not root: the tests that need them will be skipped."; \
+	  fi; \
+	fi
+
+# Fonts for the family letter's translation notice (communication needs): WeasyPrint draws
+# empty boxes for a script it has no font for. Debian's fonts-noto-core (Arabic, Urdu,
+# Bengali, Gurmukhi, Gujarati, Tamil, Cyrillic...; about 42 MB installed) and
+# fonts-wqy-microhei for Chinese (5 MB; fonts-noto-cjk would be 91 MB). As root we install
+# what is missing; elsewhere a NOTE (the letter still renders, that sentence in boxes).
+FONT_FILES := /usr/share/fonts/truetype/noto/NotoSansBengali-Regular.ttf:fonts-noto-core /usr/share/fonts/truetype/wqy/wqy-microhei.ttc:fonts-wqy-microhei
+fonts:
+	@missing=""; for pair in $(FONT_FILES); do \
+	  [ -e "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian font packages for the family letter:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "NOTE: missing fonts$$missing and we are not root: the family letter's translation notice may print as empty boxes (install them with apt-get)."; \
 	  fi; \
 	fi
 

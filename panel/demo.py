@@ -144,6 +144,13 @@ def demo_case_documents() -> list[tuple[str, str, dict]]:
         "Are there any trials left for our child?",
         "Can treatment be given closer to home?",
     ]
+    # Communication needs, shown on the case page and, once there is a record, where the
+    # letter is prepared and sent (the send step asks about the translation).
+    north["family"]["communication"] = {
+        "language": "urdu",
+        "interpreter": True,
+        "easy_read": True,
+    }
 
     progressive = copy.deepcopy(refractory)
     progressive.update(
@@ -429,7 +436,8 @@ def _demo_sent_case(doc: dict, referrer: str, *, note: str, trials: bool = False
         expected_version=rec.version,
     )
     feedback_ops.approve(rec, by=chair, expected_version=rec.version)
-    sending.send_feedback(rec, by=coordinator)
+    # The coordinator has arranged the translation the family's language needs (if any).
+    sending.send_feedback(rec, by=coordinator, translation_arranged=True)
     return case
 
 
@@ -470,6 +478,13 @@ def load_demo_feedback() -> dict:
 
         sent = copy.deepcopy(refractory)
         sent["referring_centre"] = "NEWCASTLE"
+        # Communication needs: the family letter is stored in large print too, and prints
+        # at its top, in Polish, that a translated copy can be asked for.
+        sent["family"]["communication"] = {
+            "language": "polish",
+            "interpreter": True,
+            "large_print": True,
+        }
         out["sent"] = _demo_sent_case(sent, "aisha.rahman", note="letters sent", trials=True)
         _demo_screening_log(out["sent"], "aisha.rahman")
 

@@ -94,6 +94,7 @@ def sent_document(case: Case, doc: Any) -> dict[str, Any]:
         "kind": doc.kind,
         "format": doc.format,
         "version": doc.version,
+        "layout": doc.layout,
         "sent_at": iso(doc.sent_at),
         "sha256": doc.sha256,
         "size": doc.size,

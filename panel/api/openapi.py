@@ -397,6 +397,7 @@ def _schemas() -> dict[str, Any]:
                 "kind",
                 "format",
                 "version",
+                "layout",
                 "sent_at",
                 "sha256",
                 "size",
@@ -424,6 +425,13 @@ def _schemas() -> dict[str, Any]:
                     "/static/css/letter.css); `pdf` the printable A4 letter.",
                 },
                 "version": {"type": "integer", "minimum": 1},
+                "layout": {
+                    "type": "string",
+                    "enum": ["standard", "large_print", "easy_read"],
+                    "description": "The family letter is also stored in large print and in "
+                    "easy read when the family's communication needs ask for it (same kind and "
+                    "version); every other document is `standard`.",
+                },
                 "sent_at": _DATE_TIME,
                 "sha256": {
                     "type": "string",

@@ -123,6 +123,8 @@ class ValueSet:
     name: str
     label: str
     choices: tuple[Choice, ...]
+    #: Where the set comes from, when it is not the format's own words (e.g. a census).
+    note: str = ""
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -151,7 +153,7 @@ class ValueSet:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able description: ``{"name", "label", "choices": [{"code", "label", "unknown"}]}``."""
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "label": self.label,
             "choices": [
@@ -159,14 +161,32 @@ class ValueSet:
                 for c in self.choices
             ],
         }
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
-def _vs(name: str, label: str, *pairs: tuple[str, str]) -> ValueSet:
+def _vs(name: str, label: str, *pairs: tuple[str, str], note: str = "") -> ValueSet:
     codes = [p[0] for p in pairs]
     if len(set(codes)) != len(codes):  # pragma: no cover - guards the table below
         raise ValueError(f"duplicate code in value set {name}")
-    return ValueSet(name, label, tuple(Choice(c, lbl) for c, lbl in pairs))
+    return ValueSet(name, label, tuple(Choice(c, lbl) for c, lbl in pairs), note)
 
+
+#: Where the list of languages comes from (panel/data/translations.json repeats it, with the
+#: figures). Checked on 6 December 2026.
+LANGUAGE_SOURCE: Final[str] = (
+    "The most common main languages other than English in the Census 2021 of England and Wales "
+    "(ONS, table TS024 'Main language (detailed)', Census Day 21 March 2021; ONS bulletin "
+    "'Language, England and Wales: Census 2021', 29 November 2022: Polish 611,845, Romanian "
+    "471,954, Panjabi about 291,000, Urdu about 270,000, Portuguese 224,719, Spanish 215,062, "
+    "Italian 160,010, French 120,259, Lithuanian 119,656, Turkish 112,971, Bulgarian 111,431), "
+    "with the languages of the 2011 top twenty whose 2021 figures were not confirmed here "
+    "(Arabic, Bengali, Gujarati, Tamil, Chinese, Somali: CoDE, 'What languages are spoken in "
+    "England and Wales?', 2013, from the 2011 Census). Scotland's 2011 Census (languages used "
+    "at home: Polish, Urdu, Punjabi, Chinese, French) adds none; its 2022 figures were not "
+    "confirmed. Checked 6 December 2026."
+)
 
 _UNKNOWN = ("unknown", "Unknown")
 _NOT_TESTED = ("not_tested", "Not tested")
@@ -399,6 +419,40 @@ _VALUE_SET_LIST: tuple[ValueSet, ...] = (
         "Performance scale",
         ("lansky", "Lansky play-performance scale"),
         ("karnofsky", "Karnofsky scale"),
+    ),
+    # The family's communication needs (NHS Accessible Information Standard, DAPB1605).
+    _vs(
+        "family_language",
+        "Family's main language",
+        ("english", "English"),
+        ("polish", "Polish"),
+        ("romanian", "Romanian"),
+        ("panjabi", "Panjabi"),
+        ("urdu", "Urdu"),
+        ("portuguese", "Portuguese"),
+        ("spanish", "Spanish"),
+        ("arabic", "Arabic"),
+        ("bengali", "Bengali (with Sylheti and Chatgaya)"),
+        ("gujarati", "Gujarati"),
+        ("italian", "Italian"),
+        ("french", "French"),
+        ("lithuanian", "Lithuanian"),
+        ("turkish", "Turkish"),
+        ("bulgarian", "Bulgarian"),
+        ("tamil", "Tamil"),
+        ("chinese", "Chinese (Mandarin or Cantonese)"),
+        ("somali", "Somali"),
+        ("other", "Another language"),
+        note=LANGUAGE_SOURCE,
+    ),
+    _vs(
+        "other_format",
+        "Another format",
+        ("braille", "Braille"),
+        ("audio", "Audio (spoken recording)"),
+        ("bsl", "British Sign Language interpreter"),
+        ("electronic", "Electronic (e-mail or an accessible document for a screen reader)"),
+        ("other", "Another format (say which in the notes)"),
     ),
 )
 
@@ -652,6 +706,49 @@ _BASE_FIELDS: tuple[FieldSpec, ...] = (
         "bool",
         "Family opted out of the Neuroblastoma Epidemiological Study",
         "O",
+    ),
+    # The family's communication needs (all optional; NHS Accessible Information Standard).
+    _f(
+        "family.communication.language",
+        "enum",
+        "Family's main language",
+        "O",
+        value_set="family_language",
+        rule=False,
+        note="the language the family reads and speaks best",
+    ),
+    _f(
+        "family.communication.language_other",
+        "text",
+        "Which language",
+        "C",
+        rule=False,
+        note="required when family.communication.language is other",
+    ),
+    _f(
+        "family.communication.interpreter",
+        "bool",
+        "Interpreter needed",
+        "O",
+        rule=False,
+    ),
+    _f("family.communication.large_print", "bool", "Large print", "O", rule=False),
+    _f("family.communication.easy_read", "bool", "Easy read", "O", rule=False),
+    _f(
+        "family.communication.other_format",
+        "enum_list",
+        "Another format",
+        "O",
+        value_set="other_format",
+        rule=False,
+    ),
+    _f(
+        "family.communication.notes",
+        "text",
+        "Other communication needs",
+        "O",
+        rule=False,
+        note="free text, checked for identifiers like every other text of the case",
     ),
     # Patient
     _f(

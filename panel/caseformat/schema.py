@@ -21,7 +21,7 @@ from panel.caseformat.fields import FIELDS, VALUE_SETS, FieldSpec
 
 SCHEMA = "panel-case/1"
 SYSTEM_KEYS = ("reference",)
-MAX_TEXT = {"clinical_question": 4000}
+MAX_TEXT = {"clinical_question": 4000, "family.communication.language_other": 100}
 DEFAULT_MAX_TEXT = 2000
 MAX_QUESTION = 1000
 MAX_LIST_ITEMS = 50
@@ -285,6 +285,8 @@ def _conditional_requirements(doc: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("biology.alk.variants", "ALK status is mutation"))
     if get_path(doc, "biology.alk.status") == "amplification":
         out.append(("biology.alk.copy_number", "ALK status is amplification"))
+    if get_path(doc, "family.communication.language") == "other":
+        out.append(("family.communication.language_other", "the family's language is another"))
     return out
 
 
@@ -300,6 +302,7 @@ CONDITIONAL_FIELDS = (
     "status.relapse_pattern",
     "biology.alk.variants",
     "biology.alk.copy_number",
+    "family.communication.language_other",
 )
 
 

@@ -167,8 +167,18 @@ SECTIONS: tuple[Section, ...] = (
             ),
             ("family.max_travel_km",),
             ("family.questions",),
+            ("#Communication needs",),
+            (
+                "family.communication.language",
+                "family.communication.language_other",
+                "family.communication.interpreter",
+            ),
+            ("family.communication.large_print", "family.communication.easy_read"),
+            ("family.communication.other_format",),
+            ("family.communication.notes",),
         ),
-        intro="What the family knows and wants. The panel answers each of their questions.",
+        intro="What the family knows and wants. The panel answers each of their questions. "
+        "Record how the family needs information: the letter is made in that format.",
     ),
 )
 
@@ -219,7 +229,17 @@ HELP = {
     "fitness.performance_scale": "",
     "family.treatment_abroad_interest": "",
     "family.epidemiology_study_opt_out": "Families are included unless they opt out.",
+    "family.communication.language": "If it is not English, the coordinator is reminded to "
+    "arrange a translated copy, and the letter says in that language that one can be asked for.",
+    "family.communication.interpreter": "For the talk with the family about the panel's advice.",
+    "family.communication.large_print": "A large-print copy of the family letter is made too.",
+    "family.communication.easy_read": "An easy-read copy of the family letter is made too.",
+    "family.communication.other_format": "Tick each format the family needs.",
+    "family.communication.notes": "Anything else that helps. No names or hospital numbers.",
 }
+#: Free text entered on one line (a name, not a paragraph), and textareas shorter than 4 rows.
+SHORT_TEXT = frozenset({"family.communication.language_other"})
+TEXT_ROWS = {"family.communication.notes": 2}
 LIST_NOUNS = {
     "treatment.lines": ("line", "Add a treatment line"),
     "biology.alk.variants": ("variant", "Add a variant"),
@@ -238,6 +258,7 @@ CONDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "status.relapse_pattern": ("status.category", ("relapsed", "progressive")),
     "biology.alk.variants": ("biology.alk.status", ("mutation",)),
     "biology.alk.copy_number": ("biology.alk.status", ("amplification",)),
+    "family.communication.language_other": ("family.communication.language", ("other",)),
 }
 
 # KIND_LABELS and kind_label live in panel.privacy (one list for every page and the imaging).

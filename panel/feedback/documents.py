@@ -2,9 +2,12 @@
 byte for byte from then on (DESIGN.md: "What was sent is stored").
 
 When the coordinator sends the feedback, :func:`issue_letters` renders the clinician letter and
-the family letter, each as HTML (the letter sheet) and PDF, stores the four files through
+the family letter, each as HTML (the letter sheet) and PDF, stores the files through
 ``core/storage.py`` (content-addressed: the key is the SHA-256) and writes one
-:class:`SentDocument` row per file. Nothing rewrites them afterwards:
+:class:`SentDocument` row per file. The family letter is stored in the standard layout and in
+each layout the family's recorded communication needs ask for (``cases/needs.py``: large
+print, easy read), each its own row of the same kind and version told apart by ``layout``.
+Nothing rewrites them afterwards:
 
 * a family's follow-up question changes no document (the question waits, "sent to the panel
   on DATE", until the panel answers it);
@@ -31,6 +34,7 @@ from flask import current_app, has_request_context, render_template
 from sqlalchemy import func, select
 
 from panel.cases.models import Case, CaseQuestion
+from panel.cases.needs import LAYOUT_LABELS, communication_needs
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.pdf import html_to_pdf
@@ -62,14 +66,15 @@ def document_of(case: Case, document_id: int) -> SentDocument | None:
     )
 
 
-def latest(case: Case, kind: str, fmt: str) -> SentDocument | None:
-    """The newest document of this kind and format (the letter people open), or None."""
+def latest(case: Case, kind: str, fmt: str, layout: str = "standard") -> SentDocument | None:
+    """The newest document of this kind, format and layout (the letter people open), or None."""
     return db.session.scalar(
         select(SentDocument)
         .where(
             SentDocument.case_id == case.id,
             SentDocument.kind == kind,
             SentDocument.format == fmt,
+            SentDocument.layout == layout,
         )
         .order_by(SentDocument.version.desc())
         .limit(1)
@@ -83,7 +88,14 @@ def read_bytes(doc: SentDocument) -> bytes:
 
 
 def title(doc: SentDocument) -> str:
-    """What a person calls the document."""
+    """What a person calls the document ("Letter from the panel (large print)")."""
+    layout = getattr(doc, "layout", None) or "standard"
+    if layout != "standard":
+        return f"{_title(doc)} ({LAYOUT_LABELS.get(layout, layout).lower()})"
+    return _title(doc)
+
+
+def _title(doc: SentDocument) -> str:
     if doc.kind == "clinician_letter":
         return (
             "Clinician letter"
@@ -103,16 +115,20 @@ def title(doc: SentDocument) -> str:
 
 def grouped(docs: Iterable[SentDocument], audience: str) -> list[dict[str, Any]]:
     """One entry per document of ``audience`` (``clinician`` or ``family``) with its HTML and
-    PDF rows, newest first: what the document lists show."""
-    out: dict[tuple[str, int], dict[str, Any]] = {}
+    PDF rows, newest first (the standard layout of a letter before its large-print and
+    easy-read copies): what the document lists show."""
+    out: dict[tuple[str, int, str], dict[str, Any]] = {}
     for d in docs:
         if d.audience != audience:
             continue
+        layout = d.layout or "standard"
         entry = out.setdefault(
-            (d.kind, d.version),
+            (d.kind, d.version, layout),
             {
                 "kind": d.kind,
                 "version": d.version,
+                "layout": layout,
+                "layout_label": LAYOUT_LABELS.get(layout, layout),
                 "title": title(d),
                 "sent_at": d.sent_at,
                 "is_addendum": d.is_addendum,
@@ -121,7 +137,16 @@ def grouped(docs: Iterable[SentDocument], audience: str) -> list[dict[str, Any]]
             },
         )
         entry[d.format] = d
-    return sorted(out.values(), key=lambda e: (e["sent_at"], e["version"]), reverse=True)
+    order = list(LAYOUT_LABELS)
+    return sorted(
+        out.values(),
+        key=lambda e: (
+            e["sent_at"],
+            e["version"],
+            -order.index(e["layout"]) if e["layout"] in order else -len(order),
+        ),
+        reverse=True,
+    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -174,6 +199,7 @@ def _add(
     at: datetime,
     question_ids: list[int] | None = None,
     amendment_number: int | None = None,
+    layout: str = "standard",
 ) -> list[SentDocument]:
     rows = []
     for fmt in FORMATS:
@@ -190,18 +216,19 @@ def _add(
             created_by_id=getattr(by, "id", None),
             question_ids=question_ids,
             amendment_number=amendment_number,
+            layout=layout,
         )
         db.session.add(row)
         rows.append(row)
     return rows
 
 
-def _letter_files(rec: Recommendation, audience: str) -> dict[str, bytes]:
+def _letter_files(rec: Recommendation, audience: str, layout: str = "standard") -> dict[str, bytes]:
     from panel.feedback.letters import render_letter_html
 
     with _rendering():
-        sheet = render_letter_html(rec, audience)
-        whole = render_letter_html(rec, audience, for_pdf=True)
+        sheet = render_letter_html(rec, audience, layout=layout)
+        whole = render_letter_html(rec, audience, for_pdf=True, layout=layout)
     return {"html": sheet.encode("utf-8"), "pdf": html_to_pdf(whole)}
 
 
@@ -213,22 +240,27 @@ def issue_letters(
     late: bool = False,
 ) -> list[SentDocument]:
     """Render and store both letters (HTML and PDF) as the case's next letter version: version
-    1 when the feedback is sent, later versions for updated advice. Audited."""
+    1 when the feedback is sent, later versions for updated advice. The family letter is
+    stored in the standard layout and in each layout of the family's recorded communication
+    needs (large print, easy read). Audited, with the needs the letters were made for."""
     case = rec.case
     at = utcnow()
     rows: list[SentDocument] = []
     version = _next_version(case, "clinician_letter")
     answered = sorted(a.question_id for a in rec.answers if a.is_complete)
-    for audience in ("clinician", "family"):
+    needs = communication_needs(case)
+    copies = [("clinician", "standard")] + [("family", lay) for lay in needs.letter_layouts]
+    for audience, layout in copies:
         rows += _add(
             case,
             f"{audience}_letter",
             version,
-            _letter_files(rec, audience),
+            _letter_files(rec, audience, layout),
             by=by,
             at=at,
             question_ids=answered,
             amendment_number=amendment.number if amendment is not None else None,
+            layout=layout,
         )
     db.session.flush()
     audit.record(
@@ -240,8 +272,17 @@ def issue_letters(
             "studies": _study_statuses(),
             "amendment": amendment.number if amendment is not None else None,
             "late": late,
+            "family_layouts": list(needs.letter_layouts),
+            "translation_notice": (needs.translation_notice or {}).get("language"),
             "documents": [
-                {"id": r.id, "kind": r.kind, "format": r.format, "sha256": r.sha256} for r in rows
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "format": r.format,
+                    "layout": r.layout,
+                    "sha256": r.sha256,
+                }
+                for r in rows
             ],
         },
     )

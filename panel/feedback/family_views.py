@@ -267,10 +267,13 @@ def family_letter_pdf():
         pdf = documents.read_bytes(doc)
         details.update(document_id=doc.id, sha256=doc.sha256)
         name = (
-            "letter-from-the-panel.pdf"
+            "letter-from-the-panel"
             if doc.kind == "family_letter" and doc.version == 1
-            else f"{doc.kind.replace('_', '-')}-{doc.version}.pdf"
+            else f"{doc.kind.replace('_', '-')}-{doc.version}"
         )
+        if doc.layout != "standard":
+            name += "-" + doc.layout.replace("_", "-")
+        name += ".pdf"
     else:  # sent before letters were stored, or a layout not stored: from the record
         from panel.feedback.letters import render_letter_pdf
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import lazyload
 
 from panel.accounts.forms import ConfirmForm
 from panel.cases.models import Case
+from panel.cases.needs import communication_needs
 from panel.cases.queries import load_case_or_404
 from panel.core import audit
 from panel.core.auth import signed_in_user
@@ -85,12 +86,10 @@ def _layout(kind: str) -> str:
 
 
 def stored_letter(case: Case, kind: str, fmt: str, layout: str) -> SentDocument | None:
-    """The stored letter to serve for ``layout``: the newest one sent, unless another layout is
-    asked for than the one it was stored in (then the letter is rendered from the record)."""
-    doc = documents.latest(case, f"{kind}_letter", fmt)
-    if doc is not None and layout != "standard" and getattr(doc, "layout", None) != layout:
-        return None
-    return doc
+    """The newest stored letter in ``layout`` (sending stores the standard letter and each layout
+    the family's communication needs ask for), or None: then the letter is rendered from the
+    record, as it stands now."""
+    return documents.latest(case, f"{kind}_letter", fmt, layout)
 
 
 def _page(
@@ -112,7 +111,10 @@ def _page(
             (
                 d
                 for d in sent
-                if d.kind == doc.kind and d.version == doc.version and d.format == "pdf"
+                if d.kind == doc.kind
+                and d.version == doc.version
+                and d.layout == doc.layout
+                and d.format == "pdf"
             ),
             None,
         )
@@ -199,7 +201,8 @@ def sent_document(ref: str, document_id: int):
     if doc.format == "pdf":
         audit.record("letter.downloaded", obj=case, details=details)
         db.session.commit()
-        name = f"{case.reference}-{doc.kind.replace('_', '-')}-{doc.version}.pdf"
+        layout = "" if doc.layout == "standard" else "-" + doc.layout.replace("_", "-")
+        name = f"{case.reference}-{doc.kind.replace('_', '-')}-{doc.version}{layout}.pdf"
         return _pdf_response(documents.read_bytes(doc), name)
     audit.record_read("letter.viewed", obj=case, details=details)
     return _page(case, doc.audience, rec, doc)
@@ -216,11 +219,13 @@ def send(ref: str):
     rec = letters.recommendation_for(case)
     if rec is None:
         abort(404)
+    arranged = request.form.get("translation_arranged") == "1"
     # case.can_send_feedback, asked by the operation: 403 for anyone but the panel's
-    # coordinators, a message when it is too early or already sent.
+    # coordinators, a message when it is too early or already sent, or when the family's
+    # language is not English and "Translation arranged or not needed" is not ticked.
     return _attempt(
         case,
-        lambda: sending.send_feedback(rec, by=user),
+        lambda: sending.send_feedback(rec, by=user, translation_arranged=arranged),
         success="The feedback has been sent. The referring team has been told it is ready.",
     )
 
@@ -329,6 +334,7 @@ def feedback_banner(case: Case) -> dict[str, Any] | None:
             else []
         ),
         "can_edit_trials": _can_edit_trials(user),
+        "needs": communication_needs(case),
         "can_mark_informed": case.can_mark_family_informed(user),
         "can_close": case.can_close(user),
         "can_pack": rec is not None and ((is_referrer and sent) or is_coordinator),

@@ -28,6 +28,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from panel.cases.needs import communication_needs
 from panel.core import uktime
 from panel.core.db import db, utcnow
 from panel.core.pdf import html_to_pdf
@@ -706,7 +707,8 @@ def family_context(rec: Recommendation, layout: str = "standard") -> dict[str, A
         # Never the clinician's text: the family's own sentence, else a plain generic one.
         re_present=rec.family_re_present.strip()
         or (FAMILY_RE_PRESENT_GENERIC if rec.re_present.strip() else ""),
-        translation_notice=None,  # {"language", "text", "dir"} when a translation is needed
+        # {"language", "text", "dir"} in the family's language and script (panel/cases/needs.py)
+        translation_notice=communication_needs(case).translation_notice,
         molecular_profiling=profiling_plain,
         studies=studies,
         answers=[

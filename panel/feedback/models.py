@@ -398,7 +398,9 @@ class SentDocument(db.Model):
     ``kind`` is ``clinician_letter``, ``family_letter``, ``clinician_addendum`` or
     ``family_addendum``; ``format`` is ``html`` (the letter sheet, styled by
     ``static/css/letter.css``) or ``pdf``. ``version`` counts each kind's documents of the case
-    (letters: 1 at sending, 2 for the first updated advice; addenda: 1, 2, ...)."""
+    (letters: 1 at sending, 2 for the first updated advice; addenda: 1, 2, ...). ``layout``
+    tells the family letter's large-print and easy-read copies from the standard one (same
+    kind and version)."""
 
     __tablename__ = "sent_documents"
 
@@ -416,8 +418,11 @@ class SentDocument(db.Model):
     question_ids: Mapped[list[int] | None] = mapped_column(JSON)
     #: The amendment that made this document (None for the letters sent first).
     amendment_number: Mapped[int | None] = mapped_column(Integer)
+    #: The family letter's layout (``standard``, ``large_print``, ``easy_read``: the family's
+    #: recorded communication needs); every other document is ``standard``.
+    layout: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
 
-    __table_args__ = (UniqueConstraint("case_id", "kind", "format", "version"),)
+    __table_args__ = (UniqueConstraint("case_id", "kind", "format", "version", "layout"),)
 
     @property
     def audience(self) -> str:

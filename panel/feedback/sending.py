@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from panel.accounts.models import User
 from panel.cases import workflow
 from panel.cases.models import Case, CaseStatus
+from panel.cases.needs import communication_needs
 from panel.core import signals
 from panel.core.db import utcnow
 from panel.core.errors import Conflict, NotAllowed, Refused
@@ -28,11 +29,15 @@ def feedback_sent(case: Case) -> bool:
     return case.feedback_sent_at is not None and case.status in SENT_STATES
 
 
-def send_feedback(rec: Recommendation, *, by: User) -> Case:
+def send_feedback(rec: Recommendation, *, by: User, translation_arranged: bool = False) -> Case:
     """Recommendation -> feedback sent: stamps the case, starts the follow-up clocks and tells
     the referrers that the feedback is ready (no clinical content in the message). Refused
     while a suggested trial has no words for families (``Case.can_send_feedback`` asks
-    ``Recommendation.trials_without_plain_words``: they may have been cleared since approval)."""
+    ``Recommendation.trials_without_plain_words``: they may have been cleared since approval).
+
+    When the family's recorded language is not English (``cases/needs.py``) the coordinator
+    must confirm that a translation is arranged or not needed (``translation_arranged``):
+    refused otherwise, and the confirmation is in the audit entry of the sending."""
     case = rec.case
     if not case.can_send_feedback(by):
         if not case.is_coordinated_by(by):
@@ -47,6 +52,13 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
         if missing and case.status == CaseStatus.RECOMMENDATION:
             raise Refused(plain_words_message(missing, by, "sent"), "trials")
         raise Refused(f"The feedback cannot be sent while the case is {case.status.label.lower()}.")
+    needs = communication_needs(case)
+    if needs.translation_needed and not translation_arranged:
+        raise Refused(
+            f"The family's language is {needs.language_label}. Arrange a translated copy of the "
+            "family letter (or decide it is not needed), then tick “Translation arranged or not "
+            "needed” and send again."
+        )
     discussion = discussion_of(case)
     workflow.check(case, "send_feedback", by=by, discussion=discussion)
     now = utcnow()
@@ -62,6 +74,9 @@ def send_feedback(rec: Recommendation, *, by: User) -> Case:
             "recommendation_version": rec.version,
             "amendments": len(rec.applied_amendments),
             "follow_ups": len(rec.follow_ups),
+            "communication_needs": needs.summary,
+            "family_layouts": list(needs.letter_layouts),
+            "translation_arranged": translation_arranged if needs.translation_needed else None,
         },
         checked=True,
     )
