@@ -33,6 +33,7 @@ def test_every_domain_registers_its_case_page_panels(app):
         "cases.timeline",
         "meetings.triage",
         "meetings.review",
+        "cases.communication",
         "feedback.family",
         "outcomes.checks",
     ]
