@@ -26,6 +26,8 @@ from pathlib import Path
 TARGET_GRADE = 6.0
 #: A sentence longer than this many words is listed to shorten, whatever its grade.
 LONG_SENTENCE_WORDS = 20
+#: Grades above this are shown as "above 16" (university level; the formula has no ceiling).
+GRADE_CEILING = 16
 #: At most this many sentences are listed to shorten (the hardest first).
 MAX_LISTED = 3
 
@@ -107,6 +109,17 @@ class Score:
     @property
     def above_target(self) -> bool:
         return self.grade is not None and self.grade > TARGET_GRADE
+
+    @property
+    def grade_label(self) -> str:
+        """The grade as people read it: "4.2"; beyond the school grades, "above 16" (and "below 1" under them) (the
+        formula runs on without a ceiling: one long sentence of long words scores 30 and more,
+        which means nothing to a reader)."""
+        if self.grade is None:
+            return ""
+        if self.grade > GRADE_CEILING:
+            return f"above {GRADE_CEILING}"
+        return f"{self.grade:.1f}" if self.grade >= 1 else "below 1"  # very short words: < 0
 
     @property
     def to_shorten(self) -> list[Sentence]:

@@ -69,3 +69,15 @@ def test_the_dictionary_is_written_in_nltk_format(tmp_path, monkeypatch):
         line for line in lines if line.startswith("neurofibromatosis ")
     ).split()
     assert number == "1" and phones[0] == "N"
+
+
+def test_the_grade_is_shown_as_people_read_it():
+    assert readability.score("We met. We talked.").grade_label == "below 1"
+    label = readability.score("The panel looked at the scans of the child.").grade_label
+    assert label[0].isdigit() and float(label) < 6, label
+    hard = readability.score(
+        "Multidisciplinary immunotherapeutic investigational radiopharmaceutical "
+        "metaiodobenzylguanidine reassessment."
+    )
+    assert hard.grade > 16 and hard.grade_label == "above 16"
+    assert readability.score("").grade_label == ""

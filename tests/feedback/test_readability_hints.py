@@ -93,7 +93,7 @@ def test_the_hint_gives_the_grade_and_lists_the_sentences_to_shorten_above_grade
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     assert (
-        f"This may be hard for some families to read (grade {hard.grade:.1f}). "
+        f"This may be hard for some families to read (grade {hard.grade_label}). "
         "Try shortening these sentences:" in body
     )
     assert 'data-testid="readability-warning"' in body and "<li>The multidisciplinary" in body
@@ -101,7 +101,7 @@ def test_the_hint_gives_the_grade_and_lists_the_sentences_to_shorten_above_grade
 
     resp = hint(app, client, case, EASY, field="answer-1-family")
     body = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and f"Easy to read (grade {easy.grade:.1f})" in body
+    assert resp.status_code == 200 and f"Easy to read (grade {easy.grade_label})" in body
     assert "hard for some families" not in body
 
     # Mixed: only the hard sentence is listed.
@@ -252,7 +252,7 @@ def test_a_hard_family_answer_is_saved_with_notes_under_the_fields(
     assert rec.family_summary == HARD
     page = client.get(url(rec.case)).get_data(as_text=True)
     assert "Saved. Some family text may be hard to read: see the notes under the fields." in page
-    grade = f"grade {score(HARD).grade:.1f}"
+    grade = f"grade {score(HARD).grade_label}"
     for fid in ("family_summary", f"answer-{first}-family"):
         region = page.split(f'id="{fid}-readability"', 1)[1].split("</div>\n", 1)[0]
         assert "hard for some families to read" in region and grade in region, fid
