@@ -554,3 +554,18 @@ def test_family_page_offers_large_print_and_easy_read_pdfs(
     assert standard.status_code == 200 and "Letter for the family" in " ".join(
         p.extract_text() for p in _reader(standard.data).pages
     )
+
+
+def test_weasyprint_reads_the_letter_stylesheet_without_a_warning(app, caplog):
+    """The PDFs' stylesheet holds nothing WeasyPrint drops (a media feature such as max-width
+    made it warn "Invalid media type" on every letter, and at every `make run`); the phone rule
+    lives in letter-phone.css, which only the app's pages load."""
+    import logging
+
+    import weasyprint
+
+    css = Path(app.static_folder) / "css"
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        weasyprint.CSS(filename=str(css / "letter.css"))
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")]
+    assert "max-width: 720px" in (css / "letter-phone.css").read_text()
