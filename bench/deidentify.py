@@ -36,8 +36,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _project  # noqa: E402  (the project's root and its tests package first)
+
+_project.setup()
 
 import pydicom  # noqa: E402
 

@@ -31,8 +31,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("PANEL_ENV", "testing")  # the test configuration: no mail, no Redis
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _project  # noqa: E402  (the project's root and its tests package first)
+
+_project.setup()
 
 LETTERS = ("staff HTML", "staff PDF", "family PDF")
 
