@@ -327,7 +327,14 @@ def _judge_line(
     for f in find_identifiers(text):
         hit = [w for s, e, w in spans if s < f.end and e > f.start]
         if hit:
-            out.append((hit, kind_label(f.kind), f.severity == "hard"))
+            # a hard finding takes its line with it ("DOB", "Patient:" and the rest of a name)
+            out.append(
+                (
+                    list(line) if f.severity == "hard" else hit,
+                    kind_label(f.kind),
+                    f.severity == "hard",
+                )
+            )
     if _INSTITUTION_RE.search(text):
         out.append((list(line), "Institution", True))
     # header values: names part by part, IDs and dates in the line without separators

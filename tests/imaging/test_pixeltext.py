@@ -149,6 +149,12 @@ def test_masking_fills_the_boxes_and_nothing_else(results):
     assert not any("5919" in w.text or "943" in w.text for w in again.words)
 
 
+def test_missing_tesseract_is_an_error_not_a_clean_image(monkeypatch):
+    monkeypatch.setattr(pixeltext.shutil, "which", lambda name: None)
+    with pytest.raises(pixeltext.TesseractMissing):
+        find_text(np.zeros((32, 32), np.uint8))
+
+
 def test_mask_on_grey_16_bit_and_clipped_boxes():
     pixels = np.arange(64 * 48, dtype=np.uint16).reshape(48, 64)
     out = mask(pixels, [(60, 40, 20, 20), (-5, -5, 10, 10)], fill=7)
