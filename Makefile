@@ -9,9 +9,9 @@ PORT   ?= 5000
 # server's own host and port unless PANEL_BASE_URL is already set (e.g. behind a proxy).
 PANEL_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-fast install install-test chromium fonts migrate demo lint format format-check bench clean
+.PHONY: run test test-fast install install-test chromium tesseract fonts migrate demo lint format format-check bench clean
 
-run: install fonts migrate demo ## Install, migrate, load demo data once and serve on http://$(HOST):$(PORT)
+run: install tesseract fonts migrate demo ## Install, migrate, load demo data once and serve on http://$(HOST):$(PORT)
 	@$(FLASK) demo-logins
 	@echo "Serving Panel on http://$(HOST):$(PORT)  (Ctrl-C to stop; links point at $(PANEL_BASE_URL))"
 	@PANEL_BASE_URL='$(PANEL_BASE_URL)' PANEL_BIND=$(HOST):$(PORT) PANEL_WORKERS=$${PANEL_WORKERS:-2} $(BIN)/gunicorn -c gunicorn.conf.py
@@ -21,7 +21,7 @@ run: install fonts migrate demo ## Install, migrate, load demo data once and ser
 # JOBS=0 runs it in this process alone (easier to debug with -x / pdb).
 JOBS ?= 2
 XDIST = $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile)
-test: install-test chromium fonts ## Install test dependencies and run the whole suite
+test: install-test chromium tesseract fonts ## Install test dependencies and run the whole suite
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Everyday lane: everything except the browser journeys and the tests that start other
@@ -60,6 +60,19 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing fonts-dejavu-core >/dev/null; \
 	  else \
 	    echo "NOTE: missing$$missing and we are not root: the tests that need them will be skipped."; \
+	  fi; \
+	fi
+
+# Tesseract OCR (Debian's tesseract-ocr with its English data) reads text burned into image
+# pixels (panel/imaging/pixeltext.py): the app and the suite both need it. As root we install it
+# when missing; elsewhere a NOTE (its tests then skip and say why; as root they fail).
+tesseract:
+	@if [ ! -x /usr/bin/tesseract ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian packages for OCR: tesseract-ocr tesseract-ocr-eng"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; \
+	  else \
+	    echo "NOTE: tesseract-ocr is missing and we are not root: install it with apt-get (text in image pixels cannot be read without it)."; \
 	  fi; \
 	fi
 
