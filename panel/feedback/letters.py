@@ -39,6 +39,7 @@ from panel.feedback.models import (
     Recommendation,
     RecommendationAmendment,
 )
+from panel.trials.models import plain_words
 
 KINDS = ("clinician", "family")
 KIND_TITLES = {"clinician": "Clinician letter", "family": "Family letter"}
@@ -669,18 +670,6 @@ def clinician_context(rec: Recommendation) -> dict[str, Any]:
 FAMILY_LAYOUTS = ("standard", "large_print", "easy_read")
 
 
-def _plain_trials(codes: list[str]) -> dict[str, Any]:
-    """The registry's plain-language title and summary of each trial, by code (one query)."""
-    from panel.trials.models import Trial
-
-    if not codes:
-        return {}
-    rows = db.session.execute(
-        select(Trial.code, Trial.plain_title, Trial.plain_summary).where(Trial.code.in_(codes))
-    )
-    return {code: (title or "", summary or "") for code, title, summary in rows}
-
-
 def family_context(rec: Recommendation, layout: str = "standard") -> dict[str, Any]:
     """What the family letter prints, as plain data: no staff names, no e-mail addresses, and
     the glossary of the medical words that the letter uses. ``layout`` is one of
@@ -692,13 +681,14 @@ def family_context(rec: Recommendation, layout: str = "standard") -> dict[str, A
     case = rec.case
     trials = _sorted_trials(rec.trials)
     studies = _studies(rec)
-    plain = _plain_trials([t["id"] for t in trials if t["id"]])
+    plain = plain_words([t["id"] for t in trials if t["id"]])
+    advice = family_advice(rec.categories)
     profiling_plain = FAMILY_PROFILING.get(rec.molecular_profiling, "")
     if rec.molecular_profiling == "recommended" and not studies["profiling"]["confirmed"]:
         profiling_plain = FAMILY_PROFILING_NO_STUDY
     ctx.update(
-        categories=[c for stage in family_advice(rec.categories) for c in stage["categories"]],
-        advice=family_advice(rec.categories),
+        categories=[c for stage in advice for c in stage["categories"]],
+        advice=advice,
         consensus_plain=FAMILY_CONSENSUS.get(rec.consensus, ""),
         trials=[_family_trial(t, plain) for t in trials if t["verdict"] != "ineligible"],
         layout=layout,
@@ -743,6 +733,7 @@ def _family_trial(t: dict[str, Any], plain: dict[str, tuple[str, str]]) -> dict[
     registry title only on a draft before they are written), miles, availability in plain
     words."""
     plain_title, plain_summary = plain.get(t["id"], ("", ""))
+    distance = miles_text(t["distance_km"])
     keep = (
         "id",
         "title",
@@ -760,7 +751,7 @@ def _family_trial(t: dict[str, Any], plain: dict[str, tuple[str, str]]) -> dict[
         "plain_title": plain_title,
         "plain_summary": plain_summary,
         "name": plain_title or t["title"],
-        "distance": miles_text(t["distance_km"]),
+        "distance": distance,
         "status_plain": ""
         if t["status"] in ("open", "recruiting")
         else FAMILY_STATUS.get(t["status"], "We do not know if this trial is taking new patients."),
@@ -769,7 +760,7 @@ def _family_trial(t: dict[str, Any], plain: dict[str, tuple[str, str]]) -> dict[
             t["site"],
             t["verified_on"],
             t["status_source"],
-            miles_text(t["distance_km"]),
+            distance,
             t["every_site"],
         ),
     }

@@ -176,9 +176,7 @@ def trials_without_plain_words(entries: Any) -> list[dict[str, Any]]:
     summary for families (``Trial.plain_title``, ``Trial.plain_summary``), in the record's
     order: ``[{"code", "title", "in_registry"}]`` (one query). A trial no longer in the
     registry has no words either."""
-    from sqlalchemy import select
-
-    from panel.trials.models import Trial
+    from panel.trials.models import plain_words
 
     wanted: dict[str, str] = {}
     for t in entries if isinstance(entries, list) else []:
@@ -189,17 +187,10 @@ def trials_without_plain_words(entries: Any) -> list[dict[str, Any]]:
             wanted[code] = str(t.get("title") or code)
     if not wanted:
         return []
-    rows = db.session.execute(
-        select(Trial.code, Trial.plain_title, Trial.plain_summary).where(
-            Trial.code.in_(list(wanted))
-        )
-    ).all()
-    known = {code for code, _, _ in rows}
-    worded = {
-        code for code, title, summary in rows if (title or "").strip() and (summary or "").strip()
-    }
+    words = plain_words(list(wanted))
+    worded = {code for code, (title, summary) in words.items() if title.strip() and summary.strip()}
     return [
-        {"code": code, "title": title, "in_registry": code in known}
+        {"code": code, "title": title, "in_registry": code in words}
         for code, title in wanted.items()
         if code not in worded
     ]

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -342,6 +343,18 @@ REASON_LABELS = {
     "opened": "opened",
     "criteria_changed": "criteria changed",
 }
+
+
+def plain_words(codes: list[str]) -> dict[str, tuple[str, str]]:
+    """The registry's words for families of each trial, by code: ``{code: (plain_title,
+    plain_summary)}`` ('' where unwritten), in one query. A code not in the registry is absent.
+    Read by the family letter and by the rule that requires the words."""
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        select(Trial.code, Trial.plain_title, Trial.plain_summary).where(Trial.code.in_(codes))
+    )
+    return {code: (title or "", summary or "") for code, title, summary in rows}
 
 
 def plain_text(title: str | None, summary: str | None) -> str:
