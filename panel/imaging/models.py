@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Enum,
@@ -86,6 +87,15 @@ class StoredFile(db.Model):
     frames: Mapped[int | None] = mapped_column(Integer)
     transfer_syntax: Mapped[str | None] = mapped_column(String(64))
     decodable: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: What the pixel text step (``panel.imaging.pixeltext``) found: ``clean`` (no text),
+    #: ``innocent`` (annotations only), ``masked`` (identifying text filled), ``held``
+    #: (unsure: a coordinator decides), ``skipped`` (a modality without burned-in text, e.g.
+    #: CT/MR slices without overlays); None for files stored before the step or documents
+    #: with text layers.
+    pixel_text: Mapped[str | None] = mapped_column(String(16))
+    #: The boxes ``[[x, y, width, height], ...]`` the step proposes to fill on a held-back
+    #: image (image coordinates), shown in the review queue's box editor; or those it filled.
+    proposed_boxes: Mapped[list[list[int]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     upload: Mapped[Upload] = relationship()
