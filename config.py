@@ -39,6 +39,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
     STORAGE_DIR = _env("STORAGE_DIR", str(INSTANCE_DIR / "storage"))
     REDIS_URL = _env("REDIS_URL")
+    # Background jobs (panel/core/jobs.py): a broker URL (else PANEL_REDIS_URL) makes the web
+    # processes publish and `flask --app panel worker` run them; with neither, they run in a
+    # thread of the web process. JOBS_MODE (broker, inprocess, eager) overrides the choice.
+    QUEUE_URL = _env("QUEUE_URL")
+    JOBS_MODE = _env("JOBS_MODE")
+    # A running job whose heartbeat is older than this is taken to be lost with its worker.
+    JOBS_STALE_SECONDS = _env_int("JOBS_STALE_SECONDS", 300)
+    JOBS_REPUBLISH_SECONDS = _env_int("JOBS_REPUBLISH_SECONDS", 60)
     # The public address of this deployment: links in e-mails are built from it, never from
     # the request's Host header (which an attacker controls).
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
@@ -159,6 +167,9 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024
     SMTP_HOST = None
+    # Jobs run as soon as the commit that asked for them returns (tests of the queue itself
+    # choose another mode).
+    JOBS_MODE = "eager"
 
 
 class ProductionConfig(Config):

@@ -11,10 +11,14 @@ def init_app(app: Flask) -> None:
     shared mechanics (``audit-verify``, ``send-mail``; :mod:`panel.core.cli`). Every other
     command is registered by its domain's ``init_app``."""
     from panel.core.cli import audit_verify_command, send_mail_command
+    from panel.core.jobs import init_jobs
     from panel.core.notification_views import bp as notifications_bp
     from panel.core.views import bp as core_bp
+    from panel.core.worker import worker_command
 
     app.register_blueprint(core_bp)
     app.register_blueprint(notifications_bp)
     app.cli.add_command(audit_verify_command)
     app.cli.add_command(send_mail_command)
+    app.cli.add_command(worker_command)
+    init_jobs(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as _FlaskSession
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -25,7 +26,23 @@ class Base(DeclarativeBase):
 
 # When the tests bind the session to a connection inside an open transaction, the session's
 # own commits become savepoints, so every test can be rolled back (see tests/conftest.py).
-db = SQLAlchemy(model_class=Base, session_options={"join_transaction_mode": "create_savepoint"})
+class PanelSession(_FlaskSession):
+    """The app's session. When a commit returns with background jobs ready to run in this
+    thread (the tests' eager mode, :mod:`panel.core.jobs`), it runs them: the work a request
+    asked for is done, in order, after the request's own transaction has committed."""
+
+    def commit(self) -> None:
+        super().commit()
+        if self.info.get("panel_jobs_ready"):
+            from panel.core.jobs import run_ready
+
+            run_ready()
+
+
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={"join_transaction_mode": "create_savepoint", "class_": PanelSession},
+)
 
 
 def utcnow() -> datetime:

@@ -87,3 +87,59 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "created_at"),)
+
+
+class Job(db.Model):
+    """One piece of background work (:mod:`panel.core.jobs`): written in the transaction that
+    asks for it, published to the queue after that transaction commits, claimed by one worker.
+
+    ``key`` makes a job idempotent: asking twice for the same work (a retried request, a
+    scheduler on two machines) finds the first row. ``payload`` holds ids and flags only, never
+    clinical text; ``last_error`` the failure's kind and a message written by Panel, never an
+    exception's text (which may quote data). ``done``/``total`` is the progress people see: a
+    group job (an upload) counts its child jobs as they finish.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=5)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    worker: Mapped[str | None] = mapped_column(String(120))
+    done: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    audit_type = "job"
+
+    def as_json(self) -> dict:
+        """What ``GET /api/v1/jobs/{id}`` and the progress bars show."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "state": self.state,
+            "done": self.done,
+            "failed": self.failed,
+            "total": self.total,
+            "result": self.result or {},
+            "error": self.last_error if self.state == "failed" else None,
+        }

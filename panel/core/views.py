@@ -46,7 +46,13 @@ def healthz():
     except Exception:  # noqa: BLE001 - any failure means unhealthy
         db.session.rollback()
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    return jsonify({"status": "ok", "database": "ok"})
+    from panel.core.jobs import health
+
+    queue = health()
+    body = {"status": "ok", "database": "ok", "queue": queue}
+    if queue["broker"] == "unreachable":
+        body["status"] = "degraded"  # pages work; background work waits for the broker
+    return jsonify(body)
 
 
 @bp.route("/")

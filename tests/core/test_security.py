@@ -103,7 +103,11 @@ def test_production_cookies_are_secure():
 def test_healthz_needs_no_login_and_shows_no_data(client):
     resp = client.get("/healthz")
     assert resp.status_code == 200
-    assert resp.get_json() == {"status": "ok", "database": "ok"}
+    assert resp.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "queue": {"mode": "eager", "broker": "in-process", "workers": 0},
+    }
 
 
 def test_unknown_page_is_a_friendly_404(client):
