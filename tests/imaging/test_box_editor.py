@@ -305,3 +305,32 @@ def test_covering_with_many_boxes_is_found():
     with pytest.raises(review.ReviewError, match="whole image"):
         review.check_boxes(tiles, 20, 10)
     assert review.check_boxes(tiles[:-1], 20, 10) == tiles[:-1]
+
+
+def test_monochrome1_is_filled_with_its_black(tmp_path):
+    """MONOCHROME1 shows its highest value as black: is that what the boxes get?"""
+    from panel.imaging import render
+
+    src = synth.make_secondary_capture(tmp_path / "one.dcm")
+    ds = pydicom.dcmread(src)
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.save_as(tmp_path / "m1.dcm")
+    before = ds.pixel_array
+    render.mask_boxes(tmp_path / "m1.dcm", tmp_path / "out.dcm", [[3, 4, 5, 6]])
+    out = pydicom.dcmread(tmp_path / "out.dcm").pixel_array
+    inside = _inside(out.shape, [[3, 4, 5, 6]])
+    assert np.all(out[inside] == before.max())
+    assert np.array_equal(out[~inside], before[~inside])
+
+
+def test_undecodable_image_offers_release_and_delete_only(
+    app, db_session, login, people, case, held
+):
+    """Without pixels to draw on (or without the editor), the coordinator can still release
+    or delete the file."""
+    f = held("dicom", [[1, 2, 3, 4]])
+    f.decodable = False
+    db.session.commit()
+    page = _coordinator(app, login, people).get(_url(case, f)).get_data(as_text=True)
+    assert "data-box-editor" not in page and 'value="mask"' not in page
+    assert 'value="release"' in page and 'value="delete"' in page
