@@ -116,10 +116,24 @@ def image_size(f: StoredFile, storage: LocalStorage) -> tuple[int, int] | None:
     return None
 
 
-def editor_boxes(f: StoredFile) -> list[list[int]]:
-    """The boxes the editor starts from: those saved or proposed, else none."""
-    boxes = f.proposed_boxes or []
-    return [list(map(int, b)) for b in boxes if isinstance(b, list | tuple) and len(b) == 4]
+def editor_boxes(f: StoredFile, size: tuple[int, int] | None = None) -> list[list[int]]:
+    """The boxes the editor starts from: those saved or proposed, else none; with the image's
+    ``size``, clipped to it (a box that lies outside is left out), at most ``MAX_BOXES``."""
+    boxes = [
+        [int(v) for v in b]
+        for b in (f.proposed_boxes or [])
+        if isinstance(b, list | tuple) and len(b) == 4
+    ]
+    if size is None:
+        return boxes
+    width, height = size
+    out = []
+    for x, y, w, h in boxes:
+        x0, y0 = max(0, x), max(0, y)
+        x1, y1 = min(width, x + w), min(height, y + h)
+        if x1 > x0 and y1 > y0:
+            out.append([x0, y0, x1 - x0, y1 - y0])
+    return out[:MAX_BOXES]
 
 
 def save_boxes(case: Case, f: StoredFile, storage: LocalStorage, boxes: list[list[int]]) -> None:

@@ -326,12 +326,23 @@ def _review_editor(case, f, boxes=None, error: str | None = None, status: int = 
 
     storage = get_storage()
     size = review.image_size(f, storage) if f.maskable and f.decodable else None
+    frame_urls = []
+    if size and f.kind == FileKind.DICOM and (f.frames or 1) > 1 and f.series_uid:
+        # The viewer's frame route, at this file's frames within its series.
+        user = _user()
+        files = [x for x in series_files(case, f.series_uid) if x.can_view(user, case)]
+        frame_urls = [
+            url_for("imaging.frame", ref=case.reference, series_uid=f.series_uid, n=n)
+            for n, (x, _) in enumerate(series_frames(files))
+            if x.id == f.id
+        ]
     return render_template(
         "imaging/review_file.html",
         case=case,
         f=f,
         size=size,
-        boxes=review.editor_boxes(f) if boxes is None else boxes,
+        frame_urls=frame_urls,
+        boxes=review.editor_boxes(f, size) if boxes is None else boxes,
         max_boxes=review.MAX_BOXES,
         error=error,
     ), status

@@ -321,6 +321,27 @@
     if (selected >= 0) remove(selected);
   });
 
+  // Multi-frame files: step through the frames (the boxes apply to every frame).
+  var framesEl = form.querySelector("[data-frames]");
+  if (framesEl) {
+    var frameUrls = JSON.parse(framesEl.dataset.frames);
+    var frame = 0;
+    var position = framesEl.querySelector("[data-frame-position]");
+    var steps = framesEl.querySelectorAll("[data-frame-step]");
+    var baseAlt = img.getAttribute("alt").replace(/, frame 1 of \d+/, "");
+    steps.forEach(function (b) {
+      b.addEventListener("click", function () {
+        frame = clamp(frame + parseInt(b.dataset.frameStep, 10), 0, frameUrls.length - 1);
+        img.src = frameUrls[frame];
+        img.setAttribute("alt", baseAlt.replace(/^(The held-back image)/, "$1, frame " + (frame + 1) + " of " + frameUrls.length));
+        position.textContent = "Frame " + (frame + 1) + " of " + frameUrls.length;
+        steps[0].disabled = frame === 0;
+        steps[1].disabled = frame === frameUrls.length - 1;
+        if (b.disabled) steps[b === steps[0] ? 1 : 0].focus(); // keep the focus on a button
+      });
+    });
+  }
+
   svg.setAttribute("tabindex", "-1");
   fit();
   say(summary() + (boxes.length ? " Tab to a box to move or resize it." : ""));

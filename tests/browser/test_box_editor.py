@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 
 import numpy as np
@@ -37,8 +38,9 @@ def _photo() -> bytes:
     return buf.getvalue()
 
 
-def _held_photo(live_server) -> tuple[str, int]:
-    """A held-back PNG on Dr Rahman's submitted NAP case, with two proposed boxes."""
+def _held_photo(live_server, name="film-photo.png", data=None, boxes=PROPOSED) -> tuple[str, int]:
+    """A held-back PNG (or ``data``) on Dr Rahman's submitted NAP case, with two proposed
+    boxes."""
     from panel.accounts.models import Panel
     from panel.cases.models import Case, CaseStatus
     from panel.core.db import db
@@ -63,7 +65,7 @@ def _held_photo(live_server) -> tuple[str, int]:
             case,
             referrer,
             "Photo of the film",
-            [("film-photo.png", io.BytesIO(_photo()))],
+            [(name, io.BytesIO(data or _photo()))],
             storage=get_storage(),
             config=app.config,
             deid_secret=uploads.deid_secret(),
@@ -71,12 +73,13 @@ def _held_photo(live_server) -> tuple[str, int]:
         batch.store()
         f = db.session.scalar(
             select(StoredFile)
-            .where(StoredFile.case_id == case.id, StoredFile.content_type == "image/png")
+            .where(StoredFile.case_id == case.id)
             .order_by(StoredFile.id.desc())
+            .limit(1)
         )
         # As the pixel text step leaves an image it is unsure of.
         f.status, f.hold_reason = FileStatus.HELD_BACK, "text the pixel text step is unsure of"
-        f.pixel_text, f.proposed_boxes = "held", PROPOSED
+        f.pixel_text, f.proposed_boxes = "held", boxes
         db.session.commit()
         batch.cleanup()
         return case.reference, f.id
@@ -247,3 +250,35 @@ def test_box_editor_by_mouse_and_keyboard(page, live_server, artifacts_dir, back
     page.screenshot(path=str(shots / f"{backend}-box-editor-after.png"), full_page=True)
     for png in shots.iterdir():  # kept with the run's other screenshots too
         shutil.copy(png, shots_dir(artifacts_dir) / png.name)
+
+
+def test_a_multiframe_file_steps_through_its_frames(page, live_server, backend, tmp_path):
+    """The editor of a held-back multi-frame DICOM file says the boxes apply to every frame and
+    steps through its frames under the same boxes."""
+    from tests.imaging.test_box_editor import _multiframe
+
+    ref, file_id = _held_photo(
+        live_server,
+        "cine.dcm",
+        _multiframe(tmp_path, frames=4).read_bytes(),
+        boxes=[[4, 4, 20, 8], [40, 50, 20, 30]],  # the second one clipped to the image
+    )
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server, COORDINATOR)
+    page.goto(f"{live_server.url}/cases/{ref}/images/files/{file_id}/review")
+    expect(page.get_by_test_id("frames-note")).to_contain_text("4 frames")
+    expect(page.get_by_test_id("box")).to_have_count(2)
+    assert _boxes(page) == [[4, 4, 20, 8], [40, 50, 20, 14]]
+    image = page.locator("[data-image]")
+    first_src = image.get_attribute("src")
+    page.get_by_role("button", name="Next frame").click()
+    expect(page.locator("[data-frame-position]")).to_have_text("Frame 2 of 4")
+    expect(image).not_to_have_attribute("src", first_src)
+    expect(image).to_have_attribute("alt", re.compile(r"frame 2 of 4"))
+    expect(image).to_have_js_property("complete", True)
+    assert image.evaluate("i => i.naturalWidth") == 64
+    expect(page.get_by_test_id("box")).to_have_count(2)
+    page.get_by_role("button", name="Previous frame").click()
+    expect(page.locator("[data-frame-position]")).to_have_text("Frame 1 of 4")
+    expect(page.get_by_role("button", name="Previous frame")).to_be_disabled()
+    page.screenshot(path=str(tmp_path / f"{backend}-box-editor-frames.png"), full_page=True)

@@ -37,6 +37,16 @@ def _png(width=40, height=30) -> bytes:
     return buf.getvalue()
 
 
+def _multiframe(tmp_path, frames=3):
+    """A secondary capture with ``frames`` frames (each a little brighter than the last)."""
+    ds = pydicom.dcmread(synth.make_secondary_capture(tmp_path / "one.dcm"))
+    stack = np.stack([ds.pixel_array + k for k in range(frames)]).astype(ds.pixel_array.dtype)
+    ds.NumberOfFrames = frames
+    ds.PixelData = stack.tobytes()
+    ds.save_as(tmp_path / "multi.dcm")
+    return tmp_path / "multi.dcm"
+
+
 @pytest.fixture
 def held(app, db_session, login, case, people, upload, tmp_path):
     """``held(kind, boxes)``: a held-back secondary capture ("dicom", 64 x 64) or PNG ("png",
@@ -48,6 +58,8 @@ def held(app, db_session, login, case, people, upload, tmp_path):
         login(client, people["referrer"])
         if kind == "dicom":
             files = [("sc.dcm", synth.make_secondary_capture(tmp_path / "sc.dcm"))]
+        elif kind == "multiframe":
+            files = [("cine.dcm", _multiframe(tmp_path))]
         else:
             files = [("photo.png", _png())]
         assert upload(client, case, files).status_code == 200
@@ -135,12 +147,7 @@ def test_every_frame_of_a_multiframe_file_is_masked(tmp_path):
     """Does ``render.mask_boxes`` fill the boxes on every frame and leave the rest identical?"""
     from panel.imaging import render
 
-    src = synth.make_secondary_capture(tmp_path / "one.dcm")
-    ds = pydicom.dcmread(src)
-    frames = np.stack([ds.pixel_array + k for k in range(3)]).astype(ds.pixel_array.dtype)
-    ds.NumberOfFrames = 3
-    ds.PixelData = frames.tobytes()
-    ds.save_as(tmp_path / "multi.dcm")
+    frames = pydicom.dcmread(_multiframe(tmp_path)).pixel_array
     render.mask_boxes(tmp_path / "multi.dcm", tmp_path / "out.dcm", [[0, 0, 4, 4], [10, 12, 3, 2]])
     out = pydicom.dcmread(tmp_path / "out.dcm").pixel_array
     inside = _inside(out.shape[1:], [[0, 0, 4, 4], [10, 12, 3, 2]])
@@ -334,3 +341,34 @@ def test_undecodable_image_offers_release_and_delete_only(
     page = _coordinator(app, login, people).get(_url(case, f)).get_data(as_text=True)
     assert "data-box-editor" not in page and 'value="mask"' not in page
     assert 'value="release"' in page and 'value="delete"' in page
+
+
+def test_a_multiframe_file_steps_through_its_frames_and_is_masked_on_each(
+    app, db_session, login, people, case, held
+):
+    """Does the editor of a multi-frame file say the boxes apply to every frame, offer its
+    frames (which open for the coordinator), and does masking fill every frame?"""
+    f = held("multiframe", [[2, 2, 6, 6]])
+    assert f.frames == 3
+    before = _pixels(app, f)
+    client = _coordinator(app, login, people)
+    page = client.get(_url(case, f)).get_data(as_text=True)
+    assert 'data-testid="frames-note"' in page and "3 frames" in page
+    urls = json.loads(page.split('data-frames="', 1)[1].split('"', 1)[0].replace("&#34;", '"'))
+    assert len(urls) == 3
+    assert all(client.get(u).status_code == 200 for u in urls)
+    post_form(app, client, _url(case, f), {"action": "mask", "boxes": "[[2, 2, 6, 6]]"})
+    db.session.expire_all()
+    after = _pixels(app, db.session.get(StoredFile, f.id))
+    inside = _inside(after.shape[1:], [[2, 2, 6, 6]])
+    for k in range(3):
+        assert np.all(after[k][inside] == before.min())
+        assert np.array_equal(after[k][~inside], before[k][~inside])
+
+
+def test_the_editor_leaves_out_proposed_boxes_outside_the_image(
+    app, db_session, login, people, case, held
+):
+    f = held("png", [[1, 2, 3, 4], [100, 100, 5, 5], [35, 25, 20, 20]])
+    page = _coordinator(app, login, people).get(_url(case, f)).get_data(as_text=True)
+    assert 'value="[[1, 2, 3, 4], [35, 25, 5, 5]]"' in page
