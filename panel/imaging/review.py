@@ -37,6 +37,10 @@ def parse_boxes(text: str | None) -> list[list[int]]:
     """The editor's boxes from their JSON text (``[[x, y, w, h], ...]``, whole pixels; numbers
     are rounded); :class:`ReviewError` with a readable message when it is not that shape. The
     boxes are not checked against an image here (:func:`check_boxes`)."""
+    if len(text or "") > 50 * MAX_BOXES:  # far more than 50 boxes of whole numbers can need
+        raise ReviewError(
+            f"At most {MAX_BOXES} boxes can be masked on one image; delete it instead."
+        )
     try:
         data = json.loads(text or "")
     except (ValueError, RecursionError) as exc:

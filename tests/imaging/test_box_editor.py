@@ -253,6 +253,8 @@ BAD = [
     ("[[100, 2, 3, 4]]", "Box 1 lies outside the image"),
     ("[[-20, -20, 5, 5]]", "Box 1 lies outside the image"),
     (json.dumps([[0, 0, 2, 2]] * 51), "At most 50 boxes"),
+    ("[" + "[0, 0, 2, 2]," * 400 + "[0, 0, 2, 2]]", "At most 50 boxes"),
+    ("[" * 5000 + "]" * 5000, "At most 50 boxes"),
     ("[[-5, -5, 100, 100]]", "cover the whole image"),
     ("[[0, 0, 20, 30], [20, 0, 20, 30]]", "cover the whole image"),
 ]
