@@ -128,8 +128,12 @@ def editor_boxes(f: StoredFile, size: tuple[int, int] | None = None) -> list[lis
         for b in (f.proposed_boxes or [])
         if isinstance(b, list | tuple) and len(b) == 4
     ]
-    if size is None:
-        return boxes
+    return boxes if size is None else clip_boxes(boxes, size)
+
+
+def clip_boxes(boxes: list[list[int]], size: tuple[int, int]) -> list[list[int]]:
+    """``boxes`` clipped to an image of ``size`` (width, height); those outside it left out;
+    at most ``MAX_BOXES``. For showing boxes in the editor, not for checking them."""
     width, height = size
     out = []
     for x, y, w, h in boxes:

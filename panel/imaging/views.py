@@ -336,13 +336,17 @@ def _review_editor(case, f, boxes=None, error: str | None = None, status: int = 
             for n, (x, _) in enumerate(series_frames(files))
             if x.id == f.id
         ]
+    if boxes is None:
+        boxes = review.editor_boxes(f, size)
+    elif size:
+        boxes = review.clip_boxes(boxes, size)
     return render_template(
         "imaging/review_file.html",
         case=case,
         f=f,
         size=size,
         frame_urls=frame_urls,
-        boxes=review.editor_boxes(f, size) if boxes is None else boxes,
+        boxes=boxes,
         max_boxes=review.MAX_BOXES,
         error=error,
     ), status
@@ -393,7 +397,11 @@ def review_action(ref: str, file_id: int):
                     new_key = f.storage_key if f.storage_key != old_key else None
             except review.ReviewError as exc:
                 db.session.rollback()
-                return _review_editor(case, f, error=str(exc), status=422)
+                try:  # the coordinator's boxes stay on the page when they can be read
+                    kept = review.parse_boxes(request.form.get("boxes"))
+                except review.ReviewError:
+                    kept = None
+                return _review_editor(case, f, boxes=kept, error=str(exc), status=422)
         else:
             abort(400)
         db.session.commit()

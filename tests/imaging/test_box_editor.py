@@ -374,3 +374,20 @@ def test_the_editor_leaves_out_proposed_boxes_outside_the_image(
     f = held("png", [[1, 2, 3, 4], [100, 100, 5, 5], [35, 25, 20, 20]])
     page = _coordinator(app, login, people).get(_url(case, f)).get_data(as_text=True)
     assert 'value="[[1, 2, 3, 4], [35, 25, 5, 5]]"' in page
+
+
+def test_a_refused_mask_keeps_the_coordinators_boxes_on_the_page(
+    app, db_session, login, people, case, held
+):
+    """Boxes that cover the whole image are refused, but the editor shows them again (not the
+    stored ones), so nothing drawn is lost."""
+    f = held("png", [[1, 2, 3, 4]])
+    resp = post_form(
+        app,
+        _coordinator(app, login, people),
+        _url(case, f),
+        {"action": "mask", "boxes": "[[0, 0, 20, 30], [20, 0, 25, 30]]"},
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "cover the whole image" in html
+    assert 'value="[[0, 0, 20, 30], [20, 0, 20, 30]]"' in html
