@@ -736,7 +736,7 @@ _TABLE: list[Transition] = [
                 "images",
             ),
         ),
-        doc="Hand-off: the coordinator masks a rectangle of a held-back image and releases it.",
+        doc="Hand-off: the coordinator masks boxes of a held-back image and releases it.",
     ),
     _t(
         "file_deleted",

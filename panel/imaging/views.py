@@ -30,7 +30,6 @@ from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.extensions import csrf
 from panel.core.storage import get_storage
-from panel.core.web import int_arg
 from panel.imaging import bp, render, uploads
 from panel.imaging.models import (
     FileKind,
@@ -321,14 +320,63 @@ def review_queue():
     return render_template("imaging/review.html", files=held_files_for(user))
 
 
-@bp.route(PREFIX + "/files/<int:file_id>/review", methods=["POST"])
-@login_required
-def review_action(ref: str, file_id: int):
+def _review_editor(case, f, boxes=None, error: str | None = None, status: int = 200):
+    """The box editor page of one held-back file (``error``: the form error, with ``status``)."""
     from panel.imaging import review
 
+    storage = get_storage()
+    size = review.image_size(f, storage) if f.maskable and f.decodable else None
+    frame_urls = []
+    if size and f.kind == FileKind.DICOM and (f.frames or 1) > 1 and f.series_uid:
+        # The viewer's frame route, at this file's frames within its series.
+        user = _user()
+        files = [x for x in series_files(case, f.series_uid) if x.can_view(user, case)]
+        frame_urls = [
+            url_for("imaging.frame", ref=case.reference, series_uid=f.series_uid, n=n)
+            for n, (x, _) in enumerate(series_frames(files))
+            if x.id == f.id
+        ]
+    if boxes is None:
+        boxes = review.editor_boxes(f, size)
+    elif size:
+        boxes = review.clip_boxes(boxes, size)
+    return render_template(
+        "imaging/review_file.html",
+        case=case,
+        f=f,
+        size=size,
+        frame_urls=frame_urls,
+        boxes=boxes,
+        max_boxes=review.MAX_BOXES,
+        error=error,
+    ), status
+
+
+def _held_for_review(ref: str, file_id: int):
+    """The case and the held-back file a coordinator reviews; 404 when the case or file cannot be
+    seen, 403 when the user may not review it or it is not held back."""
     case, f = _load_file(ref, file_id)
     if not case.can_review_files(_user()) or f.status != FileStatus.HELD_BACK:
         abort(403)
+    return case, f
+
+
+@bp.route(PREFIX + "/files/<int:file_id>/review")
+@login_required
+def review_file(ref: str, file_id: int):
+    """One held-back file's review page: the image with the box editor, Release, Delete."""
+    case, f = _held_for_review(ref, file_id)
+    return _review_editor(case, f)
+
+
+@bp.route(PREFIX + "/files/<int:file_id>/review", methods=["POST"])
+@login_required
+def review_action(ref: str, file_id: int):
+    """Release, delete, mask the boxes and release, or save the boxes (the editor's JSON in the
+    ``boxes`` field). Bad boxes: the editor again with the form error (422), nothing changed."""
+    from panel.imaging import review
+
+    case, f = _held_for_review(ref, file_id)
     action = request.form.get("action")
     storage = get_storage()
     new_key = None
@@ -337,14 +385,23 @@ def review_action(ref: str, file_id: int):
             garbage = review.release(case, f)
         elif action == "delete":
             garbage = review.delete(case, f, storage)
-        elif action == "mask":
-            x, y, w, h = (int_arg(request.form, k) for k in ("x", "y", "w", "h"))
-            if None in (x, y, w, h) or w <= 0 or h <= 0 or x < 0 or y < 0:
-                flash("Give the rectangle as whole numbers: x, y, width and height.", "danger")
-                return redirect(url_for("imaging.review_queue"))
-            old_key = f.storage_key
-            garbage = review.mask_and_release(case, f, storage, x, y, w, h)
-            new_key = f.storage_key if f.storage_key != old_key else None
+        elif action in ("mask", "save"):
+            try:
+                boxes = review.parse_boxes(request.form.get("boxes"))
+                if action == "save":
+                    review.save_boxes(case, f, storage, boxes)
+                    garbage = []
+                else:
+                    old_key = f.storage_key
+                    garbage = review.mask_and_release(case, f, storage, boxes)
+                    new_key = f.storage_key if f.storage_key != old_key else None
+            except review.ReviewError as exc:
+                db.session.rollback()
+                try:  # the coordinator's boxes stay on the page when they can be read
+                    kept = review.parse_boxes(request.form.get("boxes"))
+                except review.ReviewError:
+                    kept = None
+                return _review_editor(case, f, boxes=kept, error=str(exc), status=422)
         else:
             abort(400)
         db.session.commit()
@@ -361,7 +418,19 @@ def review_action(ref: str, file_id: int):
         raise
     for key in garbage:  # only after the commit: a failed commit keeps the old bytes
         storage.delete(key)
-    flash("Done.", "success")
+    if action == "save":
+        flash(
+            "Boxes saved. The file stays held back until you release, mask or delete it.", "success"
+        )
+        return redirect(url_for("imaging.review_file", ref=case.reference, file_id=f.id))
+    flash(
+        {
+            "release": "Released to the panel.",
+            "delete": "Deleted.",
+            "mask": "Masked and released to the panel.",
+        }[action],
+        "success",
+    )
     return redirect(url_for("imaging.review_queue"))
 
 

@@ -88,7 +88,7 @@ def _world(live_server, tmp_path) -> dict:
     from panel.feedback import family
     from panel.feedback.documents import documents_for
     from panel.imaging import uploads
-    from panel.imaging.models import StoredFile
+    from panel.imaging.models import FileStatus, StoredFile
     from panel.meetings import operations as meeting_ops
     from panel.meetings.models import Meeting
     from panel.trials.models import Trial
@@ -125,6 +125,31 @@ def _world(live_server, tmp_path) -> dict:
             .where(StoredFile.case_id == scheduled.id, StoredFile.series_uid.is_not(None))
             .limit(1)
         )
+        # A held-back photo with two proposed boxes: the review queue and its box editor.
+        photo = io.BytesIO()
+        from PIL import Image
+
+        Image.new("RGB", (320, 200), (90, 120, 150)).save(photo, format="PNG")
+        photo.seek(0)
+        batch = uploads.process_upload(
+            scheduled,
+            user(REFERRER),
+            "Photo of the film",
+            [("photo.png", photo)],
+            storage=get_storage(),
+            config=app.config,
+            deid_secret=uploads.deid_secret(),
+        )
+        batch.store()
+        held = db.session.scalar(
+            select(StoredFile).where(
+                StoredFile.case_id == scheduled.id, StoredFile.content_type == "image/png"
+            )
+        )
+        held.status, held.hold_reason = FileStatus.HELD_BACK, "a photo"
+        held.pixel_text, held.proposed_boxes = "held", [[10, 10, 80, 20], [200, 150, 60, 30]]
+        db.session.commit()
+        batch.cleanup()
         # A person who must use two-factor and has not enrolled yet: their sign-in shows the
         # enrolment page.
         account_ops.create_user(
@@ -165,6 +190,7 @@ def _world(live_server, tmp_path) -> dict:
                 {"ref": sent.reference, "document_id": d} for d in html_docs
             ],
             "imaging.viewer": [{"ref": scheduled.reference, "series_uid": series_uid}],
+            "imaging.review_file": [{"ref": scheduled.reference, "file_id": held.id}],
             # The 3-month check of the sent case: not due yet, its page says from when.
             "outcomes.answer_check": [{"ref": sent.reference, "months": 3}],
         }

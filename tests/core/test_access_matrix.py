@@ -102,6 +102,7 @@ POLICY: dict[str, str] = {
     "imaging.frame": "case",
     "imaging.export": "case",  # referrers and the panel's coordinators
     "imaging.review_action": "case_panel",
+    "imaging.review_file": "case_panel",  # the box editor of one held-back file
     "imaging.review_queue": "coordinator",
     # ------------------------------------------------------------------ trials
     "trials.index": "coordinator_or_admin",  # the registry, no case content

@@ -92,7 +92,9 @@ def test_image_upload_is_held_and_hidden_from_the_panel(
     coordinator = _client(app, login, people["nap_coordinator"])
     queue = coordinator.get("/imaging/review").get_data(as_text=True)
     assert queue.count('data-testid="review-item"') == 1 and PLAIN_REASON in queue
-    assert 'value="mask"' in queue  # masking is offered for photos and screenshots too
+    assert "Open the box editor" in queue  # masking is offered for photos and screenshots too
+    editor = coordinator.get(f"/cases/{case.reference}/images/files/{f.id}/review")
+    assert 'value="mask"' in editor.get_data(as_text=True)
     assert [coordinator.get(u).status_code for u in _urls(case, f)] == [200, 200]
 
 
@@ -130,7 +132,7 @@ def test_mask_and_release_an_image(app, db_session, login, people, case, uploade
         app,
         coordinator,
         f"/cases/{case.reference}/images/files/{f.id}/review",
-        {"action": "mask", "x": "4", "y": "2", "w": "100", "h": "8"},
+        {"action": "mask", "boxes": "[[4, 2, 100, 8]]"},
     )  # clipped at the edge
     assert resp.status_code == 302
     db.session.expire_all()
@@ -147,7 +149,7 @@ def test_mask_and_release_an_image(app, db_session, login, people, case, uploade
     else:  # JPEG is lossy: black inside, give or take the ringing at the rectangle's edges
         assert grey[2:10, 4:40].mean() < 8 and grey[3:9, 5:39].max() < 40
     assert grey[12:30, 0:40].min() > 30  # the rest is untouched
-    assert _audit("imaging.mask_release")[-1].details["rectangle"] == [4, 2, 100, 8]
+    assert _audit("imaging.mask_release")[-1].details["boxes"] == [[4, 2, 36, 8]]
     member = _client(app, login, people["nap_member"])
     assert member.get(_urls(case, f)[0]).status_code == 200
 
@@ -159,10 +161,9 @@ def test_mask_outside_the_image_is_refused_clearly(app, db_session, login, peopl
         app,
         coordinator,
         f"/cases/{case.reference}/images/files/{f.id}/review",
-        {"action": "mask", "x": "400", "y": "2", "w": "10", "h": "8"},
-        follow_redirects=True,
+        {"action": "mask", "boxes": "[[400, 2, 10, 8]]"},
     )
-    assert resp.status_code == 200 and "outside the image" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "outside the image" in resp.get_data(as_text=True)
     db.session.refresh(f)
     assert f.status == FileStatus.HELD_BACK
 
@@ -189,13 +190,14 @@ def test_pdf_is_not_offered_a_mask(app, db_session, login, people, case, upload)
     f = db.session.scalar(select(StoredFile).where(StoredFile.case_id == case.id))
     coordinator = _client(app, login, people["nap_coordinator"])
     assert 'value="mask"' not in coordinator.get("/imaging/review").get_data(as_text=True)
+    editor = coordinator.get(f"/cases/{case.reference}/images/files/{f.id}/review")
+    assert editor.status_code == 200 and 'value="mask"' not in editor.get_data(as_text=True)
     resp = post_form(
         app,
         coordinator,
         f"/cases/{case.reference}/images/files/{f.id}/review",
-        {"action": "mask", "x": "1", "y": "1", "w": "5", "h": "5"},
-        follow_redirects=True,
+        {"action": "mask", "boxes": "[[1, 1, 5, 5]]"},
     )
-    assert "delete the document instead" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "delete the document instead" in resp.get_data(as_text=True)
     db.session.refresh(f)
     assert f.status == FileStatus.HELD_BACK

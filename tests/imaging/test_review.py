@@ -96,7 +96,7 @@ def test_delete_removes_row_and_bytes(app, db_session, client, login, people, ca
 
 
 def test_mask_and_release(app, db_session, client, login, people, case, held):
-    """Does masking black out the rectangle, keep the file de-identified and release it?"""
+    """Does masking black out the box, keep the file de-identified and release it?"""
     storage = app.extensions["panel_storage"]
     f = held[0]
     old_key = f.storage_key
@@ -105,7 +105,7 @@ def test_mask_and_release(app, db_session, client, login, people, case, held):
         app,
         client,
         f"/cases/{case.reference}/images/files/{f.id}/review",
-        {"action": "mask", "x": "4", "y": "2", "w": "10", "h": "6"},
+        {"action": "mask", "boxes": "[[4, 2, 10, 6]]"},
     )
     assert resp.status_code == 302
     db.session.expire_all()
@@ -117,16 +117,17 @@ def test_mask_and_release(app, db_session, client, login, people, case, held):
     assert np.all(arr[2:8, 4:14] == arr.min())
     assert ds.PatientIdentityRemoved == "YES" and ds.BurnedInAnnotation == "NO"
     entry = _audit("imaging.mask_release")[-1]
-    assert entry.details["rectangle"] == [4, 2, 10, 6]
+    assert entry.details["boxes"] == [[4, 2, 10, 6]]
 
 
-def test_mask_needs_a_rectangle(app, db_session, client, login, people, case, held):
+def test_mask_needs_boxes(app, db_session, client, login, people, case, held):
     login(client, people["nap_coordinator"])
-    post_form(
+    resp = post_form(
         app,
         client,
         f"/cases/{case.reference}/images/files/{held[0].id}/review",
         {"action": "mask", "x": "a"},
     )
+    assert resp.status_code == 422
     db.session.refresh(held[0])
     assert held[0].status == FileStatus.HELD_BACK
