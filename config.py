@@ -47,6 +47,10 @@ class Config:
     # A running job whose heartbeat is older than this is taken to be lost with its worker.
     JOBS_STALE_SECONDS = _env_int("JOBS_STALE_SECONDS", 300)
     JOBS_REPUBLISH_SECONDS = _env_int("JOBS_REPUBLISH_SECONDS", 60)
+    # Redis keys of the queue start with this (several deployments may share one Redis).
+    JOBS_NAMESPACE = _env("JOBS_NAMESPACE", "panel-jobs")
+    # Dramatiq re-delivers the messages of a worker silent for this long (it died).
+    JOBS_BROKER_HEARTBEAT_MS = _env_int("JOBS_BROKER_HEARTBEAT_MS", 60_000)
     # The public address of this deployment: links in e-mails are built from it, never from
     # the request's Host header (which an attacker controls).
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")

@@ -340,3 +340,40 @@ def test_scheduled_jobs_are_asked_for_once_per_period_however_many_ask(app, db_s
         assert {j.id for j in later}.isdisjoint({j.id for j in first})
     finally:
         jobs._SCHEDULE.pop("test.tick", None)
+
+
+@pytest.mark.multiprocess
+def test_the_worker_command_runs_says_it_is_alive_and_stops(backend, tmp_path):
+    from tests.support import workers
+
+    if not workers.redis_up():
+        pytest.skip("Redis is not running")
+    url = database_url(backend, tmp_path, f"panel_test_jobs_{uuid.uuid4().hex[:8]}")
+    app = make_app(url, tmp_path / "storage")
+    migrate_and_seed(app)
+    dispose(app)
+    env = workers.stack_env(url, tmp_path / "storage")
+    procs = workers.start_workers(env, 2, log_dir=tmp_path)
+    try:
+        assert workers.live_workers(env) == 2
+        probe = make_app(
+            url,
+            tmp_path / "storage",
+            JOBS_MODE="broker",
+            QUEUE_URL=workers.REDIS_URL,
+            JOBS_NAMESPACE=env["PANEL_JOBS_NAMESPACE"],
+        )
+        body = probe.test_client().get("/healthz").get_json()
+        assert body["queue"] == {"mode": "broker", "broker": "ok", "workers": 2}
+        dispose(probe)
+    finally:
+        workers.stop_workers(procs)
+        workers.clear_namespace(env)
+        drop_database(url)
+    assert all(p.returncode == 0 for p in procs)
+    assert b"Panel worker stopped." in (tmp_path / "worker-0.log").read_bytes()
+
+
+def test_the_worker_command_explains_that_no_queue_is_configured(app):
+    result = app.test_cli_runner().invoke(args=["worker"])
+    assert result.exit_code != 0 and "No queue is configured" in result.output
