@@ -25,6 +25,9 @@ All sets hold the canonical spelling for names (initial capital) and lower case 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 
 def _words(block: str) -> frozenset[str]:
     """Split a whitespace-separated block of words into a frozenset."""
@@ -126,12 +129,15 @@ AMBIGUOUS_FIRST_NAMES: frozenset[str] = _words(
     """
 )
 
-FIRST_NAMES: frozenset[str] = (_words(_BOYS) | _words(_GIRLS)) - AMBIGUOUS_FIRST_NAMES
+HAND_AMBIGUOUS_FIRST_NAMES = AMBIGUOUS_FIRST_NAMES
+
+#: The hand-written first names above (used where a substring search needs a short list).
+HAND_FIRST_NAMES: frozenset[str] = (_words(_BOYS) | _words(_GIRLS)) - AMBIGUOUS_FIRST_NAMES
 
 # Ambiguous names that are months or seasons: never a name in possessive form ("May's meeting").
 NOT_POSSESSIVE_NAMES: frozenset[str] = _words("April May June August Summer Autumn")
 
-SURNAMES: frozenset[str] = _words(
+HAND_SURNAMES: frozenset[str] = _words(
     """
     Smith Jones Williams Taylor Davies Evans Wilson Thomas Johnson Roberts Robinson Thompson
     Wright Walker Edwards Hughes Lewis Harris Clarke Clark Patel Jackson Turner Morris Moore Allen
@@ -302,3 +308,100 @@ INSTITUTION_PHRASES: tuple[str, ...] = (
     "Elsie Inglis",
     "Simpson Centre",
 )
+
+
+# ============================================================================================
+# The gazetteer and the safe-list (data files under panel/data, each with its source and date)
+# ============================================================================================
+
+_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _load(name: str) -> dict:
+    return json.loads((_DATA / name).read_text(encoding="utf-8"))
+
+
+_GAZETTEER = _load("name_gazetteer.json")
+_SAFELIST = _load("privacy_safelist.json")
+_CENTRES = _load("centres.json")
+
+#: Institutions, charities and multi-word eponyms: words inside them are never a person's name.
+INSTITUTION_PHRASES = tuple(
+    sorted(
+        set(INSTITUTION_PHRASES)
+        | set(_SAFELIST["institutions"])
+        | {p for p in _SAFELIST["eponyms"] if " " in p}
+        | {c["name"] for c in _CENTRES["centres"]},
+        key=len,
+        reverse=True,
+    )
+)
+#: Single-word eponyms ("Wilms", "Horner", "Turner"): not a surname after an unknown word.
+EPONYM_WORDS: frozenset[str] = frozenset(
+    p.rstrip("'’s") if p.endswith(("'s", "’s")) else p.rstrip("'’")
+    for p in _SAFELIST["eponyms"]
+    if " " not in p
+)
+#: Nouns that, after a surname, make it an eponym ("Homer Wright rosettes", "Horner syndrome").
+EPONYM_NOUNS: frozenset[str] = frozenset(_SAFELIST["eponym_nouns"])
+#: Drug, trial, company and device names: never a person's name.
+PRODUCT_WORDS: frozenset[str] = frozenset(_SAFELIST["drugs_and_trials"])
+
+_NEVER = (
+    set(PRODUCT_WORDS)
+    | EPONYM_WORDS
+    | {w.capitalize() for w in COMMON_WORDS | CLINICAL_WORDS}
+    | {w.capitalize() for w in EPONYM_NOUNS}
+)
+
+#: First names: the hand-written list, then the gazetteer's names that are not English words.
+#: Names of one or two letters ("Al", "Jo") need context, like the words.
+FIRST_NAMES: frozenset[str] = (
+    frozenset(
+        HAND_FIRST_NAMES
+        | {n for n in _GAZETTEER["first_names"] if len(n) >= 3 and n not in AMBIGUOUS_FIRST_NAMES}
+    )
+    - _NEVER
+)
+#: First names that are also words: a name only with context (see the module docstring).
+AMBIGUOUS_FIRST_NAMES = (
+    AMBIGUOUS_FIRST_NAMES
+    | {n for n in _GAZETTEER["first_names_words"] if n not in HAND_FIRST_NAMES}
+    | {n for n in _GAZETTEER["first_names"] if len(n) < 3}
+) - {w for w in PRODUCT_WORDS}
+#: Surnames that are not English words (hand list + gazetteer).
+SURNAMES: frozenset[str] = HAND_SURNAMES | (frozenset(_GAZETTEER["surnames"]) - _NEVER)
+#: Surnames that are also English words ("Hill", "Young", "Green"): only after a first name.
+SURNAME_WORDS: frozenset[str] = frozenset(_GAZETTEER["surnames_words"])
+#: Family names written first in East Asian order ("Tran Thi Mai", "Wong Ka Yan"), and given
+#: name syllables that follow them.  Faker's Vietnamese, Chinese and Japanese (romanised)
+#: lists, with common Cantonese, Korean and Vietnamese romanisations written by hand.
+EAST_ASIAN_FAMILY: frozenset[str] = frozenset(_GAZETTEER["east_asian_family"]) | _words(
+    """
+    Nguyen Tran Le Pham Hoang Huynh Phan Vu Vo Dang Bui Do Ho Ngo Duong Ly Truong Dinh Lam
+    Wong Chan Cheung Lau Leung Li Lee Lam Ng Tsang Chow Yeung Tang Kwok Lai Mak Yip Fung Tse
+    Choi Chung Siu Law Lo Poon Tam Man Wan Kwan Chiu Cheng Au Yu Chong Hui Ko Kong Kwong Tong
+    Tsui Wu Yuen Yau Chau Chin Fong Ho Hung Koo Kam Lui Lum Ma Mok Pang Sze Tai Tsoi Wai Yim
+    Kim Park Jung Jeong Kang Cho Yoon Jang Lim Han Shin Seo Kwon Hwang Ahn Song Yoo Hong Jeon
+    Moon Son Yang Bae Baek Heo Nam Oh Ryu Noh
+    """
+)
+EAST_ASIAN_GIVEN: frozenset[str] = frozenset(_GAZETTEER["east_asian_given"]) | _words(
+    """
+    Thi Van Duc Minh Anh Thanh Ngoc Huong Lan Mai Linh Hoa Hung Tuan Quang Dung Thu Trang
+    Ka Yan Wai Man Ming Kit Chi Yee Ling Hei Ho Lok Yin Sum Shun Fai Kwan Wing Mei Siu Tsz
+    Hin Long Kin Chun Hoi Yu Ying Yuk Kwok Lai Fung Sze Pui Shan Hang Nga Suet Tung Bo Po
+    Ji Min Seo Hyun Jin Woo Soo Yeon Eun Hye Young Joon Sung Ha Na
+    """
+)
+#: Accent-free, lower-case forms of the first names, for text typed without capitals.
+LOWER_FIRST_NAMES: frozenset[str] = frozenset(
+    n.lower() for n in FIRST_NAMES if len(n) >= 4 and n not in EPONYM_WORDS
+)
+#: Lower-case English words (SCOWL's small British list, see panel/data/english_words.txt).
+ENGLISH_WORDS: frozenset[str] = frozenset(
+    w
+    for w in (_DATA / "english_words.txt").read_text(encoding="utf-8").splitlines()
+    if w and not w.startswith("#")
+)
+GAZETTEER_SOURCE: dict = _GAZETTEER["source"] | {"built": _GAZETTEER["built"]}

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -214,8 +215,29 @@ class _Spans:
 # Shared pieces
 # ============================================================================================
 
-_CAP = "A-ZÀ-ÖØ-Þ"
-_LOW = "a-zß-öø-ÿ"
+
+def _letter_class(upper: bool) -> str:
+    """Upper- or lower-case letters of Latin-1, Latin Extended-A/B and Vietnamese, as ranges."""
+    chars = [
+        chr(c)
+        for block in ((0xC0, 0x250), (0x1E00, 0x1F00))
+        for c in range(*block)
+        if chr(c).isalpha() and (chr(c).isupper() if upper else chr(c).islower())
+    ]
+    ranges: list[str] = []
+    i = 0
+    while i < len(chars):
+        j = i
+        while j + 1 < len(chars) and ord(chars[j + 1]) == ord(chars[j]) + 1:
+            j += 1
+        ranges.append(chars[i] if i == j else f"{chars[i]}-{chars[j]}")
+        i = j + 1
+    return ("A-Z" if upper else "a-z") + "".join(ranges)
+
+
+# Letters of names: "Wiśniewska", "Glyndŵr", "Trần", "Østergaard".
+_CAP = _letter_class(True)
+_LOW = _letter_class(False)
 # A capitalised word: "Oliver", "O'Brien", "McDonald", "Mary-Jane".
 _NAME_WORD = (
     rf"[{_CAP}](?:[{_LOW}]+(?:[{_CAP}][{_LOW}]+)?|['’][{_CAP}][{_LOW}]+)(?:-[{_CAP}][{_LOW}]+)*"
@@ -311,7 +333,8 @@ class _Text:
 
 _SEP = r"(?:[ \t]*[-./][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
 _TEN_DIGITS = re.compile(
-    rf"(?:\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{4}}|\d{{6}}{_SEP}\d{{4}}|\d{{10}}|\d{{3,7}}[ \t]*\r?\n[ \t]*\d{{3,7}})"
+    rf"(?:\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{4}}|\d{{6}}{_SEP}\d{{4}}|\d{{5}}{_SEP}\d{{5}}|\d{{4}}{_SEP}\d{{6}}|"
+    rf"\d{{4}}{_SEP}\d{{3}}{_SEP}\d{{3}}|\d{{10}}|\d{{3,7}}[ \t]*\r?\n[ \t]*\d{{3,7}})"
     r"(?!\d)(?![-./,]\d)"
 )
 _NATIONAL_CUE = re.compile(
@@ -487,6 +510,10 @@ _MONTH_GATE = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "o
 _DAY_BEFORE = re.compile(
     rf"(?i:(?<![\w])(?P<d>[0-3]?\d|{_DAY_WORDS})(?:st|nd|rd|th)?(?:[ \t]+of)?[ \t./-]{{0,3}})$"
 )
+_ORDINAL_DAY = re.compile(rf"(?i:\d(?:st|nd|rd|th)|{_DAY_WORDS}|\bof\b)")
+_RANGE_DAY_BEFORE = re.compile(
+    r"(?i:(?<![\w])(?P<d>[0-3]?\d(?:st|nd|rd|th))[ \t]*(?:to|until|till|and|-|–)[ \t]*(?:the[ \t]+)?)$"
+)
 _YEAR_BEFORE = re.compile(rf"(?<![\w./-])(?P<y>{_YEAR4})[ \t]+$")
 _AFTER_MONTH_YEAR = re.compile(rf"\.?,?[ \t./-]{{1,3}}(?P<y>{_YEAR4}|['’]?\d{{2}})(?![\w]|[./-]\d)")
 _AFTER_MONTH_DAY = re.compile(
@@ -501,9 +528,10 @@ _SEASON_GATE = ("spring", "summer", "autumn", "fall", "winter", "christmas", "ea
 _SEASON_YEAR = re.compile(
     r"(?i:\b(?:spring|summer|autumn|fall|winter|christmas|easter)[ \t]+(?:of[ \t]+)?(?:19|20)\d{2}\b)"
 )
-_DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob")
+_DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob", "b.")
 _DOB_CUE_END = re.compile(
-    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+(?:on|in))?)\b\.?)"
+    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+(?:on|in))?)\b\.?|"
+    r"(?<![\w.])[bB]\.)"
     r"[\s:=\-–(]*(?:(?i:on|the)\s+)*$"
 )
 _DOB_YEAR = re.compile(
@@ -513,6 +541,16 @@ _DOB_YEAR = re.compile(
 _VERSION_CUE_END = re.compile(
     r"(?i:\b(?:v|ver|version|section|protocol|amendment|appendix|table|figure|fig|criterion|item|step)\.?\s*)$"
 )
+
+
+def _born_abbrev(text: str, s: int) -> bool:
+    """Is the number at ``s`` written straight after "b." (born), as in "b.19/10/16"?"""
+    return (
+        s >= 2
+        and text[s - 1] == "."
+        and text[s - 2] in "bB"
+        and (s == 2 or not (_word_char(text[s - 3]) or text[s - 3] == "."))
+    )
 
 
 def _day_of(token: str) -> int:
@@ -547,7 +585,8 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             s, e = m.span()
             pos = e
             if s > 0 and (_word_char(text[s - 1]) or text[s - 1] in "./-"):
-                continue
+                if not (text[s - 1] == "." and _born_abbrev(text, s)):
+                    continue  # "b.19/10/16" (born) is a date; "v1.3/2" is not
             if e < n:
                 nxt = text[e]
                 iso_time = nxt == "T" and e + 1 < n and text[e + 1].isdigit()
@@ -579,8 +618,15 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 ):
                     yield date(s, e, True)
                 continue
-            # Two-digit years: UK order only, and not "1-8-15" (cycle days) or "3.1.10" (versions).
-            if not _valid_day_month(d1, d2) or (len(a) == 1 and len(b) == 1):
+            # Two-digit years: UK order only, and not "1-8-15" (cycle days) or "3.1.10" (versions)
+            # unless a birth cue precedes ("born 3/4/19", "d.o.b 6-3-19").
+            if not _valid_day_month(d1, d2):
+                continue
+            if (
+                len(a) == 1
+                and len(b) == 1
+                and not (dob_possible and _DOB_CUE_END.search(text, max(0, s - 30), s))
+            ):
                 continue
             if _VERSION_CUE_END.search(text, max(0, s - 15), s):
                 continue
@@ -599,6 +645,14 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             pre = _DAY_BEFORE.search(text, max(0, ms - 32), ms)
             post_y = _AFTER_MONTH_YEAR.match(text, me)
             post_d = _AFTER_MONTH_DAY.match(text, me)
+            # "the 3rd march", "21st of March", "twenty-third of August": an ordinal day makes a
+            # calendar day, in any case ("8TH MAY", "the 9th sept").
+            ordinal = pre is not None and _ORDINAL_DAY.search(pre.group()) is not None
+            capital = capital or ordinal
+            if pre and not capital and dob_possible:
+                capital = (
+                    _DOB_CUE_END.search(text, max(0, pre.start() - 30), pre.start()) is not None
+                )
             if (
                 pre
                 and post_y
@@ -624,7 +678,12 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 yield date(ms, post_y.end(), False)
             elif pre and capital and _valid_day_month(_day_of(pre.group("d")), month):
                 end = me + 1 if len(word) <= 4 and text.startswith(".", me) else me  # "4 Oct."
-                yield date(pre.start(), end, False, _DAY_MONTH_MESSAGE)
+                yield date(pre.start(), end, ordinal, _DAY_MONTH_MESSAGE)
+                if ordinal:
+                    # "from the 12th to the 19th of July": the first day of the range too.
+                    rng = _RANGE_DAY_BEFORE.search(text, max(0, pre.start() - 30), pre.start())
+                    if rng:
+                        yield date(rng.start("d"), rng.end("d"), True)
             elif (
                 post_d
                 and capital
@@ -808,7 +867,7 @@ _FRACTURE_TAGS = frozenset(
     "hip vertebra vertebrae scaphoid".split()
 )
 _HASHTAG_NAMES = tuple(
-    sorted({n.lower() for n in _names.FIRST_NAMES if len(n) >= 4 and n.isalpha()})
+    sorted({n.lower() for n in _names.HAND_FIRST_NAMES if len(n) >= 4 and n.isalpha()})
 )
 _SOCIAL_DOMAINS = (
     "gofundme.com", "gofund.me", "justgiving.com", "crowdfunder.co.uk", "crowdfunder.com",
@@ -940,12 +999,18 @@ def _web(t: _Text) -> Iterator[_Cand]:
 # National Insurance numbers
 # ============================================================================================
 
+# "AB 12 34 56 C", "ab123456c", "AB-12-34-56-C", "ZA-481106-C": spaces or dashes, any case.
 _NI_AT = re.compile(
-    r"(?P<p>[A-Za-z]{2})[ \t]?\d{2}[ \t]?\d{2}[ \t]?\d{2}(?:[ \t]?(?P<s>[A-Da-d]))?(?![A-Za-z0-9_])"
+    r"(?P<p>[A-Za-z]{2})(?P<sep>[ \t]?|[ \t]?-[ \t]?)\d{2}(?:(?P=sep)|[ \t]?)\d{2}(?:(?P=sep)|[ \t]?)\d{2}"
+    r"(?:(?:(?P=sep)|[ \t]?)(?P<s>[A-Da-d]))?(?![A-Za-z0-9_])"
 )
 _NI_FIRST = frozenset("ABCEGHJKLMNOPRSTWXYZ")
 _NI_SECOND = frozenset("ABCEGHJKLMNPRSTWXYZ")
 _NI_BAD_PREFIXES = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
+# Lower-case words that could stand before "12 34 56 a" ("scores as 12 34 56 a").
+_TWO_LETTER_WORDS = frozenset(
+    "am an as at be by do go he if in is it me my no of on or so to up us we ok oh hi".split()
+)
 _NI_CUE_END = re.compile(
     r"(?i:\b(?:NI|N\.I\.|NINO|national\s+insurance)(?:\s+(?:no|number|num))?\.?[\s:=\-]*)$"
 )
@@ -956,7 +1021,7 @@ def _ni_numbers(t: _Text) -> Iterator[_Cand]:
     for cs, _ce, ndig in t.clusters:
         if ndig != 6:
             continue
-        for p in (cs - 3, cs - 2):
+        for p in (cs - 4, cs - 3, cs - 2):
             if p < 0:
                 continue
             m = _NI_AT.match(text, p)
@@ -969,8 +1034,12 @@ def _ni_numbers(t: _Text) -> Iterator[_Cand]:
                 or prefix in _NI_BAD_PREFIXES
             ):
                 continue
+            # With its final letter the shape is specific enough in any case; without it, a cue
+            # ("NI", "national insurance") must precede.
             written_as_ni = (
-                m.group("p").isupper() and m.group("s") is not None and m.group("s").isupper()
+                m.group("s") is not None
+                and m.group("p").isupper() == m.group("s").isupper()
+                and (m.group("p").isupper() or m.group("p") not in _TWO_LETTER_WORDS)
             )
             if written_as_ni or _NI_CUE_END.search(text, max(0, p - 30), p):
                 yield _cand(p, m.end(), "ni_number", "hard", _MESSAGES["ni_number"])
@@ -999,16 +1068,126 @@ _ADDRESS_NOT_WORDS = frozenset(
 _NAMED_ADDRESS_AT = re.compile(
     rf"\d{{1,4}}[A-Za-z]?,?[ \t]+The[ \t]+(?P<words>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?),[ \t]*{_NAME_WORD}"
 )
-_SCHOOL_GATE = ("School", "Academy", "Nursery")
+_SCHOOL_GATE = (
+    "school", "academy", "nursery", "primary", "junior", "infant", "grammar", "college",
+    "federation", "ysgol", "high",
+)  # fmt: skip
+_SCHOOL_TYPE = (
+    r"(?:Primary|Junior|Juniors|Infant|Infants|Nursery|Secondary|High|Grammar|Community|Catholic|"
+    r"Church|Free|Prep|Preparatory|Special|Middle|First|Comprehensive|Methodist|Academy|"
+    r"C[ \t]+of[ \t]+E|CofE|CE|RC|R\.C\.|Church[ \t]+of[ \t]+England|Church[ \t]+in[ \t]+Wales|"
+    r"Roman[ \t]+Catholic|Welsh|Gymraeg|Integrated|Controlled|Maintained|Federated|Infant[ \t]+and[ \t]+Nursery|"
+    r"Junior[ \t]+and[ \t]+Infant)"
+)
+_SCHOOL_END = (
+    r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|"
+    r"High[ \t]+School|Junior[ \t]+School|Infant[ \t]+School|Nursery[ \t]+School)"
+)
+# "Hollybrook Infant School", "St Bernadette's Catholic Primary", "St. Aidan's C of E Primary",
+# "Our Lady of Lourdes RC Primary", "The Willows Federation", "Castlebrook Grammar".
 _SCHOOL_RE = re.compile(
-    rf"(?P<words>(?:{_NAME_WORD}(?:['’]s|s['’])?[ \t]+){{1,4}})"
-    r"(?:(?:Primary|Junior|Infant|Infants|Nursery|Secondary|High|Grammar|Community|Catholic|"
-    r"Church|Free|Prep|Preparatory|Special|C[ \t]+of[ \t]+E|CE|RC)[ \t]+)?(?:School|Academy|Nursery)\b"
+    rf"(?P<words>(?:(?:St\.?|Saint|Our[ \t]+Lady|Holy|Sacred|The)[ \t]+)?"
+    rf"(?:{_NAME_WORD}(?:['’]s|s['’])?(?:[ \t]+(?:of|on|in|the|upon|and|&)(?=[ \t]+[{_CAP}]))?[ \t]+){{1,4}})"
+    rf"(?:{_SCHOOL_TYPE}[ \t]+)*{_SCHOOL_END}(?![\w'’])"
+)
+# "Ysgol Gymraeg Bryn Derw", "Ysgol y Castell": Welsh schools put "Ysgol" first.
+_YSGOL_RE = re.compile(
+    rf"Ysgol(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin))?(?:[ \t]+(?:y|yr|'r))?"
+    rf"(?:[ \t]+{_NAME_WORD}){{1,3}}(?![\w'’])"
 )
 _SCHOOL_NOT_NAMES = frozenset(
     "medical nursing dental business law graduate summer sunday hospital film art arts music "
-    "veterinary health public private state boarding special sixth form".split()
+    "veterinary health public private state boarding special sixth form forest driving play "
+    "new old current previous big local nearby village same other next main own home "
+    "mainstream secondary primary high junior infant nursery catholic church free prep "
+    "independent pre reception year class swimming dance drama language saturday holiday "
+    "after breakfast morning evening night day this that his her their our my your a an the "
+    "at to in on of for from with by into onto is was be go goes going went".split()
 )
+_SCHOOL_TYPE_WORDS = frozenset(
+    "primary junior juniors infant infants nursery secondary high grammar community catholic "
+    "church free prep preparatory special middle first comprehensive methodist academy rc ce "
+    "cofe welsh gymraeg integrated controlled maintained federated roman".split()
+)
+_UPPER_RUN_RE = re.compile(r"(?<![\w'’])[A-Z][A-Z'’]+")
+_LOWER_RUN_RE = re.compile(r"(?<![\w'’])[a-z][a-z'’]*")
+
+
+def _capitalised_copy(text: str, upper: bool) -> str:
+    """``text`` with its upper-case (or lower-case) words capitalised, same length: lets the
+    patterns for "Hollybrook Infant School" read "ST MUNGO'S RC ACADEMY" and "oakfield juniors"."""
+    if upper:
+        return _UPPER_RUN_RE.sub(lambda m: m.group()[0] + m.group()[1:].lower(), text)
+    return _LOWER_RUN_RE.sub(lambda m: m.group()[0].upper() + m.group()[1:], text)
+
+
+def _schools(t: _Text) -> Iterator[_Cand]:
+    text = t.text
+    copies = [(text, False)]
+    if any(ch.isupper() for ch in text) and _UPPER_RUN_RE.search(text):
+        copies.append((_capitalised_copy(text, True), True))
+    if _informal(text):
+        copies.append((_capitalised_copy(text, False), True))
+    for copy, changed in copies:
+        for m in _SCHOOL_RE.finditer(copy):
+            words = list(_WORD_RE.finditer(copy, m.start("words"), m.end("words")))
+            # Drop leading ordinary words ("The", "At"): what is left must name a school.
+            while (
+                words
+                and words[0].group().lower() in _SCHOOL_NOT_NAMES | _NOT_A_NAME
+                and words[0].group() not in ("St", "Saint", "Our", "Holy", "Sacred")
+            ):
+                words.pop(0)
+            end_words = words
+            while end_words and end_words[-1].group().lower() in _SCHOOL_TYPE_WORDS:
+                end_words = end_words[:-1]
+            if not end_words:
+                continue
+            words_end = end_words[-1]
+            named = [
+                w
+                for w in words
+                if w.group().lower() not in _SCHOOL_NOT_NAMES and _is_plain_word(w.group())
+            ]
+            if not named or words_end.group().lower() in _SCHOOL_NOT_NAMES:
+                continue
+            start = words[0].start()
+            if (
+                start > 0
+                and copy[start - 1] == " "
+                and copy[max(0, start - 4) : start - 1]
+                in (
+                    "The",
+                    "the",
+                )
+            ):
+                start -= 4  # "The Willows Federation"
+            # Schools are often named after saints ("St Mary's"): named institutions do not count.
+            if _INSTITUTION_RE.search(copy, words[0].start(), m.end()):
+                continue
+            if (
+                changed
+                and all(w.group().lower() in _names.ENGLISH_WORDS for w in named)
+                and (copy is not text and not text[m.start() : m.end()].isupper())
+            ):
+                # lower-case writing: "little acorns nursery" is a name, "forest school" is not
+                if len(named) < 2:
+                    continue
+            yield _cand(start, m.end(), "address", "hard", _SCHOOL_MESSAGE)
+        if "Ysgol" in copy:
+            for m in _YSGOL_RE.finditer(copy):
+                yield _cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE)
+
+
+_INFORMAL_RE = re.compile(r"(?:^|[.!?]\s+)[a-z]|\bi(?:m|ve|ll|d)?\b")
+
+
+def _informal(text: str) -> bool:
+    """Text written without capitals (a parent's message): it, or one of its sentences, starts
+    in lower case, or it says "i" for "I"."""
+    return _INFORMAL_RE.search(text) is not None
+
+
 _LIVES_GATE = ("live", "living", "resid", "moved", "relocat", "based")
 _LIVES_RE = re.compile(
     r"(?i:\b(?:(?:lives?|living|resides?|residing|resident|moved|relocated)[ \t]+(?:[a-z]+[ \t]+)?"
@@ -1035,24 +1214,8 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
         m = _NAMED_ADDRESS_AT.match(text, cs)
         if m and all(_is_plain_word(w) for w in m.group("words").split()):
             yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
-    if any(w in text for w in _SCHOOL_GATE):
-        for m in _SCHOOL_RE.finditer(text):
-            words = list(_WORD_RE.finditer(text, m.start("words"), m.end("words")))
-            # Drop leading ordinary words ("The", "At"): what is left must name a school.
-            while (
-                words
-                and not _is_plain_word(words[0].group())
-                and words[0].group() not in ("St", "Saint")
-            ):
-                words.pop(0)
-            if not words or not any(_is_plain_word(w.group()) for w in words):
-                continue
-            if words[-1].group().lower() in _SCHOOL_NOT_NAMES:
-                continue
-            # Schools are often named after saints ("St Mary's"): only named institutions count.
-            if _INSTITUTION_RE.search(text, words[0].start(), m.end()):
-                continue
-            yield _cand(words[0].start(), m.end(), "address", "soft", _SCHOOL_MESSAGE)
+    if t.has(*_SCHOOL_GATE):
+        yield from _schools(t)
     if t.has(*_LIVES_GATE):
         for m in _LIVES_RE.finditer(text):
             place = m.group("p")
@@ -1071,6 +1234,16 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
 # ============================================================================================
 
 _NEXT_WORD_RE = re.compile(rf"[ \t]+(?P<w>{_NAME_WORD})(?![\w'’])")
+# Surname particles: Irish (Ó, Ní, Nic, Mac, Uí, Bean), Welsh (ap, ab, ferch), Dutch, German,
+# French, Italian, Spanish and Portuguese, Arabic (al-, el-, bin, bint, ibn, abu).
+_PARTICLES = (
+    r"(?:Ó|O|Ní|Nic|Mac|Mc|Uí|Ua|Bean[ \t]+Uí|Mhic|ap|ab|ferch|verch|van[ \t]+der|van[ \t]+den|"
+    r"van[ \t]+de|van|von[ \t]+der|von|de[ \t]+la|de[ \t]+los|de|del|della|di|da|dos|das|du|le|la|"
+    r"al|el|bin|bint|binti|ibn|abu|Al|El|Abu|De|Di|Da|Van|Von|Le|La)"
+)
+_PARTICLE_SURNAME_RE = re.compile(
+    rf"[ \t]+{_PARTICLES}(?:[ \t]+|-)(?P<w>{_NAME_WORD})(?:[ \t]+{_NAME_WORD}(?![\w'’]))?(?![\w'’])"
+)
 _PREFIX_BEFORE = re.compile(
     r"(?<![\w])(?:St|St\.|Saint|Sir|Lady|Dame|Queen|King|Prince|Princess|Royal|Mount|Duchess|Duke)"
     rf"[ \t]+(?:{_NAME_WORD}(?:['’]s?|s['’])?[ \t]+){{0,2}}$"
@@ -1078,9 +1251,10 @@ _PREFIX_BEFORE = re.compile(
 _INSTITUTION_WORDS = (
     r"Children['’]s|Childrens|Hospital|Hospitals|Infirmary|Ward|Unit|House|Centre|Center|"
     r"Institute|Clinic|Hospice|Wing|Building|Suite|Place|Medical|Memorial|Library|Lecture|Prize|"
-    r"Award|Station|Research|Laboratory|Health|University|College"
+    r"Award|Station|Research|Laboratory|Health|University|College|Fund|Trust|Foundation|Appeal|"
+    r"Charity|Legacy|Lodge|Hostel|Federation|hospice|trust|fund|foundation|charity|appeal"
 )
-_AFTER_WORD = rf"(?:['’]s?|s['’])?(?:[ \t]+{_NAME_WORD}(?:['’]s?|s['’])?){{0,2}}[ \t]+"
+_AFTER_WORD = rf"(?:['’]s?|s['’])?(?:[ \t]+{_NAME_WORD}(?:['’]s?|s['’])?){{0,3}}[ \t]+"
 # After a word: an institution ("... Children's Hospital") or a street ("... Road").
 _SUFFIX_AFTER = re.compile(
     _AFTER_WORD + rf"(?:{_INSTITUTION_WORDS}|Road|Street|Avenue|Lane|Drive|Close|Crescent|Square|"
@@ -1154,14 +1328,25 @@ _ROLE_AFTER_RE = re.compile(
 )
 _SENTENCE_SKIP = frozenset(" \t\"'“‘(*•-–>")
 _SENTENCE_END = frozenset(".!?\n\r:;")
-_SURNAMES_STRICT = _names.SURNAMES - _names.AMBIGUOUS_FIRST_NAMES
+_SURNAMES_STRICT = _names.SURNAMES - _names.HAND_AMBIGUOUS_FIRST_NAMES
 _FIRST = _names.FIRST_NAMES
 _AMBIG = _names.AMBIGUOUS_FIRST_NAMES
 _NOT_POSS = _names.NOT_POSSESSIVE_NAMES
+_ENGLISH = _names.ENGLISH_WORDS
 _LOWER_PAIR_RE = re.compile(r"\b(?P<a>[a-z]{3,}+)[ \t]++(?=(?P<b>[a-z]{2,}+)(?![\w'’-]))")
 _UPPER_PAIR_RE = re.compile(
     r"\b(?P<a>[A-Z]{3,}+)[ \t]++(?=(?P<b>[A-Z]{2,}+|[A-Z][a-z]++)(?![\w'’-]))"
 )
+
+
+def _fold(word: str) -> str:
+    """``word`` without accents ("Oisín" -> "Oisin"); ASCII words are returned as they are."""
+    if word.isascii():
+        return word
+    word = word.replace("Đ", "D").replace("đ", "d").replace("Ł", "L").replace("ł", "l")
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)
+    )
 
 
 def _first_name_kind(word: str) -> str | None:
@@ -1170,8 +1355,16 @@ def _first_name_kind(word: str) -> str | None:
         return "known"
     if word in _AMBIG:
         return "ambiguous"
-    if "-" in word and all(p in _FIRST or p in _AMBIG for p in word.split("-")):
-        return "known"
+    if "-" in word:
+        parts = word.split("-")
+        if all(p in _FIRST or p in _AMBIG for p in parts) and any(p in _FIRST for p in parts):
+            return "known"
+        if all(p in _FIRST or p in _AMBIG for p in parts):
+            return "ambiguous"
+    if not word.isascii():
+        folded = _fold(word)
+        if folded != word:
+            return _first_name_kind(folded)
     return None
 
 
@@ -1211,10 +1404,21 @@ class _NameFinder:
         return not self.consumed.overlaps(s, e)
 
     def surname_end(self, e: int) -> int:
-        """If a plain capitalised word follows at ``e``, the end of it, else ``e``."""
-        m = _NEXT_WORD_RE.match(self.text, e)
+        """If a surname follows at ``e`` (a plain capitalised word, or a particle and the words
+        after it: "Ó Briain", "Mac Giolla Phádraig", "van der Berg"), the end of it, else ``e``."""
+        text = self.text
+        p = _PARTICLE_SURNAME_RE.match(text, e)
+        if p and not self.institutional(p.start("w"), p.end("w")):
+            return p.end()
+        m = _NEXT_WORD_RE.match(text, e)
         if m and _is_plain_word(m.group("w")) and not self.institutional(m.start("w"), m.end("w")):
-            return m.end("w")
+            end = m.end("w")
+            # A double-barrelled surname written with a space: "Jiří Novák Dvořák" is rare,
+            # but "María García López" is common in Spanish: a second known surname joins.
+            m2 = _NEXT_WORD_RE.match(text, end)
+            if m2 and m2.group("w") in _SURNAMES_STRICT and m.group("w") in _SURNAMES_STRICT:
+                return m2.end("w")
+            return end
         return e
 
     def report(
@@ -1329,15 +1533,18 @@ class _NameFinder:
                 # Unknown word: only a pair with a known surname, or a sentence-initial pair + verb.
                 if e + 1 >= n or text[e] not in " \t" or not text[e + 1].isupper():
                     continue
-                if not _is_plain_word(word) or not self.free(s, e):
+                if not _is_plain_word(word) or word.lower() in _ENGLISH or not self.free(s, e):
                     continue
                 nxt = _NEXT_WORD_RE.match(text, e)
                 if nxt is None:
                     continue
                 second = nxt.group("w")
-                if second in _SURNAMES_STRICT:
+                particle = _PARTICLE_SURNAME_RE.match(text, e)
+                if particle and _first_name_kind(word) is None:
+                    particle = None
+                if particle or second in _SURNAMES_STRICT:
                     if not self.institutional(s, e):
-                        self.report(s, nxt.end("w"), "hard")
+                        self.report(s, particle.end() if particle else nxt.end("w"), "hard")
                 elif (
                     _is_plain_word(second)
                     and _first_name_kind(second) is None
@@ -1362,7 +1569,7 @@ class _NameFinder:
                 else:
                     self.report(s, end, "hard")
             elif possessive:
-                if word not in _NOT_POSS:
+                if word not in _NOT_POSS and word not in _names.EPONYM_WORDS:
                     self.report(s, e, "hard")
             else:
                 nxt = _NEXT_WORD_RE.match(text, e)
@@ -1459,7 +1666,9 @@ _COMPACT_DATE_RE = re.compile(
 )
 _UID_LIKE_RE = re.compile(r"[\d.]+")
 _TOKEN_RE = re.compile(r"[A-Za-z]+")
-_LOWER_FIRST_NAMES = frozenset(n.lower() for n in _FIRST if len(n) >= 4 and n.isalpha())
+_LOWER_FIRST_NAMES = frozenset(
+    n.lower() for n in _names.HAND_FIRST_NAMES if len(n) >= 4 and n.isalpha()
+)
 _EXTENSION_RE = re.compile(
     r"(?i:\.(?:dcm|dicom|pdf|docx?|odt|rtf|txt|jpe?g|png|gif|bmp|tiff?|heic|zip|xlsx?|csv|nii|gz|mp4|mov))+$"
 )
