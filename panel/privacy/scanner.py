@@ -460,6 +460,8 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 "hard",
                 _MESSAGES["hospital_number"],
             )
+    if t.max_cluster_digits >= 6:
+        yield from _far_hospital_numbers(t)
     # "RM123456", "K1234567": local formats recognisable without a cue.
     for cs, ce, ndig in t.clusters:
         if not 5 <= ndig <= 9 or ce - cs != ndig:
@@ -474,6 +476,62 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
             ce == len(text) or not (_word_char(text[ce]) or text[ce] in "/-")
         ):
             yield _cand(s, ce, "hospital_number", "hard", _MESSAGES["hospital_number"])
+
+
+# A cue for a local number whose value may stand further on: "hospital number, its on his
+# wristband, is 7732019", "hosp no. (Leeds) — 08841276", "RN: J0394817", "Unit Number .... 0091".
+_FAR_CUE_LOW = re.compile(
+    r"(?:(?:hospital|hosp|unit|case|local|record|patient|pas|clinic|k)\.?[ \t]*(?:no|number|num|nbr|"
+    r"id|identifier|ref|reference|#)|mrn|rn|crn|urn|hn|pid|(?P<generic>number|no|num|ref|id|#))"
+    r"(?![a-z0-9])"
+)
+# Before a bare "number"/"ref": what makes it a hospital's ("his Alder Hey number", "GOSH ref",
+# "Her number at Sheffield Children's", "Local ID (Birmingham Children's)").
+_HOSPITAL_OWNER_BEFORE = re.compile(
+    r"(?:\b[A-Z]{3,5}\b|\b(?:[Hh]ospital|[Hh]osp|[Ww]ard|[Cc]hildren['’]s|[Ii]nfirmary|[Cc]linic|"
+    r"[Tt]rust)\b|\b(?:his|her|my|their|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
+    r"patient['’]s)\b)[^.!?\n]{0,30}$"
+)
+_HOSPITAL_OWNER_AFTER = re.compile(r"[ \t]+(?:at|for|from|in)[ \t]+[A-Z]")
+_NOT_HOSPITAL_BEFORE = re.compile(
+    r"(?i:\b(?:nhs|chi|h&c|hcn|ni|nino|insurance|phone|tel|telephone|mobile|contact|batch|lot|"
+    r"version|room|bed|cycle|protocol|trial|study|nct|isrctn|eudract|serial|order|invoice|"
+    r"policy|account|sort|case\s+series|iras|rec|project|ethics|grant|registration|isbn|pmid|"
+    r"doi|award|funder|charity|company|vat|sample|specimen\s+ref|lab\s+ref)\b)[^.!?\n]{0,25}$"
+)
+_LOCAL_ID_RE = re.compile(r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10})(?![\w/-]|\.\d)")
+_SENTENCE_BREAK = re.compile(r"[.!?][ \t]+[A-Z]|\n")
+
+
+def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    for m in _FAR_CUE_LOW.finditer(low):
+        s = m.start()
+        if s > 0 and (low[s - 1].isalnum() or low[s - 1] == "_"):
+            continue
+        if m.group("generic"):
+            before = text[max(0, s - 45) : s]
+            inst = t.institutions.overlaps(max(0, s - 45), s)
+            if not (
+                inst
+                or _HOSPITAL_OWNER_BEFORE.search(before)
+                or _HOSPITAL_OWNER_AFTER.match(text, m.end())
+            ):
+                continue
+        if _NOT_HOSPITAL_BEFORE.search(text, max(0, s - 30), m.end()):
+            continue
+        window_end = min(len(text), m.end() + 80)
+        brk = _SENTENCE_BREAK.search(text, m.end(), window_end)
+        if brk:
+            window_end = brk.start() + 1
+        tm = _LOCAL_ID_RE.search(text, m.end(), window_end)
+        if tm is None:
+            continue
+        tok = tm.group("tok")
+        digits = sum(ch.isdigit() for ch in tok)
+        if digits >= 10 or (tok[0] == "0" and digits >= 10):
+            continue  # an NHS, CHI or phone number: their own detectors decide
+        yield _cand(tm.start(), tm.end(), "hospital_number", "hard", _MESSAGES["hospital_number"])
 
 
 # ============================================================================================
@@ -1053,7 +1111,10 @@ def _ni_numbers(t: _Text) -> Iterator[_Cand]:
 _STREET_TYPES = (
     r"(?:Road|Rd|Street|Avenue|Ave|Close|Lane|Ln|Drive|Way|Crescent|Cres|Gardens|Gdns|Place|"
     r"Terrace|Grove|Court|Square|Sq|Mews|Row|Hill|Park|Wynd|Brae|Boulevard|Vale|Croft|Meadows|"
-    r"Walk|Rise|Parade|Green|View|Gate|Fields|Heights|St(?!\.?[ \t]+[A-Z]))"
+    r"Walk|Rise|Parade|Green|View|Gate|Fields|Heights|Fold|Chase|Glade|Dene|Garth|Loan|Vennel|"
+    r"Nook|Paddocks?|Orchard|Spinney|Copse|Mead|Leys|Maltings|Wharf|Quay|Approach|Coppice|"
+    r"Dell|Dale|Ridge|Hollow|Precinct|Circus|Embankment|Promenade|Causeway|"
+    r"St(?!\.?[ \t]+[A-Z]))"
 )
 # Matched at a house number: "12 Oak Tree Close", "12a Cedar Close", "1-5 Mill Lane".
 _ADDRESS_AT = re.compile(
@@ -1068,6 +1129,79 @@ _ADDRESS_NOT_WORDS = frozenset(
 _NAMED_ADDRESS_AT = re.compile(
     rf"\d{{1,4}}[A-Za-z]?,?[ \t]+The[ \t]+(?P<words>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?),[ \t]*{_NAME_WORD}"
 )
+# Addresses without an English street word.
+_W = _NAME_WORD
+_WELSH_PLACE_WORDS = (
+    r"(?:Heol|Ffordd|Lôn|Lon|Stryd|Maes|Cae|Bryn|Parc|Clos|Rhodfa|Cilgant|Teras|Llys|Plas|Tŷ|Ty|"
+    r"Pant|Cwrt|Gerddi|Rhes|Coed|Pen|Tan|Bro|Glan|Nant|Cefn|Llwyn|Ffridd|Erw|Bwthyn|Fferm|Hafod)"
+)
+_WELSH_LINK = r"(?:[ \t]+(?:y|yr|'r|’r|ap|Y|Yr))?"
+# "3 Heol y Nant", "7 Maes y Coed", "2 Ffordd Glyndŵr", "14 Cae Mawr".
+_WELSH_ADDRESS_RE = re.compile(
+    rf"(?<![\w/.,-])\d{{1,4}}[A-Za-z]?,?[ \t]+{_WELSH_PLACE_WORDS}{_WELSH_LINK}(?:[ \t]+{_W}){{1,2}}(?![\w'’])"
+)
+# "Tŷ Newydd, Llanfair", "Rose Cottage, Lower Brockhampton": a house's name and its place.
+_HOUSE_NAME_RE = re.compile(
+    rf"(?:(?:Tŷ|Ty|Bwthyn|Fferm|Plas|Hafod)(?:[ \t]+{_W}){{1,2}}|(?:{_W}[ \t]+){{1,2}}"
+    r"(?:Cottage|Cottages|Farm|Farmhouse|Barn|Lodge|Mill|Manor|Grange|Bungalow|Hall|Villa|Oast))"
+    rf",[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’])"
+)
+# "Flat 12 Beaumont House", "Apartment 3, Victoria Court".
+_FLAT_RE = re.compile(
+    rf"(?:Flat|Apartment|Apt)\.?[ \t]*\d{{1,4}}[A-Za-z]?,?[ \t]+(?:{_W}[ \t]+){{1,3}}"
+    r"(?:House|Court|Lodge|Mansions|Tower|Point|Heights|Buildings|Close|Place|Block|Wharf)\b"
+)
+# After an address cue, a house number and its words: "our house is 27 Birchfields",
+# "post can go to 58 Larkfield", "ADDRESS: 41 THE SPINNEY", "Home address: Rose Cottage, ...".
+_ADDRESS_CUE_LOW = re.compile(
+    r"(?:address|addr\.?|(?:live|lives|living|staying|stay|stopping|moved|moving|move)[ \t]+"
+    r"(?:at|to|in[ \t]+to)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
+    r"letters?[ \t]+to|post[ \t]+(?:\w+[ \t]+){0,2}to|send[ \t]+(?:\w+[ \t]+){0,2}to|c/o|care[ \t]+of|"
+    r"forward(?:ed)?[ \t]+to)(?![a-z])[ \t]*[:\-–]?[ \t]*"
+)
+_AFTER_ADDRESS_CUE = re.compile(
+    rf"(?:(?:Flat|Apartment|Apt)\.?[ \t]*\d{{1,4}}[A-Za-z]?,?[ \t]+)?"
+    rf"(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:The[ \t]+)?{_W}"
+    rf"(?:{_WELSH_LINK}[ \t]+{_W}){{0,2}}(?![\w'’])(?P<place>,[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’]))?"
+)
+_ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset("mg kg ml miles mile km times".split())
+
+
+def _house_addresses(t: _Text) -> Iterator[_Cand]:
+    text = t.text
+    copies = [text]
+    if _UPPER_RUN_RE.search(text):
+        copies.append(_capitalised_copy(text, True))
+    for copy in copies:
+        if any(ch.isdigit() for ch in copy):
+            for m in _WELSH_ADDRESS_RE.finditer(copy):
+                yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+            for m in _FLAT_RE.finditer(copy):
+                yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+        if "," in copy:
+            for m in _HOUSE_NAME_RE.finditer(copy):
+                if not t.institutions.overlaps(m.start(), m.end()):
+                    yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+    low = t.low
+    for cm in _ADDRESS_CUE_LOW.finditer(low):
+        if cm.start() > 0 and low[cm.start() - 1].isalpha():
+            continue
+        for copy in copies:
+            m = _AFTER_ADDRESS_CUE.match(copy, cm.end())
+            if m is None or not (m.group("num") or m.group("place")):
+                continue
+            words = [w for w in _WORD_RE.findall(copy, m.start(), m.end())]
+            if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
+                continue
+            if not m.group("num") and (
+                t.institutions.overlaps(m.start(), m.end())
+                or not all(_is_plain_word(w) for w in words)
+            ):
+                continue
+            yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+            break
+
+
 _SCHOOL_GATE = (
     "school", "academy", "nursery", "primary", "junior", "infant", "grammar", "college",
     "federation", "ysgol", "high",
@@ -1214,6 +1348,7 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
         m = _NAMED_ADDRESS_AT.match(text, cs)
         if m and all(_is_plain_word(w) for w in m.group("words").split()):
             yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
+    yield from _house_addresses(t)
     if t.has(*_SCHOOL_GATE):
         yield from _schools(t)
     if t.has(*_LIVES_GATE):
