@@ -208,6 +208,7 @@ def build() -> dict:
         "per_locale": per_locale,
         "first_names": sorted(n for n in firsts if not is_word_or_place(n)),
         "first_names_words": sorted(n for n in firsts if is_word_or_place(n)),
+        "first_names_places": sorted(n for n in firsts if n in places or fold(n) in places),
         "surnames": sorted(n for n in lasts if not is_word(n)),
         "surnames_words": sorted(n for n in lasts if is_word(n)),
         "east_asian_family": sorted(ea_family),

@@ -126,6 +126,8 @@ AMBIGUOUS_FIRST_NAMES: frozenset[str] = _words(
     Kelly Murray Scott Stewart Paris Chester Devon Kent Sandy Pat Rich Don Jordan Lincoln Mali
     Bob Dot Ted Reg Val Les Del Gus Cat Bea Jo Di Al Ed Mo Roman Jan Mel
     Rio Sue Dudley Royston
+    Favour Blessing Precious Gift Goodness Peace Treasure Promise Miracle Marvellous Wisdom
+    Praise Testimony Divine Chosen Success Pip
     """
 )
 
@@ -371,6 +373,9 @@ AMBIGUOUS_FIRST_NAMES = (
 ) - {w for w in PRODUCT_WORDS}
 #: Surnames that are not English words (hand list + gazetteer).
 SURNAMES: frozenset[str] = HAND_SURNAMES | (frozenset(_GAZETTEER["surnames"]) - _NEVER)
+#: Surnames in lower case, for words written in capitals ("MCALLISTER", "O'NEILL").
+SURNAMES_LOW: frozenset[str] = frozenset(n.lower() for n in SURNAMES)
+HAND_SURNAMES_LOW: frozenset[str] = frozenset(n.lower() for n in HAND_SURNAMES)
 #: Surnames that are also English words ("Hill", "Young", "Green"): only after a first name.
 SURNAME_WORDS: frozenset[str] = frozenset(_GAZETTEER["surnames_words"])
 #: Family names written first in East Asian order ("Tran Thi Mai", "Wong Ka Yan"), and given
@@ -404,4 +409,8 @@ ENGLISH_WORDS: frozenset[str] = frozenset(
     for w in (_DATA / "english_words.txt").read_text(encoding="utf-8").splitlines()
     if w and not w.startswith("#")
 )
+#: Lower-case eponyms, for words read in any case.
+EPONYM_WORDS_LOW: frozenset[str] = frozenset(w.lower() for w in EPONYM_WORDS)
+#: Names that are also places ("Paris", "Chester"): not taken for a name mid-sentence.
+PLACE_NAMES: frozenset[str] = frozenset(_GAZETTEER.get("first_names_places", ()))
 GAZETTEER_SOURCE: dict = _GAZETTEER["source"] | {"built": _GAZETTEER["built"]}

@@ -37,6 +37,7 @@ possessive repetition, so a scan is linear in the length of the input.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -277,12 +278,35 @@ def _lower_same_length(text: str) -> str:
     return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
 
 
-_INSTITUTION_RE = re.compile(
-    "|".join(
-        re.escape(p).replace(r"\ ", r"[ \t]+") + r"(?![\w])"
-        for p in sorted(_names.INSTITUTION_PHRASES, key=len, reverse=True)
-    )
-)
+def _trie_pattern(phrases: Iterable[str]) -> str:
+    """One regular expression for many literal phrases, written as a trie (a plain alternation
+    of hundreds of phrases is tried phrase by phrase at every position; a trie is not).  Longer
+    phrases win; a space matches any run of spaces and tabs."""
+    trie: dict = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def pattern(node: dict) -> str:
+        end = "" in node
+        alts = []
+        for ch in sorted(k for k in node if k):
+            head = r"[ \t]+" if ch == " " else re.escape(ch)
+            alts.append(head + pattern(node[ch]))
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if end else body
+
+    return pattern(trie)
+
+
+# An institution phrase ends a word: "Guy's" matches, "Guyson" does not.  The trie tries the
+# longest phrase first only where the branches allow; the word-end test keeps shorter matches
+# from ending inside a word.
+_INSTITUTION_RE = re.compile("(?:" + _trie_pattern(_names.INSTITUTION_PHRASES) + r")(?![\w])")
 
 
 class _Text:
@@ -1167,39 +1191,84 @@ _AFTER_ADDRESS_CUE = re.compile(
 _ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset("mg kg ml miles mile km times".split())
 
 
+_WELSH_ADDRESS_AT = re.compile(_WELSH_ADDRESS_RE.pattern.replace(r"(?<![\w/.,-])", "", 1))
+_ADDRESS_CUE_END = re.compile(
+    "(?:" + _ADDRESS_CUE_LOW.pattern + r")(?:(?:flat|apartment|apt)\.?[ \t]*)?$"
+)
+_ADDRESS_CUE_GATE = (
+    "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
+    "correspondence", "letter", "post", "send", "c/o", "care of", "forward",
+)  # fmt: skip
+_HOUSE_GATE = (
+    "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
+    "oast", "tŷ", "ty ", "bwthyn", "fferm", "plas", "hafod",
+)  # fmt: skip
+
+
 def _house_addresses(t: _Text) -> Iterator[_Cand]:
-    text = t.text
-    copies = [text]
-    if _UPPER_RUN_RE.search(text):
-        copies.append(_capitalised_copy(text, True))
-    for copy in copies:
-        if any(ch.isdigit() for ch in copy):
-            for m in _WELSH_ADDRESS_RE.finditer(copy):
-                yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
-            for m in _FLAT_RE.finditer(copy):
-                yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
-        if "," in copy:
+    text, low = t.text, t.low
+    upper_copy: str | None = None
+
+    def copy_at(i: int) -> str:
+        nonlocal upper_copy
+        if text[i : i + 4].isupper():
+            if upper_copy is None:
+                upper_copy = _capitalised_copy(text, True)
+            return upper_copy
+        return text
+
+    for cs, _ce, ndig in t.clusters:
+        if ndig > 4 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in "/.,-")):
+            continue
+        after = cs + len(text[cs:]) - len(text[cs:].lstrip("0123456789abcdefghABCDEFGH ,\t"))
+        copy = copy_at(min(after, len(text) - 1)) if after < len(text) else text
+        m = _WELSH_ADDRESS_AT.match(copy, cs)
+        if m:
+            yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+            continue
+        # After an address cue: "our house is 27 Birchfields", "letters to Flat 12 ...".
+        window = low[max(0, cs - 60) : cs]
+        if not any(w in window for w in _ADDRESS_CUE_GATE):
+            continue
+        cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
+        if cue is None:
+            continue
+        start = cs
+        flat = re.search(r"(?i:flat|apartment|apt)\.?[ \t]*$", text[max(0, cs - 12) : cs])
+        if flat:
+            start = cs - (len(text[max(0, cs - 12) : cs]) - flat.start())
+        m = _AFTER_ADDRESS_CUE.match(copy, start)
+        if m is None or not m.group("num"):
+            continue
+        words = _WORD_RE.findall(copy, m.start(), m.end())
+        if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
+            continue
+        end = m.start("place") if m.group("place") else m.end()
+        yield _cand(m.start(), end, "address", "hard", _MESSAGES["address"])
+    if t.has("flat", "apartment", "apt"):
+        for m in _FLAT_RE.finditer(text):
+            yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+    if "," in text and t.has(*_HOUSE_GATE):
+        for copy in (text, upper_copy) if upper_copy else (text,):
             for m in _HOUSE_NAME_RE.finditer(copy):
                 if not t.institutions.overlaps(m.start(), m.end()):
                     yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
-    low = t.low
-    for cm in _ADDRESS_CUE_LOW.finditer(low):
-        if cm.start() > 0 and low[cm.start() - 1].isalpha():
-            continue
-        for copy in copies:
+    if t.has("address"):
+        # "Home address: Rose Cottage, Lower Brockhampton": a named house and its place.
+        for cm in _ADDRESS_WORD_LOW.finditer(low):
+            copy = copy_at(min(cm.end(), len(text) - 1))
             m = _AFTER_ADDRESS_CUE.match(copy, cm.end())
-            if m is None or not (m.group("num") or m.group("place")):
+            if m is None or m.group("num") or not m.group("place"):
                 continue
-            words = [w for w in _WORD_RE.findall(copy, m.start(), m.end())]
-            if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
-                continue
-            if not m.group("num") and (
-                t.institutions.overlaps(m.start(), m.end())
-                or not all(_is_plain_word(w) for w in words)
+            words = _WORD_RE.findall(copy, m.start(), m.end())
+            if t.institutions.overlaps(m.start(), m.end()) or not all(
+                _is_plain_word(w) for w in words
             ):
                 continue
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
-            break
+
+
+_ADDRESS_WORD_LOW = re.compile(r"address(?:es)?[ \t]*(?:is|was)?[ \t]*[:\-–]?[ \t]*")
 
 
 _SCHOOL_GATE = (
@@ -1255,62 +1324,76 @@ def _capitalised_copy(text: str, upper: bool) -> str:
     return _LOWER_RUN_RE.sub(lambda m: m.group()[0].upper() + m.group()[1:], text)
 
 
+_SCHOOL_END_LOW = re.compile(
+    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation)(?![a-z])"
+)
+_SCHOOL_AT_END = re.compile(_SCHOOL_RE.pattern + r"$")
+
+
 def _schools(t: _Text) -> Iterator[_Cand]:
-    text = t.text
-    copies = [(text, False)]
-    if any(ch.isupper() for ch in text) and _UPPER_RUN_RE.search(text):
-        copies.append((_capitalised_copy(text, True), True))
-    if _informal(text):
-        copies.append((_capitalised_copy(text, False), True))
-    for copy, changed in copies:
-        for m in _SCHOOL_RE.finditer(copy):
-            words = list(_WORD_RE.finditer(copy, m.start("words"), m.end("words")))
-            # Drop leading ordinary words ("The", "At"): what is left must name a school.
-            while (
-                words
-                and words[0].group().lower() in _SCHOOL_NOT_NAMES | _NOT_A_NAME
-                and words[0].group() not in ("St", "Saint", "Our", "Holy", "Sacred")
-            ):
-                words.pop(0)
-            end_words = words
-            while end_words and end_words[-1].group().lower() in _SCHOOL_TYPE_WORDS:
-                end_words = end_words[:-1]
-            if not end_words:
+    text, low = t.text, t.low
+    informal = None
+    upper_copy = lower_copy = None
+    for em in _SCHOOL_END_LOW.finditer(low):
+        es, ee = em.span()
+        if es > 0 and low[es - 1].isalpha():
+            continue
+        first = text[es]
+        if first.isupper() and text[es + 1 : ee].islower():
+            copy, changed = text, False
+        elif text[es:ee].isupper():
+            if upper_copy is None:
+                upper_copy = _capitalised_copy(text, True)
+            copy, changed = upper_copy, True
+        else:
+            if informal is None:
+                informal = _informal(text)
+            if not informal:
                 continue
-            words_end = end_words[-1]
-            named = [
-                w
-                for w in words
-                if w.group().lower() not in _SCHOOL_NOT_NAMES and _is_plain_word(w.group())
-            ]
-            if not named or words_end.group().lower() in _SCHOOL_NOT_NAMES:
-                continue
-            start = words[0].start()
-            if (
-                start > 0
-                and copy[start - 1] == " "
-                and copy[max(0, start - 4) : start - 1]
-                in (
-                    "The",
-                    "the",
-                )
-            ):
-                start -= 4  # "The Willows Federation"
-            # Schools are often named after saints ("St Mary's"): named institutions do not count.
-            if _INSTITUTION_RE.search(copy, words[0].start(), m.end()):
-                continue
-            if (
-                changed
-                and all(w.group().lower() in _names.ENGLISH_WORDS for w in named)
-                and (copy is not text and not text[m.start() : m.end()].isupper())
-            ):
-                # lower-case writing: "little acorns nursery" is a name, "forest school" is not
-                if len(named) < 2:
-                    continue
-            yield _cand(start, m.end(), "address", "hard", _SCHOOL_MESSAGE)
-        if "Ysgol" in copy:
-            for m in _YSGOL_RE.finditer(copy):
-                yield _cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE)
+            if lower_copy is None:
+                lower_copy = _capitalised_copy(text, False)
+            copy, changed = lower_copy, True
+        m = _SCHOOL_AT_END.search(copy, max(0, es - 90), ee)
+        if m is None:
+            continue
+        words = list(_WORD_RE.finditer(copy, m.start("words"), m.end("words")))
+        # Drop leading ordinary words ("The", "At"): what is left must name a school.
+        while (
+            words
+            and words[0].group().lower() in _SCHOOL_NOT_NAMES | _NOT_A_NAME
+            and words[0].group() not in ("St", "Saint", "Our", "Holy", "Sacred")
+        ):
+            words.pop(0)
+        end_words = words
+        while end_words and end_words[-1].group().lower() in _SCHOOL_TYPE_WORDS:
+            end_words = end_words[:-1]
+        if not end_words:
+            continue
+        named = [
+            w
+            for w in words
+            if w.group().lower() not in _SCHOOL_NOT_NAMES and _is_plain_word(w.group())
+        ]
+        if not named or end_words[-1].group().lower() in _SCHOOL_NOT_NAMES:
+            continue
+        start = words[0].start()
+        if start >= 4 and copy[start - 4 : start] in ("The ", "the "):
+            start -= 4  # "The Willows Federation"
+        # Schools are often named after saints ("St Mary's"): named institutions do not count.
+        if _INSTITUTION_RE.search(copy, words[0].start(), m.end()):
+            continue
+        if (
+            changed
+            and not text[es:ee].isupper()
+            and len(named) < 2
+            and all(w.group().lower() in _names.ENGLISH_WORDS for w in named)
+        ):
+            continue  # lower-case writing: "little acorns nursery" names one, "forest school" not
+        yield _cand(start, m.end(), "address", "hard", _SCHOOL_MESSAGE)
+    if "Ysgol" in text or "YSGOL" in text:
+        copy = text if "Ysgol" in text else _capitalised_copy(text, True)
+        for m in _YSGOL_RE.finditer(copy):
+            yield _cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE)
 
 
 _INFORMAL_RE = re.compile(r"(?:^|[.!?]\s+)[a-z]|\bi(?:m|ve|ll|d)?\b")
@@ -1514,6 +1597,226 @@ def _staff_context(text: str, s: int, e: int) -> bool:
     return bool(_ROLE_BEFORE_RE.search(text, max(0, s - 40), s) or _ROLE_AFTER_RE.match(text, e))
 
 
+_HEADER_MESSAGE = "A name after a report's name heading ('PATIENT:', 'NAME:', 'RE:')"
+_EAST_ASIAN_MESSAGE = "A family name then given names, in East Asian order"
+_LOWER_MESSAGE = "A first name written in lower case"
+_KIN_MESSAGE = "A name next to a family word ('our son ...', '... (mum)')"
+_GREETING_MESSAGE = "A name in a greeting, sign-off or introduction ('Hi ...', 'Thanks, ...')"
+_POSSESSIVE_MESSAGE = (
+    "A name before a family word or a child's things ('...'s mum', '...'s school')"
+)
+_AGE_MESSAGE = "A name followed by an age ('..., now 3', '... is a 9-year-old')"
+_PREDICATE_MESSAGE = "A name as the subject of something only a person does ('... has tolerated')"
+_MIDDLE_MESSAGE = "A first name capitalised in the middle of a sentence"
+_LIST_MESSAGE = "A name listed with another name ('... and ...')"
+
+_WORD_TOKEN_RE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_KIN_WORDS = frozenset(
+    """mum mum's mummy mom mother dad dad's daddy father son sons daughter daughters brother
+    brothers sister sisters sibling siblings twin twins grandad grandads granddad grandpa gramps
+    grandma granny gran nan nanna nana nanny grandmother grandfather auntie aunty aunt uncle
+    cousin cousins niece nephew husband wife partner boyfriend girlfriend fiance fiancee
+    stepdad stepmum step-dad step-mum baby bro sis hubby""".split()
+)
+_OWNER_WORDS = frozenset("our my little lil baby".split())
+_GREETING_WORDS = frozenset(
+    """hi hello hiya hey dear cheers thanks regards love morning afternoon evening
+    wishes sincerely""".split()
+)
+_SELF_INTRO = frozenset(
+    {("its", ""), ("its", "hi"), ("it's", "hi"), ("is", "this"), ("am", "i"), ("i'm", ""),
+     ("im", ""), ("its", "hello"), ("it's", "")}
+)  # fmt: skip
+_POSSESSED_WORDS = _KIN_WORDS | frozenset(
+    """school class teacher page nursery bloods scan scans line hickman room bed birthday party
+    fundraiser appointment appointments friends friend consultant nurse team keyworker""".split()
+)
+_NOT_BEFORE_NAME = frozenset(
+    """the a an this that these those of in on at by for from with to into onto under over
+    and or nor""".split()
+)
+_KIN_PAREN_AFTER = re.compile(
+    r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|dad|mother|father|mummy|daddy|nan|nanna|"
+    r"grandad|grandma|granny|auntie|uncle|parents?|brother|sister|carer|foster\s+\w+)"
+    r"(?:[ \t]+(?:and|&)[ \t]+\w+)?[ \t]*\)"
+)
+# After a word: an age or something only a person does.
+_APPOSITION_RE = re.compile(
+    r"[ \t]*,?[ \t]+(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
+    r"parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer)\b"
+)
+_PRONOUN_SOON_RE = re.compile(r"(?:[ \t]+[a-z]+){0,3}[ \t]+(?:his|her|he|she|him)\b")
+_PERSON_AFTER_RE = re.compile(
+    r"(?:[ \t]*,?[ \t]+(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
+    r"parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer|foster)\b|"
+    r",[ \t]*(?:now[ \t]+|aged?[ \t]+)?\d{1,2}(?:[ \t]*(?:y|yo|yrs?|years?|months?)\b)?[ \t]*[,)]|"
+    r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
+    r"[ \t]+(?:is|was)[ \t]+(?:a[ \t]+|an[ \t]+)?\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
+    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:eating|sleeping|still|now|doing|feeling|asking|scared|"
+    r"desperate|poorly|unwell|brave|tired|struggling|coping|nervous|anxious|upset|excited|"
+    r"crying|vomiting|being[ \t]+sick|back[ \t]+(?:at|in|home)|home|the[ \t]+first[ \t]+one|"
+    r"diagnosed|born|admitted|discharged)|"
+    r"(?:has|had)[ \t]+(?:tolerated|completed|finished|started|had|a[ \t]+temp|a[ \t]+fever|"
+    r"his|her|a[ \t]+rash|nightmares|lost|gained|missed|relapsed|developed|responded|received|"
+    r"undergone|been[ \t]+(?:sick|poorly|unwell|brave|tired|vomiting|crying|in|so|very|really|"
+    r"amazing|great|fine|ok|okay))|"
+    r"keeps|wants|loves|likes|hates|misses|cried|cries|said|says|asked|asks|told|went|slept|ate|"
+    r"smiled|laughed|played|walked|thinks|knows|can['’]?t|cannot|won['’]?t|didn['’]?t|"
+    r"doesn['’]?t|turned|turns|rang|sleeps|eats)\b))"
+)
+# Report headings that put a name after them (found in the lower-cased text).
+_HEADER_GATE = (
+    "patient", "pt ", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
+    "report for", "requested by", "reported by", "referring", "consultant", "clinician",
+)  # fmt: skip
+_HEADER_CUE_LOW = re.compile(
+    r"(?P<cue>patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt[ \t]+name|"
+    r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)?"
+    r"names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
+    r"(?:requested|reported|signed|authorised|verified)[ \t]+by|referring[ \t]+(?:clinician|"
+    r"consultant|doctor|clinician)|consultant|clinician)(?![a-z])"
+    r"(?P<colon>[ \t]*\.{2,}[ \t]*:?|[ \t]*[:=][ \t]*|[ \t]+-[ \t]+)?[ \t]*"
+)
+_CAPS_COMMA_PAIR_RE = re.compile(
+    rf"(?P<sur>[{_CAP}][{_CAP}'’-]+),[ \t]*(?P<first>[{_CAP}][{_CAP}'’-]+)(?:[ \t]+[{_CAP}]\b\.?)?(?![\w])"
+)
+_HEADER_TITLE_RE = re.compile(r"(?i:(?:mr|mrs|miss|ms|mx|master|dr|prof|professor|baby)\.?[ \t]+)")
+_HEADER_TOKEN_RE = re.compile(
+    rf"(?:[{_CAP}]\.?(?=[ \t,]|$)|[{_CAP}{_LOW}][{_CAP}{_LOW}'’]*(?:-[{_CAP}{_LOW}][{_CAP}{_LOW}'’]*)*)"
+)
+
+
+def _case_of(word: str) -> str | None:
+    """'upper', 'title', 'lower', 'hyphen' (a Korean-style 'Min-jun') or None (mixed)."""
+    if word.isupper():
+        return "upper"
+    if word.islower():
+        return "lower"
+    if "-" in word:
+        head, _, tail = word.partition("-")
+        if head[:1].isupper() and head[1:].islower() and tail.islower():
+            return "hyphen"
+    if word[:1].isupper() and (word[1:].islower() or "-" in word or "'" in word):
+        return "title"
+    return None
+
+
+def _title_case(word: str) -> str:
+    """ "WOJCIK" -> "Wojcik", "o'brien" -> "O'Brien", "alfie-james" -> "Alfie-James"."""
+    out = []
+    up = True
+    for ch in word:
+        out.append(ch.upper() if up else ch.lower())
+        up = ch in "-'’ "
+    return "".join(out)
+
+
+def _is_nameish(word: str) -> bool:
+    """A header word that may be part of a name: in a name list, or not an English word."""
+    w = _title_case(word.rstrip("."))
+    low = w.lower()
+    if len(w) == 1:
+        return True  # an initial
+    if low in _NOT_A_NAME:
+        return False
+    if _first_name_kind(w) or low in _names.SURNAMES_LOW or w in _names.SURNAME_WORDS:
+        return True
+    if "-" in w and all(_is_nameish(p) for p in w.split("-")):
+        return True
+    if w.startswith(("Mc", "Mac", "O'", "O’")) and len(w) > 4:
+        return True
+    return low not in _ENGLISH and _fold(low) not in _ENGLISH and w.isalpha()
+
+
+def _header_name_span(text: str, pos: int, upper: bool) -> tuple[int, int] | None:
+    """The name written at ``pos`` after a heading: up to four words (with "SURNAME, FIRST",
+    initials and a title), ending at two spaces, a line end or a word that is not a name."""
+    tm = _HEADER_TITLE_RE.match(text, pos)
+    if tm:
+        pos = tm.end()
+    titled = tm is not None and not tm.group().lower().startswith("baby")
+    start = pos
+    end = None
+    count = 0
+    comma = False
+    named = False
+    while count < 5:
+        m = _HEADER_TOKEN_RE.match(text, pos)
+        if m is None:
+            break
+        word = m.group()
+        if upper and not word.isupper():
+            break
+        if not upper and not word[0].isupper():
+            break
+        if not _is_nameish(word):
+            break
+        if len(word.rstrip(".")) > 1:
+            named = True
+        count += 1
+        end = m.end()
+        pos = end
+        sep = re.match(r"[ \t]?,?[ \t]?(?![ \t])", text[pos : pos + 3])
+        if sep is None or not sep.group():
+            break
+        if "," in sep.group():
+            if comma:
+                break
+            comma = True
+        pos += len(sep.group())
+    if end is None or not named:
+        return None
+    if not titled and not any(
+        _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
+        for w in _WORD_TOKEN_RE.findall(text, start, end)
+    ):
+        return None
+    return start, end
+
+
+def _ea_given(word: str) -> bool:
+    """A given name in East Asian order: a known syllable or name, pinyin, a Korean hyphenated
+    pair ("Min-jun"), or a Japanese given name."""
+    w = _title_case(word)
+    if w in _names.EAST_ASIAN_GIVEN or _fold(w) in _names.EAST_ASIAN_GIVEN:
+        return True
+    parts = w.split("-")
+    if len(parts) > 1:
+        return all(_syllables(p.lower()) for p in parts)
+    return w.lower() not in _ENGLISH and _syllables(w.lower())
+
+
+_PINYIN_INITIALS = "b p m f d t n l g k h j q x zh ch sh r z c s y w".split() + [""]
+_PINYIN_FINALS = (
+    "a o e i u ai ei ao ou an en ang eng ong er ia ie iao iu ian in iang ing iong ua uo uai ui "
+    "uan un uang ueng ue yu yue yun yuan eo eon eun yeon yeong oon oo ae oh"
+).split()
+_ROMAJI = {c + v for c in "k s t n h m y r w g z d b p j f".split() + ["ch", "sh", "ts", ""]
+           for v in "aeiou"} | {"n"}  # fmt: skip
+_SYLLABLES = frozenset({i + f for i in _PINYIN_INITIALS for f in _PINYIN_FINALS}) | _ROMAJI
+
+
+@functools.lru_cache(maxsize=4096)
+def _syllables(word: str) -> bool:
+    """Can ``word`` be cut into one to four pinyin, Korean or Japanese syllables?"""
+    if not word or len(word) > 12 or not word.isascii():
+        return False
+    n = len(word)
+    best = [99] * (n + 1)
+    best[0] = 0
+    for i in range(n):
+        if best[i] >= 4:
+            continue
+        for j in range(i + 1, min(n, i + 6) + 1):
+            if word[i:j] in _SYLLABLES and best[i] + 1 < best[j]:
+                best[j] = best[i] + 1
+    return best[n] <= 4
+
+
+_EA_WORD = rf"[{_CAP}{_LOW}]+(?:-[{_CAP}{_LOW}]+)?"
+_EA_GIVEN_RE = re.compile(rf"(?P<given>[ \t]+{_EA_WORD}(?![\w-])(?:[ \t]+{_EA_WORD}(?![\w'’-]))?)")
+
+
 class _NameFinder:
     """Collects person-name candidates; words already explained are not read twice."""
 
@@ -1522,8 +1825,17 @@ class _NameFinder:
         self.text = t.text
         self.consumed = _Spans()
         self.out: list[_Cand] = []
+        self._tokens: list[tuple[int, int, str]] | None = None
 
     # -- helpers --------------------------------------------------------------------------
+
+    def tokens(self) -> list[tuple[int, int, str]]:
+        """The words of the text (letters, with inner hyphens and apostrophes), once."""
+        if self._tokens is None:
+            self._tokens = [
+                (m.start(), m.end(), m.group()) for m in _WORD_TOKEN_RE.finditer(self.text)
+            ]
+        return self._tokens
 
     def institutional(self, s: int, e: int) -> bool:
         """Is the word at [s, e) part of an institution, a street name or an eponym?"""
@@ -1718,6 +2030,262 @@ class _NameFinder:
                 ):
                     self.report(s, nxt.end("w"), "hard")
 
+    # -- names in context (issue 17 part 2) ------------------------------------------------
+
+    def header_cues(self) -> None:
+        """ "PATIENT: WOJCIK, ALEKSANDRA", "PT NAME.....: CARTWRIGHT, POPPY", "SURNAME LINDQVIST",
+        "Re: Tran Quoc Bao", "REQUESTED BY DR R PATEL": the words after a report's name cue."""
+        t = self.t
+        if not t.has(*_HEADER_GATE):
+            return
+        text = self.text
+        for m in _HEADER_CUE_LOW.finditer(t.low):
+            s = m.start()
+            if s > 0 and t.low[s - 1].isalpha():
+                continue
+            cue = text[s : m.end("cue")]
+            upper_cue = cue.isupper()
+            if not upper_cue and not m.group("colon"):
+                continue  # in prose, only "Patient: ..." / "Name: ..." count
+            span = _header_name_span(text, m.end(), upper_cue)
+            if span is None:
+                continue
+            ns, ne = span
+            if self.free(ns, ne) and not self.institutional(ns, ne):
+                self.report(ns, ne, "hard", _HEADER_MESSAGE)
+
+    def caps_comma_pairs(self) -> None:
+        """ "SULLIVAN, MAISIE", "FRASER, CALLUM": a report's "SURNAME, FIRSTNAME" in capitals."""
+        text = self.text
+        if "," not in text:
+            return
+        for m in _CAPS_COMMA_PAIR_RE.finditer(text):
+            sur, first = _title_case(m.group("sur")), _title_case(m.group("first"))
+            if not _starts_word(text, m.start()) or _first_name_kind(first) is None:
+                continue
+            if not (sur in _names.SURNAMES or sur in _names.SURNAME_WORDS or _is_nameish(sur)):
+                continue
+            if sur.lower() in _NOT_A_NAME or first.lower() in _NOT_A_NAME:
+                continue
+            s, e = m.span()
+            if self.free(s, e) and not self.institutional(s, e):
+                self.report(s, e, "hard", _HEADER_MESSAGE)
+
+    def east_asian(self) -> None:
+        """ "Tran Thi Mai", "Wong Ka Yan", "Kim Min-jun", "ZHANG HAORAN", "wong mei ling": a known
+        East Asian family name first, then one or two given-name syllables."""
+        text = self.text
+        informal = None
+        for s, e0, fam in self.tokens():
+            if _title_case(fam) not in _names.EAST_ASIAN_FAMILY:
+                continue
+            m = _EA_GIVEN_RE.match(text, e0)
+            if m is None:
+                continue
+            cased = _case_of(fam)
+            given = _WORD_TOKEN_RE.findall(m.group("given"))
+            if cased == "lower":
+                if informal is None:
+                    informal = _informal(text)
+                if not informal:
+                    continue
+            if not _ea_given(given[0]):
+                continue
+            e = m.end("given")
+            if len(given) > 1 and (
+                not _ea_given(given[1]) or _case_of(given[1]) not in (cased, "hyphen")
+            ):
+                given = given[:1]
+                e = e0 + m.group("given").index(given[0]) + len(given[0])
+            if cased is None or any(_case_of(g) not in (cased, "hyphen") for g in given):
+                continue
+            # A family name that is also an English word ("Park", "Song", "Moon") needs a given
+            # name that is not one ("Park Ji-ho"); so do two English words ("Lee Bang").
+            if all(g.lower() in _ENGLISH and "-" not in g for g in given) and len(given) < 2:
+                continue
+            if self.free(s, e) and not self.institutional(s, e):
+                self.report(s, e, "hard", _EAST_ASIAN_MESSAGE)
+
+    def context_names(self) -> None:
+        """Names recognised by the words around them, in any case: family words ("our son
+        freddie"), greetings and sign-offs ("Cheers Jonno", "kind regards, dean and kerry"),
+        possessives before a family word ("kayden's mum"), ages and personal verbs after ("Hope
+        has tolerated", "Favour is a 9-year-old", "Grace, now 3"), a capitalised name-word in the
+        middle of a sentence ("Can Autumn have ..."), and lists joined to a name found."""
+        text = self.text
+        toks = self.tokens()
+        if not toks:
+            return
+        informal = _informal(text)
+        lows = [w.lower() for _, _, w in toks]
+        found: dict[int, str] = {}  # token index -> message
+
+        def base(i: int) -> str:
+            w = toks[i][2]
+            return w[:-2] if w.endswith(("'s", "’s")) else w.rstrip("'’")
+
+        def lw_not_word(i: int) -> bool:
+            return base(i).lower() not in _ENGLISH
+
+        def shape(i: int) -> str | None:
+            """'strict' (a first name, not a word), 'name' (a name that may be a word),
+            'unknown' (a capitalised non-word) or None."""
+            w = base(i)
+            if len(w) < 2 or w.isupper() and len(w) > 1 and not informal:
+                return None
+            lw = w.lower()
+            if w[0].isupper() and not w[1:].islower() and "-" not in w:
+                return None
+            kind = _first_name_kind(_title_case(w)) if not w[0].isupper() else _first_name_kind(w)
+            if lw in _NOT_A_NAME or lw in _names.EPONYM_WORDS_LOW:
+                # "Will", "Autumn", "May": a name only beside a family word or a pronoun
+                return "common" if kind == "ambiguous" else None
+            if kind == "known":
+                return "strict" if lw not in _ENGLISH else "name"
+            if kind == "ambiguous":
+                return "place" if _title_case(w) in _names.PLACE_NAMES else "name"
+            if (
+                w[0].isupper()
+                and len(w) >= 3
+                and _is_plain_word(w)
+                and not any(p in _ENGLISH or p in _NOT_A_NAME for p in lw.split("-"))
+            ):
+                return "unknown"
+            return None
+
+        n = len(toks)
+        for i in range(n):
+            s, e, w = toks[i]
+            if not self.free(s, e):
+                continue
+            sh = shape(i)
+            if sh is None:
+                continue
+            prev = lows[i - 1] if i > 0 else ""
+            prev2 = lows[i - 2] if i > 1 else ""
+            gap = text[toks[i - 1][1] : s] if i > 0 else ""
+            lower = w.islower()
+            msg = None
+            # lower-case first names in a parent's writing: "can alfie-james still go swimming"
+            if lower and sh == "strict" and len(base(i)) >= 4 and informal:
+                msg = _LOWER_MESSAGE
+            elif i > 0 and prev in _KIN_WORDS and gap.strip(" \t,(:-–") == "" and "\n" not in gap:
+                if (sh != "unknown" or w[0].isupper()) and (sh != "common" or w[0].isupper()):
+                    msg = _KIN_MESSAGE
+            elif sh == "common":
+                if w[0].isupper() and (
+                    _APPOSITION_RE.match(text, e)
+                    or (
+                        not _sentence_start(text, s)
+                        and prev not in _NOT_BEFORE_NAME
+                        and _PRONOUN_SOON_RE.match(text, e)
+                    )
+                ):
+                    msg = _KIN_MESSAGE
+            elif (
+                prev in _OWNER_WORDS
+                and gap.strip() == ""
+                and (sh == "strict" or (sh == "unknown" and w[0].isupper()))
+            ):
+                msg = _KIN_MESSAGE
+            elif (
+                prev in _GREETING_WORDS
+                and gap.strip(" \t,") == ""
+                and (sh != "unknown" or w[0].isupper())
+            ):
+                msg = _GREETING_MESSAGE
+            elif (prev, prev2) in _SELF_INTRO or (prev == "and" and prev2 == "me"):
+                msg = _GREETING_MESSAGE
+            elif i + 2 < n and lows[i + 1] == "and" and lows[i + 2] in ("me", "i"):
+                msg = _GREETING_MESSAGE
+            elif w.endswith(("'s", "’s")) and i + 1 < n and lows[i + 1] in _POSSESSED_WORDS:
+                if sh != "unknown":
+                    msg = _POSSESSIVE_MESSAGE
+            elif _KIN_PAREN_AFTER.match(text, e):
+                msg = _KIN_MESSAGE
+            elif lower and informal and lw_not_word(i) and _PERSON_AFTER_RE.match(text, e):
+                msg = _PREDICATE_MESSAGE
+            elif not lower:
+                after = _PERSON_AFTER_RE.match(text, e)
+                if after and sh != "strict" and not after.group("pred"):
+                    msg = _AGE_MESSAGE
+                elif after and sh != "strict" and _sentence_start(text, s):
+                    msg = _PREDICATE_MESSAGE
+                elif (
+                    sh in ("name", "place")
+                    and (sh == "name" or _PRONOUN_SOON_RE.match(text, e))
+                    and not _sentence_start(text, s)
+                    and w[0].isupper()
+                    and prev not in _NOT_BEFORE_NAME
+                    and (
+                        base(i) not in _names.NOT_POSSESSIVE_NAMES
+                        or _PRONOUN_SOON_RE.match(text, e)
+                    )
+                ):
+                    msg = _MIDDLE_MESSAGE
+            if msg is None:
+                continue
+            if self.institutional(s, e):
+                continue
+            found[i] = msg
+        # Lists: "nat, gemma & little reggie", "Faith and Rob", "ruby and rosie".
+        changed = True
+        while changed:
+            changed = False
+            for i in list(found):
+                for j, step in ((i + 1, 1), (i - 1, -1)):
+                    k = j
+                    joined = False
+                    while 0 <= k < n and lows[k] in ("and", "little", "baby", "lil", "x", "xx"):
+                        joined = joined or lows[k] == "and"
+                        k += step
+                    if not (0 <= k < n) or k in found:
+                        continue
+                    lo, hi = (i, k) if step == 1 else (k, i)
+                    between = text[toks[lo][1] : toks[hi][0]]
+                    if not (joined or "," in between or "&" in between) or any(
+                        ch in between for ch in ".!?;:\n"
+                    ):
+                        continue
+                    sh = shape(k)
+                    if sh in (None, "common", "place") or (
+                        sh == "unknown" and not toks[k][2][0].isupper()
+                    ):
+                        continue
+                    if not self.free(toks[k][0], toks[k][1]):
+                        continue
+                    found[k] = _LIST_MESSAGE
+                    changed = True
+        for i, msg in sorted(found.items()):
+            s, e, w = toks[i]
+            if w.endswith(("'s", "’s")):
+                e -= 2
+            if not self.free(s, e):
+                continue
+            # "José María ...": a first name just before belongs to the same name.
+            j = i - 1
+            while (
+                j >= 0
+                and j not in found
+                and text[toks[j][1] : s] in (" ", "-")
+                and toks[j][2][:1].isupper()
+                and _first_name_kind(toks[j][2]) == "known"
+                and self.free(toks[j][0], toks[j][1])
+            ):
+                s = toks[j][0]
+                j -= 1
+            end = self.surname_end(e) if w[0].isupper() and not w.endswith(("'s", "’s")) else e
+            if w.islower() and i + 1 < n and text[e : toks[i + 1][0]] == " ":
+                nxt = toks[i + 1][2]  # "oliver smith"
+                if (
+                    nxt.islower()
+                    and nxt in _names.SURNAMES_LOW
+                    and (nxt not in _ENGLISH or nxt in _names.HAND_SURNAMES_LOW)
+                ):
+                    end = toks[i + 1][1]
+            self.out.append(_cand(s, end, "person_name", "hard", msg))
+            self.consumed.add(s, end)
+
     def one_case_pairs(self) -> None:
         """ "AMELIA JONES" (and, in all-lower-case text, "oliver smith")."""
         text = self.text
@@ -1737,10 +2305,14 @@ class _NameFinder:
 
 def _person_names(t: _Text) -> list[_Cand]:
     finder = _NameFinder(t)
+    finder.header_cues()
+    finder.caps_comma_pairs()
     finder.titles()
     finder.strong_cues()
     finder.kin_cues()
     finder.family_surnames()
+    finder.east_asian()
+    finder.context_names()
     finder.words()
     finder.one_case_pairs()
     return finder.out
