@@ -1551,6 +1551,7 @@ _FIRST = _names.FIRST_NAMES
 _AMBIG = _names.AMBIGUOUS_FIRST_NAMES
 _NOT_POSS = _names.NOT_POSSESSIVE_NAMES
 _ENGLISH = _names.ENGLISH_WORDS
+_HAND_AMBIG = _names.HAND_AMBIGUOUS_FIRST_NAMES
 _LOWER_PAIR_RE = re.compile(r"\b(?P<a>[a-z]{3,}+)[ \t]++(?=(?P<b>[a-z]{2,}+)(?![\w'’-]))")
 _UPPER_PAIR_RE = re.compile(
     r"\b(?P<a>[A-Z]{3,}+)[ \t]++(?=(?P<b>[A-Z]{2,}+|[A-Z][a-z]++)(?![\w'’-]))"
@@ -1829,6 +1830,21 @@ class _NameFinder:
 
     # -- helpers --------------------------------------------------------------------------
 
+    def amid_lower_case(self, i: int) -> bool:
+        """Does token ``i`` stand in running text: a lower-case word (or a sentence's first
+        word) before it, then a space and a lower-case word after it?  Not in a Title Case
+        heading ("User Content Long Label"), code ("force=True") or a quotation's first word."""
+        toks, text = self.tokens(), self.text
+        s, e, _w = toks[i]
+        if i + 1 >= len(toks) or text[e : toks[i + 1][0]] not in (" ", ", "):
+            return False
+        if not toks[i + 1][2].islower():
+            return False
+        if i == 0 or text[toks[i - 1][1] : s] not in (" ", ", "):
+            return False
+        ps = toks[i - 1][0]
+        return toks[i - 1][2].islower() or _sentence_start(text, ps)
+
     def tokens(self) -> list[tuple[int, int, str]]:
         """The words of the text (letters, with inner hyphens and apostrophes), once."""
         if self._tokens is None:
@@ -2016,7 +2032,9 @@ class _NameFinder:
                 else:
                     self.report(s, end, "hard")
             elif possessive:
-                if word not in _NOT_POSS and word not in _names.EPONYM_WORDS:
+                # "Hope's", "Summer's": the hand-written word-names only; the gazetteer's words
+                # and places ("Ireland's", "Case's") need more than a possessive
+                if word in _HAND_AMBIG and word not in _NOT_POSS:
                     self.report(s, e, "hard")
             else:
                 nxt = _NEXT_WORD_RE.match(text, e)
@@ -2194,9 +2212,16 @@ class _NameFinder:
                 and (sh != "unknown" or w[0].isupper())
             ):
                 msg = _GREETING_MESSAGE
-            elif (prev, prev2) in _SELF_INTRO or (prev == "and" and prev2 == "me"):
+            elif ((prev, prev2) in _SELF_INTRO or (prev == "and" and prev2 == "me")) and (
+                sh == "strict" or (w[0].isupper() and sh in ("name", "unknown"))
+            ):
                 msg = _GREETING_MESSAGE
-            elif i + 2 < n and lows[i + 1] == "and" and lows[i + 2] in ("me", "i"):
+            elif (
+                i + 2 < n
+                and lows[i + 1] == "and"
+                and lows[i + 2] in ("me", "i")
+                and (sh == "strict" or (w[0].isupper() and sh in ("name", "unknown")))
+            ):
                 msg = _GREETING_MESSAGE
             elif w.endswith(("'s", "’s")) and i + 1 < n and lows[i + 1] in _POSSESSED_WORDS:
                 if sh != "unknown":
@@ -2213,12 +2238,16 @@ class _NameFinder:
                     msg = _PREDICATE_MESSAGE
                 elif (
                     sh in ("name", "place")
-                    and (sh == "name" or _PRONOUN_SOON_RE.match(text, e))
-                    and not _sentence_start(text, s)
                     and w[0].isupper()
+                    and not _sentence_start(text, s)
                     and prev not in _NOT_BEFORE_NAME
+                    and self.amid_lower_case(i)
                     and (
-                        base(i) not in _names.NOT_POSSESSIVE_NAMES
+                        (
+                            sh == "name"
+                            and base(i) in _HAND_AMBIG
+                            and base(i) not in _names.NOT_POSSESSIVE_NAMES
+                        )
                         or _PRONOUN_SOON_RE.match(text, e)
                     )
                 ):
