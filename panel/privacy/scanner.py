@@ -1479,13 +1479,26 @@ _SUFFIX_AFTER = re.compile(
     r"Gardens|Terrace|Grove|Way)\b"
 )
 _INSTITUTION_AFTER = re.compile(_AFTER_WORD + rf"(?:{_INSTITUTION_WORDS})\b")
+# After a word: what makes it an eponym ("Horner's syndrome", "Homer Wright rosettes", "Hickman
+# line") or a citation ("Kim et al.").  A possessive counts only before a disease-type noun
+# ("Ellie's line" is a child's line).
+_EPONYM_POSSESSIVE_NOUNS = (
+    "disease syndrome sign tumour tumor sarcoma lymphoma leukaemia leukemia test criteria "
+    "classification scale score reflex triad phenomenon palsy law cyst disorder anomaly "
+    "malformation staging stage procedure operation incision manoeuvre maneuver"
+).split()
 _EPONYM_AFTER = re.compile(
-    rf"(?:['’]s?|s['’])?(?:-{_NAME_WORD})?[ \t]+"
-    r"(?i:disease|syndrome|sign|tumou?r|sarcoma|lymphoma|leukaemia|test|criteria|classification|"
-    r"scale|score|reflex|procedure|operation|incision|manoeuvre|maneuver|method|curve|formula|"
-    r"equation|stage|staging|cells?|triad|phenomenon|palsy|law|catheter|line|anomaly|malformation|"
-    r"ratio|index|bodies|body|granules|stain|staining|regimen|protocol|trial|study|"
-    r"analysis|estimate|estimator|plot)\b"
+    rf"(?:(?:['’]s?|s['’])(?:-{_NAME_WORD})?[ \t]+(?i:{'|'.join(_EPONYM_POSSESSIVE_NOUNS)})\b|"
+    rf"(?:-{_NAME_WORD})?[ \t]+(?i:"
+    + "|".join(
+        sorted(
+            {re.escape(w) for w in _names.EPONYM_NOUNS}
+            | {"cells?", "regimen", "protocol", "trial", "study", "analysis", "estimator", "plot"},
+            key=len,
+            reverse=True,
+        )
+    )
+    + r")\b|[ \t]+(?:et[ \t]+al\b|and[ \t]+(?:colleagues|co-?workers)\b))"
 )
 _TITLE_GATE = ("Mr", "Ms", "Miss", "Mx", "Master", "mr", "Dr", "Doctor", "Prof")
 _TITLE_RE = re.compile(
@@ -1636,6 +1649,9 @@ _NOT_BEFORE_NAME = frozenset(
     """the a an this that these those of in on at by for from with to into onto under over
     and or nor""".split()
 )
+_SIGN_OFF_RE = re.compile(
+    r"(?i:\b(?:thanks|thank[ \t]+you|cheers|regards|love|wishes|best|sincerely|take[ \t]+care)\b)"
+)
 _KIN_PAREN_AFTER = re.compile(
     r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|dad|mother|father|mummy|daddy|nan|nanna|"
     r"grandad|grandma|granny|auntie|uncle|parents?|brother|sister|carer|foster\s+\w+)"
@@ -1667,11 +1683,11 @@ _PERSON_AFTER_RE = re.compile(
 )
 # Report headings that put a name after them (found in the lower-cased text).
 _HEADER_GATE = (
-    "patient", "pt ", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
+    "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
-    r"(?P<cue>patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt[ \t]+name|"
+    r"(?P<cue>patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)?"
     r"names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
     r"(?:requested|reported|signed|authorised|verified)[ \t]+by|referring[ \t]+(?:clinician|"
@@ -2027,6 +2043,13 @@ class _NameFinder:
             )
             if kind == "known":
                 end = e if possessive else self.surname_end(e)
+                nxt = None if possessive else _NEXT_WORD_RE.match(text, e)
+                if (
+                    nxt
+                    and nxt.group("w") in _names.EPONYM_WORDS
+                    and _EPONYM_AFTER.match(text, nxt.end("w"))
+                ):
+                    continue  # a two-word eponym: "Graham Steell murmur"
                 if _staff_context(text, s, end):
                     self.report(s, end, "soft", _STAFF_MESSAGE)
                 else:
@@ -2200,6 +2223,14 @@ class _NameFinder:
                     )
                 ):
                     msg = _KIN_MESSAGE
+                elif (
+                    w[0].isupper()
+                    and base(i) in _HAND_AMBIG
+                    and _sentence_start(text, s)
+                    and (after := _PERSON_AFTER_RE.match(text, e))
+                    and after.group("pred")
+                ):
+                    msg = _PREDICATE_MESSAGE  # "Summer has tolerated induction well."
             elif (
                 prev in _OWNER_WORDS
                 and gap.strip() == ""
@@ -2221,6 +2252,11 @@ class _NameFinder:
                 and lows[i + 1] == "and"
                 and lows[i + 2] in ("me", "i")
                 and (sh == "strict" or (w[0].isupper() and sh in ("name", "unknown")))
+            ) or (
+                prev == "and"
+                and prev2 == "me"
+                and sh in ("name", "place")
+                and base(i).lower() not in _ENGLISH
             ):
                 msg = _GREETING_MESSAGE
             elif w.endswith(("'s", "’s")) and i + 1 < n and lows[i + 1] in _POSSESSED_WORDS:
@@ -2257,6 +2293,24 @@ class _NameFinder:
             if self.institutional(s, e):
                 continue
             found[i] = msg
+        # A sign-off: the last clause of a message that thanks or greets, made only of names
+        # ("Thanks again, Destiny", "Many thanks,\nKaren and Paul x").
+        if _SIGN_OFF_RE.search(text):
+            cut = max(text.rfind(","), text.rfind("\n"), text.rfind("-"))
+            tail = [i for i in range(n) if toks[i][0] > cut]
+            if (
+                cut > 0
+                and tail
+                and len(tail) <= 6
+                and text[toks[tail[-1]][1] :].strip(" .!x\n") == ""
+            ):
+                names = [i for i in tail if lows[i] not in ("and", "x", "xx", "xxx")]
+                if names and all(
+                    toks[i][2][0].isupper() and shape(i) in ("strict", "name", "unknown", "place")
+                    for i in names
+                ):
+                    for i in names:
+                        found.setdefault(i, _GREETING_MESSAGE)
         # Lists: "nat, gemma & little reggie", "Faith and Rob", "ruby and rosie".
         changed = True
         while changed:
