@@ -2207,10 +2207,7 @@ class _NameFinder:
             gap = text[toks[i - 1][1] : s] if i > 0 else ""
             lower = w.islower()
             msg = None
-            # lower-case first names in a parent's writing: "can alfie-james still go swimming"
-            if lower and sh == "strict" and len(base(i)) >= 4 and informal:
-                msg = _LOWER_MESSAGE
-            elif i > 0 and prev in _KIN_WORDS and gap.strip(" \t,(:-–") == "" and "\n" not in gap:
+            if i > 0 and prev in _KIN_WORDS and gap.strip(" \t,(:-–") == "" and "\n" not in gap:
                 if (sh != "unknown" or w[0].isupper()) and (sh != "common" or w[0].isupper()):
                     msg = _KIN_MESSAGE
             elif sh == "common":
@@ -2264,6 +2261,9 @@ class _NameFinder:
                     msg = _POSSESSIVE_MESSAGE
             elif _KIN_PAREN_AFTER.match(text, e):
                 msg = _KIN_MESSAGE
+            elif lower and sh == "strict" and len(base(i)) >= 4 and informal:
+                # lower-case first names in a parent's writing: "can alfie-james still go ..."
+                msg = _LOWER_MESSAGE
             elif lower and informal and lw_not_word(i) and _PERSON_AFTER_RE.match(text, e):
                 msg = _PREDICATE_MESSAGE
             elif not lower:

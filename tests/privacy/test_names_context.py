@@ -1,0 +1,240 @@
+"""Names and identifiers in context (issue 17 part 2): examples written for the guard's rules,
+not taken from either corpus.  Each rule is one example or more; the clean sentences hold the
+words the rules must not take for names (eponyms, charities, word-names used as words,
+report headings, informal writing without a name)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from panel.privacy import find_identifiers
+from panel.privacy import names as name_lists
+from panel.privacy.corpus import caught
+from panel.privacy.scanner import _first_name_kind
+
+DATA = Path(__file__).resolve().parents[2] / "panel" / "data"
+
+CAUGHT = [
+    ("our daughter ellie-mae starts chemo on monday", "ellie-mae"),
+    ("me and jordan are really worried about the scan", "jordan"),
+    ("PATIENT: WOJCIK, ALEKSANDRA", "WOJCIK, ALEKSANDRA"),
+    ("Hope is a 6-year-old with stage M disease.", "Hope"),
+    ("Summer has tolerated induction well.", "Summer"),
+    ("We reviewed Favour in clinic, and her mum was there.", "Favour"),
+    ("Tran Thi Mai was referred from Leeds.", "Tran Thi Mai"),
+    ("Wong Ka Yan, 8, has relapsed in the marrow.", "Wong Ka Yan"),
+    ("Ciarán Ó Briain is on maintenance.", "Ciarán Ó Briain"),
+    ("Agnieszka Wiśniewska (mum) asked about travel.", "Agnieszka Wiśniewska"),
+    ("thanks so much, love kayleigh and baby mason xx", "kayleigh"),
+    ("thanks so much, love kayleigh and baby mason xx", "mason"),
+    ("my husband gavin will ring you tomorrow", "gavin"),
+    ("can oskar have his vaccines yet", "oskar"),
+    ("Cheers Gaz, see you Thursday.", "Gaz"),
+    ("Sunny keeps asking for ice lollies.", "Sunny"),
+    ("Hi Blessing, thanks for your message.", "Blessing"),
+    ("NAME: O'SULLIVAN, CIARA   WARD: 4", "O'SULLIVAN, CIARA"),
+    ("FORENAME: MAJA   SURNAME: KOWALCZYK", "MAJA"),
+    ("FORENAME: MAJA   SURNAME: KOWALCZYK", "KOWALCZYK"),
+    ("Re: Nguyen Duc Anh, relapsed neuroblastoma", "Nguyen Duc Anh"),
+    ("Chen Xiaoming has finished consolidation.", "Chen Xiaoming"),
+    ("Park Seo-jun's parents have asked for a second opinion.", "Park Seo-jun"),
+    ("She goes to St Joseph's RC Primary.", "St Joseph's RC Primary"),
+    ("he is in year 2 at brookside primary", "brookside primary"),
+    ("our address is 15 The Maltings now", "15 The Maltings"),
+    ("4 Bryn Glas, Llandudno", "4 Bryn Glas"),
+    ("hosp no: 1234567", "1234567"),
+    ("her RVI number is M2233445", "M2233445"),
+    ("NHS 94347 65919", "94347 65919"),
+    ("he was born 4/7/18", "4/7/18"),
+    ("the 3rd march was her last scan", "3rd march"),
+    ("NI number jk-12-34-56-c", "jk-12-34-56-c"),
+    ("sorry its stacey (lily's mum) again", "stacey"),
+    ("sorry its stacey (lily's mum) again", "lily"),
+    ("Patience and her sister came to clinic.", "Patience"),
+    ("Dear Precious, your appointment has moved.", "Precious"),
+    ("Gabriela Popescu (mother) signed the consent.", "Gabriela Popescu"),
+    ("Mohammed Al-Rashid, 9, presented with abdominal pain.", "Mohammed Al-Rashid"),
+    ("Siân ap Gwilym is now in remission.", "Siân ap Gwilym"),
+    ("Seren ferch Dafydd attended with her father.", "Seren ferch Dafydd"),
+    ("little harper-rose is doing much better", "harper-rose"),
+    ("hiya its jodie, millie's nan, can i come to the meeting", "jodie"),
+    ("hiya its jodie, millie's nan, can i come to the meeting", "millie"),
+    ("we are so proud of our brave boy teddy", "teddy"),
+    ("amelia-grace was sick twice in the night", "amelia-grace"),
+    ("SURNAME: NOWAK    FIRST NAME: ZUZANNA", "NOWAK"),
+    ("SURNAME: NOWAK    FIRST NAME: ZUZANNA", "ZUZANNA"),
+    ("Pt: Okonkwo, Chidera", "Okonkwo, Chidera"),
+    ("Patient: Liam McGrath", "Liam McGrath"),
+    ("RE: BABY OF LAURA BENNETT", "LAURA BENNETT"),
+    ("Honey is now 4 and off treatment.", "Honey"),
+    ("Journey, aged 7, has high-risk disease.", "Journey"),
+    ("River's mum rang the ward.", "River"),
+    ("Thanks again, Destiny", "Destiny"),
+    ("Pham Minh Chau attended with an interpreter.", "Pham Minh Chau"),
+    ("Lau Wing Sze has finished radiotherapy.", "Lau Wing Sze"),
+    ("Wang Zhiwei, 12, was referred from Manchester.", "Wang Zhiwei"),
+    ("Aoife Ní Bhriain has completed induction.", "Aoife Ní Bhriain"),
+    ("Rhodri ap Iorwerth was reviewed today.", "Rhodri ap Iorwerth"),
+    ("Zeynep Yılmaz (mum) speaks some English.", "Zeynep Yılmaz"),
+    ("Ionuț Popescu, 6, relapsed in bone.", "Ionuț Popescu"),
+    ("Dovydas Kazlauskas has MYCN-amplified disease.", "Dovydas Kazlauskas"),
+    ("The Kaminski family would like a second opinion.", "Kaminski"),
+    ("Her brother Kacper is a possible donor.", "Kacper"),
+    ("He goes to Bishop Challoner Catholic College.", "Bishop Challoner Catholic College"),
+    ("Her sister attends Ysgol y Graig.", "Ysgol y Graig"),
+    ("they live at 9 Heol Tŷ Gwyn", "9 Heol Tŷ Gwyn"),
+    ("send post to 31 Meadowbank please", "31 Meadowbank"),
+    ("DOB 3.4.19", "3.4.19"),
+    ("born on the 2nd of may", "2nd of may"),
+    ("the 22nd jan appointment clashes with school", "22nd jan"),
+    ("Unit No. (RMH) 0012345", "0012345"),
+    ("her Leeds hospital number is L445566", "L445566"),
+    ("ni: ab123456c", "ab123456c"),
+    ("Hamza Siddiqui and his sister Inaya were seen.", "Inaya"),
+    ("love from all of us, kerry, steve & maisie xxx", "maisie"),
+    ("love from all of us, kerry, steve & maisie xxx", "steve"),
+]
+
+CLEAN = [
+    "Homer Wright rosettes were seen on histology.",
+    "Anthony Nolan found a matched unrelated donor.",
+    "Maggie's centre has offered support to the family.",
+    "There is hope that the trial will open in the spring.",
+    "Summer holidays are a difficult time for the family.",
+    "the scan was clear and we are so happy",
+    "can we bring a packed lunch on the ward",
+    "Will the antibody be given as an inpatient?",
+    "Grace period for the trial application is two weeks.",
+    "MIBG uptake in the left femur and pelvis.",
+    "Bone marrow aspirate: no tumour cells seen.",
+    "Discussed at the Leeds MDT; plan for surgery.",
+    "Sunny weather meant clinic was quiet.",
+    "Favour the second-line regimen if toxicity allows.",
+    "i think the nurse said it would be fine",
+    "our consultant said the MIBG was better",
+    "Horner syndrome was noted after surgery.",
+    "The Beacon trial randomised temozolomide combinations.",
+    "The Christie proton beam service accepted the referral.",
+    "Reviewed in the late effects clinic; hearing is stable.",
+    "Long-term follow-up at Great Ormond Street.",
+    "CLINICAL DETAILS: ?RELAPSE  REQUESTING CONSULTANT: ONCOLOGY",
+    "REPORT: MRI SPINE WHOLE  FINDINGS: NO CORD COMPRESSION",
+    "Mark the scan as reviewed before the meeting.",
+    "Patient declined the nasogastric tube.",
+    "Lee and colleagues reported similar outcomes.",
+    "Kim et al. described the response criteria.",
+    "Park the car in the multi-storey opposite.",
+    "the nurses on ward 7 were amazing with him",
+    "he has had 4 cycles of rapid cojec and is tired",
+    "Cycle 2 started on day 21 without delay.",
+    "Patient identifier withheld for the panel.",
+    "we live about an hour from the hospital",
+    "Noah's Ark Children's Hospital for Wales agreed to share imaging.",
+    "She attends school part-time and enjoys art.",
+    "Stage M, MYCN amplified, ALK F1174L.",
+    "The family moved house last year.",
+    "dad works nights so mum does most appointments",
+    "Neuroblastoma UK funds research into relapsed disease.",
+    "The Teenage Cancer Trust unit has a games room.",
+    "Mum asked whether Macmillan can help with travel costs.",
+    "Ewing sarcoma of the left fibula, good response.",
+    "Sue Ryder hospice offered respite care.",
+    "Temozolomide and irinotecan were given with topotecan.",
+    "Dinutuximab beta with isotretinoin as maintenance.",
+    "Chase the histology report from the referring centre.",
+    "Hunter syndrome was excluded.",
+    "Young people and their families were consulted.",
+    "Rose Ward is the teenage unit.",
+    "Please send the letters to the GP.",
+    "i was wondering if the trial is still open",
+    "thanks for the leaflet about the hickman line",
+    "we are so grateful to everyone on the ward",
+    "hope the scan goes well next week",
+    "the new nurse was lovely and explained everything",
+    "Spring is when the trial is expected to reopen.",
+    "Grade 3 neutropenia resolved after a week.",
+    "Faith in the protocol is high among the panel.",
+    "River Island vouchers were donated by the charity.",
+    "The Willow Foundation arranged a special day.",
+    "Lily Ward nurses have been fantastic.",
+    "The Ronald McDonald House is next to the hospital.",
+    "Joy and relief when the MIBG was clear.",
+    "RAPID COJEC was given at full dose.",
+    "FINDINGS: NO EVIDENCE OF METASTATIC DISEASE",
+    "SPECIMEN: BONE MARROW TREPHINE, LEFT POSTERIOR ILIAC CREST",
+    "CONCLUSION: STABLE DISEASE",
+    "Kaplan-Meier estimates were similar in both arms.",
+    "The Children's Cancer and Leukaemia Group guideline applies.",
+    "Wilms tumour and neuroblastoma were considered.",
+    "A Broviac line was inserted under general anaesthetic.",
+    "Pepper syndrome with massive hepatomegaly.",
+    "our nurse specialist will call you",
+    "my phone died so i missed the call",
+    "can we have the results before christmas",
+    "Nguyen et al. reported a similar case.",
+    "Lee Hospital is not a real place.",
+    "Song lyrics helped him cope with the cannula.",
+    "Mary Seacole ward has a free bed.",
+]
+
+
+@pytest.mark.parametrize("text, value", CAUGHT)
+def test_caught_whole(text: str, value: str) -> None:
+    findings = find_identifiers(text)
+    assert caught(text, value, findings), [(f.kind, f.severity, f.text) for f in findings]
+
+
+@pytest.mark.parametrize("text", CLEAN)
+def test_clean_has_no_hard_finding(text: str) -> None:
+    hard = [(f.kind, f.text, f.message) for f in find_identifiers(text) if f.severity == "hard"]
+    assert hard == []
+
+
+@pytest.mark.parametrize("text, value", CAUGHT)
+def test_messages_say_why_without_the_text(text: str, value: str) -> None:
+    for f in find_identifiers(text):
+        assert f.message
+        assert value not in f.message and f.text not in f.message
+
+
+def test_messages_name_the_rule() -> None:
+    (f,) = [
+        f for f in find_identifiers("our daughter ellie-mae starts chemo") if f.severity == "hard"
+    ]
+    assert "family word" in f.message
+    (f,) = find_identifiers("PATIENT: WOJCIK, ALEKSANDRA")
+    assert "heading" in f.message
+    (f,) = find_identifiers("Tran Thi Mai was referred.")
+    assert "East Asian" in f.message
+
+
+def test_word_names_need_context() -> None:
+    assert find_identifiers("Hope remains that the trial will open.") == []
+    assert [f.text for f in find_identifiers("Hope is 4 and doing well.")] == ["Hope"]
+
+
+def test_gazetteer_is_broad_and_sourced() -> None:
+    data = json.loads((DATA / "name_gazetteer.json").read_text(encoding="utf-8"))
+    assert "Faker" in data["source"]["names"] and data["source"]["names_licence"] == "MIT"
+    assert "wbritish" in data["source"]["words"] and data["built"]
+    assert len(name_lists.FIRST_NAMES) > 15000 and len(name_lists.SURNAMES) > 15000
+    # Words are never names on their own: they need context.
+    for word in ("Hope", "Summer", "Bill", "Rose", "Will"):
+        assert word not in name_lists.FIRST_NAMES
+    for name in ("Aleksandra", "Agnieszka", "Ciarán", "Oisín", "Zeynep", "Łukasz"):
+        assert _first_name_kind(name) == "known", name  # accents are folded when needed
+
+
+def test_safe_list_is_sourced() -> None:
+    data = json.loads((DATA / "privacy_safelist.json").read_text(encoding="utf-8"))
+    assert data["source"] and data["date"]
+    assert "Anthony Nolan" in name_lists.INSTITUTION_PHRASES
+    assert "rosettes" in name_lists.EPONYM_NOUNS
+
+
+def test_english_words_file_is_sourced() -> None:
+    first = (DATA / "english_words.txt").read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("#") and "wbritish" in first and "SCOWL" in first
