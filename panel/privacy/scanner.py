@@ -1624,7 +1624,7 @@ _PREDICATE_MESSAGE = "A name as the subject of something only a person does ('..
 _MIDDLE_MESSAGE = "A first name capitalised in the middle of a sentence"
 _LIST_MESSAGE = "A name listed with another name ('... and ...')"
 
-_WORD_TOKEN_RE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_WORD_TOKEN_RE = re.compile(rf"[{_CAP}{_LOW}]+(?:[-'’][{_CAP}{_LOW}]+)*")
 _KIN_WORDS = frozenset(
     """mum mum's mummy mom mother dad dad's daddy father son sons daughter daughters brother
     brothers sister sisters sibling siblings twin twins grandad grandads granddad grandpa gramps
@@ -1682,18 +1682,23 @@ _PERSON_AFTER_RE = re.compile(
     r"doesn['’]?t|turned|turns|rang|sleeps|eats)\b))"
 )
 # Report headings that put a name after them (found in the lower-cased text).
+_HEADER_UPPER_GATE = (
+    "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
+    "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
+)  # fmt: skip
 _HEADER_GATE = (
     "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
-    r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)?"
-    r"names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
+    r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
+    r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
     r"(?:requested|reported|signed|authorised|verified)[ \t]+by|referring[ \t]+(?:clinician|"
     r"consultant|doctor|clinician)|consultant|clinician)(?![a-z])"
     r"(?P<colon>[ \t]*\.{2,}[ \t]*:?|[ \t]*[:=][ \t]*|[ \t]+-[ \t]+)?[ \t]*"
 )
+_CAPS_COMMA_GATE = re.compile(rf"[{_CAP}]{{2}},")
 _CAPS_COMMA_PAIR_RE = re.compile(
     rf"(?P<sur>[{_CAP}][{_CAP}'’-]+),[ \t]*(?P<first>[{_CAP}][{_CAP}'’-]+)(?:[ \t]+[{_CAP}]\b\.?)?(?![\w])"
 )
@@ -1718,8 +1723,14 @@ def _case_of(word: str) -> str | None:
     return None
 
 
+_TITLE_PART_RE = re.compile(r"[-'’ ]")
+
+
+@functools.lru_cache(maxsize=16384)
 def _title_case(word: str) -> str:
     """ "WOJCIK" -> "Wojcik", "o'brien" -> "O'Brien", "alfie-james" -> "Alfie-James"."""
+    if _TITLE_PART_RE.search(word) is None:
+        return word[:1].upper() + word[1:].lower()
     out = []
     up = True
     for ch in word:
@@ -1830,8 +1841,37 @@ def _syllables(word: str) -> bool:
     return best[n] <= 4
 
 
+_EA_FAMILY_LOW = frozenset(n.lower() for n in _names.EAST_ASIAN_FAMILY)
 _EA_WORD = rf"[{_CAP}{_LOW}]+(?:-[{_CAP}{_LOW}]+)?"
 _EA_GIVEN_RE = re.compile(rf"(?P<given>[ \t]+{_EA_WORD}(?![\w-])(?:[ \t]+{_EA_WORD}(?![\w'’-]))?)")
+
+
+@functools.lru_cache(maxsize=65536)
+def _token_shape(w: str, informal: bool) -> str | None:
+    """What a word is as a possible name: 'strict' (a first name, not a word), 'name' (a name
+    that is also a word), 'place' (a name that is also a place), 'common' (a name that is a
+    common word: "Will", "May"), 'unknown' (a capitalised non-word) or None."""
+    if len(w) < 2 or w.isupper() and len(w) > 1 and not informal:
+        return None
+    lw = w.lower()
+    if w[0].isupper() and not w[1:].islower() and "-" not in w:
+        return None
+    kind = _first_name_kind(_title_case(w)) if not w[0].isupper() else _first_name_kind(w)
+    if lw in _NOT_A_NAME or lw in _names.EPONYM_WORDS_LOW:
+        # "Will", "Autumn", "May": a name only beside a family word or a pronoun
+        return "common" if kind == "ambiguous" else None
+    if kind == "known":
+        return "strict" if lw not in _ENGLISH else "name"
+    if kind == "ambiguous":
+        return "place" if _title_case(w) in _names.PLACE_NAMES else "name"
+    if (
+        w[0].isupper()
+        and len(w) >= 3
+        and _is_plain_word(w)
+        and not any(p in _ENGLISH or p in _NOT_A_NAME for p in lw.split("-"))
+    ):
+        return "unknown"
+    return None
 
 
 class _NameFinder:
@@ -2077,9 +2117,15 @@ class _NameFinder:
         """ "PATIENT: WOJCIK, ALEKSANDRA", "PT NAME.....: CARTWRIGHT, POPPY", "SURNAME LINDQVIST",
         "Re: Tran Quoc Bao", "REQUESTED BY DR R PATEL": the words after a report's name cue."""
         t = self.t
-        if not t.has(*_HEADER_GATE):
-            return
         text = self.text
+        # A heading is followed by ":", "=", dots or " - ", or written in capitals.
+        if not (
+            any(ch in text for ch in ":=")
+            or ".." in text
+            or " - " in text
+            or any(w in text for w in _HEADER_UPPER_GATE)
+        ) or not t.has(*_HEADER_GATE):
+            return
         for m in _HEADER_CUE_LOW.finditer(t.low):
             s = m.start()
             if s > 0 and t.low[s - 1].isalpha():
@@ -2098,7 +2144,7 @@ class _NameFinder:
     def caps_comma_pairs(self) -> None:
         """ "SULLIVAN, MAISIE", "FRASER, CALLUM": a report's "SURNAME, FIRSTNAME" in capitals."""
         text = self.text
-        if "," not in text:
+        if "," not in text or _CAPS_COMMA_GATE.search(text) is None:
             return
         for m in _CAPS_COMMA_PAIR_RE.finditer(text):
             sur, first = _title_case(m.group("sur")), _title_case(m.group("first"))
@@ -2117,9 +2163,7 @@ class _NameFinder:
         East Asian family name first, then one or two given-name syllables."""
         text = self.text
         informal = None
-        for s, e0, fam in self.tokens():
-            if _title_case(fam) not in _names.EAST_ASIAN_FAMILY:
-                continue
+        for s, e0, fam in [t for t in self.tokens() if t[2].lower() in _EA_FAMILY_LOW]:
             m = _EA_GIVEN_RE.match(text, e0)
             if m is None:
                 continue
@@ -2159,48 +2203,24 @@ class _NameFinder:
             return
         informal = _informal(text)
         lows = [w.lower() for _, _, w in toks]
+        bases = [w[:-2] if w[-2:] in ("'s", "’s") else w for _, _, w in toks]
+        shapes = [_token_shape(b, informal) for b in bases]
         found: dict[int, str] = {}  # token index -> message
 
         def base(i: int) -> str:
-            w = toks[i][2]
-            return w[:-2] if w.endswith(("'s", "’s")) else w.rstrip("'’")
+            return bases[i]
 
         def lw_not_word(i: int) -> bool:
             return base(i).lower() not in _ENGLISH
 
         def shape(i: int) -> str | None:
-            """'strict' (a first name, not a word), 'name' (a name that may be a word),
-            'unknown' (a capitalised non-word) or None."""
-            w = base(i)
-            if len(w) < 2 or w.isupper() and len(w) > 1 and not informal:
-                return None
-            lw = w.lower()
-            if w[0].isupper() and not w[1:].islower() and "-" not in w:
-                return None
-            kind = _first_name_kind(_title_case(w)) if not w[0].isupper() else _first_name_kind(w)
-            if lw in _NOT_A_NAME or lw in _names.EPONYM_WORDS_LOW:
-                # "Will", "Autumn", "May": a name only beside a family word or a pronoun
-                return "common" if kind == "ambiguous" else None
-            if kind == "known":
-                return "strict" if lw not in _ENGLISH else "name"
-            if kind == "ambiguous":
-                return "place" if _title_case(w) in _names.PLACE_NAMES else "name"
-            if (
-                w[0].isupper()
-                and len(w) >= 3
-                and _is_plain_word(w)
-                and not any(p in _ENGLISH or p in _NOT_A_NAME for p in lw.split("-"))
-            ):
-                return "unknown"
-            return None
+            return shapes[i]
 
         n = len(toks)
-        for i in range(n):
+        for i in [i for i, sh in enumerate(shapes) if sh is not None]:
             s, e, w = toks[i]
+            sh = shapes[i]
             if not self.free(s, e):
-                continue
-            sh = shape(i)
-            if sh is None:
                 continue
             prev = lows[i - 1] if i > 0 else ""
             prev2 = lows[i - 2] if i > 1 else ""
