@@ -358,10 +358,17 @@ _NEVER = (
 
 #: First names: the hand-written list, then the gazetteer's names that are not English words.
 #: Names of one or two letters ("Al", "Jo") need context, like the words.
+#: The gazetteer's names of three letters or fewer ("Lan", "Pia", "Tod") need context, like the
+#: words: short names are also abbreviations and what OCR makes of noise.
+_GAZ_MIN_ALONE = 4
 FIRST_NAMES: frozenset[str] = (
     frozenset(
         HAND_FIRST_NAMES
-        | {n for n in _GAZETTEER["first_names"] if len(n) >= 3 and n not in AMBIGUOUS_FIRST_NAMES}
+        | {
+            n
+            for n in _GAZETTEER["first_names"]
+            if len(n) >= _GAZ_MIN_ALONE and n not in AMBIGUOUS_FIRST_NAMES
+        }
     )
     - _NEVER
 )
@@ -369,8 +376,12 @@ FIRST_NAMES: frozenset[str] = (
 AMBIGUOUS_FIRST_NAMES = (
     AMBIGUOUS_FIRST_NAMES
     | {n for n in _GAZETTEER["first_names_words"] if n not in HAND_FIRST_NAMES}
-    | {n for n in _GAZETTEER["first_names"] if len(n) < 3}
-) - {w for w in PRODUCT_WORDS}
+    | {
+        n
+        for n in _GAZETTEER["first_names"]
+        if len(n) < _GAZ_MIN_ALONE and n not in HAND_FIRST_NAMES
+    }
+) - set(PRODUCT_WORDS)
 #: Surnames that are not English words (hand list + gazetteer).
 SURNAMES: frozenset[str] = HAND_SURNAMES | (frozenset(_GAZETTEER["surnames"]) - _NEVER)
 #: Surnames in lower case, for words written in capitals ("MCALLISTER", "O'NEILL").

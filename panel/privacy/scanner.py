@@ -1401,8 +1401,9 @@ _INFORMAL_RE = re.compile(r"(?:^|[.!?]\s+)[a-z]|\bi(?:m|ve|ll|d)?\b")
 
 def _informal(text: str) -> bool:
     """Text written without capitals (a parent's message): it, or one of its sentences, starts
-    in lower case, or it says "i" for "I"."""
-    return _INFORMAL_RE.search(text) is not None
+    in lower case, or it says "i" for "I"; and it is a message (four words or more), not a
+    label or what OCR read of a line."""
+    return _INFORMAL_RE.search(text) is not None and len(text.split()) >= 4
 
 
 _LIVES_GATE = ("live", "living", "resid", "moved", "relocat", "based")
@@ -1565,6 +1566,7 @@ _AMBIG = _names.AMBIGUOUS_FIRST_NAMES
 _NOT_POSS = _names.NOT_POSSESSIVE_NAMES
 _ENGLISH = _names.ENGLISH_WORDS
 _HAND_AMBIG = _names.HAND_AMBIGUOUS_FIRST_NAMES
+_HAND_FIRST = _names.HAND_FIRST_NAMES
 _LOWER_PAIR_RE = re.compile(r"\b(?P<a>[a-z]{3,}+)[ \t]++(?=(?P<b>[a-z]{2,}+)(?![\w'’-]))")
 _UPPER_PAIR_RE = re.compile(
     r"\b(?P<a>[A-Z]{3,}+)[ \t]++(?=(?P<b>[A-Z]{2,}+|[A-Z][a-z]++)(?![\w'’-]))"
@@ -2176,6 +2178,8 @@ class _NameFinder:
                     continue
             if not _ea_given(given[0]):
                 continue
+            if cased == "lower" and (len(fam) < 3 or sum(len(g) for g in given) < 4):
+                continue  # "wong mei ling", not two syllables of noise
             e = m.end("given")
             if len(given) > 1 and (
                 not _ea_given(given[1]) or _case_of(given[1]) not in (cased, "hyphen")
@@ -2281,7 +2285,12 @@ class _NameFinder:
                     msg = _POSSESSIVE_MESSAGE
             elif _KIN_PAREN_AFTER.match(text, e):
                 msg = _KIN_MESSAGE
-            elif lower and sh == "strict" and len(base(i)) >= 4 and informal:
+            elif (
+                lower
+                and sh == "strict"
+                and informal
+                and len(base(i)) >= (4 if _title_case(base(i)) in _HAND_FIRST else 5)
+            ):
                 # lower-case first names in a parent's writing: "can alfie-james still go ..."
                 msg = _LOWER_MESSAGE
             elif lower and informal and lw_not_word(i) and _PERSON_AFTER_RE.match(text, e):
@@ -2410,11 +2419,11 @@ def _person_names(t: _Text) -> list[_Cand]:
     finder = _NameFinder(t)
     finder.header_cues()
     finder.caps_comma_pairs()
+    finder.east_asian()
     finder.titles()
     finder.strong_cues()
     finder.kin_cues()
     finder.family_surnames()
-    finder.east_asian()
     finder.context_names()
     finder.words()
     finder.one_case_pairs()
