@@ -1670,8 +1670,9 @@ _PERSON_AFTER_RE = re.compile(
     r"parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer|foster)\b|"
     r",[ \t]*(?:now[ \t]+|aged?[ \t]+)?\d{1,2}(?:[ \t]*(?:y|yo|yrs?|years?|months?)\b)?[ \t]*[,)]|"
     r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
-    r"[ \t]+(?:is|was)[ \t]+(?:a[ \t]+|an[ \t]+)?\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
-    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:eating|sleeping|still|now|doing|feeling|asking|scared|"
+    r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
+    r"\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
+    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:eating|sleeping|feeling|asking|scared|allergic|"
     r"desperate|poorly|unwell|brave|tired|struggling|coping|nervous|anxious|upset|excited|"
     r"crying|vomiting|being[ \t]+sick|back[ \t]+(?:at|in|home)|home|the[ \t]+first[ \t]+one|"
     r"diagnosed|born|admitted|discharged)|"
@@ -1680,20 +1681,23 @@ _PERSON_AFTER_RE = re.compile(
     r"undergone|been[ \t]+(?:sick|poorly|unwell|brave|tired|vomiting|crying|in|so|very|really|"
     r"amazing|great|fine|ok|okay))|"
     r"keeps|wants|loves|likes|hates|misses|cried|cries|said|says|asked|asks|told|went|slept|ate|"
+    r"enjoys|enjoyed|attends|lives[ \t]+with|weighs|started[ \t]+(?:school|nursery|reception)|"
     r"smiled|laughed|played|walked|thinks|knows|can['’]?t|cannot|won['’]?t|didn['’]?t|"
     r"doesn['’]?t|turned|turns|rang|sleeps|eats)\b))"
 )
 # Report headings that put a name after them (found in the lower-cased text).
 _HEADER_UPPER_GATE = (
-    "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
+    "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
     "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
 )  # fmt: skip
 _HEADER_GATE = (
-    "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
+    "guardian", "kin", "nok", "referrer", "attn", "cc", "parent", "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
+    r"name[ \t]+of[ \t]+(?:patient|child)|(?:mother|father|parent|mum|dad)['’]s[ \t]+name|"
+    r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
     r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
     r"(?:requested|reported|signed|authorised|verified)[ \t]+by|referring[ \t]+(?:clinician|"
@@ -1845,7 +1849,19 @@ def _syllables(word: str) -> bool:
 
 _EA_FAMILY_LOW = frozenset(n.lower() for n in _names.EAST_ASIAN_FAMILY)
 _EA_WORD = rf"[{_CAP}{_LOW}]+(?:-[{_CAP}{_LOW}]+)?"
-_EA_GIVEN_RE = re.compile(rf"(?P<given>[ \t]+{_EA_WORD}(?![\w-])(?:[ \t]+{_EA_WORD}(?![\w'’-]))?)")
+_EA_GIVEN_RE = re.compile(
+    rf"(?P<given>[ \t]+{_EA_WORD}(?![\w-])(?:[ \t]+{_EA_WORD}(?![\w'’-])){{0,2}})"
+)
+
+
+# International non-proprietary name stems: an unknown capitalised word ending so is a drug
+# ("Selumetinib is now licensed"), not a nickname.
+_DRUG_SUFFIXES = tuple(
+    """mab nib tinib ciclib rafenib zumab ximab cept platin taxel rubicin mycin poside tecan
+    mide fosfamide stine azine azole conazole vir cillin floxacin cycline sone olone parin
+    xaban gatran pril sartan olol dipine statin tidine prazole setron pitant lukast mustine
+    trexate rabine citabine uracil dronate ferol calcet""".split()
+)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -1871,6 +1887,8 @@ def _token_shape(w: str, informal: bool) -> str | None:
         and len(w) >= 3
         and _is_plain_word(w)
         and not any(p in _ENGLISH or p in _NOT_A_NAME for p in lw.split("-"))
+        and not lw.endswith(_DRUG_SUFFIXES)
+        and w not in _names.PRODUCT_WORDS
     ):
         return "unknown"
     return None
@@ -2180,12 +2198,19 @@ class _NameFinder:
                 continue
             if cased == "lower" and (len(fam) < 3 or sum(len(g) for g in given) < 4):
                 continue  # "wong mei ling", not two syllables of noise
-            e = m.end("given")
-            if len(given) > 1 and (
-                not _ea_given(given[1]) or _case_of(given[1]) not in (cased, "hyphen")
+            # "Nguyen Thi Thu Trang": up to three given names, as long as each is one
+            keep = 1
+            while (
+                keep < len(given)
+                and _ea_given(given[keep])
+                and _case_of(given[keep]) in (cased, "hyphen")
             ):
-                given = given[:1]
-                e = e0 + m.group("given").index(given[0]) + len(given[0])
+                keep += 1
+            given = given[:keep]
+            offset = 0
+            for g in given:
+                offset = m.group("given").index(g, offset) + len(g)
+            e = e0 + offset
             if cased is None or any(_case_of(g) not in (cased, "hyphen") for g in given):
                 continue
             # A family name that is also an English word ("Park", "Song", "Moon") needs a given
