@@ -327,13 +327,17 @@ _GAZETTEER = _load("name_gazetteer.json")
 _SAFELIST = _load("privacy_safelist.json")
 _CENTRES = _load("centres.json")
 
-#: Institutions, charities and multi-word eponyms: words inside them are never a person's name.
+_PHRASES = (
+    set(INSTITUTION_PHRASES)
+    | set(_SAFELIST["institutions"])
+    | {p for p in _SAFELIST["eponyms"] if " " in p}
+    | {c["name"] for c in _CENTRES["centres"]}
+)
+#: Institutions, charities and multi-word eponyms: words inside them are never a person's name
+#: ("The Christie" also as "the Christie").
 INSTITUTION_PHRASES = tuple(
     sorted(
-        set(INSTITUTION_PHRASES)
-        | set(_SAFELIST["institutions"])
-        | {p for p in _SAFELIST["eponyms"] if " " in p}
-        | {c["name"] for c in _CENTRES["centres"]},
+        _PHRASES | {"the" + p[3:] for p in _PHRASES if p.startswith("The ")},
         key=len,
         reverse=True,
     )

@@ -1854,6 +1854,11 @@ _EA_GIVEN_RE = re.compile(
 )
 
 
+# Everyday British words missing from the word list that are also names somewhere ("telly").
+_INFORMAL_WORDS = frozenset(
+    """telly fella nanna nana mam mammy bestie hubby wifey kiddo bubba hun hunni babe lass lad
+    bairn missus bloke sis bro grandma grandpa gramps nonna nonno abuela""".split()
+)
 # International non-proprietary name stems: an unknown capitalised word ending so is a drug
 # ("Selumetinib is now licensed"), not a nickname.
 _DRUG_SUFFIXES = tuple(
@@ -1873,6 +1878,8 @@ def _token_shape(w: str, informal: bool) -> str | None:
         return None
     lw = w.lower()
     if w[0].isupper() and not w[1:].islower() and "-" not in w:
+        return None
+    if lw in _KIN_WORDS or lw in _INFORMAL_WORDS:
         return None
     kind = _first_name_kind(_title_case(w)) if not w[0].isupper() else _first_name_kind(w)
     if lw in _NOT_A_NAME or lw in _names.EPONYM_WORDS_LOW:
