@@ -217,28 +217,13 @@ class _Spans:
 # ============================================================================================
 
 
-def _letter_class(upper: bool) -> str:
-    """Upper- or lower-case letters of Latin-1, Latin Extended-A/B and Vietnamese, as ranges."""
-    chars = [
-        chr(c)
-        for block in ((0xC0, 0x250), (0x1E00, 0x1F00))
-        for c in range(*block)
-        if chr(c).isalpha() and (chr(c).isupper() if upper else chr(c).islower())
-    ]
-    ranges: list[str] = []
-    i = 0
-    while i < len(chars):
-        j = i
-        while j + 1 < len(chars) and ord(chars[j + 1]) == ord(chars[j]) + 1:
-            j += 1
-        ranges.append(chars[i] if i == j else f"{chars[i]}-{chars[j]}")
-        i = j + 1
-    return ("A-Z" if upper else "a-z") + "".join(ranges)
-
-
-# Letters of names: "Wiśniewska", "Glyndŵr", "Trần", "Østergaard".
-_CAP = _letter_class(True)
-_LOW = _letter_class(False)
+# Letters of names: "Wiśniewska", "Glyndŵr", "Trần", "Østergaard".  Latin Extended-A/B and
+# Vietnamese letters alternate upper and lower case letter by letter, so a class of each case
+# would list hundreds of single letters (slow to compile in every pattern); they count as
+# both cases here, and the code checks case with str.isupper() where it matters.
+_EXTENDED = "Ā-ɏḀ-ỿ"
+_CAP = "A-ZÀ-ÖØ-Þ" + _EXTENDED
+_LOW = "a-zß-öø-ÿ" + _EXTENDED
 # A capitalised word: "Oliver", "O'Brien", "McDonald", "Mary-Jane".
 _NAME_WORD = (
     rf"[{_CAP}](?:[{_LOW}]+(?:[{_CAP}][{_LOW}]+)?|['’][{_CAP}][{_LOW}]+)(?:-[{_CAP}][{_LOW}]+)*"
