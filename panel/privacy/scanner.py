@@ -744,7 +744,8 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             elif post_y and len(post_y.group("y")) == 4 and (capital or lower_ok):
                 yield date(ms, post_y.end(), False)
             elif pre and capital and _valid_day_month(_day_of(pre.group("d")), month):
-                end = me + 1 if len(word) <= 4 and text.startswith(".", me) else me  # "4 Oct."
+                abbreviated = word.lower() not in ("june", "july")
+                end = me + 1 if abbreviated and len(word) <= 4 and text.startswith(".", me) else me
                 yield date(pre.start(), end, ordinal, _DAY_MONTH_MESSAGE)
                 if ordinal:
                     # "from the 12th to the 19th of July": the first day of the range too.
@@ -1164,7 +1165,7 @@ _FLAT_RE = re.compile(
 # "post can go to 58 Larkfield", "ADDRESS: 41 THE SPINNEY", "Home address: Rose Cottage, ...".
 _ADDRESS_CUE_LOW = re.compile(
     r"(?:address|addr\.?|(?:live|lives|living|staying|stay|stopping|moved|moving|move)[ \t]+"
-    r"(?:at|to|in[ \t]+to)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
+    r"(?:at|to|in[ \t]+to|into)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
     r"letters?[ \t]+to|post[ \t]+(?:\w+[ \t]+){0,2}to|send[ \t]+(?:\w+[ \t]+){0,2}to|c/o|care[ \t]+of|"
     r"forward(?:ed)?[ \t]+to)(?![a-z])[ \t]*[:\-–]?[ \t]*"
 )
@@ -2290,12 +2291,7 @@ class _NameFinder:
                 and lows[i + 1] == "and"
                 and lows[i + 2] in ("me", "i")
                 and (sh == "strict" or (w[0].isupper() and sh in ("name", "unknown")))
-            ) or (
-                prev == "and"
-                and prev2 == "me"
-                and sh in ("name", "place")
-                and base(i).lower() not in _ENGLISH
-            ):
+            ) or (prev == "and" and prev2 == "me" and sh in ("name", "place")):
                 msg = _GREETING_MESSAGE
             elif w.endswith(("'s", "’s")) and i + 1 < n and lows[i + 1] in _POSSESSED_WORDS:
                 if sh != "unknown":
@@ -2426,10 +2422,20 @@ class _NameFinder:
                 if not _starts_word(text, m.start()):
                     continue
                 first, last = m.group("a").capitalize(), m.group("b").capitalize()
+                s, e = m.start("a"), m.end("b")
                 if first in _FIRST and last in _SURNAMES_STRICT:
-                    s, e = m.start("a"), m.end("b")
                     if self.free(s, e):
                         self.report(s, e, "hard")
+                elif (
+                    rx is _UPPER_PAIR_RE
+                    and last in _FIRST
+                    and last.lower() not in _ENGLISH
+                    and (first.lower() in _names.SURNAMES_LOW or first in _names.SURNAME_WORDS)
+                    and first.lower() not in _NOT_A_NAME
+                    and self.free(s, e)
+                    and not self.institutional(s, e)
+                ):
+                    self.report(s, e, "hard", _HEADER_MESSAGE)  # "WOJCIK ALEKSANDRA"
 
 
 def _person_names(t: _Text) -> list[_Cand]:
