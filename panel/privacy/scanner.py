@@ -22,6 +22,16 @@ Rules that matter for precision on clinical text
   a common first name from :mod:`panel.privacy.names` is hard on its own unless it is part of
   an institution ("Evelina London", "St George's", "Noah's Ark") or an eponym ("Addison's
   disease"); near a staff role ("Helen (CNS)") it is soft.
+* Names by context (issue 17 part 2, see ``docs/privacy.md``): report headings ("PATIENT:",
+  "SURNAME, FIRST" in capitals), East Asian family-name-first order, family words, greetings
+  and sign-offs, possessives before family words, ages and personal verbs after a word-name,
+  word-names capitalised in running text, lists joined to a name found, lower-case first names
+  in a parent's message.  First names and surnames come from the gazetteer
+  (``panel/data/name_gazetteer.json``, via :mod:`panel.privacy.names`); a name that is also an
+  English word or a place needs context.  Every finding's message says which rule found it.
+* Schools are hard findings; so are ordinal day-month dates ("the 3rd march"), short dates
+  after "born", NHS numbers in 5-5 groups, NI numbers in any case, hospital numbers whose cue
+  stands further on, and addresses without an English street word.
 * Social-media handles and hashtags are reported with kind ``url`` (they point at a page).
 
 Speed
