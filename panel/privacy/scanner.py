@@ -1691,7 +1691,7 @@ _HEADER_GATE = (
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
-    r"(?P<cue>patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
+    r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)?name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
     r"name[ \t]+of[ \t]+(?:patient|child)|(?:mother|father|parent|mum|dad)['’]s[ \t]+name|"
     r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
@@ -1779,7 +1779,9 @@ def _header_name_span(text: str, pos: int, upper: bool) -> tuple[int, int] | Non
             break
         if not upper and not word[0].isupper():
             break
-        if not _is_nameish(word):
+        if not _is_nameish(word) and not (
+            count and _first_name_kind(_title_case(word)) is not None  # "Kacper Jan"
+        ):
             break
         if len(word.rstrip(".")) > 1:
             named = True
@@ -2324,6 +2326,16 @@ class _NameFinder:
                     msg = _AGE_MESSAGE
                 elif after and sh != "strict" and _sentence_start(text, s):
                     msg = _PREDICATE_MESSAGE
+                elif (
+                    sh in ("unknown", "name")
+                    and _sentence_start(text, s)
+                    and i + 1 < n
+                    and text[e : toks[i + 1][0]] == " "
+                    and shapes[i + 1] in ("unknown", "strict", "name")
+                    and toks[i + 1][2][:1].isupper()
+                    and _PERSON_AFTER_RE.match(text, toks[i + 1][1])
+                ):
+                    msg = _PREDICATE_MESSAGE  # "Précieuse Mbala attends with her aunt."
                 elif (
                     sh in ("name", "place")
                     and w[0].isupper()
