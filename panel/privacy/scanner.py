@@ -1674,12 +1674,13 @@ _PERSON_AFTER_RE = re.compile(
     r"diagnosed|born|admitted|discharged)|"
     r"(?:has|had)[ \t]+(?:tolerated|completed|finished|started|had|a[ \t]+temp|a[ \t]+fever|"
     r"his|her|a[ \t]+rash|nightmares|lost|gained|missed|relapsed|developed|responded|received|"
-    r"undergone|been[ \t]+(?:sick|poorly|unwell|brave|tired|vomiting|crying|in|so|very|really|"
-    r"amazing|great|fine|ok|okay))|"
-    r"keeps|wants|loves|likes|hates|misses|cried|cries|said|says|asked|asks|told|went|slept|ate|"
-    r"enjoys|enjoyed|attends|lives[ \t]+with|weighs|started[ \t]+(?:school|nursery|reception)|"
-    r"smiled|laughed|played|walked|thinks|knows|can['’]?t|cannot|won['’]?t|didn['’]?t|"
-    r"doesn['’]?t|turned|turns|rang|sleeps|eats)\b))"
+    r"undergone|been[ \t]+(?:(?:so|very|really)[ \t]+)?(?:sick|poorly|unwell|brave|tired|"
+    r"vomiting|crying|clingy|quiet|grumpy|upset))|"
+    r"keeps[ \t]+[a-z]+ing|wants[ \t]+to|loves|likes|hates|misses|cried|cries|said|says|asked|"
+    r"asks|told|went|slept|ate|enjoys|enjoyed|attends|lives[ \t]+with|weighs|"
+    r"started[ \t]+(?:school|nursery|reception)|smiled|laughed|played|walked|"
+    r"can['’]?t[ \t]+(?:sleep|eat|walk|wait|stop|swallow)|won['’]?t[ \t]+(?:eat|sleep|take|stop)|"
+    r"turned|rang|sleeps|eats)\b))"
 )
 # Report headings that put a name after them (found in the lower-cased text).
 _HEADER_UPPER_GATE = (

@@ -268,6 +268,11 @@ CLEAN = [
     "Dear colleagues, please find the summary attached.",
     "Hi all, the meeting has moved to Thursday.",
     "Thanks again, the Leeds team",
+    "Faith has been very important to the family.",
+    "Hope keeps us going.",
+    "Hope cannot be the only plan.",
+    "Grace has been shown by the team.",
+    "Will has been discussed.",
 ]
 
 
