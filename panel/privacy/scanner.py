@@ -518,12 +518,32 @@ _NOT_HOSPITAL_BEFORE = re.compile(
     r"policy|account|sort|case\s+series|iras|rec|project|ethics|grant|registration|isbn|pmid|"
     r"doi|award|funder|charity|company|vat|sample|specimen\s+ref|lab\s+ref)\b)[^.!?\n]{0,25}$"
 )
+_PREFIXED_ID_RE = re.compile(r"(?<![\w/.-])(?P<p>[A-Z]{1,2})\d{6,9}(?![\w/-]|\.\d)")
+_REGISTRY_PREFIXES = frozenset({"NCT", "CT", "ISRCTN", "EU", "EUCTR", "IRAS", "REC", "PMID"})
+_RECORD_WORDS_RE = re.compile(
+    r"(?i:\b(?:hospital|hosp|system|records?|notes|chart|wristband|label|sticker|number|no|ref|"
+    r"id|mrn|registered|down\s+as|under|booked|pas)\b)"
+)
 _LOCAL_ID_RE = re.compile(r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10})(?![\w/-]|\.\d)")
 _SENTENCE_BREAK = re.compile(r"[.!?][ \t]+[A-Z]|\n")
 
 
 def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
     text, low = t.text, t.low
+    # "Alder Hey have him down as A4471902 on their system": a letter-prefixed local number
+    # in a sentence that names a hospital or a record.
+    for m in _PREFIXED_ID_RE.finditer(text):
+        if m.group("p").upper() in _REGISTRY_PREFIXES:
+            continue
+        s, e = m.span()
+        a = max(text.rfind(".", 0, s), text.rfind("\n", 0, s)) + 1
+        b = len(text)
+        for stop in (".", "\n"):
+            k = text.find(stop, e)
+            if k >= 0:
+                b = min(b, k)
+        if t.institutions.overlaps(a, b) or _RECORD_WORDS_RE.search(text, a, b):
+            yield _cand(s, e, "hospital_number", "hard", _MESSAGES["hospital_number"])
     for m in _FAR_CUE_LOW.finditer(low):
         s = m.start()
         if s > 0 and (low[s - 1].isalnum() or low[s - 1] == "_"):
