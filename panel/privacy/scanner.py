@@ -542,6 +542,8 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
             k = text.find(stop, e)
             if k >= 0:
                 b = min(b, k)
+        if _NOT_HOSPITAL_BEFORE.search(text, max(a, s - 30), s):
+            continue  # "Batch AB123456", "trial number ..."
         if t.institutions.overlaps(a, b) or _RECORD_WORDS_RE.search(text, a, b):
             yield _cand(s, e, "hospital_number", "hard", _MESSAGES["hospital_number"])
     for m in _FAR_CUE_LOW.finditer(low):

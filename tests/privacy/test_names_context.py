@@ -138,6 +138,7 @@ CAUGHT = [
     ("Blessing has completed induction.", "Blessing"),
     ("Sky is 7 and has had two relapses.", "Sky"),
     ("Rain, aged 4, was referred from Cardiff.", "Rain"),
+    ("Leeds have her registered as L3344556 on their system.", "L3344556"),
 ]
 
 CLEAN = [
@@ -273,6 +274,8 @@ CLEAN = [
     "Hope cannot be the only plan.",
     "Grace has been shown by the team.",
     "Will has been discussed.",
+    "Batch AB123456 of the antibody was recalled by the hospital pharmacy.",
+    "NCT03363373 is recruiting at the Leeds hospital.",
 ]
 
 
