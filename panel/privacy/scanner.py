@@ -1217,6 +1217,7 @@ _ADDRESS_CUE_GATE = (
     "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
     "correspondence", "letter", "post", "send", "c/o", "care of", "forward",
 )  # fmt: skip
+_AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
 _HOUSE_GATE = (
     "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
     "oast", "tŷ", "ty ", "bwthyn", "fferm", "plas", "hafod",
@@ -1226,6 +1227,7 @@ _HOUSE_GATE = (
 def _house_addresses(t: _Text) -> Iterator[_Cand]:
     text, low = t.text, t.low
     upper_copy: str | None = None
+    cues = t.has(*_ADDRESS_CUE_GATE)
 
     def copy_at(i: int) -> str:
         nonlocal upper_copy
@@ -1238,13 +1240,15 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
     for cs, _ce, ndig in t.clusters:
         if ndig > 4 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in "/.,-")):
             continue
-        after = cs + len(text[cs:]) - len(text[cs:].lstrip("0123456789abcdefghABCDEFGH ,\t"))
+        after = _AFTER_HOUSE_NUMBER.match(text, cs).end()
         copy = copy_at(min(after, len(text) - 1)) if after < len(text) else text
         m = _WELSH_ADDRESS_AT.match(copy, cs)
         if m:
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
             continue
         # After an address cue: "our house is 27 Birchfields", "letters to Flat 12 ...".
+        if not cues:
+            continue
         window = low[max(0, cs - 60) : cs]
         if not any(w in window for w in _ADDRESS_CUE_GATE):
             continue
@@ -1714,7 +1718,7 @@ _HEADER_GATE = (
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
-    r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)?name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
+    r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
     r"name[ \t]+of[ \t]+(?:patient|child)|(?:mother|father|parent|mum|dad)['’]s[ \t]+name|"
     r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
@@ -1726,6 +1730,14 @@ _HEADER_CUE_LOW = re.compile(
 _CAPS_COMMA_GATE = re.compile(rf"[{_CAP}]{{2}},")
 _CAPS_COMMA_PAIR_RE = re.compile(
     rf"(?P<sur>[{_CAP}][{_CAP}'’-]+),[ \t]*(?P<first>[{_CAP}][{_CAP}'’-]+)(?:[ \t]+[{_CAP}]\b\.?)?(?![\w])"
+)
+# The first words of the headings, as a trie: found first, then the heading read in full there.
+_HEADER_START_LOW = re.compile(
+    _trie_pattern(
+        """patient pt name surname sur fore first given family last full child baby re fao c/o
+        specimen report requested reported signed authorised verified referring consultant
+        clinician mother father mum dad parent guardian next nok referrer attn cc""".split()
+    )
 )
 _HEADER_TITLE_RE = re.compile(r"(?i:(?:mr|mrs|miss|ms|mx|master|dr|prof|professor|baby)\.?[ \t]+)")
 _HEADER_TOKEN_RE = re.compile(
@@ -2174,9 +2186,13 @@ class _NameFinder:
             or any(w in text for w in _HEADER_UPPER_GATE)
         ) or not t.has(*_HEADER_GATE):
             return
-        for m in _HEADER_CUE_LOW.finditer(t.low):
-            s = m.start()
-            if s > 0 and t.low[s - 1].isalpha():
+        low = t.low
+        for hit in _HEADER_START_LOW.finditer(low):
+            s = hit.start()
+            if s > 0 and low[s - 1].isalpha():
+                continue
+            m = _HEADER_CUE_LOW.match(low, s)
+            if m is None:
                 continue
             cue = text[s : m.end("cue")]
             upper_cue = cue.isupper()
