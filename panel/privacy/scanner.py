@@ -2303,6 +2303,8 @@ class _NameFinder:
             if i > 0 and prev in _KIN_WORDS and gap.strip(" \t,(:-–") == "" and "\n" not in gap:
                 if (sh != "unknown" or w[0].isupper()) and (sh != "common" or w[0].isupper()):
                     msg = _KIN_MESSAGE
+            elif prev == "of" and prev2 in _KIN_WORDS and w[0].isupper() and sh != "common":
+                msg = _KIN_MESSAGE  # "Father of Kuba", "the mother of Precious"
             elif sh == "common":
                 if w[0].isupper() and (
                     _APPOSITION_RE.match(text, e)

@@ -139,6 +139,20 @@ CAUGHT = [
     ("Sky is 7 and has had two relapses.", "Sky"),
     ("Rain, aged 4, was referred from Cardiff.", "Rain"),
     ("Leeds have her registered as L3344556 on their system.", "L3344556"),
+    ("thanks, karen (ollie's mum) 07700 900123", "karen"),
+    ("thanks, karen (ollie's mum) 07700 900123", "ollie"),
+    ("Regards,\nMarcin Zieliński\nFather of Kuba", "Marcin Zieliński"),
+    ("Regards,\nMarcin Zieliński\nFather of Kuba", "Kuba"),
+    ("From: Leanne Harper <leanne.h@example.com>", "Leanne Harper"),
+    ("SUBJECT: MRI HEAD — HUSSEIN, ZAYNAB (F)", "HUSSEIN, ZAYNAB"),
+    ("I'm Aisha, Yusuf's older sister.", "Aisha"),
+    ("I'm Aisha, Yusuf's older sister.", "Yusuf"),
+    ("Jayden-Lee had his scan today", "Jayden-Lee"),
+    ("our eldest, Mackenzie, is doing her GCSEs", "Mackenzie"),
+    ("his sister Harper-Rose is 3", "Harper-Rose"),
+    ("Willow keeps asking for her brother.", "Willow"),
+    ("Dear Storm, your next clinic is in June.", "Storm"),
+    ("Nevaeh's nan will bring her in.", "Nevaeh"),
 ]
 
 CLEAN = [
@@ -276,6 +290,14 @@ CLEAN = [
     "Will has been discussed.",
     "Batch AB123456 of the antibody was recalled by the hospital pharmacy.",
     "NCT03363373 is recruiting at the Leeds hospital.",
+    "Storm warnings meant the clinic closed early.",
+    "Willow Ward has moved to the second floor.",
+    "Regards,\nThe oncology team",
+    "From: Oncology Coordinator",
+    "SUBJECT: MRI HEAD WITH CONTRAST",
+    "Patient: declined to answer",
+    "I'm worried about the side effects of the antibody.",
+    "Thanks, all received.",
 ]
 
 
