@@ -5,7 +5,7 @@ Run once, by hand, when Faker or the word list changes; the output is committed 
 
     apt-get install wbritish            # SCOWL's British English list -> /usr/share/dict
     pip install 'faker==40.63.0'        # or: pip install -e '.[gazetteer]'
-    python -m panel.privacy.build_gazetteer
+    python panel/privacy/build_gazetteer.py   # a plain script: it imports nothing of panel
 
 Sources
 -------
@@ -204,7 +204,7 @@ def build() -> dict:
             "accents": "every name is also listed without its accents",
         },
         "built": _dt.date.today().isoformat(),
-        "built_by": "python -m panel.privacy.build_gazetteer",
+        "built_by": "python panel/privacy/build_gazetteer.py",
         "per_locale": per_locale,
         "first_names": sorted(n for n in firsts if not is_word_or_place(n)),
         "first_names_words": sorted(n for n in firsts if is_word_or_place(n)),
@@ -224,7 +224,7 @@ def main() -> int:
         "# English words, lower case, one per line: Debian wbritish-small 2020.12.07-2 "
         "(SCOWL, Kevin Atkinson; permissive licence, /usr/share/doc/wbritish-small/copyright), "
         f"/usr/share/dict/british-english-small, built {data['built']} by "
-        "python -m panel.privacy.build_gazetteer\n"
+        "python panel/privacy/build_gazetteer.py\n"
     )
     WORDS_OUT.write_text(header + "\n".join(words) + "\n", encoding="utf-8")
     sizes = {k: len(v) for k, v in data.items() if isinstance(v, list)}
