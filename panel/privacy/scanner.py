@@ -2536,7 +2536,30 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(t))
-    return cands
+    return _names_in_addresses(text, cands)
+
+
+_CONTACT_MESSAGE = "A name that is also in an e-mail address here: a person's contact details"
+
+
+def _names_in_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
+    """A soft name (a clinician's "Dr Farah Siddiqui") whose surname is also the local part of
+    an e-mail address in the same text ("farah.siddiqui@...") is a person's contact: hard."""
+    locals_ = [
+        text[c[0] : c[1]].split("@", 1)[0].lower()
+        for c in cands
+        if c[2] == "email" and c[3] == "hard"
+    ]
+    if not locals_:
+        return cands
+    out = []
+    for c in cands:
+        if c[2] == "person_name" and c[3] == "soft":
+            words = [w.lower() for w in _WORD_TOKEN_RE.findall(text, c[0], c[1]) if len(w) >= 3]
+            if words and any(words[-1] in loc for loc in locals_):
+                c = _cand(c[0], c[1], "person_name", "hard", _CONTACT_MESSAGE)
+        out.append(c)
+    return out
 
 
 def find_identifiers(text: str) -> list[Finding]:

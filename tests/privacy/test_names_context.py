@@ -153,6 +153,7 @@ CAUGHT = [
     ("Willow keeps asking for her brother.", "Willow"),
     ("Dear Storm, your next clinic is in June.", "Storm"),
     ("Nevaeh's nan will bring her in.", "Nevaeh"),
+    ("Dr Amir Khan (consultant), amir.khan@example.nhs.uk", "Amir Khan"),
 ]
 
 CLEAN = [
