@@ -211,6 +211,7 @@ def build() -> dict:
         "first_names_places": sorted(n for n in firsts if n in places or fold(n) in places),
         "surnames": sorted(n for n in lasts if not is_word(n)),
         "surnames_words": sorted(n for n in lasts if is_word(n)),
+        "places": sorted(places),
         "east_asian_family": sorted(ea_family),
         "east_asian_given": sorted(ea_given),
     }

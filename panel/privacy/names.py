@@ -434,4 +434,7 @@ ENGLISH_WORDS: frozenset[str] = frozenset(
 EPONYM_WORDS_LOW: frozenset[str] = frozenset(w.lower() for w in EPONYM_WORDS)
 #: Names that are also places ("Paris", "Chester"): not taken for a name mid-sentence.
 PLACE_NAMES: frozenset[str] = frozenset(_GAZETTEER.get("first_names_places", ()))
+#: Places (UK and Irish towns of 5,000 people or more, larger cities elsewhere, countries):
+#: an unknown capitalised word that is one is not a nickname ("Thanks Leeds").
+PLACES: frozenset[str] = frozenset(_GAZETTEER.get("places", ()))
 GAZETTEER_SOURCE: dict = _GAZETTEER["source"] | {"built": _GAZETTEER["built"]}

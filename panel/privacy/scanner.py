@@ -1929,6 +1929,7 @@ def _token_shape(w: str, informal: bool) -> str | None:
         and not any(p in _ENGLISH or p in _NOT_A_NAME for p in lw.split("-"))
         and not lw.endswith(_DRUG_SUFFIXES)
         and w not in _names.PRODUCT_WORDS
+        and w not in _names.PLACES
     ):
         return "unknown"
     return None

@@ -299,6 +299,8 @@ CLEAN = [
     "Patient: declined to answer",
     "I'm worried about the side effects of the antibody.",
     "Thanks, all received.",
+    "Thanks Leeds, see you Thursday.",
+    "Hi Leeds team, quick question.",
 ]
 
 
