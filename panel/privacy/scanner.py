@@ -22,6 +22,16 @@ Rules that matter for precision on clinical text
   a common first name from :mod:`panel.privacy.names` is hard on its own unless it is part of
   an institution ("Evelina London", "St George's", "Noah's Ark") or an eponym ("Addison's
   disease"); near a staff role ("Helen (CNS)") it is soft.
+* Names by context (issue 17 part 2, see ``docs/privacy.md``): report headings ("PATIENT:",
+  "SURNAME, FIRST" in capitals), East Asian family-name-first order, family words, greetings
+  and sign-offs, possessives before family words, ages and personal verbs after a word-name,
+  word-names capitalised in running text, lists joined to a name found, lower-case first names
+  in a parent's message.  First names and surnames come from the gazetteer
+  (``panel/data/name_gazetteer.json``, via :mod:`panel.privacy.names`); a name that is also an
+  English word or a place needs context.  Every finding's message says which rule found it.
+* Schools are hard findings; so are ordinal day-month dates ("the 3rd march"), short dates
+  after "born", NHS numbers in 5-5 groups, NI numbers in any case, hospital numbers whose cue
+  stands further on, and addresses without an English street word.
 * Social-media handles and hashtags are reported with kind ``url`` (they point at a page).
 
 Speed
@@ -37,7 +47,9 @@ possessive repetition, so a scan is linear in the length of the input.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -214,8 +226,14 @@ class _Spans:
 # Shared pieces
 # ============================================================================================
 
-_CAP = "A-ZÀ-ÖØ-Þ"
-_LOW = "a-zß-öø-ÿ"
+
+# Letters of names: "Wiśniewska", "Glyndŵr", "Trần", "Østergaard".  Latin Extended-A/B and
+# Vietnamese letters alternate upper and lower case letter by letter, so a class of each case
+# would list hundreds of single letters (slow to compile in every pattern); they count as
+# both cases here, and the code checks case with str.isupper() where it matters.
+_EXTENDED = "Ā-ɏḀ-ỿ"
+_CAP = "A-ZÀ-ÖØ-Þ" + _EXTENDED
+_LOW = "a-zß-öø-ÿ" + _EXTENDED
 # A capitalised word: "Oliver", "O'Brien", "McDonald", "Mary-Jane".
 _NAME_WORD = (
     rf"[{_CAP}](?:[{_LOW}]+(?:[{_CAP}][{_LOW}]+)?|['’][{_CAP}][{_LOW}]+)(?:-[{_CAP}][{_LOW}]+)*"
@@ -255,12 +273,35 @@ def _lower_same_length(text: str) -> str:
     return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
 
 
-_INSTITUTION_RE = re.compile(
-    "|".join(
-        re.escape(p).replace(r"\ ", r"[ \t]+") + r"(?![\w])"
-        for p in sorted(_names.INSTITUTION_PHRASES, key=len, reverse=True)
-    )
-)
+def _trie_pattern(phrases: Iterable[str]) -> str:
+    """One regular expression for many literal phrases, written as a trie (a plain alternation
+    of hundreds of phrases is tried phrase by phrase at every position; a trie is not).  Longer
+    phrases win; a space matches any run of spaces and tabs."""
+    trie: dict = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def pattern(node: dict) -> str:
+        end = "" in node
+        alts = []
+        for ch in sorted(k for k in node if k):
+            head = r"[ \t]+" if ch == " " else re.escape(ch)
+            alts.append(head + pattern(node[ch]))
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if end else body
+
+    return pattern(trie)
+
+
+# An institution phrase ends a word: "Guy's" matches, "Guyson" does not.  The trie tries the
+# longest phrase first only where the branches allow; the word-end test keeps shorter matches
+# from ending inside a word.
+_INSTITUTION_RE = re.compile("(?:" + _trie_pattern(_names.INSTITUTION_PHRASES) + r")(?![\w])")
 
 
 class _Text:
@@ -311,7 +352,8 @@ class _Text:
 
 _SEP = r"(?:[ \t]*[-./][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
 _TEN_DIGITS = re.compile(
-    rf"(?:\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{4}}|\d{{6}}{_SEP}\d{{4}}|\d{{10}}|\d{{3,7}}[ \t]*\r?\n[ \t]*\d{{3,7}})"
+    rf"(?:\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{4}}|\d{{6}}{_SEP}\d{{4}}|\d{{5}}{_SEP}\d{{5}}|\d{{4}}{_SEP}\d{{6}}|"
+    rf"\d{{4}}{_SEP}\d{{3}}{_SEP}\d{{3}}|\d{{10}}|\d{{3,7}}[ \t]*\r?\n[ \t]*\d{{3,7}})"
     r"(?!\d)(?![-./,]\d)"
 )
 _NATIONAL_CUE = re.compile(
@@ -437,6 +479,8 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 "hard",
                 _MESSAGES["hospital_number"],
             )
+    if t.max_cluster_digits >= 6:
+        yield from _far_hospital_numbers(t)
     # "RM123456", "K1234567": local formats recognisable without a cue.
     for cs, ce, ndig in t.clusters:
         if not 5 <= ndig <= 9 or ce - cs != ndig:
@@ -451,6 +495,84 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
             ce == len(text) or not (_word_char(text[ce]) or text[ce] in "/-")
         ):
             yield _cand(s, ce, "hospital_number", "hard", _MESSAGES["hospital_number"])
+
+
+# A cue for a local number whose value may stand further on: "hospital number, its on his
+# wristband, is 7732019", "hosp no. (Leeds) — 08841276", "RN: J0394817", "Unit Number .... 0091".
+_FAR_CUE_LOW = re.compile(
+    r"(?:(?:hospital|hosp|unit|case|local|record|patient|pas|clinic|k)\.?[ \t]*(?:no|number|num|nbr|"
+    r"id|identifier|ref|reference|#)|mrn|rn|crn|urn|hn|pid|(?P<generic>number|no|num|ref|id|#))"
+    r"(?![a-z0-9])"
+)
+# Before a bare "number"/"ref": what makes it a hospital's ("his Alder Hey number", "GOSH ref",
+# "Her number at Sheffield Children's", "Local ID (Birmingham Children's)").
+_HOSPITAL_OWNER_BEFORE = re.compile(
+    r"(?:\b[A-Z]{3,5}\b|\b(?:[Hh]ospital|[Hh]osp|[Ww]ard|[Cc]hildren['’]s|[Ii]nfirmary|[Cc]linic|"
+    r"[Tt]rust)\b|\b(?:his|her|my|their|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
+    r"patient['’]s)\b)[^.!?\n]{0,30}$"
+)
+_HOSPITAL_OWNER_AFTER = re.compile(r"[ \t]+(?:at|for|from|in)[ \t]+[A-Z]")
+_NOT_HOSPITAL_BEFORE = re.compile(
+    r"(?i:\b(?:nhs|chi|h&c|hcn|ni|nino|insurance|phone|tel|telephone|mobile|contact|batch|lot|"
+    r"version|room|bed|cycle|protocol|trial|study|nct|isrctn|eudract|serial|order|invoice|"
+    r"policy|account|sort|case\s+series|iras|rec|project|ethics|grant|registration|isbn|pmid|"
+    r"doi|award|funder|charity|company|vat|sample|specimen\s+ref|lab\s+ref)\b)[^.!?\n]{0,25}$"
+)
+_PREFIXED_ID_RE = re.compile(r"(?<![\w/.-])(?P<p>[A-Z]{1,2})\d{6,9}(?![\w/-]|\.\d)")
+_REGISTRY_PREFIXES = frozenset({"NCT", "CT", "ISRCTN", "EU", "EUCTR", "IRAS", "REC", "PMID"})
+_RECORD_WORDS_RE = re.compile(
+    r"(?i:\b(?:hospital|hosp|system|records?|notes|chart|wristband|label|sticker|number|no|ref|"
+    r"id|mrn|registered|down\s+as|under|booked|pas)\b)"
+)
+_LOCAL_ID_RE = re.compile(r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10})(?![\w/-]|\.\d)")
+_SENTENCE_BREAK = re.compile(r"[.!?][ \t]+[A-Z]|\n")
+
+
+def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    # "Alder Hey have him down as A4471902 on their system": a letter-prefixed local number
+    # in a sentence that names a hospital or a record.
+    for m in _PREFIXED_ID_RE.finditer(text):
+        if m.group("p").upper() in _REGISTRY_PREFIXES:
+            continue
+        s, e = m.span()
+        a = max(text.rfind(".", 0, s), text.rfind("\n", 0, s)) + 1
+        b = len(text)
+        for stop in (".", "\n"):
+            k = text.find(stop, e)
+            if k >= 0:
+                b = min(b, k)
+        if _NOT_HOSPITAL_BEFORE.search(text, max(a, s - 30), s):
+            continue  # "Batch AB123456", "trial number ..."
+        if t.institutions.overlaps(a, b) or _RECORD_WORDS_RE.search(text, a, b):
+            yield _cand(s, e, "hospital_number", "hard", _MESSAGES["hospital_number"])
+    for m in _FAR_CUE_LOW.finditer(low):
+        s = m.start()
+        if s > 0 and (low[s - 1].isalnum() or low[s - 1] == "_"):
+            continue
+        if m.group("generic"):
+            before = text[max(0, s - 45) : s]
+            inst = t.institutions.overlaps(max(0, s - 45), s)
+            if not (
+                inst
+                or _HOSPITAL_OWNER_BEFORE.search(before)
+                or _HOSPITAL_OWNER_AFTER.match(text, m.end())
+            ):
+                continue
+        if _NOT_HOSPITAL_BEFORE.search(text, max(0, s - 30), m.end()):
+            continue
+        window_end = min(len(text), m.end() + 80)
+        brk = _SENTENCE_BREAK.search(text, m.end(), window_end)
+        if brk:
+            window_end = brk.start() + 1
+        tm = _LOCAL_ID_RE.search(text, m.end(), window_end)
+        if tm is None:
+            continue
+        tok = tm.group("tok")
+        digits = sum(ch.isdigit() for ch in tok)
+        if digits >= 10 or (tok[0] == "0" and digits >= 10):
+            continue  # an NHS, CHI or phone number: their own detectors decide
+        yield _cand(tm.start(), tm.end(), "hospital_number", "hard", _MESSAGES["hospital_number"])
 
 
 # ============================================================================================
@@ -487,6 +609,10 @@ _MONTH_GATE = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "o
 _DAY_BEFORE = re.compile(
     rf"(?i:(?<![\w])(?P<d>[0-3]?\d|{_DAY_WORDS})(?:st|nd|rd|th)?(?:[ \t]+of)?[ \t./-]{{0,3}})$"
 )
+_ORDINAL_DAY = re.compile(rf"(?i:\d(?:st|nd|rd|th)|{_DAY_WORDS}|\bof\b)")
+_RANGE_DAY_BEFORE = re.compile(
+    r"(?i:(?<![\w])(?P<d>[0-3]?\d(?:st|nd|rd|th))[ \t]*(?:to|until|till|and|-|–)[ \t]*(?:the[ \t]+)?)$"
+)
 _YEAR_BEFORE = re.compile(rf"(?<![\w./-])(?P<y>{_YEAR4})[ \t]+$")
 _AFTER_MONTH_YEAR = re.compile(rf"\.?,?[ \t./-]{{1,3}}(?P<y>{_YEAR4}|['’]?\d{{2}})(?![\w]|[./-]\d)")
 _AFTER_MONTH_DAY = re.compile(
@@ -501,9 +627,10 @@ _SEASON_GATE = ("spring", "summer", "autumn", "fall", "winter", "christmas", "ea
 _SEASON_YEAR = re.compile(
     r"(?i:\b(?:spring|summer|autumn|fall|winter|christmas|easter)[ \t]+(?:of[ \t]+)?(?:19|20)\d{2}\b)"
 )
-_DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob")
+_DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob", "b.")
 _DOB_CUE_END = re.compile(
-    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+(?:on|in))?)\b\.?)"
+    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+(?:on|in))?)\b\.?|"
+    r"(?<![\w.])[bB]\.)"
     r"[\s:=\-–(]*(?:(?i:on|the)\s+)*$"
 )
 _DOB_YEAR = re.compile(
@@ -513,6 +640,16 @@ _DOB_YEAR = re.compile(
 _VERSION_CUE_END = re.compile(
     r"(?i:\b(?:v|ver|version|section|protocol|amendment|appendix|table|figure|fig|criterion|item|step)\.?\s*)$"
 )
+
+
+def _born_abbrev(text: str, s: int) -> bool:
+    """Is the number at ``s`` written straight after "b." (born), as in "b.19/10/16"?"""
+    return (
+        s >= 2
+        and text[s - 1] == "."
+        and text[s - 2] in "bB"
+        and (s == 2 or not (_word_char(text[s - 3]) or text[s - 3] == "."))
+    )
 
 
 def _day_of(token: str) -> int:
@@ -547,7 +684,8 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             s, e = m.span()
             pos = e
             if s > 0 and (_word_char(text[s - 1]) or text[s - 1] in "./-"):
-                continue
+                if not (text[s - 1] == "." and _born_abbrev(text, s)):
+                    continue  # "b.19/10/16" (born) is a date; "v1.3/2" is not
             if e < n:
                 nxt = text[e]
                 iso_time = nxt == "T" and e + 1 < n and text[e + 1].isdigit()
@@ -579,8 +717,15 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 ):
                     yield date(s, e, True)
                 continue
-            # Two-digit years: UK order only, and not "1-8-15" (cycle days) or "3.1.10" (versions).
-            if not _valid_day_month(d1, d2) or (len(a) == 1 and len(b) == 1):
+            # Two-digit years: UK order only, and not "1-8-15" (cycle days) or "3.1.10" (versions)
+            # unless a birth cue precedes ("born 3/4/19", "d.o.b 6-3-19").
+            if not _valid_day_month(d1, d2):
+                continue
+            if (
+                len(a) == 1
+                and len(b) == 1
+                and not (dob_possible and _DOB_CUE_END.search(text, max(0, s - 30), s))
+            ):
                 continue
             if _VERSION_CUE_END.search(text, max(0, s - 15), s):
                 continue
@@ -599,6 +744,14 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             pre = _DAY_BEFORE.search(text, max(0, ms - 32), ms)
             post_y = _AFTER_MONTH_YEAR.match(text, me)
             post_d = _AFTER_MONTH_DAY.match(text, me)
+            # "the 3rd march", "21st of March", "twenty-third of August": an ordinal day makes a
+            # calendar day, in any case ("8TH MAY", "the 9th sept").
+            ordinal = pre is not None and _ORDINAL_DAY.search(pre.group()) is not None
+            capital = capital or ordinal
+            if pre and not capital and dob_possible:
+                capital = (
+                    _DOB_CUE_END.search(text, max(0, pre.start() - 30), pre.start()) is not None
+                )
             if (
                 pre
                 and post_y
@@ -623,8 +776,14 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             elif post_y and len(post_y.group("y")) == 4 and (capital or lower_ok):
                 yield date(ms, post_y.end(), False)
             elif pre and capital and _valid_day_month(_day_of(pre.group("d")), month):
-                end = me + 1 if len(word) <= 4 and text.startswith(".", me) else me  # "4 Oct."
-                yield date(pre.start(), end, False, _DAY_MONTH_MESSAGE)
+                abbreviated = word.lower() not in ("june", "july")
+                end = me + 1 if abbreviated and len(word) <= 4 and text.startswith(".", me) else me
+                yield date(pre.start(), end, ordinal, _DAY_MONTH_MESSAGE)
+                if ordinal:
+                    # "from the 12th to the 19th of July": the first day of the range too.
+                    rng = _RANGE_DAY_BEFORE.search(text, max(0, pre.start() - 30), pre.start())
+                    if rng:
+                        yield date(rng.start("d"), rng.end("d"), True)
             elif (
                 post_d
                 and capital
@@ -808,7 +967,7 @@ _FRACTURE_TAGS = frozenset(
     "hip vertebra vertebrae scaphoid".split()
 )
 _HASHTAG_NAMES = tuple(
-    sorted({n.lower() for n in _names.FIRST_NAMES if len(n) >= 4 and n.isalpha()})
+    sorted({n.lower() for n in _names.HAND_FIRST_NAMES if len(n) >= 4 and n.isalpha()})
 )
 _SOCIAL_DOMAINS = (
     "gofundme.com", "gofund.me", "justgiving.com", "crowdfunder.co.uk", "crowdfunder.com",
@@ -940,12 +1099,18 @@ def _web(t: _Text) -> Iterator[_Cand]:
 # National Insurance numbers
 # ============================================================================================
 
+# "AB 12 34 56 C", "ab123456c", "AB-12-34-56-C", "ZA-481106-C": spaces or dashes, any case.
 _NI_AT = re.compile(
-    r"(?P<p>[A-Za-z]{2})[ \t]?\d{2}[ \t]?\d{2}[ \t]?\d{2}(?:[ \t]?(?P<s>[A-Da-d]))?(?![A-Za-z0-9_])"
+    r"(?P<p>[A-Za-z]{2})(?P<sep>[ \t]?|[ \t]?-[ \t]?)\d{2}(?:(?P=sep)|[ \t]?)\d{2}(?:(?P=sep)|[ \t]?)\d{2}"
+    r"(?:(?:(?P=sep)|[ \t]?)(?P<s>[A-Da-d]))?(?![A-Za-z0-9_])"
 )
 _NI_FIRST = frozenset("ABCEGHJKLMNOPRSTWXYZ")
 _NI_SECOND = frozenset("ABCEGHJKLMNPRSTWXYZ")
 _NI_BAD_PREFIXES = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
+# Lower-case words that could stand before "12 34 56 a" ("scores as 12 34 56 a").
+_TWO_LETTER_WORDS = frozenset(
+    "am an as at be by do go he if in is it me my no of on or so to up us we ok oh hi".split()
+)
 _NI_CUE_END = re.compile(
     r"(?i:\b(?:NI|N\.I\.|NINO|national\s+insurance)(?:\s+(?:no|number|num))?\.?[\s:=\-]*)$"
 )
@@ -956,7 +1121,7 @@ def _ni_numbers(t: _Text) -> Iterator[_Cand]:
     for cs, _ce, ndig in t.clusters:
         if ndig != 6:
             continue
-        for p in (cs - 3, cs - 2):
+        for p in (cs - 4, cs - 3, cs - 2):
             if p < 0:
                 continue
             m = _NI_AT.match(text, p)
@@ -969,8 +1134,12 @@ def _ni_numbers(t: _Text) -> Iterator[_Cand]:
                 or prefix in _NI_BAD_PREFIXES
             ):
                 continue
+            # With its final letter the shape is specific enough in any case; without it, a cue
+            # ("NI", "national insurance") must precede.
             written_as_ni = (
-                m.group("p").isupper() and m.group("s") is not None and m.group("s").isupper()
+                m.group("s") is not None
+                and m.group("p").isupper() == m.group("s").isupper()
+                and (m.group("p").isupper() or m.group("p") not in _TWO_LETTER_WORDS)
             )
             if written_as_ni or _NI_CUE_END.search(text, max(0, p - 30), p):
                 yield _cand(p, m.end(), "ni_number", "hard", _MESSAGES["ni_number"])
@@ -984,7 +1153,10 @@ def _ni_numbers(t: _Text) -> Iterator[_Cand]:
 _STREET_TYPES = (
     r"(?:Road|Rd|Street|Avenue|Ave|Close|Lane|Ln|Drive|Way|Crescent|Cres|Gardens|Gdns|Place|"
     r"Terrace|Grove|Court|Square|Sq|Mews|Row|Hill|Park|Wynd|Brae|Boulevard|Vale|Croft|Meadows|"
-    r"Walk|Rise|Parade|Green|View|Gate|Fields|Heights|St(?!\.?[ \t]+[A-Z]))"
+    r"Walk|Rise|Parade|Green|View|Gate|Fields|Heights|Fold|Chase|Glade|Dene|Garth|Loan|Vennel|"
+    r"Nook|Paddocks?|Orchard|Spinney|Copse|Mead|Leys|Maltings|Wharf|Quay|Approach|Coppice|"
+    r"Dell|Dale|Ridge|Hollow|Precinct|Circus|Embankment|Promenade|Causeway|"
+    r"St(?!\.?[ \t]+[A-Z]))"
 )
 # Matched at a house number: "12 Oak Tree Close", "12a Cedar Close", "1-5 Mill Lane".
 _ADDRESS_AT = re.compile(
@@ -999,16 +1171,263 @@ _ADDRESS_NOT_WORDS = frozenset(
 _NAMED_ADDRESS_AT = re.compile(
     rf"\d{{1,4}}[A-Za-z]?,?[ \t]+The[ \t]+(?P<words>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?),[ \t]*{_NAME_WORD}"
 )
-_SCHOOL_GATE = ("School", "Academy", "Nursery")
+# Addresses without an English street word.
+_W = _NAME_WORD
+_WELSH_PLACE_WORDS = (
+    r"(?:Heol|Ffordd|Lôn|Lon|Stryd|Maes|Cae|Bryn|Parc|Clos|Rhodfa|Cilgant|Teras|Llys|Plas|Tŷ|Ty|"
+    r"Pant|Cwrt|Gerddi|Rhes|Coed|Pen|Tan|Bro|Glan|Nant|Cefn|Llwyn|Ffridd|Erw|Bwthyn|Fferm|Hafod)"
+)
+_WELSH_LINK = r"(?:[ \t]+(?:y|yr|'r|’r|ap|Y|Yr))?"
+# "3 Heol y Nant", "7 Maes y Coed", "2 Ffordd Glyndŵr", "14 Cae Mawr".
+_WELSH_ADDRESS_RE = re.compile(
+    rf"(?<![\w/.,-])\d{{1,4}}[A-Za-z]?,?[ \t]+{_WELSH_PLACE_WORDS}{_WELSH_LINK}(?:[ \t]+{_W}){{1,2}}(?![\w'’])"
+)
+# "Tŷ Newydd, Llanfair", "Rose Cottage, Lower Brockhampton": a house's name and its place.
+_HOUSE_NAME_RE = re.compile(
+    rf"(?:(?:Tŷ|Ty|Bwthyn|Fferm|Plas|Hafod)(?:[ \t]+{_W}){{1,2}}|(?:{_W}[ \t]+){{1,2}}"
+    r"(?:Cottage|Cottages|Farm|Farmhouse|Barn|Lodge|Mill|Manor|Grange|Bungalow|Hall|Villa|Oast))"
+    rf",[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’])"
+)
+# "Flat 12 Beaumont House", "Apartment 3, Victoria Court".
+_FLAT_RE = re.compile(
+    rf"(?:Flat|Apartment|Apt)\.?[ \t]*\d{{1,4}}[A-Za-z]?,?[ \t]+(?:{_W}[ \t]+){{1,3}}"
+    r"(?:House|Court|Lodge|Mansions|Tower|Point|Heights|Buildings|Close|Place|Block|Wharf)\b"
+)
+# After an address cue, a house number and its words: "our house is 27 Birchfields",
+# "post can go to 58 Larkfield", "ADDRESS: 41 THE SPINNEY", "Home address: Rose Cottage, ...".
+_ADDRESS_CUE_LOW = re.compile(
+    r"(?:address|addr\.?|(?:live|lives|living|staying|stay|stopping|moved|moving|move)[ \t]+"
+    r"(?:at|to|in[ \t]+to|into)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
+    r"letters?[ \t]+to|post[ \t]+(?:\w+[ \t]+){0,2}to|send[ \t]+(?:\w+[ \t]+){0,2}to|c/o|care[ \t]+of|"
+    r"forward(?:ed)?[ \t]+to)(?![a-z])[ \t]*[:\-–]?[ \t]*"
+)
+_AFTER_ADDRESS_CUE = re.compile(
+    rf"(?:(?:Flat|Apartment|Apt)\.?[ \t]*\d{{1,4}}[A-Za-z]?,?[ \t]+)?"
+    rf"(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:The[ \t]+)?{_W}"
+    rf"(?:{_WELSH_LINK}[ \t]+{_W}){{0,2}}(?![\w'’])(?P<place>,[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’]))?"
+)
+_ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset("mg kg ml miles mile km times".split())
+
+
+_WELSH_ADDRESS_AT = re.compile(_WELSH_ADDRESS_RE.pattern.replace(r"(?<![\w/.,-])", "", 1))
+_ADDRESS_CUE_END = re.compile(
+    "(?:" + _ADDRESS_CUE_LOW.pattern + r")(?:(?:flat|apartment|apt)\.?[ \t]*)?$"
+)
+_ADDRESS_CUE_GATE = (
+    "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
+    "correspondence", "letter", "post", "send", "c/o", "care of", "forward",
+)  # fmt: skip
+_AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
+_HOUSE_GATE = (
+    "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
+    "oast", "tŷ", "ty ", "bwthyn", "fferm", "plas", "hafod",
+)  # fmt: skip
+
+
+def _house_addresses(t: _Text) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    upper_copy: str | None = None
+    cues = t.has(*_ADDRESS_CUE_GATE)
+
+    def copy_at(i: int) -> str:
+        nonlocal upper_copy
+        if text[i : i + 4].isupper():
+            if upper_copy is None:
+                upper_copy = _capitalised_copy(text, True)
+            return upper_copy
+        return text
+
+    for cs, _ce, ndig in t.clusters:
+        if ndig > 4 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in "/.,-")):
+            continue
+        after = _AFTER_HOUSE_NUMBER.match(text, cs).end()
+        copy = copy_at(min(after, len(text) - 1)) if after < len(text) else text
+        m = _WELSH_ADDRESS_AT.match(copy, cs)
+        if m:
+            yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+            continue
+        # After an address cue: "our house is 27 Birchfields", "letters to Flat 12 ...".
+        if not cues:
+            continue
+        window = low[max(0, cs - 60) : cs]
+        if not any(w in window for w in _ADDRESS_CUE_GATE):
+            continue
+        cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
+        if cue is None:
+            continue
+        start = cs
+        flat = re.search(r"(?i:flat|apartment|apt)\.?[ \t]*$", text[max(0, cs - 12) : cs])
+        if flat:
+            start = cs - (len(text[max(0, cs - 12) : cs]) - flat.start())
+        m = _AFTER_ADDRESS_CUE.match(copy, start)
+        if m is None or not m.group("num"):
+            continue
+        words = _WORD_RE.findall(copy, m.start(), m.end())
+        if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
+            continue
+        end = m.start("place") if m.group("place") else m.end()
+        yield _cand(m.start(), end, "address", "hard", _MESSAGES["address"])
+    if t.has("flat", "apartment", "apt"):
+        for m in _FLAT_RE.finditer(text):
+            yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+    if "," in text and t.has(*_HOUSE_GATE):
+        for copy in (text, upper_copy) if upper_copy else (text,):
+            for m in _HOUSE_NAME_RE.finditer(copy):
+                if not t.institutions.overlaps(m.start(), m.end()):
+                    yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+    if t.has("address"):
+        # "Home address: Rose Cottage, Lower Brockhampton": a named house and its place.
+        for cm in _ADDRESS_WORD_LOW.finditer(low):
+            copy = copy_at(min(cm.end(), len(text) - 1))
+            m = _AFTER_ADDRESS_CUE.match(copy, cm.end())
+            if m is None or m.group("num") or not m.group("place"):
+                continue
+            words = _WORD_RE.findall(copy, m.start(), m.end())
+            if t.institutions.overlaps(m.start(), m.end()) or not all(
+                _is_plain_word(w) for w in words
+            ):
+                continue
+            yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+
+
+_ADDRESS_WORD_LOW = re.compile(r"address(?:es)?[ \t]*(?:is|was)?[ \t]*[:\-–]?[ \t]*")
+
+
+_SCHOOL_GATE = (
+    "school", "academy", "nursery", "primary", "junior", "infant", "grammar", "college",
+    "federation", "ysgol", "high",
+)  # fmt: skip
+_SCHOOL_TYPE = (
+    r"(?:Primary|Junior|Juniors|Infant|Infants|Nursery|Secondary|High|Grammar|Community|Catholic|"
+    r"Church|Free|Prep|Preparatory|Special|Middle|First|Comprehensive|Methodist|Academy|"
+    r"C[ \t]+of[ \t]+E|CofE|CE|RC|R\.C\.|Church[ \t]+of[ \t]+England|Church[ \t]+in[ \t]+Wales|"
+    r"Roman[ \t]+Catholic|Welsh|Gymraeg|Integrated|Controlled|Maintained|Federated|Infant[ \t]+and[ \t]+Nursery|"
+    r"Junior[ \t]+and[ \t]+Infant)"
+)
+_SCHOOL_END = (
+    r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|"
+    r"High[ \t]+School|Junior[ \t]+School|Infant[ \t]+School|Nursery[ \t]+School)"
+)
+# "Hollybrook Infant School", "St Bernadette's Catholic Primary", "St. Aidan's C of E Primary",
+# "Our Lady of Lourdes RC Primary", "The Willows Federation", "Castlebrook Grammar".
 _SCHOOL_RE = re.compile(
-    rf"(?P<words>(?:{_NAME_WORD}(?:['’]s|s['’])?[ \t]+){{1,4}})"
-    r"(?:(?:Primary|Junior|Infant|Infants|Nursery|Secondary|High|Grammar|Community|Catholic|"
-    r"Church|Free|Prep|Preparatory|Special|C[ \t]+of[ \t]+E|CE|RC)[ \t]+)?(?:School|Academy|Nursery)\b"
+    rf"(?P<words>(?:(?:St\.?|Saint|Our[ \t]+Lady|Holy|Sacred|The)[ \t]+)?"
+    rf"(?:{_NAME_WORD}(?:['’]s|s['’])?(?:[ \t]+(?:of|on|in|the|upon|and|&)(?=[ \t]+[{_CAP}]))?[ \t]+){{1,4}})"
+    rf"(?:{_SCHOOL_TYPE}[ \t]+)*{_SCHOOL_END}(?![\w'’])"
+)
+# "Ysgol Gymraeg Bryn Derw", "Ysgol y Castell": Welsh schools put "Ysgol" first.
+_YSGOL_RE = re.compile(
+    rf"Ysgol(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin))?(?:[ \t]+(?:y|yr|'r))?"
+    rf"(?:[ \t]+{_NAME_WORD}){{1,3}}(?![\w'’])"
 )
 _SCHOOL_NOT_NAMES = frozenset(
     "medical nursing dental business law graduate summer sunday hospital film art arts music "
-    "veterinary health public private state boarding special sixth form".split()
+    "veterinary health public private state boarding special sixth form forest driving play "
+    "new old current previous big local nearby village same other next main own home "
+    "mainstream secondary primary high junior infant nursery catholic church free prep "
+    "independent pre reception year class swimming dance drama language saturday holiday "
+    "after breakfast morning evening night day this that his her their our my your a an the "
+    "at to in on of for from with by into onto is was be go goes going went".split()
 )
+_SCHOOL_TYPE_WORDS = frozenset(
+    "primary junior juniors infant infants nursery secondary high grammar community catholic "
+    "church free prep preparatory special middle first comprehensive methodist academy rc ce "
+    "cofe welsh gymraeg integrated controlled maintained federated roman".split()
+)
+_UPPER_RUN_RE = re.compile(r"(?<![\w'’])[A-Z][A-Z'’]+")
+_LOWER_RUN_RE = re.compile(r"(?<![\w'’])[a-z][a-z'’]*")
+
+
+def _capitalised_copy(text: str, upper: bool) -> str:
+    """``text`` with its upper-case (or lower-case) words capitalised, same length: lets the
+    patterns for "Hollybrook Infant School" read "ST MUNGO'S RC ACADEMY" and "oakfield juniors"."""
+    if upper:
+        return _UPPER_RUN_RE.sub(lambda m: m.group()[0] + m.group()[1:].lower(), text)
+    return _LOWER_RUN_RE.sub(lambda m: m.group()[0].upper() + m.group()[1:], text)
+
+
+_SCHOOL_END_LOW = re.compile(
+    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation)(?![a-z])"
+)
+_SCHOOL_AT_END = re.compile(_SCHOOL_RE.pattern + r"$")
+
+
+def _schools(t: _Text) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    informal = None
+    upper_copy = lower_copy = None
+    for em in _SCHOOL_END_LOW.finditer(low):
+        es, ee = em.span()
+        if es > 0 and low[es - 1].isalpha():
+            continue
+        first = text[es]
+        if first.isupper() and text[es + 1 : ee].islower():
+            copy, changed = text, False
+        elif text[es:ee].isupper():
+            if upper_copy is None:
+                upper_copy = _capitalised_copy(text, True)
+            copy, changed = upper_copy, True
+        else:
+            if informal is None:
+                informal = _informal(text)
+            if not informal:
+                continue
+            if lower_copy is None:
+                lower_copy = _capitalised_copy(text, False)
+            copy, changed = lower_copy, True
+        m = _SCHOOL_AT_END.search(copy, max(0, es - 90), ee)
+        if m is None:
+            continue
+        words = list(_WORD_RE.finditer(copy, m.start("words"), m.end("words")))
+        # Drop leading ordinary words ("The", "At"): what is left must name a school.
+        while (
+            words
+            and words[0].group().lower() in _SCHOOL_NOT_NAMES | _NOT_A_NAME
+            and words[0].group() not in ("St", "Saint", "Our", "Holy", "Sacred")
+        ):
+            words.pop(0)
+        end_words = words
+        while end_words and end_words[-1].group().lower() in _SCHOOL_TYPE_WORDS:
+            end_words = end_words[:-1]
+        if not end_words:
+            continue
+        named = [
+            w
+            for w in words
+            if w.group().lower() not in _SCHOOL_NOT_NAMES and _is_plain_word(w.group())
+        ]
+        if not named or end_words[-1].group().lower() in _SCHOOL_NOT_NAMES:
+            continue
+        start = words[0].start()
+        if start >= 4 and copy[start - 4 : start] in ("The ", "the "):
+            start -= 4  # "The Willows Federation"
+        # Schools are often named after saints ("St Mary's"): named institutions do not count.
+        if _INSTITUTION_RE.search(copy, words[0].start(), m.end()):
+            continue
+        if (
+            changed
+            and not text[es:ee].isupper()
+            and len(named) < 2
+            and all(w.group().lower() in _names.ENGLISH_WORDS for w in named)
+        ):
+            continue  # lower-case writing: "little acorns nursery" names one, "forest school" not
+        yield _cand(start, m.end(), "address", "hard", _SCHOOL_MESSAGE)
+    if "Ysgol" in text or "YSGOL" in text:
+        copy = text if "Ysgol" in text else _capitalised_copy(text, True)
+        for m in _YSGOL_RE.finditer(copy):
+            yield _cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE)
+
+
+_INFORMAL_RE = re.compile(r"(?:^|[.!?]\s+)[a-z]|\bi(?:m|ve|ll|d)?\b")
+
+
+def _informal(text: str) -> bool:
+    """Text written without capitals (a parent's message): it, or one of its sentences, starts
+    in lower case, or it says "i" for "I"; and it is a message (four words or more), not a
+    label or what OCR read of a line."""
+    return _INFORMAL_RE.search(text) is not None and len(text.split()) >= 4
+
+
 _LIVES_GATE = ("live", "living", "resid", "moved", "relocat", "based")
 _LIVES_RE = re.compile(
     r"(?i:\b(?:(?:lives?|living|resides?|residing|resident|moved|relocated)[ \t]+(?:[a-z]+[ \t]+)?"
@@ -1035,24 +1454,9 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
         m = _NAMED_ADDRESS_AT.match(text, cs)
         if m and all(_is_plain_word(w) for w in m.group("words").split()):
             yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
-    if any(w in text for w in _SCHOOL_GATE):
-        for m in _SCHOOL_RE.finditer(text):
-            words = list(_WORD_RE.finditer(text, m.start("words"), m.end("words")))
-            # Drop leading ordinary words ("The", "At"): what is left must name a school.
-            while (
-                words
-                and not _is_plain_word(words[0].group())
-                and words[0].group() not in ("St", "Saint")
-            ):
-                words.pop(0)
-            if not words or not any(_is_plain_word(w.group()) for w in words):
-                continue
-            if words[-1].group().lower() in _SCHOOL_NOT_NAMES:
-                continue
-            # Schools are often named after saints ("St Mary's"): only named institutions count.
-            if _INSTITUTION_RE.search(text, words[0].start(), m.end()):
-                continue
-            yield _cand(words[0].start(), m.end(), "address", "soft", _SCHOOL_MESSAGE)
+    yield from _house_addresses(t)
+    if t.has(*_SCHOOL_GATE):
+        yield from _schools(t)
     if t.has(*_LIVES_GATE):
         for m in _LIVES_RE.finditer(text):
             place = m.group("p")
@@ -1071,6 +1475,16 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
 # ============================================================================================
 
 _NEXT_WORD_RE = re.compile(rf"[ \t]+(?P<w>{_NAME_WORD})(?![\w'’])")
+# Surname particles: Irish (Ó, Ní, Nic, Mac, Uí, Bean), Welsh (ap, ab, ferch), Dutch, German,
+# French, Italian, Spanish and Portuguese, Arabic (al-, el-, bin, bint, ibn, abu).
+_PARTICLES = (
+    r"(?:Ó|O|Ní|Nic|Mac|Mc|Uí|Ua|Bean[ \t]+Uí|Mhic|ap|ab|ferch|verch|van[ \t]+der|van[ \t]+den|"
+    r"van[ \t]+de|van|von[ \t]+der|von|de[ \t]+la|de[ \t]+los|de|del|della|di|da|dos|das|du|le|la|"
+    r"al|el|bin|bint|binti|ibn|abu|Al|El|Abu|De|Di|Da|Van|Von|Le|La)"
+)
+_PARTICLE_SURNAME_RE = re.compile(
+    rf"[ \t]+{_PARTICLES}(?:[ \t]+|-)(?P<w>{_NAME_WORD})(?:[ \t]+{_NAME_WORD}(?![\w'’]))?(?![\w'’])"
+)
 _PREFIX_BEFORE = re.compile(
     r"(?<![\w])(?:St|St\.|Saint|Sir|Lady|Dame|Queen|King|Prince|Princess|Royal|Mount|Duchess|Duke)"
     rf"[ \t]+(?:{_NAME_WORD}(?:['’]s?|s['’])?[ \t]+){{0,2}}$"
@@ -1078,22 +1492,36 @@ _PREFIX_BEFORE = re.compile(
 _INSTITUTION_WORDS = (
     r"Children['’]s|Childrens|Hospital|Hospitals|Infirmary|Ward|Unit|House|Centre|Center|"
     r"Institute|Clinic|Hospice|Wing|Building|Suite|Place|Medical|Memorial|Library|Lecture|Prize|"
-    r"Award|Station|Research|Laboratory|Health|University|College"
+    r"Award|Station|Research|Laboratory|Health|University|College|Fund|Trust|Foundation|Appeal|"
+    r"Charity|Legacy|Lodge|Hostel|Federation|hospice|trust|fund|foundation|charity|appeal"
 )
-_AFTER_WORD = rf"(?:['’]s?|s['’])?(?:[ \t]+{_NAME_WORD}(?:['’]s?|s['’])?){{0,2}}[ \t]+"
+_AFTER_WORD = rf"(?:['’]s?|s['’])?(?:[ \t]+{_NAME_WORD}(?:['’]s?|s['’])?){{0,3}}[ \t]+"
 # After a word: an institution ("... Children's Hospital") or a street ("... Road").
 _SUFFIX_AFTER = re.compile(
     _AFTER_WORD + rf"(?:{_INSTITUTION_WORDS}|Road|Street|Avenue|Lane|Drive|Close|Crescent|Square|"
     r"Gardens|Terrace|Grove|Way)\b"
 )
 _INSTITUTION_AFTER = re.compile(_AFTER_WORD + rf"(?:{_INSTITUTION_WORDS})\b")
+# After a word: what makes it an eponym ("Horner's syndrome", "Homer Wright rosettes", "Hickman
+# line") or a citation ("Kim et al.").  A possessive counts only before a disease-type noun
+# ("Ellie's line" is a child's line).
+_EPONYM_POSSESSIVE_NOUNS = (
+    "disease syndrome sign tumour tumor sarcoma lymphoma leukaemia leukemia test criteria "
+    "classification scale score reflex triad phenomenon palsy law cyst disorder anomaly "
+    "malformation staging stage procedure operation incision manoeuvre maneuver"
+).split()
 _EPONYM_AFTER = re.compile(
-    rf"(?:['’]s?|s['’])?(?:-{_NAME_WORD})?[ \t]+"
-    r"(?i:disease|syndrome|sign|tumou?r|sarcoma|lymphoma|leukaemia|test|criteria|classification|"
-    r"scale|score|reflex|procedure|operation|incision|manoeuvre|maneuver|method|curve|formula|"
-    r"equation|stage|staging|cells?|triad|phenomenon|palsy|law|catheter|line|anomaly|malformation|"
-    r"ratio|index|bodies|body|granules|stain|staining|regimen|protocol|trial|study|"
-    r"analysis|estimate|estimator|plot)\b"
+    rf"(?:(?:['’]s?|s['’])(?:-{_NAME_WORD})?[ \t]+(?i:{'|'.join(_EPONYM_POSSESSIVE_NOUNS)})\b|"
+    rf"(?:-{_NAME_WORD})?[ \t]+(?i:"
+    + "|".join(
+        sorted(
+            {re.escape(w) for w in _names.EPONYM_NOUNS}
+            | {"cells?", "regimen", "protocol", "trial", "study", "analysis", "estimator", "plot"},
+            key=len,
+            reverse=True,
+        )
+    )
+    + r")\b|[ \t]+(?:et[ \t]+al\b|and[ \t]+(?:colleagues|co-?workers)\b))"
 )
 _TITLE_GATE = ("Mr", "Ms", "Miss", "Mx", "Master", "mr", "Dr", "Doctor", "Prof")
 _TITLE_RE = re.compile(
@@ -1154,14 +1582,27 @@ _ROLE_AFTER_RE = re.compile(
 )
 _SENTENCE_SKIP = frozenset(" \t\"'“‘(*•-–>")
 _SENTENCE_END = frozenset(".!?\n\r:;")
-_SURNAMES_STRICT = _names.SURNAMES - _names.AMBIGUOUS_FIRST_NAMES
+_SURNAMES_STRICT = _names.SURNAMES - _names.HAND_AMBIGUOUS_FIRST_NAMES
 _FIRST = _names.FIRST_NAMES
 _AMBIG = _names.AMBIGUOUS_FIRST_NAMES
 _NOT_POSS = _names.NOT_POSSESSIVE_NAMES
+_ENGLISH = _names.ENGLISH_WORDS
+_HAND_AMBIG = _names.HAND_AMBIGUOUS_FIRST_NAMES
+_HAND_FIRST = _names.HAND_FIRST_NAMES
 _LOWER_PAIR_RE = re.compile(r"\b(?P<a>[a-z]{3,}+)[ \t]++(?=(?P<b>[a-z]{2,}+)(?![\w'’-]))")
 _UPPER_PAIR_RE = re.compile(
     r"\b(?P<a>[A-Z]{3,}+)[ \t]++(?=(?P<b>[A-Z]{2,}+|[A-Z][a-z]++)(?![\w'’-]))"
 )
+
+
+def _fold(word: str) -> str:
+    """``word`` without accents ("Oisín" -> "Oisin"); ASCII words are returned as they are."""
+    if word.isascii():
+        return word
+    word = word.replace("Đ", "D").replace("đ", "d").replace("Ł", "L").replace("ł", "l")
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)
+    )
 
 
 def _first_name_kind(word: str) -> str | None:
@@ -1170,8 +1611,16 @@ def _first_name_kind(word: str) -> str | None:
         return "known"
     if word in _AMBIG:
         return "ambiguous"
-    if "-" in word and all(p in _FIRST or p in _AMBIG for p in word.split("-")):
-        return "known"
+    if "-" in word:
+        parts = word.split("-")
+        if all(p in _FIRST or p in _AMBIG for p in parts) and any(p in _FIRST for p in parts):
+            return "known"
+        if all(p in _FIRST or p in _AMBIG for p in parts):
+            return "ambiguous"
+    if not word.isascii():
+        folded = _fold(word)
+        if folded != word:
+            return _first_name_kind(folded)
     return None
 
 
@@ -1186,6 +1635,306 @@ def _staff_context(text: str, s: int, e: int) -> bool:
     return bool(_ROLE_BEFORE_RE.search(text, max(0, s - 40), s) or _ROLE_AFTER_RE.match(text, e))
 
 
+_HEADER_MESSAGE = "A name after a report's name heading ('PATIENT:', 'NAME:', 'RE:')"
+_EAST_ASIAN_MESSAGE = "A family name then given names, in East Asian order"
+_LOWER_MESSAGE = "A first name written in lower case"
+_KIN_MESSAGE = "A name next to a family word ('our son ...', '... (mum)')"
+_GREETING_MESSAGE = "A name in a greeting, sign-off or introduction ('Hi ...', 'Thanks, ...')"
+_POSSESSIVE_MESSAGE = (
+    "A name before a family word or a child's things ('...'s mum', '...'s school')"
+)
+_AGE_MESSAGE = "A name followed by an age ('..., now 3', '... is a 9-year-old')"
+_PREDICATE_MESSAGE = "A name as the subject of something only a person does ('... has tolerated')"
+_MIDDLE_MESSAGE = "A first name capitalised in the middle of a sentence"
+_LIST_MESSAGE = "A name listed with another name ('... and ...')"
+
+_WORD_TOKEN_RE = re.compile(rf"[{_CAP}{_LOW}]+(?:[-'’][{_CAP}{_LOW}]+)*")
+_KIN_WORDS = frozenset(
+    """mum mum's mummy mom mother dad dad's daddy father son sons daughter daughters brother
+    brothers sister sisters sibling siblings twin twins grandad grandads granddad grandpa gramps
+    grandma granny gran nan nanna nana nanny grandmother grandfather auntie aunty aunt uncle
+    cousin cousins niece nephew husband wife partner boyfriend girlfriend fiance fiancee
+    stepdad stepmum step-dad step-mum baby bro sis hubby""".split()
+)
+_OWNER_WORDS = frozenset("our my little lil baby".split())
+_GREETING_WORDS = frozenset(
+    """hi hello hiya hey dear cheers thanks regards love morning afternoon evening
+    wishes sincerely""".split()
+)
+_SELF_INTRO = frozenset(
+    {("its", ""), ("its", "hi"), ("it's", "hi"), ("is", "this"), ("am", "i"), ("i'm", ""),
+     ("im", ""), ("its", "hello"), ("it's", "")}
+)  # fmt: skip
+_POSSESSED_WORDS = _KIN_WORDS | frozenset(
+    """school class teacher page nursery bloods scan scans line hickman room bed birthday party
+    fundraiser appointment appointments friends friend consultant nurse team keyworker""".split()
+)
+_NOT_BEFORE_NAME = frozenset(
+    """the a an this that these those of in on at by for from with to into onto under over
+    and or nor""".split()
+)
+_SIGN_OFF_RE = re.compile(
+    r"(?i:\b(?:thanks|thank[ \t]+you|cheers|regards|love|wishes|best|sincerely|take[ \t]+care)\b)"
+)
+_KIN_PAREN_AFTER = re.compile(
+    r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|dad|mother|father|mummy|daddy|nan|nanna|"
+    r"grandad|grandma|granny|auntie|uncle|parents?|brother|sister|carer|foster\s+\w+)"
+    r"(?:[ \t]+(?:and|&)[ \t]+\w+)?[ \t]*\)"
+)
+# After a word: an age or something only a person does.
+_APPOSITION_RE = re.compile(
+    r"[ \t]*,?[ \t]+(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
+    r"parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer)\b"
+)
+_PRONOUN_SOON_RE = re.compile(r"(?:[ \t]+[a-z]+){0,3}[ \t]+(?:his|her|he|she|him)\b")
+_PERSON_AFTER_RE = re.compile(
+    r"(?:[ \t]*,?[ \t]+(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
+    r"parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer|foster)\b|"
+    r",[ \t]*(?:now[ \t]+|aged?[ \t]+)?\d{1,2}(?:[ \t]*(?:y|yo|yrs?|years?|months?)\b)?[ \t]*[,)]|"
+    r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
+    r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
+    r"\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
+    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:eating|sleeping|feeling|asking|scared|allergic|"
+    r"desperate|poorly|unwell|brave|tired|struggling|coping|nervous|anxious|upset|excited|"
+    r"crying|vomiting|being[ \t]+sick|back[ \t]+(?:at|in|home)|home|the[ \t]+first[ \t]+one|"
+    r"diagnosed|born|admitted|discharged)|"
+    r"(?:has|had)[ \t]+(?:tolerated|completed|finished|started|had|a[ \t]+temp|a[ \t]+fever|"
+    r"his|her|a[ \t]+rash|nightmares|lost|gained|missed|relapsed|developed|responded|received|"
+    r"undergone|been[ \t]+(?:(?:so|very|really)[ \t]+)?(?:sick|poorly|unwell|brave|tired|"
+    r"vomiting|crying|clingy|quiet|grumpy|upset))|"
+    r"keeps[ \t]+[a-z]+ing|wants[ \t]+to|loves|likes|hates|misses|cried|cries|said|says|asked|"
+    r"asks|told|went|slept|ate|enjoys|enjoyed|attends|lives[ \t]+with|weighs|"
+    r"started[ \t]+(?:school|nursery|reception)|smiled|laughed|played|walked|"
+    r"can['’]?t[ \t]+(?:sleep|eat|walk|wait|stop|swallow)|won['’]?t[ \t]+(?:eat|sleep|take|stop)|"
+    r"turned|rang|sleeps|eats)\b))"
+)
+# Report headings that put a name after them (found in the lower-cased text).
+_HEADER_UPPER_GATE = (
+    "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
+    "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
+)  # fmt: skip
+_HEADER_GATE = (
+    "guardian", "kin", "nok", "referrer", "attn", "cc", "parent", "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
+    "report for", "requested by", "reported by", "referring", "consultant", "clinician",
+)  # fmt: skip
+_HEADER_CUE_LOW = re.compile(
+    r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
+    r"name[ \t]+of[ \t]+(?:patient|child)|(?:mother|father|parent|mum|dad)['’]s[ \t]+name|"
+    r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|"
+    r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
+    r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
+    r"(?:requested|reported|signed|authorised|verified)[ \t]+by|referring[ \t]+(?:clinician|"
+    r"consultant|doctor|clinician)|consultant|clinician)(?![a-z])"
+    r"(?P<colon>[ \t]*\.{2,}[ \t]*:?|[ \t]*[:=][ \t]*|[ \t]+-[ \t]+)?[ \t]*"
+)
+_CAPS_COMMA_GATE = re.compile(rf"[{_CAP}]{{2}},")
+_CAPS_COMMA_PAIR_RE = re.compile(
+    rf"(?P<sur>[{_CAP}][{_CAP}'’-]+),[ \t]*(?P<first>[{_CAP}][{_CAP}'’-]+)(?:[ \t]+[{_CAP}]\b\.?)?(?![\w])"
+)
+# The first words of the headings, as a trie: found first, then the heading read in full there.
+_HEADER_START_LOW = re.compile(
+    _trie_pattern(
+        """patient pt name surname sur fore first given family last full child baby re fao c/o
+        specimen report requested reported signed authorised verified referring consultant
+        clinician mother father mum dad parent guardian next nok referrer attn cc""".split()
+    )
+)
+_HEADER_TITLE_RE = re.compile(r"(?i:(?:mr|mrs|miss|ms|mx|master|dr|prof|professor|baby)\.?[ \t]+)")
+_HEADER_TOKEN_RE = re.compile(
+    rf"(?:[{_CAP}]\.?(?=[ \t,]|$)|[{_CAP}{_LOW}][{_CAP}{_LOW}'’]*(?:-[{_CAP}{_LOW}][{_CAP}{_LOW}'’]*)*)"
+)
+
+
+def _case_of(word: str) -> str | None:
+    """'upper', 'title', 'lower', 'hyphen' (a Korean-style 'Min-jun') or None (mixed)."""
+    if word.isupper():
+        return "upper"
+    if word.islower():
+        return "lower"
+    if "-" in word:
+        head, _, tail = word.partition("-")
+        if head[:1].isupper() and head[1:].islower() and tail.islower():
+            return "hyphen"
+    if word[:1].isupper() and (word[1:].islower() or "-" in word or "'" in word):
+        return "title"
+    return None
+
+
+_TITLE_PART_RE = re.compile(r"[-'’ ]")
+
+
+@functools.lru_cache(maxsize=16384)
+def _title_case(word: str) -> str:
+    """ "WOJCIK" -> "Wojcik", "o'brien" -> "O'Brien", "alfie-james" -> "Alfie-James"."""
+    if _TITLE_PART_RE.search(word) is None:
+        return word[:1].upper() + word[1:].lower()
+    out = []
+    up = True
+    for ch in word:
+        out.append(ch.upper() if up else ch.lower())
+        up = ch in "-'’ "
+    return "".join(out)
+
+
+def _is_nameish(word: str) -> bool:
+    """A header word that may be part of a name: in a name list, or not an English word."""
+    w = _title_case(word.rstrip("."))
+    low = w.lower()
+    if len(w) == 1:
+        return True  # an initial
+    if low in _NOT_A_NAME:
+        return False
+    if _first_name_kind(w) or low in _names.SURNAMES_LOW or w in _names.SURNAME_WORDS:
+        return True
+    if "-" in w and all(_is_nameish(p) for p in w.split("-")):
+        return True
+    if w.startswith(("Mc", "Mac", "O'", "O’")) and len(w) > 4:
+        return True
+    return low not in _ENGLISH and _fold(low) not in _ENGLISH and w.isalpha()
+
+
+def _header_name_span(text: str, pos: int, upper: bool) -> tuple[int, int] | None:
+    """The name written at ``pos`` after a heading: up to four words (with "SURNAME, FIRST",
+    initials and a title), ending at two spaces, a line end or a word that is not a name."""
+    tm = _HEADER_TITLE_RE.match(text, pos)
+    if tm:
+        pos = tm.end()
+    titled = tm is not None and not tm.group().lower().startswith("baby")
+    start = pos
+    end = None
+    count = 0
+    comma = False
+    named = False
+    while count < 5:
+        m = _HEADER_TOKEN_RE.match(text, pos)
+        if m is None:
+            break
+        word = m.group()
+        if upper and not word.isupper():
+            break
+        if not upper and not word[0].isupper():
+            break
+        if not _is_nameish(word) and not (
+            count and _first_name_kind(_title_case(word)) is not None  # "Kacper Jan"
+        ):
+            break
+        if len(word.rstrip(".")) > 1:
+            named = True
+        count += 1
+        end = m.end()
+        pos = end
+        sep = re.match(r"[ \t]?,?[ \t]?(?![ \t])", text[pos : pos + 3])
+        if sep is None or not sep.group():
+            break
+        if "," in sep.group():
+            if comma:
+                break
+            comma = True
+        pos += len(sep.group())
+    if end is None or not named:
+        return None
+    if not titled and not any(
+        _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
+        for w in _WORD_TOKEN_RE.findall(text, start, end)
+    ):
+        return None
+    return start, end
+
+
+def _ea_given(word: str) -> bool:
+    """A given name in East Asian order: a known syllable or name, pinyin, a Korean hyphenated
+    pair ("Min-jun"), or a Japanese given name."""
+    w = _title_case(word)
+    if w in _names.EAST_ASIAN_GIVEN or _fold(w) in _names.EAST_ASIAN_GIVEN:
+        return True
+    parts = w.split("-")
+    if len(parts) > 1:
+        return all(_syllables(p.lower()) for p in parts)
+    return w.lower() not in _ENGLISH and _syllables(w.lower())
+
+
+_PINYIN_INITIALS = "b p m f d t n l g k h j q x zh ch sh r z c s y w".split() + [""]
+_PINYIN_FINALS = (
+    "a o e i u ai ei ao ou an en ang eng ong er ia ie iao iu ian in iang ing iong ua uo uai ui "
+    "uan un uang ueng ue yu yue yun yuan eo eon eun yeon yeong oon oo ae oh"
+).split()
+_ROMAJI = {c + v for c in "k s t n h m y r w g z d b p j f".split() + ["ch", "sh", "ts", ""]
+           for v in "aeiou"} | {"n"}  # fmt: skip
+_SYLLABLES = frozenset({i + f for i in _PINYIN_INITIALS for f in _PINYIN_FINALS}) | _ROMAJI
+
+
+@functools.lru_cache(maxsize=4096)
+def _syllables(word: str) -> bool:
+    """Can ``word`` be cut into one to four pinyin, Korean or Japanese syllables?"""
+    if not word or len(word) > 12 or not word.isascii():
+        return False
+    n = len(word)
+    best = [99] * (n + 1)
+    best[0] = 0
+    for i in range(n):
+        if best[i] >= 4:
+            continue
+        for j in range(i + 1, min(n, i + 6) + 1):
+            if word[i:j] in _SYLLABLES and best[i] + 1 < best[j]:
+                best[j] = best[i] + 1
+    return best[n] <= 4
+
+
+_EA_FAMILY_LOW = frozenset(n.lower() for n in _names.EAST_ASIAN_FAMILY)
+_EA_WORD = rf"[{_CAP}{_LOW}]+(?:-[{_CAP}{_LOW}]+)?"
+_EA_GIVEN_RE = re.compile(
+    rf"(?P<given>[ \t]+{_EA_WORD}(?![\w-])(?:[ \t]+{_EA_WORD}(?![\w'’-])){{0,2}})"
+)
+
+
+# Everyday British words missing from the word list that are also names somewhere ("telly").
+_INFORMAL_WORDS = frozenset(
+    """telly fella nanna nana mam mammy bestie hubby wifey kiddo bubba hun hunni babe lass lad
+    bairn missus bloke sis bro grandma grandpa gramps nonna nonno abuela""".split()
+)
+# International non-proprietary name stems: an unknown capitalised word ending so is a drug
+# ("Selumetinib is now licensed"), not a nickname.
+_DRUG_SUFFIXES = tuple(
+    """mab nib tinib ciclib rafenib zumab ximab cept platin taxel rubicin mycin poside tecan
+    mide fosfamide stine azine azole conazole vir cillin floxacin cycline sone olone parin
+    xaban gatran pril sartan olol dipine statin tidine prazole setron pitant lukast mustine
+    trexate rabine citabine uracil dronate ferol calcet""".split()
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _token_shape(w: str, informal: bool) -> str | None:
+    """What a word is as a possible name: 'strict' (a first name, not a word), 'name' (a name
+    that is also a word), 'place' (a name that is also a place), 'common' (a name that is a
+    common word: "Will", "May"), 'unknown' (a capitalised non-word) or None."""
+    if len(w) < 2 or w.isupper() and len(w) > 1 and not informal:
+        return None
+    lw = w.lower()
+    if w[0].isupper() and not w[1:].islower() and "-" not in w:
+        return None
+    if lw in _KIN_WORDS or lw in _INFORMAL_WORDS:
+        return None
+    kind = _first_name_kind(_title_case(w)) if not w[0].isupper() else _first_name_kind(w)
+    if lw in _NOT_A_NAME or lw in _names.EPONYM_WORDS_LOW:
+        # "Will", "Autumn", "May": a name only beside a family word or a pronoun
+        return "common" if kind == "ambiguous" else None
+    if kind == "known":
+        return "strict" if lw not in _ENGLISH else "name"
+    if kind == "ambiguous":
+        return "place" if _title_case(w) in _names.PLACE_NAMES else "name"
+    if (
+        w[0].isupper()
+        and len(w) >= 3
+        and _is_plain_word(w)
+        and not any(p in _ENGLISH or p in _NOT_A_NAME for p in lw.split("-"))
+        and not lw.endswith(_DRUG_SUFFIXES)
+        and w not in _names.PRODUCT_WORDS
+        and w not in _names.PLACES
+    ):
+        return "unknown"
+    return None
+
+
 class _NameFinder:
     """Collects person-name candidates; words already explained are not read twice."""
 
@@ -1194,8 +1943,32 @@ class _NameFinder:
         self.text = t.text
         self.consumed = _Spans()
         self.out: list[_Cand] = []
+        self._tokens: list[tuple[int, int, str]] | None = None
 
     # -- helpers --------------------------------------------------------------------------
+
+    def amid_lower_case(self, i: int) -> bool:
+        """Does token ``i`` stand in running text: a lower-case word (or a sentence's first
+        word) before it, then a space and a lower-case word after it?  Not in a Title Case
+        heading ("User Content Long Label"), code ("force=True") or a quotation's first word."""
+        toks, text = self.tokens(), self.text
+        s, e, _w = toks[i]
+        if i + 1 >= len(toks) or text[e : toks[i + 1][0]] not in (" ", ", "):
+            return False
+        if not toks[i + 1][2].islower():
+            return False
+        if i == 0 or text[toks[i - 1][1] : s] not in (" ", ", "):
+            return False
+        ps = toks[i - 1][0]
+        return toks[i - 1][2].islower() or _sentence_start(text, ps)
+
+    def tokens(self) -> list[tuple[int, int, str]]:
+        """The words of the text (letters, with inner hyphens and apostrophes), once."""
+        if self._tokens is None:
+            self._tokens = [
+                (m.start(), m.end(), m.group()) for m in _WORD_TOKEN_RE.finditer(self.text)
+            ]
+        return self._tokens
 
     def institutional(self, s: int, e: int) -> bool:
         """Is the word at [s, e) part of an institution, a street name or an eponym?"""
@@ -1211,10 +1984,21 @@ class _NameFinder:
         return not self.consumed.overlaps(s, e)
 
     def surname_end(self, e: int) -> int:
-        """If a plain capitalised word follows at ``e``, the end of it, else ``e``."""
-        m = _NEXT_WORD_RE.match(self.text, e)
+        """If a surname follows at ``e`` (a plain capitalised word, or a particle and the words
+        after it: "Ó Briain", "Mac Giolla Phádraig", "van der Berg"), the end of it, else ``e``."""
+        text = self.text
+        p = _PARTICLE_SURNAME_RE.match(text, e)
+        if p and not self.institutional(p.start("w"), p.end("w")):
+            return p.end()
+        m = _NEXT_WORD_RE.match(text, e)
         if m and _is_plain_word(m.group("w")) and not self.institutional(m.start("w"), m.end("w")):
-            return m.end("w")
+            end = m.end("w")
+            # A double-barrelled surname written with a space: "Jiří Novák Dvořák" is rare,
+            # but "María García López" is common in Spanish: a second known surname joins.
+            m2 = _NEXT_WORD_RE.match(text, end)
+            if m2 and m2.group("w") in _SURNAMES_STRICT and m.group("w") in _SURNAMES_STRICT:
+                return m2.end("w")
+            return end
         return e
 
     def report(
@@ -1329,15 +2113,18 @@ class _NameFinder:
                 # Unknown word: only a pair with a known surname, or a sentence-initial pair + verb.
                 if e + 1 >= n or text[e] not in " \t" or not text[e + 1].isupper():
                     continue
-                if not _is_plain_word(word) or not self.free(s, e):
+                if not _is_plain_word(word) or word.lower() in _ENGLISH or not self.free(s, e):
                     continue
                 nxt = _NEXT_WORD_RE.match(text, e)
                 if nxt is None:
                     continue
                 second = nxt.group("w")
-                if second in _SURNAMES_STRICT:
+                particle = _PARTICLE_SURNAME_RE.match(text, e)
+                if particle and _first_name_kind(word) is None:
+                    particle = None
+                if particle or second in _SURNAMES_STRICT:
                     if not self.institutional(s, e):
-                        self.report(s, nxt.end("w"), "hard")
+                        self.report(s, particle.end() if particle else nxt.end("w"), "hard")
                 elif (
                     _is_plain_word(second)
                     and _first_name_kind(second) is None
@@ -1357,12 +2144,21 @@ class _NameFinder:
             )
             if kind == "known":
                 end = e if possessive else self.surname_end(e)
+                nxt = None if possessive else _NEXT_WORD_RE.match(text, e)
+                if (
+                    nxt
+                    and nxt.group("w") in _names.EPONYM_WORDS
+                    and _EPONYM_AFTER.match(text, nxt.end("w"))
+                ):
+                    continue  # a two-word eponym: "Graham Steell murmur"
                 if _staff_context(text, s, end):
                     self.report(s, end, "soft", _STAFF_MESSAGE)
                 else:
                     self.report(s, end, "hard")
             elif possessive:
-                if word not in _NOT_POSS:
+                # "Hope's", "Summer's": the hand-written word-names only; the gazetteer's words
+                # and places ("Ireland's", "Case's") need more than a possessive
+                if word in _HAND_AMBIG and word not in _NOT_POSS:
                     self.report(s, e, "hard")
             else:
                 nxt = _NEXT_WORD_RE.match(text, e)
@@ -1376,6 +2172,309 @@ class _NameFinder:
                 ):
                     self.report(s, nxt.end("w"), "hard")
 
+    # -- names in context (issue 17 part 2) ------------------------------------------------
+
+    def header_cues(self) -> None:
+        """ "PATIENT: WOJCIK, ALEKSANDRA", "PT NAME.....: CARTWRIGHT, POPPY", "SURNAME LINDQVIST",
+        "Re: Tran Quoc Bao", "REQUESTED BY DR R PATEL": the words after a report's name cue."""
+        t = self.t
+        text = self.text
+        # A heading is followed by ":", "=", dots or " - ", or written in capitals.
+        if not (
+            any(ch in text for ch in ":=")
+            or ".." in text
+            or " - " in text
+            or any(w in text for w in _HEADER_UPPER_GATE)
+        ) or not t.has(*_HEADER_GATE):
+            return
+        low = t.low
+        for hit in _HEADER_START_LOW.finditer(low):
+            s = hit.start()
+            if s > 0 and low[s - 1].isalpha():
+                continue
+            m = _HEADER_CUE_LOW.match(low, s)
+            if m is None:
+                continue
+            cue = text[s : m.end("cue")]
+            upper_cue = cue.isupper()
+            if not upper_cue and not m.group("colon"):
+                continue  # in prose, only "Patient: ..." / "Name: ..." count
+            span = _header_name_span(text, m.end(), upper_cue)
+            if span is None:
+                continue
+            ns, ne = span
+            if self.free(ns, ne) and not self.institutional(ns, ne):
+                self.report(ns, ne, "hard", _HEADER_MESSAGE)
+
+    def caps_comma_pairs(self) -> None:
+        """ "SULLIVAN, MAISIE", "FRASER, CALLUM": a report's "SURNAME, FIRSTNAME" in capitals."""
+        text = self.text
+        if "," not in text or _CAPS_COMMA_GATE.search(text) is None:
+            return
+        for m in _CAPS_COMMA_PAIR_RE.finditer(text):
+            sur, first = _title_case(m.group("sur")), _title_case(m.group("first"))
+            if not _starts_word(text, m.start()) or _first_name_kind(first) is None:
+                continue
+            if not (sur in _names.SURNAMES or sur in _names.SURNAME_WORDS or _is_nameish(sur)):
+                continue
+            if sur.lower() in _NOT_A_NAME or first.lower() in _NOT_A_NAME:
+                continue
+            s, e = m.span()
+            if self.free(s, e) and not self.institutional(s, e):
+                self.report(s, e, "hard", _HEADER_MESSAGE)
+
+    def east_asian(self) -> None:
+        """ "Tran Thi Mai", "Wong Ka Yan", "Kim Min-jun", "ZHANG HAORAN", "wong mei ling": a known
+        East Asian family name first, then one or two given-name syllables."""
+        text = self.text
+        informal = None
+        for s, e0, fam in [t for t in self.tokens() if t[2].lower() in _EA_FAMILY_LOW]:
+            m = _EA_GIVEN_RE.match(text, e0)
+            if m is None:
+                continue
+            cased = _case_of(fam)
+            given = _WORD_TOKEN_RE.findall(m.group("given"))
+            if cased == "lower":
+                if informal is None:
+                    informal = _informal(text)
+                if not informal:
+                    continue
+            if not _ea_given(given[0]):
+                continue
+            if cased == "lower" and (len(fam) < 3 or sum(len(g) for g in given) < 4):
+                continue  # "wong mei ling", not two syllables of noise
+            # "Nguyen Thi Thu Trang": up to three given names, as long as each is one
+            keep = 1
+            while (
+                keep < len(given)
+                and _ea_given(given[keep])
+                and _case_of(given[keep]) in (cased, "hyphen")
+            ):
+                keep += 1
+            given = given[:keep]
+            offset = 0
+            for g in given:
+                offset = m.group("given").index(g, offset) + len(g)
+            e = e0 + offset
+            if cased is None or any(_case_of(g) not in (cased, "hyphen") for g in given):
+                continue
+            # A family name that is also an English word ("Park", "Song", "Moon") needs a given
+            # name that is not one ("Park Ji-ho"); so do two English words ("Lee Bang").
+            if all(g.lower() in _ENGLISH and "-" not in g for g in given) and len(given) < 2:
+                continue
+            if self.free(s, e) and not self.institutional(s, e):
+                self.report(s, e, "hard", _EAST_ASIAN_MESSAGE)
+
+    def context_names(self) -> None:
+        """Names recognised by the words around them, in any case: family words ("our son
+        freddie"), greetings and sign-offs ("Cheers Jonno", "kind regards, dean and kerry"),
+        possessives before a family word ("kayden's mum"), ages and personal verbs after ("Hope
+        has tolerated", "Favour is a 9-year-old", "Grace, now 3"), a capitalised name-word in the
+        middle of a sentence ("Can Autumn have ..."), and lists joined to a name found."""
+        text = self.text
+        toks = self.tokens()
+        if not toks:
+            return
+        informal = _informal(text)
+        lows = [w.lower() for _, _, w in toks]
+        bases = [w[:-2] if w[-2:] in ("'s", "’s") else w for _, _, w in toks]
+        shapes = [_token_shape(b, informal) for b in bases]
+        found: dict[int, str] = {}  # token index -> message
+
+        def base(i: int) -> str:
+            return bases[i]
+
+        def lw_not_word(i: int) -> bool:
+            return base(i).lower() not in _ENGLISH
+
+        def shape(i: int) -> str | None:
+            return shapes[i]
+
+        n = len(toks)
+        for i in [i for i, sh in enumerate(shapes) if sh is not None]:
+            s, e, w = toks[i]
+            sh = shapes[i]
+            if not self.free(s, e):
+                continue
+            prev = lows[i - 1] if i > 0 else ""
+            prev2 = lows[i - 2] if i > 1 else ""
+            gap = text[toks[i - 1][1] : s] if i > 0 else ""
+            lower = w.islower()
+            msg = None
+            if i > 0 and prev in _KIN_WORDS and gap.strip(" \t,(:-–") == "" and "\n" not in gap:
+                if (sh != "unknown" or w[0].isupper()) and (sh != "common" or w[0].isupper()):
+                    msg = _KIN_MESSAGE
+            elif prev == "of" and prev2 in _KIN_WORDS and w[0].isupper() and sh != "common":
+                msg = _KIN_MESSAGE  # "Father of Kuba", "the mother of Precious"
+            elif sh == "common":
+                if w[0].isupper() and (
+                    _APPOSITION_RE.match(text, e)
+                    or (
+                        not _sentence_start(text, s)
+                        and prev not in _NOT_BEFORE_NAME
+                        and _PRONOUN_SOON_RE.match(text, e)
+                    )
+                ):
+                    msg = _KIN_MESSAGE
+                elif (
+                    w[0].isupper()
+                    and base(i) in _HAND_AMBIG
+                    and _sentence_start(text, s)
+                    and (after := _PERSON_AFTER_RE.match(text, e))
+                    and after.group("pred")
+                ):
+                    msg = _PREDICATE_MESSAGE  # "Summer has tolerated induction well."
+            elif (
+                prev in _OWNER_WORDS
+                and gap.strip() == ""
+                and (sh == "strict" or (sh == "unknown" and w[0].isupper()))
+            ):
+                msg = _KIN_MESSAGE
+            elif (
+                prev in _GREETING_WORDS
+                and gap.strip(" \t,") == ""
+                and (sh != "unknown" or w[0].isupper())
+            ):
+                msg = _GREETING_MESSAGE
+            elif ((prev, prev2) in _SELF_INTRO or (prev == "and" and prev2 == "me")) and (
+                sh == "strict" or (w[0].isupper() and sh in ("name", "unknown"))
+            ):
+                msg = _GREETING_MESSAGE
+            elif (
+                i + 2 < n
+                and lows[i + 1] == "and"
+                and lows[i + 2] in ("me", "i")
+                and (sh == "strict" or (w[0].isupper() and sh in ("name", "unknown")))
+            ) or (prev == "and" and prev2 == "me" and sh in ("name", "place")):
+                msg = _GREETING_MESSAGE
+            elif w.endswith(("'s", "’s")) and i + 1 < n and lows[i + 1] in _POSSESSED_WORDS:
+                if sh != "unknown":
+                    msg = _POSSESSIVE_MESSAGE
+            elif _KIN_PAREN_AFTER.match(text, e):
+                msg = _KIN_MESSAGE
+            elif (
+                lower
+                and sh == "strict"
+                and informal
+                and len(base(i)) >= (4 if _title_case(base(i)) in _HAND_FIRST else 5)
+            ):
+                # lower-case first names in a parent's writing: "can alfie-james still go ..."
+                msg = _LOWER_MESSAGE
+            elif lower and informal and lw_not_word(i) and _PERSON_AFTER_RE.match(text, e):
+                msg = _PREDICATE_MESSAGE
+            elif not lower:
+                after = _PERSON_AFTER_RE.match(text, e)
+                if after and sh != "strict" and not after.group("pred"):
+                    msg = _AGE_MESSAGE
+                elif after and sh != "strict" and _sentence_start(text, s):
+                    msg = _PREDICATE_MESSAGE
+                elif (
+                    sh in ("unknown", "name")
+                    and _sentence_start(text, s)
+                    and i + 1 < n
+                    and text[e : toks[i + 1][0]] == " "
+                    and shapes[i + 1] in ("unknown", "strict", "name")
+                    and toks[i + 1][2][:1].isupper()
+                    and _PERSON_AFTER_RE.match(text, toks[i + 1][1])
+                ):
+                    msg = _PREDICATE_MESSAGE  # "Précieuse Mbala attends with her aunt."
+                elif (
+                    sh in ("name", "place")
+                    and w[0].isupper()
+                    and not _sentence_start(text, s)
+                    and prev not in _NOT_BEFORE_NAME
+                    and self.amid_lower_case(i)
+                    and (
+                        (
+                            sh == "name"
+                            and base(i) in _HAND_AMBIG
+                            and base(i) not in _names.NOT_POSSESSIVE_NAMES
+                        )
+                        or _PRONOUN_SOON_RE.match(text, e)
+                    )
+                ):
+                    msg = _MIDDLE_MESSAGE
+            if msg is None:
+                continue
+            if self.institutional(s, e):
+                continue
+            found[i] = msg
+        # A sign-off: the last clause of a message that thanks or greets, made only of names
+        # ("Thanks again, Destiny", "Many thanks,\nKaren and Paul x").
+        if _SIGN_OFF_RE.search(text):
+            cut = max(text.rfind(","), text.rfind("\n"), text.rfind("-"))
+            tail = [i for i in range(n) if toks[i][0] > cut]
+            if (
+                cut > 0
+                and tail
+                and len(tail) <= 6
+                and text[toks[tail[-1]][1] :].strip(" .!x\n") == ""
+            ):
+                names = [i for i in tail if lows[i] not in ("and", "x", "xx", "xxx")]
+                if names and all(
+                    toks[i][2][0].isupper() and shape(i) in ("strict", "name", "unknown", "place")
+                    for i in names
+                ):
+                    for i in names:
+                        found.setdefault(i, _GREETING_MESSAGE)
+        # Lists: "nat, gemma & little reggie", "Faith and Rob", "ruby and rosie".
+        changed = True
+        while changed:
+            changed = False
+            for i in list(found):
+                for j, step in ((i + 1, 1), (i - 1, -1)):
+                    k = j
+                    joined = False
+                    while 0 <= k < n and lows[k] in ("and", "little", "baby", "lil", "x", "xx"):
+                        joined = joined or lows[k] == "and"
+                        k += step
+                    if not (0 <= k < n) or k in found:
+                        continue
+                    lo, hi = (i, k) if step == 1 else (k, i)
+                    between = text[toks[lo][1] : toks[hi][0]]
+                    if not (joined or "," in between or "&" in between) or any(
+                        ch in between for ch in ".!?;:\n"
+                    ):
+                        continue
+                    sh = shape(k)
+                    if sh in (None, "common", "place") or (
+                        sh == "unknown" and not toks[k][2][0].isupper()
+                    ):
+                        continue
+                    if not self.free(toks[k][0], toks[k][1]):
+                        continue
+                    found[k] = _LIST_MESSAGE
+                    changed = True
+        for i, msg in sorted(found.items()):
+            s, e, w = toks[i]
+            if w.endswith(("'s", "’s")):
+                e -= 2
+            if not self.free(s, e):
+                continue
+            # "José María ...": a first name just before belongs to the same name.
+            j = i - 1
+            while (
+                j >= 0
+                and j not in found
+                and text[toks[j][1] : s] in (" ", "-")
+                and toks[j][2][:1].isupper()
+                and _first_name_kind(toks[j][2]) == "known"
+                and self.free(toks[j][0], toks[j][1])
+            ):
+                s = toks[j][0]
+                j -= 1
+            end = self.surname_end(e) if w[0].isupper() and not w.endswith(("'s", "’s")) else e
+            if w.islower() and i + 1 < n and text[e : toks[i + 1][0]] == " ":
+                nxt = toks[i + 1][2]  # "oliver smith"
+                if (
+                    nxt.islower()
+                    and nxt in _names.SURNAMES_LOW
+                    and (nxt not in _ENGLISH or nxt in _names.HAND_SURNAMES_LOW)
+                ):
+                    end = toks[i + 1][1]
+            self.out.append(_cand(s, end, "person_name", "hard", msg))
+            self.consumed.add(s, end)
+
     def one_case_pairs(self) -> None:
         """ "AMELIA JONES" (and, in all-lower-case text, "oliver smith")."""
         text = self.text
@@ -1387,18 +2486,32 @@ class _NameFinder:
                 if not _starts_word(text, m.start()):
                     continue
                 first, last = m.group("a").capitalize(), m.group("b").capitalize()
+                s, e = m.start("a"), m.end("b")
                 if first in _FIRST and last in _SURNAMES_STRICT:
-                    s, e = m.start("a"), m.end("b")
                     if self.free(s, e):
                         self.report(s, e, "hard")
+                elif (
+                    rx is _UPPER_PAIR_RE
+                    and last in _FIRST
+                    and last.lower() not in _ENGLISH
+                    and (first.lower() in _names.SURNAMES_LOW or first in _names.SURNAME_WORDS)
+                    and first.lower() not in _NOT_A_NAME
+                    and self.free(s, e)
+                    and not self.institutional(s, e)
+                ):
+                    self.report(s, e, "hard", _HEADER_MESSAGE)  # "WOJCIK ALEKSANDRA"
 
 
 def _person_names(t: _Text) -> list[_Cand]:
     finder = _NameFinder(t)
+    finder.header_cues()
+    finder.caps_comma_pairs()
+    finder.east_asian()
     finder.titles()
     finder.strong_cues()
     finder.kin_cues()
     finder.family_surnames()
+    finder.context_names()
     finder.words()
     finder.one_case_pairs()
     return finder.out
@@ -1424,7 +2537,30 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(t))
-    return cands
+    return _names_in_addresses(text, cands)
+
+
+_CONTACT_MESSAGE = "A name that is also in an e-mail address here: a person's contact details"
+
+
+def _names_in_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
+    """A soft name (a clinician's "Dr Farah Siddiqui") whose surname is also the local part of
+    an e-mail address in the same text ("farah.siddiqui@...") is a person's contact: hard."""
+    locals_ = [
+        text[c[0] : c[1]].split("@", 1)[0].lower()
+        for c in cands
+        if c[2] == "email" and c[3] == "hard"
+    ]
+    if not locals_:
+        return cands
+    out = []
+    for c in cands:
+        if c[2] == "person_name" and c[3] == "soft":
+            words = [w.lower() for w in _WORD_TOKEN_RE.findall(text, c[0], c[1]) if len(w) >= 3]
+            if words and any(words[-1] in loc for loc in locals_):
+                c = _cand(c[0], c[1], "person_name", "hard", _CONTACT_MESSAGE)
+        out.append(c)
+    return out
 
 
 def find_identifiers(text: str) -> list[Finding]:
@@ -1459,7 +2595,9 @@ _COMPACT_DATE_RE = re.compile(
 )
 _UID_LIKE_RE = re.compile(r"[\d.]+")
 _TOKEN_RE = re.compile(r"[A-Za-z]+")
-_LOWER_FIRST_NAMES = frozenset(n.lower() for n in _FIRST if len(n) >= 4 and n.isalpha())
+_LOWER_FIRST_NAMES = frozenset(
+    n.lower() for n in _names.HAND_FIRST_NAMES if len(n) >= 4 and n.isalpha()
+)
 _EXTENSION_RE = re.compile(
     r"(?i:\.(?:dcm|dicom|pdf|docx?|odt|rtf|txt|jpe?g|png|gif|bmp|tiff?|heic|zip|xlsx?|csv|nii|gz|mp4|mov))+$"
 )

@@ -1,0 +1,87 @@
+"""The identifier guard on issue 17's corpora of names and identifiers it used to miss.
+
+``names_corpus.jsonl`` is in-sample (the guard was tuned on it); ``heldout_names.jsonl`` is
+held out: written by people who never saw the guard, and read only to score it.  The scoring
+rules are :mod:`panel.privacy.corpus`'s (an identifier is caught only when hard findings cover
+every word character of it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from panel.privacy import corpus
+
+HERE = Path(__file__).parent
+IN_SAMPLE = HERE / "names_corpus.jsonl"
+HELD_OUT = HERE / "heldout_names.jsonl"
+
+
+def check_corpus(
+    path: Path,
+    *,
+    min_names_recall: float,
+    min_structured_recall: float,
+    max_false_positive_rate: float,
+) -> corpus.Score:
+    rows = corpus.load(path)
+    sc = corpus.score(rows)
+    print(
+        f"{path.name}: names recall {sc.names_recall:.1%} ({sc.names_caught}/{sc.names}), "
+        f"structured recall {sc.structured_recall:.1%} ({sc.structured_caught}/{sc.structured}), "
+        f"false positives {sc.false_positive_rate:.1%} ({sc.clean_hard}/{sc.clean}), "
+        f"soft findings only on {sc.clean_soft_only} clean rows"
+    )
+    missed = [f"{cat} {kind}: {text}" for cat, kind, text in sc.missed]
+    assert sc.names_recall >= min_names_recall, missed
+    assert sc.structured_recall >= min_structured_recall, missed
+    assert sc.false_positive_rate <= max_false_positive_rate, sc.false_positives
+    return sc
+
+
+def test_corpus_rows_are_well_formed():
+    rows = corpus.load(IN_SAMPLE)
+    assert len(rows) >= 300
+    for row in rows:
+        assert set(row) >= {"text", "identifiers", "category", "source"}
+        for ident in row["identifiers"]:
+            assert ident["value"] in row["text"], ident
+
+
+def test_in_sample_names_corpus():
+    check_corpus(
+        IN_SAMPLE,
+        min_names_recall=0.90,
+        min_structured_recall=0.99,
+        max_false_positive_rate=0.02,
+    )
+
+
+# The held-out corpus is scored by whoever holds it: set PANEL_HELDOUT_NAMES=1 (and, if wanted,
+# the thresholds) to run this; the guard's author never runs it.
+@pytest.mark.skipif(
+    not (os.environ.get("PANEL_HELDOUT_NAMES") and HELD_OUT.exists()),
+    reason="held-out names corpus: run with PANEL_HELDOUT_NAMES=1 (its thresholds below)",
+)
+def test_held_out_names_corpus():
+    check_corpus(
+        HELD_OUT,
+        min_names_recall=float(os.environ.get("PANEL_HELDOUT_MIN_NAMES_RECALL", "0.90")),
+        min_structured_recall=float(os.environ.get("PANEL_HELDOUT_MIN_STRUCTURED_RECALL", "0.99")),
+        max_false_positive_rate=float(os.environ.get("PANEL_HELDOUT_MAX_FP", "0.02")),
+    )
+
+
+def test_caught_needs_every_word_character():
+    from panel.privacy.scanner import Finding
+
+    text = "Ciarán Ó Briain is here"
+    part = [Finding("person_name", 0, 6, "hard", "Ciarán", "m")]
+    whole = [Finding("person_name", 0, 15, "hard", text[:15], "m")]
+    soft = [Finding("person_name", 0, 15, "soft", text[:15], "m")]
+    assert not corpus.caught(text, "Ciarán Ó Briain", part)
+    assert corpus.caught(text, "Ciarán Ó Briain", whole)
+    assert not corpus.caught(text, "Ciarán Ó Briain", soft)
