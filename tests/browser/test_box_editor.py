@@ -255,12 +255,12 @@ def test_box_editor_by_mouse_and_keyboard(page, live_server, artifacts_dir, back
 def test_a_multiframe_file_steps_through_its_frames(page, live_server, backend, tmp_path):
     """The editor of a held-back multi-frame DICOM file says the boxes apply to every frame and
     steps through its frames under the same boxes."""
-    from tests.imaging.test_box_editor import _multiframe
+    from tests.support import synth
 
     ref, file_id = _held_photo(
         live_server,
         "cine.dcm",
-        _multiframe(tmp_path, frames=4).read_bytes(),
+        synth.make_multiframe(tmp_path, frames=4).read_bytes(),
         boxes=[[4, 4, 20, 8], [40, 50, 20, 30]],  # the second one clipped to the image
     )
     page.set_viewport_size({"width": 1366, "height": 900})

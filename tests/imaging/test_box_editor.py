@@ -37,16 +37,6 @@ def _png(width=40, height=30) -> bytes:
     return buf.getvalue()
 
 
-def _multiframe(tmp_path, frames=3):
-    """A secondary capture with ``frames`` frames (each a little brighter than the last)."""
-    ds = pydicom.dcmread(synth.make_secondary_capture(tmp_path / "one.dcm"))
-    stack = np.stack([ds.pixel_array + k for k in range(frames)]).astype(ds.pixel_array.dtype)
-    ds.NumberOfFrames = frames
-    ds.PixelData = stack.tobytes()
-    ds.save_as(tmp_path / "multi.dcm")
-    return tmp_path / "multi.dcm"
-
-
 @pytest.fixture
 def held(app, db_session, login, case, people, upload, tmp_path):
     """``held(kind, boxes)``: a held-back secondary capture ("dicom", 64 x 64) or PNG ("png",
@@ -59,7 +49,7 @@ def held(app, db_session, login, case, people, upload, tmp_path):
         if kind == "dicom":
             files = [("sc.dcm", synth.make_secondary_capture(tmp_path / "sc.dcm"))]
         elif kind == "multiframe":
-            files = [("cine.dcm", _multiframe(tmp_path))]
+            files = [("cine.dcm", synth.make_multiframe(tmp_path))]
         else:
             files = [("photo.png", _png())]
         assert upload(client, case, files).status_code == 200
@@ -147,7 +137,7 @@ def test_every_frame_of_a_multiframe_file_is_masked(tmp_path):
     """Does ``render.mask_boxes`` fill the boxes on every frame and leave the rest identical?"""
     from panel.imaging import render
 
-    frames = pydicom.dcmread(_multiframe(tmp_path)).pixel_array
+    frames = pydicom.dcmread(synth.make_multiframe(tmp_path)).pixel_array
     render.mask_boxes(tmp_path / "multi.dcm", tmp_path / "out.dcm", [[0, 0, 4, 4], [10, 12, 3, 2]])
     out = pydicom.dcmread(tmp_path / "out.dcm").pixel_array
     inside = _inside(out.shape[1:], [[0, 0, 4, 4], [10, 12, 3, 2]])

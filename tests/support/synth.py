@@ -715,3 +715,15 @@ def truncate_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], keep
     p = Path(dst)
     p.write_bytes(cut)
     return p
+
+
+def make_multiframe(tmp_path: Path, frames: int = 3) -> Path:
+    """A secondary capture with ``frames`` frames (each a little brighter than the last)."""
+    import pydicom
+
+    ds = pydicom.dcmread(make_secondary_capture(tmp_path / "one.dcm"))
+    stack = np.stack([ds.pixel_array + k for k in range(frames)]).astype(ds.pixel_array.dtype)
+    ds.NumberOfFrames = frames
+    ds.PixelData = stack.tobytes()
+    ds.save_as(tmp_path / "multi.dcm")
+    return tmp_path / "multi.dcm"
