@@ -516,12 +516,24 @@ def schedule() -> dict[str, timedelta]:
     return dict(_SCHEDULE)
 
 
+def scheduled_off(app: Flask | None = None) -> set[str]:
+    """The scheduled kinds this deployment does not run (``PANEL_JOBS_SCHEDULE_OFF``, a comma
+    list; e.g. ``trials.sync`` where the registries cannot be reached)."""
+    value = (app or current_app).config.get("JOBS_SCHEDULE_OFF") or ""
+    if isinstance(value, str):
+        value = value.split(",")
+    return {v.strip() for v in value if v and v.strip()}
+
+
 def enqueue_due(now=None) -> list[Job]:
     """Ask for each scheduled kind's job of the current period. The key names the period, so
     however many workers (on however many machines) ask, each period's job exists once."""
     now = now or utcnow()
     made = []
+    off = scheduled_off()
     for kind, period in sorted(_SCHEDULE.items()):
+        if kind in off:
+            continue
         slot = int(now.timestamp() // period.total_seconds())
         made.append(enqueue(kind, f"{kind}@{slot}", {"slot": slot}))
     db.session.commit()
