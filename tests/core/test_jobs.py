@@ -199,7 +199,11 @@ def test_in_process_mode_runs_jobs_on_a_thread_after_the_commit(fresh_db, tmp_pa
         _wait(
             app,
             lambda: (
-                db.session.scalar(select(func.count()).select_from(Job).where(Job.state == "done"))
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(Job)
+                    .where(Job.state == "done", Job.kind.like("test.%"))
+                )
                 == 10
             ),
         )
@@ -268,7 +272,11 @@ def test_two_workers_on_redis_run_every_job_once(broker_app):
         _wait(
             app,
             lambda: (
-                db.session.scalar(select(func.count()).select_from(Job).where(Job.state == "done"))
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(Job)
+                    .where(Job.state == "done", Job.kind.like("test.%"))
+                )
                 == 40
             ),
         )
@@ -318,7 +326,11 @@ def test_a_lost_publish_and_a_dead_workers_job_are_swept_up(broker_app):
         _wait(
             app,
             lambda: (
-                db.session.scalar(select(func.count()).select_from(Job).where(Job.state == "done"))
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(Job)
+                    .where(Job.state == "done", Job.kind.like("test.%"))
+                )
                 == 2
             ),
         )
@@ -333,11 +345,12 @@ def test_scheduled_jobs_are_asked_for_once_per_period_however_many_ask(app, db_s
     jobs.every("test.tick", timedelta(hours=1))
     try:
         now = utcnow()
-        first = jobs.enqueue_due(now)
-        second = jobs.enqueue_due(now + timedelta(minutes=1))
-        assert {j.id for j in first} == {j.id for j in second}
-        later = jobs.enqueue_due(now + timedelta(hours=1, minutes=1))
-        assert {j.id for j in later}.isdisjoint({j.id for j in first})
+        ticks = lambda made: {j.id for j in made if j.kind == "test.tick"}  # noqa: E731
+        first = ticks(jobs.enqueue_due(now))
+        second = ticks(jobs.enqueue_due(now + timedelta(minutes=1)))
+        assert first == second and len(first) == 1
+        later = ticks(jobs.enqueue_due(now + timedelta(hours=1, minutes=1)))
+        assert later.isdisjoint(first)
     finally:
         jobs._SCHEDULE.pop("test.tick", None)
 
