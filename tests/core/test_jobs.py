@@ -292,6 +292,25 @@ def test_two_workers_on_redis_run_every_job_once(broker_app):
             t.join(10)
 
 
+def test_healthz_says_degraded_but_stays_up_while_no_worker_is_alive(broker_app):
+    """Broker mode with no worker: the pages work (200, so a load balancer keeps the host),
+    the status says degraded and why; with a worker's heartbeat it is ok, with its age."""
+    client = broker_app.test_client()
+    resp = client.get("/healthz")
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["status"] == "degraded"
+    assert body["problem"] == "no worker"
+    assert body["queue"]["workers"] == 0 and body["queue"]["heartbeat_age_seconds"] is None
+    with broker_app.app_context():
+        jobs.worker_heartbeat("test-host:1:1", ttl_seconds=30)
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and "problem" not in body
+    assert body["queue"]["workers"] == 1 and 0 <= body["queue"]["heartbeat_age_seconds"] < 5
+    broker_app.config["JOBS_WORKER_STALE_SECONDS"] = -1  # as if the heartbeat were old
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "degraded" and body["problem"] == "worker heartbeat stale"
+
+
 def test_a_lost_publish_and_a_dead_workers_job_are_swept_up(broker_app):
     app = broker_app
     lost, orphan = _name(), _name()
@@ -376,8 +395,11 @@ def test_the_worker_command_runs_says_it_is_alive_and_stops(backend, tmp_path):
             QUEUE_URL=workers.REDIS_URL,
             JOBS_NAMESPACE=env["PANEL_JOBS_NAMESPACE"],
         )
-        body = probe.test_client().get("/healthz").get_json()
+        resp = probe.test_client().get("/healthz")
+        body = resp.get_json()
+        age = body["queue"].pop("heartbeat_age_seconds")
         assert body["queue"] == {"mode": "broker", "broker": "ok", "workers": 2}
+        assert 0 <= age < 30 and body["status"] == "ok" and resp.status_code == 200
         dispose(probe)
     finally:
         workers.stop_workers(procs)
