@@ -51,6 +51,8 @@ class Config:
     JOBS_NAMESPACE = _env("JOBS_NAMESPACE", "panel-jobs")
     # Dramatiq re-delivers the messages of a worker silent for this long (it died).
     JOBS_BROKER_HEARTBEAT_MS = _env_int("JOBS_BROKER_HEARTBEAT_MS", 60_000)
+    # A job running longer than this is stopped (and retried).
+    JOBS_TIME_LIMIT_MS = _env_int("JOBS_TIME_LIMIT_MS", 30 * 60_000)
     # Scheduled kinds not run here (comma list, e.g. "trials.sync" with no internet access).
     JOBS_SCHEDULE_OFF = _env("JOBS_SCHEDULE_OFF", "")
     # /healthz says "degraded" when the newest worker heartbeat is older than this (broker mode).
