@@ -6,13 +6,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from panel.core import jobs
 from panel.core.db import utcnow
 from panel.core.models import Job
 from panel.trials.models import CaseTrialMatch, Trial, TrialNewMatch
-from tests.trials.test_sync import loaded, registry_server  # noqa: F401 - fixtures
+from tests.support.registry_replay import serving
+
+
+@pytest.fixture
+def registry_server(app, monkeypatch):
+    with serving(app, monkeypatch) as registry:
+        yield registry
+
+
+@pytest.fixture
+def loaded(db_session):
+    """The test registry (the six factsheet trials, all open), the matching cache cleared."""
+    from panel.trials.matching import clear_cache
+    from panel.trials.registry import load_registry
+
+    load_registry()
+    db_session.commit()
+    clear_cache()
 
 
 def _trial(db_session, code: str) -> Trial:
@@ -111,8 +129,8 @@ def test_an_older_rematch_job_leaves_the_last_word_to_the_newer_one(
 def test_the_daily_sync_job_syncs_from_the_recorded_registries_once_per_day(
     app,
     db_session,
-    loaded,  # noqa: F811
-    registry_server,  # noqa: F811
+    loaded,
+    registry_server,
     monkeypatch,
 ):
     """The scheduled ``trials.sync`` job does what ``sync-trials`` does; two workers asking in
