@@ -363,7 +363,7 @@ def test_a_lost_publish_and_a_dead_workers_job_are_swept_up(broker_app):
 def test_scheduled_jobs_are_asked_for_once_per_period_however_many_ask(app, db_session):
     jobs.every("test.tick", timedelta(hours=1))
     try:
-        now = utcnow()
+        now = utcnow().replace(minute=5)  # +1 minute must stay in the same hour
         ticks = lambda made: {j.id for j in made if j.kind == "test.tick"}  # noqa: E731
         first = ticks(jobs.enqueue_due(now))
         second = ticks(jobs.enqueue_due(now + timedelta(minutes=1)))
