@@ -23,6 +23,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from panel.core.db import utcnow
 from tests.support import workers
 from tests.support.db import ROOT, database_url, drop_database, make_app, migrate_and_seed
 from tests.support.factories import TEST_PASSWORD, CaseFactory, UserFactory
@@ -201,7 +202,9 @@ def test_a_trial_reopened_through_http_is_rematched_by_a_worker(stack):
         {},
         lambda rows: len(rows) == 2 and all(r[2] == "done" for r in rows),
     )
-    assert all(count == 1 for _kind, count, _state in sched), sched
+    # One job per period (two only if the test ran across the hour or midnight).
+    assert all(count <= 2 for _kind, count, _state in sched), sched
+    assert [c for k, c, _s in sched if k == "core.purge"] == [1] or utcnow().hour == 0
     with engine.connect() as conn:
         synced = conn.execute(text("SELECT count(*) FROM jobs WHERE kind = 'trials.sync'"))
         assert synced.scalar() == 0  # switched off here (PANEL_JOBS_SCHEDULE_OFF)
