@@ -157,11 +157,12 @@ def test_a_trial_reopened_through_http_is_rematched_by_a_worker(stack):
     assert 0 <= health["queue"]["heartbeat_age_seconds"] < 5
 
     s = _sign_in(base, stack["email"], stack["secret"])
+    token = _csrf(s, base + "/trials/CRISP")
     started = time.monotonic()
     resp = s.post(
         base + "/trials/CRISP/check-status",
         data={
-            "csrf_token": _csrf(s, base + "/trials/CRISP"),
+            "csrf_token": token,
             "status": "open",
             "source": "the trial team, by telephone",
             "version": stack["version"],
