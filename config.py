@@ -51,6 +51,16 @@ class Config:
     JOBS_NAMESPACE = _env("JOBS_NAMESPACE", "panel-jobs")
     # Dramatiq re-delivers the messages of a worker silent for this long (it died).
     JOBS_BROKER_HEARTBEAT_MS = _env_int("JOBS_BROKER_HEARTBEAT_MS", 60_000)
+    # A job running longer than this is stopped (and retried).
+    JOBS_TIME_LIMIT_MS = _env_int("JOBS_TIME_LIMIT_MS", 30 * 60_000)
+    # Scheduled kinds not run here (comma list, e.g. "trials.sync" with no internet access).
+    JOBS_SCHEDULE_OFF = _env("JOBS_SCHEDULE_OFF", "")
+    # /healthz says "degraded" when the newest worker heartbeat is older than this (broker mode).
+    JOBS_WORKER_STALE_SECONDS = _env_int("JOBS_WORKER_STALE_SECONDS", 60)
+    # core.purge: temporary upload files and used/expired sign-in links older than this go.
+    PURGE_TEMP_HOURS = _env_int("PURGE_TEMP_HOURS", 24)
+    # core.purge: revoked or expired API tokens are kept on the account page this long.
+    PURGE_API_TOKENS_DAYS = _env_int("PURGE_API_TOKENS_DAYS", 90)
     # The public address of this deployment: links in e-mails are built from it, never from
     # the request's Host header (which an attacker controls).
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
@@ -174,6 +184,9 @@ class TestingConfig(Config):
     # Jobs run as soon as the commit that asked for them returns (tests of the queue itself
     # choose another mode).
     JOBS_MODE = "eager"
+    # The registry sync never runs from the schedule in tests (the internet); its tests run
+    # the job against the recorded replay server.
+    JOBS_SCHEDULE_OFF = "trials.sync"
 
 
 class ProductionConfig(Config):

@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     """Register the sign-in and account pages, the admin screens and the commands of
     :mod:`panel.accounts.cli` (``load-reference-data``, ``create-user``, ``demo-data``,
     ``demo-logins``, ``demo-totp``)."""
+    import panel.accounts.purges  # noqa: F401 - what core.purge removes from accounts
     from panel.accounts import cli
     from panel.accounts.admin import bp as admin_bp
 

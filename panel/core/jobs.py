@@ -516,12 +516,24 @@ def schedule() -> dict[str, timedelta]:
     return dict(_SCHEDULE)
 
 
+def scheduled_off(app: Flask | None = None) -> set[str]:
+    """The scheduled kinds this deployment does not run (``PANEL_JOBS_SCHEDULE_OFF``, a comma
+    list; e.g. ``trials.sync`` where the registries cannot be reached)."""
+    value = (app or current_app).config.get("JOBS_SCHEDULE_OFF") or ""
+    if isinstance(value, str):
+        value = value.split(",")
+    return {v.strip() for v in value if v and v.strip()}
+
+
 def enqueue_due(now=None) -> list[Job]:
     """Ask for each scheduled kind's job of the current period. The key names the period, so
     however many workers (on however many machines) ask, each period's job exists once."""
     now = now or utcnow()
     made = []
+    off = scheduled_off()
     for kind, period in sorted(_SCHEDULE.items()):
+        if kind in off:
+            continue
         slot = int(now.timestamp() // period.total_seconds())
         made.append(enqueue(kind, f"{kind}@{slot}", {"slot": slot}))
     db.session.commit()
@@ -538,21 +550,53 @@ def worker_heartbeat(name: str, ttl_seconds: int) -> None:
         )
 
 
+def _newest_heartbeat_age(q: _Queue, keys: list) -> float | None:
+    """Seconds since the newest worker heartbeat (None: no worker has one)."""
+    from datetime import datetime
+
+    stamps = []
+    for value in q.broker.client.mget(keys) if keys else []:
+        if value:
+            try:
+                stamps.append(datetime.fromisoformat(value.decode()))
+            except ValueError:
+                continue
+    if not stamps:
+        return None
+    return round(max(0.0, (utcnow() - max(stamps)).total_seconds()), 1)
+
+
+def worker_problem(state: dict[str, Any]) -> str | None:
+    """Why background work is not being done (broker mode), for ``/healthz``: no broker, no
+    worker alive, or the newest heartbeat older than ``JOBS_WORKER_STALE_SECONDS``."""
+    if state["mode"] != "broker":
+        return None
+    if state["broker"] != "ok":
+        return "broker unreachable"
+    if not state["workers"]:
+        return "no worker"
+    age = state.get("heartbeat_age_seconds")
+    if age is None or age > int(current_app.config.get("JOBS_WORKER_STALE_SECONDS", 60)):
+        return "worker heartbeat stale"
+    return None
+
+
 def health() -> dict[str, Any]:
     """The queue's part of ``/healthz``: the mode, the broker, the live workers (by their
-    heartbeats) and the jobs waiting and failed. No data about any case."""
+    heartbeats) and, in broker mode, the age of the newest heartbeat. No data about any case."""
     q = queue()
     out: dict[str, Any] = {"mode": q.mode}
     if q.mode == "broker":
         try:
             q.broker.client.ping()
             out["broker"] = "ok"
-            out["workers"] = sum(
-                1 for _ in q.broker.client.scan_iter(f"{q.broker.namespace}:workers:*", count=100)
-            )
+            keys = list(q.broker.client.scan_iter(f"{q.broker.namespace}:workers:*", count=100))
+            out["workers"] = len(keys)
+            out["heartbeat_age_seconds"] = _newest_heartbeat_age(q, keys)
         except Exception:  # noqa: BLE001 - any failure means the broker is unreachable
             out["broker"] = "unreachable"
             out["workers"] = None
+            out["heartbeat_age_seconds"] = None
     else:
         out["broker"] = "in-process"
         out["workers"] = 1 if q.mode == "inprocess" else 0

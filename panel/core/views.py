@@ -46,12 +46,16 @@ def healthz():
     except Exception:  # noqa: BLE001 - any failure means unhealthy
         db.session.rollback()
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    from panel.core.jobs import health
+    from panel.core.jobs import health, worker_problem
 
     queue = health()
     body = {"status": "ok", "database": "ok", "queue": queue}
-    if queue["broker"] == "unreachable":
-        body["status"] = "degraded"  # pages work; background work waits for the broker
+    problem = worker_problem(queue)
+    if problem:
+        # Still 200: the pages work and a load balancer must keep sending requests here;
+        # background work waits (for the broker, or for a worker). Monitoring alerts on it.
+        body["status"] = "degraded"
+        body["problem"] = problem
     return jsonify(body)
 
 

@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     """Register the feedback pages (record, letters, family access), the case page's feedback
     banner, recommendation card and family access card, and the receiver that flags open
     recommendations whose suggested trial stops recruiting (``feedback.trial_watch``)."""
+    import panel.feedback.purges  # noqa: F401 - what core.purge removes from feedback
     from panel.core import signals
     from panel.core.casepage import register_panel
     from panel.feedback import trial_watch

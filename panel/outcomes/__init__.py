@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
 def _init_checks(app: Flask) -> None:
     """The follow-up outcome checks: made when feedback is sent (the feedback package's
     ``core.signals.feedback_was_sent``), the reminder command and the case page's card."""
+    import panel.outcomes.jobs  # noqa: F401 - the hourly outcomes.remind job
     from panel.core.casepage import register_panel
     from panel.core.signals import feedback_was_sent
     from panel.outcomes.check_cli import send_outcome_reminders_command

@@ -20,6 +20,7 @@ def _suggestions_panel(case: Any, user: Any, state: dict) -> bool | None:
 def init_app(app: Any) -> None:
     """Register the trial pages, the ``load-trials`` and ``match`` commands and the case page's
     trial suggestions card."""
+    import panel.trials.jobs  # noqa: F401 - registers the trials.* jobs and the daily sync
     from panel.core.casepage import register_panel
     from panel.trials.cli import load_trials_command, match_command, sync_trials_command
     from panel.trials.models import status_note

@@ -1,5 +1,5 @@
 """Every change to the trial registry: validate with the engine, flush, record the history,
-audit with a diff, re-match the open cases. Never commit.
+audit with a diff, ask for the open cases to be re-matched (a job). Never commit.
 
 The registry is edited by coordinators (of any panel) in the editor, and loaded from a
 ``trials.json`` file by ``flask --app panel load-trials``; both go through :func:`save_trial`,
@@ -13,6 +13,11 @@ it was and as it is now, on the same case data. A case whose verdict improves in
 or ``eligible`` (from not open / ineligible, or from possible to eligible) gets a
 :class:`TrialNewMatch` for the coordinators of its panel. The last verdict of every (case, trial)
 pair is kept in :class:`CaseTrialMatch`. Studies are not re-matched (they are not trials).
+
+The evaluation runs in a ``trials.rematch`` job (:mod:`panel.trials.jobs`), asked for in the
+saving transaction (:func:`ask_for_rematch`) and keyed by the trial and its version, so a save
+returns at once and the lists and case pages show the verdicts when the job has run. A trial
+that closes is withdrawn at once, in the saving transaction (two UPDATEs, no evaluation).
 """
 
 from __future__ import annotations
@@ -269,7 +274,7 @@ def save_trial(
         actor_label=label if by is None else None,
         details={"version": trial.version, "changes": diff},
     )
-    rematch_after_change(trial, before, after, announce=announce)
+    ask_for_rematch(trial, before, after, announce=announce)
     db.session.flush()
     announce_if_stopped(trial, recruiting_before, by=by, actor_label=label)
     return trial, True
@@ -550,6 +555,42 @@ def _is_open(rec: Mapping[str, Any] | None) -> bool:
 def is_newly_matching(previous: str | None, verdict: str) -> bool:
     """Whether ``verdict`` is a match (eligible / possible) that is better than ``previous``."""
     return verdict in (engine.ELIGIBLE, engine.POSSIBLE) and _RANK[verdict] < _RANK.get(previous, 3)
+
+
+def needs_rematch(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> bool:
+    """Whether saving ``before`` as ``after`` asks for the open cases to be evaluated: the
+    trial (not a study) is open now, and was not, or its criteria changed."""
+    if after.get("is_study") is True or not _is_open(after):
+        return False
+    return not (
+        _is_open(before) and before is not None and before.get("criteria") == after.get("criteria")
+    )
+
+
+def ask_for_rematch(
+    trial: Trial,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    *,
+    announce: bool = True,
+) -> None:
+    """The saving transaction's part of re-matching: a trial that stopped recruiting is
+    withdrawn at once; one that opened or whose criteria changed gets a ``trials.rematch`` job
+    (keyed by trial and version: asking twice is one job), run after the commit."""
+    if after.get("is_study") is True:
+        return
+    if not _is_open(after):
+        if _is_open(before):
+            _trial_stopped(trial)
+        return
+    if needs_rematch(before, after):
+        from panel.core import jobs
+
+        jobs.enqueue(
+            "trials.rematch",
+            f"trials.rematch:{trial.id}:v{trial.version}",
+            {"trial_id": trial.id, "version": trial.version, "announce": announce},
+        )
 
 
 def rematch_after_change(

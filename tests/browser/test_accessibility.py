@@ -104,6 +104,22 @@ def _world(live_server, tmp_path) -> dict:
         submitted = [c for c in cases if c.status.value == "submitted" and c.panel.code == "NAP"]
         scheduled = submitted[0]  # the others stay in triage (the information request form)
         meeting_ops.add_case(coming, scheduled, by=user(COORDINATOR))
+        # A failed job of the scheduled case: /admin/jobs/ with its failed list and Retry.
+        from panel.core.db import utcnow
+        from panel.core.models import Job
+
+        db.session.add(
+            Job(
+                key="a11y:failed-job",
+                kind="trials.rematch",
+                state="failed",
+                attempts=5,
+                max_attempts=5,
+                last_error="RuntimeError (details are in the worker's log)",
+                finished_at=utcnow(),
+                case_id=scheduled.id,
+            )
+        )
         by_state: dict[str, Case] = {}  # one case per state and panel
         for c in cases:
             by_state.setdefault(f"{c.status.value}:{c.panel.code}", c)

@@ -70,6 +70,8 @@ POLICY: dict[str, str] = {
     "notifications.open": "own",
     "notifications.outbox": "coordinator_or_admin",
     "notifications.retry_outbox": "coordinator_or_admin",
+    "jobs.index": "coordinator_or_admin",  # admins: every job; coordinators: their panels' case jobs
+    "jobs.retry": "coordinator_or_admin",  # a job they cannot see: 404
     # ------------------------------------------------------------------ admin
     "admin.users": "admin",
     "admin.new_user": "admin",

@@ -45,6 +45,9 @@ def stack_env(url: str, storage: Path, *, namespace: str | None = None, **extra:
         "PANEL_JOBS_STALE_SECONDS": "5",
         "PANEL_JOBS_REPUBLISH_SECONDS": "2",
         "PANEL_BASE_URL": "https://panel.test.example",
+        # The registry sync never runs from the schedule in tests (it would fetch from the
+        # internet).
+        "PANEL_JOBS_SCHEDULE_OFF": "trials.sync",
     }
     env.update(extra)
     return env
