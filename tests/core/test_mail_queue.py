@@ -256,6 +256,34 @@ def test_two_sessions_claiming_the_same_rows_at_once_take_each_row_once(own_db):
         assert set(db.session.scalars(select(OutboxMail.attempts))) == {1}
 
 
+def test_in_process_mode_sends_on_its_worker_thread(backend, tmp_path, smtp_server):
+    """``make run`` (no Redis): the web process's own worker thread sends the mail."""
+    url = database_url(backend, tmp_path, f"panel_test_mail_{uuid.uuid4().hex[:8]}")
+    app = make_app(
+        url,
+        tmp_path / "storage",
+        JOBS_MODE="inprocess",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_server.port,
+    )
+    migrate_and_seed(app)
+    try:
+        with app.app_context():
+            outbox.queue_mail("thread@nhs.example", "[Panel] thread", "x")
+            db.session.commit()
+        jobs.queue(app).join()
+        deadline = time.monotonic() + 20
+        while not smtp_server.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [m["To"] for m in smtp_server.messages] == ["thread@nhs.example"]
+        with app.app_context():
+            assert db.session.scalar(select(OutboxMail.sent_at)) is not None
+    finally:
+        jobs.queue(app).stop()
+        dispose(app)
+        drop_database(url)
+
+
 # --------------------------------------------------------------------------- real workers
 @pytest.mark.multiprocess
 def test_two_worker_processes_deliver_200_emails_exactly_once(
