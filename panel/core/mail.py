@@ -21,8 +21,9 @@
   (SMTP's own text: addresses at most, no clinical content) and the next attempt's time
   (2, 4, 8 ... minutes), and asks for the job of that attempt; after ``MAX_ATTEMPTS`` the row
   stays unsent: the outbox page (``/outbox``) lists it with its error for coordinators and
-  admins, who can send it again. ``mail.sweep`` (every minute, on the workers' schedule) asks
-  for a job for any row that is due and was missed.
+  admins, who can send it again. ``mail.sweep`` (every five minutes, on the workers'
+  schedule) asks for a job for any row that is due and was missed. A failure that is not the
+  server's (a fault of Panel's own) is stored by its kind only, never its text.
 
 Without ``PANEL_SMTP_HOST`` nothing is claimed: mail stays queued (and visible to
 coordinators) until a server is configured. E-mails carry no clinical content: a case
@@ -46,7 +47,7 @@ from panel.core.models import Job, OutboxMail
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
-SWEEP_PERIOD = timedelta(minutes=1)
+SWEEP_PERIOD = timedelta(minutes=5)
 SWEEP_GRACE = timedelta(minutes=1)  # a due row's own job has this long before the sweep asks
 
 
@@ -148,8 +149,12 @@ def deliver(mail_id: int) -> str:
     db.session.refresh(mail)
     try:
         _send_one(mail)
-    except (OSError, smtplib.SMTPException) as exc:
-        mail.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    except Exception as exc:  # noqa: BLE001 - every failure is kept on the row and retried
+        if isinstance(exc, OSError | smtplib.SMTPException):
+            mail.last_error = f"{type(exc).__name__}: {exc}"[:500]  # the server's words
+        else:  # a fault of ours: its text could quote the message, so only its kind
+            log.exception("mail %s could not be built or sent", mail.id)
+            mail.last_error = f"{type(exc).__name__} (details are in the log)"
         mail.next_attempt_at = utcnow() + timedelta(minutes=2 ** min(mail.attempts, 8))
         if mail.attempts < MAX_ATTEMPTS:
             jobs.enqueue(

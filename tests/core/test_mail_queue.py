@@ -140,6 +140,19 @@ def test_a_failure_is_kept_and_its_retry_asked_for_with_back_off(app, db_session
     assert mail.sent_at is not None and mail.last_error is None and mail.attempts == 2
 
 
+def test_a_fault_of_our_own_is_kept_by_its_kind_only(app, db_session, smtp, monkeypatch):
+    def broken(mail):
+        raise ValueError(f"could not encode {mail.subject}: Ellie Smith 943 476 5919")
+
+    monkeypatch.setattr(outbox, "_send_one", broken)
+    mail = outbox.queue_mail("odd@nhs.example", "[Panel] odd", "x")
+    db_session.commit()
+    db_session.refresh(mail)
+    assert mail.sent_at is None and mail.attempts == 1
+    assert mail.last_error == "ValueError (details are in the log)"
+    assert smtp.messages == []
+
+
 def test_the_last_failure_gives_up_and_the_outbox_page_shows_it(
     app, db_session, client, people, login
 ):
