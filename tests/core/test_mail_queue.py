@@ -19,7 +19,7 @@ from panel.core.db import db, utcnow
 from panel.core.models import Job, OutboxMail
 from tests.support.db import database_url, dispose, drop_database, make_app, migrate_and_seed
 from tests.support.mail import MailGuard
-from tests.support.web import free_port
+from tests.support.web import free_port, post_form
 
 
 @pytest.fixture
@@ -180,6 +180,31 @@ def test_the_last_failure_gives_up_and_the_outbox_page_shows_it(
     login(client, people["admin"])
     html = client.get("/outbox").get_data(as_text=True)
     assert "never@nhs.example" in html and "Gave up" in html and "Connection" in html
+
+
+def test_send_now_leaves_a_row_being_sent_to_its_sender(
+    app, db_session, client, people, login, smtp
+):
+    """A claimed row (attempt counted, no error yet) shows as being sent, and "Send now" does
+    not hand it to a second sender; a failed row beside it is sent."""
+    in_flight = OutboxMail(to_addr="flight@nhs.example", subject="[Panel] flight", body="x")
+    failed = OutboxMail(
+        to_addr="failed@nhs.example",
+        subject="[Panel] failed",
+        body="x",
+        attempts=2,
+        last_error="SMTPServerDisconnected: gone",
+        next_attempt_at=utcnow() + timedelta(minutes=3),
+    )
+    db_session.add_all([in_flight, failed])
+    db_session.commit()
+    assert outbox.claim([in_flight.id]) == [in_flight.id]
+    login(client, people["admin"])
+    assert "Being sent" in client.get("/outbox").get_data(as_text=True)
+    assert post_form(app, client, "/outbox/retry").status_code == 302
+    assert [m["To"] for m in smtp.messages] == ["failed@nhs.example"]
+    db_session.refresh(in_flight)
+    assert in_flight.sent_at is None and in_flight.next_attempt_at > utcnow()
 
 
 def test_without_a_mail_server_mail_stays_queued_and_the_sweep_sends_it_later(
