@@ -14,9 +14,10 @@
   claimed row has no ``last_error`` (the claim clears it): "Send now" leaves it alone.
 * **Sent, then marked at once.** ``sent_at`` is committed straight after the SMTP server
   accepted the message. SMTP and the database cannot commit together, so one window is left:
-  a process killed after the server accepted the message and before ``sent_at`` commits sends
-  that mail again when the lease runs out (at least once, never silently lost). The
-  ``Message-ID`` is derived from the outbox row, so such a duplicate is recognisable.
+  a process killed (or a database failing) after the server accepted the message and before
+  ``sent_at`` commits sends that mail again when the lease runs out (at least once, never
+  silently lost). The ``Message-ID`` is derived from the outbox row, so such a duplicate is
+  recognisable.
 * **Failures retry with back-off, then stay as given up.** A failed attempt stores its error
   (SMTP's own text: addresses at most, no clinical content) and the next attempt's time
   (2, 4, 8 ... minutes), and asks for the job of that attempt; after ``MAX_ATTEMPTS`` the row
