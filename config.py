@@ -71,6 +71,9 @@ class Config:
     SMTP_PASSWORD = _env("SMTP_PASSWORD")
     SMTP_STARTTLS = _env_bool("SMTP_STARTTLS", False)
     MAIL_FROM = _env("MAIL_FROM", "Panel <no-reply@panel.invalid>")
+    # How long a sender holds an outbox row it claimed; after that the row counts as abandoned
+    # (its sender died) and is sent again (panel/core/mail.py).
+    MAIL_CLAIM_SECONDS = _env_int("MAIL_CLAIM_SECONDS", 600)
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False

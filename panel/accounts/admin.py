@@ -12,7 +12,6 @@ from panel.accounts.forms import ConfirmForm, PanelRoleForm, UserForm
 from panel.accounts.models import Centre, Panel, PanelRole, PanelRoleKind, User
 from panel.core.auth import admin_required
 from panel.core.db import db
-from panel.core.mail import send_queued_mail
 from panel.core.views import home_section
 from panel.core.web import page_arg
 
@@ -73,7 +72,6 @@ def new_user():
             else:
                 operations.issue_reset_link(user, invitation=True, by=current_user)
                 db.session.commit()
-                send_queued_mail()
                 flash(
                     f"Account created for {user.name}; an invitation to set a password has been e-mailed.",
                     "success",
@@ -188,7 +186,6 @@ def resend_invitation(user_id: int):
     if ConfirmForm().validate_on_submit() and user.active:
         operations.issue_reset_link(user, invitation=True, by=current_user)
         db.session.commit()
-        send_queued_mail()
         flash("A new link to set a password has been e-mailed.", "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 

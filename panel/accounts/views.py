@@ -27,7 +27,6 @@ from panel.accounts.sessions import end_all_sessions, end_session, start_session
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.core.extensions import limiter
-from panel.core.mail import send_queued_mail
 from panel.core.web import safe_next
 
 PENDING_TTL = 300  # seconds between the password step and the second factor
@@ -239,7 +238,6 @@ def reset_request():
         if user is not None and user.active:
             operations.issue_reset_link(user)
             db.session.commit()
-            send_queued_mail()
         # The same answer whether or not the account exists.
         flash(
             "If that address belongs to an account, a reset link is on its way. It works once, for one hour.",

@@ -21,7 +21,6 @@ from panel.api.views import _load_visible_case
 from panel.cases.models import Case
 from panel.core.audit import record_read
 from panel.core.db import db, utcnow
-from panel.core.mail import send_queued_mail
 from panel.outcomes import checks
 from panel.outcomes.models import (
     ADVICE_FOLLOWED,
@@ -122,7 +121,6 @@ def answer_outcome_check(ref: str, months: int) -> Response:
     now = utcnow()
     checks.answer_check(check, data, by=user, expected_version=version, now=now)
     db.session.commit()
-    send_queued_mail()
     response = jsonify(check_json(check, case, user, now))
     response.status_code = 201 if first else 200
     return response

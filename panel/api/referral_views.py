@@ -23,7 +23,6 @@ from panel.api.parsing import json_body
 from panel.api.views import _load_visible_case
 from panel.cases.models import Case
 from panel.core.db import db
-from panel.core.mail import send_queued_mail
 from panel.outcomes import operations
 from panel.outcomes.models import MAX_NOTE, TrialReferralStep
 from panel.outcomes.screening import LogRow, screening_log
@@ -138,7 +137,6 @@ def record_trial_referral_step(ref: str) -> Response:
     )
     code = body["trial"].strip()
     db.session.commit()
-    send_queued_mail()
     row = next(r for r in screening_log(case, user) if r.code == code)
     response = jsonify(referral_json(row))
     response.status_code = 201

@@ -27,7 +27,6 @@ from panel.cases.timeline import events_for
 from panel.core.audit import record_read
 from panel.core.db import db
 from panel.core.errors import IdentifiersFound
-from panel.core.mail import send_queued_mail
 from panel.core.models import Notification
 
 #: At most this many questions in one request, each at most MAX_QUESTION characters.
@@ -160,7 +159,6 @@ def request_information(ref: str) -> Response:
     operations.request_information(case, by=user, questions=questions)
     info = case.information_requests[-1]
     db.session.commit()
-    send_queued_mail()
     response = jsonify(information_request_json(case, info))
     response.status_code = 201
     return response
@@ -199,7 +197,6 @@ def answer_information_request(ref: str, request_id: int) -> Response:
             findings=[{**finding_json(f), "field": "answer"} for f in exc.findings],
         )
     db.session.commit()
-    send_queued_mail()
     return jsonify(information_request_json(case, info))
 
 

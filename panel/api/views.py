@@ -34,7 +34,6 @@ from panel.core.audit import record_read
 from panel.core.db import db
 from panel.core.errors import Conflict
 from panel.core.extensions import limiter
-from panel.core.mail import send_queued_mail
 from panel.privacy.guard import GuardFinding
 
 #: Routes anyone may call (no token).
@@ -187,7 +186,6 @@ def create_case() -> Response:
         return _replay(existing)
     if result.replayed:  # the same key's first request committed between our two looks
         return _replay(result.case)
-    send_queued_mail()
     response = _case_response(result.case, 201, result.warnings)
     response.headers["Location"] = url_for("api.get_case", ref=result.case.reference)
     return response
@@ -226,7 +224,6 @@ def update_case(ref: str) -> Response:
     _check_reference(doc, case)
     result = operations.update_case(case, doc, by=user, expected_version=expected)
     db.session.commit()
-    send_queued_mail()
     return _case_response(case, 200, result.warnings)
 
 
@@ -245,7 +242,6 @@ def submit_case(ref: str) -> Response:
         )
     operations.submit_case(case, by=user)
     db.session.commit()
-    send_queued_mail()
     return _case_response(case)
 
 

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     """Register the home/health/audit pages, the notification pages and the commands of the
     shared mechanics (``audit-verify``, ``send-mail``; :mod:`panel.core.cli`). Every other
     command is registered by its domain's ``init_app``."""
+    import panel.core.mail  # noqa: F401 - registers the mail jobs (workers need them)
     import panel.core.purge  # noqa: F401 - registers the core.purge job and its schedule
     from panel.core.cli import audit_verify_command, send_mail_command
     from panel.core.jobs import init_jobs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from panel.core import audit
 from panel.core.auth import roles_required, signed_in_user
@@ -119,7 +119,9 @@ def retry_outbox():
     """Send what is waiting now: failed e-mails are due again at once (those that had given up
     get one more attempt)."""
     now = utcnow()
-    failed = or_(OutboxMail.last_error.is_not(None), OutboxMail.attempts > 0)
+    # Failed rows carry their error; a row being sent right now (claimed: attempts counted, no
+    # error yet) is left to its sender, so "Send now" never sends it a second time.
+    failed = OutboxMail.last_error.is_not(None)
     visible = _pending_stmt().with_only_columns(OutboxMail.id).scalar_subquery()
     db.session.execute(
         update(OutboxMail).where(OutboxMail.id.in_(visible), failed).values(next_attempt_at=now)

@@ -2,9 +2,9 @@
 
 Both carry no clinical content: the text names a case reference or a meeting and the link
 points into Panel, where access is checked as usual. The e-mail goes through the outbox in
-the action's own transaction and is sent after the response has gone (``send_after_response``),
-so a slow or broken mail server never delays or breaks the action; failures stay in the outbox,
-are retried and are shown to coordinators.
+the action's own transaction, with the job that sends it (:mod:`panel.core.mail`): a worker
+sends it once the action has committed, so a slow or broken mail server never delays or breaks
+the action; failures stay in the outbox, are retried and are shown to coordinators.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import after_this_request, current_app, has_request_context
 from sqlalchemy import func, select, update
 
 from panel.core.db import db, utcnow
-from panel.core.mail import queue_mail, send_queued_mail
+from panel.core.mail import queue_mail
 from panel.core.models import Notification
 from panel.core.web import external_url
 
@@ -64,30 +63,13 @@ def notify(
                 panel_id=panel_id,
             )
     db.session.flush()
-    if made and email:
-        send_after_response()
     return made
 
 
 def send_after_response() -> None:
-    """Send the outbox once the current response has been delivered (or at once outside a
-    request, e.g. from the command line)."""
-    if not has_request_context():
-        return
-    app = current_app._get_current_object()
-
-    @after_this_request
-    def _register(response):
-        def _send():
-            with app.app_context():
-                try:
-                    send_queued_mail()
-                except Exception:  # noqa: BLE001 - never let mail break anything
-                    app.logger.exception("sending queued mail failed")
-                    db.session.rollback()
-
-        response.call_on_close(_send)
-        return response
+    """Kept for callers written before the job queue: there is nothing left to do after the
+    response, since :func:`panel.core.mail.queue_mail` asks for each e-mail's job in the
+    action's transaction and the queue sends it once that commits."""
 
 
 def case_referrers(case) -> list[Any]:

@@ -14,7 +14,6 @@ from panel.cases.models import Case
 from panel.cases.queries import load_case_or_404
 from panel.core.db import db, utcnow
 from panel.core.errors import Conflict, IdentifiersFound, Refused
-from panel.core.mail import send_queued_mail
 from panel.core.views import HOME_LIST, home_section
 from panel.outcomes import bp, checks
 from panel.outcomes.check_forms import OutcomeCheckForm
@@ -53,7 +52,6 @@ def answer_check(ref: str, months: int):
             db.session.rollback()
             return _refused(case, check, form, exc, user)
         db.session.commit()
-        send_queued_mail()
         flash(f"Thank you: the {check.label} for {case.reference} is recorded.", "success")
         return redirect(url_for("cases.show", ref=case.reference, _anchor="outcome-checks"))
     elif request.method == "POST":

@@ -57,7 +57,7 @@ def test_coordinator_sends_feedback_and_referrer_is_told_without_clinical_conten
         assert "Send feedback" in page
         resp = post_form(app, client, f"/cases/{case.reference}/send-feedback")
         assert resp.status_code == 302
-        resp.close()  # the server closes the response; the outbox is sent then (notify.send_after_response)
+        resp.close()  # the mail was sent by its job once the action committed (panel.core.mail)
         case = _reload(db_session, case)
         assert case.status == CaseStatus.FEEDBACK_SENT
         assert case.feedback_sent_at is not None

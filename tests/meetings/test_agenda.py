@@ -382,7 +382,7 @@ def smtp_config(app):
 def test_publish_sends_real_emails_without_clinical_text(
     app, client, staff, login, db_session, meeting, submitted, smtp_server, smtp_config
 ):
-    """Do real e-mails arrive after the response, carrying only a reference or meeting and a link?"""
+    """Do real e-mails arrive (sent by their jobs), carrying only a reference or meeting and a link?"""
     coord = staff["nap_coordinator"]
     ops.add_case(meeting, submitted[0], by=coord)
     db_session.commit()
