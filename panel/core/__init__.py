@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     """Register the home/health/audit pages, the notification pages and the commands of the
     shared mechanics (``audit-verify``, ``send-mail``; :mod:`panel.core.cli`). Every other
     command is registered by its domain's ``init_app``."""
+    from panel.core import pdf  # noqa: F401 - registers the pdf.render job
     from panel.core.cli import audit_verify_command, send_mail_command
     from panel.core.jobs import init_jobs
     from panel.core.notification_views import bp as notifications_bp

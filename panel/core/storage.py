@@ -144,6 +144,19 @@ class LocalStorage:
             raise
         return key
 
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data`` (through a temporary file, so as atomically as :meth:`put_file`);
+        return its key."""
+        tmp = self.temp_file(".bytes")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return self.put_file(tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+
 
 def get_storage() -> LocalStorage:
     """The app's storage (``STORAGE_DIR``), one per app."""

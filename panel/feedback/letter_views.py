@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template, request, send_file, url_for
+from flask import Response, abort, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from panel.accounts.forms import ConfirmForm
 from panel.cases.models import Case
 from panel.cases.needs import communication_needs
 from panel.cases.queries import load_case_or_404
-from panel.core import audit
+from panel.core import audit, pdf
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.web import attempt, forbidding
@@ -140,6 +140,8 @@ def _page(
     )
 
 
+PDF_TITLES = {"clinician": "Clinician letter", "family": "Letter for the family"}
+
 #: The family letter's layouts as the staff letter page offers them.
 LAYOUT_NAMES = {"standard": "Standard", "large_print": "Large print", "easy_read": "Easy read"}
 
@@ -172,20 +174,40 @@ def letter(ref: str, kind: str):
     return _page(case, kind, rec, doc, layout)
 
 
-@bp.route("/cases/<ref>/letters/" + KIND + ".pdf")
+@bp.route("/cases/<ref>/letters/" + KIND + ".pdf", methods=["GET", "POST"])
 @login_required
 def letter_pdf(ref: str, kind: str):
+    """The letter as PDF: once sent, the stored PDF byte for byte; before, the PDF of the
+    record as it stands, laid out by a ``pdf.render`` job (the preparing page meanwhile; a POST
+    tries a failed job again)."""
     case, rec = _load_letters(ref, kind)
     layout = _layout(kind)
     doc = stored_letter(case, kind, "pdf", layout)
-    pdf = (
-        documents.read_bytes(doc)
-        if doc is not None
-        else letters.render_letter_pdf(rec, kind, layout=layout)
+    name = letters.pdf_filename(case, kind, layout)
+
+    def stream(data: bytes) -> Response:
+        audit.record("letter.downloaded", obj=case, details=_read_details(kind, rec, doc, layout))
+        db.session.commit()
+        return _pdf_response(data, name)
+
+    extra = {"layout": layout} if layout != "standard" else {}
+    if doc is not None:  # sent: stored, nothing to prepare
+        if request.method == "POST":
+            return redirect(url_for("feedback.letter_pdf", ref=case.reference, kind=kind, **extra))
+        return stream(documents.read_bytes(doc))
+    prepared = pdf.prepare(
+        letters.render_letter_html(rec, kind, for_pdf=True, layout=layout),
+        label=f"{kind}_letter",
+        case_id=case.id,
+        user_id=_user().id,
     )
-    audit.record("letter.downloaded", obj=case, details=_read_details(kind, rec, doc, layout))
-    db.session.commit()
-    return _pdf_response(pdf, letters.pdf_filename(case, kind, layout))
+    return pdf.respond(
+        prepared,
+        stream,
+        title=PDF_TITLES[kind]
+        + ("" if layout == "standard" else f" ({LAYOUT_NAMES[layout].lower()})"),
+        back=url_for("feedback.letter", ref=case.reference, kind=kind, **extra),
+    )
 
 
 @bp.route("/cases/<ref>/documents/<int:document_id>")
