@@ -51,6 +51,9 @@ class Config:
     JOBS_NAMESPACE = _env("JOBS_NAMESPACE", "panel-jobs")
     # Dramatiq re-delivers the messages of a worker silent for this long (it died).
     JOBS_BROKER_HEARTBEAT_MS = _env_int("JOBS_BROKER_HEARTBEAT_MS", 60_000)
+    # Approving a record asks the queue to print its letters (panel/feedback/documents.py), so
+    # sending them stores PDFs already laid out instead of laying them out in the request.
+    PDF_PRERENDER = _env_bool("PDF_PRERENDER", True)
     # The public address of this deployment: links in e-mails are built from it, never from
     # the request's Host header (which an attacker controls).
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
@@ -174,6 +177,9 @@ class TestingConfig(Config):
     # Jobs run as soon as the commit that asked for them returns (tests of the queue itself
     # choose another mode).
     JOBS_MODE = "eager"
+    # Most tests approve records without opening their PDFs: no layout for them (the tests of
+    # the pre-rendering turn it on).
+    PDF_PRERENDER = False
 
 
 class ProductionConfig(Config):

@@ -110,6 +110,18 @@ def ready_pdf(html: str) -> bytes | None:
     return stored_pdf(db.session.scalar(select(Job).where(Job.key == job_key(html))))
 
 
+def ask(html: str, *, label: str, case_id: int | None = None, user_id: int | None = None) -> Job:
+    """Ask for the PDF of ``html`` in the current transaction (published when it commits);
+    the HTML is stored first, so the job prints exactly it. Idempotent (keyed by the hash)."""
+    storage = get_storage()
+    sha = html_sha(html)
+    if not storage.exists(sha):
+        storage.put_bytes(html.encode("utf-8"))
+    return jobs.enqueue(
+        RENDER_KIND, job_key(html), {"html": sha, "label": label}, case_id=case_id, user_id=user_id
+    )
+
+
 def prepare(
     html: str, *, label: str, case_id: int | None = None, user_id: int | None = None
 ) -> Prepared:
@@ -124,14 +136,8 @@ def prepare(
     data = stored_pdf(job)
     if data is not None:
         return Prepared(job, data)
-    storage = get_storage()
-    sha = html_sha(html)
-    if not storage.exists(sha):
-        storage.put_bytes(html.encode("utf-8"))
     if job is None:
-        job = jobs.enqueue(
-            RENDER_KIND, key, {"html": sha, "label": label}, case_id=case_id, user_id=user_id
-        )
+        job = ask(html, label=label, case_id=case_id, user_id=user_id)
     elif job.state == "done":  # done, but its file is gone (a restored storage): again
         job.state, job.attempts, job.finished_at = "failed", 0, None
         jobs.retry_failed(job)

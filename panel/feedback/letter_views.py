@@ -283,19 +283,33 @@ def close(ref: str):
 
 
 # --------------------------------------------------------------------------- second-opinion pack
-@bp.route("/cases/<ref>/second-opinion-pack.zip")
+@bp.route("/cases/<ref>/second-opinion-pack.zip", methods=["GET", "POST"])
 @login_required
 def pack(ref: str):
-    """The clinician letter, the case summary and the de-identified images in one zip."""
+    """The clinician letter, the case summary and the de-identified images in one zip. Its
+    two PDFs are printed by ``pdf.render`` jobs: until both are ready, the preparing page (a
+    POST tries failed ones again)."""
     from panel.core.storage import get_storage
-    from panel.feedback.pack import build_pack, pack_filename
+    from panel.feedback.pack import build_pack, pack_filename, prepare_pdfs
 
     user = _user()
     case, rec = _load_letters(ref)
     if not case.is_referrer_or_coordinator(user):
         abort(403)
+    letter_pdf, summary_pdf = prepare_pdfs(rec, user_id=user.id)
+    waiting = next((p for p in (letter_pdf, summary_pdf) if not p.ready), None)
+    if waiting is not None or request.method == "POST":
+        if request.method == "POST":
+            for p in (letter_pdf, summary_pdf):
+                pdf.retry(p)
+        return pdf.respond(
+            waiting or summary_pdf,
+            lambda _data: redirect(url_for("feedback.pack", ref=case.reference)),
+            title="Second-opinion pack",
+            back=url_for("cases.show", ref=case.reference),
+        )
     storage = get_storage()
-    path = build_pack(rec, storage)
+    path = build_pack(rec, storage, (letter_pdf.data, summary_pdf.data))
     audit.record("case.second_opinion_pack", obj=case, details={"approved": rec.is_approved})
     db.session.commit()
     fh = open(path, "rb")  # noqa: SIM115 - closed with the response
