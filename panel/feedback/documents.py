@@ -248,18 +248,27 @@ def _letter_files(rec: Recommendation, audience: str, layout: str = "standard") 
 def prerender_letters(rec: Recommendation) -> list:
     """The record was approved: ask the queue to print the letters as they will be sent
     (published when the approval commits), so sending finds their PDFs laid out. A letter
-    whose HTML changes before sending (a later day's date, an amendment) is printed again.
+    whose HTML changes before sending (sent on a later day, so other dates; an amendment) is
+    laid out again when sent.
     Off with ``PDF_PRERENDER`` (the tests' default)."""
     if not current_app.config.get("PDF_PRERENDER", True):
         return []
     from panel.feedback.letters import render_letter_html
+    from panel.feedback.sending import stamp_sent
 
-    asked = []
-    with _rendering():
-        for audience, layout in _letter_copies(rec.case):
-            html = render_letter_html(rec, audience, for_pdf=True, layout=layout)
-            asked.append(pdf.ask(html, label=f"{audience}_letter", case_id=rec.case_id))
-    return asked
+    pages = []
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    try:
+        stamp_sent(rec, utcnow())  # as if sent today: the dates the letters will print
+        db.session.flush()
+        with _rendering():
+            for audience, layout in _letter_copies(rec.case):
+                html = render_letter_html(rec, audience, for_pdf=True, layout=layout)
+                pages.append((f"{audience}_letter", html))
+    finally:
+        savepoint.rollback()
+    return [pdf.ask(html, label=label, case_id=rec.case_id) for label, html in pages]
 
 
 def issue_letters(
