@@ -175,9 +175,11 @@ def render_job(job: Job) -> dict:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"
-    )
+    """An API client (asked for JSON only, or under ``/api/``); a browser or htmx (whose
+    ``Accept`` is ``*/*``) gets HTML."""
+    if request.headers.get("HX-Request"):
+        return False
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
 STATUS_ARG = "pdf_status"
