@@ -203,3 +203,39 @@ def test_one_job_per_document_however_many_ask(
         db_session.scalar(select(func.count()).select_from(Job).where(Job.kind == "pdf.render"))
         == 2
     )
+
+
+def test_the_pdf_routes_refuse_as_before_and_ask_for_no_job(
+    app, login, approved_recommendation, feedback_people, db_session, layouts, held
+):
+    """The letter routes' refusals hold for GET and for the retry POST, before any job is
+    asked for: another panel's people 404, the referrer 404 before the feedback is sent."""
+    ref = approved_recommendation.case.reference
+    for who in ("north_coordinator", "north_chair", "referrer", "other_referrer"):
+        c = app.test_client()
+        login(c, feedback_people[who])
+        for kind in ("clinician", "family"):
+            url = f"/cases/{ref}/letters/{kind}.pdf"
+            assert c.get(url).status_code == 404, (who, kind)
+            assert post_form(app, c, url).status_code == 404, (who, kind)
+    assert _pdf_jobs(db_session) == [] and layouts["calls"] == 0
+
+
+def test_the_agenda_waits_for_its_job_with_no_layout_in_the_request(
+    app, client, login, discussed_case, feedback_people, db_session, layouts, held
+):
+    """The agenda PDF: the preparing page first (no layout), the PDF once its job ran."""
+    from panel.meetings.models import Meeting
+
+    meeting = db_session.scalar(select(Meeting).order_by(Meeting.id))
+    login(client, feedback_people["nap_coordinator"])
+    url = f"/meetings/{meeting.id}/agenda.pdf"
+    resp = client.get(url)
+    assert resp.status_code == 202 and "Preparing the PDF" in resp.get_data(as_text=True)
+    assert layouts["calls"] == 0
+    [job] = _pdf_jobs(db_session)
+    assert job.payload["label"] == "agenda" and job.case_id is None
+    jobs.run(job.id)
+    resp = client.get(url)
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert layouts["calls"] == 1
