@@ -61,6 +61,9 @@ class Config:
     PURGE_TEMP_HOURS = _env_int("PURGE_TEMP_HOURS", 24)
     # core.purge: revoked or expired API tokens are kept on the account page this long.
     PURGE_API_TOKENS_DAYS = _env_int("PURGE_API_TOKENS_DAYS", 90)
+    # Approving a record asks the queue to print its letters (panel/feedback/documents.py), so
+    # sending them stores PDFs already laid out instead of laying them out in the request.
+    PDF_PRERENDER = _env_bool("PDF_PRERENDER", True)
     # The public address of this deployment: links in e-mails are built from it, never from
     # the request's Host header (which an attacker controls).
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
@@ -190,6 +193,9 @@ class TestingConfig(Config):
     # The registry sync never runs from the schedule in tests (the internet); its tests run
     # the job against the recorded replay server.
     JOBS_SCHEDULE_OFF = "trials.sync"
+    # Most tests approve records without opening their PDFs: no layout for them (the tests of
+    # the pre-rendering turn it on).
+    PDF_PRERENDER = False
 
 
 class ProductionConfig(Config):

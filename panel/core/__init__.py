@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     command is registered by its domain's ``init_app``."""
     import panel.core.mail  # noqa: F401 - registers the mail jobs (workers need them)
     import panel.core.purge  # noqa: F401 - registers the core.purge job and its schedule
+    from panel.core import pdf  # noqa: F401 - registers the pdf.render job
     from panel.core.cli import audit_verify_command, send_mail_command
     from panel.core.jobs import init_jobs
     from panel.core.notification_views import bp as notifications_bp

@@ -6,7 +6,8 @@ configurable root (``STORAGE_DIR``), sharded as ``objects/ab/cd/<sha256>``; writ
 file. Temporary upload files live under ``<root>/tmp`` (same file system, so ``rename`` works),
 rendered previews under ``<root>/cache``. The root is refused when it lies under ``static/``.
 
-Imaging stores uploads here, feedback builds its packs in its temp folder, and the backup
+Imaging stores uploads here, feedback builds its packs in its temp folder, ``core/pdf.py``
+keeps the HTML a ``pdf.render`` job prints and the PDF it made (both by their hash), and the backup
 (``panel/ops/backup.py``) copies and restores ``objects/`` through :meth:`LocalStorage.stored`,
 :func:`key_path` and :meth:`LocalStorage.path`, so the layout is written down once.
 """
@@ -143,6 +144,19 @@ class LocalStorage:
                 pass
             raise
         return key
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data`` (through a temporary file, so as atomically as :meth:`put_file`);
+        return its key."""
+        tmp = self.temp_file(".bytes")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return self.put_file(tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def get_storage() -> LocalStorage:

@@ -35,9 +35,8 @@ from sqlalchemy import func, select
 
 from panel.cases.models import Case, CaseQuestion
 from panel.cases.needs import LAYOUT_LABELS, communication_needs
-from panel.core import audit
+from panel.core import audit, pdf
 from panel.core.db import db, utcnow
-from panel.core.pdf import html_to_pdf
 from panel.core.storage import get_storage
 from panel.feedback.models import Recommendation, RecommendationAmendment, SentDocument
 
@@ -223,13 +222,53 @@ def _add(
     return rows
 
 
+def _printed(whole: str) -> bytes:
+    """The PDF of the whole-page HTML ``whole``: the one a ``pdf.render`` job already laid out
+    for exactly this HTML (approving asks for them, opening a draft letter too), else laid out
+    now (the send action waits for it rather than store letters without their PDF)."""
+    return pdf.ready_pdf(whole) or pdf.html_to_pdf(whole)
+
+
+def _letter_copies(case: Case) -> list[tuple[str, str]]:
+    """The letters sending stores: the clinician letter, and the family letter in the standard
+    layout and each layout of the family's recorded communication needs."""
+    needs = communication_needs(case)
+    return [("clinician", "standard")] + [("family", lay) for lay in needs.letter_layouts]
+
+
 def _letter_files(rec: Recommendation, audience: str, layout: str = "standard") -> dict[str, bytes]:
     from panel.feedback.letters import render_letter_html
 
     with _rendering():
         sheet = render_letter_html(rec, audience, layout=layout)
         whole = render_letter_html(rec, audience, for_pdf=True, layout=layout)
-    return {"html": sheet.encode("utf-8"), "pdf": html_to_pdf(whole)}
+    return {"html": sheet.encode("utf-8"), "pdf": _printed(whole)}
+
+
+def prerender_letters(rec: Recommendation) -> list:
+    """The record was approved: ask the queue to print the letters as they will be sent
+    (published when the approval commits), so sending finds their PDFs laid out. A letter
+    whose HTML changes before sending (sent on a later day, so other dates; an amendment) is
+    laid out again when sent.
+    Off with ``PDF_PRERENDER`` (the tests' default)."""
+    if not current_app.config.get("PDF_PRERENDER", True):
+        return []
+    from panel.feedback.letters import render_letter_html
+    from panel.feedback.sending import stamp_sent
+
+    pages = []
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    try:
+        stamp_sent(rec, utcnow())  # as if sent today: the dates the letters will print
+        db.session.flush()
+        with _rendering():
+            for audience, layout in _letter_copies(rec.case):
+                html = render_letter_html(rec, audience, for_pdf=True, layout=layout)
+                pages.append((f"{audience}_letter", html))
+    finally:
+        savepoint.rollback()
+    return [pdf.ask(html, label=label, case_id=rec.case_id) for label, html in pages]
 
 
 def issue_letters(
@@ -249,8 +288,7 @@ def issue_letters(
     version = _next_version(case, "clinician_letter")
     answered = sorted(a.question_id for a in rec.answers if a.is_complete)
     needs = communication_needs(case)
-    copies = [("clinician", "standard")] + [("family", lay) for lay in needs.letter_layouts]
-    for audience, layout in copies:
+    for audience, layout in _letter_copies(case):
         rows += _add(
             case,
             f"{audience}_letter",
@@ -342,7 +380,7 @@ def _addendum_files(
         letter = addendum_context(rec, questions, audience, number=number, at=at)
         sheet = render_template("feedback/letters/addendum.html", letter=letter, for_pdf=False)
         whole = render_template("feedback/letters/addendum.html", letter=letter, for_pdf=True)
-    return {"html": sheet.encode("utf-8"), "pdf": html_to_pdf(whole)}
+    return {"html": sheet.encode("utf-8"), "pdf": _printed(whole)}
 
 
 def issue_addendum(

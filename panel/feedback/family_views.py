@@ -242,7 +242,7 @@ def family_letter():
     )
 
 
-@bp.route("/family/letter.pdf")
+@bp.route("/family/letter.pdf", methods=["GET", "POST"])
 def family_letter_pdf():
     code, away = _require_family()
     if away:
@@ -264,7 +264,6 @@ def family_letter_pdf():
     else:
         doc = stored_letter(code.case, "family", "pdf", layout)
     if doc is not None:
-        pdf = documents.read_bytes(doc)
         details.update(document_id=doc.id, sha256=doc.sha256)
         name = (
             "letter-from-the-panel"
@@ -274,23 +273,44 @@ def family_letter_pdf():
         if doc.layout != "standard":
             name += "-" + doc.layout.replace("_", "-")
         name += ".pdf"
-    else:  # sent before letters were stored, or a layout not stored: from the record
-        from panel.feedback.letters import render_letter_pdf
-
-        pdf = render_letter_pdf(rec, "family", layout=layout)
+    else:
         name = (
             "letter-from-the-panel.pdf"
             if layout == "standard"
             else f"letter-from-the-panel-{layout.replace('_', '-')}.pdf"
         )
-    _family_read(code, "letter.downloaded", details)
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
+
+    def stream(data: bytes) -> Response:
+        _family_read(code, "letter.downloaded", details)
+        return Response(
+            data,
+            mimetype="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    if doc is not None:  # stored when sent: byte for byte
+        if request.method == "POST":
+            return redirect(request.full_path.rstrip("?"))
+        return stream(documents.read_bytes(doc))
+    # Sent before letters were stored, or a layout not stored: from the record, printed by a
+    # pdf.render job (the preparing page meanwhile).
+    from panel.core import pdf
+    from panel.feedback.letters import render_letter_html
+
+    prepared = pdf.prepare(
+        render_letter_html(rec, "family", for_pdf=True, layout=layout),
+        label="family_letter",
+        case_id=code.case_id,
+    )
+    return pdf.respond(
+        prepared,
+        stream,
+        title="Your letter from the panel",
+        base="feedback/family/base.html",
+        back=url_for("feedback.family_letter"),
     )
 
 

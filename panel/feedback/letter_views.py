@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template, request, send_file, url_for
+from flask import Response, abort, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from panel.accounts.forms import ConfirmForm
 from panel.cases.models import Case
 from panel.cases.needs import communication_needs
 from panel.cases.queries import load_case_or_404
-from panel.core import audit
+from panel.core import audit, pdf
 from panel.core.auth import signed_in_user
 from panel.core.db import db
 from panel.core.web import attempt, forbidding
@@ -140,6 +140,8 @@ def _page(
     )
 
 
+PDF_TITLES = {"clinician": "Clinician letter", "family": "Letter for the family"}
+
 #: The family letter's layouts as the staff letter page offers them.
 LAYOUT_NAMES = {"standard": "Standard", "large_print": "Large print", "easy_read": "Easy read"}
 
@@ -172,20 +174,40 @@ def letter(ref: str, kind: str):
     return _page(case, kind, rec, doc, layout)
 
 
-@bp.route("/cases/<ref>/letters/" + KIND + ".pdf")
+@bp.route("/cases/<ref>/letters/" + KIND + ".pdf", methods=["GET", "POST"])
 @login_required
 def letter_pdf(ref: str, kind: str):
+    """The letter as PDF: once sent, the stored PDF byte for byte; before, the PDF of the
+    record as it stands, laid out by a ``pdf.render`` job (the preparing page meanwhile; a POST
+    tries a failed job again)."""
     case, rec = _load_letters(ref, kind)
     layout = _layout(kind)
     doc = stored_letter(case, kind, "pdf", layout)
-    pdf = (
-        documents.read_bytes(doc)
-        if doc is not None
-        else letters.render_letter_pdf(rec, kind, layout=layout)
+    name = letters.pdf_filename(case, kind, layout)
+
+    def stream(data: bytes) -> Response:
+        audit.record("letter.downloaded", obj=case, details=_read_details(kind, rec, doc, layout))
+        db.session.commit()
+        return _pdf_response(data, name)
+
+    extra = {"layout": layout} if layout != "standard" else {}
+    if doc is not None:  # sent: stored, nothing to prepare
+        if request.method == "POST":
+            return redirect(url_for("feedback.letter_pdf", ref=case.reference, kind=kind, **extra))
+        return stream(documents.read_bytes(doc))
+    prepared = pdf.prepare(
+        letters.render_letter_html(rec, kind, for_pdf=True, layout=layout),
+        label=f"{kind}_letter",
+        case_id=case.id,
+        user_id=_user().id,
     )
-    audit.record("letter.downloaded", obj=case, details=_read_details(kind, rec, doc, layout))
-    db.session.commit()
-    return _pdf_response(pdf, letters.pdf_filename(case, kind, layout))
+    return pdf.respond(
+        prepared,
+        stream,
+        title=PDF_TITLES[kind]
+        + ("" if layout == "standard" else f" ({LAYOUT_NAMES[layout].lower()})"),
+        back=url_for("feedback.letter", ref=case.reference, kind=kind, **extra),
+    )
 
 
 @bp.route("/cases/<ref>/documents/<int:document_id>")
@@ -261,19 +283,33 @@ def close(ref: str):
 
 
 # --------------------------------------------------------------------------- second-opinion pack
-@bp.route("/cases/<ref>/second-opinion-pack.zip")
+@bp.route("/cases/<ref>/second-opinion-pack.zip", methods=["GET", "POST"])
 @login_required
 def pack(ref: str):
-    """The clinician letter, the case summary and the de-identified images in one zip."""
+    """The clinician letter, the case summary and the de-identified images in one zip. Its
+    two PDFs are printed by ``pdf.render`` jobs: until both are ready, the preparing page (a
+    POST tries failed ones again)."""
     from panel.core.storage import get_storage
-    from panel.feedback.pack import build_pack, pack_filename
+    from panel.feedback.pack import build_pack, pack_filename, prepare_pdfs
 
     user = _user()
     case, rec = _load_letters(ref)
     if not case.is_referrer_or_coordinator(user):
         abort(403)
+    letter_pdf, summary_pdf = prepare_pdfs(rec, user_id=user.id)
+    waiting = next((p for p in (letter_pdf, summary_pdf) if not p.ready), None)
+    if waiting is not None or request.method == "POST":
+        if request.method == "POST":
+            for p in (letter_pdf, summary_pdf):
+                pdf.retry(p)
+        return pdf.respond(
+            waiting or summary_pdf,
+            lambda _data: redirect(url_for("feedback.pack", ref=case.reference)),
+            title="Second-opinion pack",
+            back=url_for("cases.show", ref=case.reference),
+        )
     storage = get_storage()
-    path = build_pack(rec, storage)
+    path = build_pack(rec, storage, (letter_pdf.data, summary_pdf.data))
     audit.record("case.second_opinion_pack", obj=case, details={"approved": rec.is_approved})
     db.session.commit()
     fh = open(path, "rb")  # noqa: SIM115 - closed with the response

@@ -1131,6 +1131,10 @@ def approve(rec: Recommendation, *, by: User, expected_version: int | None) -> R
         audit_obj=rec,
         sent=case.feedback_sent_at is not None,
     )
+    if case.feedback_sent_at is None:
+        from panel.feedback.documents import prerender_letters
+
+        prerender_letters(rec)  # printed by the queue once this commits
     return rec
 
 

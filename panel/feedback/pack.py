@@ -43,19 +43,23 @@ Trial availability as of {as_of}.
 
 
 def render_case_summary_pdf(case: Case) -> bytes:
-    """The anonymised referral (every field with its label) as an A4 PDF."""
+    """The anonymised referral (every field with its label) as an A4 PDF (laid out here)."""
+    return html_to_pdf(case_summary_html(case))
+
+
+def case_summary_html(case: Case) -> str:
+    """The anonymised referral (every field with its label): the HTML its PDF prints."""
     from panel.cases.display import case_sections
     from panel.cases.operations import to_document
 
     doc = to_document(case)
-    html = render_template(
+    return render_template(
         "feedback/letters/case_summary.html",
         case=case,
         doc=doc,
         sections=[s for s in case_sections(doc) if s.rows],
         date=uk_date(case.feedback_sent_at or case.submitted_at),
     )
-    return html_to_pdf(html)
 
 
 def _clinician_pdf(rec: Recommendation) -> bytes:
@@ -66,17 +70,47 @@ def _clinician_pdf(rec: Recommendation) -> bytes:
     return read_bytes(doc) if doc is not None else render_letter_pdf(rec, "clinician")
 
 
-def build_pack(rec: Recommendation, storage: LocalStorage) -> Path:
-    """Write the pack to a temporary file in the storage's temp folder; the caller removes it."""
+def prepare_pdfs(rec: Recommendation, *, user_id: int | None = None) -> list:
+    """The pack's PDFs as :class:`panel.core.pdf.Prepared` (clinician letter, case summary),
+    asked of the queue when not printed yet: the pack route waits for both (the preparing
+    page) and never lays one out itself. A sent clinician letter is its stored PDF."""
+    from panel.core import pdf
+    from panel.core.models import Job
+    from panel.feedback.documents import latest, read_bytes
+    from panel.feedback.letters import render_letter_html
+
+    case = rec.case
+    doc = latest(case, "clinician_letter", "pdf")
+    if doc is not None:
+        letter = pdf.Prepared(Job(state="done"), read_bytes(doc))
+    else:
+        letter = pdf.prepare(
+            render_letter_html(rec, "clinician", for_pdf=True),
+            label="clinician_letter",
+            case_id=case.id,
+            user_id=user_id,
+        )
+    summary = pdf.prepare(
+        case_summary_html(case), label="case_summary", case_id=case.id, user_id=user_id
+    )
+    return [letter, summary]
+
+
+def build_pack(
+    rec: Recommendation, storage: LocalStorage, pdfs: tuple[bytes, bytes] | None = None
+) -> Path:
+    """Write the pack to a temporary file in the storage's temp folder; the caller removes it.
+    ``pdfs``: the clinician letter and case summary already printed (else laid out here)."""
     from panel.imaging.export import build_export
 
     case = rec.case
+    letter_pdf, summary_pdf = pdfs or (_clinician_pdf(rec), render_case_summary_pdf(case))
     images = build_export(case, storage)
     out = storage.temp_file(".zip")
     try:
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("clinician-letter.pdf", _clinician_pdf(rec))
-            zf.writestr("case-summary.pdf", render_case_summary_pdf(case))
+            zf.writestr("clinician-letter.pdf", letter_pdf)
+            zf.writestr("case-summary.pdf", summary_pdf)
             with zipfile.ZipFile(images) as src:
                 for info in src.infolist():
                     if info.filename == "README.txt" or info.is_dir():

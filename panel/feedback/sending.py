@@ -29,6 +29,17 @@ def feedback_sent(case: Case) -> bool:
     return case.feedback_sent_at is not None and case.status in SENT_STATES
 
 
+def stamp_sent(rec: Recommendation, now) -> None:
+    """What sending sets on the record that its letters print: the sending moment and the
+    follow-up actions' due dates (the clocks start). ``documents.prerender_letters`` applies it
+    in a savepoint it rolls back, to print the letters as they would be sent today."""
+    case = rec.case
+    case.feedback_sent_at = case.feedback_sent_at or now
+    for action in rec.follow_ups:
+        if action.due_at is None and action.done_at is None:
+            action.due_at = now + timedelta(days=max(int(action.due_in_days or 0), 0))
+
+
 def send_feedback(rec: Recommendation, *, by: User, translation_arranged: bool = False) -> Case:
     """Recommendation -> feedback sent: stamps the case, starts the follow-up clocks and tells
     the referrers that the feedback is ready (no clinical content in the message). Refused
@@ -62,10 +73,7 @@ def send_feedback(rec: Recommendation, *, by: User, translation_arranged: bool =
     discussion = discussion_of(case)
     workflow.check(case, "send_feedback", by=by, discussion=discussion)
     now = utcnow()
-    case.feedback_sent_at = case.feedback_sent_at or now
-    for action in rec.follow_ups:
-        if action.due_at is None and action.done_at is None:
-            action.due_at = now + timedelta(days=max(int(action.due_in_days or 0), 0))
+    stamp_sent(rec, now)
     workflow.apply(
         case,
         "send_feedback",

@@ -82,9 +82,15 @@ def agenda_summaries(items, viewer) -> dict[int, dict[str, str]]:
 
 
 def render_agenda_pdf(meeting: Meeting, viewer: User) -> bytes:
-    """The agenda as ``viewer`` may see it, as an A4 PDF."""
+    """The agenda as ``viewer`` may see it, as an A4 PDF (laid out here: jobs and scripts only;
+    the agenda route asks a ``pdf.render`` job for :func:`agenda_html`)."""
+    return html_to_pdf(agenda_html(meeting, viewer))
+
+
+def agenda_html(meeting: Meeting, viewer: User) -> str:
+    """The agenda as ``viewer`` may see it: the whole HTML document its PDF prints."""
     slots = slot_times(meeting)
-    html = render_template(
+    return render_template(
         "meetings/agenda_pdf.html",
         meeting=meeting,
         items=meeting.active_items,
@@ -95,4 +101,3 @@ def render_agenda_pdf(meeting: Meeting, viewer: User) -> bytes:
         to_uk=to_uk,
         uk_label=uk_label,
     )
-    return html_to_pdf(html)

@@ -604,21 +604,32 @@ def ics(meeting_id: int):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/agenda.pdf")
+@bp.route("/meetings/<int:meeting_id>/agenda.pdf", methods=["GET", "POST"])
 @login_required
 def agenda_pdf(meeting_id: int):
-    from panel.meetings.pdf import render_agenda_pdf
+    """The agenda as the viewer may see it, printed by a ``pdf.render`` job (the preparing
+    page until it is ready; a POST tries a failed job again)."""
+    from panel.core import pdf
+    from panel.meetings.pdf import agenda_html
 
     user = _user()
     meeting = load_meeting_or_404(meeting_id, user)
-    body = render_agenda_pdf(meeting, user)
     day = to_uk(meeting.starts_at)
-    return Response(
-        body,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="agenda-{meeting.panel.code.lower()}-{day:%Y-%m-%d}.pdf"',
-        },
+    name = f"agenda-{meeting.panel.code.lower()}-{day:%Y-%m-%d}.pdf"
+    prepared = pdf.prepare(agenda_html(meeting, user), label="agenda", user_id=user.id)
+
+    def stream(data: bytes) -> Response:
+        return Response(
+            data,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
+
+    return pdf.respond(
+        prepared,
+        stream,
+        title="Meeting agenda",
+        back=url_for("meetings.show", meeting_id=meeting.id),
     )
 
 

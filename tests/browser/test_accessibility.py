@@ -57,10 +57,12 @@ NOT_PAGES = {
     "reports.cases_csv": "CSV download",
     "reports.trial_outcomes_csv": "CSV download",
     "meetings.ics": "calendar file",
-    "meetings.agenda_pdf": "PDF (rendered from HTML by WeasyPrint)",
-    "feedback.letter_pdf": "PDF",
-    "feedback.family_letter_pdf": "PDF",
-    "feedback.pack": "zip download",
+    # The PDF routes answer the "Preparing the PDF" page until their pdf.render job is done:
+    # that page (both states) is audited in tests/browser/test_pdf_preparing.py.
+    "meetings.agenda_pdf": "PDF (printed by a job; its preparing page: test_pdf_preparing.py)",
+    "feedback.letter_pdf": "PDF (printed by a job; its preparing page: test_pdf_preparing.py)",
+    "feedback.family_letter_pdf": "PDF (printed by a job; its preparing page: test_pdf_preparing.py)",
+    "feedback.pack": "zip download (its PDFs printed by jobs; preparing page: test_pdf_preparing.py)",
     "imaging.export": "zip download",
     "imaging.download": "file download",
     "imaging.preview": "PNG thumbnail",
