@@ -19,8 +19,8 @@ are :mod:`panel.imaging.pixeltext`'s.
 Reuse within a run (never persisted, never logged): a :class:`PixelStep` remembers the last
 frame it read of each size and its reading. The next frame of that size is compared with it
 pixel by pixel; the reading of the unchanged part is kept and only the rectangle around what
-changed (grown by a margin, and grown again over every line read that it touches) is read
-again. A cine loop or a series whose banner and labels stay still while the anatomy moves
+changed (grown by a margin, and grown again to hold every line read that the margin touches) is
+read again. A cine loop or a series whose banner and labels stay still while the anatomy moves
 pays only for the anatomy; a frame identical to the last one costs nothing. Every pixel that
 differs from a frame already read is read again, so no new text escapes; the words kept were
 read from byte-identical pixels.
@@ -189,21 +189,17 @@ class PixelStep:
             int(cols[-1] - cols[0] + 1),
             int(rows[-1] - rows[0] + 1),
         )
-        region = _grow(changed, REUSE_MARGIN, shape)
-        # A line read across the edge of the region is read again whole.
+        near = _grow(changed, REUSE_MARGIN, shape)
+        # Every line read that touches what changed (with the margin) is read again whole: the
+        # region grows to hold it. Lines clear of it were read from identical pixels: kept.
+        region = near
         kept: list[list[Word]] = []
-        grown = True
-        while grown:
-            grown = False
-            kept = []
-            for line in old_lines:
-                lb = _line_box(line)
-                if _overlaps(lb, region):
-                    bigger = _span(region, _grow(lb, REUSE_MARGIN, shape))
-                    if bigger != region:
-                        region, grown = bigger, True
-                else:
-                    kept.append(line)
+        for line in old_lines:
+            lb = _line_box(line)
+            if _overlaps(lb, near):
+                region = _span(region, _grow(lb, 4, shape))
+            else:
+                kept.append(line)
         if region[2] * region[3] > REUSE_MAX_SHARE * shape[0] * shape[1]:
             return None
         x, y, w, h = region
