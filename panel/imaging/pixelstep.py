@@ -28,6 +28,8 @@ read from byte-identical pixels.
 
 from __future__ import annotations
 
+import logging
+import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,8 @@ import numpy as np
 
 from panel.imaging import pixeltext
 from panel.imaging.pixeltext import Box, TesseractMissing, Word
+
+logger = logging.getLogger(__name__)
 
 #: Modalities whose slices are reconstructions, not screens: not read unless a header hints
 #: at burned-in text.
@@ -49,6 +53,7 @@ REUSE_MARGIN = 24
 REUSE_MAX_SHARE = 0.9
 
 HOLD_MISSING = "held back: text in the image could not be checked (Tesseract OCR is not installed)"
+HOLD_FAILED = "held back: text in the image could not be checked (OCR failed on it)"
 HOLD_UNREADABLE = "held back: the pixels could not be decoded to check them for text"
 HOLD_PREFIX = "held back: text in the image may identify the patient: "
 #: hold_reason is a 300-character column.
@@ -232,6 +237,9 @@ class PixelStep:
                 reasons.extend(found.reasons[len(found.boxes) :])  # dense text
         except TesseractMissing:
             return self._count(PixelOutcome("held", fixed_reason=HOLD_MISSING))
+        except (OSError, subprocess.SubprocessError) as exc:  # Tesseract failed on this image
+            logger.info("pixel text step: OCR failed (%s)", type(exc).__name__)
+            return self._count(PixelOutcome("held", fixed_reason=HOLD_FAILED))
         if "hold" in verdicts:
             verdict = "held"
         elif "mask" in verdicts:

@@ -37,6 +37,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -204,12 +206,60 @@ def _read_pass(img: Image.Image) -> dict:
     return pytesseract.image_to_data(img, config="--psm 11", output_type=pytesseract.Output.DICT)
 
 
+_TSV_INTS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num")
+_TSV_BOX = ("left", "top", "width", "height")
+
+
+def _read_batch(images: list[Image.Image]) -> list[dict]:
+    """Read several pass images with one Tesseract process (a list file: its language model
+    is loaded once, not once per pass); one ``image_to_data``-style dict per image."""
+    exe = shutil.which("tesseract")
+    if exe is None:
+        raise TesseractMissing("tesseract is not installed (apt-get install tesseract-ocr)")
+    with tempfile.TemporaryDirectory(prefix="panel-ocr-") as tmp:
+        names = []
+        for i, img in enumerate(images):
+            name = os.path.join(tmp, f"pass{i}.png")
+            img.save(name, format="PNG")
+            names.append(name)
+        listing = os.path.join(tmp, "passes.txt")
+        with open(listing, "w") as fh:
+            fh.write("\n".join(names) + "\n")
+        out = os.path.join(tmp, "out")
+        subprocess.run(  # noqa: S603 - a fixed program, no shell, our own temporary files
+            [exe, listing, out, "--psm", "11", "-c", "tessedit_create_tsv=1"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        with open(out + ".tsv", encoding="utf-8", errors="replace") as fh:
+            rows = fh.read().split("\n")
+    datas: list[dict] = [{k: [] for k in (*_TSV_INTS, *_TSV_BOX, "conf", "text")} for _ in images]
+    header = rows[0].split("\t") if rows else []
+    for row in rows[1:]:
+        cells = row.split("\t")
+        if len(cells) != len(header):
+            continue
+        rec = dict(zip(header, cells, strict=True))
+        page = int(rec["page_num"]) - 1
+        if not 0 <= page < len(images):
+            continue
+        data = datas[page]
+        for k in (*_TSV_INTS, *_TSV_BOX):
+            data[k].append(int(rec[k]))
+        data["conf"].append(float(rec["conf"]))
+        data["text"].append(rec["text"])
+    return datas
+
+
 def _ocr(grey: np.ndarray) -> list[list[Word]]:
     """Lines of words from every pass, boxes in original coordinates.
 
-    Tesseract is a subprocess per pass, so the passes run concurrently (threads waiting on
-    processes, :func:`_workers` at a time); results are taken in pass order, so the reading
-    does not depend on which pass finished first."""
+    Tesseract runs as subprocesses: the passes are shared out among :func:`_workers`
+    processes that run concurrently (threads waiting on processes), each reading its passes
+    from one list file so that the language model is loaded once per process, not once per
+    pass (``PANEL_OCR_BATCH=0``: one process per pass). Results are taken in pass order, so
+    the reading does not depend on which process finished first."""
     if not tesseract_available():
         raise TesseractMissing("tesseract is not installed (apt-get install tesseract-ocr)")
     # One thread per call: Tesseract's OpenMP threads cost more than they save on small images.
@@ -217,12 +267,23 @@ def _ocr(grey: np.ndarray) -> list[list[Word]]:
     h0, w0 = grey.shape
     lines: dict[tuple, list[Word]] = {}
     passes = _passes(grey)
-    workers = _workers()
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            datas = list(pool.map(_read_pass, [img for _, img, _, _ in passes]))
+    images = [img for _, img, _, _ in passes]
+    workers = min(_workers(), len(images))
+    if os.environ.get("PANEL_OCR_BATCH", "1") == "0":  # one process per pass (as before)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                datas = list(pool.map(_read_pass, images))
+        else:
+            datas = [_read_pass(img) for img in images]
     else:
-        datas = [_read_pass(img) for _, img, _, _ in passes]
+        # one Tesseract process per worker, each reading every workers-th pass
+        groups = [list(range(k, len(images), workers)) for k in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda g: _read_batch([images[i] for i in g]), groups))
+        datas = [{}] * len(images)
+        for group, result in zip(groups, results, strict=True):
+            for i, data in zip(group, result, strict=True):
+                datas[i] = data
     for (name, _img, scale, rotation), data in zip(passes, datas, strict=True):
         sw, sh = round(w0 * scale), round(h0 * scale)
         for i, text in enumerate(data["text"]):
