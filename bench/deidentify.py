@@ -36,6 +36,7 @@ Two timings are reported, both without tracemalloc:
 from __future__ import annotations
 
 import argparse
+import copy
 import gc
 import resource
 import shutil
@@ -135,16 +136,17 @@ def make_ultrasound_series(folder: Path, count: int) -> list[Path]:
     template = pydicom.dcmread(make_ultrasound(folder / "template.dcm"))
     (folder / "template.dcm").unlink()
     template.PatientName, template.PatientID = US_NAME, US_ID
+    base_uid = str(template.SOPInstanceUID)
     paths = []
     for i in range(count):
         img = burned_text.ultrasound(640, 480, seed=1000 + i)
         burned_text.draw(img, "WOJCIK, ALEKSANDRA  RX1234567", (8, 6), size=16)
         burned_text.draw(img, "5.0 MHz", (560, 450), size=14)
         pixels = np.asarray(img.convert("L"))
-        ds = template.copy()
+        ds = copy.deepcopy(template)
         ds.Rows, ds.Columns = pixels.shape
         ds.PixelData = pixels.tobytes()
-        ds.SOPInstanceUID = f"{template.SOPInstanceUID}.{i + 1}"
+        ds.SOPInstanceUID = f"{base_uid}.{i + 1}"
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.InstanceNumber = i + 1
         path = folder / f"US{i + 1:04d}.dcm"

@@ -64,9 +64,13 @@ Refusals and hold-backs (points 1, 8, 9): anything pydicom cannot parse as a Par
 without ``force`` is "not a DICOM file"; truncation that pydicom tolerates silently is
 detected (short values, pixel data shorter than the image, incomplete encapsulation, image
 attributes without pixel data); objects without pixel data and known non-image SOP classes
-are refused; images declaring burned-in annotation, or lacking the declaration on
-modalities/classes prone to it (US, SC/OT/secondary capture, XA, screen saves ...), are
-stored but *held back* for a coordinator.  Reasons are fixed strings and never quote a
+are refused.  Text burned into the pixels goes through the pixel text step
+(:mod:`panel.imaging.pixelstep`, issue 17): every image but CT/MR/PT slices without a hint of
+text is read, with the file's own header values (read before the profile removes them);
+identifying text is masked in every frame (the pixel data rewritten, uncompressed), an image
+the step is unsure of is stored but *held back* for a coordinator, and images without text or
+with innocent annotations are stored untouched; BurnedInAnnotation becomes NO when nothing
+identifying is left.  Recognizable visual features declared also hold an image back.  Reasons are fixed strings and never quote a
 value from the file.  While a file is processed, pydicom's value validation, Python
 warnings and ``pydicom`` log records of the working thread are suppressed, because pydicom
 quotes offending values in them (see :func:`_quiet_pydicom`).
@@ -1345,6 +1349,9 @@ _PIXEL_HEADER_TAGS = (
 _MAX_OCR_VALUES = 160 * 1024 * 1024
 
 
+HOLD_NOT_MASKED = "held back: text found in the image could not be masked automatically"
+
+
 def _visual_hold_reason(ds: Dataset) -> str | None:
     """Point 8: a declaration no text reading can clear (a face, a tattoo ...)."""
     if _text(ds, 0x00280302).upper() == "YES":
@@ -1815,9 +1822,14 @@ def _deidentify(
         pixel = _read_pixel_text(ds, ts, step, _pixel_header_values(ds))
     else:
         pixel = step.skip()
-    hold_reason = _visual_hold_reason(ds) or (
-        pixel.hold_reason if pixel.verdict == "held" else None
-    )
+    hold_reason = _visual_hold_reason(ds)
+    if pixel.verdict == "masked" and not hold_reason:
+        try:
+            ts = _write_masked(ds, ts, pixel.boxes)
+        except _Refusal:  # cannot be masked here: a person decides, with the proposed boxes
+            pixel.verdict, pixel.fixed_reason = "held", HOLD_NOT_MASKED
+    if pixel.verdict == "held":
+        hold_reason = hold_reason or pixel.hold_reason
     if hold_reason and held is not None:
         dst = held
 
@@ -1838,8 +1850,6 @@ def _deidentify(
             "kept text emptied: %s",
             "; ".join(f"{kw} ({_kinds_text(kinds)})" for kw, kinds in blanked),
         )
-    if pixel.verdict == "masked" and not hold_reason:
-        ts = _write_masked(ds, ts, pixel.boxes)
     if pixel.verdict in ("clean", "innocent", "masked") and not hold_reason:
         ds.BurnedInAnnotation = "NO"  # nothing identifying is left in the pixels
     _set_deidentification_attributes(ds, config, ts)

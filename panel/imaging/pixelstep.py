@@ -48,7 +48,7 @@ SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
 #: Frames of a multi-frame image that are read: first, middle and last.
 SAMPLED_FRAMES = 3
 #: Pixels added around what changed between two frames before it is read again.
-REUSE_MARGIN = 24
+REUSE_MARGIN = 8
 #: When the changed rectangle covers more than this share of the frame, read it all.
 REUSE_MAX_SHARE = 0.9
 

@@ -325,3 +325,21 @@ def test_cli_reports_every_file(app, tmp_path):
     assert "unsure.dcm" not in written and "name.dcm" in written
     assert (tmp_path / "out.held" / "unsure.dcm").exists()
     _no_secret(result.output)
+
+
+def test_text_that_cannot_be_masked_is_held_with_its_boxes(tmp_path, monkeypatch):
+    from panel.imaging import deid
+
+    def check(self, frames, *, header_values=()):
+        return pixelstep.PixelOutcome("masked", [(1, 1, 10, 6)], ["Header value-shaped text"])
+
+    def cannot(ds, ts, boxes):
+        raise deid._Refusal("the text found in the pixels cannot be masked in this pixel format")
+
+    monkeypatch.setattr(pixelstep.PixelStep, "check", check)
+    monkeypatch.setattr(deid, "_write_masked", cannot)
+    src = synth.make_ultrasound(tmp_path / "us.dcm")
+    result = deidentify_file(src, tmp_path / "out.dcm", CONFIG, held_path=tmp_path / "held.dcm")
+    assert result.status == "held_back" and result.reason == deid.HOLD_NOT_MASKED
+    assert result.pixel_text == "held" and result.boxes == ((1, 1, 10, 6),)
+    assert (tmp_path / "held.dcm").exists() and not (tmp_path / "out.dcm").exists()
