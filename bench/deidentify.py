@@ -19,11 +19,13 @@ synthetic 640 x 480 ultrasound frames, each with the same burned-in banner (the 
 and hospital number) over speckle that changes from frame to frame, de-identified
 
 (c) without the pixel text step (``PixelStep(ocr=False)``: the rest of the pipeline alone),
-(d) with it as intake runs it (OCR passes concurrent, reuse of unchanged pixels per run),
+(d) with it as intake runs it (the passes shared among one Tesseract process per core, each
+    reading a list file; reuse of unchanged pixels within the run),
 
-and, on the first ``--us-baseline`` frames (default 20), the step as it was before (passes one
-after another, no reuse) and with concurrent passes but no reuse; seconds per image and the
-verdicts (every frame must come back masked: the speed-ups must not weaken detection).
+and, on the first ``--us-baseline`` frames (default 20), the step as it was before (one
+process per pass, in turn), one process per pass two at once, and one process for all passes;
+seconds per image and the verdicts (every frame must come back masked: the speed-ups must not
+weaken detection). The machine's load average is printed: other work on it slows every loop.
 
 Two timings are reported, both without tracemalloc:
 
@@ -174,30 +176,38 @@ def ultrasound_bench(work: Path, count: int, baseline: int, config: DeidConfig) 
     print(f"\nultrasound: {count} frames 640x480 with a burned-in banner; {os.cpu_count()} cores")
     rows = []
 
-    def run(name: str, frames: list[Path], step: PixelStep, workers: str | None) -> None:
-        saved = os.environ.get("PANEL_OCR_WORKERS")
-        if workers is not None:
-            os.environ["PANEL_OCR_WORKERS"] = workers
+    def run(name: str, frames: list[Path], step: PixelStep, env: dict[str, str]) -> None:
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
         try:
             out = fresh(work / "us-out")
             verdicts: dict = {}
             wall, cpu = timed(lambda: verdicts.update(us_loop(frames, out, config, step)))
         finally:
-            if saved is None:
-                os.environ.pop("PANEL_OCR_WORKERS", None)
-            else:
-                os.environ["PANEL_OCR_WORKERS"] = saved
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         reads = (
             f"read {step.frames_read} whole, {step.frames_partly_read} in part, "
             f"{step.frames_reused} reused"
         )
         rows.append((name, len(frames), wall / len(frames), verdicts, reads if step.ocr else ""))
 
-    run("no pixel text step", paths, PixelStep(ocr=False), None)
+    run("no pixel text step", paths, PixelStep(ocr=False), {})
     if sub:
-        run("OCR, passes in turn, no reuse", sub, PixelStep(reuse=False), "1")
-        run("OCR, concurrent, no reuse", sub, PixelStep(reuse=False), None)
-    run("OCR as intake runs it", paths, PixelStep(), None)
+        one_each = {"PANEL_OCR_BATCH": "0"}
+        run(
+            "OCR before: 8 processes in turn",
+            sub,
+            PixelStep(reuse=False),
+            {**one_each, "PANEL_OCR_WORKERS": "1"},
+        )
+        run("OCR, 8 processes, 2 at once", sub, PixelStep(reuse=False), one_each)
+        run("OCR, 1 process (list file)", sub, PixelStep(reuse=False), {"PANEL_OCR_WORKERS": "1"})
+    run("OCR as intake runs it", paths, PixelStep(), {})
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(f"{'loop':<32} {'frames':>6} {'s/image':>8}  verdicts; readings")
     for name, n, per, verdicts, reads in rows:
         v = ", ".join(f"{k} {c}" for k, c in sorted(verdicts.items()))

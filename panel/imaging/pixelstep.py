@@ -20,7 +20,7 @@ Reuse within a run (never persisted, never logged): a :class:`PixelStep` remembe
 frame it read of each size and its reading. The next frame of that size is compared with it
 pixel by pixel; the reading of the unchanged part is kept and only the rectangle around what
 changed (grown by a margin, and grown again to hold every line read that the margin touches) is
-read again. A cine loop or a series whose banner and labels stay still while the anatomy moves
+read again, when that is at most half the frame (else the frame is read whole). A cine loop or a series whose banner and labels stay still while the anatomy moves
 pays only for the anatomy; a frame identical to the last one costs nothing. Every pixel that
 differs from a frame already read is read again, so no new text escapes; the words kept were
 read from byte-identical pixels.
@@ -49,8 +49,9 @@ SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
 SAMPLED_FRAMES = 3
 #: Pixels added around what changed between two frames before it is read again.
 REUSE_MARGIN = 8
-#: When the changed rectangle covers more than this share of the frame, read it all.
-REUSE_MAX_SHARE = 0.9
+#: When the changed rectangle covers more than this share of the frame, read it all (reading
+#: most of a frame in a crop saves little, and a crop's edges give partial readings).
+REUSE_MAX_SHARE = 0.5
 
 HOLD_MISSING = "held back: text in the image could not be checked (Tesseract OCR is not installed)"
 HOLD_FAILED = "held back: text in the image could not be checked (OCR failed on it)"
@@ -210,7 +211,19 @@ class PixelStep:
         x, y, w, h = region
         crop = np.ascontiguousarray(grey[y : y + h, x : x + w])
         self.frames_partly_read += 1
-        return kept + pixeltext.shift_lines(pixeltext._ocr(crop), x, y)
+        # A word read in the crop wholly outside what changed, over a line kept, is a partial
+        # reading of that line's identical pixels (cut by the crop's edge): the kept one stands.
+        kept_boxes = [_line_box(line) for line in kept]
+        fresh: list[list[Word]] = []
+        for line in pixeltext.shift_lines(pixeltext._ocr(crop), x, y):
+            words = [
+                wd
+                for wd in line
+                if _overlaps(wd.box, near) or not any(_overlaps(wd.box, b) for b in kept_boxes)
+            ]
+            if words:
+                fresh.append(words)
+        return kept + fresh
 
     # ------------------------------------------------------------------ judging
     def check(
