@@ -64,15 +64,16 @@ chromium:
 	fi
 
 # Tesseract OCR (Debian's tesseract-ocr with its English data) reads text burned into image
-# pixels (panel/imaging/pixeltext.py): the app and the suite both need it. As root we install it
+# pixels (panel/imaging/pixeltext.py, run on every intake by pixelstep.py), and poppler-utils'
+# pdftoppm draws scanned PDF pages for it: the app and the suite both need them. As root we install it
 # when missing; elsewhere a NOTE (its tests then skip and say why; as root they fail).
 tesseract:
-	@if [ ! -x /usr/bin/tesseract ]; then \
+	@if [ ! -x /usr/bin/tesseract ] || [ ! -x /usr/bin/pdftoppm ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian packages for OCR: tesseract-ocr tesseract-ocr-eng"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; \
+	    echo "Installing Debian packages for OCR: tesseract-ocr tesseract-ocr-eng poppler-utils"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng poppler-utils >/dev/null; \
 	  else \
-	    echo "NOTE: tesseract-ocr is missing and we are not root: install it with apt-get (text in image pixels cannot be read without it)."; \
+	    echo "NOTE: tesseract-ocr or poppler-utils is missing and we are not root: install them with apt-get (without them images and scanned PDF pages are held back for review)."; \
 	  fi; \
 	fi
 

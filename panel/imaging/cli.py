@@ -81,14 +81,17 @@ def _held_folder(dst: Path, held: Path | None) -> Path:
 def deidentify_command(src: Path, dst: Path, case_reference: str | None, held_dir: Path | None):
     """De-identify SRC (a DICOM file or a folder tree, as one case) into DST.
 
-    Each result goes to the same relative path under DST; files held back for review (possible
-    burned-in text) go to the same relative path under the --held folder instead, so DST holds
-    only files that may be shared. One line is printed per file that was refused or held back,
-    naming the file and the reason, and one per stored file whose kept text held an identifier
-    (that attribute was emptied); the summary names the held-back folder. Exit 0 when every
-    file was written or reported.
+    Each result goes to the same relative path under DST; files held back for review (text in
+    the pixels the pixel text step is unsure of) go to the same relative path under the --held
+    folder instead, so DST holds only files that may be shared. One line is printed per file:
+    stored, stored with its burned-in text masked (and how many boxes), stored with kept text
+    emptied, held back for review or refused, with the reason; the summary counts them and
+    names the held-back folder. Exit 0 when every file was written or reported.
     """
     from panel.imaging.deid import DeidConfig, DeidResult, deidentify_file, deidentify_tree
+    from panel.imaging.pixelstep import PixelStep
+
+    step = PixelStep()  # one per run: frames of a series reuse what was read
 
     reference = case_reference or f"DEID-{secrets.token_hex(4).upper()}"
     try:
@@ -100,13 +103,13 @@ def deidentify_command(src: Path, dst: Path, case_reference: str | None, held_di
             raise click.ClickException(f"{dst} is a file; give a folder for a folder of scans.")
         held = _held_folder(dst, held_dir)
         dst.mkdir(parents=True, exist_ok=True)
-        results = deidentify_tree(src, dst, config, held_dir=held)
+        results = deidentify_tree(src, dst, config, held_dir=held, pixel_step=step)
     else:
         target = dst / src.name if dst.is_dir() else dst
         held = _held_folder(target if target is dst else dst, held_dir)
         held_target = held / target.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        result = deidentify_file(src, target, config, held_path=held_target)
+        result = deidentify_file(src, target, config, held_path=held_target, pixel_step=step)
         if target.name == src.name and _identifying(src.name) and result.written:
             (held_target if result.status == "held_back" else target).unlink(missing_ok=True)
             result = DeidResult.refused(NAME_REFUSED)
@@ -118,16 +121,26 @@ def deidentify_command(src: Path, dst: Path, case_reference: str | None, held_di
         for rel, result in results
     ]
     counts = {"stored": 0, "held_back": 0, "refused": 0}
+    masked = 0
     for rel, result in results:
         counts[result.status] += 1
         if result.status == "refused":
             click.echo(f"refused: {rel}: {result.reason}")
         elif result.status == "held_back":
             click.echo(f"held back for review: {rel}: {result.reason}")
+        elif result.pixel_text == "masked":
+            masked += 1
+            n = len(result.boxes)
+            click.echo(
+                f"stored, {n} box{'es' if n != 1 else ''} of text masked: {rel}: {result.reason}"
+            )
         elif result.blanked:
             click.echo(f"stored with text emptied: {rel}: {result.reason}")
+        else:
+            click.echo(f"stored: {rel}")
     click.echo(
-        f"{counts['stored']} stored, {counts['held_back']} held back (in {held}), "
+        f"{counts['stored']} stored ({masked} with text masked in the image), "
+        f"{counts['held_back']} held back (in {held}), "
         f"{counts['refused']} refused (case {reference}).",
         err=True,
     )

@@ -64,9 +64,13 @@ Refusals and hold-backs (points 1, 8, 9): anything pydicom cannot parse as a Par
 without ``force`` is "not a DICOM file"; truncation that pydicom tolerates silently is
 detected (short values, pixel data shorter than the image, incomplete encapsulation, image
 attributes without pixel data); objects without pixel data and known non-image SOP classes
-are refused; images declaring burned-in annotation, or lacking the declaration on
-modalities/classes prone to it (US, SC/OT/secondary capture, XA, screen saves ...), are
-stored but *held back* for a coordinator.  Reasons are fixed strings and never quote a
+are refused.  Text burned into the pixels goes through the pixel text step
+(:mod:`panel.imaging.pixelstep`, issue 17): every image but CT/MR/PT slices without a hint of
+text is read, with the file's own header values (read before the profile removes them);
+identifying text is masked in every frame (the pixel data rewritten, uncompressed), an image
+the step is unsure of is stored but *held back* for a coordinator, and images without text or
+with innocent annotations are stored untouched; BurnedInAnnotation becomes NO when nothing
+identifying is left.  Recognizable visual features declared also hold an image back.  Reasons are fixed strings and never quote a
 value from the file.  While a file is processed, pydicom's value validation, Python
 warnings and ``pydicom`` log records of the working thread are suppressed, because pydicom
 quotes offending values in them (see :func:`_quiet_pydicom`).
@@ -205,9 +209,6 @@ _DUMMY_BY_VR: dict[str, Any] = {
 #: Values the de-identifier itself writes; an original equal to one of them reveals nothing.
 _DUMMY_STRINGS = frozenset(str(v) for v in _DUMMY_BY_VR.values()) | {"YES", "MODIFIED"}
 
-#: Modalities on which burned-in text is common (domain note, point 8).
-_BURNED_IN_RISK_MODALITIES = frozenset({"US", "SC", "OT", "XA", "ES", "XC", "GM", "SM", "DOC"})
-_SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
 
 #: SOP class UID prefixes of non-image objects, with the name used in refusal messages.
 _NON_IMAGE_CLASSES: tuple[tuple[str, str], ...] = (
@@ -515,6 +516,11 @@ class DeidResult:
     sha256: str | None = None
     #: Kept text attributes emptied because they held an identifier (keywords, no values).
     blanked: tuple[str, ...] = ()
+    #: What the pixel text step found (:mod:`panel.imaging.pixelstep`): clean, innocent,
+    #: masked, held or skipped; None for a refused file.
+    pixel_text: str | None = None
+    #: The boxes filled (masked) or proposed (held), ``(x, y, width, height)`` in pixels.
+    boxes: tuple[tuple[int, int, int, int], ...] = ()
 
     @property
     def written(self) -> bool:
@@ -1316,25 +1322,163 @@ def _check_encapsulated(value: bytes, little_endian: bool) -> None:
         raise _Refusal("truncated or damaged DICOM file (encapsulated pixel data incomplete)")
 
 
-def _burned_in_hold_reason(ds: Dataset, sop_class: str) -> str | None:
-    """Point 8: a reason to hold the image back for coordinator review, or None."""
-    modality = _text(ds, 0x00080060).upper()
-    burned = _text(ds, 0x00280301).upper()
-    if burned == "YES":
-        return "held back: burned-in annotation declared (Burned In Annotation = YES)"
+#: Header values the pixel text step compares each word read with (name parts, IDs, dates,
+#: the institution), read before the profile removes them; never stored or logged.
+_PIXEL_HEADER_TAGS = (
+    0x00100010,  # PatientName
+    0x00101001,  # OtherPatientNames
+    0x00101005,  # PatientBirthName
+    0x00101060,  # PatientMotherBirthName
+    0x00102297,  # ResponsiblePerson
+    0x00100020,  # PatientID
+    0x00101000,  # OtherPatientIDs
+    0x00080050,  # AccessionNumber
+    0x00380010,  # AdmissionID
+    0x00101090,  # MedicalRecordLocator
+    0x00100030,  # PatientBirthDate
+    0x00080020,  # StudyDate
+    0x00080021,  # SeriesDate
+    0x00080022,  # AcquisitionDate
+    0x00080023,  # ContentDate
+    0x00080080,  # InstitutionName
+    0x00080081,  # InstitutionAddress
+    0x00101040,  # PatientAddress
+)
+#: Decoded values (rows x columns x frames x samples) above which pixels are not decoded to be
+#: read: such an image is held back for a person to look at.
+_MAX_OCR_VALUES = 160 * 1024 * 1024
+
+
+HOLD_NOT_MASKED = "held back: text found in the image could not be masked automatically"
+
+
+def _visual_hold_reason(ds: Dataset) -> str | None:
+    """Point 8: a declaration no text reading can clear (a face, a tattoo ...)."""
     if _text(ds, 0x00280302).upper() == "YES":
         return "held back: recognizable visual features declared"
-    if burned == "NO":
-        return None
-    if burned:
-        return "held back: Burned In Annotation has an unrecognised value"
-    if sop_class.startswith(_SECONDARY_CAPTURE_PREFIX) or _text(ds, 0x00080064):
-        return "held back: secondary capture without Burned In Annotation"
-    if "SCREEN" in _text(ds, 0x00080008).upper():
-        return "held back: screen save without Burned In Annotation"
-    if modality in _BURNED_IN_RISK_MODALITIES:
-        return f"held back: {modality} image without Burned In Annotation"
     return None
+
+
+def _needs_ocr(ds: Dataset, sop_class: str) -> bool:
+    """Point 8, by what the header says or hints (see :func:`pixelstep.dicom_needs_ocr`)."""
+    from panel.imaging.pixelstep import dicom_needs_ocr
+
+    has_overlay = any(0x6000 <= (int(tag) >> 16) <= 0x60FF for tag in ds._dict)
+    return dicom_needs_ocr(
+        modality=_text(ds, 0x00080060),
+        sop_class=sop_class,
+        image_type=_text(ds, 0x00080008),
+        burned_in=_text(ds, 0x00280301),
+        has_overlay=has_overlay,
+        conversion_type=_text(ds, 0x00080064),
+    )
+
+
+def _pixel_header_values(ds: Dataset) -> list[str]:
+    """The identifying header values as text (person names with their ``^`` as spaces)."""
+    out: list[str] = []
+    for tag in _PIXEL_HEADER_TAGS:
+        text = _text(ds, tag)
+        if not text:
+            continue
+        for value in text.split("\\"):
+            value = value.replace("^", " ").replace("=", " ").strip()
+            if value:
+                out.append(value)
+    return out
+
+
+def _pixel_dataset(ds: Dataset, ts: str) -> Dataset:
+    """A data set holding only the image pixel module of ``ds`` (shared, immutable raw
+    elements) and its own file meta, for pydicom's decoders: decoding it converts nothing
+    in ``ds``."""
+    tmp = Dataset()
+    tmp.file_meta = FileMetaDataset()
+    tmp.file_meta.TransferSyntaxUID = ts
+    for key, elem in ds._dict.items():
+        if (int(key) >> 16) in (0x0028, 0x7FE0):
+            tmp._dict[key] = elem
+    return tmp
+
+
+def _frame_count(ds: Dataset) -> int:
+    return max(_int(_text(ds, 0x00280008)) or 1, 1)
+
+
+def _ocr_view(frame: Any, meta: dict[str, Any], tmp: Dataset) -> Any:
+    """A decoded frame as a person would see it (palette colour through its table)."""
+    if str(meta.get("photometric_interpretation", "")) == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        return apply_color_lut(frame, tmp)
+    return frame
+
+
+def _read_pixel_text(ds: Dataset, ts: str, step: Any, header_values: list[str]) -> Any:
+    """Decode the sampled frames of ``ds`` and run the pixel text step over them."""
+    from pydicom.pixels import get_decoder
+
+    from panel.imaging.pixelstep import sample_frames
+
+    rows, cols = _us(ds, 0x00280010) or 0, _us(ds, 0x00280011) or 0
+    frames = _frame_count(ds)
+    spp = _us(ds, 0x00280002) or 1
+    if 0x7FE00010 not in ds._dict or rows * cols * frames * spp > _MAX_OCR_VALUES:
+        return step.unreadable()
+    tmp = _pixel_dataset(ds, ts)
+    views = []
+    try:
+        decoder = get_decoder(ts)
+        for index in sample_frames(frames):
+            frame, meta = decoder.as_array(tmp, index=index if frames > 1 else None, as_rgb=True)
+            views.append(_ocr_view(frame, meta, tmp))
+    except Exception as exc:  # noqa: BLE001 - any decoding failure: a person must look
+        logger.info("pixels not decoded for the pixel text step: %s", type(exc).__name__)
+        return step.unreadable()
+    return step.check(views, header_values=header_values)
+
+
+def _write_masked(ds: Dataset, ts: str, boxes: list[tuple[int, int, int, int]]) -> str:
+    """Fill ``boxes`` in every frame of ``ds``'s pixels and put the result back uncompressed
+    (Explicit VR Little Endian when the original was compressed; the same transfer syntax
+    otherwise). Returns the new transfer syntax; raises :class:`_Refusal` if it cannot."""
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    from panel.imaging.pixelstep import mask_frames
+
+    tmp = _pixel_dataset(ds, ts)
+    try:
+        pixels, meta = get_decoder(ts).as_array(tmp, as_rgb=True)
+    except Exception as exc:  # noqa: BLE001
+        logger.info("pixels not decoded for masking: %s", type(exc).__name__)
+        raise _Refusal("the pixels could not be decoded to mask the text found in them") from None
+    bits = int(meta.get("bits_allocated", _us(ds, 0x00280100) or 0))
+    if bits not in (8, 16, 32) or pixels.dtype.kind not in "iu":
+        raise _Refusal("the text found in the pixels cannot be masked in this pixel format")
+    photometric = str(meta.get("photometric_interpretation", _text(ds, 0x00280004)))
+    if photometric == "MONOCHROME1":
+        fill: Any = pixels.max()
+    elif photometric == "MONOCHROME2":
+        fill = pixels.min()
+    else:
+        fill = 0
+    multi = _frame_count(ds) > 1
+    masked = mask_frames(pixels, boxes, frames=multi, fill=fill)
+    _, encapsulated, _, little = _transfer_syntax_info(ts)
+    new_ts = ExplicitVRLittleEndian if encapsulated else ts
+    data = masked.astype(masked.dtype.newbyteorder("<" if little else ">"), copy=False).tobytes()
+    if len(data) & 1:
+        data += b"\x00"
+    elements = ds._dict
+    for tag in (0x7FE00001, 0x7FE00002, 0x7FE00008, 0x7FE00009):  # offset tables, float pixels
+        elements.pop(tag, None)
+    ds.add_new(0x7FE00010, "OB" if bits == 8 else "OW", data)
+    if photometric != _text(ds, 0x00280004):
+        ds.PhotometricInterpretation = photometric  # YBR decoded to RGB
+    if (_us(ds, 0x00280002) or 1) > 1:
+        ds.PlanarConfiguration = 0  # decoded pixels are colour-by-pixel
+    return str(new_ts)
 
 
 # ---------------------------------------------------------------------------
@@ -1633,6 +1777,7 @@ def deidentify_file(
     config: DeidConfig,
     *,
     held_path: str | os.PathLike[str] | None = None,
+    pixel_step: Any = None,
 ) -> DeidResult:
     """De-identify one DICOM file to ``dst_path`` (to ``held_path`` instead, when given, if
     the file is held back, so a held-back file never appears next to the clean ones).
@@ -1648,7 +1793,7 @@ def deidentify_file(
     held = Path(held_path) if held_path is not None else None
     try:
         with _quiet_pydicom():
-            return _deidentify(src, dst, config, held)
+            return _deidentify(src, dst, config, held, pixel_step)
     except _Refusal as refusal:
         return DeidResult.refused(refusal.reason)
     except Exception as exc:  # never leak values through exception text
@@ -1657,14 +1802,34 @@ def deidentify_file(
 
 
 def _deidentify(
-    src: str | os.PathLike[str] | IO[bytes], dst: Path, config: DeidConfig, held: Path | None
+    src: str | os.PathLike[str] | IO[bytes],
+    dst: Path,
+    config: DeidConfig,
+    held: Path | None,
+    pixel_step: Any = None,
 ) -> DeidResult:
     """The body of :func:`deidentify_file`; raises :class:`_Refusal` to refuse."""
+    from panel.imaging.pixelstep import PixelStep
+
     ds = _read(src)
     ts = _check_complete(ds)
     sop_class = _check_is_image(ds)
     _check_pixel_data(ds, ts)
-    hold_reason = _burned_in_hold_reason(ds, sop_class)
+    step = pixel_step if pixel_step is not None else PixelStep()
+    # The pixel text step: the header values it compares with are read before the profile
+    # removes them (kept in this frame only, never stored or logged).
+    if _needs_ocr(ds, sop_class):
+        pixel = _read_pixel_text(ds, ts, step, _pixel_header_values(ds))
+    else:
+        pixel = step.skip()
+    hold_reason = _visual_hold_reason(ds)
+    if pixel.verdict == "masked" and not hold_reason:
+        try:
+            ts = _write_masked(ds, ts, pixel.boxes)
+        except _Refusal:  # cannot be masked here: a person decides, with the proposed boxes
+            pixel.verdict, pixel.fixed_reason = "held", HOLD_NOT_MASKED
+    if pixel.verdict == "held":
+        hold_reason = hold_reason or pixel.hold_reason
     if hold_reason and held is not None:
         dst = held
 
@@ -1685,6 +1850,8 @@ def _deidentify(
             "kept text emptied: %s",
             "; ".join(f"{kw} ({_kinds_text(kinds)})" for kw, kinds in blanked),
         )
+    if pixel.verdict in ("clean", "innocent", "masked") and not hold_reason:
+        ds.BurnedInAnnotation = "NO"  # nothing identifying is left in the pixels
     _set_deidentification_attributes(ds, config, ts)
     sop_instance = _text(ds, 0x00080018)
     if not sop_instance:
@@ -1728,24 +1895,33 @@ def _deidentify(
         if tmp_path:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_path)
+    verdict = pixel.verdict
+    if hold_reason and verdict != "held":
+        verdict = "held"  # held for recognizable features: the reviewer sees what OCR found
     return DeidResult(
         status="held_back" if hold_reason else "stored",
-        reason=hold_reason or _stored_reason(blanked),
+        reason=hold_reason or _stored_reason(blanked, pixel),
         transfer_syntax=ts,
         bytes_written=size,
         sha256=digest,
         blanked=tuple(kw for kw, _ in blanked),
+        pixel_text=verdict,
+        boxes=tuple(tuple(int(v) for v in b) for b in pixel.boxes),  # type: ignore[misc]
         **fields,
     )
 
 
-def _stored_reason(blanked: list[tuple[str, tuple[str, ...]]]) -> str:
-    """The reason of a stored file: says which kept attributes were emptied, and why."""
-    if not blanked:
-        return "de-identified"
-    keywords = ", ".join(kw for kw, _ in blanked)
-    kinds = _kinds_text(k for _, ks in blanked for k in ks)
-    return f"de-identified; emptied {keywords} (identifier found: {kinds})"
+def _stored_reason(blanked: list[tuple[str, tuple[str, ...]]], pixel: Any = None) -> str:
+    """The reason of a stored file: says which kept attributes were emptied, and why, and how
+    many boxes of text were masked in the pixels."""
+    reason = "de-identified"
+    if blanked:
+        keywords = ", ".join(kw for kw, _ in blanked)
+        kinds = _kinds_text(k for _, ks in blanked for k in ks)
+        reason += f"; emptied {keywords} (identifier found: {kinds})"
+    if pixel is not None and pixel.verdict == "masked":
+        reason += f"; {pixel.masked_text}"
+    return reason
 
 
 def deidentify_tree(
@@ -1754,6 +1930,7 @@ def deidentify_tree(
     config: DeidConfig,
     *,
     held_dir: str | os.PathLike[str] | None = None,
+    pixel_step: Any = None,
 ) -> list[tuple[str, DeidResult]]:
     """De-identify every regular file under ``src_dir`` as one case.
 
@@ -1772,9 +1949,14 @@ def deidentify_tree(
             if path.is_symlink() or not path.is_file():
                 continue
             files.append(path)
+    from panel.imaging.pixelstep import PixelStep
+
+    step = pixel_step if pixel_step is not None else PixelStep()  # one per run: its reuse
     results: list[tuple[str, DeidResult]] = []
     for path in files:
         rel = path.relative_to(src_root).as_posix()
         held = Path(held_dir) / rel if held_dir is not None else None
-        results.append((rel, deidentify_file(path, dst_root / rel, config, held_path=held)))
+        results.append(
+            (rel, deidentify_file(path, dst_root / rel, config, held_path=held, pixel_step=step))
+        )
     return results

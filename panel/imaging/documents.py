@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
+import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from panel.privacy import find_identifiers, has_hard_findings
 
@@ -22,10 +28,15 @@ ZIP_MAGIC = b"PK\x03\x04"
 #: Largest image accepted, in pixels (a 65535 x 65535 PNG is a "pixel flood").
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_PDF_PAGES = 500
-#: PNG and JPEG uploads are held back for a coordinator until pixel text can be checked: photos
+#: PNG and JPEG uploads go through the pixel text step (:mod:`panel.imaging.pixelstep`): photos
 #: of a film on a lightbox, screenshots of a PACS viewer and phone pictures of a letter often show
-#: the child's name, hospital number or the hospital's label in the pixels themselves.
-IMAGE_HOLD_REASON = "photos and screenshots can show names in the image; check before release"
+#: the child's name, hospital number or the hospital's label in the pixels themselves. Text that
+#: identifies is masked; an image the step is unsure of is held back for a coordinator.
+#: Image-only PDF pages (no text layer) are rendered and read, at most this many per PDF:
+MAX_OCR_PAGES = 50
+#: Rendering resolution of image-only PDF pages for reading (A4 is 1240 x 1754 pixels).
+PAGE_DPI = 150
+PAGES_UNREAD = "the PDF has scanned pages whose text could not be read to check it"
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +50,11 @@ class DocResult:
     extension: str = ""
     width: int | None = None
     height: int | None = None
+    #: The pixel text step's verdict (clean / innocent / masked / held) for images and for PDFs
+    #: with image-only pages; None for PDFs whose every page has a text layer.
+    pixel_text: str | None = None
+    #: The boxes filled (masked) or proposed (held), ``[x, y, width, height]`` in pixels.
+    boxes: list[list[int]] = field(default_factory=list)
 
 
 def sniff(path: str | os.PathLike[str]) -> str | None:
@@ -59,11 +75,16 @@ def sniff(path: str | os.PathLike[str]) -> str | None:
 
 
 # ------------------------------------------------------------------------------------ PDF
-def clean_pdf(src: Path, dst: Path, *, max_pages: int = DEFAULT_MAX_PDF_PAGES) -> DocResult:
+def clean_pdf(
+    src: Path, dst: Path, *, max_pages: int = DEFAULT_MAX_PDF_PAGES, pixel_step: Any = None
+) -> DocResult:
     """Parse ``src`` fully, write its pages to ``dst`` without metadata, scan its text.
 
     Refused when it does not parse, is encrypted or has too many pages; held back when the
-    identifier scanner finds a hard identifier in its text.
+    identifier scanner finds a hard identifier in its text. Pages without a text layer (a
+    scanned letter) are rendered (:func:`render_page`) and read by the pixel text step's
+    OCR, and what it reads goes through the same scanner; when they cannot be read the PDF is
+    held back.
     """
     from pypdf import PdfReader, PdfWriter
 
@@ -82,8 +103,12 @@ def clean_pdf(src: Path, dst: Path, *, max_pages: int = DEFAULT_MAX_PDF_PAGES) -
                     return pdf
                 writer = PdfWriter()
                 text_parts = []
-                for page in reader.pages:
-                    text_parts.append(page.extract_text() or "")
+                image_pages: list[int] = []
+                for number, page in enumerate(reader.pages, start=1):
+                    page_text = page.extract_text() or ""
+                    if not page_text.strip():
+                        image_pages.append(number)  # no text layer: read from its pixels
+                    text_parts.append(page_text)
                     # Annotations (sticky notes, free text, filled form fields) carry text that
                     # extract_text() does not see: scan it, then drop the annotations.
                     text_parts.extend(_annotation_texts(page))
@@ -113,14 +138,70 @@ def clean_pdf(src: Path, dst: Path, *, max_pages: int = DEFAULT_MAX_PDF_PAGES) -
         logger.info("PDF refused (%s)", type(exc).__name__)
         pdf.reason = "not a readable PDF file"
         return pdf
+    unread = False
+    if image_pages:
+        read, unread = _read_image_pages(dst, image_pages, pixel_step)
+        text_parts.extend(read)
+        pdf.pixel_text = "innocent" if any(t.strip() for t in read) else "clean"
     findings = find_identifiers("\n".join(text_parts))
-    if has_hard_findings(findings):
+    if unread:
+        pdf.status = "held_back"
+        pdf.pixel_text = "held"
+        pdf.reason = PAGES_UNREAD
+    elif has_hard_findings(findings):
+        if image_pages:
+            pdf.pixel_text = "held"
         kinds = sorted({f.kind.replace("_", " ") for f in findings if f.severity == "hard"})
         pdf.status = "held_back"
         pdf.reason = "the text may contain patient identifiers (" + ", ".join(kinds) + ")"
     else:
         pdf.status = "stored"
     return pdf
+
+
+def render_page(pdf: Path, number: int, *, dpi: int = PAGE_DPI) -> Any:
+    """Page ``number`` (from 1) of ``pdf`` as a grey numpy array, drawn by Poppler's
+    ``pdftoppm`` (Debian's poppler-utils) in a subprocess with a time limit. Raises
+    :class:`OSError` when it cannot."""
+    import numpy as np
+    from PIL import Image
+
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        raise OSError("pdftoppm (poppler-utils) is not installed")
+    with tempfile.TemporaryDirectory(prefix="panel-page-") as tmp:
+        out = Path(tmp) / "page"
+        try:
+            subprocess.run(  # noqa: S603 - a fixed program, no shell, our own paths
+                [exe, "-r", str(dpi), "-gray", "-png", "-singlefile"]
+                + ["-f", str(number), "-l", str(number), str(pdf), str(out)],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+        except (subprocess.SubprocessError, OSError) as exc:
+            raise OSError(f"pdftoppm failed ({type(exc).__name__})") from None
+        with Image.open(out.with_suffix(".png")) as img:
+            return np.asarray(img.convert("L"))
+
+
+def _read_image_pages(pdf: Path, numbers: list[int], pixel_step: Any) -> tuple[list[str], bool]:
+    """(texts read, unread): the text of each image-only page, read by OCR; ``unread`` when a
+    page could not be rendered or read (Tesseract or pdftoppm missing, too many pages)."""
+    from panel.imaging.pixelstep import PixelStep
+    from panel.imaging.pixeltext import TesseractMissing
+
+    step = pixel_step if pixel_step is not None else PixelStep()
+    if len(numbers) > MAX_OCR_PAGES or not step.ocr:
+        return [], True
+    texts: list[str] = []
+    for number in numbers:
+        try:
+            texts.append(step.read_page_text(render_page(pdf, number)))
+        except (OSError, TesseractMissing) as exc:
+            logger.info("scanned PDF page not read (%s)", type(exc).__name__)
+            return texts, True
+    return texts, False
 
 
 def _annotation_texts(page) -> list[str]:
@@ -153,13 +234,22 @@ def _form_texts(reader) -> list[str]:
 
 # ---------------------------------------------------------------------------------- images
 def clean_image(
-    src: Path, dst: Path, kind: str, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    src: Path,
+    dst: Path,
+    kind: str,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    pixel_step: Any = None,
 ) -> DocResult:
-    """Check dimensions from the header, decode fully, re-encode pixels only into ``dst``.
+    """Check dimensions from the header, decode fully, run the pixel text step, re-encode
+    pixels only into ``dst``.
 
-    A readable image is *held back* (:data:`IMAGE_HOLD_REASON`), never stored for the panel at
-    once: nothing reads the text in its pixels yet."""
+    Identifying text read with confidence is masked (the image is stored); an image the step
+    is unsure of (or could not read) is *held back* with the proposed boxes; images without
+    text or with innocent annotations only are stored."""
     from PIL import Image, ImageFile
+
+    from panel.imaging.pixelstep import PixelStep
 
     # WeasyPrint (the letters) sets this process-wide flag to True when it is imported, which
     # would let a truncated upload through padded with grey. A truncated file is refused here.
@@ -182,6 +272,11 @@ def clean_image(
                     res.reason = f"the image is too large ({width} x {height} pixels)"
                     return res
                 img.load()
+                img = _pixel_mode(img, fmt)
+                step = pixel_step if pixel_step is not None else PixelStep()
+                outcome = step.check([np.asarray(img)])
+                if outcome.verdict == "masked":
+                    img = mask_boxes(img, outcome.boxes)
                 _save_pixels_only(img, dst, fmt)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         res.reason = "the image is too large (decompression bomb)"
@@ -190,19 +285,41 @@ def clean_image(
         logger.info("image refused (%s)", type(exc).__name__)
         res.reason = f"not a readable {fmt} image"
         return res
-    res.status = "held_back"
-    res.reason = IMAGE_HOLD_REASON
+    res.pixel_text = outcome.verdict
+    res.boxes = outcome.box_list
+    if outcome.verdict == "held":
+        res.status = "held_back"
+        res.reason = outcome.hold_reason
+    else:
+        res.status = "stored"
+        res.reason = outcome.masked_text if outcome.verdict == "masked" else ""
     return res
+
+
+def _pixel_mode(img, fmt: str):
+    """``img`` in the mode it is stored in: L, RGB or RGBA (RGB for JPEG)."""
+    if img.mode not in ("L", "RGB", "RGBA"):
+        img = img.convert("RGBA" if "transparency" in img.info or "A" in img.mode else "RGB")
+    if fmt == "JPEG" and img.mode == "RGBA":
+        img = img.convert("RGB")
+    return img
+
+
+def mask_boxes(img, boxes):
+    """``img`` (L, RGB or RGBA) with each box filled black; every other pixel as it was."""
+    from PIL import Image
+
+    from panel.imaging.pixeltext import mask
+
+    black = {"L": 0, "RGB": (0, 0, 0), "RGBA": (0, 0, 0, 255)}[img.mode]
+    return Image.fromarray(mask(np.asarray(img), boxes, fill=black), img.mode)
 
 
 def _save_pixels_only(img, dst: Path, fmt: str) -> None:
     """Write ``img``'s pixels (L, RGB or RGBA) to ``dst`` as a new file: no EXIF, text or comments."""
     from PIL import Image
 
-    if img.mode not in ("L", "RGB", "RGBA"):
-        img = img.convert("RGBA" if "transparency" in img.info or "A" in img.mode else "RGB")
-    if fmt == "JPEG" and img.mode == "RGBA":
-        img = img.convert("RGB")
+    img = _pixel_mode(img, fmt)
     clean = Image.frombytes(img.mode, img.size, img.tobytes())
     clean.save(dst, format=fmt, **({"quality": 95} if fmt == "JPEG" else {"optimize": False}))
 

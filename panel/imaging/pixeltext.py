@@ -1,7 +1,8 @@
 """Text burned into image pixels: find it, judge it, mask it (issue 17, part 1).
 
-Pure module (numpy, Pillow, pytesseract; no Flask, no database). Not wired yet: uploads, the
-``deidentify`` command and the review queue's box editor will call it.
+Pure module (numpy, Pillow, pytesseract; no Flask, no database). Intake calls it through
+:mod:`panel.imaging.pixelstep` (uploads, ``flask --app panel deidentify``); the review queue's
+box editor shows the boxes it proposed.
 
 ``find_text(pixels, header_values=...)`` runs Tesseract over several preprocessings of the
 image, because one pass misses what matters (low-contrast banners, small text in dark
@@ -36,8 +37,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,6 +68,13 @@ ALLOWED_WORDS = frozenset(
     LONG LS TS ANT POST SUP INF MED LAT PROX DIST UPPER LOWER MID POLE
     MHZ KHZ HZ FR CM MM DB GAIN DR DEPTH PW CW CFM PRF WF THI TIS TIB MI TI FPS ZOOM FOCUS
     CM/S M/S HR BPM PWR PRST PERSIST MAP
+    """.split()
+) | frozenset(
+    # anatomy an ultrasound label names (a body part is not a person)
+    """
+    KIDNEY KIDNEYS RENAL LIVER SPLEEN BLADDER GB CBD PANCREAS ADRENAL AORTA IVC PORTAL VEIN
+    ARTERY ABDO ABDOMEN PELVIS NECK THYROID TESTIS TESTES OVARY UTERUS HIP HIPS BRAIN HEAD
+    CHEST LUNG HEART MASS LESION NODE NODES RUQ LUQ RIF LIF RLQ LLQ
     """.split()
 )
 _NUMBER_RE = re.compile(r"^[-+]?\d{1,4}(?:[.,]\d{1,2})?%?$")
@@ -180,20 +191,100 @@ def _unrotate(box: Box, rotation: int, width: int, height: int) -> Box:
     return box
 
 
-def _ocr(grey: np.ndarray) -> list[list[Word]]:
-    """Lines of words from every pass, boxes in original coordinates."""
+def _workers() -> int:
+    """OCR passes run at once: one per core (``PANEL_OCR_WORKERS`` overrides), at most 8."""
+    try:
+        n = int(os.environ.get("PANEL_OCR_WORKERS", "0"))
+    except ValueError:
+        n = 0
+    return max(1, min(8, n or os.cpu_count() or 1))
+
+
+def _read_pass(img: Image.Image) -> dict:
     import pytesseract
 
+    return pytesseract.image_to_data(img, config="--psm 11", output_type=pytesseract.Output.DICT)
+
+
+_TSV_INTS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num")
+_TSV_BOX = ("left", "top", "width", "height")
+
+
+def _read_batch(images: list[Image.Image]) -> list[dict]:
+    """Read several pass images with one Tesseract process (a list file: its language model
+    is loaded once, not once per pass); one ``image_to_data``-style dict per image."""
+    exe = shutil.which("tesseract")
+    if exe is None:
+        raise TesseractMissing("tesseract is not installed (apt-get install tesseract-ocr)")
+    with tempfile.TemporaryDirectory(prefix="panel-ocr-") as tmp:
+        names = []
+        for i, img in enumerate(images):
+            name = os.path.join(tmp, f"pass{i}.png")
+            img.save(name, format="PNG")
+            names.append(name)
+        listing = os.path.join(tmp, "passes.txt")
+        with open(listing, "w") as fh:
+            fh.write("\n".join(names) + "\n")
+        out = os.path.join(tmp, "out")
+        subprocess.run(  # noqa: S603 - a fixed program, no shell, our own temporary files
+            [exe, listing, out, "--psm", "11", "-c", "tessedit_create_tsv=1"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        with open(out + ".tsv", encoding="utf-8", errors="replace") as fh:
+            rows = fh.read().split("\n")
+    datas: list[dict] = [{k: [] for k in (*_TSV_INTS, *_TSV_BOX, "conf", "text")} for _ in images]
+    header = rows[0].split("\t") if rows else []
+    for row in rows[1:]:
+        cells = row.split("\t")
+        if len(cells) != len(header):
+            continue
+        rec = dict(zip(header, cells, strict=True))
+        page = int(rec["page_num"]) - 1
+        if not 0 <= page < len(images):
+            continue
+        data = datas[page]
+        for k in (*_TSV_INTS, *_TSV_BOX):
+            data[k].append(int(rec[k]))
+        data["conf"].append(float(rec["conf"]))
+        data["text"].append(rec["text"])
+    return datas
+
+
+def _ocr(grey: np.ndarray) -> list[list[Word]]:
+    """Lines of words from every pass, boxes in original coordinates.
+
+    Tesseract runs as subprocesses: the passes are shared out among :func:`_workers`
+    processes that run concurrently (threads waiting on processes), each reading its passes
+    from one list file so that the language model is loaded once per process, not once per
+    pass (``PANEL_OCR_BATCH=0``: one process per pass). Results are taken in pass order, so
+    the reading does not depend on which process finished first."""
     if not tesseract_available():
         raise TesseractMissing("tesseract is not installed (apt-get install tesseract-ocr)")
     # One thread per call: Tesseract's OpenMP threads cost more than they save on small images.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     h0, w0 = grey.shape
     lines: dict[tuple, list[Word]] = {}
-    for name, img, scale, rotation in _passes(grey):
-        data = pytesseract.image_to_data(
-            img, config="--psm 11", output_type=pytesseract.Output.DICT
-        )
+    passes = _passes(grey)
+    images = [img for _, img, _, _ in passes]
+    workers = min(_workers(), len(images))
+    if os.environ.get("PANEL_OCR_BATCH", "1") == "0":  # one process per pass (as before)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                datas = list(pool.map(_read_pass, images))
+        else:
+            datas = [_read_pass(img) for img in images]
+    else:
+        # one Tesseract process per worker, each reading every workers-th pass
+        groups = [list(range(k, len(images), workers)) for k in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda g: _read_batch([images[i] for i in g]), groups))
+        datas = [{}] * len(images)
+        for group, result in zip(groups, results, strict=True):
+            for i, data in zip(group, result, strict=True):
+                datas[i] = data
+    for (name, _img, scale, rotation), data in zip(passes, datas, strict=True):
         sw, sh = round(w0 * scale), round(h0 * scale)
         for i, text in enumerate(data["text"]):
             text = (text or "").strip()
@@ -208,6 +299,30 @@ def _ocr(grey: np.ndarray) -> list[list[Word]]:
             word = Word(text, (x0, y0, max(1, x1 - x0), max(1, y1 - y0)), conf, name, len(lines))
             lines.setdefault(key, []).append(word)
     return list(lines.values())
+
+
+def read(pixels: np.ndarray) -> list[list[Word]]:
+    """Every pass's reading of ``pixels`` (2-D grey or RGB): lines of words, boxes in the
+    image's coordinates. :func:`judge` decides what the words mean; :func:`find_text` is both.
+    Keep readings in memory only: they hold the text read."""
+    return _ocr(_grey(pixels))
+
+
+def shift_lines(lines: list[list[Word]], dx: int, dy: int) -> list[list[Word]]:
+    """Lines read in a crop, moved to the coordinates of the whole image."""
+    return [
+        [
+            Word(
+                w.text,
+                (w.box[0] + dx, w.box[1] + dy, w.box[2], w.box[3]),
+                w.confidence,
+                w.found_by,
+                w.line,
+            )
+            for w in line
+        ]
+        for line in lines
+    ]
 
 
 # --------------------------------------------------------------------------- judging
@@ -360,8 +475,17 @@ def find_text(pixels: np.ndarray, *, header_values: Sequence[str] = ()) -> Pixel
     """Read the text in ``pixels`` (2-D grey or RGB) and decide what to do with it."""
     started = time.perf_counter()
     grey = _grey(pixels)
-    shape = grey.shape
-    lines = _ocr(grey)
+    found = judge(_ocr(grey), grey.shape, header_values=header_values)
+    found.seconds = time.perf_counter() - started
+    return found
+
+
+def judge(
+    lines: list[list[Word]], shape: tuple[int, ...], *, header_values: Sequence[str] = ()
+) -> PixelText:
+    """The verdict on lines read (:func:`read`) in an image of ``shape`` (rows, columns)."""
+    started = time.perf_counter()
+    shape = tuple(shape[:2])
     name_needles, joined_needles = _header_needles(header_values)
 
     everything = [w for ln in lines for w in ln]
@@ -464,3 +588,16 @@ def mask(pixels: np.ndarray, boxes: Iterable[Box], *, fill: int | Sequence[int] 
         if x1 > x0 and y1 > y0:
             out[y0:y1, x0:x1] = fill
     return out
+
+
+# --------------------------------------------------------------------------- documents
+def read_page_text(pixels: np.ndarray) -> str:
+    """The text of a rendered document page (Tesseract's page layout analysis, one pass): what
+    a scanned letter says, for the identifier guard its text layer would have gone through.
+    Raises :class:`TesseractMissing`. Keep the text in memory only."""
+    import pytesseract
+
+    if not tesseract_available():
+        raise TesseractMissing("tesseract is not installed (apt-get install tesseract-ocr)")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    return pytesseract.image_to_string(Image.fromarray(_grey(pixels)), config="--psm 3")

@@ -65,6 +65,14 @@ class FileOutcome:
     kind: str | None = None
     file_id: int | None = None
     series_uid: str | None = None
+    #: The pixel text step's verdict (clean / innocent / masked / held / skipped), if it ran.
+    pixel_text: str | None = None
+    #: Boxes of text filled (``masked``) or proposed to a reviewer (``held``).
+    boxes: int | None = None
+
+    @property
+    def masked(self) -> bool:
+        return self.status == "stored" and self.pixel_text == "masked"
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -132,6 +140,20 @@ class UploadBatch:
             c[o.status] += 1
         return c
 
+    @property
+    def masked_count(self) -> int:
+        """Stored files whose identifying burned-in text was masked (counted as stored too)."""
+        return sum(o.masked for o in self.outcomes)
+
+    @property
+    def pixel_counts(self) -> dict[str, int]:
+        """Files per pixel text verdict (counts only: what was read is never kept)."""
+        c: dict[str, int] = {}
+        for o in self.outcomes:
+            if o.pixel_text and o.status in ("stored", "held_back"):
+                c[o.pixel_text] = c.get(o.pixel_text, 0) + 1
+        return c
+
 
 def safe_display_name(name: str, index: int) -> tuple[str | None, str]:
     """(None, reason) when ``name`` looks like it has an identifier, else (safe name, "")."""
@@ -166,6 +188,10 @@ class _Processor:
         self.case = case
         self.config = config
         self.deid_config = deid_config
+        from panel.imaging.pixelstep import PixelStep
+
+        #: One pixel text step for the whole upload: frames of a series reuse what was read.
+        self.pixel_step = PixelStep()
         self.count = 0
         self.seen: set[str] = {
             sha
@@ -303,7 +329,7 @@ def _check_file(proc: _Processor, path: Path, out: Path, display: str) -> None:
         from panel.imaging.deid import deidentify_file
 
         out.unlink()  # deidentify_file writes it atomically itself
-        result = deidentify_file(path, out, proc.deid_config)
+        result = deidentify_file(path, out, proc.deid_config, pixel_step=proc.pixel_step)
         if not result.written:
             batch.outcomes.append(FileOutcome(display, "refused", result.reason, kind="dicom"))
             return
@@ -338,16 +364,22 @@ def _check_file(proc: _Processor, path: Path, out: Path, display: str) -> None:
             "frames": result.number_of_frames,
             "transfer_syntax": result.transfer_syntax,
             "decodable": decodable,
+            "pixel_text": result.pixel_text,
+            "proposed_boxes": [list(b) for b in result.boxes] or None,
         }
         if not display.lower().endswith((".dcm", ".dicom")):
             display = display + ".dcm"
         status, reason = result.status, result.reason
     elif kind == "pdf":
-        doc = documents.clean_pdf(path, out)
+        doc = documents.clean_pdf(path, out, pixel_step=proc.pixel_step)
         status, reason = doc.status, doc.reason
     elif kind in ("png", "jpeg"):
         doc = documents.clean_image(
-            path, out, kind, max_pixels=setting(proc.config, "IMAGING_MAX_PIXELS")
+            path,
+            out,
+            kind,
+            max_pixels=setting(proc.config, "IMAGING_MAX_PIXELS"),
+            pixel_step=proc.pixel_step,
         )
         status, reason = doc.status, doc.reason
     else:
@@ -371,6 +403,8 @@ def _check_file(proc: _Processor, path: Path, out: Path, display: str) -> None:
             "hold_reason": reason if status == "held_back" else None,
             "rows": doc.height,  # images: pixel size for the review queue's mask rectangle
             "columns": doc.width,
+            "pixel_text": doc.pixel_text,
+            "proposed_boxes": doc.boxes or None,
         }
     if row_fields["status"] == FileStatus.HELD_BACK and not row_fields["hold_reason"]:
         row_fields["hold_reason"] = "held back for review"
@@ -394,8 +428,20 @@ def _check_file(proc: _Processor, path: Path, out: Path, display: str) -> None:
     )
     db.session.add(row)
     batch.pending.append(_Pending(out, row))
+    boxes = len(row.proposed_boxes or []) or None
+    if status == "stored" and row.pixel_text == "masked":
+        n = boxes or 0
+        reason = f"stored, {n} box{'es' if n != 1 else ''} of text masked"
     batch.outcomes.append(
-        FileOutcome(display, status, reason, kind=row.kind.value, series_uid=row.series_uid)
+        FileOutcome(
+            display,
+            status,
+            reason,
+            kind=row.kind.value,
+            series_uid=row.series_uid,
+            pixel_text=row.pixel_text,
+            boxes=boxes,
+        )
     )
     batch._rows = getattr(batch, "_rows", [])  # type: ignore[attr-defined]
     batch._rows.append((len(batch.outcomes) - 1, row))  # type: ignore[attr-defined]
@@ -448,7 +494,14 @@ def process_upload(
         "imaging.upload",
         obj=case,
         object_type="case",
-        details={"upload_id": upload.id, "label": upload.label, **counts},
+        # counts only: what the pixel text step read is never recorded
+        details={
+            "upload_id": upload.id,
+            "label": upload.label,
+            **counts,
+            "masked": batch.masked_count,
+            "pixel_text": batch.pixel_counts,
+        },
         clinical=True,
     )
     return batch

@@ -166,6 +166,7 @@ def upload(ref: str):
         return jsonify(
             upload_id=batch.upload.id,
             counts=batch.counts,
+            masked=batch.masked_count,
             files=[o.as_json() for o in outcomes],
             next=url_for("imaging.index", ref=case.reference),
         )
@@ -174,6 +175,7 @@ def upload(ref: str):
         case=case,
         outcomes=outcomes,
         counts=batch.counts,
+        masked=batch.masked_count,
         label=batch.upload.label,
     )
 

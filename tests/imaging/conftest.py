@@ -58,3 +58,22 @@ def upload(app):
         )
 
     return do_upload
+
+
+#: The box :func:`pixel_text_unsure` proposes on every image.
+UNSURE_BOX = (2, 2, 12, 8)
+
+
+@pytest.fixture
+def pixel_text_unsure(monkeypatch):
+    """Every image the pixel text step would read comes back ``held`` (unsure) with one
+    proposed box, without running OCR: for the tests of what happens to held-back files."""
+    from panel.imaging import pixelstep
+
+    def check(self, frames, *, header_values=()):
+        self.images += 1
+        x, y, w, h = UNSURE_BOX
+        reason = f"Text that is not a known annotation at ({x},{y},{w},{h})"
+        return self._count(pixelstep.PixelOutcome("held", [UNSURE_BOX], [reason]))
+
+    monkeypatch.setattr(pixelstep.PixelStep, "check", check)

@@ -673,36 +673,66 @@ def test_no_identifying_values_in_warnings_or_logs(tmp_path, caplog):
 
 
 @pytest.mark.parametrize(
-    ("maker", "kwargs", "status"),
+    ("maker", "kwargs"),
     [
-        (synth.make_secondary_capture, {}, "held_back"),
-        (synth.make_secondary_capture, {"burned_in": "YES"}, "held_back"),
-        (synth.make_secondary_capture, {"burned_in": "NO"}, "stored"),
-        (synth.make_ultrasound, {}, "held_back"),
-        (synth.make_ultrasound, {"burned_in": "NO"}, "stored"),
-        (synth.make_ultrasound, {"burned_in": "MAYBE"}, "held_back"),
+        (synth.make_secondary_capture, {}),
+        (synth.make_secondary_capture, {"burned_in": "YES"}),
+        (synth.make_secondary_capture, {"burned_in": "NO"}),
+        (synth.make_ultrasound, {}),
+        (synth.make_ultrasound, {"burned_in": "NO"}),
+        (synth.make_ultrasound, {"burned_in": "MAYBE"}),
     ],
 )
-def test_burned_in_text_rule(tmp_path, maker, kwargs, status):
+def test_images_that_may_carry_text_are_read_and_stored_when_they_carry_none(
+    tmp_path, maker, kwargs
+):
+    """Issue 17: the pixel text step replaces the header-flag hold. Whatever the flag says,
+    a secondary capture or ultrasound whose pixels hold no text is stored untouched, and its
+    BurnedInAnnotation now says NO."""
     src = maker(tmp_path / "in.dcm", **kwargs)
     dst = tmp_path / "out" / "in.dcm"
     result = deidentify_file(src, dst, config())
-    assert result.status == status, result.reason
-    assert dst.exists()  # held back images are stored, just not shown
-    if status == "held_back":
-        assert result.reason.startswith("held back")
+    assert result.status == "stored", result.reason
+    assert result.pixel_text == "clean" and result.boxes == ()
+    assert pydicom.dcmread(dst).BurnedInAnnotation == "NO"
     assert pixel_bytes(src) == pixel_bytes(dst)
     assert_no_leftovers(dst.parent)
 
 
-def test_ct_declaring_burned_in_annotation_is_held_back(tmp_path):
-    series = synth.make_ct_series(tmp_path / "src", 1, 32, 32)
+@pytest.mark.parametrize(
+    "maker", [synth.make_secondary_capture, synth.make_ultrasound], ids=["sc", "us"]
+)
+def test_images_the_step_is_unsure_of_are_held_back(tmp_path, maker, pixel_text_unsure):
+    src = maker(tmp_path / "in.dcm")
+    dst = tmp_path / "out" / "in.dcm"
+    result = deidentify_file(src, dst, config())
+    assert result.status == "held_back" and result.pixel_text == "held"
+    assert result.reason.startswith("held back") and "(2,2,12,8)" in result.reason
+    assert result.boxes == ((2, 2, 12, 8),)
+    assert dst.exists()  # held back images are stored, just not shown
+    assert pixel_bytes(src) == pixel_bytes(dst)
+    assert_no_leftovers(dst.parent)
+
+
+def test_ct_declaring_burned_in_annotation_is_read(tmp_path):
+    """A CT slice is skipped unless its header hints at text: BurnedInAnnotation YES does."""
+    series = synth.make_ct_series(tmp_path / "src", 2, 32, 32)
     ds = pydicom.dcmread(series.paths[0])
     ds.BurnedInAnnotation = "YES"
     ds.save_as(series.paths[0])
     result = deidentify_file(series.paths[0], tmp_path / "out.dcm", config())
-    assert result.status == "held_back"
-    assert "Burned In Annotation = YES" in result.reason
+    assert result.status == "stored" and result.pixel_text in ("clean", "innocent")
+    plain = deidentify_file(series.paths[1], tmp_path / "out2.dcm", config())
+    assert plain.status == "stored" and plain.pixel_text == "skipped"
+
+
+def test_recognizable_visual_features_are_still_held_back(tmp_path):
+    src = synth.make_secondary_capture(tmp_path / "in.dcm")
+    ds = pydicom.dcmread(src)
+    ds.RecognizableVisualFeatures = "YES"
+    ds.save_as(src)
+    result = deidentify_file(src, tmp_path / "out.dcm", config())
+    assert result.status == "held_back" and "recognizable visual features" in result.reason
 
 
 @pytest.mark.parametrize(
@@ -835,7 +865,10 @@ def test_deidentify_tree_keeps_relative_paths(tmp_path):
         "DICOMDIR",
     }
     assert results["CT/series1/IM00001.dcm"].status == "stored"
-    assert results["US/us1.dcm"].status == "held_back"
+    assert results["US/us1.dcm"].status == "stored"  # read: no text in its pixels
+    assert results["US/us1.dcm"].pixel_text == "clean"
+    # its planted overlay planes hint at annotations: read, though a CT slice
+    assert results["CT/series1/IM00001.dcm"].pixel_text == "clean"
     assert results["CT/report.dcm"].status == "refused"
     assert results["notes.txt"].status == "refused"
     out = tmp_path / "out"

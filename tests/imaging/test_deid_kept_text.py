@@ -189,7 +189,7 @@ def test_no_identifier_in_logs(tmp_path, caplog):
     assert "Oliver" not in caplog.text and "943" not in caplog.text
 
 
-def test_tree_puts_held_back_files_in_their_own_folder(tmp_path):
+def test_tree_puts_held_back_files_in_their_own_folder(tmp_path, pixel_text_unsure):
     src = tmp_path / "in"
     synth.make_ct_series(src / "ct", 2, rows=16, cols=16)
     synth.make_secondary_capture(src / "sc.dcm")

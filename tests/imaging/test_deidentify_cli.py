@@ -9,7 +9,7 @@ import pydicom
 from tests.support import synth
 
 
-def test_deidentify_tree_cli(app, tmp_path):
+def test_deidentify_tree_cli(app, tmp_path, pixel_text_unsure):
     src = tmp_path / "in"
     (src / "series").mkdir(parents=True)
     synth.make_ct_series(src / "series", 3, rows=32, cols=32)
@@ -42,7 +42,7 @@ def test_deidentify_single_file_cli(app, tmp_path):
     out = tmp_path / "one.dcm"
     result = app.test_cli_runner().invoke(args=["deidentify", str(src), str(out)])
     assert result.exit_code == 0 and out.exists()
-    assert result.stdout == ""
+    assert result.stdout == f"stored: {src.name}\n"  # a CT slice: not read, stored
 
 
 def test_identifying_file_names_are_refused_and_not_repeated(app, tmp_path):
@@ -63,7 +63,7 @@ def test_identifying_file_names_are_refused_and_not_repeated(app, tmp_path):
     assert series is not None
 
 
-def test_held_back_files_go_to_the_held_folder(app, tmp_path):
+def test_held_back_files_go_to_the_held_folder(app, tmp_path, pixel_text_unsure):
     src = tmp_path / "in"
     synth.make_ct_series(src / "ct", 1, rows=16, cols=16)
     synth.make_ultrasound(src / "us" / "one.dcm")

@@ -1,5 +1,7 @@
-"""Issue 12, item 10: PNG and JPEG uploads are held back for a coordinator's review (their pixels
-can show names), hidden from the panel until released; release, mask and delete work for them."""
+"""Issue 12, item 10 (and 17): PNG and JPEG uploads whose pixel text the pixel text step is unsure
+of are held back for a coordinator's review (their pixels can show names), hidden from the panel
+until released; release, mask and delete work for them. The step is made unsure here
+(``pixel_text_unsure``); tests/imaging/test_pixel_intake.py runs the real OCR."""
 
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ from panel.core.models import AuditEntry
 from panel.imaging.models import FileStatus, StoredFile
 from tests.support.web import post_form
 
-PLAIN_REASON = "photos and screenshots can show names in the image; check before release"
+PLAIN_REASON = (
+    "held back: text in the image may identify the patient: "
+    "Text that is not a known annotation at (2,2,12,8)"
+)
 
 
 def _image(fmt: str) -> bytes:
@@ -37,7 +42,7 @@ def case(people, make_case):
 
 
 @pytest.fixture
-def uploaded(app, db_session, login, people, case, upload):
+def uploaded(app, db_session, login, people, case, upload, pixel_text_unsure):
     """``uploaded(kind)``: a referrer's PNG or JPEG on the case; returns (row, json result)."""
 
     def do(kind: str):
@@ -79,6 +84,7 @@ def test_image_upload_is_held_and_hidden_from_the_panel(
     assert result["status"] == "held_back" and result["reason"] == PLAIN_REASON
     assert f.status == FileStatus.HELD_BACK and f.hold_reason == PLAIN_REASON
     assert (f.columns, f.rows) == (40, 30)
+    assert f.pixel_text == "held" and f.proposed_boxes == [[2, 2, 12, 8]]
 
     member = _client(app, login, people["nap_member"])
     assert [member.get(u).status_code for u in _urls(case, f)] == [404, 404]

@@ -20,7 +20,7 @@ def case(people, make_case):
 
 
 @pytest.fixture
-def held(app, db_session, login, people, case, upload, tmp_path):
+def held(app, db_session, login, people, case, upload, tmp_path, pixel_text_unsure):
     """A held-back secondary capture and a held-back ultrasound on the case."""
     client = app.test_client()
     login(client, people["referrer"])

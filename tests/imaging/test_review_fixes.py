@@ -52,7 +52,7 @@ def test_render_refuses_images_that_would_decode_too_large(tmp_path, monkeypatch
 
 
 def test_panel_members_do_not_see_held_back_files_listed(
-    app, client, db_session, make_user, login, make_case, tmp_path
+    app, client, db_session, make_user, login, make_case, tmp_path, pixel_text_unsure
 ):
     from tests.support import synth
     from tests.support.web import csrf_token

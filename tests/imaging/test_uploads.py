@@ -126,13 +126,15 @@ def test_zip_of_a_series_and_documents(
     )
     assert resp.status_code == 200
     results = _by_name(resp)
-    # Photos and screenshots wait for a coordinator (issue 12, item 10).
+    # Photos and screenshots go through the pixel text step (issue 17): without text, stored.
     assert resp.get_json()["counts"] == {
-        "stored": 4,
-        "held_back": 2,
+        "stored": 6,
+        "held_back": 0,
         "refused": 0,
         "duplicate": 0,
     }, results
+    assert results["photo.jpg"]["pixel_text"] == "clean"
+    assert results["chart.png"]["pixel_text"] == "clean"
     docs = {r.display_name: r for r in _files(case) if r.kind.value != "dicom"}
     storage = app.extensions["panel_storage"]
     pdf = storage.path(docs["letter.pdf"].storage_key).read_bytes()
@@ -202,7 +204,9 @@ def test_bad_inputs_are_refused_with_reasons(
     assert "9434765919" not in resp.get_data(as_text=True)
     assert r["file-7"]["status"] == "refused" and "patient identifier" in r["file-7"]["reason"]
     assert r["j2k.dcm"]["status"] == "stored"
-    assert r["capture.dcm"]["status"] == "held_back"
+    # a secondary capture is read: its pixels (a gradient) hold no text, so it is stored
+    assert r["capture.dcm"]["status"] == "stored" and r["capture.dcm"]["pixel_text"] == "clean"
+    assert r["j2k.dcm"]["pixel_text"] == "skipped"  # a CT slice: not read
     assert r["encapsulated.dcm"]["status"] == "refused"
     rows = {f.display_name: f for f in _files(case)}
     assert rows["j2k.dcm"].decodable is False

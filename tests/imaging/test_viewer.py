@@ -22,8 +22,9 @@ def case(people, make_case):
 
 
 @pytest.fixture
-def loaded(app, db_session, login, people, case, upload, tmp_path):
-    """A case with a 4-slice CT series, a held-back secondary capture and an undecodable J2K CT."""
+def loaded(app, db_session, login, people, case, upload, tmp_path, pixel_text_unsure):
+    """A case with a 4-slice CT series, a held-back secondary capture (the pixel text step made
+    unsure of it) and an undecodable J2K CT."""
     ct = synth.make_ct_series(tmp_path / "ct", 4, rows=48, cols=40, noise=False)
     sc = synth.make_secondary_capture(tmp_path / "sc.dcm")
     j2k = synth.make_jpeg2000_ct(tmp_path / "j2k.dcm")
