@@ -1529,6 +1529,9 @@ _TITLE_RE = re.compile(
     rf"(?P<name>(?:[A-Z]\.?[ \t]*){{0,3}}(?P<first>{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}})"
 )
 _FAMILY_TITLES = frozenset({"Mrs", "Mr", "Ms", "Miss", "Mx", "mrs", "mr"})
+# A title in capitals ("MISS FARTUN WARSAME", "MR A MISTRY"): the name after it is read like a
+# heading's (capitals, initials, words that are names or not English words).
+_UPPER_TITLE_RE = re.compile(r"(?<![\w])(?P<title>MRS|MR|MISS|MS|MX|MASTER)\.?[ \t]+(?=[A-Z])")
 _STRONG_GATE = ("name", "called", "known as", "goes by")
 _STRONG_CUE_RE = re.compile(
     r"(?i:\b(?:(?P<thing>trial|study|drug|regimen|protocol|centre|center|hospital|file|panel|"
@@ -1635,6 +1638,7 @@ def _staff_context(text: str, s: int, e: int) -> bool:
     return bool(_ROLE_BEFORE_RE.search(text, max(0, s - 40), s) or _ROLE_AFTER_RE.match(text, e))
 
 
+_TITLE_MESSAGE = "A name after a title in capitals ('MRS ...', 'MISS ...')"
 _HEADER_MESSAGE = "A name after a report's name heading ('PATIENT:', 'NAME:', 'RE:')"
 _EAST_ASIAN_MESSAGE = "A family name then given names, in East Asian order"
 _LOWER_MESSAGE = "A first name written in lower case"
@@ -1712,10 +1716,12 @@ _PERSON_AFTER_RE = re.compile(
 _HEADER_UPPER_GATE = (
     "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
     "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
+    "ATTENTION", "LABELLED", "DICTATED", "TYPED", "SURNAME", "FORENAME",
 )  # fmt: skip
 _HEADER_GATE = (
     "guardian", "kin", "nok", "referrer", "attn", "cc", "parent", "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
+    "attention of", "labelled", "labeled", "dictated by", "typed by", "copy to", "seen by",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
@@ -1724,8 +1730,10 @@ _HEADER_CUE_LOW = re.compile(
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
     r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
     r"(?:requested|reported|signed|authorised|verified)[ \t]+by|referring[ \t]+(?:clinician|"
-    r"consultant|doctor|clinician)|consultant|clinician)(?![a-z])"
-    r"(?P<colon>[ \t]*\.{2,}[ \t]*:?|[ \t]*[:=][ \t]*|[ \t]+-[ \t]+)?[ \t]*"
+    r"consultant|doctor|clinician)|consultant|clinician|(?:for[ \t]+the[ \t]+)?attention[ \t]+of|"
+    r"(?:specimen[ \t]+|sample[ \t]+)?label(?:l)?ed(?:[ \t]+as)?|(?:dictated|typed|seen)[ \t]+by|"
+    r"copy[ \t]+to)(?![a-z])"
+    r"(?P<colon>[ \t]*\.{2,}[ \t]*:?|[ \t]*[:=][ \t]*[-–—]?[ \t]*|[ \t]+[-–—][ \t]+)?[ \t]*"
 )
 _CAPS_COMMA_GATE = re.compile(rf"[{_CAP}]{{2}},")
 _CAPS_COMMA_PAIR_RE = re.compile(
@@ -1736,7 +1744,8 @@ _HEADER_START_LOW = re.compile(
     _trie_pattern(
         """patient pt name surname sur fore first given family last full child baby re fao c/o
         specimen report requested reported signed authorised verified referring consultant
-        clinician mother father mum dad parent guardian next nok referrer attn cc""".split()
+        clinician mother father mum dad parent guardian next nok referrer attn cc for attention
+        sample labelled labeled dictated typed seen copy""".split()
     )
 )
 _HEADER_TITLE_RE = re.compile(r"(?i:(?:mr|mrs|miss|ms|mx|master|dr|prof|professor|baby)\.?[ \t]+)")
@@ -1793,7 +1802,12 @@ def _is_nameish(word: str) -> bool:
     return low not in _ENGLISH and _fold(low) not in _ENGLISH and w.isalpha()
 
 
-def _header_name_span(text: str, pos: int, upper: bool) -> tuple[int, int] | None:
+_NAME_LABEL_RE = re.compile(r"(?:sur|fore|first|given|family|last|full)?[ \t]*names?\b|label")
+
+
+def _header_name_span(
+    text: str, pos: int, upper: bool, name_label: bool = False
+) -> tuple[int, int] | None:
     """The name written at ``pos`` after a heading: up to four words (with "SURNAME, FIRST",
     initials and a title), ending at two spaces, a line end or a word that is not a name."""
     tm = _HEADER_TITLE_RE.match(text, pos)
@@ -1833,9 +1847,13 @@ def _header_name_span(text: str, pos: int, upper: bool) -> tuple[int, int] | Non
         pos += len(sep.group())
     if end is None or not named:
         return None
-    if not titled and not any(
-        _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
-        for w in _WORD_TOKEN_RE.findall(text, start, end)
+    if (
+        not titled
+        and not name_label
+        and not any(
+            _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
+            for w in _WORD_TOKEN_RE.findall(text, start, end)
+        )
     ):
         return None
     return start, end
@@ -2025,6 +2043,7 @@ class _NameFinder:
 
     def titles(self) -> None:
         text = self.text
+        self.upper_titles()
         if not any(w in text for w in _TITLE_GATE):
             return
         for m in _TITLE_RE.finditer(text):
@@ -2050,6 +2069,21 @@ class _NameFinder:
                 )
             else:  # Prof / Professor: staff, not reported, and not read again as a first name
                 self.consumed.add(s, e)
+
+    def upper_titles(self) -> None:
+        text = self.text
+        if any(w in text for w in ("MR", "MS", "MISS", "MX", "MASTER")):
+            for m in _UPPER_TITLE_RE.finditer(text):
+                span = _header_name_span(text, m.end(), True, m.group("title") != "MS")
+                if span is None:
+                    continue
+                ns, ne = span
+                if m.group("title") == "MS" and not any(  # "MS" is also a disease
+                    _first_name_kind(_title_case(w)) for w in _WORD_TOKEN_RE.findall(text, ns, ne)
+                ):
+                    continue
+                if self.free(ns, ne) and not self.institutional(ns, ne):
+                    self.report(ns, ne, "hard", _TITLE_MESSAGE)
 
     def strong_cues(self) -> None:
         if not self.t.has(*_STRONG_GATE):
@@ -2199,7 +2233,8 @@ class _NameFinder:
             upper_cue = cue.isupper()
             if not upper_cue and not m.group("colon"):
                 continue  # in prose, only "Patient: ..." / "Name: ..." count
-            span = _header_name_span(text, m.end(), upper_cue)
+            labelled = bool(m.group("colon")) and _NAME_LABEL_RE.search(low, s, m.end("cue"))
+            span = _header_name_span(text, m.end(), upper_cue, bool(labelled))
             if span is None:
                 continue
             ns, ne = span
