@@ -1196,8 +1196,9 @@ _FLAT_RE = re.compile(
 # After an address cue, a house number and its words: "our house is 27 Birchfields",
 # "post can go to 58 Larkfield", "ADDRESS: 41 THE SPINNEY", "Home address: Rose Cottage, ...".
 _ADDRESS_CUE_LOW = re.compile(
-    r"(?:address|addr\.?|(?:live|lives|living|staying|stay|stopping|moved|moving|move)[ \t]+"
-    r"(?:at|to|in[ \t]+to|into)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
+    r"(?:address(?:[ \t]+line[ \t]*\d)?(?:[ \t]+(?:is|was))?|addr\.?|(?:live|lives|living|staying|stay|stopping|moved|"
+    r"moving|move|are|we['’]re|were|is|be)[ \t]+(?:now[ \t]+)?(?:at|to|in[ \t]+to|into|in)|"
+    r"deliver(?:ed|y|ies)?[ \t]+(?:\w+[ \t]+){0,3}(?:to|at)|drop(?:ped)?[ \t]+(?:\w+[ \t]+){0,3}(?:to|at|off[ \t]+at)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
     r"letters?[ \t]+to|post[ \t]+(?:\w+[ \t]+){0,2}to|send[ \t]+(?:\w+[ \t]+){0,2}to|c/o|care[ \t]+of|"
     r"forward(?:ed)?[ \t]+to)(?![a-z])[ \t]*[:\-–]?[ \t]*"
 )
@@ -1205,6 +1206,11 @@ _AFTER_ADDRESS_CUE = re.compile(
     rf"(?:(?:Flat|Apartment|Apt)\.?[ \t]*\d{{1,4}}[A-Za-z]?,?[ \t]+)?"
     rf"(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:The[ \t]+)?{_W}"
     rf"(?:{_WELSH_LINK}[ \t]+{_W}){{0,2}}(?![\w'’])(?P<place>,[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’]))?"
+)
+_UNIT_ADDRESS_RE = re.compile(
+    r"(?<![\w])(?:Flat|FLAT|Apartment|APARTMENT|Apt|APT|Caravan|CARAVAN|Chalet|CHALET|Plot|PLOT|"
+    r"Maisonette|MAISONETTE|Pitch|PITCH|Lodge|Cabin|Static)\.?[ \t]*\d{1,4}[A-Za-z]?(?:/\d{1,3})?"
+    rf",?[ \t]+(?:\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:(?:The|THE)[ \t]+)?{_W}(?:[ \t]+{_W}){{0,3}}(?![\w'’])"
 )
 _ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset("mg kg ml miles mile km times".split())
 
@@ -1215,8 +1221,11 @@ _ADDRESS_CUE_END = re.compile(
 )
 _ADDRESS_CUE_GATE = (
     "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
+    "are ", "we're", "were ", "is ", "be ", "deliver", "drop",
     "correspondence", "letter", "post", "send", "c/o", "care of", "forward",
 )  # fmt: skip
+_UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
+              "lodge", "cabin", "static")  # fmt: skip
 _AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
 _HOUSE_GATE = (
     "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
@@ -1243,6 +1252,11 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         after = _AFTER_HOUSE_NUMBER.match(text, cs).end()
         copy = copy_at(min(after, len(text) - 1)) if after < len(text) else text
         m = _WELSH_ADDRESS_AT.match(copy, cs)
+        if m is None and cues and text[after : after + 1].islower():
+            # a parent's lower case after an address cue: "our address is 17 cwrt y glowyr"
+            cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
+            if cue is not None:
+                m = _WELSH_ADDRESS_AT.match(_capitalised_copy(text, False), cs)
         if m:
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
             continue
@@ -1270,6 +1284,13 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
     if t.has("flat", "apartment", "apt"):
         for m in _FLAT_RE.finditer(text):
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+    if t.has(*_UNIT_GATE):
+        for copy in (text, upper_copy) if upper_copy else (text,):
+            for m in _UNIT_ADDRESS_RE.finditer(copy):
+                words = _WORD_RE.findall(copy, m.start(), m.end())
+                if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
+                    continue
+                yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
     if "," in text and t.has(*_HOUSE_GATE):
         for copy in (text, upper_copy) if upper_copy else (text,):
             for m in _HOUSE_NAME_RE.finditer(copy):
