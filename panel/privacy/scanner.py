@@ -1316,7 +1316,7 @@ _ADDRESS_WORD_LOW = re.compile(r"address(?:es)?[ \t]*(?:is|was)?[ \t]*[:\-–]?[
 
 _SCHOOL_GATE = (
     "school", "academy", "nursery", "primary", "junior", "infant", "grammar", "college",
-    "federation", "ysgol", "high",
+    "federation", "ysgol", "high", "pru", "scoil", "sgoil", "coláiste", "colaiste",
 )  # fmt: skip
 _SCHOOL_TYPE = (
     r"(?:Primary|Junior|Juniors|Infant|Infants|Nursery|Secondary|High|Grammar|Community|Catholic|"
@@ -1326,7 +1326,7 @@ _SCHOOL_TYPE = (
     r"Junior[ \t]+and[ \t]+Infant)"
 )
 _SCHOOL_END = (
-    r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|"
+    r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|PRU|Pru|"
     r"High[ \t]+School|Junior[ \t]+School|Infant[ \t]+School|Nursery[ \t]+School)"
 )
 # "Hollybrook Infant School", "St Bernadette's Catholic Primary", "St. Aidan's C of E Primary",
@@ -1336,20 +1336,35 @@ _SCHOOL_RE = re.compile(
     rf"(?:{_NAME_WORD}(?:['’]s|s['’])?(?:[ \t]+(?:of|on|in|the|upon|and|&)(?=[ \t]+[{_CAP}]))?[ \t]+){{1,4}})"
     rf"(?:{_SCHOOL_TYPE}[ \t]+)*{_SCHOOL_END}(?![\w'’])"
 )
-# "Ysgol Gymraeg Bryn Derw", "Ysgol y Castell": Welsh schools put "Ysgol" first.
+# After the school word: "... Academy Millbrook" (a trust's academy and its place), "... for Girls".
+_SCHOOL_TAIL_RE = re.compile(
+    rf"[ \t]+(?:(?i:for[ \t]+(?:girls|boys))|(?P<w>{_NAME_WORD}))(?![\w'’])"
+)
+# Welsh, Irish and Scottish Gaelic schools put the school word first: "Ysgol Gymraeg Bryn
+# Derw", "Ysgol y Castell", "Scoil Naomh Bríd", "Gaelscoil Uí Riada", "Bun-sgoil Ghàidhlig Loch
+# Iall", "Coláiste Íde" (words: Welsh ysgol/ysgol gynradd/uwchradd/feithrin; Irish scoil,
+# bunscoil, gaelscoil, meánscoil, coláiste, naomh 'saint', náisiúnta 'national'; Gaelic sgoil,
+# bun-sgoil, àrd-sgoil, ghàidhlig; from the schools' own names as they print them).
+_CELTIC_SCHOOL_WORDS = (
+    r"(?:Ysgol|Scoil|Bunscoil|Gaelscoil|Meánscoil|Meanscoil|Coláiste|Colaiste|Gaelcholáiste|"
+    r"Sgoil|Bun-[Ss]goil|Àrd-[Ss]goil|Ard-[Ss]goil)"
+)
 _YSGOL_RE = re.compile(
-    rf"Ysgol(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin))?(?:[ \t]+(?:y|yr|'r))?"
-    rf"(?:[ \t]+{_NAME_WORD}){{1,3}}(?![\w'’])"
+    rf"(?<![\w'’-]){_CELTIC_SCHOOL_WORDS}(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin|Ghàidhlig|"
+    r"Ghaidhlig|Naomh|Náisiúnta|Naisiunta|Lán-Ghaeilge))?(?:[ \t]+(?:y|yr|'r|na|an|nan|Y|Yr|Na))?"
+    rf"(?P<words>(?:[ \t]+{_NAME_WORD}){{1,3}})(?![\w'’])"
 )
 _SCHOOL_NOT_NAMES = frozenset(
     "medical nursing dental business law graduate summer sunday hospital film art arts music "
     "veterinary health public private state boarding special sixth form forest driving play "
     "new old current previous big local nearby village same other next main own home "
+    "shes hes she's he's theyre they're were we're "
     "mainstream secondary primary high junior infant nursery catholic church free prep "
     "independent pre reception year class swimming dance drama language saturday holiday "
     "after breakfast morning evening night day this that his her their our my your a an the "
     "at to in on of for from with by into onto is was be go goes going went".split()
 )
+_SCHOOL_LEAD_WORDS = frozenset("at to attends attend attending goes go from in".split())
 _SCHOOL_TYPE_WORDS = frozenset(
     "primary junior juniors infant infants nursery secondary high grammar community catholic "
     "church free prep preparatory special middle first comprehensive methodist academy rc ce "
@@ -1368,7 +1383,7 @@ def _capitalised_copy(text: str, upper: bool) -> str:
 
 
 _SCHOOL_END_LOW = re.compile(
-    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation)(?![a-z])"
+    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation|pru)(?![a-z])"
 )
 _SCHOOL_AT_END = re.compile(_SCHOOL_RE.pattern + r"$")
 
@@ -1419,6 +1434,13 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         ]
         if not named or end_words[-1].group().lower() in _SCHOOL_NOT_NAMES:
             continue
+        if changed and not text[es:ee].isupper():
+            # a parent's lower case: the school's name starts after "at"/"to"/"attends"
+            cut = [i for i, w in enumerate(words) if w.group().lower() in _SCHOOL_LEAD_WORDS]
+            if cut:
+                words = words[cut[-1] + 1 :]
+                if not words:
+                    continue
         start = words[0].start()
         if start >= 4 and copy[start - 4 : start] in ("The ", "the "):
             start -= 4  # "The Willows Federation"
@@ -1432,11 +1454,39 @@ def _schools(t: _Text) -> Iterator[_Cand]:
             and all(w.group().lower() in _names.ENGLISH_WORDS for w in named)
         ):
             continue  # lower-case writing: "little acorns nursery" names one, "forest school" not
-        yield _cand(start, m.end(), "address", "hard", _SCHOOL_MESSAGE)
-    if "Ysgol" in text or "YSGOL" in text:
-        copy = text if "Ysgol" in text else _capitalised_copy(text, True)
-        for m in _YSGOL_RE.finditer(copy):
-            yield _cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE)
+        end = m.end()
+        tail = _SCHOOL_TAIL_RE.match(copy, end)
+        if tail and (
+            tail.group("w") is None
+            or (
+                copy[es:ee] in ("Academy", "College")
+                and tail.group("w").lower() not in _ENGLISH
+                and _fold(tail.group("w").lower()) not in _ENGLISH
+            )
+        ):
+            end = tail.end()
+        yield _cand(start, end, "address", "hard", _SCHOOL_MESSAGE)
+    if t.has("ysgol", "scoil", "sgoil", "coláiste", "colaiste"):
+        copies = [text]
+        if any(ch.isupper() for ch in text):
+            copies.append(_capitalised_copy(text, True))
+        if any(ch.islower() for ch in text):
+            copies.append(_capitalised_copy(text, False))
+        seen: set[int] = set()
+        for copy in copies:
+            for m in _YSGOL_RE.finditer(copy):
+                if m.start() in seen:
+                    continue
+                seen.add(m.start())
+                # stop at an English word after the first ("ysgol y dderwen have been")
+                end = m.end()
+                words = list(_WORD_RE.finditer(copy, m.start("words"), m.end()))
+                for w in words[1:]:
+                    if w.group().lower() in _ENGLISH or w.group().lower() in _NOT_A_NAME:
+                        end = copy.rfind(" ", 0, w.start()) if w.start() > 0 else w.start()
+                        end = len(copy[:end].rstrip())
+                        break
+                yield _cand(m.start(), end, "address", "hard", _SCHOOL_MESSAGE)
 
 
 _INFORMAL_RE = re.compile(r"(?:^|[.!?]\s+)[a-z]|\bi(?:m|ve|ll|d)?\b")
