@@ -500,8 +500,8 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
 # A cue for a local number whose value may stand further on: "hospital number, its on his
 # wristband, is 7732019", "hosp no. (Leeds) — 08841276", "RN: J0394817", "Unit Number .... 0091".
 _FAR_CUE_LOW = re.compile(
-    r"(?:(?:hospital|hosp|unit|case|local|record|patient|pas|clinic|k)\.?[ \t]*(?:no|number|num|nbr|"
-    r"id|identifier|ref|reference|#)|mrn|rn|crn|urn|hn|pid|(?P<generic>number|no|num|ref|id|#))"
+    r"(?:(?:hospital|hosp|unit|case|local|record|patient|pas|clinic|k|reg|regd|regn)\.?[ \t]*(?:no|"
+    r"number|num|nbr|id|identifier|ref|reference|#)|mrn|rn|crn|urn|hn|pid|(?P<generic>number|no|num|ref|id|#))"
     r"(?![a-z0-9])"
 )
 # Before a bare "number"/"ref": what makes it a hospital's ("his Alder Hey number", "GOSH ref",
@@ -511,7 +511,11 @@ _HOSPITAL_OWNER_BEFORE = re.compile(
     r"[Tt]rust)\b|\b(?:his|her|my|their|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
     r"patient['’]s)\b)[^.!?\n]{0,30}$"
 )
-_HOSPITAL_OWNER_AFTER = re.compile(r"[ \t]+(?:at|for|from|in)[ \t]+[A-Z]")
+# ... or after it: "number at Leeds", "the number on her appointment letter", "on the wristband".
+_HOSPITAL_OWNER_AFTER = re.compile(
+    r"[ \t]+(?:at|for|from|in)[ \t]+[A-Z]|[^.!?\n\d]{0,30}\b(?:appointment|letter|wristband|"
+    r"band|sticker|label|notes|clinic[ \t]+card|hospital[ \t]+card|discharge|hospital|ward)\b"
+)
 _NOT_HOSPITAL_BEFORE = re.compile(
     r"(?i:\b(?:nhs|chi|h&c|hcn|ni|nino|insurance|phone|tel|telephone|mobile|contact|batch|lot|"
     r"version|room|bed|cycle|protocol|trial|study|nct|isrctn|eudract|serial|order|invoice|"
@@ -674,7 +678,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
 
     # ---- numeric: 12/03/2015, 12.3.15, 2015-03-12, 03/2021
     for cs, ce, ndig in t.clusters:
-        if ndig < 3 or ce - cs == ndig:
+        if (ndig < 3 and not (ndig == 2 and dob_possible)) or ce - cs == ndig:
             continue
         pos = cs
         while True:
@@ -698,6 +702,15 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 # Month and year: 03/2021.
                 if len(a) <= 2 and len(b) == 4 and 1 <= int(a) <= 12 and 1900 <= int(b) <= 2099:
                     yield date(s, e, False)
+                elif (
+                    dob_possible
+                    and m.group("s") == "/"
+                    and len(a) <= 2
+                    and len(b) <= 2
+                    and _valid_day_month(int(a), int(b))
+                    and _DOB_CUE_END.search(text, max(0, s - 30), s)
+                ):
+                    yield _cand(s, e, "date", "hard", _DOB_MESSAGE)  # "born 19/8"
                 continue
             if len(a) == 4:
                 if (
@@ -1116,8 +1129,28 @@ _NI_CUE_END = re.compile(
 )
 
 
+# "wl/66/30/71/a", "GY–35–80–27–C", "AB.12.34.56.C": one separator of any kind, used throughout.
+_NI_ANY_RE = re.compile(
+    r"(?<![A-Za-z0-9_])(?P<p>[A-Za-z]{2})(?P<sep>[ \t]*[-–—/.\\][ \t]*)\d{2}(?P=sep)\d{2}(?P=sep)"
+    r"\d{2}(?:(?P=sep)(?P<s>[A-Da-d]))?(?![A-Za-z0-9_])"
+)
+
+
 def _ni_numbers(t: _Text) -> Iterator[_Cand]:
     text = t.text
+    if any(ch in text for ch in "–—/.\\"):
+        for m in _NI_ANY_RE.finditer(text):
+            prefix = m.group("p").upper()
+            if (
+                prefix[0] not in _NI_FIRST
+                or prefix[1] not in _NI_SECOND
+                or prefix in _NI_BAD_PREFIXES
+            ):
+                continue
+            if m.group("s") is not None or _NI_CUE_END.search(
+                text, max(0, m.start() - 30), m.start()
+            ):
+                yield _cand(m.start(), m.end(), "ni_number", "hard", _MESSAGES["ni_number"])
     for cs, _ce, ndig in t.clusters:
         if ndig != 6:
             continue
