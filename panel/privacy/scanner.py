@@ -1731,6 +1731,26 @@ def _first_name_kind(word: str) -> str | None:
     return None
 
 
+_CLAUSE_WORDS = frozenset("that and but because when as so only while if although though".split())
+# What makes a word a name on its own, in a sentence: a nickname in brackets beside a known name
+# ("Rhi (Rhiannon)", "Tunde (Babatunde)", "Chidi (Chidiebube in full)"), a name after "call"
+# ("whom the family call KJ", "likes to be called Mo"), a name in brackets after a family word
+# ("his dad (Bally)").
+_PAREN_NICK_RE = re.compile(
+    rf"(?<![\w'’])(?P<a>{_NAME_WORD})[ \t]*\([ \t]*(?P<b>{_NAME_WORD})"
+    r"(?:[ \t]+(?:in[ \t]+full|for[ \t]+short|for[ \t]+long))?[ \t]*\)"
+)
+_CALL_NAME_RE = re.compile(
+    r"(?<![\w])(?:call|calls|called|calling|known[ \t]+as|goes[ \t]+by|nicknamed?)[ \t]+"
+    rf"(?:(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’]))"
+)
+_KIN_PAREN_NAME_RE = re.compile(
+    r"(?i:\b(?:mum|dad|mother|father|nan|nana|nanna|gran|granny|grandad|grandma|grandpa|auntie|"
+    r"aunty|aunt|uncle|brother|sister|sibling|carer|step-?dad|step-?mum|partner|husband|wife))"
+    rf"[ \t]*\([ \t]*(?P<w>{_NAME_WORD})[ \t]*\)"
+)
+
+
 def _sentence_start(text: str, s: int) -> bool:
     i = s - 1
     while i >= 0 and text[i] in _SENTENCE_SKIP:
@@ -1742,6 +1762,10 @@ def _staff_context(text: str, s: int, e: int) -> bool:
     return bool(_ROLE_BEFORE_RE.search(text, max(0, s - 40), s) or _ROLE_AFTER_RE.match(text, e))
 
 
+_NICKNAME_MESSAGE = (
+    "A nickname or a name given beside another name ('... (full name)', 'call him ...')"
+)
+_REPEAT_MESSAGE = "The same word as a name found elsewhere in this text"
 _TITLE_MESSAGE = "A name after a title in capitals ('MRS ...', 'MISS ...')"
 _HEADER_MESSAGE = "A name after a report's name heading ('PATIENT:', 'NAME:', 'RE:')"
 _EAST_ASIAN_MESSAGE = "A family name then given names, in East Asian order"
@@ -1774,7 +1798,8 @@ _SELF_INTRO = frozenset(
      ("im", ""), ("its", "hello"), ("it's", "")}
 )  # fmt: skip
 _POSSESSED_WORDS = _KIN_WORDS | frozenset(
-    """school class teacher page nursery bloods scan scans line hickman room bed birthday party
+    """journey story fight battle fundraising appeal wish gofundme justgiving
+    school class teacher page nursery bloods scan scans line hickman room bed birthday party
     fundraiser appointment appointments friends friend consultant nurse team keyworker""".split()
 )
 _NOT_BEFORE_NAME = frozenset(
@@ -1814,7 +1839,13 @@ _PERSON_AFTER_RE = re.compile(
     r"asks|told|went|slept|ate|enjoys|enjoyed|attends|lives[ \t]+with|weighs|"
     r"started[ \t]+(?:school|nursery|reception)|smiled|laughed|played|walked|"
     r"can['’]?t[ \t]+(?:sleep|eat|walk|wait|stop|swallow)|won['’]?t[ \t]+(?:eat|sleep|take|stop)|"
-    r"turned|rang|sleeps|eats)\b))"
+    r"turned|rang|sleeps|eats|came[ \t]+(?:through|in|home|off|back)|comes[ \t]+(?:in|home|back)|"
+    r"(?:has|have|had)[ \t]+(?:been[ \t]+)?(?:discharged|admitted|asked|agreed|decided|consented|"
+    r"declined|signed|chosen|transferred|readmitted)|(?:is|was)[ \t]+doing|are[ \t]+twins|"
+    r"(?:will|would|can|could)[ \t]+(?:bring|come|collect|drive|stay|visit|like|prefer|"
+    r"be[ \t]+(?:coming|bringing|staying|visiting))|finished|does[ \t]+the|"
+    r"(?:has|have)[ \t]+(?:the|an?)[ \t]+[a-z]+[ \t]+(?:mass|tumour|tumor|relapse|lesion)|"
+    r"is[ \t]+(?:four|five|six|seven|eight|nine|ten|eleven|twelve|three|two|one)\b)\b))"
 )
 # Report headings that put a name after them (found in the lower-cased text).
 _HEADER_UPPER_GATE = (
@@ -2475,6 +2506,23 @@ class _NameFinder:
                 and (sh != "unknown" or w[0].isupper())
             ):
                 msg = _GREETING_MESSAGE
+            elif (
+                gap.strip(" \t,") == ""
+                and sh != "place"
+                and (sh in ("strict", "name") or w[0].isupper())
+                and (
+                    prev in ("esp", "especially", "particularly")
+                    or (prev == "to" and prev2 in ("thanks", "thank", "grateful", "thx", "ta"))
+                    or (
+                        prev == "from"
+                        and (
+                            prev2 in _GREETING_WORDS
+                            or prev2 in ("x", "xx", "xxx", "all", "help", "support", "you", "u")
+                        )
+                    )
+                )
+            ):
+                msg = _GREETING_MESSAGE  # "love from Shaz", "thanks to Sal", "esp kemi"
             elif ((prev, prev2) in _SELF_INTRO or (prev == "and" and prev2 == "me")) and (
                 sh == "strict" or (w[0].isupper() and sh in ("name", "unknown"))
             ):
@@ -2505,7 +2553,11 @@ class _NameFinder:
                 after = _PERSON_AFTER_RE.match(text, e)
                 if after and sh != "strict" and not after.group("pred"):
                     msg = _AGE_MESSAGE
-                elif after and sh != "strict" and _sentence_start(text, s):
+                elif (
+                    after
+                    and (sh != "strict" or len(base(i)) <= 3)
+                    and (_sentence_start(text, s) or (prev in _CLAUSE_WORDS and sh != "unknown"))
+                ):
                     msg = _PREDICATE_MESSAGE
                 elif (
                     sh in ("unknown", "name")
@@ -2556,11 +2608,28 @@ class _NameFinder:
                 ):
                     for i in names:
                         found.setdefault(i, _GREETING_MESSAGE)
-        # Lists: "nat, gemma & little reggie", "Faith and Rob", "ruby and rosie".
+        self.cue_passes(toks, shapes, found, informal)
+        # Lists: "nat, gemma & little reggie", "Faith and Rob", "ruby and rosie"; a name found
+        # by another rule ("Kwesi") anchors a list too ("Comfort and Kwesi").
+        anchors = {
+            i
+            for i in range(n)
+            if i not in found
+            and shapes[i] in ("strict", "unknown", "name")
+            and toks[i][2][:1].isupper()
+            and not self.free(toks[i][0], toks[i][1])
+            and any(
+                c[0] <= toks[i][0]
+                and toks[i][1] <= c[1]
+                and c[2] == "person_name"
+                and c[3] == "hard"
+                for c in self.out
+            )
+        }
         changed = True
         while changed:
             changed = False
-            for i in list(found):
+            for i in list(found) + sorted(anchors):
                 for j, step in ((i + 1, 1), (i - 1, -1)):
                     k = j
                     joined = False
@@ -2613,6 +2682,95 @@ class _NameFinder:
                     end = toks[i + 1][1]
             self.out.append(_cand(s, end, "person_name", "hard", msg))
             self.consumed.add(s, end)
+        self.repeated_names(toks, shapes)
+
+    def cue_passes(
+        self,
+        toks: list[tuple[int, int, str]],
+        shapes: list[str | None],
+        found: dict[int, str],
+        informal: bool,
+    ) -> None:
+        """Names by a cue that may stand on either side: a nickname in brackets beside a known
+        name, a name after "call"/"known as", a name in brackets after a family word, and a
+        parent's lower-case name after a family word ("my sister farhana")."""
+        text = self.text
+        at = {s: i for i, (s, _e, _w) in enumerate(toks)}
+
+        def ok(w: str) -> bool:
+            lw = w.lower()
+            return (
+                len(w) >= 2
+                and lw not in _NOT_A_NAME
+                and lw not in _names.EPONYM_WORDS_LOW
+                and _title_case(w) not in _names.PLACE_NAMES
+                and w not in _names.PLACES
+            )
+
+        if "(" in text:
+            for m in _PAREN_NICK_RE.finditer(text):
+                a, b = m.group("a"), m.group("b")
+                if not (ok(a) and ok(b)):
+                    continue
+                ka, kb = _first_name_kind(a), _first_name_kind(b)
+                # one of the two a known first name, the other a name or not an English word
+                if not (
+                    (ka == "known" and (kb is not None or b.lower() not in _ENGLISH))
+                    or (kb == "known" and (ka is not None or a.lower() not in _ENGLISH))
+                ):
+                    continue
+                for g in ("a", "b"):
+                    i = at.get(m.start(g))
+                    if i is not None:
+                        found.setdefault(i, _NICKNAME_MESSAGE)
+            for m in _KIN_PAREN_NAME_RE.finditer(text):
+                w = m.group("w")
+                i = at.get(m.start("w"))
+                if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
+                    found.setdefault(i, _KIN_MESSAGE)
+        if self.t.has("call", "known as", "goes by", "nickname"):
+            for m in _CALL_NAME_RE.finditer(text):
+                w = m.group("w")
+                i = at.get(m.start("w"))
+                if i is None or not ok(w):
+                    continue
+                if w.isupper() or shapes[i] in ("strict", "name", "unknown"):
+                    found.setdefault(i, _NICKNAME_MESSAGE)
+        if informal:
+            # "my sister farhana": a lower-case word that is no English word, after a family word
+            for i in range(1, len(toks)):
+                s, e, w = toks[i]
+                if (
+                    w.islower()
+                    and len(w) >= 3
+                    and toks[i - 1][2].lower() in _KIN_WORDS
+                    and text[toks[i - 1][1] : s] == " "
+                    and w not in _ENGLISH
+                    and _fold(w) not in _ENGLISH
+                    and ok(w)
+                    and w.isalpha()
+                    and not w.endswith(_DRUG_SUFFIXES)
+                    and w not in _INFORMAL_WORDS
+                ):
+                    found.setdefault(i, _KIN_MESSAGE)
+
+    def repeated_names(self, toks: list[tuple[int, int, str]], shapes: list[str | None]) -> None:
+        """A word found as a name is a name wherever else it stands capitalised in the text
+        ("Willow and Hazel are twins; only Willow has ...")."""
+        words = set()
+        for c in self.out:
+            if c[2] == "person_name" and c[3] == "hard":
+                for w in _WORD_TOKEN_RE.findall(self.text, c[0], c[1]):
+                    if len(w) >= 3 and w[:1].isupper() and w.lower() not in _NOT_A_NAME:
+                        words.add(w)
+        if not words:
+            return
+        for i, (s, e, w) in enumerate(toks):
+            base = w[:-2] if w.endswith(("'s", "’s")) else w
+            if base in words and shapes[i] not in (None, "common") and self.free(s, s + len(base)):
+                if not self.institutional(s, s + len(base)):
+                    self.out.append(_cand(s, s + len(base), "person_name", "hard", _REPEAT_MESSAGE))
+                    self.consumed.add(s, s + len(base))
 
     def one_case_pairs(self) -> None:
         """ "AMELIA JONES" (and, in all-lower-case text, "oliver smith")."""
