@@ -1789,6 +1789,8 @@ _KIN_WORDS = frozenset(
     stepdad stepmum step-dad step-mum baby bro sis hubby""".split()
 )
 _OWNER_WORDS = frozenset("our my little lil baby".split())
+_LOWER_NAME_CUES = _KIN_WORDS | frozenset("esp especially".split())
+
 _GREETING_WORDS = frozenset(
     """hi hello hiya hey dear cheers thanks regards love morning afternoon evening
     wishes sincerely""".split()
@@ -2535,7 +2537,7 @@ class _NameFinder:
             ) or (prev == "and" and prev2 == "me" and sh in ("name", "place")):
                 msg = _GREETING_MESSAGE
             elif w.endswith(("'s", "’s")) and i + 1 < n and lows[i + 1] in _POSSESSED_WORDS:
-                if sh != "unknown":
+                if sh != "unknown" or (w[0].isupper() and lows[i + 1] in _KIN_WORDS):
                     msg = _POSSESSIVE_MESSAGE
             elif _KIN_PAREN_AFTER.match(text, e):
                 msg = _KIN_MESSAGE
@@ -2617,13 +2619,20 @@ class _NameFinder:
             if i not in found
             and shapes[i] in ("strict", "unknown", "name")
             and toks[i][2][:1].isupper()
-            and not self.free(toks[i][0], toks[i][1])
-            and any(
-                c[0] <= toks[i][0]
-                and toks[i][1] <= c[1]
-                and c[2] == "person_name"
-                and c[3] == "hard"
-                for c in self.out
+            and (
+                any(
+                    c[0] <= toks[i][0]
+                    and toks[i][1] <= c[1]
+                    and c[2] == "person_name"
+                    and c[3] == "hard"
+                    for c in self.out
+                )
+                # a known first name of four letters or more: words() will report it
+                or (
+                    shapes[i] == "strict"
+                    and len(bases[i]) >= 4
+                    and not self.institutional(toks[i][0], toks[i][1])
+                )
             )
         }
         changed = True
@@ -2640,6 +2649,8 @@ class _NameFinder:
                         continue
                     lo, hi = (i, k) if step == 1 else (k, i)
                     between = text[toks[lo][1] : toks[hi][0]]
+                    if i in anchors and i not in found and not (joined or "&" in between):
+                        continue  # an anchor joins by "and" only ("Comfort and Kwesi")
                     if not (joined or "," in between or "&" in between) or any(
                         ch in between for ch in ".!?;:\n"
                     ):
@@ -2737,13 +2748,14 @@ class _NameFinder:
                 if w.isupper() or shapes[i] in ("strict", "name", "unknown"):
                     found.setdefault(i, _NICKNAME_MESSAGE)
         if informal:
-            # "my sister farhana": a lower-case word that is no English word, after a family word
+            # "my sister farhana", "esp kemi": a lower-case word that is no English word, after a
+            # family word or "especially"
             for i in range(1, len(toks)):
                 s, e, w = toks[i]
                 if (
                     w.islower()
                     and len(w) >= 3
-                    and toks[i - 1][2].lower() in _KIN_WORDS
+                    and toks[i - 1][2].lower() in _LOWER_NAME_CUES
                     and text[toks[i - 1][1] : s] == " "
                     and w not in _ENGLISH
                     and _fold(w) not in _ENGLISH
@@ -2765,7 +2777,7 @@ class _NameFinder:
                         words.add(w)
         if not words:
             return
-        for i, (s, e, w) in enumerate(toks):
+        for i, (s, _e, w) in enumerate(toks):
             base = w[:-2] if w.endswith(("'s", "’s")) else w
             if base in words and shapes[i] not in (None, "common") and self.free(s, s + len(base)):
                 if not self.institutional(s, s + len(base)):
