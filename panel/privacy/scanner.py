@@ -1385,7 +1385,7 @@ _CELTIC_SCHOOL_WORDS = (
 _YSGOL_RE = re.compile(
     rf"(?<![\w'’-]){_CELTIC_SCHOOL_WORDS}(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin|Ghàidhlig|"
     r"Ghaidhlig|Naomh|Náisiúnta|Naisiunta|Lán-Ghaeilge))?(?:[ \t]+(?:y|yr|'r|na|an|nan|Y|Yr|Na))?"
-    rf"(?P<words>(?:[ \t]+{_NAME_WORD}){{1,3}})(?![\w'’])"
+    rf"(?P<words>[ \t]+{_NAME_WORD}(?:(?:[ \t]+(?:y|yr|'r|na|an|nan))?[ \t]+{_NAME_WORD}){{0,2}})(?![\w'’])"
 )
 _SCHOOL_NOT_NAMES = frozenset(
     "medical nursing dental business law graduate summer sunday hospital film art arts music "
@@ -1968,7 +1968,17 @@ def _header_name_span(
         if not _is_nameish(word) and not (
             count and _first_name_kind(_title_case(word)) is not None  # "Kacper Jan"
         ):
-            break
+            nxt = _HEADER_TOKEN_RE.match(text, m.end() + 1) if titled and count == 0 else None
+            if not (  # after a title, a word-name before a surname: "MRS TEMPERANCE OKAFOR"
+                nxt
+                and text[m.end() : m.end() + 1] == " "
+                and (nxt.group().isupper() or not upper)
+                and len(nxt.group()) > 2
+                and _title_case(nxt.group()).lower() not in _ENGLISH
+                and _is_nameish(nxt.group())
+                and word.lower() not in _NOT_A_NAME
+            ):
+                break
         if len(word.rstrip(".")) > 1:
             named = True
         count += 1
@@ -2211,7 +2221,7 @@ class _NameFinder:
         text = self.text
         if any(w in text for w in ("MR", "MS", "MISS", "MX", "MASTER")):
             for m in _UPPER_TITLE_RE.finditer(text):
-                span = _header_name_span(text, m.end(), True, m.group("title") != "MS")
+                span = _header_name_span(text, m.start(), True, m.group("title") != "MS")
                 if span is None:
                     continue
                 ns, ne = span
@@ -2491,7 +2501,7 @@ class _NameFinder:
                 elif (
                     w[0].isupper()
                     and base(i) in _HAND_AMBIG
-                    and _sentence_start(text, s)
+                    and (_sentence_start(text, s) or prev in _CLAUSE_WORDS)
                     and (after := _PERSON_AFTER_RE.match(text, e))
                     and after.group("pred")
                 ):
@@ -2571,6 +2581,18 @@ class _NameFinder:
                     and _PERSON_AFTER_RE.match(text, toks[i + 1][1])
                 ):
                     msg = _PREDICATE_MESSAGE  # "Précieuse Mbala attends with her aunt."
+                elif (
+                    sh in ("unknown", "name", "strict")
+                    and (_sentence_start(text, s) or prev in _CLAUSE_WORDS)
+                    and i + 2 < n
+                    and lows[i + 1] in ("and", "&")
+                    and shapes[i + 2] in ("unknown", "strict", "name")
+                    and toks[i + 2][2][:1].isupper()
+                    and (pair := _PERSON_AFTER_RE.match(text, toks[i + 2][1]))
+                    and pair.group("pred")
+                ):
+                    msg = _PREDICATE_MESSAGE  # "Ivy and Ebere have asked ..."
+                    found[i + 2] = _PREDICATE_MESSAGE
                 elif (
                     sh in ("name", "place")
                     and w[0].isupper()
@@ -2725,8 +2747,14 @@ class _NameFinder:
                     continue
                 ka, kb = _first_name_kind(a), _first_name_kind(b)
                 # one of the two a known first name, the other a name or not an English word
+                la, lb = _fold(a.lower()), _fold(b.lower())
+                short, full = (la, lb) if len(la) <= len(lb) else (lb, la)
+                # the short form inside the long one: "Rhi (Rhiannon)", "Wale (Adewale)"
+                diminutive = len(short) >= 2 and short != full and full.startswith(short[:3])
+                diminutive = diminutive or (len(short) >= 3 and full.endswith(short))
                 if not (
-                    (ka == "known" and (kb is not None or b.lower() not in _ENGLISH))
+                    diminutive
+                    or (ka == "known" and (kb is not None or b.lower() not in _ENGLISH))
                     or (kb == "known" and (ka is not None or a.lower() not in _ENGLISH))
                 ):
                     continue
