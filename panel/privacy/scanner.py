@@ -1236,21 +1236,26 @@ _ADDRESS_CUE_LOW = re.compile(
     r"forward(?:ed)?[ \t]+to)(?![a-z])[ \t]*[:\-–]?[ \t]*"
 )
 _AFTER_ADDRESS_CUE = re.compile(
-    rf"(?:(?:Flat|Apartment|Apt)\.?[ \t]*\d{{1,4}}[A-Za-z]?,?[ \t]+)?"
-    rf"(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:The[ \t]+)?{_W}"
+    rf"(?:(?:Flat|Apartment|Apt|Unit|Block|Plot|Caravan|Chalet|Pitch)\.?[ \t]*\d{{1,4}}[A-Za-z]?"
+    rf"(?:/\d{{1,3}})?,?[ \t]+)?(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:The[ \t]+)?{_W}"
     rf"(?:{_WELSH_LINK}[ \t]+{_W}){{0,2}}(?![\w'’])(?P<place>,[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’]))?"
 )
 _UNIT_ADDRESS_RE = re.compile(
     r"(?<![\w])(?:Flat|FLAT|Apartment|APARTMENT|Apt|APT|Caravan|CARAVAN|Chalet|CHALET|Plot|PLOT|"
-    r"Maisonette|MAISONETTE|Pitch|PITCH|Lodge|Cabin|Static)\.?[ \t]*\d{1,4}[A-Za-z]?(?:/\d{1,3})?"
+    r"Maisonette|MAISONETTE|Pitch|PITCH|Lodge|Cabin|Static|(?P<cued>Unit|UNIT|Block|BLOCK))\.?[ \t]*\d{1,4}[A-Za-z]?(?:/\d{1,3})?"
     rf",?[ \t]+(?:\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:(?:The|THE)[ \t]+)?{_W}(?:[ \t]+{_W}){{0,3}}(?![\w'’])"
 )
-_ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset("mg kg ml miles mile km times".split())
+_ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset(
+    "mg kg ml miles mile km times ward wards bay bed theatre theatres clinic department dept "
+    "hospital icu picu hdu nicu outpatients".split()
+)
 
 
 _WELSH_ADDRESS_AT = re.compile(_WELSH_ADDRESS_RE.pattern.replace(r"(?<![\w/.,-])", "", 1))
 _ADDRESS_CUE_END = re.compile(
-    "(?:" + _ADDRESS_CUE_LOW.pattern + r")(?:(?:flat|apartment|apt)\.?[ \t]*)?$"
+    "(?:"
+    + _ADDRESS_CUE_LOW.pattern
+    + r")(?:(?:flat|apartment|apt|unit|block|plot|caravan|chalet|pitch)\.?[ \t]*)?$"
 )
 _ADDRESS_CUE_GATE = (
     "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
@@ -1258,7 +1263,7 @@ _ADDRESS_CUE_GATE = (
     "correspondence", "letter", "post", "send", "c/o", "care of", "forward",
 )  # fmt: skip
 _UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
-              "lodge", "cabin", "static")  # fmt: skip
+              "lodge", "cabin", "static", "unit", "block")  # fmt: skip
 _AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
 _HOUSE_GATE = (
     "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
@@ -1303,7 +1308,10 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         if cue is None:
             continue
         start = cs
-        flat = re.search(r"(?i:flat|apartment|apt)\.?[ \t]*$", text[max(0, cs - 12) : cs])
+        flat = re.search(
+            r"(?i:flat|apartment|apt|unit|block|plot|caravan|chalet|pitch)\.?[ \t]*$",
+            text[max(0, cs - 12) : cs],
+        )
         if flat:
             start = cs - (len(text[max(0, cs - 12) : cs]) - flat.start())
         m = _AFTER_ADDRESS_CUE.match(copy, start)
@@ -1321,8 +1329,12 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         for copy in (text, upper_copy) if upper_copy else (text,):
             for m in _UNIT_ADDRESS_RE.finditer(copy):
                 words = _WORD_RE.findall(copy, m.start(), m.end())
-                if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
-                    continue
+                if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words[1:2]):
+                    continue  # "Room 4, Ward 7", "Flat 3 weeks"
+                if m.group("cued") and not _ADDRESS_CUE_END.search(
+                    low, max(0, m.start() - 60), m.start()
+                ):
+                    continue  # "Unit 6", "Room 3": an address only after "we live at", "address:"
                 yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
     if "," in text and t.has(*_HOUSE_GATE):
         for copy in (text, upper_copy) if upper_copy else (text,):
@@ -1359,7 +1371,7 @@ _SCHOOL_TYPE = (
     r"Junior[ \t]+and[ \t]+Infant)"
 )
 _SCHOOL_END = (
-    r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|PRU|Pru|"
+    r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|PRU|Pru|High|"
     r"High[ \t]+School|Junior[ \t]+School|Infant[ \t]+School|Nursery[ \t]+School)"
 )
 # "Hollybrook Infant School", "St Bernadette's Catholic Primary", "St. Aidan's C of E Primary",
@@ -1416,7 +1428,7 @@ def _capitalised_copy(text: str, upper: bool) -> str:
 
 
 _SCHOOL_END_LOW = re.compile(
-    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation|pru)(?![a-z])"
+    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation|pru|high)(?![a-z])"
 )
 _SCHOOL_AT_END = re.compile(_SCHOOL_RE.pattern + r"$")
 
@@ -1447,6 +1459,10 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         m = _SCHOOL_AT_END.search(copy, max(0, es - 90), ee)
         if m is None:
             continue
+        if copy[es:ee] == "High" and not re.search(
+            r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$", copy[m.start() : es]
+        ):
+            continue  # "St Columba's High", not "Risk Group High"
         words = list(_WORD_RE.finditer(copy, m.start("words"), m.end("words")))
         # Drop leading ordinary words ("The", "At"): what is left must name a school.
         while (
@@ -1853,12 +1869,14 @@ _PERSON_AFTER_RE = re.compile(
 _HEADER_UPPER_GATE = (
     "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
     "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
-    "ATTENTION", "LABELLED", "DICTATED", "TYPED", "SURNAME", "FORENAME",
+    "ATTENTION", "LABELLED", "DICTATED", "TYPED", "SURNAME", "FORENAME", "REFERRED", "WRITTEN",
+    "REVIEWED",
 )  # fmt: skip
 _HEADER_GATE = (
     "guardian", "kin", "nok", "referrer", "attn", "cc", "parent", "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
     "attention of", "labelled", "labeled", "dictated by", "typed by", "copy to", "seen by",
+    "referred by", "written by", "reviewed by",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
@@ -1866,7 +1884,7 @@ _HEADER_CUE_LOW = re.compile(
     r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
     r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
-    r"(?:requested|reported|signed|authorised|verified)[ \t]+by|referring[ \t]+(?:clinician|"
+    r"(?:requested|reported|signed|authorised|verified|referred|written|reviewed|copied)[ \t]+by|referring[ \t]+(?:clinician|"
     r"consultant|doctor|clinician)|consultant|clinician|(?:for[ \t]+the[ \t]+)?attention[ \t]+of|"
     r"(?:specimen[ \t]+|sample[ \t]+)?label(?:l)?ed(?:[ \t]+as)?|(?:dictated|typed|seen)[ \t]+by|"
     r"copy[ \t]+to)(?![a-z])"
@@ -1882,7 +1900,7 @@ _HEADER_START_LOW = re.compile(
         """patient pt name surname sur fore first given family last full child baby re fao c/o
         specimen report requested reported signed authorised verified referring consultant
         clinician mother father mum dad parent guardian next nok referrer attn cc for attention
-        sample labelled labeled dictated typed seen copy""".split()
+        sample labelled labeled dictated typed seen copy referred written reviewed""".split()
     )
 )
 _HEADER_TITLE_RE = re.compile(r"(?i:(?:mr|mrs|miss|ms|mx|master|dr|prof|professor|baby)\.?[ \t]+)")

@@ -349,6 +349,11 @@ CAUGHT_ROUND_2 = [
     ("huge thanks to Moz on the day unit", "Moz"),
     ("thanks to all the nurses esp tolu on the ward", "tolu"),
     ("my brother emeka will pick us up", "emeka"),
+    ("REFERRED BY: DR S NAIDOO", "S NAIDOO"),
+    ("we live at Unit 6, Riverside Mobile Home Park", "Unit 6, Riverside Mobile Home Park"),
+    ("her school is St Columba's High in Dunfermline", "St Columba's High"),
+    ("Destiny and Tobi have been discharged today.", "Destiny"),
+    ("Lolly (Lauren) loved the play specialist", "Lolly"),
 ]
 
 CLEAN_ROUND_2 = [
@@ -364,6 +369,10 @@ CLEAN_ROUND_2 = [
     "The registration number is 12345678 for the trial.",
     "my sister said the ward was lovely",
     "thanks to everyone on the ward",
+    "She was moved to Room 4, Ward 7 overnight.",
+    "The risk group is High for this patient.",
+    "Grace period of 2 weeks applies to the referral.",
+    "Will the scan be before Christmas?",
 ]
 
 
