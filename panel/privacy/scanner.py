@@ -1247,7 +1247,9 @@ _UNIT_ADDRESS_RE = re.compile(
 )
 _ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset(
     "mg kg ml miles mile km times ward wards bay bed theatre theatres clinic department dept "
-    "hospital icu picu hdu nicu outpatients".split()
+    "hospital icu picu hdu nicu outpatients monday tuesday wednesday thursday friday saturday "
+    "sunday january february march april may june july august september october november "
+    "december am pm noon midday midnight oclock".split()
 )
 
 
@@ -1758,7 +1760,7 @@ _PAREN_NICK_RE = re.compile(
 )
 _CALL_NAME_RE = re.compile(
     r"(?<![\w])(?:call|calls|called|calling|known[ \t]+as|goes[ \t]+by|nicknamed?)[ \t]+"
-    rf"(?:(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’]))"
+    rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’]))"
 )
 _KIN_PAREN_NAME_RE = re.compile(
     r"(?i:\b(?:mum|dad|mother|father|nan|nana|nanna|gran|granny|grandad|grandma|grandpa|auntie|"
@@ -2791,7 +2793,22 @@ class _NameFinder:
                 i = at.get(m.start("w"))
                 if i is None or not ok(w):
                     continue
-                if w.isupper() or shapes[i] in ("strict", "name", "unknown"):
+                # "call him Chidi", "whom the family call KJ"; not "call CNS", "call Oncology"
+                before = text[max(0, m.start() - 25) : m.start()].lower()
+                person_before = re.search(
+                    r"\b(?:whom|who|family|everyone|everybody|we|they|friends|mum|dad|parents|"
+                    r"brothers?|sisters?)\b[^.!?\n]*$",
+                    before,
+                )
+                if m.group("pron") or person_before:
+                    unknown_ok = m.group("pron") is not None  # "call him Chidi"
+                    if (
+                        w.isupper()
+                        or shapes[i] in ("strict", "name")
+                        or (unknown_ok and shapes[i] == "unknown")
+                    ):
+                        found.setdefault(i, _NICKNAME_MESSAGE)
+                elif shapes[i] in ("strict", "name") and not w.isupper():
                     found.setdefault(i, _NICKNAME_MESSAGE)
         if informal:
             # "my sister farhana", "esp kemi": a lower-case word that is no English word, after a

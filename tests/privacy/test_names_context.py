@@ -373,6 +373,10 @@ CLEAN_ROUND_2 = [
     "The risk group is High for this patient.",
     "Grace period of 2 weeks applies to the referral.",
     "Will the scan be before Christmas?",
+    "If she has a fever please call CNS or the ward.",
+    "The family call Oncology every day.",
+    "The meeting is at 3 Thursday.",
+    "This type is known as ALL and is the most common.",
 ]
 
 
