@@ -2541,7 +2541,7 @@ class _NameFinder:
             elif (
                 gap.strip(" \t,") == ""
                 and sh != "place"
-                and (sh in ("strict", "name") or w[0].isupper())
+                and (sh in ("strict", "name") or (w[0].isupper() and (informal or prev == "from")))
                 and (
                     prev in ("esp", "especially", "particularly")
                     or (prev == "to" and prev2 in ("thanks", "thank", "grateful", "thx", "ta"))

@@ -377,6 +377,10 @@ CLEAN_ROUND_2 = [
     "The family call Oncology every day.",
     "The meeting is at 3 Thursday.",
     "This type is known as ALL and is the most common.",
+    "Please thank the team, especially Radiology.",
+    "Thanks to Radiology for the images.",
+    "Carboplatin and Etoposide have been given.",
+    "Rituximab (Mabthera) was given.",
 ]
 
 
