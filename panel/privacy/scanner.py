@@ -2772,6 +2772,9 @@ class _NameFinder:
                 # the short form inside the long one: "Rhi (Rhiannon)", "Wale (Adewale)"
                 diminutive = len(short) >= 2 and short != full and full.startswith(short[:3])
                 diminutive = diminutive or (len(short) >= 3 and full.endswith(short))
+                # ... and one of the two a first name of the gazetteer: "Pred (Prednisolone)",
+                # "Haem (Haematology)" are abbreviations, not nicknames
+                diminutive = diminutive and (ka is not None or kb is not None)
                 if not (
                     diminutive
                     or (ka == "known" and (kb is not None or b.lower() not in _ENGLISH))

@@ -341,8 +341,8 @@ CAUGHT_ROUND_2 = [
     ("Ivy and Ebere have asked for copies of the letter.", "Ebere"),
     ("Poppy and Daisy are twins, but only Poppy has the renal mass.", "Daisy"),
     # nicknames
-    ("Wale (Adewale) is back at school.", "Wale"),
-    ("Wale (Adewale) is back at school.", "Adewale"),
+    ("Nonso (Chinonso) is back at school.", "Nonso"),
+    ("Nonso (Chinonso) is back at school.", "Chinonso"),
     ("Ifeoma, whom everyone calls IJ, is seven.", "IJ"),
     ("Her uncle (Baz) drives them in on Mondays.", "Baz"),
     ("thanks for everything, love from Tash and the girls x", "Tash"),
@@ -381,6 +381,9 @@ CLEAN_ROUND_2 = [
     "Thanks to Radiology for the images.",
     "Carboplatin and Etoposide have been given.",
     "Rituximab (Mabthera) was given.",
+    "Pred (Prednisolone) 2 mg/kg from today.",
+    "Haem (Haematology) reviewed the film.",
+    "Vanc (Vancomycin) levels are pending.",
 ]
 
 
