@@ -1959,7 +1959,7 @@ def _is_nameish(word: str) -> bool:
     return low not in _ENGLISH and _fold(low) not in _ENGLISH and w.isalpha()
 
 
-_NAME_LABEL_RE = re.compile(r"(?:sur|fore|first|given|family|last|full)?[ \t]*names?\b|label")
+_NAME_LABEL_RE = re.compile(r"(?:sur|fore|first|given|family|last|full)?[ \t]*names?\b")
 
 
 def _header_name_span(
@@ -2245,8 +2245,14 @@ class _NameFinder:
                 if span is None:
                     continue
                 ns, ne = span
-                if m.group("title") == "MS" and not any(  # "MS" is also a disease
-                    _first_name_kind(_title_case(w)) for w in _WORD_TOKEN_RE.findall(text, ns, ne)
+                # "MS" is also a disease and "MR" magnetic resonance ("MR ANGIOGRAM"): a known
+                # name or an initial must follow
+                if m.group("title") in ("MS", "MR") and not (
+                    re.match(r"[A-Z]\.?[ \t]", text[ns : ns + 3])
+                    or any(
+                        _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
+                        for w in _WORD_TOKEN_RE.findall(text, ns, ne)
+                    )
                 ):
                     continue
                 if self.free(ns, ne) and not self.institutional(ns, ne):

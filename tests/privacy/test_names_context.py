@@ -384,6 +384,10 @@ CLEAN_ROUND_2 = [
     "Pred (Prednisolone) 2 mg/kg from today.",
     "Haem (Haematology) reviewed the film.",
     "Vanc (Vancomycin) levels are pending.",
+    "SAMPLE LABELLED: CSF CYTOSPIN",
+    "MR ANGIOGRAM NORMAL",
+    "MS LESION IN THE CORD",
+    "FOR THE ATTENTION OF THE TUMOUR BOARD",
 ]
 
 
