@@ -2421,7 +2421,16 @@ class _NameFinder:
             return
         for m in _CAPS_COMMA_PAIR_RE.finditer(text):
             sur, first = _title_case(m.group("sur")), _title_case(m.group("first"))
-            if not _starts_word(text, m.start()) or _first_name_kind(first) is None:
+            if not _starts_word(text, m.start()):
+                continue
+            if _first_name_kind(first) is None and not (
+                # "MACILLEATHAIN, RUAIRIDH": a Gaelic or known surname, then a name-shaped word
+                (sur.startswith(("Mac", "Mc", "O'", "O’", "Ni", "Nic")) or sur in _SURNAMES_STRICT)
+                and len(first) >= 4
+                and first.lower() not in _ENGLISH
+                and _is_nameish(first)
+                and any(ch in "AEIOU" for ch in first.upper())
+            ):
                 continue
             if not (sur in _names.SURNAMES or sur in _names.SURNAME_WORDS or _is_nameish(sur)):
                 continue

@@ -354,6 +354,7 @@ CAUGHT_ROUND_2 = [
     ("her school is St Columba's High in Dunfermline", "St Columba's High"),
     ("Destiny and Tobi have been discharged today.", "Destiny"),
     ("Lolly (Lauren) loved the play specialist", "Lolly"),
+    ("MACDHÒMHNAILL, SEÒRAS   WARD 2", "MACDHÒMHNAILL, SEÒRAS"),
 ]
 
 CLEAN_ROUND_2 = [
@@ -387,6 +388,8 @@ CLEAN_ROUND_2 = [
     "SAMPLE LABELLED: CSF CYTOSPIN",
     "MR ANGIOGRAM NORMAL",
     "MS LESION IN THE CORD",
+    "SMITH, NEUROBLASTOMA SERVICE",
+    "JONES, ABDOMEN CT",
     "FOR THE ATTENTION OF THE TUMOUR BOARD",
 ]
 
