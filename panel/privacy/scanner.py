@@ -2672,7 +2672,7 @@ class _NameFinder:
         # by another rule ("Kwesi") anchors a list too ("Comfort and Kwesi").
         anchors = {
             i
-            for i in range(n)
+            for i in (range(n) if (" and " in text or "&" in text) else ())
             if i not in found
             and shapes[i] in ("strict", "unknown", "name")
             and toks[i][2][:1].isupper()
@@ -2763,7 +2763,11 @@ class _NameFinder:
         name, a name after "call"/"known as", a name in brackets after a family word, and a
         parent's lower-case name after a family word ("my sister farhana")."""
         text = self.text
-        at = {s: i for i, (s, _e, _w) in enumerate(toks)}
+        starts = [s for s, _e, _w in toks]
+
+        def index_at(pos: int) -> int | None:
+            k = bisect.bisect_left(starts, pos)
+            return k if k < len(starts) and starts[k] == pos else None
 
         def ok(w: str) -> bool:
             lw = w.lower()
@@ -2797,18 +2801,18 @@ class _NameFinder:
                 ):
                     continue
                 for g in ("a", "b"):
-                    i = at.get(m.start(g))
+                    i = index_at(m.start(g))
                     if i is not None:
                         found.setdefault(i, _NICKNAME_MESSAGE)
             for m in _KIN_PAREN_NAME_RE.finditer(text):
                 w = m.group("w")
-                i = at.get(m.start("w"))
+                i = index_at(m.start("w"))
                 if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
                     found.setdefault(i, _KIN_MESSAGE)
         if self.t.has("call", "known as", "goes by", "nickname"):
             for m in _CALL_NAME_RE.finditer(text):
                 w = m.group("w")
-                i = at.get(m.start("w"))
+                i = index_at(m.start("w"))
                 if i is None or not ok(w):
                     continue
                 # "call him Chidi", "whom the family call KJ"; not "call CNS", "call Oncology"
