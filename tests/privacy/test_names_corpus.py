@@ -17,6 +17,9 @@ from panel.privacy import corpus
 
 HERE = Path(__file__).parent
 IN_SAMPLE = HERE / "names_corpus.jsonl"
+#: Round 1's held-out set, scored once (names 69.4 %, structured 82.7 %, false positives 2.5 %)
+#: and in-sample since: the guard was then generalised on its kinds of failure.
+IN_SAMPLE_2 = HERE / "names_corpus_2.jsonl"
 HELD_OUT = HERE / "heldout_names.jsonl"
 
 
@@ -42,18 +45,20 @@ def check_corpus(
     return sc
 
 
-def test_corpus_rows_are_well_formed():
-    rows = corpus.load(IN_SAMPLE)
-    assert len(rows) >= 300
+@pytest.mark.parametrize("path, size", [(IN_SAMPLE, 300), (IN_SAMPLE_2, 250)])
+def test_corpus_rows_are_well_formed(path: Path, size: int):
+    rows = corpus.load(path)
+    assert len(rows) >= size
     for row in rows:
         assert set(row) >= {"text", "identifiers", "category", "source"}
         for ident in row["identifiers"]:
             assert ident["value"] in row["text"], ident
 
 
-def test_in_sample_names_corpus():
+@pytest.mark.parametrize("path", [IN_SAMPLE, IN_SAMPLE_2], ids=lambda p: p.name)
+def test_in_sample_names_corpus(path: Path):
     check_corpus(
-        IN_SAMPLE,
+        path,
         min_names_recall=0.90,
         min_structured_recall=0.99,
         max_false_positive_rate=0.02,
