@@ -61,6 +61,8 @@ class Config:
     PURGE_TEMP_HOURS = _env_int("PURGE_TEMP_HOURS", 24)
     # core.purge: revoked or expired API tokens are kept on the account page this long.
     PURGE_API_TOKENS_DAYS = _env_int("PURGE_API_TOKENS_DAYS", 90)
+    # core.purge: job rows done longer ago than this go (failed ones stay for the admin page).
+    PURGE_JOBS_DAYS = _env_int("PURGE_JOBS_DAYS", 30)
     # Approving a record asks the queue to print its letters (panel/feedback/documents.py), so
     # sending them stores PDFs already laid out instead of laying them out in the request.
     PDF_PRERENDER = _env_bool("PDF_PRERENDER", True)

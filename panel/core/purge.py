@@ -6,6 +6,7 @@ removed), so this module knows no other package's tables:
 * ``temp_files`` (here): files in the storage's ``tmp/`` folder (uploads being received, packs
   and exports being built) older than ``PURGE_TEMP_HOURS`` (24): what a killed process left;
 * ``family_sessions`` (feedback): ended or expired family sign-ins;
+* ``finished_jobs`` (here): job rows done more than ``PURGE_JOBS_DAYS`` (30) ago;
 * ``password_reset_tokens`` and ``api_tokens`` (accounts): used or expired links; revoked or
   expired API tokens after ``PURGE_API_TOKENS_DAYS`` on the account page.
 
@@ -63,6 +64,24 @@ def purge_temp_files(now: datetime) -> int:
         except FileNotFoundError:  # removed by its owner meanwhile
             continue
     return removed
+
+
+@purger("finished_jobs")
+def purge_finished_jobs(now: datetime) -> int:
+    """Remove job rows done more than ``PURGE_JOBS_DAYS`` (30) ago: one per e-mail, PDF and
+    scheduled run would otherwise pile up. Failed jobs stay (the dead-letter list) until an
+    admin retries them. A PDF whose job row is gone is printed again when next asked for."""
+    from sqlalchemy import delete
+
+    from panel.core.db import db
+
+    days = int(current_app.config.get("PURGE_JOBS_DAYS", 30))
+    result = db.session.execute(
+        delete(Job)
+        .where(Job.state == "done", Job.finished_at < now - timedelta(days=days))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def purge(now: datetime | None = None) -> dict[str, int]:

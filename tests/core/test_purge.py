@@ -142,3 +142,32 @@ def test_the_purge_is_scheduled_daily_once_per_day(app, db_session):
     b = {j.kind: j.id for j in jobs.enqueue_due(now + timedelta(hours=3))}
     assert a[PURGE] == b[PURGE]
     assert db_session.get(Job, a[PURGE]).state == "done"
+
+
+def test_finished_jobs_go_after_a_month_and_failed_ones_stay(app, db_session):
+    from panel.core.purge import purge_finished_jobs
+
+    now = utcnow()
+    rows = {
+        "old done": Job(
+            key="t:old-done", kind="core.purge", state="done", finished_at=now - timedelta(days=31)
+        ),
+        "new done": Job(
+            key="t:new-done", kind="core.purge", state="done", finished_at=now - timedelta(days=2)
+        ),
+        "old failed": Job(
+            key="t:old-failed",
+            kind="core.purge",
+            state="failed",
+            finished_at=now - timedelta(days=60),
+        ),
+        "queued": Job(
+            key="t:queued", kind="core.purge", state="queued", run_after=now + timedelta(days=1)
+        ),
+    }
+    db_session.add_all(rows.values())
+    db_session.flush()
+    assert purge_finished_jobs(now) >= 1
+    left = set(db_session.scalars(select(Job.key).where(Job.key.like("t:%"))))
+    assert left == {"t:new-done", "t:old-failed", "t:queued"}
+    assert purge_finished_jobs(now) == 0
