@@ -143,6 +143,8 @@ def test_documented_app_variables_are_read_by_config():
         "TEST_DATABASE_URL",
         "TEST_PDF_CACHE",  # tests/support/pdf.py
         "TOKEN",
+        "OCR_WORKERS",  # panel/imaging/pixeltext.py (a tuning knob of the OCR passes)
+        "OCR_BATCH",  # panel/imaging/pixeltext.py
     }
     documented = set()
     for doc in [*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]:
