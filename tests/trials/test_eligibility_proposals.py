@@ -68,17 +68,6 @@ def serve(app, monkeypatch):
     server.server_close()
 
 
-@pytest.fixture
-def loaded(db_session):
-    """The test registry (the six factsheet trials, all open)."""
-    from panel.trials.matching import clear_cache
-    from panel.trials.registry import load_registry
-
-    load_registry()
-    db_session.commit()
-    clear_cache()
-
-
 def _sync(app, *codes):
     args = ["sync-trials"]
     for code in codes:

@@ -12,34 +12,15 @@ import socket
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from panel.core.db import utcnow
 from panel.core.models import AuditEntry
 from panel.trials.models import Trial, TrialChange, TrialStatus
 from tests.support.factories import example
-from tests.support.registry_replay import CTGOV, REGISTRY, serving
+from tests.support.registry_replay import CTGOV, REGISTRY
 
 PACKAGED = Path(__file__).resolve().parents[2] / "panel" / "data" / "trials.json"
-
-
-@pytest.fixture
-def registry_server(app, monkeypatch):
-    """A local HTTP server standing in for both registries (tests/support/registry_replay.py)."""
-    with serving(app, monkeypatch) as registry:
-        yield registry
-
-
-@pytest.fixture
-def loaded(db_session):
-    """The test registry (the six factsheet trials, all open) with the matching cache cleared."""
-    from panel.trials.matching import clear_cache
-    from panel.trials.registry import load_registry
-
-    load_registry()
-    db_session.commit()
-    clear_cache()
 
 
 def _sync(app, *args):

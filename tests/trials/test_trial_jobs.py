@@ -6,31 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from panel.core import jobs
 from panel.core.db import utcnow
 from panel.core.models import Job
 from panel.trials.models import CaseTrialMatch, Trial, TrialNewMatch
-from tests.support.registry_replay import serving
-
-
-@pytest.fixture
-def registry_server(app, monkeypatch):
-    with serving(app, monkeypatch) as registry:
-        yield registry
-
-
-@pytest.fixture
-def loaded(db_session):
-    """The test registry (the six factsheet trials, all open), the matching cache cleared."""
-    from panel.trials.matching import clear_cache
-    from panel.trials.registry import load_registry
-
-    load_registry()
-    db_session.commit()
-    clear_cache()
 
 
 def _trial(db_session, code: str) -> Trial:
