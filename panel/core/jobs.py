@@ -38,6 +38,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -155,6 +156,22 @@ class _Queue:
                 threads = int(self.app.config.get("JOBS_INPROCESS_THREADS", 2))
                 self._worker = dramatiq.Worker(self.broker, worker_threads=threads)
                 self._worker.start()
+                threading.Thread(
+                    target=self._housekeeping, name="panel-jobs-sweep", daemon=True
+                ).start()
+
+    def _housekeeping(self) -> None:
+        """In-process mode: sweep now and then for jobs another process left queued (a command
+        that exited before its jobs ran, a web process that was restarted). The schedule is not
+        run here (cron runs the commands; see docs/operations.md)."""
+        seconds = float(self.app.config.get("JOBS_INPROCESS_SWEEP_SECONDS", 30))
+        while self._worker is not None:
+            try:
+                with self.app.app_context():
+                    sweep()
+            except Exception:  # noqa: BLE001 - housekeeping never stops the worker
+                log.warning("in-process job sweep failed", exc_info=True)
+            time.sleep(seconds)
 
     def backlog(self) -> int | None:
         """Messages waiting in the broker's queue (None when it cannot be asked)."""
@@ -194,7 +211,15 @@ def init_jobs(app: Flask) -> None:
         from panel.core.errors import ConfigurationError
 
         raise ConfigurationError("PANEL_JOBS_MODE=broker needs PANEL_QUEUE_URL or PANEL_REDIS_URL.")
-    app.extensions["panel_jobs"] = _Queue(app, chosen)
+    app.extensions["panel_jobs"] = q = _Queue(app, chosen)
+    if chosen == "inprocess":
+
+        @app.before_request
+        def _start_inprocess_worker() -> None:
+            # The web process runs the jobs (and sweeps up those other processes left queued)
+            # from its first request on, not only from its first publish.
+            if q._worker is None:
+                q.start_inprocess_worker()
 
 
 def queue(app: Flask | None = None) -> _Queue:
@@ -222,6 +247,7 @@ def enqueue(
         raise ValueError(f"no handler for jobs of kind {kind!r}")
     existing = db.session.scalar(select(Job).where(Job.key == key))
     if existing is not None:
+        _republish_if_stale(existing)
         return existing
     spec = _HANDLERS.get(kind)
     job = Job(
@@ -251,6 +277,20 @@ def enqueue(
             (job.id, int(delay.total_seconds() * 1000) if delay else None)
         )
     return job
+
+
+def _republish_if_stale(job: Job) -> None:
+    """Asked again for a job that has waited unclaimed for a while (the process that asked first
+    may have died before publishing it, or, in-process, with its queue): publish it again after
+    this commit. A copy delivered twice is claimed once."""
+    if job.state != "queued" or job.kind == "group":
+        return
+    now = utcnow()
+    older = now - timedelta(seconds=int(current_app.config.get("JOBS_REPUBLISH_SECONDS", 60)))
+    last = job.published_at or job.created_at
+    if job.run_after <= now and last is not None and last <= older:
+        job.published_at = now
+        db.session.info.setdefault(_PENDING, []).append((job.id, None))
 
 
 def group(key: str, *, total: int, case_id: int | None = None, user_id: int | None = None) -> Job:

@@ -398,3 +398,31 @@ def test_the_worker_command_runs_says_it_is_alive_and_stops(backend, tmp_path):
 def test_the_worker_command_explains_that_no_queue_is_configured(app):
     result = app.test_cli_runner().invoke(args=["worker"])
     assert result.exit_code != 0 and "No queue is configured" in result.output
+
+
+def test_a_job_asked_for_again_after_it_waited_unclaimed_is_published_again(app, db_session):
+    """Its first asker died before publishing it (or with its in-process queue)."""
+    name = _name()
+    long_ago = utcnow() - timedelta(minutes=5)
+    db_session.add(
+        Job(
+            key=f"t:{name}",
+            kind="test.count",
+            payload={"name": name},
+            max_attempts=3,
+            run_after=long_ago,
+            created_at=long_ago,
+        )
+    )
+    db_session.commit()
+    assert RAN[name] == 0  # nobody published it
+    again = jobs.enqueue("test.count", f"t:{name}", {"name": name})
+    db_session.commit()
+    db_session.refresh(again)
+    assert RAN[name] == 1 and again.state == "done"
+    # a job asked for again soon after it was made is not published twice
+    fresh = _name()
+    jobs.enqueue("test.count", f"t:{fresh}", {"name": fresh}, delay=timedelta(hours=1))
+    db_session.commit()
+    jobs.enqueue("test.count", f"t:{fresh}", {"name": fresh})
+    assert not db_session.info.get("panel_jobs_pending")
