@@ -39,6 +39,7 @@ import os
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -422,9 +423,9 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _failed(job_id: int, exc: BaseException) -> str:
-    log.warning(
-        "job %s failed: %s", job_id, type(exc).__name__, exc_info=not isinstance(exc, JobError)
-    )
+    # Where it failed (files and lines), never the exception's text: it may quote the data.
+    where = "" if isinstance(exc, JobError) else "".join(traceback.format_tb(exc.__traceback__))
+    log.warning("job %s failed: %s\n%s", job_id, type(exc).__name__, where)
     job = db.session.get(Job, job_id)
     if job is None:
         return "failed"

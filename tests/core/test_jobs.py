@@ -25,6 +25,7 @@ from panel.core.models import Job
 from tests.support.db import database_url, dispose, drop_database, make_app, migrate_and_seed
 
 RAN: Counter[str] = Counter()
+QUOTED = "Ellie Smith 943 476 5919"  # what a failing handler's exception text might quote
 # The app's own scheduled jobs (e.g. mail.sweep) run on these workers too: count only ours.
 TESTS = Job.kind.like("test.%")
 FAILS_LEFT: dict[str, int] = {}
@@ -35,7 +36,7 @@ def _count(job: Job):
     name = job.payload["name"]
     if FAILS_LEFT.get(name, 0) > 0:
         FAILS_LEFT[name] -= 1
-        raise RuntimeError("a failure whose text quotes data: Ellie Smith 943 476 5919")
+        raise RuntimeError("a failure whose text quotes data: " + QUOTED)
     RAN[name] += 1
     return {"ran": RAN[name]}
 
@@ -426,3 +427,15 @@ def test_a_job_asked_for_again_after_it_waited_unclaimed_is_published_again(app,
     db_session.commit()
     jobs.enqueue("test.count", f"t:{fresh}", {"name": fresh})
     assert not db_session.info.get("panel_jobs_pending")
+
+
+def test_a_failure_is_logged_by_kind_and_place_never_by_its_text(app, db_session, caplog):
+    name = _name()
+    FAILS_LEFT[name] = 99
+    with caplog.at_level("WARNING", logger="panel.core.jobs"):
+        jobs.enqueue("test.count", f"t:{name}", {"name": name})
+        db_session.commit()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "RuntimeError" in logged and "test_jobs.py" in logged
+    assert "Ellie" not in logged and "943 476" not in logged
+    assert not any(r.exc_info for r in caplog.records)
