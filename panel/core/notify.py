@@ -66,12 +66,6 @@ def notify(
     return made
 
 
-def send_after_response() -> None:
-    """Kept for callers written before the job queue: there is nothing left to do after the
-    response, since :func:`panel.core.mail.queue_mail` asks for each e-mail's job in the
-    action's transaction and the queue sends it once that commits."""
-
-
 def case_referrers(case) -> list[Any]:
     """The case's creator and co-referrers."""
     return [case.created_by, *(r.user for r in case.co_referrers)]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -163,16 +162,7 @@ def _rendering() -> Iterator[None]:
 
 def _store(data: bytes) -> tuple[str, str, int]:
     """Store ``data``; returns (storage key, sha256, size)."""
-    storage = get_storage()
-    tmp = storage.temp_file(".doc")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        key = storage.put_file(tmp)
-    finally:
-        tmp.unlink(missing_ok=True)
+    key = get_storage().put_bytes(data)
     sha = hashlib.sha256(data).hexdigest()
     if key != sha:  # the storage is content-addressed: anything else is a fault
         raise RuntimeError("stored document does not hash to its key")

@@ -328,29 +328,21 @@ class MaskOutside(ValueError):
     """The mask rectangle lies outside the image."""
 
 
-def mask_image(src: Path, dst: Path, kind: str, x: int, y: int, w: int, h: int) -> None:
-    """Black out one rectangle (clipped to the image): :func:`mask_image_boxes` with one box."""
-    mask_image_boxes(src, dst, kind, [(x, y, w, h)])
-
-
 def mask_image_boxes(src: Path, dst: Path, kind: str, boxes) -> None:
     """Black out every box ``(x, y, width, height)`` (clipped to the image) of a stored PNG/JPEG
     and write the pixels only to ``dst``, in one pass. The pixels are replaced before encoding,
     so nothing under a box survives (JPEG is re-encoded from the masked pixels); a PNG's other
     pixels stay identical. :class:`MaskOutside` when a box lies outside the image."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
     fmt = "PNG" if kind == "png" else "JPEG"
     with Image.open(src, formats=[fmt]) as img:
         img.load()
         if img.mode not in ("L", "RGB", "RGBA"):
             img = img.convert("RGB")
-        black = {"L": 0, "RGB": (0, 0, 0), "RGBA": (0, 0, 0, 255)}[img.mode]
-        draw = ImageDraw.Draw(img)
         for x, y, w, h in boxes:
             x0, y0 = max(0, int(x)), max(0, int(y))
-            x1, y1 = min(int(x) + int(w), img.width) - 1, min(int(y) + int(h), img.height) - 1
-            if x0 >= img.width or y0 >= img.height or x1 < x0 or y1 < y0:
+            x1, y1 = min(int(x) + int(w), img.width), min(int(y) + int(h), img.height)
+            if x0 >= img.width or y0 >= img.height or x1 <= x0 or y1 <= y0:
                 raise MaskOutside("the rectangle lies outside the image")
-            draw.rectangle((x0, y0, x1, y1), fill=black)
-        _save_pixels_only(img, dst, fmt)
+        _save_pixels_only(mask_boxes(img, boxes), dst, fmt)

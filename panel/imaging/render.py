@@ -240,33 +240,21 @@ def _trim(cache_dir: Path, limit: int = CACHE_LIMIT_BYTES) -> None:
             break
 
 
-def mask_rectangle(path: Path, dst: Path, x: int, y: int, w: int, h: int) -> None:
-    """Write ``path`` to ``dst`` with a black rectangle over every frame (uncompressed output)."""
-    mask_boxes(path, dst, [(x, y, w, h)])
-
-
 def mask_boxes(path: Path, dst: Path, boxes) -> None:
     """Write ``path`` to ``dst`` with every box ``(x, y, width, height)`` (image pixels, clipped
     to the image) filled black in every frame, in one pass and one write (uncompressed output).
     Pixels outside the boxes keep their decoded values; ``BurnedInAnnotation`` becomes NO."""
     from pydicom.uid import ExplicitVRLittleEndian
 
+    from panel.imaging.pixelstep import mask_frames
+
     ds = _read(path)
-    arr = ds.pixel_array.copy()
+    arr = ds.pixel_array
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
     # Black as displayed: MONOCHROME1 shows its highest stored value as black.
     monochrome1 = str(getattr(ds, "PhotometricInterpretation", "")) == "MONOCHROME1"
     fill = arr.max() if monochrome1 else arr.min()
-    rows, cols = int(ds.Rows), int(ds.Columns)
-    for x, y, w, h in boxes:
-        x0, y0 = max(0, int(x)), max(0, int(y))
-        x1, y1 = min(cols, int(x) + int(w)), min(rows, int(y) + int(h))
-        if x1 <= x0 or y1 <= y0:
-            continue
-        if frames > 1:
-            arr[:, y0:y1, x0:x1] = fill
-        else:
-            arr[y0:y1, x0:x1] = fill
+    arr = mask_frames(arr, boxes, frames=frames > 1, fill=fill)
     if is_compressed(str(ds.file_meta.TransferSyntaxUID)):
         ds.PixelData = arr.tobytes()
         ds["PixelData"].VR = "OB" if ds.BitsAllocated <= 8 else "OW"
