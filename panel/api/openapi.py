@@ -556,6 +556,7 @@ def _schemas() -> dict[str, Any]:
         **_loop_schemas(),
         **_outcome_checks().openapi_schemas(),
         **_screening_schemas(),
+        **_files_schemas(),
     }
 
 
@@ -648,6 +649,7 @@ def _responses() -> dict[str, Any]:
             "them), or free text holds a patient identifier (`findings`)."
         ),
         "PreconditionRequired": _error("If-Match is missing."),
+        "UnsupportedMediaType": _error("The body is not of the media type this route takes."),
         "TooManyRequests": _error(
             "Rate limit for this token exceeded; retry after the time in the Retry-After header."
         ),
@@ -894,6 +896,7 @@ def _paths() -> dict[str, Any]:
         **_loop_paths(common, ref),
         **_outcome_checks().openapi_paths(common, ref),
         **_screening_paths(common, ref),
+        **_files_paths(common, ref),
     }
 
 
@@ -1356,6 +1359,11 @@ def _document() -> dict[str, Any]:
                 "name": "screening",
                 "description": "What happened to the trials the panel suggested.",
             },
+            {
+                "name": "files",
+                "description": "Scans and documents, de-identified on arrival, each file by "
+                "its own background job.",
+            },
             {"name": "meta", "description": "About the API."},
         ],
         "paths": _paths(),
@@ -1371,6 +1379,134 @@ def _document() -> dict[str, Any]:
             "schemas": _schemas(),
             "parameters": _parameters(),
             "responses": _responses(),
+        },
+    }
+
+
+# --------------------------------------------------------------------------- files and jobs
+_FILE_STATES = ["queued", "deidentifying", "stored", "held_back", "refused", "duplicate"]
+
+
+def _files_schemas() -> dict[str, Any]:
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "FilesAccepted": {
+            "type": "object",
+            "required": ["job", "upload", "state", "done", "total"],
+            "additionalProperties": False,
+            "properties": {
+                "job": {"type": "integer", "description": "Follow it at `/jobs/{job}`."},
+                "upload": {"type": "integer"},
+                "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+                "done": count,
+                "total": {**count, "description": "Files received (a zip counts its entries)."},
+            },
+        },
+        "JobFile": {
+            "type": "object",
+            "required": ["index", "name", "state", "reason"],
+            "properties": {
+                "index": {"type": "integer"},
+                "name": {"type": "string", "description": "The file's safe display name."},
+                "state": {"type": "string", "enum": _FILE_STATES},
+                "reason": {"type": "string"},
+                "kind": {"type": ["string", "null"], "enum": ["dicom", "pdf", "image", None]},
+                "file_id": {"type": ["integer", "null"]},
+                "pixel_text": {"type": ["string", "null"]},
+                "boxes": {"type": ["integer", "null"]},
+            },
+        },
+        "Job": {
+            "type": "object",
+            "required": ["id", "state", "done", "total"],
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {"type": "string"},
+                "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+                "done": count,
+                "failed": count,
+                "total": count,
+                "upload": {"type": "integer"},
+                "counts": {
+                    "type": "object",
+                    "additionalProperties": count,
+                    "description": "An upload's files by result: `stored`, `held_back`, "
+                    "`refused`, `duplicate`.",
+                },
+                "files": {"type": "array", "items": _ref("JobFile")},
+                "error": {"type": ["string", "null"]},
+            },
+        },
+    }
+
+
+def _files_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "/cases/{ref}/files": {
+            "parameters": [ref],
+            "post": {
+                "operationId": "uploadFiles",
+                "tags": ["files"],
+                "summary": "Upload scans and documents",
+                "description": "One or many files, or a zip of a series, in the multipart "
+                "field `files` (DICOM, PDF, PNG, JPEG). Answers at once with the job that "
+                "counts them: each file is then checked, de-identified and stored (or held "
+                "back for a coordinator, or refused with its reason) by its own job. The "
+                "case's referrers while it is a draft, submitted, scheduled or waiting for "
+                "information; the panel's coordinators while it is open.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["files"],
+                                "properties": {
+                                    "files": {
+                                        "type": "array",
+                                        "items": {"type": "string", "format": "binary"},
+                                    },
+                                    "label": {"type": "string", "maxLength": 120},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "202": {
+                        "description": "Received; follow the job.",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        **_json(_ref("FilesAccepted")),
+                    },
+                    "400": _r("BadRequest"),
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                    "413": _r("TooLarge"),
+                    "415": _r("UnsupportedMediaType"),
+                    "422": _r("Unprocessable"),
+                    **common,
+                },
+            },
+        },
+        "/jobs/{job_id}": {
+            "parameters": [
+                {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "get": {
+                "operationId": "getJob",
+                "tags": ["files"],
+                "summary": "A background job's progress",
+                "description": "`state` is `queued`, `running`, `done` or `failed`; `done` "
+                "of `total`. An upload's job also lists each file's state, as the upload "
+                "page's progress bars show it. Only those who may see the upload (its "
+                "case's referrers, the panel's coordinators) may read it.",
+                "responses": {
+                    "200": {"description": "The job.", **_json(_ref("Job"))},
+                    "404": _r("NotFound"),
+                    **common,
+                },
+            },
         },
     }
 

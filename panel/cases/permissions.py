@@ -216,6 +216,20 @@ class CasePermissions:
             and self.is_coordinated_by(user)
         )
 
+    def can_see_upload(self, user: User, upload) -> bool:
+        """An upload's page and progress (file names, each file's result, held-back files
+        included): the case's referrers, the panel's coordinators once submitted, and whoever
+        sent it while they may still see the case."""
+        if upload is None or upload.case_id != getattr(self, "id", None):
+            return False
+        if self.is_referrer(user) or self.can_review_files(user):
+            return True
+        return (
+            getattr(user, "is_authenticated", False)
+            and upload.uploaded_by_id == user.id
+            and self.can_view(user)
+        )
+
     def can_review_files(self, user: User) -> bool:
         """The panel's coordinators look at, release, mask or delete held-back files, once the
         case was submitted."""

@@ -46,7 +46,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event, false, select, true, update
+from sqlalchemy import event, false, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,7 @@ ACTOR_NAME = "panel_job"
 MAX_BACKOFF = timedelta(minutes=10)
 _PENDING = "panel_jobs_pending"  # session.info: ids added in the open transaction
 _READY = "panel_jobs_ready"  # session.info: ids committed, waiting to run (eager mode)
+_AFTER = "panel_jobs_after"  # session.info: the running job's after-commit clean-ups
 
 
 class JobError(Exception):
@@ -84,6 +85,37 @@ def handler(kind: str, *, max_attempts: int = 5):
         return fn
 
     return register
+
+
+_GROUP_DONE: dict[str, Callable[[Job], None]] = {}
+
+
+def on_group_done(name: str):
+    """Register ``fn(group_job)``: called in the transaction of the child job that finishes a
+    group whose payload names it (``{"on_done": name}``), so it runs exactly once per closing
+    (e.g. an upload's summary and audit entry once its last file is done)."""
+
+    def register(fn):
+        _GROUP_DONE[name] = fn
+        return fn
+
+    return register
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the running job's transaction has committed (e.g. remove an input file
+    only when what was made of it is safely recorded). Not run when the job fails and rolls
+    back; errors in ``fn`` are logged, never raised."""
+    db.session.info.setdefault(_AFTER, []).append(fn)
+
+
+def _commit_and_after() -> None:
+    db.session.commit()
+    for fn in db.session.info.pop(_AFTER, []):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - clean-up only; the purge catches what is left
+            log.warning("a job's after-commit clean-up failed", exc_info=False)
 
 
 def handlers() -> dict[str, Handler]:
@@ -280,6 +312,53 @@ def enqueue(
     return job
 
 
+def enqueue_many(
+    kind: str,
+    items: list[tuple[str, dict[str, Any]]],
+    *,
+    parent: Job | None = None,
+    user_id: int | None = None,
+) -> list[int]:
+    """Ask for many new jobs of ``kind`` at once (``(key, payload)`` pairs) in one INSERT: an
+    upload of 2,000 files asks for 2,000 jobs. The keys must be new (e.g. they name a row this
+    transaction created); a clash raises, as it would be a bug. Published on commit."""
+    if kind not in _HANDLERS:
+        raise ValueError(f"no handler for jobs of kind {kind!r}")
+    if not items:
+        return []
+    spec = _HANDLERS[kind]
+    now = utcnow()
+    rows = [
+        {
+            "key": key,
+            "kind": kind,
+            "payload": payload,
+            "state": "queued",
+            "parent_id": parent.id if parent is not None else None,
+            "case_id": parent.case_id if parent is not None else None,
+            "created_by_id": user_id,
+            "attempts": 0,
+            "max_attempts": spec.max_attempts,
+            "run_after": now,
+            "created_at": now,
+            "done": 0,
+            "failed": 0,
+            "total": 0,
+        }
+        for key, payload in items
+    ]
+    ids: list[int] = []
+    for start in range(0, len(rows), 500):
+        ids.extend(
+            db.session.scalars(
+                insert(Job).returning(Job.id, sort_by_parameter_order=True),
+                rows[start : start + 500],
+            ).all()
+        )
+    db.session.info.setdefault(_PENDING, []).extend((jid, None) for jid in ids)
+    return ids
+
+
 def _republish_if_stale(job: Job) -> None:
     """Asked again for a job that has waited unclaimed for a while (the process that asked first
     may have died before publishing it, or, in-process, with its queue): publish it again after
@@ -294,9 +373,17 @@ def _republish_if_stale(job: Job) -> None:
         db.session.info.setdefault(_PENDING, []).append((job.id, None))
 
 
-def group(key: str, *, total: int, case_id: int | None = None, user_id: int | None = None) -> Job:
-    """A job that only counts its children (e.g. one upload's files): done when all are."""
-    return enqueue("group", key, case_id=case_id, user_id=user_id, total=total)
+def group(
+    key: str,
+    *,
+    total: int,
+    case_id: int | None = None,
+    user_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Job:
+    """A job that only counts its children (e.g. one upload's files): done when all are.
+    ``payload={"on_done": name}`` calls the :func:`on_group_done` hook ``name`` then."""
+    return enqueue("group", key, payload, case_id=case_id, user_id=user_id, total=total)
 
 
 @event.listens_for(Session, "after_commit")
@@ -409,10 +496,11 @@ def run(job_id: int) -> str:
         job.result = result or {}
         job.last_error = None
         _count_in_parent(job, failed=False)
-        db.session.commit()
+        _commit_and_after()
         return "ran"
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
         db.session.rollback()
+        db.session.info.pop(_AFTER, None)
         return _failed(job_id, exc)
 
 
@@ -449,12 +537,21 @@ def _failed(job_id: int, exc: BaseException) -> str:
         return "retry"
     job.state = "failed"
     job.finished_at = utcnow()
-    _count_in_parent(job, failed=True)
-    db.session.commit()
+    try:
+        _count_in_parent(job, failed=True)
+        _commit_and_after()
+    except Exception as hook_exc:  # noqa: BLE001 - the group's hook failed: count it anyway
+        db.session.rollback()
+        db.session.info.pop(_AFTER, None)
+        log.warning("job %s: closing its group failed: %s", job_id, type(hook_exc).__name__)
+        job = db.session.get(Job, job_id)
+        job.state, job.finished_at = "failed", utcnow()
+        _count_in_parent(job, failed=True, hooks=False)
+        db.session.commit()
     return "failed"
 
 
-def _count_in_parent(job: Job, *, failed: bool) -> None:
+def _count_in_parent(job: Job, *, failed: bool, hooks: bool = True) -> None:
     """One child finished: count it in its group, atomically, and close the group when all
     have (a single UPDATE, so two workers finishing at once both count)."""
     if job.parent_id is None:
@@ -466,12 +563,18 @@ def _count_in_parent(job: Job, *, failed: bool) -> None:
         .values({column: column + 1})
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(
+    closed = db.session.execute(
         update(Job)
         .where(Job.id == job.parent_id, Job.done + Job.failed >= Job.total, Job.state == "running")
         .values(state="done", finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    if closed.rowcount == 1 and hooks:  # this transaction closed the group: only one can
+        parent = db.session.get(Job, job.parent_id)
+        db.session.refresh(parent)
+        hook = _GROUP_DONE.get((parent.payload or {}).get("on_done", ""))
+        if hook is not None:
+            hook(parent)
 
 
 def heartbeat(job: Job) -> None:

@@ -131,6 +131,28 @@ class Job(db.Model):
 
     audit_type = "job"
 
+    def can_view(self, user) -> bool:
+        """Who may follow a job (``GET /api/v1/jobs/{id}``): an upload's group job or one of
+        its files' jobs, those who may see the upload (``Case.can_see_upload``); any other job,
+        the person who asked for it and admins (a job holds ids and counts, never clinical
+        content)."""
+        if not getattr(user, "is_authenticated", False):
+            return False
+        from panel.imaging.ingest import upload_for_job
+
+        group = self
+        if self.kind != "group" and self.parent_id is not None:
+            group = db.session.get(Job, self.parent_id) or self
+        upload = upload_for_job(group)
+        if upload is not None:
+            from panel.cases.models import Case
+
+            case = db.session.get(Case, upload.case_id)
+            return case is not None and case.can_see_upload(user, upload)
+        if self.case_id is not None:
+            return False  # other case work (PDFs, re-matching) is not followed from outside
+        return self.created_by_id == user.id or bool(getattr(user, "is_admin", False))
+
     def as_json(self) -> dict:
         """What ``GET /api/v1/jobs/{id}`` and the progress bars show."""
         return {

@@ -23,4 +23,4 @@ def init_app(app: Flask) -> None:
     )
 
 
-from panel.imaging import views  # noqa: E402,F401
+from panel.imaging import ingest, views  # noqa: E402,F401

@@ -56,8 +56,21 @@ class Upload(db.Model):
     stored_count: Mapped[int] = mapped_column(Integer, default=0)
     held_count: Mapped[int] = mapped_column(Integer, default=0)
     refused_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Files already in the case (not stored again).
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Every file received (a zip counts as its entries).
+    total_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The group job that counts this upload's files (one ``imaging.ingest`` job per file);
+    #: None once finished job rows have been purged.
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    #: When the last file was done (None while files are still being de-identified).
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     audit_type = "upload"
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
 
 
 class StoredFile(db.Model):

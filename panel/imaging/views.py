@@ -20,7 +20,6 @@ from flask import (
 )
 from flask_login import login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from wtforms import ValidationError
 
@@ -122,62 +121,78 @@ def upload(ref: str):
     if len(files) > max_files:
         return _refuse_request(f"too many files in one upload (at most {max_files})", 413)
 
-    from panel.imaging.uploads import deid_secret
+    from panel.imaging import ingest
 
     storage = get_storage()
-    batch = None
+    received = None
     try:
-        batch = uploads.process_upload(
-            case,
-            user,
-            label,
-            ((f.filename or "", f.stream) for f in files),
-            storage=storage,
-            config=cfg,
-            deid_secret=deid_secret(),
+        received = ingest.receive(
+            case, user, label, ((f.filename or "", f.stream) for f in files), storage=storage
         )
-        batch.store()
-        db.session.commit()
+        db.session.commit()  # the files' jobs start now (in tests: run before this returns)
     except uploads.UploadRefused as exc:
         db.session.rollback()
+        ingest.discard(received, storage)
         return _refuse_request(str(exc), 413)
-    except IntegrityError:
-        # Another upload of the same files to this case (a second tab) was saved first.
-        db.session.rollback()
-        if batch is not None:
-            batch.discard()
-        return _refuse_request(
-            "another upload of the same files to this case was saved at the same time, so nothing "
-            "from this one was stored; reload the images page and upload again anything missing",
-            409,
-        )
     except BaseException:
         db.session.rollback()
-        if batch is not None:
-            batch.discard()
+        ingest.discard(received, storage)
         raise
     finally:
-        if batch is not None:
-            batch.cleanup()
         for f in files:
             f.close()
-    outcomes = batch.outcomes
+    progress_url = url_for("imaging.upload_progress", ref=case.reference, upload_id=received.id)
     if _wants_json():
+        state = ingest.progress(received)
         return jsonify(
-            upload_id=batch.upload.id,
-            counts=batch.counts,
-            masked=batch.masked_count,
-            files=[o.as_json() for o in outcomes],
+            upload_id=received.id,
+            job=state["id"],
+            state=state["state"],
+            done=state["done"],
+            total=state["total"],
+            counts=state["counts"],
+            masked=state["masked"],
+            files=[_file_json(r) for r in state["files"]],
+            progress=progress_url,
             next=url_for("imaging.index", ref=case.reference),
-        )
-    return render_template(
-        "imaging/results.html",
-        case=case,
-        outcomes=outcomes,
-        counts=batch.counts,
-        masked=batch.masked_count,
-        label=batch.upload.label,
+        ), (200 if state["state"] == "done" else 202)
+    return redirect(progress_url, code=303)
+
+
+def _file_json(row: dict) -> dict:
+    """One file's line as the uploader shows it (``status`` is its state)."""
+    out = {k: v for k, v in row.items() if v is not None and k != "state"}
+    out["status"] = row["state"]
+    return out
+
+
+def _load_upload(ref: str, upload_id: int):
+    user = _user()
+    case = load_case_or_404(ref, user)
+    from panel.imaging.models import Upload
+
+    up = db.session.get(Upload, upload_id)
+    if up is None or up.case_id != case.id or not case.can_see_upload(user, up):
+        abort(404)
+    return case, up
+
+
+@bp.route(PREFIX + "/uploads/<int:upload_id>")
+@login_required
+def upload_progress(ref: str, upload_id: int):
+    """One upload: a progress bar per file while its jobs run, then its results."""
+    from panel.imaging import ingest
+
+    case, up = _load_upload(ref, upload_id)
+    state = ingest.progress(up)
+    if _wants_json():
+        return jsonify(state)
+    template = (
+        "imaging/_upload_progress.html"
+        if request.headers.get("HX-Request")
+        else ("imaging/upload_progress.html")
     )
+    return render_template(template, case=case, upload=up, state=state)
 
 
 def _refuse_request(message: str, status: int):

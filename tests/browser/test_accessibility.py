@@ -86,10 +86,9 @@ def _world(live_server, tmp_path) -> dict:
     from panel.accounts import operations as account_ops
     from panel.cases.models import Case
     from panel.core.db import db
-    from panel.core.storage import get_storage
     from panel.feedback import family
     from panel.feedback.documents import documents_for
-    from panel.imaging import uploads
+    from panel.imaging import ingest
     from panel.imaging.models import FileStatus, StoredFile
     from panel.meetings import operations as meeting_ops
     from panel.meetings.models import Meeting
@@ -126,18 +125,13 @@ def _world(live_server, tmp_path) -> dict:
         for c in cases:
             by_state.setdefault(f"{c.status.value}:{c.panel.code}", c)
         series = synth.make_ct_series(tmp_path / "ct", 3, rows=64, cols=64)
-        batch = uploads.process_upload(
+        ct_upload = ingest.receive(
             scheduled,
             user(REFERRER),
             "CT chest",
             [(p.name, io.BytesIO(p.read_bytes())) for p in series.paths],
-            storage=get_storage(),
-            config=app.config,
-            deid_secret=uploads.deid_secret(),
         )
-        batch.store()
-        db.session.commit()
-        batch.cleanup()
+        db.session.commit()  # the files' jobs run now (eager in tests)
         series_uid = db.session.scalar(
             select(StoredFile.series_uid)
             .where(StoredFile.case_id == scheduled.id, StoredFile.series_uid.is_not(None))
@@ -149,16 +143,8 @@ def _world(live_server, tmp_path) -> dict:
 
         Image.new("RGB", (320, 200), (90, 120, 150)).save(photo, format="PNG")
         photo.seek(0)
-        batch = uploads.process_upload(
-            scheduled,
-            user(REFERRER),
-            "Photo of the film",
-            [("photo.png", photo)],
-            storage=get_storage(),
-            config=app.config,
-            deid_secret=uploads.deid_secret(),
-        )
-        batch.store()
+        ingest.receive(scheduled, user(REFERRER), "Photo of the film", [("photo.png", photo)])
+        db.session.commit()
         held = db.session.scalar(
             select(StoredFile).where(
                 StoredFile.case_id == scheduled.id, StoredFile.content_type == "image/png"
@@ -167,7 +153,6 @@ def _world(live_server, tmp_path) -> dict:
         held.status, held.hold_reason = FileStatus.HELD_BACK, "a photo"
         held.pixel_text, held.proposed_boxes = "held", [[10, 10, 80, 20], [200, 150, 60, 30]]
         db.session.commit()
-        batch.cleanup()
         # A person who must use two-factor and has not enrolled yet: their sign-in shows the
         # enrolment page.
         account_ops.create_user(
@@ -209,6 +194,7 @@ def _world(live_server, tmp_path) -> dict:
             ],
             "imaging.viewer": [{"ref": scheduled.reference, "series_uid": series_uid}],
             "imaging.review_file": [{"ref": scheduled.reference, "file_id": held.id}],
+            "imaging.upload_progress": [{"ref": scheduled.reference, "upload_id": ct_upload.id}],
             # The 3-month check of the sent case: not due yet, its page says from when.
             "outcomes.answer_check": [{"ref": sent.reference, "months": 3}],
         }

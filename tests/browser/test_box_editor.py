@@ -44,11 +44,10 @@ def _held_photo(live_server, name="film-photo.png", data=None, boxes=PROPOSED) -
     from panel.accounts.models import Panel
     from panel.cases.models import Case, CaseStatus
     from panel.core.db import db
-    from panel.core.storage import get_storage
-    from panel.imaging import uploads
+    from panel.imaging import ingest
     from panel.imaging.models import FileStatus, StoredFile
 
-    with in_app(live_server) as app:
+    with in_app(live_server):
         referrer = user(REFERRER)
         case = db.session.scalar(
             select(Case)
@@ -61,16 +60,8 @@ def _held_photo(live_server, name="film-photo.png", data=None, boxes=PROPOSED) -
             .order_by(Case.id)
             .limit(1)
         )
-        batch = uploads.process_upload(
-            case,
-            referrer,
-            "Photo of the film",
-            [(name, io.BytesIO(data or _photo()))],
-            storage=get_storage(),
-            config=app.config,
-            deid_secret=uploads.deid_secret(),
-        )
-        batch.store()
+        ingest.receive(case, referrer, "Photo of the film", [(name, io.BytesIO(data or _photo()))])
+        db.session.commit()  # the file's job runs now (eager in tests)
         f = db.session.scalar(
             select(StoredFile)
             .where(StoredFile.case_id == case.id)
@@ -81,7 +72,6 @@ def _held_photo(live_server, name="film-photo.png", data=None, boxes=PROPOSED) -
         f.status, f.hold_reason = FileStatus.HELD_BACK, "text the pixel text step is unsure of"
         f.pixel_text, f.proposed_boxes = "held", boxes
         db.session.commit()
-        batch.cleanup()
         return case.reference, f.id
 
 

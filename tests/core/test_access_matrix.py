@@ -98,6 +98,7 @@ POLICY: dict[str, str] = {
     "imaging.index": "case",
     "imaging.partial": "case",
     "imaging.upload": "case",
+    "imaging.upload_progress": "case",  # Case.can_see_upload: referrers and coordinators
     "imaging.download": "case",
     "imaging.preview": "case",
     "imaging.viewer": "case",
@@ -205,6 +206,8 @@ POLICY: dict[str, str] = {
     "api.answer_outcome_check": "api",
     "api.list_trial_referrals": "api",  # tests/outcomes/test_screening_api.py
     "api.record_trial_referral_step": "api",
+    "api.upload_files": "api",  # tests/api/test_files_api.py
+    "api.get_job": "api",  # Job.can_view (tests/api/test_files_api.py)
 }
 
 CASE_KINDS = {"case", "case_panel", "case_referrer"}

@@ -27,7 +27,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from flask import current_app
 from sqlalchemy import func, select
 
 from panel.accounts.models import Panel
@@ -106,20 +105,16 @@ def _reply(ctx):
 
 
 def _upload(ctx):
-    from panel.core.storage import get_storage
-    from panel.imaging import uploads
+    from panel.imaging import ingest
 
-    batch = uploads.process_upload(
+    received = ingest.receive(
         ctx.case,
         ctx.user,
         "Histology report",
         [("report.pdf", io.BytesIO(pdf_bytes("Histology report")))],
-        storage=get_storage(),
-        config=current_app.config,
-        deid_secret=uploads.deid_secret(),
     )
-    batch.cleanup()  # rows only (rolled back); nothing is kept on disk
-    return batch
+    ingest.discard(received)  # rows only (rolled back, so no job runs); nothing kept on disk
+    return received
 
 
 def _today() -> str:

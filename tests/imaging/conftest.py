@@ -28,7 +28,7 @@ def clean_storage(storage_dir):
     """An empty storage folder for the test (objects, tmp and cache)."""
     import shutil
 
-    for sub in ("objects", "tmp", "cache"):
+    for sub in ("objects", "tmp", "cache", "incoming"):
         shutil.rmtree(storage_dir / sub, ignore_errors=True)
         (storage_dir / sub).mkdir(parents=True, exist_ok=True)
     yield storage_dir

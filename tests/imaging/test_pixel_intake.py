@@ -214,7 +214,7 @@ def test_upload_page_shows_masked_files_distinctly(
     login(client, people["referrer"])
     _us_dicom(tmp_path / "name.dcm", [_frame(NAME_TEXT)])
     resp = upload(client, case, [("name.dcm", tmp_path / "name.dcm")], as_json=False)
-    html = resp.get_data(as_text=True)
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert 'data-testid="result-masked"' in html and "1 with text masked in the image" in html
     assert "box of text masked" in html or "boxes of text masked" in html
     _no_secret(html)

@@ -291,35 +291,73 @@ def test_same_series_twice_makes_no_duplicates(app, db_session, ref_client, case
     assert len(_files(case)) == 3
 
 
-def test_failure_half_way_leaves_nothing_behind(
+def test_a_file_that_keeps_failing_is_reported_and_the_rest_stored(
     app, db_session, ref_client, case, ct, upload, clean_storage, monkeypatch
 ):
-    """When processing crashes half-way, are there no rows and no files left?"""
-    from panel.imaging import uploads
+    """When one file's job fails every attempt, is that file reported (not lost), the others
+    stored, no temporary or spooled file left, and one audit entry for the upload?"""
+    from panel.imaging import ingest
 
-    real = uploads.process_file
-    calls = {"n": 0}
+    real = ingest.process_one
+    calls: dict[str, int] = {}
 
-    def flaky(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
+    def flaky(case_, upload_, path, display, **kwargs):
+        calls[display] = calls.get(display, 0) + 1
+        if display == ct.paths[1].name:
             raise RuntimeError("disk on fire")
-        return real(*args, **kwargs)
+        return real(case_, upload_, path, display, **kwargs)
 
-    monkeypatch.setattr(uploads, "process_file", flaky)
-    with pytest.raises(RuntimeError):
-        upload(ref_client, case, [(p.name, p) for p in ct.paths] + [("x.png", _png())])
-    assert not _files(case)
-    assert not db.session.scalar(
-        select(func.count()).select_from(Upload).where(Upload.case_id == case.id)
-    )
-    assert not objects_in(clean_storage) and not temps_in(clean_storage)
+    monkeypatch.setattr(ingest, "process_one", flaky)
+    resp = upload(ref_client, case, [(p.name, p) for p in ct.paths] + [("x.png", _png())])
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["state"] == "done" and body["done"] == body["total"] == 4
+    r = _by_name(resp)
+    failing = ct.paths[1].name
+    assert calls[failing] == 3  # tried max_attempts times, then reported
+    assert r[failing]["status"] == "refused" and "could not be checked" in r[failing]["reason"]
+    assert "disk on fire" not in resp.get_data(as_text=True)
+    assert body["counts"] == {"stored": 3, "held_back": 0, "refused": 1, "duplicate": 0}
+    assert len(_files(case)) == 3
+    assert len(objects_in(clean_storage)) == 3 and not temps_in(clean_storage)
+    up = db.session.scalar(select(Upload).where(Upload.case_id == case.id))
+    assert up.finished and up.stored_count == 3 and up.refused_count == 1
+    assert _audit_count("imaging.upload") == 1
+
+
+def test_a_file_that_fails_once_is_stored_once(
+    app, db_session, ref_client, case, ct, upload, clean_storage, monkeypatch
+):
+    """A job that dies after storing its object but before its commit is retried: is the
+    file then stored exactly once (one row, one object, one audit entry)?"""
+    from panel.core.db import db as real_db
+    from panel.imaging import ingest
+
+    real = ingest.process_one
+    failed: list[str] = []
+
+    def dies_after_storing(case_, upload_, path, display, **kwargs):
+        outcome = real(case_, upload_, path, display, **kwargs)
+        if not failed:
+            failed.append(display)
+            real_db.session.flush()
+            raise RuntimeError("killed after storing")
+        return outcome
+
+    monkeypatch.setattr(ingest, "process_one", dies_after_storing)
+    resp = upload(ref_client, case, [(p.name, p) for p in ct.paths])
+    body = resp.get_json()
+    assert body["counts"] == {"stored": 3, "held_back": 0, "refused": 0, "duplicate": 0}
+    assert len(_files(case)) == 3 and len(objects_in(clean_storage)) == 3
+    assert not temps_in(clean_storage)
+    assert _audit_count("imaging.upload") == 1
 
 
 def test_commit_failure_removes_stored_objects(
     app, db_session, ref_client, case, ct, upload, clean_storage, monkeypatch
 ):
-    """If the commit fails after the files were stored, are the stored objects removed again?"""
+    """If the request's commit fails after its files were received, is nothing left: no rows,
+    no objects, no spooled files (no job runs for a transaction that did not commit)?"""
     from panel.core.db import db as real_db
 
     def boom():
@@ -375,8 +413,11 @@ def test_coordinator_may_upload_and_html_results(
 ):
     login(client, people["nap_coordinator"])
     resp = upload(client, case, [("a.png", _png()), ("b.txt", b"hello")], as_json=False)
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "stored" in html and "refused" in html and "b.txt" in html
+    assert resp.status_code == 303  # to the upload's page (post, redirect, get)
+    page = client.get(resp.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "stored" in html and "refused" in html and "b.txt" in html
+    assert 'data-state="done"' in html and "hx-trigger" not in html  # finished: no polling
 
 
 def test_referrer_cannot_upload_to_a_withdrawn_case(
@@ -469,3 +510,9 @@ def test_truncated_images_are_refused_even_after_weasyprint_is_imported(
     png = _png(64, 64)
     resp = upload(ref_client, case, [("a.png", png[: len(png) // 2])])
     assert [f["status"] for f in resp.get_json()["files"]] == ["refused"]
+
+
+def _audit_count(action: str) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+    )

@@ -7,10 +7,7 @@ import io
 import zipfile
 
 import pytest
-from sqlalchemy import func, select
 
-from panel.core.db import db
-from panel.imaging.models import Upload
 from tests.support import synth
 from tests.support.data import objects_in, stored_files, temps_in, zip_bytes
 
@@ -100,57 +97,54 @@ def test_normal_zip_of_dicom_files_is_accepted(
     assert len(stored_files(case)) == 12 and not temps_in(clean_storage)
 
 
-def test_each_entry_is_removed_before_the_next_is_processed(
+def test_each_entry_is_removed_once_it_is_processed(
     app, db_session, ref_client, case, upload, clean_storage, tmp_path, monkeypatch
 ):
-    """Does the temp folder hold one extracted entry at a time (plus the zip and the outputs
-    waiting to be stored), not the whole archive?"""
-    from panel.imaging import uploads
+    """Is the received zip gone once expanded, and each spooled entry (an original, perhaps
+    identifying) removed as soon as its result is recorded, not at the end of the upload?"""
+    from panel.imaging import ingest
 
     ct = synth.make_ct_series(tmp_path / "ct", 3, rows=32, cols=32)
     entries = {f"series/{p.name}": p.read_bytes() for p in ct.paths}
     entries.update({f"notes/junk{i}.txt": b"not an image %d" % i * 100 for i in range(4)})
     archive = zip_bytes(entries)
-    real = uploads.process_file
+    real = ingest.process_one
     seen: list = []
 
-    def observed(proc, path, display):
+    def observed(case_, upload_, path, display, **kwargs):
         for earlier in seen:
             assert not earlier.exists(), "an earlier entry is still on disk"
-        # The uploaded zip's copy, this entry, and the de-identified outputs awaiting the store.
-        assert len(temps_in(clean_storage)) == 2 + len(proc.batch.pending)
+        assert not list(path.parent.glob("zip-*")), "the received zip is still on disk"
         seen.append(path)
-        return real(proc, path, display)
+        return real(case_, upload_, path, display, **kwargs)
 
-    monkeypatch.setattr(uploads, "process_file", observed)
+    monkeypatch.setattr(ingest, "process_one", observed)
     resp = upload(ref_client, case, [("series.zip", archive)])
     assert len(seen) == 7
     assert resp.get_json()["counts"] == {"stored": 3, "held_back": 0, "refused": 4, "duplicate": 0}
     assert not temps_in(clean_storage)
 
 
-def test_failure_inside_a_zip_leaves_nothing(
+def test_failure_inside_a_zip_is_reported_per_entry(
     app, db_session, ref_client, case, upload, clean_storage, tmp_path, monkeypatch
 ):
-    """When processing fails half-way through a zip, are there no rows, objects or temp files?"""
-    from panel.imaging import uploads
+    """When one entry of a zip fails every attempt, is it reported while the other entries
+    are stored, with nothing left behind?"""
+    from panel.imaging import ingest
 
     ct = synth.make_ct_series(tmp_path / "ct", 3, rows=32, cols=32)
     archive = zip_bytes({f"series/{p.name}": p.read_bytes() for p in ct.paths})
-    real = uploads.process_file
-    calls = {"n": 0}
+    real = ingest.process_one
+    bad = ct.paths[2].name
 
-    def flaky(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
+    def flaky(case_, upload_, path, display, **kwargs):
+        if display == bad:
             raise RuntimeError("disk on fire")
-        return real(*args, **kwargs)
+        return real(case_, upload_, path, display, **kwargs)
 
-    monkeypatch.setattr(uploads, "process_file", flaky)
-    with pytest.raises(RuntimeError):
-        upload(ref_client, case, [("series.zip", archive)])
-    assert not stored_files(case)
-    assert not db.session.scalar(
-        select(func.count()).select_from(Upload).where(Upload.case_id == case.id)
-    )
-    assert not objects_in(clean_storage) and not temps_in(clean_storage)
+    monkeypatch.setattr(ingest, "process_one", flaky)
+    resp = upload(ref_client, case, [("series.zip", archive)])
+    body = resp.get_json()
+    assert body["counts"] == {"stored": 2, "held_back": 0, "refused": 1, "duplicate": 0}
+    assert len(stored_files(case)) == 2
+    assert len(objects_in(clean_storage)) == 2 and not temps_in(clean_storage)

@@ -37,9 +37,7 @@ def _populate(app, tmp_path: Path) -> None:
     from panel.accounts import operations as accounts
     from panel.accounts.models import Centre, Panel, PanelRoleKind
     from panel.cases import operations as cases
-    from panel.core.storage import get_storage
-    from panel.imaging import uploads
-    from panel.imaging.uploads import deid_secret
+    from panel.imaging import ingest
     from tests.support import synth
     from tests.support.data import small_pdf
 
@@ -73,21 +71,12 @@ def _populate(app, tmp_path: Path) -> None:
         parts = [(p.name, p.open("rb")) for p in ct.paths] + [
             ("letter.pdf", open(small_pdf(tmp_path), "rb"))
         ]
-        batch = uploads.process_upload(
-            submitted,
-            referrer,
-            "CT and letter",
-            parts,
-            storage=get_storage(),
-            config=app.config,
-            deid_secret=deid_secret(),
-        )
-        batch.store()
-        db.session.commit()
-        batch.cleanup()
+        received = ingest.receive(submitted, referrer, "CT and letter", parts)
+        db.session.commit()  # the files' jobs run now (eager in tests)
         for _, fh in parts:
             fh.close()
-        assert batch.counts["stored"] == 3, batch.outcomes
+        db.session.refresh(received)
+        assert received.finished and received.stored_count == 3, ingest.progress(received)
         db.session.remove()
 
 

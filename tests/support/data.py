@@ -73,7 +73,10 @@ def objects_in(storage_dir: Path) -> list[Path]:
 
 
 def temps_in(storage_dir: Path) -> list[Path]:
-    return sorted(p for p in (storage_dir / "tmp").rglob("*") if p.is_file())
+    """Temporary files: the storage's ``tmp/`` and the uploads' spool (``incoming/``)."""
+    return sorted(
+        p for sub in ("tmp", "incoming") for p in (storage_dir / sub).rglob("*") if p.is_file()
+    )
 
 
 # --------------------------------------------------------------------------- feedback records

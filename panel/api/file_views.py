@@ -1,0 +1,106 @@
+"""The API's files and jobs: hospital systems upload scans without a browser (issue 18).
+
+``POST /api/v1/cases/{ref}/files`` receives one or many files or a zip (multipart, field
+``files``) exactly as the upload page does (:func:`panel.imaging.ingest.receive`) and answers
+``202 {"job": id}`` at once: each file is de-identified by its own job. ``GET
+/api/v1/jobs/{id}`` follows it (``Job.can_view``): the same state the upload page's progress
+bars show (:func:`panel.imaging.ingest.progress`).
+"""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, request, url_for
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
+from panel.api import bp
+from panel.api.auth import current_api_user
+from panel.api.errors import ApiError
+from panel.api.views import _load_visible_case, _require
+from panel.core.db import db
+from panel.core.models import Job
+from panel.imaging import ingest, uploads
+from panel.privacy import find_identifiers, has_hard_findings
+
+JOB_NOT_FOUND = "No job with this id (or you may not see it)."
+
+
+@bp.post("/cases/<ref>/files")
+def upload_files(ref: str) -> Response:
+    """Receive files for the case; 202 with the job that counts them."""
+    user = current_api_user()
+    case = _load_visible_case(ref, user)
+    _require(case, user, "can_upload", "add files to", "given files")
+    cfg = current_app.config
+    request.max_content_length = cfg["IMAGING_MAX_REQUEST"]
+    request.max_form_parts = cfg["IMAGING_MAX_FILES"] + 10
+    if not (request.mimetype or "").startswith("multipart/form-data"):
+        raise ApiError(415, "Send the files as multipart/form-data, in the field 'files'.")
+    try:
+        form, files = request.form, request.files.getlist("files")
+    except RequestEntityTooLarge:
+        raise ApiError(413, "The upload is too large.") from None
+    except ClientDisconnected:
+        raise ApiError(400, "The upload was cut off before its end.") from None
+    label = (form.get("label") or "").strip()
+    if has_hard_findings(find_identifiers(label)):
+        raise ApiError(422, "label: looks like it contains a patient identifier", "label")
+    files = [f for f in files if f.filename or f.content_length]
+    if not files:
+        raise ApiError(422, "files: send at least one file", "files")
+    if len(files) > cfg["IMAGING_MAX_FILES"]:
+        raise ApiError(413, f"Too many files in one upload (at most {cfg['IMAGING_MAX_FILES']}).")
+    received = None
+    try:
+        received = ingest.receive(case, user, label, ((f.filename or "", f.stream) for f in files))
+        db.session.commit()  # the files' jobs start now
+    except uploads.UploadRefused as exc:
+        db.session.rollback()
+        ingest.discard(received)
+        raise ApiError(413, str(exc)[:1].upper() + str(exc)[1:] + ".") from None
+    except BaseException:
+        db.session.rollback()
+        ingest.discard(received)
+        raise
+    finally:
+        for f in files:
+            f.close()
+    state = ingest.progress(received, files=False)
+    response = jsonify(
+        {
+            "job": state["id"],
+            "upload": received.id,
+            "state": state["state"],
+            "done": state["done"],
+            "total": state["total"],
+        }
+    )
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_job", job_id=state["id"])
+    return response
+
+
+@bp.get("/jobs/<int:job_id>")
+def get_job(job_id: int) -> Response:
+    """A job's state: ``{"id", "state", "done", "total"}``; an upload's also lists its files."""
+    user = current_api_user()
+    job = db.session.get(Job, job_id)
+    if job is None or not job.can_view(user):
+        raise ApiError(404, JOB_NOT_FOUND)
+    upload = ingest.upload_for_job(job)
+    if upload is not None:
+        state = ingest.progress(upload)
+        body = {
+            "id": job.id,
+            "kind": "upload",
+            "state": state["state"],
+            "done": state["done"],
+            "total": state["total"],
+            "failed": job.failed,
+            "upload": upload.id,
+            "counts": state["counts"],
+            "files": state["files"],
+        }
+    else:
+        body = job.as_json()
+        body.pop("result", None)  # a handler's own result is for admins' eyes
+    return jsonify(body)
