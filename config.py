@@ -55,6 +55,8 @@ class Config:
     JOBS_TIME_LIMIT_MS = _env_int("JOBS_TIME_LIMIT_MS", 30 * 60_000)
     # Scheduled kinds not run here (comma list, e.g. "trials.sync" with no internet access).
     JOBS_SCHEDULE_OFF = _env("JOBS_SCHEDULE_OFF", "")
+    # In-process mode (make run) asks for the schedule's due jobs too, as a worker does.
+    JOBS_INPROCESS_SCHEDULE = True
     # /healthz says "degraded" when the newest worker heartbeat is older than this (broker mode).
     JOBS_WORKER_STALE_SECONDS = _env_int("JOBS_WORKER_STALE_SECONDS", 60)
     # core.purge: temporary upload files and used/expired sign-in links older than this go.
@@ -195,6 +197,8 @@ class TestingConfig(Config):
     # The registry sync never runs from the schedule in tests (the internet); its tests run
     # the job against the recorded replay server.
     JOBS_SCHEDULE_OFF = "trials.sync"
+    # Tests of the in-process mode do not want the schedule's jobs appearing under them.
+    JOBS_INPROCESS_SCHEDULE = False
     # Most tests approve records without opening their PDFs: no layout for them (the tests of
     # the pre-rendering turn it on).
     PDF_PRERENDER = False

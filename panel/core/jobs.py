@@ -195,13 +195,16 @@ class _Queue:
 
     def _housekeeping(self) -> None:
         """In-process mode: sweep now and then for jobs another process left queued (a command
-        that exited before its jobs ran, a web process that was restarted). The schedule is not
-        run here (cron runs the commands; see docs/operations.md)."""
+        that exited before its jobs ran, a web process that was restarted), and ask for the
+        schedule's jobs that are due (the daily purge, the hourly reminders, the registry sync)
+        as a worker does, unless ``JOBS_INPROCESS_SCHEDULE`` is off."""
         seconds = float(self.app.config.get("JOBS_INPROCESS_SWEEP_SECONDS", 30))
         while self._worker is not None:
             try:
                 with self.app.app_context():
                     sweep()
+                    if self.app.config.get("JOBS_INPROCESS_SCHEDULE", True):
+                        enqueue_due()
             except Exception:  # noqa: BLE001 - housekeeping never stops the worker
                 log.warning("in-process job sweep failed", exc_info=True)
             time.sleep(seconds)

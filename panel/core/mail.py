@@ -196,6 +196,19 @@ def send_queued_mail(limit: int = 50) -> tuple[int, int]:
     return sent, failed
 
 
+def send_soon(ids) -> int:
+    """Ask for a ``mail.send`` job for each of these rows that is due ("Send now" on the
+    outbox page): the workers send them, not the request. Returns how many were asked for."""
+    rows = db.session.execute(
+        select(OutboxMail.id, OutboxMail.attempts, OutboxMail.next_attempt_at)
+        .where(OutboxMail.id.in_(ids), _due(utcnow()))
+        .order_by(OutboxMail.id)
+    ).all()
+    for mail_id, attempts, due_at in rows:
+        jobs.enqueue("mail.send", _retry_key(mail_id, attempts, due_at), {"outbox_id": mail_id})
+    return len(rows)
+
+
 # --------------------------------------------------------------------------- jobs
 @jobs.handler("mail.send", max_attempts=3)
 def _send_job(job: Job) -> dict:

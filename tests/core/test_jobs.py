@@ -222,6 +222,40 @@ def test_in_process_mode_runs_jobs_on_a_thread_after_the_commit(fresh_db, tmp_pa
         dispose(app)
 
 
+def test_in_process_mode_runs_the_schedule(fresh_db, tmp_path):
+    """``make run`` has no worker: its job thread asks for the schedule's due jobs (once per
+    period, however often it looks) and runs them."""
+    app = make_app(
+        fresh_db,
+        tmp_path / "storage",
+        JOBS_MODE="inprocess",
+        JOBS_INPROCESS_SCHEDULE=True,
+        JOBS_INPROCESS_SWEEP_SECONDS=0.2,
+    )
+    migrate_and_seed(app)
+    try:
+        jobs.queue(app).start_inprocess_worker()
+
+        def purged() -> bool:
+            return bool(
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(Job)
+                    .where(Job.kind == "core.purge", Job.state == "done")
+                )
+            )
+
+        _wait(app, purged)
+        time.sleep(0.6)  # several more rounds of housekeeping
+        with app.app_context():
+            kinds = db.session.scalars(select(Job.kind).where(Job.kind == "core.purge")).all()
+            assert kinds == ["core.purge"]  # one per day, however many rounds ask
+            assert "trials.sync" not in db.session.scalars(select(Job.kind)).all()  # off in tests
+    finally:
+        jobs.queue(app).stop()
+        dispose(app)
+
+
 # --------------------------------------------------------------------------- broker (Redis)
 REDIS_URL = os.environ.get("PANEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -193,7 +193,8 @@ def test_outbox_is_for_coordinators_and_admins(
 def test_retry_sends_failed_mail_now(
     app, client, people, login, db_session, failing_mail, smtp_server
 ):
-    """Does 'Send now' deliver failed e-mails at once, including one that had given up?"""
+    """Does 'Send now' deliver failed e-mails at once (by their jobs), including one that had
+    given up?"""
     saved = {k: app.config.get(k) for k in ("SMTP_HOST", "SMTP_PORT")}
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
     try:
@@ -204,7 +205,7 @@ def test_retry_sends_failed_mail_now(
             "old@nhs.example",
             "someone@nhs.example",
         ]
-        assert "2 e-mails sent" in client.get("/outbox").get_data(as_text=True)
+        assert "2 e-mails are being sent now" in client.get("/outbox").get_data(as_text=True)
     finally:
         app.config.update(saved)
     db_session.expire_all()
