@@ -31,7 +31,6 @@ from panel.core.db import db
 from panel.core.models import Job
 from panel.imaging import ingest, uploads
 from panel.imaging.models import FileKind, FileStatus, Upload, group_series, visible_files
-from panel.privacy import find_identifiers, has_hard_findings
 
 JOB_NOT_FOUND = "No job with this id (or you may not see it)."
 
@@ -121,8 +120,11 @@ def upload_files(ref: str) -> Response:
     except ClientDisconnected:
         raise ApiError(400, "The upload was cut off before its end.") from None
     label = (form.get("label") or "").strip()
-    if has_hard_findings(find_identifiers(label)):
-        raise ApiError(422, "label: looks like it contains a patient identifier", "label")
+    problem = uploads.label_problem(label)
+    if problem:
+        raise ApiError(422, "label: " + problem.removeprefix("the label "), "label")
+    if len(label) > uploads.LABEL_MAX:
+        raise ApiError(422, f"label: at most {uploads.LABEL_MAX} characters", "label")
     files = [f for f in files if f.filename or f.content_length]
     if not files:
         raise ApiError(422, "files: send at least one file", "files")

@@ -1560,7 +1560,13 @@ def _files_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
                                         "type": "array",
                                         "items": {"type": "string", "format": "binary"},
                                     },
-                                    "label": {"type": "string", "maxLength": 120},
+                                    "label": {
+                                        "type": "string",
+                                        "maxLength": 120,
+                                        "pattern": r"^[^\x00-\x1F\x7F]*$",
+                                        "description": "Shown with the files (e.g. `CT at "
+                                        "relapse`): one line, no patient identifier.",
+                                    },
                                 },
                             }
                         }

@@ -110,10 +110,9 @@ def upload(ref: str):
     except ValidationError as exc:
         raise CSRFError(str(exc)) from exc
     label = (form.get("label") or "").strip()
-    from panel.privacy import find_identifiers, has_hard_findings
-
-    if has_hard_findings(find_identifiers(label)):
-        return _refuse_request("the label looks like it contains a patient identifier", 422)
+    problem = uploads.label_problem(label)
+    if problem:
+        return _refuse_request(problem, 422)
     files = [f for f in files if f.filename or f.content_length]
     if not files:
         return _refuse_request("choose at least one file", 422)

@@ -106,6 +106,18 @@ def test_bad_requests(app, db_session, api_as, people, case):
     assert "5919" not in resp.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("label", ["CT\x00", "CT\x1b[31m", "CT\nMR", "x" * 121])
+def test_labels_with_control_characters_or_too_long_are_refused(
+    app, db_session, api_as, people, case, label
+):
+    """A NUL in the label was a server error on PostgreSQL: 422."""
+    resp = _post(
+        api_as(people["referrer"]), case, {"label": label, "files": [(io.BytesIO(b"x"), "a.png")]}
+    )
+    assert resp.status_code == 422 and resp.get_json()["field"] == "label"
+    assert db_session.scalar(select(func.count()).select_from(Upload)) == 0
+
+
 # --------------------------------------------------------------------------- the case's files
 def _listing(api, case):
     resp = api.get(f"/api/v1/cases/{case.reference}/files")
