@@ -1416,6 +1416,84 @@ def _files_schemas() -> dict[str, Any]:
                 "boxes": {"type": ["integer", "null"]},
             },
         },
+        "FileSeries": {
+            "type": "object",
+            "required": ["uid", "modality", "description", "instances", "state"],
+            "additionalProperties": False,
+            "properties": {
+                "uid": {
+                    "type": "string",
+                    "description": "The series' new (de-identified) Series Instance UID.",
+                },
+                "modality": {"type": "string", "description": "`CT`, `MR`, `PT` ...; `?`."},
+                "description": {
+                    "type": "string",
+                    "description": "The label(s) of the upload(s) it came in, joined by `; ` "
+                    "(the series' own description is not kept).",
+                },
+                "instances": {**count, "description": "Its files you may see."},
+                "state": {
+                    "type": "string",
+                    "enum": ["stored", "held_back", "partly_held_back"],
+                    "description": "`held_back`: every file awaits a coordinator's review.",
+                },
+            },
+        },
+        "FileDocument": {
+            "type": "object",
+            "required": ["id", "name", "kind", "content_type", "state", "size", "label"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string", "description": "The file's safe display name."},
+                "kind": {"type": "string", "enum": ["pdf", "image"]},
+                "content_type": {"type": "string"},
+                "state": {"type": "string", "enum": ["stored", "held_back"]},
+                "size": {**count, "description": "Bytes."},
+                "label": {"type": "string", "description": "The label of its upload."},
+            },
+        },
+        "FileUpload": {
+            "type": "object",
+            "required": ["id", "job", "state", "done", "total", "label", "created_at"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer"},
+                "job": {
+                    "type": ["integer", "null"],
+                    "description": "Its job (`/jobs/{job}`); null once finished jobs are purged.",
+                },
+                "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+                "done": count,
+                "total": count,
+                "label": {"type": "string"},
+                "created_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "CaseFiles": {
+            "type": "object",
+            "required": ["series", "documents", "held_back", "refused", "uploads"],
+            "additionalProperties": False,
+            "properties": {
+                "series": {"type": "array", "items": _ref("FileSeries")},
+                "documents": {"type": "array", "items": _ref("FileDocument")},
+                "held_back": {
+                    **count,
+                    "description": "Held-back files among those listed (the panel's members "
+                    "are shown none until a coordinator releases them).",
+                },
+                "refused": {
+                    **count,
+                    "description": "Files refused in the uploads you may follow.",
+                },
+                "uploads": {
+                    "type": "array",
+                    "items": _ref("FileUpload"),
+                    "description": "The uploads you may follow (the case's referrers, the "
+                    "panel's coordinators, whoever sent it), oldest first.",
+                },
+            },
+        },
         "Job": {
             "type": "object",
             "required": ["id", "state", "done", "total"],
@@ -1444,6 +1522,22 @@ def _files_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
     return {
         "/cases/{ref}/files": {
             "parameters": [ref],
+            "get": {
+                "operationId": "listFiles",
+                "tags": ["files"],
+                "summary": "The case's series and documents",
+                "description": "DICOM files grouped by series, and documents, as the case's "
+                "images page lists them to you: released files to whoever may see the case; "
+                "held-back files (awaiting a coordinator's review) also to its referrers and "
+                "the panel's coordinators, never to the panel's members. `held_back` and "
+                "`refused` count what you are shown; `uploads` follow files still being "
+                "de-identified.",
+                "responses": {
+                    "200": {"description": "The files.", **_json(_ref("CaseFiles"))},
+                    "404": _r("NotFound"),
+                    **common,
+                },
+            },
             "post": {
                 "operationId": "uploadFiles",
                 "tags": ["files"],
@@ -1466,7 +1560,13 @@ def _files_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
                                         "type": "array",
                                         "items": {"type": "string", "format": "binary"},
                                     },
-                                    "label": {"type": "string", "maxLength": 120},
+                                    "label": {
+                                        "type": "string",
+                                        "maxLength": 120,
+                                        "pattern": r"^[^\x00-\x1F\x7F]*$",
+                                        "description": "Shown with the files (e.g. `CT at "
+                                        "relapse`): one line, no patient identifier.",
+                                    },
                                 },
                             }
                         }

@@ -161,6 +161,17 @@ def case_files(case) -> list[StoredFile]:
     return list(db.session.scalars(stmt))
 
 
+def visible_files(case, user, files: list[StoredFile] | None = None) -> list[StoredFile]:
+    """The case's files as its images card lists them to ``user`` (who may see the case):
+    everyone sees released files; held-back files only those who review them
+    (``Case.can_review_files``) and the case's referrers (who sent them: they see that they
+    await review). The panel's other people do not see held-back files until released."""
+    files = case_files(case) if files is None else files
+    if case.can_review_files(user) or case.is_referrer(user):
+        return files
+    return [f for f in files if f.can_view(user, case)]
+
+
 def series_files(case, series_uid: str) -> list[StoredFile]:
     """The files of one series of the case, in slice order."""
     stmt = (

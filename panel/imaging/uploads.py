@@ -75,6 +75,24 @@ class UploadRefused(Exception):
     """The whole request is refused (too many files ...)."""
 
 
+#: Control characters a label may not hold (PostgreSQL refuses NUL in text; the others are
+#: never typed by a person). Tabs and line breaks are refused too: a label is one line.
+_LABEL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+LABEL_MAX = 120
+
+
+def label_problem(label: str) -> str | None:
+    """Why an upload's label (already stripped) is refused, or None: control characters, or
+    what looks like a patient identifier."""
+    from panel.privacy import find_identifiers
+
+    if _LABEL_CONTROL.search(label):
+        return "the label contains control characters"
+    if has_hard_findings(find_identifiers(label)):
+        return "the label looks like it contains a patient identifier"
+    return None
+
+
 def safe_display_name(name: str, index: int) -> tuple[str | None, str]:
     """(None, reason) when ``name`` looks like it has an identifier, else (safe name, "")."""
     parts = [p for p in (name or "").replace("\\", "/").split("/") if p]

@@ -38,6 +38,7 @@ from panel.imaging.models import (
     group_series,
     series_files,
     series_frames,
+    visible_files,
 )
 
 PREFIX = "/cases/<ref>/images"
@@ -66,9 +67,8 @@ def index(ref: str):
 
 def _listing(case, files):
     user = _user()
-    if not (case.can_review_files(user) or case.is_referrer(user)):
-        # Held-back files are not shown to the panel until a coordinator has released them.
-        files = [f for f in files if f.can_view(user, case)]
+    # Held-back files are not shown to the panel until a coordinator has released them.
+    files = visible_files(case, user, files)
     series = group_series([f for f in files if f.kind == FileKind.DICOM])
     documents = [f for f in files if f.kind != FileKind.DICOM]
     return {
@@ -110,10 +110,9 @@ def upload(ref: str):
     except ValidationError as exc:
         raise CSRFError(str(exc)) from exc
     label = (form.get("label") or "").strip()
-    from panel.privacy import find_identifiers, has_hard_findings
-
-    if has_hard_findings(find_identifiers(label)):
-        return _refuse_request("the label looks like it contains a patient identifier", 422)
+    problem = uploads.label_problem(label)
+    if problem:
+        return _refuse_request(problem, 422)
     files = [f for f in files if f.filename or f.content_length]
     if not files:
         return _refuse_request("choose at least one file", 422)

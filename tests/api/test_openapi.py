@@ -179,3 +179,32 @@ def test_schema_and_validator_agree(validator, path):
                 (value if len(repr(value)) < 80 else repr(value)[:80], by_schema, problems)
             )
     assert not disagreements
+
+
+def test_the_file_routes_are_documented_with_closed_shapes(app, client):
+    """The three file routes (issue 18) are in the document; the answers whose shape is fixed
+    allow no other member; the upload takes multipart with a binary array ``files``."""
+    doc = client.get("/api/v1/openapi.json").get_json()
+    files = doc["paths"]["/cases/{ref}/files"]
+    assert files["get"]["operationId"] == "listFiles"
+    assert files["post"]["operationId"] == "uploadFiles"
+    assert doc["paths"]["/jobs/{job_id}"]["get"]["operationId"] == "getJob"
+    body = files["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["properties"]["files"]["items"] == {"type": "string", "format": "binary"}
+    assert set(files["post"]["responses"]) >= {"202", "403", "404", "413", "415", "422"}
+    schemas = doc["components"]["schemas"]
+    for name in ("FilesAccepted", "CaseFiles", "FileSeries", "FileDocument", "FileUpload"):
+        assert schemas[name]["additionalProperties"] is False, name
+        assert set(schemas[name]["required"]) == set(schemas[name]["properties"]), name
+    assert set(schemas["CaseFiles"]["properties"]) == {
+        "series",
+        "documents",
+        "held_back",
+        "refused",
+        "uploads",
+    }
+    assert schemas["FileSeries"]["properties"]["state"]["enum"] == [
+        "stored",
+        "held_back",
+        "partly_held_back",
+    ]

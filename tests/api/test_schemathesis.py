@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from tests.support.factories import example
 from tests.support.web import isolated_wsgi
@@ -71,6 +72,9 @@ def test_api_conforms_to_its_openapi_document(
         "POST /cases/{ref}/information-requests",
         "POST /cases/{ref}/information-requests/{request_id}/answer",
         "GET /notifications",
+        "GET /cases/{ref}/files",
+        "POST /cases/{ref}/files",
+        "GET /jobs/{job_id}",
     }
     for operation in operations:
         fixed = {"ref": draft.reference} if "{ref}" in operation.path else None
@@ -112,8 +116,9 @@ def test_explicit_examples_of_the_document_work(app, db_session, api_schema, mak
     assert submitted.json()["workflow_status"] == "submitted"
 
 
-def _conforms(operation, headers: dict, fixed: dict) -> None:
-    """Generated requests (valid and invalid by the document) to one operation all conform."""
+def _conforms(operation, headers: dict, fixed: dict | None, seen=None) -> None:
+    """Generated requests (valid and invalid by the document) to one operation all conform
+    (``seen(case)`` is called with each request sent)."""
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
 
@@ -127,6 +132,8 @@ def _conforms(operation, headers: dict, fixed: dict) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def run(case) -> None:
+            if seen is not None:
+                seen(case)
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         run()
@@ -166,3 +173,40 @@ def test_the_information_loop_conforms_to_its_document(
     db_session.expire_all()
     assert to_ask.status.value == "info_requested"  # some generated request was sent
     assert to_answer.information_requests[0].response  # some generated answer was saved
+
+
+def test_the_files_routes_conform_to_their_document(
+    app, db_session, api_schema, make_user, make_token, make_case
+):
+    """Uploads (multipart, generated from the request body's schema: files, a label, and
+    invalid bodies), the case's files and the upload's job, as the referrer of a draft and the
+    coordinator of a submitted case: no server error, every answer as documented."""
+    from panel.core.models import Job
+    from panel.imaging.models import Upload
+
+    referrer = make_user(referrer_at="NEWCASTLE")
+    coordinator = make_user(roles=[("NAP", "coordinator")])
+    as_referrer = {"Authorization": f"Bearer {make_token(referrer)}"}
+    as_coordinator = {"Authorization": f"Bearer {make_token(coordinator)}"}
+    draft = make_case(referrer)
+    submitted = make_case(referrer, submit=True)
+    sent = []
+
+    def record(case) -> None:
+        sent.append(case)
+
+    for case_, headers in ((draft, as_referrer), (submitted, as_coordinator)):
+        fixed = {"ref": case_.reference}
+        _conforms(api_schema["/cases/{ref}/files"]["POST"], headers, fixed, record)
+        _conforms(api_schema["/cases/{ref}/files"]["GET"], headers, fixed)
+    assert len(sent) >= 2 * EXAMPLES_PER_MODE
+    for case_, headers in ((draft, as_referrer), (submitted, as_coordinator)):
+        uploads = db_session.scalars(
+            select(Upload).where(Upload.case_id == case_.id).order_by(Upload.id)
+        ).all()
+        assert uploads, "no generated upload was accepted"
+        for up in (uploads[0], uploads[-1]):  # its job, and one of its files' jobs
+            child = db_session.scalar(select(Job.id).where(Job.parent_id == up.job_id))
+            for job_id in (up.job_id, child):
+                _conforms(api_schema["/jobs/{job_id}"]["GET"], headers, {"job_id": job_id})
+    _conforms(api_schema["/jobs/{job_id}"]["GET"], as_referrer, None)

@@ -207,6 +207,7 @@ POLICY: dict[str, str] = {
     "api.list_trial_referrals": "api",  # tests/outcomes/test_screening_api.py
     "api.record_trial_referral_step": "api",
     "api.upload_files": "api",  # tests/api/test_files_api.py
+    "api.list_files": "api",  # visible_files, Case.can_see_upload (tests/api/test_files_api.py)
     "api.get_job": "api",  # Job.can_view (tests/api/test_files_api.py)
 }
 

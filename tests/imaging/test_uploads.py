@@ -447,6 +447,13 @@ def test_label_with_identifier_is_refused(app, db_session, ref_client, case, upl
     assert not _files(case)
 
 
+def test_label_with_a_nul_is_refused(app, db_session, ref_client, case, upload):
+    """A NUL in the label was a server error on PostgreSQL (text cannot hold it): 422."""
+    resp = upload(ref_client, case, [("a.png", _png())], label="CT\x00 chest")
+    assert resp.status_code == 422 and "control characters" in resp.get_json()["error"]
+    assert not _files(case)
+
+
 def test_images_page_lists_series_and_documents(app, db_session, ref_client, case, ct, upload):
     upload(ref_client, case, [(p.name, p) for p in ct.paths], label="CT chest")
     upload(ref_client, case, [("letter.pdf", _pdf("Summary"))])
