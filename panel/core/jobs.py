@@ -102,6 +102,20 @@ def on_group_done(name: str):
     return register
 
 
+_ACCESS: list[Callable[[Job, Any], bool | None]] = []
+
+
+def access_rule(fn: Callable[[Job, Any], bool | None]):
+    """Register ``fn(group_job, user) -> True/False`` for the group jobs a domain owns, or
+    None for the others (``Job.can_view`` asks each in turn)."""
+    _ACCESS.append(fn)
+    return fn
+
+
+def access_rules() -> list[Callable[[Job, Any], bool | None]]:
+    return list(_ACCESS)
+
+
 def after_commit(fn: Callable[[], None]) -> None:
     """Run ``fn`` once the running job's transaction has committed (e.g. remove an input file
     only when what was made of it is safely recorded). Not run when the job fails and rolls

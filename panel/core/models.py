@@ -132,23 +132,22 @@ class Job(db.Model):
     audit_type = "job"
 
     def can_view(self, user) -> bool:
-        """Who may follow a job (``GET /api/v1/jobs/{id}``): an upload's group job or one of
-        its files' jobs, those who may see the upload (``Case.can_see_upload``); any other job,
-        the person who asked for it and admins (a job holds ids and counts, never clinical
-        content)."""
+        """Who may follow a job (``GET /api/v1/jobs/{id}``). A domain that owns a kind of group
+        job says who may follow it and its children (:func:`panel.core.jobs.access_rule`; an
+        upload's: those who may see the upload, ``Case.can_see_upload``); other case work (PDFs,
+        re-matching) nobody from outside; any other job, the person who asked for it and admins
+        (a job holds ids and counts, never clinical content)."""
         if not getattr(user, "is_authenticated", False):
             return False
-        from panel.imaging.ingest import upload_for_job
-
         group = self
         if self.kind != "group" and self.parent_id is not None:
             group = db.session.get(Job, self.parent_id) or self
-        upload = upload_for_job(group)
-        if upload is not None:
-            from panel.cases.models import Case
+        from panel.core.jobs import access_rules  # the domains' rules (core imports none)
 
-            case = db.session.get(Case, upload.case_id)
-            return case is not None and case.can_see_upload(user, upload)
+        for rule in access_rules():
+            verdict = rule(group, user)
+            if verdict is not None:
+                return verdict
         if self.case_id is not None:
             return False  # other case work (PDFs, re-matching) is not followed from outside
         return self.created_by_id == user.id or bool(getattr(user, "is_admin", False))

@@ -24,6 +24,7 @@ The per-file states (:func:`progress`) are what the upload page's progress bars 
 
 from __future__ import annotations
 
+import errno
 import shutil
 import threading
 import zipfile
@@ -59,6 +60,9 @@ LOST = "the file was lost before it could be checked (upload it again)"
 FAILED = (
     "the file could not be checked (an error, shown to admins on the jobs page); upload it again"
 )
+#: A job's error when the storage is full (retried with back-off: space may come back).
+STORAGE_FULL = "the file storage is full"
+FAILED_FULL = "the file storage was full, so the file was not stored; upload it again"
 
 #: Per-file states, in the order a file goes through them.
 STATES = ("queued", "deidentifying", "stored", "held_back", "refused", "duplicate")
@@ -267,7 +271,7 @@ def ingest_job(job: Job) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)  # what a killed attempt left
         work.mkdir(parents=True)
         try:
-            outcome = process_one(
+            outcome = _process(
                 case,
                 upload,
                 src,
@@ -282,6 +286,16 @@ def ingest_job(job: Job) -> dict[str, Any]:
             shutil.rmtree(work, ignore_errors=True)
     jobs.after_commit(lambda: src.unlink(missing_ok=True))
     return outcome.as_json()
+
+
+def _process(*args: Any, **kwargs: Any) -> FileOutcome:
+    try:
+        return process_one(*args, **kwargs)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # Panel's own words for the jobs page; the job is tried again after a back-off.
+            raise jobs.JobError(STORAGE_FULL) from None
+        raise
 
 
 # --------------------------------------------------------------------------- finishing
@@ -403,7 +417,9 @@ def _file_state(job: Job) -> dict[str, Any]:
             boxes=r.get("boxes"),
         )
     elif job.state == "failed":
-        row.update(state="refused", reason=FAILED)
+        row.update(
+            state="refused", reason=FAILED_FULL if job.last_error == STORAGE_FULL else FAILED
+        )
     elif job.state == "running" or job.attempts:
         row.update(state="deidentifying", reason="")
     else:
@@ -451,6 +467,19 @@ def progress(upload: Upload, *, files: bool = True) -> dict[str, Any]:
 
 def _any_running(rows: list[dict[str, Any]]) -> bool:
     return any(r.get("state") == "deidentifying" for r in rows)
+
+
+@jobs.access_rule
+def may_follow(group: Job, user: Any) -> bool | None:
+    """``Job.can_view`` for an upload's jobs: those who may see the upload
+    (``Case.can_see_upload``); None for jobs that are not an upload's."""
+    upload = upload_for_job(group)
+    if upload is None:
+        return None
+    from panel.cases.models import Case
+
+    case = db.session.get(Case, upload.case_id)
+    return case is not None and case.can_see_upload(user, upload)
 
 
 def upload_for_job(job: Job) -> Upload | None:

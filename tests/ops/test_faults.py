@@ -233,7 +233,7 @@ def test_case_submit_failing_midway_leaves_no_partial_rows(
     assert not db_session.scalar(
         select(func.count())
         .select_from(AuditEntry)
-        .where(AuditEntry.action == "case.submitted", AuditEntry.object_id == str(case.id))
+        .where(AuditEntry.action == "case.submitted", AuditEntry.object_id == case.reference)
     )
     # Nothing is stuck: the same submission goes through once the database is back.
     resp = post_form(app, client, f"/cases/{case.reference}/submit", {})
@@ -246,14 +246,14 @@ def test_case_submit_failing_midway_leaves_no_partial_rows(
 @pytest.fixture
 def storage_dir(app):
     root = Path(app.config["STORAGE_DIR"])
-    for sub in ("objects", "tmp", "cache"):
+    for sub in ("objects", "tmp", "cache", "incoming"):
         shutil.rmtree(root / sub, ignore_errors=True)
         (root / sub).mkdir(parents=True, exist_ok=True)
     return root
 
 
-def _all_files(root: Path) -> list[Path]:
-    return sorted(p for sub in ("objects", "tmp") for p in (root / sub).rglob("*") if p.is_file())
+def _all_files(root: Path, subs=("objects", "tmp", "incoming")) -> list[Path]:
+    return sorted(p for sub in subs for p in (root / sub).rglob("*") if p.is_file())
 
 
 def _disk_full_after(monkeypatch, root: Path, where: str, after: int = 0) -> dict:
@@ -307,7 +307,7 @@ def _upload_rows(case) -> tuple[int, int, int]:
         db.session.scalar(
             select(func.count())
             .select_from(AuditEntry)
-            .where(AuditEntry.action == "imaging.upload", AuditEntry.object_id == str(case.id))
+            .where(AuditEntry.action == "imaging.upload", AuditEntry.object_id == case.reference)
         ),
     )
 
@@ -320,15 +320,16 @@ def scans(tmp_path):
     return [(p.name, p.read_bytes()) for p in ct.paths] + [("letter.pdf", pdf_bytes())]
 
 
-@pytest.mark.parametrize("where, after", [("objects", 2), ("objects", 0), ("tmp", 1)])
-def test_disk_full_during_upload_leaves_nothing(
-    app, db_session, client, login, people, make_case, storage_dir, monkeypatch, scans, where, after
+@pytest.mark.parametrize("after", [0, 1, 3])
+def test_disk_full_while_receiving_an_upload_leaves_nothing(
+    app, db_session, client, login, people, make_case, storage_dir, monkeypatch, scans, after
 ):
-    """The disk fills up while an upload of a series and a PDF is received (tmp) or stored
-    (objects): a clear 507 answer, no rows, no audit entry, no file left in objects/ or tmp/."""
+    """The disk fills up while an upload of a series and a PDF is received (written to the
+    upload's spool folder, ``incoming/``): a clear 507 answer, no rows, no audit entry, no
+    file left anywhere."""
     case = make_case(people["referrer"], submit=True)
     login(client, people["referrer"])
-    state = _disk_full_after(monkeypatch, storage_dir, where, after)
+    state = _disk_full_after(monkeypatch, storage_dir, "incoming", after)
     resp = _upload(app, client, case, scans)
     monkeypatch.undo()
     assert state["failed"] == 1
@@ -342,19 +343,54 @@ def test_disk_full_during_upload_leaves_nothing(
     assert _upload_rows(case)[1] == 4
 
 
+@pytest.mark.parametrize("after", [0, 2])
+def test_disk_full_while_storing_reports_the_files_and_keeps_the_rest(
+    app, db_session, client, login, people, make_case, storage_dir, monkeypatch, scans, after
+):
+    """The disk fills up while the files' jobs put them into the store (``objects/``): the
+    files stored before stay stored, each file that could not be is reported with the reason
+    (its job tried again after a back-off, then gave up), nothing half-written is left, and
+    the upload has its one audit entry. Once space is back the same upload stores the rest."""
+    case = make_case(people["referrer"], submit=True)
+    login(client, people["referrer"])
+    _disk_full_after(monkeypatch, storage_dir, "objects", after)
+    resp = _upload(app, client, case, scans)
+    monkeypatch.undo()
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    body = resp.get_json()
+    assert body["state"] == "done"
+    assert body["counts"]["stored"] == after and body["counts"]["refused"] == 4 - after
+    full = [f for f in body["files"] if f["status"] == "refused"]
+    assert all("storage was full" in f["reason"] for f in full), full
+    assert _upload_rows(case) == (1, after, 1)
+    assert len(_all_files(storage_dir, ("objects",))) == after  # no half-written object
+    assert _all_files(storage_dir, ("tmp", "incoming")) == []
+    resp = _upload(app, client, case, scans)
+    counts = resp.get_json()["counts"]
+    assert counts["stored"] == 4 - after and counts["duplicate"] == after
+    assert _upload_rows(case)[1] == 4
+
+
 def test_disk_full_page_for_a_browser(
     app, db_session, client, login, people, make_case, storage_dir, monkeypatch
 ):
-    """A browser upload (no JSON) gets a readable page that says the storage is full."""
+    """A browser upload (no JSON) gets a readable page that says the storage is full; a file
+    the store could not take is reported as such on the upload's page."""
     case = make_case(people["referrer"], submit=True)
     login(client, people["referrer"])
-    _disk_full_after(monkeypatch, storage_dir, "objects")
+    _disk_full_after(monkeypatch, storage_dir, "incoming")
     resp = _upload(app, client, case, [("letter.pdf", pdf_bytes())], as_json=False)
     monkeypatch.undo()
     assert resp.status_code == 507
     body = resp.get_data(as_text=True)
     assert "Storage full" in body and "file storage is full, so nothing was saved" in body
     assert _all_files(storage_dir) == [] and _upload_rows(case) == (0, 0, 0)
+    _disk_full_after(monkeypatch, storage_dir, "objects")
+    resp = _upload(app, client, case, [("letter.pdf", pdf_bytes())], as_json=False)
+    monkeypatch.undo()
+    assert resp.status_code == 303
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "the file storage was full, so the file was not stored" in page
 
 
 # --------------------------------------------------------------------------- mail server down
