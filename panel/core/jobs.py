@@ -485,8 +485,7 @@ def run(job_id: int) -> str:
     ``failed``). Never raises for the handler's failure: it is recorded on the row."""
     if not claim(job_id):
         return "skipped"
-    job = db.session.get(Job, job_id)
-    db.session.refresh(job)
+    job = db.session.get(Job, job_id, populate_existing=True)  # one SELECT, as claimed
     mine = (job.worker, job.attempts)  # this attempt's claim
     spec = _HANDLERS.get(job.kind)
     try:
@@ -579,12 +578,17 @@ def _count_in_parent(job: Job, *, failed: bool, hooks: bool = True) -> None:
     if job.parent_id is None:
         return
     column = Job.failed if failed else Job.done
-    db.session.execute(
+    counted = db.session.execute(
         update(Job)
         .where(Job.id == job.parent_id)
         .values({column: column + 1})
+        .returning(Job.done, Job.failed, Job.total, Job.state)
         .execution_options(synchronize_session=False)
-    )
+    ).one_or_none()
+    if counted is None or counted.done + counted.failed < counted.total:
+        return  # not the last (the row stays locked until this commit: the counts are exact)
+    if counted.state != "running":
+        return
     closed = db.session.execute(
         update(Job)
         .where(Job.id == job.parent_id, Job.done + Job.failed >= Job.total, Job.state == "running")
