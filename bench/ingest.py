@@ -27,6 +27,9 @@ It prints, per worker count:
   (the workers' part), and the ratio of 2 workers to 1 (the goal: at least 1.6);
 * *until stored*: from the start of the upload request until the last file's row was
   committed;
+* per file job, the mean time from its claim to its result (de-identification and the job's
+  statements) and from its end to its worker's next claim (its commit, the broker's delivery):
+  with the floor, where the time goes;
 
 and the floor: files/s of a plain ``pydicom.dcmread`` + ``dcmwrite`` of the same files on one
 core in this process. The machine's load average is printed: other work on it slows every run.
@@ -254,6 +257,18 @@ def run(n: int, archive: Path, files: int, args, work: Path) -> dict:
                 ),
                 {"g": job},
             ).one()
+            # Per file job: claim to result (run) and the worker's pause before its next claim
+            # (the broker's delivery, the commit), averaged over the workers.
+            run_ms, gap_ms = conn.execute(
+                text(
+                    "WITH j AS (SELECT started_at, finished_at, lag(finished_at) OVER"
+                    " (PARTITION BY split_part(worker, ':', 2) ORDER BY started_at) AS prev"
+                    " FROM jobs WHERE parent_id = :g AND state = 'done')"
+                    " SELECT avg(extract(epoch FROM finished_at - started_at)) * 1000,"
+                    " avg(extract(epoch FROM started_at - prev)) * 1000 FROM j"
+                ),
+                {"g": job},
+            ).one()
             stored, last_row = conn.execute(
                 text(
                     "SELECT count(*), max(f.created_at) FROM stored_files f"
@@ -274,6 +289,8 @@ def run(n: int, archive: Path, files: int, args, work: Path) -> dict:
         "until_stored_s": (last_row - t0_db).total_seconds(),
         "stored": stored,
         "retried": retried,
+        "run_ms": float(run_ms or 0),
+        "gap_ms": float(gap_ms or 0),
         "counts": state.get("counts"),
     }
 
@@ -312,7 +329,8 @@ def main() -> None:
                 f" = {r['rate']:.1f} files/s ({r['rate'] / plain:.0%} of the floor per"
                 f" {'core' if n == 1 else f'{n} cores'}), until the last file was stored"
                 f" {r['until_stored_s']:.1f} s; {r['stored']} rows, {r['retried']} retried,"
-                f" {r['counts']}"
+                f" {r['counts']}; per file job {r['run_ms']:.0f} ms claim to result,"
+                f" {r['gap_ms']:.0f} ms to the next claim"
             )
         print()
         print(f"{'workers':>8} {'files/s':>9} {'ingest s':>9} {'receive s':>10} {'stored s':>9}")
