@@ -153,12 +153,18 @@ def env_for(url: str, storage: Path, redis_url: str, namespace: str) -> dict:
     }
 
 
-def start(env: dict, n: int, port: int, logs: Path) -> tuple[subprocess.Popen, list]:
+def start(
+    env: dict, n: int, port: int, logs: Path, threads: int = 1
+) -> tuple[subprocess.Popen, list]:
     procs = []
     for i in range(n):
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "panel", "worker", "--threads", "1"],
+                [
+                    sys.executable,
+                    *("-m", "flask", "--app", "panel", "worker"),
+                    *("--threads", str(threads)),
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=open(logs / f"worker-{i}.log", "wb"),  # noqa: SIM115
@@ -221,7 +227,7 @@ def run(n: int, archive: Path, files: int, args, work: Path) -> dict:
     facts = prepare(url, storage)
     env = env_for(url, storage, redis_url, f"panel-bench-{uuid.uuid4().hex[:8]}")
     port = free_port()
-    web, procs = start(env, n, port, logs)
+    web, procs = start(env, n, port, logs, args.threads)
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {facts['token']}"}
     engine = create_engine(sa_url(url))
@@ -258,11 +264,11 @@ def run(n: int, archive: Path, files: int, args, work: Path) -> dict:
                 {"g": job},
             ).one()
             # Per file job: claim to result (run) and the worker's pause before its next claim
-            # (the broker's delivery, the commit), averaged over the workers.
+            # (the broker's delivery, the commit), per worker thread, averaged.
             run_ms, gap_ms = conn.execute(
                 text(
                     "WITH j AS (SELECT started_at, finished_at, lag(finished_at) OVER"
-                    " (PARTITION BY split_part(worker, ':', 2) ORDER BY started_at) AS prev"
+                    " (PARTITION BY worker ORDER BY started_at) AS prev"
                     " FROM jobs WHERE parent_id = :g AND state = 'done')"
                     " SELECT avg(extract(epoch FROM finished_at - started_at)) * 1000,"
                     " avg(extract(epoch FROM started_at - prev)) * 1000 FROM j"
@@ -301,6 +307,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512, help="rows and columns of each slice")
     parser.add_argument("--workers", default="1,2", help="worker counts to run, in turn")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "panel-bench")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker (1: one worker is one core's worth; more overlap the waits"
+        " for the database)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait per run")
     parser.add_argument(
         "--poll",
@@ -312,7 +325,10 @@ def main() -> None:
     args = parser.parse_args()
     counts = [int(x) for x in args.workers.split(",") if x.strip()]
 
-    print(f"Ingest benchmark: {args.files} CT slices of {args.size}x{args.size}, 16-bit")
+    print(
+        f"Ingest benchmark: {args.files} CT slices of {args.size}x{args.size}, 16-bit;"
+        f" {args.threads} thread(s) per worker"
+    )
     print(f"  cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f} at start")
     paths, archive = series(args.cache, args.files, args.size)
     size_mb = archive.stat().st_size / 1e6
