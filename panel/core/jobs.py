@@ -216,6 +216,7 @@ class _Queue:
         while self._worker is not None:
             try:
                 with self.app.app_context():
+                    keep_alive()
                     sweep()
                     if self.app.config.get("JOBS_INPROCESS_SCHEDULE", True):
                         enqueue_due()
@@ -501,13 +502,18 @@ def run(job_id: int) -> str:
     ``failed``). Never raises for the handler's failure: it is recorded on the row."""
     if not claim(job_id):
         return "skipped"
-    job = db.session.get(Job, job_id)
-    db.session.refresh(job)
+    job = db.session.get(Job, job_id, populate_existing=True)  # one SELECT, as claimed
+    mine = (job.worker, job.attempts)  # this attempt's claim
     spec = _HANDLERS.get(job.kind)
     try:
         if spec is None:
             raise JobError(f"no handler for jobs of kind {job.kind}")
         result = spec.fn(job)
+        if not _still_mine(job_id, mine):
+            db.session.rollback()
+            db.session.info.pop(_AFTER, None)
+            log.warning("job %s was taken over by another worker: this attempt is dropped", job_id)
+            return "lost"
         job.state = "done"
         job.finished_at = utcnow()
         job.result = result or {}
@@ -518,7 +524,19 @@ def run(job_id: int) -> str:
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
         db.session.rollback()
         db.session.info.pop(_AFTER, None)
-        return _failed(job_id, exc)
+        return _failed(job_id, exc, mine)
+
+
+def _still_mine(job_id: int, mine: tuple[str | None, int]) -> bool:
+    """Whether this attempt still holds the job: running, claimed by this worker thread, with
+    the attempt number the claim gave it. Another worker takes a job over when its heartbeat
+    is stale (its process silent, or hung); the attempt that lost it then writes nothing, so a
+    file is never stored, a group never counted and an audit entry never written twice. The row
+    stays locked (PostgreSQL) until this transaction ends, so no claim can slip in between."""
+    row = db.session.execute(
+        select(Job.state, Job.worker, Job.attempts).where(Job.id == job_id).with_for_update()
+    ).one_or_none()
+    return row is not None and row.state == "running" and (row.worker, row.attempts) == mine
 
 
 def _error_text(exc: BaseException) -> str:
@@ -527,10 +545,13 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__} (details are in the worker's log)"
 
 
-def _failed(job_id: int, exc: BaseException) -> str:
+def _failed(job_id: int, exc: BaseException, mine: tuple[str | None, int] | None = None) -> str:
     # Where it failed (files and lines), never the exception's text: it may quote the data.
     where = "" if isinstance(exc, JobError) else "".join(traceback.format_tb(exc.__traceback__))
     log.warning("job %s failed: %s\n%s", job_id, type(exc).__name__, where)
+    if mine is not None and not _still_mine(job_id, mine):
+        db.session.rollback()  # another worker runs it now: its outcome is that one's
+        return "lost"
     job = db.session.get(Job, job_id)
     if job is None:
         return "failed"
@@ -574,12 +595,17 @@ def _count_in_parent(job: Job, *, failed: bool, hooks: bool = True) -> None:
     if job.parent_id is None:
         return
     column = Job.failed if failed else Job.done
-    db.session.execute(
+    counted = db.session.execute(
         update(Job)
         .where(Job.id == job.parent_id)
         .values({column: column + 1})
+        .returning(Job.done, Job.failed, Job.total, Job.state)
         .execution_options(synchronize_session=False)
-    )
+    ).one_or_none()
+    if counted is None or counted.done + counted.failed < counted.total:
+        return  # not the last (the row stays locked until this commit: the counts are exact)
+    if counted.state != "running":
+        return
     closed = db.session.execute(
         update(Job)
         .where(Job.id == job.parent_id, Job.done + Job.failed >= Job.total, Job.state == "running")
@@ -602,6 +628,27 @@ def heartbeat(job: Job) -> None:
         .values(heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+def keep_alive() -> int:
+    """Refresh the heartbeat of every job this process is running (the worker's housekeeping
+    calls it every few seconds): a job's heartbeat then goes stale only when its process is
+    gone or silent, however long the job itself takes. Rows locked by their own job's commit
+    are skipped (they are about to be done). Committed; returns how many were refreshed."""
+    prefix = f"{socket.gethostname()}:{os.getpid()}:"
+    mine = (
+        select(Job.id)
+        .where(Job.state == "running", Job.worker.startswith(prefix, autoescape=True))
+        .with_for_update(skip_locked=True)
+    )
+    res = db.session.execute(
+        update(Job)
+        .where(Job.id.in_(mine))
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return res.rowcount or 0
 
 
 # --------------------------------------------------------------------------- sweeping

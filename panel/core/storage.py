@@ -14,6 +14,7 @@ keeps the HTML a ``pdf.render`` job prints and the PDF it made (both by their ha
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -119,17 +120,31 @@ class LocalStorage:
         os.close(fd)
         return Path(name)
 
-    def put_file(self, path: str | os.PathLike[str]) -> str:
+    def put_file(self, path: str | os.PathLike[str], *, move: bool = False) -> str:
         """Copy the file at ``path`` into the store; return its key (its SHA-256).
 
         The copy goes to a hidden temporary file in the target folder, is fsynced, then renamed
         into place: atomic on POSIX. Storing bytes already present is a no-op.
+
+        ``move=True`` (a file the caller made in the storage's ``tmp/``, e.g. a job's scratch
+        folder) fsyncs the file and renames it into place instead: no copy, and no temporary
+        file in the store, so a process killed mid-put leaves only its own scratch file, which
+        its retry removes. The file is gone from ``path`` unless its bytes were already stored.
         """
         key = sha256_file(path)
         target = self.path(key)
         if target.is_file():
             return key
         target.parent.mkdir(parents=True, exist_ok=True)
+        if move:
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+            try:
+                os.replace(path, target)
+                return key
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:  # another file system: copy it as below
+                    raise
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".put-")
         try:
             with os.fdopen(fd, "wb") as out, open(path, "rb") as src:

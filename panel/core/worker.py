@@ -2,8 +2,9 @@
 
 Any number of workers, on any machine that shares the database, the storage folder and Redis
 (``PANEL_REDIS_URL`` or ``PANEL_QUEUE_URL``). Each runs Dramatiq's worker threads on Panel's
-one queue and, every few seconds, a housekeeping round: its heartbeat (for ``/healthz``),
-:func:`panel.core.jobs.sweep` (jobs a dead process left behind) and the schedule's due jobs
+one queue and, every few seconds, a housekeeping round: its heartbeat (for ``/healthz``), the
+heartbeats of the jobs it is running (:func:`panel.core.jobs.keep_alive`: a job is taken over
+only when its process is gone), :func:`panel.core.jobs.sweep` (jobs a dead process left behind) and the schedule's due jobs
 (keyed per period, so two workers never ask twice).
 """
 
@@ -31,6 +32,7 @@ def run_worker(app, *, threads: int, housekeeping_seconds: float, stop: threadin
             with app.app_context():
                 try:
                     jobs.worker_heartbeat(name, ttl_seconds=int(housekeeping_seconds * 3) + 1)
+                    jobs.keep_alive()  # the heartbeats of the jobs this process runs
                     jobs.sweep()
                     jobs.enqueue_due()
                 except Exception:  # noqa: BLE001 - housekeeping must never stop the worker

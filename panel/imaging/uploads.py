@@ -255,13 +255,14 @@ def process_one(
         select(StoredFile.id).where(StoredFile.case_id == case.id, StoredFile.sha256 == sha)
     ):
         return duplicate
-    key = storage.put_file(out)
+    size = out.stat().st_size
+    key = storage.put_file(out, move=True)  # no temporary file in the store (a killed job)
     row = StoredFile(
         case_id=case.id,
         upload_id=upload.id,
         storage_key=key,
         sha256=sha,
-        size=out.stat().st_size,
+        size=size,
         display_name=display[:200],
         **row_fields,
     )

@@ -57,6 +57,22 @@ def _tick(job: Job):
     RAN["tick"] += 1
 
 
+@jobs.handler("test.taken_over", max_attempts=2)
+def _taken_over(job: Job):
+    # While this attempt runs, another worker takes the job over (this one's heartbeat went
+    # stale): its claim, committed by that other process.
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(worker="elsewhere:1:1", attempts=Job.attempts + 1)
+    )
+    db.session.commit()
+    RAN[job.payload["name"]] += 1
+    if job.payload.get("fail"):
+        raise RuntimeError("failed after losing the job")
+    return {"ran": 1}
+
+
 @pytest.fixture(autouse=True)
 def _reset():
     RAN.clear()
@@ -156,6 +172,62 @@ def test_a_claim_is_won_once(app, db_session):
     )
     db_session.commit()
     assert jobs.claim(job.id) is True  # its worker is gone: taken over
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_an_attempt_whose_job_was_taken_over_writes_nothing(app, db_session, fail):
+    """A worker that was only slow (not dead) finishes after another took its job over: it
+    counts nothing in the group and leaves the row to the worker that holds it now, so a file
+    is never stored, counted or audited twice."""
+    name = _name()
+    parent = jobs.group(f"g:{name}", total=1)
+    job = jobs.enqueue(
+        "test.taken_over",
+        f"t:{name}",
+        {"name": name, "fail": fail},
+        parent=parent,
+        delay=timedelta(hours=1),
+    )
+    db_session.commit()
+    db_session.execute(update(Job).where(Job.id == job.id).values(run_after=utcnow()))
+    db_session.commit()
+    assert jobs.run(job.id) == "lost" and RAN[name] == 1
+    db_session.refresh(job)
+    db_session.refresh(parent)
+    assert (job.state, job.worker, job.attempts, job.result) == (
+        "running",
+        "elsewhere:1:1",
+        2,
+        None,
+    )
+    assert (parent.state, parent.done, parent.failed) == ("running", 0, 0)
+
+
+def test_a_workers_housekeeping_keeps_its_own_running_jobs_alive(app, db_session):
+    """Only a silent process's jobs go stale, however long a job takes."""
+    stale = utcnow() - timedelta(hours=1)
+    here = jobs.worker_name()
+    for key, worker in (("t:here", here), ("t:dead", "gone-host:1:1")):
+        db_session.add(
+            Job(
+                key=f"{key}:{_name()}",
+                kind="test.tick",
+                state="running",
+                attempts=1,
+                worker=worker,
+                heartbeat_at=stale,
+                max_attempts=3,
+            )
+        )
+    db_session.commit()
+    assert jobs.keep_alive() == 1
+    rows = dict(db_session.execute(select(Job.worker, Job.heartbeat_at).where(TESTS)).all())
+    assert rows[here] > utcnow() - timedelta(minutes=1)
+    assert rows["gone-host:1:1"] < utcnow() - timedelta(minutes=30)
+    assert (
+        jobs.claim(db_session.scalar(select(Job.id).where(Job.worker == "gone-host:1:1"))) is True
+    )  # the dead one's is taken over; this process's is not
+    assert jobs.claim(db_session.scalar(select(Job.id).where(Job.worker == here))) is False
 
 
 def test_unknown_kinds_are_refused(app, db_session):

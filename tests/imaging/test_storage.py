@@ -37,6 +37,29 @@ def test_no_temporary_files_left(tmp_path):
     assert [p.name for p in folder.iterdir()] == [key]
 
 
+def test_a_move_renames_the_file_into_place_without_a_temporary_copy(tmp_path, monkeypatch):
+    """A job's result made in the storage's tmp/ is renamed into the store: a process killed
+    mid-put leaves no ``.put-*`` file there (only its scratch file, which its retry removes)."""
+    storage = LocalStorage(tmp_path / "store")
+    scratch = storage.tmp / "ingest-7"
+    scratch.mkdir()
+    src = scratch / "out"
+    src.write_bytes(b"de-identified slice")
+
+    def no_temp(*args, **kwargs):
+        raise AssertionError("a move makes no temporary file")
+
+    monkeypatch.setattr("panel.core.storage.tempfile.mkstemp", no_temp)
+    key = storage.put_file(src, move=True)
+    assert not src.exists()
+    with storage.open(key) as fh:
+        assert fh.read() == b"de-identified slice"
+    src.write_bytes(b"de-identified slice")  # the same bytes again (a retried job)
+    assert storage.put_file(src, move=True) == key
+    assert src.exists()  # left for its owner: the store already had it
+    assert [p.name for p in storage.path(key).parent.iterdir()] == [key]
+
+
 def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     """Does a write that fails half-way leave no partial object behind?"""
     storage = LocalStorage(tmp_path / "store")
