@@ -280,6 +280,23 @@ def _disk_full_after(monkeypatch, root: Path, where: str, after: int = 0) -> dic
     return state
 
 
+def _store_full_after(monkeypatch, after: int = 0) -> None:
+    """Make the store refuse files with ENOSPC after ``after`` of them (a file job's output is
+    written to its scratch folder, then moved into ``objects/``: a full disk fails there)."""
+    from panel.core.storage import LocalStorage
+
+    real = LocalStorage.put_file
+    calls = {"n": 0}
+
+    def put_file(self, path, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > after:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, path, **kwargs)
+
+    monkeypatch.setattr(LocalStorage, "put_file", put_file)
+
+
 def _upload(app, client, case, files, *, as_json=True):
     data = {
         "label": "scans",
@@ -353,7 +370,7 @@ def test_disk_full_while_storing_reports_the_files_and_keeps_the_rest(
     the upload has its one audit entry. Once space is back the same upload stores the rest."""
     case = make_case(people["referrer"], submit=True)
     login(client, people["referrer"])
-    _disk_full_after(monkeypatch, storage_dir, "objects", after)
+    _store_full_after(monkeypatch, after)
     resp = _upload(app, client, case, scans)
     monkeypatch.undo()
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
@@ -385,7 +402,7 @@ def test_disk_full_page_for_a_browser(
     body = resp.get_data(as_text=True)
     assert "Storage full" in body and "file storage is full, so nothing was saved" in body
     assert _all_files(storage_dir) == [] and _upload_rows(case) == (0, 0, 0)
-    _disk_full_after(monkeypatch, storage_dir, "objects")
+    _store_full_after(monkeypatch)
     resp = _upload(app, client, case, [("letter.pdf", pdf_bytes())], as_json=False)
     monkeypatch.undo()
     assert resp.status_code == 303
