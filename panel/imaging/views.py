@@ -47,6 +47,8 @@ _user = signed_in_user
 
 
 def _wants_json() -> bool:
+    if request.headers.get("HX-Request"):  # htmx asks with Accept: */*, for HTML
+        return False
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json"
 

@@ -42,6 +42,7 @@
       if (form.querySelector('[data-results] .upload-progress-body[data-state="done"]')) {
         form.removeAttribute("data-following");
         form.querySelector("button[type=submit]").disabled = false;
+        form.querySelector("[data-progress-text]").textContent = "";
         refreshList(form);
       }
     });
