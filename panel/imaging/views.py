@@ -47,9 +47,11 @@ _user = signed_in_user
 
 
 def _wants_json() -> bool:
-    if request.headers.get("HX-Request"):  # htmx asks with Accept: */*, for HTML
+    """JSON only for a client that asks for it (the uploader, scripts): htmx and anything
+    sending ``Accept: */*`` get the HTML page."""
+    if request.headers.get("HX-Request"):
         return False
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
 
 
