@@ -48,7 +48,11 @@ _user = signed_in_user
 
 
 def _wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    """JSON only for a client that asks for it (the uploader, scripts): htmx and anything
+    sending ``Accept: */*`` get the HTML page."""
+    if request.headers.get("HX-Request"):
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
 
 
@@ -61,8 +65,28 @@ def index(ref: str):
     return render_template(
         "imaging/case_images.html",
         case=case,
+        uploads=_recent_uploads(case),
         **_listing(case, files),
     )
+
+
+def _recent_uploads(case, limit: int = 10) -> list[dict]:
+    """The case's latest uploads that the user may follow (``Case.can_see_upload``), newest
+    first, each with its progress counts (no file rows)."""
+    from sqlalchemy import select
+
+    from panel.imaging import ingest
+    from panel.imaging.models import Upload
+
+    user = _user()
+    ups = db.session.scalars(
+        select(Upload)
+        .where(Upload.case_id == case.id)
+        .order_by(Upload.created_at.desc(), Upload.id.desc())
+        .limit(limit * 5)
+    ).all()
+    seen = [u for u in ups if case.can_see_upload(user, u)][:limit]
+    return [{"upload": u, "state": ingest.progress(u, files=False)} for u in seen]
 
 
 def _listing(case, files):
@@ -179,19 +203,44 @@ def _load_upload(ref: str, upload_id: int):
 @bp.route(PREFIX + "/uploads/<int:upload_id>")
 @login_required
 def upload_progress(ref: str, upload_id: int):
-    """One upload: a progress bar per file while its jobs run, then its results."""
+    """One upload: a progress bar per file while its jobs run, then its results.
+
+    The page, or with htmx the progress block (``_upload_progress.html``, which the case
+    page's uploader loads into its form with ``?in=card``), whose body polls itself
+    (``?part=body``) every 2 s until the upload is done. ``seen`` is the state the poll last
+    showed: the live region is only rewritten (and announced) when the counts moved."""
     from panel.imaging import ingest
 
     case, up = _load_upload(ref, upload_id)
     state = ingest.progress(up)
     if _wants_json():
         return jsonify(state)
-    template = (
-        "imaging/_upload_progress.html"
-        if request.headers.get("HX-Request")
-        else ("imaging/upload_progress.html")
-    )
-    return render_template(template, case=case, upload=up, state=state)
+    card = request.args.get("in") == "card"
+    now = f"{state['state']}-{state['done']}"
+    ctx = {
+        "case": case,
+        "upload": up,
+        "state": state,
+        "card": card,
+        "seen": now,
+        "announce": request.args.get("seen") != now,
+        "page_url": url_for("imaging.upload_progress", ref=case.reference, upload_id=up.id),
+        "poll_url": url_for(
+            "imaging.upload_progress",
+            ref=case.reference,
+            upload_id=up.id,
+            part="body",
+            seen=now,
+            **({"in": "card"} if card else {}),
+        ),
+    }
+    if not request.headers.get("HX-Request"):
+        template = "imaging/upload_progress.html"
+    elif request.args.get("part") == "body":
+        template = "imaging/_upload_progress_body.html"
+    else:
+        template = "imaging/_upload_progress.html"
+    return render_template(template, **ctx)
 
 
 def _refuse_request(message: str, status: int):

@@ -74,10 +74,20 @@ NOT_PAGES = {
     "accounts.enrol_totp": "reached only in the sign-in (audited there, see _sign_in)",
 }
 
-#: Endpoints audited for every value that opens (the case page in each state, both letters);
+#: Endpoints audited for every value that opens (the case page in each state, both letters,
+#: an upload done and one whose files still wait);
 #: the others once per role, with the first value that opens (a stored letter sheet is the
 #: letter page of feedback.letter, which shows the latest one).
-EVERY_VALUE = {"cases.show", "feedback.letter"}
+EVERY_VALUE = {"cases.show", "feedback.letter", "imaging.upload_progress"}
+
+
+def _small_png() -> io.BytesIO:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(buf, format="PNG")
+    buf.seek(0)
+    return buf
 
 
 def _world(live_server, tmp_path) -> dict:
@@ -137,6 +147,21 @@ def _world(live_server, tmp_path) -> dict:
             .where(StoredFile.case_id == scheduled.id, StoredFile.series_uid.is_not(None))
             .limit(1)
         )
+        # An upload whose files wait for a worker: its page polls, with queued rows.
+        from panel.core import jobs
+
+        run_ready, jobs.run_ready = jobs.run_ready, lambda: 0
+        try:
+            waiting = ingest.receive(
+                scheduled,
+                user(REFERRER),
+                "MRI spine",
+                [(f"mri-{n}.png", _small_png()) for n in range(3)],
+            )
+            db.session.commit()
+        finally:
+            jobs.run_ready = run_ready
+            db.session.info.pop("panel_jobs_ready", None)  # they stay queued
         # A held-back photo with two proposed boxes: the review queue and its box editor.
         photo = io.BytesIO()
         from PIL import Image
@@ -194,7 +219,10 @@ def _world(live_server, tmp_path) -> dict:
             ],
             "imaging.viewer": [{"ref": scheduled.reference, "series_uid": series_uid}],
             "imaging.review_file": [{"ref": scheduled.reference, "file_id": held.id}],
-            "imaging.upload_progress": [{"ref": scheduled.reference, "upload_id": ct_upload.id}],
+            "imaging.upload_progress": [
+                {"ref": scheduled.reference, "upload_id": ct_upload.id},
+                {"ref": scheduled.reference, "upload_id": waiting.id},
+            ],
             # The 3-month check of the sent case: not due yet, its page says from when.
             "outcomes.answer_check": [{"ref": sent.reference, "months": 3}],
         }

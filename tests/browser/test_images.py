@@ -51,7 +51,7 @@ def test_upload_series_and_scroll_viewer(
     results = page.get_by_test_id("upload-results")
     expect(results).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("upload-counts")).to_contain_text("12 stored")
-    expect(page.locator("[data-progress-text]")).to_have_text("Done.")
+    expect(page.get_by_test_id("upload-done-count")).to_have_text("All 12 files done")
     page.screenshot(path=str(shots / f"{backend}-images-upload-results.png"), full_page=True)
     page.goto(f"{live_server.url}/cases/{ref}/images")
     expect(page.get_by_test_id("series")).to_contain_text("12 slices")

@@ -1,0 +1,178 @@
+"""An upload's page and its htmx progress block at each state (issue 18).
+
+The queue's eager mode (the suite's default) runs an upload's jobs when its commit returns. To
+see the page while files wait, these tests stop the eager run (``jobs.run_ready`` does nothing),
+so the ``imaging.ingest`` jobs stay queued, then run them one by one as a worker would."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from panel.core import jobs
+from panel.core.models import Job
+from panel.imaging.models import Upload
+
+NHS_NAME = "scan_9434765919.png"  # a valid NHS number (mod 11): refused by its name
+
+
+def _png(seed: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (24, 16), (seed % 256, 40, 90)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """Jobs are asked for and committed, but not run until the test runs them."""
+    monkeypatch.setattr(jobs, "run_ready", lambda: 0)
+
+
+@pytest.fixture
+def case(people, make_case):
+    return make_case(people["referrer"])
+
+
+@pytest.fixture
+def ref_client(client, login, people):
+    login(client, people["referrer"])
+    return client
+
+
+def _send(upload, client, case, files, label="CT chest"):
+    resp = upload(client, case, files, label=label, as_json=False)
+    assert resp.status_code == 303
+    return resp.headers["Location"]
+
+
+def _file_jobs(db_session, page_url: str) -> list[Job]:
+    upload_id = int(page_url.rstrip("/").rsplit("/", 1)[1])
+    db_session.expire_all()
+    up = db_session.get(Upload, upload_id)
+    return list(db_session.scalars(select(Job).where(Job.parent_id == up.job_id).order_by(Job.id)))
+
+
+def _states(html: str) -> list[str]:
+    return re.findall(r'data-testid="upload-file" data-state="(\w+)"', html)
+
+
+HX = {"HX-Request": "true"}
+
+
+def test_queued_then_running_then_done(app, db_session, ref_client, case, upload, held):
+    files = [("a.png", _png(1)), ("b.png", _png(2)), ("c.png", _png(3)), (NHS_NAME, _png(4))]
+    url = _send(upload, ref_client, case, files)
+    jobs_ = _file_jobs(db_session, url)
+    assert [j.state for j in jobs_] == ["queued"] * 4
+
+    # queued: a row per file, the page polls (htmx) and refreshes itself without JavaScript
+    page = ref_client.get(url).get_data(as_text=True)
+    assert _states(page) == ["queued"] * 4
+    assert 'hx-trigger="every 2s"' in page and 'http-equiv="refresh"' in page
+    assert "0 of 4 files done" in page and "4 still to check" in page
+    assert 'aria-live="polite"' in page and 'aria-label="Files done"' in page
+    assert page.count('aria-valuetext="Queued"') == 4  # the state in words, not colour only
+    assert "Upload “CT chest”" in page
+
+    # the htmx block (what the case page's uploader loads) and its polled body
+    block = ref_client.get(url + "?in=card", headers=HX).get_data(as_text=True)
+    assert "<html" not in block and 'data-testid="upload-page-link"' in block
+    assert 'hx-trigger="every 2s"' in block and "in=card" in block
+    body_url = re.search(r'hx-get="([^"]+)"', block).group(1).replace("&amp;", "&")
+    body = ref_client.get(body_url, headers=HX).get_data(as_text=True)
+    assert "<html" not in body and 'hx-swap-oob="innerHTML"' not in body  # nothing moved
+    assert _states(body) == ["queued"] * 4
+
+    # one file checked by hand: that row says stored, the counts move, it is announced once
+    assert jobs.run(jobs_[0].id) == "ran"
+    body = ref_client.get(body_url, headers=HX).get_data(as_text=True)
+    assert _states(body) == ["stored", "queued", "queued", "queued"]
+    assert "1 of 4 files done" in body and "3 still to check" in body
+    assert 'hx-swap-oob="innerHTML"' in body and "1 of 4 files done: 1 stored" in body
+    assert 'hx-trigger="every 2s"' in body
+    index = ref_client.get(f"/cases/{case.reference}/images").get_data(as_text=True)
+    assert 'data-testid="recent-upload" data-state="running"' in index
+    assert "Checking: 1 of 4 done" in index
+
+    # all done: no polling, the final counts, the refused file's reason
+    for j in jobs_[1:]:
+        assert jobs.run(j.id) == "ran"
+    body = ref_client.get(body_url, headers=HX).get_data(as_text=True)
+    assert "hx-trigger" not in body and 'data-state="done"' in body
+    assert _states(body) == ["stored", "stored", "stored", "refused"]
+    assert "All 4 files done" in body and "3 stored" in body and "1 refused" in body
+    assert "still to check" not in body and "identifier" in body.lower()
+    assert 'data-testid="upload-card-done"' in body  # in the card: the list above is updated
+    page = ref_client.get(url).get_data(as_text=True)
+    assert "hx-trigger" not in page and 'http-equiv="refresh"' not in page
+    assert 'data-testid="upload-card-done"' not in page
+    index = ref_client.get(f"/cases/{case.reference}/images").get_data(as_text=True)
+    assert 'data-testid="recent-upload" data-state="done"' in index
+    assert url in index and "3 stored · 0 awaiting review · 1 refused" in index
+    api = ref_client.get(url, headers={"Accept": "application/json"}).get_json()
+    assert api["state"] == "done" and api["counts"]["stored"] == 3 and api["done"] == 4
+
+
+def test_a_duplicate_and_the_json_answer_share_the_state(
+    app, db_session, ref_client, case, upload, held
+):
+    url = _send(upload, ref_client, case, [("a.png", _png(7))])
+    [job] = _file_jobs(db_session, url)
+    jobs.run(job.id)
+    again = upload(ref_client, case, [("a-again.png", _png(7))])  # JSON, as the uploader asks
+    assert again.status_code == 202
+    data = again.get_json()
+    assert data["state"] == "queued" and data["progress"].endswith(f"/uploads/{data['upload_id']}")
+    assert [f["status"] for f in data["files"]] == ["queued"]
+    [job] = _file_jobs(db_session, data["progress"])
+    jobs.run(job.id)
+    page = ref_client.get(data["progress"]).get_data(as_text=True)
+    assert _states(page) == ["duplicate"] and "Already uploaded" in page
+    assert "1 already uploaded" in page
+
+
+def test_a_long_upload_lists_only_files_that_need_attention(
+    app, db_session, ref_client, case, upload, held
+):
+    files = [(f"s{n:03}.png", _png(n)) for n in range(203)] + [(NHS_NAME, _png(999))]
+    url = _send(upload, ref_client, case, files)
+    jobs_ = _file_jobs(db_session, url)
+    assert len(jobs_) == 204
+    jobs.run(jobs_[0].id)  # stored: counted, not listed
+    jobs.run(jobs_[-1].id)  # refused: listed
+    page = ref_client.get(url).get_data(as_text=True)
+    assert _states(page) == ["refused"]
+    assert 'data-testid="upload-long-note"' in page
+    assert "202 files wait in the queue" in page and "2 of 204 files done" in page
+    assert len(page) < 60_000  # not a row per file
+
+
+@pytest.mark.parametrize("who", ["other_referrer", "nap_member", "north_coordinator", "admin"])
+def test_people_who_cannot_see_the_upload_get_404(
+    app, db_session, client, login, people, case, upload, held, who
+):
+    login(client, people["referrer"])
+    url = _send(upload, client, case, [("a.png", _png(1))])
+    client = app.test_client()
+    login(client, people[who])
+    for u, headers in ((url, {}), (url + "?in=card", HX), (url + "?part=body", HX)):
+        assert client.get(u, headers=headers).status_code == 404
+    assert client.get(url, headers={"Accept": "application/json"}).status_code == 404
+    index = client.get(f"/cases/{case.reference}/images")
+    assert 'data-testid="recent-uploads"' not in index.get_data(as_text=True)
+
+
+def test_the_panels_coordinator_follows_the_upload(
+    app, db_session, client, login, people, case, upload, held
+):
+    login(client, people["referrer"])
+    url = _send(upload, client, case, [("a.png", _png(1))])
+    client = app.test_client()
+    login(client, people["nap_coordinator"])
+    assert client.get(url).status_code == 200
+    index = client.get(f"/cases/{case.reference}/images").get_data(as_text=True)
+    assert 'data-testid="recent-upload"' in index and url in index
