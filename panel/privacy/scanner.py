@@ -1233,12 +1233,14 @@ _ADDRESS_CUE_LOW = re.compile(
     r"moving|move|are|we['’]re|were|is|be)[ \t]+(?:now[ \t]+)?(?:at|to|in[ \t]+to|into|in)|"
     r"deliver(?:ed|y|ies)?[ \t]+(?:\w+[ \t]+){0,3}(?:to|at)|drop(?:ped)?[ \t]+(?:\w+[ \t]+){0,3}(?:to|at|off[ \t]+at)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
     r"letters?[ \t]+to|post[ \t]+(?:\w+[ \t]+){0,2}to|send[ \t]+(?:\w+[ \t]+){0,2}to|c/o|care[ \t]+of|"
-    r"forward(?:ed)?[ \t]+to)(?![a-z])[ \t]*[:\-–]?[ \t]*"
+    r"forward(?:ed)?[ \t]+to|correspondence(?=[ \t]*[:\-–])|home(?=[ \t]*:)|"
+    r"(?:collect(?:ed|ion)?|pick(?:ed)?[ \t-]?up)[ \t]+(?:\w+[ \t]+){0,2}from)(?![a-z])[ \t]*[:\-–]?[ \t]*"
 )
 _AFTER_ADDRESS_CUE = re.compile(
     rf"(?:(?:Flat|Apartment|Apt|Unit|Block|Plot|Caravan|Chalet|Pitch)\.?[ \t]*\d{{1,4}}[A-Za-z]?"
-    rf"(?:/\d{{1,3}})?,?[ \t]+)?(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:The[ \t]+)?{_W}"
-    rf"(?:{_WELSH_LINK}[ \t]+{_W}){{0,2}}(?![\w'’])(?P<place>,[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’]))?"
+    rf"(?:/\d{{1,3}})?,?[ \t]+)?(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:(?:The|Y|Yr)[ \t]+)?{_W}"
+    rf"(?:{_WELSH_LINK}[ \t]+{_W}){{0,2}}(?![\w'’])(?P<place>,[ \t]*(?:(?:{_W}[ \t]+)?{_W}(?![\w'’])|"
+    rf"(?i:plot|pitch)[ \t]+\d{{1,4}}(?![\w])))?"
 )
 _UNIT_ADDRESS_RE = re.compile(
     r"(?<![\w])(?:Flat|FLAT|Apartment|APARTMENT|Apt|APT|Caravan|CARAVAN|Chalet|CHALET|Plot|PLOT|"
@@ -1262,7 +1264,7 @@ _ADDRESS_CUE_END = re.compile(
 _ADDRESS_CUE_GATE = (
     "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
     "are ", "we're", "were ", "is ", "be ", "deliver", "drop",
-    "correspondence", "letter", "post", "send", "c/o", "care of", "forward",
+    "correspondence", "letter", "post", "send", "c/o", "care of", "forward", "collect", "pick",
 )  # fmt: skip
 _UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
               "lodge", "cabin", "static", "unit", "block")  # fmt: skip
@@ -1316,13 +1318,27 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         )
         if flat:
             start = cs - (len(text[max(0, cs - 12) : cs]) - flat.start())
+        if text[after : after + 1].islower():
+            # a parent's lower case after a cue: "we live at 3 trelawney parc, camborne"
+            copy = _capitalised_copy(text, False)
         m = _AFTER_ADDRESS_CUE.match(copy, start)
         if m is None or not m.group("num"):
             continue
-        words = _WORD_RE.findall(copy, m.start(), m.end())
-        if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
+        found = list(_WORD_RE.finditer(copy, m.start(), m.end()))
+        if any(w.group().lower() in _ADDRESS_UNIT_WORDS for w in found):
             continue
         end = m.start("place") if m.group("place") else m.end()
+        # "we are at 2 sycamore view now": ordinary words after the street are not part of it
+        found = [w for w in found if w.end() <= end]
+        while (
+            len(found) > 1
+            and text[found[-1].start()].islower()
+            and found[-1].group().lower() in _names.COMMON_WORDS
+        ):
+            found.pop()
+            end = found[-1].end()
+        if not found:
+            continue
         yield _cand(m.start(), end, "address", "hard", _MESSAGES["address"])
     if t.has("flat", "apartment", "apt"):
         for m in _FLAT_RE.finditer(text):
@@ -1343,7 +1359,7 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             for m in _HOUSE_NAME_RE.finditer(copy):
                 if not t.institutions.overlaps(m.start(), m.end()):
                     yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
-    if t.has("address"):
+    if t.has("address", "home", "addr", " at "):
         # "Home address: Rose Cottage, Lower Brockhampton": a named house and its place.
         for cm in _ADDRESS_WORD_LOW.finditer(low):
             copy = copy_at(min(cm.end(), len(text) - 1))
@@ -1358,19 +1374,23 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
 
 
-_ADDRESS_WORD_LOW = re.compile(r"address(?:es)?[ \t]*(?:is|was)?[ \t]*[:\-–]?[ \t]*")
+_ADDRESS_WORD_LOW = re.compile(
+    r"(?:address(?:es)?[ \t]*(?:is|was)?[ \t]*[:\-–]?|home[ \t]*:|addr\.?[ \t]*:|"
+    r"(?:site|farm|park|lives?|living)[ \t]+at)[ \t]*"
+)
 
 
 _SCHOOL_GATE = (
     "school", "academy", "nursery", "primary", "junior", "infant", "grammar", "college",
-    "federation", "ysgol", "high", "pru", "scoil", "sgoil", "coláiste", "colaiste",
+    "federation", "ysgol", "high", "pru", "scoil", "sgoil", "coláiste", "colaiste", "yeshiv",
+    "madras", "cheder", "talmud",
 )  # fmt: skip
 _SCHOOL_TYPE = (
     r"(?:Primary|Junior|Juniors|Infant|Infants|Nursery|Secondary|High|Grammar|Community|Catholic|"
     r"Church|Free|Prep|Preparatory|Special|Middle|First|Comprehensive|Methodist|Academy|"
     r"C[ \t]+of[ \t]+E|CofE|CE|RC|R\.C\.|Church[ \t]+of[ \t]+England|Church[ \t]+in[ \t]+Wales|"
     r"Roman[ \t]+Catholic|Welsh|Gymraeg|Integrated|Controlled|Maintained|Federated|Infant[ \t]+and[ \t]+Nursery|"
-    r"Junior[ \t]+and[ \t]+Infant)"
+    r"Junior[ \t]+and[ \t]+Infant|Day)"
 )
 _SCHOOL_END = (
     r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|PRU|Pru|High|"
@@ -1394,7 +1414,7 @@ _SCHOOL_TAIL_RE = re.compile(
 # bun-sgoil, àrd-sgoil, ghàidhlig; from the schools' own names as they print them).
 _CELTIC_SCHOOL_WORDS = (
     r"(?:Ysgol|Scoil|Bunscoil|Gaelscoil|Meánscoil|Meanscoil|Coláiste|Colaiste|Gaelcholáiste|"
-    r"Sgoil|Bun-[Ss]goil|Àrd-[Ss]goil|Ard-[Ss]goil)"
+    r"Sgoil|Bun-[Ss]goil|Àrd-[Ss]goil|Ard-[Ss]goil|Scoill|Yeshivah?|Madrass?ah?|Cheder|Talmud)"
 )
 _YSGOL_RE = re.compile(
     rf"(?<![\w'’-]){_CELTIC_SCHOOL_WORDS}(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin|Ghàidhlig|"
@@ -1414,7 +1434,7 @@ _SCHOOL_NOT_NAMES = frozenset(
 _SCHOOL_LEAD_WORDS = frozenset("at to attends attend attending goes go from in".split())
 _SCHOOL_TYPE_WORDS = frozenset(
     "primary junior juniors infant infants nursery secondary high grammar community catholic "
-    "church free prep preparatory special middle first comprehensive methodist academy rc ce "
+    "church free prep preparatory special middle first comprehensive methodist academy rc ce day "
     "cofe welsh gymraeg integrated controlled maintained federated roman".split()
 )
 _UPPER_RUN_RE = re.compile(r"(?<![\w'’])[A-Z][A-Z'’]+")
@@ -1461,8 +1481,19 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         m = _SCHOOL_AT_END.search(copy, max(0, es - 90), ee)
         if m is None:
             continue
-        if copy[es:ee] == "High" and not re.search(
-            r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$", copy[m.start() : es]
+        if (
+            copy[es:ee] == "High"
+            and not re.search(
+                r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$", copy[m.start() : es]
+            )
+            and not (
+                # a parent's "at anderson high": a name that is no English word, after "at"
+                changed
+                and re.search(
+                    r"(?:\bat|\bto|\battends)[ \t]+([a-z]+)[ \t]+$", text[max(0, es - 40) : es]
+                )
+                and re.search(r"([a-z]+)[ \t]+$", text[:es]).group(1) not in _ENGLISH
+            )
         ):
             continue  # "St Columba's High", not "Risk Group High"
         words = list(_WORD_RE.finditer(copy, m.start("words"), m.end("words")))
@@ -1517,7 +1548,9 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         ):
             end = tail.end()
         yield _cand(start, end, "address", "hard", _SCHOOL_MESSAGE)
-    if t.has("ysgol", "scoil", "sgoil", "coláiste", "colaiste"):
+    if t.has(
+        "ysgol", "scoil", "sgoil", "coláiste", "colaiste", "yeshiv", "madras", "cheder", "talmud"
+    ):
         copies = [text]
         if any(ch.isupper() for ch in text):
             copies.append(_capitalised_copy(text, True))
@@ -1588,6 +1621,15 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
             if t.institutions.overlaps(m.start("p"), m.end("p")) or _INSTITUTION_AFTER.match(
                 text, m.start("p") + len(first)
             ):
+                continue
+            if (
+                re.search(r"(?i:\bat)[ \t]+$", text[m.start() : m.start("p")])
+                and " " not in place
+                and place not in _names.PLACES
+                and place.lower() not in _ENGLISH
+            ):
+                # "live at Quoyness": a house or farm's own name, not a town
+                yield _cand(m.start("p"), m.end("p"), "address", "hard", _MESSAGES["address"])
                 continue
             yield _cand(m.start("p"), m.end("p"), "address", "soft", _PLACE_MESSAGE)
 
@@ -2931,7 +2973,67 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(t))
-    return _names_in_addresses(text, cands)
+    return _names_in_addresses(text, _extend_addresses(text, cands))
+
+
+# After a street address, its town or village: ", Llanrug", ", CAERFYRDDIN", ", newlyn", and a
+# plot on a site (", plot 12"). A comma, then one to three words of the address's own case.
+_TOWN_AFTER_RE = re.compile(
+    rf"(?:,[ \t]*)(?P<seg>(?i:plot|pitch|unit)[ \t]+\d{{1,4}}[A-Za-z]?(?![\w])|"
+    rf"[{_CAP}{_LOW}][{_LOW}{_CAP}'’]*(?:-[{_CAP}{_LOW}][{_LOW}{_CAP}'’]*)*"
+    rf"(?:[ \t]+(?:upon|on|le|in|by|under|super|[{_CAP}{_LOW}][{_LOW}{_CAP}'’-]*)){{0,2}})"
+)
+_TOWN_LINK_WORDS = frozenset("upon on le in by under super".split())
+_ANY_WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def _town_words(seg: str, lower: bool) -> int:
+    """How many characters of ``seg`` (words after an address's comma) name a town: words in
+    the case of the address, none an ordinary word (lower-case writing: none an English word)."""
+    end = 0
+    words = list(_ANY_WORD_RE.finditer(seg))
+    for i, w in enumerate(words):
+        word = w.group()
+        lw = word.lower()
+        if seg[w.end() : w.end() + 1].isdigit():
+            break  # a postcode: "Grimsby DN34 5TQ"
+        if i and lw in _TOWN_LINK_WORDS and i + 1 < len(words):
+            continue
+        if lower:
+            if not word.islower() or lw in _ENGLISH or lw in _NOT_A_NAME or len(word) < 3:
+                break
+        elif not (word[0].isupper()) or lw in _NOT_A_NAME or lw in _names.EPONYM_WORDS_LOW:
+            break
+        end = w.end()
+    return end
+
+
+def _extend_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
+    """A hard street address ("14 Maes yr Ysgol") takes in the town after its comma
+    (", Llanrug"): the pair is what identifies a home."""
+    if "," not in text:
+        return cands
+    out = []
+    for c in cands:
+        if c[2] == "address" and c[3] == "hard" and c[5] == _MESSAGES["address"]:
+            end = c[1]
+            lower = text[c[0] : c[1]].islower()
+            for _ in range(2):
+                m = _TOWN_AFTER_RE.match(text, end)
+                if m is None:
+                    break
+                seg = m.group("seg")
+                if seg[:1].isdigit() or seg.split()[0].lower() in ("plot", "pitch", "unit"):
+                    end = m.end()
+                    continue
+                n = _town_words(text[m.start("seg") : m.end("seg") + 1], lower)
+                if not n:
+                    break
+                end = m.start("seg") + n
+            if end != c[1]:
+                c = _cand(c[0], end, c[2], c[3], c[5], c[4])
+        out.append(c)
+    return out
 
 
 _CONTACT_MESSAGE = "A name that is also in an e-mail address here: a person's contact details"
