@@ -31,6 +31,7 @@ The hand lists take precedence over the gazetteer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -438,3 +439,29 @@ PLACE_NAMES: frozenset[str] = frozenset(_GAZETTEER.get("first_names_places", ())
 #: an unknown capitalised word that is one is not a nickname ("Thanks Leeds").
 PLACES: frozenset[str] = frozenset(_GAZETTEER.get("places", ()))
 GAZETTEER_SOURCE: dict = _GAZETTEER["source"] | {"built": _GAZETTEER["built"]}
+
+
+# The broad list of given names (WGND 2.0, about 2.8 million names of 195 countries), as the
+# Bloom filter ``build_gazetteer.build_broad_names`` writes: too many names to hold as a set, and
+# noisy ("chemo" is in it), so the scanner asks it only about a lower-case word that is no
+# English word and that context already marks as a person's ("hi its senait here").
+_BROAD = _GAZETTEER.get("broad_first_names")
+_BROAD_BITS = (_DATA / _BROAD["file"]).read_bytes() if _BROAD else b""
+_BROAD_M = _BROAD["bits"] if _BROAD else 0
+_BROAD_K = _BROAD["hashes"] if _BROAD else 0
+BROAD_NAMES_SOURCE: dict = dict(_BROAD or {})
+
+
+def in_broad_names(word: str) -> bool:
+    """Is the lower-case ``word`` a given name of WGND 2.0?  (About 1 % of other words are
+    said to be: the filter's false matches.)"""
+    if not _BROAD_M:
+        return False
+    d = hashlib.blake2b(word.encode("utf-8"), digest_size=16).digest()
+    h1, h2 = int.from_bytes(d[:8], "little"), int.from_bytes(d[8:], "little") | 1
+    bits, m = _BROAD_BITS, _BROAD_M
+    for i in range(_BROAD_K):
+        pos = (h1 + i * h2) % m
+        if not bits[pos >> 3] & (1 << (pos & 7)):
+            return False
+    return True

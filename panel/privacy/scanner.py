@@ -1797,7 +1797,7 @@ _CLAUSE_WORDS = frozenset("that and but because when as so only while if althoug
 # ("whom the family call KJ", "likes to be called Mo"), a name in brackets after a family word
 # ("his dad (Bally)").
 _PAREN_NICK_RE = re.compile(
-    rf"(?<![\w'’])(?P<a>{_NAME_WORD})[ \t]*\([ \t]*(?P<b>{_NAME_WORD})"
+    rf"(?<![\w'’])(?P<a>{_NAME_WORD})(?:['’]s)?[ \t]*\([ \t]*(?P<b>{_NAME_WORD})"
     r"(?:[ \t]+(?:in[ \t]+full|for[ \t]+short|for[ \t]+long))?[ \t]*\)"
 )
 _CALL_NAME_RE = re.compile(
@@ -1848,7 +1848,7 @@ _KIN_WORDS = frozenset(
     cousin cousins niece nephew husband wife partner boyfriend girlfriend fiance fiancee
     stepdad stepmum step-dad step-mum baby bro sis hubby""".split()
 )
-_OWNER_WORDS = frozenset("our my little lil baby".split())
+_OWNER_WORDS = frozenset("our my little lil baby bubba".split())
 _LOWER_NAME_CUES = _KIN_WORDS | frozenset("esp especially".split())
 
 _GREETING_WORDS = frozenset(
@@ -1857,12 +1857,14 @@ _GREETING_WORDS = frozenset(
 )
 _SELF_INTRO = frozenset(
     {("its", ""), ("its", "hi"), ("it's", "hi"), ("is", "this"), ("am", "i"), ("i'm", ""),
-     ("im", ""), ("its", "hello"), ("it's", "")}
+     ("im", ""), ("its", "hello"), ("it's", ""), ("me", "its"), ("me", "it's"), ("me", "is")}
 )  # fmt: skip
 _POSSESSED_WORDS = _KIN_WORDS | frozenset(
     """journey story fight battle fundraising appeal wish gofundme justgiving
     school class teacher page nursery bloods scan scans line hickman room bed birthday party
-    fundraiser appointment appointments friends friend consultant nurse team keyworker""".split()
+    fundraiser appointment appointments friends friend consultant nurse team keyworker
+    stem harvest hearing tumour treatment chemo chemotherapy surgery biopsy counts platelets
+    temperature temp weight diagnosis relapse hair bloods transfusion obs""".split()
 )
 _NOT_BEFORE_NAME = frozenset(
     """the a an this that these those of in on at by for from with to into onto under over
@@ -1889,7 +1891,14 @@ _PERSON_AFTER_RE = re.compile(
     r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
     r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
     r"\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
-    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:eating|sleeping|feeling|asking|scared|allergic|"
+    r",[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
+    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:(?:still|so|really|very|fast)[ \t]+)?(?:sick|asleep|awake|"
+    r"reviewed|seen|examined|clingy|grumpy|sleepy|teething|with[ \t]+(?:me|us|her|his|my|our|"
+    r"nan|gran|grandma|grandad|dad|mum))\b|"
+    r"(?:remains|remained|stays)[ \t]+in[ \t]+(?:\w+[ \t]+)?remission|"
+    r"(?:has|have|had)[ \t]+been[ \t]+(?:(?:so|very|really)[ \t]+)?(?:asking|crying|sleeping|"
+    r"eating|playing|vomiting|sick)|read[ \t]+(?:it|the|a|her|his)\b|"
+    r"(?:is|was)[ \t]+(?:eating|sleeping|feeling|asking|scared|allergic|"
     r"desperate|poorly|unwell|brave|tired|struggling|coping|nervous|anxious|upset|excited|"
     r"crying|vomiting|being[ \t]+sick|back[ \t]+(?:at|in|home)|home|the[ \t]+first[ \t]+one|"
     r"diagnosed|born|admitted|discharged)|"
@@ -2129,6 +2138,29 @@ _DRUG_SUFFIXES = tuple(
 )
 
 
+def _broad_lower_name(lw: str) -> bool:
+    """Is the lower-case word a given name of the broad list (WGND), and no English, clinical or
+    drug word, nor a place ("senait", "tendai", "kaysie-mae")?  Used only beside a person cue."""
+    parts = lw.split("-")
+    if len(lw) < 4 or not all(p.isalpha() and len(p) >= 3 for p in parts):
+        return False
+    for p in parts:
+        if (
+            p in _ENGLISH
+            or _fold(p) in _ENGLISH
+            or p in _NOT_A_NAME
+            or p in _names.EPONYM_WORDS_LOW
+            or p in _INFORMAL_WORDS
+            or p.endswith(_DRUG_SUFFIXES)
+            or _title_case(p) in _names.PLACES
+            or _title_case(p) in _names.PRODUCT_WORDS
+        ):
+            return False
+        if not (_names.in_broad_names(p) or _names.in_broad_names(_fold(p))):
+            return False
+    return True
+
+
 @functools.lru_cache(maxsize=65536)
 def _token_shape(w: str, informal: bool) -> str | None:
     """What a word is as a possible name: 'strict' (a first name, not a word), 'name' (a name
@@ -2149,6 +2181,8 @@ def _token_shape(w: str, informal: bool) -> str | None:
         return "strict" if lw not in _ENGLISH else "name"
     if kind == "ambiguous":
         return "place" if _title_case(w) in _names.PLACE_NAMES else "name"
+    if informal and w.islower() and _broad_lower_name(lw):
+        return "broad"
     if (
         w[0].isupper()
         and len(w) >= 3
@@ -2465,13 +2499,27 @@ class _NameFinder:
             sur, first = _title_case(m.group("sur")), _title_case(m.group("first"))
             if not _starts_word(text, m.start()):
                 continue
-            if _first_name_kind(first) is None and not (
-                # "MACILLEATHAIN, RUAIRIDH": a Gaelic or known surname, then a name-shaped word
-                (sur.startswith(("Mac", "Mc", "O'", "O’", "Ni", "Nic")) or sur in _SURNAMES_STRICT)
-                and len(first) >= 4
-                and first.lower() not in _ENGLISH
-                and _is_nameish(first)
-                and any(ch in "AEIOU" for ch in first.upper())
+            if (
+                _first_name_kind(first) is None
+                and not (
+                    # "MACILLEATHAIN, RUAIRIDH": a Gaelic or known surname, then a name-shaped word
+                    (
+                        sur.startswith(("Mac", "Mc", "O'", "O’", "Ni", "Nic"))
+                        or sur in _SURNAMES_STRICT
+                    )
+                    and len(first) >= 4
+                    and first.lower() not in _ENGLISH
+                    and _is_nameish(first)
+                    and any(ch in "AEIOU" for ch in first.upper())
+                )
+                and not (
+                    # "RAJAPAKSE, DINUK": a given name of the broad list after a surname-shaped
+                    # word that is no English word
+                    len(first) >= 4
+                    and _broad_lower_name(first.lower())
+                    and all(p not in _ENGLISH for p in sur.lower().split("-"))
+                    and _is_nameish(sur)
+                )
             ):
                 continue
             if not (sur in _names.SURNAMES or sur in _names.SURNAME_WORDS or _is_nameish(sur)):
@@ -2586,7 +2634,7 @@ class _NameFinder:
             elif (
                 prev in _OWNER_WORDS
                 and gap.strip() == ""
-                and (sh == "strict" or (sh == "unknown" and w[0].isupper()))
+                and (sh in ("strict", "broad") or (sh == "unknown" and w[0].isupper()))
             ):
                 msg = _KIN_MESSAGE
             elif (
@@ -2613,7 +2661,7 @@ class _NameFinder:
             ):
                 msg = _GREETING_MESSAGE  # "love from Shaz", "thanks to Sal", "esp kemi"
             elif ((prev, prev2) in _SELF_INTRO or (prev == "and" and prev2 == "me")) and (
-                sh == "strict" or (w[0].isupper() and sh in ("name", "unknown"))
+                sh in ("strict", "broad") or (w[0].isupper() and sh in ("name", "unknown"))
             ):
                 msg = _GREETING_MESSAGE
             elif (
@@ -2638,6 +2686,16 @@ class _NameFinder:
                 msg = _LOWER_MESSAGE
             elif lower and informal and lw_not_word(i) and _PERSON_AFTER_RE.match(text, e):
                 msg = _PREDICATE_MESSAGE
+            elif (
+                lower
+                and informal
+                and sh in ("name", "common", "strict")
+                and _sentence_start(text, s)
+                and (after := _PERSON_AFTER_RE.match(text, e))
+                and after.group("pred")
+                and base(i) == w
+            ):
+                msg = _PREDICATE_MESSAGE  # "rain has been really clingy since the scan"
             elif not lower:
                 after = _PERSON_AFTER_RE.match(text, e)
                 if after and sh != "strict" and not after.group("pred"):
@@ -2835,7 +2893,11 @@ class _NameFinder:
                 diminutive = diminutive or (len(short) >= 3 and full.endswith(short))
                 # ... and one of the two a first name of the gazetteer: "Pred (Prednisolone)",
                 # "Haem (Haematology)" are abbreviations, not nicknames
-                diminutive = diminutive and (ka is not None or kb is not None)
+                diminutive = diminutive and (
+                    ka is not None
+                    or kb is not None
+                    or (_broad_lower_name(la) and _broad_lower_name(lb))
+                )
                 if not (
                     diminutive
                     or (ka == "known" and (kb is not None or b.lower() not in _ENGLISH))
@@ -2865,7 +2927,10 @@ class _NameFinder:
                     before,
                 )
                 if m.group("pron") or person_before:
-                    unknown_ok = m.group("pron") is not None  # "call him Chidi"
+                    # "call him Chidi", "known to the family as Tommo"
+                    unknown_ok = m.group("pron") is not None or (
+                        person_before is not None and "known" in m.group().lower()
+                    )
                     if (
                         w.isupper()
                         or shapes[i] in ("strict", "name")
