@@ -2111,8 +2111,15 @@ def _header_name_span(
             break
         if not upper and not word[0].isupper():
             break
-        if not _is_nameish(word) and not (
-            count and _first_name_kind(_title_case(word)) is not None  # "Kacper Jan"
+        if (
+            not _is_nameish(word)
+            and not (
+                count and _first_name_kind(_title_case(word)) is not None  # "Kacper Jan"
+            )
+            and not (
+                # "SRISUWAN, PLOY": the given name after the surname's comma, even a word
+                comma and count == 1 and word.lower() not in _NOT_A_NAME and len(word) > 2
+            )
         ):
             nxt = _HEADER_TOKEN_RE.match(text, m.end() + 1) if titled and count == 0 else None
             if not (  # after a title, a word-name before a surname: "MRS TEMPERANCE OKAFOR"
@@ -2130,7 +2137,7 @@ def _header_name_span(
         count += 1
         end = m.end()
         pos = end
-        sep = re.match(r"[ \t]?,?[ \t]?(?![ \t])", text[pos : pos + 3])
+        sep = re.match(r"(?:[ \t]?,[ \t]?|[ \t])(?![ \t])", text[pos : pos + 3])
         if sep is None or not sep.group():
             break
         if "," in sep.group():
@@ -2144,7 +2151,9 @@ def _header_name_span(
         not titled
         and not name_label
         and not any(
-            _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
+            _first_name_kind(_title_case(w))
+            or w.lower() in _names.SURNAMES_LOW
+            or _broad_lower_name(w.lower())
             for w in _WORD_TOKEN_RE.findall(text, start, end)
         )
     ):
@@ -2557,7 +2566,9 @@ class _NameFinder:
             upper_cue = cue.isupper()
             if not upper_cue and not m.group("colon"):
                 continue  # in prose, only "Patient: ..." / "Name: ..." count
-            labelled = bool(m.group("colon")) and _NAME_LABEL_RE.search(low, s, m.end("cue"))
+            labelled = bool(m.group("colon")) and (
+                _NAME_LABEL_RE.search(low, s, m.end("cue")) or cue.lower() in ("patient", "pt")
+            )
             span = _header_name_span(text, m.end(), upper_cue, bool(labelled))
             if span is None:
                 continue
@@ -3076,6 +3087,31 @@ class _NameFinder:
                     and not self.institutional(s, e)
                 ):
                     self.report(s, e, "hard", _HEADER_MESSAGE)  # "WOJCIK ALEKSANDRA"
+                elif (
+                    # "RUTENDO MOYO": a given name of the broad list, then a word that is no
+                    # English word, set apart in a capitals line (two spaces, a colon, a line)
+                    rx is _UPPER_PAIR_RE
+                    and m.group("b").isupper()
+                    and _broad_lower_name(first.lower())
+                    and len(last) >= 3
+                    and last.lower() not in _ENGLISH
+                    and last.lower() not in _NOT_A_NAME
+                    and _fold(last.lower()) not in _ENGLISH
+                    and _apart(text, s, e)
+                    and self.free(s, e)
+                    and not self.institutional(s, e)
+                ):
+                    self.report(s, e, "hard", _HEADER_MESSAGE)
+
+
+def _apart(text: str, s: int, e: int) -> bool:
+    """Does [s, e) stand apart in a report's line: after a colon, two spaces or a line's start,
+    and before two spaces, a "+", a bracket, a comma or the line's end?"""
+    before = text[max(0, s - 2) : s]
+    after = text[e : e + 2]
+    return (s == 0 or before.endswith(("\n", ": ", "  ", ":")) or before == " ") and (
+        e == len(text) or after.startswith(("  ", "\n", " +", " (", ",", ";")) or after == ""
+    )
 
 
 def _person_names(t: _Text) -> list[_Cand]:
