@@ -1324,6 +1324,7 @@ _ADDRESS_CUE_GATE = (
 )  # fmt: skip
 _UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
               "lodge", "cabin", "static", "unit", "block")  # fmt: skip
+_FIRST_AFTER_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+(?P<c>\w)")
 _AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
 _HOUSE_GATE = (
     "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
@@ -1377,8 +1378,11 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         )
         if flat:
             start = cs - (len(text[max(0, cs - 12) : cs]) - flat.start())
-        if text[after : after + 1].islower():
+        first = _FIRST_AFTER_NUMBER.match(text, cs)
+        if first and first.group("c").islower():
             # a parent's lower case after a cue: "we live at 3 trelawney parc, camborne"
+            if not _informal(text):
+                continue
             if lower_copy is None:
                 lower_copy = _capitalised_copy(text, False)
             copy = lower_copy
@@ -1966,7 +1970,7 @@ _PERSON_AFTER_RE = re.compile(
     r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
     r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
     r"\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
-    r",[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
+    r",?[ \t]*\(?[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
     r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:(?:still|so|really|very|fast)[ \t]+)?(?:sick|asleep|awake|"
     r"reviewed|seen|examined|clingy|grumpy|sleepy|teething|with[ \t]+(?:me|us|her|his|my|our|"
     r"nan|gran|grandma|grandad|dad|mum))\b|"
@@ -2803,6 +2807,19 @@ class _NameFinder:
                 ):
                     msg = _PREDICATE_MESSAGE  # "Précieuse Mbala attends with her aunt."
                 elif (
+                    sh == "unknown"
+                    and i > 0
+                    and toks[i - 1][2].islower()
+                    and i + 1 < n
+                    and text[e : toks[i + 1][0]] == " "
+                    and shapes[i + 1] in ("unknown", "strict", "name")
+                    and toks[i + 1][2][:1].isupper()
+                    and _names.in_broad_names(_fold(w.lower()))
+                    and (after2 := _PERSON_AFTER_RE.match(text, toks[i + 1][1]))
+                    and not after2.group("pred")
+                ):
+                    msg = _AGE_MESSAGE  # "I saw Berhane Tekle (born 8/4/20)"
+                elif (
                     sh in ("unknown", "name", "strict")
                     and (_sentence_start(text, s) or prev in _CLAUSE_WORDS)
                     and i + 2 < n
@@ -2920,7 +2937,17 @@ class _NameFinder:
                 and j not in found
                 and text[toks[j][1] : s] in (" ", "-")
                 and toks[j][2][:1].isupper()
-                and _first_name_kind(toks[j][2]) == "known"
+                and (
+                    _first_name_kind(toks[j][2]) == "known"
+                    # "Çiğdem Yıldırım's mother", "Vuong Gia Huy": a given name of the broad
+                    # list, no word, just before
+                    or (
+                        shapes[j] == "unknown"
+                        and i - j <= 2
+                        and _names.in_broad_names(_fold(toks[j][2].lower()))
+                        and not self.institutional(toks[j][0], toks[j][1])
+                    )
+                )
                 and self.free(toks[j][0], toks[j][1])
             ):
                 s = toks[j][0]
