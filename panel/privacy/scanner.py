@@ -2002,18 +2002,18 @@ _HEADER_UPPER_GATE = (
     "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
     "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
     "ATTENTION", "LABELLED", "DICTATED", "TYPED", "SURNAME", "FORENAME", "REFERRED", "WRITTEN",
-    "REVIEWED",
+    "REVIEWED", "GP", "REF",
 )  # fmt: skip
 _HEADER_GATE = (
     "guardian", "kin", "nok", "referrer", "attn", "cc", "parent", "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
     "attention of", "labelled", "labeled", "dictated by", "typed by", "copy to", "seen by",
-    "referred by", "written by", "reviewed by",
+    "referred by", "written by", "reviewed by", "gp:", "gp ", "ref:", "ref ",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
     r"name[ \t]+of[ \t]+(?:patient|child)|(?:mother|father|parent|mum|dad)['’]s[ \t]+name|"
-    r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|"
+    r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|gp|ref|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
     r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
     r"(?:requested|reported|signed|authorised|verified|referred|written|reviewed|copied)[ \t]+by|referring[ \t]+(?:clinician|"
@@ -2230,8 +2230,14 @@ def _broad_lower_name(lw: str) -> bool:
     """Is the lower-case word a given name of the broad list (WGND), and no English, clinical or
     drug word, nor a place ("senait", "tendai", "kaysie-mae")?  Used only beside a person cue."""
     parts = lw.split("-")
-    if len(lw) < 4 or not all(p.isalpha() and len(p) >= 3 for p in parts):
+    if len(lw) < 4 or not all(p.isalpha() and len(p) >= 2 for p in parts):
         return False
+    if len(parts) > 1:
+        # "kaysie-mae", "maisy-moo": a given name, then names or a short pet ending
+        return _broad_lower_name(parts[0]) and all(
+            len(p) <= 4 or _first_name_kind(_title_case(p)) is not None or _names.in_broad_names(p)
+            for p in parts[1:]
+        )
     for p in parts:
         if (
             p in _ENGLISH
