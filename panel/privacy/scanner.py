@@ -1249,7 +1249,8 @@ _ADDRESS_AT = re.compile(
     rf"(?P<words>(?:{_NAME_WORD}['’]?s?[ \t]+){{1,3}}){_STREET_TYPES}\b"
 )
 _ADDRESS_NOT_WORDS = frozenset(
-    "minute minutes min metre metres meter hour hours day days week weeks month months year years "
+    "minute minutes min mins metre metres meter hour hours hr hrs sec secs day days week weeks "
+    "wks month months mths year years yrs "
     "cycle cycles dose doses grade stage score gy".split()
 )
 # "3 The Paddocks, Hexham": a house number, "The" and a name, then a town after a comma.
@@ -1392,6 +1393,9 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         found = list(_WORD_RE.finditer(copy, m.start(), m.end()))
         if any(w.group().lower() in _ADDRESS_UNIT_WORDS for w in found):
             continue
+        named = [w for w in found if w.group().lower() not in ("the", "y", "yr")]
+        if copy is lower_copy and (not named or named[0].group().lower() in _NOT_A_NAME):
+            continue  # "send letters to 4 of us": a parent's words, not a street
         end = m.start("place") if m.group("place") else m.end()
         # "we are at 2 sycamore view now": ordinary words after the street are not part of it
         found = [w for w in found if w.end() <= end]
@@ -2353,6 +2357,14 @@ class _NameFinder:
             m2 = _NEXT_WORD_RE.match(text, end)
             if m2 and m2.group("w") in _SURNAMES_STRICT and m.group("w") in _SURNAMES_STRICT:
                 return m2.end("w")
+            # Sikh names: "Harjot Singh Gill", "Simran Kaur Sandhu"
+            if (
+                m2
+                and m.group("w") in ("Singh", "Kaur")
+                and m2.group("w").lower() not in _NOT_A_NAME
+                and not self.institutional(m2.start("w"), m2.end("w"))
+            ):
+                return m2.end("w")
             return end
         return e
 
@@ -2958,6 +2970,28 @@ class _NameFinder:
             ):
                 s = toks[j][0]
                 j -= 1
+            # "its ana paula": a lower-case given name just before, after the cue word
+            while (
+                w.islower()
+                and j >= 1
+                and i - j == 1
+                and j not in found
+                and text[toks[j][1] : s] == " "
+                and toks[j][2].islower()
+                and (
+                    _first_name_kind(_title_case(toks[j][2])) is not None
+                    or _broad_lower_name(toks[j][2])
+                )
+                and toks[j][2] not in _NOT_A_NAME
+                and (
+                    lows[j - 1] in _KIN_WORDS
+                    or lows[j - 1] in _GREETING_WORDS
+                    or lows[j - 1] in ("its", "it's", "me", "im", "i'm")
+                )
+                and self.free(toks[j][0], toks[j][1])
+            ):
+                s = toks[j][0]
+                j -= 1
             end = self.surname_end(e) if w[0].isupper() and not w.endswith(("'s", "’s")) else e
             if w.islower() and i + 1 < n and text[e : toks[i + 1][0]] == " ":
                 nxt = toks[i + 1][2]  # "oliver smith"
@@ -3159,6 +3193,20 @@ def _person_names(t: _Text) -> list[_Cand]:
     finder.context_names()
     finder.words()
     finder.one_case_pairs()
+    if "Singh" in t.text or "Kaur" in t.text:
+        # Sikh names: "Harjot Singh Gill", "Simran Kaur Sandhu": the family name after
+        out = []
+        for c in finder.out:
+            if c[2] == "person_name" and t.text[c[0] : c[1]].endswith((" Singh", " Kaur")):
+                m = _NEXT_WORD_RE.match(t.text, c[1])
+                if (
+                    m
+                    and m.group("w").lower() not in _NOT_A_NAME
+                    and not finder.institutional(m.start("w"), m.end("w"))
+                ):
+                    c = _cand(c[0], m.end("w"), c[2], c[3], c[5], c[4])
+            out.append(c)
+        return out
     return finder.out
 
 
