@@ -406,6 +406,8 @@ SURNAME_WORDS: frozenset[str] = frozenset(_GAZETTEER["surnames_words"])
 EAST_ASIAN_FAMILY: frozenset[str] = frozenset(_GAZETTEER["east_asian_family"]) | _words(
     """
     Nguyen Tran Le Pham Hoang Huynh Phan Vu Vo Dang Bui Do Ho Ngo Duong Ly Truong Dinh Lam
+    Vuong Trinh Doan Luong Quach Luu Kieu Chau Tong Khuc Thach Giang Diep Bach Nghiem
+    Phung Trieu Lieu Tieu Khong Quan Kha
     Wong Chan Cheung Lau Leung Li Lee Lam Ng Tsang Chow Yeung Tang Kwok Lai Mak Yip Fung Tse
     Choi Chung Siu Law Lo Poon Tam Man Wan Kwan Chiu Cheng Au Yu Chong Hui Ko Kong Kwong Tong
     Tsui Wu Yuen Yau Chau Chin Fong Ho Hung Koo Kam Lui Lum Ma Mok Pang Sze Tai Tsoi Wai Yim
@@ -416,6 +418,8 @@ EAST_ASIAN_FAMILY: frozenset[str] = frozenset(_GAZETTEER["east_asian_family"]) |
 EAST_ASIAN_GIVEN: frozenset[str] = frozenset(_GAZETTEER["east_asian_given"]) | _words(
     """
     Thi Van Duc Minh Anh Thanh Ngoc Huong Lan Mai Linh Hoa Hung Tuan Quang Dung Thu Trang
+    Gia Huy Bao Khanh Phuc Quoc Khoa Nam Hai Hieu Tri Dat Vy Nhi Ngan Thao Tram Uyen Yen
+    Hanh Nhung Phuong Quynh Tien Thinh Kiet Khang Nhat Phat Tai Loc Duy Tam Hau Nghia Viet
     Ka Yan Wai Man Ming Kit Chi Yee Ling Hei Ho Lok Yin Sum Shun Fai Kwan Wing Mei Siu Tsz
     Hin Long Kin Chun Hoi Yu Ying Yuk Kwok Lai Fung Sze Pui Shan Hang Nga Suet Tung Bo Po
     Ji Min Seo Hyun Jin Woo Soo Yeon Eun Hye Young Joon Sung Ha Na

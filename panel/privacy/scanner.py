@@ -1991,6 +1991,7 @@ _PERSON_AFTER_RE = re.compile(
     r"vomiting|crying|clingy|quiet|grumpy|upset))|"
     r"keeps[ \t]+[a-z]+ing|wants[ \t]+to|loves|likes|hates|misses|cried|cries|said|says|asked|"
     r"asks|told|went|slept|ate|enjoys|enjoyed|attends|lives[ \t]+with|weighs|"
+    r"(?:travels|travelled|comes|came|arrived|stays|stayed)[ \t]+with|"
     r"started[ \t]+(?:school|nursery|reception)|smiled|laughed|played|walked|"
     r"can['’]?t[ \t]+(?:sleep|eat|walk|wait|stop|swallow)|won['’]?t[ \t]+(?:eat|sleep|take|stop)|"
     r"turned|rang|sleeps|eats|came[ \t]+(?:through|in|home|off|back)|comes[ \t]+(?:in|home|back)|"
@@ -2211,7 +2212,7 @@ def _syllables(word: str) -> bool:
 _EA_FAMILY_LOW = frozenset(n.lower() for n in _names.EAST_ASIAN_FAMILY)
 _EA_WORD = rf"[{_CAP}{_LOW}]+(?:-[{_CAP}{_LOW}]+)?"
 _EA_GIVEN_RE = re.compile(
-    rf"(?P<given>[ \t]+{_EA_WORD}(?![\w-])(?:[ \t]+{_EA_WORD}(?![\w'’-])){{0,2}})"
+    rf"(?P<given>[ \t]+{_EA_WORD}(?![\w-])(?:[ \t]+{_EA_WORD}(?!\w|-|['’](?!s\b))){{0,2}})"
 )
 
 
@@ -2821,7 +2822,15 @@ class _NameFinder:
                     and text[e : toks[i + 1][0]] == " "
                     and shapes[i + 1] in ("unknown", "strict", "name")
                     and toks[i + 1][2][:1].isupper()
-                    and _PERSON_AFTER_RE.match(text, toks[i + 1][1])
+                    and (
+                        _PERSON_AFTER_RE.match(text, toks[i + 1][1])
+                        or (
+                            # "Thorfinn Rendall, from Orkney, travels with his mother"
+                            (aside := _ASIDE_RE.match(text, toks[i + 1][1]))
+                            and (pa := _PERSON_AFTER_RE.match(text, aside.end()))
+                            and pa.group("pred")
+                        )
+                    )
                 ):
                     msg = _PREDICATE_MESSAGE  # "Précieuse Mbala attends with her aunt."
                 elif (
@@ -3169,6 +3178,9 @@ class _NameFinder:
                     and not self.institutional(s, e)
                 ):
                     self.report(s, e, "hard", _HEADER_MESSAGE)
+
+
+_ASIDE_RE = re.compile(r",[ \t]+(?:from|of|in|at|now|aged?)[ \t]+[^,.;:!?\n]{1,30},")
 
 
 def _apart(text: str, s: int, e: int) -> bool:

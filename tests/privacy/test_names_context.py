@@ -412,6 +412,9 @@ CAUGHT_ROUND_3 = [
     ("Address for correspondence: 4 Tregenna, Redruth.", "4 Tregenna, Redruth"),
     ("we live at 12 bryn celyn, llangefni now", "12 bryn celyn, llangefni"),
     ("The family live at Glebelands, a smallholding outside the village.", "Glebelands"),
+    ("hi its truong minh khoa's mum here, he is sleeping", "truong minh khoa"),
+    ("Doan Thi Hanh, 7, was admitted overnight.", "Doan Thi Hanh"),
+    ("Eldrid Sinclair, from Unst, came with her aunt to clinic.", "Eldrid Sinclair"),
 ]
 CLEAN_ROUND_3 = [
     "hi its me again, sorry to bother you",
@@ -424,6 +427,7 @@ CLEAN_ROUND_3 = [
     "please send letters to 4 of us at home",
     "we are at 3 weeks post transplant",
     "Per address: 5 wrong codes in 15 minutes lock that address out",
+    "Thai green curry is his favourite",
 ]
 
 
