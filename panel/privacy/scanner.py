@@ -1884,7 +1884,9 @@ _PAREN_NICK_RE = re.compile(
     r"(?:[ \t]+(?:in[ \t]+full|for[ \t]+short|for[ \t]+long))?[ \t]*\)"
 )
 _CALL_NAME_RE = re.compile(
-    r"(?<![\w])(?:call|calls|called|calling|known[ \t]+as|goes[ \t]+by|nicknamed?)[ \t]+"
+    r"(?<![\w])(?:call|calls|called|calling|[Kk]nown[ \t]+(?:to[ \t]+(?:the[ \t]+|his[ \t]+|her[ \t]+)?"
+    r"(?P<who>family|everyone|friends|us|them|all|staff|team|ward|nurses)[ \t]+)?as|goes[ \t]+by|"
+    r"nicknamed?)[ \t]+"
     rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’]))"
 )
 _KIN_PAREN_NAME_RE = re.compile(
@@ -2037,7 +2039,7 @@ _HEADER_START_LOW = re.compile(
         """patient pt name surname sur fore first given family last full child baby re fao c/o
         specimen report requested reported signed authorised verified referring consultant
         clinician mother father mum dad parent guardian next nok referrer attn cc for attention
-        sample labelled labeled dictated typed seen copy referred written reviewed""".split()
+        sample labelled labeled dictated typed seen copy referred written reviewed gp""".split()
     )
 )
 _HEADER_TITLE_RE = re.compile(r"(?i:(?:mr|mrs|miss|ms|mx|master|dr|prof|professor|baby)\.?[ \t]+)")
@@ -3075,7 +3077,7 @@ class _NameFinder:
                 i = index_at(m.start("w"))
                 if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
                     found.setdefault(i, _KIN_MESSAGE)
-        if self.t.has("call", "known as", "goes by", "nickname"):
+        if self.t.has("call", "known", "goes by", "nickname"):
             for m in _CALL_NAME_RE.finditer(text):
                 w = m.group("w")
                 i = index_at(m.start("w"))
@@ -3088,15 +3090,16 @@ class _NameFinder:
                     r"brothers?|sisters?)\b[^.!?\n]*$",
                     before,
                 )
-                if m.group("pron") or person_before:
-                    # "call him Chidi", "known to the family as Tommo"
+                if m.group("who") or m.group("pron") or person_before:
+                    # "call him Chidi", "known to the family as Tommo", "the family call KJ"
                     unknown_ok = m.group("pron") is not None or (
-                        person_before is not None and "known" in m.group().lower()
+                        "known" in m.group().lower()
+                        and (person_before is not None or m.group("who") is not None)
                     )
                     if (
                         w.isupper()
                         or shapes[i] in ("strict", "name")
-                        or (unknown_ok and shapes[i] == "unknown")
+                        or (unknown_ok and shapes[i] == "unknown" and w not in _names.PLACES)
                     ):
                         found.setdefault(i, _NICKNAME_MESSAGE)
                 elif shapes[i] in ("strict", "name") and not w.isupper():

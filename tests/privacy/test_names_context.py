@@ -415,6 +415,8 @@ CAUGHT_ROUND_3 = [
     ("hi its truong minh khoa's mum here, he is sleeping", "truong minh khoa"),
     ("Doan Thi Hanh, 7, was admitted overnight.", "Doan Thi Hanh"),
     ("Eldrid Sinclair, from Unst, came with her aunt to clinic.", "Eldrid Sinclair"),
+    ("Known to the team as Shaz; please use it on the ward.", "Shaz"),
+    ("REPORT COPIED   GP: DR T PENGELLY-HOSKEN", "T PENGELLY-HOSKEN"),
 ]
 CLEAN_ROUND_3 = [
     "hi its me again, sorry to bother you",

@@ -73,14 +73,14 @@ def test_in_sample_names_corpus(path: Path):
 # Round 2's held-out set, now in-sample as ``names_corpus_3.jsonl``: scored once while held out
 # (2026-12-06, after round 2): names 58.0 % (58/100), structured 77.3 % (75/97), false positives
 # 0.8 % (1/125); before issue 17 (ede0147): 14.0 %, 20.6 %, 0.8 %. Round 3 tuned the guard on
-# its kinds of failure and reached names 89.0 % (89/100), structured 100 % (97/97), false
+# its kinds of failure and reached names 91.0 % (91/100), structured 100 % (97/97), false
 # positives 0.8 % (1/125). Names below are a floor at what round 3 reached (not issue 17's 0.90:
 # an in-sample figure says little about unseen text); structured and false positives are held
 # to issue 17's goals, which round 3 meets on this file.
 def test_in_sample_names_corpus_3():
     check_corpus(
         IN_SAMPLE_3,
-        min_names_recall=0.89,
+        min_names_recall=0.90,
         min_structured_recall=0.99,
         max_false_positive_rate=0.02,
     )
