@@ -414,7 +414,8 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
         if ndig < 10 or (ndig > 10 and ce - cs == ndig):
             continue  # too short, or one long unbroken run of digits
         if not _TEN_DIGITS.search(text, cs, ce):
-            m = _TEN_DIGITS_ODD.search(text, cs, ce)
+            # odd groupings only in a short run of digits (an NHS number, perhaps a date)
+            m = _TEN_DIGITS_ODD.search(text, cs, ce) if ndig <= 24 else None
             if (
                 m
                 and (m.start() == 0 or not text[m.start() - 1].isdigit())
