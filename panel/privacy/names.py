@@ -31,6 +31,7 @@ The hand lists take precedence over the gazetteer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -405,6 +406,8 @@ SURNAME_WORDS: frozenset[str] = frozenset(_GAZETTEER["surnames_words"])
 EAST_ASIAN_FAMILY: frozenset[str] = frozenset(_GAZETTEER["east_asian_family"]) | _words(
     """
     Nguyen Tran Le Pham Hoang Huynh Phan Vu Vo Dang Bui Do Ho Ngo Duong Ly Truong Dinh Lam
+    Vuong Trinh Doan Luong Quach Luu Kieu Chau Tong Khuc Thach Giang Diep Bach Nghiem
+    Phung Trieu Lieu Tieu Khong Quan Kha
     Wong Chan Cheung Lau Leung Li Lee Lam Ng Tsang Chow Yeung Tang Kwok Lai Mak Yip Fung Tse
     Choi Chung Siu Law Lo Poon Tam Man Wan Kwan Chiu Cheng Au Yu Chong Hui Ko Kong Kwong Tong
     Tsui Wu Yuen Yau Chau Chin Fong Ho Hung Koo Kam Lui Lum Ma Mok Pang Sze Tai Tsoi Wai Yim
@@ -415,6 +418,8 @@ EAST_ASIAN_FAMILY: frozenset[str] = frozenset(_GAZETTEER["east_asian_family"]) |
 EAST_ASIAN_GIVEN: frozenset[str] = frozenset(_GAZETTEER["east_asian_given"]) | _words(
     """
     Thi Van Duc Minh Anh Thanh Ngoc Huong Lan Mai Linh Hoa Hung Tuan Quang Dung Thu Trang
+    Gia Huy Bao Khanh Phuc Quoc Khoa Nam Hai Hieu Tri Dat Vy Nhi Ngan Thao Tram Uyen Yen
+    Hanh Nhung Phuong Quynh Tien Thinh Kiet Khang Nhat Phat Tai Loc Duy Tam Hau Nghia Viet
     Ka Yan Wai Man Ming Kit Chi Yee Ling Hei Ho Lok Yin Sum Shun Fai Kwan Wing Mei Siu Tsz
     Hin Long Kin Chun Hoi Yu Ying Yuk Kwok Lai Fung Sze Pui Shan Hang Nga Suet Tung Bo Po
     Ji Min Seo Hyun Jin Woo Soo Yeon Eun Hye Young Joon Sung Ha Na
@@ -438,3 +443,29 @@ PLACE_NAMES: frozenset[str] = frozenset(_GAZETTEER.get("first_names_places", ())
 #: an unknown capitalised word that is one is not a nickname ("Thanks Leeds").
 PLACES: frozenset[str] = frozenset(_GAZETTEER.get("places", ()))
 GAZETTEER_SOURCE: dict = _GAZETTEER["source"] | {"built": _GAZETTEER["built"]}
+
+
+# The broad list of given names (WGND 2.0, about 2.8 million names of 195 countries), as the
+# Bloom filter ``build_gazetteer.build_broad_names`` writes: too many names to hold as a set, and
+# noisy ("chemo" is in it), so the scanner asks it only about a lower-case word that is no
+# English word and that context already marks as a person's ("hi its senait here").
+_BROAD = _GAZETTEER.get("broad_first_names")
+_BROAD_BITS = (_DATA / _BROAD["file"]).read_bytes() if _BROAD else b""
+_BROAD_M = _BROAD["bits"] if _BROAD else 0
+_BROAD_K = _BROAD["hashes"] if _BROAD else 0
+BROAD_NAMES_SOURCE: dict = dict(_BROAD or {})
+
+
+def in_broad_names(word: str) -> bool:
+    """Is the lower-case ``word`` a given name of WGND 2.0?  (About 1 % of other words are
+    said to be: the filter's false matches.)"""
+    if not _BROAD_M:
+        return False
+    d = hashlib.blake2b(word.encode("utf-8"), digest_size=16).digest()
+    h1, h2 = int.from_bytes(d[:8], "little"), int.from_bytes(d[8:], "little") | 1
+    bits, m = _BROAD_BITS, _BROAD_M
+    for i in range(_BROAD_K):
+        pos = (h1 + i * h2) % m
+        if not bits[pos >> 3] & (1 << (pos & 7)):
+            return False
+    return True

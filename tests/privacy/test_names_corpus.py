@@ -1,8 +1,8 @@
 """The identifier guard on issue 17's corpora of names and identifiers it used to miss.
 
-``names_corpus.jsonl`` and ``names_corpus_2.jsonl`` are in-sample (the guard was tuned on
-them); ``heldout_names.jsonl`` (round 2) is held out: written by a writer who never saw the
-guard, and read only to score it.  The scoring
+``names_corpus.jsonl``, ``names_corpus_2.jsonl`` and ``names_corpus_3.jsonl`` are in-sample (the
+guard was tuned on them).  ``heldout_names.jsonl``, when present, is a held-out set written by a
+writer who never saw the guard, read only to score it.  The scoring
 rules are :mod:`panel.privacy.corpus`'s (an identifier is caught only when hard findings cover
 every word character of it).
 """
@@ -21,6 +21,10 @@ IN_SAMPLE = HERE / "names_corpus.jsonl"
 #: Round 1's held-out set, scored once (names 69.4 %, structured 82.7 %, false positives 2.5 %)
 #: and in-sample since: the guard was then generalised on its kinds of failure.
 IN_SAMPLE_2 = HERE / "names_corpus_2.jsonl"
+#: Round 2's held-out set (was ``heldout_names.jsonl``), scored once (names 58.0 %, structured
+#: 77.3 %, false positives 0.8 %) and in-sample since: round 3 was tuned on its kinds of failure.
+IN_SAMPLE_3 = HERE / "names_corpus_3.jsonl"
+#: The next held-out set (round 3), written apart from the guard; absent until it is merged.
 HELD_OUT = HERE / "heldout_names.jsonl"
 
 
@@ -46,7 +50,7 @@ def check_corpus(
     return sc
 
 
-@pytest.mark.parametrize("path, size", [(IN_SAMPLE, 300), (IN_SAMPLE_2, 250)])
+@pytest.mark.parametrize("path, size", [(IN_SAMPLE, 300), (IN_SAMPLE_2, 250), (IN_SAMPLE_3, 270)])
 def test_corpus_rows_are_well_formed(path: Path, size: int):
     rows = corpus.load(path)
     assert len(rows) >= size
@@ -66,12 +70,27 @@ def test_in_sample_names_corpus(path: Path):
     )
 
 
-# Round 2's held-out set (written by a fresh writer who never saw the guard), scored once after
-# round 2 (2026-12-06): names 58.0 % (58/100), structured 77.3 % (75/97), false positives 0.8 %
-# (1/125); before issue 17 (ede0147): 14.0 %, 20.6 %, 0.8 %. Issue 17's goal (0.90 / 0.99 /
-# 0.02) is NOT met on it. The floors below are what it measured, so the guard cannot quietly get
-# worse on text it has not seen; whoever next tunes the guard on these misses makes the file
-# in-sample (rename it, as round 1's was) and has a new held-out set written first.
+# Round 2's held-out set, now in-sample as ``names_corpus_3.jsonl``: scored once while held out
+# (2026-12-06, after round 2): names 58.0 % (58/100), structured 77.3 % (75/97), false positives
+# 0.8 % (1/125); before issue 17 (ede0147): 14.0 %, 20.6 %, 0.8 %. Round 3 tuned the guard on
+# its kinds of failure and reached names 91.0 % (91/100), structured 100 % (97/97), false
+# positives 0.8 % (1/125). Names below are a floor at what round 3 reached (not issue 17's 0.90:
+# an in-sample figure says little about unseen text); structured and false positives are held
+# to issue 17's goals, which round 3 meets on this file.
+def test_in_sample_names_corpus_3():
+    check_corpus(
+        IN_SAMPLE_3,
+        min_names_recall=0.91,
+        min_structured_recall=0.99,
+        max_false_positive_rate=0.02,
+    )
+
+
+# The next held-out set (round 3), written by a fresh writer who never saw the guard; it is
+# scored only, never tuned on. Until its first score is known the floors are round 2's held-out
+# figures (what the guard measured on text it had not seen); whoever scores it sets them to
+# what it measured, and whoever next tunes on its misses renames it in-sample first.
+@pytest.mark.skipif(not HELD_OUT.exists(), reason="no held-out names corpus in this checkout")
 def test_held_out_names_corpus_does_not_fall_below_what_it_measured():
     check_corpus(
         HELD_OUT,
