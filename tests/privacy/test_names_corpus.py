@@ -1,8 +1,8 @@
 """The identifier guard on issue 17's corpora of names and identifiers it used to miss.
 
 ``names_corpus.jsonl``, ``names_corpus_2.jsonl`` and ``names_corpus_3.jsonl`` are in-sample (the
-guard was tuned on them).  ``heldout_names.jsonl``, when present, is a held-out set written by a
-writer who never saw the guard, read only to score it.  The scoring
+guard was tuned on them).  ``heldout_names_3.jsonl`` is a held-out set written by a writer who
+never saw the guard, read only to score it.  The scoring
 rules are :mod:`panel.privacy.corpus`'s (an identifier is caught only when hard findings cover
 every word character of it).
 """
@@ -24,8 +24,10 @@ IN_SAMPLE_2 = HERE / "names_corpus_2.jsonl"
 #: Round 2's held-out set (was ``heldout_names.jsonl``), scored once (names 58.0 %, structured
 #: 77.3 %, false positives 0.8 %) and in-sample since: round 3 was tuned on its kinds of failure.
 IN_SAMPLE_3 = HERE / "names_corpus_3.jsonl"
-#: The next held-out set (round 3), written apart from the guard; absent until it is merged.
-HELD_OUT = HERE / "heldout_names.jsonl"
+#: Round 3's held-out set, written apart from the guard (CORPUS_NAMES_3.md), scored once on
+#: 6 Dec 2026 after the round 3 guard was merged: names 93/119 = 78.2 %, structured 95/106 =
+#: 89.6 %, false positives 2/125 = 1.6 % (issue 17's goal: 90 %, 99 %, at most 2 %).
+HELD_OUT = HERE / "heldout_names_3.jsonl"
 
 
 def check_corpus(
@@ -86,16 +88,15 @@ def test_in_sample_names_corpus_3():
     )
 
 
-# The next held-out set (round 3), written by a fresh writer who never saw the guard; it is
-# scored only, never tuned on. Until its first score is known the floors are round 2's held-out
-# figures (what the guard measured on text it had not seen); whoever scores it sets them to
-# what it measured, and whoever next tunes on its misses renames it in-sample first.
-@pytest.mark.skipif(not HELD_OUT.exists(), reason="no held-out names corpus in this checkout")
+# Round 3's held-out set, written by a fresh writer who never saw the guard; it is scored only,
+# never tuned on. The floors are what it measured the one time it was scored (below the issue's
+# goal: the test keeps the guard from falling back, it does not claim the goal). Whoever next
+# tunes on its misses renames it in-sample first and has a fresh writer write round 4.
 def test_held_out_names_corpus_does_not_fall_below_what_it_measured():
     check_corpus(
         HELD_OUT,
-        min_names_recall=float(os.environ.get("PANEL_HELDOUT_MIN_NAMES_RECALL", "0.58")),
-        min_structured_recall=float(os.environ.get("PANEL_HELDOUT_MIN_STRUCTURED_RECALL", "0.77")),
+        min_names_recall=float(os.environ.get("PANEL_HELDOUT_MIN_NAMES_RECALL", "0.78")),
+        min_structured_recall=float(os.environ.get("PANEL_HELDOUT_MIN_STRUCTURED_RECALL", "0.89")),
         max_false_positive_rate=float(os.environ.get("PANEL_HELDOUT_MAX_FP", "0.02")),
     )
 
