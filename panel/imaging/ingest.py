@@ -64,6 +64,11 @@ FAILED = (
 STORAGE_FULL = "the file storage is full"
 FAILED_FULL = "the file storage was full, so the file was not stored; upload it again"
 
+UPLOAD_TOO_BIG = (
+    "with the zips before it, the zip would expand to more than the upload limit "
+    "(send it in another upload)"
+)
+
 #: Per-file states, in the order a file goes through them.
 STATES = ("queued", "deidentifying", "stored", "held_back", "refused", "duplicate")
 
@@ -88,6 +93,10 @@ class _Receiver:
         self.spool.mkdir(parents=True, exist_ok=True)
         #: One entry per file: {"name": safe display name} or with "refused": reason.
         self.items: list[dict[str, Any]] = []
+        #: What this upload's zips expand to so far (declared sizes). Every entry waits in the
+        #: spool for its job, so the zip limit holds over the whole upload, not per zip: many
+        #: zips of one request, each under it, must not fill the storage.
+        self.expanded = 0
 
     def _next(self) -> int:
         limit = setting(self.config, "IMAGING_MAX_FILES")
@@ -129,6 +138,11 @@ class _Receiver:
             if problem:  # refuse the whole zip: nothing of it is kept
                 self._refuse(display, problem)
                 return
+            declared = sum(i.file_size for i in infos)
+            if self.expanded + declared > setting(self.config, "IMAGING_ZIP_MAX_UNCOMPRESSED"):
+                self._refuse(display, UPLOAD_TOO_BIG)
+                return
+            self.expanded += declared
             for info in infos:
                 if info.is_dir():
                     continue

@@ -148,3 +148,28 @@ def test_failure_inside_a_zip_is_reported_per_entry(
     assert body["counts"] == {"stored": 2, "held_back": 0, "refused": 1, "duplicate": 0}
     assert len(stored_files(case)) == 2
     assert len(objects_in(clean_storage)) == 2 and not temps_in(clean_storage)
+
+
+def test_zip_size_limit_holds_over_the_whole_upload(
+    app, db_session, ref_client, case, upload, monkeypatch, clean_storage
+):
+    """Review 18: every entry now waits in the upload's spool folder for its job, so several
+    zips of one request, each under IMAGING_ZIP_MAX_UNCOMPRESSED, must not add up to more than
+    that on disk (a 2 GiB request of 200:1 zips would otherwise spool hundreds of GiB). Is the
+    zip that would take the upload over the limit refused as a whole, the others kept?"""
+    import os
+
+    monkeypatch.setitem(app.config, "IMAGING_ZIP_MAX_UNCOMPRESSED", 300_000)
+    part = os.urandom(100_000)  # incompressible: no ratio check involved
+
+    def z(tag: str) -> bytes:
+        return zip_bytes({f"{tag}{i}.bin": part + bytes([i]) for i in range(2)})  # 200 kB each
+
+    resp = upload(ref_client, case, [("one.zip", z("a")), ("two.zip", z("b"))])
+    files = resp.get_json()["files"]
+    names = [f["name"] for f in files]
+    assert names[:2] == ["a0.bin", "a1.bin"], files  # the first zip's entries were received
+    assert len(files) == 3, files  # the second zip: one line, none of its entries
+    assert files[2]["name"] == "two.zip" and files[2]["status"] == "refused"
+    assert "upload limit" in files[2]["reason"]
+    assert not temps_in(clean_storage)
