@@ -25,9 +25,11 @@ The per-file states (:func:`progress`) are what the upload page's progress bars 
 from __future__ import annotations
 
 import errno
+import lzma
 import shutil
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -85,6 +87,23 @@ def _work_dir(storage: LocalStorage, job_id: int) -> Path:
 
 
 # --------------------------------------------------------------------------- receiving
+#: What reading a malformed zip or entry raises: bad input, refused, never a 500.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    ValueError,  # UnicodeDecodeError of a name flagged UTF-8
+    zlib.error,
+    lzma.LZMAError,
+)
+
+
+def _full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 class _Receiver:
     def __init__(self, upload: Upload, storage: LocalStorage, config: dict[str, Any]) -> None:
         self.upload = upload
@@ -129,7 +148,9 @@ class _Receiver:
     def add_zip(self, path: Path, display: str) -> None:
         try:
             zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError):
+        except _ZIP_ERRORS as exc:  # e.g. names flagged UTF-8 that are not (UnicodeDecodeError)
+            if _full(exc):
+                raise
             self._refuse(display, "not a readable zip file")
             return
         with zf:
@@ -163,8 +184,10 @@ class _Receiver:
                     if left < 0:
                         raise zipfile.BadZipFile("entry larger than declared")
                     out.write(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+        except _ZIP_ERRORS as exc:  # corrupt data (zlib.error, ...), encrypted, unknown method
             target.unlink(missing_ok=True)
+            if _full(exc):
+                raise  # the storage is full: the request's 507, not this entry's fault
             self._refuse(shown, "the zip entry cannot be read")
             return
         if documents.sniff(target) == "zip":
