@@ -417,3 +417,12 @@ def test_an_uploads_file_jobs_are_as_private_as_the_upload(
     html = client.get("/admin/jobs/").get_data(as_text=True)
     assert f"#{child.id}" in html and "imaging.ingest" in html
     assert "MRI_brain" not in html and case.reference not in html
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", str(2**31), "-1", "abc"])
+def test_huge_or_odd_job_ids_are_not_found(app, db_session, api_as, people, number):
+    """Review 18: ``GET /api/v1/jobs/{id}`` with an id no column holds, or not a number: a
+    JSON 404, never a 500 (PostgreSQL: integer out of range)."""
+    resp = api_as(people["referrer"]).get(f"/api/v1/jobs/{number}")
+    assert resp.status_code == 404
+    assert "error" in resp.get_json()
