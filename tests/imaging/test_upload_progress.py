@@ -176,3 +176,44 @@ def test_the_panels_coordinator_follows_the_upload(
     assert client.get(url).status_code == 200
     index = client.get(f"/cases/{case.reference}/images").get_data(as_text=True)
     assert 'data-testid="recent-upload"' in index and url in index
+
+
+def test_an_upload_is_not_reached_through_another_case_or_by_those_who_only_see_the_case(
+    app, db_session, client, login, people, make_case, make_user, upload, held
+):
+    """Review 18: the upload id is checked against the case in the URL (an id of the
+    referrer's other case answers 404 there), and a submitted case's panel member and an
+    invited expert with current access, who both see the case, do not see its uploads
+    (file names, held-back files) nor have them listed."""
+    from datetime import timedelta
+
+    from panel.cases.guests import CaseGuestAccess
+    from panel.core.db import utcnow
+
+    case = make_case(people["referrer"], submit=True)
+    other = make_case(people["referrer"])
+    guest = make_user(name="Dr Expert")
+    now = utcnow()
+    db_session.add(
+        CaseGuestAccess(
+            case_id=case.id,
+            user_id=guest.id,
+            granted_by_id=people["nap_coordinator"].id,
+            granted_at=now,
+            expires_at=now + timedelta(days=5),
+        )
+    )
+    db_session.commit()
+    login(client, people["referrer"])
+    url = _send(upload, client, case, [("a.png", _png(1))])
+    upload_id = url.rstrip("/").rsplit("/", 1)[1]
+    assert client.get(url).status_code == 200
+    assert client.get(f"/cases/{other.reference}/images/uploads/{upload_id}").status_code == 404
+    for who in (people["nap_member"], guest):
+        c = app.test_client()
+        login(c, who)
+        assert c.get(f"/cases/{case.reference}").status_code == 200  # they see the case
+        for u, headers in ((url, {}), (url + "?in=card", HX), (url + "?part=body", HX)):
+            assert c.get(u, headers=headers).status_code == 404, (who.name, u)
+        index = c.get(f"/cases/{case.reference}/images").get_data(as_text=True)
+        assert 'data-testid="recent-uploads"' not in index
