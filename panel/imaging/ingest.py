@@ -109,7 +109,11 @@ class _Receiver:
         self.upload = upload
         self.config = config
         self.spool = spool_dir(storage, upload.id)
-        self.spool.mkdir(parents=True, exist_ok=True)
+        # The id was just given to this upload: a folder already there is a leftover (a request
+        # killed while receiving, whose id SQLite gives again). Its files are originals as
+        # received: none may stay beside this upload's, nor be taken for them.
+        shutil.rmtree(self.spool, ignore_errors=True)
+        self.spool.mkdir(parents=True)
         #: One entry per file: {"name": safe display name} or with "refused": reason.
         self.items: list[dict[str, Any]] = []
         #: What this upload's zips expand to so far (declared sizes). Every entry waits in the
@@ -410,7 +414,8 @@ def upload_done(group: Job) -> None:
 @purger("upload_spool")
 def purge_upload_spool(now) -> int:
     """Received files no job will read any more: the spool folder of an upload that finished
-    (its last job died between its commit and its clean-up) or whose rows are gone (the request
+    (its last job died between its commit and its clean-up), that no job will finish (its group
+    closed without finishing it, or its job rows are gone) or whose rows are gone (the request
     died before it committed), and scratch folders of killed attempts, once untouched for
     ``PURGE_TEMP_HOURS``. An unfinished upload's files wait for their jobs."""
     storage = get_storage()
@@ -424,9 +429,9 @@ def purge_upload_spool(now) -> int:
         except ValueError:
             continue
         upload = db.session.get(Upload, upload_id)
-        if upload is not None and not upload.finished:
-            continue
-        if upload is None and _mtime(folder) >= cutoff:
+        if upload is not None and not upload.finished and not _abandoned(upload):
+            continue  # its files wait for their jobs
+        if (upload is None or not upload.finished) and _mtime(folder) >= cutoff:
             continue  # perhaps a request still receiving it
         shutil.rmtree(folder, ignore_errors=True)
         removed += 1
@@ -435,6 +440,16 @@ def purge_upload_spool(now) -> int:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed
+
+
+def _abandoned(upload: Upload) -> bool:
+    """An unfinished upload no job will finish: its group closed without finishing it (the
+    closing hook failed for good) or its job rows are gone. Its spooled originals (not
+    de-identified) must not stay for ever."""
+    if upload.job_id is None:
+        return True
+    state = db.session.scalar(select(Job.state).where(Job.id == upload.job_id))
+    return state in (None, "done", "failed")
 
 
 def _mtime(path: Path) -> float:

@@ -217,3 +217,72 @@ def test_an_upload_is_not_reached_through_another_case_or_by_those_who_only_see_
             assert c.get(u, headers=headers).status_code == 404, (who.name, u)
         index = c.get(f"/cases/{case.reference}/images").get_data(as_text=True)
         assert 'data-testid="recent-uploads"' not in index
+
+
+def test_the_purge_keeps_a_waiting_uploads_spool_and_removes_one_no_job_will_read(
+    app, db_session, client, login, people, case, upload, held
+):
+    """Review 18: the spool holds the originals as received (not de-identified). An upload
+    whose files still wait for their jobs keeps them; one whose group was closed without it
+    being finished (its closing hook failed for good) or whose job rows are gone is never
+    finished by anyone: once untouched for PURGE_TEMP_HOURS its originals are removed."""
+    import os
+    import time
+
+    from panel.core.db import db, utcnow
+    from panel.core.storage import get_storage
+    from panel.imaging import ingest
+
+    login(client, people["referrer"])
+    url = _send(upload, client, case, [("a.png", _png(1)), ("b.png", _png(2))])
+    up = db.session.get(Upload, int(url.rstrip("/").rsplit("/", 1)[1]))
+    spool = ingest.spool_dir(get_storage(), up.id)
+    assert sorted(p.name for p in spool.iterdir()) == ["1", "2"]
+    old = time.time() - 3 * 86400
+
+    def age() -> None:
+        for p in (*spool.iterdir(), spool):
+            os.utime(p, (old, old))
+
+    age()
+    ingest.purge_upload_spool(utcnow())
+    assert spool.is_dir()  # its jobs are queued: they will read these
+
+    group = db.session.get(Job, up.job_id)
+    group.state = "done"  # closed, but the hook that finishes the upload never ran
+    db.session.commit()
+    assert not db.session.get(Upload, up.id).finished
+    ingest.purge_upload_spool(utcnow())
+    assert not spool.exists()
+
+
+def test_a_leftover_spool_folder_with_the_same_id_is_emptied_first(
+    app, db_session, client, login, people, case, upload, held
+):
+    """Review 18: a request killed while receiving leaves ``incoming/upload-<id>``; SQLite gives
+    that id to the next upload, which found the other request's originals (not de-identified)
+    beside its own, kept until it finished. Is a leftover folder emptied before receiving?"""
+    import shutil
+
+    from panel.core.db import db
+    from panel.core.storage import get_storage
+    from panel.imaging import ingest
+
+    storage = get_storage()
+    last = db.session.scalar(select(Upload.id).order_by(Upload.id.desc()).limit(1)) or 0
+    made = []
+    for n in range(1, last + 3000):  # whatever id the next upload gets (PostgreSQL: sequence)
+        folder = ingest.spool_dir(storage, n)
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            (folder / "7").write_bytes(b"stale original")
+            made.append(folder)
+    try:
+        login(client, people["referrer"])
+        url = _send(upload, client, case, [("a.png", _png(1))])
+        up_id = int(url.rstrip("/").rsplit("/", 1)[1])
+        assert up_id < last + 3000
+        assert [p.name for p in ingest.spool_dir(storage, up_id).iterdir()] == ["1"]
+    finally:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
