@@ -25,9 +25,11 @@ The per-file states (:func:`progress`) are what the upload page's progress bars 
 from __future__ import annotations
 
 import errno
+import lzma
 import shutil
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -64,6 +66,11 @@ FAILED = (
 STORAGE_FULL = "the file storage is full"
 FAILED_FULL = "the file storage was full, so the file was not stored; upload it again"
 
+UPLOAD_TOO_BIG = (
+    "with the zips before it, the zip would expand to more than the upload limit "
+    "(send it in another upload)"
+)
+
 #: Per-file states, in the order a file goes through them.
 STATES = ("queued", "deidentifying", "stored", "held_back", "refused", "duplicate")
 
@@ -80,14 +87,39 @@ def _work_dir(storage: LocalStorage, job_id: int) -> Path:
 
 
 # --------------------------------------------------------------------------- receiving
+#: What reading a malformed zip or entry raises: bad input, refused, never a 500.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    ValueError,  # UnicodeDecodeError of a name flagged UTF-8
+    zlib.error,
+    lzma.LZMAError,
+)
+
+
+def _full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 class _Receiver:
     def __init__(self, upload: Upload, storage: LocalStorage, config: dict[str, Any]) -> None:
         self.upload = upload
         self.config = config
         self.spool = spool_dir(storage, upload.id)
-        self.spool.mkdir(parents=True, exist_ok=True)
+        # The id was just given to this upload: a folder already there is a leftover (a request
+        # killed while receiving, whose id SQLite gives again). Its files are originals as
+        # received: none may stay beside this upload's, nor be taken for them.
+        shutil.rmtree(self.spool, ignore_errors=True)
+        self.spool.mkdir(parents=True)
         #: One entry per file: {"name": safe display name} or with "refused": reason.
         self.items: list[dict[str, Any]] = []
+        #: What this upload's zips expand to so far (declared sizes). Every entry waits in the
+        #: spool for its job, so the zip limit holds over the whole upload, not per zip: many
+        #: zips of one request, each under it, must not fill the storage.
+        self.expanded = 0
 
     def _next(self) -> int:
         limit = setting(self.config, "IMAGING_MAX_FILES")
@@ -120,7 +152,9 @@ class _Receiver:
     def add_zip(self, path: Path, display: str) -> None:
         try:
             zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError):
+        except _ZIP_ERRORS as exc:  # e.g. names flagged UTF-8 that are not (UnicodeDecodeError)
+            if _full(exc):
+                raise
             self._refuse(display, "not a readable zip file")
             return
         with zf:
@@ -129,6 +163,11 @@ class _Receiver:
             if problem:  # refuse the whole zip: nothing of it is kept
                 self._refuse(display, problem)
                 return
+            declared = sum(i.file_size for i in infos)
+            if self.expanded + declared > setting(self.config, "IMAGING_ZIP_MAX_UNCOMPRESSED"):
+                self._refuse(display, UPLOAD_TOO_BIG)
+                return
+            self.expanded += declared
             for info in infos:
                 if info.is_dir():
                     continue
@@ -149,8 +188,10 @@ class _Receiver:
                     if left < 0:
                         raise zipfile.BadZipFile("entry larger than declared")
                     out.write(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+        except _ZIP_ERRORS as exc:  # corrupt data (zlib.error, ...), encrypted, unknown method
             target.unlink(missing_ok=True)
+            if _full(exc):
+                raise  # the storage is full: the request's 507, not this entry's fault
             self._refuse(shown, "the zip entry cannot be read")
             return
         if documents.sniff(target) == "zip":
@@ -299,13 +340,19 @@ def _process(*args: Any, **kwargs: Any) -> FileOutcome:
 
 
 # --------------------------------------------------------------------------- finishing
-def _summary(upload: Upload, group: Job | None) -> dict[str, Any]:
+def _summary(
+    upload: Upload, group: Job | None, children: Iterable[Any] | None = None
+) -> dict[str, Any]:
+    """The upload's counts from its file jobs' states and results (``children``: rows with
+    ``state`` and ``result`` already read, else read here)."""
     counts = {"stored": 0, "held_back": 0, "refused": 0, "duplicate": 0}
     masked, pixel, failed = 0, {}, 0
-    if group is not None:
-        for state, result in db.session.execute(
+    if children is None and group is not None:
+        children = db.session.execute(
             select(Job.state, Job.result).where(Job.parent_id == group.id)
-        ):
+        )
+    if children is not None:
+        for state, result in ((c.state, c.result) for c in children):
             if state == "failed":
                 counts["refused"] += 1
                 failed += 1
@@ -367,7 +414,8 @@ def upload_done(group: Job) -> None:
 @purger("upload_spool")
 def purge_upload_spool(now) -> int:
     """Received files no job will read any more: the spool folder of an upload that finished
-    (its last job died between its commit and its clean-up) or whose rows are gone (the request
+    (its last job died between its commit and its clean-up), that no job will finish (its group
+    closed without finishing it, or its job rows are gone) or whose rows are gone (the request
     died before it committed), and scratch folders of killed attempts, once untouched for
     ``PURGE_TEMP_HOURS``. An unfinished upload's files wait for their jobs."""
     storage = get_storage()
@@ -381,9 +429,9 @@ def purge_upload_spool(now) -> int:
         except ValueError:
             continue
         upload = db.session.get(Upload, upload_id)
-        if upload is not None and not upload.finished:
-            continue
-        if upload is None and _mtime(folder) >= cutoff:
+        if upload is not None and not upload.finished and not _abandoned(upload):
+            continue  # its files wait for their jobs
+        if (upload is None or not upload.finished) and _mtime(folder) >= cutoff:
             continue  # perhaps a request still receiving it
         shutil.rmtree(folder, ignore_errors=True)
         removed += 1
@@ -394,6 +442,16 @@ def purge_upload_spool(now) -> int:
     return removed
 
 
+def _abandoned(upload: Upload) -> bool:
+    """An unfinished upload no job will finish: its group closed without finishing it (the
+    closing hook failed for good) or its job rows are gone. Its spooled originals (not
+    de-identified) must not stay for ever."""
+    if upload.job_id is None:
+        return True
+    state = db.session.scalar(select(Job.state).where(Job.id == upload.job_id))
+    return state in (None, "done", "failed")
+
+
 def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -402,7 +460,8 @@ def _mtime(path: Path) -> float:
 
 
 # --------------------------------------------------------------------------- progress
-def _file_state(job: Job) -> dict[str, Any]:
+def _file_state(job: Any) -> dict[str, Any]:
+    """One file's line from its job (a Job, or a row with the same column names)."""
     p = job.payload or {}
     row: dict[str, Any] = {"index": p.get("index"), "name": p.get("name")}
     if job.state == "done":
@@ -432,9 +491,14 @@ def progress(upload: Upload, *, files: bool = True) -> dict[str, Any]:
     ``id/state/done/total``, the counts so far and (``files``) each file's state."""
     group = db.session.get(Job, upload.job_id) if upload.job_id else None
     rows: list[dict[str, Any]] = []
+    children = None
     if group is not None and files:
-        children = db.session.scalars(
-            select(Job).where(Job.parent_id == group.id).order_by(Job.id)
+        # The columns a file's state needs, not whole Job objects: the page polls this every
+        # 2 s, and an upload may have 2,000 files (about half the time on SQLite).
+        children = db.session.execute(
+            select(Job.state, Job.attempts, Job.payload, Job.result, Job.last_error)
+            .where(Job.parent_id == group.id)
+            .order_by(Job.id)
         ).all()
         rows = [_file_state(j) for j in children]
     if upload.finished:
@@ -448,7 +512,7 @@ def progress(upload: Upload, *, files: bool = True) -> dict[str, Any]:
             1 for r in rows if r.get("state") == "stored" and r.get("pixel_text") == "masked"
         )
     else:
-        s = _summary(upload, group)
+        s = _summary(upload, group, children)  # the rows just read, when there are some
         counts, masked = s["counts"], s["masked"]
     total = upload.total_count
     done = sum(counts.values())

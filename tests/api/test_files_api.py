@@ -388,3 +388,41 @@ def test_too_many_files_leave_nothing_behind(
     assert "too many files" in resp.get_json()["error"].lower()
     _no_upload_left(db_session, app, before)
     assert not stored_files(case)
+
+
+def test_an_uploads_file_jobs_are_as_private_as_the_upload(
+    app, db_session, api_as, people, case, client, login
+):
+    """Review 18: each file's own job id (``imaging.ingest``, a child of the upload's group) is
+    followed only by those who may follow the upload, and never shows its payload or result
+    (the file's name). A failed file job on the admin jobs page shows its kind and Panel's own
+    error words, never the file's name: a safe display name ("MRI_brain_T2.pdf") still says
+    what the investigation was, clinical content that admins must not see."""
+    api = api_as(people["referrer"])
+    body = _post(
+        api, case, {"files": [(io.BytesIO(pdf_bytes("report")), "MRI_brain_T2_relapse.pdf")]}
+    ).get_json()
+    child = db.session.scalar(select(Job).where(Job.parent_id == body["job"]))
+    assert child is not None and child.payload["name"] == "MRI_brain_T2_relapse.pdf"
+    for who in ("other_referrer", "nap_member", "admin", "north_coordinator"):
+        assert api_as(people[who]).get(f"/api/v1/jobs/{child.id}").status_code == 404, who
+    mine = api.get(f"/api/v1/jobs/{child.id}")
+    assert mine.status_code == 200
+    assert "MRI_brain" not in mine.get_data(as_text=True)
+    assert "result" not in mine.get_json() and "payload" not in mine.get_json()
+
+    child.state, child.last_error = "failed", "RuntimeError (details are in the worker's log)"
+    db.session.commit()
+    login(client, people["admin"])
+    html = client.get("/admin/jobs/").get_data(as_text=True)
+    assert f"#{child.id}" in html and "imaging.ingest" in html
+    assert "MRI_brain" not in html and case.reference not in html
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", str(2**31), "-1", "abc"])
+def test_huge_or_odd_job_ids_are_not_found(app, db_session, api_as, people, number):
+    """Review 18: ``GET /api/v1/jobs/{id}`` with an id no column holds, or not a number: a
+    JSON 404, never a 500 (PostgreSQL: integer out of range)."""
+    resp = api_as(people["referrer"]).get(f"/api/v1/jobs/{number}")
+    assert resp.status_code == 404
+    assert "error" in resp.get_json()

@@ -27,6 +27,8 @@ def test_huge_ids_are_not_found(app, client, db_session, people, make_case, logi
         f"/meetings/{number}/edit",
         f"/cases/{ref}/images/files/{number}/download",
         f"/cases/{ref}/images/files/{number}/preview.png",
+        f"/cases/{ref}/images/uploads/{number}",
+        f"/cases/{ref}/images/uploads/{number}?part=body",
     ):
         assert client.get(url).status_code == 404, url
     for url in (

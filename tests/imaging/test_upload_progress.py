@@ -176,3 +176,113 @@ def test_the_panels_coordinator_follows_the_upload(
     assert client.get(url).status_code == 200
     index = client.get(f"/cases/{case.reference}/images").get_data(as_text=True)
     assert 'data-testid="recent-upload"' in index and url in index
+
+
+def test_an_upload_is_not_reached_through_another_case_or_by_those_who_only_see_the_case(
+    app, db_session, client, login, people, make_case, make_user, upload, held
+):
+    """Review 18: the upload id is checked against the case in the URL (an id of the
+    referrer's other case answers 404 there), and a submitted case's panel member and an
+    invited expert with current access, who both see the case, do not see its uploads
+    (file names, held-back files) nor have them listed."""
+    from datetime import timedelta
+
+    from panel.cases.guests import CaseGuestAccess
+    from panel.core.db import utcnow
+
+    case = make_case(people["referrer"], submit=True)
+    other = make_case(people["referrer"])
+    guest = make_user(name="Dr Expert")
+    now = utcnow()
+    db_session.add(
+        CaseGuestAccess(
+            case_id=case.id,
+            user_id=guest.id,
+            granted_by_id=people["nap_coordinator"].id,
+            granted_at=now,
+            expires_at=now + timedelta(days=5),
+        )
+    )
+    db_session.commit()
+    login(client, people["referrer"])
+    url = _send(upload, client, case, [("a.png", _png(1))])
+    upload_id = url.rstrip("/").rsplit("/", 1)[1]
+    assert client.get(url).status_code == 200
+    assert client.get(f"/cases/{other.reference}/images/uploads/{upload_id}").status_code == 404
+    for who in (people["nap_member"], guest):
+        c = app.test_client()
+        login(c, who)
+        assert c.get(f"/cases/{case.reference}").status_code == 200  # they see the case
+        for u, headers in ((url, {}), (url + "?in=card", HX), (url + "?part=body", HX)):
+            assert c.get(u, headers=headers).status_code == 404, (who.name, u)
+        index = c.get(f"/cases/{case.reference}/images").get_data(as_text=True)
+        assert 'data-testid="recent-uploads"' not in index
+
+
+def test_the_purge_keeps_a_waiting_uploads_spool_and_removes_one_no_job_will_read(
+    app, db_session, client, login, people, case, upload, held
+):
+    """Review 18: the spool holds the originals as received (not de-identified). An upload
+    whose files still wait for their jobs keeps them; one whose group was closed without it
+    being finished (its closing hook failed for good) or whose job rows are gone is never
+    finished by anyone: once untouched for PURGE_TEMP_HOURS its originals are removed."""
+    import os
+    import time
+
+    from panel.core.db import db, utcnow
+    from panel.core.storage import get_storage
+    from panel.imaging import ingest
+
+    login(client, people["referrer"])
+    url = _send(upload, client, case, [("a.png", _png(1)), ("b.png", _png(2))])
+    up = db.session.get(Upload, int(url.rstrip("/").rsplit("/", 1)[1]))
+    spool = ingest.spool_dir(get_storage(), up.id)
+    assert sorted(p.name for p in spool.iterdir()) == ["1", "2"]
+    old = time.time() - 3 * 86400
+
+    def age() -> None:
+        for p in (*spool.iterdir(), spool):
+            os.utime(p, (old, old))
+
+    age()
+    ingest.purge_upload_spool(utcnow())
+    assert spool.is_dir()  # its jobs are queued: they will read these
+
+    group = db.session.get(Job, up.job_id)
+    group.state = "done"  # closed, but the hook that finishes the upload never ran
+    db.session.commit()
+    assert not db.session.get(Upload, up.id).finished
+    ingest.purge_upload_spool(utcnow())
+    assert not spool.exists()
+
+
+def test_a_leftover_spool_folder_with_the_same_id_is_emptied_first(
+    app, db_session, client, login, people, case, upload, held
+):
+    """Review 18: a request killed while receiving leaves ``incoming/upload-<id>``; SQLite gives
+    that id to the next upload, which found the other request's originals (not de-identified)
+    beside its own, kept until it finished. Is a leftover folder emptied before receiving?"""
+    import shutil
+
+    from panel.core.db import db
+    from panel.core.storage import get_storage
+    from panel.imaging import ingest
+
+    storage = get_storage()
+    last = db.session.scalar(select(Upload.id).order_by(Upload.id.desc()).limit(1)) or 0
+    made = []
+    for n in range(1, last + 3000):  # whatever id the next upload gets (PostgreSQL: sequence)
+        folder = ingest.spool_dir(storage, n)
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            (folder / "7").write_bytes(b"stale original")
+            made.append(folder)
+    try:
+        login(client, people["referrer"])
+        url = _send(upload, client, case, [("a.png", _png(1))])
+        up_id = int(url.rstrip("/").rsplit("/", 1)[1])
+        assert up_id < last + 3000
+        assert [p.name for p in ingest.spool_dir(storage, up_id).iterdir()] == ["1"]
+    finally:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -148,3 +148,74 @@ def test_failure_inside_a_zip_is_reported_per_entry(
     assert body["counts"] == {"stored": 2, "held_back": 0, "refused": 1, "duplicate": 0}
     assert len(stored_files(case)) == 2
     assert len(objects_in(clean_storage)) == 2 and not temps_in(clean_storage)
+
+
+def test_zip_size_limit_holds_over_the_whole_upload(
+    app, db_session, ref_client, case, upload, monkeypatch, clean_storage
+):
+    """Review 18: every entry now waits in the upload's spool folder for its job, so several
+    zips of one request, each under IMAGING_ZIP_MAX_UNCOMPRESSED, must not add up to more than
+    that on disk (a 2 GiB request of 200:1 zips would otherwise spool hundreds of GiB). Is the
+    zip that would take the upload over the limit refused as a whole, the others kept?"""
+    import os
+
+    monkeypatch.setitem(app.config, "IMAGING_ZIP_MAX_UNCOMPRESSED", 300_000)
+    part = os.urandom(100_000)  # incompressible: no ratio check involved
+
+    def z(tag: str) -> bytes:
+        return zip_bytes({f"{tag}{i}.bin": part + bytes([i]) for i in range(2)})  # 200 kB each
+
+    resp = upload(ref_client, case, [("one.zip", z("a")), ("two.zip", z("b"))])
+    files = resp.get_json()["files"]
+    names = [f["name"] for f in files]
+    assert names[:2] == ["a0.bin", "a1.bin"], files  # the first zip's entries were received
+    assert len(files) == 3, files  # the second zip: one line, none of its entries
+    assert files[2]["name"] == "two.zip" and files[2]["status"] == "refused"
+    assert "upload limit" in files[2]["reason"]
+    assert not temps_in(clean_storage)
+
+
+def _corrupt_deflate_zip() -> bytes:
+    """A zip whose one entry's compressed data is garbage (zlib.error on reading)."""
+    archive = bytearray(zip_bytes({"a.bin": b"hello world " * 1000, "b.bin": b"plain " * 1000}))
+    start = 30 + len("a.bin")  # the first entry's data follows its local header
+    for i in range(start + 2, start + 20):
+        archive[i] ^= 0xFF
+    return bytes(archive)
+
+
+def _bad_utf8_name_zip() -> bytes:
+    """A zip that says its names are UTF-8 (flag bit 11) and holds one that is not."""
+    archive = bytearray(zip_bytes({"ab.bin": b"x"}).replace(b"ab.bin", b"\xff\xfe.bin"))
+    central = archive.find(b"PK\x01\x02")
+    archive[central + 9] |= 0x08
+    local = archive.find(b"PK\x03\x04")
+    archive[local + 7] |= 0x08
+    return bytes(archive)
+
+
+def test_zip_with_a_corrupt_entry_refuses_that_entry_not_the_request(
+    app, db_session, ref_client, case, upload, clean_storage
+):
+    """Review 18: an entry whose compressed data is corrupt raised zlib.error, which the
+    reader did not catch: a 500 for bad input. Is that entry refused ("cannot be read") and
+    the rest of the zip received, nothing left behind?"""
+    resp = upload(ref_client, case, [("c.zip", _corrupt_deflate_zip())])
+    assert resp.status_code in (200, 202), resp.status_code
+    files = resp.get_json()["files"]
+    assert [f["name"] for f in files] == ["a.bin", "b.bin"], files
+    assert files[0]["status"] == "refused" and "cannot be read" in files[0]["reason"]
+    assert not temps_in(clean_storage)
+
+
+def test_zip_with_undecodable_names_is_refused_not_a_500(
+    app, db_session, ref_client, case, upload, clean_storage
+):
+    """Review 18: a zip flagged UTF-8 whose names are not (UnicodeDecodeError on opening it)
+    gave a 500. Is it refused as not a readable zip?"""
+    resp = upload(ref_client, case, [("n.zip", _bad_utf8_name_zip())])
+    assert resp.status_code in (200, 202), resp.status_code
+    files = resp.get_json()["files"]
+    assert len(files) == 1 and files[0]["status"] == "refused", files
+    assert "not a readable zip" in files[0]["reason"]
+    assert not objects_in(clean_storage) and not temps_in(clean_storage)
