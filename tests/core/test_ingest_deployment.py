@@ -24,7 +24,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 import zipfile
@@ -36,7 +35,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.support import workers
-from tests.support.db import ROOT, database_url, drop_database, make_app, migrate_and_seed
+from tests.support.db import database_url, drop_database, make_app, migrate_and_seed
 from tests.support.factories import CaseFactory, UserFactory
 from tests.support.synth import make_ct_series
 from tests.support.web import free_port
@@ -45,32 +44,6 @@ pytestmark = pytest.mark.multiprocess
 
 FILES = 500
 FINAL = {"stored", "held_back", "refused", "duplicate"}
-
-
-def _gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
-    env = {**env, "PANEL_BIND": f"127.0.0.1:{port}", "PANEL_WORKERS": "2"}
-    env["PANEL_ACCESS_LOG"] = "/dev/null"
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(log, "wb"),  # noqa: SIM115 - closed with the process
-    )
-
-
-def _wait_http(base: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text(errors="replace")[-2000:])
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 def _series_zip(tmp_path: Path) -> bytes:
@@ -105,11 +78,11 @@ def stack(backend, tmp_path):
     env = workers.stack_env(url, storage)
     procs = workers.start_workers(env, 2, log_dir=tmp_path)
     port = free_port()
-    web = _gunicorn(env, port, tmp_path / "gunicorn.log")
+    web = workers.start_gunicorn(env, port, tmp_path / "gunicorn.log")
     base = f"http://127.0.0.1:{port}"
     engine = create_engine(url)
     try:
-        _wait_http(base, web, tmp_path / "gunicorn.log")
+        workers.wait_http(base, web, tmp_path / "gunicorn.log")
         yield {"base": base, "engine": engine, "procs": procs, "storage": storage, **facts}
     finally:
         web.terminate()

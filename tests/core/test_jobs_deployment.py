@@ -12,11 +12,8 @@ supported on it.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -25,37 +22,11 @@ from sqlalchemy import create_engine, text
 
 from panel.core.db import utcnow
 from tests.support import workers
-from tests.support.db import ROOT, database_url, drop_database, make_app, migrate_and_seed
+from tests.support.db import database_url, drop_database, make_app, migrate_and_seed
 from tests.support.factories import TEST_PASSWORD, CaseFactory, UserFactory
 from tests.support.web import free_port
 
 pytestmark = pytest.mark.multiprocess
-
-
-def _gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
-    env = {**env, "PANEL_BIND": f"127.0.0.1:{port}", "PANEL_WORKERS": "2"}
-    env["PANEL_ACCESS_LOG"] = "/dev/null"
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(log, "wb"),  # noqa: SIM115 - closed with the process
-    )
-
-
-def _wait_http(base: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text(errors="replace")[-2000:])
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 def _csrf(session: requests.Session, url: str) -> str:
@@ -134,11 +105,11 @@ def stack(backend, tmp_path):
     env = workers.stack_env(url, storage)
     procs = workers.start_workers(env, 2, log_dir=tmp_path)
     port = free_port()
-    web = _gunicorn(env, port, tmp_path / "gunicorn.log")
+    web = workers.start_gunicorn(env, port, tmp_path / "gunicorn.log")
     base = f"http://127.0.0.1:{port}"
     engine = create_engine(url)
     try:
-        _wait_http(base, web, tmp_path / "gunicorn.log")
+        workers.wait_http(base, web, tmp_path / "gunicorn.log")
         yield {"base": base, "engine": engine, "procs": procs, "env": env, **facts}
     finally:
         web.terminate()

@@ -77,3 +77,16 @@ def pixel_text_unsure(monkeypatch):
         return self._count(pixelstep.PixelOutcome("held", [UNSURE_BOX], [reason]))
 
     monkeypatch.setattr(pixelstep.PixelStep, "check", check)
+
+
+@pytest.fixture
+def case(people, make_case):
+    """A draft case of the referrer (the upload tests' case)."""
+    return make_case(people["referrer"])
+
+
+@pytest.fixture
+def ref_client(client, login, people):
+    """The test client signed in as the case's referrer."""
+    login(client, people["referrer"])
+    return client

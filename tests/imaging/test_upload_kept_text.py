@@ -5,24 +5,12 @@ from __future__ import annotations
 import logging
 
 import pydicom
-import pytest
 from sqlalchemy import select
 
 from panel.core.db import db
 from panel.imaging.models import StoredFile
 from tests.support import synth
 from tests.support.data import objects_in
-
-
-@pytest.fixture
-def case(people, make_case):
-    return make_case(people["referrer"])
-
-
-@pytest.fixture
-def ref_client(client, login, people):
-    login(client, people["referrer"])
-    return client
 
 
 def test_name_and_nhs_number_in_kept_text_never_stored(

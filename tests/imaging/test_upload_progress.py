@@ -32,17 +32,6 @@ def held(monkeypatch):
     monkeypatch.setattr(jobs, "run_ready", lambda: 0)
 
 
-@pytest.fixture
-def case(people, make_case):
-    return make_case(people["referrer"])
-
-
-@pytest.fixture
-def ref_client(client, login, people):
-    login(client, people["referrer"])
-    return client
-
-
 def _send(upload, client, case, files, label="CT chest"):
     resp = upload(client, case, files, label=label, as_json=False)
     assert resp.status_code == 303

@@ -64,17 +64,6 @@ def _flood_png(w=65535, h=65535) -> bytes:
 
 
 @pytest.fixture
-def case(people, make_case):
-    return make_case(people["referrer"])
-
-
-@pytest.fixture
-def ref_client(client, login, people):
-    login(client, people["referrer"])
-    return client
-
-
-@pytest.fixture
 def ct(tmp_path):
     return synth.make_ct_series(tmp_path / "ct", 3, rows=32, cols=32, plant=True)
 

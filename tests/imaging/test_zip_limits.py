@@ -6,23 +6,10 @@ from __future__ import annotations
 import io
 import zipfile
 
-import pytest
-
 from tests.support import synth
 from tests.support.data import objects_in, stored_files, temps_in, zip_bytes
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def case(people, make_case):
-    return make_case(people["referrer"])
-
-
-@pytest.fixture
-def ref_client(client, login, people):
-    login(client, people["referrer"])
-    return client
 
 
 def _many_zero_entries(n: int = 200) -> bytes:

@@ -4,7 +4,8 @@
 shares (the database, the storage folder, Redis under its own namespace);
 ``start_workers(env, n)`` starts ``n`` worker processes and waits until each has said it is
 alive (its heartbeat in Redis); ``stop_workers`` ends them (SIGTERM, then SIGKILL).
-``kill_worker(proc)`` is ``kill -9``.
+``kill_worker(proc)`` is ``kill -9``; ``start_gunicorn`` and ``wait_http`` run the web tier
+beside them (two gunicorn processes).
 """
 
 from __future__ import annotations
@@ -114,3 +115,33 @@ def clear_namespace(env: dict) -> None:
     client = redis.Redis.from_url(env["PANEL_REDIS_URL"])
     for key in client.scan_iter(f"{env['PANEL_JOBS_NAMESPACE']}*"):
         client.delete(key)
+
+
+def start_gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
+    """gunicorn with two processes on ``port``, as docs/operations.md runs it."""
+    env = {**env, "PANEL_BIND": f"127.0.0.1:{port}", "PANEL_WORKERS": "2"}
+    env["PANEL_ACCESS_LOG"] = "/dev/null"
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "wb"),  # noqa: SIM115 - closed with the process
+    )
+
+
+def wait_http(base: str, proc: subprocess.Popen, log: Path) -> None:
+    """Wait until ``base``/healthz answers (the process's log if it died first)."""
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(log.read_text(errors="replace")[-2000:])
+        try:
+            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
