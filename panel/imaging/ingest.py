@@ -32,6 +32,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any
 
 from flask import current_app
@@ -308,20 +309,28 @@ def ingest_job(job: Job) -> dict[str, Any]:
         from panel.cases.models import Case
 
         case = db.session.get(Case, upload.case_id)
+        # The file is checked with only what it needs, and no transaction open: on SQLite a
+        # transaction holds the whole file's write lock (begin IMMEDIATE), and de-identifying
+        # and reading the pixels takes seconds, which every sign-in would wait for. Nothing was
+        # written yet, so ending the read here changes nothing of the job's one commit.
+        case_ref = SimpleNamespace(id=case.id, reference=case.reference)
+        upload_ref = SimpleNamespace(id=upload.id)
+        upload_id = upload.id
+        db.session.commit()
         work = _work_dir(storage, job.id)
         shutil.rmtree(work, ignore_errors=True)  # what a killed attempt left
         work.mkdir(parents=True)
         try:
             outcome = _process(
-                case,
-                upload,
+                case_ref,
+                upload_ref,
                 src,
                 name,
                 storage=storage,
                 work=work,
                 config=current_app.config,
                 deid_secret=deid_secret(),
-                pixel_step=_pixel_step(upload.id),
+                pixel_step=_pixel_step(upload_id),
             )
         finally:
             shutil.rmtree(work, ignore_errors=True)

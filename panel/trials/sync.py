@@ -718,8 +718,10 @@ def _record_failure(trial: Trial, ident: str | None, error: str, now: datetime) 
 
 
 def sync_trials(source: Any, *, codes: Iterable[str] | None = None) -> SyncSummary:
-    """Sync every trial of the registry (or those of ``codes``) from ``source``. Flushes, never
-    commits; each trial in its own savepoint, so one failure never stops or undoes the others."""
+    """Sync every trial of the registry (or those of ``codes``) from ``source``. It ends the
+    caller's transaction (which must hold no writes) before asking the registries, so nothing is
+    locked while the network is slow; then flushes its writes without committing them, each
+    trial in its own savepoint, so one failure never stops or undoes the others."""
     from panel.trials import engine
     from panel.trials.matching import centre_rows
 
@@ -727,11 +729,16 @@ def sync_trials(source: Any, *, codes: Iterable[str] | None = None) -> SyncSumma
     query = select(Trial).where(Trial.is_study.is_(False)).order_by(Trial.code)
     wanted = set(codes) if codes else None
     summary = SyncSummary(problems=list(getattr(source, "problems", [])))
+    # Every registry is asked first, with no transaction open: a transaction holds the
+    # database's write lock while it lasts (SQLite's begin IMMEDIATE: the whole file, so every
+    # sign-in waits) and the registries can take minutes when they are slow or out of reach.
+    # The trials are read, that read is ended, the network is asked with nothing held, then
+    # everything fetched is applied in one short stretch of writes.
+    asked: list[tuple[int, str, str]] = []
     for trial in db.session.scalars(query).all():
         if wanted is not None and trial.code not in wanted:
             continue
         ident = registry_id(trial)
-        now = utcnow()
         if ident is None:
             ids = ", ".join(trial.registry_ids or []) or "none"
             summary.results.append(
@@ -744,13 +751,22 @@ def sync_trials(source: Any, *, codes: Iterable[str] | None = None) -> SyncSumma
                 )
             )
             continue
+        asked.append((trial.id, trial.code, ident))
+    db.session.commit()  # only read so far: this ends the read, and its lock
+    answers: list[tuple[int, str, Any, str | None]] = []
+    for trial_id, _code, ident in asked:
         try:
-            fetched = source.fetch(ident)
+            answers.append((trial_id, ident, source.fetch(ident), None))
         except SyncError as exc:
+            answers.append((trial_id, ident, None, str(exc)))
+    fetched_all = [(db.session.get(Trial, tid), ident, f, e) for tid, ident, f, e in answers]
+    now = utcnow()
+    for trial, ident, fetched, error in fetched_all:
+        if error is not None:
             with db.session.begin_nested():
-                _record_failure(trial, ident, str(exc), now)
+                _record_failure(trial, ident, error, now)
             summary.results.append(
-                TrialResult(trial.code, ident, False, f"failed, status left as it was: {exc}")
+                TrialResult(trial.code, ident, False, f"failed, status left as it was: {error}")
             )
             continue
         try:
@@ -766,6 +782,7 @@ def sync_trials(source: Any, *, codes: Iterable[str] | None = None) -> SyncSumma
             )
             continue
         summary.results.append(result)
+    summary.results.sort(key=lambda r: r.code)
     return summary
 
 
