@@ -18,13 +18,12 @@ import uuid
 import pyotp
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from panel.core.db import utcnow
 from tests.support import workers
-from tests.support.db import database_url, drop_database, make_app, migrate_and_seed
+from tests.support.db import database_url, make_app, migrate_and_seed
 from tests.support.factories import TEST_PASSWORD, CaseFactory, UserFactory
-from tests.support.web import free_port
 
 pytestmark = pytest.mark.multiprocess
 
@@ -102,22 +101,14 @@ def stack(backend, tmp_path):
             "version": crisp.version,
         }
         db.engine.dispose()
-    env = workers.stack_env(url, storage)
-    procs = workers.start_workers(env, 2, log_dir=tmp_path)
-    port = free_port()
-    web = workers.start_gunicorn(env, port, tmp_path / "gunicorn.log")
-    base = f"http://127.0.0.1:{port}"
-    engine = create_engine(url)
-    try:
-        workers.wait_http(base, web, tmp_path / "gunicorn.log")
-        yield {"base": base, "engine": engine, "procs": procs, "env": env, **facts}
-    finally:
-        web.terminate()
-        web.wait(20)
-        workers.stop_workers(procs)
-        workers.clear_namespace(env)
-        engine.dispose()
-        drop_database(url)
+    with workers.web_stack(url, storage, tmp_path) as stack:
+        yield {
+            "base": stack["base"],
+            "engine": stack["engine"],
+            "procs": stack["procs"],
+            "env": stack["env"],
+            **facts,
+        }
 
 
 def test_a_trial_reopened_through_http_is_rematched_by_a_worker(stack):

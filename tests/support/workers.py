@@ -10,6 +10,7 @@ beside them (two gunicorn processes).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -115,6 +116,35 @@ def clear_namespace(env: dict) -> None:
     client = redis.Redis.from_url(env["PANEL_REDIS_URL"])
     for key in client.scan_iter(f"{env['PANEL_JOBS_NAMESPACE']}*"):
         client.delete(key)
+
+
+@contextlib.contextmanager
+def web_stack(url: str, storage: Path, log_dir: Path, *, n_workers: int = 2):
+    """The deployment of docs/operations.md on this machine: ``n_workers`` worker processes
+    and gunicorn with two processes on one database, storage folder and Redis namespace.
+    Yields ``{"base", "engine", "procs", "env"}``; stops everything and drops the database
+    after."""
+    from sqlalchemy import create_engine
+
+    from tests.support.db import drop_database
+    from tests.support.web import free_port
+
+    env = stack_env(url, storage)
+    procs = start_workers(env, n_workers, log_dir=log_dir)
+    port = free_port()
+    web = start_gunicorn(env, port, log_dir / "gunicorn.log")
+    base = f"http://127.0.0.1:{port}"
+    engine = create_engine(url)
+    try:
+        wait_http(base, web, log_dir / "gunicorn.log")
+        yield {"base": base, "engine": engine, "procs": procs, "env": env}
+    finally:
+        web.terminate()
+        web.wait(20)
+        stop_workers(procs)
+        clear_namespace(env)
+        engine.dispose()
+        drop_database(url)
 
 
 def start_gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
