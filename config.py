@@ -140,6 +140,17 @@ class Config:
     IMAGING_ZIP_RATIO_FLOOR = _env_int("IMAGING_ZIP_RATIO_FLOOR", 1024 * 1024)
     # Largest PNG/JPEG (width x height) that is decoded and re-encoded.
     IMAGING_MAX_PIXELS = _env_int("IMAGING_MAX_PIXELS", 50_000_000)
+    # Images from hospital networks (issue 19; panel/imaging/routing.py, docs/imaging.md).
+    # The DICOM node's own AE title and port (`flask --app panel dicom-listen` may override).
+    DICOM_AE_TITLE = _env("DICOM_AE_TITLE", "PANEL")
+    DICOM_PORT = _env_int("DICOM_PORT", 11112)
+    # Hours an incoming study that matches no image route waits in quarantine before deletion.
+    DICOM_QUARANTINE_HOURS = float(_env("DICOM_QUARANTINE_HOURS", "24"))
+    # Largest study accepted from one association or STOW-RS request (bytes); larger: refused.
+    DICOM_MAX_STUDY_BYTES = _env_int("DICOM_MAX_STUDY_BYTES", 4 * 1024**3)
+    # A DICOMweb viewer to offer "open in viewer" on the case page: a URL with {dicomweb} (the
+    # case's DICOMweb root) and {study} (a Study Instance UID) in it, e.g. an OHIF deployment.
+    DICOMWEB_VIEWER_URL = _env("DICOMWEB_VIEWER_URL", "")
     # Text fields of an ordinary form: 1 MB is far beyond any referral (the longest field takes
     # 4000 characters); larger form bodies are refused with 413 before they are parsed.
     MAX_FORM_MEMORY_SIZE = 1024 * 1024

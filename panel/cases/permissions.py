@@ -230,6 +230,28 @@ class CasePermissions:
             and self.can_view(user)
         )
 
+    # ------------------------------------------------------------------ images from networks
+    def takes_images_from_network(self) -> bool:
+        """Do its image routes still send incoming studies here (issue 19)? Until the panel's
+        feedback is sent; never once closed or withdrawn."""
+        return self._state not in (_SENT, _CLOSED, _WITHDRAWN)
+
+    def can_manage_image_routes(self, user: User) -> bool:
+        """Add or remove the keys (Accession Number, hospital patient ID) that route studies
+        sent by the referring centre's systems to this case: its referrers, and the panel's
+        coordinators once submitted, while it takes images."""
+        if not self.takes_images_from_network():
+            return False
+        if self.is_referrer(user):
+            return True
+        return self.submitted_at is not None and self.is_coordinated_by(user)
+
+    def can_see_incoming(self, user: User) -> bool:
+        """The studies that arrived over a network for this case, with their states and
+        reasons, and its image routes (kinds and dates, never values): whoever sees its
+        uploads as a whole (its referrers, the panel's coordinators once submitted)."""
+        return self.is_referrer(user) or self.can_review_files(user)
+
     def can_review_files(self, user: User) -> bool:
         """The panel's coordinators look at, release, mask or delete held-back files, once the
         case was submitted."""

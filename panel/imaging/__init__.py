@@ -14,13 +14,17 @@ def _images_panel(case, user, state) -> bool | None:
 def init_app(app: Flask) -> None:
     """Register the imaging pages, the ``deidentify`` command and the case page's images card."""
     from panel.core.casepage import register_panel
+    from panel.core.signals import feedback_was_sent
     from panel.imaging.cli import deidentify_command
+    from panel.imaging.routing import on_feedback_sent
 
     app.register_blueprint(bp)
     app.cli.add_command(deidentify_command)
+    # Image routes stop when the panel's feedback is sent (issue 19).
+    feedback_was_sent.connect(on_feedback_sent, sender=app)
     register_panel(
         app, "imaging.images", "imaging/_case_slot.html", _images_panel, slot="main", order=40
     )
 
 
-from panel.imaging import ingest, views  # noqa: E402,F401
+from panel.imaging import ingest, routing, views  # noqa: E402,F401

@@ -232,8 +232,23 @@ def receive(
     except BaseException:
         discard(upload, storage)
         raise
-    items = receiver.items
-    user_id = getattr(user, "id", None)
+    enqueue_files(upload, case, receiver.items, user_id=getattr(user, "id", None))
+    return upload
+
+
+def enqueue_files(
+    upload: Upload,
+    case: Any,
+    items: list[dict[str, Any]],
+    *,
+    user_id: int | None,
+    actor_label: str | None = None,
+) -> None:
+    """Ask for one ``imaging.ingest`` job per spooled file of ``upload`` (``items[n-1]`` is
+    ``spool/<n>``: ``{"name": ...}`` or ``{"name": ..., "refused": reason}``), in a group job that
+    finishes the upload, with the ``imaging.upload_received`` audit entry (flushed, not
+    committed). Uploads from a browser or the API and studies from a DICOM network (issue 19)
+    all come this way (``actor_label`` names a sending system in the audit entry)."""
     group = jobs.group(
         f"upload:{upload.id}",
         total=len(items),
@@ -259,13 +274,13 @@ def receive(
         "imaging.upload_received",
         obj=case,
         object_type="case",
+        actor_label=actor_label,
         details={"upload_id": upload.id, "label": upload.label, "files": len(items)},
         clinical=True,
     )
     if not items:  # e.g. a zip of empty folders: nothing to wait for
         _finish(upload, group)
     db.session.flush()
-    return upload
 
 
 def discard(upload: Upload | None, storage: LocalStorage | None = None) -> None:
