@@ -46,10 +46,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# System packages the suite uses: Debian's Chromium (browser tests) and poppler-utils (the
-# letters rendered to images). As root (CI) we install what is missing; elsewhere those tests
+# System packages the suite uses: Debian's Chromium (browser tests), poppler-utils (the
+# letters rendered to images), dcmtk and Orthanc with its DICOMweb plugin (hospital systems
+# sending studies, issue 19). As root (CI) we install what is missing; elsewhere those tests
 # skip and say why.
-SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/pdftoppm:poppler-utils
+SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/pdftoppm:poppler-utils /usr/bin/storescu:dcmtk /usr/sbin/Orthanc:orthanc /usr/share/orthanc/plugins/libOrthancDicomWeb.so:orthanc-dicomweb
 chromium:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  [ -x "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; \

@@ -16,10 +16,13 @@ def init_app(app: Flask) -> None:
     from panel.core.casepage import register_panel
     from panel.core.signals import feedback_was_sent
     from panel.imaging.cli import deidentify_command
+    from panel.imaging.netcli import dicom_ae_group, dicom_listen_command
     from panel.imaging.routing import on_feedback_sent
 
     app.register_blueprint(bp)
     app.cli.add_command(deidentify_command)
+    app.cli.add_command(dicom_listen_command)
+    app.cli.add_command(dicom_ae_group)
     # Image routes stop when the panel's feedback is sent (issue 19).
     feedback_was_sent.connect(on_feedback_sent, sender=app)
     register_panel(

@@ -1,0 +1,222 @@
+"""Panel's DICOM node: a Storage SCP (pynetdicom) that receives studies from hospital systems.
+
+``flask --app panel dicom-listen`` runs it (:mod:`panel.imaging.netcli`). Each association:
+
+* **is accepted only from a recorded sender** (:func:`panel.imaging.routing.sender_for_association`:
+  its calling AE title, from its network when one is recorded); any other is rejected with
+  "calling AE title not recognised" and the reason logged (AE titles and addresses only);
+* **verification** (C-ECHO) answers success to a recorded sender;
+* **C-STORE**: every storage SOP class is negotiated in every transfer syntax, so that a
+  non-image object gets a clear refusal with its reason instead of a failed negotiation; each
+  instance goes to its study's quarantine through an :class:`~panel.imaging.routing.Inbox`;
+* **released**: each study is routed (to its case's upload pipeline, or left in quarantine);
+* **aborted**, or the connection lost before a release: nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask import Flask
+from pydicom.uid import UID
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom.sop_class import Verification
+
+from panel.core.db import db
+from panel.imaging import routing
+
+log = logging.getLogger("panel.imaging.dicom")
+
+#: C-STORE statuses (PS3.4 B.2.3): refused for lack of resources, data set not matching its
+#: SOP class, cannot understand; success.
+SUCCESS = 0x0000
+OUT_OF_RESOURCES = 0xA700
+NOT_MATCHING = 0xA900
+CANNOT_UNDERSTAND = 0xC000
+#: Duplicate SOP instance (a warning in PS3.7 C.4.2.1.4 terms: the SCU need not send again).
+DUPLICATE_INSTANCE = 0x0111
+#: Processing failure (Panel's own fault).
+PROCESSING_FAILURE = 0x0110
+
+#: What an association rejects with: permanent, by the service user, calling AE not recognised.
+REJECT_CALLING_AE = (0x01, 0x01, 0x03)
+
+
+class Node:
+    """One DICOM node serving one Flask app: its AE and the inbox of each association."""
+
+    def __init__(self, app: Flask, ae_title: str | None = None) -> None:
+        self.app = app
+        self.ae_title = (ae_title or app.config.get("DICOM_AE_TITLE") or "PANEL")[:16]
+        self.ae = AE(ae_title=self.ae_title)
+        # Every storage class in every transfer syntax: what Panel cannot use is refused per
+        # instance with its reason (a failed negotiation would tell the sender nothing).
+        for context in AllStoragePresentationContexts:
+            self.ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+        self.ae.add_supported_context(Verification)
+        self.ae.maximum_pdu_size = 0  # no limit on what the peer sends
+        self.ae.network_timeout = float(app.config.get("DICOM_NETWORK_TIMEOUT", 60))
+        self.ae.acse_timeout = 30
+        self.ae.dimse_timeout = float(app.config.get("DICOM_NETWORK_TIMEOUT", 60))
+        self._inboxes: dict[int, routing.Inbox] = {}
+        self._lock = threading.Lock()
+        self.server = None
+
+    @property
+    def handlers(self) -> list[tuple[Any, Any]]:
+        return [
+            (evt.EVT_REQUESTED, self.on_requested),
+            (evt.EVT_C_STORE, self.on_store),
+            (evt.EVT_RELEASED, self.on_released),
+            (evt.EVT_ABORTED, self.on_aborted),
+            (evt.EVT_CONN_CLOSE, self.on_closed),
+        ]
+
+    def start(self, host: str, port: int, *, block: bool = True):
+        """Serve on ``(host, port)``; with ``block=False`` return the running server."""
+        log.info("DICOM node %s listening on %s:%s", self.ae_title, host, port)
+        self.server = self.ae.start_server((host, port), block=block, evt_handlers=self.handlers)
+        return self.server
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server = None
+
+    # ------------------------------------------------------------------ events
+    def on_requested(self, event: Any) -> None:
+        """Reject an association from anyone not recorded as a sender (reason logged)."""
+        assoc = event.assoc
+        # The requestor's AE title is set later, by the negotiation: read the request's own.
+        calling = str(getattr(assoc.requestor.primitive, "calling_ae_title", "") or "").strip()
+        address = assoc.requestor.address
+        with self.app.app_context():
+            try:
+                sender, why = routing.sender_for_association(calling, address)
+                if sender is not None:
+                    inbox = routing.Inbox(sender, "c-store")
+            finally:
+                db.session.remove()
+        if sender is None:
+            log.warning("DICOM association from AE %r at %s rejected: %s", calling, address, why)
+            # As pynetdicom's own negotiation rejects: the A-ASSOCIATE-RJ, then stop the
+            # association once its transport has sent it (kill waits for the DUL to be idle).
+            assoc.acse.send_reject(*REJECT_CALLING_AE)
+            assoc.kill()
+            return
+        with self._lock:
+            self._inboxes[id(assoc)] = inbox
+        log.info("DICOM association from AE %r at %s (sender %s)", calling, address, sender.id)
+
+    def _inbox(self, event: Any) -> routing.Inbox | None:
+        with self._lock:
+            return self._inboxes.get(id(event.assoc))
+
+    def _pop(self, event: Any) -> routing.Inbox | None:
+        with self._lock:
+            return self._inboxes.pop(id(event.assoc), None)
+
+    def on_store(self, event: Any) -> Any:
+        """One instance: into its study's quarantine, or refused with its reason."""
+        inbox = self._inbox(event)
+        if inbox is None:  # cannot happen: the association was accepted with one
+            return PROCESSING_FAILURE
+        try:
+            ds = event.dataset
+            study_uid = str(ds.StudyInstanceUID)
+            sop_uid = str(ds.SOPInstanceUID)
+            accession = ds.get("AccessionNumber")
+            patient_id = ds.get("PatientID")
+        except Exception:  # noqa: BLE001 - any failure to read it: a corrupt data set
+            log.warning("DICOM instance from sender %s refused: not readable", inbox.sender_id)
+            with self.app.app_context():
+                try:
+                    inbox.refuse(None, "not a readable DICOM data set")
+                finally:
+                    db.session.remove()
+            return _status(CANNOT_UNDERSTAND, "not a readable DICOM data set")
+        sop_class = str(event.request.AffectedSOPClassUID or ds.get("SOPClassUID", ""))
+        if str(ds.get("SOPClassUID", sop_class)) != sop_class:
+            reason = "the data set's SOP class is not the one it was sent as"
+            with self.app.app_context():
+                try:
+                    inbox.refuse(study_uid, reason, accession, patient_id)
+                finally:
+                    db.session.remove()
+            return _status(NOT_MATCHING, reason)
+        encoded = event.encoded_dataset(include_meta=True)
+        with self.app.app_context():
+            try:
+                why = inbox.accept(
+                    study_uid=study_uid,
+                    sop_instance_uid=sop_uid,
+                    sop_class_uid=sop_class,
+                    accession=accession,
+                    patient_id=patient_id,
+                    size=len(encoded),
+                    write=lambda path: path.write_bytes(encoded),
+                )
+            except OSError:
+                log.exception("DICOM instance from sender %s: storage failed", inbox.sender_id)
+                return _status(OUT_OF_RESOURCES, "Panel could not store the instance")
+            finally:
+                db.session.remove()
+        if why is None:
+            return SUCCESS
+        log.info("DICOM instance from sender %s refused: %s", inbox.sender_id, why)
+        if why == routing.DUPLICATE:
+            return _status(DUPLICATE_INSTANCE, why)
+        if why.startswith("not an image"):
+            return _status(CANNOT_UNDERSTAND, why)
+        return _status(OUT_OF_RESOURCES, why)
+
+    def on_released(self, event: Any) -> None:
+        """The sender released the association: route each of its studies."""
+        inbox = self._pop(event)
+        if inbox is None:
+            return
+        with self.app.app_context():
+            try:
+                inbox.close()
+            except Exception:  # noqa: BLE001 - keep nothing half-routed
+                log.exception("DICOM studies from sender %s could not be routed", inbox.sender_id)
+                db.session.rollback()
+                inbox.abort("Panel could not route the study; nothing of it was kept")
+            finally:
+                db.session.remove()
+
+    def on_aborted(self, event: Any) -> None:
+        """Aborted mid-study: nothing of it is kept."""
+        self._abort(event, routing.ABORTED)
+
+    def on_closed(self, event: Any) -> None:
+        """The connection closed without a release (the peer died, the network failed)."""
+        self._abort(
+            event, "the connection was lost before the study was complete; nothing was kept"
+        )
+
+    def _abort(self, event: Any, reason: str) -> None:
+        inbox = self._pop(event)
+        if inbox is None:
+            return
+        with self.app.app_context():
+            try:
+                inbox.abort(reason)
+            finally:
+                db.session.remove()
+
+
+def _status(code: int, comment: str) -> Any:
+    """A C-STORE response status with an Error Comment (at most 64 characters)."""
+    from pydicom.dataset import Dataset
+
+    status = Dataset()
+    status.Status = code
+    status.ErrorComment = comment[:64]
+    return status
+
+
+def sop_class_name(uid: str) -> str:
+    return UID(uid).name
