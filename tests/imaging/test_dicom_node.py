@@ -54,8 +54,8 @@ def test_echo_from_a_recorded_sender_and_refusal_of_others(node):
 
 
 def test_a_study_sent_by_storescu_arrives_de_identified_in_its_case(node, tmp_path):
-    from panel.cases.models import Case
     from panel.accounts.models import User
+    from panel.cases.models import Case
 
     paths = _study(tmp_path)
     with node.app.app_context():

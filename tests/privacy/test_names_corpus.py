@@ -51,7 +51,9 @@ def check_corpus(
     return sc
 
 
-@pytest.mark.parametrize("path, size", [(IN_SAMPLE, 300), (IN_SAMPLE_2, 250), (IN_SAMPLE_3, 270), (IN_SAMPLE_4, 270)])
+@pytest.mark.parametrize(
+    "path, size", [(IN_SAMPLE, 300), (IN_SAMPLE_2, 250), (IN_SAMPLE_3, 270), (IN_SAMPLE_4, 270)]
+)
 def test_corpus_rows_are_well_formed(path: Path, size: int):
     rows = corpus.load(path)
     assert len(rows) >= size
