@@ -204,7 +204,30 @@ def v2_to_v1(doc: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if old == "biology.other_alterations":
             value = _alterations_to_v1(value)
+        elif old == "treatment.lines":
+            value = _lines_to_v1(value)
         set_path(out, old, copy.deepcopy(value))
+    return out
+
+
+_V1_LINE_KEYS: Final = tuple(i.path for i in v1.FIELDS["treatment.lines"].item_fields)
+_V1_REGIMENS: Final = v1.VALUE_SETS["regimen"]
+
+
+def _lines_to_v1(lines: Any) -> Any:
+    """v1 line items: the v1 keys only; a regimen word v1 does not know becomes ``OTHER``."""
+    if not isinstance(lines, list):
+        return lines
+    out = []
+    for line in lines:
+        if not isinstance(line, dict):
+            out.append(line)
+            continue
+        new = {k: v for k, v in line.items() if k in _V1_LINE_KEYS}
+        regimen = new.get("regimen")
+        if regimen is not None and regimen not in _V1_REGIMENS:
+            new["regimen"] = "OTHER"
+        out.append(new)
     return out
 
 
