@@ -229,7 +229,8 @@ def test_orthanc_under_an_ae_title_panel_does_not_know_is_rejected(node, pacs, t
     job = pacs.job(pacs.push_job(study_id))
     print(f"\nOrthanc push under an unknown AE title, failed: {time.monotonic() - started:.2f} s")
     assert job["State"] == "Failure", job
-    assert "DICOM" in job["ErrorDescription"] or "network" in job["ErrorDescription"].lower()
+    assert job["ErrorDescription"] == "Error in the network protocol"
+    assert "Association Rejected" in job["ErrorDetails"], job
     with pytest.raises(OrthancError) as failed:
         pacs.push(study_id)
     assert failed.value.status >= 400
