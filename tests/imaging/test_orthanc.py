@@ -40,12 +40,20 @@ def node(backend, tmp_path):
     yield from start_node(backend, tmp_path / "panel")
 
 
-@pytest.fixture
-def pacs(node, tmp_path):
-    """Orthanc as the hospital's PACS (AE title RVI_PACS), Panel's node its modality ``panel``."""
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    """One Orthanc for the module (it takes seconds to stop), as the hospital's PACS."""
     yield from start_orthanc(
-        tmp_path, panel_ae=node.ae_title, panel_port=node.port, ae_title=PACS_AE
+        tmp_path_factory.mktemp("pacs"), panel_ae="PANEL_TEST", panel_port=1, ae_title=PACS_AE
     )
+
+
+@pytest.fixture
+def pacs(orthanc, node):
+    """Orthanc (AE title RVI_PACS) holding no study, with this test's node as ``panel``."""
+    orthanc.clear()
+    orthanc.point_at(node.ae_title, node.port)
+    return orthanc
 
 
 def _record_pacs(node) -> None:

@@ -121,6 +121,21 @@ class Orthanc:
                 raise AssertionError(f"Orthanc job {job_id} still {job['State']}")
             time.sleep(0.1)
 
+    def point_at(self, ae_title: str, port: int, host: str = "127.0.0.1") -> None:
+        """Make the modality ``panel`` Panel's node at ``host:port`` (``PUT /modalities``), so
+        one Orthanc can serve tests that each start their own node."""
+        response = self.session.put(
+            f"{self.url}/modalities/{PANEL}",
+            data=json.dumps({"AET": ae_title, "Host": host, "Port": port}),
+            timeout=30,
+        )
+        self._check(response)
+
+    def clear(self) -> None:
+        """Delete every study Orthanc holds (a clean PACS for the next test)."""
+        for study_id in self.get("/studies"):
+            self._check(self.session.delete(f"{self.url}/studies/{study_id}", timeout=30))
+
     def echo(self) -> bool:
         """Does Panel answer Orthanc's C-ECHO?"""
         response = self.session.post(f"{self.url}/modalities/{PANEL}/echo", data="{}", timeout=60)
