@@ -22,7 +22,7 @@ from panel.core.db import db, utcnow
 from panel.core.models import AuditEntry
 from panel.imaging import routing
 from panel.imaging.models import StoredFile, Upload
-from panel.imaging.netmodels import DicomSender, IncomingStudy
+from panel.imaging.netmodels import IncomingStudy
 from tests.support import synth
 from tests.support.dicomnode import start_node, storescu, wait_for
 from tests.support.leaks import leaks, leaks_in_text
@@ -57,9 +57,14 @@ def pacs(orthanc, node):
 
 
 def _record_pacs(node) -> None:
-    """What Panel's admin does: ``flask dicom-ae add NEWCASTLE RVI_PACS``."""
+    """What Panel's admin does: ``flask dicom-ae add NEWCASTLE RVI_PACS --network ...``
+    (the network Orthanc really calls from)."""
+    from panel.accounts.models import Centre
+    from panel.imaging.netcli import add_sender
+
     with node.app.app_context():
-        db.session.add(DicomSender(centre_id=node.centre_id, label="RVI PACS", ae_title=PACS_AE))
+        centre = db.session.get(Centre, node.centre_id)
+        add_sender(centre, PACS_AE, network="127.0.0.0/8", label="RVI PACS")
         db.session.commit()
 
 
