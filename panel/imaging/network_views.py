@@ -94,7 +94,9 @@ def _after_change(case, user, message: str):
     if request.headers.get("HX-Request"):
         return _render_block(case, user, notice=message)
     flash(message, "success")
-    return redirect(url_for("imaging.index", ref=case.reference, _anchor="hospital-images"))
+    return redirect(
+        url_for("imaging.index", ref=case.reference, _anchor="hospital-images"), code=303
+    )
 
 
 @bp.route(PREFIX + "/routes", methods=["POST"])
@@ -223,7 +225,7 @@ def add_dicom_sender():
         else:
             db.session.commit()
             flash(f"{sender.label} (AE title {sender.ae_title}) may now send studies.", "success")
-            return redirect(url_for("imaging.dicom_senders"))
+            return redirect(url_for("imaging.dicom_senders"), code=303)
     db.session.rollback()
     return _senders_page(422, form=form, errors=errors)
 
@@ -272,7 +274,7 @@ def revoke_dicom_sender(sender_id: int):
         )
         db.session.commit()
         flash(f"{sender.label} revoked: it can no longer send studies.", "success")
-    return redirect(url_for("imaging.dicom_senders"))
+    return redirect(url_for("imaging.dicom_senders"), code=303)
 
 
 def _sentence(text: str) -> str:
