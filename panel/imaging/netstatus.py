@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import current_app, url_for
+from flask import current_app, request
 from sqlalchemy import select
 
 from panel.accounts.models import User
@@ -134,7 +134,7 @@ def viewer_url(case: Any, study_uid: str) -> str | None:
     template = (current_app.config.get("DICOMWEB_VIEWER_URL") or "").strip()
     if not template:
         return None
-    root = url_for("cases.show", ref=case.reference, _external=True).split("/cases/")[0]
+    root = request.url_root.rstrip("/")
     dicomweb = f"{root}/api/v1/cases/{case.reference}/dicomweb"
     return template.replace("{dicomweb}", quote(dicomweb, safe=":/")).replace(
         "{study}", quote(study_uid, safe="")

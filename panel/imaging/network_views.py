@@ -164,8 +164,7 @@ def _senders_page(status: int = 200, **extra):
         "centres": _centres(),
         "ae_title": cfg.get("DICOM_AE_TITLE") or "PANEL",
         "port": cfg.get("DICOM_PORT", 11112),
-        "stow_url": url_for("cases.show", ref="X", _external=True).split("/cases/")[0]
-        + "/api/v1/dicomweb/studies",
+        "stow_url": request.url_root.rstrip("/") + "/api/v1/dicomweb/studies",
         "form": {},
         "errors": {},
         "web_form": {},
