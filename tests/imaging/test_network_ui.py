@@ -295,7 +295,7 @@ def test_incoming_studies_in_plain_words(
     assert "Stored" in html and "3 stored · 0 held back for review · 0 refused" in html
     assert f"/images/uploads/{up.id}" in html  # the upload's progress page
     assert "Refused" in html and "The study is larger than Panel accepts" in html
-    assert "from RVI PACS" in html and "(DICOM)" in html
+    assert "sent by RVI PACS" in html and "(DICOM)" in html
     assert "data-polling" not in html  # nothing in progress: no polling
 
     # A study arriving: the block polls itself (every 3 s), and stops once it is done.
