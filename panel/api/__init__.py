@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
 from panel.api import (  # noqa: E402,F401
     account_views,
     file_views,
+    network_views,
     outcome_check_views,
     referral_views,
     timeline_views,

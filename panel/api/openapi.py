@@ -557,6 +557,7 @@ def _schemas() -> dict[str, Any]:
         **_outcome_checks().openapi_schemas(),
         **_screening_schemas(),
         **_files_schemas(),
+        **_network_schemas(),
     }
 
 
@@ -897,6 +898,7 @@ def _paths() -> dict[str, Any]:
         **_outcome_checks().openapi_paths(common, ref),
         **_screening_paths(common, ref),
         **_files_paths(common, ref),
+        **_network_paths(common, ref),
     }
 
 
@@ -1364,6 +1366,11 @@ def _document() -> dict[str, Any]:
                 "description": "Scans and documents, de-identified on arrival, each file by "
                 "its own background job.",
             },
+            {
+                "name": "image routes",
+                "description": "Studies sent by hospital systems (DICOM, DICOMweb) to a case, "
+                "routed by a keyed fingerprint of their Accession Number or patient ID.",
+            },
             {"name": "meta", "description": "About the API."},
         ],
         "paths": _paths(),
@@ -1603,6 +1610,177 @@ def _files_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
                 "case's referrers, the panel's coordinators) may read it.",
                 "responses": {
                     "200": {"description": "The job.", **_json(_ref("Job"))},
+                    "404": _r("NotFound"),
+                    **common,
+                },
+            },
+        },
+    }
+
+
+# --------------------------------------------------------------------------- image routes
+_ROUTE_VALUE = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": r"^[^\x00-\x1F\\]*$",
+}
+
+
+def _network_schemas() -> dict[str, Any]:
+    count = {"type": "integer", "minimum": 0}
+    when = {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "NewImageRoute": {
+            "type": "object",
+            "description": "Exactly one of the two keys: the value exactly as the hospital's "
+            "PACS will send it. Panel keeps only a keyed HMAC of it and never shows it again.",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "accession_number": {**_ROUTE_VALUE, "maxLength": 16},
+                "patient_id": {**_ROUTE_VALUE, "maxLength": 64},
+            },
+        },
+        "ImageRoute": {
+            "type": "object",
+            "required": ["id", "kind", "created_at", "active"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {"type": "string", "enum": ["accession_number", "patient_id"]},
+                "created_at": _DATE_TIME,
+                "created_by": {"type": ["string", "null"]},
+                "active": {"type": "boolean"},
+                "expired_at": when,
+                "expired_reason": {
+                    "type": ["string", "null"],
+                    "description": "Why it stopped routing (`removed`, `feedback sent`, ...).",
+                },
+            },
+        },
+        "ImageRoutes": {
+            "type": "object",
+            "required": ["routes"],
+            "properties": {"routes": {"type": "array", "items": _ref("ImageRoute")}},
+        },
+        "IncomingStudy": {
+            "type": "object",
+            "required": ["id", "state", "source", "received_at"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer"},
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "arriving",
+                        "waiting",
+                        "deidentifying",
+                        "stored",
+                        "refused",
+                        "deleted",
+                    ],
+                    "description": "`arriving` (being received), `deidentifying` (its files' "
+                    "jobs are running: `done` of `total`), `stored` (see `counts`: stored, "
+                    "held back for review, refused), `refused` or `deleted` (see `reason`).",
+                },
+                "source": {"type": "string", "enum": ["c-store", "stow-rs"]},
+                "sender": {"type": "string"},
+                "received_at": _DATE_TIME,
+                "released_at": when,
+                "instances": count,
+                "refused_instances": count,
+                "reason": {"type": ["string", "null"]},
+                "upload": {"type": ["integer", "null"]},
+                "done": count,
+                "total": count,
+                "counts": {"type": ["object", "null"], "additionalProperties": count},
+            },
+        },
+        "IncomingStudies": {
+            "type": "object",
+            "required": ["studies"],
+            "properties": {"studies": {"type": "array", "items": _ref("IncomingStudy")}},
+        },
+    }
+
+
+def _network_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    who = (
+        " The case's referrers, and the panel's coordinators once it was submitted, while "
+        "the case takes images (until the panel's feedback is sent: then 409)."
+    )
+    return {
+        "/cases/{ref}/image-routes": {
+            "parameters": [ref],
+            "get": {
+                "operationId": "listImageRoutes",
+                "tags": ["image routes"],
+                "summary": "The case's image routes",
+                "description": "Newest first: kind, when and by whom added, active or why "
+                "not. Never the value.",
+                "responses": {
+                    "200": {"description": "The routes.", **_json(_ref("ImageRoutes"))},
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                    **common,
+                },
+            },
+            "post": {
+                "operationId": "addImageRoute",
+                "tags": ["image routes"],
+                "summary": "Route studies from your hospital's systems to this case",
+                "description": "Studies the case's referring centre's DICOM senders send "
+                "with this Accession Number (or hospital patient ID) come to this case and "
+                "are de-identified on arrival; a study already waiting in quarantine is "
+                "released at once." + who,
+                "requestBody": {"required": True, **_json(_ref("NewImageRoute"))},
+                "responses": {
+                    "201": {
+                        "description": "Added (the answer never holds the value).",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        **_json(_ref("ImageRoute")),
+                    },
+                    "400": _r("BadRequest"),
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                    "413": _r("TooLarge"),
+                    "422": _r("Unprocessable"),
+                    **common,
+                },
+            },
+        },
+        "/cases/{ref}/image-routes/{route_id}": {
+            "parameters": [
+                ref,
+                {"name": "route_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+            ],
+            "delete": {
+                "operationId": "removeImageRoute",
+                "tags": ["image routes"],
+                "summary": "Stop an image route",
+                "description": "It stays listed, expired (`removed`)." + who,
+                "responses": {
+                    "200": {"description": "The route, expired.", **_json(_ref("ImageRoute"))},
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                    **common,
+                },
+            },
+        },
+        "/cases/{ref}/incoming-studies": {
+            "parameters": [ref],
+            "get": {
+                "operationId": "listIncomingStudies",
+                "tags": ["image routes"],
+                "summary": "Studies that arrived from hospital systems",
+                "description": "Newest first, with their states and reasons, as the case "
+                "page shows them: the case's referrers and the panel's coordinators.",
+                "responses": {
+                    "200": {"description": "The studies.", **_json(_ref("IncomingStudies"))},
+                    "403": _r("Forbidden"),
                     "404": _r("NotFound"),
                     **common,
                 },

@@ -30,4 +30,4 @@ def init_app(app: Flask) -> None:
     )
 
 
-from panel.imaging import ingest, routing, views  # noqa: E402,F401
+from panel.imaging import ingest, network_views, routing, views  # noqa: E402,F401

@@ -95,11 +95,14 @@ def _listing(case, files):
     files = visible_files(case, user, files)
     series = group_series([f for f in files if f.kind == FileKind.DICOM])
     documents = [f for f in files if f.kind != FileKind.DICOM]
+    from panel.imaging.network_views import network_context
+
     return {
         "series": series,
         "documents": documents,
         "may_upload": case.can_upload(user),
         "may_review": case.can_review_files(user),
+        **network_context(case, user),
     }
 
 

@@ -22,6 +22,11 @@
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+    // The image route form shows a refused value's reason in place (422).
+    if (target && target.id === "hospital-images" && status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
   });
   // A table that scrolls sideways (a phone, a narrow window) can be scrolled with the keyboard:
   // its wrapper joins the tab order while, and only while, it overflows (WCAG 2.1.1).

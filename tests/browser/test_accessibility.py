@@ -68,6 +68,7 @@ NOT_PAGES = {
     "imaging.preview": "PNG thumbnail",
     "imaging.frame": "PNG frame",
     "imaging.partial": "an htmx fragment of the images card, audited inside the case page",
+    "imaging.network": "an htmx fragment (images from the hospital), audited inside the case page",
     "feedback.record_readability": "POST-only htmx fragment (the readability hint of the record editor)",
     "trials.readability": "POST-only htmx fragment (the readability hint of the trial editor)",
     "accounts.login_totp": "reached only in the sign-in (audited there, see _sign_in)",

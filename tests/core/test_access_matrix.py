@@ -107,6 +107,14 @@ POLICY: dict[str, str] = {
     "imaging.review_action": "case_panel",
     "imaging.review_file": "case_panel",  # the box editor of one held-back file
     "imaging.review_queue": "coordinator",
+    # images from hospital networks (issue 19): Case.can_see_incoming, can_manage_image_routes
+    "imaging.network": "case",  # referrers and the panel's coordinators (members 403)
+    "imaging.add_route": "case",  # referrers and coordinators while it takes images (else 403)
+    "imaging.remove_route": "case",
+    "imaging.dicom_senders": "admin",  # the node's settings and senders; no clinical content
+    "imaging.add_dicom_sender": "admin",
+    "imaging.add_dicomweb_sender": "admin",
+    "imaging.revoke_dicom_sender": "admin",
     # ------------------------------------------------------------------ trials
     "trials.index": "coordinator_or_admin",  # the registry, no case content
     "trials.show": "coordinator_or_admin",
@@ -207,7 +215,11 @@ POLICY: dict[str, str] = {
     "api.list_trial_referrals": "api",  # tests/outcomes/test_screening_api.py
     "api.record_trial_referral_step": "api",
     "api.upload_files": "api",  # tests/api/test_files_api.py
-    "api.list_files": "api",  # visible_files, Case.can_see_upload (tests/api/test_files_api.py)
+    "api.list_files": "api",
+    "api.list_image_routes": "api",  # tests/imaging/test_network_ui.py
+    "api.add_image_route": "api",
+    "api.remove_image_route": "api",
+    "api.list_incoming_studies": "api",  # visible_files, Case.can_see_upload (tests/api/test_files_api.py)
     "api.get_job": "api",  # Job.can_view (tests/api/test_files_api.py)
 }
 
@@ -687,6 +699,14 @@ def test_list_pages_do_not_name_cases_of_others(app, db_session, world, signed_i
     assert not found, "\n".join(map(str, found))
 
 
+#: API reads of a case its panel's members may see but not read (403): the image routes and
+#: incoming studies are for its referrers and the panel's coordinators (Case.can_see_incoming).
+API_MEMBER_REFUSED = {
+    ("nap_member", "api.list_image_routes"),
+    ("nap_member", "api.list_incoming_studies"),
+}
+
+
 def test_api_routes_naming_a_case_are_not_found_by_outsiders(app, db_session, world):
     """Does every API route naming case A answer 404, for every method, to a bearer token of
     someone who may not see it (another referrer, another panel's member and coordinator, an
@@ -712,7 +732,8 @@ def test_api_routes_naming_a_case_are_not_found_by_outsiders(app, db_session, wo
         client = api(who)
         for rule in rules:
             if "GET" in rule.methods:
-                assert call(client, "GET", _url(rule, values)) == 200, (who, rule.rule)
+                expected = 403 if (who, rule.endpoint) in API_MEMBER_REFUSED else 200
+                assert call(client, "GET", _url(rule, values)) == expected, (who, rule.rule)
     clients = {who: api(who) for who in ("R2", "north_member", "north_coordinator", "admin")}
     before = _counts(db_session)
     wrong = []
