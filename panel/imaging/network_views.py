@@ -34,6 +34,7 @@ from panel.core.audit import record
 from panel.core.auth import admin_required, signed_in_user
 from panel.core.db import db, utcnow
 from panel.core.errors import NotAllowed
+from panel.core.web import external_url
 from panel.imaging import bp, netcli, netstatus, routing
 from panel.imaging.netmodels import ROUTE_KINDS, DicomSender, ImageRoute
 
@@ -164,7 +165,8 @@ def _senders_page(status: int = 200, **extra):
         "centres": _centres(),
         "ae_title": cfg.get("DICOM_AE_TITLE") or "PANEL",
         "port": cfg.get("DICOM_PORT", 11112),
-        "stow_url": request.url_root.rstrip("/") + "/api/v1/dicomweb/studies",
+        # From PANEL_BASE_URL, never the request's Host header (as e-mailed links are).
+        "stow_url": external_url("/api/v1/dicomweb/studies"),
         "form": {},
         "errors": {},
         "web_form": {},
