@@ -54,6 +54,9 @@ REJECT_CALLED_AE = (0x01, 0x01, 0x07)
 #: Why a study is refused when its connection closed without a release or an abort.
 LOST = "the connection was lost before the study was complete; nothing was kept"
 
+#: ... or when the node was stopped while it was open.
+STOPPED = "Panel's DICOM node stopped before the study was complete; nothing was kept"
+
 #: Transfer syntaxes whose pixel data is native (not encapsulated): its length is known.
 NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
 
@@ -78,6 +81,7 @@ class Node:
         self.ae.dimse_timeout = float(app.config.get("DICOM_NETWORK_TIMEOUT", 60))
         self._inboxes: dict[int, routing.Inbox] = {}
         self._lock = threading.Lock()
+        self._stopping = False
         self.server = None
 
     @property
@@ -91,15 +95,43 @@ class Node:
         ]
 
     def start(self, host: str, port: int, *, block: bool = True):
-        """Serve on ``(host, port)``; with ``block=False`` return the running server."""
+        """Serve on ``(host, port)``; with ``block=False`` return the running server, else
+        serve until interrupted (KeyboardInterrupt: Ctrl-C, or SIGTERM as the command maps
+        it), then :meth:`stop`."""
         log.info("DICOM node %s listening on %s:%s", self.ae_title, host, port)
-        self.server = self.ae.start_server((host, port), block=block, evt_handlers=self.handlers)
-        return self.server
+        self.server = self.ae.start_server((host, port), block=False, evt_handlers=self.handlers)
+        if not block:
+            return self.server
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+        return None
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 10.0) -> None:
+        """Stop listening; abort the associations still open (nothing of their studies is
+        kept: their senders were told, by the abort, to send them again)."""
+        self._stopping = True
         if self.server is not None:
             self.server.shutdown()
             self.server = None
+        active = list(self.ae.active_associations)
+        for assoc in active:
+            assoc.abort()
+        for assoc in active:
+            assoc.join(wait)
+        with self._lock:
+            left = list(self._inboxes.values())
+            self._inboxes.clear()
+        for inbox in left:
+            with self.app.app_context():
+                try:
+                    inbox.abort(STOPPED)
+                finally:
+                    db.session.remove()
+        log.info("DICOM node %s stopped", self.ae_title)
 
     # ------------------------------------------------------------------ events
     def on_requested(self, event: Any) -> None:
@@ -242,7 +274,7 @@ class Node:
             return
         with self.app.app_context():
             try:
-                inbox.abort(reason)
+                inbox.abort(STOPPED if self._stopping else reason)
             finally:
                 db.session.remove()
 
