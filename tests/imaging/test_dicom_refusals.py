@@ -364,3 +364,21 @@ def test_a_routing_key_of_another_centre_is_held_back(node, tmp_path, logs):
     _, _, left = _kept(node)
     assert len(left) == 3  # waiting in quarantine, for a route of the sender's own centre
     _no_identifiers(logs)
+
+
+def test_a_data_set_not_of_the_class_it_was_sent_as_is_refused(node, tmp_path, monkeypatch):
+    from pydicom.uid import SecondaryCaptureImageStorage
+
+    _route(node)
+    paths, _ = _ct(tmp_path, 2)
+    ds = pydicom.dcmread(paths[1])
+    ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage  # what it is sent as
+    ds.save_as(paths[1])
+    monkeypatch.setattr(pynetdicom_config, "STORE_SEND_CHUNKED_DATASET", True)
+    assoc = associate(node.port)
+    statuses = [assoc.send_c_store(p) for p in paths]
+    assoc.release()
+    assert [s.Status for s in statuses] == [0, 0xA900]
+    assert "SOP class" in statuses[1].ErrorComment
+    (row,) = _settled(node)
+    assert row.state == "released" and (row.instance_count, row.refused_count) == (1, 1)

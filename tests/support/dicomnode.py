@@ -127,6 +127,7 @@ def associate(port: int, *, calling: str = SENDER_AE, called: str = "PANEL_TEST"
     # (STORE_SEND_CHUNKED_DATASET) needs its own syntax accepted.
     ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
     ae.add_requested_context(CTImageStorage, ImplicitVRLittleEndian)
+    ae.add_requested_context(SecondaryCaptureImageStorage, ExplicitVRLittleEndian)
     for context in (
         SecondaryCaptureImageStorage,
         BasicTextSRStorage,
