@@ -98,17 +98,21 @@ class Node:
         """Serve on ``(host, port)``; with ``block=False`` return the running server, else
         serve until interrupted (KeyboardInterrupt: Ctrl-C, or SIGTERM as the command maps
         it), then :meth:`stop`."""
-        log.info("DICOM node %s listening on %s:%s", self.ae_title, host, port)
         self.server = self.ae.start_server((host, port), block=False, evt_handlers=self.handlers)
+        log.info("DICOM node %s listening on %s:%s", self.ae_title, host, port)
         if not block:
             return self.server
+        self.wait()
+        return None
+
+    def wait(self) -> None:
+        """Serve until interrupted (KeyboardInterrupt), then :meth:`stop`."""
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
             pass
         finally:
             self.stop()
-        return None
 
     def stop(self, wait: float = 10.0) -> None:
         """Stop listening; abort the associations still open (nothing of their studies is

@@ -134,10 +134,14 @@ def dicom_listen_command(host: str, port: int | None, ae_title: str | None) -> N
     # and nothing of their studies kept; released studies' jobs are already queued.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        try:
+            node.start(host, port, block=False)
+        except OSError as exc:
+            raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
         click.echo(f"Panel DICOM node {title} listening on {host}:{port} (Ctrl-C to stop)")
-        node.start(host, port, block=True)
-    except OSError as exc:
-        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
+        node.wait()
+    except KeyboardInterrupt:  # before the node was up, or during its stop
+        node.stop()
     finally:
         signal.signal(signal.SIGTERM, previous)
         # In-process jobs mode: let the running job finish (the others stay queued, for any
