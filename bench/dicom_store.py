@@ -274,6 +274,16 @@ def panel_run(n: int, paths: list[Path], args, work: Path) -> dict:
                     " JOIN incoming_studies s ON s.upload_id = f.upload_id"
                 )
             ).scalar_one()
+            # Per file job: claim to result, and the worker's pause before its next claim.
+            run_ms, gap_ms, first = conn.execute(
+                text(
+                    "WITH j AS (SELECT started_at, finished_at, lag(finished_at) OVER"
+                    " (PARTITION BY worker ORDER BY started_at) AS prev"
+                    " FROM jobs WHERE kind = 'imaging.ingest' AND state = 'done')"
+                    " SELECT avg(extract(epoch FROM finished_at - started_at)) * 1000,"
+                    " avg(extract(epoch FROM started_at - prev)) * 1000, min(started_at) FROM j"
+                )
+            ).one()
     finally:
         engine.dispose()
         for p in [node, *procs]:
@@ -293,6 +303,9 @@ def panel_run(n: int, paths: list[Path], args, work: Path) -> dict:
         "received_s": received,
         "stored_s": (last - t0_db).total_seconds(),
         "stored": row.stored_count,
+        "run_ms": float(run_ms or 0),
+        "gap_ms": float(gap_ms or 0),
+        "ingest_s": (last - first).total_seconds(),
         "other": {
             "duplicate": row.duplicate_count,
             "refused": row.refused_count,
@@ -332,8 +345,10 @@ def main() -> None:
             print(
                 f"  Panel, {n} worker(s): received in {r['received_s']:.1f} s"
                 f" ({r['received_s'] / plain:.2f}x the baseline), all stored de-identified"
-                f" {r['stored_s']:.1f} s after storescu started; {r['stored']} stored,"
-                f" {r['other']}"
+                f" {r['stored_s']:.1f} s after storescu started (ingest {r['ingest_s']:.1f} s ="
+                f" {args.files / r['ingest_s']:.1f} images/s); {r['stored']} stored,"
+                f" {r['other']}; per file job {r['run_ms']:.0f} ms claim to result,"
+                f" {r['gap_ms']:.0f} ms to the next claim"
             )
         print()
         print(

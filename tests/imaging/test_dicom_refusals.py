@@ -320,8 +320,9 @@ def test_a_study_too_large_is_refused_whole(small_node, tmp_path, logs):
     node = small_node
     _route(node)
     paths, _ = _ct(tmp_path, 6)  # about 3 KB each: over 10,000 bytes at the fourth
-    out = storescu(node.port, paths)
-    assert "0xa700" in (out.stdout + out.stderr).lower() or out.returncode != 0
+    out = storescu(node.port, paths, extra=("-v",))
+    assert "Received Store Response (Success)" in out.stdout + out.stderr
+    assert "Received Store Response (Refused: OutOfResources)" in out.stdout + out.stderr
     assoc = associate(node.port)
     statuses = [assoc.send_c_store(pydicom.dcmread(p)) for p in paths]
     assoc.release()
