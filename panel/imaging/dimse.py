@@ -237,6 +237,10 @@ class Node:
             except OSError:
                 log.exception("DICOM instance from sender %s: storage failed", inbox.sender_id)
                 return _status(OUT_OF_RESOURCES, "Panel could not store the instance")
+            except Exception:  # noqa: BLE001 - the database, say: the sender may try again
+                db.session.rollback()
+                log.exception("DICOM instance from sender %s: not stored", inbox.sender_id)
+                return _status(PROCESSING_FAILURE, "Panel could not take the instance; send again")
             finally:
                 db.session.remove()
         if why is None:

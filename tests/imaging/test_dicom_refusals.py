@@ -383,3 +383,18 @@ def test_a_data_set_not_of_the_class_it_was_sent_as_is_refused(node, tmp_path, m
     assert "SOP class" in statuses[1].ErrorComment
     (row,) = _settled(node)
     assert row.state == "released" and (row.instance_count, row.refused_count) == (1, 1)
+
+
+def test_a_failure_of_panel_s_own_is_a_processing_failure(node, tmp_path, monkeypatch, logs):
+    paths, _ = _ct(tmp_path, 1)
+
+    def broken(self, **_):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(routing.Inbox, "accept", broken)
+    assoc = associate(node.port)
+    status = assoc.send_c_store(pydicom.dcmread(paths[0]))
+    assoc.release()
+    assert status.Status == dimse.PROCESSING_FAILURE
+    assert "send again" in status.ErrorComment
+    assert any("not stored" in r.getMessage() for r in logs.records)
