@@ -288,6 +288,7 @@ def _raw(tmp_path, name: str, source, body: bytes):
     return out
 
 
+@pytest.mark.filterwarnings("ignore:Expected explicit VR")
 def test_corrupt_data_sets_are_refused_and_the_rest_kept(node, tmp_path, logs, monkeypatch):
     from pynetdicom.dsutils import split_dataset
 
