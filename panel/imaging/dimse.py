@@ -54,6 +54,8 @@ REJECT_CALLED_AE = (0x01, 0x01, 0x07)
 #: Why a study is refused when its connection closed without a release or an abort.
 LOST = "the connection was lost before the study was complete; nothing was kept"
 
+#: ... or when the sender fell silent (this node aborted it) ...
+TIMED_OUT = "the sender was silent for more than {seconds} seconds; nothing of the study was kept"
 #: ... or when the node was stopped while it was open.
 STOPPED = "Panel's DICOM node stopped before the study was complete; nothing was kept"
 
@@ -268,8 +270,13 @@ class Node:
                 db.session.remove()
 
     def on_aborted(self, event: Any) -> None:
-        """Aborted mid-study: nothing of it is kept."""
-        self._abort(event, routing.ABORTED)
+        """Aborted mid-study (by the sender, or by this node when the sender fell silent for
+        longer than its network timeout): nothing of it is kept."""
+        if getattr(event.assoc, "_sent_abort", False) and not self._stopping:
+            seconds = f"{self.ae.network_timeout:g}"
+            self._abort(event, TIMED_OUT.format(seconds=seconds))
+        else:
+            self._abort(event, routing.ABORTED)
 
     def on_closed(self, event: Any) -> None:
         """The connection closed without a release: the peer aborted (its A-ABORT is closed on

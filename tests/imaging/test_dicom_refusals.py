@@ -49,6 +49,12 @@ def small_node(backend, tmp_path):
 
 
 @pytest.fixture
+def impatient_node(backend, tmp_path):
+    """A node that waits one second for a silent sender."""
+    yield from start_node(backend, tmp_path, DICOM_NETWORK_TIMEOUT=1)
+
+
+@pytest.fixture
 def logs(caplog):
     caplog.set_level(logging.INFO, logger="panel.imaging")
     return caplog
@@ -399,3 +405,16 @@ def test_a_failure_of_panel_s_own_is_a_processing_failure(node, tmp_path, monkey
     assert status.Status == dimse.PROCESSING_FAILURE
     assert "send again" in status.ErrorComment
     assert any("not stored" in r.getMessage() for r in logs.records)
+
+
+def test_a_sender_silent_mid_study_is_aborted_and_nothing_kept(impatient_node, tmp_path):
+    node = impatient_node
+    _route(node)
+    paths, _ = _ct(tmp_path, 3)
+    assoc = associate(node.port)
+    assert assoc.send_c_store(pydicom.dcmread(paths[0])).Status == 0
+    wait_for(lambda: assoc.is_aborted, timeout=15)
+    (row,) = _settled(node)
+    assert row.state == "refused"
+    assert row.reason.startswith("the sender was silent for more than 1 seconds")
+    assert _kept(node) == (0, 0, [])
