@@ -180,3 +180,49 @@ def test_two_associations_at_once_route_to_their_own_cases(node, tmp_path):
         files = db.session.scalars(select(StoredFile).where(StoredFile.case_id == node.case_id))
         assert len(files.all()) == 16
         db.session.remove()
+
+
+def test_no_planted_marker_survives_a_study_sent_over_c_store(node, tmp_path, caplog):
+    """The held-out leak check uploads pass, over the network: a CT series with identifying
+    markers planted in every attribute goes through storescu and the node; no marker is left in
+    any byte of the storage (stored files, quarantine, spool) nor in the node's log lines."""
+    import logging
+
+    from panel.accounts.models import User
+    from panel.cases.models import Case
+
+    caplog.set_level(logging.INFO, logger="panel.imaging")
+    series = synth.make_ct_series(tmp_path / "planted", 3, rows=32, cols=32, plant=True)
+    accession = str(pydicom.dcmread(series.paths[0]).AccessionNumber)
+    with node.app.app_context():
+        case = db.session.get(Case, node.case_id)
+        user = db.session.get(User, node.referrer_id)
+        routing.add_route(case, user, "accession_number", accession)
+        db.session.commit()
+    result = storescu(node.port, list(series.paths))
+    assert result.returncode == 0, result.stderr
+
+    def stored():
+        with node.app.app_context():
+            try:
+                row = db.session.scalars(select(IncomingStudy)).first()
+                upload = db.session.get(Upload, row.upload_id) if row and row.upload_id else None
+                return upload is not None and upload.finished and upload
+            finally:
+                db.session.remove()
+
+    wait_for(stored, timeout=60)
+    with node.app.app_context():
+        upload = db.session.scalars(select(Upload)).one()
+        assert upload.stored_count == 3
+        root = routing.get_storage().root
+        db.session.remove()
+    forbidden = series.markers.forbidden()
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert len(files) >= 3
+    for path in files:
+        data = path.read_bytes()
+        leaked = sorted(m for m in forbidden if m.encode() in data)
+        assert leaked == [], f"{path.relative_to(root)}: {leaked[:10]}"
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert [m for m in forbidden if m in text] == []
