@@ -148,6 +148,9 @@ class Config:
     DICOM_QUARANTINE_HOURS = float(_env("DICOM_QUARANTINE_HOURS", "24"))
     # Largest study accepted from one association or STOW-RS request (bytes); larger: refused.
     DICOM_MAX_STUDY_BYTES = _env_int("DICOM_MAX_STUDY_BYTES", 4 * 1024**3)
+    # Seconds the DICOM node waits for a silent peer (network and DIMSE) before it aborts the
+    # association, keeping nothing of its studies.
+    DICOM_NETWORK_TIMEOUT = _env_int("DICOM_NETWORK_TIMEOUT", 60)
     # A DICOMweb viewer to offer "open in viewer" on the case page: a URL with {dicomweb} (the
     # case's DICOMweb root) and {study} (a Study Instance UID) in it, e.g. an OHIF deployment.
     DICOMWEB_VIEWER_URL = _env("DICOMWEB_VIEWER_URL", "")

@@ -29,19 +29,38 @@ from panel.imaging import routing
 
 log = logging.getLogger("panel.imaging.dicom")
 
-#: C-STORE statuses (PS3.4 B.2.3): refused for lack of resources, data set not matching its
-#: SOP class, cannot understand; success.
+#: C-STORE statuses (PS3.4 B.2.3, PS3.7 C): success; refused for lack of resources (the study
+#: is larger than Panel accepts, or storage failed); data set not matching its SOP class;
+#: cannot understand (not a readable data set, or incomplete pixel data).
 SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700
 NOT_MATCHING = 0xA900
 CANNOT_UNDERSTAND = 0xC000
-#: Duplicate SOP instance (a warning in PS3.7 C.4.2.1.4 terms: the SCU need not send again).
+#: Refused: SOP class not supported (PS3.7 C, a general status): a non-image object (a
+#: structured report, an encapsulated PDF ...) that Panel does not store.
+SOP_CLASS_NOT_SUPPORTED = 0x0122
+#: Failure: duplicate SOP instance (PS3.7 C): the instance was already received in this
+#: association; the first copy is kept, so the sender loses nothing.
 DUPLICATE_INSTANCE = 0x0111
 #: Processing failure (Panel's own fault).
 PROCESSING_FAILURE = 0x0110
 
-#: What an association rejects with: permanent, by the service user, calling AE not recognised.
+#: What an association rejects with: permanent, by the service user, calling AE title not
+#: recognised (PS3.8 9.3.4) ...
 REJECT_CALLING_AE = (0x01, 0x01, 0x03)
+#: ... or called AE title not recognised (the sender addressed another node).
+REJECT_CALLED_AE = (0x01, 0x01, 0x07)
+
+#: Why a study is refused when its connection closed without a release or an abort.
+LOST = "the connection was lost before the study was complete; nothing was kept"
+
+#: ... or when the sender fell silent (this node aborted it) ...
+TIMED_OUT = "the sender was silent for more than {seconds} seconds; nothing of the study was kept"
+#: ... or when the node was stopped while it was open.
+STOPPED = "Panel's DICOM node stopped before the study was complete; nothing was kept"
+
+#: Transfer syntaxes whose pixel data is native (not encapsulated): its length is known.
+NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
 
 
 class Node:
@@ -51,6 +70,8 @@ class Node:
         self.app = app
         self.ae_title = (ae_title or app.config.get("DICOM_AE_TITLE") or "PANEL")[:16]
         self.ae = AE(ae_title=self.ae_title)
+        # An association addressed to another AE title is rejected (on_requested says why first).
+        self.ae.require_called_aet = True
         # Every storage class in every transfer syntax: what Panel cannot use is refused per
         # instance with its reason (a failed negotiation would tell the sender nothing).
         for context in AllStoragePresentationContexts:
@@ -62,6 +83,7 @@ class Node:
         self.ae.dimse_timeout = float(app.config.get("DICOM_NETWORK_TIMEOUT", 60))
         self._inboxes: dict[int, routing.Inbox] = {}
         self._lock = threading.Lock()
+        self._stopping = False
         self.server = None
 
     @property
@@ -75,15 +97,47 @@ class Node:
         ]
 
     def start(self, host: str, port: int, *, block: bool = True):
-        """Serve on ``(host, port)``; with ``block=False`` return the running server."""
+        """Serve on ``(host, port)``; with ``block=False`` return the running server, else
+        serve until interrupted (KeyboardInterrupt: Ctrl-C, or SIGTERM as the command maps
+        it), then :meth:`stop`."""
+        self.server = self.ae.start_server((host, port), block=False, evt_handlers=self.handlers)
         log.info("DICOM node %s listening on %s:%s", self.ae_title, host, port)
-        self.server = self.ae.start_server((host, port), block=block, evt_handlers=self.handlers)
-        return self.server
+        if not block:
+            return self.server
+        self.wait()
+        return None
 
-    def stop(self) -> None:
+    def wait(self) -> None:
+        """Serve until interrupted (KeyboardInterrupt), then :meth:`stop`."""
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stop(self, wait: float = 10.0) -> None:
+        """Stop listening; abort the associations still open (nothing of their studies is
+        kept: their senders were told, by the abort, to send them again)."""
+        self._stopping = True
         if self.server is not None:
             self.server.shutdown()
             self.server = None
+        active = list(self.ae.active_associations)
+        for assoc in active:
+            assoc.abort()
+        for assoc in active:
+            assoc.join(wait)
+        with self._lock:
+            left = list(self._inboxes.values())
+            self._inboxes.clear()
+        for inbox in left:
+            with self.app.app_context():
+                try:
+                    inbox.abort(STOPPED)
+                finally:
+                    db.session.remove()
+        log.info("DICOM node %s stopped", self.ae_title)
 
     # ------------------------------------------------------------------ events
     def on_requested(self, event: Any) -> None:
@@ -91,7 +145,20 @@ class Node:
         assoc = event.assoc
         # The requestor's AE title is set later, by the negotiation: read the request's own.
         calling = str(getattr(assoc.requestor.primitive, "calling_ae_title", "") or "").strip()
+        called = str(getattr(assoc.requestor.primitive, "called_ae_title", "") or "").strip()
         address = assoc.requestor.address
+        if called != self.ae_title.strip():
+            log.warning(
+                "DICOM association from AE %r at %s rejected: called AE title %r is not this"
+                " node's (%s)",
+                calling,
+                address,
+                called,
+                self.ae_title,
+            )
+            assoc.acse.send_reject(*REJECT_CALLED_AE)
+            assoc.kill()
+            return
         with self.app.app_context():
             try:
                 sender, why = routing.sender_for_association(calling, address)
@@ -129,6 +196,8 @@ class Node:
             sop_uid = str(ds.SOPInstanceUID)
             accession = ds.get("AccessionNumber")
             patient_id = ds.get("PatientID")
+            if not study_uid.strip() or not sop_uid.strip():
+                raise ValueError("no Study or SOP Instance UID")
         except Exception:  # noqa: BLE001 - any failure to read it: a corrupt data set
             log.warning("DICOM instance from sender %s refused: not readable", inbox.sender_id)
             with self.app.app_context():
@@ -137,6 +206,15 @@ class Node:
                 finally:
                     db.session.remove()
             return _status(CANNOT_UNDERSTAND, "not a readable DICOM data set")
+        incomplete = _incomplete(ds, str(event.context.transfer_syntax))
+        if incomplete:
+            log.warning("DICOM instance from sender %s refused: %s", inbox.sender_id, incomplete)
+            with self.app.app_context():
+                try:
+                    inbox.refuse(study_uid, incomplete, accession, patient_id)
+                finally:
+                    db.session.remove()
+            return _status(CANNOT_UNDERSTAND, incomplete)
         sop_class = str(event.request.AffectedSOPClassUID or ds.get("SOPClassUID", ""))
         if str(ds.get("SOPClassUID", sop_class)) != sop_class:
             reason = "the data set's SOP class is not the one it was sent as"
@@ -161,6 +239,10 @@ class Node:
             except OSError:
                 log.exception("DICOM instance from sender %s: storage failed", inbox.sender_id)
                 return _status(OUT_OF_RESOURCES, "Panel could not store the instance")
+            except Exception:  # noqa: BLE001 - the database, say: the sender may try again
+                db.session.rollback()
+                log.exception("DICOM instance from sender %s: not stored", inbox.sender_id)
+                return _status(PROCESSING_FAILURE, "Panel could not take the instance; send again")
             finally:
                 db.session.remove()
         if why is None:
@@ -169,7 +251,7 @@ class Node:
         if why == routing.DUPLICATE:
             return _status(DUPLICATE_INSTANCE, why)
         if why.startswith("not an image"):
-            return _status(CANNOT_UNDERSTAND, why)
+            return _status(SOP_CLASS_NOT_SUPPORTED, why)
         return _status(OUT_OF_RESOURCES, why)
 
     def on_released(self, event: Any) -> None:
@@ -188,14 +270,18 @@ class Node:
                 db.session.remove()
 
     def on_aborted(self, event: Any) -> None:
-        """Aborted mid-study: nothing of it is kept."""
-        self._abort(event, routing.ABORTED)
+        """Aborted mid-study (by the sender, or by this node when the sender fell silent for
+        longer than its network timeout): nothing of it is kept."""
+        if getattr(event.assoc, "_sent_abort", False) and not self._stopping:
+            seconds = f"{self.ae.network_timeout:g}"
+            self._abort(event, TIMED_OUT.format(seconds=seconds))
+        else:
+            self._abort(event, routing.ABORTED)
 
     def on_closed(self, event: Any) -> None:
-        """The connection closed without a release (the peer died, the network failed)."""
-        self._abort(
-            event, "the connection was lost before the study was complete; nothing was kept"
-        )
+        """The connection closed without a release: the peer aborted (its A-ABORT is closed on
+        before the association's own thread reports it), or it died, or the network failed."""
+        self._abort(event, routing.ABORTED if _peer_aborted(event.assoc) else LOST)
 
     def _abort(self, event: Any, reason: str) -> None:
         inbox = self._pop(event)
@@ -203,9 +289,44 @@ class Node:
             return
         with self.app.app_context():
             try:
-                inbox.abort(reason)
+                inbox.abort(STOPPED if self._stopping else reason)
             finally:
                 db.session.remove()
+
+
+def _peer_aborted(assoc: Any) -> bool:
+    """Did the peer send an A-ABORT (rather than vanish)? Its indication is queued for the
+    association's thread when the transport closes."""
+    from pynetdicom.pdu_primitives import A_ABORT
+
+    if getattr(assoc, "is_aborted", False):
+        return True
+    queued = getattr(getattr(assoc.dul, "to_user_queue", None), "queue", ())
+    return any(type(p) is A_ABORT for p in list(queued))
+
+
+def _incomplete(ds: Any, transfer_syntax: str) -> str | None:
+    """Why an image's data set cannot be whole (a truncated transfer), or None. Native pixel
+    data must be as long as its rows, columns, samples, bits and frames say."""
+    try:
+        if "PixelData" not in ds:
+            return None
+        if transfer_syntax not in NATIVE:
+            return None  # encapsulated: the de-identification step reads its frames
+        frames = int(ds.get("NumberOfFrames") or 1)
+        expected = (
+            int(ds.Rows)
+            * int(ds.Columns)
+            * int(ds.get("SamplesPerPixel") or 1)
+            * frames
+            * int(ds.BitsAllocated)
+            + 7
+        ) // 8
+        if len(ds.PixelData) < expected:
+            return "incomplete pixel data (the data set was cut short)"
+    except Exception:  # noqa: BLE001 - unreadable image attributes: corrupt
+        return "the image attributes are not readable"
+    return None
 
 
 def _status(code: int, comment: str) -> Any:

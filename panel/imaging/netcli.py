@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 
 import click
 from flask import current_app
@@ -17,6 +18,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from panel.accounts.models import Centre
+from panel.core import jobs
 from panel.core.audit import record
 from panel.core.db import db, utcnow
 from panel.imaging import routing
@@ -65,6 +67,28 @@ def add_sender(
     )
     if clash is not None:
         raise ValueError(f"AE title {ae} is already recorded for that network")
+    if net is not None:
+        # The same AE title and network recorded before and revoked: the table keeps one row
+        # per pair, so it is reinstated (for its own centre only).
+        old = db.session.scalar(
+            select(DicomSender).where(DicomSender.ae_title == ae, DicomSender.network == net)
+        )
+        if old is not None:
+            if old.centre_id != centre.id:
+                raise ValueError(
+                    f"AE title {ae} from {net} was recorded for another centre (sender"
+                    f" {old.id}, revoked); use another AE title or network"
+                )
+            old.revoked_at = None
+            old.label = (label or old.label).strip()[:120]
+            record(
+                "dicom.sender_added",
+                obj=old,
+                actor=by,
+                details={"centre": centre.code, "ae_title": ae, "network": net, "reinstated": True},
+            )
+            db.session.flush()
+            return old
     sender = DicomSender(
         centre_id=centre.id,
         label=(label or f"{centre.name} {ae}").strip()[:120],
@@ -106,13 +130,28 @@ def dicom_listen_command(host: str, port: int | None, ae_title: str | None) -> N
         raise click.BadParameter(str(exc), param_hint="--ae-title") from None
     port = port if port is not None else int(app.config.get("DICOM_PORT", 11112))
     node = Node(app, title)
-    click.echo(f"Panel DICOM node {title} listening on {host}:{port} (Ctrl-C to stop)")
+    # SIGTERM (systemd, docker stop) stops it as Ctrl-C does: open associations are aborted
+    # and nothing of their studies kept; released studies' jobs are already queued.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        node.start(host, port, block=True)
-    except OSError as exc:
-        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
-    except KeyboardInterrupt:
+        try:
+            node.start(host, port, block=False)
+        except OSError as exc:
+            raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
+        click.echo(f"Panel DICOM node {title} listening on {host}:{port} (Ctrl-C to stop)")
+        node.wait()
+    except KeyboardInterrupt:  # before the node was up, or during its stop
         node.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        # In-process jobs mode: let the running job finish (the others stay queued, for any
+        # worker's sweep).
+        jobs.queue(app).stop()
+    click.echo("Panel DICOM node stopped.")
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
 
 
 @click.group("dicom-ae")

@@ -106,3 +106,64 @@ def wait_for(predicate, timeout: float = 30.0, step: float = 0.1):
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(step)
+
+
+def associate(port: int, *, calling: str = SENDER_AE, called: str = "PANEL_TEST"):
+    """A pynetdicom SCU association to the node (CT, secondary capture, SR, encapsulated PDF
+    and verification contexts), for what storescu cannot do: abort mid-study, send the same
+    instance twice, send bytes that are not a data set."""
+    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+    from pynetdicom import AE
+    from pynetdicom.sop_class import (
+        BasicTextSRStorage,
+        CTImageStorage,
+        EncapsulatedPDFStorage,
+        SecondaryCaptureImageStorage,
+        Verification,
+    )
+
+    ae = AE(ae_title=calling)
+    # CT in each transfer syntax on its own context: a file sent unparsed
+    # (STORE_SEND_CHUNKED_DATASET) needs its own syntax accepted.
+    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
+    ae.add_requested_context(CTImageStorage, ImplicitVRLittleEndian)
+    ae.add_requested_context(SecondaryCaptureImageStorage, ExplicitVRLittleEndian)
+    for context in (
+        SecondaryCaptureImageStorage,
+        BasicTextSRStorage,
+        EncapsulatedPDFStorage,
+        Verification,
+    ):
+        ae.add_requested_context(context)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    return ae.associate("127.0.0.1", port, ae_title=called)
+
+
+def with_accession(paths: list[Path], accession: str, study_uid: str | None = None) -> list[Path]:
+    """Rewrite each file with this Accession Number (and Study Instance UID): what a route
+    matches."""
+    import pydicom
+
+    for p in paths:
+        ds = pydicom.dcmread(p)
+        ds.AccessionNumber = accession
+        if study_uid:
+            ds.StudyInstanceUID = study_uid
+        ds.save_as(p)
+    return list(paths)
+
+
+def incoming(app) -> list:
+    """The node's IncomingStudy rows (read in a fresh session)."""
+    from sqlalchemy import select
+
+    from panel.imaging.netmodels import IncomingStudy
+
+    with app.app_context():
+        try:
+            rows = db.session.scalars(select(IncomingStudy).order_by(IncomingStudy.id)).all()
+            for r in rows:
+                db.session.expunge(r)
+            return rows
+        finally:
+            db.session.remove()
