@@ -675,12 +675,31 @@ _SEASON_GATE = ("spring", "summer", "autumn", "fall", "winter", "christmas", "ea
 _SEASON_YEAR = re.compile(
     r"(?i:\b(?:spring|summer|autumn|fall|winter|christmas|easter)[ \t]+(?:of[ \t]+)?(?:19|20)\d{2}\b)"
 )
-_DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob", "b.")
+_DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob", "b.", "bday", "b'day", "b-day", "b’day")
 _DOB_CUE_END = re.compile(
-    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+(?:on|in))?)\b\.?|"
+    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|b['’-]?day|"
+    r"born(?:\s+(?:on|in))?)\b\.?|"
     r"(?<![\w.])[bB]\.)"
-    r"[\s:=\-–(]*(?:(?i:on|the)\s+)*$"
+    r"[\s:=\-–(]*(?:(?i:on|the|is|was)\s+)*$"
 )
+# A year in words after a day and month: "the second of February two thousand and nineteen",
+# "nineteen ninety-eight", "twenty twenty".
+_UNITS_WORDS = "one|two|three|four|five|six|seven|eight|nine"
+_TEENS_WORDS = "ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+_TENS_WORDS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_UNDER_100 = rf"(?:(?:{_TENS_WORDS})(?:[ -](?:{_UNITS_WORDS}))?|{_TEENS_WORDS}|{_UNITS_WORDS})"
+_YEAR_IN_WORDS_AFTER = re.compile(
+    rf"(?i:,?[ \t]+(?:two[ \t]+thousand(?:[ \t]+and)?(?:[ \t]+{_UNDER_100})?|"
+    rf"(?:nineteen|twenty)[ \t]+(?:{_UNDER_100}|oh[ \t]+(?:{_UNITS_WORDS})))(?![\w-]))"
+)
+# "July the fourth", "march the 3rd": a month, then "the" and an ordinal day.
+_MONTH_THE_DAY = re.compile(
+    rf"(?i:[ \t]+the[ \t]+(?P<d>(?:[0-3]?\d(?:st|nd|rd|th))|{_DAY_WORDS})(?![\w-])"
+    r"(?![ \t]+(?:[a-z]+[ \t]+)?(?:time|times|week|day|month|year|cycle|course|dose|round|"
+    r"line|session|visit|scan|one|few|of|patient|child|block|phase|stage|part|half)s?\b))"
+)
+# A weight or a term after a number: "born 3.2 kg", "born at 35.4 weeks" are no dates.
+_MEASURE_AFTER = re.compile(r"[ \t]*(?i:kg|g|lb|lbs|oz|weeks?|wks?|w|cm|%)\b")
 _DOB_YEAR = re.compile(
     r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|year\s+of\s+birth|YOB|born(?:\s+in)?)\b\.?)[\s:=\-]*"
     r"(?P<y>(?:19|20)\d{2})\b(?![/.-]\d)"
@@ -748,7 +767,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                     yield date(s, e, False)
                 elif (
                     dob_possible
-                    and m.group("s") == "/"
+                    and (m.group("s") == "/" or not _MEASURE_AFTER.match(text, e))
                     and len(a) <= 2
                     and len(b) <= 2
                     and _valid_day_month(int(a), int(b))
@@ -817,7 +836,21 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 capital = (
                     _DOB_CUE_END.search(text, max(0, pre.start() - 30), pre.start()) is not None
                 )
+            the_day = None if pre else _MONTH_THE_DAY.match(text, me)
             if (
+                pre
+                and not post_y
+                and ordinal
+                and (spoken := _YEAR_IN_WORDS_AFTER.match(text, me))
+                and _valid_day_month(_day_of(pre.group("d")), month)
+            ):
+                yield date(pre.start(), spoken.end(), True)  # "... of February two thousand"
+            elif the_day and _valid_day_month(_day_of(the_day.group("d")), month):
+                # "July the fourth": a calendar day in any case
+                end = the_day.end()
+                spoken = _YEAR_IN_WORDS_AFTER.match(text, end)
+                yield date(ms, spoken.end() if spoken else end, True)
+            elif (
                 pre
                 and post_y
                 and (capital or lower_ok)
@@ -863,6 +896,19 @@ def _dates(t: _Text) -> Iterator[_Cand]:
     if t.clusters and dob_possible:
         for m in _DOB_YEAR.finditer(text):
             yield _cand(m.start("y"), m.end("y"), "date", "hard", _DOB_MESSAGE)
+        # "DOB 040617", "d.o.b. 04062017": six or eight digits straight after a birth cue
+        for cs, ce, ndig in t.clusters:
+            if ce - cs != ndig or ndig not in (6, 8) or (ce < n and _word_char(text[ce])):
+                continue
+            if cs > 0 and _word_char(text[cs - 1]):
+                continue
+            d, mo, y = int(text[cs : cs + 2]), int(text[cs + 2 : cs + 4]), text[cs + 4 : ce]
+            if (
+                _valid_day_month(d, mo)
+                and (len(y) == 2 or 1900 <= int(y) <= 2099)
+                and _DOB_CUE_END.search(text, max(0, cs - 30), cs)
+            ):
+                yield _cand(cs, ce, "date", "hard", _DOB_MESSAGE)
 
 
 # ============================================================================================
@@ -1780,7 +1826,7 @@ _FAMILY_TITLES = frozenset({"Mrs", "Mr", "Ms", "Miss", "Mx", "mrs", "mr"})
 # A title in capitals ("MISS FARTUN WARSAME", "MR A MISTRY"): the name after it is read like a
 # heading's (capitals, initials, words that are names or not English words).
 _UPPER_TITLE_RE = re.compile(r"(?<![\w])(?P<title>MRS|MR|MISS|MS|MX|MASTER)\.?[ \t]+(?=[A-Z])")
-_STRONG_GATE = ("name", "called", "known as", "goes by")
+_STRONG_GATE = ("name", "called", "known as", "goes by")  # "name" also gates _LABEL_NAME_RE
 _STRONG_CUE_RE = re.compile(
     r"(?i:\b(?:(?P<thing>trial|study|drug|regimen|protocol|centre|center|hospital|file|panel|"
     r"meeting|arm|cohort|charity|ward|unit|group|campaign|page)[ \t]+name[ \t]*[:=\-–]|"
@@ -1788,6 +1834,13 @@ _STRONG_CUE_RE = re.compile(
     r"name(?:[ \t]+is|[ \t]*[:=\-–])|named|nicknamed|known[ \t]+as|goes[ \t]+by|(?P<called>called)))"
     rf"[ \t]*[\"'“‘(]?[ \t]*(?P<name>{_NAME_WORD})"
 )
+# "Family name HUANG, given name Zixuan", "surname Okafor": a name label, then the name with no
+# colon; the word must be in capitals, a known name or no English word.
+_LABEL_NAME_RE = re.compile(
+    r"(?i:\b(?:family|given|first|sur|last|middle|maiden|fore|christian)[ \t]*names?)"
+    rf"[ \t]+(?:(?i:is|was)[ \t]+)?[\"'“‘]?(?P<name>{_NAME_WORD}|[{_CAP}][{_CAP}'’-]+)(?![\w'’-])"
+)
+_NOT_GIVEN = frozenset("unknown none withheld redacted missing blank tbc tba same nk na nr".split())
 _KIN_GATE = (
     "mum", "mom", "moth", "dad", "fath", "sist", "broth", "sibl", "twin", "son", "daught",
     "gran", "nan", "aunt", "uncle", "cousin", "niece", "nephew", "husband", "wife", "friend",
@@ -2008,7 +2061,7 @@ _PERSON_AFTER_RE = re.compile(
 # Report headings that put a name after them (found in the lower-cased text).
 _HEADER_UPPER_GATE = (
     "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
-    "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
+    "REQUESTED", "SIGNED", "AUTHORISED", "AUTHORIZED", "VERIFIED", "REPORTED", "REFERRING", "CONSULTANT", "CLINICIAN",
     "ATTENTION", "LABELLED", "DICTATED", "TYPED", "SURNAME", "FORENAME", "REFERRED", "WRITTEN",
     "REVIEWED", "GP", "REF",
 )  # fmt: skip
@@ -2016,7 +2069,8 @@ _HEADER_GATE = (
     "guardian", "kin", "nok", "referrer", "attn", "cc", "parent", "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
     "attention of", "labelled", "labeled", "dictated by", "typed by", "copy to", "seen by",
-    "referred by", "written by", "reviewed by", "gp:", "gp ", "ref:", "ref ",
+    "referred by", "written by", "reviewed by", "gp:", "gp ", "ref:", "ref ", "verified",
+    "authorised", "authorized", "reported", "signed",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
@@ -2024,7 +2078,8 @@ _HEADER_CUE_LOW = re.compile(
     r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|gp|ref|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
     r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
-    r"(?:requested|reported|signed|authorised|verified|referred|written|reviewed|copied)[ \t]+by|referring[ \t]+(?:clinician|"
+    r"(?:requested|reported|signed|authorised|authorized|verified|referred|written|reviewed|copied)"
+    r"(?:[ \t]+by)?|referring[ \t]+(?:clinician|"
     r"consultant|doctor|clinician)|consultant|clinician|(?:for[ \t]+the[ \t]+)?attention[ \t]+of|"
     r"(?:specimen[ \t]+|sample[ \t]+)?label(?:l)?ed(?:[ \t]+as)?|(?:dictated|typed|seen)[ \t]+by|"
     r"copy[ \t]+to)(?![a-z])"
@@ -2166,7 +2221,13 @@ def _header_name_span(
             _first_name_kind(_title_case(w))
             or w.lower() in _names.SURNAMES_LOW
             or _broad_lower_name(w.lower())
+            # "HENDERSON-OYELARAN": a double-barrelled surname with a known part
+            or any(p in _names.SURNAMES_LOW for p in w.lower().split("-") if len(p) > 2)
             for w in _WORD_TOKEN_RE.findall(text, start, end)
+        )
+        # "J. OKONKWO-BELL", "S. A. QURESHI": initials, then a word that is no English word
+        and not re.match(
+            rf"(?:[{_CAP}]\.[ \t]?){{1,3}}[ \t]*[{_CAP}][{_CAP}{_LOW}'’-]{{2,}}$", text[start:end]
         )
     ):
         return None
@@ -2336,10 +2397,13 @@ class _NameFinder:
     def institutional(self, s: int, e: int) -> bool:
         """Is the word at [s, e) part of an institution, a street name or an eponym?"""
         text = self.text
+        # two spaces or a tab after a word end a report's field: what follows is another field
+        # ("PATIENT: NÍ CHEALLAIGH, MÉABH    EXAM: CT"), not an eponym's noun
+        column = text[e : e + 2] == "  " or text[e : e + 1] == "\t"
         return (
             self.t.institutions.overlaps(s, e)
-            or _SUFFIX_AFTER.match(text, e) is not None
-            or _EPONYM_AFTER.match(text, e) is not None
+            or (not column and _SUFFIX_AFTER.match(text, e) is not None)
+            or (not column and _EPONYM_AFTER.match(text, e) is not None)
             or (s > 2 and _PREFIX_BEFORE.search(text, max(0, s - 40), s) is not None)
         )
 
@@ -2457,6 +2521,27 @@ class _NameFinder:
                 continue
             we = self.surname_end(we)
             self.report(ws, we, "soft" if (known is None and m.group("called")) else "hard")
+        for m in _LABEL_NAME_RE.finditer(self.text):
+            ws, we = m.start("name"), m.end("name")
+            word = m.group("name")
+            low = word.lower()
+            if (
+                not self.free(ws, we)
+                or low in _NOT_A_NAME
+                or len(word) < 2
+                or not word[0].isupper()
+                or self.institutional(ws, we)
+            ):
+                continue
+            if low in _NOT_GIVEN:
+                continue
+            if (
+                word.isupper()
+                or _first_name_kind(_title_case(word)) == "known"
+                or word in _names.SURNAMES
+                or (low not in _ENGLISH and len(word) > 2)
+            ):
+                self.report(ws, we, "hard")
 
     def kin_cues(self) -> None:
         t = self.t
@@ -2662,6 +2747,16 @@ class _NameFinder:
                 continue
             if cased == "lower" and (len(fam) < 3 or sum(len(g) for g in given) < 4):
                 continue  # "wong mei ling", not two syllables of noise
+            # "LI Jiahao", "WANG Mei": the family name in capitals, the given name as a name
+            # (a common way to mark the order); the given name must be no English word
+            family_caps = (
+                cased == "upper"
+                and _case_of(given[0]) in ("title", "hyphen")
+                and given[0].lower() not in _ENGLISH
+                and given[0].lower() not in _NOT_A_NAME
+            )
+            if family_caps:
+                cased = "title"
             # "Nguyen Thi Thu Trang": up to three given names, as long as each is one
             keep = 1
             while (
@@ -3135,8 +3230,23 @@ class _NameFinder:
                         words.add(w)
         if not words:
             return
+        # the same name in lower case ("Lee Ji-woo (ji-woo to the family)"), if it is no word
+        lowers = {
+            w.lower()
+            for w in words
+            if w.lower() not in _ENGLISH and _fold(w.lower()) not in _ENGLISH
+        }
         for i, (s, _e, w) in enumerate(toks):
             base = w[:-2] if w.endswith(("'s", "’s")) else w
+            if (
+                base.islower()
+                and base in lowers
+                and self.free(s, s + len(base))
+                and not self.institutional(s, s + len(base))
+            ):
+                self.out.append(_cand(s, s + len(base), "person_name", "hard", _REPEAT_MESSAGE))
+                self.consumed.add(s, s + len(base))
+                continue
             if base in words and shapes[i] not in (None, "common") and self.free(s, s + len(base)):
                 if not self.institutional(s, s + len(base)):
                     self.out.append(_cand(s, s + len(base), "person_name", "hard", _REPEAT_MESSAGE))
@@ -3231,21 +3341,48 @@ def _person_names(t: _Text) -> list[_Cand]:
 # ============================================================================================
 
 
+# OCR and typing confusions inside a word in capitals: "0" for "O" and "1" for "I"
+# ("OKAF0R", "PAT1ENT", "D0B"). Read for names and dates only, in a copy of the same length.
+_OCR_GATE = re.compile(r"[A-Z][01]|[01][A-Z]")
+_OCR_WORD = re.compile(r"(?<![\w])[A-Z01]*[A-Z][A-Z01]*(?![\w])")
+_ORDINAL_TOKEN = re.compile(r"\d+(?:ST|ND|RD|TH)")
+
+
+def _ocr_fixed(text: str) -> str:
+    """``text`` with "0"/"1" read as "O"/"I" inside words in capitals that are mostly letters
+    ("OKAF0R" -> "OKAFOR", "0NCOLOGY"), not at a word's end ("SW1", "CD10") nor in "1ST"."""
+
+    def fix(m: re.Match[str]) -> str:
+        w = m.group()
+        digits = sum(ch in "01" for ch in w)
+        if not digits or w[-1] in "01" or len(w) - digits <= digits or _ORDINAL_TOKEN.fullmatch(w):
+            return w
+        return w.replace("0", "O").replace("1", "I")
+
+    return _OCR_WORD.sub(fix, text)
+
+
 def _candidates(text: str) -> list[_Cand]:
     t = _Text(text)
     cands: list[_Cand] = []
+    # names and dates read through OCR confusions; the spans are the same
+    read = t
+    if _OCR_GATE.search(text):
+        fixed = _ocr_fixed(text)
+        if fixed != text:
+            read = _Text(fixed)
     if t.clusters:
         cands.extend(_health_numbers(t))
         cands.extend(_hospital_numbers(t))
-        cands.extend(_dates(t))
+        cands.extend(_dates(read))
         cands.extend(_postcodes(t))
         cands.extend(_phones(t))
         cands.extend(_ni_numbers(t))
     elif t.has(*_MONTH_GATE):
-        cands.extend(_dates(t))  # no digits: only "4th of June"-style dates are possible
+        cands.extend(_dates(read))  # no digits: only "4th of June"-style dates are possible
     cands.extend(_web(t))
     cands.extend(_addresses(t))
-    cands.extend(_person_names(t))
+    cands.extend(_person_names(read))
     return _names_in_addresses(text, _extend_addresses(text, cands))
 
 
