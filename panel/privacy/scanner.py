@@ -1841,6 +1841,25 @@ _LABEL_NAME_RE = re.compile(
     rf"[ \t]+(?:(?i:is|was)[ \t]+)?[\"'“‘]?(?P<name>{_NAME_WORD}|[{_CAP}][{_CAP}'’-]+)(?![\w'’-])"
 )
 _NOT_GIVEN = frozenset("unknown none withheld redacted missing blank tbc tba same nk na nr".split())
+# A letter's sign-off on its own line, then the writer's name on the next line ("Kind regards,
+# / Dawn Fairweather / Clinical Nurse Specialist").
+_SIGN_OFF_LINE_RE = re.compile(
+    r"(?im:^[ \t]*(?:(?:kind|best|warm|warmest|many)[ \t]+(?:regards|wishes|thanks)|regards|"
+    r"yours[ \t]+(?:sincerely|faithfully|truly)|sincerely|with[ \t]+(?:thanks|best[ \t]+wishes)|"
+    r"thanks|thank[ \t]+you|cheers|love|best)[ \t]*[,.!]?[ \t]*\r?\n[ \t]*)"
+    r"(?P<name>[^\n]{2,60})"
+)
+_SIGNATURE_NAME_RE = re.compile(
+    r"(?:(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Sister|Nurse)\.?[ \t]+)?"
+    rf"(?P<words>(?:[{_CAP}]\.?[ \t]+){{0,2}}{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}})"
+    r"[ \t]*(?:,.*)?$"
+)
+# A letter's greeting to a titled person: "Dear Dr Hale", "Hi Dr Okafor".
+_SALUTATION_TITLE_RE = re.compile(
+    r"(?:^|(?<=[\n.!?]))[ \t]*(?i:dear|hi|hello|hiya|morning|afternoon)[ \t]+"
+    r"(?P<title>Dr|Doctor|Prof|Professor|Sister|Nurse)\.?[ \t]+(?P<name>"
+    rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)(?![\w'’])"
+)
 _KIN_GATE = (
     "mum", "mom", "moth", "dad", "fath", "sist", "broth", "sibl", "twin", "son", "daught",
     "gran", "nan", "aunt", "uncle", "cousin", "niece", "nephew", "husband", "wife", "friend",
@@ -1944,7 +1963,7 @@ _CALL_NAME_RE = re.compile(
     rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’]))"
 )
 _KIN_PAREN_NAME_RE = re.compile(
-    r"(?i:\b(?:mum|dad|mother|father|nan|nana|nanna|gran|granny|grandad|grandma|grandpa|auntie|"
+    r"(?i:\b(?:mum|mam|dad|mother|father|nan|nana|nanna|gran|granny|grandad|grandma|grandpa|auntie|"
     r"aunty|aunt|uncle|brother|sister|sibling|carer|step-?dad|step-?mum|partner|husband|wife))"
     rf"[ \t]*\([ \t]*(?P<w>{_NAME_WORD})[ \t]*\)"
 )
@@ -1985,7 +2004,14 @@ _KIN_WORDS = frozenset(
     brothers sister sisters sibling siblings twin twins grandad grandads granddad grandpa gramps
     grandma granny gran nan nanna nana nanny grandmother grandfather auntie aunty aunt uncle
     cousin cousins niece nephew husband wife partner boyfriend girlfriend fiance fiancee
-    stepdad stepmum step-dad step-mum baby bro sis hubby""".split()
+    stepdad stepmum step-dad step-mum baby bro sis hubby mam mammy nain taid""".split()
+)
+_MODAL_WORDS = frozenset("may will can might must should would could shall".split())
+# Verbs that follow a child's name in a parent's message ("his sister summer held his hand").
+_VERBS_AFTER_NAME = frozenset(
+    """held holds came comes went goes gave gives took takes made makes said says was is has had
+    got gets brought brings sat sits stayed stays helped helps loves loved wants wanted asked
+    asks cried cries drew draws sang sings sent sends keeps kept""".split()
 )
 _OWNER_WORDS = frozenset("our my little lil baby bubba".split())
 _LOWER_NAME_CUES = _KIN_WORDS | frozenset("esp especially".split())
@@ -2013,8 +2039,11 @@ _SIGN_OFF_RE = re.compile(
     r"(?i:\b(?:thanks|thank[ \t]+you|cheers|regards|love|wishes|best|sincerely|take[ \t]+care)\b)"
 )
 _KIN_PAREN_AFTER = re.compile(
-    r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|dad|mother|father|mummy|daddy|nan|nanna|"
-    r"grandad|grandma|granny|auntie|uncle|parents?|brother|sister|carer|foster\s+\w+)"
+    r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|mam|mom|dad|mother|father|mummy|mammy|"
+    r"daddy|nan|nanna|nain|taid|grandad|grandma|granny|auntie|uncle|parents?|brother|sister|carer|"
+    r"foster\s+\w+)"
+    # "(mum of Yasmin)", "(dad to Kai and Mia)"
+    r"(?:[ \t]+(?:of|to)[ \t]+[^\W\d_]+(?:[-'’][^\W\d_]+)*)?"
     r"(?:[ \t]+(?:and|&)[ \t]+\w+)?[ \t]*\)"
 )
 # After a word: an age or something only a person does.
@@ -2024,8 +2053,13 @@ _APPOSITION_RE = re.compile(
 )
 _PRONOUN_SOON_RE = re.compile(r"(?:[ \t]+[a-z]+){0,3}[ \t]+(?:his|her|he|she|him)\b")
 _PERSON_AFTER_RE = re.compile(
-    r"(?:[ \t]*,?[ \t]+(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
-    r"parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer|foster)\b|"
+    r"(?:[ \t]*,?[ \t]+(?:(?:and|n|&|an['’])[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|mam|dad|"
+    r"brother|sister|parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer|foster)"
+    r"\b|"
+    # "Bliss, our daughter,", "Storm, my son": a child named beside the writer's family word
+    r"[ \t]*,[ \t]*(?:our|my|their)[ \t]+(?:(?:little|youngest|eldest|oldest|middle|baby|"
+    r"twin)[ \t]+)?(?:son|daughter|boy|girl|baby|child|twins?|grandson|granddaughter|"
+    r"little[ \t]+one)\b|"
     r",[ \t]*(?:now[ \t]+|aged?[ \t]+)?\d{1,2}(?:[ \t]*(?:y|yo|yrs?|years?|months?)\b)?[ \t]*[,)]|"
     r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
     r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
@@ -2037,7 +2071,8 @@ _PERSON_AFTER_RE = re.compile(
     r"(?:remains|remained|stays)[ \t]+in[ \t]+(?:\w+[ \t]+)?remission|"
     r"(?:has|have|had)[ \t]+been[ \t]+(?:(?:so|very|really)[ \t]+)?(?:asking|crying|sleeping|"
     r"eating|playing|vomiting|sick)|read[ \t]+(?:it|the|a|her|his)\b|"
-    r"(?:is|was)[ \t]+(?:eating|sleeping|feeling|asking|scared|allergic|"
+    r"(?:is|was)[ \t]+(?:(?:so|really|very|still|being|such[ \t]+a)[ \t]+)?(?:eating|sleeping|"
+    r"feeling|asking|scared|allergic|"
     r"desperate|poorly|unwell|brave|tired|struggling|coping|nervous|anxious|upset|excited|"
     r"crying|vomiting|being[ \t]+sick|back[ \t]+(?:at|in|home)|home|the[ \t]+first[ \t]+one|"
     r"diagnosed|born|admitted|discharged)|"
@@ -2282,7 +2317,7 @@ _EA_GIVEN_RE = re.compile(
 
 # Everyday British words missing from the word list that are also names somewhere ("telly").
 _INFORMAL_WORDS = frozenset(
-    """telly fella nanna nana mam mammy bestie hubby wifey kiddo bubba hun hunni babe lass lad
+    """telly fella nanna nana mam mammy nain taid bestie hubby wifey kiddo bubba hun hunni babe lass lad
     bairn missus bloke sis bro grandma grandpa gramps nonna nonno abuela""".split()
 )
 # International non-proprietary name stems: an unknown capitalised word ending so is a drug
@@ -2293,6 +2328,8 @@ _DRUG_SUFFIXES = tuple(
     xaban gatran pril sartan olol dipine statin tidine prazole setron pitant lukast mustine
     trexate rabine citabine uracil dronate ferol calcet""".split()
 )
+# Specialties and medical adjectives ("Paediatric Oncology", "Haematology"): no names.
+_DRUG_SUFFIXES += tuple("ology ologist ologists iatric iatrics ography ectomy otomy".split())
 
 
 def _broad_lower_name(lw: str) -> bool:
@@ -2486,6 +2523,36 @@ class _NameFinder:
                 )
             else:  # Prof / Professor: staff, not reported, and not read again as a first name
                 self.consumed.add(s, e)
+
+    def letter_names(self) -> None:
+        """ "Dear Dr Hale,": a titled addressee in a letter's greeting; "Kind regards,\nDawn
+        Fairweather": the writer's name on the line after a sign-off."""
+        text = self.text
+        if "Dr" in text or "Prof" in text or "Sister" in text or "Nurse" in text:
+            for m in _SALUTATION_TITLE_RE.finditer(text):
+                ns, ne = m.start("title"), m.end("name")
+                if self.free(m.start("name"), ne) and not self.institutional(m.start("name"), ne):
+                    self.report(ns, ne, "hard", _GREETING_MESSAGE)
+        if "\n" not in text:
+            return
+        for m in _SIGN_OFF_LINE_RE.finditer(text):
+            line = m.group("name")
+            sig = _SIGNATURE_NAME_RE.match(line)
+            if sig is None:
+                continue
+            words = [w for w in _WORD_TOKEN_RE.findall(sig.group("words")) if len(w) > 1]
+            if not words or any(w.lower() in _NOT_A_NAME for w in words):
+                continue
+            # a name: a first name or surname in it, or no English word at all
+            if not any(
+                _first_name_kind(w) or w in _names.SURNAMES or w.lower() not in _ENGLISH
+                for w in words
+            ):
+                continue
+            ns = m.start("name") + sig.start()
+            ne = m.start("name") + sig.end("words")
+            if self.free(ns, ne) and not self.institutional(ns, ne):
+                self.report(ns, ne, "hard", _GREETING_MESSAGE)
 
     def upper_titles(self) -> None:
         text = self.text
@@ -2816,10 +2883,50 @@ class _NameFinder:
             lower = w.islower()
             msg = None
             if i > 0 and prev in _KIN_WORDS and gap.strip(" \t,(:-–") == "" and "\n" not in gap:
-                if (sh != "unknown" or w[0].isupper()) and (sh != "common" or w[0].isupper()):
+                if (
+                    (sh != "unknown" or w[0].isupper())
+                    and (
+                        sh != "common"
+                        or w[0].isupper()
+                        # "his big sister summer held his hand": a word-name then a verb
+                        or (
+                            informal
+                            and base(i) == w
+                            and lows[i] not in _MODAL_WORDS
+                            and i + 1 < n
+                            and text[e : toks[i + 1][0]] == " "
+                            and (
+                                lows[i + 1] in _VERBS_AFTER_NAME
+                                or (lows[i + 1].endswith("ed") and lows[i + 1] not in _NOT_A_NAME)
+                            )
+                        )
+                    )
+                ):
                     msg = _KIN_MESSAGE
             elif prev == "of" and prev2 in _KIN_WORDS and w[0].isupper() and sh != "common":
                 msg = _KIN_MESSAGE  # "Father of Kuba", "the mother of Precious"
+            elif (
+                lower
+                and informal
+                and sh in ("name", "common")
+                and base(i) == w
+                and lows[i] not in _MODAL_WORDS
+                and prev in ("if", "that", "when", "whether", "cos", "because", "coz")
+                and i + 1 < n
+                and lows[i + 1] in ("can", "could", "should", "needs", "has", "have", "had")
+                and _PRONOUN_SOON_RE.match(text, e)
+            ):
+                msg = _PREDICATE_MESSAGE  # "if storm can have his jabs"
+            elif (
+                lower
+                and informal
+                and sh == "common"
+                and base(i) == w
+                and _sentence_start(text, s)
+                and (after := _PERSON_AFTER_RE.match(text, e))
+                and after.group("pred")
+            ):
+                msg = _PREDICATE_MESSAGE  # "hunter was so brave today"
             elif sh == "common":
                 if w[0].isupper() and (
                     _APPOSITION_RE.match(text, e)
@@ -2853,7 +2960,11 @@ class _NameFinder:
             elif (
                 gap.strip(" \t,") == ""
                 and sh != "place"
-                and (sh in ("strict", "name") or (w[0].isupper() and (informal or prev == "from")))
+                and (
+                    sh in ("strict", "name")
+                    or (w[0].isupper() and (informal or prev == "from"))
+                    or (sh == "broad" and prev == "from")  # "love from oluwaseun"
+                )
                 and (
                     prev in ("esp", "especially", "particularly")
                     or (prev == "to" and prev2 in ("thanks", "thank", "grateful", "thx", "ta"))
@@ -2899,10 +3010,10 @@ class _NameFinder:
                 and sh in ("name", "common", "strict")
                 and _sentence_start(text, s)
                 and (after := _PERSON_AFTER_RE.match(text, e))
-                and after.group("pred")
+                and (after.group("pred") or sh in ("name", "strict"))
                 and base(i) == w
             ):
-                msg = _PREDICATE_MESSAGE  # "rain has been really clingy since the scan"
+                msg = _PREDICATE_MESSAGE  # "rain has been really clingy", "grace n her brother"
             elif not lower:
                 after = _PERSON_AFTER_RE.match(text, e)
                 if after and sh != "strict" and not after.group("pred"):
@@ -3094,6 +3205,7 @@ class _NameFinder:
                     lows[j - 1] in _KIN_WORDS
                     or lows[j - 1] in _GREETING_WORDS
                     or lows[j - 1] in ("its", "it's", "me", "im", "i'm")
+                    or (lows[j - 1] in ("you", "u") and j >= 2 and lows[j - 2] == "thank")
                 )
                 and self.free(toks[j][0], toks[j][1])
             ):
@@ -3312,6 +3424,7 @@ def _person_names(t: _Text) -> list[_Cand]:
     finder.header_cues()
     finder.caps_comma_pairs()
     finder.east_asian()
+    finder.letter_names()
     finder.titles()
     finder.strong_cues()
     finder.kin_cues()
