@@ -1506,7 +1506,7 @@ _SCHOOL_TYPE = (
     r"Church|Free|Prep|Preparatory|Special|Middle|First|Comprehensive|Methodist|Academy|"
     r"C[ \t]+of[ \t]+E|CofE|CE|RC|R\.C\.|Church[ \t]+of[ \t]+England|Church[ \t]+in[ \t]+Wales|"
     r"Roman[ \t]+Catholic|Welsh|Gymraeg|Integrated|Controlled|Maintained|Federated|Infant[ \t]+and[ \t]+Nursery|"
-    r"Junior[ \t]+and[ \t]+Infant|Day)"
+    r"Junior[ \t]+and[ \t]+Infant|Day|Girls['’]?|Boys['’]?)"
 )
 _SCHOOL_END = (
     r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|PRU|Pru|High|"
@@ -1600,7 +1600,8 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         if (
             copy[es:ee] == "High"
             and not re.search(
-                r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$", copy[m.start() : es]
+                r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$|\b(?!The\b)[A-Z]\w+[ \t]+(?:Girls|Boys)['’]?[ \t]+$",
+                copy[m.start() : es],
             )
             and not (
                 # a parent's "at anderson high": a name that is no English word, after "at"
@@ -1776,6 +1777,13 @@ _PARTICLES = (
     r"van[ \t]+de|van|von[ \t]+der|von|de[ \t]+la|de[ \t]+los|de|del|della|di|da|dos|das|du|le|la|"
     r"al|el|bin|bint|binti|ibn|abu|Al|El|Abu|De|Di|Da|Van|Von|Le|La)"
 )
+_PATRONYMIC_RE = re.compile(
+    r"[ \t]+(?:ap|ab|ferch|verch|bin|bint|binti|ibn|mac|nic|Mac|Nic|Ní|Ó|Ua|Uí)[ \t]+"
+)
+# A Gaelic or Norman surname by its shape: "MacAoidh", "McAllister", "O'Dowd", "FitzGerald".
+_GAELIC_SURNAME_RE = re.compile(
+    rf"(?:Mac|Mc|Fitz)[{_CAP}][{_LOW}]{{2,}}(?:-[{_CAP}][{_LOW}]+)?|O['’][{_CAP}][{_LOW}]{{2,}}"
+)
 _PARTICLE_SURNAME_RE = re.compile(
     rf"[ \t]+{_PARTICLES}(?:[ \t]+|-)(?P<w>{_NAME_WORD})(?:[ \t]+{_NAME_WORD}(?![\w'’]))?(?![\w'’])"
 )
@@ -1787,7 +1795,7 @@ _INSTITUTION_WORDS = (
     r"Children['’]s|Childrens|Hospital|Hospitals|Infirmary|Ward|Unit|House|Centre|Center|"
     r"Institute|Clinic|Hospice|Wing|Building|Suite|Place|Medical|Memorial|Library|Lecture|Prize|"
     r"Award|Station|Research|Laboratory|Health|University|College|Fund|Trust|Foundation|Appeal|"
-    r"Charity|Legacy|Lodge|Hostel|Federation|hospice|trust|fund|foundation|charity|appeal"
+    r"Charity|Legacy|Lodge|Hostel|Federation|Wish|hospice|trust|fund|foundation|charity|appeal"
 )
 _AFTER_WORD = rf"(?:['’]s?|s['’])?(?:[ \t]+{_NAME_WORD}(?:['’]s?|s['’])?){{0,3}}[ \t]+"
 # After a word: an institution ("... Children's Hospital") or a street ("... Road").
@@ -1960,8 +1968,24 @@ _CALL_NAME_RE = re.compile(
     r"(?<![\w])(?:call|calls|called|calling|[Kk]nown[ \t]+(?:to[ \t]+(?:the[ \t]+|his[ \t]+|her[ \t]+)?"
     r"(?P<who>family|everyone|friends|us|them|all|staff|team|ward|nurses)[ \t]+)?as|goes[ \t]+by|"
     r"nicknamed?)[ \t]+"
-    rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’]))"
+    rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’])|"
+    r"[a-z][a-z'’-]{2,}(?![\w'’]))"
 )
+# "Jojo, as Johanna likes to be known": a nickname, then the full name.
+_AS_KNOWN_RE = re.compile(
+    rf"(?P<a>{_NAME_WORD}),?[ \t]+as[ \t]+(?P<b>{_NAME_WORD})[ \t]+(?:likes|prefers|wants|wishes|"
+    r"asks|chooses)[ \t]+to[ \t]+be[ \t]+(?:known|called)\b"
+)
+# "... called Sunny rather than Sunil": the other name after a name.
+_RATHER_THAN_RE = re.compile(
+    rf"[ \t]*,?[ \t]+(?:rather[ \t]+than|instead[ \t]+of|not)[ \t]+[\"'“‘]?(?P<w>{_NAME_WORD})(?![\w'’-])"
+)
+# "we're the Wards", "we are the Okafors": a family by its surname in the plural.
+_WE_ARE_THE_RE = re.compile(
+    rf"(?i:\bwe(?:['’]re|[ \t]+are)[ \t]+the)[ \t]+(?P<w>[{_CAP}][{_LOW}]+s)(?![\w'’])"
+)
+# In a parent's message, "dr okonjo": a doctor named in lower case.
+_LOWER_DR_RE = re.compile(r"(?<![\w])dr\.?[ \t]+(?P<w>[a-z][a-z'’-]{2,})(?![\w])")
 _KIN_PAREN_NAME_RE = re.compile(
     r"(?i:\b(?:mum|mam|dad|mother|father|nan|nana|nanna|gran|granny|grandad|grandma|grandpa|auntie|"
     r"aunty|aunt|uncle|brother|sister|sibling|carer|step-?dad|step-?mum|partner|husband|wife))"
@@ -1983,6 +2007,8 @@ def _staff_context(text: str, s: int, e: int) -> bool:
 _NICKNAME_MESSAGE = (
     "A nickname or a name given beside another name ('... (full name)', 'call him ...')"
 )
+_PARENT_DOCTOR_MESSAGE = "A doctor named in a parent's message: it points to the child's team"
+_ALTERNATIVE_MESSAGE = "Another name given for the same person ('... rather than ...')"
 _REPEAT_MESSAGE = "The same word as a name found elsewhere in this text"
 _TITLE_MESSAGE = "A name after a title in capitals ('MRS ...', 'MISS ...')"
 _HEADER_MESSAGE = "A name after a report's name heading ('PATIENT:', 'NAME:', 'RE:')"
@@ -2514,7 +2540,12 @@ class _NameFinder:
                 before = text[max(0, s - 40) : s]
                 before = before[max(before.rfind("."), before.rfind("\n")) + 1 :]  # this sentence
                 after = text[e : e + 30].split(".")[0]
-                family = _FAMILY_CONTEXT_RE.search(before) or _FAMILY_CONTEXT_RE.search(after)
+                # in a parent's message, the doctor named is the family's
+                family = (
+                    _FAMILY_CONTEXT_RE.search(before)
+                    or _FAMILY_CONTEXT_RE.search(after)
+                    or _informal(text)
+                )
                 self.report(
                     s,
                     e,
@@ -2553,6 +2584,18 @@ class _NameFinder:
             ne = m.start("name") + sig.end("words")
             if self.free(ns, ne) and not self.institutional(ns, ne):
                 self.report(ns, ne, "hard", _GREETING_MESSAGE)
+
+    def lower_doctors(self) -> None:
+        """ "can u tell dr okonjo": in a parent's message, the family's doctor by name."""
+        text = self.text
+        if "dr" not in text or not _informal(text):
+            return
+        for m in _LOWER_DR_RE.finditer(text):
+            w = m.group("w")
+            ws, we = m.start("w"), m.end("w")
+            if w in _ENGLISH or w in _NOT_A_NAME or not self.free(ws, we):
+                continue
+            self.report(m.start(), we, "hard", _PARENT_DOCTOR_MESSAGE)
 
     def upper_titles(self) -> None:
         text = self.text
@@ -2656,18 +2699,26 @@ class _NameFinder:
             kind = _first_name_kind(word)
             if kind is None:
                 # Unknown word: only a pair with a known surname, or a sentence-initial pair + verb.
-                if e + 1 >= n or text[e] not in " \t" or not text[e + 1].isupper():
+                if e + 1 >= n or text[e] not in " \t":
+                    continue
+                if not text[e + 1].isupper() and not _PATRONYMIC_RE.match(text, e):
                     continue
                 if not _is_plain_word(word) or word.lower() in _ENGLISH or not self.free(s, e):
                     continue
-                nxt = _NEXT_WORD_RE.match(text, e)
+                nxt = _NEXT_WORD_RE.match(text, e) or _PARTICLE_SURNAME_RE.match(text, e)
                 if nxt is None:
                     continue
                 second = nxt.group("w")
                 particle = _PARTICLE_SURNAME_RE.match(text, e)
                 if particle and _first_name_kind(word) is None:
-                    particle = None
-                if particle or second in _SURNAMES_STRICT:
+                    # "Gwenllïan ferch Dafydd", "Yusuf bin Ahmad": a patronymic particle, then a
+                    # known first name
+                    if not (
+                        _PATRONYMIC_RE.match(text, e)
+                        and _first_name_kind(particle.group("w")) == "known"
+                    ):
+                        particle = None
+                if particle or second in _SURNAMES_STRICT or _GAELIC_SURNAME_RE.fullmatch(second):
                     if not self.institutional(s, e):
                         self.report(s, particle.end() if particle else nxt.end("w"), "hard")
                 elif (
@@ -2812,8 +2863,11 @@ class _NameFinder:
                     continue
             if not _ea_given(given[0]):
                 continue
-            if cased == "lower" and (len(fam) < 3 or sum(len(g) for g in given) < 4):
-                continue  # "wong mei ling", not two syllables of noise
+            if cased == "lower" and (
+                (len(fam) < 3 and not (len(given) >= 2 and all(_ea_given(g) for g in given[:2])))
+                or sum(len(g) for g in given) < 4
+            ):
+                continue  # "wong mei ling", "le ngoc hoa", not two syllables of noise
             # "LI Jiahao", "WANG Mei": the family name in capitals, the given name as a name
             # (a common way to mark the order); the given name must be no English word
             family_caps = (
@@ -3285,11 +3339,17 @@ class _NameFinder:
                 i = index_at(m.start("w"))
                 if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
                     found.setdefault(i, _KIN_MESSAGE)
+        if " as " in text and self.t.has("known", "called"):
+            for m in _AS_KNOWN_RE.finditer(text):
+                for g in ("a", "b"):
+                    i = index_at(m.start(g))
+                    if i is not None and ok(m.group(g)) and m.group(g).lower() not in _ENGLISH:
+                        found.setdefault(i, _NICKNAME_MESSAGE)
         if self.t.has("call", "known", "goes by", "nickname"):
             for m in _CALL_NAME_RE.finditer(text):
                 w = m.group("w")
                 i = index_at(m.start("w"))
-                if i is None or not ok(w):
+                if i is None or not ok(w) or (w.islower() and not m.group("pron")):
                     continue
                 # "call him Chidi", "whom the family call KJ"; not "call CNS", "call Oncology"
                 before = text[max(0, m.start() - 25) : m.start()].lower()
@@ -3308,6 +3368,14 @@ class _NameFinder:
                         w.isupper()
                         or shapes[i] in ("strict", "name")
                         or (unknown_ok and shapes[i] == "unknown" and w not in _names.PLACES)
+                        # "everyone calls him bubba": after a pronoun, a word that is no word
+                        or (
+                            m.group("pron")
+                            and w.islower()
+                            and len(w) >= 3
+                            and (w not in _ENGLISH or w in _INFORMAL_WORDS)
+                            and not w.endswith(_DRUG_SUFFIXES)
+                        )
                     ):
                         found.setdefault(i, _NICKNAME_MESSAGE)
                 elif shapes[i] in ("strict", "name") and not w.isupper():
@@ -3364,6 +3432,47 @@ class _NameFinder:
                     self.out.append(_cand(s, s + len(base), "person_name", "hard", _REPEAT_MESSAGE))
                     self.consumed.add(s, s + len(base))
 
+    def around_names(self) -> None:
+        """Beside a name already found: the other name in "Sunny rather than Sunil", a first
+        name just before ("seeing Major Thompson-Reid"); and "we're the Wards"."""
+        text = self.text
+        for c in list(self.out):
+            if c[2] != "person_name" or c[3] != "hard":
+                continue
+            s, e = c[0], c[1]
+            m = _RATHER_THAN_RE.match(text, e)
+            if m:
+                ws, we = m.start("w"), m.end("w")
+                w = m.group("w")
+                if (
+                    self.free(ws, we)
+                    and w.lower() not in _NOT_A_NAME
+                    and (_first_name_kind(w) or w.lower() not in _ENGLISH)
+                    and not self.institutional(ws, we)
+                ):
+                    self.report(ws, we, "hard", _ALTERNATIVE_MESSAGE)
+            # a capitalised first name (even a word: "Major", "Hope") just before a found name
+            b = _WORD_BEFORE_RE.search(text, max(0, s - 30), s)
+            if b:
+                w = b.group("w")
+                bs = b.start("w")
+                if (
+                    _first_name_kind(w) is not None
+                    and w.lower() not in _NOT_A_NAME
+                    and w not in _names.NOT_POSSESSIVE_NAMES
+                    and w not in _names.PLACE_NAMES
+                    and self.free(bs, s)
+                    and not self.institutional(bs, b.end("w"))
+                    and not (_sentence_start(text, bs) and w.lower() in _ENGLISH)
+                ):
+                    self.out.append(_cand(bs, b.end("w"), "person_name", "hard", c[5]))
+                    self.consumed.add(bs, b.end("w"))
+        if "we" in self.t.low:
+            for m in _WE_ARE_THE_RE.finditer(text):
+                ws, we = m.start("w"), m.end("w")
+                if self.free(ws, we) and m.group("w").lower() not in _NOT_A_NAME:
+                    self.report(ws, we, "hard", _KIN_MESSAGE)
+
     def one_case_pairs(self) -> None:
         """ "AMELIA JONES" (and, in all-lower-case text, "oliver smith")."""
         text = self.text
@@ -3406,6 +3515,7 @@ class _NameFinder:
                     self.report(s, e, "hard", _HEADER_MESSAGE)
 
 
+_WORD_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<w>{_NAME_WORD})[ \t]$")
 _ASIDE_RE = re.compile(r",[ \t]+(?:from|of|in|at|now|aged?)[ \t]+[^,.;:!?\n]{1,30},")
 
 
@@ -3425,6 +3535,7 @@ def _person_names(t: _Text) -> list[_Cand]:
     finder.caps_comma_pairs()
     finder.east_asian()
     finder.letter_names()
+    finder.lower_doctors()
     finder.titles()
     finder.strong_cues()
     finder.kin_cues()
@@ -3432,6 +3543,7 @@ def _person_names(t: _Text) -> list[_Cand]:
     finder.context_names()
     finder.words()
     finder.one_case_pairs()
+    finder.around_names()
     if "Singh" in t.text or "Kaur" in t.text:
         # Sikh names: "Harjot Singh Gill", "Simran Kaur Sandhu": the family name after
         out = []
