@@ -1320,10 +1320,22 @@ _WELSH_ADDRESS_RE = re.compile(
     rf"(?<![\w/.,-])\d{{1,4}}[A-Za-z]?,?[ \t]+{_WELSH_PLACE_WORDS}{_WELSH_LINK}(?:[ \t]+{_W}){{1,2}}(?![\w'’])"
 )
 # "Tŷ Newydd, Llanfair", "Rose Cottage, Lower Brockhampton": a house's name and its place.
+# "The Old Forge, Kilmeague", "The Rectory, Little Snoring": a house's former use.
 _HOUSE_NAME_RE = re.compile(
     rf"(?:(?:Tŷ|Ty|Bwthyn|Fferm|Plas|Hafod)(?:[ \t]+{_W}){{1,2}}|(?:{_W}[ \t]+){{1,2}}"
-    r"(?:Cottage|Cottages|Farm|Farmhouse|Barn|Lodge|Mill|Manor|Grange|Bungalow|Hall|Villa|Oast))"
+    r"(?:Cottage|Cottages|Farm|Farmhouse|Barn|Lodge|Mill|Manor|Grange|Bungalow|Hall|Villa|Oast)|"
+    r"The[ \t]+(?:Old[ \t]+)?(?:Forge|Rectory|Vicarage|Smithy|Schoolhouse|School[ \t]+House|"
+    r"Stables|Granary|Manse|Coach[ \t]+House|Bakehouse|Dairy|Post[ \t]+Office|Mill[ \t]+House|"
+    r"Toll[ \t]+House|Chapel[ \t]+House|Byre|Piggery|Parsonage|Presbytery|Croft))"
     rf",[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’])"
+)
+# "on the Hillcrest Park site", "Appleby Fields caravan site": a Traveller or caravan site by
+# its name (a place word before "site", or "caravan"/"Travellers'" in front of it).
+_SITE_RE = re.compile(
+    rf"(?<![\w])(?:the[ \t]+)?(?P<site>(?:{_W}[ \t]+){{0,2}}(?:(?:Park|Fields|Field|Farm|Meadows?|"
+    r"View|Common|Green|Lane|Road|Way|Yard|Lea|Moor|Bridge|Hill)[ \t]+(?:(?i:caravan|"
+    r"travellers['’]?|traveller)[ \t]+)?|{_W}[ \t]+(?i:caravan|travellers['’]?|traveller)[ \t]+)"
+    r"(?i:site))(?![\w'’])"
 )
 # "Flat 12 Beaumont House", "Apartment 3, Victoria Court".
 _FLAT_RE = re.compile(
@@ -1363,7 +1375,8 @@ _WELSH_ADDRESS_AT = re.compile(_WELSH_ADDRESS_RE.pattern.replace(r"(?<![\w/.,-])
 _ADDRESS_CUE_END = re.compile(
     "(?:"
     + _ADDRESS_CUE_LOW.pattern
-    + r")(?:(?:flat|apartment|apt|unit|block|plot|caravan|chalet|pitch)\.?[ \t]*)?$"
+    + r")(?:(?:flat|apartment|apt|unit|block|plot|caravan|chalet|pitch)\.?[ \t]*"
+    + r"(?:\d{1,4}[a-z]?,?[ \t]+)?)?(?:(?:no|number)\.?[ \t]*)?$"
 )
 _ADDRESS_CUE_GATE = (
     "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
@@ -1372,11 +1385,14 @@ _ADDRESS_CUE_GATE = (
 )  # fmt: skip
 _UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
               "lodge", "cabin", "static", "unit", "block")  # fmt: skip
-_FIRST_AFTER_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+(?P<c>\w)")
+_FIRST_AFTER_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+(?:\d+[A-Za-z]?,?[ \t]+)?(?P<c>\w)")
 _AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
 _HOUSE_GATE = (
     "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
-    "oast", "tŷ", "ty ", "bwthyn", "fferm", "plas", "hafod",
+    "oast", "tŷ", "ty ", "bwthyn", "fferm", "plas", "hafod", "forge", "rectory",
+    "vicarage", "smithy", "schoolhouse", "school house", "stables", "granary", "manse", "coach house",
+    "bakehouse", "dairy", "post office", "toll house", "byre", "piggery", "parsonage",
+    "presbytery", "croft",
 )  # fmt: skip
 
 
@@ -1446,6 +1462,12 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         end = m.start("place") if m.group("place") else m.end()
         # "we are at 2 sycamore view now": ordinary words after the street are not part of it
         found = [w for w in found if w.end() <= end]
+        # "27 the paddocks so pls update": the street ends at the first ordinary word after it
+        for k in range(2, len(found)):
+            if text[found[k].start()].islower() and found[k].group().lower() in _NOT_A_NAME:
+                found = found[:k]
+                end = found[-1].end()
+                break
         while (
             len(found) > 1
             and text[found[-1].start()].islower()
@@ -1475,6 +1497,14 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             for m in _HOUSE_NAME_RE.finditer(copy):
                 if not t.institutions.overlaps(m.start(), m.end()):
                     yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+    if " site" in low:
+        for m in _SITE_RE.finditer(text):
+            words = _WORD_RE.findall(text, m.start("site"), m.end("site"))
+            # a name, not "the Car Park site": the first word is no English word
+            if not words or words[0].lower() in _ENGLISH or words[0].lower() in _NOT_A_NAME:
+                continue
+            if not t.institutions.overlaps(m.start("site"), m.end("site")):
+                yield _cand(m.start("site"), m.end("site"), "address", "hard", _MESSAGES["address"])
     if t.has("address", "home", "addr", " at "):
         # "Home address: Rose Cottage, Lower Brockhampton": a named house and its place.
         for cm in _ADDRESS_WORD_LOW.finditer(low):
@@ -3643,12 +3673,35 @@ def _town_words(seg: str, lower: bool) -> int:
     return end
 
 
+# Before a street address, the flat, plot or house-number word ("plot 6, ...", "no 9 ...");
+# after it, the site it is on ("... Appleby Fields site").
+_UNIT_BEFORE_RE = re.compile(
+    r"(?i:(?<![\w])(?:flat|plot|pitch|unit|apartment|apt|caravan|chalet|no|number|house)\.?"
+    r"[ \t]*(?:\d{1,4}[a-z]?)?,?[ \t]*)$"
+)
+_SITE_AFTER_RE = re.compile(
+    r"[ \t]+(?i:(?:caravan|travellers['’]?|traveller|residential|mobile[ \t]+home)[ \t]+)?"
+    r"(?i:site|park)(?![\w'’])"
+)
+
+
 def _extend_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
     """A hard street address ("14 Maes yr Ysgol") takes in the town after its comma
-    (", Llanrug"): the pair is what identifies a home."""
-    if "," not in text:
-        return cands
+    (", Llanrug"): the pair is what identifies a home; and its flat or plot before it, its
+    site after it."""
     out = []
+    for c in cands:
+        if c[2] == "address" and c[3] == "hard" and c[5] == _MESSAGES["address"]:
+            before = _UNIT_BEFORE_RE.search(text, max(0, c[0] - 24), c[0])
+            if before is not None and before.end() == c[0] and before.start() < c[0]:
+                c = _cand(before.start(), c[1], c[2], c[3], c[5], c[4])
+            site = _SITE_AFTER_RE.match(text, c[1])
+            if site is not None and site.group().strip().lower() not in ("park",):
+                c = _cand(c[0], site.end(), c[2], c[3], c[5], c[4])
+        out.append(c)
+    if "," not in text:
+        return out
+    cands, out = out, []
     for c in cands:
         if c[2] == "address" and c[3] == "hard" and c[5] == _MESSAGES["address"]:
             end = c[1]
