@@ -2152,7 +2152,7 @@ _PERSON_AFTER_RE = re.compile(
 # Report headings that put a name after them (found in the lower-cased text).
 _HEADER_UPPER_GATE = (
     "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
-    "REQUESTED", "SIGNED", "AUTHORISED", "AUTHORIZED", "VERIFIED", "REPORTED", "REFERRING", "CONSULTANT", "CLINICIAN",
+    "REQUESTED", "REQUESTING", "SIGNED", "AUTHORISED", "AUTHORIZED", "VERIFIED", "REPORTED", "REFERRING", "CONSULTANT", "CLINICIAN",
     "ATTENTION", "LABELLED", "DICTATED", "TYPED", "SURNAME", "FORENAME", "REFERRED", "WRITTEN",
     "REVIEWED", "GP", "REF",
 )  # fmt: skip
@@ -2161,7 +2161,7 @@ _HEADER_GATE = (
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
     "attention of", "labelled", "labeled", "dictated by", "typed by", "copy to", "seen by",
     "referred by", "written by", "reviewed by", "gp:", "gp ", "ref:", "ref ", "verified",
-    "authorised", "authorized", "reported", "signed",
+    "authorised", "authorized", "reported", "signed", "requesting",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
@@ -2170,8 +2170,8 @@ _HEADER_CUE_LOW = re.compile(
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
     r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
     r"(?:requested|reported|signed|authorised|authorized|verified|referred|written|reviewed|copied)"
-    r"(?:[ \t]+by)?|referring[ \t]+(?:clinician|"
-    r"consultant|doctor|clinician)|consultant|clinician|(?:for[ \t]+the[ \t]+)?attention[ \t]+of|"
+    r"(?:[ \t]+by)?|(?:referring|requesting)[ \t]+(?:clinician|"
+    r"consultant|doctor|dr|physician|surgeon|gp)|consultant|clinician|(?:for[ \t]+the[ \t]+)?attention[ \t]+of|"
     r"(?:specimen[ \t]+|sample[ \t]+)?label(?:l)?ed(?:[ \t]+as)?|(?:dictated|typed|seen)[ \t]+by|"
     r"copy[ \t]+to)(?![a-z])"
     r"(?P<colon>[ \t]*\.{2,}[ \t]*:?|[ \t]*[:=][ \t]*[-–—]?[ \t]*|[ \t]+[-–—][ \t]+)?[ \t]*"
@@ -2184,7 +2184,7 @@ _CAPS_COMMA_PAIR_RE = re.compile(
 _HEADER_START_LOW = re.compile(
     _trie_pattern(
         """patient pt name surname sur fore first given family last full child baby re fao c/o
-        specimen report requested reported signed authorised verified referring consultant
+        specimen report requested requesting reported signed authorised verified referring consultant
         clinician mother father mum dad parent guardian next nok referrer attn cc for attention
         sample labelled labeled dictated typed seen copy referred written reviewed gp""".split()
     )
@@ -2243,6 +2243,10 @@ def _is_nameish(word: str) -> bool:
     return low not in _ENGLISH and _fold(low) not in _ENGLISH and w.isalpha()
 
 
+# "J. OKONKWO-BELL", "S. A. QURESHI", "J OYELOWO": initials, then a surname.
+_INITIALS_NAME_RE = re.compile(
+    rf"(?:[{_CAP}]\.?[ \t]?){{1,3}}[ \t]*(?P<w>[{_CAP}][{_CAP}{_LOW}'’-]{{2,}})$"
+)
 _NAME_LABEL_RE = re.compile(r"(?:sur|fore|first|given|family|last|full)?[ \t]*names?\b")
 
 
@@ -2317,8 +2321,9 @@ def _header_name_span(
             for w in _WORD_TOKEN_RE.findall(text, start, end)
         )
         # "J. OKONKWO-BELL", "S. A. QURESHI": initials, then a word that is no English word
-        and not re.match(
-            rf"(?:[{_CAP}]\.[ \t]?){{1,3}}[ \t]*[{_CAP}][{_CAP}{_LOW}'’-]{{2,}}$", text[start:end]
+        and not (
+            (im := _INITIALS_NAME_RE.match(text[start:end])) is not None
+            and im.group("w").lower() not in _ENGLISH
         )
     ):
         return None
@@ -2604,9 +2609,12 @@ class _NameFinder:
             words = [w for w in _WORD_TOKEN_RE.findall(sig.group("words")) if len(w) > 1]
             if not words or any(w.lower() in _NOT_A_NAME for w in words):
                 continue
-            # a name: a first name or surname in it, or no English word at all
-            if not any(
-                _first_name_kind(w) or w in _names.SURNAMES or w.lower() not in _ENGLISH
+            # a name: a first name, a surname or a given name of the broad list in it, and no
+            # specialty ("Oncology Outreach")
+            if any(w.lower().endswith(_DRUG_SUFFIXES) for w in words) or not any(
+                _first_name_kind(w)
+                or w in _names.SURNAMES
+                or _names.in_broad_names(_fold(w.lower()))
                 for w in words
             ):
                 continue
@@ -2743,9 +2751,14 @@ class _NameFinder:
                 if particle and _first_name_kind(word) is None:
                     # "Gwenllïan ferch Dafydd", "Yusuf bin Ahmad": a patronymic particle, then a
                     # known first name
+                    after = particle.group("w")
                     if not (
                         _PATRONYMIC_RE.match(text, e)
-                        and _first_name_kind(particle.group("w")) == "known"
+                        and (
+                            _first_name_kind(after) == "known"
+                            or after.lower() not in _ENGLISH
+                            or after in _names.SURNAMES
+                        )
                     ):
                         particle = None
                 if particle or second in _SURNAMES_STRICT or _GAELIC_SURNAME_RE.fullmatch(second):
@@ -3184,9 +3197,20 @@ class _NameFinder:
                 and text[toks[tail[-1]][1] :].strip(" .!x\n") == ""
             ):
                 names = [i for i in tail if lows[i] not in ("and", "x", "xx", "xxx")]
-                if names and all(
-                    toks[i][2][0].isupper() and shape(i) in ("strict", "name", "unknown", "place")
-                    for i in names
+                if (
+                    names
+                    and all(
+                        toks[i][2][0].isupper()
+                        and shape(i) in ("strict", "name", "unknown", "place")
+                        for i in names
+                    )
+                    # a name among them, not "Oncology Outreach"
+                    and any(
+                        shape(i) in ("strict", "name", "place")
+                        or _names.in_broad_names(_fold(lows[i]))
+                        or lows[i] in _names.SURNAMES_LOW
+                        for i in names
+                    )
                 ):
                     for i in names:
                         found.setdefault(i, _GREETING_MESSAGE)
