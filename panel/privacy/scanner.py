@@ -2232,7 +2232,7 @@ def _is_nameish(word: str) -> bool:
     low = w.lower()
     if len(w) == 1:
         return True  # an initial
-    if low in _NOT_A_NAME:
+    if low in _NOT_A_NAME or low.endswith(_CLINICAL_SUFFIXES):  # no "ONCOLOGY"
         return False
     if _first_name_kind(w) or low in _names.SURNAMES_LOW or w in _names.SURNAME_WORDS:
         return True
@@ -2245,7 +2245,7 @@ def _is_nameish(word: str) -> bool:
 
 # "J. OKONKWO-BELL", "S. A. QURESHI", "J OYELOWO": initials, then a surname.
 _INITIALS_NAME_RE = re.compile(
-    rf"(?:[{_CAP}]\.?[ \t]?){{1,3}}[ \t]*(?P<w>[{_CAP}][{_CAP}{_LOW}'’-]{{2,}})$"
+    rf"(?:[{_CAP}](?:\.[ \t]?|[ \t])){{1,3}}[ \t]*(?P<w>[{_CAP}][{_CAP}{_LOW}'’-]{{2,}})$"
 )
 _NAME_LABEL_RE = re.compile(r"(?:sur|fore|first|given|family|last|full)?[ \t]*names?\b")
 
@@ -2390,7 +2390,8 @@ _DRUG_SUFFIXES = tuple(
     trexate rabine citabine uracil dronate ferol calcet""".split()
 )
 # Specialties and medical adjectives ("Paediatric Oncology", "Haematology"): no names.
-_DRUG_SUFFIXES += tuple("ology ologist ologists iatric iatrics ography ectomy otomy".split())
+_CLINICAL_SUFFIXES = tuple("ology ologist ologists iatric iatrics ography ectomy otomy".split())
+_DRUG_SUFFIXES += _CLINICAL_SUFFIXES
 
 
 def _broad_lower_name(lw: str) -> bool:
