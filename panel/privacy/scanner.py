@@ -679,7 +679,9 @@ _DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob", "b.", "bday", "b'day", "b-d
 _DOB_CUE_END = re.compile(
     r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|b['’-]?day|"
     r"born(?:\s+(?:on|in))?)\b\.?|"
-    r"(?<![\w.])[bB]\.)"
+    r"(?<![\w.])[bB]\.|"
+    # "born in the early hours of 2 June", "born late on the night of ..."
+    r"(?i:\bborn\b[^.;\n\d]{0,30}?\b(?:on|of))(?=\s))"
     r"[\s:=\-–(]*(?:(?i:on|the|is|was)\s+)*$"
 )
 # A year in words after a day and month: "the second of February two thousand and nineteen",
@@ -1528,6 +1530,7 @@ _ADDRESS_WORD_LOW = re.compile(
 
 _SCHOOL_GATE = (
     "school", "academy", "nursery", "primary", "junior", "infant", "grammar", "college",
+    "montessori", "playgroup", "kindergarten", "sixth form",
     "federation", "ysgol", "high", "pru", "scoil", "sgoil", "coláiste", "colaiste", "yeshiv",
     "madras", "cheder", "talmud",
 )  # fmt: skip
@@ -1540,7 +1543,8 @@ _SCHOOL_TYPE = (
 )
 _SCHOOL_END = (
     r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|PRU|Pru|High|"
-    r"High[ \t]+School|Junior[ \t]+School|Infant[ \t]+School|Nursery[ \t]+School)"
+    r"High[ \t]+School|Junior[ \t]+School|Infant[ \t]+School|Nursery[ \t]+School|Montessori|"
+    r"Pre-?[Ss]chool|Playgroup|Kindergarten|Day[ \t]+Nursery|Sixth[ \t]+Form)"
 )
 # "Hollybrook Infant School", "St Bernadette's Catholic Primary", "St. Aidan's C of E Primary",
 # "Our Lady of Lourdes RC Primary", "The Willows Federation", "Castlebrook Grammar".
@@ -1596,7 +1600,8 @@ def _capitalised_copy(text: str, upper: bool) -> str:
 
 
 _SCHOOL_END_LOW = re.compile(
-    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation|pru|high)(?![a-z])"
+    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation|pru|high|"
+    r"montessori|pre-?school|playgroup|kindergarten|form)(?![a-z])"
 )
 _SCHOOL_AT_END = re.compile(_SCHOOL_RE.pattern + r"$")
 
@@ -2014,6 +2019,11 @@ _RATHER_THAN_RE = re.compile(
 _WE_ARE_THE_RE = re.compile(
     rf"(?i:\bwe(?:['’]re|[ \t]+are)[ \t]+the)[ \t]+(?P<w>[{_CAP}][{_LOW}]+s)(?![\w'’])"
 )
+_NURSE_TITLE_RE = re.compile(
+    r"(?<![\w])(?:(?:Staff|Charge|Senior|Student|Specialist|Research|Clinical|Community|Ward)"
+    r"[ \t]+)?(?:Nurse|Matron)\.?[ \t]+"
+    rf"(?P<name>(?P<first>{_NAME_WORD})(?:[ \t]+{_NAME_WORD})?)(?![\w'’])"
+)
 # In a parent's message, "dr okonjo": a doctor named in lower case.
 _LOWER_DR_RE = re.compile(r"(?<![\w])dr\.?[ \t]+(?P<w>[a-z][a-z'’-]{2,})(?![\w])")
 _KIN_PAREN_NAME_RE = re.compile(
@@ -2021,6 +2031,11 @@ _KIN_PAREN_NAME_RE = re.compile(
     r"aunty|aunt|uncle|brother|sister|sibling|carer|step-?dad|step-?mum|partner|husband|wife))"
     rf"[ \t]*\([ \t]*(?P<w>{_NAME_WORD})[ \t]*\)"
 )
+
+
+def text_before_ends(text: str, s: int, endings: tuple[str, ...]) -> bool:
+    """Does the text just before ``s`` end with one of ``endings`` (lower case)?"""
+    return text[max(0, s - 12) : s].lower().endswith(endings)
 
 
 def _sentence_start(text: str, s: int) -> bool:
@@ -2037,7 +2052,9 @@ def _staff_context(text: str, s: int, e: int) -> bool:
 _NICKNAME_MESSAGE = (
     "A nickname or a name given beside another name ('... (full name)', 'call him ...')"
 )
-_PARENT_DOCTOR_MESSAGE = "A doctor named in a parent's message: it points to the child's team"
+_PARENT_DOCTOR_MESSAGE = (
+    "A doctor or nurse named in a parent's message: it points to the child's team"
+)
 _ALTERNATIVE_MESSAGE = "Another name given for the same person ('... rather than ...')"
 _REPEAT_MESSAGE = "The same word as a name found elsewhere in this text"
 _TITLE_MESSAGE = "A name after a title in capitals ('MRS ...', 'MISS ...')"
@@ -2061,6 +2078,19 @@ _KIN_WORDS = frozenset(
     grandma granny gran nan nanna nana nanny grandmother grandfather auntie aunty aunt uncle
     cousin cousins niece nephew husband wife partner boyfriend girlfriend fiance fiancee
     stepdad stepmum step-dad step-mum baby bro sis hubby mam mammy nain taid""".split()
+)
+# A child's own things after a possessive: "Autumn's scan", "May's bloods" (not "May's meeting").
+_CHILD_THINGS = frozenset(
+    """scan scans bloods line hickman port temperature temp counts platelets chemo chemotherapy
+    treatment surgery biopsy hair weight mum dad mummy daddy nan gran brother sister twin
+    school nursery teacher class bed room birthday appointment appointments tumour diagnosis
+    relapse transfusion obs medicine meds""".split()
+)
+# Verbs whose object is a person, in a parent's message: "we told ruqayyah", "took kaydee".
+_PERSON_VERBS = frozenset(
+    """told tell telling asked ask asking took take taking brought bring bringing picked
+    collected collect dropped drop hugged cuddled bathed fed dressed carried reassured
+    comforted woke settled""".split()
 )
 _MODAL_WORDS = frozenset("may will can might must should would could shall".split())
 # Verbs that follow a child's name in a parent's message ("his sister summer held his hand").
@@ -2283,7 +2313,11 @@ def _header_name_span(
                 comma and count == 1 and word.lower() not in _NOT_A_NAME and len(word) > 2
             )
         ):
-            nxt = _HEADER_TOKEN_RE.match(text, m.end() + 1) if titled and count == 0 else None
+            nxt = (
+                _HEADER_TOKEN_RE.match(text, m.end() + 1)
+                if count == 0 and (titled or name_label)
+                else None
+            )
             if not (  # after a title, a word-name before a surname: "MRS TEMPERANCE OKAFOR"
                 nxt
                 and text[m.end() : m.end() + 1] == " "
@@ -2515,7 +2549,7 @@ class _NameFinder:
         text = self.text
         p = _PARTICLE_SURNAME_RE.match(text, e)
         if p and not self.institutional(p.start("w"), p.end("w")):
-            return p.end()
+            return self.particle_chain(p.end())
         m = _NEXT_WORD_RE.match(text, e)
         if m and _is_plain_word(m.group("w")) and not self.institutional(m.start("w"), m.end("w")):
             end = m.end("w")
@@ -2533,6 +2567,15 @@ class _NameFinder:
             ):
                 return m2.end("w")
             return end
+        return e
+
+    def particle_chain(self, e: int) -> int:
+        """ "Abdullah bin Khalid al-Harbi": more particles and names after the first."""
+        for _ in range(3):
+            p = _PARTICLE_SURNAME_RE.match(self.text, e)
+            if p is None or self.institutional(p.start("w"), p.end("w")):
+                break
+            e = p.end()
         return e
 
     def report(
@@ -2624,6 +2667,27 @@ class _NameFinder:
             if self.free(ns, ne) and not self.institutional(ns, ne):
                 self.report(ns, ne, "hard", _GREETING_MESSAGE)
 
+    def nurses(self) -> None:
+        """ "Staff Nurse Okafor", "Matron Ellis": a nurse by name (staff: a warning, as for
+        doctors; in a parent's message, hard)."""
+        text = self.text
+        if "Nurse" not in text and "Matron" not in text:
+            return
+        informal = None
+        for m in _NURSE_TITLE_RE.finditer(text):
+            ws, we = m.start("name"), m.end("name")
+            w = m.group("first")
+            if w.lower() in _NOT_A_NAME or not self.free(ws, we) or self.institutional(ws, we):
+                continue
+            if not (_first_name_kind(w) or w in _names.SURNAMES or w.lower() not in _ENGLISH):
+                continue
+            if informal is None:
+                informal = _informal(text)
+            if informal:
+                self.report(m.start(), we, "hard", _PARENT_DOCTOR_MESSAGE)
+            else:
+                self.report(m.start(), we, "soft", _STAFF_MESSAGE)
+
     def lower_doctors(self) -> None:
         """ "can u tell dr okonjo": in a parent's message, the family's doctor by name."""
         text = self.text
@@ -2669,7 +2733,14 @@ class _NameFinder:
             if known is None and not _is_plain_word(word):
                 continue
             we = self.surname_end(we)
-            self.report(ws, we, "soft" if (known is None and m.group("called")) else "hard")
+            # "wants to be called Tommo": a person's chosen name, not a thing's
+            chosen = text_before_ends(self.text, m.start(), ("to be ", "be "))
+            soft = (
+                known is None
+                and m.group("called")
+                and not (chosen and word.lower() not in _ENGLISH)
+            )
+            self.report(ws, we, "soft" if soft else "hard")
         for m in _LABEL_NAME_RE.finditer(self.text):
             ws, we = m.start("name"), m.end("name")
             word = m.group("name")
@@ -2764,7 +2835,11 @@ class _NameFinder:
                         particle = None
                 if particle or second in _SURNAMES_STRICT or _GAELIC_SURNAME_RE.fullmatch(second):
                     if not self.institutional(s, e):
-                        self.report(s, particle.end() if particle else nxt.end("w"), "hard")
+                        self.report(
+                            s,
+                            self.particle_chain(particle.end()) if particle else nxt.end("w"),
+                            "hard",
+                        )
                 elif (
                     _is_plain_word(second)
                     and _first_name_kind(second) is None
@@ -2840,7 +2915,8 @@ class _NameFinder:
             if not upper_cue and not m.group("colon"):
                 continue  # in prose, only "Patient: ..." / "Name: ..." count
             labelled = bool(m.group("colon")) and (
-                _NAME_LABEL_RE.search(low, s, m.end("cue")) or cue.lower() in ("patient", "pt")
+                _NAME_LABEL_RE.search(low, s, m.end("cue"))
+                or cue.lower() in ("patient", "pt", "child", "baby")
             )
             span = _header_name_span(text, m.end(), upper_cue, bool(labelled))
             if span is None:
@@ -3043,6 +3119,20 @@ class _NameFinder:
                     and after.group("pred")
                 ):
                     msg = _PREDICATE_MESSAGE  # "Summer has tolerated induction well."
+                elif (
+                    # "Could Autumn's scan be moved?": a child's things, not a season's
+                    w[0].isupper()
+                    and w.endswith(("'s", "’s"))
+                    and i + 1 < n
+                    and lows[i + 1] in _CHILD_THINGS
+                ):
+                    msg = _POSSESSIVE_MESSAGE
+            elif (
+                # "we told ruqayyah about the port": a given name of the broad list, no word,
+                # after a verb that takes a person
+                lower and informal and sh == "broad" and prev in _PERSON_VERBS and gap == " "
+            ):
+                msg = _PREDICATE_MESSAGE
             elif (
                 prev in _OWNER_WORDS
                 and gap.strip() == ""
@@ -3591,6 +3681,7 @@ def _person_names(t: _Text) -> list[_Cand]:
     finder.east_asian()
     finder.letter_names()
     finder.lower_doctors()
+    finder.nurses()
     finder.titles()
     finder.strong_cues()
     finder.kin_cues()
