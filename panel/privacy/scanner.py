@@ -302,6 +302,12 @@ def _trie_pattern(phrases: Iterable[str]) -> str:
 # longest phrase first only where the branches allow; the word-end test keeps shorter matches
 # from ending inside a word.
 _INSTITUTION_RE = re.compile("(?:" + _trie_pattern(_names.INSTITUTION_PHRASES) + r")(?![\w])")
+# The same phrases of two words or more in lower case, for a parent's "helen & douglas house".
+_INSTITUTION_LOW_RE = re.compile(
+    "(?:"
+    + _trie_pattern(sorted({p.lower() for p in _names.INSTITUTION_PHRASES if " " in p}))
+    + r")(?![\w])"
+)
 
 
 class _Text:
@@ -341,6 +347,10 @@ class _Text:
             text = self.text
             for m in _INSTITUTION_RE.finditer(text):
                 if _starts_word(text, m.start()):
+                    spans.add(m.start(), m.end())
+            for m in _INSTITUTION_LOW_RE.finditer(self.low):
+                # written all in lower case: "helen & douglas house", "noah's ark"
+                if _starts_word(text, m.start()) and text[m.start() : m.end()].islower():
                     spans.add(m.start(), m.end())
             self._institutions = spans
         return self._institutions
@@ -1838,6 +1848,11 @@ _SUFFIX_AFTER = re.compile(
     _AFTER_WORD + rf"(?:{_INSTITUTION_WORDS}|Road|Street|Avenue|Lane|Drive|Close|Crescent|Square|"
     r"Gardens|Terrace|Grove|Way)\b"
 )
+_NAMED_THING_AFTER = re.compile(
+    r"(?:[ \t]+(?:[A-Z]{2,}|[a-z]+|[A-Z][a-z]+)){0,2}[ \t]+(?i:appeal|fund|trust|foundation|"
+    r"campaign|wing|ward|unit|building|centre|center|scanner|suite|room|lecture|prize|award|"
+    r"fellowship|bursary|garden|playroom)s?\b"
+)
 _INSTITUTION_AFTER = re.compile(_AFTER_WORD + rf"(?:{_INSTITUTION_WORDS})\b")
 # After a word: what makes it an eponym ("Horner's syndrome", "Homer Wright rosettes", "Hickman
 # line") or a citation ("Kim et al.").  A possessive counts only before a disease-type noun
@@ -2538,6 +2553,12 @@ class _NameFinder:
             or (not column and _SUFFIX_AFTER.match(text, e) is not None)
             or (not column and _EPONYM_AFTER.match(text, e) is not None)
             or (s > 2 and _PREFIX_BEFORE.search(text, max(0, s - 40), s) is not None)
+            # "The Alice CT scanner appeal", "the Lily ward": a thing named after someone
+            or (
+                s >= 4
+                and text[s - 4 : s] in ("The ", "the ")
+                and _NAMED_THING_AFTER.match(text, e) is not None
+            )
         )
 
     def free(self, s: int, e: int) -> bool:
