@@ -685,9 +685,11 @@ _SEASON_GATE = ("spring", "summer", "autumn", "fall", "winter", "christmas", "ea
 _SEASON_YEAR = re.compile(
     r"(?i:\b(?:spring|summer|autumn|fall|winter|christmas|easter)[ \t]+(?:of[ \t]+)?(?:19|20)\d{2}\b)"
 )
-_DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob", "b.", "bday", "b'day", "b-day", "b’day")
+_DOB_GATE = (
+    "born", "dob", "d0b", "d.o.b", "birth", "yob", "b.", "bday", "b'day", "b-day", "b’day",
+)  # fmt: skip
 _DOB_CUE_END = re.compile(
-    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|b['’-]?day|"
+    r"(?i:\b(?:d\.?[o0]\.?b|date\s+of\s+birth|birth\s*date|birthday|b['’-]?day|"
     r"born(?:\s+(?:on|in))?)\b\.?|"
     r"(?<![\w.])[bB]\.|"
     # "born in the early hours of 2 June", "born late on the night of ..."
@@ -2022,6 +2024,11 @@ _CALL_NAME_RE = re.compile(
     r"[a-z][a-z'’-]{2,}(?![\w'’]))"
 )
 # "Jojo, as Johanna likes to be known": a nickname, then the full name.
+# "Clover, our youngest daughter,": any capitalised word set beside the writer's child word.
+_OUR_CHILD_AFTER_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>{_NAME_WORD}),[ \t]*(?:our|my)[ \t]+(?:(?:little|youngest|eldest|oldest|"
+    r"middle|baby|twin|only)[ \t]+)?(?:son|daughter|boy|girl|baby|grandson|granddaughter)(?![\w'’])"
+)
 _AS_KNOWN_RE = re.compile(
     rf"(?P<a>{_NAME_WORD}),?[ \t]+as[ \t]+(?P<b>{_NAME_WORD})[ \t]+(?:likes|prefers|wants|wishes|"
     r"asks|chooses)[ \t]+to[ \t]+be[ \t]+(?:known|called)\b"
@@ -2472,6 +2479,17 @@ def _broad_lower_name(lw: str) -> bool:
     return True
 
 
+def _unknown_parts(lw: str) -> bool:
+    """No part an ordinary or clinical word; a double-barrelled name ("okonkwo-smith") may have
+    one English part, not all."""
+    parts = lw.split("-")
+    if any(p in _NOT_A_NAME or p in _names.EPONYM_WORDS_LOW for p in parts):
+        return False
+    if len(parts) == 1:
+        return lw not in _ENGLISH
+    return not all(p in _ENGLISH for p in parts) and parts[0] not in _ENGLISH
+
+
 @functools.lru_cache(maxsize=65536)
 def _token_shape(w: str, informal: bool) -> str | None:
     """What a word is as a possible name: 'strict' (a first name, not a word), 'name' (a name
@@ -2498,7 +2516,7 @@ def _token_shape(w: str, informal: bool) -> str | None:
         w[0].isupper()
         and len(w) >= 3
         and _is_plain_word(w)
-        and not any(p in _ENGLISH or p in _NOT_A_NAME for p in lw.split("-"))
+        and _unknown_parts(lw)
         and not lw.endswith(_DRUG_SUFFIXES)
         and w not in _names.PRODUCT_WORDS
         and w not in _names.PLACES
@@ -3505,6 +3523,17 @@ class _NameFinder:
                 i = index_at(m.start("w"))
                 if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
                     found.setdefault(i, _KIN_MESSAGE)
+        if " our " in text or " my " in text:
+            for m in _OUR_CHILD_AFTER_RE.finditer(text):
+                w = m.group("w")
+                i = index_at(m.start("w"))
+                if (
+                    i is not None
+                    and ok(w)
+                    and not w.endswith(_DRUG_SUFFIXES)
+                    and w not in _names.PRODUCT_WORDS
+                ):
+                    found.setdefault(i, _KIN_MESSAGE)
         if " as " in text and self.t.has("known", "called"):
             for m in _AS_KNOWN_RE.finditer(text):
                 for g in ("a", "b"):
@@ -3738,6 +3767,7 @@ def _person_names(t: _Text) -> list[_Cand]:
 _OCR_GATE = re.compile(r"[A-Z][01]|[01][A-Z]")
 _OCR_WORD = re.compile(r"(?<![\w])[A-Z01]*[A-Z][A-Z01]*(?![\w])")
 _ORDINAL_TOKEN = re.compile(r"\d+(?:ST|ND|RD|TH)")
+_POSTCODE_PART = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?|\d[A-Z]{2}")
 
 
 def _ocr_fixed(text: str) -> str:
@@ -3747,7 +3777,13 @@ def _ocr_fixed(text: str) -> str:
     def fix(m: re.Match[str]) -> str:
         w = m.group()
         digits = sum(ch in "01" for ch in w)
-        if not digits or w[-1] in "01" or len(w) - digits <= digits or _ORDINAL_TOKEN.fullmatch(w):
+        if (
+            not digits
+            or w[-1] in "01"
+            or len(w) - digits <= digits
+            or _ORDINAL_TOKEN.fullmatch(w)
+            or _POSTCODE_PART.fullmatch(w)
+        ):
             return w
         return w.replace("0", "O").replace("1", "I")
 
