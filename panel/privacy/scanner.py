@@ -577,6 +577,7 @@ _LOCAL_ID_RE = re.compile(
     r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10}|[A-Za-z]{1,3}\d{5}|"
     r"[A-Za-z]{1,3}\d{2}[-/]\d{3,6})(?![\w/-]|\.\d)"
 )
+_PLACE_BEFORE_RE = re.compile(r"(?<![\w'’-])(?P<w>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+$")
 _SENTENCE_BREAK = re.compile(r"[.!?][ \t]+[A-Z]|\n")
 
 
@@ -605,8 +606,11 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
         if m.group("generic"):
             before = text[max(0, s - 45) : s]
             inst = t.institutions.overlaps(max(0, s - 45), s)
+            place = _PLACE_BEFORE_RE.search(text, max(0, s - 30), s)
             if not (
                 inst
+                # "Leeds number 4490012": a town's hospital number
+                or (place is not None and place.group("w") in _names.PLACES)
                 or _HOSPITAL_OWNER_BEFORE.search(before)
                 or _HOSPITAL_OWNER_AFTER.match(text, m.end())
             ):
@@ -1644,6 +1648,8 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         m = _SCHOOL_AT_END.search(copy, max(0, es - 90), ee)
         if m is None:
             continue
+        if re.match(r"[ \t]+(?:Hospital|Hospitals|NHS|London)\b", copy[ee : ee + 12]):
+            continue  # "King's College Hospital": a hospital, not a college
         if (
             copy[es:ee] == "High"
             and not re.search(
@@ -1831,8 +1837,11 @@ _PATRONYMIC_RE = re.compile(
 _GAELIC_SURNAME_RE = re.compile(
     rf"(?:Mac|Mc|Fitz)[{_CAP}][{_LOW}]{{2,}}(?:-[{_CAP}][{_LOW}]+)?|O['’][{_CAP}][{_LOW}]{{2,}}"
 )
+# Irish forms: "Mac an tSaoir", "Ó an Bhreithimh", "Nic an tSaoi" (article, then t-/h-/n-
+# before a capital).
 _PARTICLE_SURNAME_RE = re.compile(
-    rf"[ \t]+{_PARTICLES}(?:[ \t]+|-)(?P<w>{_NAME_WORD})(?:[ \t]+{_NAME_WORD}(?![\w'’]))?(?![\w'’])"
+    rf"[ \t]+{_PARTICLES}(?:[ \t]+(?:an|na)(?=[ \t]+(?:[tnh]-?)?[{_CAP}]))?(?:[ \t]+|-)"
+    rf"(?P<w>(?:[tnh]-?(?=[{_CAP}]))?{_NAME_WORD})(?:[ \t]+{_NAME_WORD}(?![\w'’]))?(?![\w'’])"
 )
 _PREFIX_BEFORE = re.compile(
     r"(?<![\w])(?:St|St\.|Saint|Sir|Lady|Dame|Queen|King|Prince|Princess|Royal|Mount|Duchess|Duke)"
@@ -2013,8 +2022,11 @@ _CLAUSE_WORDS = frozenset("that and but because when as so only while if althoug
 # ("whom the family call KJ", "likes to be called Mo"), a name in brackets after a family word
 # ("his dad (Bally)").
 _PAREN_NICK_RE = re.compile(
-    rf"(?<![\w'’])(?P<a>{_NAME_WORD})(?:['’]s)?[ \t]*\([ \t]*(?P<b>{_NAME_WORD})"
-    r"(?:[ \t]+(?:in[ \t]+full|for[ \t]+short|for[ \t]+long))?[ \t]*\)"
+    rf"(?<![\w'’])(?P<a>{_NAME_WORD})(?:['’]s)?[ \t]*\([ \t]*"
+    r"(?:(?:short[ \t]+for|full[ \t]+name|real[ \t]+name|aka|a\.k\.a\.?|née|nee)[ \t:]+)?"
+    rf"(?P<b>{_NAME_WORD})"
+    r"(?:[ \t]+(?:in[ \t]+full|for[ \t]+short|for[ \t]+long|to[ \t]+(?:his|her|the|their)[ \t]+"
+    r"(?:family|friends|mum|dad|parents|siblings|brothers?|sisters?)|at[ \t]+home))?[ \t]*\)"
 )
 _CALL_NAME_RE = re.compile(
     r"(?<![\w])(?:call|calls|called|calling|[Kk]nown[ \t]+(?:to[ \t]+(?:the[ \t]+|his[ \t]+|her[ \t]+)?"
@@ -2148,8 +2160,8 @@ _SIGN_OFF_RE = re.compile(
 )
 _KIN_PAREN_AFTER = re.compile(
     r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|mam|mom|dad|mother|father|mummy|mammy|"
-    r"daddy|nan|nanna|nain|taid|grandad|grandma|granny|auntie|uncle|parents?|brother|sister|carer|"
-    r"foster\s+\w+)"
+    r"daddy|nan|nanna|nain|taid|grandad|grandma|granny|auntie|uncle|parents?|brothers?|sisters?|"
+    r"twins?|siblings?|carer|foster\s+\w+)"
     # "(mum of Yasmin)", "(dad to Kai and Mia)"
     r"(?:[ \t]+(?:of|to)[ \t]+[^\W\d_]+(?:[-'’][^\W\d_]+)*)?"
     r"(?:[ \t]+(?:and|&)[ \t]+\w+)?[ \t]*\)"
@@ -2633,7 +2645,16 @@ class _NameFinder:
                 and self.free(ws, we)
                 and not self.institutional(ws, we)
             ):
-                we = self.surname_end(we)
+                if m.group("w").lower() in _EA_FAMILY_LOW and (
+                    g := _EA_GIVEN_RE.match(self.text, we)
+                ):
+                    # "... and Nguyen Thi Hoa": the given names in East Asian order
+                    for gm in _WORD_TOKEN_RE.finditer(self.text, g.start(), g.end()):
+                        if not _ea_given(gm.group()):
+                            break
+                        we = gm.end()
+                else:
+                    we = self.surname_end(we)
                 self.out.append(_cand(ws, we, "person_name", "hard", _MESSAGES["person_name"]))
                 self.consumed.add(ws, we)
 

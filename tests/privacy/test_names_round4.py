@@ -69,6 +69,14 @@ CAUGHT_ROUND_4 = [
     # a first name just before a found name; a family by its plural surname
     ("We saw Rocky Okonkwo-Smith, aged 5, today.", "Rocky Okonkwo-Smith"),
     ("hi, we are the Kowalskis from bed 4", "Kowalskis"),
+    # East Asian names joined by "and"; nicknames in brackets with a phrase; twins in brackets
+    ("Parents: Lam Chi Wai and Tran Thi Thu.", "Tran Thi Thu"),
+    ("Caoimhín (Caoi to his family) is 6.", "Caoi"),
+    ("Izzy (short for Isadora) has started maintenance.", "Izzy"),
+    ("Honor and Lyric (twins) came in together.", "Honor"),
+    ("Caoilfhionn Nic an tSaoi is 4.", "Caoilfhionn Nic an tSaoi"),
+    # a town's hospital number
+    ("Sheffield number 5512093 is on the letter.", "5512093"),
     # schools
     ("She is in Year 10 at Hillview Girls' High.", "Hillview Girls' High"),
     ("He has started at Little Acorns Montessori.", "Little Acorns Montessori"),
@@ -110,6 +118,9 @@ CLEAN_ROUND_4 = [
     "Parking at the Car Park site is free on Sundays.",
     "The Boys' High risk group was discussed.",
     "he is at no 3 in the queue",
+    "King's College Hospital accepted the referral.",
+    "Leeds number one for care.",
+    "Unit number for the oncology ward is 4.",
 ]
 
 
