@@ -1519,7 +1519,13 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         for m in _SITE_RE.finditer(text):
             words = _WORD_RE.findall(text, m.start("site"), m.end("site"))
             # a name, not "the Car Park site": the first word is no English word
-            if not words or words[0].lower() in _ENGLISH or words[0].lower() in _NOT_A_NAME:
+            # and no first name ("the Victoria Park site" is a park)
+            if (
+                not words
+                or words[0].lower() in _ENGLISH
+                or words[0].lower() in _NOT_A_NAME
+                or _first_name_kind(words[0]) is not None
+            ):
                 continue
             if not t.institutions.overlaps(m.start("site"), m.end("site")):
                 yield _cand(m.start("site"), m.end("site"), "address", "hard", _MESSAGES["address"])
@@ -3686,7 +3692,18 @@ class _NameFinder:
         if "we" in self.t.low:
             for m in _WE_ARE_THE_RE.finditer(text):
                 ws, we = m.start("w"), m.end("w")
-                if self.free(ws, we) and m.group("w").lower() not in _NOT_A_NAME:
+                w = m.group("w")
+                stem = w[:-1].lower()
+                # a surname in the plural ("the Wards", "the Okafors"), not "the Champions"
+                if (
+                    self.free(ws, we)
+                    and w.lower() not in _NOT_A_NAME
+                    and (
+                        stem in _names.SURNAMES_LOW
+                        or w[:-1] in _names.SURNAME_WORDS
+                        or stem not in _ENGLISH
+                    )
+                ):
                     self.report(ws, we, "hard", _KIN_MESSAGE)
 
     def one_case_pairs(self) -> None:
