@@ -135,8 +135,11 @@ AMBIGUOUS_FIRST_NAMES: frozenset[str] = _words(
     Rio Sue Dudley Royston
     Favour Blessing Precious Gift Goodness Peace Treasure Promise Miracle Marvellous Wisdom
     Praise Testimony Divine Chosen Success Pip
+    Unity Legend Ocean Honesty Halo Hero Valour Rebel Onyx Maple Cedar Clover Juniper Indigo
     """
 )
+# (The last line, round 4: word-names given to children in England and Wales in recent years,
+# written from memory of the ONS baby-name tables, not checked against them offline.)
 
 HAND_AMBIGUOUS_FIRST_NAMES = AMBIGUOUS_FIRST_NAMES
 

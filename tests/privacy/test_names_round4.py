@@ -75,6 +75,8 @@ CAUGHT_ROUND_4 = [
     ("Izzy (short for Isadora) has started maintenance.", "Izzy"),
     ("Honor and Lyric (twins) came in together.", "Honor"),
     ("Caoilfhionn Nic an tSaoi is 4.", "Caoilfhionn Nic an tSaoi"),
+    # word-names given to children (need context, like "Hope")
+    ("Halo is 7 and in remission.", "Halo"),
     # a town's hospital number
     ("Sheffield number 5512093 is on the letter.", "5512093"),
     # schools
@@ -121,6 +123,16 @@ CLEAN_ROUND_4 = [
     "King's College Hospital accepted the referral.",
     "Leeds number one for care.",
     "Unit number for the oncology ward is 4.",
+    "we're the Champions of our league",
+    "Best wishes,\nAdmin Team",
+    "Regards\nCancer Genetics Service",
+    "REQUESTING DR: ON CALL",
+    "NAME: AS ABOVE",
+    "Surgery rather than Radiotherapy was chosen.",
+    "we told them about the port",
+    "He was born in the middle of the pandemic.",
+    "Leeds, our nearest centre, accepted.",
+    "Unity of purpose matters in the team.",
 ]
 
 
