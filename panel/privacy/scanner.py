@@ -792,6 +792,15 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                     and _DOB_CUE_END.search(text, max(0, s - 30), s)
                 ):
                     yield _cand(s, e, "date", "hard", _DOB_MESSAGE)  # "born 19/8"
+                elif (
+                    dob_possible
+                    and len(a) <= 2
+                    and len(b) == 2
+                    and 1 <= int(a) <= 12
+                    and int(b) > 12
+                    and _DOB_CUE_END.search(text, max(0, s - 30), s)
+                ):
+                    yield _cand(s, e, "date", "hard", _DOB_MESSAGE)  # "born 09/18": month, year
                 continue
             if len(a) == 4:
                 if (
@@ -1335,7 +1344,8 @@ _WELSH_PLACE_WORDS = (
 _WELSH_LINK = r"(?:[ \t]+(?:y|yr|'r|’r|ap|Y|Yr))?"
 # "3 Heol y Nant", "7 Maes y Coed", "2 Ffordd Glyndŵr", "14 Cae Mawr".
 _WELSH_ADDRESS_RE = re.compile(
-    rf"(?<![\w/.,-])\d{{1,4}}[A-Za-z]?,?[ \t]+{_WELSH_PLACE_WORDS}{_WELSH_LINK}(?:[ \t]+{_W}){{1,2}}(?![\w'’])"
+    rf"(?<![\w/.,-])\d{{1,4}}[A-Za-z]?,?[ \t]+{_WELSH_PLACE_WORDS}(?:['’]r)?{_WELSH_LINK}"
+    rf"(?:[ \t]+{_W}){{1,2}}(?![\w'’])"
 )
 # "Tŷ Newydd, Llanfair", "Rose Cottage, Lower Brockhampton": a house's name and its place.
 # "The Old Forge, Kilmeague", "The Rectory, Little Snoring": a house's former use.
@@ -2191,7 +2201,13 @@ _PERSON_AFTER_RE = re.compile(
     r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
     r"\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
     r",?[ \t]*\(?[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
-    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:(?:still|so|really|very|fast)[ \t]+)?(?:sick|asleep|awake|"
+    r"(?P<pred>[ \t]+(?:"
+    # "Autumn tolerated ...", "Gift is now on maintenance", "Rowan and Sage were seen"
+    r"(?:tolerated|completed|underwent|received|developed|responded|presented|relapsed)\b|"
+    r"(?:is|was)[ \t]+(?:now[ \t]+|still[ \t]+)?(?:on|off)[ \t]+(?:maintenance|treatment|chemo|"
+    r"chemotherapy|antibiotics|isotretinoin|dfmo|immunotherapy|the[ \t]+ward)\b|"
+    r"(?:are|were)[ \t]+(?:both[ \t]+)?(?:seen|reviewed|examined|admitted|discharged)\b|"
+    r"(?:is|was)[ \t]+(?:(?:still|so|really|very|fast)[ \t]+)?(?:sick|asleep|awake|"
     r"reviewed|seen|examined|clingy|grumpy|sleepy|teething|with[ \t]+(?:me|us|her|his|my|our|"
     r"nan|gran|grandma|grandad|dad|mum))\b|"
     r"(?:remains|remained|stays)[ \t]+in[ \t]+(?:\w+[ \t]+)?remission|"
@@ -3200,6 +3216,21 @@ class _NameFinder:
             ):
                 msg = _PREDICATE_MESSAGE
             elif (
+                # "how you looked after faith": a name after "looked after", "care of"
+                informal
+                and gap == " "
+                and (
+                    (prev == "after" and prev2 in ("looked", "looking", "look", "looks"))
+                    or (prev == "of" and prev2 == "care")
+                )
+                and (
+                    sh in ("strict", "broad", "name")
+                    or (sh == "common" and _title_case(base(i)) in _HAND_AMBIG)
+                )
+                and base(i) == w
+            ):
+                msg = _PREDICATE_MESSAGE
+            elif (
                 prev in _OWNER_WORDS
                 and gap.strip() == ""
                 and (sh in ("strict", "broad") or (sh == "unknown" and w[0].isupper()))
@@ -3262,7 +3293,7 @@ class _NameFinder:
                 lower
                 and informal
                 and sh in ("name", "common", "strict")
-                and _sentence_start(text, s)
+                and (_sentence_start(text, s) or (prev in _CLAUSE_WORDS and sh != "common"))
                 and (after := _PERSON_AFTER_RE.match(text, e))
                 and (after.group("pred") or sh in ("name", "strict"))
                 and base(i) == w

@@ -77,6 +77,14 @@ CAUGHT_ROUND_4 = [
     ("Caoilfhionn Nic an tSaoi is 4.", "Caoilfhionn Nic an tSaoi"),
     # word-names given to children (need context, like "Hope")
     ("Halo is 7 and in remission.", "Halo"),
+    ("Juniper and Wren were seen together.", "Juniper"),
+    ("Autumn underwent a second-look laparotomy.", "Autumn"),
+    ("Blessing is now on maintenance.", "Blessing"),
+    ("thank you for how you looked after hope", "hope"),
+    ("please tell them that bliss is allergic to plasters", "bliss"),
+    # month and year after a birth cue; Welsh "Rhodfa'r"
+    ("born 09/18 at term", "09/18"),
+    ("address: 3 Rhodfa'r Eglwys, Bangor", "3 Rhodfa'r Eglwys, Bangor"),
     # a town's hospital number
     ("Sheffield number 5512093 is on the letter.", "5512093"),
     # schools
@@ -133,6 +141,11 @@ CLEAN_ROUND_4 = [
     "He was born in the middle of the pandemic.",
     "Leeds, our nearest centre, accepted.",
     "Unity of purpose matters in the team.",
+    "born 35/40 by caesarean section",
+    "Autumn clinics run on Wednesdays.",
+    "Reed-Sternberg cells were not seen.",
+    "Gift aid was claimed on the donation.",
+    "Hope remains for a response to ALK inhibitors.",
 ]
 
 
