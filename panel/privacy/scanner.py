@@ -1961,6 +1961,8 @@ _KIN_TAIL = re.compile(
     r"(?i:['’]s[ \t]+name(?:[ \t]+is)?)?[ \t]*(?:[,:(\-–—][ \t]*)?(?:(?i:is|was|called|named)[ \t]+)?"
     rf"(?P<name>{_NAME_WORD})"
 )
+# A parent writing in the first person: "can you tell Dr Okonjo ...", "our consultant Dr ...".
+_FIRST_PERSON_RE = re.compile(r"(?i:\b(?:i|i['’]?m|me|my|we|we['’]re|us|our|u|ur)\b)")
 _FAMILY_CONTEXT_RE = re.compile(
     r"(?i:\b(?:mum|mummy|mother|dad|daddy|father|parents?|grand(?:mother|father|ma|pa|ad)|"
     r"granny|aunt|auntie|uncle|sister|brother|sibling|step-?\w+|mum's|dad's)\b)"
@@ -2705,7 +2707,10 @@ class _NameFinder:
                 family = (
                     _FAMILY_CONTEXT_RE.search(before)
                     or _FAMILY_CONTEXT_RE.search(after)
-                    or _informal(text)
+                    or (
+                        _informal(text)
+                        and _FIRST_PERSON_RE.search(before + " " + after) is not None
+                    )
                 )
                 self.report(
                     s,
@@ -3233,6 +3238,8 @@ class _NameFinder:
             elif (
                 prev in _OWNER_WORDS
                 and gap.strip() == ""
+                # "our little Endian" is a child; "Explicit VR Little Endian" is not
+                and (prev in ("our", "my") or toks[i - 1][2].islower())
                 and (sh in ("strict", "broad") or (sh == "unknown" and w[0].isupper()))
             ):
                 msg = _KIN_MESSAGE
@@ -3712,6 +3719,7 @@ class _NameFinder:
                 if (
                     _first_name_kind(w) is not None
                     and w.lower() not in _NOT_A_NAME
+                    and w.lower() not in _OWNER_WORDS
                     and w not in _names.NOT_POSSESSIVE_NAMES
                     and w not in _names.PLACE_NAMES
                     and self.free(bs, s)
