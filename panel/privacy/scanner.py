@@ -1857,7 +1857,8 @@ _GAELIC_SURNAME_RE = re.compile(
 # before a capital).
 _PARTICLE_SURNAME_RE = re.compile(
     rf"[ \t]+{_PARTICLES}(?:[ \t]+(?:an|na)(?=[ \t]+(?:[tnh]-?)?[{_CAP}]))?(?:[ \t]+|-)"
-    rf"(?P<w>(?:[tnh]-?(?=[{_CAP}]))?{_NAME_WORD})(?:[ \t]+{_NAME_WORD}(?![\w'’]))?(?![\w'’])"
+    rf"(?P<w>(?:[tnh]-?(?=[{_CAP}]))?{_NAME_WORD})(?:[ \t]+{_NAME_WORD}(?![\w'’]))?"
+    r"(?:(?=['’]s(?!\w))|(?![\w'’]))"
 )
 _PREFIX_BEFORE = re.compile(
     r"(?<![\w])(?:St|St\.|Saint|Sir|Lady|Dame|Queen|King|Prince|Princess|Royal|Mount|Duchess|Duke)"
@@ -1915,7 +1916,7 @@ _STRONG_GATE = ("name", "called", "known as", "goes by")  # "name" also gates _L
 _STRONG_CUE_RE = re.compile(
     r"(?i:\b(?:(?P<thing>trial|study|drug|regimen|protocol|centre|center|hospital|file|panel|"
     r"meeting|arm|cohort|charity|ward|unit|group|campaign|page)[ \t]+name[ \t]*[:=\-–]|"
-    r"(?:(?:first|sur|last|full|given|child['’]s|patient['’]s|his|her|their|my)[ \t]*)?"
+    r"(?:(?:first|sur|last|full|given|nick|child['’]s|patient['’]s|his|her|their|my)[ \t]*)?"
     r"name(?:[ \t]+is|[ \t]*[:=\-–])|named|nicknamed|known[ \t]+as|goes[ \t]+by|(?P<called>called)))"
     rf"[ \t]*[\"'“‘(]?[ \t]*(?P<name>{_NAME_WORD})"
 )
@@ -1971,7 +1972,9 @@ _FAMILY_NOUN_GATE = ("family", "household", "twins", "children", "boys", "girls"
 _FAMILY_NOUN_LOW = re.compile(
     r"(?:family|household|twins|children|boys|girls|kids)(?![a-z])(?![ \t]+of\b)"
 )
-_THE_NAME_BEFORE = re.compile(rf"(?<![\w])(?i:the)[ \t]+(?P<name>{_NAME_WORD})[ \t]+$")
+_THE_NAME_BEFORE = re.compile(
+    rf"(?<![\w])(?i:the)[ \t]+(?:(?i:whole|entire)[ \t]+)?(?P<name>{_NAME_WORD}|[a-z]{{3,}})[ \t]+$"
+)
 _AND_NAME_RE = re.compile(
     rf"[ \t]*(?:\)[ \t]*)?(?:,[ \t]*)?(?:and|&)[ \t]+(?P<w>{_NAME_WORD})(?![\w'’])"
 )
@@ -2047,11 +2050,20 @@ _PAREN_NICK_RE = re.compile(
     r"(?:family|friends|mum|dad|parents|siblings|brothers?|sisters?)|at[ \t]+home))?[ \t]*\)"
 )
 _CALL_NAME_RE = re.compile(
-    r"(?<![\w])(?:call|calls|called|calling|[Kk]nown[ \t]+(?:to[ \t]+(?:the[ \t]+|his[ \t]+|her[ \t]+)?"
+    r"(?<![\w])(?:call|calls|called|calling|[Kk]nown[ \t]+(?:(?:to|on|at|in)[ \t]+(?:the[ \t]+|his[ \t]+|her[ \t]+)?"
     r"(?P<who>family|everyone|friends|us|them|all|staff|team|ward|nurses)[ \t]+)?as|goes[ \t]+by|"
     r"nicknamed?)[ \t]+"
     rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’])|"
     r"[a-z][a-z'’-]{2,}(?![\w'’]))"
+)
+# "Christopher, or Kit as the family call him": a name, then who calls the child so.
+_AS_THEY_CALL_RE = re.compile(
+    rf"(?P<w>{_NAME_WORD})[ \t]+as[ \t]+(?:the[ \t]+family|everyone|everybody|we|they|his[ \t]+\w+|"
+    r"her[ \t]+\w+|friends|the[ \t]+nurses|the[ \t]+ward)[ \t]+calls?[ \t]+(?:him|her|them)\b"
+)
+# A clinician's verbs whose object is a child: "I reviewed Ifeoluwa today".
+_SEEN_VERBS = frozenset(
+    "reviewed saw seen seeing examined met assessed admitted discharged treated treating".split()
 )
 # "Jojo, as Johanna likes to be known": a nickname, then the full name.
 # "Clover, our youngest daughter,": any capitalised word set beside the writer's child word.
@@ -2878,11 +2890,11 @@ class _NameFinder:
             if before is None:
                 continue
             ws, we = before.start("name"), before.end("name")
-            if (
-                self.free(ws, we)
-                and _is_plain_word(before.group("name"))
-                and not self.institutional(ws, we)
-            ):
+            name = before.group("name")
+            # in lower case only a surname of the gazetteer that is no word ("the okafor family")
+            if name.islower() and (name not in _names.SURNAMES_LOW or name in _ENGLISH):
+                continue
+            if self.free(ws, we) and _is_plain_word(name) and not self.institutional(ws, we):
                 self.report(ws, we, "hard")
 
     def words(self) -> None:
@@ -3218,6 +3230,16 @@ class _NameFinder:
                 # "we told ruqayyah about the port": a given name of the broad list, no word,
                 # after a verb that takes a person
                 lower and informal and sh == "broad" and prev in _PERSON_VERBS and gap == " "
+            ):
+                msg = _PREDICATE_MESSAGE
+            elif (
+                # "I reviewed Ifeoluwa today": a given name of the broad list after a verb whose
+                # object is a person
+                sh == "unknown"
+                and w[0].isupper()
+                and prev in _SEEN_VERBS
+                and gap == " "
+                and _names.in_broad_names(_fold(base(i).lower()))
             ):
                 msg = _PREDICATE_MESSAGE
             elif (
@@ -3599,6 +3621,11 @@ class _NameFinder:
                     and w not in _names.PRODUCT_WORDS
                 ):
                     found.setdefault(i, _KIN_MESSAGE)
+        if " as " in text and " call" in text:
+            for m in _AS_THEY_CALL_RE.finditer(text):
+                i = index_at(m.start("w"))
+                if i is not None and ok(m.group("w")) and shapes[i] is not None:
+                    found.setdefault(i, _NICKNAME_MESSAGE)
         if " as " in text and self.t.has("known", "called"):
             for m in _AS_KNOWN_RE.finditer(text):
                 for g in ("a", "b"):

@@ -85,6 +85,12 @@ CAUGHT_ROUND_4 = [
     # month and year after a birth cue; Welsh "Rhodfa'r"
     ("born 09/18 at term", "09/18"),
     ("address: 3 Rhodfa'r Eglwys, Bangor", "3 Rhodfa'r Eglwys, Bangor"),
+    ("thanks from the whole okonkwo family", "okonkwo"),
+    ("her nickname is Bibi", "Bibi"),
+    ("Theodore, or Teddy as the family call him, is home.", "Teddy"),
+    ("known on the ward as Bubs, Beatrice is 6", "Bubs"),
+    ("I reviewed Oluwadamilare today with his mother.", "Oluwadamilare"),
+    ("Ruairí Ó Súilleabháin's scan is clear.", "Ruairí Ó Súilleabháin"),
     # a town's hospital number
     ("Sheffield number 5512093 is on the letter.", "5512093"),
     # schools
@@ -141,6 +147,9 @@ CLEAN_ROUND_4 = [
     "He was born in the middle of the pandemic.",
     "Leeds, our nearest centre, accepted.",
     "Unity of purpose matters in the team.",
+    "I reviewed Leeds today.",
+    "thanks from the whole team family",
+    "known on the ward as a good listener",
     "born 35/40 by caesarean section",
     "Autumn clinics run on Wednesdays.",
     "Reed-Sternberg cells were not seen.",
