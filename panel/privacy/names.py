@@ -191,6 +191,7 @@ COMMON_WORDS: frozenset[str] = _words(
     nov dec spring summer autumn winter christmas easter weekend
     english british scottish welsh irish polish romanian lithuanian urdu punjabi bengali arabic
     somali french spanish portuguese italian german turkish kurdish farsi pashto tamil gujarati
+    panjabi tigrinya amharic yoruba igbo hausa twi swahili lingala
     hindi chinese mandarin cantonese muslim christian jewish hindu sikh catholic jehovah's
     witness interpreter translator speaking speaker
     mum dad mother father parent parents sister brother sibling siblings twin twins son daughter

@@ -2133,6 +2133,9 @@ _POSSESSIVE_MESSAGE = (
 _AGE_MESSAGE = "A name followed by an age ('..., now 3', '... is a 9-year-old')"
 _PREDICATE_MESSAGE = "A name as the subject of something only a person does ('... has tolerated')"
 _MIDDLE_MESSAGE = "A first name capitalised in the middle of a sentence"
+_BROAD_MIDDLE_MESSAGE = (
+    "A given name (from a broad list of the world's given names) inside a sentence"
+)
 _LIST_MESSAGE = "A name listed with another name ('... and ...')"
 
 _WORD_TOKEN_RE = re.compile(rf"[{_CAP}{_LOW}]+(?:[-'’][{_CAP}{_LOW}]+)*")
@@ -3397,6 +3400,24 @@ class _NameFinder:
                     )
                 ):
                     msg = _MIDDLE_MESSAGE
+                elif (
+                    # "Please see Sunil in clinic": a capitalised word that is no English,
+                    # clinical, drug or place word, inside a sentence, and a given name of the
+                    # broad list (WGND)
+                    sh == "unknown"
+                    and len(base(i)) >= 4
+                    and base(i)[1:].islower()
+                    and not _sentence_start(text, s)
+                    and _names.in_broad_names(_fold(base(i).lower()))
+                    # no plural of a word ("Mondays", "Fridays")
+                    and not (
+                        base(i).endswith("s")
+                        and (
+                            base(i)[:-1].lower() in _NOT_A_NAME or base(i)[:-1].lower() in _ENGLISH
+                        )
+                    )
+                ):
+                    msg = _BROAD_MIDDLE_MESSAGE
             if msg is None:
                 continue
             if self.institutional(s, e):

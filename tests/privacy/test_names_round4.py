@@ -91,6 +91,9 @@ CAUGHT_ROUND_4 = [
     ("known on the ward as Bubs, Beatrice is 6", "Bubs"),
     ("I reviewed Oluwadamilare today with his mother.", "Oluwadamilare"),
     ("Ruairí Ó Súilleabháin's scan is clear.", "Ruairí Ó Súilleabháin"),
+    # a capitalised given name of the broad list (WGND) inside a sentence
+    ("Please see Rumbidzai in clinic next week.", "Rumbidzai"),
+    ("The letter was sent to Tesfaye at home.", "Tesfaye"),
     # a town's hospital number
     ("Sheffield number 5512093 is on the letter.", "5512093"),
     # schools
@@ -148,6 +151,9 @@ CLEAN_ROUND_4 = [
     "Leeds, our nearest centre, accepted.",
     "Unity of purpose matters in the team.",
     "I reviewed Leeds today.",
+    "Nurse practitioner clinic runs on Mondays.",
+    "The interpreter speaks Panjabi and Urdu.",
+    "Lorlatinib was started after Crizotinib.",
     "thanks from the whole team family",
     "known on the ward as a good listener",
     "born 35/40 by caesarean section",
