@@ -79,13 +79,13 @@ def test_in_sample_names_corpus(path: Path):
 # (2026-12-06, after round 2): names 58.0 % (58/100), structured 77.3 % (75/97), false positives
 # 0.8 % (1/125); before issue 17 (ede0147): 14.0 %, 20.6 %, 0.8 %. Round 3 tuned the guard on
 # its kinds of failure and reached names 91.0 % (91/100), structured 100 % (97/97), false
-# positives 0.8 % (1/125); round 4 reached names 94.0 % (94/100), false positives 0 %. Names
+# positives 0.8 % (1/125); round 4 reached names 95.0 % (95/100), false positives 0 %. Names
 # below are a floor a point under round 4's figure (an in-sample figure says little about unseen
 # text); structured and false positives are held to issue 17's goals.
 def test_in_sample_names_corpus_3():
     check_corpus(
         IN_SAMPLE_3,
-        min_names_recall=0.93,
+        min_names_recall=0.94,
         min_structured_recall=0.99,
         max_false_positive_rate=0.02,
     )
