@@ -660,6 +660,10 @@ _MONTH_LOW = re.compile(
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])"
 )
+_COMPACT_DMY_LOW = re.compile(
+    r"(?<![\w])(?P<d>[0-3]?\d)(?P<m>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+    r"(?:[a-z]{0,6})?(?P<y>(?:19|20)\d{2}|\d{2})(?![\w])"
+)
 _MONTH_GATE = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # Around a month word: "12th of ", "twelfth of ", "2015 " before it; ", 2015", " 12, 2015" after.
 _DAY_BEFORE = re.compile(
@@ -916,6 +920,12 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 and not _UNIT_AFTER_DAY.match(text, post_d.end())
             ):
                 yield date(ms, post_d.end(), False, _DAY_MONTH_MESSAGE)
+
+    # "01APR17", "3mar2019": day, month and year run together (labels, lab systems)
+    if t.clusters and t.has(*_MONTH_GATE):
+        for m in _COMPACT_DMY_LOW.finditer(low):
+            if _valid_day_month(int(m.group("d")), _MONTH_NUM[m.group("m")]):
+                yield date(m.start(), m.end(), True)
 
     if t.clusters and t.has(*_SEASON_GATE):
         for m in _SEASON_YEAR.finditer(text):

@@ -33,6 +33,7 @@ CAUGHT_ROUND_4 = [
     ),
     ("our anniversary is june the sixth", "june the sixth"),
     ("born in the early hours of 12 March", "12 March"),
+    ("DOB 03JUN18  SEX F", "03JUN18"),
     # East Asian order with the family name in capitals; name labels without a colon
     ("Reviewed ZHOU Xinyi with her father.", "ZHOU Xinyi"),
     ("Family name TANAKA, given name Riku.", "TANAKA"),
@@ -115,6 +116,7 @@ CLEAN_ROUND_4 = [
     "NG Tube inserted. MA course. SO positive.",
     # dates that are not birth dates
     "born 3.2 kg at 39 weeks",
+    "10mg12 doses were given",
     "The trial opens in March the first time it is offered.",
     "In May the second cycle was given.",
     # word-names used as words
