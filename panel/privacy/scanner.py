@@ -2198,6 +2198,12 @@ _NOT_BEFORE_NAME = frozenset(
     """the a an this that these those of in on at by for from with to into onto under over
     and or nor""".split()
 )
+# Names after a dash at the end, then perhaps "and the boys" ("- nkechi, tobi and the kids x").
+_DASH_SIGNATURE_RE = re.compile(
+    rf"[ \t][-–—][ \t]+(?P<names>[{_CAP}{_LOW}][{_LOW}'’-]+(?:(?:,[ \t]*|[ \t]+(?:and|&)[ \t]+)"
+    rf"[{_CAP}{_LOW}][{_LOW}'’-]+){{0,4}})(?:[ \t]+(?:and|&)[ \t]+the[ \t]+(?:boys|girls|kids|family|"
+    r"twins|gang|lot|crew))?[ \t.!x]*$"
+)
 _SIGN_OFF_RE = re.compile(
     r"(?i:\b(?:thanks|thank[ \t]+you|cheers|regards|love|wishes|best|sincerely|take[ \t]+care)\b)"
 )
@@ -3433,6 +3439,27 @@ class _NameFinder:
             if self.institutional(s, e):
                 continue
             found[i] = msg
+        # A signature after a dash at a message's end: "thank you all - nkechi, tobi and the boys"
+        if " - " in text or " – " in text:
+            sig = _DASH_SIGNATURE_RE.search(text)
+            if sig and _SIGN_OFF_RE.search(text, 0, sig.start()):
+                parts = [
+                    i
+                    for i in range(n)
+                    if sig.start("names") <= toks[i][0] < sig.end("names")
+                    and lows[i] not in ("and", "x", "xx", "xxx")
+                ]
+                if parts and all(
+                    (toks[i][2][0].isupper() and shape(i) in ("strict", "name", "unknown"))
+                    or (
+                        informal
+                        and toks[i][2].islower()
+                        and shape(i) in ("strict", "broad", "name")
+                    )
+                    for i in parts
+                ):
+                    for i in parts:
+                        found.setdefault(i, _GREETING_MESSAGE)
         # A sign-off: the last clause of a message that thanks or greets, made only of names
         # ("Thanks again, Destiny", "Many thanks,\nKaren and Paul x").
         if _SIGN_OFF_RE.search(text):

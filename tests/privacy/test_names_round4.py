@@ -95,6 +95,8 @@ CAUGHT_ROUND_4 = [
     # a capitalised given name of the broad list (WGND) inside a sentence
     ("Please see Rumbidzai in clinic next week.", "Rumbidzai"),
     ("The letter was sent to Tesfaye at home.", "Tesfaye"),
+    # a signature after a dash at the end of a thanking message
+    ("thank you all so much - temi, dayo and the kids x", "temi"),
     # a town's hospital number
     ("Sheffield number 5512093 is on the letter.", "5512093"),
     # schools
@@ -117,6 +119,8 @@ CLEAN_ROUND_4 = [
     # dates that are not birth dates
     "born 3.2 kg at 39 weeks",
     "10mg12 doses were given",
+    "thanks for the update - much appreciated",
+    "thank you - see you soon",
     "The trial opens in March the first time it is offered.",
     "In May the second cycle was given.",
     # word-names used as words
