@@ -135,8 +135,11 @@ AMBIGUOUS_FIRST_NAMES: frozenset[str] = _words(
     Rio Sue Dudley Royston
     Favour Blessing Precious Gift Goodness Peace Treasure Promise Miracle Marvellous Wisdom
     Praise Testimony Divine Chosen Success Pip
+    Unity Legend Ocean Honesty Halo Hero Valour Rebel Onyx Maple Cedar Clover Juniper Indigo
     """
 )
+# (The last line, round 4: word-names given to children in England and Wales in recent years,
+# written from memory of the ONS baby-name tables, not checked against them offline.)
 
 HAND_AMBIGUOUS_FIRST_NAMES = AMBIGUOUS_FIRST_NAMES
 
@@ -188,6 +191,7 @@ COMMON_WORDS: frozenset[str] = _words(
     nov dec spring summer autumn winter christmas easter weekend
     english british scottish welsh irish polish romanian lithuanian urdu punjabi bengali arabic
     somali french spanish portuguese italian german turkish kurdish farsi pashto tamil gujarati
+    panjabi tigrinya amharic yoruba igbo hausa twi swahili lingala
     hindi chinese mandarin cantonese muslim christian jewish hindu sikh catholic jehovah's
     witness interpreter translator speaking speaker
     mum dad mother father parent parents sister brother sibling siblings twin twins son daughter

@@ -302,6 +302,12 @@ def _trie_pattern(phrases: Iterable[str]) -> str:
 # longest phrase first only where the branches allow; the word-end test keeps shorter matches
 # from ending inside a word.
 _INSTITUTION_RE = re.compile("(?:" + _trie_pattern(_names.INSTITUTION_PHRASES) + r")(?![\w])")
+# The same phrases of two words or more in lower case, for a parent's "helen & douglas house".
+_INSTITUTION_LOW_RE = re.compile(
+    "(?:"
+    + _trie_pattern(sorted({p.lower() for p in _names.INSTITUTION_PHRASES if " " in p}))
+    + r")(?![\w])"
+)
 
 
 class _Text:
@@ -341,6 +347,10 @@ class _Text:
             text = self.text
             for m in _INSTITUTION_RE.finditer(text):
                 if _starts_word(text, m.start()):
+                    spans.add(m.start(), m.end())
+            for m in _INSTITUTION_LOW_RE.finditer(self.low):
+                # written all in lower case: "helen & douglas house", "noah's ark"
+                if _starts_word(text, m.start()) and text[m.start() : m.end()].islower():
                     spans.add(m.start(), m.end())
             self._institutions = spans
         return self._institutions
@@ -567,6 +577,7 @@ _LOCAL_ID_RE = re.compile(
     r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10}|[A-Za-z]{1,3}\d{5}|"
     r"[A-Za-z]{1,3}\d{2}[-/]\d{3,6})(?![\w/-]|\.\d)"
 )
+_PLACE_BEFORE_RE = re.compile(r"(?<![\w'’-])(?P<w>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+$")
 _SENTENCE_BREAK = re.compile(r"[.!?][ \t]+[A-Z]|\n")
 
 
@@ -595,8 +606,11 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
         if m.group("generic"):
             before = text[max(0, s - 45) : s]
             inst = t.institutions.overlaps(max(0, s - 45), s)
+            place = _PLACE_BEFORE_RE.search(text, max(0, s - 30), s)
             if not (
                 inst
+                # "Leeds number 4490012": a town's hospital number
+                or (place is not None and place.group("w") in _names.PLACES)
                 or _HOSPITAL_OWNER_BEFORE.search(before)
                 or _HOSPITAL_OWNER_AFTER.match(text, m.end())
             ):
@@ -646,6 +660,10 @@ _MONTH_LOW = re.compile(
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])"
 )
+_COMPACT_DMY_LOW = re.compile(
+    r"(?<![\w])(?P<d>[0-3]?\d)(?P<m>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+    r"(?:[a-z]{0,6})?(?P<y>(?:19|20)\d{2}|\d{2})(?![\w])"
+)
 _MONTH_GATE = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # Around a month word: "12th of ", "twelfth of ", "2015 " before it; ", 2015", " 12, 2015" after.
 _DAY_BEFORE = re.compile(
@@ -675,12 +693,35 @@ _SEASON_GATE = ("spring", "summer", "autumn", "fall", "winter", "christmas", "ea
 _SEASON_YEAR = re.compile(
     r"(?i:\b(?:spring|summer|autumn|fall|winter|christmas|easter)[ \t]+(?:of[ \t]+)?(?:19|20)\d{2}\b)"
 )
-_DOB_GATE = ("born", "dob", "d.o.b", "birth", "yob", "b.")
+_DOB_GATE = (
+    "born", "dob", "d0b", "d.o.b", "birth", "yob", "b.", "bday", "b'day", "b-day", "b’day",
+)  # fmt: skip
 _DOB_CUE_END = re.compile(
-    r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+(?:on|in))?)\b\.?|"
-    r"(?<![\w.])[bB]\.)"
-    r"[\s:=\-–(]*(?:(?i:on|the)\s+)*$"
+    r"(?i:\b(?:d\.?[o0]\.?b|date\s+of\s+birth|birth\s*date|birthday|b['’-]?day|"
+    r"born(?:\s+(?:on|in))?)\b\.?|"
+    r"(?<![\w.])[bB]\.|"
+    # "born in the early hours of 2 June", "born late on the night of ..."
+    r"(?i:\bborn\b[^.;\n\d]{0,30}?\b(?:on|of))(?=\s))"
+    r"[\s:=\-–(]*(?:(?i:on|the|is|was)\s+)*$"
 )
+# A year in words after a day and month: "the second of February two thousand and nineteen",
+# "nineteen ninety-eight", "twenty twenty".
+_UNITS_WORDS = "one|two|three|four|five|six|seven|eight|nine"
+_TEENS_WORDS = "ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+_TENS_WORDS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_UNDER_100 = rf"(?:(?:{_TENS_WORDS})(?:[ -](?:{_UNITS_WORDS}))?|{_TEENS_WORDS}|{_UNITS_WORDS})"
+_YEAR_IN_WORDS_AFTER = re.compile(
+    rf"(?i:,?[ \t]+(?:two[ \t]+thousand(?:[ \t]+and)?(?:[ \t]+{_UNDER_100})?|"
+    rf"(?:nineteen|twenty)[ \t]+(?:{_UNDER_100}|oh[ \t]+(?:{_UNITS_WORDS})))(?![\w-]))"
+)
+# "July the fourth", "march the 3rd": a month, then "the" and an ordinal day.
+_MONTH_THE_DAY = re.compile(
+    rf"(?i:[ \t]+the[ \t]+(?P<d>(?:[0-3]?\d(?:st|nd|rd|th))|{_DAY_WORDS})(?![\w-])"
+    r"(?![ \t]+(?:[a-z]+[ \t]+)?(?:time|times|week|day|month|year|cycle|course|dose|round|"
+    r"line|session|visit|scan|one|few|of|patient|child|block|phase|stage|part|half)s?\b))"
+)
+# A weight or a term after a number: "born 3.2 kg", "born at 35.4 weeks" are no dates.
+_MEASURE_AFTER = re.compile(r"[ \t]*(?i:kg|g|lb|lbs|oz|weeks?|wks?|w|cm|%)\b")
 _DOB_YEAR = re.compile(
     r"(?i:\b(?:d\.?o\.?b|date\s+of\s+birth|year\s+of\s+birth|YOB|born(?:\s+in)?)\b\.?)[\s:=\-]*"
     r"(?P<y>(?:19|20)\d{2})\b(?![/.-]\d)"
@@ -748,13 +789,22 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                     yield date(s, e, False)
                 elif (
                     dob_possible
-                    and m.group("s") == "/"
+                    and (m.group("s") == "/" or not _MEASURE_AFTER.match(text, e))
                     and len(a) <= 2
                     and len(b) <= 2
                     and _valid_day_month(int(a), int(b))
                     and _DOB_CUE_END.search(text, max(0, s - 30), s)
                 ):
                     yield _cand(s, e, "date", "hard", _DOB_MESSAGE)  # "born 19/8"
+                elif (
+                    dob_possible
+                    and len(a) <= 2
+                    and len(b) == 2
+                    and 1 <= int(a) <= 12
+                    and int(b) > 12
+                    and _DOB_CUE_END.search(text, max(0, s - 30), s)
+                ):
+                    yield _cand(s, e, "date", "hard", _DOB_MESSAGE)  # "born 09/18": month, year
                 continue
             if len(a) == 4:
                 if (
@@ -817,7 +867,21 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 capital = (
                     _DOB_CUE_END.search(text, max(0, pre.start() - 30), pre.start()) is not None
                 )
+            the_day = None if pre else _MONTH_THE_DAY.match(text, me)
             if (
+                pre
+                and not post_y
+                and ordinal
+                and (spoken := _YEAR_IN_WORDS_AFTER.match(text, me))
+                and _valid_day_month(_day_of(pre.group("d")), month)
+            ):
+                yield date(pre.start(), spoken.end(), True)  # "... of February two thousand"
+            elif the_day and _valid_day_month(_day_of(the_day.group("d")), month):
+                # "July the fourth": a calendar day in any case
+                end = the_day.end()
+                spoken = _YEAR_IN_WORDS_AFTER.match(text, end)
+                yield date(ms, spoken.end() if spoken else end, True)
+            elif (
                 pre
                 and post_y
                 and (capital or lower_ok)
@@ -857,12 +921,31 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             ):
                 yield date(ms, post_d.end(), False, _DAY_MONTH_MESSAGE)
 
+    # "01APR17", "3mar2019": day, month and year run together (labels, lab systems)
+    if t.clusters and t.has(*_MONTH_GATE):
+        for m in _COMPACT_DMY_LOW.finditer(low):
+            if _valid_day_month(int(m.group("d")), _MONTH_NUM[m.group("m")]):
+                yield date(m.start(), m.end(), True)
+
     if t.clusters and t.has(*_SEASON_GATE):
         for m in _SEASON_YEAR.finditer(text):
             yield date(m.start(), m.end(), False)
     if t.clusters and dob_possible:
         for m in _DOB_YEAR.finditer(text):
             yield _cand(m.start("y"), m.end("y"), "date", "hard", _DOB_MESSAGE)
+        # "DOB 040617", "d.o.b. 04062017": six or eight digits straight after a birth cue
+        for cs, ce, ndig in t.clusters:
+            if ce - cs != ndig or ndig not in (6, 8) or (ce < n and _word_char(text[ce])):
+                continue
+            if cs > 0 and _word_char(text[cs - 1]):
+                continue
+            d, mo, y = int(text[cs : cs + 2]), int(text[cs + 2 : cs + 4]), text[cs + 4 : ce]
+            if (
+                _valid_day_month(d, mo)
+                and (len(y) == 2 or 1900 <= int(y) <= 2099)
+                and _DOB_CUE_END.search(text, max(0, cs - 30), cs)
+            ):
+                yield _cand(cs, ce, "date", "hard", _DOB_MESSAGE)
 
 
 # ============================================================================================
@@ -1271,13 +1354,26 @@ _WELSH_PLACE_WORDS = (
 _WELSH_LINK = r"(?:[ \t]+(?:y|yr|'r|’r|ap|Y|Yr))?"
 # "3 Heol y Nant", "7 Maes y Coed", "2 Ffordd Glyndŵr", "14 Cae Mawr".
 _WELSH_ADDRESS_RE = re.compile(
-    rf"(?<![\w/.,-])\d{{1,4}}[A-Za-z]?,?[ \t]+{_WELSH_PLACE_WORDS}{_WELSH_LINK}(?:[ \t]+{_W}){{1,2}}(?![\w'’])"
+    rf"(?<![\w/.,-])\d{{1,4}}[A-Za-z]?,?[ \t]+{_WELSH_PLACE_WORDS}(?:['’]r)?{_WELSH_LINK}"
+    rf"(?:[ \t]+{_W}){{1,2}}(?![\w'’])"
 )
 # "Tŷ Newydd, Llanfair", "Rose Cottage, Lower Brockhampton": a house's name and its place.
+# "The Old Forge, Kilmeague", "The Rectory, Little Snoring": a house's former use.
 _HOUSE_NAME_RE = re.compile(
     rf"(?:(?:Tŷ|Ty|Bwthyn|Fferm|Plas|Hafod)(?:[ \t]+{_W}){{1,2}}|(?:{_W}[ \t]+){{1,2}}"
-    r"(?:Cottage|Cottages|Farm|Farmhouse|Barn|Lodge|Mill|Manor|Grange|Bungalow|Hall|Villa|Oast))"
+    r"(?:Cottage|Cottages|Farm|Farmhouse|Barn|Lodge|Mill|Manor|Grange|Bungalow|Hall|Villa|Oast)|"
+    r"The[ \t]+(?:Old[ \t]+)?(?:Forge|Rectory|Vicarage|Smithy|Schoolhouse|School[ \t]+House|"
+    r"Stables|Granary|Manse|Coach[ \t]+House|Bakehouse|Dairy|Post[ \t]+Office|Mill[ \t]+House|"
+    r"Toll[ \t]+House|Chapel[ \t]+House|Byre|Piggery|Parsonage|Presbytery|Croft))"
     rf",[ \t]*(?:{_W}[ \t]+)?{_W}(?![\w'’])"
+)
+# "on the Hillcrest Park site", "Appleby Fields caravan site": a Traveller or caravan site by
+# its name (a place word before "site", or "caravan"/"Travellers'" in front of it).
+_SITE_RE = re.compile(
+    rf"(?<![\w])(?:the[ \t]+)?(?P<site>(?:{_W}[ \t]+){{0,2}}(?:(?:Park|Fields|Field|Farm|Meadows?|"
+    r"View|Common|Green|Lane|Road|Way|Yard|Lea|Moor|Bridge|Hill)[ \t]+(?:(?i:caravan|"
+    r"travellers['’]?|traveller)[ \t]+)?|{_W}[ \t]+(?i:caravan|travellers['’]?|traveller)[ \t]+)"
+    r"(?i:site))(?![\w'’])"
 )
 # "Flat 12 Beaumont House", "Apartment 3, Victoria Court".
 _FLAT_RE = re.compile(
@@ -1317,7 +1413,8 @@ _WELSH_ADDRESS_AT = re.compile(_WELSH_ADDRESS_RE.pattern.replace(r"(?<![\w/.,-])
 _ADDRESS_CUE_END = re.compile(
     "(?:"
     + _ADDRESS_CUE_LOW.pattern
-    + r")(?:(?:flat|apartment|apt|unit|block|plot|caravan|chalet|pitch)\.?[ \t]*)?$"
+    + r")(?:(?:flat|apartment|apt|unit|block|plot|caravan|chalet|pitch)\.?[ \t]*"
+    + r"(?:\d{1,4}[a-z]?,?[ \t]+)?)?(?:(?:no|number)\.?[ \t]*)?$"
 )
 _ADDRESS_CUE_GATE = (
     "address", "addr", "live", "living", "stay", "stopping", "mov", "house", "home", "flat",
@@ -1326,11 +1423,14 @@ _ADDRESS_CUE_GATE = (
 )  # fmt: skip
 _UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
               "lodge", "cabin", "static", "unit", "block")  # fmt: skip
-_FIRST_AFTER_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+(?P<c>\w)")
+_FIRST_AFTER_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+(?:\d+[A-Za-z]?,?[ \t]+)?(?P<c>\w)")
 _AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
 _HOUSE_GATE = (
     "cottage", "farm", "barn", "lodge", "mill", "manor", "grange", "bungalow", "hall", "villa",
-    "oast", "tŷ", "ty ", "bwthyn", "fferm", "plas", "hafod",
+    "oast", "tŷ", "ty ", "bwthyn", "fferm", "plas", "hafod", "forge", "rectory",
+    "vicarage", "smithy", "schoolhouse", "school house", "stables", "granary", "manse", "coach house",
+    "bakehouse", "dairy", "post office", "toll house", "byre", "piggery", "parsonage",
+    "presbytery", "croft",
 )  # fmt: skip
 
 
@@ -1400,6 +1500,12 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         end = m.start("place") if m.group("place") else m.end()
         # "we are at 2 sycamore view now": ordinary words after the street are not part of it
         found = [w for w in found if w.end() <= end]
+        # "27 the paddocks so pls update": the street ends at the first ordinary word after it
+        for k in range(2, len(found)):
+            if text[found[k].start()].islower() and found[k].group().lower() in _NOT_A_NAME:
+                found = found[:k]
+                end = found[-1].end()
+                break
         while (
             len(found) > 1
             and text[found[-1].start()].islower()
@@ -1429,6 +1535,20 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             for m in _HOUSE_NAME_RE.finditer(copy):
                 if not t.institutions.overlaps(m.start(), m.end()):
                     yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+    if " site" in low:
+        for m in _SITE_RE.finditer(text):
+            words = _WORD_RE.findall(text, m.start("site"), m.end("site"))
+            # a name, not "the Car Park site": the first word is no English word
+            # and no first name ("the Victoria Park site" is a park)
+            if (
+                not words
+                or words[0].lower() in _ENGLISH
+                or words[0].lower() in _NOT_A_NAME
+                or _first_name_kind(words[0]) is not None
+            ):
+                continue
+            if not t.institutions.overlaps(m.start("site"), m.end("site")):
+                yield _cand(m.start("site"), m.end("site"), "address", "hard", _MESSAGES["address"])
     if t.has("address", "home", "addr", " at "):
         # "Home address: Rose Cottage, Lower Brockhampton": a named house and its place.
         for cm in _ADDRESS_WORD_LOW.finditer(low):
@@ -1452,6 +1572,7 @@ _ADDRESS_WORD_LOW = re.compile(
 
 _SCHOOL_GATE = (
     "school", "academy", "nursery", "primary", "junior", "infant", "grammar", "college",
+    "montessori", "playgroup", "kindergarten", "sixth form",
     "federation", "ysgol", "high", "pru", "scoil", "sgoil", "coláiste", "colaiste", "yeshiv",
     "madras", "cheder", "talmud",
 )  # fmt: skip
@@ -1460,11 +1581,12 @@ _SCHOOL_TYPE = (
     r"Church|Free|Prep|Preparatory|Special|Middle|First|Comprehensive|Methodist|Academy|"
     r"C[ \t]+of[ \t]+E|CofE|CE|RC|R\.C\.|Church[ \t]+of[ \t]+England|Church[ \t]+in[ \t]+Wales|"
     r"Roman[ \t]+Catholic|Welsh|Gymraeg|Integrated|Controlled|Maintained|Federated|Infant[ \t]+and[ \t]+Nursery|"
-    r"Junior[ \t]+and[ \t]+Infant|Day)"
+    r"Junior[ \t]+and[ \t]+Infant|Day|Girls['’]?|Boys['’]?)"
 )
 _SCHOOL_END = (
     r"(?:School|Academy|Nursery|Primary|Juniors|Infants|Grammar|College|Federation|PRU|Pru|High|"
-    r"High[ \t]+School|Junior[ \t]+School|Infant[ \t]+School|Nursery[ \t]+School)"
+    r"High[ \t]+School|Junior[ \t]+School|Infant[ \t]+School|Nursery[ \t]+School|Montessori|"
+    r"Pre-?[Ss]chool|Playgroup|Kindergarten|Day[ \t]+Nursery|Sixth[ \t]+Form)"
 )
 # "Hollybrook Infant School", "St Bernadette's Catholic Primary", "St. Aidan's C of E Primary",
 # "Our Lady of Lourdes RC Primary", "The Willows Federation", "Castlebrook Grammar".
@@ -1520,7 +1642,8 @@ def _capitalised_copy(text: str, upper: bool) -> str:
 
 
 _SCHOOL_END_LOW = re.compile(
-    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation|pru|high)(?![a-z])"
+    r"(?:school|academy|nursery|primary|juniors|infants|grammar|college|federation|pru|high|"
+    r"montessori|pre-?school|playgroup|kindergarten|form)(?![a-z])"
 )
 _SCHOOL_AT_END = re.compile(_SCHOOL_RE.pattern + r"$")
 
@@ -1551,10 +1674,13 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         m = _SCHOOL_AT_END.search(copy, max(0, es - 90), ee)
         if m is None:
             continue
+        if re.match(r"[ \t]+(?:Hospital|Hospitals|NHS|London)\b", copy[ee : ee + 12]):
+            continue  # "King's College Hospital": a hospital, not a college
         if (
             copy[es:ee] == "High"
             and not re.search(
-                r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$", copy[m.start() : es]
+                r"(?:\bSt\.?|\bSaint|['’]s)[ \t]+(?:[A-Z]\w*[ \t]+)*$|\b(?!The\b)[A-Z]\w+[ \t]+(?:Girls|Boys)['’]?[ \t]+$",
+                copy[m.start() : es],
             )
             and not (
                 # a parent's "at anderson high": a name that is no English word, after "at"
@@ -1730,8 +1856,19 @@ _PARTICLES = (
     r"van[ \t]+de|van|von[ \t]+der|von|de[ \t]+la|de[ \t]+los|de|del|della|di|da|dos|das|du|le|la|"
     r"al|el|bin|bint|binti|ibn|abu|Al|El|Abu|De|Di|Da|Van|Von|Le|La)"
 )
+_PATRONYMIC_RE = re.compile(
+    r"[ \t]+(?:ap|ab|ferch|verch|bin|bint|binti|ibn|mac|nic|Mac|Nic|Ní|Ó|Ua|Uí)[ \t]+"
+)
+# A Gaelic or Norman surname by its shape: "MacAoidh", "McAllister", "O'Dowd", "FitzGerald".
+_GAELIC_SURNAME_RE = re.compile(
+    rf"(?:Mac|Mc|Fitz)[{_CAP}][{_LOW}]{{2,}}(?:-[{_CAP}][{_LOW}]+)?|O['’][{_CAP}][{_LOW}]{{2,}}"
+)
+# Irish forms: "Mac an tSaoir", "Ó an Bhreithimh", "Nic an tSaoi" (article, then t-/h-/n-
+# before a capital).
 _PARTICLE_SURNAME_RE = re.compile(
-    rf"[ \t]+{_PARTICLES}(?:[ \t]+|-)(?P<w>{_NAME_WORD})(?:[ \t]+{_NAME_WORD}(?![\w'’]))?(?![\w'’])"
+    rf"[ \t]+{_PARTICLES}(?:[ \t]+(?:an|na)(?=[ \t]+(?:[tnh]-?)?[{_CAP}]))?(?:[ \t]+|-)"
+    rf"(?P<w>(?:[tnh]-?(?=[{_CAP}]))?{_NAME_WORD})(?:[ \t]+{_NAME_WORD}(?![\w'’]))?"
+    r"(?:(?=['’]s(?!\w))|(?![\w'’]))"
 )
 _PREFIX_BEFORE = re.compile(
     r"(?<![\w])(?:St|St\.|Saint|Sir|Lady|Dame|Queen|King|Prince|Princess|Royal|Mount|Duchess|Duke)"
@@ -1741,13 +1878,18 @@ _INSTITUTION_WORDS = (
     r"Children['’]s|Childrens|Hospital|Hospitals|Infirmary|Ward|Unit|House|Centre|Center|"
     r"Institute|Clinic|Hospice|Wing|Building|Suite|Place|Medical|Memorial|Library|Lecture|Prize|"
     r"Award|Station|Research|Laboratory|Health|University|College|Fund|Trust|Foundation|Appeal|"
-    r"Charity|Legacy|Lodge|Hostel|Federation|hospice|trust|fund|foundation|charity|appeal"
+    r"Charity|Legacy|Lodge|Hostel|Federation|Wish|hospice|trust|fund|foundation|charity|appeal"
 )
 _AFTER_WORD = rf"(?:['’]s?|s['’])?(?:[ \t]+{_NAME_WORD}(?:['’]s?|s['’])?){{0,3}}[ \t]+"
 # After a word: an institution ("... Children's Hospital") or a street ("... Road").
 _SUFFIX_AFTER = re.compile(
     _AFTER_WORD + rf"(?:{_INSTITUTION_WORDS}|Road|Street|Avenue|Lane|Drive|Close|Crescent|Square|"
     r"Gardens|Terrace|Grove|Way)\b"
+)
+_NAMED_THING_AFTER = re.compile(
+    r"(?:[ \t]+(?:[A-Z]{2,}|[a-z]+|[A-Z][a-z]+)){0,2}[ \t]+(?i:appeal|fund|trust|foundation|"
+    r"campaign|wing|ward|unit|building|centre|center|scanner|suite|room|lecture|prize|award|"
+    r"fellowship|bursary|garden|playroom)s?\b"
 )
 _INSTITUTION_AFTER = re.compile(_AFTER_WORD + rf"(?:{_INSTITUTION_WORDS})\b")
 # After a word: what makes it an eponym ("Horner's syndrome", "Homer Wright rosettes", "Hickman
@@ -1780,13 +1922,39 @@ _FAMILY_TITLES = frozenset({"Mrs", "Mr", "Ms", "Miss", "Mx", "mrs", "mr"})
 # A title in capitals ("MISS FARTUN WARSAME", "MR A MISTRY"): the name after it is read like a
 # heading's (capitals, initials, words that are names or not English words).
 _UPPER_TITLE_RE = re.compile(r"(?<![\w])(?P<title>MRS|MR|MISS|MS|MX|MASTER)\.?[ \t]+(?=[A-Z])")
-_STRONG_GATE = ("name", "called", "known as", "goes by")
+_STRONG_GATE = ("name", "called", "known as", "goes by")  # "name" also gates _LABEL_NAME_RE
 _STRONG_CUE_RE = re.compile(
     r"(?i:\b(?:(?P<thing>trial|study|drug|regimen|protocol|centre|center|hospital|file|panel|"
     r"meeting|arm|cohort|charity|ward|unit|group|campaign|page)[ \t]+name[ \t]*[:=\-–]|"
-    r"(?:(?:first|sur|last|full|given|child['’]s|patient['’]s|his|her|their|my)[ \t]*)?"
+    r"(?:(?:first|sur|last|full|given|nick|child['’]s|patient['’]s|his|her|their|my)[ \t]*)?"
     r"name(?:[ \t]+is|[ \t]*[:=\-–])|named|nicknamed|known[ \t]+as|goes[ \t]+by|(?P<called>called)))"
     rf"[ \t]*[\"'“‘(]?[ \t]*(?P<name>{_NAME_WORD})"
+)
+# "Family name HUANG, given name Zixuan", "surname Okafor": a name label, then the name with no
+# colon; the word must be in capitals, a known name or no English word.
+_LABEL_NAME_RE = re.compile(
+    r"(?i:\b(?:family|given|first|sur|last|middle|maiden|fore|christian)[ \t]*names?)"
+    rf"[ \t]+(?:(?i:is|was)[ \t]+)?[\"'“‘]?(?P<name>{_NAME_WORD}|[{_CAP}][{_CAP}'’-]+)(?![\w'’-])"
+)
+_NOT_GIVEN = frozenset("unknown none withheld redacted missing blank tbc tba same nk na nr".split())
+# A letter's sign-off on its own line, then the writer's name on the next line ("Kind regards,
+# / Dawn Fairweather / Clinical Nurse Specialist").
+_SIGN_OFF_LINE_RE = re.compile(
+    r"(?im:^[ \t]*(?:(?:kind|best|warm|warmest|many)[ \t]+(?:regards|wishes|thanks)|regards|"
+    r"yours[ \t]+(?:sincerely|faithfully|truly)|sincerely|with[ \t]+(?:thanks|best[ \t]+wishes)|"
+    r"thanks|thank[ \t]+you|cheers|love|best)[ \t]*[,.!]?[ \t]*\r?\n[ \t]*)"
+    r"(?P<name>[^\n]{2,60})"
+)
+_SIGNATURE_NAME_RE = re.compile(
+    r"(?:(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Sister|Nurse)\.?[ \t]+)?"
+    rf"(?P<words>(?:[{_CAP}]\.?[ \t]+){{0,2}}{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}})"
+    r"[ \t]*(?:,.*)?$"
+)
+# A letter's greeting to a titled person: "Dear Dr Hale", "Hi Dr Okafor".
+_SALUTATION_TITLE_RE = re.compile(
+    r"(?:^|(?<=[\n.!?]))[ \t]*(?i:dear|hi|hello|hiya|morning|afternoon)[ \t]+"
+    r"(?P<title>Dr|Doctor|Prof|Professor|Sister|Nurse)\.?[ \t]+(?P<name>"
+    rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)(?![\w'’])"
 )
 _KIN_GATE = (
     "mum", "mom", "moth", "dad", "fath", "sist", "broth", "sibl", "twin", "son", "daught",
@@ -1804,6 +1972,8 @@ _KIN_TAIL = re.compile(
     r"(?i:['’]s[ \t]+name(?:[ \t]+is)?)?[ \t]*(?:[,:(\-–—][ \t]*)?(?:(?i:is|was|called|named)[ \t]+)?"
     rf"(?P<name>{_NAME_WORD})"
 )
+# A parent writing in the first person: "can you tell Dr Okonjo ...", "our consultant Dr ...".
+_FIRST_PERSON_RE = re.compile(r"(?i:\b(?:i|i['’]?m|me|my|we|we['’]re|us|our|u|ur)\b)")
 _FAMILY_CONTEXT_RE = re.compile(
     r"(?i:\b(?:mum|mummy|mother|dad|daddy|father|parents?|grand(?:mother|father|ma|pa|ad)|"
     r"granny|aunt|auntie|uncle|sister|brother|sibling|step-?\w+|mum's|dad's)\b)"
@@ -1812,7 +1982,9 @@ _FAMILY_NOUN_GATE = ("family", "household", "twins", "children", "boys", "girls"
 _FAMILY_NOUN_LOW = re.compile(
     r"(?:family|household|twins|children|boys|girls|kids)(?![a-z])(?![ \t]+of\b)"
 )
-_THE_NAME_BEFORE = re.compile(rf"(?<![\w])(?i:the)[ \t]+(?P<name>{_NAME_WORD})[ \t]+$")
+_THE_NAME_BEFORE = re.compile(
+    rf"(?<![\w])(?i:the)[ \t]+(?:(?i:whole|entire)[ \t]+)?(?P<name>{_NAME_WORD}|[a-z]{{3,}})[ \t]+$"
+)
 _AND_NAME_RE = re.compile(
     rf"[ \t]*(?:\)[ \t]*)?(?:,[ \t]*)?(?:and|&)[ \t]+(?P<w>{_NAME_WORD})(?![\w'’])"
 )
@@ -1881,20 +2053,63 @@ _CLAUSE_WORDS = frozenset("that and but because when as so only while if althoug
 # ("whom the family call KJ", "likes to be called Mo"), a name in brackets after a family word
 # ("his dad (Bally)").
 _PAREN_NICK_RE = re.compile(
-    rf"(?<![\w'’])(?P<a>{_NAME_WORD})(?:['’]s)?[ \t]*\([ \t]*(?P<b>{_NAME_WORD})"
-    r"(?:[ \t]+(?:in[ \t]+full|for[ \t]+short|for[ \t]+long))?[ \t]*\)"
+    rf"(?<![\w'’])(?P<a>{_NAME_WORD})(?:['’]s)?[ \t]*\([ \t]*"
+    r"(?:(?:short[ \t]+for|full[ \t]+name|real[ \t]+name|aka|a\.k\.a\.?|née|nee)[ \t:]+)?"
+    rf"(?P<b>{_NAME_WORD})"
+    r"(?:[ \t]+(?:in[ \t]+full|for[ \t]+short|for[ \t]+long|to[ \t]+(?:his|her|the|their)[ \t]+"
+    r"(?:family|friends|mum|dad|parents|siblings|brothers?|sisters?)|at[ \t]+home))?[ \t]*\)"
 )
 _CALL_NAME_RE = re.compile(
-    r"(?<![\w])(?:call|calls|called|calling|[Kk]nown[ \t]+(?:to[ \t]+(?:the[ \t]+|his[ \t]+|her[ \t]+)?"
+    r"(?<![\w])(?:call|calls|called|calling|[Kk]nown[ \t]+(?:(?:to|on|at|in)[ \t]+(?:the[ \t]+|his[ \t]+|her[ \t]+)?"
     r"(?P<who>family|everyone|friends|us|them|all|staff|team|ward|nurses)[ \t]+)?as|goes[ \t]+by|"
     r"nicknamed?)[ \t]+"
-    rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’]))"
+    rf"(?P<pron>(?:him|her|them|me|us)[ \t]+)?(?P<w>[A-Z]{{2,3}}(?![\w'’])|{_NAME_WORD}(?![\w'’])|"
+    r"[a-z][a-z'’-]{2,}(?![\w'’]))"
 )
+# "Christopher, or Kit as the family call him": a name, then who calls the child so.
+_AS_THEY_CALL_RE = re.compile(
+    rf"(?P<w>{_NAME_WORD})[ \t]+as[ \t]+(?:the[ \t]+family|everyone|everybody|we|they|his[ \t]+\w+|"
+    r"her[ \t]+\w+|friends|the[ \t]+nurses|the[ \t]+ward)[ \t]+calls?[ \t]+(?:him|her|them)\b"
+)
+# A clinician's verbs whose object is a child: "I reviewed Ifeoluwa today".
+_SEEN_VERBS = frozenset(
+    "reviewed saw seen seeing examined met assessed admitted discharged treated treating".split()
+)
+# "Jojo, as Johanna likes to be known": a nickname, then the full name.
+# "Clover, our youngest daughter,": any capitalised word set beside the writer's child word.
+_OUR_CHILD_AFTER_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>{_NAME_WORD}),[ \t]*(?:our|my)[ \t]+(?:(?:little|youngest|eldest|oldest|"
+    r"middle|baby|twin|only)[ \t]+)?(?:son|daughter|boy|girl|baby|grandson|granddaughter)(?![\w'’])"
+)
+_AS_KNOWN_RE = re.compile(
+    rf"(?P<a>{_NAME_WORD}),?[ \t]+as[ \t]+(?P<b>{_NAME_WORD})[ \t]+(?:likes|prefers|wants|wishes|"
+    r"asks|chooses)[ \t]+to[ \t]+be[ \t]+(?:known|called)\b"
+)
+# "... called Sunny rather than Sunil": the other name after a name.
+_RATHER_THAN_RE = re.compile(
+    rf"[ \t]*,?[ \t]+(?:rather[ \t]+than|instead[ \t]+of|not)[ \t]+[\"'“‘]?(?P<w>{_NAME_WORD})(?![\w'’-])"
+)
+# "we're the Wards", "we are the Okafors": a family by its surname in the plural.
+_WE_ARE_THE_RE = re.compile(
+    rf"(?i:\bwe(?:['’]re|[ \t]+are)[ \t]+the)[ \t]+(?P<w>[{_CAP}][{_LOW}]+s)(?![\w'’])"
+)
+_NURSE_TITLE_RE = re.compile(
+    r"(?<![\w])(?:(?:Staff|Charge|Senior|Student|Specialist|Research|Clinical|Community|Ward)"
+    r"[ \t]+)?(?:Nurse|Matron)\.?[ \t]+"
+    rf"(?P<name>(?P<first>{_NAME_WORD})(?:[ \t]+{_NAME_WORD})?)(?![\w'’])"
+)
+# In a parent's message, "dr okonjo": a doctor named in lower case.
+_LOWER_DR_RE = re.compile(r"(?<![\w])dr\.?[ \t]+(?P<w>[a-z][a-z'’-]{2,})(?![\w])")
 _KIN_PAREN_NAME_RE = re.compile(
-    r"(?i:\b(?:mum|dad|mother|father|nan|nana|nanna|gran|granny|grandad|grandma|grandpa|auntie|"
+    r"(?i:\b(?:mum|mam|dad|mother|father|nan|nana|nanna|gran|granny|grandad|grandma|grandpa|auntie|"
     r"aunty|aunt|uncle|brother|sister|sibling|carer|step-?dad|step-?mum|partner|husband|wife))"
     rf"[ \t]*\([ \t]*(?P<w>{_NAME_WORD})[ \t]*\)"
 )
+
+
+def text_before_ends(text: str, s: int, endings: tuple[str, ...]) -> bool:
+    """Does the text just before ``s`` end with one of ``endings`` (lower case)?"""
+    return text[max(0, s - 12) : s].lower().endswith(endings)
 
 
 def _sentence_start(text: str, s: int) -> bool:
@@ -1911,6 +2126,10 @@ def _staff_context(text: str, s: int, e: int) -> bool:
 _NICKNAME_MESSAGE = (
     "A nickname or a name given beside another name ('... (full name)', 'call him ...')"
 )
+_PARENT_DOCTOR_MESSAGE = (
+    "A doctor or nurse named in a parent's message: it points to the child's team"
+)
+_ALTERNATIVE_MESSAGE = "Another name given for the same person ('... rather than ...')"
 _REPEAT_MESSAGE = "The same word as a name found elsewhere in this text"
 _TITLE_MESSAGE = "A name after a title in capitals ('MRS ...', 'MISS ...')"
 _HEADER_MESSAGE = "A name after a report's name heading ('PATIENT:', 'NAME:', 'RE:')"
@@ -1924,6 +2143,9 @@ _POSSESSIVE_MESSAGE = (
 _AGE_MESSAGE = "A name followed by an age ('..., now 3', '... is a 9-year-old')"
 _PREDICATE_MESSAGE = "A name as the subject of something only a person does ('... has tolerated')"
 _MIDDLE_MESSAGE = "A first name capitalised in the middle of a sentence"
+_BROAD_MIDDLE_MESSAGE = (
+    "A given name (from a broad list of the world's given names) inside a sentence"
+)
 _LIST_MESSAGE = "A name listed with another name ('... and ...')"
 
 _WORD_TOKEN_RE = re.compile(rf"[{_CAP}{_LOW}]+(?:[-'’][{_CAP}{_LOW}]+)*")
@@ -1932,7 +2154,27 @@ _KIN_WORDS = frozenset(
     brothers sister sisters sibling siblings twin twins grandad grandads granddad grandpa gramps
     grandma granny gran nan nanna nana nanny grandmother grandfather auntie aunty aunt uncle
     cousin cousins niece nephew husband wife partner boyfriend girlfriend fiance fiancee
-    stepdad stepmum step-dad step-mum baby bro sis hubby""".split()
+    stepdad stepmum step-dad step-mum baby bro sis hubby mam mammy nain taid""".split()
+)
+# A child's own things after a possessive: "Autumn's scan", "May's bloods" (not "May's meeting").
+_CHILD_THINGS = frozenset(
+    """scan scans bloods line hickman port temperature temp counts platelets chemo chemotherapy
+    treatment surgery biopsy hair weight mum dad mummy daddy nan gran brother sister twin
+    school nursery teacher class bed room birthday appointment appointments tumour diagnosis
+    relapse transfusion obs medicine meds""".split()
+)
+# Verbs whose object is a person, in a parent's message: "we told ruqayyah", "took kaydee".
+_PERSON_VERBS = frozenset(
+    """told tell telling asked ask asking took take taking brought bring bringing picked
+    collected collect dropped drop hugged cuddled bathed fed dressed carried reassured
+    comforted woke settled""".split()
+)
+_MODAL_WORDS = frozenset("may will can might must should would could shall".split())
+# Verbs that follow a child's name in a parent's message ("his sister summer held his hand").
+_VERBS_AFTER_NAME = frozenset(
+    """held holds came comes went goes gave gives took takes made makes said says was is has had
+    got gets brought brings sat sits stayed stays helped helps loves loved wants wanted asked
+    asks cried cries drew draws sang sings sent sends keeps kept""".split()
 )
 _OWNER_WORDS = frozenset("our my little lil baby bubba".split())
 _LOWER_NAME_CUES = _KIN_WORDS | frozenset("esp especially".split())
@@ -1956,12 +2198,21 @@ _NOT_BEFORE_NAME = frozenset(
     """the a an this that these those of in on at by for from with to into onto under over
     and or nor""".split()
 )
+# Names after a dash at the end, then perhaps "and the boys" ("- nkechi, tobi and the kids x").
+_DASH_SIGNATURE_RE = re.compile(
+    rf"[ \t][-–—][ \t]+(?P<names>[{_CAP}{_LOW}][{_LOW}'’-]+(?:(?:,[ \t]*|[ \t]+(?:and|&)[ \t]+)"
+    rf"[{_CAP}{_LOW}][{_LOW}'’-]+){{0,4}})(?:[ \t]+(?:and|&)[ \t]+the[ \t]+(?:boys|girls|kids|family|"
+    r"twins|gang|lot|crew))?[ \t.!x]*$"
+)
 _SIGN_OFF_RE = re.compile(
     r"(?i:\b(?:thanks|thank[ \t]+you|cheers|regards|love|wishes|best|sincerely|take[ \t]+care)\b)"
 )
 _KIN_PAREN_AFTER = re.compile(
-    r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|dad|mother|father|mummy|daddy|nan|nanna|"
-    r"grandad|grandma|granny|auntie|uncle|parents?|brother|sister|carer|foster\s+\w+)"
+    r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|mam|mom|dad|mother|father|mummy|mammy|"
+    r"daddy|nan|nanna|nain|taid|grandad|grandma|granny|auntie|uncle|parents?|brothers?|sisters?|"
+    r"twins?|siblings?|carer|foster\s+\w+)"
+    # "(mum of Yasmin)", "(dad to Kai and Mia)"
+    r"(?:[ \t]+(?:of|to)[ \t]+[^\W\d_]+(?:[-'’][^\W\d_]+)*)?"
     r"(?:[ \t]+(?:and|&)[ \t]+\w+)?[ \t]*\)"
 )
 # After a word: an age or something only a person does.
@@ -1971,20 +2222,32 @@ _APPOSITION_RE = re.compile(
 )
 _PRONOUN_SOON_RE = re.compile(r"(?:[ \t]+[a-z]+){0,3}[ \t]+(?:his|her|he|she|him)\b")
 _PERSON_AFTER_RE = re.compile(
-    r"(?:[ \t]*,?[ \t]+(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
-    r"parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer|foster)\b|"
+    r"(?:[ \t]*,?[ \t]+(?:(?:and|n|&|an['’])[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|mam|dad|"
+    r"brother|sister|parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer|foster)"
+    r"\b|"
+    # "Bliss, our daughter,", "Storm, my son": a child named beside the writer's family word
+    r"[ \t]*,[ \t]*(?:our|my|their)[ \t]+(?:(?:little|youngest|eldest|oldest|middle|baby|"
+    r"twin)[ \t]+)?(?:son|daughter|boy|girl|baby|child|twins?|grandson|granddaughter|"
+    r"little[ \t]+one)\b|"
     r",[ \t]*(?:now[ \t]+|aged?[ \t]+)?\d{1,2}(?:[ \t]*(?:y|yo|yrs?|years?|months?)\b)?[ \t]*[,)]|"
     r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
     r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
     r"\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
     r",?[ \t]*\(?[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
-    r"(?P<pred>[ \t]+(?:(?:is|was)[ \t]+(?:(?:still|so|really|very|fast)[ \t]+)?(?:sick|asleep|awake|"
+    r"(?P<pred>[ \t]+(?:"
+    # "Autumn tolerated ...", "Gift is now on maintenance", "Rowan and Sage were seen"
+    r"(?:tolerated|completed|underwent|received|developed|responded|presented|relapsed)\b|"
+    r"(?:is|was)[ \t]+(?:now[ \t]+|still[ \t]+)?(?:on|off)[ \t]+(?:maintenance|treatment|chemo|"
+    r"chemotherapy|antibiotics|isotretinoin|dfmo|immunotherapy|the[ \t]+ward)\b|"
+    r"(?:are|were)[ \t]+(?:both[ \t]+)?(?:seen|reviewed|examined|admitted|discharged)\b|"
+    r"(?:is|was)[ \t]+(?:(?:still|so|really|very|fast)[ \t]+)?(?:sick|asleep|awake|"
     r"reviewed|seen|examined|clingy|grumpy|sleepy|teething|with[ \t]+(?:me|us|her|his|my|our|"
     r"nan|gran|grandma|grandad|dad|mum))\b|"
     r"(?:remains|remained|stays)[ \t]+in[ \t]+(?:\w+[ \t]+)?remission|"
     r"(?:has|have|had)[ \t]+been[ \t]+(?:(?:so|very|really)[ \t]+)?(?:asking|crying|sleeping|"
     r"eating|playing|vomiting|sick)|read[ \t]+(?:it|the|a|her|his)\b|"
-    r"(?:is|was)[ \t]+(?:eating|sleeping|feeling|asking|scared|allergic|"
+    r"(?:is|was)[ \t]+(?:(?:so|really|very|still|being|such[ \t]+a)[ \t]+)?(?:eating|sleeping|"
+    r"feeling|asking|scared|allergic|"
     r"desperate|poorly|unwell|brave|tired|struggling|coping|nervous|anxious|upset|excited|"
     r"crying|vomiting|being[ \t]+sick|back[ \t]+(?:at|in|home)|home|the[ \t]+first[ \t]+one|"
     r"diagnosed|born|admitted|discharged)|"
@@ -2008,7 +2271,7 @@ _PERSON_AFTER_RE = re.compile(
 # Report headings that put a name after them (found in the lower-cased text).
 _HEADER_UPPER_GATE = (
     "NOK", "GUARDIAN", "PARENT", "MOTHER", "FATHER", "KIN", "REFERRER", "ATTN", "CC", "PATIENT", "NAME", "PT", "CHILD", "BABY", "RE", "FAO", "C/O", "SPECIMEN", "REPORT",
-    "REQUESTED", "SIGNED", "AUTHORISED", "VERIFIED", "REFERRING", "CONSULTANT", "CLINICIAN",
+    "REQUESTED", "REQUESTING", "SIGNED", "AUTHORISED", "AUTHORIZED", "VERIFIED", "REPORTED", "REFERRING", "CONSULTANT", "CLINICIAN",
     "ATTENTION", "LABELLED", "DICTATED", "TYPED", "SURNAME", "FORENAME", "REFERRED", "WRITTEN",
     "REVIEWED", "GP", "REF",
 )  # fmt: skip
@@ -2016,7 +2279,8 @@ _HEADER_GATE = (
     "guardian", "kin", "nok", "referrer", "attn", "cc", "parent", "patient", "pt ", "pt:", "pt.", "name", "child", "baby", "re:", "re ", "fao", "c/o", "specimen from",
     "report for", "requested by", "reported by", "referring", "consultant", "clinician",
     "attention of", "labelled", "labeled", "dictated by", "typed by", "copy to", "seen by",
-    "referred by", "written by", "reviewed by", "gp:", "gp ", "ref:", "ref ",
+    "referred by", "written by", "reviewed by", "gp:", "gp ", "ref:", "ref ", "verified",
+    "authorised", "authorized", "reported", "signed", "requesting",
 )  # fmt: skip
 _HEADER_CUE_LOW = re.compile(
     r"(?P<cue>(?:fore|sur|first[ \t]+|given[ \t]+)name\(s\)|name\(s\)|patient(?:['’]s)?(?:[ \t]+(?:full[ \t]+)?(?:name|surname|forenames?))?|pt(?:[ \t]+name)?|"
@@ -2024,8 +2288,9 @@ _HEADER_CUE_LOW = re.compile(
     r"parent(?:[ \t]*/[ \t]*guardian)?|guardian|next[ \t]+of[ \t]+kin|nok|referrer|attn|cc|gp|ref|"
     r"(?:sur|fore|first[ \t]+|given[ \t]+|family[ \t]+|last[ \t]+|full[ \t]+|child['’]s[ \t]+)"
     r"names?|names?|surname|forenames?|child|baby|re|fao|c/o|specimen[ \t]+from|report[ \t]+for|"
-    r"(?:requested|reported|signed|authorised|verified|referred|written|reviewed|copied)[ \t]+by|referring[ \t]+(?:clinician|"
-    r"consultant|doctor|clinician)|consultant|clinician|(?:for[ \t]+the[ \t]+)?attention[ \t]+of|"
+    r"(?:requested|reported|signed|authorised|authorized|verified|referred|written|reviewed|copied)"
+    r"(?:[ \t]+by)?|(?:referring|requesting)[ \t]+(?:clinician|"
+    r"consultant|doctor|dr|physician|surgeon|gp)|consultant|clinician|(?:for[ \t]+the[ \t]+)?attention[ \t]+of|"
     r"(?:specimen[ \t]+|sample[ \t]+)?label(?:l)?ed(?:[ \t]+as)?|(?:dictated|typed|seen)[ \t]+by|"
     r"copy[ \t]+to)(?![a-z])"
     r"(?P<colon>[ \t]*\.{2,}[ \t]*:?|[ \t]*[:=][ \t]*[-–—]?[ \t]*|[ \t]+[-–—][ \t]+)?[ \t]*"
@@ -2038,7 +2303,7 @@ _CAPS_COMMA_PAIR_RE = re.compile(
 _HEADER_START_LOW = re.compile(
     _trie_pattern(
         """patient pt name surname sur fore first given family last full child baby re fao c/o
-        specimen report requested reported signed authorised verified referring consultant
+        specimen report requested requesting reported signed authorised verified referring consultant
         clinician mother father mum dad parent guardian next nok referrer attn cc for attention
         sample labelled labeled dictated typed seen copy referred written reviewed gp""".split()
     )
@@ -2086,7 +2351,7 @@ def _is_nameish(word: str) -> bool:
     low = w.lower()
     if len(w) == 1:
         return True  # an initial
-    if low in _NOT_A_NAME:
+    if low in _NOT_A_NAME or low.endswith(_CLINICAL_SUFFIXES):  # no "ONCOLOGY"
         return False
     if _first_name_kind(w) or low in _names.SURNAMES_LOW or w in _names.SURNAME_WORDS:
         return True
@@ -2097,6 +2362,10 @@ def _is_nameish(word: str) -> bool:
     return low not in _ENGLISH and _fold(low) not in _ENGLISH and w.isalpha()
 
 
+# "J. OKONKWO-BELL", "S. A. QURESHI", "J OYELOWO": initials, then a surname.
+_INITIALS_NAME_RE = re.compile(
+    rf"(?:[{_CAP}](?:\.[ \t]?|[ \t])){{1,3}}[ \t]*(?P<w>[{_CAP}][{_CAP}{_LOW}'’-]{{2,}})$"
+)
 _NAME_LABEL_RE = re.compile(r"(?:sur|fore|first|given|family|last|full)?[ \t]*names?\b")
 
 
@@ -2133,7 +2402,11 @@ def _header_name_span(
                 comma and count == 1 and word.lower() not in _NOT_A_NAME and len(word) > 2
             )
         ):
-            nxt = _HEADER_TOKEN_RE.match(text, m.end() + 1) if titled and count == 0 else None
+            nxt = (
+                _HEADER_TOKEN_RE.match(text, m.end() + 1)
+                if count == 0 and (titled or name_label)
+                else None
+            )
             if not (  # after a title, a word-name before a surname: "MRS TEMPERANCE OKAFOR"
                 nxt
                 and text[m.end() : m.end() + 1] == " "
@@ -2166,7 +2439,14 @@ def _header_name_span(
             _first_name_kind(_title_case(w))
             or w.lower() in _names.SURNAMES_LOW
             or _broad_lower_name(w.lower())
+            # "HENDERSON-OYELARAN": a double-barrelled surname with a known part
+            or any(p in _names.SURNAMES_LOW for p in w.lower().split("-") if len(p) > 2)
             for w in _WORD_TOKEN_RE.findall(text, start, end)
+        )
+        # "J. OKONKWO-BELL", "S. A. QURESHI": initials, then a word that is no English word
+        and not (
+            (im := _INITIALS_NAME_RE.match(text[start:end])) is not None
+            and im.group("w").lower() not in _ENGLISH
         )
     ):
         return None
@@ -2221,7 +2501,7 @@ _EA_GIVEN_RE = re.compile(
 
 # Everyday British words missing from the word list that are also names somewhere ("telly").
 _INFORMAL_WORDS = frozenset(
-    """telly fella nanna nana mam mammy bestie hubby wifey kiddo bubba hun hunni babe lass lad
+    """telly fella nanna nana mam mammy nain taid bestie hubby wifey kiddo bubba hun hunni babe lass lad
     bairn missus bloke sis bro grandma grandpa gramps nonna nonno abuela""".split()
 )
 # International non-proprietary name stems: an unknown capitalised word ending so is a drug
@@ -2232,6 +2512,9 @@ _DRUG_SUFFIXES = tuple(
     xaban gatran pril sartan olol dipine statin tidine prazole setron pitant lukast mustine
     trexate rabine citabine uracil dronate ferol calcet""".split()
 )
+# Specialties and medical adjectives ("Paediatric Oncology", "Haematology"): no names.
+_CLINICAL_SUFFIXES = tuple("ology ologist ologists iatric iatrics ography ectomy otomy".split())
+_DRUG_SUFFIXES += _CLINICAL_SUFFIXES
 
 
 def _broad_lower_name(lw: str) -> bool:
@@ -2263,6 +2546,17 @@ def _broad_lower_name(lw: str) -> bool:
     return True
 
 
+def _unknown_parts(lw: str) -> bool:
+    """No part an ordinary or clinical word; a double-barrelled name ("okonkwo-smith") may have
+    one English part, not all."""
+    parts = lw.split("-")
+    if any(p in _NOT_A_NAME or p in _names.EPONYM_WORDS_LOW for p in parts):
+        return False
+    if len(parts) == 1:
+        return lw not in _ENGLISH
+    return not all(p in _ENGLISH for p in parts) and parts[0] not in _ENGLISH
+
+
 @functools.lru_cache(maxsize=65536)
 def _token_shape(w: str, informal: bool) -> str | None:
     """What a word is as a possible name: 'strict' (a first name, not a word), 'name' (a name
@@ -2289,7 +2583,7 @@ def _token_shape(w: str, informal: bool) -> str | None:
         w[0].isupper()
         and len(w) >= 3
         and _is_plain_word(w)
-        and not any(p in _ENGLISH or p in _NOT_A_NAME for p in lw.split("-"))
+        and _unknown_parts(lw)
         and not lw.endswith(_DRUG_SUFFIXES)
         and w not in _names.PRODUCT_WORDS
         and w not in _names.PLACES
@@ -2336,11 +2630,20 @@ class _NameFinder:
     def institutional(self, s: int, e: int) -> bool:
         """Is the word at [s, e) part of an institution, a street name or an eponym?"""
         text = self.text
+        # two spaces or a tab after a word end a report's field: what follows is another field
+        # ("PATIENT: NÍ CHEALLAIGH, MÉABH    EXAM: CT"), not an eponym's noun
+        column = text[e : e + 2] == "  " or text[e : e + 1] == "\t"
         return (
             self.t.institutions.overlaps(s, e)
-            or _SUFFIX_AFTER.match(text, e) is not None
-            or _EPONYM_AFTER.match(text, e) is not None
+            or (not column and _SUFFIX_AFTER.match(text, e) is not None)
+            or (not column and _EPONYM_AFTER.match(text, e) is not None)
             or (s > 2 and _PREFIX_BEFORE.search(text, max(0, s - 40), s) is not None)
+            # "The Alice CT scanner appeal", "the Lily ward": a thing named after someone
+            or (
+                s >= 4
+                and text[s - 4 : s] in ("The ", "the ")
+                and _NAMED_THING_AFTER.match(text, e) is not None
+            )
         )
 
     def free(self, s: int, e: int) -> bool:
@@ -2352,7 +2655,7 @@ class _NameFinder:
         text = self.text
         p = _PARTICLE_SURNAME_RE.match(text, e)
         if p and not self.institutional(p.start("w"), p.end("w")):
-            return p.end()
+            return self.particle_chain(p.end())
         m = _NEXT_WORD_RE.match(text, e)
         if m and _is_plain_word(m.group("w")) and not self.institutional(m.start("w"), m.end("w")):
             end = m.end("w")
@@ -2372,6 +2675,15 @@ class _NameFinder:
             return end
         return e
 
+    def particle_chain(self, e: int) -> int:
+        """ "Abdullah bin Khalid al-Harbi": more particles and names after the first."""
+        for _ in range(3):
+            p = _PARTICLE_SURNAME_RE.match(self.text, e)
+            if p is None or self.institutional(p.start("w"), p.end("w")):
+                break
+            e = p.end()
+        return e
+
     def report(
         self, s: int, e: int, severity: str, message: str = _MESSAGES["person_name"]
     ) -> None:
@@ -2388,7 +2700,16 @@ class _NameFinder:
                 and self.free(ws, we)
                 and not self.institutional(ws, we)
             ):
-                we = self.surname_end(we)
+                if m.group("w").lower() in _EA_FAMILY_LOW and (
+                    g := _EA_GIVEN_RE.match(self.text, we)
+                ):
+                    # "... and Nguyen Thi Hoa": the given names in East Asian order
+                    for gm in _WORD_TOKEN_RE.finditer(self.text, g.start(), g.end()):
+                        if not _ea_given(gm.group()):
+                            break
+                        we = gm.end()
+                else:
+                    we = self.surname_end(we)
                 self.out.append(_cand(ws, we, "person_name", "hard", _MESSAGES["person_name"]))
                 self.consumed.add(ws, we)
 
@@ -2413,7 +2734,15 @@ class _NameFinder:
                 before = text[max(0, s - 40) : s]
                 before = before[max(before.rfind("."), before.rfind("\n")) + 1 :]  # this sentence
                 after = text[e : e + 30].split(".")[0]
-                family = _FAMILY_CONTEXT_RE.search(before) or _FAMILY_CONTEXT_RE.search(after)
+                # in a parent's message, the doctor named is the family's
+                family = (
+                    _FAMILY_CONTEXT_RE.search(before)
+                    or _FAMILY_CONTEXT_RE.search(after)
+                    or (
+                        _informal(text)
+                        and _FIRST_PERSON_RE.search(before + " " + after) is not None
+                    )
+                )
                 self.report(
                     s,
                     e,
@@ -2422,6 +2751,72 @@ class _NameFinder:
                 )
             else:  # Prof / Professor: staff, not reported, and not read again as a first name
                 self.consumed.add(s, e)
+
+    def letter_names(self) -> None:
+        """ "Dear Dr Hale,": a titled addressee in a letter's greeting; "Kind regards,\nDawn
+        Fairweather": the writer's name on the line after a sign-off."""
+        text = self.text
+        if "Dr" in text or "Prof" in text or "Sister" in text or "Nurse" in text:
+            for m in _SALUTATION_TITLE_RE.finditer(text):
+                ns, ne = m.start("title"), m.end("name")
+                if self.free(m.start("name"), ne) and not self.institutional(m.start("name"), ne):
+                    self.report(ns, ne, "hard", _GREETING_MESSAGE)
+        if "\n" not in text:
+            return
+        for m in _SIGN_OFF_LINE_RE.finditer(text):
+            line = m.group("name")
+            sig = _SIGNATURE_NAME_RE.match(line)
+            if sig is None:
+                continue
+            words = [w for w in _WORD_TOKEN_RE.findall(sig.group("words")) if len(w) > 1]
+            if not words or any(w.lower() in _NOT_A_NAME for w in words):
+                continue
+            # a name: a first name, a surname or a given name of the broad list in it, and no
+            # specialty ("Oncology Outreach")
+            if any(w.lower().endswith(_DRUG_SUFFIXES) for w in words) or not any(
+                _first_name_kind(w)
+                or w in _names.SURNAMES
+                or _names.in_broad_names(_fold(w.lower()))
+                for w in words
+            ):
+                continue
+            ns = m.start("name") + sig.start()
+            ne = m.start("name") + sig.end("words")
+            if self.free(ns, ne) and not self.institutional(ns, ne):
+                self.report(ns, ne, "hard", _GREETING_MESSAGE)
+
+    def nurses(self) -> None:
+        """ "Staff Nurse Okafor", "Matron Ellis": a nurse by name (staff: a warning, as for
+        doctors; in a parent's message, hard)."""
+        text = self.text
+        if "Nurse" not in text and "Matron" not in text:
+            return
+        informal = None
+        for m in _NURSE_TITLE_RE.finditer(text):
+            ws, we = m.start("name"), m.end("name")
+            w = m.group("first")
+            if w.lower() in _NOT_A_NAME or not self.free(ws, we) or self.institutional(ws, we):
+                continue
+            if not (_first_name_kind(w) or w in _names.SURNAMES or w.lower() not in _ENGLISH):
+                continue
+            if informal is None:
+                informal = _informal(text)
+            if informal:
+                self.report(m.start(), we, "hard", _PARENT_DOCTOR_MESSAGE)
+            else:
+                self.report(m.start(), we, "soft", _STAFF_MESSAGE)
+
+    def lower_doctors(self) -> None:
+        """ "can u tell dr okonjo": in a parent's message, the family's doctor by name."""
+        text = self.text
+        if "dr" not in text or not _informal(text):
+            return
+        for m in _LOWER_DR_RE.finditer(text):
+            w = m.group("w")
+            ws, we = m.start("w"), m.end("w")
+            if w in _ENGLISH or w in _NOT_A_NAME or not self.free(ws, we):
+                continue
+            self.report(m.start(), we, "hard", _PARENT_DOCTOR_MESSAGE)
 
     def upper_titles(self) -> None:
         text = self.text
@@ -2456,7 +2851,35 @@ class _NameFinder:
             if known is None and not _is_plain_word(word):
                 continue
             we = self.surname_end(we)
-            self.report(ws, we, "soft" if (known is None and m.group("called")) else "hard")
+            # "wants to be called Tommo": a person's chosen name, not a thing's
+            chosen = text_before_ends(self.text, m.start(), ("to be ", "be "))
+            soft = (
+                known is None
+                and m.group("called")
+                and not (chosen and word.lower() not in _ENGLISH)
+            )
+            self.report(ws, we, "soft" if soft else "hard")
+        for m in _LABEL_NAME_RE.finditer(self.text):
+            ws, we = m.start("name"), m.end("name")
+            word = m.group("name")
+            low = word.lower()
+            if (
+                not self.free(ws, we)
+                or low in _NOT_A_NAME
+                or len(word) < 2
+                or not word[0].isupper()
+                or self.institutional(ws, we)
+            ):
+                continue
+            if low in _NOT_GIVEN:
+                continue
+            if (
+                word.isupper()
+                or _first_name_kind(_title_case(word)) == "known"
+                or word in _names.SURNAMES
+                or (low not in _ENGLISH and len(word) > 2)
+            ):
+                self.report(ws, we, "hard")
 
     def kin_cues(self) -> None:
         t = self.t
@@ -2486,11 +2909,11 @@ class _NameFinder:
             if before is None:
                 continue
             ws, we = before.start("name"), before.end("name")
-            if (
-                self.free(ws, we)
-                and _is_plain_word(before.group("name"))
-                and not self.institutional(ws, we)
-            ):
+            name = before.group("name")
+            # in lower case only a surname of the gazetteer that is no word ("the okafor family")
+            if name.islower() and (name not in _names.SURNAMES_LOW or name in _ENGLISH):
+                continue
+            if self.free(ws, we) and _is_plain_word(name) and not self.institutional(ws, we):
                 self.report(ws, we, "hard")
 
     def words(self) -> None:
@@ -2504,20 +2927,37 @@ class _NameFinder:
             kind = _first_name_kind(word)
             if kind is None:
                 # Unknown word: only a pair with a known surname, or a sentence-initial pair + verb.
-                if e + 1 >= n or text[e] not in " \t" or not text[e + 1].isupper():
+                if e + 1 >= n or text[e] not in " \t":
+                    continue
+                if not text[e + 1].isupper() and not _PATRONYMIC_RE.match(text, e):
                     continue
                 if not _is_plain_word(word) or word.lower() in _ENGLISH or not self.free(s, e):
                     continue
-                nxt = _NEXT_WORD_RE.match(text, e)
+                nxt = _NEXT_WORD_RE.match(text, e) or _PARTICLE_SURNAME_RE.match(text, e)
                 if nxt is None:
                     continue
                 second = nxt.group("w")
                 particle = _PARTICLE_SURNAME_RE.match(text, e)
                 if particle and _first_name_kind(word) is None:
-                    particle = None
-                if particle or second in _SURNAMES_STRICT:
+                    # "Gwenllïan ferch Dafydd", "Yusuf bin Ahmad": a patronymic particle, then a
+                    # known first name
+                    after = particle.group("w")
+                    if not (
+                        _PATRONYMIC_RE.match(text, e)
+                        and (
+                            _first_name_kind(after) == "known"
+                            or after.lower() not in _ENGLISH
+                            or after in _names.SURNAMES
+                        )
+                    ):
+                        particle = None
+                if particle or second in _SURNAMES_STRICT or _GAELIC_SURNAME_RE.fullmatch(second):
                     if not self.institutional(s, e):
-                        self.report(s, particle.end() if particle else nxt.end("w"), "hard")
+                        self.report(
+                            s,
+                            self.particle_chain(particle.end()) if particle else nxt.end("w"),
+                            "hard",
+                        )
                 elif (
                     _is_plain_word(second)
                     and _first_name_kind(second) is None
@@ -2593,7 +3033,8 @@ class _NameFinder:
             if not upper_cue and not m.group("colon"):
                 continue  # in prose, only "Patient: ..." / "Name: ..." count
             labelled = bool(m.group("colon")) and (
-                _NAME_LABEL_RE.search(low, s, m.end("cue")) or cue.lower() in ("patient", "pt")
+                _NAME_LABEL_RE.search(low, s, m.end("cue"))
+                or cue.lower() in ("patient", "pt", "child", "baby")
             )
             span = _header_name_span(text, m.end(), upper_cue, bool(labelled))
             if span is None:
@@ -2660,8 +3101,21 @@ class _NameFinder:
                     continue
             if not _ea_given(given[0]):
                 continue
-            if cased == "lower" and (len(fam) < 3 or sum(len(g) for g in given) < 4):
-                continue  # "wong mei ling", not two syllables of noise
+            if cased == "lower" and (
+                (len(fam) < 3 and not (len(given) >= 2 and all(_ea_given(g) for g in given[:2])))
+                or sum(len(g) for g in given) < 4
+            ):
+                continue  # "wong mei ling", "le ngoc hoa", not two syllables of noise
+            # "LI Jiahao", "WANG Mei": the family name in capitals, the given name as a name
+            # (a common way to mark the order); the given name must be no English word
+            family_caps = (
+                cased == "upper"
+                and _case_of(given[0]) in ("title", "hyphen")
+                and given[0].lower() not in _ENGLISH
+                and given[0].lower() not in _NOT_A_NAME
+            )
+            if family_caps:
+                cased = "title"
             # "Nguyen Thi Thu Trang": up to three given names, as long as each is one
             keep = 1
             while (
@@ -2721,10 +3175,50 @@ class _NameFinder:
             lower = w.islower()
             msg = None
             if i > 0 and prev in _KIN_WORDS and gap.strip(" \t,(:-–") == "" and "\n" not in gap:
-                if (sh != "unknown" or w[0].isupper()) and (sh != "common" or w[0].isupper()):
+                if (
+                    (sh != "unknown" or w[0].isupper())
+                    and (
+                        sh != "common"
+                        or w[0].isupper()
+                        # "his big sister summer held his hand": a word-name then a verb
+                        or (
+                            informal
+                            and base(i) == w
+                            and lows[i] not in _MODAL_WORDS
+                            and i + 1 < n
+                            and text[e : toks[i + 1][0]] == " "
+                            and (
+                                lows[i + 1] in _VERBS_AFTER_NAME
+                                or (lows[i + 1].endswith("ed") and lows[i + 1] not in _NOT_A_NAME)
+                            )
+                        )
+                    )
+                ):
                     msg = _KIN_MESSAGE
             elif prev == "of" and prev2 in _KIN_WORDS and w[0].isupper() and sh != "common":
                 msg = _KIN_MESSAGE  # "Father of Kuba", "the mother of Precious"
+            elif (
+                lower
+                and informal
+                and sh in ("name", "common")
+                and base(i) == w
+                and lows[i] not in _MODAL_WORDS
+                and prev in ("if", "that", "when", "whether", "cos", "because", "coz")
+                and i + 1 < n
+                and lows[i + 1] in ("can", "could", "should", "needs", "has", "have", "had")
+                and _PRONOUN_SOON_RE.match(text, e)
+            ):
+                msg = _PREDICATE_MESSAGE  # "if storm can have his jabs"
+            elif (
+                lower
+                and informal
+                and sh == "common"
+                and base(i) == w
+                and _sentence_start(text, s)
+                and (after := _PERSON_AFTER_RE.match(text, e))
+                and after.group("pred")
+            ):
+                msg = _PREDICATE_MESSAGE  # "hunter was so brave today"
             elif sh == "common":
                 if w[0].isupper() and (
                     _APPOSITION_RE.match(text, e)
@@ -2743,9 +3237,50 @@ class _NameFinder:
                     and after.group("pred")
                 ):
                     msg = _PREDICATE_MESSAGE  # "Summer has tolerated induction well."
+                elif (
+                    # "Could Autumn's scan be moved?": a child's things, not a season's
+                    w[0].isupper()
+                    and w.endswith(("'s", "’s"))
+                    and i + 1 < n
+                    and lows[i + 1] in _CHILD_THINGS
+                ):
+                    msg = _POSSESSIVE_MESSAGE
+            elif (
+                # "we told ruqayyah about the port": a given name of the broad list, no word,
+                # after a verb that takes a person
+                lower and informal and sh == "broad" and prev in _PERSON_VERBS and gap == " "
+            ):
+                msg = _PREDICATE_MESSAGE
+            elif (
+                # "I reviewed Ifeoluwa today": a given name of the broad list after a verb whose
+                # object is a person
+                sh == "unknown"
+                and w[0].isupper()
+                and prev in _SEEN_VERBS
+                and gap == " "
+                and _names.in_broad_names(_fold(base(i).lower()))
+            ):
+                msg = _PREDICATE_MESSAGE
+            elif (
+                # "how you looked after faith": a name after "looked after", "care of"
+                informal
+                and gap == " "
+                and (
+                    (prev == "after" and prev2 in ("looked", "looking", "look", "looks"))
+                    or (prev == "of" and prev2 == "care")
+                )
+                and (
+                    sh in ("strict", "broad", "name")
+                    or (sh == "common" and _title_case(base(i)) in _HAND_AMBIG)
+                )
+                and base(i) == w
+            ):
+                msg = _PREDICATE_MESSAGE
             elif (
                 prev in _OWNER_WORDS
                 and gap.strip() == ""
+                # "our little Endian" is a child; "Explicit VR Little Endian" is not
+                and (prev in ("our", "my") or toks[i - 1][2].islower())
                 and (sh in ("strict", "broad") or (sh == "unknown" and w[0].isupper()))
             ):
                 msg = _KIN_MESSAGE
@@ -2758,7 +3293,11 @@ class _NameFinder:
             elif (
                 gap.strip(" \t,") == ""
                 and sh != "place"
-                and (sh in ("strict", "name") or (w[0].isupper() and (informal or prev == "from")))
+                and (
+                    sh in ("strict", "name")
+                    or (w[0].isupper() and (informal or prev == "from"))
+                    or (sh == "broad" and prev == "from")  # "love from oluwaseun"
+                )
                 and (
                     prev in ("esp", "especially", "particularly")
                     or (prev == "to" and prev2 in ("thanks", "thank", "grateful", "thx", "ta"))
@@ -2802,12 +3341,12 @@ class _NameFinder:
                 lower
                 and informal
                 and sh in ("name", "common", "strict")
-                and _sentence_start(text, s)
+                and (_sentence_start(text, s) or (prev in _CLAUSE_WORDS and sh != "common"))
                 and (after := _PERSON_AFTER_RE.match(text, e))
-                and after.group("pred")
+                and (after.group("pred") or sh in ("name", "strict"))
                 and base(i) == w
             ):
-                msg = _PREDICATE_MESSAGE  # "rain has been really clingy since the scan"
+                msg = _PREDICATE_MESSAGE  # "rain has been really clingy", "grace n her brother"
             elif not lower:
                 after = _PERSON_AFTER_RE.match(text, e)
                 if after and sh != "strict" and not after.group("pred"):
@@ -2877,11 +3416,50 @@ class _NameFinder:
                     )
                 ):
                     msg = _MIDDLE_MESSAGE
+                elif (
+                    # "Please see Sunil in clinic": a capitalised word that is no English,
+                    # clinical, drug or place word, inside a sentence, and a given name of the
+                    # broad list (WGND)
+                    sh == "unknown"
+                    and len(base(i)) >= 4
+                    and base(i)[1:].islower()
+                    and not _sentence_start(text, s)
+                    and _names.in_broad_names(_fold(base(i).lower()))
+                    # no plural of a word ("Mondays", "Fridays")
+                    and not (
+                        base(i).endswith("s")
+                        and (
+                            base(i)[:-1].lower() in _NOT_A_NAME or base(i)[:-1].lower() in _ENGLISH
+                        )
+                    )
+                ):
+                    msg = _BROAD_MIDDLE_MESSAGE
             if msg is None:
                 continue
             if self.institutional(s, e):
                 continue
             found[i] = msg
+        # A signature after a dash at a message's end: "thank you all - nkechi, tobi and the boys"
+        if " - " in text or " – " in text:
+            sig = _DASH_SIGNATURE_RE.search(text)
+            if sig and _SIGN_OFF_RE.search(text, 0, sig.start()):
+                parts = [
+                    i
+                    for i in range(n)
+                    if sig.start("names") <= toks[i][0] < sig.end("names")
+                    and lows[i] not in ("and", "x", "xx", "xxx")
+                ]
+                if parts and all(
+                    (toks[i][2][0].isupper() and shape(i) in ("strict", "name", "unknown"))
+                    or (
+                        informal
+                        and toks[i][2].islower()
+                        and shape(i) in ("strict", "broad", "name")
+                    )
+                    for i in parts
+                ):
+                    for i in parts:
+                        found.setdefault(i, _GREETING_MESSAGE)
         # A sign-off: the last clause of a message that thanks or greets, made only of names
         # ("Thanks again, Destiny", "Many thanks,\nKaren and Paul x").
         if _SIGN_OFF_RE.search(text):
@@ -2894,9 +3472,20 @@ class _NameFinder:
                 and text[toks[tail[-1]][1] :].strip(" .!x\n") == ""
             ):
                 names = [i for i in tail if lows[i] not in ("and", "x", "xx", "xxx")]
-                if names and all(
-                    toks[i][2][0].isupper() and shape(i) in ("strict", "name", "unknown", "place")
-                    for i in names
+                if (
+                    names
+                    and all(
+                        toks[i][2][0].isupper()
+                        and shape(i) in ("strict", "name", "unknown", "place")
+                        for i in names
+                    )
+                    # a name among them, not "Oncology Outreach"
+                    and any(
+                        shape(i) in ("strict", "name", "place")
+                        or _names.in_broad_names(_fold(lows[i]))
+                        or lows[i] in _names.SURNAMES_LOW
+                        for i in names
+                    )
                 ):
                     for i in names:
                         found.setdefault(i, _GREETING_MESSAGE)
@@ -2999,6 +3588,7 @@ class _NameFinder:
                     lows[j - 1] in _KIN_WORDS
                     or lows[j - 1] in _GREETING_WORDS
                     or lows[j - 1] in ("its", "it's", "me", "im", "i'm")
+                    or (lows[j - 1] in ("you", "u") and j >= 2 and lows[j - 2] == "thank")
                 )
                 and self.free(toks[j][0], toks[j][1])
             ):
@@ -3078,11 +3668,33 @@ class _NameFinder:
                 i = index_at(m.start("w"))
                 if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
                     found.setdefault(i, _KIN_MESSAGE)
+        if " our " in text or " my " in text:
+            for m in _OUR_CHILD_AFTER_RE.finditer(text):
+                w = m.group("w")
+                i = index_at(m.start("w"))
+                if (
+                    i is not None
+                    and ok(w)
+                    and not w.endswith(_DRUG_SUFFIXES)
+                    and w not in _names.PRODUCT_WORDS
+                ):
+                    found.setdefault(i, _KIN_MESSAGE)
+        if " as " in text and " call" in text:
+            for m in _AS_THEY_CALL_RE.finditer(text):
+                i = index_at(m.start("w"))
+                if i is not None and ok(m.group("w")) and shapes[i] is not None:
+                    found.setdefault(i, _NICKNAME_MESSAGE)
+        if " as " in text and self.t.has("known", "called"):
+            for m in _AS_KNOWN_RE.finditer(text):
+                for g in ("a", "b"):
+                    i = index_at(m.start(g))
+                    if i is not None and ok(m.group(g)) and m.group(g).lower() not in _ENGLISH:
+                        found.setdefault(i, _NICKNAME_MESSAGE)
         if self.t.has("call", "known", "goes by", "nickname"):
             for m in _CALL_NAME_RE.finditer(text):
                 w = m.group("w")
                 i = index_at(m.start("w"))
-                if i is None or not ok(w):
+                if i is None or not ok(w) or (w.islower() and not m.group("pron")):
                     continue
                 # "call him Chidi", "whom the family call KJ"; not "call CNS", "call Oncology"
                 before = text[max(0, m.start() - 25) : m.start()].lower()
@@ -3101,6 +3713,14 @@ class _NameFinder:
                         w.isupper()
                         or shapes[i] in ("strict", "name")
                         or (unknown_ok and shapes[i] == "unknown" and w not in _names.PLACES)
+                        # "everyone calls him bubba": after a pronoun, a word that is no word
+                        or (
+                            m.group("pron")
+                            and w.islower()
+                            and len(w) >= 3
+                            and (w not in _ENGLISH or w in _INFORMAL_WORDS)
+                            and not w.endswith(_DRUG_SUFFIXES)
+                        )
                     ):
                         found.setdefault(i, _NICKNAME_MESSAGE)
                 elif shapes[i] in ("strict", "name") and not w.isupper():
@@ -3135,12 +3755,80 @@ class _NameFinder:
                         words.add(w)
         if not words:
             return
+        # the same name in lower case ("Lee Ji-woo (ji-woo to the family)"), if it is no word
+        lowers = {
+            w.lower()
+            for w in words
+            if w.lower() not in _ENGLISH and _fold(w.lower()) not in _ENGLISH
+        }
         for i, (s, _e, w) in enumerate(toks):
             base = w[:-2] if w.endswith(("'s", "’s")) else w
+            if (
+                base.islower()
+                and base in lowers
+                and self.free(s, s + len(base))
+                and not self.institutional(s, s + len(base))
+            ):
+                self.out.append(_cand(s, s + len(base), "person_name", "hard", _REPEAT_MESSAGE))
+                self.consumed.add(s, s + len(base))
+                continue
             if base in words and shapes[i] not in (None, "common") and self.free(s, s + len(base)):
                 if not self.institutional(s, s + len(base)):
                     self.out.append(_cand(s, s + len(base), "person_name", "hard", _REPEAT_MESSAGE))
                     self.consumed.add(s, s + len(base))
+
+    def around_names(self) -> None:
+        """Beside a name already found: the other name in "Sunny rather than Sunil", a first
+        name just before ("seeing Major Thompson-Reid"); and "we're the Wards"."""
+        text = self.text
+        for c in list(self.out):
+            if c[2] != "person_name" or c[3] != "hard":
+                continue
+            s, e = c[0], c[1]
+            m = _RATHER_THAN_RE.match(text, e)
+            if m:
+                ws, we = m.start("w"), m.end("w")
+                w = m.group("w")
+                if (
+                    self.free(ws, we)
+                    and w.lower() not in _NOT_A_NAME
+                    and (_first_name_kind(w) or w.lower() not in _ENGLISH)
+                    and not self.institutional(ws, we)
+                ):
+                    self.report(ws, we, "hard", _ALTERNATIVE_MESSAGE)
+            # a capitalised first name (even a word: "Major", "Hope") just before a found name
+            b = _WORD_BEFORE_RE.search(text, max(0, s - 30), s)
+            if b:
+                w = b.group("w")
+                bs = b.start("w")
+                if (
+                    _first_name_kind(w) is not None
+                    and w.lower() not in _NOT_A_NAME
+                    and w.lower() not in _OWNER_WORDS
+                    and w not in _names.NOT_POSSESSIVE_NAMES
+                    and w not in _names.PLACE_NAMES
+                    and self.free(bs, s)
+                    and not self.institutional(bs, b.end("w"))
+                    and not (_sentence_start(text, bs) and w.lower() in _ENGLISH)
+                ):
+                    self.out.append(_cand(bs, b.end("w"), "person_name", "hard", c[5]))
+                    self.consumed.add(bs, b.end("w"))
+        if "we" in self.t.low:
+            for m in _WE_ARE_THE_RE.finditer(text):
+                ws, we = m.start("w"), m.end("w")
+                w = m.group("w")
+                stem = w[:-1].lower()
+                # a surname in the plural ("the Wards", "the Okafors"), not "the Champions"
+                if (
+                    self.free(ws, we)
+                    and w.lower() not in _NOT_A_NAME
+                    and (
+                        stem in _names.SURNAMES_LOW
+                        or w[:-1] in _names.SURNAME_WORDS
+                        or stem not in _ENGLISH
+                    )
+                ):
+                    self.report(ws, we, "hard", _KIN_MESSAGE)
 
     def one_case_pairs(self) -> None:
         """ "AMELIA JONES" (and, in all-lower-case text, "oliver smith")."""
@@ -3184,6 +3872,7 @@ class _NameFinder:
                     self.report(s, e, "hard", _HEADER_MESSAGE)
 
 
+_WORD_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<w>{_NAME_WORD})[ \t]$")
 _ASIDE_RE = re.compile(r",[ \t]+(?:from|of|in|at|now|aged?)[ \t]+[^,.;:!?\n]{1,30},")
 
 
@@ -3202,6 +3891,9 @@ def _person_names(t: _Text) -> list[_Cand]:
     finder.header_cues()
     finder.caps_comma_pairs()
     finder.east_asian()
+    finder.letter_names()
+    finder.lower_doctors()
+    finder.nurses()
     finder.titles()
     finder.strong_cues()
     finder.kin_cues()
@@ -3209,6 +3901,7 @@ def _person_names(t: _Text) -> list[_Cand]:
     finder.context_names()
     finder.words()
     finder.one_case_pairs()
+    finder.around_names()
     if "Singh" in t.text or "Kaur" in t.text:
         # Sikh names: "Harjot Singh Gill", "Simran Kaur Sandhu": the family name after
         out = []
@@ -3231,21 +3924,55 @@ def _person_names(t: _Text) -> list[_Cand]:
 # ============================================================================================
 
 
+# OCR and typing confusions inside a word in capitals: "0" for "O" and "1" for "I"
+# ("OKAF0R", "PAT1ENT", "D0B"). Read for names and dates only, in a copy of the same length.
+_OCR_GATE = re.compile(r"[A-Z][01]|[01][A-Z]")
+_OCR_WORD = re.compile(r"(?<![\w])[A-Z01]*[A-Z][A-Z01]*(?![\w])")
+_ORDINAL_TOKEN = re.compile(r"\d+(?:ST|ND|RD|TH)")
+_POSTCODE_PART = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?|\d[A-Z]{2}")
+
+
+def _ocr_fixed(text: str) -> str:
+    """``text`` with "0"/"1" read as "O"/"I" inside words in capitals that are mostly letters
+    ("OKAF0R" -> "OKAFOR", "0NCOLOGY"), not at a word's end ("SW1", "CD10") nor in "1ST"."""
+
+    def fix(m: re.Match[str]) -> str:
+        w = m.group()
+        digits = sum(ch in "01" for ch in w)
+        if (
+            not digits
+            or w[-1] in "01"
+            or len(w) - digits <= digits
+            or _ORDINAL_TOKEN.fullmatch(w)
+            or _POSTCODE_PART.fullmatch(w)
+        ):
+            return w
+        return w.replace("0", "O").replace("1", "I")
+
+    return _OCR_WORD.sub(fix, text)
+
+
 def _candidates(text: str) -> list[_Cand]:
     t = _Text(text)
     cands: list[_Cand] = []
+    # names and dates read through OCR confusions; the spans are the same
+    read = t
+    if _OCR_GATE.search(text):
+        fixed = _ocr_fixed(text)
+        if fixed != text:
+            read = _Text(fixed)
     if t.clusters:
         cands.extend(_health_numbers(t))
         cands.extend(_hospital_numbers(t))
-        cands.extend(_dates(t))
+        cands.extend(_dates(read))
         cands.extend(_postcodes(t))
         cands.extend(_phones(t))
         cands.extend(_ni_numbers(t))
     elif t.has(*_MONTH_GATE):
-        cands.extend(_dates(t))  # no digits: only "4th of June"-style dates are possible
+        cands.extend(_dates(read))  # no digits: only "4th of June"-style dates are possible
     cands.extend(_web(t))
     cands.extend(_addresses(t))
-    cands.extend(_person_names(t))
+    cands.extend(_person_names(read))
     return _names_in_addresses(text, _extend_addresses(text, cands))
 
 
@@ -3281,12 +4008,35 @@ def _town_words(seg: str, lower: bool) -> int:
     return end
 
 
+# Before a street address, the flat, plot or house-number word ("plot 6, ...", "no 9 ...");
+# after it, the site it is on ("... Appleby Fields site").
+_UNIT_BEFORE_RE = re.compile(
+    r"(?i:(?<![\w])(?:flat|plot|pitch|unit|apartment|apt|caravan|chalet|no|number|house)\.?"
+    r"[ \t]*(?:\d{1,4}[a-z]?)?,?[ \t]*)$"
+)
+_SITE_AFTER_RE = re.compile(
+    r"[ \t]+(?i:(?:caravan|travellers['’]?|traveller|residential|mobile[ \t]+home)[ \t]+)?"
+    r"(?i:site|park)(?![\w'’])"
+)
+
+
 def _extend_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
     """A hard street address ("14 Maes yr Ysgol") takes in the town after its comma
-    (", Llanrug"): the pair is what identifies a home."""
-    if "," not in text:
-        return cands
+    (", Llanrug"): the pair is what identifies a home; and its flat or plot before it, its
+    site after it."""
     out = []
+    for c in cands:
+        if c[2] == "address" and c[3] == "hard" and c[5] == _MESSAGES["address"]:
+            before = _UNIT_BEFORE_RE.search(text, max(0, c[0] - 24), c[0])
+            if before is not None and before.end() == c[0] and before.start() < c[0]:
+                c = _cand(before.start(), c[1], c[2], c[3], c[5], c[4])
+            site = _SITE_AFTER_RE.match(text, c[1])
+            if site is not None and site.group().strip().lower() not in ("park",):
+                c = _cand(c[0], site.end(), c[2], c[3], c[5], c[4])
+        out.append(c)
+    if "," not in text:
+        return out
+    cands, out = out, []
     for c in cands:
         if c[2] == "address" and c[3] == "hard" and c[5] == _MESSAGES["address"]:
             end = c[1]

@@ -63,11 +63,13 @@ def test_corpus_rows_are_well_formed(path: Path, size: int):
             assert ident["value"] in row["text"], ident
 
 
+# Round 4 (6 Dec 2026) measured names 99.2 % (119/120) on names_corpus.jsonl and 99.0 % (97/98)
+# on names_corpus_2.jsonl, structured 100 % on both; the floors are a point below.
 @pytest.mark.parametrize("path", [IN_SAMPLE, IN_SAMPLE_2], ids=lambda p: p.name)
 def test_in_sample_names_corpus(path: Path):
     check_corpus(
         path,
-        min_names_recall=0.90,
+        min_names_recall=0.98,
         min_structured_recall=0.99,
         max_false_positive_rate=0.02,
     )
@@ -77,25 +79,27 @@ def test_in_sample_names_corpus(path: Path):
 # (2026-12-06, after round 2): names 58.0 % (58/100), structured 77.3 % (75/97), false positives
 # 0.8 % (1/125); before issue 17 (ede0147): 14.0 %, 20.6 %, 0.8 %. Round 3 tuned the guard on
 # its kinds of failure and reached names 91.0 % (91/100), structured 100 % (97/97), false
-# positives 0.8 % (1/125). Names below are a floor at what round 3 reached (not issue 17's 0.90:
-# an in-sample figure says little about unseen text); structured and false positives are held
-# to issue 17's goals, which round 3 meets on this file.
+# positives 0.8 % (1/125); round 4 reached names 95.0 % (95/100), false positives 0 %. Names
+# below are a floor a point under round 4's figure (an in-sample figure says little about unseen
+# text); structured and false positives are held to issue 17's goals.
 def test_in_sample_names_corpus_3():
     check_corpus(
         IN_SAMPLE_3,
-        min_names_recall=0.91,
+        min_names_recall=0.94,
         min_structured_recall=0.99,
         max_false_positive_rate=0.02,
     )
 
 
-# Round 3's held-out set, now in-sample: floors at what it measured the one time it was scored
-# while held out (round 4 raises them as it tunes on the file's kinds of failure).
+# Round 3's held-out set, now in-sample: held out it measured names 78.2 %, structured 89.6 %,
+# false positives 1.6 %; round 4 tuned on its kinds of failure (rules by kind, no list of its
+# strings) and reached names 100 % (119/119), structured 100 % (106/106), false positives 0 %
+# (0/125). Floors a point below (in-sample figures; the held-out set of round 4 says more).
 def test_in_sample_names_corpus_4():
     check_corpus(
         IN_SAMPLE_4,
-        min_names_recall=0.78,
-        min_structured_recall=0.89,
+        min_names_recall=0.99,
+        min_structured_recall=0.99,
         max_false_positive_rate=0.02,
     )
 
