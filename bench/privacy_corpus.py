@@ -89,9 +89,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=300, help="timing repetitions per paragraph")
     parser.add_argument("--corpus", type=Path, help="an identifier corpus in issue 17's format")
     parser.add_argument("--show-missed", action="store_true", help="print missed and flagged rows")
+    parser.add_argument(
+        "--without-staff-names",
+        action="store_true",
+        help="leave out person names written after a clinician's title (Dr, Prof, Nurse ...)",
+    )
     args = parser.parse_args()
     if args.corpus:
-        return report_identifier_corpus(args.corpus, args.show_missed)
+        return report_identifier_corpus(args.corpus, args.show_missed, args.without_staff_names)
 
     rows = load_corpus()
     result = evaluate(rows)
@@ -137,8 +142,15 @@ def main() -> int:
     return 0
 
 
-def report_identifier_corpus(path: Path, show_missed: bool) -> int:
+def report_identifier_corpus(path: Path, show_missed: bool, without_staff: bool = False) -> int:
     rows = identifier_corpus.load(path)
+    if without_staff:
+        before = sum(len(r["identifiers"]) for r in rows)
+        rows = identifier_corpus.without_staff_names(rows)
+        after = sum(len(r["identifiers"]) for r in rows)
+        print(
+            f"Without staff names: {before - after} person names after a clinician's title left out"
+        )
     sc = identifier_corpus.score(rows)
     print(f"Corpus: {path}")
     print(f"Rows: {len(rows)} ({len(rows) - sc.clean} with identifiers, {sc.clean} clean)\n")

@@ -16,6 +16,7 @@ Used by ``bench/privacy_corpus.py --corpus`` and ``tests/privacy/test_names_corp
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,47 @@ def caught(text: str, value: str, findings: Iterable[Finding]) -> bool:
     return all(
         covered[i] for i in range(start, start + len(value)) if text[i].isalnum() or text[i] == "_"
     )
+
+
+#: Titles of the care team. identifiers.md asks for the names of the child, parents and siblings
+#: (``Dr`` only "when it refers to family"); the guard warns (soft) on clinicians' names. Round
+#: 4's writer was asked to label staff names too, so its corpus is also scored without them.
+STAFF_TITLE = re.compile(
+    r"(?:\b(?:Dr|Doctor|Prof|Professor|Nurse|Consultant|Mr|Miss|Ms|Mrs)\.?\s+)$", re.IGNORECASE
+)
+#: Words that make a preceding ``Mr``/``Ms``... a surgeon's or consultant's title, not a parent's.
+_STAFF_CONTEXT = re.compile(r"\b(?:surgeon|consultant|registrar|oncologist|radiologist)\b", re.I)
+
+
+def is_staff_name(text: str, value: str) -> bool:
+    """Is this person name written after a clinician's title (its first place in ``text``)?
+    ``Dr``, ``Prof``, ``Nurse`` and ``Consultant`` always; ``Mr``/``Ms``/``Miss``/``Mrs`` only
+    with a clinical role word in the 40 characters before (a surgeon), else a parent."""
+    start = text.find(value)
+    before = text[max(0, start - 60) : start]
+    m = STAFF_TITLE.search(before)
+    if not m:
+        return False
+    title = m.group(0).strip().rstrip(".").lower()
+    if title in ("mr", "miss", "ms", "mrs"):
+        return bool(_STAFF_CONTEXT.search(before[max(0, m.start() - 40) : m.start()]))
+    return True
+
+
+def without_staff_names(rows: Iterable[dict]) -> list[dict]:
+    """The rows with person names written after a clinician's title left out (rows that had
+    only those become neither positive nor clean: they are dropped)."""
+    out = []
+    for row in rows:
+        kept = [
+            i
+            for i in row["identifiers"]
+            if not (i["kind"] == "person_name" and is_staff_name(row["text"], i["value"]))
+        ]
+        if row["identifiers"] and not kept:
+            continue
+        out.append({**row, "identifiers": kept})
+    return out
 
 
 @dataclass
