@@ -27,6 +27,11 @@ IN_SAMPLE_3 = HERE / "names_corpus_3.jsonl"
 #: 89.6 %, false positives 2/125 = 1.6 % (issue 17's goal: 90 %, 99 %, at most 2 %); in-sample
 #: since round 4 tunes on its kinds of failure (a fresh writer wrote round 4's held-out set first).
 IN_SAMPLE_4 = HERE / "names_corpus_4.jsonl"
+#: Round 4's held-out set (CORPUS_NAMES_4.md), written by a fresh writer apart from the guard,
+#: merged after the round 4 guard and scored once on 6 Dec 2026: names 300/355 = 84.5 %
+#: (287/320 = 89.7 % without the staff names identifiers.md does not ask for), structured
+#: 160/175 = 91.4 %, false positives 15/166 = 9.0 % (issue 17's goal: 90 %, 99 %, at most 2 %).
+HELD_OUT = HERE / "heldout_names_4.jsonl"
 
 
 def check_corpus(
@@ -102,6 +107,32 @@ def test_in_sample_names_corpus_4():
         min_structured_recall=0.99,
         max_false_positive_rate=0.02,
     )
+
+
+# Round 4's held-out set: scored only, never tuned on. The floors are what it measured the one
+# time it was scored (below the issue's goal, and its false positives above it: the test keeps
+# the guard from getting worse on unseen text, it does not claim the goal). Whoever next tunes
+# on its misses renames it in-sample first (names_corpus_5.jsonl) and has a fresh writer write
+# round 5.
+def test_held_out_names_corpus_does_not_get_worse():
+    rows = corpus.load(HELD_OUT)
+    assert len(rows) >= 470
+    check_corpus(
+        HELD_OUT,
+        min_names_recall=0.84,
+        min_structured_recall=0.91,
+        max_false_positive_rate=0.091,
+    )
+    sc = corpus.score(corpus.without_staff_names(rows))
+    assert sc.names_recall >= 0.89, sc.names_recall
+
+
+def test_staff_names_are_told_from_the_familys():
+    assert corpus.is_staff_name("Seen by Dr Amelia Hart today", "Amelia Hart")
+    assert corpus.is_staff_name("thank you nurse funmi", "funmi")
+    assert corpus.is_staff_name("the surgeon, Mr Gareth Rees, saw him", "Gareth Rees")
+    assert not corpus.is_staff_name("Mr Gareth Rees, his father, asked", "Gareth Rees")
+    assert not corpus.is_staff_name("her sister Jade came too", "Jade")
 
 
 def test_caught_needs_every_word_character():
