@@ -340,3 +340,29 @@ def test_stow_larger_than_the_request_limit_is_413(
     monkeypatch.setitem(app.config, "IMAGING_MAX_REQUEST", 1000)
     resp = _stow(client, sender.secret, stow_body([ct.paths[0].read_bytes()]))
     assert resp.status_code == 413
+
+
+def test_retrieve_converts_to_explicit_vr_little_endian_by_default(
+    app, db_session, client, case, referrer, make_token, tmp_path
+):
+    """An instance stored in Implicit VR Little Endian is sent in the default transfer syntax
+    (Explicit VR Little Endian) unless the Accept header asks for it as stored (``*``, what
+    dicomweb-client asks by default)."""
+    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    [path] = synth.make_ct_series(
+        tmp_path / "i", 1, rows=16, cols=16, seed=9, transfer_syntax=ImplicitVRLittleEndian
+    ).paths
+    f = plant_released_file(db_session, case, path)
+    db_session.commit()
+    web = dicomweb_client(client, f"/api/v1/cases/{case.reference}/dicomweb", make_token(referrer))
+    ds = web.retrieve_instance(  # no transfer-syntax parameter: the default
+        f.study_uid, f.series_uid, f.sop_instance_uid, media_types=("application/dicom",)
+    )
+    assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    original = pydicom.dcmread(path)
+    assert ds.PixelData == original.PixelData and ds.Rows == 16
+    ds = web.retrieve_instance(
+        f.study_uid, f.series_uid, f.sop_instance_uid, media_types=(("application/dicom", "*"),)
+    )
+    assert ds.file_meta.TransferSyntaxUID == ImplicitVRLittleEndian
