@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
 from pathlib import Path
 
 import pydicom
@@ -27,6 +28,14 @@ from tests.support.dicomweb import dicomweb_client, plant_released_file, stow_bo
 ACCESSION = "ACC7730021"
 PATIENT_ID = "RX7654321"
 STOW = "/api/v1/dicomweb/studies"
+
+
+@pytest.fixture(autouse=True)
+def _no_quarantine_left(app):
+    """The test's rows are rolled back: so are its quarantine folders (a study left waiting
+    would otherwise be an orphan folder that another test's purge counts)."""
+    yield
+    shutil.rmtree(Path(app.config["STORAGE_DIR"]) / "quarantine", ignore_errors=True)
 
 
 @pytest.fixture
