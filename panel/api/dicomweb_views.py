@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, g, request, url_for
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 from sqlalchemy import select
@@ -131,6 +131,11 @@ def _dumps(doc: Any) -> str:
 def _json(doc: Any) -> Response:
     response = current_app.response_class(_dumps(doc), mimetype=dicomweb.DICOM_JSON)
     response.headers["Cache-Control"] = "private, no-store"
+    if g.get("dicomweb_ignored"):  # PS3.18 8.3.4.3 (the keys are not echoed)
+        response.headers["Warning"] = (
+            '299 panel "Some query keys are not supported for matching and were ignored: '
+            'Panel matches on StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID and Modality."'
+        )
     return response
 
 
@@ -223,6 +228,8 @@ def _query() -> tuple[dict[str, set[str]], int, int | None, bool]:
         elif key in _KEYWORDS:
             values = {v.strip() for v in value.split(",") if v.strip()}
             matches.setdefault(_KEYWORDS[key], set()).update(values)
+        elif key != "fuzzymatching":
+            g.dicomweb_ignored = True
     return matches, offset, limit, include_all
 
 

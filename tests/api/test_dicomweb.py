@@ -217,6 +217,10 @@ def test_accept_and_query_refusals(app, db_session, client, case, referrer, make
     assert client.get(f"{base}/studies", headers={**auth, "Accept": "text/html"}).status_code == 406
     assert client.get(f"{base}/studies?limit=x", headers=auth).status_code == 400
     assert client.get(f"{base}/studies", headers={**auth, "Accept": "*/*"}).status_code == 200
+    resp = client.get(f"{base}/studies?PatientName=SMITH*&fuzzymatching=false", headers=auth)
+    assert resp.status_code == 200 and len(resp.get_json()) == 1
+    assert resp.headers["Warning"].startswith("299 ") and "SMITH" not in resp.headers["Warning"]
+    assert "Warning" not in client.get(f"{base}/studies?limit=5", headers=auth).headers
     assert (
         client.get(f"{base}/studies/{f.study_uid}/series/9.9/metadata", headers=auth).status_code
         == 404
