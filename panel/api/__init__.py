@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
 
 from panel.api import (  # noqa: E402,F401
     account_views,
+    dicomweb_views,
     file_views,
     network_views,
     outcome_check_views,

@@ -558,6 +558,7 @@ def _schemas() -> dict[str, Any]:
         **_screening_schemas(),
         **_files_schemas(),
         **_network_schemas(),
+        **_dicomweb_schemas(),
     }
 
 
@@ -651,6 +652,10 @@ def _responses() -> dict[str, Any]:
         ),
         "PreconditionRequired": _error("If-Match is missing."),
         "UnsupportedMediaType": _error("The body is not of the media type this route takes."),
+        "NotAcceptable": _error(
+            "The Accept header asks for a media type (or transfer syntax) this route does not "
+            "answer with."
+        ),
         "TooManyRequests": _error(
             "Rate limit for this token exceeded; retry after the time in the Retry-After header."
         ),
@@ -899,6 +904,7 @@ def _paths() -> dict[str, Any]:
         **_screening_paths(common, ref),
         **_files_paths(common, ref),
         **_network_paths(common, ref),
+        **_dicomweb_paths(common, ref),
     }
 
 
@@ -1371,6 +1377,12 @@ def _document() -> dict[str, Any]:
                 "description": "Studies sent by hospital systems (DICOM, DICOMweb) to a case, "
                 "routed by a keyed fingerprint of their Accession Number or patient ID.",
             },
+            {
+                "name": "dicomweb",
+                "description": "DICOMweb (PS3.18): STOW-RS for hospital systems holding a "
+                "DICOMweb sender token; QIDO-RS and WADO-RS of a case's de-identified images "
+                "for viewers, with your personal token.",
+            },
             {"name": "meta", "description": "About the API."},
         ],
         "paths": _paths(),
@@ -1381,7 +1393,14 @@ def _document() -> dict[str, Any]:
                     "scheme": "bearer",
                     "bearerFormat": f"{tokens.TOKEN_PREFIX} and 43 URL-safe characters",
                     "description": "A personal API token. It acts as you: keep it secret.",
-                }
+                },
+                "dicomwebSender": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "pdw_ and 43 URL-safe characters",
+                    "description": "A hospital system's DICOMweb sender token (STOW-RS only), "
+                    "made by an admin with `flask --app panel dicom-ae token`.",
+                },
             },
             "schemas": _schemas(),
             "parameters": _parameters(),
@@ -1792,3 +1811,217 @@ def _network_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document (a fresh copy)."""
     return copy.deepcopy(_document())
+
+
+# --------------------------------------------------------------------------- DICOMweb
+_DICOM_JSON = "application/dicom+json"
+
+
+def _dicomweb_schemas() -> dict[str, Any]:
+    return {
+        "DicomJsonDataset": {
+            "type": "object",
+            "description": "A DICOM JSON data set (PS3.18 F.2): tags (8 hex digits) to "
+            '`{"vr": ..., "Value": [...]}` (or `BulkDataURI`).',
+            "propertyNames": {"pattern": "^[0-9A-F]{8}$"},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["vr"],
+                "properties": {"vr": {"type": "string", "pattern": "^[A-Z]{2}$"}},
+            },
+        },
+        "DicomJsonList": {"type": "array", "items": _ref("DicomJsonDataset")},
+    }
+
+
+def _dicom_json(description: str, schema: str = "DicomJsonList") -> dict[str, Any]:
+    return {"description": description, "content": {_DICOM_JSON: {"schema": _ref(schema)}}}
+
+
+def _multipart(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"multipart/related": {"schema": {"type": "string", "format": "binary"}}},
+    }
+
+
+def _uid_param(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", "maxLength": 64},
+    }
+
+
+def _dicomweb_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    study = _uid_param("study", "A Study Instance UID (the de-identified one, as QIDO gives).")
+    series = _uid_param("series", "A Series Instance UID (de-identified).")
+    sop = _uid_param("sop", "A SOP Instance UID (de-identified).")
+    frames = {
+        "name": "frames",
+        "in": "path",
+        "required": True,
+        "description": "Frame numbers from 1, separated by commas (`1` or `1,2,3`).",
+        "schema": {"type": "string", "pattern": "^[0-9]{1,6}(,[0-9]{1,6})*$"},
+    }
+    query = [
+        {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+        for name, text, schema in (
+            (
+                "StudyInstanceUID",
+                "Match these studies (UIDs, comma-separated).",
+                {"type": "string"},
+            ),
+            ("SeriesInstanceUID", "Match these series.", {"type": "string"}),
+            ("SOPInstanceUID", "Match these instances.", {"type": "string"}),
+            ("Modality", "Match a modality (`CT`, `MR` ...).", {"type": "string"}),
+            ("limit", "At most this many results.", {"type": "integer", "minimum": 0}),
+            ("offset", "Skip this many results first.", {"type": "integer", "minimum": 0}),
+            (
+                "includefield",
+                "`all`: every attribute of the level, not only the default ones.",
+                {"type": "string"},
+            ),
+        )
+    ]
+    reads = {"404": _r("NotFound"), "406": _r("NotAcceptable"), **common}
+    who = (
+        " Whoever may see the case (its referrers, its panel's people once submitted); "
+        "others get 404. Only released files (not those held back for review). Each request "
+        "is one entry in the audit trail."
+    )
+
+    def search(op: str, what: str, *params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "parameters": [ref, *params],
+            "get": {
+                "operationId": op,
+                "tags": ["dicomweb"],
+                "summary": f"QIDO-RS: search for {what}",
+                "description": f"The case's {what} as DICOM JSON (an empty array: none)." + who,
+                "parameters": query,
+                "responses": {
+                    "200": _dicom_json(f"The {what}."),
+                    "400": _r("BadRequest"),
+                    **reads,
+                },
+            },
+        }
+
+    def metadata(op: str, what: str, *params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "parameters": [ref, *params],
+            "get": {
+                "operationId": op,
+                "tags": ["dicomweb"],
+                "summary": f"WADO-RS: the metadata of {what}",
+                "description": "Every instance's header as DICOM JSON; pixel data as a "
+                "`BulkDataURI` to its frames." + who,
+                "responses": {"200": _dicom_json("The metadata."), **reads},
+            },
+        }
+
+    def retrieve(op: str, what: str, *params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "parameters": [ref, *params],
+            "get": {
+                "operationId": op,
+                "tags": ["dicomweb"],
+                "summary": f"WADO-RS: retrieve {what}",
+                "description": 'multipart/related; type="application/dicom": one DICOM file '
+                "per part, in Explicit VR Little Endian by default (decompressed if stored "
+                "compressed), or as stored with `transfer-syntax=*` in the Accept header." + who,
+                "responses": {"200": _multipart("The instances."), **reads},
+            },
+        }
+
+    stow_responses = {
+        "200": _dicom_json("Every instance was stored.", "DicomJsonDataset"),
+        "202": _dicom_json(
+            "Some instances were refused: the Failed SOP Sequence (0008,1198) lists them with "
+            "their Failure Reason (0008,1197); the Referenced SOP Sequence (0008,1199) those "
+            "stored.",
+            "DicomJsonDataset",
+        ),
+        "409": _dicom_json("No instance was stored (reasons as for 202).", "DicomJsonDataset"),
+        "400": _r("BadRequest"),
+        "401": _r("Unauthorized"),
+        "403": _error("A personal API token: STOW-RS takes a DICOMweb sender token."),
+        "413": _r("TooLarge"),
+        "415": _r("UnsupportedMediaType"),
+        "429": _r("TooManyRequests"),
+    }
+
+    def stow(op: str, *params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "post": {
+                "operationId": op,
+                "tags": ["dicomweb"],
+                "summary": "STOW-RS: store instances" + (" of one study" if params else ""),
+                "description": "For hospital systems: a DICOMweb sender token, never a personal "
+                'one. The body is multipart/related; type="application/dicom", one DICOM file '
+                "(PS3.10) per part, read as a stream. Each study is routed to the case whose "
+                "image route matches its Accession Number or patient ID (of the sender's "
+                "centre), de-identified there as uploads are, or waits in quarantine for a "
+                "route. Refusal reasons: 0xC000 not readable, 0x0122 not an image, 0x0111 "
+                "duplicate, 0xA900 not matching (its SOP class, or not the study of the URL), "
+                "0xA700 out of resources (too large). A body cut off before its end keeps "
+                "nothing (400).",
+                "security": [{"dicomwebSender": []}],
+                **({"parameters": list(params)} if params else {}),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/related": {"schema": {"type": "string", "format": "binary"}}
+                    },
+                },
+                "responses": stow_responses,
+            }
+        }
+
+    base = "/cases/{ref}/dicomweb"
+    return {
+        "/dicomweb/studies": stow("storeInstances"),
+        "/dicomweb/studies/{study}": stow("storeStudyInstances", study),
+        f"{base}/studies": search("searchStudies", "studies"),
+        f"{base}/series": search("searchAllSeries", "series"),
+        f"{base}/instances": search("searchAllInstances", "instances"),
+        f"{base}/studies/{{study}}/series": search("searchSeries", "series of a study", study),
+        f"{base}/studies/{{study}}/instances": search(
+            "searchStudyInstances", "instances of a study", study
+        ),
+        f"{base}/studies/{{study}}/series/{{series}}/instances": search(
+            "searchInstances", "instances of a series", study, series
+        ),
+        f"{base}/studies/{{study}}": retrieve("retrieveStudy", "a study", study),
+        f"{base}/studies/{{study}}/metadata": metadata("retrieveStudyMetadata", "a study", study),
+        f"{base}/studies/{{study}}/series/{{series}}": retrieve(
+            "retrieveSeries", "a series", study, series
+        ),
+        f"{base}/studies/{{study}}/series/{{series}}/metadata": metadata(
+            "retrieveSeriesMetadata", "a series", study, series
+        ),
+        f"{base}/studies/{{study}}/series/{{series}}/instances/{{sop}}": retrieve(
+            "retrieveInstance", "an instance", study, series, sop
+        ),
+        f"{base}/studies/{{study}}/series/{{series}}/instances/{{sop}}/metadata": metadata(
+            "retrieveInstanceMetadata", "an instance", study, series, sop
+        ),
+        f"{base}/studies/{{study}}/series/{{series}}/instances/{{sop}}/frames/{{frames}}": {
+            "parameters": [ref, study, series, sop, frames],
+            "get": {
+                "operationId": "retrieveFrames",
+                "tags": ["dicomweb"],
+                "summary": "WADO-RS: retrieve frames",
+                "description": 'multipart/related; type="application/octet-stream": each '
+                "frame's pixels uncompressed, little endian, one part per frame." + who,
+                "responses": {
+                    "200": _multipart("The frames."),
+                    "400": _r("BadRequest"),
+                    **reads,
+                },
+            },
+        },
+    }

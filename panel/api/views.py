@@ -38,6 +38,8 @@ from panel.privacy.guard import GuardFinding
 
 #: Routes anyone may call (no token).
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+#: Routes that authenticate a hospital system's DICOMweb sender token themselves (STOW-RS).
+SENDER_ENDPOINTS = frozenset({"api.dicomweb_store", "api.dicomweb_store_study"})
 NOT_FOUND = "No case with this reference (or you may not see it)."
 
 
@@ -53,7 +55,7 @@ register_error_handlers(bp)
 @bp.before_request
 def _authenticate() -> None:
     request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
-    if request.endpoint not in PUBLIC_ENDPOINTS:
+    if request.endpoint not in PUBLIC_ENDPOINTS | SENDER_ENDPOINTS:
         authenticate()
 
 

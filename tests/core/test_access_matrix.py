@@ -215,12 +215,30 @@ POLICY: dict[str, str] = {
     "api.list_trial_referrals": "api",  # tests/outcomes/test_screening_api.py
     "api.record_trial_referral_step": "api",
     "api.upload_files": "api",  # tests/api/test_files_api.py
-    "api.list_files": "api",
-    "api.list_image_routes": "api",  # tests/imaging/test_network_ui.py
+    "api.list_files": "api",  # visible_files, Case.can_see_upload (tests/api/test_files_api.py)
+    # Case.can_manage_image_routes / can_see_incoming (tests/api/test_image_routes_api.py)
+    "api.list_image_routes": "api",
     "api.add_image_route": "api",
     "api.remove_image_route": "api",
-    "api.list_incoming_studies": "api",  # visible_files, Case.can_see_upload (tests/api/test_files_api.py)
+    "api.list_incoming_studies": "api",
     "api.get_job": "api",  # Job.can_view (tests/api/test_files_api.py)
+    # DICOMweb (tests/api/test_dicomweb.py): STOW-RS takes a DICOMweb sender token (a person's
+    # token: 403; none: 401); QIDO-RS/WADO-RS are Case.can_view's (others 404)
+    "api.dicomweb_store": "api",
+    "api.dicomweb_store_study": "api",
+    "api.dicomweb_search_studies": "api",
+    "api.dicomweb_search_all_series": "api",
+    "api.dicomweb_search_series": "api",
+    "api.dicomweb_search_all_instances": "api",
+    "api.dicomweb_search_study_instances": "api",
+    "api.dicomweb_search_instances": "api",
+    "api.dicomweb_study_metadata": "api",
+    "api.dicomweb_series_metadata": "api",
+    "api.dicomweb_instance_metadata": "api",
+    "api.dicomweb_retrieve_study": "api",
+    "api.dicomweb_retrieve_series": "api",
+    "api.dicomweb_retrieve_instance": "api",
+    "api.dicomweb_retrieve_frames": "api",
 }
 
 CASE_KINDS = {"case", "case_panel", "case_referrer"}
@@ -707,14 +725,28 @@ API_MEMBER_REFUSED = {
 }
 
 
-def test_api_routes_naming_a_case_are_not_found_by_outsiders(app, db_session, world):
+def test_api_routes_naming_a_case_are_not_found_by_outsiders(app, db_session, world, tmp_path):
     """Does every API route naming case A answer 404, for every method, to a bearer token of
     someone who may not see it (another referrer, another panel's member and coordinator, an
-    admin), and change nothing? The case's panel people and referrer find it (not 404)."""
+    admin), and change nothing? The case's panel people and referrer find it (not 404), and
+    its images through DICOMweb (a released series planted in A names the study, series,
+    instance and frame)."""
     from panel.api import tokens
+    from tests.support import synth
+    from tests.support.dicomweb import plant_released_file
     from tests.support.web import Api
 
-    u, values = world["users"], world["values"]
+    [dicom] = synth.make_ct_series(tmp_path / "ct", 1, rows=16, cols=16, seed=8).paths
+    image = plant_released_file(db_session, world["case"], dicom)
+    db_session.commit()
+    u = world["users"]
+    values = {
+        **world["values"],
+        "study": image.study_uid,
+        "series": image.series_uid,
+        "sop": image.sop_instance_uid,
+        "frames": "1",
+    }
     rules = [r for r in _rules(app, {"api"}) if "ref" in r.arguments]
     assert len(rules) >= 7, [r.rule for r in rules]
 
