@@ -132,6 +132,9 @@ def multipart_choice(accept: str | None, part_type: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- streaming parser
+MAX_BOUNDARY = 200
+
+
 def iter_parts(
     stream: IO[bytes], boundary: str, *, chunk: int = CHUNK
 ) -> Iterator[tuple[str, Any]]:
@@ -139,8 +142,12 @@ def iter_parts(
     of lower-case names), ``("data", bytes)`` (any number, at most about ``chunk`` bytes each),
     ``("end", None)`` after each part. Raises :class:`Truncated` when the stream ends before
     the closing boundary and :class:`MultipartError` for a malformed body."""
-    if not boundary or len(boundary) > 70:
-        raise MultipartError("the multipart boundary is missing or longer than 70 characters")
+    # RFC 2046 allows 70 characters; Orthanc's DICOMweb plugin sends 73 (two UUIDs), so be
+    # liberal up to a bound that still keeps the parser's look-behind small.
+    if not boundary or len(boundary) > MAX_BOUNDARY:
+        raise MultipartError(
+            f"the multipart boundary is missing or longer than {MAX_BOUNDARY} characters"
+        )
     delim = b"\r\n--" + boundary.encode("latin-1")
     keep = len(delim) + 4
     buf = bytearray(b"\r\n")  # the first boundary may start the body (no CRLF before it)

@@ -271,3 +271,49 @@ def test_storescu_sends_the_planted_study_with_0_leaks(node, tmp_path):
     files, paths, root = _stored_paths(node)
     assert len(files) == 4
     assert leaks(paths, series) == [] and leaks(_everything_kept(root), series) == []
+
+
+# --------------------------------------------------------------------------- DICOMweb
+def test_orthanc_sends_a_study_by_stow_rs(pacs, node, tmp_path):
+    """Orthanc's DICOMweb plugin as the hospital system sending by STOW-RS (chunked, as Orthanc
+    sends) to Panel served over HTTP, with a DICOMweb sender token: the study arrives in its
+    case, de-identified, and Orthanc's job reports every instance stored."""
+    from panel.accounts.models import Centre
+    from panel.imaging.netmodels import DicomSender
+    from tests.support.live_server import LiveServer
+
+    with node.app.app_context():
+        centre = db.session.get(Centre, node.centre_id)
+        sender = DicomSender(centre_id=centre.id, label="RVI DICOMweb gateway")
+        db.session.add(sender)
+        token = routing.issue_token(sender)
+        db.session.commit()
+    series = _study(tmp_path, 3, plant=True, seed=21)
+    accession = str(pydicom.dcmread(series.paths[0]).AccessionNumber)
+    _add_route(node, "accession_number", accession)
+    study_id = pacs.upload_study(series.paths)
+    server = LiveServer(node.app)
+    server._thread.start()
+    try:
+        pacs.session.put(
+            pacs.url + "/dicom-web/servers/panel",
+            data=json.dumps(
+                {
+                    "Url": server.url + "/api/v1/dicomweb/",
+                    "HttpHeaders": {"Authorization": f"Bearer {token}"},
+                }
+            ),
+            timeout=30,
+        ).raise_for_status()
+        answer = pacs.post(
+            "/dicom-web/servers/panel/stow", {"Resources": [study_id], "Synchronous": True}
+        )
+        row = _wait_stored(node)
+    finally:
+        server._server.shutdown()
+        server._server.server_close()
+    assert answer is not None
+    assert row.source == "stow-rs" and row.state == "released" and row.instance_count == 3
+    files, paths, root = _stored_paths(node)
+    assert len(files) == 3
+    assert leaks(paths, series) == [] and leaks(_everything_kept(root), series) == []
