@@ -154,6 +154,9 @@ class Config:
     # A DICOMweb viewer to offer "open in viewer" on the case page: a URL with {dicomweb} (the
     # case's DICOMweb root) and {study} (a Study Instance UID) in it, e.g. an OHIF deployment.
     DICOMWEB_VIEWER_URL = _env("DICOMWEB_VIEWER_URL", "")
+    # Origins (comma-separated, e.g. https://viewer.example.nhs.uk) of DICOMweb viewers served
+    # elsewhere that may read a case's images from the browser (CORS on QIDO-RS/WADO-RS only).
+    DICOMWEB_CORS_ORIGINS = _env("DICOMWEB_CORS_ORIGINS", "")
     # Text fields of an ordinary form: 1 MB is far beyond any referral (the longest field takes
     # 4000 characters); larger form bodies are refused with 413 before they are parsed.
     MAX_FORM_MEMORY_SIZE = 1024 * 1024

@@ -55,8 +55,46 @@ register_error_handlers(bp)
 @bp.before_request
 def _authenticate() -> None:
     request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+    if request.method == "OPTIONS" and viewer_endpoint(request.endpoint):
+        return  # a browser viewer's CORS preflight carries no token (see _cors)
     if request.endpoint not in PUBLIC_ENDPOINTS | SENDER_ENDPOINTS:
         authenticate()
+
+
+def viewer_endpoint(endpoint: str | None) -> bool:
+    """The DICOMweb reads a viewer in the browser makes (QIDO-RS, WADO-RS)."""
+    return (
+        bool(endpoint)
+        and endpoint.startswith("api.dicomweb_")
+        and (endpoint not in SENDER_ENDPOINTS)
+    )
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    """A DICOMweb viewer served from another origin (an OHIF deployment) may read a case's
+    images when its origin is one of ``DICOMWEB_CORS_ORIGINS``: the answer names that origin
+    alone, allows only the Authorization and Accept headers and sends no cookies (the API never
+    reads them). Every other origin gets no CORS header, so its browser refuses the answer."""
+    origin = request.headers.get("Origin")
+    if not origin or not viewer_endpoint(request.endpoint):
+        return response
+    allowed = {
+        o.strip().rstrip("/")
+        for o in (current_app.config.get("DICOMWEB_CORS_ORIGINS") or "").split(",")
+        if o.strip()
+    }
+    if origin.rstrip("/") not in allowed:
+        return response
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Vary"] = "Origin"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Accept"
+        response.headers["Access-Control-Max-Age"] = "600"
+    else:
+        response.headers["Access-Control-Expose-Headers"] = "Content-Type, Warning"
+    return response
 
 
 # --------------------------------------------------------------------------- helpers

@@ -379,3 +379,38 @@ def test_retrieve_converts_to_explicit_vr_little_endian_by_default(
         f.study_uid, f.series_uid, f.sop_instance_uid, media_types=(("application/dicom", "*"),)
     )
     assert ds.file_meta.TransferSyntaxUID == ImplicitVRLittleEndian
+
+
+def test_cors_only_for_configured_viewer_origins(app, client):
+    """A viewer on another origin (OHIF) gets CORS headers on QIDO/WADO when its origin is
+    configured; its preflight needs no token; other origins and STOW-RS get none."""
+    viewer = "https://viewer.example.nhs.uk"
+    app.config["DICOMWEB_CORS_ORIGINS"] = f"{viewer}, https://other.example"
+    try:
+        pre = client.options(
+            "/api/v1/cases/NB-2026-0001/dicomweb/studies",
+            headers={
+                "Origin": viewer,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
+        assert pre.status_code in (200, 204)
+        assert pre.headers["Access-Control-Allow-Origin"] == viewer
+        assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+        assert "Access-Control-Allow-Credentials" not in pre.headers
+        # The read itself still needs a token: 401, with the header so the viewer can see why.
+        get = client.get("/api/v1/cases/NB-2026-0001/dicomweb/studies", headers={"Origin": viewer})
+        assert get.status_code == 401
+        assert get.headers["Access-Control-Allow-Origin"] == viewer
+        evil = client.options(
+            "/api/v1/cases/NB-2026-0001/dicomweb/studies",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert "Access-Control-Allow-Origin" not in evil.headers
+        stow = client.options("/api/v1/dicomweb/studies", headers={"Origin": viewer})
+        assert "Access-Control-Allow-Origin" not in stow.headers
+        other_api = client.options("/api/v1/cases", headers={"Origin": viewer})
+        assert "Access-Control-Allow-Origin" not in other_api.headers
+    finally:
+        app.config["DICOMWEB_CORS_ORIGINS"] = ""
