@@ -106,7 +106,22 @@ def load_demo_data() -> list[tuple[DemoPerson, User]]:
     load_demo_cases()
     load_demo_meetings()
     load_demo_feedback()
+    load_demo_senders(centres)
     return created
+
+
+def load_demo_senders(centres: dict) -> None:
+    """A demo hospital PACS of Newcastle's, allowed from this machine only: with
+    ``flask --app panel dicom-listen`` running, ``storescu -aet DEMO_PACS -aec PANEL 127.0.0.1
+    11112 FILES`` sends studies to the demo referrer's cases (docs/imaging.md)."""
+    from panel.imaging.netcli import add_sender
+
+    add_sender(
+        centres["NEWCASTLE"],
+        "DEMO_PACS",
+        network="127.0.0.0/8",
+        label="Demo RVI PACS (this machine)",
+    )
 
 
 def _example(name: str) -> dict:
