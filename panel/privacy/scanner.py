@@ -3872,6 +3872,7 @@ class _NameFinder:
                     self.report(s, e, "hard", _HEADER_MESSAGE)
 
 
+_APOSTROPHE_FIRST_BEFORE_RE = re.compile(r"(?<![\w'’-])[A-Z][a-z]{1,3}['’][A-Z][a-z]{2,}[ \t]+$")
 _WORD_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<w>{_NAME_WORD})[ \t]$")
 _ASIDE_RE = re.compile(r",[ \t]+(?:from|of|in|at|now|aged?)[ \t]+[^,.;:!?\n]{1,30},")
 
@@ -3952,6 +3953,308 @@ def _ocr_fixed(text: str) -> str:
     return _OCR_WORD.sub(fix, text)
 
 
+# ============================================================================================
+# Round 5 (issue 17): passes over the candidates by kind of failure
+# ============================================================================================
+
+_JOINED_AFTER_RE = re.compile(rf"[-'’][{_CAP}{_LOW}]+(?:[-'’][{_CAP}{_LOW}]+)*")
+_JOINED_BEFORE_RE = re.compile(rf"(?<![\w'’-])[{_CAP}{_LOW}]+(?:[-'’][{_CAP}{_LOW}]+)*[-'’]$")
+# After a name, a surname with an apostrophe particle ("O’Brien", "d'Almeida", "Dell'Aquila")
+# or a double-barrelled one ("Kent-Ashworth").
+_APOSTROPHE_SURNAME_AFTER_RE = re.compile(
+    rf"[ \t]+(?P<w>(?:[OoDd]|Dell|Dall|Del|Di|De|Da|L)['’][{_CAP}][{_LOW}]+(?:-[{_CAP}][{_LOW}]+)?"
+    rf"|[{_CAP}][{_LOW}]+-[{_CAP}][{_LOW}]+)(?![\w])"
+)
+_WORD_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<w>[{_CAP}{_LOW}]{{2,}})[ \t]+$")
+_CAPS_WORD_AFTER_RE = re.compile(r"[ \t](?P<w>[A-Z][A-Z'’-]+)(?![\w])")
+# "mrs smith-okonjo", "mr o'neill": a family title in lower case before a surname
+_LOWER_TITLE_RE = re.compile(
+    r"(?<![\w])(?:mrs|mr|ms|miss)\.?[ \t]+(?P<w>[a-z][a-z]+(?:['’-][a-z]+)*)(?![\w'’-])"
+)
+# A message signed with one word after its last sentence: "... on the sofa. Shaz", "... x jo"
+_LAST_WORD_SIGN_RE = re.compile(
+    r"(?:[.!?]|\bx{1,4})(?:[ \t]+|[ \t]*\r?\n[ \t]*)"
+    rf"(?P<w>[{_CAP}{_LOW}][{_LOW}]{{1,14}})"
+    r"[ \t]*(?:x{1,4})?[ \t.!]*$"
+)
+# "Kez here (Ellie's mum)", "Sam here, ..." at the start of a message
+_HERE_INTRO_RE = re.compile(rf"^[ \t]*(?P<w>[{_CAP}][{_LOW}]{{1,14}})[ \t]+here\b[ \t]*[,.(!-]")
+# "Hodan is her eldest daughter", "Jade, his older sister"
+_KIN_PREDICATE_RE = re.compile(
+    r"[ \t]+(?:is|was|,)[ \t]+(?:his|her|their|our|my|the)[ \t]+(?:(?:eldest|oldest|youngest|older|"
+    r"younger|big|little|baby|twin|middle|only)[ \t]+)?(?:daughter|son|sister|brother|sibling|"
+    r"niece|nephew|cousin|mum|mother|dad|father|stepdad|stepmum|grandmother|grandfather|aunt|"
+    r"uncle|girl|boy)\b"
+)
+_NAME_KIN_PREDICATE_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{2,}})(?={_KIN_PREDICATE_RE.pattern})"
+)
+# South Asian kin and respect suffixes after a name: "Rakesh bhai", "Meena ben", "Sunita ji"
+_KIN_SUFFIX_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{2,}})[ \t]+(?:bhai|bhaiya|ben|behen|didi|ji|aunty|"
+    r"auntie|baji|apa|chacha|chachi|mama|mami|nani|dadi|bibi)\b"
+)
+# A family word, then names in brackets: "Mum (Leanne Ward)", "dad (chen hao)"
+_KIN_WORD_END_RE = re.compile(
+    r"\b(?:mum|mam|dad|mother|father|nan|gran|grandad|grandma|auntie|aunty|aunt|uncle|"
+    r"brother|sister|carer|stepdad|stepmum|partner|husband|wife)['’]?s?[ \t]*$"
+)
+_PAREN_NAMES_RE = re.compile(rf"\([ \t]*(?P<n>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,3}})[ \t]*\)")
+_SURNAME_IS_RE = re.compile(
+    r"(?i:\b(?:surname|family[ \t]+name|last[ \t]+name|maiden[ \t]+name)[ \t]+(?:is|was|"
+    r"will[ \t]+be)[ \t]+(?:now|still|actually)[ \t]+)"
+    rf"(?P<w>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}'’]+)*)"
+)
+# "called JJ by the family": initials as a name after a naming cue
+_CALLED_INITIALS_RE = re.compile(
+    r"\b(?:called|known[ \t]+as|goes[ \t]+by|call[ \t]+(?:him|her|them))[ \t]+"
+    r"(?P<w>[A-Z]{2}|[A-Z]\.[A-Z]\.)(?=[ \t]*[,;)]|[ \t]+(?:by|at|to|for|since)\b)"
+)
+# "Bear (that's what we all call Barnaby)": the name before such a bracket is a nickname
+_NICK_BEFORE_CALL_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{2,}})[ \t]+\((?:that['’]?s[ \t]+)?what[ \t]+(?:we|they|"
+    r"everyone|the[ \t]+family)[ \t]+(?:all[ \t]+)?calls?\b"
+)
+# A sentence that starts with a verb-like word and a particle: "Jack up the head of the bed"
+_VERB_PARTICLE_AFTER_RE = re.compile(
+    r"[ \t]+(?:up|down|out|off|over|back|in)[ \t]+(?:the|a|an|your|his|her|their|it|this|that)\b"
+)
+# Schools: a bare type word after a place-like name ("Brackenhill High)") where school is talked of
+_BARE_SCHOOL_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}]{{3,}}(?:[ \t]+[{_CAP}][{_LOW}]{{3,}})?)[ \t]+"
+    r"(?:High|Grammar|Primary|Academy|Infants|Juniors|Prep)(?=[ \t]*[),;.!?]|[ \t]*$|,[ \t])"
+)
+_SCHOOL_TALK_RE = re.compile(
+    r"(?i:\b(?:school|pupil|teacher|class|classroom|head[ \t]*teacher|year[ \t]+\d)\b)"
+)
+# Gaelic house names: "Taigh na Mara", "Tigh-na-Bruaich", "Tigh an Uillt"
+_GAELIC_HOUSE_RE = re.compile(
+    rf"(?<![\w'’-])(?:Taigh|Tigh)(?:[ \t-]+(?:na|nan|an|a['’]|n['’]))?[ \t-]+[{_CAP}][{_LOW}'’]+"
+    rf"(?:-[{_CAP}{_LOW}][{_LOW}'’]+)*"
+)
+# Special days with a year: "Christmas Eve 2019", "Boxing Day 2020" are dates with a day
+_SPECIAL_DAY_YEAR_RE = re.compile(
+    r"(?i:\b(?:christmas[ \t]+(?:eve|day)|boxing[ \t]+day|new[ \t]+year['’]?s[ \t]+(?:eve|day)|"
+    r"hogmanay|bonfire[ \t]+night|valentine['’]?s[ \t]+day|halloween|st[ \t.]+patrick['’]?s[ \t]+day|"
+    r"easter[ \t]+(?:sunday|monday|day)|guy[ \t]+fawkes[ \t]+night|"
+    r"remembrance[ \t]+(?:day|sunday))[ \t]+(?:of[ \t]+)?(?:19|20)\d{2}\b)"
+)
+_SHORT_DMY_RE = re.compile(
+    r"(?<![\w./-])(?P<d>\d{1,2})[./-](?P<m>\d{1,2})[./-](?P<y>\d{2}|\d{4})(?![\w]|[./-]\d)"
+)
+_DOB_ANYWHERE_RE = re.compile(r"(?i:\bd\.?o\.?b\b|\bdate[ \t]+of[ \t]+birth\b|\bborn\b)")
+# A web address whose name is a family's page: "bellasjourney.blog", "/team-alfie"
+_PERSONAL_URL_WORDS = re.compile(
+    r"(?i:journey|fight|warrior|brave|appeal|story|army|team|battle|strong|blog|diary|"
+    r"adventure|fund|mission|hope[s]?for|for[-_]?[a-z])"
+)
+# A strong cue for a hospital's own number, then numbers further on (other sentences too)
+_STRONG_HOSPITAL_CUE_RE = re.compile(
+    r"(?i:\b(?:hospital|hosp|unit|pas|case|mrn|k)\.?[ \t]*(?:no|number|num|id|identifier|record|"
+    r"ref)\b|\bmrn\b)"
+)
+_ID_LABEL_BEFORE_RE = re.compile(
+    r"(?i:\b(?:identifier|id|local|theirs|ours|now|read|reads|number|no|is|mrn|pas)\b[ \t.:=#-]*"
+    r"(?:is[ \t]+)?)$|[:(][ \t]*$"
+)
+
+_ROUND5_GATED = (
+    (_KIN_SUFFIX_RE, ("bhai", "ben", "behen", "didi", "ji", "aunt", "baji", "apa", "chach", "mam",
+                      "nani", "dadi", "bibi")),
+    (_NICK_BEFORE_CALL_RE, ("call",)),
+    (_SURNAME_IS_RE, ("surname", "family name", "last name", "maiden name")),
+    (_CALLED_INITIALS_RE, ("call", "known as", "goes by")),
+)  # fmt: skip
+_KIN_NOUN_GATE = (
+    "daughter", "son", "sister", "brother", "sibling", "niece", "nephew", "cousin", "mum",
+    "mother", "dad", "father", "aunt", "uncle", "girl", "boy",
+)  # fmt: skip
+
+
+def _is_name_word(word: str) -> bool:
+    low = word.lower()
+    return low not in _NOT_A_NAME and not low.endswith(_DRUG_SUFFIXES)
+
+
+def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out = list(cands)
+    add = out.append
+    names = [c for c in cands if c[2] == "person_name" and c[3] == "hard"]
+    # 1. a name is not cut inside a hyphenated or apostrophe word ("Kent-Ashworth",
+    #    "Ta'Niyah Brooks", "Freddie-boy"), and takes an apostrophe or double-barrelled surname
+    #    just after it ("Keira O’Brien", "Inês d'Almeida")
+    for c in cands:
+        if c[3] != "hard" or c[2] not in ("person_name", "address"):
+            continue
+        s, e = c[0], c[1]
+        m = _JOINED_AFTER_RE.match(text, e)
+        if m and not re.fullmatch(r"['’]s", m.group()):
+            e = m.end()
+        if c[2] == "person_name":
+            b = _JOINED_BEFORE_RE.search(text, max(0, s - 30), s)
+            if b:
+                s = b.start()
+            m = _APOSTROPHE_SURNAME_AFTER_RE.match(text, e)
+            if m and _is_name_word(m.group("w").split("-")[0].lstrip("OoDd'’")):
+                e = m.end()
+            # a first name just before ("Dawn and Lee Reed", "boy jack thompson")
+            b = _WORD_BEFORE_RE.search(text, max(0, s - 20), s)
+            if b:
+                w = b.group("w")
+                same_case = w.islower() == text[s:e].islower() and (w.islower() or w[:1].isupper())
+                if (
+                    same_case
+                    and (w in _FIRST or w.capitalize() in _FIRST)
+                    and w.lower() not in _NOT_A_NAME
+                    and (w.islower() or not _sentence_start(text, b.start()))
+                ):
+                    s = b.start()
+            # an apostrophe first name just before ("Ta'Shay Brooks", "De'Andre Lewis")
+            b = _APOSTROPHE_FIRST_BEFORE_RE.search(text, max(0, s - 20), s)
+            if b:
+                s = min(s, b.start())
+            # all-caps "SURNAME, FORENAME MIDDLE": the further given names
+            if text[c[0] : c[1]].isupper() and "," in text[c[0] : c[1]]:
+                for _ in range(2):
+                    m = _CAPS_WORD_AFTER_RE.match(text, e)
+                    if not m:
+                        break
+                    w = m.group("w").capitalize()
+                    if w in _FIRST or (w.lower() not in _ENGLISH and w.lower() not in _NOT_A_NAME):
+                        e = m.end()
+                    else:
+                        break
+        if (s, e) != (c[0], c[1]):
+            add(_cand(s, e, c[2], c[3], c[5], c[4]))
+    # 2. names by their context
+    for m in (
+        _LOWER_TITLE_RE.finditer(text) if ("mr" in text or "ms" in text or "miss" in text) else ()
+    ):
+        w = text[m.start("w") : m.end("w")]
+        parts = re.split(r"['’-]", w)
+        if all(p not in _NOT_A_NAME for p in parts) and (
+            "-" in w
+            or "'" in w
+            or "’" in w
+            or w not in _ENGLISH
+            or w.capitalize() in _SURNAMES_STRICT
+        ):
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _TITLE_MESSAGE))
+    m = _LAST_WORD_SIGN_RE.search(text, max(0, len(text) - 40))
+    if m:
+        w = m.group("w")
+        lw = w.lower()
+        if (
+            lw not in _NOT_A_NAME
+            and (lw not in _ENGLISH or w.capitalize() in _FIRST)
+            and len(w) >= 2
+        ):
+            if lw not in _GREETING_WORDS and lw not in _INFORMAL_WORDS:
+                add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
+    m = _HERE_INTRO_RE.match(text)
+    if m and _is_name_word(m.group("w")):
+        add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
+    for rx, gate in _ROUND5_GATED:
+        if not t.has(*gate):
+            continue
+        for m in rx.finditer(text):
+            w = m.group("w")
+            if _is_name_word(w.split("-")[0]):
+                add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _KIN_MESSAGE))
+    i = text.find("(")
+    while i >= 0:
+        m = _PAREN_NAMES_RE.match(text, i)
+        i = text.find("(", i + 1)
+        if m is None or not _KIN_WORD_END_RE.search(t.low, max(0, m.start() - 16), m.start()):
+            continue
+        words = m.group("n").split()
+        if all(_is_name_word(w) or w[:1].isupper() for w in words) and any(
+            _is_name_word(w) for w in words
+        ):
+            add(_cand(m.start("n"), m.end("n"), "person_name", "hard", _KIN_MESSAGE))
+    for m in _NAME_KIN_PREDICATE_RE.finditer(text) if t.has(*_KIN_NOUN_GATE) else ():
+        w = m.group("w")
+        if _is_name_word(w) and (w in _FIRST or w.lower() not in _ENGLISH):
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _KIN_MESSAGE))
+    # 3. every place of a word found as a name ("Little Princess Roo ... Roo's mum")
+    found = {text[c[0] : c[1]] for c in names if " " not in text[c[0] : c[1]]}
+    for w in found:
+        if len(w) >= 3 and w[:1].isupper() and w.lower() not in _NOT_A_NAME:
+            for m in re.finditer(rf"(?<![\w'’-]){re.escape(w)}(?![\w-])", text):
+                if any(c[0] <= m.start() and m.end() <= c[1] for c in names):
+                    continue
+                add(_cand(m.start(), m.end(), "person_name", "hard", _REPEAT_MESSAGE))
+    # 4. schools and houses
+    if t.has("school", "pupil", "teacher", "class", "year") and _SCHOOL_TALK_RE.search(text):
+        for m in _BARE_SCHOOL_RE.finditer(text):
+            first = m.group("n").split()[0].lower()
+            if first not in _NOT_A_NAME and first not in _ENGLISH:
+                add(_cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE))
+    if "Tigh" in text or "Taigh" in text:
+        for m in _GAELIC_HOUSE_RE.finditer(text):
+            add(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
+    # 5. dates: a special day with a year; with a date of birth in the text, its short dates
+    if t.has("christmas", "boxing", "year", "hogmanay", "bonfire", "valentine", "halloween",
+             "patrick", "easter", "fawkes", "remembrance"):  # fmt: skip
+        for m in _SPECIAL_DAY_YEAR_RE.finditer(text):
+            add(_cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"]))
+    if t.clusters and t.has(*_DOB_GATE) and _DOB_ANYWHERE_RE.search(text):
+        for m in _SHORT_DMY_RE.finditer(text):
+            if _valid_day_month(int(m.group("d")), int(m.group("m"))):
+                add(_cand(m.start(), m.end(), "date", "hard", _DOB_MESSAGE))
+    # 6. a family's own web page
+    for c in cands:
+        if c[2] == "url" and c[3] == "soft":
+            url = text[c[0] : c[1]].lower()
+            host_path = url.split("://", 1)[-1]
+            if host_path.startswith("www."):
+                host_path = host_path[4:]
+            first_label = re.split(r"[./]", host_path, maxsplit=1)[0]
+            if _PERSONAL_URL_WORDS.search(host_path) and not _domain_in(
+                _host_of(url), _CLINICAL_DOMAINS
+            ):
+                add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
+            elif any(first_label.startswith(n.lower()) for n in found if len(n) >= 3):
+                add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
+    # 7. a hospital's number after a strong cue, further on than the cue's own sentence
+    if t.clusters and t.has("hosp", "unit", "pas", "case", "mrn", "k no", "k num"):
+        for cm in _STRONG_HOSPITAL_CUE_RE.finditer(text):
+            if _NOT_HOSPITAL_BEFORE.search(text, max(0, cm.start() - 30), cm.end()):
+                continue
+            for tm in _LOCAL_ID_RE.finditer(text, cm.end(), min(len(text), cm.end() + 250)):
+                tok = tm.group("tok")
+                if sum(ch.isdigit() for ch in tok) >= 10:
+                    continue
+                if _NOT_HOSPITAL_BEFORE.search(text, max(0, tm.start() - 30), tm.start()):
+                    continue
+                if not _ID_LABEL_BEFORE_RE.search(text, max(0, tm.start() - 20), tm.start()):
+                    continue
+                add(
+                    _cand(
+                        tm.start(),
+                        tm.end(),
+                        "hospital_number",
+                        "hard",
+                        _MESSAGES["hospital_number"],
+                    )
+                )
+    # 8. not a name: a verb and its particle at a sentence's start ("Jack up the head of the bed")
+    drop = set()
+    for c in out:
+        if c[2] == "person_name" and c[3] == "hard" and _sentence_start(text, c[0]):
+            w = text[c[0] : c[1]]
+            if " " not in w and w.lower() in _ENGLISH and _VERB_PARTICLE_AFTER_RE.match(text, c[1]):
+                drop.add(c)
+    if drop:
+        out = [
+            c
+            for c in out
+            if c not in drop and not (c[2] == "person_name" and any(c[0] == d[0] for d in drop))
+        ]
+    return out
+
+
 def _candidates(text: str) -> list[_Cand]:
     t = _Text(text)
     cands: list[_Cand] = []
@@ -3973,7 +4276,7 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
-    return _names_in_addresses(text, _extend_addresses(text, cands))
+    return _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
 
 
 # After a street address, its town or village: ", Llanrug", ", CAERFYRDDIN", ", newlyn", and a
@@ -4038,7 +4341,7 @@ def _extend_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
         return out
     cands, out = out, []
     for c in cands:
-        if c[2] == "address" and c[3] == "hard" and c[5] == _MESSAGES["address"]:
+        if c[2] == "address" and c[3] == "hard" and c[5] in (_MESSAGES["address"], _SCHOOL_MESSAGE):
             end = c[1]
             lower = text[c[0] : c[1]].islower()
             for _ in range(2):
