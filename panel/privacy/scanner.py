@@ -410,7 +410,7 @@ def _ten_digit_groupings() -> str:
         for k in range(2, left - 2 * (n - 1) + 1):
             parts(left - k, n - 1, [*acc, k])
 
-    for n in (2, 3, 4):
+    for n in (2, 3, 4, 5):
         parts(10, n, [])
     return "|".join(out)
 
@@ -432,6 +432,12 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
                 and mod11_valid("".join(ch for ch in m.group() if ch.isdigit()))
                 and not _PHONE_PREFIX_END.search(text, max(0, m.start() - 8), m.start())
                 and text[m.start() : m.start() + 1] != "0"
+                and (
+                    # five pairs ("40 83 62 15 75") also look like a list: only after a cue
+                    len(_NOT_DIGIT_RE.findall(m.group())) < 4
+                    or _NATIONAL_CUE.search(text, max(0, m.start() - 25), m.start())
+                    or _GENERIC_CUE.search(text, max(0, m.start() - 12), m.start())
+                )
             ):
                 yield _cand(m.start(), m.end(), "nhs_number", "hard", _MESSAGES["nhs_number"])
             continue
@@ -4000,6 +4006,12 @@ _KIN_WORD_END_RE = re.compile(
     r"brother|sister|carer|stepdad|stepmum|partner|husband|wife)['’]?s?[ \t]*$"
 )
 _PAREN_NAMES_RE = re.compile(rf"\([ \t]*(?P<n>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,3}})[ \t]*\)")
+_PAREN_NAMES_LOW_RE = re.compile(r"\([ \t]*(?P<n>[a-z]{2,}(?:[ \t]+[a-z]{2,}){1,2})[ \t]*\)")
+# "the JustGiving page for Ruby-Jean", "Alfie's appeal" is found elsewhere
+_PAGE_FOR_RE = re.compile(
+    r"(?i:\b(?:page|campaign|fundraiser|fundraising|appeal|blog)[ \t]+(?:for|about)[ \t]+)"
+    rf"(?P<w>[{_CAP}][{_LOW}]+(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’])"
+)
 _SURNAME_IS_RE = re.compile(
     r"(?i:\b(?:surname|family[ \t]+name|last[ \t]+name|maiden[ \t]+name)[ \t]+(?:is|was|"
     r"will[ \t]+be)[ \t]+(?:now|still|actually)[ \t]+)"
@@ -4100,12 +4112,12 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 e = m.end()
             # a first name just before ("Dawn and Lee Reed", "boy jack thompson")
             b = _WORD_BEFORE_RE.search(text, max(0, s - 20), s)
-            if b:
+            if b and not any(n[0] <= b.start() < n[1] for n in names):
                 w = b.group("w")
                 same_case = w.islower() == text[s:e].islower() and (w.islower() or w[:1].isupper())
                 if (
                     same_case
-                    and (w in _FIRST or w.capitalize() in _FIRST)
+                    and (w.capitalize() in _FIRST or w.capitalize() in _AMBIG)
                     and w.lower() not in _NOT_A_NAME
                     and (w.islower() or not _sentence_start(text, b.start()))
                 ):
@@ -4121,7 +4133,11 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                     if not m:
                         break
                     w = m.group("w").capitalize()
-                    if w in _FIRST or (w.lower() not in _ENGLISH and w.lower() not in _NOT_A_NAME):
+                    if (
+                        (w in _FIRST or w in _AMBIG)
+                        and w.lower() not in _NOT_A_NAME
+                        or (w.lower() not in _ENGLISH and w.lower() not in _NOT_A_NAME)
+                    ):
                         e = m.end()
                     else:
                         break
@@ -4155,6 +4171,9 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     m = _HERE_INTRO_RE.match(text)
     if m and _is_name_word(m.group("w")):
         add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
+    for m in _PAGE_FOR_RE.finditer(text) if t.has("page", "campaign", "fundrais", "appeal") else ():
+        if _is_name_word(m.group("w").split("-")[0]):
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _PAGE_MESSAGE))
     for rx, gate in _ROUND5_GATED:
         if not t.has(*gate):
             continue
@@ -4164,11 +4183,13 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _KIN_MESSAGE))
     i = text.find("(")
     while i >= 0:
-        m = _PAREN_NAMES_RE.match(text, i)
+        m = _PAREN_NAMES_RE.match(text, i) or _PAREN_NAMES_LOW_RE.match(text, i)
         i = text.find("(", i + 1)
         if m is None or not _KIN_WORD_END_RE.search(t.low, max(0, m.start() - 16), m.start()):
             continue
         words = m.group("n").split()
+        if words[0].islower() and any(w in _ENGLISH for w in words):
+            continue
         if all(_is_name_word(w) or w[:1].isupper() for w in words) and any(
             _is_name_word(w) for w in words
         ):

@@ -63,6 +63,14 @@ def covered(text: str, value: str, kind: str) -> bool:
         ("The surname is now Adeyemi-Clarke after the adoption.", "Adeyemi-Clarke"),
         # a first name just before a found surname
         ("The parents are Sian and Dale Pritchard.", "Dale Pritchard"),
+        # a first name that is also a word, just before a found surname
+        ("Mia Kaur is 4; her parents are Harpreet and Amber Kaur.", "Amber Kaur"),
+        # a further given name that is also a word, in a capitals header
+        ("US ABDOMEN – OKONKWO, ADAEZE HOPE – referred by GP", "OKONKWO, ADAEZE HOPE"),
+        # lower-case names in brackets after a family word
+        ("its ok, my husband (tran duc) will bring her", "tran duc"),
+        # the child a fundraising page is for
+        ("The GoFundMe page for Lily-Rose has raised a lot.", "Lily-Rose"),
         # every place of a word found as a name
         ("Little Sir Pip is home. Pip's dad", "Pip"),
     ],
@@ -91,6 +99,8 @@ def test_names_found(text: str, value: str) -> None:
         # a special day with a year; a short date where a date of birth is discussed
         ("She was born on Boxing Day 2018.", "Boxing Day 2018", "date"),
         ("DOB 3.4.16 on the form but 3.5.16 on the letter", "3.5.16", "date"),
+        # an NHS number in five pairs after its cue
+        ("NHS no 94 34 76 59 19 on the letter", "94 34 76 59 19", "nhs_number"),
         # a family's own page
         ("Updates at https://teddysbattle.co.uk/news", "https://teddysbattle.co.uk/news", "url"),
         # a hospital's number after a strong cue, further on
@@ -130,6 +140,11 @@ def test_structured_found(text: str, value: str, kind: str) -> None:
         "Dose reduced as the Sheffield High dose protocol allows.",
         # hospital-like numbers after non-hospital cues
         "Hospital no. is on the wristband. Batch 4471902 of the vial was used.",
+        # words in brackets after a family word
+        "my mum (the nurse) came with us",
+        "the page for parents is on the ward website",
+        # five pairs of digits that fail the check
+        "Weights 12 13 14 15 16 kg over the year",
         # a clinical site with a campaign-like word
         "See https://www.cclg.org.uk/teamwork for the guide.",
     ],
