@@ -1617,7 +1617,7 @@ _CELTIC_SCHOOL_WORDS = (
 _YSGOL_RE = re.compile(
     rf"(?<![\w'’-]){_CELTIC_SCHOOL_WORDS}(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin|Ghàidhlig|"
     r"Ghaidhlig|Naomh|Náisiúnta|Naisiunta|Lán-Ghaeilge))?(?:[ \t]+(?:y|yr|'r|na|an|nan|Y|Yr|Na))?"
-    rf"(?P<words>[ \t]+{_NAME_WORD}(?:(?:[ \t]+(?:y|yr|'r|na|an|nan))?[ \t]+{_NAME_WORD}){{0,2}})(?![\w'’])"
+    rf"(?P<words>[ \t]+{_NAME_WORD}(?:(?:[ \t]+(?:y|yr|Y|Yr|'r|na|an|nan))?[ \t]+{_NAME_WORD}){{0,2}})(?![\w'’])"
 )
 _SCHOOL_NOT_NAMES = frozenset(
     "medical nursing dental business law graduate summer sunday hospital film art arts music "
@@ -3983,6 +3983,13 @@ _LAST_WORD_SIGN_RE = re.compile(
     rf"(?P<w>[{_CAP}{_LOW}][{_LOW}]{{1,14}})"
     r"[ \t]*(?:x{1,4})?[ \t.!]*$"
 )
+# Endings of departments, drugs and other words, not of nicknames ("Radiology", "Oncology")
+_NOT_NICKNAME_ENDINGS = ("ology", "ogy", "ics", "ery", "ist", "ine", "ide", "ate", "ing", "ion")
+# A message's opening: "Hi ...", "Thanks for ...", "Dear ..."
+_MESSAGE_START_RE = re.compile(
+    r"[ \t]*(?i:hi|hiya|hello|hey|dear|thanks|thank[ \t]+you|morning|evening|good[ \t]+"
+    r"(?:morning|afternoon|evening))\b"
+)
 # "Kez here (Ellie's mum)", "Sam here, ..." at the start of a message
 _HERE_INTRO_RE = re.compile(rf"^[ \t]*(?P<w>[{_CAP}][{_LOW}]{{1,14}})[ \t]+here\b[ \t]*[,.(!-]")
 # "Hodan is her eldest daughter", "Jade, his older sister"
@@ -4011,6 +4018,17 @@ _PAREN_NAMES_LOW_RE = re.compile(r"\([ \t]*(?P<n>[a-z]{2,}(?:[ \t]+[a-z]{2,}){1,
 _PAGE_FOR_RE = re.compile(
     r"(?i:\b(?:page|campaign|fundraiser|fundraising|appeal|blog)[ \t]+(?:for|about)[ \t]+)"
     rf"(?P<w>[{_CAP}][{_LOW}]+(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’])"
+)
+# "Reviewed Autumn on the ward round", "Saw Hope in clinic with mum": a clinician's verb, a
+# first name (also a word), then where or when
+_MONTH_NAMES = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+_SEEN_NAME_RE = re.compile(
+    r"(?i:\b(?:reviewed|saw|seen|examined|assessed|admitted|discharged))[ \t]+"
+    rf"(?P<w>[{_CAP}][{_LOW}]{{2,}})(?=[ \t]+(?:on[ \t]+the[ \t]+ward|in[ \t]+(?:clinic|the[ \t]+day)|"
+    r"today|this[ \t]+(?:morning|afternoon|evening)|with[ \t]+(?:mum|dad|her|his|parents)|"
+    r"at[ \t]+home)\b)"
 )
 _SURNAME_IS_RE = re.compile(
     r"(?i:\b(?:surname|family[ \t]+name|last[ \t]+name|maiden[ \t]+name)[ \t]+(?:is|was|"
@@ -4056,10 +4074,35 @@ _SHORT_DMY_RE = re.compile(
 )
 _DOB_ANYWHERE_RE = re.compile(r"(?i:\bd\.?o\.?b\b|\bdate[ \t]+of[ \t]+birth\b|\bborn\b)")
 # A web address whose name is a family's page: "bellasjourney.blog", "/team-alfie"
-_PERSONAL_URL_WORDS = re.compile(
-    r"(?i:journey|fight|warrior|brave|appeal|story|army|team|battle|strong|blog|diary|"
-    r"adventure|fund|mission|hope[s]?for|for[-_]?[a-z])"
+_CAMPAIGN_WORDS = (
+    "journey|fight|fights|story|army|battle|warrior|appeal|fund|adventure|diary|blog|hope|strong|"
+    "brave|legacy|wish|wishes|smile|smiles|light|miracle|voice"
 )
+_NAME_CAMPAIGN_RE = re.compile(rf"(?P<n>[a-z]{{3,}}?)(?:s)?(?:{_CAMPAIGN_WORDS})")
+_CAMPAIGN_NAME_RE = re.compile(
+    r"(?:team|hopefor|fightfor|prayfor|prayersfor|for|help|save)(?P<n>[a-z]{3,})"
+)
+#: Words that end a message but are no one's name ("... Tbc", "... Fyi", "... Ttfn")
+_SIGN_OFF_NOT_NAMES = frozenset(
+    "tbc tba tbd fyi pls plz ttfn lol thx ta ok okay etc nad dx rx ix hx tx sx asap btw imo omg "
+    "xo xx xxx nb ps cc pto rv".split()
+)
+
+
+def _personal_url_part(part: str, found: set[str]) -> bool:
+    """Is this part of a web address a family's campaign ("bellasjourney", "teamalfie") or a
+    name found in the text?"""
+    if part in found:
+        return True
+    for rx in (_NAME_CAMPAIGN_RE, _CAMPAIGN_NAME_RE):
+        m = rx.fullmatch(part)
+        if m:
+            n = m.group("n").capitalize()
+            if n in _FIRST or n in _AMBIG or n.lower() in found:
+                return True
+    return False
+
+
 # A strong cue for a hospital's own number, then numbers further on (other sentences too)
 _STRONG_HOSPITAL_CUE_RE = re.compile(
     r"(?i:\b(?:hospital|hosp|unit|pas|case|mrn|k)\.?[ \t]*(?:no|number|num|id|identifier|record|"
@@ -4161,19 +4204,40 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     if m:
         w = m.group("w")
         lw = w.lower()
+        known = w.capitalize() in _FIRST or w.capitalize() in _AMBIG
         if (
             lw not in _NOT_A_NAME
-            and (lw not in _ENGLISH or w.capitalize() in _FIRST)
-            and len(w) >= 2
+            and lw not in _SIGN_OFF_NOT_NAMES
+            and lw not in _GREETING_WORDS
+            and lw not in _INFORMAL_WORDS
+            and (
+                # a known first name that is no plain word, or any word not English (a
+                # nickname: "Shaz") in a message written in the first person
+                (known and (lw not in _ENGLISH or w.capitalize() in _FIRST))
+                or (
+                    lw not in _ENGLISH
+                    and len(w) >= 3
+                    and not lw.endswith(_NOT_NICKNAME_ENDINGS)
+                    # after a kiss ("... x bex") or in the first person
+                    and (
+                        m.group()[:1] in "xX"
+                        or _MESSAGE_START_RE.match(text) is not None
+                        or _FIRST_PERSON_RE.search(text) is not None
+                    )
+                )
+            )
         ):
-            if lw not in _GREETING_WORDS and lw not in _INFORMAL_WORDS:
-                add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
     m = _HERE_INTRO_RE.match(text)
     if m and _is_name_word(m.group("w")):
         add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
     for m in _PAGE_FOR_RE.finditer(text) if t.has("page", "campaign", "fundrais", "appeal") else ():
         if _is_name_word(m.group("w").split("-")[0]):
             add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _PAGE_MESSAGE))
+    for m in _SEEN_NAME_RE.finditer(text) if t.has(*_SEEN_VERBS) else ():
+        w = m.group("w")
+        if (w in _FIRST or w in _AMBIG) and w.lower() not in _MONTH_NAMES:
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _PREDICATE_MESSAGE))
     for rx, gate in _ROUND5_GATED:
         if not t.has(*gate):
             continue
@@ -4222,21 +4286,20 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             add(_cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"]))
     if t.clusters and t.has(*_DOB_GATE) and _DOB_ANYWHERE_RE.search(text):
         for m in _SHORT_DMY_RE.finditer(text):
-            if _valid_day_month(int(m.group("d")), int(m.group("m"))):
+            if _valid_day_month(
+                int(m.group("d")), int(m.group("m"))
+            ) and not _VERSION_CUE_END.search(text, max(0, m.start() - 16), m.start()):
                 add(_cand(m.start(), m.end(), "date", "hard", _DOB_MESSAGE))
-    # 6. a family's own web page
+    # 6. a family's own web page: a label or path part made of a first name and a campaign
+    #    word ("bellasjourney", "hopeforharry", "team-isla"), or a name found in the text
     for c in cands:
         if c[2] == "url" and c[3] == "soft":
             url = text[c[0] : c[1]].lower()
-            host_path = url.split("://", 1)[-1]
-            if host_path.startswith("www."):
-                host_path = host_path[4:]
-            first_label = re.split(r"[./]", host_path, maxsplit=1)[0]
-            if _PERSONAL_URL_WORDS.search(host_path) and not _domain_in(
-                _host_of(url), _CLINICAL_DOMAINS
-            ):
-                add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
-            elif any(first_label.startswith(n.lower()) for n in found if len(n) >= 3):
+            if _domain_in(_host_of(url), _CLINICAL_DOMAINS):
+                continue
+            parts = [p for p in re.split(r"[^a-z]+", url.split("://", 1)[-1]) if len(p) >= 3]
+            found_low = {n.lower() for n in found if len(n) >= 3}
+            if any(_personal_url_part(p, found_low) for p in parts):
                 add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
     # 7. a hospital's number after a strong cue, further on than the cue's own sentence
     if t.clusters and t.has("hosp", "unit", "pas", "case", "mrn", "k no", "k num"):

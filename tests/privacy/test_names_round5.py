@@ -46,6 +46,7 @@ def covered(text: str, value: str, kind: str) -> bool:
         # signed with one word after the last sentence
         ("she slept all night for the first time. thanks so much. Gemma", "Gemma"),
         ("he is eating again!! see you tuesday x bex", "bex"),
+        ("Thanks for ringing back so quickly, it helped. Jaz", "Jaz"),
         # "<name> here" at a message's start
         ("Tilly here (Ava's auntie). Is visiting ok today?", "Tilly"),
         # "<name> is her eldest daughter"
@@ -71,6 +72,9 @@ def covered(text: str, value: str, kind: str) -> bool:
         ("its ok, my husband (tran duc) will bring her", "tran duc"),
         # the child a fundraising page is for
         ("The GoFundMe page for Lily-Rose has raised a lot.", "Lily-Rose"),
+        # a first name that is also a word after a clinician's verb, then where or when
+        ("Saw Summer in clinic with mum; she is well.", "Summer"),
+        ("Reviewed Marnie on the ward this morning.", "Marnie"),
         # every place of a word found as a name
         ("Little Sir Pip is home. Pip's dad", "Pip"),
     ],
@@ -101,6 +105,8 @@ def test_names_found(text: str, value: str) -> None:
         ("DOB 3.4.16 on the form but 3.5.16 on the letter", "3.5.16", "date"),
         # an NHS number in five pairs after its cue
         ("NHS no 94 34 76 59 19 on the letter", "94 34 76 59 19", "nhs_number"),
+        # a Welsh school written in lower case, with its link word
+        ("he goes to ysgol gynradd bryn y mor now", "ysgol gynradd bryn y mor", "address"),
         # a family's own page
         ("Updates at https://teddysbattle.co.uk/news", "https://teddysbattle.co.uk/news", "url"),
         # a hospital's number after a strong cue, further on
@@ -126,7 +132,17 @@ def test_structured_found(text: str, value: str, kind: str) -> None:
         # a name-word used as a verb at a sentence's start
         "Jack up the foot of the cot before the infusion.",
         "Bill back the pharmacy for the unused vials.",
-        # a sign-off word that is an ordinary word
+        # a sign-off word that is an ordinary word, an abbreviation or a clinical word
+        "Bloods were normal. Dx",
+        "Thanks for the update. Noted",
+        "Hi team, the scan is booked. Radiology",
+        "Plan discussed at MDT. Tbc",
+        "All settled on the ward. Fyi",
+        "Next cycle due on Monday. Oncology",
+        # a short date beside "DOB" that is a version number
+        "DOB not given; see version 2.1.15 of the guideline.",
+        # a charity's site with campaign words but no name
+        "Visit https://www.neuroblastoma-team.org.uk/journey for the family guide.",
         "We will see you next week. Thanks",
         "The plan is unchanged. Regards",
         "Files saved as CT_chest_relapse.dcm and report.pdf",
@@ -140,6 +156,9 @@ def test_structured_found(text: str, value: str, kind: str) -> None:
         "Dose reduced as the Sheffield High dose protocol allows.",
         # hospital-like numbers after non-hospital cues
         "Hospital no. is on the wristband. Batch 4471902 of the vial was used.",
+        # a clinician's verb before a word that is no first name
+        "Reviewed Bloods on the ward round: stable.",
+        "Seen May in clinic last year, now discharged.",
         # words in brackets after a family word
         "my mum (the nurse) came with us",
         "the page for parents is on the ward website",
