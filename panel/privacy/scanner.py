@@ -4108,10 +4108,17 @@ _STRONG_HOSPITAL_CUE_RE = re.compile(
     r"(?i:\b(?:hospital|hosp|unit|pas|case|mrn|k)\.?[ \t]*(?:no|number|num|id|identifier|record|"
     r"ref)\b|\bmrn\b)"
 )
+# The label just before a local number found far from its cue: "Identifier: 7734120",
+# "Local: TH5529180", "is now 6602183", "(... read 1003392): 1003329"
 _ID_LABEL_BEFORE_RE = re.compile(
-    r"(?i:\b(?:identifier|id|local|theirs|ours|now|read|reads|number|no|is|mrn|pas)\b[ \t.:=#-]*"
-    r"(?:is[ \t]+)?)$|[:(][ \t]*$"
+    r"(?i:\b(?:identifier|local|theirs|ours|new|now|read|reads|hospital[ \t]+no|unit[ \t]+no)"
+    r"\b[ \t.:=#-]*(?:is[ \t]+)?)$|\)[ \t]*:[ \t]*$"
 )
+# A measurement after a number: not a patient's number ("145000 per microlitre", "1500000 units")
+_MEASURE_AFTER_ID_RE = re.compile(
+    r"[ \t]*(?i:units?|iu|per|cells|copies|/|x|mg|mcg|ml|g|kg|mbq|gy|%|cm|mm)\b"
+)
+_CLINICAL_ENDINGS = ("graphy", "scopy", "gram", "ogram", "metry", "scan")
 
 _ROUND5_GATED = (
     (_KIN_SUFFIX_RE, ("bhai", "ben", "behen", "didi", "ji", "aunt", "baji", "apa", "chach", "mam",
@@ -4192,13 +4199,18 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     ):
         w = text[m.start("w") : m.end("w")]
         parts = re.split(r"['’-]", w)
-        if all(p not in _NOT_A_NAME for p in parts) and (
-            "-" in w
-            or "'" in w
-            or "’" in w
-            or w not in _ENGLISH
-            or w.capitalize() in _SURNAMES_STRICT
-        ):
+        title = text[m.start() : m.start("w")].strip().rstrip(".")
+        if title in ("mr", "ms"):
+            # "mr" and "ms" are also magnetic resonance and milliseconds ("mr angiography"):
+            # a surname from the list, or a joined one, only
+            ok = ("-" in w or "'" in w or "’" in w) and all(
+                p.capitalize() in _SURNAMES_STRICT or p not in _ENGLISH for p in parts
+            )
+            ok = ok or w.capitalize() in _SURNAMES_STRICT
+        else:
+            ok = "-" in w or "'" in w or "’" in w or w not in _ENGLISH
+            ok = ok or w.capitalize() in _SURNAMES_STRICT
+        if all(p not in _NOT_A_NAME for p in parts) and ok and not w.endswith(_CLINICAL_ENDINGS):
             add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _TITLE_MESSAGE))
     m = _LAST_WORD_SIGN_RE.search(text, max(0, len(text) - 40))
     if m:
@@ -4313,6 +4325,8 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 if _NOT_HOSPITAL_BEFORE.search(text, max(0, tm.start() - 30), tm.start()):
                     continue
                 if not _ID_LABEL_BEFORE_RE.search(text, max(0, tm.start() - 20), tm.start()):
+                    continue
+                if _MEASURE_AFTER_ID_RE.match(text, tm.end()):
                     continue
                 add(
                     _cand(

@@ -164,6 +164,15 @@ def test_structured_found(text: str, value: str, kind: str) -> None:
         "the page for parents is on the ward website",
         # five pairs of digits that fail the check
         "Weights 12 13 14 15 16 kg over the year",
+        # numbers with a measure after a hospital cue, in another sentence
+        "Hospital number checked. Platelets now 145000 per microlitre.",
+        "MRN on the label. Dose: 1500000 units.",
+        "Unit no. as before. Ref: 1234567 for the invoice.",
+        # "mr" and "ms" as magnetic resonance, not titles
+        "planned mr angiography and mr urography next week",
+        "the mr spectroscopy was normal",
+        # five pairs after a cue that fail the check, and with no cue
+        "Cycle times 10 12 14 16 18 minutes.",
         # a clinical site with a campaign-like word
         "See https://www.cclg.org.uk/teamwork for the guide.",
     ],
