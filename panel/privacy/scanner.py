@@ -557,7 +557,7 @@ _FAR_CUE_LOW = re.compile(
 # "Her number at Sheffield Children's", "Local ID (Birmingham Children's)").
 _HOSPITAL_OWNER_BEFORE = re.compile(
     r"(?:\b[A-Z]{3,5}\b|\b(?:[Hh]ospital|[Hh]osp|[Ww]ard|[Cc]hildren['’]s|[Ii]nfirmary|[Cc]linic|"
-    r"[Tt]rust)\b|\b(?:his|her|my|their|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
+    r"[Tt]rust)\b|\b(?:[Hh]is|[Hh]er|[Mm]y|[Tt]heir|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
     r"patient['’]s)\b)[^.!?\n]{0,30}$"
 )
 # ... or after it: "number at Leeds", "the number on her appointment letter", "on the wristband".
@@ -610,13 +610,21 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
         if s > 0 and (low[s - 1].isalnum() or low[s - 1] == "_"):
             continue
         if m.group("generic"):
+            if low.startswith(" of ", m.end()):
+                continue  # "the number of 1500000 residents": a count
             before = text[max(0, s - 45) : s]
             inst = t.institutions.overlaps(max(0, s - 45), s)
             place = _PLACE_BEFORE_RE.search(text, max(0, s - 30), s)
             if not (
                 inst
                 # "Leeds number 4490012": a town's hospital number
-                or (place is not None and place.group("w") in _names.PLACES)
+                or (
+                    place is not None
+                    and (
+                        place.group("w") in _names.PLACES
+                        or place.group("w").split()[-1] in _names.PLACES
+                    )
+                )
                 or _HOSPITAL_OWNER_BEFORE.search(before)
                 or _HOSPITAL_OWNER_AFTER.match(text, m.end())
             ):
@@ -4110,6 +4118,10 @@ _STRONG_HOSPITAL_CUE_RE = re.compile(
 )
 # The label just before a local number found far from its cue: "Identifier: 7734120",
 # "Local: TH5529180", "is now 6602183", "(... read 1003392): 1003329"
+_SPACED_NATIONAL_RE = re.compile(
+    r"(?i:\b(?P<cue>nhs|chi|h[ \t]*&[ \t]*c|hcn)\b[^\d\n]{0,20}?)"
+    r"(?P<n>(?<!\d)\d(?:[ \t]{1,2}\d){9})(?![ \t]?\d)"
+)
 _ID_LABEL_BEFORE_RE = re.compile(
     r"(?i:\b(?:identifier|local|theirs|ours|new|now|read|reads|hospital[ \t]+no|unit[ \t]+no)"
     r"\b[ \t.:=#-]*(?:is[ \t]+)?)$|\)[ \t]*:[ \t]*$"
@@ -4337,6 +4349,12 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                         _MESSAGES["hospital_number"],
                     )
                 )
+    # 8. a national number typed digit by digit after its cue ("NHS 9 4 3 4 7 6 5 9 1 9")
+    if t.clusters and t.has("nhs", "chi", "h&c", "hcn"):
+        for m in _SPACED_NATIONAL_RE.finditer(text):
+            cue = m.group("cue").lower()
+            kind = "chi_number" if cue == "chi" else "nhs_number" if cue == "nhs" else "hc_number"
+            add(_cand(m.start("n"), m.end("n"), kind, "hard", _MESSAGES[kind]))
     # 8. not a name: a verb and its particle at a sentence's start ("Jack up the head of the bed")
     drop = set()
     for c in out:

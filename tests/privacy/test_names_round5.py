@@ -107,6 +107,11 @@ def test_names_found(text: str, value: str) -> None:
         ("NHS no 94 34 76 59 19 on the letter", "94 34 76 59 19", "nhs_number"),
         # a Welsh school written in lower case, with its link word
         ("he goes to ysgol gynradd bryn y mor now", "ysgol gynradd bryn y mor", "address"),
+        # a town's hospital number after "Her"/"The" and the town
+        ("Her Bristol number was 5520913 on the old letter.", "5520913", "hospital_number"),
+        ("The Leicester number is 6630127.", "6630127", "hospital_number"),
+        # a national number typed digit by digit after its cue
+        ("NHS number: 9 4 3 4 7 6 5 9 1 9", "9 4 3 4 7 6 5 9 1 9", "nhs_number"),
         # a family's own page
         ("Updates at https://teddysbattle.co.uk/news", "https://teddysbattle.co.uk/news", "url"),
         # a hospital's number after a strong cue, further on
@@ -173,6 +178,11 @@ def test_structured_found(text: str, value: str, kind: str) -> None:
         "the mr spectroscopy was normal",
         # five pairs after a cue that fail the check, and with no cue
         "Cycle times 10 12 14 16 18 minutes.",
+        # a town and "number" with no patient's number
+        "Her Bristol number was 12 on the waiting list.",
+        "The Leicester number of 1500000 residents is an estimate.",
+        # single digits after "NHS" that are not ten of them
+        "NHS trust scores 4 5 3 4 5 for the five domains.",
         # a clinical site with a campaign-like word
         "See https://www.cclg.org.uk/teamwork for the guide.",
     ],
