@@ -3992,7 +3992,16 @@ _LAST_WORD_SIGN_RE = re.compile(
     r"[ \t]*(?:x{1,4})?[ \t.!]*$"
 )
 # Endings of departments, drugs and other words, not of nicknames ("Radiology", "Oncology")
-_NOT_NICKNAME_ENDINGS = ("ology", "ogy", "ics", "ery", "ist", "ine", "ide", "ate", "ing", "ion")
+#: Teams and services that sign or open a message ("Pharmacy here", "... Physio")
+_SERVICE_WORDS = frozenset(
+    "physio physios pharmacy reception admin switchboard radiology haematology oncology theatres "
+    "outpatients secretary secretaries dietitian dietician dietetics play school transport "
+    "portering bereavement chaplaincy psychology social ward unit team clinic nursing "
+    "ot slt salt cns ans mdt".split()
+)
+_NOT_NICKNAME_ENDINGS = (
+    "ology", "ogy", "ics", "ery", "ist", "ine", "ide", "ate", "ing", "ion", "acy",
+)  # fmt: skip
 # A message's opening: "Hi ...", "Thanks for ...", "Dear ..."
 _MESSAGE_START_RE = re.compile(
     r"[ \t]*(?i:hi|hiya|hello|hey|dear|thanks|thank[ \t]+you|morning|evening|good[ \t]+"
@@ -4106,7 +4115,7 @@ def _personal_url_part(part: str, found: set[str]) -> bool:
         m = rx.fullmatch(part)
         if m:
             n = m.group("n").capitalize()
-            if n in _FIRST or n in _AMBIG or n.lower() in found:
+            if n in _FIRST or n.lower() in found:
                 return True
     return False
 
@@ -4232,6 +4241,7 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         if (
             lw not in _NOT_A_NAME
             and lw not in _SIGN_OFF_NOT_NAMES
+            and lw not in _SERVICE_WORDS
             and lw not in _GREETING_WORDS
             and lw not in _INFORMAL_WORDS
             and (
@@ -4253,7 +4263,12 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         ):
             add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
     m = _HERE_INTRO_RE.match(text)
-    if m and _is_name_word(m.group("w")):
+    if (
+        m
+        and _is_name_word(m.group("w"))
+        and m.group("w").lower() not in _SERVICE_WORDS
+        and not m.group("w").lower().endswith(_NOT_NICKNAME_ENDINGS)
+    ):
         add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
     for m in _PAGE_FOR_RE.finditer(text) if t.has("page", "campaign", "fundrais", "appeal") else ():
         if _is_name_word(m.group("w").split("-")[0]):

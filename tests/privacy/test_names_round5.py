@@ -183,6 +183,10 @@ def test_structured_found(text: str, value: str, kind: str) -> None:
         "The Leicester number of 1500000 residents is an estimate.",
         # single digits after "NHS" that are not ten of them
         "NHS trust scores 4 5 3 4 5 for the five domains.",
+        # a service opening a message; a campaign word with a name that is also a word
+        "Pharmacy here, the dose is ready.",
+        "Physio here - can we come at 2?",
+        "www.teamsky.com has the details.",
         # a clinical site with a campaign-like word
         "See https://www.cclg.org.uk/teamwork for the guide.",
     ],
