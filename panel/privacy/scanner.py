@@ -4308,6 +4308,10 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             for m in re.finditer(rf"(?<![\w'’-]){re.escape(w)}(?![\w-])", text):
                 if any(c[0] <= m.start() and m.end() <= c[1] for c in names):
                     continue
+                if t.institutions.overlaps(m.start(), m.end()) or _EPONYM_AFTER.match(
+                    text, m.end()
+                ):
+                    continue  # "Evelina London Children's Hospital", "Wilms tumour"
                 add(_cand(m.start(), m.end(), "person_name", "hard", _REPEAT_MESSAGE))
     # 4. schools and houses
     if t.has("school", "pupil", "teacher", "class", "year") and _SCHOOL_TALK_RE.search(text):

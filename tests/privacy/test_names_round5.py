@@ -75,7 +75,7 @@ def covered(text: str, value: str, kind: str) -> bool:
         # a first name that is also a word after a clinician's verb, then where or when
         ("Saw Summer in clinic with mum; she is well.", "Summer"),
         ("Reviewed Marnie on the ward this morning.", "Marnie"),
-        # every place of a word found as a name
+        # every place of a word found as a name, but not inside an institution's name
         ("Little Sir Pip is home. Pip's dad", "Pip"),
     ],
 )
@@ -193,3 +193,9 @@ def test_structured_found(text: str, value: str, kind: str) -> None:
 )
 def test_clean_stays_clean(text: str) -> None:
     assert [h for h in hard(text) if h not in ("SMITH, JOHN",)] == [], find_identifiers(text)
+
+
+def test_a_found_name_is_not_flagged_in_an_eponym_elsewhere() -> None:
+    text = "Her brother Addison came. Addison disease was excluded in the child."
+    assert hard(text) == ["Addison"]
+    assert [f.start for f in find_identifiers(text) if f.severity == "hard"] == [12]
