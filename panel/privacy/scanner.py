@@ -4038,6 +4038,17 @@ _PAGE_FOR_RE = re.compile(
 )
 # "Reviewed Autumn on the ward round", "Saw Hope in clinic with mum": a clinician's verb, a
 # first name (also a word), then where or when
+# "whether Bao can eat ...", "if Tomasz should ...": a name as the subject of a question
+_WHETHER_NAME_RE = re.compile(
+    rf"\b(?:whether|if)[ \t]+(?P<w>[{_CAP}][{_LOW}]{{2,}})[ \t]+(?:can|could|should|will|would|"
+    r"may|might|needs?|has|is|was)\b"
+)
+# "looking after Bubba last night", "caring for Tomasz while ...": someone cared for
+_CARE_FOR_NAME_RE = re.compile(
+    r"\b(?:look(?:ing|ed|s)?[ \t]+after|car(?:ing|ed|es?)[ \t]+for)[ \t]+"
+    rf"(?P<w>[{_CAP}][{_LOW}]{{2,}})(?=[ \t]*[,.;!?)]|[ \t]*$|[ \t]+(?:last|this|yesterday|today|"
+    r"tonight|overnight|while|when|so|and|for|at|on)\b)"
+)
 _MONTH_NAMES = frozenset(
     "january february march april may june july august september october november december".split()
 )
@@ -4273,6 +4284,21 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     for m in _PAGE_FOR_RE.finditer(text) if t.has("page", "campaign", "fundrais", "appeal") else ():
         if _is_name_word(m.group("w").split("-")[0]):
             add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _PAGE_MESSAGE))
+    for rx, gate in ((_WHETHER_NAME_RE, ("whether", "if ")), (_CARE_FOR_NAME_RE, ("after", "for"))):
+        if not t.has(*gate):
+            continue
+        for m in rx.finditer(text):
+            w = m.group("w")
+            lw = w.lower()
+            if (
+                lw not in _NOT_A_NAME
+                and lw not in _SERVICE_WORDS
+                and not lw.endswith(_NOT_NICKNAME_ENDINGS)
+                and (w in _FIRST or lw not in _ENGLISH)
+                and w not in _names.PLACES
+                and not t.institutions.overlaps(m.start("w"), m.end("w"))
+            ):
+                add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _PREDICATE_MESSAGE))
     for m in _SEEN_NAME_RE.finditer(text) if t.has(*_SEEN_VERBS) else ():
         w = m.group("w")
         if (w in _FIRST or w in _AMBIG) and w.lower() not in _MONTH_NAMES:

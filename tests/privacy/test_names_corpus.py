@@ -123,19 +123,19 @@ def test_in_sample_names_corpus_4():
 # clean rows held full dates, relabelled as dates since, per identifiers.md: 153 clean rows
 # remain). Round 5 tuned on its kinds of failure (rules by kind, each with fresh examples and
 # clean counter-examples in test_names_round5.py, no list of its strings) and reached names
-# 92.1 % (327/355; 98.1 %, 314/320, without staff names), structured 100 % (193/193), false
+# 92.7 % (329/355; 98.8 %, 316/320, without staff names), structured 100 % (193/193), false
 # positives 0 % (0/153). Floors a point below (in-sample figures).
 def test_in_sample_names_corpus_5():
     rows = corpus.load(IN_SAMPLE_5)
     assert len(rows) >= 470
     check_corpus(
         IN_SAMPLE_5,
-        min_names_recall=0.915,
+        min_names_recall=0.92,
         min_structured_recall=0.99,
         max_false_positive_rate=0.02,
     )
     sc = corpus.score(corpus.without_staff_names(rows))
-    assert sc.names_recall >= 0.975, sc.names_recall
+    assert sc.names_recall >= 0.98, sc.names_recall
 
 
 def test_staff_names_are_told_from_the_familys():

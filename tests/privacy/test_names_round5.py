@@ -75,6 +75,9 @@ def covered(text: str, value: str, kind: str) -> bool:
         # a first name that is also a word after a clinician's verb, then where or when
         ("Saw Summer in clinic with mum; she is well.", "Summer"),
         ("Reviewed Marnie on the ward this morning.", "Marnie"),
+        # a name as the subject of a question, or as someone cared for
+        ("Can you tell us whether Tomasz can have a bath with the line in?", "Tomasz"),
+        ("Thank you for caring for Kiki while we were away.", "Kiki"),
         # every place of a word found as a name, but not inside an institution's name
         ("Little Sir Pip is home. Pip's dad", "Pip"),
     ],
@@ -187,6 +190,12 @@ def test_structured_found(text: str, value: str, kind: str) -> None:
         "Pharmacy here, the dose is ready.",
         "Physio here - can we come at 2?",
         "www.teamsky.com has the details.",
+        # a question about a service, a place or a thing; cared-for groups
+        "Please check whether Oncology can see him on Friday.",
+        "We asked whether Leeds could take the transfer.",
+        "Ask if Surgery has capacity.",
+        "Thank you for looking after Leeds patients so well.",
+        "The ward is caring for Oncology day cases today.",
         # a clinical site with a campaign-like word
         "See https://www.cclg.org.uk/teamwork for the guide.",
     ],
