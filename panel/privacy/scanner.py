@@ -410,7 +410,7 @@ def _ten_digit_groupings() -> str:
         for k in range(2, left - 2 * (n - 1) + 1):
             parts(left - k, n - 1, [*acc, k])
 
-    for n in (2, 3, 4):
+    for n in (2, 3, 4, 5):
         parts(10, n, [])
     return "|".join(out)
 
@@ -432,6 +432,12 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
                 and mod11_valid("".join(ch for ch in m.group() if ch.isdigit()))
                 and not _PHONE_PREFIX_END.search(text, max(0, m.start() - 8), m.start())
                 and text[m.start() : m.start() + 1] != "0"
+                and (
+                    # five pairs ("40 83 62 15 75") also look like a list: only after a cue
+                    len(_NOT_DIGIT_RE.findall(m.group())) < 4
+                    or _NATIONAL_CUE.search(text, max(0, m.start() - 25), m.start())
+                    or _GENERIC_CUE.search(text, max(0, m.start() - 12), m.start())
+                )
             ):
                 yield _cand(m.start(), m.end(), "nhs_number", "hard", _MESSAGES["nhs_number"])
             continue
@@ -551,7 +557,7 @@ _FAR_CUE_LOW = re.compile(
 # "Her number at Sheffield Children's", "Local ID (Birmingham Children's)").
 _HOSPITAL_OWNER_BEFORE = re.compile(
     r"(?:\b[A-Z]{3,5}\b|\b(?:[Hh]ospital|[Hh]osp|[Ww]ard|[Cc]hildren['’]s|[Ii]nfirmary|[Cc]linic|"
-    r"[Tt]rust)\b|\b(?:his|her|my|their|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
+    r"[Tt]rust)\b|\b(?:[Hh]is|[Hh]er|[Mm]y|[Tt]heir|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
     r"patient['’]s)\b)[^.!?\n]{0,30}$"
 )
 # ... or after it: "number at Leeds", "the number on her appointment letter", "on the wristband".
@@ -604,13 +610,21 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
         if s > 0 and (low[s - 1].isalnum() or low[s - 1] == "_"):
             continue
         if m.group("generic"):
+            if low.startswith(" of ", m.end()):
+                continue  # "the number of 1500000 residents": a count
             before = text[max(0, s - 45) : s]
             inst = t.institutions.overlaps(max(0, s - 45), s)
             place = _PLACE_BEFORE_RE.search(text, max(0, s - 30), s)
             if not (
                 inst
                 # "Leeds number 4490012": a town's hospital number
-                or (place is not None and place.group("w") in _names.PLACES)
+                or (
+                    place is not None
+                    and (
+                        place.group("w") in _names.PLACES
+                        or place.group("w").split()[-1] in _names.PLACES
+                    )
+                )
                 or _HOSPITAL_OWNER_BEFORE.search(before)
                 or _HOSPITAL_OWNER_AFTER.match(text, m.end())
             ):
@@ -1611,7 +1625,7 @@ _CELTIC_SCHOOL_WORDS = (
 _YSGOL_RE = re.compile(
     rf"(?<![\w'’-]){_CELTIC_SCHOOL_WORDS}(?:[ \t]+(?:Gymraeg|Gynradd|Uwchradd|Feithrin|Ghàidhlig|"
     r"Ghaidhlig|Naomh|Náisiúnta|Naisiunta|Lán-Ghaeilge))?(?:[ \t]+(?:y|yr|'r|na|an|nan|Y|Yr|Na))?"
-    rf"(?P<words>[ \t]+{_NAME_WORD}(?:(?:[ \t]+(?:y|yr|'r|na|an|nan))?[ \t]+{_NAME_WORD}){{0,2}})(?![\w'’])"
+    rf"(?P<words>[ \t]+{_NAME_WORD}(?:(?:[ \t]+(?:y|yr|Y|Yr|'r|na|an|nan))?[ \t]+{_NAME_WORD}){{0,2}})(?![\w'’])"
 )
 _SCHOOL_NOT_NAMES = frozenset(
     "medical nursing dental business law graduate summer sunday hospital film art arts music "
@@ -3872,6 +3886,7 @@ class _NameFinder:
                     self.report(s, e, "hard", _HEADER_MESSAGE)
 
 
+_APOSTROPHE_FIRST_BEFORE_RE = re.compile(r"(?<![\w'’-])[A-Z][a-z]{1,3}['’][A-Z][a-z]{2,}[ \t]+$")
 _WORD_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<w>{_NAME_WORD})[ \t]$")
 _ASIDE_RE = re.compile(r",[ \t]+(?:from|of|in|at|now|aged?)[ \t]+[^,.;:!?\n]{1,30},")
 
@@ -3952,6 +3967,455 @@ def _ocr_fixed(text: str) -> str:
     return _OCR_WORD.sub(fix, text)
 
 
+# ============================================================================================
+# Round 5 (issue 17): passes over the candidates by kind of failure
+# ============================================================================================
+
+_JOINED_AFTER_RE = re.compile(rf"[-'’][{_CAP}{_LOW}]+(?:[-'’][{_CAP}{_LOW}]+)*")
+_JOINED_BEFORE_RE = re.compile(rf"(?<![\w'’-])[{_CAP}{_LOW}]+(?:[-'’][{_CAP}{_LOW}]+)*[-'’]$")
+# After a name, a surname with an apostrophe particle ("O’Brien", "d'Almeida", "Dell'Aquila")
+# or a double-barrelled one ("Kent-Ashworth").
+_APOSTROPHE_SURNAME_AFTER_RE = re.compile(
+    rf"[ \t]+(?P<w>(?:[OoDd]|Dell|Dall|Del|Di|De|Da|L)['’][{_CAP}][{_LOW}]+(?:-[{_CAP}][{_LOW}]+)?"
+    rf"|[{_CAP}][{_LOW}]+-[{_CAP}][{_LOW}]+)(?![\w])"
+)
+_WORD_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<w>[{_CAP}{_LOW}]{{2,}})[ \t]+$")
+_CAPS_WORD_AFTER_RE = re.compile(r"[ \t](?P<w>[A-Z][A-Z'’-]+)(?![\w])")
+# "mrs smith-okonjo", "mr o'neill": a family title in lower case before a surname
+_LOWER_TITLE_RE = re.compile(
+    r"(?<![\w])(?:mrs|mr|ms|miss)\.?[ \t]+(?P<w>[a-z][a-z]+(?:['’-][a-z]+)*)(?![\w'’-])"
+)
+# A message signed with one word after its last sentence: "... on the sofa. Shaz", "... x jo"
+_LAST_WORD_SIGN_RE = re.compile(
+    r"(?:[.!?]|\bx{1,4})(?:[ \t]+|[ \t]*\r?\n[ \t]*)"
+    rf"(?P<w>[{_CAP}{_LOW}][{_LOW}]{{1,14}})"
+    r"[ \t]*(?:x{1,4})?[ \t.!]*$"
+)
+# Endings of departments, drugs and other words, not of nicknames ("Radiology", "Oncology")
+#: Teams and services that sign or open a message ("Pharmacy here", "... Physio")
+_SERVICE_WORDS = frozenset(
+    "physio physios pharmacy reception admin switchboard radiology haematology oncology theatres "
+    "outpatients secretary secretaries dietitian dietician dietetics play school transport "
+    "portering bereavement chaplaincy psychology social ward unit team clinic nursing "
+    "ot slt salt cns ans mdt".split()
+)
+_NOT_NICKNAME_ENDINGS = (
+    "ology", "ogy", "ics", "ery", "ist", "ine", "ide", "ate", "ing", "ion", "acy",
+)  # fmt: skip
+# A message's opening: "Hi ...", "Thanks for ...", "Dear ..."
+_MESSAGE_START_RE = re.compile(
+    r"[ \t]*(?i:hi|hiya|hello|hey|dear|thanks|thank[ \t]+you|morning|evening|good[ \t]+"
+    r"(?:morning|afternoon|evening))\b"
+)
+# "Kez here (Ellie's mum)", "Sam here, ..." at the start of a message
+_HERE_INTRO_RE = re.compile(rf"^[ \t]*(?P<w>[{_CAP}][{_LOW}]{{1,14}})[ \t]+here\b[ \t]*[,.(!-]")
+# "Hodan is her eldest daughter", "Jade, his older sister"
+_KIN_PREDICATE_RE = re.compile(
+    r"[ \t]+(?:is|was|,)[ \t]+(?:his|her|their|our|my|the)[ \t]+(?:(?:eldest|oldest|youngest|older|"
+    r"younger|big|little|baby|twin|middle|only)[ \t]+)?(?:daughter|son|sister|brother|sibling|"
+    r"niece|nephew|cousin|mum|mother|dad|father|stepdad|stepmum|grandmother|grandfather|aunt|"
+    r"uncle|girl|boy)\b"
+)
+_NAME_KIN_PREDICATE_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{2,}})(?={_KIN_PREDICATE_RE.pattern})"
+)
+# South Asian kin and respect suffixes after a name: "Rakesh bhai", "Meena ben", "Sunita ji"
+_KIN_SUFFIX_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{2,}})[ \t]+(?:bhai|bhaiya|ben|behen|didi|ji|aunty|"
+    r"auntie|baji|apa|chacha|chachi|mama|mami|nani|dadi|bibi)\b"
+)
+# A family word, then names in brackets: "Mum (Leanne Ward)", "dad (chen hao)"
+_KIN_WORD_END_RE = re.compile(
+    r"\b(?:mum|mam|dad|mother|father|nan|gran|grandad|grandma|auntie|aunty|aunt|uncle|"
+    r"brother|sister|carer|stepdad|stepmum|partner|husband|wife)['’]?s?[ \t]*$"
+)
+_PAREN_NAMES_RE = re.compile(rf"\([ \t]*(?P<n>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,3}})[ \t]*\)")
+_PAREN_NAMES_LOW_RE = re.compile(r"\([ \t]*(?P<n>[a-z]{2,}(?:[ \t]+[a-z]{2,}){1,2})[ \t]*\)")
+# "the JustGiving page for Ruby-Jean", "Alfie's appeal" is found elsewhere
+_PAGE_FOR_RE = re.compile(
+    r"(?i:\b(?:page|campaign|fundraiser|fundraising|appeal|blog)[ \t]+(?:for|about)[ \t]+)"
+    rf"(?P<w>[{_CAP}][{_LOW}]+(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’])"
+)
+# "Reviewed Autumn on the ward round", "Saw Hope in clinic with mum": a clinician's verb, a
+# first name (also a word), then where or when
+# "whether Bao can eat ...", "if Tomasz should ...": a name as the subject of a question
+_WHETHER_NAME_RE = re.compile(
+    rf"\b(?:whether|if)[ \t]+(?P<w>[{_CAP}][{_LOW}]{{2,}})[ \t]+(?:can|could|should|will|would|"
+    r"may|might|needs?|has|is|was)\b"
+)
+# "looking after Bubba last night", "caring for Tomasz while ...": someone cared for
+_CARE_FOR_NAME_RE = re.compile(
+    r"\b(?:look(?:ing|ed|s)?[ \t]+after|car(?:ing|ed|es?)[ \t]+for)[ \t]+"
+    rf"(?P<w>[{_CAP}][{_LOW}]{{2,}})(?=[ \t]*[,.;!?)]|[ \t]*$|[ \t]+(?:last|this|yesterday|today|"
+    r"tonight|overnight|while|when|so|and|for|at|on)\b)"
+)
+_MONTH_NAMES = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+_SEEN_NAME_RE = re.compile(
+    r"(?i:\b(?:reviewed|saw|seen|examined|assessed|admitted|discharged))[ \t]+"
+    rf"(?P<w>[{_CAP}][{_LOW}]{{2,}})(?=[ \t]+(?:on[ \t]+the[ \t]+ward|in[ \t]+(?:clinic|the[ \t]+day)|"
+    r"today|this[ \t]+(?:morning|afternoon|evening)|with[ \t]+(?:mum|dad|her|his|parents)|"
+    r"at[ \t]+home)\b)"
+)
+_SURNAME_IS_RE = re.compile(
+    r"(?i:\b(?:surname|family[ \t]+name|last[ \t]+name|maiden[ \t]+name)[ \t]+(?:is|was|"
+    r"will[ \t]+be)[ \t]+(?:now|still|actually)[ \t]+)"
+    rf"(?P<w>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}'’]+)*)"
+)
+# "called JJ by the family": initials as a name after a naming cue
+_CALLED_INITIALS_RE = re.compile(
+    r"\b(?:called|known[ \t]+as|goes[ \t]+by|call[ \t]+(?:him|her|them))[ \t]+"
+    r"(?P<w>[A-Z]{2}|[A-Z]\.[A-Z]\.)(?=[ \t]*[,;)]|[ \t]+(?:by|at|to|for|since)\b)"
+)
+# "Bear (that's what we all call Barnaby)": the name before such a bracket is a nickname
+_NICK_BEFORE_CALL_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{2,}})[ \t]+\((?:that['’]?s[ \t]+)?what[ \t]+(?:we|they|"
+    r"everyone|the[ \t]+family)[ \t]+(?:all[ \t]+)?calls?\b"
+)
+# A sentence that starts with a verb-like word and a particle: "Jack up the head of the bed"
+_VERB_PARTICLE_AFTER_RE = re.compile(
+    r"[ \t]+(?:up|down|out|off|over|back|in)[ \t]+(?:the|a|an|your|his|her|their|it|this|that)\b"
+)
+# Schools: a bare type word after a place-like name ("Brackenhill High)") where school is talked of
+_BARE_SCHOOL_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}]{{3,}}(?:[ \t]+[{_CAP}][{_LOW}]{{3,}})?)[ \t]+"
+    r"(?:High|Grammar|Primary|Academy|Infants|Juniors|Prep)(?=[ \t]*[),;.!?]|[ \t]*$|,[ \t])"
+)
+_SCHOOL_TALK_RE = re.compile(
+    r"(?i:\b(?:school|pupil|teacher|class|classroom|head[ \t]*teacher|year[ \t]+\d)\b)"
+)
+# Gaelic house names: "Taigh na Mara", "Tigh-na-Bruaich", "Tigh an Uillt"
+_GAELIC_HOUSE_RE = re.compile(
+    rf"(?<![\w'’-])(?:Taigh|Tigh)(?:[ \t-]+(?:na|nan|an|a['’]|n['’]))?[ \t-]+[{_CAP}][{_LOW}'’]+"
+    rf"(?:-[{_CAP}{_LOW}][{_LOW}'’]+)*"
+)
+# Special days with a year: "Christmas Eve 2019", "Boxing Day 2020" are dates with a day
+_SPECIAL_DAY_YEAR_RE = re.compile(
+    r"(?i:\b(?:christmas[ \t]+(?:eve|day)|boxing[ \t]+day|new[ \t]+year['’]?s[ \t]+(?:eve|day)|"
+    r"hogmanay|bonfire[ \t]+night|valentine['’]?s[ \t]+day|halloween|st[ \t.]+patrick['’]?s[ \t]+day|"
+    r"easter[ \t]+(?:sunday|monday|day)|guy[ \t]+fawkes[ \t]+night|"
+    r"remembrance[ \t]+(?:day|sunday))[ \t]+(?:of[ \t]+)?(?:19|20)\d{2}\b)"
+)
+_SHORT_DMY_RE = re.compile(
+    r"(?<![\w./-])(?P<d>\d{1,2})[./-](?P<m>\d{1,2})[./-](?P<y>\d{2}|\d{4})(?![\w]|[./-]\d)"
+)
+_DOB_ANYWHERE_RE = re.compile(r"(?i:\bd\.?o\.?b\b|\bdate[ \t]+of[ \t]+birth\b|\bborn\b)")
+# A web address whose name is a family's page: "bellasjourney.blog", "/team-alfie"
+_CAMPAIGN_WORDS = (
+    "journey|fight|fights|story|army|battle|warrior|appeal|fund|adventure|diary|blog|hope|strong|"
+    "brave|legacy|wish|wishes|smile|smiles|light|miracle|voice"
+)
+_NAME_CAMPAIGN_RE = re.compile(rf"(?P<n>[a-z]{{3,}}?)(?:s)?(?:{_CAMPAIGN_WORDS})")
+_CAMPAIGN_NAME_RE = re.compile(
+    r"(?:team|hopefor|fightfor|prayfor|prayersfor|for|help|save)(?P<n>[a-z]{3,})"
+)
+#: Words that end a message but are no one's name ("... Tbc", "... Fyi", "... Ttfn")
+_SIGN_OFF_NOT_NAMES = frozenset(
+    "tbc tba tbd fyi pls plz ttfn lol thx ta ok okay etc nad dx rx ix hx tx sx asap btw imo omg "
+    "xo xx xxx nb ps cc pto rv".split()
+)
+
+
+def _personal_url_part(part: str, found: set[str]) -> bool:
+    """Is this part of a web address a family's campaign ("bellasjourney", "teamalfie") or a
+    name found in the text?"""
+    if part in found:
+        return True
+    for rx in (_NAME_CAMPAIGN_RE, _CAMPAIGN_NAME_RE):
+        m = rx.fullmatch(part)
+        if m:
+            n = m.group("n").capitalize()
+            if n in _FIRST or n.lower() in found:
+                return True
+    return False
+
+
+# A strong cue for a hospital's own number, then numbers further on (other sentences too)
+_STRONG_HOSPITAL_CUE_RE = re.compile(
+    r"(?i:\b(?:hospital|hosp|unit|pas|case|mrn|k)\.?[ \t]*(?:no|number|num|id|identifier|record|"
+    r"ref)\b|\bmrn\b)"
+)
+# The label just before a local number found far from its cue: "Identifier: 7734120",
+# "Local: TH5529180", "is now 6602183", "(... read 1003392): 1003329"
+_SPACED_NATIONAL_RE = re.compile(
+    r"(?i:\b(?P<cue>nhs|chi|h[ \t]*&[ \t]*c|hcn)\b[^\d\n]{0,20}?)"
+    r"(?P<n>(?<!\d)\d(?:[ \t]{1,2}\d){9})(?![ \t]?\d)"
+)
+_ID_LABEL_BEFORE_RE = re.compile(
+    r"(?i:\b(?:identifier|local|theirs|ours|new|now|read|reads|hospital[ \t]+no|unit[ \t]+no)"
+    r"\b[ \t.:=#-]*(?:is[ \t]+)?)$|\)[ \t]*:[ \t]*$"
+)
+# A measurement after a number: not a patient's number ("145000 per microlitre", "1500000 units")
+_MEASURE_AFTER_ID_RE = re.compile(
+    r"[ \t]*(?i:units?|iu|per|cells|copies|/|x|mg|mcg|ml|g|kg|mbq|gy|%|cm|mm)\b"
+)
+_CLINICAL_ENDINGS = ("graphy", "scopy", "gram", "ogram", "metry", "scan")
+
+_ROUND5_GATED = (
+    (_KIN_SUFFIX_RE, ("bhai", "ben", "behen", "didi", "ji", "aunt", "baji", "apa", "chach", "mam",
+                      "nani", "dadi", "bibi")),
+    (_NICK_BEFORE_CALL_RE, ("call",)),
+    (_SURNAME_IS_RE, ("surname", "family name", "last name", "maiden name")),
+    (_CALLED_INITIALS_RE, ("call", "known as", "goes by")),
+)  # fmt: skip
+_KIN_NOUN_GATE = (
+    "daughter", "son", "sister", "brother", "sibling", "niece", "nephew", "cousin", "mum",
+    "mother", "dad", "father", "aunt", "uncle", "girl", "boy",
+)  # fmt: skip
+
+
+def _is_name_word(word: str) -> bool:
+    low = word.lower()
+    return low not in _NOT_A_NAME and not low.endswith(_DRUG_SUFFIXES)
+
+
+def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out = list(cands)
+    add = out.append
+    names = [c for c in cands if c[2] == "person_name" and c[3] == "hard"]
+    # 1. a name is not cut inside a hyphenated or apostrophe word ("Kent-Ashworth",
+    #    "Ta'Niyah Brooks", "Freddie-boy"), and takes an apostrophe or double-barrelled surname
+    #    just after it ("Keira O’Brien", "Inês d'Almeida")
+    for c in cands:
+        if c[3] != "hard" or c[2] not in ("person_name", "address"):
+            continue
+        s, e = c[0], c[1]
+        m = _JOINED_AFTER_RE.match(text, e)
+        if m and not re.fullmatch(r"['’]s", m.group()):
+            e = m.end()
+        if c[2] == "person_name":
+            b = _JOINED_BEFORE_RE.search(text, max(0, s - 30), s)
+            if b:
+                s = b.start()
+            m = _APOSTROPHE_SURNAME_AFTER_RE.match(text, e)
+            if m and _is_name_word(m.group("w").split("-")[0].lstrip("OoDd'’")):
+                e = m.end()
+            # a first name just before ("Dawn and Lee Reed", "boy jack thompson")
+            b = _WORD_BEFORE_RE.search(text, max(0, s - 20), s)
+            if b and not any(n[0] <= b.start() < n[1] for n in names):
+                w = b.group("w")
+                same_case = w.islower() == text[s:e].islower() and (w.islower() or w[:1].isupper())
+                if (
+                    same_case
+                    and (w.capitalize() in _FIRST or w.capitalize() in _AMBIG)
+                    and w.lower() not in _NOT_A_NAME
+                    and (w.islower() or not _sentence_start(text, b.start()))
+                ):
+                    s = b.start()
+            # an apostrophe first name just before ("Ta'Shay Brooks", "De'Andre Lewis")
+            b = _APOSTROPHE_FIRST_BEFORE_RE.search(text, max(0, s - 20), s)
+            if b:
+                s = min(s, b.start())
+            # all-caps "SURNAME, FORENAME MIDDLE": the further given names
+            if text[c[0] : c[1]].isupper() and "," in text[c[0] : c[1]]:
+                for _ in range(2):
+                    m = _CAPS_WORD_AFTER_RE.match(text, e)
+                    if not m:
+                        break
+                    w = m.group("w").capitalize()
+                    if (
+                        (w in _FIRST or w in _AMBIG)
+                        and w.lower() not in _NOT_A_NAME
+                        or (w.lower() not in _ENGLISH and w.lower() not in _NOT_A_NAME)
+                    ):
+                        e = m.end()
+                    else:
+                        break
+        if (s, e) != (c[0], c[1]):
+            add(_cand(s, e, c[2], c[3], c[5], c[4]))
+    # 2. names by their context
+    for m in (
+        _LOWER_TITLE_RE.finditer(text) if ("mr" in text or "ms" in text or "miss" in text) else ()
+    ):
+        w = text[m.start("w") : m.end("w")]
+        parts = re.split(r"['’-]", w)
+        title = text[m.start() : m.start("w")].strip().rstrip(".")
+        if title in ("mr", "ms"):
+            # "mr" and "ms" are also magnetic resonance and milliseconds ("mr angiography"):
+            # a surname from the list, or a joined one, only
+            ok = ("-" in w or "'" in w or "’" in w) and all(
+                p.capitalize() in _SURNAMES_STRICT or p not in _ENGLISH for p in parts
+            )
+            ok = ok or w.capitalize() in _SURNAMES_STRICT
+        else:
+            ok = "-" in w or "'" in w or "’" in w or w not in _ENGLISH
+            ok = ok or w.capitalize() in _SURNAMES_STRICT
+        if all(p not in _NOT_A_NAME for p in parts) and ok and not w.endswith(_CLINICAL_ENDINGS):
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _TITLE_MESSAGE))
+    m = _LAST_WORD_SIGN_RE.search(text, max(0, len(text) - 40))
+    if m:
+        w = m.group("w")
+        lw = w.lower()
+        known = w.capitalize() in _FIRST or w.capitalize() in _AMBIG
+        if (
+            lw not in _NOT_A_NAME
+            and lw not in _SIGN_OFF_NOT_NAMES
+            and lw not in _SERVICE_WORDS
+            and lw not in _GREETING_WORDS
+            and lw not in _INFORMAL_WORDS
+            and (
+                # a known first name that is no plain word, or any word not English (a
+                # nickname: "Shaz") in a message written in the first person
+                (known and (lw not in _ENGLISH or w.capitalize() in _FIRST))
+                or (
+                    lw not in _ENGLISH
+                    and len(w) >= 3
+                    and not lw.endswith(_NOT_NICKNAME_ENDINGS)
+                    # after a kiss ("... x bex") or in the first person
+                    and (
+                        m.group()[:1] in "xX"
+                        or _MESSAGE_START_RE.match(text) is not None
+                        or _FIRST_PERSON_RE.search(text) is not None
+                    )
+                )
+            )
+        ):
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
+    m = _HERE_INTRO_RE.match(text)
+    if (
+        m
+        and _is_name_word(m.group("w"))
+        and m.group("w").lower() not in _SERVICE_WORDS
+        and not m.group("w").lower().endswith(_NOT_NICKNAME_ENDINGS)
+    ):
+        add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _GREETING_MESSAGE))
+    for m in _PAGE_FOR_RE.finditer(text) if t.has("page", "campaign", "fundrais", "appeal") else ():
+        if _is_name_word(m.group("w").split("-")[0]):
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _PAGE_MESSAGE))
+    for rx, gate in ((_WHETHER_NAME_RE, ("whether", "if ")), (_CARE_FOR_NAME_RE, ("after", "for"))):
+        if not t.has(*gate):
+            continue
+        for m in rx.finditer(text):
+            w = m.group("w")
+            lw = w.lower()
+            if (
+                lw not in _NOT_A_NAME
+                and lw not in _SERVICE_WORDS
+                and not lw.endswith(_NOT_NICKNAME_ENDINGS)
+                and (w in _FIRST or lw not in _ENGLISH)
+                and w not in _names.PLACES
+                and not t.institutions.overlaps(m.start("w"), m.end("w"))
+            ):
+                add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _PREDICATE_MESSAGE))
+    for m in _SEEN_NAME_RE.finditer(text) if t.has(*_SEEN_VERBS) else ():
+        w = m.group("w")
+        if (w in _FIRST or w in _AMBIG) and w.lower() not in _MONTH_NAMES:
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _PREDICATE_MESSAGE))
+    for rx, gate in _ROUND5_GATED:
+        if not t.has(*gate):
+            continue
+        for m in rx.finditer(text):
+            w = m.group("w")
+            if _is_name_word(w.split("-")[0]):
+                add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _KIN_MESSAGE))
+    i = text.find("(")
+    while i >= 0:
+        m = _PAREN_NAMES_RE.match(text, i) or _PAREN_NAMES_LOW_RE.match(text, i)
+        i = text.find("(", i + 1)
+        if m is None or not _KIN_WORD_END_RE.search(t.low, max(0, m.start() - 16), m.start()):
+            continue
+        words = m.group("n").split()
+        if words[0].islower() and any(w in _ENGLISH for w in words):
+            continue
+        if all(_is_name_word(w) or w[:1].isupper() for w in words) and any(
+            _is_name_word(w) for w in words
+        ):
+            add(_cand(m.start("n"), m.end("n"), "person_name", "hard", _KIN_MESSAGE))
+    for m in _NAME_KIN_PREDICATE_RE.finditer(text) if t.has(*_KIN_NOUN_GATE) else ():
+        w = m.group("w")
+        if _is_name_word(w) and (w in _FIRST or w.lower() not in _ENGLISH):
+            add(_cand(m.start("w"), m.end("w"), "person_name", "hard", _KIN_MESSAGE))
+    # 3. every place of a word found as a name ("Little Princess Roo ... Roo's mum")
+    found = {text[c[0] : c[1]] for c in names if " " not in text[c[0] : c[1]]}
+    for w in found:
+        if len(w) >= 3 and w[:1].isupper() and w.lower() not in _NOT_A_NAME:
+            for m in re.finditer(rf"(?<![\w'’-]){re.escape(w)}(?![\w-])", text):
+                if any(c[0] <= m.start() and m.end() <= c[1] for c in names):
+                    continue
+                if t.institutions.overlaps(m.start(), m.end()) or _EPONYM_AFTER.match(
+                    text, m.end()
+                ):
+                    continue  # "Evelina London Children's Hospital", "Wilms tumour"
+                add(_cand(m.start(), m.end(), "person_name", "hard", _REPEAT_MESSAGE))
+    # 4. schools and houses
+    if t.has("school", "pupil", "teacher", "class", "year") and _SCHOOL_TALK_RE.search(text):
+        for m in _BARE_SCHOOL_RE.finditer(text):
+            first = m.group("n").split()[0].lower()
+            if first not in _NOT_A_NAME and first not in _ENGLISH:
+                add(_cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE))
+    if "Tigh" in text or "Taigh" in text:
+        for m in _GAELIC_HOUSE_RE.finditer(text):
+            add(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
+    # 5. dates: a special day with a year; with a date of birth in the text, its short dates
+    if t.has("christmas", "boxing", "year", "hogmanay", "bonfire", "valentine", "halloween",
+             "patrick", "easter", "fawkes", "remembrance"):  # fmt: skip
+        for m in _SPECIAL_DAY_YEAR_RE.finditer(text):
+            add(_cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"]))
+    if t.clusters and t.has(*_DOB_GATE) and _DOB_ANYWHERE_RE.search(text):
+        for m in _SHORT_DMY_RE.finditer(text):
+            if _valid_day_month(
+                int(m.group("d")), int(m.group("m"))
+            ) and not _VERSION_CUE_END.search(text, max(0, m.start() - 16), m.start()):
+                add(_cand(m.start(), m.end(), "date", "hard", _DOB_MESSAGE))
+    # 6. a family's own web page: a label or path part made of a first name and a campaign
+    #    word ("bellasjourney", "hopeforharry", "team-isla"), or a name found in the text
+    for c in cands:
+        if c[2] == "url" and c[3] == "soft":
+            url = text[c[0] : c[1]].lower()
+            if _domain_in(_host_of(url), _CLINICAL_DOMAINS):
+                continue
+            parts = [p for p in re.split(r"[^a-z]+", url.split("://", 1)[-1]) if len(p) >= 3]
+            found_low = {n.lower() for n in found if len(n) >= 3}
+            if any(_personal_url_part(p, found_low) for p in parts):
+                add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
+    # 7. a hospital's number after a strong cue, further on than the cue's own sentence
+    if t.clusters and t.has("hosp", "unit", "pas", "case", "mrn", "k no", "k num"):
+        for cm in _STRONG_HOSPITAL_CUE_RE.finditer(text):
+            if _NOT_HOSPITAL_BEFORE.search(text, max(0, cm.start() - 30), cm.end()):
+                continue
+            for tm in _LOCAL_ID_RE.finditer(text, cm.end(), min(len(text), cm.end() + 250)):
+                tok = tm.group("tok")
+                if sum(ch.isdigit() for ch in tok) >= 10:
+                    continue
+                if _NOT_HOSPITAL_BEFORE.search(text, max(0, tm.start() - 30), tm.start()):
+                    continue
+                if not _ID_LABEL_BEFORE_RE.search(text, max(0, tm.start() - 20), tm.start()):
+                    continue
+                if _MEASURE_AFTER_ID_RE.match(text, tm.end()):
+                    continue
+                add(
+                    _cand(
+                        tm.start(),
+                        tm.end(),
+                        "hospital_number",
+                        "hard",
+                        _MESSAGES["hospital_number"],
+                    )
+                )
+    # 8. a national number typed digit by digit after its cue ("NHS 9 4 3 4 7 6 5 9 1 9")
+    if t.clusters and t.has("nhs", "chi", "h&c", "hcn"):
+        for m in _SPACED_NATIONAL_RE.finditer(text):
+            cue = m.group("cue").lower()
+            kind = "chi_number" if cue == "chi" else "nhs_number" if cue == "nhs" else "hc_number"
+            add(_cand(m.start("n"), m.end("n"), kind, "hard", _MESSAGES[kind]))
+    # 8. not a name: a verb and its particle at a sentence's start ("Jack up the head of the bed")
+    drop = set()
+    for c in out:
+        if c[2] == "person_name" and c[3] == "hard" and _sentence_start(text, c[0]):
+            w = text[c[0] : c[1]]
+            if " " not in w and w.lower() in _ENGLISH and _VERB_PARTICLE_AFTER_RE.match(text, c[1]):
+                drop.add(c)
+    if drop:
+        out = [
+            c
+            for c in out
+            if c not in drop and not (c[2] == "person_name" and any(c[0] == d[0] for d in drop))
+        ]
+    return out
+
+
 def _candidates(text: str) -> list[_Cand]:
     t = _Text(text)
     cands: list[_Cand] = []
@@ -3973,7 +4437,7 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
-    return _names_in_addresses(text, _extend_addresses(text, cands))
+    return _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
 
 
 # After a street address, its town or village: ", Llanrug", ", CAERFYRDDIN", ", newlyn", and a
@@ -4038,7 +4502,7 @@ def _extend_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
         return out
     cands, out = out, []
     for c in cands:
-        if c[2] == "address" and c[3] == "hard" and c[5] == _MESSAGES["address"]:
+        if c[2] == "address" and c[3] == "hard" and c[5] in (_MESSAGES["address"], _SCHOOL_MESSAGE):
             end = c[1]
             lower = text[c[0] : c[1]].islower()
             for _ in range(2):

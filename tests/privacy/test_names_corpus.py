@@ -59,7 +59,14 @@ def check_corpus(
 
 
 @pytest.mark.parametrize(
-    "path, size", [(IN_SAMPLE, 300), (IN_SAMPLE_2, 250), (IN_SAMPLE_3, 270), (IN_SAMPLE_4, 270)]
+    "path, size",
+    [
+        (IN_SAMPLE, 300),
+        (IN_SAMPLE_2, 250),
+        (IN_SAMPLE_3, 270),
+        (IN_SAMPLE_4, 270),
+        (IN_SAMPLE_5, 470),
+    ],
 )
 def test_corpus_rows_are_well_formed(path: Path, size: int):
     rows = corpus.load(path)
@@ -111,19 +118,24 @@ def test_in_sample_names_corpus_4():
     )
 
 
-# Round 4's held-out set, now in-sample: floors at what it measured the one time it was scored
-# while held out (round 5 raises them as it tunes on the file's kinds of failure).
+# Round 4's held-out set, now in-sample (CORPUS_NAMES_4.md): held out it measured names 84.5 %
+# (89.7 % without staff names), structured 91.4 %, false positives 9.0 % (13 of the 15 flagged
+# clean rows held full dates, relabelled as dates since, per identifiers.md: 153 clean rows
+# remain). Round 5 tuned on its kinds of failure (rules by kind, each with fresh examples and
+# clean counter-examples in test_names_round5.py, no list of its strings) and reached names
+# 92.7 % (329/355; 98.8 %, 316/320, without staff names), structured 100 % (193/193), false
+# positives 0 % (0/153). Floors a point below (in-sample figures).
 def test_in_sample_names_corpus_5():
     rows = corpus.load(IN_SAMPLE_5)
     assert len(rows) >= 470
     check_corpus(
         IN_SAMPLE_5,
-        min_names_recall=0.84,
-        min_structured_recall=0.91,
-        max_false_positive_rate=0.091,
+        min_names_recall=0.92,
+        min_structured_recall=0.99,
+        max_false_positive_rate=0.02,
     )
     sc = corpus.score(corpus.without_staff_names(rows))
-    assert sc.names_recall >= 0.89, sc.names_recall
+    assert sc.names_recall >= 0.98, sc.names_recall
 
 
 def test_staff_names_are_told_from_the_familys():
