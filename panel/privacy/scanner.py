@@ -1988,6 +1988,13 @@ _KIN_TAIL = re.compile(
 )
 # A parent writing in the first person: "can you tell Dr Okonjo ...", "our consultant Dr ...".
 _FIRST_PERSON_RE = re.compile(r"(?i:\b(?:i|i['’]?m|me|my|we|we['’]re|us|our|u|ur)\b)")
+# A clinician's title between a heading and its name ("Consultant: Dr Wilson").
+_CLINICAL_TITLE_RE = re.compile(r"(?i:\b(?:dr|doctor|prof|professor|nurse|sister|matron)\b)\.?")
+# A clinical role just before Mr/Ms/Miss/Mrs ("consultant surgeon Mr Hallworth").
+_ROLE_BEFORE_TITLE_RE = re.compile(
+    r"(?i:\b(?:surgeon|consultant|registrar|oncologist|radiologist|anaesthetist|physician|"
+    r"paediatrician|pediatrician|urologist|neurosurgeon|gp|clinician|fellow)s?)[ \t]*[:,]?[ \t]*$"
+)
 _FAMILY_CONTEXT_RE = re.compile(
     r"(?i:\b(?:mum|mummy|mother|dad|daddy|father|parents?|grand(?:mother|father|ma|pa|ad)|"
     r"granny|aunt|auntie|uncle|sister|brother|sibling|step-?\w+|mum's|dad's)\b)"
@@ -2740,7 +2747,11 @@ class _NameFinder:
             if not _starts_word(text, s) or self.institutional(m.start("first"), m.end("first")):
                 continue
             if title in _FAMILY_TITLES:
-                self.report(s, e, "hard")
+                if _ROLE_BEFORE_TITLE_RE.search(text[max(0, s - 40) : s]):
+                    # "paediatric surgeon Mr Oduya": a surgeon's title, staff (a warning)
+                    self.report(s, e, "soft", _STAFF_MESSAGE)
+                else:
+                    self.report(s, e, "hard")
             elif title == "Master":  # "Master Jacob", not "Master Protocol"
                 if _first_name_kind(m.group("first")) is not None:
                     self.report(s, e, "hard")
@@ -2748,15 +2759,9 @@ class _NameFinder:
                 before = text[max(0, s - 40) : s]
                 before = before[max(before.rfind("."), before.rfind("\n")) + 1 :]  # this sentence
                 after = text[e : e + 30].split(".")[0]
-                # in a parent's message, the doctor named is the family's
-                family = (
-                    _FAMILY_CONTEXT_RE.search(before)
-                    or _FAMILY_CONTEXT_RE.search(after)
-                    or (
-                        _informal(text)
-                        and _FIRST_PERSON_RE.search(before + " " + after) is not None
-                    )
-                )
+                # identifiers.md: "Dr when it refers to family" ("her mum, Dr Shah, is a GP");
+                # the child's own doctors, even in a parent's message, are staff: a warning
+                family = _FAMILY_CONTEXT_RE.search(before) or _FAMILY_CONTEXT_RE.search(after)
                 self.report(
                     s,
                     e,
@@ -2774,7 +2779,9 @@ class _NameFinder:
             for m in _SALUTATION_TITLE_RE.finditer(text):
                 ns, ne = m.start("title"), m.end("name")
                 if self.free(m.start("name"), ne) and not self.institutional(m.start("name"), ne):
-                    self.report(ns, ne, "hard", _GREETING_MESSAGE)
+                    # a clinician greeted by title ("Dear Dr Hale") is staff: a warning, as
+                    # identifiers.md asks (hard only for the family's names)
+                    self.report(ns, ne, "soft", _STAFF_MESSAGE)
         if "\n" not in text:
             return
         for m in _SIGN_OFF_LINE_RE.finditer(text):
@@ -3055,6 +3062,11 @@ class _NameFinder:
                 continue
             ns, ne = span
             if self.free(ns, ne) and not self.institutional(ns, ne):
+                if _CLINICAL_TITLE_RE.search(text, m.end(), ns + 1):
+                    # "Consultant: Dr Wilson", "cc: Dr Lang", "REQUESTED BY DR R PATEL": a
+                    # clinician by title is staff, a warning (identifiers.md)
+                    self.report(ns, ne, "soft", _STAFF_MESSAGE)
+                    continue
                 self.report(ns, ne, "hard", _HEADER_MESSAGE)
 
     def caps_comma_pairs(self) -> None:

@@ -308,7 +308,6 @@ CAUGHT_ROUND_2 = [
     # headings and titles in capitals
     ("SURNAME: OKORO   FORENAME(S): CHIAMAKA NNEKA", "OKORO"),
     ("SURNAME: OKORO   FORENAME(S): CHIAMAKA NNEKA", "CHIAMAKA NNEKA"),
-    ("FOR THE ATTENTION OF DR J. ABERNETHY, HAEMATOLOGY", "J. ABERNETHY"),
     ("MRS TEMPERANCE OKAFOR   REVIEW: 3 MONTHS", "TEMPERANCE OKAFOR"),
     ("RE:- VASILESCU DORIN (HOSPITAL NO ON FILE)", "VASILESCU DORIN"),
     ("SAMPLE LABELLED: BRENNAN AOIFE, BONE MARROW", "BRENNAN AOIFE"),
@@ -349,7 +348,6 @@ CAUGHT_ROUND_2 = [
     ("huge thanks to Moz on the day unit", "Moz"),
     ("thanks to all the nurses esp tolu on the ward", "tolu"),
     ("my brother emeka will pick us up", "emeka"),
-    ("REFERRED BY: DR S NAIDOO", "S NAIDOO"),
     ("we live at Unit 6, Riverside Mobile Home Park", "Unit 6, Riverside Mobile Home Park"),
     ("her school is St Columba's High in Dunfermline", "St Columba's High"),
     ("Destiny and Tobi have been discharged today.", "Destiny"),
@@ -416,7 +414,6 @@ CAUGHT_ROUND_3 = [
     ("Doan Thi Hanh, 7, was admitted overnight.", "Doan Thi Hanh"),
     ("Eldrid Sinclair, from Unst, came with her aunt to clinic.", "Eldrid Sinclair"),
     ("Known to the team as Shaz; please use it on the ward.", "Shaz"),
-    ("REPORT COPIED   GP: DR T PENGELLY-HOSKEN", "T PENGELLY-HOSKEN"),
 ]
 CLEAN_ROUND_3 = [
     "hi its me again, sorry to bother you",

@@ -34,6 +34,15 @@ IN_SAMPLE_4 = HERE / "names_corpus_4.jsonl"
 #: which identifiers.md makes hard). In-sample since: round 5 tunes on it, and a fresh writer
 #: writes round 5's held-out set first.
 IN_SAMPLE_5 = HERE / "names_corpus_5.jsonl"
+#: Round 5's held-out set (CORPUS_NAMES_5.md), written by a fresh writer labelling by
+#: identifiers.md, merged after the round 5 guard and scored once on 6 Dec 2026: names 264/290 =
+#: 91.0 %, structured 167/180 = 92.8 %, false positives 8/173 = 4.6 % (issue 17's goal: 90 %,
+#: 99 %, at most 2 %: names met on unseen text; structured and false positives not). 7 of its
+#: 8 false positives were clinicians named after a title ("Dear Dr Okoro", "surgeon Mr Oduya",
+#: "Consultant: Dr Wilson"), which rounds 4 and 5 had made hard against identifiers.md (hard only
+#: for the family's names): fixed after that scoring, so the file is in-sample since (was
+#: heldout_names_5.jsonl). The guard after the fix has no held-out figure yet.
+IN_SAMPLE_6 = HERE / "names_corpus_6.jsonl"
 
 
 def check_corpus(
@@ -43,7 +52,9 @@ def check_corpus(
     min_structured_recall: float,
     max_false_positive_rate: float,
 ) -> corpus.Score:
-    rows = corpus.load(path)
+    """Names recall leaves out clinicians named after a title (identifiers.md asks for the
+    family's names; the guard warns on clinicians', and older corpora label some of them)."""
+    rows = corpus.without_staff_names(corpus.load(path))
     sc = corpus.score(rows)
     print(
         f"{path.name}: names recall {sc.names_recall:.1%} ({sc.names_caught}/{sc.names}), "
@@ -66,6 +77,7 @@ def check_corpus(
         (IN_SAMPLE_3, 270),
         (IN_SAMPLE_4, 270),
         (IN_SAMPLE_5, 470),
+        (IN_SAMPLE_6, 470),
     ],
 )
 def test_corpus_rows_are_well_formed(path: Path, size: int):
@@ -130,12 +142,10 @@ def test_in_sample_names_corpus_5():
     assert len(rows) >= 470
     check_corpus(
         IN_SAMPLE_5,
-        min_names_recall=0.92,
+        min_names_recall=0.98,
         min_structured_recall=0.99,
         max_false_positive_rate=0.02,
     )
-    sc = corpus.score(corpus.without_staff_names(rows))
-    assert sc.names_recall >= 0.98, sc.names_recall
 
 
 def test_staff_names_are_told_from_the_familys():
@@ -144,6 +154,18 @@ def test_staff_names_are_told_from_the_familys():
     assert corpus.is_staff_name("the surgeon, Mr Gareth Rees, saw him", "Gareth Rees")
     assert not corpus.is_staff_name("Mr Gareth Rees, his father, asked", "Gareth Rees")
     assert not corpus.is_staff_name("her sister Jade came too", "Jade")
+
+
+# Round 5's held-out set, scored once while held out (91.0 % / 92.8 % / 4.6 %), in-sample since
+# the clinicians' titles were made soft again (see IN_SAMPLE_6): floors at what it measures now.
+def test_in_sample_names_corpus_6():
+    assert len(corpus.load(IN_SAMPLE_6)) >= 470
+    check_corpus(
+        IN_SAMPLE_6,
+        min_names_recall=0.90,
+        min_structured_recall=0.92,
+        max_false_positive_rate=0.013,
+    )
 
 
 def test_caught_needs_every_word_character():
