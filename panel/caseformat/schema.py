@@ -357,10 +357,13 @@ def normalise(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def text_fields(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every free-text value of ``doc`` with its path, for the identifier guard."""
+def text_fields(
+    doc: dict[str, Any], fields: dict[str, FieldSpec] | None = None
+) -> list[tuple[str, str]]:
+    """Every free-text value of ``doc`` with its path, for the identifier guard (``fields``: the
+    field table, ``panel-case/1``'s unless given, e.g. ``panel-case/2``'s)."""
     out: list[tuple[str, str]] = []
-    for path, spec in BASE.items():
+    for path, spec in (BASE if fields is None else fields).items():
         value = get_path(doc, path)
         if value is None:
             continue

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from panel.caseformat import fields as v1
 from panel.caseformat.fields import UNKNOWN_WORDS, Choice, FieldSpec, ValueSet
-from panel.caseformat.schema import Problem, get_path
+from panel.caseformat.schema import Problem, get_path, text_fields
 from panel.caseformat.tumours import (
     MORPHOLOGY_RE,
     TOPOGRAPHY_RE,
@@ -1083,24 +1083,7 @@ def missing_for_submit_v2(doc: dict[str, Any]) -> list[Problem]:
 
 def text_fields_v2(doc: dict[str, Any]) -> list[tuple[str, str]]:
     """Every free-text value of ``doc`` with its path, for the identifier guard."""
-    out: list[tuple[str, str]] = []
-    for path, spec in FIELDS_V2.items():
-        value = get_path(doc, path)
-        if value is None:
-            continue
-        if spec.type == "text" and isinstance(value, str) and path != "schema":
-            out.append((path, value))
-        elif spec.type == "text_list" and isinstance(value, list):
-            out.extend((f"{path}[{i}]", v) for i, v in enumerate(value) if isinstance(v, str))
-        elif spec.type == "object_list" and isinstance(value, list):
-            for i, item in enumerate(value):
-                if not isinstance(item, dict):
-                    continue
-                for ispec in spec.item_fields:
-                    v = item.get(ispec.path)
-                    if ispec.type == "text" and isinstance(v, str):
-                        out.append((f"{path}[{i}].{ispec.path}", v))
-    return out
+    return text_fields(doc, FIELDS_V2)
 
 
 # Sanity checks run at import: every enum names a known value set.
