@@ -28,6 +28,9 @@ from panel.core.db import db
 from panel.imaging import routing
 
 log = logging.getLogger("panel.imaging.dicom")
+# pynetdicom logs every request and PDU at INFO (one line per image of a 500-image study): its
+# warnings and errors stay; Panel logs each association and study itself.
+logging.getLogger("pynetdicom").setLevel(logging.WARNING)
 
 #: C-STORE statuses (PS3.4 B.2.3, PS3.7 C): success; refused for lack of resources (the study
 #: is larger than Panel accepts, or storage failed); data set not matching its SOP class;
