@@ -4631,5 +4631,7 @@ def scan_filename(name: str) -> list[Finding]:
             if f.start < cut < f.end and cut - f.start >= 3
             else f
             for f in found
+            # nothing is found in the extension itself ("x.png" read as a kiss and a name)
+            if f.start < cut
         ]
     return found

@@ -253,3 +253,10 @@ def test_the_familys_titled_names_still_block(text, value):
     assert any(
         f.severity == "hard" and f.start <= start and f.end >= start + len(value) for f in findings
     ), [(f.kind, f.severity, f.text) for f in findings]
+
+
+@pytest.mark.parametrize("name", ["x.png", "mri x.png", "scan x.dcm"])
+def test_nothing_is_found_in_a_file_names_extension(name):
+    from panel.privacy import scan_filename
+
+    assert [f for f in scan_filename(name) if f.severity == "hard"] == []
