@@ -107,10 +107,22 @@ def _is_number(v: Any) -> bool:
     return (isinstance(v, int | float) and not isinstance(v, bool)) and math.isfinite(v)
 
 
-def _check_value(spec: FieldSpec, path: str, value: Any, out: list[Problem]) -> None:
-    """Check one value against its spec (``None`` = unknown, always allowed here)."""
+def _check_value(
+    spec: FieldSpec,
+    path: str,
+    value: Any,
+    out: list[Problem],
+    *,
+    value_sets: Any = None,
+    max_text: dict[str, int] | None = None,
+) -> None:
+    """Check one value against its spec (``None`` = unknown, always allowed here).
+    ``value_sets`` and ``max_text`` are the format's (``panel-case/1``'s unless given); a spec
+    with a ``pattern`` (``panel-case/2``'s codes) is also checked against it."""
     if value is None:
         return
+    value_sets = VALUE_SETS if value_sets is None else value_sets
+    max_text = MAX_TEXT if max_text is None else max_text
     t = spec.type
     if t == "int":
         if not _is_int(value):
@@ -126,11 +138,11 @@ def _check_value(spec: FieldSpec, path: str, value: Any, out: list[Problem]) -> 
         if not isinstance(value, bool):
             out.append(Problem(path, "must be true or false"))
     elif t == "enum":
-        vs = VALUE_SETS[spec.value_set]
+        vs = value_sets[spec.value_set]
         if value not in vs:
             out.append(Problem(path, f"{_show(value)} is not one of: {', '.join(vs.codes)}"))
     elif t == "enum_list":
-        vs = VALUE_SETS[spec.value_set]
+        vs = value_sets[spec.value_set]
         if not isinstance(value, list):
             out.append(Problem(path, "must be a list"))
             return
@@ -145,7 +157,7 @@ def _check_value(spec: FieldSpec, path: str, value: Any, out: list[Problem]) -> 
         if not isinstance(value, str):
             out.append(Problem(path, "must be text"))
             return
-        limit = MAX_TEXT.get(path, DEFAULT_MAX_TEXT)
+        limit = max_text.get(path, DEFAULT_MAX_TEXT)
         if not _check_text_chars(path, value, out):
             return
         if len(value) > limit:
@@ -185,10 +197,22 @@ def _check_value(spec: FieldSpec, path: str, value: Any, out: list[Problem]) -> 
                 if key not in items:
                     out.append(Problem(f"{ipath}.{key}", "is not a field of the format"))
             for key, ispec in items.items():
-                _check_value(ispec, f"{ipath}.{key}", item.get(key), out)
+                _check_value(
+                    ispec,
+                    f"{ipath}.{key}",
+                    item.get(key),
+                    out,
+                    value_sets=value_sets,
+                    max_text=max_text,
+                )
     elif t == "code":
+        pattern = getattr(spec, "pattern", None)
         if not isinstance(value, str):
             out.append(Problem(path, "must be a code"))
+        elif pattern and not re.match(pattern, value):
+            out.append(
+                Problem(path, f"{_show(value)} is not a code of the form {spec.note.split(';')[0]}")
+            )
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

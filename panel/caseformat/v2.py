@@ -18,8 +18,6 @@ Not wired yet: nothing stores, shows, exports or matches ``panel-case/2`` today 
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
@@ -27,7 +25,8 @@ from typing import Any, Final
 
 from panel.caseformat import fields as v1
 from panel.caseformat.fields import UNKNOWN_WORDS, Choice, FieldSpec, ValueSet
-from panel.caseformat.schema import Problem, get_path, text_fields
+from panel.caseformat.schema import Problem, _is_int, _show, get_path, text_fields
+from panel.caseformat.schema import _check_value as check_value
 from panel.caseformat.tumours import (
     MORPHOLOGY_RE,
     TOPOGRAPHY_RE,
@@ -64,9 +63,6 @@ MAX_TEXT: Final = {
     "family.communication.language_other": 100,
     "local_mdt.outcome": 4000,
 }
-DEFAULT_MAX_TEXT: Final = 2000
-MAX_QUESTION: Final = 1000
-MAX_LIST_ITEMS: Final = 50
 
 
 # --------------------------------------------------------------------------------------------
@@ -827,118 +823,11 @@ def molecular_alterations(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
 # Validation (generated from the tables)
 # --------------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def _check_range(spec: FieldSpec, path: str, value: float, out: list[Problem]) -> None:
-    if spec.minimum is not None and value < spec.minimum:
-        out.append(Problem(path, f"must be at least {_num(spec.minimum)}"))
-    elif spec.maximum is not None and value > spec.maximum:
-        out.append(Problem(path, f"must be at most {_num(spec.maximum)}"))
-    elif spec.step and value % spec.step:
-        out.append(Problem(path, f"must be a multiple of {_num(spec.step)}"))
-
-
-def _check_text(path: str, value: Any, limit: int, out: list[Problem]) -> bool:
-    if not isinstance(value, str):
-        out.append(Problem(path, "must be text"))
-        return False
-    if _CONTROL.search(value):
-        out.append(Problem(path, "contains control characters"))
-        return False
-    if len(value) > limit:
-        out.append(Problem(path, f"is too long ({len(value)} characters; at most {limit})"))
-        return False
-    return True
-
 
 def _check_value(spec: FieldSpecV2, path: str, value: Any, out: list[Problem]) -> None:
-    """Check one value against its spec (``None`` = unknown, always allowed here)."""
-    if value is None:
-        return
-    t = spec.type
-    if t in ("int", "number"):
-        ok = _is_int(value) if t == "int" else _is_number(value)
-        if not ok:
-            out.append(
-                Problem(path, "must be a whole number" if t == "int" else "must be a number")
-            )
-            return
-        _check_range(spec, path, value, out)
-    elif t == "bool":
-        if not isinstance(value, bool):
-            out.append(Problem(path, "must be true or false"))
-    elif t == "enum":
-        vs = V2_VALUE_SETS[spec.value_set or ""]
-        if value not in vs:
-            out.append(Problem(path, f"{_show(value)} is not one of: {', '.join(vs.codes)}"))
-    elif t == "enum_list":
-        vs = V2_VALUE_SETS[spec.value_set or ""]
-        if not isinstance(value, list):
-            out.append(Problem(path, "must be a list"))
-            return
-        for i, item in enumerate(value):
-            if item not in vs:
-                out.append(
-                    Problem(f"{path}[{i}]", f"{_show(item)} is not one of: {', '.join(vs.codes)}")
-                )
-        if len(set(map(str, value))) != len(value):
-            out.append(Problem(path, "lists a value twice"))
-    elif t == "text":
-        _check_text(path, value, MAX_TEXT.get(path, DEFAULT_MAX_TEXT), out)
-    elif t == "text_list":
-        if not isinstance(value, list):
-            out.append(Problem(path, "must be a list of text"))
-            return
-        if spec.max_items is not None and len(value) > spec.max_items:
-            out.append(Problem(path, f"has {len(value)} items; at most {spec.max_items}"))
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or not item.strip():
-                out.append(Problem(f"{path}[{i}]", "must be non-empty text"))
-            else:
-                _check_text(f"{path}[{i}]", item, MAX_QUESTION, out)
-    elif t == "object_list":
-        if not isinstance(value, list):
-            out.append(Problem(path, "must be a list"))
-            return
-        if len(value) > MAX_LIST_ITEMS:
-            out.append(Problem(path, f"has {len(value)} items; at most {MAX_LIST_ITEMS}"))
-            return
-        items = {f.path: f for f in spec.item_fields}
-        for i, item in enumerate(value):
-            ipath = f"{path}[{i}]"
-            if not isinstance(item, dict):
-                out.append(Problem(ipath, "must be an object"))
-                continue
-            for key in item:
-                if key not in items:
-                    out.append(Problem(f"{ipath}.{key}", "is not a field of the format"))
-            for key, ispec in items.items():
-                _check_value(ispec, f"{ipath}.{key}", item.get(key), out)  # type: ignore[arg-type]
-    elif t == "code":
-        if not isinstance(value, str):
-            out.append(Problem(path, "must be a code"))
-        elif spec.pattern and not re.match(spec.pattern, value):
-            out.append(
-                Problem(path, f"{_show(value)} is not a code of the form {spec.note.split(';')[0]}")
-            )
+    """Check one value against its spec: ``panel-case/1``'s check with this format's value sets
+    and text limits."""
+    check_value(spec, path, value, out, value_sets=V2_VALUE_SETS, max_text=MAX_TEXT)
 
 
 def _walk(node: dict[str, Any], tree: dict[str, Any], prefix: str, out: list[Problem]) -> None:
