@@ -47,7 +47,9 @@ IN_SAMPLE_6 = HERE / "names_corpus_6.jsonl"
 #: identifiers.md, merged after the guard as it stands and scored once on 6 Dec 2026: names
 #: 232/244 = 95.1 % (goal 90 %: met), structured 134/137 = 97.8 % (goal 99 %: not met, 3 misses),
 #: false positives 3/158 = 1.9 % (goal at most 2 %: met).
-HELD_OUT = HERE / "heldout_names_6.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_6.jsonl``): round 7 tunes on its misses, and a
+#: fresh writer writes round 7's held-out set first.
+IN_SAMPLE_7 = HERE / "names_corpus_7.jsonl"
 
 
 def check_corpus(
@@ -173,14 +175,12 @@ def test_in_sample_names_corpus_6():
     )
 
 
-# Round 6's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_7.jsonl) and has a fresh writer
-# write round 7.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 420
+# Round 6's held-out set, scored once while held out (95.1 % / 97.8 % / 1.9 %), in-sample since
+# round 7 tunes on its misses: floors at what it measured while held out.
+def test_in_sample_names_corpus_7():
+    assert len(corpus.load(IN_SAMPLE_7)) >= 420
     check_corpus(
-        HELD_OUT,
+        IN_SAMPLE_7,
         min_names_recall=0.95,
         min_structured_recall=0.978,
         max_false_positive_rate=0.019,
