@@ -26,7 +26,16 @@ from panel.caseformat import fields as v1
 from panel.caseformat.schema import SCHEMA, get_path, set_path
 from panel.caseformat.v2 import MODULES, NB_PATHS, SCHEMA_V2
 
-__all__ = ["NotConvertible", "V1_TO_V2", "SECTIONS", "v1_to_v2", "v2_to_v1", "v1_losses"]
+__all__ = [
+    "NotConvertible",
+    "V1_TO_V2",
+    "SECTIONS",
+    "as_v2",
+    "v1_to_v2",
+    "v2_to_v1",
+    "v1_view",
+    "v1_losses",
+]
 
 
 class NotConvertible(ValueError):
@@ -188,6 +197,31 @@ def v2_to_v1(doc: Mapping[str, Any]) -> dict[str, Any]:
             f"{SCHEMA} holds neuroblastoma cases only; this case's tumour type is "
             f"{morph or 'not recorded'}: export it as {SCHEMA_V2}"
         )
+    return _to_v1(doc)
+
+
+def v1_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The v1 paths of any ``panel-case/2`` document, whatever its tumour (never raises on a
+    v2 document): what rules written over v1 paths read. A case without the neuroblastoma
+    module has none of its fields, so they are unknown; the result is a view, not a valid
+    ``panel-case/1`` document."""
+    if not isinstance(doc, Mapping) or doc.get("schema") != SCHEMA_V2:
+        raise NotConvertible(f'only a "{SCHEMA_V2}" document has a v1 view')
+    return _to_v1(doc)
+
+
+def as_v2(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``panel-case/2`` document from a document of either version (a copy: converted from
+    ``panel-case/1``, or the v2 document itself). Raises :class:`NotConvertible` for anything
+    else."""
+    if isinstance(doc, Mapping) and doc.get("schema") == SCHEMA_V2:
+        return copy.deepcopy(dict(doc))
+    if isinstance(doc, Mapping) and doc.get("schema") == SCHEMA:
+        return v1_to_v2(doc)
+    raise NotConvertible(f'"schema" must be "{SCHEMA}" or "{SCHEMA_V2}"')
+
+
+def _to_v1(doc: Mapping[str, Any]) -> dict[str, Any]:
     src = dict(doc)
     out: dict[str, Any] = {"schema": SCHEMA}
     for old in sorted(SECTIONS, key=lambda p: p.count(".")):
