@@ -139,6 +139,25 @@ class Case(CasePermissions, db.Model):
         return self.status.label
 
     @property
+    def tumour(self) -> dict[str, Any]:
+        """The case's tumour type, ``panel-case/2``'s ``tumour`` section (``morphology`` and
+        maybe ``topography``, ICD-O-3 codes); ``{}`` when not recorded yet."""
+        from panel.caseformat import convert, schema
+
+        data = self.data or {}
+        if "tumour" in data or "modules" in data:
+            return dict(data.get("tumour") or {})
+        return convert.as_v2({**data, "schema": schema.SCHEMA})["tumour"]
+
+    @property
+    def iccc(self) -> Any:
+        """The case's ICCC-3 group (:class:`panel.caseformat.tumours.IcccGroup`), derived from its
+        tumour type; ``None`` when unknown."""
+        from panel.caseformat import tumours
+
+        return tumours.iccc_for(self.tumour.get("morphology"), self.tumour.get("topography"))
+
+    @property
     def open_information_request(self) -> InformationRequest | None:
         """The coordinator's questions still waiting for the referrer, if any."""
         return next((r for r in reversed(self.information_requests) if r.answered_at is None), None)
