@@ -1,7 +1,8 @@
 """What the API answers with: plain dicts built from models (no queries of their own).
 
-A case travels in an envelope, so that the workflow state never mixes with the
-``panel-case/1`` document (whose ``status`` member is the *disease* status section)::
+A case travels in an envelope, so that the workflow state never mixes with the case document
+(``panel-case/1`` in ``/api/v1`` where the case is neuroblastoma, ``panel-case/2`` otherwise and
+in ``/api/v2``; its ``status`` member is the *disease* status section)::
 
     {"reference": "NB-2026-0007", "workflow_status": "draft", "version": 3,
      "updated_at": "2026-02-01T10:00:00Z", ..., "case": {<panel-case/1 document>}}
@@ -16,6 +17,7 @@ from typing import Any
 
 from panel.accounts.models import ApiToken, PanelRoleKind, User
 from panel.api.errors import finding_json
+from panel.caseformat import convert
 from panel.cases import operations
 from panel.cases.models import Case
 from panel.privacy.guard import GuardFinding
@@ -71,10 +73,24 @@ def case_summary(case: Case) -> dict[str, Any]:
     return _header(case)
 
 
-def case_resource(case: Case, warnings: list[GuardFinding] | None = None) -> dict[str, Any]:
-    """The case envelope with its ``panel-case/1`` document; ``warnings`` are soft identifier
-    findings of the save just made (possible identifiers that did not block it)."""
-    out = {**_header(case), "case": operations.to_document(case)}
+def case_document(case: Case, version: int = 1) -> dict[str, Any]:
+    """The case's document as API ``version`` serves it: ``panel-case/2`` for version 2; for
+    version 1, ``panel-case/1`` when the case is a neuroblastoma case (the only tumour v1 can
+    carry), otherwise ``panel-case/2`` (its ``schema`` member says so: nothing is dropped)."""
+    if version == 1:
+        try:
+            return operations.to_document_v1(case)
+        except convert.NotConvertible:
+            pass
+    return operations.to_document(case)
+
+
+def case_resource(
+    case: Case, warnings: list[GuardFinding] | None = None, *, version: int = 1
+) -> dict[str, Any]:
+    """The case envelope with its document (:func:`case_document`); ``warnings`` are soft
+    identifier findings of the save just made (possible identifiers that did not block it)."""
+    out = {**_header(case), "case": case_document(case, version)}
     if warnings is not None:
         out["warnings"] = [finding_json(w) for w in warnings]
     return out

@@ -136,7 +136,7 @@ def _reject_envelope(doc: Any) -> None:
     if isinstance(doc, dict) and isinstance(doc.get("case"), dict) and "workflow_status" in doc:
         raise ApiError(
             422,
-            "case: send the panel-case/1 document itself (the 'case' member of the GET answer), "
+            "case: send the case document itself (the 'case' member of the GET answer), "
             "not the whole answer.",
             "case",
         )
@@ -205,7 +205,8 @@ def list_cases() -> Response:
 
 @bp.post("/cases")
 def create_case() -> Response:
-    """Create a draft from a panel-case/1 document; ``Idempotency-Key`` makes retries safe."""
+    """Create a draft from a panel-case/2 or panel-case/1 document; ``Idempotency-Key`` makes
+    retries safe."""
     user = current_api_user()
     key = idempotency_key()
     if key is not None:
@@ -233,7 +234,8 @@ def create_case() -> Response:
 
 @bp.get("/cases/<ref>")
 def get_case(ref: str) -> Response:
-    """One case: the envelope with its panel-case/1 document."""
+    """One case: the envelope with its document (panel-case/1 for a neuroblastoma case,
+    panel-case/2 otherwise)."""
     user = current_api_user()
     case = _load_visible_case(ref, user)
     record_read("case.viewed", obj=case, actor=user, details={"via": "api"})

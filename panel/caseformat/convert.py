@@ -35,6 +35,7 @@ __all__ = [
     "v2_to_v1",
     "v1_view",
     "v1_losses",
+    "merge_v1",
 ]
 
 
@@ -290,3 +291,82 @@ def v1_losses(doc: Mapping[str, Any]) -> list[str]:
         for p, v in before.items()
         if p not in derived and v not in (None, {}, []) and after.get(p, object()) != v
     )
+
+
+_NB_MORPHOLOGIES: Final = MODULES["neuroblastoma"].morphologies
+#: v2-only keys of a treatment line / an alteration item (what v1 has no place for).
+_LINE_EXTRAS: Final = ("regimen_other", "start_month", "end_month", "toxicities")
+_ALTERATION_V1_KEYS: Final = ("gene", "description", "vaf_pct")
+
+
+def merge_v1(stored: Mapping[str, Any], doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The v2 document for a ``panel-case/1`` document ``doc`` that replaces the neuroblastoma
+    v2 document ``stored`` (a v1 client's or v1 form's save): ``doc`` converted, keeping what
+    ``stored`` holds that v1 cannot carry (:func:`v1_losses`) where ``doc`` left it as it was.
+
+    * the tumour's topography and description, and the morphology when ``doc``'s histology
+      does not decide between neuroblastoma and ganglioneuroblastoma;
+    * the local MDT and the organ-function values;
+    * a treatment line's dates, toxicities and v2 regimen word, and an alteration's type,
+      partner, protein change, test and the like, for the item at the same place whose v1 part
+      is unchanged.
+
+    ``merge_v1(s, v2_to_v1(s)) == s`` for every neuroblastoma v2 document ``s``.
+    """
+    new = v1_to_v2(doc)
+    old = copy.deepcopy(dict(stored)) if isinstance(stored, Mapping) else {}
+    if old.get("schema") != SCHEMA_V2 or not is_neuroblastoma(old):
+        return new
+    old_tumour = old.get("tumour") if isinstance(old.get("tumour"), dict) else {}
+    tumour = new["tumour"]
+    histology = get_path(dict(doc), "diagnosis.histology")
+    decided = isinstance(histology, str) and histology.startswith(("NB_", "GNB_"))
+    if old_tumour.get("morphology") in _NB_MORPHOLOGIES and not decided:
+        tumour["morphology"] = old_tumour["morphology"]
+    for key in ("topography", "description"):
+        if key in old_tumour and key not in tumour:
+            tumour[key] = old_tumour[key]
+    if "local_mdt" in old and "local_mdt" not in new:
+        new["local_mdt"] = old["local_mdt"]
+    old_organ = old.get("organ_function")
+    if isinstance(old_organ, dict):
+        organ = new.get("organ_function")
+        if not isinstance(organ, dict):
+            organ = {}
+        for key, value in old_organ.items():
+            if key != "adequate" and key not in organ:
+                organ[key] = value
+        if organ:
+            new["organ_function"] = organ
+    _merge_items(
+        get_path(old, "treatment.lines"),
+        get_path(new, "treatment.lines"),
+        same=lambda o, n: _lines_to_v1([o]) == _lines_to_v1([n]),
+        extras=_LINE_EXTRAS,
+        regimen=True,
+    )
+    _merge_items(
+        get_path(old, "molecular.alterations"),
+        get_path(new, "molecular.alterations"),
+        same=lambda o, n: _alterations_to_v1([o]) == _alterations_to_v1([n]),
+        extras=None,
+    )
+    return new
+
+
+def _merge_items(
+    old: Any, new: Any, *, same: Any, extras: tuple[str, ...] | None, regimen: bool = False
+) -> None:
+    if not isinstance(old, list) or not isinstance(new, list):
+        return
+    for o, n in zip(old, new, strict=False):
+        if not isinstance(o, dict) or not isinstance(n, dict) or not same(o, n):
+            continue
+        keys = extras if extras is not None else [k for k in o if k not in _ALTERATION_V1_KEYS]
+        for key in keys:
+            if key in o and key not in n:
+                n[key] = copy.deepcopy(o[key])
+        if extras is None and "description" not in o:
+            n.pop("description", None)  # v2_to_v1 wrote it from the item's type and partner
+        if regimen and n.get("regimen") == "OTHER" and o.get("regimen") not in (None, "OTHER"):
+            n["regimen"] = o["regimen"]

@@ -18,6 +18,7 @@ Not wired yet: nothing stores, shows, exports or matches ``panel-case/2`` today 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
@@ -54,6 +55,8 @@ __all__ = [
     "missing_for_submit_v2",
     "applicable_conditionals_v2",
     "text_fields_v2",
+    "label_v2",
+    "value_label_v2",
 ]
 
 SCHEMA_V2: Final = "panel-case/2"
@@ -968,6 +971,40 @@ def missing_for_submit_v2(doc: dict[str, Any]) -> list[Problem]:
         if value is None or value == []:
             out.append(Problem(cond.field, f"is required because {cond.why}"))
     return out
+
+
+_ITEM = re.compile(r"^(?P<list>[a-z0-9_.]+)\[(?P<i>\d+)\](?:\.(?P<key>[a-z0-9_]+))?$")
+
+
+def label_v2(path: str) -> str:
+    """A person's name for a field path of either version: ``treatment.lines[1].cycles`` ->
+    "Treatment lines (in order), line 2: Cycles"; the path itself when unknown."""
+    m = _ITEM.match(path)
+    if m:
+        spec = FIELDS_V2.get(m["list"]) or v1.FIELDS.get(m["list"])
+        if spec is None:
+            return path
+        text = f"{spec.label}, item {int(m['i']) + 1}"
+        if m["key"]:
+            item = next((f for f in spec.item_fields if f.path == m["key"]), None)
+            text += f": {item.label if item else m['key']}"
+        return text
+    spec = FIELDS_V2.get(path) or v1.FIELDS.get(path)
+    if spec is None:
+        derived = next((d for d in DERIVED_FIELDS if d.path == path), None)
+        return derived.label if derived else path
+    return spec.label
+
+
+def value_label_v2(path: str, value: Any) -> str:
+    """The label of a coded value at ``path`` (either version); the value as text otherwise."""
+    spec = FIELDS_V2.get(path) or v1.FIELDS.get(path)
+    if spec is not None and spec.value_set and isinstance(value, str):
+        try:
+            return V2_VALUE_SETS[spec.value_set].label_of(value)
+        except (KeyError, AttributeError):
+            pass
+    return "—" if value in (None, "") else str(value).replace("_", " ")
 
 
 def text_fields_v2(doc: dict[str, Any]) -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""``import-case`` and ``export-case``: the ``panel-case/1`` exchange on the command line."""
+"""``import-case`` and ``export-case``: the case documents on the command line (``panel-case/2``,
+and ``panel-case/1`` for neuroblastoma cases)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from panel.accounts.models import User
+from panel.caseformat import convert
 from panel.cases import operations
 from panel.core.db import db
 from panel.core.errors import IdentifiersFound, Refused
@@ -21,7 +23,8 @@ from panel.core.errors import IdentifiersFound, Refused
     "--referrer", "email", required=True, help="E-mail of the referring doctor who owns the draft."
 )
 def import_case_command(file, email):
-    """Create a draft case from a panel-case/1 JSON FILE ("-" for standard input)."""
+    """Create a draft case from a panel-case/2 or panel-case/1 JSON FILE ("-" for standard
+    input); a panel-case/1 document is converted."""
     user = User.by_email(email)
     if user is None or not user.active or not user.is_referrer:
         raise click.ClickException(f"No active referring doctor has the e-mail {email!r}.")
@@ -58,14 +61,36 @@ def import_case_command(file, email):
 @click.command("export-case")
 @with_appcontext
 @click.argument("reference")
-def export_case_command(reference):
-    """Print a case as panel-case/1 JSON."""
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["panel-case/2", "panel-case/1"]),
+    default="panel-case/2",
+    show_default=True,
+    help="panel-case/1 holds neuroblastoma cases only.",
+)
+def export_case_command(reference, fmt):
+    """Print a case as panel-case/2 JSON (or panel-case/1 with --format)."""
     from sqlalchemy import select
 
+    from panel.caseformat.convert import NotConvertible
     from panel.cases.models import Case
 
     case = db.session.scalar(select(Case).where(Case.reference == reference.upper()))
     if case is None:
         raise click.ClickException(f"No case {reference!r}.")
-    json.dump(operations.to_document(case), sys.stdout, indent=1, ensure_ascii=False)
+    if fmt == "panel-case/1":
+        try:
+            doc = operations.to_document_v1(case)
+        except NotConvertible as exc:
+            raise click.ClickException(str(exc)) from exc
+        losses = convert.v1_losses(operations.to_document(case))
+        if losses:
+            click.echo(
+                "warning: panel-case/1 has no place for: " + ", ".join(losses),
+                err=True,
+            )
+    else:
+        doc = operations.to_document(case)
+    json.dump(doc, sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")

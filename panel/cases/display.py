@@ -1,28 +1,34 @@
-"""Human-readable views of a ``panel-case/1`` document (labels from the format's table)."""
+"""Human-readable views of a ``panel-case/2`` document (labels from the format's tables): the
+core's sections, then one section per disease module that applies to the case's tumour."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from panel.caseformat.fields import VALUE_SETS, FieldSpec
-from panel.caseformat.schema import BASE, get_path
+from panel.caseformat import tumours
+from panel.caseformat.fields import FieldSpec
+from panel.caseformat.schema import get_path
+from panel.caseformat.v2 import CORE_FIELDS, V2_VALUE_SETS, iccc_of, modules_for
 
+#: The core's sections: (key, title, path prefixes); the modules' sections follow "molecular".
 SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     (
         "referral",
         "Panel and question",
         ("panel", "referring_centre", "urgency", "clinical_question"),
     ),
+    ("tumour", "Tumour type", ("tumour.",)),
     ("patient", "Patient", ("patient.",)),
-    ("diagnosis", "Diagnosis", ("diagnosis.",)),
     ("disease", "Current disease", ("status.", "disease.")),
-    ("biology", "Tumour biology", ("biology.",)),
+    ("molecular", "Molecular findings", ("molecular.",)),
     ("treatment", "Treatment history", ("treatment.",)),
-    ("response", "Response", ("response.",)),
-    ("fitness", "Fitness", ("fitness.",)),
+    ("fitness", "Fitness and organ function", ("fitness.", "organ_function.")),
+    ("local_mdt", "Local MDT", ("local_mdt.",)),
     ("family", "Family", ("family.",)),
 ]
+#: Modules' sections go after this core section.
+MODULES_AFTER = "molecular"
 
 
 @dataclass
@@ -60,11 +66,14 @@ def _label(spec: FieldSpec, value: Any) -> str:
     if spec.type == "bool":
         return "Yes" if value else "No"
     if spec.type == "enum":
-        return VALUE_SETS[spec.value_set].label_of(value)
+        return V2_VALUE_SETS[spec.value_set].label_of(value)
     if spec.type == "enum_list":
         if not value:
             return "None"
-        return ", ".join(VALUE_SETS[spec.value_set].label_of(v) for v in value)
+        return ", ".join(V2_VALUE_SETS[spec.value_set].label_of(v) for v in value)
+    if spec.path == "tumour.morphology" and isinstance(value, str):
+        found = tumours.get_tumour_type(value)
+        return f"{found.name} ({value})" if found else value
     if spec.path.endswith("_months") and spec.path.startswith("patient."):
         return months_text(value)
     if isinstance(value, float) and value.is_integer():
@@ -82,36 +91,61 @@ def _items(spec: FieldSpec, value: list[dict[str, Any]]) -> list[dict[str, str]]
     return out
 
 
+def _rows(doc: dict[str, Any], specs: list[FieldSpec], include_empty: bool) -> list[Row]:
+    rows = []
+    for spec in specs:
+        path = spec.path
+        if path in ("schema", "reference", "family.questions"):
+            continue
+        value = get_path(doc, path)
+        if value is None and not include_empty:
+            continue
+        if spec.type == "object_list":
+            rows.append(
+                Row(
+                    path,
+                    spec.label,
+                    "None" if not value else str(len(value)),
+                    items=_items(spec, value),
+                )
+            )
+        else:
+            rows.append(
+                Row(
+                    path,
+                    spec.label,
+                    _label(spec, value),
+                    unknown=value in ("unknown", "not_tested", "not_done"),
+                )
+            )
+    return rows
+
+
+def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or (p.endswith(".") and path.startswith(p)) for p in prefixes)
+
+
 def case_sections(doc: dict[str, Any], *, include_empty: bool = False) -> list[Section]:
-    """The document grouped into the form's sections, each field with its label."""
+    """The document grouped into the form's sections, each field with its label: the core's,
+    with the ICCC-3 group derived from the tumour type, and a section per module that applies."""
     sections = []
     for key, title, prefixes in SECTIONS:
-        rows = []
-        for path, spec in BASE.items():
-            if path in ("schema", "reference", "family.questions"):
-                continue
-            if not any(path == p or (p.endswith(".") and path.startswith(p)) for p in prefixes):
-                continue
-            value = get_path(doc, path)
-            if value is None and not include_empty:
-                continue
-            if spec.type == "object_list":
+        specs = [s for s in CORE_FIELDS if _matches(s.path, prefixes)]
+        rows = _rows(doc, specs, include_empty)
+        if key == "tumour":
+            group = iccc_of(doc)
+            if group:
                 rows.append(
                     Row(
-                        path,
-                        spec.label,
-                        "None" if not value else str(len(value)),
-                        items=_items(spec, value),
-                    )
-                )
-            else:
-                rows.append(
-                    Row(
-                        path,
-                        spec.label,
-                        _label(spec, value),
-                        unknown=value in ("unknown", "not_tested", "not_done"),
+                        "tumour.iccc_subgroup",
+                        "ICCC-3 group",
+                        f"{group['subgroup']} {group['subgroup_name']} "
+                        f"(group {group['group']}: {group['group_name']})",
                     )
                 )
         sections.append(Section(key, title, rows))
+        if key == MODULES_AFTER:
+            for module in modules_for(doc):
+                rows = _rows(doc, list(module.fields), include_empty)
+                sections.append(Section(f"module-{module.name}", module.label, rows))
     return sections

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from panel.accounts.models import Centre, Panel
 from panel.caseformat import schema
+from panel.caseformat.convert import NotConvertible
 from panel.cases import bp, forms, operations
 from panel.cases.forms import CaseFormData
 from panel.cases.models import Case, CaseStatus
@@ -189,7 +190,8 @@ def _saved_message(case: Case, warnings: list[GuardFinding]) -> None:
 
 
 def _refused_submission(case: Case, problems: list[schema.Problem], status: int):
-    doc = operations.to_document(case)
+    doc = operations.to_document_v1(case)
+    problems = [schema.Problem(forms.form_path(p.field), p.message) for p in problems]
     n = len(problems)
     return _render(
         CaseFormData.from_document(doc),
@@ -218,7 +220,7 @@ def _submit_and_redirect(case: Case, *, just_created: bool = False):
             return redirect(url_for("cases.edit", ref=case.reference, submit="refused"))
         return _refused_submission(case, exc.problems, 422)
     except IdentifiersFound as exc:
-        return _refused(exc, CaseFormData.from_document(operations.to_document(case)), case)
+        return _refused(exc, CaseFormData.from_document(operations.to_document_v1(case)), case)
     except NotAllowed:
         db.session.rollback()
         abort(403)
@@ -300,7 +302,11 @@ def edit(ref: str):
     a save over someone else's newer save a conflict (409), never a silent overwrite."""
     case = load_case_or_404(ref, _user(), check="can_edit")
     if request.method == "GET":
-        doc = operations.to_document(case)
+        try:
+            doc = operations.to_document_v1(case)
+        except NotConvertible as exc:
+            flash(str(exc), "warning")
+            return redirect(_show_url(case.reference))
         missing = schema.missing_for_submit(doc)
         if request.args.get("submit") == "refused" and missing:
             return _refused_submission(case, missing, 200)

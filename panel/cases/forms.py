@@ -36,6 +36,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from panel.caseformat import schema
+from panel.caseformat.convert import V1_TO_V2
 from panel.caseformat.fields import FIELDS, VALUE_SETS, FieldSpec, value_set_choices
 from panel.privacy import KIND_LABELS, kind_label  # noqa: F401  (re-exported for the case pages)
 
@@ -344,9 +345,23 @@ def conditional(path: str) -> tuple[str, tuple[str, ...]] | None:
 _ITEM_PATH = re.compile(r"^(?P<list>[a-z_.]+)\[(?P<i>\d+)\](?:\.(?P<key>[a-z_]+))?")
 
 
+_V2_TO_V1 = sorted(
+    ((new, old) for old, new in V1_TO_V2.items() if new != old), key=lambda p: -len(p[0])
+)
+
+
+def form_path(path: str) -> str:
+    """The form's (``panel-case/1``) path for a problem's field path of either version."""
+    for new, old in _V2_TO_V1:
+        if path == new or path.startswith((new + ".", new + "[")):
+            return old + path[len(new) :]
+    return path
+
+
 def problem_label(path: str) -> str:
     """A person's name for a problem's field: ``treatment.lines[1].cycles`` -> "Treatment
     lines (in order), line 2: Cycles"."""
+    path = form_path(path)
     m = _ITEM_PATH.match(path)
     if m and m["list"] in FIELDS:
         base = label(m["list"])
@@ -363,6 +378,7 @@ def problem_label(path: str) -> str:
 
 def problem_anchor(path: str) -> str:
     """The id of the input a problem's link should jump to."""
+    path = form_path(path)
     m = _ITEM_PATH.match(path)
     if m and m["list"] in FIELDS:
         if m["list"] in LIST_NOUNS:

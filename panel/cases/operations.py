@@ -1,7 +1,9 @@
 """Every change to a case: validate, guard privacy, flush, audit. Never commit.
 
-The document functions take and give plain ``panel-case/1`` dicts, so the form, the JSON API
-and the command line all go through the same checks.
+The document functions take plain ``panel-case/2`` or ``panel-case/1`` dicts (a v1 document is
+converted, :mod:`panel.caseformat.convert`) and give ``panel-case/2`` ones
+(:func:`to_document`; :func:`to_document_v1` for neuroblastoma cases), so the form, both JSON
+APIs and the command line all go through the same checks. ``Case.data`` holds the v2 body.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from panel.accounts.models import Centre, Panel, User
-from panel.caseformat import schema
+from panel.caseformat import convert, schema, v2
 from panel.cases import workflow
 from panel.cases.models import (
     BEFORE_DISCUSSION,
@@ -34,7 +36,7 @@ from panel.privacy.guard import GuardFinding, guard_texts
 
 # --------------------------------------------------------------------------- errors
 class InvalidCase(Refused):
-    """The document is not valid ``panel-case/1``."""
+    """The document is not a valid ``panel-case/2`` (or ``panel-case/1``) document."""
 
     def __init__(self, problems: list[schema.Problem]):
         self.problems = problems
@@ -77,30 +79,60 @@ def _codes() -> tuple[set[str], set[str]]:
     return panels, centres
 
 
-def check_document(doc: Any) -> dict[str, Any]:
-    """Validate a ``panel-case/1`` document for saving as a draft; raise :class:`InvalidCase`."""
+def check_document(doc: Any, *, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate a document of either version for saving as a draft and give its ``panel-case/2``
+    body; raise :class:`InvalidCase`. A ``panel-case/1`` document is checked as v1 (its problems
+    name v1 paths) and converted; replacing ``stored`` (a v2 document), it keeps what v1 cannot
+    carry (:func:`convert.merge_v1`)."""
     panels, centres = _codes()
-    problems = schema.validate(doc, panels=panels, centres=centres)
+    if isinstance(doc, dict) and doc.get("schema") == schema.SCHEMA:
+        problems = schema.validate(doc, panels=panels, centres=centres)
+        if problems:
+            raise InvalidCase(problems)
+        doc = (
+            convert.merge_v1(stored, schema.normalise(doc))
+            if stored is not None
+            else convert.v1_to_v2(schema.normalise(doc))
+        )
+    elif not (isinstance(doc, dict) and doc.get("schema") == v2.SCHEMA_V2):
+        raise InvalidCase(
+            [
+                schema.Problem(
+                    "schema", f'must be "{v2.SCHEMA_V2}" (or "{schema.SCHEMA}" for neuroblastoma)'
+                )
+            ]
+        )
+    problems = v2.validate_v2(doc, panels=panels, centres=centres)
     if problems:
         raise InvalidCase(problems)
     return schema.normalise(doc)
 
 
 def to_document(case: Case) -> dict[str, Any]:
-    """The case as ``panel-case/1`` (with its reference), questions in their current order."""
-    doc = dict(case.data)
+    """The case as ``panel-case/2`` (with its reference), questions in their current order."""
     doc = {
-        "schema": schema.SCHEMA,
+        "schema": v2.SCHEMA_V2,
         "reference": case.reference,
-        **{k: v for k, v in doc.items() if k != "schema"},
+        **{k: v for k, v in (case.data or {}).items() if k != "schema"},
     }
     family = dict(doc.get("family") or {})
     questions = [q.text for q in case.questions]
-    if questions or "questions" in (case.data.get("family") or {}):
+    if questions or "questions" in ((case.data or {}).get("family") or {}):
         family["questions"] = questions
     if family:
         doc["family"] = family
     return doc
+
+
+def to_document_v1(case: Case) -> dict[str, Any]:
+    """The case as ``panel-case/1``; raises :class:`convert.NotConvertible` (with a message to
+    show) for a case that is not neuroblastoma."""
+    return convert.v2_to_v1(to_document(case))
+
+
+def stored_document(case: Case) -> dict[str, Any]:
+    """The stored v2 body with the schema key (what a v1 save merges into)."""
+    return {**(case.data or {}), "schema": v2.SCHEMA_V2}
 
 
 def _split_questions(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
@@ -128,7 +160,8 @@ def _apply_header(case: Case, doc: dict[str, Any]) -> None:
 
 
 def create_case(doc: dict[str, Any], *, by: User, creation_key: str | None = None) -> SaveResult:
-    """Create a draft from a ``panel-case/1`` document (possibly incomplete)."""
+    """Create a draft from a ``panel-case/2`` or ``panel-case/1`` document (possibly
+    incomplete)."""
     if not by.is_referrer:
         raise NotAllowed("Only referring doctors create cases.")
     if creation_key:
@@ -138,7 +171,7 @@ def create_case(doc: dict[str, Any], *, by: User, creation_key: str | None = Non
         if existing is not None:
             return SaveResult(existing, replayed=True)
     doc = check_document(doc)
-    warnings = guard_texts(schema.text_fields(doc))
+    warnings = guard_texts(v2.text_fields_v2(doc))
     if not doc.get("panel"):
         raise InvalidCase([schema.Problem("panel", "is required to create a case")])
     if not doc.get("referring_centre") and by.centre is not None:
@@ -190,8 +223,8 @@ def update_case(
         )
     # Workflow status, creator and version are never taken from a document: "status" is the
     # format's disease-status section (an object) and the others are unknown keys.
-    doc = check_document(doc)
-    warnings = guard_texts(schema.text_fields(doc))
+    doc = check_document(doc, stored=stored_document(case))
+    warnings = guard_texts(v2.text_fields_v2(doc))
     if doc.get("panel") and doc["panel"] != case.panel.code and case.status != CaseStatus.DRAFT:
         raise InvalidCase(
             [schema.Problem("panel", "cannot change after submission (the panel refers it on)")]
@@ -284,10 +317,10 @@ def submit_case(case: Case, *, by: User) -> Case:
     if not case.can_submit(by):
         raise NotAllowed("This case cannot be submitted now.")
     doc = to_document(case)
-    problems = schema.missing_for_submit(doc)
+    problems = v2.missing_for_submit_v2(doc)
     if problems:
         raise InvalidCase(problems)
-    guard_texts(schema.text_fields(doc))
+    guard_texts(v2.text_fields_v2(doc))
     previous = case.status
     now = utcnow()
     case.submitted_at = case.submitted_at or now

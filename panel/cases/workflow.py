@@ -47,10 +47,10 @@ Precondition = Callable[[Case, Context], "str | None"]
 # --------------------------------------------------------------------------- preconditions
 def required_fields(case: Case, ctx: Context) -> str | None:
     """Submission needs every required field of the format (the operation names them all)."""
-    from panel.caseformat import schema
+    from panel.caseformat import v2
     from panel.cases.operations import to_document
 
-    problems = schema.missing_for_submit(to_document(case))
+    problems = v2.missing_for_submit_v2(to_document(case))
     if problems:
         return f"{problems[0].field}: {problems[0].message}"
     return None

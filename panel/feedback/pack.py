@@ -2,7 +2,7 @@
 in one zip for the referrer, to send to another team.
 
 It reuses the imaging export (released de-identified images and checked documents plus
-``case.json`` in the ``panel-case/1`` format) and adds the two PDFs and a README. Nothing in it
+``case.json`` in the ``panel-case/2`` format) and adds the two PDFs and a README. Nothing in it
 identifies the patient: the referral never held identifiers, images were de-identified on upload,
 files held back for review are left out, and the family letter (with its placeholders) is not
 included.
@@ -28,7 +28,7 @@ Prepared {date}{draft}
 Contents
   clinician-letter.pdf   the panel's recommendation for the referring team
   case-summary.pdf       the anonymised referral as the panel saw it
-  case.json              the same referral in the panel-case/1 format (machine readable)
+  case.json              the same referral in the panel-case/2 format (machine readable)
   images/                de-identified DICOM images (PS3.15 basic profile, dates shifted)
   documents/             checked reports and documents
 

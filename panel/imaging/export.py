@@ -32,7 +32,7 @@ def build_export(case, storage: LocalStorage) -> Path:
             "README.txt",
             (
                 f"Case {case.reference}: de-identified images (DICOM PS3.15 basic profile, dates shifted)\n"
-                "and checked documents, with the case summary in case.json (panel-case/1).\n"
+                "and checked documents, with the case summary in case.json (panel-case/2).\n"
                 "Files held back for review are not included.\n"
             ),
         )

@@ -21,6 +21,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, lazyload, selectinload
 
+from panel.caseformat.convert import V1_TO_V2
 from panel.caseformat.schema import get_path
 from panel.cases.display import case_sections
 from panel.cases.operations import to_document
@@ -299,18 +300,39 @@ def short_age(months: Any) -> str:
     return f"{years} y {rest} m" if rest else f"{years} y"
 
 
+def alteration_text(item: Any) -> str:
+    """``ALK fusion (EML4)``, ``TP53 p.Arg175His``, or the alteration as written."""
+    if not isinstance(item, dict):
+        return ""
+    gene = item.get("gene") or ""
+    kind = {"snv_indel": "", "fusion": "fusion", "amplification": "amplification"}.get(
+        item.get("type") or "", (item.get("type") or "").replace("_", " ")
+    )
+    bits = [gene, kind, item.get("protein_change") or ""]
+    if item.get("partner"):
+        bits.append(f"({item['partner']})")
+    text = " ".join(b for b in bits if b)
+    description = item.get("description") or ""
+    if not description:
+        return text
+    return f"{text} {description}".strip() if text == gene else f"{text}: {description}"
+
+
 def present_summary(case) -> dict[str, Any]:
     """What the presentation shows of a case, with the form's labels."""
     doc = to_document(case)
     rows = {r.path: r for s in case_sections(doc) for r in s.rows}
 
+    # Paths are written as panel-case/1 named them: a module's land under modules.<name>.
     def val(path: str) -> str | None:
-        r = rows.get(path)
+        r = rows.get(V1_TO_V2.get(path, path))
         return r.value if r is not None else None
 
     def items(path: str) -> list[dict[str, str]]:
-        r = rows.get(path)
+        r = rows.get(V1_TO_V2.get(path, path))
         return r.items if r is not None else []
+
+    nb_biology = get_path(doc, "modules.neuroblastoma.biology") or {}
 
     patient = doc.get("patient") or {}
     status_bits = [val("status.category")]
@@ -339,7 +361,7 @@ def present_summary(case) -> dict[str, Any]:
     elif alk and val("biology.alk.copy_number"):
         alk = f"{alk} (copy number {val('biology.alk.copy_number')})"
     segmental = [
-        (label, val(path), get_path(doc, path) == "present")
+        (label, val(path), get_path(doc, V1_TO_V2[path]) == "present")
         for label, path in (
             ("1p36 del", "biology.segmental.del_1p36"),
             ("11q del", "biology.segmental.del_11q"),
@@ -347,10 +369,7 @@ def present_summary(case) -> dict[str, Any]:
         )
         if val(path)
     ]
-    others = [
-        " ".join(x for x in (a.get("Gene", ""), a.get("Alteration", "")) if x)
-        for a in items("biology.other_alterations")
-    ]
+    others = [alteration_text(a) for a in get_path(doc, "molecular.alterations") or []]
     response = [
         (label, val(path))
         for label, path in (
@@ -370,6 +389,8 @@ def present_summary(case) -> dict[str, Any]:
     ]
     return {
         "question": doc.get("clinical_question") or "",
+        "tumour": val("tumour.morphology"),
+        "neuroblastoma": "neuroblastoma" in (doc.get("modules") or {}),
         "age": short_age(patient.get("age_now_months")),
         "age_at_diagnosis": short_age(patient.get("age_at_diagnosis_months")),
         "sex": val("patient.sex"),
@@ -399,10 +420,9 @@ def present_summary(case) -> dict[str, Any]:
         ],
         "response": response,
         "mycn": val("biology.mycn"),
-        "mycn_amplified": (doc.get("biology") or {}).get("mycn") == "amplified",
+        "mycn_amplified": nb_biology.get("mycn") == "amplified",
         "alk": alk,
-        "alk_altered": (doc.get("biology") or {}).get("alk", {}).get("status")
-        in ("mutation", "amplification"),
+        "alk_altered": (nb_biology.get("alk") or {}).get("status") in ("mutation", "amplification"),
         "segmental": segmental,
         "other_alterations": [o for o in others if o],
         "fitness": val("fitness.performance_score"),

@@ -7,8 +7,8 @@ from typing import Any
 from flask import render_template
 
 from panel.accounts.models import User
-from panel.caseformat.fields import VALUE_SETS
-from panel.caseformat.schema import BASE
+from panel.caseformat import tumours
+from panel.caseformat.v2 import value_label_v2
 from panel.core.pdf import html_to_pdf
 from panel.core.uktime import to_uk, uk_label
 from panel.meetings.models import Meeting
@@ -16,15 +16,7 @@ from panel.meetings.operations import presenting_centres, slot_times
 
 
 def _label(path: str, value: Any) -> str:
-    if value in (None, ""):
-        return "—"
-    spec = BASE.get(path)
-    if spec is not None and spec.type == "enum" and spec.value_set:
-        try:
-            return VALUE_SETS[spec.value_set].label_of(value)
-        except (KeyError, AttributeError):
-            pass
-    return str(value).replace("_", " ")
+    return value_label_v2(path, value)
 
 
 def age_text(months: Any) -> str:
@@ -42,14 +34,12 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def case_summary(case) -> dict[str, str]:
+def case_summary(case) -> dict[str, Any]:
     """The few facts the agenda shows for a case: age, disease status and key biology."""
     data = case.data or {}
-    patient, status, biology = (
-        data.get("patient") or {},
-        data.get("status") or {},
-        data.get("biology") or {},
-    )
+    patient, status = data.get("patient") or {}, data.get("status") or {}
+    biology = ((data.get("modules") or {}).get("neuroblastoma") or {}).get("biology") or {}
+    found = tumours.get_tumour_type(case.tumour.get("morphology"))
     disease = _label("status.category", status.get("category"))
     episode = status.get("episode")
     if (
@@ -59,7 +49,7 @@ def case_summary(case) -> dict[str, str]:
     ):
         disease = f"{disease} ({_ordinal(episode)})"
     alk = biology.get("alk") or {}
-    alk_text = _label("biology.alk.status", alk.get("status"))
+    alk_text = _label("biology.alk.status", alk.get("status")) if biology else "—"
     variants = [
         v.get("protein_change") for v in alk.get("variants") or [] if v.get("protein_change")
     ]
@@ -68,13 +58,20 @@ def case_summary(case) -> dict[str, str]:
     return {
         "age": age_text(patient.get("age_now_months")),
         "disease": disease,
+        "tumour": found.name if found else "—",
+        "neuroblastoma": "neuroblastoma" in (data.get("modules") or {}),
+        "alterations": ", ".join(
+            " ".join(x for x in (a.get("gene"), (a.get("type") or "").replace("_", " ")) if x)
+            for a in (data.get("molecular") or {}).get("alterations") or []
+            if isinstance(a, dict)
+        ),
         "mycn": _label("biology.mycn", biology.get("mycn")),
         "alk": alk_text,
         "questions": str(len(case.questions)),
     }
 
 
-def agenda_summaries(items, viewer) -> dict[int, dict[str, str]]:
+def agenda_summaries(items, viewer) -> dict[int, dict[str, Any]]:
     """The agenda's case summaries by item id, only for the cases ``viewer`` may see
     (``Case.can_view``): a case referred on to another panel stays on the old agenda as its
     reference alone. The templates ask the same method before showing anything else."""

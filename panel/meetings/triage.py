@@ -22,8 +22,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from panel.accounts.models import Panel, PanelRoleKind, User
-from panel.caseformat import schema
-from panel.caseformat.fields import FIELDS
+from panel.caseformat import convert, schema, v2
 from panel.cases import workflow
 from panel.cases.models import Case, CaseStatus
 from panel.cases.operations import to_document
@@ -43,6 +42,7 @@ from panel.privacy.guard import guard_texts
 
 #: Optional fields the panel nearly always needs to give advice: shown as "missing" in triage
 #: when empty (they do not stop a submission; the required ones do).
+#: (panel-case/1 paths: a module's are read only where the module applies to the tumour.)
 RECOMMENDED_FIELDS: tuple[str, ...] = (
     "diagnosis.inss_stage",
     "diagnosis.histology",
@@ -67,9 +67,7 @@ MAX_REASON = 2000
 # --------------------------------------------------------------------------- helpers
 def field_label(path: str) -> str:
     """The human label of a field path (list items by their list's label)."""
-    base = path.split("[", 1)[0]
-    spec = FIELDS.get(path) or FIELDS.get(base)
-    return spec.label if spec else path
+    return v2.label_v2(path)
 
 
 def humanise_wait(delta: timedelta) -> str:
@@ -91,11 +89,15 @@ def missing_fields(doc: dict[str, Any]) -> list[tuple[str, str]]:
     requested) and of the recommended fields left empty."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for problem in schema.missing_for_submit(doc):
+    for problem in v2.missing_for_submit_v2(doc):
         if problem.field not in seen:
             seen.add(problem.field)
             out.append((problem.field, field_label(problem.field)))
-    for path in RECOMMENDED_FIELDS:
+    modules = {m.name for m in v2.modules_for(doc)}
+    for old in RECOMMENDED_FIELDS:
+        path = convert.V1_TO_V2.get(old, old)
+        if path.startswith("modules.") and path.split(".")[1] not in modules:
+            continue
         value = schema.get_path(doc, path)
         if path not in seen and (value is None or (isinstance(value, str) and not value.strip())):
             seen.add(path)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
 from panel.accounts.models import Centre
+from panel.caseformat import convert
 from panel.caseformat.fields import FIELDS
 from panel.core.db import db, utcnow
 from panel.trials import engine
@@ -153,11 +154,20 @@ def clear_cache() -> None:
 
 
 # --------------------------------------------------------------------------- one case
+def rule_body(data: Any) -> dict[str, Any]:
+    """What rules read of a stored case body: the v1 paths of a ``panel-case/2`` body
+    (:func:`convert.v1_view`), so rules written over them keep their meaning."""
+    data = dict(data or {})
+    if data.get("schema") == "panel-case/2":
+        return convert.v1_view(data)
+    return data
+
+
 def case_data(case: Any) -> dict[str, Any]:
     """What the matcher reads of a case: its ``panel-case/1`` body (questions are not rules),
     with ``referring_centre`` the case's referring centre (``Case.referring_centre_id``) when it
     has one: every distance is from that one centre, whatever the body says."""
-    data = dict(case.data or {})
+    data = rule_body(case.data)
     centre_id = getattr(case, "referring_centre_id", None)
     if centre_id is not None:
         codes = _centre_codes.get(_bind_key())

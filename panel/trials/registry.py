@@ -36,7 +36,7 @@ from panel.cases.models import Case, CaseStatus
 from panel.core import audit
 from panel.core.db import db, utcnow
 from panel.trials import engine
-from panel.trials.matching import centre_index
+from panel.trials.matching import centre_index, rule_body
 from panel.trials.models import (
     CaseTrialMatch,
     Trial,
@@ -639,7 +639,7 @@ def rematch_after_change(
     now = utcnow()
     created: list[TrialNewMatch] = []
     for case_id, data in cases:
-        view = engine.CaseView(data)
+        view = engine.CaseView(rule_body(data))
         verdict = new_def.evaluate(view, index).verdict
         previous = old_def.evaluate(view, index).verdict if old_def is not None else NOT_OPEN
         row = stored.get(case_id)

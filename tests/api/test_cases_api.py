@@ -365,7 +365,10 @@ def test_submit_lists_every_missing_field(app, db_session, api_as, referrer, mak
     case = make_case(referrer, doc)
     body = _error(api_as(referrer).post(_case_url(case.reference, "submit")), 422)
     fields = [p["field"] for p in body["problems"]]
-    assert {"biology.mycn", "disease.siopen_score"} <= set(fields)
+    assert {
+        "modules.neuroblastoma.biology.mycn",
+        "modules.neuroblastoma.disease.siopen_score",
+    } <= set(fields)
     assert body["field"] == fields[0]
     db_session.refresh(case)
     assert case.status == CaseStatus.DRAFT

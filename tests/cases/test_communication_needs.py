@@ -199,10 +199,13 @@ def test_import_and_export_round_trip_the_needs(app, db_session, make_user, tmp_
     result = runner.invoke(args=["import-case", str(path), "--referrer", owner.email])
     assert result.exit_code == 0, result.output
     ref = result.output.strip().splitlines()[-1]
-    out = runner.invoke(args=["export-case", ref])
+    out = runner.invoke(args=["export-case", ref, "--format", "panel-case/1"])
     exported = json.loads(out.output)
     assert exported.pop("reference") == ref
     assert exported == doc
+    exported = json.loads(runner.invoke(args=["export-case", ref]).output)
+    assert exported["schema"] == "panel-case/2"
+    assert exported["family"]["communication"] == doc["family"]["communication"]
 
 
 def test_import_refuses_identifiers_in_the_needs_without_echoing_them(

@@ -7,6 +7,7 @@ import copy
 import pytest
 from sqlalchemy import select
 
+from panel.caseformat import convert
 from panel.cases import operations as ops
 from panel.cases.models import CaseRevision, CaseStatus
 from panel.core.errors import Conflict, IdentifiersFound
@@ -31,10 +32,14 @@ def test_import_then_export_gives_the_same_json(app, db_session, make_user, name
     user = make_user(referrer_at=doc["referring_centre"])
     case = ops.create_case(copy.deepcopy(doc), by=user).case
     db_session.commit()
-    out = ops.to_document(case)
+    out = ops.to_document_v1(case)
     assert out.pop("reference") == case.reference
     assert out == doc
     assert [q.text for q in case.questions] == doc["family"]["questions"]
+    # Stored as panel-case/2: the same case, converted.
+    v2 = ops.to_document(case)
+    assert v2.pop("reference") == case.reference
+    assert v2 == convert.v1_to_v2(doc)
 
 
 def test_references_are_sequential_and_pseudonymous(app, db_session, referrer):
@@ -53,7 +58,10 @@ def test_submit_requires_every_required_field(app, db_session, referrer):
     with pytest.raises(ops.InvalidCase) as err:
         ops.submit_case(case, by=referrer)
     fields = {p.field for p in err.value.problems}
-    assert {"biology.mycn", "disease.siopen_score"} <= fields
+    assert {
+        "modules.neuroblastoma.biology.mycn",
+        "modules.neuroblastoma.disease.siopen_score",
+    } <= fields
     assert case.status == CaseStatus.DRAFT
 
 
@@ -69,7 +77,7 @@ def test_submit_request_information_resubmit_keeps_revisions(
     )
     assert case.status == CaseStatus.INFO_REQUESTED
     doc = ops.to_document(case)
-    doc["disease"]["curie_score"] = 9
+    doc["modules"]["neuroblastoma"]["disease"]["curie_score"] = 9
     ops.update_case(case, doc, by=referrer, expected_version=case.version)
     ops.submit_case(case, by=referrer)
     revs = db_session.scalars(
@@ -77,7 +85,7 @@ def test_submit_request_information_resubmit_keeps_revisions(
     ).all()
     assert [r.reason for r in revs] == ["submitted", "before_edit", "resubmitted"]
     diff = ops.field_diff(revs[0].document, revs[-1].document)
-    assert diff == [("disease.curie_score", None, 9)]
+    assert diff == [("modules.neuroblastoma.disease.curie_score", None, 9)]
     actions = db_session.scalars(
         select(AuditEntry.action).where(AuditEntry.object_id == case.reference)
     ).all()

@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from panel.caseformat import convert
 from panel.cases import operations as ops
 from panel.cases.models import Case, CaseStatus
 from tests.support.factories import DATA, example
@@ -249,11 +250,17 @@ def test_cli_import_and_export_round_trip(app, db_session, people):
     )
     assert result.exit_code == 0, result.output
     ref = result.output.strip().splitlines()[-1]
-    out = runner.invoke(args=["export-case", ref])
+    out = runner.invoke(args=["export-case", ref, "--format", "panel-case/1"])
     assert out.exit_code == 0
     exported = json.loads(out.output)
     assert exported.pop("reference") == ref
     assert exported == json.loads((DATA / "case-example-alk.json").read_text())
+    # By default the export is panel-case/2: the same case, converted.
+    out = runner.invoke(args=["export-case", ref])
+    assert out.exit_code == 0
+    exported = json.loads(out.output)
+    assert exported.pop("reference") == ref
+    assert exported == convert.v1_to_v2(json.loads((DATA / "case-example-alk.json").read_text()))
 
 
 @pytest.mark.parametrize(

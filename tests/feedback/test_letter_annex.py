@@ -7,7 +7,8 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from panel.caseformat.schema import BASE, get_path
+from panel.caseformat.schema import get_path
+from panel.caseformat.v2 import FIELDS_V2
 from panel.cases.operations import to_document
 from panel.feedback import letters
 
@@ -26,7 +27,7 @@ def test_annex_holds_every_clinical_field_of_the_alk_example(
     rec = approved_recommendation
     login(client, feedback_people["nap_coordinator"])
     annex = _annex(client, rec.case)
-    for key in ("patient", "diagnosis", "disease", "biology", "treatment", "response", "fitness"):
+    for key in ("tumour", "patient", "disease", "molecular", "module-neuroblastoma", "treatment"):
         assert f'data-testid="annex-{key}"' in annex, key
     assert "F1174L" in annex and "Somatic" in annex and "23" in annex  # the ALK variant
     assert "ALK variants" in annex and "ALK status" in annex
@@ -42,7 +43,7 @@ def test_annex_holds_every_clinical_field_of_the_alk_example(
     paths = set(re.findall(r'data-path="([^"]+)"', annex))
     expected = {
         path
-        for path in BASE
+        for path in FIELDS_V2
         if get_path(doc, path) is not None
         and not path.startswith("family.")
         and path not in ("schema", "reference", "panel", "referring_centre", "urgency")
@@ -58,4 +59,8 @@ def test_annex_sections_come_from_the_case_format(approved_recommendation):
 
     doc = to_document(approved_recommendation.case)
     keys = [s["key"] for s in letters.annex_sections(doc)]
-    assert keys == [k for k, _, _ in SECTIONS if k not in letters.ANNEX_LEFT_OUT]
+    core = [k for k, _, _ in SECTIONS if k not in letters.ANNEX_LEFT_OUT and k != "local_mdt"]
+    # The neuroblastoma module's section follows the molecular findings; the example has no
+    # local MDT, so that section is empty and left out.
+    at = core.index("molecular") + 1
+    assert keys == [*core[:at], "module-neuroblastoma", *core[at:]]

@@ -159,10 +159,12 @@ def test_completeness_counts_missing_fields_unknown_criteria_and_held_images(db_
 
     rows = {r.case.reference: r for r in triage.triage_rows(team["nap_coordinator"])}
     base = {p for p, _ in rows[full.reference].missing}
-    assert "diagnosis.inss_stage" in base  # the example leaves this recommended field empty
+    assert (
+        "modules.neuroblastoma.diagnosis.inss_stage" in base
+    )  # the example leaves this recommended field empty
     assert {p for p, _ in rows[thin.reference].missing} == base | {
         "fitness.life_expectancy_months",
-        "response.current.overall",
+        "modules.neuroblastoma.response.current.overall",
     }
     assert rows[thin.reference].missing_count == rows[full.reference].missing_count + 2
     assert all(label for _, label in rows[full.reference].missing)
