@@ -505,7 +505,8 @@ _HOSPITAL_CUE_LOW = re.compile(
     r"(?:hospital|hosp|unit|case|local|record|patient|pas|k|rm|cr|clinic)\.?\s*"
     r"(?:no|number|num|nbr|id|identifier|ref|reference)|pas|crn|urn)(?![a-z0-9])\.?"
     r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
-    r"(?P<tok>[a-z0-9][a-z0-9/-]{3,14}[a-z0-9])(?![\w/-])"
+    r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
+    r"[a-z0-9][a-z0-9/-]{3,14}[a-z0-9])(?![\w/-])"
 )
 _PANEL_REFERENCE = re.compile(r"(?i:NB-\d{4}-\d{4})")
 
@@ -521,6 +522,8 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
             nalnum = sum(ch.isalnum() for ch in tok)
             if not 5 <= nalnum <= 12 or ndig < 4 or _PANEL_REFERENCE.fullmatch(tok):
                 continue
+            if " " in tok.strip() and ndig >= 10:
+                continue  # "943 476 5919": a national number's shape; its detector decides
             yield _cand(
                 m.start("tok"),
                 m.end("tok"),
@@ -580,7 +583,7 @@ _RECORD_WORDS_RE = re.compile(
 # A local number after a far cue: digits (6-10), letters and 5 or more digits ("RW40917"), or a
 # laboratory's case number ("S26-04418", "H21/3307").
 _LOCAL_ID_RE = re.compile(
-    r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,4}\d{6,10}|[A-Za-z]{1,4}\d{5}|"
+    r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,4}\d{6,10}|[A-Za-z]{1,4}\d{5}|(?P<sp>[A-Z]{2,4})[ \t]\d{5,9}|"
     r"[A-Za-z]{1,3}\d{2}[-/]\d{3,6})(?![\w/-]|\.\d)"
 )
 _PLACE_BEFORE_RE = re.compile(r"(?<![\w'’-])(?P<w>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+$")
@@ -640,6 +643,8 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
             continue
         tok = tm.group("tok")
         digits = sum(ch.isdigit() for ch in tok)
+        if tm.group("sp") and tm.group("sp") in _REGISTRY_PREFIXES:
+            continue  # "NCT 01234567", "ISRCTN 17481329": a trial's number
         if digits >= 10 or (tok[0] == "0" and digits >= 10):
             continue  # an NHS, CHI or phone number: their own detectors decide
         yield _cand(tm.start(), tm.end(), "hospital_number", "hard", _MESSAGES["hospital_number"])
@@ -763,12 +768,14 @@ _SCORE_BEFORE = re.compile(
     r"dropped|improved)\b[^.;\n]{0,20})$"
 )
 _COUNT_AFTER = re.compile(
-    r"[ \t]*(?i:%|x\b|of\b|nodes?|cores?|samples?|lesions?|sites?|fields?|criteria|points?|"
+    r"(?:[ \t]*(?:and|or|,|to|-|–)[ \t]*\d{1,2}/\d{1,2})*"  # "5/6 and 6/6 days"
+    r"[ \t]*(?i:%|x\b|of\b|score|pain|vision|toxicity|views?|nodes?|cores?|samples?|lesions?|sites?|fields?|criteria|points?|"
     r"doses?|days?|weeks?|wks?|months?|tabs?|tablets?|fractions?|cycles?|courses?|patients?|"
     r"children|cases?|times|power|mg|mcg|ml|kg|g\b|mm|cm|gy|units?|vials?|bottles?)"
 )
 # "from 4/5 to 5/5": a score going up, not two dates (a date range has a day over the month)
 _SCORE_RANGE_AFTER = re.compile(r"[ \t]*(?:to|-|–)[ \t]*(?P<a>\d{1,2})/(?P<b>\d{1,2})(?!\d)")
+_SPAN_CUES = frozenset("by after before until till til since due".split())
 _FRACTIONS = frozenset({("1", "2"), ("1", "3"), ("2", "3"), ("1", "4"), ("3", "4")})
 _ORDINAL_ALONE_RE = re.compile(
     rf"(?i:(?<![\w/])(?:(?P<born>born)(?:[ \t]+on)?|on|by|from|until|till|since|before|after|due|"
@@ -782,8 +789,11 @@ _AFTER_ORDINAL_DAY = re.compile(
     r"this|that|and[ \t]+(?:we|i|she|he|they|it|is|was|then|the[ \t]+(?:\d|[a-z]+[ \t]+of\b))))"
     r"(?![\w-]))"
 )
-_ORDINAL_AFTER_MONTH_MESSAGE = "A month and an ordinal day ('Aug 3rd'): a date with a day"
-_DAY_ALONE_MESSAGE = "A day of the month after a word that dates it ('on the 30th', 'by 5/4')"
+_ORDINAL_AFTER_MONTH_MESSAGE = "A month, then its day as an ordinal: a date with a day"
+_DAY_ALONE_MESSAGE = "A day of the month after a word that dates it (on, by, from, born, a weekday)"
+
+
+_SPACED_DMY = re.compile(r"(?P<d>\d{1,2})[ \t]+(?P<m>\d{1,2})[ \t]+(?:\d{4}|\d{2})")
 
 
 def _born_abbrev(text: str, s: int) -> bool:
@@ -874,6 +884,8 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                     and (a, b) not in _FRACTIONS
                     and (cue := _DAY_CUE_END.search(text, max(0, s - 24), s))
                     and (m.group("s") == "/" or cue.group("wd"))
+                    # "by 2/7", "after 3/12": days and months in clinical shorthand
+                    and not (b in ("7", "12") and cue.group().split()[0].lower() in _SPAN_CUES)
                     and not _COUNT_AFTER.match(text, e)
                     and not _SCORE_BEFORE.search(text, max(0, s - 40), s)
                     and not (
@@ -1029,8 +1041,17 @@ def _dates(t: _Text) -> Iterator[_Cand]:
     if t.clusters and dob_possible:
         for m in _DOB_YEAR.finditer(text):
             yield _cand(m.start("y"), m.end("y"), "date", "hard", _DOB_MESSAGE)
-        # "DOB 040617", "d.o.b. 04062017": six or eight digits straight after a birth cue
+        # "DOB 040617", "d.o.b. 04062017": six or eight digits straight after a birth cue;
+        # "date of birth 12 03 2015": a day, month and year spaced out after it
         for cs, ce, ndig in t.clusters:
+            sp = _SPACED_DMY.fullmatch(text, cs, ce)
+            if (
+                sp
+                and _valid_day_month(int(sp.group("d")), int(sp.group("m")))
+                and _DOB_CUE_END.search(text, max(0, cs - 30), cs)
+            ):
+                yield _cand(cs, ce, "date", "hard", _DOB_MESSAGE)
+                continue
             if ce - cs != ndig or ndig not in (6, 8) or (ce < n and _word_char(text[ce])):
                 continue
             if cs > 0 and _word_char(text[cs - 1]):
@@ -1436,7 +1457,8 @@ _STREET_TYPES = (
     r"Terrace|Grove|Court|Square|Sq|Mews|Row|Hill|Park|Wynd|Brae|Boulevard|Vale|Croft|Meadows|"
     r"Walk|Rise|Parade|Green|View|Gate|Fields|Heights|Fold|Chase|Glade|Dene|Garth|Loan|Vennel|"
     r"Nook|Paddocks?|Orchard|Spinney|Copse|Mead|Leys|Maltings|Wharf|Quay|Approach|Coppice|"
-    r"Dell|Dale|Ridge|Hollow|Precinct|Circus|Embankment|Promenade|Causeway|"
+    r"Dell|Dale|Ridge|Hollow|Precinct|Circus|Embankment|Promenade|Causeway|End|Bank|Yard|Brow|"
+    r"Crest|Edge|Mount|Pastures|Reach|Cottages|Villas|Buildings|Steps|Wynd|Crossway|Bottom|"
     r"St(?!\.?[ \t]+[A-Z]))"
 )
 # Matched at a house number: "12 Oak Tree Close", "12a Cedar Close", "1-5 Mill Lane".
@@ -1698,6 +1720,10 @@ _HOUSE_WORDS = frozenset(
     "house cottage farm farmhouse barn lodge mill manor grange bungalow hall villa croft view "
     "lea rise bank end side hill".split()
 )
+_HOME_NOT_FIRST = frozenset(
+    "Dr Doctor Mr Mrs Ms Miss Mx Prof Professor Nurse Sister Rev Revd Sir Dame Lady Lord Ward "
+    "Bay Room Bed Unit Theatre Clinic Department".split()
+)
 _HOME_GATE = ("live", "living", "resid", "home", " at ", "post", "send", "letter", "forward")
 
 
@@ -1716,8 +1742,12 @@ def _named_homes(t: _Text) -> Iterator[_Cand]:
         if not first or first in _names.PLACES or _first_name_kind(first) is not None:
             if not linked:
                 continue  # "at Leeds, ...", "at Sarah Jones, ...": a town or a person
-        if first.lower() in _ENGLISH and not (linked or house_word):
+        if (first.lower() in _ENGLISH or first.lower() in _NOT_A_NAME) and not (
+            linked or house_word
+        ):
             continue
+        if first in _HOME_NOT_FIRST or (first in _SURNAMES_STRICT and not house_word):
+            continue  # "post to Dr Smith, Leeds", "send it to Jones, Bradford"
         if not all(_is_plain_word(w) or w.lower() in _HOUSE_WORDS for w in words[1:]):
             continue
         town = m.group("town").split()[0]
@@ -4603,8 +4633,9 @@ def _candidates(text: str) -> list[_Cand]:
         cands.extend(_postcodes(t))
         cands.extend(_phones(t))
         cands.extend(_ni_numbers(t))
-    elif t.has(*_MONTH_GATE):
-        cands.extend(_dates(read))  # no digits: only "4th of June"-style dates are possible
+    elif t.has(*_MONTH_GATE) or t.has("born"):
+        # no digits: only "4th of June"-style dates, or "born on the twelfth"
+        cands.extend(_dates(read))
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
