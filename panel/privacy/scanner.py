@@ -782,6 +782,7 @@ _ORDINAL_ALONE_RE = re.compile(
     rf"{_WEEKDAYS})\.?,?[ \t]+(?:the[ \t]+)?)"
     rf"(?P<d>(?:3[01]|[12]\d|0?[1-9])(?i:st|nd|rd|th)|(?i:{_DAY_WORDS}))(?![\w-])"
 )
+_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
 # After an ordinal day alone: the end of a clause, not a noun ("the 3rd cycle", "3rd of 4").
 _AFTER_ORDINAL_DAY = re.compile(
     r"[ \t]*(?:$|[.,;:!?)\n]|(?i:(?:at|or|so|but|when|in|for|then|as|if|we|i|she|he|they|it|is|"
@@ -1030,7 +1031,18 @@ def _dates(t: _Text) -> Iterator[_Cand]:
 
     # "born on the 30th", "back by the 21st.", "Tues 3rd": an ordinal day alone after a cue
     if t.clusters or dob_possible:
-        for m in _ORDINAL_ALONE_RE.finditer(text):
+        found = (
+            _ORDINAL_ALONE_RE.finditer(text)
+            if dob_possible and "born" in low
+            else (
+                m
+                for _cs, ce, _n in t.clusters
+                if text[ce : ce + 2].lower() in _ORDINAL_SUFFIXES
+                and (m := _ORDINAL_ALONE_RE.search(text, max(0, ce - 22), ce + 2))
+                and m.end() == ce + 2
+            )
+        )
+        for m in found:
             if not (m.group("d")[0].isdigit() or m.group("born")):
                 continue  # a day in words only after "born" ("on the first day" is no date)
             if _AFTER_ORDINAL_DAY.match(text, m.end()):
@@ -1720,6 +1732,7 @@ _HOUSE_WORDS = frozenset(
     "house cottage farm farmhouse barn lodge mill manor grange bungalow hall villa croft view "
     "lea rise bank end side hill".split()
 )
+_COMMA_CAPITAL = re.compile(rf",[ \t]*[{_CAP}]")
 _HOME_NOT_FIRST = frozenset(
     "Dr Doctor Mr Mrs Ms Miss Mx Prof Professor Nurse Sister Rev Revd Sir Dame Lady Lord Ward "
     "Bay Room Bed Unit Theatre Clinic Department".split()
@@ -1729,7 +1742,13 @@ _HOME_GATE = ("live", "living", "resid", "home", " at ", "post", "send", "letter
 
 def _named_homes(t: _Text) -> Iterator[_Cand]:
     text, low = t.text, t.low
-    for cm in _HOME_CUE_LOW.finditer(low):
+    # anchored on ", Town" (cheap), then the cue and the home's name looked for before it
+    cms = [
+        cm
+        for comma in _COMMA_CAPITAL.finditer(text)
+        for cm in _HOME_CUE_LOW.finditer(low, max(0, comma.start() - 80), comma.start())
+    ]
+    for cm in cms:
         m = _HOME_NAME_AT.match(text, cm.end())
         if m is None:
             continue
