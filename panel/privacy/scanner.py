@@ -2181,6 +2181,10 @@ _KIN_LOW = re.compile(
     r"g(?:ran(?:dmother|dma|ny|dfather|ddad|dad|dpa)?|irlfriend)|n(?:an(?:na|ny|a)|iece|ephew)|"
     r"aunt(?:ie|y)?|uncle|cousin|h(?:usband|alf-?(?:brother|sister))|wife|parent)s?(?![a-z])"
 )
+_CLINICIAN_PARTICLE_BEFORE = re.compile(
+    r"(?i:\b(?:dr|doctor|prof|professor|nurse|sister|matron|consultant)\.?[ \t]+"
+    r"(?:ó|o['’]|ní|ni|nic|mac|mc|ua|uí|ap|ab|de|van|von|le|la|al|el|di|da|du)[ \t]+)$"
+)
 _KIN_TAIL = re.compile(
     r"(?i:['’]s[ \t]+name(?:[ \t]+is)?)?[ \t]*(?:[,:(\-–—][ \t]*)?(?:(?i:is|was|called|named)[ \t]+)?"
     rf"(?P<name>{_NAME_WORD})"
@@ -3650,6 +3654,8 @@ class _NameFinder:
                     and base(i)[1:].islower()
                     and not _sentence_start(text, s)
                     and _names.in_broad_names(_fold(base(i).lower()))
+                    # "Dr Ó Briain": a clinician's particle surname (staff: their own rule)
+                    and not _CLINICIAN_PARTICLE_BEFORE.search(text, max(0, s - 24), s)
                     # no plural of a word ("Mondays", "Fridays")
                     and not (
                         base(i).endswith("s")
