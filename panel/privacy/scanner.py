@@ -580,7 +580,8 @@ _RECORD_WORDS_RE = re.compile(
     r"(?i:\b(?:hospital|hosp|system|records?|notes|chart|wristband|label|sticker|number|no|ref|"
     r"id|mrn|registered|down\s+as|under|booked|pas)\b)"
 )
-# A local number after a far cue: digits (6-10), letters and 5 or more digits ("RW40917"), or a
+# A local number after a far cue: up to four letters and digits (6-10), letters and 5 digits
+# ("RW40917", "BRHC55210"), capitals, a space and digits ("RBH 448812"), or a
 # laboratory's case number ("S26-04418", "H21/3307").
 _LOCAL_ID_RE = re.compile(
     r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,4}\d{6,10}|[A-Za-z]{1,4}\d{5}|(?P<sp>[A-Z]{2,4})[ \t]\d{5,9}|"
