@@ -189,6 +189,8 @@ COMMON_WORDS: frozenset[str] = _words(
     monday tuesday wednesday thursday friday saturday sunday january february march april may
     june july august september october november december jan feb mar apr jun jul aug sep sept oct
     nov dec spring summer autumn winter christmas easter weekend
+    ramadan ramzan eid diwali deepavali hanukkah chanukah passover pesach vaisakhi baisakhi
+    navratri holi purim lent advent hogmanay halloween
     english british scottish welsh irish polish romanian lithuanian urdu punjabi bengali arabic
     somali french spanish portuguese italian german turkish kurdish farsi pashto tamil gujarati
     panjabi tigrinya amharic yoruba igbo hausa twi swahili lingala

@@ -505,7 +505,8 @@ _HOSPITAL_CUE_LOW = re.compile(
     r"(?:hospital|hosp|unit|case|local|record|patient|pas|k|rm|cr|clinic)\.?\s*"
     r"(?:no|number|num|nbr|id|identifier|ref|reference)|pas|crn|urn)(?![a-z0-9])\.?"
     r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
-    r"(?P<tok>[a-z0-9][a-z0-9/-]{3,14}[a-z0-9])(?![\w/-])"
+    r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
+    r"[a-z0-9][a-z0-9/-]{3,14}[a-z0-9])(?![\w/-])"
 )
 _PANEL_REFERENCE = re.compile(r"(?i:NB-\d{4}-\d{4})")
 
@@ -521,6 +522,8 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
             nalnum = sum(ch.isalnum() for ch in tok)
             if not 5 <= nalnum <= 12 or ndig < 4 or _PANEL_REFERENCE.fullmatch(tok):
                 continue
+            if " " in tok.strip() and ndig >= 10:
+                continue  # "943 476 5919": a national number's shape; its detector decides
             yield _cand(
                 m.start("tok"),
                 m.end("tok"),
@@ -577,10 +580,11 @@ _RECORD_WORDS_RE = re.compile(
     r"(?i:\b(?:hospital|hosp|system|records?|notes|chart|wristband|label|sticker|number|no|ref|"
     r"id|mrn|registered|down\s+as|under|booked|pas)\b)"
 )
-# A local number after a far cue: digits (6-10), letters and 5 or more digits ("RW40917"), or a
+# A local number after a far cue: up to four letters and digits (6-10), letters and 5 digits
+# ("RW40917", "BRHC55210"), capitals, a space and digits ("RBH 448812"), or a
 # laboratory's case number ("S26-04418", "H21/3307").
 _LOCAL_ID_RE = re.compile(
-    r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,3}\d{6,10}|[A-Za-z]{1,3}\d{5}|"
+    r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,4}\d{6,10}|[A-Za-z]{1,4}\d{5}|(?P<sp>[A-Z]{2,4})[ \t]\d{5,9}|"
     r"[A-Za-z]{1,3}\d{2}[-/]\d{3,6})(?![\w/-]|\.\d)"
 )
 _PLACE_BEFORE_RE = re.compile(r"(?<![\w'’-])(?P<w>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+$")
@@ -640,6 +644,8 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
             continue
         tok = tm.group("tok")
         digits = sum(ch.isdigit() for ch in tok)
+        if tm.group("sp") and tm.group("sp") in _REGISTRY_PREFIXES:
+            continue  # "NCT 01234567", "ISRCTN 17481329": a trial's number
         if digits >= 10 or (tok[0] == "0" and digits >= 10):
             continue  # an NHS, CHI or phone number: their own detectors decide
         yield _cand(tm.start(), tm.end(), "hospital_number", "hard", _MESSAGES["hospital_number"])
@@ -745,6 +751,53 @@ _VERSION_CUE_END = re.compile(
 )
 
 
+# Round 7: a day of the month without a year is a date with a day (identifiers.md), however
+# it is written: after a word that dates something ("on 5/6", "by 5/4", "from 28/11", "Sat
+# 14.6"), or an ordinal day alone ("born on the 30th", "back by the 21st.", "Tues 3rd").
+_WEEKDAYS = (
+    r"mon|monday|tue|tues|tuesday|wed|weds|wednesday|thu|thur|thurs|thursday|fri|friday|sat|"
+    r"saturday|sun|sunday"
+)
+_DAY_CUE_END = re.compile(
+    rf"(?i:(?<![\w/])(?:on|by|from|until|till|til|since|before|after|due|dated|w/c|wc|w/b|"
+    rf"(?P<wd>{_WEEKDAYS}))\.?,?[ \t]+(?:the[ \t]+)?)$"
+)
+# Not a day and month: a score, a count or a fraction ("power 4/5", "3/12 nodes", "by 1/3").
+_SCORE_BEFORE = re.compile(
+    r"(?i:\b(?:power|score[sd]?|scoring|grade[sd]?|mrc|gcs|strength|ecog|lansky|curie|siopen|"
+    r"apgar|pain|nodes?|cores?|positive|negative|reduced|increased|reduce|increase|rose|fell|"
+    r"dropped|improved)\b[^.;\n]{0,20})$"
+)
+_COUNT_AFTER = re.compile(
+    r"(?:[ \t]*(?:and|or|,|to|-|–)[ \t]*\d{1,2}/\d{1,2})*"  # "5/6 and 6/6 days"
+    r"[ \t]*(?i:%|x\b|of\b|score|pain|vision|toxicity|views?|nodes?|cores?|samples?|lesions?|sites?|fields?|criteria|points?|"
+    r"doses?|days?|weeks?|wks?|months?|tabs?|tablets?|fractions?|cycles?|courses?|patients?|"
+    r"children|cases?|times|power|mg|mcg|ml|kg|g\b|mm|cm|gy|units?|vials?|bottles?)"
+)
+# "from 4/5 to 5/5": a score going up, not two dates (a date range has a day over the month)
+_SCORE_RANGE_AFTER = re.compile(r"[ \t]*(?:to|-|–)[ \t]*(?P<a>\d{1,2})/(?P<b>\d{1,2})(?!\d)")
+_SPAN_CUES = frozenset("by after before until till til since due".split())
+_FRACTIONS = frozenset({("1", "2"), ("1", "3"), ("2", "3"), ("1", "4"), ("3", "4")})
+_ORDINAL_ALONE_RE = re.compile(
+    rf"(?i:(?<![\w/])(?:(?P<born>born)(?:[ \t]+on)?|on|by|from|until|till|since|before|after|due|"
+    rf"{_WEEKDAYS})\.?,?[ \t]+(?:the[ \t]+)?)"
+    rf"(?P<d>(?:3[01]|[12]\d|0?[1-9])(?i:st|nd|rd|th)|(?i:{_DAY_WORDS}))(?![\w-])"
+)
+_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
+# After an ordinal day alone: the end of a clause, not a noun ("the 3rd cycle", "3rd of 4").
+_AFTER_ORDINAL_DAY = re.compile(
+    r"[ \t]*(?:$|[.,;:!?)\n]|(?i:(?:at|or|so|but|when|in|for|then|as|if|we|i|she|he|they|it|is|"
+    r"was|with|please|pls|because|till|until|after|before|from|ok|now|instead|too|which|where|"
+    r"this|that|and[ \t]+(?:we|i|she|he|they|it|is|was|then|the[ \t]+(?:\d|[a-z]+[ \t]+of\b))))"
+    r"(?![\w-]))"
+)
+_ORDINAL_AFTER_MONTH_MESSAGE = "A month, then its day as an ordinal: a date with a day"
+_DAY_ALONE_MESSAGE = "A day of the month after a word that dates it (on, by, from, born, a weekday)"
+
+
+_SPACED_DMY = re.compile(r"(?P<d>\d{1,2})[ \t]+(?P<m>\d{1,2})[ \t]+(?:\d{4}|\d{2})")
+
+
 def _born_abbrev(text: str, s: int) -> bool:
     """Is the number at ``s`` written straight after "b." (born), as in "b.19/10/16"?"""
     return (
@@ -768,16 +821,22 @@ def _dates(t: _Text) -> Iterator[_Cand]:
     n = len(text)
     dob_possible = t.has(*_DOB_GATE)
 
-    def date(s: int, e: int, full: bool, soft_message: str = _PARTIAL_DATE_MESSAGE) -> _Cand:
+    def date(
+        s: int,
+        e: int,
+        full: bool,
+        soft_message: str = _PARTIAL_DATE_MESSAGE,
+        hard_message: str = _MESSAGES["date"],
+    ) -> _Cand:
         if dob_possible and _DOB_CUE_END.search(text, max(0, s - 30), s):
             return _cand(s, e, "date", "hard", _DOB_MESSAGE)
         if full:
-            return _cand(s, e, "date", "hard", _MESSAGES["date"])
+            return _cand(s, e, "date", "hard", hard_message)
         return _cand(s, e, "date", "soft", soft_message)
 
     # ---- numeric: 12/03/2015, 12.3.15, 2015-03-12, 03/2021
     for cs, ce, ndig in t.clusters:
-        if (ndig < 3 and not (ndig == 2 and dob_possible)) or ce - cs == ndig:
+        if ndig < 2 or ce - cs == ndig:
             continue
         pos = cs
         while True:
@@ -819,6 +878,26 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                     and _DOB_CUE_END.search(text, max(0, s - 30), s)
                 ):
                     yield _cand(s, e, "date", "hard", _DOB_MESSAGE)  # "born 09/18": month, year
+                elif (
+                    len(a) <= 2
+                    and len(b) <= 2
+                    and m.group("s") in "/."
+                    and _valid_day_month(int(a), int(b))
+                    and (a, b) not in _FRACTIONS
+                    and (cue := _DAY_CUE_END.search(text, max(0, s - 24), s))
+                    and (m.group("s") == "/" or cue.group("wd"))
+                    # "by 2/7", "after 3/12": days and months in clinical shorthand
+                    and not (b in ("7", "12") and cue.group().split()[0].lower() in _SPAN_CUES)
+                    and not _COUNT_AFTER.match(text, e)
+                    and not _SCORE_BEFORE.search(text, max(0, s - 40), s)
+                    and not (
+                        (rg := _SCORE_RANGE_AFTER.match(text, e))
+                        and rg.group("b") == b
+                        and int(a) <= int(b)
+                        and int(rg.group("a")) <= int(b)
+                    )
+                ):
+                    yield _cand(s, e, "date", "hard", _DAY_ALONE_MESSAGE)  # "on 5/6", "by 5/4"
                 continue
             if len(a) == 4:
                 if (
@@ -933,7 +1012,17 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 and _valid_day_month(int(post_d.group("d")), month)
                 and not _UNIT_AFTER_DAY.match(text, post_d.end())
             ):
-                yield date(ms, post_d.end(), False, _DAY_MONTH_MESSAGE)
+                # "Aug 3rd", "Sept. 9th": an ordinal day makes a calendar day, as before a month
+                ordinal_after = text[post_d.end("d") : post_d.end("d") + 2].lower() in (
+                    "st", "nd", "rd", "th"
+                )  # fmt: skip
+                yield date(
+                    ms,
+                    post_d.end(),
+                    ordinal_after,
+                    _DAY_MONTH_MESSAGE,
+                    hard_message=_ORDINAL_AFTER_MONTH_MESSAGE,
+                )
 
     # "01APR17", "3mar2019": day, month and year run together (labels, lab systems)
     if t.clusters and t.has(*_MONTH_GATE):
@@ -941,14 +1030,41 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             if _valid_day_month(int(m.group("d")), _MONTH_NUM[m.group("m")]):
                 yield date(m.start(), m.end(), True)
 
+    # "born on the 30th", "back by the 21st.", "Tues 3rd": an ordinal day alone after a cue
+    if t.clusters or dob_possible:
+        found = (
+            _ORDINAL_ALONE_RE.finditer(text)
+            if dob_possible and "born" in low
+            else (
+                m
+                for _cs, ce, _n in t.clusters
+                if text[ce : ce + 2].lower() in _ORDINAL_SUFFIXES
+                and (m := _ORDINAL_ALONE_RE.search(text, max(0, ce - 22), ce + 2))
+                and m.end() == ce + 2
+            )
+        )
+        for m in found:
+            if not (m.group("d")[0].isdigit() or m.group("born")):
+                continue  # a day in words only after "born" ("on the first day" is no date)
+            if _AFTER_ORDINAL_DAY.match(text, m.end()):
+                yield date(m.start("d"), m.end("d"), True, hard_message=_DAY_ALONE_MESSAGE)
     if t.clusters and t.has(*_SEASON_GATE):
         for m in _SEASON_YEAR.finditer(text):
             yield date(m.start(), m.end(), False)
     if t.clusters and dob_possible:
         for m in _DOB_YEAR.finditer(text):
             yield _cand(m.start("y"), m.end("y"), "date", "hard", _DOB_MESSAGE)
-        # "DOB 040617", "d.o.b. 04062017": six or eight digits straight after a birth cue
+        # "DOB 040617", "d.o.b. 04062017": six or eight digits straight after a birth cue;
+        # "date of birth 12 03 2015": a day, month and year spaced out after it
         for cs, ce, ndig in t.clusters:
+            sp = _SPACED_DMY.fullmatch(text, cs, ce)
+            if (
+                sp
+                and _valid_day_month(int(sp.group("d")), int(sp.group("m")))
+                and _DOB_CUE_END.search(text, max(0, cs - 30), cs)
+            ):
+                yield _cand(cs, ce, "date", "hard", _DOB_MESSAGE)
+                continue
             if ce - cs != ndig or ndig not in (6, 8) or (ce < n and _word_char(text[ce])):
                 continue
             if cs > 0 and _word_char(text[cs - 1]):
@@ -1015,7 +1131,9 @@ def _postcodes(t: _Text) -> Iterator[_Cand]:
     text = t.text
     for m in _INWARD_RE.finditer(text):
         i = m.start()
-        j = i - 1 if i > 0 and text[i - 1] in " \t" else i
+        j = i
+        while j > 0 and i - j < 2 and text[j - 1] in " \t":
+            j -= 1  # "LS6 2AB", "ls6  2ab" (a doubled space)
         if j < 1:
             continue
         inward = m.group()
@@ -1072,6 +1190,10 @@ def _phones(t: _Text) -> Iterator[_Cand]:
         if p > 0 and (_word_char(text[p - 1]) or text[p - 1] == "+"):
             continue
         m = _PHONE_RE.match(text, p)
+        if m is None and p < cs:
+            # "mum (0113 496 0552)": a bracket round the whole number, not the area code
+            p = cs
+            m = _PHONE_RE.match(text, p) if text[cs] == "0" else None
         if m is None:
             continue
         e = m.end()
@@ -1101,6 +1223,13 @@ _EMAIL_DOMAIN = re.compile(r"(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w-]
 _EMAIL_OBFUSCATED_RE = re.compile(
     r"(?<![\w.%+-])[\w.%+-]{1,64}[ \t]*(?i:\[at\]|\(at\)|\{at\})[ \t]*[\w-]{1,63}"
     r"(?:[ \t]*(?i:\.|\[dot\]|\(dot\))[ \t]*[\w-]{1,63}){1,4}"
+)
+# Spelled out in words: "jo dot bloggs at gmail dot com", "sam_k AT hotmail DOT co DOT uk"; the
+# domain ends in a top-level domain, so "at home dot" is no address.
+_EMAIL_SPELLED_RE = re.compile(
+    r"(?i:(?<![\w.%+-])[\w.%+-]{1,64}(?:[ \t]+dot[ \t]+[\w%+-]{1,64}){0,3}[ \t]+(?:at|\(at\)|\[at\])"
+    r"[ \t]+[\w-]{1,63}(?:[ \t]+dot[ \t]+[\w-]{1,63}){0,3}[ \t]+dot[ \t]+"
+    r"(?:com|net|org|co|uk|ie|me|info|scot|wales|cymru|nhs)(?![\w-]))"
 )
 _URL_LOW = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]{1,2000}")
 _TLD_LOW = re.compile(
@@ -1209,6 +1338,9 @@ def _web(t: _Text) -> Iterator[_Cand]:
                     yield _cand(at, e, "url", "hard", _HANDLE_MESSAGE)
     if t.has("(at)", "[at]", "{at}"):
         for m in _EMAIL_OBFUSCATED_RE.finditer(text):
+            yield _cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"])
+    if " dot " in low:
+        for m in _EMAIL_SPELLED_RE.finditer(text):
             yield _cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"])
     if t.has("http", "www."):
         for m in _URL_LOW.finditer(low):
@@ -1338,7 +1470,8 @@ _STREET_TYPES = (
     r"Terrace|Grove|Court|Square|Sq|Mews|Row|Hill|Park|Wynd|Brae|Boulevard|Vale|Croft|Meadows|"
     r"Walk|Rise|Parade|Green|View|Gate|Fields|Heights|Fold|Chase|Glade|Dene|Garth|Loan|Vennel|"
     r"Nook|Paddocks?|Orchard|Spinney|Copse|Mead|Leys|Maltings|Wharf|Quay|Approach|Coppice|"
-    r"Dell|Dale|Ridge|Hollow|Precinct|Circus|Embankment|Promenade|Causeway|"
+    r"Dell|Dale|Ridge|Hollow|Precinct|Circus|Embankment|Promenade|Causeway|End|Bank|Yard|Brow|"
+    r"Crest|Edge|Mount|Pastures|Reach|Cottages|Villas|Buildings|Steps|Wynd|Crossway|Bottom|"
     r"St(?!\.?[ \t]+[A-Z]))"
 )
 # Matched at a house number: "12 Oak Tree Close", "12a Cedar Close", "1-5 Mill Lane".
@@ -1374,7 +1507,9 @@ _WELSH_ADDRESS_RE = re.compile(
 # "Tŷ Newydd, Llanfair", "Rose Cottage, Lower Brockhampton": a house's name and its place.
 # "The Old Forge, Kilmeague", "The Rectory, Little Snoring": a house's former use.
 _HOUSE_NAME_RE = re.compile(
-    rf"(?:(?:Tŷ|Ty|Bwthyn|Fferm|Plas|Hafod)(?:[ \t]+{_W}){{1,2}}|(?:{_W}[ \t]+){{1,2}}"
+    rf"(?:(?:Tŷ|Ty|Bwthyn|Fferm|Plas|Hafod){_WELSH_LINK}(?:[ \t]+{_W}){{1,2}}|"
+    # "Pen y Bryn, Llangefni", "Maes yr Haf, Bala": a Welsh place word, its link, a name
+    rf"{_WELSH_PLACE_WORDS}(?:['’]r|[ \t]+(?:y|yr|Y|Yr))[ \t]+{_W}(?:[ \t]+{_W})?|(?:{_W}[ \t]+){{1,2}}"
     r"(?:Cottage|Cottages|Farm|Farmhouse|Barn|Lodge|Mill|Manor|Grange|Bungalow|Hall|Villa|Oast)|"
     r"The[ \t]+(?:Old[ \t]+)?(?:Forge|Rectory|Vicarage|Smithy|Schoolhouse|School[ \t]+House|"
     r"Stables|Granary|Manse|Coach[ \t]+House|Bakehouse|Dairy|Post[ \t]+Office|Mill[ \t]+House|"
@@ -1412,7 +1547,8 @@ _AFTER_ADDRESS_CUE = re.compile(
 )
 _UNIT_ADDRESS_RE = re.compile(
     r"(?<![\w])(?:Flat|FLAT|Apartment|APARTMENT|Apt|APT|Caravan|CARAVAN|Chalet|CHALET|Plot|PLOT|"
-    r"Maisonette|MAISONETTE|Pitch|PITCH|Lodge|Cabin|Static|(?P<cued>Unit|UNIT|Block|BLOCK))\.?[ \t]*\d{1,4}[A-Za-z]?(?:/\d{1,3})?"
+    r"Maisonette|MAISONETTE|Pitch|PITCH|Lodge|Cabin|Static|Croft|CROFT|Mooring|MOORING|Berth|BERTH|"
+    r"(?P<cued>Unit|UNIT|Block|BLOCK))\.?[ \t]*\d{1,4}[A-Za-z]?(?:/\d{1,3})?"
     rf",?[ \t]+(?:\d{{1,4}}[A-Za-z]?,?[ \t]+)?(?:(?:The|THE)[ \t]+)?{_W}(?:[ \t]+{_W}){{0,3}}(?![\w'’])"
 )
 _ADDRESS_UNIT_WORDS = _ADDRESS_NOT_WORDS | frozenset(
@@ -1436,7 +1572,7 @@ _ADDRESS_CUE_GATE = (
     "correspondence", "letter", "post", "send", "c/o", "care of", "forward", "collect", "pick",
 )  # fmt: skip
 _UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
-              "lodge", "cabin", "static", "unit", "block")  # fmt: skip
+              "lodge", "cabin", "static", "unit", "block", "croft", "mooring", "berth")  # fmt: skip
 _FIRST_AFTER_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+(?:\d+[A-Za-z]?,?[ \t]+)?(?P<c>\w)")
 _AFTER_HOUSE_NUMBER = re.compile(r"[0-9a-hA-H ,\t]*")
 _HOUSE_GATE = (
@@ -1444,7 +1580,7 @@ _HOUSE_GATE = (
     "oast", "tŷ", "ty ", "bwthyn", "fferm", "plas", "hafod", "forge", "rectory",
     "vicarage", "smithy", "schoolhouse", "school house", "stables", "granary", "manse", "coach house",
     "bakehouse", "dairy", "post office", "toll house", "byre", "piggery", "parsonage",
-    "presbytery", "croft",
+    "presbytery", "croft", " y ", " yr ", "'r ", "’r ",
 )  # fmt: skip
 
 
@@ -1576,6 +1712,68 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
             ):
                 continue
             yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
+
+
+# A home's own name after a word that says where someone lives, then its town after a comma:
+# "lives with her nan at Hillview, Kirkby Lonsdale", "family at Carrowmore House, Dungannon",
+# "home is Taigh na Mara, Isle of Lewis", "home Pen y Bryn, Llangefni".
+_HOME_CUE_LOW = re.compile(
+    r"\b(?:(?:lives?|living|resides?|residing|home(?:[ \t]+(?:is|was))?)(?=[ \t]*[:\-–]?[ \t]*[A-Z])|"
+    r"(?:lives?|living|resides?|residing|staying|stays?|stopping|based|family|grandparents?|"
+    r"parents|mum|mam|dad|nan|nana|nain|gran|granny|grandma|grandad|taid|they|we|we['’]re|"
+    r"are|were)(?:[ \t]+[a-z]+){0,4}?[ \t]+at|(?:post|send|letters?|forward)(?:[ \t]+[a-z]+){0,2}?"
+    r"[ \t]+to)[ \t]*[:\-–]?[ \t]*"
+)
+_HOME_NAME_AT = re.compile(
+    rf"(?P<house>(?:The[ \t]+)?{_W}(?:(?:['’]r|[ \t]+(?:y|yr|na|nan|an|a['’]|of|ny))?[ \t]+{_W})"
+    rf"{{0,3}}),[ \t]*(?P<town>{_W}(?:[ \t]+(?:(?:upon|on|le|of|in|by|under)[ \t]+)?{_W}){{0,2}})"
+    r"(?![\w'’])"
+)
+_HOUSE_WORDS = frozenset(
+    "house cottage farm farmhouse barn lodge mill manor grange bungalow hall villa croft view "
+    "lea rise bank end side hill".split()
+)
+_COMMA_CAPITAL = re.compile(rf",[ \t]*[{_CAP}]")
+_HOME_NOT_FIRST = frozenset(
+    "Dr Doctor Mr Mrs Ms Miss Mx Prof Professor Nurse Sister Rev Revd Sir Dame Lady Lord Ward "
+    "Bay Room Bed Unit Theatre Clinic Department".split()
+)
+_HOME_GATE = ("live", "living", "resid", "home", " at ", "post", "send", "letter", "forward")
+
+
+def _named_homes(t: _Text) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    # anchored on ", Town" (cheap), then the cue and the home's name looked for before it
+    cms = [
+        cm
+        for comma in _COMMA_CAPITAL.finditer(text)
+        for cm in _HOME_CUE_LOW.finditer(low, max(0, comma.start() - 80), comma.start())
+    ]
+    for cm in cms:
+        m = _HOME_NAME_AT.match(text, cm.end())
+        if m is None:
+            continue
+        words = _WORD_RE.findall(text, m.start("house"), m.end("house"))
+        if not words or t.institutions.overlaps(m.start(), m.end()):
+            continue
+        first = words[0] if words[0] != "The" else (words[1] if len(words) > 1 else "")
+        linked = len(_ANY_WORD_RE.findall(m.group("house"))) > len(words)  # "Pen y Bryn"
+        house_word = words[-1].lower() in _HOUSE_WORDS and len(words) > 1
+        if not first or first in _names.PLACES or _first_name_kind(first) is not None:
+            if not linked:
+                continue  # "at Leeds, ...", "at Sarah Jones, ...": a town or a person
+        if (first.lower() in _ENGLISH or first.lower() in _NOT_A_NAME) and not (
+            linked or house_word
+        ):
+            continue
+        if first in _HOME_NOT_FIRST or (first in _SURNAMES_STRICT and not house_word):
+            continue  # "post to Dr Smith, Leeds", "send it to Jones, Bradford"
+        if not all(_is_plain_word(w) or w.lower() in _HOUSE_WORDS for w in words[1:]):
+            continue
+        town = m.group("town").split()[0]
+        if town.lower() in _ENGLISH and town not in _names.PLACES:
+            continue
+        yield _cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"])
 
 
 _ADDRESS_WORD_LOW = re.compile(
@@ -1834,6 +2032,8 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
         ):
             yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
     yield from _house_addresses(t)
+    if "," in text and t.has(*_HOME_GATE):
+        yield from _named_homes(t)
     if t.has(*_SCHOOL_GATE):
         yield from _schools(t)
     if t.has(*_LIVES_GATE):
@@ -1981,6 +2181,10 @@ _KIN_LOW = re.compile(
     r"(?:mum|dad|mother|father|brother|sister))|b(?:rother|oyfriend|aby)|twin|"
     r"g(?:ran(?:dmother|dma|ny|dfather|ddad|dad|dpa)?|irlfriend)|n(?:an(?:na|ny|a)|iece|ephew)|"
     r"aunt(?:ie|y)?|uncle|cousin|h(?:usband|alf-?(?:brother|sister))|wife|parent)s?(?![a-z])"
+)
+_CLINICIAN_PARTICLE_BEFORE = re.compile(
+    r"(?i:\b(?:dr|doctor|prof|professor|nurse|sister|matron|consultant)\.?[ \t]+"
+    r"(?:ó|o['’]|ní|ni|nic|mac|mc|ua|uí|ap|ab|de|van|von|le|la|al|el|di|da|du)[ \t]+)$"
 )
 _KIN_TAIL = re.compile(
     r"(?i:['’]s[ \t]+name(?:[ \t]+is)?)?[ \t]*(?:[,:(\-–—][ \t]*)?(?:(?i:is|was|called|named)[ \t]+)?"
@@ -3451,6 +3655,8 @@ class _NameFinder:
                     and base(i)[1:].islower()
                     and not _sentence_start(text, s)
                     and _names.in_broad_names(_fold(base(i).lower()))
+                    # "Dr Ó Briain": a clinician's particle surname (staff: their own rule)
+                    and not _CLINICIAN_PARTICLE_BEFORE.search(text, max(0, s - 24), s)
                     # no plural of a word ("Mondays", "Fridays")
                     and not (
                         base(i).endswith("s")
@@ -4119,6 +4325,12 @@ _CAMPAIGN_WORDS = (
     "brave|legacy|wish|wishes|smile|smiles|light|miracle|voice"
 )
 _NAME_CAMPAIGN_RE = re.compile(rf"(?P<n>[a-z]{{3,}}?)(?:s)?(?:{_CAMPAIGN_WORDS})")
+# Words that make a web address a family's fundraising page (identifiers.md: hard)
+_FUNDRAISING_CUE_RE = re.compile(
+    r"(?i:\b(?:fund[ \t-]*rais\w*|donat\w*|donors?|appeal|crowd[ \t-]*fund\w*|sponsor\w*|"
+    r"raising[ \t]+(?:money|funds)|raised|campaign\w*|go[ \t-]?fund[ \t-]?me|just[ \t-]?giving)\b)"
+)
+_FUNDRAISING_MESSAGE = "A web address given with fundraising words: a family's appeal page"
 _CAMPAIGN_NAME_RE = re.compile(
     r"(?:team|hopefor|fightfor|prayfor|prayersfor|for|help|save)(?P<n>[a-z]{3,})"
 )
@@ -4382,6 +4594,9 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             found_low = {n.lower() for n in found if len(n) >= 3}
             if any(_personal_url_part(p, found_low) for p in parts):
                 add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
+            elif _FUNDRAISING_CUE_RE.search(text, max(0, c[0] - 80), min(len(text), c[1] + 60)):
+                # "the fundraiser is at www...", "donations via ...": a family's appeal page
+                add(_cand(c[0], c[1], "url", "hard", _FUNDRAISING_MESSAGE))
     # 7. a hospital's number after a strong cue, further on than the cue's own sentence
     if t.clusters and t.has("hosp", "unit", "pas", "case", "mrn", "k no", "k num"):
         for cm in _STRONG_HOSPITAL_CUE_RE.finditer(text):
@@ -4444,8 +4659,9 @@ def _candidates(text: str) -> list[_Cand]:
         cands.extend(_postcodes(t))
         cands.extend(_phones(t))
         cands.extend(_ni_numbers(t))
-    elif t.has(*_MONTH_GATE):
-        cands.extend(_dates(read))  # no digits: only "4th of June"-style dates are possible
+    elif t.has(*_MONTH_GATE) or t.has("born"):
+        # no digits: only "4th of June"-style dates, or "born on the twelfth"
+        cands.extend(_dates(read))
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
@@ -4457,9 +4673,9 @@ def _candidates(text: str) -> list[_Cand]:
 _TOWN_AFTER_RE = re.compile(
     rf"(?:,[ \t]*)(?P<seg>(?i:plot|pitch|unit)[ \t]+\d{{1,4}}[A-Za-z]?(?![\w])|"
     rf"[{_CAP}{_LOW}][{_LOW}{_CAP}'’]*(?:-[{_CAP}{_LOW}][{_LOW}{_CAP}'’]*)*"
-    rf"(?:[ \t]+(?:upon|on|le|in|by|under|super|[{_CAP}{_LOW}][{_LOW}{_CAP}'’-]*)){{0,2}})"
+    rf"(?:[ \t]+(?:upon|on|le|in|by|under|super|of|[{_CAP}{_LOW}][{_LOW}{_CAP}'’-]*)){{0,3}})"
 )
-_TOWN_LINK_WORDS = frozenset("upon on le in by under super".split())
+_TOWN_LINK_WORDS = frozenset("upon on le in by under super of".split())
 _ANY_WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
@@ -4478,7 +4694,11 @@ def _town_words(seg: str, lower: bool) -> int:
         if lower:
             if not word.islower() or lw in _ENGLISH or lw in _NOT_A_NAME or len(word) < 3:
                 break
-        elif not (word[0].isupper()) or lw in _NOT_A_NAME or lw in _names.EPONYM_WORDS_LOW:
+        elif (
+            not word[0].isupper()
+            or (lw in _NOT_A_NAME and not (i and end))  # "Ellesmere Port", "Isle of Harris"
+            or lw in _names.EPONYM_WORDS_LOW
+        ):
             break
         end = w.end()
     return end

@@ -85,6 +85,7 @@ def check_corpus(
         (IN_SAMPLE_4, 270),
         (IN_SAMPLE_5, 470),
         (IN_SAMPLE_6, 470),
+        (IN_SAMPLE_7, 420),
     ],
 )
 def test_corpus_rows_are_well_formed(path: Path, size: int):
@@ -97,14 +98,20 @@ def test_corpus_rows_are_well_formed(path: Path, size: int):
 
 
 # Round 4 (6 Dec 2026) measured names 99.2 % (119/120) on names_corpus.jsonl and 99.0 % (97/98)
-# on names_corpus_2.jsonl, structured 100 % on both; the floors are a point below.
-@pytest.mark.parametrize("path", [IN_SAMPLE, IN_SAMPLE_2], ids=lambda p: p.name)
-def test_in_sample_names_corpus(path: Path):
+# on names_corpus_2.jsonl, structured 100 % on both. Round 7 (7 Dec 2026, without staff names)
+# measures names 100 % (113/113, 94/94), structured 100 % (118/118, 98/98), false positives
+# 0/154 and 1/120: the floors are those figures.
+@pytest.mark.parametrize(
+    "path, max_fp",
+    [(IN_SAMPLE, 0.0), (IN_SAMPLE_2, 0.0084)],
+    ids=lambda p: getattr(p, "name", str(p)),
+)
+def test_in_sample_names_corpus(path: Path, max_fp: float):
     check_corpus(
         path,
-        min_names_recall=0.98,
-        min_structured_recall=0.99,
-        max_false_positive_rate=0.02,
+        min_names_recall=1.0,
+        min_structured_recall=1.0,
+        max_false_positive_rate=max_fp,
     )
 
 
@@ -115,12 +122,14 @@ def test_in_sample_names_corpus(path: Path):
 # positives 0.8 % (1/125); round 4 reached names 95.0 % (95/100), false positives 0 %. Names
 # below are a floor a point under round 4's figure (an in-sample figure says little about unseen
 # text); structured and false positives are held to issue 17's goals.
+# Round 7 measures names 95.7 % (89/93), structured 100 % (97/97), false positives 0/125: the
+# floors are those figures.
 def test_in_sample_names_corpus_3():
     check_corpus(
         IN_SAMPLE_3,
-        min_names_recall=0.94,
-        min_structured_recall=0.99,
-        max_false_positive_rate=0.02,
+        min_names_recall=0.956,
+        min_structured_recall=1.0,
+        max_false_positive_rate=0.0,
     )
 
 
@@ -128,12 +137,13 @@ def test_in_sample_names_corpus_3():
 # false positives 1.6 %; round 4 tuned on its kinds of failure (rules by kind, no list of its
 # strings) and reached names 100 % (119/119), structured 100 % (106/106), false positives 0 %
 # (0/125). Floors a point below (in-sample figures; the held-out set of round 4 says more).
+# Round 7 measures 100 % (109/109), 100 % (106/106), 0/125: the floors are those figures.
 def test_in_sample_names_corpus_4():
     check_corpus(
         IN_SAMPLE_4,
-        min_names_recall=0.99,
-        min_structured_recall=0.99,
-        max_false_positive_rate=0.02,
+        min_names_recall=1.0,
+        min_structured_recall=1.0,
+        max_false_positive_rate=0.0,
     )
 
 
@@ -147,11 +157,13 @@ def test_in_sample_names_corpus_4():
 def test_in_sample_names_corpus_5():
     rows = corpus.load(IN_SAMPLE_5)
     assert len(rows) >= 470
+    # round 7 measures names 98.8 % (316/320), structured 100 % (193/193), false positives
+    # 0/153: the floors are those figures
     check_corpus(
         IN_SAMPLE_5,
-        min_names_recall=0.98,
-        min_structured_recall=0.99,
-        max_false_positive_rate=0.02,
+        min_names_recall=0.987,
+        min_structured_recall=1.0,
+        max_false_positive_rate=0.0,
     )
 
 
@@ -165,25 +177,30 @@ def test_staff_names_are_told_from_the_familys():
 
 # Round 5's held-out set, scored once while held out (91.0 % / 92.8 % / 4.6 %), in-sample since
 # the clinicians' titles were made soft again (see IN_SAMPLE_6): floors at what it measures now.
+# Round 7 (kinds of failure of round 6's set, our own examples in test_structured_round7.py)
+# raised structured recall from 92.8 % (167/180) to 99.4 % (179/180; "planned 2 Dec", a day and
+# month in words without a year, stays a warning) and cut false positives from 2/173 to 1/173;
+# names 91.0 % (264/290) as before.
 def test_in_sample_names_corpus_6():
     assert len(corpus.load(IN_SAMPLE_6)) >= 470
     check_corpus(
         IN_SAMPLE_6,
-        min_names_recall=0.90,
-        min_structured_recall=0.92,
-        max_false_positive_rate=0.013,
+        min_names_recall=0.91,
+        min_structured_recall=0.994,
+        max_false_positive_rate=0.006,
     )
 
 
 # Round 6's held-out set, scored once while held out (95.1 % / 97.8 % / 1.9 %), in-sample since
-# round 7 tunes on its misses: floors at what it measured while held out.
+# round 7 tuned on its kinds of failure: names 95.1 % (232/244), structured 100 % (137/137),
+# false positives 2/158 = 1.3 % ("Ramadan" is no name now). Floors at those figures.
 def test_in_sample_names_corpus_7():
     assert len(corpus.load(IN_SAMPLE_7)) >= 420
     check_corpus(
         IN_SAMPLE_7,
         min_names_recall=0.95,
-        min_structured_recall=0.978,
-        max_false_positive_rate=0.019,
+        min_structured_recall=1.0,
+        max_false_positive_rate=0.013,
     )
 
 
