@@ -125,16 +125,20 @@ def load_demo_senders(centres: dict) -> None:
 
 
 def _example(name: str) -> dict:
+    return _document(f"case-example-{name}.json")
+
+
+def _document(filename: str) -> dict:
     import json
     from importlib import resources
 
-    return json.loads(
-        resources.files("panel.data.demo_cases").joinpath(f"case-example-{name}.json").read_text()
-    )
+    return json.loads(resources.files("panel.data.demo_cases").joinpath(filename).read_text())
 
 
 def demo_case_documents() -> list[tuple[str, str, dict]]:
-    """(referrer key, target state, panel-case/1 document) for the demo cases."""
+    """(referrer key, target state, document) for the demo cases: panel-case/1 neuroblastoma
+    documents (converted on creation, as an old client's would be) and panel-case/2 documents
+    of other tumour types."""
     import copy
 
     alk = _example("alk")
@@ -214,6 +218,13 @@ def demo_case_documents() -> list[tuple[str, str, dict]]:
     ]
     info["family"]["questions"] = ["Is the new treatment given as tablets at home?"]
 
+    # Three other tumour types at the ECMC North panel (panel-case/2: the core, the sarcoma
+    # module where it applies, and the molecular alterations tumour-agnostic trials read).
+    ecmc = [
+        ("aisha.rahman", "submitted", _document(f"case-ecmc-{name}.json"))
+        for name in ("rhabdomyosarcoma", "ewing", "glioma")
+    ]
+
     return [
         ("aisha.rahman", "submitted", alk),
         ("tom.whitfield", "submitted", ref_bham),
@@ -221,6 +232,7 @@ def demo_case_documents() -> list[tuple[str, str, dict]]:
         ("priya.natarajan", "submitted", progressive),
         ("priya.natarajan", "draft", draft),
         ("aisha.rahman", "info_requested", info),
+        *ecmc,
     ]
 
 

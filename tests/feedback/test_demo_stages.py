@@ -45,6 +45,18 @@ def test_demo_has_every_stage_once(app, db_session):
         if q.source == "family" and state and not state["answered"]
     ]
     assert len(waiting) == 1
+    # Issue 20: cases of three other tumour types at an ECMC panel, stored as panel-case/2 with
+    # the sarcoma module where it applies.
+    from panel.accounts.models import Panel
+
+    ecmc = db_session.scalars(
+        select(Case).join(Panel, Case.panel_id == Panel.id).where(Panel.code == "ECMC-NORTH")
+    ).all()
+    others = {c.tumour["morphology"]: c for c in ecmc if c.iccc and c.iccc.subgroup != "IVa"}
+    assert set(others) >= {"8920/3", "9260/3", "9440/3"}
+    assert {c.iccc.group for c in others.values()} >= {"III", "VIII", "IX"}
+    assert "sarcoma" in others["8920/3"].data["modules"]
+    assert all(c.status == CaseStatus.SUBMITTED for c in others.values())
     count = db_session.scalar(select(func.count()).select_from(SentDocument))
     assert load_demo_data() == []  # loads once
     assert db_session.scalar(select(func.count()).select_from(SentDocument)) == count
