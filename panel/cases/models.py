@@ -150,6 +150,15 @@ class Case(CasePermissions, db.Model):
         return convert.as_v2({**data, "schema": schema.SCHEMA})["tumour"]
 
     @property
+    def tumour_name(self) -> str:
+        """The tumour type's name (``Alveolar rhabdomyosarcoma``), the referrer's words when the
+        list has no exact code, or ``""`` when not recorded."""
+        from panel.caseformat import tumours
+
+        found = tumours.get_tumour_type(self.tumour.get("morphology"))
+        return found.name if found else str(self.tumour.get("description") or "")
+
+    @property
     def iccc(self) -> Any:
         """The case's ICCC-3 group (:class:`panel.caseformat.tumours.IcccGroup`), derived from its
         tumour type; ``None`` when unknown."""
