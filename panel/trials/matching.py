@@ -154,10 +154,14 @@ def clear_cache() -> None:
 
 # --------------------------------------------------------------------------- one case
 def case_data(case: Any) -> dict[str, Any]:
-    """What the matcher reads of a case: its ``panel-case/1`` body (questions are not rules),
-    with ``referring_centre`` the case's referring centre (``Case.referring_centre_id``) when it
-    has one: every distance is from that one centre, whatever the body says."""
+    """What the matcher reads of a case: its body (questions are not rules), with ``schema``
+    saying which version it is (a stored body has none: ``panel-case/2`` when it has a
+    ``tumour`` or ``modules`` section, else ``panel-case/1``; :func:`engine.case_version`), and
+    ``referring_centre`` the case's referring centre (``Case.referring_centre_id``) when it has
+    one: every distance is from that one centre, whatever the body says."""
     data = dict(case.data or {})
+    if "schema" not in data:
+        data["schema"] = "panel-case/2" if engine.case_version(data) == 2 else "panel-case/1"
     centre_id = getattr(case, "referring_centre_id", None)
     if centre_id is not None:
         codes = _centre_codes.get(_bind_key())
@@ -274,7 +278,7 @@ def nearest_site(case: Any, trial: str) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- questions
 def _field_label(path: str) -> str:
     spec = FIELDS.get(path)
-    return spec.label if spec else path
+    return spec.label if spec else engine.field_label(path)
 
 
 def missing_questions(matches: Sequence[engine.TrialMatch]) -> list[str]:
