@@ -145,7 +145,11 @@ def _fmt_value(path: str, v: Any) -> str:
 
 
 def describe_condition(cond: Mapping[str, Any]) -> str:
-    """A condition in words: ``Disease status is one of Refractory, Relapsed``."""
+    """A condition in words: ``Disease status is one of Refractory, Relapsed``; a tumour scope
+    criterion says so first."""
+    if cond.get("scope") is True:
+        rest = {k: v for k, v in cond.items() if k != "scope"}
+        return f"Tumour scope (checked first): {describe_condition(rest)}"
     for group, word in (("any_of", "any of"), ("all_of", "all of")):
         if group in cond:
             parts = cond.get(group) or []

@@ -490,6 +490,7 @@ def test_the_criteria_editor_takes_the_new_fields_and_operator(
     assert 'value="ALK"' in g2 and 'value="fusion" id="vt-2" checked' in g2
     shown = client.get("/trials/GO42286/criteria").get_data(as_text=True)
     assert "include ALK fusion (any tumour type)" in shown
+    assert "Tumour scope (checked first): ICCC-3 main group is none of I: Leukaemias" in shown
 
 
 @pytest.mark.parametrize(
