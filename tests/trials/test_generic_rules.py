@@ -16,6 +16,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from panel.caseformat import convert
 from panel.caseformat.v2 import validate_v2
@@ -29,6 +31,7 @@ from panel.trials.engine import (
     match_case,
 )
 from panel.trials.matching import case_data, missing_questions
+from tests.support.case_documents import valid_v1_documents
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data"
 FICTIONAL = Path(__file__).parent / "data" / "trials-fictional-agnostic.json"
@@ -124,6 +127,28 @@ def test_a_neuroblastoma_case_matches_the_same_in_either_version(packaged, name)
         assert [m.to_display_dict() for m in match_case(doc, packaged, CENTRES)] == want
     for d in want:
         assert all(c["id"] != "TUMOUR" for c in d["criteria"])
+
+
+_ALL_OPEN = _open(load_trials())
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(st.one_of(valid_v1_documents(), valid_v1_documents(complete=True)))
+def test_any_v1_document_matches_the_same_as_its_v2(doc):
+    """Drafts and complete documents from the v1 field table: every packaged trial (forced
+    open) gives the same results for the v1 document and its v2, stored with or without
+    ``schema`` (verdicts, criteria and their labels and fields, missing information)."""
+    want = [m.to_display_dict() for m in match_case(doc, _ALL_OPEN, CENTRES)]
+    v2 = convert.v1_to_v2(doc)
+    stored = {k: v for k, v in v2.items() if k != "schema"}
+    for other in (v2, stored):
+        assert [m.to_display_dict() for m in match_case(other, _ALL_OPEN, CENTRES)] == want
 
 
 # --------------------------------------------------------------------------- tumour scope
