@@ -56,15 +56,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
 
+from panel.caseformat import convert as _convert
+from panel.caseformat import tumours as _tumours
+from panel.caseformat import v2 as _v2
 from panel.caseformat.fields import (
     FIELDS,
     OPERATORS,
     RULE_FIELDS,
     TRIAL_VALUE_SETS,
     UNKNOWN_WORDS,
-    VALUE_SETS,
+    Choice,
     FieldSpec,
+    OperatorSpec,
+    ValueSet,
 )
+from panel.caseformat.schema import SCHEMA as _SCHEMA_V1
 
 __all__ = [
     "MET",
@@ -125,7 +131,7 @@ STUDY_ENROLMENTS: Final = frozenset(TRIAL_VALUE_SETS["study_enrolment"].codes)
 
 _CONDITION_KEYS: Final = frozenset({"field", "op", "value"})
 _GROUP_KEYS: Final = frozenset({"any_of", "all_of"})
-_CRITERION_KEYS: Final = frozenset({"id", "kind", "label", "source", "source_text"})
+_CRITERION_KEYS: Final = frozenset({"id", "kind", "label", "source", "source_text", "scope"})
 #: Longest ``source_text`` of a criterion (a short quote of the record it was written from).
 SOURCE_TEXT_MAX: Final = 1000
 _TRIAL_KEYS: Final = frozenset(
@@ -163,6 +169,263 @@ _ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 #: The field the opt-out of ``opt_out`` studies is read from.
 OPT_OUT_FIELD: Final = "family.epidemiology_study_opt_out"
+
+
+# ============================================================================================
+# The rule fields: panel-case/1's paths, plus the generic structure of panel-case/2
+# ============================================================================================
+#
+# Every ``panel-case/1`` path keeps its meaning for a case of either version: a v2 case is read
+# through ``convert.v1_view``. The paths below exist only in ``panel-case/2``; they are read from
+# the v2 document (a v1 case is converted with ``convert.v1_to_v2`` first), and the ICCC-3 group
+# and subgroup are derived from its tumour type (``v2.iccc_of``).
+
+
+def _iccc_value_sets() -> tuple[ValueSet, ValueSet]:
+    data = json.loads(_tumours.DATA_FILE.read_text(encoding="utf-8"))
+    note = (
+        "ICCC-3 (Steliarova-Foucher et al., Cancer 2005;103:1457-67), as tumour_types.json lists it"
+    )
+    groups = ValueSet(
+        "iccc_group",
+        "ICCC-3 main group",
+        tuple(Choice(g, f"{g}: {name}") for g, name in data["iccc_groups"].items()),
+        note,
+    )
+    subgroups = ValueSet(
+        "iccc_subgroup",
+        "ICCC-3 subgroup",
+        tuple(Choice(s, f"{s}: {v['name']}") for s, v in data["iccc_subgroups"].items()),
+        note + " (the subgroups of its tumour types)",
+    )
+    return groups, subgroups
+
+
+_ICCC_GROUPS, _ICCC_SUBGROUPS = _iccc_value_sets()
+
+#: Every value set a rule may name: ``panel-case/2``'s (v1's, unchanged, plus the new ones) and
+#: the ICCC-3 groups and subgroups.
+RULE_VALUE_SETS: Final[Mapping[str, ValueSet]] = {
+    **_v2.V2_VALUE_SETS,
+    "iccc_group": _ICCC_GROUPS,
+    "iccc_subgroup": _ICCC_SUBGROUPS,
+}
+
+#: The derived tumour fields (never stored; computed from ``tumour.morphology``/``topography``).
+DERIVED_RULE_FIELDS: Final[Mapping[str, FieldSpec]] = {
+    "tumour.iccc_group": _v2.FieldSpecV2(
+        path="tumour.iccc_group",
+        type="enum",
+        label="ICCC-3 main group",
+        value_set="iccc_group",
+        note="derived from the tumour type",
+    ),
+    "tumour.iccc_subgroup": _v2.FieldSpecV2(
+        path="tumour.iccc_subgroup",
+        type="enum",
+        label="ICCC-3 subgroup",
+        value_set="iccc_subgroup",
+        note="derived from the tumour type",
+    ),
+}
+
+#: The generic list of alterations (recorded and implied by a module): ``has_alteration``.
+ALTERATIONS_FIELD: Final = "molecular.alterations"
+PROFILING_FIELD: Final = "molecular.profiling_at_relapse"
+
+#: The rule fields that only ``panel-case/2`` has: its tumour type, the derived ICCC-3 group and
+#: subgroup, the generic alterations, organ function and every module field.
+V2_RULE_FIELDS: Final[Mapping[str, FieldSpec]] = {
+    **{
+        p: s
+        for p, s in _v2.FIELDS_V2.items()
+        if s.rule and p not in FIELDS and p != "schema" and not p.startswith("tumour.iccc")
+    },
+    **DERIVED_RULE_FIELDS,
+}
+
+#: Every field a rule may name: ``panel-case/1``'s (read through the v1 view) and ``V2_RULE_FIELDS``.
+ALL_RULE_FIELDS: Final[Mapping[str, FieldSpec]] = {**RULE_FIELDS, **V2_RULE_FIELDS}
+
+#: Every field path the matcher knows (for labels): the v1 paths, then the v2-only ones.
+ALL_FIELDS: Final[Mapping[str, FieldSpec]] = {
+    **FIELDS,
+    **{p: s for p, s in _v2.FIELDS_V2.items() if p not in FIELDS},
+    **DERIVED_RULE_FIELDS,
+}
+
+#: The operator over the generic list of alterations.
+HAS_ALTERATION: Final = "has_alteration"
+
+#: Every operator of a rule: ``panel-case/1``'s, and ``has_alteration``.
+RULE_OPERATORS: Final[Mapping[str, OperatorSpec]] = {
+    **OPERATORS,
+    HAS_ALTERATION: OperatorSpec(HAS_ALTERATION, "has an alteration", "alteration"),  # type: ignore[arg-type]
+}
+
+#: How the matcher names a field to people, where the format's own label would read badly.
+_FIELD_LABELS: Final[Mapping[str, str]] = {
+    ALTERATIONS_FIELD: "Molecular alterations found (gene and type)",
+    PROFILING_FIELD: "Molecular profiling at relapse (done, pending or not done)",
+}
+
+
+def field_label(path: str) -> str:
+    """How a person reads a rule field: its label in the case format (the path when unknown)."""
+    if path in _FIELD_LABELS:
+        return _FIELD_LABELS[path]
+    spec = ALL_FIELDS.get(path)
+    return spec.label if spec else path
+
+
+def operators_for(path: str) -> tuple[str, ...]:
+    """The operators a rule may use on ``path`` (empty for an unknown or non-rule field)."""
+    if path == ALTERATIONS_FIELD:
+        return (HAS_ALTERATION, "exists")
+    spec = ALL_RULE_FIELDS.get(path)
+    return spec.operators if spec else ()
+
+
+def value_choices(spec: FieldSpec, *, include_unknown: bool = False) -> list[tuple[str, str]]:
+    """``(code, label)`` of the value set of an ``enum``/``enum_list`` rule field (v1, v2 or
+    ICCC-3); empty for other fields."""
+    vs = RULE_VALUE_SETS.get(spec.value_set or "")
+    if vs is None:
+        return []
+    return [(c.code, c.label) for c in vs.choices if include_unknown or c.code not in UNKNOWN_WORDS]
+
+
+# ---- has_alteration ----------------------------------------------------------------------
+
+_ALTERATION_VALUE_KEYS: Final = frozenset({"genes", "types", "protein_changes"})
+ALTERATION_TYPES: Final = _v2.V2_VALUE_SETS["alteration_type"]
+_GENE_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-.]{0,29}$")
+_AMINO: Final[Mapping[str, str]] = {
+    "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
+    "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
+    "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*",
+}  # fmt: skip
+_AMINO_RE: Final = re.compile("|".join(_AMINO))
+_PROTEIN_RE: Final = re.compile(r"^[A-Z*]\d+\S*$")
+
+#: A module's own status that answers for a gene, for the alteration types it covers: a known
+#: status (other than these unknown words) with no matching implied alteration means "none".
+_GENE_STATUS: Final[Mapping[str, tuple[str, frozenset[str], frozenset[str]]]] = {
+    "ALK": (
+        "modules.neuroblastoma.biology.alk.status",
+        frozenset({"snv_indel", "amplification", "fusion"}),
+        frozenset({"mutation", "amplification", "fusion", "wild_type"}),
+    ),
+    "MYCN": (
+        "modules.neuroblastoma.biology.mycn",
+        frozenset({"amplification"}),
+        # ``heterogeneous`` is not an amplification of the whole tumour, nor its absence.
+        frozenset({"amplified", "not_amplified", "gain"}),
+    ),
+}
+
+
+def protein_change_key(text: Any) -> str | None:
+    """A protein change in one-letter form for comparison (``p.Phe1174Leu``, ``p.(Phe1174Leu)``
+    and ``F1174L`` all give ``F1174L``); ``None`` when it does not read as one."""
+    if not isinstance(text, str):
+        return None
+    s = text.strip()
+    if s.startswith("p."):
+        s = s[2:]
+    s = s.strip("()")
+    s = _AMINO_RE.sub(lambda m: _AMINO[m.group(0)], s).upper()
+    return s if _PROTEIN_RE.match(s) else None
+
+
+def describe_alteration(value: Any) -> str:
+    """A ``has_alteration`` value in words: "ALK fusion or SNV/indel", "NTRK1, NTRK2 or NTRK3
+    fusion", "MDM2 amplification", "ALK (any alteration) with protein change F1174L"."""
+    if not isinstance(value, Mapping):
+        return str(value)
+
+    def words(items: Sequence[str], joiner: str = "or") -> str:
+        items = [str(i) for i in items]
+        return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {joiner} {items[-1]}"
+
+    short = {
+        "snv_indel": "SNV/indel",
+        "fusion": "fusion",
+        "amplification": "amplification",
+        "deletion": "deletion",
+        "expression": "expression",
+    }
+    genes = words(list(value.get("genes") or ["?"]))
+    types = value.get("types")
+    text = (
+        f"{genes} {words([short.get(t, t) for t in types])}"
+        if types
+        else f"{genes} (any alteration)"
+    )
+    if value.get("protein_changes"):
+        text += f" with protein change {words(list(value['protein_changes']))}"
+    return text
+
+
+def _check_alteration_value(value: Any, where: str, errors: list[str]) -> None:
+    if not isinstance(value, Mapping):
+        errors.append(
+            f"{where}: '{HAS_ALTERATION}' takes an object {{genes, types, protein_changes}}, "
+            f"got {value!r}"
+        )
+        return
+    unknown = sorted(set(map(str, value)) - _ALTERATION_VALUE_KEYS)
+    if unknown:
+        errors.append(
+            f"{where}: unknown key(s) {', '.join(unknown)} in '{HAS_ALTERATION}' "
+            "(genes, types, protein_changes)"
+        )
+    genes = value.get("genes")
+    if not isinstance(genes, list) or not genes:
+        errors.append(f"{where}: '{HAS_ALTERATION}' needs genes: a non-empty list of gene symbols")
+    else:
+        for g in genes:
+            if not isinstance(g, str) or not _GENE_RE.match(g):
+                errors.append(f"{where}: {g!r} is not a gene symbol (an HGNC symbol, e.g. ALK)")
+    if "types" in value:
+        types = value["types"]
+        if not isinstance(types, list) or not types:
+            errors.append(
+                f"{where}: types takes a non-empty list of alteration types "
+                f"({', '.join(ALTERATION_TYPES.codes)}); leave it out for any type"
+            )
+        else:
+            for t in types:
+                if not _member(t, ALTERATION_TYPES.codes):
+                    errors.append(
+                        f"{where}: unknown alteration type {t!r} "
+                        f"({', '.join(ALTERATION_TYPES.codes)})"
+                    )
+    if "protein_changes" in value:
+        changes = value["protein_changes"]
+        if not isinstance(changes, list) or not changes:
+            errors.append(f"{where}: protein_changes takes a non-empty list (e.g. F1174L)")
+        else:
+            for c in changes:
+                if protein_change_key(c) is None:
+                    errors.append(
+                        f"{where}: {c!r} is not a protein change (p.Phe1174Leu or F1174L)"
+                    )
+
+
+def _check_code(spec: FieldSpec, v: Any) -> str | None:
+    """The extra check of a ``panel-case/2`` code field: its pattern, and for a morphology that
+    the tumour list knows it."""
+    if spec.path == "tumour.morphology" and _tumours.get_tumour_type(v) is None:
+        return f"{v!r} is not a tumour type of tumour_types.json (an ICD-O-3 code such as 8920/3)"
+    pattern = getattr(spec, "pattern", None)
+    if pattern and not re.match(pattern, v):
+        return f"{v!r} is not a code of the form {pattern}"
+    return None
+
+
+#: The fields a tumour scope criterion may read.
+_SCOPE_PREFIX: Final = "tumour."
 
 
 class TrialDefinitionError(Exception):
@@ -292,7 +555,7 @@ def _check_scalar(spec: FieldSpec, v: Any) -> str | None:
     if t == "bool":
         return None if isinstance(v, bool) else f"expects true or false, got {v!r}"
     if t in ("enum", "enum_list"):
-        vs = VALUE_SETS[spec.value_set or ""]
+        vs = RULE_VALUE_SETS[spec.value_set or ""]
         if not isinstance(v, str) or v not in vs:
             return f"{v!r} is not a value of {vs.name} ({', '.join(vs.codes)})"
         if v in UNKNOWN_WORDS:
@@ -303,7 +566,7 @@ def _check_scalar(spec: FieldSpec, v: Any) -> str | None:
             return f"expects non-empty text without surrounding spaces, got {v!r}"
         if v in UNKNOWN_WORDS:
             return f"{v!r} means unknown and can never match; use exists: false"
-        return None
+        return _check_code(spec, v) if t == "code" else None
     return f"values of type {t} cannot be compared"
 
 
@@ -315,28 +578,34 @@ def _check_leaf(cond: Mapping[str, Any], where: str, errors: list[str]) -> None:
         return
     path, op = cond["field"], cond["op"]
     spec: FieldSpec | None = None
-    if not isinstance(path, str) or path not in FIELDS:
-        errors.append(f"{where}: unknown field {path!r}")
-    elif path not in RULE_FIELDS:
+    if not isinstance(path, str) or path not in ALL_FIELDS:
+        hint = ""
+        if isinstance(path, str) and path.startswith("modules."):
+            hint = " (no such module field: see docs/case-format.md, Modules)"
+        errors.append(f"{where}: unknown field {path!r}{hint}")
+    elif path not in ALL_RULE_FIELDS:
         errors.append(f"{where}: field {path!r} cannot be used in rules")
     else:
-        spec = RULE_FIELDS[path]
-    if not isinstance(op, str) or op not in OPERATORS:
+        spec = ALL_RULE_FIELDS[path]
+    if not isinstance(op, str) or op not in RULE_OPERATORS:
         errors.append(f"{where}: unknown operator {op!r}")
         return
     if spec is None:
         return
-    if op not in spec.operators:
+    allowed = operators_for(path)
+    if op not in allowed:
         errors.append(
             f"{where}: operator '{op}' does not apply to {spec.type} field '{path}' "
-            f"(use {', '.join(spec.operators)})"
+            f"(use {', '.join(allowed)})"
         )
         return
     if "value" not in cond:
         return
     value = cond["value"]
-    shape = OPERATORS[op].value_shape
-    if shape == "bool":
+    shape = RULE_OPERATORS[op].value_shape
+    if shape == "alteration":
+        _check_alteration_value(value, where, errors)
+    elif shape == "bool":
         if not isinstance(value, bool):
             errors.append(f"{where}: '{op}' takes true or false, got {value!r}")
     elif shape == "pair":
@@ -427,7 +696,40 @@ def _check_criterion(crit: Any, where: str, errors: list[str]) -> None:
     unknown = set(crit) - _CRITERION_KEYS - _CONDITION_KEYS - _GROUP_KEYS
     if unknown:
         errors.append(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    if "scope" in crit:
+        scope = crit["scope"]
+        if not isinstance(scope, bool):
+            errors.append(f"{where}: scope must be true or false, got {scope!r}")
+        elif scope:
+            if kind != "inclusion":
+                errors.append(f"{where}: a tumour scope criterion must be an inclusion")
+            outside = [
+                p
+                for p in _condition_paths(crit)
+                if not (isinstance(p, str) and p.startswith(_SCOPE_PREFIX))
+            ]
+            if outside:
+                errors.append(
+                    f"{where}: a tumour scope criterion reads the tumour type only "
+                    f"(tumour.morphology, tumour.iccc_group, tumour.iccc_subgroup), "
+                    f"not {', '.join(map(repr, outside))}"
+                )
     _check_condition(crit, where, errors, extra_keys=_CRITERION_KEYS | frozenset(unknown))
+
+
+def _condition_paths(cond: Any) -> list[Any]:
+    """The ``field`` of every leaf of a raw condition (recursively; malformed parts skipped)."""
+    if not isinstance(cond, Mapping):
+        return []
+    out: list[Any] = []
+    for g in ("any_of", "all_of"):
+        parts = cond.get(g)
+        if isinstance(parts, list):
+            for part in parts:
+                out.extend(_condition_paths(part))
+    if "field" in cond:
+        out.append(cond["field"])
+    return out
 
 
 def validate_trial(trial: Mapping[str, Any], centre_codes: Collection[str]) -> list[str]:
@@ -598,7 +900,7 @@ def _element_reader(spec: FieldSpec) -> Callable[[Any], Any]:
     if t == "bool":
         return lambda x: x if isinstance(x, bool) else _UNKNOWN_VALUE
     if t in ("enum", "enum_list"):
-        known = VALUE_SETS[spec.value_set or ""].known_codes
+        known = RULE_VALUE_SETS[spec.value_set or ""].known_codes
         return lambda x: x if isinstance(x, str) and x in known else _UNKNOWN_VALUE
 
     def read_text(x: Any) -> Any:
@@ -678,27 +980,139 @@ _RESOLVERS: Final[dict[str, Callable[[Any], Any]]] = {
     path: _make_resolver(spec) for path, spec in FIELDS.items()
 }
 
+#: Resolvers of the ``panel-case/2``-only paths, applied to the v2 document.
+_V2_RESOLVERS: Final[dict[str, Callable[[Any], Any]]] = {
+    path: _make_resolver(spec)
+    for path, spec in V2_RULE_FIELDS.items()
+    if path not in DERIVED_RULE_FIELDS and path != ALTERATIONS_FIELD
+}
+
+
+def case_version(case: Any) -> int:
+    """Which format a case body is: 2 when its ``schema`` is ``panel-case/2``, or when it has no
+    ``schema`` and has a ``tumour`` or ``modules`` section (a stored v2 body); else 1."""
+    if not isinstance(case, Mapping):
+        return 1
+    schema = case.get("schema")
+    if schema == _v2.SCHEMA_V2:
+        return 2
+    if schema is None and ("tumour" in case or "modules" in case):
+        return 2
+    return 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Alterations:
+    """What ``has_alteration`` reads: each alteration as (gene, type, protein change), any part
+    ``None`` when unknown; ``unreadable``: an item (or the list) that could not be read."""
+
+    items: tuple[tuple[str | None, str | None, str | None], ...]
+    unreadable: bool
+    #: Whether the recorded list is known (a list; possibly empty).
+    recorded_known: bool
+
 
 class CaseView:
     """A case read once: field values are resolved on first use and cached.
+
+    The case may be a ``panel-case/1`` or a ``panel-case/2`` document (:func:`case_version`).
+    ``case`` is what the ``panel-case/1`` paths read: the v1 document itself, or the v1 view of a
+    v2 document (``convert.v1_view``), so every v1 rule keeps its meaning. The ``panel-case/2``
+    paths read the v2 document (a v1 document is converted with ``convert.v1_to_v2``, once).
 
     Create one per case and share it between trials (``match_case`` does). The case is never
     modified; anything unusable reads as unknown.
     """
 
-    __slots__ = ("case", "_cache")
+    __slots__ = ("case", "source", "version", "_v2doc", "_cache")
 
     def __init__(self, case: Any) -> None:
-        self.case = case
+        self.source = case
+        self.version = case_version(case)
+        self._v2doc: Any = _MISSING
+        if self.version == 2:
+            doc = {**case, "schema": _v2.SCHEMA_V2}
+            self._v2doc = doc
+            try:
+                self.case: Any = _convert.v1_view(doc)
+            except Exception:  # noqa: BLE001 - a malformed case reads as unknown, never raises
+                self.case = {}
+        else:
+            self.case = case
         self._cache: dict[str, Any] = {}
+
+    @property
+    def v2(self) -> Mapping[str, Any]:
+        """The case as a ``panel-case/2`` document (``{}`` when it cannot be read as one)."""
+        if self._v2doc is _MISSING:
+            doc: Any = {}
+            if isinstance(self.case, Mapping):
+                try:
+                    doc = _convert.v1_to_v2({**self.case, "schema": _SCHEMA_V1})
+                except Exception:  # noqa: BLE001 - a malformed case reads as unknown
+                    # ... but a panel-case/1 case is a neuroblastoma whatever else is wrong
+                    # with it (its tumour type as v1_to_v2 gives it), so its scope is known.
+                    histology = _walk(self.case, ("diagnosis", "histology"))
+                    gnb = histology in ("GNB_nodular", "GNB_intermixed")
+                    doc = {"tumour": {"morphology": "9490/3" if gnb else "9500/3"}}
+            self._v2doc = doc
+        return self._v2doc
 
     def value(self, path: str) -> Any:
         """The resolved value of ``path`` (internal representation; unknown is a sentinel)."""
         try:
             return self._cache[path]
         except KeyError:
-            v = self._cache[path] = _RESOLVERS[path](self.case)
-            return v
+            pass
+        if path in _RESOLVERS:
+            v = _RESOLVERS[path](self.case)
+        elif path in DERIVED_RULE_FIELDS:
+            v = self._derived(path)
+        elif path == ALTERATIONS_FIELD:
+            v = self._alterations()
+        else:
+            v = _V2_RESOLVERS[path](self.v2)
+        self._cache[path] = v
+        return v
+
+    def _derived(self, path: str) -> Any:
+        try:
+            group = _v2.iccc_of(self.v2)
+        except Exception:  # noqa: BLE001 - a malformed tumour reads as unknown
+            group = None
+        if group is None:
+            return _UNKNOWN_VALUE
+        return group["group"] if path == "tumour.iccc_group" else group["subgroup"]
+
+    def tumour_words(self) -> str | None:
+        """The case's tumour type as people read it ("Embryonal rhabdomyosarcoma, 8920/3")."""
+        morph = _walk(self.v2, ("tumour", "morphology"))
+        if not isinstance(morph, str):
+            return None
+        tt = _tumours.get_tumour_type(morph)
+        return f"{tt.name}, {morph}" if tt is not None else morph
+
+    def _alterations(self) -> Any:
+        doc = self.v2
+        raw = _walk(doc, ("molecular", "alterations"))
+        unreadable = False
+        recorded_known = isinstance(raw, list)
+        if raw is not _MISSING and raw is not None and not recorded_known:
+            unreadable = True
+        if recorded_known and any(not isinstance(a, Mapping) for a in raw):
+            unreadable = True
+        try:
+            items = _v2.molecular_alterations(doc)
+        except Exception:  # noqa: BLE001 - a malformed case reads as unknown
+            return _UNKNOWN_VALUE
+        types = ALTERATION_TYPES.known_codes
+        out = []
+        for a in items:
+            gene = a.get("gene")
+            gene = gene.strip().upper() if isinstance(gene, str) and gene.strip() else None
+            typ = a.get("type") if _member(a.get("type"), types) else None
+            out.append((gene, typ, protein_change_key(a.get("protein_change"))))
+        return _Alterations(tuple(out), unreadable, recorded_known)
 
     def known(self, path: str) -> Any:
         """The plain value of a scalar field, ``None`` when unknown."""
@@ -722,9 +1136,89 @@ _COMPARE: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
 }
 
 
+def _alteration_evaluator(op: str, value: Any) -> Evaluator:
+    """``exists`` / ``has_alteration`` over the generic list of alterations (recorded, then
+    implied by a module), in three values.
+
+    ``has_alteration`` is true when a known alteration matches (gene, and type and protein change
+    when the rule gives them); unknown when an alteration might match but a part of it is not
+    known (an item without a type, say), or when nothing matches and nothing says the case was
+    looked at; false only when nothing could match and either profiling at relapse was done or
+    a module's own status answers for every gene and type asked about (the neuroblastoma
+    module's ALK status and MYCN).
+    """
+    U = _UNKNOWN_VALUE
+    if op == "exists":
+        want = bool(value)
+
+        def ev_exists(view: CaseView) -> Truth:
+            x = view.value(ALTERATIONS_FIELD)
+            if x is U:
+                return None
+            if x.items:
+                return want
+            if x.unreadable or not x.recorded_known:
+                return None
+            return not want
+
+        return ev_exists
+
+    genes = frozenset(g.upper() for g in value["genes"])
+    types = frozenset(value["types"]) if value.get("types") else None
+    changes = (
+        frozenset(protein_change_key(c) for c in value["protein_changes"])
+        if value.get("protein_changes")
+        else None
+    )
+    asked_types = types if types is not None else ALTERATION_TYPES.known_codes
+
+    def part(known: str | None, wanted: frozenset[Any] | None) -> Truth:
+        if wanted is None:
+            return True
+        return None if known is None else known in wanted
+
+    def ev_has(view: CaseView) -> Truth:
+        x = view.value(ALTERATIONS_FIELD)
+        if x is U:
+            return None
+        maybe = x.unreadable
+        for gene, typ, change in x.items:
+            r = _all_of_values((part(gene, genes), part(typ, types), part(change, changes)))
+            if r is True:
+                return True
+            if r is None:
+                maybe = True
+        if maybe:
+            return None
+        if view.value(PROFILING_FIELD) == "done":
+            return False
+        for gene in genes:
+            status = _GENE_STATUS.get(gene)
+            if status is None:
+                return None
+            path, covered, answers = status
+            if not asked_types <= covered or view.value(path) not in answers:
+                return None
+        return False
+
+    return ev_has
+
+
+def _all_of_values(values: Iterable[Truth]) -> Truth:
+    unknown = False
+    for v in values:
+        if v is False:
+            return False
+        if v is None:
+            unknown = True
+    return None if unknown else True
+
+
 def _leaf_evaluator(path: str, spec: FieldSpec, op: str, value: Any) -> Evaluator:
     """Build the closure for one ``{field, op, value}`` (the rule is already validated)."""
     U = _UNKNOWN_VALUE
+    if path == ALTERATIONS_FIELD:
+        return _alteration_evaluator(op, value)
 
     if op == "exists":
         want = bool(value)
@@ -863,7 +1357,8 @@ class CompiledCondition:
         if self.fn(view) is not None:
             return
         if self.path is not None:
-            out[self.path] = None
+            for p in self.fields:
+                out[p] = None
         for p in self.parts:
             p._unknown(view, out)
 
@@ -878,15 +1373,17 @@ def _compile(cond: Mapping[str, Any]) -> CompiledCondition:
             paths = tuple(dict.fromkeys(f for p in parts for f in p.fields))
             return CompiledCondition(kind=g, fn=fn, parts=parts, fields=paths)  # type: ignore[arg-type]
     path, op, value = cond["field"], cond["op"], cond["value"]
-    spec = RULE_FIELDS[path]
+    spec = ALL_RULE_FIELDS[path]
     frozen_value = tuple(value) if isinstance(value, list) else value
+    # ``has_alteration`` also reads whether profiling at relapse was done.
+    paths = (path, PROFILING_FIELD) if op == HAS_ALTERATION else (path,)
     return CompiledCondition(
         kind="leaf",
         fn=_leaf_evaluator(path, spec, op, value),
         path=path,
         op=op,
         value=frozen_value,
-        fields=(path,),
+        fields=paths,
     )
 
 
@@ -1069,9 +1566,17 @@ class MissingInfo:
             "kind": self.kind,
             "label": self.label,
             "fields": [
-                {"path": p, "label": FIELDS[p].label if p in FIELDS else p} for p in self.fields
+                {"path": p, "label": FIELDS[p].label if p in FIELDS else field_label(p)}
+                for p in self.fields
             ],
         }
+
+    @property
+    def explanation(self) -> str:
+        """The reason in words: "ALK fusion or activating mutation: not known - needs Molecular
+        alterations found (gene and type); Molecular profiling at relapse (...)"."""
+        needs = "; ".join(FIELDS[p].label if p in FIELDS else field_label(p) for p in self.fields)
+        return f"{self.label}: not known - needs {needs or 'more information'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1109,6 +1614,9 @@ class TrialMatch:
     status: str
     sites_mode: str
     family_opted_out: bool = False
+    #: Whether the case's tumour type is outside the trial's tumour scope (then ``criteria``
+    #: holds only the scope criterion, not met, and the verdict is ``ineligible``).
+    out_of_scope: bool = False
     trial: CompiledTrial | None = field(default=None, repr=False, compare=False)
     centres: CentreIndex | None = field(default=None, repr=False, compare=False)
 
@@ -1241,6 +1749,8 @@ class CompiledCriterion:
     label: str
     source: str | None
     condition: CompiledCondition
+    #: A tumour scope criterion: checked first; listed only when it is not met or unknown.
+    scope: bool = False
 
     @property
     def deciding(self) -> bool:
@@ -1282,8 +1792,34 @@ class CompiledTrial:
     ) -> TrialMatch:
         results: list[CriterionResult] = []
         missing: list[MissingInfo] = []
-        any_not_met = any_unknown = False
+        any_not_met = any_unknown = out_of_scope = False
+        # The tumour scope first: a case outside it is ineligible, with the scope as its only
+        # reason; a case inside it does not list it (so neuroblastoma results are unchanged).
         for c in self.criteria:
+            if not c.scope:
+                continue
+            cond = c.condition
+            outcome = _OUTCOMES[False][cond.fn(view)]
+            if outcome == MET:
+                continue
+            if outcome == NOT_MET:
+                out_of_scope = True
+                label = f"{c.label} (this case: {view.tumour_words() or 'another tumour type'})"
+                results.append(CriterionResult(c.id, c.kind, label, c.source, NOT_MET, cond.fields))
+            else:
+                results.append(
+                    CriterionResult(c.id, c.kind, c.label, c.source, UNKNOWN, cond.fields)
+                )
+                missing.append(MissingInfo(c.id, c.kind, c.label, cond.unknown_fields(view)))
+        if out_of_scope:
+            results = [r for r in results if r.result == NOT_MET]
+            missing = []
+            any_not_met = True
+        for c in () if out_of_scope else self.criteria:
+            if c.scope:
+                if any(r.id == c.id for r in results):
+                    any_unknown = True
+                continue
             cond = c.condition
             outcome = _OUTCOMES[c.kind == "exclusion"][cond.fn(view)]
             results.append(CriterionResult(c.id, c.kind, c.label, c.source, outcome, cond.fields))
@@ -1322,6 +1858,7 @@ class CompiledTrial:
             status=self.status,
             sites_mode=self.sites_mode,
             family_opted_out=opted_out,
+            out_of_scope=out_of_scope,
             trial=self,
             centres=index,
         )
@@ -1352,6 +1889,7 @@ def compile_trial(
             label=c["label"],
             source=c.get("source"),
             condition=_compile({k: v for k, v in c.items() if k not in _CRITERION_KEYS}),
+            scope=c.get("scope") is True,
         )
         for c in trial["criteria"]
     )

@@ -25,8 +25,23 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from panel.caseformat.fields import OPERATORS, RULE_FIELDS, value_label, value_set_choices
-from panel.trials.engine import PLAIN_SUMMARY_MAX, PLAIN_TITLE_MAX
+from panel.caseformat.fields import value_label, value_set_choices
+from panel.trials.engine import (
+    ALL_RULE_FIELDS as RULE_FIELDS,
+)
+from panel.trials.engine import (
+    ALTERATION_TYPES,
+    HAS_ALTERATION,
+    PLAIN_SUMMARY_MAX,
+    PLAIN_TITLE_MAX,
+    RULE_VALUE_SETS,
+    describe_alteration,
+    operators_for,
+    value_choices,
+)
+from panel.trials.engine import (
+    RULE_OPERATORS as OPERATORS,
+)
 
 # --------------------------------------------------------------------------- field picker
 #: Sections of the field picker, by the first part of the path.
@@ -40,35 +55,54 @@ SECTIONS = {
     "treatment": "Treatment",
     "response": "Response",
     "fitness": "Fitness",
+    # panel-case/2 only (read from the v2 document; a v1 case is converted first)
+    "tumour": "Tumour type (any tumour)",
+    "molecular": "Molecular alterations (any tumour)",
+    "organ_function": "Organ function",
+    "modules.neuroblastoma": "Neuroblastoma module",
+    "modules.sarcoma": "Sarcoma module",
 }
+
+
+def _section_of(path: str) -> str:
+    parts = path.split(".")
+    key = ".".join(parts[:2]) if parts[0] == "modules" else parts[0]
+    return SECTIONS.get(key, "Other")
 
 
 def field_choices() -> dict[str, list[tuple[str, str]]]:
     """``{section: [(path, label)]}`` for a ``<select>`` with ``<optgroup>``s."""
     groups: dict[str, list[tuple[str, str]]] = {}
     for path, spec in RULE_FIELDS.items():
-        section = SECTIONS.get(path.split(".", 1)[0], "Other")
-        groups.setdefault(section, []).append((path, spec.label))
+        groups.setdefault(_section_of(path), []).append((path, spec.label))
     return groups
 
 
 def _value_choices(spec: Any) -> list[dict[str, str]]:
     if spec.value_set is None:
         return []
-    return [
-        {"code": c, "label": lbl}
-        for c, lbl in value_set_choices(spec.value_set, include_unknown=False)
-    ]
+    return [{"code": c, "label": lbl} for c, lbl in value_choices(spec)]
+
+
+def _fields_value_label(path: str, code: Any) -> str:
+    spec = RULE_FIELDS.get(path)
+    vs = RULE_VALUE_SETS.get(spec.value_set or "") if spec is not None else None
+    if vs is not None and isinstance(code, str):
+        return vs.label_of(code)
+    return value_label(path, code)
 
 
 def widget_for(path: str | None, op: str | None) -> str:
     """Which value input a (field, operator) takes: ``exists`` (yes/no), ``pair`` (two numbers),
     ``bool`` (yes/no), ``number``, ``enum`` (one choice), ``multi`` (several choices) or
-    ``list`` (comma-separated words or numbers)."""
+    ``list`` (comma-separated words or numbers), or ``alteration`` (genes, types and protein
+    changes of ``has_alteration``)."""
     spec = RULE_FIELDS.get(path or "")
     shape = OPERATORS[op].value_shape if op in OPERATORS else "scalar"
     if op == "exists":
         return "exists"
+    if op == HAS_ALTERATION:
+        return "alteration"
     if shape == "pair":
         return "pair"
     if spec is None:
@@ -91,9 +125,9 @@ def editor_metadata() -> dict[str, Any]:
             path: {
                 "label": spec.label,
                 "type": spec.type,
-                "operators": list(spec.operators),
+                "operators": list(operators_for(path)),
                 "values": _value_choices(spec),
-                "widgets": {op: widget_for(path, op) for op in spec.operators},
+                "widgets": {op: widget_for(path, op) for op in operators_for(path)},
             }
             for path, spec in RULE_FIELDS.items()
         },
@@ -107,11 +141,15 @@ def _fmt_value(path: str, v: Any) -> str:
         return "yes" if v else "no"
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return value_label(path, v)
+    return _fields_value_label(path, v)
 
 
 def describe_condition(cond: Mapping[str, Any]) -> str:
-    """A condition in words: ``Disease status is one of Refractory, Relapsed``."""
+    """A condition in words: ``Disease status is one of Refractory, Relapsed``; a tumour scope
+    criterion says so first."""
+    if cond.get("scope") is True:
+        rest = {k: v for k, v in cond.items() if k != "scope"}
+        return f"Tumour scope (checked first): {describe_condition(rest)}"
     for group, word in (("any_of", "any of"), ("all_of", "all of")):
         if group in cond:
             parts = cond.get(group) or []
@@ -121,6 +159,8 @@ def describe_condition(cond: Mapping[str, Any]) -> str:
     label = spec.label if spec else str(path)
     if op == "exists":
         return f"{label} is recorded" if value else f"{label} is not recorded"
+    if op == HAS_ALTERATION:
+        return f"{label} include {describe_alteration(value)} (any tumour type)"
     op_label = OPERATORS[op].label if op in OPERATORS else str(op)
     if op == "between" and isinstance(value, list) and len(value) == 2:
         return f"{label} is between {_fmt_value(path, value[0])} and {_fmt_value(path, value[1])}"
@@ -327,6 +367,19 @@ class CriterionForm(FlaskForm):
         validate_choice=False,
     )
     value_list = StringField("Values (separated by commas)")
+    value_genes = StringField(
+        "Genes (HGNC symbols, separated by commas)", render_kw={"placeholder": "e.g. ALK"}
+    )
+    value_types = SelectMultipleField(
+        "Alteration types (none ticked: any type)",
+        choices=[(c.code, c.label) for c in ALTERATION_TYPES.choices],
+        validate_choice=False,
+    )
+    value_protein = StringField(
+        "Protein changes (optional, separated by commas)",
+        render_kw={"placeholder": "e.g. F1174L, p.Arg1275Gln"},
+    )
+    scope = BooleanField("Tumour scope: checked first; a case outside it is ineligible")
     condition_json = TextAreaField(
         "Condition (JSON)", render_kw={"rows": 10, "spellcheck": "false"}
     )
@@ -347,7 +400,7 @@ class CriterionForm(FlaskForm):
 
     def operator_choices(self) -> list[tuple[str, str]]:
         path = self.current_path
-        names = RULE_FIELDS[path].operators if path else tuple(OPERATORS)
+        names = operators_for(path) if path else tuple(OPERATORS)
         return [(n, OPERATORS[n].label) for n in names]
 
     def refresh_value_choices(self) -> None:
@@ -369,6 +422,7 @@ class CriterionForm(FlaskForm):
             "label": criterion.get("label", ""),
             "source": criterion.get("source", "factsheet"),
             "source_text": criterion.get("source_text") or "",
+            "scope": criterion.get("scope") is True,
             "condition_json": json.dumps(condition_of(criterion), indent=2, ensure_ascii=False),
         }
         if is_simple(criterion):
@@ -385,6 +439,12 @@ class CriterionForm(FlaskForm):
                 data["value_multi"] = list(value) if isinstance(value, list) else []
             elif widget == "enum":
                 data["value_enum"] = value
+            elif widget == "alteration" and isinstance(value, Mapping):
+                data["value_genes"] = ", ".join(map(str, value.get("genes") or []))
+                data["value_types"] = list(value.get("types") or [])
+                data["value_protein"] = ", ".join(map(str, value.get("protein_changes") or []))
+            elif widget == "list" and not isinstance(value, list):
+                data["value_list"] = _num_text(value)
             elif widget == "list":
                 data["value_list"] = (
                     ", ".join(_num_text(v) for v in value) if isinstance(value, list) else ""
@@ -410,6 +470,8 @@ class CriterionForm(FlaskForm):
         source_text = (self.source_text.data or "").strip()
         if source_text:  # optional in the record format: absent rather than empty
             crit["source_text"] = source_text
+        if self.scope.data:  # absent unless true (the record format's default)
+            crit["scope"] = True
         if self.mode.data == "advanced":
             try:
                 cond = json.loads(self.condition_json.data or "")
@@ -427,8 +489,8 @@ class CriterionForm(FlaskForm):
         path, op = self.field.data, self.op.data
         if path not in RULE_FIELDS:
             return None, [f"{where}: choose a field"]
-        if op not in RULE_FIELDS[path].operators:
-            allowed = ", ".join(OPERATORS[o].label for o in RULE_FIELDS[path].operators)
+        if op not in operators_for(path):
+            allowed = ", ".join(OPERATORS[o].label for o in operators_for(path))
             return None, [
                 f"{where}: choose an operator that applies to {RULE_FIELDS[path].label} ({allowed})"
             ]
@@ -466,9 +528,25 @@ class CriterionForm(FlaskForm):
             if not values:
                 return None, f"choose at least one value of {spec.label}"
             return values, None
+        if widget == "alteration":
+            genes = [g.strip() for g in (self.value_genes.data or "").split(",") if g.strip()]
+            if not genes:
+                return None, "give at least one gene (an HGNC symbol, e.g. ALK)"
+            value: dict[str, Any] = {"genes": genes}
+            types = [t for t in dict.fromkeys(self.value_types.data or []) if t]
+            if types:
+                value["types"] = types
+            changes = [c.strip() for c in (self.value_protein.data or "").split(",") if c.strip()]
+            if changes:
+                value["protein_changes"] = changes
+            return value, None
         words = [w.strip() for w in (self.value_list.data or "").split(",") if w.strip()]
         if not words:
             return None, f"give at least one value for {spec.label} (separated by commas)"
+        if OPERATORS[op].value_shape == "scalar":  # eq / ne on a text or code field
+            if len(words) > 1:
+                return None, f"give one value for {spec.label} (or use 'is one of')"
+            return words[0], None
         if spec.type in ("int", "number"):
             numbers = [_number(w) for w in words]
             if any(n is None for n in numbers):

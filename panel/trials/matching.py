@@ -155,18 +155,21 @@ def clear_cache() -> None:
 
 # --------------------------------------------------------------------------- one case
 def rule_body(data: Any) -> dict[str, Any]:
-    """What rules read of a stored case body: the v1 paths of a ``panel-case/2`` body
-    (:func:`convert.v1_view`), so rules written over them keep their meaning."""
+    """What rules read of a stored case body: the body with ``schema`` saying which version it
+    is (a body stored without one: ``panel-case/2`` when it has a ``tumour`` or ``modules``
+    section, else ``panel-case/1``; :func:`engine.case_version`). The engine reads v1 paths of
+    a v2 body through :func:`convert.v1_view`, so rules written over them keep their meaning."""
     data = dict(data or {})
-    if data.get("schema") == "panel-case/2":
-        return convert.v1_view(data)
+    if "schema" not in data:
+        data["schema"] = "panel-case/2" if engine.case_version(data) == 2 else "panel-case/1"
     return data
 
 
 def case_data(case: Any) -> dict[str, Any]:
-    """What the matcher reads of a case: its ``panel-case/1`` body (questions are not rules),
-    with ``referring_centre`` the case's referring centre (``Case.referring_centre_id``) when it
-    has one: every distance is from that one centre, whatever the body says."""
+    """What the matcher reads of a case: its body (questions are not rules) as
+    :func:`rule_body` gives it, with ``referring_centre`` the case's referring centre
+    (``Case.referring_centre_id``) when it has one: every distance is from that one centre,
+    whatever the body says."""
     data = rule_body(case.data)
     centre_id = getattr(case, "referring_centre_id", None)
     if centre_id is not None:
@@ -284,7 +287,7 @@ def nearest_site(case: Any, trial: str) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- questions
 def _field_label(path: str) -> str:
     spec = FIELDS.get(path)
-    return spec.label if spec else path
+    return spec.label if spec else engine.field_label(path)
 
 
 def missing_questions(matches: Sequence[engine.TrialMatch]) -> list[str]:

@@ -23,6 +23,8 @@ EXPECTED_STATUS = {
     "MINIVAN": "closed",
     "BEACON2": "open",
     "LUDO-N": "unknown",  # recruiting in Feb 2025 (no day), not confirmed since
+    # Tumour-agnostic (ALK fusion): recruiting in May 2023 (ClinicalTrials.gov), not since.
+    "GO42286": "unknown",
 }
 
 
@@ -147,6 +149,7 @@ def test_every_criterion_carries_its_source_and_source_text():
     prefixes = (
         "Factsheet",
         "Public records, read 2025-2026 (trials-status.md)",
+        "Public records, read 7 December 2026 (the trial's notes)",
         "assumed: not in the sources read",
     )
     seen = 0
@@ -164,4 +167,4 @@ def test_every_criterion_carries_its_source_and_source_text():
             if not text.startswith("assumed"):
                 assert '"' in text, f"{where}: a quote of the source"
             seen += 1
-    assert seen == 50
+    assert seen == 62  # 50, 7 tumour scopes (neuroblastoma) and GO42286's 5

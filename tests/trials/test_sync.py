@@ -446,7 +446,7 @@ def test_loading_the_packaged_registry_updates_existing_rows(
     db_session.commit()
     summary = load_registry(PACKAGED, new_only=True)
     db_session.commit()
-    assert sorted(summary.created) == ["BEACON2", "LUDO-N"]
+    assert sorted(summary.created) == ["BEACON2", "GO42286", "LUDO-N"]
     statuses = {t.code: t.status.value for t in db_session.scalars(select(Trial))}
     assert statuses["ESMART"] == "closed"  # never edited: the file's status (2025-09-16)
     assert statuses["VERITAS"] == "open"  # synced today: kept
