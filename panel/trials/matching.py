@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
 from panel.accounts.models import Centre
-from panel.caseformat import convert
 from panel.caseformat.fields import FIELDS
 from panel.core.db import db, utcnow
 from panel.trials import engine
