@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from panel.accounts import operations
-from panel.accounts.forms import ConfirmForm, PanelRoleForm, UserForm
+from panel.accounts.forms import ConfirmForm, PanelRoleForm, PanelScopeForm, UserForm
 from panel.accounts.models import Centre, Panel, PanelRole, PanelRoleKind, User
 from panel.core.auth import admin_required
 from panel.core.db import db
@@ -220,6 +220,50 @@ def panels():
     for r in roles:
         by_panel.setdefault(r.panel_id, []).append(r)
     return render_template("admin/panels.html", panels=panels, counts=counts, by_panel=by_panel)
+
+
+@bp.route("/panels/<int:panel_id>", methods=["GET", "POST"])
+@admin_required
+def edit_panel(panel_id: int):
+    """What a panel takes (its tumour scope) and its family words, with their sources."""
+    panel = db.session.get(Panel, panel_id)
+    if panel is None:
+        abort(404)
+    form = PanelScopeForm()
+    if request.method == "GET":
+        form.takes_iccc.data = " ".join(panel.takes_iccc or [])
+        form.takes_morphology.data = " ".join(panel.takes_morphology or [])
+        for name in ("takes_words", "takes_source", "family_words", "family_words_source"):
+            getattr(form, name).data = getattr(panel, name)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            operations.update_panel_scope(
+                panel,
+                by=current_user,
+                takes_iccc=form.takes_iccc.data,
+                takes_morphology=form.takes_morphology.data,
+                takes_words=form.takes_words.data,
+                takes_source=form.takes_source.data,
+                family_words=form.family_words.data,
+                family_words_source=form.family_words_source.data,
+            )
+        except operations.PanelScopeError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors = [str(exc)]
+            status = 422
+        else:
+            db.session.commit()
+            flash(f"{panel.code} saved.", "success")
+            return redirect(url_for("admin.panels"))
+    elif request.method == "POST":
+        status = 422
+    from panel.core.readability import score
+
+    words = (form.family_words.data or "").strip()
+    return render_template(
+        "admin/panel_form.html", panel=panel, form=form, words_score=score(words) if words else None
+    ), status
 
 
 @home_section

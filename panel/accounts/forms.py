@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
 
 from panel.accounts.models import PanelRoleKind, User
@@ -91,6 +98,26 @@ class PanelRoleForm(FlaskForm):
         "Role",
         choices=[(r.value, r.value.capitalize()) for r in PanelRoleKind],
         validate_choice=True,
+    )
+
+
+class PanelScopeForm(FlaskForm):
+    """What a panel takes and its family words (admins only; checked by
+    :func:`panel.accounts.operations.update_panel_scope`)."""
+
+    takes_iccc = StringField("ICCC-3 subgroups it takes", validators=[Length(max=200)])
+    takes_morphology = StringField(
+        "ICD-O-3 morphology codes it takes", validators=[Length(max=500)]
+    )
+    takes_words = StringField("What it takes, in words", validators=[Length(max=200)])
+    takes_source = TextAreaField(
+        "Source of the scope (and its date)", validators=[Length(max=4000)]
+    )
+    family_words = TextAreaField(
+        "Who the panel is, in the family letter's words", validators=[Length(max=600)]
+    )
+    family_words_source = TextAreaField(
+        "Source of these words (and its date)", validators=[Length(max=4000)]
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Enum,
     Float,
@@ -61,11 +63,88 @@ class Panel(db.Model):
     scope: Mapped[str] = mapped_column(String(16))
     remit: Mapped[str] = mapped_column(Text, default="")
     quorum: Mapped[int] = mapped_column(default=3)
+    # What the panel takes (issue 20): ICCC-3 subgroups (``IVa``) and ICD-O-3 morphology codes
+    # (``9500/3``); both empty = any tumour type. ``takes_words`` names them in a sentence
+    # ("neuroblastoma", "any relapsed or refractory childhood cancer"); sources in panels.json.
+    takes_iccc: Mapped[list[str]] = mapped_column(JSON, default=list)
+    takes_morphology: Mapped[list[str]] = mapped_column(JSON, default=list)
+    takes_words: Mapped[str] = mapped_column(String(200), default="")
+    takes_source: Mapped[str] = mapped_column(Text, default="")
+    # Who the panel is, in the family letter's own words (whole sentences, grade 6 or below).
+    family_words: Mapped[str] = mapped_column(Text, default="")
+    family_words_source: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (CheckConstraint("scope IN ('national', 'regional')", name="scope"),)
 
+    audit_type = "panel"
+
     def __repr__(self) -> str:
         return f"<Panel {self.code}>"
+
+    @property
+    def takes_any_tumour(self) -> bool:
+        """No tumour scope: the panel takes any tumour type (the ECMC panels)."""
+        return not (self.takes_iccc or self.takes_morphology)
+
+    def refusal_for(self, case_or_tumour: Any) -> str | None:
+        """Why this panel does not take a case (a :class:`~panel.cases.models.Case`, or its
+        ``tumour`` dict with ICD-O-3 ``morphology`` and maybe ``topography``); ``None`` when it
+        takes it.
+
+        A panel without a scope takes any tumour. A tumour type not recorded yet is not refused
+        (the form offers every panel until the tumour is known; the case format asks for it
+        before submission). A morphology in the scope is taken; so is one whose ICCC-3 subgroup
+        is (when ICCC-3 places it by site and the site is unknown, every subgroup it can fall
+        in must be in the scope)."""
+        from panel.caseformat import tumours
+
+        if self.takes_any_tumour:
+            return None
+        tumour = getattr(case_or_tumour, "tumour", case_or_tumour) or {}
+        morphology = tumour.get("morphology") if isinstance(tumour, dict) else None
+        if not morphology:
+            return None
+        if morphology in (self.takes_morphology or []):
+            return None
+        scope = set(self.takes_iccc or [])
+        group = tumours.iccc_for(morphology, tumour.get("topography"))
+        if group is not None:
+            possible = {group.subgroup}
+        else:
+            tt = tumours.get_tumour_type(morphology)
+            possible = {sub for _, sub in tt.iccc_rules} if tt is not None else set()
+        if possible and possible <= scope:
+            return None
+        tt = tumours.get_tumour_type(morphology)
+        what = f"{tt.name.removesuffix(', NOS').lower()} ({morphology})" if tt else morphology
+        others = [
+            p.code
+            for p in db.session.scalars(select(Panel).order_by(Panel.scope, Panel.code))
+            if p.id != self.id and p.takes(tumour)
+        ]
+        where = (
+            "refer it to a panel that takes it: " + _or_list(others)
+            if others
+            else "no panel here takes it"
+        )
+        return (
+            f"The {self.name} takes {self.takes_words or 'a limited set of tumour types'} only; "
+            f"this case is {what}: {where}."
+        )
+
+    def takes(self, case_or_tumour: Any) -> bool:
+        """Does this panel take the case (or tumour)? See :meth:`refusal_for`."""
+        return self.refusal_for(case_or_tumour) is None
+
+    @property
+    def letterhead_words(self) -> str:
+        """The letters' sub-heading: "Advisory panel for relapsed and refractory ..."."""
+        return "childhood cancer" if self.takes_any_tumour else self.takes_words
+
+
+def _or_list(words: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 class User(UserMixin, db.Model):

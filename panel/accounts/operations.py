@@ -33,6 +33,14 @@ class AccountError(ValueError):
     """An account change that is not allowed; the message is shown to the user."""
 
 
+class PanelScopeError(AccountError):
+    """A panel's scope or words that cannot be saved; ``field`` names the input."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def create_user(
     *,
     email: str,
@@ -365,3 +373,72 @@ def disable_totp(user: User, *, by: User) -> None:
     user.totp_last_step = None
     db.session.flush()
     audit.record("user.totp_disabled", obj=user, actor=by)
+
+
+# --------------------------------------------------------------------------- panels
+def _codes(text: str) -> list[str]:
+    return [c for c in (text or "").replace(",", " ").split() if c]
+
+
+def update_panel_scope(
+    panel: Panel,
+    *,
+    by: User,
+    takes_iccc: str,
+    takes_morphology: str,
+    takes_words: str,
+    takes_source: str,
+    family_words: str,
+    family_words_source: str,
+) -> dict:
+    """Change what a panel takes and its family words (issue 20); returns the audited diff.
+    Raises :class:`PanelScopeError` naming the field: unknown ICCC-3 subgroups or ICD-O-3
+    codes (the ones in ``tumour_types.json``), a scope without its words, a fact without its
+    source."""
+    from panel.caseformat import tumours
+
+    subgroups = tumours._load()["iccc_subgroups"]
+    iccc = _codes(takes_iccc)
+    morphology = _codes(takes_morphology)
+    unknown = [c for c in iccc if c not in subgroups]
+    if unknown:
+        raise PanelScopeError(
+            "takes_iccc", f"Not an ICCC-3 subgroup Panel knows: {', '.join(unknown)} (e.g. IVa)."
+        )
+    unknown = [c for c in morphology if tumours.get_tumour_type(c) is None]
+    if unknown:
+        raise PanelScopeError(
+            "takes_morphology",
+            f"Not an ICD-O-3 code of Panel's tumour list: {', '.join(unknown)} (e.g. 9500/3).",
+        )
+    takes_words, family_words = (takes_words or "").strip(), (family_words or "").strip()
+    takes_source, family_words_source = (
+        (takes_source or "").strip(),
+        (family_words_source or "").strip(),
+    )
+    if (iccc or morphology) and not takes_words:
+        raise PanelScopeError(
+            "takes_words", "Say what the panel takes in words (e.g. neuroblastoma)."
+        )
+    if (iccc or morphology or takes_words) and not takes_source:
+        raise PanelScopeError(
+            "takes_source", "Give the source of the scope and its date, or say it is unknown."
+        )
+    if family_words and not family_words_source:
+        raise PanelScopeError("family_words_source", "Give the source of these words and its date.")
+    changes = {
+        "takes_iccc": sorted(set(iccc), key=iccc.index),
+        "takes_morphology": sorted(set(morphology), key=morphology.index),
+        "takes_words": takes_words,
+        "takes_source": takes_source,
+        "family_words": family_words,
+        "family_words_source": family_words_source,
+    }
+    before = {k: getattr(panel, k) for k in changes}
+    for key, value in changes.items():
+        setattr(panel, key, value)
+    delta = audit.diff(before, changes)
+    if delta:
+        db.session.flush()
+        audit.record("panel.updated", obj=panel, actor=by, details={"changes": delta})
+    return delta

@@ -23,7 +23,7 @@ from panel.caseformat import schema
 from panel.caseformat.convert import NotConvertible
 from panel.cases import bp, forms, operations
 from panel.cases.forms import CaseFormData
-from panel.cases.models import Case, CaseStatus
+from panel.cases.models import Case, CaseStatus, tumour_of
 from panel.cases.queries import load_case_or_404
 from panel.core.auth import signed_in_user
 from panel.core.db import db
@@ -41,8 +41,13 @@ def _show_url(ref: str) -> str:
     return url_for("cases.show", ref=ref)  # the case page (views.py)
 
 
-def _code_choices() -> dict[str, list[tuple[str, str]]]:
+def _code_choices(doc: dict[str, Any] | None = None) -> dict[str, list[tuple[str, str]]]:
+    """The panels and centres to choose from. With ``doc``, only the panels that take its tumour
+    type (``Panel.takes``), and the panel it names (so a refusal shows beside its choice)."""
     panels = db.session.scalars(select(Panel).order_by(Panel.scope, Panel.code)).all()
+    if doc is not None:
+        tumour = tumour_of(doc)
+        panels = [p for p in panels if p.takes(tumour) or p.code == doc.get("panel")]
     centres = db.session.scalars(select(Centre).order_by(Centre.name)).all()
     return {
         "panel": [(p.code, f"{p.code} — {p.name}") for p in panels],
@@ -96,7 +101,7 @@ def _render(
         "missing": missing,
         "statuses": forms.section_statuses(missing, errors, notes),
         "applicable": applicable,
-        "codes": _code_choices(),
+        "codes": _code_choices(doc),
         "version": version if version is not None else (case.version if case else None),
         "form_token": form_token,
         "alert": alert,
@@ -216,6 +221,16 @@ def _submit_and_redirect(case: Case, *, just_created: bool = False):
     except operations.InvalidCase as exc:
         db.session.rollback()
         case = db.session.get(Case, case.id)
+        if exc.field == "panel":  # the panel does not take the case: an error on its field
+            doc = operations.to_document(case)
+            return _render(
+                CaseFormData.from_document(doc),
+                case=case,
+                status=422,
+                doc=doc,
+                problems=exc.problems,
+                alert=("danger", "Not submitted: " + exc.problems[0].message),
+            )
         if just_created:
             return redirect(url_for("cases.edit", ref=case.reference, submit="refused"))
         return _refused_submission(case, exc.problems, 422)

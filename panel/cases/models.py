@@ -142,12 +142,7 @@ class Case(CasePermissions, db.Model):
     def tumour(self) -> dict[str, Any]:
         """The case's tumour type, ``panel-case/2``'s ``tumour`` section (``morphology`` and
         maybe ``topography``, ICD-O-3 codes); ``{}`` when not recorded yet."""
-        from panel.caseformat import convert, schema
-
-        data = self.data or {}
-        if "tumour" in data or "modules" in data:
-            return dict(data.get("tumour") or {})
-        return convert.as_v2({**data, "schema": schema.SCHEMA})["tumour"]
+        return tumour_of(self.data or {})
 
     @property
     def tumour_name(self) -> str:
@@ -166,10 +161,33 @@ class Case(CasePermissions, db.Model):
 
         return tumours.iccc_for(self.tumour.get("morphology"), self.tumour.get("topography"))
 
+    def can_go_to(self, panel: Panel) -> bool:
+        """Does ``panel`` take this case's tumour type? (:meth:`Panel.refusal_for` says why
+        not.) Asked when a case is saved, submitted and referred on, and by the form's and
+        refer-on's panel choices."""
+        return panel.takes(self)
+
     @property
     def open_information_request(self) -> InformationRequest | None:
         """The coordinator's questions still waiting for the referrer, if any."""
         return next((r for r in reversed(self.information_requests) if r.answered_at is None), None)
+
+
+def tumour_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The tumour type of a case body or document in either version: ``panel-case/2``'s
+    ``tumour`` section, or the one a ``panel-case/1`` document converts to; ``{}`` when not
+    recorded (or when a v1 document is too broken to convert)."""
+    from panel.caseformat import convert, schema
+
+    if not isinstance(doc, dict):
+        return {}
+    if "tumour" in doc or "modules" in doc:
+        tumour = doc.get("tumour")
+        return dict(tumour) if isinstance(tumour, dict) else {}
+    try:
+        return convert.as_v2({**doc, "schema": schema.SCHEMA})["tumour"]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return {}
 
 
 class CaseQuestion(db.Model):

@@ -27,6 +27,7 @@ from panel.cases.models import (
     CaseStatus,
     InformationRequest,
     ReferenceCounter,
+    tumour_of,
 )
 from panel.core import audit
 from panel.core.db import db, utcnow
@@ -146,6 +147,16 @@ def _split_questions(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str] | N
     return {**doc, "family": family}, questions
 
 
+def check_panel_takes(doc: dict[str, Any]) -> None:
+    """Refuse a document whose panel does not take its tumour type (``Panel.refusal_for``),
+    naming the field ``panel``."""
+    code = doc.get("panel")
+    panel = db.session.scalar(select(Panel).where(Panel.code == code)) if code else None
+    refusal = panel.refusal_for(tumour_of(doc)) if panel is not None else None
+    if refusal:
+        raise InvalidCase([schema.Problem("panel", refusal)])
+
+
 def _apply_header(case: Case, doc: dict[str, Any]) -> None:
     panel_code, centre_code = doc.get("panel"), doc.get("referring_centre")
     if panel_code:
@@ -174,6 +185,7 @@ def create_case(doc: dict[str, Any], *, by: User, creation_key: str | None = Non
     warnings = guard_texts(v2.text_fields_v2(doc))
     if not doc.get("panel"):
         raise InvalidCase([schema.Problem("panel", "is required to create a case")])
+    check_panel_takes(doc)
     if not doc.get("referring_centre") and by.centre is not None:
         doc["referring_centre"] = by.centre.code
     body, questions = _split_questions(doc)
@@ -229,6 +241,7 @@ def update_case(
         raise InvalidCase(
             [schema.Problem("panel", "cannot change after submission (the panel refers it on)")]
         )
+    check_panel_takes({**doc, "panel": doc.get("panel") or case.panel.code})
     if not case.can_set_urgency(by):
         # After submission the urgency is the coordinator's: a document that leaves it out (or
         # repeats the stored value) keeps it; one that changes it is refused, naming the field.
@@ -316,6 +329,9 @@ def submit_case(case: Case, *, by: User) -> Case:
         return case
     if not case.can_submit(by):
         raise NotAllowed("This case cannot be submitted now.")
+    refusal = case.panel.refusal_for(case)
+    if refusal:
+        raise InvalidCase([schema.Problem("panel", refusal)])
     doc = to_document(case)
     problems = v2.missing_for_submit_v2(doc)
     if problems:

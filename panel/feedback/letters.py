@@ -62,6 +62,9 @@ DISCLAIMER_FAMILY = (
     "your child."
 )
 
+#: Who the panel is, for a panel configured without its own words (``Panel.family_words``).
+FAMILY_PANEL_GENERIC = "The panel gives advice to your child's doctors."
+
 #: The categories in plain words for the family letter (standard, large print and easy read).
 FAMILY_CATEGORIES = {
     "trial": "The panel suggests a clinical trial for your child.",
@@ -502,6 +505,10 @@ def _common(rec: Recommendation, kind: str) -> dict[str, Any]:
         "panel_name": case.panel.name,
         "panel_code": case.panel.code,
         "panel_remit": case.panel.remit,
+        # Who the panel is and what it takes, in its own words (Panel.family_words, issue 20).
+        "panel_family_words": case.panel.family_words or FAMILY_PANEL_GENERIC,
+        "panel_letterhead": case.panel.letterhead_words,
+        "panel_cancer_words": "" if case.panel.takes_any_tumour else case.panel.takes_words,
         "date": uk_date(letter_moment),
         "meeting_date": uk_date(discussed),
         "meeting_title": meeting_title,

@@ -58,7 +58,10 @@ class EditMeetingForm(MeetingForm):
 
 class ReferOnForm(FlaskForm):
     panel = SelectField(
-        "Refer on to", coerce=int, validators=[DataRequired(message="Choose a panel.")]
+        "Refer on to",
+        coerce=int,
+        validators=[DataRequired(message="Choose a panel.")],
+        validate_choice=False,  # a panel not offered is refused by triage.refer_on, saying why
     )
     reason = TextAreaField(
         "Why this panel?",

@@ -359,12 +359,15 @@ def set_urgency(case: Case, urgent: bool, *, by: User, reason: str = "") -> Case
 
 # --------------------------------------------------------------------------- refer on
 def referable_panels(case: Case) -> list[Panel]:
-    """The panels a case may be referred on to: every panel but its own."""
-    return list(
-        db.session.scalars(
+    """The panels a case may be referred on to: every panel but its own that takes the case's
+    tumour type (``Case.can_go_to``)."""
+    return [
+        p
+        for p in db.session.scalars(
             select(Panel).where(Panel.id != case.panel_id).order_by(Panel.scope, Panel.code)
         )
-    )
+        if case.can_go_to(p)
+    ]
 
 
 def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTransfer:
@@ -384,6 +387,9 @@ def refer_on(case: Case, to_panel: Panel, *, reason: str, by: User) -> CaseTrans
         raise Conflict(f"A case that is {case.status.label.lower()} cannot be referred on.")
     if to_panel is None or to_panel.id == case.panel_id:
         raise Refused("Choose another panel to refer the case on to.", "panel")
+    refusal = to_panel.refusal_for(case)
+    if refusal:
+        raise Refused(refusal, "panel")
     reason = (reason or "").strip()
     if not reason:
         raise Refused("Give the reason for referring the case on.", "reason")

@@ -118,7 +118,8 @@ def refer_on(ref: str):
         blocked = f"A case that is {case.status.label.lower()} cannot be referred on."
     status = 200
     if form.validate_on_submit():
-        to_panel = next((p for p in targets if p.id == form.panel.data), None)
+        # A panel not offered (it does not take the case) is refused by the operation, with why.
+        to_panel = db.session.get(Panel, form.panel.data) if 0 < form.panel.data < 2**31 else None
         try:
             if to_panel is None:
                 raise Refused("Choose another panel to refer the case on to.", "panel")

@@ -95,6 +95,7 @@ def _world(live_server, tmp_path) -> dict:
     """Values for the URL variables: the demo's cases (in each state), a case put on the coming
     NAP meeting, a series uploaded to it, the sent case's letter sheets, a trial, a person."""
     from panel.accounts import operations as account_ops
+    from panel.accounts.models import Panel
     from panel.cases.models import Case
     from panel.core.db import db
     from panel.feedback import family
@@ -212,6 +213,7 @@ def _world(live_server, tmp_path) -> dict:
             "code": [{"code": trial}],
             "index": [{"index": 0}],
             "user_id": [{"user_id": user(REFERRER).id}],
+            "panel_id": [{"panel_id": db.session.scalar(select(Panel.id).order_by(Panel.id))}],
             "token": [{"token": reset_token}],
         }
         special = {

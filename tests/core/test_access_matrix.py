@@ -82,6 +82,7 @@ POLICY: dict[str, str] = {
     "admin.resend_invitation": "admin",
     "admin.centres": "admin",
     "admin.panels": "admin",
+    "admin.edit_panel": "admin",  # what a panel takes and its family words (issue 20)
     # ------------------------------------------------------------------ cases
     "cases.new": "referrer",
     "cases.show": "case",
@@ -426,6 +427,7 @@ def world(app, db_session, make_user, make_case):
         "code": trial.code,
         "kind": "clinician",
         "user_id": u["R"].id,
+        "panel_id": case.panel_id,
         "role_id": u["nap_coordinator"].panel_roles[0].id,
         "document_id": sent_pdf.id,
         "months": 3,
