@@ -5,6 +5,7 @@ Revises: 0002
 Create Date: 2026-11-27 00:40:00
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -25,13 +26,28 @@ def upgrade():
         sa.Column("response", sa.Text(), nullable=True),
         sa.Column("responded_by_id", sa.Integer(), nullable=True),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_information_requests_case_id_cases"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["requested_by_id"], ["users.id"], name=op.f("fk_information_requests_requested_by_id_users")),
-        sa.ForeignKeyConstraint(["responded_by_id"], ["users.id"], name=op.f("fk_information_requests_responded_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+            name=op.f("fk_information_requests_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"],
+            ["users.id"],
+            name=op.f("fk_information_requests_requested_by_id_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["responded_by_id"],
+            ["users.id"],
+            name=op.f("fk_information_requests_responded_by_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_information_requests")),
     )
     with op.batch_alter_table("information_requests", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_information_requests_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_information_requests_case_id"), ["case_id"], unique=False
+        )
 
 
 def downgrade():

@@ -6,7 +6,7 @@ written (later changes reach a deployment through `flask --app panel load-refere
 admin's panel page). A panel not listed here keeps an empty scope: it takes any tumour type.
 
 Revision ID: 0022
-Revises: 0020 (to be re-parented onto 0021 when merged after the lead's panel-case/2 migration)
+Revises: 0021
 Create Date: 2026-12-07 02:50:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

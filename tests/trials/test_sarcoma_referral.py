@@ -74,3 +74,25 @@ def test_the_case_page_and_the_matches_payload_show_it(app, client, login, sarco
     assert "Alveolar rhabdomyosarcoma" in page.get_data(as_text=True)
     verdicts = {m["trial"]: m["verdict"] for m in case_matches_payload(case)["matches"]}
     assert verdicts["FICTIONAL-ALK"] == "eligible"
+
+
+def test_the_nap_refuses_the_sarcoma_with_a_clear_message(db_session, make_user):
+    """The same document sent to the national neuroblastoma panel is refused, naming the panel,
+    the tumour and the panels that would take it; nothing is saved."""
+    from sqlalchemy import func, select
+
+    from panel.cases import operations as ops
+    from panel.cases.models import Case
+
+    referrer = make_user(referrer_at="NEWCASTLE")
+    doc = {**_rhabdomyosarcoma(), "panel": "NAP"}
+    before = db_session.scalar(select(func.count()).select_from(Case))
+    with pytest.raises(ops.InvalidCase) as refused:
+        ops.create_case(doc, by=referrer)
+    problem = refused.value.problems[0]
+    assert problem.field == "panel"
+    assert "takes neuroblastoma only" in problem.message
+    assert "rhabdomyosarcoma (8920/3)" in problem.message
+    assert "ECMC-NORTH" in problem.message
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(Case)) == before
