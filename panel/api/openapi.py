@@ -825,12 +825,16 @@ def _case_answer(description: str, *, location: bool = False, replayed: bool = F
 
 def _case_body(version: int) -> dict[str, Any]:
     """The request body of POST and PUT: either version of the document, in either API."""
-    examples = {
-        "panel-case/2": {"value": EXAMPLE_CASE_V2},
-        "panel-case/1": {"value": EXAMPLE_CASE},
-    }
     if version == 1:
-        examples = {"panel-case/1": examples["panel-case/1"], **examples}
+        examples = {
+            "complete": {"value": EXAMPLE_CASE},
+            "complete-panel-case-2": {"value": EXAMPLE_CASE_V2},
+        }
+    else:
+        examples = {
+            "complete": {"value": EXAMPLE_CASE_V2},
+            "complete-panel-case-1": {"value": EXAMPLE_CASE},
+        }
     return {
         "required": True,
         "description": "A panel-case/2 document, or a panel-case/1 document (neuroblastoma "
