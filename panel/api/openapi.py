@@ -214,7 +214,6 @@ _V2 = _Format(v2.V2_VALUE_SETS, v2.MAX_TEXT)
 
 def _value_schema(spec: FieldSpec, path: str, fmt: _Format = _V1) -> dict[str, Any]:
     """The JSON Schema of one field (``path`` is where it sits, for text length limits)."""
-    VALUE_SETS = fmt.value_sets  # noqa: N806 - the format's own value sets
     t = spec.type
     schema: dict[str, Any]
     if t in ("int", "number"):
@@ -228,11 +227,11 @@ def _value_schema(spec: FieldSpec, path: str, fmt: _Format = _V1) -> dict[str, A
     elif t == "bool":
         schema = {"type": "boolean"}
     elif t == "enum":
-        schema = {"type": "string", "enum": list(VALUE_SETS[spec.value_set].codes)}
+        schema = {"type": "string", "enum": list(fmt.value_sets[spec.value_set].codes)}
     elif t == "enum_list":
         schema = {
             "type": "array",
-            "items": {"type": "string", "enum": list(VALUE_SETS[spec.value_set].codes)},
+            "items": {"type": "string", "enum": list(fmt.value_sets[spec.value_set].codes)},
             "uniqueItems": True,
         }
     elif t == "text":
@@ -269,7 +268,7 @@ def _value_schema(spec: FieldSpec, path: str, fmt: _Format = _V1) -> dict[str, A
         schema = {"type": "string", "maxLength": CODE_MAX, "pattern": pattern or TEXT_PATTERN}
     else:  # pragma: no cover - FIELD_TYPES is closed
         raise ValueError(f"{path}: no JSON Schema for field type {t!r}")
-    return {**_describe(spec, VALUE_SETS), **_nullable(schema)}
+    return {**_describe(spec, fmt.value_sets), **_nullable(schema)}
 
 
 def _section_description(path: str, key: str) -> str:
