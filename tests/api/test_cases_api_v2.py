@@ -313,3 +313,15 @@ def test_format_routes_hold_no_case_data(app, db_session, api_as, referrer, url)
     assert api.get(url).status_code == 200
     after = db_session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
     assert before == after
+
+
+def test_one_rate_limit_budget_across_both_versions(app, monkeypatch, make_user, api_as):
+    """Does a token's budget count its calls to v1 and v2 together (v2 is no way around it)?"""
+    monkeypatch.setitem(app.config, "API_RATELIMIT", "3 per minute")
+    api = api_as(make_user(referrer_at="LEEDS"))
+    assert [api.get(V1).status_code, api.get(V2).status_code] == [200, 200]
+    assert api.get("/api/v2/case-format").status_code == 200
+    limited = api.get(V2)
+    body = _error(limited, 429)
+    assert body["error"].startswith("Too many requests")
+    assert api.get(V1).status_code == 429
