@@ -1,8 +1,10 @@
-"""JSON API v1 (personal API tokens) and the account page's token section.
+"""JSON API (personal API tokens) and the account page's token section.
 
-Two blueprints: ``api`` (``/api/v1``; bearer tokens only, exempt from CSRF because it never
-reads the cookie session) and ``api_tokens`` (``/account/api-tokens``; ordinary signed-in
-pages with CSRF, where people make and revoke their tokens).
+Three blueprints: ``api`` (``/api/v1``) and ``api_v2`` (``/api/v2``: the case-document routes
+in ``panel-case/2``, plus the tumour-type search and the case format), bearer tokens only,
+exempt from CSRF because they never read the cookie session; and ``api_tokens``
+(``/account/api-tokens``; ordinary signed-in pages with CSRF, where people make and revoke
+their tokens).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp_v2 = Blueprint("api_v2", __name__, url_prefix="/api/v2")
 account_bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
 
 
@@ -21,7 +24,9 @@ def init_app(app: Flask) -> None:
     from panel.core.extensions import csrf
 
     csrf.exempt(bp)
+    csrf.exempt(bp_v2)
     app.register_blueprint(bp)
+    app.register_blueprint(bp_v2)
     app.register_blueprint(account_bp)
     app.cli.add_command(create_token_command)
     app.add_template_global(active_tokens, "api_tokens_of")
@@ -36,5 +41,6 @@ from panel.api import (  # noqa: E402,F401
     outcome_check_views,
     referral_views,
     timeline_views,
+    v2_views,
     views,
 )

@@ -1,8 +1,13 @@
-"""The OpenAPI 3.1 document of the JSON API v1, served at ``/api/v1/openapi.json``.
+"""The OpenAPI 3.1 documents of the JSON API: v1 at ``/api/v1/openapi.json``, v2 at
+``/api/v2/openapi.json``.
 
-The ``panel-case/1`` JSON Schema in it is generated from :data:`panel.caseformat.fields.FIELDS`
-(through the key tree :data:`panel.caseformat.schema.TREE` that the validator walks), so the
-document and the validator cannot disagree about keys, types, value sets or ranges. What a
+The ``panel-case/1`` JSON Schema in them is generated from :data:`panel.caseformat.fields.FIELDS`
+(through the key tree :data:`panel.caseformat.schema.TREE` that the validator walks), and the
+``panel-case/2`` one from :data:`panel.caseformat.v2.FIELDS_V2` and its modules (through
+:data:`panel.caseformat.v2.TREE_V2`, which :func:`~panel.caseformat.v2.validate_v2` walks), so a
+document and its validator cannot disagree about keys, types, value sets or ranges. v1 serves
+``panel-case/1`` for a neuroblastoma case and ``panel-case/2`` for any other (its case schema
+is a ``oneOf`` of the two); v2 serves ``panel-case/2`` always. What a
 JSON Schema cannot say (cross-field checks such as "age now >= age at diagnosis", configured
 panel and centre codes, and what is required *to submit*) is written in the descriptions and
 in the ``x-requirement`` extension (R, C, O as in ``case-format.md``).
@@ -11,17 +16,20 @@ in the ``x-requirement`` extension (R, C, O as in ``case-format.md``).
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from panel.accounts.models import PanelRoleKind
 from panel.api import parsing, tokens
 from panel.caseformat import schema as case_format
+from panel.caseformat import v2
 from panel.caseformat.fields import VALUE_SETS, FieldSpec
 from panel.cases.models import CaseStatus
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
+API_VERSION_2 = "2.0.0"
 #: Free text may not hold C0 control characters other than tab, newline and return.
 _ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F]"
 TEXT_PATTERN = rf"^{_ALLOWED}*$"
@@ -50,6 +58,12 @@ _SECTIONS = {
     "end_induction": "Response at the end of induction.",
     "current": "The current response.",
     "fitness": "Performance status and organ function.",
+    "tumour": "The tumour type (ICD-O-3); its ICCC-3 group is derived, never sent.",
+    "molecular": "Molecular alterations, whatever the tumour.",
+    "organ_function": "Organ function and blood counts.",
+    "local_mdt": "The local multidisciplinary team's discussion.",
+    "modules": "Disease modules: only those that apply to the tumour type may be present "
+    "(422 otherwise); a module's required fields are required to submit.",
 }
 
 #: A complete referral (it can be submitted as it is), shown in the document as an example.
@@ -100,6 +114,55 @@ EXAMPLE_CASE: dict[str, Any] = {
     "fitness": {"performance_scale": "lansky", "performance_score": 80},
 }
 
+#: A complete ``panel-case/2`` sarcoma referral (an ECMC panel), the v2 document's example.
+EXAMPLE_CASE_V2: dict[str, Any] = {
+    "schema": "panel-case/2",
+    "panel": "ECMC-NORTH",
+    "referring_centre": "LEEDS",
+    "urgency": "routine",
+    "clinical_question": "Second relapse of alveolar rhabdomyosarcoma with lung and bone "
+    "disease after IVA and VIT. Is there an early-phase trial suitable now?",
+    "tumour": {"morphology": "8920/3", "topography": "C49.2"},
+    "family": {
+        "aware_of_referral": True,
+        "questions": ["Is there a trial close to home?"],
+    },
+    "patient": {"age_at_diagnosis_months": 110, "age_now_months": 140, "sex": "male"},
+    "status": {
+        "category": "relapsed",
+        "episode": 2,
+        "months_diagnosis_to_event": 28,
+        "months_since_last_treatment": 1,
+        "relapse_pattern": "metastatic",
+    },
+    "disease": {"sites": ["lung", "bone"], "measurable": True, "bone_marrow_pct": None},
+    "molecular": {
+        "alterations": [{"gene": "PAX3", "type": "fusion", "partner": "FOXO1", "test": "rna_seq"}],
+        "profiling_at_relapse": "done",
+    },
+    "treatment": {
+        "lines": [
+            {"phase": "induction", "regimen": "IVA", "cycles": 9, "best_response": "CR"},
+            {
+                "phase": "maintenance",
+                "regimen": "VINORELBINE_CYCLO",
+                "cycles": 6,
+                "best_response": "CR",
+            },
+            {"phase": "salvage", "regimen": "VIT", "cycles": 4, "best_response": "PD"},
+        ]
+    },
+    "fitness": {"performance_scale": "lansky", "performance_score": 80},
+    "modules": {
+        "sarcoma": {
+            "subtype": "rms_alveolar",
+            "foxo1_fusion": "pax3_foxo1",
+            "risk_group": "high",
+            "metastatic_at_diagnosis": False,
+        }
+    },
+}
+
 
 # --------------------------------------------------------------------------- panel-case/1
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +177,7 @@ def _number(n: float) -> int | float:
     return int(n) if float(n).is_integer() else n
 
 
-def _describe(spec: FieldSpec) -> dict[str, Any]:
+def _describe(spec: FieldSpec, value_sets: Any = VALUE_SETS) -> dict[str, Any]:
     note = spec.note
     if spec.requirement == "C" and note.startswith("required when "):
         parts = [f"Required to submit {note.removeprefix('required ')}."]
@@ -133,11 +196,23 @@ def _describe(spec: FieldSpec) -> dict[str, Any]:
         "x-requirement": spec.requirement,
     }
     if spec.value_set:
-        out["x-enum-labels"] = {c.code: c.label for c in VALUE_SETS[spec.value_set].choices}
+        out["x-enum-labels"] = {c.code: c.label for c in value_sets[spec.value_set].choices}
     return out
 
 
-def _value_schema(spec: FieldSpec, path: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Format:
+    """What a format's field schemas depend on: its value sets and text limits."""
+
+    value_sets: Any
+    max_text: Any
+
+
+_V1 = _Format(VALUE_SETS, case_format.MAX_TEXT)
+_V2 = _Format(v2.V2_VALUE_SETS, v2.MAX_TEXT)
+
+
+def _value_schema(spec: FieldSpec, path: str, fmt: _Format = _V1) -> dict[str, Any]:
     """The JSON Schema of one field (``path`` is where it sits, for text length limits)."""
     t = spec.type
     schema: dict[str, Any]
@@ -152,15 +227,15 @@ def _value_schema(spec: FieldSpec, path: str) -> dict[str, Any]:
     elif t == "bool":
         schema = {"type": "boolean"}
     elif t == "enum":
-        schema = {"type": "string", "enum": list(VALUE_SETS[spec.value_set].codes)}
+        schema = {"type": "string", "enum": list(fmt.value_sets[spec.value_set].codes)}
     elif t == "enum_list":
         schema = {
             "type": "array",
-            "items": {"type": "string", "enum": list(VALUE_SETS[spec.value_set].codes)},
+            "items": {"type": "string", "enum": list(fmt.value_sets[spec.value_set].codes)},
             "uniqueItems": True,
         }
     elif t == "text":
-        limit = case_format.MAX_TEXT.get(path, case_format.DEFAULT_MAX_TEXT)
+        limit = fmt.max_text.get(path, case_format.DEFAULT_MAX_TEXT)
         schema = {"type": "string", "maxLength": limit, "pattern": TEXT_PATTERN}
     elif t == "text_list":
         schema = {
@@ -183,29 +258,43 @@ def _value_schema(spec: FieldSpec, path: str) -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    item.path: _value_schema(item, f"{path}[].{item.path}")
+                    item.path: _value_schema(item, f"{path}[].{item.path}", fmt)
                     for item in spec.item_fields
                 },
             },
         }
     elif t == "code":
-        schema = {"type": "string", "maxLength": CODE_MAX, "pattern": TEXT_PATTERN}
+        pattern = getattr(spec, "pattern", None)
+        schema = {"type": "string", "maxLength": CODE_MAX, "pattern": pattern or TEXT_PATTERN}
     else:  # pragma: no cover - FIELD_TYPES is closed
         raise ValueError(f"{path}: no JSON Schema for field type {t!r}")
-    return {**_describe(spec), **_nullable(schema)}
+    return {**_describe(spec, fmt.value_sets), **_nullable(schema)}
 
 
-def _object_schema(tree: dict[str, Any], prefix: str) -> dict[str, Any]:
+def _section_description(path: str, key: str) -> str:
+    if path.startswith("modules.") and path.count(".") == 1:
+        module = v2.MODULES[key]
+        applies = ", ".join(sorted(module.morphologies))
+        groups = ", ".join(sorted(module.iccc_subgroups))
+        return (
+            f"The {module.label.lower()} module: present only for tumour types {applies}"
+            + (f" (or ICCC-3 subgroup {groups})" if groups else "")
+            + "."
+        )
+    return _SECTIONS.get(key, "")
+
+
+def _object_schema(tree: dict[str, Any], prefix: str, fmt: _Format = _V1) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for key, node in tree.items():
         path = f"{prefix}{key}"
         if isinstance(node, dict):
-            sub = _object_schema(node, path + ".")
+            sub = _object_schema(node, path + ".", fmt)
             sub["type"] = ["object", "null"]
-            sub["description"] = _SECTIONS.get(key, "") + " null or absent: unknown."
+            sub["description"] = _section_description(path, key) + " null or absent: unknown."
             properties[key] = sub
         else:
-            properties[key] = _value_schema(node, path)
+            properties[key] = _value_schema(node, path, fmt)
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
@@ -238,6 +327,43 @@ def _case_schema() -> dict[str, Any]:
 def case_schema() -> dict[str, Any]:
     """The JSON Schema of a ``panel-case/1`` document (a fresh copy, safe to change)."""
     return copy.deepcopy(_case_schema())
+
+
+@cache
+def _case_schema_v2() -> dict[str, Any]:
+    root = _object_schema(v2.TREE_V2, "", _V2)
+    root["properties"]["schema"] = {
+        "title": "Format",
+        "description": 'Always "panel-case/2".',
+        "type": "string",
+        "const": v2.SCHEMA_V2,
+    }
+    root["properties"]["reference"].update(
+        description="Assigned by the system (e.g. NB-2026-0007). Ignored when creating a case; "
+        "when replacing one it must be absent, null or the case's own reference.",
+    )
+    root["required"] = ["schema"]
+    root["title"] = "panel-case/2"
+    root["description"] = (
+        "One anonymised referral of any relapsed or refractory childhood cancer: a core every "
+        "case has (tumour type as an ICD-O-3 morphology code, ages, disease status, sites, "
+        "molecular alterations, treatment, fitness, organ function, family) and the disease "
+        "modules that apply to its tumour type (`modules.neuroblastoma`, `modules.sarcoma`; "
+        "GET /case-format lists them). Absent or null means unknown; an empty list means none. "
+        "Unknown keys are refused (422, naming the field), and so are the derived "
+        "tumour.iccc_group and tumour.iccc_subgroup. Checks a schema cannot express are also "
+        "made: tumour.morphology must be in the list of tumour types (GET /tumour-types), a "
+        "module must apply to the tumour type, panel and referring_centre must be configured "
+        "codes, patient.age_now_months >= patient.age_at_diagnosis_months, "
+        "status.months_diagnosis_to_event fits between them, and a treatment line cannot end "
+        "before it starts. Free text is scanned for patient identifiers before it is saved."
+    )
+    return root
+
+
+def case_schema_v2() -> dict[str, Any]:
+    """The JSON Schema of a ``panel-case/2`` document (a fresh copy, safe to change)."""
+    return copy.deepcopy(_case_schema_v2())
 
 
 # --------------------------------------------------------------------------- document
@@ -288,6 +414,7 @@ def _schemas() -> dict[str, Any]:
     }
     return {
         "PanelCase": case_schema(),
+        "PanelCaseV2": case_schema_v2(),
         "WorkflowStatus": {
             "type": "string",
             "enum": [s.value for s in CaseStatus],
@@ -538,13 +665,19 @@ def _schemas() -> dict[str, Any]:
         },
         "Case": {
             "type": "object",
-            "description": "A case: its workflow state and version around the panel-case/1 "
-            "document. The document's own `status` member is the disease status section.",
+            "description": "A case: its workflow state and version around its document: "
+            "panel-case/1 for a neuroblastoma case, panel-case/2 for any other tumour (its "
+            "`schema` member says which; /api/v2 answers panel-case/2 for every case). The "
+            "document's own `status` member is the disease status section.",
             "required": [*_CASE_HEADER, "case"],
             "additionalProperties": False,
             "properties": {
                 **copy.deepcopy(_CASE_HEADER),
-                "case": _ref("PanelCase"),
+                "case": {
+                    "oneOf": [_ref("PanelCase"), _ref("PanelCaseV2")],
+                    "description": "panel-case/1 when the case is a neuroblastoma case (the "
+                    "only tumour panel-case/1 can carry); panel-case/2 otherwise.",
+                },
                 "warnings": {
                     "type": "array",
                     "items": _ref("Finding"),
@@ -646,9 +779,10 @@ def _responses() -> dict[str, Any]:
         ),
         "TooLarge": _error("The request body is larger than the API accepts."),
         "Unprocessable": _error(
-            "The document is not valid panel-case/1 (unknown key, wrong "
-            "type, value out of set or range: `field` and `problems` name "
-            "them), or free text holds a patient identifier (`findings`)."
+            "The document is not a valid panel-case/1 or panel-case/2 document (unknown key, "
+            "wrong type, value out of set or range, a module that does not apply to the tumour "
+            "type: `field` and `problems` name them), or free text holds a patient identifier "
+            "(`findings`). On submit: `problems` lists every field still missing."
         ),
         "PreconditionRequired": _error("If-Match is missing."),
         "UnsupportedMediaType": _error("The body is not of the media type this route takes."),
@@ -688,12 +822,28 @@ def _case_answer(description: str, *, location: bool = False, replayed: bool = F
     return {"description": description, "headers": headers, **_json(_ref("Case"))}
 
 
-def _paths() -> dict[str, Any]:
-    body = {
+def _case_body(version: int) -> dict[str, Any]:
+    """The request body of POST and PUT: either version of the document, in either API."""
+    if version == 1:
+        examples = {
+            "complete": {"value": EXAMPLE_CASE},
+            "complete-panel-case-2": {"value": EXAMPLE_CASE_V2},
+        }
+    else:
+        examples = {
+            "complete": {"value": EXAMPLE_CASE_V2},
+            "complete-panel-case-1": {"value": EXAMPLE_CASE},
+        }
+    return {
         "required": True,
-        "description": "A panel-case/1 document (a draft may be incomplete).",
-        **_json(_ref("PanelCase"), examples={"complete": {"value": EXAMPLE_CASE}}),
+        "description": "A panel-case/2 document, or a panel-case/1 document (neuroblastoma "
+        "only; converted, and on PUT what it cannot carry is kept). A draft may be incomplete.",
+        **_json({"oneOf": [_ref("PanelCaseV2"), _ref("PanelCase")]}, examples=examples),
     }
+
+
+def _paths() -> dict[str, Any]:
+    body = _case_body(1)
     common = {"401": _r("Unauthorized"), "429": _r("TooManyRequests")}
     ref = {"$ref": "#/components/parameters/Reference"}
     return {
@@ -1809,8 +1959,268 @@ def _network_paths(common: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any
 
 
 def openapi_document() -> dict[str, Any]:
-    """The whole OpenAPI document (a fresh copy)."""
+    """The whole OpenAPI document of ``/api/v1`` (a fresh copy)."""
     return copy.deepcopy(_document())
+
+
+# --------------------------------------------------------------------------- /api/v2
+#: The v1 paths that /api/v2 serves too (those that carry a case document, and the list).
+V2_SHARED_PATHS = (
+    "/openapi.json",
+    "/cases",
+    "/cases/{ref}",
+    "/cases/{ref}/submit",
+    "/cases/{ref}/matches",
+)
+
+
+def _refs(node: Any) -> set[str]:
+    """Every ``#/components/...`` reference under ``node``, as (kind, name) strings."""
+    if isinstance(node, dict):
+        out = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        for value in node.values():
+            out |= _refs(value)
+        return out
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node)) if node else set()
+    return set()
+
+
+def _prune(components: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]:
+    """The components that ``paths`` reach (transitively), and no others."""
+    kept: dict[str, dict[str, Any]] = {}
+    todo = list(_refs(paths))
+    while todo:
+        ref = todo.pop()
+        _, _, kind, name = ref.split("/", 3)
+        if name in kept.setdefault(kind, {}):
+            continue
+        kept[kind][name] = components[kind][name]
+        todo.extend(_refs(components[kind][name]))
+    return {kind: dict(sorted(items.items())) for kind, items in kept.items()}
+
+
+def _v2_own_schemas() -> dict[str, Any]:
+    spec = {
+        "type": "object",
+        "description": "One field of the format (FieldSpecV2.to_dict): its dotted path, type, "
+        "label, requirement (R, C, O, -), whether rules may name it, and for coded fields the "
+        "value set with each code's label.",
+        "required": ["path", "type", "label", "requirement", "rule", "operators"],
+        "properties": {
+            "path": {"type": "string"},
+            "type": {"type": "string"},
+            "label": {"type": "string"},
+            "requirement": {"type": "string", "enum": ["R", "C", "O", "-"]},
+            "rule": {"type": "boolean"},
+            "operators": {"type": "array", "items": {"type": "string"}},
+            "value_set": {"type": "string"},
+            "values": {"type": "array", "items": {"type": "object"}},
+            "item_fields": {"type": "array", "items": {"$ref": "#/components/schemas/FieldSpec"}},
+        },
+    }
+    condition = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["field", "when", "values", "why"],
+        "description": "`field` is required to submit when the value at `when` is one of `values`.",
+        "properties": {
+            "field": {"type": "string"},
+            "when": {"type": "string"},
+            "values": {"type": "array"},
+            "why": {"type": "string"},
+        },
+    }
+    fields = {"type": "array", "items": _ref("FieldSpec")}
+    conditions = {"type": "array", "items": _ref("Condition")}
+    return {
+        "FieldSpec": spec,
+        "Condition": condition,
+        "CaseFormat": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["schema", "core", "core_conditions", "derived", "modules"],
+            "properties": {
+                "schema": {"const": v2.SCHEMA_V2},
+                "core": {**fields, "description": "Every case has these."},
+                "core_conditions": conditions,
+                "derived": {
+                    **fields,
+                    "description": "Computed from the document (rules may name them; a "
+                    "document may not carry them).",
+                },
+                "modules": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": [
+                            "name",
+                            "label",
+                            "morphologies",
+                            "iccc_subgroups",
+                            "fields",
+                            "note",
+                            "conditions",
+                        ],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "label": {"type": "string"},
+                            "morphologies": {"type": "array", "items": {"type": "string"}},
+                            "iccc_subgroups": {"type": "array", "items": {"type": "string"}},
+                            "fields": fields,
+                            "note": {"type": "string"},
+                            "conditions": conditions,
+                        },
+                    },
+                },
+            },
+        },
+        "TumourTypes": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["q", "tumour_types"],
+            "properties": {
+                "q": {"type": "string"},
+                "tumour_types": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["morphology", "name", "synonyms", "site_dependent", "matched"],
+                        "properties": {
+                            "morphology": {"type": "string", "examples": ["8920/3"]},
+                            "name": {"type": "string"},
+                            "synonyms": {"type": "array", "items": {"type": "string"}},
+                            "site_dependent": {
+                                "type": "boolean",
+                                "description": "The ICCC-3 group depends on the primary site "
+                                "(send tumour.topography).",
+                            },
+                            "iccc": {"type": "object", "description": "Its ICCC-3 group."},
+                            "note": {"type": "string"},
+                            "matched": {"type": "string", "description": "What matched."},
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def _v2_paths(v1_paths: dict[str, Any]) -> dict[str, Any]:
+    common = {"401": _r("Unauthorized"), "429": _r("TooManyRequests")}
+    paths = {p: copy.deepcopy(v1_paths[p]) for p in V2_SHARED_PATHS}
+    body = _case_body(2)
+    paths["/cases"]["post"]["requestBody"] = body
+    paths["/cases/{ref}"]["put"]["requestBody"] = copy.deepcopy(body)
+    paths["/tumour-types"] = {
+        "get": {
+            "operationId": "searchTumourTypes",
+            "tags": ["case format"],
+            "summary": "Search the tumour types (the case form's picker)",
+            "description": "ICD-O-3 morphology codes matched by name, synonym or code, best "
+            "first: the values tumour.morphology takes. An empty `q` finds nothing.",
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 100},
+                    "examples": {"name": {"value": "rhabdo"}, "code": {"value": "8920"}},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
+                },
+            ],
+            "responses": {
+                "200": {"description": "The tumour types found.", **_json(_ref("TumourTypes"))},
+                "400": _r("BadRequest"),
+                **common,
+            },
+        }
+    }
+    paths["/case-format"] = {
+        "get": {
+            "operationId": "getCaseFormat",
+            "tags": ["case format"],
+            "summary": "The panel-case/2 field table and disease modules",
+            "description": "Every field of the core and of each disease module (path, type, "
+            "label, requirement, value set with labels, range, note), the conditions that make "
+            "a field required to submit, and which tumour types each module applies to.",
+            "responses": {
+                "200": {"description": "The case format.", **_json(_ref("CaseFormat"))},
+                **common,
+            },
+        }
+    }
+    return paths
+
+
+@cache
+def _document_v2() -> dict[str, Any]:
+    v1 = _document()
+    paths = _v2_paths(v1["paths"])
+    schemas = {**copy.deepcopy(v1["components"]["schemas"]), **_v2_own_schemas()}
+    schemas["Case"]["properties"]["case"] = _ref("PanelCaseV2")
+    schemas["Case"]["description"] = (
+        "A case: its workflow state and version around its panel-case/2 document. The "
+        "document's own `status` member is the disease status section."
+    )
+    components = _prune(
+        {
+            "schemas": schemas,
+            "parameters": v1["components"]["parameters"],
+            "responses": v1["components"]["responses"],
+        },
+        paths,
+    )
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Panel API v2",
+            "version": API_VERSION_2,
+            "description": (
+                "Cases of the paediatric oncology advisory panels, in the panel-case/2 format "
+                "(any relapsed or refractory childhood cancer: a core and disease modules). "
+                "GET answers panel-case/2 for every case; POST and PUT take panel-case/2, or "
+                "panel-case/1 (neuroblastoma only, converted). The case list, matches, "
+                "authentication, rate limits, idempotency keys, If-Match and errors are as in "
+                "/api/v1: authenticate with a personal API token (`Authorization: Bearer "
+                f"{tokens.TOKEN_PREFIX}...`); every error answers "
+                '`{"error": "...", "field": ... or null}`; 404 for cases you may not see, 403 '
+                "for actions you may not take on cases you can see. Everything that carries no "
+                "case document (`/me`, letters, the timeline and information requests, "
+                "notifications, outcome checks, the screening log, files and jobs, image "
+                "routes, DICOMweb) is in /api/v1 only (/api/v1/openapi.json)."
+            ),
+        },
+        "servers": [{"url": "/api/v2"}],
+        "security": [{"bearerAuth": []}],
+        "tags": [
+            {"name": "cases", "description": "Referrals, in panel-case/2."},
+            {
+                "name": "case format",
+                "description": "The format itself: its fields and modules, and the tumour "
+                "types a case may have.",
+            },
+            {"name": "meta", "description": "About the API."},
+        ],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": copy.deepcopy(v1["components"]["securitySchemes"]["bearerAuth"])
+            },
+            **components,
+        },
+    }
+
+
+def openapi_document_v2() -> dict[str, Any]:
+    """The whole OpenAPI document of ``/api/v2`` (a fresh copy)."""
+    return copy.deepcopy(_document_v2())
 
 
 # --------------------------------------------------------------------------- DICOMweb

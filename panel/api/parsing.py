@@ -82,7 +82,7 @@ def json_body() -> Any:
         raise ApiError(400, "Send the case as JSON, with 'Content-Type: application/json'.")
     raw = request.get_data(cache=False)
     if not raw.strip():
-        raise ApiError(400, "The request body is empty: send a panel-case/1 document as JSON.")
+        raise ApiError(400, "The request body is empty: send the document as JSON.")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,8 +1,13 @@
 """The JSON API v1 routes: load -> authorise -> parse -> operate -> commit -> answer.
 
 The rate limit (per token) runs before every route, authentication (bearer token) before
-every route but the OpenAPI document; refusals are raised as :class:`ApiError` or come from the case operations and are
-answered by :mod:`panel.api.errors`.
+every route but the OpenAPI documents; refusals are raised as :class:`ApiError` or come from
+the case operations and are answered by :mod:`panel.api.errors`. :func:`guard` sets this up for
+a blueprint, so ``/api/v2`` (:mod:`panel.api.v2_views`) gets the same.
+
+The case-document routes are written once, with the API ``version`` they answer in
+(:func:`create_case_answer`, :func:`get_case_answer` and the rest): v1 and v2 differ only in
+the document they serve (:func:`panel.api.documents.case_document`).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -37,7 +42,7 @@ from panel.core.extensions import limiter
 from panel.privacy.guard import GuardFinding
 
 #: Routes anyone may call (no token).
-PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+PUBLIC_ENDPOINTS = frozenset({"api.openapi", "api_v2.openapi"})
 #: Routes that authenticate a hospital system's DICOMweb sender token themselves (STOW-RS).
 SENDER_ENDPOINTS = frozenset({"api.dicomweb_store", "api.dicomweb_store_study"})
 NOT_FOUND = "No case with this reference (or you may not see it)."
@@ -47,18 +52,23 @@ def _api_limit() -> str:
     return current_app.config["API_RATELIMIT"]
 
 
-# One budget per token across every API route.
-limiter.shared_limit(_api_limit, scope="api-v1", key_func=rate_limit_key)(bp)
-register_error_handlers(bp)
-
-
-@bp.before_request
 def _authenticate() -> None:
     request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
     if request.method == "OPTIONS" and viewer_endpoint(request.endpoint):
         return  # a browser viewer's CORS preflight carries no token (see _cors)
     if request.endpoint not in PUBLIC_ENDPOINTS | SENDER_ENDPOINTS:
         authenticate()
+
+
+def guard(blueprint: Blueprint) -> None:
+    """What every API blueprint shares: one rate-limit budget per token across every API
+    route (of either version), the JSON error answers, and bearer-token authentication."""
+    limiter.shared_limit(_api_limit, scope="api-v1", key_func=rate_limit_key)(blueprint)
+    register_error_handlers(blueprint)
+    blueprint.before_request(_authenticate)
+
+
+guard(bp)
 
 
 def viewer_endpoint(endpoint: str | None) -> bool:
@@ -122,10 +132,20 @@ def _require(case: Case, user: User, check: str, verb: str, participle: str) -> 
     raise ApiError(403, f"You may not {verb} this case.")
 
 
-def _case_response(
-    case: Case, status: int = 200, warnings: list[GuardFinding] | None = None
+def _case_url(case: Case, version: int) -> str:
+    """Where the case is in API ``version``."""
+    return url_for("api.get_case" if version == 1 else "api_v2.get_case", ref=case.reference)
+
+
+def case_response(
+    case: Case,
+    status: int = 200,
+    warnings: list[GuardFinding] | None = None,
+    *,
+    version: int,
 ) -> Response:
-    response = jsonify(case_resource(case, warnings))
+    """The case envelope with its document as API ``version`` serves it, and its ETag."""
+    response = jsonify(case_resource(case, warnings, version=version))
     response.status_code = status
     response.headers["ETag"] = entity_tag(case)
     return response
@@ -155,10 +175,10 @@ def _case_created_with_key(user: User, key: str) -> Case | None:
     )
 
 
-def _replay(case: Case) -> Response:
+def _replay(case: Case, version: int) -> Response:
     """The answer to a repeated create: the case made the first time, 200, not a second case."""
-    response = _case_response(case, 200)
-    response.headers["Location"] = url_for("api.get_case", ref=case.reference)
+    response = case_response(case, 200, version=version)
+    response.headers["Location"] = _case_url(case, version)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -176,9 +196,12 @@ def get_me() -> Response:
     return jsonify(me(current_api_user(), current_api_token()))
 
 
-@bp.get("/cases")
-def list_cases() -> Response:
-    """The cases the caller may see, most recently changed first, a page at a time."""
+# --------------------------------------------------------------------------- case routes
+# The bodies of the case-document routes, for either API version (v1 routes below, v2 in
+# panel.api.v2_views).
+def list_cases_answer() -> Response:
+    """The cases the caller may see, most recently changed first, a page at a time (the
+    summaries carry no document, so both versions answer alike)."""
     user = current_api_user()
     page = pagination()
     stmt = visible_cases_stmt(user)
@@ -203,16 +226,15 @@ def list_cases() -> Response:
     )
 
 
-@bp.post("/cases")
-def create_case() -> Response:
-    """Create a draft from a panel-case/2 or panel-case/1 document; ``Idempotency-Key`` makes
-    retries safe."""
+def create_case_answer(version: int) -> Response:
+    """Create a draft from a panel-case/2 or panel-case/1 document (either version of the API
+    takes both); ``Idempotency-Key`` makes retries safe."""
     user = current_api_user()
     key = idempotency_key()
     if key is not None:
         existing = _case_created_with_key(user, key)
         if existing is not None and existing.can_view(user):
-            return _replay(existing)
+            return _replay(existing, version)
     doc = json_body()
     _reject_envelope(doc)
     try:
@@ -224,26 +246,23 @@ def create_case() -> Response:
         existing = _case_created_with_key(user, key) if key else None
         if existing is None:
             raise
-        return _replay(existing)
+        return _replay(existing, version)
     if result.replayed:  # the same key's first request committed between our two looks
-        return _replay(result.case)
-    response = _case_response(result.case, 201, result.warnings)
-    response.headers["Location"] = url_for("api.get_case", ref=result.case.reference)
+        return _replay(result.case, version)
+    response = case_response(result.case, 201, result.warnings, version=version)
+    response.headers["Location"] = _case_url(result.case, version)
     return response
 
 
-@bp.get("/cases/<ref>")
-def get_case(ref: str) -> Response:
-    """One case: the envelope with its document (panel-case/1 for a neuroblastoma case,
-    panel-case/2 otherwise)."""
+def get_case_answer(ref: str, version: int) -> Response:
+    """One case: the envelope with its document in API ``version``."""
     user = current_api_user()
     case = _load_visible_case(ref, user)
     record_read("case.viewed", obj=case, actor=user, details={"via": "api"})
-    return _case_response(case)
+    return case_response(case, version=version)
 
 
-@bp.get("/cases/<ref>/matches")
-def case_matches(ref: str) -> Response:
+def case_matches_answer(ref: str) -> Response:
     """The open trials matched against the case, as ``flask match`` prints them."""
     from panel.trials.matching import case_matches_payload
 
@@ -253,10 +272,9 @@ def case_matches(ref: str) -> Response:
     return jsonify(case_matches_payload(case))
 
 
-@bp.put("/cases/<ref>")
-def update_case(ref: str) -> Response:
-    """Replace the referral of a draft (or a case waiting for information), guarded by
-    ``If-Match: <version>``."""
+def update_case_answer(ref: str, version: int) -> Response:
+    """Replace the referral of a draft (or a case waiting for information) with a document of
+    either version, guarded by ``If-Match: <version>``."""
     user = current_api_user()
     case = _load_visible_case(ref, user)
     _require(case, user, "can_edit", "edit", "edited")
@@ -266,11 +284,10 @@ def update_case(ref: str) -> Response:
     _check_reference(doc, case)
     result = operations.update_case(case, doc, by=user, expected_version=expected)
     db.session.commit()
-    return _case_response(case, 200, result.warnings)
+    return case_response(case, 200, result.warnings, version=version)
 
 
-@bp.post("/cases/<ref>/submit")
-def submit_case(ref: str) -> Response:
+def submit_case_answer(ref: str, version: int) -> Response:
     """Submit the case to its panel; 422 lists every field still missing."""
     user = current_api_user()
     case = _load_visible_case(ref, user)
@@ -284,7 +301,47 @@ def submit_case(ref: str) -> Response:
         )
     operations.submit_case(case, by=user)
     db.session.commit()
-    return _case_response(case)
+    return case_response(case, version=version)
+
+
+# --------------------------------------------------------------------------- v1 case routes
+@bp.get("/cases")
+def list_cases() -> Response:
+    """The cases the caller may see, most recently changed first, a page at a time."""
+    return list_cases_answer()
+
+
+@bp.post("/cases")
+def create_case() -> Response:
+    """Create a draft from a panel-case/2 or panel-case/1 document; ``Idempotency-Key`` makes
+    retries safe."""
+    return create_case_answer(1)
+
+
+@bp.get("/cases/<ref>")
+def get_case(ref: str) -> Response:
+    """One case: the envelope with its document (panel-case/1 for a neuroblastoma case,
+    panel-case/2 otherwise)."""
+    return get_case_answer(ref, 1)
+
+
+@bp.get("/cases/<ref>/matches")
+def case_matches(ref: str) -> Response:
+    """The open trials matched against the case, as ``flask match`` prints them."""
+    return case_matches_answer(ref)
+
+
+@bp.put("/cases/<ref>")
+def update_case(ref: str) -> Response:
+    """Replace the referral of a draft (or a case waiting for information), guarded by
+    ``If-Match: <version>``."""
+    return update_case_answer(ref, 1)
+
+
+@bp.post("/cases/<ref>/submit")
+def submit_case(ref: str) -> Response:
+    """Submit the case to its panel; 422 lists every field still missing."""
+    return submit_case_answer(ref, 1)
 
 
 # --------------------------------------------------------------------------- letters

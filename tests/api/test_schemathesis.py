@@ -259,3 +259,76 @@ def test_the_dicomweb_routes_conform_to_their_document(
         else:
             fixed = {k: v for k, v in ids.items() if "{" + k + "}" in operation.path}
             _conforms(operation, as_referrer, fixed)
+
+
+# --------------------------------------------------------------------------- /api/v2
+@pytest.fixture
+def api_schema_v2(app, db_session):
+    return schemathesis.openapi.from_wsgi("/api/v2/openapi.json", isolated_wsgi(app))
+
+
+def test_api_v2_conforms_to_its_openapi_document(
+    app, db_session, api_schema_v2, make_user, make_token, make_case
+):
+    """Every /api/v2 operation, on a panel-case/2 sarcoma draft (generated bodies of either
+    version): no server error, every answer as its document says."""
+    from tests.support.factories import sarcoma_v2
+
+    referrer = make_user(referrer_at="NEWCASTLE")
+    auth = {"Authorization": f"Bearer {make_token(referrer)}"}
+    draft = make_case(referrer, sarcoma_v2())
+    make_case(referrer, submit=True)
+    operations = [result.ok() for result in api_schema_v2.get_all_operations()]
+    assert {op.label for op in operations} >= {
+        "GET /cases",
+        "POST /cases",
+        "GET /cases/{ref}",
+        "PUT /cases/{ref}",
+        "POST /cases/{ref}/submit",
+        "GET /cases/{ref}/matches",
+        "GET /tumour-types",
+        "GET /case-format",
+    }
+    for operation in operations:
+        fixed = {"ref": draft.reference} if "{ref}" in operation.path else None
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
+            if operation.method.upper() in ("POST", "PUT"):
+                strategy = st.tuples(strategy, st.booleans()).map(_with_real_codes)
+
+            @given(case=strategy)
+            @settings(
+                max_examples=EXAMPLES_PER_MODE,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            def run(case) -> None:
+                case.call_and_validate(headers=auth, checks=CHECKS)
+
+            run()
+
+
+@pytest.mark.parametrize("name", ["complete", "complete-panel-case-1"])
+def test_explicit_examples_of_the_v2_document_work(
+    app, db_session, api_schema_v2, make_user, make_token, name
+):
+    """Are both complete examples of the v2 document (a panel-case/2 sarcoma case, a
+    panel-case/1 neuroblastoma case) accepted, answered in panel-case/2, and submittable?"""
+    create = api_schema_v2["/cases"]["POST"]
+    body = create.body[0].definition["examples"][name]["value"]
+    referrer = make_user(referrer_at=body["referring_centre"])
+    auth = {"Authorization": f"Bearer {make_token(referrer)}"}
+    response = create.Case(body=body, media_type="application/json").call_and_validate(
+        headers=auth, checks=CHECKS
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["case"]["schema"] == "panel-case/2"
+    ref = response.json()["reference"]
+    submit = api_schema_v2["/cases/{ref}/submit"]["POST"]
+    submitted = submit.Case(path_parameters={"ref": ref}).call_and_validate(
+        headers=auth, checks=CHECKS
+    )
+    assert submitted.json()["workflow_status"] == "submitted"

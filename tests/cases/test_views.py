@@ -10,7 +10,7 @@ from sqlalchemy import select
 from panel.caseformat import convert
 from panel.cases import operations as ops
 from panel.cases.models import Case, CaseStatus
-from tests.support.factories import DATA, example
+from tests.support.factories import DATA, example, sarcoma_v2
 from tests.support.web import post_form
 
 
@@ -300,6 +300,66 @@ def test_cli_import_refuses_identifiers_without_echoing_them(app, db_session, pe
         and "email" in result.output
     )
     assert "jane.doe@gmail.com" not in result.output
+
+
+def _import(app, people, tmp_path, doc) -> str:
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(doc))
+    result = app.test_cli_runner().invoke(
+        args=["import-case", str(path), "--referrer", people["owner"].email]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_cli_imports_a_panel_case_2_document(app, db_session, people, tmp_path):
+    """Does import-case take a panel-case/2 sarcoma case as it is, and export-case give it
+    back unchanged?"""
+    ref = _import(app, people, tmp_path, sarcoma_v2())
+    case = db_session.scalar(select(Case).where(Case.reference == ref))
+    assert case.panel.code == "ECMC-NORTH" and case.tumour["morphology"] == "8920/3"
+    out = app.test_cli_runner().invoke(args=["export-case", ref])
+    assert out.exit_code == 0, out.output
+    exported = json.loads(out.stdout)
+    assert exported.pop("reference") == ref
+    assert exported == sarcoma_v2()
+
+
+def test_cli_export_as_panel_case_1_refuses_a_sarcoma_case(app, db_session, people, tmp_path):
+    """panel-case/1 holds neuroblastoma only: the export fails, saying why and what to do,
+    and prints no document."""
+    ref = _import(app, people, tmp_path, sarcoma_v2())
+    out = app.test_cli_runner().invoke(args=["export-case", ref, "--format", "panel-case/1"])
+    assert out.exit_code != 0
+    assert "panel-case/1 holds neuroblastoma cases only" in out.stderr
+    assert "8920/3" in out.stderr and "export it as panel-case/2" in out.stderr
+    assert out.stdout == ""
+
+
+def test_cli_export_as_panel_case_1_warns_what_it_leaves_out(app, db_session, people, tmp_path):
+    """A neuroblastoma case with fields only panel-case/2 has exports as panel-case/1 (the v1
+    document, unchanged) with a warning naming each field v1 cannot carry."""
+    doc = convert.v1_to_v2(example())
+    doc["local_mdt"] = {"discussed": True, "outcome": "Refer to the national panel."}
+    doc["organ_function"] = {**doc.get("organ_function", {}), "gfr_ml_min_173m2": 95}
+    doc["treatment"]["lines"][0]["toxicities"] = ["hearing"]
+    ref = _import(app, people, tmp_path, doc)
+    out = app.test_cli_runner().invoke(args=["export-case", ref, "--format", "panel-case/1"])
+    assert out.exit_code == 0, out.output
+    exported = json.loads(out.stdout)
+    assert exported.pop("reference") == ref
+    assert exported == example()
+    [warning] = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+    assert "panel-case/1 has no place for" in warning
+    for field in (
+        "local_mdt.discussed",
+        "local_mdt.outcome",
+        "organ_function.gfr_ml_min_173m2",
+        "treatment.lines[0].toxicities",
+    ):
+        assert field in warning, (field, warning)
+    plain = app.test_cli_runner().invoke(args=["export-case", ref])
+    assert plain.exit_code == 0 and "warning" not in plain.stderr
 
 
 def test_referrer_sees_and_answers_the_information_request(

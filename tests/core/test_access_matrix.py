@@ -240,6 +240,17 @@ POLICY: dict[str, str] = {
     "api.dicomweb_retrieve_series": "api",
     "api.dicomweb_retrieve_instance": "api",
     "api.dicomweb_retrieve_frames": "api",
+    # /api/v2 (issue 20): v1's case-document routes answering panel-case/2 (the same
+    # functions, tests/api/test_cases_api_v2.py), the tumour-type search and the case format.
+    "api_v2.openapi": "public",
+    "api_v2.list_cases": "api",
+    "api_v2.create_case": "api",
+    "api_v2.get_case": "api",
+    "api_v2.update_case": "api",
+    "api_v2.submit_case": "api",
+    "api_v2.case_matches": "api",
+    "api_v2.tumour_types": "api",
+    "api_v2.get_case_format": "api",
 }
 
 CASE_KINDS = {"case", "case_panel", "case_referrer"}

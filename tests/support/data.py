@@ -244,6 +244,7 @@ PUBLIC = {
     "accounts.reset_request",
     "accounts.reset_password",
     "api.openapi",  # the API description is public by design
+    "api_v2.openapi",
     # Family access: no account; the access code (held in the session) is the key.
     "feedback.family_enter",
     "feedback.family_letter",

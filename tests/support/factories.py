@@ -21,6 +21,29 @@ def example(name: str = "alk") -> dict[str, Any]:
     return json.loads((DATA / f"case-example-{name}.json").read_text())
 
 
+def sarcoma_v2(panel: str = "ECMC-NORTH") -> dict[str, Any]:
+    """A complete panel-case/2 rhabdomyosarcoma (8920/3) referral: the ALK example converted,
+    its tumour changed, the neuroblastoma module replaced by the sarcoma module."""
+    from panel.caseformat import convert
+
+    doc = convert.v1_to_v2(example())
+    doc["panel"] = panel
+    doc["tumour"] = {"morphology": "8920/3", "topography": "C49.2"}
+    doc["clinical_question"] = (
+        "Metastatic relapse of alveolar rhabdomyosarcoma after VIT. Is there an early-phase "
+        "trial suitable now?"
+    )
+    doc["modules"] = {
+        "sarcoma": {
+            "subtype": "rms_alveolar",
+            "foxo1_fusion": "pax3_foxo1",
+            "risk_group": "high",
+            "metastatic_at_diagnosis": False,
+        }
+    }
+    return doc
+
+
 class UserFactory:
     """``make_user(referrer_at="NEWCASTLE", roles=[("NAP", "chair")], admin=True)``."""
 
