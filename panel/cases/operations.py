@@ -87,6 +87,17 @@ def check_document(doc: Any, *, stored: dict[str, Any] | None = None) -> dict[st
     carry (:func:`convert.merge_v1`)."""
     panels, centres = _codes()
     if isinstance(doc, dict) and doc.get("schema") == schema.SCHEMA:
+        if stored is not None and stored.get("tumour") and not convert.is_neuroblastoma(stored):
+            morph = stored["tumour"].get("morphology")
+            raise InvalidCase(
+                [
+                    schema.Problem(
+                        "schema",
+                        f"{schema.SCHEMA} holds neuroblastoma cases only; this case's tumour "
+                        f"type is {morph or 'not neuroblastoma'}: send it as {v2.SCHEMA_V2}",
+                    )
+                ]
+            )
         problems = schema.validate(doc, panels=panels, centres=centres)
         if problems:
             raise InvalidCase(problems)

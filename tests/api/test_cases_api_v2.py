@@ -325,3 +325,15 @@ def test_one_rate_limit_budget_across_both_versions(app, monkeypatch, make_user,
     body = _error(limited, 429)
     assert body["error"].startswith("Too many requests")
     assert api.get(V1).status_code == 429
+
+
+def test_a_v1_document_cannot_replace_a_case_of_another_tumour(app, db_session, api_as, referrer):
+    """A v1 client's PUT of a panel-case/1 document over a rhabdomyosarcoma case would turn it
+    into a neuroblastoma case: refused (422, field ``schema``), and the case is unchanged."""
+    api = api_as(referrer)
+    created = api.post(V2, json=sarcoma_v2())
+    ref = created.get_json()["reference"]
+    body = _error(api.put(_url(V1, ref), json=example(), headers={"If-Match": "1"}), 422)
+    assert body["field"] == "schema" and "neuroblastoma cases only" in body["error"]
+    again = api.get(_url(V2, ref)).get_json()
+    assert again["version"] == 1 and _without_reference(again["case"]) == sarcoma_v2()
