@@ -298,30 +298,37 @@ def _object_schema(tree: dict[str, Any], prefix: str, fmt: _Format = _V1) -> dic
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
-@cache
-def _case_schema() -> dict[str, Any]:
-    root = _object_schema(case_format.TREE, "")
+def _document_schema(root: dict[str, Any], schema_name: str, description: str) -> dict[str, Any]:
+    """A case document's root schema: its ``schema`` member the constant ``schema_name``, the
+    system's ``reference``, and the description of what a schema cannot say."""
     root["properties"]["schema"] = {
         "title": "Format",
-        "description": 'Always "panel-case/1".',
+        "description": f'Always "{schema_name}".',
         "type": "string",
-        "const": case_format.SCHEMA,
+        "const": schema_name,
     }
     root["properties"]["reference"].update(
         description="Assigned by the system (e.g. NB-2026-0007). Ignored when creating a case; "
         "when replacing one it must be absent, null or the case's own reference.",
     )
     root["required"] = ["schema"]
-    root["title"] = "panel-case/1"
-    root["description"] = (
+    root["title"] = schema_name
+    root["description"] = description
+    return root
+
+
+@cache
+def _case_schema() -> dict[str, Any]:
+    return _document_schema(
+        _object_schema(case_format.TREE, ""),
+        case_format.SCHEMA,
         "One anonymised referral. Absent or null means unknown; an empty list means none. "
         "Unknown keys are refused (422, naming the field). Checks a schema cannot express are "
         "also made: panel and referring_centre must be configured codes, "
         "patient.age_now_months >= patient.age_at_diagnosis_months, and "
         "status.months_diagnosis_to_event fits between them. Free text is scanned for patient "
-        "identifiers before it is saved."
+        "identifiers before it is saved.",
     )
-    return root
 
 
 def case_schema() -> dict[str, Any]:
@@ -331,20 +338,9 @@ def case_schema() -> dict[str, Any]:
 
 @cache
 def _case_schema_v2() -> dict[str, Any]:
-    root = _object_schema(v2.TREE_V2, "", _V2)
-    root["properties"]["schema"] = {
-        "title": "Format",
-        "description": 'Always "panel-case/2".',
-        "type": "string",
-        "const": v2.SCHEMA_V2,
-    }
-    root["properties"]["reference"].update(
-        description="Assigned by the system (e.g. NB-2026-0007). Ignored when creating a case; "
-        "when replacing one it must be absent, null or the case's own reference.",
-    )
-    root["required"] = ["schema"]
-    root["title"] = "panel-case/2"
-    root["description"] = (
+    return _document_schema(
+        _object_schema(v2.TREE_V2, "", _V2),
+        v2.SCHEMA_V2,
         "One anonymised referral of any relapsed or refractory childhood cancer: a core every "
         "case has (tumour type as an ICD-O-3 morphology code, ages, disease status, sites, "
         "molecular alterations, treatment, fitness, organ function, family) and the disease "
@@ -356,9 +352,8 @@ def _case_schema_v2() -> dict[str, Any]:
         "module must apply to the tumour type, panel and referring_centre must be configured "
         "codes, patient.age_now_months >= patient.age_at_diagnosis_months, "
         "status.months_diagnosis_to_event fits between them, and a treatment line cannot end "
-        "before it starts. Free text is scanned for patient identifiers before it is saved."
+        "before it starts. Free text is scanned for patient identifiers before it is saved.",
     )
-    return root
 
 
 def case_schema_v2() -> dict[str, Any]:
