@@ -84,6 +84,7 @@ POLICY: dict[str, str] = {
     "admin.panels": "admin",
     # ------------------------------------------------------------------ cases
     "cases.new": "referrer",
+    "cases.tumour_types": "signed_in",  # the tumour picker's search: reference data only
     "cases.show": "case",
     "cases.edit": "case_referrer",
     "cases.submit": "case_referrer",
