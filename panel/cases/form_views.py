@@ -338,11 +338,12 @@ def edit(ref: str):
         return _conflict(data, db.session.get(Case, case.id), version)
     except Refused as exc:
         return _refused(exc, data, case, version=version)
+    morphology = (doc.get("tumour") or {}).get("morphology")
+    tumour = f"the tumour type {forms.tumour_label(morphology)}" if morphology else "no tumour type"
     for name in sorted(left):
         flash(
-            f"The {forms.MODULE_LABELS[name]} section does not apply to the tumour type "
-            f"{forms.tumour_label(doc.get('tumour', {}).get('morphology', ''))}: its fields were "
-            "removed (the case's revisions keep what was submitted).",
+            f"The {forms.MODULE_LABELS[name]} section does not apply to {tumour}: its fields "
+            "were removed.",
             "info",
         )
     if request.form.get("action") == "submit":

@@ -182,7 +182,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "nb-disease",
-        "Neuroblastoma: disease now & biology",
+        "Neuroblastoma: disease & biology",
         "radioactive",
         (
             ("#Extent of disease now",),

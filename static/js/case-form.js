@@ -174,6 +174,9 @@
     input.value = chosenText();
 
     function close() {
+      // A search still waiting (typed just before) must not open the list again.
+      if (timer) { window.clearTimeout(timer); timer = null; }
+      searchNo += 1;
       list.hidden = true;
       input.setAttribute("aria-expanded", "false");
       input.removeAttribute("aria-activedescendant");
