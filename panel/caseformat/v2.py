@@ -12,8 +12,8 @@ The neuroblastoma module reuses the ``panel-case/1`` field specs: each of its fi
 spec under a new path (:data:`NB_PATHS` maps v1 path -> v2 path; :mod:`.convert` uses the same
 map). Tumour types and their ICCC-3 groups come from :mod:`.tumours`.
 
-Not wired yet: nothing stores, shows, exports or matches ``panel-case/2`` today (see
-``docs/case-format.md``).
+Panel stores ``panel-case/2`` (``Case.data``); ``docs/case-format.md`` says where each part is
+wired.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""The multi-section referral form (new case, edit draft, submit).
+"""The multi-section referral form (new case, edit draft, submit) and its tumour picker.
 
 Load -> authorise -> read the form -> operate -> commit -> redirect. The form posts the whole
-``panel-case/1`` document (see :mod:`panel.cases.forms` for the input names); only the format's
-fields are read, so workflow status, creator or version can never be set through it. Free text
-never goes to a log: errors are logged by type only (``panel.core.web``).
+``panel-case/2`` document (see :mod:`panel.cases.forms` for the input names): the core, and the
+modules of the chosen tumour type; only the format's fields are read, so workflow status,
+creator or version can never be set through it. Free text never goes to a log: errors are
+logged by type only (``panel.core.web``).
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ import re
 import secrets
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from panel.accounts.models import Centre, Panel
-from panel.caseformat import schema
-from panel.caseformat.convert import NotConvertible
+from panel.caseformat import schema, v2
+from panel.caseformat.tumours import search_tumour_types
 from panel.cases import bp, forms, operations
 from panel.cases.forms import CaseFormData
 from panel.cases.models import Case, CaseStatus, tumour_of
@@ -58,7 +59,7 @@ def _code_choices(doc: dict[str, Any] | None = None) -> dict[str, list[tuple[str
 def _texts_notes(doc: dict[str, Any]) -> dict[str, forms.GuardNote]:
     """Findings of the identifier scanner in stored text (soft ones remain after a save)."""
     findings = []
-    texts = dict(schema.text_fields(doc))
+    texts = dict(v2.text_fields_v2(doc))
     for path, text in texts.items():
         for f in find_identifiers(text):
             findings.append(GuardFinding(path, f.kind, f.severity, f.start, f.end, f.message))
@@ -79,16 +80,14 @@ def _render(
     submit_problems: list[schema.Problem] | None = None,
 ):
     if doc is None:
-        doc, _ = CaseFormData(
-            dict(data.values),
-            {k: list(v) for k, v in data.multi.items()},
-            {k: [dict(r) for r in v] for k, v in data.rows.items()},
-        ).to_document()
+        doc, _ = data.copy().to_document()
     problems = problems or []
     notes = notes or {}
     errors = forms.errors_by_field(problems)
-    missing = submit_problems if submit_problems is not None else schema.missing_for_submit(doc)
-    applicable = schema.applicable_conditionals(doc)
+    missing = submit_problems if submit_problems is not None else v2.missing_for_submit_v2(doc)
+    applicable = v2.applicable_conditionals_v2(doc)
+    morphology = data.value("tumour.morphology")
+    tumour = forms.tumour_item(morphology, data.value("tumour.topography")) if morphology else None
     panel_locked = case is not None and case.status != CaseStatus.DRAFT
     urgency_locked = case is not None and not case.can_set_urgency(_user())
     ctx = {
@@ -101,6 +100,10 @@ def _render(
         "missing": missing,
         "statuses": forms.section_statuses(missing, errors, notes),
         "applicable": applicable,
+        "modules": forms.modules_in(doc),
+        "tumour": tumour,
+        "tumour_groups": forms.tumour_groups(),
+        "gene_suggestions": forms.GENE_SUGGESTIONS,
         "codes": _code_choices(doc),
         "version": version if version is not None else (case.version if case else None),
         "form_token": form_token,
@@ -110,7 +113,7 @@ def _render(
         "urgency_locked": urgency_locked,
         "show_url": _show_url(case.reference) if case else None,
         "action_url": url_for("cases.edit", ref=case.reference) if case else url_for("cases.new"),
-        "schema_limits": schema.MAX_TEXT,
+        "schema_limits": v2.MAX_TEXT,
         "default_limit": schema.DEFAULT_MAX_TEXT,
         "max_question": schema.MAX_QUESTION,
     }
@@ -159,11 +162,11 @@ def _check_form(data: CaseFormData, case: Case | None, **kw):
     centres = {code for code, _ in codes["referring_centre"]}
     seen = {p.field for p in problems}
     problems += [
-        p for p in schema.validate(doc, panels=panels, centres=centres) if p.field not in seen
+        p for p in v2.validate_v2(doc, panels=panels, centres=centres) if p.field not in seen
     ]
     notes: dict[str, forms.GuardNote] = {}
     try:
-        guard_texts(schema.text_fields(doc))
+        guard_texts(v2.text_fields_v2(doc))
     except IdentifiersFound as exc:
         notes = forms.guard_notes(exc.findings, exc.texts)
     return doc, _render(
@@ -195,8 +198,7 @@ def _saved_message(case: Case, warnings: list[GuardFinding]) -> None:
 
 
 def _refused_submission(case: Case, problems: list[schema.Problem], status: int):
-    doc = operations.to_document_v1(case)
-    problems = [schema.Problem(forms.form_path(p.field), p.message) for p in problems]
+    doc = operations.to_document(case)
     n = len(problems)
     return _render(
         CaseFormData.from_document(doc),
@@ -235,7 +237,7 @@ def _submit_and_redirect(case: Case, *, just_created: bool = False):
             return redirect(url_for("cases.edit", ref=case.reference, submit="refused"))
         return _refused_submission(case, exc.problems, 422)
     except IdentifiersFound as exc:
-        return _refused(exc, CaseFormData.from_document(operations.to_document_v1(case)), case)
+        return _refused(exc, CaseFormData.from_document(operations.to_document(case)), case)
     except NotAllowed:
         db.session.rollback()
         abort(403)
@@ -317,12 +319,8 @@ def edit(ref: str):
     a save over someone else's newer save a conflict (409), never a silent overwrite."""
     case = load_case_or_404(ref, _user(), check="can_edit")
     if request.method == "GET":
-        try:
-            doc = operations.to_document_v1(case)
-        except NotConvertible as exc:
-            flash(str(exc), "warning")
-            return redirect(_show_url(case.reference))
-        missing = schema.missing_for_submit(doc)
+        doc = operations.to_document(case)
+        missing = v2.missing_for_submit_v2(doc)
         if request.args.get("submit") == "refused" and missing:
             return _refused_submission(case, missing, 200)
         return _render(CaseFormData.from_document(doc), case=case, doc=doc, notes=_texts_notes(doc))
@@ -345,6 +343,7 @@ def edit(ref: str):
     doc, refused = _check_form(data, case, version=version)
     if refused is not None:
         return refused
+    left = set((case.data or {}).get("modules") or {}) - forms.modules_in(doc)
     try:
         result = operations.update_case(case, doc, by=_user(), expected_version=version)
         db.session.commit()
@@ -354,6 +353,14 @@ def edit(ref: str):
         return _conflict(data, db.session.get(Case, case.id), version)
     except Refused as exc:
         return _refused(exc, data, case, version=version)
+    morphology = (doc.get("tumour") or {}).get("morphology")
+    tumour = f"the tumour type {forms.tumour_label(morphology)}" if morphology else "no tumour type"
+    for name in sorted(left):
+        flash(
+            f"The {forms.MODULE_LABELS[name]} section does not apply to {tumour}: its fields "
+            "were removed.",
+            "info",
+        )
     if request.form.get("action") == "submit":
         return _submit_and_redirect(case)
     _saved_message(case, result.warnings)
@@ -397,3 +404,21 @@ def submit(ref: str):
     if not case.can_submit(_user()):
         abort(403)
     return _submit_and_redirect(case)
+
+
+@bp.route("/tumour-types")
+@login_required
+def tumour_types():
+    """The tumour picker's search (JSON): ``?q=rhabdo`` gives the best matches of names,
+    synonyms and ICD-O-3 codes; ``?code=9260/3&topography=C40.2`` the one type, with the ICCC-3
+    group and modules that site gives it. Reference data only: any signed-in user."""
+    code = request.args.get("code", "")[:10]
+    if code:
+        item = forms.tumour_item(code, request.args.get("topography", "")[:10] or None)
+        return jsonify({"results": [item] if item else []})
+    query = request.args.get("q", "")[:100]
+    results = [
+        forms.tumour_item(r["morphology"], matched=r.get("matched", ""))
+        for r in search_tumour_types(query, limit=15)
+    ]
+    return jsonify({"query": query, "results": [r for r in results if r]})

@@ -54,6 +54,7 @@ ROLES = {
 NOT_PAGES = {
     "static": "static files",
     "core.healthz": "JSON health check",
+    "cases.tumour_types": "JSON (the referral form's tumour picker; audited inside the form)",
     "reports.cases_csv": "CSV download",
     "reports.trial_outcomes_csv": "CSV download",
     "meetings.ics": "calendar file",

@@ -1,6 +1,8 @@
-"""Browser journey through the referral form in headless Chromium: a referrer enters the ALK
-example field by field (by the labels a person reads), saves a draft half-way, comes back,
-completes and submits it. Screenshots of each section go to test-artifacts/screenshots/."""
+"""Browser journeys through the referral form (panel-case/2) in headless Chromium: a referrer
+picks the tumour type by typing (keyboard only), sees its module's sections appear, enters the
+ALK example field by field (by the labels a person reads), saves a draft half-way, comes back,
+completes and submits it; a rhabdomyosarcoma goes to an ECMC panel the same way. Screenshots go
+to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from panel.caseformat import convert
 from tests.support.journeys import REFERRER, sign_in
 
 pytestmark = pytest.mark.browser
@@ -31,6 +34,24 @@ def shoot(page, shots: Path, backend: str, name: str, section: str | None = None
 
 def yes_no(page, legend: str, answer: str):
     page.get_by_role("group", name=legend, exact=True).get_by_text(answer, exact=True).click()
+
+
+def pick_tumour(page, typed: str, name: str):
+    """Type into the tumour picker and choose ``name`` with the arrow keys and Enter."""
+    combo = page.get_by_role("combobox", name="Tumour type")
+    combo.click()
+    combo.press_sequentially(typed, delay=20)
+    option = page.get_by_role("option").filter(has_text=name).first
+    expect(option).to_be_visible()
+    # Arrow down until the wanted option is the active one, then Enter.
+    for _ in range(15):
+        if option.get_attribute("aria-selected") == "true":
+            break
+        combo.press("ArrowDown")
+    expect(option).to_have_attribute("aria-selected", "true")
+    combo.press("Enter")
+    expect(page.get_by_role("listbox")).to_be_hidden()
+    expect(combo).to_have_value(re.compile(re.escape(name)))
 
 
 def stored_case(live_server, ref: str):
@@ -57,6 +78,13 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
     expect(page.get_by_test_id("missing-panel")).to_contain_text("What is still missing")
     shoot(page, shots, backend, "0-new")
 
+    # 0. The tumour type first, typed and chosen with the keyboard: its sections appear.
+    expect(page.get_by_role("heading", name="Neuroblastoma: diagnosis")).to_be_hidden()
+    pick_tumour(page, "neuroblasto", "Neuroblastoma, NOS")
+    expect(page.get_by_role("heading", name="Neuroblastoma: diagnosis")).to_be_visible()
+    expect(page.get_by_test_id("tumour-derived")).to_contain_text("IVa Neuroblastoma")
+    page.get_by_label("Topography (ICD-O-3 site code)").fill("C74.9")
+
     # 1. Panel & question
     page.get_by_label("Panel", exact=True).select_option("NAP")
     expect(page.get_by_label("Referring centre")).to_have_value(
@@ -78,8 +106,8 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
 
     # 3. Diagnosis: the SIOPEN score appears only when mIBG was avid
     page.get_by_label("INRG stage").select_option("M")
-    page.get_by_label("Risk group").select_option(label="High risk")
-    page.get_by_label("Primary site").select_option(label="Adrenal")
+    page.get_by_label("Risk group", exact=True).select_option(label="High risk")
+    page.get_by_label("Primary site", exact=True).select_option(label="Adrenal")
     siopen_dx = page.get_by_label("SIOPEN score at diagnosis")
     expect(siopen_dx).to_be_hidden()
     page.get_by_label("mIBG at diagnosis").select_option(label="Avid")
@@ -127,11 +155,11 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
     expect(add_variant).to_be_hidden()
     page.get_by_label("ALK status").select_option(label="Mutation")
     add_variant.click()
-    page.get_by_label("Protein change (e.g. F1174L), variant 1").fill("F1174L")
-    page.get_by_label("Variant allele fraction (%), variant 1").fill("23")
+    page.get_by_label("Protein change (HGVS), variant 1").fill("F1174L")
+    page.get_by_label("VAF (%), variant 1").fill("23")
     page.get_by_label("Origin, variant 1").select_option(label="Somatic")
-    page.get_by_label("No other alterations found").check()
-    shoot(page, shots, backend, "5-biology", "biology")
+    page.get_by_label("No alterations found").check()
+    shoot(page, shots, backend, "5-biology", "nb-disease")
 
     # 6. Treatment history: enter two lines in the wrong order, then move one up
     lines = [
@@ -172,7 +200,7 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
     page.get_by_label("Performance score").select_option("80")
     page.get_by_label("Life expectancy").fill("12")
     yes_no(page, "Adequate organ function", "Yes")
-    shoot(page, shots, backend, "7-response-fitness", "response")
+    shoot(page, shots, backend, "7-response-fitness", "nb-response")
 
     # 9. Family: the parents' questions as a list
     yes_no(page, "Family aware of the referral", "Yes")
@@ -192,7 +220,7 @@ def test_referrer_fills_in_saves_comes_back_and_submits(page, live_server, artif
     expected = copy.deepcopy(EXAMPLE)
     del expected["disease"]["fdg_pet"]  # does not apply when mIBG now is avid
     assert doc.pop("reference") == ref
-    assert doc == expected
+    assert doc == convert.v1_to_v2(expected)
     assert errors == []
 
 
@@ -259,6 +287,12 @@ def test_the_form_works_without_javascript(browser, live_server, artifacts_dir, 
     try:
         sign_in(page, live_server, REFERRER)
         page.goto(live_server.url + "/cases/new")
+        # The tumour type from the plain list, then "Update form" shows its sections.
+        expect(page.get_by_label("SIOPEN score at diagnosis")).to_be_hidden()
+        tumour = page.get_by_role("combobox", name="Tumour type")  # the plain select
+        tumour.select_option(label="Neuroblastoma, NOS (9500/3)")
+        page.get_by_role("button", name="Update form").click()
+        expect(tumour).to_have_value("9500/3")
         expect(page.get_by_label("SIOPEN score at diagnosis")).to_be_visible()
         page.get_by_label("Panel", exact=True).select_option("NAP")
         page.get_by_label("Clinical question").fill("Which trial suits a second relapse?")
@@ -287,3 +321,129 @@ def test_the_form_works_without_javascript(browser, live_server, artifacts_dir, 
         assert doc["treatment"]["lines"] == [{"regimen": "TEMIRI"}]
     finally:
         context.close()
+
+
+def test_a_rhabdomyosarcoma_is_picked_by_typing_and_referred_to_an_ecmc_panel(
+    page, live_server, artifacts_dir, backend
+):
+    """The tumour picker by keyboard: neuroblastoma first (its sections appear), then an
+    alveolar rhabdomyosarcoma (the neuroblastoma sections go, the sarcoma section comes, with
+    its FOXO1 question); the required fields of the core and the module, then submission to
+    the ECMC panel. Stored: the core and the sarcoma module only."""
+    shots = artifacts_dir / "screenshots"
+    shots.mkdir(exist_ok=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_viewport_size({"width": 1366, "height": 768})
+    sign_in(page, live_server, REFERRER)
+    page.goto(live_server.url + "/cases/new")
+    nb_heading = page.get_by_role("heading", name="Neuroblastoma: diagnosis")
+    sarcoma_heading = page.get_by_role("heading", name="Sarcoma", exact=True)
+    expect(nb_heading).to_be_hidden()
+    expect(sarcoma_heading).to_be_hidden()
+    expect(page.get_by_role("button", name="Update form")).to_be_hidden()  # JavaScript is on
+
+    pick_tumour(page, "neuroblastoma", "Neuroblastoma, NOS")
+    expect(nb_heading).to_be_visible()
+    expect(page.get_by_role("link", name="Neuroblastoma: diagnosis")).to_be_visible()
+
+    # Change the tumour type: a synonym, and the keyboard only.
+    combo = page.get_by_role("combobox", name="Tumour type")
+    combo.fill("")
+    pick_tumour(page, "rhabdo", "Alveolar rhabdomyosarcoma")
+    expect(nb_heading).to_be_hidden()
+    expect(page.get_by_role("link", name="Neuroblastoma: diagnosis")).to_be_hidden()
+    expect(sarcoma_heading).to_be_visible()
+    derived = page.get_by_test_id("tumour-derived")
+    expect(derived).to_contain_text("IXa Rhabdomyosarcomas")
+    expect(derived).to_contain_text("Rhabdomyosarcoma and Ewing sarcoma")
+    # The module's questions for a rhabdomyosarcoma: FOXO1, not the Ewing fusion.
+    expect(page.get_by_label("FOXO1 fusion")).to_be_visible()
+    expect(page.get_by_label("Ewing sarcoma fusion")).to_be_hidden()
+    missing = page.get_by_test_id("missing-panel")
+    expect(missing).to_contain_text("Risk group at diagnosis")
+    expect(missing).not_to_contain_text("INRG stage")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(shots / f"{backend}-form-sarcoma-picked.png"))
+
+    # The core.
+    page.get_by_label("Panel", exact=True).select_option("ECMC-NORTH")
+    page.get_by_label("Clinical question").fill(
+        "Second relapse of an alveolar rhabdomyosarcoma: which early-phase trial?"
+    )
+    yes_no(page, "Discussed at the local MDT", "Yes")
+    page.get_by_label("When").fill("1")
+    page.get_by_label("Age at diagnosis, years").fill("9")
+    page.get_by_label("Age at diagnosis, months").fill("0")
+    page.get_by_label("Age now, years").fill("11")
+    page.get_by_label("Age now, months").fill("3")
+    page.get_by_label("Sex", exact=True).select_option(label="Male")
+    page.get_by_label("Disease status", exact=True).select_option(label="Refractory")
+    page.get_by_label("Episode", exact=True).fill("1")
+    page.get_by_label("Months from diagnosis to this event").fill("8")
+    page.get_by_label("Months since last treatment").fill("1")
+    page.get_by_role("group", name="Disease sites").get_by_label("Lung", exact=True).check()
+    yes_no(page, "Measurable disease", "Yes")
+    page.get_by_label("Bone marrow infiltration").fill("0")
+    page.get_by_label("Molecular profiling at relapse").select_option(label="Done")
+    page.get_by_role("button", name="Add an alteration").click()
+    page.get_by_label("Gene, alteration 1").fill("FOXO1")
+    page.get_by_label("Alteration type, alteration 1").select_option(label="Fusion / rearrangement")
+    page.get_by_label("Fusion partner, alteration 1").fill("PAX3")
+    page.get_by_label("At relapse, alteration 1").select_option(label="Yes")
+    page.get_by_label("Phase, line 1").select_option(label="Induction")
+    page.get_by_label("Regimen, line 1").select_option("IVA")
+    page.get_by_label("Cycles, line 1").fill("9")
+    page.get_by_label("Best response, line 1").select_option(label="Partial response (PR)")
+    page.get_by_label("Start (month), line 1").fill("0")
+    page.get_by_label("End (month), line 1").fill("7")
+    toxicities = re.compile(r"Toxicities that matter for trials\s*, line 1")
+    page.get_by_role("group", name=toxicities).get_by_label("Hearing loss").check()
+    page.get_by_label("Performance scale").select_option(label="Lansky play-performance scale")
+    page.get_by_label("Performance score").select_option("70")
+    page.get_by_label("GFR", exact=True).fill("88")
+    yes_no(page, "Family aware of the referral", "Yes")
+    # The module.
+    page.get_by_label("Histological subtype").select_option(label="Rhabdomyosarcoma, alveolar")
+    page.get_by_label("Risk group at diagnosis").select_option(label="Very high risk")
+    page.get_by_label("FOXO1 fusion").select_option(label="PAX3::FOXO1")
+    sites = page.get_by_role("group", name="Metastatic sites at diagnosis")
+    expect(sites).to_be_hidden()
+    yes_no(page, "Metastatic at diagnosis", "Yes")
+    expect(sites).to_be_visible()
+    yes_no(page, "Metastatic at diagnosis", "No")
+    expect(missing).to_contain_text("Everything required is entered")
+    shoot(page, shots, backend, "sarcoma-module", "sarcoma")
+    shoot(page, shots, backend, "sarcoma-molecular", "molecular")
+
+    page.get_by_test_id("save-submit").click()
+    expect(page).to_have_url(re.compile(r"/cases/[A-Z]+-\d{4}-\d{4}$"))
+    ref = page.url.rsplit("/", 1)[1]
+    page.screenshot(path=str(shots / f"{backend}-form-sarcoma-submitted.png"))
+    status, doc = stored_case(live_server, ref)
+    assert status == "submitted" and doc["panel"] == "ECMC-NORTH"
+    assert doc["tumour"] == {"morphology": "8920/3"}
+    assert doc["modules"] == {
+        "sarcoma": {
+            "subtype": "rms_alveolar",
+            "risk_group": "very_high",
+            "foxo1_fusion": "pax3_foxo1",
+            "metastatic_at_diagnosis": False,
+        }
+    }
+    assert doc["molecular"]["alterations"] == [
+        {"gene": "FOXO1", "type": "fusion", "partner": "PAX3", "at_relapse": True}
+    ]
+    assert doc["treatment"]["lines"] == [
+        {
+            "phase": "induction",
+            "regimen": "IVA",
+            "cycles": 9,
+            "best_response": "PR",
+            "start_month": 0,
+            "end_month": 7,
+            "toxicities": ["hearing"],
+        }
+    ]
+    assert doc["local_mdt"] == {"discussed": True, "months_ago": 1}
+    assert errors == []

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from panel.caseformat import schema
+from panel.caseformat import convert, schema
 from panel.caseformat.fields import FIELDS, VALUE_SETS
 from panel.cases import forms
 from panel.cases.models import Case, CaseStatus
@@ -63,14 +63,16 @@ def _new_token(client) -> str:
 
 
 def _form_pairs(doc: dict) -> list[tuple[str, str]]:
-    """What the form posts for ``doc`` (the form's own reading of it)."""
-    data = forms.CaseFormData.from_document(doc)
+    """What the form posts for ``doc`` (a panel-case/1 document: the form's own reading of it
+    as panel-case/2)."""
+    data = forms.CaseFormData.from_document(convert.v1_to_v2(doc))
     pairs = [(k, v) for k, v in data.values.items() if v != ""]
     pairs += [(k, v) for k, vs in data.multi.items() for v in vs]
     for path, rows in data.rows.items():
         for i, row in enumerate(rows):
             for key, v in row.items():
-                pairs.append((f"{path}[{i}]" + (f".{key}" if key else ""), v))
+                name = f"{path}[{i}]" + (f".{key}" if key else "")
+                pairs += [(name, w) for w in v] if isinstance(v, list) else [(name, v)]
     return pairs
 
 

@@ -85,6 +85,7 @@ POLICY: dict[str, str] = {
     "admin.edit_panel": "admin",  # what a panel takes and its family words (issue 20)
     # ------------------------------------------------------------------ cases
     "cases.new": "referrer",
+    "cases.tumour_types": "signed_in",  # the tumour picker's search: reference data only
     "cases.show": "case",
     "cases.edit": "case_referrer",
     "cases.submit": "case_referrer",
