@@ -1278,8 +1278,20 @@ def test_update_form_shows_the_modules_of_a_new_tumour_type_and_saves_nothing(
 
 def test_changing_the_tumour_type_drops_the_old_module_with_a_message(app, db_session, ref_client):
     ref = create_draft(app, ref_client, ALK_FORM)
-    resp = save(
+    # The NAP takes neuroblastoma only: the same change keeping the NAP is refused, naming it.
+    refused = save(
         app, ref_client, ref, changed(**{"tumour.morphology": "8910/3", "tumour.topography": None})
+    )
+    assert refused.status_code == 422 and "takes neuroblastoma only" in refused.get_data(
+        as_text=True
+    )
+    resp = save(
+        app,
+        ref_client,
+        ref,
+        changed(
+            **{"panel": "ECMC-NORTH", "tumour.morphology": "8910/3", "tumour.topography": None}
+        ),
     )
     assert resp.status_code == 302
     data = load(db_session, ref).data
