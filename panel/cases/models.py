@@ -154,6 +154,17 @@ class Case(CasePermissions, db.Model):
         return found.name if found else str(self.tumour.get("description") or "")
 
     @property
+    def is_neuroblastoma(self) -> bool:
+        """Whether the neuroblastoma module applies to the case's tumour type (neuroblastoma or
+        ganglioneuroblastoma): what the neuroblastoma-only studies and wording ask."""
+        from panel.caseformat.v2 import MODULES
+
+        tumour = self.tumour
+        return MODULES["neuroblastoma"].applies_to(
+            tumour.get("morphology"), tumour.get("topography")
+        )
+
+    @property
     def iccc(self) -> Any:
         """The case's ICCC-3 group (:class:`panel.caseformat.tumours.IcccGroup`), derived from its
         tumour type; ``None`` when unknown."""

@@ -319,8 +319,11 @@ class CasePermissions:
 
     def can_record_study_choice(self, user: User) -> bool:
         """The referrers and the panel's coordinators record (or withdraw) the family's opt-out
-        of the epidemiological study, on a submitted case that is neither withdrawn nor closed."""
+        of the (neuroblastoma) epidemiological study, on a submitted neuroblastoma case that is
+        neither withdrawn nor closed."""
         if self.submitted_at is None or self._state in (_WITHDRAWN, _CLOSED):
+            return False
+        if not self.is_neuroblastoma:
             return False
         return self.is_referrer(user) or self.is_coordinated_by(user)
 

@@ -1303,8 +1303,8 @@ def awaiting_approval(user: User, limit: int = 50) -> list[dict[str, Any]]:
 def is_opted_out(case: Case) -> bool:
     """Whether the family opted out of the epidemiological study (recorded on the case, or
     ticked in the referral)."""
-    family = (case.data or {}).get("family") or {}
-    return case.study_opt_out_at is not None or family.get("epidemiology_study_opt_out") is True
+    module = ((case.data or {}).get("modules") or {}).get("neuroblastoma") or {}
+    return case.study_opt_out_at is not None or module.get("epidemiology_study_opt_out") is True
 
 
 def set_study_opt_out(case: Case, opted_out: bool, *, by: User) -> Case:

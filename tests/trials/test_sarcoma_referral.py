@@ -71,7 +71,11 @@ def test_the_case_page_and_the_matches_payload_show_it(app, client, login, sarco
     login(client, referrer)
     page = client.get(f"/cases/{case.reference}")
     assert page.status_code == 200
-    assert "Alveolar rhabdomyosarcoma" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert "Alveolar rhabdomyosarcoma" in html
+    # The neuroblastoma epidemiological study is not offered for a sarcoma.
+    assert not case.is_neuroblastoma and not case.can_record_study_choice(referrer)
+    assert "Epidemiological Study" not in html
     verdicts = {m["trial"]: m["verdict"] for m in case_matches_payload(case)["matches"]}
     assert verdicts["FICTIONAL-ALK"] == "eligible"
 
