@@ -232,7 +232,7 @@ def _world(live_server, tmp_path) -> dict:
         }
         rules = {}
         for rule in app.url_map.iter_rules():
-            if "GET" not in rule.methods or rule.endpoint.startswith("api."):
+            if "GET" not in rule.methods or rule.endpoint.startswith(("api.", "api_v2.")):
                 continue
             if rule.endpoint in NOT_PAGES:
                 continue
