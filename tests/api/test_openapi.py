@@ -38,18 +38,7 @@ def test_document_is_public_and_describes_every_route(app, client):
         "scheme": "bearer",
     }
     assert doc["security"] == [{"bearerAuth": []}]
-    documented = {
-        (path, method.upper())
-        for path, item in doc["paths"].items()
-        for method in item
-        if method != "parameters"
-    }
-    served = {
-        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1")), method)
-        for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/v1/")
-        for method in rule.methods - {"HEAD", "OPTIONS"}
-    }
+    documented, served = documented_and_served(app, doc, "/api/v1")
     assert documented == served
     error = doc["components"]["schemas"]["Error"]
     assert error["required"] == ["error", "field"]
@@ -208,3 +197,21 @@ def test_the_file_routes_are_documented_with_closed_shapes(app, client):
         "held_back",
         "partly_held_back",
     ]
+
+
+def documented_and_served(app, doc, prefix: str) -> tuple[set, set]:
+    """(path, METHOD) pairs the OpenAPI ``doc`` documents, and those the app serves under
+    ``prefix`` (Flask's ``<int:x>`` written ``{x}``)."""
+    documented = {
+        (path, method.upper())
+        for path, item in doc["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    served = {
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(prefix)), method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(f"{prefix}/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    return documented, served

@@ -16,6 +16,7 @@ from panel.api.openapi import EXAMPLE_CASE, EXAMPLE_CASE_V2, case_schema_v2
 from panel.api.parsing import loads
 from panel.caseformat import convert, v2
 from panel.caseformat.schema import DEFAULT_MAX_TEXT, MAX_LIST_ITEMS, MAX_QUESTION, set_path
+from tests.api.test_openapi import documented_and_served
 from tests.support.factories import example, sarcoma_v2
 
 PANELS = {"NAP", "ECMC-NORTH"}
@@ -40,18 +41,7 @@ def test_v2_document_is_public_and_describes_every_v2_route(app, client):
     doc = resp.get_json()
     assert doc["openapi"].startswith("3.1") and doc["servers"] == [{"url": "/api/v2"}]
     assert doc["security"] == [{"bearerAuth": []}]
-    documented = {
-        (path, method.upper())
-        for path, item in doc["paths"].items()
-        for method in item
-        if method != "parameters"
-    }
-    served = {
-        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v2")), method)
-        for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/v2/")
-        for method in rule.methods - {"HEAD", "OPTIONS"}
-    }
+    documented, served = documented_and_served(app, doc, "/api/v2")
     assert documented == served
     assert doc["paths"]["/openapi.json"]["get"]["security"] == []
     assert "/api/v1 only" in doc["info"]["description"]
