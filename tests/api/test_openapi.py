@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from typing import Any
 
 import jsonschema_rs
@@ -16,6 +15,7 @@ from panel.api.parsing import loads
 from panel.caseformat import schema as case_format
 from panel.caseformat.fields import FIELDS, VALUE_SETS, FieldSpec
 from tests.support.factories import example
+from tests.support.openapi import documented_and_served
 
 PANELS = {"NAP", "ECMC-NORTH"}
 CENTRES = {"NEWCASTLE", "BRISTOL", "LEEDS"}
@@ -197,21 +197,3 @@ def test_the_file_routes_are_documented_with_closed_shapes(app, client):
         "held_back",
         "partly_held_back",
     ]
-
-
-def documented_and_served(app, doc, prefix: str) -> tuple[set, set]:
-    """(path, METHOD) pairs the OpenAPI ``doc`` documents, and those the app serves under
-    ``prefix`` (Flask's ``<int:x>`` written ``{x}``)."""
-    documented = {
-        (path, method.upper())
-        for path, item in doc["paths"].items()
-        for method in item
-        if method != "parameters"
-    }
-    served = {
-        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(prefix)), method)
-        for rule in app.url_map.iter_rules()
-        if rule.rule.startswith(f"{prefix}/")
-        for method in rule.methods - {"HEAD", "OPTIONS"}
-    }
-    return documented, served

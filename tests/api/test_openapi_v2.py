@@ -16,8 +16,8 @@ from panel.api.openapi import EXAMPLE_CASE, EXAMPLE_CASE_V2, case_schema_v2
 from panel.api.parsing import loads
 from panel.caseformat import convert, v2
 from panel.caseformat.schema import DEFAULT_MAX_TEXT, MAX_LIST_ITEMS, MAX_QUESTION, set_path
-from tests.api.test_openapi import documented_and_served
 from tests.support.factories import example, sarcoma_v2
+from tests.support.openapi import documented_and_served
 
 PANELS = {"NAP", "ECMC-NORTH"}
 CENTRES = {"NEWCASTLE", "BRISTOL", "LEEDS"}
