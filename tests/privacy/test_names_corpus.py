@@ -50,11 +50,12 @@ IN_SAMPLE_6 = HERE / "names_corpus_6.jsonl"
 #: In-sample since 7 Dec 2026 (was ``heldout_names_6.jsonl``): round 7 tunes on its misses, and a
 #: fresh writer writes round 7's held-out set first.
 IN_SAMPLE_7 = HERE / "names_corpus_7.jsonl"
+IN_SAMPLE_8 = HERE / "names_corpus_8.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
-#: 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_7.jsonl"
+#: 99 %, at most 2 %). In-sample since 7 Dec 2026 (was ``heldout_names_7.jsonl``): round 8
+#: tunes on its misses, and a fresh writer writes round 8's held-out set first.
 
 
 def check_corpus(
@@ -221,14 +222,13 @@ def test_caught_needs_every_word_character():
     assert not corpus.caught(text, "Ciarán Ó Briain", soft)
 
 
-# Round 7's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_8.jsonl) and has a fresh writer
-# write round 8.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 460
+# Round 7's held-out set, scored once while held out (89.4 % / 91.9 % / 0.6 %), in-sample
+# since round 8 tunes on its kinds of failure. Floors at what it measured while held out, until
+# round 8's guard raises them.
+def test_in_sample_names_corpus_8():
+    assert len(corpus.load(IN_SAMPLE_8)) >= 460
     check_corpus(
-        HELD_OUT,
+        IN_SAMPLE_8,
         min_names_recall=0.893,
         min_structured_recall=0.918,
         max_false_positive_rate=0.007,
