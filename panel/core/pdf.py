@@ -166,6 +166,11 @@ def render_job(job: Job) -> dict:
         raise jobs.JobError("The document to print is no longer stored.")
     with storage.open(sha) as fh:
         html = fh.read().decode("utf-8")
+    # Laid out with no transaction open: on SQLite every transaction holds the whole file's
+    # write lock (begin IMMEDIATE), and a letter takes seconds to lay out, which every sign-in
+    # would wait for. Nothing was written yet, so ending the read here changes nothing of the
+    # job's one commit (which records the result).
+    db.session.commit()
     try:
         data = html_to_pdf(html)
     except ValueError as exc:  # WeasyPrint refused the document (our fetcher's refusals too)

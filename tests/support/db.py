@@ -152,3 +152,25 @@ def dispose(app) -> None:
 
     with app.app_context():
         db.engine.dispose()
+
+
+def write_held() -> bool:
+    """Whether the app's current transaction holds a write (PostgreSQL: it has a transaction
+    id) or the database's write lock (SQLite: the whole file; every transaction begins
+    IMMEDIATE, so every sign-in waits for it). Call inside the app context."""
+    import sqlite3
+
+    from panel.core.db import db
+
+    engine = db.engine
+    if engine.dialect.name == "postgresql":  # an id is given at a transaction's first write
+        return db.session.execute(text("SELECT txid_current_if_assigned()")).scalar() is not None
+    other = sqlite3.connect(engine.url.database, timeout=0.05)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # fails while another connection holds the lock
+        other.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        other.close()

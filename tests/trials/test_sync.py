@@ -505,36 +505,24 @@ def test_no_write_is_held_while_the_registries_are_asked(backend, tmp_path):
     status changed) would hold the database's write lock (SQLite: the whole file, so every
     sign-in waits) through every later request to a slow or unreachable registry. (Its own
     database: the usual fixtures hold one transaction open around the whole test.)"""
-    import sqlite3
     import uuid
-
-    from sqlalchemy import text
 
     from panel.core.db import db
     from panel.trials import sync as trial_sync
     from panel.trials.registry import load_registry
-    from tests.support.db import database_url, dispose, drop_database, make_app, migrate_and_seed
+    from tests.support.db import (
+        database_url,
+        dispose,
+        drop_database,
+        make_app,
+        migrate_and_seed,
+        write_held,
+    )
 
     url = database_url(backend, tmp_path, f"panel_test_syncwrite_{uuid.uuid4().hex[:8]}")
     app = make_app(url, tmp_path / "storage")
     migrate_and_seed(app)
     writes_held: list[bool] = []
-
-    def write_held() -> bool:
-        engine = db.engine
-        if engine.dialect.name == "postgresql":  # an id is given at a transaction's first write
-            return (
-                db.session.execute(text("SELECT txid_current_if_assigned()")).scalar() is not None
-            )
-        other = sqlite3.connect(engine.url.database, timeout=0.05)
-        try:
-            other.execute("BEGIN IMMEDIATE")  # fails while another connection holds the lock
-            other.execute("ROLLBACK")
-            return False
-        except sqlite3.OperationalError:
-            return True
-        finally:
-            other.close()
 
     class Unreachable:
         problems: list = []
