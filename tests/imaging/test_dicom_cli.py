@@ -154,6 +154,16 @@ def deployment(tmp_path):
     dispose(app)
 
 
+def _stopped(proc: subprocess.Popen, log: Path) -> int:
+    """The node's exit code once it has stopped. It lets a running job finish first, which on
+    a loaded 2-core machine (the whole suite beside it) took over 30 s once: 90 s, and the
+    node's own log when it does not stop."""
+    try:
+        return proc.wait(90)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"dicom-listen did not stop within 90 s:\n{log.read_text()[-3000:]}")
+
+
 def _listen(env, port: int, log: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
         [
@@ -210,7 +220,7 @@ def test_dicom_listen_receives_a_study_into_its_case_and_stops_on_ctrl_c(deploym
 
         wait_for(stored, timeout=60, step=0.2)
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0, log.read_text()[-2000:]
+        assert _stopped(proc, log) == 0, log.read_text()[-2000:]
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -243,7 +253,7 @@ def test_dicom_listen_stopped_mid_study_keeps_nothing(deployment, tmp_path):
         assoc = associate(port, called="PANEL_CLI")
         assert assoc.send_c_store(pydicom.dcmread(paths[0])).Status == 0
         proc.terminate()  # SIGTERM, as systemd or docker stop sends
-        assert proc.wait(30) == 0, log.read_text()[-2000:]
+        assert _stopped(proc, log) == 0, log.read_text()[-2000:]
         wait_for(lambda: assoc.is_aborted, timeout=10)
     finally:
         if proc.poll() is None:
