@@ -136,6 +136,9 @@ _PARTIAL_DATE_MESSAGE = (
     "A month and year: consider an interval instead (e.g. '22 months after diagnosis')"
 )
 _DAY_MONTH_MESSAGE = "A day and month: consider an interval instead (e.g. '3 months after relapse')"
+_DAY_MONTH_HARD_MESSAGE = (
+    "A day and month (a date with a day, even without a year): give an interval instead"
+)
 _DISTRICT_MESSAGE = "Looks like a postcode district: small areas can identify a family"
 _LINK_MESSAGE = "A web link: check it does not identify the child or family"
 _HANDLE_MESSAGE = "Looks like a social-media handle"
@@ -506,6 +509,8 @@ _HOSPITAL_CUE_LOW = re.compile(
     r"(?:no|number|num|nbr|id|identifier|ref|reference)|pas|crn|urn)(?![a-z0-9])\.?"
     r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
     r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
+    # round 8: a trust's code with a digit, then a space ("RR8 2204471", "rj0 55 1290")
+    r"[a-z]{1,3}\d{1,2}(?:[ \t]\d{2,9}){1,2}|"
     r"[a-z0-9][a-z0-9/-]{3,14}[a-z0-9])(?![\w/-])"
 )
 _PANEL_REFERENCE = re.compile(r"(?i:NB-\d{4}-\d{4})")
@@ -560,6 +565,7 @@ _FAR_CUE_LOW = re.compile(
 # "Her number at Sheffield Children's", "Local ID (Birmingham Children's)").
 _HOSPITAL_OWNER_BEFORE = re.compile(
     r"(?:\b[A-Z]{3,5}\b|\b(?:[Hh]ospital|[Hh]osp|[Ww]ard|[Cc]hildren['’]s|[Ii]nfirmary|[Cc]linic|"
+    r"General|Royal|University|Memorial|Cottage|Infirmary|"
     r"[Tt]rust)\b|\b(?:[Hh]is|[Hh]er|[Mm]y|[Tt]heir|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
     r"patient['’]s)\b)[^.!?\n]{0,30}$"
 )
@@ -585,6 +591,10 @@ _RECORD_WORDS_RE = re.compile(
 # laboratory's case number ("S26-04418", "H21/3307").
 _LOCAL_ID_RE = re.compile(
     r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,4}\d{6,10}|[A-Za-z]{1,4}\d{5}|(?P<sp>[A-Z]{2,4})[ \t]\d{5,9}|"
+    # round 8: a trust's code with a digit, then a space ("RJ7 004418", "rj0 55 1290")
+    r"[A-Za-z]{1,3}\d{1,2}(?:[ \t]\d{2,9}){1,2}|"
+    # digits in two or three groups after "is" or a colon ("... is 2261 8840")
+    r"(?P<grp>\d{3,5}(?:[ \t]\d{3,5}){1,2})|"
     r"[A-Za-z]{1,3}\d{2}[-/]\d{3,6})(?![\w/-]|\.\d)"
 )
 _PLACE_BEFORE_RE = re.compile(r"(?<![\w'’-])(?P<w>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+$")
@@ -633,7 +643,14 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 or _HOSPITAL_OWNER_AFTER.match(text, m.end())
             ):
                 continue
-        if _NOT_HOSPITAL_BEFORE.search(text, max(0, s - 30), m.end()):
+        # the words before the cue, in its own field: "NHS 990 274 8139 | RN 4402918" is no
+        # NHS number's cue for the RN's value
+        field = max(0, s - 30)
+        for sep in ("|", "\n", ";", "   "):
+            k = text.rfind(sep, field, s)
+            if k >= 0:
+                field = max(field, k + len(sep))
+        if _NOT_HOSPITAL_BEFORE.search(text, field, m.end()):
             continue
         window_end = min(len(text), m.end() + 120)
         brk = _SENTENCE_BREAK.search(text, m.end(), window_end)
@@ -648,6 +665,14 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
             continue  # "NCT 01234567", "ISRCTN 17481329": a trial's number
         if digits >= 10 or (tok[0] == "0" and digits >= 10):
             continue  # an NHS, CHI or phone number: their own detectors decide
+        if " " in tok and (
+            digits < 6
+            or tm.group("grp")
+            and not re.search(
+                r"(?:[:=]|\b(?i:is|was))[ \t]*$", text[max(0, tm.start() - 6) : tm.start()]
+            )
+        ):
+            continue  # grouped digits only straight after "is" or a colon
         yield _cand(tm.start(), tm.end(), "hospital_number", "hard", _MESSAGES["hospital_number"])
 
 
@@ -760,6 +785,8 @@ _WEEKDAYS = (
 )
 _DAY_CUE_END = re.compile(
     rf"(?i:(?<![\w/])(?:on|by|from|until|till|til|since|before|after|due|dated|w/c|wc|w/b|"
+    # round 8: words that date an event ("discharged 9/4", "stem cell return 11/4")
+    rf"admitted|discharged?|returns?|returning|appt|appointment|"
     rf"(?P<wd>{_WEEKDAYS}))\.?,?[ \t]+(?:the[ \t]+)?)$"
 )
 # Not a day and month: a score, a count or a fraction ("power 4/5", "3/12 nodes", "by 1/3").
@@ -796,6 +823,65 @@ _DAY_ALONE_MESSAGE = "A day of the month after a word that dates it (on, by, fro
 
 
 _SPACED_DMY = re.compile(r"(?P<d>\d{1,2})[ \t]+(?P<m>\d{1,2})[ \t]+(?:\d{4}|\d{2})")
+
+
+# Round 8: a full date typed with stray spaces or doubled separators ("3/ 4/ 2019",
+# "12..3.2018", "21/06//2020", "23 / 09 / 2023"), or run on from "DOB-" ("DOB-02-12-2018").
+_BROKEN_DMY = re.compile(
+    r"(?<![\w./])(?P<d>\d{1,2})[ \t]*(?P<s1>[./-]{1,2})[ \t]*(?P<m>\d{1,2})[ \t]*"
+    r"(?P<s2>[./-]{1,2})[ \t]*(?P<y>(?:19|20)\d{2})(?![\w]|[./-]\d)"
+)
+_DOB_DASH_BEFORE = re.compile(r"(?i:\b(?:dob|d\.o\.b\.?|born))-$")
+
+
+def _broken_dates(t: _Text) -> Iterator[_Cand]:
+    text = t.text
+    for cs, ce, ndig in t.clusters:
+        # "12..3.2018": a doubled separator splits the digits into clusters; the first starts it
+        if ndig > 8 or ce - cs > 3 + ndig * 2 or ce >= len(text) and ndig < 5:
+            continue
+        m = _BROKEN_DMY.match(text, cs)
+        if m is None:
+            continue
+        s, e = m.span()
+        raw = m.group()
+        irregular = " " in raw or "\t" in raw or len(m.group("s1")) == 2 or len(m.group("s2")) == 2
+        dashed = s > 0 and text[s - 1] == "-"
+        if dashed and not _DOB_DASH_BEFORE.search(text, max(0, s - 7), s):
+            continue
+        if not (irregular or dashed):
+            continue
+        if not _valid_day_month(int(m.group("d")), int(m.group("m"))):
+            continue
+        yield _cand(s, e, "date", "hard", _MESSAGES["date"])
+
+
+# A service's timetable, not a patient's: "Clinic moved from Tuesday 5 November ...", "the ward
+# is closed from 23 December", "parents' evening is on 15 May" (no patient, family or event of
+# care in the sentence).
+_SERVICE_WORDS_RE = re.compile(
+    r"(?i:\b(?:ward|clinic|unit|school|department|pharmacy|office|helpline|parents['’]?[ \t]+evening|"
+    r"bank[ \t]+holiday|staff[ \t]+training)\b)"
+)
+_PERSONAL_WORDS_RE = re.compile(
+    r"(?i:\b(?:he|she|his|her|him|i|me|my|we|our|us|you|your|they|their|patient|child|son|"
+    r"daughter|baby|mum|dad|scan|ct|mri|mibg|dose|cycle|treatment|chemo|chemotherapy|surgery|"
+    r"admitted|discharged|born|dob|appointment|appt|booked|planning|radiotherapy|transplant|"
+    r"harvest|biopsy|review|bloods)\b)"
+)
+
+
+def _service_notice(text: str, s: int) -> bool:
+    a = max(text.rfind(".", 0, s), text.rfind("\n", 0, s), text.rfind("!", 0, s)) + 1
+    b = len(text)
+    for stop in (". ", "\n", "!", "?"):
+        k = text.find(stop, s)
+        if 0 <= k < b:
+            b = k
+    return (
+        _SERVICE_WORDS_RE.search(text, a, b) is not None
+        and _PERSONAL_WORDS_RE.search(text, a, b) is None
+    )
 
 
 def _born_abbrev(text: str, s: int) -> bool:
@@ -997,10 +1083,25 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 yield date(yb.start(), post_d.end(), True)
             elif post_y and len(post_y.group("y")) == 4 and (capital or lower_ok):
                 yield date(ms, post_y.end(), False)
-            elif pre and capital and _valid_day_month(_day_of(pre.group("d")), month):
+            elif (
+                pre
+                and (capital or (lower_ok and len(word) >= 3 and pre.group()[-1:] in " \t"))
+                and _valid_day_month(_day_of(pre.group("d")), month)
+                # "scored 3. May we ...": a full stop between a number and "May"
+                and not (word.lower() == "may" and "." in pre.group()[len(pre.group("d")) :])
+            ):
                 abbreviated = word.lower() not in ("june", "july")
                 end = me + 1 if abbreviated and len(word) <= 4 and text.startswith(".", me) else me
-                yield date(pre.start(), end, ordinal, _DAY_MONTH_MESSAGE)
+                # Round 8 (owner's decision): a day with a month word is a hard date wherever
+                # it stands ("9 April", "30 Aug", "the 3rd march"), with or without a year;
+                # a service's own notice ("the ward is closed from 23 December") only warns.
+                yield date(
+                    pre.start(),
+                    end,
+                    ordinal or not _service_notice(text, pre.start()),
+                    _DAY_MONTH_MESSAGE,
+                    hard_message=_DAY_MONTH_HARD_MESSAGE,
+                )
                 if ordinal:
                     # "from the 12th to the 19th of July": the first day of the range too.
                     rng = _RANGE_DAY_BEFORE.search(text, max(0, pre.start() - 30), pre.start())
@@ -1016,12 +1117,20 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 ordinal_after = text[post_d.end("d") : post_d.end("d") + 2].lower() in (
                     "st", "nd", "rd", "th"
                 )  # fmt: skip
+                # "April 9", "Aug 30": a day after a month word is a date too (round 8), but
+                # not "May 3 cycles" or "March 2 patients" (a count after "May", "March")
+                plain_day = (
+                    word.lower() not in ("may", "march", "mar")
+                    or _AFTER_ORDINAL_DAY.match(text, post_d.end()) is not None
+                ) and not _COUNT_AFTER.match(text, post_d.end())
                 yield date(
                     ms,
                     post_d.end(),
-                    ordinal_after,
+                    ordinal_after or (plain_day and not _service_notice(text, ms)),
                     _DAY_MONTH_MESSAGE,
-                    hard_message=_ORDINAL_AFTER_MONTH_MESSAGE,
+                    hard_message=_ORDINAL_AFTER_MONTH_MESSAGE
+                    if ordinal_after
+                    else _DAY_MONTH_HARD_MESSAGE,
                 )
 
     # "01APR17", "3mar2019": day, month and year run together (labels, lab systems)
@@ -1195,6 +1304,19 @@ def _phones(t: _Text) -> Iterator[_Cand]:
             p = cs
             m = _PHONE_RE.match(text, p) if text[cs] == "0" else None
         if m is None:
+            # Round 8: a UK number typed with stray spaces ("07700 900 3 81", "0116 496 0 543"):
+            # the whole cluster, an area code of 3-5 digits, 11 digits in 3-5 groups
+            if text[cs] == "0" and ce - cs <= 16:
+                groups = text[cs:ce].split()
+                if (
+                    3 <= len(groups) <= 5
+                    and all(g.isdigit() for g in groups)
+                    and 3 <= len(groups[0]) <= 5
+                    and groups[0][1] in "1237"
+                    and sum(len(g) for g in groups) == 11
+                    and not (ce < n and (_word_char(text[ce]) or text[ce] in "./-"))
+                ):
+                    yield _cand(cs, ce, "phone", "hard", _MESSAGES["phone"])
             continue
         e = m.end()
         if e < n and _word_char(text[e]):
@@ -1869,8 +1991,8 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         if es > 0 and low[es - 1].isalpha():
             continue
         first = text[es]
-        if first.isupper() and text[es + 1 : ee].islower():
-            copy, changed = text, False
+        if first.isupper() and (text[es + 1 : ee].islower() or text[es:ee].istitle()):
+            copy, changed = text, False  # "School", "Pre-School"
         elif text[es:ee].isupper():
             if upper_copy is None:
                 upper_copy = _capitalised_copy(text, True)
@@ -2001,12 +2123,45 @@ _BIG_PLACES = frozenset("england scotland wales ireland northern britain uk lond
 _WORD_RE = re.compile(rf"{_NAME_WORD}(?![\w])")
 
 
+_PLAIN_STREET_WORDS = frozenset("road street avenue crescent terrace gardens drive".split())
+_FULL_POSTCODE_LOW = re.compile(
+    r"(?<![a-z0-9])[a-pr-uwyz][a-hk-y]?[0-9][0-9a-z]?[ \t]?[0-9][abd-hjlnp-uw-z]{2}(?![a-z0-9])"
+)
+
+
 def _addresses(t: _Text) -> Iterator[_Cand]:
     text = t.text
+    upper_copy: str | None = None
+    lower_copy: str | None = None
     for cs, _ce, ndig in t.clusters:
         if ndig > 4 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in "/.,-")):
             continue
         m = _ADDRESS_AT.match(text, cs)
+        if m is None and text[cs + 1 : cs + 12].isupper():
+            # in capitals: "41 ST ANNE'S ROAD" read as "41 St Anne's Road"
+            if upper_copy is None:
+                upper_copy = _capitalised_copy(text, True)
+            m = _ADDRESS_AT.match(upper_copy, cs)
+        elif m is None and text[cs + 1 : cs + 12].lstrip(" \t0123456789abc,")[:1].islower():
+            # in lower case: "62 hollybush crescent, tamworth b77 2lf" when a postcode follows
+            # on the line, or a plain street word in a parent's informal writing
+            if lower_copy is None:
+                lower_copy = _capitalised_copy(text, False)
+            m = _ADDRESS_AT.match(lower_copy, cs)
+            if m is not None:
+                street = text[m.end() - 12 : m.end()].split()[-1].lower()
+                line_end = text.find("\n", m.end())
+                tail = text[m.end() : min(m.end() + 60, len(text) if line_end < 0 else line_end)]
+                named = [w.lower() for w in m.group("words").split()]
+                if any(w in _NOT_A_NAME for w in named) or not (
+                    _FULL_POSTCODE_LOW.search(tail.lower())
+                    or (
+                        street in _PLAIN_STREET_WORDS
+                        and named[0] not in _ENGLISH
+                        and _informal(text)
+                    )
+                ):
+                    m = None
         if m:
             words = m.group("words").split()
             if not any(
@@ -4656,6 +4811,7 @@ def _candidates(text: str) -> list[_Cand]:
         cands.extend(_health_numbers(t))
         cands.extend(_hospital_numbers(t))
         cands.extend(_dates(read))
+        cands.extend(_broken_dates(t))
         cands.extend(_postcodes(t))
         cands.extend(_phones(t))
         cands.extend(_ni_numbers(t))
@@ -4708,7 +4864,9 @@ def _town_words(seg: str, lower: bool) -> int:
 # after it, the site it is on ("... Appleby Fields site").
 _UNIT_BEFORE_RE = re.compile(
     r"(?i:(?<![\w])(?:flat|plot|pitch|unit|apartment|apt|caravan|chalet|no|number|house)\.?"
-    r"[ \t]*(?:\d{1,4}[a-z]?)?,?[ \t]*)$"
+    r"[ \t]*(?:\d{1,4}[a-z]?)?,?[ \t]*|"
+    # a Scottish tenement flat, floor/door: "3/2, 47 Dumbarton Drive", "0/1 12 Kelvin Street"
+    r"(?<![\w/.-])\d{1,2}/\d{1,2},?[ \t]+)$"
 )
 _SITE_AFTER_RE = re.compile(
     r"[ \t]+(?i:(?:caravan|travellers['’]?|traveller|residential|mobile[ \t]+home)[ \t]+)?"

@@ -164,13 +164,17 @@ def test_in_sample_names_corpus_5():
     rows = corpus.load(IN_SAMPLE_5)
     assert len(rows) >= 470
     # round 7 measures names 98.8 % (316/320), structured 100 % (193/193), false positives
-    # 0/153: the floors are those figures
-    check_corpus(
+    # 0/153: the floors are those figures. Round 8's owner decision (a day with a month in
+    # words is a hard date, with or without a year) makes one clean row of this writer's
+    # ("... CT booked for Monday 3 March; treatment starts 17 March") a hard finding: its
+    # writer left day-month dates without a year unlabelled. 1/153 is that row alone.
+    sc = check_corpus(
         IN_SAMPLE_5,
         min_names_recall=0.987,
         min_structured_recall=1.0,
-        max_false_positive_rate=0.0,
+        max_false_positive_rate=0.007,
     )
+    assert all("March" in text for text in sc.false_positives)
 
 
 def test_staff_names_are_told_from_the_familys():
