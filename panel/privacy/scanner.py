@@ -2129,6 +2129,38 @@ _FULL_POSTCODE_LOW = re.compile(
 )
 
 
+# Round 8: a house's own name (Irish, Welsh, Gaelic: no street word) before its town and a full
+# postcode: "..., Tigh na Coille, Portree IV51 9AA", "Bryn Awel, Bala LL23 7AA".
+_HOUSE_TOWN_POSTCODE_RE = re.compile(
+    rf"(?:^|(?<=[,:;\n])[ \t]*)(?P<house>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,3}}),[ \t]*"
+    rf"(?:{_NAME_WORD}[ \t]+){{0,2}}{_NAME_WORD}[ \t]+$"
+)
+_HOUSE_LINK_WORDS = frozenset("na an nan y yr ar bun ard glen".split())
+
+
+def _house_names_before_postcodes(t: _Text) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    for pm in _FULL_POSTCODE_LOW.finditer(low):
+        ps = pm.start()
+        if not text[ps : pm.end()].isupper():
+            continue
+        m = _HOUSE_TOWN_POSTCODE_RE.search(text, max(0, ps - 70), ps)
+        if m is None:
+            continue
+        words = m.group("house").split()
+        if not words or not all(w[0].isupper() for w in words):
+            continue
+        if any(
+            w.lower() not in _HOUSE_LINK_WORDS
+            and (w.lower() in _ENGLISH or w.lower() in _NOT_A_NAME)
+            for w in words
+        ):
+            continue
+        if t.institutions.overlaps(m.start("house"), m.end("house")):
+            continue
+        yield _cand(m.start("house"), m.end("house"), "address", "hard", _MESSAGES["address"])
+
+
 def _addresses(t: _Text) -> Iterator[_Cand]:
     text = t.text
     upper_copy: str | None = None
@@ -2187,6 +2219,8 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
         ):
             yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
     yield from _house_addresses(t)
+    if "," in text and t.clusters:
+        yield from _house_names_before_postcodes(t)
     if "," in text and t.has(*_HOME_GATE):
         yield from _named_homes(t)
     if t.has(*_SCHOOL_GATE):
@@ -4821,7 +4855,9 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
-    return _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+    return _round8_names(
+        text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+    )
 
 
 # After a street address, its town or village: ", Llanrug", ", CAERFYRDDIN", ", newlyn", and a
@@ -4932,6 +4968,55 @@ def _names_in_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
             words = [w.lower() for w in _WORD_TOKEN_RE.findall(text, c[0], c[1]) if len(w) >= 3]
             if words and any(words[-1] in loc for loc in locals_):
                 c = _cand(c[0], c[1], "person_name", "hard", _CONTACT_MESSAGE)
+        out.append(c)
+    return out
+
+
+# Round 8: staff named without a clinical title ("Joanne Pike, CNS", "Marek (registrar)", "Play
+# specialist Nadia Cole") are named people like any other (a hard finding); directly after a
+# clinician's title ("Dr Hale", "Sister Morgan", "Nurse Jo") they stay a warning.
+_UNTITLED_STAFF_MESSAGE = (
+    "A staff member's name without a title: names are not needed in case text, remove it"
+)
+_CLINICIAN_TITLE_BEFORE_RE = re.compile(
+    r"(?i:\b(?:dr|doctor|prof|professor|nurse|sister|matron|consultant|mr|mrs|ms|miss|mx)\.?[ \t]*$)"
+)
+_CLINICIAN_TITLE_IN_RE = re.compile(
+    r"(?i:(?:staff[ \t]+nurse|charge[ \t]+nurse|dr|doctor|prof|professor|nurse|sister|matron|"
+    r"consultant|mr|mrs|ms|miss|mx)\b)"
+)
+# "Sister Morgan will ...": a capitalised "Sister" + a name with no possessive or article before
+# it is a ward sister's title (staff), not a family member ("her sister Jade", "my sister Jade").
+_WARD_SISTER_RE = re.compile(r"Sister[ \t]+")
+_KIN_OWNER_BEFORE_RE = re.compile(
+    r"(?i:\b(?:my|his|her|our|their|your|the|a|big|little|older|younger|twin|baby|half|step)"
+    r"[ \t]+$|['’]s[ \t]+$)"
+)
+
+
+def _round8_names(text: str, cands: list[_Cand]) -> list[_Cand]:
+    if "Sister" not in text and _STAFF_MESSAGE not in [c[5] for c in cands]:
+        return cands
+    out = []
+    for c in cands:
+        if c[2] == "person_name":
+            s, e = c[0], c[1]
+            if c[3] == "soft" and c[5] == _STAFF_MESSAGE:
+                if not (
+                    _CLINICIAN_TITLE_BEFORE_RE.search(text, max(0, s - 20), s)
+                    or _CLINICIAN_TITLE_IN_RE.match(text, s)
+                ):
+                    c = _cand(s, e, "person_name", "hard", _UNTITLED_STAFF_MESSAGE)
+            elif c[3] == "hard" and "Sister" in text[max(0, s - 8) : e]:
+                ws = text.rfind("Sister", max(0, s - 8), e)
+                m = _WARD_SISTER_RE.match(text, ws)
+                if (
+                    m is not None
+                    and m.end() <= max(s, m.end())
+                    and not _KIN_OWNER_BEFORE_RE.search(text, max(0, ws - 12), ws)
+                    and " " not in text[max(s, m.end()) : e].strip()
+                ):
+                    c = _cand(s, e, "person_name", "soft", _STAFF_MESSAGE)
         out.append(c)
     return out
 
