@@ -4855,6 +4855,7 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
+    cands.extend(_round8_more_names(read, cands))
     return _round8_names(
         text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
     )
@@ -4970,6 +4971,224 @@ def _names_in_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
                 c = _cand(c[0], c[1], "person_name", "hard", _CONTACT_MESSAGE)
         out.append(c)
     return out
+
+
+# Round 8: more places where a run of words is a person's name.
+_R8_WORD = rf"(?:[tnhbdgm]?{_NAME_WORD})"  # Irish eclipsis and t-prefix: "tSaoir", "nGael"
+_R8_PARTICLE = (
+    r"(?:bin|bint|ibn|binti|al|el|Al|El|Nic|Mac|Mhic|Ní|Ni|Ó|O|Uí|Ui|an|a['’]|de|da|di|do|dos|das|"
+    r"du|van|von|der|den|le|la|ap|ferch|y)"
+)
+_R8_RUN = (
+    rf"{_R8_WORD}(?:[ \t]+(?:{_R8_PARTICLE}[ \t]+|(?:al|el|Al|El)-)*{_R8_WORD}|"
+    rf"-(?:al|el)-{_R8_WORD}){{0,4}}"
+)
+# A cue word, then the person's whole name: "Father Mohammed Tariq Iqbal", "Patient Jean-Luc
+# Moreau-Pryce", "Re: Omar bin Khalid al-Rashid", "Our daughter Autumn Rose Fisher".
+_R8_CUE_RUN_RE = re.compile(
+    r"(?:\b(?:Father|Mother|Patient|Pt|Re|RE|Name|NAME|Child|"
+    r"(?:[Oo]ur|[Mm]y|[Hh]is|[Hh]er|[Tt]heir)[ \t]+(?:daughter|son|twins?|baby|boy|girl|child|"
+    r"little[ \t]+(?:one|boy|girl)))\b[:.]?[ \t]+)"
+    rf"(?P<n>{_R8_RUN})(?![\w'’])"
+)
+# A name, then an age or a family: "River Stone, a 2 year old boy", "Tendai Moyo's family".
+_R8_AGE_AFTER_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}})"
+    r"(?:,[ \t]*(?:a|an|aged|now)[ \t]+\d{1,2}[ \t-]*(?:years?|yrs?|months?)[ \t-]*old\b|"
+    r"['’]s[ \t]+(?:family|parents|mum|dad|mother|father|brother|sister|siblings?|twin|nan|gran)\b)"
+)
+# A name and a family word in brackets: "Hope (her twin)", "Jade (his sister)".
+_R8_KIN_AFTER_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>{_NAME_WORD})[ \t]*\([ \t]*(?:his|her|their|our|my|the)?[ \t]*"
+    r"(?:(?:older|younger|big|little|baby|twin)[ \t]+)?(?:twin|sister|brother|sibling|cousin|"
+    r"daughter|son)[ \t]*\)"
+)
+# A report's "SURNAME, Forename" after a case heading: "CASE: FENWICK, Oscar", "Case 2: KHAN, Zara".
+_R8_CASE_NAME_RE = re.compile(
+    r"\b(?:CASE|Case|PATIENT|Patient|ITEM|Item|NAME|Name|RE|Re)\b[ \t]*\d{0,3}[ \t]*[:\-–][ \t]*"
+    rf"(?P<n>[A-Z][A-Z'’-]{{1,}},[ \t]*{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)(?![\w'’])"
+)
+# An apostrophe name: "Ta'Niyah", "De'Andre", "N'Dour" (a capital after the apostrophe).
+_R8_APOSTROPHE_RE = re.compile(rf"(?<![\w'’-])[{_CAP}][{_LOW}]{{0,3}}['’][{_CAP}][{_LOW}]{{2,}}")
+# "Ma'ayan and I": a name beside "I".
+_R8_AND_I_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}]+(?:['’-][{_LOW}{_CAP}][{_LOW}]+)*)[ \t]+and[ \t]+I\b"
+)
+# A nickname between a given name and a surname: "Elizabeth 'Libby' Carrow", "Margaret (Peggy)
+# Ingham"; another name in brackets after a name: "Tilly (or Tills, ...)".
+_R8_NICK_RE = re.compile(
+    rf"(?P<a>{_NAME_WORD})[ \t]+(?:['‘’\"“](?P<q>{_NAME_WORD})['’\"”]|\((?P<b>{_NAME_WORD})\))"
+    rf"[ \t]+(?P<s>{_NAME_WORD})(?![\w'’])"
+)
+_R8_OR_NICK_RE = re.compile(
+    rf"(?<![\w'’-])(?P<a>{_NAME_WORD})[ \t]*\([ \t]*(?:or|aka|a\.k\.a\.?)[ \t]+(?P<b>{_NAME_WORD})"
+)
+# A signature: an initial and a surname on their own line (or before " | "), then an e-mail
+# address or a phone number: "J Mercer\nmercer@...", "R. Adeyemi-Cole | r.adeyemicole@...".
+_R8_SIGNATURE_RE = re.compile(
+    rf"(?m:^[ \t]*(?P<n>(?:[A-Z]\.?[ \t]*){{1,2}}[ \t]+{_NAME_WORD}|{_NAME_WORD}[ \t]+{_NAME_WORD})"
+    r"[ \t]*(?:\r?\n|[ \t]\|[ \t])[ \t]*(?=[\w.+-]+@|\+?\(?\d))"
+)
+# "patient name: harrison quayle   ward: 2 north": the words after a name label, any case.
+_R8_LABEL_LOWER_RE = re.compile(
+    r"(?i:\bname)[ \t]*[:\-–][ \t]*(?P<n>[a-z][a-z'’-]+(?:[ \t][a-z][a-z'’-]+){1,2})"
+    r"(?=[ \t]*(?:$|\n|[ \t]{2}|[,;|(]))"
+)
+# After a lower-case name, a double-barrelled lower-case surname: "noah okonkwo-hart".
+_R8_LOWER_SURNAME_AFTER_RE = re.compile(r"[ \t]+(?P<w>[a-z]+(?:-[a-z]+)+)(?![\w'’-])")
+_R8_MESSAGE = "Looks like a person's name"
+_CLINICAL_TITLE_BEFORE_RE = re.compile(
+    r"(?i:\b(?:dr|doctor|prof|professor|nurse|sister|matron|consultant)\.?[ \t]*$)"
+)
+# Anywhere: a surname in capitals, a comma, a known given name ("OKAFOR, Daniel").
+_R8_CAPS_COMMA_RE = re.compile(
+    rf"(?<![\w'’-])(?P<sur>[A-Z][A-Z'’]{{2,}}(?:-[A-Z][A-Z'’]+)?),[ \t]*(?P<fore>{_NAME_WORD})(?![\w'’])"
+)
+
+
+def _r8_namelike(word: str) -> bool:
+    """Is a capitalised word possibly a name: no clinical or common word, no institution's."""
+    low = word.lower()
+    return low not in _NOT_A_NAME and not low.endswith(_DRUG_SUFFIXES)
+
+
+def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+
+    def span(s: int, e: int, message: str = _R8_MESSAGE) -> _Cand:
+        return _cand(s, e, "person_name", "hard", message)
+
+    def run_ok(words: list[str]) -> bool:
+        named = [w for w in words if not re.fullmatch(_R8_PARTICLE, w)]
+        return bool(named) and all(_r8_namelike(w.split("-")[0]) for w in named)
+
+    def trim_run(s: int, run: str, kin: bool = False) -> int:
+        """How many characters of a run of capitalised words name a person."""
+        end = 0
+        found = list(re.finditer(r"\S+", run))
+        for i, w in enumerate(found):
+            word = w.group()
+            if re.fullmatch(_R8_PARTICLE, word):
+                continue
+            parts = (word.split("-")[0], word.split("-")[-1].strip("'’"))
+            if kin:
+                # a clinical word ends the run, unless it is the surname after two given names
+                if any(p.lower() in _names.CLINICAL_WORDS for p in parts) and not (
+                    i >= 2 and i == len(found) - 1 and not word.lower().endswith(_DRUG_SUFFIXES)
+                ):
+                    break
+            elif not all(_r8_namelike(p) for p in parts):
+                break
+            end = w.end()
+        return end
+
+    if any(
+        c in text
+        for c in (
+            "Father",
+            "Mother",
+            "Patient",
+            "Pt",
+            "Re",
+            "RE",
+            "Name",
+            "NAME",
+            "Child",
+            "daughter",
+            "son",
+            "twin",
+            "baby",
+            "boy",
+            "girl",
+        )
+    ):
+        for m in _R8_CUE_RUN_RE.finditer(text):
+            s = m.start("n")
+            n = trim_run(s, m.group("n"))
+            if (
+                not n
+                and m.group()[:1].lower() in "omht"
+                and m.group().split()[0].lower() in ("our", "my", "his", "her", "their")
+            ):
+                # "Our daughter Autumn Rose Fisher": after a family word, word-names too
+                n = trim_run(s, m.group("n"), kin=True)
+            if n and (
+                " " in m.group("n")[:n]
+                or _first_name_kind(m.group("n")[:n]) is not None
+                or m.group("n")[:n].lower() not in _ENGLISH
+            ):
+                if not t.institutions.overlaps(s, s + n):
+                    yield span(s, s + n)
+    for m in _R8_AGE_AFTER_RE.finditer(text):
+        words = m.group("n").split()
+        if run_ok(words) and not t.institutions.overlaps(m.start("n"), m.end("n")):
+            # a sentence's first word may be an ordinary one ("Thank", "Seeing"): the name
+            # is the run's last words that are no English words or are names
+            yield span(m.start("n"), m.end("n"))
+    if "(" in text:
+        for m in _R8_KIN_AFTER_RE.finditer(text):
+            if _r8_namelike(m.group("n")):
+                yield span(m.start("n"), m.end("n"))
+        for m in _R8_OR_NICK_RE.finditer(text):
+            if _r8_namelike(m.group("a")) and _r8_namelike(m.group("b")):
+                yield span(m.start("a"), m.end("a"))
+                yield span(m.start("b"), m.end("b"), _NICKNAME_MESSAGE)
+    if "," in text:
+        for m in _R8_CAPS_COMMA_RE.finditer(text):
+            sur, fore = m.group("sur"), m.group("fore")
+            if (
+                _first_name_kind(fore) == "known"
+                and _r8_namelike(sur)
+                and (sur.lower() not in _ENGLISH or sur.capitalize() in _names.SURNAMES)
+                and not t.institutions.overlaps(m.start(), m.end())
+            ):
+                yield span(m.start(), m.end(), _HEADER_MESSAGE)
+    if ":" in text or "-" in text:
+        for m in _R8_CASE_NAME_RE.finditer(text):
+            sur = m.group("n").split(",")[0]
+            if _r8_namelike(sur) and _r8_namelike(m.group("n").split(",")[1].split()[0]):
+                yield span(m.start("n"), m.end("n"), _HEADER_MESSAGE)
+    if "'" in text or "’" in text:
+        for m in _R8_APOSTROPHE_RE.finditer(text):
+            if not _CLINICAL_TITLE_BEFORE_RE.search(text, max(0, m.start() - 16), m.start()):
+                yield span(m.start(), m.end())  # not "Dr O'Connor", a clinician (soft)
+    if " and I" in text:
+        for m in _R8_AND_I_RE.finditer(text):
+            w = m.group("n")
+            if _r8_namelike(w) and (w.lower() not in _ENGLISH or _first_name_kind(w)):
+                yield span(m.start("n"), m.end("n"))
+    for m in _R8_NICK_RE.finditer(text):
+        a, nick, sur = m.group("a"), m.group("q") or m.group("b"), m.group("s")
+        if _first_name_kind(a) and _r8_namelike(nick) and _r8_namelike(sur):
+            yield span(m.start("a"), m.end("a"))
+            yield span(
+                m.start("q") if m.group("q") else m.start("b"),
+                m.end("q") if m.group("q") else m.end("b"),
+                _NICKNAME_MESSAGE,
+            )
+            yield span(m.start("s"), m.end("s"))
+    if "@" in text or t.clusters:
+        for m in _R8_SIGNATURE_RE.finditer(text):
+            words = m.group("n").replace(".", " ").split()
+            if run_ok([w for w in words if len(w) > 1]):
+                yield span(m.start("n"), m.end("n"), _GREETING_MESSAGE)
+    if "name" in t.low:
+        for m in _R8_LABEL_LOWER_RE.finditer(text):
+            words = m.group("n").split()
+            if all(w not in _NOT_A_NAME for w in words) and any(
+                w not in _ENGLISH or _first_name_kind(w.capitalize()) for w in words
+            ):
+                yield span(m.start("n"), m.end("n"), _HEADER_MESSAGE)
+    for c in cands:
+        if c[2] == "person_name" and c[3] == "hard" and text[c[0] : c[1]].islower():
+            m = _R8_LOWER_SURNAME_AFTER_RE.match(text, c[1])
+            parts = m.group("w").split("-") if m else []
+            if (
+                m
+                and any(p not in _ENGLISH for p in parts)
+                and not any(p in _NOT_A_NAME for p in parts)
+            ):
+                yield span(c[0], m.end())
 
 
 # Round 8: staff named without a clinical title ("Joanne Pike, CNS", "Marek (registrar)", "Play
