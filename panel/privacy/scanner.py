@@ -2104,13 +2104,22 @@ def _schools(t: _Text) -> Iterator[_Cand]:
 
 
 _INFORMAL_RE = re.compile(r"(?:^|[.!?]\s+)[a-z]|\bi(?:m|ve|ll|d)?\b")
+# The same test in three parts, each with a first character the regex engine can skip to
+# (a leading "\b" or "^" alternation makes it try every position): round 8's speed-up.
+_SENTENCE_LOWER_RE = re.compile(r"[.!?]\s+[a-z]")
+_I_WORD_RE = re.compile(r"i(?<!\wi)(?:m|ve|ll|d)?\b")
 
 
+@functools.lru_cache(maxsize=256)
 def _informal(text: str) -> bool:
     """Text written without capitals (a parent's message): it, or one of its sentences, starts
     in lower case, or it says "i" for "I"; and it is a message (four words or more), not a
     label or what OCR read of a line."""
-    return _INFORMAL_RE.search(text) is not None and len(text.split()) >= 4
+    return (
+        "a" <= text[:1] <= "z"
+        or _SENTENCE_LOWER_RE.search(text) is not None
+        or _I_WORD_RE.search(text) is not None
+    ) and len(text.split()) >= 4
 
 
 _LIVES_GATE = ("live", "living", "resid", "moved", "relocat", "based")
@@ -2124,6 +2133,7 @@ _WORD_RE = re.compile(rf"{_NAME_WORD}(?![\w])")
 
 
 _PLAIN_STREET_WORDS = frozenset("road street avenue crescent terrace gardens drive".split())
+_INWARD_GATE_LOW = re.compile(r"[0-9][abd-hjlnp-uw-z]{2}(?![a-z0-9])")
 _FULL_POSTCODE_LOW = re.compile(
     r"(?<![a-z0-9])[a-pr-uwyz][a-hk-y]?[0-9][0-9a-z]?[ \t]?[0-9][abd-hjlnp-uw-z]{2}(?![a-z0-9])"
 )
@@ -2140,6 +2150,8 @@ _HOUSE_LINK_WORDS = frozenset("na an nan y yr ar bun ard glen".split())
 
 def _house_names_before_postcodes(t: _Text) -> Iterator[_Cand]:
     text, low = t.text, t.low
+    if _INWARD_GATE_LOW.search(low) is None:
+        return
     for pm in _FULL_POSTCODE_LOW.finditer(low):
         ps = pm.start()
         if not text[ps : pm.end()].isupper():
@@ -2164,7 +2176,6 @@ def _house_names_before_postcodes(t: _Text) -> Iterator[_Cand]:
 def _addresses(t: _Text) -> Iterator[_Cand]:
     text = t.text
     upper_copy: str | None = None
-    lower_copy: str | None = None
     for cs, _ce, ndig in t.clusters:
         if ndig > 4 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in "/.,-")):
             continue
@@ -2177,9 +2188,11 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
         elif m is None and text[cs + 1 : cs + 12].lstrip(" \t0123456789abc,")[:1].islower():
             # in lower case: "62 hollybush crescent, tamworth b77 2lf" when a postcode follows
             # on the line, or a plain street word in a parent's informal writing
-            if lower_copy is None:
-                lower_copy = _capitalised_copy(text, False)
-            m = _ADDRESS_AT.match(lower_copy, cs)
+            # (only a window after the number is capitalised: this runs at every number)
+            window = _capitalised_copy(text[cs : cs + 90], False)
+            m = _ADDRESS_AT.match(window)
+            if m is not None:
+                m = _ADDRESS_AT.match(text[:cs] + window + text[cs + 90 :], cs)
             if m is not None:
                 street = text[m.end() - 12 : m.end()].split()[-1].lower()
                 line_end = text.find("\n", m.end())
@@ -2466,6 +2479,8 @@ _CLAUSE_WORDS = frozenset("that and but because when as so only while if althoug
 # ("Rhi (Rhiannon)", "Tunde (Babatunde)", "Chidi (Chidiebube in full)"), a name after "call"
 # ("whom the family call KJ", "likes to be called Mo"), a name in brackets after a family word
 # ("his dad (Bally)").
+# Both patterns below need a capital after a bracket: a cheap test first (round 8's speed-up).
+_PAREN_CAP_GATE = re.compile(rf"\([^)]*[{_CAP}]")
 _PAREN_NICK_RE = re.compile(
     rf"(?<![\w'’])(?P<a>{_NAME_WORD})(?:['’]s)?[ \t]*\([ \t]*"
     r"(?:(?:short[ \t]+for|full[ \t]+name|real[ \t]+name|aka|a\.k\.a\.?|née|nee)[ \t:]+)?"
@@ -2621,6 +2636,7 @@ _DASH_SIGNATURE_RE = re.compile(
 _SIGN_OFF_RE = re.compile(
     r"(?i:\b(?:thanks|thank[ \t]+you|cheers|regards|love|wishes|best|sincerely|take[ \t]+care)\b)"
 )
+_SIGN_OFF_GATE = ("thank", "cheers", "regards", "love", "wishes", "best", "sincerely", "take")
 _KIN_PAREN_AFTER = re.compile(
     r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|mam|mom|dad|mother|father|mummy|mammy|"
     r"daddy|nan|nanna|nain|taid|grandad|grandma|granny|auntie|uncle|parents?|brothers?|sisters?|"
@@ -3863,7 +3879,7 @@ class _NameFinder:
         # A signature after a dash at a message's end: "thank you all - nkechi, tobi and the boys"
         if " - " in text or " – " in text:
             sig = _DASH_SIGNATURE_RE.search(text)
-            if sig and _SIGN_OFF_RE.search(text, 0, sig.start()):
+            if sig and self.t.has(*_SIGN_OFF_GATE) and _SIGN_OFF_RE.search(text, 0, sig.start()):
                 parts = [
                     i
                     for i in range(n)
@@ -3883,7 +3899,7 @@ class _NameFinder:
                         found.setdefault(i, _GREETING_MESSAGE)
         # A sign-off: the last clause of a message that thanks or greets, made only of names
         # ("Thanks again, Destiny", "Many thanks,\nKaren and Paul x").
-        if _SIGN_OFF_RE.search(text):
+        if self.t.has(*_SIGN_OFF_GATE) and _SIGN_OFF_RE.search(text):
             cut = max(text.rfind(","), text.rfind("\n"), text.rfind("-"))
             tail = [i for i in range(n) if toks[i][0] > cut]
             if (
@@ -4055,7 +4071,7 @@ class _NameFinder:
                 and w not in _names.PLACES
             )
 
-        if "(" in text:
+        if "(" in text and _PAREN_CAP_GATE.search(text):
             for m in _PAREN_NICK_RE.finditer(text):
                 a, b = m.group("a"), m.group("b")
                 if not (ok(a) and ok(b)):
@@ -4762,8 +4778,10 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         for m in _GAELIC_HOUSE_RE.finditer(text):
             add(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
     # 5. dates: a special day with a year; with a date of birth in the text, its short dates
-    if t.has("christmas", "boxing", "year", "hogmanay", "bonfire", "valentine", "halloween",
-             "patrick", "easter", "fawkes", "remembrance"):  # fmt: skip
+    if t.max_cluster_digits >= 4 and t.has(
+        "christmas", "boxing", "year", "hogmanay", "bonfire", "valentine", "halloween",
+        "patrick", "easter", "fawkes", "remembrance",
+    ):  # fmt: skip
         for m in _SPECIAL_DAY_YEAR_RE.finditer(text):
             add(_cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"]))
     if t.clusters and t.has(*_DOB_GATE) and _DOB_ANYWHERE_RE.search(text):
@@ -4986,17 +5004,21 @@ _R8_RUN = (
 # A cue word, then the person's whole name: "Father Mohammed Tariq Iqbal", "Patient Jean-Luc
 # Moreau-Pryce", "Re: Omar bin Khalid al-Rashid", "Our daughter Autumn Rose Fisher".
 _R8_CUE_RUN_RE = re.compile(
-    r"(?:\b(?:Father|Mother|Patient|Pt|Re|RE|Name|NAME|Child|"
+    r"(?:(?:Father|Mother|Patient|Pt|Re|RE|Name|NAME|Child|"
     r"(?:[Oo]ur|[Mm]y|[Hh]is|[Hh]er|[Tt]heir)[ \t]+(?:daughter|son|twins?|baby|boy|girl|child|"
     r"little[ \t]+(?:one|boy|girl)))\b[:.]?[ \t]+)"
     rf"(?P<n>{_R8_RUN})(?![\w'’])"
 )
 # A name, then an age or a family: "River Stone, a 2 year old boy", "Tendai Moyo's family".
-_R8_AGE_AFTER_RE = re.compile(
-    rf"(?<![\w'’-])(?P<n>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}})"
+_R8_AGE_TAIL_RE = re.compile(
     r"(?:,[ \t]*(?:a|an|aged|now)[ \t]+\d{1,2}[ \t-]*(?:years?|yrs?|months?)[ \t-]*old\b|"
     r"['’]s[ \t]+(?:family|parents|mum|dad|mother|father|brother|sister|siblings?|twin|nan|gran)\b)"
 )
+_R8_AGE_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<n>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}})$")
+_R8_CUE_GATE = (
+    "father", "mother", "patient", "pt", "re", "name", "child", "daughter", "son", "twin",
+    "baby", "boy", "girl",
+)  # fmt: skip
 # A name and a family word in brackets: "Hope (her twin)", "Jade (his sister)".
 _R8_KIN_AFTER_RE = re.compile(
     rf"(?<![\w'’-])(?P<n>{_NAME_WORD})[ \t]*\([ \t]*(?:his|her|their|our|my|the)?[ \t]*"
@@ -5037,6 +5059,15 @@ _R8_LABEL_LOWER_RE = re.compile(
 # After a lower-case name, a double-barrelled lower-case surname: "noah okonkwo-hart".
 _R8_LOWER_SURNAME_AFTER_RE = re.compile(r"[ \t]+(?P<w>[a-z]+(?:-[a-z]+)+)(?![\w'’-])")
 _R8_MESSAGE = "Looks like a person's name"
+# Cheap gates: each pattern above runs only when its distinctive piece is in the text.
+_R8_PAREN_GATE_RE = re.compile(
+    r"\([ \t]*(?:his|her|their|our|my|the|older|younger|big|little|baby|twin|sister|brother|"
+    r"sibling|cousin|daughter|son|or|aka|a\.k\.a)"
+)
+_R8_CAPS_GATE_RE = re.compile(r"[A-Z'’]{3},")
+_R8_CASE_GATE_RE = re.compile(r"(?:CASE|Case|PATIENT|Patient|ITEM|Item|NAME|Name|RE|Re)\b")
+_R8_APOS_GATE_RE = re.compile(rf"['’][{_CAP}]")
+_R8_NICK_GATE_RE = re.compile(rf"['‘’\"“(][{_CAP}][{_LOW}]+['’\"”)][ \t]+[{_CAP}]")
 _CLINICAL_TITLE_BEFORE_RE = re.compile(
     r"(?i:\b(?:dr|doctor|prof|professor|nurse|sister|matron|consultant)\.?[ \t]*$)"
 )
@@ -5082,27 +5113,10 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             end = w.end()
         return end
 
-    if any(
-        c in text
-        for c in (
-            "Father",
-            "Mother",
-            "Patient",
-            "Pt",
-            "Re",
-            "RE",
-            "Name",
-            "NAME",
-            "Child",
-            "daughter",
-            "son",
-            "twin",
-            "baby",
-            "boy",
-            "girl",
-        )
-    ):
+    if t.has(*_R8_CUE_GATE):
         for m in _R8_CUE_RUN_RE.finditer(text):
+            if not _starts_word(text, m.start()):
+                continue
             s = m.start("n")
             n = trim_run(s, m.group("n"))
             if (
@@ -5119,22 +5133,25 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             ):
                 if not t.institutions.overlaps(s, s + n):
                     yield span(s, s + n)
-    for m in _R8_AGE_AFTER_RE.finditer(text):
+    for tail in _R8_AGE_TAIL_RE.finditer(text):
+        m = _R8_AGE_BEFORE_RE.search(text, max(0, tail.start() - 60), tail.start())
+        if m is None:
+            continue
         words = m.group("n").split()
         if run_ok(words) and not t.institutions.overlaps(m.start("n"), m.end("n")):
             # a sentence's first word may be an ordinary one ("Thank", "Seeing"): the name
             # is the run's last words that are no English words or are names
             yield span(m.start("n"), m.end("n"))
     if "(" in text:
-        for m in _R8_KIN_AFTER_RE.finditer(text):
+        for m in _R8_KIN_AFTER_RE.finditer(text) if _R8_PAREN_GATE_RE.search(text) else ():
             if _r8_namelike(m.group("n")):
                 yield span(m.start("n"), m.end("n"))
-        for m in _R8_OR_NICK_RE.finditer(text):
+        for m in _R8_OR_NICK_RE.finditer(text) if _R8_PAREN_GATE_RE.search(text) else ():
             if _r8_namelike(m.group("a")) and _r8_namelike(m.group("b")):
                 yield span(m.start("a"), m.end("a"))
                 yield span(m.start("b"), m.end("b"), _NICKNAME_MESSAGE)
     if "," in text:
-        for m in _R8_CAPS_COMMA_RE.finditer(text):
+        for m in _R8_CAPS_COMMA_RE.finditer(text) if _R8_CAPS_GATE_RE.search(text) else ():
             sur, fore = m.group("sur"), m.group("fore")
             if (
                 _first_name_kind(fore) == "known"
@@ -5144,12 +5161,12 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             ):
                 yield span(m.start(), m.end(), _HEADER_MESSAGE)
     if ":" in text or "-" in text:
-        for m in _R8_CASE_NAME_RE.finditer(text):
+        for m in _R8_CASE_NAME_RE.finditer(text) if _R8_CASE_GATE_RE.search(text) else ():
             sur = m.group("n").split(",")[0]
             if _r8_namelike(sur) and _r8_namelike(m.group("n").split(",")[1].split()[0]):
                 yield span(m.start("n"), m.end("n"), _HEADER_MESSAGE)
     if "'" in text or "’" in text:
-        for m in _R8_APOSTROPHE_RE.finditer(text):
+        for m in _R8_APOSTROPHE_RE.finditer(text) if _R8_APOS_GATE_RE.search(text) else ():
             if not _CLINICAL_TITLE_BEFORE_RE.search(text, max(0, m.start() - 16), m.start()):
                 yield span(m.start(), m.end())  # not "Dr O'Connor", a clinician (soft)
     if " and I" in text:
@@ -5157,7 +5174,7 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             w = m.group("n")
             if _r8_namelike(w) and (w.lower() not in _ENGLISH or _first_name_kind(w)):
                 yield span(m.start("n"), m.end("n"))
-    for m in _R8_NICK_RE.finditer(text):
+    for m in _R8_NICK_RE.finditer(text) if _R8_NICK_GATE_RE.search(text) else ():
         a, nick, sur = m.group("a"), m.group("q") or m.group("b"), m.group("s")
         if _first_name_kind(a) and _r8_namelike(nick) and _r8_namelike(sur):
             yield span(m.start("a"), m.end("a"))
@@ -5167,7 +5184,7 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 _NICKNAME_MESSAGE,
             )
             yield span(m.start("s"), m.end("s"))
-    if "@" in text or t.clusters:
+    if ("@" in text or t.clusters) and ("\n" in text or " | " in text):
         for m in _R8_SIGNATURE_RE.finditer(text):
             words = m.group("n").replace(".", " ").split()
             if run_ok([w for w in words if len(w) > 1]):
