@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -1134,7 +1135,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 )
 
     # "01APR17", "3mar2019": day, month and year run together (labels, lab systems)
-    if t.clusters and t.has(*_MONTH_GATE):
+    if t.clusters and any(low[ce : ce + 3] in _MONTH_NUM for _cs, ce, _n in t.clusters):
         for m in _COMPACT_DMY_LOW.finditer(low):
             if _valid_day_month(int(m.group("d")), _MONTH_NUM[m.group("m")]):
                 yield date(m.start(), m.end(), True)
@@ -2479,6 +2480,24 @@ _CLAUSE_WORDS = frozenset("that and but because when as so only while if althoug
 # ("Rhi (Rhiannon)", "Tunde (Babatunde)", "Chidi (Chidiebube in full)"), a name after "call"
 # ("whom the family call KJ", "likes to be called Mo"), a name in brackets after a family word
 # ("his dad (Bally)").
+_KIN_PAREN_ENDINGS = (
+    "mum", "mam", "dad", "mother", "father", "nan", "nana", "nanna", "gran", "granny", "grandad",
+    "grandma", "grandpa", "auntie", "aunty", "aunt", "uncle", "brother", "sister", "sibling",
+    "carer", "stepdad", "step-dad", "stepmum", "step-mum", "partner", "husband", "wife",
+)  # fmt: skip
+
+
+def _kin_before_paren(t: _Text) -> bool:
+    """Cheap test for _KIN_PAREN_NAME_RE: a family word just before some bracket."""
+    low = t.low
+    p = low.find("(")
+    while p >= 0:
+        if low[max(0, p - 12) : p].rstrip(" \t").endswith(_KIN_PAREN_ENDINGS):
+            return True
+        p = low.find("(", p + 1)
+    return False
+
+
 # Both patterns below need a capital after a bracket: a cheap test first (round 8's speed-up).
 _PAREN_CAP_GATE = re.compile(rf"\([^)]*[{_CAP}]")
 _PAREN_NICK_RE = re.compile(
@@ -4100,7 +4119,7 @@ class _NameFinder:
                     i = index_at(m.start(g))
                     if i is not None:
                         found.setdefault(i, _NICKNAME_MESSAGE)
-            for m in _KIN_PAREN_NAME_RE.finditer(text):
+            for m in _KIN_PAREN_NAME_RE.finditer(text) if _kin_before_paren(self.t) else ():
                 w = m.group("w")
                 i = index_at(m.start("w"))
                 if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
@@ -4364,7 +4383,7 @@ def _person_names(t: _Text) -> list[_Cand]:
 
 # OCR and typing confusions inside a word in capitals: "0" for "O" and "1" for "I"
 # ("OKAF0R", "PAT1ENT", "D0B"). Read for names and dates only, in a copy of the same length.
-_OCR_GATE = re.compile(r"[A-Z][01]|[01][A-Z]")
+_OCR_GATE = re.compile(r"[01](?:[A-Z]|(?<=[A-Z][01]))")  # a 0 or 1 beside a capital
 _OCR_WORD = re.compile(r"(?<![\w])[A-Z01]*[A-Z][A-Z01]*(?![\w])")
 _ORDINAL_TOKEN = re.compile(r"\d+(?:ST|ND|RD|TH)")
 _POSTCODE_PART = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?|\d[A-Z]{2}")
@@ -5004,11 +5023,15 @@ _R8_RUN = (
 # A cue word, then the person's whole name: "Father Mohammed Tariq Iqbal", "Patient Jean-Luc
 # Moreau-Pryce", "Re: Omar bin Khalid al-Rashid", "Our daughter Autumn Rose Fisher".
 _R8_CUE_RUN_RE = re.compile(
-    r"(?:(?:Father|Mother|Patient|Pt|Re|RE|Name|NAME|Child|"
-    r"(?:[Oo]ur|[Mm]y|[Hh]is|[Hh]er|[Tt]heir)[ \t]+(?:daughter|son|twins?|baby|boy|girl|child|"
-    r"little[ \t]+(?:one|boy|girl)))\b[:.]?[ \t]+)"
+    r"(?:(?:Father|Mother|Patient|Pt|Re|RE|Name|NAME|Child)\b[:.]?[ \t]+)"
     rf"(?P<n>{_R8_RUN})(?![\w'’])"
 )
+_R8_KIN_RUN_RE = re.compile(
+    r"(?:(?:[Oo]ur|[Mm]y|[Hh]is|[Hh]er|[Tt]heir)[ \t]+(?:daughter|son|twins?|baby|boy|girl|child|"
+    r"little[ \t]+(?:one|boy|girl))\b[:.]?[ \t]+)"
+    rf"(?P<n>{_R8_RUN})(?![\w'’])"
+)
+_R8_KIN_RUN_GATE = ("daughter", "son", "twin", "baby", "boy", "girl", "child", "little")
 # A name, then an age or a family: "River Stone, a 2 year old boy", "Tendai Moyo's family".
 _R8_AGE_TAIL_RE = re.compile(
     r"(?:,[ \t]*(?:a|an|aged|now)[ \t]+\d{1,2}[ \t-]*(?:years?|yrs?|months?)[ \t-]*old\b|"
@@ -5114,7 +5137,10 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         return end
 
     if t.has(*_R8_CUE_GATE):
-        for m in _R8_CUE_RUN_RE.finditer(text):
+        for m in itertools.chain(
+            _R8_CUE_RUN_RE.finditer(text),
+            _R8_KIN_RUN_RE.finditer(text) if t.has(*_R8_KIN_RUN_GATE) else (),
+        ):
             if not _starts_word(text, m.start()):
                 continue
             s = m.start("n")
