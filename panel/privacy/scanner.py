@@ -2133,6 +2133,12 @@ _BIG_PLACES = frozenset("england scotland wales ireland northern britain uk lond
 _WORD_RE = re.compile(rf"{_NAME_WORD}(?![\w])")
 
 
+_STREET_WORDS_LOW = frozenset(
+    w
+    for word in re.findall(r"[A-Za-z]+", _STREET_TYPES)
+    for w in (word.lower(), word.lower() + "s")
+)
+_LETTERS_RE = re.compile(r"[a-z]+")
 _PLAIN_STREET_WORDS = frozenset("road street avenue crescent terrace gardens drive".split())
 _INWARD_GATE_LOW = re.compile(r"[0-9][abd-hjlnp-uw-z]{2}(?![a-z0-9])")
 _FULL_POSTCODE_LOW = re.compile(
@@ -2175,7 +2181,7 @@ def _house_names_before_postcodes(t: _Text) -> Iterator[_Cand]:
 
 
 def _addresses(t: _Text) -> Iterator[_Cand]:
-    text = t.text
+    text, low = t.text, t.low
     upper_copy: str | None = None
     for cs, _ce, ndig in t.clusters:
         if ndig > 4 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in "/.,-")):
@@ -2190,8 +2196,11 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
             # in lower case: "62 hollybush crescent, tamworth b77 2lf" when a postcode follows
             # on the line, or a plain street word in a parent's informal writing
             # (only a window after the number is capitalised: this runs at every number)
-            window = _capitalised_copy(text[cs : cs + 90], False)
-            m = _ADDRESS_AT.match(window)
+            window = low[cs : cs + 90]
+            m = None
+            if not _STREET_WORDS_LOW.isdisjoint(_LETTERS_RE.findall(window)):  # cheap test first
+                window = _capitalised_copy(text[cs : cs + 90], False)
+                m = _ADDRESS_AT.match(window)
             if m is not None:
                 m = _ADDRESS_AT.match(text[:cs] + window + text[cs + 90 :], cs)
             if m is not None:
