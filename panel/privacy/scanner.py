@@ -1711,7 +1711,14 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
     text, low = t.text, t.low
     upper_copy: str | None = None
     lower_copy: str | None = None
-    cues = t.has(*_ADDRESS_CUE_GATE)
+    # every place of an address cue's gate word, once (each number looks 60 characters back)
+    cue_spans = []
+    for w in _ADDRESS_CUE_GATE:
+        k = low.find(w)
+        while k >= 0:
+            cue_spans.append((k, k + len(w)))
+            k = low.find(w, k + 1)
+    cues = bool(cue_spans)
 
     def copy_at(i: int) -> str:
         nonlocal upper_copy
@@ -1740,8 +1747,8 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         # After an address cue: "our house is 27 Birchfields", "letters to Flat 12 ...".
         if not cues:
             continue
-        window = low[max(0, cs - 60) : cs]
-        if not any(w in window for w in _ADDRESS_CUE_GATE):
+        lo = max(0, cs - 60)
+        if not any(a >= lo and b <= cs for a, b in cue_spans):
             continue
         cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
         if cue is None:
