@@ -864,6 +864,10 @@ _SERVICE_WORDS_RE = re.compile(
     r"(?i:\b(?:ward|clinic|unit|school|department|pharmacy|office|helpline|parents['’]?[ \t]+evening|"
     r"bank[ \t]+holiday|staff[ \t]+training)\b)"
 )
+_SERVICE_STATE_RE = re.compile(
+    r"(?i:\b(?:closed|closes|closing|open|opens|reopens?|moved|moving|cancelled|canceled|shut|"
+    r"training|evening|holidays?|refurbish\w*|cleaning)\b)"
+)
 _PERSONAL_WORDS_RE = re.compile(
     r"(?i:\b(?:he|she|his|her|him|i|me|my|we|our|us|you|your|they|their|patient|child|son|"
     r"daughter|baby|mum|dad|scan|ct|mri|mibg|dose|cycle|treatment|chemo|chemotherapy|surgery|"
@@ -881,6 +885,7 @@ def _service_notice(text: str, s: int) -> bool:
             b = k
     return (
         _SERVICE_WORDS_RE.search(text, a, b) is not None
+        and _SERVICE_STATE_RE.search(text, a, b) is not None
         and _PERSONAL_WORDS_RE.search(text, a, b) is None
     )
 
@@ -1718,6 +1723,8 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         while k >= 0:
             cue_spans.append((k, k + len(w)))
             k = low.find(w, k + 1)
+    cue_spans.sort()
+    cue_starts = [a for a, _b in cue_spans]
     cues = bool(cue_spans)
 
     def copy_at(i: int) -> str:
@@ -1747,8 +1754,10 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         # After an address cue: "our house is 27 Birchfields", "letters to Flat 12 ...".
         if not cues:
             continue
-        lo = max(0, cs - 60)
-        if not any(a >= lo and b <= cs for a, b in cue_spans):
+        k = bisect.bisect_left(cue_starts, max(0, cs - 60))
+        while k < len(cue_spans) and cue_spans[k][0] < cs and cue_spans[k][1] > cs:
+            k += 1
+        if not (k < len(cue_spans) and cue_spans[k][0] < cs):
             continue
         cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
         if cue is None:
