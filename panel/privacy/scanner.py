@@ -800,7 +800,8 @@ _COUNT_AFTER = re.compile(
     r"(?:[ \t]*(?:and|or|,|to|-|–)[ \t]*\d{1,2}/\d{1,2})*"  # "5/6 and 6/6 days"
     r"[ \t]*(?i:%|x\b|of\b|score|pain|vision|toxicity|views?|nodes?|cores?|samples?|lesions?|sites?|fields?|criteria|points?|"
     r"doses?|days?|weeks?|wks?|months?|tabs?|tablets?|fractions?|cycles?|courses?|patients?|"
-    r"children|cases?|times|power|mg|mcg|ml|kg|g\b|mm|cm|gy|units?|vials?|bottles?)"
+    r"children|cases?|times|power|mg|mcg|ml|kg|g\b|mm|cm|gy|units?|vials?|bottles?|"
+    r"trephines?|aspirates?|biops(?:y|ies)|specimens?|slides?|blocks?|samples?|tests?|match)"
 )
 # "from 4/5 to 5/5": a score going up, not two dates (a date range has a day over the month)
 _SCORE_RANGE_AFTER = re.compile(r"[ \t]*(?:to|-|–)[ \t]*(?P<a>\d{1,2})/(?P<b>\d{1,2})(?!\d)")
@@ -821,6 +822,7 @@ _AFTER_ORDINAL_DAY = re.compile(
 )
 _ORDINAL_AFTER_MONTH_MESSAGE = "A month, then its day as an ordinal: a date with a day"
 _DAY_ALONE_MESSAGE = "A day of the month after a word that dates it (on, by, from, born, a weekday)"
+_NEXT_DATE_MESSAGE = "A day and month in figures next to another date"
 
 
 _SPACED_DMY = re.compile(r"(?P<d>\d{1,2})[ \t]+(?P<m>\d{1,2})[ \t]+(?:\d{4}|\d{2})")
@@ -927,6 +929,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
         return _cand(s, e, "date", "soft", soft_message)
 
     # ---- numeric: 12/03/2015, 12.3.15, 2015-03-12, 03/2021
+    last_day_end = -1000
     for cs, ce, ndig in t.clusters:
         if ndig < 2 or ce - cs == ndig:
             continue
@@ -990,6 +993,27 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                     )
                 ):
                     yield _cand(s, e, "date", "hard", _DAY_ALONE_MESSAGE)  # "on 5/6", "by 5/4"
+                    last_day_end = e
+                elif (
+                    len(a) <= 2
+                    and len(b) <= 2
+                    and m.group("s") == "/"
+                    and _valid_day_month(int(a), int(b))
+                    and (a, b) not in _FRACTIONS
+                    and b not in ("7", "07", "12")  # "3/7", "3/12": days, months (shorthand)
+                    and not _COUNT_AFTER.match(text, e)
+                    and not _SCORE_BEFORE.search(text, max(0, s - 40), s)
+                    and not _SCORE_RANGE_AFTER.match(text, e)
+                ):
+                    # Round 8: next to a date found just before ("on 3/4, home 9/4") it is one
+                    # too; otherwise a day and month in figures only warns ("grade 3/4" is no
+                    # date, "5/4" alone may be)
+                    gap = text[last_day_end:s] if 0 <= s - last_day_end <= 30 else None
+                    if gap is not None and not any(ch in gap for ch in ".;\n"):
+                        yield _cand(s, e, "date", "hard", _NEXT_DATE_MESSAGE)
+                        last_day_end = e
+                    else:
+                        yield _cand(s, e, "date", "soft", _DAY_MONTH_MESSAGE)
                 continue
             if len(a) == 4:
                 if (

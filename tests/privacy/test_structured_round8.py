@@ -49,6 +49,8 @@ def kinds(text: str) -> list[tuple[str, str]]:
         ("Start conditioning Tue 6/5, stem cell return 12/5.", "6/5"),
         ("Start conditioning Tue 6/5, stem cell return 12/5.", "12/5"),
         ("discharged 9/4 after the infection settled", "9/4"),
+        # ... or next to a date found just before it
+        ("Admitted on 5/4, home 9/4 hopefully", "9/4"),
         # a full date with a parent's broken separators
         ("dob 4/ 5/ 2018 thanks", "4/ 5/ 2018"),
         ("born 11..6.2017 i think", "11..6.2017"),
@@ -75,6 +77,18 @@ def test_dates_with_a_day(text: str, value: str) -> None:
 )
 def test_not_hard_dates(text: str) -> None:
     assert not [f for f in hard(text) if f.kind == "date"], hard(text)
+
+
+def test_a_day_and_month_in_figures_alone_only_warns() -> None:
+    fs = find_identifiers("maybe 5/4 then, we will see")
+    assert [(f.kind, f.severity) for f in fs] == [("date", "soft")]
+    for text in (
+        "Marrow: 3/3 trephines clear.",
+        "Her brother is a 9/10 match.",
+        "Reviewed 4/12 ago; repeat in 3/7.",
+        "Power 4/5 in both legs.",
+    ):
+        assert not [f for f in find_identifiers(text) if f.kind == "date"], text
 
 
 def test_a_service_notice_only_warns() -> None:
