@@ -1572,7 +1572,9 @@ _NI_ANY_RE = re.compile(
 
 def _ni_numbers(t: _Text) -> Iterator[_Cand]:
     text = t.text
-    if any(ch in text for ch in "–—/.\\"):
+    # three pairs of digits joined by one separator: a cluster of six digits or more (a
+    # backslash does not join clusters)
+    if (t.max_cluster_digits >= 6 or "\\" in text) and any(ch in text for ch in "–—/.\\"):
         for m in _NI_ANY_RE.finditer(text):
             prefix = m.group("p").upper()
             if (
