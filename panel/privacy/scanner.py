@@ -1725,6 +1725,7 @@ _ADDRESS_CUE_GATE = (
     "are ", "we're", "were ", "is ", "be ", "deliver", "drop",
     "correspondence", "letter", "post", "send", "c/o", "care of", "forward", "collect", "pick",
 )  # fmt: skip
+_ADDRESS_CUE_GATE_LOW = re.compile("|".join(re.escape(w) for w in _ADDRESS_CUE_GATE))
 _UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
               "lodge", "cabin", "static", "unit", "block", "croft", "mooring", "berth")  # fmt: skip
 _FIRST_AFTER_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+(?:\d+[A-Za-z]?,?[ \t]+)?(?P<c>\w)")
@@ -1742,16 +1743,7 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
     text, low = t.text, t.low
     upper_copy: str | None = None
     lower_copy: str | None = None
-    # every place of an address cue's gate word, once (each number looks 60 characters back)
-    cue_spans = []
-    for w in _ADDRESS_CUE_GATE:
-        k = low.find(w)
-        while k >= 0:
-            cue_spans.append((k, k + len(w)))
-            k = low.find(w, k + 1)
-    cue_spans.sort()
-    cue_starts = [a for a, _b in cue_spans]
-    cues = bool(cue_spans)
+    cues = t.has(*_ADDRESS_CUE_GATE)
 
     def copy_at(i: int) -> str:
         nonlocal upper_copy
@@ -1780,10 +1772,8 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         # After an address cue: "our house is 27 Birchfields", "letters to Flat 12 ...".
         if not cues:
             continue
-        k = bisect.bisect_left(cue_starts, max(0, cs - 60))
-        while k < len(cue_spans) and cue_spans[k][0] < cs and cue_spans[k][1] > cs:
-            k += 1
-        if not (k < len(cue_spans) and cue_spans[k][0] < cs):
+        # a gate word wholly in the 60 characters before the number (one scan of a short window)
+        if _ADDRESS_CUE_GATE_LOW.search(low, max(0, cs - 60), cs) is None:
             continue
         cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
         if cue is None:
