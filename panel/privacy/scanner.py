@@ -5147,6 +5147,15 @@ def _r8_namelike(word: str) -> bool:
     return low not in _NOT_A_NAME and not low.endswith(_DRUG_SUFFIXES)
 
 
+def _r8_name_or_no_word(word: str) -> bool:
+    """A given name or surname of the lists, or no English word ("Moreau", "Iqbal")."""
+    return (
+        _first_name_kind(word) is not None
+        or word in _names.SURNAMES
+        or word.lower() not in _ENGLISH
+    )
+
+
 def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     text = t.text
 
@@ -5159,7 +5168,7 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
 
     def trim_run(s: int, run: str, kin: bool = False) -> int:
         """How many characters of a run of capitalised words name a person."""
-        end = 0
+        end = named = 0
         found = list(re.finditer(r"\S+", run))
         for i, w in enumerate(found):
             word = w.group()
@@ -5172,8 +5181,13 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                     i >= 2 and i == len(found) - 1 and not word.lower().endswith(_DRUG_SUFFIXES)
                 ):
                     break
-            elif not all(_r8_namelike(p) for p in parts):
+            elif not all(_r8_namelike(p) for p in parts) or not (
+                all(_r8_name_or_no_word(p) for p in parts) or named >= 2
+            ):
+                # "Patient Data Description": English words are no name after a cue, but for
+                # a surname after two names ("Father Rupert Hale Vane")
                 break
+            named += 1
             end = w.end()
         return end
 
@@ -5193,10 +5207,12 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             ):
                 # "Our daughter Autumn Rose Fisher": after a family word, word-names too
                 n = trim_run(s, m.group("n"), kin=True)
+            one = m.group("n")[:n]
             if n and (
-                " " in m.group("n")[:n]
-                or _first_name_kind(m.group("n")[:n]) is not None
-                or m.group("n")[:n].lower() not in _ENGLISH
+                " " in one
+                or _first_name_kind(one) is not None
+                or one in _names.SURNAMES
+                or _names.in_broad_names(_fold(one.lower()))
             ):
                 if not t.institutions.overlaps(s, s + n):
                     yield span(s, s + n)

@@ -185,6 +185,7 @@ def test_not_addresses(text: str) -> None:
         ("Patient Elizabeth (Betty) Hurst, 10.", "Hurst"),
         ("Nell (or Nellie, depending on the day) was brave.", "Nellie"),
         ("Father Ahmed Yusuf Qureshi consented for the study.", "Ahmed Yusuf Qureshi"),
+        ("Father Hugo Ashworth Lane attended clinic.", "Hugo Ashworth Lane"),
         ("Tatenda Ncube's family are back from Harare.", "Tatenda Ncube"),
         ("Re: Ali bin Hamad al-Harthy, 6, referred for therapy.", "Ali bin Hamad al-Harthy"),
         ("Re: Aoife Nic an tSaoir, 3, with a pelvic primary.", "Aoife Nic an tSaoir"),
@@ -214,6 +215,9 @@ def test_names(text: str, value: str) -> None:
         "ALLERGIES, Penicillin and latex",
         "My son Has been unwell",
         "Patient Information Leaflet given.",
+        "Patient Transport Arrangements were discussed.",
+        "Patient Setup Photo Description",
+        "Confidentiality constraint on Patient Data Description",
     ],
 )
 def test_not_hard_names(text: str) -> None:
