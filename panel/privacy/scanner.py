@@ -5236,10 +5236,21 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     if "," in text:
         for m in _R8_CAPS_COMMA_RE.finditer(text) if _R8_CAPS_GATE_RE.search(text) else ():
             sur, fore = m.group("sur"), m.group("fore")
+            kind = _first_name_kind(fore)
+            sur_word = sur.lower() in _ENGLISH and sur.capitalize() not in _names.SURNAMES
             if (
-                _first_name_kind(fore) == "known"
-                and _r8_namelike(sur)
-                and (sur.lower() not in _ENGLISH or sur.capitalize() in _names.SURNAMES)
+                _r8_namelike(sur)
+                and _r8_namelike(fore)
+                and (
+                    kind == "known"  # "HOLLAND, Ellie"
+                    or (kind == "ambiguous" and not sur_word)  # "MACLEAN, Skye"
+                    or (
+                        # "ADEBAYO, Tomiwa": a given name of the broad list, no English word
+                        not sur_word
+                        and fore.lower() not in _ENGLISH
+                        and _names.in_broad_names(_fold(fore.lower()))
+                    )
+                )
                 and not t.institutions.overlaps(m.start(), m.end())
             ):
                 yield span(m.start(), m.end(), _HEADER_MESSAGE)
