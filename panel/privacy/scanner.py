@@ -5076,6 +5076,7 @@ _R8_KIN_RUN_GATE = ("daughter", "son", "twin", "baby", "boy", "girl", "child", "
 # A name, then an age or a family: "River Stone, a 2 year old boy", "Tendai Moyo's family".
 _R8_AGE_TAIL_RE = re.compile(
     r"(?:,[ \t]*(?:a|an|aged|now)[ \t]+\d{1,2}[ \t-]*(?:years?|yrs?|months?)[ \t-]*old\b|"
+    r"[ \t]+\([ \t]*\d{1,2}[ \t]*(?:y|yo|yrs?|years?)?[ \t]*\)|"  # "Oleksii Bondar (7)"
     r"['’]s[ \t]+(?:family|parents|mum|dad|mother|father|brother|sister|siblings?|twin|nan|gran)\b)"
 )
 _R8_AGE_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<n>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}})$")
@@ -5106,6 +5107,9 @@ _R8_NICK_RE = re.compile(
     rf"(?P<a>{_NAME_WORD})[ \t]+(?:['‘’\"“](?P<q>{_NAME_WORD})['’\"”]|\((?P<b>{_NAME_WORD})\))"
     rf"[ \t]+(?P<s>{_NAME_WORD})(?![\w'’])"
 )
+_R8_QUOTED_PAREN_NICK_RE = re.compile(
+    rf"(?<![\w'’-])(?P<a>{_NAME_WORD})[ \t]*\([ \t]*['‘’\"“](?P<b>{_NAME_WORD})['’\"”][ \t]*\)"
+)
 _R8_OR_NICK_RE = re.compile(
     rf"(?<![\w'’-])(?P<a>{_NAME_WORD})[ \t]*\([ \t]*(?:or|aka|a\.k\.a\.?)[ \t]+(?P<b>{_NAME_WORD})"
 )
@@ -5128,6 +5132,7 @@ _R8_PAREN_GATE_RE = re.compile(
     r"\([ \t]*(?:his|her|their|our|my|the|older|younger|big|little|baby|twin|sister|brother|"
     r"sibling|cousin|daughter|son|or|aka|a\.k\.a)"
 )
+_R8_QUOTE_PAREN_GATE = "("
 _R8_CAPS_GATE_RE = re.compile(r"[A-Z'’]{3},")
 _R8_CASE_GATE_RE = re.compile(r"(?:CASE|Case|PATIENT|Patient|ITEM|Item|NAME|Name|RE|Re)\b")
 _R8_APOS_GATE_RE = re.compile(rf"['’][{_CAP}]")
@@ -5221,7 +5226,22 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         if m is None:
             continue
         words = m.group("n").split()
-        if run_ok(words) and not t.institutions.overlaps(m.start("n"), m.end("n")):
+        w0 = words[0].split("-")[0]
+        if (
+            run_ok(words)
+            and (
+                # "... (7)": an age in brackets after a given name and a surname
+                not tail.group().lstrip().startswith("(")
+                or (
+                    (
+                        _first_name_kind(w0) is not None
+                        or (w0.lower() not in _ENGLISH and _names.in_broad_names(_fold(w0.lower())))
+                    )
+                    and all(_r8_name_or_no_word(w.split("-")[0]) for w in words[1:])
+                )
+            )
+            and not t.institutions.overlaps(m.start("n"), m.end("n"))
+        ):
             # a sentence's first word may be an ordinary one ("Thank", "Seeing"): the name
             # is the run's last words that are no English words or are names
             yield span(m.start("n"), m.end("n"))
@@ -5229,6 +5249,10 @@ def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         for m in _R8_KIN_AFTER_RE.finditer(text) if _R8_PAREN_GATE_RE.search(text) else ():
             if _r8_namelike(m.group("n")):
                 yield span(m.start("n"), m.end("n"))
+        for m in _R8_QUOTED_PAREN_NICK_RE.finditer(text) if _R8_QUOTE_PAREN_GATE in text else ():
+            if _first_name_kind(m.group("a")) and _r8_namelike(m.group("b")):
+                yield span(m.start("a"), m.end("a"))  # 'Thomas ("Tommo")'
+                yield span(m.start("b"), m.end("b"), _NICKNAME_MESSAGE)
         for m in _R8_OR_NICK_RE.finditer(text) if _R8_PAREN_GATE_RE.search(text) else ():
             if _r8_namelike(m.group("a")) and _r8_namelike(m.group("b")):
                 yield span(m.start("a"), m.end("a"))
