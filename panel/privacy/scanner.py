@@ -2540,7 +2540,7 @@ def _kin_before_paren(t: _Text) -> bool:
 
 
 # Both patterns below need a capital after a bracket: a cheap test first (round 8's speed-up).
-_PAREN_CAP_GATE = re.compile(rf"\([^)]*[{_CAP}]")
+_PAREN_CAP_GATE = re.compile(rf"\([^()]*[{_CAP}]")
 _PAREN_NICK_RE = re.compile(
     rf"(?<![\w'’])(?P<a>{_NAME_WORD})(?:['’]s)?[ \t]*\([ \t]*"
     r"(?:(?:short[ \t]+for|full[ \t]+name|real[ \t]+name|aka|a\.k\.a\.?|née|nee)[ \t:]+)?"
@@ -5076,7 +5076,7 @@ _R8_KIN_RUN_GATE = ("daughter", "son", "twin", "baby", "boy", "girl", "child", "
 # A name, then an age or a family: "River Stone, a 2 year old boy", "Tendai Moyo's family".
 _R8_AGE_TAIL_RE = re.compile(
     r"(?:,[ \t]*(?:a|an|aged|now)[ \t]+\d{1,2}[ \t-]*(?:years?|yrs?|months?)[ \t-]*old\b|"
-    r"[ \t]+\([ \t]*\d{1,2}[ \t]*(?:y|yo|yrs?|years?)?[ \t]*\)|"  # "Oleksii Bondar (7)"
+    r"(?<![ \t])[ \t]++\([ \t]*\d{1,2}[ \t]*(?:y|yo|yrs?|years?)?[ \t]*\)|"  # "Oleksii Bondar (7)"
     r"['’]s[ \t]+(?:family|parents|mum|dad|mother|father|brother|sister|siblings?|twin|nan|gran)\b)"
 )
 _R8_AGE_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<n>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}})$")
