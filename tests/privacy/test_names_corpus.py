@@ -193,13 +193,13 @@ def test_staff_names_are_told_from_the_familys():
 # raised structured recall from 92.8 % (167/180) to 99.4 % (179/180; "planned 2 Dec", a day and
 # month in words without a year, stays a warning) and cut false positives from 2/173 to 1/173;
 # names 91.0 % (264/290) as before. Round 8 (kinds of failure of round 7's set; its own
-# examples in test_structured_round8.py) measures names 94.8 % (275/290), structured 100 %
+# examples in test_structured_round8.py) measures names 96.6 % (280/290), structured 100 %
 # (180/180; a day and month in words is a hard date now), false positives 1/173.
 def test_in_sample_names_corpus_6():
     assert len(corpus.load(IN_SAMPLE_6)) >= 470
     check_corpus(
         IN_SAMPLE_6,
-        min_names_recall=0.948,
+        min_names_recall=0.965,
         min_structured_recall=1.0,
         max_false_positive_rate=0.006,
     )
