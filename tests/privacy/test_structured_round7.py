@@ -87,11 +87,11 @@ def test_not_dates(text: str):
     assert not [f for f in hard(text) if f.kind == "date"], hard(text)
 
 
-def test_day_month_without_year_in_words_stays_a_warning():
-    # identifiers.md's examples of hard dates carry a year; "14 August" without one stays soft
-    # (rounds 1-6; round 5's writer left such rows clean)
+def test_day_month_without_year_in_words_is_hard_since_round_8():
+    # rounds 1-7 kept "14 August" without a year soft; round 8's owner decision: a day with a
+    # month in words is a hard date wherever it stands (test_structured_round8.py)
     fs = find_identifiers("Last dose 14 August.")
-    assert [(f.kind, f.severity) for f in fs] == [("date", "soft")]
+    assert [(f.kind, f.severity) for f in fs] == [("date", "hard")]
 
 
 def test_every_new_date_says_why():
