@@ -54,7 +54,9 @@ IN_SAMPLE_8 = HERE / "names_corpus_8.jsonl"
 #: Round 8's held-out set (CORPUS_NAMES_8.md), written blind by a fresh writer, merged after the
 #: round 8 guard and scored once on 7 Dec 2026: names 226/246 = 91.9 %, structured 317/336 =
 #: 94.3 %, false positives 4/166 = 2.4 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_8.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_8.jsonl``): round 9 tunes on its misses, and
+#: a fresh writer writes round 9's held-out set first.
+IN_SAMPLE_9 = HERE / "names_corpus_9.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -251,12 +253,13 @@ def test_in_sample_names_corpus_8():
     )
 
 
-# Round 8's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 490
+# Round 8's held-out set, scored once while held out (91.9 % / 94.3 % / 2.4 %), in-sample since
+# round 9 tunes on its kinds of failure. Floors at what it measured while held out, until round
+# 9's guard raises them.
+def test_in_sample_names_corpus_9():
+    assert len(corpus.load(IN_SAMPLE_9)) >= 490
     check_corpus(
-        HELD_OUT,
+        IN_SAMPLE_9,
         min_names_recall=0.918,
         min_structured_recall=0.943,
         max_false_positive_rate=0.025,
