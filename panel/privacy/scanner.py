@@ -5759,19 +5759,30 @@ _R9_APPOSITION_KIN_RE = re.compile(
     r"grandmother|grandfather|grandma|grandad|nan|gran|aunt|auntie|uncle|cousin|carer|"
     r"step-?(?:mum|dad|mother|father))\b"
 )
-_R9_PRED_GATE = (
-    "coped", "copes", "slept", "sleeps", "managed", "manages", " ate", "eats", "loved", "loves",
-    "enjoy", "cried", "cries", "smiled", "laughed", "walked", "played", "seem", "sleeping",
-    "eating", "feeling", "coping", "playing", "walking", "talking", "asking", "crying",
-    "vomiting", "drinking", "settled", "better", "brighter", "happier", "worse", "poorly",
-    "unwell", "tired", "nervous", "scared", "can ", "could ", "will ", "should ", "may ",
-    "sister", "brother", "mum", "mother", "dad", "father", "grand", "nan", "gran", "aunt",
-    "uncle", "cousin", "carer",
-)  # fmt: skip
-_R9_STAFF_GATE = (
-    "play ", "social", "dietitian", "dietician", "physio", "psycholog", "keyworker", "key worker",
-    "pharmacist", "cns", "specialist nurse", "youth", "coordinator", "co-ordinator", "ot ",
-)  # fmt: skip
+_R9_PUNCT_TO_SPACE = str.maketrans(dict.fromkeys(",.;:!?()[]\"'’/-*<>", " "))
+_R9_KIN_GATE = frozenset(
+    """mum mums mam mom mummy mammy dad dads daddy nan nanna gran granny grandma grandad
+    grandmother grandfather mother father aunt auntie aunty uncle sister brother cousin carer
+    guardian foster stepmum stepdad step""".split()
+)
+_R9_PRED_GATE = frozenset(
+    """coped copes slept sleeps managed manages ate eats loved loves enjoyed enjoys cried cries
+    smiled laughed walked played seems seemed sleeping eating feeling coping playing walking
+    talking asking crying vomiting drinking settled poorly unwell tired nervous
+    scared""".split()
+)
+_R9_MODALS = frozenset("can could will should may".split())
+_R9_MODAL_VERBS = frozenset("have start go come get stay join seen".split())
+_R9_SEEING_GATE = frozenset("seeing see saw met meet meeting".split())
+_R9_PRONOUNS = frozenset("he she they".split())
+_R9_SIGNOFF_GATE = frozenset("wishes regards thanks love cheers best care".split())
+_R9_ROLE_HEADER_GATE = frozenset(
+    "radiographer sonographer operator technician scribe physicist".split()
+)
+_R9_STAFF_GATE = frozenset(
+    """play social dietitian dietician physio physiotherapist psychologist keyworker key
+    pharmacist cns specialist youth coordinator co ot""".split()
+)
 _R9_WORD_NAME_RE = re.compile(
     rf"(?<![\w'’-])[{_CAP}][{_LOW}]+(?=(?:{_R9_PERSON_PRED_RE.pattern})|"
     rf"(?:{_R9_APPOSITION_KIN_RE.pattern}))"
@@ -5834,21 +5845,24 @@ def _r9_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     text = t.text
     hard = "hard"
     msg = _MESSAGES["person_name"]
-    if t.has("mum", "mam", "mom", "dad", "nan", "gran", "aunt", "sister", "brother"):
+    words = frozenset(t.low.translate(_R9_PUNCT_TO_SPACE).split())
+    kin = not words.isdisjoint(_R9_KIN_GATE)
+    if kin:
         for m in _R9_LOWER_POSS_KIN_RE.finditer(text):
             base = m.group("n")[:-1]
             if base in _names.LOWER_FIRST_NAMES and base not in _ENGLISH:
                 yield _cand(m.start("n"), m.end("n"), "person_name", hard, _POSSESSIVE_MESSAGE)
-    if text[:1].islower() or "\n" in text:
+    lower_start = text[:1].islower()
+    if (lower_start or "\n" in text) and ("her" in words or "his" in words):
         for m in _R9_LOWER_SUBJECT_RE.finditer(text):
             w = m.group("n")
             if w.title() in _FIRST or w.title() in _AMBIG:
                 yield _cand(m.start("n"), m.end("n"), "person_name", hard, _PREDICATE_MESSAGE)
-    if "'" in text or "’" in text:
+    if "o'" in t.low or "o’" in t.low:
         for m in _R9_LOWER_OAPOS_RE.finditer(text):
             if not m.group("n")[2:].startswith("clock"):
                 yield _cand(m.start("n"), m.end("n"), "person_name", hard, msg)
-    if "-" in text and (text[:1].islower() or "ubject" in text):
+    if "-" in text and (lower_start or "ubject" in text):
         for m in _R9_LOWER_DOUBLE_RE.finditer(text):
             a, b = m.group("n").split("-")
             # in an e-mail's subject line, a double first name of two word-names too
@@ -5860,57 +5874,46 @@ def _r9_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             ):
                 yield _cand(m.start("n"), m.end("n"), "person_name", hard, _LOWER_MESSAGE)
     # word-names used as names: a person's verb after them, or a family word in apposition
-    for m in _R9_WORD_NAME_RE.finditer(text) if t.has(*_R9_PRED_GATE) else ():
-        w = m.group()
-        if w in _R9_NOT_NAME_WORDS or _first_name_kind(w) is None:
-            continue
-        e = m.end()
-        if True:
-            s = m.start()
+    if (
+        kin
+        or not words.isdisjoint(_R9_PRED_GATE)
+        or (not words.isdisjoint(_R9_MODALS) and not words.isdisjoint(_R9_MODAL_VERBS))
+    ):
+        for m in _R9_WORD_NAME_RE.finditer(text):
+            w = m.group()
+            if w in _R9_NOT_NAME_WORDS or _first_name_kind(w) is None:
+                continue
+            s, e = m.span()
             if _R9_CLINICIAN_BEFORE_RE.search(text, max(0, s - 16), s):
                 continue
             yield _cand(s, e, "person_name", hard, _PREDICATE_MESSAGE)
-    if t.has("seeing", "see ", "saw ", "met ", "meet") and (
-        " he" in text or " she" in text or " they" in text
-    ):
+    if not words.isdisjoint(_R9_SEEING_GATE) and not words.isdisjoint(_R9_PRONOUNS):
         for m in _R9_SEEING_RE.finditer(text):
             if (
                 m.group("n") not in _R9_NOT_NAME_WORDS
                 and m.group("n").lower() not in _R9_ROLE_WORDS
             ):
                 yield _cand(m.start("n"), m.end("n"), "person_name", hard, msg)
-    if "-" in text and t.has(
-        "grand",
-        "mother",
-        "father",
-        "mum",
-        "dad",
-        "aunt",
-        "uncle",
-        "sister",
-        "brother",
-        "carer",
-        "guardian",
-        "foster",
-    ):
+    if kin and "-" in text:
         for m in _R9_TWO_NAMES_KIN_RE.finditer(text):
             yield _cand(m.start("n"), m.end("n"), "person_name", hard, _KIN_MESSAGE)
-    gate = t.has("wishes", "regards", "thanks", "love", "cheers", "best", "take care")
-    for m in _R9_SIGNOFF_X_RE.finditer(text) if gate and " x" in text else ():
-        yield _cand(m.start("n"), m.end("n"), "person_name", hard, _GREETING_MESSAGE)
-    if ":" in text:
+    if " x" in text and not words.isdisjoint(_R9_SIGNOFF_GATE):
+        for m in _R9_SIGNOFF_X_RE.finditer(text):
+            yield _cand(m.start("n"), m.end("n"), "person_name", hard, _GREETING_MESSAGE)
+    if ":" in text and not words.isdisjoint(_R9_ROLE_HEADER_GATE):
         for m in _R9_ROLE_HEADER_RE.finditer(text):
             yield _cand(m.start("n"), m.end("n"), "person_name", hard, _UNTITLED_STAFF_MESSAGE)
-    gate = t.has(*_R9_STAFF_GATE)
-    for m in _R9_STAFF_ROLE_NAME_RE.finditer(text) if gate else ():
-        w = m.group("n")
-        if w.lower() not in _ENGLISH or _first_name_kind(w):
-            yield _cand(m.start("n"), m.end("n"), "person_name", hard, _UNTITLED_STAFF_MESSAGE)
-    gate = "Mum" in text or "Dad" in text or "Mother" in text or "Father" in text
-    for m in _R9_KIN_TITLE_NAME_RE.finditer(text) if gate or "MUM" in text or "DAD" in text else ():
-        first = m.group("n").split()[0]
-        if _first_name_kind(first):
-            yield _cand(m.start("n"), m.end("n"), "person_name", hard, _KIN_MESSAGE)
+    if not words.isdisjoint(_R9_STAFF_GATE):
+        for m in _R9_STAFF_ROLE_NAME_RE.finditer(text):
+            w = m.group("n")
+            if w.lower() not in _ENGLISH or _first_name_kind(w):
+                yield _cand(m.start("n"), m.end("n"), "person_name", hard, _UNTITLED_STAFF_MESSAGE)
+    if kin and ("Mum" in text or "Dad" in text or "Mother" in text or "Father" in text
+                or "MUM" in text or "DAD" in text):  # fmt: skip
+        for m in _R9_KIN_TITLE_NAME_RE.finditer(text):
+            first = m.group("n").split()[0]
+            if _first_name_kind(first):
+                yield _cand(m.start("n"), m.end("n"), "person_name", hard, _KIN_MESSAGE)
     # extend names found: a surname or a particle surname after them, an initial, a Korean
     # given name after a family name in capitals
     for c in cands:
