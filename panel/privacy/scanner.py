@@ -3091,6 +3091,7 @@ class _NameFinder:
         self.consumed = _Spans()
         self.out: list[_Cand] = []
         self._tokens: list[tuple[int, int, str]] | None = None
+        self._lows: list[str] | None = None
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -3112,10 +3113,14 @@ class _NameFinder:
     def tokens(self) -> list[tuple[int, int, str]]:
         """The words of the text (letters, with inner hyphens and apostrophes), once."""
         if self._tokens is None:
-            self._tokens = [
-                (m.start(), m.end(), m.group()) for m in _WORD_TOKEN_RE.finditer(self.text)
-            ]
+            self._tokens = [(*m.span(), m.group()) for m in _WORD_TOKEN_RE.finditer(self.text)]
         return self._tokens
+
+    def lows(self) -> list[str]:
+        """The words of :meth:`tokens` in lower case, once."""
+        if self._lows is None:
+            self._lows = [w.lower() for _, _, w in self.tokens()]
+        return self._lows
 
     def institutional(self, s: int, e: int) -> bool:
         """Is the word at [s, e) part of an institution, a street name or an eponym?"""
@@ -3583,7 +3588,9 @@ class _NameFinder:
         East Asian family name first, then one or two given-name syllables."""
         text = self.text
         informal = None
-        for s, e0, fam in [t for t in self.tokens() if t[2].lower() in _EA_FAMILY_LOW]:
+        lows = self.lows()
+        toks = self.tokens()
+        for s, e0, fam in [toks[i] for i, lw in enumerate(lows) if lw in _EA_FAMILY_LOW]:
             m = _EA_GIVEN_RE.match(text, e0)
             if m is None:
                 continue
@@ -3644,7 +3651,7 @@ class _NameFinder:
         if not toks:
             return
         informal = _informal(text)
-        lows = [w.lower() for _, _, w in toks]
+        lows = self.lows()
         bases = [w[:-2] if w[-2:] in ("'s", "’s") else w for _, _, w in toks]
         shapes = [_token_shape(b, informal) for b in bases]
         found: dict[int, str] = {}  # token index -> message
@@ -5632,7 +5639,9 @@ def _r9_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             continue
         m = _R9_SPACED_SEP_RE.match(text, cs, ce)
         if m:
-            if not (m.group("s1") or m.group("s2") or m.group("s3") or m.group("s4")):
+            # a space before a separator, or after both ("4 .3. 24", "4. 3. 24"); not one
+            # space after the last dot only ("version 2.1. 20 patients")
+            if not (m.group("s1") or m.group("s3") or (m.group("s2") and m.group("s4"))):
                 continue
             if _valid_day_month(int(m.group("a")), int(m.group("b"))):
                 yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
