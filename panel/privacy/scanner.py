@@ -5714,6 +5714,10 @@ _R9_HOUSE_VILLAGE_POSTCODE_RE = re.compile(
     rf"(?<![\w,])(?P<a>[A-Z][{_LOW}'’]+(?:[ \t]+[A-Z][{_LOW}'’]+)?,[ \t]*[A-Z][{_LOW}'’]+"
     rf"(?:[ \t]+[A-Z][{_LOW}'’]+)?),?[ \t]*(?=[A-Z]{{1,2}}\d[A-Z\d]?[ \t]*\d[A-Z]{{2}}\b)"
 )
+_R9_SERVICE_PLACE_RE = re.compile(
+    r"\b(?:Hospital|Infirmary|Clinic|Centre|Center|Unit|Trust|Surgery|Practice|Hospice|"
+    r"School|College|University|Institute|House[ \t]+Surgery|Health|Medical|Royal)\b"
+)
 _R9_COMMUNITY_SCHOOL_RE = re.compile(
     r"\b[A-Z][a-z'’]+(?:[ \t]+[A-Z][a-z'’]+)?[ \t]+Community[ \t]+"
     r"(?:High|School|College|Academy|Primary|Nursery)(?:[ \t]+School)?\b"
@@ -5736,6 +5740,8 @@ def _r9_addresses(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         for m in _R9_HOUSE_VILLAGE_POSTCODE_RE.finditer(text):
             if text[max(0, m.start() - 6) : m.start()].rstrip()[-1:].isdigit():
                 continue  # "27 Shadwell Gardens, London ...": a street address, found already
+            if _R9_SERVICE_PLACE_RE.search(m.group("a")) or t.institutions.overlaps(*m.span("a")):
+                continue  # a hospital's or a practice's own address
             yield _cand(m.start("a"), m.end("a"), "address", "hard", msg)
     if "Community" in text:
         for m in _R9_COMMUNITY_SCHOOL_RE.finditer(text):
@@ -5982,5 +5988,7 @@ def _round9(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         for m in _R9_EMAIL_SPACED_RE.finditer(text):
             out.append(_cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"]))
     out.extend(_r9_addresses(t, out))
-    out.extend(_r9_names(t, out))
+    have = {(c[0], c[1]) for c in out if c[2] == "person_name" and c[3] == "hard"}
+    # a span found already keeps the message of the rule that found it
+    out.extend(c for c in _r9_names(t, out) if (c[0], c[1]) not in have)
     return out
