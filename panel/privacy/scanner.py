@@ -5563,7 +5563,7 @@ _R9_SPACED_SEP_RE = re.compile(
 )
 _R9_SCHEDULE_RE = re.compile(
     r"(?i:\b(?:letter|scan|appointment|appt|booked|away|till|until|move|moved|change|"
-    r"rearrange|instead|date|dates|clinic|holiday|can[ \t]+it[ \t]+be)\b)"
+    r"rearrange|instead|clinic|holiday|can[ \t]+it[ \t]+be)\b)"
 )
 _R9_DAY_MONTH_RE = re.compile(r"\d{1,2}/\d{1,2}")
 _R9_CHI_DASHED_RE = re.compile(r"(?<![\d\-])\d{2}-\d{2}-\d{2}-\d{4}(?![\d\-])")
@@ -5651,9 +5651,13 @@ def _r9_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         if c[2] == "date" and c[3] == "soft" and _R9_DAY_MONTH_RE.fullmatch(text[c[0] : c[1]])
     ]  # fmt: skip
     if soft_dm:
-        dates = [c for c in cands if c[2] == "date"]
-        if len(dates) >= 2 and _R9_SCHEDULE_RE.search(text):
-            for c in soft_dm:
+        # beside another date (a hard one, or another day/month within 60 characters), with a
+        # word that plans a day just before it ("the letter said 17/09 ... can it be 24/9?");
+        # not a count in a list ("schools 8/11, NHS 5/5")
+        hard_date = any(c[2] == "date" and c[3] == "hard" for c in cands)
+        for c in soft_dm:
+            near = hard_date or any(o is not c and abs(o[0] - c[0]) <= 60 for o in soft_dm)
+            if near and _R9_SCHEDULE_RE.search(text, max(0, c[0] - 30), c[0]):
                 yield _cand(c[0], c[1], "date", "hard", _MESSAGES["date"])
     for cs, ce, n in clusters:
         if n != 10 or ce - cs != 13:
