@@ -3091,7 +3091,6 @@ class _NameFinder:
         self.consumed = _Spans()
         self.out: list[_Cand] = []
         self._tokens: list[tuple[int, int, str]] | None = None
-        self._lows: list[str] | None = None
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -3113,14 +3112,10 @@ class _NameFinder:
     def tokens(self) -> list[tuple[int, int, str]]:
         """The words of the text (letters, with inner hyphens and apostrophes), once."""
         if self._tokens is None:
-            self._tokens = [(*m.span(), m.group()) for m in _WORD_TOKEN_RE.finditer(self.text)]
+            self._tokens = [
+                (m.start(), m.end(), m.group()) for m in _WORD_TOKEN_RE.finditer(self.text)
+            ]
         return self._tokens
-
-    def lows(self) -> list[str]:
-        """The words of :meth:`tokens` in lower case, once."""
-        if self._lows is None:
-            self._lows = [w.lower() for _, _, w in self.tokens()]
-        return self._lows
 
     def institutional(self, s: int, e: int) -> bool:
         """Is the word at [s, e) part of an institution, a street name or an eponym?"""
@@ -3588,9 +3583,7 @@ class _NameFinder:
         East Asian family name first, then one or two given-name syllables."""
         text = self.text
         informal = None
-        lows = self.lows()
-        toks = self.tokens()
-        for s, e0, fam in [toks[i] for i, lw in enumerate(lows) if lw in _EA_FAMILY_LOW]:
+        for s, e0, fam in [t for t in self.tokens() if t[2].lower() in _EA_FAMILY_LOW]:
             m = _EA_GIVEN_RE.match(text, e0)
             if m is None:
                 continue
@@ -3651,7 +3644,7 @@ class _NameFinder:
         if not toks:
             return
         informal = _informal(text)
-        lows = self.lows()
+        lows = [w.lower() for _, _, w in toks]
         bases = [w[:-2] if w[-2:] in ("'s", "’s") else w for _, _, w in toks]
         shapes = [_token_shape(b, informal) for b in bases]
         found: dict[int, str] = {}  # token index -> message
