@@ -4934,8 +4934,9 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round8_names(
-        text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+    return _round9(
+        t,
+        _round8_names(text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))),
     )
 
 
@@ -5452,3 +5453,539 @@ def scan_filename(name: str) -> list[Finding]:
             if f.start < cut
         ]
     return found
+
+
+# ============================================================================================
+# Round 9 (issue 17): a last pass over the candidates, by kind of failure. Every rule is gated
+# on a cheap substring test so that a typical clinical paragraph pays almost nothing for it.
+# ============================================================================================
+
+# --- false positives: titled clinicians and staff roles -------------------------------------
+_R9_HONORIFIC_RE = re.compile(r"(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS|MISS)\.?[ \t]+")
+_R9_HONORIFIC_BEFORE_RE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS|MISS)\.?[ \t]+$")
+# A clinical role in the same clause after the name: "Mr X, consultant paediatric surgeon".
+_R9_CLINICAL_ROLE_AFTER_RE = re.compile(
+    r"[ \t]*,[ \t]*(?:the[ \t]+|our[ \t]+|a[ \t]+)?(?:(?i:locum|honorary|senior|lead|"
+    r"specialist|associate|visiting)[ \t]+)?(?i:consultant|registrar|surgeon|neurosurgeon|"
+    r"oncologist|haematologist|radiologist|histopathologist|pathologist|physician|"
+    r"paediatrician|anaesthetist|urologist|nephrologist|neurologist|ophthalmologist|"
+    r"endocrinologist|geneticist|clinical[ \t]+\w+|SpR|fellow)\b"
+)
+# A clinician's title (and perhaps an initial) just before a name: "Prof E. Stavros".
+_R9_CLINICIAN_BEFORE_RE = re.compile(
+    r"\b(?:Dr|DR|Prof|PROF|Professor|Doctor)\.?[ \t]+(?:[A-Z]\.?[ \t]*){0,2}$"
+)
+# Staff roles that a sentence may start with ("Dietitian has started NG feeds").
+_R9_ROLE_WORDS = frozenset(
+    """dietitian dietician physio physiotherapist pharmacist psychologist radiographer
+    sonographer phlebotomist anaesthetist registrar consultant surgeon oncologist haematologist
+    radiologist pathologist histopathologist neurosurgeon paediatrician neurologist
+    ophthalmologist audiologist chaplain keyworker nurse matron sister porter therapist
+    counsellor coordinator co-ordinator secretary receptionist houseman fellow""".split()
+)
+
+
+def _r9_demote(text: str, c: _Cand) -> _Cand | None:
+    s, e = c[0], c[1]
+    word = text[s:e]
+    if word.lower() in _R9_ROLE_WORDS:
+        return None
+    m = _R9_HONORIFIC_RE.match(text, s)
+    titled = m is not None or _R9_HONORIFIC_BEFORE_RE.search(text, max(0, s - 8), s)
+    if titled and _R9_CLINICAL_ROLE_AFTER_RE.match(text, e):
+        return _cand(s, e, "person_name", "soft", _STAFF_MESSAGE)
+    if _R9_CLINICIAN_BEFORE_RE.search(text, max(0, s - 16), s) and " " not in word.strip():
+        return _cand(s, e, "person_name", "soft", _STAFF_MESSAGE)
+    return c
+
+
+# --- structured ------------------------------------------------------------------------------
+_R9_MONTHS = (
+    "january", "february", "march", "april", "june", "july", "august", "september", "october",
+    "november", "december",
+)  # fmt: skip
+
+
+def _r9_edits(a: str, b: str) -> int:
+    """Optimal string alignment distance (a transposition counts once)."""
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 2:
+        return 3
+    prev2: list[int] = []
+    prev = list(range(lb + 1))
+    for i in range(1, la + 1):
+        cur = [i] + [0] * lb
+        for j in range(1, lb + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[lb]
+
+
+def _r9_misspelt_month(word: str) -> bool:
+    w = word.lower()
+    if len(w) < 5 or w in _ENGLISH or w in _MONTH_WORDS_R9:
+        return False
+    for month in _R9_MONTHS:
+        if w[0] == month[0] and _r9_edits(w, month) <= (2 if len(month) >= 7 else 1):
+            return True
+    return False
+
+
+_MONTH_WORDS_R9 = frozenset(
+    _R9_MONTHS + ("sept", "janu", "febr", "marc", "apri", "augu", "octo", "nove", "dece")
+)
+_R9_MISSPELT_DATE_RE = re.compile(
+    r"(?<![\w/.])(?P<d>[0-3]?\d)(?:st|nd|rd|th)?(?:[ \t]+of)?[ \t]+(?P<m>[A-Za-z]{5,10})\.?,?"
+    r"[ \t]+(?P<y>(?:19|20)\d\d)(?!\d)"
+)
+_R9_SPACED_CUE_RE = re.compile(
+    r"(?i:\b(?:b[ \t]+o[ \t]+r[ \t]+n|d[ \t]*\.?[ \t]+o[ \t]*\.?[ \t]+b))(?![\w])"
+    r"(?:[ \t]+(?:on|the))*[ \t:.\-]*"
+    r"(?P<d>(?P<a>\d{1,2})[ \t]*[/.\-][ \t]*(?P<b>\d{1,2})(?:[ \t]*[/.\-][ \t]*\d{2,4})?)(?![\d])"
+)
+_R9_DOB_O_RE = re.compile(
+    r"(?i:\b(?:dob|d\.o\.b\.?|date[ \t]+of[ \t]+birth|born))[ \t:.\-–]*"
+    r"(?P<d>[0-9Oo]{1,2}[/.\-][0-9Oo]{1,2}[/.\-](?:[0-9Oo]{4}|[0-9Oo]{2}))(?![\w])"
+)
+_R9_SPACED_SEP_RE = re.compile(
+    r"(?<![\d.,/])(?P<a>\d{1,2})(?P<s1>[ \t]*)(?P<sep>[./])(?P<s2>[ \t]*)(?P<b>\d{1,2})"
+    r"(?P<s3>[ \t]*)(?P=sep)(?P<s4>[ \t]*)(?P<y>\d{2}|(?:19|20)\d\d)(?![\d]|[ \t]*[./][ \t]*\d)"
+)
+_R9_SCHEDULE_RE = re.compile(
+    r"(?i:\b(?:letter|scan|appointment|appt|booked|away|till|until|move|moved|change|"
+    r"rearrange|instead|clinic|holiday|can[ \t]+it[ \t]+be)\b)"
+)
+_R9_DAY_MONTH_RE = re.compile(r"\d{1,2}/\d{1,2}")
+_R9_CHI_DASHED_RE = re.compile(r"(?<![\d\-])\d{2}-\d{2}-\d{2}-\d{4}(?![\d\-])")
+_R9_PHONE_ZERO_RE = re.compile(
+    r"(?<![\d+])0[ \t]+(?:7\d{3}[ \t]*\d{3}[ \t]*\d{3}|[1-3]\d{2,3}[ \t]*\d{3}[ \t]*\d{3,4})(?!\d)"
+)
+_R9_EMAIL_SPACED_RE = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9][\w.+-]*(?:[ \t]+@[ \t]*|[ \t]*@[ \t]+)[A-Za-z0-9-]+"
+    r"(?:\.[A-Za-z0-9-]+)*\.(?:com|co\.uk|org|org\.uk|net|uk|ac\.uk|nhs\.uk|ie|scot|wales)"
+    r"(?![\w.])"
+)
+_R9_HOSP_TOKEN = r"(?P<tok>[A-Za-z]{0,4}\d{4,10}[A-Za-z]?)(?![\w/-])"  # noqa: S105
+_R9_FOR_HOSPITAL_RE = re.compile(
+    r"(?i:\b(?:unit|hospital|hosp|case|record|patient)[ \t]+(?:no|number|num)\b\.?)[ \t]+"
+    r"(?:for|at|from)[ \t]+[A-Z][\w'’]*(?:[ \t]+[A-Z][\w'’]*){0,3}[ \t]*[:=\-][ \t]*"
+    + _R9_HOSP_TOKEN
+)
+_R9_NAMED_NUMBER_RE = re.compile(
+    r"\b(?P<name>[A-Z][a-z'’]+(?:[ \t]+[A-Z][a-z'’]+){0,3})[ \t]+(?:number|no\.?|num\.?)"
+    r"(?:[ \t]*(?:is|was|:|=|-))?[ \t]*" + _R9_HOSP_TOKEN
+)
+_R9_NAMED_NUMBER_NOT = frozenset(
+    """phone mobile tel telephone contact home work nhs chi trial study batch lot bed room ward
+    bay page serial order reference account policy flight house flat version my your her his
+    our their the a an case unit hospital record patient cot seat bus route ticket invoice
+    claim passport licence license model part item box question step cycle week day dose
+    protocol arm level stage grade""".split()
+)
+_R9_OTHER_ONE_RE = re.compile(
+    r"\bthe[ \t]+[A-Z][a-z'’]+(?:[ \t]+[A-Z][a-z'’]+){0,2}[ \t]+one[ \t]+(?:is|was|:)[ \t]*"
+    + _R9_HOSP_TOKEN
+)
+_R9_CODE_GROUPS_RE = re.compile(r"(?<![\w])[A-Z]{2,5}[ \t]+\d{3,5}[ \t]+\d{3,5}(?![\w])")
+_R9_HOSP_CUE_NEAR_RE = re.compile(
+    r"(?i:\b(?:hospital|hosp|unit|case)[ \t]+(?:no|number|num)\b|\bMRN\b|\bnotes\b)"
+)
+
+
+def _r9_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+    clusters = t.clusters
+    if t.has("b o r n", "d o b", "d. o. b"):
+        for m in _R9_SPACED_CUE_RE.finditer(text):
+            a, b = int(m.group("a")), int(m.group("b"))
+            if _valid_day_month(a, b) or _valid_day_month(b, a):
+                yield _cand(m.start("d"), m.end("d"), "date", "hard", _DOB_MESSAGE)
+    if t.has("dob", "d.o.b", "birth", "born") and any(
+        ch in "Oo" and (text[i - 1 : i] in "/.-" or text[i + 1 : i + 2] in "/.-")
+        for i, ch in enumerate(text)
+        if ch in "Oo"
+    ):
+        for m in _R9_DOB_O_RE.finditer(text):
+            d = m.group("d")
+            if "O" not in d and "o" not in d:
+                continue
+            parts = re.split(r"[/.\-]", d.replace("O", "0").replace("o", "0"))
+            if _valid_day_month(int(parts[0]), int(parts[1])):
+                yield _cand(m.start("d"), m.end("d"), "date", "hard", _DOB_MESSAGE)
+    years = any(n == 4 and text[s : s + 2] in ("19", "20") and e - s == 4 for s, e, n in clusters)
+    for m in _R9_MISSPELT_DATE_RE.finditer(text) if years else ():
+        if 1 <= int(m.group("d")) <= 31 and _r9_misspelt_month(m.group("m")):
+            yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
+    for cs, ce, n in clusters:
+        if not (
+            4 <= n <= 8
+            and (
+                " ." in text[cs:ce]
+                or ". " in text[cs:ce]
+                or " /" in text[cs:ce]
+                or "/ " in text[cs:ce]
+            )
+        ):
+            continue
+        m = _R9_SPACED_SEP_RE.match(text, cs, ce)
+        if m:
+            # a space before a separator, or after both ("4 .3. 24", "4. 3. 24"); not one
+            # space after the last dot only ("version 2.1. 20 patients")
+            if not (m.group("s1") or m.group("s3") or (m.group("s2") and m.group("s4"))):
+                continue
+            if _valid_day_month(int(m.group("a")), int(m.group("b"))):
+                yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
+    # a day and month in figures beside another date, where the text plans a day
+    soft_dm = [
+        c for c in cands
+        if c[2] == "date" and c[3] == "soft" and _R9_DAY_MONTH_RE.fullmatch(text[c[0] : c[1]])
+    ]  # fmt: skip
+    if soft_dm:
+        # beside another date (a hard one, or another day/month within 60 characters), with a
+        # word that plans a day just before it ("the letter said 17/09 ... can it be 24/9?");
+        # not a count in a list ("schools 8/11, NHS 5/5")
+        hard_date = any(c[2] == "date" and c[3] == "hard" for c in cands)
+        for c in soft_dm:
+            near = hard_date or any(o is not c and abs(o[0] - c[0]) <= 60 for o in soft_dm)
+            if near and _R9_SCHEDULE_RE.search(text, max(0, c[0] - 30), c[0]):
+                yield _cand(c[0], c[1], "date", "hard", _MESSAGES["date"])
+    for cs, ce, n in clusters:
+        if n != 10 or ce - cs != 13:
+            continue
+        m = _R9_CHI_DASHED_RE.match(text, cs, ce)
+        if m:
+            digits = m.group().replace("-", "")
+            if mod11_valid(digits):
+                kind = (
+                    "chi_number"
+                    if _valid_day_month(int(digits[:2]), int(digits[2:4]))
+                    else "nhs_number"
+                )
+                yield _cand(m.start(), m.end(), kind, "hard", _MESSAGES[kind])
+    for cs, ce, n in clusters:
+        if n != 11 or text[cs : cs + 2] not in ("0 ", "0\t"):
+            continue
+        m = _R9_PHONE_ZERO_RE.match(text, cs, ce)
+        if m:
+            if sum(ch.isdigit() for ch in m.group()) == 11:
+                yield _cand(m.start(), m.end(), "phone", "hard", _MESSAGES["phone"])
+    if t.max_cluster_digits >= 4 and t.has(" no", " num", "number"):
+        msg = _MESSAGES["hospital_number"]
+        found = False
+        gate = t.has("unit n", "hospital n", "hosp n", "case n", "record n", "patient n")
+        for m in _R9_FOR_HOSPITAL_RE.finditer(text) if gate else ():
+            found = True
+            yield _cand(m.start("tok"), m.end("tok"), "hospital_number", "hard", msg)
+        gate = t.has(" number", " no.", " no:", " num.", " no ", " num ")
+        for m in _R9_NAMED_NUMBER_RE.finditer(text) if gate else ():
+            words = m.group("name").split()
+            if any(w.lower().strip("'’") in _R9_NAMED_NUMBER_NOT for w in words):
+                continue
+            tok = m.group("tok")
+            if sum(ch.isdigit() for ch in tok) < 4 or len(tok) < 5:
+                continue
+            found = True
+            yield _cand(m.start("tok"), m.end("tok"), "hospital_number", "hard", msg)
+        if found or (
+            t.has("hosp", "unit", "case", "mrn", "notes") and _R9_HOSP_CUE_NEAR_RE.search(text)
+        ):
+            for m in _R9_OTHER_ONE_RE.finditer(text):
+                yield _cand(m.start("tok"), m.end("tok"), "hospital_number", "hard", msg)
+            for m in _R9_CODE_GROUPS_RE.finditer(text):
+                if m.group().split()[0] in ("NHS", "CHI", "HCN", "NI", "NCT", "ISRCTN", "TEL"):
+                    continue
+                if _R9_HOSP_CUE_NEAR_RE.search(text, max(0, m.start() - 80), m.end() + 80):
+                    yield _cand(m.start(), m.end(), "hospital_number", "hard", msg)
+
+
+# --- addresses and schools ---------------------------------------------------------------------
+_R9_ADDRESS_CUE_RE = re.compile(
+    r"(?i:\baddress(?:[ \t]+line[ \t]+1)?)[ \t]*[:\-–][ \t]*"
+    r"(?P<a>\d{1,4}[A-Za-z]?,?[ \t]+[A-Z][^\d,\n]{2,40}?)[ \t]*,[ \t]*"
+    r"(?P<town>[A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){0,2})"
+)
+_R9_HOUSE_VILLAGE_POSTCODE_RE = re.compile(
+    rf"(?<![\w,])(?P<a>[A-Z][{_LOW}'’]+(?:[ \t]+[A-Z][{_LOW}'’]+)?,[ \t]*[A-Z][{_LOW}'’]+"
+    rf"(?:[ \t]+[A-Z][{_LOW}'’]+)?),?[ \t]*(?=[A-Z]{{1,2}}\d[A-Z\d]?[ \t]*\d[A-Z]{{2}}\b)"
+)
+_R9_SERVICE_PLACE_RE = re.compile(
+    r"\b(?:Hospital|Infirmary|Clinic|Centre|Center|Unit|Trust|Surgery|Practice|Hospice|"
+    r"School|College|University|Institute|House[ \t]+Surgery|Health|Medical|Royal)\b"
+)
+_R9_COMMUNITY_SCHOOL_RE = re.compile(
+    r"\b[A-Z][a-z'’]+(?:[ \t]+[A-Z][a-z'’]+)?[ \t]+Community[ \t]+"
+    r"(?:High|School|College|Academy|Primary|Nursery)(?:[ \t]+School)?\b"
+)
+_R9_LOWER_SEND_RE = re.compile(
+    r"\b(?:send|post|posted|deliver|sent|send[ \t]+it|post[ \t]+it|forward)[ \t]+(?:it[ \t]+|them[ \t]+|"
+    r"letters?[ \t]+|the[ \t]+letters?[ \t]+)?to[ \t]+(?P<a>\d{1,4}[a-z]?[ \t]+[a-z]{3,}(?:[ \t]+[a-z]{3,})?"
+    r"[ \t]+(?:road|rd|street|st|avenue|ave|crescent|close|lane|drive|way|gardens|terrace|"
+    r"grove|court|place|walk|rise|view|park|square|mews|row|hill))\b"
+)
+
+
+def _r9_addresses(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    msg = _MESSAGES["address"]
+    if "address" in low:
+        for m in _R9_ADDRESS_CUE_RE.finditer(text):
+            yield _cand(m.start("a"), m.end("town"), "address", "hard", msg)
+    if any(c[2] == "postcode" and c[3] == "hard" for c in cands):
+        for m in _R9_HOUSE_VILLAGE_POSTCODE_RE.finditer(text):
+            if text[max(0, m.start() - 6) : m.start()].rstrip()[-1:].isdigit():
+                continue  # "27 Shadwell Gardens, London ...": a street address, found already
+            if _R9_SERVICE_PLACE_RE.search(m.group("a")) or t.institutions.overlaps(*m.span("a")):
+                continue  # a hospital's or a practice's own address
+            yield _cand(m.start("a"), m.end("a"), "address", "hard", msg)
+    if "Community" in text:
+        for m in _R9_COMMUNITY_SCHOOL_RE.finditer(text):
+            yield _cand(m.start(), m.end(), "address", "hard", msg)
+    if " to " in low and t.clusters and t.has("send", "post", "deliver", "sent", "forward"):
+        for m in _R9_LOWER_SEND_RE.finditer(text):
+            yield _cand(m.start("a"), m.end("a"), "address", "hard", msg)
+
+
+# --- names -------------------------------------------------------------------------------------
+_R9_LOWER_POSS_KIN_RE = re.compile(
+    r"(?<![\w'’])(?P<n>[a-z]{3,}s)[ \t]+(?:mum|mam|mom|mummy|mammy|dad|daddy|nan|nanna|gran|"
+    r"granny|grandma|grandad|auntie|aunty|sister|brother)\b"
+)
+_R9_LOWER_SUBJECT_RE = re.compile(
+    r"(?:^|[.!?\n]|\b(?:hi|so|and|but)[ \t,]+)[ \t]*(?P<n>[a-z]{3,})[ \t]+(?:has|had|is|was)[ \t]+"
+    r"(?:been[ \t]+)?(?:[a-z]+[ \t]+){0,3}(?:her|his)\b"
+)
+_R9_PERSON_PRED_RE = re.compile(
+    r"[ \t]+(?:coped|copes|slept|sleeps|managed|manages|ate|eats|loved|loves|enjoyed|enjoys|"
+    r"cried|cries|smiled|laughed|walked|played|seems|seemed|(?:is|was|has[ \t]+been)[ \t]+"
+    r"(?:(?:so|really|very|still|much|now)[ \t]+)?(?:sleeping|eating|feeling|coping|playing|"
+    r"walking|talking|asking|crying|vomiting|drinking|settled|better|brighter|happier|worse|"
+    r"poorly|unwell|tired|nervous|scared)|"
+    r"(?:can|could|will|should|may)[ \t]+(?:have|start|go|come|get|stay|join|be[ \t]+seen))\b"
+)
+_R9_APPOSITION_KIN_RE = re.compile(
+    r"[ \t]*,[ \t]*(?:(?:his|her|their|our|my)[ \t]+)?(?:(?:older|elder|big|little|younger|baby|"
+    r"twin|half|step|eldest|youngest)[ \t]+)?(?:sister|brother|mum|mother|dad|father|"
+    r"grandmother|grandfather|grandma|grandad|nan|gran|aunt|auntie|uncle|cousin|carer|"
+    r"step-?(?:mum|dad|mother|father))\b"
+)
+_R9_PUNCT_TO_SPACE = str.maketrans(dict.fromkeys(",.;:!?()[]\"'’/-*<>", " "))
+_R9_KIN_GATE = frozenset(
+    """mum mums mam mom mummy mammy dad dads daddy nan nanna gran granny grandma grandad
+    grandmother grandfather mother father aunt auntie aunty uncle sister brother cousin carer
+    guardian foster stepmum stepdad step""".split()
+)
+_R9_PRED_GATE = frozenset(
+    """coped copes slept sleeps managed manages ate eats loved loves enjoyed enjoys cried cries
+    smiled laughed walked played seems seemed sleeping eating feeling coping playing walking
+    talking asking crying vomiting drinking settled poorly unwell tired nervous
+    scared""".split()
+)
+_R9_MODALS = frozenset("can could will should may".split())
+_R9_MODAL_VERBS = frozenset("have start go come get stay join seen".split())
+_R9_SEEING_GATE = frozenset("seeing see saw met meet meeting".split())
+_R9_PRONOUNS = frozenset("he she they".split())
+_R9_SIGNOFF_GATE = frozenset("wishes regards thanks love cheers best care".split())
+_R9_ROLE_HEADER_GATE = frozenset(
+    "radiographer sonographer operator technician scribe physicist".split()
+)
+_R9_STAFF_GATE = frozenset(
+    """play social dietitian dietician physio physiotherapist psychologist keyworker key
+    pharmacist cns specialist youth coordinator co ot""".split()
+)
+_R9_WORD_NAME_RE = re.compile(
+    rf"(?<![\w'’-])[{_CAP}][{_LOW}]+(?=(?:{_R9_PERSON_PRED_RE.pattern})|"
+    rf"(?:{_R9_APPOSITION_KIN_RE.pattern}))"
+)
+_R9_SEEING_RE = re.compile(
+    rf"\b(?:seeing|see|saw|met|meeting|meet)[ \t]+(?P<n>[{_CAP}][{_LOW}]{{2,}})[ \t]+"
+    r"(?:today|yesterday|this[ \t]+\w+|last[ \t]+\w+)?[ \t]*,?[ \t]*(?:he|she|they)\b"
+)
+_R9_NAMEWORD = rf"[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}'’]+)*"
+_R9_TWO_NAMES_KIN_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>{_R9_NAMEWORD}[ \t]+[{_CAP}][{_LOW}'’]+-[{_CAP}][{_LOW}'’]+)"
+    r"(?=[ \t]*,[ \t]*(?:(?:his|her|the|their)[ \t]+)?(?:(?:maternal|paternal)[ \t]+)?"
+    r"(?:grandmother|grandfather|grandma|grandad|mother|father|mum|dad|aunt|auntie|uncle|"
+    r"sister|brother|carer|guardian|foster[ \t]+\w+)\b)"
+)
+_R9_SOFT_DOUBLE_RE = re.compile(
+    rf"[{_CAP}][{_LOW}'’]{{2,}}[ \t]+[{_CAP}][{_LOW}'’]+-[{_CAP}][{_LOW}'’]+"
+)
+_R9_CLINICAL_VERB_AFTER_RE = re.compile(
+    r"[ \t]+(?:had|has|was|is|underwent|received|developed|presented|relapsed|completed|"
+    r"tolerated|started|remains)\b"
+)
+_R9_SIGNOFF_X_RE = re.compile(
+    rf"(?i:\b(?:wishes|regards|thanks|love|cheers|best|take[ \t]+care))[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?"
+    rf"(?P<n>[{_CAP}][{_LOW}]{{1,12}})[ \t]+x+\b"
+)
+_R9_LOWER_OAPOS_RE = re.compile(r"(?<![\w'’])(?P<n>o['’][a-z]{3,})(?![\w'’])")
+_R9_LOWER_DOUBLE_RE = re.compile(r"(?<![\w'’-])(?P<n>[a-z]{3,}-[a-z]{3,})(?![\w'’-])")
+_R9_ROLE_HEADER_RE = re.compile(
+    rf"\b(?:Radiographer|Sonographer|Operator|Technician|Scribe|Physicist)[ \t]*:[ \t]*"
+    rf"(?P<n>(?:[{_CAP}]\.?[ \t]*)?[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}'’]+)?)"
+)
+_R9_STAFF_ROLE_NAME_RE = re.compile(
+    rf"\b(?:play[ \t]+specialist|play[ \t]+worker|social[ \t]+worker|dietitian|dietician|"
+    rf"physio(?:therapist)?|psychologist|keyworker|key[ \t]+worker|pharmacist|CNS|"
+    rf"specialist[ \t]+nurse|youth[ \t]+worker|coordinator|co-ordinator|OT)[ \t]+"
+    rf"(?P<n>[{_CAP}][{_LOW}]{{2,}})(?=[ \t]+(?:has|had|is|was|will|came|said|says|rang|called|"
+    rf"phoned|gave|did|does|can|could)\b)"
+)
+_R9_KIN_TITLE_NAME_RE = re.compile(
+    rf"\b(?:Mum|Dad|Mother|Father|MUM|DAD)[ \t]+(?P<n>{_R9_NAMEWORD}(?:[ \t]+{_R9_NAMEWORD})?)"
+    r"(?=[ \t]*,)"
+)
+_R9_PARTICLE_AFTER_RE = re.compile(
+    rf"(?:[ \t]+(?:der|den|de|la|le|du|da|di|del|van|von|ter|ten))?[ \t]+[{_CAP}][{_LOW}'’]+"
+)
+_R9_PARTICLE_END = ("Van", "Von", "De", "Le", "La", "Du", "Da", "Di", "Del", "Ter", "Ten")
+_R9_INITIAL_AFTER_RE = re.compile(r"[ \t]+[A-Z]\.?(?=[ \t]*(?:<|\(|,|$|\n))")
+_R9_SURNAME_AFTER_RE = re.compile(
+    rf"[ \t]+(?P<s>(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+(?:[{_CAP}][{_LOW}]+)?)"
+)
+_R9_HYPHEN_GIVEN_AFTER_RE = re.compile(r"[ \t]+[A-Z][a-z]{1,4}-[a-z]{2,5}(?![\w-])")
+_R9_NOT_NAME_WORDS = frozenset(
+    """January February March April May June July August September October November December
+    Monday Tuesday Wednesday Thursday Friday Saturday Sunday Christmas Easter The This That""".split()
+)
+
+
+def _r9_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+    hard = "hard"
+    msg = _MESSAGES["person_name"]
+    words = frozenset(t.low.translate(_R9_PUNCT_TO_SPACE).split())
+    kin = not words.isdisjoint(_R9_KIN_GATE)
+    if kin:
+        for m in _R9_LOWER_POSS_KIN_RE.finditer(text):
+            base = m.group("n")[:-1]
+            if base in _names.LOWER_FIRST_NAMES and base not in _ENGLISH:
+                yield _cand(m.start("n"), m.end("n"), "person_name", hard, _POSSESSIVE_MESSAGE)
+    lower_start = text[:1].islower()
+    if (lower_start or "\n" in text) and ("her" in words or "his" in words):
+        for m in _R9_LOWER_SUBJECT_RE.finditer(text):
+            w = m.group("n")
+            if w.title() in _FIRST or w.title() in _AMBIG:
+                yield _cand(m.start("n"), m.end("n"), "person_name", hard, _PREDICATE_MESSAGE)
+    if "o'" in t.low or "o’" in t.low:
+        for m in _R9_LOWER_OAPOS_RE.finditer(text):
+            if not m.group("n")[2:].startswith("clock"):
+                yield _cand(m.start("n"), m.end("n"), "person_name", hard, msg)
+    if "-" in text and (lower_start or "ubject" in text):
+        for m in _R9_LOWER_DOUBLE_RE.finditer(text):
+            a, b = m.group("n").split("-")
+            # in an e-mail's subject line, a double first name of two word-names too
+            subject = text[max(0, m.start() - 12) : m.start()].lower().rstrip().endswith("subject:")
+            if (
+                (a.title() in _FIRST or (subject and a.title() in _AMBIG))
+                and (a not in _ENGLISH or subject)
+                and (b.title() in _FIRST or b.title() in _AMBIG)
+            ):
+                yield _cand(m.start("n"), m.end("n"), "person_name", hard, _LOWER_MESSAGE)
+    # word-names used as names: a person's verb after them, or a family word in apposition
+    if (
+        kin
+        or not words.isdisjoint(_R9_PRED_GATE)
+        or (not words.isdisjoint(_R9_MODALS) and not words.isdisjoint(_R9_MODAL_VERBS))
+    ):
+        for m in _R9_WORD_NAME_RE.finditer(text):
+            w = m.group()
+            if w in _R9_NOT_NAME_WORDS or _first_name_kind(w) is None:
+                continue
+            s, e = m.span()
+            if _R9_CLINICIAN_BEFORE_RE.search(text, max(0, s - 16), s):
+                continue
+            yield _cand(s, e, "person_name", hard, _PREDICATE_MESSAGE)
+    if not words.isdisjoint(_R9_SEEING_GATE) and not words.isdisjoint(_R9_PRONOUNS):
+        for m in _R9_SEEING_RE.finditer(text):
+            if (
+                m.group("n") not in _R9_NOT_NAME_WORDS
+                and m.group("n").lower() not in _R9_ROLE_WORDS
+            ):
+                yield _cand(m.start("n"), m.end("n"), "person_name", hard, msg)
+    if kin and "-" in text:
+        for m in _R9_TWO_NAMES_KIN_RE.finditer(text):
+            yield _cand(m.start("n"), m.end("n"), "person_name", hard, _KIN_MESSAGE)
+    if " x" in text and not words.isdisjoint(_R9_SIGNOFF_GATE):
+        for m in _R9_SIGNOFF_X_RE.finditer(text):
+            yield _cand(m.start("n"), m.end("n"), "person_name", hard, _GREETING_MESSAGE)
+    if ":" in text and not words.isdisjoint(_R9_ROLE_HEADER_GATE):
+        for m in _R9_ROLE_HEADER_RE.finditer(text):
+            yield _cand(m.start("n"), m.end("n"), "person_name", hard, _UNTITLED_STAFF_MESSAGE)
+    if not words.isdisjoint(_R9_STAFF_GATE):
+        for m in _R9_STAFF_ROLE_NAME_RE.finditer(text):
+            w = m.group("n")
+            if w.lower() not in _ENGLISH or _first_name_kind(w):
+                yield _cand(m.start("n"), m.end("n"), "person_name", hard, _UNTITLED_STAFF_MESSAGE)
+    if kin and ("Mum" in text or "Dad" in text or "Mother" in text or "Father" in text
+                or "MUM" in text or "DAD" in text):  # fmt: skip
+        for m in _R9_KIN_TITLE_NAME_RE.finditer(text):
+            first = m.group("n").split()[0]
+            if _first_name_kind(first):
+                yield _cand(m.start("n"), m.end("n"), "person_name", hard, _KIN_MESSAGE)
+    # extend names found: a surname or a particle surname after them, an initial, a Korean
+    # given name after a family name in capitals
+    for c in cands:
+        if c[2] != "person_name" or c[3] != hard:
+            continue
+        s, e = c[0], c[1]
+        word = text[s:e]
+        if word.endswith(_R9_PARTICLE_END):
+            m = _R9_PARTICLE_AFTER_RE.match(text, e)
+            if m:
+                yield _cand(s, m.end(), "person_name", hard, c[5])
+                continue
+        m = _R9_INITIAL_AFTER_RE.match(text, e)
+        if m and " " not in word.strip():
+            yield _cand(s, m.end(), "person_name", hard, c[5])
+            continue
+        if word.isupper() and len(word) <= 5:
+            m = _R9_HYPHEN_GIVEN_AFTER_RE.match(text, e)
+            if m:
+                yield _cand(s, m.end(), "person_name", hard, c[5])
+                continue
+        if "'" in word or "’" in word:
+            m = _R9_SURNAME_AFTER_RE.match(text, e)
+            if m and (m.group("s") in _names.SURNAMES or m.group("s").startswith(("Mc", "Mac"))):
+                yield _cand(s, m.end(), "person_name", hard, c[5])
+
+
+def _round9(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out: list[_Cand] = []
+    for c in cands:
+        if c[2] == "person_name":
+            s, e = c[0], c[1]
+            if "  " in text[s:e]:
+                # a name does not cross a doubled space (a header's next column)
+                cut = text.index("  ", s, e)
+                if cut > s and not _R9_HONORIFIC_RE.fullmatch(text, s, cut + 1):
+                    c = _cand(s, cut, c[2], c[3], c[5], c[4])
+            if (
+                c[3] == "soft"
+                and "-" in text[s:e]
+                and _R9_SOFT_DOUBLE_RE.fullmatch(text, s, e)
+                and _R9_CLINICAL_VERB_AFTER_RE.match(text, e)
+                and _sentence_start(text, s)
+            ):
+                # "Given Surname-Surname had ...": a patient's full name opening a sentence
+                c = _cand(s, e, "person_name", "hard", _PREDICATE_MESSAGE)
+            if c[3] == "hard":
+                c2 = _r9_demote(text, c)
+                if c2 is None:
+                    continue
+                c = c2
+        out.append(c)
+    if t.clusters or t.has("born", "b o r n"):
+        out.extend(_r9_structured(t, out))
+    if "@" in text and (" @" in text or "@ " in text):
+        for m in _R9_EMAIL_SPACED_RE.finditer(text):
+            out.append(_cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"]))
+    out.extend(_r9_addresses(t, out))
+    have = {(c[0], c[1]) for c in out if c[2] == "person_name" and c[3] == "hard"}
+    # a span found already keeps the message of the rule that found it
+    out.extend(c for c in _r9_names(t, out) if (c[0], c[1]) not in have)
+    return out

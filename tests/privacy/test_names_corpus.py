@@ -175,10 +175,12 @@ def test_in_sample_names_corpus_5():
     # 100 % (193/193), false positives 1/153. Round 8's owner decision (a day with a month in
     # words is a hard date, with or without a year) makes one clean row of this writer's
     # ("... CT booked for Monday 3 March; treatment starts 17 March") a hard finding: its
-    # writer left day-month dates without a year unlabelled. 1/153 is that row alone.
+    # writer left day-month dates without a year unlabelled. 1/153 is that row alone. Round 9
+    # measures names 99.7 % (319/320: an untitled radiographer's name after "Radiographer:"),
+    # structured 100 %, false positives 1/153 (that row).
     sc = check_corpus(
         IN_SAMPLE_5,
-        min_names_recall=0.993,
+        min_names_recall=0.996,
         min_structured_recall=1.0,
         max_false_positive_rate=0.007,
     )
@@ -200,12 +202,13 @@ def test_staff_names_are_told_from_the_familys():
 # month in words without a year, stays a warning) and cut false positives from 2/173 to 1/173;
 # names 91.0 % (264/290) as before. Round 8 (kinds of failure of round 7's set; its own
 # examples in test_structured_round8.py) measures names 96.6 % (280/290), structured 100 %
-# (180/180; a day and month in words is a hard date now), false positives 1/173.
+# (180/180; a day and month in words is a hard date now), false positives 1/173. Round 9
+# measures names 96.9 % (281/290), structured 100 %, false positives 1/173.
 def test_in_sample_names_corpus_6():
     assert len(corpus.load(IN_SAMPLE_6)) >= 470
     check_corpus(
         IN_SAMPLE_6,
-        min_names_recall=0.965,
+        min_names_recall=0.968,
         min_structured_recall=1.0,
         max_false_positive_rate=0.006,
     )
@@ -254,13 +257,16 @@ def test_in_sample_names_corpus_8():
 
 
 # Round 8's held-out set, scored once while held out (91.9 % / 94.3 % / 2.4 %), in-sample since
-# round 9 tunes on its kinds of failure. Floors at what it measured while held out, until round
-# 9's guard raises them.
+# round 9 tuned on its kinds of failure (rules by kind, its own examples and clean
+# counter-examples in test_structured_round9.py, no list of the corpus's strings): names 100 %
+# (246/246), structured 99.4 % (334/336: a nursery's name in brackets and a second, lower-case
+# street after "not the old flat on" are still missed), false positives 0/166. Floors at those
+# figures (an in-sample figure says little about unseen text: round 9's held-out set does).
 def test_in_sample_names_corpus_9():
     assert len(corpus.load(IN_SAMPLE_9)) >= 490
     check_corpus(
         IN_SAMPLE_9,
-        min_names_recall=0.918,
-        min_structured_recall=0.943,
-        max_false_positive_rate=0.025,
+        min_names_recall=1.0,
+        min_structured_recall=0.994,
+        max_false_positive_rate=0.0,
     )
