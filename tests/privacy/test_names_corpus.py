@@ -60,7 +60,9 @@ IN_SAMPLE_9 = HERE / "names_corpus_9.jsonl"
 #: Round 9's held-out set (CORPUS_NAMES_9.md), written blind by a fresh writer, merged after the
 #: round 9 guard and scored once on 7 Dec 2026: names 197/212 = 92.9 %, structured 324/335 =
 #: 96.7 %, false positives 2/165 = 1.2 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_9.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_9.jsonl``): round 10 tunes on its misses, and
+#: a fresh writer writes round 10's held-out set first.
+IN_SAMPLE_10 = HERE / "names_corpus_10.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -276,12 +278,13 @@ def test_in_sample_names_corpus_9():
     )
 
 
-# Round 9's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 490
+# Round 9's held-out set, scored once while held out (92.9 % / 96.7 % / 1.2 %), in-sample since
+# round 10 tunes on its kinds of failure. Floors at what it measured while held out, until round
+# 10's guard raises them.
+def test_in_sample_names_corpus_10():
+    assert len(corpus.load(IN_SAMPLE_10)) >= 490
     check_corpus(
-        HELD_OUT,
+        IN_SAMPLE_10,
         min_names_recall=0.929,
         min_structured_recall=0.967,
         max_false_positive_rate=0.013,
