@@ -113,7 +113,12 @@ class Node:
     def wait(self) -> None:
         """Serve until interrupted (KeyboardInterrupt), then :meth:`stop`."""
         try:
-            threading.Event().wait()
+            # In short waits: a signal the kernel hands to another thread (an association's, a
+            # job's) only sets a flag, which the main thread reads when it runs again; blocked
+            # in one endless wait it never would, and Ctrl-C or SIGTERM would not stop the node.
+            idle = threading.Event()
+            while not idle.wait(0.5):
+                pass
         except KeyboardInterrupt:
             pass
         finally:
