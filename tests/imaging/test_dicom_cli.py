@@ -155,9 +155,9 @@ def deployment(tmp_path):
 
 
 def _stopped(proc: subprocess.Popen, log: Path) -> int:
-    """The node's exit code once it has stopped. It lets a running job finish first, which on
-    a loaded 2-core machine (the whole suite beside it) took over 30 s once: 90 s, and the
-    node's own log when it does not stop."""
+    """The node's exit code once it has stopped (it lets a running job finish first), or the
+    node's own log when it does not: under load the signal once reached another thread, and
+    the node, blocked in one endless wait, never stopped (it now waits in short steps)."""
     try:
         return proc.wait(90)
     except subprocess.TimeoutExpired:
