@@ -435,7 +435,11 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
                 and (m.start() == 0 or not text[m.start() - 1].isdigit())
                 and mod11_valid("".join(ch for ch in m.group() if ch.isdigit()))
                 and not _PHONE_PREFIX_END.search(text, max(0, m.start() - 8), m.start())
-                and text[m.start() : m.start() + 1] != "0"
+                and (
+                    text[m.start() : m.start() + 1] != "0"
+                    # round 10: a CHI number starts with its day ("CHI 0806 1815 67")
+                    or _NATIONAL_CUE.search(text, max(0, m.start() - 25), m.start())
+                )
                 and (
                     # five pairs ("40 83 62 15 75") also look like a list: only after a cue
                     len(_NOT_DIGIT_RE.findall(m.group())) < 4
@@ -443,7 +447,10 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
                     or _GENERIC_CUE.search(text, max(0, m.start() - 12), m.start())
                 )
             ):
-                yield _cand(m.start(), m.end(), "nhs_number", "hard", _MESSAGES["nhs_number"])
+                cue = _NATIONAL_CUE.search(text, max(0, m.start() - 25), m.start())
+                kind = "chi_number" if cue and cue.lastgroup == "chi" else "nhs_number"
+                kind = "hc_number" if cue and cue.lastgroup == "hc" else kind
+                yield _cand(m.start(), m.end(), kind, "hard", _MESSAGES[kind])
             continue
         pos = cs
         while True:
@@ -784,12 +791,25 @@ _WEEKDAYS = (
     r"mon|monday|tue|tues|tuesday|wed|weds|wednesday|thu|thur|thurs|thursday|fri|friday|sat|"
     r"saturday|sun|sunday"
 )
+# Round 10: a clinical event dated by a day and month ("bloods 14/3", "scan 21/3", "MRI 2/4")
+_EVENT_WORDS = (
+    r"bloods?|fbc|scans?|mri|ct|pet|echo|ecg|gfr|xray|x-ray|ultrasound|uss|clinic|review|"
+    r"surgery|op|operation|theatre|biopsy|lp|bma|transplant|harvest|apheresis|admission|"
+    r"cycle[ \t]+(?:starts?|day[ \t]+1|d1)|starts?|starting|chemo|radiotherapy|rt|"
+    r"consent|results?|follow[ -]?up|f/u|opa|date|dated|seen|reviewed|done|taken|booked"
+)
 _DAY_CUE_END = re.compile(
     rf"(?i:(?<![\w/])(?:on|by|from|until|till|til|since|before|after|due|dated|w/c|wc|w/b|"
     # round 8: words that date an event ("discharged 9/4", "stem cell return 11/4")
-    rf"admitted|discharged?|returns?|returning|appt|appointment|"
-    rf"(?P<wd>{_WEEKDAYS}))\.?,?[ \t]+(?:the[ \t]+)?)$"
+    rf"admitted|discharged?|returns?|returning|appt|appointment|(?P<ev>{_EVENT_WORDS})|"
+    rf"(?P<wd>{_WEEKDAYS}))\.?,?:?[ \t]+(?:(?:is|was|on)[ \t]+)?(?:the[ \t]+)?)$"
 )
+# Before a d/m/yy with one-digit day and month: a word that dates it (not "days 1/8/15")
+_DATED_BEFORE = re.compile(
+    rf"(?i:\b(?:{_EVENT_WORDS}|on|from|since|until|by|due|admitted|discharged?|appt|"
+    rf"appointment|{_WEEKDAYS})\b\.?:?,?[ \t]*(?:(?:is|was|on)[ \t]+)?)$"
+)
+_DAYS_WORD_BEFORE = re.compile(r"(?i:\b(?:days?|d|cycles?|version|v)\b\.?[ \t]*)$")
 # Not a day and month: a score, a count or a fraction ("power 4/5", "3/12 nodes", "by 1/3").
 _SCORE_BEFORE = re.compile(
     r"(?i:\b(?:power|score[sd]?|scoring|grade[sd]?|mrc|gcs|strength|ecog|lansky|curie|siopen|"
@@ -982,7 +1002,10 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                     and (cue := _DAY_CUE_END.search(text, max(0, s - 24), s))
                     and (m.group("s") == "/" or cue.group("wd"))
                     # "by 2/7", "after 3/12": days and months in clinical shorthand
-                    and not (b in ("7", "12") and cue.group().split()[0].lower() in _SPAN_CUES)
+                    and not (
+                        b in ("7", "12")
+                        and (cue.group().split()[0].lower() in _SPAN_CUES or cue.group("ev"))
+                    )
                     and not _COUNT_AFTER.match(text, e)
                     and not _SCORE_BEFORE.search(text, max(0, s - 40), s)
                     and not (
@@ -1041,6 +1064,12 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 len(a) == 1
                 and len(b) == 1
                 and not (dob_possible and _DOB_CUE_END.search(text, max(0, s - 30), s))
+                # round 10: "Scan date 6/1/26", "on 3/4/25": a dated d/m/yy with slashes
+                and not (
+                    m.group("s") == "/"
+                    and _DATED_BEFORE.search(text, max(0, s - 24), s)
+                    and not _DAYS_WORD_BEFORE.search(text, max(0, s - 12), s)
+                )
             ):
                 continue
             if _VERSION_CUE_END.search(text, max(0, s - 15), s):
