@@ -708,10 +708,39 @@ _DAY_WORDS = "|".join(
     sorted((w.replace("-", "[ -]?") for w in _ORDINAL_WORDS), key=len, reverse=True)
 )
 
+_FULL_MONTHS = (
+    "january february march april june july august september october november december".split()
+)
+
+
+def _month_typos() -> dict[str, int]:
+    """Round 10: month names typed with two neighbouring letters swapped ("jnue", "arpil",
+    "marhc") or a common misspelling ("febuary"); a typo that is a word is left out."""
+    out: dict[str, int] = {}
+    for i, name in enumerate(_FULL_MONTHS):
+        month = i + 1 if i < 4 else i + 2
+        for k in range(len(name) - 1):
+            typo = name[:k] + name[k + 1] + name[k] + name[k + 2 :]
+            if typo != name:
+                out[typo] = month
+    for typo, month in (
+        ("febuary", 2), ("feburary", 2), ("febury", 2), ("janurary", 1), ("januray", 1),
+        ("agust", 8), ("auguest", 8), ("septmber", 9), ("septemeber", 9), ("setpember", 9),
+        ("ocotber", 10), ("novmber", 11), ("novemeber", 11), ("decmber", 12),
+        ("decemeber", 12), ("apirl", 4),
+    ):  # fmt: skip
+        out[typo] = month
+    return out
+
+
+_MONTH_TYPOS = _month_typos()
+_MONTH_TYPO_GATE = tuple(sorted({w[:3] for w in _MONTH_TYPOS}))
 # Month words, found in the lower-cased text.
 _MONTH_LOW = re.compile(
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+    + "|".join(sorted(_MONTH_TYPOS, key=len, reverse=True))
+    + r")(?![a-z])"
 )
 _COMPACT_DMY_LOW = re.compile(
     r"(?<![\w])(?P<d>[0-3]?\d)(?P<m>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
@@ -805,6 +834,9 @@ _DAY_CUE_END = re.compile(
     rf"(?P<wd>{_WEEKDAYS}))\.?,?:?[ \t]+(?:(?:is|was|on)[ \t]+)?(?:the[ \t]+)?)$"
 )
 # Before a d/m/yy with one-digit day and month: a word that dates it (not "days 1/8/15")
+_WEEKDAY_THE_BEFORE = re.compile(
+    rf"(?<![\w'’])(?:(?i:{_WEEKDAYS})\.?,?[ \t]+(?:(?i:the)[ \t]+)?|(?i:the)[ \t]+)$"
+)
 _DATED_BEFORE = re.compile(
     rf"(?i:\b(?:{_EVENT_WORDS}|on|from|since|until|by|due|admitted|discharged?|appt|"
     rf"appointment|{_WEEKDAYS})\b\.?:?,?[ \t]*(?:(?:is|was|on)[ \t]+)?)$"
@@ -942,6 +974,12 @@ def _dates(t: _Text) -> Iterator[_Cand]:
         soft_message: str = _PARTIAL_DATE_MESSAGE,
         hard_message: str = _MESSAGES["date"],
     ) -> _Cand:
+        # round 10: the weekday and "the" before a day belong to the date ("sat 8th march",
+        # "on the 4th")
+        if full and s > 0 and text[s - 1] in " \t,":
+            wd = _WEEKDAY_THE_BEFORE.search(text, max(0, s - 16), s)
+            if wd:
+                s = wd.start()
         if dob_possible and _DOB_CUE_END.search(text, max(0, s - 30), s):
             return _cand(s, e, "date", "hard", _DOB_MESSAGE)
         if full:
@@ -1085,7 +1123,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 yield date(m.start(), m.end(), True)
 
     # ---- with a month word: 12 March 2015, March 12, 2015, 2021 Oct 10, March 2021, 4 June
-    if t.has(*_MONTH_GATE):
+    if t.has(*_MONTH_GATE) or t.has(*_MONTH_TYPO_GATE):
         for m in _MONTH_LOW.finditer(low):
             ms, me = m.span()
             if ms > 0 and low[ms - 1].isalpha():
@@ -1093,7 +1131,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             word = text[ms:me]
             capital = word[0].isupper()
             lower_ok = word.lower() not in ("may", "mar")  # "may" and "mar" are words too
-            month = _MONTH_NUM[word[:3].lower()]
+            month = _MONTH_TYPOS.get(word.lower()) or _MONTH_NUM[word[:3].lower()]
             pre = _DAY_BEFORE.search(text, max(0, ms - 32), ms)
             post_y = _AFTER_MONTH_YEAR.match(text, me)
             post_d = _AFTER_MONTH_DAY.match(text, me)
