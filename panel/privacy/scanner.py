@@ -834,9 +834,7 @@ _DAY_CUE_END = re.compile(
     rf"(?P<wd>{_WEEKDAYS}))\.?,?:?[ \t]+(?:(?:is|was|on)[ \t]+)?(?:the[ \t]+)?)$"
 )
 # Before a d/m/yy with one-digit day and month: a word that dates it (not "days 1/8/15")
-_WEEKDAY_THE_BEFORE = re.compile(
-    rf"(?<![\w'’])(?:(?i:{_WEEKDAYS})\.?,?[ \t]+(?:(?i:the)[ \t]+)?|(?i:the)[ \t]+)$"
-)
+_WEEKDAY_THE_BEFORE = re.compile(rf"(?<![\w'’])(?:(?i:{_WEEKDAYS})\.?,?[ \t]+(?:(?i:the)[ \t]+)?)$")
 _DATED_BEFORE = re.compile(
     rf"(?i:\b(?:{_EVENT_WORDS}|on|from|since|until|by|due|admitted|discharged?|appt|"
     rf"appointment|{_WEEKDAYS})\b\.?:?,?[ \t]*(?:(?:is|was|on)[ \t]+)?)$"
@@ -1253,7 +1251,10 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             if not (m.group("d")[0].isdigit() or m.group("born")):
                 continue  # a day in words only after "born" ("on the first day" is no date)
             if _AFTER_ORDINAL_DAY.match(text, m.end()):
-                yield date(m.start("d"), m.end("d"), True, hard_message=_DAY_ALONE_MESSAGE)
+                start = m.start("d")
+                if text[max(0, start - 4) : start].lower() == "the ":
+                    start -= 4  # round 10: "on the 4th" as one date
+                yield date(start, m.end("d"), True, hard_message=_DAY_ALONE_MESSAGE)
     if t.clusters and t.has(*_SEASON_GATE):
         for m in _SEASON_YEAR.finditer(text):
             yield date(m.start(), m.end(), False)
