@@ -508,12 +508,22 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
 
 _HOSPITAL_GATE = (
     "mrn", "m.r.n", "record", "hosp", "unit", "case", "local", "patient", "pas", "k no", "k-no",
-    "k number", "rm no", "rm number", "cr no", "clinic", "crn", "urn",
+    "k number", "rm no", "rm number", "cr no", "clinic", "crn", "urn", "pt",
 )  # fmt: skip
+# Round 10: the cue after the number ("GOS 448812 is his Great Ormond Street number", "RX0041 is
+# her hospital no."); a phone's or a national scheme's word in between is no hospital number.
+_CUE_AFTER_RE = re.compile(
+    r"(?<![\w/.-])(?P<tok>[A-Z]{1,4}[ \t]?\d{4,10}|\d{5,10})[ \t]+(?:is|was|=|-|–)[ \t]+"
+    r"(?i:his|her|their|the|my|our|its)[ \t]+"
+    r"(?P<mid>(?:[A-Z][\w'’&.-]*[ \t]+){0,5})"
+    r"(?i:(?:(?:hospital|hosp|unit|case|local|record|patient|pas)[ \t]+)?"
+    r"(?:number|no\b\.?|num\b|nbr|id\b|mrn|reference|ref\b))(?![ \t]+(?i:of)\b)"
+)
+_NOT_LOCAL_MID = re.compile(r"(?i:\b(?:nhs|chi|h&c|phone|mobile|mob|tel|ni|national)\b)")
 # Matched against the lower-cased text.
 _HOSPITAL_CUE_LOW = re.compile(
     r"(?:mrn|m\.r\.n\.?|medical\s+record\s+(?:no|number|num)|"
-    r"(?:hospital|hosp|unit|case|local|record|patient|pas|k|rm|cr|clinic)\.?\s*"
+    r"(?:hospital|hosp|unit|case|local|record|patient|pt|pas|k|rm|cr|clinic)\.?\s*"
     r"(?:no|number|num|nbr|id|identifier|ref|reference)|pas|crn|urn)(?![a-z0-9])\.?"
     r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
     r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
@@ -544,6 +554,13 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 "hard",
                 _MESSAGES["hospital_number"],
             )
+    if t.max_cluster_digits >= 4 and (" is " in low or " was " in low):
+        for m in _CUE_AFTER_RE.finditer(text):
+            if not _NOT_LOCAL_MID.search(m.group("mid")):
+                yield _cand(
+                    m.start("tok"), m.end("tok"), "hospital_number", "hard",
+                    _MESSAGES["hospital_number"],
+                )  # fmt: skip
     if t.max_cluster_digits >= 5:
         yield from _far_hospital_numbers(t)
     # "RM123456", "K1234567": local formats recognisable without a cue.
@@ -1383,6 +1400,12 @@ _PHONE_RE = re.compile(
 )
 
 
+_PHONE_CUE_END = re.compile(
+    r"(?i:\b(?:mob|mobile|phone|tel|telephone|landline|call|ring|text|whatsapp|contact|number|"
+    r"no|num|mum|mam|dad|mother|father)\b[^.;\n\d]{0,20})$"
+)
+
+
 def _phones(t: _Text) -> Iterator[_Cand]:
     text = t.text
     n = len(text)
@@ -1390,7 +1413,7 @@ def _phones(t: _Text) -> Iterator[_Cand]:
         prev = text[cs - 1] if cs else ""
         if prev in "+(" and prev:
             p = cs - 1
-        elif text[cs] == "0" and ce - cs > 1 and text[cs + 1].isdigit():
+        elif text[cs] == "0" and ce - cs > 1 and (text[cs + 1].isdigit() or text[cs + 1] == " "):
             p = cs
         else:
             continue
@@ -1404,13 +1427,24 @@ def _phones(t: _Text) -> Iterator[_Cand]:
         if m is None:
             # Round 8: a UK number typed with stray spaces ("07700 900 3 81", "0116 496 0 543"):
             # the whole cluster, an area code of 3-5 digits, 11 digits in 3-5 groups
-            if text[cs] == "0" and ce - cs <= 16:
+            # Round 10: any grouping, down to every digit spaced ("0 7 7 0 0 9 0 0 6 2 8")
+            if text[cs] == "0" and ce - cs <= 21:
                 groups = text[cs:ce].split()
+                digits = "".join(groups)
                 if (
-                    3 <= len(groups) <= 5
+                    3 <= len(groups) <= 11
                     and all(g.isdigit() for g in groups)
-                    and 3 <= len(groups[0]) <= 5
-                    and groups[0][1] in "1237"
+                    and (
+                        3 <= len(groups[0]) <= 5
+                        or (
+                            len(groups) >= 6
+                            and (
+                                digits.startswith("07")
+                                or _PHONE_CUE_END.search(text, max(0, cs - 30), cs)
+                            )
+                        )
+                    )
+                    and digits[1:2] in ("1", "2", "3", "7")
                     and sum(len(g) for g in groups) == 11
                     and not (ce < n and (_word_char(text[ce]) or text[ce] in "./-"))
                 ):
