@@ -2828,7 +2828,8 @@ _PERSON_AFTER_RE = re.compile(
     r",?[ \t]*\(?[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
     r"(?P<pred>[ \t]+(?:"
     # "Autumn tolerated ...", "Gift is now on maintenance", "Rowan and Sage were seen"
-    r"(?:tolerated|completed|underwent|received|developed|responded|presented|relapsed)\b|"
+    r"(?:tolerated|completed|underwent|received|developed|responded|presented|relapsed)\b"
+    r"(?![ \t]+by\b)|"  # round 10: "Case presented by Dr X" is no person's act
     r"(?:is|was)[ \t]+(?:now[ \t]+|still[ \t]+)?(?:on|off)[ \t]+(?:maintenance|treatment|chemo|"
     r"chemotherapy|antibiotics|isotretinoin|dfmo|immunotherapy|the[ \t]+ward)\b|"
     r"(?:are|were)[ \t]+(?:both[ \t]+)?(?:seen|reviewed|examined|admitted|discharged)\b|"
@@ -5036,9 +5037,14 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round9(
+    return _round10(
         t,
-        _round8_names(text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))),
+        _round9(
+            t,
+            _round8_names(
+                text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+            ),
+        ),
     )
 
 
@@ -6090,4 +6096,25 @@ def _round9(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     have = {(c[0], c[1]) for c in out if c[2] == "person_name" and c[3] == "hard"}
     # a span found already keeps the message of the rule that found it
     out.extend(c for c in _r9_names(t, out) if (c[0], c[1]) not in have)
+    return out
+
+
+# Round 10: a name-word used as a verb at a sentence start, an article after it ("Jack the bed
+# up", "Bill the family"): one word, then "the", "a" or "an" and a lower-case word.
+_R10_VERB_ARTICLE_AFTER = re.compile(r"[ \t]+(?:the|a|an)[ \t]+[a-z]")
+
+
+def _round10(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out: list[_Cand] = []
+    for c in cands:
+        if (
+            c[2] == "person_name"
+            and c[3] == "hard"
+            and text[c[0] : c[1]].isalpha()
+            and _R10_VERB_ARTICLE_AFTER.match(text, c[1])
+            and _sentence_start(text, c[0])
+        ):
+            continue
+        out.append(c)
     return out

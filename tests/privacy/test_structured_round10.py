@@ -97,3 +97,32 @@ def test_a_phone_before_is_her_number_is_a_phone_not_a_hospital_number():
 def test_ten_digits_starting_with_0_in_an_odd_grouping_need_a_cue():
     assert hard("counts 0101 1012 36 over four days") == []
     assert hard_covers("CHI 0101 1012 36", "0101 1012 36")
+
+
+# --------------------------------------------------------------------------------------------
+# False positives: a "presented by" line; a name-word as a verb before an article
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Case presented by Dr Abernethy; Prof Lindqvist went through the histology.",
+        "Summary presented by the registrar at MDT.",
+        "Jack the cot side up before she sleeps.",
+        "Bill the trust for the taxi, not the family.",
+    ],
+)
+def test_round10_false_positives_stay_clean(text: str):
+    assert hard(text) == [], hard(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Mia presented with a limp in March.", "Mia"),
+        ("Oliver has a fever tonight.", "Oliver"),
+    ],
+)
+def test_round10_names_beside_those_rules_stay_hard(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
