@@ -6104,6 +6104,118 @@ def _round9(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 _R10_VERB_ARTICLE_AFTER = re.compile(r"[ \t]+(?:the|a|an)[ \t]+[a-z]")
 
 
+_R10_PAIR_RE = re.compile(
+    r"(?<![\w'’-])(?P<a>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)[ \t]+"
+    r"(?P<b>(?:Mc|Mac|O['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![\w-])"
+)
+_R10_PAIR_AFTER = re.compile(r"['’]s\b|[ \t]+[–—-][ \t]|[ \t]*\(|,")
+_R10_TITLE_WORDS = frozenset(
+    "sister doctor nurse professor matron staff mister father brother mother auntie uncle "
+    "reverend pastor chaplain consultant surgeon registrar".split()
+)
+# "<name> – parents keen ...", "<name> – awaiting ...": a note about a patient after a dash
+_R10_DASH_NOTE = re.compile(
+    r"[ \t]+[–—-][ \t]+(?:parents?|mum|dad|family|awaiting|listed|seen|admitted|discharged|"
+    r"reviewed|relapsed|needs|due|on|for|started|completed|NHS|DOB|CHI|aged?)\b"
+)
+_R10_PAIR_VERB = re.compile(
+    r"[ \t]+(?:has|had|is|was|seen|says|said|will|and|needs|remains|presented|started)\b"
+)
+_R10_NOT_PAIR_BEFORE = re.compile(
+    r"(?i:\b(?:the|dr|doctor|prof|professor|nurse|sister|mr|mrs|ms|miss|consultant|team|"
+    r"von|van|de)\.?[ \t]+)$"
+)
+_R10_NOT_PAIR_AFTER = re.compile(
+    r"(?:['’]s)?[ \t]+(?:[A-Z]|(?i:house|trust|fund|foundation|hospice|nurses?|boots|stage|"
+    r"register|syndrome|disease|centre|center|ward|unit|appeal|charity|have|were|are)\b)"
+)
+_R10_LENITED = re.compile(r"(?:[BCDFGMPST]h|Nic|Ni|Mac)[aeiouáéíóú]")
+_R10_LOWER_NEXT = re.compile(
+    r"[ \t]+(?P<w>[a-z]{3,}(?:-[a-z]+)?)(?=[ \t]+(?:has|had|is|was|and|says|said|seems|"
+    r"got|will|can|needs?)\b|['’]s\b)"
+)
+_R10_CAPS_BEFORE = re.compile(
+    r"(?:^|(?<=[\n:;,.(]))[ \t]*(?:(?i:dad|father|mum|mother|patient|pt|brother|sister)"
+    r"[ \t]*(?:is|:|-)?[ \t]*)?(?P<w>(?:Mc|Mac|O['’])?[A-Z][A-Z'’-]+)(?P<comma>,?)[ \t]+$"
+)
+_R10_NICK_BEFORE = re.compile(
+    r"(?<![\w'’-])(?P<a>[A-Z][a-z]+)[ \t]+\([ \t]*['\"‘“](?P<b>[A-Z][a-z]+)['\"’”][ \t]*\)[ \t]+$"
+)
+
+
+def _r10_word_ok(word: str) -> bool:
+    """A capitalised word that may be a surname: not an English, clinical or common word."""
+    low = word.lower()
+    return not (
+        low in _names.ENGLISH_WORDS
+        or word in _names.COMMON_WORDS
+        or low in _names.COMMON_WORDS
+        or word in _names.CLINICAL_WORDS
+        or low in _names.CLINICAL_WORDS
+        or word in _names.PRODUCT_WORDS
+        or word in _names.EPONYM_WORDS
+        or word in _names.PLACES
+    )
+
+
+def _r10_given(word: str) -> bool:
+    return all(
+        p in _names.FIRST_NAMES or p in _names.AMBIGUOUS_FIRST_NAMES for p in word.split("-")
+    )
+
+
+def _r10_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+    # "Faith Marlowe's", "Rowan Petty – ...", "Lily-Mae Jenkins-Ford", "Seonaidh Mhoireach":
+    # a given name (also a word-name) then a surname-like word
+    for m in _R10_PAIR_RE.finditer(text):
+        a, b = m.group("a"), m.group("b")
+        parts = b.split("-")
+        if (
+            _R10_NOT_PAIR_BEFORE.search(text, max(0, m.start() - 24), m.start())
+            or _R10_NOT_PAIR_AFTER.match(text, m.end())
+            or not (_R10_PAIR_AFTER.match(text, m.end()) or _R10_PAIR_VERB.match(text, m.end()))
+            or t.institutions.overlaps(m.start(), m.end())
+            or a.lower() in _R10_TITLE_WORDS
+        ):
+            continue
+        if _r10_given(a):
+            if all(_r10_word_ok(p) for p in parts) or (
+                (
+                    _R10_PAIR_AFTER.match(text, m.end())
+                    and (
+                        a in _names.FIRST_NAMES
+                        or b.lower() in _names.SURNAMES_LOW
+                        or _R10_DASH_NOTE.match(text, m.end())
+                    )
+                )
+                and b.lower() not in _names.COMMON_WORDS
+                and b not in _names.COMMON_WORDS
+                and b.lower() not in _names.CLINICAL_WORDS
+            ):
+                yield _cand(m.start(), m.end(), "person_name", "hard", _MESSAGES["person_name"])
+        elif _R10_LENITED.match(b) and _r10_word_ok(a) and _r10_word_ok(b):
+            yield _cand(m.start(), m.end(), "person_name", "hard", _MESSAGES["person_name"])
+    for c in cands:
+        if c[2] != "person_name" or c[3] != "hard":
+            continue
+        s, e = c[0], c[1]
+        word = text[s:e]
+        # "tilly harcombe has been": a lower-case surname after a lower-case first name
+        if word.islower() and (nx := _R10_LOWER_NEXT.match(text, e)):
+            w = nx.group("w")
+            if all(_r10_word_ok(p) and p not in _names.COMMON_WORDS for p in w.split("-")):
+                yield _cand(s, nx.end("w"), "person_name", "hard", c[5])
+        # "McCALLUM, Euan", "dad is ZHANG Jun": a family name in capitals before a given name
+        cb = _R10_CAPS_BEFORE.search(text, max(0, s - 40), s)
+        if cb and len(cb.group("w")) >= 2 and _r10_word_ok(cb.group("w").title()):
+            yield _cand(cb.start("w"), e, "person_name", "hard", c[5])
+        # "Rafferty ('Rafe') Doyle": a nickname in quotes in brackets between the names
+        nk = _R10_NICK_BEFORE.search(text, max(0, s - 60), s)
+        if nk and _r10_given(nk.group("b")) | _r10_word_ok(nk.group("a")):
+            yield _cand(nk.start("a"), e, "person_name", "hard", c[5])
+
+
 def _round10(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     text = t.text
     out: list[_Cand] = []
@@ -6117,4 +6229,5 @@ def _round10(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         ):
             continue
         out.append(c)
+    out.extend(_r10_names(t, out))
     return out

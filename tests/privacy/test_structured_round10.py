@@ -126,3 +126,38 @@ def test_round10_false_positives_stay_clean(text: str):
 )
 def test_round10_names_beside_those_rules_stay_hard(text: str, value: str):
     assert hard_covers(text, value), find_identifiers(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Names: word-names with a surname, lower-case surnames, capitals before a given name,
+# a nickname in quotes in brackets, Gaelic lenited surnames
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Hope Abernathy's scan was stable.", "Hope Abernathy"),
+        ("Willow Strang – family want a call back.", "Willow Strang"),
+        ("Daisy-Rose Pettigrew-Lane – listed for theatre.", "Daisy-Rose Pettigrew-Lane"),
+        ("Eilidh Dhòmhnallach seen in clinic today.", "Eilidh Dhòmhnallach"),
+        ("freya ollerenshaw has been off her food", "freya ollerenshaw"),
+        ("MacLENNAN, Isla  ward 2", "MacLENNAN, Isla"),
+        ("Bartholomew ('Barty') Quinn – NHS number to follow", "Bartholomew ('Barty') Quinn"),
+    ],
+)
+def test_round10_names_are_hard(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sister Crawley will do the dressing.",
+        "Grace Kelly Ladybird Trust have offered a grant.",
+        "the Anthony Nolan register is open",
+        "Summer Camp – great fun for siblings.",
+    ],
+)
+def test_round10_name_rules_leave_these_clean(text: str):
+    assert hard(text) == [], hard(text)
