@@ -1975,11 +1975,15 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
 # "lives with her nan at Hillview, Kirkby Lonsdale", "family at Carrowmore House, Dungannon",
 # "home is Taigh na Mara, Isle of Lewis", "home Pen y Bryn, Llangefni".
 _HOME_CUE_LOW = re.compile(
-    r"\b(?:(?:lives?|living|resides?|residing|home(?:[ \t]+(?:is|was))?)(?=[ \t]*[:\-–]?[ \t]*[A-Z])|"
-    r"(?:lives?|living|resides?|residing|staying|stays?|stopping|based|family|grandparents?|"
+    # round 10: matched in the lower-cased text, so the word after is looked for in lower case
+    # (it was "[A-Z]", which never matched); the home's name itself is checked in the text
+    # ("... at" first, so "lives with his aunt at" is not cut short at "lives")
+    r"\b(?:(?:lives?|living|resides?|residing|staying|stays?|stopping|based|family|grandparents?|"
     r"parents|mum|mam|dad|nan|nana|nain|gran|granny|grandma|grandad|taid|they|we|we['’]re|"
     r"are|were)(?:[ \t]+[a-z]+){0,4}?[ \t]+at|(?:post|send|letters?|forward)(?:[ \t]+[a-z]+){0,2}?"
-    r"[ \t]+to)[ \t]*[:\-–]?[ \t]*"
+    r"[ \t]+to|"
+    r"(?:lives?|living|resides?|residing|home(?:[ \t]+(?:is|was))?)(?=[ \t]*[:\-–]?[ \t]*[a-z]))"
+    r"[ \t]*[:\-–]?[ \t]*"
 )
 _HOME_NAME_AT = re.compile(
     rf"(?P<house>(?:The[ \t]+)?{_W}(?:(?:['’]r|[ \t]+(?:y|yr|na|nan|an|a['’]|of|ny))?[ \t]+{_W})"

@@ -161,3 +161,22 @@ def test_round10_names_are_hard(text: str, value: str):
 )
 def test_round10_name_rules_leave_these_clean(text: str):
     assert hard(text) == [], hard(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Their home Tigh an Uillt, Lochcarron until March.", "Tigh an Uillt, Lochcarron"),
+        ("Nan's home is Dun Aros, Portree.", "Dun Aros, Portree"),
+    ],
+)
+def test_round10_a_home_named_after_home_or_lives_is_hard(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["home Tuesday, then clinic on Wednesday", "home Tuesday, Wednesday at the latest"],
+)
+def test_round10_home_cue_counter_examples(text: str):
+    assert hard(text) == [], hard(text)
