@@ -419,6 +419,7 @@ def _ten_digit_groupings() -> str:
     return "|".join(out)
 
 
+_ANY_TEN_DIGITS = re.compile(r"\d(?:(?:[ \t]|[ \t]*[-.][ \t]*)?\d){9}")
 _TEN_DIGITS_ODD = re.compile(rf"(?:{_ten_digit_groupings()})(?!\d)(?![-./,]\d)")
 
 
@@ -430,6 +431,19 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
         if not _TEN_DIGITS.search(text, cs, ce):
             # odd groupings only in a short run of digits (an NHS number, perhaps a date)
             m = _TEN_DIGITS_ODD.search(text, cs, ce) if ndig <= 24 else None
+            if (
+                m is None
+                and ndig == 10
+                and _NATIONAL_CUE.search(text, max(0, cs - 25), cs)
+                and mod11_valid(_NOT_DIGIT_RE.sub("", text[cs:ce]))
+                and _ANY_TEN_DIGITS.fullmatch(text, cs, ce)
+            ):
+                # round 10: any grouping, one-digit groups too ("NHS 485 596 654 1"), after a
+                # CHI/NHS/H&C cue and passing Modulus 11
+                cue = _NATIONAL_CUE.search(text, max(0, cs - 25), cs)
+                kind = {"chi": "chi_number", "hc": "hc_number"}.get(cue.lastgroup, "nhs_number")
+                yield _cand(cs, ce, kind, "hard", _MESSAGES[kind])
+                continue
             if (
                 m
                 and (m.start() == 0 or not text[m.start() - 1].isdigit())
@@ -1119,7 +1133,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 and not (dob_possible and _DOB_CUE_END.search(text, max(0, s - 30), s))
                 # round 10: "Scan date 6/1/26", "on 3/4/25": a dated d/m/yy with slashes
                 and not (
-                    m.group("s") == "/"
+                    m.group("s") in "/."
                     and _DATED_BEFORE.search(text, max(0, s - 24), s)
                     and not _DAYS_WORD_BEFORE.search(text, max(0, s - 12), s)
                 )

@@ -180,3 +180,25 @@ def test_round10_a_home_named_after_home_or_lives_is_hard(text: str, value: str)
 )
 def test_round10_home_cue_counter_examples(text: str):
     assert hard(text) == [], hard(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # ten digits in any grouping, one-digit groups too, after a national cue
+        ("NHS 110 208 771 8", "110 208 771 8"),
+        ("CHI 1 1 0 2 0 8 7 7 1 8", "1 1 0 2 0 8 7 7 1 8"),
+        # a one-digit day and month with dots after a word that dates it
+        ("Date of echo: 4.2.25", "4.2.25"),
+    ],
+)
+def test_round10_more_groupings_and_separators(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["NHS 110 208 771 9 is not valid", "protocol v2.1.10 on file", "cycle 1.8.15 schedule"],
+)
+def test_round10_more_counter_examples(text: str):
+    assert hard(text) == [], hard(text)
