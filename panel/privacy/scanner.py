@@ -6182,8 +6182,27 @@ def _r10_given(word: str) -> bool:
     )
 
 
+# "Bola Adewale, research nurse, ...": an untitled staff member named before a role
+_R10_STAFF_ROLE_AFTER = re.compile(
+    r"(?<![\w'’-])(?P<n>[A-Z][a-z]+[ \t]+(?:Mc|Mac|O['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?),[ \t]+"
+    r"(?:(?:our|the|a)[ \t]+)?(?:(?:research|specialist|clinical|community|outreach|lead|senior|"
+    r"ward|staff|play|macmillan|key|trial|paediatric)[ \t]+)?(?:nurse|cns|worker|specialist|"
+    r"dietitian|dietician|physio(?:therapist)?|pharmacist|psychologist|co-?ordinator|"
+    r"practitioner|therapist|sonographer|radiographer)\b"
+)
+
+
 def _r10_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     text = t.text
+    if ", " in text:
+        for m in _R10_STAFF_ROLE_AFTER.finditer(text):
+            words = m.group("n").split()
+            if (
+                all(_r10_word_ok(w) or _r10_given(w) for w in words)
+                and words[0].lower() not in _R10_TITLE_WORDS
+                and not t.institutions.overlaps(m.start(), m.end("n"))
+            ):
+                yield _cand(m.start(), m.end("n"), "person_name", "hard", _MESSAGES["person_name"])
     # "Faith Marlowe's", "Rowan Petty – ...", "Lily-Mae Jenkins-Ford", "Seonaidh Mhoireach":
     # a given name (also a word-name) then a surname-like word
     for m in _R10_PAIR_RE.finditer(text):

@@ -202,3 +202,9 @@ def test_round10_more_groupings_and_separators(text: str, value: str):
 )
 def test_round10_more_counter_examples(text: str):
     assert hard(text) == [], hard(text)
+
+
+def test_round10_untitled_staff_before_a_role_is_hard():
+    text = "Tunde Olatunji, research nurse, will take consent."
+    assert hard_covers(text, "Tunde Olatunji"), find_identifiers(text)
+    assert hard("Speech Therapy, specialist nurse input requested.") == []
