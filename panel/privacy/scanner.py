@@ -419,6 +419,7 @@ def _ten_digit_groupings() -> str:
     return "|".join(out)
 
 
+_ANY_TEN_DIGITS = re.compile(r"\d(?:(?:[ \t]|[ \t]*[-.][ \t]*)?\d){9}")
 _TEN_DIGITS_ODD = re.compile(rf"(?:{_ten_digit_groupings()})(?!\d)(?![-./,]\d)")
 
 
@@ -431,11 +432,28 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
             # odd groupings only in a short run of digits (an NHS number, perhaps a date)
             m = _TEN_DIGITS_ODD.search(text, cs, ce) if ndig <= 24 else None
             if (
+                m is None
+                and ndig == 10
+                and _NATIONAL_CUE.search(text, max(0, cs - 25), cs)
+                and mod11_valid(_NOT_DIGIT_RE.sub("", text[cs:ce]))
+                and _ANY_TEN_DIGITS.fullmatch(text, cs, ce)
+            ):
+                # round 10: any grouping, one-digit groups too ("NHS 485 596 654 1"), after a
+                # CHI/NHS/H&C cue and passing Modulus 11
+                cue = _NATIONAL_CUE.search(text, max(0, cs - 25), cs)
+                kind = {"chi": "chi_number", "hc": "hc_number"}.get(cue.lastgroup, "nhs_number")
+                yield _cand(cs, ce, kind, "hard", _MESSAGES[kind])
+                continue
+            if (
                 m
                 and (m.start() == 0 or not text[m.start() - 1].isdigit())
                 and mod11_valid("".join(ch for ch in m.group() if ch.isdigit()))
                 and not _PHONE_PREFIX_END.search(text, max(0, m.start() - 8), m.start())
-                and text[m.start() : m.start() + 1] != "0"
+                and (
+                    text[m.start() : m.start() + 1] != "0"
+                    # round 10: a CHI number starts with its day ("CHI 0806 1815 67")
+                    or _NATIONAL_CUE.search(text, max(0, m.start() - 25), m.start())
+                )
                 and (
                     # five pairs ("40 83 62 15 75") also look like a list: only after a cue
                     len(_NOT_DIGIT_RE.findall(m.group())) < 4
@@ -443,7 +461,10 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
                     or _GENERIC_CUE.search(text, max(0, m.start() - 12), m.start())
                 )
             ):
-                yield _cand(m.start(), m.end(), "nhs_number", "hard", _MESSAGES["nhs_number"])
+                cue = _NATIONAL_CUE.search(text, max(0, m.start() - 25), m.start())
+                kind = "chi_number" if cue and cue.lastgroup == "chi" else "nhs_number"
+                kind = "hc_number" if cue and cue.lastgroup == "hc" else kind
+                yield _cand(m.start(), m.end(), kind, "hard", _MESSAGES[kind])
             continue
         pos = cs
         while True:
@@ -501,12 +522,22 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
 
 _HOSPITAL_GATE = (
     "mrn", "m.r.n", "record", "hosp", "unit", "case", "local", "patient", "pas", "k no", "k-no",
-    "k number", "rm no", "rm number", "cr no", "clinic", "crn", "urn",
+    "k number", "rm no", "rm number", "cr no", "clinic", "crn", "urn", "pt",
 )  # fmt: skip
+# Round 10: the cue after the number ("GOS 448812 is his Great Ormond Street number", "RX0041 is
+# her hospital no."); a phone's or a national scheme's word in between is no hospital number.
+_CUE_AFTER_RE = re.compile(
+    r"(?<![\w/.-])(?P<tok>[A-Z]{1,4}[ \t]?\d{4,10}|\d{5,10})[ \t]+(?:is|was|=|-|–)[ \t]+"
+    r"(?i:his|her|their|the|my|our|its)[ \t]+"
+    r"(?P<mid>(?:[A-Z][\w'’&.-]*[ \t]+){0,5})"
+    r"(?i:(?:(?:hospital|hosp|unit|case|local|record|patient|pas)[ \t]+)?"
+    r"(?:number|no\b\.?|num\b|nbr|id\b|mrn|reference|ref\b))(?![ \t]+(?i:of)\b)"
+)
+_NOT_LOCAL_MID = re.compile(r"(?i:\b(?:nhs|chi|h&c|phone|mobile|mob|tel|ni|national)\b)")
 # Matched against the lower-cased text.
 _HOSPITAL_CUE_LOW = re.compile(
     r"(?:mrn|m\.r\.n\.?|medical\s+record\s+(?:no|number|num)|"
-    r"(?:hospital|hosp|unit|case|local|record|patient|pas|k|rm|cr|clinic)\.?\s*"
+    r"(?:hospital|hosp|unit|case|local|record|patient|pt|pas|k|rm|cr|clinic)\.?\s*"
     r"(?:no|number|num|nbr|id|identifier|ref|reference)|pas|crn|urn)(?![a-z0-9])\.?"
     r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
     r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
@@ -537,6 +568,13 @@ def _hospital_numbers(t: _Text) -> Iterator[_Cand]:
                 "hard",
                 _MESSAGES["hospital_number"],
             )
+    if t.max_cluster_digits >= 4 and (" is " in low or " was " in low):
+        for m in _CUE_AFTER_RE.finditer(text):
+            if not _NOT_LOCAL_MID.search(m.group("mid")):
+                yield _cand(
+                    m.start("tok"), m.end("tok"), "hospital_number", "hard",
+                    _MESSAGES["hospital_number"],
+                )  # fmt: skip
     if t.max_cluster_digits >= 5:
         yield from _far_hospital_numbers(t)
     # "RM123456", "K1234567": local formats recognisable without a cue.
@@ -701,10 +739,39 @@ _DAY_WORDS = "|".join(
     sorted((w.replace("-", "[ -]?") for w in _ORDINAL_WORDS), key=len, reverse=True)
 )
 
+_FULL_MONTHS = (
+    "january february march april june july august september october november december".split()
+)
+
+
+def _month_typos() -> dict[str, int]:
+    """Round 10: month names typed with two neighbouring letters swapped ("jnue", "arpil",
+    "marhc") or a common misspelling ("febuary"); a typo that is a word is left out."""
+    out: dict[str, int] = {}
+    for i, name in enumerate(_FULL_MONTHS):
+        month = i + 1 if i < 4 else i + 2
+        for k in range(len(name) - 1):
+            typo = name[:k] + name[k + 1] + name[k] + name[k + 2 :]
+            if typo != name:
+                out[typo] = month
+    for typo, month in (
+        ("febuary", 2), ("feburary", 2), ("febury", 2), ("janurary", 1), ("januray", 1),
+        ("agust", 8), ("auguest", 8), ("septmber", 9), ("septemeber", 9), ("setpember", 9),
+        ("ocotber", 10), ("novmber", 11), ("novemeber", 11), ("decmber", 12),
+        ("decemeber", 12), ("apirl", 4),
+    ):  # fmt: skip
+        out[typo] = month
+    return out
+
+
+_MONTH_TYPOS = _month_typos()
+_MONTH_TYPO_GATE = tuple(sorted({w[:3] for w in _MONTH_TYPOS}))
 # Month words, found in the lower-cased text.
 _MONTH_LOW = re.compile(
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+    + "|".join(sorted(_MONTH_TYPOS, key=len, reverse=True))
+    + r")(?![a-z])"
 )
 _COMPACT_DMY_LOW = re.compile(
     r"(?<![\w])(?P<d>[0-3]?\d)(?P<m>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
@@ -784,12 +851,26 @@ _WEEKDAYS = (
     r"mon|monday|tue|tues|tuesday|wed|weds|wednesday|thu|thur|thurs|thursday|fri|friday|sat|"
     r"saturday|sun|sunday"
 )
+# Round 10: a clinical event dated by a day and month ("bloods 14/3", "scan 21/3", "MRI 2/4")
+_EVENT_WORDS = (
+    r"bloods?|fbc|scans?|mri|ct|pet|echo|ecg|gfr|xray|x-ray|ultrasound|uss|clinic|review|"
+    r"surgery|op|operation|theatre|biopsy|lp|bma|transplant|harvest|apheresis|admission|"
+    r"cycle[ \t]+(?:starts?|day[ \t]+1|d1)|starts?|starting|chemo|radiotherapy|rt|"
+    r"consent|results?|follow[ -]?up|f/u|opa|date|dated|seen|reviewed|done|taken|booked"
+)
 _DAY_CUE_END = re.compile(
     rf"(?i:(?<![\w/])(?:on|by|from|until|till|til|since|before|after|due|dated|w/c|wc|w/b|"
     # round 8: words that date an event ("discharged 9/4", "stem cell return 11/4")
-    rf"admitted|discharged?|returns?|returning|appt|appointment|"
-    rf"(?P<wd>{_WEEKDAYS}))\.?,?[ \t]+(?:the[ \t]+)?)$"
+    rf"admitted|discharged?|returns?|returning|appt|appointment|(?P<ev>{_EVENT_WORDS})|"
+    rf"(?P<wd>{_WEEKDAYS}))\.?,?:?[ \t]+(?:(?:is|was|on)[ \t]+)?(?:the[ \t]+)?)$"
 )
+# Before a d/m/yy with one-digit day and month: a word that dates it (not "days 1/8/15")
+_WEEKDAY_THE_BEFORE = re.compile(rf"(?<![\w'’])(?:(?i:{_WEEKDAYS})\.?,?[ \t]+(?:(?i:the)[ \t]+)?)$")
+_DATED_BEFORE = re.compile(
+    rf"(?i:\b(?:{_EVENT_WORDS}|on|from|since|until|by|due|admitted|discharged?|appt|"
+    rf"appointment|{_WEEKDAYS})\b\.?:?,?[ \t]*(?:(?:is|was|on)[ \t]+)?)$"
+)
+_DAYS_WORD_BEFORE = re.compile(r"(?i:\b(?:days?|d|cycles?|version|v)\b\.?[ \t]*)$")
 # Not a day and month: a score, a count or a fraction ("power 4/5", "3/12 nodes", "by 1/3").
 _SCORE_BEFORE = re.compile(
     r"(?i:\b(?:power|score[sd]?|scoring|grade[sd]?|mrc|gcs|strength|ecog|lansky|curie|siopen|"
@@ -922,6 +1003,12 @@ def _dates(t: _Text) -> Iterator[_Cand]:
         soft_message: str = _PARTIAL_DATE_MESSAGE,
         hard_message: str = _MESSAGES["date"],
     ) -> _Cand:
+        # round 10: the weekday and "the" before a day belong to the date ("sat 8th march",
+        # "on the 4th")
+        if full and s > 0 and text[s - 1] in " \t,":
+            wd = _WEEKDAY_THE_BEFORE.search(text, max(0, s - 16), s)
+            if wd:
+                s = wd.start()
         if dob_possible and _DOB_CUE_END.search(text, max(0, s - 30), s):
             return _cand(s, e, "date", "hard", _DOB_MESSAGE)
         if full:
@@ -982,7 +1069,10 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                     and (cue := _DAY_CUE_END.search(text, max(0, s - 24), s))
                     and (m.group("s") == "/" or cue.group("wd"))
                     # "by 2/7", "after 3/12": days and months in clinical shorthand
-                    and not (b in ("7", "12") and cue.group().split()[0].lower() in _SPAN_CUES)
+                    and not (
+                        b in ("7", "12")
+                        and (cue.group().split()[0].lower() in _SPAN_CUES or cue.group("ev"))
+                    )
                     and not _COUNT_AFTER.match(text, e)
                     and not _SCORE_BEFORE.search(text, max(0, s - 40), s)
                     and not (
@@ -1041,6 +1131,12 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 len(a) == 1
                 and len(b) == 1
                 and not (dob_possible and _DOB_CUE_END.search(text, max(0, s - 30), s))
+                # round 10: "Scan date 6/1/26", "on 3/4/25": a dated d/m/yy with slashes
+                and not (
+                    m.group("s") in "/."
+                    and _DATED_BEFORE.search(text, max(0, s - 24), s)
+                    and not _DAYS_WORD_BEFORE.search(text, max(0, s - 12), s)
+                )
             ):
                 continue
             if _VERSION_CUE_END.search(text, max(0, s - 15), s):
@@ -1056,7 +1152,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 yield date(m.start(), m.end(), True)
 
     # ---- with a month word: 12 March 2015, March 12, 2015, 2021 Oct 10, March 2021, 4 June
-    if t.has(*_MONTH_GATE):
+    if t.has(*_MONTH_GATE) or t.has(*_MONTH_TYPO_GATE):
         for m in _MONTH_LOW.finditer(low):
             ms, me = m.span()
             if ms > 0 and low[ms - 1].isalpha():
@@ -1064,7 +1160,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             word = text[ms:me]
             capital = word[0].isupper()
             lower_ok = word.lower() not in ("may", "mar")  # "may" and "mar" are words too
-            month = _MONTH_NUM[word[:3].lower()]
+            month = _MONTH_TYPOS.get(word.lower()) or _MONTH_NUM[word[:3].lower()]
             pre = _DAY_BEFORE.search(text, max(0, ms - 32), ms)
             post_y = _AFTER_MONTH_YEAR.match(text, me)
             post_d = _AFTER_MONTH_DAY.match(text, me)
@@ -1186,7 +1282,10 @@ def _dates(t: _Text) -> Iterator[_Cand]:
             if not (m.group("d")[0].isdigit() or m.group("born")):
                 continue  # a day in words only after "born" ("on the first day" is no date)
             if _AFTER_ORDINAL_DAY.match(text, m.end()):
-                yield date(m.start("d"), m.end("d"), True, hard_message=_DAY_ALONE_MESSAGE)
+                start = m.start("d")
+                if text[max(0, start - 4) : start].lower() == "the ":
+                    start -= 4  # round 10: "on the 4th" as one date
+                yield date(start, m.end("d"), True, hard_message=_DAY_ALONE_MESSAGE)
     if t.clusters and t.has(*_SEASON_GATE):
         for m in _SEASON_YEAR.finditer(text):
             yield date(m.start(), m.end(), False)
@@ -1315,6 +1414,12 @@ _PHONE_RE = re.compile(
 )
 
 
+_PHONE_CUE_END = re.compile(
+    r"(?i:\b(?:mob|mobile|phone|tel|telephone|landline|call|ring|text|whatsapp|contact|number|"
+    r"no|num|mum|mam|dad|mother|father)\b[^.;\n\d]{0,20})$"
+)
+
+
 def _phones(t: _Text) -> Iterator[_Cand]:
     text = t.text
     n = len(text)
@@ -1322,7 +1427,7 @@ def _phones(t: _Text) -> Iterator[_Cand]:
         prev = text[cs - 1] if cs else ""
         if prev in "+(" and prev:
             p = cs - 1
-        elif text[cs] == "0" and ce - cs > 1 and text[cs + 1].isdigit():
+        elif text[cs] == "0" and ce - cs > 1 and (text[cs + 1].isdigit() or text[cs + 1] == " "):
             p = cs
         else:
             continue
@@ -1336,13 +1441,24 @@ def _phones(t: _Text) -> Iterator[_Cand]:
         if m is None:
             # Round 8: a UK number typed with stray spaces ("07700 900 3 81", "0116 496 0 543"):
             # the whole cluster, an area code of 3-5 digits, 11 digits in 3-5 groups
-            if text[cs] == "0" and ce - cs <= 16:
+            # Round 10: any grouping, down to every digit spaced ("0 7 7 0 0 9 0 0 6 2 8")
+            if text[cs] == "0" and ce - cs <= 21:
                 groups = text[cs:ce].split()
+                digits = "".join(groups)
                 if (
-                    3 <= len(groups) <= 5
+                    3 <= len(groups) <= 11
                     and all(g.isdigit() for g in groups)
-                    and 3 <= len(groups[0]) <= 5
-                    and groups[0][1] in "1237"
+                    and (
+                        3 <= len(groups[0]) <= 5
+                        or (
+                            len(groups) >= 6
+                            and (
+                                digits.startswith("07")
+                                or _PHONE_CUE_END.search(text, max(0, cs - 30), cs)
+                            )
+                        )
+                    )
+                    and digits[1:2] in ("1", "2", "3", "7")
                     and sum(len(g) for g in groups) == 11
                     and not (ce < n and (_word_char(text[ce]) or text[ce] in "./-"))
                 ):
@@ -1873,11 +1989,15 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
 # "lives with her nan at Hillview, Kirkby Lonsdale", "family at Carrowmore House, Dungannon",
 # "home is Taigh na Mara, Isle of Lewis", "home Pen y Bryn, Llangefni".
 _HOME_CUE_LOW = re.compile(
-    r"\b(?:(?:lives?|living|resides?|residing|home(?:[ \t]+(?:is|was))?)(?=[ \t]*[:\-–]?[ \t]*[A-Z])|"
-    r"(?:lives?|living|resides?|residing|staying|stays?|stopping|based|family|grandparents?|"
+    # round 10: matched in the lower-cased text, so the word after is looked for in lower case
+    # (it was "[A-Z]", which never matched); the home's name itself is checked in the text
+    # ("... at" first, so "lives with his aunt at" is not cut short at "lives")
+    r"\b(?:(?:lives?|living|resides?|residing|staying|stays?|stopping|based|family|grandparents?|"
     r"parents|mum|mam|dad|nan|nana|nain|gran|granny|grandma|grandad|taid|they|we|we['’]re|"
     r"are|were)(?:[ \t]+[a-z]+){0,4}?[ \t]+at|(?:post|send|letters?|forward)(?:[ \t]+[a-z]+){0,2}?"
-    r"[ \t]+to)[ \t]*[:\-–]?[ \t]*"
+    r"[ \t]+to|"
+    r"(?:lives?|living|resides?|residing|home(?:[ \t]+(?:is|was))?)(?=[ \t]*[:\-–]?[ \t]*[a-z]))"
+    r"[ \t]*[:\-–]?[ \t]*"
 )
 _HOME_NAME_AT = re.compile(
     rf"(?P<house>(?:The[ \t]+)?{_W}(?:(?:['’]r|[ \t]+(?:y|yr|na|nan|an|a['’]|of|ny))?[ \t]+{_W})"
@@ -2726,7 +2846,8 @@ _PERSON_AFTER_RE = re.compile(
     r",?[ \t]*\(?[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
     r"(?P<pred>[ \t]+(?:"
     # "Autumn tolerated ...", "Gift is now on maintenance", "Rowan and Sage were seen"
-    r"(?:tolerated|completed|underwent|received|developed|responded|presented|relapsed)\b|"
+    r"(?:tolerated|completed|underwent|received|developed|responded|presented|relapsed)\b"
+    r"(?![ \t]+by\b)|"  # round 10: "Case presented by Dr X" is no person's act
     r"(?:is|was)[ \t]+(?:now[ \t]+|still[ \t]+)?(?:on|off)[ \t]+(?:maintenance|treatment|chemo|"
     r"chemotherapy|antibiotics|isotretinoin|dfmo|immunotherapy|the[ \t]+ward)\b|"
     r"(?:are|were)[ \t]+(?:both[ \t]+)?(?:seen|reviewed|examined|admitted|discharged)\b|"
@@ -4934,9 +5055,14 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round9(
+    return _round10(
         t,
-        _round8_names(text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))),
+        _round9(
+            t,
+            _round8_names(
+                text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+            ),
+        ),
     )
 
 
@@ -5988,4 +6114,157 @@ def _round9(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     have = {(c[0], c[1]) for c in out if c[2] == "person_name" and c[3] == "hard"}
     # a span found already keeps the message of the rule that found it
     out.extend(c for c in _r9_names(t, out) if (c[0], c[1]) not in have)
+    return out
+
+
+# Round 10: a name-word used as a verb at a sentence start, an article after it ("Jack the bed
+# up", "Bill the family"): one word, then "the", "a" or "an" and a lower-case word.
+_R10_VERB_ARTICLE_AFTER = re.compile(r"[ \t]+(?:the|a|an)[ \t]+[a-z]")
+
+
+_R10_PAIR_RE = re.compile(
+    r"(?<![\w'’-])(?P<a>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)[ \t]+"
+    r"(?P<b>(?:Mc|Mac|O['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![\w-])"
+)
+_R10_PAIR_AFTER = re.compile(r"['’]s\b|[ \t]+[–—-][ \t]|[ \t]*\(|,")
+_R10_TITLE_WORDS = frozenset(
+    "sister doctor nurse professor matron staff mister father brother mother auntie uncle "
+    "reverend pastor chaplain consultant surgeon registrar".split()
+)
+# "<name> – parents keen ...", "<name> – awaiting ...": a note about a patient after a dash
+_R10_DASH_NOTE = re.compile(
+    r"[ \t]+[–—-][ \t]+(?:parents?|mum|dad|family|awaiting|listed|seen|admitted|discharged|"
+    r"reviewed|relapsed|needs|due|on|for|started|completed|NHS|DOB|CHI|aged?)\b"
+)
+_R10_PAIR_VERB = re.compile(
+    r"[ \t]+(?:has|had|is|was|seen|says|said|will|and|needs|remains|presented|started)\b"
+)
+_R10_NOT_PAIR_BEFORE = re.compile(
+    r"(?i:\b(?:the|dr|doctor|prof|professor|nurse|sister|mr|mrs|ms|miss|consultant|team|"
+    r"von|van|de)\.?[ \t]+)$"
+)
+_R10_NOT_PAIR_AFTER = re.compile(
+    r"(?:['’]s)?[ \t]+(?:[A-Z]|(?i:house|trust|fund|foundation|hospice|nurses?|boots|stage|"
+    r"register|syndrome|disease|centre|center|ward|unit|appeal|charity|have|were|are)\b)"
+)
+_R10_LENITED = re.compile(r"(?:[BCDFGMPST]h|Nic|Ni|Mac)[aeiouáéíóú]")
+_R10_LOWER_NEXT = re.compile(
+    r"[ \t]+(?P<w>[a-z]{3,}(?:-[a-z]+)?)(?=[ \t]+(?:has|had|is|was|and|says|said|seems|"
+    r"got|will|can|needs?)\b|['’]s\b)"
+)
+_R10_CAPS_BEFORE = re.compile(
+    r"(?:^|(?<=[\n:;,.(]))[ \t]*(?:(?i:dad|father|mum|mother|patient|pt|brother|sister)"
+    r"[ \t]*(?:is|:|-)?[ \t]*)?(?P<w>(?:Mc|Mac|O['’])?[A-Z][A-Z'’-]+)(?P<comma>,?)[ \t]+$"
+)
+_R10_NICK_BEFORE = re.compile(
+    r"(?<![\w'’-])(?P<a>[A-Z][a-z]+)[ \t]+\([ \t]*['\"‘“](?P<b>[A-Z][a-z]+)['\"’”][ \t]*\)[ \t]+$"
+)
+
+
+def _r10_word_ok(word: str) -> bool:
+    """A capitalised word that may be a surname: not an English, clinical or common word."""
+    low = word.lower()
+    return not (
+        low in _names.ENGLISH_WORDS
+        or word in _names.COMMON_WORDS
+        or low in _names.COMMON_WORDS
+        or word in _names.CLINICAL_WORDS
+        or low in _names.CLINICAL_WORDS
+        or word in _names.PRODUCT_WORDS
+        or word in _names.EPONYM_WORDS
+        or word in _names.PLACES
+    )
+
+
+def _r10_given(word: str) -> bool:
+    return all(
+        p in _names.FIRST_NAMES or p in _names.AMBIGUOUS_FIRST_NAMES for p in word.split("-")
+    )
+
+
+# "Bola Adewale, research nurse, ...": an untitled staff member named before a role
+_R10_STAFF_ROLE_AFTER = re.compile(
+    r"(?<![\w'’-])(?P<n>[A-Z][a-z]+[ \t]+(?:Mc|Mac|O['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?),[ \t]+"
+    r"(?:(?:our|the|a)[ \t]+)?(?:(?:research|specialist|clinical|community|outreach|lead|senior|"
+    r"ward|staff|play|macmillan|key|trial|paediatric)[ \t]+)?(?:nurse|cns|worker|specialist|"
+    r"dietitian|dietician|physio(?:therapist)?|pharmacist|psychologist|co-?ordinator|"
+    r"practitioner|therapist|sonographer|radiographer)\b"
+)
+
+
+def _r10_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+    if ", " in text:
+        for m in _R10_STAFF_ROLE_AFTER.finditer(text):
+            words = m.group("n").split()
+            if (
+                all(_r10_word_ok(w) or _r10_given(w) for w in words)
+                and words[0].lower() not in _R10_TITLE_WORDS
+                and not t.institutions.overlaps(m.start(), m.end("n"))
+            ):
+                yield _cand(m.start(), m.end("n"), "person_name", "hard", _MESSAGES["person_name"])
+    # "Faith Marlowe's", "Rowan Petty – ...", "Lily-Mae Jenkins-Ford", "Seonaidh Mhoireach":
+    # a given name (also a word-name) then a surname-like word
+    for m in _R10_PAIR_RE.finditer(text):
+        a, b = m.group("a"), m.group("b")
+        parts = b.split("-")
+        if (
+            _R10_NOT_PAIR_BEFORE.search(text, max(0, m.start() - 24), m.start())
+            or _R10_NOT_PAIR_AFTER.match(text, m.end())
+            or not (_R10_PAIR_AFTER.match(text, m.end()) or _R10_PAIR_VERB.match(text, m.end()))
+            or t.institutions.overlaps(m.start(), m.end())
+            or a.lower() in _R10_TITLE_WORDS
+        ):
+            continue
+        if _r10_given(a):
+            if all(_r10_word_ok(p) for p in parts) or (
+                (
+                    _R10_PAIR_AFTER.match(text, m.end())
+                    and (
+                        a in _names.FIRST_NAMES
+                        or b.lower() in _names.SURNAMES_LOW
+                        or _R10_DASH_NOTE.match(text, m.end())
+                    )
+                )
+                and b.lower() not in _names.COMMON_WORDS
+                and b not in _names.COMMON_WORDS
+                and b.lower() not in _names.CLINICAL_WORDS
+            ):
+                yield _cand(m.start(), m.end(), "person_name", "hard", _MESSAGES["person_name"])
+        elif _R10_LENITED.match(b) and _r10_word_ok(a) and _r10_word_ok(b):
+            yield _cand(m.start(), m.end(), "person_name", "hard", _MESSAGES["person_name"])
+    for c in cands:
+        if c[2] != "person_name" or c[3] != "hard":
+            continue
+        s, e = c[0], c[1]
+        word = text[s:e]
+        # "tilly harcombe has been": a lower-case surname after a lower-case first name
+        if word.islower() and (nx := _R10_LOWER_NEXT.match(text, e)):
+            w = nx.group("w")
+            if all(_r10_word_ok(p) and p not in _names.COMMON_WORDS for p in w.split("-")):
+                yield _cand(s, nx.end("w"), "person_name", "hard", c[5])
+        # "McCALLUM, Euan", "dad is ZHANG Jun": a family name in capitals before a given name
+        cb = _R10_CAPS_BEFORE.search(text, max(0, s - 40), s)
+        if cb and len(cb.group("w")) >= 2 and _r10_word_ok(cb.group("w").title()):
+            yield _cand(cb.start("w"), e, "person_name", "hard", c[5])
+        # "Rafferty ('Rafe') Doyle": a nickname in quotes in brackets between the names
+        nk = _R10_NICK_BEFORE.search(text, max(0, s - 60), s)
+        if nk and _r10_given(nk.group("b")) | _r10_word_ok(nk.group("a")):
+            yield _cand(nk.start("a"), e, "person_name", "hard", c[5])
+
+
+def _round10(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out: list[_Cand] = []
+    for c in cands:
+        if (
+            c[2] == "person_name"
+            and c[3] == "hard"
+            and text[c[0] : c[1]].isalpha()
+            and _R10_VERB_ARTICLE_AFTER.match(text, c[1])
+            and _sentence_start(text, c[0])
+        ):
+            continue
+        out.append(c)
+    out.extend(_r10_names(t, out))
     return out

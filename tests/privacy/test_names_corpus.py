@@ -279,13 +279,16 @@ def test_in_sample_names_corpus_9():
 
 
 # Round 9's held-out set, scored once while held out (92.9 % / 96.7 % / 1.2 %), in-sample since
-# round 10 tunes on its kinds of failure. Floors at what it measured while held out, until round
-# 10's guard raises them.
+# round 10 tuned on its kinds of failure (rules by kind, its own examples and clean
+# counter-examples in test_structured_round10.py, no list of the corpus's strings): names 98.6 %
+# (209/212), structured 99.7 % (334/335: a house name, a road and a village with no number is
+# still missed), false positives 0/165. Floors at those
+# figures (an in-sample figure says little about unseen text: round 10's held-out set does).
 def test_in_sample_names_corpus_10():
     assert len(corpus.load(IN_SAMPLE_10)) >= 490
     check_corpus(
         IN_SAMPLE_10,
-        min_names_recall=0.929,
-        min_structured_recall=0.967,
-        max_false_positive_rate=0.013,
+        min_names_recall=0.985,
+        min_structured_recall=0.997,
+        max_false_positive_rate=0.0,
     )
