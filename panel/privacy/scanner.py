@@ -3203,6 +3203,10 @@ def _token_shape(w: str, informal: bool) -> str | None:
     return None
 
 
+#: "Newcastle upon Tyne", "Burton upon Trent": a town's name, its words no person's names.
+_UPON_TOWN_RE = re.compile(r"\b([A-Z][a-z]+)[ -]upon[ -][A-Z][a-z]+\b")
+
+
 class _NameFinder:
     """Collects person-name candidates; words already explained are not read twice."""
 
@@ -3212,8 +3216,22 @@ class _NameFinder:
         self.consumed = _Spans()
         self.out: list[_Cand] = []
         self._tokens: list[tuple[int, int, str]] | None = None
+        # "<Town> upon <River>" spans, found on first use when the text has "upon" at all
+        self._towns: list[tuple[int, int]] | None = None if "upon" in self.text else []
 
     # -- helpers --------------------------------------------------------------------------
+
+    def in_town_name(self, s: int, e: int) -> bool:
+        """Is [s, e) inside a town's name of the form "<Town> upon <River>" ("Newcastle upon
+        Tyne", "Burton upon Trent", "Kingston upon Hull")? Not "Depending upon Mia": the first
+        word must be a place or no English word."""
+        if self._towns is None:
+            self._towns = [
+                (m.start(), m.end())
+                for m in _UPON_TOWN_RE.finditer(self.text)
+                if m.group(1) in _names.PLACES or m.group(1).lower() not in _ENGLISH
+            ]
+        return any(a <= s and e <= b for a, b in self._towns)
 
     def amid_lower_case(self, i: int) -> bool:
         """Does token ``i`` stand in running text: a lower-case word (or a sentence's first
@@ -3246,6 +3264,7 @@ class _NameFinder:
         column = text[e : e + 2] == "  " or text[e : e + 1] == "\t"
         return (
             self.t.institutions.overlaps(s, e)
+            or (self._towns != [] and self.in_town_name(s, e))
             or (not column and _SUFFIX_AFTER.match(text, e) is not None)
             or (not column and _EPONYM_AFTER.match(text, e) is not None)
             or (s > 2 and _PREFIX_BEFORE.search(text, max(0, s - 40), s) is not None)

@@ -208,3 +208,21 @@ def test_round10_untitled_staff_before_a_role_is_hard():
     text = "Tunde Olatunji, research nurse, will take consent."
     assert hard_covers(text, "Tunde Olatunji"), find_identifiers(text)
     assert hard("Speech Therapy, specialist nurse input requested.") == []
+
+
+# "<Town> upon <River>": Newcastle upon Tyne is a referring centre's city; its words are no names.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Referred from Newcastle upon Tyne for a second opinion.",
+        "Burton upon Trent is where the family is from.",
+        "Seen at the Newcastle upon Tyne Hospitals trust.",
+    ],
+)
+def test_a_town_upon_a_river_is_no_name(text):
+    assert not [f for f in find_identifiers(text) if f.kind == "person_name"]
+
+
+def test_a_name_after_upon_is_still_a_name():
+    text = "Depending upon Mia and her response we will decide."
+    assert any(f.kind == "person_name" and f.text == "Mia" for f in find_identifiers(text))
