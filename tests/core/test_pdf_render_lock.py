@@ -16,18 +16,8 @@ def test_no_write_is_held_while_a_pdf_is_laid_out(backend, tmp_path, monkeypatch
     from panel.core.db import db
     from panel.core.models import Job
     from panel.core.storage import get_storage
-    from tests.support.db import (
-        database_url,
-        dispose,
-        drop_database,
-        make_app,
-        migrate_and_seed,
-        write_held,
-    )
+    from tests.support.db import own_app, write_held
 
-    url = database_url(backend, tmp_path, f"panel_test_pdflock_{uuid.uuid4().hex[:8]}")
-    app = make_app(url, tmp_path / "storage")
-    migrate_and_seed(app)
     held: list[bool] = []
     real = core_pdf.html_to_pdf
 
@@ -37,19 +27,15 @@ def test_no_write_is_held_while_a_pdf_is_laid_out(backend, tmp_path, monkeypatch
 
     monkeypatch.setattr(core_pdf, "html_to_pdf", laying_out)
     html = f"<html><body><h1>Lock check {uuid.uuid4().hex}</h1></body></html>"
-    try:
-        with app.app_context():
-            job = core_pdf.ask(html, label="lock_check")
-            job_id = job.id
-            db.session.commit()
-            if jobs.mode() != "eager":  # eager mode ran it when the commit returned
-                assert jobs.run(job_id) == "ran"
-            job = db.session.scalar(select(Job).where(Job.id == job_id))
-            assert job.state == "done", job.last_error
-            assert held == [False]
-            stored = core_pdf.stored_pdf(job)
-            assert stored is not None and stored.startswith(b"%PDF")
-            assert get_storage().exists(job.result["pdf"])
-    finally:
-        dispose(app)
-        drop_database(url)
+    with own_app(backend, tmp_path, "panel_test_pdflock") as app, app.app_context():
+        job = core_pdf.ask(html, label="lock_check")
+        job_id = job.id
+        db.session.commit()
+        if jobs.mode() != "eager":  # eager mode ran it when the commit returned
+            assert jobs.run(job_id) == "ran"
+        job = db.session.scalar(select(Job).where(Job.id == job_id))
+        assert job.state == "done", job.last_error
+        assert held == [False]
+        stored = core_pdf.stored_pdf(job)
+        assert stored is not None and stored.startswith(b"%PDF")
+        assert get_storage().exists(job.result["pdf"])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -174,3 +175,20 @@ def write_held() -> bool:
         return True
     finally:
         other.close()
+
+
+@contextlib.contextmanager
+def own_app(backend: str, tmp_path: Path, prefix: str, **overrides):
+    """An app on its own migrated and seeded database (a test that must see commits as other
+    connections do: the usual fixtures hold one transaction open around the whole test);
+    disposed of and dropped afterwards."""
+    import uuid
+
+    url = database_url(backend, tmp_path, f"{prefix}_{uuid.uuid4().hex[:8]}")
+    app = make_app(url, tmp_path / "storage", **overrides)
+    migrate_and_seed(app)
+    try:
+        yield app
+    finally:
+        dispose(app)
+        drop_database(url)

@@ -505,23 +505,11 @@ def test_no_write_is_held_while_the_registries_are_asked(backend, tmp_path):
     status changed) would hold the database's write lock (SQLite: the whole file, so every
     sign-in waits) through every later request to a slow or unreachable registry. (Its own
     database: the usual fixtures hold one transaction open around the whole test.)"""
-    import uuid
-
     from panel.core.db import db
     from panel.trials import sync as trial_sync
     from panel.trials.registry import load_registry
-    from tests.support.db import (
-        database_url,
-        dispose,
-        drop_database,
-        make_app,
-        migrate_and_seed,
-        write_held,
-    )
+    from tests.support.db import own_app, write_held
 
-    url = database_url(backend, tmp_path, f"panel_test_syncwrite_{uuid.uuid4().hex[:8]}")
-    app = make_app(url, tmp_path / "storage")
-    migrate_and_seed(app)
     writes_held: list[bool] = []
 
     class Unreachable:
@@ -531,18 +519,14 @@ def test_no_write_is_held_while_the_registries_are_asked(backend, tmp_path):
             writes_held.append(write_held())
             raise trial_sync.SyncError("network error: unreachable")
 
-    try:
-        with app.app_context():
-            load_registry()
-            db.session.commit()
-            summary = trial_sync.sync_trials(Unreachable())
-            db.session.commit()
-            assert len(writes_held) >= 3 and not any(writes_held), writes_held
-            assert summary.failed and all(not r.ok for r in summary.results)
-            failures = db.session.scalars(
-                select(AuditEntry).where(AuditEntry.action == "trial.sync_failed")
-            ).all()
-            assert len(failures) == len(writes_held)
-    finally:
-        dispose(app)
-        drop_database(url)
+    with own_app(backend, tmp_path, "panel_test_syncwrite") as app, app.app_context():
+        load_registry()
+        db.session.commit()
+        summary = trial_sync.sync_trials(Unreachable())
+        db.session.commit()
+        assert len(writes_held) >= 3 and not any(writes_held), writes_held
+        assert summary.failed and all(not r.ok for r in summary.results)
+        failures = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "trial.sync_failed")
+        ).all()
+        assert len(failures) == len(writes_held)
