@@ -66,7 +66,9 @@ IN_SAMPLE_10 = HERE / "names_corpus_10.jsonl"
 #: Round 10's held-out set (CORPUS_NAMES_10.md), written blind by a fresh writer, merged after the
 #: round 10 guard and scored once on 7 Dec 2026: names 188/205 = 91.7 %, structured 324/332 =
 #: 97.6 %, false positives 2/165 = 1.2 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_10.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_10.jsonl``): round 11 tunes on its misses, and
+#: a fresh writer writes round 11's held-out set first.
+IN_SAMPLE_11 = HERE / "names_corpus_11.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -256,6 +258,10 @@ def test_caught_needs_every_word_character():
         # still missed), false positives 0/165. Floors at those
         # figures (an in-sample figure says little about unseen text: round 10's held-out set does).
         pytest.param(IN_SAMPLE_10, 490, 0.985, 0.997, 0.0, id="names_corpus_10"),
+        # Round 10's held-out set, scored once while held out (91.7 % / 97.6 % / 1.2 %), in-sample
+        # since round 11 tunes on its kinds of failure. Floors at what it measured while held out,
+        # until round 11's guard raises them.
+        pytest.param(IN_SAMPLE_11, 515, 0.917, 0.975, 0.013, id="names_corpus_11"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -266,18 +272,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 10's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_11.jsonl) and has a fresh writer
-# write round 11.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 515
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.917,
-        min_structured_recall=0.975,
-        max_false_positive_rate=0.013,
     )
