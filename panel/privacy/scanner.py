@@ -522,7 +522,7 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
 
 _HOSPITAL_GATE = (
     "mrn", "m.r.n", "record", "hosp", "unit", "case", "local", "patient", "pas", "k no", "k-no",
-    "k number", "rm no", "rm number", "cr no", "clinic", "crn", "urn", "pt",
+    "k number", "rm no", "rm number", "cr no", "clinic", "crn", "urn", "pt", "h/no", "h.no",
 )  # fmt: skip
 # Round 10: the cue after the number ("GOS 448812 is his Great Ormond Street number", "RX0041 is
 # her hospital no."); a phone's or a national scheme's word in between is no hospital number.
@@ -538,7 +538,8 @@ _NOT_LOCAL_MID = re.compile(r"(?i:\b(?:nhs|chi|h&c|phone|mobile|mob|tel|ni|natio
 _HOSPITAL_CUE_LOW = re.compile(
     r"(?:mrn|m\.r\.n\.?|medical\s+record\s+(?:no|number|num)|"
     r"(?:hospital|hosp|unit|case|local|record|patient|pt|pas|k|rm|cr|clinic)\.?\s*"
-    r"(?:no|number|num|nbr|id|identifier|ref|reference)|pas|crn|urn)(?![a-z0-9])\.?"
+    # round 11: "Unit#", "Hosp #", "H/No", "H.No."
+    r"(?:no|number|num|nbr|id|identifier|ref|reference|#)|h[/.][ \t]?no|pas|crn|urn)(?![a-z0-9])\.?"
     r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
     r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
     # round 8: a trust's code with a digit, then a space ("RR8 2204471", "rj0 55 1290")
@@ -5609,16 +5610,20 @@ def scan_filename(name: str) -> list[Finding]:
 _R9_HONORIFIC_RE = re.compile(r"(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS|MISS)\.?[ \t]+")
 _R9_HONORIFIC_BEFORE_RE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS|MISS)\.?[ \t]+$")
 # A clinical role in the same clause after the name: "Mr X, consultant paediatric surgeon".
+# Round 11: or in brackets after it: "Mr X (consultant surgeon) will ...".
 _R9_CLINICAL_ROLE_AFTER_RE = re.compile(
-    r"[ \t]*,[ \t]*(?:the[ \t]+|our[ \t]+|a[ \t]+)?(?:(?i:locum|honorary|senior|lead|"
-    r"specialist|associate|visiting)[ \t]+)?(?i:consultant|registrar|surgeon|neurosurgeon|"
+    r"[ \t]*[,(][ \t]*(?:the[ \t]+|our[ \t]+|a[ \t]+)?(?:(?i:locum|honorary|senior|lead|"
+    r"specialist|associate|visiting|paediatric|general|orthopaedic|spinal|plastic|cardiac|"
+    r"transplant|oncology|surgical|neuro)[ \t]+){0,2}(?i:consultant|registrar|surgeon|neurosurgeon|"
     r"oncologist|haematologist|radiologist|histopathologist|pathologist|physician|"
     r"paediatrician|anaesthetist|urologist|nephrologist|neurologist|ophthalmologist|"
     r"endocrinologist|geneticist|clinical[ \t]+\w+|SpR|fellow)\b"
 )
 # A clinician's title (and perhaps an initial) just before a name: "Prof E. Stavros".
+# Round 11: "Consultant Ahmadi to review ...": a consultant's title (identifiers.md: staff are soft).
 _R9_CLINICIAN_BEFORE_RE = re.compile(
-    r"\b(?:Dr|DR|Prof|PROF|Professor|Doctor)\.?[ \t]+(?:[A-Z]\.?[ \t]*){0,2}$"
+    r"\b(?:Dr|DR|Prof|PROF|Professor|Doctor|Consultant|CONSULTANT|consultant)\.?[ \t]+"
+    r"(?:[A-Z]\.?[ \t]*){0,2}$"
 )
 # Staff roles that a sentence may start with ("Dietitian has started NG feeds").
 _R9_ROLE_WORDS = frozenset(

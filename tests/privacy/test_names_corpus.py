@@ -189,10 +189,12 @@ def test_in_sample_names_corpus_5():
     # ("... CT booked for Monday 3 March; treatment starts 17 March") a hard finding: its
     # writer left day-month dates without a year unlabelled. 1/153 is that row alone. Round 9
     # measures names 99.7 % (319/320: an untitled radiographer's name after "Radiographer:"),
-    # structured 100 %, false positives 1/153 (that row).
+    # structured 100 %, false positives 1/153 (that row). Round 11 makes "Mr <Surname> (consultant
+    # surgeon)" staff, soft (identifiers.md: only the family's names are hard); this writer
+    # labelled one such surgeon as a name, so names are 99.4 % (318/320): an accepted miss.
     sc = check_corpus(
         IN_SAMPLE_5,
-        min_names_recall=0.996,
+        min_names_recall=0.9937,
         min_structured_recall=1.0,
         max_false_positive_rate=0.007,
     )

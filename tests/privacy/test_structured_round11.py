@@ -1,0 +1,87 @@
+"""Round 11 of issue 17: the kinds of structured failure of round 10's held-out set (now
+in-sample as ``names_corpus_11.jsonl``), generalised by kind, on examples written for these
+tests (none is taken from a corpus), with clean counter-examples for every rule.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from panel.privacy import corpus, find_identifiers
+
+
+def hard_covers(text: str, value: str) -> bool:
+    return corpus.caught(text, value, find_identifiers(text))
+
+
+def hard(text: str) -> list:
+    return [f for f in find_identifiers(text) if f.severity == "hard"]
+
+
+def soft_names(text: str) -> list[str]:
+    return [
+        f.text for f in find_identifiers(text) if f.kind == "person_name" and f.severity == "soft"
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Hospital numbers: cues written with punctuation
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Unit#:QX440192", "QX440192"),
+        ("unit # 7730148 on the sticker", "7730148"),
+        ("Hosp #: RB991204", "RB991204"),
+        ("H/No 5512098", "5512098"),
+        ("h.no. T4419320", "T4419320"),
+        ("MRN#0066123", "0066123"),
+        ("Pt no: 8830217", "8830217"),
+    ],
+)
+def test_round11_hospital_number_cues_with_punctuation(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Unit # 4 on the ward",
+        "Case #12 discussed at MDT",
+        "bed #3 in bay 2",
+    ],
+)
+def test_round11_short_numbers_after_those_cues_stay_clean(text: str):
+    assert hard(text) == [], hard(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Staff after a title are soft (identifiers.md: only the family's names are hard)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Mr Oyelaran (consultant surgeon) will see them in clinic", "Oyelaran"),
+        ("Ms Haddleston (registrar) took consent", "Haddleston"),
+        ("Miss Quarrington (paediatric surgeon) to operate on Thursday", "Quarrington"),
+        ("Consultant Brightwater to review the bloods tomorrow", "Brightwater"),
+        ("our consultant Delacourt rang back", "Delacourt"),
+    ],
+)
+def test_round11_titled_staff_are_soft(text: str, name: str):
+    assert not any(name in f.text for f in hard(text)), hard(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Mr Oyelaran (dad) will bring her in", "Oyelaran"),
+        ("Mrs Haddleston (mum) called the ward", "Haddleston"),
+    ],
+)
+def test_round11_a_parent_after_a_title_stays_hard(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
