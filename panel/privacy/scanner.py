@@ -867,6 +867,13 @@ _DAY_CUE_END = re.compile(
 )
 # Before a d/m/yy with one-digit day and month: a word that dates it (not "days 1/8/15")
 _WEEKDAY_THE_BEFORE = re.compile(rf"(?<![\w'’])(?:(?i:{_WEEKDAYS})\.?,?[ \t]+(?:(?i:the)[ \t]+)?)$")
+# Round 11: the cues that date a d.m or d-m with a two-digit month ("on 19.11", "since 03-12");
+# not "by", "from", "until" (times: "by 10.10"), and no unit or time after it.
+_R11_DM_DOT_CUE = re.compile(r"(?i:(?:on|since|due|dated)\b)")
+_R11_AFTER_DM_DOT = re.compile(
+    r"[ \t]*(?:[-–][ \t]*\d|(?i:am|pm|h|hrs?|hours?|mg|mcg|ml|l|kg|g|mmol|mm|cm|%|x|units?|"
+    r"litres?|l/min|minutes?|mins?|ratio|dilution|o['’]?clock)\b|%)"
+)
 _DATED_BEFORE = re.compile(
     rf"(?i:\b(?:{_EVENT_WORDS}|on|from|since|until|by|due|admitted|discharged?|appt|"
     rf"appointment|{_WEEKDAYS})\b\.?:?,?[ \t]*(?:(?:is|was|on)[ \t]+)?)$"
@@ -1064,11 +1071,20 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 elif (
                     len(a) <= 2
                     and len(b) <= 2
-                    and m.group("s") in "/."
                     and _valid_day_month(int(a), int(b))
                     and (a, b) not in _FRACTIONS
                     and (cue := _DAY_CUE_END.search(text, max(0, s - 24), s))
-                    and (m.group("s") == "/" or cue.group("wd"))
+                    and (
+                        m.group("s") == "/"
+                        or (cue.group("wd") and m.group("s") == ".")
+                        # round 11: "on 19.11", "since 03-12", "scan 28.10": a dot or a dash,
+                        # a two-digit month, after "on", "since", "due", "dated" or an event
+                        or (
+                            len(b) == 2
+                            and (cue.group("ev") or _R11_DM_DOT_CUE.match(cue.group()))
+                            and not _R11_AFTER_DM_DOT.match(text, e)
+                        )
+                    )
                     # "by 2/7", "after 3/12": days and months in clinical shorthand
                     and not (
                         b in ("7", "12")

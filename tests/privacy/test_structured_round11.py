@@ -85,3 +85,42 @@ def test_round11_titled_staff_are_soft(text: str, name: str):
 )
 def test_round11_a_parent_after_a_title_stays_hard(text: str, value: str):
     assert hard_covers(text, value), find_identifiers(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Dates: a day and a two-digit month with a dot or a dash after a word that dates it
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("her port went in on 23.10 and it is still bruised", "23.10"),
+        ("off school since 04-11 with the cough", "04-11"),
+        ("the letter is dated 17.09", "17.09"),
+        ("next bloods due 6.11", "6.11"),
+        ("echo on the 28.08?", "28.08"),
+        ("MRI 15.10 was stable", "15.10"),
+    ],
+)
+def test_round11_day_month_with_a_dot_or_dash_is_a_date(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he is on 12.5 mg twice a day",
+        "on 2.5 litres of oxygen overnight",
+        "on 10-12 L/min via the mask",
+        "the taxi comes on 12.10 am",
+        "on days 1-10 of the cycle",
+        "GFR 98.10 this time",
+        "version 19.11 of the protocol",
+        "train leaves by 10.10",
+        "from 11.30 to 12.15 in clinic",
+        "on 1.10 ratio with saline",
+    ],
+)
+def test_round11_decimals_times_and_ranges_stay_clean(text: str):
+    assert hard(text) == [], hard(text)
