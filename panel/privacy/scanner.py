@@ -1518,7 +1518,9 @@ _EMAIL_SPELLED_RE = re.compile(
 )
 _URL_LOW = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]{1,2000}")
 _TLD_LOW = re.compile(
-    r"\.(?:co\.uk|org\.uk|me\.uk|ac\.uk|nhs\.uk|gov\.uk|com|org|net|uk|me|io|info|eu|gov|ie|ly|gl|page|link|app)"
+    r"\.(?:co\.uk|org\.uk|me\.uk|ac\.uk|nhs\.uk|gov\.uk|com|org|net|uk|me|io|info|eu|gov|ie|ly|gl|page|link|app|"
+    # round 11: personal and national endings ("ourstory.blog", "teamfinn.scot", "x.co/...")
+    r"blog|online|website|scot|wales|cymru|co|tv|xyz)"
     r"(?![a-z0-9])"
 )
 _DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -1536,6 +1538,12 @@ _PLATFORM_QUOTED_RE = re.compile(
     r"(?:\s+(?:page|group|account|handle|channel|profile|campaign|fundraiser|appeal))?"
     r"\s*(?:is\s+|called\s+|named\s+|[:\-]\s*)?)"
     r"(?P<q>[\"“'‘](?:[^\"”'’\n]|['’](?=[a-z])){2,60}[\"”'’])"
+)
+_R11_PLATFORM_HANDLE_RE = re.compile(
+    r"(?i:\b(?:insta(?:gram)?|tiktok|tik[ \t]+tok|fb|facebook|snap(?:chat)?|twitter|threads|"
+    r"youtube)\b(?:[ \t]+(?:page|account|channel|profile|is|as|under|called))*"
+    r"(?:[ \t]+(?P<cue>handle|username|user[ \t]*name|name)(?:[ \t]+is)?)?)"
+    r"[ \t]*[:=\-–]?[ \t]*(?P<h>[A-Za-z_][A-Za-z0-9_.]{2,29})(?![\w@])"
 )
 _HASHTAG_TAIL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,49}(?![A-Za-z0-9_])")
 _FRACTURE_TAGS = frozenset(
@@ -1582,11 +1590,21 @@ def _domain_in(host: str, domains: tuple[str, ...]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
+# Round 11: a platform's short or familiar name as the host, with any ending ("insta.com/...",
+# "tiktok.co.uk/@...", "fb.co/..."): a social page, as its real domain would be.
+_SOCIAL_HOST_NAMES = frozenset(
+    "insta instagram instagr ig fb facebook tiktok tik snap snapchat yt youtube twitter threads "
+    "gofundme justgiving crowdfunder pinterest linkedin whatsapp".split()
+)
+
+
 def _url_candidate(s: int, e: int, url: str) -> _Cand | None:
     host = _host_of(url)
     if not host:
         return None
-    if _domain_in(host, _SOCIAL_DOMAINS):
+    if _domain_in(host, _SOCIAL_DOMAINS) or (
+        host.split(".", 1)[0] in _SOCIAL_HOST_NAMES and "/" in url
+    ):
         return _cand(s, e, "url", "hard", _MESSAGES["url"])
     if _domain_in(host, _CLINICAL_DOMAINS):
         return None
@@ -1661,6 +1679,19 @@ def _web(t: _Text) -> Iterator[_Cand]:
     if t.has(*_PLATFORM_GATE):
         for m in _PLATFORM_QUOTED_RE.finditer(text):
             yield _cand(m.start("q"), m.end("q"), "url", "hard", _PAGE_MESSAGE)
+        # round 11: a handle without "@" after the platform's name ("insta: mighty.mo.22",
+        # "tiktok handle brave_bo"): dots, underscores or digits in it, or a word for a handle
+        for m in _R11_PLATFORM_HANDLE_RE.finditer(text):
+            h = m.group("h").rstrip(".")
+            hs = m.start("h")
+            if len(h) < 3 or _TLD_LOW.search(h.lower()):
+                continue
+            if (
+                any(ch.isdigit() or ch == "_" for ch in h)
+                or "." in h
+                or (m.group("cue") and h.lower() not in _names.ENGLISH_WORDS)
+            ):
+                yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
     for hm in _HASH_RE.finditer(text):
         hashpos = hm.start()
         if hashpos == 0 or not (_word_char(text[hashpos - 1]) or text[hashpos - 1] in "&#/"):
@@ -4763,6 +4794,27 @@ _SIGN_OFF_NOT_NAMES = frozenset(
 )
 
 
+# Round 11: a given name at the end of a page's name after a linking word ("lifewithnoah",
+# "ourjourneywithevie", "littlemightyrosa"), or at its start before one ("eviesjourneyblog",
+# "leoandme"): no English word ("dealingwithgrief", "teamwork")
+_R11_NAME_AT_END_RE = re.compile(
+    r"(?:with|for|team|little|mighty|brave|baby|help|save|pray|love|loving|go)(?P<n>[a-z]{3,})$"
+)
+_R11_NAME_AT_START_RE = re.compile(
+    rf"(?P<n>[a-z]{{3,}}?)s?(?:and|n)?(?:{_CAMPAIGN_WORDS}|me|us|life|days|world|adventures?)"
+)
+# A web address the text calls the family's own ("Family blog www...", "her page is ...")
+_R11_OWN_PAGE_BEFORE_RE = re.compile(
+    r"(?i:\b(?:family|family['’]s|our|my|his|her|their|mum['’]?s|mam['’]?s|dad['’]?s|"
+    r"parents['’]?|nan['’]?s|gran['’]?s)[ \t]+(?:own[ \t]+)?(?:blog|vlog|website|web[ \t]+site|"
+    r"site|page|channel|diary|journal)\b[^.\n]{0,24})$"
+)
+_R11_OWN_PAGE_AFTER_RE = re.compile(
+    r"(?i:[ \t]*(?:is|=|-|–|\()?[ \t]*(?:our|my|his|her|their|the[ \t]+family['’]?s?)[ \t]+"
+    r"(?:(?:mum|mam|dad|nan|gran|parents)['’]?s?[ \t]+)?(?:own[ \t]+)?(?:blog|vlog|website|site|page|channel|diary)\b)"
+)
+
+
 def _personal_url_part(part: str, found: set[str]) -> bool:
     """Is this part of a web address a family's campaign ("bellasjourney", "teamalfie") or a
     name found in the text?"""
@@ -4773,6 +4825,11 @@ def _personal_url_part(part: str, found: set[str]) -> bool:
         if m:
             n = m.group("n").capitalize()
             if n in _FIRST or n.lower() in found:
+                return True
+    for m in (_R11_NAME_AT_END_RE.search(part), _R11_NAME_AT_START_RE.match(part)):
+        if m:
+            n = m.group("n")
+            if (n.capitalize() in _FIRST and n not in _ENGLISH) or n in found:
                 return True
     return False
 
@@ -5017,6 +5074,11 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             parts = [p for p in re.split(r"[^a-z]+", url.split("://", 1)[-1]) if len(p) >= 3]
             found_low = {n.lower() for n in found if len(n) >= 3}
             if any(_personal_url_part(p, found_low) for p in parts):
+                add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
+            elif _R11_OWN_PAGE_BEFORE_RE.search(
+                text, max(0, c[0] - 60), c[0]
+            ) or _R11_OWN_PAGE_AFTER_RE.match(text, c[1]):
+                # round 11: "Family blog www...", "... is her page": the family's own page
                 add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
             elif _FUNDRAISING_CUE_RE.search(text, max(0, c[0] - 80), min(len(text), c[1] + 60)):
                 # "the fundraiser is at www...", "donations via ...": a family's appeal page

@@ -124,3 +124,47 @@ def test_round11_day_month_with_a_dot_or_dash_is_a_date(text: str, value: str):
 )
 def test_round11_decimals_times_and_ranges_stay_clean(text: str):
     assert hard(text) == [], hard(text)
+
+
+# --------------------------------------------------------------------------------------------
+# URLs: a platform's short name as the host, a family's own page, a name in the page's name,
+# a handle without "@" after the platform's name, more endings
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("insta.com/tiny.warrior.tam", "insta.com/tiny.warrior.tam"),
+        ("find us at tiktok.co.uk/@bravebo_22", "tiktok.co.uk/@bravebo_22"),
+        ("fb.co/ourlittlefighter", "fb.co/ourlittlefighter"),
+        ("their family blog www.sunnysidesteps.co.uk has photos", "www.sunnysidesteps.co.uk"),
+        ("www.pebbleandwave.net is her mum's page", "www.pebbleandwave.net"),
+        ("updates on lifewithnoah.co.uk every week", "lifewithnoah.co.uk"),
+        ("we post on rosieandme.blog", "rosieandme.blog"),
+        ("insta: tiny.tam.2019", "tiny.tam.2019"),
+        ("on tiktok as brave_bo_b", "brave_bo_b"),
+        ("fb handle sunnyroo", "sunnyroo"),
+        ("his page is teamarlo.scot", "teamarlo.scot"),
+    ],
+)
+def test_round11_personal_pages_and_handles_are_hard(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the trial website www.examplestudy.org has the leaflet",
+        "dealingwithgrief.org.uk has leaflets for siblings",
+        "e.g. i.v. then p.o. b.d.",
+        "her fb page is mostly pictures",
+        "saw it on facebook yesterday.",
+        "on tiktok at 10.30 tonight",
+        "fb group meets monday",
+        "youtube channel is great for the exercises",
+        "see www.nhs.uk for the leaflet",
+    ],
+)
+def test_round11_url_rules_leave_these_without_a_hard_finding(text: str):
+    assert hard(text) == [], hard(text)
