@@ -1958,7 +1958,9 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
                 lower_copy = _capitalised_copy(text, False)
             copy = lower_copy
         m = _AFTER_ADDRESS_CUE.match(copy, start)
-        if m is None or not m.group("num"):
+        # round 11: a flat's number stands for the house number ("address is flat 3 the
+        # maltings, beverley")
+        if m is None or not (m.group("num") or start < cs):
             continue
         found = list(_WORD_RE.finditer(copy, m.start(), m.end()))
         if any(w.group().lower() in _ADDRESS_UNIT_WORDS for w in found):
@@ -5153,12 +5155,15 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round10(
+    return _round11(
         t,
-        _round9(
+        _round10(
             t,
-            _round8_names(
-                text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+            _round9(
+                t,
+                _round8_names(
+                    text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+                ),
             ),
         ),
     )
@@ -5175,6 +5180,13 @@ _TOWN_LINK_WORDS = frozenset("upon on le in by under super of".split())
 _ANY_WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
+_TOWN_FIRST_WORDS = frozenset(
+    "port fort market new east west north south upper lower great little castle kings isle mount "
+    "long old high st saint bishops bishop's bridge newton glen loch kirk strath inver ben "
+    "nether church chapel broad green".split()
+)
+
+
 def _town_words(seg: str, lower: bool) -> int:
     """How many characters of ``seg`` (words after an address's comma) name a town: words in
     the case of the address, none an ordinary word (lower-case writing: none an English word)."""
@@ -5187,6 +5199,11 @@ def _town_words(seg: str, lower: bool) -> int:
             break  # a postcode: "Grimsby DN34 5TQ"
         if i and lw in _TOWN_LINK_WORDS and i + 1 < len(words):
             continue
+        if not i and lw in _TOWN_FIRST_WORDS and len(words) > 1 and not lower:
+            # round 11: "Port Ellen", "Fort Augustus", "Market Rasen": a town's first word that
+            # is an ordinary word counts when a capitalised word follows it
+            if words[1].group()[:1].isupper() and seg[w.end() : words[1].start()].strip() == "":
+                continue
         if lower:
             if not word.islower() or lw in _ENGLISH or lw in _NOT_A_NAME or len(word) < 3:
                 break
@@ -6370,3 +6387,77 @@ def _round10(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         out.append(c)
     out.extend(_r10_names(t, out))
     return out
+
+
+# ============================================================================================
+# Round 11 (issue 17): a last pass by kind of failure, gated on cheap tests like rounds 9-10.
+# ============================================================================================
+
+# A lower-case street after "no"/"number" or a word that places it ("its no 19 larch grove",
+# "we're at 7 sandpiper close"): a number, one to three words, a street word; none of the words
+# a unit, a time or a little word ("3 times down the road", "2 mins up the lane")
+_R11_STREET_LOW = (
+    "road|rd|street|avenue|ave|crescent|cres|lane|drive|gardens|gdns|terrace|grove|mews|close|"
+    "court|place|way|wynd|brae|walk|rise|view|square"
+)
+_R11_LOWER_STREET_RE = re.compile(
+    r"(?<![\w'’])(?P<cue>(?:no|number|num|house)\.?[ \t]*|(?:at|to|from|on)[ \t]+)"
+    r"(?P<n>\d{1,4}[a-z]?),?[ \t]+(?P<w>(?:[a-z][a-z'’-]+[ \t]+){1,3})"
+    rf"(?P<st>{_R11_STREET_LOW})(?![\w'’-])"
+)
+_R11_STREET_GATE = re.compile(rf"[a-z][ \t]+(?:{_R11_STREET_LOW})(?![\w])")
+_R11_NOT_STREET_WORDS = _ADDRESS_UNIT_WORDS | frozenset(
+    "the a an to of up down in on at by and or for from my his her our their your its this "
+    "that with into onto over under is was be it he she we they you i off out round back "
+    "along across past same other next end car park bus very more less much quite too so really "
+    "fairly different separate".split()
+)
+# Between two pieces of one address: only a comma
+_R11_ADDRESS_JOIN_RE = re.compile(r"[ \t]*,[ \t]*")
+
+
+def _r11_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text, low = t.text, t.low
+    out = list(cands)
+    new: list[_Cand] = []
+    if t.clusters and _R11_STREET_GATE.search(low):
+        for m in _R11_LOWER_STREET_RE.finditer(low):
+            words = m.group("w").split()
+            if any(w in _R11_NOT_STREET_WORDS for w in words):
+                continue
+            cue = m.group("cue").strip().rstrip(".")
+            if cue in ("at", "to", "from", "on") and not text[m.start("n") :].islower():
+                # without "no": only in a parent's lower-case message
+                if not _informal(text):
+                    continue
+            s = m.start() if cue in ("no", "number", "num", "house") else m.start("n")
+            new.append(_cand(s, m.end(), "address", "hard", _MESSAGES["address"]))
+    if new:
+        out.extend(_extend_addresses(text, new))  # its town after a comma
+    addresses = sorted(
+        (c for c in out if c[2] == "address" and c[3] == "hard"), key=lambda c: (c[0], -c[1])
+    )
+    if len(addresses) < 2:
+        return out
+    # "Flat 12, Elm House, 9 Oak Road, Leeds": pieces of one address that overlap or meet at a
+    # comma are one finding (the longer one alone would lose a piece)
+    merged: list[_Cand] = []
+    changed = False
+    for c in addresses:
+        if merged:
+            p = merged[-1]
+            if c[0] <= p[1] or (
+                c[0] - p[1] <= 4 and _R11_ADDRESS_JOIN_RE.fullmatch(text, p[1], c[0])
+            ):
+                if c[1] > p[1]:
+                    merged[-1] = _cand(p[0], c[1], "address", "hard", p[5])
+                    changed = True
+                continue
+        merged.append(c)
+    if not changed:
+        return out
+    return [c for c in out if not (c[2] == "address" and c[3] == "hard")] + merged
+
+
+def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    return _r11_addresses(t, cands)

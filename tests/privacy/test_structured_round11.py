@@ -168,3 +168,45 @@ def test_round11_personal_pages_and_handles_are_hard(text: str, value: str):
 )
 def test_round11_url_rules_leave_these_without_a_hard_finding(text: str):
     assert hard(text) == [], hard(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Addresses: a town whose first word is an ordinary word, a lower-case flat after a cue,
+# the pieces of one address joined, a lower-case street after "no" or a placing word
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Tigh na Coille, Port Charlotte - ferry booked", "Tigh na Coille, Port Charlotte"),
+        ("Ivy Cottage, Market Rasen", "Ivy Cottage, Market Rasen"),
+        ("we live at 4 Sorrel Lane, New Quay", "4 Sorrel Lane, New Quay"),
+        ("address is flat 7 the granary, selby", "flat 7 the granary, selby"),
+        ("Apartment 4, Foxglove Court, 21 Wharton Street, Hull", None),
+        ("Flat 9, Linden House, 14 Orchard Road, Bolton", None),
+        ("its no 42 meadowsweet close, the yellow door", "no 42 meadowsweet close"),
+        ("number 8 pennycress road, wrexham", "number 8 pennycress road, wrexham"),
+        ("we're at 7 sandpiper close now", "7 sandpiper close"),
+        ("No.19 larkspur grove", "No.19 larkspur grove"),
+    ],
+)
+def test_round11_addresses_are_hard(text: str, value: str | None):
+    assert hard_covers(text, value or text), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3 times down the road to the shop",
+        "2 mins up the lane from the ward",
+        "no 1 priority is the road trip",
+        "number 4 bus stop on the road",
+        "address is flat 3 weeks ago",
+        "Port access was difficult, New bag ordered",
+        "on 2 different days this way",
+        "up to 3 very close calls",
+    ],
+)
+def test_round11_address_rules_leave_these_clean(text: str):
+    assert hard(text) == [], hard(text)
