@@ -1520,7 +1520,7 @@ _URL_LOW = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]{1,2000}")
 _TLD_LOW = re.compile(
     r"\.(?:co\.uk|org\.uk|me\.uk|ac\.uk|nhs\.uk|gov\.uk|com|org|net|uk|me|io|info|eu|gov|ie|ly|gl|page|link|app|"
     # round 11: personal and national endings ("ourstory.blog", "teamfinn.scot", "x.co/...")
-    r"blog|online|website|scot|wales|cymru|co|tv|xyz)"
+    r"blog|online|website|scot|wales|cymru|co|tv|xyz|ee)"
     r"(?![a-z0-9])"
 )
 _DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -1529,7 +1529,7 @@ _AT_RE = re.compile(r"@(?=[A-Za-z0-9_])")
 _HASH_RE = re.compile(r"#(?=[A-Za-z])")
 _HANDLE_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{2,29}")
 _PLATFORM_GATE = (
-    "instagram", "insta", "facebook", "fb", "tiktok", "tik tok", "twitter", "snapchat", "youtube",
+    "instagram", "insta", "ig:", "ig ", "facebook", "fb", "tiktok", "tik tok", "twitter", "snapchat", "youtube",
     "threads", "justgiving", "just giving", "gofundme", "go fund me", "crowdfunder", "whatsapp",
 )  # fmt: skip
 _PLATFORM_QUOTED_RE = re.compile(
@@ -1540,7 +1540,7 @@ _PLATFORM_QUOTED_RE = re.compile(
     r"(?P<q>[\"“'‘](?:[^\"”'’\n]|['’](?=[a-z])){2,60}[\"”'’])"
 )
 _R11_PLATFORM_HANDLE_RE = re.compile(
-    r"(?i:\b(?:insta(?:gram)?|tiktok|tik[ \t]+tok|fb|facebook|snap(?:chat)?|twitter|threads|"
+    r"(?i:\b(?:insta(?:gram)?|ig|tiktok|tik[ \t]+tok|fb|facebook|snap(?:chat)?|twitter|threads|"
     r"youtube)\b(?:[ \t]+(?:page|account|channel|profile|is|as|under|called))*"
     r"(?:[ \t]+(?P<cue>handle|username|user[ \t]*name|name)(?:[ \t]+is)?)?)"
     r"[ \t]*[:=\-–]?[ \t]*(?P<h>[A-Za-z_][A-Za-z0-9_.]{2,29})(?![\w@])"
@@ -1561,7 +1561,7 @@ _SOCIAL_DOMAINS = (
     "virginmoneygiving.com", "givealittle.co.nz", "chuffed.org", "donorbox.org", "blogspot.com",
     "wordpress.com", "wixsite.com", "medium.com", "whatsapp.com", "gofundme.co.uk", "enthuse.com",
     "givey.com", "localgiving.org", "totalgiving.co.uk", "mydonate.bt.com", "spotfund.com",
-    "kickstarter.com", "indiegogo.com",
+    "kickstarter.com", "indiegogo.com", "linktr.ee",
 )  # fmt: skip
 _CLINICAL_DOMAINS = (
     "clinicaltrials.gov", "isrctn.com", "clinicaltrialsregister.eu", "euclinicaltrials.eu",
@@ -5221,7 +5221,7 @@ def _town_words(seg: str, lower: bool) -> int:
 # after it, the site it is on ("... Appleby Fields site").
 _UNIT_BEFORE_RE = re.compile(
     r"(?i:(?<![\w])(?:flat|plot|pitch|unit|apartment|apt|caravan|chalet|no|number|house)\.?"
-    r"[ \t]*(?:\d{1,4}[a-z]?)?,?[ \t]*|"
+    r"[ \t]*(?:\d{1,4}[a-z]?(?:/\d{1,3})?)?,?[ \t]*|"
     # a Scottish tenement flat, floor/door: "3/2, 47 Dumbarton Drive", "0/1 12 Kelvin Street"
     r"(?<![\w/.-])\d{1,2}/\d{1,2},?[ \t]+)$"
 )
@@ -6416,10 +6416,27 @@ _R11_NOT_STREET_WORDS = _ADDRESS_UNIT_WORDS | frozenset(
 _R11_ADDRESS_JOIN_RE = re.compile(r"[ \t]*,[ \t]*")
 
 
+# A Gaelic or Irish house's name (a place word, its article, a name) before its town:
+# "Cnoc an Fhraoich, Uig", "Druim na Coille, Lochinver", "Baile na hAbhann, Dingle"
+_R11_GAELIC_HOME_RE = re.compile(
+    r"(?<![\w'’-])(?:Cnoc|Druim|Achadh|Baile|Tobar|Allt|Dun|Dùn|Creag|Bruach|Bothan|Lag|Ard|Àrd|"
+    # (a house's words, not a loch's, a glen's or a hill's: those are places people visit)
+    r"Cùl|Cul|Torr|Clach|Blàr|Blar|Tulach|"
+    r"Carraig|Lios|Ráth|Rath|Gort|Cluain|Doire|Páirc|Teach|Tigh|Taigh)"
+    rf"[ \t]+(?:na|nan|an|a['’]|na[ \t]+h|an[ \t]+t|ui|uí)[ \t-]*[{_CAP}h][{_LOW}{_CAP}'’]+"
+    rf",[ \t]*[{_CAP}][{_LOW}'’]+(?:[ \t]+(?:of[ \t]+)?[{_CAP}][{_LOW}'’]+)?(?![\w'’])"
+)
+_R11_GAELIC_GATE = (" na ", " nan ", " an ", " a'", " a’", " ui ", " uí ")
+
+
 def _r11_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     text, low = t.text, t.low
     out = list(cands)
     new: list[_Cand] = []
+    if "," in text and t.has(*_R11_GAELIC_GATE):
+        for m in _R11_GAELIC_HOME_RE.finditer(text):
+            if not t.institutions.overlaps(m.start(), m.end()):
+                new.append(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
     if t.clusters and _R11_STREET_GATE.search(low):
         for m in _R11_LOWER_STREET_RE.finditer(low):
             words = m.group("w").split()

@@ -210,3 +210,35 @@ def test_round11_addresses_are_hard(text: str, value: str | None):
 )
 def test_round11_address_rules_leave_these_clean(text: str):
     assert hard(text) == [], hard(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Druim na Coille, Lochinver", "Druim na Coille, Lochinver"),
+        ("Cnoc an Fhraoich, Uig - boat to clinic", "Cnoc an Fhraoich, Uig"),
+        ("Baile na hAbhann, Dingle", "Baile na hAbhann, Dingle"),
+        ("flat 0/2, 31 Thornbank Street, Paisley", "flat 0/2, 31 Thornbank Street, Paisley"),
+        ("ig: wee.warrior.isla", "wee.warrior.isla"),
+        ("all her links: linktr.ee/teamnell", "linktr.ee/teamnell"),
+    ],
+)
+def test_round11_nearby_forms_are_hard(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "IgG 6.2 g/L, IgA normal",
+        "Ig: 0.4 g/kg given",
+        "the leaflet is at bit.ly/nbleaflet",
+    ],
+)
+def test_round11_nearby_counter_examples_have_no_hard_finding(text: str):
+    assert hard(text) == [], hard(text)
+
+
+def test_round11_a_loch_is_no_home():
+    text = "we walked round Loch an Eilein, Aviemore at the weekend"
+    assert not [f for f in hard(text) if f.kind == "address"], hard(text)
