@@ -6476,5 +6476,236 @@ def _r11_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     return [c for c in out if not (c[2] == "address" and c[3] == "hard")] + merged
 
 
+# --- names -------------------------------------------------------------------------------------
+_R11_NOT_NICK = (
+    _KIN_WORDS
+    | _MONTH_NAMES
+    | frozenset(
+        "monday tuesday wednesday thursday friday saturday sunday dr doctor nurse sister mr mrs "
+        "ms miss prof the a an back later today tomorrow tonight again".split()
+    )
+)
+# "we call him Bear", "everyone calls her Bells": a pet name after "call(s) him/her/them"
+_R11_CALL_PRONOUN_RE = re.compile(
+    r"\b(?i:call|calls|called|calling)[ \t]+(?i:him|her|them)[ \t]+"
+    rf"(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’-])"
+)
+# A given name (a word-name too) with one or two capitalised words after it, then the child's
+# age: "Autumn Rainford, 7, ...", "Referral: Arabella Vane Tempest, 6,", "Rowan Hale (4)"
+_R11_NAME_AGE_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?"
+    rf"(?:[ \t]+(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?){{1,2}})"
+    r"(?=[ \t]*,[ \t]*(?:aged?[ \t]+)?\d{1,2}(?:[ \t]*(?:y|yo|yrs?|years?|m|months?))?[ \t]*[,;.)]|"
+    r"[ \t]*\([ \t]*\d{1,2}[ \t]*(?:y|yo|yrs?|years?)?[ \t]*\))"
+)
+# A given name with an apostrophe or a capital inside ("D'Arcy", "DeShawn") found, then a
+# surname-like word and "'s" or a person's verb: the surname joins it
+_R11_SURNAME_AFTER_RE = re.compile(
+    rf"[ \t]+(?P<s>(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}]+(?:-[{_CAP}][{_LOW}]+)?)"
+    r"(?=['’]s\b|[ \t]+(?:has|had|is|was|seen|says|said|will|needs|remains|presented|started)\b)"
+)
+# A word that a sentence opens with, then what is said of a child: "Brook had a good weekend",
+# "Sonny was tearful", "... that Story is eating well"
+_R11_CHILD_PREDICATE_RE = re.compile(
+    r"[ \t]+(?:(?:is|was|has[ \t]+been|had[ \t]+been|seems|seemed|looked|looks|felt|feels)[ \t]+"
+    r"(?:(?:very|so|really|a[ \t]+bit|quite|more|less|still|much)[ \t]+)?(?:tearful|upset|sleepy|"
+    r"tired|poorly|unsettled|cheerful|grumpy|scared|anxious|clingy|irritable|miserable|chatty|"
+    r"lethargic|unwell|nauseous|teary|sick|brighter|livelier|happier|eating|sleeping|drinking|"
+    r"walking|crawling|vomiting|playing|napping|feeding|back[ \t]+at|off[ \t]+(?:school|nursery|"
+    r"playgroup|her[ \t]+food|his[ \t]+food))|had[ \t]+a[ \t]+(?:good|bad|rough|settled|better|"
+    r"great|lovely|quiet|difficult|tough|hard|ok|okay|poor|restless|unsettled)[ \t]+(?:day|night|"
+    r"weekend|week|sleep|time|morning|evening|afternoon))\b"
+)
+_R11_OPENER_BEFORE_RE = re.compile(r"(?:^|[.!?;\n][ \t]*|\b(?:that|and|but|so|as)[ \t]+)$")
+# "Shaz (Ellie-Mai's mum)": a name before a bracket that says whose parent it is
+_R11_WHOSE_KIN_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}]{{2,}})[ \t]*\([ \t]*[^()\n]{{1,30}}?['’]s?[ \t]+"
+    r"(?:mum|mam|mummy|mom|mother|dad|daddy|father|nan|nana|gran|granny|grandma|grandad|auntie|"
+    r"aunt|uncle|sister|brother|carer|stepmum|stepdad)[ \t]*\)"
+)
+# "luv u all, kez xx": a lower-case name signing off before kisses
+_R11_LOWER_SIGNOFF_RE = re.compile(r"(?:,|\n|^)[ \t]*(?P<n>[a-z]{3,10})[ \t]*x{1,5}[ \t]*(?:$|\n)")
+# "hi its bex,", "this is shaz here": a parent says who she is
+_R11_ITS_ME_RE = re.compile(
+    r"(?i:\b(?:it['’]?s|this[ \t]+is|its))[ \t]+(?P<n>[a-z]{3,10})"
+    r"(?=[ \t]*[,.!\n-]|[ \t]+(?:here|again|from|x)\b)"
+)
+_R11_LOWER_GREETING_RE = re.compile(r"(?i:\b(?:hi|hiya|hello|hey|morning)\b)")
+# A list of those present: "Present: H. Okafor (pharmacy), L. Brandt (radiology)"
+_R11_PRESENT_CUE_RE = re.compile(
+    r"(?i:\b(?:present|attendees|attending|in[ \t]+attendance|attendance|apologies|"
+    r"also[ \t]+present)[ \t]*:)"
+)
+_R11_INITIAL_SURNAME_RE = re.compile(
+    rf"(?P<n>[{_CAP}]\.?[ \t]*(?:[{_CAP}]\.?[ \t]*)?(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+"
+    rf"(?:-[{_CAP}][{_LOW}]+)?)(?=[ \t]*(?:\(|,|;|$|\n|and\b))"
+)
+# "verified by Ruiz M", "checked by: Osei K": a surname and an initial after a reporting verb
+_R11_BY_SURNAME_INITIAL_RE = re.compile(
+    r"(?i:\b(?:reported|verified|authori[sz]ed|checked|signed|dictated|typed|written|reviewed|"
+    r"approved|seen|entered|prepared)[ \t]+by)[ \t]*:?[ \t]*"
+    rf"(?P<n>(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?[ \t]+[{_CAP}])(?![\w.])"
+)
+# "Minute taker: Jo Battersby", "Chair: Ravi Lalani": a meeting's role, a colon, a full name
+_R11_ROLE_LABEL_RE = re.compile(
+    r"(?i:\b(?:minute[ \t-]*taker|minutes[ \t]+by|note[ \t-]*taker|scribe|chair(?:ed[ \t]+by)?|"
+    r"co-?ordinator|key[ \t]*worker|author|written[ \t]+by|contact))[ \t]*:[ \t]*"
+    rf"(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?[ \t]+(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+"
+    rf"(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’-])"
+)
+# "the results from kath on the 9th": a lower-case given name after "from"/"with" in a message
+_R11_LOWER_AFTER_FROM_RE = re.compile(
+    r"\b(?:from|with)[ \t]+(?P<n>[a-z]{3,10})(?=[ \t]+(?:on|at|in|yesterday|today|earlier|"
+    r"last|this|about|and|who|when)\b|[ \t]*[,.!?]|$)"
+)
+
+
+# "Lily Ward (4)", "Rose Cottage, 3,": a place's noun is no surname
+_R11_PLACE_NOUNS = frozenset(
+    """ward wards unit house clinic centre center bay suite room team trust fund school academy
+    nursery hospital hospice road street lane close cottage court farm lodge hall park""".split()
+)
+
+
+def _r11_name_word(word: str) -> bool:
+    """A word that may be a person's (nick)name in a sign-off or self-introduction: no English,
+    clinical or common word, no sign-off abbreviation, and a name-like shape."""
+    low = word.lower()
+    return (
+        low not in _ENGLISH
+        and low not in _NOT_A_NAME
+        and low not in _SIGN_OFF_NOT_NAMES
+        and low not in _R11_NOT_NICK
+        and any(ch in "aeiouy" for ch in low[1:])  # not "ecg", "fbc"
+    )
+
+
+_R11_DEPARTMENTS = frozenset(
+    """radiology pathology haematology histopathology oncology pharmacy microbiology biochemistry
+    cytogenetics genetics immunology virology physiotherapy physio dietetics audiology cardiology
+    neurology nephrology endocrinology surgery anaesthetics theatre theatres ward clinic lab
+    laboratory admin team nursing medicine paediatrics psychology chaplaincy""".split()
+)
+
+
+def _r11_surname_ok(word: str) -> bool:
+    return word.lower() not in _R11_DEPARTMENTS and (
+        _r10_word_ok(word) or word.lower() in _names.SURNAMES_LOW
+    )
+
+
+def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+    msg = _MESSAGES["person_name"]
+    if t.has("call"):
+        for m in _R11_CALL_PRONOUN_RE.finditer(text):
+            if m.group("n").lower() not in _R11_NOT_NICK:
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if "," in text or "(" in text:
+        for m in _R11_NAME_AGE_RE.finditer(text):
+            words = m.group("n").split()
+            first = words[0]
+            if not _r10_given(first) or first.lower() in _R10_TITLE_WORDS:
+                continue
+            if _R10_NOT_PAIR_BEFORE.search(text, max(0, m.start() - 24), m.start()):
+                continue
+            rest = words[1:]
+            if any(
+                w in _names.CLINICAL_WORDS
+                or w.lower() in _names.CLINICAL_WORDS
+                or w in _names.EPONYM_WORDS
+                or w.lower() in _names.COMMON_WORDS
+                or w.lower() in _R11_PLACE_NOUNS
+                for w in rest
+            ):
+                continue
+            if t.institutions.overlaps(m.start(), m.end()):
+                continue
+            yield _cand(m.start(), m.end("n"), "person_name", "hard", msg)
+    for c in cands:
+        if c[2] != "person_name" or c[3] != "hard":
+            continue
+        word = text[c[0] : c[1]]
+        if " " in word or not ("'" in word or "’" in word or any(ch.isupper() for ch in word[1:])):
+            continue
+        sm = _R11_SURNAME_AFTER_RE.match(text, c[1])
+        if sm and _r10_word_ok(sm.group("s")):
+            yield _cand(c[0], sm.end("s"), "person_name", "hard", c[5])
+    if t.has(" is ", " was ", " had ", " has ", " seem", " look", " felt", " feel"):
+        for m in _R11_CHILD_PREDICATE_RE.finditer(text):
+            b = m.start()
+            k = b
+            while k > 0 and (text[k - 1].isalpha() or text[k - 1] in "-'’"):
+                k -= 1
+            word = text[k:b]
+            if len(word) < 3 or not word[0].isupper() or not word[1:].islower():
+                continue
+            if _first_name_kind(word) is None:
+                continue
+            if word.lower() in _R11_NOT_NICK or word.lower() in _R10_TITLE_WORDS:
+                continue
+            if not _R11_OPENER_BEFORE_RE.search(text, max(0, k - 6), k):
+                continue
+            yield _cand(k, b, "person_name", "hard", msg)
+    if "(" in text:
+        for m in _R11_WHOSE_KIN_RE.finditer(text):
+            n = m.group("n")
+            if _r11_name_word(n) or _first_name_kind(n) is not None:
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if "x" in text and _informal(text):
+        for m in _R11_LOWER_SIGNOFF_RE.finditer(text):
+            if _r11_name_word(m.group("n")):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if t.has("it's", "its", "it’s", "this is"):
+        for m in _R11_ITS_ME_RE.finditer(text):
+            if _r11_name_word(m.group("n")) and (
+                _informal(text) or _R11_LOWER_GREETING_RE.search(text, 0, m.start())
+            ):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if ":" in text:
+        for cm in _R11_PRESENT_CUE_RE.finditer(text):
+            line_end = text.find("\n", cm.end())
+            line_end = len(text) if line_end < 0 else line_end
+            pos = cm.end()
+            for m in _R11_INITIAL_SURNAME_RE.finditer(text, pos, line_end):
+                n = m.group("n")
+                surname = re.split(r"[ \t.]+", n)[-1]
+                if n[1:2] not in (".", " ", "\t") and not n[1:2].isupper():
+                    continue  # "H. Okafor", "HJ Okafor": an initial first
+                if _r11_surname_ok(surname):
+                    yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+        for m in _R11_ROLE_LABEL_RE.finditer(text):
+            a, b = m.group("n").split(None, 1)
+            if _r10_given(a) and _r11_surname_ok(b):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if t.has(" by"):
+        for m in _R11_BY_SURNAME_INITIAL_RE.finditer(text):
+            surname = m.group("n").split()[0]
+            if _r11_surname_ok(surname):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if _informal(text) and t.has("from ", "with "):
+        low = t.low
+        for m in _R11_LOWER_AFTER_FROM_RE.finditer(text):
+            n = m.group("n")
+            # a name only the broad list knows: after "from" alone ("heard from kath on ...")
+            if _r11_name_word(n) and (
+                n.capitalize() in _FIRST
+                or (low[m.start() : m.start() + 4] == "from" and _broad_lower_name(n))
+            ):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+
+
 def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
-    return _r11_addresses(t, cands)
+    out = _r11_addresses(t, cands)
+    names = [c for c in out if c[2] == "person_name" and c[3] == "hard"]
+    have = {(c[0], c[1]) for c in names}
+    for c in _r11_names(t, out):
+        s, e = c[0], c[1]
+        # a new span takes in the names it overlaps ("José María" + "Fernández Gutiérrez")
+        for o in names:
+            if o[0] < e and s < o[1]:
+                s, e = min(s, o[0]), max(e, o[1])
+        if (s, e) not in have:
+            have.add((s, e))
+            out.append(_cand(s, e, "person_name", "hard", c[5]))
+    return out

@@ -242,3 +242,60 @@ def test_round11_nearby_counter_examples_have_no_hard_finding(text: str):
 def test_round11_a_loch_is_no_home():
     text = "we walked round Loch an Eilein, Aviemore at the weekend"
     assert not [f for f in hard(text) if f.kind == "address"], hard(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Names: a pet name after "call him/her", a given name and surname before the child's age, a
+# surname after an apostrophe given name, a given name opening what is said of a child, a
+# parent named before whose parent she is, lower-case sign-offs and introductions, meeting
+# lists and reporting lines, a lower-case name after "from"
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("at home we call her Pickle, the ward knows", "Pickle"),
+        ("everyone calls him Tiger", "Tiger"),
+        ("Referral: Clementine Halloway Quaid, 5, neuroblastoma", "Clementine Halloway Quaid"),
+        ("Patient is Willow Farrand, 9, relapsed", "Willow Farrand"),
+        ("Mia Bright (4) admitted overnight", "Mia Bright"),
+        ("D'Angelo Whitcombe's bloods are back", "D'Angelo Whitcombe"),
+        ("Imogen was tearful before the scan", "Imogen"),
+        ("Dad says that Rowan had a rough night", "Rowan"),
+        ("cheers x\nJaz (Poppy's mum)", "Jaz"),
+        ("see u tues, lots of love, bev xx", "bev"),
+        ("hiya its shaz, quick question about the letter", "shaz"),
+        ("Present: P. Ndlovu (pharmacy), T. Varga (radiology)", "P. Ndlovu"),
+        ("Present: P. Ndlovu (pharmacy), T. Varga (radiology)", "T. Varga"),
+        ("Typed by: Lomax J, checked by Oduya K", "Oduya K"),
+        ("Minute taker: Tess Marwood", "Tess Marwood"),
+        ("we got the letter and heard from kath on friday", "kath"),
+    ],
+)
+def test_round11_names_are_hard(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we call her Mum at home",
+        "can you call him back on Monday",
+        "Lily Ward (4) is full tonight",
+        "Rose Cottage, 3 bedrooms, is their holiday let",
+        "Wilms Tumour, 7, relapsed",
+        "Patient was tearful after the LP",
+        "Mum was tearful in clinic",
+        "Sunday had a good day on the ward",
+        "ok thanks, bye xx",
+        "see u soon, lol xx",
+        "hi its ecg, sorry wrong chat",
+        "its fine, we will come",
+        "Present: Ward 4, Bay 2",
+        "Reported by: Radiology A",
+        "with dexa on monday and bloods",
+    ],
+)
+def test_round11_name_rules_leave_these_clean(text: str):
+    assert hard(text) == [], hard(text)
