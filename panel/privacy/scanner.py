@@ -1543,7 +1543,7 @@ _R11_PLATFORM_HANDLE_RE = re.compile(
     r"(?i:\b(?:insta(?:gram)?|ig|tiktok|tik[ \t]+tok|fb|facebook|snap(?:chat)?|twitter|threads|"
     r"youtube)\b(?:[ \t]+(?:page|account|channel|profile|is|as|under|called))*"
     r"(?:[ \t]+(?P<cue>handle|username|user[ \t]*name|name)(?:[ \t]+is)?)?)"
-    r"[ \t]*[:=\-–]?[ \t]*(?P<h>[A-Za-z_][A-Za-z0-9_.]{2,29})(?![\w@])"
+    r"[ \t]*+(?:[:=\-–][ \t]*+)?(?P<h>[A-Za-z_][A-Za-z0-9_.]{2,29})(?![\w@])"
 )
 _HASHTAG_TAIL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,49}(?![A-Za-z0-9_])")
 _FRACTURE_TAGS = frozenset(
@@ -2746,7 +2746,8 @@ _AS_KNOWN_RE = re.compile(
 )
 # "... called Sunny rather than Sunil": the other name after a name.
 _RATHER_THAN_RE = re.compile(
-    rf"[ \t]*,?[ \t]+(?:rather[ \t]+than|instead[ \t]+of|not)[ \t]+[\"'“‘]?(?P<w>{_NAME_WORD})(?![\w'’-])"
+    # (round 11: possessive blanks; "[ \t]*,?[ \t]+" backtracked quadratically on a run of blanks)
+    rf"(?:[ \t]*+,[ \t]++|[ \t]++)(?:rather[ \t]+than|instead[ \t]+of|not)[ \t]+[\"'“‘]?(?P<w>{_NAME_WORD})(?![\w'’-])"
 )
 # "we're the Wards", "we are the Okafors": a family by its surname in the plural.
 _WE_ARE_THE_RE = re.compile(
@@ -2877,12 +2878,14 @@ _KIN_PAREN_AFTER = re.compile(
 )
 # After a word: an age or something only a person does.
 _APPOSITION_RE = re.compile(
-    r"[ \t]*,?[ \t]+(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
+    r"(?:[ \t]*+,[ \t]++|[ \t]++)(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
     r"parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer)\b"
 )
-_PRONOUN_SOON_RE = re.compile(r"(?:[ \t]+[a-z]+){0,3}[ \t]+(?:his|her|he|she|him)\b")
+# (round 11: possessive blanks here and in _PERSON_AFTER_RE and _APPOSITION_RE; a run of blanks
+# made them backtrack quadratically)
+_PRONOUN_SOON_RE = re.compile(r"(?:[ \t]++[a-z]+){0,3}[ \t]++(?:his|her|he|she|him)\b")
 _PERSON_AFTER_RE = re.compile(
-    r"(?:[ \t]*,?[ \t]+(?:(?:and|n|&|an['’])[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|mam|dad|"
+    r"(?:(?:[ \t]*+,[ \t]++|[ \t]++)(?:(?:and|n|&|an['’])[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|mam|dad|"
     r"brother|sister|parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer|foster)"
     r"\b|"
     # "Bliss, our daughter,", "Storm, my son": a child named beside the writer's family word
@@ -2893,7 +2896,7 @@ _PERSON_AFTER_RE = re.compile(
     r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
     r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
     r"\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
-    r",?[ \t]*\(?[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
+    r",?[ \t]*+\(?[ \t]*+(?:born|b\.|dob\b|d\.o\.b\.?)|"
     r"(?P<pred>[ \t]+(?:"
     # "Autumn tolerated ...", "Gift is now on maintenance", "Rowan and Sage were seen"
     r"(?:tolerated|completed|underwent|received|developed|responded|presented|relapsed)\b"
@@ -4812,7 +4815,7 @@ _R11_OWN_PAGE_BEFORE_RE = re.compile(
     r"site|page|channel|diary|journal)\b[^.\n]{0,24})$"
 )
 _R11_OWN_PAGE_AFTER_RE = re.compile(
-    r"(?i:[ \t]*(?:is|=|-|–|\()?[ \t]*(?:our|my|his|her|their|the[ \t]+family['’]?s?)[ \t]+"
+    r"(?i:[ \t]*+(?:(?:is|=|-|–|\()[ \t]*+)?(?:our|my|his|her|their|the[ \t]+family['’]?s?)[ \t]+"
     r"(?:(?:mum|mam|dad|nan|gran|parents)['’]?s?[ \t]+)?(?:own[ \t]+)?(?:blog|vlog|website|site|page|channel|diary)\b)"
 )
 
@@ -6495,8 +6498,8 @@ _R11_CALL_PRONOUN_RE = re.compile(
 _R11_NAME_AGE_RE = re.compile(
     rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?"
     rf"(?:[ \t]+(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?){{1,2}})"
-    r"(?=[ \t]*,[ \t]*(?:aged?[ \t]+)?\d{1,2}(?:[ \t]*(?:y|yo|yrs?|years?|m|months?))?[ \t]*[,;.)]|"
-    r"[ \t]*\([ \t]*\d{1,2}[ \t]*(?:y|yo|yrs?|years?)?[ \t]*\))"
+    r"(?=[ \t]*+,[ \t]*+(?:aged?[ \t]+)?\d{1,2}(?:[ \t]*+(?:y|yo|yrs?|years?|m|months?)\b)?[ \t]*+"
+    r"[,;.)]|[ \t]*+\([ \t]*+\d{1,2}(?:[ \t]*+(?:y|yo|yrs?|years?)\b)?[ \t]*+\))"
 )
 # A given name with an apostrophe or a capital inside ("D'Arcy", "DeShawn") found, then a
 # surname-like word and "'s" or a person's verb: the surname joins it
@@ -6507,7 +6510,7 @@ _R11_SURNAME_AFTER_RE = re.compile(
 # A word that a sentence opens with, then what is said of a child: "Brook had a good weekend",
 # "Sonny was tearful", "... that Story is eating well"
 _R11_CHILD_PREDICATE_RE = re.compile(
-    r"[ \t]+(?:(?:is|was|has[ \t]+been|had[ \t]+been|seems|seemed|looked|looks|felt|feels)[ \t]+"
+    r"(?<![ \t])[ \t]+(?:(?:is|was|has[ \t]+been|had[ \t]+been|seems|seemed|looked|looks|felt|feels)[ \t]+"
     r"(?:(?:very|so|really|a[ \t]+bit|quite|more|less|still|much)[ \t]+)?(?:tearful|upset|sleepy|"
     r"tired|poorly|unsettled|cheerful|grumpy|scared|anxious|clingy|irritable|miserable|chatty|"
     r"lethargic|unwell|nauseous|teary|sick|brighter|livelier|happier|eating|sleeping|drinking|"
@@ -6524,7 +6527,9 @@ _R11_WHOSE_KIN_RE = re.compile(
     r"aunt|uncle|sister|brother|carer|stepmum|stepdad)[ \t]*\)"
 )
 # "luv u all, kez xx": a lower-case name signing off before kisses
-_R11_LOWER_SIGNOFF_RE = re.compile(r"(?:,|\n|^)[ \t]*(?P<n>[a-z]{3,10})[ \t]*x{1,5}[ \t]*(?:$|\n)")
+_R11_LOWER_SIGNOFF_RE = re.compile(
+    r"(?:,|\n|^)[ \t]*+(?P<n>[a-z]{3,10})[ \t]*+x{1,5}[ \t]*+(?:$|\n)"
+)
 # "hi its bex,", "this is shaz here": a parent says who she is
 _R11_ITS_ME_RE = re.compile(
     r"(?i:\b(?:it['’]?s|this[ \t]+is|its))[ \t]+(?P<n>[a-z]{3,10})"

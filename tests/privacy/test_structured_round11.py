@@ -5,6 +5,8 @@ tests (none is taken from a corpus), with clean counter-examples for every rule.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from panel.privacy import corpus, find_identifiers
@@ -299,3 +301,28 @@ def test_round11_names_are_hard(text: str, value: str):
 )
 def test_round11_name_rules_leave_these_clean(text: str):
     assert hard(text) == [], hard(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Round 11's patterns on long runs of blanks after their cue (no quadratic backtracking)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "insta" + " " * 50_000 + "x",
+        "ig:" + " \t" * 25_000 + "x",
+        "www.example.com" + " " * 50_000 + "x",
+        "Mia Bright" + " " * 50_000 + "(",
+        "hi," + " " * 50_000 + "bev" + " " * 50_000 + "q",
+        "call her " * 20_000,
+        "no 19 " + "ab " * 30_000 + "road",
+        "on 19.11 " * 20_000,
+        "Present: " + "A. " * 30_000,
+    ],
+)
+def test_round11_long_inputs_complete(text: str):
+    t0 = time.perf_counter()
+    find_identifiers(text)
+    assert time.perf_counter() - t0 < 5
