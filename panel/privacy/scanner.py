@@ -6408,7 +6408,8 @@ _R11_LOWER_STREET_RE = re.compile(
     r"(?P<n>\d{1,4}[a-z]?),?[ \t]+(?P<w>(?:[a-z][a-z'’-]+[ \t]+){1,3})"
     rf"(?P<st>{_R11_STREET_LOW})(?![\w'’-])"
 )
-_R11_STREET_GATE = re.compile(rf"[a-z][ \t]+(?:{_R11_STREET_LOW})(?![\w])")
+_R11_STREET_GATE = tuple(" " + w for w in _R11_STREET_LOW.split("|"))
+_R11_STREET_GATE_RE = re.compile(rf"[a-z][ \t]+(?:{_R11_STREET_LOW})(?![\w])")
 _R11_NOT_STREET_WORDS = _ADDRESS_UNIT_WORDS | frozenset(
     "the a an to of up down in on at by and or for from my his her our their your its this "
     "that with into onto over under is was be it he she we they you i off out round back "
@@ -6440,7 +6441,7 @@ def _r11_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         for m in _R11_GAELIC_HOME_RE.finditer(text):
             if not t.institutions.overlaps(m.start(), m.end()):
                 new.append(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
-    if t.clusters and _R11_STREET_GATE.search(low):
+    if t.clusters and t.has(*_R11_STREET_GATE) and _R11_STREET_GATE_RE.search(low):
         for m in _R11_LOWER_STREET_RE.finditer(low):
             words = m.group("w").split()
             if any(w in _R11_NOT_STREET_WORDS for w in words):
@@ -6509,8 +6510,9 @@ _R11_SURNAME_AFTER_RE = re.compile(
 )
 # A word that a sentence opens with, then what is said of a child: "Brook had a good weekend",
 # "Sonny was tearful", "... that Story is eating well"
+_R11_AGE_ANCHOR_RE = re.compile(r"(?:,[ \t]*+(?:aged?[ \t]+)?|\([ \t]*+)\d{1,2}(?!\d)")
 _R11_CHILD_PREDICATE_RE = re.compile(
-    r"(?<![ \t])[ \t]+(?:(?:is|was|has[ \t]+been|had[ \t]+been|seems|seemed|looked|looks|felt|feels)[ \t]+"
+    r"(?<=[ \t])(?:(?:is|was|has[ \t]+been|had[ \t]+been|seems|seemed|looked|looks|felt|feels)[ \t]+"
     r"(?:(?:very|so|really|a[ \t]+bit|quite|more|less|still|much)[ \t]+)?(?:tearful|upset|sleepy|"
     r"tired|poorly|unsettled|cheerful|grumpy|scared|anxious|clingy|irritable|miserable|chatty|"
     r"lethargic|unwell|nauseous|teary|sick|brighter|livelier|happier|eating|sleeping|drinking|"
@@ -6526,6 +6528,10 @@ _R11_WHOSE_KIN_RE = re.compile(
     r"(?:mum|mam|mummy|mom|mother|dad|daddy|father|nan|nana|gran|granny|grandma|grandad|auntie|"
     r"aunt|uncle|sister|brother|carer|stepmum|stepdad)[ \t]*\)"
 )
+_R11_KIN_GATE = (
+    "mum", "mam", "mom", "mother", "dad", "father", "nan", "gran", "aunt", "uncle", "sister",
+    "brother", "carer", "step",
+)  # fmt: skip
 # "luv u all, kez xx": a lower-case name signing off before kisses
 _R11_LOWER_SIGNOFF_RE = re.compile(
     r"(?:,|\n|^)[ \t]*+(?P<n>[a-z]{3,10})[ \t]*+x{1,5}[ \t]*+(?:$|\n)"
@@ -6558,6 +6564,9 @@ _R11_ROLE_LABEL_RE = re.compile(
     rf"(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?[ \t]+(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+"
     rf"(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’-])"
 )
+_R11_ROLE_GATE = (
+    "taker", "minutes", "scribe", "chair", "ordinator", "key", "author", "written", "contact",
+)  # fmt: skip
 # "the results from kath on the 9th": a lower-case given name after "from"/"with" in a message
 _R11_LOWER_AFTER_FROM_RE = re.compile(
     r"\b(?:from|with)[ \t]+(?P<n>[a-z]{3,10})(?=[ \t]+(?:on|at|in|yesterday|today|earlier|"
@@ -6606,7 +6615,7 @@ def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         for m in _R11_CALL_PRONOUN_RE.finditer(text):
             if m.group("n").lower() not in _R11_NOT_NICK:
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if "," in text or "(" in text:
+    if t.clusters and _R11_AGE_ANCHOR_RE.search(text):
         for m in _R11_NAME_AGE_RE.finditer(text):
             words = m.group("n").split()
             first = words[0]
@@ -6639,6 +6648,8 @@ def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     if t.has(" is ", " was ", " had ", " has ", " seem", " look", " felt", " feel"):
         for m in _R11_CHILD_PREDICATE_RE.finditer(text):
             b = m.start()
+            while b > 0 and text[b - 1] in " \t":
+                b -= 1
             k = b
             while k > 0 and (text[k - 1].isalpha() or text[k - 1] in "-'’"):
                 k -= 1
@@ -6652,7 +6663,7 @@ def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             if not _R11_OPENER_BEFORE_RE.search(text, max(0, k - 6), k):
                 continue
             yield _cand(k, b, "person_name", "hard", msg)
-    if "(" in text:
+    if "(" in text and t.has(*_R11_KIN_GATE):
         for m in _R11_WHOSE_KIN_RE.finditer(text):
             n = m.group("n")
             if _r11_name_word(n) or _first_name_kind(n) is not None:
@@ -6661,13 +6672,13 @@ def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         for m in _R11_LOWER_SIGNOFF_RE.finditer(text):
             if _r11_name_word(m.group("n")):
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if t.has("it's", "its", "it’s", "this is"):
+    if t.has("it's ", " its ", "it’s ", "this is ") or t.low.startswith("its "):
         for m in _R11_ITS_ME_RE.finditer(text):
             if _r11_name_word(m.group("n")) and (
                 _informal(text) or _R11_LOWER_GREETING_RE.search(text, 0, m.start())
             ):
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if ":" in text:
+    if ":" in text and t.has("present", "attend", "apologies"):
         for cm in _R11_PRESENT_CUE_RE.finditer(text):
             line_end = text.find("\n", cm.end())
             line_end = len(text) if line_end < 0 else line_end
@@ -6679,11 +6690,12 @@ def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                     continue  # "H. Okafor", "HJ Okafor": an initial first
                 if _r11_surname_ok(surname):
                     yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if ":" in text and t.has(*_R11_ROLE_GATE):
         for m in _R11_ROLE_LABEL_RE.finditer(text):
             a, b = m.group("n").split(None, 1)
             if _r10_given(a) and _r11_surname_ok(b):
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if t.has(" by"):
+    if t.has("ed by", "en by", "by:"):
         for m in _R11_BY_SURNAME_INITIAL_RE.finditer(text):
             surname = m.group("n").split()[0]
             if _r11_surname_ok(surname):
