@@ -6408,7 +6408,7 @@ _R11_LOWER_STREET_RE = re.compile(
     r"(?P<n>\d{1,4}[a-z]?),?[ \t]+(?P<w>(?:[a-z][a-z'’-]+[ \t]+){1,3})"
     rf"(?P<st>{_R11_STREET_LOW})(?![\w'’-])"
 )
-_R11_STREET_GATE = tuple(" " + w for w in _R11_STREET_LOW.split("|"))
+_R11_STREET_GATE = frozenset(_R11_STREET_LOW.split("|"))
 _R11_STREET_GATE_RE = re.compile(rf"[a-z][ \t]+(?:{_R11_STREET_LOW})(?![\w])")
 _R11_NOT_STREET_WORDS = _ADDRESS_UNIT_WORDS | frozenset(
     "the a an to of up down in on at by and or for from my his her our their your its this "
@@ -6430,18 +6430,23 @@ _R11_GAELIC_HOME_RE = re.compile(
     rf"[ \t]+(?:na|nan|an|a['’]|na[ \t]+h|an[ \t]+t|ui|uí)[ \t-]*[{_CAP}h][{_LOW}{_CAP}'’]+"
     rf",[ \t]*[{_CAP}][{_LOW}'’]+(?:[ \t]+(?:of[ \t]+)?[{_CAP}][{_LOW}'’]+)?(?![\w'’])"
 )
-_R11_GAELIC_GATE = (" na ", " nan ", " an ", " a'", " a’", " ui ", " uí ")
+_R11_GAELIC_GATE = frozenset(
+    w.lower()
+    for w in """Cnoc Druim Achadh Baile Tobar Allt Dun Dùn Creag Bruach Bothan Lag Ard Àrd Cùl Cul
+    Torr Clach Blàr Blar Tulach Carraig Lios Ráth Rath Gort Cluain Doire Páirc Teach Tigh
+    Taigh""".split()
+)
 
 
-def _r11_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+def _r11_addresses(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> list[_Cand]:
     text, low = t.text, t.low
     out = list(cands)
     new: list[_Cand] = []
-    if "," in text and t.has(*_R11_GAELIC_GATE):
+    if "," in text and not vocab.isdisjoint(_R11_GAELIC_GATE):
         for m in _R11_GAELIC_HOME_RE.finditer(text):
             if not t.institutions.overlaps(m.start(), m.end()):
                 new.append(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
-    if t.clusters and t.has(*_R11_STREET_GATE) and _R11_STREET_GATE_RE.search(low):
+    if t.clusters and not vocab.isdisjoint(_R11_STREET_GATE) and _R11_STREET_GATE_RE.search(low):
         for m in _R11_LOWER_STREET_RE.finditer(low):
             words = m.group("w").split()
             if any(w in _R11_NOT_STREET_WORDS for w in words):
@@ -6521,24 +6526,32 @@ _R11_CHILD_PREDICATE_RE = re.compile(
     r"great|lovely|quiet|difficult|tough|hard|ok|okay|poor|restless|unsettled)[ \t]+(?:day|night|"
     r"weekend|week|sleep|time|morning|evening|afternoon))\b"
 )
+_R11_PREDICATE_GATE = frozenset(
+    """tearful upset sleepy tired poorly unsettled cheerful grumpy scared anxious clingy irritable
+    miserable chatty lethargic unwell nauseous teary sick brighter livelier happier eating
+    sleeping drinking walking crawling vomiting playing napping feeding""".split()
+)
+_R11_HAD_A_GATE = frozenset("day night weekend week sleep time morning evening afternoon".split())
 _R11_OPENER_BEFORE_RE = re.compile(r"(?:^|[.!?;\n][ \t]*|\b(?:that|and|but|so|as)[ \t]+)$")
 # "Shaz (Ellie-Mai's mum)": a name before a bracket that says whose parent it is
-_R11_WHOSE_KIN_RE = re.compile(
-    rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}]{{2,}})[ \t]*\([ \t]*[^()\n]{{1,30}}?['’]s?[ \t]+"
+_R11_OPEN_BRACKET_RE = re.compile(r"\(")
+_R11_NAME_BEFORE_BRACKET_RE = re.compile(rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}]{{2,}})[ \t]*$")
+_R11_WHOSE_KIN_INSIDE_RE = re.compile(
+    r"[ \t]*[^()\n]{1,30}?['’]s?[ \t]+"
     r"(?:mum|mam|mummy|mom|mother|dad|daddy|father|nan|nana|gran|granny|grandma|grandad|auntie|"
     r"aunt|uncle|sister|brother|carer|stepmum|stepdad)[ \t]*\)"
 )
-_R11_KIN_GATE = (
-    "mum", "mam", "mom", "mother", "dad", "father", "nan", "gran", "aunt", "uncle", "sister",
-    "brother", "carer", "step",
-)  # fmt: skip
+_R11_KIN_GATE = frozenset(
+    """mum mam mummy mom mother dad daddy father nan nana gran granny grandma grandad auntie aunt
+    uncle sister brother carer stepmum stepdad""".split()
+)
 # "luv u all, kez xx": a lower-case name signing off before kisses
 _R11_LOWER_SIGNOFF_RE = re.compile(
     r"(?:,|\n|^)[ \t]*+(?P<n>[a-z]{3,10})[ \t]*+x{1,5}[ \t]*+(?:$|\n)"
 )
 # "hi its bex,", "this is shaz here": a parent says who she is
 _R11_ITS_ME_RE = re.compile(
-    r"(?i:\b(?:it['’]?s|this[ \t]+is|its))[ \t]+(?P<n>[a-z]{3,10})"
+    r"\b(?:[Ii]t['’]?s|[Tt]his[ \t]+is|IT['’]?S|THIS[ \t]+IS)[ \t]+(?P<n>[a-z]{3,10})"
     r"(?=[ \t]*[,.!\n-]|[ \t]+(?:here|again|from|x)\b)"
 )
 _R11_LOWER_GREETING_RE = re.compile(r"(?i:\b(?:hi|hiya|hello|hey|morning)\b)")
@@ -6564,9 +6577,19 @@ _R11_ROLE_LABEL_RE = re.compile(
     rf"(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?[ \t]+(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+"
     rf"(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’-])"
 )
-_R11_ROLE_GATE = (
-    "taker", "minutes", "scribe", "chair", "ordinator", "key", "author", "written", "contact",
-)  # fmt: skip
+_R11_ROLE_GATE = frozenset(
+    """taker minute minutes note scribe chair chaired coordinator co ordinator key keyworker author
+    written contact""".split()
+)
+_R11_REPORT_VERBS = frozenset(
+    """reported verified authorised authorized checked signed dictated typed written reviewed
+    approved seen entered prepared""".split()
+)
+_R11_PRESENT_GATE = frozenset("present attendees attending attendance apologies".split())
+# The text's lower-case words, for the gates: every character but letters and apostrophes blank
+_R11_NOT_WORD = str.maketrans(
+    dict.fromkeys('!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~0123456789“”‘—–…•·\u00a0', " ")
+)
 # "the results from kath on the 9th": a lower-case given name after "from"/"with" in a message
 _R11_LOWER_AFTER_FROM_RE = re.compile(
     r"\b(?:from|with)[ \t]+(?P<n>[a-z]{3,10})(?=[ \t]+(?:on|at|in|yesterday|today|earlier|"
@@ -6608,15 +6631,19 @@ def _r11_surname_ok(word: str) -> bool:
     )
 
 
-def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+def _r11_names(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> Iterator[_Cand]:
     text = t.text
     msg = _MESSAGES["person_name"]
-    if t.has("call"):
+    if not vocab.isdisjoint(("call", "calls", "called", "calling")):
         for m in _R11_CALL_PRONOUN_RE.finditer(text):
             if m.group("n").lower() not in _R11_NOT_NICK:
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if t.clusters and _R11_AGE_ANCHOR_RE.search(text):
-        for m in _R11_NAME_AGE_RE.finditer(text):
+    ages = [am.start() for am in _R11_AGE_ANCHOR_RE.finditer(text)] if t.clusters else []
+    last = -1
+    for a in ages:
+        # only the words just before an age are read ("..., 7,", "(4)")
+        for m in _R11_NAME_AGE_RE.finditer(text, max(0, last, a - 80), min(len(text), a + 16)):
+            last = m.end()
             words = m.group("n").split()
             first = words[0]
             if not _r10_given(first) or first.lower() in _R10_TITLE_WORDS:
@@ -6645,7 +6672,12 @@ def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         sm = _R11_SURNAME_AFTER_RE.match(text, c[1])
         if sm and _r10_word_ok(sm.group("s")):
             yield _cand(c[0], sm.end("s"), "person_name", "hard", c[5])
-    if t.has(" is ", " was ", " had ", " has ", " seem", " look", " felt", " feel"):
+    if (
+        not vocab.isdisjoint(_R11_PREDICATE_GATE)
+        or ("had" in vocab and not vocab.isdisjoint(_R11_HAD_A_GATE))
+        or ("back" in vocab and "at" in vocab)
+        or ("off" in vocab and not vocab.isdisjoint(("school", "nursery", "playgroup", "food")))
+    ):
         for m in _R11_CHILD_PREDICATE_RE.finditer(text):
             b = m.start()
             while b > 0 and text[b - 1] in " \t":
@@ -6663,22 +6695,27 @@ def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             if not _R11_OPENER_BEFORE_RE.search(text, max(0, k - 6), k):
                 continue
             yield _cand(k, b, "person_name", "hard", msg)
-    if "(" in text and t.has(*_R11_KIN_GATE):
-        for m in _R11_WHOSE_KIN_RE.finditer(text):
+    if "(" in text and not vocab.isdisjoint(_R11_KIN_GATE):
+        for bm in _R11_OPEN_BRACKET_RE.finditer(text):
+            if not _R11_WHOSE_KIN_INSIDE_RE.match(text, bm.end()):
+                continue
+            m = _R11_NAME_BEFORE_BRACKET_RE.search(text, max(0, bm.start() - 30), bm.start())
+            if m is None:
+                continue
             n = m.group("n")
             if _r11_name_word(n) or _first_name_kind(n) is not None:
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if "x" in text and _informal(text):
+    if not vocab.isdisjoint(("x", "xx", "xxx", "xxxx", "xxxxx")) and _informal(text):
         for m in _R11_LOWER_SIGNOFF_RE.finditer(text):
             if _r11_name_word(m.group("n")):
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if t.has("it's ", " its ", "it’s ", "this is ") or t.low.startswith("its "):
+    if not vocab.isdisjoint(("it's", "its", "it’s")) or ("this" in vocab and "is" in vocab):
         for m in _R11_ITS_ME_RE.finditer(text):
             if _r11_name_word(m.group("n")) and (
                 _informal(text) or _R11_LOWER_GREETING_RE.search(text, 0, m.start())
             ):
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if ":" in text and t.has("present", "attend", "apologies"):
+    if ":" in text and not vocab.isdisjoint(_R11_PRESENT_GATE):
         for cm in _R11_PRESENT_CUE_RE.finditer(text):
             line_end = text.find("\n", cm.end())
             line_end = len(text) if line_end < 0 else line_end
@@ -6690,17 +6727,17 @@ def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                     continue  # "H. Okafor", "HJ Okafor": an initial first
                 if _r11_surname_ok(surname):
                     yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if ":" in text and t.has(*_R11_ROLE_GATE):
+    if ":" in text and not vocab.isdisjoint(_R11_ROLE_GATE):
         for m in _R11_ROLE_LABEL_RE.finditer(text):
             a, b = m.group("n").split(None, 1)
             if _r10_given(a) and _r11_surname_ok(b):
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if t.has("ed by", "en by", "by:"):
+    if "by" in vocab and not vocab.isdisjoint(_R11_REPORT_VERBS):
         for m in _R11_BY_SURNAME_INITIAL_RE.finditer(text):
             surname = m.group("n").split()[0]
             if _r11_surname_ok(surname):
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
-    if _informal(text) and t.has("from ", "with "):
+    if not vocab.isdisjoint(("from", "with")) and _informal(text):
         low = t.low
         for m in _R11_LOWER_AFTER_FROM_RE.finditer(text):
             n = m.group("n")
@@ -6713,10 +6750,11 @@ def _r11_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
 
 
 def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
-    out = _r11_addresses(t, cands)
+    vocab = frozenset(t.low.translate(_R11_NOT_WORD).split())
+    out = _r11_addresses(t, cands, vocab)
     names = [c for c in out if c[2] == "person_name" and c[3] == "hard"]
     have = {(c[0], c[1]) for c in names}
-    for c in _r11_names(t, out):
+    for c in _r11_names(t, out, vocab):
         s, e = c[0], c[1]
         # a new span takes in the names it overlaps ("José María" + "Fernández Gutiérrez")
         for o in names:
