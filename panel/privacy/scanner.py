@@ -522,7 +522,7 @@ def _health_numbers(t: _Text) -> Iterator[_Cand]:
 
 _HOSPITAL_GATE = (
     "mrn", "m.r.n", "record", "hosp", "unit", "case", "local", "patient", "pas", "k no", "k-no",
-    "k number", "rm no", "rm number", "cr no", "clinic", "crn", "urn", "pt",
+    "k number", "rm no", "rm number", "cr no", "clinic", "crn", "urn", "pt", "h/no", "h.no",
 )  # fmt: skip
 # Round 10: the cue after the number ("GOS 448812 is his Great Ormond Street number", "RX0041 is
 # her hospital no."); a phone's or a national scheme's word in between is no hospital number.
@@ -538,7 +538,8 @@ _NOT_LOCAL_MID = re.compile(r"(?i:\b(?:nhs|chi|h&c|phone|mobile|mob|tel|ni|natio
 _HOSPITAL_CUE_LOW = re.compile(
     r"(?:mrn|m\.r\.n\.?|medical\s+record\s+(?:no|number|num)|"
     r"(?:hospital|hosp|unit|case|local|record|patient|pt|pas|k|rm|cr|clinic)\.?\s*"
-    r"(?:no|number|num|nbr|id|identifier|ref|reference)|pas|crn|urn)(?![a-z0-9])\.?"
+    # round 11: "Unit#", "Hosp #", "H/No", "H.No."
+    r"(?:no|number|num|nbr|id|identifier|ref|reference|#)|h[/.][ \t]?no|pas|crn|urn)(?![a-z0-9])\.?"
     r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
     r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
     # round 8: a trust's code with a digit, then a space ("RR8 2204471", "rj0 55 1290")
@@ -866,6 +867,13 @@ _DAY_CUE_END = re.compile(
 )
 # Before a d/m/yy with one-digit day and month: a word that dates it (not "days 1/8/15")
 _WEEKDAY_THE_BEFORE = re.compile(rf"(?<![\w'’])(?:(?i:{_WEEKDAYS})\.?,?[ \t]+(?:(?i:the)[ \t]+)?)$")
+# Round 11: the cues that date a d.m or d-m with a two-digit month ("on 19.11", "since 03-12");
+# not "by", "from", "until" (times: "by 10.10"), and no unit or time after it.
+_R11_DM_DOT_CUE = re.compile(r"(?i:(?:on|since|due|dated)\b)")
+_R11_AFTER_DM_DOT = re.compile(
+    r"[ \t]*(?:[-–][ \t]*\d|(?i:am|pm|h|hrs?|hours?|mg|mcg|ml|l|kg|g|mmol|mm|cm|%|x|units?|"
+    r"litres?|l/min|minutes?|mins?|ratio|dilution|o['’]?clock)\b|%)"
+)
 _DATED_BEFORE = re.compile(
     rf"(?i:\b(?:{_EVENT_WORDS}|on|from|since|until|by|due|admitted|discharged?|appt|"
     rf"appointment|{_WEEKDAYS})\b\.?:?,?[ \t]*(?:(?:is|was|on)[ \t]+)?)$"
@@ -1063,11 +1071,20 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 elif (
                     len(a) <= 2
                     and len(b) <= 2
-                    and m.group("s") in "/."
                     and _valid_day_month(int(a), int(b))
                     and (a, b) not in _FRACTIONS
                     and (cue := _DAY_CUE_END.search(text, max(0, s - 24), s))
-                    and (m.group("s") == "/" or cue.group("wd"))
+                    and (
+                        m.group("s") == "/"
+                        or (cue.group("wd") and m.group("s") == ".")
+                        # round 11: "on 19.11", "since 03-12", "scan 28.10": a dot or a dash,
+                        # a two-digit month, after "on", "since", "due", "dated" or an event
+                        or (
+                            len(b) == 2
+                            and (cue.group("ev") or _R11_DM_DOT_CUE.match(cue.group()))
+                            and not _R11_AFTER_DM_DOT.match(text, e)
+                        )
+                    )
                     # "by 2/7", "after 3/12": days and months in clinical shorthand
                     and not (
                         b in ("7", "12")
@@ -1501,7 +1518,9 @@ _EMAIL_SPELLED_RE = re.compile(
 )
 _URL_LOW = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]{1,2000}")
 _TLD_LOW = re.compile(
-    r"\.(?:co\.uk|org\.uk|me\.uk|ac\.uk|nhs\.uk|gov\.uk|com|org|net|uk|me|io|info|eu|gov|ie|ly|gl|page|link|app)"
+    r"\.(?:co\.uk|org\.uk|me\.uk|ac\.uk|nhs\.uk|gov\.uk|com|org|net|uk|me|io|info|eu|gov|ie|ly|gl|page|link|app|"
+    # round 11: personal and national endings ("ourstory.blog", "teamfinn.scot", "x.co/...")
+    r"blog|online|website|scot|wales|cymru|co|tv|xyz|ee)"
     r"(?![a-z0-9])"
 )
 _DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -1510,7 +1529,7 @@ _AT_RE = re.compile(r"@(?=[A-Za-z0-9_])")
 _HASH_RE = re.compile(r"#(?=[A-Za-z])")
 _HANDLE_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{2,29}")
 _PLATFORM_GATE = (
-    "instagram", "insta", "facebook", "fb", "tiktok", "tik tok", "twitter", "snapchat", "youtube",
+    "instagram", "insta", "ig:", "ig ", "facebook", "fb", "tiktok", "tik tok", "twitter", "snapchat", "youtube",
     "threads", "justgiving", "just giving", "gofundme", "go fund me", "crowdfunder", "whatsapp",
 )  # fmt: skip
 _PLATFORM_QUOTED_RE = re.compile(
@@ -1519,6 +1538,12 @@ _PLATFORM_QUOTED_RE = re.compile(
     r"(?:\s+(?:page|group|account|handle|channel|profile|campaign|fundraiser|appeal))?"
     r"\s*(?:is\s+|called\s+|named\s+|[:\-]\s*)?)"
     r"(?P<q>[\"“'‘](?:[^\"”'’\n]|['’](?=[a-z])){2,60}[\"”'’])"
+)
+_R11_PLATFORM_HANDLE_RE = re.compile(
+    r"(?i:\b(?:insta(?:gram)?|ig|tiktok|tik[ \t]+tok|fb|facebook|snap(?:chat)?|twitter|threads|"
+    r"youtube)\b(?:[ \t]+(?:page|account|channel|profile|is|as|under|called))*"
+    r"(?:[ \t]+(?P<cue>handle|username|user[ \t]*name|name)(?:[ \t]+is)?)?)"
+    r"[ \t]*+(?:[:=\-–][ \t]*+)?(?P<h>[A-Za-z_][A-Za-z0-9_.]{2,29})(?![\w@])"
 )
 _HASHTAG_TAIL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,49}(?![A-Za-z0-9_])")
 _FRACTURE_TAGS = frozenset(
@@ -1536,7 +1561,7 @@ _SOCIAL_DOMAINS = (
     "virginmoneygiving.com", "givealittle.co.nz", "chuffed.org", "donorbox.org", "blogspot.com",
     "wordpress.com", "wixsite.com", "medium.com", "whatsapp.com", "gofundme.co.uk", "enthuse.com",
     "givey.com", "localgiving.org", "totalgiving.co.uk", "mydonate.bt.com", "spotfund.com",
-    "kickstarter.com", "indiegogo.com",
+    "kickstarter.com", "indiegogo.com", "linktr.ee",
 )  # fmt: skip
 _CLINICAL_DOMAINS = (
     "clinicaltrials.gov", "isrctn.com", "clinicaltrialsregister.eu", "euclinicaltrials.eu",
@@ -1565,11 +1590,21 @@ def _domain_in(host: str, domains: tuple[str, ...]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
+# Round 11: a platform's short or familiar name as the host, with any ending ("insta.com/...",
+# "tiktok.co.uk/@...", "fb.co/..."): a social page, as its real domain would be.
+_SOCIAL_HOST_NAMES = frozenset(
+    "insta instagram instagr ig fb facebook tiktok tik snap snapchat yt youtube twitter threads "
+    "gofundme justgiving crowdfunder pinterest linkedin whatsapp".split()
+)
+
+
 def _url_candidate(s: int, e: int, url: str) -> _Cand | None:
     host = _host_of(url)
     if not host:
         return None
-    if _domain_in(host, _SOCIAL_DOMAINS):
+    if _domain_in(host, _SOCIAL_DOMAINS) or (
+        host.split(".", 1)[0] in _SOCIAL_HOST_NAMES and "/" in url
+    ):
         return _cand(s, e, "url", "hard", _MESSAGES["url"])
     if _domain_in(host, _CLINICAL_DOMAINS):
         return None
@@ -1644,6 +1679,19 @@ def _web(t: _Text) -> Iterator[_Cand]:
     if t.has(*_PLATFORM_GATE):
         for m in _PLATFORM_QUOTED_RE.finditer(text):
             yield _cand(m.start("q"), m.end("q"), "url", "hard", _PAGE_MESSAGE)
+        # round 11: a handle without "@" after the platform's name ("insta: mighty.mo.22",
+        # "tiktok handle brave_bo"): dots, underscores or digits in it, or a word for a handle
+        for m in _R11_PLATFORM_HANDLE_RE.finditer(text):
+            h = m.group("h").rstrip(".")
+            hs = m.start("h")
+            if len(h) < 3 or _TLD_LOW.search(h.lower()):
+                continue
+            if (
+                any(ch.isdigit() or ch == "_" for ch in h)
+                or "." in h
+                or (m.group("cue") and h.lower() not in _names.ENGLISH_WORDS)
+            ):
+                yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
     for hm in _HASH_RE.finditer(text):
         hashpos = hm.start()
         if hashpos == 0 or not (_word_char(text[hashpos - 1]) or text[hashpos - 1] in "&#/"):
@@ -1910,7 +1958,9 @@ def _house_addresses(t: _Text) -> Iterator[_Cand]:
                 lower_copy = _capitalised_copy(text, False)
             copy = lower_copy
         m = _AFTER_ADDRESS_CUE.match(copy, start)
-        if m is None or not m.group("num"):
+        # round 11: a flat's number stands for the house number ("address is flat 3 the
+        # maltings, beverley")
+        if m is None or not (m.group("num") or start < cs):
             continue
         found = list(_WORD_RE.finditer(copy, m.start(), m.end()))
         if any(w.group().lower() in _ADDRESS_UNIT_WORDS for w in found):
@@ -2696,7 +2746,8 @@ _AS_KNOWN_RE = re.compile(
 )
 # "... called Sunny rather than Sunil": the other name after a name.
 _RATHER_THAN_RE = re.compile(
-    rf"[ \t]*,?[ \t]+(?:rather[ \t]+than|instead[ \t]+of|not)[ \t]+[\"'“‘]?(?P<w>{_NAME_WORD})(?![\w'’-])"
+    # (round 11: possessive blanks; "[ \t]*,?[ \t]+" backtracked quadratically on a run of blanks)
+    rf"(?:[ \t]*+,[ \t]++|[ \t]++)(?:rather[ \t]+than|instead[ \t]+of|not)[ \t]+[\"'“‘]?(?P<w>{_NAME_WORD})(?![\w'’-])"
 )
 # "we're the Wards", "we are the Okafors": a family by its surname in the plural.
 _WE_ARE_THE_RE = re.compile(
@@ -2827,12 +2878,14 @@ _KIN_PAREN_AFTER = re.compile(
 )
 # After a word: an age or something only a person does.
 _APPOSITION_RE = re.compile(
-    r"[ \t]*,?[ \t]+(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
+    r"(?:[ \t]*+,[ \t]++|[ \t]++)(?:and[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|dad|brother|sister|"
     r"parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer)\b"
 )
-_PRONOUN_SOON_RE = re.compile(r"(?:[ \t]+[a-z]+){0,3}[ \t]+(?:his|her|he|she|him)\b")
+# (round 11: possessive blanks here and in _PERSON_AFTER_RE and _APPOSITION_RE; a run of blanks
+# made them backtrack quadratically)
+_PRONOUN_SOON_RE = re.compile(r"(?:[ \t]++[a-z]+){0,3}[ \t]++(?:his|her|he|she|him)\b")
 _PERSON_AFTER_RE = re.compile(
-    r"(?:[ \t]*,?[ \t]+(?:(?:and|n|&|an['’])[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|mam|dad|"
+    r"(?:(?:[ \t]*+,[ \t]++|[ \t]++)(?:(?:and|n|&|an['’])[ \t]+)?(?:his|her)[ \t]+(?:mother|father|mum|mam|dad|"
     r"brother|sister|parents|grandmother|grandfather|nan|gran|twin|aunt|auntie|uncle|carer|foster)"
     r"\b|"
     # "Bliss, our daughter,", "Storm, my son": a child named beside the writer's family word
@@ -2843,7 +2896,7 @@ _PERSON_AFTER_RE = re.compile(
     r"[ \t]*\([ \t]*(?:aged?[ \t]+)?\d{1,2}[ \t]*(?:y|yo|yrs?|years?|m|months?)?[ \t]*\)|"
     r"[ \t]+(?:is|was|turned|turns)[ \t]+(?:(?:now|only|nearly|almost|just)[ \t]+)?(?:a[ \t]+|an[ \t]+)?"
     r"\d{1,2}[- ]?(?:years?|yrs?|months?|weeks?)?(?:[- ]old)?\b|"
-    r",?[ \t]*\(?[ \t]*(?:born|b\.|dob\b|d\.o\.b\.?)|"
+    r",?[ \t]*+\(?[ \t]*+(?:born|b\.|dob\b|d\.o\.b\.?)|"
     r"(?P<pred>[ \t]+(?:"
     # "Autumn tolerated ...", "Gift is now on maintenance", "Rowan and Sage were seen"
     r"(?:tolerated|completed|underwent|received|developed|responded|presented|relapsed)\b"
@@ -4746,6 +4799,27 @@ _SIGN_OFF_NOT_NAMES = frozenset(
 )
 
 
+# Round 11: a given name at the end of a page's name after a linking word ("lifewithnoah",
+# "ourjourneywithevie", "littlemightyrosa"), or at its start before one ("eviesjourneyblog",
+# "leoandme"): no English word ("dealingwithgrief", "teamwork")
+_R11_NAME_AT_END_RE = re.compile(
+    r"(?:with|for|team|little|mighty|brave|baby|help|save|pray|love|loving|go)(?P<n>[a-z]{3,})$"
+)
+_R11_NAME_AT_START_RE = re.compile(
+    rf"(?P<n>[a-z]{{3,}}?)s?(?:and|n)?(?:{_CAMPAIGN_WORDS}|me|us|life|days|world|adventures?)"
+)
+# A web address the text calls the family's own ("Family blog www...", "her page is ...")
+_R11_OWN_PAGE_BEFORE_RE = re.compile(
+    r"(?i:\b(?:family|family['’]s|our|my|his|her|their|mum['’]?s|mam['’]?s|dad['’]?s|"
+    r"parents['’]?|nan['’]?s|gran['’]?s)[ \t]+(?:own[ \t]+)?(?:blog|vlog|website|web[ \t]+site|"
+    r"site|page|channel|diary|journal)\b[^.\n]{0,24})$"
+)
+_R11_OWN_PAGE_AFTER_RE = re.compile(
+    r"(?i:[ \t]*+(?:(?:is|=|-|–|\()[ \t]*+)?(?:our|my|his|her|their|the[ \t]+family['’]?s?)[ \t]+"
+    r"(?:(?:mum|mam|dad|nan|gran|parents)['’]?s?[ \t]+)?(?:own[ \t]+)?(?:blog|vlog|website|site|page|channel|diary)\b)"
+)
+
+
 def _personal_url_part(part: str, found: set[str]) -> bool:
     """Is this part of a web address a family's campaign ("bellasjourney", "teamalfie") or a
     name found in the text?"""
@@ -4756,6 +4830,11 @@ def _personal_url_part(part: str, found: set[str]) -> bool:
         if m:
             n = m.group("n").capitalize()
             if n in _FIRST or n.lower() in found:
+                return True
+    for m in (_R11_NAME_AT_END_RE.search(part), _R11_NAME_AT_START_RE.match(part)):
+        if m:
+            n = m.group("n")
+            if (n.capitalize() in _FIRST and n not in _ENGLISH) or n in found:
                 return True
     return False
 
@@ -5001,6 +5080,11 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             found_low = {n.lower() for n in found if len(n) >= 3}
             if any(_personal_url_part(p, found_low) for p in parts):
                 add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
+            elif _R11_OWN_PAGE_BEFORE_RE.search(
+                text, max(0, c[0] - 60), c[0]
+            ) or _R11_OWN_PAGE_AFTER_RE.match(text, c[1]):
+                # round 11: "Family blog www...", "... is her page": the family's own page
+                add(_cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE))
             elif _FUNDRAISING_CUE_RE.search(text, max(0, c[0] - 80), min(len(text), c[1] + 60)):
                 # "the fundraiser is at www...", "donations via ...": a family's appeal page
                 add(_cand(c[0], c[1], "url", "hard", _FUNDRAISING_MESSAGE))
@@ -5074,12 +5158,15 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round10(
+    return _round11(
         t,
-        _round9(
+        _round10(
             t,
-            _round8_names(
-                text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+            _round9(
+                t,
+                _round8_names(
+                    text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+                ),
             ),
         ),
     )
@@ -5096,6 +5183,13 @@ _TOWN_LINK_WORDS = frozenset("upon on le in by under super of".split())
 _ANY_WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
+_TOWN_FIRST_WORDS = frozenset(
+    "port fort market new east west north south upper lower great little castle kings isle mount "
+    "long old high st saint bishops bishop's bridge newton glen loch kirk strath inver ben "
+    "nether church chapel broad green".split()
+)
+
+
 def _town_words(seg: str, lower: bool) -> int:
     """How many characters of ``seg`` (words after an address's comma) name a town: words in
     the case of the address, none an ordinary word (lower-case writing: none an English word)."""
@@ -5108,6 +5202,11 @@ def _town_words(seg: str, lower: bool) -> int:
             break  # a postcode: "Grimsby DN34 5TQ"
         if i and lw in _TOWN_LINK_WORDS and i + 1 < len(words):
             continue
+        if not i and lw in _TOWN_FIRST_WORDS and len(words) > 1 and not lower:
+            # round 11: "Port Ellen", "Fort Augustus", "Market Rasen": a town's first word that
+            # is an ordinary word counts when a capitalised word follows it
+            if words[1].group()[:1].isupper() and seg[w.end() : words[1].start()].strip() == "":
+                continue
         if lower:
             if not word.islower() or lw in _ENGLISH or lw in _NOT_A_NAME or len(word) < 3:
                 break
@@ -5125,7 +5224,7 @@ def _town_words(seg: str, lower: bool) -> int:
 # after it, the site it is on ("... Appleby Fields site").
 _UNIT_BEFORE_RE = re.compile(
     r"(?i:(?<![\w])(?:flat|plot|pitch|unit|apartment|apt|caravan|chalet|no|number|house)\.?"
-    r"[ \t]*(?:\d{1,4}[a-z]?)?,?[ \t]*|"
+    r"[ \t]*(?:\d{1,4}[a-z]?(?:/\d{1,3})?)?,?[ \t]*|"
     # a Scottish tenement flat, floor/door: "3/2, 47 Dumbarton Drive", "0/1 12 Kelvin Street"
     r"(?<![\w/.-])\d{1,2}/\d{1,2},?[ \t]+)$"
 )
@@ -5609,16 +5708,20 @@ def scan_filename(name: str) -> list[Finding]:
 _R9_HONORIFIC_RE = re.compile(r"(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS|MISS)\.?[ \t]+")
 _R9_HONORIFIC_BEFORE_RE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS|MISS)\.?[ \t]+$")
 # A clinical role in the same clause after the name: "Mr X, consultant paediatric surgeon".
+# Round 11: or in brackets after it: "Mr X (consultant surgeon) will ...".
 _R9_CLINICAL_ROLE_AFTER_RE = re.compile(
-    r"[ \t]*,[ \t]*(?:the[ \t]+|our[ \t]+|a[ \t]+)?(?:(?i:locum|honorary|senior|lead|"
-    r"specialist|associate|visiting)[ \t]+)?(?i:consultant|registrar|surgeon|neurosurgeon|"
+    r"[ \t]*[,(][ \t]*(?:the[ \t]+|our[ \t]+|a[ \t]+)?(?:(?i:locum|honorary|senior|lead|"
+    r"specialist|associate|visiting|paediatric|general|orthopaedic|spinal|plastic|cardiac|"
+    r"transplant|oncology|surgical|neuro)[ \t]+){0,2}(?i:consultant|registrar|surgeon|neurosurgeon|"
     r"oncologist|haematologist|radiologist|histopathologist|pathologist|physician|"
     r"paediatrician|anaesthetist|urologist|nephrologist|neurologist|ophthalmologist|"
     r"endocrinologist|geneticist|clinical[ \t]+\w+|SpR|fellow)\b"
 )
 # A clinician's title (and perhaps an initial) just before a name: "Prof E. Stavros".
+# Round 11: "Consultant Ahmadi to review ...": a consultant's title (identifiers.md: staff are soft).
 _R9_CLINICIAN_BEFORE_RE = re.compile(
-    r"\b(?:Dr|DR|Prof|PROF|Professor|Doctor)\.?[ \t]+(?:[A-Z]\.?[ \t]*){0,2}$"
+    r"\b(?:Dr|DR|Prof|PROF|Professor|Doctor|Consultant|CONSULTANT|consultant)\.?[ \t]+"
+    r"(?:[A-Z]\.?[ \t]*){0,2}$"
 )
 # Staff roles that a sentence may start with ("Dietitian has started NG feeds").
 _R9_ROLE_WORDS = frozenset(
@@ -6286,4 +6389,378 @@ def _round10(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             continue
         out.append(c)
     out.extend(_r10_names(t, out))
+    return out
+
+
+# ============================================================================================
+# Round 11 (issue 17): a last pass by kind of failure, gated on cheap tests like rounds 9-10.
+# ============================================================================================
+
+# A lower-case street after "no"/"number" or a word that places it ("its no 19 larch grove",
+# "we're at 7 sandpiper close"): a number, one to three words, a street word; none of the words
+# a unit, a time or a little word ("3 times down the road", "2 mins up the lane")
+_R11_STREET_LOW = (
+    "road|rd|street|avenue|ave|crescent|cres|lane|drive|gardens|gdns|terrace|grove|mews|close|"
+    "court|place|way|wynd|brae|walk|rise|view|square"
+)
+_R11_LOWER_STREET_RE = re.compile(
+    r"(?<![\w'’])(?P<cue>(?:no|number|num|house)\.?[ \t]*|(?:at|to|from|on)[ \t]+)"
+    r"(?P<n>\d{1,4}[a-z]?),?[ \t]+(?P<w>(?:[a-z][a-z'’-]+[ \t]+){1,3})"
+    rf"(?P<st>{_R11_STREET_LOW})(?![\w'’-])"
+)
+_R11_STREET_GATE = frozenset(_R11_STREET_LOW.split("|"))
+_R11_STREET_GATE_RE = re.compile(rf"[a-z][ \t]+(?:{_R11_STREET_LOW})(?![\w])")
+_R11_NOT_STREET_WORDS = _ADDRESS_UNIT_WORDS | frozenset(
+    "the a an to of up down in on at by and or for from my his her our their your its this "
+    "that with into onto over under is was be it he she we they you i off out round back "
+    "along across past same other next end car park bus very more less much quite too so really "
+    "fairly different separate".split()
+)
+# Between two pieces of one address: only a comma
+_R11_ADDRESS_JOIN_RE = re.compile(r"[ \t]*,[ \t]*")
+
+
+# A Gaelic or Irish house's name (a place word, its article, a name) before its town:
+# "Cnoc an Fhraoich, Uig", "Druim na Coille, Lochinver", "Baile na hAbhann, Dingle"
+_R11_GAELIC_HOME_RE = re.compile(
+    r"(?<![\w'’-])(?:Cnoc|Druim|Achadh|Baile|Tobar|Allt|Dun|Dùn|Creag|Bruach|Bothan|Lag|Ard|Àrd|"
+    # (a house's words, not a loch's, a glen's or a hill's: those are places people visit)
+    r"Cùl|Cul|Torr|Clach|Blàr|Blar|Tulach|"
+    r"Carraig|Lios|Ráth|Rath|Gort|Cluain|Doire|Páirc|Teach|Tigh|Taigh)"
+    rf"[ \t]+(?:na|nan|an|a['’]|na[ \t]+h|an[ \t]+t|ui|uí)[ \t-]*[{_CAP}h][{_LOW}{_CAP}'’]+"
+    rf",[ \t]*[{_CAP}][{_LOW}'’]+(?:[ \t]+(?:of[ \t]+)?[{_CAP}][{_LOW}'’]+)?(?![\w'’])"
+)
+_R11_GAELIC_GATE = frozenset(
+    w.lower()
+    for w in """Cnoc Druim Achadh Baile Tobar Allt Dun Dùn Creag Bruach Bothan Lag Ard Àrd Cùl Cul
+    Torr Clach Blàr Blar Tulach Carraig Lios Ráth Rath Gort Cluain Doire Páirc Teach Tigh
+    Taigh""".split()
+)
+
+
+def _r11_addresses(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> list[_Cand]:
+    text, low = t.text, t.low
+    out = list(cands)
+    new: list[_Cand] = []
+    if "," in text and not vocab.isdisjoint(_R11_GAELIC_GATE):
+        for m in _R11_GAELIC_HOME_RE.finditer(text):
+            if not t.institutions.overlaps(m.start(), m.end()):
+                new.append(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
+    if t.clusters and not vocab.isdisjoint(_R11_STREET_GATE) and _R11_STREET_GATE_RE.search(low):
+        for m in _R11_LOWER_STREET_RE.finditer(low):
+            words = m.group("w").split()
+            if any(w in _R11_NOT_STREET_WORDS for w in words):
+                continue
+            cue = m.group("cue").strip().rstrip(".")
+            if cue in ("at", "to", "from", "on") and not text[m.start("n") :].islower():
+                # without "no": only in a parent's lower-case message
+                if not _informal(text):
+                    continue
+            s = m.start() if cue in ("no", "number", "num", "house") else m.start("n")
+            new.append(_cand(s, m.end(), "address", "hard", _MESSAGES["address"]))
+    if new:
+        out.extend(_extend_addresses(text, new))  # its town after a comma
+    addresses = sorted(
+        (c for c in out if c[2] == "address" and c[3] == "hard"), key=lambda c: (c[0], -c[1])
+    )
+    if len(addresses) < 2:
+        return out
+    # "Flat 12, Elm House, 9 Oak Road, Leeds": pieces of one address that overlap or meet at a
+    # comma are one finding (the longer one alone would lose a piece)
+    merged: list[_Cand] = []
+    changed = False
+    for c in addresses:
+        if merged:
+            p = merged[-1]
+            if c[0] <= p[1] or (
+                c[0] - p[1] <= 4 and _R11_ADDRESS_JOIN_RE.fullmatch(text, p[1], c[0])
+            ):
+                if c[1] > p[1]:
+                    merged[-1] = _cand(p[0], c[1], "address", "hard", p[5])
+                    changed = True
+                continue
+        merged.append(c)
+    if not changed:
+        return out
+    return [c for c in out if not (c[2] == "address" and c[3] == "hard")] + merged
+
+
+# --- names -------------------------------------------------------------------------------------
+_R11_NOT_NICK = (
+    _KIN_WORDS
+    | _MONTH_NAMES
+    | frozenset(
+        "monday tuesday wednesday thursday friday saturday sunday dr doctor nurse sister mr mrs "
+        "ms miss prof the a an back later today tomorrow tonight again".split()
+    )
+)
+# "we call him Bear", "everyone calls her Bells": a pet name after "call(s) him/her/them"
+_R11_CALL_PRONOUN_RE = re.compile(
+    r"\b(?i:call|calls|called|calling)[ \t]+(?i:him|her|them)[ \t]+"
+    rf"(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’-])"
+)
+# A given name (a word-name too) with one or two capitalised words after it, then the child's
+# age: "Autumn Rainford, 7, ...", "Referral: Arabella Vane Tempest, 6,", "Rowan Hale (4)"
+_R11_NAME_AGE_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?"
+    rf"(?:[ \t]+(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?){{1,2}})"
+    r"(?=[ \t]*+,[ \t]*+(?:aged?[ \t]+)?\d{1,2}(?:[ \t]*+(?:y|yo|yrs?|years?|m|months?)\b)?[ \t]*+"
+    r"[,;.)]|[ \t]*+\([ \t]*+\d{1,2}(?:[ \t]*+(?:y|yo|yrs?|years?)\b)?[ \t]*+\))"
+)
+# A given name with an apostrophe or a capital inside ("D'Arcy", "DeShawn") found, then a
+# surname-like word and "'s" or a person's verb: the surname joins it
+_R11_SURNAME_AFTER_RE = re.compile(
+    rf"[ \t]+(?P<s>(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}]+(?:-[{_CAP}][{_LOW}]+)?)"
+    r"(?=['’]s\b|[ \t]+(?:has|had|is|was|seen|says|said|will|needs|remains|presented|started)\b)"
+)
+# A word that a sentence opens with, then what is said of a child: "Brook had a good weekend",
+# "Sonny was tearful", "... that Story is eating well"
+_R11_AGE_ANCHOR_RE = re.compile(r"(?:,[ \t]*+(?:aged?[ \t]+)?|\([ \t]*+)\d{1,2}(?!\d)")
+_R11_CHILD_PREDICATE_RE = re.compile(
+    r"(?<=[ \t])(?:(?:is|was|has[ \t]+been|had[ \t]+been|seems|seemed|looked|looks|felt|feels)[ \t]+"
+    r"(?:(?:very|so|really|a[ \t]+bit|quite|more|less|still|much)[ \t]+)?(?:tearful|upset|sleepy|"
+    r"tired|poorly|unsettled|cheerful|grumpy|scared|anxious|clingy|irritable|miserable|chatty|"
+    r"lethargic|unwell|nauseous|teary|sick|brighter|livelier|happier|eating|sleeping|drinking|"
+    r"walking|crawling|vomiting|playing|napping|feeding|back[ \t]+at|off[ \t]+(?:school|nursery|"
+    r"playgroup|her[ \t]+food|his[ \t]+food))|had[ \t]+a[ \t]+(?:good|bad|rough|settled|better|"
+    r"great|lovely|quiet|difficult|tough|hard|ok|okay|poor|restless|unsettled)[ \t]+(?:day|night|"
+    r"weekend|week|sleep|time|morning|evening|afternoon))\b"
+)
+_R11_PREDICATE_GATE = frozenset(
+    """tearful upset sleepy tired poorly unsettled cheerful grumpy scared anxious clingy irritable
+    miserable chatty lethargic unwell nauseous teary sick brighter livelier happier eating
+    sleeping drinking walking crawling vomiting playing napping feeding""".split()
+)
+_R11_HAD_A_GATE = frozenset("day night weekend week sleep time morning evening afternoon".split())
+_R11_OPENER_BEFORE_RE = re.compile(r"(?:^|[.!?;\n][ \t]*|\b(?:that|and|but|so|as)[ \t]+)$")
+# "Shaz (Ellie-Mai's mum)": a name before a bracket that says whose parent it is
+_R11_OPEN_BRACKET_RE = re.compile(r"\(")
+_R11_NAME_BEFORE_BRACKET_RE = re.compile(rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}]{{2,}})[ \t]*$")
+_R11_WHOSE_KIN_INSIDE_RE = re.compile(
+    r"[ \t]*[^()\n]{1,30}?['’]s?[ \t]+"
+    r"(?:mum|mam|mummy|mom|mother|dad|daddy|father|nan|nana|gran|granny|grandma|grandad|auntie|"
+    r"aunt|uncle|sister|brother|carer|stepmum|stepdad)[ \t]*\)"
+)
+_R11_KIN_GATE = frozenset(
+    """mum mam mummy mom mother dad daddy father nan nana gran granny grandma grandad auntie aunt
+    uncle sister brother carer stepmum stepdad""".split()
+)
+# "luv u all, kez xx": a lower-case name signing off before kisses
+_R11_LOWER_SIGNOFF_RE = re.compile(
+    r"(?:,|\n|^)[ \t]*+(?P<n>[a-z]{3,10})[ \t]*+x{1,5}[ \t]*+(?:$|\n)"
+)
+# "hi its bex,", "this is shaz here": a parent says who she is
+_R11_ITS_ME_RE = re.compile(
+    r"\b(?:[Ii]t['’]?s|[Tt]his[ \t]+is|IT['’]?S|THIS[ \t]+IS)[ \t]+(?P<n>[a-z]{3,10})"
+    r"(?=[ \t]*[,.!\n-]|[ \t]+(?:here|again|from|x)\b)"
+)
+_R11_LOWER_GREETING_RE = re.compile(r"(?i:\b(?:hi|hiya|hello|hey|morning)\b)")
+# A list of those present: "Present: H. Okafor (pharmacy), L. Brandt (radiology)"
+_R11_PRESENT_CUE_RE = re.compile(
+    r"(?i:\b(?:present|attendees|attending|in[ \t]+attendance|attendance|apologies|"
+    r"also[ \t]+present)[ \t]*:)"
+)
+_R11_INITIAL_SURNAME_RE = re.compile(
+    rf"(?P<n>[{_CAP}]\.?[ \t]*(?:[{_CAP}]\.?[ \t]*)?(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+"
+    rf"(?:-[{_CAP}][{_LOW}]+)?)(?=[ \t]*(?:\(|,|;|$|\n|and\b))"
+)
+# "verified by Ruiz M", "checked by: Osei K": a surname and an initial after a reporting verb
+_R11_BY_SURNAME_INITIAL_RE = re.compile(
+    r"(?i:\b(?:reported|verified|authori[sz]ed|checked|signed|dictated|typed|written|reviewed|"
+    r"approved|seen|entered|prepared)[ \t]+by)[ \t]*:?[ \t]*"
+    rf"(?P<n>(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?[ \t]+[{_CAP}])(?![\w.])"
+)
+# "Minute taker: Jo Battersby", "Chair: Ravi Lalani": a meeting's role, a colon, a full name
+_R11_ROLE_LABEL_RE = re.compile(
+    r"(?i:\b(?:minute[ \t-]*taker|minutes[ \t]+by|note[ \t-]*taker|scribe|chair(?:ed[ \t]+by)?|"
+    r"co-?ordinator|key[ \t]*worker|author|written[ \t]+by|contact))[ \t]*:[ \t]*"
+    rf"(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?[ \t]+(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+"
+    rf"(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’-])"
+)
+_R11_ROLE_GATE = frozenset(
+    """taker minute minutes note scribe chair chaired coordinator co ordinator key keyworker author
+    written contact""".split()
+)
+_R11_REPORT_VERBS = frozenset(
+    """reported verified authorised authorized checked signed dictated typed written reviewed
+    approved seen entered prepared""".split()
+)
+_R11_PRESENT_GATE = frozenset("present attendees attending attendance apologies".split())
+# The text's lower-case words, for the gates: every character but letters and apostrophes blank
+_R11_NOT_WORD = str.maketrans(
+    dict.fromkeys('!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~0123456789“”‘—–…•·\u00a0', " ")
+)
+# "the results from kath on the 9th": a lower-case given name after "from"/"with" in a message
+_R11_LOWER_AFTER_FROM_RE = re.compile(
+    r"\b(?:from|with)[ \t]+(?P<n>[a-z]{3,10})(?=[ \t]+(?:on|at|in|yesterday|today|earlier|"
+    r"last|this|about|and|who|when)\b|[ \t]*[,.!?]|$)"
+)
+
+
+# "Lily Ward (4)", "Rose Cottage, 3,": a place's noun is no surname
+_R11_PLACE_NOUNS = frozenset(
+    """ward wards unit house clinic centre center bay suite room team trust fund school academy
+    nursery hospital hospice road street lane close cottage court farm lodge hall park""".split()
+)
+
+
+def _r11_name_word(word: str) -> bool:
+    """A word that may be a person's (nick)name in a sign-off or self-introduction: no English,
+    clinical or common word, no sign-off abbreviation, and a name-like shape."""
+    low = word.lower()
+    return (
+        low not in _ENGLISH
+        and low not in _NOT_A_NAME
+        and low not in _SIGN_OFF_NOT_NAMES
+        and low not in _R11_NOT_NICK
+        and any(ch in "aeiouy" for ch in low[1:])  # not "ecg", "fbc"
+    )
+
+
+_R11_DEPARTMENTS = frozenset(
+    """radiology pathology haematology histopathology oncology pharmacy microbiology biochemistry
+    cytogenetics genetics immunology virology physiotherapy physio dietetics audiology cardiology
+    neurology nephrology endocrinology surgery anaesthetics theatre theatres ward clinic lab
+    laboratory admin team nursing medicine paediatrics psychology chaplaincy""".split()
+)
+
+
+def _r11_surname_ok(word: str) -> bool:
+    return word.lower() not in _R11_DEPARTMENTS and (
+        _r10_word_ok(word) or word.lower() in _names.SURNAMES_LOW
+    )
+
+
+def _r11_names(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> Iterator[_Cand]:
+    text = t.text
+    msg = _MESSAGES["person_name"]
+    if not vocab.isdisjoint(("call", "calls", "called", "calling")):
+        for m in _R11_CALL_PRONOUN_RE.finditer(text):
+            if m.group("n").lower() not in _R11_NOT_NICK:
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    ages = [am.start() for am in _R11_AGE_ANCHOR_RE.finditer(text)] if t.clusters else []
+    last = -1
+    for a in ages:
+        # only the words just before an age are read ("..., 7,", "(4)")
+        for m in _R11_NAME_AGE_RE.finditer(text, max(0, last, a - 80), min(len(text), a + 16)):
+            last = m.end()
+            words = m.group("n").split()
+            first = words[0]
+            if not _r10_given(first) or first.lower() in _R10_TITLE_WORDS:
+                continue
+            if _R10_NOT_PAIR_BEFORE.search(text, max(0, m.start() - 24), m.start()):
+                continue
+            rest = words[1:]
+            if any(
+                w in _names.CLINICAL_WORDS
+                or w.lower() in _names.CLINICAL_WORDS
+                or w in _names.EPONYM_WORDS
+                or w.lower() in _names.COMMON_WORDS
+                or w.lower() in _R11_PLACE_NOUNS
+                for w in rest
+            ):
+                continue
+            if t.institutions.overlaps(m.start(), m.end()):
+                continue
+            yield _cand(m.start(), m.end("n"), "person_name", "hard", msg)
+    for c in cands:
+        if c[2] != "person_name" or c[3] != "hard":
+            continue
+        word = text[c[0] : c[1]]
+        if " " in word or not ("'" in word or "’" in word or any(ch.isupper() for ch in word[1:])):
+            continue
+        sm = _R11_SURNAME_AFTER_RE.match(text, c[1])
+        if sm and _r10_word_ok(sm.group("s")):
+            yield _cand(c[0], sm.end("s"), "person_name", "hard", c[5])
+    if (
+        not vocab.isdisjoint(_R11_PREDICATE_GATE)
+        or ("had" in vocab and not vocab.isdisjoint(_R11_HAD_A_GATE))
+        or ("back" in vocab and "at" in vocab)
+        or ("off" in vocab and not vocab.isdisjoint(("school", "nursery", "playgroup", "food")))
+    ):
+        for m in _R11_CHILD_PREDICATE_RE.finditer(text):
+            b = m.start()
+            while b > 0 and text[b - 1] in " \t":
+                b -= 1
+            k = b
+            while k > 0 and (text[k - 1].isalpha() or text[k - 1] in "-'’"):
+                k -= 1
+            word = text[k:b]
+            if len(word) < 3 or not word[0].isupper() or not word[1:].islower():
+                continue
+            if _first_name_kind(word) is None:
+                continue
+            if word.lower() in _R11_NOT_NICK or word.lower() in _R10_TITLE_WORDS:
+                continue
+            if not _R11_OPENER_BEFORE_RE.search(text, max(0, k - 6), k):
+                continue
+            yield _cand(k, b, "person_name", "hard", msg)
+    if "(" in text and not vocab.isdisjoint(_R11_KIN_GATE):
+        for bm in _R11_OPEN_BRACKET_RE.finditer(text):
+            if not _R11_WHOSE_KIN_INSIDE_RE.match(text, bm.end()):
+                continue
+            m = _R11_NAME_BEFORE_BRACKET_RE.search(text, max(0, bm.start() - 30), bm.start())
+            if m is None:
+                continue
+            n = m.group("n")
+            if _r11_name_word(n) or _first_name_kind(n) is not None:
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if not vocab.isdisjoint(("x", "xx", "xxx", "xxxx", "xxxxx")) and _informal(text):
+        for m in _R11_LOWER_SIGNOFF_RE.finditer(text):
+            if _r11_name_word(m.group("n")):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if not vocab.isdisjoint(("it's", "its", "it’s")) or ("this" in vocab and "is" in vocab):
+        for m in _R11_ITS_ME_RE.finditer(text):
+            if _r11_name_word(m.group("n")) and (
+                _informal(text) or _R11_LOWER_GREETING_RE.search(text, 0, m.start())
+            ):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if ":" in text and not vocab.isdisjoint(_R11_PRESENT_GATE):
+        for cm in _R11_PRESENT_CUE_RE.finditer(text):
+            line_end = text.find("\n", cm.end())
+            line_end = len(text) if line_end < 0 else line_end
+            pos = cm.end()
+            for m in _R11_INITIAL_SURNAME_RE.finditer(text, pos, line_end):
+                n = m.group("n")
+                surname = re.split(r"[ \t.]+", n)[-1]
+                if n[1:2] not in (".", " ", "\t") and not n[1:2].isupper():
+                    continue  # "H. Okafor", "HJ Okafor": an initial first
+                if _r11_surname_ok(surname):
+                    yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if ":" in text and not vocab.isdisjoint(_R11_ROLE_GATE):
+        for m in _R11_ROLE_LABEL_RE.finditer(text):
+            a, b = m.group("n").split(None, 1)
+            if _r10_given(a) and _r11_surname_ok(b):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if "by" in vocab and not vocab.isdisjoint(_R11_REPORT_VERBS):
+        for m in _R11_BY_SURNAME_INITIAL_RE.finditer(text):
+            surname = m.group("n").split()[0]
+            if _r11_surname_ok(surname):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    if not vocab.isdisjoint(("from", "with")) and _informal(text):
+        low = t.low
+        for m in _R11_LOWER_AFTER_FROM_RE.finditer(text):
+            n = m.group("n")
+            # a name only the broad list knows: after "from" alone ("heard from kath on ...")
+            if _r11_name_word(n) and (
+                n.capitalize() in _FIRST
+                or (low[m.start() : m.start() + 4] == "from" and _broad_lower_name(n))
+            ):
+                yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+
+
+def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    vocab = frozenset(t.low.translate(_R11_NOT_WORD).split())
+    out = _r11_addresses(t, cands, vocab)
+    names = [c for c in out if c[2] == "person_name" and c[3] == "hard"]
+    have = {(c[0], c[1]) for c in names}
+    for c in _r11_names(t, out, vocab):
+        s, e = c[0], c[1]
+        # a new span takes in the names it overlaps ("José María" + "Fernández Gutiérrez")
+        for o in names:
+            if o[0] < e and s < o[1]:
+                s, e = min(s, o[0]), max(e, o[1])
+        if (s, e) not in have:
+            have.add((s, e))
+            out.append(_cand(s, e, "person_name", "hard", c[5]))
     return out

@@ -189,10 +189,12 @@ def test_in_sample_names_corpus_5():
     # ("... CT booked for Monday 3 March; treatment starts 17 March") a hard finding: its
     # writer left day-month dates without a year unlabelled. 1/153 is that row alone. Round 9
     # measures names 99.7 % (319/320: an untitled radiographer's name after "Radiographer:"),
-    # structured 100 %, false positives 1/153 (that row).
+    # structured 100 %, false positives 1/153 (that row). Round 11 makes "Mr <Surname> (consultant
+    # surgeon)" staff, soft (identifiers.md: only the family's names are hard); this writer
+    # labelled one such surgeon as a name, so names are 99.4 % (318/320): an accepted miss.
     sc = check_corpus(
         IN_SAMPLE_5,
-        min_names_recall=0.996,
+        min_names_recall=0.9937,
         min_structured_recall=1.0,
         max_false_positive_rate=0.007,
     )
@@ -230,8 +232,9 @@ def test_caught_needs_every_word_character():
         # names 91.0 % (264/290) as before. Round 8 (kinds of failure of round 7's set; its own
         # examples in test_structured_round8.py) measures names 96.6 % (280/290), structured 100 %
         # (180/180; a day and month in words is a hard date now), false positives 1/173. Round 9
-        # measures names 96.9 % (281/290), structured 100 %, false positives 1/173.
-        pytest.param(IN_SAMPLE_6, 470, 0.968, 1.0, 0.006, id="names_corpus_6"),
+        # measures names 96.9 % (281/290), structured 100 %, false positives 1/173. Round 11
+        # measures names 97.2 % (282/290: a pet name after "we call him" is found now).
+        pytest.param(IN_SAMPLE_6, 470, 0.972, 1.0, 0.006, id="names_corpus_6"),
         # Round 6's held-out set, scored once while held out (95.1 % / 97.8 % / 1.9 %), in-sample since
         # round 7 tuned on its kinds of failure: names 95.1 % (232/244), structured 100 % (137/137),
         # false positives 2/158 = 1.3 % ("Ramadan" is no name now). Floors at those figures.
@@ -259,9 +262,13 @@ def test_caught_needs_every_word_character():
         # figures (an in-sample figure says little about unseen text: round 10's held-out set does).
         pytest.param(IN_SAMPLE_10, 490, 0.985, 0.997, 0.0, id="names_corpus_10"),
         # Round 10's held-out set, scored once while held out (91.7 % / 97.6 % / 1.2 %), in-sample
-        # since round 11 tunes on its kinds of failure. Floors at what it measured while held out,
-        # until round 11's guard raises them.
-        pytest.param(IN_SAMPLE_11, 515, 0.917, 0.975, 0.013, id="names_corpus_11"),
+        # since round 11 tuned on its kinds of failure (rules by kind, its own examples and clean
+        # counter-examples in test_structured_round11.py, no list of the corpus's strings): names
+        # 99.5 % (204/205: a word-name that is no listed name, "that <Word> is eating", is still
+        # missed), structured 100 % (332/332), false positives 0/165 (a surgeon after "Mr" with
+        # his role in brackets, and "Consultant <Surname>", are staff: soft). Floors at those
+        # figures (an in-sample figure says little about unseen text: round 11's held-out set does).
+        pytest.param(IN_SAMPLE_11, 515, 0.995, 1.0, 0.0, id="names_corpus_11"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
