@@ -72,7 +72,9 @@ IN_SAMPLE_11 = HERE / "names_corpus_11.jsonl"
 #: Round 11's held-out set (CORPUS_NAMES_11.md), written blind by a fresh writer, merged after the
 #: round 11 guard and scored once on 7 Dec 2026: names 195/210 = 92.9 %, structured 329/345 =
 #: 95.4 %, false positives 1/165 = 0.6 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_11.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_11.jsonl``): round 12 tunes on its misses, and
+#: a fresh writer writes round 12's held-out set first.
+IN_SAMPLE_12 = HERE / "names_corpus_12.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -273,6 +275,10 @@ def test_caught_needs_every_word_character():
         # his role in brackets, and "Consultant <Surname>", are staff: soft). Floors at those
         # figures (an in-sample figure says little about unseen text: round 11's held-out set does).
         pytest.param(IN_SAMPLE_11, 515, 0.995, 1.0, 0.0, id="names_corpus_11"),
+        # Round 11's held-out set, scored once while held out (92.9 % / 95.4 % / 0.6 %), in-sample
+        # since round 12 tunes on its kinds of failure. Floors at what it measured while held out,
+        # until round 12's guard raises them.
+        pytest.param(IN_SAMPLE_12, 515, 0.928, 0.953, 0.007, id="names_corpus_12"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -283,18 +289,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 11's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_12.jsonl) and has a fresh writer
-# write round 12.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 515
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.928,
-        min_structured_recall=0.953,
-        max_false_positive_rate=0.007,
     )
