@@ -236,7 +236,7 @@ def _tab_cycle(page: Page, where: str, problems: list[str]) -> None:
     # list was taken would be unlisted, and the walk must not stop there.
     page.wait_for_load_state("load")
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
-    page.evaluate("() => window.scrollTo(0, 0)")
+    page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
     names = page.evaluate(_TABBABLE)
     reached: set[str] = set()
     for _ in range(len(names) + 8):
@@ -285,7 +285,7 @@ def test_family_pages_by_keyboard_only(family_world, browser, artifacts_dir, wid
         if width != 390:
             return
         box = page.evaluate(
-            "() => { const el = document.activeElement; el.scrollIntoView({block: 'center'});"
+            "() => { const el = document.activeElement; el.scrollIntoView({block: 'center', behavior: 'instant'});"
             " const b = el.getBoundingClientRect(); return {y: b.top + window.scrollY}; }"
         )
         top = max(0, box["y"] - 150)
@@ -297,7 +297,7 @@ def test_family_pages_by_keyboard_only(family_world, browser, artifacts_dir, wid
 
     page.goto(base + "/family")
     _tab_cycle(page, "code entry", problems)
-    page.evaluate("() => window.scrollTo(0, 0)")
+    page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
     page.goto(base + "/family")
     _tab_to(page, "#code", "code entry")
     page.keyboard.type(new_code())

@@ -363,7 +363,7 @@ def test_a_rhabdomyosarcoma_is_picked_by_typing_and_referred_to_an_ecmc_panel(
     missing = page.get_by_test_id("missing-panel")
     expect(missing).to_contain_text("Risk group at diagnosis")
     expect(missing).not_to_contain_text("INRG stage")
-    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
     page.screenshot(path=str(shots / f"{backend}-form-sarcoma-picked.png"))
 
     # The core.
