@@ -540,8 +540,11 @@ _HOSPITAL_CUE_LOW = re.compile(
     r"(?:hospital|hosp|unit|case|local|record|patient|pt|pas|k|rm|cr|clinic)\.?\s*"
     # round 11: "Unit#", "Hosp #", "H/No", "H.No."
     r"(?:no|number|num|nbr|id|identifier|ref|reference|#)|h[/.][ \t]?no|pas|crn|urn)(?![a-z0-9])\.?"
-    r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
+    # round 12: a long dash too ("MRN—", "Hosp no – ")
+    r"(?:[ \t]*+(?:[:#=\-–—]|is|was)[ \t]*+|[ \t]++)++"
     r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
+    # round 12: digits in pairs or threes ("00 73 91 44", "55 219 077")
+    r"\d{2,3}(?:[ \t]\d{2,3}){2,4}|"
     # round 8: a trust's code with a digit, then a space ("RR8 2204471", "rj0 55 1290")
     r"[a-z]{1,3}\d{1,2}(?:[ \t]\d{2,9}){1,2}|"
     r"[a-z0-9][a-z0-9/-]{3,14}[a-z0-9])(?![\w/-])"
@@ -869,7 +872,10 @@ _DAY_CUE_END = re.compile(
 _WEEKDAY_THE_BEFORE = re.compile(rf"(?<![\w'’])(?:(?i:{_WEEKDAYS})\.?,?[ \t]+(?:(?i:the)[ \t]+)?)$")
 # Round 11: the cues that date a d.m or d-m with a two-digit month ("on 19.11", "since 03-12");
 # not "by", "from", "until" (times: "by 10.10"), and no unit or time after it.
-_R11_DM_DOT_CUE = re.compile(r"(?i:(?:on|since|due|dated)\b)")
+# Round 12: searched anywhere in the cue, so "discharged on 19.11", "admitted 04-12" count too
+_R11_DM_DOT_CUE = re.compile(
+    r"(?i:\b(?:on|since|due|dated|admitted|discharged?|appt|appointment)\b)"
+)
 _R11_AFTER_DM_DOT = re.compile(
     r"[ \t]*(?:[-–][ \t]*\d|(?i:am|pm|h|hrs?|hours?|mg|mcg|ml|l|kg|g|mmol|mm|cm|%|x|units?|"
     r"litres?|l/min|minutes?|mins?|ratio|dilution|o['’]?clock)\b|%)"
@@ -1081,7 +1087,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                         # a two-digit month, after "on", "since", "due", "dated" or an event
                         or (
                             len(b) == 2
-                            and (cue.group("ev") or _R11_DM_DOT_CUE.match(cue.group()))
+                            and (cue.group("ev") or _R11_DM_DOT_CUE.search(cue.group()))
                             and not _R11_AFTER_DM_DOT.match(text, e)
                         )
                     )
@@ -1252,7 +1258,15 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                         yield date(rng.start("d"), rng.end("d"), True)
             elif (
                 post_d
-                and capital
+                # round 12: a lower-case month with an ordinal day after it ("nov 23rd is ..."), at
+                # a clause's end, not before a noun ("may 3rd cycle")
+                and (
+                    capital
+                    or (
+                        text[post_d.end("d") : post_d.end("d") + 2].lower() in _ORDINAL_SUFFIXES
+                        and _AFTER_ORDINAL_DAY.match(text, post_d.end()) is not None
+                    )
+                )
                 and _valid_day_month(int(post_d.group("d")), month)
                 and not _UNIT_AFTER_DAY.match(text, post_d.end())
             ):
@@ -1265,6 +1279,8 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 plain_day = (
                     word.lower() not in ("may", "march", "mar")
                     or _AFTER_ORDINAL_DAY.match(text, post_d.end()) is not None
+                    # round 12: a weekday before it ("Thursday, May 4", "Fri March 3")
+                    or _WEEKDAY_THE_BEFORE.search(text, max(0, ms - 14), ms) is not None
                 ) and not _COUNT_AFTER.match(text, post_d.end())
                 yield date(
                     ms,
@@ -3490,7 +3506,8 @@ class _NameFinder:
                 self.report(m.start(), we, "soft", _STAFF_MESSAGE)
 
     def lower_doctors(self) -> None:
-        """ "can u tell dr okonjo": in a parent's message, the family's doctor by name."""
+        """ "can u tell dr okonjo": in a parent's message, the family's doctor by name (made
+        soft by round 12's last pass unless a kin word says the doctor is family)."""
         text = self.text
         if "dr" not in text or not _informal(text):
             return
@@ -5158,14 +5175,17 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round11(
+    return _round12(
         t,
-        _round10(
+        _round11(
             t,
-            _round9(
+            _round10(
                 t,
-                _round8_names(
-                    text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+                _round9(
+                    t,
+                    _round8_names(
+                        text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+                    ),
                 ),
             ),
         ),
@@ -6763,4 +6783,286 @@ def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         if (s, e) not in have:
             have.add((s, e))
             out.append(_cand(s, e, "person_name", "hard", c[5]))
+    return out
+
+
+# ============================================================================================
+# Round 12 (issue 17): a last pass by kind of failure, gated on cheap tests like rounds 9-11.
+# ============================================================================================
+
+# --- hospital numbers --------------------------------------------------------------------------
+# The cue in brackets just after the number: "0039127 (hospital number)", "K 5521907 (K number on
+# her band)", "RX44120 (hosp no.)", "7712093 (MRN)", "2231904 (old unit no)"
+_R12_BRACKET_CUE_RE = re.compile(
+    r"(?<![\w/.,-])(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{5,10})[ \t]*\([ \t]*"
+    r"(?:(?:the|his|her|their|old|new|local|our)[ \t]+)?"
+    r"(?i:(?:(?:hospital|hosp|unit|case|pas|patient|pt|record|[a-z]{1,3})\.?[ \t]*"
+    r"(?:no\b\.?|number|num\b|nbr|id\b|#)|mrn\b|m\.r\.n\.?|h[/.][ \t]?no\b))"
+)
+# A label just before a number, a sentence or two after a strong cue: "MRN as on the form.
+# The tube labelled 0044113 ...", "... filed under 7739201", "the band marked 5520917"
+_R12_LABELLED_RE = re.compile(
+    r"(?i:\b(?:labelled|labeled|marked|stickered|numbered|filed[ \t]+under|registered[ \t]+as|"
+    r"down[ \t]+as))[ \t]+(?:(?:as|with|under)[ \t]+)?(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{6,10})"
+    r"(?![\w/-]|\.\d)"
+)
+_R12_STRONG_CUE_RE = re.compile(
+    r"(?i:\b(?:mrn|m\.r\.n|(?:hospital|hosp|unit|pas|k)\.?[ \t]*(?:no|number|num|id)|"
+    r"h[/.][ \t]?no)\b)"
+)
+# A phone's shape: 0 and a non-zero digit, ten or eleven digits ("01632 960 123 (unit number)")
+_R12_PHONE_SHAPE = re.compile(r"0[1-9]\d{8,9}")
+
+# --- phones ------------------------------------------------------------------------------------
+# Dots between the groups: "0113.496.0123", "07700.900.461", "+44.113.496.0123"
+_R12_DOTTED_PHONE_RE = re.compile(
+    r"(?<![\w.])(?:\+44[ \t.]?(?:\(0\))?|0)(?P<rest>\d{2,4}\.\d{3,4}\.\d{3,4}|\d{3,5}\.\d{5,6})"
+    r"(?![\w]|\.\d)"
+)
+
+# --- dates -------------------------------------------------------------------------------------
+# A date of birth run together year first, after its cue: "DOB 20180711", "born: 20150304"
+_R12_COMPACT_YMD_RE = re.compile(
+    r"(?i:\b(?:dob|d\.o\.b\.?|date[ \t]+of[ \t]+birth|birth[ \t]*date|born|b\.)"
+    r"[ \t]*[:=\-–]?[ \t]*)"
+    r"(?P<d>(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(?![\w]|[./-]\d)"
+)
+
+# --- web ---------------------------------------------------------------------------------------
+# The family's own blog or page, said with a verb: "Dad writes a blog about ...", "we keep a
+# page for updates", "mum runs a page on ..."
+_R12_OWN_PAGE_VERB_RE = re.compile(
+    r"(?i:\b(?:we|i|mum|mam|mom|dad|mummy|daddy|nan|gran|parents|family|she|he|they)[ \t]+"
+    r"(?:(?:has|have|had)[ \t]+)?(?:writes?|wrote|written|runs?|ran|keeps?|kept|started|"
+    r"set[ \t]+up|made|post(?:s|ed)?|update[sd]?)[ \t]+(?:a|an|the|our|her|his|their)[ \t]+"
+    r"(?:(?:little|family|private|public)[ \t]+)?(?:blog|vlog|website|web[ \t]+site|site|page|"
+    r"channel|diary)\b[^.\n]{0,40})$"
+)
+_R12_URL_WORD_RE = re.compile(r"[a-z]+")
+
+# --- addresses ---------------------------------------------------------------------------------
+# Gaelic and Welsh articles inside a place's name: "Allt a' Mhuilinn", "Achadh nan Darach",
+# "Sràid na h-Eaglais", "Pen-y-Bryn", "Tan yr Allt": an address found on one side is carried
+# over the article to the name's next word (or back over the one before)
+_R12_ARTICLE_AFTER_RE = re.compile(
+    rf"(?:[ \t]+|-)(?:a['’]|na|nan|an|na[ \t]+h-?|an[ \t]+t-?|y|yr|ar|ny|'n|’n)(?:[ \t]+|-)"
+    rf"(?P<w>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}{_LOW}][{_LOW}'’]+)*)(?![\w'’])"
+)
+_R12_ARTICLE_BEFORE_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}'’]+)(?:[ \t]+|-)(?:a['’]|na|nan|an|y|yr|ar|ny)"
+    rf"(?:[ \t]+|-)$"
+)
+# A lower-case house's name after a cue for where letters go or where the family lives:
+# "send letters to ivy cottage", "we're at the old forge", "address is willow barn, ..."
+_R12_HOUSE_LOW = (
+    "cottage|cottages|house|farm|farmhouse|barn|lodge|mill|manor|grange|bungalow|villa|croft|"
+    "steading|forge|smithy|byre|cabin|chalet|rectory|vicarage|schoolhouse|coach[ \t]+house|"
+    "mews|granary|oast|bothy"
+)
+_R12_LOWER_HOUSE_RE = re.compile(
+    r"\b(?P<cue>(?:send|post|posted|forward|deliver)[ \t]++(?:(?:it|them|letters?|"
+    r"the[ \t]++letters?|post|mail|everything|things)[ \t]++)?to|"
+    r"address(?:[ \t]++(?:is|now|now[ \t]++is))?(?:[ \t]*+[:\-–])?|"
+    r"(?:live|lives|living|we['’]re|were|are|staying|moved)[ \t]++(?:(?:now|still)[ \t]++)?"
+    r"(?:at|in|to))[ \t]++"
+    r"(?P<h>(?:the[ \t]++)?(?P<n>[a-z][a-z'’-]{2,}+(?:[ \t]++[a-z][a-z'’-]{2,}+)??)[ \t]++"
+    rf"(?:{_R12_HOUSE_LOW}))(?![\w'’-])"
+)
+_R12_NOT_HOUSE_NAME = frozenset(
+    "the a an our my his her their your its this that these those same other new old own "
+    "nan nans nan's gran grans gran's granny's nana's mum mums mum's mam's dad dads dad's "
+    "parents parents' parent's aunt's aunties uncle's grandparents grandparents' friend's "
+    "friends family family's foster ronald mcdonald charity hospital hospice holiday rented "
+    "rental council big small little main first second next last another one two "
+    "temporary temp respite care children's childrens kids sisters brothers".split()
+)
+# A lower-case nursery or pre-school by its own name: "mum says bluebells pre-school want ...",
+# "she goes to sunflowers nursery": a plural word (a nursery's kind of name), not a verb
+_R12_LOWER_NURSERY_RE = re.compile(
+    r"(?<![\w'’-])(?P<n>[a-z]{4,}s)[ \t]+(?P<k>pre-?school|pre[ \t]+school|nursery|playgroup|"
+    r"play[ \t]+group|kindergarten|creche|crèche|childcare)(?![\w-])"
+)
+_R12_NOT_NURSERY_NAME = frozenset(
+    "loves likes misses starts attends hates enjoys goes does says has gets needs wants takes "
+    "leaves finishes begins returns joins skips adores dreads mentions asks tells calls visits "
+    "restarts resumes dislikes avoids stops was is its this his hers theirs ours yours kids "
+    "twins parents others friends hours weeks days months years mornings afternoons sessions "
+    "siblings boys girls childrens things times thanks plans places fees staff ones "
+    "sisters brothers cousins mums dads nans grans clothes shoes toys local private council "
+    "hospitals wards schools nurseries mondays tuesdays wednesdays thursdays fridays "
+    "saturdays sundays always sometimes perhaps various previous process plus less".split()
+)
+_R12_NURSERY_GATE = (
+    "nursery",
+    "school",
+    "playgroup",
+    "play group",
+    "kindergarten",
+    "creche",
+    "crèche",
+    "childcare",
+)
+
+
+def _r12_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    if t.max_cluster_digits >= 5:
+        if "(" in text:
+            for m in _R12_BRACKET_CUE_RE.finditer(text):
+                tok = m.group("tok")
+                digits = _NOT_DIGIT_RE.sub("", tok)
+                if _R12_PHONE_SHAPE.fullmatch(digits):
+                    continue  # a phone's number, then "(unit number)": the unit's phone
+                # "batch 4471902 (unit no ...)"; not a word before a comma ("Bed 6, K ...")
+                a = max(text.rfind(ch, 0, m.start()) for ch in ",;:(") + 1
+                if _NOT_HOSPITAL_BEFORE.search(text, max(a, m.start() - 30), m.start()):
+                    continue
+                yield _cand(
+                    m.start("tok"), m.end("tok"), "hospital_number", "hard",
+                    _MESSAGES["hospital_number"],
+                )  # fmt: skip
+        if t.has("label", "marked", "sticker", "numbered", "under", "registered", "down as") and (
+            cue := _R12_STRONG_CUE_RE.search(text)
+        ):
+            for m in _R12_LABELLED_RE.finditer(text, cue.end()):
+                if m.start() - cue.end() <= 250 and not _MEASURE_AFTER_ID_RE.match(text, m.end()):
+                    yield _cand(
+                        m.start("tok"), m.end("tok"), "hospital_number", "hard",
+                        _MESSAGES["hospital_number"],
+                    )  # fmt: skip
+    if t.max_cluster_digits >= 3 and "." in text:
+        for m in _R12_DOTTED_PHONE_RE.finditer(text):
+            n = sum(ch.isdigit() for ch in m.group("rest"))
+            if 9 <= n <= 10:
+                yield _cand(m.start(), m.end(), "phone", "hard", _MESSAGES["phone"])
+    if t.max_cluster_digits >= 8 and t.has("dob", "d.o.b", "birth", "born", "b."):
+        for m in _R12_COMPACT_YMD_RE.finditer(text):
+            yield _cand(m.start("d"), m.end("d"), "date", "hard", _DOB_MESSAGE)
+    # a web address the family calls its own with a verb, or whose host or path joins a given
+    # name and a campaign word with hyphens ("our-leo-journey", "team-ava-fights")
+    for c in cands:
+        if c[2] == "url" and c[3] == "soft":
+            url = low[c[0] : c[1]]
+            if _domain_in(_host_of(url), _CLINICAL_DOMAINS):
+                continue
+            words = _R12_URL_WORD_RE.findall(url.split("://", 1)[-1])
+            personal = any(
+                _personal_url_part(a + b, frozenset())
+                for a, b in zip(words, words[1:], strict=False)
+                if len(a) >= 3 and len(b) >= 2
+            )
+            if personal or _R12_OWN_PAGE_VERB_RE.search(text, max(0, c[0] - 100), c[0]):
+                yield _cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE)
+
+
+def _r12_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text, low = t.text, t.low
+    out = list(cands)
+    new: list[_Cand] = []
+    msg = _MESSAGES["address"]
+    if t.has(*_R12_NURSERY_GATE):
+        for m in _R12_LOWER_NURSERY_RE.finditer(low):
+            n = m.group("n")
+            if (
+                text[m.start() : m.end()].islower()
+                and n not in _R12_NOT_NURSERY_NAME
+                and n not in _NOT_A_NAME
+                and not n.endswith(("ss", "ous", "ies's"))
+            ):
+                new.append(_cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE))
+    if t.has(
+        "send",
+        "post",
+        "forward",
+        "deliver",
+        "address",
+        "live",
+        "we're",
+        "were",
+        "are",
+        "staying",
+        "moved",
+    ):
+        for m in _R12_LOWER_HOUSE_RE.finditer(low):
+            words = m.group("n").split()
+            if not text[m.start("h") : m.end("h")].islower():
+                continue
+            if any(
+                (w in _R12_NOT_HOUSE_NAME and not (w in ("old", "little") and len(words) > 1))
+                or w.endswith(("'s", "’s"))
+                for w in words
+            ):
+                continue  # "our house", "nan's cottage", "the hospital flat"; "old forge cottage"
+            new.append(_cand(m.start("h"), m.end("h"), "address", "hard", msg))
+    if new:
+        out.extend(_extend_addresses(text, new))
+    # carry a found address over a Gaelic or Welsh article to the name's next word
+    if any(c[2] == "address" and c[3] == "hard" for c in out):
+        changed = False
+        grown: list[_Cand] = []
+        for c in out:
+            if c[2] != "address" or c[3] != "hard":
+                grown.append(c)
+                continue
+            s, e = c[0], c[1]
+            while True:
+                m = _R12_ARTICLE_AFTER_RE.match(text, e)
+                if m is None:
+                    break
+                e = m.end()
+            while True:
+                m = _R12_ARTICLE_BEFORE_RE.search(text, max(0, s - 30), s)
+                if m is None:
+                    break
+                s = m.start()
+            if (s, e) != (c[0], c[1]):
+                changed = True
+                grown.extend(_extend_addresses(text, [_cand(s, e, "address", "hard", c[5])]))
+            else:
+                grown.append(c)
+        if changed:
+            out = grown
+    return out
+
+
+# --- staff --------------------------------------------------------------------------------------
+# A clinician's title in lower case or capitals just before a name ("dr ahmed", "DR OSEI",
+# "prof lim", "nurse bev"): the care team, a warning as after "Dr" (identifiers.md: only the
+# family's names are hard); not when a kin word says the doctor is family ("dad, dr ...")
+_R12_TITLE_BEFORE_RE = re.compile(
+    r"(?<![\w'’-])(?:dr|doctor|prof|professor|nurse|Nurse|DR|DOCTOR|PROF|PROFESSOR|NURSE)\.?"
+    r"[ \t]++$"
+)
+_R12_TITLE_START_RE = re.compile(r"(?:dr|doctor|prof|professor|nurse|Nurse|DR|PROF|NURSE)\b")
+_R12_TITLE_GATE = ("dr", "doctor", "prof", "nurse")
+_R12_KIN_NEAR_RE = re.compile(
+    r"(?i:\b(?:dad|daddy|mum|mummy|mam|mom|father|mother|parents?|husband|wife|partner|grandad|"
+    r"grandma|granny|grandpa|gran|nan|nana|aunt|auntie|aunty|uncle|brother|sister|step-?dad|"
+    r"step-?mum|cousin)\b)"
+)
+
+
+def _r12_staff_soft(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    if not t.has(*_R12_TITLE_GATE):
+        return cands
+    text = t.text
+    out = []
+    for c in cands:
+        if (
+            c[2] == "person_name"
+            and c[3] == "hard"
+            and (
+                _R12_TITLE_BEFORE_RE.search(text, max(0, c[0] - 14), c[0])
+                or _R12_TITLE_START_RE.match(text, c[0])
+            )
+            and not _R12_KIN_NEAR_RE.search(text, max(0, c[0] - 30), min(len(text), c[1] + 12))
+        ):
+            c = _cand(c[0], c[1], "person_name", "soft", _STAFF_MESSAGE)
+        out.append(c)
+    return out
+
+
+def _round12(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    out = _r12_addresses(t, _r12_staff_soft(t, cands))
+    out.extend(_r12_structured(t, out))
     return out
