@@ -4895,11 +4895,32 @@ def _is_name_word(word: str) -> bool:
     return low not in _NOT_A_NAME and not low.endswith(_DRUG_SUFFIXES)
 
 
+class _SpanIndex:
+    """Is ``[s, e)`` inside one of the given spans? (sorted starts and the running greatest end:
+    a logarithmic look-up instead of a pass over every span)"""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, spans: Iterable[_Cand]) -> None:
+        ordered = sorted((c[0], c[1]) for c in spans)
+        self.starts = [a for a, _b in ordered]
+        self.ends = []
+        most = -1
+        for _a, b in ordered:
+            most = max(most, b)
+            self.ends.append(most)
+
+    def covers(self, s: int, e: int) -> bool:
+        i = bisect.bisect_right(self.starts, s)
+        return i > 0 and self.ends[i - 1] >= e
+
+
 def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     text = t.text
     out = list(cands)
     add = out.append
     names = [c for c in cands if c[2] == "person_name" and c[3] == "hard"]
+    in_name = _SpanIndex(names)  # round 12: the lookups below were linear per name (quadratic)
     # 1. a name is not cut inside a hyphenated or apostrophe word ("Kent-Ashworth",
     #    "Ta'Niyah Brooks", "Freddie-boy"), and takes an apostrophe or double-barrelled surname
     #    just after it ("Keira O’Brien", "Inês d'Almeida")
@@ -4919,7 +4940,7 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 e = m.end()
             # a first name just before ("Dawn and Lee Reed", "boy jack thompson")
             b = _WORD_BEFORE_RE.search(text, max(0, s - 20), s)
-            if b and not any(n[0] <= b.start() < n[1] for n in names):
+            if b and not in_name.covers(b.start(), b.start() + 1):
                 w = b.group("w")
                 same_case = w.islower() == text[s:e].islower() and (w.islower() or w[:1].isupper())
                 if (
@@ -5057,7 +5078,7 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     for w in found:
         if len(w) >= 3 and w[:1].isupper() and w.lower() not in _NOT_A_NAME:
             for m in re.finditer(rf"(?<![\w'’-]){re.escape(w)}(?![\w-])", text):
-                if any(c[0] <= m.start() and m.end() <= c[1] for c in names):
+                if in_name.covers(m.start(), m.end()):
                     continue
                 if t.institutions.overlaps(m.start(), m.end()) or _EPONYM_AFTER.match(
                     text, m.end()
@@ -6865,7 +6886,7 @@ _R12_LOWER_HOUSE_RE = re.compile(
     r"address(?:[ \t]++(?:is|now|now[ \t]++is))?(?:[ \t]*+[:\-–])?|"
     r"(?:live|lives|living|we['’]re|were|are|staying|moved)[ \t]++(?:(?:now|still)[ \t]++)?"
     r"(?:at|in|to))[ \t]++"
-    r"(?P<h>(?:the[ \t]++)?(?P<n>[a-z][a-z'’-]{2,}+(?:[ \t]++[a-z][a-z'’-]{2,}+)??)[ \t]++"
+    r"(?P<h>(?:the[ \t]++)?(?P<n>[a-z][a-z'’-]{2,}+(?:[ \t]++[a-z][a-z'’-]{2,}+)?)[ \t]++"
     rf"(?:{_R12_HOUSE_LOW}))(?![\w'’-])"
 )
 _R12_NOT_HOUSE_NAME = frozenset(
@@ -6891,6 +6912,19 @@ _R12_NOT_NURSERY_NAME = frozenset(
     "sisters brothers cousins mums dads nans grans clothes shoes toys local private council "
     "hospitals wards schools nurseries mondays tuesdays wednesdays thursdays fridays "
     "saturdays sundays always sometimes perhaps various previous process plus less".split()
+)
+# A flat in a named building, in lower case: "flat 7 the granary, selby", "apartment 12 the
+# maltings, york", "flat 2 kestrel house": a building's word after the name, or its town after
+# a comma; no unit, time or little word among the words ("flat 2 the lift is broken")
+_R12_LOWER_FLAT_RE = re.compile(
+    r"(?<![\w'’-])(?:flat|apartment|apt|maisonette)\.?[ \t]*+\d{1,4}[a-z]?,?[ \t]++"
+    r"(?P<w>(?:the[ \t]++)?[a-z][a-z'’-]++(?:[ \t]++[a-z][a-z'’-]++){0,2}?)"
+    r"(?:[ \t]++(?P<b>house|court|lodge|mansions|tower|point|heights|buildings|block|wharf|"
+    r"mill|works|yard|quay)(?![\w'’-])|,[ \t]*+(?P<town>[a-z][a-z'’-]{2,}+)(?![\w'’-]))"
+)
+_R12_NOT_TOWN_WORDS = frozenset(
+    "then so but and or because when as if which where while though although thanks please pls "
+    "cheers love sorry ok okay yes no not".split()
 )
 _R12_NURSERY_GATE = (
     "nursery",
@@ -6938,6 +6972,15 @@ def _r12_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     if t.max_cluster_digits >= 8 and t.has("dob", "d.o.b", "birth", "born", "b."):
         for m in _R12_COMPACT_YMD_RE.finditer(text):
             yield _cand(m.start("d"), m.end("d"), "date", "hard", _DOB_MESSAGE)
+    # a handle after a platform's name that is a family's campaign ("insta - teamrosie",
+    # "tiktok: evies.fight"): a given name and a campaign word, as in a web address
+    if t.has(*_PLATFORM_GATE):
+        for m in _R11_PLATFORM_HANDLE_RE.finditer(text):
+            h = m.group("h").rstrip(".")
+            parts = [p for p in _R12_URL_WORD_RE.findall(h.lower()) if len(p) >= 3]
+            if parts and any(_personal_url_part(p, frozenset()) for p in parts):
+                hs = m.start("h")
+                yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
     # a web address the family calls its own with a verb, or whose host or path joins a given
     # name and a campaign word with hyphens ("our-leo-journey", "team-ava-fights")
     for c in cands:
@@ -6994,6 +7037,20 @@ def _r12_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             ):
                 continue  # "our house", "nan's cottage", "the hospital flat"; "old forge cottage"
             new.append(_cand(m.start("h"), m.end("h"), "address", "hard", msg))
+    if t.clusters and t.has("flat", "apartment", "apt", "maisonette"):
+        for m in _R12_LOWER_FLAT_RE.finditer(low):
+            if not text[m.start() : m.end()].islower():
+                continue
+            words = m.group("w").split()
+            if words[0] == "the":
+                words = words[1:]
+            if not words or any(w in _R11_NOT_STREET_WORDS for w in words):
+                continue
+            if m.group("town") and (
+                m.group("town") in _R11_NOT_STREET_WORDS or m.group("town") in _R12_NOT_TOWN_WORDS
+            ):
+                continue
+            new.append(_cand(m.start(), m.end(), "address", "hard", msg))
     if new:
         out.extend(_extend_addresses(text, new))
     # carry a found address over a Gaelic or Welsh article to the name's next word
