@@ -7119,7 +7119,158 @@ def _r12_staff_soft(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     return out
 
 
+# --- names -------------------------------------------------------------------------------------
+# A surname in capitals, a comma, a known given name, after a label's colon or at a line's
+# start: "FATHER: KOWALCZYK, Piotr", "REPORT FOR: HUNTER, NOAH" (the surname may be a word)
+_R12_CAPS_SURNAME_GIVEN_RE = re.compile(
+    rf"(?:^|(?<=[:\n]))[ \t]*+(?P<sur>[{_CAP}][{_CAP}'’-]++(?:[ \t][{_CAP}][{_CAP}'’-]++)?),"
+    rf"[ \t]*+(?P<given>[{_CAP}][{_CAP}{_LOW}'’-]++)(?![\w'’])",
+    re.MULTILINE,
+)
+# A double given name whose parts are both given names: "Marie-Claire's", "Jean-Luc"
+_R12_DOUBLE_GIVEN_RE = re.compile(
+    rf"(?<![\w'’-])(?P<a>[{_CAP}][{_LOW}]{{1,}}+)-(?P<b>[{_CAP}][{_LOW}]{{1,}}+)(?![\w-])"
+)
+# A Gaelic surname (Mac/Mc/Nic/Mhic and a capital inside) after a given name: "Seonag
+# MacIllEathain", "Ruaraidh MacFhearghais"; and "Nic"/"Mac"/"Ni" then an article and a
+# name: "Catrìona Nic a' Ghobhainn"
+_R12_GAELIC_PAIR_RE = re.compile(
+    rf"(?<![\w'’-])(?P<g>[{_CAP}][{_LOW}]{{2,}}+)[ \t]++"
+    rf"(?P<s>(?:Mac|Mc|Nic|Mhic|Nig)[{_CAP}][{_LOW}]++(?:[{_CAP}][{_LOW}]++)*+)(?![\w'’-])"
+)
+_R12_GAELIC_ARTICLE_AFTER_RE = re.compile(
+    rf"[ \t]++(?:a['’]|an|na|nan)[ \t]++[{_CAP}][{_LOW}'’]++(?![\w'’-])"
+)
+_R12_PATRONYM_ENDS = ("Nic", "Mac", "Mhic", "Ni", "Ní", "Nig", "Bean", "Ó", "Ua", "Ui", "Uí")
+# After a found lower-case name, its lower-case o'-surname: "ciara o'donnell's mum"
+_R12_LOWER_OAPOS_AFTER_RE = re.compile(r"[ \t]++(?P<w>[od]['’][a-z]{3,}+)(?![\w-])")
+# A capitalised word before a found apostrophe surname: "Tayo N'Gom", "Kali D'Souza"
+_R12_WORD_BEFORE_APOS_RE = re.compile(rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{1,}}+)[ \t]++$")
+_R12_APOS_SURNAME_RE = re.compile(rf"[{_CAP}][{_LOW}]?['’][{_CAP}][{_LOW}]{{2,}}")
+# After a found lower-case East Asian family name, its given syllable: "liu yang, mum of ..."
+_R12_LOWER_NEXT_RE = re.compile(r"[ \t]++(?P<w>[a-z]{1,6}+)(?![\w'’-])")
+# Initials as a nickname after "known as"/"goes by"/"called": "KNOWN AS JJ", "goes by TJ"
+_R12_INITIALS_NICK_RE = re.compile(
+    r"(?i:\b(?:known[ \t]+as|goes[ \t]+by|called|call[ \t]+(?:him|her|them))[ \t]+)"
+    r"(?P<n>[A-Z]J|(?P<l>[A-Z])(?P=l))(?![\w'’-])"
+)
+_R12_NAME_GATE = ("mac", "mc", "nic", "mhic", "-", "'", "’", ",", "known as", "goes by", "call")
+
+
+_R12_ANY_TITLE_BEFORE_RE = re.compile(
+    r"(?<![\w'’-])(?i:dr|doctor|prof|professor|nurse|sister|matron|consultant|mr|mrs|ms|miss|mx)"
+    r"\.?[ \t]++$"
+)
+
+
+def _r12_known_given(word: str) -> bool:
+    w = _title_case(word)
+    return (w in _FIRST or _fold(w) in _FIRST) and w.lower() not in _NOT_A_NAME
+
+
+def _r12_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+    if not t.has(*_R12_NAME_GATE):
+        return
+    msg = _MESSAGES["person_name"]
+    names = [c for c in cands if c[2] == "person_name" and c[3] == "hard"]
+    if "," in text:
+        for m in _R12_CAPS_SURNAME_GIVEN_RE.finditer(text):
+            sur, given = m.group("sur"), m.group("given")
+            if (
+                _r12_known_given(given)
+                # the surname may be a common word ("HUNTER", "FOSTER"), not a clinical one
+                and all(w.lower() not in _names.CLINICAL_WORDS for w in sur.split())
+                and len(sur) >= 2
+                and not t.institutions.overlaps(m.start("sur"), m.end("given"))
+            ):
+                yield _cand(m.start("sur"), m.end("given"), "person_name", "hard", msg)
+    if "-" in text:
+        for m in _R12_DOUBLE_GIVEN_RE.finditer(text):
+            a, b = m.group("a"), m.group("b")
+            if (
+                (a in _FIRST or a in _AMBIG)
+                and (b in _FIRST or b in _AMBIG)
+                and (a in _FIRST or b in _FIRST or text.startswith(("'s", "’s"), m.end()))
+                and a.lower() not in _NOT_A_NAME
+                and b.lower() not in _NOT_A_NAME
+                and not t.institutions.overlaps(m.start(), m.end())
+                and not _EPONYM_AFTER.match(text, m.end())
+            ):
+                yield _cand(m.start(), m.end(), "person_name", "hard", msg)
+    if t.has("mac", "mc", "nic", "mhic"):
+        for m in _R12_GAELIC_PAIR_RE.finditer(text):
+            g = m.group("g")
+            if (
+                g.lower() not in _ENGLISH
+                and g.lower() not in _NOT_A_NAME
+                and g not in _HOME_NOT_FIRST
+                and not t.institutions.overlaps(m.start(), m.end())
+            ):
+                yield _cand(m.start(), m.end(), "person_name", "hard", msg)
+    if t.has("known as", "goes by", "call"):
+        for m in _R12_INITIALS_NICK_RE.finditer(text):
+            yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    for c in names:
+        s, e = c[0], c[1]
+        word = text[s:e]
+        last = word.split()[-1] if word.split() else ""
+        if last in _R12_PATRONYM_ENDS and (m := _R12_GAELIC_ARTICLE_AFTER_RE.match(text, e)):
+            yield _cand(s, m.end(), "person_name", "hard", msg)  # "... Nic a' Ghobhainn"
+        if word.islower() and (m := _R12_LOWER_OAPOS_AFTER_RE.match(text, e)):
+            yield _cand(s, m.end("w"), "person_name", "hard", msg)  # "ciara o'donnell"
+        fam = word.split()[0] if word.islower() and word.split() else ""
+        if fam in _EA_FAMILY_LOW and fam not in _ENGLISH:
+            if (
+                " " not in word
+                and (m := _R12_LOWER_NEXT_RE.match(text, e))
+                and m.group("w") not in _ENGLISH
+                and m.group("w") not in _NOT_A_NAME
+                and _ea_given(m.group("w"))
+            ):
+                yield _cand(s, m.end("w"), "person_name", "hard", msg)  # "liu yang"
+                word = text[s : m.end("w")]
+            if " " in word:
+                # the same family name elsewhere, with its own given syllable ("mum of liu xin")
+                for o in re.finditer(rf"(?<![\w'’-]){re.escape(fam)}(?=[ \t])", text):
+                    n = _R12_LOWER_NEXT_RE.match(text, o.end())
+                    if (
+                        o.start() != s
+                        and n
+                        and n.group("w") not in _ENGLISH
+                        and n.group("w") not in _NOT_A_NAME
+                        and _ea_given(n.group("w"))
+                    ):
+                        yield _cand(o.start(), n.end("w"), "person_name", "hard", msg)
+        if _R12_APOS_SURNAME_RE.fullmatch(word) and (
+            b := _R12_WORD_BEFORE_APOS_RE.search(text, max(0, s - 20), s)
+        ):
+            w = b.group("w")
+            if (
+                w.lower() not in _ENGLISH
+                and w.lower() not in _NOT_A_NAME
+                and w not in _HOME_NOT_FIRST
+                and w not in _FAMILY_TITLES
+            ):
+                yield _cand(b.start("w"), e, "person_name", "hard", msg)  # "Tayo N'Gom"
+
+
 def _round12(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out = _r12_addresses(t, _r12_staff_soft(t, cands))
     out.extend(_r12_structured(t, out))
+    new = list(_r12_names(t, out))
+    if new:
+        names = [c for c in out if c[2] == "person_name" and c[3] == "hard"]
+        have = {(c[0], c[1]) for c in names}
+        for c in new:
+            s, e = c[0], c[1]
+            for o in names:  # a new span takes in the names it overlaps
+                if o[0] < e and s < o[1]:
+                    s, e = min(s, o[0]), max(e, o[1])
+            if (s, e) not in have and not _R12_ANY_TITLE_BEFORE_RE.search(
+                t.text, max(0, s - 14), s
+            ):
+                # (after a title the older rules decide: "Dr Fiona MacRae" is staff)
+                have.add((s, e))
+                out.append(_cand(s, e, "person_name", "hard", c[5]))
     return out

@@ -239,6 +239,50 @@ def test_round12_a_parent_after_a_title_stays_hard(text: str, value: str):
 
 
 # --------------------------------------------------------------------------------------------
+# Names: a capitals surname and a given name after a label, double given names, Gaelic
+# surnames and articles, apostrophe surnames, lower-case East Asian order, initials as a
+# nickname
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("REPORT FOR: HUNTER, NOAH (DOB 01.01.2020)", "HUNTER, NOAH"),
+        ("MOTHER: KOWALCZYK, Anna — interpreter booked", "KOWALCZYK, Anna"),
+        ("Marie-Claire's bloods are fine.", "Marie-Claire"),
+        ("Jean-Luc's counts dropped overnight.", "Jean-Luc"),
+        ("Catrìona Nic a' Ghobhainn is 3 and settled.", "Catrìona Nic a' Ghobhainn"),
+        ("Ruaraidh MacFhearghais was reviewed today.", "Ruaraidh MacFhearghais"),
+        ("Tayo N'Gom was discussed at MDT.", "Tayo N'Gom"),
+        ("ciara o'donnell's mum here, is clinic still on", "ciara o'donnell"),
+        ("hi this is liu yang, mum of liu xin", "liu yang"),
+        ("hi this is liu yang, mum of liu xin", "liu xin"),
+        ("Known as JJ since nursery.", "JJ"),
+    ],
+)
+def test_round12_names(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DIAGNOSIS: NEUROBLASTOMA, STAGE 4",
+        "PLAN: CONTINUE, REVIEW IN 2 WEEKS",
+        "MEDS: ONDANSETRON, GRANISETRON",
+        "Kaplan-Meier curves were drawn.",
+        "Guillain-Barré was excluded.",
+        "Seen with MacMillan nurse today.",
+        "Yours sincerely, Dr Fiona MacRae, Consultant",
+        "he is known as the quiet one",
+    ],
+)
+def test_round12_name_rules_leave_these_without_a_hard_name(text: str):
+    assert [f for f in hard(text) if f.kind == "person_name"] == [], hard(text)
+
+
+# --------------------------------------------------------------------------------------------
 # Round 12's patterns on long inputs (no quadratic backtracking)
 # --------------------------------------------------------------------------------------------
 
@@ -257,6 +301,10 @@ def test_round12_a_parent_after_a_title_stays_hard(text: str, value: str):
         "Tigh na Beinne, Baile" + " nan Cailleach" * 10_000,
         "0113." * 20_000,
         "dr " * 30_000,
+        "Anna" + " " * 50_000 + "MacRae",
+        "REPORT FOR:" + " " * 50_000 + "HUNTER, NOAH",
+        "liu yang " * 10_000,
+        "Jean-Luc " * 10_000,
     ],
 )
 def test_round12_long_inputs_complete(text: str):
