@@ -317,7 +317,7 @@ _INSTITUTION_LOW_RE = re.compile(
 class _Text:
     """The text being scanned, with what several detectors share."""
 
-    __slots__ = ("text", "low", "clusters", "max_cluster_digits", "_institutions")
+    __slots__ = ("text", "low", "clusters", "max_cluster_digits", "_institutions", "_vocab")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -334,6 +334,15 @@ class _Text:
         self.clusters: list[tuple[int, int, int]] = clusters
         self.max_cluster_digits = most
         self._institutions: _Spans | None = None
+        self._vocab: frozenset[str] | None = None
+
+    @property
+    def vocab(self) -> frozenset[str]:
+        """The lower-cased text's words (punctuation and digits as blanks), built once: rounds
+        11 and 12 gate their rules on it."""
+        if self._vocab is None:
+            self._vocab = frozenset(self.low.translate(_R11_NOT_WORD).split())
+        return self._vocab
 
     def has(self, *words: str) -> bool:
         """Cheap gate: does the lower-cased text contain any of ``words``?"""
@@ -6791,7 +6800,7 @@ def _r11_names(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> Iterator[
 
 
 def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
-    vocab = frozenset(t.low.translate(_R11_NOT_WORD).split())
+    vocab = t.vocab
     out = _r11_addresses(t, cands, vocab)
     names = [c for c in out if c[2] == "person_name" and c[3] == "hard"]
     have = {(c[0], c[1]) for c in names}
@@ -6817,6 +6826,12 @@ def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 _R12_BRACKET_CUE_RE = re.compile(
     r"(?<![\w/.,-])(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{5,10})[ \t]*\([ \t]*"
     r"(?:(?:the|his|her|their|old|new|local|our)[ \t]+)?"
+    r"(?i:(?:(?:hospital|hosp|unit|case|pas|patient|pt|record|[a-z]{1,3})\.?[ \t]*"
+    r"(?:no\b\.?|number|num\b|nbr|id\b|#)|mrn\b|m\.r\.n\.?|h[/.][ \t]?no\b))"
+)
+# (the bracket and its cue first: a cheap scan from the literal "(")
+_R12_BRACKET_CUE_AT_RE = re.compile(
+    r"\([ \t]*(?:(?:the|his|her|their|old|new|local|our)[ \t]+)?"
     r"(?i:(?:(?:hospital|hosp|unit|case|pas|patient|pt|record|[a-z]{1,3})\.?[ \t]*"
     r"(?:no\b\.?|number|num\b|nbr|id\b|#)|mrn\b|m\.r\.n\.?|h[/.][ \t]?no\b))"
 )
@@ -6860,6 +6875,9 @@ _R12_OWN_PAGE_VERB_RE = re.compile(
     r"channel|diary)\b[^.\n]{0,40})$"
 )
 _R12_URL_WORD_RE = re.compile(r"[a-z]+")
+_R12_PLATFORM_WORDS = frozenset(
+    "insta instagram ig tiktok tik fb facebook snap snapchat twitter threads youtube".split()
+)
 
 # --- addresses ---------------------------------------------------------------------------------
 # Gaelic and Welsh articles inside a place's name: "Allt a' Mhuilinn", "Achadh nan Darach",
@@ -6926,15 +6944,13 @@ _R12_NOT_TOWN_WORDS = frozenset(
     "then so but and or because when as if which where while though although thanks please pls "
     "cheers love sorry ok okay yes no not".split()
 )
-_R12_NURSERY_GATE = (
-    "nursery",
-    "school",
-    "playgroup",
-    "play group",
-    "kindergarten",
-    "creche",
-    "crèche",
-    "childcare",
+_R12_NURSERY_GATE_RE = re.compile(
+    r"s[ \t]+(?:pre-?[ \t]?school|nursery|playgroup|play[ \t]+group|kindergarten|cr[eè]che|"
+    r"childcare)"
+)
+_R12_HOUSE_WORDS = frozenset(_R12_HOUSE_LOW.replace("[ \\t]+", " ").replace("|", " ").split())
+_R12_NURSERY_WORDS = frozenset(
+    "preschool pre school nursery playgroup play kindergarten creche crèche childcare".split()
 )
 
 
@@ -6942,7 +6958,10 @@ def _r12_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     text, low = t.text, t.low
     if t.max_cluster_digits >= 5:
         if "(" in text:
-            for m in _R12_BRACKET_CUE_RE.finditer(text):
+            for cm in _R12_BRACKET_CUE_AT_RE.finditer(text):
+                m = _R12_BRACKET_CUE_RE.search(text, max(0, cm.start() - 16), cm.end())
+                if m is None or m.end() != cm.end():
+                    continue
                 tok = m.group("tok")
                 digits = _NOT_DIGIT_RE.sub("", tok)
                 if _R12_PHONE_SHAPE.fullmatch(digits):
@@ -6964,7 +6983,10 @@ def _r12_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                         m.start("tok"), m.end("tok"), "hospital_number", "hard",
                         _MESSAGES["hospital_number"],
                     )  # fmt: skip
-    if t.max_cluster_digits >= 3 and "." in text:
+    if "." in text and any(
+        (text[cs] == "0" or text[cs - 1 : cs] == "+") and ndig >= 9 and "." in text[cs:ce]
+        for cs, ce, ndig in t.clusters
+    ):
         for m in _R12_DOTTED_PHONE_RE.finditer(text):
             n = sum(ch.isdigit() for ch in m.group("rest"))
             if 9 <= n <= 10:
@@ -6974,7 +6996,7 @@ def _r12_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             yield _cand(m.start("d"), m.end("d"), "date", "hard", _DOB_MESSAGE)
     # a handle after a platform's name that is a family's campaign ("insta - teamrosie",
     # "tiktok: evies.fight"): a given name and a campaign word, as in a web address
-    if t.has(*_PLATFORM_GATE):
+    if not t.vocab.isdisjoint(_R12_PLATFORM_WORDS):
         for m in _R11_PLATFORM_HANDLE_RE.finditer(text):
             h = m.group("h").rstrip(".")
             parts = [p for p in _R12_URL_WORD_RE.findall(h.lower()) if len(p) >= 3]
@@ -7003,7 +7025,7 @@ def _r12_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out = list(cands)
     new: list[_Cand] = []
     msg = _MESSAGES["address"]
-    if t.has(*_R12_NURSERY_GATE):
+    if not t.vocab.isdisjoint(_R12_NURSERY_WORDS) and _R12_NURSERY_GATE_RE.search(low):
         for m in _R12_LOWER_NURSERY_RE.finditer(low):
             n = m.group("n")
             if (
@@ -7013,19 +7035,7 @@ def _r12_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 and not n.endswith(("ss", "ous", "ies's"))
             ):
                 new.append(_cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE))
-    if t.has(
-        "send",
-        "post",
-        "forward",
-        "deliver",
-        "address",
-        "live",
-        "we're",
-        "were",
-        "are",
-        "staying",
-        "moved",
-    ):
+    if not t.vocab.isdisjoint(_R12_HOUSE_WORDS):
         for m in _R12_LOWER_HOUSE_RE.finditer(low):
             words = m.group("n").split()
             if not text[m.start("h") : m.end("h")].islower():
@@ -7091,7 +7101,7 @@ _R12_TITLE_BEFORE_RE = re.compile(
     r"[ \t]++$"
 )
 _R12_TITLE_START_RE = re.compile(r"(?:dr|doctor|prof|professor|nurse|Nurse|DR|PROF|NURSE)\b")
-_R12_TITLE_GATE = ("dr", "doctor", "prof", "nurse")
+_R12_TITLE_GATE = frozenset(("dr", "doctor", "prof", "professor", "nurse"))
 _R12_KIN_NEAR_RE = re.compile(
     r"(?i:\b(?:dad|daddy|mum|mummy|mam|mom|father|mother|parents?|husband|wife|partner|grandad|"
     r"grandma|granny|grandpa|gran|nan|nana|aunt|auntie|aunty|uncle|brother|sister|step-?dad|"
@@ -7100,7 +7110,7 @@ _R12_KIN_NEAR_RE = re.compile(
 
 
 def _r12_staff_soft(t: _Text, cands: list[_Cand]) -> list[_Cand]:
-    if not t.has(*_R12_TITLE_GATE):
+    if t.vocab.isdisjoint(_R12_TITLE_GATE):
         return cands
     text = t.text
     out = []
@@ -7143,6 +7153,7 @@ _R12_GAELIC_ARTICLE_AFTER_RE = re.compile(
 )
 _R12_PATRONYM_ENDS = ("Nic", "Mac", "Mhic", "Ni", "Ní", "Nig", "Bean", "Ó", "Ua", "Ui", "Uí")
 # After a found lower-case name, its lower-case o'-surname: "ciara o'donnell's mum"
+_R12_GAELIC_SURNAME_GATE_RE = re.compile(rf"(?:Mac|Mc|Nic|Mhic|Nig)[{_CAP}]")
 _R12_LOWER_OAPOS_AFTER_RE = re.compile(r"[ \t]++(?P<w>[od]['’][a-z]{3,}+)(?![\w-])")
 # A capitalised word before a found apostrophe surname: "Tayo N'Gom", "Kali D'Souza"
 _R12_WORD_BEFORE_APOS_RE = re.compile(rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{1,}}+)[ \t]++$")
@@ -7154,7 +7165,6 @@ _R12_INITIALS_NICK_RE = re.compile(
     r"(?i:\b(?:known[ \t]+as|goes[ \t]+by|called|call[ \t]+(?:him|her|them))[ \t]+)"
     r"(?P<n>[A-Z]J|(?P<l>[A-Z])(?P=l))(?![\w'’-])"
 )
-_R12_NAME_GATE = ("mac", "mc", "nic", "mhic", "-", "'", "’", ",", "known as", "goes by", "call")
 
 
 _R12_ANY_TITLE_BEFORE_RE = re.compile(
@@ -7170,12 +7180,22 @@ def _r12_known_given(word: str) -> bool:
 
 def _r12_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     text = t.text
-    if not t.has(*_R12_NAME_GATE):
-        return
     msg = _MESSAGES["person_name"]
     names = [c for c in cands if c[2] == "person_name" and c[3] == "hard"]
+    starts: set[int] = set()
     if "," in text:
-        for m in _R12_CAPS_SURNAME_GIVEN_RE.finditer(text):
+        # from each "XX," back to its label's colon or its line's start (cheap anchors)
+        c = text.find(",", 2)
+        while c > 0:
+            if text[c - 2 : c].isupper() and text[c - 2 : c].isalpha():
+                lo = max(0, c - 41)
+                k = max(text.rfind(":", lo, c), text.rfind("\n", lo, c), lo - 1) + 1
+                if c - k <= 40 and (k == lo == 0 or text[k - 1] in ":\n"):
+                    starts.add(k)
+            c = text.find(",", c + 1)
+    for k in sorted(starts):
+        m = _R12_CAPS_SURNAME_GIVEN_RE.match(text, k)
+        if m is not None:
             sur, given = m.group("sur"), m.group("given")
             if (
                 _r12_known_given(given)
@@ -7185,8 +7205,22 @@ def _r12_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 and not t.institutions.overlaps(m.start("sur"), m.end("given"))
             ):
                 yield _cand(m.start("sur"), m.end("given"), "person_name", "hard", msg)
-    if "-" in text:
-        for m in _R12_DOUBLE_GIVEN_RE.finditer(text):
+    hyphens = []
+    i = text.find("-", 1)
+    while i > 0:
+        if text[i - 1].islower() and text[i + 1 : i + 2].isupper():
+            hyphens.append(i)
+        i = text.find("-", i + 1)
+    for i in hyphens:
+        m = next(
+            (
+                x
+                for x in _R12_DOUBLE_GIVEN_RE.finditer(text, max(0, i - 30), min(len(text), i + 30))
+                if x.start() < i < x.end()
+            ),
+            None,
+        )
+        if m is not None:
             a, b = m.group("a"), m.group("b")
             if (
                 (a in _FIRST or a in _AMBIG)
@@ -7198,7 +7232,9 @@ def _r12_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 and not _EPONYM_AFTER.match(text, m.end())
             ):
                 yield _cand(m.start(), m.end(), "person_name", "hard", msg)
-    if t.has("mac", "mc", "nic", "mhic"):
+    if ("Mac" in text or "Mc" in text or "Nic" in text or "Mhic" in text or "Nig" in text) and (
+        _R12_GAELIC_SURNAME_GATE_RE.search(text)
+    ):
         for m in _R12_GAELIC_PAIR_RE.finditer(text):
             g = m.group("g")
             if (
@@ -7208,11 +7244,16 @@ def _r12_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 and not t.institutions.overlaps(m.start(), m.end())
             ):
                 yield _cand(m.start(), m.end(), "person_name", "hard", msg)
-    if t.has("known as", "goes by", "call"):
+    if not t.vocab.isdisjoint(("known", "goes", "called", "call")) and t.has(
+        "known as", "goes by", "called", "call him", "call her", "call them"
+    ):
         for m in _R12_INITIALS_NICK_RE.finditer(text):
             yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    families_done: set[str] = set()
     for c in names:
         s, e = c[0], c[1]
+        if e - s > 80:
+            continue  # no one name this long (keeps this loop linear on pathological input)
         word = text[s:e]
         last = word.split()[-1] if word.split() else ""
         if last in _R12_PATRONYM_ENDS and (m := _R12_GAELIC_ARTICLE_AFTER_RE.match(text, e)):
@@ -7230,7 +7271,8 @@ def _r12_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             ):
                 yield _cand(s, m.end("w"), "person_name", "hard", msg)  # "liu yang"
                 word = text[s : m.end("w")]
-            if " " in word:
+            if " " in word and fam not in families_done:
+                families_done.add(fam)
                 # the same family name elsewhere, with its own given syllable ("mum of liu xin")
                 for o in re.finditer(rf"(?<![\w'’-]){re.escape(fam)}(?=[ \t])", text):
                     n = _R12_LOWER_NEXT_RE.match(text, o.end())
@@ -7260,13 +7302,18 @@ def _round12(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out.extend(_r12_structured(t, out))
     new = list(_r12_names(t, out))
     if new:
-        names = [c for c in out if c[2] == "person_name" and c[3] == "hard"]
+        names = sorted(c for c in out if c[2] == "person_name" and c[3] == "hard")
+        starts = [c[0] for c in names]
         have = {(c[0], c[1]) for c in names}
         for c in new:
             s, e = c[0], c[1]
-            for o in names:  # a new span takes in the names it overlaps
+            # a new span takes in the names it overlaps (names are short: look back 200 places)
+            j = bisect.bisect_left(starts, e) - 1
+            while j >= 0 and starts[j] > c[0] - 200:
+                o = names[j]
                 if o[0] < e and s < o[1]:
                     s, e = min(s, o[0]), max(e, o[1])
+                j -= 1
             if (s, e) not in have and not _R12_ANY_TITLE_BEFORE_RE.search(
                 t.text, max(0, s - 14), s
             ):

@@ -305,6 +305,8 @@ def test_round12_name_rules_leave_these_without_a_hard_name(text: str):
         "REPORT FOR:" + " " * 50_000 + "HUNTER, NOAH",
         "liu yang " * 10_000,
         "Jean-Luc " * 10_000,
+        "MOTHER: KOWALCZYK, Anna\n" * 5_000,
+        "a-B" * 20_000,
     ],
 )
 def test_round12_long_inputs_complete(text: str):
