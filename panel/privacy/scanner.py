@@ -317,7 +317,7 @@ _INSTITUTION_LOW_RE = re.compile(
 class _Text:
     """The text being scanned, with what several detectors share."""
 
-    __slots__ = ("text", "low", "clusters", "max_cluster_digits", "_institutions")
+    __slots__ = ("text", "low", "clusters", "max_cluster_digits", "_institutions", "_vocab")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -334,6 +334,15 @@ class _Text:
         self.clusters: list[tuple[int, int, int]] = clusters
         self.max_cluster_digits = most
         self._institutions: _Spans | None = None
+        self._vocab: frozenset[str] | None = None
+
+    @property
+    def vocab(self) -> frozenset[str]:
+        """The lower-cased text's words (punctuation and digits as blanks), built once: rounds
+        11 and 12 gate their rules on it."""
+        if self._vocab is None:
+            self._vocab = frozenset(self.low.translate(_R11_NOT_WORD).split())
+        return self._vocab
 
     def has(self, *words: str) -> bool:
         """Cheap gate: does the lower-cased text contain any of ``words``?"""
@@ -540,8 +549,11 @@ _HOSPITAL_CUE_LOW = re.compile(
     r"(?:hospital|hosp|unit|case|local|record|patient|pt|pas|k|rm|cr|clinic)\.?\s*"
     # round 11: "Unit#", "Hosp #", "H/No", "H.No."
     r"(?:no|number|num|nbr|id|identifier|ref|reference|#)|h[/.][ \t]?no|pas|crn|urn)(?![a-z0-9])\.?"
-    r"(?:[ \t]*+(?:[:#=\-]|is|was)[ \t]*+|[ \t]++)++"
+    # round 12: a long dash too ("MRN—", "Hosp no – ")
+    r"(?:[ \t]*+(?:[:#=\-–—]|is|was)[ \t]*+|[ \t]++)++"
     r"(?P<tok>[a-z]{1,4}[ \t]\d{5,10}|[a-z]{0,4}\d{2,6}(?:[ \t]\d{3,4}){1,2}|"
+    # round 12: digits in pairs or threes ("00 73 91 44", "55 219 077")
+    r"\d{2,3}(?:[ \t]\d{2,3}){2,4}|"
     # round 8: a trust's code with a digit, then a space ("RR8 2204471", "rj0 55 1290")
     r"[a-z]{1,3}\d{1,2}(?:[ \t]\d{2,9}){1,2}|"
     r"[a-z0-9][a-z0-9/-]{3,14}[a-z0-9])(?![\w/-])"
@@ -869,7 +881,10 @@ _DAY_CUE_END = re.compile(
 _WEEKDAY_THE_BEFORE = re.compile(rf"(?<![\w'’])(?:(?i:{_WEEKDAYS})\.?,?[ \t]+(?:(?i:the)[ \t]+)?)$")
 # Round 11: the cues that date a d.m or d-m with a two-digit month ("on 19.11", "since 03-12");
 # not "by", "from", "until" (times: "by 10.10"), and no unit or time after it.
-_R11_DM_DOT_CUE = re.compile(r"(?i:(?:on|since|due|dated)\b)")
+# Round 12: searched anywhere in the cue, so "discharged on 19.11", "admitted 04-12" count too
+_R11_DM_DOT_CUE = re.compile(
+    r"(?i:\b(?:on|since|due|dated|admitted|discharged?|appt|appointment)\b)"
+)
 _R11_AFTER_DM_DOT = re.compile(
     r"[ \t]*(?:[-–][ \t]*\d|(?i:am|pm|h|hrs?|hours?|mg|mcg|ml|l|kg|g|mmol|mm|cm|%|x|units?|"
     r"litres?|l/min|minutes?|mins?|ratio|dilution|o['’]?clock)\b|%)"
@@ -1081,7 +1096,7 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                         # a two-digit month, after "on", "since", "due", "dated" or an event
                         or (
                             len(b) == 2
-                            and (cue.group("ev") or _R11_DM_DOT_CUE.match(cue.group()))
+                            and (cue.group("ev") or _R11_DM_DOT_CUE.search(cue.group()))
                             and not _R11_AFTER_DM_DOT.match(text, e)
                         )
                     )
@@ -1252,7 +1267,15 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                         yield date(rng.start("d"), rng.end("d"), True)
             elif (
                 post_d
-                and capital
+                # round 12: a lower-case month with an ordinal day after it ("nov 23rd is ..."), at
+                # a clause's end, not before a noun ("may 3rd cycle")
+                and (
+                    capital
+                    or (
+                        text[post_d.end("d") : post_d.end("d") + 2].lower() in _ORDINAL_SUFFIXES
+                        and _AFTER_ORDINAL_DAY.match(text, post_d.end()) is not None
+                    )
+                )
                 and _valid_day_month(int(post_d.group("d")), month)
                 and not _UNIT_AFTER_DAY.match(text, post_d.end())
             ):
@@ -1265,6 +1288,8 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 plain_day = (
                     word.lower() not in ("may", "march", "mar")
                     or _AFTER_ORDINAL_DAY.match(text, post_d.end()) is not None
+                    # round 12: a weekday before it ("Thursday, May 4", "Fri March 3")
+                    or _WEEKDAY_THE_BEFORE.search(text, max(0, ms - 14), ms) is not None
                 ) and not _COUNT_AFTER.match(text, post_d.end())
                 yield date(
                     ms,
@@ -3490,7 +3515,8 @@ class _NameFinder:
                 self.report(m.start(), we, "soft", _STAFF_MESSAGE)
 
     def lower_doctors(self) -> None:
-        """ "can u tell dr okonjo": in a parent's message, the family's doctor by name."""
+        """ "can u tell dr okonjo": in a parent's message, the family's doctor by name (made
+        soft by round 12's last pass unless a kin word says the doctor is family)."""
         text = self.text
         if "dr" not in text or not _informal(text):
             return
@@ -4878,11 +4904,32 @@ def _is_name_word(word: str) -> bool:
     return low not in _NOT_A_NAME and not low.endswith(_DRUG_SUFFIXES)
 
 
+class _SpanIndex:
+    """Is ``[s, e)`` inside one of the given spans? (sorted starts and the running greatest end:
+    a logarithmic look-up instead of a pass over every span)"""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, spans: Iterable[_Cand]) -> None:
+        ordered = sorted((c[0], c[1]) for c in spans)
+        self.starts = [a for a, _b in ordered]
+        self.ends = []
+        most = -1
+        for _a, b in ordered:
+            most = max(most, b)
+            self.ends.append(most)
+
+    def covers(self, s: int, e: int) -> bool:
+        i = bisect.bisect_right(self.starts, s)
+        return i > 0 and self.ends[i - 1] >= e
+
+
 def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     text = t.text
     out = list(cands)
     add = out.append
     names = [c for c in cands if c[2] == "person_name" and c[3] == "hard"]
+    in_name = _SpanIndex(names)  # round 12: the lookups below were linear per name (quadratic)
     # 1. a name is not cut inside a hyphenated or apostrophe word ("Kent-Ashworth",
     #    "Ta'Niyah Brooks", "Freddie-boy"), and takes an apostrophe or double-barrelled surname
     #    just after it ("Keira O’Brien", "Inês d'Almeida")
@@ -4902,7 +4949,7 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 e = m.end()
             # a first name just before ("Dawn and Lee Reed", "boy jack thompson")
             b = _WORD_BEFORE_RE.search(text, max(0, s - 20), s)
-            if b and not any(n[0] <= b.start() < n[1] for n in names):
+            if b and not in_name.covers(b.start(), b.start() + 1):
                 w = b.group("w")
                 same_case = w.islower() == text[s:e].islower() and (w.islower() or w[:1].isupper())
                 if (
@@ -5040,7 +5087,7 @@ def _round5(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     for w in found:
         if len(w) >= 3 and w[:1].isupper() and w.lower() not in _NOT_A_NAME:
             for m in re.finditer(rf"(?<![\w'’-]){re.escape(w)}(?![\w-])", text):
-                if any(c[0] <= m.start() and m.end() <= c[1] for c in names):
+                if in_name.covers(m.start(), m.end()):
                     continue
                 if t.institutions.overlaps(m.start(), m.end()) or _EPONYM_AFTER.match(
                     text, m.end()
@@ -5158,14 +5205,17 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round11(
+    return _round12(
         t,
-        _round10(
+        _round11(
             t,
-            _round9(
+            _round10(
                 t,
-                _round8_names(
-                    text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+                _round9(
+                    t,
+                    _round8_names(
+                        text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+                    ),
                 ),
             ),
         ),
@@ -6750,7 +6800,7 @@ def _r11_names(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> Iterator[
 
 
 def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
-    vocab = frozenset(t.low.translate(_R11_NOT_WORD).split())
+    vocab = t.vocab
     out = _r11_addresses(t, cands, vocab)
     names = [c for c in out if c[2] == "person_name" and c[3] == "hard"]
     have = {(c[0], c[1]) for c in names}
@@ -6763,4 +6813,511 @@ def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         if (s, e) not in have:
             have.add((s, e))
             out.append(_cand(s, e, "person_name", "hard", c[5]))
+    return out
+
+
+# ============================================================================================
+# Round 12 (issue 17): a last pass by kind of failure, gated on cheap tests like rounds 9-11.
+# ============================================================================================
+
+# --- hospital numbers --------------------------------------------------------------------------
+# The cue in brackets just after the number: "0039127 (hospital number)", "K 5521907 (K number on
+# her band)", "RX44120 (hosp no.)", "7712093 (MRN)", "2231904 (old unit no)"
+_R12_BRACKET_CUE_RE = re.compile(
+    r"(?<![\w/.,-])(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{5,10})[ \t]*\([ \t]*"
+    r"(?:(?:the|his|her|their|old|new|local|our)[ \t]+)?"
+    r"(?i:(?:(?:hospital|hosp|unit|case|pas|patient|pt|record|[a-z]{1,3})\.?[ \t]*"
+    r"(?:no\b\.?|number|num\b|nbr|id\b|#)|mrn\b|m\.r\.n\.?|h[/.][ \t]?no\b))"
+)
+# (the bracket and its cue first: a cheap scan from the literal "(")
+_R12_BRACKET_CUE_AT_RE = re.compile(
+    r"\([ \t]*(?:(?:the|his|her|their|old|new|local|our)[ \t]+)?"
+    r"(?i:(?:(?:hospital|hosp|unit|case|pas|patient|pt|record|[a-z]{1,3})\.?[ \t]*"
+    r"(?:no\b\.?|number|num\b|nbr|id\b|#)|mrn\b|m\.r\.n\.?|h[/.][ \t]?no\b))"
+)
+# A label just before a number, a sentence or two after a strong cue: "MRN as on the form.
+# The tube labelled 0044113 ...", "... filed under 7739201", "the band marked 5520917"
+_R12_LABELLED_RE = re.compile(
+    r"(?i:\b(?:labelled|labeled|marked|stickered|numbered|filed[ \t]+under|registered[ \t]+as|"
+    r"down[ \t]+as))[ \t]+(?:(?:as|with|under)[ \t]+)?(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{6,10})"
+    r"(?![\w/-]|\.\d)"
+)
+_R12_STRONG_CUE_RE = re.compile(
+    r"(?i:\b(?:mrn|m\.r\.n|(?:hospital|hosp|unit|pas|k)\.?[ \t]*(?:no|number|num|id)|"
+    r"h[/.][ \t]?no)\b)"
+)
+# A phone's shape: 0 and a non-zero digit, ten or eleven digits ("01632 960 123 (unit number)")
+_R12_PHONE_SHAPE = re.compile(r"0[1-9]\d{8,9}")
+
+# --- phones ------------------------------------------------------------------------------------
+# Dots between the groups: "0113.496.0123", "07700.900.461", "+44.113.496.0123"
+_R12_DOTTED_PHONE_RE = re.compile(
+    r"(?<![\w.])(?:\+44[ \t.]?(?:\(0\))?|0)(?P<rest>\d{2,4}\.\d{3,4}\.\d{3,4}|\d{3,5}\.\d{5,6})"
+    r"(?![\w]|\.\d)"
+)
+
+# --- dates -------------------------------------------------------------------------------------
+# A date of birth run together year first, after its cue: "DOB 20180711", "born: 20150304"
+_R12_COMPACT_YMD_RE = re.compile(
+    r"(?i:\b(?:dob|d\.o\.b\.?|date[ \t]+of[ \t]+birth|birth[ \t]*date|born|b\.)"
+    r"[ \t]*[:=\-–]?[ \t]*)"
+    r"(?P<d>(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(?![\w]|[./-]\d)"
+)
+
+# --- web ---------------------------------------------------------------------------------------
+# The family's own blog or page, said with a verb: "Dad writes a blog about ...", "we keep a
+# page for updates", "mum runs a page on ..."
+_R12_OWN_PAGE_VERB_RE = re.compile(
+    r"(?i:\b(?:we|i|mum|mam|mom|dad|mummy|daddy|nan|gran|parents|family|she|he|they)[ \t]+"
+    r"(?:(?:has|have|had)[ \t]+)?(?:writes?|wrote|written|runs?|ran|keeps?|kept|started|"
+    r"set[ \t]+up|made|post(?:s|ed)?|update[sd]?)[ \t]+(?:a|an|the|our|her|his|their)[ \t]+"
+    r"(?:(?:little|family|private|public)[ \t]+)?(?:blog|vlog|website|web[ \t]+site|site|page|"
+    r"channel|diary)\b[^.\n]{0,40})$"
+)
+_R12_URL_WORD_RE = re.compile(r"[a-z]+")
+_R12_PLATFORM_WORDS = frozenset(
+    "insta instagram ig tiktok tik fb facebook snap snapchat twitter threads youtube".split()
+)
+
+# --- addresses ---------------------------------------------------------------------------------
+# Gaelic and Welsh articles inside a place's name: "Allt a' Mhuilinn", "Achadh nan Darach",
+# "Sràid na h-Eaglais", "Pen-y-Bryn", "Tan yr Allt": an address found on one side is carried
+# over the article to the name's next word (or back over the one before)
+_R12_ARTICLE_AFTER_RE = re.compile(
+    rf"(?:[ \t]+|-)(?:a['’]|na|nan|an|na[ \t]+h-?|an[ \t]+t-?|y|yr|ar|ny|'n|’n)(?:[ \t]+|-)"
+    rf"(?P<w>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}{_LOW}][{_LOW}'’]+)*)(?![\w'’])"
+)
+_R12_ARTICLE_BEFORE_RE = re.compile(
+    rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}'’]+)(?:[ \t]+|-)(?:a['’]|na|nan|an|y|yr|ar|ny)"
+    rf"(?:[ \t]+|-)$"
+)
+# A lower-case house's name after a cue for where letters go or where the family lives:
+# "send letters to ivy cottage", "we're at the old forge", "address is willow barn, ..."
+_R12_HOUSE_LOW = (
+    "cottage|cottages|house|farm|farmhouse|barn|lodge|mill|manor|grange|bungalow|villa|croft|"
+    "steading|forge|smithy|byre|cabin|chalet|rectory|vicarage|schoolhouse|coach[ \t]+house|"
+    "mews|granary|oast|bothy"
+)
+_R12_LOWER_HOUSE_RE = re.compile(
+    r"\b(?P<cue>(?:send|post|posted|forward|deliver)[ \t]++(?:(?:it|them|letters?|"
+    r"the[ \t]++letters?|post|mail|everything|things)[ \t]++)?to|"
+    r"address(?:[ \t]++(?:is|now|now[ \t]++is))?(?:[ \t]*+[:\-–])?|"
+    r"(?:live|lives|living|we['’]re|were|are|staying|moved)[ \t]++(?:(?:now|still)[ \t]++)?"
+    r"(?:at|in|to))[ \t]++"
+    r"(?P<h>(?:the[ \t]++)?(?P<n>[a-z][a-z'’-]{2,}+(?:[ \t]++[a-z][a-z'’-]{2,}+)?)[ \t]++"
+    rf"(?:{_R12_HOUSE_LOW}))(?![\w'’-])"
+)
+_R12_NOT_HOUSE_NAME = frozenset(
+    "the a an our my his her their your its this that these those same other new old own "
+    "nan nans nan's gran grans gran's granny's nana's mum mums mum's mam's dad dads dad's "
+    "parents parents' parent's aunt's aunties uncle's grandparents grandparents' friend's "
+    "friends family family's foster ronald mcdonald charity hospital hospice holiday rented "
+    "rental council big small little main first second next last another one two "
+    "temporary temp respite care children's childrens kids sisters brothers".split()
+)
+# A lower-case nursery or pre-school by its own name: "mum says bluebells pre-school want ...",
+# "she goes to sunflowers nursery": a plural word (a nursery's kind of name), not a verb
+_R12_LOWER_NURSERY_RE = re.compile(
+    r"(?<![\w'’-])(?P<n>[a-z]{4,}s)[ \t]+(?P<k>pre-?school|pre[ \t]+school|nursery|playgroup|"
+    r"play[ \t]+group|kindergarten|creche|crèche|childcare)(?![\w-])"
+)
+_R12_NOT_NURSERY_NAME = frozenset(
+    "loves likes misses starts attends hates enjoys goes does says has gets needs wants takes "
+    "leaves finishes begins returns joins skips adores dreads mentions asks tells calls visits "
+    "restarts resumes dislikes avoids stops was is its this his hers theirs ours yours kids "
+    "twins parents others friends hours weeks days months years mornings afternoons sessions "
+    "siblings boys girls childrens things times thanks plans places fees staff ones "
+    "sisters brothers cousins mums dads nans grans clothes shoes toys local private council "
+    "hospitals wards schools nurseries mondays tuesdays wednesdays thursdays fridays "
+    "saturdays sundays always sometimes perhaps various previous process plus less".split()
+)
+# A flat in a named building, in lower case: "flat 7 the granary, selby", "apartment 12 the
+# maltings, york", "flat 2 kestrel house": a building's word after the name, or its town after
+# a comma; no unit, time or little word among the words ("flat 2 the lift is broken")
+_R12_LOWER_FLAT_RE = re.compile(
+    r"(?<![\w'’-])(?:flat|apartment|apt|maisonette)\.?[ \t]*+\d{1,4}[a-z]?,?[ \t]++"
+    r"(?P<w>(?:the[ \t]++)?[a-z][a-z'’-]++(?:[ \t]++[a-z][a-z'’-]++){0,2}?)"
+    r"(?:[ \t]++(?P<b>house|court|lodge|mansions|tower|point|heights|buildings|block|wharf|"
+    r"mill|works|yard|quay)(?![\w'’-])|,[ \t]*+(?P<town>[a-z][a-z'’-]{2,}+)(?![\w'’-]))"
+)
+_R12_NOT_TOWN_WORDS = frozenset(
+    "then so but and or because when as if which where while though although thanks please pls "
+    "cheers love sorry ok okay yes no not".split()
+)
+_R12_NURSERY_GATE_RE = re.compile(
+    r"s[ \t]+(?:pre-?[ \t]?school|nursery|playgroup|play[ \t]+group|kindergarten|cr[eè]che|"
+    r"childcare)"
+)
+_R12_HOUSE_WORDS = frozenset(_R12_HOUSE_LOW.replace("[ \\t]+", " ").replace("|", " ").split())
+_R12_NURSERY_WORDS = frozenset(
+    "preschool pre school nursery playgroup play kindergarten creche crèche childcare".split()
+)
+
+
+def _r12_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    if t.max_cluster_digits >= 5:
+        if "(" in text:
+            for cm in _R12_BRACKET_CUE_AT_RE.finditer(text):
+                m = _R12_BRACKET_CUE_RE.search(text, max(0, cm.start() - 16), cm.end())
+                if m is None or m.end() != cm.end():
+                    continue
+                tok = m.group("tok")
+                digits = _NOT_DIGIT_RE.sub("", tok)
+                if _R12_PHONE_SHAPE.fullmatch(digits):
+                    continue  # a phone's number, then "(unit number)": the unit's phone
+                # "batch 4471902 (unit no ...)"; not a word before a comma ("Bed 6, K ...")
+                a = max(text.rfind(ch, 0, m.start()) for ch in ",;:(") + 1
+                if _NOT_HOSPITAL_BEFORE.search(text, max(a, m.start() - 30), m.start()):
+                    continue
+                yield _cand(
+                    m.start("tok"), m.end("tok"), "hospital_number", "hard",
+                    _MESSAGES["hospital_number"],
+                )  # fmt: skip
+        if t.has("label", "marked", "sticker", "numbered", "under", "registered", "down as") and (
+            cue := _R12_STRONG_CUE_RE.search(text)
+        ):
+            for m in _R12_LABELLED_RE.finditer(text, cue.end()):
+                if m.start() - cue.end() <= 250 and not _MEASURE_AFTER_ID_RE.match(text, m.end()):
+                    yield _cand(
+                        m.start("tok"), m.end("tok"), "hospital_number", "hard",
+                        _MESSAGES["hospital_number"],
+                    )  # fmt: skip
+    if "." in text and any(
+        (text[cs] == "0" or text[cs - 1 : cs] == "+") and ndig >= 9 and "." in text[cs:ce]
+        for cs, ce, ndig in t.clusters
+    ):
+        for m in _R12_DOTTED_PHONE_RE.finditer(text):
+            n = sum(ch.isdigit() for ch in m.group("rest"))
+            if 9 <= n <= 10:
+                yield _cand(m.start(), m.end(), "phone", "hard", _MESSAGES["phone"])
+    if t.max_cluster_digits >= 8 and t.has("dob", "d.o.b", "birth", "born", "b."):
+        for m in _R12_COMPACT_YMD_RE.finditer(text):
+            yield _cand(m.start("d"), m.end("d"), "date", "hard", _DOB_MESSAGE)
+    # a handle after a platform's name that is a family's campaign ("insta - teamrosie",
+    # "tiktok: evies.fight"): a given name and a campaign word, as in a web address
+    if not t.vocab.isdisjoint(_R12_PLATFORM_WORDS):
+        for m in _R11_PLATFORM_HANDLE_RE.finditer(text):
+            h = m.group("h").rstrip(".")
+            parts = [p for p in _R12_URL_WORD_RE.findall(h.lower()) if len(p) >= 3]
+            if parts and any(_personal_url_part(p, frozenset()) for p in parts):
+                hs = m.start("h")
+                yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
+    # a web address the family calls its own with a verb, or whose host or path joins a given
+    # name and a campaign word with hyphens ("our-leo-journey", "team-ava-fights")
+    for c in cands:
+        if c[2] == "url" and c[3] == "soft":
+            url = low[c[0] : c[1]]
+            if _domain_in(_host_of(url), _CLINICAL_DOMAINS):
+                continue
+            words = _R12_URL_WORD_RE.findall(url.split("://", 1)[-1])
+            personal = any(
+                _personal_url_part(a + b, frozenset())
+                for a, b in zip(words, words[1:], strict=False)
+                if len(a) >= 3 and len(b) >= 2
+            )
+            if personal or _R12_OWN_PAGE_VERB_RE.search(text, max(0, c[0] - 100), c[0]):
+                yield _cand(c[0], c[1], "url", "hard", _PAGE_MESSAGE)
+
+
+def _r12_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text, low = t.text, t.low
+    out = list(cands)
+    new: list[_Cand] = []
+    msg = _MESSAGES["address"]
+    if not t.vocab.isdisjoint(_R12_NURSERY_WORDS) and _R12_NURSERY_GATE_RE.search(low):
+        for m in _R12_LOWER_NURSERY_RE.finditer(low):
+            n = m.group("n")
+            if (
+                text[m.start() : m.end()].islower()
+                and n not in _R12_NOT_NURSERY_NAME
+                and n not in _NOT_A_NAME
+                and not n.endswith(("ss", "ous", "ies's"))
+            ):
+                new.append(_cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE))
+    if not t.vocab.isdisjoint(_R12_HOUSE_WORDS):
+        for m in _R12_LOWER_HOUSE_RE.finditer(low):
+            words = m.group("n").split()
+            if not text[m.start("h") : m.end("h")].islower():
+                continue
+            if any(
+                (w in _R12_NOT_HOUSE_NAME and not (w in ("old", "little") and len(words) > 1))
+                or w.endswith(("'s", "’s"))
+                for w in words
+            ):
+                continue  # "our house", "nan's cottage", "the hospital flat"; "old forge cottage"
+            new.append(_cand(m.start("h"), m.end("h"), "address", "hard", msg))
+    if t.clusters and t.has("flat", "apartment", "apt", "maisonette"):
+        for m in _R12_LOWER_FLAT_RE.finditer(low):
+            if not text[m.start() : m.end()].islower():
+                continue
+            words = m.group("w").split()
+            if words[0] == "the":
+                words = words[1:]
+            if not words or any(w in _R11_NOT_STREET_WORDS for w in words):
+                continue
+            if m.group("town") and (
+                m.group("town") in _R11_NOT_STREET_WORDS or m.group("town") in _R12_NOT_TOWN_WORDS
+            ):
+                continue
+            new.append(_cand(m.start(), m.end(), "address", "hard", msg))
+    if new:
+        out.extend(_extend_addresses(text, new))
+    # carry a found address over a Gaelic or Welsh article to the name's next word
+    if any(c[2] == "address" and c[3] == "hard" for c in out):
+        changed = False
+        grown: list[_Cand] = []
+        for c in out:
+            if c[2] != "address" or c[3] != "hard":
+                grown.append(c)
+                continue
+            s, e = c[0], c[1]
+            while True:
+                m = _R12_ARTICLE_AFTER_RE.match(text, e)
+                if m is None:
+                    break
+                e = m.end()
+            while True:
+                m = _R12_ARTICLE_BEFORE_RE.search(text, max(0, s - 30), s)
+                if m is None:
+                    break
+                s = m.start()
+            if (s, e) != (c[0], c[1]):
+                changed = True
+                grown.extend(_extend_addresses(text, [_cand(s, e, "address", "hard", c[5])]))
+            else:
+                grown.append(c)
+        if changed:
+            out = grown
+    return out
+
+
+# --- staff --------------------------------------------------------------------------------------
+# A clinician's title in lower case or capitals just before a name ("dr ahmed", "DR OSEI",
+# "prof lim", "nurse bev"): the care team, a warning as after "Dr" (identifiers.md: only the
+# family's names are hard); not when a kin word says the doctor is family ("dad, dr ...")
+_R12_TITLE_BEFORE_RE = re.compile(
+    r"(?<![\w'’-])(?:dr|doctor|prof|professor|nurse|Nurse|DR|DOCTOR|PROF|PROFESSOR|NURSE)\.?"
+    r"[ \t]++$"
+)
+_R12_TITLE_START_RE = re.compile(r"(?:dr|doctor|prof|professor|nurse|Nurse|DR|PROF|NURSE)\b")
+_R12_TITLE_GATE = frozenset(("dr", "doctor", "prof", "professor", "nurse"))
+_R12_KIN_NEAR_RE = re.compile(
+    r"(?i:\b(?:dad|daddy|mum|mummy|mam|mom|father|mother|parents?|husband|wife|partner|grandad|"
+    r"grandma|granny|grandpa|gran|nan|nana|aunt|auntie|aunty|uncle|brother|sister|step-?dad|"
+    r"step-?mum|cousin)\b)"
+)
+
+
+def _r12_staff_soft(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    if t.vocab.isdisjoint(_R12_TITLE_GATE):
+        return cands
+    text = t.text
+    out = []
+    for c in cands:
+        if (
+            c[2] == "person_name"
+            and c[3] == "hard"
+            and (
+                _R12_TITLE_BEFORE_RE.search(text, max(0, c[0] - 14), c[0])
+                or _R12_TITLE_START_RE.match(text, c[0])
+            )
+            and not _R12_KIN_NEAR_RE.search(text, max(0, c[0] - 30), min(len(text), c[1] + 12))
+        ):
+            c = _cand(c[0], c[1], "person_name", "soft", _STAFF_MESSAGE)
+        out.append(c)
+    return out
+
+
+# --- names -------------------------------------------------------------------------------------
+# A surname in capitals, a comma, a known given name, after a label's colon or at a line's
+# start: "FATHER: KOWALCZYK, Piotr", "REPORT FOR: HUNTER, NOAH" (the surname may be a word)
+_R12_CAPS_SURNAME_GIVEN_RE = re.compile(
+    rf"(?:^|(?<=[:\n]))[ \t]*+(?P<sur>[{_CAP}][{_CAP}'’-]++(?:[ \t][{_CAP}][{_CAP}'’-]++)?),"
+    rf"[ \t]*+(?P<given>[{_CAP}][{_CAP}{_LOW}'’-]++)(?![\w'’])",
+    re.MULTILINE,
+)
+# A double given name whose parts are both given names: "Marie-Claire's", "Jean-Luc"
+_R12_DOUBLE_GIVEN_RE = re.compile(
+    rf"(?<![\w'’-])(?P<a>[{_CAP}][{_LOW}]{{1,}}+)-(?P<b>[{_CAP}][{_LOW}]{{1,}}+)(?![\w-])"
+)
+# A Gaelic surname (Mac/Mc/Nic/Mhic and a capital inside) after a given name: "Seonag
+# MacIllEathain", "Ruaraidh MacFhearghais"; and "Nic"/"Mac"/"Ni" then an article and a
+# name: "Catrìona Nic a' Ghobhainn"
+_R12_GAELIC_PAIR_RE = re.compile(
+    rf"(?<![\w'’-])(?P<g>[{_CAP}][{_LOW}]{{2,}}+)[ \t]++"
+    rf"(?P<s>(?:Mac|Mc|Nic|Mhic|Nig)[{_CAP}][{_LOW}]++(?:[{_CAP}][{_LOW}]++)*+)(?![\w'’-])"
+)
+_R12_GAELIC_ARTICLE_AFTER_RE = re.compile(
+    rf"[ \t]++(?:a['’]|an|na|nan)[ \t]++[{_CAP}][{_LOW}'’]++(?![\w'’-])"
+)
+_R12_PATRONYM_ENDS = ("Nic", "Mac", "Mhic", "Ni", "Ní", "Nig", "Bean", "Ó", "Ua", "Ui", "Uí")
+# After a found lower-case name, its lower-case o'-surname: "ciara o'donnell's mum"
+_R12_GAELIC_SURNAME_GATE_RE = re.compile(rf"(?:Mac|Mc|Nic|Mhic|Nig)[{_CAP}]")
+_R12_LOWER_OAPOS_AFTER_RE = re.compile(r"[ \t]++(?P<w>[od]['’][a-z]{3,}+)(?![\w-])")
+# A capitalised word before a found apostrophe surname: "Tayo N'Gom", "Kali D'Souza"
+_R12_WORD_BEFORE_APOS_RE = re.compile(rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{1,}}+)[ \t]++$")
+_R12_APOS_SURNAME_RE = re.compile(rf"[{_CAP}][{_LOW}]?['’][{_CAP}][{_LOW}]{{2,}}")
+# After a found lower-case East Asian family name, its given syllable: "liu yang, mum of ..."
+_R12_LOWER_NEXT_RE = re.compile(r"[ \t]++(?P<w>[a-z]{1,6}+)(?![\w'’-])")
+# Initials as a nickname after "known as"/"goes by"/"called": "KNOWN AS JJ", "goes by TJ"
+_R12_INITIALS_NICK_RE = re.compile(
+    r"(?i:\b(?:known[ \t]+as|goes[ \t]+by|called|call[ \t]+(?:him|her|them))[ \t]+)"
+    r"(?P<n>[A-Z]J|(?P<l>[A-Z])(?P=l))(?![\w'’-])"
+)
+
+
+_R12_ANY_TITLE_BEFORE_RE = re.compile(
+    r"(?<![\w'’-])(?i:dr|doctor|prof|professor|nurse|sister|matron|consultant|mr|mrs|ms|miss|mx)"
+    r"\.?[ \t]++$"
+)
+
+
+def _r12_known_given(word: str) -> bool:
+    w = _title_case(word)
+    return (w in _FIRST or _fold(w) in _FIRST) and w.lower() not in _NOT_A_NAME
+
+
+def _r12_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+    msg = _MESSAGES["person_name"]
+    names = [c for c in cands if c[2] == "person_name" and c[3] == "hard"]
+    starts: set[int] = set()
+    if "," in text:
+        # from each "XX," back to its label's colon or its line's start (cheap anchors)
+        c = text.find(",", 2)
+        while c > 0:
+            if text[c - 2 : c].isupper() and text[c - 2 : c].isalpha():
+                lo = max(0, c - 41)
+                k = max(text.rfind(":", lo, c), text.rfind("\n", lo, c), lo - 1) + 1
+                if c - k <= 40 and (k == lo == 0 or text[k - 1] in ":\n"):
+                    starts.add(k)
+            c = text.find(",", c + 1)
+    for k in sorted(starts):
+        m = _R12_CAPS_SURNAME_GIVEN_RE.match(text, k)
+        if m is not None:
+            sur, given = m.group("sur"), m.group("given")
+            if (
+                _r12_known_given(given)
+                # the surname may be a common word ("HUNTER", "FOSTER"), not a clinical one
+                and all(w.lower() not in _names.CLINICAL_WORDS for w in sur.split())
+                and len(sur) >= 2
+                and not t.institutions.overlaps(m.start("sur"), m.end("given"))
+            ):
+                yield _cand(m.start("sur"), m.end("given"), "person_name", "hard", msg)
+    hyphens = []
+    i = text.find("-", 1)
+    while i > 0:
+        if text[i - 1].islower() and text[i + 1 : i + 2].isupper():
+            hyphens.append(i)
+        i = text.find("-", i + 1)
+    for i in hyphens:
+        m = next(
+            (
+                x
+                for x in _R12_DOUBLE_GIVEN_RE.finditer(text, max(0, i - 30), min(len(text), i + 30))
+                if x.start() < i < x.end()
+            ),
+            None,
+        )
+        if m is not None:
+            a, b = m.group("a"), m.group("b")
+            if (
+                (a in _FIRST or a in _AMBIG)
+                and (b in _FIRST or b in _AMBIG)
+                and (a in _FIRST or b in _FIRST or text.startswith(("'s", "’s"), m.end()))
+                and a.lower() not in _NOT_A_NAME
+                and b.lower() not in _NOT_A_NAME
+                and not t.institutions.overlaps(m.start(), m.end())
+                and not _EPONYM_AFTER.match(text, m.end())
+            ):
+                yield _cand(m.start(), m.end(), "person_name", "hard", msg)
+    if ("Mac" in text or "Mc" in text or "Nic" in text or "Mhic" in text or "Nig" in text) and (
+        _R12_GAELIC_SURNAME_GATE_RE.search(text)
+    ):
+        for m in _R12_GAELIC_PAIR_RE.finditer(text):
+            g = m.group("g")
+            if (
+                g.lower() not in _ENGLISH
+                and g.lower() not in _NOT_A_NAME
+                and g not in _HOME_NOT_FIRST
+                and not t.institutions.overlaps(m.start(), m.end())
+            ):
+                yield _cand(m.start(), m.end(), "person_name", "hard", msg)
+    if not t.vocab.isdisjoint(("known", "goes", "called", "call")) and t.has(
+        "known as", "goes by", "called", "call him", "call her", "call them"
+    ):
+        for m in _R12_INITIALS_NICK_RE.finditer(text):
+            yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
+    families_done: set[str] = set()
+    for c in names:
+        s, e = c[0], c[1]
+        if e - s > 80:
+            continue  # no one name this long (keeps this loop linear on pathological input)
+        word = text[s:e]
+        last = word.split()[-1] if word.split() else ""
+        if last in _R12_PATRONYM_ENDS and (m := _R12_GAELIC_ARTICLE_AFTER_RE.match(text, e)):
+            yield _cand(s, m.end(), "person_name", "hard", msg)  # "... Nic a' Ghobhainn"
+        if word.islower() and (m := _R12_LOWER_OAPOS_AFTER_RE.match(text, e)):
+            yield _cand(s, m.end("w"), "person_name", "hard", msg)  # "ciara o'donnell"
+        fam = word.split()[0] if word.islower() and word.split() else ""
+        if fam in _EA_FAMILY_LOW and fam not in _ENGLISH:
+            if (
+                " " not in word
+                and (m := _R12_LOWER_NEXT_RE.match(text, e))
+                and m.group("w") not in _ENGLISH
+                and m.group("w") not in _NOT_A_NAME
+                and _ea_given(m.group("w"))
+            ):
+                yield _cand(s, m.end("w"), "person_name", "hard", msg)  # "liu yang"
+                word = text[s : m.end("w")]
+            if " " in word and fam not in families_done:
+                families_done.add(fam)
+                # the same family name elsewhere, with its own given syllable ("mum of liu xin")
+                for o in re.finditer(rf"(?<![\w'’-]){re.escape(fam)}(?=[ \t])", text):
+                    n = _R12_LOWER_NEXT_RE.match(text, o.end())
+                    if (
+                        o.start() != s
+                        and n
+                        and n.group("w") not in _ENGLISH
+                        and n.group("w") not in _NOT_A_NAME
+                        and _ea_given(n.group("w"))
+                    ):
+                        yield _cand(o.start(), n.end("w"), "person_name", "hard", msg)
+        if _R12_APOS_SURNAME_RE.fullmatch(word) and (
+            b := _R12_WORD_BEFORE_APOS_RE.search(text, max(0, s - 20), s)
+        ):
+            w = b.group("w")
+            if (
+                w.lower() not in _ENGLISH
+                and w.lower() not in _NOT_A_NAME
+                and w not in _HOME_NOT_FIRST
+                and w not in _FAMILY_TITLES
+            ):
+                yield _cand(b.start("w"), e, "person_name", "hard", msg)  # "Tayo N'Gom"
+
+
+def _round12(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    out = _r12_addresses(t, _r12_staff_soft(t, cands))
+    out.extend(_r12_structured(t, out))
+    new = list(_r12_names(t, out))
+    if new:
+        names = sorted(c for c in out if c[2] == "person_name" and c[3] == "hard")
+        starts = [c[0] for c in names]
+        have = {(c[0], c[1]) for c in names}
+        for c in new:
+            s, e = c[0], c[1]
+            # a new span takes in the names it overlaps (names are short: look back 200 places)
+            j = bisect.bisect_left(starts, e) - 1
+            while j >= 0 and starts[j] > c[0] - 200:
+                o = names[j]
+                if o[0] < e and s < o[1]:
+                    s, e = min(s, o[0]), max(e, o[1])
+                j -= 1
+            if (s, e) not in have and not _R12_ANY_TITLE_BEFORE_RE.search(
+                t.text, max(0, s - 14), s
+            ):
+                # (after a title the older rules decide: "Dr Fiona MacRae" is staff)
+                have.add((s, e))
+                out.append(_cand(s, e, "person_name", "hard", c[5]))
     return out

@@ -245,8 +245,10 @@ def test_caught_needs_every_word_character():
         # round 7 tuned on its kinds of failure: names 95.1 % (232/244), structured 100 % (137/137),
         # false positives 2/158 = 1.3 % ("Ramadan" is no name now). Floors at those figures.
         # Round 8 measures names 98.0 % (239/244), structured 100 % (137/137), false positives 1/158
-        # (a ward sister by her title is staff now, a warning).
-        pytest.param(IN_SAMPLE_7, 420, 0.979, 1.0, 0.0064, id="names_corpus_7"),
+        # (a ward sister by her title is staff now, a warning). Round 12 measures names 98.4 %
+        # (240/244: a capitals "SURNAME, GIVEN" after a label is found now) and false positives
+        # 0/158 (a nurse by her title in a parent's message is staff, a warning): floors raised.
+        pytest.param(IN_SAMPLE_7, 420, 0.983, 1.0, 0.0, id="names_corpus_7"),
         # Round 7's held-out set, scored once while held out (89.4 % / 91.9 % / 0.6 %), in-sample
         # since round 8 tuned on its kinds of failure (rules by kind, its own examples and clean
         # counter-examples in test_structured_round8.py, no list of the corpus's strings): names 99.6 %
@@ -276,9 +278,14 @@ def test_caught_needs_every_word_character():
         # figures (an in-sample figure says little about unseen text: round 11's held-out set does).
         pytest.param(IN_SAMPLE_11, 515, 0.995, 1.0, 0.0, id="names_corpus_11"),
         # Round 11's held-out set, scored once while held out (92.9 % / 95.4 % / 0.6 %), in-sample
-        # since round 12 tunes on its kinds of failure. Floors at what it measured while held out,
-        # until round 12's guard raises them.
-        pytest.param(IN_SAMPLE_12, 515, 0.928, 0.953, 0.007, id="names_corpus_12"),
+        # since round 12 tuned on its kinds of failure (rules by kind, its own examples and clean
+        # counter-examples in test_structured_round12.py, no list of the corpus's strings): names
+        # 97.6 % (205/210: a word-name, a Vietnamese given name alone, a nickname before its full
+        # name in brackets, a possessive given name after a parent's greeting and a given name
+        # inside a page's name are still missed), structured 100 % (345/345), false positives
+        # 0/165 ("dr <surname> said" is staff: soft). Floors at those figures (an in-sample
+        # figure says little about unseen text: round 12's held-out set does).
+        pytest.param(IN_SAMPLE_12, 515, 0.976, 1.0, 0.0, id="names_corpus_12"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):

@@ -52,9 +52,9 @@ CAUGHT_ROUND_4 = [
     ("can you check if ember can have her flu jab", "ember"),
     ("we told ruqayyah about the port today", "ruqayyah"),
     ("Could April's bloods be done locally?", "April"),
-    # a doctor or nurse named in a parent's message
-    ("can u ask dr mbeki if she can shower", "dr mbeki"),
-    ("thanks to Nurse Kemi, she was amazing", "Nurse Kemi"),
+    # (round 12: a doctor or nurse named in a parent's message is staff after a title, soft as
+    # everywhere else; identifiers.md: only the family's names are hard. Those two examples
+    # are in test_structured_round12.py's soft list now.)
     # Gaelic surname shapes, patronymics, particle chains
     ("Eachann MacFhionghain has finished radiotherapy.", "Eachann MacFhionghain"),
     ("Eiluned ap Gwilym had her line removed.", "Eiluned ap Gwilym"),
