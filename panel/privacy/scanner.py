@@ -6278,14 +6278,14 @@ def _round9(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 c = c2
         out.append(c)
     if t.clusters or t.has("born", "b o r n"):
-        out.extend(_r9_structured(t, out))
+        out.extend(list(_r9_structured(t, out)))
     if "@" in text and (" @" in text or "@ " in text):
         for m in _R9_EMAIL_SPACED_RE.finditer(text):
             out.append(_cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"]))
-    out.extend(_r9_addresses(t, out))
+    out.extend(list(_r9_addresses(t, out)))
     have = {(c[0], c[1]) for c in out if c[2] == "person_name" and c[3] == "hard"}
     # a span found already keeps the message of the rule that found it
-    out.extend(c for c in _r9_names(t, out) if (c[0], c[1]) not in have)
+    out.extend([c for c in _r9_names(t, out) if (c[0], c[1]) not in have])
     return out
 
 
@@ -6438,7 +6438,9 @@ def _round10(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         ):
             continue
         out.append(c)
-    out.extend(_r10_names(t, out))
+    # The rules read the candidates found before them, not their own: extending the list they
+    # iterate over made each new name a base for the next ("AB, AB, AB, ..." grew quadratically).
+    out.extend(list(_r10_names(t, out)))
     return out
 
 
@@ -7299,7 +7301,7 @@ def _r12_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
 
 def _round12(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out = _r12_addresses(t, _r12_staff_soft(t, cands))
-    out.extend(_r12_structured(t, out))
+    out.extend(list(_r12_structured(t, out)))
     new = list(_r12_names(t, out))
     if new:
         names = sorted(c for c in out if c[2] == "person_name" and c[3] == "hard")
