@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 
@@ -339,6 +340,26 @@ def _load(name: str) -> dict:
 _GAZETTEER = _load("name_gazetteer.json")
 _SAFELIST = _load("privacy_safelist.json")
 _CENTRES = _load("centres.json")
+
+
+def _tumour_words() -> frozenset[str]:
+    """The words of the referral form's tumour types (``tumour_types.json``: ICD-O-3 terms,
+    their synonyms and the ICCC-3 groups), of four letters or more: "Ewing Sarcoma, 12" and
+    "Hodgkin Lymphoma (15)" name no one. The eponyms among them (Ewing, Hodgkin, Wilms ...)
+    keep their own list, where a family's surname of that spelling is still seen after a title."""
+    data = _load("tumour_types.json")
+    texts = [t["name"] for t in data["types"]]
+    texts += [s for t in data["types"] for s in t.get("synonyms", ())]
+    texts += list(data["iccc_groups"].values())
+    texts += [g["name"] for g in data["iccc_subgroups"].values()]
+    eponyms = {w.lower() for e in _SAFELIST["eponyms"] for w in re.split(r"[\s'’-]+", e) if w}
+    words = {w.lower() for t in texts for w in re.findall(r"[A-Za-z][a-z]+(?:-[a-z]+)*", t)}
+    return frozenset(w for w in words if len(w) >= 4 and w not in eponyms)
+
+
+#: The tumour vocabulary joins the clinical words (issue 20 opened Panel to every childhood
+#: cancer; issue 17's safe-list of clinical vocabulary).
+CLINICAL_WORDS = CLINICAL_WORDS | _tumour_words()
 
 _PHRASES = (
     set(INSTITUTION_PHRASES)

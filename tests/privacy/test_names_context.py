@@ -158,6 +158,10 @@ CAUGHT = [
 
 CLEAN = [
     "Homer Wright rosettes were seen on histology.",
+    # a tumour type with the child's age after it (the tumour vocabulary is clinical)
+    "Ewing Sarcoma (12) relapsed after VIDE.",
+    "Hodgkin Lymphoma, 15, in second remission.",
+    "Alveolar Rhabdomyosarcoma, 7, FOXO1 fusion positive.",
     "Anthony Nolan found a matched unrelated donor.",
     "Maggie's centre has offered support to the family.",
     "There is hope that the trial will open in the spring.",
