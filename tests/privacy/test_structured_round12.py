@@ -9,22 +9,8 @@ import time
 
 import pytest
 
-from panel.privacy import corpus, find_identifiers
-
-
-def hard_covers(text: str, value: str) -> bool:
-    return corpus.caught(text, value, find_identifiers(text))
-
-
-def hard(text: str) -> list:
-    return [f for f in find_identifiers(text) if f.severity == "hard"]
-
-
-def soft_names(text: str) -> list[str]:
-    return [
-        f.text for f in find_identifiers(text) if f.kind == "person_name" and f.severity == "soft"
-    ]
-
+from panel.privacy import find_identifiers
+from tests.support.guard import hard, hard_covers
 
 # --------------------------------------------------------------------------------------------
 # Hospital numbers: the cue in brackets after the number, a label a sentence after the cue,

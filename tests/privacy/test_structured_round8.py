@@ -12,15 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from panel.privacy import corpus, find_identifiers
-
-
-def hard_covers(text: str, value: str) -> bool:
-    return corpus.caught(text, value, find_identifiers(text))
-
-
-def hard(text: str) -> list:
-    return [f for f in find_identifiers(text) if f.severity == "hard"]
+from panel.privacy import find_identifiers
+from tests.support.guard import hard, hard_covers
 
 
 def kinds(text: str) -> list[tuple[str, str]]:
