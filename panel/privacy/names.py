@@ -213,6 +213,7 @@ COMMON_WORDS: frozenset[str] = _words(
     discussion discussed decision review reviewed report reports referral referred letter
     thanks thank dear regards kind best sincerely yours hi hello
     information protection services support leaflet sheet form consent
+    loch llyn afon cwm
     """
 )
 
@@ -239,6 +240,8 @@ CLINICAL_WORDS: frozenset[str] = _words(
     year years age aged mg kg gy mbq
     adrenal abdominal thoracic pelvic cervical liver lung lungs skin brain spine spinal orbit
     skull node nodes nodal renal cardiac hearing audiology echo gfr
+    picu nicu hdu icu itu ccu paeds tya cns mdt ahp ecmo oncology haematology radiology pharmacy
+    physiotherapy dietetics
     horner horner's wilms wilms' ewing ewing's hodgkin hodgkin's burkitt kaposi hirschsprung
     hirschsprung's pepper hutchinson kerner-morrison opsoclonus myoclonus kinsbourne cushing
     cushing's addison's down noonan turner costello fanconi li-fraumeni beckwith-wiedemann

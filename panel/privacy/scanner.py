@@ -2186,6 +2186,7 @@ _SCHOOL_NOT_NAMES = frozenset(
     "at to in on of for from with by into onto is was be go goes going went".split()
 )
 _SCHOOL_LEAD_WORDS = frozenset("at to attends attend attending goes go from in".split())
+_SCHOOL_TIME_WORDS = frozenset("since before after until till".split())
 _SCHOOL_TYPE_WORDS = frozenset(
     "primary junior juniors infant infants nursery secondary high grammar community catholic "
     "church free prep preparatory special middle first comprehensive methodist academy rc ce day "
@@ -2265,6 +2266,20 @@ def _schools(t: _Text) -> Iterator[_Cand]:
         end_words = words
         while end_words and end_words[-1].group().lower() in _SCHOOL_TYPE_WORDS:
             end_words = end_words[:-1]
+        # "KNOWN AS TJ SINCE NURSERY", "loves nursery and misses pre-school": a time word, or
+        # "and"/"or" after a stage of schooling, ends what came before: the name starts after it
+        cut = [
+            i
+            for i, w in enumerate(end_words)
+            if w.group().lower() in _SCHOOL_TIME_WORDS
+            or (
+                w.group().lower() in ("and", "or")
+                and i
+                and end_words[i - 1].group().lower() in _SCHOOL_TYPE_WORDS
+            )
+        ]
+        if cut:
+            words, end_words = words[cut[-1] + 1 :], end_words[cut[-1] + 1 :]
         if not end_words:
             continue
         named = [
@@ -2642,6 +2657,24 @@ _FAMILY_CONTEXT_RE = re.compile(
     r"(?i:\b(?:mum|mummy|mother|dad|daddy|father|parents?|grand(?:mother|father|ma|pa|ad)|"
     r"granny|aunt|auntie|uncle|sister|brother|sibling|step-?\w+|mum's|dad's)\b)"
 )
+_WARD_SISTER_AFTER_RE = re.compile(r"[ \t]+[A-Z]")
+
+
+def _family_context(part: str) -> bool:
+    """Does ``part`` say a family member is meant? Not a ward sister's title: "Dr Shah, Sister
+    Kaur" names two of the staff (a capitalised "Sister" before a name, with no "my"/"her"/"'s"
+    before it, as in _round8_names)."""
+    for m in _FAMILY_CONTEXT_RE.finditer(part):
+        if (
+            m.group() == "Sister"
+            and _WARD_SISTER_AFTER_RE.match(part, m.end())
+            and not _KIN_OWNER_BEFORE_RE.search(part, 0, m.start())
+        ):
+            continue
+        return True
+    return False
+
+
 _FAMILY_NOUN_GATE = ("family", "household", "twins", "children", "boys", "girls", "kids")
 _FAMILY_NOUN_LOW = re.compile(
     r"(?:family|household|twins|children|boys|girls|kids)(?![a-z])(?![ \t]+of\b)"
@@ -3448,7 +3481,7 @@ class _NameFinder:
                 after = text[e : e + 30].split(".")[0]
                 # identifiers.md: "Dr when it refers to family" ("her mum, Dr Shah, is a GP");
                 # the child's own doctors, even in a parent's message, are staff: a warning
-                family = _FAMILY_CONTEXT_RE.search(before) or _FAMILY_CONTEXT_RE.search(after)
+                family = _family_context(before) or _family_context(after)
                 self.report(
                     s,
                     e,
@@ -4554,8 +4587,8 @@ class _NameFinder:
             rxs.append(_LOWER_PAIR_RE)
         for rx in rxs:
             for m in rx.finditer(text):
-                if not _starts_word(text, m.start()):
-                    continue
+                if not _starts_word(text, m.start()) or self.institutional(m.start(), m.end()):
+                    continue  # "ronald mcdonald house": a charity's house, in lower case
                 first, last = m.group("a").capitalize(), m.group("b").capitalize()
                 s, e = m.start("a"), m.end("b")
                 if first in _FIRST and last in _SURNAMES_STRICT:
@@ -6638,6 +6671,10 @@ _R11_REPORT_VERBS = frozenset(
     approved seen entered prepared""".split()
 )
 _R11_PRESENT_GATE = frozenset("present attendees attending attendance apologies".split())
+# A clinical title just before a name in that list: the name is a clinician's (staff, soft)
+_R11_TITLE_BEFORE_RE = re.compile(
+    r"(?i:\b(?:dr|doctor|prof|professor|sister|nurse|matron|consultant)\.?)[ \t]+$"
+)
 # The text's lower-case words, for the gates: every character but letters and apostrophes blank
 _R11_NOT_WORD = str.maketrans(
     dict.fromkeys('!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~0123456789“”‘—–…•·\u00a0', " ")
@@ -6777,6 +6814,8 @@ def _r11_names(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> Iterator[
                 surname = re.split(r"[ \t.]+", n)[-1]
                 if n[1:2] not in (".", " ", "\t") and not n[1:2].isupper():
                     continue  # "H. Okafor", "HJ Okafor": an initial first
+                if _R11_TITLE_BEFORE_RE.search(text, max(pos, m.start() - 16), m.start()):
+                    continue  # "Present: Dr A Shah (chair)": a clinician, staff (soft)
                 if _r11_surname_ok(surname):
                     yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
     if ":" in text and not vocab.isdisjoint(_R11_ROLE_GATE):
