@@ -241,7 +241,7 @@ CLINICAL_WORDS: frozenset[str] = _words(
     adrenal abdominal thoracic pelvic cervical liver lung lungs skin brain spine spinal orbit
     skull node nodes nodal renal cardiac hearing audiology echo gfr
     picu nicu hdu icu itu ccu paeds tya cns mdt ahp ecmo oncology haematology radiology pharmacy
-    physiotherapy dietetics
+    physiotherapy dietetics recist irecist mrecist rano irano percist lugano
     horner horner's wilms wilms' ewing ewing's hodgkin hodgkin's burkitt kaposi hirschsprung
     hirschsprung's pepper hutchinson kerner-morrison opsoclonus myoclonus kinsbourne cushing
     cushing's addison's down noonan turner costello fanconi li-fraumeni beckwith-wiedemann

@@ -172,6 +172,7 @@ CLEAN = [
     "Present: Dr A Shah (chair), Dr B Jones, Sister Kaur",
     "Attendees: Dr A. Shah; Dr R. Gill; Sister M. Kaur",
     "Present: PICU, NICU, CNS team",
+    "Response assessed by RECIST, RANO where relevant.",
     # a stage of schooling, a charity's house in lower case, a loch
     "she loves nursery and misses pre-school",
     "we stayed at ronald mcdonald house again this week",
