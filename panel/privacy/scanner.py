@@ -6671,10 +6671,6 @@ _R11_REPORT_VERBS = frozenset(
     approved seen entered prepared""".split()
 )
 _R11_PRESENT_GATE = frozenset("present attendees attending attendance apologies".split())
-# A clinical title just before a name in that list: the name is a clinician's (staff, soft)
-_R11_TITLE_BEFORE_RE = re.compile(
-    r"(?i:\b(?:dr|doctor|prof|professor|sister|nurse|matron|consultant)\.?)[ \t]+$"
-)
 # The text's lower-case words, for the gates: every character but letters and apostrophes blank
 _R11_NOT_WORD = str.maketrans(
     dict.fromkeys('!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~0123456789“”‘—–…•·\u00a0', " ")
@@ -6814,7 +6810,7 @@ def _r11_names(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> Iterator[
                 surname = re.split(r"[ \t.]+", n)[-1]
                 if n[1:2] not in (".", " ", "\t") and not n[1:2].isupper():
                     continue  # "H. Okafor", "HJ Okafor": an initial first
-                if _R11_TITLE_BEFORE_RE.search(text, max(pos, m.start() - 16), m.start()):
+                if _CLINICAL_TITLE_BEFORE_RE.search(text, max(pos, m.start() - 16), m.start()):
                     continue  # "Present: Dr A Shah (chair)": a clinician, staff (soft)
                 if _r11_surname_ok(surname):
                     yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
