@@ -1,7 +1,8 @@
 """The identifier guard on issue 17's corpora of names and identifiers it used to miss.
 
-``names_corpus.jsonl`` to ``names_corpus_4.jsonl`` are in-sample (the guard was tuned on them,
-each after it was scored once while held out).  The scoring
+``names_corpus.jsonl`` to ``names_corpus_13.jsonl`` are in-sample (the guard was tuned on them,
+each after it was scored once while held out); the current round's held-out set, when there is
+one, is ``heldout_names_<round>.jsonl`` with its own floor test.  The scoring
 rules are :mod:`panel.privacy.corpus`'s (an identifier is caught only when hard findings cover
 every word character of it).
 """
@@ -78,7 +79,9 @@ IN_SAMPLE_12 = HERE / "names_corpus_12.jsonl"
 #: Round 12's held-out set (CORPUS_NAMES_12.md), written blind by a fresh writer, merged after the
 #: round 12 guard and scored once on 7 Dec 2026: names 202/212 = 95.3 %, structured 340/353 =
 #: 96.3 %, false positives 2/165 = 1.2 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_12.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_12.jsonl``): round 13 tunes on its misses, and
+#: a fresh writer writes round 13's held-out set first.
+IN_SAMPLE_13 = HERE / "names_corpus_13.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -290,6 +293,10 @@ def test_caught_needs_every_word_character():
         # 0/165 ("dr <surname> said" is staff: soft). Floors at those figures (an in-sample
         # figure says little about unseen text: round 12's held-out set does).
         pytest.param(IN_SAMPLE_12, 515, 0.976, 1.0, 0.0, id="names_corpus_12"),
+        # Round 12's held-out set, scored once while held out (95.3 % / 96.3 % / 1.2 %), in-sample
+        # since round 13 tunes on its kinds of failure. Floors at what it measured while held out,
+        # until round 13's guard raises them.
+        pytest.param(IN_SAMPLE_13, 520, 0.952, 0.963, 0.013, id="names_corpus_13"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -300,18 +307,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 12's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_13.jsonl) and has a fresh writer
-# write round 13.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 520
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.952,
-        min_structured_recall=0.963,
-        max_false_positive_rate=0.013,
     )
