@@ -138,4 +138,5 @@
       e.returnValue = "";
     }
   });
+  form.dataset.autosave = "on"; // autosave is listening (tests wait for it before typing)
 })();

@@ -77,4 +77,5 @@
   });
   stage.focus();
   show(0);
+  root.dataset.ready = "true"; // wheel and keys are listening (tests wait for it)
 })();

@@ -64,11 +64,14 @@ def test_upload_series_and_scroll_viewer(
     viewer = member.locator("[data-viewer]")
     expect(viewer).to_be_visible()
     expect(member.locator("[data-position]")).to_have_text("1 / 12")
+    # The position is in the page before viewer.js runs: wait for its listeners, then for each
+    # wheel turn's step (under load, a turn sent before the last one landed can be lost).
+    expect(viewer).to_have_attribute("data-ready", "true")
     stage = member.locator("[data-stage]")
     stage.hover()
-    for _ in range(3):
+    for n in (2, 3, 4):
         member.mouse.wheel(0, 120)
-    expect(member.locator("[data-position]")).to_have_text("4 / 12")
+        expect(member.locator("[data-position]")).to_have_text(f"{n} / 12")
     stage.focus()
     member.keyboard.press("ArrowDown")
     expect(member.locator("[data-position]")).to_have_text("5 / 12")

@@ -98,6 +98,9 @@ def _agenda_refs(page) -> list[str]:
 def _write_minutes(page, ref: str, discussion: str, outcome: str) -> None:
     expect(page.get_by_role("heading", name=re.compile(f"Minutes · {ref}"))).to_be_visible()
     expect(page.get_by_test_id("quorum")).to_contain_text("met (3 of 3)")
+    # Type only once minutes.js listens: text filled before it runs is its starting point, and
+    # nothing would be autosaved.
+    expect(page.locator("[data-minutes-form]")).to_have_attribute("data-autosave", "on")
     page.get_by_label("Discussion").fill(discussion)
     page.get_by_label("Outcome").fill(outcome)
     # Autosave about two seconds after typing stops.
