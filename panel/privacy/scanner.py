@@ -7425,6 +7425,7 @@ _R13_NOT_DMY_BEFORE_RE = re.compile(
     r"(?i:\b(?:days?|d|cycles?|courses?|weeks?|wks?|blocks?|fractions?|doses?|version|ver|v|"
     r"release|build|grade|grades|stage|stages|score|scores|figure|fig|table|section|sections|"
     r"chapter|step|steps|rule|rules|items?|questions?|ratio|ratios|isbn|ip|leads?|levels?|"
+    r"appendix|appendices|annex|para|paragraphs?|clause|clauses|note|notes|ref|refs|page|pp?|"
     r"vertebrae|ribs?|[ctls]|segments?)\b\.?[ \t]*+(?:[\w.-]*+[ \t,&]++){0,2})$"
 )
 # A day and month without a year, dated by a temporal word or an event: "was 9/3" after an
@@ -7441,6 +7442,9 @@ _R13_WAS_GATE_RE = re.compile(
     rf"(?i:\b(?:day[ \t]*+[+-]?\d+|d[+-]?\d+|date|birthday|{_EVENT_WORDS}|rescue|infusion|"
     rf"discharge|engraftment|relapse|diagnosis|induction|resection|return|reinfusion|"
     rf"stem[ \t]+cells?|last[ \t]+dose|first[ \t]+dose)\b)"
+)
+_R13_SHORTHAND_AFTER_RE = re.compile(
+    r"[ \t]*+(?i:ago|after|later|post|old|hx|history|before|previously|since|earlier)\b"
 )
 _R13_RANGE_END_RE = re.compile(
     r"[ \t]*+(?:-|–|to|till|til|until|and)[ \t]*+(?P<d>\d{1,2})(?P<s>[./])(?P<m>\d{1,2})"
@@ -7570,6 +7574,10 @@ def _r13_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 continue  # a round count; a date run together ("20180711": a lab run's name)
             if _R12_PHONE_SHAPE.fullmatch(d):
                 continue
+            if re.match(r"[ \t]+\d", text[e : e + 2]) or re.search(
+                r"\d[ \t]+$", text[max(0, s - 2) : s]
+            ):
+                continue  # a list of numbers ("1 2 840 113619 2", a table's row)
             a = _r13_clause_start(text, s)
             if _R13_NOT_BARE_BEFORE_RE.search(text, max(a, s - 40), s):
                 continue
@@ -7578,7 +7586,7 @@ def _r13_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             yield _cand(s, e, "hospital_number", "hard", hosp)
     if t.clusters:
         # full d-m-y with any separator
-        for cs, ce, ndig in t.clusters:
+        for cs, _ce, ndig in t.clusters:
             if not 3 <= ndig <= 8:
                 continue
             m = _R13_DMY_RE.match(text, cs)
@@ -7590,7 +7598,7 @@ def _r13_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 continue
             yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
         # d/m or d.m dated by a temporal word
-        for cs, ce, ndig in t.clusters:
+        for cs, _ce, ndig in t.clusters:
             if not 2 <= ndig <= 4:
                 continue
             m = _R13_DM_RE.match(text, cs)
@@ -7605,6 +7613,10 @@ def _r13_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 continue
             if w in ("and", "-", "–", "to"):
                 continue  # a range's second end: dated by its first (below)
+            if m.group("s") == "/" and w not in ("was", "is", "were", "be"):
+                continue  # older rules date a d/m after "on", "by", an event ...
+            if _R13_SHORTHAND_AFTER_RE.match(text, m.end()):
+                continue  # "3/12 ago", "2/7 after discharge": months, days
             if _SCORE_BEFORE.search(text, max(a, cs - 40), cs) or _DAYS_WORD_BEFORE.search(
                 text, max(0, cs - 12), cs
             ):
