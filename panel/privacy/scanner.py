@@ -7405,6 +7405,7 @@ _R13_NOT_BARE_BEFORE_RE = re.compile(
     r"level|levels|value|cost|costs|price|funding|raised|donated|target|budget|population|"
     r"platelets?|plt|wbc|wcc|afp|hcg|ldh|ferritin|nse|cea|iras|rec|protocol|study|project|"
     r"ethics|charity|company|vat|policy|account|sort|code|catalogue|cat|product|model|sn|"
+    r"figure|fig|table|page|section|appendix|chapter|item|wbc|wcc|anc|neutrophils|"
     r"nhs|chi|h&c|hcn|ni|nino|tel|phone|mobile|fax|ext|extension|bleep|pager|room|bed)\b)"
     r"[^.!?;\n]{0,30}$"
 )
@@ -7579,7 +7580,7 @@ def _r13_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             ):
                 continue  # a list of numbers ("1 2 840 113619 2", a table's row)
             a = _r13_clause_start(text, s)
-            if _R13_NOT_BARE_BEFORE_RE.search(text, max(a, s - 40), s):
+            if _R13_NOT_BARE_BEFORE_RE.search(text, max(a, s - 40), m.start("d")):
                 continue
             if _R13_MEASURE_AFTER_RE.match(text, e) or _MEASURE_AFTER_ID_RE.match(text, e):
                 continue

@@ -48,6 +48,10 @@ def test_hospital_number_shapes(text: str, value: str) -> None:
         "Protocol version 2 page 3 of 41.",
         "AFP 125000 at diagnosis, falling.",
         "The HN is on the band.",
+        "WBC 12345678 must be a typo.",
+        "See figure 1234567 in the appendix.",
+        "PMID 31234567 describes this.",
+        "Reads mapped: 45123456 of the total.",
     ],
 )
 def test_not_hospital_numbers(text: str) -> None:
