@@ -5238,16 +5238,20 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round12(
+    return _round13(
         t,
-        _round11(
+        _round12(
             t,
-            _round10(
+            _round11(
                 t,
-                _round9(
+                _round10(
                     t,
-                    _round8_names(
-                        text, _names_in_addresses(text, _extend_addresses(text, _round5(t, cands)))
+                    _round9(
+                        t,
+                        _round8_names(
+                            text,
+                            _names_in_addresses(text, _extend_addresses(text, _round5(t, cands))),
+                        ),
                     ),
                 ),
             ),
@@ -7357,4 +7361,372 @@ def _round12(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 # (after a title the older rules decide: "Dr Fiona MacRae" is staff)
                 have.add((s, e))
                 out.append(_cand(s, e, "person_name", "hard", c[5]))
+    return out
+
+
+# ============================================================================================
+# Round 13 (issue 17): each kind widened to the family of forms a UK writer produces, shape
+# rules first where they are safe on clean clinical text; gated on digits and cheap words.
+# ============================================================================================
+
+# --- hospital numbers --------------------------------------------------------------------------
+# The cue in brackets after the number, any spelling of it: "0093371 (Leeds number)", "RVJ
+# 0488213 (PAS)", "21H03377 (their hospital number)", "4417720 (HN)", "(Great Ormond Street ref)"
+_R13_BRACKET_CUE_RE = re.compile(
+    r"(?<![\w/.,-])(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{5,10}|\d{1,3}[A-Z]{1,2}\d{4,8})[ \t]*+"
+    r"\([ \t]*+(?:(?:the|his|her|their|old|new|local|our|my)[ \t]++)?"
+    r"(?:(?:[A-Z][\w'’&-]*+|of|and|for|st\.?)[ \t]++){0,4}?"
+    r"(?:(?i:hospital|hosp|unit|case|patient|pt|record|trust)[ \t]++)?"
+    r"(?:(?i:number|num|nbr|no\.?|ref|reference|id)|PAS|MRN|HN|RN|CRN|URN)[ \t]*+\)"
+)
+# "HN 6620183", "H.N. 6620183", "HN: RX44120": the hospital number's own abbreviation
+_R13_HN_RE = re.compile(
+    r"(?<![\w.])H\.?N\.?[ \t]*+[:#=\-–]?[ \t]*+(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{5,10})"
+    r"(?![\w/-]|\.\d)"
+)
+# A bare run of 6-9 digits, or 1-3 capitals and 6-9 digits, on its own: "the request card says
+# 6620138", "RVJ 0488213 - outside images imported". Not a measurement (a unit after it, a sign
+# before it), not a round count ("150000"), not a registry's code ("NCT03107988", "ISRCTN
+# 17481329", "batch 4471902"), not a phone's or another identifier's digits (found already).
+_R13_BARE_RUN_RE = re.compile(
+    r"(?<![\w./:£$€#+=<>~≈≥≤×^-])(?:(?P<p>[A-Z]{1,3})[ \t]?)?(?P<d>\d{6,9})"
+    r"(?![\w]|[./:,-]\d|[ \t]*+(?:[/x×%]|\*|\^))"
+)
+_R13_REGISTRY_PREFIXES = frozenset(
+    "NCT CT EU ISRCTN IRAS REC PMID PMC GSE GSM SRR ERR DRR PRJ SRP SRX ERP VCV RCV SCV HP OMIM "
+    "RS SS CHR GRC HG NM NP NG NC NR XM XP ENS CID SID CAS EC ATC DOI ISBN ISSN UPC EAN ORPHA "
+    "SNOMED ICD LOT BN REF V VER".split()
+)
+_R13_NOT_BARE_BEFORE_RE = re.compile(
+    r"(?i:\b(?:nct|isrctn|eudract|trial|trials|registry|registered|registration|batch|lot|"
+    r"version|ver|v|ref|reference|snomed|orpha|orphanet|omim|pmid|pubmed|doi|isbn|grant|award|"
+    r"invoice|order|serial|accession|run|chr|chromosome|position|coordinates?|grch\d*|hg\d+|"
+    r"dbsnp|clinvar|cosmic|ensembl|reads?|copies|cells|count|counts|dose|total|titre|titer|"
+    r"level|levels|value|cost|costs|price|funding|raised|donated|target|budget|population|"
+    r"platelets?|plt|wbc|wcc|afp|hcg|ldh|ferritin|nse|cea|iras|rec|protocol|study|project|"
+    r"ethics|charity|company|vat|policy|account|sort|code|catalogue|cat|product|model|sn|"
+    r"figure|fig|table|page|section|appendix|chapter|item|wbc|wcc|anc|neutrophils|"
+    r"nhs|chi|h&c|hcn|ni|nino|tel|phone|mobile|fax|ext|extension|bleep|pager|room|bed)\b)"
+    r"[^.!?;\n]{0,30}$"
+)
+_R13_MEASURE_AFTER_RE = re.compile(
+    r"[ \t]*+(?i:units?|iu|per|cells|copies|reads|bp|kb|mb|mg|mcg|ug|µg|ml|g|kg|mbq|gy|cgy|"
+    r"cm|mm|mmol|umol|µmol|nmol|pmol|ng|pg|l|dl|m2|events|counts|cps|cpm|x10|e\d|years?|"
+    r"people|patients|children|cases|pounds|gbp|usd|eur|dollars|euros)\b"
+)
+
+# --- dates -------------------------------------------------------------------------------------
+# A full day-month-year with any separator ("3-5-24", "3.5.24", "3/5/24"): a date, unless a
+# schedule or a version stands before it ("days 1-8-15", "v3.5.24", "version 2.1.12")
+_R13_DMY_RE = re.compile(
+    r"(?<![\w./-])(?P<d>\d{1,2})(?P<s>[-./])(?P<m>\d{1,2})(?P=s)(?P<y>\d{4}|\d{2})"
+    r"(?![\w]|[./-]\d)"
+)
+_R13_NOT_DMY_BEFORE_RE = re.compile(
+    r"(?i:\b(?:days?|d|cycles?|courses?|weeks?|wks?|blocks?|fractions?|doses?|version|ver|v|"
+    r"release|build|grade|grades|stage|stages|score|scores|figure|fig|table|section|sections|"
+    r"chapter|step|steps|rule|rules|items?|questions?|ratio|ratios|isbn|ip|leads?|levels?|"
+    r"appendix|appendices|annex|para|paragraphs?|clause|clauses|note|notes|ref|refs|page|pp?|"
+    r"vertebrae|ribs?|[ctls]|segments?)\b\.?[ \t]*+(?:[\w.-]*+[ \t,&]++){0,2})$"
+)
+# A day and month without a year, dated by a temporal word or an event: "was 9/3" after an
+# event ("Day 0 ... was 9/3"), "from 19.11 till 2.12" (both ends), "to 4/6", "since 3.12"
+_R13_DM_RE = re.compile(
+    r"(?<![\w./-])(?P<d>\d{1,2})(?P<s>[./])(?P<m>\d{1,2})(?![\w]|[./]\d|[ \t]*+(?:[/x×%]))"
+)
+_R13_TEMPORAL_BEFORE_RE = re.compile(
+    rf"(?i:\b(?P<w>was|is|were|be|from|to|till|til|until|since|by|before|after|on|and|-|–|"
+    rf"admitted|discharged|seen|started|stopped|ended|finished|began|due|dated|date|"
+    rf"{_EVENT_WORDS})\.?,?:?[ \t]*+(?:(?:the|on|was|is)[ \t]++)?)$|[–-][ \t]*+$"
+)
+_R13_WAS_GATE_RE = re.compile(
+    rf"(?i:\b(?:day[ \t]*+[+-]?\d+|d[+-]?\d+|date|birthday|{_EVENT_WORDS}|rescue|infusion|"
+    rf"discharge|engraftment|relapse|diagnosis|induction|resection|return|reinfusion|"
+    rf"stem[ \t]+cells?|last[ \t]+dose|first[ \t]+dose)\b)"
+)
+_R13_SHORTHAND_AFTER_RE = re.compile(
+    r"[ \t]*+(?i:ago|after|later|post|old|hx|history|before|previously|since|earlier)\b"
+)
+_R13_RANGE_END_RE = re.compile(
+    r"[ \t]*+(?:-|–|to|till|til|until|and)[ \t]*+(?P<d>\d{1,2})(?P<s>[./])(?P<m>\d{1,2})"
+    r"(?![\w]|[./]\d)"
+)
+
+# --- handles -----------------------------------------------------------------------------------
+# A handle after a platform's word without "@": "add me on snap its lily.mum_x", "my insta is
+# jo_bloggs22", "tiktok - evie.b.2015": a handle's shape (a dot, an underscore or a digit in it)
+_R13_PLATFORM_HANDLE_RE = re.compile(
+    r"(?i:\b(?:insta(?:gram)?|ig|tiktok|tik[ \t]+tok|fb|facebook|snap(?:chat)?|twitter|x|"
+    r"threads|youtube|twitch|discord|whatsapp[ \t]+name)\b"
+    r"(?:[ \t]++(?:page|account|channel|profile|handle|username|user[ \t]*+name|name|id))?"
+    r"[ \t]*+(?:[:=\-–][ \t]*+|(?:is|its|it['’]s|as|under|called|=)[ \t]++(?:[:\-–][ \t]*+)?)?)"
+    r"(?P<h>[A-Za-z0-9_][A-Za-z0-9_.]{2,29}+)(?![\w@])"
+)
+
+# --- addresses ---------------------------------------------------------------------------------
+# After a home cue, a house's name (or a number) and the capitalised words up to the clause's
+# end, with Gaelic, Welsh, Irish and Scots articles inside: "Correspondence to Fferm Pant-y-
+# Gwiail, Rhydfelen", "Home is Croit na h-Aibhne, Ceann a' Bhàigh", "lives at Tigh an Uillt,
+# Bràigh", "c/o Bryn Awel, Llanrug"
+_R13_HOME_CUE_RE = re.compile(
+    r"(?i:\b(?:home(?:[ \t]+address)?[ \t]+is|home[ \t]*+:|lives?[ \t]+at|living[ \t]+at|"
+    r"address(?:[ \t]+is)?[ \t]*+:?|correspondence[ \t]+to|c/o|moved[ \t]+to|staying[ \t]+at|"
+    r"letters?[ \t]+to|send[ \t]+(?:it|them|letters?|post)?[ \t]*+to|resides?[ \t]+at|"
+    r"from[ \t]+(?=(?:fferm|croit|croft|tigh|taigh|t[ŷy]|bwthyn|teach|baile|plas)\b)))"
+    r"[ \t]*+"
+)
+_R13_PLACE_WORD = rf"(?:[{_CAP}][{_LOW}'’]*+(?:-(?:[{_CAP}{_LOW}][{_LOW}'’]*+))*+|\d{{1,4}}[a-z]?)"
+_R13_ARTICLE = r"(?:a['’]|na|nan|an|y|yr|ar|ny|'n|’n|of|the|le|du|de)"
+_R13_HOME_PLACE_RE = re.compile(
+    rf"(?P<p>{_R13_PLACE_WORD}(?:(?:[ \t]++|[ \t]*+,[ \t]*+|-)"
+    rf"(?:{_R13_ARTICLE}(?:[ \t]++|-)|(?:na|an)[ \t]++[ht]-|[ht]-)?{_R13_PLACE_WORD}){{0,7}}+)"
+)
+_R13_HOUSE_WORDS = frozenset(
+    "fferm ffarm croit croft tigh taigh tŷ ty bwthyn teach baile plas bothan farm cottage "
+    "house lodge barn mill manor grange bungalow steading bothy hafod hendre bryn pen tan "
+    "cae llys neuadd gwaun achadh ard dun allt".split()
+)
+_R13_NOT_HOME_FIRST = frozenset(
+    "dr mr mrs ms miss prof professor the a an gp ward hospital clinic school nursery team "
+    "he she they we i it his her their our my your this that".split()
+)
+# A number in brackets with its place after a home word: "The croft (4 Achadh nan Darach)"
+_R13_BRACKET_PLACE_RE = re.compile(
+    rf"\([ \t]*+(?P<p>\d{{1,4}}[a-z]?[ \t]++[{_CAP}][{_LOW}'’-]*+"
+    rf"(?:[ \t]++(?:{_R13_ARTICLE}[ \t]++)?[{_CAP}][{_LOW}'’-]*+){{0,4}}+)[ \t]*+\)"
+)
+_R13_HOME_WORD_BEFORE_RE = re.compile(
+    r"(?i:\b(?:croft|farm|house|home|cottage|address|lives?|living|flat|bungalow|steading|"
+    r"smallholding|family['’]s[ \t]+(?:place|house|home))\b)[^.;\n]{0,40}$"
+)
+# A flat with its house number after a slash or comma, in lower case: "flat 3 / 71 albany wynd
+# arbroath", "flat 2, 14 mill lane": the flat is carried onto the street address found after it
+_R13_FLAT_SLASH_RE = re.compile(
+    r"(?i:(?<![\w'’-])(?:flat|apartment|apt|unit|maisonette)\.?[ \t]*+\d{1,4}[a-z]?"
+    r"[ \t]*+[/,][ \t]*+)(?=\d)"
+)
+
+# --- false positives ---------------------------------------------------------------------------
+# A sign-off block: a titled clinician, then the role on the next line ("Dr P. Q. Surname\n
+# Consultant Paediatric Oncologist"): staff, a warning
+_R13_ROLE_LINE_RE = re.compile(
+    r"[ \t,]*+(?:\([^)\n]{0,30}\))?[ \t]*+\r?\n[ \t]*+(?i:consultant|specialist|registrar|"
+    r"clinical|paediatric|pediatric|nurse|cns|lead|senior|associate|assistant|professor|"
+    r"oncologist|haematologist|surgeon|radiologist|radiographer|physicist|fellow|spr|st\d|"
+    r"fy\d|ct\d|junior|locum|staff|advanced|matron|sister|charge|ward|dietitian|dietician|"
+    r"physiotherapist|psychologist|pharmacist|social[ \t]+worker|play[ \t]+specialist|"
+    r"director|head|chair|medical|research|trial|team|on[ \t]+behalf)"
+)
+_R13_TITLE_AT_RE = re.compile(r"(?:Dr|DR|Doctor|Prof|PROF|Professor)\.?[ \t]++")
+# A charity named after a person: "The Ellen Smith Cancer Trust", "the Jo Bloggs Research
+# Fund", "Sam Doe Children's Foundation": an organisation, not a child of the case
+_R13_CHARITY_AFTER_RE = re.compile(
+    r"[ \t]++(?:(?:Cancer|Research|Children['’]s|Childrens|Charitable|Leukaemia|Tumour|Brain|"
+    r"Sailing|Sarcoma|Neuroblastoma|Memorial[ \t]++Research|Youth|Teenage|Family|Families)"
+    r"[ \t]++){1,2}(?:Trust|Fund|Foundation|Appeal|Charity|Centre|Center|Institute|Unit)\b"
+)
+
+
+def _r13_valid_dm(d: str, m: str) -> bool:
+    return _valid_day_month(int(d), int(m))
+
+
+def _r13_clause_start(text: str, s: int) -> int:
+    return max(text.rfind(ch, 0, s) for ch in ".;!?\n") + 1
+
+
+def _r13_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+    hosp = _MESSAGES["hospital_number"]
+    covered = _Spans()
+    for c in cands:
+        if c[3] == "hard" and c[2] != "person_name":
+            covered.add(c[0], c[1])
+    if t.max_cluster_digits >= 5:
+        if "(" in text:
+            for m in _R13_BRACKET_CUE_RE.finditer(text):
+                tok = m.group("tok")
+                if _R12_PHONE_SHAPE.fullmatch(_NOT_DIGIT_RE.sub("", tok)):
+                    continue
+                a = _r13_clause_start(text, m.start())
+                if _NOT_HOSPITAL_BEFORE.search(text, max(a, m.start() - 30), m.start()):
+                    continue
+                yield _cand(m.start("tok"), m.end("tok"), "hospital_number", "hard", hosp)
+        if "HN" in text or "H.N" in text:
+            for m in _R13_HN_RE.finditer(text):
+                if not _R13_MEASURE_AFTER_RE.match(text, m.end()):
+                    yield _cand(m.start("tok"), m.end("tok"), "hospital_number", "hard", hosp)
+    if t.max_cluster_digits >= 6:
+        for cs, ce, ndig in t.clusters:
+            if ndig < 6:
+                continue
+            m = _R13_BARE_RUN_RE.search(text, max(0, cs - 4), ce)
+            if m is None or m.end("d") < cs:
+                continue
+            s, e = m.start(), m.end()
+            d, p = m.group("d"), m.group("p")
+            if covered.overlaps(s, e):
+                continue
+            if p and (p in _R13_REGISTRY_PREFIXES or p.startswith("NC")):
+                continue
+            if d.endswith("000") or (
+                len(d) == 8 and d[:2] in ("19", "20") and _r13_valid_dm(d[6:], d[4:6])
+            ):
+                continue  # a round count; a date run together ("20180711": a lab run's name)
+            if _R12_PHONE_SHAPE.fullmatch(d):
+                continue
+            if re.match(r"[ \t]+\d", text[e : e + 2]) or re.search(
+                r"\d[ \t]+$", text[max(0, s - 2) : s]
+            ):
+                continue  # a list of numbers ("1 2 840 113619 2", a table's row)
+            a = _r13_clause_start(text, s)
+            if _R13_NOT_BARE_BEFORE_RE.search(text, max(a, s - 40), m.start("d")):
+                continue
+            if _R13_MEASURE_AFTER_RE.match(text, e) or _MEASURE_AFTER_ID_RE.match(text, e):
+                continue
+            yield _cand(s, e, "hospital_number", "hard", hosp)
+    if t.clusters:
+        # full d-m-y with any separator
+        for cs, _ce, ndig in t.clusters:
+            if not 3 <= ndig <= 8:
+                continue
+            m = _R13_DMY_RE.match(text, cs)
+            if m is None or not _r13_valid_dm(m.group("d"), m.group("m")):
+                continue
+            if _R13_NOT_DMY_BEFORE_RE.search(text, max(0, cs - 30), cs):
+                continue
+            if _R13_MEASURE_AFTER_RE.match(text, m.end()):
+                continue
+            yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
+        # d/m or d.m dated by a temporal word
+        for cs, _ce, ndig in t.clusters:
+            if not 2 <= ndig <= 4:
+                continue
+            m = _R13_DM_RE.match(text, cs)
+            if m is None or not _r13_valid_dm(m.group("d"), m.group("m")):
+                continue
+            b = _R13_TEMPORAL_BEFORE_RE.search(text, max(0, cs - 30), cs)
+            if b is None:
+                continue
+            w = (b.group("w") or "-").lower()
+            a = _r13_clause_start(text, cs)
+            if w in ("was", "is", "were", "be") and not _R13_WAS_GATE_RE.search(text, a, cs):
+                continue
+            if w in ("and", "-", "–", "to"):
+                continue  # a range's second end: dated by its first (below)
+            if m.group("s") == "/" and w not in ("was", "is", "were", "be"):
+                continue  # older rules date a d/m after "on", "by", an event ...
+            if _R13_SHORTHAND_AFTER_RE.match(text, m.end()):
+                continue  # "3/12 ago", "2/7 after discharge": months, days
+            if _SCORE_BEFORE.search(text, max(a, cs - 40), cs) or _DAYS_WORD_BEFORE.search(
+                text, max(0, cs - 12), cs
+            ):
+                continue
+            if _COUNT_AFTER.match(text, m.end()) or _R11_AFTER_DM_DOT.match(text, m.end()):
+                continue
+            if m.group("s") == "." and int(m.group("m")) % 5 == 0 and int(m.group("d")) <= 23:
+                continue  # "from 9.30", "by 10.10": a time of day
+            yield _cand(m.start(), m.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE)
+            r = _R13_RANGE_END_RE.match(text, m.end())
+            if r and r.group("s") == m.group("s") and _r13_valid_dm(r.group("d"), r.group("m")):
+                yield _cand(r.start("d"), r.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE)
+    # a handle after a platform's word, without "@"
+    if not t.vocab.isdisjoint(_R12_PLATFORM_WORDS | {"x", "twitch", "discord", "whatsapp"}):
+        for m in _R13_PLATFORM_HANDLE_RE.finditer(text):
+            h = m.group("h").rstrip(".")
+            hl = h.lower()
+            if len(h) < 3 or not any(ch in h for ch in "._0123456789") or hl.isdigit():
+                continue
+            if not any(ch.isalpha() for ch in h) or _R13_DMY_RE.fullmatch(h):
+                continue
+            if (
+                hl.startswith(("www.", "http"))
+                or "." in hl
+                and hl.rsplit(".", 1)[1] in ("com", "org", "uk", "net", "co", "io")
+            ):
+                continue  # a web address: the web rules read it
+            hs = m.start("h")
+            yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
+
+
+def _r13_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    new: list[_Cand] = []
+    msg = _MESSAGES["address"]
+    if t.has("home", "live", "living", "address", "correspondence", "c/o", "moved", "staying",
+             "letter", "send", "reside", "from"):  # fmt: skip
+        for cm in _R13_HOME_CUE_RE.finditer(text):
+            m = _R13_HOME_PLACE_RE.match(text, cm.end())
+            if m is None:
+                continue
+            p = m.group("p")
+            words = [w for w in re.split(r"[ \t,\-]+", p) if w]
+            first = words[0].lower()
+            if first in _R13_NOT_HOME_FIRST or first.endswith(("'s", "’s")):
+                continue  # "Dr Jones", "the ward", "Paul's House" (a charity's house)
+            if t.institutions.overlaps(m.start(), m.end()):
+                continue
+            if not (
+                first[0].isdigit()
+                or any(w.lower() in _R13_HOUSE_WORDS for w in words)
+                or (
+                    len(words) >= 3
+                    and any(
+                        w in ("a'", "a’", "na", "nan", "y", "yr")
+                        for w in text[m.start() : m.end()].replace("-", " ").split()
+                    )
+                )
+            ):
+                continue
+            if first[0].isdigit() and len(words) < 2:
+                continue
+            new.append(_cand(m.start(), m.end(), "address", "hard", msg))
+    if "(" in text and t.clusters:
+        for m in _R13_BRACKET_PLACE_RE.finditer(text):
+            if _R13_HOME_WORD_BEFORE_RE.search(text, max(0, m.start() - 60), m.start()):
+                if not _R13_MEASURE_AFTER_RE.match(
+                    text, m.start("p") + len(m.group("p").split()[0])
+                ):
+                    new.append(_cand(m.start("p"), m.end("p"), "address", "hard", msg))
+    if t.clusters and t.has("flat", "apartment", "apt", "unit", "maisonette"):
+        for m in _R13_FLAT_SLASH_RE.finditer(text):
+            # the text with the flat blanked out: the street address after it is read as usual
+            blanked = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+            for c in _addresses(_Text(blanked)):
+                if c[2] == "address" and c[3] == "hard" and c[0] == m.end():
+                    new.append(_cand(m.start(), c[1], "address", "hard", msg))
+                    break
+    if not new:
+        return cands
+    return list(cands) + _extend_addresses(text, new)
+
+
+def _r13_false_positives(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out: list[_Cand] = []
+    changed = False
+    for c in cands:
+        if c[2] == "person_name" and c[3] == "hard":
+            s, e = c[0], c[1]
+            title = _R13_TITLE_AT_RE.match(text, s)
+            before = _R12_TITLE_BEFORE_RE.search(text, max(0, s - 12), s) or re.search(
+                r"(?:Dr|DR|Prof|PROF)\.?[ \t]++$", text[max(0, s - 12) : s]
+            )
+            if (title or before) and _R13_ROLE_LINE_RE.match(text, e):
+                a = _r13_clause_start(text, s)
+                if not _R12_KIN_NEAR_RE.search(text, max(a, s - 60), s):
+                    out.append(_cand(s, e, "person_name", "soft", c[5]))
+                    changed = True
+                    continue
+            if _R13_CHARITY_AFTER_RE.match(text, e):
+                out.append(_cand(s, e, "person_name", "soft", c[5]))
+                changed = True
+                continue
+        out.append(c)
+    return out if changed else cands
+
+
+def _round13(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    out = _r13_addresses(t, _r13_false_positives(t, cands))
+    out.extend(list(_r13_structured(t, out)))
     return out
