@@ -85,7 +85,9 @@ IN_SAMPLE_13 = HERE / "names_corpus_13.jsonl"
 #: Round 13's held-out set (CORPUS_NAMES_13.md), written blind by a fresh writer, merged after the
 #: round 13 guard and scored once on 7 Dec 2026: names 145/149 = 97.3 %, structured 358/381 =
 #: 94.0 %, false positives 2/165 = 1.2 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_13.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_13.jsonl``): round 14 tunes on its misses, and
+#: a fresh writer writes round 14's held-out set first.
+IN_SAMPLE_14 = HERE / "names_corpus_14.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -301,6 +303,10 @@ def test_caught_needs_every_word_character():
         # since round 13 tunes on its kinds of failure. Round 13 measures names 95.3 % (202/212),
         # structured 100 % (353/353), false positives 0/165: the floors are those figures.
         pytest.param(IN_SAMPLE_13, 520, 0.952, 1.0, 0.0, id="names_corpus_13"),
+        # Round 13's held-out set, scored once while held out (97.3 % / 94.0 % / 1.2 %), in-sample
+        # since round 14 tunes on its kinds of failure. Floors at what it measured while held out,
+        # until round 14's guard raises them.
+        pytest.param(IN_SAMPLE_14, 515, 0.973, 0.939, 0.013, id="names_corpus_14"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -311,18 +317,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 13's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_14.jsonl) and has a fresh writer
-# write round 14.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 515
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.973,
-        min_structured_recall=0.939,
-        max_false_positive_rate=0.013,
     )
