@@ -1633,12 +1633,11 @@ def _url_candidate(s: int, e: int, url: str) -> _Cand | None:
         return _cand(s, e, "url", "hard", _MESSAGES["url"])
     if _domain_in(host, _CLINICAL_DOMAINS):
         return None
-    # round 14: a web address with a scheme, "www." or a path identifies unless it is on the
-    # safe-list of institutions and references (a family's video, blog or news story)
+    # round 14: a web address with a path (a page: a family's video, blog or news story)
+    # identifies unless its host is on the safe-list of institutions and references; a bare
+    # host ("www.example.org") is left a warning
     rest = url.lower().split("//", 1)[-1]
-    if (url.lower().startswith(("http", "www.")) or "/" in rest.rstrip("/")) and not _domain_in(
-        host, _R14_SAFE_DOMAINS
-    ):
+    if "/" in rest.rstrip("/") and not _r14_safe_host(host):
         return _cand(s, e, "url", "hard", _MESSAGES["url"])
     return _cand(s, e, "url", "soft", _LINK_MESSAGE)
 
@@ -7765,6 +7764,24 @@ _R14_SAFE_DOMAINS = _CLINICAL_DOMAINS + (
     "childrenscancer.org", "neuroblastoma-uk.org", "cclg.org", "wikipedia.org",
 )  # fmt: skip
 
+# An organisation's own site: an organisation's ending and a charity's or a clinic's word in
+# its name ("neuroblastoma-uk.org", "childrenscancercentre.org.uk", "leedsth.nhs.uk")
+_R14_ORG_ENDINGS = (".org", ".org.uk", ".nhs.uk", ".nhs.scot", ".ac.uk", ".gov", ".gov.uk",
+                    ".charity", ".ngo", ".edu", ".int")  # fmt: skip
+_R14_ORG_WORDS = (
+    "cancer", "neuroblastoma", "leukaemia", "leukemia", "sarcoma", "tumour", "tumor", "oncology",
+    "charity", "foundation", "trust", "hospital", "hospice", "nhs", "health", "research",
+    "society", "association", "alliance", "network", "children", "childrens", "kids", "institute",
+    "clinic", "medical", "support", "council", "university", "college",
+)  # fmt: skip
+
+
+def _r14_safe_host(host: str) -> bool:
+    if _domain_in(host, _R14_SAFE_DOMAINS):
+        return True
+    return host.endswith(_R14_ORG_ENDINGS) and any(w in host for w in _R14_ORG_WORDS)
+
+
 # --- handles -----------------------------------------------------------------------------------
 _R14_PLATFORMS = (
     r"insta(?:gram)?|ig|tiktok|tik[ \t]+tok|fb|facebook|snap(?:chat)?|twitter|threads|youtube|"
@@ -7805,8 +7822,9 @@ _R14_HOSP_CUE_RE = re.compile(
 # letters, digits and dashes ("nb-2021-0457")
 _R14_HOSP_TOKEN_RE = re.compile(
     r"(?<![\w./\-])(?:[A-Za-z]{1,4}[\-/]\d{2,8}(?:[\-/][A-Za-z0-9]{1,8}){0,3}|"
-    r"[A-Za-z]{0,3}[ \t]?\d{2,9}(?:[ \t\-]\d{2,9}){0,3})(?![\w/]|\.\d)"
+    r"(?:[A-Z]{1,3}[ \t]?|[a-z]{1,3})?\d{2,9}(?:[ \t\-]\d{2,9}){0,3})(?![\w/]|\.\d)"
 )
+_PANEL_REFERENCE_EXACT = re.compile(r"NB-\d{4}-\d{4}")
 _R14_SENT_END_RE = re.compile(r"[.!?;\n]")
 
 # --- dates ---------------------------------------------------------------------------------
@@ -7898,6 +7916,10 @@ _R14_STREET_ABBR_RE = re.compile(
     r"gardens|place|square|court|way|grove|parade|walk|row|mews|wynd|vennel|brae|loan|gate|hill|"
     r"view|rise|green))\.?(?=[ \t]*+(?:,|\n|$|[A-Za-z]{1,2}\d))"
 )
+_R14_FULL_STREET_WORDS = frozenset(
+    "street road avenue lane close drive crescent terrace gardens place square court way grove "
+    "parade walk row mews wynd vennel brae loan gate hill view rise green".split()
+)
 _R14_HOUSE_BEFORE_RE = re.compile(
     r"(?:(?P<co>(?i:c/o|care[ \t]+of)[ \t]++[^,\n]{1,40},[ \t]*+)|(?<![\w'’])(?:(?i:c/o|care[ \t]+of)[ \t]++)?)"
     r"(?P<h>(?:[A-Z][a-zà-ÿ'’\-]+[ \t]++){0,3}[A-Z][a-zà-ÿ'’\-]+),[ \t]*+$"
@@ -7921,6 +7943,7 @@ _R14_SCHOOL_LEAD_RE = re.compile(
     r"(?i:\b(?:go|goes|going|went|attend|attends|attending|at|from|to|in|started|starts|joined|"
     r"pupil|pupils|year|class)\b[ \t]++(?:both[ \t]++)?(?:go[ \t]++to[ \t]++)?)$"
 )
+_R14_ADJ_SCHOOL_TYPES = frozenset("High Primary Secondary Middle Prep Grammar".split())
 _R14_NOT_SCHOOL_NAME = frozenset(
     "the a an our my his her their this that royal national senior junior medical clinical "
     "general children's childrens university teaching consultant doctor nurse staff registrar "
@@ -7972,7 +7995,7 @@ def _r14_web(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             host = m.group("h")
             if host.startswith("www."):
                 host = host[4:]
-            if _domain_in(host, _R14_SAFE_DOMAINS):
+            if _r14_safe_host(host):
                 continue
             if "." not in host.rstrip(".") or not any(ch.isalpha() for ch in host.split(".")[0]):
                 continue  # "1.5mg/kg" has no host
@@ -8033,6 +8056,12 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                         continue
                     if tok.isdigit() and len(tok) == 4 and tok[:2] in ("19", "20"):
                         continue  # a year
+                    if _PANEL_REFERENCE_EXACT.fullmatch(tok):
+                        continue  # Panel's own case reference, as the system writes it
+                    if re.match(r"[ \t]+of[ \t]+\d", text[e : e + 8]) or re.search(
+                        r"\bof[ \t]+$", text[max(0, s - 4) : s]
+                    ):
+                        continue  # "1234 of 5000": a count
                     if _R13_MEASURE_AFTER_RE.match(text, e) or _MEASURE_AFTER_ID_RE.match(text, e):
                         continue
                     if _R13_NOT_BARE_BEFORE_RE.search(text, max(a, s - 40), s) and not (
@@ -8135,7 +8164,10 @@ def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 continue
             if words[0].islower() and any(w in _names.ENGLISH_WORDS for w in words):
                 continue
-            new.append(_cand(m.start(), m.end(), "address", "hard", msg))
+            e = m.end()
+            if text[e - 1] == "." and m.group("st").lower() in _R14_FULL_STREET_WORDS:
+                e -= 1  # a full stop after "Road", not an abbreviation's dot
+            new.append(_cand(m.start(), e, "address", "hard", msg))
     out = list(cands) + (_extend_addresses(text, new) if new else [])
     # widen every street address: a house name before it, the town lines after it
     more: list[_Cand] = []
@@ -8190,6 +8222,8 @@ def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if t.institutions.overlaps(m.start(), m.end()):
                 continue
             lead = _R14_SCHOOL_LEAD_RE.search(text, max(0, m.start() - 30), m.start())
+            if lead is None and m.group("t") in _R14_ADJ_SCHOOL_TYPES:
+                continue  # "Sheffield High dose", "Leeds Primary care": a lead word is needed
             if lead is None and all(w.lower() in _names.ENGLISH_WORDS for w in nm):
                 continue
             if lead is None and m.start() > 0 and _sentence_start(text, m.start()):
