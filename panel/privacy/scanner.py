@@ -7804,12 +7804,13 @@ _R14_PLATFORM_WORD_RE = re.compile(rf"(?i:\b(?:{_R14_PLATFORMS})\b)")
 _R14_AFTER_PLATFORM_RE = re.compile(
     rf"(?i:\b(?:{_R14_PLATFORMS})\b(?:[ \t]++(?:page|account|channel|profile|handle|username|"
     r"name|is|its|it['’]s|as|under|called))*[ \t]*+[:=\-–]?[ \t]*+)"
-    r"@?(?P<h>[a-z0-9_][a-z0-9_.]{5,29}+)(?![\w@])"
+    r"(?:@[ \t]?)?(?P<h>[a-z0-9_][a-z0-9_.]{5,29}+)(?![\w@])"
 )
 _R14_HANDLE_NOT = frozenset(
     "page account channel profile handle username called group video videos photo photos post "
     "posts story stories reel reels live today yesterday tonight lately recently please thanks "
-    "instead anyway either though".split()
+    "instead anyway either though online offline everywhere anything something there here them "
+    "groups group support help advice guidance updates news".split()
 )
 
 # --- hospital numbers --------------------------------------------------------------------------
@@ -7825,7 +7826,7 @@ _R14_HOSP_TOKEN_RE = re.compile(
     r"(?:[A-Z]{1,3}[ \t]?|[a-z]{1,3})?\d{2,9}(?:[ \t\-]\d{2,9}){0,3})(?![\w/]|\.\d)"
 )
 _PANEL_REFERENCE_EXACT = re.compile(r"NB-\d{4}-\d{4}")
-_R14_SENT_END_RE = re.compile(r"[.!?;\n]")
+_R14_SENT_END_RE = re.compile(r"[!?;\n]|\.(?=[ \t]*+(?:[A-Z\n]|$))")
 
 # --- dates ---------------------------------------------------------------------------------
 _R14_MONTHS = (
@@ -7867,7 +7868,7 @@ _R14_MONTH_SET = frozenset(_R14_MONTHS) - frozenset(
 )
 _R14_FOREIGN_DATE_RE = re.compile(
     r"(?<![\w.,/])(?P<d>[0-3]?\d)(?:\.|º|ª|er|eg|fed|ydd|ain|af|th|st|nd|rd)?[ \t]*+"
-    r"(?:(?i:de|of|a|an|am|an[ \t]+t-|dnia)[ \t]++)?(?P<m>[^\W\d_]{3,12}+)"
+    r"(?:(?i:de|of|a|an|am|dnia)[ \t]++|(?i:an[ \t]+t-))?(?P<m>[^\W\d_]{3,12}+)"
     r"(?:[ \t]*+,?[ \t]*+(?:(?i:de|del|roku|r\.)[ \t]++)?(?P<y>(?:19|20)\d\d)(?:[ \t]*+(?i:r\.|roku))?)?"
     r"(?![\w])"
 )
@@ -7916,6 +7917,14 @@ _R14_STREET_ABBR_RE = re.compile(
     r"gardens|place|square|court|way|grove|parade|walk|row|mews|wynd|vennel|brae|loan|gate|hill|"
     r"view|rise|green))\.?(?=[ \t]*+(?:,|\n|$|[A-Za-z]{1,2}\d))"
 )
+_R14_LOW_STREET_NOT = (
+    frozenset(
+        "the a an and or of on in at to by per for with from into via every each times hours "
+        "hour days day weeks week doses dose hourly daily weekly monthly mg kg ml units".split()
+    )
+    | _names.CLINICAL_WORDS
+    | _names.COMMON_WORDS
+)
 _R14_FULL_STREET_WORDS = frozenset(
     "street road avenue lane close drive crescent terrace gardens place square court way grove "
     "parade walk row mews wynd vennel brae loan gate hill view rise green".split()
@@ -7962,6 +7971,11 @@ _R14_NOT_HOUSE_FIRST = frozenset(
     "thanks thank regards cheers love hi hello dear best kind many warm yours sincerely ta "
     "address addresses home now then and or but so also sent send tel phone mobile email".split()
 )
+_R14_LETTERS3_RE = re.compile(r"[A-Za-z]{3}")
+_R14_PARTICLES = frozenset("Ó O Ní Ni Nic Mac Mc Uí Ui Ua".split())
+_R14_STAFF_ONLY_RE = re.compile(
+    r"(?:Staff[ \t]+Nurse|Nurse|Sister|Charge[ \t]+Nurse|Matron|Midwife|Dr|Prof)\.?[ \t]++$"
+)
 _R14_STAFF_WORDS = frozenset({"Staff", "Nurse", "Sister", "Charge", "Matron"})
 
 
@@ -8004,6 +8018,8 @@ def _r14_web(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     if t.has("follow", "find", "search", "add", "look", "check", "sub"):
         for m in _R14_FOLLOW_ON_RE.finditer(text):
             h = m.group("h").rstrip(".")
+            if h[0].isupper() and h[1:].islower():
+                continue  # "search Leeds on facebook": a capitalised word, not a handle
             if _r14_handle_ok(h):
                 yield _cand(m.start("h"), m.start("h") + len(h), "url", "hard", _HANDLE_MESSAGE)
     if _R14_PLATFORM_WORD_RE.search(text):
@@ -8162,8 +8178,10 @@ def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             words = m.group("w").split()
             if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
                 continue
-            if words[0].islower() and any(w in _names.ENGLISH_WORDS for w in words):
-                continue
+            if words[0].islower() and any(
+                w in _R14_LOW_STREET_NOT or len(w) < 3 or not w.isalpha() for w in words
+            ):
+                continue  # "2 doses at 3 hourly st": function and clinical words
             e = m.end()
             if text[e - 1] == "." and m.group("st").lower() in _R14_FULL_STREET_WORDS:
                 e -= 1  # a full stop after "Road", not an abbreviation's dot
@@ -8202,7 +8220,9 @@ def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             ls = m.end()
             le = text.find("\n", ls)
             le = len(text) if le < 0 else le
-            if le - ls > 200 or ls < pos:
+            if le - ls > 200 or ls < pos or not text[m.start() - 1 : m.start()].isdigit():
+                continue  # only after a line that ends in digits (a phone's run goes on)
+            if _R14_LETTERS3_RE.search(text, ls, le) is None:
                 continue
             pos = le
             for c in _addresses(_Text(text[ls:le])):
@@ -8250,7 +8270,13 @@ def _r14_false_positives(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if text[s:e] in _R14_STAFF_WORDS:
                 changed = True
                 continue  # a staff title read as a name
-            if c[3] == "hard" and _R14_STAFF_TITLE_RE.search(text, max(0, s - 40), s):
+            if c[3] == "hard" and (
+                _R14_STAFF_TITLE_RE.search(text, max(0, s - 40), s)
+                or (
+                    text[s:e].split()[0] in _R14_PARTICLES
+                    and _R14_STAFF_ONLY_RE.search(text, max(0, s - 30), s)
+                )
+            ):
                 out.append(_cand(s, e, "person_name", "soft", c[5]))
                 changed = True
                 continue
