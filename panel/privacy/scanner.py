@@ -5247,24 +5247,26 @@ def _candidates(text: str) -> list[_Cand]:
     return _round14(
         t,
         _round13(
-        t,
-        _round12(
             t,
-            _round11(
+            _round12(
                 t,
-                _round10(
+                _round11(
                     t,
-                    _round9(
+                    _round10(
                         t,
-                        _round8_names(
-                            text,
-                            _names_in_addresses(text, _extend_addresses(text, _round5(t, cands))),
+                        _round9(
+                            t,
+                            _round8_names(
+                                text,
+                                _names_in_addresses(
+                                    text, _extend_addresses(text, _round5(t, cands))
+                                ),
+                            ),
                         ),
                     ),
                 ),
             ),
         ),
-    )
     )
 
 
@@ -7825,6 +7827,9 @@ _R14_HOSP_TOKEN_RE = re.compile(
     r"(?<![\w./\-])(?:[A-Za-z]{1,4}[\-/]\d{2,8}(?:[\-/][A-Za-z0-9]{1,8}){0,3}|"
     r"(?:[A-Z]{1,3}[ \t]?|[a-z]{1,3})?\d{2,9}(?:[ \t\-]\d{2,9}){0,3})(?![\w/]|\.\d)"
 )
+# the last word of _R13_NOT_BARE_BEFORE_RE's kind before a number (its position is compared with
+# the hospital cue's)
+_R14_REGISTRY_WORD_RE = re.compile(_R13_NOT_BARE_BEFORE_RE.pattern.replace(r"[^.!?;\n]{0,30}$", ""))
 _PANEL_REFERENCE_EXACT = re.compile(r"NB-\d{4}-\d{4}")
 _R14_SENT_END_RE = re.compile(r"[!?;\n]|\.(?=[ \t]*+(?:[A-Z\n]|$))")
 
@@ -7971,6 +7976,14 @@ _R14_NOT_HOUSE_FIRST = frozenset(
     "thanks thank regards cheers love hi hello dear best kind many warm yours sincerely ta "
     "address addresses home now then and or but so also sent send tel phone mobile email".split()
 )
+_R14_NAME_PARTICLES_LOW = frozenset(
+    "bin binti binte bint ibn ben bat ap ferch verch van von der den de da di dos das".split()
+)
+_R14_PARTICLE_AFTER_RE = re.compile(
+    r"[ \t]++(?:bin|binti|binte|bint|ibn|ben|bat|ap|ferch|verch|van(?:[ \t]+(?:der|den|de))?|"
+    r"von(?:[ \t]+der)?|de(?:[ \t]+la)?|da|di|dos|das|Bin|Binti|Ibn|Ap|Van|Von)[ \t]++"
+    r"(?P<n>[A-Z][a-zà-ÿ'’]+(?:-[A-Z][a-zà-ÿ'’]+)?)(?![\w])"
+)
 _R14_LETTERS3_RE = re.compile(r"[A-Za-z]{3}")
 _R14_PARTICLES = frozenset("Ó O Ní Ni Nic Mac Mc Uí Ui Ua".split())
 _R14_STAFF_ONLY_RE = re.compile(
@@ -8036,9 +8049,7 @@ def _r14_web(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                     yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
         for m in _R14_AFTER_PLATFORM_RE.finditer(text):
             h = m.group("h").rstrip(".")
-            if _r14_handle_ok(h) and (
-                any(ch in h for ch in "._0123456789") or len(h) >= 8
-            ):
+            if _r14_handle_ok(h) and (any(ch in h for ch in "._0123456789") or len(h) >= 8):
                 hs = m.start("h")
                 yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
 
@@ -8053,7 +8064,6 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     if t.clusters:
         # hospital numbers in a cue's scope
         if t.max_cluster_digits >= 2:
-            shapes: set[tuple[int, bool]] = set()
             last = -1
             for cm in _R14_HOSP_CUE_RE.finditer(text):
                 if cm.start() < last:
@@ -8080,15 +8090,16 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                         continue  # "1234 of 5000": a count
                     if _R13_MEASURE_AFTER_RE.match(text, e) or _MEASURE_AFTER_ID_RE.match(text, e):
                         continue
-                    if _R13_NOT_BARE_BEFORE_RE.search(text, max(a, s - 40), s) and not (
-                        _R14_HOSP_CUE_RE.search(text, max(a, s - 25), s)
-                    ):
-                        continue
+                    lo = max(a, s - 40)
+                    reg_ends = [r.end() for r in _R14_REGISTRY_WORD_RE.finditer(text, lo, s)]
+                    if reg_ends:
+                        cue_ends = [c.end() for c in _R14_HOSP_CUE_RE.finditer(text, lo, s)]
+                        if not cue_ends or cue_ends[-1] < reg_ends[-1]:
+                            continue  # the nearer word names a trial, a dose, a count ...
                     if re.match(r"[ \t]*[%x×/:]", text[e : e + 3]) or text[max(0, s - 1) : s] in (
                         "£", "$", "€", ">", "<", "~", "=", "#", "+",
                     ):  # fmt: skip
                         continue
-                    shapes.add((digits, tok.isdigit()))
                     yield _cand(s, e, "hospital_number", "hard", hosp)
         # dates: day + month in the languages families write
         if t.max_cluster_digits <= 8:
@@ -8141,23 +8152,22 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 yield _cand(m.start("p"), m.end("p"), "phone", "hard", _MESSAGES["phone"])
                 e = m.end()
         # full postcodes in lower case
-        if t.max_cluster_digits <= 2 or True:
-            for m in _R14_LOW_POSTCODE_RE.finditer(low):
-                s, e = m.span()
-                if text[s:e] != low[s:e] and text[s:e] != text[s:e].upper():
-                    continue  # mixed case ("Mb2 3rd"): read by the older rules
-                if covered.overlaps(s, e):
+        for m in _R14_LOW_POSTCODE_RE.finditer(low):
+            s, e = m.span()
+            if text[s:e] != low[s:e]:
+                continue  # capitals or mixed case: read by the older rules
+            if covered.overlaps(s, e):
+                continue
+            inw = m.group("i")
+            suf = inw[1:]
+            if suf in ("st", "nd", "rd", "th") and (
+                _R14_ORDINAL_SUFFIX.get(suf, "") == inw[0] or (suf == "th" and inw[0] in "0456789")
+            ):
+                continue  # an ordinal ("l2 3rd")
+            if m.group("o") in ("l1", "l2", "l3", "l4", "n7", "m1", "m2", "m3", "m4"):
+                if not re.search(r"(?i)post\s*code|address|lives|live\b", text[max(0, s - 40) : s]):
                     continue
-                inw = m.group("i")
-                suf = inw[1:]
-                if suf in ("st", "nd", "rd", "th") and (
-                    _R14_ORDINAL_SUFFIX.get(suf, "") == inw[0] or (suf == "th" and inw[0] in "0456789")
-                ):
-                    continue  # an ordinal ("l2 3rd")
-                if m.group("o") in ("l1", "l2", "l3", "l4", "n7", "m1", "m2", "m3", "m4"):
-                    if not re.search(r"(?i)post\s*code|address|lives|live\b", text[max(0, s - 40) : s]):
-                        continue
-                yield _cand(s, e, "postcode", "hard", _MESSAGES["postcode"])
+            yield _cand(s, e, "postcode", "hard", _MESSAGES["postcode"])
         # NI numbers in any grouping
         for m in _R14_NI_RE.finditer(text):
             p = m.group("p")
@@ -8165,8 +8175,6 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 continue
             if not covered.overlaps(m.start(), m.end()):
                 yield _cand(m.start(), m.end(), "ni_number", "hard", _MESSAGES["ni_number"])
-
-
 
 
 def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
@@ -8193,9 +8201,10 @@ def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         if c[2] != "address" or c[3] != "hard":
             continue
         s, e = c[0], c[1]
-        if not text[s : s + 1].isdigit() and not text[s : s + 4].lower().startswith(("flat", "c/o")):
-            if not re.match(r"\d", text[s:e]):
-                continue
+        if not text[s : s + 1].isdigit() and not text[s : s + 4].lower().startswith(
+            ("flat", "c/o")
+        ):
+            continue  # a street address starts with its number (or its flat)
         ns, ne = s, e
         hb = _R14_HOUSE_BEFORE_RE.search(text, max(0, s - 80), s)
         if hb is not None and hb.end() == s:
@@ -8259,14 +8268,12 @@ def _r14_false_positives(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     for c in cands:
         if c[2] == "person_name":
             s, e = c[0], c[1]
-            if _R14_WORD_JOIN_RE.match(text, e) and "-" not in text[s:e]:
-                changed = True
-                continue  # "Penny-sized": a word
-            if _R14_WORD_JOIN_RE.match(text, e - 0) is None and re.search(
-                r"-(?i:sized?|shaped|like)$", text[s:e]
+            dash = text.rfind("-", s, e)
+            if _R14_WORD_JOIN_RE.match(text, e if dash < 0 else dash) and (
+                dash < 0 or _R14_WORD_JOIN_RE.fullmatch(text, dash, e)
             ):
                 changed = True
-                continue
+                continue  # "Penny-sized" (the name alone, or with its word): a word
             if text[s:e] in _R14_STAFF_WORDS:
                 changed = True
                 continue  # a staff title read as a name
@@ -8284,8 +8291,23 @@ def _r14_false_positives(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     return out if changed else cands
 
 
+def _r14_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    """A name found goes on over a family-name particle and the name after it ("... bin
+    <Name>", "... ap <Name>", "... van der <Name>")."""
+    text = t.text
+    if t.vocab.isdisjoint(_R14_NAME_PARTICLES_LOW):
+        return cands
+    more: list[_Cand] = []
+    for c in cands:
+        if c[2] == "person_name" and c[3] == "hard":
+            m = _R14_PARTICLE_AFTER_RE.match(text, c[1])
+            if m is not None and m.group("n").lower() not in _names.ENGLISH_WORDS:
+                more.append(_cand(c[0], m.end(), "person_name", "hard", c[5]))
+    return cands + more if more else cands
+
+
 def _round14(t: _Text, cands: list[_Cand]) -> list[_Cand]:
-    out = _r14_addresses(t, _r14_false_positives(t, cands))
+    out = _r14_names(t, _r14_addresses(t, _r14_false_positives(t, cands)))
     out.extend(list(_r14_web(t, out)))
     out.extend(list(_r14_structured(t, out)))
     return out

@@ -119,6 +119,7 @@ def test_cued_numbers_are_hard(text: str, value: str) -> None:
         "Case NB-2026-0007 was deferred; case number NB-2026-0007.",
         "PAS staining positive. Ferritin 1450 at diagnosis.",
         "MRN to follow. Protocol version 2024 amendment.",
+        "MRN checked. EudraCT 2019-001122-33 and ISRCTN 11223344 for the study.",
     ],
 )
 def test_cue_scope_counter_examples(text: str) -> None:
@@ -344,6 +345,32 @@ def test_staff_with_particle_is_a_warning() -> None:
     assert soft_names("Seen by Staff Nurse Ní Bhriain on the ward.") or not hard(
         "Seen by Staff Nurse Ní Bhriain on the ward."
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Names: a name found goes on over a family-name particle
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Referral for Master Yusuf bin Rahman, 3.", "Yusuf bin Rahman"),
+        ("Her mum Nurul binti Ismail called.", "Nurul binti Ismail"),
+        ("Dad, Gethin ap Rhys, signed it.", "Gethin ap Rhys"),
+        ("Mrs Anouk van der Berg phoned.", "Anouk van der Berg"),
+    ],
+)
+def test_names_over_particles(text: str, value: str) -> None:
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Treated with van der Waals forces in mind.", "The bin was emptied.", "Given de novo."],
+)
+def test_particles_without_a_name(text: str) -> None:
+    assert not [f for f in hard(text) if f.kind == "person_name"], hard(text)
 
 
 # --------------------------------------------------------------------------------------------
