@@ -7750,12 +7750,12 @@ def _round13(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 # --- web addresses ---------------------------------------------------------------------------
 # A bare host with a path ("youtu.be/abc", "vimeo.com/123", "bbc.co.uk/news/..."): any ending
 # of the list below, then a path. The host is read in the lower-cased copy.
-_R14_BARE_URL_RE = re.compile(
-    r"(?<![\w@/.\-])(?P<h>[a-z0-9][a-z0-9\-]{0,62}(?:\.[a-z0-9][a-z0-9\-]{0,62}){0,4}"
+_R14_TLD_SLASH_RE = re.compile(
     r"\.(?:com|org|net|uk|be|io|me|ly|gl|tv|fm|co|eu|ie|de|fr|es|pl|ro|pt|nl|au|nz|ca|gg|"
-    r"info|blog|online|website|scot|wales|cymru|page|link|app|video|news|social|site))"
+    r"info|blog|online|website|scot|wales|cymru|page|link|app|video|news|social|site)"
     r"(?P<p>/[^\s<>\"'()\[\]{}]{1,500})"
 )
+_R14_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 # Institutions and clinical or public references: a family's link is anything else.
 _R14_SAFE_DOMAINS = _CLINICAL_DOMAINS + (
     "ncbi.nlm.nih.gov", "pubmed.gov", "europepmc.org", "cochranelibrary.com", "hra.nhs.uk",
@@ -7808,6 +7808,11 @@ _R14_AFTER_PLATFORM_RE = re.compile(
     r"name|is|its|it['’]s|as|under|called))*[ \t]*+[:=\-–]?[ \t]*+)"
     r"(?:@[ \t]?)?(?P<h>[a-z0-9_][a-z0-9_.]{5,29}+)(?![\w@])"
 )
+_R14_PLATFORM_VOCAB = frozenset(
+    "insta instagram ig tiktok tik fb facebook snap snapchat twitter threads youtube twitch "
+    "discord bluesky mastodon pinterest linkedin x".split()
+)
+_R14_FOLLOW_VOCAB = frozenset("follow find search add look check sub subscribe".split())
 _R14_HANDLE_NOT = frozenset(
     "page account channel profile handle username called group video videos photo photos post "
     "posts story stories reel reels live today yesterday tonight lately recently please thanks "
@@ -7831,6 +7836,8 @@ _R14_HOSP_TOKEN_RE = re.compile(
 # the hospital cue's)
 _R14_REGISTRY_WORD_RE = re.compile(_R13_NOT_BARE_BEFORE_RE.pattern.replace(r"[^.!?;\n]{0,30}$", ""))
 _PANEL_REFERENCE_EXACT = re.compile(r"NB-\d{4}-\d{4}")
+_R14_HOSP_GATE = ("mrn", "hn", "h.n", "pid", "pas", "k no", "k number", "patient", "hosp",
+                  "unit", "case", "record", "rxn", "crn", "uhid", "nhi")  # fmt: skip
 _R14_SENT_END_RE = re.compile(r"[!?;\n]|\.(?=[ \t]*+(?:[A-Z\n]|$))")
 
 # --- dates ---------------------------------------------------------------------------------
@@ -7889,6 +7896,7 @@ _R14_NOT_DMYY_BEFORE_RE = re.compile(
     r"amendment|grade|stage|level|score|ctcae|icd|page|pp|p|edition|ed|art|article|no|number|"
     r"ip|dose|doses|days?|cycles?|weeks?)\b\.?[ \t]*+(?:[:\-–][ \t]*+)?)$"
 )
+_R14_ORDINAL_GATE_RE = re.compile(r"\d(?:st|nd|rd|th)[ \t]*+(?:&|and|,|\+|/|or)")
 _R14_ORDINAL_LIST_RE = re.compile(
     rf"(?i:\b(?:{_WEEKDAYS})\.?,?[ \t]++)(?P<d1>[0-3]?\d(?:st|nd|rd|th))"
     rf"(?:(?:[ \t]*+(?:&|and|,|\+|/|or)[ \t]*+)(?i:(?:{_WEEKDAYS})\.?,?[ \t]++)?"
@@ -7904,19 +7912,19 @@ _R14_PHONE_NEXT_RE = re.compile(
 
 # --- postcodes ---------------------------------------------------------------------------------
 _R14_LOW_POSTCODE_RE = re.compile(
-    r"(?<![\w])(?P<o>[a-pr-uwyz](?:[0-9][0-9]?|[a-hk-y][0-9][0-9]?|[0-9][a-hjkpstuw]|"
-    r"[a-hk-y][0-9][abehmnprv-y]))[ \t]?(?P<i>[0-9][abd-hjlnp-uw-z]{2})(?![\w])"
+    r"(?P<o>[a-pr-uwyz](?:[0-9][0-9]?|[a-hk-y][0-9][0-9]?|[0-9][a-hjkpstuw]|"
+    r"[a-hk-y][0-9][abehmnprv-y]))[ \t]?(?P<i>[0-9][abd-hjlnp-uw-z]{2})"
 )
 _R14_ORDINAL_SUFFIX = {"st": "1", "nd": "2", "rd": "3"}
 
 # --- National Insurance numbers ------------------------------------------------------------
 _R14_NI_RE = re.compile(
-    r"(?<![\w])(?P<p>[A-Z]{2})[ \t\-]*+(?P<d>\d(?:[ \t\-]?\d){5})[ \t\-]*+(?P<s>[A-D])(?![\w])"
+    r"(?P<p>[A-Z]{2})[ \t\-]*+(?P<d>\d(?:[ \t\-]?\d){5})[ \t\-]*+(?P<s>[A-D])(?![\w])"
 )
 
 # --- addresses ----------------------------------------------------------------------------------
 _R14_STREET_ABBR_RE = re.compile(
-    r"(?<![\w/])(?P<flat>\d{1,3}/\d{1,3}[ \t]++)?(?P<n>\d{1,4}[A-Za-z]?)[ \t]++"
+    r"(?P<flat>\d{1,3}/\d{1,3}[ \t]++)?(?P<n>\d{1,4}[A-Za-z]?)[ \t]++"
     r"(?P<w>(?:[A-Za-z][a-z'’\-]+[ \t]++){1,3})(?P<st>(?i:st|rd|ave|av|ln|cres|cl|pl|sq|ct|tce|"
     r"gdns|gds|gr|pde|dr|wy|hwy|blvd|terr|street|road|avenue|lane|close|drive|crescent|terrace|"
     r"gardens|place|square|court|way|grove|parade|walk|row|mews|wynd|vennel|brae|loan|gate|hill|"
@@ -8016,27 +8024,36 @@ def _r14_handle_ok(h: str) -> bool:
 def _r14_web(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     text, low = t.text, t.low
     # every web address not on the safe-list is hard (the older rules left an unknown host soft)
-    if "/" in low:
-        for m in _R14_BARE_URL_RE.finditer(low):
-            s, e = m.start(), _trim(text, m.start(), m.end())
-            host = m.group("h")
+    if "/" in low and "." in low:
+        for m in _R14_TLD_SLASH_RE.finditer(low):
+            s = m.start()
+            while s > 0 and low[s - 1] in _R14_HOST_CHARS and m.start() - s < 250:
+                s -= 1
+            while s < m.start() and low[s] in ".-":
+                s += 1
+            if s == m.start() or (s > 0 and (low[s - 1] in "@/_" or low[s - 1].isalnum())):
+                continue  # no host, or part of a longer address the web rules read
+            e = _trim(text, s, m.end())
+            host = low[s : m.start("p")]
             if host.startswith("www."):
                 host = host[4:]
             if _r14_safe_host(host):
                 continue
-            if "." not in host.rstrip(".") or not any(ch.isalpha() for ch in host.split(".")[0]):
+            if not any(ch.isalpha() for ch in host.split(".")[0]):
                 continue  # "1.5mg/kg" has no host
             yield _cand(s, e, "url", "hard", _MESSAGES["url"])
     # handles
-    if t.has("follow", "find", "search", "add", "look", "check", "sub"):
+    if t.vocab.isdisjoint(_R14_PLATFORM_VOCAB):
+        return
+    if not t.vocab.isdisjoint(_R14_FOLLOW_VOCAB):
         for m in _R14_FOLLOW_ON_RE.finditer(text):
             h = m.group("h").rstrip(".")
             if h[0].isupper() and h[1:].islower():
                 continue  # "search Leeds on facebook": a capitalised word, not a handle
             if _r14_handle_ok(h):
                 yield _cand(m.start("h"), m.start("h") + len(h), "url", "hard", _HANDLE_MESSAGE)
-    if _R14_PLATFORM_WORD_RE.search(text):
-        if t.has("search", "follow", "look up", "find"):
+    if True:  # a platform's word is in the text (above)
+        if not t.vocab.isdisjoint(_R14_FOLLOW_VOCAB):
             for m in _R14_SEARCH_RE.finditer(text):
                 a, b = _r14_scope(text, m.start())
                 if not _R14_PLATFORM_WORD_RE.search(text, a, b):
@@ -8063,7 +8080,7 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             covered.add(c[0], c[1])
     if t.clusters:
         # hospital numbers in a cue's scope
-        if t.max_cluster_digits >= 2:
+        if t.max_cluster_digits >= 2 and t.has(*_R14_HOSP_GATE):
             last = -1
             for cm in _R14_HOSP_CUE_RE.finditer(text):
                 if cm.start() < last:
@@ -8138,7 +8155,7 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                     continue
                 yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
         # a weekday's ordinal in a list that ends in a month: every day of it
-        if t.has(*_MONTH_GATE):
+        if t.has(*_MONTH_GATE) and _R14_ORDINAL_GATE_RE.search(low):
             for m in _R14_ORDINAL_LIST_RE.finditer(text):
                 yield _cand(m.start("d1"), m.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE)
         # every phone of a list
@@ -8152,8 +8169,15 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 yield _cand(m.start("p"), m.end("p"), "phone", "hard", _MESSAGES["phone"])
                 e = m.end()
         # full postcodes in lower case
-        for m in _R14_LOW_POSTCODE_RE.finditer(low):
+        for cs, ce, ndig in t.clusters:
+            if ndig > 3:
+                continue
+            m = _R14_LOW_POSTCODE_RE.search(low, max(0, cs - 2), min(len(low), ce + 6))
+            if m is None:
+                continue
             s, e = m.span()
+            if (s > 0 and _word_char(low[s - 1])) or (e < len(low) and _word_char(low[e])):
+                continue
             if text[s:e] != low[s:e]:
                 continue  # capitals or mixed case: read by the older rules
             if covered.overlaps(s, e):
@@ -8169,9 +8193,16 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                     continue
             yield _cand(s, e, "postcode", "hard", _MESSAGES["postcode"])
         # NI numbers in any grouping
-        for m in _R14_NI_RE.finditer(text):
+        for cs, ce, ndig in t.clusters if t.max_cluster_digits >= 6 else ():
+            if ndig != 6:
+                continue
+            m = _R14_NI_RE.search(text, max(0, cs - 4), min(len(text), ce + 3))
+            if m is None:
+                continue
             p = m.group("p")
             if p[0] not in _NI_FIRST or p[1] not in _NI_SECOND or p in _NI_BAD_PREFIXES:
+                continue
+            if m.start() > 0 and _word_char(text[m.start() - 1]):
                 continue
             if not covered.overlaps(m.start(), m.end()):
                 yield _cand(m.start(), m.end(), "ni_number", "hard", _MESSAGES["ni_number"])
@@ -8181,8 +8212,11 @@ def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     text = t.text
     msg = _MESSAGES["address"]
     new: list[_Cand] = []
-    if t.clusters:
-        for m in _R14_STREET_ABBR_RE.finditer(text):
+    for cs, _ce, ndig in t.clusters:
+        if ndig > 6 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] == "/")):
+            continue
+        m = _R14_STREET_ABBR_RE.match(text, cs)
+        if m is not None:
             words = m.group("w").split()
             if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
                 continue
@@ -8194,6 +8228,21 @@ def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if text[e - 1] == "." and m.group("st").lower() in _R14_FULL_STREET_WORDS:
                 e -= 1  # a full stop after "Road", not an abbreviation's dot
             new.append(_cand(m.start(), e, "address", "hard", msg))
+    # a line that starts with a street address (after a phone's line: the digits run on)
+    if "\n" in text and t.clusters:
+        pos = 0
+        for m in re.finditer(r"\n(?=[ \t]*\d)", text):
+            ls = m.end()
+            le = text.find("\n", ls)
+            le = len(text) if le < 0 else le
+            if le - ls > 200 or ls < pos or not text[m.start() - 1 : m.start()].isdigit():
+                continue  # only after a line that ends in digits (a phone's run goes on)
+            if _R14_LETTERS3_RE.search(text, ls, le) is None:
+                continue
+            pos = le
+            for c in _addresses(_Text(text[ls:le])):
+                if c[2] == "address" and c[3] == "hard":
+                    new.append(_cand(ls + c[0], ls + c[1], "address", "hard", msg))
     out = list(cands) + (_extend_addresses(text, new) if new else [])
     # widen every street address: a house name before it, the town lines after it
     more: list[_Cand] = []
@@ -8222,21 +8271,6 @@ def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             ne = tm.end("t")
         if (ns, ne) != (s, e):
             more.append(_cand(ns, ne, "address", "hard", msg))
-    # a line that starts with a street address (after a phone's line: the digits run on)
-    if "\n" in text and t.clusters:
-        pos = 0
-        for m in re.finditer(r"\n(?=[ \t]*\d)", text):
-            ls = m.end()
-            le = text.find("\n", ls)
-            le = len(text) if le < 0 else le
-            if le - ls > 200 or ls < pos or not text[m.start() - 1 : m.start()].isdigit():
-                continue  # only after a line that ends in digits (a phone's run goes on)
-            if _R14_LETTERS3_RE.search(text, ls, le) is None:
-                continue
-            pos = le
-            for c in _addresses(_Text(text[ls:le])):
-                if c[2] == "address" and c[3] == "hard":
-                    more.append(_cand(ls + c[0], ls + c[1], "address", "hard", msg))
     # a croft or a farm after "lives on/at"
     if t.has("live", "living", "stay", "based", "home"):
         for m in _R14_LIVES_ON_RE.finditer(text):
