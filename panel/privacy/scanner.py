@@ -7810,7 +7810,7 @@ _R14_AFTER_PLATFORM_RE = re.compile(
 )
 _R14_PLATFORM_VOCAB = frozenset(
     "insta instagram ig tiktok tik fb facebook snap snapchat twitter threads youtube twitch "
-    "discord bluesky mastodon pinterest linkedin x".split()
+    "discord bluesky mastodon pinterest linkedin".split()
 )
 _R14_FOLLOW_VOCAB = frozenset("follow find search add look check sub subscribe".split())
 _R14_HANDLE_NOT = frozenset(
@@ -7822,9 +7822,9 @@ _R14_HANDLE_NOT = frozenset(
 
 # --- hospital numbers --------------------------------------------------------------------------
 _R14_HOSP_CUE_RE = re.compile(
-    r"(?i:\b(?:mrn|hn|h\.n\.|pid|pas|k[ \t]+(?:no|number)|patient[ \t]+(?:id|no|number)|"
+    r"(?:mrn|hn|h\.n\.|pid|pas|k[ \t]+(?:no|number)|patient[ \t]+(?:id|no|number)|"
     r"hosp(?:ital)?\.?[ \t]+(?:no|number|num|id)|unit[ \t]+(?:no|number)|case[ \t]+(?:no|number|"
-    r"ref)|record[ \t]+(?:no|number)|medical[ \t]+record|rxn|crn|uhid|nhi)\b)"
+    r"ref)|record[ \t]+(?:no|number)|medical[ \t]+record|rxn|crn|uhid|nhi)(?![a-z0-9])"
 )
 # in the cue's scope: digits in groups ("771 204", "7104 5520"), a run of 4 or more, or
 # letters, digits and dashes ("nb-2021-0457")
@@ -7951,12 +7951,13 @@ _R14_TOWN_LINE_RE = re.compile(
     r"[ \t]*+,?[ \t]*+(?=\n|$)"
 )
 _R14_LIVES_ON_RE = re.compile(
-    r"(?i:\b(?:lives?|living|live|stays?|staying|based|home)[ \t]++(?:is[ \t]++)?(?:on|at|in)[ \t]++)"
+    r"(?i:\b(?:lives?|living|live|stays?|staying|based)[ \t]++(?:on|at|in)[ \t]++)"
     r"[^.;!?\n]{0,40}?(?P<p>(?:(?:Tigh|Taigh|Tŷ|Ty)[ \t]++(?:na|an|nan|am|a['’]|y|yr)?[ \t]*+"
     r"[A-ZÀ-Ý][\w'’\-]+|(?:[A-Z][a-zà-ÿ'’\-]+[ \t]++){1,2}(?:Croft|Farm|Steading|Cottage|Lodge|Mill|"
     r"Manor|Grange|Barn|Bungalow|Farmhouse|Crofthouse))(?:,[ \t]*+[A-Z][a-zà-ÿ'’\-]+"
     r"(?:[ \t]+[A-Z][a-zà-ÿ'’\-]+)?)?)(?![\w])"
 )
+_R14_LIVES_VOCAB = frozenset("live lives living stay stays staying based".split())
 _R14_SCHOOL_SHORT_RE = re.compile(
     r"(?<![\w'’])(?P<n>(?:[A-Z][a-z'’\-]+[ \t]++){1,2})(?P<t>Junior|Juniors|Infant|Infants|Academy|"
     r"Primary|Nursery|Grammar|High|Secondary|Middle|Prep)(?![\w'’])"
@@ -8043,7 +8044,7 @@ def _r14_web(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 continue  # "1.5mg/kg" has no host
             yield _cand(s, e, "url", "hard", _MESSAGES["url"])
     # handles
-    if t.vocab.isdisjoint(_R14_PLATFORM_VOCAB):
+    if t.vocab.isdisjoint(_R14_PLATFORM_VOCAB) and not t.has(" on x ", "on x."):
         return
     if not t.vocab.isdisjoint(_R14_FOLLOW_VOCAB):
         for m in _R14_FOLLOW_ON_RE.finditer(text):
@@ -8074,16 +8075,16 @@ def _r14_web(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
 def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     text, low = t.text, t.low
     hosp = _MESSAGES["hospital_number"]
+    if not t.clusters:
+        return
     covered = _Spans()
-    for c in cands:
-        if c[3] == "hard" and c[2] != "person_name":
-            covered.add(c[0], c[1])
+    covered._spans = sorted((c[0], c[1]) for c in cands if c[3] == "hard" and c[2] != "person_name")
     if t.clusters:
         # hospital numbers in a cue's scope
         if t.max_cluster_digits >= 2 and t.has(*_R14_HOSP_GATE):
             last = -1
-            for cm in _R14_HOSP_CUE_RE.finditer(text):
-                if cm.start() < last:
+            for cm in _R14_HOSP_CUE_RE.finditer(low):
+                if cm.start() < last or (cm.start() > 0 and _word_char(low[cm.start() - 1])):
                     continue
                 a, b = _r14_scope(text, cm.start())
                 a = max(a, cm.start())
@@ -8110,7 +8111,7 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                     lo = max(a, s - 40)
                     reg_ends = [r.end() for r in _R14_REGISTRY_WORD_RE.finditer(text, lo, s)]
                     if reg_ends:
-                        cue_ends = [c.end() for c in _R14_HOSP_CUE_RE.finditer(text, lo, s)]
+                        cue_ends = [c.end() for c in _R14_HOSP_CUE_RE.finditer(low, lo, s)]
                         if not cue_ends or cue_ends[-1] < reg_ends[-1]:
                             continue  # the nearer word names a trial, a dose, a count ...
                     if re.match(r"[ \t]*[%x×/:]", text[e : e + 3]) or text[max(0, s - 1) : s] in (
@@ -8272,7 +8273,7 @@ def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         if (ns, ne) != (s, e):
             more.append(_cand(ns, ne, "address", "hard", msg))
     # a croft or a farm after "lives on/at"
-    if t.has("live", "living", "stay", "based", "home"):
+    if not t.vocab.isdisjoint(_R14_LIVES_VOCAB):
         for m in _R14_LIVES_ON_RE.finditer(text):
             more.append(_cand(m.start("p"), m.end("p"), "address", "hard", msg))
     # a school by its short name and type word
