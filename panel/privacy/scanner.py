@@ -7844,7 +7844,7 @@ _R14_SENT_END_RE = re.compile(r"[!?;\n]|\.(?=[ \t]*+(?:[A-Z\n]|$))")
 _R14_MONTHS = (
     # Welsh
     "ionawr chwefror mawrth ebrill mai mehefin gorffennaf awst medi hydref tachwedd rhagfyr "
-    "ragfyr fehefin orffennaf fedi dachwedd chwefrol "
+    "ragfyr fehefin orffennaf fedi dachwedd chwefrol fawrth fai "
     # Scottish Gaelic (after "an"/"am"/"an t-")
     "faoilleach faoilteach gearran màrt mart giblean cèitean ceitean ògmhios ogmhios iuchar "
     "lùnastal lunastal sultain dàmhair damhair samhain dùbhlachd dubhlachd "
@@ -7880,7 +7880,7 @@ _R14_MONTH_SET = frozenset(_R14_MONTHS) - frozenset(
 )
 _R14_FOREIGN_DATE_RE = re.compile(
     r"(?<![\w.,/])(?P<d>[0-3]?\d)(?:\.|º|ª|er|eg|fed|ydd|ain|af|th|st|nd|rd)?[ \t]*+"
-    r"(?:(?i:de|of|a|an|am|dnia)[ \t]++|(?i:an[ \t]+t-))?(?P<m>[^\W\d_]{3,12}+)"
+    r"(?:(?i:de|of|o|a|an|am|dnia)[ \t]++|(?i:an[ \t]+t-))?(?P<m>[^\W\d_]{3,12}+)"
     r"(?:[ \t]*+,?[ \t]*+(?:(?i:de|del|roku|r\.)[ \t]++)?(?P<y>(?:19|20)\d\d)(?:[ \t]*+(?i:r\.|roku))?)?"
     r"(?![\w])"
 )
@@ -7936,7 +7936,9 @@ _R14_LOW_STREET_NOT = (
         "hour days day weeks week doses dose hourly daily weekly monthly mg kg ml units".split()
     )
     | _names.CLINICAL_WORDS
-    | _names.COMMON_WORDS
+) - frozenset(
+    "high main church station market mill park north south east west new old king queen "
+    "victoria albert london bridge castle green front back".split()
 )
 _R14_FULL_STREET_WORDS = frozenset(
     "street road avenue lane close drive crescent terrace gardens place square court way grove "

@@ -151,6 +151,8 @@ def test_cue_scope_ends_after_the_next_sentence() -> None:
         ("Geboren am 12. Dezember 2015.", "12. Dezember 2015"),
         ("Paida hua 4 Aktubar 2018.", "4 Aktubar 2018"),
         ("Ganwyd 19 Medi", "19 Medi"),
+        ("Fe'i ganed ar 3ydd o Fawrth 2018.", "3ydd o Fawrth 2018"),
+        ("Urodził się 3 maja 2018 r.", "3 maja 2018"),
     ],
 )
 def test_dates_in_other_languages(text: str, value: str) -> None:
@@ -225,6 +227,7 @@ def test_ordinal_list_needs_a_month() -> None:
         ("c/o her aunt, Glenview, 8 Mill Road, Fort William", "Glenview, 8 Mill Road"),
         ("Cheers, Ann\n07700 900 555\n9 Larch Way, Corby NN17 1AA", "9 Larch Way, Corby"),
         ("They live at 22 brook st, leeds", "22 brook st"),
+        ("she lives at 5 high st, ely", "5 high st, ely"),
         ("the family lives on a croft, Druim Croft, Applecross.", "Druim Croft, Applecross"),
         ("They live at Tigh na Mara, Plockton.", "Tigh na Mara"),
         ("Ivy goes to Larkhill Junior.", "Larkhill Junior"),
@@ -244,6 +247,7 @@ def test_addresses_by_span(text: str, value: str) -> None:
         "The Junior doctor reviewed him.",
         "They stay at Ronald McDonald House during treatment.",
         "Given 2 doses at 3 hourly st intervals.",
+        "gave 2 high dose st",
         "Thanks,\nThe team\nWard 4",
         "Royal Academy of Medical Sciences guidance.",
     ],
