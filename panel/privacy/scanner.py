@@ -8132,8 +8132,10 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 mw = m.group("m").lower()
                 if mw not in _R14_MONTH_SET or not 1 <= int(m.group("d")) <= 31:
                     continue
-                if covered.overlaps(m.start(), m.end()):
-                    continue
+                if covered.overlaps(m.start(), m.end()) or _R13_MEASURE_AFTER_RE.match(
+                    text, m.end()
+                ):
+                    continue  # "10 mai per kg": a measure, not a day
                 before = re.findall(r"[^\W\d_]+", low[max(0, cs - 30) : cs])
                 born = bool(before) and before[-1] in _R14_BORN_WORDS
                 if m.group("y") or born:

@@ -165,10 +165,15 @@ def test_dates_in_other_languages(text: str, value: str) -> None:
         "Gave 3 mai tablets in error",
         "The 12 Mars bars were a treat.",
         "2 medi pots of yoghurt.",
+        "Dose of 10 mai per kg.",
     ],
 )
 def test_foreign_month_words_without_year_are_not_hard(text: str) -> None:
     assert not [f for f in hard(text) if f.kind == "date"], hard(text)
+
+
+def test_measure_after_a_foreign_month_word_is_no_date() -> None:
+    assert not [f for f in find_identifiers("Dose of 10 mai per kg.") if f.kind == "date"]
 
 
 @pytest.mark.parametrize(
