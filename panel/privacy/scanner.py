@@ -1633,6 +1633,12 @@ def _url_candidate(s: int, e: int, url: str) -> _Cand | None:
         return _cand(s, e, "url", "hard", _MESSAGES["url"])
     if _domain_in(host, _CLINICAL_DOMAINS):
         return None
+    # round 14: a web address with a path (a page: a family's video, blog or news story)
+    # identifies unless its host is on the safe-list of institutions and references; a bare
+    # host ("www.example.org") is left a warning
+    rest = url.lower().split("//", 1)[-1]
+    if "/" in rest.rstrip("/") and not _r14_safe_host(host):
+        return _cand(s, e, "url", "hard", _MESSAGES["url"])
     return _cand(s, e, "url", "soft", _LINK_MESSAGE)
 
 
@@ -5238,19 +5244,24 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round13(
+    return _round14(
         t,
-        _round12(
+        _round13(
             t,
-            _round11(
+            _round12(
                 t,
-                _round10(
+                _round11(
                     t,
-                    _round9(
+                    _round10(
                         t,
-                        _round8_names(
-                            text,
-                            _names_in_addresses(text, _extend_addresses(text, _round5(t, cands))),
+                        _round9(
+                            t,
+                            _round8_names(
+                                text,
+                                _names_in_addresses(
+                                    text, _extend_addresses(text, _round5(t, cands))
+                                ),
+                            ),
                         ),
                     ),
                 ),
@@ -7729,4 +7740,613 @@ def _r13_false_positives(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 def _round13(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out = _r13_addresses(t, _r13_false_positives(t, cands))
     out.extend(list(_r13_structured(t, out)))
+    return out
+
+
+# ============================================================================================
+# Round 14: each kind made robust by policy (docs/privacy.md, "Round 14")
+# ============================================================================================
+
+# --- web addresses ---------------------------------------------------------------------------
+# A bare host with a path ("youtu.be/abc", "vimeo.com/123", "bbc.co.uk/news/..."): any ending
+# of the list below, then a path. The host is read in the lower-cased copy.
+_R14_TLD_SLASH_RE = re.compile(
+    r"\.(?:com|org|net|uk|be|io|me|ly|gl|tv|fm|co|eu|ie|de|fr|es|pl|ro|pt|nl|au|nz|ca|gg|"
+    r"info|blog|online|website|scot|wales|cymru|page|link|app|video|news|social|site)"
+    r"(?P<p>/[^\s<>\"'()\[\]{}]{1,500})"
+)
+_R14_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+# Institutions and clinical or public references: a family's link is anything else.
+_R14_SAFE_DOMAINS = _CLINICAL_DOMAINS + (
+    "ncbi.nlm.nih.gov", "pubmed.gov", "europepmc.org", "cochranelibrary.com", "hra.nhs.uk",
+    "mhra.gov.uk", "nhs.scot", "hscni.net", "wales.nhs.uk", "ukri.org", "cancer.org",
+    "teenagecancertrust.org", "clicsargent.org.uk", "gosh.org", "anthonynolan.org",
+    "macmillan.org", "mariecurie.org.uk", "rcpch.ac.uk", "bsh.org.uk", "ema.europa.eu",
+    "fda.gov", "gmc-uk.org", "nmc.org.uk", "sickkids.ca", "stjude.org", "cog.org",
+    "childrenscancer.org", "neuroblastoma-uk.org", "cclg.org", "wikipedia.org",
+)  # fmt: skip
+
+# An organisation's own site: an organisation's ending and a charity's or a clinic's word in
+# its name ("neuroblastoma-uk.org", "childrenscancercentre.org.uk", "leedsth.nhs.uk")
+_R14_ORG_ENDINGS = (".org", ".org.uk", ".nhs.uk", ".nhs.scot", ".ac.uk", ".gov", ".gov.uk",
+                    ".charity", ".ngo", ".edu", ".int")  # fmt: skip
+_R14_ORG_WORDS = (
+    "cancer", "neuroblastoma", "leukaemia", "leukemia", "sarcoma", "tumour", "tumor", "oncology",
+    "charity", "foundation", "trust", "hospital", "hospice", "nhs", "health", "research",
+    "society", "association", "alliance", "network", "children", "childrens", "kids", "institute",
+    "clinic", "medical", "support", "council", "university", "college",
+)  # fmt: skip
+
+
+def _r14_safe_host(host: str) -> bool:
+    if _domain_in(host, _R14_SAFE_DOMAINS):
+        return True
+    return host.endswith(_R14_ORG_ENDINGS) and any(w in host for w in _R14_ORG_WORDS)
+
+
+# --- handles -----------------------------------------------------------------------------------
+_R14_PLATFORMS = (
+    r"insta(?:gram)?|ig|tiktok|tik[ \t]+tok|fb|facebook|snap(?:chat)?|twitter|threads|youtube|"
+    r"twitch|discord|bluesky|mastodon|pinterest|linkedin|x"
+)
+# "follow teamfoo on tiktok", "search for foo_bar on insta", "find us at foo on facebook"
+_R14_FOLLOW_ON_RE = re.compile(
+    r"(?i:\b(?:follow|find|search(?:[ \t]+for)?|add|look[ \t]+up|check[ \t]+out|sub(?:scribe)?"
+    r"(?:[ \t]+to)?)(?:[ \t]+(?:us|me|him|her|them))?(?:[ \t]+(?:at|as))?[ \t]+)"
+    r"@?(?P<h>[A-Za-z0-9_][A-Za-z0-9_.]{2,29}+)"
+    rf"(?=[ \t]+(?i:on|at|via)[ \t]+(?i:{_R14_PLATFORMS})\b)"
+)
+# "(search foobarnb)", "search: foo_bar" in a sentence that names a platform
+_R14_SEARCH_RE = re.compile(
+    r"(?i:\b(?:search(?:[ \t]+for)?|follow|look[ \t]+up|find)[ \t]*+[:\-–]?[ \t]*+)"
+    r"@?(?P<h>[A-Za-z0-9_][A-Za-z0-9_.]{3,29}+)(?![\w@])"
+)
+_R14_PLATFORM_WORD_RE = re.compile(rf"(?i:\b(?:{_R14_PLATFORMS})\b)")
+# a handle-shaped word right after a platform's name, with or without "@"
+_R14_AFTER_PLATFORM_RE = re.compile(
+    rf"(?i:\b(?:{_R14_PLATFORMS})\b(?:[ \t]++(?:page|account|channel|profile|handle|username|"
+    r"name|is|its|it['’]s|as|under|called))*[ \t]*+[:=\-–]?[ \t]*+)"
+    r"(?:@[ \t]?)?(?P<h>[a-z0-9_][a-z0-9_.]{5,29}+)(?![\w@])"
+)
+_R14_PLATFORM_VOCAB = frozenset(
+    "insta instagram ig tiktok tik fb facebook snap snapchat twitter threads youtube twitch "
+    "discord bluesky mastodon pinterest linkedin".split()
+)
+_R14_FOLLOW_VOCAB = frozenset("follow find search add look check sub subscribe".split())
+_R14_HANDLE_NOT = frozenset(
+    "page account channel profile handle username called group video videos photo photos post "
+    "posts story stories reel reels live today yesterday tonight lately recently please thanks "
+    "instead anyway either though online offline everywhere anything something there here them "
+    "groups group support help advice guidance updates news".split()
+)
+
+# --- hospital numbers --------------------------------------------------------------------------
+_R14_HOSP_CUE_RE = re.compile(
+    r"(?:mrn|hn|h\.n\.|pid|pas|k[ \t]+(?:no|number)|patient[ \t]+(?:id|no|number)|"
+    r"hosp(?:ital)?\.?[ \t]+(?:no|number|num|id)|unit[ \t]+(?:no|number)|case[ \t]+(?:no|number|"
+    r"ref)|record[ \t]+(?:no|number)|medical[ \t]+record|rxn|crn|uhid|nhi)(?![a-z0-9])"
+)
+# in the cue's scope: digits in groups ("771 204", "7104 5520"), a run of 4 or more, or
+# letters, digits and dashes ("nb-2021-0457")
+_R14_HOSP_TOKEN_RE = re.compile(
+    r"(?<![\w./\-])(?:[A-Za-z]{1,4}[\-/]\d{2,8}(?:[\-/][A-Za-z0-9]{1,8}){0,3}|"
+    r"(?:[A-Z]{1,3}[ \t]?|[a-z]{1,3})?\d{2,9}(?:[ \t\-]\d{2,9}){0,3})(?![\w/]|\.\d)"
+)
+# the last word of _R13_NOT_BARE_BEFORE_RE's kind before a number (its position is compared with
+# the hospital cue's)
+_R14_REGISTRY_WORD_RE = re.compile(_R13_NOT_BARE_BEFORE_RE.pattern.replace(r"[^.!?;\n]{0,30}$", ""))
+_PANEL_REFERENCE_EXACT = re.compile(r"NB-\d{4}-\d{4}")
+_R14_HOSP_GATE = ("mrn", "hn", "h.n", "pid", "pas", "k no", "k number", "patient", "hosp",
+                  "unit", "case", "record", "rxn", "crn", "uhid", "nhi")  # fmt: skip
+_R14_SENT_END_RE = re.compile(r"[!?;\n]|\.(?=[ \t]*+(?:[A-Z\n]|$))")
+
+# --- dates ---------------------------------------------------------------------------------
+_R14_MONTHS = (
+    # Welsh
+    "ionawr chwefror mawrth ebrill mai mehefin gorffennaf awst medi hydref tachwedd rhagfyr "
+    "ragfyr fehefin orffennaf fedi dachwedd chwefrol fawrth fai "
+    # Scottish Gaelic (after "an"/"am"/"an t-")
+    "faoilleach faoilteach gearran màrt mart giblean cèitean ceitean ògmhios ogmhios iuchar "
+    "lùnastal lunastal sultain dàmhair damhair samhain dùbhlachd dubhlachd "
+    # Irish
+    "eanáir eanair feabhra márta marta aibreán aibrean bealtaine meitheamh iúil iuil lúnasa "
+    "lunasa fómhair fomhair nollaig "
+    # Polish (genitive and nominative)
+    "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września wrzesnia października "
+    "pazdziernika listopada grudnia styczeń styczen luty marzec kwiecień kwiecien maj czerwiec "
+    "lipiec sierpień sierpien wrzesień wrzesien październik pazdziernik listopad grudzień grudzien "
+    # Romanian
+    "ianuarie februarie martie aprilie iunie iulie septembrie octombrie noiembrie decembrie "
+    # Portuguese, Spanish, Italian
+    "janeiro fevereiro março marco abril maio junho julho agosto setembro outubro novembro "
+    "dezembro enero febrero marzo mayo junio julio septiembre setiembre octubre noviembre "
+    "diciembre gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre "
+    # French, German, Dutch
+    "janvier février fevrier mars avril juin juillet août aout septembre octobre novembre "
+    "décembre decembre januar jänner jaenner februar märz maerz juni juli oktober dezember "
+    "januari februari maart mei augustus "
+    # Lithuanian (genitive), Turkish
+    "sausio vasario kovo balandžio balandzio gegužės geguzes birželio birzelio liepos "
+    "rugpjūčio rugpjucio rugsėjo rugsejo spalio lapkričio lapkricio gruodžio gruodzio "
+    "ocak şubat subat nisan mayıs mayis haziran temmuz ağustos agustos eylül eylul ekim kasım "
+    "kasim aralık aralik "
+    # Urdu and Punjabi in Latin letters
+    "janwari janvari farwari farvari farvary aprail apreil mayi joon julai julaai agast agust "
+    "sitambar sitamber aktubar aktoobar navambar november disambar dasambar"
+).split()
+# English months are read by the older date rules
+_R14_MONTH_SET = frozenset(_R14_MONTHS) - frozenset(
+    "january february march april may june july august september october november december".split()
+)
+_R14_FOREIGN_DATE_RE = re.compile(
+    r"(?<![\w.,/])(?P<d>[0-3]?\d)(?:\.|º|ª|er|eg|fed|ydd|ain|af|th|st|nd|rd)?[ \t]*+"
+    r"(?:(?i:de|of|o|a|an|am|dnia)[ \t]++|(?i:an[ \t]+t-))?(?P<m>[^\W\d_]{3,12}+)"
+    r"(?:[ \t]*+,?[ \t]*+(?:(?i:de|del|roku|r\.)[ \t]++)?(?P<y>(?:19|20)\d\d)(?:[ \t]*+(?i:r\.|roku))?)?"
+    r"(?![\w])"
+)
+_R14_BORN_WORDS = frozenset(
+    "born ganwyd ganed rugadh rugadh' rugadh urodzony urodzona urodzone urodzil urodził "
+    "urodziła urodzila născut nascut născută nascuta nascido nascida nacido nacida nato nata "
+    "né née ne nee geboren doğum dogum gimė gime dob".split()
+)
+_R14_DMYY_RE = re.compile(r"(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>\d\d)(?!\d|\.\d)")
+_R14_NOT_DMYY_BEFORE_RE = re.compile(
+    r"(?i:\b(?:version|ver|v|vs|section|sect|sec|appendix|app|chapter|ch|clause|para|paragraph|"
+    r"part|table|figure|fig|item|step|rule|standard|iso|rev|revision|release|build|protocol|"
+    r"amendment|grade|stage|level|score|ctcae|icd|page|pp|p|edition|ed|art|article|no|number|"
+    r"ip|dose|doses|days?|cycles?|weeks?)\b\.?[ \t]*+(?:[:\-–][ \t]*+)?)$"
+)
+_R14_ORDINAL_GATE_RE = re.compile(r"\d(?:st|nd|rd|th)[ \t]*+(?:&|and|,|\+|/|or)")
+_R14_ORDINAL_LIST_RE = re.compile(
+    rf"(?i:\b(?:{_WEEKDAYS})\.?,?[ \t]++)(?P<d1>[0-3]?\d(?:st|nd|rd|th))"
+    rf"(?:(?:[ \t]*+(?:&|and|,|\+|/|or)[ \t]*+)(?i:(?:{_WEEKDAYS})\.?,?[ \t]++)?"
+    r"[0-3]?\d(?:st|nd|rd|th)){1,6}[ \t]++(?i:(?:of[ \t]++)?(?:jan|feb|mar|apr|may|jun|jul|aug|"
+    r"sep|sept|oct|nov|dec)[a-z]*+)\b"
+)
+
+# --- phones ------------------------------------------------------------------------------------
+_R14_PHONE_NEXT_RE = re.compile(
+    r"[ \t]*+(?:/|,|&|\bor\b|\band\b|;)[ \t]*+(?:(?i:tel|mob|mobile|home|work|or)\.?:?[ \t]*+)?"
+    r"(?P<p>(?:\+44[ \t]?\(?0?\)?[ \t]?|0)\d(?:[ \t\-]?\d){8,9})(?![\d])"
+)
+
+# --- postcodes ---------------------------------------------------------------------------------
+_R14_LOW_POSTCODE_RE = re.compile(
+    r"(?P<o>[a-pr-uwyz](?:[0-9][0-9]?|[a-hk-y][0-9][0-9]?|[0-9][a-hjkpstuw]|"
+    r"[a-hk-y][0-9][abehmnprv-y]))[ \t]?(?P<i>[0-9][abd-hjlnp-uw-z]{2})"
+)
+_R14_ORDINAL_SUFFIX = {"st": "1", "nd": "2", "rd": "3"}
+
+# --- National Insurance numbers ------------------------------------------------------------
+_R14_NI_RE = re.compile(
+    r"(?P<p>[A-Z]{2})[ \t\-]*+(?P<d>\d(?:[ \t\-]?\d){5})[ \t\-]*+(?P<s>[A-D])(?![\w])"
+)
+
+# --- addresses ----------------------------------------------------------------------------------
+_R14_STREET_ABBR_RE = re.compile(
+    r"(?P<flat>\d{1,3}/\d{1,3}[ \t]++)?(?P<n>\d{1,4}[A-Za-z]?)[ \t]++"
+    r"(?P<w>(?:[A-Za-z][a-z'’\-]+[ \t]++){1,3})(?P<st>(?i:st|rd|ave|av|ln|cres|cl|pl|sq|ct|tce|"
+    r"gdns|gds|gr|pde|dr|wy|hwy|blvd|terr|street|road|avenue|lane|close|drive|crescent|terrace|"
+    r"gardens|place|square|court|way|grove|parade|walk|row|mews|wynd|vennel|brae|loan|gate|hill|"
+    r"view|rise|green))\.?(?=[ \t]*+(?:,|\n|$|[A-Za-z]{1,2}\d))"
+)
+_R14_LOW_STREET_NOT = (
+    frozenset(
+        "the a an and or of on in at to by per for with from into via every each times hours "
+        "hour days day weeks week doses dose hourly daily weekly monthly mg kg ml units".split()
+    )
+    | _names.CLINICAL_WORDS
+) - frozenset(
+    "high main church station market mill park north south east west new old king queen "
+    "victoria albert london bridge castle green front back".split()
+)
+_R14_FULL_STREET_WORDS = frozenset(
+    "street road avenue lane close drive crescent terrace gardens place square court way grove "
+    "parade walk row mews wynd vennel brae loan gate hill view rise green".split()
+)
+_R14_HOUSE_BEFORE_RE = re.compile(
+    r"(?:(?P<co>(?i:c/o|care[ \t]+of)[ \t]++[^,\n]{1,40},[ \t]*+)|(?<![\w'’])(?:(?i:c/o|care[ \t]+of)[ \t]++)?)"
+    r"(?P<h>(?:[A-Z][a-zà-ÿ'’\-]+[ \t]++){0,3}[A-Z][a-zà-ÿ'’\-]+),[ \t]*+$"
+)
+_R14_TOWN_LINE_RE = re.compile(
+    r"[ \t]*+,?[ \t]*+\n[ \t]*+(?P<t>[A-Z][A-Za-z'’\-]+(?:[ \t]+(?:upon|on|le|in|by|[A-Z][A-Za-z'’\-]+)){0,3})"
+    r"[ \t]*+,?[ \t]*+(?=\n|$)"
+)
+_R14_LIVES_ON_RE = re.compile(
+    r"(?i:\b(?:lives?|living|live|stays?|staying|based)[ \t]++(?:on|at|in)[ \t]++)"
+    r"[^.;!?\n]{0,40}?(?P<p>(?:(?:Tigh|Taigh|Tŷ|Ty)[ \t]++(?:na|an|nan|am|a['’]|y|yr)?[ \t]*+"
+    r"[A-ZÀ-Ý][\w'’\-]+|(?:[A-Z][a-zà-ÿ'’\-]+[ \t]++){1,2}(?:Croft|Farm|Steading|Cottage|Lodge|Mill|"
+    r"Manor|Grange|Barn|Bungalow|Farmhouse|Crofthouse))(?:,[ \t]*+[A-Z][a-zà-ÿ'’\-]+"
+    r"(?:[ \t]+[A-Z][a-zà-ÿ'’\-]+)?)?)(?![\w])"
+)
+_R14_LIVES_VOCAB = frozenset("live lives living stay stays staying based".split())
+_R14_SCHOOL_SHORT_RE = re.compile(
+    r"(?<![\w'’])(?P<n>(?:[A-Z][a-z'’\-]+[ \t]++){1,2})(?P<t>Junior|Juniors|Infant|Infants|Academy|"
+    r"Primary|Nursery|Grammar|High|Secondary|Middle|Prep)(?![\w'’])"
+)
+_R14_SCHOOL_LEAD_RE = re.compile(
+    r"(?i:\b(?:go|goes|going|went|attend|attends|attending|at|from|to|in|started|starts|joined|"
+    r"pupil|pupils|year|class)\b[ \t]++(?:both[ \t]++)?(?:go[ \t]++to[ \t]++)?)$"
+)
+_R14_ADJ_SCHOOL_TYPES = frozenset("High Primary Secondary Middle Prep Grammar".split())
+_R14_NOT_SCHOOL_NAME = frozenset(
+    "the a an our my his her their this that royal national senior junior medical clinical "
+    "general children's childrens university teaching consultant doctor nurse staff registrar "
+    "fellow trust ward team unit care high key".split()
+)
+
+# --- false positives ------------------------------------------------------------------------
+_R14_WORD_JOIN_RE = re.compile(
+    r"-(?i:sized?|shaped|like|coloured|colored|type|style|esque|ish|looking|lookalike)(?![\w])"
+)
+_R14_STAFF_TITLE_RE = re.compile(
+    r"(?:Staff[ \t]+Nurse|Nurse|Sister|Charge[ \t]+Nurse|Matron|Midwife|Dr|Prof)\.?[ \t]++"
+    r"(?:Ó|O|Ní|Ni|Nic|Mac|Mc|Uí|Ui|Bean[ \t]+Uí|Ua|de|van|von|al|el|bin|binti|ap|ferch)[ \t]++$"
+)
+_R14_NOT_HOUSE_FIRST = frozenset(
+    "thanks thank regards cheers love hi hello dear best kind many warm yours sincerely ta "
+    "address addresses home now then and or but so also sent send tel phone mobile email".split()
+)
+_R14_NAME_PARTICLES_LOW = frozenset(
+    "bin binti binte bint ibn ben bat ap ferch verch van von der den de da di dos das".split()
+)
+_R14_PARTICLE_AFTER_RE = re.compile(
+    r"[ \t]++(?:bin|binti|binte|bint|ibn|ben|bat|ap|ferch|verch|van(?:[ \t]+(?:der|den|de))?|"
+    r"von(?:[ \t]+der)?|de(?:[ \t]+la)?|da|di|dos|das|Bin|Binti|Ibn|Ap|Van|Von)[ \t]++"
+    r"(?P<n>[A-Z][a-zà-ÿ'’]+(?:-[A-Z][a-zà-ÿ'’]+)?)(?![\w])"
+)
+_R14_LETTERS3_RE = re.compile(r"[A-Za-z]{3}")
+_R14_PARTICLES = frozenset("Ó O Ní Ni Nic Mac Mc Uí Ui Ua".split())
+_R14_STAFF_ONLY_RE = re.compile(
+    r"(?:Staff[ \t]+Nurse|Nurse|Sister|Charge[ \t]+Nurse|Matron|Midwife|Dr|Prof)\.?[ \t]++$"
+)
+_R14_STAFF_WORDS = frozenset({"Staff", "Nurse", "Sister", "Charge", "Matron"})
+
+
+def _r14_scope(text: str, s: int) -> tuple[int, int]:
+    """A cue's scope: its sentence and the next one."""
+    a = _r13_clause_start(text, s)
+    m = _R14_SENT_END_RE.search(text, s)
+    if m is None:
+        return a, len(text)
+    m2 = _R14_SENT_END_RE.search(text, m.end())
+    return a, (len(text) if m2 is None else m2.start())
+
+
+def _r14_handle_ok(h: str) -> bool:
+    hl = h.lower().rstrip(".")
+    if len(hl) < 4 or hl in _R14_HANDLE_NOT or hl.isdigit():
+        return False
+    if "." in hl and hl.rsplit(".", 1)[1] in ("com", "org", "uk", "net", "co", "io", "be"):
+        return False
+    if any(ch in hl for ch in "._0123456789"):
+        return True
+    return hl not in _names.ENGLISH_WORDS and hl not in _R14_MONTH_SET
+
+
+def _r14_web(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    # every web address not on the safe-list is hard (the older rules left an unknown host soft)
+    if "/" in low and "." in low:
+        for m in _R14_TLD_SLASH_RE.finditer(low):
+            s = m.start()
+            while s > 0 and low[s - 1] in _R14_HOST_CHARS and m.start() - s < 250:
+                s -= 1
+            while s < m.start() and low[s] in ".-":
+                s += 1
+            if s == m.start() or (s > 0 and (low[s - 1] in "@/_" or low[s - 1].isalnum())):
+                continue  # no host, or part of a longer address the web rules read
+            e = _trim(text, s, m.end())
+            host = low[s : m.start("p")]
+            if host.startswith("www."):
+                host = host[4:]
+            if _r14_safe_host(host):
+                continue
+            if not any(ch.isalpha() for ch in host.split(".")[0]):
+                continue  # "1.5mg/kg" has no host
+            yield _cand(s, e, "url", "hard", _MESSAGES["url"])
+    # handles
+    if t.vocab.isdisjoint(_R14_PLATFORM_VOCAB) and not t.has(" on x ", "on x."):
+        return
+    if not t.vocab.isdisjoint(_R14_FOLLOW_VOCAB):
+        for m in _R14_FOLLOW_ON_RE.finditer(text):
+            h = m.group("h").rstrip(".")
+            if h[0].isupper() and h[1:].islower():
+                continue  # "search Leeds on facebook": a capitalised word, not a handle
+            if _r14_handle_ok(h):
+                yield _cand(m.start("h"), m.start("h") + len(h), "url", "hard", _HANDLE_MESSAGE)
+    if True:  # a platform's word is in the text (above)
+        if not t.vocab.isdisjoint(_R14_FOLLOW_VOCAB):
+            for m in _R14_SEARCH_RE.finditer(text):
+                a, b = _r14_scope(text, m.start())
+                if not _R14_PLATFORM_WORD_RE.search(text, a, b):
+                    continue
+                h = m.group("h").rstrip(".")
+                if h[0].isupper() and not any(ch in h for ch in "._0123456789"):
+                    continue  # "search Leeds": a capitalised word, not a handle
+                if _r14_handle_ok(h):
+                    hs = m.start("h")
+                    yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
+        for m in _R14_AFTER_PLATFORM_RE.finditer(text):
+            h = m.group("h").rstrip(".")
+            if _r14_handle_ok(h) and (any(ch in h for ch in "._0123456789") or len(h) >= 8):
+                hs = m.start("h")
+                yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
+
+
+def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    hosp = _MESSAGES["hospital_number"]
+    if not t.clusters:
+        return
+    covered = _Spans()
+    covered._spans = sorted((c[0], c[1]) for c in cands if c[3] == "hard" and c[2] != "person_name")
+    if t.clusters:
+        # hospital numbers in a cue's scope
+        if t.max_cluster_digits >= 2 and t.has(*_R14_HOSP_GATE):
+            last = -1
+            for cm in _R14_HOSP_CUE_RE.finditer(low):
+                if cm.start() < last or (cm.start() > 0 and _word_char(low[cm.start() - 1])):
+                    continue
+                a, b = _r14_scope(text, cm.start())
+                a = max(a, cm.start())
+                last = b
+                for m in _R14_HOSP_TOKEN_RE.finditer(text, a, b):
+                    tok = m.group().strip()
+                    digits = sum(ch.isdigit() for ch in tok)
+                    if digits < 4:
+                        continue
+                    s = m.start() + (len(m.group()) - len(m.group().lstrip()))
+                    e = s + len(tok)
+                    if covered.overlaps(s, e):
+                        continue
+                    if tok.isdigit() and len(tok) == 4 and tok[:2] in ("19", "20"):
+                        continue  # a year
+                    if _PANEL_REFERENCE_EXACT.fullmatch(tok):
+                        continue  # Panel's own case reference, as the system writes it
+                    if re.match(r"[ \t]+of[ \t]+\d", text[e : e + 8]) or re.search(
+                        r"\bof[ \t]+$", text[max(0, s - 4) : s]
+                    ):
+                        continue  # "1234 of 5000": a count
+                    if _R13_MEASURE_AFTER_RE.match(text, e) or _MEASURE_AFTER_ID_RE.match(text, e):
+                        continue
+                    lo = max(a, s - 40)
+                    reg_ends = [r.end() for r in _R14_REGISTRY_WORD_RE.finditer(text, lo, s)]
+                    if reg_ends:
+                        cue_ends = [c.end() for c in _R14_HOSP_CUE_RE.finditer(low, lo, s)]
+                        if not cue_ends or cue_ends[-1] < reg_ends[-1]:
+                            continue  # the nearer word names a trial, a dose, a count ...
+                    if re.match(r"[ \t]*[%x×/:]", text[e : e + 3]) or text[max(0, s - 1) : s] in (
+                        "£", "$", "€", ">", "<", "~", "=", "#", "+",
+                    ):  # fmt: skip
+                        continue
+                    yield _cand(s, e, "hospital_number", "hard", hosp)
+        # dates: day + month in the languages families write
+        if t.max_cluster_digits <= 8:
+            for cs, _ce, ndig in t.clusters:
+                if ndig > 2:
+                    continue
+                m = _R14_FOREIGN_DATE_RE.match(text, cs)
+                if m is None:
+                    continue
+                mw = m.group("m").lower()
+                if mw not in _R14_MONTH_SET or not 1 <= int(m.group("d")) <= 31:
+                    continue
+                if covered.overlaps(m.start(), m.end()) or _R13_MEASURE_AFTER_RE.match(
+                    text, m.end()
+                ):
+                    continue  # "10 mai per kg": a measure, not a day
+                before = re.findall(r"[^\W\d_]+", low[max(0, cs - 30) : cs])
+                born = bool(before) and before[-1] in _R14_BORN_WORDS
+                if m.group("y") or born:
+                    yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
+                else:
+                    yield _cand(m.start(), m.end(), "date", "soft", _MESSAGES["date"])
+        # d.m.yy after any word that is not a version or a section
+        if "." in text:
+            for cs, _ce, ndig in t.clusters:
+                if not 3 <= ndig <= 6:
+                    continue
+                m = _R14_DMYY_RE.match(text, cs)
+                if m is None or not _r13_valid_dm(m.group("d"), m.group("m")):
+                    continue
+                if covered.overlaps(m.start(), m.end()):
+                    continue
+                if cs > 0 and (text[cs - 1].isalnum() or text[cs - 1] in "./-"):
+                    continue
+                if _R14_NOT_DMYY_BEFORE_RE.search(text, max(0, cs - 20), cs):
+                    continue
+                if _R13_MEASURE_AFTER_RE.match(text, m.end()):
+                    continue
+                yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
+        # a weekday's ordinal in a list that ends in a month: every day of it
+        if t.has(*_MONTH_GATE) and _R14_ORDINAL_GATE_RE.search(low):
+            for m in _R14_ORDINAL_LIST_RE.finditer(text):
+                yield _cand(m.start("d1"), m.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE)
+        # every phone of a list
+        phones = [c for c in cands if c[2] == "phone" and c[3] == "hard"]
+        for c in phones:
+            e = c[1]
+            for _ in range(4):
+                m = _R14_PHONE_NEXT_RE.match(text, e)
+                if m is None:
+                    break
+                yield _cand(m.start("p"), m.end("p"), "phone", "hard", _MESSAGES["phone"])
+                e = m.end()
+        # full postcodes in lower case
+        for cs, ce, ndig in t.clusters:
+            if ndig > 3:
+                continue
+            m = _R14_LOW_POSTCODE_RE.search(low, max(0, cs - 2), min(len(low), ce + 6))
+            if m is None:
+                continue
+            s, e = m.span()
+            if (s > 0 and _word_char(low[s - 1])) or (e < len(low) and _word_char(low[e])):
+                continue
+            if text[s:e] != low[s:e]:
+                continue  # capitals or mixed case: read by the older rules
+            if covered.overlaps(s, e):
+                continue
+            inw = m.group("i")
+            suf = inw[1:]
+            if suf in ("st", "nd", "rd", "th") and (
+                _R14_ORDINAL_SUFFIX.get(suf, "") == inw[0] or (suf == "th" and inw[0] in "0456789")
+            ):
+                continue  # an ordinal ("l2 3rd")
+            if m.group("o") in ("l1", "l2", "l3", "l4", "n7", "m1", "m2", "m3", "m4"):
+                if not re.search(r"(?i)post\s*code|address|lives|live\b", text[max(0, s - 40) : s]):
+                    continue
+            yield _cand(s, e, "postcode", "hard", _MESSAGES["postcode"])
+        # NI numbers in any grouping
+        for cs, ce, ndig in t.clusters if t.max_cluster_digits >= 6 else ():
+            if ndig != 6:
+                continue
+            m = _R14_NI_RE.search(text, max(0, cs - 4), min(len(text), ce + 3))
+            if m is None:
+                continue
+            p = m.group("p")
+            if p[0] not in _NI_FIRST or p[1] not in _NI_SECOND or p in _NI_BAD_PREFIXES:
+                continue
+            if m.start() > 0 and _word_char(text[m.start() - 1]):
+                continue
+            if not covered.overlaps(m.start(), m.end()):
+                yield _cand(m.start(), m.end(), "ni_number", "hard", _MESSAGES["ni_number"])
+
+
+def _r14_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    msg = _MESSAGES["address"]
+    new: list[_Cand] = []
+    for cs, _ce, ndig in t.clusters:
+        if ndig > 6 or (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] == "/")):
+            continue
+        m = _R14_STREET_ABBR_RE.match(text, cs)
+        if m is not None:
+            words = m.group("w").split()
+            if any(w.lower() in _ADDRESS_UNIT_WORDS for w in words):
+                continue
+            if words[0].islower() and any(
+                w in _R14_LOW_STREET_NOT or len(w) < 3 or not w.isalpha() for w in words
+            ):
+                continue  # "2 doses at 3 hourly st": function and clinical words
+            e = m.end()
+            if text[e - 1] == "." and m.group("st").lower() in _R14_FULL_STREET_WORDS:
+                e -= 1  # a full stop after "Road", not an abbreviation's dot
+            new.append(_cand(m.start(), e, "address", "hard", msg))
+    # a line that starts with a street address (after a phone's line: the digits run on)
+    if "\n" in text and t.clusters:
+        pos = 0
+        for m in re.finditer(r"\n(?=[ \t]*\d)", text):
+            ls = m.end()
+            le = text.find("\n", ls)
+            le = len(text) if le < 0 else le
+            if le - ls > 200 or ls < pos or not text[m.start() - 1 : m.start()].isdigit():
+                continue  # only after a line that ends in digits (a phone's run goes on)
+            if _R14_LETTERS3_RE.search(text, ls, le) is None:
+                continue
+            pos = le
+            for c in _addresses(_Text(text[ls:le])):
+                if c[2] == "address" and c[3] == "hard":
+                    new.append(_cand(ls + c[0], ls + c[1], "address", "hard", msg))
+    out = list(cands) + (_extend_addresses(text, new) if new else [])
+    # widen every street address: a house name before it, the town lines after it
+    more: list[_Cand] = []
+    for c in out:
+        if c[2] != "address" or c[3] != "hard":
+            continue
+        s, e = c[0], c[1]
+        if not text[s : s + 1].isdigit() and not text[s : s + 4].lower().startswith(
+            ("flat", "c/o")
+        ):
+            continue  # a street address starts with its number (or its flat)
+        ns, ne = s, e
+        hb = _R14_HOUSE_BEFORE_RE.search(text, max(0, s - 80), s)
+        if hb is not None and hb.end() == s:
+            h = hb.group("h")
+            first = h.split()[0].lower()
+            if first not in _R13_NOT_HOME_FIRST and first not in _R14_NOT_HOUSE_FIRST:
+                ns = hb.start("h")
+        for _ in range(3):
+            tm = _R14_TOWN_LINE_RE.match(text, ne)
+            if tm is None:
+                break
+            tw = tm.group("t").lower()
+            if tw in _names.ENGLISH_WORDS and tm.group("t") not in _names.PLACES:
+                break  # "Thanks", "Regards": a word, not a town
+            ne = tm.end("t")
+        if (ns, ne) != (s, e):
+            more.append(_cand(ns, ne, "address", "hard", msg))
+    # a croft or a farm after "lives on/at"
+    if not t.vocab.isdisjoint(_R14_LIVES_VOCAB):
+        for m in _R14_LIVES_ON_RE.finditer(text):
+            more.append(_cand(m.start("p"), m.end("p"), "address", "hard", msg))
+    # a school by its short name and type word
+    if t.has("junior", "infant", "academy", "primary", "nursery", "grammar", "high", "secondary",
+             "middle", "prep"):  # fmt: skip
+        for m in _R14_SCHOOL_SHORT_RE.finditer(text):
+            nm = m.group("n").split()
+            if any(w.lower() in _R14_NOT_SCHOOL_NAME for w in nm):
+                continue
+            if t.institutions.overlaps(m.start(), m.end()):
+                continue
+            lead = _R14_SCHOOL_LEAD_RE.search(text, max(0, m.start() - 30), m.start())
+            if lead is None and m.group("t") in _R14_ADJ_SCHOOL_TYPES:
+                continue  # "Sheffield High dose", "Leeds Primary care": a lead word is needed
+            if lead is None and all(w.lower() in _names.ENGLISH_WORDS for w in nm):
+                continue
+            if lead is None and m.start() > 0 and _sentence_start(text, m.start()):
+                continue
+            more.append(_cand(m.start(), m.end(), "address", "hard", _SCHOOL_MESSAGE))
+    return out + more
+
+
+def _r14_false_positives(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out: list[_Cand] = []
+    changed = False
+    for c in cands:
+        if c[2] == "person_name":
+            s, e = c[0], c[1]
+            dash = text.rfind("-", s, e)
+            if _R14_WORD_JOIN_RE.match(text, e if dash < 0 else dash) and (
+                dash < 0 or _R14_WORD_JOIN_RE.fullmatch(text, dash, e)
+            ):
+                changed = True
+                continue  # "Penny-sized" (the name alone, or with its word): a word
+            if text[s:e] in _R14_STAFF_WORDS:
+                changed = True
+                continue  # a staff title read as a name
+            if c[3] == "hard" and (
+                _R14_STAFF_TITLE_RE.search(text, max(0, s - 40), s)
+                or (
+                    text[s:e].split()[0] in _R14_PARTICLES
+                    and _R14_STAFF_ONLY_RE.search(text, max(0, s - 30), s)
+                )
+            ):
+                out.append(_cand(s, e, "person_name", "soft", c[5]))
+                changed = True
+                continue
+        out.append(c)
+    return out if changed else cands
+
+
+def _r14_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    """A name found goes on over a family-name particle and the name after it ("... bin
+    <Name>", "... ap <Name>", "... van der <Name>")."""
+    text = t.text
+    if t.vocab.isdisjoint(_R14_NAME_PARTICLES_LOW):
+        return cands
+    more: list[_Cand] = []
+    for c in cands:
+        if c[2] == "person_name" and c[3] == "hard":
+            m = _R14_PARTICLE_AFTER_RE.match(text, c[1])
+            if m is not None and m.group("n").lower() not in _names.ENGLISH_WORDS:
+                more.append(_cand(c[0], m.end(), "person_name", "hard", c[5]))
+    return cands + more if more else cands
+
+
+def _round14(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    out = _r14_names(t, _r14_addresses(t, _r14_false_positives(t, cands)))
+    out.extend(list(_r14_web(t, out)))
+    out.extend(list(_r14_structured(t, out)))
     return out

@@ -220,7 +220,7 @@ def test_round11_nearby_forms_are_hard(text: str, value: str):
     [
         "IgG 6.2 g/L, IgA normal",
         "Ig: 0.4 g/kg given",
-        "the leaflet is at bit.ly/nbleaflet",
+        # round 14: "bit.ly/<path>" is a page on an unknown host, hard by policy
     ],
 )
 def test_round11_nearby_counter_examples_have_no_hard_finding(text: str):

@@ -130,7 +130,7 @@ def test_round12_personal_pages_and_handles(text: str, value: str):
 @pytest.mark.parametrize(
     "text",
     [
-        "https://the-big-story.example.org/updates",
+        # round 14: "https://<unknown host>/updates" is a page, hard by policy
         "read https://www.nhs.uk/conditions/neuroblastoma/",
         "insta is amazing",
         "tiktok is fun for her",
