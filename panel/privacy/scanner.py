@@ -1637,7 +1637,12 @@ def _url_candidate(s: int, e: int, url: str) -> _Cand | None:
     # identifies unless its host is on the safe-list of institutions and references; a bare
     # host ("www.example.org") is left a warning
     rest = url.lower().split("//", 1)[-1]
-    if "/" in rest.rstrip("/") and not _r14_safe_host(host):
+    path = rest.split("/", 1)[1] if "/" in rest else ""
+    if (
+        path.strip("/")
+        and not _r14_safe_host(host)
+        and not _R14_REFERENCE_PATH_RE.search("/" + path)
+    ):
         return _cand(s, e, "url", "hard", _MESSAGES["url"])
     return _cand(s, e, "url", "soft", _LINK_MESSAGE)
 
@@ -7778,8 +7783,26 @@ _R14_ORG_WORDS = (
 )  # fmt: skip
 
 
+# Publishers and preprint servers: a paper is a reference, not a family's page.
+_R14_PUBLISHER_DOMAINS = (
+    "oup.com", "tandfonline.com", "frontiersin.org", "mdpi.com", "cell.com", "jamanetwork.com",
+    "aacrjournals.org", "karger.com", "biomedcentral.com", "plos.org", "sagepub.com",
+    "liebertpub.com", "arxiv.org", "medrxiv.org", "biorxiv.org", "elifesciences.org",
+    "science.org", "lww.com", "ashpublications.org", "ejcancer.com", "annalsofoncology.org",
+    "thieme-connect.com", "jstage.jst.go.jp", "semanticscholar.org", "researchgate.net",
+    "cancer.net", "esmo.org", "asco.org", "siop-online.org", "aacr.org", "ascopost.com",
+)  # fmt: skip
+# A page's path that names a reference ("/doi/...", "/article/...", "/guidelines"): a
+# family's video, blog or fundraising page has none of these words.
+_R14_REFERENCE_PATH_RE = re.compile(
+    r"/(?:doi|abs|abstract|articles?|full(?:text)?|pmc|pubmed|journals?|publications?|papers?|"
+    r"guidelines?|guidance|protocols?|trials?|studies|study|research|resources|"
+    r"professionals?|clinicians?)(?:[/?#._\-]|$)"
+)
+
+
 def _r14_safe_host(host: str) -> bool:
-    if _domain_in(host, _R14_SAFE_DOMAINS):
+    if _domain_in(host, _R14_SAFE_DOMAINS) or _domain_in(host, _R14_PUBLISHER_DOMAINS):
         return True
     return host.endswith(_R14_ORG_ENDINGS) and any(w in host for w in _R14_ORG_WORDS)
 
@@ -8040,7 +8063,7 @@ def _r14_web(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             host = low[s : m.start("p")]
             if host.startswith("www."):
                 host = host[4:]
-            if _r14_safe_host(host):
+            if _r14_safe_host(host) or _R14_REFERENCE_PATH_RE.search(m.group("p")):
                 continue
             if not any(ch.isalpha() for ch in host.split(".")[0]):
                 continue  # "1.5mg/kg" has no host
@@ -8091,6 +8114,8 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 a, b = _r14_scope(text, cm.start())
                 a = max(a, cm.start())
                 last = b
+                own = _R14_SENT_END_RE.search(text, cm.end())
+                own_end = b if own is None else own.start()
                 for m in _R14_HOSP_TOKEN_RE.finditer(text, a, b):
                     tok = m.group().strip()
                     digits = sum(ch.isdigit() for ch in tok)
@@ -8100,8 +8125,8 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                     e = s + len(tok)
                     if covered.overlaps(s, e):
                         continue
-                    if tok.isdigit() and len(tok) == 4 and tok[:2] in ("19", "20"):
-                        continue  # a year
+                    if tok.isdigit() and len(tok) == 4 and (tok[:2] in ("19", "20") or s > own_end):
+                        continue  # a year; or a lone four-digit count in the next sentence
                     if _PANEL_REFERENCE_EXACT.fullmatch(tok):
                         continue  # Panel's own case reference, as the system writes it
                     if re.match(r"[ \t]+of[ \t]+\d", text[e : e + 8]) or re.search(

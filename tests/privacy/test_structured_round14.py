@@ -409,3 +409,56 @@ def test_long_inputs_stay_fast(chunk: str) -> None:
     t0 = time.perf_counter()
     find_identifiers(text)
     assert time.perf_counter() - t0 < 20
+
+
+# --------------------------------------------------------------------------------------------
+# After round 14's merge (the coordinator's own sentences, before round 14's held-out scoring):
+# a paper or a guideline is a reference, not a family's page; a lone four-digit count in the
+# sentence after a hospital cue is a count.
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Background: https://academic.oup.com/jnci/article/115/2/140/6761234 for the trial.",
+        "See https://www.accc.org.au/guidelines on late effects.",
+        "journals.lww.com/jpho/fulltext/2020/01000/late_effects.aspx is the review.",
+        "The group's protocol: https://www.example-coop.eu/protocols/hr-nbl-2 (v3).",
+        "Preprint at https://www.medrxiv.org/content/10.1101/2024.01.01.24300001v1",
+    ],
+)
+def test_round14_references_are_not_a_familys_page(text: str):
+    assert not [f for f in hard(text) if f.kind == "url"], hard(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (
+            "Dad's video: https://vimeo.com/804417723 (please do not share).",
+            "https://vimeo.com/804417723",
+        ),
+        (
+            "Her blog https://brave-ruby.example.net/2024/05/scan-day",
+            "https://brave-ruby.example.net/2024/05/scan-day",
+        ),
+        (
+            "The local paper ran it: www.example-gazette.co.uk/news/local-girl-appeal",
+            "www.example-gazette.co.uk/news/local-girl-appeal",
+        ),
+    ],
+)
+def test_round14_a_familys_page_stays_hard(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+def test_round14_a_lone_count_in_the_next_sentence_is_not_a_hospital_number():
+    for text in (
+        "Medical record review done; 2300 in total were read.",
+        "Medical record audit done. The total read was 2300.",
+    ):
+        assert not [f for f in hard(text) if f.kind == "hospital_number"], hard(text)
+    # in the cue's own sentence, and in groups in the next one, numbers are still hard
+    assert hard_covers("MRN 7104 5520 on file.", "7104 5520")
+    assert hard_covers("Hospital number changed. The new one is 4471 2093.", "4471 2093")
