@@ -91,7 +91,9 @@ IN_SAMPLE_14 = HERE / "names_corpus_14.jsonl"
 #: Round 14's held-out set (CORPUS_NAMES_14.md), written blind by a fresh writer, merged after the
 #: round 14 guard and scored once on 7 Dec 2026: names 162/171 = 94.7 %, structured 357/375 =
 #: 95.2 %, false positives 3/165 = 1.8 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_14.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_14.jsonl``): round 15 tunes on its misses, and
+#: a fresh writer writes round 15's held-out set first.
+IN_SAMPLE_15 = HERE / "names_corpus_15.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -311,6 +313,10 @@ def test_caught_needs_every_word_character():
         # since round 14 tunes on its kinds of failure. Round 14 measures names 98.0 % (146/149),
         # structured 100 % (381/381), false positives 0/165: the floors are those figures.
         pytest.param(IN_SAMPLE_14, 515, 0.979, 1.0, 0.0, id="names_corpus_14"),
+        # Round 14's held-out set, scored once while held out (94.7 % / 95.2 % / 1.8 %), in-sample
+        # since round 15 tunes on its kinds of failure. Floors at what it measured while held out,
+        # until round 15's guard raises them.
+        pytest.param(IN_SAMPLE_15, 525, 0.947, 0.952, 0.019, id="names_corpus_15"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -321,18 +327,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 14's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_15.jsonl) and has a fresh writer
-# write round 15.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 525
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.947,
-        min_structured_recall=0.952,
-        max_false_positive_rate=0.019,
     )
