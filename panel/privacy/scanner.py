@@ -8408,6 +8408,10 @@ _R15_NOT_PLACE = frozenset(
     my i you your this that these those there here then when if as at in on from with for by
     referral diagnosis stage clinic ward hospital patient child baby""".split()
 )
+_R15_INSTITUTION_WORDS = frozenset(
+    "hospital hospitals clinic centre center surgery practice hospice infirmary unit ward trust "
+    "university institute laboratory lab ysbyty canolfan clinig meddygfa".split()
+)
 _R15_TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof master".split())
 
 
@@ -8470,6 +8474,8 @@ def _r15_back_from(t: _Text, ps: int, names: _Spans) -> int:
             break  # the window cut a word
         inside = words > 0 and i + 2 < len(toks) and text[toks[i + 1][1]] in " \t"
         if not _r15_word_ok(text[s:e], inside):
+            if text[s:e].lower() in _R15_INSTITUTION_WORDS or t.institutions.overlaps(s, e):
+                return ps  # a hospital's or a clinic's postcode: not the family's address
             break
         start = s
         words += 1
@@ -8544,10 +8550,7 @@ _R15_PHONE_CUE_RE = re.compile(r"(?i:\b(?:tel|telephone|mob|mobile|phone|number|
 _R15_PHONE_GATE = ("tel", "mob", "phone", "number")
 
 # --- web: a bare host after a label or beside a family's page --------------------------------
-_R15_PAGE_LABEL_RE = re.compile(
-    r"(?i:(?:['’]s[ \t]+[a-z]+|\b(?:page|blog|site|website|updates|diary|story|journey|"
-    r"fundraiser|fundraising))\b[^\n]{0,20}$)"
-)
+_R15_PAGE_LABEL_RE = re.compile(rf"[{_CAP}][{_LOW}]++['’]s[ \t]++[a-z]++[ \t]*+:?[ \t]*+$")
 
 # --- false positives ---------------------------------------------------------------------------
 _R15_WELSH_INSTITUTION_RE = re.compile(r"\b(?:Ysbyty|Canolfan|Clinig|Meddygfa)[ \t]+$")
