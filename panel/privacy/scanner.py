@@ -8690,8 +8690,113 @@ def _r15_false_positives(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     return out if changed else cands
 
 
+# --- names ------------------------------------------------------------------------------------
+_R15_NW = rf"[{_CAP}][{_LOW}]++(?:['’-][{_CAP}][{_LOW}]++)?+"
+_R15_KIN = (
+    r"(?:father|mother|mum|mam|dad|parent|guardian|carer|grandmother|grandfather|gran|nan|"
+    r"grandma|grandad|aunt|auntie|uncle|brother|sister|stepdad|stepmum|step-dad|step-mum)"
+)
+# "<Initial>. <Surname> (father)"
+_R15_INITIAL_KIN_RE = re.compile(
+    rf"(?<![\w.])(?P<n>[A-Z]\.?[ \t]*+{_R15_NW})[ \t]*+\((?i:{_R15_KIN})\b[^)\n]{{0,20}}\)"
+)
+# a name in quotes after "the child as", "called", "known as", "goes by", "prefers"
+_R15_QUOTED_AS_RE = re.compile(
+    rf"(?i:\b(?:as|called|known[ \t]+as|goes[ \t]+by|prefers|call[ \t]+(?:him|her|them|the[ \t]+(?:boy|girl|child|baby))))"
+    rf"[ \t]+['‘\"“](?P<n>{_R15_NW}(?:[ \t]+{_R15_NW})?)['’\"”]"
+)
+# staff without a title after "thank you to" / "thanks to"
+_R15_THANKS_TO_RE = re.compile(rf"(?i:\bthank(?:s|[ \t]+you)[ \t]+to)[ \t]+(?P<n>{_R15_NW})")
+# "<Given> van der <Surname>", "<Given> bin <Surname>" (the given name not found alone)
+_R15_PARTICLE_NAME_RE = re.compile(
+    rf"\b(?P<g>{_R15_NW})[ \t]+(?:van[ \t]+der|van[ \t]+den|van[ \t]+de|van|von|de[ \t]+la|"
+    rf"bin|binti|ibn|ferch)[ \t]+(?P<s>{_R15_NW})"
+)
+# "<Given> <Surname>'s family": a word-surname after a given name, with a kin word after
+_R15_GIVEN_SURNAME_KIN_RE = re.compile(
+    rf"\b(?P<g>{_R15_NW})[ \t]+(?P<s>{_R15_NW})['’]s[ \t]+(?:family|parents|{_R15_KIN})\b"
+)
+# a signature: a name's line above "Dad of ...", "Mum to ..."
+_R15_SIG_NAME_RE = re.compile(
+    rf"(?m:^(?P<n>{_R15_NW}(?:[ \t]+{_R15_NW}){{1,2}})[ \t]*+\n[ \t]*+"
+    rf"(?i:(?:proud[ \t]+)?(?:mum|mam|dad|mother|father|nan|gran|grandma|grandad|parent)[ \t]+"
+    rf"(?:of|to)\b))"
+)
+# a capitals surname in a flattened table, in the cell beside a name found
+_R15_CAPS_CELL_BEFORE_RE = re.compile(r"(?<![\w])(?P<n>[A-Z][A-Z'’-]{2,})[ \t]*+\|[ \t]*+$")
+_R15_NOT_CAPS_NAME = frozenset("DOB NHS CHI MRN HOSP NAME SURNAME FORENAME REF ID PAS MDT".split())
+
+
+def _r15_plain_word(w: str) -> bool:
+    lw = w.lower()
+    return lw in _names.ENGLISH_WORDS or lw in _names.CLINICAL_WORDS or w in _names.PLACES
+
+
+def _r15_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    more: list[_Cand] = []
+    msg = _KIN_MESSAGE
+    if "(" in text:
+        for m in _R15_INITIAL_KIN_RE.finditer(text):
+            sur = m.group("n").split(".")[-1].strip()
+            if sur.lower() not in _names.ENGLISH_WORDS or sur in _names.SURNAMES:
+                more.append(_cand(m.start("n"), m.end("n"), "person_name", "hard", msg))
+    if "'" in text or "‘" in text or '"' in text or "“" in text:
+        for m in _R15_QUOTED_AS_RE.finditer(text):
+            first = m.group("n").split()[0]
+            if first in _names.FIRST_NAMES or not _r15_plain_word(first):
+                more.append(_cand(m.start("n"), m.end("n"), "person_name", "hard", msg))
+    if "thank" in t.low:
+        for m in _R15_THANKS_TO_RE.finditer(text):
+            n = m.group("n")
+            if (n in _names.FIRST_NAMES or n in _names.AMBIGUOUS_FIRST_NAMES) and (
+                n not in _names.PLACES
+            ):
+                more.append(
+                    _cand(m.start("n"), m.end("n"), "person_name", "hard", _GREETING_MESSAGE)
+                )
+    if not t.vocab.isdisjoint(_R14_NAME_PARTICLES_LOW):
+        for m in _R15_PARTICLE_NAME_RE.finditer(text):
+            g, sn = m.group("g"), m.group("s")
+            if g.lower() in _R15_TITLE_WORDS or _R14_STAFF_TITLE_RE.search(
+                text, max(0, m.start() - 40), m.start()
+            ):
+                continue  # "Dr van der <Surname>": staff, read by the older rules
+            if _r15_plain_word(g) and g not in _names.FIRST_NAMES:
+                continue
+            if _r15_plain_word(sn) and sn not in _names.SURNAMES:
+                continue
+            more.append(_cand(m.start(), m.end(), "person_name", "hard", msg))
+    if "'s" in text or "’s" in text:
+        for m in _R15_GIVEN_SURNAME_KIN_RE.finditer(text):
+            g = m.group("g")
+            if g in _names.FIRST_NAMES and g not in _names.AMBIGUOUS_FIRST_NAMES:
+                if m.group("s").lower() not in _R15_INSTITUTION_WORDS - {"ward"}:
+                    more.append(_cand(m.start(), m.end("s"), "person_name", "hard", msg))
+    if "\n" in text and not t.vocab.isdisjoint(_R15_SIG_KIN):
+        for m in _R15_SIG_NAME_RE.finditer(text):
+            ws = m.group("n").split()
+            if sum(1 for w in ws if _r15_plain_word(w)) <= len(ws) // 2:
+                more.append(_cand(m.start("n"), m.end("n"), "person_name", "hard", msg))
+    if "|" in text:
+        for c in cands:
+            if c[2] != "person_name" or c[3] != "hard":
+                continue
+            m = _R15_CAPS_CELL_BEFORE_RE.search(text, max(0, c[0] - 40), c[0])
+            if m is None:
+                continue
+            n = m.group("n")
+            if n in _R15_NOT_CAPS_NAME or (_r15_plain_word(n) and n.title() not in _names.SURNAMES):
+                continue
+            more.append(_cand(m.start("n"), m.end("n"), "person_name", "hard", msg))
+    return cands + more if more else cands
+
+
+_R15_SIG_KIN = frozenset("mum mam dad mother father nan gran grandma grandad parent".split())
+
+
 def _round15(t: _Text, cands: list[_Cand]) -> list[_Cand]:
-    out = _r15_addresses(t, _r15_false_positives(t, cands))
+    out = _r15_names(t, _r15_addresses(t, _r15_false_positives(t, cands)))
     out = _r15_web(t, out)
     out.extend(list(_r15_structured(t, out)))
     return out

@@ -168,3 +168,45 @@ def test_long_inputs_stay_fast(unit: str) -> None:
     t0 = time.perf_counter()
     find_identifiers(text)
     assert time.perf_counter() - t0 < 20
+
+
+# --------------------------------------------------------------------------------------------
+# Names by kind
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("R. Pemberton (mother) gave consent by phone.", "R. Pemberton"),
+        ("Please call the boy 'Teodor' in the letter.", "Teodor"),
+        ("The family asked us to refer to him as 'Rafferty' only.", "Rafferty"),
+        ("Thanks to Bernadette in the day unit for the cake", "Bernadette"),
+        ("Lotte van den Broek (Dutch family) was referred.", "Lotte van den Broek"),
+        ("Imogen Shepherd's parents would like a call.", "Imogen Shepherd"),
+        ("Best wishes\nKwabena Mensah-Boateng\nDad of Kofi", "Kwabena Mensah-Boateng"),
+        ("Surname | Forename | DOB || OKONKWO | Chidera | 01-Jan-2019", "OKONKWO"),
+    ],
+)
+def test_names_by_kind(text: str, value: str) -> None:
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+def test_a_title_before_a_particle_is_not_a_given_name() -> None:
+    text = "Prof Ahmed and Dr van der Linde joined from the trial office."
+    assert all(not f.text.startswith("Dr") for f in hard(text)), hard(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A. Hospital (parent leaflet) is on the table.",
+        "The protocol is known as 'Stage M' in the minutes.",
+        "Thanks to Leeds for the slides.",
+        "Staff Nurse's family room is on level 2.",
+        "Best wishes\nThe Neuroblastoma Team\nParent support line",
+        "Stage | Site | MYCN || HIGH | Adrenal | amplified",
+    ],
+)
+def test_name_rules_leave_clean_text_clean(text: str) -> None:
+    assert [f for f in hard(text) if f.kind == "person_name"] == [], hard(text)
