@@ -8546,7 +8546,7 @@ _R15_MONTH_WORDS = frozenset(
 
 # --- phones: oddly grouped or dotted after a phone's word ------------------------------------
 _R15_PHONE_RUN_RE = re.compile(r"(?<![\w+])(?:\+44|0)[\d .\-]{8,16}\d(?![\w])")
-_R15_PHONE_CUE_RE = re.compile(r"(?i:\b(?:tel|telephone|mob|mobile|phone|number|no|m|t)\b)")
+_R15_PHONE_CUE_RE = re.compile(r"(?i:\b(?:tel|telephone|mob|mobile|phone|number|m|t)\b)")
 _R15_PHONE_GATE = ("tel", "mob", "phone", "number")
 
 # --- web: a bare host after a label or beside a family's page --------------------------------
