@@ -499,3 +499,21 @@ def in_broad_names(word: str) -> bool:
         if not bits[pos >> 3] & (1 << (pos & 7)):
             return False
     return True
+
+
+#: Children's characters and franchises that families mention (a sticker, a film, a book): not
+#: people. A short general list written for Panel (round 15, 7 Dec 2026) from well-known
+#: children's television, film and book titles as their owners print them; a name found that is
+#: one of these phrases, or the first part of one standing in the text, is dropped. A single
+#: word that is also a child's given name (Elsa, Olaf, Maisy, Woody ...) is left out.
+CHILDRENS_CHARACTERS: tuple[str, ...] = (
+    "Bluey", "Peppa Pig", "George Pig", "Harry Potter", "Hermione Granger",
+    "Ron Weasley", "Paw Patrol", "Hey Duggee", "Spider-Man", "Spiderman", "Peter Rabbit",
+    "Thomas the Tank Engine", "Fireman Sam", "Postman Pat", "Bob the Builder", "Paddington",
+    "Winnie the Pooh", "Mickey Mouse", "Minnie Mouse", "Buzz Lightyear", "Pikachu", "Super Mario", "Iron Man", "Captain America", "Batman",
+    "Superman", "Wonder Woman", "Ben and Holly", "Ben & Holly", "Mr Tumble", "Sponge Bob",
+    "SpongeBob", "Scooby-Doo", "Scooby Doo", "Shrek", "Gruffalo", "Hairy Maclary",
+    "Horrid Henry", "Tracy Beaker", "Lightning McQueen", "Gabby's Dollhouse", "Cocomelon", "Numberblocks", "Octonauts", "Sarah and Duck",
+    "In the Night Garden", "Iggle Piggle", "Upsy Daisy", "Makka Pakka",
+    "Charlie and Lola", "Dumbledore", "Hagrid", "Wallace and Gromit",
+)  # fmt: skip

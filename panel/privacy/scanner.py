@@ -5249,22 +5249,25 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round14(
+    return _round15(
         t,
-        _round13(
+        _round14(
             t,
-            _round12(
+            _round13(
                 t,
-                _round11(
+                _round12(
                     t,
-                    _round10(
+                    _round11(
                         t,
-                        _round9(
+                        _round10(
                             t,
-                            _round8_names(
-                                text,
-                                _names_in_addresses(
-                                    text, _extend_addresses(text, _round5(t, cands))
+                            _round9(
+                                t,
+                                _round8_names(
+                                    text,
+                                    _names_in_addresses(
+                                        text, _extend_addresses(text, _round5(t, cands))
+                                    ),
                                 ),
                             ),
                         ),
@@ -8374,4 +8377,426 @@ def _round14(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out = _r14_names(t, _r14_addresses(t, _r14_false_positives(t, cands)))
     out.extend(list(_r14_web(t, out)))
     out.extend(list(_r14_structured(t, out)))
+    return out
+
+
+# ============================================================================================
+# Round 15: addresses and cued values made robust by policy (docs/privacy.md, "Round 15")
+# ============================================================================================
+
+# --- addresses: a part of an address is read token by token ----------------------------------
+# A token: a word (quoted or not, with apostrophes and hyphens inside: "Ty'n", "'Rosebank'",
+# "Llanrhaeadr-ym-Mochnant"), a house number ("3", "14a", "3/2"), or anything else (one char).
+_R15_TOKEN_RE = re.compile(
+    rf"(?P<w>['‘\"“]?+[{_CAP}{_LOW}0-9][{_CAP}{_LOW}0-9'’]*+(?:-[{_CAP}{_LOW}0-9'’]++)*+['’\"”]?+)"
+    r"|(?P<sep>,|\n|[ \t]++-[ \t]++|[ \t]++)"
+    r"|(?P<o>.)",
+    re.S,
+)
+# Lower-case words inside a place's name (Welsh, Gaelic, Irish, Cornish, English articles).
+_R15_PLACE_LOW = frozenset(
+    "y yr yn an na nan nam ny a' 'n ’n of the le la de du upon under on-sea by-the-sea ar".split()
+)
+# Capitalised words that are no part of an address: labels, cues, titles, kin and filler words.
+_R15_NOT_PLACE = frozenset(
+    """address home correspondence sent send to care of lives live living postcode post code
+    name dob nhs chi hosp mrn ref tel mob phone email e-mail school nursery pre-school
+    mr mrs ms miss mx dr prof master sir dame rev
+    mum mam dad mummy daddy parents parent family nan gran granny grandma grandad
+    yes no none not unknown tbc n/a na year reception
+    please thanks thank dear hi hello regards and or but we she he they it our their his her
+    my i you your this that these those there here then when if as at in on from with for by
+    referral diagnosis stage clinic ward hospital patient child baby""".split()
+)
+_R15_INSTITUTION_WORDS = frozenset(
+    "hospital hospitals clinic centre center surgery practice hospice infirmary unit ward trust "
+    "university institute laboratory lab ysbyty canolfan clinig meddygfa".split()
+)
+_R15_TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof master".split())
+
+
+def _r15_word_ok(w: str, inside: bool = False) -> bool:
+    """Can ``w`` be a part of an address? ``inside``: a place's word follows it in the same
+    part ("High Street"), so a clinical word ("High") is a place's word there."""
+    core = w.strip("'‘\"“’”")
+    if not core:
+        return False
+    lw = core.lower()
+    if core[0].isdigit():
+        # a house number: up to four digits and a letter ("14a"), or a Glasgow flat ("3/2")
+        return len(core) <= 5 and sum(ch.isdigit() for ch in core) <= 4
+    if lw in _R15_PLACE_LOW:
+        return True
+    if not core[0].isupper():
+        return False
+    if lw in _R15_NOT_PLACE or (lw in _names.CLINICAL_WORDS and not inside):
+        return False
+    return True
+
+
+def _r15_line_is_name(t: _Text, names: _Spans, ls: int, le: int) -> bool:
+    """Is the line [ls, le) a person's name (every word in a name found, or a title first)?"""
+    words = list(_ANY_WORD_RE.finditer(t.text, ls, le))
+    if not words:
+        return False
+    if words[0].group().lower() in _R15_TITLE_WORDS:
+        return True
+    if len(words) < 2:
+        return False  # one word alone on a line in an address block is its town
+    return all(names.overlaps(w.start(), w.end()) for w in words)
+
+
+def _r15_back_from(t: _Text, ps: int, names: _Spans) -> int:
+    """From a postcode at ``ps``, the start of the address before it (``ps`` when none)."""
+    text = t.text
+    ws = max(0, ps - 160)
+    toks = [(m.lastgroup, m.start(), m.end()) for m in _R15_TOKEN_RE.finditer(text, ws, ps)]
+    start = ps
+    words = 0
+    i = len(toks) - 1
+    newlines = 0
+    while i >= 0:
+        kind, s, e = toks[i]
+        if kind == "sep":
+            if text[s] == "\n":
+                newlines += 1
+                if newlines > 5 or (i > 0 and text[toks[i - 1][1]] == "\n"):
+                    break  # a blank line ends the block
+                le = s
+                ls = text.rfind("\n", 0, le) + 1
+                if _r15_line_is_name(t, names, ls, le):
+                    break  # a name line above the address
+            i -= 1
+            continue
+        if kind == "o":
+            break  # ":", ".", "(", ";" ...: a label or a sentence ends the address
+        if i == 0 and s == ws and ws > 0:
+            break  # the window cut a word
+        inside = words > 0 and i + 2 < len(toks) and text[toks[i + 1][1]] in " \t"
+        if not _r15_word_ok(text[s:e], inside):
+            if text[s:e].lower() in _R15_INSTITUTION_WORDS or t.institutions.overlaps(s, e):
+                return ps  # a hospital's or a clinic's postcode: not the family's address
+            break
+        start = s
+        words += 1
+        i -= 1
+    return start if words else ps
+
+
+# A label whose value is an address (or a school's), to the line's or the clause's end.
+_R15_LABEL_RE = re.compile(
+    r"(?i:\b(?:(?:home[ \t]+|correspondence[ \t]+|postal[ \t]+|parents['’]?[ \t]+)?address|"
+    r"correspondence|sent[ \t]+to|care[ \t]+of|home|school|nursery|pre-?school|playgroup|"
+    r"creche)[ \t]*+:[ \t]*+|\b(?:lives|living)[ \t]+(?:at|on)[ \t]++|"
+    r"\b(?:nursery|school|pre-?school|playgroup)[ \t]++(?=['‘\"“][A-Z]))"
+)
+_R15_CHARITY_HOME_RE = re.compile(r"['’]s[ \t]+(?:House|Home|Lodge|Place)\b")
+_R15_LABEL_GATE = ("address", "correspondence", "sent to", "care of", "home", "school", "nursery",
+                   "lives", "living", "playgroup", "creche")  # fmt: skip
+
+
+def _r15_forward(t: _Text, vs: int) -> int:
+    """From a label's value at ``vs``, the end of the address (``vs`` when none): its parts
+    comma-separated on the line, up to a word that is no part of a place."""
+    text = t.text
+    le = text.find("\n", vs)
+    le = len(text) if le < 0 else min(le, vs + 160)
+    end = vs
+    worded = False
+    for m in _R15_TOKEN_RE.finditer(text, vs, le):
+        kind = m.lastgroup
+        if kind == "sep":
+            if m.group() == "\n":
+                break
+            continue
+        if kind == "o":
+            break
+        w = m.group()
+        if not _r15_word_ok(w):
+            break
+        if end == vs and w.strip("'‘\"“’”")[:1].islower():
+            break  # the value starts with a capital, a number or a quote
+        end = m.end()
+        if not w[:1].isdigit():
+            worded = True
+    return end if worded else vs
+
+
+# --- cued hospital numbers: the whole run of letter and digit groups -------------------------
+_R15_HOSP_CUE_VALUE_RE = re.compile(
+    r"(?i:\b(?:mrn|hosp(?:ital)?(?:[ \t]+(?:no|number|num))?|reg(?:istration)?[ \t]+(?:no|number)|"
+    r"ref|pas(?:[ \t]+(?:no|number))?|unit[ \t]+(?:no|number)|k[ \t]+(?:no|number)|rx)\b\.?)"
+    r"[ \t]*+[:#]?[ \t]*+"
+    r"(?P<v>(?:[A-Z]{1,3}[ \t]?+)?\d{1,10}(?:[ \t]\d{1,10}(?![\w])){0,5})(?![\w])"
+)
+_R15_HOSP_GATE = ("mrn", "hosp", "reg", "ref", "pas", "unit", "k no", "k number", "rx")
+
+# --- dates: a day range or alternatives before a day with a month ---------------------------
+_R15_DAY_BEFORE_RE = re.compile(
+    r"(?<![\w/.-])(?P<d>[0-3]?\d)(?:st|nd|rd|th)?[ \t]*+(?:-|–|—|/|&|\+|or|and|to)[ \t]*+$"
+)
+
+_R15_DAY_MONTH_RE = re.compile(
+    r"[0-3]?\d(?:st|nd|rd|th)?[ \t]++(?:of[ \t]++)?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+)
+_R15_MONTH_WORDS = frozenset(
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
+    "august september october november december".split()
+)
+
+# --- phones: oddly grouped or dotted after a phone's word ------------------------------------
+_R15_PHONE_RUN_RE = re.compile(r"(?<![\w+])(?:\+44|0)[\d .\-]{8,16}\d(?![\w])")
+_R15_PHONE_CUE_RE = re.compile(r"(?i:\b(?:tel|telephone|mob|mobile|phone|number|m|t)\b)")
+_R15_PHONE_GATE = ("tel", "mob", "phone", "number")
+
+# --- web: a bare host after a label or beside a family's page --------------------------------
+_R15_PAGE_LABEL_RE = re.compile(rf"[{_CAP}][{_LOW}]++['’]s[ \t]++[a-z]++[ \t]*+:?[ \t]*+$")
+
+# --- false positives ---------------------------------------------------------------------------
+_R15_WELSH_INSTITUTION_RE = re.compile(r"\b(?:Ysbyty|Canolfan|Clinig|Meddygfa)[ \t]+$")
+_R15_CHARACTERS = tuple(sorted(_names.CHILDRENS_CHARACTERS, key=len, reverse=True))
+
+
+def _r15_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    msg = _MESSAGES["address"]
+    more: list[_Cand] = []
+    names = None
+    # an address is anchored by a postcode: back over its parts
+    for c in cands:
+        if c[2] != "postcode" or c[3] != "hard":
+            continue
+        if names is None:
+            names = _Spans()
+            names._spans = sorted((d[0], d[1]) for d in cands if d[2] == "person_name")
+        s = _r15_back_from(t, c[0], names)
+        if s < c[0]:
+            e = c[0]
+            while e > s and not _word_char(text[e - 1]) and text[e - 1] not in "'’\"”":
+                e -= 1
+            more.append(_cand(s, e, "address", "hard", msg))
+    # a label's value is its kind
+    if t.has(*_R15_LABEL_GATE):
+        for m in _R15_LABEL_RE.finditer(text):
+            e = _r15_forward(t, m.end())
+            if e <= m.end() or t.institutions.overlaps(m.end(), e):
+                continue
+            if _R15_CHARITY_HOME_RE.search(text, m.end(), e):
+                continue  # "<Name>'s House": a charity's home from home, not the family's
+            lab = m.group().lower()
+            school = any(w in lab for w in ("school", "nursery", "playgroup", "creche"))
+            more.append(_cand(m.end(), e, "address", "hard", _SCHOOL_MESSAGE if school else msg))
+    return cands + more if more else cands
+
+
+def _r15_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text = t.text
+    if not t.clusters:
+        return
+    # cued hospital numbers: the whole run of letter and digit groups, 4+ digits in all
+    if t.max_cluster_digits >= 1 and t.has(*_R15_HOSP_GATE):
+        for m in _R15_HOSP_CUE_VALUE_RE.finditer(text):
+            v = m.group("v")
+            s, e = m.start("v"), m.end("v")
+            v = text[s:e]
+            if sum(ch.isdigit() for ch in v) < 4:
+                continue
+            if v.isdigit() and len(v) == 4 and v[:2] in ("19", "20"):
+                continue  # a year
+            if " " not in v and v.isdigit():
+                continue  # one group: the older rules read it
+            if _R13_MEASURE_AFTER_RE.match(text, e) or _MEASURE_AFTER_ID_RE.match(text, e):
+                continue
+            if re.match(r"[ \t]*[%x×/]", text[e : e + 3]):
+                continue
+            yield _cand(s, e, "hospital_number", "hard", _MESSAGES["hospital_number"])
+    # dates: every day of a range or of alternatives before a day with a month
+    for c in cands:
+        if c[2] != "date" or c[3] != "hard" or not _R15_DAY_MONTH_RE.match(text, c[0]):
+            continue
+        m = _R15_DAY_BEFORE_RE.search(text, max(0, c[0] - 14), c[0])
+        if m is None or not 1 <= int(m.group("d")) <= 31:
+            continue
+        before = re.findall(r"[^\W\d_]+", t.low[max(0, m.start() - 12) : m.start()])
+        if before and before[-1] in _R15_MONTH_WORDS:
+            continue  # "2 Sept 24 and 3 Oct": two dates, each read on its own
+        if m is not None:
+            yield _cand(m.start(), c[1], "date", "hard", c[5])
+    # phones: a dotted or oddly grouped number after a phone's word
+    if t.has(*_R15_PHONE_GATE):
+        for m in _R15_PHONE_RUN_RE.finditer(text):
+            s, e = m.span()
+            if s > 0 and text[s - 1] == "." and not text[max(0, s - 2) : s - 1].isalpha():
+                continue  # a decimal's digits ("3.0123 ...")
+            digits = "".join(ch for ch in m.group() if ch.isdigit())
+            if digits.startswith("44"):
+                digits = "0" + digits[2:]
+            if not (10 <= len(digits) <= 11 and digits[0] == "0" and digits[1] != "0"):
+                continue
+            cue = None
+            for cm in _R15_PHONE_CUE_RE.finditer(text, max(0, s - 40), s):
+                cue = cm
+            if cue is None or re.search(r"[!?;\n]|\.[ \t]", text[cue.end() : s]):
+                continue
+            yield _cand(s, e, "phone", "hard", _MESSAGES["phone"])
+
+
+def _r15_web(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    softs = [c for c in cands if c[2] == "url" and c[3] == "soft"]
+    if not softs:
+        return cands
+    family_page = any(c[2] == "url" and c[3] == "hard" for c in cands)
+    out = list(cands)
+    for c in softs:
+        host = text[c[0] : c[1]].lower().strip().rstrip("/.")
+        if "@" in host or host.startswith("#") or "." not in host:
+            continue
+        host = host.split("//")[-1].split("/")[0]
+        if host.startswith("www."):
+            host = host[4:]
+        if _r14_safe_host(host):
+            continue
+        ls = text.rfind("\n", 0, c[0]) + 1
+        if family_page or _R15_PAGE_LABEL_RE.search(text, ls, c[0]):
+            out.append(_cand(c[0], c[1], "url", "hard", c[5]))
+    return out
+
+
+def _r15_false_positives(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out: list[_Cand] = []
+    changed = False
+    chars: _Spans | None = None
+    for c in cands:
+        if c[2] == "person_name":
+            s, e = c[0], c[1]
+            if _R15_WELSH_INSTITUTION_RE.search(text, max(0, s - 12), s):
+                changed = True
+                continue  # "Ysbyty <Name>": a hospital, as "Canolfan", "Clinig", "Meddygfa"
+            if chars is None:
+                chars = _Spans()
+                for p in _R15_CHARACTERS:
+                    i = text.find(p)
+                    while i >= 0:
+                        j = i + len(p)
+                        if _starts_word(text, i) and not _word_char(text[j : j + 1] or " "):
+                            chars.add(i, j)
+                        i = text.find(p, j)
+            if any(a <= s and e <= b for a, b in chars._spans):
+                changed = True
+                continue  # a children's character or franchise, not a person
+        out.append(c)
+    return out if changed else cands
+
+
+# --- names ------------------------------------------------------------------------------------
+_R15_NW = rf"[{_CAP}][{_LOW}]++(?:['’-][{_CAP}][{_LOW}]++)?+"
+_R15_KIN = (
+    r"(?:father|mother|mum|mam|dad|parent|guardian|carer|grandmother|grandfather|gran|nan|"
+    r"grandma|grandad|aunt|auntie|uncle|brother|sister|stepdad|stepmum|step-dad|step-mum)"
+)
+# "<Initial>. <Surname> (father)"
+_R15_INITIAL_KIN_RE = re.compile(
+    rf"(?<![\w.])(?P<n>[A-Z]\.?[ \t]*+{_R15_NW})[ \t]*+\((?i:{_R15_KIN})\b[^)\n]{{0,20}}\)"
+)
+# a name in quotes after "the child as", "called", "known as", "goes by", "prefers"
+_R15_QUOTED_AS_RE = re.compile(
+    rf"(?i:\b(?:as|called|known[ \t]+as|goes[ \t]+by|prefers|call[ \t]+(?:him|her|them|the[ \t]+(?:boy|girl|child|baby))))"
+    rf"[ \t]+['‘\"“](?P<n>{_R15_NW}(?:[ \t]+{_R15_NW})?)['’\"”]"
+)
+# staff without a title after "thank you to" / "thanks to"
+_R15_THANKS_TO_RE = re.compile(rf"(?i:\bthank(?:s|[ \t]+you)[ \t]+to)[ \t]+(?P<n>{_R15_NW})")
+# "<Given> van der <Surname>", "<Given> bin <Surname>" (the given name not found alone)
+_R15_PARTICLE_NAME_RE = re.compile(
+    rf"\b(?P<g>{_R15_NW})[ \t]+(?:van[ \t]+der|van[ \t]+den|van[ \t]+de|van|von|de[ \t]+la|"
+    rf"bin|binti|ibn|ferch)[ \t]+(?P<s>{_R15_NW})"
+)
+# "<Given> <Surname>'s family": a word-surname after a given name, with a kin word after
+_R15_GIVEN_SURNAME_KIN_RE = re.compile(
+    rf"\b(?P<g>{_R15_NW})[ \t]+(?P<s>{_R15_NW})['’]s[ \t]+(?:family|parents|{_R15_KIN})\b"
+)
+# a signature: a name's line above "Dad of ...", "Mum to ..."
+_R15_SIG_NAME_RE = re.compile(
+    rf"(?m:^(?P<n>{_R15_NW}(?:[ \t]+{_R15_NW}){{1,2}})[ \t]*+\n[ \t]*+"
+    rf"(?i:(?:proud[ \t]+)?(?:mum|mam|dad|mother|father|nan|gran|grandma|grandad|parent)[ \t]+"
+    rf"(?:of|to)\b))"
+)
+# a capitals surname in a flattened table, in the cell beside a name found
+_R15_CAPS_CELL_BEFORE_RE = re.compile(r"(?<![\w])(?P<n>[A-Z][A-Z'’-]{2,})[ \t]*+\|[ \t]*+$")
+_R15_NOT_CAPS_NAME = frozenset("DOB NHS CHI MRN HOSP NAME SURNAME FORENAME REF ID PAS MDT".split())
+
+
+def _r15_plain_word(w: str) -> bool:
+    lw = w.lower()
+    return lw in _names.ENGLISH_WORDS or lw in _names.CLINICAL_WORDS or w in _names.PLACES
+
+
+def _r15_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    more: list[_Cand] = []
+    msg = _KIN_MESSAGE
+    if "(" in text:
+        for m in _R15_INITIAL_KIN_RE.finditer(text):
+            sur = m.group("n").split(".")[-1].strip()
+            if sur.lower() not in _names.ENGLISH_WORDS or sur in _names.SURNAMES:
+                more.append(_cand(m.start("n"), m.end("n"), "person_name", "hard", msg))
+    if "'" in text or "‘" in text or '"' in text or "“" in text:
+        for m in _R15_QUOTED_AS_RE.finditer(text):
+            first = m.group("n").split()[0]
+            if first in _names.FIRST_NAMES or not _r15_plain_word(first):
+                more.append(_cand(m.start("n"), m.end("n"), "person_name", "hard", msg))
+    if "thank" in t.low:
+        for m in _R15_THANKS_TO_RE.finditer(text):
+            n = m.group("n")
+            if (n in _names.FIRST_NAMES or n in _names.AMBIGUOUS_FIRST_NAMES) and (
+                n not in _names.PLACES
+            ):
+                more.append(
+                    _cand(m.start("n"), m.end("n"), "person_name", "hard", _GREETING_MESSAGE)
+                )
+    if not t.vocab.isdisjoint(_R14_NAME_PARTICLES_LOW):
+        for m in _R15_PARTICLE_NAME_RE.finditer(text):
+            g, sn = m.group("g"), m.group("s")
+            if g.lower() in _R15_TITLE_WORDS or _R14_STAFF_TITLE_RE.search(
+                text, max(0, m.start() - 40), m.start()
+            ):
+                continue  # "Dr van der <Surname>": staff, read by the older rules
+            if _r15_plain_word(g) and g not in _names.FIRST_NAMES:
+                continue
+            if _r15_plain_word(sn) and sn not in _names.SURNAMES:
+                continue
+            more.append(_cand(m.start(), m.end(), "person_name", "hard", msg))
+    if "'s" in text or "’s" in text:
+        for m in _R15_GIVEN_SURNAME_KIN_RE.finditer(text):
+            g = m.group("g")
+            if g in _names.FIRST_NAMES and g not in _names.AMBIGUOUS_FIRST_NAMES:
+                if m.group("s").lower() not in _R15_INSTITUTION_WORDS - {"ward"}:
+                    more.append(_cand(m.start(), m.end("s"), "person_name", "hard", msg))
+    if "\n" in text and not t.vocab.isdisjoint(_R15_SIG_KIN):
+        for m in _R15_SIG_NAME_RE.finditer(text):
+            ws = m.group("n").split()
+            if sum(1 for w in ws if _r15_plain_word(w)) <= len(ws) // 2:
+                more.append(_cand(m.start("n"), m.end("n"), "person_name", "hard", msg))
+    if "|" in text:
+        for c in cands:
+            if c[2] != "person_name" or c[3] != "hard":
+                continue
+            m = _R15_CAPS_CELL_BEFORE_RE.search(text, max(0, c[0] - 40), c[0])
+            if m is None:
+                continue
+            n = m.group("n")
+            if n in _R15_NOT_CAPS_NAME or (_r15_plain_word(n) and n.title() not in _names.SURNAMES):
+                continue
+            more.append(_cand(m.start("n"), m.end("n"), "person_name", "hard", msg))
+    return cands + more if more else cands
+
+
+_R15_SIG_KIN = frozenset("mum mam dad mother father nan gran grandma grandad parent".split())
+
+
+def _round15(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    out = _r15_names(t, _r15_addresses(t, _r15_false_positives(t, cands)))
+    out = _r15_web(t, out)
+    out.extend(list(_r15_structured(t, out)))
     return out
