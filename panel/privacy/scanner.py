@@ -7904,6 +7904,16 @@ _R14_MONTHS = (
 _R14_MONTH_SET = frozenset(_R14_MONTHS) - frozenset(
     "january february march april may june july august september october november december".split()
 )
+# Month words that are also English words, names, or too short to trust alone
+_R14_AMBIGUOUS_MONTHS = frozenset(
+    w
+    for w in _R14_MONTH_SET
+    if len(w) <= 3
+    or w in ("mayo", "medi", "joon", "luty", "mayi", "fedi")
+    or w in _names.ENGLISH_WORDS
+    or w.capitalize() in _names.FIRST_NAMES
+    or w.capitalize() in _names.SURNAMES
+)
 _R14_FOREIGN_DATE_RE = re.compile(
     r"(?<![\w.,/])(?P<d>[0-3]?\d)(?:\.|º|ª|er|eg|fed|ydd|ain|af|th|st|nd|rd)?[ \t]*+"
     r"(?:(?i:de|of|o|a|an|am|dnia)[ \t]++|(?i:an[ \t]+t-))?(?P<m>[^\W\d_]{3,12}+)"
@@ -8166,7 +8176,10 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                     continue  # "10 mai per kg": a measure, not a day
                 before = re.findall(r"[^\W\d_]+", low[max(0, cs - 30) : cs])
                 born = bool(before) and before[-1] in _R14_BORN_WORDS
-                if m.group("y") or born:
+                # identifiers.md and the owner's rule: a day with a month in words is a hard date
+                # with or without a year, in any language; a month word that is also an English
+                # word or a name ("mars", "Marco", "mai") needs a year or a birth word
+                if m.group("y") or born or mw not in _R14_AMBIGUOUS_MONTHS:
                     yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
                 else:
                     yield _cand(m.start(), m.end(), "date", "soft", _MESSAGES["date"])

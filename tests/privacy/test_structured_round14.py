@@ -462,3 +462,24 @@ def test_round14_a_lone_count_in_the_next_sentence_is_not_a_hospital_number():
     # in the cue's own sentence, and in groups in the next one, numbers are still hard
     assert hard_covers("MRN 7104 5520 on file.", "7104 5520")
     assert hard_covers("Hospital number changed. The new one is 4471 2093.", "4471 2093")
+
+
+# A day with a month in words is a hard date with or without a year (the owner's rule, issue 17),
+# in the languages round 14 reads as in English; a month word that is also an English word or a
+# name needs a year or a birth word.
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Apwyntiad dydd Llun 14 Ebrill yn y clinig.", "14 Ebrill"),
+        ("Wizyta 12 marca w szpitalu.", "12 marca"),
+        ("Rendez-vous le 3 juin pour le scanner.", "3 juin"),
+        ("Termin am 5 Oktober, bitte.", "5 Oktober"),
+    ],
+)
+def test_round14_a_day_and_a_foreign_month_word_is_hard_without_a_year(text: str, value: str):
+    assert hard_covers(text, value), find_identifiers(text)
+
+
+@pytest.mark.parametrize("text", ["He ate 3 mars bars after the scan.", "Rhoddwyd 10 mai o hylif."])
+def test_round14_an_ambiguous_month_word_alone_only_warns(text: str):
+    assert not [f for f in hard(text) if f.kind == "date"], hard(text)
