@@ -1638,11 +1638,7 @@ def _url_candidate(s: int, e: int, url: str) -> _Cand | None:
     # host ("www.example.org") is left a warning
     rest = url.lower().split("//", 1)[-1]
     path = rest.split("/", 1)[1] if "/" in rest else ""
-    if (
-        path.strip("/")
-        and not _r14_safe_host(host)
-        and not _R14_REFERENCE_PATH_RE.search("/" + path)
-    ):
+    if path.strip("/") and not _r14_reference(host, "/" + path):
         return _cand(s, e, "url", "hard", _MESSAGES["url"])
     return _cand(s, e, "url", "soft", _LINK_MESSAGE)
 
@@ -7765,7 +7761,16 @@ _R14_TLD_SLASH_RE = re.compile(
 )
 _R14_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 # Institutions and clinical or public references: a family's link is anything else.
-_R14_SAFE_DOMAINS = _CLINICAL_DOMAINS + (
+# Publishers and preprint servers: a paper is a reference, not a family's page.
+_R14_PUBLISHER_DOMAINS = (
+    "oup.com", "tandfonline.com", "frontiersin.org", "mdpi.com", "cell.com", "jamanetwork.com",
+    "aacrjournals.org", "karger.com", "biomedcentral.com", "plos.org", "sagepub.com",
+    "liebertpub.com", "arxiv.org", "medrxiv.org", "biorxiv.org", "elifesciences.org",
+    "science.org", "lww.com", "ashpublications.org", "ejcancer.com", "annalsofoncology.org",
+    "thieme-connect.com", "jstage.jst.go.jp", "semanticscholar.org", "researchgate.net",
+    "cancer.net", "esmo.org", "asco.org", "siop-online.org", "aacr.org", "ascopost.com",
+)  # fmt: skip
+_R14_SAFE_DOMAINS = _CLINICAL_DOMAINS + _R14_PUBLISHER_DOMAINS + (
     "ncbi.nlm.nih.gov", "pubmed.gov", "europepmc.org", "cochranelibrary.com", "hra.nhs.uk",
     "mhra.gov.uk", "nhs.scot", "hscni.net", "wales.nhs.uk", "ukri.org", "cancer.org",
     "teenagecancertrust.org", "clicsargent.org.uk", "gosh.org", "anthonynolan.org",
@@ -7786,15 +7791,6 @@ _R14_ORG_WORDS = (
 )  # fmt: skip
 
 
-# Publishers and preprint servers: a paper is a reference, not a family's page.
-_R14_PUBLISHER_DOMAINS = (
-    "oup.com", "tandfonline.com", "frontiersin.org", "mdpi.com", "cell.com", "jamanetwork.com",
-    "aacrjournals.org", "karger.com", "biomedcentral.com", "plos.org", "sagepub.com",
-    "liebertpub.com", "arxiv.org", "medrxiv.org", "biorxiv.org", "elifesciences.org",
-    "science.org", "lww.com", "ashpublications.org", "ejcancer.com", "annalsofoncology.org",
-    "thieme-connect.com", "jstage.jst.go.jp", "semanticscholar.org", "researchgate.net",
-    "cancer.net", "esmo.org", "asco.org", "siop-online.org", "aacr.org", "ascopost.com",
-)  # fmt: skip
 # A page's path that names a reference ("/doi/...", "/article/...", "/guidelines"): a
 # family's video, blog or fundraising page has none of these words.
 _R14_REFERENCE_PATH_RE = re.compile(
@@ -7805,9 +7801,15 @@ _R14_REFERENCE_PATH_RE = re.compile(
 
 
 def _r14_safe_host(host: str) -> bool:
-    if _domain_in(host, _R14_SAFE_DOMAINS) or _domain_in(host, _R14_PUBLISHER_DOMAINS):
+    if _domain_in(host, _R14_SAFE_DOMAINS):
         return True
     return host.endswith(_R14_ORG_ENDINGS) and any(w in host for w in _R14_ORG_WORDS)
+
+
+def _r14_reference(host: str, path: str) -> bool:
+    """Is the page at ``host`` + ``path`` (``path`` from its first "/") an institution's or a
+    reference's, not a family's? Both readers of web addresses ask this."""
+    return _r14_safe_host(host) or bool(_R14_REFERENCE_PATH_RE.search(path))
 
 
 # --- handles -----------------------------------------------------------------------------------
@@ -8076,7 +8078,7 @@ def _r14_web(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             host = low[s : m.start("p")]
             if host.startswith("www."):
                 host = host[4:]
-            if _r14_safe_host(host) or _R14_REFERENCE_PATH_RE.search(m.group("p")):
+            if _r14_reference(host, m.group("p")):
                 continue
             if not any(ch.isalpha() for ch in host.split(".")[0]):
                 continue  # "1.5mg/kg" has no host
