@@ -97,7 +97,9 @@ IN_SAMPLE_15 = HERE / "names_corpus_15.jsonl"
 #: Round 15's held-out set (CORPUS_NAMES_15.md), written blind by a fresh writer, merged after the
 #: round 15 guard and scored once on 7 Dec 2026: names 102/109 = 93.6 %, structured 332/341 =
 #: 97.4 %, false positives 0/165 = 0.0 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_15.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_15.jsonl``): round 16 tunes on its misses, and
+#: a fresh writer writes round 16's held-out set first.
+IN_SAMPLE_16 = HERE / "names_corpus_16.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -321,6 +323,10 @@ def test_caught_needs_every_word_character():
         # since round 15 tuned on its kinds of failure. Round 15 measures names 98.8 % (169/171),
         # structured 100 % (375/375), false positives 0/165: the floors are those figures.
         pytest.param(IN_SAMPLE_15, 525, 0.988, 1.0, 0.0, id="names_corpus_15"),
+        # Round 15's held-out set, scored once while held out (93.6 % / 97.4 % / 0.0 %), in-sample
+        # since round 16 tunes on its kinds of failure. Until round 16 measures it, the floors are
+        # the figures it was scored at.
+        pytest.param(IN_SAMPLE_16, 515, 0.935, 0.973, 0.0, id="names_corpus_16"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -331,18 +337,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 15's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_16.jsonl) and has a fresh writer
-# write round 16.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 515
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.935,
-        min_structured_recall=0.973,
-        max_false_positive_rate=0.0,
     )
