@@ -44,6 +44,23 @@ def sarcoma_v2(panel: str = "ECMC-NORTH") -> dict[str, Any]:
     return doc
 
 
+_HASHES: dict[tuple, str] = {}
+
+
+def _hash_of(password: str) -> str:
+    """An argon2id hash of ``password`` with the app's parameters, made once per process (a
+    salted hash verifies whichever account stores it)."""
+    from flask import current_app
+
+    from panel.accounts.passwords import hash_password
+
+    cfg = current_app.config
+    key = (password, cfg.get("ARGON2_TIME_COST"), cfg.get("ARGON2_MEMORY_COST"))
+    if key not in _HASHES:
+        _HASHES[key] = hash_password(password)
+    return _HASHES[key]
+
+
 class UserFactory:
     """``make_user(referrer_at="NEWCASTLE", roles=[("NAP", "chair")], admin=True)``."""
 
@@ -80,8 +97,12 @@ class UserFactory:
             centre_id=centre_obj.id if centre_obj else None,
             is_referrer=bool(referrer_at),
             is_admin=admin,
-            password=password,
         )
+        if password:
+            # The same hash create_user(password=...) would store: argon2 costs about 10 ms a
+            # user even at the tests' low cost, and the suite makes many thousands of users.
+            user.password_hash = _hash_of(password)
+            user.password_changed_at = utcnow()
         for panel_code, role in roles:
             panel = self.session.scalar(db.select(Panel).where(Panel.code == panel_code))
             operations.add_panel_role(user, panel, PanelRoleKind(role), by=None)
