@@ -184,8 +184,14 @@ def _cand(
 
 
 def _resolve(text: str, cands: Iterable[_Cand]) -> list[Finding]:
-    """Keep a non-overlapping subset of candidates, most specific first; sort by start."""
-    ordered = sorted(set(cands), key=lambda c: (c[3] != "hard", c[4], c[0] - c[1], c[0], c[2]))
+    """Keep a non-overlapping subset of candidates, most specific first; sort by start.
+
+    Equal candidates that differ only in their message keep the first one found (duplicates
+    dropped in order, then a stable sort), so a finding's message does not depend on string
+    hashing (``PYTHONHASHSEED``)."""
+    ordered = sorted(
+        dict.fromkeys(cands), key=lambda c: (c[3] != "hard", c[4], c[0] - c[1], c[0], c[2])
+    )
     starts: list[int] = []
     kept: list[_Cand] = []
     for c in ordered:
