@@ -244,7 +244,10 @@ _NAME_WORD = (
 )
 
 # Runs of digits joined by the separators used inside numbers and dates.
-_CLUSTER_RE = re.compile(r"\d++(?:(?:[ \t]*+[-./–—][ \t]*+|[ \t]++|[ \t]*+\r?\n[ \t]*+)\d++)*+")
+# round 16: any dash, dot or bullet between groups ("·", "•", "_", "‐", "−")
+_CLUSTER_RE = re.compile(
+    r"\d++(?:(?:[ \t]*+[-./–—·•_‐‑−][ \t]*+|[ \t]++|[ \t]*+\r?\n[ \t]*+)\d++)*+"
+)
 _NOT_DIGIT_RE = re.compile(r"\D+")
 
 _NOT_A_NAME = _names.COMMON_WORDS | _names.CLINICAL_WORDS
@@ -373,14 +376,15 @@ class _Text:
 # NHS / CHI / H&C numbers
 # ============================================================================================
 
-_SEP = r"(?:[ \t]*[-./–—][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
+_SEP = r"(?:[ \t]*[-./–—·•_‐‑−][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
 _TEN_DIGITS = re.compile(
     rf"(?:\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{4}}|\d{{6}}{_SEP}\d{{4}}|\d{{5}}{_SEP}\d{{5}}|\d{{4}}{_SEP}\d{{6}}|"
     rf"\d{{4}}{_SEP}\d{{3}}{_SEP}\d{{3}}|\d{{10}}|\d{{3,7}}[ \t]*\r?\n[ \t]*\d{{3,7}})"
     r"(?!\d)(?![-./,]\d)"
 )
 _NATIONAL_CUE = re.compile(
-    r"(?i:\b(?P<nhs>NHS)\b|\b(?P<chi>CHI)\b|(?P<hc>\bH\s*&\s*C\b|\bH\s+and\s+C\b|\bHCN\b|"
+    # round 16: the cue's letters with dots too ("N.H.S.", "C.H.I.")
+    r"(?i:\b(?P<nhs>NHS\b|N\.H\.S\b)|\b(?P<chi>CHI\b|C\.H\.I\b)|(?P<hc>\bH\s*&\s*C\b|\bH\s+and\s+C\b|\bHCN\b|"
     r"\bhealth\s+(?:and|&)\s+care\b))"
 )
 _GENERIC_CUE = re.compile(r"(?i:\b(?:no|nos|num|number|nbr)\b\.?|#)")
@@ -428,7 +432,7 @@ def _ten_digit_groupings() -> str:
     return "|".join(out)
 
 
-_ANY_TEN_DIGITS = re.compile(r"\d(?:(?:[ \t]|[ \t]*[-.][ \t]*)?\d){9}")
+_ANY_TEN_DIGITS = re.compile(r"\d(?:(?:[ \t]|[ \t]*[-.·•_‐‑−–—][ \t]*)?\d){9}")
 _TEN_DIGITS_ODD = re.compile(rf"(?:{_ten_digit_groupings()})(?!\d)(?![-./,]\d)")
 
 
@@ -869,7 +873,9 @@ _EVENT_WORDS = (
     r"bloods?|fbc|scans?|mri|ct|pet|echo|ecg|gfr|xray|x-ray|ultrasound|uss|clinic|review|"
     r"surgery|op|operation|theatre|biopsy|lp|bma|transplant|harvest|apheresis|admission|"
     r"cycle[ \t]+(?:starts?|day[ \t]+1|d1)|starts?|starting|chemo|radiotherapy|rt|"
-    r"consent|results?|follow[ -]?up|f/u|opa|date|dated|seen|reviewed|done|taken|booked"
+    r"consent|results?|follow[ -]?up|f/u|opa|date|dated|seen|reviewed|done|taken|booked|"
+    # round 16: the events of a child's illness, past tense and shorthand
+    r"relapsed?|diagnosed|diagnosis|dx|died|transferred|operated|restarted|d-day"
 )
 _DAY_CUE_END = re.compile(
     rf"(?i:(?<![\w/])(?:on|by|from|until|till|til|since|before|after|due|dated|w/c|wc|w/b|"
@@ -1239,7 +1245,12 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 and _valid_day_month(int(post_d.group("d")), month)
             ):
                 yield date(yb.start(), post_d.end(), True)
-            elif post_y and len(post_y.group("y")) == 4 and (capital or lower_ok):
+            elif (
+                post_y
+                # round 16: an apostrophe's two-digit year too ("Apr '19")
+                and (len(post_y.group("y")) == 4 or post_y.group("y")[0] in "'’")
+                and (capital or lower_ok)
+            ):
                 yield date(ms, post_y.end(), False)
             elif (
                 pre
@@ -5245,24 +5256,27 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round15(
+    return _round16(
         t,
-        _round14(
+        _round15(
             t,
-            _round13(
+            _round14(
                 t,
-                _round12(
+                _round13(
                     t,
-                    _round11(
+                    _round12(
                         t,
-                        _round10(
+                        _round11(
                             t,
-                            _round9(
+                            _round10(
                                 t,
-                                _round8_names(
-                                    text,
-                                    _names_in_addresses(
-                                        text, _extend_addresses(text, _round5(t, cands))
+                                _round9(
+                                    t,
+                                    _round8_names(
+                                        text,
+                                        _names_in_addresses(
+                                            text, _extend_addresses(text, _round5(t, cands))
+                                        ),
                                     ),
                                 ),
                             ),
@@ -6505,7 +6519,10 @@ def _round10(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 # a unit, a time or a little word ("3 times down the road", "2 mins up the lane")
 _R11_STREET_LOW = (
     "road|rd|street|avenue|ave|crescent|cres|lane|drive|gardens|gdns|terrace|grove|mews|close|"
-    "court|place|way|wynd|brae|walk|rise|view|square"
+    "court|place|way|wynd|brae|walk|rise|view|square|"
+    # round 16: the rest of the street words a UK address ends with
+    "wharf|quay|row|parade|chase|dene|loan|vennel|fold|garth|meadows|heights|approach|"
+    "promenade|embankment|causeway|cottages|villas|mead|leys|maltings|paddock|orchard|spinney"
 )
 _R11_LOWER_STREET_RE = re.compile(
     r"(?<![\w'’])(?P<cue>(?:no|number|num|house)\.?[ \t]*|(?:at|to|from|on)[ \t]+)"
@@ -7434,8 +7451,9 @@ _R13_MEASURE_AFTER_RE = re.compile(
 # A full day-month-year with any separator ("3-5-24", "3.5.24", "3/5/24"): a date, unless a
 # schedule or a version stands before it ("days 1-8-15", "v3.5.24", "version 2.1.12")
 _R13_DMY_RE = re.compile(
-    r"(?<![\w./-])(?P<d>\d{1,2})(?P<s>[-./])(?P<m>\d{1,2})(?P=s)(?P<y>\d{4}|\d{2})"
-    r"(?![\w]|[./-]\d)"
+    # round 16: any dash, dot or bullet as the separator ("03·04·2019", "3–4–19", "03_04_2019")
+    r"(?<![\w./-])(?P<d>\d{1,2})(?P<s>[-./–—·•_])(?P<m>\d{1,2})(?P=s)(?P<y>\d{4}|\d{2})"
+    r"(?![\w]|[./\-–—·•_]\d)"
 )
 _R13_NOT_DMY_BEFORE_RE = re.compile(
     r"(?i:\b(?:days?|d|cycles?|courses?|weeks?|wks?|blocks?|fractions?|doses?|version|ver|v|"
@@ -8540,11 +8558,15 @@ def _r15_forward(t: _Text, vs: int) -> int:
 # --- cued hospital numbers: the whole run of letter and digit groups -------------------------
 _R15_HOSP_CUE_VALUE_RE = re.compile(
     r"(?i:\b(?:mrn|hosp(?:ital)?(?:[ \t]+(?:no|number|num))?|reg(?:istration)?[ \t]+(?:no|number)|"
-    r"ref|pas(?:[ \t]+(?:no|number))?|unit[ \t]+(?:no|number)|k[ \t]+(?:no|number)|rx)\b\.?)"
-    r"[ \t]*+[:#]?[ \t]*+"
-    r"(?P<v>(?:[A-Z]{1,3}[ \t]?+)?\d{1,10}(?:[ \t]\d{1,10}(?![\w])){0,5})(?![\w])"
+    r"ref|pas(?:[ \t]+(?:no|number))?|unit[ \t]+(?:no|number)|k[ \t]+(?:no|number)|rx|"
+    # round 16: the other cues of a local number
+    r"(?:case|record|patient)[ \t]+(?:no|number|id)|crn|urn)\b\.?)"
+    # round 16: any mark between the cue and its value ("- ", "= ", "—", "->", "is")
+    r"[ \t]*+(?:(?:[:#=\-–—>]++|is\b|was\b)[ \t]*+){0,2}"
+    r"(?P<v>(?:[A-Z]{1,3}[ \t]?+)?\d{1,10}(?:[ \t]\d{1,10}(?![\w])){0,9})(?![\w])"
 )
-_R15_HOSP_GATE = ("mrn", "hosp", "reg", "ref", "pas", "unit", "k no", "k number", "rx")
+_R15_HOSP_GATE = ("mrn", "hosp", "reg", "ref", "pas", "unit", "k no", "k number", "rx", "case",
+                  "record", "patient", "crn", "urn")  # fmt: skip
 
 # --- dates: a day range or alternatives before a day with a month ---------------------------
 _R15_DAY_BEFORE_RE = re.compile(
@@ -8560,9 +8582,14 @@ _R15_MONTH_WORDS = frozenset(
 )
 
 # --- phones: oddly grouped or dotted after a phone's word ------------------------------------
-_R15_PHONE_RUN_RE = re.compile(r"(?<![\w+])(?:\+44|0)[\d .\-]{8,16}\d(?![\w])")
-_R15_PHONE_CUE_RE = re.compile(r"(?i:\b(?:tel|telephone|mob|mobile|phone|number|m|t)\b)")
-_R15_PHONE_GATE = ("tel", "mob", "phone", "number")
+# round 16: any dash, dot, bullet or slash between the groups; more cue words
+_R15_PHONE_RUN_RE = re.compile(r"(?<![\w+])(?:\+44|0)[\d \t.\-–—·•_/]{8,20}\d(?![\w])")
+_R15_PHONE_CUE_RE = re.compile(
+    r"(?i:\b(?:tel|telephone|mob|mobile|phone|number|m|t|ring|call|text|landline|cell|"
+    r"whatsapp|contact|ff[oô]n|rhif)\b)"
+)
+_R15_PHONE_GATE = ("tel", "mob", "phone", "number", "ring", "call", "text", "landline", "cell",
+                   "whatsapp", "contact", "ffôn", "ffon", "rhif")  # fmt: skip
 
 # --- web: a bare host after a label or beside a family's page --------------------------------
 _R15_PAGE_LABEL_RE = re.compile(rf"[{_CAP}][{_LOW}]++['’]s[ \t]++[a-z]++[ \t]*+:?[ \t]*+$")
@@ -8815,3 +8842,169 @@ def _round15(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out = _r15_web(t, out)
     out.extend(list(_r15_structured(t, out)))
     return out
+
+
+# ============================================================================================
+# Round 16 (docs/privacy.md, "Round 16"): long-tail forms of structured kinds, by policy
+# ============================================================================================
+
+# A laboratory's or pathology's accession number after its own cue ("lab no", "path no",
+# "histology ref", "specimen #"): digits with letters inside or before ("24K001234",
+# "S24-01234"), or a run of 6-10 digits
+_R16_LAB_CUE_RE = re.compile(
+    r"(?i:\b(?:lab(?:oratory)?|path(?:ology)?|histo(?:logy|path(?:ology)?)?|cytology|specimen|"
+    r"accession|biopsy|block)[ \t]*+(?:(?:no|nos|number|num|nbr|id|ref|reference)\b\.?|#))"
+    r"[ \t]*+(?:(?:[:#=\-–—>]++|is\b|was\b)[ \t]*+){0,2}"
+    r"(?P<v>[A-Za-z]{0,3}\d{2}[A-Za-z]{1,3}[-/]?\d{3,8}|[A-Za-z]{1,3}\d{2}[-/]\d{3,8}|"
+    r"[A-Za-z]{0,3}\d{6,10})(?![\w/]|[.,]\d)"
+)
+_R16_LAB_GATE = ("lab", "path", "histo", "cytology", "specimen", "accession", "biopsy", "block")
+
+# "Was 6/8 when ...": a day and month straight after "was"/"is", then "when" or "at the time"
+# (not 7 or 12 after "/": "was 3/12 when diagnosed" is an age in months, "2/7" days)
+_R16_WHEN_AFTER_RE = re.compile(r"[ \t]++(?i:when|at[ \t]+the[ \t]+time|that[ \t]+day)\b")
+_R16_WAS_DM_RE = re.compile(
+    r"(?<![\w./-])(?P<w>(?i:was|is|were))[ \t]++(?:(?i:on|the)[ \t]++)?"
+    r"(?P<d>\d{1,2})(?P<s>[./])(?P<m>\d{1,2})(?![\w]|[./]\d)"
+)
+
+# A short link: a bare host, then one path segment mixing letters and digits ("ab.cd/x7Kq2")
+_R16_SHORT_LINK_RE = re.compile(
+    r"(?<![\w@./:-])(?P<h>[a-z][a-z0-9-]{0,30}\.[a-z]{2,12})/(?P<p>[A-Za-z0-9_-]{4,24})"
+    r"(?![\w/@-]|\.\w)"
+)
+_R16_NOT_SHORT_HOSTS = frozenset({"e.g", "i.e", "i.v", "p.o", "a.m", "p.m"})
+
+# A home with a house's word after "we're at", "they're at", "we've moved to"
+_R16_WERE_AT_RE = re.compile(
+    r"(?i:\b(?:we['’]re|we[ \t]+are|they['’]re|they[ \t]+are|we['’]ve[ \t]+moved|"
+    r"we[ \t]+have[ \t]+moved|we[ \t]+moved|i['’]m|i[ \t]+am)[ \t]+"
+    r"(?:(?:now|still|out|up|down|based|living|staying)[ \t]+)?(?:at|to)[ \t]+)"
+    rf"(?P<p>(?:[{_CAP}][{_LOW}'’]+(?:-[{_CAP}{_LOW}][{_LOW}'’]+)*[ \t]+){{1,3}}"
+    # (not "House" or "Hall": families stay at a charity's house near the hospital)
+    r"(?:Farm|Farmhouse|Cottage|Lodge|Barn|Croft|Grange|Manor|Mill|Steading|Bungalow|"
+    r"Smallholding|Crofts)(?![\w'’-]))"
+)
+_R16_WERE_AT_GATE = ("we're", "we’re", "we are", "they're", "they’re", "they are", "moved", "i'm",
+                     "i’m", "i am")  # fmt: skip
+
+# A flat, then a street address, in lower case: "flat 3, 12 mill wharf, hull"
+_R16_LOWER_UNIT_STREET_RE = re.compile(
+    r"(?<![\w'’-])(?:flat|apartment|apt|unit|maisonette)\.?[ \t]*+\d{1,4}[a-z]?[ \t]*+[,/][ \t]*+"
+    r"\d{1,4}[a-z]?,?[ \t]++(?P<w>(?:[a-z][a-z'’-]++[ \t]++){1,3})(?P<st>[a-z]++)"
+    r"(?:,[ \t]*+(?P<town>[a-z][a-z'’-]{2,}+))?(?![\w'’-])"
+)
+# A street address's town in lower case, no comma: "12 Mill Rd belfast"
+_R16_TOWN_AFTER_RE = re.compile(r"[ \t]++(?P<w>[a-z][a-z'’-]{2,}+)(?![\w'’-])")
+
+
+def _r16_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    if t.clusters:
+        if t.max_cluster_digits >= 5 and t.has(*_R16_LAB_GATE):
+            for m in _R16_LAB_CUE_RE.finditer(text):
+                yield _cand(
+                    m.start("v"), m.end("v"), "hospital_number", "hard",
+                    _MESSAGES["hospital_number"],
+                )  # fmt: skip
+        if t.has("was", "is", "were"):
+            for m in _R16_WAS_DM_RE.finditer(text):
+                d, mo = int(m.group("d")), int(m.group("m"))
+                if not _valid_day_month(d, mo) or not _R16_WHEN_AFTER_RE.match(text, m.end()):
+                    continue
+                if m.group("s") == "/" and mo in (7, 12):
+                    continue  # "was 3/12 when ...": three months old
+                if _SCORE_BEFORE.search(text, max(0, m.start() - 40), m.end("w")):
+                    continue  # "Pain was 6/10 when seen": a score
+                yield _cand(m.start("d"), m.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE)
+        if t.has(*_UNIT_GATE):
+            for m in _R16_LOWER_UNIT_STREET_RE.finditer(low):
+                if m.group("st") not in _STREET_WORDS_LOW:
+                    continue
+                if any(w in _R11_NOT_STREET_WORDS for w in m.group("w").split()):
+                    continue
+                e = m.end()
+                if m.group("town") and m.group("town") in _R12_NOT_TOWN_WORDS:
+                    e = m.end("st")
+                yield _cand(m.start(), e, "address", "hard", _MESSAGES["address"])
+    if "/" in text:
+        for m in _R16_SHORT_LINK_RE.finditer(text):
+            h, p = m.group("h"), m.group("p")
+            if h in _R16_NOT_SHORT_HOSTS or not any(ch.isdigit() for ch in p):
+                continue
+            if not any(ch.isalpha() for ch in p) or _r14_reference(h, "/" + p):
+                continue
+            yield _cand(m.start(), m.end(), "url", "hard", _LINK_MESSAGE)
+    if t.max_cluster_digits >= 1 and not t.vocab.isdisjoint(("ni", "nino", "insurance", "n.i")):
+        for m in _R16_NI_CUED_RE.finditer(text):
+            yield _cand(m.start("v"), m.end("v"), "ni_number", "hard", _MESSAGES["ni_number"])
+    if t.clusters and any(ch in text for ch in "-–—·•_./"):
+        for m in _R16_POSTCODE_SEP_RE.finditer(text):
+            o, i = m.group("o"), m.group("i")
+            if _postcode_area(o) not in _POSTCODE_AREAS:
+                continue
+            upper = (
+                o.isupper()
+                and i.isupper()
+                and m.group("sep") not in "./"
+                and not _UNIT_INWARD.fullmatch(i)  # "L1-2ND": levels, ordinals, units
+            )
+            if not upper and not _R16_POSTCODE_CUE_RE.search(
+                text, max(0, m.start() - 30), m.start()
+            ):
+                continue
+            yield _cand(m.start(), m.end(), "postcode", "hard", _MESSAGES["postcode"])
+    if t.has(*_R16_WERE_AT_GATE):
+        for m in _R16_WERE_AT_RE.finditer(text):
+            s, e = m.span("p")
+            if not t.institutions.overlaps(s, e):
+                yield _cand(s, e, "address", "hard", _MESSAGES["address"])
+
+
+def _r16_town_after(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    """A street address's town in lower case after it, no comma ("12 Mill Rd belfast"): a
+    place of the gazetteer that is no English word."""
+    text = t.text
+    out = cands
+    for i, c in enumerate(cands):
+        if c[2] != "address" or c[3] != "hard":
+            continue
+        last = text[c[0] : c[1]].rsplit(None, 1)[-1].lower().rstrip(".")
+        if last not in _STREET_WORDS_LOW:
+            continue
+        m = _R16_TOWN_AFTER_RE.match(text, c[1])
+        if m is None:
+            continue
+        w = m.group("w")
+        if w.title() not in _names.PLACES or w in _ENGLISH or w in _NOT_A_NAME:
+            continue
+        if out is cands:
+            out = list(cands)
+        out[i] = (c[0], m.end(), *c[2:])
+    return out
+
+
+# An NI number after its own cue: any two letters (an example's "QQ" too), six digits in any
+# grouping with any separator ("JT·12·34·56·C", "j t 1 2 3 4 5 6 c"), its letter if any
+_R16_NI_CUED_RE = re.compile(
+    r"(?i:\b(?:NI|N\.I\.?|NINO|nat(?:ional|\.)?[ \t]+ins(?:urance|\.)?)"
+    r"(?:[ \t]+(?:no|number|num|nbr|nr|ref|is))?\.?[ \t]*+(?:[:=#\-–—>(\"'“‘`*]++[ \t]*+)*)"
+    r"(?P<v>[A-Za-z][ \t]?[A-Za-z](?:[ \t]*+[-–—/.·•_\\]?[ \t]*+\d){6}"
+    r"(?:[ \t]*+[-–—/.·•_\\]?[ \t]*+[A-Da-d])?)(?![A-Za-z0-9_])"
+)
+
+
+# A full postcode with a mark between its halves ("LS6-2AB", "ls6·2ab" after "postcode")
+_R16_POSTCODE_SEP_RE = re.compile(
+    rf"(?<![A-Za-z0-9_])(?P<o>(?i:{_OUTWARD}))[ \t]*+(?P<sep>[-–—·•_./])[ \t]*+"
+    r"(?P<i>[0-9][ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})(?![A-Za-z0-9_])"
+)
+_R16_POSTCODE_CUE_RE = re.compile(
+    r"(?i:\b(?:post[ \t]*-?[ \t]*code|p/?c|cod[ \t]+post|zip)\b)[^\n.;]{0,12}$"
+)
+
+
+def _round16(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    out = list(cands)
+    out.extend(_r16_structured(t, out))
+    return _r16_town_after(t, out)
