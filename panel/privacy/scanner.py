@@ -8665,7 +8665,7 @@ def _r15_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         if m is not None:
             yield _cand(m.start(), c[1], "date", "hard", c[5])
     # phones: a dotted or oddly grouped number after a phone's word
-    if t.has(*_R15_PHONE_GATE):
+    if t.max_cluster_digits >= 10 and t.has(*_R15_PHONE_GATE):
         for m in _R15_PHONE_RUN_RE.finditer(text):
             s, e = m.span()
             if s > 0 and text[s - 1] == "." and not text[max(0, s - 2) : s - 1].isalpha():
@@ -8858,15 +8858,18 @@ _R16_LAB_CUE_RE = re.compile(
     r"(?P<v>[A-Za-z]{0,3}\d{2}[A-Za-z]{1,3}[-/]?\d{3,8}|[A-Za-z]{1,3}\d{2}[-/]\d{3,8}|"
     r"[A-Za-z]{0,3}\d{6,10})(?![\w/]|[.,]\d)"
 )
-_R16_LAB_GATE = ("lab", "path", "histo", "cytology", "specimen", "accession", "biopsy", "block")
+_R16_LAB_GATE = frozenset(
+    "lab laboratory path pathology histo histology histopath histopathology cytology specimen "
+    "accession biopsy block".split()
+)
 
 # "Was 6/8 when ...": a day and month straight after "was"/"is", then "when" or "at the time"
 # (not 7 or 12 after "/": "was 3/12 when diagnosed" is an age in months, "2/7" days)
 _R16_WHEN_AFTER_RE = re.compile(r"[ \t]++(?i:when|at[ \t]+the[ \t]+time|that[ \t]+day)\b")
-_R16_WAS_DM_RE = re.compile(
-    r"(?<![\w./-])(?P<w>(?i:was|is|were))[ \t]++(?:(?i:on|the)[ \t]++)?"
-    r"(?P<d>\d{1,2})(?P<s>[./])(?P<m>\d{1,2})(?![\w]|[./]\d)"
+_R16_WAS_BEFORE_RE = re.compile(
+    r"(?<![\w./-])(?P<w>(?i:was|is|were))[ \t]++(?:(?i:on|the)[ \t]++)?$"
 )
+_R16_DM_RE = re.compile(r"(?P<d>\d{1,2})(?P<s>[./])(?P<m>\d{1,2})(?![\w]|[./]\d)")
 
 # A short link: a bare host, then one path segment mixing letters and digits ("ab.cd/x7Kq2")
 _R16_SHORT_LINK_RE = re.compile(
@@ -8894,6 +8897,7 @@ _R16_LOWER_UNIT_STREET_RE = re.compile(
     r"\d{1,4}[a-z]?,?[ \t]++(?P<w>(?:[a-z][a-z'’-]++[ \t]++){1,3})(?P<st>[a-z]++)"
     r"(?:,[ \t]*+(?P<town>[a-z][a-z'’-]{2,}+))?(?![\w'’-])"
 )
+_R16_UNIT_WORDS = frozenset("flat apartment apt unit maisonette".split())
 # A street address's town in lower case, no comma: "12 Mill Rd belfast"
 _R16_TOWN_AFTER_RE = re.compile(r"[ \t]++(?P<w>[a-z][a-z'’-]{2,}+)(?![\w'’-])")
 
@@ -8901,23 +8905,30 @@ _R16_TOWN_AFTER_RE = re.compile(r"[ \t]++(?P<w>[a-z][a-z'’-]{2,}+)(?![\w'’-]
 def _r16_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     text, low = t.text, t.low
     if t.clusters:
-        if t.max_cluster_digits >= 5 and t.has(*_R16_LAB_GATE):
+        if t.max_cluster_digits >= 5 and not t.vocab.isdisjoint(_R16_LAB_GATE):
             for m in _R16_LAB_CUE_RE.finditer(text):
                 yield _cand(
                     m.start("v"), m.end("v"), "hospital_number", "hard",
                     _MESSAGES["hospital_number"],
                 )  # fmt: skip
-        if t.has("was", "is", "were"):
-            for m in _R16_WAS_DM_RE.finditer(text):
-                d, mo = int(m.group("d")), int(m.group("m"))
-                if not _valid_day_month(d, mo) or not _R16_WHEN_AFTER_RE.match(text, m.end()):
-                    continue
-                if m.group("s") == "/" and mo in (7, 12):
-                    continue  # "was 3/12 when ...": three months old
-                if _SCORE_BEFORE.search(text, max(0, m.start() - 40), m.end("w")):
-                    continue  # "Pain was 6/10 when seen": a score
-                yield _cand(m.start("d"), m.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE)
-        if t.has(*_UNIT_GATE):
+        for cs, _ce, ndig in t.clusters:
+            if not 2 <= ndig <= 4 or (cs > 0 and text[cs - 1] in "./-"):
+                continue
+            m = _R16_DM_RE.match(text, cs)
+            if m is None:
+                continue
+            b = _R16_WAS_BEFORE_RE.search(text, max(0, cs - 16), cs)
+            if b is None:
+                continue
+            d, mo = int(m.group("d")), int(m.group("m"))
+            if not _valid_day_month(d, mo) or not _R16_WHEN_AFTER_RE.match(text, m.end()):
+                continue
+            if m.group("s") == "/" and mo in (7, 12):
+                continue  # "was 3/12 when ...": three months old
+            if _SCORE_BEFORE.search(text, max(0, b.start() - 40), b.end("w")):
+                continue  # "Pain was 6/10 when seen": a score
+            yield _cand(m.start("d"), m.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE)
+        if not t.vocab.isdisjoint(_R16_UNIT_WORDS):
             for m in _R16_LOWER_UNIT_STREET_RE.finditer(low):
                 if m.group("st") not in _STREET_WORDS_LOW:
                     continue
@@ -8940,7 +8951,13 @@ def _r16_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             yield _cand(m.start("v"), m.end("v"), "ni_number", "hard", _MESSAGES["ni_number"])
     if t.clusters and any(ch in text for ch in "-–—·•_./"):
         for m in _R16_POSTCODE_SEP_RE.finditer(text):
-            o, i = m.group("o"), m.group("i")
+            j = m.start()
+            while j > 0 and text[j - 1] in " \t":
+                j -= 1
+            om = _OUTWARD_END.search(text, max(0, j - 4), j)
+            if om is None:
+                continue
+            o, i = om.group(), m.group("i")
             if _postcode_area(o) not in _POSTCODE_AREAS:
                 continue
             upper = (
@@ -8950,10 +8967,10 @@ def _r16_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 and not _UNIT_INWARD.fullmatch(i)  # "L1-2ND": levels, ordinals, units
             )
             if not upper and not _R16_POSTCODE_CUE_RE.search(
-                text, max(0, m.start() - 30), m.start()
+                text, max(0, om.start() - 30), om.start()
             ):
                 continue
-            yield _cand(m.start(), m.end(), "postcode", "hard", _MESSAGES["postcode"])
+            yield _cand(om.start(), m.end(), "postcode", "hard", _MESSAGES["postcode"])
     if t.has(*_R16_WERE_AT_GATE):
         for m in _R16_WERE_AT_RE.finditer(text):
             s, e = m.span("p")
@@ -8996,8 +9013,7 @@ _R16_NI_CUED_RE = re.compile(
 
 # A full postcode with a mark between its halves ("LS6-2AB", "ls6·2ab" after "postcode")
 _R16_POSTCODE_SEP_RE = re.compile(
-    rf"(?<![A-Za-z0-9_])(?P<o>(?i:{_OUTWARD}))[ \t]*+(?P<sep>[-–—·•_./])[ \t]*+"
-    r"(?P<i>[0-9][ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})(?![A-Za-z0-9_])"
+    r"(?P<sep>[-–—·•_./])[ \t]*+(?P<i>[0-9][ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})(?![A-Za-z0-9_])"
 )
 _R16_POSTCODE_CUE_RE = re.compile(
     r"(?i:\b(?:post[ \t]*-?[ \t]*code|p/?c|cod[ \t]+post|zip)\b)[^\n.;]{0,12}$"
