@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import html
 import itertools
 import re
 import unicodedata
@@ -5736,10 +5737,62 @@ def _round8_names(text: str, cands: list[_Cand]) -> list[_Cand]:
     return out
 
 
+# Round 16: an HTML entity anywhere ("943&nbsp;476&nbsp;5919", "LS6&ndash;2AB", "x&#64;y.com")
+# is read as the character it stands for; a no-break or thin space as a space
+_R16_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
+_R16_SPACES = str.maketrans(dict.fromkeys("\u00a0\u2007\u2009\u200a\u202f\u2002\u2003", " "))
+
+
+def _r16_decoded(text: str) -> tuple[str, list[int], list[int]] | None:
+    """``text`` with its HTML entities decoded, and for each decoded character the original
+    offsets of its start and its end; None when no entity changes the text."""
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    last = 0
+    for m in _R16_ENTITY_RE.finditer(text):
+        rep = html.unescape(m.group())
+        if rep == m.group():
+            continue
+        s, e = m.span()
+        parts.append(text[last:s])
+        starts.extend(range(last, s))
+        ends.extend(range(last + 1, s + 1))
+        parts.append(rep)
+        starts.extend([s] * len(rep))
+        ends.extend([e] * len(rep))
+        last = e
+    if not parts:
+        return None
+    parts.append(text[last:])
+    starts.extend(range(last, len(text)))
+    ends.extend(range(last + 1, len(text) + 1))
+    return "".join(parts).translate(_R16_SPACES), starts, ends
+
+
+_R16_ODD_SPACES = "\u00a0\u2007\u2009\u200a\u202f\u2002\u2003"
+
+
 def find_identifiers(text: str) -> list[Finding]:
     """Return the suspected identifiers in ``text``, sorted by start and non-overlapping."""
     if not text:
         return []
+    if "&" in text:
+        dec = _r16_decoded(text)
+        if dec is not None:
+            # read the decoded text, report the spans of the text as written
+            decoded, starts, ends = dec
+            return _resolve(
+                text,
+                [
+                    (starts[c[0]], ends[c[1] - 1], *c[2:])
+                    for c in _candidates(decoded)
+                    if c[1] > c[0]
+                ],
+            )
+    if any(ch in text for ch in _R16_ODD_SPACES):
+        # a no-break or thin space reads as a space (same length: same spans)
+        return _resolve(text, _candidates(text.translate(_R16_SPACES)))
     return _resolve(text, _candidates(text))
 
 
@@ -9020,7 +9073,140 @@ _R16_POSTCODE_CUE_RE = re.compile(
 )
 
 
+# Round 16 (second part). An NHS/CHI/H&C number with commas between its groups
+# ("943, 476, 5919"): Modulus 11 decides, as for any other separator
+_R16_COMMA_TEN_RE = re.compile(r"(?<![\d,.])\d{3},[ \t]*+\d{3},[ \t]*+\d{4}(?![\d,]|\.\d)")
+# A host spelt out: "www . example . co . uk", "example dot co dot uk/page", "example(dot)com"
+_R16_DOT = r"(?:[ \t]+\.[ \t]*+|[ \t]*+\.[ \t]+|[ \t]*+[(\[{]dot[)\]}][ \t]*+|[ \t]++dot[ \t]++)"
+_R16_SPELT_HOST_RE = re.compile(
+    rf"(?i:(?<![\w.@-])(?P<h>(?:www{_R16_DOT})?[a-z0-9][a-z0-9-]{{1,62}}(?:{_R16_DOT}[a-z0-9][a-z0-9-]{{0,62}}){{0,3}}"
+    rf"{_R16_DOT}(?P<tld>com|net|org|co{_R16_DOT}uk|org{_R16_DOT}uk|me{_R16_DOT}uk|uk|ie|io|info|scot|wales|cymru|blog))"
+    r"(?![\w-])(?P<p>/[^\s<>\"'()\[\]{}]{0,200})?)"
+)
+_R16_DOT_SPLIT_RE = re.compile(rf"(?i:{_R16_DOT})")
+# A partial e-mail: "<handle> at gmail", "<handle> at hotmail dot com", "<handle> @ outlook"
+_R16_MAIL_PROVIDERS = (
+    "gmail googlemail hotmail outlook yahoo icloud btinternet aol protonmail proton "
+    "virginmedia talktalk ntlworld blueyonder sky live msn me mac"
+)
+_R16_PARTIAL_MAIL_RE = re.compile(
+    r"(?i:(?<![\w.%+-])(?P<u>[a-z0-9][\w.%+-]{0,63})?[ \t]*+(?P<at>@|\[at\]|\(at\)|\bat\b)[ \t]*+"
+    rf"(?P<p>{'|'.join(_R16_MAIL_PROVIDERS.split())})(?![\w-])"
+    rf"(?:{_R16_DOT}(?:com|net|co{_R16_DOT}uk|co\.uk|ie)(?![\w-]))?)"
+)
+_R16_WEAK_PROVIDERS = frozenset("sky live msn me mac".split())
+# A postcode spaced letter by letter or with dots: "L S 6  2 A B", "l.s.6 2.a.b"
+_R16_SP = r"[ \t.]{0,2}"
+_R16_SPACED_POSTCODE_RE = re.compile(
+    rf"(?<![\w.])(?P<o>[A-Za-z](?:{_R16_SP}[A-Za-z])?{_R16_SP}\d(?:{_R16_SP}[A-Za-z\d])?)"
+    rf"[ \t.]{{1,3}}(?P<i>\d{_R16_SP}[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{_R16_SP}[ABD-HJLNP-UW-Zabd-hjlnp-uw-z])"
+    r"(?![\w])"
+)
+# A street address in lower case with no cue: "14 beech grove, <town>", "7 mill lane."
+_R16_LOW_STREET_RE = re.compile(
+    r"(?<![\w.,/£$%:-])(?P<n>\d{1,4}[a-z]?),?[ \t]++(?P<w>(?:[a-z][a-z'’-]++[ \t]++){1,2})"
+    r"(?P<st>[a-z]++)\.?(?P<after>,[ \t]*+(?P<town>[a-z][a-z'’-]{2,}+)(?![\w'’-])|[ \t]*+(?:[.;\n]|$))"
+)
+_R16_STRONG_STREETS = frozenset(
+    "road rd street st avenue ave lane crescent terrace gardens grove close drive".split()
+)
+
+
+def _r16_more(t: _Text) -> Iterator[_Cand]:
+    """The second part of round 16: commas between a ten-digit number's groups, spelt-out
+    hosts, partial e-mails, postcodes spaced letter by letter, lower-case street addresses."""
+    text, low = t.text, t.low
+    if t.clusters and "," in text:
+        for m in _R16_COMMA_TEN_RE.finditer(text):
+            if not mod11_valid(_NOT_DIGIT_RE.sub("", m.group())):
+                continue
+            cue = _NATIONAL_CUE.search(text, max(0, m.start() - 25), m.start())
+            if cue is None and text[m.start()] == "0":
+                continue  # a list of figures starting with zero: only after a cue
+            kind = (
+                "nhs_number"
+                if cue is None
+                else ({"chi": "chi_number", "hc": "hc_number"}.get(cue.lastgroup, "nhs_number"))
+            )
+            yield _cand(m.start(), m.end(), kind, "hard", _MESSAGES[kind])
+    if "dot" in low or " ." in text or ". " in text:
+        for m in _R16_SPELT_HOST_RE.finditer(text):
+            h = m.group("h")
+            parts = [x for x in _R16_DOT_SPLIT_RE.split(h) if x]
+            if len(parts) < 2:
+                continue
+            if h == h.replace(" ", "").replace("\t", "") and "dot" not in h.lower():
+                continue  # an ordinary host: the older rules read it
+            host = ".".join(parts).lower()
+            if not (h.islower() or h.isupper()) and not h.lower().startswith("www"):
+                if not parts[0][:1].isupper() or not all(x.islower() for x in parts[1:]):
+                    continue
+            if _r14_safe_host(host) or _r14_reference(host, m.group("p") or ""):
+                continue
+            if parts[0].lower() in _ENGLISH and len(parts) == 2 and "dot" not in h.lower():
+                continue  # "the end . com" style prose
+            yield _cand(m.start(), m.end(), "url", "hard", _LINK_MESSAGE)
+    if t.has(*_R16_MAIL_PROVIDERS.split()[:-5]) or "@" in text:
+        for m in _R16_PARTIAL_MAIL_RE.finditer(text):
+            u, at, p = m.group("u"), m.group("at"), m.group("p").lower()
+            if at.lower() == "at":
+                if p in _R16_WEAK_PROVIDERS or not u:
+                    continue
+                ul = u.lower()
+                if not (any(ch.isdigit() or ch in "._+" for ch in u) or ul not in _ENGLISH):
+                    continue  # "her at gmail": a word, no handle
+                if ul in _NOT_A_NAME or ul in _R16_NOT_HANDLES:
+                    continue
+            elif p in _R16_WEAK_PROVIDERS and not m.group(0).lower().rstrip().endswith(
+                ("com", "uk", "net", "ie")
+            ):
+                continue
+            yield _cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"])
+    if t.clusters:
+        for m in _R16_SPACED_POSTCODE_RE.finditer(text):
+            o = re.sub(r"[ \t.]", "", m.group("o"))
+            i = re.sub(r"[ \t.]", "", m.group("i"))
+            if o == m.group("o") and i == m.group("i"):
+                continue  # written as usual: the older rules read it
+            if (
+                not _OUTWARD_RE.fullmatch(o.upper())
+                or _postcode_area(o.upper()) not in _POSTCODE_AREAS
+            ):
+                continue
+            caps = o.isupper() and i.isupper()
+            if not caps and not _R16_POSTCODE_CUE_RE.search(
+                text, max(0, m.start() - 30), m.start()
+            ):
+                continue
+            yield _cand(m.start(), m.end(), "postcode", "hard", _MESSAGES["postcode"])
+    if t.clusters and not t.vocab.isdisjoint(_STREET_WORDS_LOW):
+        for m in _R16_LOW_STREET_RE.finditer(text):
+            st, town = m.group("st"), m.group("town")
+            if st not in _STREET_WORDS_LOW:
+                continue
+            words = m.group("w").split()
+            if any(w in _R11_NOT_STREET_WORDS or w in _R16_NOT_STREET_NAME for w in words):
+                continue
+            town_ok = (
+                town is not None
+                and town.title() in _names.PLACES
+                and town not in _R12_NOT_TOWN_WORDS
+            )
+            if not town_ok and st not in _R16_STRONG_STREETS:
+                continue
+            e = m.end("town") if town_ok else m.end("st")
+            yield _cand(m.start("n"), e, "address", "hard", _MESSAGES["address"])
+
+
+_R16_NOT_HANDLES = frozenset("me him her them us you it one someone anyone everyone".split())
+_R16_NOT_STREET_NAME = frozenset(
+    "and or the a an of in on at to for with by from mg ml kg weeks days months years hours "
+    "times doses cycles patients children close near".split()
+)
+
+
 def _round16(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out = list(cands)
     out.extend(_r16_structured(t, out))
+    out.extend(_r16_more(t))
     return _r16_town_after(t, out)

@@ -208,3 +208,71 @@ def test_addresses_clean(text: str) -> None:
 def test_a_lower_case_word_after_a_street_is_no_town(after: str) -> None:
     text = f"address 12 Castle Rd {after} we can talk"
     assert [f.text for f in hard(text) if f.kind == "address"] == ["12 Castle Rd"]
+
+
+# --------------------------------------------------------------------------------------------
+# Round 16, second part: HTML entities and odd spaces, commas between a ten-digit number's
+# groups, spelt-out hosts, partial e-mails, spaced postcodes, lower-case street addresses
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        ("NHS 943&nbsp;476&nbsp;5919", "943&nbsp;476&nbsp;5919", "nhs_number"),
+        ("nhs no 943&#160;476&#160;5919", "943&#160;476&#160;5919", "nhs_number"),
+        ("NHS 943\u00a0476\u202f5919", "943\u00a0476\u202f5919", "nhs_number"),
+        ("DOB 03&ndash;04&ndash;2019", "03&ndash;04&ndash;2019", "date"),
+        ("post code LS6&nbsp;2AB", "LS6&nbsp;2AB", "postcode"),
+        ("tel 0161&#x2022;496&#x2022;0000", "0161&#x2022;496&#x2022;0000", "phone"),
+        ("mail jo.bloggs&#64;example.com today", "jo.bloggs&#64;example.com", "email"),
+        ("NHS 943, 476, 5919", "943, 476, 5919", "nhs_number"),
+        ("his number is 943,476,5919", "943,476,5919", "nhs_number"),
+        ("CHI 010, 123, 4562", "010, 123, 4562", "chi_number"),
+        ("see www . bloggsfamily . co . uk for news", "www . bloggsfamily . co . uk", "url"),
+        ("go to teamjoe dot co dot uk/news", "teamjoe dot co dot uk/news", "url"),
+        ("fundraiser at teamjoe(dot)com", "teamjoe(dot)com", "url"),
+        ("page: runforjo [dot] org", "runforjo [dot] org", "url"),
+        ("email jbloggs77 at gmail", "jbloggs77 at gmail", "email"),
+        ("write to jo.bloggs at hotmail dot com", "jo.bloggs at hotmail dot com", "email"),
+        ("she is jbloggs @ outlook", "jbloggs @ outlook", "email"),
+        ("postcode L S 6  2 A B", "L S 6  2 A B", "postcode"),
+        ("send it to L S 6 2 A B please", "L S 6 2 A B", "postcode"),
+        ("post code l.s.6 2.a.b", "l.s.6 2.a.b", "postcode"),
+        ("they live at 14 beech grove, harrogate", "14 beech grove, harrogate", "address"),
+        ("new address 7 mill lane.", "7 mill lane", "address"),
+    ],
+)
+def test_round16_more_forms(text: str, value: str, kind: str) -> None:
+    assert hard_covers(text, value), find_identifiers(text)
+    assert any(f.kind == kind for f in hard(text)), find_identifiers(text)
+
+
+def test_entity_spans_are_the_written_text() -> None:
+    text = "NHS 943&nbsp;476&nbsp;5919 seen"
+    (f,) = hard(text)
+    assert text[f.start : f.end] == f.text == "943&nbsp;476&nbsp;5919"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fish &amp; chips, 3&nbsp;mg twice daily",
+        "Hb 120&nbsp;g/L, plt 345 &times; 10^9/L",
+        "counts 120, 345, 6789 cells",
+        "doses 100, 250, 5000 units",
+        "see e.g. NICE guidance. Com- pliance was good",
+        "It ended . Com on",
+        "I emailed her at gmail and she replied",
+        "look at me, said the child",
+        "we met at outlook point",
+        "A 1 2 B C is the order of the blocks",
+        "2 close contacts were traced",
+        "3 way tap, leeds supplied it",
+        "gave 2 doses, drive home after",
+        "took 10 mg road.",
+        "The 3 stage lane.",
+    ],
+)
+def test_round16_more_clean(text: str) -> None:
+    assert not hard(text), find_identifiers(text)
