@@ -9117,8 +9117,11 @@ def _r16_more(t: _Text) -> Iterator[_Cand]:
     hosts, partial e-mails, postcodes spaced letter by letter, lower-case street addresses."""
     text, low = t.text, t.low
     if t.clusters and "," in text:
-        for m in _R16_COMMA_TEN_RE.finditer(text):
-            if not mod11_valid(_NOT_DIGIT_RE.sub("", m.group())):
+        for cs, ce, ndig in t.clusters:
+            if ndig != 3 or text[ce : ce + 1] != ",":
+                continue
+            m = _R16_COMMA_TEN_RE.match(text, cs)
+            if m is None or not mod11_valid(_NOT_DIGIT_RE.sub("", m.group())):
                 continue
             cue = _NATIONAL_CUE.search(text, max(0, m.start() - 25), m.start())
             if cue is None and text[m.start()] == "0":
@@ -9129,7 +9132,7 @@ def _r16_more(t: _Text) -> Iterator[_Cand]:
                 else ({"chi": "chi_number", "hc": "hc_number"}.get(cue.lastgroup, "nhs_number"))
             )
             yield _cand(m.start(), m.end(), kind, "hard", _MESSAGES[kind])
-    if "dot" in low or " ." in text or ". " in text:
+    if " . " in text or "dot" in t.vocab or "(dot)" in low or "[dot]" in low:
         for m in _R16_SPELT_HOST_RE.finditer(text):
             h = m.group("h")
             parts = [x for x in _R16_DOT_SPLIT_RE.split(h) if x]
@@ -9162,8 +9165,11 @@ def _r16_more(t: _Text) -> Iterator[_Cand]:
             ):
                 continue
             yield _cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"])
-    if t.clusters:
-        for m in _R16_SPACED_POSTCODE_RE.finditer(text):
+    for cs, ce, ndig in t.clusters:
+        if ndig > 3 or cs == 0 or text[cs - 1] not in " \t.":
+            continue
+        m = _R16_SPACED_POSTCODE_RE.search(text, max(0, cs - 6), min(len(text), ce + 8))
+        if m is not None and m.start() < cs and not _word_char(text[m.end() : m.end() + 1] or " "):
             o = re.sub(r"[ \t.]", "", m.group("o"))
             i = re.sub(r"[ \t.]", "", m.group("i"))
             if o == m.group("o") and i == m.group("i"):
@@ -9180,7 +9186,12 @@ def _r16_more(t: _Text) -> Iterator[_Cand]:
                 continue
             yield _cand(m.start(), m.end(), "postcode", "hard", _MESSAGES["postcode"])
     if t.clusters and not t.vocab.isdisjoint(_STREET_WORDS_LOW):
-        for m in _R16_LOW_STREET_RE.finditer(text):
+        for cs, _ce, ndig in t.clusters:
+            if ndig > 5:
+                continue
+            m = _R16_LOW_STREET_RE.match(text, cs)
+            if m is None:
+                continue
             st, town = m.group("st"), m.group("town")
             if st not in _STREET_WORDS_LOW:
                 continue
