@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import html
 import itertools
 import re
 import unicodedata
@@ -250,7 +251,10 @@ _NAME_WORD = (
 )
 
 # Runs of digits joined by the separators used inside numbers and dates.
-_CLUSTER_RE = re.compile(r"\d++(?:(?:[ \t]*+[-./–—][ \t]*+|[ \t]++|[ \t]*+\r?\n[ \t]*+)\d++)*+")
+# round 16: any dash, dot or bullet between groups ("·", "•", "_", "‐", "−")
+_CLUSTER_RE = re.compile(
+    r"\d++(?:(?:[ \t]*+[-./–—·•_‐‑−][ \t]*+|[ \t]++|[ \t]*+\r?\n[ \t]*+)\d++)*+"
+)
 _NOT_DIGIT_RE = re.compile(r"\D+")
 
 _NOT_A_NAME = _names.COMMON_WORDS | _names.CLINICAL_WORDS
@@ -405,14 +409,15 @@ class _Text:
 # NHS / CHI / H&C numbers
 # ============================================================================================
 
-_SEP = r"(?:[ \t]*[-./–—][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
+_SEP = r"(?:[ \t]*[-./–—·•_‐‑−][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)"
 _TEN_DIGITS = re.compile(
     rf"(?:\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{4}}|\d{{6}}{_SEP}\d{{4}}|\d{{5}}{_SEP}\d{{5}}|\d{{4}}{_SEP}\d{{6}}|"
     rf"\d{{4}}{_SEP}\d{{3}}{_SEP}\d{{3}}|\d{{10}}|\d{{3,7}}[ \t]*\r?\n[ \t]*\d{{3,7}})"
     r"(?!\d)(?![-./,]\d)"
 )
 _NATIONAL_CUE = re.compile(
-    r"(?i:\b(?P<nhs>NHS)\b|\b(?P<chi>CHI)\b|(?P<hc>\bH\s*&\s*C\b|\bH\s+and\s+C\b|\bHCN\b|"
+    # round 16: the cue's letters with dots too ("N.H.S.", "C.H.I.")
+    r"(?i:\b(?P<nhs>NHS\b|N\.H\.S\b)|\b(?P<chi>CHI\b|C\.H\.I\b)|(?P<hc>\bH\s*&\s*C\b|\bH\s+and\s+C\b|\bHCN\b|"
     r"\bhealth\s+(?:and|&)\s+care\b))"
 )
 _GENERIC_CUE = re.compile(r"(?i:\b(?:no|nos|num|number|nbr)\b\.?|#)")
@@ -460,7 +465,7 @@ def _ten_digit_groupings() -> str:
     return "|".join(out)
 
 
-_ANY_TEN_DIGITS = re.compile(r"\d(?:(?:[ \t]|[ \t]*[-.][ \t]*)?\d){9}")
+_ANY_TEN_DIGITS = re.compile(r"\d(?:(?:[ \t]|[ \t]*[-.·•_‐‑−–—][ \t]*)?\d){9}")
 _TEN_DIGITS_ODD = re.compile(rf"(?:{_ten_digit_groupings()})(?!\d)(?![-./,]\d)")
 
 
@@ -901,7 +906,9 @@ _EVENT_WORDS = (
     r"bloods?|fbc|scans?|mri|ct|pet|echo|ecg|gfr|xray|x-ray|ultrasound|uss|clinic|review|"
     r"surgery|op|operation|theatre|biopsy|lp|bma|transplant|harvest|apheresis|admission|"
     r"cycle[ \t]+(?:starts?|day[ \t]+1|d1)|starts?|starting|chemo|radiotherapy|rt|"
-    r"consent|results?|follow[ -]?up|f/u|opa|date|dated|seen|reviewed|done|taken|booked"
+    r"consent|results?|follow[ -]?up|f/u|opa|date|dated|seen|reviewed|done|taken|booked|"
+    # round 16: the events of a child's illness, past tense and shorthand
+    r"relapsed?|diagnosed|diagnosis|dx|died|transferred|operated|restarted|d-day"
 )
 _DAY_CUE_END = re.compile(
     rf"(?i:(?<![\w/])(?:on|by|from|until|till|til|since|before|after|due|dated|w/c|wc|w/b|"
@@ -1271,7 +1278,12 @@ def _dates(t: _Text) -> Iterator[_Cand]:
                 and _valid_day_month(int(post_d.group("d")), month)
             ):
                 yield date(yb.start(), post_d.end(), True)
-            elif post_y and len(post_y.group("y")) == 4 and (capital or lower_ok):
+            elif (
+                post_y
+                # round 16: an apostrophe's two-digit year too ("Apr '19")
+                and (len(post_y.group("y")) == 4 or post_y.group("y")[0] in "'’")
+                and (capital or lower_ok)
+            ):
                 yield date(ms, post_y.end(), False)
             elif (
                 pre
@@ -5277,24 +5289,27 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round15(
+    return _round16(
         t,
-        _round14(
+        _round15(
             t,
-            _round13(
+            _round14(
                 t,
-                _round12(
+                _round13(
                     t,
-                    _round11(
+                    _round12(
                         t,
-                        _round10(
+                        _round11(
                             t,
-                            _round9(
+                            _round10(
                                 t,
-                                _round8_names(
-                                    text,
-                                    _names_in_addresses(
-                                        text, _extend_addresses(text, _round5(t, cands))
+                                _round9(
+                                    t,
+                                    _round8_names(
+                                        text,
+                                        _names_in_addresses(
+                                            text, _extend_addresses(text, _round5(t, cands))
+                                        ),
                                     ),
                                 ),
                             ),
@@ -5754,10 +5769,62 @@ def _round8_names(text: str, cands: list[_Cand]) -> list[_Cand]:
     return out
 
 
+# Round 16: an HTML entity anywhere ("943&nbsp;476&nbsp;5919", "LS6&ndash;2AB", "x&#64;y.com")
+# is read as the character it stands for; a no-break or thin space as a space
+_R16_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
+_R16_SPACES = str.maketrans(dict.fromkeys("\u00a0\u2007\u2009\u200a\u202f\u2002\u2003", " "))
+
+
+def _r16_decoded(text: str) -> tuple[str, list[int], list[int]] | None:
+    """``text`` with its HTML entities decoded, and for each decoded character the original
+    offsets of its start and its end; None when no entity changes the text."""
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    last = 0
+    for m in _R16_ENTITY_RE.finditer(text):
+        rep = html.unescape(m.group())
+        if rep == m.group():
+            continue
+        s, e = m.span()
+        parts.append(text[last:s])
+        starts.extend(range(last, s))
+        ends.extend(range(last + 1, s + 1))
+        parts.append(rep)
+        starts.extend([s] * len(rep))
+        ends.extend([e] * len(rep))
+        last = e
+    if not parts:
+        return None
+    parts.append(text[last:])
+    starts.extend(range(last, len(text)))
+    ends.extend(range(last + 1, len(text) + 1))
+    return "".join(parts).translate(_R16_SPACES), starts, ends
+
+
+_R16_ODD_SPACES = "\u00a0\u2007\u2009\u200a\u202f\u2002\u2003"
+
+
 def find_identifiers(text: str) -> list[Finding]:
     """Return the suspected identifiers in ``text``, sorted by start and non-overlapping."""
     if not text:
         return []
+    if "&" in text:
+        dec = _r16_decoded(text)
+        if dec is not None:
+            # read the decoded text, report the spans of the text as written
+            decoded, starts, ends = dec
+            return _resolve(
+                text,
+                [
+                    (starts[c[0]], ends[c[1] - 1], *c[2:])
+                    for c in _candidates(decoded)
+                    if c[1] > c[0]
+                ],
+            )
+    if any(ch in text for ch in _R16_ODD_SPACES):
+        # a no-break or thin space reads as a space (same length: same spans)
+        return _resolve(text, _candidates(text.translate(_R16_SPACES)))
     return _resolve(text, _candidates(text))
 
 
@@ -6537,7 +6604,10 @@ def _round10(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 # a unit, a time or a little word ("3 times down the road", "2 mins up the lane")
 _R11_STREET_LOW = (
     "road|rd|street|avenue|ave|crescent|cres|lane|drive|gardens|gdns|terrace|grove|mews|close|"
-    "court|place|way|wynd|brae|walk|rise|view|square"
+    "court|place|way|wynd|brae|walk|rise|view|square|"
+    # round 16: the rest of the street words a UK address ends with
+    "wharf|quay|row|parade|chase|dene|loan|vennel|fold|garth|meadows|heights|approach|"
+    "promenade|embankment|causeway|cottages|villas|mead|leys|maltings|paddock|orchard|spinney"
 )
 _R11_LOWER_STREET_RE = re.compile(
     r"(?<![\w'’])(?P<cue>(?:no|number|num|house)\.?[ \t]*|(?:at|to|from|on)[ \t]+)"
@@ -7466,8 +7536,9 @@ _R13_MEASURE_AFTER_RE = re.compile(
 # A full day-month-year with any separator ("3-5-24", "3.5.24", "3/5/24"): a date, unless a
 # schedule or a version stands before it ("days 1-8-15", "v3.5.24", "version 2.1.12")
 _R13_DMY_RE = re.compile(
-    r"(?<![\w./-])(?P<d>\d{1,2})(?P<s>[-./])(?P<m>\d{1,2})(?P=s)(?P<y>\d{4}|\d{2})"
-    r"(?![\w]|[./-]\d)"
+    # round 16: any dash, dot or bullet as the separator ("03·04·2019", "3–4–19", "03_04_2019")
+    r"(?<![\w./-])(?P<d>\d{1,2})(?P<s>[-./–—·•_])(?P<m>\d{1,2})(?P=s)(?P<y>\d{4}|\d{2})"
+    r"(?![\w]|[./\-–—·•_]\d)"
 )
 _R13_NOT_DMY_BEFORE_RE = re.compile(
     r"(?i:\b(?:days?|d|cycles?|courses?|weeks?|wks?|blocks?|fractions?|doses?|version|ver|v|"
@@ -8572,11 +8643,15 @@ def _r15_forward(t: _Text, vs: int) -> int:
 # --- cued hospital numbers: the whole run of letter and digit groups -------------------------
 _R15_HOSP_CUE_VALUE_RE = re.compile(
     r"(?i:\b(?:mrn|hosp(?:ital)?(?:[ \t]+(?:no|number|num))?|reg(?:istration)?[ \t]+(?:no|number)|"
-    r"ref|pas(?:[ \t]+(?:no|number))?|unit[ \t]+(?:no|number)|k[ \t]+(?:no|number)|rx)\b\.?)"
-    r"[ \t]*+[:#]?[ \t]*+"
-    r"(?P<v>(?:[A-Z]{1,3}[ \t]?+)?\d{1,10}(?:[ \t]\d{1,10}(?![\w])){0,5})(?![\w])"
+    r"ref|pas(?:[ \t]+(?:no|number))?|unit[ \t]+(?:no|number)|k[ \t]+(?:no|number)|rx|"
+    # round 16: the other cues of a local number
+    r"(?:case|record|patient)[ \t]+(?:no|number|id)|crn|urn)\b\.?)"
+    # round 16: any mark between the cue and its value ("- ", "= ", "—", "->", "is")
+    r"[ \t]*+(?:(?:[:#=\-–—>]++|is\b|was\b)[ \t]*+){0,2}"
+    r"(?P<v>(?:[A-Z]{1,3}[ \t]?+)?\d{1,10}(?:[ \t]\d{1,10}(?![\w])){0,9})(?![\w])"
 )
-_R15_HOSP_GATE = ("mrn", "hosp", "reg", "ref", "pas", "unit", "k no", "k number", "rx")
+_R15_HOSP_GATE = ("mrn", "hosp", "reg", "ref", "pas", "unit", "k no", "k number", "rx", "case",
+                  "record", "patient", "crn", "urn")  # fmt: skip
 
 # --- dates: a day range or alternatives before a day with a month ---------------------------
 _R15_DAY_BEFORE_RE = re.compile(
@@ -8592,9 +8667,14 @@ _R15_MONTH_WORDS = frozenset(
 )
 
 # --- phones: oddly grouped or dotted after a phone's word ------------------------------------
-_R15_PHONE_RUN_RE = re.compile(r"(?<![\w+])(?:\+44|0)[\d .\-]{8,16}\d(?![\w])")
-_R15_PHONE_CUE_RE = re.compile(r"(?i:\b(?:tel|telephone|mob|mobile|phone|number|m|t)\b)")
-_R15_PHONE_GATE = ("tel", "mob", "phone", "number")
+# round 16: any dash, dot, bullet or slash between the groups; more cue words
+_R15_PHONE_RUN_RE = re.compile(r"(?<![\w+])(?:\+44|0)[\d \t.\-–—·•_/]{8,20}\d(?![\w])")
+_R15_PHONE_CUE_RE = re.compile(
+    r"(?i:\b(?:tel|telephone|mob|mobile|phone|number|m|t|ring|call|text|landline|cell|"
+    r"whatsapp|contact|ff[oô]n|rhif)\b)"
+)
+_R15_PHONE_GATE = ("tel", "mob", "phone", "number", "ring", "call", "text", "landline", "cell",
+                   "whatsapp", "contact", "ffôn", "ffon", "rhif")  # fmt: skip
 
 # --- web: a bare host after a label or beside a family's page --------------------------------
 _R15_PAGE_LABEL_RE = re.compile(rf"[{_CAP}][{_LOW}]++['’]s[ \t]++[a-z]++[ \t]*+:?[ \t]*+$")
@@ -8670,7 +8750,7 @@ def _r15_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         if m is not None:
             yield _cand(m.start(), c[1], "date", "hard", c[5])
     # phones: a dotted or oddly grouped number after a phone's word
-    if t.has(*_R15_PHONE_GATE):
+    if t.max_cluster_digits >= 10 and t.has(*_R15_PHONE_GATE):
         for m in _R15_PHONE_RUN_RE.finditer(text):
             s, e = m.span()
             if s > 0 and text[s - 1] == "." and not text[max(0, s - 2) : s - 1].isalpha():
@@ -8847,3 +8927,329 @@ def _round15(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out = _r15_web(t, out)
     out.extend(list(_r15_structured(t, out)))
     return out
+
+
+# ============================================================================================
+# Round 16 (docs/privacy.md, "Round 16"): long-tail forms of structured kinds, by policy
+# ============================================================================================
+
+# A laboratory's or pathology's accession number after its own cue ("lab no", "path no",
+# "histology ref", "specimen #"): digits with letters inside or before ("24K001234",
+# "S24-01234"), or a run of 6-10 digits
+_R16_LAB_CUE_RE = re.compile(
+    r"(?i:\b(?:lab(?:oratory)?|path(?:ology)?|histo(?:logy|path(?:ology)?)?|cytology|specimen|"
+    r"accession|biopsy|block)[ \t]*+(?:(?:no|nos|number|num|nbr|id|ref|reference)\b\.?|#))"
+    r"[ \t]*+(?:(?:[:#=\-–—>]++|is\b|was\b)[ \t]*+){0,2}"
+    r"(?P<v>[A-Za-z]{0,3}\d{2}[A-Za-z]{1,3}[-/]?\d{3,8}|[A-Za-z]{1,3}\d{2}[-/]\d{3,8}|"
+    r"[A-Za-z]{0,3}\d{6,10})(?![\w/]|[.,]\d)"
+)
+_R16_LAB_GATE = frozenset(
+    "lab laboratory path pathology histo histology histopath histopathology cytology specimen "
+    "accession biopsy block".split()
+)
+
+# "Was 6/8 when ...": a day and month straight after "was"/"is", then "when" or "at the time"
+# (not 7 or 12 after "/": "was 3/12 when diagnosed" is an age in months, "2/7" days)
+_R16_WHEN_AFTER_RE = re.compile(r"[ \t]++(?i:when|at[ \t]+the[ \t]+time|that[ \t]+day)\b")
+_R16_WAS_BEFORE_RE = re.compile(
+    r"(?<![\w./-])(?P<w>(?i:was|is|were))[ \t]++(?:(?i:on|the)[ \t]++)?$"
+)
+_R16_DM_RE = re.compile(r"(?P<d>\d{1,2})(?P<s>[./])(?P<m>\d{1,2})(?![\w]|[./]\d)")
+
+# A short link: a bare host, then one path segment mixing letters and digits ("ab.cd/x7Kq2")
+_R16_SHORT_LINK_RE = re.compile(
+    r"(?<![\w@./:-])(?P<h>[a-z][a-z0-9-]{0,30}\.[a-z]{2,12})/(?P<p>[A-Za-z0-9_-]{4,24})"
+    r"(?![\w/@-]|\.\w)"
+)
+_R16_NOT_SHORT_HOSTS = frozenset({"e.g", "i.e", "i.v", "p.o", "a.m", "p.m"})
+
+# A home with a house's word after "we're at", "they're at", "we've moved to"
+_R16_WERE_AT_RE = re.compile(
+    r"(?i:\b(?:we['’]re|we[ \t]+are|they['’]re|they[ \t]+are|we['’]ve[ \t]+moved|"
+    r"we[ \t]+have[ \t]+moved|we[ \t]+moved|i['’]m|i[ \t]+am)[ \t]+"
+    r"(?:(?:now|still|out|up|down|based|living|staying)[ \t]+)?(?:at|to)[ \t]+)"
+    rf"(?P<p>(?:[{_CAP}][{_LOW}'’]+(?:-[{_CAP}{_LOW}][{_LOW}'’]+)*[ \t]+){{1,3}}"
+    # (not "House" or "Hall": families stay at a charity's house near the hospital)
+    r"(?:Farm|Farmhouse|Cottage|Lodge|Barn|Croft|Grange|Manor|Mill|Steading|Bungalow|"
+    r"Smallholding|Crofts)(?![\w'’-]))"
+)
+_R16_WERE_AT_GATE = ("we're", "we’re", "we are", "they're", "they’re", "they are", "moved", "i'm",
+                     "i’m", "i am")  # fmt: skip
+
+# A flat, then a street address, in lower case: "flat 3, 12 mill wharf, hull"
+_R16_LOWER_UNIT_STREET_RE = re.compile(
+    r"(?<![\w'’-])(?:flat|apartment|apt|unit|maisonette)\.?[ \t]*+\d{1,4}[a-z]?[ \t]*+[,/][ \t]*+"
+    r"\d{1,4}[a-z]?,?[ \t]++(?P<w>(?:[a-z][a-z'’-]++[ \t]++){1,3})(?P<st>[a-z]++)"
+    r"(?:,[ \t]*+(?P<town>[a-z][a-z'’-]{2,}+))?(?![\w'’-])"
+)
+_R16_UNIT_WORDS = frozenset("flat apartment apt unit maisonette".split())
+# A street address's town in lower case, no comma: "12 Mill Rd belfast"
+_R16_TOWN_AFTER_RE = re.compile(r"[ \t]++(?P<w>[a-z][a-z'’-]{2,}+)(?![\w'’-])")
+
+
+def _r16_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
+    text, low = t.text, t.low
+    if t.clusters:
+        if t.max_cluster_digits >= 5 and not t.vocab.isdisjoint(_R16_LAB_GATE):
+            for m in _R16_LAB_CUE_RE.finditer(text):
+                yield _cand(
+                    m.start("v"), m.end("v"), "hospital_number", "hard",
+                    _MESSAGES["hospital_number"],
+                )  # fmt: skip
+        for cs, _ce, ndig in t.clusters:
+            if not 2 <= ndig <= 4 or (cs > 0 and text[cs - 1] in "./-"):
+                continue
+            m = _R16_DM_RE.match(text, cs)
+            if m is None:
+                continue
+            b = _R16_WAS_BEFORE_RE.search(text, max(0, cs - 16), cs)
+            if b is None:
+                continue
+            d, mo = int(m.group("d")), int(m.group("m"))
+            if not _valid_day_month(d, mo) or not _R16_WHEN_AFTER_RE.match(text, m.end()):
+                continue
+            if m.group("s") == "/" and mo in (7, 12):
+                continue  # "was 3/12 when ...": three months old
+            if _SCORE_BEFORE.search(text, max(0, b.start() - 40), b.end("w")):
+                continue  # "Pain was 6/10 when seen": a score
+            yield _cand(m.start("d"), m.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE)
+        if not t.vocab.isdisjoint(_R16_UNIT_WORDS):
+            for m in _R16_LOWER_UNIT_STREET_RE.finditer(low):
+                if m.group("st") not in _STREET_WORDS_LOW:
+                    continue
+                if any(w in _R11_NOT_STREET_WORDS for w in m.group("w").split()):
+                    continue
+                e = m.end()
+                if m.group("town") and m.group("town") in _R12_NOT_TOWN_WORDS:
+                    e = m.end("st")
+                yield _cand(m.start(), e, "address", "hard", _MESSAGES["address"])
+    if "/" in text:
+        for m in _R16_SHORT_LINK_RE.finditer(text):
+            h, p = m.group("h"), m.group("p")
+            if h in _R16_NOT_SHORT_HOSTS or not any(ch.isdigit() for ch in p):
+                continue
+            if not any(ch.isalpha() for ch in p) or _r14_reference(h, "/" + p):
+                continue
+            yield _cand(m.start(), m.end(), "url", "hard", _LINK_MESSAGE)
+    if t.max_cluster_digits >= 1 and not t.vocab.isdisjoint(("ni", "nino", "insurance", "n.i")):
+        for m in _R16_NI_CUED_RE.finditer(text):
+            yield _cand(m.start("v"), m.end("v"), "ni_number", "hard", _MESSAGES["ni_number"])
+    if t.clusters and any(ch in text for ch in "-–—·•_./"):
+        for m in _R16_POSTCODE_SEP_RE.finditer(text):
+            j = m.start()
+            while j > 0 and text[j - 1] in " \t":
+                j -= 1
+            om = _OUTWARD_END.search(text, max(0, j - 4), j)
+            if om is None:
+                continue
+            o, i = om.group(), m.group("i")
+            if _postcode_area(o) not in _POSTCODE_AREAS:
+                continue
+            upper = (
+                o.isupper()
+                and i.isupper()
+                and m.group("sep") not in "./"
+                and not _UNIT_INWARD.fullmatch(i)  # "L1-2ND": levels, ordinals, units
+            )
+            if not upper and not _R16_POSTCODE_CUE_RE.search(
+                text, max(0, om.start() - 30), om.start()
+            ):
+                continue
+            yield _cand(om.start(), m.end(), "postcode", "hard", _MESSAGES["postcode"])
+    if t.has(*_R16_WERE_AT_GATE):
+        for m in _R16_WERE_AT_RE.finditer(text):
+            s, e = m.span("p")
+            if not t.institutions.overlaps(s, e):
+                yield _cand(s, e, "address", "hard", _MESSAGES["address"])
+
+
+def _r16_town_after(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    """A street address's town in lower case after it, no comma ("12 Mill Rd belfast"): a
+    place of the gazetteer that is no English word."""
+    text = t.text
+    out = cands
+    for i, c in enumerate(cands):
+        if c[2] != "address" or c[3] != "hard":
+            continue
+        last = text[c[0] : c[1]].rsplit(None, 1)[-1].lower().rstrip(".")
+        if last not in _STREET_WORDS_LOW:
+            continue
+        m = _R16_TOWN_AFTER_RE.match(text, c[1])
+        if m is None:
+            continue
+        w = m.group("w")
+        if w.title() not in _names.PLACES or w in _ENGLISH or w in _NOT_A_NAME:
+            continue
+        if out is cands:
+            out = list(cands)
+        out[i] = (c[0], m.end(), *c[2:])
+    return out
+
+
+# An NI number after its own cue: any two letters (an example's "QQ" too), six digits in any
+# grouping with any separator ("JT·12·34·56·C", "j t 1 2 3 4 5 6 c"), its letter if any
+_R16_NI_CUED_RE = re.compile(
+    r"(?i:\b(?:NI|N\.I\.?|NINO|nat(?:ional|\.)?[ \t]+ins(?:urance|\.)?)"
+    r"(?:[ \t]+(?:no|number|num|nbr|nr|ref|is))?\.?[ \t]*+(?:[:=#\-–—>(\"'“‘`*]++[ \t]*+)*)"
+    r"(?P<v>[A-Za-z][ \t]?[A-Za-z](?:[ \t]*+[-–—/.·•_\\]?[ \t]*+\d){6}"
+    r"(?:[ \t]*+[-–—/.·•_\\]?[ \t]*+[A-Da-d])?)(?![A-Za-z0-9_])"
+)
+
+
+# A full postcode with a mark between its halves ("LS6-2AB", "ls6·2ab" after "postcode")
+_R16_POSTCODE_SEP_RE = re.compile(
+    r"(?P<sep>[-–—·•_./])[ \t]*+(?P<i>[0-9][ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})(?![A-Za-z0-9_])"
+)
+_R16_POSTCODE_CUE_RE = re.compile(
+    r"(?i:\b(?:post[ \t]*-?[ \t]*code|p/?c|cod[ \t]+post|zip)\b)[^\n.;]{0,12}$"
+)
+
+
+# Round 16 (second part). An NHS/CHI/H&C number with commas between its groups
+# ("943, 476, 5919"): Modulus 11 decides, as for any other separator
+_R16_COMMA_TEN_RE = re.compile(r"(?<![\d,.])\d{3},[ \t]*+\d{3},[ \t]*+\d{4}(?![\d,]|\.\d)")
+# A host spelt out: "www . example . co . uk", "example dot co dot uk/page", "example(dot)com"
+_R16_DOT = r"(?:[ \t]+\.[ \t]*+|[ \t]*+\.[ \t]+|[ \t]*+[(\[{]dot[)\]}][ \t]*+|[ \t]++dot[ \t]++)"
+_R16_SPELT_HOST_RE = re.compile(
+    rf"(?i:(?<![\w.@-])(?P<h>(?:www{_R16_DOT})?[a-z0-9][a-z0-9-]{{1,62}}(?:{_R16_DOT}[a-z0-9][a-z0-9-]{{0,62}}){{0,3}}"
+    rf"{_R16_DOT}(?P<tld>com|net|org|co{_R16_DOT}uk|org{_R16_DOT}uk|me{_R16_DOT}uk|uk|ie|io|info|scot|wales|cymru|blog))"
+    r"(?![\w-])(?P<p>/[^\s<>\"'()\[\]{}]{0,200})?)"
+)
+_R16_DOT_SPLIT_RE = re.compile(rf"(?i:{_R16_DOT})")
+# A partial e-mail: "<handle> at gmail", "<handle> at hotmail dot com", "<handle> @ outlook"
+_R16_MAIL_PROVIDERS = (
+    "gmail googlemail hotmail outlook yahoo icloud btinternet aol protonmail proton "
+    "virginmedia talktalk ntlworld blueyonder sky live msn me mac"
+)
+_R16_PARTIAL_MAIL_RE = re.compile(
+    r"(?i:(?<![\w.%+-])(?P<u>[a-z0-9][\w.%+-]{0,63})?[ \t]*+(?P<at>@|\[at\]|\(at\)|\bat\b)[ \t]*+"
+    rf"(?P<p>{'|'.join(_R16_MAIL_PROVIDERS.split())})(?![\w-])"
+    rf"(?:{_R16_DOT}(?:com|net|co{_R16_DOT}uk|co\.uk|ie)(?![\w-]))?)"
+)
+_R16_WEAK_PROVIDERS = frozenset("sky live msn me mac".split())
+# A postcode spaced letter by letter or with dots: "L S 6  2 A B", "l.s.6 2.a.b"
+_R16_SP = r"[ \t.]{0,2}"
+_R16_SPACED_POSTCODE_RE = re.compile(
+    rf"(?<![\w.])(?P<o>[A-Za-z](?:{_R16_SP}[A-Za-z])?{_R16_SP}\d(?:{_R16_SP}[A-Za-z\d])?)"
+    rf"[ \t.]{{1,3}}(?P<i>\d{_R16_SP}[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{_R16_SP}[ABD-HJLNP-UW-Zabd-hjlnp-uw-z])"
+    r"(?![\w])"
+)
+# A street address in lower case with no cue: "14 beech grove, <town>", "7 mill lane."
+_R16_LOW_STREET_RE = re.compile(
+    r"(?<![\w.,/£$%:-])(?P<n>\d{1,4}[a-z]?),?[ \t]++(?P<w>(?:[a-z][a-z'’-]++[ \t]++){1,2})"
+    r"(?P<st>[a-z]++)\.?(?P<after>,[ \t]*+(?P<town>[a-z][a-z'’-]{2,}+)(?![\w'’-])|[ \t]*+(?:[.;\n]|$))"
+)
+_R16_STRONG_STREETS = frozenset(
+    "road rd street st avenue ave lane crescent terrace gardens grove close drive".split()
+)
+
+
+def _r16_more(t: _Text) -> Iterator[_Cand]:
+    """The second part of round 16: commas between a ten-digit number's groups, spelt-out
+    hosts, partial e-mails, postcodes spaced letter by letter, lower-case street addresses."""
+    text, low = t.text, t.low
+    if t.clusters and "," in text:
+        for cs, ce, ndig in t.clusters:
+            if ndig != 3 or text[ce : ce + 1] != ",":
+                continue
+            m = _R16_COMMA_TEN_RE.match(text, cs)
+            if m is None or not mod11_valid(_NOT_DIGIT_RE.sub("", m.group())):
+                continue
+            cue = _NATIONAL_CUE.search(text, max(0, m.start() - 25), m.start())
+            if cue is None and text[m.start()] == "0":
+                continue  # a list of figures starting with zero: only after a cue
+            kind = (
+                "nhs_number"
+                if cue is None
+                else ({"chi": "chi_number", "hc": "hc_number"}.get(cue.lastgroup, "nhs_number"))
+            )
+            yield _cand(m.start(), m.end(), kind, "hard", _MESSAGES[kind])
+    if " . " in text or "dot" in t.vocab or "(dot)" in low or "[dot]" in low:
+        for m in _R16_SPELT_HOST_RE.finditer(text):
+            h = m.group("h")
+            parts = [x for x in _R16_DOT_SPLIT_RE.split(h) if x]
+            if len(parts) < 2:
+                continue
+            if h == h.replace(" ", "").replace("\t", "") and "dot" not in h.lower():
+                continue  # an ordinary host: the older rules read it
+            host = ".".join(parts).lower()
+            if not (h.islower() or h.isupper()) and not h.lower().startswith("www"):
+                if not parts[0][:1].isupper() or not all(x.islower() for x in parts[1:]):
+                    continue
+            if _r14_safe_host(host) or _r14_reference(host, m.group("p") or ""):
+                continue
+            if parts[0].lower() in _ENGLISH and len(parts) == 2 and "dot" not in h.lower():
+                continue  # "the end . com" style prose
+            yield _cand(m.start(), m.end(), "url", "hard", _LINK_MESSAGE)
+    if t.has(*_R16_MAIL_PROVIDERS.split()[:-5]) or "@" in text:
+        for m in _R16_PARTIAL_MAIL_RE.finditer(text):
+            u, at, p = m.group("u"), m.group("at"), m.group("p").lower()
+            if at.lower() == "at":
+                if p in _R16_WEAK_PROVIDERS or not u:
+                    continue
+                ul = u.lower()
+                if not (any(ch.isdigit() or ch in "._+" for ch in u) or ul not in _ENGLISH):
+                    continue  # "her at gmail": a word, no handle
+                if ul in _NOT_A_NAME or ul in _R16_NOT_HANDLES:
+                    continue
+            elif p in _R16_WEAK_PROVIDERS and not m.group(0).lower().rstrip().endswith(
+                ("com", "uk", "net", "ie")
+            ):
+                continue
+            yield _cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"])
+    for cs, ce, ndig in t.clusters:
+        if ndig > 3 or cs == 0 or text[cs - 1] not in " \t.":
+            continue
+        m = _R16_SPACED_POSTCODE_RE.search(text, max(0, cs - 6), min(len(text), ce + 8))
+        if m is not None and m.start() < cs and not _word_char(text[m.end() : m.end() + 1] or " "):
+            o = re.sub(r"[ \t.]", "", m.group("o"))
+            i = re.sub(r"[ \t.]", "", m.group("i"))
+            if o == m.group("o") and i == m.group("i"):
+                continue  # written as usual: the older rules read it
+            if (
+                not _OUTWARD_RE.fullmatch(o.upper())
+                or _postcode_area(o.upper()) not in _POSTCODE_AREAS
+            ):
+                continue
+            caps = o.isupper() and i.isupper()
+            if not caps and not _R16_POSTCODE_CUE_RE.search(
+                text, max(0, m.start() - 30), m.start()
+            ):
+                continue
+            yield _cand(m.start(), m.end(), "postcode", "hard", _MESSAGES["postcode"])
+    if t.clusters and not t.vocab.isdisjoint(_STREET_WORDS_LOW):
+        for cs, _ce, ndig in t.clusters:
+            if ndig > 5:
+                continue
+            m = _R16_LOW_STREET_RE.match(text, cs)
+            if m is None:
+                continue
+            st, town = m.group("st"), m.group("town")
+            if st not in _STREET_WORDS_LOW:
+                continue
+            words = m.group("w").split()
+            if any(w in _R11_NOT_STREET_WORDS or w in _R16_NOT_STREET_NAME for w in words):
+                continue
+            town_ok = (
+                town is not None
+                and town.title() in _names.PLACES
+                and town not in _R12_NOT_TOWN_WORDS
+            )
+            if not town_ok and st not in _R16_STRONG_STREETS:
+                continue
+            e = m.end("town") if town_ok else m.end("st")
+            yield _cand(m.start("n"), e, "address", "hard", _MESSAGES["address"])
+
+
+_R16_NOT_HANDLES = frozenset("me him her them us you it one someone anyone everyone".split())
+_R16_NOT_STREET_NAME = frozenset(
+    "and or the a an of in on at to for with by from mg ml kg weeks days months years hours "
+    "times doses cycles patients children close near".split()
+)
+
+
+def _round16(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    out = list(cands)
+    out.extend(_r16_structured(t, out))
+    out.extend(_r16_more(t))
+    return _r16_town_after(t, out)
