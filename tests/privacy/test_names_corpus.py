@@ -103,7 +103,9 @@ IN_SAMPLE_16 = HERE / "names_corpus_16.jsonl"
 #: Round 16's held-out set (CORPUS_NAMES_16.md), written blind by a fresh writer, merged after the
 #: round 16 guard and scored once on 7 Dec 2026: names 111/119 = 93.3 %, structured 451/471 =
 #: 95.8 %, false positives 4/165 = 2.4 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_16.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_16.jsonl``): round 17 tunes on its misses, and
+#: a fresh writer writes round 17's held-out set first.
+IN_SAMPLE_17 = HERE / "names_corpus_17.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -331,6 +333,10 @@ def test_caught_needs_every_word_character():
         # since round 16 tuned on its kinds of failure. Round 16 measures names 93.6 % (102/109),
         # structured 100 % (341/341), false positives 0/165: the floors are those figures.
         pytest.param(IN_SAMPLE_16, 515, 0.935, 1.0, 0.0, id="names_corpus_16"),
+        # Round 16's held-out set, scored once while held out (93.3 % / 95.8 % / 2.4 %), in-sample
+        # since round 17 tunes on its kinds of failure. Until round 17 measures it, the floors are
+        # the figures it was scored at.
+        pytest.param(IN_SAMPLE_17, 520, 0.932, 0.957, 0.025, id="names_corpus_17"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -341,18 +347,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 16's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_17.jsonl) and has a fresh writer
-# write round 17.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 520
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.932,
-        min_structured_recall=0.957,
-        max_false_positive_rate=0.025,
     )
