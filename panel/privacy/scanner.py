@@ -5289,26 +5289,29 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round16(
+    return _round17(
         t,
-        _round15(
+        _round16(
             t,
-            _round14(
+            _round15(
                 t,
-                _round13(
+                _round14(
                     t,
-                    _round12(
+                    _round13(
                         t,
-                        _round11(
+                        _round12(
                             t,
-                            _round10(
+                            _round11(
                                 t,
-                                _round9(
+                                _round10(
                                     t,
-                                    _round8_names(
-                                        text,
-                                        _names_in_addresses(
-                                            text, _extend_addresses(text, _round5(t, cands))
+                                    _round9(
+                                        t,
+                                        _round8_names(
+                                            text,
+                                            _names_in_addresses(
+                                                text, _extend_addresses(text, _round5(t, cands))
+                                            ),
                                         ),
                                     ),
                                 ),
@@ -7955,7 +7958,10 @@ _R14_HANDLE_NOT = frozenset(
 _R14_HOSP_CUE_RE = re.compile(
     r"(?:mrn|hn|h\.n\.|pid|pas|k[ \t]+(?:no|number)|patient[ \t]+(?:id|no|number)|"
     r"hosp(?:ital)?\.?[ \t]+(?:no|number|num|id)|unit[ \t]+(?:no|number)|case[ \t]+(?:no|number|"
-    r"ref)|record[ \t]+(?:no|number)|medical[ \t]+record|rxn|crn|uhid|nhi)(?![a-z0-9])"
+    r"ref)|record[ \t]+(?:no|number)|medical[ \t]+record|rxn|crn|uhid|nhi|"
+    # round 17: the cue in Welsh, Irish and Scottish Gaelic
+    r"rhif[ \t]+(?:ysbyty|uned|cofnod)|uimhir[ \t]+(?:ospid[eé]il|othar)|[aà]ireamh[ \t]+ospadail)"
+    r"(?![a-z0-9])"
 )
 # in the cue's scope: digits in groups ("771 204", "7104 5520"), a run of 4 or more, or
 # letters, digits and dashes ("nb-2021-0457")
@@ -7968,7 +7974,8 @@ _R14_HOSP_TOKEN_RE = re.compile(
 _R14_REGISTRY_WORD_RE = re.compile(_R13_NOT_BARE_BEFORE_RE.pattern.replace(r"[^.!?;\n]{0,30}$", ""))
 _PANEL_REFERENCE_EXACT = re.compile(r"NB-\d{4}-\d{4}")
 _R14_HOSP_GATE = ("mrn", "hn", "h.n", "pid", "pas", "k no", "k number", "patient", "hosp",
-                  "unit", "case", "record", "rxn", "crn", "uhid", "nhi")  # fmt: skip
+                  "unit", "case", "record", "rxn", "crn", "uhid", "nhi", "rhif", "uimhir",
+                  "ireamh")  # fmt: skip
 _R14_SENT_END_RE = re.compile(r"[!?;\n]|\.(?=[ \t]*+(?:[A-Z\n]|$))")
 
 # --- dates ---------------------------------------------------------------------------------
@@ -8005,9 +8012,19 @@ _R14_MONTHS = (
     "janwari janvari farwari farvari farvary aprail apreil mayi joon julai julaai agast agust "
     "sitambar sitamber aktubar aktoobar navambar november disambar dasambar"
 ).split()
+# Round 17: CLDR's month names (panel/data/month_names.json, built by build_months.py from Babel)
+# in the UK's languages and its largest immigrant languages, declined forms included
+_R17_MONTH_DATA = _names._load("month_names.json")
+# a CLDR name of two words or more ("deireadh fómhair"): its first word -> the rest
+_R17_MONTH_PHRASES: dict[str, tuple[str, ...]] = {}
+for _p in _R17_MONTH_DATA["phrases"]:
+    _head, _rest = _p.split(" ", 1)
+    _R17_MONTH_PHRASES[_head] = (*_R17_MONTH_PHRASES.get(_head, ()), _rest)
+_R17_PHRASE_TAIL_RE = re.compile(r"(?:[ \t]++[^\W\d_]{2,12}+){1,2}")
 # English months are read by the older date rules
-_R14_MONTH_SET = frozenset(_R14_MONTHS) - frozenset(
-    "january february march april may june july august september october november december".split()
+_R14_MONTH_SET = (frozenset(_R14_MONTHS) | frozenset(_R17_MONTH_DATA["words"])) - frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
 # Month words that are also English words, names, or too short to trust alone
 _R14_AMBIGUOUS_MONTHS = frozenset(
@@ -8021,7 +8038,8 @@ _R14_AMBIGUOUS_MONTHS = frozenset(
 )
 _R14_FOREIGN_DATE_RE = re.compile(
     r"(?<![\w.,/])(?P<d>[0-3]?\d)(?:\.|º|ª|er|eg|fed|ydd|ain|af|th|st|nd|rd)?[ \t]*+"
-    r"(?:(?i:de|of|o|a|an|am|dnia)[ \t]++|(?i:an[ \t]+t-))?(?P<m>[^\W\d_]{3,12}+)"
+    r"(?:(?i:de|of|o|a|a['’]|an|am|dnia|dhen|den|del|di|do|da|mis)[ \t]++)?(?i:t-)?"
+    r"(?P<m>[^\W\d_]{2,12}+(?:-[^\W\d_]{2,12}+)?)"
     r"(?:[ \t]*+,?[ \t]*+(?:(?i:de|del|roku|r\.)[ \t]++)?(?P<y>(?:19|20)\d\d)(?:[ \t]*+(?i:r\.|roku))?)?"
     r"(?![\w])"
 )
@@ -8265,7 +8283,9 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                         continue
                     yield _cand(s, e, "hospital_number", "hard", hosp)
         # dates: day + month in the languages families write
-        if t.max_cluster_digits <= 8:
+        # (round 17: whatever other numbers the text holds; a phone or an NHS number beside the
+        # date used to turn this rule off)
+        if True:
             for cs, _ce, ndig in t.clusters:
                 if ndig > 2:
                     continue
@@ -8273,7 +8293,21 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 if m is None:
                     continue
                 mw = m.group("m").lower()
-                if mw not in _R14_MONTH_SET or not 1 <= int(m.group("d")) <= 31:
+                if not 1 <= int(m.group("d")) <= 31:
+                    continue
+                if mw in _R17_MONTH_PHRASES:
+                    # a month of two words or more ("22 Deireadh Fómhair"): the date ends after it
+                    me = m.end("m")
+                    tail = _R17_PHRASE_TAIL_RE.match(text, me)
+                    rest = " ".join(tail.group().lower().split()) + " " if tail else ""
+                    for p in _R17_MONTH_PHRASES[mw]:
+                        if rest.startswith(p + " "):
+                            end = me + len(tail.group()) - len(tail.group().lstrip())
+                            end = text.lower().index(p.split()[-1], end) + len(p.split()[-1])
+                            yield _cand(m.start(), end, "date", "hard", _MESSAGES["date"])
+                            break
+                    continue
+                if mw not in _R14_MONTH_SET:
                     continue
                 if covered.overlaps(m.start(), m.end()) or _R13_MEASURE_AFTER_RE.match(
                     text, m.end()
@@ -8284,7 +8318,9 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 # identifiers.md and the owner's rule: a day with a month in words is a hard date
                 # with or without a year, in any language; a month word that is also an English
                 # word or a name ("mars", "Marco", "mai") needs a year or a birth word
-                if m.group("y") or born or mw not in _R14_AMBIGUOUS_MONTHS:
+                # (round 17: or an event word right before the day, "received 10 Márta")
+                when = bool(before) and before[-1] in _R17_WHEN_WORDS
+                if m.group("y") or born or when or mw not in _R14_AMBIGUOUS_MONTHS:
                     yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
                 else:
                     yield _cand(m.start(), m.end(), "date", "soft", _MESSAGES["date"])
@@ -9253,3 +9289,76 @@ def _round16(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     out.extend(_r16_structured(t, out))
     out.extend(_r16_more(t))
     return _r16_town_after(t, out)
+
+
+# ============================================================================================
+# Round 17 (branch guard17): dates by policy. See docs/privacy.md, "Round 17".
+# ============================================================================================
+
+# words that make "<day> <month word>" an event's date even when the month word is also a name
+# or an English word ("received 10 Márta", "seen 3 Mai")
+_R17_WHEN_WORDS = frozenset(
+    "received seen taken admitted discharged reviewed started stopped dated collected sent "
+    "since until till from on".split()
+)
+# a chat stamp or a day/month with a time right after it: "[14/01, 07:15]", "3/2 at 10:30"
+_R17_DM_TIME_RE = re.compile(
+    r"(?<![\w./\-])(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?:/(?:19|20)?\d\d)?,?[ \t]*+"
+    r"(?:at[ \t]++|@[ \t]*+)?[0-2]?\d[:.][0-5]\d(?![\d/])"
+)
+# a test's, sample's or clinic's word right before a day/month, then a colon, bracket or comma:
+# "Audiology 13/3:", "urine 14/8 (taken on ward)"
+_R17_TEST_DM_RE = re.compile(
+    r"(?i:\b(?:audiology|audiogram|urine|urines|bloods?|fbc|echo|ecg|eeg|mri|ct|pet|mibg|scans?|"
+    r"x-?rays?|ultrasound|uss|biopsy|samples?|aspirate|marrow|cultures?|swabs?|clinic|review|"
+    r"lp|csf|gfr|histology|cytology|bmt|surgery|theatre)[ \t]++)"
+    r"(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?=[ \t]*+(?::|\(|,|;|–|—|-[ \t]))"
+)
+# "2nd of the 4th 2017": day and month as ordinals, with a year
+_R17_ORD_OF_THE_RE = re.compile(
+    r"(?<![\w])(?P<d>[0-3]?\d)(?:st|nd|rd|th)[ \t]++of[ \t]++the[ \t]++(?P<m>[01]?\d)"
+    r"(?:st|nd|rd|th),?[ \t]++(?:19|20)\d\d(?!\d)"
+)
+# a full date with a four-digit year whose day does not exist (31/04, 30/02): a mistyped date of
+# a person is still that person's date
+_R17_DMY_RE = re.compile(
+    r"(?<![\w./\-])(?P<d>[0-3]?\d)(?P<sep>[/.\-])(?P<m>[01]?\d)(?P=sep)(?:19|20)\d\d(?![\w])"
+    r"(?![./\-]\d)"
+)
+_R17_THE_BEFORE_RE = re.compile(r"(?i:\bthe)[ \t]++$")
+
+
+def _round17(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out: list[_Cand] = []
+    for c in cands:
+        if c[2] == "date" and c[3] == "hard":
+            piece = text[c[0] : c[1]]
+            if c[0] >= 4 and piece[:1].isalpha():
+                th = _R17_THE_BEFORE_RE.search(text, max(0, c[0] - 6), c[0])
+                if th is not None and not piece.lower().startswith("the"):
+                    # "the fourth of December 2018": the article is part of the date
+                    out.append((th.start(), *c[1:]))
+                    continue
+        out.append(c)
+    if not t.clusters:
+        return out
+    msg = _DAY_MONTH_HARD_MESSAGE
+    if "/" in text:
+        if ":" in text or "." in text:
+            for m in _R17_DM_TIME_RE.finditer(text):
+                if _valid_day_month(int(m.group("d")), int(m.group("m"))):
+                    out.append(_cand(m.start(), m.end("m"), "date", "hard", msg))
+        for m in _R17_TEST_DM_RE.finditer(text):
+            if _valid_day_month(int(m.group("d")), int(m.group("m"))):
+                out.append(_cand(m.start("d"), m.end("m"), "date", "hard", msg))
+    if "of the" in t.low:
+        for m in _R17_ORD_OF_THE_RE.finditer(text):
+            if _valid_day_month(int(m.group("d")), int(m.group("m"))):
+                out.append(_cand(m.start(), m.end(), "date", "hard", msg))
+    if t.max_cluster_digits >= 6:
+        for m in _R17_DMY_RE.finditer(text):
+            d, mo = int(m.group("d")), int(m.group("m"))
+            if 1 <= d <= 31 and 1 <= mo <= 12 and not _valid_day_month(d, mo):
+                out.append(_cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"]))
+    return out
