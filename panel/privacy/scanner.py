@@ -9376,6 +9376,11 @@ def _round17(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 
 # a d/m alone: not part of a longer number, word, path or full date
 _R18_DM_RE = re.compile(r"(?<![\w./\-:,+])(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?![\w]|[./\-:]\d|/|,\d)")
+# a range of two days and months: "3/2-5/2", "28/6 – 2/7"
+_R18_DM_RANGE_RE = re.compile(
+    r"(?<![\w./\-:,+])(?P<d>[0-3]?\d)/(?P<m>[01]?\d)[ \t]*[-–][ \t]*(?P<d2>[0-3]?\d)/(?P<m2>[01]?\d)"
+    r"(?![\w]|[./\-:]\d|/|,\d)"
+)
 # Interval shorthand: "3/7 history", "2/12 ago", "for 3/7", "over 6/52", "x 5/7"
 _R18_INTERVAL_AFTER = re.compile(
     r"[ \t]*(?i:(?:history|hx|ago|post|of|duration|old|later|course|since|prior|before|after|"
@@ -9389,7 +9394,7 @@ _R18_INTERVAL_BEFORE = re.compile(
 _R18_SCORE_BEFORE = re.compile(
     r"(?i:\b(?:score[sd]?|scoring|pain|gcs|apgar|power|mrc|grade[sd]?|grading|strength|"
     r"out[ \t]+of|scale|lansky|karnofsky|vas|nrs|flacc|ecog|curie|siopen|tanner|stage[sd]?|"
-    r"rated|rates|rate|rating|va|vision|acuity|snellen|visual|"
+    r"rated|rates|rate|rating|va|vision|acuity|snellen|visual|brock|chang|ctcae|toxicity|"
     r"cycles?|courses?|doses?|day|days|d|week|wk|item|slide|page|block|sample|node|image|"
     r"series|fraction|part|chapter|question|case|level|phase|step|line|arm|bed|bay|room|"
     r"version|v|no|number|ratio|bp|blood[ \t]+pressure|fio2|i:e|ie)\b[ \t:=.]*"
@@ -9429,6 +9434,8 @@ def _r18_not_a_date(text: str, s: int, e: int, d: str, mo: str, depth: int = 0) 
     """Does the context of ``d/mo`` at ``text[s:e]`` show it is not a day and month?"""
     if (d, mo) in _R18_CLINICAL_PAIR:
         return True
+    if (d, mo) in _FRACTIONS and not text[:s].strip() and not text[e:].strip():
+        return True  # a field holding only "1/2" (a trial's phase), no context at all
     before = text[max(0, s - 40) : s]
     if mo.lstrip("0") in ("7", "12"):
         if _R18_INTERVAL_AFTER.match(text, e) or _R18_INTERVAL_BEFORE.search(before):
@@ -9600,6 +9607,22 @@ def _round18(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 continue
             out.append(_cand(s, e, "date", "hard", msg))
             hard.add(s, e)
+        if "-" in text or "–" in text:
+            for m in _R18_DM_RANGE_RE.finditer(text):
+                s, e = m.span()
+                d, mo, d2, mo2 = m.group("d", "m", "d2", "m2")
+                if hard.overlaps(s, e) or not (
+                    _valid_day_month(int(d), int(mo)) and _valid_day_month(int(d2), int(mo2))
+                ):
+                    continue
+                if _r18_not_a_date(text, s, m.end("m"), d, mo) or _r18_not_a_date(
+                    text, m.start("d2"), e, d2, mo2
+                ):
+                    continue
+                if mo == mo2 and int(d) <= int(mo) and int(d2) <= int(mo):
+                    continue  # "3/5-4/5": a score going up
+                out.append(_cand(s, e, "date", "hard", msg))
+                hard.add(s, e)
     if t.clusters and t.max_cluster_digits >= 8:
         for cs, ce, ndig in t.clusters:
             if ndig != 8 or ce - cs != 8:

@@ -33,6 +33,8 @@ def _hard_dates(text: str) -> list[str]:
         ("Phoned the ward 17/12 about the line", "17/12"),
         ("Letters sent 03/01 and 10/01 with no reply", "10/01"),
         ("Temp spike 28/9 at 02:00", "28/9"),
+        ("Inpatient 28/9-2/10 with fever", "28/9-2/10"),
+        ("Obs fine 12/5 – 14/5 on the ward", "12/5 – 14/5"),
         # compact dates
         ("Date of relapse 20190312 (from the lab system)", "20190312"),
         ("Sample ref date 12032019 on the tube", "12032019"),
@@ -70,6 +72,8 @@ def test_round18_finds(text: str, value: str) -> None:
         "GCS 14/15 on arrival",
         "Lansky 6/10, Apgar 9/10",
         "Grade 3/4 neutropenia",
+        "Power improved 3/5-4/5 over the week",
+        "Hearing Brock 2/4 on the audiogram",
         "Rated her nausea 8/10 on the scale",
         # visual acuity
         "VA 6/9 right eye, 6/12 left",
@@ -89,6 +93,8 @@ def test_round18_finds(text: str, value: str) -> None:
         "About 2/3 of the tumour has gone",
         "roughly 1/3 of her feeds",
         "Support is 24/7 on the ward",
+        "1/2",  # a field holding only a trial's phase
+        "Phase 1/2 trial of the new agent",
         # BP and ratios
         "BP 110/70, HR 98",
         # dots and dashes stay as they are
