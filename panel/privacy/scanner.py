@@ -9387,7 +9387,8 @@ _R18_INTERVAL_AFTER = re.compile(
     r"h/o|x|hrs?|hours?|mins?|minutes?)\b)"
 )
 _R18_INTERVAL_BEFORE = re.compile(
-    r"(?i:\b(?:for|over|last|past|within|x|in|a|the|next|first|every|was|is|aged?|now|at|just|only)"
+    r"(?i:\b(?:for|over|last|past|within|x|in|a|the|next|first|every|was|is|aged?|now|at|just|only|review|reviews|rv|fu|f/u|follow[ -]?up|repeat|reassess|"
+    r"recheck)"
     r"[ \t]+(?:the[ \t]+)?|\b(?:by|after)[ \t]+)$"
 )
 # A score, a grade, a stage or a number in a series: "power 4/5", "cycle 2/6", "VA 6/9"
@@ -9395,6 +9396,7 @@ _R18_SCORE_BEFORE = re.compile(
     r"(?i:\b(?:score[sd]?|scoring|pain|gcs|apgar|power|mrc|grade[sd]?|grading|strength|"
     r"out[ \t]+of|scale|lansky|karnofsky|vas|nrs|flacc|ecog|curie|siopen|tanner|stage[sd]?|"
     r"rated|rates|rate|rating|va|vision|acuity|snellen|visual|brock|chang|ctcae|toxicity|"
+    r"index|motor|sensation|reflexes|tone|ps|performance[ \t]+status|"
     r"cycles?|courses?|doses?|day|days|d|week|wk|item|slide|page|block|sample|node|image|"
     r"series|fraction|part|chapter|question|case|level|phase|step|line|arm|bed|bay|room|"
     r"version|v|no|number|ratio|bp|blood[ \t]+pressure|fio2|i:e|ie)\b[ \t:=.]*"
@@ -9421,7 +9423,9 @@ _R18_COUNT_AFTER = re.compile(
     r"teeth|toes|fingers|attempts?|questions?|items?|domains?|markers?|genes?|regions?|"
     r"segments?|vertebrae|ribs|levels?|lobes?|score|pain|power|strength|vision|"
     r"toxicity|scale|split|ratio|chance|odds|majority|dilution|strength|normal|positive|"
-    r"negative|involved|maintenance|volume|fluids?|feeds?|"
+    r"negative|involved|maintenance|volume|fluids?|feeds?|readings?|measurements?|occasions?|"
+    r"visits?|sessions?|episodes?|swabs?|cultures?|sibs?|siblings?|resected|removed|excised|"
+    r"covered|complete|full|filled|healed|gone|sure|certain|confident|likely|"
     r"days?|weeks?|wks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?)\b|"
     r"(?:of|an?|the)\b|(?:%|x\b|mg|mcg|micrograms?|ml|l\b|kg|g\b|mm|cm|m2|gy|units?|mmol|mmhg|iu|u\b))"
 )

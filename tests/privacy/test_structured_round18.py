@@ -93,6 +93,14 @@ def test_round18_finds(text: str, value: str) -> None:
         "About 2/3 of the tumour has gone",
         "roughly 1/3 of her feeds",
         "Support is 24/7 on the ward",
+        "Tumour 3/4 resected at surgery",
+        "Sats fine in 2/3 readings",
+        "Motor 5/5, sensation intact",
+        "PS 1/2 on the last visit",
+        "Ki-67 index 1/5",
+        "Mum is 9/10 sure it was the same rash",
+        "Review 3/12 in clinic",
+        "Repeat echo in 6/12",
         "1/2",  # a field holding only a trial's phase
         "Phase 1/2 trial of the new agent",
         # BP and ratios
