@@ -9512,18 +9512,19 @@ _R18_FILE_DATE_RE = re.compile(
 # a handle without "@" after a word that names it: "username freddiesfight2023",
 # "messenger is ffion.haf.88"
 _R18_HANDLE_CUE_RE = re.compile(
-    r"(?i:\b(?:user[ \t]?name|handle|@[ \t]+is|messenger|insta(?:gram)?|tiktok|snap(?:chat)?|"
-    r"find[ \t]+us[ \t]+at)(?:[ \t]+(?:is|=|:))?[ \t:]*)"
+    r"(?i:(?:\b(?:user[ \t]?name|handle)\b(?:[ \t]+(?:is|=|:))?|(?:@|\b(?:messenger|"
+    r"insta(?:gram)?|tiktok|snap(?:chat)?))[ \t]+is|\bfind[ \t]+us[ \t]+at)\b[ \t:]*)"
     r"(?P<h>@?[A-Za-z0-9][A-Za-z0-9._]{2,29}[A-Za-z0-9])(?![\w@])"
 )
 _R18_HANDLE_GATE = ("user", "handle", "@ is", "messenger", "insta", "tiktok", "snap", "find us")
 _R18_HANDLE_LOOKS = re.compile(r"[\d._]")
 # an e-mail whose "@" is written "at" with the domain written normally
 _R18_EMAIL_AT_RE = re.compile(
-    r"(?<![\w.@])(?P<l>[A-Za-z0-9][A-Za-z0-9._+-]{0,63})[ \t]+(?:at|\(at\)|\[at\])[ \t]+"
+    r"[ \t](?:at|\(at\)|\[at\])[ \t]+"
     r"(?P<dm>(?:[A-Za-z0-9-]{1,63}\.){1,8}(?i:com|org|net|co\.uk|org\.uk|uk|nhs\.net|ac\.uk|"
     r"gov\.uk|ie|io|me|info|scot|wales|cymru))(?![\w/-]|\.[A-Za-z])"
 )
+_R18_EMAIL_LOCAL_END = re.compile(r"(?<![\w.@])(?P<l>[A-Za-z0-9][A-Za-z0-9._+-]{0,63})[ \t]*$")
 # kin words of UK languages: never names
 _R18_KIN_WORDS = frozenset(
     "nain taid mamgu mam-gu tadcu tad-cu seanmhair seanathair seanair granny gran grannie nana "
@@ -9599,8 +9600,10 @@ def _round18(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         if c[3] == "hard":
             hard.add(c[0], c[1])
     msg = _R18_DM_MESSAGE
+    slashed = [(cs, ce) for cs, ce, _n in t.clusters if "/" in text[cs:ce]]
+    ordinal = [(cs, ce) for cs, ce, _n in t.clusters if low[ce : ce + 2] in _ORDINAL_SUFFIXES]
     if t.clusters and "/" in text:
-        for m in _R18_DM_RE.finditer(text):
+        for m in _r18_in_clusters(_R18_DM_RE, t, slashed):
             s, e = m.span()
             if hard.overlaps(s, e):
                 continue
@@ -9612,7 +9615,7 @@ def _round18(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             out.append(_cand(s, e, "date", "hard", msg))
             hard.add(s, e)
         if "-" in text or "–" in text:
-            for m in _R18_DM_RANGE_RE.finditer(text):
+            for m in _r18_in_clusters(_R18_DM_RANGE_RE, t, slashed):
                 s, e = m.span()
                 d, mo, d2, mo2 = m.group("d", "m", "d2", "m2")
                 if hard.overlaps(s, e) or not (
@@ -9642,7 +9645,7 @@ def _round18(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             out.append(_cand(cs, ce, "date", "hard", _MESSAGES["date"]))
             hard.add(cs, ce)
     if t.clusters and any(w in low for w in _MONTH_GATE):
-        for m in _R18_MONTH_ORDINAL_RE.finditer(text):
+        for m in _r18_in_clusters(_R18_MONTH_ORDINAL_RE, t, ordinal, 12):
             word = m.group("mw")
             month = _MONTH_NUM[word[:3].lower()]
             if not _valid_day_month(int(m.group("d")), month):
@@ -9656,7 +9659,7 @@ def _round18(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 out.append(_cand(m.start(), m.end(), "date", "hard", _ORDINAL_AFTER_MONTH_MESSAGE))
                 hard.add(m.start(), m.end())
     if t.clusters and "of the" in t.low:
-        for m in _R18_ORD_OF_THE_RE.finditer(text):
+        for m in _r18_in_clusters(_R18_ORD_OF_THE_RE, t, ordinal, 0, 24):
             if _valid_day_month(int(m.group("d")), int(m.group("m"))):
                 out.append(_cand(m.start(), m.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE))
     if t.clusters and "_" in text:
@@ -9668,17 +9671,36 @@ def _round18(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         h = m.group("h")
         if _R18_HANDLE_LOOKS.search(h) and not h.replace(".", "").isdigit() and h[-1:] != ".":
             out.append(_cand(m.start("h"), m.end("h"), "url", "hard", _HANDLE_MESSAGE))
-    if " at " in text:
+    if " at " in text or "(at)" in text or "[at]" in text:
         for m in _R18_EMAIL_AT_RE.finditer(text):
-            local = m.group("l")
-            if local.lower() in ("me", "us", "them", "him", "her", "you", "look", "is", "are"):
+            lm = _R18_EMAIL_LOCAL_END.search(text, max(0, m.start() - 70), m.start())
+            if lm is None:
                 continue
+            local = lm.group("l")
             if not any(ch in local for ch in "._+-0123456789") or m.group("dm").lower().startswith(
                 "www."
             ):
                 continue  # "donate at www.example.org": a web page; a local part has marks
-            out.append(_cand(m.start(), m.end(), "email", "hard", _MESSAGES["email"]))
+            out.append(_cand(lm.start(), m.end(), "email", "hard", _MESSAGES["email"]))
     return out
+
+
+def _r18_in_clusters(
+    pattern: re.Pattern[str],
+    t: _Text,
+    spans: list[tuple[int, int]],
+    back: int = 0,
+    ahead: int = 4,
+) -> Iterator[re.Match[str]]:
+    """``pattern``'s matches that start in one of the digit clusters ``spans`` (or ``back``
+    characters before it): the rules run only where figures are, not over the whole text."""
+    text, n = t.text, len(t.text)
+    last = -1
+    for cs, ce in spans:
+        for m in pattern.finditer(text, max(0, cs - back, last), min(n, ce + ahead)):
+            if m.start() >= last:
+                last = m.end()
+                yield m
 
 
 _R18_CLINICAL_NAMED_RE_CACHE: dict[str, re.Pattern[str]] = {}

@@ -50,6 +50,8 @@ def _hard_dates(text: str) -> list[str]:
         ("my username is dragonfly_77 on there", "dragonfly_77"),
         ("Dad's insta is jo.bloggs.99 if easier", "jo.bloggs.99"),
         ("mail me at sam.jones at example.org please", "sam.jones at example.org"),
+        ("her snap is kez_x.21 now", "kez_x.21"),
+        ("handle @ is robyn.r.12 on there", "robyn.r.12"),
     ],
 )
 def test_round18_finds(text: str, value: str) -> None:
