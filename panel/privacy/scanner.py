@@ -5289,28 +5289,31 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round17(
+    return _round18(
         t,
-        _round16(
+        _round17(
             t,
-            _round15(
+            _round16(
                 t,
-                _round14(
+                _round15(
                     t,
-                    _round13(
+                    _round14(
                         t,
-                        _round12(
+                        _round13(
                             t,
-                            _round11(
+                            _round12(
                                 t,
-                                _round10(
+                                _round11(
                                     t,
-                                    _round9(
+                                    _round10(
                                         t,
-                                        _round8_names(
-                                            text,
-                                            _names_in_addresses(
-                                                text, _extend_addresses(text, _round5(t, cands))
+                                        _round9(
+                                            t,
+                                            _round8_names(
+                                                text,
+                                                _names_in_addresses(
+                                                    text, _extend_addresses(text, _round5(t, cands))
+                                                ),
                                             ),
                                         ),
                                     ),
@@ -9362,3 +9365,355 @@ def _round17(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if 1 <= d <= 31 and 1 <= mo <= 12 and not _valid_day_month(d, mo):
                 out.append(_cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"]))
     return out
+
+
+# ============================================================================================
+# Round 18 (7 Dec 2026): a day and month in figures with "/" is a hard date by default
+# (identifiers.md: "dates with a day" are hard, with no exception for a missing year), unless
+# its context shows another reading; compact dates; month-first ordinals; file-name dates;
+# handles after a cue; kin words, clinicians and role words that are not family names.
+# ============================================================================================
+
+# a d/m alone: not part of a longer number, word, path or full date
+_R18_DM_RE = re.compile(r"(?<![\w./\-:,+])(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?![\w]|[./\-:]\d|/|,\d)")
+# a range of two days and months: "3/2-5/2", "28/6 – 2/7"
+_R18_DM_RANGE_RE = re.compile(
+    r"(?<![\w./\-:,+])(?P<d>[0-3]?\d)/(?P<m>[01]?\d)[ \t]*[-–][ \t]*(?P<d2>[0-3]?\d)/(?P<m2>[01]?\d)"
+    r"(?![\w]|[./\-:]\d|/|,\d)"
+)
+# Interval shorthand: "3/7 history", "2/12 ago", "for 3/7", "over 6/52", "x 5/7"
+_R18_INTERVAL_AFTER = re.compile(
+    r"[ \t]*(?i:(?:history|hx|ago|post|of|duration|old|later|course|since|prior|before|after|"
+    r"h/o|x|hrs?|hours?|mins?|minutes?)\b)"
+)
+_R18_INTERVAL_BEFORE = re.compile(
+    r"(?i:\b(?:for|over|last|past|within|x|in|a|the|next|first|every|was|is|aged?|now|at|just|only|review|reviews|rv|fu|f/u|follow[ -]?up|repeat|reassess|"
+    r"recheck)"
+    r"[ \t]+(?:the[ \t]+)?|\b(?:by|after)[ \t]+)$"
+)
+# A score, a grade, a stage or a number in a series: "power 4/5", "cycle 2/6", "VA 6/9"
+_R18_SCORE_BEFORE = re.compile(
+    r"(?i:\b(?:score[sd]?|scoring|pain|gcs|apgar|power|mrc|grade[sd]?|grading|strength|"
+    r"out[ \t]+of|scale|lansky|karnofsky|vas|nrs|flacc|ecog|curie|siopen|tanner|stage[sd]?|"
+    r"rated|rates|rate|rating|va|vision|acuity|snellen|visual|brock|chang|ctcae|toxicity|"
+    r"index|motor|sensation|reflexes|tone|ps|performance[ \t]+status|"
+    r"cycles?|courses?|doses?|day|days|d|week|wk|item|slide|page|block|sample|node|image|"
+    r"series|fraction|part|chapter|question|case|level|phase|step|line|arm|bed|bay|room|"
+    r"version|v|no|number|ratio|bp|blood[ \t]+pressure|fio2|i:e|ie)\b[ \t:=.]*"
+    r"(?:(?:of|was|is|at|now|only|still|to|from|improved|reduced|dropped|rose|fell)[ \t]+)*"
+    r"|[#~≈])$"
+)
+# a score word a few words before: "rated her nausea 8/10", "VA 6/9 right eye, 6/12 left"
+_R18_SCORE_LOOSE = re.compile(
+    r"(?i:\b(?:rated|rating|rates|scale|vas|nrs|flacc|out[ \t]+of|va|vision|acuity|snellen|"
+    r"visual)\b[^.;\n]{0,24})$"
+)
+# A fraction word: "about 2/3 of", "roughly 1/2", "~1/3"
+_R18_FRACTION_BEFORE = re.compile(
+    r"(?i:\b(?:about|approximately|approx|roughly|around|nearly|almost|over|under|only|just|"
+    r"least|than)\b\.?[ \t]*|~[ \t]*)$"
+)
+# A counted noun or a unit right after: "2/3 nodes", "11/12 lymph nodes", "1/2 tablet", "5 mg"
+_R18_COUNT_AFTER = re.compile(
+    r"(?:[ \t]*(?:and|or|,|to|-|–)[ \t]*\d{1,2}/\d{1,2})*[ \t]*"
+    r"(?i:(?:[a-z]+[ \t]+)?(?:nodes?|cores?|samples?|lesions?|sites?|fields?|criteria|points?|"
+    r"doses?|tabs?|tablets?|caps?|capsules?|sachets?|fractions?|cycles?|courses?|patients?|"
+    r"children|kids|families|cases?|times|views?|vials?|bottles?|slides?|blocks?|tests?|"
+    r"trephines?|aspirates?|biops(?:y|ies)|specimens?|match(?:ed)?|members?|people|parents?|"
+    r"teeth|toes|fingers|attempts?|questions?|items?|domains?|markers?|genes?|regions?|"
+    r"segments?|vertebrae|ribs|levels?|lobes?|score|pain|power|strength|vision|"
+    r"toxicity|scale|split|ratio|chance|odds|majority|dilution|strength|normal|positive|"
+    r"negative|involved|maintenance|volume|fluids?|feeds?|readings?|measurements?|occasions?|"
+    r"visits?|sessions?|episodes?|swabs?|cultures?|sibs?|siblings?|resected|removed|excised|"
+    r"covered|complete|full|filled|healed|gone|sure|certain|confident|likely|"
+    r"days?|weeks?|wks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?)\b|"
+    r"(?:of|an?|the)\b|(?:%|x\b|mg|mcg|micrograms?|ml|l\b|kg|g\b|mm|cm|m2|gy|units?|mmol|mmhg|iu|u\b))"
+)
+_R18_AFTER_RANGE_LIST = re.compile(r"[ \t]*(?:to|-|–)[ \t]*(?P<a>\d{1,2})/(?P<b>\d{1,2})(?!\d)")
+_R18_CLINICAL_PAIR = frozenset({("24", "7")})  # "24/7 care"
+_R18_DM_MESSAGE = "A day and month in figures: a date with a day (give an interval instead)"
+
+
+def _r18_not_a_date(text: str, s: int, e: int, d: str, mo: str, depth: int = 0) -> bool:
+    """Does the context of ``d/mo`` at ``text[s:e]`` show it is not a day and month?"""
+    if (d, mo) in _R18_CLINICAL_PAIR:
+        return True
+    if (d, mo) in _FRACTIONS and not text[:s].strip() and not text[e:].strip():
+        return True  # a field holding only "1/2" (a trial's phase), no context at all
+    before = text[max(0, s - 40) : s]
+    if mo.lstrip("0") in ("7", "12"):
+        if _R18_INTERVAL_AFTER.match(text, e) or _R18_INTERVAL_BEFORE.search(before):
+            return True
+    if _R18_SCORE_BEFORE.search(before):
+        return True
+    if _SCORE_BEFORE.search(before) or _R18_SCORE_LOOSE.search(before):
+        return True
+    if _R18_FRACTION_BEFORE.search(before):
+        return True
+    if _R18_COUNT_AFTER.match(text, e):
+        return True
+    # "from 4/5 to 5/5": a score going up (a date range has its day over its month)
+    rg = _R18_AFTER_RANGE_LIST.match(text, e)
+    if rg and rg.group("b") == mo and int(d) <= int(mo) and int(rg.group("a")) <= int(mo):
+        return True
+    # "power 4/5 in the left leg, 5/5 on the right": a score's denominator again, same clause
+    if depth == 0:
+        for pm in re.finditer(rf"(?<![\w/])(\d{{1,2}})/0?{int(mo)}(?![\d/])", before):
+            pd = pm.group(1)
+            if not any(ch in before[pm.end() :] for ch in ".;\n") and _r18_not_a_date(
+                text, s - len(before) + pm.start(), s - len(before) + pm.end(), pd, mo, 1
+            ):
+                return True
+    # "3/5 - 4/5": the second of such a pair
+    pg = re.search(r"(?P<a>\d{1,2})/(?P<b>\d{1,2})[ \t]*(?:to|-|–)[ \t]*$", before)
+    if pg and pg.group("b") == mo and int(d) <= int(mo) and int(pg.group("a")) <= int(mo):
+        return True
+    return False
+
+
+# Compact dates: "20130507", "07052013" (a valid YYYYMMDD or DDMMYYYY with a 19xx/20xx year)
+def _r18_compact(digits: str) -> bool:
+    y1, m1, d1 = int(digits[:4]), int(digits[4:6]), int(digits[6:])
+    if 1900 <= y1 <= 2099 and _valid_day_month(d1, m1):
+        return True
+    d2, m2, y2 = int(digits[:2]), int(digits[2:4]), int(digits[4:])
+    return 1900 <= y2 <= 2099 and _valid_day_month(d2, m2)
+
+
+# a run, batch or serial number is no date ("Run 20180711 of the analyser")
+_R18_COMPACT_NOT_BEFORE = re.compile(
+    r"(?i:\b(?:run|batch|lot|build|serial|kit|version|v|order|accession|barcode|ref|reference|"
+    r"no|number|id|code|account|acct|invoice|item|sample|specimen|lab|mrn|pas|hosp|nhs|chi|"
+    r"tel|phone|mob|mobile)\b\.?[ \t:#=]*|#[ \t]*)$"
+)
+_R18_MONTH_WORD = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+# "March 4th", "Sept 3rd", "march 11th": a month word, then an ordinal day; not "May 3rd cycle"
+_R18_MONTH_ORDINAL_RE = re.compile(
+    rf"(?<![\w'’])(?P<mw>(?i:{_R18_MONTH_WORD}))\.?[ \t]+(?P<d>[0-3]?\d)(?i:st|nd|rd|th)(?![\w])"
+)
+_R18_ORDINAL_NOUN_AFTER = re.compile(
+    r"[ \t]+(?i:(?:[a-z]+[ \t]+)?(?:time|times|week|day|month|year|cycle|course|dose|round|line|"
+    r"session|visit|scan|one|patient|child|block|phase|stage|part|half|place|birthday)s?\b)"
+)
+# "the 4th of the 9th": day and month as ordinals (no year)
+_R18_ORD_OF_THE_RE = re.compile(
+    r"(?<![\w])(?P<d>[0-3]?\d)(?:st|nd|rd|th)[ \t]++of[ \t]++the[ \t]++(?P<m>[01]?\d)"
+    r"(?:st|nd|rd|th)(?![\w])"
+)
+# a date inside a file name: "..._2024-02-14.pdf", "scan_14_02_2024_v2"
+_R18_FILE_DATE_RE = re.compile(
+    r"(?<=[_])(?P<a>(?:19|20)\d\d[-_.]?[01]\d[-_.]?[0-3]\d|[0-3]\d[-_.][01]\d[-_.](?:19|20)\d\d)"
+    r"(?=[_.\-]|$|[ \t'\")])"
+    r"|(?P<b>(?:19|20)\d\d[-_][01]\d[-_][0-3]\d|[0-3]\d[-_][01]\d[-_](?:19|20)\d\d)(?=_)"
+)
+# a handle without "@" after a word that names it: "username freddiesfight2023",
+# "messenger is ffion.haf.88"
+_R18_HANDLE_CUE_RE = re.compile(
+    r"(?i:(?:\b(?:user[ \t]?name|handle)\b(?:[ \t]+(?:is|=|:))?|(?:@|\b(?:messenger|"
+    r"insta(?:gram)?|tiktok|snap(?:chat)?))[ \t]+is|\bfind[ \t]+us[ \t]+at)\b[ \t:]*)"
+    r"(?P<h>@?[A-Za-z0-9][A-Za-z0-9._]{2,29}[A-Za-z0-9])(?![\w@])"
+)
+_R18_HANDLE_GATE = ("user", "handle", "@ is", "messenger", "insta", "tiktok", "snap", "find us")
+_R18_HANDLE_LOOKS = re.compile(r"[\d._]")
+# an e-mail whose "@" is written "at" with the domain written normally
+_R18_EMAIL_AT_RE = re.compile(
+    r"[ \t](?:at|\(at\)|\[at\])[ \t]+"
+    r"(?P<dm>(?:[A-Za-z0-9-]{1,63}\.){1,8}(?i:com|org|net|co\.uk|org\.uk|uk|nhs\.net|ac\.uk|"
+    r"gov\.uk|ie|io|me|info|scot|wales|cymru))(?![\w/-]|\.[A-Za-z])"
+)
+_R18_EMAIL_LOCAL_END = re.compile(r"(?<![\w.@])(?P<l>[A-Za-z0-9][A-Za-z0-9._+-]{0,63})[ \t]*$")
+# kin words of UK languages: never names
+_R18_KIN_WORDS = frozenset(
+    "nain taid mamgu mam-gu tadcu tad-cu seanmhair seanathair seanair granny gran grannie nana "
+    "nanna nan nanny bampi bamps mamo daideo daidí mamó móraí granda grandda grampa gramps "
+    "grandpop nonna nonno oma opa babcia dziadek dadi nani nanaji dada".split()
+)
+# "Jack-knife": a capitalised hyphenated compound whose second part is a common noun
+_R18_COMPOUND_NOUNS = frozenset(
+    "knife knives in box tar fruit hammer plane rabbit pot proof daw screw wood leg pot".split()
+)
+_R18_CLINICIAN_AFTER = re.compile(
+    r"(?:[ \t]*\((?i:[a-z ]{0,20}?(?:surgeon|consultant|chair|chairing|minutes|registrar|anaesthetist|oncologist|"
+    r"nurse|physician|radiologist|pathologist|physio|cns|sho|fy\d|st\d))\)|"
+    r",[ \t]*(?i:(?:the[ \t]+)?(?:consultant|surgeon|registrar|anaesthetist|oncologist|"
+    r"radiologist|pathologist)\b)|"
+    r"['’]s[ \t]+(?i:registrar|team|firm|sho|fellow|list|clinic)\b)"
+)
+_R18_KIN_OWNERS = frozenset("my our his her their your the dear".split())
+_R18_TITLES = frozenset("mr ms mrs miss mx madam madame dr prof".split())
+_R18_COMPOUND_AFTER = re.compile(r"[-‐‑]([A-Za-z]+)\b")
+_R18_TITLE_BEFORE = re.compile(r"(?:\b(?:Mr|Ms|Mrs|Miss|Mx|Madam|Madame)\.?[ \t]+)$")
+_R18_ROLE_WORDS = frozenset(
+    "chairman chair chairwoman chairperson president speaker secretary treasurer deputy "
+    "vice-chair mayor".split()
+)
+
+
+def _round18(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out: list[_Cand] = []
+    # false positives by kind: kin words, compounds, clinicians, role words
+    for c in cands:
+        if c[2] == "person_name" and c[3] == "hard":
+            piece = text[c[0] : c[1]]
+            words = piece.lower().split()
+            if (
+                words
+                and words[-1] in _R18_KIN_WORDS
+                and all(w in _R18_KIN_OWNERS for w in words[:-1])
+            ):
+                continue  # "Nain", "my Nain": a kin word
+            after = _R18_COMPOUND_AFTER.match(text, c[1])
+            second = after.group(1) if after and len(words) == 1 else ""
+            if len(words) == 1 and "-" in piece:
+                second = piece.rsplit("-", 1)[1]
+            if second.lower() in _R18_COMPOUND_NOUNS:
+                continue  # "Jack-knife"
+            if (
+                words
+                and words[-1] in _R18_ROLE_WORDS
+                and (len(words) == 1 or words[0].rstrip(".") in _R18_TITLES)
+            ):
+                continue  # "Mr Chairman", "Madam Chair"
+            title = words[0].rstrip(".") if words else ""
+            if title in _R18_TITLES:
+                role = _R18_CLINICIAN_AFTER.match(text, c[1])
+                if title in ("dr", "prof"):
+                    # a doctor may be family: only chairing a meeting in brackets ("Dr X (chair)")
+                    staff = role is not None and role.group().lstrip(" \t").startswith("(chair")
+                else:
+                    # the owner's rule: Mr/Ms with a clinical role is staff
+                    staff = role is not None or _r18_named_clinician(text, piece)
+                if staff:
+                    out.append((c[0], c[1], c[2], "soft", c[4], _STAFF_MESSAGE))
+                    continue
+        out.append(c)
+    low = t.low
+    handle_cued = any(w in low for w in _R18_HANDLE_GATE)
+    if not t.clusters and " at " not in text and not handle_cued:
+        return out
+    hard = _Spans()
+    for c in out:
+        if c[3] == "hard":
+            hard.add(c[0], c[1])
+    msg = _R18_DM_MESSAGE
+    slashed = [(cs, ce) for cs, ce, _n in t.clusters if "/" in text[cs:ce]]
+    ordinal = [(cs, ce) for cs, ce, _n in t.clusters if low[ce : ce + 2] in _ORDINAL_SUFFIXES]
+    if t.clusters and "/" in text:
+        for m in _r18_in_clusters(_R18_DM_RE, t, slashed):
+            s, e = m.span()
+            if hard.overlaps(s, e):
+                continue
+            d, mo = m.group("d"), m.group("m")
+            if not _valid_day_month(int(d), int(mo)):
+                continue
+            if _r18_not_a_date(text, s, e, d, mo):
+                continue
+            out.append(_cand(s, e, "date", "hard", msg))
+            hard.add(s, e)
+        if "-" in text or "–" in text:
+            for m in _r18_in_clusters(_R18_DM_RANGE_RE, t, slashed):
+                s, e = m.span()
+                d, mo, d2, mo2 = m.group("d", "m", "d2", "m2")
+                if hard.overlaps(s, e) or not (
+                    _valid_day_month(int(d), int(mo)) and _valid_day_month(int(d2), int(mo2))
+                ):
+                    continue
+                if _r18_not_a_date(text, s, m.end("m"), d, mo) or _r18_not_a_date(
+                    text, m.start("d2"), e, d2, mo2
+                ):
+                    continue
+                if mo == mo2 and int(d) <= int(mo) and int(d2) <= int(mo):
+                    continue  # "3/5-4/5": a score going up
+                out.append(_cand(s, e, "date", "hard", msg))
+                hard.add(s, e)
+    if t.clusters and t.max_cluster_digits >= 8:
+        for cs, ce, ndig in t.clusters:
+            if ndig != 8 or ce - cs != 8:
+                continue
+            if (cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in "/-.")) or (
+                ce < len(text) and (_word_char(text[ce]) or text[ce : ce + 2][:1] in "/-")
+            ):
+                continue
+            if hard.overlaps(cs, ce) or not _r18_compact(text[cs:ce]):
+                continue
+            if _R18_COMPACT_NOT_BEFORE.search(text, max(0, cs - 16), cs):
+                continue
+            out.append(_cand(cs, ce, "date", "hard", _MESSAGES["date"]))
+            hard.add(cs, ce)
+    if t.clusters and any(w in low for w in _MONTH_GATE):
+        for m in _r18_in_clusters(_R18_MONTH_ORDINAL_RE, t, ordinal, 12):
+            word = m.group("mw")
+            month = _MONTH_NUM[word[:3].lower()]
+            if not _valid_day_month(int(m.group("d")), month):
+                continue
+            if word.lower() in ("may", "mar", "march") and not word[0].isupper():
+                if not _AFTER_ORDINAL_DAY.match(text, m.end()):
+                    continue
+            if _R18_ORDINAL_NOUN_AFTER.match(text, m.end()):
+                continue
+            if not hard.overlaps(m.start(), m.end()):
+                out.append(_cand(m.start(), m.end(), "date", "hard", _ORDINAL_AFTER_MONTH_MESSAGE))
+                hard.add(m.start(), m.end())
+    if t.clusters and "of the" in t.low:
+        for m in _r18_in_clusters(_R18_ORD_OF_THE_RE, t, ordinal, 0, 24):
+            if _valid_day_month(int(m.group("d")), int(m.group("m"))):
+                out.append(_cand(m.start(), m.end(), "date", "hard", _DAY_MONTH_HARD_MESSAGE))
+    if t.clusters and "_" in text:
+        for m in _R18_FILE_DATE_RE.finditer(text):
+            digits = re.sub(r"\D", "", m.group())
+            if len(digits) == 8 and _r18_compact(digits):
+                out.append(_cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"]))
+    for m in _R18_HANDLE_CUE_RE.finditer(text) if handle_cued else ():
+        h = m.group("h")
+        if _R18_HANDLE_LOOKS.search(h) and not h.replace(".", "").isdigit() and h[-1:] != ".":
+            out.append(_cand(m.start("h"), m.end("h"), "url", "hard", _HANDLE_MESSAGE))
+    if " at " in text or "(at)" in text or "[at]" in text:
+        for m in _R18_EMAIL_AT_RE.finditer(text):
+            lm = _R18_EMAIL_LOCAL_END.search(text, max(0, m.start() - 70), m.start())
+            if lm is None:
+                continue
+            local = lm.group("l")
+            if not any(ch in local for ch in "._+-0123456789") or m.group("dm").lower().startswith(
+                "www."
+            ):
+                continue  # "donate at www.example.org": a web page; a local part has marks
+            out.append(_cand(lm.start(), m.end(), "email", "hard", _MESSAGES["email"]))
+    return out
+
+
+def _r18_in_clusters(
+    pattern: re.Pattern[str],
+    t: _Text,
+    spans: list[tuple[int, int]],
+    back: int = 0,
+    ahead: int = 4,
+) -> Iterator[re.Match[str]]:
+    """``pattern``'s matches that start in one of the digit clusters ``spans`` (or ``back``
+    characters before it): the rules run only where figures are, not over the whole text."""
+    text, n = t.text, len(t.text)
+    last = -1
+    for cs, ce in spans:
+        for m in pattern.finditer(text, max(0, cs - back, last), min(n, ce + ahead)):
+            if m.start() >= last:
+                last = m.end()
+                yield m
+
+
+_R18_CLINICAL_NAMED_RE_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _r18_named_clinician(text: str, piece: str) -> bool:
+    """Is the surname of ``piece`` (``Ms Ferreira``) elsewhere stated to be a clinician?"""
+    surname = piece.split()[-1]
+    if not surname[:1].isupper() or len(surname) < 2:
+        return False
+    pat = _R18_CLINICAL_NAMED_RE_CACHE.get(surname)
+    if pat is None:
+        pat = re.compile(re.escape(surname) + r"\b")
+        if len(_R18_CLINICAL_NAMED_RE_CACHE) < 512:
+            _R18_CLINICAL_NAMED_RE_CACHE[surname] = pat
+    return any(_R18_CLINICIAN_AFTER.match(text, m.end()) for m in pat.finditer(text))

@@ -346,9 +346,11 @@ def test_caught_needs_every_word_character():
         # figures.
         pytest.param(IN_SAMPLE_17, 520, 0.932, 0.989, 0.025, id="names_corpus_17"),
         # Round 17's held-out set, scored once while held out (94.1 % / 95.5 % / 3.0 %), in-sample
-        # since round 18 tunes on its kinds of failure. Until round 18 measures it, the floors are
-        # the figures it was scored at.
-        pytest.param(IN_SAMPLE_18, 515, 0.941, 0.955, 0.031, id="names_corpus_18"),
+        # since round 18 tuned on its kinds of failure (d/m dates by default). Round 18 measures
+        # names 94.2 % (113/120), structured 98.5 % (398/404: every figures-only date now caught;
+        # three addresses, two hospital numbers and an Irish month still missed), false positives
+        # 0/165: the floors are those figures.
+        pytest.param(IN_SAMPLE_18, 515, 0.941, 0.985, 0.0, id="names_corpus_18"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
