@@ -5778,7 +5778,8 @@ def _round8_names(text: str, cands: list[_Cand]) -> list[_Cand]:
 # Round 16: an HTML entity anywhere ("943&nbsp;476&nbsp;5919", "LS6&ndash;2AB", "x&#64;y.com")
 # is read as the character it stands for; a no-break or thin space as a space
 _R16_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
-_R16_SPACES = str.maketrans(dict.fromkeys("\u00a0\u2007\u2009\u200a\u202f\u2002\u2003", " "))
+_R16_ODD_SPACES = "\u00a0\u2007\u2009\u200a\u202f\u2002\u2003"
+_R16_SPACES = str.maketrans(dict.fromkeys(_R16_ODD_SPACES, " "))
 
 
 def _r16_decoded(text: str) -> tuple[str, list[int], list[int]] | None:
@@ -5806,9 +5807,6 @@ def _r16_decoded(text: str) -> tuple[str, list[int], list[int]] | None:
     starts.extend(range(last, len(text)))
     ends.extend(range(last + 1, len(text) + 1))
     return "".join(parts).translate(_R16_SPACES), starts, ends
-
-
-_R16_ODD_SPACES = "\u00a0\u2007\u2009\u200a\u202f\u2002\u2003"
 
 
 def find_identifiers(text: str) -> list[Finding]:
@@ -9430,6 +9428,7 @@ _R18_COUNT_AFTER = re.compile(
     r"(?:of|an?|the)\b|(?:%|x\b|mg|mcg|micrograms?|ml|l\b|kg|g\b|mm|cm|m2|gy|units?|mmol|mmhg|iu|u\b))"
 )
 _R18_AFTER_RANGE_LIST = re.compile(r"[ \t]*(?:to|-|–)[ \t]*(?P<a>\d{1,2})/(?P<b>\d{1,2})(?!\d)")
+_R18_BEFORE_RANGE_LIST = re.compile(r"(?P<a>\d{1,2})/(?P<b>\d{1,2})[ \t]*(?:to|-|–)[ \t]*$")
 _R18_CLINICAL_PAIR = frozenset({("24", "7")})  # "24/7 care"
 _R18_DM_MESSAGE = "A day and month in figures: a date with a day (give an interval instead)"
 
@@ -9453,8 +9452,7 @@ def _r18_not_a_date(text: str, s: int, e: int, d: str, mo: str, depth: int = 0) 
     if _R18_COUNT_AFTER.match(text, e):
         return True
     # "from 4/5 to 5/5": a score going up (a date range has its day over its month)
-    rg = _R18_AFTER_RANGE_LIST.match(text, e)
-    if rg and rg.group("b") == mo and int(d) <= int(mo) and int(rg.group("a")) <= int(mo):
+    if _r18_score_pair(_R18_AFTER_RANGE_LIST.match(text, e), d, mo):
         return True
     # "power 4/5 in the left leg, 5/5 on the right": a score's denominator again, same clause
     if depth == 0:
@@ -9465,10 +9463,18 @@ def _r18_not_a_date(text: str, s: int, e: int, d: str, mo: str, depth: int = 0) 
             ):
                 return True
     # "3/5 - 4/5": the second of such a pair
-    pg = re.search(r"(?P<a>\d{1,2})/(?P<b>\d{1,2})[ \t]*(?:to|-|–)[ \t]*$", before)
-    if pg and pg.group("b") == mo and int(d) <= int(mo) and int(pg.group("a")) <= int(mo):
-        return True
-    return False
+    return _r18_score_pair(_R18_BEFORE_RANGE_LIST.search(before), d, mo)
+
+
+def _r18_score_pair(other: re.Match | None, d: str, mo: str) -> bool:
+    """Is ``d/mo`` one of a pair of scores out of the same ``mo`` ("3/5 - 4/5", "4/5 to 5/5"),
+    with ``other`` the pair's other figure? (A date range has its day over its month.)"""
+    return (
+        other is not None
+        and other.group("b") == mo
+        and int(d) <= int(mo)
+        and int(other.group("a")) <= int(mo)
+    )
 
 
 # Compact dates: "20130507", "07052013" (a valid YYYYMMDD or DDMMYYYY with a 19xx/20xx year)
