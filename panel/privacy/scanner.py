@@ -9889,6 +9889,10 @@ _R19_HOUSE_BEFORE = re.compile(
     r"(?<![\w'’-])(?:[A-Z][a-z'’]+[ \t]+){1,2}(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|"
     r"Manor|Mill|Bungalow|Villa|Hall)[ \t]*,[ \t]*$"
 )
+_R19_HOUSE_WORD_START = re.compile(
+    r"(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|Manor|Mill|Bungalow|Villa|Hall)[ \t]*,"
+)
+_R19_CAP_WORD_BEFORE = re.compile(r"(?<![\w'’-])(?:[A-Z][a-z'’]+[ \t]+){1,2}$")
 # a stair flat before its street: "17/3 Ferry Road" (the address was found from "3 Ferry Road")
 _R19_STAIR_BEFORE = re.compile(r"(?<![\w/.-])\d{1,3}/$")
 # a day with a month word in lower case that is also a name ("3 maja"): names are capitalised
@@ -9928,6 +9932,10 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             m = _R19_HOUSE_BEFORE.search(text, max(0, s - 40), s)
             if m is not None:
                 s = m.start()
+            elif _R19_HOUSE_WORD_START.match(text, s):
+                m = _R19_CAP_WORD_BEFORE.search(text, max(0, s - 30), s)
+                if m is not None and m.group().split()[0].lower() not in _R13_NOT_HOME_FIRST:
+                    s = m.start()  # "Ivy House, 22 Church Lane" found from "House, 22 ..."
             if s != c[0]:
                 c = (s, *c[1:])
         elif kind == "date" and sev == "soft":
@@ -9967,10 +9975,10 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 continue
             out.append(_cand(cs, ce, "date", "hard", _R19_DOT_MESSAGE))
             hard.add(cs, ce)
+    found: set[str] = set()
     if t.max_cluster_digits >= 5 and (
         "'" in text or '"' in text or "‘" in text or "“" in text or "." in text
     ):
-        found: set[str] = set()
         for m in _R19_FILE_OR_QUOTE_RE.finditer(text):
             for v in _R19_CODE_IN_FILE_RE.finditer(text, m.start(), m.end()):
                 value = v.group("v")
@@ -9992,6 +10000,7 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 )
                 hard.add(v.start(), v.end())
                 found.add(value)
+    if t.clusters:
         # a hospital number found once is one wherever it repeats (a lab number as a case number)
         for c in out:
             if c[2] == "hospital_number" and c[3] == "hard":
