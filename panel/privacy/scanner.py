@@ -9755,7 +9755,7 @@ _R19_UNIT_AFTER = re.compile(
 _R19_MEASURE_BEFORE = re.compile(
     r"(?i:\b(?:hb|hgb|haemoglobin|hemoglobin|wcc|wbc|anc|neuts?|neutrophils?|lymphs?|"
     r"lymphocytes?|monos?|plts?|platelets?|crp|esr|pct|na|k|cl|ca|mg|po4|phos|phosphate|urea|"
-    r"creat|creatinine|egfr|gfr|alb|albumin|bili|bilirubin|alt|ast|alp|ggt|ldh|nse|ferritin|"
+    r"creat|creatinine|potassium|sodium|calcium|magnesium|chloride|weighed|weighs|weighing|egfr|gfr|alb|albumin|bili|bilirubin|alt|ast|alp|ggt|ldh|nse|ferritin|"
     r"vma|hva|dopamine|tsh|t4|ft4|t3|inr|aptt|pt|fib|fibrinogen|ph|pco2|po2|be|hco3|bicarb|"
     r"lactate|glucose|bms?|ketones|temp|temperature|t|weight|wt|height|ht|length|bsa|bmi|ofc|"
     r"suv|suvmax|max|min|mean|median|adc|auc|dose|rate|volume|vol|size|diameter|measures?|"
@@ -9797,7 +9797,7 @@ def _r19_is_decimal(text: str, s: int, e: int, d: str, mo: str, depth: int = 0) 
         return True
     if _R13_NOT_DMY_BEFORE_RE.search(text, max(0, s - 30), s):
         return True
-    if depth:
+    if depth == 1:
         return False
     if "|" in text:
         # a cell of a table whose row holds other figures: "| 10 | 19.9 | 10 masked |"
@@ -9809,7 +9809,7 @@ def _r19_is_decimal(text: str, s: int, e: int, d: str, mo: str, depth: int = 0) 
             if re.search(r"\|[ \t]*\d+(?:\.\d+)?[ \t]*(?:\||[a-z])", row):
                 return True
     # a time of day
-    if len(mo) == 2 and int(d) <= 23:
+    if depth == 0 and len(mo) == 2 and int(d) <= 23:
         if int(mo) % 5 == 0 or _R19_TIME_BEFORE.search(before) or _R19_TIME_AFTER.match(text, e):
             return True
     # other decimals in the same sentence that read as decimals
@@ -9892,7 +9892,7 @@ _R19_HOUSE_BEFORE = re.compile(
 _R19_HOUSE_WORD_START = re.compile(
     r"(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|Manor|Mill|Bungalow|Villa|Hall)[ \t]*,"
 )
-_R19_CAP_WORD_BEFORE = re.compile(r"(?<![\w'’-])(?:[A-Z][a-z'’]+[ \t]+){1,2}$")
+_R19_CAP_WORD_BEFORE = re.compile(r"(?<![\w-])(?:[A-Z][a-z'’]+[ \t]+){1,2}$")
 # a stair flat before its street: "17/3 Ferry Road" (the address was found from "3 Ferry Road")
 _R19_STAIR_BEFORE = re.compile(r"(?<![\w/.-])\d{1,3}/$")
 # a day with a month word in lower case that is also a name ("3 maja"): names are capitalised
@@ -9938,6 +9938,10 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                     s = m.start()  # "Ivy House, 22 Church Lane" found from "House, 22 ..."
             if s != c[0]:
                 c = (s, *c[1:])
+        elif kind == "date" and sev == "hard" and c[1] - c[0] <= 5:
+            m = _R19_DOT_DM_RE.fullmatch(text, c[0], c[1])
+            if m is not None and _r19_is_decimal(text, c[0], c[1], m.group("d"), m.group("m"), 2):
+                continue  # "Weight 14.2 kg, up from 13.9": a decimal among decimals
         elif kind == "date" and sev == "soft":
             m = _R19_DAY_MONTH_LOW.fullmatch(text, c[0], c[1])
             if m is not None:
