@@ -115,7 +115,9 @@ IN_SAMPLE_18 = HERE / "names_corpus_18.jsonl"
 #: Round 18's held-out set (CORPUS_NAMES_18.md), written blind by a fresh writer, merged after the
 #: round 18 guard and scored once on 7 Dec 2026: names 105/110 = 95.5 %, structured 560/578 =
 #: 96.9 %, false positives 4/165 = 2.4 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_18.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_18.jsonl``): round 19 tunes on its misses, and
+#: a fresh writer writes round 19's held-out set first.
+IN_SAMPLE_19 = HERE / "names_corpus_19.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -355,6 +357,13 @@ def test_caught_needs_every_word_character():
         # three addresses, two hospital numbers and an Irish month still missed), false positives
         # 0/165: the floors are those figures.
         pytest.param(IN_SAMPLE_18, 515, 0.941, 0.985, 0.0, id="names_corpus_18"),
+        # Round 18's held-out set, scored once while held out (95.5 % / 96.9 % / 2.4 %), in-sample
+        # since round 19 tuned on its kinds of failure (defaults flipped by kind: dotted day.month,
+        # numbers in file names and quoted tokens, quoted handles). Round 19 measures names 95.5 %
+        # (105/110), structured 99.5 % (575/578: a Welsh house name after "sy'n byw yn", a
+        # day/month range after "PICU" and "M-007 3365" after "listed as" still missed), false
+        # positives 0/165: the floors are those figures.
+        pytest.param(IN_SAMPLE_19, 515, 0.954, 0.994, 0.0, id="names_corpus_19"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -365,18 +374,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 18's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_19.jsonl) and has a fresh writer
-# write round 19.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 515
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.954,
-        min_structured_recall=0.968,
-        max_false_positive_rate=0.025,
     )
