@@ -9752,26 +9752,50 @@ _R19_UNIT_AFTER = re.compile(
 )
 # a measurement, a lab value, a version or a numbered part before it ("Hb 10.5", "K 4.12",
 # "SUVmax 14.6", "version 4.10", "section 12.3", "ref < 16.3")
-_R19_MEASURE_BEFORE = re.compile(
-    r"(?i:\b(?:hb|hgb|haemoglobin|hemoglobin|wcc|wbc|anc|neuts?|neutrophils?|lymphs?|"
-    r"lymphocytes?|monos?|plts?|platelets?|crp|esr|pct|na|k|cl|ca|mg|po4|phos|phosphate|urea|"
-    r"creat|creatinine|potassium|sodium|calcium|magnesium|chloride|weighed|weighs|weighing|egfr|gfr|alb|albumin|bili|bilirubin|alt|ast|alp|ggt|ldh|nse|ferritin|"
-    r"vma|hva|dopamine|tsh|t4|ft4|t3|inr|aptt|pt|fib|fibrinogen|ph|pco2|po2|be|hco3|bicarb|"
-    r"lactate|glucose|bms?|ketones|temp|temperature|t|weight|wt|height|ht|length|bsa|bmi|ofc|"
-    r"suv|suvmax|max|min|mean|median|adc|auc|dose|rate|volume|vol|size|diameter|measures?|"
-    r"measuring|measured|mass|lesion|residual|thickness|depth|width|mycn|copy|cn|vaf|tmb|"
-    r"ki-?67|mitotic|ploidy|ecog|lansky|fio2|sats|spo2|rr|hr|bp|map|cvp|qtc|ef|sf|fs|lvef|"
-    r"cd34\+?|yield|count|titre|titer|iga|igg|igm|b12|folate|vitamin|hba1c|chol|cholesterol|"
-    r"urate|ammonia|lipase|amylase|ck|troponin|bnp|cortisol|acth|lh|fsh|afp|hcg|uacr|upcr|"
-    r"protein|osmolality|ratio|index|score|scored|grade|stage|level|levels|version|ver|v|"
-    r"release|section|sect|para|paragraph|chapter|figure|fig|table|appendix|clause|rule|step|"
-    r"item|question|room|bay|recist|wcag|openapi|api|icd|python|load|ref|range|normal|target|"
-    r"aim|sd|z|approx|approximately|about|around|roughly|nearly|under|over|above|below|"
-    r"up[ \t]+to|down[ \t]+to|x|by|times|increased|decreased|rose|fell|dropped|improved|"
-    r"reduced|from[ \t]+\d+(?:\.\d+)?[ \t]+to)\b[^\w\n]{0,3}"
-    r"(?:(?:of|was|is|now|at|to|from|only|still|up|down|approx|about|around)[^\w\n]{1,3}){0,3}"
-    r"|[<>≤≥~≈±=][ \t]*)$"
+_R19_MEASURE_WORDS = frozenset(
+    "hb hgb haemoglobin hemoglobin wcc wbc anc neut neuts neutrophil neutrophils lymph lymphs "
+    "lymphocyte lymphocytes mono monos plt plts platelet platelets crp esr pct na k cl ca mg po4 "
+    "phos phosphate urea creat creatinine potassium sodium calcium magnesium chloride weighed "
+    "weighs weighing egfr gfr alb albumin bili bilirubin alt ast alp ggt ldh nse ferritin vma hva "
+    "dopamine tsh t4 ft4 t3 inr aptt pt fib fibrinogen ph pco2 po2 be hco3 bicarb lactate "
+    "glucose bm bms ketones temp temperature t weight wt height ht length bsa bmi ofc suv "
+    "suvmax max min mean median adc auc dose rate volume vol size diameter measure measures "
+    "measuring measured mass lesion residual thickness depth width mycn copy cn vaf tmb ki67 "
+    "ki-67 mitotic ploidy ecog lansky fio2 sats spo2 rr hr bp map cvp qtc ef sf fs lvef cd34 "
+    "cd34+ yield count titre titer iga igg igm b12 folate vitamin hba1c chol cholesterol urate "
+    "ammonia lipase amylase ck troponin bnp cortisol acth lh fsh afp hcg uacr upcr protein "
+    "osmolality ratio index score scored grade stage level levels version ver v release "
+    "section sect para paragraph chapter figure fig table appendix clause rule step item "
+    "question room bay recist wcag openapi api icd python load ref range normal target aim sd "
+    "z approx approximately roughly nearly under over above below x by times increased "
+    "decreased rose fell dropped improved reduced < > ≤ ≥ ~ ≈ ± = "
+    # the older rules' score, numbering and part words (round 13's and round 18's)
+    "scores scoring grades grading stages strength power pain gcs apgar mrc scale lansky "
+    "karnofsky vas nrs flacc curie siopen tanner rated rates rating va vision acuity snellen "
+    "visual brock chang ctcae toxicity motor sensation reflexes tone ps performance cycle "
+    "cycles course courses doses day days d week weeks wk wks items slide slides page pages "
+    "pp p block blocks sample node image series fraction fractions part chapter case phase "
+    "steps line arm bed no number ratios fig figures tables sections annex clauses note notes "
+    "refs vertebra vertebrae rib ribs segment segments c l s build isbn ip lead leads # "
+    "appendices paragraphs rules questions".split()
 )
+# words between the measurement and its value: "Hb was 10.5", "K now 4.1", "up to 12.5"
+_R19_FILLERS = frozenset("of was is now at to from only still up down about around".split())
+_R19_TOKEN_RE = re.compile(r"[^\W\d_][\w+-]*|[<>≤≥~≈±=#]|\d+(?:[.,]\d+)*")
+
+
+def _r19_measure_before(before: str) -> bool:
+    """Is the word before a number (fillers skipped) a measurement's, a lab value's, a
+    version's or a numbered part's ("Hb", "K was", "version", "ref <")?"""
+    toks = _R19_TOKEN_RE.findall(before)
+    for tok in reversed(toks[-5:]):
+        lt = tok.lower()
+        if lt in _R19_FILLERS:
+            continue
+        return lt in _R19_MEASURE_WORDS
+    return False
+
+
 # a time of day: "at 10.05", "around 9.10", "11.10 am"
 _R19_TIME_BEFORE = re.compile(r"(?i:\b(?:at|around|approx|about)[ \t]+|@[ \t]*)$")
 _R19_TIME_AFTER = re.compile(
@@ -9785,7 +9809,15 @@ _R19_DOT_MESSAGE = (
 )
 
 
-def _r19_is_decimal(text: str, s: int, e: int, d: str, mo: str, depth: int = 0) -> bool:
+def _r19_is_decimal(
+    text: str,
+    s: int,
+    e: int,
+    d: str,
+    mo: str,
+    depth: int = 0,
+    memo: dict[int, list[int]] | None = None,
+) -> bool:
     """Does the number ``d.mo`` at ``text[s:e]`` read as a decimal (a unit, a measurement, a
     version or a lab value around it, or other decimals in its sentence)?"""
     if not _valid_day_month(int(d), int(mo)):
@@ -9793,17 +9825,15 @@ def _r19_is_decimal(text: str, s: int, e: int, d: str, mo: str, depth: int = 0) 
     if _R19_UNIT_AFTER.match(text, e):
         return True
     before = text[max(0, s - 40) : s]
-    if _R19_MEASURE_BEFORE.search(before) or _R18_SCORE_BEFORE.search(before):
-        return True
-    if _R13_NOT_DMY_BEFORE_RE.search(text, max(0, s - 30), s):
+    if _r19_measure_before(before):
         return True
     if depth == 1:
         return False
-    if "|" in text:
+    if "|" in text[max(0, s - 4) : s]:
         # a cell of a table whose row holds other figures: "| 10 | 19.9 | 10 masked |"
-        ls = text.rfind("\n", 0, s) + 1
-        le = text.find("\n", e)
-        le = len(text) if le < 0 else le
+        ls = text.rfind("\n", max(0, s - 200), s) + 1
+        le = text.find("\n", e, e + 200)
+        le = min(len(text), e + 200) if le < 0 else le
         if text[ls:s].rstrip().endswith("|") and text[e:le].lstrip().startswith("|"):
             row = text[ls:s] + text[e:le]
             if re.search(r"\|[ \t]*\d+(?:\.\d+)?[ \t]*(?:\||[a-z])", row):
@@ -9815,24 +9845,28 @@ def _r19_is_decimal(text: str, s: int, e: int, d: str, mo: str, depth: int = 0) 
     # other decimals in the same sentence that read as decimals
     a = max(0, s - 60)
     for m in _R19_SENTENCE_END.finditer(text, a, s):
-        if m.end() <= s and not text[m.start() - 1 : m.start()].isdigit():
-            a = m.end()
+        a = m.end()
     z = min(len(text), e + 60)
     m = _R19_SENTENCE_END.search(text, e, z)
-    while (
-        m is not None
-        and text[m.start() - 1 : m.start()].isdigit()
-        and text[m.end() : m.end() + 1].isdigit()
-    ):
-        m = _R19_SENTENCE_END.search(text, m.end(), z)
     if m is not None:
         z = m.start()
-    for o in _R19_DECIMAL_RE.finditer(text, a, z):
-        if o.start() == s:
-            continue
-        od, om = o.group(1), o.group(2)
-        if len(od) > 2 or len(om) > 2 or _r19_is_decimal(text, o.start(), o.end(), od, om, 1):
+    if memo is None:
+        memo = {}
+    decimals = memo.get(-1)
+    if decimals is None:
+        # the starts of the text's numbers that read as decimals, found once a scan
+        decimals = memo[-1] = [
+            o.start()
+            for o in _R19_DECIMAL_RE.finditer(text)
+            if len(o.group(1)) > 2
+            or len(o.group(2)) > 2
+            or _r19_is_decimal(text, o.start(), o.end(), o.group(1), o.group(2), 1)
+        ]
+    k = bisect.bisect_left(decimals, a)
+    while k < len(decimals) and decimals[k] < z:
+        if decimals[k] != s:
             return True
+        k += 1
     return False
 
 
@@ -9902,6 +9936,7 @@ _R19_DAY_MONTH_LOW = re.compile(r"\d{1,2}\.?[ \t]+(?:de[ \t]+)?(?P<w>[^\W\d_]{4,
 def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     text, low = t.text, t.low
     out: list[_Cand] = []
+    memo: dict[int, list[int]] = {}  # the text's decimals, found once (_r19_is_decimal)
     for c in cands:
         kind, sev = c[2], c[3]
         if kind == "person_name" and sev == "hard":
@@ -9940,7 +9975,9 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 c = (s, *c[1:])
         elif kind == "date" and sev == "hard" and c[1] - c[0] <= 5:
             m = _R19_DOT_DM_RE.fullmatch(text, c[0], c[1])
-            if m is not None and _r19_is_decimal(text, c[0], c[1], m.group("d"), m.group("m"), 2):
+            if m is not None and _r19_is_decimal(
+                text, c[0], c[1], m.group("d"), m.group("m"), 2, memo
+            ):
                 continue  # "Weight 14.2 kg, up from 13.9": a decimal among decimals
         elif kind == "date" and sev == "soft":
             m = _R19_DAY_MONTH_LOW.fullmatch(text, c[0], c[1])
@@ -9975,7 +10012,7 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 or (text[ce] in ".-:,–" and text[ce + 1 : ce + 2].isdigit())
             ):
                 continue
-            if hard.overlaps(cs, ce) or _r19_is_decimal(text, cs, ce, d, mo):
+            if hard.overlaps(cs, ce) or _r19_is_decimal(text, cs, ce, d, mo, 0, memo):
                 continue
             out.append(_cand(cs, ce, "date", "hard", _R19_DOT_MESSAGE))
             hard.add(cs, ce)
