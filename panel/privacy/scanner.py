@@ -9873,10 +9873,27 @@ def _r19_is_decimal(
 # Letters and digits inside a file name or a quoted token (no space inside the quotes: a label,
 # not a title): a hospital number, unless it is a trial's, a camera's, a DICOM series' or a
 # registry's code shape, a date or a sequence number
-_R19_FILE_OR_QUOTE_RE = re.compile(
-    r"[\w.-]+\.(?i:pdf|docx?|odt|rtf|txt|jpe?g|png|gif|bmp|tiff?|heic|dcm|dicom|zip|xlsx?|csv|"
-    r"nii|mp4|mov|pptx?)(?![\w])|(?<![\w])(?:'[^'\s]{3,80}'|\"[^\"\s]{3,80}\"|‘[^’\s]{3,80}’|“[^”\s]{3,80}”)(?![\w])"
+_R19_EXTENSION_RE = re.compile(
+    r"\.(?i:pdf|docx?|odt|rtf|txt|jpe?g|png|gif|bmp|tiff?|heic|dcm|dicom|zip|xlsx?|csv|nii|mp4|"
+    r"mov|pptx?)(?![\w])"
 )
+_R19_QUOTED_TOKEN_RE = re.compile(
+    r"(?<![\w])(?:'[^'\s]{3,80}'|\"[^\"\s]{3,80}\"|‘[^’\s]{3,80}’|“[^”\s]{3,80}”)(?![\w])"
+)
+
+
+def _r19_files_and_quotes(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of file names (read back from their extension, at most 120 characters) and of
+    quoted tokens in ``text``."""
+    for m in _R19_EXTENSION_RE.finditer(text):
+        a = m.start()
+        while a > 0 and m.start() - a < 120 and (text[a - 1].isalnum() or text[a - 1] in "_.-"):
+            a -= 1
+        yield a, m.start()
+    for m in _R19_QUOTED_TOKEN_RE.finditer(text):
+        yield m.start(), m.end()
+
+
 _R19_CODE_IN_FILE_RE = re.compile(
     r"(?<![A-Za-z0-9])(?P<v>[A-Za-z]{1,4}\d{5,10}[A-Za-z]?)(?![A-Za-z0-9])"
 )
@@ -9898,7 +9915,7 @@ _R19_QUOTED_HANDLE_RE = re.compile(
 _R19_PLATFORM_HYPHEN_RE = re.compile(
     r"(?i:\b(?:insta(?:gram)?|ig|tiktok|snap(?:chat)?|twitter|threads|youtube|facebook|fb)"
     r"(?:[ \t]+(?:handle|username|name|account|id))?[ \t]*(?::|-|–|=|[ \t]is))[ \t]*"
-    r"(?P<h>@?[A-Za-z0-9_][A-Za-z0-9_.]*-[A-Za-z0-9_.-]*[A-Za-z0-9_])(?![\w@-])"
+    r"(?P<h>@?[A-Za-z0-9_][A-Za-z0-9_.]{0,28}-[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])(?![\w@-])"
 )
 # a bare www page whose path holds an id ("www.example.net/portal/study/88231")
 _R19_ID_IN_PATH = re.compile(r"/[^/\s?#]*\d{3,}")
@@ -9937,6 +9954,7 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     text, low = t.text, t.low
     out: list[_Cand] = []
     memo: dict[int, list[int]] = {}  # the text's decimals, found once (_r19_is_decimal)
+    charity = functools.lru_cache(maxsize=1)(lambda x: _R19_CHARITY_WORDS.search(x) is not None)
     for c in cands:
         kind, sev = c[2], c[3]
         if kind == "person_name" and sev == "hard":
@@ -9955,7 +9973,7 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if (
                 _R19_BUILDING_RE.fullmatch(piece)
                 and _R19_STAY_BEFORE.search(text, max(0, c[0] - 24), c[0])
-                and _R19_CHARITY_WORDS.search(text)
+                and charity(text)
             ):
                 out.append((c[0], c[1], kind, "soft", c[4], c[5]))
                 continue  # a charity's house where families stay
@@ -10020,8 +10038,8 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     if t.max_cluster_digits >= 5 and (
         "'" in text or '"' in text or "‘" in text or "“" in text or "." in text
     ):
-        for m in _R19_FILE_OR_QUOTE_RE.finditer(text):
-            for v in _R19_CODE_IN_FILE_RE.finditer(text, m.start(), m.end()):
+        for fs, fe in _r19_files_and_quotes(text):
+            for v in _R19_CODE_IN_FILE_RE.finditer(text, fs, fe):
                 value = v.group("v")
                 prefix = value[
                     : len(value)
