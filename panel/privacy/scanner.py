@@ -9950,6 +9950,17 @@ _R19_STAIR_BEFORE = re.compile(r"(?<![\w/.-])\d{1,3}/$")
 _R19_DAY_MONTH_LOW = re.compile(r"\d{1,2}\.?[ \t]+(?:de[ \t]+)?(?P<w>[^\W\d_]{4,})")
 
 
+# month words read as ambiguous only because they are also names ("maja", "luglio" ...): in
+# lower case after a day they are the month (not the hand-listed look-alikes "medi", "mayo")
+_R19_NAME_ONLY_MONTHS = frozenset(
+    w
+    for w in _R14_AMBIGUOUS_MONTHS
+    if len(w) > 3
+    and w not in _names.ENGLISH_WORDS
+    and w not in ("mayo", "medi", "joon", "luty", "mayi", "fedi")
+)
+
+
 def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     text, low = t.text, t.low
     out: list[_Cand] = []
@@ -10001,7 +10012,7 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             m = _R19_DAY_MONTH_LOW.fullmatch(text, c[0], c[1])
             if m is not None:
                 w = m.group("w")
-                if w.islower() and w not in _ENGLISH and w in _R14_MONTH_SET:
+                if w.islower() and w in _R19_NAME_ONLY_MONTHS:
                     c = (c[0], c[1], kind, "hard", c[4], c[5])
         elif kind == "url" and sev == "soft":
             piece = low[c[0] : c[1]]
