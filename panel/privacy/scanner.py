@@ -9965,7 +9965,7 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     text, low = t.text, t.low
     out: list[_Cand] = []
     memo: dict[int, list[int]] = {}  # the text's decimals, found once (_r19_is_decimal)
-    charity = functools.lru_cache(maxsize=1)(lambda x: _R19_CHARITY_WORDS.search(x) is not None)
+    charity: list[bool] = []  # does the text name a charity? (read once, when asked)
     for c in cands:
         kind, sev = c[2], c[3]
         if kind == "person_name" and sev == "hard":
@@ -9981,11 +9981,12 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 continue  # "his friend's party": a noun after a determiner
         elif kind == "address" and sev == "hard":
             piece = text[c[0] : c[1]]
-            if (
-                _R19_BUILDING_RE.fullmatch(piece)
-                and _R19_STAY_BEFORE.search(text, max(0, c[0] - 24), c[0])
-                and charity(text)
-            ):
+            building = _R19_BUILDING_RE.fullmatch(piece) and _R19_STAY_BEFORE.search(
+                text, max(0, c[0] - 24), c[0]
+            )
+            if building and not charity:
+                charity.append(_R19_CHARITY_WORDS.search(text) is not None)
+            if building and charity[0]:
                 out.append((c[0], c[1], kind, "soft", c[4], c[5]))
                 continue  # a charity's house where families stay
             s = c[0]
