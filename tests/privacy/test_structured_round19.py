@@ -47,7 +47,7 @@ def _hard(text: str, kind: str) -> list[str]:
         ),
         # a house's name before its street; a stair flat
         ("Caption shows 'Rowan Cottage, 9 Mill Brae, Kelso' - please crop", "Rowan Cottage"),
-        ("They live at 21/4 Harbour View Road, Leith EH6 4QP", "21/4 Harbour View Road"),
+        ("They live at 21/4 Harbour View Road, Leith", "21/4 Harbour View Road"),
         # a declined month word in lower case that is also a name
         ("Termin był 12 maja, ale odwołany", "12 maja"),
     ],
