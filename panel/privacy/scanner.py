@@ -9944,6 +9944,11 @@ _R19_HOUSE_WORD_START = re.compile(
     r"(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|Manor|Mill|Bungalow|Villa|Hall)[ \t]*,"
 )
 _R19_CAP_WORD_BEFORE = re.compile(r"(?<![\w-])(?:[A-Z][a-z'’]+[ \t]+){1,2}$")
+# a stair flat with its street: "17/3 Ferry Road", "2/1 Kelvin Street" (floor or stair / flat)
+_R19_STAIR_STREET_RE = re.compile(
+    r"(?<![\w/.-])\d{1,3}/\d{1,3}[a-zA-Z]?,?[ \t]+(?:[A-Z][a-z'’-]+[ \t]+){1,3}"
+    r"(?P<st>[A-Z][a-z]+)(?![\w'’-])"
+)
 # a stair flat before its street: "17/3 Ferry Road" (the address was found from "3 Ferry Road")
 _R19_STAIR_BEFORE = re.compile(r"(?<![\w/.-])\d{1,3}/$")
 # a day with a month word in lower case that is also a name ("3 maja"): names are capitalised
@@ -10088,6 +10093,11 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                     out.append(_cand(i, j, "hospital_number", "hard", _MESSAGES["hospital_number"]))
                     hard.add(i, j)
                 i = text.find(value, j)
+    if t.clusters and "/" in text:
+        for m in _R19_STAIR_STREET_RE.finditer(text):
+            if m.group("st").lower() in _STREET_WORDS_LOW and not hard.overlaps(m.start(), m.end()):
+                out.append(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
+                hard.add(m.start(), m.end())
     if t.has(*_R19_HANDLE_GATE):
         for m in _R19_QUOTED_HANDLE_RE.finditer(text):
             h = m.group("h")
