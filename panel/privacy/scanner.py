@@ -2711,11 +2711,11 @@ _FAMILY_CONTEXT_RE = re.compile(
 _WARD_SISTER_AFTER_RE = re.compile(r"[ \t]+[A-Z]")
 
 
-def _family_context(part: str) -> bool:
+def _family_context(part: str, limit: int | None = None) -> bool:
     """Does ``part`` say a family member is meant? Not a ward sister's title: "Dr Shah, Sister
     Kaur" names two of the staff (a capitalised "Sister" before a name, with no "my"/"her"/"'s"
     before it, as in _round8_names)."""
-    for m in _FAMILY_CONTEXT_RE.finditer(part):
+    for m in _FAMILY_CONTEXT_RE.finditer(part, 0, len(part) if limit is None else limit):
         if (
             m.group() == "Sister"
             and _WARD_SISTER_AFTER_RE.match(part, m.end())
@@ -3529,10 +3529,12 @@ class _NameFinder:
             elif title in ("Dr", "Doctor"):
                 before = text[max(0, s - 40) : s]
                 before = before[max(before.rfind("."), before.rfind("\n")) + 1 :]  # this sentence
-                after = text[e : e + 30].split(".")[0]
+                after = text[e : e + 60].split(".")[0]
                 # identifiers.md: "Dr when it refers to family" ("her mum, Dr Shah, is a GP");
                 # the child's own doctors, even in a parent's message, are staff: a warning
-                family = _family_context(before) or _family_context(after)
+                # (round 19: a family word only in the 30 characters after the name, but the
+                # text after it read whole, so a ward sister's title at the edge is one)
+                family = _family_context(before) or _family_context(after, 30)
                 self.report(
                     s,
                     e,
@@ -5289,30 +5291,34 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round18(
+    return _round19(
         t,
-        _round17(
+        _round18(
             t,
-            _round16(
+            _round17(
                 t,
-                _round15(
+                _round16(
                     t,
-                    _round14(
+                    _round15(
                         t,
-                        _round13(
+                        _round14(
                             t,
-                            _round12(
+                            _round13(
                                 t,
-                                _round11(
+                                _round12(
                                     t,
-                                    _round10(
+                                    _round11(
                                         t,
-                                        _round9(
+                                        _round10(
                                             t,
-                                            _round8_names(
-                                                text,
-                                                _names_in_addresses(
-                                                    text, _extend_addresses(text, _round5(t, cands))
+                                            _round9(
+                                                t,
+                                                _round8_names(
+                                                    text,
+                                                    _names_in_addresses(
+                                                        text,
+                                                        _extend_addresses(text, _round5(t, cands)),
+                                                    ),
                                                 ),
                                             ),
                                         ),
@@ -9723,3 +9729,383 @@ def _r18_named_clinician(text: str, piece: str) -> bool:
         if len(_R18_CLINICAL_NAMED_RE_CACHE) < 512:
             _R18_CLINICAL_NAMED_RE_CACHE[surname] = pat
     return any(_R18_CLINICIAN_AFTER.match(text, m.end()) for m in pat.finditer(text))
+
+
+# ============================================================================================
+# Round 19: defaults flipped by kind (dotted day.month, numbers inside file names and quotes,
+# quoted handles, www pages with an id in the path) and false positives by kind
+# ============================================================================================
+
+# A day.month in figures ("18.09", "booked 15.5", "23.4 and 30.4"): a date by default, as d/m is
+# since round 18, unless it reads as a decimal. Only where the day or the month has two digits:
+# "2.3" alone stays a decimal (round 13 dates it after a temporal word).
+_R19_DOT_DM_RE = re.compile(r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})")
+# a unit, a dimension or a counted noun after it (also after a range or list: "1.5-2.0 cm")
+_R19_UNIT_AFTER = re.compile(
+    r"(?:[ \t]*(?:-|–|to|and|or|,|x|×|by)[ \t]*\d+(?:\.\d+)?)*[ \t]*"
+    r"(?:[%°'\"×^]|(?i:(?:x|by|s|secs?|seconds?|ms|h|hrs?|hours?|mins?|minutes?|d|days?|wks?|"
+    r"weeks?|mo|mths?|months?|y|yo|yrs?|years?|mm|cm|m|km|miles?|kg|g|mg|mcg|ug|µg|ng|pg|lbs?|"
+    r"oz|st|stone|l|ml|mls|dl|litres?|liters?|pints?|cc|gy|cgy|gbq|mbq|kbq|mci|kcal|kj|kpa|"
+    r"mmhg|mmol|µmol|umol|nmol|pmol|mol|iu|miu|mu|u|units?|fold|log|sd|centiles?|percentiles?|"
+    r"ppm|ratio|x10|e\d+|k|million|mut|copies|cells|points?|fr|ch|uln|kb|mb|gb|m2|cm2|mm2|cm3|"
+    r"rem|em|px|pt|dpi|times|per|a[ \t]+day|an[ \t]+hour|each|percent|per[ \t]*cent)\b))"
+)
+# a measurement, a lab value, a version or a numbered part before it ("Hb 10.5", "K 4.12",
+# "SUVmax 14.6", "version 4.10", "section 12.3", "ref < 16.3")
+_R19_MEASURE_WORDS = frozenset(
+    "hb hgb haemoglobin hemoglobin wcc wbc anc neut neuts neutrophil neutrophils lymph lymphs "
+    "lymphocyte lymphocytes mono monos plt plts platelet platelets crp esr pct na k cl ca mg po4 "
+    "phos phosphate urea creat creatinine potassium sodium calcium magnesium chloride weighed "
+    "weighs weighing egfr gfr alb albumin bili bilirubin alt ast alp ggt ldh nse ferritin vma hva "
+    "dopamine tsh t4 ft4 t3 inr aptt pt fib fibrinogen ph pco2 po2 be hco3 bicarb lactate "
+    "glucose bm bms ketones temp temperature t weight wt height ht length bsa bmi ofc suv "
+    "suvmax max min mean median adc auc dose rate volume vol size diameter measure measures "
+    "measuring measured mass lesion residual thickness depth width mycn copy cn vaf tmb ki67 "
+    "ki-67 mitotic ploidy ecog lansky fio2 sats spo2 rr hr bp map cvp qtc ef sf fs lvef cd34 "
+    "cd34+ yield count titre titer iga igg igm b12 folate vitamin hba1c chol cholesterol urate "
+    "ammonia lipase amylase ck troponin bnp cortisol acth lh fsh afp hcg uacr upcr protein "
+    "osmolality ratio index score scored grade stage level levels version ver v release "
+    "section sect para paragraph chapter figure fig table appendix clause rule step item "
+    "question room bay recist wcag openapi api icd python load ref range normal target aim sd "
+    "z approx approximately roughly nearly under over above below x by times increased "
+    "decreased rose fell dropped improved reduced < > ≤ ≥ ~ ≈ ± = "
+    # the older rules' score, numbering and part words (round 13's and round 18's)
+    "scores scoring grades grading stages strength power pain gcs apgar mrc scale lansky "
+    "karnofsky vas nrs flacc curie siopen tanner rated rates rating va vision acuity snellen "
+    "visual brock chang ctcae toxicity motor sensation reflexes tone ps performance cycle "
+    "cycles course courses doses day days d week weeks wk wks items slide slides page pages "
+    "pp p block blocks sample node image series fraction fractions part chapter case phase "
+    "steps line arm bed no number ratios fig figures tables sections annex clauses note notes "
+    "refs vertebra vertebrae rib ribs segment segments c l s build isbn ip lead leads # "
+    "appendices paragraphs rules questions".split()
+)
+# words between the measurement and its value: "Hb was 10.5", "K now 4.1", "up to 12.5"
+_R19_FILLERS = frozenset("of was is now at to from only still up down about around".split())
+_R19_TOKEN_RE = re.compile(r"[^\W\d_][\w+-]*|[<>≤≥~≈±=#]|\d+(?:[.,]\d+)*")
+
+
+def _r19_measure_before(before: str) -> bool:
+    """Is the word before a number (fillers skipped) a measurement's, a lab value's, a
+    version's or a numbered part's ("Hb", "K was", "version", "ref <")?"""
+    toks = _R19_TOKEN_RE.findall(before)
+    for tok in reversed(toks[-5:]):
+        lt = tok.lower()
+        if lt in _R19_FILLERS:
+            continue
+        return lt in _R19_MEASURE_WORDS
+    return False
+
+
+# a time of day: "at 10.05", "around 9.10", "11.10 am"
+_R19_TIME_BEFORE = re.compile(r"(?i:\b(?:at|around|approx|about)[ \t]+|@[ \t]*)$")
+_R19_TIME_AFTER = re.compile(
+    r"[ \t]*(?i:am|pm|a\.m|p\.m|hrs|h|o['’]clock|in[ \t]+the[ \t]+morning)\b"
+)
+# a decimal elsewhere in the sentence: "SUVmax 7.2 in the primary, 3.1 in the bone"
+_R19_DECIMAL_RE = re.compile(r"(?<![\w.,/])(\d+)\.(\d+)(?![\w]|\.\d)")
+_R19_SENTENCE_END = re.compile(r"[.;!?](?=[ \t\n]|$)|\n")
+_R19_DOT_MESSAGE = (
+    "A day and month in figures (with a dot): a date with a day (give an interval instead)"
+)
+
+
+def _r19_is_decimal(
+    text: str,
+    s: int,
+    e: int,
+    d: str,
+    mo: str,
+    depth: int = 0,
+    memo: dict[int, list[int]] | None = None,
+) -> bool:
+    """Does the number ``d.mo`` at ``text[s:e]`` read as a decimal (a unit, a measurement, a
+    version or a lab value around it, or other decimals in its sentence)?"""
+    if not _valid_day_month(int(d), int(mo)):
+        return True
+    if _R19_UNIT_AFTER.match(text, e):
+        return True
+    before = text[max(0, s - 40) : s]
+    if _r19_measure_before(before):
+        return True
+    if depth == 1:
+        return False
+    if "|" in text[max(0, s - 4) : s]:
+        # a cell of a table whose row holds other figures: "| 10 | 19.9 | 10 masked |"
+        ls = text.rfind("\n", max(0, s - 200), s) + 1
+        le = text.find("\n", e, e + 200)
+        le = min(len(text), e + 200) if le < 0 else le
+        if text[ls:s].rstrip().endswith("|") and text[e:le].lstrip().startswith("|"):
+            row = text[ls:s] + text[e:le]
+            if re.search(r"\|[ \t]*\d+(?:\.\d+)?[ \t]*(?:\||[a-z])", row):
+                return True
+    # a time of day
+    if depth == 0 and len(mo) == 2 and int(d) <= 23:
+        if int(mo) % 5 == 0 or _R19_TIME_BEFORE.search(before) or _R19_TIME_AFTER.match(text, e):
+            return True
+    # other decimals in the same sentence that read as decimals
+    a = max(0, s - 60)
+    for m in _R19_SENTENCE_END.finditer(text, a, s):
+        a = m.end()
+    z = min(len(text), e + 60)
+    m = _R19_SENTENCE_END.search(text, e, z)
+    if m is not None:
+        z = m.start()
+    if memo is None:
+        memo = {}
+    decimals = memo.get(-1)
+    if decimals is None:
+        # the starts of the text's numbers that read as decimals, found once a scan
+        decimals = memo[-1] = [
+            o.start()
+            for o in _R19_DECIMAL_RE.finditer(text)
+            if len(o.group(1)) > 2
+            or len(o.group(2)) > 2
+            or _r19_is_decimal(text, o.start(), o.end(), o.group(1), o.group(2), 1)
+        ]
+    k = bisect.bisect_left(decimals, a)
+    while k < len(decimals) and decimals[k] < z:
+        if decimals[k] != s:
+            return True
+        k += 1
+    return False
+
+
+# Letters and digits inside a file name or a quoted token (no space inside the quotes: a label,
+# not a title): a hospital number, unless it is a trial's, a camera's, a DICOM series' or a
+# registry's code shape, a date or a sequence number
+_R19_EXTENSION_RE = re.compile(
+    r"\.(?i:pdf|docx?|odt|rtf|txt|jpe?g|png|gif|bmp|tiff?|heic|dcm|dicom|zip|xlsx?|csv|nii|mp4|"
+    r"mov|pptx?)(?![\w])"
+)
+_R19_QUOTED_TOKEN_RE = re.compile(
+    r"(?<![\w])(?:'[^'\s]{3,80}'|\"[^\"\s]{3,80}\"|‘[^’\s]{3,80}’|“[^”\s]{3,80}”)(?![\w])"
+)
+
+
+def _r19_files_and_quotes(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of file names (read back from their extension, at most 120 characters) and of
+    quoted tokens in ``text``."""
+    for m in _R19_EXTENSION_RE.finditer(text):
+        a = m.start()
+        while a > 0 and m.start() - a < 120 and (text[a - 1].isalnum() or text[a - 1] in "_.-"):
+            a -= 1
+        yield a, m.start()
+    for m in _R19_QUOTED_TOKEN_RE.finditer(text):
+        yield m.start(), m.end()
+
+
+_R19_CODE_IN_FILE_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?P<v>[A-Za-z]{1,4}\d{5,10}[A-Za-z]?)(?![A-Za-z0-9])"
+)
+_R19_NOT_HOSP_PREFIX = frozenset(
+    "nct isrctn eudract iras actrn ctri drks jprn umin chictr rec ver rev img dsc dscn pxl vid "
+    "mvi gopr dji im ser se sam pic photo scan page p pp v vs doi pmid pmc icd ec gb cd hla".split()
+)
+# a handle in quotes after a handle's or a platform's word ("remove the handle 'xyz'"), or a
+# handle with a hyphen after a platform's word ("Snapchat: ab-cd.ef12")
+_R19_HANDLE_GATE = (
+    "handle", "user", "account", "insta", "tiktok", "snap", "facebook", "twitter", "threads",
+    "youtube", "profile",
+)  # fmt: skip
+_R19_QUOTED_HANDLE_RE = re.compile(
+    r"(?i:\b(?:handle|user[ \t]?name|account|insta(?:gram)?|tiktok|snap(?:chat)?|facebook|"
+    r"twitter|threads|youtube|profile)(?:[ \t]+(?:name|is|was|called|as|of|@))?)[ \t:]*"
+    r"['\"‘“](?P<h>@?[A-Za-z0-9_][A-Za-z0-9._-]{2,29})['\"’”]"
+)
+_R19_PLATFORM_HYPHEN_RE = re.compile(
+    r"(?i:\b(?:insta(?:gram)?|ig|tiktok|snap(?:chat)?|twitter|threads|youtube|facebook|fb)"
+    r"(?:[ \t]+(?:handle|username|name|account|id))?[ \t]*(?::|-|–|=|[ \t]is))[ \t]*"
+    r"(?P<h>@?[A-Za-z0-9_][A-Za-z0-9_.]{0,28}-[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])(?![\w@-])"
+)
+# a bare www page whose path holds an id ("www.example.net/portal/study/88231")
+_R19_ID_IN_PATH = re.compile(r"/[^/\s?#]*\d{3,}")
+# false positives by kind
+_R19_EPONYM_AFTER = re.compile(
+    r"[ \t]+(?i:score|scale|criteria|classification|staging|system|syndrome|sign|test|"
+    r"manoeuvre|maneuver|procedure|operation|index|grade|grading|formula|equation|curve|chart|"
+    r"method|protocol|technique|tube|catheter|line|shunt|repair)\b"
+)
+_R19_CAP_PAIR = re.compile(r"[A-Z][a-z]+-[A-Z][a-z]+$")
+_R19_DETERMINER_BEFORE = re.compile(r"(?i:\b(?:his|her|their|your|a|the)[ \t]+)$")
+_R19_CHARITY_WORDS = re.compile(
+    r"(?i:\b(?:trust|charity|charities|foundation|cancer|ronald[ \t]+mcdonald|clic|sargent|"
+    r"young[ \t]+lives|sick[ \t]+children|hospice|appeal)\b)"
+)
+_R19_STAY_BEFORE = re.compile(
+    r"(?i:\b(?:staying|stay|stayed|stays|based|accommodated|put[ \t]+up)[ \t]+(?:at|in)[ \t]+(?:the[ \t]+)?)$"
+)
+_R19_BUILDING_RE = re.compile(r"[A-Z][a-z'’]+(?:[ \t]+[A-Z][a-z'’]+)?[ \t]+House")
+# a house's name before a street address: "Ivy House, 22 Church Lane"
+_R19_HOUSE_BEFORE = re.compile(
+    r"(?<![\w'’-])(?:[A-Z][a-z'’]+[ \t]+){1,2}(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|"
+    r"Manor|Mill|Bungalow|Villa|Hall)[ \t]*,[ \t]*$"
+)
+_R19_HOUSE_WORD_START = re.compile(
+    r"(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|Manor|Mill|Bungalow|Villa|Hall)[ \t]*,"
+)
+_R19_CAP_WORD_BEFORE = re.compile(r"(?<![\w-])(?:[A-Z][a-z'’]+[ \t]+){1,2}$")
+# a stair flat with its street: "17/3 Ferry Road", "2/1 Kelvin Street" (floor or stair / flat)
+_R19_STAIR_STREET_RE = re.compile(
+    r"(?<![\w/.-])\d{1,3}/\d{1,3}[a-zA-Z]?,?[ \t]+(?:[A-Z][a-z'’-]+[ \t]+){1,3}"
+    r"(?P<st>[A-Z][a-z]+)(?![\w'’-])"
+)
+# a stair flat before its street: "17/3 Ferry Road" (the address was found from "3 Ferry Road")
+_R19_STAIR_BEFORE = re.compile(r"(?<![\w/.-])\d{1,3}/$")
+# a day with a month word in lower case that is also a name ("3 maja"): names are capitalised
+_R19_DAY_MONTH_LOW = re.compile(r"\d{1,2}\.?[ \t]+(?:de[ \t]+)?(?P<w>[^\W\d_]{4,})")
+
+
+# month words read as ambiguous only because they are also names ("maja", "luglio" ...): in
+# lower case after a day they are the month (not the hand-listed look-alikes "medi", "mayo")
+_R19_NAME_ONLY_MONTHS = frozenset(
+    w
+    for w in _R14_AMBIGUOUS_MONTHS
+    if len(w) > 3
+    and w not in _names.ENGLISH_WORDS
+    and w not in ("mayo", "medi", "joon", "luty", "mayi", "fedi")
+)
+
+
+def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text, low = t.text, t.low
+    out: list[_Cand] = []
+    memo: dict[int, list[int]] = {}  # the text's decimals, found once (_r19_is_decimal)
+    charity: list[bool] = []  # does the text name a charity? (read once, when asked)
+    for c in cands:
+        kind, sev = c[2], c[3]
+        if kind == "person_name" and sev == "hard":
+            piece = text[c[0] : c[1]]
+            if _R19_CAP_PAIR.search(piece) and _R19_EPONYM_AFTER.match(text, c[1]):
+                continue  # "Mitchell-Pike score": an eponym
+            if (
+                piece.islower()
+                and piece.isalpha()
+                and piece in _ENGLISH
+                and _R19_DETERMINER_BEFORE.search(text, max(0, c[0] - 8), c[0])
+            ):
+                continue  # "his friend's party": a noun after a determiner
+        elif kind == "address" and sev == "hard":
+            piece = text[c[0] : c[1]]
+            building = _R19_BUILDING_RE.fullmatch(piece) and _R19_STAY_BEFORE.search(
+                text, max(0, c[0] - 24), c[0]
+            )
+            if building and not charity:
+                charity.append(_R19_CHARITY_WORDS.search(text) is not None)
+            if building and charity[0]:
+                out.append((c[0], c[1], kind, "soft", c[4], c[5]))
+                continue  # a charity's house where families stay
+            s = c[0]
+            if text[s : s + 1].isdigit():
+                m = _R19_STAIR_BEFORE.search(text, max(0, s - 4), s)
+                if m is not None:
+                    s = m.start()
+            m = _R19_HOUSE_BEFORE.search(text, max(0, s - 40), s)
+            if m is not None:
+                s = m.start()
+            elif _R19_HOUSE_WORD_START.match(text, s):
+                m = _R19_CAP_WORD_BEFORE.search(text, max(0, s - 30), s)
+                if m is not None and m.group().split()[0].lower() not in _R13_NOT_HOME_FIRST:
+                    s = m.start()  # "Ivy House, 22 Church Lane" found from "House, 22 ..."
+            if s != c[0]:
+                c = (s, *c[1:])
+        elif kind == "date" and sev == "hard" and c[1] - c[0] <= 5:
+            m = _R19_DOT_DM_RE.fullmatch(text, c[0], c[1])
+            if m is not None and _r19_is_decimal(
+                text, c[0], c[1], m.group("d"), m.group("m"), 2, memo
+            ):
+                continue  # "Weight 14.2 kg, up from 13.9": a decimal among decimals
+        elif kind == "date" and sev == "soft":
+            m = _R19_DAY_MONTH_LOW.fullmatch(text, c[0], c[1])
+            if m is not None:
+                w = m.group("w")
+                if w.islower() and w in _R19_NAME_ONLY_MONTHS:
+                    c = (c[0], c[1], kind, "hard", c[4], c[5])
+        elif kind == "url" and sev == "soft":
+            piece = low[c[0] : c[1]]
+            if piece.startswith("www.") and _R19_ID_IN_PATH.search(piece):
+                c = (c[0], c[1], kind, "hard", c[4], c[5])
+        out.append(c)
+    hard = _Spans()
+    for c in out:
+        if c[3] == "hard":
+            hard.add(c[0], c[1])
+    if t.clusters and "." in text:
+        for cs, ce, ndig in t.clusters:
+            if not 2 <= ndig <= 4 or ce - cs > 5:
+                continue
+            m = _R19_DOT_DM_RE.fullmatch(text, cs, ce)
+            if m is None:
+                continue
+            d, mo = m.group("d"), m.group("m")
+            if len(d) == 1 and len(mo) == 1:
+                continue
+            if cs > 0 and (_word_char(text[cs - 1]) or text[cs - 1] in ".,/-:+£$€#^×'’"):
+                continue
+            if ce < len(text) and (
+                _word_char(text[ce])
+                or text[ce] in "%°/'’"
+                or (text[ce] in ".-:,–" and text[ce + 1 : ce + 2].isdigit())
+            ):
+                continue
+            if hard.overlaps(cs, ce) or _r19_is_decimal(text, cs, ce, d, mo, 0, memo):
+                continue
+            out.append(_cand(cs, ce, "date", "hard", _R19_DOT_MESSAGE))
+            hard.add(cs, ce)
+    found: set[str] = set()
+    if t.max_cluster_digits >= 5 and (
+        "'" in text or '"' in text or "‘" in text or "“" in text or "." in text
+    ):
+        for fs, fe in _r19_files_and_quotes(text):
+            for v in _R19_CODE_IN_FILE_RE.finditer(text, fs, fe):
+                value = v.group("v")
+                prefix = value[
+                    : len(value)
+                    - len(value.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+                ]
+                if prefix.lower() in _R19_NOT_HOSP_PREFIX or hard.overlaps(v.start(), v.end()):
+                    continue
+                if value[len(prefix) : len(prefix) + 3] == "000":
+                    continue  # a sequence number ("IM00012")
+                digits = re.sub(r"\D", "", value)
+                if len(digits) == 8 and _r18_compact(digits):
+                    continue  # a date in a file name
+                out.append(
+                    _cand(
+                        v.start(), v.end(), "hospital_number", "hard", _MESSAGES["hospital_number"]
+                    )
+                )
+                hard.add(v.start(), v.end())
+                found.add(value)
+    if t.clusters:
+        # a hospital number found once is one wherever it repeats (a lab number as a case number)
+        for c in out:
+            if c[2] == "hospital_number" and c[3] == "hard":
+                found.add(text[c[0] : c[1]])
+        for value in found:
+            if len(value) < 5 or not any(ch.isdigit() for ch in value):
+                continue
+            i = text.find(value)
+            while i >= 0:
+                j = i + len(value)
+                if not hard.overlaps(i, j) and not (
+                    i > 0 and text[i - 1].isalnum() or j < len(text) and text[j].isalnum()
+                ):
+                    out.append(_cand(i, j, "hospital_number", "hard", _MESSAGES["hospital_number"]))
+                    hard.add(i, j)
+                i = text.find(value, j)
+    if t.clusters and "/" in text:
+        for m in _R19_STAIR_STREET_RE.finditer(text):
+            if m.group("st").lower() in _STREET_WORDS_LOW and not hard.overlaps(m.start(), m.end()):
+                out.append(_cand(m.start(), m.end(), "address", "hard", _MESSAGES["address"]))
+                hard.add(m.start(), m.end())
+    if t.has(*_R19_HANDLE_GATE):
+        for m in _R19_QUOTED_HANDLE_RE.finditer(text):
+            h = m.group("h")
+            if " " in h or h.lower() in _ENGLISH or h.lower().startswith(("www.", "http")):
+                continue
+            out.append(_cand(m.start("h"), m.end("h"), "url", "hard", _HANDLE_MESSAGE))
+        for m in _R19_PLATFORM_HYPHEN_RE.finditer(text):
+            h = m.group("h")
+            if any(ch in h for ch in "._0123456789") and not h.lower().startswith(("www.", "http")):
+                out.append(_cand(m.start("h"), m.end("h"), "url", "hard", _HANDLE_MESSAGE))
+    return out

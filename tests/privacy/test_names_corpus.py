@@ -358,9 +358,12 @@ def test_caught_needs_every_word_character():
         # 0/165: the floors are those figures.
         pytest.param(IN_SAMPLE_18, 515, 0.941, 0.985, 0.0, id="names_corpus_18"),
         # Round 18's held-out set, scored once while held out (95.5 % / 96.9 % / 2.4 %), in-sample
-        # since round 19 tunes on its kinds of failure. Until round 19 measures it, the floors are
-        # the figures it was scored at.
-        pytest.param(IN_SAMPLE_19, 515, 0.954, 0.968, 0.025, id="names_corpus_19"),
+        # since round 19 tuned on its kinds of failure (defaults flipped by kind: dotted day.month,
+        # numbers in file names and quoted tokens, quoted handles). Round 19 measures names 95.5 %
+        # (105/110), structured 99.5 % (575/578: a Welsh house name after "sy'n byw yn", a
+        # day/month range after "PICU" and "M-007 3365" after "listed as" still missed), false
+        # positives 0/165: the floors are those figures.
+        pytest.param(IN_SAMPLE_19, 515, 0.954, 0.994, 0.0, id="names_corpus_19"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
