@@ -121,7 +121,9 @@ IN_SAMPLE_19 = HERE / "names_corpus_19.jsonl"
 #: Round 19's held-out set (CORPUS_NAMES_19.md), written blind by a fresh writer, merged after the
 #: round 19 guard and scored once on 7 Dec 2026: names 356/413 = 86.2 %, structured 512/533 =
 #: 96.1 %, false positives 3/165 = 1.8 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_19.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_19.jsonl``): round 20 tunes on its misses, and
+#: a fresh writer writes round 20's held-out set first.
+IN_SAMPLE_20 = HERE / "names_corpus_20.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -368,6 +370,10 @@ def test_caught_needs_every_word_character():
         # day/month range after "PICU" and "M-007 3365" after "listed as" still missed), false
         # positives 0/165: the floors are those figures.
         pytest.param(IN_SAMPLE_19, 515, 0.954, 0.994, 0.0, id="names_corpus_19"),
+        # Round 19's held-out set, scored once while held out (86.2 % / 96.1 % / 1.8 %), in-sample
+        # since round 20 tunes on its kinds of failure. Until round 20 measures it, the floors are
+        # the figures it was scored at.
+        pytest.param(IN_SAMPLE_20, 515, 0.861, 0.960, 0.019, id="names_corpus_20"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -378,18 +384,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 19's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_20.jsonl) and has a fresh writer
-# write round 20.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 515
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.861,
-        min_structured_recall=0.960,
-        max_false_positive_rate=0.019,
     )
