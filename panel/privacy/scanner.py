@@ -10137,6 +10137,19 @@ _R20_PAIR_RE = re.compile(
     r"rather[ \t]+than|for|is[ \t]+spelt|->|→)[ \t]+['‘\"“](?P<b>[A-Z][^\W\d_]+)['’\"”]"
 )
 # an attendance list: "Present: A, B (CNS), Lucy from pharmacy"
+_R20_LABEL_GATE = (
+    "surname", "forename", "first name", "firstname", "first_name", "given name", "givenname",
+    "given_name", "family name", "family_name", "last name", "lastname", "last_name",
+)  # fmt: skip
+_R20_LIST_GATE = (
+    "present:",
+    "present (",
+    "attendees",
+    "attending:",
+    "attended:",
+    "apologies",
+    "in attendance",
+)
 _R20_LIST_RE = re.compile(
     r"(?i:\b(?:present|attendees|attending|attended|apologies|in[ \t]+attendance)"
     r"(?:[ \t]*\([^)\n]{0,20}\))?)[ \t]*:[ \t]*(?P<l>[^\n.;]{3,400})"
@@ -10151,8 +10164,11 @@ _R20_ACTION_RE = re.compile(
     r"[ \t]+to[ \t]+[a-z]"
 )
 # a person before a team: "Grace and Patience from the CNS team", "Lucy from pharmacy"; "ask for X"
+_R20_NAMES_BEFORE_RE = re.compile(
+    r"(?P<n>[A-Z][^\W\d_]+)(?:[ \t]+and[ \t]+(?P<m>[A-Z][^\W\d_]+))?$"
+)
 _R20_FROM_TEAM_RE = re.compile(
-    r"(?<![\w'’-])(?P<n>[A-Z][^\W\d_]+)(?:[ \t]+and[ \t]+(?P<m>[A-Z][^\W\d_]+))?[ \t]+from[ \t]+"
+    r"[ \t]from[ \t]+"
     r"(?:the[ \t]+|our[ \t]+)?(?:[\w-]+[ \t]+){0,2}(?i:team|ward|office|clinic|unit|pharmacy|"
     r"cns|physio|dietetics|admin|reception)\b"
 )
@@ -10173,7 +10189,7 @@ _R20_NOT_PERSON = frozenset(
 _R20_FILE_WORD_RE = re.compile(r"[^\W\d_]+")
 # a journal citation ("Lancet Oncol 2016;17(3):247-56", "28:412-19", "Smith et al.")
 _R20_CITATION_RE = re.compile(
-    r"(?:\b(?:19|20)\d{2}[ \t]*[;,][ \t]*\d{1,4}(?:\(\d{1,3}\))?[ \t]*:[ \t]*[A-Z]?\d{1,5}"
+    r"(?:\b(?:19|20)\d{2}[ \t]*[;,][ \t]*\d{1,4}(?:\(\d{1,3}\))?[ \t]*:[ \t]*[A-Za-z]?\d{1,5}"
     r"|\b\d{1,4}(?:\(\d{1,3}\))?:\d{1,5}[-–]\d{1,5}\b|\bet[ \t]+al\b)"
 )
 # roman months with spaces ("14 II 2021"), dotted year-first dates with spaces ("2017. 04. 05")
@@ -10194,17 +10210,9 @@ _R20_HIJRI_RE = re.compile(
     r"qi[’'`]?dah|hijjah|hijja))(?:[ \t]+\d{3,4}(?:[ \t]*AH)?)?(?![\w-])"
 )
 _R20_HIJRI_GATE = (
-    "muharram",
-    "safar",
-    "rabi",
-    "jumad",
-    "rajab",
-    "sha",
-    "ramad",
-    "ramaz",
-    "shawwal",
-    "dhu",
-)
+    "muharram", "safar", "rabi", "jumad", "rajab", "shaban", "sha'ban", "sha’ban", "ramad",
+    "ramaz", "shawwal", "dhu",
+)  # fmt: skip
 # a handle written without "@" near a platform's word: "the tiktok is abc_def", "TikTok (ab.cd)"
 _R20_PLATFORM_NEAR_RE = re.compile(
     r"(?i:\b(?:insta(?:gram)?|tiktok|snap(?:chat)?|twitter|youtube|facebook)\b)"
@@ -10252,11 +10260,13 @@ def _r20_person_ok(word: str) -> bool:
 
 
 def _r20_sentence(text: str, s: int, e: int) -> tuple[int, int]:
-    a = max(text.rfind("\n", 0, s), text.rfind(". ", 0, s))
-    b = len(text)
+    """The sentence (or line) around ``text[s:e]``, read at most 600 characters either side."""
+    lo = max(0, s - 600)
+    a = max(text.rfind("\n", lo, s), text.rfind(". ", lo, s), lo - 1)
+    b = min(len(text), e + 600)
     for sep in ("\n", ". "):
-        k = text.find(sep, e)
-        if 0 <= k < b:
+        k = text.find(sep, e, b)
+        if k >= 0:
             b = k
     return a + 1, b
 
@@ -10266,7 +10276,11 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     msg = _MESSAGES["person_name"]
     out: list[_Cand] = cands
     # false positives by kind: author names in a sentence that cites a journal
-    if ("et al" in text or ";" in text or ":" in text) and _R20_CITATION_RE.search(text):
+    if (
+        ("et al" in text or ";" in text or ":" in text)
+        and any(c[2] == "person_name" and c[3] == "hard" for c in out)
+        and _R20_CITATION_RE.search(text)
+    ):
         cited: dict[tuple[int, int], bool] = {}
         kept: list[_Cand] = []
         for c in out:
@@ -10280,7 +10294,13 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             kept.append(c)
         out = kept
     # false positives: "1/10^4" (a power), "viewer 12.1" beside a version "7.4.2"
-    if "^" in text or _R20_VERSION_RE.search(text) is not None:
+    if any(
+        c[2] == "date"
+        and c[3] == "hard"
+        and c[1] - c[0] <= 5
+        and ("." in text[c[0] : c[1]] or text[c[1] : c[1] + 1] == "^")
+        for c in out
+    ) and ("^" in text or _R20_VERSION_RE.search(text) is not None):
         kept = []
         for c in out:
             if c[2] == "date" and c[3] == "hard" and c[1] - c[0] <= 5:
@@ -10330,12 +10350,12 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                         ):
                             add(words[j].start(), words[j].end())
     # labels without a space, relations with "="
-    if ":" in text or "=" in text:
+    if (":" in text or "=" in text) and t.has(*_R20_LABEL_GATE):
         for m in _R20_LABEL_RE.finditer(text):
             add(m.start("v"), m.end("v"))
-        if "=" in text:
-            for m in _R20_RELATION_EQ_RE.finditer(text):
-                add(m.start("v"), m.end("v"))
+    if "=" in text:
+        for m in _R20_RELATION_EQ_RE.finditer(text):
+            add(m.start("v"), m.end("v"))
     # quoted given names, and a quoted pair of spellings of which one is a name
     if "'" in text or '"' in text or "‘" in text or "“" in text:
         for m in _R20_PAIR_RE.finditer(text):
@@ -10348,7 +10368,7 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if all(_r12_known_given(p) and p.lower() not in _ENGLISH for p in v.split("-")):
                 add(m.start("v"), m.end("v"))
     # attendance lists: each item without a title is a person
-    if t.has("present", "attend", "apologies"):
+    if any(w in t.low for w in _R20_LIST_GATE):
         for m in _R20_LIST_RE.finditer(text):
             ls = m.start("l")
             pos = ls
@@ -10379,8 +10399,9 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 if n and _r20_person_ok(n):
                     add(m.start(g), m.end(g))
     if t.has("from"):
-        for m in _R20_FROM_TEAM_RE.finditer(text):
-            if m.start() > 0 and text[m.start() - 1] not in " \t(,":
+        for f in _R20_FROM_TEAM_RE.finditer(text):
+            m = _R20_NAMES_BEFORE_RE.search(text, max(0, f.start() - 60), f.start())
+            if m is None or m.start() > 0 and text[m.start() - 1] not in " \t(,":
                 continue
             before = text[max(0, m.start() - 12) : m.start()].split()
             if before and before[-1].rstrip(".") in _TITLES_R20:
@@ -10398,7 +10419,7 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                     )
                 ):
                     add(m.start(g), m.end(g))
-    if t.has("ask", "speak", "talk"):
+    if t.has("ask for", "ask to", "asking for", "speak to", "speak with", "talk to", "talk with"):
         for m in _R20_ASK_FOR_RE.finditer(text):
             n = m.group("n")
             if _r20_person_ok(n) and n.lower() not in ("the", "a", "an", "your", "our", "someone"):
@@ -10427,16 +10448,22 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             add(c[0], m.end(), force=True)
     # "Case 7: Name Surname;" the subject of a case's line; "SURNAME Given" as on a PAS label;
     # "Given (Nick) Surname"; a quoted display name before an e-mail address
-    if t.has("case"):
-        for m in _R20_CASE_RE.finditer(text):
-            words = [w for w in _R20_WORD_RE.findall(m.group("n"))]
+    i = t.low.find("case ") if t.clusters else -1
+    while i >= 0:
+        m = _R20_CASE_RE.match(text, i)
+        i = t.low.find("case ", i + 5)
+        if m is not None:
+            words = _R20_WORD_RE.findall(m.group("n"))
             if (
                 words
                 and all(_r20_person_ok(w) and w.lower() not in _ENGLISH for w in words)
                 and any(_r20_given(w) or _r10_word_ok(w) for w in words)
             ):
                 add(m.start("n"), m.end("n"), force=True)
-    for m in _R20_CAPS_FIRST_RE.finditer(text):
+    for g in _R20_CAPS_GATE_RE.finditer(text):
+        m = _R20_CAPS_FIRST_RE.match(text, g.start())
+        if m is None:
+            continue
         sur, given = m.group("s"), m.group("g")
         e = m.end("g")
         for w in _R20_NEXT_CAP_RE.finditer(text, e, m.end()):
@@ -10447,18 +10474,24 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             _r20_given(given)
             and _r10_word_ok(_title_case(sur))
             and sur.lower() not in _R20_NOT_PERSON
-            and not _r20_given(sur)
         ):
             add(m.start(), e, force=True)
     if "(" in text:
         for m in _R20_NICK_RE.finditer(text):
-            a, b = m.group("a"), m.group("b")
+            ma = _R20_NAME_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
+            if (
+                ma is None
+                or ma.start() > 0
+                and (text[ma.start() - 1].isalnum() or text[ma.start() - 1] in "'’-")
+            ):
+                continue
+            a, b = ma.group("a"), m.group("b")
             if (
                 (_r20_given(a) or _r20_given(m.group("k")))
                 and _r20_person_ok(b)
                 and _r10_word_ok(b)
             ):
-                add(m.start(), m.end(), force=True)
+                add(ma.start(), m.end(), force=True)
         for m in _R20_OTHER_SCRIPT_RE.finditer(text):
             v = m.group("v")
             if all(ord(ch) > 0x24F for ch in v if ch.isalpha()):
@@ -10469,9 +10502,16 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     # a name with another language's suffix after an apostrophe ("Kerem'in", "Ayşe'nin")
     if "'" in text or "’" in text:
         for m in _R20_SUFFIX_RE.finditer(text):
-            w = m.group("w")
+            mw = _R20_WORD_BEFORE_RE.search(text, max(0, m.start() - 30), m.start())
+            if (
+                mw is None
+                or mw.start() > 0
+                and (text[mw.start() - 1].isalnum() or text[mw.start() - 1] in "'’-")
+            ):
+                continue
+            w = mw.group("w")
             if w.lower() not in _ENGLISH and _r20_given(w):
-                add(m.start("w"), m.end("w"))
+                add(mw.start("w"), mw.end("w"))
         for m in _R20_QUOTED_LOW_RE.finditer(text):
             words = m.group("v").split()
             if all(w not in _ENGLISH and (_r20_given(w) or _r12_known_given(w)) for w in words):
@@ -10479,12 +10519,28 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     # dates: roman months with spaces, year-first dotted dates with spaces, Hijri months
     if t.clusters:
         dmsg = _MESSAGES["date"]
-        if " I" in text or "\tI" in text or " V" in text or " X" in text:
-            for m in _R20_ROMAN_SPACED_RE.finditer(text):
-                add(m.start(), m.end(), "date", dmsg, force=True)
-        if ". " in text:
-            for m in _R20_YEAR_FIRST_SPACED_RE.finditer(text):
-                add(m.start(), m.end(), "date", dmsg, force=True)
+        if t.max_cluster_digits >= 4:
+            for cs, _ce, ndig in t.clusters:
+                if ndig < 4 or text[cs : cs + 2] not in ("19", "20"):
+                    continue
+                if text[cs + 4 : cs + 5] == ".":
+                    m = _R20_YEAR_FIRST_SPACED_RE.match(text, cs)
+                    if (
+                        m is not None
+                        and " " in m.group()
+                        and (cs == 0 or not text[cs - 1].isalnum())
+                    ):
+                        add(m.start(), m.end(), "date", dmsg, force=True)
+                if (
+                    ndig == 4
+                    and cs > 4
+                    and text[cs : cs + 4].isdigit()
+                    and text[cs - 1] in " \t"
+                    and text[cs - 2] in "IVX"
+                ):
+                    m = _R20_ROMAN_SPACED_RE.search(text, max(0, cs - 12), cs + 4)
+                    if m is not None and m.end() == cs + 4:
+                        add(m.start(), m.end(), "date", dmsg, force=True)
         if t.has(*_R20_HIJRI_GATE):
             for m in _R20_HIJRI_RE.finditer(text):
                 add(m.start(), m.end(), "date", dmsg, force=True)
@@ -10520,12 +10576,14 @@ _R20_CASE_RE = re.compile(
     r"(?P<n>[A-Z][^\W\d_]+(?:-[A-Z]?[^\W\d_]+)?(?:[ \t]+\([^)\n]{1,30}\))?"
     r"(?:[ \t]+(?:Mc|Mac|O['’])?[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?){1,2})(?=[ \t]*(?:[;,(]|$|—|–|-[ \t]))"
 )
+_R20_CAPS_GATE_RE = re.compile(r"(?<![A-Z])[A-Z]{2,}+[ \t,/]++[A-Z][a-z]")
 _R20_CAPS_FIRST_RE = re.compile(
     r"(?<![\w'’/-])(?P<s>[A-Z]{2,}(?:-[A-Z]{2,})?)(?:[ \t]*[,/][ \t]*|[ \t]+)"
     r"(?P<g>[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?)(?:[ \t]+[A-Z][a-z]+){0,2}(?![\w'’-])"
 )
+_R20_NAME_BEFORE_RE = re.compile(r"(?P<a>[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)[ \t]+$")
 _R20_NICK_RE = re.compile(
-    r"(?<![\w'’-])(?P<a>[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)[ \t]+\((?:(?i:nickname|known[ \t]+as|aka|"
+    r"\((?:(?i:nickname|known[ \t]+as|aka|"
     r"called)[ \t]+)?['‘\"“]?(?P<k>[A-Z][^\W\d_]+)['’\"”]?\)[ \t]+"
     r"(?P<b>(?:Mc|Mac|O['’])?[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)(?![\w'’-])"
 )
@@ -10534,8 +10592,9 @@ _R20_DISPLAY_NAME_RE = re.compile(
     r"['\"“](?P<n>[A-Z][^\W\d_'-]*(?:[-'’][^\W\d_]+)?,?(?:[ \t]+[A-Z][^\W\d_.-]*(?:-[A-Z]?[^\W\d_]+)?\.?){1,3})"
     r"['\"”][ \t]*<[^<>\s@]+@"
 )
+_R20_WORD_BEFORE_RE = re.compile(r"(?P<w>[A-Z][^\W\d_]{2,})$")
 _R20_SUFFIX_RE = re.compile(
-    r"(?<![\w'’-])(?P<w>[A-Z][^\W\d_]{2,})['’](?:n?[ıiuü]n|n?[ıiuü]m|[yn]?[ae]|d[ae]n|t[ae]n|[dt][ae]|"
+    r"['’](?:n?[ıiuü]n|n?[ıiuü]m|[yn]?[ae]|d[ae]n|t[ae]n|[dt][ae]|"
     r"l[ae]|yl[ae]|y?[ıiuü]|nin|nın|nun|nün)(?![\w'’])"
 )
 _R20_QUOTED_LOW_RE = re.compile(r"['‘\"“](?P<v>[a-z]{3,}(?:[ \t]+[a-z]{2,}){1,3})['’\"”]")
