@@ -5291,33 +5291,38 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round19(
+    return _round20(
         t,
-        _round18(
+        _round19(
             t,
-            _round17(
+            _round18(
                 t,
-                _round16(
+                _round17(
                     t,
-                    _round15(
+                    _round16(
                         t,
-                        _round14(
+                        _round15(
                             t,
-                            _round13(
+                            _round14(
                                 t,
-                                _round12(
+                                _round13(
                                     t,
-                                    _round11(
+                                    _round12(
                                         t,
-                                        _round10(
+                                        _round11(
                                             t,
-                                            _round9(
+                                            _round10(
                                                 t,
-                                                _round8_names(
-                                                    text,
-                                                    _names_in_addresses(
+                                                _round9(
+                                                    t,
+                                                    _round8_names(
                                                         text,
-                                                        _extend_addresses(text, _round5(t, cands)),
+                                                        _names_in_addresses(
+                                                            text,
+                                                            _extend_addresses(
+                                                                text, _round5(t, cands)
+                                                            ),
+                                                        ),
                                                     ),
                                                 ),
                                             ),
@@ -10109,3 +10114,492 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if any(ch in h for ch in "._0123456789") and not h.lower().startswith(("www.", "http")):
                 out.append(_cand(m.start("h"), m.end("h"), "url", "hard", _HANDLE_MESSAGE))
     return out
+
+
+# ============================================================================================
+# Round 20 (docs/privacy.md, "Round 20"): names by where they stand, not by cue lists
+# ============================================================================================
+
+# a name's label written without a space ("SURNAME:Smith", "forename=Ann") or a relation with "="
+_R20_LABEL_RE = re.compile(
+    r"(?<![\w])(?i:surname|forename|forenames|first[ _]?name|given[ _]?names?|family[ _]?name|"
+    r"last[ _]?name)[ \t]*[:=][ \t]*(?P<v>[^\W\d_][^\W\d_'’-]*(?:[-'’][^\W\d_]+)?)"
+)
+_R20_RELATION_EQ_RE = re.compile(
+    r"(?<![\w])(?i:mum|mam|mom|mother|dad|father|brother|sister|sibling|son|daughter|twin|"
+    r"nan|nana|gran|granny|grandma|grandad|grandpa|carer|guardian|aunt|uncle|stepdad|stepmum)"
+    r"[ \t]*=[ \t]*(?P<v>[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)"
+)
+# a quoted pair of spellings: "'Macie' should read 'Maisie'", "'Marcel' not 'Marsel'"
+_R20_QUOTED_WORD_RE = re.compile(r"['‘\"“](?P<v>[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)['’\"”]")
+_R20_PAIR_RE = re.compile(
+    r"['‘\"“](?P<a>[A-Z][^\W\d_]+)['’\"”][ \t]+(?i:should[ \t]+(?:read|be)|not|instead[ \t]+of|"
+    r"rather[ \t]+than|for|is[ \t]+spelt|->|→)[ \t]+['‘\"“](?P<b>[A-Z][^\W\d_]+)['’\"”]"
+)
+# an attendance list: "Present: A, B (CNS), Lucy from pharmacy"
+_R20_LABEL_GATE = (
+    "surname", "forename", "first name", "firstname", "first_name", "given name", "givenname",
+    "given_name", "family name", "family_name", "last name", "lastname", "last_name",
+)  # fmt: skip
+_R20_LIST_GATE = (
+    "present:",
+    "present (",
+    "attendees",
+    "attending:",
+    "attended:",
+    "apologies",
+    "in attendance",
+)
+_R20_LIST_RE = re.compile(
+    r"(?i:\b(?:present|attendees|attending|attended|apologies|in[ \t]+attendance)"
+    r"(?:[ \t]*\([^)\n]{0,20}\))?)[ \t]*:[ \t]*(?P<l>[^\n.;]{3,400})"
+)
+_R20_ITEM_RE = re.compile(
+    r"[ \t]*(?P<n>[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?(?:[ \t]+[A-Z][^\W\d_'’]+(?:-[A-Z][^\W\d_]+)?)?)"
+    r"[ \t]*(?:\([^)]{0,40}\)|from[ \t]+[a-z][\w ]{0,30})?[ \t]*(?:and)?[ \t]*$"
+)
+# an action for a person: "Action: Sam to email ...", "Actions: Olu to upload ..."
+_R20_ACTION_RE = re.compile(
+    r"(?i:\bactions?)[ \t]*[:\-–][ \t]*(?P<n>[A-Z][^\W\d_]+)(?:[ \t]+and[ \t]+(?P<m>[A-Z][^\W\d_]+))?"
+    r"[ \t]+to[ \t]+[a-z]"
+)
+# a person before a team: "Grace and Patience from the CNS team", "Lucy from pharmacy"; "ask for X"
+_R20_NAMES_BEFORE_RE = re.compile(
+    r"(?P<n>[A-Z][^\W\d_]+)(?:[ \t]+and[ \t]+(?P<m>[A-Z][^\W\d_]+))?$"
+)
+_R20_FROM_TEAM_RE = re.compile(
+    r"[ \t]from[ \t]+"
+    r"(?:the[ \t]+|our[ \t]+)?(?:[\w-]+[ \t]+){0,2}(?i:team|ward|office|clinic|unit|pharmacy|"
+    r"cns|physio|dietetics|admin|reception)\b"
+)
+_R20_ASK_FOR_RE = re.compile(
+    r"(?i:\b(?:ask|asking|speak|talk)[ \t]+(?:for|to|with))[ \t]+(?P<n>[A-Z][^\W\d_]+)(?![\w'’-])"
+)
+# words that name a group or a role where a person may stand ("Action: Pharmacy to confirm")
+_R20_NOT_PERSON = frozenset(
+    "all everyone team chair secretary admin pharmacy radiology surgery surgeons pathology "
+    "histopathology oncology nursing nurses ward clinic coordinator coordinators we they you "
+    "family parents mum dad panel mdt cns cnss reception office gp gps consultant consultants "
+    "registrar registrars physio physios dietetics dietitian theatre theatres haematology "
+    "genetics genomics lab labs research trials data microbiology virology it ops outreach "
+    "i he she the a an others someone anyone nobody pharmacist psychology neurology "
+    "cardiology nephrology endocrinology palliative sister matron hospital".split()
+)
+# a file name's words: "referral_Surname_Forename_...pdf", "tobi_mibg.pdf"
+_R20_FILE_WORD_RE = re.compile(r"[^\W\d_]+")
+# a journal citation ("Lancet Oncol 2016;17(3):247-56", "28:412-19", "Smith et al.")
+_R20_CITATION_RE = re.compile(
+    r"(?:\b(?:19|20)\d{2}[ \t]*[;,][ \t]*\d{1,4}(?:\(\d{1,3}\))?[ \t]*:[ \t]*[A-Za-z]?\d{1,5}"
+    r"|\b\d{1,4}(?:\(\d{1,3}\))?:\d{1,5}[-–]\d{1,5}\b|\bet[ \t]+al\b)"
+)
+# roman months with spaces ("14 II 2021"), dotted year-first dates with spaces ("2017. 04. 05")
+_R20_ROMAN_SPACED_RE = re.compile(
+    r"(?<![\w./-])(?:0?[1-9]|[12]\d|3[01])[ \t]+(?:I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)[ \t]+"
+    r"(?:19|20)\d{2}(?![\w/-])"
+)
+_R20_YEAR_FIRST_SPACED_RE = re.compile(
+    r"(?<![\w./-])(?:19|20)\d{2}\.[ \t]?(?:0?[1-9]|1[0-2])\.[ \t]?(?:0?[1-9]|[12]\d|3[01])"
+    r"(?![\d])"
+)
+# Hijri months after a day ("6 Rabi al-Awwal 1438", "born 01 Ramadan")
+_R20_HIJRI_RE = re.compile(
+    r"(?<![\w./-])(?:0?[1-9]|[12]\d|30)(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?(?i:muharram|safar|"
+    r"rabi[’'`]?[ \t-]*(?:al|ul|us|ath|as)?[ \t-]*(?:awwal|awal|thani|sani|akhir|akhar)|"
+    r"jumada[ \t-]*(?:al|ul)?[ \t-]*(?:ula|oola|awwal|ukhra|akhirah|akhira|thani|sani)|rajab|"
+    r"sha[’'`]?ban|ramadan|ramadhan|ramazan|shawwal|dhu[ \t-]*(?:al|l)?[ \t-]*(?:qa[’'`]?dah|"
+    r"qi[’'`]?dah|hijjah|hijja))(?:[ \t]+\d{3,4}(?:[ \t]*AH)?)?(?![\w-])"
+)
+_R20_HIJRI_GATE = (
+    "muharram", "safar", "rabi", "jumad", "rajab", "shaban", "sha'ban", "sha’ban", "ramad",
+    "ramaz", "shawwal", "dhu",
+)  # fmt: skip
+# a handle written without "@" near a platform's word: "the tiktok is abc_def", "TikTok (ab.cd)"
+_R20_PLATFORM_NEAR_RE = re.compile(
+    r"(?i:\b(?:insta(?:gram)?|tiktok|snap(?:chat)?|twitter|youtube|facebook)\b)"
+)
+_R20_HANDLE_TOKEN_RE = re.compile(
+    r"(?<![\w@./-])(?P<h>[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+|[a-z]+[A-Z]{2,}[A-Za-z0-9]*|[a-z][a-z0-9]*[A-Z][a-z]+[A-Za-z0-9]*)(?![\w@/-]|\.[A-Za-z])"
+)
+_R20_VERSION_RE = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+
+
+def _r20_given(word: str) -> bool:
+    """A word that is a given name: the gazetteer's, or the broad list's when it is no English,
+    clinical or common word."""
+    if "-" in word:
+        parts = word.split("-")
+        return _r20_given(parts[0]) and all(p[:1].isalpha() for p in parts[1:])
+    if _r12_known_given(word):
+        return word.lower() not in _ENGLISH or word[:1].isupper()
+    low = word.lower()
+    return len(word) >= 4 and _r10_word_ok(_title_case(word)) and _names.in_broad_names(low)
+
+
+def _r20_surname_word(word: str) -> bool:
+    """A capitalised word after a given name that may be a surname although it is also an English
+    word ("Turner", "Reed"): not a clinical, common, product or eponym's word."""
+    low = word.lower()
+    return not (
+        word in _names.COMMON_WORDS
+        or low in _names.COMMON_WORDS
+        or low in _names.CLINICAL_WORDS
+        and word not in _names.EPONYM_WORDS  # "Turner" (a syndrome's eponym, a surname)
+        or word in _names.PRODUCT_WORDS
+        or low in ("paediatric", "pediatric", "neonatal", "oncology", "team", "nurse")
+    )
+
+
+def _r20_person_ok(word: str) -> bool:
+    """A capitalised word where a person stands that is not a group's or a role's word."""
+    low = word.lower()
+    if low in _R20_NOT_PERSON or word.isupper() and len(word) <= 4:
+        return False
+    return not (
+        word in _names.CLINICAL_WORDS or low in _names.CLINICAL_WORDS or word in _names.PLACES
+    )
+
+
+def _r20_sentence(text: str, s: int, e: int) -> tuple[int, int]:
+    """The sentence (or line) around ``text[s:e]``, read at most 600 characters either side."""
+    lo = max(0, s - 600)
+    a = max(text.rfind("\n", lo, s), text.rfind(". ", lo, s), lo - 1)
+    b = min(len(text), e + 600)
+    for sep in ("\n", ". "):
+        k = text.find(sep, e, b)
+        if k >= 0:
+            b = k
+    return a + 1, b
+
+
+def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    msg = _MESSAGES["person_name"]
+    out: list[_Cand] = cands
+    # false positives by kind: author names in a sentence that cites a journal
+    if (
+        ("et al" in text or ";" in text or ":" in text)
+        and any(c[2] == "person_name" and c[3] == "hard" for c in out)
+        and _R20_CITATION_RE.search(text)
+    ):
+        cited: dict[tuple[int, int], bool] = {}
+        kept: list[_Cand] = []
+        for c in out:
+            if c[2] == "person_name" and c[3] == "hard":
+                span = _r20_sentence(text, c[0], c[1])
+                if span not in cited:
+                    cited[span] = _R20_CITATION_RE.search(text, *span) is not None
+                if cited[span]:
+                    kept.append((c[0], c[1], c[2], "soft", c[4], c[5]))
+                    continue
+            kept.append(c)
+        out = kept
+    # false positives: "1/10^4" (a power), "viewer 12.1" beside a version "7.4.2"
+    if any(
+        c[2] == "date"
+        and c[3] == "hard"
+        and c[1] - c[0] <= 5
+        and ("." in text[c[0] : c[1]] or text[c[1] : c[1] + 1] == "^")
+        for c in out
+    ) and ("^" in text or _R20_VERSION_RE.search(text) is not None):
+        kept = []
+        for c in out:
+            if c[2] == "date" and c[3] == "hard" and c[1] - c[0] <= 5:
+                if text[c[1] : c[1] + 1] == "^":
+                    continue
+                if "." in text[c[0] : c[1]]:
+                    a, b = _r20_sentence(text, c[0], c[1])
+                    if _R20_VERSION_RE.search(text, a, b) is not None:
+                        continue
+            kept.append(c)
+        out = kept
+    hard = _Spans()
+    for c in out:
+        if c[3] == "hard":
+            hard.add(c[0], c[1])
+    new: list[_Cand] = []
+
+    def add(s: int, e: int, kind: str = "person_name", m: str = msg, force: bool = False) -> None:
+        # force: the new span may overlap hard ones (the longer or the more specific is kept)
+        if kind == "person_name" and _R19_EPONYM_AFTER.match(text, e):
+            return  # "Mitchell-Pike score": an eponym
+        if s < e and (force or not hard.overlaps(s, e)):
+            new.append(_cand(s, e, kind, "hard", m))
+            hard.add(s, e)
+
+    # names inside file names: a given name, and a capitalised word beside it
+    if "." in text:
+        for m in _R19_EXTENSION_RE.finditer(text):
+            a = m.start()
+            while a > 0 and m.start() - a < 120 and (text[a - 1].isalnum() or text[a - 1] in "_.-"):
+                a -= 1
+            words = list(_R20_FILE_WORD_RE.finditer(text, a, m.start()))
+            for i, w in enumerate(words):
+                word = w.group()
+                if not (_r20_given(word) if word[0].isupper() else _r12_known_given(word)):
+                    continue  # the broad list only for a capitalised word ("nam_dict.txt")
+                add(w.start(), w.end())
+                for j in (i - 1, i + 1):
+                    if 0 <= j < len(words):
+                        o = words[j].group()
+                        if (
+                            len(o) >= 2
+                            and o[0].isupper()
+                            and (o[1:].islower() or o.isupper() and len(o) >= 3)
+                            and _r10_word_ok(_title_case(o))
+                            and o.lower() not in _R20_NOT_PERSON
+                        ):
+                            add(words[j].start(), words[j].end())
+    # labels without a space, relations with "="
+    if (":" in text or "=" in text) and t.has(*_R20_LABEL_GATE):
+        for m in _R20_LABEL_RE.finditer(text):
+            add(m.start("v"), m.end("v"))
+    if "=" in text:
+        for m in _R20_RELATION_EQ_RE.finditer(text):
+            add(m.start("v"), m.end("v"))
+    # quoted given names, and a quoted pair of spellings of which one is a name
+    if "'" in text or '"' in text or "‘" in text or "“" in text:
+        for m in _R20_PAIR_RE.finditer(text):
+            a, b = m.group("a"), m.group("b")
+            if (_r20_given(a) or _r20_given(b)) and _r9_edits(a.lower(), b.lower()) <= 3:
+                add(m.start("a"), m.end("a"))
+                add(m.start("b"), m.end("b"))
+        for m in _R20_QUOTED_WORD_RE.finditer(text):
+            v = m.group("v")
+            if all(_r12_known_given(p) and p.lower() not in _ENGLISH for p in v.split("-")):
+                add(m.start("v"), m.end("v"))
+    # attendance lists: each item without a title is a person
+    if any(w in t.low for w in _R20_LIST_GATE):
+        for m in _R20_LIST_RE.finditer(text):
+            ls = m.start("l")
+            pos = ls
+            for item in m.group("l").split(","):
+                im = _R20_ITEM_RE.fullmatch(item)
+                if im is not None:
+                    n = im.group("n")
+                    parts = n.split()
+                    if len(parts) == 1:
+                        ok = _r20_person_ok(n) and (
+                            _r20_given(n) or _r10_word_ok(n) and n.lower() not in _ENGLISH
+                        )
+                    else:
+                        ok = (
+                            parts[0] not in _TITLES_R20
+                            and _r20_person_ok(parts[0])
+                            and _r20_person_ok(parts[1])
+                            and (_r10_word_ok(parts[1]) or _r20_given(parts[0]))
+                        )
+                    if ok:
+                        s = pos + im.start("n")
+                        add(s, s + len(n), force=True)
+                pos += len(item) + 1
+    if t.has("action"):
+        for m in _R20_ACTION_RE.finditer(text):
+            for g in ("n", "m"):
+                n = m.group(g)
+                if n and _r20_person_ok(n):
+                    add(m.start(g), m.end(g))
+    if t.has("from"):
+        for f in _R20_FROM_TEAM_RE.finditer(text):
+            m = _R20_NAMES_BEFORE_RE.search(text, max(0, f.start() - 60), f.start())
+            if m is None or m.start() > 0 and text[m.start() - 1] not in " \t(,":
+                continue
+            before = text[max(0, m.start() - 12) : m.start()].split()
+            if before and before[-1].rstrip(".") in _TITLES_R20:
+                continue  # "Nurse Lily from the outreach team": a clinician's name stays soft
+            for g in ("n", "m"):
+                n = m.group(g)
+                if (
+                    n
+                    and _r20_person_ok(n)
+                    and (
+                        _r20_given(n)
+                        or n.lower() in _ENGLISH
+                        and _title_case(n) in _names.AMBIGUOUS_FIRST_NAMES
+                        or _r10_word_ok(n)
+                    )
+                ):
+                    add(m.start(g), m.end(g))
+    if t.has("ask for", "ask to", "asking for", "speak to", "speak with", "talk to", "talk with"):
+        for m in _R20_ASK_FOR_RE.finditer(text):
+            n = m.group("n")
+            if _r20_person_ok(n) and n.lower() not in ("the", "a", "an", "your", "our", "someone"):
+                add(m.start("n"), m.end("n"))
+    # a given name that is no English word, then a capitalised word: the surname, whatever it
+    # also means ("Craig Turner", "Kerry Mulholland")
+    for c in list(out) + new:
+        if c[2] != "person_name" or c[3] != "hard":
+            continue
+        m = _R20_NEXT_CAP_RE.match(text, c[1])
+        if m is None:
+            continue
+        last = text[c[0] : c[1]].split()[-1]
+        w = m.group("w")
+        if (
+            last[:1].isupper()
+            and last.lower() not in _ENGLISH
+            and _r20_given(last)
+            and w.lower() not in _R20_NOT_SURNAME
+            and text[c[1]] == " "
+            and _r20_surname_word(w)
+            and w.lower() not in _R20_NOT_PERSON
+            and w not in _names.PLACES
+            and not _INSTITUTION_AFTER.match(text, c[1])
+        ):
+            add(c[0], m.end(), force=True)
+    # "Case 7: Name Surname;" the subject of a case's line; "SURNAME Given" as on a PAS label;
+    # "Given (Nick) Surname"; a quoted display name before an e-mail address
+    i = t.low.find("case ") if t.clusters else -1
+    while i >= 0:
+        m = _R20_CASE_RE.match(text, i)
+        i = t.low.find("case ", i + 5)
+        if m is not None:
+            words = _R20_WORD_RE.findall(m.group("n"))
+            if (
+                words
+                and all(_r20_person_ok(w) and w.lower() not in _ENGLISH for w in words)
+                and any(_r20_given(w) or _r10_word_ok(w) for w in words)
+            ):
+                add(m.start("n"), m.end("n"), force=True)
+    for g in _R20_CAPS_GATE_RE.finditer(text):
+        m = _R20_CAPS_FIRST_RE.match(text, g.start())
+        if m is None:
+            continue
+        sur, given = m.group("s"), m.group("g")
+        e = m.end("g")
+        for w in _R20_NEXT_CAP_RE.finditer(text, e, m.end()):
+            if w.start() != e or not _r20_given(w.group("w")):
+                break
+            e = w.end()  # a second given name ("SMITH, Mason James"), not "Paediatric"
+        if (
+            _r20_given(given)
+            and _r10_word_ok(_title_case(sur))
+            and sur.lower() not in _R20_NOT_PERSON
+        ):
+            add(m.start(), e, force=True)
+    if "(" in text:
+        for m in _R20_NICK_RE.finditer(text):
+            ma = _R20_NAME_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
+            if (
+                ma is None
+                or ma.start() > 0
+                and (text[ma.start() - 1].isalnum() or text[ma.start() - 1] in "'’-")
+            ):
+                continue
+            a, b = ma.group("a"), m.group("b")
+            if (
+                (_r20_given(a) or _r20_given(m.group("k")))
+                and _r20_person_ok(b)
+                and _r10_word_ok(b)
+            ):
+                add(ma.start(), m.end(), force=True)
+        for m in _R20_OTHER_SCRIPT_RE.finditer(text):
+            v = m.group("v")
+            if all(ord(ch) > 0x24F for ch in v if ch.isalpha()):
+                add(m.start("v"), m.end("v"))
+    if "<" in text and "@" in text:
+        for m in _R20_DISPLAY_NAME_RE.finditer(text):
+            add(m.start("n"), m.end("n"), force=True)
+    # a name with another language's suffix after an apostrophe ("Kerem'in", "Ayşe'nin")
+    if "'" in text or "’" in text:
+        for m in _R20_SUFFIX_RE.finditer(text):
+            mw = _R20_WORD_BEFORE_RE.search(text, max(0, m.start() - 30), m.start())
+            if (
+                mw is None
+                or mw.start() > 0
+                and (text[mw.start() - 1].isalnum() or text[mw.start() - 1] in "'’-")
+            ):
+                continue
+            w = mw.group("w")
+            if w.lower() not in _ENGLISH and _r20_given(w):
+                add(mw.start("w"), mw.end("w"))
+        for m in _R20_QUOTED_LOW_RE.finditer(text):
+            words = m.group("v").split()
+            if all(w not in _ENGLISH and (_r20_given(w) or _r12_known_given(w)) for w in words):
+                add(m.start("v"), m.end("v"))
+    # dates: roman months with spaces, year-first dotted dates with spaces, Hijri months
+    if t.clusters:
+        dmsg = _MESSAGES["date"]
+        if t.max_cluster_digits >= 4:
+            for cs, _ce, ndig in t.clusters:
+                if ndig < 4 or text[cs : cs + 2] not in ("19", "20"):
+                    continue
+                if text[cs + 4 : cs + 5] == ".":
+                    m = _R20_YEAR_FIRST_SPACED_RE.match(text, cs)
+                    if (
+                        m is not None
+                        and " " in m.group()
+                        and (cs == 0 or not text[cs - 1].isalnum())
+                    ):
+                        add(m.start(), m.end(), "date", dmsg, force=True)
+                if (
+                    ndig == 4
+                    and cs > 4
+                    and text[cs : cs + 4].isdigit()
+                    and text[cs - 1] in " \t"
+                    and text[cs - 2] in "IVX"
+                ):
+                    m = _R20_ROMAN_SPACED_RE.search(text, max(0, cs - 12), cs + 4)
+                    if m is not None and m.end() == cs + 4:
+                        add(m.start(), m.end(), "date", dmsg, force=True)
+        if t.has(*_R20_HIJRI_GATE):
+            for m in _R20_HIJRI_RE.finditer(text):
+                add(m.start(), m.end(), "date", dmsg, force=True)
+    # handles without "@" near a platform's word
+    if t.has("insta", "tiktok", "snap", "twitter", "youtube", "facebook"):
+        for p in _R20_PLATFORM_NEAR_RE.finditer(text):
+            for m in _R20_HANDLE_TOKEN_RE.finditer(text, p.end(), min(len(text), p.end() + 60)):
+                h = m.group("h")
+                low = h.lower()
+                if (
+                    low in _ENGLISH
+                    or low.startswith(("www.", "http"))
+                    or re.fullmatch(r"[a-z]+\.(?:com|org|net|co|uk)", low)
+                ):
+                    continue
+                add(m.start("h"), m.end("h"), "url", _HANDLE_MESSAGE)
+    return out + new if new else out
+
+
+_R20_NEXT_CAP_RE = re.compile(
+    r"[ \t]+(?P<w>(?:Mc|Mac|O['’])?[A-Z][a-z]{2,}(?:-[A-Z][a-z]+)?)(?![\w'’-])"
+)
+_R20_NOT_SURNAME = frozenset(
+    "hospital ward unit centre center clinic school college house street road lane trust team "
+    "service services foundation children general royal university infirmary practice surgery "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may "
+    "june july august september october november december syndrome disease score scale "
+    "will was has had is are can could would should may might did does and but or the".split()
+)
+_R20_WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)?")
+_R20_CASE_RE = re.compile(
+    r"(?i:\bcase)[ \t]+\d{1,3}[ \t]*[:.)\-–][ \t]*"
+    r"(?P<n>[A-Z][^\W\d_]+(?:-[A-Z]?[^\W\d_]+)?(?:[ \t]+\([^)\n]{1,30}\))?"
+    r"(?:[ \t]+(?:Mc|Mac|O['’])?[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?){1,2})(?=[ \t]*(?:[;,(]|$|—|–|-[ \t]))"
+)
+_R20_CAPS_GATE_RE = re.compile(r"(?<![A-Z])[A-Z]{2,}+[ \t,/]++[A-Z][a-z]")
+_R20_CAPS_FIRST_RE = re.compile(
+    r"(?<![\w'’/-])(?P<s>[A-Z]{2,}(?:-[A-Z]{2,})?)(?:[ \t]*[,/][ \t]*|[ \t]+)"
+    r"(?P<g>[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?)(?:[ \t]+[A-Z][a-z]+){0,2}(?![\w'’-])"
+)
+_R20_NAME_BEFORE_RE = re.compile(r"(?P<a>[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)[ \t]+$")
+_R20_NICK_RE = re.compile(
+    r"\((?:(?i:nickname|known[ \t]+as|aka|"
+    r"called)[ \t]+)?['‘\"“]?(?P<k>[A-Z][^\W\d_]+)['’\"”]?\)[ \t]+"
+    r"(?P<b>(?:Mc|Mac|O['’])?[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)(?![\w'’-])"
+)
+_R20_OTHER_SCRIPT_RE = re.compile(r"\((?P<v>[^\W\d_A-Za-z][^\W\d_]*(?:[ \t][^\W\d_]+){0,3})\)")
+_R20_DISPLAY_NAME_RE = re.compile(
+    r"['\"“](?P<n>[A-Z][^\W\d_'-]*(?:[-'’][^\W\d_]+)?,?(?:[ \t]+[A-Z][^\W\d_.-]*(?:-[A-Z]?[^\W\d_]+)?\.?){1,3})"
+    r"['\"”][ \t]*<[^<>\s@]+@"
+)
+_R20_WORD_BEFORE_RE = re.compile(r"(?P<w>[A-Z][^\W\d_]{2,})$")
+_R20_SUFFIX_RE = re.compile(
+    r"['’](?:n?[ıiuü]n|n?[ıiuü]m|[yn]?[ae]|d[ae]n|t[ae]n|[dt][ae]|"
+    r"l[ae]|yl[ae]|y?[ıiuü]|nin|nın|nun|nün)(?![\w'’])"
+)
+_R20_QUOTED_LOW_RE = re.compile(r"['‘\"“](?P<v>[a-z]{3,}(?:[ \t]+[a-z]{2,}){1,3})['’\"”]")
+
+
+_TITLES_R20 = frozenset(
+    "Dr Doctor Prof Professor Mr Mrs Ms Miss Mx Sister Nurse Matron Rev Sir Dame Lady Lord".split()
+)

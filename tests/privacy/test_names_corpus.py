@@ -371,9 +371,12 @@ def test_caught_needs_every_word_character():
         # positives 0/165: the floors are those figures.
         pytest.param(IN_SAMPLE_19, 515, 0.954, 0.994, 0.0, id="names_corpus_19"),
         # Round 19's held-out set, scored once while held out (86.2 % / 96.1 % / 1.8 %), in-sample
-        # since round 20 tunes on its kinds of failure. Until round 20 measures it, the floors are
-        # the figures it was scored at.
-        pytest.param(IN_SAMPLE_20, 515, 0.861, 0.960, 0.019, id="names_corpus_20"),
+        # since round 20 tuned on its kinds of failure (names by where they stand: file names,
+        # labels without a space, quoted spellings, attendance and action lines, case lines,
+        # SURNAME Given). Round 20 measures names 94.2 % (389/413), structured 97.6 % (520/533:
+        # hospital numbers and dates broken over lines, address forms, a day alone still
+        # missed), false positives 0/165: the floors are those figures.
+        pytest.param(IN_SAMPLE_20, 515, 0.941, 0.975, 0.0, id="names_corpus_20"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
