@@ -217,6 +217,13 @@ class _Spans:
     def __init__(self) -> None:
         self._spans: list[tuple[int, int]] = []
 
+    @classmethod
+    def of(cls, spans) -> _Spans:
+        """All of ``spans`` at once: one sort (adding 100,000 spans one by one is quadratic)."""
+        obj = cls()
+        obj._spans = sorted(spans)
+        return obj
+
     def add(self, s: int, e: int) -> None:
         bisect.insort(self._spans, (s, e))
 
@@ -6937,9 +6944,13 @@ def _r11_names(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> Iterator[
             ):
                 yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
     if ":" in text and not vocab.isdisjoint(_R11_PRESENT_GATE):
+        read_to = -1
         for cm in _R11_PRESENT_CUE_RE.finditer(text):
+            if cm.start() < read_to:
+                continue  # its line was read to its end from an earlier cue (linear, not n^2)
             line_end = text.find("\n", cm.end())
             line_end = len(text) if line_end < 0 else line_end
+            read_to = line_end
             pos = cm.end()
             for m in _R11_INITIAL_SURNAME_RE.finditer(text, pos, line_end):
                 n = m.group("n")
@@ -9612,10 +9623,7 @@ def _round18(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     handle_cued = any(w in low for w in _R18_HANDLE_GATE)
     if not t.clusters and " at " not in text and not handle_cued:
         return out
-    hard = _Spans()
-    for c in out:
-        if c[3] == "hard":
-            hard.add(c[0], c[1])
+    hard = _Spans.of((c[0], c[1]) for c in out if c[3] == "hard")
     msg = _R18_DM_MESSAGE
     slashed = [(cs, ce) for cs, ce, _n in t.clusters if "/" in text[cs:ce]]
     ordinal = [(cs, ce) for cs, ce, _n in t.clusters if low[ce : ce + 2] in _ORDINAL_SUFFIXES]
@@ -10030,10 +10038,7 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if piece.startswith("www.") and _R19_ID_IN_PATH.search(piece):
                 c = (c[0], c[1], kind, "hard", c[4], c[5])
         out.append(c)
-    hard = _Spans()
-    for c in out:
-        if c[3] == "hard":
-            hard.add(c[0], c[1])
+    hard = _Spans.of((c[0], c[1]) for c in out if c[3] == "hard")
     if t.clusters and "." in text:
         for cs, ce, ndig in t.clusters:
             if not 2 <= ndig <= 4 or ce - cs > 5:
@@ -10312,10 +10317,7 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                         continue
             kept.append(c)
         out = kept
-    hard = _Spans()
-    for c in out:
-        if c[3] == "hard":
-            hard.add(c[0], c[1])
+    hard = _Spans.of((c[0], c[1]) for c in out if c[3] == "hard")
     new: list[_Cand] = []
 
     def add(s: int, e: int, kind: str = "person_name", m: str = msg, force: bool = False) -> None:
