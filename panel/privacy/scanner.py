@@ -9949,13 +9949,11 @@ _R19_STAY_BEFORE = re.compile(
 )
 _R19_BUILDING_RE = re.compile(r"[A-Z][a-z'’]+(?:[ \t]+[A-Z][a-z'’]+)?[ \t]+House")
 # a house's name before a street address: "Ivy House, 22 Church Lane"
+_R19_HOUSE_WORDS = r"(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|Manor|Mill|Bungalow|Villa|Hall)"
 _R19_HOUSE_BEFORE = re.compile(
-    r"(?<![\w'’-])(?:[A-Z][a-z'’]+[ \t]+){1,2}(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|"
-    r"Manor|Mill|Bungalow|Villa|Hall)[ \t]*,[ \t]*$"
+    rf"(?<![\w'’-])(?:[A-Z][a-z'’]+[ \t]+){{1,2}}{_R19_HOUSE_WORDS}[ \t]*,[ \t]*$"
 )
-_R19_HOUSE_WORD_START = re.compile(
-    r"(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|Manor|Mill|Bungalow|Villa|Hall)[ \t]*,"
-)
+_R19_HOUSE_WORD_START = re.compile(rf"{_R19_HOUSE_WORDS}[ \t]*,")
 _R19_CAP_WORD_BEFORE = re.compile(r"(?<![\w-])(?:[A-Z][a-z'’]+[ \t]+){1,2}$")
 # a stair flat with its street: "17/3 Ferry Road", "2/1 Kelvin Street" (floor or stair / flat)
 _R19_STAIR_STREET_RE = re.compile(
