@@ -9948,19 +9948,19 @@ _R19_STAY_BEFORE = re.compile(
     r"(?i:\b(?:staying|stay|stayed|stays|based|accommodated|put[ \t]+up)[ \t]+(?:at|in)[ \t]+(?:the[ \t]+)?)$"
 )
 _R19_BUILDING_RE = re.compile(r"[A-Z][a-z'’]+(?:[ \t]+[A-Z][a-z'’]+)?[ \t]+House")
-# a house's name before a street address: "Ivy House, 22 Church Lane"
+# a house's name before a street address: "Rowan House, 9 Well Street"
 _R19_HOUSE_WORDS = r"(?:House|Cottage|Farm|Lodge|Barn|Croft|Grange|Manor|Mill|Bungalow|Villa|Hall)"
 _R19_HOUSE_BEFORE = re.compile(
     rf"(?<![\w'’-])(?:[A-Z][a-z'’]+[ \t]+){{1,2}}{_R19_HOUSE_WORDS}[ \t]*,[ \t]*$"
 )
 _R19_HOUSE_WORD_START = re.compile(rf"{_R19_HOUSE_WORDS}[ \t]*,")
 _R19_CAP_WORD_BEFORE = re.compile(r"(?<![\w-])(?:[A-Z][a-z'’]+[ \t]+){1,2}$")
-# a stair flat with its street: "17/3 Ferry Road", "2/1 Kelvin Street" (floor or stair / flat)
+# a stair flat with its street: "14/2 Harbour Road", "2/1 Kelvin Street" (floor or stair / flat)
 _R19_STAIR_STREET_RE = re.compile(
     r"(?<![\w/.-])\d{1,3}/\d{1,3}[a-zA-Z]?,?[ \t]+(?:[A-Z][a-z'’-]+[ \t]+){1,3}"
     r"(?P<st>[A-Z][a-z]+)(?![\w'’-])"
 )
-# a stair flat before its street: "17/3 Ferry Road" (the address was found from "3 Ferry Road")
+# a stair flat before its street: "14/2 Harbour Road" (the address was found from "2 Harbour Road")
 _R19_STAIR_BEFORE = re.compile(r"(?<![\w/.-])\d{1,3}/$")
 # a day with a month word in lower case that is also a name ("3 maja"): names are capitalised
 _R19_DAY_MONTH_LOW = re.compile(r"\d{1,2}\.?[ \t]+(?:de[ \t]+)?(?P<w>[^\W\d_]{4,})")
@@ -9987,7 +9987,7 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         if kind == "person_name" and sev == "hard":
             piece = text[c[0] : c[1]]
             if _R19_CAP_PAIR.search(piece) and _R19_EPONYM_AFTER.match(text, c[1]):
-                continue  # "Mitchell-Pike score": an eponym
+                continue  # "Walsh-Kerr score": an eponym
             if (
                 piece.islower()
                 and piece.isalpha()
@@ -10016,7 +10016,7 @@ def _round19(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             elif _R19_HOUSE_WORD_START.match(text, s):
                 m = _R19_CAP_WORD_BEFORE.search(text, max(0, s - 30), s)
                 if m is not None and m.group().split()[0].lower() not in _R13_NOT_HOME_FIRST:
-                    s = m.start()  # "Ivy House, 22 Church Lane" found from "House, 22 ..."
+                    s = m.start()  # "Rowan House, 9 Well Street" found from "House, 22 ..."
             if s != c[0]:
                 c = (s, *c[1:])
         elif kind == "date" and sev == "hard" and c[1] - c[0] <= 5:
@@ -10133,13 +10133,13 @@ _R20_RELATION_EQ_RE = re.compile(
     r"nan|nana|gran|granny|grandma|grandad|grandpa|carer|guardian|aunt|uncle|stepdad|stepmum)"
     r"[ \t]*=[ \t]*(?P<v>[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)"
 )
-# a quoted pair of spellings: "'Macie' should read 'Maisie'", "'Marcel' not 'Marsel'"
+# a quoted pair of spellings: "'Kaitlin' should read 'Caitlin'", "'Ruben' not 'Reuben'"
 _R20_QUOTED_WORD_RE = re.compile(r"['‘\"“](?P<v>[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)['’\"”]")
 _R20_PAIR_RE = re.compile(
     r"['‘\"“](?P<a>[A-Z][^\W\d_]+)['’\"”][ \t]+(?i:should[ \t]+(?:read|be)|not|instead[ \t]+of|"
     r"rather[ \t]+than|for|is[ \t]+spelt|->|→)[ \t]+['‘\"“](?P<b>[A-Z][^\W\d_]+)['’\"”]"
 )
-# an attendance list: "Present: A, B (CNS), Lucy from pharmacy"
+# an attendance list: "Present: A, B (CNS), Nadia from pharmacy"
 _R20_LABEL_GATE = (
     "surname", "forename", "first name", "firstname", "first_name", "given name", "givenname",
     "given_name", "family name", "family_name", "last name", "lastname", "last_name",
@@ -10166,7 +10166,7 @@ _R20_ACTION_RE = re.compile(
     r"(?i:\bactions?)[ \t]*[:\-–][ \t]*(?P<n>[A-Z][^\W\d_]+)(?:[ \t]+and[ \t]+(?P<m>[A-Z][^\W\d_]+))?"
     r"[ \t]+to[ \t]+[a-z]"
 )
-# a person before a team: "Grace and Patience from the CNS team", "Lucy from pharmacy"; "ask for X"
+# a person before a team: "Joy and Mercy from the ward team", "Nadia from pharmacy"; "ask for X"
 _R20_NAMES_BEFORE_RE = re.compile(
     r"(?P<n>[A-Z][^\W\d_]+)(?:[ \t]+and[ \t]+(?P<m>[A-Z][^\W\d_]+))?$"
 )
@@ -10188,9 +10188,9 @@ _R20_NOT_PERSON = frozenset(
     "i he she the a an others someone anyone nobody pharmacist psychology neurology "
     "cardiology nephrology endocrinology palliative sister matron hospital".split()
 )
-# a file name's words: "referral_Surname_Forename_...pdf", "tobi_mibg.pdf"
+# a file name's words: "referral_Surname_Forename_...pdf", "femi_ct.pdf"
 _R20_FILE_WORD_RE = re.compile(r"[^\W\d_]+")
-# a journal citation ("Lancet Oncol 2016;17(3):247-56", "28:412-19", "Smith et al.")
+# a journal citation ("Eur J Cancer 2019;12(4):101-9", "31:220-8", "Jones et al.")
 _R20_CITATION_RE = re.compile(
     r"(?:\b(?:19|20)\d{2}[ \t]*[;,][ \t]*\d{1,4}(?:\(\d{1,3}\))?[ \t]*:[ \t]*[A-Za-z]?\d{1,5}"
     r"|\b\d{1,4}(?:\(\d{1,3}\))?:\d{1,5}[-–]\d{1,5}\b|\bet[ \t]+al\b)"
@@ -10204,7 +10204,7 @@ _R20_YEAR_FIRST_SPACED_RE = re.compile(
     r"(?<![\w./-])(?:19|20)\d{2}\.[ \t]?(?:0?[1-9]|1[0-2])\.[ \t]?(?:0?[1-9]|[12]\d|3[01])"
     r"(?![\d])"
 )
-# Hijri months after a day ("6 Rabi al-Awwal 1438", "born 01 Ramadan")
+# Hijri months after a day ("12 Shawwal 1440", "born 3 Ramadan")
 _R20_HIJRI_RE = re.compile(
     r"(?<![\w./-])(?:0?[1-9]|[12]\d|30)(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?(?i:muharram|safar|"
     r"rabi[’'`]?[ \t-]*(?:al|ul|us|ath|as)?[ \t-]*(?:awwal|awal|thani|sani|akhir|akhar)|"
@@ -10321,7 +10321,7 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     def add(s: int, e: int, kind: str = "person_name", m: str = msg, force: bool = False) -> None:
         # force: the new span may overlap hard ones (the longer or the more specific is kept)
         if kind == "person_name" and _R19_EPONYM_AFTER.match(text, e):
-            return  # "Mitchell-Pike score": an eponym
+            return  # "Walsh-Kerr score": an eponym
         if s < e and (force or not hard.overlaps(s, e)):
             new.append(_cand(s, e, kind, "hard", m))
             hard.add(s, e)
@@ -10405,7 +10405,7 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 continue
             before = text[max(0, m.start() - 12) : m.start()].split()
             if before and before[-1].rstrip(".") in _TITLES_R20:
-                continue  # "Nurse Lily from the outreach team": a clinician's name stays soft
+                continue  # "Nurse Joy from the outreach team": a clinician's name stays soft
             for g in ("n", "m"):
                 n = m.group(g)
                 if (
@@ -10425,7 +10425,7 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if _r20_person_ok(n) and n.lower() not in ("the", "a", "an", "your", "our", "someone"):
                 add(m.start("n"), m.end("n"))
     # a given name that is no English word, then a capitalised word: the surname, whatever it
-    # also means ("Craig Turner", "Kerry Mulholland")
+    # also means ("Dean Fisher", "Carly Baker")
     for c in list(out) + new:
         if c[2] != "person_name" or c[3] != "hard":
             continue
@@ -10469,7 +10469,7 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         for w in _R20_NEXT_CAP_RE.finditer(text, e, m.end()):
             if w.start() != e or not _r20_given(w.group("w")):
                 break
-            e = w.end()  # a second given name ("SMITH, Mason James"), not "Paediatric"
+            e = w.end()  # a second given name ("JONES, Ella Rose"), not "Paediatric"
         if (
             _r20_given(given)
             and _r10_word_ok(_title_case(sur))
