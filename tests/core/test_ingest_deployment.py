@@ -132,10 +132,17 @@ def test_a_worker_killed_mid_upload_loses_nothing_and_leaves_nothing(stack, tmp_
             running = _running_on(engine, job_id, pids)
             if running:
                 pid = running[0][1]
-                workers.kill_worker(pids[pid])
-                killed = pid
+                # Frozen first (SIGSTOP), so the jobs read as running there cannot finish
+                # between the read and the kill: a fast worker once finished its job in that
+                # gap, and nothing was interrupted.
+                os.kill(pids[pid].pid, signal.SIGSTOP)
                 # The jobs that were running there when it died (still "running", never done).
                 interrupted = [jid for jid, p in _running_on(engine, job_id, pids) if p == pid]
+                if interrupted:
+                    workers.kill_worker(pids[pid])
+                    killed = pid
+                else:  # it was between two jobs: let it go on, and try again
+                    os.kill(pids[pid].pid, signal.SIGCONT)
         if state["state"] == "done":
             break
         time.sleep(0.1 if killed is None else 0.5)
