@@ -127,7 +127,9 @@ IN_SAMPLE_20 = HERE / "names_corpus_20.jsonl"
 #: Round 20's held-out set (CORPUS_NAMES_20.md), written blind by a fresh writer, merged after the
 #: round 20 guard and scored once on 7 Dec 2026: names 383/422 = 90.8 %, structured 495/513 =
 #: 96.5 %, false positives 1/165 = 0.6 % (issue 17's goal: 90 %, 99 %, at most 2 %).
-HELD_OUT = HERE / "heldout_names_20.jsonl"
+#: In-sample since 7 Dec 2026 (was ``heldout_names_20.jsonl``): round 21 tunes on its misses, and
+#: a fresh writer writes round 21's held-out set first.
+IN_SAMPLE_21 = HERE / "names_corpus_21.jsonl"
 #: Round 7's held-out set (CORPUS_NAMES_7.md), written blind by a fresh writer labelling by
 #: identifiers.md, merged after the round 7 guard and scored once on 7 Dec 2026: names 227/254 =
 #: 89.4 %, structured 271/295 = 91.9 %, false positives 1/166 = 0.6 % (issue 17's goal: 90 %,
@@ -381,6 +383,10 @@ def test_caught_needs_every_word_character():
         # hospital numbers and dates broken over lines, address forms, a day alone still
         # missed), false positives 0/165: the floors are those figures.
         pytest.param(IN_SAMPLE_20, 515, 0.941, 0.975, 0.0, id="names_corpus_20"),
+        # Round 20's held-out set, scored once while held out (90.8 % / 96.5 % / 0.6 %), in-sample
+        # since round 21 tunes on its kinds of failure: the floors are those figures until round 21
+        # measures it.
+        pytest.param(IN_SAMPLE_21, 525, 0.907, 0.964, 0.007, id="names_corpus_21"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
@@ -391,18 +397,4 @@ def test_in_sample_floors(path: Path, rows: int, names: float, structured: float
         min_names_recall=names,
         min_structured_recall=structured,
         max_false_positive_rate=false_positives,
-    )
-
-
-# Round 20's held-out set: scored only, never tuned on. The floors are what it measured the one
-# time it was scored: the test keeps the guard from getting worse on unseen text. Whoever next
-# tunes on its misses renames it in-sample first (names_corpus_21.jsonl) and has a fresh writer
-# write round 21.
-def test_held_out_names_corpus_does_not_get_worse():
-    assert len(corpus.load(HELD_OUT)) >= 525
-    check_corpus(
-        HELD_OUT,
-        min_names_recall=0.907,
-        min_structured_recall=0.964,
-        max_false_positive_rate=0.007,
     )
