@@ -10693,6 +10693,10 @@ _R21_NOT_CUE_WORDS = frozenset(
 )
 _R21_TRIAL_PREFIX_RE = re.compile(r"(?i:nct|isrctn|eudract|iras|actrn|ctri|drks|jprn|umin)")
 _R21_EUDRACT_RE = re.compile(r"(?:19|20)\d{2}-\d{6}-\d{2}")
+_R21_RESEARCH_RE = re.compile(
+    r"(?i:\b(?:iras|rec|cpms|ethics|sponsor|trial|study|protocol|isrctn|nct|eudract|grant|"
+    r"funder|project)\b)"
+)
 _R21_VARIANT_RE = re.compile(r"[A-Z]\d{2,4}(?:[A-Z]|fs|del|dup|ins)")
 _R21_DIGIT_RUN_RE = re.compile(r"\d+")
 _R21_YEAR_PART_RE = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
@@ -10880,6 +10884,8 @@ def _r21_numbers(t: _Text, text: str, spans: bool = False) -> Iterator:
             w = m.group("w")
             if w is not None and w.lower() in _R21_NOT_CUE_WORDS:
                 continue
+            if _R21_RESEARCH_RE.search(text, max(0, m.start() - 24), m.start()):
+                continue  # "ethics project ID ...": a study's number, no person's
             cue = m.group()
             if w is None and cue.strip().lower() == "no":
                 continue  # a bare "no" is a negation ("no K1062M"); "No:" or "No." is a label
