@@ -10674,7 +10674,7 @@ _R21_CUE_BEFORE_RE = re.compile(
     r"(?<![\w])(?:(?i:(?P<w>[a-z]{2,14})[ \t._]?)?(?i:no|nos|num|number|numbers|ref|id)\.?"
     r"|(?i:accession|ris|crn|pas|mrn)|[A-Za-z]{2,14}(?:No|NO|Num|ID|Id|Ref))"
     r"[ \t]*(?:[:#=\-–][ \t]*)?"
-    r"(?:(?i:is|was|of|local|old|new|previous|their|our|external)[ \t]+)?$"
+    r"(?:(?i:is|was|local|old|new|previous|their|our|external)[ \t]+)?$"
 )
 _R21_VALUE_RE = re.compile(
     r"(?:[A-Za-z]{1,4}[ \t-]?\d{3,5}[ \t]\d{3,5}(?![\w/-])|"
@@ -10695,7 +10695,7 @@ _R21_TRIAL_PREFIX_RE = re.compile(r"(?i:nct|isrctn|eudract|iras|actrn|ctri|drks|
 _R21_EUDRACT_RE = re.compile(r"(?:19|20)\d{2}-\d{6}-\d{2}")
 _R21_RESEARCH_RE = re.compile(
     r"(?i:\b(?:iras|rec|cpms|ethics|sponsor|trial|study|protocol|isrctn|nct|eudract|grant|"
-    r"funder|project)\b)"
+    r"funder|project|pmid|pmcid|doi|orcid|isbn|issn|invoice|order|payment|audit)\b)"
 )
 _R21_VARIANT_RE = re.compile(r"[A-Z]\d{2,4}(?:[A-Z]|fs|del|dup|ins)")
 _R21_DIGIT_RUN_RE = re.compile(r"\d+")
@@ -10754,8 +10754,11 @@ def _r21_number_ok(value: str) -> bool:
         # a year and a short sequence is a letter's filing reference ("AB/2023/41"); a
         # pathway's code and a count ("3WW/ONC/12") has no run of four digits
         rest = _R21_YEAR_PART_RE.sub("", value)
-        if max((len(r) for r in _R21_DIGIT_RUN_RE.findall(rest)), default=0) < 4:
+        runs = [r for r in _R21_DIGIT_RUN_RE.findall(rest) if len(r) >= 4]
+        if not runs:
             return False
+        if rest != value and all(r.startswith("00") for r in runs):
+            return False  # a year and a padded count: a case's or a file's sequence number
     return True
 
 
@@ -10804,37 +10807,49 @@ def _round21(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             new.append(_cand(s, e, kind, "hard", _MESSAGES[kind]))
             hard.add(s, e)
 
+    # values broken over lines: scan the joined text, keep what spans a join
+    j = _r21_joined(text) if "\n" in text else None
+    if j is not None:
+        joined, starts, ends, joins = j
+        jt = _Text(joined)
+        found: list[_Cand] = list(_web(jt))
+        if jt.clusters:
+            found.extend(_health_numbers(jt))
+            found.extend(_hospital_numbers(jt))
+            found.extend(_dates(jt))
+            found.extend(_phones(jt))
+            found.extend(_r21_numbers(jt, joined))
+        names = [text[c[0] : c[1]].lower() for c in out if c[2] == "person_name" and c[3] == "hard"]
+        for f in found:
+            if f[2] == "url" and f[3] == "soft":
+                path = joined[f[0] : f[1]].lower().partition("/")[2]
+                if path and any(n in path for n in names):
+                    f = (*f[:3], "hard", *f[4:])  # a page named after the child
+            if f[3] != "hard" or f[2] not in _R21_JOIN_KINDS or f[1] <= f[0]:
+                continue
+            k = bisect.bisect_right(joins, f[0])
+            if k < len(joins) and joins[k] < f[1]:
+                new.append((starts[f[0]], ends[f[1] - 1], *f[2:]))
     if t.clusters:
-        # values broken over lines: scan the joined text, keep what spans a join
-        if "\n" in text:
-            j = _r21_joined(text)
-            if j is not None:
-                joined, starts, ends, joins = j
-                jt = _Text(joined)
-                found: list[_Cand] = []
-                found.extend(_health_numbers(jt))
-                found.extend(_hospital_numbers(jt))
-                found.extend(_dates(jt))
-                found.extend(_phones(jt))
-                found.extend(_web(jt))
-                found.extend(_r21_numbers(jt, joined))
-                names = [
-                    text[c[0] : c[1]].lower()
-                    for c in out
-                    if c[2] == "person_name" and c[3] == "hard"
-                ]
-                for f in found:
-                    if f[2] == "url" and f[3] == "soft":
-                        path = joined[f[0] : f[1]].lower().partition("/")[2]
-                        if path and any(n in path for n in names):
-                            f = (*f[:3], "hard", *f[4:])  # a page named after the child
-                    if f[3] != "hard" or f[2] not in _R21_JOIN_KINDS or f[1] <= f[0]:
-                        continue
-                    k = bisect.bisect_right(joins, f[0])
-                    if k < len(joins) and joins[k] < f[1]:
-                        new.append((starts[f[0]], ends[f[1] - 1], *f[2:]))
         for s, e in _r21_numbers(t, text, spans=True):
             add(s, e, "hospital_number")
+        if t.max_cluster_digits >= 14 and "/" in text:
+            # a phone after a short number and a slash ("bleep 4410 / 0113 496 0000"): the
+            # cluster starts at the bleep, so the phone's own start is read after the slash
+            for cs, ce, ndig in t.clusters:
+                if ndig < 14:
+                    continue
+                k = text.find("/", cs, ce)
+                while k >= 0:
+                    p = k + 1
+                    while p < ce and text[p] in " \t":
+                        p += 1
+                    m = _PHONE_RE.match(text, p) if text[p : p + 1] == "0" else None
+                    if m is not None and not (m.end() < len(text) and _word_char(text[m.end()])):
+                        digits = "".join(ch for ch in m.group() if ch.isdigit())
+                        if len(digits) in (10, 11) and digits[1] in "1235789":
+                            add(p, m.end(), "phone")
+                    k = text.find("/", k + 1, ce)
         if "/" in text or "." in text or "-" in text:
             for m in _R21_O_DATE_RE.finditer(text):
                 v = m.group()
@@ -10884,14 +10899,17 @@ def _r21_numbers(t: _Text, text: str, spans: bool = False) -> Iterator:
             w = m.group("w")
             if w is not None and w.lower() in _R21_NOT_CUE_WORDS:
                 continue
-            if _R21_RESEARCH_RE.search(text, max(0, m.start() - 24), m.start()):
-                continue  # "ethics project ID ...": a study's number, no person's
+            if _R21_RESEARCH_RE.search(text, max(0, m.start() - 24), m.end()):
+                continue  # "ethics project ID ...", "PMID": a study's or a paper's number
             cue = m.group()
             if w is None and cue.strip().lower() == "no":
                 continue  # a bare "no" is a negation ("no K1062M"); "No:" or "No." is a label
             v = _R21_VALUE_RE.match(text, vs)
             if v is None or not _r21_number_ok(v.group()) or _R19_UNIT_AFTER.match(text, v.end()):
                 continue
+            a, b = _r20_sentence(text, v.start(), v.end())
+            if _R21_RESEARCH_RE.search(text, v.end(), min(b, v.end() + 30)):
+                continue  # "... 4410223 for the trial", "... for the invoice"
             yield (vs, v.end()) if spans else _cand(vs, v.end(), "hospital_number", "hard", msg)
     if "(" in text:
         for m in _R21_CUE_AFTER_RE.finditer(text):

@@ -25,6 +25,8 @@ from tests.support.guard import hard, hard_covers
         ("Unit no\n0052\n6618\nSeen today", "0052\n6618"),
         ("DOB 2015-07-\n22, seen in clinic", "2015-07-\n22"),
         ("Hospital number:\nQKX\n-0033417\nFor review", "QKX\n-0033417"),
+        ("Noor's fundraiser: www.raiseit.example.org/\nteam-noor thanks", "team-noor"),
+        ("write to sam.okoro@\nexample.net today", "sam.okoro@\nexample.net"),
         # a generic number cue
         ("Accession SPX-8830214 | cores x3", "SPX-8830214"),
         ("Lab ref MOL/23/00412 sent on", "MOL/23/00412"),
@@ -33,6 +35,8 @@ from tests.support.guard import hard, hard_covers
         ("Case 4 numbers: old BT7-661204, new 4471120 (MRN).", "4471120"),
         ("Reg. no. 0091-22-417 (PAS)", "0091-22-417"),
         ("Local no QRT 7021 448 / NHS to follow", "QRT 7021 448"),
+        # a phone after a bleep and a slash
+        ("Contact: bleep 3307 / 0113 496 0781.", "0113 496 0781"),
         # addresses
         ("Address: 7 Linnet Road (flat 0/1), Paisley PA1 2XX.", "7 Linnet Road (flat 0/1)"),
         ("On PAS: Flat 3/L, 9 Peel Wynd, Perth PH1 5XX", "Flat 3/L, 9 Peel Wynd, Perth"),
@@ -65,6 +69,11 @@ def test_round21_values_are_hard(text: str, value: str):
         "Lot no 7CD2210 of the vaccine; version no 12044.",
         "See Table 3 and page 12; score 14.",
         "ALK exon 23; no K1062M found.",
+        "The registry number is 55102233 for the trial.",
+        "Case QX-2025-0012 was deferred.",
+        "PMID 30112233 describes it; a number of 2400000 people.",
+        # a short number and a slash before a number that is no phone
+        "ratio 2210 / 0123 4567 89 in the table",
         # a time before "via", an English street word
         "Meeting held 10:00-12:30 via Zoom; 7 cases.",
         # a decimal beside a glued unit
@@ -73,6 +82,10 @@ def test_round21_values_are_hard(text: str, value: str):
 )
 def test_round21_counter_examples_have_no_hard_finding(text: str):
     assert hard(text) == []
+
+
+def test_round21_two_dates_with_a_slash_are_no_phone():
+    assert [f.kind for f in hard("Seen 12/03/2019 / 01/04/2019 in clinic.")] == ["date", "date"]
 
 
 @pytest.mark.parametrize(
