@@ -99,7 +99,8 @@ def test_round21_two_dates_with_a_slash_are_no_phone():
         "1/O1/2O" * 20_000,
         "bleep 2231 / 0" * 20_000,
         "RIS " + "1234 " * 30_000,
-        "www.example.org/\n" * 20_000,
+        "ab/\ncd-" * 20_000,
+        "x@\n" * 20_000,
         "a'" * 50_000 + "@example.com",
     ],
 )
