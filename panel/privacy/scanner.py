@@ -10697,6 +10697,7 @@ _R21_RESEARCH_RE = re.compile(
     r"(?i:\b(?:iras|rec|cpms|ethics|sponsor|trial|study|protocol|isrctn|nct|eudract|grant|"
     r"funder|project|pmid|pmcid|doi|orcid|isbn|issn|invoice|order|payment|audit)\b)"
 )
+_R21_O_GATE = ("/O", "O/", ".O", "O.", "-O", "O-", "/o", "o/")
 _R21_VARIANT_RE = re.compile(r"[A-Z]\d{2,4}(?:[A-Z]|fs|del|dup|ins)")
 _R21_DIGIT_RUN_RE = re.compile(r"\d+")
 _R21_YEAR_PART_RE = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
@@ -10850,7 +10851,7 @@ def _round21(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                         if len(digits) in (10, 11) and digits[1] in "1235789":
                             add(p, m.end(), "phone")
                     k = text.find("/", k + 1, ce)
-        if "/" in text or "." in text or "-" in text:
+        if any(k in text for k in _R21_O_GATE):
             for m in _R21_O_DATE_RE.finditer(text):
                 v = m.group()
                 if "O" not in v and "o" not in v:
@@ -10858,12 +10859,15 @@ def _round21(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 parts = v.replace("O", "0").replace("o", "0").split(m.group("sep"))
                 if _valid_day_month(int(parts[0]), int(parts[1])):
                     add(m.start(), m.end(), "date")
-            for m in _R21_GLUED_DATE_RE.finditer(text):
-                add(m.start(), m.end(), "date")
-        if t.has("rue", "avenue", "boulevard", "chemin", "all", "impasse", "quai", "via", "piazza",
-                 "calle", "rua", "travessa", "ulica", "ul.", "strada", "stra"):  # fmt: skip
-            for m in _R21_FOREIGN_STREET_RE.finditer(text):
-                add(m.start(), m.end(), "address", force=True)
+        for cs, ce, ndig in t.clusters:
+            if ndig == 8 and text[ce : ce + 1].isupper():
+                m = _R21_GLUED_DATE_RE.match(text, cs)
+                if m is not None:
+                    add(m.start(), m.end(), "date")
+            elif ndig <= 4 and text[ce : ce + 1] in (" ", "\t", ",", "a", "b", "c"):
+                m = _R21_FOREIGN_STREET_RE.match(text, cs)
+                if m is not None:
+                    add(m.start(), m.end(), "address", force=True)
     if t.has(*_R21_PLACE_GATE) and ("'" in text or '"' in text or "‘" in text or "“" in text):
         for m in _R21_QUOTED_PLACE_RE.finditer(text):
             add(m.start("v"), m.end("v"), "address", force=True)
@@ -10893,6 +10897,9 @@ def _r21_numbers(t: _Text, text: str, spans: bool = False) -> Iterator:
             if vs in seen:
                 continue
             seen.add(vs)
+            window = t.low[max(0, vs - 40) : vs]
+            if not any(k in window for k in _R21_CUE_GATE):
+                continue
             m = _R21_CUE_BEFORE_RE.search(text, max(0, vs - 40), vs)
             if m is None:
                 continue
