@@ -10636,9 +10636,9 @@ def _r21_joined(text: str) -> tuple[str, list[int], list[int], list[int]] | None
             continue
         a, b = text[s - 1], text[e]
         if (a.isdigit() and b.isalnum()) or ((a.isalpha() or a == ":") and b.isdigit()):
-            rep = " "  # "07700" / "900123", "MRN" / "0047"
+            rep = " "  # "07700" / "900123", "MRN" / "0093"
         elif a in "-/@_" and s >= 2 and text[s - 2].isalnum() and b.isalnum():
-            rep = ""  # "2016-03-" / "14", "example.org/" / "page"
+            rep = ""  # "2015-07-" / "22", "example.org/" / "page"
         elif a == ":" and b.isalpha():
             rep = " "  # "Hospital number:" / "AB-00123"
         elif b in "-@" and a.isalnum() and text[e + 1 : e + 2].isalnum():
@@ -10701,7 +10701,7 @@ _R21_O_GATE = ("/O", "O/", ".O", "O.", "-O", "O-", "/o", "o/")
 _R21_VARIANT_RE = re.compile(r"[A-Z]\d{2,4}(?:[A-Z]|fs|del|dup|ins)")
 _R21_DIGIT_RUN_RE = re.compile(r"\d+")
 _R21_YEAR_PART_RE = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
-# the cue after the value: "0041882 (MRN)", "55120 (hosp no)"
+# the cue after the value: "5527310 (MRN)", "55120 (hosp no)"
 _R21_CUE_AFTER_RE = re.compile(
     r"(?<![\w/-])(?P<v>[A-Za-z]{0,4}-?\d{5,12}[A-Za-z]?)[ \t]*\((?i:mrn|crn|ris|pas|"
     r"(?:hosp(?:ital)?|unit|lab|case|patient|pt|trust)[ \t.]*(?:no|number|num|id)\.?)\)"
@@ -10709,7 +10709,7 @@ _R21_CUE_AFTER_RE = re.compile(
 _R21_UNIT_GLUED_RE = re.compile(
     r"(?<![\w.])\d{1,3}\.\d{1,3}(?i:kg|g|mg|mcg|ml|l|cm|mm|m|kcal|mmol|%)(?![a-z])"
 )
-# a date with a letter O for a zero ("19/O6/2017"), a date glued to the next label
+# a date with a letter O for a zero ("23/O4/2016"), a date glued to the next label
 _R21_O_DATE_RE = re.compile(
     r"(?<![\w/.-])[0-9Oo]{1,2}(?P<sep>[/.-])[0-9Oo]{1,2}(?P=sep)(?:19|20|1O|2O)[0-9Oo]{2}(?![\w])"
 )
@@ -10774,7 +10774,7 @@ def _round21(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 glued = [m.span() for m in _R21_UNIT_GLUED_RE.finditer(text)]
             a, b = _r20_sentence(text, c[0], c[1])
             if any(a <= gs and ge <= b and gs != c[0] for gs, ge in glued):
-                continue  # "14.6kg ... (was 15.2 then)": a decimal beside a glued unit
+                continue  # "18.4kg ... (was 18.1 then)": a decimal beside a glued unit
         elif kind == "date" and sev == "soft":
             if text[c[1] : c[1] + 1] in ("'", "’") and text[c[1] + 1 : c[1] + 2].islower():
                 if text[c[0] : c[0] + 1].isdigit():
@@ -10892,7 +10892,7 @@ def _r21_numbers(t: _Text, text: str, spans: bool = False) -> Iterator:
             ws = vs - 1
             while ws > 0 and text[ws - 1].isalpha() and vs - ws < 6:
                 ws -= 1
-            starts.append(ws)  # "AB 0041 882": letters, then spaced groups
+            starts.append(ws)  # "AB 5521 907": letters, then spaced groups
         for vs in starts:
             if vs in seen:
                 continue
