@@ -5298,36 +5298,39 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round20(
+    return _round21(
         t,
-        _round19(
+        _round20(
             t,
-            _round18(
+            _round19(
                 t,
-                _round17(
+                _round18(
                     t,
-                    _round16(
+                    _round17(
                         t,
-                        _round15(
+                        _round16(
                             t,
-                            _round14(
+                            _round15(
                                 t,
-                                _round13(
+                                _round14(
                                     t,
-                                    _round12(
+                                    _round13(
                                         t,
-                                        _round11(
+                                        _round12(
                                             t,
-                                            _round10(
+                                            _round11(
                                                 t,
-                                                _round9(
+                                                _round10(
                                                     t,
-                                                    _round8_names(
-                                                        text,
-                                                        _names_in_addresses(
+                                                    _round9(
+                                                        t,
+                                                        _round8_names(
                                                             text,
-                                                            _extend_addresses(
-                                                                text, _round5(t, cands)
+                                                            _names_in_addresses(
+                                                                text,
+                                                                _extend_addresses(
+                                                                    text, _round5(t, cands)
+                                                                ),
                                                             ),
                                                         ),
                                                     ),
@@ -10603,3 +10606,319 @@ _R20_QUOTED_LOW_RE = re.compile(r"['‘\"“](?P<v>[a-z]{3,}(?:[ \t]+[a-z]{2,}){
 _TITLES_R20 = frozenset(
     "Dr Doctor Prof Professor Mr Mrs Ms Miss Mx Sister Nurse Matron Rev Sir Dame Lady Lord".split()
 )
+
+
+# ============================================================================================
+# Round 21 (docs/privacy.md, "Round 21"): values broken over lines, a generic number cue
+# ============================================================================================
+
+# a line break inside a value: the break with the blanks around it
+_R21_BREAK_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
+_R21_JOIN_KINDS = frozenset(
+    ("phone", "hospital_number", "date", "url", "email", "nhs_number", "chi_number", "hc_number")
+)
+
+
+def _r21_joined(text: str) -> tuple[str, list[int], list[int], list[int]] | None:
+    """``text`` with its line breaks inside values joined (a space between a word and a
+    number, nothing after a value's "-", "/", "@" or a web address's "."), the original offsets
+    of each joined character's start and end, and the joined positions of the joins; None when
+    no break sits inside a value."""
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    joins: list[int] = []
+    last = 0
+    n = len(text)
+    for m in _R21_BREAK_RE.finditer(text):
+        s, e = m.span()
+        if s == 0 or e >= n:
+            continue
+        a, b = text[s - 1], text[e]
+        if (a.isdigit() and b.isalnum()) or ((a.isalpha() or a == ":") and b.isdigit()):
+            rep = " "  # "07700" / "900123", "MRN" / "0093"
+        elif a in "-/@_" and s >= 2 and text[s - 2].isalnum() and b.isalnum():
+            rep = ""  # "2015-07-" / "22", "example.org/" / "page"
+        elif a == ":" and b.isalpha():
+            rep = " "  # "Hospital number:" / "AB-00123"
+        elif b in "-@" and a.isalnum() and text[e + 1 : e + 2].isalnum():
+            rep = ""  # "RX" / "-00123"
+        elif a == "." and b.isalpha():
+            w = text.rfind(" ", max(0, s - 80), s) + 1
+            token = text[w:s].lower()
+            if "@" not in token and not token.startswith(("www.", "http")):
+                continue
+            rep = ""  # "name@example." / "org"
+        else:
+            continue
+        parts.append(text[last:s])
+        starts.extend(range(last, s))
+        ends.extend(range(last + 1, s + 1))
+        joins.append(len(starts))
+        if rep:
+            parts.append(rep)
+            starts.append(s)
+            ends.append(e)
+        last = e
+    if not joins:
+        return None
+    parts.append(text[last:])
+    starts.extend(range(last, n))
+    ends.extend(range(last + 1, n + 1))
+    return "".join(parts), starts, ends, joins
+
+
+# a generic number cue: a label word that names a number ("lab no", "Unit ref", "PatientID",
+# "accession", "RIS", "CRN") and a value of 5-14 letters and digits with four digits or more
+_R21_CUE_BEFORE_RE = re.compile(
+    r"(?<![\w])(?:(?i:(?P<w>[a-z]{2,14})[ \t._]?)?(?i:no|nos|num|number|numbers|ref|id)\.?"
+    r"|(?i:accession|ris|crn|pas|mrn)|[A-Za-z]{2,14}(?:No|NO|Num|ID|Id|Ref))"
+    r"[ \t]*(?:[:#=\-–][ \t]*)?"
+    r"(?:(?i:is|was|local|old|new|previous|their|our|external)[ \t]+)?$"
+)
+_R21_VALUE_RE = re.compile(
+    r"(?:[A-Za-z]{1,4}[ \t-]?\d{3,5}[ \t]\d{3,5}(?![\w/-])|"
+    r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+){0,3}(?![\w/-]))"
+)
+_R21_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-/")
+_R21_CUE_GATE = (
+    "no", "num", "ref", "id", "accession", "ris", "crn", "pas", "mrn",
+)  # fmt: skip
+# label words whose number is no person's: a drug's lot, a version, a table, a page, a phone
+_R21_NOT_CUE_WORDS = frozenset(
+    "lot batch version ver rev table page fig figure trial study protocol tel telephone phone "
+    "mobile fax bleep ext extension room bed bay ward flat house serial model catalogue cat "
+    "part item dose score grade stage the a an any rec iras cpms ethics sponsor grant award "
+    "funder isbn issn".split()
+)
+_R21_TRIAL_PREFIX_RE = re.compile(r"(?i:nct|isrctn|eudract|iras|actrn|ctri|drks|jprn|umin)")
+_R21_EUDRACT_RE = re.compile(r"(?:19|20)\d{2}-\d{6}-\d{2}")
+_R21_RESEARCH_RE = re.compile(
+    r"(?i:\b(?:iras|rec|cpms|ethics|sponsor|trial|study|protocol|isrctn|nct|eudract|grant|"
+    r"funder|project|pmid|pmcid|doi|orcid|isbn|issn|invoice|order|payment|audit)\b)"
+)
+_R21_O_GATE = ("/O", "O/", ".O", "O.", "-O", "O-", "/o", "o/")
+_R21_VARIANT_RE = re.compile(r"[A-Z]\d{2,4}(?:[A-Z]|fs|del|dup|ins)")
+_R21_DIGIT_RUN_RE = re.compile(r"\d+")
+_R21_YEAR_PART_RE = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
+# the cue after the value: "5527310 (MRN)", "55120 (hosp no)"
+_R21_CUE_AFTER_RE = re.compile(
+    r"(?<![\w/-])(?P<v>[A-Za-z]{0,4}-?\d{5,12}[A-Za-z]?)[ \t]*\((?i:mrn|crn|ris|pas|"
+    r"(?:hosp(?:ital)?|unit|lab|case|patient|pt|trust)[ \t.]*(?:no|number|num|id)\.?)\)"
+)
+_R21_UNIT_GLUED_RE = re.compile(
+    r"(?<![\w.])\d{1,3}\.\d{1,3}(?i:kg|g|mg|mcg|ml|l|cm|mm|m|kcal|mmol|%)(?![a-z])"
+)
+# a date with a letter O for a zero ("23/O4/2016"), a date glued to the next label
+_R21_O_DATE_RE = re.compile(
+    r"(?<![\w/.-])[0-9Oo]{1,2}(?P<sep>[/.-])[0-9Oo]{1,2}(?P=sep)(?:19|20|1O|2O)[0-9Oo]{2}(?![\w])"
+)
+_R21_GLUED_DATE_RE = re.compile(
+    r"(?<![\w/])\d{1,2}/\d{1,2}/(?:19|20)\d{2}(?=[A-Z][A-Za-z]{1,10}[:.])"
+)
+# a street in another country's form: "9 rue des Tilleuls, Nantes", "4 via Roma"
+_R21_FOREIGN_STREET_RE = re.compile(
+    r"(?<![\w:.–-])\d{1,4}[a-z]?,?[ \t]+(?:Via|Viale|(?i:rue|avenue|boulevard|chemin|allée|allee|"
+    r"impasse|quai|piazza|calle|avenida|rua|travessa|ulica|ul\.|strada|straße|strasse))[ \t]+"
+    r"(?:(?:de|des|du|la|le|les|del|della|di|da|do|dos|das|l['’]|d['’])[ \t]*)*"
+    r"[A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){0,2}(?:,[ \t]*[A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+)?)?"
+)
+# a quoted house name and town after (or before) an address's word: "'Hafod Wen, Betws'"
+_R21_QUOTED_PLACE_RE = re.compile(
+    r"['‘\"“](?P<v>[A-Z][^'‘’\"“”\n,]{1,30}(?:['’][a-z]{1,2}(?![\w])[^'‘’\"“”\n,]{0,25})?,[ \t]*"
+    r"[A-Z][\w-]+(?:[ \t]+[A-Z][\w-]+)?)['’\"”](?![\w])"
+)
+_R21_PLACE_GATE = ("address", "house name", "lives at", "living at")
+# after an address: a flat in brackets ("(flat 1/1)"), a town in capitals before a postcode
+_R21_FLAT_AFTER_RE = re.compile(r"[ \t]*\((?i:flat|apt|apartment|unit|floor)[ \t]+[\w/]{1,6}\)")
+_R21_CAPS_TOWN_RE = re.compile(
+    r"[ \t]+[A-Z][A-Z'’-]{2,}(?:[ \t]+[A-Z][A-Z'’-]{2,})?(?=[ \t,]+[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}(?![\w]))"
+)
+_R21_FLAT_BEFORE_RE = re.compile(r"(?i:flat|apartment|apt)\.?[ \t]+\d{1,3}/$")
+_R21_EMAIL_APOSTROPHE_RE = re.compile(r"[\w.+-]+['’]$")
+
+
+def _r21_number_ok(value: str) -> bool:
+    """Is ``value`` (after a number's label) a person's number, not a trial's, a year's
+    filing reference or a short count?"""
+    alnum = [ch for ch in value if ch.isalnum()]
+    if not 5 <= len(alnum) <= 14:
+        return False
+    digits = sum(ch.isdigit() for ch in alnum)
+    if digits < 4 and not (digits >= 3 and any(ch in value for ch in "-/")):
+        return False
+    if _R21_TRIAL_PREFIX_RE.match(value) or _R21_EUDRACT_RE.fullmatch(value):
+        return False
+    if _R21_VARIANT_RE.fullmatch(value):
+        return False  # a protein change ("K1062M")
+    if "/" in value or "-" in value:
+        # a year and a short sequence is a letter's filing reference ("AB/2023/41"); a
+        # pathway's code and a count ("3WW/ONC/12") has no run of four digits
+        rest = _R21_YEAR_PART_RE.sub("", value)
+        runs = [r for r in _R21_DIGIT_RUN_RE.findall(rest) if len(r) >= 4]
+        if not runs:
+            return False
+        if rest != value and all(r.startswith("00") for r in runs):
+            return False  # a year and a padded count: a case's or a file's sequence number
+    return True
+
+
+def _round21(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    out: list[_Cand] = []
+    glued: list[tuple[int, int]] | None = None
+    for c in cands:
+        kind, sev = c[2], c[3]
+        if kind == "date" and sev == "hard" and c[1] - c[0] <= 5 and "." in text[c[0] : c[1]]:
+            if glued is None:
+                glued = [m.span() for m in _R21_UNIT_GLUED_RE.finditer(text)]
+            a, b = _r20_sentence(text, c[0], c[1])
+            if any(a <= gs and ge <= b and gs != c[0] for gs, ge in glued):
+                continue  # "18.4kg ... (was 18.1 then)": a decimal beside a glued unit
+        elif kind == "date" and sev == "soft":
+            if text[c[1] : c[1] + 1] in ("'", "’") and text[c[1] + 1 : c[1] + 2].islower():
+                if text[c[0] : c[0] + 1].isdigit():
+                    c = (c[0], c[1], kind, "hard", c[4], c[5])  # a month with a suffix
+        elif kind == "email" and c[0] >= 2 and text[c[0] - 1] in "'’":
+            m = _R21_EMAIL_APOSTROPHE_RE.search(text, max(0, c[0] - 40), c[0])
+            if m is not None and m.start() < c[0] - 1:
+                c = (m.start(), *c[1:])  # "a.o'hara@...": an apostrophe in the local part
+        elif kind == "address" and sev == "hard":
+            s, e = c[0], c[1]
+            if text[s : s + 1].isalpha() and s >= 3:
+                m = _R21_FLAT_BEFORE_RE.search(text, max(0, s - 16), s)
+                if m is not None:
+                    s = m.start()  # "Flat 2/L, ..." found from "L, ..."
+            m = _R21_FLAT_AFTER_RE.match(text, e)
+            if m is not None:
+                e = m.end()
+            if text[e : e + 1] in (" ", "\t"):
+                m = _R21_CAPS_TOWN_RE.match(text, e)
+                if m is not None:
+                    e = m.end()
+            if (s, e) != (c[0], c[1]):
+                c = (s, e, *c[2:])
+        out.append(c)
+    hard = _Spans.of((c[0], c[1]) for c in out if c[3] == "hard")
+    new: list[_Cand] = []
+
+    def add(s: int, e: int, kind: str, force: bool = False) -> None:
+        # force: an address may overlap a name read inside it (the address is kept)
+        if s < e and (force or not hard.overlaps(s, e)):
+            new.append(_cand(s, e, kind, "hard", _MESSAGES[kind]))
+            hard.add(s, e)
+
+    # values broken over lines: scan the joined text, keep what spans a join
+    j = _r21_joined(text) if "\n" in text else None
+    if j is not None:
+        joined, starts, ends, joins = j
+        jt = _Text(joined)
+        found: list[_Cand] = list(_web(jt))
+        if jt.clusters:
+            found.extend(_health_numbers(jt))
+            found.extend(_hospital_numbers(jt))
+            found.extend(_dates(jt))
+            found.extend(_phones(jt))
+            found.extend(_r21_numbers(jt, joined))
+        names = [text[c[0] : c[1]].lower() for c in out if c[2] == "person_name" and c[3] == "hard"]
+        for f in found:
+            if f[2] == "url" and f[3] == "soft":
+                path = joined[f[0] : f[1]].lower().partition("/")[2]
+                if path and any(n in path for n in names):
+                    f = (*f[:3], "hard", *f[4:])  # a page named after the child
+            if f[3] != "hard" or f[2] not in _R21_JOIN_KINDS or f[1] <= f[0]:
+                continue
+            k = bisect.bisect_right(joins, f[0])
+            if k < len(joins) and joins[k] < f[1]:
+                new.append((starts[f[0]], ends[f[1] - 1], *f[2:]))
+    if t.clusters:
+        for s, e in _r21_numbers(t, text, spans=True):
+            add(s, e, "hospital_number")
+        if t.max_cluster_digits >= 14 and "/" in text:
+            # a phone after a short number and a slash ("bleep 4410 / 0113 496 0000"): the
+            # cluster starts at the bleep, so the phone's own start is read after the slash
+            for cs, ce, ndig in t.clusters:
+                if ndig < 14:
+                    continue
+                k = text.find("/", cs, ce)
+                while k >= 0:
+                    p = k + 1
+                    while p < ce and text[p] in " \t":
+                        p += 1
+                    m = _PHONE_RE.match(text, p) if text[p : p + 1] == "0" else None
+                    if m is not None and not (m.end() < len(text) and _word_char(text[m.end()])):
+                        digits = "".join(ch for ch in m.group() if ch.isdigit())
+                        if len(digits) in (10, 11) and digits[1] in "1235789":
+                            add(p, m.end(), "phone")
+                    k = text.find("/", k + 1, ce)
+        if any(k in text for k in _R21_O_GATE):
+            for m in _R21_O_DATE_RE.finditer(text):
+                v = m.group()
+                if "O" not in v and "o" not in v:
+                    continue
+                parts = v.replace("O", "0").replace("o", "0").split(m.group("sep"))
+                if _valid_day_month(int(parts[0]), int(parts[1])):
+                    add(m.start(), m.end(), "date")
+        for cs, ce, ndig in t.clusters:
+            if ndig == 8 and text[ce : ce + 1].isupper():
+                m = _R21_GLUED_DATE_RE.match(text, cs)
+                if m is not None:
+                    add(m.start(), m.end(), "date")
+            elif ndig <= 4 and text[ce : ce + 1] in (" ", "\t", ",", "a", "b", "c"):
+                m = _R21_FOREIGN_STREET_RE.match(text, cs)
+                if m is not None:
+                    add(m.start(), m.end(), "address", force=True)
+    if t.has(*_R21_PLACE_GATE) and ("'" in text or '"' in text or "‘" in text or "“" in text):
+        for m in _R21_QUOTED_PLACE_RE.finditer(text):
+            add(m.start("v"), m.end("v"), "address", force=True)
+    return out + new if new else out
+
+
+def _r21_numbers(t: _Text, text: str, spans: bool = False) -> Iterator:
+    """Numbers after (or before, in brackets) a label word that names a number: candidates, or
+    their spans when ``spans``."""
+    if t.max_cluster_digits < 3 or not t.has(*_R21_CUE_GATE):
+        return
+    msg = _MESSAGES["hospital_number"]
+    seen: set[int] = set()
+    for cs, _ce, ndig in t.clusters:
+        if ndig < 3:
+            continue
+        vs = cs
+        while vs > 0 and text[vs - 1] in _R21_TOKEN_CHARS and cs - vs < 16:
+            vs -= 1
+        starts = [vs]
+        if vs >= 2 and text[vs - 1] in " \t" and text[vs - 2].isalpha():
+            ws = vs - 1
+            while ws > 0 and text[ws - 1].isalpha() and vs - ws < 6:
+                ws -= 1
+            starts.append(ws)  # "AB 5521 907": letters, then spaced groups
+        for vs in starts:
+            if vs in seen:
+                continue
+            seen.add(vs)
+            window = t.low[max(0, vs - 40) : vs]
+            if not any(k in window for k in _R21_CUE_GATE):
+                continue
+            m = _R21_CUE_BEFORE_RE.search(text, max(0, vs - 40), vs)
+            if m is None:
+                continue
+            w = m.group("w")
+            if w is not None and w.lower() in _R21_NOT_CUE_WORDS:
+                continue
+            if _R21_RESEARCH_RE.search(text, max(0, m.start() - 24), m.end()):
+                continue  # "ethics project ID ...", "PMID": a study's or a paper's number
+            cue = m.group()
+            if w is None and cue.strip().lower() == "no":
+                continue  # a bare "no" is a negation ("no K1062M"); "No:" or "No." is a label
+            v = _R21_VALUE_RE.match(text, vs)
+            if v is None or not _r21_number_ok(v.group()) or _R19_UNIT_AFTER.match(text, v.end()):
+                continue
+            a, b = _r20_sentence(text, v.start(), v.end())
+            if _R21_RESEARCH_RE.search(text, v.end(), min(b, v.end() + 30)):
+                continue  # "... 4410223 for the trial", "... for the invoice"
+            yield (vs, v.end()) if spans else _cand(vs, v.end(), "hospital_number", "hard", msg)
+    if "(" in text:
+        for m in _R21_CUE_AFTER_RE.finditer(text):
+            s, e = m.start("v"), m.end("v")
+            yield (s, e) if spans else _cand(s, e, "hospital_number", "hard", msg)
