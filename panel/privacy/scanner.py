@@ -10869,9 +10869,25 @@ def _round21(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 if m is not None:
                     add(m.start(), m.end(), "address", force=True)
     if t.has(*_R21_PLACE_GATE) and ("'" in text or '"' in text or "‘" in text or "“" in text):
+        low = t.low
         for m in _R21_QUOTED_PLACE_RE.finditer(text):
-            add(m.start("v"), m.end("v"), "address", force=True)
+            near = low[max(0, m.start() - 60) : m.end() + 60]
+            if any(w in near for w in _R21_PLACE_GATE) and _r21_house_like(m.group("v")):
+                add(m.start("v"), m.end("v"), "address", force=True)
     return out + new if new else out
+
+
+def _r21_house_like(value: str) -> bool:
+    """Can a quoted "X, Y" be a house name and its town? Not a label's value ("Present: A, B"),
+    not people by their titles ("Dr A, Sister B"), not a PAS label in capitals ("SURNAME,
+    GIVEN"), not "Surname, Given" with a given name after the comma."""
+    head, _, town = value.rpartition(",")
+    if ":" in head or value.isupper():
+        return False
+    words = head.split() + town.split()
+    if any(w.rstrip(".") in _TITLES_R20 for w in words):
+        return False
+    return not (len(head.split()) == 1 and town.split()[0] in _FIRST)
 
 
 def _r21_numbers(t: _Text, text: str, spans: bool = False) -> Iterator:

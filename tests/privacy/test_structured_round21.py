@@ -78,6 +78,12 @@ def test_round21_values_are_hard(text: str, value: str):
         "Meeting held 10:00-12:30 via Zoom; 7 cases.",
         # a decimal beside a glued unit
         "weight 18.4kg today (was 18.1 in June)",
+        # quoted "X, Y" near an address's word that is no house name: a label's value, people
+        # by their titles, a PAS label in capitals; or far from the address's word
+        "Address check: 'Present: PICU, NICU' is a minute line.",
+        "The address field held 'Dr Amis, Sister Vale' by mistake.",
+        "Address label reads 'SURNAME, FORENAME' on the template.",
+        "Address: see the letter. " + "x" * 80 + " We agreed 'Stage M, MYCN' as the heading.",
     ],
 )
 def test_round21_counter_examples_have_no_hard_finding(text: str):
