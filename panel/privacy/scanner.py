@@ -1739,9 +1739,15 @@ def _web(t: _Text) -> Iterator[_Cand]:
             if c is not None:
                 yield c
     if "." in low:
+        # is a position inside an e-mail or URL span? (starts sorted, with the furthest end so
+        # far: one look-up per domain, not a pass over every span)
+        taken.sort()
+        starts = [a for a, _ in taken]
+        reach = list(itertools.accumulate((b for _, b in taken), max))
         for m in _TLD_LOW.finditer(low):
             ts, te = m.span()
-            if any(a <= ts < b for a, b in taken):
+            i = bisect.bisect_right(starts, ts)
+            if i and reach[i - 1] > ts:
                 continue
             if te < len(low) and low[te] == "." and te + 1 < len(low) and low[te + 1].isalnum():
                 continue  # the domain goes on ("nhs.uk.example")
@@ -6122,8 +6128,12 @@ def _r9_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
         # word that plans a day just before it ("the letter said 17/09 ... can it be 24/9?");
         # not a count in a list ("schools 8/11, NHS 5/5")
         hard_date = any(c[2] == "date" and c[3] == "hard" for c in cands)
+        at = sorted(c[0] for c in soft_dm)
         for c in soft_dm:
-            near = hard_date or any(o is not c and abs(o[0] - c[0]) <= 60 for o in soft_dm)
+            # another soft day/month within 60 characters (itself counted once)
+            near = hard_date or (
+                bisect.bisect_right(at, c[0] + 60) - bisect.bisect_left(at, c[0] - 60) > 1
+            )
             if near and _R9_SCHEDULE_RE.search(text, max(0, c[0] - 30), c[0]):
                 yield _cand(c[0], c[1], "date", "hard", _MESSAGES["date"])
     for cs, ce, n in clusters:
@@ -7836,13 +7846,23 @@ def _r13_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                 ):
                     new.append(_cand(m.start("p"), m.end("p"), "address", "hard", msg))
     if t.clusters and t.has("flat", "apartment", "apt", "unit", "maisonette"):
-        for m in _R13_FLAT_SLASH_RE.finditer(text):
-            # the text with the flat blanked out: the street address after it is read as usual
-            blanked = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
-            for c in _addresses(_Text(blanked)):
-                if c[2] == "address" and c[3] == "hard" and c[0] == m.end():
-                    new.append(_cand(m.start(), c[1], "address", "hard", msg))
-                    break
+        flats = list(_R13_FLAT_SLASH_RE.finditer(text))
+        if flats:
+            # the text with the flats blanked out: the street address after each is read as
+            # usual (one scan for all of them: a scan per flat was quadratic on a long text)
+            parts = []
+            last = 0
+            for m in flats:
+                parts += [text[last : m.start()], " " * (m.end() - m.start())]
+                last = m.end()
+            parts.append(text[last:])
+            after: dict[int, int] = {}
+            for c in _addresses(_Text("".join(parts))):
+                if c[2] == "address" and c[3] == "hard":
+                    after.setdefault(c[0], c[1])
+            for m in flats:
+                if m.end() in after:
+                    new.append(_cand(m.start(), after[m.end()], "address", "hard", msg))
     if not new:
         return cands
     return list(cands) + _extend_addresses(text, new)

@@ -309,6 +309,11 @@ def test_round11_name_rules_leave_these_clean(text: str):
         # many cues on one line: each line is read once, not once per cue (was 55 s)
         "Present: " * 30_000,
         "Apologies: A. Shah, " * 15_000,
+        # older rules' passes over their own findings, once per finding (found in round 21):
+        # round 13 read the whole text again for each "(flat 1/1)" (over 30 s at 20,000);
+        # the web rule looked through every URL's span for each domain (13 s at 20,000)
+        "x (flat 1/1)" * 5_000,
+        "www.example.org/\n" * 20_000,
     ],
 )
 def test_round11_long_inputs_complete(text: str):
