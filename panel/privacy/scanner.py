@@ -10995,7 +10995,7 @@ _R21N_ROLE_AFTER_RE = re.compile(
 )
 # a name in capitals between separators of a header or a label: "CT HEAD - TILLY BRACKWATER -"
 _R21N_CAPS_PAIR_RE = re.compile(
-    r"(?:^|(?<=[-–|'‘] )|(?<=['‘]))([A-Z][A-ZÀ-Ý'’-]+[ \t]+[A-Z][A-ZÀ-Ý'’-]+)"
+    r"(?:^|(?<=[-–|'‘] )|(?<=['‘]))([A-Z][A-ZÀ-ÝĀ-Ž'’-]+[ \t]+[A-Z][A-ZÀ-ÝĀ-Ž'’-]+)"
     r"(?=[ \t]+[-–|][ \t]|[ \t]+\d{6}\b|['’])",
     re.M,
 )

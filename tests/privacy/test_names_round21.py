@@ -48,6 +48,7 @@ from tests.support.guard import hard, hard_covers
         ("Comment by Marcus (data manager): fine.", "Marcus"),
         # a name in capitals between a header's separators
         ("CT CHEST - TILLY BRACKWATER - 12/01/24 - clear.", "TILLY BRACKWATER"),
+        ("Tube label 'BRZĘCZEK MARTA 120318' (DOB as DDMMYY).", "BRZĘCZEK MARTA"),
     ],
 )
 def test_round21_names_are_hard(text: str, value: str):
