@@ -11071,12 +11071,12 @@ def _round21_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                     if not g[:1].isupper() or not _r21n_given(g, loose=True):
                         continue
                     if _R21N_TITLE_BEFORE.search(text, s, w.start()):
-                        continue  # "'Dr Marlow'": a clinician
+                        continue  # "'Dr Tresillian'": a clinician
                     if i and (
                         words[i - 1].group()[:1].isupper()
                         or words[i - 1].group().lower() in _R21N_PLACE_WORDS
                     ):
-                        continue  # "'North West'", "'from Marlow'": a place's word
+                        continue  # "'North West'", "'from Tresillian'": a place's word
                     if i + 1 < len(words) and words[i + 1].group() == "of":
                         continue  # "'Baby of Tilly Fell'": the mother is the name
                     name_from(s, e, words, i)
@@ -11099,12 +11099,12 @@ def _round21_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
                     and inner.lower() not in _ENGLISH
                     and _r10_word_ok(inner)
                 ):
-                    add(m.start(1), m.end(1))  # "Bartholomew (Barty)"
+                    add(m.start(1), m.end(1))  # "Fenella (Fenny)"
             k = text.rfind("(", max(0, ns - 3), ns)
             if k >= 0:
                 q = _R21N_QUOTED_BEFORE_PAREN_RE.search(text, max(0, k - 20), k + 1)
                 if q is not None and q.group(1)[0] == text[ns]:
-                    add(q.start(1), q.end(1))  # "'Bea' (Beatrix Lund)"
+                    add(q.start(1), q.end(1))  # "'Ros' (Rosalind Quillfeather)"
     if "'" in text or '"' in text or "‘" in text or "“" in text:
         if "(" in text:
             for m in _R21N_NICK_BETWEEN_RE.finditer(text):
@@ -11175,7 +11175,7 @@ def _round21_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     if t.has("manager", "office", "coordinator", "research nurse", "secretary"):
         for m in _R21N_ROLE_AFTER_RE.finditer(text):
             if _R21N_TITLE_BEFORE.search(text, max(0, m.start() - 12), m.start()):
-                continue  # "Sister Marlow, data manager": a titled clinician
+                continue  # "Sister Tresillian, data manager": a titled clinician
             if _r21n_given(m.group(1), loose=True):
                 add(m.start(1), m.end(1))
     if t.has(" - ", " | ", "'") and any(ch.isupper() for ch in text):

@@ -23,24 +23,24 @@ from tests.support.guard import hard, hard_covers
         # a quoted name beside another quoted name
         ("She is 'Tils' in one place and 'Matilda Brackwater' in another.", "Matilda Brackwater"),
         # a nickname in brackets after a name, the name the other way round, a quoted nickname
-        ("Case 4: Bartholomew (Barty), 3, relapse.", "Barty"),
-        ("Patient Hana Kurosawa (Kurosawa Hana), MRN pending.", "Kurosawa Hana"),
-        ("Case 7: 'Bea' (Beatrix Lund, 6) - family prefer it.", "Bea"),
+        ("Case 4: Fenella (Fenny), 3, relapse.", "Fenny"),
+        ("Patient Emiko Tsurugaya (Tsurugaya Emiko), MRN pending.", "Tsurugaya Emiko"),
+        ("Case 7: 'Ros' (Rosalind Quillfeather, 6) - family prefer it.", "Ros"),
         ("Tilly (aka 'Tils') Brackwater, 5, for review.", "Tils"),
         ("now with her gran ('Tiggy' to her friends) in Hull.", "Tiggy"),
         # initials standing for a name in the same sentence
-        ("Case 2: Rosa-May Fenwick (RMF), for follow-up.", "RMF"),
+        ("Case 2: Rosa-May Quillfeather (RMQ), for follow-up.", "RMQ"),
         ("I removed 'Rosa-May' but the box still says 'R-M'.", "R-M"),
         # a chat export's speaker
         ("[03/09/2025, 21:14] Marek Zielonka: dobry wieczór", "Marek Zielonka"),
         # after née, after "full name", "the <Surname> boy", a DICOM caret name
-        ("Mum Orla Fenwick (née Ní Bhraoin) rang.", "Ní Bhraoin"),
+        ("Mum Orla Quillfeather (née Ní Bhraoin) rang.", "Ní Bhraoin"),
         ("Re little Pip (full name Philippa J. Arkwright), aged 4.", "Philippa J. Arkwright"),
         ("Case 6 - 'the Zielonka girl' again.", "Zielonka"),
         ("PatientName=FENWICK^ORLA^MAY; PatientID=X1", "FENWICK^ORLA^MAY"),
         # kin words of other languages in lower case
         ("Jestem tu z synem i mama Halina.", "Halina"),
-        ("Je suis la maman d'Eloïse Marchetti.", "Eloïse Marchetti"),
+        ("Je suis la maman d'Eloïse Brunetière.", "Eloïse Brunetière"),
         # a lower-case given name before "'s" and an identifier's word
         ("oliver's nhs no is on the form", "oliver"),
         # a first name beside a staff role without a title
@@ -48,7 +48,7 @@ from tests.support.guard import hard, hard_covers
         ("Comment by Marcus (data manager): fine.", "Marcus"),
         # a name in capitals between a header's separators
         ("CT CHEST - TILLY BRACKWATER - 12/01/24 - clear.", "TILLY BRACKWATER"),
-        ("Tube label 'BRZĘCZEK MARTA 120318' (DOB as DDMMYY).", "BRZĘCZEK MARTA"),
+        ("Tube label 'BRZĘCZEK HALINA 120318' (DOB as DDMMYY).", "BRZĘCZEK HALINA"),
     ],
 )
 def test_round21_names_are_hard(text: str, value: str):
@@ -59,8 +59,8 @@ def test_round21_names_are_hard(text: str, value: str):
     "text",
     [
         # quoted spans that are no names: a clinician, a place, the mother's label, a region
-        "Please remove 'Dr Marlow' from the title.",
-        "Check the quote 'from Marlow' in the press cutting.",
+        "Please remove 'Dr Tresillian' from the title.",
+        "Check the quote 'from Tresillian' in the press cutting.",
         "Suggest rewording it to 'lives in North West England'.",
         "Please check 'Hodgkin lymphoma' in the title.",
         "Remove 'neuroblastoma' from the file name.",
@@ -76,7 +76,7 @@ def test_round21_names_are_hard(text: str, value: str):
         "mama bear stickers",
         # a lower-case possessive that is no name; a titled clinician beside a role
         "the patient's nhs number is missing",
-        "Sister Marlow, data manager, sent it.",
+        "Sister Tresillian, data manager, sent it.",
         # capitals between separators that are no name
         "CT CHEST - NO CHANGE - clear.",
     ],
@@ -91,9 +91,9 @@ def test_round21_names_counter_examples(text: str):
     ("text", "word"),
     [
         # brackets after a name that hold no nickname: a nationality, an abbreviation
-        ("Patient: Hana Kurosawa (Hmong, interpreter booked).", "Hmong"),
-        ("Seen by Hana Kurosawa (HCP) today.", "HCP"),
-        ("Seen with Hana Kurosawa (Haematology) today.", "Haematology"),
+        ("Patient: Emiko Tsurugaya (Ainu, interpreter booked).", "Ainu"),
+        ("Seen by Emiko Tsurugaya (HCP) today.", "HCP"),
+        ("Seen with Emiko Tsurugaya (Haematology) today.", "Haematology"),
     ],
 )
 def test_round21_brackets_after_a_name_that_are_no_name(text: str, word: str):
@@ -107,10 +107,10 @@ def test_round21_brackets_after_a_name_that_are_no_name(text: str, word: str):
         "'Tilly' 'Tilly Brackwater' " * 5_000,
         "Tilly Brackwater (TB) " * 5_000,
         "TB TB Tilly Brackwater " * 5_000,
-        "Bartholomew (Barty) " * 10_000,
+        "Fenella (Fenny) " * 10_000,
         "Tilly (aka 'Tils') " * 10_000,
         "[03/09/2025, 21:14] Marek Zielonka: hi\n" * 5_000,
-        "née Fenwick " * 10_000,
+        "née Quillfeather " * 10_000,
         "full name Philippa Arkwright " * 10_000,
         "the Zielonka girl " * 10_000,
         "Name=A^" * 20_000,
