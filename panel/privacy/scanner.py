@@ -5304,38 +5304,41 @@ def _candidates(text: str) -> list[_Cand]:
     cands.extend(_addresses(t))
     cands.extend(_person_names(read))
     cands.extend(_round8_more_names(read, cands))
-    return _round21(
+    return _round21_names(
         t,
-        _round20(
+        _round21(
             t,
-            _round19(
+            _round20(
                 t,
-                _round18(
+                _round19(
                     t,
-                    _round17(
+                    _round18(
                         t,
-                        _round16(
+                        _round17(
                             t,
-                            _round15(
+                            _round16(
                                 t,
-                                _round14(
+                                _round15(
                                     t,
-                                    _round13(
+                                    _round14(
                                         t,
-                                        _round12(
+                                        _round13(
                                             t,
-                                            _round11(
+                                            _round12(
                                                 t,
-                                                _round10(
+                                                _round11(
                                                     t,
-                                                    _round9(
+                                                    _round10(
                                                         t,
-                                                        _round8_names(
-                                                            text,
-                                                            _names_in_addresses(
+                                                        _round9(
+                                                            t,
+                                                            _round8_names(
                                                                 text,
-                                                                _extend_addresses(
-                                                                    text, _round5(t, cands)
+                                                                _names_in_addresses(
+                                                                    text,
+                                                                    _extend_addresses(
+                                                                        text, _round5(t, cands)
+                                                                    ),
                                                                 ),
                                                             ),
                                                         ),
@@ -10958,3 +10961,262 @@ def _r21_numbers(t: _Text, text: str, spans: bool = False) -> Iterator:
         for m in _R21_CUE_AFTER_RE.finditer(text):
             s, e = m.start("v"), m.end("v")
             yield (s, e) if spans else _cand(s, e, "hospital_number", "hard", msg)
+
+
+# Round 21, names (issue 17): names by kind of sentence that earlier rounds left alone. Every
+# rule sits behind a cheap substring gate, reads spans with linear regular expressions and adds
+# only hard person names (examples here are invented).
+_R21N_TITLE_BEFORE = re.compile(r"(?:Dr|Mr|Mrs|Ms|Miss|Prof|Professor|Nurse|Sister)\.?[ \t]+$")
+_R21N_QUOTE_RE = re.compile(r"(?<!\w)['‘]([^'‘’\n]{1,60})['’](?!\w)")
+# a reviewer asking for a quoted span to go: "please remove 'Tilly Brackwater' ..."
+_R21N_REVIEW_CUES = (
+    "remov", "redact", "flag", "check", "minuted", "identif", "nickname", "delete", "still",
+    "take out", "blank",
+)  # fmt: skip
+_R21N_PLACE_WORDS = frozenset(("from", "in", "at", "to", "near", "of", "towards"))
+_R21N_KIN_WORDS = frozenset(k.title() for k in _KIN_PAREN_ENDINGS)
+_R21N_WORD_RE = re.compile(r"[^\W\d_][\w'’-]*\.?")
+_R21N_LOWER_PAIR_RE = re.compile(r"([a-z][a-z'’-]+),[ \t]*([a-z][a-z-]+)")
+# a bracket after a name: a nickname, the same name the other way round ("(Brackwater Tilly)")
+_R21N_PAREN_AFTER_RE = re.compile(
+    r"[ \t]*\([ \t]*['‘\"“]?([A-Z][^\W\d_]+(?:[ \t]+[A-Z][^\W\d_'’-]+)?)['’\"”]?[ \t]*[),]"
+)
+_R21N_QUOTED_BEFORE_PAREN_RE = re.compile(r"['‘\"“]([A-Z][^\W\d_]{1,14})['’\"”][ \t]*\($")
+_R21N_FRIENDS_RE = re.compile(
+    r"['‘\"“]([A-Z][^\W\d_]{1,14})['’\"”][ \t]+(?:to|for)[ \t]+(?:his|her|their)[ \t]+"
+    r"(?:friends|family|mates|classmates|siblings)\b"
+)
+# a quoted nickname in brackets between a given name and a surname: "Tilly (aka 'Tils') Fell"
+_R21N_NICK_BETWEEN_RE = re.compile(
+    r"([A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?)[ \t]+\([ \t]*(?:(?:nickname|known[ \t]+as|aka|"
+    r"called)[ \t:]*)?['‘\"“]([A-Z][^\W\d_]{1,14})['’\"”][ \t]*\)"
+    r"(?:[ \t]+([A-Z][^\W\d_'’]+(?:['’-][A-Z][^\W\d_]+)?))?"
+)
+_R21N_INITIALS_RE = re.compile(r"(?<![\w-])([A-Z](?:-?[A-Z]){1,3})(?![\w-])")
+# "[03/09/2025, 21:14] Tilly Brackwater: ..." and "03/09/2025, 21:14 - Tilly Brackwater: ..."
+_R21N_CHAT_RE = re.compile(
+    r"^[ \t]*(?:\[[^\]\n]{6,30}\]|\d{1,2}/\d{1,2}/\d{2,4},?[ \t]+\d{1,2}:\d{2}[ \t]+[-–])[ \t]+"
+    r"([A-Z][^\W\d_]+(?:[ \t]+[A-Z][^\W\d_'’-]+){0,2}):",
+    re.M,
+)
+_R21N_NEE_RE = re.compile(
+    r"\b[Nn][ée]e[ \t]+((?:(?:Ní|Nic|Ni|Ó|Ua|Mac|Mc|Van|von|De|Da|Di)[ \t]+)?[A-Z][^\W\d_'’-]*"
+    r"(?:['’-][A-Z][^\W\d_]+)?)"
+)
+_R21N_FULL_NAME_RE = re.compile(
+    r"\bfull[ \t]+name[ \t]*(?:is[ \t]+|:[ \t]*|\([ \t]*)?"
+    r"([A-Z][^\W\d_'’]+(?:-[A-Z][^\W\d_]+)?(?:[ \t]+(?:[A-Z]\.|[A-Z][^\W\d_'’]+(?:['’-][A-Z][^\W\d_]+)?)){1,3})"
+)
+_R21N_BOY_RE = re.compile(
+    r"\bthe[ \t]+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)[ \t]+(?:boy|girl|boys|girls|twins|baby|lad|lass|"
+    r"kids|children)\b"
+)
+_R21N_CARET_RE = re.compile(r"(?i:name)[ \t]*[=:][ \t]*([A-Z][A-Za-z'’-]*(?:\^[A-Za-z'’-]*)+)")
+# kin words of other languages, in lower case, before a name: "i mama Zuzia", "la maman d'Eloïse"
+_R21N_KIN_RE = re.compile(
+    r"\b(?:mama|mamą|mamy|maman|mamá|mamãe|tata|taty|papa|papá|babcia|dziadek|oma|opa|nain|"
+    r"taid|mami|anne|baba|ammi|abbu)[ \t]+(?:d['’])?([A-Z][^\W\d_'’]+(?:-[A-Z][^\W\d_]+)?)"
+    r"(?:[ \t]+([A-Z][^\W\d_'’]+(?:-[A-Z][^\W\d_]+)?))?"
+)
+# a lower-case given name before "'s" and an identifier's word: "tilly's nhs number"
+_R21N_LOWER_POSS_RE = re.compile(
+    r"(?<![\w'’])([a-z]{3,12})['’]s[ \t]+(?:chi|nhs|dob|h&c|hosp|hospital|mrn|crn|address|"
+    r"date of birth|phone|mobile)\b"
+)
+# a first name beside a staff role without a title: "HCA Tilly", "Tilly (data manager)"
+_R21N_ROLE_BEFORE_RE = re.compile(r"\b(?:HCA|HCSW|CNS|ANP|ACP|CSW)[ \t]+([A-Z][a-z]+)\b")
+_R21N_ROLE_AFTER_RE = re.compile(
+    r"\b([A-Z][a-z]+)[ \t]*(?:\(|,[ \t]+)(?:the[ \t]+)?(?:data[ \t]+manager|trials?[ \t]+office|"
+    r"trials?[ \t]+coordinator|research[ \t]+nurse|MDT[ \t]+coordinator|secretary)\b"
+)
+# a name in capitals between separators of a header or a label: "CT HEAD - TILLY BRACKWATER -"
+_R21N_CAPS_PAIR_RE = re.compile(
+    r"(?:^|(?<=[-–|'‘] )|(?<=['‘]))([A-Z][A-ZÀ-ÝĀ-Ž'’-]+[ \t]+[A-Z][A-ZÀ-ÝĀ-Ž'’-]+)"
+    r"(?=[ \t]+[-–|][ \t]|[ \t]+\d{6}\b|['’])",
+    re.M,
+)
+
+
+def _r21n_given(word: str, loose: bool = False) -> bool:
+    """A given name; ``loose`` also takes the gazetteer's ambiguous ones ("Faith", "Ivy")."""
+    if _r20_given(word):
+        return True
+    return loose and word[:1].isupper() and _first_name_kind(word) is not None
+
+
+def _r21n_initials(name: str) -> str:
+    return "".join(p[0] for p in re.split(r"[ \t-]+", name) if p[:1].isupper())
+
+
+def _round21_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
+    text = t.text
+    msg = _MESSAGES["person_name"]
+    hard = _Spans.of((c[0], c[1]) for c in cands if c[3] == "hard")
+    names = [(c[0], c[1]) for c in cands if c[2] == "person_name" and c[3] == "hard"]
+    new: list[_Cand] = []
+
+    def add(s: int, e: int, force: bool = False) -> None:
+        if s < e and (force or not hard.overlaps(s, e)) and not _R19_EPONYM_AFTER.match(text, e):
+            new.append(_cand(s, e, "person_name", "hard", msg))
+            hard.add(s, e)
+            names.append((s, e))
+
+    def name_from(s: int, e: int, words: list[re.Match], i: int) -> None:
+        """A given name at ``words[i]`` and the surname-shaped words or initial after it."""
+        end = words[i].end()
+        for w in words[i + 1 : i + 3]:
+            g = w.group()
+            if text[end : w.start()].strip(" \t") or not g[:1].isupper():
+                break
+            if (len(g) == 2 and g[1] == ".") or _r20_surname_word(g.rstrip(".")):
+                end = w.end() if len(g) == 2 else w.start() + len(g.rstrip("."))
+            else:
+                break
+        add(words[i].start(), end, force=True)
+
+    # a quoted span a reviewer asks about: the given names in it, with their surnames
+    if "'" in text or "‘" in text:
+        quotes = list(_R21N_QUOTE_RE.finditer(text))
+        if quotes and (t.has(*_R21N_REVIEW_CUES) or len(quotes) > 1):
+            cued = t.has(*_R21N_REVIEW_CUES)
+            starts = sorted(ns for ns, _ne in names)
+            named = []
+            for q in quotes:
+                k = bisect.bisect_left(starts, q.start(1))
+                named.append(k < len(starts) and starts[k] < q.end(1))
+            for j, q in enumerate(quotes):
+                s, e = q.span(1)
+                a, b = _r20_sentence(text, s, e)
+                if not (cued and any(k in t.low[a:b] for k in _R21N_REVIEW_CUES)) and not any(
+                    0 <= k < len(quotes) and named[k] and a <= quotes[k].start() < b
+                    for k in (j - 2, j - 1, j + 1, j + 2)
+                ):
+                    continue  # no cue: only beside another quoted name ("'Kit' ... 'Kitty Fell'")
+                inner = q.group(1)
+                lp = _R21N_LOWER_PAIR_RE.fullmatch(inner)
+                if lp is not None and _r12_known_given(lp.group(2)):
+                    add(s, e, force=True)  # "'brackwater, tilly'": a surname, a given name
+                    continue
+                words = list(_R21N_WORD_RE.finditer(text, s, e))
+                nick = "nickname" in t.low[a:b]
+                if nick and len(words) == 1 and words[0].group()[:1].isupper():
+                    add(s, e)  # "'Pip' is her nickname"
+                    continue
+                for i, w in enumerate(words):
+                    g = w.group().rstrip(".")
+                    if not g[:1].isupper() or not _r21n_given(g, loose=True):
+                        continue
+                    if _R21N_TITLE_BEFORE.search(text, s, w.start()):
+                        continue  # "'Dr Tresillian'": a clinician
+                    if i and (
+                        words[i - 1].group()[:1].isupper()
+                        or words[i - 1].group().lower() in _R21N_PLACE_WORDS
+                    ):
+                        continue  # "'North West'", "'from Tresillian'": a place's word
+                    if i + 1 < len(words) and words[i + 1].group() == "of":
+                        continue  # "'Baby of Tilly Fell'": the mother is the name
+                    name_from(s, e, words, i)
+    # a bracket after a name: its nickname, the other order; a quoted nickname before one
+    if "(" in text and names:
+        for ns, ne in list(names):
+            m = _R21N_PAREN_AFTER_RE.match(text, ne)
+            if m is not None:
+                inner = m.group(1)
+                parts = text[ns:ne].split()
+                got = inner.split()
+                if len(parts) >= 2 and got == parts[::-1]:
+                    add(m.start(1), m.end(1), force=True)
+                elif (
+                    len(got) == 1
+                    and text[m.end() - 1] == ")"
+                    and inner[1:].islower()
+                    and len(inner) < len(text[ns:ne].split()[0])
+                    and inner[0] == text[ns]
+                    and inner.lower() not in _ENGLISH
+                    and _r10_word_ok(inner)
+                ):
+                    add(m.start(1), m.end(1))  # "Fenella (Fenny)"
+            k = text.rfind("(", max(0, ns - 3), ns)
+            if k >= 0:
+                q = _R21N_QUOTED_BEFORE_PAREN_RE.search(text, max(0, k - 20), k + 1)
+                if q is not None and q.group(1)[0] == text[ns]:
+                    add(q.start(1), q.end(1))  # "'Ros' (Rosalind Quillfeather)"
+    if "'" in text or '"' in text or "‘" in text or "“" in text:
+        if "(" in text:
+            for m in _R21N_NICK_BETWEEN_RE.finditer(text):
+                if not _r21n_given(m.group(1), loose=True):
+                    continue
+                add(m.start(1), m.end(1), force=True)
+                add(m.start(2), m.end(2), force=True)
+                if m.group(3) is not None and _r10_word_ok(m.group(3)):
+                    add(m.start(3), m.end(3), force=True)
+        if t.has("friends", "family", "mates", "siblings"):
+            for m in _R21N_FRIENDS_RE.finditer(text):
+                add(m.start(1), m.end(1))  # "('Tils' to her friends)"
+    # initials that stand for a name in the same sentence: "Tilly-Mae Brackwater (TMB)", "T-M"
+    if names and any(ch.isupper() for ch in text):
+        by_start = sorted(names)
+        starts = [ns for ns, _ne in by_start]
+        for m in _R21N_INITIALS_RE.finditer(text):
+            ini = m.group(1).replace("-", "")
+            a, b = _r20_sentence(text, m.start(), m.end())
+            lo = bisect.bisect_left(starts, max(a, m.start() - 200))
+            hi = bisect.bisect_right(starts, min(b, m.end() + 200))
+            for ns, ne in by_start[lo:hi][:8]:
+                if ne <= b and (ns, ne) != m.span(1) and _r21n_initials(text[ns:ne]) == ini:
+                    add(m.start(1), m.end(1))
+                    break
+    if ":" in text and ("[" in text or " - " in text):
+        for m in _R21N_CHAT_RE.finditer(text):
+            first = m.group(1).split()[0]
+            if first in _R21N_KIN_WORDS:
+                continue  # "[...] Mum: ...": a family word, no name
+            if _r21n_given(first) or all(_r10_word_ok(w) for w in m.group(1).split()):
+                add(m.start(1), m.end(1), force=True)
+    if t.has("née", "nee "):
+        for m in _R21N_NEE_RE.finditer(text):
+            if _r10_word_ok(m.group(1).split()[-1]):
+                add(m.start(1), m.end(1), force=True)
+    if t.has("full name"):
+        for m in _R21N_FULL_NAME_RE.finditer(text):
+            if _r21n_given(m.group(1).split()[0], loose=True):
+                add(m.start(1), m.end(1), force=True)
+    if t.has(" boy", " girl", " twins", " baby", " lad", " kids", " children"):
+        for m in _R21N_BOY_RE.finditer(text):
+            if _r10_word_ok(m.group(1)):
+                add(m.start(1), m.end(1))
+    if "^" in text:
+        for m in _R21N_CARET_RE.finditer(text):
+            add(m.start(1), m.end(1), force=True)
+    if t.has("mam", "tat", "pap", "bab", "dzi", "oma", "opa", "nain", "taid", "anne", "ammi"):
+        for m in _R21N_KIN_RE.finditer(text):
+            g = m.group(1)
+            if g.lower() in _ENGLISH and not _r20_given(g) or not _r10_word_ok(g):
+                continue
+            e = m.end(1)
+            if m.group(2) is not None and _r10_word_ok(m.group(2)):
+                e = m.end(2)
+            add(m.start(1), e, force=True)
+    if "'s" in text or "’s" in text:
+        for m in _R21N_LOWER_POSS_RE.finditer(text):
+            if _r12_known_given(m.group(1)) and m.group(1) not in _ENGLISH:
+                add(m.start(1), m.end(1))
+    for m in (
+        _R21N_ROLE_BEFORE_RE.finditer(text)
+        if t.has("hca", "hcsw", "cns", "anp", "acp", "csw")
+        else ()
+    ):
+        if _r21n_given(m.group(1), loose=True):
+            add(m.start(1), m.end(1))
+    if t.has("manager", "office", "coordinator", "research nurse", "secretary"):
+        for m in _R21N_ROLE_AFTER_RE.finditer(text):
+            if _R21N_TITLE_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+                continue  # "Sister Tresillian, data manager": a titled clinician
+            if _r21n_given(m.group(1), loose=True):
+                add(m.start(1), m.end(1))
+    if t.has(" - ", " | ", "'") and any(ch.isupper() for ch in text):
+        for m in _R21N_CAPS_PAIR_RE.finditer(text):
+            ws = [_title_case(w) for w in m.group(1).split()]
+            if any(_r12_known_given(w) for w in ws) and all(_r20_surname_word(w) for w in ws):
+                add(m.start(1), m.end(1), force=True)
+    return cands + new if new else cands

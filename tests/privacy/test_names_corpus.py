@@ -381,14 +381,20 @@ def test_caught_needs_every_word_character():
         # labels without a space, quoted spellings, attendance and action lines, case lines,
         # SURNAME Given). Round 20 measures names 94.2 % (389/413), structured 97.6 % (520/533:
         # hospital numbers and dates broken over lines, address forms, a day alone still
-        # missed), false positives 0/165: the floors are those figures.
-        pytest.param(IN_SAMPLE_20, 515, 0.941, 0.986, 0.0, id="names_corpus_20"),
+        # missed), false positives 0/165: the floors are those figures. Round 21's names pass
+        # raises names to 94.9 % (392/413).
+        pytest.param(IN_SAMPLE_20, 515, 0.949, 0.986, 0.0, id="names_corpus_20"),
         # Round 20's held-out set, scored once while held out (90.8 % / 96.5 % / 0.6 %), in-sample
         # since round 21 tuned on its kinds of failure (values broken over lines, a generic
         # number cue, address forms). Round 21 measures names 90.8 % (383/422: names not yet
         # tuned), structured 100 % (513/513), false positives 0/165: the floors are those
         # figures. Round 21 also raised 17 (467/471), 18 (399/404) and 20 (526/533) structured.
-        pytest.param(IN_SAMPLE_21, 525, 0.907, 1.0, 0.0, id="names_corpus_21"),
+        # Round 21's names pass (branch names21, names by kind: quoted spans a reviewer asks
+        # about, nicknames, other orders and initials beside a name, chat speakers, "née",
+        # "full name", kin words of other languages, staff first names by role, capitals
+        # between a header's separators) measures names 96.7 % (408/422), structured 100 %,
+        # false positives 0/165: the floors are those figures.
+        pytest.param(IN_SAMPLE_21, 525, 0.966, 1.0, 0.0, id="names_corpus_21"),
     ],
 )
 def test_in_sample_floors(path: Path, rows: int, names: float, structured: float, false_positives):
