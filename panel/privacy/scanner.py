@@ -11044,8 +11044,11 @@ def _r21n_given(word: str, loose: bool = False) -> bool:
     return loose and word[:1].isupper() and _first_name_kind(word) is not None
 
 
+_R21N_INITIAL_SPLIT_RE = re.compile(r"[ \t-]+")
+
+
 def _r21n_initials(name: str) -> str:
-    return "".join(p[0] for p in re.split(r"[ \t-]+", name) if p[:1].isupper())
+    return "".join(p[0] for p in _R21N_INITIAL_SPLIT_RE.split(name) if p[:1].isupper())
 
 
 def _round21_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
@@ -11157,13 +11160,23 @@ def _round21_names(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     if names and any(ch.isupper() for ch in text):
         by_start = sorted(names)
         starts = [ns for ns, _ne in by_start]
+        initials = {n: _r21n_initials(text[n[0] : n[1]]) for n in by_start}
+        by_initials: dict[str, list[int]] = {}  # the names' starts, by their initials
+        for n in by_start:
+            by_initials.setdefault(initials[n], []).append(n[0])
         for m in _R21N_INITIALS_RE.finditer(text):
             ini = m.group(1).replace("-", "")
+            # no name with these initials starts within 200 characters: no need for the sentence
+            same = by_initials.get(ini)
+            if same is None or bisect.bisect_right(same, m.end() + 200) == bisect.bisect_left(
+                same, m.start() - 200
+            ):
+                continue
             a, b = _r20_sentence(text, m.start(), m.end())
             lo = bisect.bisect_left(starts, max(a, m.start() - 200))
             hi = bisect.bisect_right(starts, min(b, m.end() + 200))
             for ns, ne in by_start[lo:hi][:8]:
-                if ne <= b and (ns, ne) != m.span(1) and _r21n_initials(text[ns:ne]) == ini:
+                if ne <= b and (ns, ne) != m.span(1) and initials[(ns, ne)] == ini:
                     add(m.start(1), m.end(1))
                     break
     if ":" in text and ("[" in text or " - " in text):
