@@ -6125,7 +6125,7 @@ def _r9_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     ]  # fmt: skip
     if soft_dm:
         # beside another date (a hard one, or another day/month within 60 characters), with a
-        # word that plans a day just before it ("the letter said 17/09 ... can it be 24/9?");
+        # word that plans a day just before it ("the letter said 18/08 ... can it be 25/8?");
         # not a count in a list ("schools 8/11, NHS 5/5")
         hard_date = any(c[2] == "date" and c[3] == "hard" for c in cands)
         at = sorted(c[0] for c in soft_dm)
@@ -6220,7 +6220,7 @@ def _r9_addresses(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
     if any(c[2] == "postcode" and c[3] == "hard" for c in cands):
         for m in _R9_HOUSE_VILLAGE_POSTCODE_RE.finditer(text):
             if text[max(0, m.start() - 6) : m.start()].rstrip()[-1:].isdigit():
-                continue  # "27 Shadwell Gardens, London ...": a street address, found already
+                continue  # "31 Wexmoor Gardens, London ...": a street address, found already
             if _R9_SERVICE_PLACE_RE.search(m.group("a")) or t.institutions.overlaps(*m.span("a")):
                 continue  # a hospital's or a practice's own address
             yield _cand(m.start("a"), m.end("a"), "address", "hard", msg)
@@ -6540,7 +6540,7 @@ def _r10_given(word: str) -> bool:
     )
 
 
-# "Bola Adewale, research nurse, ...": an untitled staff member named before a role
+# "Yinka Oluwafemi, research nurse, ...": an untitled staff member named before a role
 _R10_STAFF_ROLE_AFTER = re.compile(
     r"(?<![\w'’-])(?P<n>[A-Z][a-z]+[ \t]+(?:Mc|Mac|O['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?),[ \t]+"
     r"(?:(?:our|the|a)[ \t]+)?(?:(?:research|specialist|clinical|community|outreach|lead|senior|"
@@ -6561,7 +6561,7 @@ def _r10_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 and not t.institutions.overlaps(m.start(), m.end("n"))
             ):
                 yield _cand(m.start(), m.end("n"), "person_name", "hard", _MESSAGES["person_name"])
-    # "Faith Marlowe's", "Rowan Petty – ...", "Lily-Mae Jenkins-Ford", "Seonaidh Mhoireach":
+    # "Faith Pendarves's", "Aspen Petty – ...", "Ivy-Mae Parry-Holt", "Ealasaid Chaimbeul":
     # a given name (also a word-name) then a surname-like word
     for m in _R10_PAIR_RE.finditer(text):
         a, b = m.group("a"), m.group("b")
@@ -6596,16 +6596,16 @@ def _r10_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             continue
         s, e = c[0], c[1]
         word = text[s:e]
-        # "tilly harcombe has been": a lower-case surname after a lower-case first name
+        # "milly penhale has been": a lower-case surname after a lower-case first name
         if word.islower() and (nx := _R10_LOWER_NEXT.match(text, e)):
             w = nx.group("w")
             if all(_r10_word_ok(p) and p not in _names.COMMON_WORDS for p in w.split("-")):
                 yield _cand(s, nx.end("w"), "person_name", "hard", c[5])
-        # "McCALLUM, Euan", "dad is ZHANG Jun": a family name in capitals before a given name
+        # "McCORQUODALE, Murdo", "dad is ZHANG Lei": a family name in capitals before a given name
         cb = _R10_CAPS_BEFORE.search(text, max(0, s - 40), s)
         if cb and len(cb.group("w")) >= 2 and _r10_word_ok(cb.group("w").title()):
             yield _cand(cb.start("w"), e, "person_name", "hard", c[5])
-        # "Rafferty ('Rafe') Doyle": a nickname in quotes in brackets between the names
+        # "Fergal ('Ferg') Mulcahy": a nickname in quotes in brackets between the names
         nk = _R10_NICK_BEFORE.search(text, max(0, s - 60), s)
         if nk and _r10_given(nk.group("b")) | _r10_word_ok(nk.group("a")):
             yield _cand(nk.start("a"), e, "person_name", "hard", c[5])
@@ -6662,7 +6662,7 @@ _R11_ADDRESS_JOIN_RE = re.compile(r"[ \t]*,[ \t]*")
 
 
 # A Gaelic or Irish house's name (a place word, its article, a name) before its town:
-# "Cnoc an Fhraoich, Uig", "Druim na Coille, Lochinver", "Baile na hAbhann, Dingle"
+# "Cnoc na Gaoithe, Uig", "Druim na Beithe, Lochinver", "Baile na Cille, Dingle"
 _R11_GAELIC_HOME_RE = re.compile(
     r"(?<![\w'’-])(?:Cnoc|Druim|Achadh|Baile|Tobar|Allt|Dun|Dùn|Creag|Bruach|Bothan|Lag|Ard|Àrd|"
     # (a house's words, not a loch's, a glen's or a hill's: those are places people visit)
@@ -6735,27 +6735,27 @@ _R11_NOT_NICK = (
         "ms miss prof the a an back later today tomorrow tonight again".split()
     )
 )
-# "we call him Bear", "everyone calls her Bells": a pet name after "call(s) him/her/them"
+# "we call him Moose", "everyone calls her Bells": a pet name after "call(s) him/her/them"
 _R11_CALL_PRONOUN_RE = re.compile(
     r"\b(?i:call|calls|called|calling)[ \t]+(?i:him|her|them)[ \t]+"
     rf"(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?)(?![\w'’-])"
 )
 # A given name (a word-name too) with one or two capitalised words after it, then the child's
-# age: "Autumn Rainford, 7, ...", "Referral: Arabella Vane Tempest, 6,", "Rowan Hale (4)"
+# age: "Autumn Rainford, 7, ...", "Referral: Araminta Vane Tollemache, 6,", "Aspen Hale (4)"
 _R11_NAME_AGE_RE = re.compile(
     rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?"
     rf"(?:[ \t]+(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?){{1,2}})"
     r"(?=[ \t]*+,[ \t]*+(?:aged?[ \t]+)?\d{1,2}(?:[ \t]*+(?:y|yo|yrs?|years?|m|months?)\b)?[ \t]*+"
     r"[,;.)]|[ \t]*+\([ \t]*+\d{1,2}(?:[ \t]*+(?:y|yo|yrs?|years?)\b)?[ \t]*+\))"
 )
-# A given name with an apostrophe or a capital inside ("D'Arcy", "DeShawn") found, then a
+# A given name with an apostrophe or a capital inside ("D'Arby", "DeShawn") found, then a
 # surname-like word and "'s" or a person's verb: the surname joins it
 _R11_SURNAME_AFTER_RE = re.compile(
     rf"[ \t]+(?P<s>(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}]+(?:-[{_CAP}][{_LOW}]+)?)"
     r"(?=['’]s\b|[ \t]+(?:has|had|is|was|seen|says|said|will|needs|remains|presented|started)\b)"
 )
-# A word that a sentence opens with, then what is said of a child: "Brook had a good weekend",
-# "Sonny was tearful", "... that Story is eating well"
+# A word that a sentence opens with, then what is said of a child: "Clover had a good weekend",
+# "Benny was tearful", "... that Fable is eating well"
 _R11_AGE_ANCHOR_RE = re.compile(r"(?:,[ \t]*+(?:aged?[ \t]+)?|\([ \t]*+)\d{1,2}(?!\d)")
 _R11_CHILD_PREDICATE_RE = re.compile(
     r"(?<=[ \t])(?:(?:is|was|has[ \t]+been|had[ \t]+been|seems|seemed|looked|looks|felt|feels)[ \t]+"
@@ -6774,7 +6774,7 @@ _R11_PREDICATE_GATE = frozenset(
 )
 _R11_HAD_A_GATE = frozenset("day night weekend week sleep time morning evening afternoon".split())
 _R11_OPENER_BEFORE_RE = re.compile(r"(?:^|[.!?;\n][ \t]*|\b(?:that|and|but|so|as)[ \t]+)$")
-# "Shaz (Ellie-Mai's mum)": a name before a bracket that says whose parent it is
+# "Shell (Elodie-Mai's mum)": a name before a bracket that says whose parent it is
 _R11_OPEN_BRACKET_RE = re.compile(r"\(")
 _R11_NAME_BEFORE_BRACKET_RE = re.compile(rf"(?<![\w'’-])(?P<n>[{_CAP}][{_LOW}]{{2,}})[ \t]*$")
 _R11_WHOSE_KIN_INSIDE_RE = re.compile(
@@ -6786,17 +6786,17 @@ _R11_KIN_GATE = frozenset(
     """mum mam mummy mom mother dad daddy father nan nana gran granny grandma grandad auntie aunt
     uncle sister brother carer stepmum stepdad""".split()
 )
-# "luv u all, kez xx": a lower-case name signing off before kisses
+# "luv u all, jaz xx": a lower-case name signing off before kisses
 _R11_LOWER_SIGNOFF_RE = re.compile(
     r"(?:,|\n|^)[ \t]*+(?P<n>[a-z]{3,10})[ \t]*+x{1,5}[ \t]*+(?:$|\n)"
 )
-# "hi its bex,", "this is shaz here": a parent says who she is
+# "hi its shell,", "this is shaz here": a parent says who she is
 _R11_ITS_ME_RE = re.compile(
     r"\b(?:[Ii]t['’]?s|[Tt]his[ \t]+is|IT['’]?S|THIS[ \t]+IS)[ \t]+(?P<n>[a-z]{3,10})"
     r"(?=[ \t]*[,.!\n-]|[ \t]+(?:here|again|from|x)\b)"
 )
 _R11_LOWER_GREETING_RE = re.compile(r"(?i:\b(?:hi|hiya|hello|hey|morning)\b)")
-# A list of those present: "Present: H. Okafor (pharmacy), L. Brandt (radiology)"
+# A list of those present: "Present: H. Okwuosa (pharmacy), L. Vogel (radiology)"
 _R11_PRESENT_CUE_RE = re.compile(
     r"(?i:\b(?:present|attendees|attending|in[ \t]+attendance|attendance|apologies|"
     r"also[ \t]+present)[ \t]*:)"
@@ -6805,13 +6805,13 @@ _R11_INITIAL_SURNAME_RE = re.compile(
     rf"(?P<n>[{_CAP}]\.?[ \t]*(?:[{_CAP}]\.?[ \t]*)?(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+"
     rf"(?:-[{_CAP}][{_LOW}]+)?)(?=[ \t]*(?:\(|,|;|$|\n|and\b))"
 )
-# "verified by Ruiz M", "checked by: Osei K": a surname and an initial after a reporting verb
+# "verified by Navarro M", "checked by: Asamoah K": a surname and an initial after a reporting verb
 _R11_BY_SURNAME_INITIAL_RE = re.compile(
     r"(?i:\b(?:reported|verified|authori[sz]ed|checked|signed|dictated|typed|written|reviewed|"
     r"approved|seen|entered|prepared)[ \t]+by)[ \t]*:?[ \t]*"
     rf"(?P<n>(?:Mc|Mac|O['’])?[{_CAP}][{_LOW}'’]+(?:-[{_CAP}][{_LOW}]+)?[ \t]+[{_CAP}])(?![\w.])"
 )
-# "Minute taker: Jo Battersby", "Chair: Ravi Lalani": a meeting's role, a colon, a full name
+# "Minute taker: Jo Entwistle", "Chair: Pradeep Kotecha": a meeting's role, a colon, a full name
 _R11_ROLE_LABEL_RE = re.compile(
     r"(?i:\b(?:minute[ \t-]*taker|minutes[ \t]+by|note[ \t-]*taker|scribe|chair(?:ed[ \t]+by)?|"
     r"co-?ordinator|key[ \t]*worker|author|written[ \t]+by|contact))[ \t]*:[ \t]*"
@@ -6831,7 +6831,7 @@ _R11_PRESENT_GATE = frozenset("present attendees attending attendance apologies"
 _R11_NOT_WORD = str.maketrans(
     dict.fromkeys('!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~0123456789“”‘—–…•·\u00a0', " ")
 )
-# "the results from kath on the 9th": a lower-case given name after "from"/"with" in a message
+# "the results from sheila on the 9th": a lower-case given name after "from"/"with" in a message
 _R11_LOWER_AFTER_FROM_RE = re.compile(
     r"\b(?:from|with)[ \t]+(?P<n>[a-z]{3,10})(?=[ \t]+(?:on|at|in|yesterday|today|earlier|"
     r"last|this|about|and|who|when)\b|[ \t]*[,.!?]|$)"
@@ -6969,9 +6969,9 @@ def _r11_names(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> Iterator[
                 n = m.group("n")
                 surname = re.split(r"[ \t.]+", n)[-1]
                 if n[1:2] not in (".", " ", "\t") and not n[1:2].isupper():
-                    continue  # "H. Okafor", "HJ Okafor": an initial first
+                    continue  # "H. Okwuosa", "HJ Okwuosa": an initial first
                 if _CLINICAL_TITLE_BEFORE_RE.search(text, max(pos, m.start() - 16), m.start()):
-                    continue  # "Present: Dr A Shah (chair)": a clinician, staff (soft)
+                    continue  # "Present: Dr A Trivedi (chair)": a clinician, staff (soft)
                 if _r11_surname_ok(surname):
                     yield _cand(m.start("n"), m.end("n"), "person_name", "hard", msg)
     if ":" in text and not vocab.isdisjoint(_R11_ROLE_GATE):
@@ -6988,7 +6988,7 @@ def _r11_names(t: _Text, cands: list[_Cand], vocab: frozenset[str]) -> Iterator[
         low = t.low
         for m in _R11_LOWER_AFTER_FROM_RE.finditer(text):
             n = m.group("n")
-            # a name only the broad list knows: after "from" alone ("heard from kath on ...")
+            # a name only the broad list knows: after "from" alone ("heard from sheila on ...")
             if _r11_name_word(n) and (
                 n.capitalize() in _FIRST
                 or (low[m.start() : m.start() + 4] == "from" and _broad_lower_name(n))
@@ -7003,7 +7003,7 @@ def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     have = {(c[0], c[1]) for c in names}
     for c in _r11_names(t, out, vocab):
         s, e = c[0], c[1]
-        # a new span takes in the names it overlaps ("José María" + "Fernández Gutiérrez")
+        # a new span takes in the names it overlaps ("Jesús Ángel" + "Domínguez Jiménez")
         for o in names:
             if o[0] < e and s < o[1]:
                 s, e = min(s, o[0]), max(e, o[1])
@@ -7018,8 +7018,8 @@ def _round11(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 # ============================================================================================
 
 # --- hospital numbers --------------------------------------------------------------------------
-# The cue in brackets just after the number: "0039127 (hospital number)", "K 5521907 (K number on
-# her band)", "RX44120 (hosp no.)", "7712093 (MRN)", "2231904 (old unit no)"
+# The cue in brackets just after the number: "0039127 (hospital number)", "K 6430815 (K number on
+# her band)", "RX53718 (hosp no.)", "8623104 (MRN)", "2231904 (old unit no)"
 _R12_BRACKET_CUE_RE = re.compile(
     r"(?<![\w/.,-])(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{5,10})[ \t]*\([ \t]*"
     r"(?:(?:the|his|her|their|old|new|local|our)[ \t]+)?"
@@ -7033,7 +7033,7 @@ _R12_BRACKET_CUE_AT_RE = re.compile(
     r"(?:no\b\.?|number|num\b|nbr|id\b|#)|mrn\b|m\.r\.n\.?|h[/.][ \t]?no\b))"
 )
 # A label just before a number, a sentence or two after a strong cue: "MRN as on the form.
-# The tube labelled 0044113 ...", "... filed under 7739201", "the band marked 5520917"
+# The tube labelled 0044113 ...", "... filed under 7739201", "the band marked 6439028"
 _R12_LABELLED_RE = re.compile(
     r"(?i:\b(?:labelled|labeled|marked|stickered|numbered|filed[ \t]+under|registered[ \t]+as|"
     r"down[ \t]+as))[ \t]+(?:(?:as|with|under)[ \t]+)?(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{6,10})"
@@ -7043,18 +7043,18 @@ _R12_STRONG_CUE_RE = re.compile(
     r"(?i:\b(?:mrn|m\.r\.n|(?:hospital|hosp|unit|pas|k)\.?[ \t]*(?:no|number|num|id)|"
     r"h[/.][ \t]?no)\b)"
 )
-# A phone's shape: 0 and a non-zero digit, ten or eleven digits ("01632 960 123 (unit number)")
+# A phone's shape: 0 and a non-zero digit, ten or eleven digits ("01632 960 584 (unit number)")
 _R12_PHONE_SHAPE = re.compile(r"0[1-9]\d{8,9}")
 
 # --- phones ------------------------------------------------------------------------------------
-# Dots between the groups: "0113.496.0123", "07700.900.461", "+44.113.496.0123"
+# Dots between the groups: "0113.496.0123", "07700.900.294", "+44.113.496.0123"
 _R12_DOTTED_PHONE_RE = re.compile(
     r"(?<![\w.])(?:\+44[ \t.]?(?:\(0\))?|0)(?P<rest>\d{2,4}\.\d{3,4}\.\d{3,4}|\d{3,5}\.\d{5,6})"
     r"(?![\w]|\.\d)"
 )
 
 # --- dates -------------------------------------------------------------------------------------
-# A date of birth run together year first, after its cue: "DOB 20180711", "born: 20150304"
+# A date of birth run together year first, after its cue: "DOB 20190923", "born: 20150304"
 _R12_COMPACT_YMD_RE = re.compile(
     r"(?i:\b(?:dob|d\.o\.b\.?|date[ \t]+of[ \t]+birth|birth[ \t]*date|born|b\.)"
     r"[ \t]*[:=\-–]?[ \t]*)"
@@ -7077,8 +7077,8 @@ _R12_PLATFORM_WORDS = frozenset(
 )
 
 # --- addresses ---------------------------------------------------------------------------------
-# Gaelic and Welsh articles inside a place's name: "Allt a' Mhuilinn", "Achadh nan Darach",
-# "Sràid na h-Eaglais", "Pen-y-Bryn", "Tan yr Allt": an address found on one side is carried
+# Gaelic and Welsh articles inside a place's name: "Allt a' Ghobhainn", "Achadh nan Sgiath",
+# "Sràid na h-Eaglais", "Pen-y-Ffridd", "Tan y Coed": an address found on one side is carried
 # over the article to the name's next word (or back over the one before)
 _R12_ARTICLE_AFTER_RE = re.compile(
     rf"(?:[ \t]+|-)(?:a['’]|na|nan|an|na[ \t]+h-?|an[ \t]+t-?|y|yr|ar|ny|'n|’n)(?:[ \t]+|-)"
@@ -7163,7 +7163,7 @@ def _r12_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 digits = _NOT_DIGIT_RE.sub("", tok)
                 if _R12_PHONE_SHAPE.fullmatch(digits):
                     continue  # a phone's number, then "(unit number)": the unit's phone
-                # "batch 4471902 (unit no ...)"; not a word before a comma ("Bed 6, K ...")
+                # "batch 5382716 (unit no ...)"; not a word before a comma ("Bed 6, K ...")
                 a = max(text.rfind(ch, 0, m.start()) for ch in ",;:(") + 1
                 if _NOT_HOSPITAL_BEFORE.search(text, max(a, m.start() - 30), m.start()):
                     continue
@@ -7201,7 +7201,7 @@ def _r12_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 hs = m.start("h")
                 yield _cand(hs, hs + len(h), "url", "hard", _HANDLE_MESSAGE)
     # a web address the family calls its own with a verb, or whose host or path joins a given
-    # name and a campaign word with hyphens ("our-leo-journey", "team-ava-fights")
+    # name and a campaign word with hyphens ("our-otto-journey", "team-ava-fights")
     for c in cands:
         if c[2] == "url" and c[3] == "soft":
             url = low[c[0] : c[1]]
@@ -7290,7 +7290,7 @@ def _r12_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 
 
 # --- staff --------------------------------------------------------------------------------------
-# A clinician's title in lower case or capitals just before a name ("dr ahmed", "DR OSEI",
+# A clinician's title in lower case or capitals just before a name ("dr rahim", "DR ASAMOAH",
 # "prof lim", "nurse bev"): the care team, a warning as after "Dr" (identifiers.md: only the
 # family's names are hard); not when a kin word says the doctor is family ("dad, dr ...")
 _R12_TITLE_BEFORE_RE = re.compile(
@@ -7328,19 +7328,19 @@ def _r12_staff_soft(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 
 # --- names -------------------------------------------------------------------------------------
 # A surname in capitals, a comma, a known given name, after a label's colon or at a line's
-# start: "FATHER: KOWALCZYK, Piotr", "REPORT FOR: HUNTER, NOAH" (the surname may be a word)
+# start: "FATHER: KOWALCZYK, Witold", "REPORT FOR: HUNTER, NOAH" (the surname may be a word)
 _R12_CAPS_SURNAME_GIVEN_RE = re.compile(
     rf"(?:^|(?<=[:\n]))[ \t]*+(?P<sur>[{_CAP}][{_CAP}'’-]++(?:[ \t][{_CAP}][{_CAP}'’-]++)?),"
     rf"[ \t]*+(?P<given>[{_CAP}][{_CAP}{_LOW}'’-]++)(?![\w'’])",
     re.MULTILINE,
 )
-# A double given name whose parts are both given names: "Marie-Claire's", "Jean-Luc"
+# A double given name whose parts are both given names: "Marie-Claire's", "Jean-Marc"
 _R12_DOUBLE_GIVEN_RE = re.compile(
     rf"(?<![\w'’-])(?P<a>[{_CAP}][{_LOW}]{{1,}}+)-(?P<b>[{_CAP}][{_LOW}]{{1,}}+)(?![\w-])"
 )
 # A Gaelic surname (Mac/Mc/Nic/Mhic and a capital inside) after a given name: "Seonag
-# MacIllEathain", "Ruaraidh MacFhearghais"; and "Nic"/"Mac"/"Ni" then an article and a
-# name: "Catrìona Nic a' Ghobhainn"
+# MacIllEathain", "Tormod MacAonghais"; and "Nic"/"Mac"/"Ni" then an article and a
+# name: "Seonag Nic a' Ghobhainn"
 _R12_GAELIC_PAIR_RE = re.compile(
     rf"(?<![\w'’-])(?P<g>[{_CAP}][{_LOW}]{{2,}}+)[ \t]++"
     rf"(?P<s>(?:Mac|Mc|Nic|Mhic|Nig)[{_CAP}][{_LOW}]++(?:[{_CAP}][{_LOW}]++)*+)(?![\w'’-])"
@@ -7352,12 +7352,12 @@ _R12_PATRONYM_ENDS = ("Nic", "Mac", "Mhic", "Ni", "Ní", "Nig", "Bean", "Ó", "U
 # After a found lower-case name, its lower-case o'-surname: "ciara o'donnell's mum"
 _R12_GAELIC_SURNAME_GATE_RE = re.compile(rf"(?:Mac|Mc|Nic|Mhic|Nig)[{_CAP}]")
 _R12_LOWER_OAPOS_AFTER_RE = re.compile(r"[ \t]++(?P<w>[od]['’][a-z]{3,}+)(?![\w-])")
-# A capitalised word before a found apostrophe surname: "Tayo N'Gom", "Kali D'Souza"
+# A capitalised word before a found apostrophe surname: "Tayo N'Gom", "Kali D'Mello"
 _R12_WORD_BEFORE_APOS_RE = re.compile(rf"(?<![\w'’-])(?P<w>[{_CAP}][{_LOW}]{{1,}}+)[ \t]++$")
 _R12_APOS_SURNAME_RE = re.compile(rf"[{_CAP}][{_LOW}]?['’][{_CAP}][{_LOW}]{{2,}}")
-# After a found lower-case East Asian family name, its given syllable: "liu yang, mum of ..."
+# After a found lower-case East Asian family name, its given syllable: "tang jie, mum of ..."
 _R12_LOWER_NEXT_RE = re.compile(r"[ \t]++(?P<w>[a-z]{1,6}+)(?![\w'’-])")
-# Initials as a nickname after "known as"/"goes by"/"called": "KNOWN AS JJ", "goes by TJ"
+# Initials as a nickname after "known as"/"goes by"/"called": "KNOWN AS TJ", "goes by TJ"
 _R12_INITIALS_NICK_RE = re.compile(
     r"(?i:\b(?:known[ \t]+as|goes[ \t]+by|called|call[ \t]+(?:him|her|them))[ \t]+)"
     r"(?P<n>[A-Z]J|(?P<l>[A-Z])(?P=l))(?![\w'’-])"
@@ -7466,7 +7466,7 @@ def _r12_names(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 and m.group("w") not in _NOT_A_NAME
                 and _ea_given(m.group("w"))
             ):
-                yield _cand(s, m.end("w"), "person_name", "hard", msg)  # "liu yang"
+                yield _cand(s, m.end("w"), "person_name", "hard", msg)  # "tang jie"
                 word = text[s : m.end("w")]
             if " " in word and fam not in families_done:
                 families_done.add(fam)
@@ -7514,7 +7514,7 @@ def _round12(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if (s, e) not in have and not _R12_ANY_TITLE_BEFORE_RE.search(
                 t.text, max(0, s - 14), s
             ):
-                # (after a title the older rules decide: "Dr Fiona MacRae" is staff)
+                # (after a title the older rules decide: "Dr Shonagh MacCorquodale" is staff)
                 have.add((s, e))
                 out.append(_cand(s, e, "person_name", "hard", c[5]))
     return out
@@ -7526,8 +7526,8 @@ def _round12(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 # ============================================================================================
 
 # --- hospital numbers --------------------------------------------------------------------------
-# The cue in brackets after the number, any spelling of it: "0093371 (Leeds number)", "RVJ
-# 0488213 (PAS)", "21H03377 (their hospital number)", "4417720 (HN)", "(Great Ormond Street ref)"
+# The cue in brackets after the number, any spelling of it: "0085162 (Leeds number)", "RVJ
+# 0579324 (PAS)", "21H04615 (their hospital number)", "5328631 (HN)", "(Great Ormond Street ref)"
 _R13_BRACKET_CUE_RE = re.compile(
     r"(?<![\w/.,-])(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{5,10}|\d{1,3}[A-Z]{1,2}\d{4,8})[ \t]*+"
     r"\([ \t]*+(?:(?:the|his|her|their|old|new|local|our|my)[ \t]++)?"
@@ -7535,15 +7535,15 @@ _R13_BRACKET_CUE_RE = re.compile(
     r"(?:(?i:hospital|hosp|unit|case|patient|pt|record|trust)[ \t]++)?"
     r"(?:(?i:number|num|nbr|no\.?|ref|reference|id)|PAS|MRN|HN|RN|CRN|URN)[ \t]*+\)"
 )
-# "HN 6620183", "H.N. 6620183", "HN: RX44120": the hospital number's own abbreviation
+# "HN 7531094", "H.N. 7531094", "HN: RX53718": the hospital number's own abbreviation
 _R13_HN_RE = re.compile(
     r"(?<![\w.])H\.?N\.?[ \t]*+[:#=\-–]?[ \t]*+(?P<tok>(?:[A-Z]{1,3}[ \t]?)?\d{5,10})"
     r"(?![\w/-]|\.\d)"
 )
 # A bare run of 6-9 digits, or 1-3 capitals and 6-9 digits, on its own: "the request card says
-# 6620138", "RVJ 0488213 - outside images imported". Not a measurement (a unit after it, a sign
-# before it), not a round count ("150000"), not a registry's code ("NCT03107988", "ISRCTN
-# 17481329", "batch 4471902"), not a phone's or another identifier's digits (found already).
+# 7531049", "RVJ 0579324 - outside images imported". Not a measurement (a unit after it, a sign
+# before it), not a round count ("150000"), not a registry's code ("NCT04218796", "ISRCTN
+# 26395170", "batch 5382716"), not a phone's or another identifier's digits (found already).
 _R13_BARE_RUN_RE = re.compile(
     r"(?<![\w./:£$€#+=<>~≈≥≤×^-])(?:(?P<p>[A-Z]{1,3})[ \t]?)?(?P<d>\d{6,9})"
     r"(?![\w]|[./:,-]\d|[ \t]*+(?:[/x×%]|\*|\^))"
@@ -7587,7 +7587,7 @@ _R13_NOT_DMY_BEFORE_RE = re.compile(
     r"vertebrae|ribs?|[ctls]|segments?)\b\.?[ \t]*+(?:[\w.-]*+[ \t,&]++){0,2})$"
 )
 # A day and month without a year, dated by a temporal word or an event: "was 9/3" after an
-# event ("Day 0 ... was 9/3"), "from 19.11 till 2.12" (both ends), "to 4/6", "since 3.12"
+# event ("Day 0 ... was 9/3"), "from 21.10 till 3.11" (both ends), "to 4/6", "since 3.12"
 _R13_DM_RE = re.compile(
     r"(?<![\w./-])(?P<d>\d{1,2})(?P<s>[./])(?P<m>\d{1,2})(?![\w]|[./]\d|[ \t]*+(?:[/x×%]))"
 )
@@ -7623,8 +7623,8 @@ _R13_PLATFORM_HANDLE_RE = re.compile(
 # --- addresses ---------------------------------------------------------------------------------
 # After a home cue, a house's name (or a number) and the capitalised words up to the clause's
 # end, with Gaelic, Welsh, Irish and Scots articles inside: "Correspondence to Fferm Pant-y-
-# Gwiail, Rhydfelen", "Home is Croit na h-Aibhne, Ceann a' Bhàigh", "lives at Tigh an Uillt,
-# Bràigh", "c/o Bryn Awel, Llanrug"
+# Celyn, Rhydlewis", "Home is Croit na h-Uamha, Ceann a' Bhaile", "lives at Tigh an Fhuarain,
+# Bràigh", "c/o Bryn Hyfryd, Llandegai"
 _R13_HOME_CUE_RE = re.compile(
     r"(?i:\b(?:home(?:[ \t]+address)?[ \t]+is|home[ \t]*+:|lives?[ \t]+at|living[ \t]+at|"
     r"address(?:[ \t]+is)?[ \t]*+:?|correspondence[ \t]+to|c/o|moved[ \t]+to|staying[ \t]+at|"
@@ -7647,7 +7647,7 @@ _R13_NOT_HOME_FIRST = frozenset(
     "dr mr mrs ms miss prof professor the a an gp ward hospital clinic school nursery team "
     "he she they we i it his her their our my your this that".split()
 )
-# A number in brackets with its place after a home word: "The croft (4 Achadh nan Darach)"
+# A number in brackets with its place after a home word: "The croft (4 Achadh nan Sgiath)"
 _R13_BRACKET_PLACE_RE = re.compile(
     rf"\([ \t]*+(?P<p>\d{{1,4}}[a-z]?[ \t]++[{_CAP}][{_LOW}'’-]*+"
     rf"(?:[ \t]++(?:{_R13_ARTICLE}[ \t]++)?[{_CAP}][{_LOW}'’-]*+){{0,4}}+)[ \t]*+\)"
@@ -7656,7 +7656,7 @@ _R13_HOME_WORD_BEFORE_RE = re.compile(
     r"(?i:\b(?:croft|farm|house|home|cottage|address|lives?|living|flat|bungalow|steading|"
     r"smallholding|family['’]s[ \t]+(?:place|house|home))\b)[^.;\n]{0,40}$"
 )
-# A flat with its house number after a slash or comma, in lower case: "flat 3 / 71 albany wynd
+# A flat with its house number after a slash or comma, in lower case: "flat 2 / 58 ramsay wynd
 # arbroath", "flat 2, 14 mill lane": the flat is carried onto the street address found after it
 _R13_FLAT_SLASH_RE = re.compile(
     r"(?i:(?<![\w'’-])(?:flat|apartment|apt|unit|maisonette)\.?[ \t]*+\d{1,4}[a-z]?"
@@ -7675,7 +7675,7 @@ _R13_ROLE_LINE_RE = re.compile(
     r"director|head|chair|medical|research|trial|team|on[ \t]+behalf)"
 )
 _R13_TITLE_AT_RE = re.compile(r"(?:Dr|DR|Doctor|Prof|PROF|Professor)\.?[ \t]++")
-# A charity named after a person: "The Ellen Smith Cancer Trust", "the Jo Bloggs Research
+# A charity named after a person: "The Edith Smith Cancer Trust", "the Jo Bloggs Research
 # Fund", "Sam Doe Children's Foundation": an organisation, not a child of the case
 _R13_CHARITY_AFTER_RE = re.compile(
     r"[ \t]++(?:(?:Cancer|Research|Children['’]s|Childrens|Charitable|Leukaemia|Tumour|Brain|"
@@ -7729,7 +7729,7 @@ def _r13_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
             if d.endswith("000") or (
                 len(d) == 8 and d[:2] in ("19", "20") and _r13_valid_dm(d[6:], d[4:6])
             ):
-                continue  # a round count; a date run together ("20180711": a lab run's name)
+                continue  # a round count; a date run together ("20190923": a lab run's name)
             if _R12_PHONE_SHAPE.fullmatch(d):
                 continue
             if re.match(r"[ \t]+\d", text[e : e + 2]) or re.search(
@@ -7820,7 +7820,7 @@ def _r13_addresses(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             words = [w for w in re.split(r"[ \t,\-]+", p) if w]
             first = words[0].lower()
             if first in _R13_NOT_HOME_FIRST or first.endswith(("'s", "’s")):
-                continue  # "Dr Jones", "the ward", "Paul's House" (a charity's house)
+                continue  # "Dr Jones", "the ward", "Luke's House" (a charity's house)
             if t.institutions.overlaps(m.start(), m.end()):
                 continue
             if not (
