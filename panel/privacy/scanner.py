@@ -8009,8 +8009,8 @@ _R14_HOSP_CUE_RE = re.compile(
     r"rhif[ \t]+(?:ysbyty|uned|cofnod)|uimhir[ \t]+(?:ospid[eé]il|othar)|[aà]ireamh[ \t]+ospadail)"
     r"(?![a-z0-9])"
 )
-# in the cue's scope: digits in groups ("771 204", "7104 5520"), a run of 4 or more, or
-# letters, digits and dashes ("nb-2021-0457")
+# in the cue's scope: digits in groups ("681 305", "6205 4431"), a run of 4 or more, or
+# letters, digits and dashes ("nb-2021-0683")
 _R14_HOSP_TOKEN_RE = re.compile(
     r"(?<![\w./\-])(?:[A-Za-z]{1,4}[\-/]\d{2,8}(?:[\-/][A-Za-z0-9]{1,8}){0,3}|"
     r"(?:[A-Z]{1,3}[ \t]?|[a-z]{1,3})?\d{2,9}(?:[ \t\-]\d{2,9}){0,3})(?![\w/]|\.\d)"
@@ -8363,8 +8363,8 @@ def _r14_structured(t: _Text, cands: list[_Cand]) -> Iterator[_Cand]:
                 born = bool(before) and before[-1] in _R14_BORN_WORDS
                 # identifiers.md and the owner's rule: a day with a month in words is a hard date
                 # with or without a year, in any language; a month word that is also an English
-                # word or a name ("mars", "Marco", "mai") needs a year or a birth word
-                # (round 17: or an event word right before the day, "received 10 Márta")
+                # word or a name ("mars", "Marceline", "mai") needs a year or a birth word
+                # (round 17: or an event word right before the day, "received 11 Márta")
                 when = bool(before) and before[-1] in _R17_WHEN_WORDS
                 if m.group("y") or born or when or mw not in _R14_AMBIGUOUS_MONTHS:
                     yield _cand(m.start(), m.end(), "date", "hard", _MESSAGES["date"])
@@ -8585,8 +8585,8 @@ def _round14(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 # ============================================================================================
 
 # --- addresses: a part of an address is read token by token ----------------------------------
-# A token: a word (quoted or not, with apostrophes and hyphens inside: "Ty'n", "'Rosebank'",
-# "Llanrhaeadr-ym-Mochnant"), a house number ("3", "14a", "3/2"), or anything else (one char).
+# A token: a word (quoted or not, with apostrophes and hyphens inside: "Ty'n", "'Rosehaugh'",
+# "Llanfihangel-yng-Ngwynfa"), a house number ("3", "14a", "3/2"), or anything else (one char).
 _R15_TOKEN_RE = re.compile(
     rf"(?P<w>['‘\"“]?+[{_CAP}{_LOW}0-9][{_CAP}{_LOW}0-9'’]*+(?:-[{_CAP}{_LOW}0-9'’]++)*+['’\"”]?+)"
     r"|(?P<sep>,|\n|[ \t]++-[ \t]++|[ \t]++)"
@@ -9342,25 +9342,25 @@ def _round16(t: _Text, cands: list[_Cand]) -> list[_Cand]:
 # ============================================================================================
 
 # words that make "<day> <month word>" an event's date even when the month word is also a name
-# or an English word ("received 10 Márta", "seen 3 Mai")
+# or an English word ("received 11 Márta", "seen 3 Mai")
 _R17_WHEN_WORDS = frozenset(
     "received seen taken admitted discharged reviewed started stopped dated collected sent "
     "since until till from on".split()
 )
-# a chat stamp or a day/month with a time right after it: "[14/01, 07:15]", "3/2 at 10:30"
+# a chat stamp or a day/month with a time right after it: "[15/02, 08:25]", "3/2 at 10:30"
 _R17_DM_TIME_RE = re.compile(
     r"(?<![\w./\-])(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?:/(?:19|20)?\d\d)?,?[ \t]*+"
     r"(?:at[ \t]++|@[ \t]*+)?[0-2]?\d[:.][0-5]\d(?![\d/])"
 )
 # a test's, sample's or clinic's word right before a day/month, then a colon, bracket or comma:
-# "Audiology 13/3:", "urine 14/8 (taken on ward)"
+# "Audiology 14/2:", "urine 16/7 (taken on ward)"
 _R17_TEST_DM_RE = re.compile(
     r"(?i:\b(?:audiology|audiogram|urine|urines|bloods?|fbc|echo|ecg|eeg|mri|ct|pet|mibg|scans?|"
     r"x-?rays?|ultrasound|uss|biopsy|samples?|aspirate|marrow|cultures?|swabs?|clinic|review|"
     r"lp|csf|gfr|histology|cytology|bmt|surgery|theatre)[ \t]++)"
     r"(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?=[ \t]*+(?::|\(|,|;|–|—|-[ \t]))"
 )
-# "2nd of the 4th 2017": day and month as ordinals, with a year
+# "3rd of the 5th 2016": day and month as ordinals, with a year
 _R17_ORD_OF_THE_RE = re.compile(
     r"(?<![\w])(?P<d>[0-3]?\d)(?:st|nd|rd|th)[ \t]++of[ \t]++the[ \t]++(?P<m>[01]?\d)"
     r"(?:st|nd|rd|th),?[ \t]++(?:19|20)\d\d(?!\d)"
@@ -9383,7 +9383,7 @@ def _round17(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if c[0] >= 4 and piece[:1].isalpha():
                 th = _R17_THE_BEFORE_RE.search(text, max(0, c[0] - 6), c[0])
                 if th is not None and not piece.lower().startswith("the"):
-                    # "the fourth of December 2018": the article is part of the date
+                    # "the fifth of November 2016": the article is part of the date
                     out.append((th.start(), *c[1:]))
                     continue
         out.append(c)
@@ -9522,7 +9522,7 @@ def _r18_score_pair(other: re.Match | None, d: str, mo: str) -> bool:
     )
 
 
-# Compact dates: "20130507", "07052013" (a valid YYYYMMDD or DDMMYYYY with a 19xx/20xx year)
+# Compact dates: "20140826", "07052013" (a valid YYYYMMDD or DDMMYYYY with a 19xx/20xx year)
 def _r18_compact(digits: str) -> bool:
     y1, m1, d1 = int(digits[:4]), int(digits[4:6]), int(digits[6:])
     if 1900 <= y1 <= 2099 and _valid_day_month(d1, m1):
@@ -9531,7 +9531,7 @@ def _r18_compact(digits: str) -> bool:
     return 1900 <= y2 <= 2099 and _valid_day_month(d2, m2)
 
 
-# a run, batch or serial number is no date ("Run 20180711 of the analyser")
+# a run, batch or serial number is no date ("Run 20190923 of the analyser")
 _R18_COMPACT_NOT_BEFORE = re.compile(
     r"(?i:\b(?:run|batch|lot|build|serial|kit|version|v|order|accession|barcode|ref|reference|"
     r"no|number|id|code|account|acct|invoice|item|sample|specimen|lab|mrn|pas|hosp|nhs|chi|"
@@ -9554,7 +9554,7 @@ _R18_ORD_OF_THE_RE = re.compile(
     r"(?<![\w])(?P<d>[0-3]?\d)(?:st|nd|rd|th)[ \t]++of[ \t]++the[ \t]++(?P<m>[01]?\d)"
     r"(?:st|nd|rd|th)(?![\w])"
 )
-# a date inside a file name: "..._2024-02-14.pdf", "scan_14_02_2024_v2"
+# a date inside a file name: "..._2025-03-18.pdf", "scan_14_02_2024_v2"
 _R18_FILE_DATE_RE = re.compile(
     r"(?<=[_])(?P<a>(?:19|20)\d\d[-_.]?[01]\d[-_.]?[0-3]\d|[0-3]\d[-_.][01]\d[-_.](?:19|20)\d\d)"
     r"(?=[_.\-]|$|[ \t'\")])"
@@ -9755,7 +9755,7 @@ _R18_CLINICAL_NAMED_RE_CACHE: dict[str, re.Pattern[str]] = {}
 
 
 def _r18_named_clinician(text: str, piece: str) -> bool:
-    """Is the surname of ``piece`` (``Ms Ferreira``) elsewhere stated to be a clinician?"""
+    """Is the surname of ``piece`` (``Ms Figueiredo``) elsewhere stated to be a clinician?"""
     surname = piece.split()[-1]
     if not surname[:1].isupper() or len(surname) < 2:
         return False
