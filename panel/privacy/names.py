@@ -425,12 +425,12 @@ AMBIGUOUS_FIRST_NAMES = (
 ) - set(PRODUCT_WORDS)
 #: Surnames that are not English words (hand list + gazetteer).
 SURNAMES: frozenset[str] = HAND_SURNAMES | (frozenset(_GAZETTEER["surnames"]) - _NEVER)
-#: Surnames in lower case, for words written in capitals ("MCALLISTER", "O'NEILL").
+#: Surnames in lower case, for words written in capitals ("MCCRACKEN", "O'DWYER").
 SURNAMES_LOW: frozenset[str] = frozenset(n.lower() for n in SURNAMES)
 HAND_SURNAMES_LOW: frozenset[str] = frozenset(n.lower() for n in HAND_SURNAMES)
 #: Surnames that are also English words ("Hill", "Young", "Green"): only after a first name.
 SURNAME_WORDS: frozenset[str] = frozenset(_GAZETTEER["surnames_words"])
-#: Family names written first in East Asian order ("Tran Thi Mai", "Wong Ka Yan"), and given
+#: Family names written first in East Asian order ("Ho Thi Nhung", "Leung Pui Shan"), and given
 #: name syllables that follow them.  Faker's Vietnamese, Chinese and Japanese (romanised)
 #: lists, with common Cantonese, Korean and Vietnamese romanisations written by hand.
 EAST_ASIAN_FAMILY: frozenset[str] = frozenset(_GAZETTEER["east_asian_family"]) | _words(
@@ -478,7 +478,7 @@ GAZETTEER_SOURCE: dict = _GAZETTEER["source"] | {"built": _GAZETTEER["built"]}
 # The broad list of given names (WGND 2.0, about 2.8 million names of 195 countries), as the
 # Bloom filter ``build_gazetteer.build_broad_names`` writes: too many names to hold as a set, and
 # noisy ("chemo" is in it), so the scanner asks it only about a lower-case word that is no
-# English word and that context already marks as a person's ("hi its senait here").
+# English word and that context already marks as a person's ("hi its tsega here").
 _BROAD = _GAZETTEER.get("broad_first_names")
 _BROAD_BITS = (_DATA / _BROAD["file"]).read_bytes() if _BROAD else b""
 _BROAD_M = _BROAD["bits"] if _BROAD else 0
