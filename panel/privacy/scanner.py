@@ -9956,7 +9956,7 @@ _R19_PLATFORM_HYPHEN_RE = re.compile(
     r"(?:[ \t]+(?:handle|username|name|account|id))?[ \t]*(?::|-|–|=|[ \t]is))[ \t]*"
     r"(?P<h>@?[A-Za-z0-9_][A-Za-z0-9_.]{0,28}-[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])(?![\w@-])"
 )
-# a bare www page whose path holds an id ("www.example.net/portal/study/88231")
+# a bare www page whose path holds an id ("www.example.net/portal/study/61507")
 _R19_ID_IN_PATH = re.compile(r"/[^/\s?#]*\d{3,}")
 # false positives by kind
 _R19_EPONYM_AFTER = re.compile(
@@ -10525,7 +10525,7 @@ def _round20(t: _Text, cands: list[_Cand]) -> list[_Cand]:
     if "<" in text and "@" in text:
         for m in _R20_DISPLAY_NAME_RE.finditer(text):
             add(m.start("n"), m.end("n"), force=True)
-    # a name with another language's suffix after an apostrophe ("Kerem'in", "Ayşe'nin")
+    # a name with another language's suffix after an apostrophe ("Berkay'in", "Ayşe'nin")
     if "'" in text or "’" in text:
         for m in _R20_SUFFIX_RE.finditer(text):
             mw = _R20_WORD_BEFORE_RE.search(text, max(0, m.start() - 30), m.start())
@@ -10724,7 +10724,7 @@ _R21_O_GATE = ("/O", "O/", ".O", "O.", "-O", "O-", "/o", "o/")
 _R21_VARIANT_RE = re.compile(r"[A-Z]\d{2,4}(?:[A-Z]|fs|del|dup|ins)")
 _R21_DIGIT_RUN_RE = re.compile(r"\d+")
 _R21_YEAR_PART_RE = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
-# the cue after the value: "5527310 (MRN)", "55120 (hosp no)"
+# the cue after the value: "5527310 (MRN)", "58834 (hosp no)"
 _R21_CUE_AFTER_RE = re.compile(
     r"(?<![\w/-])(?P<v>[A-Za-z]{0,4}-?\d{5,12}[A-Za-z]?)[ \t]*\((?i:mrn|crn|ris|pas|"
     r"(?:hosp(?:ital)?|unit|lab|case|patient|pt|trust)[ \t.]*(?:no|number|num|id)\.?)\)"
