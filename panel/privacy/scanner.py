@@ -10794,9 +10794,16 @@ def _round21(t: _Text, cands: list[_Cand]) -> list[_Cand]:
         kind, sev = c[2], c[3]
         if kind == "date" and sev == "hard" and c[1] - c[0] <= 5 and "." in text[c[0] : c[1]]:
             if glued is None:
+                # in text order, not overlapping: starts and ends both rise
                 glued = [m.span() for m in _R21_UNIT_GLUED_RE.finditer(text)]
+                glued_starts = [gs for gs, _ in glued]
             a, b = _r20_sentence(text, c[0], c[1])
-            if any(a <= gs and ge <= b and gs != c[0] for gs, ge in glued):
+            # the first glued decimal from the sentence's start (not the date itself) ends
+            # first: if it is not inside the sentence, none is
+            i = bisect.bisect_left(glued_starts, a)
+            if i < len(glued) and glued[i][0] == c[0]:
+                i += 1
+            if i < len(glued) and glued[i][1] <= b:
                 continue  # "18.4kg ... (was 18.1 then)": a decimal beside a glued unit
         elif kind == "date" and sev == "soft":
             if text[c[1] : c[1] + 1] in ("'", "’") and text[c[1] + 1 : c[1] + 2].islower():
