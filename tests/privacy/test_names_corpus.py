@@ -371,8 +371,9 @@ def test_caught_needs_every_word_character():
         # since round 18 tuned on its kinds of failure (d/m dates by default). Round 18 measures
         # names 94.2 % (113/120), structured 98.5 % (398/404: every figures-only date now caught;
         # three addresses, two hospital numbers and an Irish month still missed), false positives
-        # 0/165: the floors are those figures.
-        pytest.param(IN_SAMPLE_18, 515, 0.941, 0.987, 0.0, id="names_corpus_18"),
+        # 0/165: the floors are those figures. Round 21 raises structured recall to 98.8 %
+        # (399/404) and its names pass names to 95.8 % (114/119).
+        pytest.param(IN_SAMPLE_18, 515, 0.957, 0.987, 0.0, id="names_corpus_18"),
         # Round 18's held-out set, scored once while held out (95.5 % / 96.9 % / 2.4 %), in-sample
         # since round 19 tuned on its kinds of failure (defaults flipped by kind: dotted day.month,
         # numbers in file names and quoted tokens, quoted handles). Round 19 measures names 95.5 %
