@@ -9936,9 +9936,14 @@ def _r19_files_and_quotes(text: str) -> Iterator[tuple[int, int]]:
 _R19_CODE_IN_FILE_RE = re.compile(
     r"(?<![A-Za-z0-9])(?P<v>[A-Za-z]{1,4}\d{5,10}[A-Za-z]?)(?![A-Za-z0-9])"
 )
+# trial registries' prefixes (a registry number is no person's number; rounds 19 and 21)
+_TRIAL_REGISTRIES = ("nct", "isrctn", "eudract", "iras", "actrn", "ctri", "drks", "jprn", "umin")
 _R19_NOT_HOSP_PREFIX = frozenset(
-    "nct isrctn eudract iras actrn ctri drks jprn umin chictr rec ver rev img dsc dscn pxl vid "
-    "mvi gopr dji im ser se sam pic photo scan page p pp v vs doi pmid pmc icd ec gb cd hla".split()
+    _TRIAL_REGISTRIES
+    + tuple(
+        "chictr rec ver rev img dsc dscn pxl vid mvi gopr dji im ser se sam pic photo scan page p "
+        "pp v vs doi pmid pmc icd ec gb cd hla".split()
+    )
 )
 # a handle in quotes after a handle's or a platform's word ("remove the handle 'xyz'"), or a
 # handle with a hyphen after a platform's word ("Snapchat: ab-cd.ef12")
@@ -10714,7 +10719,7 @@ _R21_NOT_CUE_WORDS = frozenset(
     "part item dose score grade stage the a an any rec iras cpms ethics sponsor grant award "
     "funder isbn issn".split()
 )
-_R21_TRIAL_PREFIX_RE = re.compile(r"(?i:nct|isrctn|eudract|iras|actrn|ctri|drks|jprn|umin)")
+_R21_TRIAL_PREFIX_RE = re.compile(rf"(?i:{'|'.join(_TRIAL_REGISTRIES)})")
 _R21_EUDRACT_RE = re.compile(r"(?:19|20)\d{2}-\d{6}-\d{2}")
 _R21_RESEARCH_RE = re.compile(
     r"(?i:\b(?:iras|rec|cpms|ethics|sponsor|trial|study|protocol|isrctn|nct|eudract|grant|"
@@ -10796,11 +10801,10 @@ def _round21(t: _Text, cands: list[_Cand]) -> list[_Cand]:
             if glued is None:
                 # in text order, not overlapping: starts and ends both rise
                 glued = [m.span() for m in _R21_UNIT_GLUED_RE.finditer(text)]
-                glued_starts = [gs for gs, _ in glued]
             a, b = _r20_sentence(text, c[0], c[1])
             # the first glued decimal from the sentence's start (not the date itself) ends
             # first: if it is not inside the sentence, none is
-            i = bisect.bisect_left(glued_starts, a)
+            i = bisect.bisect_left(glued, a, key=lambda g: g[0])
             if i < len(glued) and glued[i][0] == c[0]:
                 i += 1
             if i < len(glued) and glued[i][1] <= b:
